@@ -1,0 +1,1 @@
+"""HTTP and WebSocket interfaces under /api/v1: parse, authenticate, call a service, render."""

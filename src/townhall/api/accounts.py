@@ -1,0 +1,44 @@
+"""Registration, login and logout, and the caller's own profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from townhall.api.deps import PrincipalDep, ServicesDep
+from townhall.api.schemas import LoginIn, RegistrationIn
+from townhall.domain.accounts import IdentityClaim
+from townhall.domain.time import iso_utc
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+@router.post("/accounts", status_code=201)
+async def register(body: RegistrationIn, request: Request, services: ServicesDep) -> Any:
+    identity = IdentityClaim(**body.identity.model_dump()) if body.identity else None
+    return await services.accounts.register(
+        handle=body.handle,
+        password=body.password,
+        display_name=body.display_name,
+        identity=identity,
+        agreement_version=body.agreement_version,
+        ip=request.client.host if request.client else None,
+    )
+
+
+@router.post("/sessions", status_code=201)
+async def log_in(body: LoginIn, services: ServicesDep) -> Any:
+    session = await services.accounts.log_in(body.handle, body.password)
+    return {"token": session.token, "expires_at": iso_utc(session.expires_at_ms)}
+
+
+@router.delete("/sessions/current", status_code=204)
+async def log_out(principal: PrincipalDep, services: ServicesDep) -> Response:
+    await services.accounts.log_out(principal)
+    return Response(status_code=204)
+
+
+@router.get("/me")
+async def me(principal: PrincipalDep, services: ServicesDep) -> Any:
+    return await services.accounts.profile(principal.account_id)

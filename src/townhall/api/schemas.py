@@ -1,0 +1,54 @@
+"""Request bodies. Sizes are capped here coarsely; the exact rules live in domain/."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_ID = 2**63 - 1
+EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
+ShortText = Annotated[str, Field(max_length=1024)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IdentityIn(Body):
+    legal_name: ShortText
+    id_type: ShortText
+    id_number: ShortText
+    phone: ShortText
+
+
+class RegistrationIn(Body):
+    handle: ShortText
+    password: ShortText
+    display_name: ShortText
+    identity: IdentityIn | None = None
+    agreement_version: Annotated[str, Field(max_length=64)] | None = None
+
+
+class LoginIn(Body):
+    handle: ShortText
+    password: ShortText
+
+
+class DirectIn(Body):
+    kind: Literal["direct"]
+    user_id: EntityId
+
+
+class GroupIn(Body):
+    kind: Literal["group"]
+    title: ShortText
+    member_ids: Annotated[list[EntityId], Field(max_length=100_000)]
+
+
+ConversationIn = Annotated[DirectIn | GroupIn, Field(discriminator="kind")]
+
+
+class MessageIn(Body):
+    text: Annotated[str, Field(max_length=1_048_576)]
+    client_id: ShortText

@@ -1,0 +1,252 @@
+"""The WebSocket gateway: auth on the first frame, events pushed, sends acked after commit.
+
+Each socket has one bounded outbox drained by one sender task, so frames leave in the order
+they were committed. A client that cannot keep up is closed (code 1013) rather than allowed to
+grow the server's memory; it reconnects and resumes from its last cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+
+import msgspec
+import orjson
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from townhall.api.errors import error_body
+from townhall.bus.base import user_channel
+from townhall.domain.errors import DomainError
+from townhall.domain.frames import (
+    PingFrame,
+    ResumeFrame,
+    SendFrame,
+    auth_decoder,
+    frame_cursor,
+    frame_decoder,
+)
+from townhall.services.container import Services
+from townhall.services.messaging import render_message
+from townhall.services.principal import Principal
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_SLOW_CONSUMER = 1013
+MAX_SENDS_IN_FLIGHT = 256
+REPLAY_PAGE = 500
+
+
+class _Resume:
+    __slots__ = ("since",)
+
+    def __init__(self, since: int) -> None:
+        self.since = since
+
+
+class Connection:
+    """One authenticated socket. Outbox items: bytes = an event frame, str = a control frame."""
+
+    def __init__(
+        self, websocket: WebSocket, principal: Principal, services: Services, outbox_max: int
+    ) -> None:
+        self.websocket = websocket
+        self.principal = principal
+        self.services = services
+        self.outbox: deque[bytes | str | _Resume] = deque()
+        self.outbox_max = outbox_max
+        self.wakeup = asyncio.Event()
+        self.overflowed = False
+        self.skip_upto = 0  # after a replay, live events up to here were already sent
+        self.in_flight = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def on_event(self, frame: bytes, origin: object) -> None:
+        """Bus delivery. The socket that sent a message gets an ack instead of the event."""
+        if origin is self:
+            return
+        self._enqueue(frame)
+
+    def _enqueue(self, item: bytes | str | _Resume) -> None:
+        if len(self.outbox) >= self.outbox_max:
+            self.overflowed = True
+        else:
+            self.outbox.append(item)
+        self.wakeup.set()
+
+    def resume(self, since: int) -> None:
+        self._enqueue(_Resume(since))
+
+    def send_control(self, frame: dict) -> None:
+        self._enqueue(orjson.dumps(frame).decode())
+
+    async def pump(self) -> None:
+        """Drain the outbox into the socket until it closes or overflows."""
+        websocket = self.websocket
+        outbox = self.outbox
+        while True:
+            if not outbox:
+                if self.overflowed:
+                    break
+                self.wakeup.clear()
+                await self.wakeup.wait()
+                continue
+            if self.overflowed:
+                break
+            item = outbox.popleft()
+            if type(item) is bytes:
+                if self.skip_upto:
+                    if frame_cursor(item) <= self.skip_upto:
+                        continue
+                    self.skip_upto = 0
+                await websocket.send_text(item.decode())
+            elif type(item) is str:
+                await websocket.send_text(item)
+            else:
+                await self._replay(item.since)
+        await websocket.close(CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and resume")
+
+    async def _replay(self, since: int) -> None:
+        sync = self.services.sync
+        while True:
+            events, cursor = await sync.events_since(self.principal, since, limit=REPLAY_PAGE)
+            for event in events:
+                await self.websocket.send_text(orjson.dumps(event).decode())
+            if events:
+                self.skip_upto = max(self.skip_upto, events[-1]["cursor"])
+            if len(events) < REPLAY_PAGE:
+                return
+            since = cursor
+
+    async def handle(self, raw: str | bytes) -> None:
+        try:
+            frame = frame_decoder.decode(raw)
+        except msgspec.ValidationError as exc:
+            self.send_control(_error(None, "frame_invalid", str(exc)))
+            return
+        except msgspec.DecodeError:
+            self.send_control(_error(None, "malformed_json", "the frame is not valid JSON"))
+            return
+        if type(frame) is SendFrame:
+            await self.in_flight.acquire()  # backpressure: stop reading while too many wait
+            task = asyncio.create_task(self._send(frame))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        elif type(frame) is ResumeFrame:
+            self.resume(frame.since)
+        elif type(frame) is PingFrame:
+            self.send_control({"type": "pong", "cursor": self.services.sync.current_cursor})
+
+    async def _send(self, frame: SendFrame) -> None:
+        try:
+            appended = await self.services.messaging.send(
+                self.principal,
+                frame.conversation_id,
+                text=frame.text,
+                client_id=frame.client_id,
+                origin=self,
+            )
+        except DomainError as exc:
+            self.send_control(_error(frame.client_id, exc.code, exc.message))
+            return
+        except Exception:
+            log.exception("send over the WebSocket failed")
+            self.send_control(_error(frame.client_id, "internal_error", "the send failed"))
+            return
+        finally:
+            self.in_flight.release()
+        self.send_control(
+            {
+                "type": "ack",
+                "client_id": frame.client_id,
+                "cursor": appended.message.position,
+                "duplicate": appended.duplicate,
+                "message": render_message(appended.message),
+            }
+        )
+
+
+def _error(client_id: str | None, code: str, message: str) -> dict:
+    frame: dict = {"type": "error", **error_body(code, message)}
+    if client_id is not None:
+        frame["client_id"] = client_id
+    return frame
+
+
+@router.websocket("/api/v1/ws")
+async def gateway(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    settings = websocket.app.state.settings
+    await websocket.accept()
+    try:
+        principal, since = await _authenticate(
+            websocket, services, settings.ws_auth_timeout_seconds
+        )
+    except _Refused as refusal:
+        await websocket.send_text(
+            orjson.dumps(_error(None, refusal.code, refusal.message)).decode()
+        )
+        await websocket.close(CLOSE_UNAUTHENTICATED, refusal.code)
+        return
+    except WebSocketDisconnect:
+        return
+    connection = Connection(websocket, principal, services, settings.ws_send_queue_frames)
+    # Subscribe before reading the cursor: nothing committed after it can be missed.
+    subscription = services.bus.subscribe(user_channel(principal.account_id), connection.on_event)
+    connection.send_control(
+        {"type": "ready", "user_id": principal.account_id, "cursor": services.sync.current_cursor}
+    )
+    if since is not None:
+        connection.resume(since)
+    pump = asyncio.create_task(connection.pump())
+    try:
+        await _receive_loop(websocket, connection, pump)
+    finally:
+        subscription.close()
+        pump.cancel()
+        for task in list(connection.tasks):
+            task.cancel()
+        await asyncio.gather(pump, *connection.tasks, return_exceptions=True)
+
+
+async def _receive_loop(websocket: WebSocket, connection: Connection, pump: asyncio.Task) -> None:
+    receive = websocket.receive
+    while not pump.done():
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        raw = message.get("text")
+        await connection.handle(raw if raw is not None else message.get("bytes") or b"")
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+async def _authenticate(
+    websocket: WebSocket, services: Services, timeout: float
+) -> tuple[Principal, int | None]:
+    try:
+        message = await asyncio.wait_for(websocket.receive(), timeout)
+    except TimeoutError as exc:
+        raise _Refused("auth_timeout", 'send {"type": "auth", "token"} first') from exc
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    raw = message.get("text") or message.get("bytes") or b""
+    try:
+        frame = auth_decoder.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise _Refused(
+            "auth_required", 'the first frame must be {"type": "auth", "token"}'
+        ) from exc
+    try:
+        principal = await services.accounts.authenticate(frame.token)
+    except DomainError as exc:
+        raise _Refused(exc.code, exc.message) from exc
+    return principal, frame.since

@@ -1,0 +1,86 @@
+"""Composition root: read settings, build store, bus and services, return the ASGI app."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from townhall import __version__
+from townhall.api import accounts, conversations, errors, ws
+from townhall.api.limits import BodySizeLimit
+from townhall.api.responses import JSONBody
+from townhall.bus.factory import open_bus
+from townhall.config import Settings
+from townhall.services.accounts import AccountService
+from townhall.services.container import Services
+from townhall.services.messaging import MessagingService
+from townhall.services.sync import SyncService
+from townhall.store import keys
+from townhall.store.database import open_database
+from townhall.store.message_log import MessageLog
+from townhall.store.migrate import upgrade_to_head
+from townhall.store.vault import IdentityVault
+from townhall.web import pages
+
+log = logging.getLogger(__name__)
+
+
+def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> FastAPI:
+    limits = settings.limits.to_domain()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        database = open_database(
+            settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
+        )
+        await upgrade_to_head(database)
+        await database.load_counters()
+        bus = open_bus(settings.bus_url)
+        message_log = MessageLog(database, batch_max=settings.message_batch_max, clock=clock)
+        app.state.settings = settings
+        app.state.services = Services(
+            accounts=AccountService(
+                database,
+                IdentityVault(keys.load_or_create(settings.keys_dir)),
+                limits=limits,
+                password_profile=settings.password_hash_profile,
+                session_ttl_seconds=settings.session_ttl_hours * 3600,
+                clock=clock,
+            ),
+            messaging=MessagingService(database, message_log, bus, limits=limits, clock=clock),
+            sync=SyncService(database, bus, limits=limits),
+            bus=bus,
+            limits=limits,
+        )
+        message_log.start()
+        log.info("townhall %s ready, data in %s", __version__, settings.data_dir)
+        try:
+            yield
+        finally:
+            await message_log.stop()
+            await bus.close()
+            await database.dispose()
+
+    app = FastAPI(
+        title="Townhall",
+        version=__version__,
+        default_response_class=JSONBody,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=limits.max_request_body_bytes)
+    app.include_router(accounts.router)
+    app.include_router(conversations.router)
+    app.include_router(ws.router)
+    app.include_router(pages.router)
+
+    @app.get("/api/v1/health", tags=["operations"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

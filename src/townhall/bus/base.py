@@ -1,0 +1,25 @@
+"""The bus interface. Publishing never blocks the caller: a slow subscriber is its own problem."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+Deliver = Callable[[bytes, object], None]
+"""Receives a payload and the opaque origin tag its publisher gave (None from other nodes)."""
+
+
+class Subscription(Protocol):
+    def close(self) -> None: ...
+
+
+class Bus(Protocol):
+    def publish(self, channel: str, payload: bytes, origin: object = None) -> None: ...
+
+    def subscribe(self, channel: str, deliver: Deliver) -> Subscription: ...
+
+    async def close(self) -> None: ...
+
+
+def user_channel(account_id: int) -> str:
+    return f"user:{account_id}"

@@ -1,0 +1,169 @@
+"""A small Python client of the public API (HTTP + WebSocket), for the CLI, tests and benchmarks."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+
+
+class ApiError(Exception):
+    """An error answer: the HTTP status and the API's stable error code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class LiveSocket:
+    """An authenticated WebSocket: `ready` holds the server's first frame."""
+
+    def __init__(self, connection: ClientConnection, ready: dict[str, Any]) -> None:
+        self.connection = connection
+        self.ready = ready
+
+    async def receive(self) -> dict[str, Any]:
+        return orjson.loads(await self.connection.recv())
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        await self.connection.send(orjson.dumps(frame).decode())
+
+    async def send_message(
+        self, conversation_id: int, text: str, client_id: str | None = None
+    ) -> str:
+        client_id = client_id or new_client_id()
+        await self.send_frame(
+            {
+                "type": "send",
+                "conversation_id": conversation_id,
+                "text": text,
+                "client_id": client_id,
+            }
+        )
+        return client_id
+
+    async def receive_until(self, frame_type: str, limit: int = 10_000) -> dict[str, Any]:
+        for _ in range(limit):
+            frame = await self.receive()
+            if frame["type"] == frame_type:
+                return frame
+        raise AssertionError(f"no {frame_type!r} frame in {limit} frames")
+
+
+def new_client_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class TownhallClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+
+    async def __aenter__(self) -> TownhallClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = kwargs.pop("headers", {})
+        if self.token:
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+        response = await self.http.request(method, path, headers=headers, **kwargs)
+        if response.status_code >= 400:
+            error = response.json().get("error", {})
+            raise ApiError(response.status_code, error.get("code", ""), error.get("message", ""))
+        return response.json() if response.content else None
+
+    async def register(
+        self,
+        handle: str,
+        password: str,
+        display_name: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        body = {"handle": handle, "password": password, "display_name": display_name or handle}
+        return await self.request("POST", "/api/v1/accounts", json={**body, **extra})
+
+    async def log_in(self, handle: str, password: str) -> str:
+        answer = await self.request(
+            "POST", "/api/v1/sessions", json={"handle": handle, "password": password}
+        )
+        self.token = answer["token"]
+        return self.token
+
+    async def log_out(self) -> None:
+        await self.request("DELETE", "/api/v1/sessions/current")
+
+    async def me(self) -> dict[str, Any]:
+        return await self.request("GET", "/api/v1/me")
+
+    async def open_direct(self, user_id: int) -> dict[str, Any]:
+        return await self.request(
+            "POST", "/api/v1/conversations", json={"kind": "direct", "user_id": user_id}
+        )
+
+    async def create_group(self, title: str, member_ids: list[int]) -> dict[str, Any]:
+        return await self.request(
+            "POST",
+            "/api/v1/conversations",
+            json={"kind": "group", "title": title, "member_ids": member_ids},
+        )
+
+    async def send(
+        self, conversation_id: int, text: str, client_id: str | None = None
+    ) -> dict[str, Any]:
+        return await self.request(
+            "POST",
+            f"/api/v1/conversations/{conversation_id}/messages",
+            json={"text": text, "client_id": client_id or new_client_id()},
+        )
+
+    async def history(
+        self, conversation_id: int, *, before: int | None = None, limit: int = 50
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if before is not None:
+            params["before"] = before
+        return await self.request(
+            "GET", f"/api/v1/conversations/{conversation_id}/messages", params=params
+        )
+
+    async def sync(self, since: int = 0, timeout: float = 0) -> dict[str, Any]:
+        return await self.request(
+            "GET",
+            "/api/v1/sync",
+            params={"since": since, "timeout": timeout},
+            timeout=timeout + 30,
+        )
+
+    @asynccontextmanager
+    async def websocket(self, since: int | None = None) -> AsyncIterator[LiveSocket]:
+        ws_url = "ws" + self.base_url.removeprefix("http") + "/api/v1/ws"
+        async with connect(ws_url, max_size=None, compression=None) as connection:
+            auth: dict[str, Any] = {"type": "auth", "token": self.token}
+            if since is not None:
+                auth["since"] = since
+            await connection.send(orjson.dumps(auth).decode())
+            ready = orjson.loads(await connection.recv())
+            if ready.get("type") != "ready":
+                error = ready.get("error", {})
+                raise ApiError(401, error.get("code", ""), error.get("message", ""))
+            yield LiveSocket(connection, ready)

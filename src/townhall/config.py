@@ -1,0 +1,103 @@
+"""Settings: one TOML file plus TOWNHALL_* environment variables, validated once at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from townhall.domain.limits import Limits
+
+
+class LimitsSettings(BaseModel):
+    """Input-size and capacity limits; every one is documented in docs/configuration.md."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_message_bytes: int = Field(8192, ge=1, le=1_048_576)
+    max_request_body_bytes: int = Field(65_536, ge=1024, le=16_777_216)
+    max_group_members: int = Field(500, ge=2, le=100_000)
+    max_group_title_chars: int = Field(128, ge=1, le=1024)
+    max_display_name_chars: int = Field(64, ge=1, le=1024)
+    max_client_id_chars: int = Field(64, ge=8, le=256)
+    history_page_max: int = Field(200, ge=1, le=10_000)
+    sync_page_max: int = Field(500, ge=1, le=10_000)
+    sync_timeout_max_seconds: float = Field(60.0, ge=0, le=600)
+
+    def to_domain(self) -> Limits:
+        return Limits(**self.model_dump())
+
+
+class Settings(BaseSettings):
+    """Server settings. Unknown keys are refused so a typo never silently does nothing."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TOWNHALL_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    data_dir: Path = Path("townhall-data")
+    database_url: str | None = None
+    bus_url: str = "memory://"
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    session_ttl_hours: float = Field(720.0, gt=0, le=24 * 365)
+    password_hash_profile: Literal["rfc9106_low_memory", "cheapest"] = "rfc9106_low_memory"
+    ws_auth_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    ws_send_queue_frames: int = Field(4096, ge=16, le=1_000_000)
+    message_batch_max: int = Field(1024, ge=1, le=100_000)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    limits: LimitsSettings = LimitsSettings()
+
+    config_file: Path | None = Field(None, exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments (CLI flags) > environment > TOML file.
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = _config_file_from(init_settings)
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'townhall.db').resolve()}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+
+def _config_file_from(init_settings: PydanticBaseSettingsSource) -> Path | None:
+    value = init_settings().get("config_file")
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    return path
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
+    """Build settings from a TOML file, the environment and explicit overrides (None = unset)."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(config_file=config_file, **given)

@@ -1,0 +1,112 @@
+"""Rules for handles, display names, passwords and the identity object given at registration."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from townhall.domain.errors import InvalidInput
+from townhall.domain.limits import Limits
+
+HANDLE_PATTERN = re.compile(r"[a-z][a-z0-9_.-]{2,31}")
+PASSWORD_MIN_CHARS = 8
+PASSWORD_MAX_CHARS = 256
+IDENTITY_FIELD_MAX_CHARS = 128
+ID_TYPES = frozenset({"cn_ric", "passport", "hk_macau_permit", "taiwan_permit"})
+
+
+class AccountStatus:
+    ACTIVE = "active"
+    DEREGISTERED = "deregistered"
+
+
+def normalize_handle(handle: str) -> str:
+    """Handles are case-insensitive: `Alice` and `alice` are one account."""
+    candidate = handle.strip().lower()
+    if not HANDLE_PATTERN.fullmatch(candidate):
+        raise InvalidInput(
+            "handle must be 3-32 characters: a letter, then letters, digits, '_', '.' or '-'",
+            code="handle_invalid",
+        )
+    return candidate
+
+
+def check_display_name(display_name: str, limits: Limits) -> str:
+    name = display_name.strip()
+    if not name:
+        raise InvalidInput("display_name must not be empty", code="display_name_invalid")
+    if len(name) > limits.max_display_name_chars:
+        raise InvalidInput(
+            f"display_name is limited to {limits.max_display_name_chars} characters",
+            code="display_name_too_long",
+        )
+    if _has_control_characters(name):
+        raise InvalidInput(
+            "display_name must not contain control characters", code="display_name_invalid"
+        )
+    return name
+
+
+def check_password(password: str) -> None:
+    if not PASSWORD_MIN_CHARS <= len(password) <= PASSWORD_MAX_CHARS:
+        raise InvalidInput(
+            f"password must be {PASSWORD_MIN_CHARS}-{PASSWORD_MAX_CHARS} characters",
+            code="password_invalid",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityClaim:
+    """The real identity a user declares. Held back-stage, encrypted; never shown or logged."""
+
+    legal_name: str
+    id_type: str
+    id_number: str
+    phone: str
+
+    def __repr__(self) -> str:  # keeps the plaintext out of tracebacks and logs
+        return f"IdentityClaim(id_type={self.id_type!r}, <redacted>)"
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "legal_name": self.legal_name,
+            "id_type": self.id_type,
+            "id_number": self.id_number,
+            "phone": self.phone,
+        }
+
+
+def check_identity_shape(claim: IdentityClaim) -> IdentityClaim:
+    """Shape checks only; document-specific validation belongs to the real-name rules."""
+    if claim.id_type not in ID_TYPES:
+        raise InvalidInput(
+            f"id_type must be one of {', '.join(sorted(ID_TYPES))}", code="id_type_invalid"
+        )
+    fields = {
+        "legal_name": claim.legal_name,
+        "id_number": claim.id_number,
+        "phone": claim.phone,
+    }
+    for field, value in fields.items():
+        stripped = value.strip()
+        # The message names the field only: the value itself is personal data.
+        if not stripped or len(stripped) > IDENTITY_FIELD_MAX_CHARS:
+            raise InvalidInput(
+                f"identity.{field} must be 1-{IDENTITY_FIELD_MAX_CHARS} characters",
+                code="identity_invalid",
+            )
+        if _has_control_characters(stripped):
+            raise InvalidInput(
+                f"identity.{field} must not contain control characters", code="identity_invalid"
+            )
+    return IdentityClaim(
+        legal_name=claim.legal_name.strip(),
+        id_type=claim.id_type,
+        id_number=claim.id_number.strip(),
+        phone=claim.phone.strip(),
+    )
+
+
+def _has_control_characters(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in text)

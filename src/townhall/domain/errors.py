@@ -1,0 +1,47 @@
+"""The small set of domain errors, each with a stable snake_case code; api/errors.py maps them."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every refusal a user can be shown. `code` is stable; the message is for people."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+
+
+class TooLarge(DomainError):
+    code = "too_large"
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class PolicyRefusal(DomainError):
+    code = "policy_refusal"
+
+
+class Throttled(DomainError):
+    code = "throttled"

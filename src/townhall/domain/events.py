@@ -1,0 +1,39 @@
+"""The event objects carried by sync and the WebSocket, rendered the same way for both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class EventType:
+    MESSAGE = "message"
+    CONVERSATION = "conversation"
+
+
+def message_event(cursor: int, message: dict[str, Any]) -> dict[str, Any]:
+    return {"type": EventType.MESSAGE, "cursor": cursor, "message": message}
+
+
+def conversation_event(cursor: int, conversation: dict[str, Any]) -> dict[str, Any]:
+    return {"type": EventType.CONVERSATION, "cursor": cursor, "conversation": conversation}
+
+
+def message_object(
+    *,
+    message_id: int,
+    conversation_id: int,
+    seq: int,
+    sender_id: int,
+    client_id: str,
+    text: str,
+    created_at: str,
+) -> dict[str, Any]:
+    return {
+        "id": message_id,
+        "conversation_id": conversation_id,
+        "seq": seq,
+        "sender_id": sender_id,
+        "client_id": client_id,
+        "text": text,
+        "created_at": created_at,
+    }

@@ -1,0 +1,41 @@
+"""Client-to-server WebSocket frames, decoded straight into typed structs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+EntityId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+Cursor = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+
+
+class AuthFrame(msgspec.Struct, tag="auth", tag_field="type"):
+    token: str
+    since: Cursor | None = None
+
+
+class SendFrame(msgspec.Struct, tag="send", tag_field="type"):
+    conversation_id: EntityId
+    text: str
+    client_id: str
+
+
+class ResumeFrame(msgspec.Struct, tag="resume", tag_field="type"):
+    since: Cursor
+
+
+class PingFrame(msgspec.Struct, tag="ping", tag_field="type"):
+    pass
+
+
+ClientFrame = SendFrame | ResumeFrame | PingFrame
+
+auth_decoder = msgspec.json.Decoder(AuthFrame)
+frame_decoder = msgspec.json.Decoder(ClientFrame)
+
+
+def frame_cursor(frame: bytes) -> int:
+    """The cursor of an encoded event object; every event renders `cursor` as its second key."""
+    start = frame.index(b'"cursor":') + len(b'"cursor":')
+    return int(frame[start : frame.index(b",", start)])

@@ -1,0 +1,18 @@
+"""The input-size and capacity limits every rule checks against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_message_bytes: int = 8192
+    max_request_body_bytes: int = 65_536
+    max_group_members: int = 500
+    max_group_title_chars: int = 128
+    max_display_name_chars: int = 64
+    max_client_id_chars: int = 64
+    history_page_max: int = 200
+    sync_page_max: int = 500
+    sync_timeout_max_seconds: float = 60.0

@@ -1,0 +1,1 @@
+"""Use cases. Every authorization check lives here; HTTP, WebSocket and CLI call the same code."""

@@ -1,0 +1,20 @@
+"""The services one process runs, built by app.py and handed to every interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from townhall.bus.base import Bus
+from townhall.domain.limits import Limits
+from townhall.services.accounts import AccountService
+from townhall.services.messaging import MessagingService
+from townhall.services.sync import SyncService
+
+
+@dataclass(frozen=True)
+class Services:
+    accounts: AccountService
+    messaging: MessagingService
+    sync: SyncService
+    bus: Bus
+    limits: Limits

@@ -1,0 +1,234 @@
+"""Conversations and messages: who may create, read and post, and live delivery after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townhall.bus.base import Bus, user_channel
+from townhall.domain.errors import InvalidInput, NotFound
+from townhall.domain.events import EventType, conversation_event, message_event, message_object
+from townhall.domain.limits import Limits
+from townhall.domain.messaging import (
+    ConversationKind,
+    MemberRole,
+    check_client_id,
+    check_group_title,
+    check_message_text,
+    direct_pair_key,
+    group_member_ids,
+)
+from townhall.domain.time import iso_utc
+from townhall.services.principal import Principal
+from townhall.store import accounts as account_store
+from townhall.store import conversations as conversation_store
+from townhall.store import messages as message_store
+from townhall.store import stream as stream_store
+from townhall.store.database import Database
+from townhall.store.message_log import Appended, MessageLog, StoredMessage, stored_message
+
+
+@dataclass(frozen=True, slots=True)
+class Members:
+    """A conversation's members, cached: the send path checks them on every message."""
+
+    ids: tuple[int, ...]
+    id_set: frozenset[int]
+
+
+def render_message(message: StoredMessage) -> dict[str, Any]:
+    return message_object(
+        message_id=message.id,
+        conversation_id=message.conversation_id,
+        seq=message.seq,
+        sender_id=message.sender_id,
+        client_id=message.client_id,
+        text=message.text,
+        created_at=iso_utc(message.created_at_ms),
+    )
+
+
+class MessagingService:
+    def __init__(
+        self,
+        database: Database,
+        message_log: MessageLog,
+        bus: Bus,
+        *,
+        limits: Limits,
+        clock: Callable[[], float],
+    ) -> None:
+        self._db = database
+        self._log = message_log
+        self._bus = bus
+        self._limits = limits
+        self._clock = clock
+        self._members: dict[int, Members] = {}
+        message_log.on_commit(self._deliver)
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    async def open_direct(self, actor: Principal, other_id: int) -> tuple[dict[str, Any], bool]:
+        """The one direct conversation of a pair, created on first use. Returns (it, created)."""
+        key = direct_pair_key(actor.account_id, other_id)
+        async with self._db.reading() as conn:
+            existing = await conversation_store.find_direct(conn, key)
+        if existing is not None:
+            return await self._render_conversation(existing), False
+        roles = {actor.account_id: MemberRole.MEMBER, other_id: MemberRole.MEMBER}
+        try:
+            conversation = await self._create(
+                actor, ConversationKind.DIRECT, title=None, direct_key=key, roles=roles
+            )
+        except IntegrityError:  # the other side opened it at the same moment
+            async with self._db.reading() as conn:
+                existing = await conversation_store.find_direct(conn, key)
+            if existing is None:
+                raise
+            return await self._render_conversation(existing), False
+        return conversation, True
+
+    async def create_group(
+        self, actor: Principal, title: str, member_ids: Sequence[int]
+    ) -> dict[str, Any]:
+        title = check_group_title(title, self._limits)
+        ids = group_member_ids(actor.account_id, member_ids, self._limits)
+        roles = {account_id: MemberRole.MEMBER for account_id in ids}
+        roles[actor.account_id] = MemberRole.OWNER
+        return await self._create(
+            actor, ConversationKind.GROUP, title=title, direct_key=None, roles=roles
+        )
+
+    async def _create(
+        self,
+        actor: Principal,
+        kind: str,
+        *,
+        title: str | None,
+        direct_key: str | None,
+        roles: dict[int, str],
+    ) -> dict[str, Any]:
+        now_ms = self._now_ms()
+        async with self._db.writing() as conn:
+            missing = set(roles) - await account_store.existing_ids(conn, roles)
+            if missing:
+                raise NotFound(
+                    f"no such user: {', '.join(map(str, sorted(missing)))}", code="user_not_found"
+                )
+            conversation_id = await conversation_store.insert_conversation(
+                conn,
+                kind=kind,
+                title=title,
+                direct_key=direct_key,
+                created_by=actor.account_id,
+                now_ms=now_ms,
+            )
+            await conversation_store.insert_members(conn, conversation_id, roles, now_ms)
+            conversation = await self._render_conversation(
+                await conversation_store.get(conn, conversation_id), conn
+            )
+            position = self._db.counters.take_position()
+            payload = orjson.dumps(conversation_event(position, conversation))
+            await stream_store.append_event(
+                conn,
+                position=position,
+                event_type=EventType.CONVERSATION,
+                payload=payload,
+                recipients=roles,
+            )
+        for account_id in roles:
+            self._bus.publish(user_channel(account_id), payload)
+        return conversation
+
+    async def list_conversations(self, actor: Principal) -> list[dict[str, Any]]:
+        async with self._db.reading() as conn:
+            rows = await conversation_store.list_for_account(conn, actor.account_id)
+            return [await self._render_conversation(row, conn) for row in rows]
+
+    async def get_conversation(self, actor: Principal, conversation_id: int) -> dict[str, Any]:
+        await self._require_member(actor, conversation_id)
+        async with self._db.reading() as conn:
+            row = await conversation_store.get(conn, conversation_id)
+            return await self._render_conversation(row, conn)
+
+    async def send(
+        self,
+        actor: Principal,
+        conversation_id: int,
+        *,
+        text: str,
+        client_id: str,
+        origin: object = None,
+    ) -> Appended:
+        check_message_text(text, self._limits)
+        check_client_id(client_id, self._limits)
+        members = await self._require_member(actor, conversation_id)
+        return await self._log.append(
+            conversation_id=conversation_id,
+            sender_id=actor.account_id,
+            client_id=client_id,
+            text=text,
+            recipients=members.ids,
+            origin=origin,
+        )
+
+    async def history(
+        self, actor: Principal, conversation_id: int, *, before: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        if not 1 <= limit <= self._limits.history_page_max:
+            raise InvalidInput(
+                f"limit must be 1-{self._limits.history_page_max}", code="limit_invalid"
+            )
+        await self._require_member(actor, conversation_id)
+        async with self._db.reading() as conn:
+            rows = await message_store.history(
+                conn, conversation_id, before_seq=before, limit=limit
+            )
+        return [render_message(stored_message(row)) for row in rows]
+
+    async def _require_member(self, actor: Principal, conversation_id: int) -> Members:
+        members = self._members.get(conversation_id)
+        if members is None:
+            async with self._db.reading() as conn:
+                roles = await conversation_store.member_roles(conn, conversation_id)
+            ids = tuple(roles)
+            members = Members(ids, frozenset(ids))
+            if ids:
+                self._members[conversation_id] = members
+        # Outsiders learn nothing, not even that the conversation exists.
+        if actor.account_id not in members.id_set:
+            raise NotFound("no such conversation", code="conversation_not_found")
+        return members
+
+    async def _render_conversation(
+        self, row: Row, conn: AsyncConnection | None = None
+    ) -> dict[str, Any]:
+        if conn is None:
+            async with self._db.reading() as reader:
+                roles = await conversation_store.member_roles(reader, row.id)
+        else:
+            roles = await conversation_store.member_roles(conn, row.id)
+        return {
+            "id": row.id,
+            "kind": row.kind,
+            "title": row.title,
+            "created_by": row.created_by,
+            "created_at": iso_utc(row.created_at),
+            "members": [{"user_id": uid, "role": role} for uid, role in roles.items()],
+        }
+
+    def _deliver(self, batch: Sequence[Appended]) -> None:
+        """Ring each recipient's doorbell, in commit order; one encoding serves every member."""
+        publish = self._bus.publish
+        for appended in batch:
+            message = appended.message
+            frame = orjson.dumps(message_event(message.position, render_message(message)))
+            for account_id in appended.recipients:
+                publish(user_channel(account_id), frame, appended.origin)

@@ -1,0 +1,97 @@
+"""The caller's event stream after a cursor, with long-polling on the bus doorbell."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from townhall.bus.base import Bus, user_channel
+from townhall.domain.errors import InvalidInput
+from townhall.domain.events import message_event, message_object
+from townhall.domain.limits import Limits
+from townhall.domain.time import iso_utc
+from townhall.services.principal import Principal
+from townhall.store import stream as stream_store
+from townhall.store.database import Database
+
+
+class SyncService:
+    def __init__(self, database: Database, bus: Bus, *, limits: Limits) -> None:
+        self._db = database
+        self._bus = bus
+        self._limits = limits
+
+    @property
+    def current_cursor(self) -> int:
+        return self._db.counters.committed_position
+
+    async def events_since(
+        self, actor: Principal, since: int, *, limit: int | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Events after `since`, oldest first, and the cursor to ask from next time.
+
+        The cursor never goes backwards and never repeats an event: positions commit in order,
+        so every position up to the committed one read before the query is already visible.
+        """
+        limit = self._check_limit(limit)
+        if since < 0:
+            raise InvalidInput("since must not be negative", code="cursor_invalid")
+        committed = self._db.counters.committed_position
+        async with self._db.reading() as conn:
+            rows = await stream_store.entries_since(conn, actor.account_id, since, limit)
+        events = [_render(row) for row in rows]
+        if len(rows) == limit:
+            return events, rows[-1].position
+        last = rows[-1].position if rows else since
+        return events, max(since, last, committed)
+
+    async def wait_for_events(
+        self, actor: Principal, since: int, *, timeout: float, limit: int | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        if not 0 <= timeout <= self._limits.sync_timeout_max_seconds:
+            raise InvalidInput(
+                f"timeout must be 0-{self._limits.sync_timeout_max_seconds:g} seconds",
+                code="timeout_invalid",
+            )
+        doorbell = asyncio.Event()
+        # Subscribe before reading, so an event committed in between still rings.
+        subscription = self._bus.subscribe(
+            user_channel(actor.account_id), lambda _payload, _origin: doorbell.set()
+        )
+        try:
+            events, cursor = await self.events_since(actor, since, limit=limit)
+            if events or timeout == 0:
+                return events, cursor
+            try:
+                await asyncio.wait_for(doorbell.wait(), timeout)
+            except TimeoutError:
+                return events, cursor
+            return await self.events_since(actor, since, limit=limit)
+        finally:
+            subscription.close()
+
+    def _check_limit(self, limit: int | None) -> int:
+        if limit is None:
+            return self._limits.sync_page_max
+        if not 1 <= limit <= self._limits.sync_page_max:
+            raise InvalidInput(
+                f"limit must be 1-{self._limits.sync_page_max}", code="limit_invalid"
+            )
+        return limit
+
+
+def _render(row: Any) -> dict[str, Any]:
+    if row.payload is not None:
+        return stream_store.decode_payload(row.payload)
+    return message_event(
+        row.position,
+        message_object(
+            message_id=row.id,
+            conversation_id=row.conversation_id,
+            seq=row.seq,
+            sender_id=row.sender_id,
+            client_id=row.client_id,
+            text=row.text,
+            created_at=iso_utc(row.created_at),
+        ),
+    )

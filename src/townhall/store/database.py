@@ -1,0 +1,103 @@
+"""The database handle: engine, the one-writer discipline, and the id and position counters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from townhall.store.schema import events, messages
+
+
+@dataclass(slots=True)
+class Counters:
+    """Next ids and the highest committed stream position.
+
+    Allocated in memory under the write lock, so a batch needs no RETURNING and positions are
+    committed in increasing order: a reader at `committed_position` can never miss an event that
+    commits later with a smaller position. This holds for one writing process per database.
+    """
+
+    next_message_id: int = 1
+    next_position: int = 1
+    committed_position: int = 0
+
+    def take_message_id(self) -> int:
+        value = self.next_message_id
+        self.next_message_id += 1
+        return value
+
+    def take_position(self) -> int:
+        value = self.next_position
+        self.next_position += 1
+        return value
+
+
+class Database:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.counters = Counters()
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction. Writes are serialized: SQLite admits one writer at a time anyway,
+        and the lock keeps position allocation and commit order the same."""
+        async with self._write_lock:
+            async with self.engine.begin() as conn:
+                yield conn
+            # Positions taken by a failed transaction are skipped, never reused: gaps are harmless.
+            self.counters.committed_position = self.counters.next_position - 1
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            yield conn
+
+    async def load_counters(self) -> None:
+        async with self._write_lock, self.engine.connect() as conn:
+            max_message = await conn.scalar(select(func.max(messages.c.id)))
+            max_message_position = await conn.scalar(select(func.max(messages.c.position)))
+            max_event_position = await conn.scalar(select(func.max(events.c.position)))
+        top = max(max_message_position or 0, max_event_position or 0)
+        self.counters = Counters(
+            next_message_id=(max_message or 0) + 1,
+            next_position=top + 1,
+            committed_position=top,
+        )
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+SYNCHRONOUS_PRAGMAS = {"NORMAL": "PRAGMA synchronous=NORMAL", "FULL": "PRAGMA synchronous=FULL"}
+
+
+def open_database(url: str, *, sqlite_synchronous: str = "NORMAL") -> Database:
+    engine = create_async_engine(url)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, sqlite_synchronous)
+    return Database(engine)
+
+
+def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
+    # WAL lets readers run beside the writer. With synchronous=NORMAL a commit survives a crash
+    # of the process (the WAL is written before commit returns) but the last transactions may
+    # be lost on power loss; FULL also syncs the WAL on every commit (docs/durability.md).
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(SYNCHRONOUS_PRAGMAS[synchronous])
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN")

@@ -1,0 +1,67 @@
+"""Key files kept outside the database, in the data dir's keys/ folder (mode 0700, files 0600)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+KEY_BYTES = 32
+IDENTITY_KEY_PREFIX = "identity-"
+BLIND_INDEX_KEY_FILE = "blind-index.key"
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """Identity-sealing keys by id (the newest seals, all open) and the blind-index key."""
+
+    identity_keys: dict[str, bytes]
+    active_identity_key_id: str
+    blind_index_key: bytes
+
+    def __repr__(self) -> str:
+        return f"KeyRing(identity_keys={sorted(self.identity_keys)}, <secret>)"
+
+
+def load_or_create(keys_dir: Path) -> KeyRing:
+    keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    keys_dir.chmod(0o700)
+    blind_index_key = _read_or_create(keys_dir / BLIND_INDEX_KEY_FILE)
+    identity_keys = {
+        path.stem: _read_key(path) for path in sorted(keys_dir.glob(f"{IDENTITY_KEY_PREFIX}*.key"))
+    }
+    if not identity_keys:
+        first = f"{IDENTITY_KEY_PREFIX}1"
+        identity_keys[first] = _read_or_create(keys_dir / f"{first}.key")
+    active = max(identity_keys, key=_key_number)
+    return KeyRing(identity_keys, active, blind_index_key)
+
+
+def _key_number(key_id: str) -> int:
+    return int(key_id.removeprefix(IDENTITY_KEY_PREFIX))
+
+
+def _read_or_create(path: Path) -> bytes:
+    if not path.exists():
+        _write_new_key(path)
+    return _read_key(path)
+
+
+def _write_new_key(path: Path) -> None:
+    # O_EXCL: two processes starting at once never overwrite each other's key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "wb") as file:
+        file.write(secrets.token_bytes(KEY_BYTES).hex().encode())
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def _read_key(path: Path) -> bytes:
+    key = bytes.fromhex(path.read_text().strip())
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"key file {path} does not hold a {KEY_BYTES}-byte key")
+    return key

@@ -1,0 +1,34 @@
+"""Login sessions, found by the SHA-256 of their bearer token."""
+
+from __future__ import annotations
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townhall.store.schema import sessions
+
+
+async def insert_session(
+    conn: AsyncConnection, *, token_hash: str, account_id: int, now_ms: int, expires_at_ms: int
+) -> None:
+    await conn.execute(
+        insert(sessions).values(
+            token_hash=token_hash,
+            account_id=account_id,
+            created_at=now_ms,
+            expires_at=expires_at_ms,
+        )
+    )
+
+
+async def find(conn: AsyncConnection, token_hash: str) -> Row | None:
+    result = await conn.execute(select(sessions).where(sessions.c.token_hash == token_hash))
+    return result.first()
+
+
+async def revoke(conn: AsyncConnection, token_hash: str, now_ms: int) -> None:
+    await conn.execute(
+        update(sessions)
+        .where(sessions.c.token_hash == token_hash, sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now_ms)
+    )

@@ -1,0 +1,63 @@
+"""Each user's event stream: inbox rows pointing at a message or at a stored event object."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import orjson
+from sqlalchemy import Row, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townhall.store.schema import events, inbox, messages
+
+
+async def append_event(
+    conn: AsyncConnection,
+    *,
+    position: int,
+    event_type: str,
+    payload: bytes,
+    recipients: Iterable[int],
+) -> None:
+    await conn.execute(
+        insert(events).values(position=position, type=event_type, payload=payload.decode())
+    )
+    await conn.execute(
+        insert(inbox),
+        [
+            {"account_id": account_id, "position": position, "message_id": None}
+            for account_id in recipients
+        ],
+    )
+
+
+async def entries_since(
+    conn: AsyncConnection, account_id: int, since: int, limit: int
+) -> list[Row]:
+    """The caller's inbox after `since`, each row with its message columns or event payload."""
+    result = await conn.execute(
+        select(
+            inbox.c.position,
+            events.c.payload,
+            messages.c.id,
+            messages.c.conversation_id,
+            messages.c.seq,
+            messages.c.sender_id,
+            messages.c.client_id,
+            messages.c.text,
+            messages.c.created_at,
+        )
+        .select_from(
+            inbox.outerjoin(messages, messages.c.id == inbox.c.message_id).outerjoin(
+                events, events.c.position == inbox.c.position
+            )
+        )
+        .where(inbox.c.account_id == account_id, inbox.c.position > since)
+        .order_by(inbox.c.position)
+        .limit(limit)
+    )
+    return list(result)
+
+
+def decode_payload(payload: str) -> dict:
+    return orjson.loads(payload)
