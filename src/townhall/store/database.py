@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import event, func, select
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from townhall.store.schema import events, messages
 
@@ -38,20 +39,34 @@ class Counters:
 
 
 class Database:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, sqlite_synchronous: str = "NORMAL") -> None:
         self.engine = engine
+        self._sqlite_synchronous = sqlite_synchronous
         self.counters = Counters()
         self._write_lock = asyncio.Lock()
 
     @asynccontextmanager
-    async def writing(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction. Writes are serialized: SQLite admits one writer at a time anyway,
-        and the lock keeps position allocation and commit order the same."""
+    async def write_turn(self) -> AsyncIterator[None]:
+        """The one writer's turn. SQLite admits one writer at a time anyway, and holding the turn
+        while taking positions and committing keeps position order and commit order the same."""
         async with self._write_lock:
-            async with self.engine.begin() as conn:
-                yield conn
+            yield
             # Positions taken by a failed transaction are skipped, never reused: gaps are harmless.
             self.counters.committed_position = self.counters.next_position - 1
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction in the writer's turn."""
+        async with self.write_turn(), self.engine.begin() as conn:
+            yield conn
+
+    def sync_engine_for_writer(self) -> Engine:
+        """A synchronous engine on the same database, for a dedicated writer thread."""
+        url = self.engine.url.set(drivername=SYNC_DRIVERS[self.engine.dialect.name])
+        engine = create_engine(url, poolclass=NullPool)
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine, self._sqlite_synchronous)
+        return engine
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
@@ -74,21 +89,22 @@ class Database:
         await self.engine.dispose()
 
 
+SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite"}
 SYNCHRONOUS_PRAGMAS = {"NORMAL": "PRAGMA synchronous=NORMAL", "FULL": "PRAGMA synchronous=FULL"}
 
 
 def open_database(url: str, *, sqlite_synchronous: str = "NORMAL") -> Database:
     engine = create_async_engine(url)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine, sqlite_synchronous)
-    return Database(engine)
+        _configure_sqlite(engine.sync_engine, sqlite_synchronous)
+    return Database(engine, sqlite_synchronous=sqlite_synchronous)
 
 
-def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     # WAL lets readers run beside the writer. With synchronous=NORMAL a commit survives a crash
     # of the process (the WAL is written before commit returns) but the last transactions may
     # be lost on power loss; FULL also syncs the WAL on every commit (docs/durability.md).
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
         cursor = dbapi_connection.cursor()
@@ -98,6 +114,6 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
         conn.exec_driver_sql("BEGIN")

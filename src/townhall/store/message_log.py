@@ -12,10 +12,12 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Row, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Dialect, Row, bindparam, func, insert, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from townhall.domain.errors import Conflict, DomainError
 from townhall.store.database import Database
@@ -65,9 +67,12 @@ class MessageLog:
         self._clock = clock
         self._queue: deque[_Request] = deque()
         self._wakeup = asyncio.Event()
-        self._last_seq: dict[int, int] = {}
         self._on_commit: list[OnCommit] = []
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._writer = BatchWriter(database)
+        # One thread owns the writer's connection: a batch costs one hop off the event loop.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="message-log")
 
     def on_commit(self, callback: OnCommit) -> None:
         self._on_commit.append(callback)
@@ -76,14 +81,15 @@ class MessageLog:
         self._task = asyncio.create_task(self._run(), name="message-log-writer")
 
     async def stop(self) -> None:
-        """Write what is queued, then stop."""
+        """Write everything queued, answer its senders, then stop."""
         if self._task is None:
             return
-        while self._queue:
-            await asyncio.sleep(0.01)
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+        self._stopping = True
+        self._wakeup.set()
+        await self._task
         self._task = None
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._writer.close)
+        self._thread.shutdown()
 
     async def append(
         self,
@@ -110,12 +116,18 @@ class MessageLog:
                 size = min(len(self._queue), self._batch_max)
                 batch = [self._queue.popleft() for _ in range(size)]
                 await self._commit(batch)
+            if self._stopping:
+                return
 
     async def _commit(self, batch: list[_Request]) -> None:
+        loop = asyncio.get_running_loop()
+        now_ms = int(self._clock() * 1000)
         try:
-            outcomes = await self._write(batch)
+            async with self._db.write_turn():
+                outcomes = await loop.run_in_executor(
+                    self._thread, self._writer.write, batch, now_ms
+                )
         except Exception:
-            self._last_seq.clear()  # the failed batch advanced it; re-read from the database
             if len(batch) > 1:
                 # Isolate the request that broke the batch: the others must not fail with it.
                 for request in batch:
@@ -130,84 +142,170 @@ class MessageLog:
         fresh = [o for o in outcomes if isinstance(o, Appended) and not o.duplicate]
         if fresh:
             for callback in self._on_commit:
-                callback(fresh)
+                try:
+                    callback(fresh)
+                except Exception:  # stored is stored: a failed push must not stall the log
+                    log.exception("on-commit callback failed")
         for request, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, DomainError):
                 _settle(request.future, error=outcome)
             else:
                 _settle(request.future, result=outcome)
 
-    async def _write(self, batch: list[_Request]) -> list[Appended | DomainError]:
-        now_ms = int(self._clock() * 1000)
-        async with self._db.writing() as conn:
-            known = await self._already_stored(conn, batch)
-            counters = self._db.counters
-            outcomes: list[Appended | DomainError] = []
-            message_rows: list[dict] = []
-            inbox_rows: list[dict] = []
-            for request in batch:
-                key = (request.sender_id, request.client_id)
-                prior = known.get(key)
-                if prior is not None:
-                    outcomes.append(_resend(prior, request))
-                    continue
-                message = StoredMessage(
-                    id=counters.take_message_id(),
-                    conversation_id=request.conversation_id,
-                    seq=await self._next_seq(conn, request.conversation_id),
-                    sender_id=request.sender_id,
-                    client_id=request.client_id,
-                    text=request.text,
-                    created_at_ms=now_ms,
-                    position=counters.take_position(),
-                )
-                known[key] = message
-                message_rows.append(_message_row(message))
-                inbox_rows.extend(
-                    {
-                        "account_id": account_id,
-                        "position": message.position,
-                        "message_id": message.id,
-                    }
-                    for account_id in request.recipients
-                )
-                outcomes.append(Appended(message, request.recipients, False, request.origin))
-            if message_rows:
-                await conn.execute(insert(messages), message_rows)
-                await conn.execute(insert(inbox), inbox_rows)
+
+class BatchWriter:
+    """Writes a batch in one transaction on a connection used only by the writer thread.
+
+    The statements are SQLAlchemy Core, compiled once for the dialect and run with the driver's
+    executemany. A resend is caught by the (sender_id, client_id) unique key: the common batch
+    holds none and needs no lookup; one that does is rolled back and planned again.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._engine = database.sync_engine_for_writer()
+        self._connection: Any = None
+        self._last_seq: dict[int, int] = {}
+        dialect = self._engine.dialect
+        self._insert_message = _compile(
+            _insert_ignoring_conflicts(dialect.name, ["sender_id", "client_id"]), dialect
+        )
+        self._insert_inbox = _compile(insert(inbox), dialect)
+        self._max_seq = _compile(
+            select(func.max(messages.c.seq)).where(
+                messages.c.conversation_id == bindparam("conversation_id")
+            ),
+            dialect,
+        )
+        self._find_sent = _compile(
+            select(*messages.c).where(
+                messages.c.sender_id == bindparam("sender_id"),
+                messages.c.client_id == bindparam("client_id"),
+            ),
+            dialect,
+        )
+
+    def _cursor(self) -> Any:
+        if self._connection is None:
+            self._connection = self._engine.raw_connection()
+        return self._connection.cursor()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        self._engine.dispose()
+
+    def write(self, batch: list[_Request], now_ms: int) -> list[Appended | DomainError]:
+        cursor = self._cursor()
+        try:
+            cursor.execute("BEGIN")
+            outcomes, message_rows, inbox_rows = self._plan(cursor, batch, now_ms, {})
+            cursor.executemany(self._insert_message.sql, message_rows)
+            if cursor.rowcount != len(message_rows):  # a resend: plan again knowing the sent
+                cursor.execute("ROLLBACK")
+                self._last_seq.clear()
+                known = self._already_sent(cursor, batch)
+                cursor.execute("BEGIN")
+                outcomes, message_rows, inbox_rows = self._plan(cursor, batch, now_ms, known)
+                cursor.executemany(self._insert_message.sql, message_rows)
+            if inbox_rows:
+                cursor.executemany(self._insert_inbox.sql, inbox_rows)
+            cursor.execute("COMMIT")
+        except BaseException:
+            self._last_seq.clear()  # the failed batch advanced it; re-read from the database
+            if self._connection is not None and self._connection.in_transaction:
+                cursor.execute("ROLLBACK")
+            raise
+        finally:
+            cursor.close()
         return outcomes
 
-    async def _already_stored(
-        self, conn: AsyncConnection, batch: list[_Request]
-    ) -> dict[tuple[int, str], StoredMessage]:
-        """Messages already stored under a (sender, client_id) of this batch: resends."""
-        wanted = {(r.sender_id, r.client_id) for r in batch}
-        result = await conn.execute(
-            select(messages).where(
-                messages.c.sender_id.in_({sender for sender, _ in wanted}),
-                messages.c.client_id.in_({client_id for _, client_id in wanted}),
+    def _plan(
+        self,
+        cursor: Any,
+        batch: list[_Request],
+        now_ms: int,
+        known: dict[tuple[int, str], StoredMessage],
+    ) -> tuple[list[Appended | DomainError], list[tuple], list[tuple]]:
+        counters = self._db.counters
+        outcomes: list[Appended | DomainError] = []
+        message_rows: list[tuple] = []
+        inbox_rows: list[tuple] = []
+        message_params = self._insert_message.params
+        inbox_params = self._insert_inbox.params
+        for request in batch:
+            key = (request.sender_id, request.client_id)
+            prior = known.get(key)
+            if prior is not None:
+                outcomes.append(_resend(prior, request))
+                continue
+            message = StoredMessage(
+                id=counters.take_message_id(),
+                conversation_id=request.conversation_id,
+                seq=self._next_seq(cursor, request.conversation_id),
+                sender_id=request.sender_id,
+                client_id=request.client_id,
+                text=request.text,
+                created_at_ms=now_ms,
+                position=counters.take_position(),
             )
-        )
-        found = {}
-        for row in result:
-            if (row.sender_id, row.client_id) in wanted:
-                found[(row.sender_id, row.client_id)] = stored_message(row)
-        return found
+            known[key] = message
+            row = _message_row(message)
+            message_rows.append(tuple(row[name] for name in message_params))
+            for account_id in request.recipients:
+                entry = {
+                    "account_id": account_id,
+                    "position": message.position,
+                    "message_id": message.id,
+                }
+                inbox_rows.append(tuple(entry[name] for name in inbox_params))
+            outcomes.append(Appended(message, request.recipients, False, request.origin))
+        return outcomes, message_rows, inbox_rows
 
-    async def _next_seq(self, conn: AsyncConnection, conversation_id: int) -> int:
+    def _next_seq(self, cursor: Any, conversation_id: int) -> int:
         seq = self._last_seq.get(conversation_id)
         if seq is None:
-            seq = (
-                await conn.scalar(
-                    select(func.max(messages.c.seq)).where(
-                        messages.c.conversation_id == conversation_id
-                    )
-                )
-                or 0
-            )
+            cursor.execute(self._max_seq.sql, (conversation_id,))
+            seq = cursor.fetchone()[0] or 0
         seq += 1
         self._last_seq[conversation_id] = seq
         return seq
+
+    def _already_sent(
+        self, cursor: Any, batch: list[_Request]
+    ) -> dict[tuple[int, str], StoredMessage]:
+        found = {}
+        columns = [column.name for column in messages.c]
+        for sender_id, client_id in {(r.sender_id, r.client_id) for r in batch}:
+            values = {"sender_id": sender_id, "client_id": client_id}
+            cursor.execute(self._find_sent.sql, tuple(values[n] for n in self._find_sent.params))
+            row = cursor.fetchone()
+            if row is not None:
+                stored = _renamed(dict(zip(columns, row, strict=True)))
+                found[(sender_id, client_id)] = StoredMessage(**stored)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledStatement:
+    sql: str
+    params: tuple[str, ...]  # bind names in positional order
+
+
+def _compile(statement: Any, dialect: Dialect) -> CompiledStatement:
+    compiled = statement.compile(dialect=dialect)
+    return CompiledStatement(compiled.string, tuple(compiled.positiontup or ()))
+
+
+def _insert_ignoring_conflicts(dialect_name: str, columns: list[str]) -> Any:
+    if dialect_name != "sqlite":
+        raise NotImplementedError(f"the message log has no {dialect_name} writer yet")
+    return sqlite_insert(messages).on_conflict_do_nothing(index_elements=columns)
+
+
+def _renamed(row: dict[str, Any]) -> dict[str, Any]:
+    row["created_at_ms"] = row.pop("created_at")
+    return row
 
 
 def stored_message(row: Row) -> StoredMessage:
