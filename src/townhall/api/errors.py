@@ -25,6 +25,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
 }
 
 CODE_BY_HTTP_STATUS = {
+    400: "malformed_json",  # FastAPI's own 400: a body it could not parse
     404: "not_found",
     405: "method_not_allowed",
     413: "body_too_large",

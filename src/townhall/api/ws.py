@@ -1,13 +1,15 @@
 """The WebSocket gateway: auth on the first frame, events pushed, sends acked after commit.
 
-Each socket has one bounded outbox drained by one sender task, so frames leave in the order
-they were committed. A client that cannot keep up is closed (code 1013) rather than allowed to
-grow the server's memory; it reconnects and resumes from its last cursor.
+Each socket has one bounded outbox drained by one pump task, so frames leave in the order they
+were committed. A client that cannot keep up is dropped (with close code 1013 when the socket
+still takes a frame) rather than allowed to grow the server's memory; it reconnects and resumes
+from its last cursor.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 
@@ -38,6 +40,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_SLOW_CONSUMER = 1013
 MAX_SENDS_IN_FLIGHT = 256
 REPLAY_PAGE = 500
+SLOW_CONSUMER_CLOSE_SECONDS = 1.0
 
 
 class _Resume:
@@ -59,7 +62,7 @@ class Connection:
         self.outbox: deque[bytes | str | _Resume] = deque()
         self.outbox_max = outbox_max
         self.wakeup = asyncio.Event()
-        self.overflowed = False
+        self.overflowed = asyncio.Event()
         self.skip_upto = 0  # after a replay, live events up to here were already sent
         self.in_flight = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
         self.tasks: set[asyncio.Task[None]] = set()
@@ -72,9 +75,9 @@ class Connection:
 
     def _enqueue(self, item: bytes | str | _Resume) -> None:
         if len(self.outbox) >= self.outbox_max:
-            self.overflowed = True
-        else:
-            self.outbox.append(item)
+            self.overflowed.set()  # the gateway closes the socket; nothing more is queued
+            return
+        self.outbox.append(item)
         self.wakeup.set()
 
     def resume(self, since: int) -> None:
@@ -84,18 +87,14 @@ class Connection:
         self._enqueue(orjson.dumps(frame).decode())
 
     async def pump(self) -> None:
-        """Drain the outbox into the socket until it closes or overflows."""
+        """Drain the outbox into the socket, in order, until cancelled."""
         websocket = self.websocket
         outbox = self.outbox
         while True:
             if not outbox:
-                if self.overflowed:
-                    break
                 self.wakeup.clear()
                 await self.wakeup.wait()
                 continue
-            if self.overflowed:
-                break
             item = outbox.popleft()
             if type(item) is bytes:
                 if self.skip_upto:
@@ -107,12 +106,17 @@ class Connection:
                 await websocket.send_text(item)
             else:
                 await self._replay(item.since)
-        await websocket.close(CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and resume")
 
     async def _replay(self, since: int) -> None:
         sync = self.services.sync
         while True:
-            events, cursor = await sync.events_since(self.principal, since, limit=REPLAY_PAGE)
+            try:
+                events, cursor = await sync.events_since(self.principal, since, limit=REPLAY_PAGE)
+            except DomainError as exc:
+                await self.websocket.send_text(
+                    orjson.dumps(_error(None, exc.code, exc.message)).decode()
+                )
+                return
             for event in events:
                 await self.websocket.send_text(orjson.dumps(event).decode())
             if events:
@@ -201,25 +205,39 @@ async def gateway(websocket: WebSocket) -> None:
     )
     if since is not None:
         connection.resume(since)
-    pump = asyncio.create_task(connection.pump())
+    tasks = [
+        asyncio.create_task(connection.pump()),
+        asyncio.create_task(_receive_loop(websocket, connection)),
+        asyncio.create_task(connection.overflowed.wait()),
+    ]
     try:
-        await _receive_loop(websocket, connection, pump)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         subscription.close()
-        pump.cancel()
-        for task in list(connection.tasks):
+        for task in [*tasks, *connection.tasks]:
             task.cancel()
-        await asyncio.gather(pump, *connection.tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *connection.tasks, return_exceptions=True)
+    if connection.overflowed.is_set():
+        await _close_slow_consumer(websocket)
 
 
-async def _receive_loop(websocket: WebSocket, connection: Connection, pump: asyncio.Task) -> None:
+async def _receive_loop(websocket: WebSocket, connection: Connection) -> None:
     receive = websocket.receive
-    while not pump.done():
+    while True:
         message = await receive()
         if message["type"] == "websocket.disconnect":
             return
         raw = message.get("text")
         await connection.handle(raw if raw is not None else message.get("bytes") or b"")
+
+
+async def _close_slow_consumer(websocket: WebSocket) -> None:
+    """Say why, if the socket still takes a frame; either way the connection is dropped."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(
+            websocket.close(CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and resume"),
+            SLOW_CONSUMER_CLOSE_SECONDS,
+        )
 
 
 class _Refused(Exception):

@@ -10,7 +10,7 @@ from townhall.domain.errors import InvalidInput, PolicyRefusal, TooLarge
 from townhall.domain.limits import Limits
 
 CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]+")
-ALLOWED_CONTROL_CHARACTERS = frozenset("\n\t")
+ALLOWED_CONTROL_CHARACTERS = frozenset("\n\r\t")  # line breaks of any platform, tabs
 
 
 class ConversationKind:
@@ -56,7 +56,7 @@ def check_group_title(title: str, limits: Limits) -> str:
         raise InvalidInput(
             f"title must be 1-{limits.max_group_title_chars} characters", code="title_invalid"
         )
-    if _has_forbidden_controls(stripped):
+    if any(unicodedata.category(ch) == "Cc" for ch in stripped):
         raise InvalidInput("title must not contain control characters", code="title_invalid")
     return stripped
 

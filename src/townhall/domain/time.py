@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def iso_utc(ms: int) -> str:
-    return (
-        datetime.fromtimestamp(ms / 1000, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    # Integer arithmetic: a float division loses milliseconds for far-future times.
+    seconds, millis = divmod(ms, 1000)
+    moment = EPOCH + timedelta(seconds=seconds, milliseconds=millis)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -33,6 +33,8 @@ from townhall.store import stream as stream_store
 from townhall.store.database import Database
 from townhall.store.message_log import Appended, MessageLog, StoredMessage, stored_message
 
+MEMBERS_CACHE_MAX = 100_000
+
 
 @dataclass(frozen=True, slots=True)
 class Members:
@@ -201,11 +203,16 @@ class MessagingService:
             ids = tuple(roles)
             members = Members(ids, frozenset(ids))
             if ids:
-                self._members[conversation_id] = members
+                self._remember_members(conversation_id, members)
         # Outsiders learn nothing, not even that the conversation exists.
         if actor.account_id not in members.id_set:
             raise NotFound("no such conversation", code="conversation_not_found")
         return members
+
+    def _remember_members(self, conversation_id: int, members: Members) -> None:
+        if len(self._members) >= MEMBERS_CACHE_MAX:
+            del self._members[next(iter(self._members))]  # the oldest entry
+        self._members[conversation_id] = members
 
     async def _render_conversation(
         self, row: Row, conn: AsyncConnection | None = None

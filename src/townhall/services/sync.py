@@ -34,9 +34,13 @@ class SyncService:
         so every position up to the committed one read before the query is already visible.
         """
         limit = self._check_limit(limit)
-        if since < 0:
-            raise InvalidInput("since must not be negative", code="cursor_invalid")
         committed = self._db.counters.committed_position
+        if not 0 <= since <= committed:
+            # A cursor this server never gave out: following it would silently skip events.
+            raise InvalidInput(
+                f"since must be a cursor this server gave out (0-{committed})",
+                code="cursor_invalid",
+            )
         async with self._db.reading() as conn:
             rows = await stream_store.entries_since(conn, actor.account_id, since, limit)
         events = [_render(row) for row in rows]
