@@ -1,0 +1,438 @@
+"""`townhall bench messaging`: throughput and delivery latency over the public WebSocket API.
+
+Scenarios: (a) direct pairs at full speed and at a fixed rate, (b) one large group, (c) many
+idle authenticated sockets held while (a) runs again. The load generator is this process (picows
+client, pinned away from the server's core); latency is send → recipient socket, measured on one
+clock because the sender stamps the text and the recipient reads it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psutil
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from rich.console import Console
+
+from townhall.bench.server import ServerUsage, split_cores, start_server
+from townhall.client import TownhallClient
+
+console = Console(stderr=True)
+PASSWORD = "bench-password"
+REGISTER_CONCURRENCY = 16
+CONNECT_CONCURRENCY = 100
+
+
+@dataclass
+class BenchOptions:
+    url: str | None = None
+    server_pid: int | None = None
+    duration: float = 10.0
+    pairs: int = 100
+    window: int = 32
+    rate: float = 5000.0
+    group_size: int = 200
+    group_rate: float = 50.0
+    idle_sockets: int = 5000
+
+
+class Phase:
+    """What one measured phase saw: acks, deliveries and their latencies."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.tag = f"{name}-{time.monotonic_ns()}"
+        self.running = True
+        self.acks = 0
+        self.errors = 0
+        self.latencies_ns: list[int] = []
+        self.arrivals: dict[str, list[int]] = {}  # group: message → arrival latencies
+
+    def text(self, sent_ns: int, serial: int) -> str:
+        return f"{self.tag}|{sent_ns}|{serial}|lorem ipsum dolor sit amet"
+
+
+class BenchSocket(WSListener):
+    """One authenticated client socket; frames are dispatched to the current phase."""
+
+    def __init__(self, token: str, user_id: int) -> None:
+        self.token = token
+        self.user_id = user_id
+        self.transport: WSTransport | None = None
+        self.ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.phase: Phase | None = None
+        self.on_ack: Callable[[BenchSocket], None] | None = None
+        self.close_code: int | None = None
+        self.serial = 0
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        transport.send(WSMsgType.TEXT, orjson.dumps({"type": "auth", "token": self.token}))
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type == WSMsgType.CLOSE:
+            self.close_code = frame.get_close_code()
+            transport.disconnect()
+            return
+        if frame.msg_type != WSMsgType.TEXT:
+            return
+        received_ns = time.perf_counter_ns()
+        data = orjson.loads(frame.get_payload_as_bytes())
+        kind = data["type"]
+        phase = self.phase
+        if kind == "message" and phase is not None:
+            text = data["message"]["text"]
+            tag, sent, _ = text.split("|", 2)
+            if tag == phase.tag:
+                latency = received_ns - int(sent)
+                phase.latencies_ns.append(latency)
+                arrivals = phase.arrivals.get(text)
+                if arrivals is not None:
+                    arrivals.append(latency)
+        elif kind == "ack" and phase is not None and data["client_id"].startswith(phase.tag):
+            phase.acks += 1
+            if self.on_ack is not None and phase.running:
+                self.on_ack(self)
+        elif kind == "error" and phase is not None:
+            phase.errors += 1
+        elif kind == "ready" and not self.ready.done():
+            self.ready.set_result(data)
+
+    def send_message(self, conversation_id: int, phase: Phase) -> str:
+        self.serial += 1
+        text = phase.text(time.perf_counter_ns(), self.serial)
+        assert self.transport is not None
+        self.transport.send(
+            WSMsgType.TEXT,
+            orjson.dumps(
+                {
+                    "type": "send",
+                    "conversation_id": conversation_id,
+                    "text": text,
+                    "client_id": f"{phase.tag}-{self.user_id}-{self.serial}",
+                }
+            ),
+        )
+        return text
+
+
+@dataclass
+class BenchUser:
+    user_id: int
+    token: str
+
+
+async def register_users(url: str, prefix: str, count: int) -> list[BenchUser]:
+    users: list[BenchUser | None] = [None] * count
+    gate = asyncio.Semaphore(REGISTER_CONCURRENCY)
+    done = 0
+
+    async def one(index: int) -> None:
+        nonlocal done
+        async with gate, TownhallClient(url) as client:
+            handle = f"{prefix}{index}"
+            profile = await client.register(handle, PASSWORD, handle)
+            users[index] = BenchUser(profile["id"], await client.log_in(handle, PASSWORD))
+            done += 1
+
+    with console.status(f"registering {count} {prefix} users") as status:
+        tasks = [asyncio.create_task(one(i)) for i in range(count)]
+        while not all(task.done() for task in tasks):
+            await asyncio.sleep(0.5)
+            status.update(f"registering {prefix} users: {done}/{count}")
+        await asyncio.gather(*tasks)
+    return [user for user in users if user is not None]
+
+
+async def connect_all(url: str, users: list[BenchUser]) -> list[BenchSocket]:
+    ws_url = "ws" + url.removeprefix("http") + "/api/v1/ws"
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def one(user: BenchUser) -> BenchSocket:
+        async with gate:
+            _, listener = await ws_connect(
+                lambda: BenchSocket(user.token, user.user_id), ws_url, max_frame_size=1 << 20
+            )
+            await asyncio.wait_for(listener.ready, 30)
+            return listener
+
+    with console.status(f"opening {len(users)} sockets"):
+        return list(await asyncio.gather(*(one(user) for user in users)))
+
+
+def percentile(values: list[int] | list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def latency_ms(values_ns: list[int]) -> dict[str, float]:
+    if not values_ns:
+        return {"p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")}
+    return {
+        "p50_ms": round(percentile(values_ns, 0.50) / 1e6, 2),
+        "p99_ms": round(percentile(values_ns, 0.99) / 1e6, 2),
+        "max_ms": round(max(values_ns) / 1e6, 2),
+    }
+
+
+async def settle(phase: Phase, expected: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not expected() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
+async def direct_full_speed(
+    pairs: list[tuple[BenchSocket, BenchSocket, int]], options: BenchOptions, usage: ServerUsage
+) -> dict[str, Any]:
+    """Each sender keeps `window` messages unacknowledged, as fast as the server acks them."""
+    phase = Phase("direct-max")
+    conversation_of = {id(sender): conversation for sender, _, conversation in pairs}
+
+    def send_next(sender: BenchSocket) -> None:
+        sender.send_message(conversation_of[id(sender)], phase)
+
+    senders = [sender for sender, _, _ in pairs]
+    for sender, receiver, _ in pairs:
+        sender.phase = receiver.phase = phase
+        sender.on_ack = send_next
+    usage.begin()
+    started = time.perf_counter()
+    for sender in senders:
+        for _ in range(options.window):
+            send_next(sender)
+    await asyncio.sleep(options.duration)
+    acks, delivered = phase.acks, len(phase.latencies_ns)
+    elapsed = time.perf_counter() - started
+    phase.running = False
+    server = usage.report()
+    await settle(phase, lambda: len(phase.latencies_ns) >= phase.acks)
+    for sender in senders:
+        sender.on_ack = None
+    return {
+        "pairs": len(pairs),
+        "window_per_sender": options.window,
+        "seconds": round(elapsed, 2),
+        "accepted_per_s": round(acks / elapsed),
+        "delivered_per_s": round(delivered / elapsed),
+        "errors": phase.errors,
+        "latency_under_saturation": latency_ms(phase.latencies_ns),
+        **server,
+    }
+
+
+async def direct_fixed_rate(
+    pairs: list[tuple[BenchSocket, BenchSocket, int]], options: BenchOptions, usage: ServerUsage
+) -> dict[str, Any]:
+    """Open loop at `rate` messages/s spread over the pairs: the latency a user would see."""
+    phase = Phase("direct-rate")
+    for sender, receiver, _ in pairs:
+        sender.phase = receiver.phase = phase
+    usage.begin()
+    started = time.perf_counter()
+    sent = 0
+    while (now := time.perf_counter()) - started < options.duration:
+        due = int(options.rate * (now - started)) - sent
+        for _ in range(due):
+            sender, _, conversation = pairs[sent % len(pairs)]
+            sender.send_message(conversation, phase)
+            sent += 1
+        await asyncio.sleep(0.001)
+    elapsed = time.perf_counter() - started
+    server = usage.report()
+    await settle(phase, lambda: len(phase.latencies_ns) >= sent)
+    return {
+        "target_rate_per_s": options.rate,
+        "sent": sent,
+        "accepted": phase.acks,
+        "delivered": len(phase.latencies_ns),
+        "achieved_rate_per_s": round(sent / elapsed),
+        "errors": phase.errors,
+        "delivery_latency": latency_ms(phase.latencies_ns),
+        **server,
+    }
+
+
+async def group_fanout(
+    members: list[BenchSocket], conversation_id: int, options: BenchOptions, usage: ServerUsage
+) -> dict[str, Any]:
+    """Members take turns posting at `group_rate`; each post must reach every other member."""
+    phase = Phase("group")
+    for member in members:
+        member.phase = phase
+    sent_texts: list[str] = []
+    usage.begin()
+    started = time.perf_counter()
+    while (now := time.perf_counter()) - started < options.duration:
+        due = int(options.group_rate * (now - started)) - len(sent_texts)
+        for _ in range(due):
+            sender = members[len(sent_texts) % len(members)]
+            # Registered before sending: the first arrival must find its list.
+            text = phase.text(time.perf_counter_ns(), sender.serial + 1)
+            phase.arrivals[text] = []
+            sender.serial += 1
+            assert sender.transport is not None
+            sender.transport.send(
+                WSMsgType.TEXT,
+                orjson.dumps(
+                    {
+                        "type": "send",
+                        "conversation_id": conversation_id,
+                        "text": text,
+                        "client_id": f"{phase.tag}-{sender.user_id}-{sender.serial}",
+                    }
+                ),
+            )
+            sent_texts.append(text)
+        await asyncio.sleep(0.002)
+    server = usage.report()
+    recipients = len(members) - 1
+    await settle(phase, lambda: all(len(phase.arrivals[t]) >= recipients for t in sent_texts))
+    complete = [max(phase.arrivals[t]) for t in sent_texts if len(phase.arrivals[t]) >= recipients]
+    return {
+        "members": len(members),
+        "posts": len(sent_texts),
+        "posts_per_s": options.group_rate,
+        "deliveries": len(phase.latencies_ns),
+        "posts_reaching_everyone": len(complete),
+        "per_delivery_latency": latency_ms(phase.latencies_ns),
+        "all_members_reached_latency": latency_ms(complete),
+        "errors": phase.errors,
+        **server,
+    }
+
+
+async def run_async(options: BenchOptions) -> dict[str, Any]:
+    server_cores, client_cores = split_cores()
+    local = None
+    if options.url is None:
+        local = start_server(server_cores)
+        url, pid = local.url, local.process.pid
+    else:
+        url, pid = options.url, options.server_pid
+    if client_cores:
+        os.sched_setaffinity(0, client_cores)
+    usage = ServerUsage(psutil.Process(pid) if pid else None)
+    try:
+        return await _scenarios(url, options, usage, server_cores, client_cores)
+    finally:
+        if local is not None:
+            local.stop()
+
+
+async def _scenarios(
+    url: str,
+    options: BenchOptions,
+    usage: ServerUsage,
+    server_cores: set[int] | None,
+    client_cores: set[int] | None,
+) -> dict[str, Any]:
+    prefix = f"b{int(time.time()) % 100000}"
+    pair_users = await register_users(url, f"{prefix}p", 2 * options.pairs)
+    group_users = await register_users(url, f"{prefix}g", options.group_size)
+    idle_users = await register_users(url, f"{prefix}i", options.idle_sockets)
+
+    conversations = []
+    for first, second in zip(pair_users[::2], pair_users[1::2], strict=True):
+        async with TownhallClient(url, first.token) as client:
+            conversations.append((await client.open_direct(second.user_id))["id"])
+    async with TownhallClient(url, group_users[0].token) as client:
+        group = await client.create_group("bench", [u.user_id for u in group_users[1:]])
+
+    sockets = await connect_all(url, pair_users)
+    gc.collect()
+    gc.freeze()  # keep the load generator's own collector pauses out of the latencies
+    pairs = [(sockets[2 * i], sockets[2 * i + 1], conversations[i]) for i in range(options.pairs)]
+    results: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "server_cores": sorted(server_cores) if server_cores else None,
+            "client_cores": sorted(client_cores) if client_cores else None,
+        },
+        "options": asdict(options),
+    }
+    console.print("(a) direct pairs at full speed")
+    results["a_direct_max"] = await direct_full_speed(pairs, options, usage)
+    console.print(f"(a) direct pairs at {options.rate:g}/s")
+    results["a_direct_rate"] = await direct_fixed_rate(pairs, options, usage)
+
+    members = await connect_all(url, group_users)
+    console.print(f"(b) group of {options.group_size}")
+    results["b_group"] = await group_fanout(members, group["id"], options, usage)
+    for member in members:
+        assert member.transport is not None
+        member.transport.disconnect()
+
+    rss_before = usage.rss_mb()
+    idle = await connect_all(url, idle_users)
+    await asyncio.sleep(1)
+    rss_idle = usage.rss_mb()
+    console.print(f"(c) direct pairs at full speed with {len(idle)} idle sockets held")
+    loaded = await direct_full_speed(pairs, options, usage)
+    results["c_idle_sockets"] = {
+        "idle_sockets": len(idle),
+        "still_open_after_load": sum(1 for s in idle if s.close_code is None),
+        "server_rss_mb_before": round(rss_before, 1),
+        "server_rss_mb_with_idle": round(rss_idle, 1),
+        "server_rss_kb_per_idle_socket": round(1024 * (rss_idle - rss_before) / len(idle), 1)
+        if idle
+        else None,
+        "direct_max_with_idle": loaded,
+    }
+    results["targets"] = _targets(results)
+    for socket in sockets + idle:
+        assert socket.transport is not None
+        socket.transport.disconnect()
+    return results
+
+
+def _targets(results: dict[str, Any]) -> dict[str, Any]:
+    direct = results["a_direct_max"]
+    rate = results["a_direct_rate"]
+    group = results["b_group"]
+    idle = results["c_idle_sockets"]
+    return {
+        "a_10k_per_s": {
+            "value": min(direct["accepted_per_s"], direct["delivered_per_s"]),
+            "met": min(direct["accepted_per_s"], direct["delivered_per_s"]) >= 10_000,
+        },
+        "a_p99_50ms_at_5k": {
+            "value": rate["delivery_latency"]["p99_ms"],
+            "met": rate["delivery_latency"]["p99_ms"] <= 50,
+        },
+        "b_group_p99_100ms": {
+            "value": group["all_members_reached_latency"]["p99_ms"],
+            "met": group["all_members_reached_latency"]["p99_ms"] <= 100,
+        },
+        "c_5000_idle_in_400mb": {
+            "value": idle["server_rss_mb_with_idle"],
+            "met": idle["server_rss_mb_with_idle"] <= 400 and idle["idle_sockets"] >= 5000,
+        },
+    }
+
+
+def run(options: BenchOptions, json_file: Path | None) -> dict[str, Any]:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop is a dependency, but the bench works without
+        pass
+    results = asyncio.run(run_async(options))
+    encoded = orjson.dumps(results, option=orjson.OPT_INDENT_2)
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_bytes(encoded)
+    print(encoded.decode())
+    return results
