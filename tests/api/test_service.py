@@ -1,0 +1,39 @@
+"""What the server shows about itself: health, the OpenAPI document, the landing page."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import Server
+
+
+async def test_health_names_the_version(server: Server) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        answer = await http.get("/api/v1/health")
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "version": "0.1.0"}
+
+
+async def test_the_openapi_document_lists_the_core_endpoints(server: Server) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        answer = await http.get("/openapi.json")
+    assert answer.status_code == 200
+    paths = answer.json()["paths"]
+    for path in (
+        "/api/v1/accounts",
+        "/api/v1/sessions",
+        "/api/v1/sessions/current",
+        "/api/v1/me",
+        "/api/v1/conversations",
+        "/api/v1/conversations/{conversation_id}/messages",
+        "/api/v1/sync",
+    ):
+        assert path in paths
+
+
+async def test_the_landing_page_is_html(server: Server) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        answer = await http.get("/")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "<html" in answer.text.lower()
