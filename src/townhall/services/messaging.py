@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,7 @@ class MessagingService:
         self._limits = limits
         self._clock = clock
         self._members: dict[int, Members] = {}
+        self._members_loading: dict[int, asyncio.Future[Members]] = {}
         message_log.on_commit(self._deliver)
 
     def _now_ms(self) -> int:
@@ -198,16 +200,34 @@ class MessagingService:
     async def _require_member(self, actor: Principal, conversation_id: int) -> Members:
         members = self._members.get(conversation_id)
         if members is None:
+            members = await self._load_members(conversation_id)
+        # Outsiders learn nothing, not even that the conversation exists.
+        if actor.account_id not in members.id_set:
+            raise NotFound("no such conversation", code="conversation_not_found")
+        return members
+
+    async def _load_members(self, conversation_id: int) -> Members:
+        """One database read per conversation however many sends wait on it (single flight)."""
+        loading = self._members_loading.get(conversation_id)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        loading = asyncio.get_running_loop().create_future()
+        self._members_loading[conversation_id] = loading
+        try:
             async with self._db.reading() as conn:
                 roles = await conversation_store.member_roles(conn, conversation_id)
             ids = tuple(roles)
             members = Members(ids, frozenset(ids))
             if ids:
                 self._remember_members(conversation_id, members)
-        # Outsiders learn nothing, not even that the conversation exists.
-        if actor.account_id not in members.id_set:
-            raise NotFound("no such conversation", code="conversation_not_found")
-        return members
+            loading.set_result(members)
+            return members
+        except BaseException as exc:
+            loading.set_exception(exc)
+            loading.exception()  # retrieved here, so a lookup no one else awaited stays quiet
+            raise
+        finally:
+            del self._members_loading[conversation_id]
 
     def _remember_members(self, conversation_id: int, members: Members) -> None:
         if len(self._members) >= MEMBERS_CACHE_MAX:
