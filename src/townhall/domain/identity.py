@@ -1,0 +1,271 @@
+"""Real-name rules: checking identity documents, names and phones, and masking them for display."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+import phonenumbers
+from stdnum import numdb
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
+from stdnum.util import clean
+
+from townhall.domain.accounts import IdentityClaim, check_identity_shape
+from townhall.domain.errors import PolicyRefusal
+
+if TYPE_CHECKING:  # policy.py imports CHECKED_ID_TYPES from here
+    from townhall.domain.policy import IdentityRules
+
+# Older than anyone alive; a card claiming an earlier birth is a typo or a forgery.
+EARLIEST_BIRTH_YEAR = 1880
+CN_RIC_PATTERN = re.compile(r"[0-9]{17}[0-9X]")
+PASSPORT_PATTERN = re.compile(r"[A-Z0-9]{5,20}")
+HK_MACAU_PERMIT_PATTERN = re.compile(r"[HM](?:[0-9]{8}|[0-9]{10})")
+HAN_NAME_MIN_CHARS = 2
+HAN_NAME_MAX_CHARS = 30
+NAME_DOT = "\u00b7"
+# Katakana middle dot and bullet are what Chinese input methods often type for the name dot.
+NAME_DOT_VARIANTS = str.maketrans({"\u30fb": NAME_DOT, "\u2022": NAME_DOT})
+LATIN_NAME_PUNCTUATION = frozenset(" -'.")
+# Two-character surnames: masking keeps the whole surname, as Chinese services show it ("欧阳**").
+COMPOUND_SURNAMES = frozenset(
+    {
+        "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙",
+        "宇文", "司徒", "夏侯", "轩辕", "令狐", "端木", "独孤", "南宫", "西门", "百里",
+    }
+)  # fmt: skip
+
+
+class IdentityRejected(PolicyRefusal):
+    """The identity does not pass the real-name rules; `code` says which rule, never the value."""
+
+    code = "identity_invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedIdentity:
+    """A claim that passed the rules, normalized so equal identities compare equal."""
+
+    claim: IdentityClaim
+    birth_date: date | None  # from the document when it carries one (cn_ric)
+
+    def __repr__(self) -> str:  # keeps the plaintext out of tracebacks and logs
+        return f"CheckedIdentity(id_type={self.claim.id_type!r}, <redacted>)"
+
+
+def check_identity(
+    claim: IdentityClaim, rules: IdentityRules, *, today: date, phone_region: str
+) -> CheckedIdentity:
+    """Check a declared identity against the pack; every refusal names the field, not the value."""
+    claim = check_identity_shape(claim)
+    if claim.id_type not in rules.accepted_id_types:
+        accepted = ", ".join(rules.accepted_id_types)
+        raise IdentityRejected(
+            f"identity.id_type is not accepted here; accepted: {accepted}",
+            code="id_type_not_accepted",
+        )
+    id_number, birth_date = _DOCUMENT_CHECKS[claim.id_type](claim.id_number, today)
+    # Only a document that carries a birth date can be held to the minimum age.
+    if birth_date is not None and age_on(birth_date, today) < rules.minimum_age_years:
+        raise IdentityRejected(
+            f"the holder of identity.id_number must be at least {rules.minimum_age_years} "
+            "years old",
+            code="underage",
+        )
+    normalized = IdentityClaim(
+        legal_name=_check_legal_name(claim.id_type, claim.legal_name),
+        id_type=claim.id_type,
+        id_number=id_number,
+        phone=_check_phone(claim.phone, phone_region),
+    )
+    return CheckedIdentity(claim=normalized, birth_date=birth_date)
+
+
+def age_on(birth_date: date, today: date) -> int:
+    """Whole years lived; a 29 February birthday falls on 1 March in common years."""
+    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
+    return today.year - birth_date.year - before_birthday
+
+
+def blind_index_input(claim: IdentityClaim) -> str:
+    """The text a blind index is computed over: one document, one string, however it was typed."""
+    return f"{claim.id_type}:{_compact_number(claim.id_number)}"
+
+
+def mask_id_number(id_type: str, number: str) -> str:
+    number = _compact_number(number)
+    if id_type == "cn_ric" and len(number) == 18:
+        # Region and the last four are what people recognise their card by.
+        return number[:6] + "*" * 8 + number[-4:]
+    if len(number) <= 3:
+        return "*" * len(number)
+    return number[0] + "*" * (len(number) - 3) + number[-2:]
+
+
+def mask_phone(e164: str) -> str:
+    """`+86 138****8000`: the country, the carrier prefix and the last four digits."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return "*" * len(e164)
+    national = phonenumbers.national_significant_number(number)
+    head, tail = (3, 4) if len(national) >= 8 else (1, 2)
+    if len(national) <= head + tail:
+        return f"+{number.country_code} " + "*" * len(national)
+    hidden = "*" * (len(national) - head - tail)
+    return f"+{number.country_code} {national[:head]}{hidden}{national[-tail:]}"
+
+
+def mask_legal_name(name: str) -> str:
+    """The surname shown, the rest starred: `张*`, `欧阳**`; Latin names keep each initial."""
+    if name and _is_han(name[0]):
+        shown = 2 if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else 1
+        return name[:shown] + "".join(ch if ch == NAME_DOT else "*" for ch in name[shown:])
+    masked = []
+    at_start_of_part = True
+    for ch in name:
+        if ch in LATIN_NAME_PUNCTUATION or ch.isspace():
+            masked.append(ch)
+            at_start_of_part = True
+        else:
+            masked.append(ch if at_start_of_part else "*")
+            at_start_of_part = False
+    return "".join(masked)
+
+
+def _check_cn_ric(number: str, today: date) -> tuple[str, date | None]:
+    number = _compact_number(number)
+    if not CN_RIC_PATTERN.fullmatch(number):
+        raise IdentityRejected(
+            "identity.id_number must be 17 digits followed by a digit or X",
+            code="id_number_invalid",
+        )
+    try:
+        birth_date = ric.get_birth_date(number)
+    except ValidationError:
+        birth_date = None  # 30 February and the like
+    if birth_date is None or not date(EARLIEST_BIRTH_YEAR, 1, 1) <= birth_date <= today:
+        raise IdentityRejected(
+            "identity.id_number carries an impossible birth date", code="id_birth_date_invalid"
+        )
+    if not _region_known(number):
+        raise IdentityRejected(
+            "identity.id_number names no known region of issue", code="id_region_unknown"
+        )
+    if ric.calc_check_digit(number) != number[-1]:
+        raise IdentityRejected("identity.id_number fails its checksum", code="id_checksum")
+    return number, birth_date
+
+
+def _region_known(number: str) -> bool:
+    try:
+        ric.get_birth_place(number)
+    except ValidationError:
+        # stdnum wants the county to exist in the birth year, but the code is the county of
+        # household registration when the card was issued (GB 11643-1999), often decades later:
+        # a county that ever held the code will do.
+        return any("county" in place for _, place in numdb.get("cn/loc").info(number[:6]))
+    return True
+
+
+def _check_passport(number: str, today: date) -> tuple[str, date | None]:
+    number = _compact_number(number)
+    if not PASSPORT_PATTERN.fullmatch(number):
+        raise IdentityRejected(
+            "identity.id_number must be 5 to 20 letters or digits", code="id_number_invalid"
+        )
+    return number, None
+
+
+def _check_hk_macau_permit(number: str, today: date) -> tuple[str, date | None]:
+    number = _compact_number(number)
+    if not HK_MACAU_PERMIT_PATTERN.fullmatch(number):
+        raise IdentityRejected(
+            "identity.id_number must be H or M followed by 8 or 10 digits",
+            code="id_number_invalid",
+        )
+    return number, None
+
+
+_DOCUMENT_CHECKS: dict[str, Callable[[str, date], tuple[str, date | None]]] = {
+    "cn_ric": _check_cn_ric,
+    "passport": _check_passport,
+    "hk_macau_permit": _check_hk_macau_permit,
+}
+# The id types a pack may accept; taiwan_permit waits for its number rules.
+CHECKED_ID_TYPES = frozenset(_DOCUMENT_CHECKS)
+
+
+def _check_legal_name(id_type: str, legal_name: str) -> str:
+    name = " ".join(unicodedata.normalize("NFC", legal_name).split())
+    name = name.translate(NAME_DOT_VARIANTS)
+    # A passport's name is its machine-readable Latin one; the mainland documents are in Chinese,
+    # and permits for Hong Kong and Macau residents may carry either.
+    accepts_han = id_type in ("cn_ric", "hk_macau_permit")
+    accepts_latin = id_type in ("passport", "hk_macau_permit")
+    if (accepts_han and _is_han_name(name)) or (accepts_latin and _is_latin_name(name)):
+        return name
+    expected = {
+        (True, False): "Chinese characters, parts joined by a middle dot",
+        (False, True): "Latin letters, spaces, hyphens, apostrophes or periods",
+        (True, True): "Chinese characters or Latin letters",
+    }[(accepts_han, accepts_latin)]
+    raise IdentityRejected(
+        f"identity.legal_name must be written in {expected}", code="legal_name_invalid"
+    )
+
+
+def _is_han_name(name: str) -> bool:
+    if not HAN_NAME_MIN_CHARS <= len(name) <= HAN_NAME_MAX_CHARS:
+        return False
+    parts = name.split(NAME_DOT)
+    return all(part and all(_is_han(ch) for ch in part) for part in parts)
+
+
+def _is_han(ch: str) -> bool:
+    # U+3007, the ideographic zero, is of the Han script and is found in registered names.
+    return ch == "\u3007" or unicodedata.name(ch, "").startswith(
+        ("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH")
+    )
+
+
+def _is_latin_name(name: str) -> bool:
+    if not name or not _is_latin_letter(name[0]):
+        return False
+    return all(
+        _is_latin_letter(ch)
+        or ch in LATIN_NAME_PUNCTUATION
+        # Letters NFC cannot compose keep their accents as combining marks.
+        or (unicodedata.category(ch) == "Mn" and index > 0)
+        for index, ch in enumerate(name)
+    )
+
+
+def _is_latin_letter(ch: str) -> bool:
+    return unicodedata.category(ch).startswith("L") and unicodedata.name(ch, "").startswith(
+        "LATIN "
+    )
+
+
+def _check_phone(phone: str, region: str) -> str:
+    try:
+        number = phonenumbers.parse(phone, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise IdentityRejected(
+            "identity.phone is not a valid phone number; give the country code for numbers "
+            "outside the default region",
+            code="phone_invalid",
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _compact_number(number: str) -> str:
+    # stdnum's clean maps full-width digits and Unicode dashes and spaces typed by IMEs to ASCII.
+    return clean(number, " -").strip().upper()

@@ -1,0 +1,120 @@
+"""The policy pack: one jurisdiction's real-name, agreement and phone rules as a typed model."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import msgspec
+import phonenumbers
+
+from townhall.domain.accounts import ID_TYPES
+from townhall.domain.identity import CHECKED_ID_TYPES
+
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+Text = Annotated[str, msgspec.Meta(min_length=1)]
+# An SMS code shorter than 4 digits is guessable within the attempt cap; longer than 10 is mistyped.
+CodeLength = Annotated[int, msgspec.Meta(ge=4, le=10)]
+IdTypes = Annotated[tuple[str, ...], msgspec.Meta(min_length=1)]
+
+_UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<key>[^`]*)`$")
+_MISSING_FIELD = re.compile(r"^Object missing required field `(?P<key>[^`]*)`$")
+
+
+class PolicyPackError(ValueError):
+    """A pack that cannot be used; the message names the bad key path, e.g. `phone.code_length`."""
+
+
+class IdentityRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    accepted_id_types: IdTypes
+    minimum_age_years: NonNegative
+    accounts_per_identity: Positive
+    verification_mode: Literal["auto", "review"]
+    unverified_may_chat_direct: bool
+    retention_days_after_deregistration: NonNegative
+
+
+class AgreementRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    version: Text
+    text: Text
+
+
+class PhoneRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    default_region: Text
+    code_length: CodeLength
+    code_ttl_seconds: Positive
+    max_codes_per_hour: Positive
+    max_attempts_per_code: Positive
+
+
+class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: Text
+    title: Text
+    timezone: Text  # the jurisdiction's local time: ages turn over at its midnight, not UTC's
+    identity: IdentityRules
+    agreement: AgreementRules
+    phone: PhoneRules
+
+    def public(self) -> dict[str, Any]:
+        """What anyone may read before registering; the agreement text is served on its own."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "timezone": self.timezone,
+            "identity": {
+                "accepted_id_types": list(self.identity.accepted_id_types),
+                "minimum_age_years": self.identity.minimum_age_years,
+                "accounts_per_identity": self.identity.accounts_per_identity,
+                "verification_mode": self.identity.verification_mode,
+                "unverified_may_chat_direct": self.identity.unverified_may_chat_direct,
+            },
+            "agreement": {"version": self.agreement.version},
+            "phone": {
+                "code_length": self.phone.code_length,
+                "code_ttl_seconds": self.phone.code_ttl_seconds,
+            },
+        }
+
+
+def parse_pack(data: Mapping[str, Any]) -> PolicyPack:
+    """Validate a decoded pack once, at start-up, so a bad key stops the server by name."""
+    try:
+        pack = msgspec.convert(dict(data), PolicyPack)
+    except msgspec.ValidationError as error:
+        raise PolicyPackError(_with_key_path(str(error))) from None
+    _check_id_types(pack.identity.accepted_id_types)
+    if pack.phone.default_region not in phonenumbers.SUPPORTED_REGIONS:
+        raise PolicyPackError(
+            "phone.default_region: not a region phone numbers are known for (e.g. CN)"
+        )
+    return pack
+
+
+def _check_id_types(accepted: tuple[str, ...]) -> None:
+    for position, id_type in enumerate(accepted):
+        path = f"identity.accepted_id_types[{position}]"
+        if id_type not in ID_TYPES:
+            raise PolicyPackError(
+                f"{path}: unknown id type {id_type!r}; known: {', '.join(sorted(ID_TYPES))}"
+            )
+        # A type without document rules would pass unchecked: refuse the pack instead.
+        if id_type not in CHECKED_ID_TYPES:
+            raise PolicyPackError(f"{path}: {id_type!r} has no document rules yet")
+    if len(set(accepted)) != len(accepted):
+        raise PolicyPackError("identity.accepted_id_types: lists a type twice")
+
+
+def _with_key_path(message: str) -> str:
+    """msgspec says "... - at `$.identity.x`"; operators read "identity.x: ..." instead."""
+    text, _, at = message.partition(" - at `$")
+    path = at.removesuffix("`").lstrip(".")
+    for pattern, explanation in ((_UNKNOWN_FIELD, "unknown key"), (_MISSING_FIELD, "missing key")):
+        if field := pattern.match(text):
+            return f"{_join(path, field['key'])}: {explanation}"
+    return f"{path or '(pack)'}: {text}"
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key

@@ -1,0 +1,140 @@
+"""The policy pack model: what it accepts, how it names a bad key, what it shows the public."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from townhall.domain.policy import PolicyPack, PolicyPackError, parse_pack
+
+PACK: dict[str, Any] = {
+    "name": "test-pack",
+    "title": "A pack for tests",
+    "timezone": "Asia/Shanghai",
+    "identity": {
+        "accepted_id_types": ["cn_ric", "passport"],
+        "minimum_age_years": 14,
+        "accounts_per_identity": 1,
+        "verification_mode": "auto",
+        "unverified_may_chat_direct": True,
+        "retention_days_after_deregistration": 180,
+    },
+    "agreement": {"version": "1", "text": "Be kind."},
+    "phone": {
+        "default_region": "CN",
+        "code_length": 6,
+        "code_ttl_seconds": 300,
+        "max_codes_per_hour": 5,
+        "max_attempts_per_code": 5,
+    },
+}
+
+
+def changed(path: str, value: object) -> dict[str, Any]:
+    """PACK with one key (`section.key`) set; `...` as the value removes it."""
+    data = copy.deepcopy(PACK)
+    *sections, key = path.split(".")
+    target = data
+    for section in sections:
+        target = target[section]
+    if value is ...:
+        del target[key]
+    else:
+        target[key] = value
+    return data
+
+
+def refusal(data: dict[str, Any]) -> str:
+    with pytest.raises(PolicyPackError) as caught:
+        parse_pack(data)
+    return str(caught.value)
+
+
+def test_a_complete_pack_parses_into_typed_rules() -> None:
+    pack = parse_pack(PACK)
+    assert isinstance(pack, PolicyPack)
+    assert pack.identity.accepted_id_types == ("cn_ric", "passport")
+    assert pack.phone.code_length == 6
+
+
+def test_an_unknown_key_is_refused_by_its_path() -> None:
+    assert refusal(changed("identity.minimum_age", 14)) == "identity.minimum_age: unknown key"
+    assert refusal(changed("colour", "red")) == "colour: unknown key"
+
+
+def test_a_missing_key_is_refused_by_its_path() -> None:
+    assert refusal(changed("phone.code_length", ...)) == "phone.code_length: missing key"
+    assert refusal(changed("agreement", ...)) == "agreement: missing key"
+
+
+def test_a_wrong_type_is_refused_by_its_path() -> None:
+    message = refusal(changed("identity.minimum_age_years", "14"))
+    assert message == "identity.minimum_age_years: Expected `int`, got `str`"
+    assert refusal(changed("identity.accepted_id_types", ["cn_ric", 3])).startswith(
+        "identity.accepted_id_types[1]: Expected `str`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("identity.minimum_age_years", -1),
+        ("identity.accounts_per_identity", 0),
+        ("identity.retention_days_after_deregistration", -1),
+        ("identity.verification_mode", "manual"),
+        ("identity.accepted_id_types", []),
+        ("identity.unverified_may_chat_direct", "yes"),
+        ("agreement.version", ""),
+        ("phone.code_length", 3),
+        ("phone.code_length", 11),
+        ("phone.code_ttl_seconds", 0),
+        ("phone.max_codes_per_hour", 0),
+        ("phone.max_attempts_per_code", 0),
+    ],
+)
+def test_values_out_of_range_are_refused_by_their_path(path: str, value: object) -> None:
+    assert refusal(changed(path, value)).startswith(f"{path}: ")
+
+
+@pytest.mark.parametrize(
+    ("id_types", "position"),
+    [(["cn_ric", "library_card"], 1), (["taiwan_permit"], 0)],
+)
+def test_id_types_without_document_rules_are_refused(id_types: list[str], position: int) -> None:
+    message = refusal(changed("identity.accepted_id_types", id_types))
+    assert message.startswith(f"identity.accepted_id_types[{position}]: ")
+
+
+def test_an_id_type_listed_twice_is_refused() -> None:
+    message = refusal(changed("identity.accepted_id_types", ["cn_ric", "cn_ric"]))
+    assert message.startswith("identity.accepted_id_types: ")
+
+
+def test_an_unknown_phone_region_is_refused() -> None:
+    assert refusal(changed("phone.default_region", "XX")).startswith("phone.default_region: ")
+
+
+def test_the_pack_is_frozen() -> None:
+    pack = parse_pack(PACK)
+    with pytest.raises(AttributeError):
+        pack.name = "other"  # type: ignore[misc]
+
+
+def test_the_public_view_shows_the_rules_but_not_the_agreement_text() -> None:
+    public = parse_pack(PACK).public()
+    assert public == {
+        "name": "test-pack",
+        "title": "A pack for tests",
+        "timezone": "Asia/Shanghai",
+        "identity": {
+            "accepted_id_types": ["cn_ric", "passport"],
+            "minimum_age_years": 14,
+            "accounts_per_identity": 1,
+            "verification_mode": "auto",
+            "unverified_may_chat_direct": True,
+        },
+        "agreement": {"version": "1"},
+        "phone": {"code_length": 6, "code_ttl_seconds": 300},
+    }
