@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
@@ -11,19 +12,22 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from townhall import __version__
-from townhall.api import accounts, conversations, errors, ws
+from townhall.api import accounts, admin, conversations, errors, ws
 from townhall.api.limits import BodySizeLimit
 from townhall.api.responses import JSONBody
 from townhall.bus.factory import open_bus
 from townhall.config import Settings
+from townhall.packs import load_pack
 from townhall.services.accounts import AccountService
 from townhall.services.container import Services
+from townhall.services.identity import IdentityService
 from townhall.services.messaging import MessagingService
+from townhall.services.standing import Standings
 from townhall.services.sync import SyncService
-from townhall.store import keys
-from townhall.store.database import open_database
+from townhall.store.database import open_database, prepare_storage
 from townhall.store.message_log import MessageLog
 from townhall.store.migrate import upgrade_to_head
+from townhall.store.sms_outbox import OutboxSmsSender
 from townhall.store.vault import IdentityVault
 from townhall.web import pages
 
@@ -48,43 +52,90 @@ def settle_heap() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+@asynccontextmanager
+async def running_services(
+    settings: Settings, *, clock: Callable[[], float] = time.time
+) -> AsyncIterator[Services]:
+    """Open the database, keys, pack and bus, and build every service on them."""
+    limits = settings.limits.to_domain()
+    pack = load_pack(settings.policy_pack)
+    prepare_storage(settings.data_dir, settings.resolved_database_url)
+    database = open_database(
+        settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
+    await upgrade_to_head(database)
+    await database.load_counters()
+    bus = open_bus(settings.bus_url)
+    message_log = MessageLog(database, batch_max=settings.message_batch_max, clock=clock)
+    standings = Standings(database, pack)
+    identity = IdentityService(
+        database,
+        IdentityVault(settings.keys_dir),
+        pack,
+        standings,
+        OutboxSmsSender(settings.data_dir / "sms-outbox.jsonl"),
+        clock=clock,
+    )
+    services = Services(
+        accounts=AccountService(
+            database,
+            bus,
+            identity,
+            standings,
+            pack,
+            limits=limits,
+            password_profile=settings.password_hash_profile,
+            session_ttl_seconds=settings.session_ttl_hours * 3600,
+            clock=clock,
+        ),
+        identity=identity,
+        messaging=MessagingService(
+            database, message_log, bus, standings, limits=limits, clock=clock
+        ),
+        sync=SyncService(database, bus, limits=limits),
+        bus=bus,
+        limits=limits,
+        pack=pack,
+    )
+    message_log.start()
+    try:
+        yield services
+    finally:
+        await message_log.stop()
+        await bus.close()
+        await database.dispose()
+
+
+async def purge_identities_forever(services: Services, interval_seconds: float) -> None:
+    """Delete identities whose retention after deregistration has ended."""
+    while True:
+        try:
+            purged = await services.identity.purge_due()
+            if purged:
+                log.info("purged %d identities past their retention", purged)
+        except Exception:
+            log.exception("identity purge failed; trying again next round")
+        await asyncio.sleep(interval_seconds)
+
+
 def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> FastAPI:
     limits = settings.limits.to_domain()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        database = open_database(
-            settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
-        )
-        await upgrade_to_head(database)
-        await database.load_counters()
-        bus = open_bus(settings.bus_url)
-        message_log = MessageLog(database, batch_max=settings.message_batch_max, clock=clock)
-        app.state.settings = settings
-        app.state.services = Services(
-            accounts=AccountService(
-                database,
-                IdentityVault(keys.load_or_create(settings.keys_dir)),
-                limits=limits,
-                password_profile=settings.password_hash_profile,
-                session_ttl_seconds=settings.session_ttl_hours * 3600,
-                clock=clock,
-            ),
-            messaging=MessagingService(database, message_log, bus, limits=limits, clock=clock),
-            sync=SyncService(database, bus, limits=limits),
-            bus=bus,
-            limits=limits,
-        )
-        message_log.start()
-        settle_heap()
-        log.info("townhall %s ready, data in %s", __version__, settings.data_dir)
-        try:
-            yield
-        finally:
-            await message_log.stop()
-            await bus.close()
-            await database.dispose()
+        async with running_services(settings, clock=clock) as services:
+            app.state.settings = settings
+            app.state.services = services
+            purge = asyncio.create_task(
+                purge_identities_forever(services, settings.identity_purge_interval_seconds)
+            )
+            settle_heap()
+            log.info("townhall %s ready, data in %s", __version__, settings.data_dir)
+            try:
+                yield
+            finally:
+                purge.cancel()
+                await asyncio.gather(purge, return_exceptions=True)
 
     app = FastAPI(
         title="Townhall",
@@ -95,6 +146,7 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_request_body_bytes)
     app.include_router(accounts.router)
+    app.include_router(admin.router)
     app.include_router(conversations.router)
     app.include_router(ws.router)
     app.include_router(pages.router)

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("townhall-data")
     database_url: str | None = None
     bus_url: str = "memory://"
+    policy_pack: str = "cn-2014"
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     session_ttl_hours: float = Field(720.0, gt=0, le=24 * 365)
     password_hash_profile: Literal["rfc9106_low_memory", "cheapest"] = "rfc9106_low_memory"
@@ -56,6 +57,7 @@ class Settings(BaseSettings):
     ws_send_queue_frames: int = Field(4096, ge=16, le=1_000_000)
     message_batch_max: int = Field(1024, ge=1, le=100_000)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    identity_purge_interval_seconds: float = Field(3600.0, ge=1, le=86_400 * 7)
     limits: LimitsSettings = LimitsSettings()
 
     config_file: Path | None = Field(None, exclude=True)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep
-from townhall.api.schemas import LoginIn, RegistrationIn
+from townhall.api.schemas import AgreementIn, LoginIn, PhoneCodeIn, RegistrationIn
 from townhall.domain.accounts import IdentityClaim
 from townhall.domain.time import iso_utc
 
@@ -16,12 +16,11 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 @router.post("/accounts", status_code=201)
 async def register(body: RegistrationIn, request: Request, services: ServicesDep) -> Any:
-    identity = IdentityClaim(**body.identity.model_dump()) if body.identity else None
     return await services.accounts.register(
         handle=body.handle,
         password=body.password,
         display_name=body.display_name,
-        identity=identity,
+        identity=IdentityClaim(**body.identity.model_dump()),
         agreement_version=body.agreement_version,
         ip=request.client.host if request.client else None,
     )
@@ -42,3 +41,39 @@ async def log_out(principal: PrincipalDep, services: ServicesDep) -> Response:
 @router.get("/me")
 async def me(principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.accounts.profile(principal.account_id)
+
+
+@router.delete("/me", status_code=204)
+async def deregister(principal: PrincipalDep, services: ServicesDep) -> Response:
+    await services.accounts.deregister(principal)
+    return Response(status_code=204)
+
+
+@router.get("/policy")
+async def policy(services: ServicesDep) -> Any:
+    return services.pack.public()
+
+
+@router.get("/agreement")
+async def agreement(services: ServicesDep) -> Any:
+    return services.accounts.agreement()
+
+
+@router.post("/agreement/accept")
+async def accept_agreement(
+    body: AgreementIn, request: Request, principal: PrincipalDep, services: ServicesDep
+) -> Any:
+    ip = request.client.host if request.client else None
+    return await services.accounts.accept_agreement(principal, body.version, ip)
+
+
+@router.post("/me/phone/code", status_code=202)
+async def send_phone_code(principal: PrincipalDep, services: ServicesDep) -> Any:
+    expires_at = await services.identity.send_phone_code(principal)
+    return {"expires_at": iso_utc(expires_at)}
+
+
+@router.post("/me/phone/verify")
+async def verify_phone(body: PhoneCodeIn, principal: PrincipalDep, services: ServicesDep) -> Any:
+    await services.identity.verify_phone(principal, body.code)
+    return {"phone_verified": True}

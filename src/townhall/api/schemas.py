@@ -26,7 +26,7 @@ class RegistrationIn(Body):
     handle: ShortText
     password: ShortText
     display_name: ShortText
-    identity: IdentityIn | None = None
+    identity: IdentityIn
     agreement_version: Annotated[str, Field(max_length=64)] | None = None
 
 
@@ -52,3 +52,25 @@ ConversationIn = Annotated[DirectIn | GroupIn, Field(discriminator="kind")]
 class MessageIn(Body):
     text: Annotated[str, Field(max_length=1_048_576)]
     client_id: ShortText
+
+
+class AgreementIn(Body):
+    version: Annotated[str, Field(max_length=64)] | None = None
+
+
+class PhoneCodeIn(Body):
+    code: Annotated[str, Field(max_length=32)]
+
+
+class ReasonIn(Body):
+    reason: Annotated[str, Field(max_length=4096)] | None = None
+
+
+class DecisionIn(Body):
+    decision: Literal["approve", "reject"]
+    reason: Annotated[str, Field(max_length=4096)] | None = None
+
+
+class BlacklistIn(Body):
+    user_id: EntityId
+    reason: Annotated[str, Field(max_length=4096)] | None = None

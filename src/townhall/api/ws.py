@@ -21,6 +21,7 @@ from starlette.websockets import WebSocketDisconnect
 from townhall.api.errors import error_body
 from townhall.bus.base import user_channel
 from townhall.domain.errors import DomainError
+from townhall.domain.events import SIGNED_OUT_PREFIX
 from townhall.domain.frames import (
     PingFrame,
     ResumeFrame,
@@ -63,6 +64,7 @@ class Connection:
         self.outbox_max = outbox_max
         self.wakeup = asyncio.Event()
         self.overflowed = asyncio.Event()
+        self.signed_out = asyncio.Event()
         self.skip_upto = 0  # after a replay, live events up to here were already sent
         self.in_flight = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
         self.tasks: set[asyncio.Task[None]] = set()
@@ -70,6 +72,11 @@ class Connection:
     def on_event(self, frame: bytes, origin: object) -> None:
         """Bus delivery. The socket that sent a message gets an ack instead of the event."""
         if origin is self:
+            return
+        if frame.startswith(SIGNED_OUT_PREFIX):
+            token_hash = orjson.loads(frame)["token_hash"]
+            if token_hash in (None, self.principal.token_hash):
+                self.signed_out.set()
             return
         self._enqueue(frame)
 
@@ -209,6 +216,7 @@ async def gateway(websocket: WebSocket) -> None:
         asyncio.create_task(connection.pump()),
         asyncio.create_task(_receive_loop(websocket, connection)),
         asyncio.create_task(connection.overflowed.wait()),
+        asyncio.create_task(connection.signed_out.wait()),
     ]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -217,7 +225,9 @@ async def gateway(websocket: WebSocket) -> None:
         for task in [*tasks, *connection.tasks]:
             task.cancel()
         await asyncio.gather(*tasks, *connection.tasks, return_exceptions=True)
-    if connection.overflowed.is_set():
+    if connection.signed_out.is_set():
+        await _close_with(websocket, {"type": "signed_out"}, CLOSE_UNAUTHENTICATED, "signed out")
+    elif connection.overflowed.is_set():
         await _close_slow_consumer(websocket)
 
 
@@ -229,6 +239,13 @@ async def _receive_loop(websocket: WebSocket, connection: Connection) -> None:
             return
         raw = message.get("text")
         await connection.handle(raw if raw is not None else message.get("bytes") or b"")
+
+
+async def _close_with(websocket: WebSocket, frame: dict, code: int, reason: str) -> None:
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(SLOW_CONSUMER_CLOSE_SECONDS):
+            await websocket.send_text(orjson.dumps(frame).decode())
+            await websocket.close(code, reason)
 
 
 async def _close_slow_consumer(websocket: WebSocket) -> None:

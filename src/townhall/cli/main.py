@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
-from pydantic import ValidationError
 
+from townhall.cli.admin import admin_app
 from townhall.cli.bench import bench_app
-from townhall.config import Settings, load_settings
+from townhall.cli.settings import ConfigOption, DataDirOption, settings_from
 
 app = typer.Typer(help="Townhall: an instant-messaging server.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="TOML settings file", exists=True, dir_okay=False)
-]
-DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="where data and keys live")]
-
-
-def _settings(config: Path | None, **overrides: object) -> Settings:
-    try:
-        return load_settings(config, **overrides)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise typer.BadParameter(f"invalid settings: {problems}") from exc
+app.add_typer(admin_app, name="admin")
 
 
 @app.command()
@@ -41,11 +28,13 @@ def serve(
     """Run the server (migrates the database first)."""
     from townhall.app import build_app
 
-    settings = _settings(config, host=host, port=port, data_dir=data_dir)
+    settings = settings_from(config, host=host, port=port, data_dir=data_dir)
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # aiosqlite logs each statement with its parameters at debug level: keep them out of logs.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
     uvicorn.run(
         build_app(settings),
         host=settings.host,
@@ -64,11 +53,11 @@ def serve(
 @app.command()
 def migrate(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
     """Create or upgrade the database schema to the newest version."""
-    from townhall.store.database import open_database
+    from townhall.store.database import open_database, prepare_storage
     from townhall.store.migrate import upgrade_to_head
 
-    settings = _settings(config, data_dir=data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings = settings_from(config, data_dir=data_dir)
+    prepare_storage(settings.data_dir, settings.resolved_database_url)
 
     async def run() -> None:
         database = open_database(settings.resolved_database_url)

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from townhall.domain.errors import InvalidInput
+from townhall.domain.errors import InvalidInput, PolicyRefusal
 from townhall.domain.limits import Limits
 
 HANDLE_PATTERN = re.compile(r"[a-z][a-z0-9_.-]{2,31}")
@@ -19,6 +19,37 @@ ID_TYPES = frozenset({"cn_ric", "passport", "hk_macau_permit", "taiwan_permit"})
 class AccountStatus:
     ACTIVE = "active"
     DEREGISTERED = "deregistered"
+
+
+class Role:
+    USER = "user"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+
+
+STAFF_ROLES = frozenset({Role.REVIEWER, Role.ADMIN, Role.AUDITOR})
+
+
+class Verification:
+    PENDING_REVIEW = "pending_review"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+REASON_MIN_CHARS = 5
+REASON_MAX_CHARS = 1000
+
+
+def check_reason(reason: str | None, *, what: str) -> str:
+    """A staff action that needs a stated reason gets a real one, not a placeholder."""
+    text = (reason or "").strip()
+    if not REASON_MIN_CHARS <= len(text) <= REASON_MAX_CHARS:
+        raise PolicyRefusal(
+            f"{what} needs a reason of {REASON_MIN_CHARS}-{REASON_MAX_CHARS} characters",
+            code="reason_required",
+        )
+    return text
 
 
 def normalize_handle(handle: str) -> str:

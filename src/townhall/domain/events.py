@@ -8,6 +8,15 @@ from typing import Any
 class EventType:
     MESSAGE = "message"
     CONVERSATION = "conversation"
+    SIGNED_OUT = "signed_out"
+
+
+SIGNED_OUT_PREFIX = b'{"type":"signed_out"'
+
+
+def signed_out_notice(token_hash: str | None) -> dict[str, Any]:
+    """Bus-only: live sockets of that session (None: every session of the user) must close."""
+    return {"type": EventType.SIGNED_OUT, "token_hash": token_hash}
 
 
 def message_event(cursor: int, message: dict[str, Any]) -> dict[str, Any]:

@@ -267,5 +267,6 @@ def _check_phone(phone: str, region: str) -> str:
 
 
 def _compact_number(number: str) -> str:
-    # stdnum's clean maps full-width digits and Unicode dashes and spaces typed by IMEs to ASCII.
-    return clean(number, " -").strip().upper()
+    # NFKC folds full-width letters and digits typed by IMEs (a full-width X check digit) to
+    # ASCII; stdnum's clean then drops Unicode dashes and spaces.
+    return clean(unicodedata.normalize("NFKC", number), " -").strip().upper()

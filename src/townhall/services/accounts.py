@@ -9,26 +9,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
+from townhall.bus.base import Bus, user_channel
 from townhall.domain.accounts import (
+    STAFF_ROLES,
     AccountStatus,
     IdentityClaim,
+    Role,
     check_display_name,
-    check_identity_shape,
     check_password,
     normalize_handle,
 )
-from townhall.domain.errors import Conflict, InvalidInput, Unauthenticated
+from townhall.domain.errors import Conflict, InvalidInput, PolicyRefusal, Unauthenticated
+from townhall.domain.events import signed_out_notice
 from townhall.domain.limits import Limits
+from townhall.domain.policy import PolicyPack
 from townhall.domain.time import iso_utc
+from townhall.services.identity import IdentityService
 from townhall.services.principal import Principal
+from townhall.services.standing import Standings
 from townhall.store import accounts as account_store
 from townhall.store import sessions as session_store
 from townhall.store.database import Database
-from townhall.store.vault import IdentityVault
 
 PASSWORD_PROFILES = {
     "rfc9106_low_memory": profiles.RFC_9106_LOW_MEMORY,
@@ -50,7 +56,10 @@ class AccountService:
     def __init__(
         self,
         database: Database,
-        vault: IdentityVault,
+        bus: Bus,
+        identity: IdentityService,
+        standings: Standings,
+        pack: PolicyPack,
         *,
         limits: Limits,
         password_profile: str,
@@ -58,7 +67,10 @@ class AccountService:
         clock: Callable[[], float],
     ) -> None:
         self._db = database
-        self._vault = vault
+        self._bus = bus
+        self._identity = identity
+        self._standings = standings
+        self._pack = pack
         self._limits = limits
         self._hasher = PasswordHasher.from_parameters(PASSWORD_PROFILES[password_profile])
         # Verified against when the handle is unknown, so both paths cost the same time.
@@ -75,14 +87,16 @@ class AccountService:
         handle: str,
         password: str,
         display_name: str,
-        identity: IdentityClaim | None,
+        identity: IdentityClaim,
         agreement_version: str | None,
         ip: str | None,
     ) -> dict[str, Any]:
+        """A new account with its real identity, sealed, and the agreement's acceptance."""
         handle = normalize_handle(handle)
         display_name = check_display_name(display_name, self._limits)
         check_password(password)
-        claim = check_identity_shape(identity) if identity is not None else None
+        self._require_current_agreement(agreement_version)
+        checked = self._identity.check(identity)
         password_hash = await asyncio.to_thread(self._hasher.hash, password)
         now_ms = self._now_ms()
         try:
@@ -97,27 +111,83 @@ class AccountService:
                     status=AccountStatus.ACTIVE,
                     now_ms=now_ms,
                 )
-                if claim is not None:
-                    key_id, sealed = self._vault.seal(account_id, claim)
-                    await account_store.insert_identity(
-                        conn,
-                        account_id=account_id,
-                        key_id=key_id,
-                        sealed=sealed,
-                        blind_index=self._vault.blind_index(claim),
-                        now_ms=now_ms,
-                    )
-                if agreement_version is not None:
-                    await account_store.record_agreement(
-                        conn,
-                        account_id=account_id,
-                        version=agreement_version,
-                        ip=ip,
-                        now_ms=now_ms,
-                    )
+                await self._identity.enrol(conn, account_id, checked, now_ms)
+                await account_store.record_agreement(
+                    conn,
+                    account_id=account_id,
+                    version=self._pack.agreement.version,
+                    ip=ip,
+                    now_ms=now_ms,
+                )
         except IntegrityError as exc:  # a concurrent registration took the handle first
             raise Conflict("that handle is taken", code="handle_taken") from exc
         return await self.profile(account_id)
+
+    async def create_staff(self, *, handle: str, password: str, role: str) -> dict[str, Any]:
+        """A staff account (reviewer, admin, auditor): no identity, no publishing."""
+        if role not in STAFF_ROLES:
+            raise InvalidInput(
+                f"role must be one of {', '.join(sorted(STAFF_ROLES))}", code="role_invalid"
+            )
+        handle = normalize_handle(handle)
+        check_password(password)
+        password_hash = await asyncio.to_thread(self._hasher.hash, password)
+        async with self._db.writing() as conn:
+            if await account_store.handle_taken(conn, handle):
+                raise Conflict("that handle is taken", code="handle_taken")
+            account_id = await account_store.insert_account(
+                conn,
+                handle=handle,
+                display_name=handle,
+                password_hash=password_hash,
+                status=AccountStatus.ACTIVE,
+                now_ms=self._now_ms(),
+                role=role,
+            )
+        return await self.profile(account_id)
+
+    def agreement(self) -> dict[str, str]:
+        return {"version": self._pack.agreement.version, "text": self._pack.agreement.text}
+
+    def _require_current_agreement(self, version: str | None) -> None:
+        current = self._pack.agreement.version
+        if version is None:
+            raise PolicyRefusal(
+                f"accept the user agreement (agreement_version {current!r})",
+                code="agreement_required",
+            )
+        if version != current:
+            raise PolicyRefusal(
+                f"the current user agreement is version {current!r}", code="agreement_outdated"
+            )
+
+    async def accept_agreement(
+        self, principal: Principal, version: str | None, ip: str | None
+    ) -> dict[str, Any]:
+        self._require_current_agreement(version)
+        async with self._db.writing() as conn:
+            if not await account_store.has_accepted(conn, principal.account_id, version or ""):
+                await account_store.record_agreement(
+                    conn,
+                    account_id=principal.account_id,
+                    version=version or "",
+                    ip=ip,
+                    now_ms=self._now_ms(),
+                )
+        self._standings.forget(principal.account_id)
+        return {"accepted_version": version}
+
+    async def deregister(self, principal: Principal) -> None:
+        """Erase the profile and credentials; the identity stays only as long as the pack says."""
+        now_ms = self._now_ms()
+        async with self._db.writing() as conn:
+            await account_store.erase_profile(
+                conn, principal.account_id, status=AccountStatus.DEREGISTERED
+            )
+            await session_store.revoke_all(conn, principal.account_id, now_ms)
+            await self._identity.schedule_purge(conn, principal.account_id, now_ms)
+        self._standings.forget(principal.account_id)
+        self._sign_out_sockets(principal.account_id, None)
 
     async def log_in(self, handle: str, password: str) -> IssuedSession:
         try:
@@ -163,23 +233,34 @@ class AccountService:
             raise Unauthenticated("the session has expired", code="token_expired")
         if account.status != AccountStatus.ACTIVE:
             raise Unauthenticated("the account is not active", code="account_inactive")
-        return Principal(account.id, account.handle, token_hash)
+        return Principal(account.id, account.handle, token_hash, account.role)
 
     async def log_out(self, principal: Principal) -> None:
         async with self._db.writing() as conn:
             await session_store.revoke(conn, principal.token_hash, self._now_ms())
+        self._sign_out_sockets(principal.account_id, principal.token_hash)
+
+    def _sign_out_sockets(self, account_id: int, token_hash: str | None) -> None:
+        self._bus.publish(user_channel(account_id), orjson.dumps(signed_out_notice(token_hash)))
 
     async def profile(self, account_id: int) -> dict[str, Any]:
         async with self._db.reading() as conn:
             account = await account_store.get(conn, account_id)
-            identity_on_file = await account_store.has_identity(conn, account_id)
+            accepted = await account_store.accepted_agreement(conn, account_id)
         if account is None:
             raise Unauthenticated("the account no longer exists", code="account_inactive")
+        current = self._pack.agreement.version
         return {
             "id": account.id,
             "handle": account.handle,
             "display_name": account.display_name,
             "status": account.status,
-            "identity_on_file": identity_on_file,
+            "role": account.role,
+            "identity": await self._identity.own_view(account_id),
+            "agreement": {
+                "accepted_version": accepted,
+                "current_version": current,
+                "must_accept": account.role == Role.USER and accepted != current,
+            },
             "created_at": iso_utc(account.created_at),
         }

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from townhall.bus.base import Bus
 from townhall.domain.limits import Limits
+from townhall.domain.policy import PolicyPack
 from townhall.services.accounts import AccountService
+from townhall.services.identity import IdentityService
 from townhall.services.messaging import MessagingService
 from townhall.services.sync import SyncService
 
@@ -14,7 +16,9 @@ from townhall.services.sync import SyncService
 @dataclass(frozen=True)
 class Services:
     accounts: AccountService
+    identity: IdentityService
     messaging: MessagingService
     sync: SyncService
     bus: Bus
     limits: Limits
+    pack: PolicyPack

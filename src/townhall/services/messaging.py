@@ -27,6 +27,7 @@ from townhall.domain.messaging import (
 )
 from townhall.domain.time import iso_utc
 from townhall.services.principal import Principal
+from townhall.services.standing import Standings
 from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
 from townhall.store import messages as message_store
@@ -41,6 +42,7 @@ MEMBERS_CACHE_MAX = 100_000
 class Members:
     """A conversation's members, cached: the send path checks them on every message."""
 
+    kind: str
     ids: tuple[int, ...]
     id_set: frozenset[int]
 
@@ -63,6 +65,7 @@ class MessagingService:
         database: Database,
         message_log: MessageLog,
         bus: Bus,
+        standings: Standings,
         *,
         limits: Limits,
         clock: Callable[[], float],
@@ -70,6 +73,7 @@ class MessagingService:
         self._db = database
         self._log = message_log
         self._bus = bus
+        self._standings = standings
         self._limits = limits
         self._clock = clock
         self._members: dict[int, Members] = {}
@@ -174,6 +178,10 @@ class MessagingService:
         check_message_text(text, self._limits)
         check_client_id(client_id, self._limits)
         members = await self._require_member(actor, conversation_id)
+        if members.kind == ConversationKind.GROUP:
+            await self._standings.require_may_publish(actor.account_id)
+        else:
+            await self._standings.require_may_chat_direct(actor.account_id)
         return await self._log.append(
             conversation_id=conversation_id,
             sender_id=actor.account_id,
@@ -215,9 +223,11 @@ class MessagingService:
         self._members_loading[conversation_id] = loading
         try:
             async with self._db.reading() as conn:
+                conversation = await conversation_store.get(conn, conversation_id)
                 roles = await conversation_store.member_roles(conn, conversation_id)
             ids = tuple(roles)
-            members = Members(ids, frozenset(ids))
+            kind = conversation.kind if conversation is not None else ConversationKind.DIRECT
+            members = Members(kind, ids, frozenset(ids))
             if ids:
                 self._remember_members(conversation_id, members)
             loading.set_result(members)

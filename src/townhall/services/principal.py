@@ -10,3 +10,4 @@ class Principal:
     account_id: int
     handle: str
     token_hash: str
+    role: str = "user"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from townhall.store.schema import accounts, agreement_acceptances, identities
+from townhall.store.schema import accounts, agreement_acceptances
 
 
 async def insert_account(
@@ -18,6 +18,7 @@ async def insert_account(
     password_hash: str,
     status: str,
     now_ms: int,
+    role: str = "user",
 ) -> int:
     result = await conn.execute(
         insert(accounts).values(
@@ -26,6 +27,7 @@ async def insert_account(
             password_hash=password_hash,
             status=status,
             created_at=now_ms,
+            role=role,
         )
     )
     (account_id,) = result.inserted_primary_key  # type: ignore[misc]
@@ -53,38 +55,50 @@ async def existing_ids(conn: AsyncConnection, account_ids: Iterable[int]) -> set
     return {row.id for row in result}
 
 
-async def insert_identity(
-    conn: AsyncConnection,
-    *,
-    account_id: int,
-    key_id: str,
-    sealed: bytes,
-    blind_index: str,
-    now_ms: int,
-) -> None:
-    await conn.execute(
-        insert(identities).values(
-            account_id=account_id,
-            key_id=key_id,
-            sealed=sealed,
-            blind_index=blind_index,
-            created_at=now_ms,
-        )
-    )
-
-
-async def has_identity(conn: AsyncConnection, account_id: int) -> bool:
-    found = await conn.scalar(
-        select(identities.c.account_id).where(identities.c.account_id == account_id)
-    )
-    return found is not None
-
-
 async def record_agreement(
     conn: AsyncConnection, *, account_id: int, version: str, ip: str | None, now_ms: int
 ) -> None:
     await conn.execute(
         insert(agreement_acceptances).values(
             account_id=account_id, version=version, accepted_at=now_ms, ip=ip
+        )
+    )
+
+
+async def accepted_agreement(conn: AsyncConnection, account_id: int) -> str | None:
+    """The version the account accepted last."""
+    return await conn.scalar(
+        select(agreement_acceptances.c.version)
+        .where(agreement_acceptances.c.account_id == account_id)
+        .order_by(agreement_acceptances.c.accepted_at.desc())
+        .limit(1)
+    )
+
+
+async def has_accepted(conn: AsyncConnection, account_id: int, version: str) -> bool:
+    found = await conn.scalar(
+        select(agreement_acceptances.c.version).where(
+            agreement_acceptances.c.account_id == account_id,
+            agreement_acceptances.c.version == version,
+        )
+    )
+    return found is not None
+
+
+# A '~' can never start a handle a user chooses (domain.accounts.HANDLE_PATTERN), so nobody can
+# take this name first and make the erasure fail.
+DEREGISTERED_HANDLE_PREFIX = "~deleted-"
+
+
+async def erase_profile(conn: AsyncConnection, account_id: int, *, status: str) -> None:
+    """Deregistration: the chosen profile and the credentials go; the id stays for history."""
+    await conn.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(
+            handle=f"{DEREGISTERED_HANDLE_PREFIX}{account_id}",
+            display_name="",
+            password_hash="",
+            status=status,
         )
     )

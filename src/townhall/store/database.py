@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, make_url, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -87,6 +90,17 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def prepare_storage(data_dir: Path, url: str) -> None:
+    """The data dir (0700) and, for SQLite, an empty database file (0600) before first use:
+    SQLite gives its -wal and -shm files the database file's permissions."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    database_url = make_url(url)
+    if database_url.get_backend_name() != "sqlite" or not database_url.database:
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database_url.database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite"}

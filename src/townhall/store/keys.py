@@ -38,6 +38,19 @@ def load_or_create(keys_dir: Path) -> KeyRing:
     return KeyRing(identity_keys, active, blind_index_key)
 
 
+def folder_version(keys_dir: Path) -> int:
+    """Changes whenever a key file is added: a cheap way to notice another process's rotation."""
+    return keys_dir.stat().st_mtime_ns
+
+
+def add_identity_key(keys_dir: Path) -> str:
+    """Create the next identity-sealing key; it becomes the active one. Old keys stay to open."""
+    ring = load_or_create(keys_dir)
+    key_id = f"{IDENTITY_KEY_PREFIX}{_key_number(ring.active_identity_key_id) + 1}"
+    _write_new_key(keys_dir / f"{key_id}.key")
+    return key_id
+
+
 def _key_number(key_id: str) -> int:
     return int(key_id.removeprefix(IDENTITY_KEY_PREFIX))
 

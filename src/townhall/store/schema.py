@@ -34,6 +34,7 @@ accounts = Table(
     Column("password_hash", String(256), nullable=False),
     Column("status", String(16), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("role", String(16), nullable=False, server_default="user"),
 )
 
 # The real identity, sealed with AES-GCM; `blind_index` finds duplicates without decrypting.
@@ -45,6 +46,47 @@ identities = Table(
     Column("sealed", LargeBinary, nullable=False),
     Column("blind_index", String(64), nullable=False, index=True),
     Column("created_at", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False, server_default="pending_review", index=True),
+    Column("status_reason", Text, nullable=True),
+    Column("claimed_by", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("claimed_at", BigInteger, nullable=True),
+    Column("decided_by", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("decided_at", BigInteger, nullable=True),
+    Column("phone_verified_at", BigInteger, nullable=True),
+    Column("purge_after", BigInteger, nullable=True, index=True),
+)
+
+# Every human look at a plaintext identity: who, whose, when and why (the audit log chains it).
+identity_access = Table(
+    "identity_access",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("actor_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("subject_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("at", BigInteger, nullable=False),
+)
+
+# Identities that may not register again, by blind index only.
+blacklist = Table(
+    "blacklist",
+    metadata,
+    Column("blind_index", String(64), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("added_by", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("added_at", BigInteger, nullable=False),
+)
+
+# The pending phone-check code of an account, stored as a keyed hash, with its rate-limit window.
+phone_codes = Table(
+    "phone_codes",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("window_started_at", BigInteger, nullable=False),
+    Column("sent_in_window", Integer, nullable=False),
 )
 
 agreement_acceptances = Table(

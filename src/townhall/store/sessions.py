@@ -32,3 +32,11 @@ async def revoke(conn: AsyncConnection, token_hash: str, now_ms: int) -> None:
         .where(sessions.c.token_hash == token_hash, sessions.c.revoked_at.is_(None))
         .values(revoked_at=now_ms)
     )
+
+
+async def revoke_all(conn: AsyncConnection, account_id: int, now_ms: int) -> None:
+    await conn.execute(
+        update(sessions)
+        .where(sessions.c.account_id == account_id, sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now_ms)
+    )

@@ -1,28 +1,51 @@
-"""The identity vault: AES-256-GCM sealing bound to the account, and a keyed blind index."""
+"""The identity vault: AES-256-GCM sealing bound to the account, and keyed hashes.
+
+Keys live in files outside the database (store/keys.py). A ciphertext names the key that sealed
+it, so keys rotate: the newest seals, every key on file opens, and a server that meets a key id
+it has not loaded (another process rotated) reads the key folder again.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import os
-import re
+from pathlib import Path
 
 import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from townhall.domain.accounts import IdentityClaim
-from townhall.store.keys import KeyRing
+from townhall.domain.identity import blind_index_input
+from townhall.store import keys
 
 NONCE_BYTES = 12
-_SEPARATORS = re.compile(r"[\s-]+")
 
 
 class IdentityVault:
-    def __init__(self, keys: KeyRing) -> None:
-        self._keys = keys
+    def __init__(self, keys_dir: Path) -> None:
+        self._keys_dir = keys_dir
+        self._keys = keys.load_or_create(keys_dir)
+        self._keys_dir_version = keys.folder_version(keys_dir)
+
+    @property
+    def active_key_id(self) -> str:
+        return self._keys.active_identity_key_id
+
+    def reload_keys(self) -> None:
+        self._keys = keys.load_or_create(self._keys_dir)
+        self._keys_dir_version = keys.folder_version(self._keys_dir)
+
+    def rotate(self) -> str:
+        """Make a new key the sealing one; returns its id."""
+        key_id = keys.add_identity_key(self._keys_dir)
+        self.reload_keys()
+        return key_id
 
     def seal(self, account_id: int, claim: IdentityClaim) -> tuple[str, bytes]:
         """Encrypt a claim; the associated data binds the ciphertext to its account row."""
+        if keys.folder_version(self._keys_dir) != self._keys_dir_version:
+            self.reload_keys()  # another process rotated: seal under the newest key
         key_id = self._keys.active_identity_key_id
         nonce = os.urandom(NONCE_BYTES)
         sealed = AESGCM(self._keys.identity_keys[key_id]).encrypt(
@@ -31,6 +54,8 @@ class IdentityVault:
         return key_id, nonce + sealed
 
     def open(self, account_id: int, key_id: str, sealed: bytes) -> IdentityClaim:
+        if key_id not in self._keys.identity_keys:
+            self.reload_keys()
         plaintext = AESGCM(self._keys.identity_keys[key_id]).decrypt(
             sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _associated_data(account_id)
         )
@@ -38,8 +63,11 @@ class IdentityVault:
 
     def blind_index(self, claim: IdentityClaim) -> str:
         """Equal documents give equal indexes, so duplicates are found without decrypting."""
-        normalized = f"{claim.id_type}:{_SEPARATORS.sub('', claim.id_number).upper()}"
-        return hmac.new(self._keys.blind_index_key, normalized.encode(), hashlib.sha256).hexdigest()
+        return self.keyed_hash("blind-index", blind_index_input(claim))
+
+    def keyed_hash(self, purpose: str, value: str) -> str:
+        message = f"{purpose}:{value}".encode()
+        return hmac.new(self._keys.blind_index_key, message, hashlib.sha256).hexdigest()
 
 
 def _associated_data(account_id: int) -> bytes:

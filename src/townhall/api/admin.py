@@ -1,0 +1,68 @@
+"""Staff routes under /api/v1/admin: the identity review queue, the audited reveal, the
+blacklist and the record of identity access. Roles are checked in the services."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from townhall.api.deps import PrincipalDep, ServicesDep
+from townhall.api.schemas import MAX_ID, BlacklistIn, DecisionIn, ReasonIn
+
+router = APIRouter(prefix="/api/v1/admin", tags=["staff"])
+
+UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.get("/identities")
+async def identity_queue(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    status: Literal["pending_review", "verified", "rejected"] = "pending_review",
+    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Any:
+    items = await services.identity.review_queue(principal, status=status, after=after, limit=limit)
+    return {
+        "identities": items,
+        "next_after": items[-1]["user_id"] if len(items) == limit else None,
+    }
+
+
+@router.post("/identities/{user_id}/claim")
+async def claim(user_id: UserId, principal: PrincipalDep, services: ServicesDep) -> Any:
+    return await services.identity.claim(principal, user_id)
+
+
+@router.post("/identities/{user_id}/decision")
+async def decide(
+    user_id: UserId, body: DecisionIn, principal: PrincipalDep, services: ServicesDep
+) -> Any:
+    return await services.identity.decide(
+        principal, user_id, approve=body.decision == "approve", reason=body.reason
+    )
+
+
+@router.post("/identities/{user_id}/reveal")
+async def reveal(
+    user_id: UserId, body: ReasonIn, principal: PrincipalDep, services: ServicesDep
+) -> Any:
+    return await services.identity.reveal(principal, user_id, body.reason)
+
+
+@router.get("/identity-access")
+async def identity_access(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    subject_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Any:
+    records = await services.identity.access_records(principal, subject_id=subject_id, limit=limit)
+    return {"records": records}
+
+
+@router.post("/blacklist", status_code=201)
+async def blacklist(body: BlacklistIn, principal: PrincipalDep, services: ServicesDep) -> Any:
+    added = await services.identity.blacklist(principal, body.user_id, body.reason)
+    return {"user_id": body.user_id, "blacklisted": True, "newly_added": added}

@@ -1,0 +1,371 @@
+"""Real identities back-stage: registration checks, review, audited reveal, phone check,
+blacklist, retention purge and key rotation. Only reviewers ever see a plaintext identity, and
+every such look is recorded with its reason."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townhall.domain.accounts import (
+    AccountStatus,
+    IdentityClaim,
+    Role,
+    Verification,
+    check_reason,
+)
+from townhall.domain.errors import Conflict, Forbidden, NotFound, PolicyRefusal, Throttled
+from townhall.domain.identity import (
+    CheckedIdentity,
+    check_identity,
+    mask_id_number,
+    mask_legal_name,
+    mask_phone,
+)
+from townhall.domain.policy import PolicyPack
+from townhall.domain.time import iso_utc
+from townhall.services.principal import Principal
+from townhall.services.standing import Standings
+from townhall.store import identities as identity_store
+from townhall.store.database import Database
+from townhall.store.vault import IdentityVault
+
+CLAIM_TTL_MS = 30 * 60 * 1000  # a claim left this long may be taken by another reviewer
+PHONE_WINDOW_MS = 3600 * 1000
+ROTATION_PAGE = 200
+ROTATION_PASSES = 5
+
+
+class SmsSender(Protocol):
+    async def send(self, *, account_id: int, phone_e164: str, text: str) -> None: ...
+
+
+def require_role(actor: Principal, *roles: str) -> None:
+    if actor.role not in roles:
+        raise Forbidden(f"this needs the {' or '.join(roles)} role", code="role_required")
+
+
+class IdentityService:
+    def __init__(
+        self,
+        database: Database,
+        vault: IdentityVault,
+        pack: PolicyPack,
+        standings: Standings,
+        sms: SmsSender,
+        *,
+        clock: Callable[[], float],
+    ) -> None:
+        self._db = database
+        self._vault = vault
+        self._pack = pack
+        self._timezone = ZoneInfo(pack.timezone)
+        self._standings = standings
+        self._sms = sms
+        self._clock = clock
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    def _today(self) -> date:
+        return datetime.fromtimestamp(self._clock(), self._timezone).date()
+
+    def check(self, claim: IdentityClaim) -> CheckedIdentity:
+        return check_identity(
+            claim,
+            self._pack.identity,
+            today=self._today(),
+            phone_region=self._pack.phone.default_region,
+        )
+
+    async def enrol(
+        self, conn: AsyncConnection, account_id: int, checked: CheckedIdentity, now_ms: int
+    ) -> None:
+        """Seal a checked identity inside the registration's transaction."""
+        blind_index = self._vault.blind_index(checked.claim)
+        if await identity_store.is_blacklisted(conn, blind_index):
+            raise Forbidden("this identity may not register", code="identity_blacklisted")
+        holders = await identity_store.count_active_holders(
+            conn, blind_index, active=AccountStatus.ACTIVE, rejected=Verification.REJECTED
+        )
+        if holders >= self._pack.identity.accounts_per_identity:
+            raise Conflict(
+                f"this identity already holds the most accounts allowed "
+                f"({self._pack.identity.accounts_per_identity})",
+                code="identity_limit",
+            )
+        key_id, sealed = self._vault.seal(account_id, checked.claim)
+        auto = self._pack.identity.verification_mode == "auto"
+        await identity_store.insert_identity(
+            conn,
+            account_id=account_id,
+            key_id=key_id,
+            sealed=sealed,
+            blind_index=blind_index,
+            status=Verification.VERIFIED if auto else Verification.PENDING_REVIEW,
+            now_ms=now_ms,
+        )
+
+    async def own_view(self, account_id: int) -> dict[str, Any] | None:
+        """What the owner sees of their identity: masked, with its verification state."""
+        async with self._db.reading() as conn:
+            row = await identity_store.get(conn, account_id)
+        if row is None:
+            return None
+        view = self._masked(account_id, row)
+        view["phone_verified"] = row.phone_verified_at is not None
+        if row.status == Verification.REJECTED:
+            view["reason"] = row.status_reason
+        return view
+
+    def _masked(self, account_id: int, row: Any) -> dict[str, Any]:
+        claim = self._vault.open(account_id, row.key_id, row.sealed)
+        return {
+            "id_type": claim.id_type,
+            "id_number": mask_id_number(claim.id_type, claim.id_number),
+            "legal_name": mask_legal_name(claim.legal_name),
+            "phone": mask_phone(claim.phone),
+            "status": row.status,
+        }
+
+    # Review by staff -----------------------------------------------------------------------
+
+    async def review_queue(
+        self, actor: Principal, *, status: str, after: int, limit: int
+    ) -> list[dict[str, Any]]:
+        require_role(actor, Role.REVIEWER)
+        async with self._db.reading() as conn:
+            rows = await identity_store.in_review(
+                conn, status=status, after_account_id=after, limit=limit
+            )
+        return [self._review_item(row) for row in rows]
+
+    def _review_item(self, row: Any) -> dict[str, Any]:
+        return {
+            "user_id": row.account_id,
+            "handle": row.handle,
+            **self._masked(row.account_id, row),
+            "submitted_at": iso_utc(row.created_at),
+            "claimed_by": row.claimed_by,
+            "claimed_at": iso_utc(row.claimed_at) if row.claimed_at else None,
+            "decided_by": row.decided_by,
+            "reason": row.status_reason,
+        }
+
+    async def claim(self, actor: Principal, user_id: int) -> dict[str, Any]:
+        require_role(actor, Role.REVIEWER)
+        now_ms = self._now_ms()
+        async with self._db.writing() as conn:
+            row = await self._pending(conn, user_id)
+            held_by_other = row.claimed_by not in (None, actor.account_id)
+            if held_by_other and now_ms - (row.claimed_at or 0) < CLAIM_TTL_MS:
+                raise Conflict("another reviewer has claimed this identity", code="claimed")
+            await identity_store.claim(conn, user_id, actor.account_id, now_ms)
+        return {"user_id": user_id, "claimed_by": actor.account_id, "claimed_at": iso_utc(now_ms)}
+
+    async def decide(
+        self, actor: Principal, user_id: int, *, approve: bool, reason: str | None
+    ) -> dict[str, Any]:
+        require_role(actor, Role.REVIEWER)
+        if not approve:
+            reason = check_reason(reason, what="a rejection")
+        now_ms = self._now_ms()
+        status = Verification.VERIFIED if approve else Verification.REJECTED
+        async with self._db.writing() as conn:
+            row = await self._pending(conn, user_id)
+            if row.claimed_by not in (None, actor.account_id) and (
+                now_ms - (row.claimed_at or 0) < CLAIM_TTL_MS
+            ):
+                raise Conflict("another reviewer has claimed this identity", code="claimed")
+            await identity_store.decide(
+                conn,
+                user_id,
+                status=status,
+                reason=reason,
+                reviewer_id=actor.account_id,
+                now_ms=now_ms,
+            )
+        self._standings.forget(user_id)
+        return {
+            "user_id": user_id,
+            "status": status,
+            "reason": reason,
+            "decided_by": actor.account_id,
+            "decided_at": iso_utc(now_ms),
+        }
+
+    async def _pending(self, conn: AsyncConnection, user_id: int) -> Any:
+        row = await identity_store.get(conn, user_id)
+        if row is None:
+            raise NotFound("no identity on file for that user", code="identity_not_found")
+        if row.status != Verification.PENDING_REVIEW:
+            raise Conflict("that identity is not waiting for review", code="identity_not_pending")
+        return row
+
+    async def reveal(self, actor: Principal, user_id: int, reason: str | None) -> dict[str, Any]:
+        """The plaintext identity, once, to a reviewer with a reason; the look is recorded."""
+        require_role(actor, Role.REVIEWER)
+        reason = check_reason(reason, what="revealing an identity")
+        now_ms = self._now_ms()
+        async with self._db.writing() as conn:
+            row = await identity_store.get(conn, user_id)
+            if row is None:
+                raise NotFound("no identity on file for that user", code="identity_not_found")
+            record_id = await identity_store.record_access(
+                conn,
+                actor_id=actor.account_id,
+                subject_id=user_id,
+                reason=reason,
+                now_ms=now_ms,
+            )
+        claim = self._vault.open(user_id, row.key_id, row.sealed)
+        return {"user_id": user_id, "identity": claim.as_dict(), "access_record_id": record_id}
+
+    async def access_records(
+        self, actor: Principal, *, subject_id: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        require_role(actor, Role.ADMIN)
+        async with self._db.reading() as conn:
+            rows = await identity_store.access_records(conn, subject_id=subject_id, limit=limit)
+        return [
+            {
+                "id": r.id,
+                "actor_id": r.actor_id,
+                "subject_id": r.subject_id,
+                "reason": r.reason,
+                "at": iso_utc(r.at),
+            }
+            for r in rows
+        ]
+
+    async def blacklist(self, actor: Principal, user_id: int, reason: str | None) -> bool:
+        """Refuse the identity of `user_id` any new registration. False if already listed."""
+        require_role(actor, Role.ADMIN)
+        reason = check_reason(reason, what="blacklisting an identity")
+        async with self._db.writing() as conn:
+            row = await identity_store.get(conn, user_id)
+            if row is None:
+                raise NotFound("no identity on file for that user", code="identity_not_found")
+            return await identity_store.add_to_blacklist(
+                conn,
+                blind_index=row.blind_index,
+                reason=reason,
+                added_by=actor.account_id,
+                now_ms=self._now_ms(),
+            )
+
+    # The phone check ----------------------------------------------------------------------
+
+    async def send_phone_code(self, actor: Principal) -> int:
+        """Send a one-time code to the phone on file; returns when it expires (ms)."""
+        rules = self._pack.phone
+        now_ms = self._now_ms()
+        code = f"{secrets.randbelow(10**rules.code_length):0{rules.code_length}d}"
+        async with self._db.writing() as conn:
+            identity = await identity_store.get(conn, actor.account_id)
+            if identity is None:
+                raise NotFound("no identity on file", code="identity_not_found")
+            if identity.phone_verified_at is not None:
+                raise Conflict("the phone is already verified", code="phone_already_verified")
+            previous = await identity_store.phone_code(conn, actor.account_id)
+            window_start, sent = now_ms, 0
+            if previous is not None and now_ms - previous.window_started_at < PHONE_WINDOW_MS:
+                window_start, sent = previous.window_started_at, previous.sent_in_window
+            if sent >= rules.max_codes_per_hour:
+                retry_after = (window_start + PHONE_WINDOW_MS - now_ms) // 1000 + 1
+                raise Throttled(
+                    f"too many codes; try again in {retry_after} s", code="too_many_codes"
+                )
+            expires_at = now_ms + rules.code_ttl_seconds * 1000
+            await identity_store.save_phone_code(
+                conn,
+                actor.account_id,
+                code_hash=self._code_hash(actor.account_id, code),
+                expires_at=expires_at,
+                attempts=0,
+                window_started_at=window_start,
+                sent_in_window=sent + 1,
+            )
+        claim = self._vault.open(actor.account_id, identity.key_id, identity.sealed)
+        await self._sms.send(
+            account_id=actor.account_id,
+            phone_e164=claim.phone,
+            text=f"Townhall code: {code} (valid {rules.code_ttl_seconds // 60} min)",
+        )
+        return expires_at
+
+    async def verify_phone(self, actor: Principal, code: str) -> None:
+        rules = self._pack.phone
+        now_ms = self._now_ms()
+        async with self._db.writing() as conn:
+            pending = await identity_store.phone_code(conn, actor.account_id)
+            if pending is None or pending.expires_at <= now_ms:
+                raise PolicyRefusal("ask for a new code", code="code_expired")
+            if pending.attempts >= rules.max_attempts_per_code:
+                raise Throttled("too many wrong codes; ask for a new one", code="too_many_attempts")
+            if not hmac.compare_digest(
+                pending.code_hash, self._code_hash(actor.account_id, code.strip())
+            ):
+                await identity_store.save_phone_code(
+                    conn, actor.account_id, attempts=pending.attempts + 1
+                )
+                wrong = PolicyRefusal("that code is wrong", code="code_invalid")
+            else:
+                await identity_store.mark_phone_verified(conn, actor.account_id, now_ms)
+                wrong = None
+        if wrong is not None:  # raised after commit, so the attempt is counted
+            raise wrong
+
+    def _code_hash(self, account_id: int, code: str) -> str:
+        return self._vault.keyed_hash("phone-code", f"{account_id}:{code}")
+
+    # Retention and keys --------------------------------------------------------------------
+
+    async def schedule_purge(self, conn: AsyncConnection, account_id: int, now_ms: int) -> None:
+        days = self._pack.identity.retention_days_after_deregistration
+        await identity_store.schedule_purge(conn, account_id, now_ms + days * 86_400_000)
+
+    async def purge_due(self, *, dry_run: bool = False) -> int:
+        """Delete identities past their retention (or, dry run, count them)."""
+        if dry_run:
+            async with self._db.reading() as conn:
+                return await identity_store.count_purge_due(conn, self._now_ms())
+        async with self._db.writing() as conn:
+            return await identity_store.purge_due(conn, self._now_ms())
+
+    async def rotate_keys(self, progress: Callable[[int, int], None]) -> dict[str, Any]:
+        """Seal every identity again under a new key; `progress(done, total)` after each page.
+
+        Passes repeat until no identity is left under an older key: a server that registered
+        someone during the rotation, before it noticed the new key, is caught by the next pass.
+        """
+        key_id = self._vault.rotate()
+        done = 0
+        for _ in range(ROTATION_PASSES):
+            async with self._db.reading() as conn:
+                left = await identity_store.count_not_under(conn, key_id)
+            if not left:
+                break
+            total, after = done + left, 0
+            while page := await self._reseal_page(key_id, after):
+                done += len(page)
+                after = page[-1]
+                progress(done, total)
+        return {"key_id": key_id, "resealed": done}
+
+    async def _reseal_page(self, key_id: str, after: int) -> list[int]:
+        async with self._db.writing() as conn:
+            page = await identity_store.sealed_page(
+                conn, not_key_id=key_id, after_account_id=after, limit=ROTATION_PAGE
+            )
+            for row in page:
+                claim = self._vault.open(row.account_id, row.key_id, row.sealed)
+                new_key_id, sealed = self._vault.seal(row.account_id, claim)
+                await identity_store.reseal(conn, row.account_id, new_key_id, sealed)
+        return [row.account_id for row in page]

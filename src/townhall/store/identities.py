@@ -1,0 +1,216 @@
+"""Sealed identities: verification and review state, access records, blacklist, phone codes."""
+
+from __future__ import annotations
+
+from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townhall.store.schema import (
+    accounts,
+    blacklist,
+    identities,
+    identity_access,
+    phone_codes,
+)
+
+
+async def insert_identity(
+    conn: AsyncConnection,
+    *,
+    account_id: int,
+    key_id: str,
+    sealed: bytes,
+    blind_index: str,
+    status: str,
+    now_ms: int,
+) -> None:
+    await conn.execute(
+        insert(identities).values(
+            account_id=account_id,
+            key_id=key_id,
+            sealed=sealed,
+            blind_index=blind_index,
+            status=status,
+            created_at=now_ms,
+        )
+    )
+
+
+async def get(conn: AsyncConnection, account_id: int) -> Row | None:
+    result = await conn.execute(select(identities).where(identities.c.account_id == account_id))
+    return result.first()
+
+
+async def count_active_holders(
+    conn: AsyncConnection, blind_index: str, *, active: str, rejected: str
+) -> int:
+    """Accounts in use holding this document: deregistered accounts and rejected identities no
+    longer count, so a rejected claim cannot lock the real holder out."""
+    count = await conn.scalar(
+        select(func.count())
+        .select_from(identities.join(accounts, accounts.c.id == identities.c.account_id))
+        .where(
+            identities.c.blind_index == blind_index,
+            accounts.c.status == active,
+            identities.c.status != rejected,
+        )
+    )
+    return count or 0
+
+
+async def is_blacklisted(conn: AsyncConnection, blind_index: str) -> bool:
+    found = await conn.scalar(
+        select(blacklist.c.blind_index).where(blacklist.c.blind_index == blind_index)
+    )
+    return found is not None
+
+
+async def add_to_blacklist(
+    conn: AsyncConnection, *, blind_index: str, reason: str, added_by: int, now_ms: int
+) -> bool:
+    """False when the identity was already on it."""
+    if await is_blacklisted(conn, blind_index):
+        return False
+    await conn.execute(
+        insert(blacklist).values(
+            blind_index=blind_index, reason=reason, added_by=added_by, added_at=now_ms
+        )
+    )
+    return True
+
+
+async def in_review(
+    conn: AsyncConnection, *, status: str, after_account_id: int, limit: int
+) -> list[Row]:
+    result = await conn.execute(
+        select(identities, accounts.c.handle)
+        .join(accounts, accounts.c.id == identities.c.account_id)
+        .where(identities.c.status == status, identities.c.account_id > after_account_id)
+        .order_by(identities.c.account_id)
+        .limit(limit)
+    )
+    return list(result)
+
+
+async def claim(conn: AsyncConnection, account_id: int, reviewer_id: int, now_ms: int) -> None:
+    await conn.execute(
+        update(identities)
+        .where(identities.c.account_id == account_id)
+        .values(claimed_by=reviewer_id, claimed_at=now_ms)
+    )
+
+
+async def decide(
+    conn: AsyncConnection,
+    account_id: int,
+    *,
+    status: str,
+    reason: str | None,
+    reviewer_id: int,
+    now_ms: int,
+) -> None:
+    await conn.execute(
+        update(identities)
+        .where(identities.c.account_id == account_id)
+        .values(status=status, status_reason=reason, decided_by=reviewer_id, decided_at=now_ms)
+    )
+
+
+async def record_access(
+    conn: AsyncConnection, *, actor_id: int, subject_id: int, reason: str, now_ms: int
+) -> int:
+    result = await conn.execute(
+        insert(identity_access).values(
+            actor_id=actor_id, subject_id=subject_id, reason=reason, at=now_ms
+        )
+    )
+    (record_id,) = result.inserted_primary_key  # type: ignore[misc]
+    return int(record_id)
+
+
+async def access_records(conn: AsyncConnection, *, subject_id: int | None, limit: int) -> list[Row]:
+    query = select(identity_access).order_by(identity_access.c.id.desc()).limit(limit)
+    if subject_id is not None:
+        query = query.where(identity_access.c.subject_id == subject_id)
+    return list(await conn.execute(query))
+
+
+async def schedule_purge(conn: AsyncConnection, account_id: int, purge_after_ms: int) -> None:
+    await conn.execute(
+        update(identities)
+        .where(identities.c.account_id == account_id)
+        .values(purge_after=purge_after_ms)
+    )
+
+
+def _due(now_ms: int):  # type: ignore[no-untyped-def]
+    return identities.c.purge_after.is_not(None) & (identities.c.purge_after <= now_ms)
+
+
+async def count_purge_due(conn: AsyncConnection, now_ms: int) -> int:
+    return await conn.scalar(select(func.count()).select_from(identities).where(_due(now_ms))) or 0
+
+
+async def purge_due(conn: AsyncConnection, now_ms: int) -> int:
+    """Delete identities whose retention has ended; returns how many."""
+    due = _due(now_ms)
+    await conn.execute(
+        delete(phone_codes).where(
+            phone_codes.c.account_id.in_(select(identities.c.account_id).where(due))
+        )
+    )
+    result = await conn.execute(delete(identities).where(due))
+    return result.rowcount or 0
+
+
+async def sealed_page(
+    conn: AsyncConnection, *, not_key_id: str, after_account_id: int, limit: int
+) -> list[Row]:
+    """Identities sealed under any key but `not_key_id`, in account order."""
+    result = await conn.execute(
+        select(identities.c.account_id, identities.c.key_id, identities.c.sealed)
+        .where(identities.c.key_id != not_key_id, identities.c.account_id > after_account_id)
+        .order_by(identities.c.account_id)
+        .limit(limit)
+    )
+    return list(result)
+
+
+async def count_not_under(conn: AsyncConnection, key_id: str) -> int:
+    return (
+        await conn.scalar(
+            select(func.count()).select_from(identities).where(identities.c.key_id != key_id)
+        )
+        or 0
+    )
+
+
+async def reseal(conn: AsyncConnection, account_id: int, key_id: str, sealed: bytes) -> None:
+    await conn.execute(
+        update(identities)
+        .where(identities.c.account_id == account_id)
+        .values(key_id=key_id, sealed=sealed)
+    )
+
+
+async def mark_phone_verified(conn: AsyncConnection, account_id: int, now_ms: int) -> None:
+    await conn.execute(
+        update(identities)
+        .where(identities.c.account_id == account_id)
+        .values(phone_verified_at=now_ms)
+    )
+    await conn.execute(delete(phone_codes).where(phone_codes.c.account_id == account_id))
+
+
+async def phone_code(conn: AsyncConnection, account_id: int) -> Row | None:
+    result = await conn.execute(select(phone_codes).where(phone_codes.c.account_id == account_id))
+    return result.first()
+
+
+async def save_phone_code(conn: AsyncConnection, account_id: int, **values: int | str) -> None:
+    if await phone_code(conn, account_id) is None:
+        await conn.execute(insert(phone_codes).values(account_id=account_id, **values))
+    else:
+        await conn.execute(
+            update(phone_codes).where(phone_codes.c.account_id == account_id).values(**values)
+        )
