@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import itertools
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -11,15 +15,19 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from townhall.bench.identities import synthetic_identity
 from townhall.client import TownhallClient
+from townhall.packs import load_pack
 
 TOWNHALL = Path(sys.executable).parent / "townhall"
+BASE_PACK_TEXT = (resources.files("townhall.packs") / "cn-2014.toml").read_text(encoding="utf-8")
 
 # Everything the tests talk to is on 127.0.0.1: never route it through a proxy from the environment.
 for _variable in ("NO_PROXY", "no_proxy"):
@@ -36,6 +44,8 @@ class Server:
     data_dir: Path
     log_file: Path
     process: subprocess.Popen[bytes]
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+    staff: dict[str, StaffLogin] = field(default_factory=dict, repr=False)
 
     @property
     def ws_url(self) -> str:
@@ -50,6 +60,43 @@ class Server:
     def log(self) -> str:
         return self.log_file.read_text(errors="replace")
 
+    def admin(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """`townhall admin ARGS` on this server's data dir, with the server's settings."""
+        return subprocess.run(
+            [str(TOWNHALL), "admin", *args, "--data-dir", str(self.data_dir)],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def create_staff(self, role: str, name: str | None = None) -> StaffLogin:
+        """A new staff account made with the CLI (as an operator does), logged in."""
+        handle = unique_handle(name or role)
+        made = self.admin(
+            "create-staff", "--handle", handle, "--role", role, "--password-stdin",
+            stdin=PASSWORD + "\n",
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        login = httpx.post(
+            f"{self.base_url}/api/v1/sessions", json={"handle": handle, "password": PASSWORD}
+        )
+        assert login.status_code == 201, login.text
+        me = httpx.get(
+            f"{self.base_url}/api/v1/me",
+            headers={"Authorization": f"Bearer {login.json()['token']}"},
+        ).json()
+        assert me["role"] == role
+        return StaffLogin(me["id"], handle, login.json()["token"])
+
+    def staff_member(self, role: str) -> StaffLogin:
+        """One staff member per role and server, made once and shared by the tests."""
+        if role not in self.staff:
+            self.staff[role] = self.create_staff(role)
+        return self.staff[role]
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -58,6 +105,13 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+
+
+@dataclass(frozen=True)
+class StaffLogin:
+    user_id: int
+    handle: str
+    token: str
 
 
 def _free_port() -> int:
@@ -107,7 +161,7 @@ class ServerPool:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        server = Server(f"http://127.0.0.1:{port}", data_dir, log_file, process)
+        server = Server(f"http://127.0.0.1:{port}", data_dir, log_file, process, env)
         self.started.append(server)
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         while not server.is_healthy():
@@ -123,6 +177,21 @@ class ServerPool:
         if server is None or server.process.poll() is not None:
             server = self._shared[key] = self.start(**settings)
         return server
+
+    def pack(self, **changes: object) -> str:
+        """The path of a policy pack file: cn-2014 with `changes` (e.g. verification_mode="review").
+
+        A key is named by its last part (`version` is agreement.version); each names one line.
+        """
+        text = BASE_PACK_TEXT
+        for key, value in changes.items():
+            literal = json.dumps(value)  # a TOML string, integer or boolean alike
+            text, found = re.subn(rf"^{key} = .*$", f"{key} = {literal}", text, flags=re.M)
+            assert found == 1, f"the pack has no single key {key!r}"
+        path = self.root / "packs" / f"{hashlib.sha256(text.encode()).hexdigest()[:16]}.toml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return str(path)
 
     def stop_all(self) -> None:
         for server in self.started:
@@ -140,6 +209,12 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool]:
 def server(servers: ServerPool) -> Server:
     """The server most tests share: every test registers its own users, so none interfere."""
     return servers.shared()
+
+
+@pytest.fixture
+def review_server(servers: ServerPool) -> Server:
+    """A shared server whose pack has staff review every identity: new users are pending."""
+    return servers.shared(policy_pack=servers.pack(verification_mode="review"))
 
 
 @pytest.fixture
@@ -175,6 +250,13 @@ def unique_handle(name: str) -> str:
 
 
 MakeUser = Callable[..., Awaitable[User]]
+IDENTITY_SERIALS = itertools.count(1)
+AGREEMENT_VERSION = load_pack("cn-2014").agreement.version
+
+
+def fresh_identity(**changes: str) -> dict[str, str]:
+    """A valid identity no other account of this test session was registered with."""
+    return {**synthetic_identity(next(IDENTITY_SERIALS)), **changes}
 
 
 @pytest.fixture
@@ -185,6 +267,8 @@ async def make_user(server: Server) -> AsyncIterator[MakeUser]:
     async def make(name: str = "user", *, on: Server | None = None, **extra: Any) -> User:
         base_url = (on or server).base_url
         handle = unique_handle(name)
+        extra.setdefault("identity", fresh_identity())
+        extra.setdefault("agreement_version", AGREEMENT_VERSION)
         async with TownhallClient(base_url) as anonymous:
             profile = await anonymous.register(handle, PASSWORD, name.title(), **extra)
         user = User(base_url, user_id=profile["id"], handle=handle, password=PASSWORD)
@@ -195,6 +279,28 @@ async def make_user(server: Server) -> AsyncIterator[MakeUser]:
     yield make
     for user in made:
         await user.aclose()
+
+
+MakeStaff = Callable[..., Awaitable[User]]
+
+
+@pytest.fixture
+async def make_staff(server: Server) -> AsyncIterator[MakeStaff]:
+    """A logged-in staff member: `await make_staff("reviewer")`, the same one for each server
+    and role unless `new=True` asks for another."""
+    made: list[User] = []
+
+    async def make(role: str, *, on: Server | None = None, new: bool = False) -> User:
+        host = on or server
+        login = await asyncio.to_thread(host.create_staff if new else host.staff_member, role)
+        member = User(host.base_url, user_id=login.user_id, handle=login.handle, password=PASSWORD)
+        member.token = login.token
+        made.append(member)
+        return member
+
+    yield make
+    for member in made:
+        await member.aclose()
 
 
 @pytest.fixture

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import re
+import sqlite3
+from contextlib import closing
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
+from stdnum.cn import ric
 
 from townhall.client import TownhallClient
 
-IDENTITY = {
-    "legal_name": "张三",
-    "id_type": "cn_ric",
-    "id_number": "11010519491231002X",
-    "phone": "+8613800138000",
-}
+SMS_CODE = re.compile(r"Townhall code: (\d+) ")
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> None:
@@ -57,3 +59,75 @@ async def full_sync(
 
 def messages_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [event["message"] for event in events if event["type"] == "message"]
+
+
+def cn_ric(birth: date, sequence: int, region: str = "110105") -> str:
+    """A Resident Identity Card number with a correct check digit."""
+    first17 = f"{region}{birth:%Y%m%d}{sequence % 1000:03d}"
+    return first17 + ric.calc_check_digit(first17 + "X")
+
+
+def with_wrong_check_digit(number: str) -> str:
+    digits = "0123456789X"
+    return number[:-1] + digits[(digits.index(number[-1].upper()) + 1) % len(digits)]
+
+
+def masked_id_number(number: str) -> str:
+    return number[:6] + "*" * 8 + number[-4:]
+
+
+def masked_phone(e164: str) -> str:
+    """`+8613800138000` as the API shows it: `+86 138****8000`."""
+    return f"+86 {e164[3:6]}****{e164[-4:]}"
+
+
+def identity_secrets(identity: dict[str, str]) -> dict[str, bytes]:
+    """Every form in which a full id number, phone or legal name could be written out."""
+    number, phone, name = identity["id_number"], identity["phone"], identity["legal_name"]
+    national = phone.removeprefix("+86")
+    forms = {
+        "id number": number,
+        "id number, lower case": number.lower(),
+        "phone": phone,
+        "phone digits": phone.lstrip("+"),
+        "national phone": national,
+        "legal name": name,
+    }
+    secrets = {label: text.encode() for label, text in forms.items()}
+    for label, text in forms.items():
+        secrets[f"{label}, UTF-16"] = text.encode("utf-16-le")
+    escaped = json.dumps(name).strip('"')  # \u6b27\u9633...
+    secrets["legal name, JSON-escaped"] = escaped.encode()
+    secrets["legal name, JSON-escaped upper case"] = re.sub(
+        r"\\u([0-9a-f]{4})", lambda m: "\\u" + m[1].upper(), escaped
+    ).encode()
+    return secrets
+
+
+def leaks(data: bytes, secrets: dict[str, bytes]) -> list[str]:
+    return [label for label, secret in secrets.items() if secret in data]
+
+
+def sms_outbox(data_dir: Path) -> list[dict[str, Any]]:
+    path = data_dir / "sms-outbox.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def sms_codes(data_dir: Path, account_id: int) -> list[str]:
+    """The phone-check codes sent to an account, oldest first, as the outbox holds them."""
+    codes = []
+    for line in sms_outbox(data_dir):
+        if line["account_id"] == account_id:
+            found = SMS_CODE.search(line["text"])
+            assert found, line
+            codes.append(found[1])
+    return codes
+
+
+def query_db(data_dir: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """Read the server's SQLite file directly (read-only), as an operator would."""
+    uri = f"file:{data_dir / 'townhall.db'}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True, timeout=10)) as conn:
+        return conn.execute(sql, params).fetchall()

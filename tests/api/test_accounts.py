@@ -7,12 +7,29 @@ from datetime import datetime
 
 import httpx
 
-from tests.conftest import PASSWORD, MakeUser, Server, ServerPool, User, unique_handle
-from tests.support import IDENTITY, assert_error
+from tests.conftest import (
+    AGREEMENT_VERSION,
+    PASSWORD,
+    MakeUser,
+    Server,
+    ServerPool,
+    User,
+    fresh_identity,
+    unique_handle,
+)
+from tests.support import assert_error
 
 
 async def register(server: Server, handle: str, **extra: object) -> httpx.Response:
-    body = {"handle": handle, "password": PASSWORD, "display_name": "Someone", **extra}
+    """POST /accounts with a complete, valid body (a fresh identity) unless `extra` changes it."""
+    body = {
+        "handle": handle,
+        "password": PASSWORD,
+        "display_name": "Someone",
+        "identity": fresh_identity(),
+        "agreement_version": AGREEMENT_VERSION,
+        **extra,
+    }
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         return await http.post("/api/v1/accounts", json=body)
 
@@ -24,7 +41,10 @@ async def log_in(server: Server, handle: str, password: str = PASSWORD) -> httpx
 
 async def test_registration_returns_the_new_profile(server: Server) -> None:
     handle = unique_handle("dora")
-    answer = await register(server, handle.upper(), display_name="  Dora the Explorer ")
+    identity = fresh_identity()
+    answer = await register(
+        server, handle.upper(), display_name="  Dora the Explorer ", identity=identity
+    )
 
     assert answer.status_code == 201
     profile = answer.json()
@@ -33,24 +53,58 @@ async def test_registration_returns_the_new_profile(server: Server) -> None:
         "handle",
         "display_name",
         "status",
-        "identity_on_file",
+        "role",
+        "identity",
+        "agreement",
         "created_at",
     }
     assert isinstance(profile["id"], int)
     assert profile["handle"] == handle
     assert profile["display_name"] == "Dora the Explorer"
     assert profile["status"] == "active"
-    assert profile["identity_on_file"] is False
+    assert profile["role"] == "user"
+    assert profile["identity"] == {
+        "id_type": "cn_ric",
+        "id_number": identity["id_number"][:6] + "*" * 8 + identity["id_number"][-4:],
+        "legal_name": identity["legal_name"][0] + "*" * (len(identity["legal_name"]) - 1),
+        "phone": f"+86 {identity['phone'][3:6]}****{identity['phone'][-4:]}",
+        "status": "verified",  # the default pack verifies a valid document at once
+        "phone_verified": False,
+    }
+    assert profile["agreement"] == {
+        "accepted_version": AGREEMENT_VERSION,
+        "current_version": AGREEMENT_VERSION,
+        "must_accept": False,
+    }
     assert profile["created_at"].endswith("Z")
     datetime.fromisoformat(profile["created_at"])
 
 
-async def test_registration_with_an_identity_puts_it_on_file(server: Server) -> None:
-    answer = await register(
-        server, unique_handle("erin"), identity=IDENTITY, agreement_version="v1"
-    )
-    assert answer.status_code == 201
-    assert answer.json()["identity_on_file"] is True
+async def test_registration_needs_an_identity_and_the_current_agreement(server: Server) -> None:
+    body = {"handle": unique_handle("erin"), "password": PASSWORD, "display_name": "Erin"}
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        no_identity = await http.post(
+            "/api/v1/accounts", json={**body, "agreement_version": AGREEMENT_VERSION}
+        )
+        no_agreement = await http.post(
+            "/api/v1/accounts", json={**body, "identity": fresh_identity()}
+        )
+        old_agreement = await http.post(
+            "/api/v1/accounts",
+            json={**body, "identity": fresh_identity(), "agreement_version": "2013.1"},
+        )
+        null_agreement = await http.post(
+            "/api/v1/accounts",
+            json={**body, "identity": fresh_identity(), "agreement_version": None},
+        )
+    assert_error(no_identity, 400, "invalid_request")
+    assert "identity" in no_identity.json()["error"]["message"]
+    assert_error(no_agreement, 422, "agreement_required")
+    assert_error(old_agreement, 422, "agreement_outdated")
+    assert_error(null_agreement, 422, "agreement_required")
+    # The refusals told the user which version to accept, and made no account.
+    assert AGREEMENT_VERSION in old_agreement.json()["error"]["message"]
+    assert (await register(server, body["handle"])).status_code == 201
 
 
 async def test_a_taken_handle_is_refused_whatever_its_case(server: Server) -> None:
@@ -90,12 +144,16 @@ async def test_a_wrong_password_and_an_unknown_handle_fail_alike(
 
 
 async def test_me_is_the_profile_given_at_registration(make_user: MakeUser) -> None:
-    helen = await make_user("helen", identity=IDENTITY)
+    identity = fresh_identity(legal_name="欧阳娜娜")
+    helen = await make_user("helen", identity=identity)
     me = await helen.me()
     assert me["id"] == helen.id
     assert me["handle"] == helen.handle
     assert me["display_name"] == "Helen"
-    assert me["identity_on_file"] is True
+    assert me["identity"]["legal_name"] == "欧阳**"  # a compound surname stays whole
+    assert me["identity"]["id_number"].endswith(identity["id_number"][-4:])
+    assert me["identity"]["status"] == "verified"
+    assert me["agreement"]["must_accept"] is False
 
 
 async def test_a_logged_out_token_is_revoked(alice: User) -> None:

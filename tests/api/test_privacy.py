@@ -1,123 +1,204 @@
-"""The real identity given at registration is never shown, and never stored or logged in clear."""
+"""The full id number, legal name and phone appear nowhere but in the audited reveal: in no
+answer, no error, no WebSocket frame, no line of the log, and no file under the data dir."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import PASSWORD, MakeUser, Server, User, unique_handle
-from tests.support import IDENTITY
-
-SECRETS = {
-    "id number": IDENTITY["id_number"].encode(),
-    "id number, lower case": IDENTITY["id_number"].lower().encode(),
-    "phone": IDENTITY["phone"].encode(),
-    "phone digits": IDENTITY["phone"].lstrip("+").encode(),
-    "legal name": IDENTITY["legal_name"].encode(),
-    "legal name, JSON-escaped": b"\\u5f20\\u4e09",
-    "legal name, UTF-16": IDENTITY["legal_name"].encode("utf-16-le"),
-}
-
-
-def leaks(data: bytes) -> list[str]:
-    return [name for name, secret in SECRETS.items() if secret in data]
+from tests.conftest import (
+    AGREEMENT_VERSION,
+    PASSWORD,
+    MakeStaff,
+    MakeUser,
+    Server,
+    ServerPool,
+    User,
+    fresh_identity,
+    unique_handle,
+)
+from tests.support import (
+    identity_secrets,
+    leaks,
+    masked_phone,
+    sms_codes,
+    sms_outbox,
+    with_wrong_check_digit,
+)
 
 
 def files_under(root: Path) -> list[Path]:
-    """Every file: the database, its -wal and -shm, the keys."""
+    """Every file: townhall.db, its -wal and -shm, the keys, sms-outbox.jsonl."""
     return [path for path in sorted(root.rglob("*")) if path.is_file()]
 
 
-async def test_the_identity_is_in_no_answer(server: Server, make_user: MakeUser) -> None:
-    handle = unique_handle("zhang")
+@pytest.fixture
+def own_server(servers: ServerPool) -> Iterator[Server]:
+    """A server of this test's own, logging at debug level: the most it ever writes."""
+    own = servers.start(log_level="debug")
+    yield own
+    own.stop()
+
+
+async def test_a_real_session_leaks_the_identity_nowhere(
+    own_server: Server, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    server = own_server
+    identity = fresh_identity(legal_name="欧阳娜娜")
+    bad_checksum = {**identity, "id_number": with_wrong_check_digit(identity["id_number"])}
+    secrets = {
+        **identity_secrets(identity),
+        **{
+            f"refused {label}": value
+            for label, value in identity_secrets(bad_checksum).items()
+            if label.startswith("id number")
+        },
+    }
+    visible_name = f"Visible {uuid.uuid4().hex}"
+    handle = unique_handle("ouyang")
     answers: list[httpx.Response] = []
+    body = {
+        "handle": handle,
+        "password": PASSWORD,
+        "display_name": visible_name,
+        "identity": identity,
+        "agreement_version": AGREEMENT_VERSION,
+    }
+
     async with httpx.AsyncClient(base_url=server.base_url) as http:
-        body = {
-            "handle": handle,
-            "password": PASSWORD,
-            "display_name": "Zhang",
-            "identity": IDENTITY,
-            "agreement_version": "2014-08",
-        }
-        answers.append(await http.post("/api/v1/accounts", json=body))
-        answers.append(await http.post("/api/v1/accounts", json=body))  # handle taken
-        answers.append(
+        answers.append(await http.get("/api/v1/policy"))
+        answers.append(await http.get("/api/v1/agreement"))
+        registered = await http.post("/api/v1/accounts", json=body)
+        answers.append(registered)
+        refusals = [
+            # the handle is taken
+            await http.post("/api/v1/accounts", json=body),
+            # the identity is taken, typed another way
             await http.post(
-                "/api/v1/accounts", json={**body, "identity": {**IDENTITY, "id_type": "other"}}
-            )
-        )
-        answers.append(
+                "/api/v1/accounts",
+                json={
+                    **body,
+                    "handle": unique_handle("again"),
+                    "identity": {**identity, "id_number": " " + identity["id_number"].lower()},
+                },
+            ),
+            # a typo in the number
             await http.post(
-                "/api/v1/accounts", json={**body, "identity": {**IDENTITY, "phone": "x" * 1025}}
-            )
-        )
-        answers.append(
+                "/api/v1/accounts",
+                json={**body, "handle": unique_handle("typo"), "identity": bad_checksum},
+            ),
+            # a phone number that cannot be one
             await http.post(
-                "/api/v1/accounts", json={**body, "identity": {**IDENTITY, "extra": "y"}}
-            )
-        )
+                "/api/v1/accounts",
+                json={
+                    **body,
+                    "handle": unique_handle("typo"),
+                    "identity": {**identity, "phone": identity["phone"][:-2]},
+                },
+            ),
+            # the name written for another document type
+            await http.post(
+                "/api/v1/accounts",
+                json={
+                    **body,
+                    "handle": unique_handle("typo"),
+                    "identity": {**identity, "id_type": "passport"},
+                },
+            ),
+            # a field the API does not know
+            await http.post(
+                "/api/v1/accounts",
+                json={
+                    **body,
+                    "handle": unique_handle("typo"),
+                    "identity": {**identity, "note": identity["id_number"]},
+                },
+            ),
+        ]
+        answers.extend(refusals)
         login = await http.post("/api/v1/sessions", json={"handle": handle, "password": PASSWORD})
         answers.append(login)
-    assert answers[0].status_code == 201
-    assert [a.status_code for a in answers[1:5]] == [409, 400, 400, 400]
+    assert registered.status_code == 201, registered.text
+    assert [(a.status_code, a.json()["error"]["code"]) for a in refusals] == [
+        (409, "handle_taken"),
+        (409, "identity_limit"),
+        (422, "id_checksum"),
+        (422, "phone_invalid"),
+        (422, "legal_name_invalid"),
+        (400, "invalid_request"),
+    ]
 
-    zhang = User(server.base_url, user_id=answers[0].json()["id"], handle=handle, password="")
-    zhang.token = login.json()["token"]
-    friend = await make_user("friend")
-    async with zhang:
-        me = await zhang.raw("GET", "/api/v1/me")
-        answers.append(me)
-        chat = await friend.open_direct(zhang.id)
-        await zhang.send(chat["id"], "hello")
-        answers.append(await zhang.raw("GET", "/api/v1/sync"))
-        answers.append(await zhang.raw("GET", "/api/v1/conversations"))
-        answers.append(await friend.raw("GET", "/api/v1/sync"))
-        answers.append(await friend.raw("GET", f"/api/v1/conversations/{chat['id']}"))
-        answers.append(await friend.raw("GET", f"/api/v1/conversations/{chat['id']}/messages"))
-        async with zhang.websocket(since=0) as socket:
-            frames = [socket.ready, await socket.receive(), await socket.receive()]
+    ouyang = User(server.base_url, user_id=registered.json()["id"], handle=handle, password="")
+    ouyang.token = login.json()["token"]
+    friend = await make_user("friend", on=server)
+    reviewer = await make_staff("reviewer", on=server)
+    admin = await make_staff("admin", on=server)
+    async with ouyang:
+        answers.append(await ouyang.raw("GET", "/api/v1/me"))
+        answers.append(await ouyang.raw("POST", "/api/v1/me/phone/code"))
+        (code,) = sms_codes(server.data_dir, ouyang.id)
+        wrong = f"{(int(code) + 1) % 10**6:06d}"
+        answers.append(await ouyang.raw("POST", "/api/v1/me/phone/verify", json={"code": wrong}))
+        answers.append(await ouyang.raw("POST", "/api/v1/me/phone/verify", json={"code": code}))
+        answers.append(await ouyang.raw("GET", "/api/v1/me"))
+        chat = await friend.open_direct(ouyang.id)
+        group = await ouyang.create_group("tea", [friend.id])
+        await ouyang.send(chat["id"], "hello")
+        await ouyang.send(group["id"], "hello, everyone")
+        for path in (
+            "/api/v1/sync",
+            "/api/v1/conversations",
+            f"/api/v1/conversations/{chat['id']}",
+        ):
+            answers.append(await ouyang.raw("GET", path))
+            answers.append(await friend.raw("GET", path))
+        answers.append(await friend.raw("GET", f"/api/v1/conversations/{group['id']}/messages"))
+        async with ouyang.websocket(since=0) as socket:
+            frames = [socket.ready] + [await socket.receive() for _ in range(4)]
+        for status in ("verified", "pending_review", "rejected"):
+            answers.append(
+                await reviewer.raw("GET", "/api/v1/admin/identities", params={"status": status})
+            )
+        reveal = await reviewer.raw(
+            "POST",
+            f"/api/v1/admin/identities/{ouyang.id}/reveal",
+            json={"reason": "police request 2024-118"},
+        )
+        answers.append(await admin.raw("GET", "/api/v1/admin/identity-access"))
+        answers.append(await ouyang.raw("POST", "/api/v1/me/phone/code"))  # already verified
 
-    assert me.json()["identity_on_file"] is True
+    # The session did what it meant to: the phone got verified, the queue lists the user.
+    assert answers[-1].json()["error"]["code"] == "phone_already_verified"
+    verified = next(a for a in answers if a.request.url.params.get("status") == "verified")
+    assert ouyang.id in [item["user_id"] for item in verified.json()["identities"]]
+    assert {f["type"] for f in frames} >= {"ready", "conversation", "message"}
+    # The reveal is the one answer that holds the identity, as it was normalized.
+    assert reveal.status_code == 200
+    assert reveal.json()["identity"] == identity
+    assert leaks(reveal.content, secrets)
+
     for answer in answers:
-        assert leaks(answer.content) == [], answer.request.url
-        assert leaks(str(answer.headers).encode()) == []
-    assert [frame["type"] for frame in frames] == ["ready", "conversation", "message"]
-    assert leaks(repr(frames).encode()) == []
+        assert leaks(answer.content, secrets) == [], (answer.request.url, answer.text)
+        assert leaks(str(answer.headers).encode(), secrets) == []
+    assert leaks(repr(frames).encode(), secrets) == []
+    # The outbox addressed the code to the masked number, which is all it holds of the phone.
+    assert [line["to"] for line in sms_outbox(server.data_dir)] == [masked_phone(identity["phone"])]
 
+    def scan() -> dict[str, list[str]]:
+        files = [*files_under(server.data_dir), server.log_file]
+        contents = {path: path.read_bytes() for path in files}
+        # The scan reads what the server wrote: the display name is there, in the clear.
+        assert any(visible_name.encode() in data for data in contents.values())
+        return {str(path): leaks(data, secrets) for path, data in contents.items()}
 
-async def test_the_identity_is_never_in_clear_in_the_data_dir_or_the_log(
-    server: Server, make_user: MakeUser
-) -> None:
-    visible_name = f"Visible {uuid.uuid4().hex}"
-    zhang = await make_user("zhang", identity=IDENTITY, agreement_version="2014-08")
-    await zhang.raw("GET", "/api/v1/me")
-    async with httpx.AsyncClient(base_url=server.base_url) as http:
-        refused = await http.post(
-            "/api/v1/accounts",
-            json={
-                "handle": zhang.handle,
-                "password": PASSWORD,
-                "display_name": visible_name,
-                "identity": {**IDENTITY, "id_type": "other"},
-            },
-        )
-        assert refused.status_code == 400
-        created = await http.post(
-            "/api/v1/accounts",
-            json={
-                "handle": unique_handle("shown"),
-                "password": PASSWORD,
-                "display_name": visible_name,
-                "identity": IDENTITY,
-            },
-        )
-        assert created.status_code == 201
-
-    files = [*files_under(server.data_dir), server.log_file]
-    assert "townhall.db" in {path.name for path in files}
-    contents = {path: path.read_bytes() for path in files}
-    # The scan reads what the server wrote: the display name is there, in the clear.
-    assert any(visible_name.encode() in data for data in contents.values())
-    assert {str(path): leaks(data) for path, data in contents.items() if leaks(data)} == {}
+    names = {path.name for path in files_under(server.data_dir)}
+    assert {"townhall.db", "townhall.db-wal", "townhall.db-shm", "sms-outbox.jsonl"} <= names
+    assert {path: found for path, found in scan().items() if found} == {}
+    # Stopped, the server checkpoints its WAL into the database file: scan that too.
+    server.stop()
+    assert {path: found for path, found in scan().items() if found} == {}
+    assert "unhandled error" not in server.log()

@@ -1,71 +1,74 @@
-"""The services built as app.py builds them, on a real SQLite file, with no HTTP in between."""
+"""The services exactly as the server builds them (townhall.app.running_services), on a real
+SQLite file in tmp_path, with no HTTP in between."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.store.conftest import open_migrated
-from townhall.bus.memory import MemoryBus
-from townhall.domain.limits import Limits
+from tests.conftest import AGREEMENT_VERSION, fresh_identity
+from townhall.app import running_services
+from townhall.bus.base import Bus
+from townhall.config import LimitsSettings, Settings
+from townhall.domain.accounts import IdentityClaim
 from townhall.services.accounts import AccountService
+from townhall.services.container import Services
+from townhall.services.identity import IdentityService
 from townhall.services.messaging import MessagingService
 from townhall.services.principal import Principal
 from townhall.services.sync import SyncService
-from townhall.store import keys
-from townhall.store.database import Database
-from townhall.store.message_log import MessageLog
-from townhall.store.vault import IdentityVault
 
-LIMITS = Limits(max_group_members=4)
+PASSWORD = "a long password"
 
 
 @dataclass
 class World:
-    database: Database
-    bus: MemoryBus
-    accounts: AccountService
-    messaging: MessagingService
-    sync: SyncService
+    services: Services
+
+    @property
+    def accounts(self) -> AccountService:
+        return self.services.accounts
+
+    @property
+    def identity(self) -> IdentityService:
+        return self.services.identity
+
+    @property
+    def messaging(self) -> MessagingService:
+        return self.services.messaging
+
+    @property
+    def sync(self) -> SyncService:
+        return self.services.sync
+
+    @property
+    def bus(self) -> Bus:
+        return self.services.bus
 
     async def person(self, handle: str) -> Principal:
+        """A registered, logged-in user with a fresh (and, by the default pack, verified)
+        identity."""
         await self.accounts.register(
             handle=handle,
-            password="a long password",
+            password=PASSWORD,
             display_name=handle.title(),
-            identity=None,
-            agreement_version=None,
+            identity=IdentityClaim(**fresh_identity()),
+            agreement_version=AGREEMENT_VERSION,
             ip=None,
         )
-        token = (await self.accounts.log_in(handle, "a long password")).token
+        token = (await self.accounts.log_in(handle, PASSWORD)).token
         return await self.accounts.authenticate(token)
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    database = await open_migrated(tmp_path / "townhall.db")
-    bus = MemoryBus()
-    log = MessageLog(database, batch_max=1024, clock=time.time)
-    accounts = AccountService(
-        database,
-        IdentityVault(keys.load_or_create(tmp_path / "keys")),
-        limits=LIMITS,
-        password_profile="cheapest",
-        session_ttl_seconds=3600,
-        clock=time.time,
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        password_hash_profile="cheapest",
+        limits=LimitsSettings(max_group_members=4),
     )
-    world = World(
-        database=database,
-        bus=bus,
-        accounts=accounts,
-        messaging=MessagingService(database, log, bus, limits=LIMITS, clock=time.time),
-        sync=SyncService(database, bus, limits=LIMITS),
-    )
-    log.start()
-    yield world
-    await log.stop()
-    await database.dispose()
+    async with running_services(settings) as services:
+        yield World(services)

@@ -7,6 +7,7 @@ import asyncio
 import orjson
 import pytest
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from tests.services.conftest import World
 from townhall.bus.base import user_channel
@@ -22,13 +23,17 @@ async def test_concurrent_first_sends_read_the_members_once(world: World) -> Non
         if "FROM members" in statement:
             member_reads.append(statement)
 
-    event.listen(world.database.engine.sync_engine, "before_cursor_execute", count)
-    sent = await asyncio.gather(
-        *(
-            world.messaging.send(alice, group["id"], text=f"hi {i}", client_id=f"c{i}")
-            for i in range(50)
+    # Every engine: the services' one is the only engine in this process.
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        sent = await asyncio.gather(
+            *(
+                world.messaging.send(alice, group["id"], text=f"hi {i}", client_id=f"c{i}")
+                for i in range(50)
+            )
         )
-    )
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
     assert sorted(a.message.seq for a in sent) == list(range(1, 51))
     assert len(member_reads) == 1
 

@@ -9,6 +9,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from townhall.domain.accounts import IdentityClaim
+from townhall.domain.identity import blind_index_input
 from townhall.store import keys
 from townhall.store.vault import IdentityVault
 
@@ -67,24 +68,67 @@ def test_a_damaged_key_file_stops_the_start(tmp_path: Path) -> None:
 
 def test_a_new_identity_key_seals_while_the_old_one_still_opens(tmp_path: Path) -> None:
     keys_dir = tmp_path / "keys"
-    old_ring = keys.load_or_create(keys_dir)
-    old_key_id, old_sealed = IdentityVault(old_ring).seal(7, CLAIM)
+    old_vault = IdentityVault(keys_dir)
+    old_key_id, old_sealed = old_vault.seal(7, CLAIM)
     (keys_dir / "identity-2.key").write_text(bytes(range(32)).hex())
 
-    ring = keys.load_or_create(keys_dir)
-    vault = IdentityVault(ring)
+    vault = IdentityVault(keys_dir)
 
-    assert ring.active_identity_key_id == "identity-2"
+    assert vault.active_key_id == "identity-2"
     assert vault.open(7, old_key_id, old_sealed) == CLAIM
     key_id, sealed = vault.seal(7, CLAIM)
     assert key_id == "identity-2"
     assert vault.open(7, key_id, sealed) == CLAIM
-    assert vault.blind_index(CLAIM) == IdentityVault(old_ring).blind_index(CLAIM)
+    assert vault.blind_index(CLAIM) == old_vault.blind_index(CLAIM)
+
+
+def test_rotating_adds_a_key_that_seals_and_keeps_the_old_ones(tmp_path: Path) -> None:
+    keys_dir = tmp_path / "keys"
+    vault = IdentityVault(keys_dir)
+    old_key_id, old_sealed = vault.seal(7, CLAIM)
+    old_key = (keys_dir / "identity-1.key").read_bytes()
+    index = vault.blind_index(CLAIM)
+
+    assert vault.rotate() == "identity-2"
+    assert vault.rotate() == "identity-3"
+
+    assert vault.active_key_id == "identity-3"
+    assert sorted(path.name for path in keys_dir.iterdir()) == [
+        "blind-index.key",
+        "identity-1.key",
+        "identity-2.key",
+        "identity-3.key",
+    ]
+    assert (keys_dir / "identity-1.key").read_bytes() == old_key
+    assert all(mode(path) == 0o600 for path in keys_dir.iterdir())
+    key_id, sealed = vault.seal(7, CLAIM)
+    assert key_id == "identity-3"
+    assert vault.open(7, old_key_id, old_sealed) == vault.open(7, key_id, sealed) == CLAIM
+    # Rotation changes the sealing key only: duplicates are still found by the same index.
+    assert vault.blind_index(CLAIM) == index
+
+
+def test_a_vault_opens_what_another_process_sealed_after_rotating(tmp_path: Path) -> None:
+    keys_dir = tmp_path / "keys"
+    running = IdentityVault(keys_dir)
+    operator = IdentityVault(keys_dir)
+    operator.rotate()
+    key_id, sealed = operator.seal(9, CLAIM)
+
+    assert key_id == "identity-2"
+    assert running.open(9, key_id, sealed) == CLAIM
+
+
+def test_the_blind_index_follows_the_domain_rule(tmp_path: Path) -> None:
+    vault = IdentityVault(tmp_path / "keys")
+    same_text = IdentityClaim("李四", "cn_ric", "11010519491231002X", "+8613900139000")
+    assert blind_index_input(same_text) == blind_index_input(CLAIM)
+    assert vault.blind_index(same_text) == vault.blind_index(CLAIM)
 
 
 @pytest.fixture
 def vault(tmp_path: Path) -> IdentityVault:
-    return IdentityVault(keys.load_or_create(tmp_path / "keys"))
+    return IdentityVault(tmp_path / "keys")
 
 
 def test_a_sealed_identity_opens_to_the_same_claim(vault: IdentityVault) -> None:
@@ -119,7 +163,7 @@ def test_a_tampered_identity_does_not_open(vault: IdentityVault) -> None:
 def test_an_identity_sealed_under_other_keys_does_not_open(
     vault: IdentityVault, tmp_path: Path
 ) -> None:
-    other = IdentityVault(keys.load_or_create(tmp_path / "other-keys"))
+    other = IdentityVault(tmp_path / "other-keys")
     key_id, sealed = other.seal(42, CLAIM)
     with pytest.raises(InvalidTag):
         vault.open(42, key_id, sealed)
@@ -150,7 +194,7 @@ def test_the_blind_index_differs_for_another_document(
 
 
 def test_the_blind_index_is_keyed(vault: IdentityVault, tmp_path: Path) -> None:
-    other = IdentityVault(keys.load_or_create(tmp_path / "other-keys"))
+    other = IdentityVault(tmp_path / "other-keys")
     index = vault.blind_index(CLAIM)
     assert other.blind_index(CLAIM) != index
     assert "11010519491231002X" not in index

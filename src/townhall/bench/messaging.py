@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import os
 import platform
+import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ import psutil
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 from rich.console import Console
 
+from townhall.bench.identities import synthetic_identity
 from townhall.bench.server import ServerUsage, split_cores, start_server
 from townhall.client import TownhallClient
 
@@ -137,16 +140,26 @@ class BenchUser:
     token: str
 
 
-async def register_users(url: str, prefix: str, count: int) -> list[BenchUser]:
+async def register_users(
+    url: str, prefix: str, count: int, serials: Iterator[int]
+) -> list[BenchUser]:
     users: list[BenchUser | None] = [None] * count
     gate = asyncio.Semaphore(REGISTER_CONCURRENCY)
     done = 0
+    async with TownhallClient(url) as client:
+        agreement_version = (await client.request("GET", "/api/v1/agreement"))["version"]
 
     async def one(index: int) -> None:
         nonlocal done
         async with gate, TownhallClient(url) as client:
             handle = f"{prefix}{index}"
-            profile = await client.register(handle, PASSWORD, handle)
+            profile = await client.register(
+                handle,
+                PASSWORD,
+                handle,
+                identity=synthetic_identity(next(serials)),
+                agreement_version=agreement_version,
+            )
             users[index] = BenchUser(profile["id"], await client.log_in(handle, PASSWORD))
             done += 1
 
@@ -332,9 +345,12 @@ async def _scenarios(
     client_cores: set[int] | None,
 ) -> dict[str, Any]:
     prefix = f"b{int(time.time()) % 100000}"
-    pair_users = await register_users(url, f"{prefix}p", 2 * options.pairs)
-    group_users = await register_users(url, f"{prefix}g", options.group_size)
-    idle_users = await register_users(url, f"{prefix}i", options.idle_sockets)
+    # Each account needs its own identity document; a random start keeps repeated runs
+    # against one server (--url) from colliding.
+    serials = itertools.count(random.randrange(10_000_000))
+    pair_users = await register_users(url, f"{prefix}p", 2 * options.pairs, serials)
+    group_users = await register_users(url, f"{prefix}g", options.group_size, serials)
+    idle_users = await register_users(url, f"{prefix}i", options.idle_sockets, serials)
 
     conversations = []
     for first, second in zip(pair_users[::2], pair_users[1::2], strict=True):
