@@ -15,7 +15,7 @@ from townhall.domain.accounts import (
     check_password,
     normalize_handle,
 )
-from townhall.domain.errors import InvalidInput
+from townhall.domain.errors import InvalidInput, PolicyRefusal
 from townhall.domain.limits import Limits
 
 LIMITS = Limits()
@@ -123,7 +123,7 @@ def test_every_known_document_type_is_accepted(id_type: str) -> None:
     ],
 )
 def test_malformed_identities_are_refused(claim: IdentityClaim, code: str) -> None:
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(PolicyRefusal) as refused:
         check_identity_shape(claim)
     assert refused.value.code == code
 
@@ -135,7 +135,7 @@ def test_identity_field_limit_is_inclusive() -> None:
 
 def test_refusing_an_identity_never_repeats_its_values() -> None:
     claim = IdentityClaim("张三", "cn_ric", "11010519491231002X", "+86 138\u00070013 8000")
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(PolicyRefusal) as refused:
         check_identity_shape(claim)
     assert "phone" in refused.value.message
     for value in ("张三", "11010519491231002X", "138"):

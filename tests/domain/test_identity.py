@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from stdnum.cn import ric
 
 from townhall.domain.accounts import IdentityClaim
-from townhall.domain.errors import DomainError, InvalidInput
+from townhall.domain.errors import DomainError, PolicyRefusal
 from townhall.domain.identity import (
     CHECKED_ID_TYPES,
     CheckedIdentity,
@@ -222,10 +222,10 @@ def test_an_id_type_the_pack_does_not_accept_is_refused() -> None:
 
 
 def test_the_shape_checks_still_come_first() -> None:
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(PolicyRefusal) as caught:
         check(replace(ZHANG, phone="   "))
     assert caught.value.code == "identity_invalid"
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(PolicyRefusal) as caught:
         check(replace(ZHANG, id_type="library_card"))
     assert caught.value.code == "id_type_invalid"
 

@@ -16,10 +16,12 @@ class Body(BaseModel):
 
 
 class IdentityIn(Body):
-    legal_name: ShortText
-    id_type: ShortText
-    id_number: ShortText
-    phone: ShortText
+    # No length caps here: the body limit bounds them, and the identity rules refuse oversize
+    # fields with the same 422 as every other identity check.
+    legal_name: str
+    id_type: str
+    id_number: str
+    phone: str
 
 
 class RegistrationIn(Body):

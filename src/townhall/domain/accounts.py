@@ -109,9 +109,12 @@ class IdentityClaim:
 
 
 def check_identity_shape(claim: IdentityClaim) -> IdentityClaim:
-    """Shape checks only; document-specific validation belongs to the real-name rules."""
+    """Shape checks only; document-specific validation belongs to the real-name rules.
+
+    A refusal is a 422 like every other identity check: the request was well-formed JSON, the
+    identity in it is what was refused."""
     if claim.id_type not in ID_TYPES:
-        raise InvalidInput(
+        raise PolicyRefusal(
             f"id_type must be one of {', '.join(sorted(ID_TYPES))}", code="id_type_invalid"
         )
     fields = {
@@ -123,12 +126,12 @@ def check_identity_shape(claim: IdentityClaim) -> IdentityClaim:
         stripped = value.strip()
         # The message names the field only: the value itself is personal data.
         if not stripped or len(stripped) > IDENTITY_FIELD_MAX_CHARS:
-            raise InvalidInput(
+            raise PolicyRefusal(
                 f"identity.{field} must be 1-{IDENTITY_FIELD_MAX_CHARS} characters",
                 code="identity_invalid",
             )
         if _has_control_characters(stripped):
-            raise InvalidInput(
+            raise PolicyRefusal(
                 f"identity.{field} must not contain control characters", code="identity_invalid"
             )
     return IdentityClaim(
