@@ -143,6 +143,8 @@ class ServerPool:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         env = {key: value for key, value in os.environ.items() if not key.startswith("TOWNHALL_")}
         env["TOWNHALL_PASSWORD_HASH_PROFILE"] = "cheapest"
+        # Every test user registers from 127.0.0.1; test_registration_limits.py sets a low limit.
+        env.setdefault("TOWNHALL_LIMITS__REGISTRATIONS_PER_IP_PER_HOUR", "1000000")
         env.update({_env_name(key): str(value) for key, value in settings.items()})
         port = _free_port()
         with log_file.open("ab") as log:

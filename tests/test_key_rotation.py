@@ -28,7 +28,7 @@ def sealed_rows(server: Server) -> dict[int, tuple[str, bytes]]:
 
 
 def rotate(server: Server) -> tuple[str, int]:
-    done = server.admin("rotate-keys")
+    done = server.admin("rotate-keys", "--for-real")
     assert done.returncode == 0, done.stderr
     found = re.search(r"sealed with (identity-\d+): (\d+) re-encrypted", done.stdout)
     assert found, done.stdout
@@ -77,6 +77,15 @@ async def test_rotating_a_stopped_servers_keys_reseals_every_identity(
     keys_dir = fresh_server.data_dir / "keys"
     old_key = (keys_dir / "identity-1.key").read_bytes()
     assert {key_id for key_id, _ in before.values()} == {"identity-1"}
+
+    dry_run = fresh_server.admin("rotate-keys")
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert f"{len(before)} identities would be sealed under a new key" in dry_run.stdout
+    assert sealed_rows(fresh_server) == before
+    assert sorted(path.name for path in keys_dir.iterdir()) == [
+        "blind-index.key",
+        "identity-1.key",
+    ]
 
     key_id, resealed = rotate(fresh_server)
 

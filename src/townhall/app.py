@@ -70,7 +70,7 @@ async def running_services(
     standings = Standings(database, pack)
     identity = IdentityService(
         database,
-        IdentityVault(settings.keys_dir),
+        IdentityVault(settings.resolved_keys_dir),
         pack,
         standings,
         OutboxSmsSender(settings.data_dir / "sms-outbox.jsonl"),

@@ -30,6 +30,7 @@ class LimitsSettings(BaseModel):
     history_page_max: int = Field(200, ge=1, le=10_000)
     sync_page_max: int = Field(500, ge=1, le=10_000)
     sync_timeout_max_seconds: float = Field(60.0, ge=0, le=600)
+    registrations_per_ip_per_hour: int = Field(20, ge=1, le=100_000_000)
 
     def to_domain(self) -> Limits:
         return Limits(**self.model_dump())
@@ -47,6 +48,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     data_dir: Path = Path("townhall-data")
+    keys_dir: Path | None = None
     database_url: str | None = None
     bus_url: str = "memory://"
     policy_pack: str = "cn-2014"
@@ -85,8 +87,8 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'townhall.db').resolve()}"
 
     @property
-    def keys_dir(self) -> Path:
-        return self.data_dir / "keys"
+    def resolved_keys_dir(self) -> Path:
+        return self.keys_dir if self.keys_dir is not None else self.data_dir / "keys"
 
 
 def _config_file_from(init_settings: PydanticBaseSettingsSource) -> Path | None:

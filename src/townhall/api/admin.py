@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep
 from townhall.api.schemas import MAX_ID, BlacklistIn, DecisionIn, ReasonIn
@@ -46,9 +46,15 @@ async def decide(
 
 @router.post("/identities/{user_id}/reveal")
 async def reveal(
-    user_id: UserId, body: ReasonIn, principal: PrincipalDep, services: ServicesDep
+    user_id: UserId,
+    body: ReasonIn,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    response: Response,
 ) -> Any:
-    return await services.identity.reveal(principal, user_id, body.reason)
+    revealed = await services.identity.reveal(principal, user_id, body.reason)
+    response.headers["Cache-Control"] = "no-store"  # no browser or proxy keeps the plaintext
+    return revealed
 
 
 @router.get("/identity-access")

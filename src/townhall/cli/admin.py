@@ -52,7 +52,13 @@ def create_staff(
 
 
 @admin_app.command("rotate-keys")
-def rotate_keys(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
+def rotate_keys(
+    for_real: Annotated[
+        bool, typer.Option("--for-real", help="rotate; without it, only say what would happen")
+    ] = False,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
     """Seal every identity again under a new key (old keys stay on file to open backups)."""
     from townhall.app import running_services
 
@@ -60,6 +66,8 @@ def rotate_keys(config: ConfigOption = None, data_dir: DataDirOption = None) -> 
 
     async def rotate() -> dict:
         async with running_services(settings) as services:
+            if not for_real:
+                return {"would_reseal": await services.identity.identities_to_reseal()}
             with Progress(transient=True) as progress:
                 task = progress.add_task("re-encrypting identities", total=None)
 
@@ -68,10 +76,16 @@ def rotate_keys(config: ConfigOption = None, data_dir: DataDirOption = None) -> 
 
                 return await services.identity.rotate_keys(advance)
 
-    outcome = _run(rotate())
+    outcome: dict = _run(rotate())  # type: ignore[assignment]
+    if not for_real:
+        typer.echo(
+            f"{outcome['would_reseal']} identities would be sealed under a new key in "
+            f"{settings.resolved_keys_dir}; run with --for-real to rotate"
+        )
+        return
     typer.echo(
         f"identities now sealed with {outcome['key_id']}: {outcome['resealed']} re-encrypted"
-    )  # type: ignore[index]
+    )
 
 
 @admin_app.command("purge-identities")

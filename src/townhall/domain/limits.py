@@ -16,3 +16,4 @@ class Limits:
     history_page_max: int = 200
     sync_page_max: int = 500
     sync_timeout_max_seconds: float = 60.0
+    registrations_per_ip_per_hour: int = 20

@@ -24,7 +24,13 @@ from townhall.domain.accounts import (
     check_password,
     normalize_handle,
 )
-from townhall.domain.errors import Conflict, InvalidInput, PolicyRefusal, Unauthenticated
+from townhall.domain.errors import (
+    Conflict,
+    InvalidInput,
+    PolicyRefusal,
+    Throttled,
+    Unauthenticated,
+)
 from townhall.domain.events import signed_out_notice
 from townhall.domain.limits import Limits
 from townhall.domain.policy import PolicyPack
@@ -32,6 +38,7 @@ from townhall.domain.time import iso_utc
 from townhall.services.identity import IdentityService
 from townhall.services.principal import Principal
 from townhall.services.standing import Standings
+from townhall.services.throttle import SlidingWindow
 from townhall.store import accounts as account_store
 from townhall.store import sessions as session_store
 from townhall.store.database import Database
@@ -77,6 +84,7 @@ class AccountService:
         self._decoy_hash = self._hasher.hash(secrets.token_urlsafe(16))
         self._session_ttl_ms = int(session_ttl_seconds * 1000)
         self._clock = clock
+        self._registrations = SlidingWindow(limits.registrations_per_ip_per_hour, 3600)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -92,6 +100,14 @@ class AccountService:
         ip: str | None,
     ) -> dict[str, Any]:
         """A new account with its real identity, sealed, and the agreement's acceptance."""
+        # Refused attempts count too: a 409 identity_limit tells whether a document number is
+        # registered, so unbounded attempts would let anyone probe for one.
+        wait = self._registrations.take(ip or "unknown", self._clock())
+        if wait is not None:
+            raise Throttled(
+                f"too many registrations from this address; try again in {int(wait) + 1} s",
+                code="too_many_registrations",
+            )
         handle = normalize_handle(handle)
         display_name = check_display_name(display_name, self._limits)
         check_password(password)

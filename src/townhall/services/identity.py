@@ -30,7 +30,7 @@ from townhall.domain.identity import (
 )
 from townhall.domain.policy import PolicyPack
 from townhall.domain.time import iso_utc
-from townhall.services.principal import Principal
+from townhall.services.principal import Principal, require_role
 from townhall.services.standing import Standings
 from townhall.store import identities as identity_store
 from townhall.store.database import Database
@@ -44,11 +44,6 @@ ROTATION_PASSES = 5
 
 class SmsSender(Protocol):
     async def send(self, *, account_id: int, phone_e164: str, text: str) -> None: ...
-
-
-def require_role(actor: Principal, *roles: str) -> None:
-    if actor.role not in roles:
-        raise Forbidden(f"this needs the {' or '.join(roles)} role", code="role_required")
 
 
 class IdentityService:
@@ -142,7 +137,11 @@ class IdentityService:
         require_role(actor, Role.REVIEWER)
         async with self._db.reading() as conn:
             rows = await identity_store.in_review(
-                conn, status=status, after_account_id=after, limit=limit
+                conn,
+                status=status,
+                active=AccountStatus.ACTIVE,
+                after_account_id=after,
+                limit=limit,
             )
         return [self._review_item(row) for row in rows]
 
@@ -162,10 +161,7 @@ class IdentityService:
         require_role(actor, Role.REVIEWER)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
-            row = await self._pending(conn, user_id)
-            held_by_other = row.claimed_by not in (None, actor.account_id)
-            if held_by_other and now_ms - (row.claimed_at or 0) < CLAIM_TTL_MS:
-                raise Conflict("another reviewer has claimed this identity", code="claimed")
+            await self._pending_for(conn, user_id, actor, now_ms)
             await identity_store.claim(conn, user_id, actor.account_id, now_ms)
         return {"user_id": user_id, "claimed_by": actor.account_id, "claimed_at": iso_utc(now_ms)}
 
@@ -178,11 +174,7 @@ class IdentityService:
         now_ms = self._now_ms()
         status = Verification.VERIFIED if approve else Verification.REJECTED
         async with self._db.writing() as conn:
-            row = await self._pending(conn, user_id)
-            if row.claimed_by not in (None, actor.account_id) and (
-                now_ms - (row.claimed_at or 0) < CLAIM_TTL_MS
-            ):
-                raise Conflict("another reviewer has claimed this identity", code="claimed")
+            await self._pending_for(conn, user_id, actor, now_ms)
             await identity_store.decide(
                 conn,
                 user_id,
@@ -200,12 +192,18 @@ class IdentityService:
             "decided_at": iso_utc(now_ms),
         }
 
-    async def _pending(self, conn: AsyncConnection, user_id: int) -> Any:
+    async def _pending_for(
+        self, conn: AsyncConnection, user_id: int, actor: Principal, now_ms: int
+    ) -> Any:
+        """The identity waiting for review, unless another reviewer's claim on it is fresh."""
         row = await identity_store.get(conn, user_id)
         if row is None:
             raise NotFound("no identity on file for that user", code="identity_not_found")
         if row.status != Verification.PENDING_REVIEW:
             raise Conflict("that identity is not waiting for review", code="identity_not_pending")
+        held_by_other = row.claimed_by not in (None, actor.account_id)
+        if held_by_other and now_ms - (row.claimed_at or 0) < CLAIM_TTL_MS:
+            raise Conflict("another reviewer has claimed this identity", code="claimed")
         return row
 
     async def reveal(self, actor: Principal, user_id: int, reason: str | None) -> dict[str, Any]:
@@ -339,6 +337,11 @@ class IdentityService:
         async with self._db.writing() as conn:
             return await identity_store.purge_due(conn, self._now_ms())
 
+    async def identities_to_reseal(self) -> int:
+        """How many identities a rotation would seal again (its dry run)."""
+        async with self._db.reading() as conn:
+            return await identity_store.count_all(conn)
+
     async def rotate_keys(self, progress: Callable[[int, int], None]) -> dict[str, Any]:
         """Seal every identity again under a new key; `progress(done, total)` after each page.
 
@@ -351,13 +354,17 @@ class IdentityService:
             async with self._db.reading() as conn:
                 left = await identity_store.count_not_under(conn, key_id)
             if not left:
-                break
+                return {"key_id": key_id, "resealed": done}
             total, after = done + left, 0
             while page := await self._reseal_page(key_id, after):
                 done += len(page)
                 after = page[-1]
                 progress(done, total)
-        return {"key_id": key_id, "resealed": done}
+        raise Conflict(
+            f"identities are still being sealed under older keys after {ROTATION_PASSES} "
+            "passes; run rotate-keys again",
+            code="rotation_incomplete",
+        )
 
     async def _reseal_page(self, key_id: str, after: int) -> list[int]:
         async with self._db.writing() as conn:

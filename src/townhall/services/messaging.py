@@ -108,6 +108,8 @@ class MessagingService:
     ) -> dict[str, Any]:
         title = check_group_title(title, self._limits)
         ids = group_member_ids(actor.account_id, member_ids, self._limits)
+        # A group's title reaches every member: creating one is publishing.
+        await self._standings.require_may_publish(actor.account_id)
         roles = {account_id: MemberRole.MEMBER for account_id in ids}
         roles[actor.account_id] = MemberRole.OWNER
         return await self._create(

@@ -59,14 +59,18 @@ class Database:
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction in the writer's turn."""
-        async with self.write_turn(), self.engine.begin() as conn:
-            yield conn
+        """A write transaction in the writer's turn, holding SQLite's write lock from its start:
+        a transaction that reads before it writes would otherwise fail at once ("database is
+        locked") when another process (a CLI command) commits in between."""
+        async with self.write_turn(), self.engine.connect() as conn:
+            await conn.execution_options(**{WRITES: True})
+            async with conn.begin():
+                yield conn
 
     def sync_engine_for_writer(self) -> Engine:
         """A synchronous engine on the same database, for a dedicated writer thread."""
         url = self.engine.url.set(drivername=SYNC_DRIVERS[self.engine.dialect.name])
-        engine = create_engine(url, poolclass=NullPool)
+        engine = create_engine(url, poolclass=NullPool, hide_parameters=True)
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine, self._sqlite_synchronous)
         return engine
@@ -103,12 +107,15 @@ def prepare_storage(data_dir: Path, url: str) -> None:
         os.close(os.open(database_url.database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+WRITES = "townhall_writes"  # execution option marking a write transaction
+
 SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite"}
 SYNCHRONOUS_PRAGMAS = {"NORMAL": "PRAGMA synchronous=NORMAL", "FULL": "PRAGMA synchronous=FULL"}
 
 
 def open_database(url: str, *, sqlite_synchronous: str = "NORMAL") -> Database:
-    engine = create_async_engine(url)
+    # hide_parameters: a failed statement's error must not carry hashes or ciphertexts to logs.
+    engine = create_async_engine(url, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine.sync_engine, sqlite_synchronous)
     return Database(engine, sqlite_synchronous=sqlite_synchronous)
@@ -130,4 +137,5 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN")
+        writes = conn.get_execution_options().get(WRITES, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")

@@ -80,12 +80,16 @@ async def add_to_blacklist(
 
 
 async def in_review(
-    conn: AsyncConnection, *, status: str, after_account_id: int, limit: int
+    conn: AsyncConnection, *, status: str, active: str, after_account_id: int, limit: int
 ) -> list[Row]:
     result = await conn.execute(
         select(identities, accounts.c.handle)
         .join(accounts, accounts.c.id == identities.c.account_id)
-        .where(identities.c.status == status, identities.c.account_id > after_account_id)
+        .where(
+            identities.c.status == status,
+            accounts.c.status == active,
+            identities.c.account_id > after_account_id,
+        )
         .order_by(identities.c.account_id)
         .limit(limit)
     )
@@ -174,6 +178,10 @@ async def sealed_page(
         .limit(limit)
     )
     return list(result)
+
+
+async def count_all(conn: AsyncConnection) -> int:
+    return await conn.scalar(select(func.count()).select_from(identities)) or 0
 
 
 async def count_not_under(conn: AsyncConnection, key_id: str) -> int:

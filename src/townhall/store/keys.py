@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -62,15 +63,19 @@ def _read_or_create(path: Path) -> bytes:
 
 
 def _write_new_key(path: Path) -> None:
-    # O_EXCL: two processes starting at once never overwrite each other's key.
+    """Write under a temporary name, then link into place: a reader never sees a half key, and
+    O_EXCL and link() mean two processes starting at once never overwrite each other's key."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(fd, "wb") as file:
-        file.write(secrets.token_bytes(KEY_BYTES).hex().encode())
-        file.flush()
-        os.fsync(file.fileno())
+        with os.fdopen(fd, "wb") as file:
+            file.write(secrets.token_bytes(KEY_BYTES).hex().encode())
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        temporary.unlink()
 
 
 def _read_key(path: Path) -> bytes:

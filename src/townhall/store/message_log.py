@@ -198,14 +198,14 @@ class BatchWriter:
     def write(self, batch: list[_Request], now_ms: int) -> list[Appended | DomainError]:
         cursor = self._cursor()
         try:
-            cursor.execute("BEGIN")
+            cursor.execute("BEGIN IMMEDIATE")
             outcomes, message_rows, inbox_rows = self._plan(cursor, batch, now_ms, {})
             cursor.executemany(self._insert_message.sql, message_rows)
             if cursor.rowcount != len(message_rows):  # a resend: plan again knowing the sent
                 cursor.execute("ROLLBACK")
                 self._last_seq.clear()
                 known = self._already_sent(cursor, batch)
-                cursor.execute("BEGIN")
+                cursor.execute("BEGIN IMMEDIATE")
                 outcomes, message_rows, inbox_rows = self._plan(cursor, batch, now_ms, known)
                 cursor.executemany(self._insert_message.sql, message_rows)
             if inbox_rows:

@@ -28,10 +28,6 @@ class IdentityVault:
         self._keys = keys.load_or_create(keys_dir)
         self._keys_dir_version = keys.folder_version(keys_dir)
 
-    @property
-    def active_key_id(self) -> str:
-        return self._keys.active_identity_key_id
-
     def reload_keys(self) -> None:
         self._keys = keys.load_or_create(self._keys_dir)
         self._keys_dir_version = keys.folder_version(self._keys_dir)
