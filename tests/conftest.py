@@ -251,6 +251,23 @@ def unique_handle(name: str) -> str:
     return f"{name}{next(_handles)}-{uuid.uuid4().hex[:8]}"
 
 
+async def post_registration(
+    server: Server, identity: dict[str, str], *, handle: str | None = None
+) -> httpx.Response:
+    """POST /accounts with a complete body for `identity`; the answer as it is."""
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        return await http.post(
+            "/api/v1/accounts",
+            json={
+                "handle": handle or unique_handle("someone"),
+                "password": PASSWORD,
+                "display_name": "Someone",
+                "identity": identity,
+                "agreement_version": AGREEMENT_VERSION,
+            },
+        )
+
+
 MakeUser = Callable[..., Awaitable[User]]
 IDENTITY_SERIALS = itertools.count(1)
 AGREEMENT_VERSION = load_pack("cn-2014").agreement.version

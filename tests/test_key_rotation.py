@@ -6,18 +6,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
-
 from tests.conftest import (
-    AGREEMENT_VERSION,
-    PASSWORD,
     MakeStaff,
     MakeUser,
     Server,
     ServerPool,
     User,
     fresh_identity,
-    unique_handle,
+    post_registration,
 )
 from tests.support import assert_error, identity_secrets, leaks, query_db
 
@@ -49,20 +45,6 @@ def moved(user: User, server: Server) -> User:
     again = User(server.base_url, user_id=user.id, handle=user.handle, password=user.password)
     again.token = user.token
     return again
-
-
-async def register(server: Server, identity: dict[str, str]) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=server.base_url) as http:
-        return await http.post(
-            "/api/v1/accounts",
-            json={
-                "handle": unique_handle("late"),
-                "password": PASSWORD,
-                "display_name": "Late",
-                "identity": identity,
-                "agreement_version": AGREEMENT_VERSION,
-            },
-        )
 
 
 async def test_rotating_a_stopped_servers_keys_reseals_every_identity(
@@ -111,7 +93,7 @@ async def test_rotating_a_stopped_servers_keys_reseals_every_identity(
                 async with moved(user, restarted) as again:
                     assert (await again.me())["identity"] == shown
         # The blind index is not the sealing key: duplicates are still found.
-        refused = await register(restarted, identities[0])
+        refused = await post_registration(restarted, identities[0])
         assert_error(refused, 409, "identity_limit")
         # New identities are sealed with the new key.
         newcomer = await make_user("newcomer", on=restarted)
@@ -145,7 +127,7 @@ async def test_rotating_under_a_running_server_keeps_identities_readable(
     # The running server meets a key id it has not loaded and reads the key folder again.
     assert (await user.me())["identity"] == shown
     assert await reveal(reviewer, user.id) == identity
-    assert_error(await register(fresh_server, identity), 409, "identity_limit")
+    assert_error(await post_registration(fresh_server, identity), 409, "identity_limit")
 
 
 async def test_after_rotating_under_a_running_server_new_identities_use_the_new_key(

@@ -10,30 +10,16 @@ import time
 import httpx
 
 from tests.conftest import (
-    AGREEMENT_VERSION,
     PASSWORD,
     MakeStaff,
     MakeUser,
     Server,
     ServerPool,
     fresh_identity,
+    post_registration,
     unique_handle,
 )
 from tests.support import assert_error, query_db
-
-
-async def register(server: Server, handle: str, identity: dict[str, str]) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=server.base_url) as http:
-        return await http.post(
-            "/api/v1/accounts",
-            json={
-                "handle": handle,
-                "password": PASSWORD,
-                "display_name": "Again",
-                "identity": identity,
-                "agreement_version": AGREEMENT_VERSION,
-            },
-        )
 
 
 async def log_in(server: Server, handle: str) -> httpx.Response:
@@ -65,7 +51,7 @@ async def test_deregistering_ends_every_session_and_frees_handle_and_identity(
     assert_error(await log_in(server, leaving.handle), 401, "login_failed")
 
     # The handle and the identity are free for a new account.
-    again = await register(server, leaving.handle, identity)
+    again = await post_registration(server, identity, handle=leaving.handle)
     assert again.status_code == 201, again.text
     assert again.json()["id"] != leaving.id
     assert again.json()["identity"]["status"] == "verified"
@@ -95,7 +81,7 @@ async def test_a_handle_like_a_deregistered_one_does_not_block_deregistration(
     server: Server, make_user: MakeUser
 ) -> None:
     victim = await make_user("victim")  # account ids are no secret: every chat shows them
-    squat = await register(server, f"deleted-{victim.id}", fresh_identity())
+    squat = await post_registration(server, fresh_identity(), handle=f"deleted-{victim.id}")
     if squat.status_code != 201:  # a fix may reserve the handles deregistration uses
         assert_error(squat, 400, "handle_invalid")
     answer = await victim.raw("DELETE", "/api/v1/me")
@@ -154,7 +140,7 @@ async def test_purge_deletes_only_identities_past_their_retention(
             )
             assert answer.status_code == status, answer.text
         assert (await active.me())["identity"]["status"] == "verified"
-        again = await register(server, unique_handle("back"), purged_identity)
+        again = await post_registration(server, purged_identity, handle=unique_handle("back"))
         assert again.status_code == 201, again.text
     finally:
         server.stop()

@@ -11,13 +11,13 @@ import httpx
 import pytest
 
 from tests.conftest import (
-    AGREEMENT_VERSION,
     PASSWORD,
     MakeStaff,
     MakeUser,
     Server,
     User,
     fresh_identity,
+    post_registration,
     unique_handle,
 )
 from tests.support import assert_error, masked_id_number, masked_phone
@@ -146,7 +146,7 @@ async def assert_untouched(
     assert (item["claimed_by"], item["decided_by"]) == (None, None)
     assert await access_records(await make_staff("admin", on=server), subject.id) == []
     # A listed identity would be refused with 403; this one only meets the cap.
-    assert_error(await register(server, identity), 409, "identity_limit")
+    assert_error(await post_registration(server, identity), 409, "identity_limit")
 
 
 async def test_every_staff_route_needs_a_token(server: Server, alice: User) -> None:
@@ -394,14 +394,14 @@ async def test_a_blacklisted_identity_cannot_register_again(
         "id_number": " " + identity["id_number"].lower(),
         "legal_name": "王五",
     }
-    assert_error(await register(server, typed_otherwise), 403, "identity_blacklisted")
+    assert_error(await post_registration(server, typed_otherwise), 403, "identity_blacklisted")
     # Not even once the listed account is gone, which frees the identity of its cap.
     assert (await listed.raw("DELETE", "/api/v1/me")).status_code == 204
-    refused = await register(server, identity)
+    refused = await post_registration(server, identity)
     assert_error(refused, 403, "identity_blacklisted")
     assert identity["id_number"] not in refused.text
     # Other identities still register.
-    assert (await register(server, fresh_identity())).status_code == 201
+    assert (await post_registration(server, fresh_identity())).status_code == 201
 
 
 async def test_blacklisting_needs_a_reason_and_an_identity(
@@ -421,20 +421,6 @@ async def test_blacklisting_needs_a_reason_and_an_identity(
     assert_error(answer, 400, "invalid_request")
     # None of these listed alice.
     assert (await alice.me())["status"] == "active"
-
-
-async def register(server: Server, identity: dict[str, str]) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=server.base_url) as http:
-        return await http.post(
-            "/api/v1/accounts",
-            json={
-                "handle": unique_handle("again"),
-                "password": PASSWORD,
-                "display_name": "Again",
-                "identity": identity,
-                "agreement_version": AGREEMENT_VERSION,
-            },
-        )
 
 
 # The operator's CLI ---------------------------------------------------------------------------

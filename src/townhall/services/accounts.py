@@ -13,6 +13,7 @@ import orjson
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.accounts import (
@@ -117,15 +118,8 @@ class AccountService:
         now_ms = self._now_ms()
         try:
             async with self._db.writing() as conn:
-                if await account_store.handle_taken(conn, handle):
-                    raise Conflict("that handle is taken", code="handle_taken")
-                account_id = await account_store.insert_account(
-                    conn,
-                    handle=handle,
-                    display_name=display_name,
-                    password_hash=password_hash,
-                    status=AccountStatus.ACTIVE,
-                    now_ms=now_ms,
+                account_id = await self._insert_account(
+                    conn, handle, display_name, password_hash, now_ms, Role.USER
                 )
                 await self._identity.enrol(conn, account_id, checked, now_ms)
                 await account_store.record_agreement(
@@ -149,18 +143,31 @@ class AccountService:
         check_password(password)
         password_hash = await asyncio.to_thread(self._hasher.hash, password)
         async with self._db.writing() as conn:
-            if await account_store.handle_taken(conn, handle):
-                raise Conflict("that handle is taken", code="handle_taken")
-            account_id = await account_store.insert_account(
-                conn,
-                handle=handle,
-                display_name=handle,
-                password_hash=password_hash,
-                status=AccountStatus.ACTIVE,
-                now_ms=self._now_ms(),
-                role=role,
+            account_id = await self._insert_account(
+                conn, handle, handle, password_hash, self._now_ms(), role
             )
         return await self.profile(account_id)
+
+    async def _insert_account(
+        self,
+        conn: AsyncConnection,
+        handle: str,
+        display_name: str,
+        password_hash: str,
+        now_ms: int,
+        role: str,
+    ) -> int:
+        if await account_store.handle_taken(conn, handle):
+            raise Conflict("that handle is taken", code="handle_taken")
+        return await account_store.insert_account(
+            conn,
+            handle=handle,
+            display_name=display_name,
+            password_hash=password_hash,
+            status=AccountStatus.ACTIVE,
+            now_ms=now_ms,
+            role=role,
+        )
 
     def agreement(self) -> dict[str, str]:
         return {"version": self._pack.agreement.version, "text": self._pack.agreement.text}
