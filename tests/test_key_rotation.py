@@ -67,6 +67,7 @@ async def test_rotating_a_stopped_servers_keys_reseals_every_identity(
     assert sorted(path.name for path in keys_dir.iterdir()) == [
         "blind-index.key",
         "identity-1.key",
+        "phone-code.key",
     ]
 
     key_id, resealed = rotate(fresh_server)
@@ -82,6 +83,7 @@ async def test_rotating_a_stopped_servers_keys_reseals_every_identity(
         "blind-index.key",
         "identity-1.key",
         "identity-2.key",
+        "phone-code.key",
     ]
     assert (keys_dir / "identity-1.key").read_bytes() == old_key  # kept, for old backups
 

@@ -28,7 +28,7 @@ def test_keys_are_created_readable_by_the_owner_only(tmp_path: Path) -> None:
 
     assert mode(keys_dir) == 0o700
     files = sorted(path.name for path in keys_dir.iterdir())
-    assert files == ["blind-index.key", "identity-1.key"]
+    assert files == ["blind-index.key", "identity-1.key", "phone-code.key"]
     for path in keys_dir.iterdir():
         assert mode(path) == 0o600
     assert ring.active_identity_key_id == "identity-1"
@@ -97,6 +97,7 @@ def test_rotating_adds_a_key_that_seals_and_keeps_the_old_ones(tmp_path: Path) -
         "identity-1.key",
         "identity-2.key",
         "identity-3.key",
+        "phone-code.key",
     ]
     assert (keys_dir / "identity-1.key").read_bytes() == old_key
     assert all(mode(path) == 0o600 for path in keys_dir.iterdir())

@@ -321,7 +321,7 @@ class IdentityService:
             raise wrong
 
     def _code_hash(self, account_id: int, code: str) -> str:
-        return self._vault.keyed_hash("phone-code", f"{account_id}:{code}")
+        return self._vault.phone_code_hash(account_id, code)
 
     # Retention and keys --------------------------------------------------------------------
 

@@ -11,15 +11,20 @@ from pathlib import Path
 KEY_BYTES = 32
 IDENTITY_KEY_PREFIX = "identity-"
 BLIND_INDEX_KEY_FILE = "blind-index.key"
+# Its own key: codes live minutes, so this file may be replaced at any time, unlike the
+# blind-index key, which can never change without recomputing every index.
+PHONE_CODE_KEY_FILE = "phone-code.key"
 
 
 @dataclass(frozen=True)
 class KeyRing:
-    """Identity-sealing keys by id (the newest seals, all open) and the blind-index key."""
+    """Identity-sealing keys by id (the newest seals, all open), the blind-index key and the
+    phone-code key."""
 
     identity_keys: dict[str, bytes]
     active_identity_key_id: str
     blind_index_key: bytes
+    phone_code_key: bytes
 
     def __repr__(self) -> str:
         return f"KeyRing(identity_keys={sorted(self.identity_keys)}, <secret>)"
@@ -29,6 +34,7 @@ def load_or_create(keys_dir: Path) -> KeyRing:
     keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     keys_dir.chmod(0o700)
     blind_index_key = _read_or_create(keys_dir / BLIND_INDEX_KEY_FILE)
+    phone_code_key = _read_or_create(keys_dir / PHONE_CODE_KEY_FILE)
     identity_keys = {
         path.stem: _read_key(path) for path in sorted(keys_dir.glob(f"{IDENTITY_KEY_PREFIX}*.key"))
     }
@@ -36,7 +42,7 @@ def load_or_create(keys_dir: Path) -> KeyRing:
         first = f"{IDENTITY_KEY_PREFIX}1"
         identity_keys[first] = _read_or_create(keys_dir / f"{first}.key")
     active = max(identity_keys, key=_key_number)
-    return KeyRing(identity_keys, active, blind_index_key)
+    return KeyRing(identity_keys, active, blind_index_key, phone_code_key)
 
 
 def folder_version(keys_dir: Path) -> int:

@@ -59,11 +59,15 @@ class IdentityVault:
 
     def blind_index(self, claim: IdentityClaim) -> str:
         """Equal documents give equal indexes, so duplicates are found without decrypting."""
-        return self.keyed_hash("blind-index", blind_index_input(claim))
+        # The prefix is part of every stored index: changing it would orphan them all.
+        return _hmac(self._keys.blind_index_key, f"blind-index:{blind_index_input(claim)}")
 
-    def keyed_hash(self, purpose: str, value: str) -> str:
-        message = f"{purpose}:{value}".encode()
-        return hmac.new(self._keys.blind_index_key, message, hashlib.sha256).hexdigest()
+    def phone_code_hash(self, account_id: int, code: str) -> str:
+        return _hmac(self._keys.phone_code_key, f"{account_id}:{code}")
+
+
+def _hmac(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
 def _associated_data(account_id: int) -> bytes:
