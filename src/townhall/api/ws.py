@@ -41,7 +41,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_SLOW_CONSUMER = 1013
 MAX_SENDS_IN_FLIGHT = 256
 REPLAY_PAGE = 500
-SLOW_CONSUMER_CLOSE_SECONDS = 1.0
+CLOSE_TIMEOUT_SECONDS = 1.0
 
 
 class _Resume:
@@ -226,9 +226,9 @@ async def gateway(websocket: WebSocket) -> None:
             task.cancel()
         await asyncio.gather(*tasks, *connection.tasks, return_exceptions=True)
     if connection.signed_out.is_set():
-        await _close_with(websocket, {"type": "signed_out"}, CLOSE_UNAUTHENTICATED, "signed out")
+        await _close_with(websocket, CLOSE_UNAUTHENTICATED, "signed out", {"type": "signed_out"})
     elif connection.overflowed.is_set():
-        await _close_slow_consumer(websocket)
+        await _close_with(websocket, CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and resume")
 
 
 async def _receive_loop(websocket: WebSocket, connection: Connection) -> None:
@@ -241,20 +241,15 @@ async def _receive_loop(websocket: WebSocket, connection: Connection) -> None:
         await connection.handle(raw if raw is not None else message.get("bytes") or b"")
 
 
-async def _close_with(websocket: WebSocket, frame: dict, code: int, reason: str) -> None:
+async def _close_with(
+    websocket: WebSocket, code: int, reason: str, frame: dict | None = None
+) -> None:
+    """Say why, if the socket still takes frames; either way the connection is dropped."""
     with contextlib.suppress(Exception):
-        async with asyncio.timeout(SLOW_CONSUMER_CLOSE_SECONDS):
-            await websocket.send_text(orjson.dumps(frame).decode())
+        async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+            if frame is not None:
+                await websocket.send_text(orjson.dumps(frame).decode())
             await websocket.close(code, reason)
-
-
-async def _close_slow_consumer(websocket: WebSocket) -> None:
-    """Say why, if the socket still takes a frame; either way the connection is dropped."""
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(
-            websocket.close(CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and resume"),
-            SLOW_CONSUMER_CLOSE_SECONDS,
-        )
 
 
 class _Refused(Exception):

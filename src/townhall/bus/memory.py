@@ -37,8 +37,5 @@ class MemoryBus:
         else:
             self._subscribers.pop(channel, None)
 
-    def subscriber_count(self, channel: str) -> int:
-        return len(self._subscribers.get(channel, ()))
-
     async def close(self) -> None:
         self._subscribers.clear()

@@ -42,6 +42,13 @@ ROTATION_PAGE = 200
 ROTATION_PASSES = 5
 
 
+async def _on_file(conn: AsyncConnection, user_id: int) -> Any:
+    row = await identity_store.get(conn, user_id)
+    if row is None:
+        raise NotFound("no identity on file for that user", code="identity_not_found")
+    return row
+
+
 class SmsSender(Protocol):
     async def send(self, *, account_id: int, phone_e164: str, text: str) -> None: ...
 
@@ -196,9 +203,7 @@ class IdentityService:
         self, conn: AsyncConnection, user_id: int, actor: Principal, now_ms: int
     ) -> Any:
         """The identity waiting for review, unless another reviewer's claim on it is fresh."""
-        row = await identity_store.get(conn, user_id)
-        if row is None:
-            raise NotFound("no identity on file for that user", code="identity_not_found")
+        row = await _on_file(conn, user_id)
         if row.status != Verification.PENDING_REVIEW:
             raise Conflict("that identity is not waiting for review", code="identity_not_pending")
         held_by_other = row.claimed_by not in (None, actor.account_id)
@@ -212,9 +217,7 @@ class IdentityService:
         reason = check_reason(reason, what="revealing an identity")
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
-            row = await identity_store.get(conn, user_id)
-            if row is None:
-                raise NotFound("no identity on file for that user", code="identity_not_found")
+            row = await _on_file(conn, user_id)
             record_id = await identity_store.record_access(
                 conn,
                 actor_id=actor.account_id,
@@ -247,9 +250,7 @@ class IdentityService:
         require_role(actor, Role.ADMIN)
         reason = check_reason(reason, what="blacklisting an identity")
         async with self._db.writing() as conn:
-            row = await identity_store.get(conn, user_id)
-            if row is None:
-                raise NotFound("no identity on file for that user", code="identity_not_found")
+            row = await _on_file(conn, user_id)
             return await identity_store.add_to_blacklist(
                 conn,
                 blind_index=row.blind_index,

@@ -7,12 +7,13 @@ from typing import Any
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.errors import InvalidInput
-from townhall.domain.events import message_event, message_object
+from townhall.domain.events import message_event
 from townhall.domain.limits import Limits
-from townhall.domain.time import iso_utc
+from townhall.services.messaging import render_message
 from townhall.services.principal import Principal
 from townhall.store import stream as stream_store
 from townhall.store.database import Database
+from townhall.store.message_log import stored_message
 
 
 class SyncService:
@@ -87,15 +88,5 @@ class SyncService:
 def _render(row: Any) -> dict[str, Any]:
     if row.payload is not None:
         return stream_store.decode_payload(row.payload)
-    return message_event(
-        row.position,
-        message_object(
-            message_id=row.id,
-            conversation_id=row.conversation_id,
-            seq=row.seq,
-            sender_id=row.sender_id,
-            client_id=row.client_id,
-            text=row.text,
-            created_at=iso_utc(row.created_at),
-        ),
-    )
+    # The inbox position is the message's position: the row reads as a stored message.
+    return message_event(row.position, render_message(stored_message(row)))
