@@ -1,0 +1,206 @@
+"""Text skeletons for matching (width, case, script, separators, pinyin) mapped back to input."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import chain, compress, repeat
+
+import opencc
+from anyascii import anyascii
+from pypinyin import lazy_pinyin
+
+# Built once: loading the dictionaries costs milliseconds, a conversion microseconds.
+_T2S = opencc.OpenCC("t2s.json")
+
+HAN = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
+
+# anyascii transliterates by sound (Cyrillic es -> "s", er -> "r", ha -> "kh"); a skeleton needs
+# what a reader sees, so letters that look like Latin ones fold by shape first. Keyed by case
+# because a capital and its small letter can look like different Latin letters (Greek eta, nu).
+_LOOKALIKES = {
+    "a": (
+        "\N{CYRILLIC CAPITAL LETTER A}\N{CYRILLIC SMALL LETTER A}\N{GREEK CAPITAL LETTER ALPHA}"
+        "\N{GREEK SMALL LETTER ALPHA}"
+    ),
+    "b": (
+        "\N{CYRILLIC CAPITAL LETTER VE}\N{CYRILLIC CAPITAL LETTER SOFT SIGN}"
+        "\N{CYRILLIC SMALL LETTER SOFT SIGN}\N{GREEK CAPITAL LETTER BETA}"
+        "\N{GREEK SMALL LETTER BETA}"
+    ),
+    "c": "\N{CYRILLIC CAPITAL LETTER ES}\N{CYRILLIC SMALL LETTER ES}",
+    "d": "\N{CYRILLIC CAPITAL LETTER KOMI DE}\N{CYRILLIC SMALL LETTER KOMI DE}",
+    "e": (
+        "\N{CYRILLIC CAPITAL LETTER IE}\N{CYRILLIC SMALL LETTER IE}\N{CYRILLIC CAPITAL LETTER IO}"
+        "\N{CYRILLIC SMALL LETTER IO}\N{GREEK CAPITAL LETTER EPSILON}\N{GREEK SMALL LETTER EPSILON}"
+    ),
+    "h": (
+        "\N{CYRILLIC CAPITAL LETTER SHHA}\N{CYRILLIC SMALL LETTER SHHA}"
+        "\N{CYRILLIC CAPITAL LETTER EN}\N{GREEK CAPITAL LETTER ETA}\N{ARMENIAN SMALL LETTER HO}"
+    ),
+    "i": (
+        "\N{CYRILLIC CAPITAL LETTER BYELORUSSIAN-UKRAINIAN I}"
+        "\N{CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I}\N{CYRILLIC CAPITAL LETTER YI}"
+        "\N{CYRILLIC SMALL LETTER YI}\N{GREEK CAPITAL LETTER IOTA}\N{GREEK SMALL LETTER IOTA}"
+    ),
+    "j": "\N{CYRILLIC CAPITAL LETTER JE}\N{CYRILLIC SMALL LETTER JE}",
+    "k": (
+        "\N{CYRILLIC CAPITAL LETTER KA}\N{CYRILLIC SMALL LETTER KA}\N{GREEK CAPITAL LETTER KAPPA}"
+        "\N{GREEK SMALL LETTER KAPPA}"
+    ),
+    "l": "\N{CYRILLIC LETTER PALOCHKA}\N{CYRILLIC SMALL LETTER PALOCHKA}",
+    "m": "\N{CYRILLIC CAPITAL LETTER EM}\N{GREEK CAPITAL LETTER MU}",
+    "n": "\N{GREEK SMALL LETTER ETA}\N{GREEK CAPITAL LETTER NU}\N{ARMENIAN SMALL LETTER VO}",
+    "o": (
+        "\N{CYRILLIC CAPITAL LETTER O}\N{CYRILLIC SMALL LETTER O}\N{GREEK CAPITAL LETTER OMICRON}"
+        "\N{GREEK SMALL LETTER OMICRON}\N{ARMENIAN SMALL LETTER OH}"
+    ),
+    "p": (
+        "\N{CYRILLIC CAPITAL LETTER ER}\N{CYRILLIC SMALL LETTER ER}\N{GREEK CAPITAL LETTER RHO}"
+        "\N{GREEK SMALL LETTER RHO}"
+    ),
+    "q": "\N{CYRILLIC CAPITAL LETTER QA}\N{CYRILLIC SMALL LETTER QA}",
+    "s": "\N{CYRILLIC CAPITAL LETTER DZE}\N{CYRILLIC SMALL LETTER DZE}",
+    "t": (
+        "\N{CYRILLIC CAPITAL LETTER TE}\N{CYRILLIC SMALL LETTER TE}\N{GREEK CAPITAL LETTER TAU}"
+        "\N{GREEK SMALL LETTER TAU}"
+    ),
+    "u": "\N{GREEK SMALL LETTER MU}\N{GREEK SMALL LETTER UPSILON}\N{ARMENIAN SMALL LETTER SEH}",
+    "v": "\N{GREEK SMALL LETTER NU}",
+    "w": "\N{CYRILLIC CAPITAL LETTER WE}\N{CYRILLIC SMALL LETTER WE}\N{GREEK SMALL LETTER OMEGA}",
+    "x": (
+        "\N{CYRILLIC CAPITAL LETTER HA}\N{CYRILLIC SMALL LETTER HA}\N{GREEK CAPITAL LETTER CHI}"
+        "\N{GREEK SMALL LETTER CHI}"
+    ),
+    "y": (
+        "\N{CYRILLIC CAPITAL LETTER U}\N{CYRILLIC SMALL LETTER U}"
+        "\N{CYRILLIC CAPITAL LETTER STRAIGHT U}\N{CYRILLIC SMALL LETTER STRAIGHT U}"
+        "\N{GREEK CAPITAL LETTER UPSILON}"
+    ),
+    "z": "\N{GREEK CAPITAL LETTER ZETA}",
+}
+HOMOGLYPHS = {char: latin for latin, chars in _LOOKALIKES.items() for char in chars}
+
+# Everything but letters and numbers is what gets typed between characters to break a match.
+_SEPARATOR_CATEGORIES = ("Z", "P", "S", "C", "M")
+# fold() keeps the visible separators (URLs and addresses need their dots), drops the invisible.
+_INVISIBLE_CATEGORIES = ("Cf", "Cs", "Co", "Cn", "M")
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A transformed text; `origin[i]` is the index in the original of what produced `text[i]`."""
+
+    text: str
+    origin: tuple[int, ...]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original [start, end) that produced `text[start:end]` (a non-empty slice)."""
+        if not 0 <= start < end <= len(self.text):
+            raise ValueError(f"span [{start}, {end}) is empty or outside the text")
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+class _CharTable(dict[str, str]):
+    """A lazily filled map from one original character to what it becomes (maybe "" or several).
+
+    It holds at most one entry per code point seen, so it needs no eviction.
+    """
+
+    def __init__(self, dropped: tuple[str, ...]) -> None:
+        super().__init__()
+        self._dropped = dropped
+
+    def __missing__(self, char: str) -> str:
+        folded = "".join(map(self._fold, unicodedata.normalize("NFKC", char)))
+        self[char] = folded
+        return folded
+
+    def _fold(self, char: str) -> str:
+        if char in HOMOGLYPHS:  # before casefolding, which would lose the capital's shape
+            return HOMOGLYPHS[char]
+        return "".join(map(self._fold_casefolded, char.casefold()))
+
+    def _fold_casefolded(self, char: str) -> str:
+        if char.isascii():
+            return "" if unicodedata.category(char).startswith(self._dropped) else char
+        if HAN.match(char):
+            return char
+        category = unicodedata.category(char)
+        if category.startswith(self._dropped):
+            return ""
+        if category[0] in "LN":
+            latin = anyascii(char).lower()
+            return latin if latin.isascii() and latin.isalnum() else char
+        return char
+
+
+_SKELETON = _CharTable(_SEPARATOR_CATEGORIES)
+_FOLDED = _CharTable(_INVISIBLE_CATEGORIES)
+
+
+def _rebuild(pieces: list[str], origin: Iterable[int]) -> Normalized:
+    """Join per-character outputs, giving each output character its producer's origin."""
+    lengths = list(map(len, pieces))
+    expanded = chain.from_iterable(map(repeat, origin, lengths))
+    return Normalized("".join(pieces), tuple(expanded))
+
+
+def _to_simplified(folded: Normalized) -> Normalized:
+    if folded.text.isascii():
+        return folded
+    converted = _T2S.convert(folded.text)
+    if len(converted) == len(folded.text):
+        return Normalized(converted, folded.origin)
+    # A phrase changed length, so positions no longer line up: convert character by character.
+    return _rebuild(list(map(_t2s_char, folded.text)), folded.origin)
+
+
+_T2S_CACHE: dict[str, str] = {}  # one entry per hanzi seen, like _CharTable
+
+
+def _t2s_char(char: str) -> str:
+    converted = _T2S_CACHE.get(char)
+    if converted is None:
+        converted = _T2S_CACHE[char] = _T2S.convert(char)
+    return converted
+
+
+def _transform(text: str, table: _CharTable) -> Normalized:
+    pieces = list(map(table.__getitem__, text))
+    joined = "".join(pieces)
+    # Usually each character becomes one or none, and compress() finds the origins in C.
+    kept = tuple(compress(range(len(text)), pieces))
+    if len(kept) == len(joined):
+        folded = Normalized(joined, kept)
+    else:
+        folded = _rebuild(pieces, range(len(text)))
+    return _to_simplified(folded)
+
+
+def normalize(text: str) -> Normalized:
+    """The matching skeleton: NFKC, casefold, simplified hanzi, Latin look-alikes, no separators."""
+    return _transform(text, _SKELETON)
+
+
+def fold(text: str) -> Normalized:
+    """Like normalize() but keeping visible separators, for patterns that need them (URLs)."""
+    return _transform(text, _FOLDED)
+
+
+def _keep_non_han(chunk: str) -> list[str]:
+    return list(chunk)
+
+
+def pinyin(normalized: Normalized) -> Normalized:
+    """Each hanzi replaced by its toneless pinyin syllable; other characters pass through."""
+    text = normalized.text
+    if not HAN.search(text):
+        return normalized
+    # One call on the whole text: pypinyin reads heteronyms from phrases (重庆 chong, 重要 zhong).
+    syllables = lazy_pinyin(text, errors=_keep_non_han)
+    if len(syllables) != len(text):  # never seen; keeps the origin map right if it happens
+        syllables = [lazy_pinyin(char, errors=_keep_non_han)[0] for char in text]
+    return _rebuild(syllables, normalized.origin)
