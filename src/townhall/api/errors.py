@@ -41,6 +41,13 @@ def error_response(status: int, code: str, message: str) -> JSONBody:
     return JSONBody(error_body(code, message), status_code=status, headers=headers)
 
 
+def throttled_response(exc: errors.Throttled, retry_after: int) -> JSONBody:
+    """429 saying when to come back, in the body and in the standard header."""
+    body = error_body(exc.code, exc.message)
+    body["error"]["retry_after"] = retry_after  # type: ignore[assignment]
+    return JSONBody(body, status_code=429, headers={"Retry-After": str(retry_after)})
+
+
 def status_of(error: errors.DomainError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_BY_ERROR:
@@ -51,6 +58,8 @@ def status_of(error: errors.DomainError) -> int:
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def _domain(_request: Request, exc: errors.DomainError) -> JSONBody:
+        if isinstance(exc, errors.Throttled) and exc.retry_after is not None:
+            return throttled_response(exc, exc.retry_after)
         return error_response(status_of(exc), exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)

@@ -45,3 +45,9 @@ class PolicyRefusal(DomainError):
 
 class Throttled(DomainError):
     code = "throttled"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after: int | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after  # seconds until trying again can succeed

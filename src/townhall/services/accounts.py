@@ -108,6 +108,7 @@ class AccountService:
             raise Throttled(
                 f"too many registrations from this address; try again in {int(wait) + 1} s",
                 code="too_many_registrations",
+                retry_after=int(wait) + 1,
             )
         handle = normalize_handle(handle)
         display_name = check_display_name(display_name, self._limits)

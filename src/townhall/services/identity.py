@@ -279,7 +279,9 @@ class IdentityService:
             if sent >= rules.max_codes_per_hour:
                 retry_after = (window_start + PHONE_WINDOW_MS - now_ms) // 1000 + 1
                 raise Throttled(
-                    f"too many codes; try again in {retry_after} s", code="too_many_codes"
+                    f"too many codes; try again in {retry_after} s",
+                    code="too_many_codes",
+                    retry_after=retry_after,
                 )
             expires_at = now_ms + rules.code_ttl_seconds * 1000
             await identity_store.save_phone_code(
