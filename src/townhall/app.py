@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from townhall import __version__
-from townhall.api import accounts, admin, conversations, errors, ws
+from townhall.api import accounts, admin, audit, conversations, errors, public_accounts, ws
 from townhall.api.limits import BodySizeLimit
 from townhall.api.responses import JSONBody
 from townhall.bus.factory import open_bus
@@ -21,7 +21,12 @@ from townhall.packs import load_pack
 from townhall.services.accounts import AccountService
 from townhall.services.container import Services
 from townhall.services.identity import IdentityService
+from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import MessagingService
+from townhall.services.notices import Notices
+from townhall.services.posts import PostService
+from townhall.services.public_accounts import PublicAccountService
+from townhall.services.reach import ReachLedger
 from townhall.services.standing import Standings
 from townhall.services.sync import SyncService
 from townhall.store.database import open_database, prepare_storage
@@ -76,6 +81,9 @@ async def running_services(
         OutboxSmsSender(settings.data_dir / "sms-outbox.jsonl"),
         clock=clock,
     )
+    messaging = MessagingService(database, message_log, bus, standings, limits=limits, clock=clock)
+    live_posts = LiveFollowers(database, bus)
+    reach = ReachLedger(database, pack.reach, clock=clock)
     services = Services(
         accounts=AccountService(
             database,
@@ -89,18 +97,34 @@ async def running_services(
             clock=clock,
         ),
         identity=identity,
-        messaging=MessagingService(
-            database, message_log, bus, standings, limits=limits, clock=clock
-        ),
+        messaging=messaging,
         sync=SyncService(database, bus, limits=limits),
+        public_accounts=PublicAccountService(
+            database,
+            standings,
+            Notices(database, bus),
+            live_posts,
+            pack,
+            limits=limits,
+            clock=clock,
+        ),
+        posts=PostService(
+            database, standings, messaging, reach, live_posts, pack, limits=limits, clock=clock
+        ),
+        reach=reach,
+        live_posts=live_posts,
         bus=bus,
         limits=limits,
         pack=pack,
     )
     message_log.start()
+    reach.start()
+    live_posts.start()
     try:
         yield services
     finally:
+        live_posts.stop()
+        await reach.stop()
         await message_log.stop()
         await bus.close()
         await database.dispose()
@@ -148,6 +172,8 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
     app.include_router(accounts.router)
     app.include_router(admin.router)
     app.include_router(conversations.router)
+    app.include_router(public_accounts.router)
+    app.include_router(audit.router)
     app.include_router(ws.router)
     app.include_router(pages.router)
 

@@ -154,6 +154,56 @@ class TownhallClient:
             timeout=timeout + 30,
         )
 
+    async def apply_public_account(
+        self, name: str, category: str, account_type: str = "subscription", **extra: Any
+    ) -> dict[str, Any]:
+        body = {"name": name, "category": category, "account_type": account_type, **extra}
+        return await self.request("POST", "/api/v1/public-accounts", json=body)
+
+    async def subscribe(self, public_account_id: int) -> dict[str, Any]:
+        return await self.request(
+            "PUT", f"/api/v1/public-accounts/{public_account_id}/subscription"
+        )
+
+    async def publish(
+        self,
+        public_account_id: int,
+        title: str,
+        body: str,
+        content_class: str = "culture",
+        source_post_id: int | None = None,
+    ) -> dict[str, Any]:
+        return await self.request(
+            "POST",
+            f"/api/v1/public-accounts/{public_account_id}/posts",
+            json={
+                "title": title,
+                "body": body,
+                "content_class": content_class,
+                "source_post_id": source_post_id,
+            },
+        )
+
+    async def timeline(
+        self, *, since: int = 0, before: int | None = None, limit: int = 20
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"since": since, "limit": limit}
+        if before is not None:
+            params["before"] = before
+        return await self.request("GET", "/api/v1/timeline", params=params)
+
+    async def read_post(self, post_id: int) -> dict[str, Any]:
+        return await self.request("GET", f"/api/v1/posts/{post_id}")
+
+    async def forward(
+        self, post_id: int, conversation_id: int, from_message_id: int | None = None
+    ) -> dict[str, Any]:
+        return await self.request(
+            "POST",
+            f"/api/v1/posts/{post_id}/forwards",
+            json={"conversation_id": conversation_id, "from_message_id": from_message_id},
+        )
+
     @asynccontextmanager
     async def websocket(self, since: int | None = None) -> AsyncIterator[LiveSocket]:
         ws_url = "ws" + self.base_url.removeprefix("http") + "/api/v1/ws"

@@ -31,6 +31,11 @@ class LimitsSettings(BaseModel):
     sync_page_max: int = Field(500, ge=1, le=10_000)
     sync_timeout_max_seconds: float = Field(60.0, ge=0, le=600)
     registrations_per_ip_per_hour: int = Field(20, ge=1, le=100_000_000)
+    max_public_account_name_chars: int = Field(30, ge=2, le=256)
+    max_description_chars: int = Field(500, ge=1, le=10_000)
+    max_post_title_chars: int = Field(128, ge=1, le=1024)
+    max_post_body_chars: int = Field(20_000, ge=1, le=1_000_000)
+    timeline_page_max: int = Field(100, ge=1, le=1000)
 
     def to_domain(self) -> Limits:
         return Limits(**self.model_dump())

@@ -29,6 +29,29 @@ PACK: dict[str, Any] = {
         "max_codes_per_hour": 5,
         "max_attempts_per_code": 5,
     },
+    "public_accounts": {
+        "categories": {
+            "news_site": {
+                "label": "News site",
+                "entity": "organisation",
+                "may_originate_news": True,
+            },
+            "person": {"label": "Person", "entity": "individual", "may_originate_news": False},
+        },
+        "caps_per_identity": {"individual": 1, "organisation": 2},
+        "broadcast_quota": {"subscription": {"posts": 1, "period_hours": 24}},
+        "content_classes": ["news", "other"],
+        "news_content_classes": ["news"],
+    },
+    "naming": {
+        "restricted": [
+            {"what": "news media", "terms": ["news"], "allowed_categories": ["news_site"]}
+        ],
+        "refuse_urls": True,
+        "refuse_contact_details": True,
+        "max_digit_run": 6,
+    },
+    "reach": {"serious_views": 5000, "serious_forwards": 500, "window_days": 365},
 }
 
 
@@ -137,4 +160,34 @@ def test_the_public_view_shows_the_rules_but_not_the_agreement_text() -> None:
         },
         "agreement": {"version": "1"},
         "phone": {"code_length": 6, "code_ttl_seconds": 300},
+        "public_accounts": PACK["public_accounts"],
+        "reach": PACK["reach"],
     }
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "named"),
+    [
+        ("public_accounts.categories", {}, "public_accounts.categories"),
+        ("public_accounts.caps_per_identity", {"individual": 1}, "caps_per_identity"),
+        ("public_accounts.broadcast_quota", {}, "public_accounts.broadcast_quota"),
+        (
+            "public_accounts.broadcast_quota",
+            {"subscription": {"posts": 0, "period_hours": 24}},
+            "broadcast_quota.subscription",
+        ),
+        ("public_accounts.news_content_classes", ["gossip"], "news_content_classes"),
+        (
+            "naming.restricted",
+            [{"what": "x", "terms": ["a"], "allowed_categories": ["nope"]}],
+            "naming.restricted[0].allowed_categories",
+        ),
+        ("naming.restricted", [{"what": "x", "terms": []}], "naming.restricted[0].terms"),
+        ("naming.restricted", [{"what": "x", "terms": ["!!"]}], "naming.restricted[0].terms"),
+        ("naming.max_digit_run", 0, "naming.max_digit_run"),
+        ("reach.serious_views", 0, "reach.serious_views"),
+        ("reach.window_days", ..., "reach.window_days"),
+    ],
+)
+def test_public_account_rules_are_checked_by_key(path: str, value: object, named: str) -> None:
+    assert named in refusal(changed(path, value))

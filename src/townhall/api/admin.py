@@ -1,5 +1,6 @@
 """Staff routes under /api/v1/admin: the identity review queue, the audited reveal, the
-blacklist and the record of identity access. Roles are checked in the services."""
+blacklist, the record of identity access, public-account review and suspension, and reach
+escalations. Roles are checked in the services."""
 
 from __future__ import annotations
 
@@ -8,11 +9,20 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep
-from townhall.api.schemas import MAX_ID, BlacklistIn, DecisionIn, ReasonIn
+from townhall.api.schemas import (
+    MAX_ID,
+    BlacklistIn,
+    DecisionIn,
+    PublicAccountDecisionIn,
+    ReasonIn,
+    SuspensionIn,
+)
 
 router = APIRouter(prefix="/api/v1/admin", tags=["staff"])
 
 UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
+PublicAccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
+After = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 
 @router.get("/identities")
@@ -72,3 +82,87 @@ async def identity_access(
 async def blacklist(body: BlacklistIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     added = await services.identity.blacklist(principal, body.user_id, body.reason)
     return {"user_id": body.user_id, "blacklisted": True, "newly_added": added}
+
+
+@router.get("/public-accounts")
+async def public_account_queue(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    status: Literal["pending_review", "approved", "rejected", "suspended"] = "pending_review",
+    after: After = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Any:
+    items = await services.public_accounts.review_queue(
+        principal, status=status, after=after, limit=limit
+    )
+    return {
+        "public_accounts": items,
+        "next_after": items[-1]["id"] if len(items) == limit else None,
+    }
+
+
+@router.post("/public-accounts/{public_account_id}/decision")
+async def decide_public_account(
+    public_account_id: PublicAccountId,
+    body: PublicAccountDecisionIn,
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Any:
+    return await services.public_accounts.decide(
+        principal,
+        public_account_id,
+        approve=body.decision == "approve",
+        reason=body.reason,
+        news_entitlement=body.news_entitlement,
+    )
+
+
+@router.put("/public-accounts/{public_account_id}/suspension")
+async def suspend_public_account(
+    public_account_id: PublicAccountId,
+    body: SuspensionIn,
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Any:
+    return await services.public_accounts.set_suspended(
+        principal, public_account_id, suspended=True, reason=body.reason
+    )
+
+
+@router.delete("/public-accounts/{public_account_id}/suspension")
+async def lift_suspension(
+    public_account_id: PublicAccountId,
+    body: SuspensionIn,
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Any:
+    return await services.public_accounts.set_suspended(
+        principal, public_account_id, suspended=False, reason=body.reason
+    )
+
+
+@router.get("/reach/escalations")
+async def reach_escalations(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    after: After = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Any:
+    items = await services.reach.escalations(principal, after=after, limit=limit)
+    return {"escalations": items, "next_after": items[-1]["id"] if len(items) == limit else None}
+
+
+@router.get("/reach/forwards/{forward_id}/lineage")
+async def forward_lineage(
+    forward_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Any:
+    return {"lineage": await services.reach.lineage(principal, forward_id)}
+
+
+@router.get("/reach/public-accounts/{public_account_id}")
+async def author_reach(
+    public_account_id: PublicAccountId, principal: PrincipalDep, services: ServicesDep
+) -> Any:
+    return await services.reach.author_totals(principal, public_account_id)

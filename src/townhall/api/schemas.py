@@ -76,3 +76,36 @@ class DecisionIn(Body):
 class BlacklistIn(Body):
     user_id: EntityId
     reason: Annotated[str, Field(max_length=4096)] | None = None
+
+
+class PublicAccountIn(Body):
+    name: ShortText
+    category: Annotated[str, Field(max_length=64)]
+    account_type: Annotated[str, Field(max_length=64)]
+    description: Annotated[str, Field(max_length=100_000)] = ""
+    entity_name: ShortText | None = None
+    uscc: Annotated[str, Field(max_length=64)] | None = None
+    news_licence: Annotated[str, Field(max_length=256)] | None = None
+
+
+class PostIn(Body):
+    title: Annotated[str, Field(max_length=100_000)]
+    body: Annotated[str, Field(max_length=1_048_576)]
+    content_class: Annotated[str, Field(max_length=64)]
+    source_post_id: EntityId | None = None
+
+
+class ForwardIn(Body):
+    conversation_id: EntityId
+    from_message_id: EntityId | None = None
+    client_id: ShortText | None = None
+
+
+class PublicAccountDecisionIn(Body):
+    decision: Literal["approve", "reject"]
+    reason: Annotated[str, Field(max_length=4096)] | None = None
+    news_entitlement: Literal["none", "repost", "originate"] = "none"
+
+
+class SuspensionIn(Body):
+    reason: Annotated[str, Field(max_length=4096)] | None = None

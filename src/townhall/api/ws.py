@@ -21,7 +21,7 @@ from starlette.websockets import WebSocketDisconnect
 from townhall.api.errors import error_body
 from townhall.bus.base import user_channel
 from townhall.domain.errors import DomainError
-from townhall.domain.events import SIGNED_OUT_PREFIX
+from townhall.domain.events import POST_PREFIX, SIGNED_OUT_PREFIX
 from townhall.domain.frames import (
     PingFrame,
     ResumeFrame,
@@ -72,6 +72,9 @@ class Connection:
     def on_event(self, frame: bytes, origin: object) -> None:
         """Bus delivery. The socket that sent a message gets an ack instead of the event."""
         if origin is self:
+            return
+        if frame.startswith(POST_PREFIX):  # a live post has no stream cursor: a control frame
+            self._enqueue(frame.decode())
             return
         if frame.startswith(SIGNED_OUT_PREFIX):
             token_hash = orjson.loads(frame)["token_hash"]
@@ -205,6 +208,7 @@ async def gateway(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         return
     connection = Connection(websocket, principal, services, settings.ws_send_queue_frames)
+    await services.live_posts.connect(principal.account_id)
     # Subscribe before reading the cursor: nothing committed after it can be missed.
     subscription = services.bus.subscribe(user_channel(principal.account_id), connection.on_event)
     connection.send_control(
@@ -222,6 +226,7 @@ async def gateway(websocket: WebSocket) -> None:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         subscription.close()
+        services.live_posts.disconnect(principal.account_id)
         for task in [*tasks, *connection.tasks]:
             task.cancel()
         await asyncio.gather(*tasks, *connection.tasks, return_exceptions=True)

@@ -1,4 +1,4 @@
-"""`townhall serve | migrate | bench`; each builds settings the same way and calls the layers."""
+"""`townhall serve | migrate | admin | export | bench`, each building settings the same way."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import uvicorn
 
 from townhall.cli.admin import admin_app
 from townhall.cli.bench import bench_app
+from townhall.cli.export import export_app
 from townhall.cli.settings import ConfigOption, DataDirOption, settings_from
 
 app = typer.Typer(help="Townhall: an instant-messaging server.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(admin_app, name="admin")
+app.add_typer(export_app, name="export")
 
 
 @app.command()

@@ -9,6 +9,8 @@ class EventType:
     MESSAGE = "message"
     CONVERSATION = "conversation"
     SIGNED_OUT = "signed_out"
+    NOTICE = "notice"
+    POST = "post"
 
 
 SIGNED_OUT_PREFIX = b'{"type":"signed_out"'
@@ -27,6 +29,19 @@ def conversation_event(cursor: int, conversation: dict[str, Any]) -> dict[str, A
     return {"type": EventType.CONVERSATION, "cursor": cursor, "conversation": conversation}
 
 
+def notice_event(cursor: int, notice: dict[str, Any]) -> dict[str, Any]:
+    """A message from the platform to one user: a decision about them or their account."""
+    return {"type": EventType.NOTICE, "cursor": cursor, "notice": notice}
+
+
+POST_PREFIX = b'{"type":"post"'
+
+
+def post_event(post: dict[str, Any]) -> dict[str, Any]:
+    """Pushed live to online subscribers; not part of the sync stream (the timeline is)."""
+    return {"type": EventType.POST, "post": post}
+
+
 def message_object(
     *,
     message_id: int,
@@ -36,8 +51,9 @@ def message_object(
     client_id: str,
     text: str,
     created_at: str,
+    attachment: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    return {
+    message = {
         "id": message_id,
         "conversation_id": conversation_id,
         "seq": seq,
@@ -46,3 +62,6 @@ def message_object(
         "text": text,
         "created_at": created_at,
     }
+    if attachment is not None:
+        message["attachment"] = attachment
+    return message

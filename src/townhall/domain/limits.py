@@ -17,3 +17,8 @@ class Limits:
     sync_page_max: int = 500
     sync_timeout_max_seconds: float = 60.0
     registrations_per_ip_per_hour: int = 20
+    max_public_account_name_chars: int = 30
+    max_description_chars: int = 500
+    max_post_title_chars: int = 128
+    max_post_body_chars: int = 20_000
+    timeline_page_max: int = 100

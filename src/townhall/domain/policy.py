@@ -11,6 +11,10 @@ import phonenumbers
 
 from townhall.domain.accounts import ID_TYPES
 from townhall.domain.identity import CHECKED_ID_TYPES
+from townhall.domain.naming import NamingRules
+from townhall.domain.normalize import normalize
+from townhall.domain.public_accounts import PublicAccountRules
+from townhall.domain.reach import ReachRules
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
@@ -56,6 +60,9 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     identity: IdentityRules
     agreement: AgreementRules
     phone: PhoneRules
+    public_accounts: PublicAccountRules
+    naming: NamingRules
+    reach: ReachRules
 
     def public(self) -> dict[str, Any]:
         """What anyone may read before registering; the agreement text is served on its own."""
@@ -75,7 +82,14 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 "code_length": self.phone.code_length,
                 "code_ttl_seconds": self.phone.code_ttl_seconds,
             },
+            "public_accounts": _as_json(self.public_accounts),
+            "reach": _as_json(self.reach),
         }
+
+
+def _as_json(rules: msgspec.Struct) -> Any:
+    """Plain JSON values (lists, not tuples) as a client will read them."""
+    return msgspec.json.decode(msgspec.json.encode(rules))
 
 
 def parse_pack(data: Mapping[str, Any]) -> PolicyPack:
@@ -85,6 +99,9 @@ def parse_pack(data: Mapping[str, Any]) -> PolicyPack:
     except msgspec.ValidationError as error:
         raise PolicyPackError(_with_key_path(str(error))) from None
     _check_id_types(pack.identity.accepted_id_types)
+    _check_public_accounts(pack.public_accounts)
+    _check_naming(pack.naming, pack.public_accounts)
+    _check_reach(pack.reach)
     if pack.phone.default_region not in phonenumbers.SUPPORTED_REGIONS:
         raise PolicyPackError(
             "phone.default_region: not a region phone numbers are known for (e.g. CN)"
@@ -104,6 +121,58 @@ def _check_id_types(accepted: tuple[str, ...]) -> None:
             raise PolicyPackError(f"{path}: {id_type!r} has no document rules yet")
     if len(set(accepted)) != len(accepted):
         raise PolicyPackError("identity.accepted_id_types: lists a type twice")
+
+
+def _check_public_accounts(rules: PublicAccountRules) -> None:
+    if not rules.categories:
+        raise PolicyPackError("public_accounts.categories: lists no category")
+    kinds = {category.entity for category in rules.categories.values()}
+    missing = sorted(kinds - set(rules.caps_per_identity))
+    if missing:
+        raise PolicyPackError(f"public_accounts.caps_per_identity: no cap for {missing[0]!r}")
+    for kind, cap in rules.caps_per_identity.items():
+        if cap < 0:
+            raise PolicyPackError(f"public_accounts.caps_per_identity.{kind}: must be >= 0")
+    if not rules.broadcast_quota:
+        raise PolicyPackError("public_accounts.broadcast_quota: lists no account type")
+    for account_type, quota in rules.broadcast_quota.items():
+        if quota.posts < 1 or quota.period_hours < 1:
+            raise PolicyPackError(
+                f"public_accounts.broadcast_quota.{account_type}: "
+                "posts and period_hours must be >= 1"
+            )
+    if not rules.content_classes:
+        raise PolicyPackError("public_accounts.content_classes: lists no class")
+    for name in rules.news_content_classes:
+        if name not in rules.content_classes:
+            raise PolicyPackError(
+                f"public_accounts.news_content_classes: {name!r} is not in content_classes"
+            )
+
+
+def _check_naming(naming: NamingRules, rules: PublicAccountRules) -> None:
+    if naming.max_digit_run < 1:
+        raise PolicyPackError("naming.max_digit_run: must be >= 1")
+    for position, group in enumerate(naming.restricted):
+        if not group.terms:
+            raise PolicyPackError(f"naming.restricted[{position}].terms: lists no term")
+        for term in group.terms:
+            if not normalize(term).text:  # nothing left to match once separators are gone
+                raise PolicyPackError(
+                    f"naming.restricted[{position}].terms: {term!r} has no letter or digit"
+                )
+        for category in group.allowed_categories:
+            if category not in rules.categories:
+                raise PolicyPackError(
+                    f"naming.restricted[{position}].allowed_categories: "
+                    f"unknown category {category!r}"
+                )
+
+
+def _check_reach(reach: ReachRules) -> None:
+    for key in ("serious_views", "serious_forwards", "window_days"):
+        if getattr(reach, key) < 1:
+            raise PolicyPackError(f"reach.{key}: must be >= 1")
 
 
 def _with_key_path(message: str) -> str:

@@ -9,7 +9,11 @@ from townhall.domain.limits import Limits
 from townhall.domain.policy import PolicyPack
 from townhall.services.accounts import AccountService
 from townhall.services.identity import IdentityService
+from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import MessagingService
+from townhall.services.posts import PostService
+from townhall.services.public_accounts import PublicAccountService
+from townhall.services.reach import ReachLedger
 from townhall.services.sync import SyncService
 
 
@@ -19,6 +23,10 @@ class Services:
     identity: IdentityService
     messaging: MessagingService
     sync: SyncService
+    public_accounts: PublicAccountService
+    posts: PostService
+    reach: ReachLedger
+    live_posts: LiveFollowers
     bus: Bus
     limits: Limits
     pack: PolicyPack

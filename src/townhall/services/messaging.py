@@ -56,6 +56,7 @@ def render_message(message: StoredMessage) -> dict[str, Any]:
         client_id=message.client_id,
         text=message.text,
         created_at=iso_utc(message.created_at_ms),
+        attachment=orjson.loads(message.attachment) if message.attachment else None,
     )
 
 
@@ -176,6 +177,7 @@ class MessagingService:
         text: str,
         client_id: str,
         origin: object = None,
+        attachment: dict[str, Any] | None = None,
     ) -> Appended:
         check_message_text(text, self._limits)
         check_client_id(client_id, self._limits)
@@ -191,6 +193,7 @@ class MessagingService:
             text=text,
             recipients=members.ids,
             origin=origin,
+            attachment=orjson.dumps(attachment).decode() if attachment is not None else None,
         )
 
     async def history(
@@ -206,6 +209,13 @@ class MessagingService:
                 conn, conversation_id, before_seq=before, limit=limit
             )
         return [render_message(stored_message(row)) for row in rows]
+
+    async def is_member(self, actor: Principal, conversation_id: int) -> bool:
+        try:
+            await self._require_member(actor, conversation_id)
+        except NotFound:
+            return False
+        return True
 
     async def _require_member(self, actor: Principal, conversation_id: int) -> Members:
         members = self._members.get(conversation_id)

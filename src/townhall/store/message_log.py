@@ -36,6 +36,7 @@ class StoredMessage:
     text: str
     created_at_ms: int
     position: int
+    attachment: str | None = None  # JSON, e.g. the post a forward carries
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class _Request:
     text: str
     recipients: tuple[int, ...]
     origin: object
+    attachment: str | None
     future: asyncio.Future[Appended] = field(repr=False)
 
 
@@ -100,10 +102,13 @@ class MessageLog:
         text: str,
         recipients: tuple[int, ...],
         origin: object = None,
+        attachment: str | None = None,
     ) -> Appended:
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
         self._queue.append(
-            _Request(conversation_id, sender_id, client_id, text, recipients, origin, future)
+            _Request(
+                conversation_id, sender_id, client_id, text, recipients, origin, attachment, future
+            )
         )
         self._wakeup.set()
         return await future
@@ -248,6 +253,7 @@ class BatchWriter:
                 text=request.text,
                 created_at_ms=now_ms,
                 position=counters.take_position(),
+                attachment=request.attachment,
             )
             known[key] = message
             row = _message_row(message)
@@ -318,12 +324,17 @@ def stored_message(row: Row) -> StoredMessage:
         text=row.text,
         created_at_ms=row.created_at,
         position=row.position,
+        attachment=row.attachment,
     )
 
 
 def _resend(prior: StoredMessage, request: _Request) -> Appended | DomainError:
     """A resend with the same client_id gets the stored message; a different one is refused."""
-    if prior.conversation_id != request.conversation_id or prior.text != request.text:
+    if (prior.conversation_id, prior.text, prior.attachment) != (
+        request.conversation_id,
+        request.text,
+        request.attachment,
+    ):
         return Conflict(
             "client_id was already used for a different message", code="client_id_reused"
         )
@@ -340,6 +351,7 @@ def _message_row(message: StoredMessage) -> dict:
         "text": message.text,
         "created_at": message.created_at_ms,
         "position": message.position,
+        "attachment": message.attachment,
     }
 
 

@@ -143,6 +143,8 @@ messages = Table(
     Column("text", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("position", BigInteger, nullable=False),
+    # What the message carries besides text, as JSON: e.g. a forwarded public-account post.
+    Column("attachment", Text, nullable=True),
     UniqueConstraint("conversation_id", "seq"),
     UniqueConstraint("sender_id", "client_id"),
 )
@@ -164,4 +166,119 @@ inbox = Table(
     Column("position", BigInteger, primary_key=True),
     Column("message_id", Integer, nullable=True),
     sqlite_with_rowid=False,
+)
+
+# A public account: applied for by a verified user, reviewed by staff before it may publish.
+public_accounts = Table(
+    "public_accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("name_key", String(256), nullable=False, index=True),  # normalized: names stay unique
+    Column("category", String(32), nullable=False),
+    Column("account_type", String(16), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("operator_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("entity_kind", String(16), nullable=False),
+    Column("entity_name", String(256), nullable=True),
+    Column("uscc", String(18), nullable=True),
+    Column("news_licence", String(64), nullable=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("status_reason", Text, nullable=True),
+    Column("news_entitlement", String(16), nullable=False),
+    Column("reviewed_by", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("reviewed_at", BigInteger, nullable=True),
+    Column("approved_at", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("subscriber_count", Integer, nullable=False, server_default="0"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("subscriber_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("public_account_id", Integer, ForeignKey("public_accounts.id"), primary_key=True),
+    Column("created_at", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Posts are fanned out on read: a subscriber's timeline merges the accounts it follows.
+posts = Table(
+    "posts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("public_account_id", Integer, ForeignKey("public_accounts.id"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("content_class", String(32), nullable=False),
+    Column("source_post_id", Integer, ForeignKey("posts.id"), nullable=True),
+    Column("root_post_id", Integer, ForeignKey("posts.id"), nullable=True),  # the chain's original
+    Column("status", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("deleted_at", BigInteger, nullable=True),
+    Column("views", Integer, nullable=False, server_default="0"),
+    Column("forwards", Integer, nullable=False, server_default="0"),
+    Column("forward_depth", Integer, nullable=False, server_default="0"),
+    Index("ix_posts_public_account_id_created_at", "public_account_id", "created_at"),
+    Index("ix_posts_public_account_id_id", "public_account_id", "id"),
+)
+
+# One row per viewer of a post: a unique view is counted once per user.
+post_views = Table(
+    "post_views",
+    metadata,
+    Column("post_id", Integer, ForeignKey("posts.id"), primary_key=True),
+    Column("viewer_id", Integer, primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+# A post forwarded into a conversation; `parent_id` is the forward it was forwarded from.
+forwards = Table(
+    "forwards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("post_id", Integer, ForeignKey("posts.id"), nullable=False, index=True),
+    Column("forwarder_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("conversation_id", Integer, ForeignKey("conversations.id"), nullable=False),
+    Column("message_id", Integer, ForeignKey("messages.id"), nullable=False, unique=True),
+    Column("parent_id", Integer, ForeignKey("forwards.id"), nullable=True),
+    Column("depth", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# Per public account and UTC day: summed over the pack's window for rolling per-author totals.
+reach_daily = Table(
+    "reach_daily",
+    metadata,
+    Column("public_account_id", Integer, ForeignKey("public_accounts.id"), primary_key=True),
+    Column("day", Integer, primary_key=True),
+    Column("views", Integer, nullable=False),
+    Column("forwards", Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# What the post said when it crossed a threshold, kept whatever its author does later.
+evidence_snapshots = Table(
+    "evidence_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("post_id", Integer, ForeignKey("posts.id"), nullable=False, index=True),
+    Column("content", Text, nullable=False),  # the post as JSON
+    Column("sha256", String(64), nullable=False),
+    Column("captured_at", BigInteger, nullable=False),
+)
+
+# A post crossed a reach threshold: the moderation pipeline turns each into a review item.
+reach_escalations = Table(
+    "reach_escalations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("post_id", Integer, ForeignKey("posts.id"), nullable=False),
+    Column("public_account_id", Integer, ForeignKey("public_accounts.id"), nullable=False),
+    Column("measure", String(16), nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("snapshot_id", Integer, ForeignKey("evidence_snapshots.id"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("post_id", "measure"),
 )

@@ -46,6 +46,7 @@ async def entries_since(
             messages.c.client_id,
             messages.c.text,
             messages.c.created_at,
+            messages.c.attachment,
         )
         .select_from(
             inbox.outerjoin(messages, messages.c.id == inbox.c.message_id).outerjoin(

@@ -1,0 +1,101 @@
+"""Public accounts, their posts, subscriptions, the timeline, reading and forwarding posts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+
+from townhall.api.deps import PrincipalDep, ServicesDep
+from townhall.api.schemas import MAX_ID, ForwardIn, PostIn, PublicAccountIn
+
+router = APIRouter(prefix="/api/v1", tags=["public accounts"])
+
+PublicAccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
+PostId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Before = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+PageLimit = Annotated[int, Query(ge=1, le=10_000)]
+
+
+@router.post("/public-accounts", status_code=201)
+async def apply(body: PublicAccountIn, principal: PrincipalDep, services: ServicesDep) -> Any:
+    return await services.public_accounts.apply(principal, **body.model_dump())
+
+
+@router.get("/me/public-accounts")
+async def mine(principal: PrincipalDep, services: ServicesDep) -> Any:
+    return {"public_accounts": await services.public_accounts.mine(principal)}
+
+
+@router.get("/public-accounts/{public_account_id}")
+async def page(
+    public_account_id: PublicAccountId, principal: PrincipalDep, services: ServicesDep
+) -> Any:
+    return await services.public_accounts.get(principal, public_account_id)
+
+
+@router.put("/public-accounts/{public_account_id}/subscription")
+async def subscribe(
+    public_account_id: PublicAccountId, principal: PrincipalDep, services: ServicesDep
+) -> Any:
+    return await services.public_accounts.subscribe(principal, public_account_id)
+
+
+@router.delete("/public-accounts/{public_account_id}/subscription")
+async def unsubscribe(
+    public_account_id: PublicAccountId, principal: PrincipalDep, services: ServicesDep
+) -> Any:
+    return await services.public_accounts.unsubscribe(principal, public_account_id)
+
+
+@router.post("/public-accounts/{public_account_id}/posts", status_code=201)
+async def publish(
+    public_account_id: PublicAccountId,
+    body: PostIn,
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Any:
+    return await services.posts.publish(principal, public_account_id, **body.model_dump())
+
+
+@router.get("/public-accounts/{public_account_id}/posts")
+async def account_posts(
+    public_account_id: PublicAccountId,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    before: Before = None,
+    limit: PageLimit = 20,
+) -> Any:
+    posts = await services.posts.of_account(
+        principal, public_account_id, before=before, limit=limit
+    )
+    return {"posts": posts, "next_before": posts[-1]["id"] if len(posts) == limit else None}
+
+
+@router.get("/timeline")
+async def timeline(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    before: Before = None,
+    limit: PageLimit = 20,
+) -> Any:
+    return await services.posts.timeline(principal, since=since, before=before, limit=limit)
+
+
+@router.get("/posts/{post_id}")
+async def read(post_id: PostId, principal: PrincipalDep, services: ServicesDep) -> Any:
+    return await services.posts.read(principal, post_id)
+
+
+@router.delete("/posts/{post_id}", status_code=204)
+async def delete(post_id: PostId, principal: PrincipalDep, services: ServicesDep) -> Response:
+    await services.posts.delete(principal, post_id)
+    return Response(status_code=204)
+
+
+@router.post("/posts/{post_id}/forwards", status_code=201)
+async def forward(
+    post_id: PostId, body: ForwardIn, principal: PrincipalDep, services: ServicesDep
+) -> Any:
+    return await services.posts.forward(principal, post_id, **body.model_dump())

@@ -1,0 +1,235 @@
+"""Rules for public accounts: applications, qualifications, news entitlement, posts and quotas."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import msgspec
+from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError as StdnumError
+
+from townhall.domain.errors import InvalidInput, PolicyRefusal
+from townhall.domain.limits import Limits
+
+EntityKind = Literal["individual", "organisation"]
+NEWS_LICENCE_MAX_CHARS = 64
+ENTITY_NAME_MAX_CHARS = 128
+
+
+class AccountState:
+    PENDING_REVIEW = "pending_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+
+
+class Entitlement:
+    """What current-affairs news an account may publish (its badge)."""
+
+    NONE = "none"
+    REPOST = "repost"
+    ORIGINATE = "originate"
+
+
+ENTITLEMENTS = (Entitlement.NONE, Entitlement.REPOST, Entitlement.ORIGINATE)
+
+
+class PostState:
+    PUBLISHED = "published"
+    DELETED = "deleted"
+
+
+class CategoryRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    label: str
+    entity: EntityKind
+    # News organisations and news websites may originate news once they hold a licence.
+    may_originate_news: bool = False
+
+
+class BroadcastQuota(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    posts: int
+    period_hours: int
+
+
+class PublicAccountRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    categories: dict[str, CategoryRules]
+    caps_per_identity: dict[str, int]  # by entity kind: individual, organisation
+    broadcast_quota: dict[str, BroadcastQuota]  # by account type: subscription, service
+    content_classes: tuple[str, ...]
+    news_content_classes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Qualifications:
+    entity_name: str | None
+    uscc: str | None
+    news_licence: str | None
+
+
+def check_application(
+    *,
+    category: str,
+    account_type: str,
+    description: str,
+    entity_name: str | None,
+    uscc_code: str | None,
+    news_licence: str | None,
+    rules: PublicAccountRules,
+    limits: Limits,
+) -> tuple[CategoryRules, str, Qualifications]:
+    """The category's rules, the cleaned description, and checked qualifications."""
+    category_rules = rules.categories.get(category)
+    if category_rules is None:
+        raise InvalidInput(
+            f"category must be one of: {', '.join(rules.categories)}", code="category_invalid"
+        )
+    if account_type not in rules.broadcast_quota:
+        raise InvalidInput(
+            f"account_type must be one of: {', '.join(rules.broadcast_quota)}",
+            code="account_type_invalid",
+        )
+    text = _clean_text(description, "description", limits.max_description_chars, required=False)
+    return (
+        category_rules,
+        text,
+        _qualifications(category_rules, entity_name, uscc_code, news_licence),
+    )
+
+
+def _qualifications(
+    category: CategoryRules, entity_name: str | None, uscc_code: str | None, licence: str | None
+) -> Qualifications:
+    licence = _clean_optional(licence, "news_licence", NEWS_LICENCE_MAX_CHARS)
+    if category.entity == "individual":
+        # An individual's account is filed under the verified person; no organisation papers.
+        return Qualifications(entity_name=None, uscc=None, news_licence=licence)
+    name = _clean_optional(entity_name, "entity_name", ENTITY_NAME_MAX_CHARS)
+    if name is None:
+        raise PolicyRefusal(
+            "an organisation's account needs the organisation's registered name (entity_name)",
+            code="entity_name_required",
+        )
+    if not uscc_code:
+        raise PolicyRefusal(
+            "an organisation's account needs its unified social credit code (uscc)",
+            code="uscc_required",
+        )
+    try:
+        code = uscc.validate(uscc_code)
+    except StdnumError:
+        raise PolicyRefusal(
+            "uscc is not a valid unified social credit code", code="uscc_invalid"
+        ) from None
+    return Qualifications(entity_name=name, uscc=code, news_licence=licence)
+
+
+def allowed_entitlements(
+    category: CategoryRules, qualifications: Qualifications
+) -> tuple[str, ...]:
+    """Originate only for licensed news organisations and sites; repost for other licensees."""
+    if qualifications.news_licence is None:
+        return (Entitlement.NONE,)
+    if category.may_originate_news:
+        return ENTITLEMENTS
+    return (Entitlement.NONE, Entitlement.REPOST)
+
+
+def check_entitlement(
+    entitlement: str, category: CategoryRules, qualifications: Qualifications
+) -> str:
+    allowed = allowed_entitlements(category, qualifications)
+    if entitlement not in allowed:
+        raise PolicyRefusal(
+            f"this account may be given news entitlement {', '.join(allowed)} only",
+            code="entitlement_not_allowed",
+        )
+    return entitlement
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePost:
+    """The post being re-published and the root of its chain (the original)."""
+
+    root_post_id: int
+    root_content_class: str
+    root_entitlement: str  # the root's account's entitlement now
+
+
+def check_news_gate(
+    *,
+    content_class: str,
+    entitlement: str,
+    source: SourcePost | None,
+    rules: PublicAccountRules,
+) -> None:
+    """Current-affairs news: originated only by `originate` accounts; re-posted only by
+    entitled accounts, and only from a chain whose original came from an `originate` account."""
+    if content_class not in rules.content_classes:
+        raise InvalidInput(
+            f"content_class must be one of: {', '.join(rules.content_classes)}",
+            code="content_class_invalid",
+        )
+    if content_class not in rules.news_content_classes:
+        return
+    if source is None:
+        if entitlement != Entitlement.ORIGINATE:
+            raise PolicyRefusal(
+                "only accounts entitled to originate news may publish news",
+                code="news_not_entitled",
+            )
+        return
+    if entitlement not in (Entitlement.REPOST, Entitlement.ORIGINATE):
+        raise PolicyRefusal(
+            "only accounts entitled to news may re-post news", code="news_not_entitled"
+        )
+    if (
+        source.root_content_class not in rules.news_content_classes
+        or source.root_entitlement != Entitlement.ORIGINATE
+    ):
+        raise PolicyRefusal(
+            "news may only be re-posted from an original by an account entitled to originate it",
+            code="news_not_entitled",
+        )
+
+
+def check_post(title: str, body: str, limits: Limits) -> tuple[str, str]:
+    return (
+        _clean_text(title, "title", limits.max_post_title_chars, required=True),
+        _clean_text(body, "body", limits.max_post_body_chars, required=True),
+    )
+
+
+def quota_retry_after_ms(
+    recent_post_times_ms: Sequence[int], quota: BroadcastQuota, now_ms: int
+) -> int | None:
+    """None while the account has quota left in the rolling period; else how long to wait.
+
+    `recent_post_times_ms` are the account's posts within the period, oldest first."""
+    if len(recent_post_times_ms) < quota.posts:
+        return None
+    period_ms = quota.period_hours * 3600 * 1000
+    # The oldest post that keeps the account at its quota must leave the window first.
+    blocking = recent_post_times_ms[len(recent_post_times_ms) - quota.posts]
+    return max(blocking + period_ms - now_ms, 1)
+
+
+def _clean_text(value: str, field: str, max_chars: int, *, required: bool) -> str:
+    text = unicodedata.normalize("NFC", value.strip())
+    if required and not text:
+        raise InvalidInput(f"{field} must not be empty", code=f"{field}_invalid")
+    if len(text) > max_chars:
+        raise InvalidInput(
+            f"{field} is limited to {max_chars} characters", code=f"{field}_too_long"
+        )
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
+        raise InvalidInput(f"{field} must not contain control characters", code=f"{field}_invalid")
+    return text
+
+
+def _clean_optional(value: str | None, field: str, max_chars: int) -> str | None:
+    if value is None or not value.strip():
+        return None
+    return _clean_text(value, field, max_chars, required=True)

@@ -1,0 +1,73 @@
+"""Group commit for small writes that arrive many at a time (views of a post): everything
+queued while one transaction runs goes into the next, and each caller gets its own result."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class GroupCommit(Generic[Item, Result]):
+    def __init__(
+        self,
+        commit: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
+        *,
+        batch_max: int,
+        name: str,
+    ) -> None:
+        self._commit = commit
+        self._batch_max = batch_max
+        self._name = name
+        self._queue: deque[tuple[Item, asyncio.Future[Result]]] = deque()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def stop(self) -> None:
+        """Commit everything queued, answer its callers, then stop."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wakeup.set()
+        await self._task
+        self._task = None
+
+    async def submit(self, item: Item) -> Result:
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        self._wakeup.set()
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                size = min(len(self._queue), self._batch_max)
+                await self._commit_batch([self._queue.popleft() for _ in range(size)])
+            if self._stopping:
+                return
+
+    async def _commit_batch(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+        try:
+            results = await self._commit([item for item, _ in batch])
+        except Exception as exc:
+            log.exception("%s: a batch of %d failed", self._name, len(batch))
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():  # the caller went away; the write stands
+                future.set_result(result)

@@ -1,0 +1,40 @@
+"""Notices: the platform telling one user about a decision on them or on their account.
+
+A notice is an event in the user's own stream (sync and WebSocket), written in the caller's
+transaction and rung on the bus only after it commits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townhall.bus.base import Bus, user_channel
+from townhall.domain.events import EventType, notice_event
+from townhall.store import stream as stream_store
+from townhall.store.database import Database
+
+
+class Notices:
+    def __init__(self, database: Database, bus: Bus) -> None:
+        self._db = database
+        self._bus = bus
+
+    async def write(
+        self, conn: AsyncConnection, recipient_id: int, notice: dict[str, Any]
+    ) -> bytes:
+        """Append inside the caller's write transaction; ring() the result after commit."""
+        position = self._db.counters.take_position()
+        payload = orjson.dumps(notice_event(position, notice))
+        await stream_store.append_event(
+            conn,
+            position=position,
+            event_type=EventType.NOTICE,
+            payload=payload,
+            recipients=(recipient_id,),
+        )
+        return payload
+
+    def ring(self, recipient_id: int, payload: bytes) -> None:
+        self._bus.publish(user_channel(recipient_id), payload)

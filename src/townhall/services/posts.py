@@ -1,0 +1,298 @@
+"""Posts of public accounts: publishing with the news gate and quota, the timeline, reading
+(a unique view), deleting, and forwarding into a conversation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townhall.domain.errors import Forbidden, InvalidInput, NotFound, PolicyRefusal, Throttled
+from townhall.domain.events import post_event
+from townhall.domain.limits import Limits
+from townhall.domain.policy import PolicyPack
+from townhall.domain.public_accounts import (
+    AccountState,
+    PostState,
+    SourcePost,
+    check_news_gate,
+    check_post,
+    quota_retry_after_ms,
+)
+from townhall.domain.time import iso_utc
+from townhall.services.live_posts import LiveFollowers
+from townhall.services.messaging import MessagingService, render_message
+from townhall.services.principal import Principal
+from townhall.services.reach import ReachLedger, render_forward
+from townhall.services.standing import Standings
+from townhall.store import posts as post_store
+from townhall.store import public_accounts as account_store
+from townhall.store import reach as reach_store
+from townhall.store.database import Database
+
+NO_UPPER_BOUND = 2**63 - 1
+
+
+class PostService:
+    def __init__(
+        self,
+        database: Database,
+        standings: Standings,
+        messaging: MessagingService,
+        reach: ReachLedger,
+        live: LiveFollowers,
+        pack: PolicyPack,
+        *,
+        limits: Limits,
+        clock: Callable[[], float],
+    ) -> None:
+        self._db = database
+        self._standings = standings
+        self._messaging = messaging
+        self._reach = reach
+        self._live = live
+        self._rules = pack.public_accounts
+        self._limits = limits
+        self._clock = clock
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    async def publish(
+        self,
+        actor: Principal,
+        public_account_id: int,
+        *,
+        title: str,
+        body: str,
+        content_class: str,
+        source_post_id: int | None,
+    ) -> dict[str, Any]:
+        title, body = check_post(title, body, self._limits)
+        async with self._db.reading() as conn:
+            account = await self._operated_by(conn, actor, public_account_id)
+            source = await self._source(conn, source_post_id)
+        check_news_gate(
+            content_class=content_class,
+            entitlement=account.news_entitlement,
+            source=source,
+            rules=self._rules,
+        )
+        await self._standings.require_may_publish(actor.account_id)
+        quota = self._rules.broadcast_quota[account.account_type]
+        now_ms = self._now_ms()
+        async with self._db.writing() as conn:
+            # Read again in the write turn: a review decision may have landed since.
+            account = await self._operated_by(conn, actor, public_account_id)
+            period_start = now_ms - quota.period_hours * 3600 * 1000
+            recent = await post_store.post_times_since(conn, public_account_id, period_start)
+            wait_ms = quota_retry_after_ms(recent, quota, now_ms)
+            if wait_ms is not None:
+                retry_after = -(-wait_ms // 1000)
+                raise Throttled(
+                    f"the {account.account_type} account's quota is {quota.posts} post(s) per "
+                    f"{quota.period_hours} h; try again in {retry_after} s",
+                    code="broadcast_quota",
+                    retry_after=retry_after,
+                )
+            post_id = await post_store.insert_post(
+                conn,
+                public_account_id=public_account_id,
+                title=title,
+                body=body,
+                content_class=content_class,
+                source_post_id=source_post_id,
+                root_post_id=source.root_post_id if source is not None else None,
+                status=PostState.PUBLISHED,
+                created_at=now_ms,
+            )
+            post = await post_store.get(conn, post_id)
+        rendered = render_post(post)
+        self._live.publish(orjson.dumps(post_event(rendered)))
+        return rendered
+
+    async def _operated_by(
+        self, conn: AsyncConnection, actor: Principal, public_account_id: int
+    ) -> Row:
+        account = await account_store.get(conn, public_account_id)
+        if account is None or (
+            account.operator_id != actor.account_id and account.status != AccountState.APPROVED
+        ):
+            raise NotFound("no such public account", code="public_account_not_found")
+        if account.operator_id != actor.account_id:
+            raise Forbidden("only the account's operator may publish", code="not_operator")
+        if account.status == AccountState.SUSPENDED:
+            raise PolicyRefusal(
+                f"the account is suspended: {account.status_reason}",
+                code="public_account_suspended",
+            )
+        if account.status != AccountState.APPROVED:
+            raise PolicyRefusal(
+                f"the account is {account.status}; only approved accounts publish",
+                code="public_account_not_approved",
+            )
+        return account
+
+    async def _source(self, conn: AsyncConnection, source_post_id: int | None) -> SourcePost | None:
+        """The re-published post and its chain's original, with the original's entitlement now."""
+        if source_post_id is None:
+            return None
+        source = await post_store.get(conn, source_post_id)
+        if source is None or source.status != PostState.PUBLISHED:
+            raise NotFound("no such source post", code="source_post_not_found")
+        root = (
+            source
+            if source.root_post_id is None
+            else await post_store.get(conn, source.root_post_id)
+        )
+        if root is None:  # a chain's original is never deleted from the store, only hidden
+            raise NotFound("the source post's original is gone", code="source_post_not_found")
+        return SourcePost(
+            root_post_id=root.id,
+            root_content_class=root.content_class,
+            root_entitlement=root.account_entitlement,
+        )
+
+    async def timeline(
+        self, actor: Principal, *, since: int, before: int | None, limit: int
+    ) -> dict[str, Any]:
+        """Newest first: posts of followed accounts after `since` (and before `before`)."""
+        self._check_limit(limit)
+        async with self._db.reading() as conn:
+            rows = await post_store.timeline(
+                conn,
+                actor.account_id,
+                published=PostState.PUBLISHED,
+                since=since,
+                before=before or NO_UPPER_BOUND,
+                limit=limit,
+            )
+        posts = [render_post(row) for row in rows]
+        return {
+            "posts": posts,
+            # Ask with since=latest for what is new, with before=next_before for older pages.
+            "latest": max(since, posts[0]["id"]) if posts and before is None else since,
+            "next_before": posts[-1]["id"] if len(posts) == limit else None,
+        }
+
+    async def of_account(
+        self, actor: Principal, public_account_id: int, *, before: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        self._check_limit(limit)
+        async with self._db.reading() as conn:
+            account = await account_store.get(conn, public_account_id)
+            if account is None or (
+                account.status not in (AccountState.APPROVED, AccountState.SUSPENDED)
+                and account.operator_id != actor.account_id
+            ):
+                raise NotFound("no such public account", code="public_account_not_found")
+            rows = await post_store.of_account(
+                conn,
+                public_account_id,
+                published=PostState.PUBLISHED,
+                before=before or NO_UPPER_BOUND,
+                limit=limit,
+            )
+        return [render_post(row) for row in rows]
+
+    def _check_limit(self, limit: int) -> None:
+        if not 1 <= limit <= self._limits.timeline_page_max:
+            raise InvalidInput(
+                f"limit must be 1-{self._limits.timeline_page_max}", code="limit_invalid"
+            )
+
+    async def read(self, actor: Principal, post_id: int) -> dict[str, Any]:
+        """The post, counting the reader once as a unique view."""
+        post = await self._published(post_id)
+        reach = await self._reach.record_view(post, actor.account_id)
+        return {**render_post(post), "reach": reach.render()}
+
+    async def _published(self, post_id: int) -> Row:
+        async with self._db.reading() as conn:
+            post = await post_store.get(conn, post_id)
+        if post is None or post.status != PostState.PUBLISHED:
+            raise NotFound("no such post", code="post_not_found")
+        return post
+
+    async def delete(self, actor: Principal, post_id: int) -> None:
+        """The operator takes a post down; evidence frozen by an escalation stays."""
+        now_ms = self._now_ms()
+        async with self._db.writing() as conn:
+            post = await post_store.get(conn, post_id)
+            account = (
+                await account_store.get(conn, post.public_account_id) if post is not None else None
+            )
+            if post is None or post.status != PostState.PUBLISHED or account is None:
+                raise NotFound("no such post", code="post_not_found")
+            if account.operator_id != actor.account_id:
+                raise Forbidden("only the account's operator may delete it", code="not_operator")
+            await post_store.mark_deleted(conn, post_id, deleted=PostState.DELETED, now_ms=now_ms)
+
+    async def forward(
+        self,
+        actor: Principal,
+        post_id: int,
+        *,
+        conversation_id: int,
+        from_message_id: int | None,
+        client_id: str | None,
+    ) -> dict[str, Any]:
+        """Forward the post into a conversation as a message that carries it. Forwarding a
+        forward names the message it came in (`from_message_id`), so lineage traces back."""
+        post = await self._published(post_id)
+        parent = await self._parent_forward(actor, post_id, from_message_id)
+        appended = await self._messaging.send(
+            actor,
+            conversation_id,
+            text=post.title,
+            client_id=client_id or f"forward-{uuid.uuid4().hex}",
+            attachment={
+                "type": "post",
+                "post_id": post.id,
+                "public_account_id": post.public_account_id,
+                "account_name": post.account_name,
+                "title": post.title,
+            },
+        )
+        forward = await self._reach.record_forward(
+            post,
+            forwarder_id=actor.account_id,
+            conversation_id=conversation_id,
+            message_id=appended.message.id,
+            parent=parent,
+        )
+        return {"forward": render_forward(forward), "message": render_message(appended.message)}
+
+    async def _parent_forward(
+        self, actor: Principal, post_id: int, from_message_id: int | None
+    ) -> Row | None:
+        if from_message_id is None:
+            return None
+        async with self._db.reading() as conn:
+            parent = await reach_store.forward_by_message(conn, from_message_id)
+        # The forwarder must have seen that message: be a member of its conversation.
+        if (
+            parent is None
+            or parent.post_id != post_id
+            or not await self._messaging.is_member(actor, parent.conversation_id)
+        ):
+            raise NotFound("no forward of this post in that message", code="forward_not_found")
+        return parent
+
+
+def render_post(row: Row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "public_account_id": row.public_account_id,
+        "account_name": row.account_name,
+        "title": row.title,
+        "body": row.body,
+        "content_class": row.content_class,
+        "source_post_id": row.source_post_id,
+        "root_post_id": row.root_post_id,
+        "created_at": iso_utc(row.created_at),
+    }

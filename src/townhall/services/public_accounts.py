@@ -1,0 +1,334 @@
+"""Public accounts: application by a verified user, review by staff, the account page,
+subscriptions, suspension, and the filings the authority receives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townhall.domain.accounts import STAFF_ROLES, AccountStatus, Role, check_reason
+from townhall.domain.errors import Conflict, NotFound, PolicyRefusal
+from townhall.domain.limits import Limits
+from townhall.domain.naming import NameChecker, name_key
+from townhall.domain.policy import PolicyPack
+from townhall.domain.public_accounts import (
+    AccountState,
+    Entitlement,
+    Qualifications,
+    check_application,
+    check_entitlement,
+)
+from townhall.domain.time import iso_utc
+from townhall.services.live_posts import LiveFollowers
+from townhall.services.notices import Notices
+from townhall.services.principal import Principal, require_role
+from townhall.services.standing import Standings
+from townhall.store import public_accounts as account_store
+from townhall.store.database import Database
+
+VISIBLE_TO_ALL = (AccountState.APPROVED, AccountState.SUSPENDED)
+FILED = (AccountState.APPROVED, AccountState.SUSPENDED)
+
+
+class PublicAccountService:
+    def __init__(
+        self,
+        database: Database,
+        standings: Standings,
+        notices: Notices,
+        live: LiveFollowers,
+        pack: PolicyPack,
+        *,
+        limits: Limits,
+        clock: Callable[[], float],
+    ) -> None:
+        self._db = database
+        self._standings = standings
+        self._notices = notices
+        self._live = live
+        self._rules = pack.public_accounts
+        self._names = NameChecker(pack.naming)
+        self._limits = limits
+        self._clock = clock
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    async def apply(
+        self,
+        actor: Principal,
+        *,
+        name: str,
+        category: str,
+        account_type: str,
+        description: str,
+        entity_name: str | None,
+        uscc: str | None,
+        news_licence: str | None,
+    ) -> dict[str, Any]:
+        category_rules, description, qualifications = check_application(
+            category=category,
+            account_type=account_type,
+            description=description,
+            entity_name=entity_name,
+            uscc_code=uscc,
+            news_licence=news_licence,
+            rules=self._rules,
+            limits=self._limits,
+        )
+        name = self._names.check(
+            name, category=category, max_chars=self._limits.max_public_account_name_chars
+        )
+        await self._standings.require_may_publish(actor.account_id)
+        key = name_key(name)
+        cap = self._rules.caps_per_identity[category_rules.entity]
+        now_ms = self._now_ms()
+        async with self._db.writing() as conn:
+            if await account_store.name_in_use(conn, key, rejected=AccountState.REJECTED):
+                raise Conflict("a public account already has this name", code="name_taken")
+            held = await account_store.count_held_by_identity(
+                conn,
+                actor.account_id,
+                entity_kind=category_rules.entity,
+                rejected=AccountState.REJECTED,
+                active=AccountStatus.ACTIVE,
+            )
+            if held >= cap:
+                raise Conflict(
+                    f"one identity may hold {cap} {category_rules.entity} public account(s)",
+                    code="public_account_limit",
+                )
+            account_id = await account_store.insert_account(
+                conn,
+                name=name,
+                name_key=key,
+                category=category,
+                account_type=account_type,
+                description=description,
+                operator_id=actor.account_id,
+                entity_kind=category_rules.entity,
+                entity_name=qualifications.entity_name,
+                uscc=qualifications.uscc,
+                news_licence=qualifications.news_licence,
+                status=AccountState.PENDING_REVIEW,
+                news_entitlement=Entitlement.NONE,
+                created_at=now_ms,
+            )
+            row = await account_store.get(conn, account_id)
+        return self._page(row, full=True)
+
+    async def get(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
+        async with self._db.reading() as conn:
+            row = await self._visible(conn, actor, public_account_id)
+            subscribed = await account_store.is_subscribed(
+                conn, actor.account_id, public_account_id
+            )
+        page = self._page(row, full=_may_see_all(actor, row))
+        page["subscribed"] = subscribed
+        return page
+
+    async def mine(self, actor: Principal) -> list[dict[str, Any]]:
+        async with self._db.reading() as conn:
+            rows = await account_store.list_by_operator(conn, actor.account_id)
+        return [self._page(row, full=True) for row in rows]
+
+    async def _visible(
+        self, conn: AsyncConnection, actor: Principal, public_account_id: int
+    ) -> Row:
+        """Approved accounts are public; an application only to its applicant and staff."""
+        row = await account_store.get(conn, public_account_id)
+        if row is None or not (row.status in VISIBLE_TO_ALL or _may_see_all(actor, row)):
+            raise NotFound("no such public account", code="public_account_not_found")
+        return row
+
+    def _page(self, row: Row, *, full: bool) -> dict[str, Any]:
+        """The account page: the operator's category and verified entity, never the person."""
+        category = self._rules.categories.get(row.category)
+        page: dict[str, Any] = {
+            "id": row.id,
+            "name": row.name,
+            "category": row.category,
+            "category_label": category.label if category is not None else row.category,
+            "account_type": row.account_type,
+            "description": row.description,
+            "status": row.status,
+            "news_entitlement": row.news_entitlement,
+            "operator": {
+                "kind": row.entity_kind,
+                "entity_name": row.entity_name,
+                "uscc": row.uscc,
+                "verified": True,  # only verified users may apply
+            },
+            "subscriber_count": row.subscriber_count,
+            "approved_at": iso_utc(row.approved_at) if row.approved_at else None,
+        }
+        if full:
+            page.update(
+                operator_id=row.operator_id,
+                news_licence=row.news_licence,
+                status_reason=row.status_reason,
+                applied_at=iso_utc(row.created_at),
+                reviewed_by=row.reviewed_by,
+            )
+        return page
+
+    # Review ------------------------------------------------------------------------------------
+
+    async def review_queue(
+        self, actor: Principal, *, status: str, after: int, limit: int
+    ) -> list[dict[str, Any]]:
+        require_role(actor, Role.REVIEWER)
+        async with self._db.reading() as conn:
+            rows = await account_store.list_by_status(conn, status, after=after, limit=limit)
+        return [{**self._page(row, full=True), "operator_handle": row.handle} for row in rows]
+
+    async def decide(
+        self,
+        actor: Principal,
+        public_account_id: int,
+        *,
+        approve: bool,
+        reason: str | None,
+        news_entitlement: str,
+    ) -> dict[str, Any]:
+        """Approve (setting the news entitlement the qualifications allow) or reject."""
+        require_role(actor, Role.REVIEWER)
+        if not approve:
+            reason = check_reason(reason, what="a rejection")
+        now_ms = self._now_ms()
+        async with self._db.writing() as conn:
+            row = await self._in_state(conn, public_account_id, AccountState.PENDING_REVIEW)
+            entitlement = Entitlement.NONE
+            if approve:
+                category = self._rules.categories[row.category]
+                entitlement = check_entitlement(news_entitlement, category, _qualifications(row))
+            status = AccountState.APPROVED if approve else AccountState.REJECTED
+            await account_store.set_review(
+                conn,
+                public_account_id,
+                status=status,
+                status_reason=reason,
+                news_entitlement=entitlement,
+                reviewed_by=actor.account_id,
+                reviewed_at=now_ms,
+                approved_at=now_ms if approve else None,
+            )
+            notice = await self._notify(conn, row, status, reason, now_ms)
+            row = await account_store.get(conn, public_account_id)
+        self._notices.ring(row.operator_id, notice)
+        return self._page(row, full=True)
+
+    async def set_suspended(
+        self, actor: Principal, public_account_id: int, *, suspended: bool, reason: str | None
+    ) -> dict[str, Any]:
+        """Stop (or allow again) an approved account's publishing; its posts stay readable."""
+        require_role(actor, Role.REVIEWER)
+        reason = check_reason(reason, what="a suspension" if suspended else "lifting a suspension")
+        now_ms = self._now_ms()
+        before, after = (
+            (AccountState.APPROVED, AccountState.SUSPENDED)
+            if suspended
+            else (AccountState.SUSPENDED, AccountState.APPROVED)
+        )
+        async with self._db.writing() as conn:
+            row = await self._in_state(conn, public_account_id, before)
+            await account_store.set_review(
+                conn,
+                public_account_id,
+                status=after,
+                status_reason=reason,
+                reviewed_by=actor.account_id,
+                reviewed_at=now_ms,
+            )
+            notice = await self._notify(conn, row, after, reason, now_ms)
+            row = await account_store.get(conn, public_account_id)
+        self._notices.ring(row.operator_id, notice)
+        return self._page(row, full=True)
+
+    async def _in_state(self, conn: AsyncConnection, public_account_id: int, state: str) -> Row:
+        row = await account_store.get(conn, public_account_id)
+        if row is None:
+            raise NotFound("no such public account", code="public_account_not_found")
+        if row.status != state:
+            raise Conflict(f"the account is {row.status}, not {state}", code="public_account_state")
+        return row
+
+    async def _notify(
+        self, conn: AsyncConnection, row: Row, status: str, reason: str | None, now_ms: int
+    ) -> bytes:
+        return await self._notices.write(
+            conn,
+            row.operator_id,
+            {
+                "kind": "public_account_status",
+                "public_account_id": row.id,
+                "name": row.name,
+                "status": status,
+                "reason": reason,
+                "at": iso_utc(now_ms),
+            },
+        )
+
+    # Filing with the authority -----------------------------------------------------------------
+
+    async def filings(self, actor: Principal, *, category: str | None) -> list[dict[str, Any]]:
+        require_role(actor, Role.AUDITOR, Role.ADMIN)
+        return await self.filing_records(category=category)
+
+    async def filing_records(self, *, category: str | None) -> list[dict[str, Any]]:
+        """Accepted accounts by category with their operating entity; no private identity."""
+        async with self._db.reading() as conn:
+            rows = await account_store.list_for_filing(conn, FILED, category=category)
+        return [
+            {
+                "public_account_id": row.id,
+                "name": row.name,
+                "category": row.category,
+                "account_type": row.account_type,
+                "status": row.status,
+                "news_entitlement": row.news_entitlement,
+                "entity_kind": row.entity_kind,
+                "entity_name": row.entity_name,
+                "uscc": row.uscc,
+                "news_licence": row.news_licence,
+                "operator_id": row.operator_id,
+                "applied_at": iso_utc(row.created_at),
+                "approved_at": iso_utc(row.approved_at) if row.approved_at else None,
+            }
+            for row in rows
+        ]
+
+    # Subscriptions -----------------------------------------------------------------------------
+
+    async def subscribe(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
+        now_ms = self._now_ms()
+        async with self._db.writing() as conn:
+            row = await self._visible(conn, actor, public_account_id)
+            if row.status != AccountState.APPROVED:
+                raise PolicyRefusal(
+                    f"the account is {row.status}; it takes no new subscribers",
+                    code="public_account_not_approved",
+                )
+            await account_store.subscribe(conn, actor.account_id, public_account_id, now_ms)
+            row = await account_store.get(conn, public_account_id)
+        self._live.followed(actor.account_id, public_account_id)
+        return {"subscribed": True, "subscriber_count": row.subscriber_count}
+
+    async def unsubscribe(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
+        async with self._db.writing() as conn:
+            row = await self._visible(conn, actor, public_account_id)
+            await account_store.unsubscribe(conn, actor.account_id, public_account_id)
+            row = await account_store.get(conn, public_account_id)
+        self._live.unfollowed(actor.account_id, public_account_id)
+        return {"subscribed": False, "subscriber_count": row.subscriber_count}
+
+
+def _may_see_all(actor: Principal, row: Row) -> bool:
+    return actor.account_id == row.operator_id or actor.role in STAFF_ROLES
+
+
+def _qualifications(row: Row) -> Qualifications:
+    return Qualifications(entity_name=row.entity_name, uscc=row.uscc, news_licence=row.news_licence)

@@ -1,0 +1,96 @@
+"""Posts of public accounts and the timeline that merges them on read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townhall.store.schema import posts, public_accounts, subscriptions
+
+# What a reader gets of a post, with the account's name beside it.
+POST_COLUMNS = (
+    *posts.c,
+    public_accounts.c.name.label("account_name"),
+    public_accounts.c.news_entitlement.label("account_entitlement"),
+)
+
+
+def _with_account() -> Any:
+    return select(*POST_COLUMNS).join(
+        public_accounts, public_accounts.c.id == posts.c.public_account_id
+    )
+
+
+async def insert_post(conn: AsyncConnection, **values: Any) -> int:
+    result = await conn.execute(insert(posts).values(**values))
+    (post_id,) = result.inserted_primary_key  # type: ignore[misc]
+    return int(post_id)
+
+
+async def get(conn: AsyncConnection, post_id: int) -> Row | None:
+    result = await conn.execute(_with_account().where(posts.c.id == post_id))
+    return result.first()
+
+
+async def post_times_since(
+    conn: AsyncConnection, public_account_id: int, since_ms: int
+) -> list[int]:
+    """Creation times of the account's posts after `since_ms`, oldest first; deleted posts
+    count too, so deleting one does not give its quota back."""
+    result = await conn.execute(
+        select(posts.c.created_at)
+        .where(posts.c.public_account_id == public_account_id, posts.c.created_at > since_ms)
+        .order_by(posts.c.created_at)
+    )
+    return [row[0] for row in result]
+
+
+async def of_account(
+    conn: AsyncConnection, public_account_id: int, *, published: str, before: int, limit: int
+) -> list[Row]:
+    result = await conn.execute(
+        _with_account()
+        .where(
+            posts.c.public_account_id == public_account_id,
+            posts.c.status == published,
+            posts.c.id < before,
+        )
+        .order_by(posts.c.id.desc())
+        .limit(limit)
+    )
+    return list(result)
+
+
+async def timeline(
+    conn: AsyncConnection,
+    subscriber_id: int,
+    *,
+    published: str,
+    since: int,
+    before: int,
+    limit: int,
+) -> list[Row]:
+    """Newest first, posts with since < id < before of the accounts the subscriber follows."""
+    followed = select(subscriptions.c.public_account_id).where(
+        subscriptions.c.subscriber_id == subscriber_id
+    )
+    result = await conn.execute(
+        _with_account()
+        .where(
+            posts.c.public_account_id.in_(followed),
+            posts.c.status == published,
+            posts.c.id > since,
+            posts.c.id < before,
+        )
+        .order_by(posts.c.id.desc())
+        .limit(limit)
+    )
+    return list(result)
+
+
+async def mark_deleted(conn: AsyncConnection, post_id: int, *, deleted: str, now_ms: int) -> None:
+    await conn.execute(
+        update(posts).where(posts.c.id == post_id).values(status=deleted, deleted_at=now_ms)
+    )

@@ -1,0 +1,159 @@
+"""Public accounts, their review state, and who subscribes to them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from townhall.store.schema import accounts, identities, public_accounts, subscriptions
+
+
+async def insert_account(conn: AsyncConnection, **values: Any) -> int:
+    result = await conn.execute(insert(public_accounts).values(**values))
+    (account_id,) = result.inserted_primary_key  # type: ignore[misc]
+    return int(account_id)
+
+
+async def get(conn: AsyncConnection, public_account_id: int) -> Row | None:
+    result = await conn.execute(
+        select(public_accounts).where(public_accounts.c.id == public_account_id)
+    )
+    return result.first()
+
+
+async def name_in_use(conn: AsyncConnection, name_key: str, *, rejected: str) -> bool:
+    """Rejected applications give their name back; every other state keeps it."""
+    found = await conn.scalar(
+        select(public_accounts.c.id)
+        .where(public_accounts.c.name_key == name_key, public_accounts.c.status != rejected)
+        .limit(1)
+    )
+    return found is not None
+
+
+async def count_held_by_identity(
+    conn: AsyncConnection,
+    operator_id: int,
+    *,
+    entity_kind: str,
+    rejected: str,
+    active: str,
+) -> int:
+    """Accounts of one entity kind held by everyone sharing the operator's identity document
+    (found by its blind index, never decrypted); rejected applications do not count."""
+    same_identity = (
+        select(identities.c.account_id)
+        .join(accounts, accounts.c.id == identities.c.account_id)
+        .where(
+            identities.c.blind_index
+            == select(identities.c.blind_index)
+            .where(identities.c.account_id == operator_id)
+            .scalar_subquery(),
+            accounts.c.status == active,
+        )
+    )
+    count = await conn.scalar(
+        select(func.count()).where(
+            public_accounts.c.operator_id.in_(same_identity),
+            public_accounts.c.entity_kind == entity_kind,
+            public_accounts.c.status != rejected,
+        )
+    )
+    return count or 0
+
+
+async def list_by_operator(conn: AsyncConnection, operator_id: int) -> list[Row]:
+    result = await conn.execute(
+        select(public_accounts)
+        .where(public_accounts.c.operator_id == operator_id)
+        .order_by(public_accounts.c.id)
+    )
+    return list(result)
+
+
+async def list_by_status(
+    conn: AsyncConnection, status: str, *, after: int, limit: int
+) -> list[Row]:
+    result = await conn.execute(
+        select(public_accounts, accounts.c.handle)
+        .join(accounts, accounts.c.id == public_accounts.c.operator_id)
+        .where(public_accounts.c.status == status, public_accounts.c.id > after)
+        .order_by(public_accounts.c.id)
+        .limit(limit)
+    )
+    return list(result)
+
+
+async def list_for_filing(
+    conn: AsyncConnection, statuses: Iterable[str], *, category: str | None
+) -> list[Row]:
+    query = select(public_accounts).where(public_accounts.c.status.in_(list(statuses)))
+    if category is not None:
+        query = query.where(public_accounts.c.category == category)
+    result = await conn.execute(query.order_by(public_accounts.c.category, public_accounts.c.id))
+    return list(result)
+
+
+async def set_review(conn: AsyncConnection, public_account_id: int, **values: Any) -> None:
+    await conn.execute(
+        update(public_accounts).where(public_accounts.c.id == public_account_id).values(**values)
+    )
+
+
+async def subscribe(
+    conn: AsyncConnection, subscriber_id: int, public_account_id: int, now_ms: int
+) -> bool:
+    """True when the subscription is new; the subscriber count moves only then."""
+    result = await conn.execute(
+        sqlite_insert(subscriptions)
+        .values(subscriber_id=subscriber_id, public_account_id=public_account_id, created_at=now_ms)
+        .on_conflict_do_nothing()
+    )
+    added = result.rowcount == 1
+    if added:
+        await _count_subscribers(conn, public_account_id, +1)
+    return added
+
+
+async def unsubscribe(conn: AsyncConnection, subscriber_id: int, public_account_id: int) -> bool:
+    result = await conn.execute(
+        delete(subscriptions).where(
+            subscriptions.c.subscriber_id == subscriber_id,
+            subscriptions.c.public_account_id == public_account_id,
+        )
+    )
+    removed = result.rowcount == 1
+    if removed:
+        await _count_subscribers(conn, public_account_id, -1)
+    return removed
+
+
+async def _count_subscribers(conn: AsyncConnection, public_account_id: int, change: int) -> None:
+    await conn.execute(
+        update(public_accounts)
+        .where(public_accounts.c.id == public_account_id)
+        .values(subscriber_count=public_accounts.c.subscriber_count + change)
+    )
+
+
+async def is_subscribed(conn: AsyncConnection, subscriber_id: int, public_account_id: int) -> bool:
+    found = await conn.scalar(
+        select(subscriptions.c.created_at).where(
+            subscriptions.c.subscriber_id == subscriber_id,
+            subscriptions.c.public_account_id == public_account_id,
+        )
+    )
+    return found is not None
+
+
+async def followed_by(conn: AsyncConnection, subscriber_id: int) -> list[int]:
+    result = await conn.execute(
+        select(subscriptions.c.public_account_id).where(
+            subscriptions.c.subscriber_id == subscriber_id
+        )
+    )
+    return [row[0] for row in result]
