@@ -1,7 +1,9 @@
-"""Helpers the API, WebSocket and crash tests share: error shape, full history, full sync."""
+"""Helpers the API, WebSocket and crash tests share: error shape, full history, full sync,
+public accounts."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sqlite3
@@ -11,19 +13,29 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from stdnum.cn import ric
+from stdnum.cn import ric, uscc
 
 from townhall.client import TownhallClient
+from townhall.packs import load_pack
 
 SMS_CODE = re.compile(r"Townhall code: (\d+) ")
+PUBLIC_ACCOUNT_RULES = load_pack("cn-2014").public_accounts
+_SERIALS = itertools.count(1)
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> None:
-    """The API's one error shape: {"error": {"code", "message"}}, with the expected status."""
+    """The API's one error shape: {"error": {"code", "message"}}, with the expected status; a
+    429 may say when to come back, in the body and the Retry-After header alike."""
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"}, body
-    assert set(body["error"]) == {"code", "message"}, body
+    extra = set(body["error"]) - {"code", "message"}
+    if status == 429 and extra:
+        assert extra == {"retry_after"}, body
+        assert response.headers["Retry-After"] == str(body["error"]["retry_after"])
+        assert body["error"]["retry_after"] >= 1
+    else:
+        assert not extra, body
     assert isinstance(body["error"]["message"], str)
     assert body["error"]["message"]
     if code is not None:
@@ -131,3 +143,41 @@ def query_db(data_dir: Path, sql: str, *params: object) -> list[tuple[Any, ...]]
     uri = f"file:{data_dir / 'townhall.db'}?mode=ro"
     with closing(sqlite3.connect(uri, uri=True, timeout=10)) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+def valid_uscc() -> str:
+    """A unified social credit code with a correct check digit, a new one on every call."""
+    first17 = f"91110000{next(_SERIALS):09d}"
+    return first17 + uscc.calc_check_digit(first17)
+
+
+def account_name(label: str = "读书会") -> str:
+    """A public-account name no other test of this session has used: names are unique per
+    server, and tests share servers."""
+    return f"{label}{next(_SERIALS)}"
+
+
+async def public_account(
+    operator: TownhallClient,
+    reviewer: TownhallClient | None = None,
+    *,
+    category: str = "individual",
+    account_type: str = "subscription",
+    entitlement: str = "none",
+    **fields: str,
+) -> dict[str, Any]:
+    """An application of `operator`'s with complete papers, approved by `reviewer` if given."""
+    if PUBLIC_ACCOUNT_RULES.categories[category].entity == "organisation":
+        fields.setdefault("entity_name", "山海文化传播有限公司")
+        fields.setdefault("uscc", valid_uscc())
+    if entitlement != "none":
+        fields.setdefault("news_licence", f"10120{next(_SERIALS):05d}")
+    name = fields.pop("name", None) or account_name()
+    applied = await operator.apply_public_account(name, category, account_type, **fields)
+    if reviewer is None:
+        return applied
+    return await reviewer.request(
+        "POST",
+        f"/api/v1/admin/public-accounts/{applied['id']}/decision",
+        json={"decision": "approve", "news_entitlement": entitlement},
+    )

@@ -3,6 +3,7 @@ reveal and its access records, and the blacklist."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
 from typing import Any
@@ -35,12 +36,28 @@ REVIEWER_ROUTES = [
         {"decision": "reject", "reason": "the photo is blurred"},
     ),
     ("POST", "/api/v1/admin/identities/{user_id}/reveal", {"reason": "police request 118"}),
+    # Public accounts: the role is checked before the id, so any id shows the refusal.
+    ("GET", "/api/v1/admin/public-accounts", None),
+    ("POST", "/api/v1/admin/public-accounts/{user_id}/decision", {"decision": "approve"}),
+    ("PUT", "/api/v1/admin/public-accounts/{user_id}/suspension", {"reason": "spreads rumours"}),
+    ("DELETE", "/api/v1/admin/public-accounts/{user_id}/suspension", {"reason": "appeal won"}),
+]
+# Routes several staff roles may read; everyone else is refused.
+SHARED_ROUTES = [
+    ("GET", "/api/v1/admin/reach/escalations", {"reviewer", "admin", "auditor"}),
+    ("GET", "/api/v1/admin/reach/public-accounts/{user_id}", {"reviewer", "admin", "auditor"}),
+    ("GET", "/api/v1/admin/reach/forwards/{user_id}/lineage", {"reviewer", "auditor"}),
 ]
 ADMIN_ROUTES = [
     ("GET", "/api/v1/admin/identity-access", None),
     ("GET", "/api/v1/admin/identity-access?subject_id={user_id}", None),
     ("POST", "/api/v1/admin/blacklist", {"user_id": "{user_id}", "reason": "a fraud ring"}),
 ]
+
+
+def template(path: str) -> str:
+    """A path with its parameters unnamed: /x/{user_id} and /x/{public_account_id} compare equal."""
+    return re.sub(r"\{[^}]+\}", "{}", path)
 
 
 def route_calls(routes: list, user_id: int) -> list[tuple[str, str, Any]]:
@@ -83,13 +100,32 @@ def test_the_role_table_covers_every_admin_route() -> None:
     """A new staff route must join the tables below, so the role checks reach it too."""
     paths = build_app(Settings()).openapi()["paths"]
     served = {
-        (method.upper(), path)
+        (method.upper(), template(path))
         for path, operations in paths.items()
         if path.startswith("/api/v1/admin/")
         for method in operations
     }
-    tested = {(method, path.split("?")[0]) for method, path, _ in REVIEWER_ROUTES + ADMIN_ROUTES}
+    tested = {
+        (method, template(path.split("?")[0]))
+        for method, path, _ in REVIEWER_ROUTES + ADMIN_ROUTES + SHARED_ROUTES
+    }
     assert served == tested
+
+
+async def test_shared_staff_routes_refuse_every_other_role(
+    make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    intruder = await make_user("intruder")
+    members = {role: await make_staff(role) for role in ("reviewer", "admin", "auditor")}
+    for method, path, roles in SHARED_ROUTES:
+        path = path.format(user_id=intruder.id)
+        assert_error(await call(intruder, method, path), 403, "role_required")
+        for role, member in members.items():
+            answer = await call(member, method, path)
+            if role in roles:
+                assert answer.status_code in (200, 404), (role, path, answer.text)
+            else:
+                assert_error(answer, 403, "role_required")
 
 
 async def test_staff_accounts_have_a_role_and_no_identity(make_staff: MakeStaff) -> None:
