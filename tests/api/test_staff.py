@@ -46,7 +46,7 @@ REVIEWER_ROUTES = [
 SHARED_ROUTES = [
     ("GET", "/api/v1/admin/reach/escalations", {"reviewer", "admin", "auditor"}),
     ("GET", "/api/v1/admin/reach/public-accounts/{user_id}", {"reviewer", "admin", "auditor"}),
-    ("GET", "/api/v1/admin/reach/forwards/{user_id}/lineage", {"reviewer", "auditor"}),
+    ("GET", "/api/v1/admin/reach/forwards/{user_id}/lineage", {"reviewer", "admin", "auditor"}),
 ]
 ADMIN_ROUTES = [
     ("GET", "/api/v1/admin/identity-access", None),

@@ -1,0 +1,536 @@
+"""Public accounts: who may apply and with what papers, caps, names, staff review and the news
+entitlement, the notice to the applicant, the account page, and subscriptions."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import MakeStaff, MakeUser, Server, User, fresh_identity
+from tests.support import (
+    account_name,
+    assert_error,
+    full_sync,
+    identity_secrets,
+    leaks,
+    public_account,
+    valid_uscc,
+)
+
+WAIT = 10  # seconds: generous, only reached when something is wrong
+
+
+@pytest.fixture
+async def reviewer(make_staff: MakeStaff) -> User:
+    return await make_staff("reviewer")
+
+
+async def apply(
+    user: User, name: str, category: str = "individual", **fields: Any
+) -> httpx.Response:
+    body = {"name": name, "category": category, "account_type": "subscription", **fields}
+    return await user.raw("POST", "/api/v1/public-accounts", json=body)
+
+
+async def decide(reviewer: User, account_id: int, decision: str, **fields: Any) -> httpx.Response:
+    return await reviewer.raw(
+        "POST",
+        f"/api/v1/admin/public-accounts/{account_id}/decision",
+        json={"decision": decision, **fields},
+    )
+
+
+async def page(user: User, account_id: int) -> httpx.Response:
+    return await user.raw("GET", f"/api/v1/public-accounts/{account_id}")
+
+
+async def queued_ids(reviewer: User, status: str = "pending_review") -> set[int]:
+    """Every id in one review queue, read page by page."""
+    ids: set[int] = set()
+    after = 0
+    while True:
+        answer = await reviewer.raw(
+            "GET",
+            "/api/v1/admin/public-accounts",
+            params={"status": status, "after": after, "limit": 200},
+        )
+        assert answer.status_code == 200, answer.text
+        ids |= {item["id"] for item in answer.json()["public_accounts"]}
+        after = answer.json()["next_after"]
+        if after is None:
+            return ids
+
+
+# Applying ---------------------------------------------------------------------------------------
+
+
+async def test_a_verified_user_applies_and_the_application_waits_for_review(
+    alice: User, bob: User, reviewer: User
+) -> None:
+    name = account_name("山野茶馆")
+    answer = await apply(alice, name, description="  Tea and hills.  ")
+    assert answer.status_code == 201, answer.text
+    applied = answer.json()
+    assert applied["name"] == name
+    assert applied["status"] == "pending_review"
+    assert applied["news_entitlement"] == "none"
+    assert applied["description"] == "Tea and hills."
+    assert applied["operator"]["kind"] == "individual"
+    assert applied["operator"]["entity_name"] is None
+    assert applied["operator_id"] == alice.id
+
+    mine = (await alice.request("GET", "/api/v1/me/public-accounts"))["public_accounts"]
+    assert [account["id"] for account in mine] == [applied["id"]]
+    assert (await page(alice, applied["id"])).json()["status"] == "pending_review"
+    assert (await page(reviewer, applied["id"])).json()["status"] == "pending_review"
+    # Nobody else learns an application exists.
+    for method, path in [
+        ("GET", f"/api/v1/public-accounts/{applied['id']}"),
+        ("GET", f"/api/v1/public-accounts/{applied['id']}/posts"),
+        ("PUT", f"/api/v1/public-accounts/{applied['id']}/subscription"),
+        ("DELETE", f"/api/v1/public-accounts/{applied['id']}/subscription"),
+    ]:
+        assert_error(await bob.raw(method, path), 404, "public_account_not_found")
+    assert (await bob.request("GET", "/api/v1/me/public-accounts"))["public_accounts"] == []
+    assert_error(await page(bob, 10**9), 404, "public_account_not_found")
+    assert applied["id"] in await queued_ids(reviewer)
+
+
+async def test_a_user_whose_identity_is_not_verified_cannot_apply(
+    review_server: Server, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    pending = await make_user("pending", on=review_server)
+    name = account_name()
+    assert_error(await apply(pending, name), 422, "identity_unverified")
+
+    reviewer = await make_staff("reviewer", on=review_server)
+    approved = await reviewer.raw(
+        "POST", f"/api/v1/admin/identities/{pending.id}/decision", json={"decision": "approve"}
+    )
+    assert approved.status_code == 200, approved.text
+    assert (await apply(pending, name)).status_code == 201
+
+
+async def test_categories_and_account_types_come_from_the_pack(alice: User) -> None:
+    refused = await apply(alice, account_name(), category="blogger")
+    assert_error(refused, 400, "category_invalid")
+    assert "news_organisation" in refused.json()["error"]["message"]
+    wrong_type = await alice.raw(
+        "POST",
+        "/api/v1/public-accounts",
+        json={"name": account_name(), "category": "individual", "account_type": "broadcast"},
+    )
+    assert_error(wrong_type, 400, "account_type_invalid")
+    assert "subscription" in wrong_type.json()["error"]["message"]
+    service = await alice.apply_public_account(account_name(), "individual", "service")
+    assert (service["category"], service["account_type"]) == ("individual", "service")
+    assert service["category_label"] == "个人 Individual"
+
+
+async def test_an_organisation_files_its_registered_name_and_a_valid_credit_code(
+    alice: User,
+) -> None:
+    code = valid_uscc()
+    wrong_digit = code[:-1] + ("0" if code[-1] != "0" else "1")
+    for fields, status, error in [
+        ({"uscc": code}, 422, "entity_name_required"),
+        ({"entity_name": "   ", "uscc": code}, 422, "entity_name_required"),
+        ({"entity_name": "山海文化传播有限公司"}, 422, "uscc_required"),
+        ({"entity_name": "山海文化传播有限公司", "uscc": wrong_digit}, 422, "uscc_invalid"),
+        ({"entity_name": "山海文化传播有限公司", "uscc": code[:-2]}, 422, "uscc_invalid"),
+    ]:
+        assert_error(await apply(alice, account_name(), "enterprise", **fields), status, error)
+    spaced = f"{code[:6]} {code[6:12]}-{code[12:]}"
+    answer = await apply(
+        alice, account_name(), "enterprise", entity_name="山海文化传播有限公司", uscc=spaced
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["operator"] == {
+        "kind": "organisation",
+        "entity_name": "山海文化传播有限公司",
+        "uscc": code,
+        "verified": True,
+    }
+    # An individual's account is filed under the person: organisation papers are not kept.
+    individual = await apply(alice, account_name(), "individual", entity_name="某公司", uscc=code)
+    assert individual.json()["operator"]["entity_name"] is None
+    assert individual.json()["operator"]["uscc"] is None
+
+
+async def test_one_identity_holds_one_individual_and_two_organisation_accounts(
+    alice: User, reviewer: User
+) -> None:
+    first = await public_account(alice)
+    assert_error(await apply(alice, account_name()), 409, "public_account_limit")
+    enterprises = [await public_account(alice, category="enterprise") for _ in range(2)]
+    third = await apply(
+        alice, account_name(), "media", entity_name="山海传媒有限公司", uscc=valid_uscc()
+    )
+    assert_error(third, 409, "public_account_limit")
+    # The cap counts approved accounts as well as pending applications.
+    assert (await decide(reviewer, enterprises[0]["id"], "approve")).status_code == 200
+    assert_error(await apply(alice, account_name()), 409, "public_account_limit")
+
+    # A rejected application gives its slot back.
+    rejection = await decide(reviewer, enterprises[1]["id"], "reject", reason="not a real business")
+    assert rejection.status_code == 200, rejection.text
+    assert (await public_account(alice, category="media"))["status"] == "pending_review"
+    assert (
+        await decide(reviewer, first["id"], "reject", reason="the name misleads")
+    ).status_code == 200
+    assert (await public_account(alice))["status"] == "pending_review"
+    assert_error(await apply(alice, account_name()), 409, "public_account_limit")
+
+
+# Names ------------------------------------------------------------------------------------------
+
+
+async def test_names_are_unique_after_normalization(alice: User, bob: User, reviewer: User) -> None:
+    taken = account_name("读书会")  # e.g. 读书会17
+    number = taken.removeprefix("读书会")
+    full_width = number.translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"})
+    for same in [
+        taken,
+        f"讀書會{number}",
+        f"读 书 会 {number}",
+        f"读书会{full_width}",
+        f" {taken} ",
+    ]:
+        before = await apply(alice if same == taken else bob, same)
+        if same == taken:
+            assert before.status_code == 201, before.text
+            first_id = before.json()["id"]
+        else:
+            assert_error(before, 409, "name_taken")
+    # A rejected application gives its name back.
+    rejected = await decide(reviewer, first_id, "reject", reason="we asked for papers")
+    assert rejected.status_code == 200, rejected.text
+    again = await apply(bob, f"讀書會{number}")
+    assert again.status_code == 201, again.text
+
+
+async def test_names_that_evade_the_naming_rules_are_refused(alice: User) -> None:
+    number = account_name("")  # a suffix that keeps every name here new
+    evasions = {
+        f"新华社{number}": "name_restricted",
+        f"新 华 社{number}": "name_restricted",  # inserted spaces
+        f"新.华.社{number}": "name_restricted",  # inserted punctuation
+        f"新華社{number}": "name_restricted",  # traditional characters
+        f"新聞早知道{number}": "name_restricted",
+        f"ＮＥＷＳ茶馆{number}": "name_restricted",  # full-width letters
+        f"ＣＣＴＶ迷{number}": "name_restricted",
+        f"xinhuashe{number}": "name_restricted",  # pinyin
+        f"Xin Hua She {number}": "name_restricted",
+        f"renmin ribao{number}": "name_restricted",
+        f"海淀人民政府{number}": "name_restricted",  # a state organ
+        f"海淀公安{number}": "name_restricted",
+        f"茶馆 www.tea{number}.com": "name_url",
+        f"茶馆 tea{number}.cn": "name_url",
+        f"茶馆 微信 tea{number}": "name_contact_details",
+        f"茶馆 1380013{number}": "name_contact_details",  # a phone number
+        f"茶馆{number}@tea": "name_contact_details",  # an e-mail address
+    }
+    refused = {}
+    for name in evasions:
+        answer = await apply(alice, name)
+        assert answer.status_code in (400, 422), answer.text
+        assert_error(answer, answer.status_code)
+        refused[name] = answer.json()["error"]["code"]
+    assert refused == evasions
+    assert (await alice.request("GET", "/api/v1/me/public-accounts"))["public_accounts"] == []
+
+
+async def test_reserved_terms_are_left_to_the_categories_they_belong_to(
+    make_user: MakeUser,
+) -> None:
+    government = await make_user("government")
+    newsroom = await make_user("newsroom")
+    shop = await make_user("shop")
+    papers = {"entity_name": "海淀区人民政府办公室", "uscc": valid_uscc()}
+
+    county = await apply(government, account_name("海淀区人民政府"), "government", **papers)
+    assert county.status_code == 201, county.text
+    daily = await apply(newsroom, account_name("新闻早知道"), "news_organisation", **papers)
+    assert daily.status_code == 201, daily.text
+    # Each group of terms belongs to its own kind of account only.
+    for user, name, category in [
+        (newsroom, "海淀区人民政府", "news_organisation"),
+        (government, "政务新闻", "government"),
+        (government, "xinwen lianbo", "government"),
+        (shop, "新闻小店", "enterprise"),
+        (shop, "人民政府小店", "enterprise"),
+    ]:
+        assert_error(
+            await apply(user, account_name(name), category, **papers), 422, "name_restricted"
+        )
+
+
+# Review -----------------------------------------------------------------------------------------
+
+
+async def test_only_reviewers_work_the_review_queue(
+    alice: User, bob: User, reviewer: User, make_staff: MakeStaff
+) -> None:
+    applied = await public_account(alice)
+    auditor = await make_staff("auditor")
+    admin = await make_staff("admin")
+    for outsider in (bob, auditor, admin):
+        listing = await outsider.raw("GET", "/api/v1/admin/public-accounts")
+        assert_error(listing, 403, "role_required")
+        approval = await decide(outsider, applied["id"], "approve")
+        assert_error(approval, 403, "role_required")
+    for method in ("PUT", "DELETE"):
+        assert_error(
+            await bob.raw(
+                method,
+                f"/api/v1/admin/public-accounts/{applied['id']}/suspension",
+                json={"reason": "spreads rumours"},
+            ),
+            403,
+            "role_required",
+        )
+    assert (await page(alice, applied["id"])).json()["status"] == "pending_review"
+
+    (item,) = await queue_from(reviewer, applied["id"])
+    assert item["operator_handle"] == alice.handle
+    assert item["status"] == "pending_review"
+    approved = await decide(reviewer, applied["id"], "approve")
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "approved"
+    assert approved.json()["reviewed_by"] == reviewer.id
+    assert applied["id"] not in await queued_ids(reviewer)
+    assert applied["id"] in await queued_ids(reviewer, "approved")
+
+
+async def queue_from(reviewer: User, account_id: int) -> list[dict[str, Any]]:
+    """The queue page that starts at `account_id`."""
+    answer = await reviewer.raw(
+        "GET", "/api/v1/admin/public-accounts", params={"after": account_id - 1, "limit": 1}
+    )
+    assert answer.status_code == 200, answer.text
+    return [item for item in answer.json()["public_accounts"] if item["id"] == account_id]
+
+
+@pytest.mark.parametrize(
+    ("category", "licensed", "allowed"),
+    [
+        ("news_organisation", True, {"none", "repost", "originate"}),
+        ("news_website", True, {"none", "repost", "originate"}),
+        ("news_organisation", False, {"none"}),
+        ("media", True, {"none", "repost"}),
+        ("government", True, {"none", "repost"}),
+        ("individual", True, {"none", "repost"}),
+        ("enterprise", False, {"none"}),
+    ],
+)
+async def test_the_news_entitlement_follows_category_and_licence(
+    make_user: MakeUser, reviewer: User, category: str, licensed: bool, allowed: set[str]
+) -> None:
+    operator = await make_user("operator")
+    name = account_name("新闻早知道" if category.startswith("news") else "读书会")
+    papers = {"news_licence": "10120170001"} if licensed else {}
+    applied = await public_account(operator, category=category, name=name, **papers)
+    assert applied["news_licence"] == papers.get("news_licence")
+    # The most generous entitlement first: each refusal leaves the application pending.
+    for entitlement in ("originate", "repost", "none"):
+        answer = await decide(reviewer, applied["id"], "approve", news_entitlement=entitlement)
+        if entitlement in allowed:
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["news_entitlement"] == entitlement
+            break
+        assert_error(answer, 422, "entitlement_not_allowed")
+        assert (await page(operator, applied["id"])).json()["status"] == "pending_review"
+
+
+async def test_a_rejection_needs_a_reason_and_an_application_is_decided_once(
+    alice: User, bob: User, reviewer: User
+) -> None:
+    applied = await public_account(alice)
+    assert_error(await decide(reviewer, applied["id"], "reject"), 422, "reason_required")
+    assert_error(
+        await decide(reviewer, applied["id"], "reject", reason="  "), 422, "reason_required"
+    )
+    rejected = await decide(reviewer, applied["id"], "reject", reason="the papers are forged")
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["status"] == "rejected"
+    assert rejected.json()["status_reason"] == "the papers are forged"
+    for decision in ("approve", "reject"):
+        again = await decide(reviewer, applied["id"], decision, reason="a second thought")
+        assert_error(again, 409, "public_account_state")
+    assert_error(await decide(reviewer, 10**9, "approve"), 404, "public_account_not_found")
+    # A rejected application stays private to its applicant.
+    assert (await page(alice, applied["id"])).json()["status"] == "rejected"
+    assert_error(await page(bob, applied["id"]), 404, "public_account_not_found")
+
+    approved = await public_account(bob, reviewer)
+    assert_error(
+        await decide(reviewer, approved["id"], "reject", reason="too late"),
+        409,
+        "public_account_state",
+    )
+
+
+async def test_the_applicant_is_told_each_decision(alice: User, reviewer: User) -> None:
+    first = await public_account(alice, category="enterprise")
+    second = await public_account(alice, category="enterprise")
+    _, cursor = await full_sync(alice)
+    async with alice.websocket(since=cursor) as socket:
+        assert (await decide(reviewer, first["id"], "approve")).status_code == 200
+        live = await asyncio.wait_for(socket.receive_until("notice"), WAIT)
+    assert live["notice"]["public_account_id"] == first["id"]
+    assert live["notice"]["status"] == "approved"
+    assert (
+        await decide(reviewer, second["id"], "reject", reason="no licence shown")
+    ).status_code == 200
+    suspended = await reviewer.raw(
+        "PUT",
+        f"/api/v1/admin/public-accounts/{first['id']}/suspension",
+        json={"reason": "spreads rumours"},
+    )
+    assert suspended.status_code == 200, suspended.text
+
+    events, _ = await full_sync(alice)
+    notices = [event["notice"] for event in events if event["type"] == "notice"]
+    assert [
+        (n["kind"], n["public_account_id"], n["name"], n["status"], n["reason"]) for n in notices
+    ] == [
+        ("public_account_status", first["id"], first["name"], "approved", None),
+        ("public_account_status", second["id"], second["name"], "rejected", "no licence shown"),
+        ("public_account_status", first["id"], first["name"], "suspended", "spreads rumours"),
+    ]
+
+
+# The account page -------------------------------------------------------------------------------
+
+
+async def test_the_account_page_shows_the_entity_and_never_the_person(
+    make_user: MakeUser, bob: User, reviewer: User
+) -> None:
+    identity = fresh_identity()
+    operator = await make_user("operator", identity=identity)
+    code = valid_uscc()
+    newsroom = await public_account(
+        operator,
+        reviewer,
+        category="news_organisation",
+        name=account_name("新闻早知道"),
+        entitlement="originate",
+        entity_name="北京山海报业有限公司",
+        uscc=code,
+    )
+    person = await public_account(operator, reviewer)
+
+    seen = await page(bob, newsroom["id"])
+    assert seen.status_code == 200, seen.text
+    shown = seen.json()
+    assert shown["category"] == "news_organisation"
+    assert shown["category_label"] == "新闻单位 News organisation"
+    assert shown["news_entitlement"] == "originate"
+    assert shown["operator"] == {
+        "kind": "organisation",
+        "entity_name": "北京山海报业有限公司",
+        "uscc": code,
+        "verified": True,
+    }
+    assert shown["subscriber_count"] == 0
+    assert shown["subscribed"] is False
+    assert shown["approved_at"]
+    # Who operates it, and the review's inner workings, are for the operator and staff.
+    for private in ("operator_id", "news_licence", "status_reason", "reviewed_by"):
+        assert private not in shown
+    individual = (await page(bob, person["id"])).json()
+    assert individual["operator"] == {
+        "kind": "individual", "entity_name": None, "uscc": None, "verified": True
+    }  # fmt: skip
+
+    secrets = identity_secrets(identity)
+    for seen_by in (bob, operator, reviewer):
+        for account_id in (newsroom["id"], person["id"]):
+            assert leaks((await page(seen_by, account_id)).content, secrets) == []
+    mine = await operator.raw("GET", "/api/v1/me/public-accounts")
+    assert leaks(mine.content, secrets) == []
+    for status in ("approved", "pending_review"):
+        listing = await reviewer.raw(
+            "GET", "/api/v1/admin/public-accounts", params={"status": status, "limit": 200}
+        )
+        assert leaks(listing.content, secrets) == []
+
+
+# Subscriptions ----------------------------------------------------------------------------------
+
+
+async def subscription(user: User, method: str, account_id: int) -> dict[str, Any]:
+    answer = await user.raw(method, f"/api/v1/public-accounts/{account_id}/subscription")
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def test_subscribing_and_unsubscribing_are_idempotent_and_counted(
+    alice: User, bob: User, carol: User, reviewer: User
+) -> None:
+    account = await public_account(alice, reviewer)
+    assert await subscription(bob, "PUT", account["id"]) == {
+        "subscribed": True,
+        "subscriber_count": 1,
+    }
+    assert await subscription(bob, "PUT", account["id"]) == {
+        "subscribed": True,
+        "subscriber_count": 1,
+    }
+    assert await subscription(carol, "PUT", account["id"]) == {
+        "subscribed": True,
+        "subscriber_count": 2,
+    }
+    shown = (await page(bob, account["id"])).json()
+    assert (shown["subscribed"], shown["subscriber_count"]) == (True, 2)
+    assert (await page(alice, account["id"])).json()["subscribed"] is False
+
+    assert await subscription(bob, "DELETE", account["id"]) == {
+        "subscribed": False,
+        "subscriber_count": 1,
+    }
+    assert await subscription(bob, "DELETE", account["id"]) == {
+        "subscribed": False,
+        "subscriber_count": 1,
+    }
+    shown = (await page(bob, account["id"])).json()
+    assert (shown["subscribed"], shown["subscriber_count"]) == (False, 1)
+    assert_error(
+        await bob.raw("PUT", f"/api/v1/public-accounts/{10**9}/subscription"),
+        404,
+        "public_account_not_found",
+    )
+
+
+async def test_a_suspended_account_stays_readable_but_takes_no_new_subscribers(
+    alice: User, bob: User, carol: User, reviewer: User
+) -> None:
+    account = await public_account(alice, reviewer)
+    await subscription(bob, "PUT", account["id"])
+    path = f"/api/v1/admin/public-accounts/{account['id']}/suspension"
+    assert_error(await reviewer.raw("PUT", path, json={}), 422, "reason_required")
+    suspended = await reviewer.raw("PUT", path, json={"reason": "spreads rumours"})
+    assert suspended.status_code == 200, suspended.text
+    assert_error(
+        await reviewer.raw("PUT", path, json={"reason": "again"}), 409, "public_account_state"
+    )
+
+    shown = (await page(carol, account["id"])).json()
+    assert (shown["status"], shown["subscriber_count"]) == ("suspended", 1)
+    refused = await carol.raw("PUT", f"/api/v1/public-accounts/{account['id']}/subscription")
+    assert_error(refused, 422, "public_account_not_approved")
+    assert await subscription(bob, "DELETE", account["id"]) == {
+        "subscribed": False,
+        "subscriber_count": 0,
+    }
+
+    lifted = await reviewer.raw("DELETE", path, json={"reason": "the appeal was upheld"})
+    assert lifted.status_code == 200, lifted.text
+    assert lifted.json()["status"] == "approved"
+    assert await subscription(carol, "PUT", account["id"]) == {
+        "subscribed": True,
+        "subscriber_count": 1,
+    }
