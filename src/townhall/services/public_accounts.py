@@ -203,7 +203,12 @@ class PublicAccountService:
             row = await self._in_state(conn, public_account_id, AccountState.PENDING_REVIEW)
             entitlement = Entitlement.NONE
             if approve:
-                category = self._rules.categories[row.category]
+                category = self._rules.categories.get(row.category)
+                if category is None:  # the pack no longer offers it: the applicant must reapply
+                    raise PolicyRefusal(
+                        f"the category {row.category!r} is no longer offered; reject instead",
+                        code="category_invalid",
+                    )
                 entitlement = check_entitlement(news_entitlement, category, _qualifications(row))
             status = AccountState.APPROVED if approve else AccountState.REJECTED
             await account_store.set_review(

@@ -187,7 +187,7 @@ class ReachLedger:
 
     async def lineage(self, actor: Principal, forward_id: int) -> list[dict[str, Any]]:
         """A forward traced back hop by hop to the post: who forwarded it into which chat."""
-        require_role(actor, Role.REVIEWER, Role.AUDITOR)
+        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
         async with self._db.reading() as conn:
             chain = await reach_store.lineage(conn, forward_id)
         if not chain:
@@ -195,16 +195,26 @@ class ReachLedger:
         return [render_forward(row) for row in chain]
 
     async def author_totals(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
-        """Views and forwards of the account's posts within the pack's rolling window."""
+        """Views and forwards within the pack's rolling window: of the account's posts, and of
+        every account its operator runs (the author the thresholds count for)."""
         require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
         from_day = day_of(self._now_ms()) - self._rules.window_days + 1
         async with self._db.reading() as conn:
-            totals = await reach_store.totals_since(conn, public_account_id, from_day)
+            account = await reach_store.totals_since(conn, [public_account_id], from_day)
+            operated = await reach_store.accounts_run_by_operator_of(conn, public_account_id)
+            operator = await reach_store.totals_since(conn, operated, from_day)
+        if not operated:
+            raise NotFound("no such public account", code="public_account_not_found")
         return {
             "public_account_id": public_account_id,
             "window_days": self._rules.window_days,
-            "views": totals.views,
-            "forwards": totals.forwards,
+            "views": account.views,
+            "forwards": account.forwards,
+            "operator": {
+                "public_account_ids": operated,
+                "views": operator.views,
+                "forwards": operator.forwards,
+            },
             "serious_views": self._rules.serious_views,
             "serious_forwards": self._rules.serious_forwards,
         }

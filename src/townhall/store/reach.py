@@ -15,6 +15,7 @@ from townhall.store.schema import (
     forwards,
     post_views,
     posts,
+    public_accounts,
     reach_daily,
     reach_escalations,
 )
@@ -74,14 +75,32 @@ async def add_to_day(
     )
 
 
-async def totals_since(conn: AsyncConnection, public_account_id: int, from_day: int) -> Row:
+async def totals_since(conn: AsyncConnection, public_account_ids: list[int], from_day: int) -> Row:
     result = await conn.execute(
         select(
             func.coalesce(func.sum(reach_daily.c.views), 0).label("views"),
             func.coalesce(func.sum(reach_daily.c.forwards), 0).label("forwards"),
-        ).where(reach_daily.c.public_account_id == public_account_id, reach_daily.c.day >= from_day)
+        ).where(
+            reach_daily.c.public_account_id.in_(public_account_ids),
+            reach_daily.c.day >= from_day,
+        )
     )
     return result.one()
+
+
+async def accounts_run_by_operator_of(conn: AsyncConnection, public_account_id: int) -> list[int]:
+    """Every public account whose operator also runs this one (itself included)."""
+    operator = (
+        select(public_accounts.c.operator_id)
+        .where(public_accounts.c.id == public_account_id)
+        .scalar_subquery()
+    )
+    result = await conn.execute(
+        select(public_accounts.c.id)
+        .where(public_accounts.c.operator_id == operator)
+        .order_by(public_accounts.c.id)
+    )
+    return [row[0] for row in result]
 
 
 async def insert_forward(conn: AsyncConnection, **values: Any) -> int:
