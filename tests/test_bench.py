@@ -49,3 +49,88 @@ def test_messaging_bench_reports_every_scenario(tmp_path: Path) -> None:
         "b_group_p99_100ms",
         "c_5000_idle_in_400mb",
     }
+
+
+def test_broadcast_bench_reports_every_figure(tmp_path: Path) -> None:
+    results_file = tmp_path / "broadcast.json"
+    townhall = Path(sys.executable).parent / "townhall"
+    subprocess.run(
+        [
+            str(townhall),
+            "bench",
+            "broadcast",
+            "--json",
+            str(results_file),
+            "--small-subscribers",
+            "20",
+            "--large-subscribers",
+            "2000",
+            "--posts",
+            "10",
+            "--online",
+            "15",
+            "--push-posts",
+            "2",
+            "--push-interval",
+            "0",
+            "--followed",
+            "4",
+            "--posts-per-followed",
+            "6",
+            "--timeline-reads",
+            "10",
+            "--viewers",
+            "25",
+            "--view-concurrency",
+            "4",
+        ],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+    results = json.loads(results_file.read_text())
+
+    setup = results["setup"]
+    assert setup["subscriber_count_small"] == 20
+    assert setup["subscriber_count_large"] == 2000
+    assert setup["bulk_loaded_subscriptions"] == 20 + 2000 + 4
+    assert setup["bulk_loaded_posts"] == 4 * 6
+    assert setup["public_accounts"] == 2 + 4
+
+    publish = results["publish"]
+    for side, subscribers in (("small", 20), ("large", 2000)):
+        figures = publish[side]
+        assert figures["subscribers"] == subscribers
+        assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    assert publish["p99_ratio_large_to_small"] > 0
+
+    push = results["push"]
+    assert push["online_sockets"] == push["still_open"] == 15
+    assert push["deliveries"] == 15 * 2 and push["every_socket_got_every_post"]
+    assert len(push["per_post"]) == 2
+    deliveries = push["all_deliveries"]
+    assert 0 < deliveries["p50_ms"] <= deliveries["p99_ms"] <= deliveries["last_ms"]
+    assert push["worst_post_last_ms"] == deliveries["last_ms"]
+
+    timeline = results["timeline"]
+    assert timeline["followed_accounts"] == 4 and timeline["page_size"] == 20
+    assert timeline["pages_newest_first_from_followed"] == timeline["reads"] == 10
+    assert 0 < timeline["p50_ms"] <= timeline["p99_ms"]
+
+    views = results["view_ingest"]
+    assert views["failures"] == 0 and views["views_per_s"] > 0
+    assert views["post_views"] == views["viewers"] == 25
+    assert views["views_equal_unique_viewers"]
+
+    targets = results["targets"]
+    assert set(targets) == {
+        "publish_o1_p99_within_1_2x",
+        "publish_p99_20ms",
+        "push_last_1s",
+        "push_every_socket_every_post",
+        "views_counted_once",
+    }
+    assert all(set(target) == {"target", "measured", "met"} for target in targets.values())
+    # Correctness holds at any size; the timing targets are for the full run on a quiet machine.
+    assert targets["push_every_socket_every_post"]["met"]
+    assert targets["views_counted_once"]["met"]

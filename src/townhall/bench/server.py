@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +49,10 @@ class ServerUsage:
 class LocalServer:
     url: str
     process: subprocess.Popen
-    data_dir: tempfile.TemporaryDirectory
+    data_dir: Path
+    # The temporary data dir this server made for itself, removed when it stops; None when the
+    # caller gave a data dir and keeps it (to load it between runs, say).
+    owned_dir: tempfile.TemporaryDirectory | None = None
 
     def stop(self) -> None:
         self.process.terminate()
@@ -56,7 +60,9 @@ class LocalServer:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-        self.data_dir.cleanup()
+            self.process.wait()
+        if self.owned_dir is not None:
+            self.owned_dir.cleanup()
 
 
 def free_port() -> int:
@@ -73,8 +79,31 @@ def split_cores() -> tuple[set[int] | None, set[int] | None]:
     return {cores[0]}, set(cores[1:])
 
 
-def start_server(server_cores: set[int] | None) -> LocalServer:
-    data_dir = tempfile.TemporaryDirectory(prefix="townhall-bench-")
+def bench_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a bench server, and of CLI commands run on its data dir."""
+    return {
+        **os.environ,
+        # Registering thousands of bench users at 120 ms a hash would dominate the run.
+        "TOWNHALL_PASSWORD_HASH_PROFILE": "cheapest",
+        # Thousands of bench users register from one address.
+        "TOWNHALL_LIMITS__REGISTRATIONS_PER_IP_PER_HOUR": "100000000",
+        "TOWNHALL_LOG_LEVEL": "warning",
+        **(extra or {}),
+    }
+
+
+def start_server(
+    server_cores: set[int] | None,
+    *,
+    data_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> LocalServer:
+    """Start `townhall serve` on a free port. Without `data_dir` it runs on a temporary one that
+    goes when it stops; `env` adds settings (e.g. TOWNHALL_POLICY_PACK)."""
+    owned_dir = None
+    if data_dir is None:
+        owned_dir = tempfile.TemporaryDirectory(prefix="townhall-bench-")
+        data_dir = Path(owned_dir.name)
     port = free_port()
     command = [
         str(Path(sys.executable).parent / "townhall"),
@@ -82,19 +111,11 @@ def start_server(server_cores: set[int] | None) -> LocalServer:
         "--port",
         str(port),
         "--data-dir",
-        data_dir.name,
+        str(data_dir),
     ]
     if server_cores:
         command = ["taskset", "-c", ",".join(map(str, sorted(server_cores))), *command]
-    env = {
-        **os.environ,
-        # Registering thousands of bench users at 120 ms a hash would dominate the run.
-        "TOWNHALL_PASSWORD_HASH_PROFILE": "cheapest",
-        # Thousands of bench users register from one address.
-        "TOWNHALL_LIMITS__REGISTRATIONS_PER_IP_PER_HOUR": "100000000",
-        "TOWNHALL_LOG_LEVEL": "warning",
-    }
-    process = subprocess.Popen(command, env=env)
+    process = subprocess.Popen(command, env=bench_environment(env))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -102,8 +123,10 @@ def start_server(server_cores: set[int] | None) -> LocalServer:
             raise RuntimeError(f"the server exited with {process.returncode}")
         try:
             if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                return LocalServer(url, process, data_dir)
+                return LocalServer(url, process, data_dir, owned_dir)
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
+    if owned_dir is not None:
+        owned_dir.cleanup()
     raise RuntimeError("the server did not start within 30 s")

@@ -32,3 +32,51 @@ def messaging(
         ),
         json_file,
     )
+
+
+@bench_app.command("broadcast")
+def broadcast(
+    json_file: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
+    small_subscribers: Annotated[
+        int, typer.Option(min=1, help="subscribers of the small account")
+    ] = 1_000,
+    large_subscribers: Annotated[
+        int, typer.Option(min=1, help="subscribers of the large account (bulk-loaded)")
+    ] = 1_000_000,
+    posts: Annotated[int, typer.Option(min=1, help="posts each account publishes, timed")] = 200,
+    online: Annotated[
+        int, typer.Option(min=1, help="online subscribers' sockets the large account pushes to")
+    ] = 10_000,
+    push_posts: Annotated[int, typer.Option(min=1, help="posts pushed to the sockets")] = 5,
+    push_interval: Annotated[
+        float, typer.Option(min=0, help="seconds between pushed posts, once all have one")
+    ] = 1.0,
+    followed: Annotated[
+        int, typer.Option(min=1, help="accounts the timeline reader follows")
+    ] = 200,
+    posts_per_followed: Annotated[
+        int, typer.Option(min=1, help="posts of each followed account (bulk-loaded)")
+    ] = 20,
+    timeline_reads: Annotated[int, typer.Option(min=1, help="timeline pages read")] = 500,
+    viewers: Annotated[int, typer.Option(min=1, help="distinct users reading one post")] = 10_000,
+    view_concurrency: Annotated[int, typer.Option(min=1, help="reads in flight at once")] = 64,
+) -> None:
+    """Publish latency with 1k and 1M subscribers, live push, timeline reads, view ingest."""
+    from townhall.bench.broadcast import BroadcastOptions, run
+
+    run(
+        BroadcastOptions(
+            small_subscribers=small_subscribers,
+            large_subscribers=large_subscribers,
+            posts=posts,
+            online=online,
+            push_posts=push_posts,
+            push_interval=push_interval,
+            followed=followed,
+            posts_per_followed=posts_per_followed,
+            timeline_reads=timeline_reads,
+            viewers=viewers,
+            view_concurrency=view_concurrency,
+        ),
+        json_file,
+    )
