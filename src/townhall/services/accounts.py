@@ -13,7 +13,6 @@ import orjson
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.accounts import (
@@ -37,12 +36,13 @@ from townhall.domain.limits import Limits
 from townhall.domain.policy import PolicyPack
 from townhall.domain.time import iso_utc
 from townhall.services.identity import IdentityService
+from townhall.services.known_sessions import KnownSessions
 from townhall.services.principal import Principal
 from townhall.services.standing import Standings
 from townhall.services.throttle import SlidingWindow
 from townhall.store import accounts as account_store
 from townhall.store import sessions as session_store
-from townhall.store.database import Database
+from townhall.store.database import Database, DbConnection
 
 PASSWORD_PROFILES = {
     "rfc9106_low_memory": profiles.RFC_9106_LOW_MEMORY,
@@ -86,6 +86,7 @@ class AccountService:
         self._session_ttl_ms = int(session_ttl_seconds * 1000)
         self._clock = clock
         self._registrations = SlidingWindow(limits.registrations_per_ip_per_hour, 3600)
+        self._known_sessions = KnownSessions()
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -151,7 +152,7 @@ class AccountService:
 
     async def _insert_account(
         self,
-        conn: AsyncConnection,
+        conn: DbConnection,
         handle: str,
         display_name: str,
         password_hash: str,
@@ -210,6 +211,7 @@ class AccountService:
             )
             await session_store.revoke_all(conn, principal.account_id, now_ms)
             await self._identity.schedule_purge(conn, principal.account_id, now_ms)
+        self._known_sessions.forget_account(principal.account_id)
         self._standings.forget(principal.account_id)
         self._sign_out_sockets(principal.account_id, None)
 
@@ -246,6 +248,11 @@ class AccountService:
 
     async def authenticate(self, token: str) -> Principal:
         token_hash = hash_token(token)
+        now = self._clock()
+        known = self._known_sessions.find(token_hash, now)
+        if known is not None:
+            return known
+        endings_before = self._known_sessions.endings
         async with self._db.reading() as conn:
             session = await session_store.find(conn, token_hash)
             account = await account_store.get(conn, session.account_id) if session else None
@@ -257,11 +264,16 @@ class AccountService:
             raise Unauthenticated("the session has expired", code="token_expired")
         if account.status != AccountStatus.ACTIVE:
             raise Unauthenticated("the account is not active", code="account_inactive")
-        return Principal(account.id, account.handle, token_hash, account.role)
+        principal = Principal(account.id, account.handle, token_hash, account.role)
+        self._known_sessions.remember(
+            principal, session.expires_at, now, endings_before=endings_before
+        )
+        return principal
 
     async def log_out(self, principal: Principal) -> None:
         async with self._db.writing() as conn:
             await session_store.revoke(conn, principal.token_hash, self._now_ms())
+        self._known_sessions.forget(principal.token_hash)
         self._sign_out_sockets(principal.account_id, principal.token_hash)
 
     def _sign_out_sockets(self, account_id: int, token_hash: str | None) -> None:

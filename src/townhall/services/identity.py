@@ -11,8 +11,6 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from townhall.domain.accounts import (
     AccountStatus,
     IdentityClaim,
@@ -33,7 +31,7 @@ from townhall.domain.time import iso_utc
 from townhall.services.principal import Principal, require_role
 from townhall.services.standing import Standings
 from townhall.store import identities as identity_store
-from townhall.store.database import Database
+from townhall.store.database import Database, DbConnection
 from townhall.store.vault import IdentityVault
 
 CLAIM_TTL_MS = 30 * 60 * 1000  # a claim left this long may be taken by another reviewer
@@ -42,7 +40,7 @@ ROTATION_PAGE = 200
 ROTATION_PASSES = 5
 
 
-async def _on_file(conn: AsyncConnection, user_id: int) -> Any:
+async def _on_file(conn: DbConnection, user_id: int) -> Any:
     row = await identity_store.get(conn, user_id)
     if row is None:
         raise NotFound("no identity on file for that user", code="identity_not_found")
@@ -87,7 +85,7 @@ class IdentityService:
         )
 
     async def enrol(
-        self, conn: AsyncConnection, account_id: int, checked: CheckedIdentity, now_ms: int
+        self, conn: DbConnection, account_id: int, checked: CheckedIdentity, now_ms: int
     ) -> None:
         """Seal a checked identity inside the registration's transaction."""
         blind_index = self._vault.blind_index(checked.claim)
@@ -200,7 +198,7 @@ class IdentityService:
         }
 
     async def _pending_for(
-        self, conn: AsyncConnection, user_id: int, actor: Principal, now_ms: int
+        self, conn: DbConnection, user_id: int, actor: Principal, now_ms: int
     ) -> Any:
         """The identity waiting for review, unless another reviewer's claim on it is fresh."""
         row = await _on_file(conn, user_id)
@@ -328,7 +326,7 @@ class IdentityService:
 
     # Retention and keys --------------------------------------------------------------------
 
-    async def schedule_purge(self, conn: AsyncConnection, account_id: int, now_ms: int) -> None:
+    async def schedule_purge(self, conn: DbConnection, account_id: int, now_ms: int) -> None:
         days = self._pack.identity.retention_days_after_deregistration
         await identity_store.schedule_purge(conn, account_id, now_ms + days * 86_400_000)
 

@@ -10,7 +10,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.errors import InvalidInput, NotFound
@@ -32,7 +31,7 @@ from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
 from townhall.store import messages as message_store
 from townhall.store import stream as stream_store
-from townhall.store.database import Database
+from townhall.store.database import Database, DbConnection
 from townhall.store.message_log import Appended, MessageLog, StoredMessage, stored_message
 
 MEMBERS_CACHE_MAX = 100_000
@@ -257,7 +256,7 @@ class MessagingService:
         self._members[conversation_id] = members
 
     async def _render_conversation(
-        self, row: Row, conn: AsyncConnection | None = None
+        self, row: Row, conn: DbConnection | None = None
     ) -> dict[str, Any]:
         if conn is None:
             async with self._db.reading() as reader:

@@ -8,12 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.events import EventType, notice_event
 from townhall.store import stream as stream_store
-from townhall.store.database import Database
+from townhall.store.database import Database, DbConnection
 
 
 class Notices:
@@ -21,9 +20,7 @@ class Notices:
         self._db = database
         self._bus = bus
 
-    async def write(
-        self, conn: AsyncConnection, recipient_id: int, notice: dict[str, Any]
-    ) -> bytes:
+    async def write(self, conn: DbConnection, recipient_id: int, notice: dict[str, Any]) -> bytes:
         """Append inside the caller's write transaction; ring() the result after commit."""
         position = self._db.counters.take_position()
         payload = orjson.dumps(notice_event(position, notice))

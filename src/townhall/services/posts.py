@@ -9,7 +9,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townhall.domain.accounts import STAFF_ROLES
 from townhall.domain.errors import Forbidden, InvalidInput, NotFound, PolicyRefusal, Throttled
@@ -33,7 +32,7 @@ from townhall.services.standing import Standings
 from townhall.store import posts as post_store
 from townhall.store import public_accounts as account_store
 from townhall.store import reach as reach_store
-from townhall.store.database import Database
+from townhall.store.database import Database, DbConnection
 
 NO_UPPER_BOUND = 2**63 - 1
 
@@ -117,7 +116,7 @@ class PostService:
         return rendered
 
     async def _operated_by(
-        self, conn: AsyncConnection, actor: Principal, public_account_id: int
+        self, conn: DbConnection, actor: Principal, public_account_id: int
     ) -> Row:
         account = await account_store.get(conn, public_account_id)
         if account is None or (
@@ -138,7 +137,7 @@ class PostService:
             )
         return account
 
-    async def _source(self, conn: AsyncConnection, source_post_id: int | None) -> SourcePost | None:
+    async def _source(self, conn: DbConnection, source_post_id: int | None) -> SourcePost | None:
         """The re-published post and its chain's original, with the original's entitlement now."""
         if source_post_id is None:
             return None

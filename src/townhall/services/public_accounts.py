@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townhall.domain.accounts import STAFF_ROLES, AccountStatus, Role, check_reason
 from townhall.domain.errors import Conflict, NotFound, PolicyRefusal
@@ -27,7 +26,7 @@ from townhall.services.notices import Notices
 from townhall.services.principal import Principal, require_role
 from townhall.services.standing import Standings
 from townhall.store import public_accounts as account_store
-from townhall.store.database import Database
+from townhall.store.database import Database, DbConnection
 
 VISIBLE_TO_ALL = (AccountState.APPROVED, AccountState.SUSPENDED)
 FILED = (AccountState.APPROVED, AccountState.SUSPENDED)
@@ -135,9 +134,7 @@ class PublicAccountService:
             rows = await account_store.list_by_operator(conn, actor.account_id)
         return [self._page(row, full=True) for row in rows]
 
-    async def _visible(
-        self, conn: AsyncConnection, actor: Principal, public_account_id: int
-    ) -> Row:
+    async def _visible(self, conn: DbConnection, actor: Principal, public_account_id: int) -> Row:
         """Approved accounts are public; an application only to its applicant and staff."""
         row = await account_store.get(conn, public_account_id)
         if row is None or not (row.status in VISIBLE_TO_ALL or _may_see_all(actor, row)):
@@ -253,7 +250,7 @@ class PublicAccountService:
         self._notices.ring(row.operator_id, notice)
         return self._page(row, full=True)
 
-    async def _in_state(self, conn: AsyncConnection, public_account_id: int, state: str) -> Row:
+    async def _in_state(self, conn: DbConnection, public_account_id: int, state: str) -> Row:
         row = await account_store.get(conn, public_account_id)
         if row is None:
             raise NotFound("no such public account", code="public_account_not_found")
@@ -262,7 +259,7 @@ class PublicAccountService:
         return row
 
     async def _notify(
-        self, conn: AsyncConnection, row: Row, status: str, reason: str | None, now_ms: int
+        self, conn: DbConnection, row: Row, status: str, reason: str | None, now_ms: int
     ) -> bytes:
         return await self._notices.write(
             conn,

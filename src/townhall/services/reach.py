@@ -10,7 +10,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townhall.domain.accounts import Role
 from townhall.domain.errors import NotFound
@@ -19,7 +18,7 @@ from townhall.domain.time import iso_utc
 from townhall.services.group_commit import GroupCommit
 from townhall.services.principal import Principal, require_role
 from townhall.store import reach as reach_store
-from townhall.store.database import Database
+from townhall.store.database import Database, DbConnection
 
 VIEW_BATCH_MAX = 2048
 
@@ -125,7 +124,7 @@ class ReachLedger:
             return await reach_store.get_forward(conn, forward_id)
 
     async def _escalate(
-        self, conn: AsyncConnection, post: Row, reach: Reach, measure: str, now_ms: int
+        self, conn: DbConnection, post: Row, reach: Reach, measure: str, now_ms: int
     ) -> None:
         """Freeze what the post says now and queue it for review; the author cannot undo it."""
         snapshot = {

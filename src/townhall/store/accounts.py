@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import Row, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from townhall.store.database import DbConnection
 from townhall.store.schema import accounts, agreement_acceptances
 
 
 async def insert_account(
-    conn: AsyncConnection,
+    conn: DbConnection,
     *,
     handle: str,
     display_name: str,
@@ -34,29 +34,29 @@ async def insert_account(
     return int(account_id)
 
 
-async def handle_taken(conn: AsyncConnection, handle: str) -> bool:
+async def handle_taken(conn: DbConnection, handle: str) -> bool:
     found = await conn.scalar(select(accounts.c.id).where(accounts.c.handle == handle))
     return found is not None
 
 
-async def find_by_handle(conn: AsyncConnection, handle: str) -> Row | None:
+async def find_by_handle(conn: DbConnection, handle: str) -> Row | None:
     result = await conn.execute(select(accounts).where(accounts.c.handle == handle))
     return result.first()
 
 
-async def get(conn: AsyncConnection, account_id: int) -> Row | None:
+async def get(conn: DbConnection, account_id: int) -> Row | None:
     result = await conn.execute(select(accounts).where(accounts.c.id == account_id))
     return result.first()
 
 
-async def existing_ids(conn: AsyncConnection, account_ids: Iterable[int]) -> set[int]:
+async def existing_ids(conn: DbConnection, account_ids: Iterable[int]) -> set[int]:
     wanted = list(set(account_ids))
     result = await conn.execute(select(accounts.c.id).where(accounts.c.id.in_(wanted)))
     return {row.id for row in result}
 
 
 async def record_agreement(
-    conn: AsyncConnection, *, account_id: int, version: str, ip: str | None, now_ms: int
+    conn: DbConnection, *, account_id: int, version: str, ip: str | None, now_ms: int
 ) -> None:
     await conn.execute(
         insert(agreement_acceptances).values(
@@ -65,7 +65,7 @@ async def record_agreement(
     )
 
 
-async def accepted_agreement(conn: AsyncConnection, account_id: int) -> str | None:
+async def accepted_agreement(conn: DbConnection, account_id: int) -> str | None:
     """The version the account accepted last."""
     return await conn.scalar(
         select(agreement_acceptances.c.version)
@@ -75,7 +75,7 @@ async def accepted_agreement(conn: AsyncConnection, account_id: int) -> str | No
     )
 
 
-async def has_accepted(conn: AsyncConnection, account_id: int, version: str) -> bool:
+async def has_accepted(conn: DbConnection, account_id: int, version: str) -> bool:
     found = await conn.scalar(
         select(agreement_acceptances.c.version).where(
             agreement_acceptances.c.account_id == account_id,
@@ -90,7 +90,7 @@ async def has_accepted(conn: AsyncConnection, account_id: int, version: str) -> 
 DEREGISTERED_HANDLE_PREFIX = "~deleted-"
 
 
-async def erase_profile(conn: AsyncConnection, account_id: int, *, status: str) -> None:
+async def erase_profile(conn: DbConnection, account_id: int, *, status: str) -> None:
     """Deregistration: the chosen profile and the credentials go; the id stays for history."""
     await conn.execute(
         update(accounts)

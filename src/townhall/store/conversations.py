@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import Row, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from townhall.store.database import DbConnection
 from townhall.store.schema import conversations, members
 
 
 async def insert_conversation(
-    conn: AsyncConnection,
+    conn: DbConnection,
     *,
     kind: str,
     title: str | None,
@@ -27,7 +27,7 @@ async def insert_conversation(
 
 
 async def insert_members(
-    conn: AsyncConnection, conversation_id: int, roles: dict[int, str], now_ms: int
+    conn: DbConnection, conversation_id: int, roles: dict[int, str], now_ms: int
 ) -> None:
     await conn.execute(
         insert(members),
@@ -43,19 +43,19 @@ async def insert_members(
     )
 
 
-async def find_direct(conn: AsyncConnection, direct_key: str) -> Row | None:
+async def find_direct(conn: DbConnection, direct_key: str) -> Row | None:
     result = await conn.execute(
         select(conversations).where(conversations.c.direct_key == direct_key)
     )
     return result.first()
 
 
-async def get(conn: AsyncConnection, conversation_id: int) -> Row | None:
+async def get(conn: DbConnection, conversation_id: int) -> Row | None:
     result = await conn.execute(select(conversations).where(conversations.c.id == conversation_id))
     return result.first()
 
 
-async def member_roles(conn: AsyncConnection, conversation_id: int) -> dict[int, str]:
+async def member_roles(conn: DbConnection, conversation_id: int) -> dict[int, str]:
     result = await conn.execute(
         select(members.c.account_id, members.c.role)
         .where(members.c.conversation_id == conversation_id)
@@ -64,7 +64,7 @@ async def member_roles(conn: AsyncConnection, conversation_id: int) -> dict[int,
     return {row.account_id: row.role for row in result}
 
 
-async def list_for_account(conn: AsyncConnection, account_id: int) -> list[Row]:
+async def list_for_account(conn: DbConnection, account_id: int) -> list[Row]:
     result = await conn.execute(
         select(conversations)
         .join(members, members.c.conversation_id == conversations.c.id)

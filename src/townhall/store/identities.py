@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import Row, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from townhall.store.database import DbConnection
 from townhall.store.schema import (
     accounts,
     blacklist,
@@ -15,7 +15,7 @@ from townhall.store.schema import (
 
 
 async def insert_identity(
-    conn: AsyncConnection,
+    conn: DbConnection,
     *,
     account_id: int,
     key_id: str,
@@ -36,13 +36,13 @@ async def insert_identity(
     )
 
 
-async def get(conn: AsyncConnection, account_id: int) -> Row | None:
+async def get(conn: DbConnection, account_id: int) -> Row | None:
     result = await conn.execute(select(identities).where(identities.c.account_id == account_id))
     return result.first()
 
 
 async def count_active_holders(
-    conn: AsyncConnection, blind_index: str, *, active: str, rejected: str
+    conn: DbConnection, blind_index: str, *, active: str, rejected: str
 ) -> int:
     """Accounts in use holding this document: deregistered accounts and rejected identities no
     longer count, so a rejected claim cannot lock the real holder out."""
@@ -58,7 +58,7 @@ async def count_active_holders(
     return count or 0
 
 
-async def is_blacklisted(conn: AsyncConnection, blind_index: str) -> bool:
+async def is_blacklisted(conn: DbConnection, blind_index: str) -> bool:
     found = await conn.scalar(
         select(blacklist.c.blind_index).where(blacklist.c.blind_index == blind_index)
     )
@@ -66,7 +66,7 @@ async def is_blacklisted(conn: AsyncConnection, blind_index: str) -> bool:
 
 
 async def add_to_blacklist(
-    conn: AsyncConnection, *, blind_index: str, reason: str, added_by: int, now_ms: int
+    conn: DbConnection, *, blind_index: str, reason: str, added_by: int, now_ms: int
 ) -> bool:
     """False when the identity was already on it."""
     if await is_blacklisted(conn, blind_index):
@@ -80,7 +80,7 @@ async def add_to_blacklist(
 
 
 async def in_review(
-    conn: AsyncConnection, *, status: str, active: str, after_account_id: int, limit: int
+    conn: DbConnection, *, status: str, active: str, after_account_id: int, limit: int
 ) -> list[Row]:
     result = await conn.execute(
         select(identities, accounts.c.handle)
@@ -96,7 +96,7 @@ async def in_review(
     return list(result)
 
 
-async def claim(conn: AsyncConnection, account_id: int, reviewer_id: int, now_ms: int) -> None:
+async def claim(conn: DbConnection, account_id: int, reviewer_id: int, now_ms: int) -> None:
     await conn.execute(
         update(identities)
         .where(identities.c.account_id == account_id)
@@ -105,7 +105,7 @@ async def claim(conn: AsyncConnection, account_id: int, reviewer_id: int, now_ms
 
 
 async def decide(
-    conn: AsyncConnection,
+    conn: DbConnection,
     account_id: int,
     *,
     status: str,
@@ -121,7 +121,7 @@ async def decide(
 
 
 async def record_access(
-    conn: AsyncConnection, *, actor_id: int, subject_id: int, reason: str, now_ms: int
+    conn: DbConnection, *, actor_id: int, subject_id: int, reason: str, now_ms: int
 ) -> int:
     result = await conn.execute(
         insert(identity_access).values(
@@ -132,14 +132,14 @@ async def record_access(
     return int(record_id)
 
 
-async def access_records(conn: AsyncConnection, *, subject_id: int | None, limit: int) -> list[Row]:
+async def access_records(conn: DbConnection, *, subject_id: int | None, limit: int) -> list[Row]:
     query = select(identity_access).order_by(identity_access.c.id.desc()).limit(limit)
     if subject_id is not None:
         query = query.where(identity_access.c.subject_id == subject_id)
     return list(await conn.execute(query))
 
 
-async def schedule_purge(conn: AsyncConnection, account_id: int, purge_after_ms: int) -> None:
+async def schedule_purge(conn: DbConnection, account_id: int, purge_after_ms: int) -> None:
     await conn.execute(
         update(identities)
         .where(identities.c.account_id == account_id)
@@ -151,11 +151,11 @@ def _due(now_ms: int):  # type: ignore[no-untyped-def]
     return identities.c.purge_after.is_not(None) & (identities.c.purge_after <= now_ms)
 
 
-async def count_purge_due(conn: AsyncConnection, now_ms: int) -> int:
+async def count_purge_due(conn: DbConnection, now_ms: int) -> int:
     return await conn.scalar(select(func.count()).select_from(identities).where(_due(now_ms))) or 0
 
 
-async def purge_due(conn: AsyncConnection, now_ms: int) -> int:
+async def purge_due(conn: DbConnection, now_ms: int) -> int:
     """Delete identities whose retention has ended; returns how many."""
     due = _due(now_ms)
     await conn.execute(
@@ -168,7 +168,7 @@ async def purge_due(conn: AsyncConnection, now_ms: int) -> int:
 
 
 async def sealed_page(
-    conn: AsyncConnection, *, not_key_id: str, after_account_id: int, limit: int
+    conn: DbConnection, *, not_key_id: str, after_account_id: int, limit: int
 ) -> list[Row]:
     """Identities sealed under any key but `not_key_id`, in account order."""
     result = await conn.execute(
@@ -180,11 +180,11 @@ async def sealed_page(
     return list(result)
 
 
-async def count_all(conn: AsyncConnection) -> int:
+async def count_all(conn: DbConnection) -> int:
     return await conn.scalar(select(func.count()).select_from(identities)) or 0
 
 
-async def count_not_under(conn: AsyncConnection, key_id: str) -> int:
+async def count_not_under(conn: DbConnection, key_id: str) -> int:
     return (
         await conn.scalar(
             select(func.count()).select_from(identities).where(identities.c.key_id != key_id)
@@ -193,7 +193,7 @@ async def count_not_under(conn: AsyncConnection, key_id: str) -> int:
     )
 
 
-async def reseal(conn: AsyncConnection, account_id: int, key_id: str, sealed: bytes) -> None:
+async def reseal(conn: DbConnection, account_id: int, key_id: str, sealed: bytes) -> None:
     await conn.execute(
         update(identities)
         .where(identities.c.account_id == account_id)
@@ -201,7 +201,7 @@ async def reseal(conn: AsyncConnection, account_id: int, key_id: str, sealed: by
     )
 
 
-async def mark_phone_verified(conn: AsyncConnection, account_id: int, now_ms: int) -> None:
+async def mark_phone_verified(conn: DbConnection, account_id: int, now_ms: int) -> None:
     await conn.execute(
         update(identities)
         .where(identities.c.account_id == account_id)
@@ -210,12 +210,12 @@ async def mark_phone_verified(conn: AsyncConnection, account_id: int, now_ms: in
     await conn.execute(delete(phone_codes).where(phone_codes.c.account_id == account_id))
 
 
-async def phone_code(conn: AsyncConnection, account_id: int) -> Row | None:
+async def phone_code(conn: DbConnection, account_id: int) -> Row | None:
     result = await conn.execute(select(phone_codes).where(phone_codes.c.account_id == account_id))
     return result.first()
 
 
-async def save_phone_code(conn: AsyncConnection, account_id: int, **values: int | str) -> None:
+async def save_phone_code(conn: DbConnection, account_id: int, **values: int | str) -> None:
     if await phone_code(conn, account_id) is None:
         await conn.execute(insert(phone_codes).values(account_id=account_id, **values))
     else:

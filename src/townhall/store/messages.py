@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import Row, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from townhall.store.database import DbConnection
 from townhall.store.schema import messages
 
 
 async def history(
-    conn: AsyncConnection, conversation_id: int, *, before_seq: int | None, limit: int
+    conn: DbConnection, conversation_id: int, *, before_seq: int | None, limit: int
 ) -> list[Row]:
     query = select(messages).where(messages.c.conversation_id == conversation_id)
     if before_seq is not None:

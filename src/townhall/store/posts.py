@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Row, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from townhall.store.database import DbConnection
 from townhall.store.schema import posts, public_accounts, subscriptions
 
 # What a reader gets of a post, with the account's name beside it.
@@ -23,20 +23,18 @@ def _with_account() -> Any:
     )
 
 
-async def insert_post(conn: AsyncConnection, **values: Any) -> int:
+async def insert_post(conn: DbConnection, **values: Any) -> int:
     result = await conn.execute(insert(posts).values(**values))
     (post_id,) = result.inserted_primary_key  # type: ignore[misc]
     return int(post_id)
 
 
-async def get(conn: AsyncConnection, post_id: int) -> Row | None:
+async def get(conn: DbConnection, post_id: int) -> Row | None:
     result = await conn.execute(_with_account().where(posts.c.id == post_id))
     return result.first()
 
 
-async def post_times_since(
-    conn: AsyncConnection, public_account_id: int, since_ms: int
-) -> list[int]:
+async def post_times_since(conn: DbConnection, public_account_id: int, since_ms: int) -> list[int]:
     """Creation times of the account's posts after `since_ms`, oldest first; deleted posts
     count too, so deleting one does not give its quota back."""
     result = await conn.execute(
@@ -48,7 +46,7 @@ async def post_times_since(
 
 
 async def of_account(
-    conn: AsyncConnection, public_account_id: int, *, published: str, before: int, limit: int
+    conn: DbConnection, public_account_id: int, *, published: str, before: int, limit: int
 ) -> list[Row]:
     result = await conn.execute(
         _with_account()
@@ -64,7 +62,7 @@ async def of_account(
 
 
 async def timeline(
-    conn: AsyncConnection,
+    conn: DbConnection,
     subscriber_id: int,
     *,
     published: str,
@@ -90,7 +88,7 @@ async def timeline(
     return list(result)
 
 
-async def mark_deleted(conn: AsyncConnection, post_id: int, *, deleted: str, now_ms: int) -> None:
+async def mark_deleted(conn: DbConnection, post_id: int, *, deleted: str, now_ms: int) -> None:
     await conn.execute(
         update(posts).where(posts.c.id == post_id).values(status=deleted, deleted_at=now_ms)
     )

@@ -7,25 +7,25 @@ from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from townhall.store.database import DbConnection
 from townhall.store.schema import accounts, identities, public_accounts, subscriptions
 
 
-async def insert_account(conn: AsyncConnection, **values: Any) -> int:
+async def insert_account(conn: DbConnection, **values: Any) -> int:
     result = await conn.execute(insert(public_accounts).values(**values))
     (account_id,) = result.inserted_primary_key  # type: ignore[misc]
     return int(account_id)
 
 
-async def get(conn: AsyncConnection, public_account_id: int) -> Row | None:
+async def get(conn: DbConnection, public_account_id: int) -> Row | None:
     result = await conn.execute(
         select(public_accounts).where(public_accounts.c.id == public_account_id)
     )
     return result.first()
 
 
-async def name_in_use(conn: AsyncConnection, name_key: str, *, rejected: str) -> bool:
+async def name_in_use(conn: DbConnection, name_key: str, *, rejected: str) -> bool:
     """Rejected applications give their name back; every other state keeps it."""
     found = await conn.scalar(
         select(public_accounts.c.id)
@@ -36,7 +36,7 @@ async def name_in_use(conn: AsyncConnection, name_key: str, *, rejected: str) ->
 
 
 async def count_held_by_identity(
-    conn: AsyncConnection,
+    conn: DbConnection,
     operator_id: int,
     *,
     entity_kind: str,
@@ -66,7 +66,7 @@ async def count_held_by_identity(
     return count or 0
 
 
-async def list_by_operator(conn: AsyncConnection, operator_id: int) -> list[Row]:
+async def list_by_operator(conn: DbConnection, operator_id: int) -> list[Row]:
     result = await conn.execute(
         select(public_accounts)
         .where(public_accounts.c.operator_id == operator_id)
@@ -75,9 +75,7 @@ async def list_by_operator(conn: AsyncConnection, operator_id: int) -> list[Row]
     return list(result)
 
 
-async def list_by_status(
-    conn: AsyncConnection, status: str, *, after: int, limit: int
-) -> list[Row]:
+async def list_by_status(conn: DbConnection, status: str, *, after: int, limit: int) -> list[Row]:
     result = await conn.execute(
         select(public_accounts, accounts.c.handle)
         .join(accounts, accounts.c.id == public_accounts.c.operator_id)
@@ -89,7 +87,7 @@ async def list_by_status(
 
 
 async def list_for_filing(
-    conn: AsyncConnection, statuses: Iterable[str], *, category: str | None
+    conn: DbConnection, statuses: Iterable[str], *, category: str | None
 ) -> list[Row]:
     query = select(public_accounts).where(public_accounts.c.status.in_(list(statuses)))
     if category is not None:
@@ -98,14 +96,14 @@ async def list_for_filing(
     return list(result)
 
 
-async def set_review(conn: AsyncConnection, public_account_id: int, **values: Any) -> None:
+async def set_review(conn: DbConnection, public_account_id: int, **values: Any) -> None:
     await conn.execute(
         update(public_accounts).where(public_accounts.c.id == public_account_id).values(**values)
     )
 
 
 async def subscribe(
-    conn: AsyncConnection, subscriber_id: int, public_account_id: int, now_ms: int
+    conn: DbConnection, subscriber_id: int, public_account_id: int, now_ms: int
 ) -> bool:
     """True when the subscription is new; the subscriber count moves only then."""
     result = await conn.execute(
@@ -119,7 +117,7 @@ async def subscribe(
     return added
 
 
-async def unsubscribe(conn: AsyncConnection, subscriber_id: int, public_account_id: int) -> bool:
+async def unsubscribe(conn: DbConnection, subscriber_id: int, public_account_id: int) -> bool:
     result = await conn.execute(
         delete(subscriptions).where(
             subscriptions.c.subscriber_id == subscriber_id,
@@ -132,7 +130,7 @@ async def unsubscribe(conn: AsyncConnection, subscriber_id: int, public_account_
     return removed
 
 
-async def _count_subscribers(conn: AsyncConnection, public_account_id: int, change: int) -> None:
+async def _count_subscribers(conn: DbConnection, public_account_id: int, change: int) -> None:
     await conn.execute(
         update(public_accounts)
         .where(public_accounts.c.id == public_account_id)
@@ -140,7 +138,7 @@ async def _count_subscribers(conn: AsyncConnection, public_account_id: int, chan
     )
 
 
-async def is_subscribed(conn: AsyncConnection, subscriber_id: int, public_account_id: int) -> bool:
+async def is_subscribed(conn: DbConnection, subscriber_id: int, public_account_id: int) -> bool:
     found = await conn.scalar(
         select(subscriptions.c.created_at).where(
             subscriptions.c.subscriber_id == subscriber_id,
@@ -150,7 +148,7 @@ async def is_subscribed(conn: AsyncConnection, subscriber_id: int, public_accoun
     return found is not None
 
 
-async def followed_by(conn: AsyncConnection, subscriber_id: int) -> list[int]:
+async def followed_by(conn: DbConnection, subscriber_id: int) -> list[int]:
     result = await conn.execute(
         select(subscriptions.c.public_account_id).where(
             subscriptions.c.subscriber_id == subscriber_id

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Row, func, insert, literal, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from townhall.store.database import DbConnection
 from townhall.store.schema import (
     evidence_snapshots,
     forwards,
@@ -22,7 +22,7 @@ from townhall.store.schema import (
 
 
 async def insert_new_views(
-    conn: AsyncConnection, pairs: Iterable[tuple[int, int]]
+    conn: DbConnection, pairs: Iterable[tuple[int, int]]
 ) -> list[tuple[int, int]]:
     """Record (post_id, viewer_id) pairs; returns the ones not seen before."""
     rows = [{"post_id": post_id, "viewer_id": viewer_id} for post_id, viewer_id in pairs]
@@ -38,7 +38,7 @@ async def insert_new_views(
 
 
 async def add_to_post(
-    conn: AsyncConnection, post_id: int, *, views: int = 0, forwards_added: int = 0, depth: int = 0
+    conn: DbConnection, post_id: int, *, views: int = 0, forwards_added: int = 0, depth: int = 0
 ) -> Row:
     """Move the post's counters and return them after the change."""
     result = await conn.execute(
@@ -59,7 +59,7 @@ def _greatest(column: Any, value: int) -> Any:
 
 
 async def add_to_day(
-    conn: AsyncConnection, public_account_id: int, day: int, *, views: int, forwards_added: int
+    conn: DbConnection, public_account_id: int, day: int, *, views: int, forwards_added: int
 ) -> None:
     statement = sqlite_insert(reach_daily).values(
         public_account_id=public_account_id, day=day, views=views, forwards=forwards_added
@@ -75,7 +75,7 @@ async def add_to_day(
     )
 
 
-async def totals_since(conn: AsyncConnection, public_account_ids: list[int], from_day: int) -> Row:
+async def totals_since(conn: DbConnection, public_account_ids: list[int], from_day: int) -> Row:
     result = await conn.execute(
         select(
             func.coalesce(func.sum(reach_daily.c.views), 0).label("views"),
@@ -88,7 +88,7 @@ async def totals_since(conn: AsyncConnection, public_account_ids: list[int], fro
     return result.one()
 
 
-async def accounts_run_by_operator_of(conn: AsyncConnection, public_account_id: int) -> list[int]:
+async def accounts_run_by_operator_of(conn: DbConnection, public_account_id: int) -> list[int]:
     """Every public account whose operator also runs this one (itself included)."""
     operator = (
         select(public_accounts.c.operator_id)
@@ -103,23 +103,23 @@ async def accounts_run_by_operator_of(conn: AsyncConnection, public_account_id: 
     return [row[0] for row in result]
 
 
-async def insert_forward(conn: AsyncConnection, **values: Any) -> int:
+async def insert_forward(conn: DbConnection, **values: Any) -> int:
     result = await conn.execute(insert(forwards).values(**values))
     (forward_id,) = result.inserted_primary_key  # type: ignore[misc]
     return int(forward_id)
 
 
-async def get_forward(conn: AsyncConnection, forward_id: int) -> Row:
+async def get_forward(conn: DbConnection, forward_id: int) -> Row:
     result = await conn.execute(select(forwards).where(forwards.c.id == forward_id))
     return result.one()
 
 
-async def forward_by_message(conn: AsyncConnection, message_id: int) -> Row | None:
+async def forward_by_message(conn: DbConnection, message_id: int) -> Row | None:
     result = await conn.execute(select(forwards).where(forwards.c.message_id == message_id))
     return result.first()
 
 
-async def lineage(conn: AsyncConnection, forward_id: int) -> list[Row]:
+async def lineage(conn: DbConnection, forward_id: int) -> list[Row]:
     """The forward and each parent up to the one made from the post itself, newest first."""
     chain = select(forwards).where(forwards.c.id == forward_id).cte("chain", recursive=True)
     chain = chain.union_all(select(forwards).join(chain, forwards.c.id == chain.c.parent_id))
@@ -128,7 +128,7 @@ async def lineage(conn: AsyncConnection, forward_id: int) -> list[Row]:
 
 
 async def insert_snapshot(
-    conn: AsyncConnection, *, post_id: int, content: str, sha256: str, now_ms: int
+    conn: DbConnection, *, post_id: int, content: str, sha256: str, now_ms: int
 ) -> int:
     result = await conn.execute(
         insert(evidence_snapshots).values(
@@ -139,13 +139,13 @@ async def insert_snapshot(
     return int(snapshot_id)
 
 
-async def insert_escalation(conn: AsyncConnection, **values: Any) -> int:
+async def insert_escalation(conn: DbConnection, **values: Any) -> int:
     result = await conn.execute(insert(reach_escalations).values(**values))
     (escalation_id,) = result.inserted_primary_key  # type: ignore[misc]
     return int(escalation_id)
 
 
-async def escalations(conn: AsyncConnection, *, after: int, limit: int) -> list[Row]:
+async def escalations(conn: DbConnection, *, after: int, limit: int) -> list[Row]:
     result = await conn.execute(
         select(
             reach_escalations,

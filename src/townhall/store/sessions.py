@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import Row, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from townhall.store.database import DbConnection
 from townhall.store.schema import sessions
 
 
 async def insert_session(
-    conn: AsyncConnection, *, token_hash: str, account_id: int, now_ms: int, expires_at_ms: int
+    conn: DbConnection, *, token_hash: str, account_id: int, now_ms: int, expires_at_ms: int
 ) -> None:
     await conn.execute(
         insert(sessions).values(
@@ -21,12 +21,12 @@ async def insert_session(
     )
 
 
-async def find(conn: AsyncConnection, token_hash: str) -> Row | None:
+async def find(conn: DbConnection, token_hash: str) -> Row | None:
     result = await conn.execute(select(sessions).where(sessions.c.token_hash == token_hash))
     return result.first()
 
 
-async def revoke(conn: AsyncConnection, token_hash: str, now_ms: int) -> None:
+async def revoke(conn: DbConnection, token_hash: str, now_ms: int) -> None:
     await conn.execute(
         update(sessions)
         .where(sessions.c.token_hash == token_hash, sessions.c.revoked_at.is_(None))
@@ -34,7 +34,7 @@ async def revoke(conn: AsyncConnection, token_hash: str, now_ms: int) -> None:
     )
 
 
-async def revoke_all(conn: AsyncConnection, account_id: int, now_ms: int) -> None:
+async def revoke_all(conn: DbConnection, account_id: int, now_ms: int) -> None:
     await conn.execute(
         update(sessions)
         .where(sessions.c.account_id == account_id, sessions.c.revoked_at.is_(None))

@@ -6,13 +6,13 @@ from collections.abc import Iterable
 
 import orjson
 from sqlalchemy import Row, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from townhall.store.database import DbConnection
 from townhall.store.schema import events, inbox, messages
 
 
 async def append_event(
-    conn: AsyncConnection,
+    conn: DbConnection,
     *,
     position: int,
     event_type: str,
@@ -31,9 +31,7 @@ async def append_event(
     )
 
 
-async def entries_since(
-    conn: AsyncConnection, account_id: int, since: int, limit: int
-) -> list[Row]:
+async def entries_since(conn: DbConnection, account_id: int, since: int, limit: int) -> list[Row]:
     """The caller's inbox after `since`, each row with its message columns or event payload."""
     result = await conn.execute(
         select(
