@@ -5,6 +5,8 @@ then pushes the post to its own online followers (fan-out on read for everyone e
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 
 from townhall.bus.base import Bus, Subscription, user_channel
@@ -12,6 +14,9 @@ from townhall.store import public_accounts as account_store
 from townhall.store.database import Database
 
 POSTS_CHANNEL = "posts"
+# Followers rung between two yields to the event loop: a post to 100,000 online followers must
+# not hold up every other request until the last one is rung.
+PUSH_SLICE = 500
 
 
 class LiveFollowers:
@@ -22,6 +27,7 @@ class LiveFollowers:
         self._online: dict[int, int] = {}  # user -> open sockets
         self._follows: dict[int, set[int]] = {}  # online user -> accounts followed
         self._subscription: Subscription | None = None
+        self._pushes: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._subscription = self._bus.subscribe(POSTS_CHANNEL, self._on_post)
@@ -29,6 +35,8 @@ class LiveFollowers:
     def stop(self) -> None:
         if self._subscription is not None:
             self._subscription.close()
+        for push in self._pushes:
+            push.cancel()
 
     def publish(self, frame: bytes) -> None:
         """One bus message per post: every node pushes it to its own online followers."""
@@ -80,6 +88,15 @@ class LiveFollowers:
 
     def _on_post(self, frame: bytes, _origin: object) -> None:
         public_account_id = orjson.loads(frame)["post"]["public_account_id"]
+        followers = tuple(self._followers.get(public_account_id, ()))
+        if followers:
+            push = asyncio.get_running_loop().create_task(self._push(followers, frame))
+            self._pushes.add(push)
+            push.add_done_callback(self._pushes.discard)
+
+    async def _push(self, followers: tuple[int, ...], frame: bytes) -> None:
         publish = self._bus.publish
-        for user_id in tuple(self._followers.get(public_account_id, ())):
-            publish(user_channel(user_id), frame)
+        for start in range(0, len(followers), PUSH_SLICE):
+            for user_id in followers[start : start + PUSH_SLICE]:
+                publish(user_channel(user_id), frame)
+            await asyncio.sleep(0)
