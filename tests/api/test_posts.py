@@ -179,10 +179,15 @@ async def test_only_an_originate_account_publishes_news(
     # Without a news entitlement, not even a re-post of a proper original.
     refused = await publish(person, own["id"], "转发", "news", source_post_id=story["id"])
     assert_error(refused, 422, "news_not_entitled")
+    # Nor by calling the re-post something else: re-posting news is re-publishing news.
+    relabelled = await publish(
+        person, own["id"], "转发要闻", "commentary", source_post_id=story["id"]
+    )
+    assert_error(relabelled, 422, "news_not_entitled")
     # Other content is anyone's, re-posted or not.
-    await published(person, own["id"], "春茶", content_class="lifestyle")
+    tea = await published(person, own["id"], "春茶", content_class="lifestyle")
     await published(
-        person, own["id"], "转发要闻", content_class="commentary", source_post_id=story["id"]
+        person, own["id"], "转发春茶", content_class="commentary", source_post_id=tea["id"]
     )
     assert_error(await publish(person, own["id"], "杂谈", "gossip"), 400, "content_class_invalid")
 
@@ -238,6 +243,14 @@ async def test_a_deleted_post_cannot_be_reposted(
     for source in (story["id"], 10**9):
         refused = await publish(media, relay["id"], "转载", "news", source_post_id=source)
         assert_error(refused, 404, "source_post_not_found")
+    # A chain whose original was taken down cannot be re-posted further either.
+    second = await published(editor, news["id"], "又一要闻", content_class="news")
+    hop = await published(
+        media, relay["id"], "转载", content_class="news", source_post_id=second["id"]
+    )
+    assert (await editor.raw("DELETE", f"/api/v1/posts/{second['id']}")).status_code == 204
+    further = await publish(media, relay["id"], "再转", "news", source_post_id=hop["id"])
+    assert_error(further, 404, "source_post_not_found")
 
 
 # Quota ------------------------------------------------------------------------------------------

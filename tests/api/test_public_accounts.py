@@ -152,7 +152,6 @@ async def test_an_organisation_files_its_registered_name_and_a_valid_credit_code
         "kind": "organisation",
         "entity_name": "山海文化传播有限公司",
         "uscc": code,
-        "verified": True,
     }
     # An individual's account is filed under the person: organisation papers are not kept.
     individual = await apply(alice, account_name(), "individual", entity_name="某公司", uscc=code)
@@ -293,6 +292,8 @@ async def test_only_reviewers_work_the_review_queue(
             "role_required",
         )
     assert (await page(alice, applied["id"])).json()["status"] == "pending_review"
+    # The auditor reads filings, not applications.
+    assert_error(await page(auditor, applied["id"]), 404, "public_account_not_found")
 
     (item,) = await queue_from(reviewer, applied["id"])
     assert item["operator_handle"] == alice.handle
@@ -300,15 +301,20 @@ async def test_only_reviewers_work_the_review_queue(
     approved = await decide(reviewer, applied["id"], "approve")
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved"
-    assert approved.json()["reviewed_by"] == reviewer.id
-    assert applied["id"] not in await queued_ids(reviewer)
     assert applied["id"] in await queued_ids(reviewer, "approved")
+    (decided,) = await queue_from(reviewer, applied["id"], "approved")
+    assert decided["reviewed_by"] == reviewer.id
+    assert applied["id"] not in await queued_ids(reviewer)
 
 
-async def queue_from(reviewer: User, account_id: int) -> list[dict[str, Any]]:
+async def queue_from(
+    reviewer: User, account_id: int, status: str = "pending_review"
+) -> list[dict[str, Any]]:
     """The queue page that starts at `account_id`."""
     answer = await reviewer.raw(
-        "GET", "/api/v1/admin/public-accounts", params={"after": account_id - 1, "limit": 1}
+        "GET",
+        "/api/v1/admin/public-accounts",
+        params={"status": status, "after": account_id - 1, "limit": 1},
     )
     assert answer.status_code == 200, answer.text
     return [item for item in answer.json()["public_accounts"] if item["id"] == account_id]
@@ -433,7 +439,6 @@ async def test_the_account_page_shows_the_entity_and_never_the_person(
         "kind": "organisation",
         "entity_name": "北京山海报业有限公司",
         "uscc": code,
-        "verified": True,
     }
     assert shown["subscriber_count"] == 0
     assert shown["subscribed"] is False
@@ -443,7 +448,7 @@ async def test_the_account_page_shows_the_entity_and_never_the_person(
         assert private not in shown
     individual = (await page(bob, person["id"])).json()
     assert individual["operator"] == {
-        "kind": "individual", "entity_name": None, "uscc": None, "verified": True
+        "kind": "individual", "entity_name": None, "uscc": None
     }  # fmt: skip
 
     secrets = identity_secrets(identity)
@@ -534,3 +539,29 @@ async def test_a_suspended_account_stays_readable_but_takes_no_new_subscribers(
         "subscribed": True,
         "subscriber_count": 1,
     }
+
+
+async def test_a_deregistered_operators_accounts_close_and_the_cap_still_holds(
+    make_user: MakeUser, reviewer: User
+) -> None:
+    identity = fresh_identity()
+    operator = await make_user("leaver", identity=identity)
+    reader = await make_user("reader")
+    account = await public_account(operator, reviewer)
+    post = await operator.publish(account["id"], "告别", "正文")
+    await reader.subscribe(account["id"])
+    assert len((await reader.timeline())["posts"]) == 1
+
+    assert (await operator.raw("DELETE", "/api/v1/me")).status_code == 204
+    assert_error(await page(reader, account["id"]), 404, "public_account_not_found")
+    assert_error(await reader.raw("GET", f"/api/v1/posts/{post['id']}"), 404, "post_not_found")
+    assert (await reader.timeline())["posts"] == []
+    assert account["id"] in await queued_ids(reviewer, "closed")
+    # Registering again with the same document does not give the individual slot back.
+    returning = await make_user("returner", identity=identity)
+    again = await returning.raw(
+        "POST",
+        "/api/v1/public-accounts",
+        json={"name": account_name(), "category": "individual", "account_type": "subscription"},
+    )
+    assert_error(again, 409, "public_account_limit")

@@ -155,11 +155,7 @@ def gate(content_class: str, entitlement: str, source: SourcePost | None) -> str
 @pytest.mark.parametrize("entitlement", ["none", "repost", "originate"])
 @pytest.mark.parametrize(
     "source",
-    [
-        None,
-        NEWS_ORIGINAL,
-        SourcePost(root_post_id=2, root_content_class="culture", root_entitlement="none"),
-    ],
+    [None, SourcePost(root_post_id=2, root_content_class="culture", root_entitlement="none")],
 )
 def test_other_content_is_anyones_to_publish_and_repost(
     entitlement: str, source: SourcePost | None
@@ -167,6 +163,12 @@ def test_other_content_is_anyones_to_publish_and_repost(
     for content_class in RULES.content_classes:
         if content_class not in RULES.news_content_classes:
             assert gate(content_class, entitlement, source) == "ok"
+
+
+@pytest.mark.parametrize("content_class", ["culture", "commentary"])
+def test_re_posting_a_news_original_is_news_whatever_the_label(content_class: str) -> None:
+    assert gate(content_class, Entitlement.NONE, NEWS_ORIGINAL) == "news_not_entitled"
+    assert gate(content_class, Entitlement.REPOST, NEWS_ORIGINAL) == "ok"
 
 
 def test_an_unknown_content_class_is_bad_input() -> None:

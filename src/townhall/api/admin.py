@@ -88,7 +88,9 @@ async def blacklist(body: BlacklistIn, principal: PrincipalDep, services: Servic
 async def public_account_queue(
     principal: PrincipalDep,
     services: ServicesDep,
-    status: Literal["pending_review", "approved", "rejected", "suspended"] = "pending_review",
+    status: Literal[
+        "pending_review", "approved", "rejected", "suspended", "closed"
+    ] = "pending_review",
     after: After = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:

@@ -24,6 +24,7 @@ class AccountState:
     APPROVED = "approved"
     REJECTED = "rejected"
     SUSPENDED = "suspended"
+    CLOSED = "closed"  # its operator deregistered: gone from view, still counted against caps
 
 
 class Entitlement:
@@ -166,13 +167,17 @@ def check_news_gate(
     rules: PublicAccountRules,
 ) -> None:
     """Current-affairs news: originated only by `originate` accounts; re-posted only by
-    entitled accounts, and only from a chain whose original came from an `originate` account."""
+    entitled accounts, and only from a chain whose original came from an `originate` account.
+    Re-posting a news original is re-publishing news whatever class the re-post claims."""
     if content_class not in rules.content_classes:
         raise InvalidInput(
             f"content_class must be one of: {', '.join(rules.content_classes)}",
             code="content_class_invalid",
         )
-    if content_class not in rules.news_content_classes:
+    republishes_news = (
+        source is not None and source.root_content_class in rules.news_content_classes
+    )
+    if content_class not in rules.news_content_classes and not republishes_news:
         return
     if source is None:
         if entitlement != Entitlement.ORIGINATE:

@@ -34,6 +34,7 @@ from townhall.domain.errors import (
 from townhall.domain.events import signed_out_notice
 from townhall.domain.limits import Limits
 from townhall.domain.policy import PolicyPack
+from townhall.domain.public_accounts import AccountState
 from townhall.domain.time import iso_utc
 from townhall.services.identity import IdentityService
 from townhall.services.known_sessions import KnownSessions
@@ -41,6 +42,7 @@ from townhall.services.principal import Principal
 from townhall.services.standing import Standings
 from townhall.services.throttle import SlidingWindow
 from townhall.store import accounts as account_store
+from townhall.store import public_accounts as public_account_store
 from townhall.store import sessions as session_store
 from townhall.store.database import Database, DbConnection
 
@@ -203,7 +205,8 @@ class AccountService:
         return {"accepted_version": version}
 
     async def deregister(self, principal: Principal) -> None:
-        """Erase the profile and credentials; the identity stays only as long as the pack says."""
+        """Erase the profile and credentials and close the public accounts the user runs; the
+        identity stays only as long as the pack says."""
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             await account_store.erase_profile(
@@ -211,6 +214,18 @@ class AccountService:
             )
             await session_store.revoke_all(conn, principal.account_id, now_ms)
             await self._identity.schedule_purge(conn, principal.account_id, now_ms)
+            await public_account_store.close_operated_by(
+                conn,
+                principal.account_id,
+                closed=AccountState.CLOSED,
+                open_states=(
+                    AccountState.PENDING_REVIEW,
+                    AccountState.APPROVED,
+                    AccountState.SUSPENDED,
+                ),
+                reason="the operator deregistered",
+                now_ms=now_ms,
+            )
         self._known_sessions.forget_account(principal.account_id)
         self._standings.forget(principal.account_id)
         self._sign_out_sockets(principal.account_id, None)

@@ -85,6 +85,8 @@ class LiveFollowers:
         followers = self._followers.get(public_account_id)
         if followers is not None:
             followers.discard(user_id)
+            if not followers:
+                del self._followers[public_account_id]
 
     def _on_post(self, frame: bytes, _origin: object) -> None:
         public_account_id = orjson.loads(frame)["post"]["public_account_id"]

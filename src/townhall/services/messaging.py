@@ -160,7 +160,8 @@ class MessagingService:
     async def list_conversations(self, actor: Principal) -> list[dict[str, Any]]:
         async with self._db.reading() as conn:
             rows = await conversation_store.list_for_account(conn, actor.account_id)
-            return [await self._render_conversation(row, conn) for row in rows]
+            roles = await conversation_store.member_roles_of(conn, [row.id for row in rows])
+        return [_conversation(row, roles[row.id]) for row in rows]
 
     async def get_conversation(self, actor: Principal, conversation_id: int) -> dict[str, Any]:
         await self._require_member(actor, conversation_id)
@@ -263,14 +264,7 @@ class MessagingService:
                 roles = await conversation_store.member_roles(reader, row.id)
         else:
             roles = await conversation_store.member_roles(conn, row.id)
-        return {
-            "id": row.id,
-            "kind": row.kind,
-            "title": row.title,
-            "created_by": row.created_by,
-            "created_at": iso_utc(row.created_at),
-            "members": [{"user_id": uid, "role": role} for uid, role in roles.items()],
-        }
+        return _conversation(row, roles)
 
     def _deliver(self, batch: Sequence[Appended]) -> None:
         """Ring each recipient's doorbell, in commit order; one encoding serves every member."""
@@ -280,3 +274,14 @@ class MessagingService:
             frame = orjson.dumps(message_event(message.position, render_message(message)))
             for account_id in appended.recipients:
                 publish(user_channel(account_id), frame, appended.origin)
+
+
+def _conversation(row: Row, roles: dict[int, str]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "title": row.title,
+        "created_by": row.created_by,
+        "created_at": iso_utc(row.created_at),
+        "members": [{"user_id": uid, "role": role} for uid, role in roles.items()],
+    }

@@ -35,6 +35,8 @@ from townhall.store import reach as reach_store
 from townhall.store.database import Database, DbConnection
 
 NO_UPPER_BOUND = 2**63 - 1
+# A suspended account's posts stay readable; a closed account's are gone from view.
+READABLE_ACCOUNTS = (AccountState.APPROVED, AccountState.SUSPENDED)
 
 
 class PostService:
@@ -83,10 +85,15 @@ class PostService:
             rules=self._rules,
         )
         await self._standings.require_may_publish(actor.account_id)
-        quota = self._rules.broadcast_quota[account.account_type]
+        quota = self._rules.broadcast_quota.get(account.account_type)
+        if quota is None:  # the pack no longer offers this account type
+            raise PolicyRefusal(
+                f"the account type {account.account_type!r} is no longer offered",
+                code="account_type_invalid",
+            )
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
-            # Read again in the write turn: a review decision may have landed since.
+            # Read again in the write turn: a suspension may have landed since.
             account = await self._operated_by(conn, actor, public_account_id)
             period_start = now_ms - quota.period_hours * 3600 * 1000
             recent = await post_store.post_times_since(conn, public_account_id, period_start)
@@ -149,7 +156,7 @@ class PostService:
             if source.root_post_id is None
             else await post_store.get(conn, source.root_post_id)
         )
-        if root is None:  # a chain's original is never deleted from the store, only hidden
+        if root is None or root.status != PostState.PUBLISHED:
             raise NotFound("the source post's original is gone", code="source_post_not_found")
         return SourcePost(
             root_post_id=root.id,
@@ -167,6 +174,7 @@ class PostService:
                 conn,
                 actor.account_id,
                 published=PostState.PUBLISHED,
+                open_accounts=READABLE_ACCOUNTS,
                 since=since,
                 before=before or NO_UPPER_BOUND,
                 limit=limit,
@@ -186,8 +194,7 @@ class PostService:
         async with self._db.reading() as conn:
             account = await account_store.get(conn, public_account_id)
             if account is None or (
-                account.status not in (AccountState.APPROVED, AccountState.SUSPENDED)
-                and account.operator_id != actor.account_id
+                account.status not in READABLE_ACCOUNTS and account.operator_id != actor.account_id
             ):
                 raise NotFound("no such public account", code="public_account_not_found")
             rows = await post_store.of_account(
@@ -218,7 +225,11 @@ class PostService:
     async def _published(self, post_id: int) -> Row:
         async with self._db.reading() as conn:
             post = await post_store.get(conn, post_id)
-        if post is None or post.status != PostState.PUBLISHED:
+        if (
+            post is None
+            or post.status != PostState.PUBLISHED
+            or post.account_status not in READABLE_ACCOUNTS
+        ):
             raise NotFound("no such post", code="post_not_found")
         return post
 

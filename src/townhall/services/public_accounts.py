@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from townhall.domain.accounts import STAFF_ROLES, AccountStatus, Role, check_reason
+from townhall.domain.accounts import Role, check_reason
 from townhall.domain.errors import Conflict, NotFound, PolicyRefusal
 from townhall.domain.limits import Limits
 from townhall.domain.naming import NameChecker, name_key
@@ -93,7 +93,6 @@ class PublicAccountService:
                 actor.account_id,
                 entity_kind=category_rules.entity,
                 rejected=AccountState.REJECTED,
-                active=AccountStatus.ACTIVE,
             )
             if held >= cap:
                 raise Conflict(
@@ -157,7 +156,6 @@ class PublicAccountService:
                 "kind": row.entity_kind,
                 "entity_name": row.entity_name,
                 "uscc": row.uscc,
-                "verified": True,  # only verified users may apply
             },
             "subscriber_count": row.subscriber_count,
             "approved_at": iso_utc(row.approved_at) if row.approved_at else None,
@@ -168,7 +166,6 @@ class PublicAccountService:
                 news_licence=row.news_licence,
                 status_reason=row.status_reason,
                 applied_at=iso_utc(row.created_at),
-                reviewed_by=row.reviewed_by,
             )
         return page
 
@@ -180,7 +177,14 @@ class PublicAccountService:
         require_role(actor, Role.REVIEWER)
         async with self._db.reading() as conn:
             rows = await account_store.list_by_status(conn, status, after=after, limit=limit)
-        return [{**self._page(row, full=True), "operator_handle": row.handle} for row in rows]
+        return [
+            {
+                **self._page(row, full=True),
+                "operator_handle": row.handle,
+                "reviewed_by": row.reviewed_by,
+            }
+            for row in rows
+        ]
 
     async def decide(
         self,
@@ -329,7 +333,8 @@ class PublicAccountService:
 
 
 def _may_see_all(actor: Principal, row: Row) -> bool:
-    return actor.account_id == row.operator_id or actor.role in STAFF_ROLES
+    """The applicant and the staff who review: the auditor reads filings, not applications."""
+    return actor.account_id == row.operator_id or actor.role in (Role.REVIEWER, Role.ADMIN)
 
 
 def _qualifications(row: Row) -> Qualifications:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.errors import InvalidInput
-from townhall.domain.events import message_event
+from townhall.domain.events import POST_PREFIX, message_event
 from townhall.domain.limits import Limits
 from townhall.services.messaging import render_message
 from townhall.services.principal import Principal
@@ -60,9 +61,7 @@ class SyncService:
             )
         doorbell = asyncio.Event()
         # Subscribe before reading, so an event committed in between still rings.
-        subscription = self._bus.subscribe(
-            user_channel(actor.account_id), lambda _payload, _origin: doorbell.set()
-        )
+        subscription = self._bus.subscribe(user_channel(actor.account_id), _ring(doorbell))
         try:
             events, cursor = await self.events_since(actor, since, limit=limit)
             if events or timeout == 0:
@@ -83,6 +82,16 @@ class SyncService:
                 f"limit must be 1-{self._limits.sync_page_max}", code="limit_invalid"
             )
         return limit
+
+
+def _ring(doorbell: asyncio.Event) -> Callable[[bytes, object], None]:
+    """Wake a long-poll for stream events; a live post is not one (the timeline has it)."""
+
+    def ring(payload: bytes, _origin: object) -> None:
+        if not payload.startswith(POST_PREFIX):
+            doorbell.set()
+
+    return ring
 
 
 def _render(row: Any) -> dict[str, Any]:

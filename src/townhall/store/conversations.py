@@ -64,6 +64,20 @@ async def member_roles(conn: DbConnection, conversation_id: int) -> dict[int, st
     return {row.account_id: row.role for row in result}
 
 
+async def member_roles_of(
+    conn: DbConnection, conversation_ids: list[int]
+) -> dict[int, dict[int, str]]:
+    result = await conn.execute(
+        select(members.c.conversation_id, members.c.account_id, members.c.role)
+        .where(members.c.conversation_id.in_(conversation_ids))
+        .order_by(members.c.conversation_id, members.c.joined_at, members.c.account_id)
+    )
+    roles: dict[int, dict[int, str]] = {conversation_id: {} for conversation_id in conversation_ids}
+    for row in result:
+        roles[row.conversation_id][row.account_id] = row.role
+    return roles
+
+
 async def list_for_account(conn: DbConnection, account_id: int) -> list[Row]:
     result = await conn.execute(
         select(conversations)

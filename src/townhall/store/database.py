@@ -56,8 +56,8 @@ class InlineReader:
 
     An indexed SQLite read takes microseconds, while handing each step of a query to aiosqlite's
     thread and back cost ~0.5 ms of CPU per query. Readers never wait for the writer in WAL mode,
-    so running them inline blocks nothing; writes keep the async engine (they may wait for a
-    lock held by another process).
+    but a read holds up the event loop for as long as it runs: keep reads indexed and bounded.
+    Writes keep the async engine (they may wait for a lock held by another process).
     """
 
     def __init__(self, connection: Connection) -> None:

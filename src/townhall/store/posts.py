@@ -14,6 +14,7 @@ POST_COLUMNS = (
     *posts.c,
     public_accounts.c.name.label("account_name"),
     public_accounts.c.news_entitlement.label("account_entitlement"),
+    public_accounts.c.status.label("account_status"),
 )
 
 
@@ -66,6 +67,7 @@ async def timeline(
     subscriber_id: int,
     *,
     published: str,
+    open_accounts: tuple[str, ...],
     since: int,
     before: int,
     limit: int,
@@ -79,6 +81,7 @@ async def timeline(
         .where(
             posts.c.public_account_id.in_(followed),
             posts.c.status == published,
+            public_accounts.c.status.in_(open_accounts),
             posts.c.id > since,
             posts.c.id < before,
         )

@@ -36,25 +36,17 @@ async def name_in_use(conn: DbConnection, name_key: str, *, rejected: str) -> bo
 
 
 async def count_held_by_identity(
-    conn: DbConnection,
-    operator_id: int,
-    *,
-    entity_kind: str,
-    rejected: str,
-    active: str,
+    conn: DbConnection, operator_id: int, *, entity_kind: str, rejected: str
 ) -> int:
     """Accounts of one entity kind held by everyone sharing the operator's identity document
-    (found by its blind index, never decrypted); rejected applications do not count."""
-    same_identity = (
-        select(identities.c.account_id)
-        .join(accounts, accounts.c.id == identities.c.account_id)
-        .where(
-            identities.c.blind_index
-            == select(identities.c.blind_index)
-            .where(identities.c.account_id == operator_id)
-            .scalar_subquery(),
-            accounts.c.status == active,
-        )
+    (found by its blind index, never decrypted), deregistered users included while their
+    identity is retained: deregistering and registering again does not reset the cap.
+    Rejected applications do not count."""
+    same_identity = select(identities.c.account_id).where(
+        identities.c.blind_index
+        == select(identities.c.blind_index)
+        .where(identities.c.account_id == operator_id)
+        .scalar_subquery()
     )
     count = await conn.scalar(
         select(func.count()).where(
@@ -99,6 +91,25 @@ async def list_for_filing(
 async def set_review(conn: DbConnection, public_account_id: int, **values: Any) -> None:
     await conn.execute(
         update(public_accounts).where(public_accounts.c.id == public_account_id).values(**values)
+    )
+
+
+async def close_operated_by(
+    conn: DbConnection,
+    operator_id: int,
+    *,
+    closed: str,
+    open_states: Iterable[str],
+    reason: str,
+    now_ms: int,
+) -> None:
+    await conn.execute(
+        update(public_accounts)
+        .where(
+            public_accounts.c.operator_id == operator_id,
+            public_accounts.c.status.in_(list(open_states)),
+        )
+        .values(status=closed, status_reason=reason, reviewed_at=now_ms)
     )
 
 
