@@ -6,7 +6,24 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from townhall.domain.normalize import HAN, Normalized, fold, normalize, pinyin
+from townhall.domain.normalize import (
+    _PLAIN,
+    _SKELETON,
+    HAN,
+    Normalized,
+    _transform,
+    fold,
+    has_reading,
+    letter_origins,
+    normalize,
+    normalize_again,
+    pinyin,
+    pinyin_offsets,
+    pinyin_skeleton,
+    pinyin_syllables,
+    reads_as_phrase,
+    skeleton,
+)
 
 CYRILLIC_ES = "\N{CYRILLIC SMALL LETTER ES}"
 
@@ -169,3 +186,64 @@ def test_every_span_covers_the_characters_that_produced_it(text: str, data: st.D
     end = data.draw(st.integers(start + 1, len(result.text)))
     first, last = result.span(start, end)
     assert result.text[start:end] in normalize(text[first:last]).text
+
+
+# Every kind of character the skeleton treats specially, so the fast paths meet them all.
+mixed_texts = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from(
+            "新華社國務院头发乾隆重庆赌博賭 ABCabc123ßﬁ①"
+            + fullwidth("ABCabc123")
+            + "\N{CYRILLIC SMALL LETTER A}\N{CYRILLIC CAPITAL LETTER ES}"
+            "\N{GREEK SMALL LETTER OMICRON}\N{GREEK CAPITAL LETTER ALPHA}"
+            "\N{COMBINING ACUTE ACCENT}\N{COMBINING DIAERESIS}"
+            "\u200b\u200c\u200d\u2060\ufeff\ufe0f\u3000\uff0c\u3002\uff01\uff1f…·“”😀❶"
+        ),
+    ),
+    max_size=80,
+)
+
+
+@given(mixed_texts)
+def test_skeleton_is_the_text_of_normalize(text: str) -> None:
+    assert skeleton(text) == normalize(text).text
+
+
+@given(mixed_texts)
+def test_normalize_fast_path_agrees_with_the_character_table(text: str) -> None:
+    assert normalize(text) == _transform(text, _SKELETON)
+
+
+@given(mixed_texts)
+def test_normalize_again_and_letter_origins_agree_with_normalize(text: str) -> None:
+    normalized = normalize(text)
+    assert normalize_again(text, normalized.text) == normalized
+    letters = letter_origins(text, normalized.text)
+    expected = {i: o for i, o in enumerate(normalized.origin) if "a" <= normalized.text[i] <= "z"}
+    assert letters == expected
+
+
+def test_skeleton_folds_every_plain_character_alone_as_the_table_does() -> None:
+    plain = [chr(code) for code in range(0x30000) if _PLAIN.fullmatch(chr(code))]
+    assert len(plain) > 20_000
+    assert [skeleton(char) for char in plain] == [normalize(char).text for char in plain]
+    assert [skeleton(char) for char in plain] == [
+        _transform(char, _SKELETON).text for char in plain
+    ]
+
+
+def test_pinyin_skeleton_spells_each_hanzi_by_its_common_reading() -> None:
+    assert pinyin_skeleton("赌博") == "dubo"
+    assert pinyin_skeleton("du博x绿") == "duboxlv"
+    assert pinyin_skeleton("重庆") == "zhongqing"  # character by character: the common reading
+    assert pinyin(normalize("重庆")).text == "chongqing"  # the phrase-reading form still knows
+    assert pinyin_offsets("du博x") == [0, 1, 2, 4, 5]
+
+
+def test_pinyin_syllables_are_the_keyboard_spellings() -> None:
+    syllables = pinyin_syllables()
+    assert {"du", "bo", "zhuang", "lv", "nve", "er", "a"} <= syllables
+    assert not {"n", "ng", "m", "hm", "hng", "x", "th"} & syllables
+    assert has_reading("赌") and not has_reading("a") and not has_reading("\uff0c")
+    assert reads_as_phrase("重庆") and not reads_as_phrase("赌")

@@ -6,11 +6,14 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import chain, compress, repeat
+from functools import cache
+from itertools import accumulate, chain, compress, repeat
 
 import opencc
 from anyascii import anyascii
 from pypinyin import lazy_pinyin
+from pypinyin.constants import PHRASES_DICT
+from pypinyin.pinyin_dict import pinyin_dict
 
 # Built once: loading the dictionaries costs milliseconds, a conversion microseconds.
 _T2S = opencc.OpenCC("t2s.json")
@@ -182,6 +185,8 @@ def _transform(text: str, table: _CharTable) -> Normalized:
 
 def normalize(text: str) -> Normalized:
     """The matching skeleton: NFKC, casefold, simplified hanzi, Latin look-alikes, no separators."""
+    if _PLAIN.fullmatch(text):
+        return _normalize_plain(text)
     return _transform(text, _SKELETON)
 
 
@@ -204,3 +209,161 @@ def pinyin(normalized: Normalized) -> Normalized:
     if len(syllables) != len(text):  # never seen; keeps the origin map right if it happens
         syllables = [lazy_pinyin(char, errors=_keep_non_han)[0] for char in text]
     return _rebuild(syllables, normalized.origin)
+
+
+class _OrdinalTable(dict[int, str | None]):
+    """A `str.translate` table filled on first sight of each code point from a per-character one.
+
+    An empty result is stored as None: translate's ASCII fast path deletes on None but gives up
+    on "".
+    """
+
+    def __init__(self, chars: _CharTable) -> None:
+        super().__init__()
+        self._chars = chars
+
+    def __missing__(self, ordinal: int) -> str | None:
+        value = self._chars[chr(ordinal)] or None
+        self[ordinal] = value
+        return value
+
+
+_SKELETON_ORDINALS = _OrdinalTable(_SKELETON)
+
+# Most chat is made of these alone. Each folds on its own exactly as the per-character table
+# says: Han and ASCII letters and digits stay (lowercased), full-width letters and digits become
+# ASCII ones, and everything else here (punctuation, spaces, emoji) goes.
+_PLAIN = re.compile(
+    "[\x00-\x7f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e\u3000-\u3003\u3008-\u3011"
+    "\u2018\u2019\u201c\u201d\u2026\u00b7\u200b-\u200d\u2600-\u2775\u2794-\u27bf\ufe0f"
+    "\U0001f300-\U0001faff]*"
+)
+_NOT_KEPT_IN_PLAIN = re.compile(
+    "[^0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+"
+)
+_FULL_WIDTH = re.compile("[\uff10-\uff5a]")
+_FULL_WIDTH_TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B)}
+
+
+# In plain text each kept character becomes exactly one skeleton character.
+_KEPT_IN_PLAIN = re.compile(
+    "[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+"
+)
+
+
+def _fold_plain(text: str) -> str:
+    folded = _NOT_KEPT_IN_PLAIN.sub("", text)
+    if _FULL_WIDTH.search(folded):
+        folded = folded.translate(_FULL_WIDTH_TO_ASCII)
+    return folded.lower()
+
+
+def _normalize_plain(text: str) -> Normalized:
+    return _to_simplified(Normalized(_fold_plain(text), _plain_origin(text)))
+
+
+def _plain_origin(text: str) -> tuple[int, ...]:
+    runs = (range(*run.span()) for run in _KEPT_IN_PLAIN.finditer(text))
+    return tuple(chain.from_iterable(runs))
+
+
+_ASCII_LETTERS = re.compile("[a-z]+")
+_PLAIN_LETTERS = re.compile("[A-Za-z\uff21-\uff3a\uff41-\uff5a]+")
+
+
+def letter_origins(text: str, skeleton_text: str) -> dict[int, int]:
+    """For each ASCII letter of skeleton(text), the index in the text of what produced it: the
+    part of the origin map that matching pinyin needs, cheap for most text."""
+    letters = _positions(_ASCII_LETTERS, skeleton_text)
+    if _PLAIN.fullmatch(text):  # each letter comes from one letter, in the same order
+        produced_by = _positions(_PLAIN_LETTERS, text)
+        if len(produced_by) == len(letters):
+            return dict(zip(letters, produced_by, strict=True))
+    origin = normalize(text).origin
+    return {index: origin[index] for index in letters}
+
+
+def _positions(pattern: re.Pattern[str], text: str) -> list[int]:
+    return [index for run in pattern.finditer(text) for index in range(*run.span())]
+
+
+def normalize_again(text: str, skeleton_text: str) -> Normalized:
+    """normalize(text) where skeleton(text) is known already: for most text, only the origin map
+    is left to work out."""
+    if _PLAIN.fullmatch(text):
+        origin = _plain_origin(text)
+        if len(origin) == len(skeleton_text):  # else the traditional conversion changed length
+            return Normalized(skeleton_text, origin)
+    return normalize(text)
+
+
+def skeleton(text: str) -> str:
+    """Exactly `normalize(text).text`, without the origin map (computed only for a match)."""
+    if text.isascii():  # translate's ASCII fast path; ASCII has no traditional characters
+        return text.translate(_SKELETON_ORDINALS)
+    plain = _PLAIN.fullmatch(text)
+    folded = _fold_plain(text) if plain else text.translate(_SKELETON_ORDINALS)
+    if folded.isascii():
+        return folded
+    converted = _T2S.convert(folded)
+    if len(converted) == len(folded):
+        return converted
+    return "".join(map(_t2s_char, folded))
+
+
+def _toneless(reading: str) -> str:
+    """ "lǘ" -> "lv", "zhòng" -> "zhong": the spelling typed on a keyboard."""
+    decomposed = unicodedata.normalize("NFD", reading).replace("u\N{COMBINING DIAERESIS}", "v")
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+class _PinyinTable(dict[int, str]):
+    """Each hanzi to its most common toneless reading, filled on first sight; the rest to itself."""
+
+    def __missing__(self, ordinal: int) -> str:
+        readings = pinyin_dict.get(ordinal)
+        value = _toneless(readings.split(",")[0]) if readings else chr(ordinal)
+        self[ordinal] = value
+        return value
+
+
+_PINYIN_ORDINALS = _PinyinTable()
+
+
+def pinyin_skeleton(skeleton_text: str) -> str:
+    """Each hanzi of a skeleton spelled by its most common reading, one character at a time.
+
+    Unlike pinyin() it reads no phrases, so a heteronym may be spelled wrongly; it is the fast
+    form for matching evasions, about a hundred times quicker.
+    """
+    return skeleton_text.translate(_PINYIN_ORDINALS)
+
+
+def pinyin_offsets(skeleton_text: str) -> list[int]:
+    """Where each character's spelling starts in pinyin_skeleton(), then its length."""
+    spellings = map(_PINYIN_ORDINALS.__getitem__, map(ord, skeleton_text))
+    return list(accumulate(map(len, spellings), initial=0))
+
+
+def has_reading(char: str) -> bool:
+    """Whether pinyin_skeleton() spells this character out (a hanzi with a known reading)."""
+    return _PINYIN_ORDINALS[ord(char)] != char
+
+
+def reads_as_phrase(text: str) -> bool:
+    """Whether pinyin() may read part of the text as a phrase, so maybe not as pinyin_skeleton()."""
+    return any(
+        text[start:end] in PHRASES_DICT
+        for start in range(len(text) - 1)
+        for end in range(start + 2, len(text) + 1)
+    )
+
+
+_VOWEL = re.compile("[aeiouv]")
+
+
+@cache
+def pinyin_syllables() -> frozenset[str]:
+    """Every toneless syllable any hanzi is read as, less the bare-consonant interjections."""
+    spelled = (_toneless(r) for value in pinyin_dict.values() for r in value.split(","))
+    return frozenset(r for r in spelled if r.isascii() and r.isalpha() and _VOWEL.search(r))
