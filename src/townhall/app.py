@@ -12,7 +12,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from townhall import __version__
-from townhall.api import accounts, admin, audit, conversations, errors, public_accounts, ws
+from townhall.api import (
+    accounts,
+    admin,
+    audit,
+    conversations,
+    errors,
+    moderation,
+    public_accounts,
+    ws,
+)
 from townhall.api.limits import BodySizeLimit
 from townhall.api.responses import JSONBody
 from townhall.bus.factory import open_bus
@@ -23,6 +32,7 @@ from townhall.services.container import Services
 from townhall.services.identity import IdentityService
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import MessagingService
+from townhall.services.moderation import ContentCheck
 from townhall.services.notices import Notices
 from townhall.services.posts import PostService
 from townhall.services.public_accounts import PublicAccountService
@@ -81,7 +91,11 @@ async def running_services(
         OutboxSmsSender(settings.data_dir / "sms-outbox.jsonl"),
         clock=clock,
     )
-    messaging = MessagingService(database, message_log, bus, standings, limits=limits, clock=clock)
+    content_check = ContentCheck(database, pack.moderation, clock=clock)
+    await content_check.load()
+    messaging = MessagingService(
+        database, message_log, bus, standings, content_check, limits=limits, clock=clock
+    )
     live_posts = LiveFollowers(database, bus)
     reach = ReachLedger(database, pack.reach, clock=clock)
     services = Services(
@@ -90,6 +104,7 @@ async def running_services(
             bus,
             identity,
             standings,
+            content_check,
             pack,
             limits=limits,
             password_profile=settings.password_hash_profile,
@@ -104,13 +119,23 @@ async def running_services(
             standings,
             Notices(database, bus),
             live_posts,
+            content_check,
             pack,
             limits=limits,
             clock=clock,
         ),
         posts=PostService(
-            database, standings, messaging, reach, live_posts, pack, limits=limits, clock=clock
+            database,
+            standings,
+            messaging,
+            reach,
+            live_posts,
+            content_check,
+            pack,
+            limits=limits,
+            clock=clock,
         ),
+        moderation=content_check,
         reach=reach,
         live_posts=live_posts,
         bus=bus,
@@ -153,13 +178,17 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
             purge = asyncio.create_task(
                 purge_identities_forever(services, settings.identity_purge_interval_seconds)
             )
+            lexicon = asyncio.create_task(
+                services.moderation.keep_loaded(settings.lexicon_reload_interval_seconds)
+            )
             settle_heap()
             log.info("townhall %s ready, data in %s", __version__, settings.data_dir)
             try:
                 yield
             finally:
                 purge.cancel()
-                await asyncio.gather(purge, return_exceptions=True)
+                lexicon.cancel()
+                await asyncio.gather(purge, lexicon, return_exceptions=True)
 
     app = FastAPI(
         title="Townhall",
@@ -174,6 +203,7 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
     app.include_router(conversations.router)
     app.include_router(public_accounts.router)
     app.include_router(audit.router)
+    app.include_router(moderation.router)
     app.include_router(ws.router)
     app.include_router(pages.router)
 

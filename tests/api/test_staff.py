@@ -43,15 +43,30 @@ REVIEWER_ROUTES = [
     ("DELETE", "/api/v1/admin/public-accounts/{user_id}/suspension", {"reason": "appeal won"}),
 ]
 # Routes several staff roles may read; everyone else is refused.
+ALL_STAFF = {"reviewer", "admin", "auditor"}
 SHARED_ROUTES = [
-    ("GET", "/api/v1/admin/reach/escalations", {"reviewer", "admin", "auditor"}),
-    ("GET", "/api/v1/admin/reach/public-accounts/{user_id}", {"reviewer", "admin", "auditor"}),
-    ("GET", "/api/v1/admin/reach/forwards/{user_id}/lineage", {"reviewer", "admin", "auditor"}),
+    ("GET", "/api/v1/admin/reach/escalations", None, ALL_STAFF),
+    ("GET", "/api/v1/admin/reach/public-accounts/{user_id}", None, ALL_STAFF),
+    ("GET", "/api/v1/admin/reach/forwards/{user_id}/lineage", None, ALL_STAFF),
+    ("GET", "/api/v1/admin/moderation/statements", None, ALL_STAFF),
+    ("GET", "/api/v1/admin/lexicon", None, {"reviewer", "admin"}),
+    (
+        "POST",
+        "/api/v1/admin/lexicon/check",
+        {"surface": "group", "text": "hello"},
+        {"reviewer", "admin"},
+    ),
 ]
 ADMIN_ROUTES = [
     ("GET", "/api/v1/admin/identity-access", None),
     ("GET", "/api/v1/admin/identity-access?subject_id={user_id}", None),
     ("POST", "/api/v1/admin/blacklist", {"user_id": "{user_id}", "reason": "a fraud ring"}),
+    (
+        "POST",
+        "/api/v1/admin/lexicon/terms",
+        {"text": "代开发票", "category": "fraud", "severity": "high"},
+    ),
+    ("DELETE", "/api/v1/admin/lexicon/terms?text=nothing-like-this", None),
 ]
 
 
@@ -107,7 +122,7 @@ def test_the_role_table_covers_every_admin_route() -> None:
     }
     tested = {
         (method, template(path.split("?")[0]))
-        for method, path, _ in REVIEWER_ROUTES + ADMIN_ROUTES + SHARED_ROUTES
+        for method, path, *_ in REVIEWER_ROUTES + ADMIN_ROUTES + SHARED_ROUTES
     }
     assert served == tested
 
@@ -117,11 +132,11 @@ async def test_shared_staff_routes_refuse_every_other_role(
 ) -> None:
     intruder = await make_user("intruder")
     members = {role: await make_staff(role) for role in ("reviewer", "admin", "auditor")}
-    for method, path, roles in SHARED_ROUTES:
+    for method, path, body, roles in SHARED_ROUTES:
         path = path.format(user_id=intruder.id)
-        assert_error(await call(intruder, method, path), 403, "role_required")
+        assert_error(await call(intruder, method, path, body), 403, "role_required")
         for role, member in members.items():
-            answer = await call(member, method, path)
+            answer = await call(member, method, path, body)
             if role in roles:
                 assert answer.status_code in (200, 404), (role, path, answer.text)
             else:

@@ -52,6 +52,16 @@ PACK: dict[str, Any] = {
         "max_digit_run": 6,
     },
     "reach": {"serious_views": 5000, "serious_forwards": 500, "window_days": 365},
+    "moderation": {
+        "categories": ["fraud"],
+        "severities": ["low", "high"],
+        "surfaces": {
+            surface: {"low": "flag", "high": "block"}
+            for surface in ("direct", "group", "public_post", "name")
+        },
+        "terms": [{"text": "scam", "category": "fraud", "severity": "high"}],
+        "allowlist": ["scampi"],
+    },
 }
 
 
@@ -162,6 +172,11 @@ def test_the_public_view_shows_the_rules_but_not_the_agreement_text() -> None:
         "phone": {"code_length": 6, "code_ttl_seconds": 300},
         "public_accounts": PACK["public_accounts"],
         "reach": PACK["reach"],
+        "moderation": {
+            "categories": ["fraud"],
+            "severities": ["low", "high"],
+            "surfaces": PACK["moderation"]["surfaces"],
+        },
     }
 
 
@@ -187,6 +202,21 @@ def test_the_public_view_shows_the_rules_but_not_the_agreement_text() -> None:
         ("naming.max_digit_run", 0, "naming.max_digit_run"),
         ("reach.serious_views", 0, "reach.serious_views"),
         ("reach.window_days", ..., "reach.window_days"),
+        ("moderation.surfaces", {"direct": {"low": "allow", "high": "block"}}, "surfaces"),
+        (
+            "moderation.surfaces",
+            {
+                s: {"low": "hold", "high": "block"}
+                for s in ("direct", "group", "public_post", "name")
+            },
+            "moderation.surfaces.direct.low",
+        ),
+        (
+            "moderation.terms",
+            [{"text": "x", "category": "gossip", "severity": "high"}],
+            "moderation.terms[0]",
+        ),
+        ("moderation.severities", [], "moderation"),
     ],
 )
 def test_public_account_rules_are_checked_by_key(path: str, value: object, named: str) -> None:

@@ -39,6 +39,8 @@ TABLES = {
     "reach_daily",
     "evidence_snapshots",
     "reach_escalations",
+    "lexicon_entries",
+    "moderation_statements",
 }
 
 
@@ -51,7 +53,7 @@ async def test_migrations_create_exactly_the_schema_the_code_uses(database: Data
         version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     assert tables == TABLES | {"alembic_version"}
     assert differences == []
-    assert version == "0003"
+    assert version == "0004"
 
 
 async def test_migrating_twice_changes_nothing_and_keeps_the_data(db_path: Path) -> None:

@@ -109,3 +109,14 @@ class PublicAccountDecisionIn(Body):
 
 class SuspensionIn(Body):
     reason: Annotated[str, Field(max_length=4096)] | None = None
+
+
+class LexiconTermIn(Body):
+    text: Annotated[str, Field(max_length=256)]
+    category: Annotated[str, Field(max_length=64)]
+    severity: Annotated[str, Field(max_length=64)]
+
+
+class TextCheckIn(Body):
+    surface: Annotated[str, Field(max_length=32)]
+    text: Annotated[str, Field(max_length=1_048_576)]

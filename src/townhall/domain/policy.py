@@ -11,6 +11,7 @@ import phonenumbers
 
 from townhall.domain.accounts import ID_TYPES
 from townhall.domain.identity import CHECKED_ID_TYPES
+from townhall.domain.moderation import ModerationRules, check_rules
 from townhall.domain.naming import NamingRules
 from townhall.domain.normalize import normalize
 from townhall.domain.public_accounts import PublicAccountRules
@@ -63,6 +64,7 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     public_accounts: PublicAccountRules
     naming: NamingRules
     reach: ReachRules
+    moderation: ModerationRules
 
     def public(self) -> dict[str, Any]:
         """What anyone may read before registering; the agreement text is served on its own."""
@@ -84,6 +86,11 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             },
             "public_accounts": _as_json(self.public_accounts),
             "reach": _as_json(self.reach),
+            "moderation": {
+                "categories": list(self.moderation.categories),
+                "severities": list(self.moderation.severities),
+                "surfaces": self.moderation.surfaces,
+            },
         }
 
 
@@ -102,6 +109,9 @@ def parse_pack(data: Mapping[str, Any]) -> PolicyPack:
     _check_public_accounts(pack.public_accounts)
     _check_naming(pack.naming, pack.public_accounts)
     _check_reach(pack.reach)
+    problem = check_rules(pack.moderation)
+    if problem is not None:
+        raise PolicyPackError(problem)
     if pack.phone.default_region not in phonenumbers.SUPPORTED_REGIONS:
         raise PolicyPackError(
             "phone.default_region: not a region phone numbers are known for (e.g. CN)"

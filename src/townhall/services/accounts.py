@@ -33,11 +33,13 @@ from townhall.domain.errors import (
 )
 from townhall.domain.events import signed_out_notice
 from townhall.domain.limits import Limits
+from townhall.domain.moderation import Surface
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import AccountState
 from townhall.domain.time import iso_utc
 from townhall.services.identity import IdentityService
 from townhall.services.known_sessions import KnownSessions
+from townhall.services.moderation import ContentCheck
 from townhall.services.principal import Principal
 from townhall.services.standing import Standings
 from townhall.services.throttle import SlidingWindow
@@ -69,6 +71,7 @@ class AccountService:
         bus: Bus,
         identity: IdentityService,
         standings: Standings,
+        content_check: ContentCheck,
         pack: PolicyPack,
         *,
         limits: Limits,
@@ -80,6 +83,7 @@ class AccountService:
         self._bus = bus
         self._identity = identity
         self._standings = standings
+        self._check = content_check
         self._pack = pack
         self._limits = limits
         self._hasher = PasswordHasher.from_parameters(PASSWORD_PROFILES[password_profile])
@@ -115,6 +119,9 @@ class AccountService:
             )
         handle = normalize_handle(handle)
         display_name = check_display_name(display_name, self._limits)
+        await self._check.screen(
+            Surface.NAME, display_name, author_id=None, subject_type="display_name"
+        )
         check_password(password)
         self._require_current_agreement(agreement_version)
         checked = self._identity.check(identity)

@@ -11,6 +11,7 @@ from townhall.services.accounts import AccountService
 from townhall.services.identity import IdentityService
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import MessagingService
+from townhall.services.moderation import ContentCheck
 from townhall.services.posts import PostService
 from townhall.services.public_accounts import PublicAccountService
 from townhall.services.reach import ReachLedger
@@ -27,6 +28,7 @@ class Services:
     posts: PostService
     reach: ReachLedger
     live_posts: LiveFollowers
+    moderation: ContentCheck
     bus: Bus
     limits: Limits
     pack: PolicyPack

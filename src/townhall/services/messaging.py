@@ -24,7 +24,9 @@ from townhall.domain.messaging import (
     direct_pair_key,
     group_member_ids,
 )
+from townhall.domain.moderation import Decision, Surface
 from townhall.domain.time import iso_utc
+from townhall.services.moderation import ContentCheck
 from townhall.services.principal import Principal
 from townhall.services.standing import Standings
 from townhall.store import accounts as account_store
@@ -66,6 +68,7 @@ class MessagingService:
         message_log: MessageLog,
         bus: Bus,
         standings: Standings,
+        content_check: ContentCheck,
         *,
         limits: Limits,
         clock: Callable[[], float],
@@ -74,6 +77,7 @@ class MessagingService:
         self._log = message_log
         self._bus = bus
         self._standings = standings
+        self._check = content_check
         self._limits = limits
         self._clock = clock
         self._members: dict[int, Members] = {}
@@ -184,9 +188,14 @@ class MessagingService:
         members = await self._require_member(actor, conversation_id)
         if members.kind == ConversationKind.GROUP:
             await self._standings.require_may_publish(actor.account_id)
+            surface = Surface.GROUP
         else:
             await self._standings.require_may_chat_direct(actor.account_id)
-        return await self._log.append(
+            surface = Surface.DIRECT
+        verdict = await self._check.screen(
+            surface, text, author_id=actor.account_id, subject_type="message"
+        )
+        appended = await self._log.append(
             conversation_id=conversation_id,
             sender_id=actor.account_id,
             client_id=client_id,
@@ -195,6 +204,15 @@ class MessagingService:
             origin=origin,
             attachment=orjson.dumps(attachment).decode() if attachment is not None else None,
         )
+        if verdict.decision != Decision.ALLOW and not appended.duplicate:
+            await self._check.record(
+                verdict,
+                surface=surface,
+                author_id=actor.account_id,
+                subject_type="message",
+                subject_id=appended.message.id,
+            )
+        return appended
 
     async def history(
         self, actor: Principal, conversation_id: int, *, before: int | None, limit: int

@@ -14,6 +14,7 @@ from townhall.domain.accounts import STAFF_ROLES
 from townhall.domain.errors import Forbidden, InvalidInput, NotFound, PolicyRefusal, Throttled
 from townhall.domain.events import post_event
 from townhall.domain.limits import Limits
+from townhall.domain.moderation import Surface
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import (
     AccountState,
@@ -26,6 +27,7 @@ from townhall.domain.public_accounts import (
 from townhall.domain.time import iso_utc
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import MessagingService, render_message
+from townhall.services.moderation import ContentCheck
 from townhall.services.principal import Principal
 from townhall.services.reach import Reach, ReachLedger, render_forward
 from townhall.services.standing import Standings
@@ -47,12 +49,14 @@ class PostService:
         messaging: MessagingService,
         reach: ReachLedger,
         live: LiveFollowers,
+        content_check: ContentCheck,
         pack: PolicyPack,
         *,
         limits: Limits,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
+        self._check = content_check
         self._standings = standings
         self._messaging = messaging
         self._reach = reach
@@ -85,6 +89,9 @@ class PostService:
             rules=self._rules,
         )
         await self._standings.require_may_publish(actor.account_id)
+        verdict = await self._check.screen(
+            Surface.PUBLIC_POST, f"{title}\n{body}", author_id=actor.account_id, subject_type="post"
+        )
         quota = self._rules.broadcast_quota.get(account.account_type)
         if quota is None:  # the pack no longer offers this account type
             raise PolicyRefusal(
@@ -118,6 +125,13 @@ class PostService:
                 created_at=now_ms,
             )
             post = await post_store.get(conn, post_id)
+        await self._check.record(
+            verdict,
+            surface=Surface.PUBLIC_POST,
+            author_id=actor.account_id,
+            subject_type="post",
+            subject_id=post_id,
+        )
         rendered = render_post(post)
         self._live.publish(orjson.dumps(post_event(rendered)))
         return rendered

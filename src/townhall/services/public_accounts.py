@@ -11,6 +11,7 @@ from sqlalchemy import Row
 from townhall.domain.accounts import Role, check_reason
 from townhall.domain.errors import Conflict, NotFound, PolicyRefusal
 from townhall.domain.limits import Limits
+from townhall.domain.moderation import Surface
 from townhall.domain.naming import NameChecker, name_key
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import (
@@ -22,6 +23,7 @@ from townhall.domain.public_accounts import (
 )
 from townhall.domain.time import iso_utc
 from townhall.services.live_posts import LiveFollowers
+from townhall.services.moderation import ContentCheck
 from townhall.services.notices import Notices
 from townhall.services.principal import Principal, require_role
 from townhall.services.standing import Standings
@@ -39,12 +41,14 @@ class PublicAccountService:
         standings: Standings,
         notices: Notices,
         live: LiveFollowers,
+        content_check: ContentCheck,
         pack: PolicyPack,
         *,
         limits: Limits,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
+        self._check = content_check
         self._standings = standings
         self._notices = notices
         self._live = live
@@ -82,6 +86,12 @@ class PublicAccountService:
             name, category=category, max_chars=self._limits.max_public_account_name_chars
         )
         await self._standings.require_may_publish(actor.account_id)
+        await self._check.screen(
+            Surface.NAME,
+            f"{name}\n{description}",
+            author_id=actor.account_id,
+            subject_type="public_account_application",
+        )
         key = name_key(name)
         cap = self._rules.caps_per_identity[category_rules.entity]
         now_ms = self._now_ms()

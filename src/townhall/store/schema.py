@@ -282,3 +282,33 @@ reach_escalations = Table(
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("post_id", "measure"),
 )
+
+# The operators' own lexicon terms, on top of the pack's; `kind` is "term" or "allow".
+lexicon_entries = Table(
+    "lexicon_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("text", String(256), nullable=False),
+    Column("category", String(32), nullable=True),
+    Column("severity", String(16), nullable=True),
+    Column("added_by", Integer, ForeignKey("accounts.id"), nullable=True),  # None: the CLI
+    Column("added_at", BigInteger, nullable=False),
+    UniqueConstraint("kind", "text"),
+)
+
+# The statement of reasons of every decision other than allow: what, where, why, automated or not.
+moderation_statements = Table(
+    "moderation_statements",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("surface", String(16), nullable=False),
+    Column("decision", String(8), nullable=False),
+    # None: refused before there was an account (a display name at registration).
+    Column("author_id", Integer, ForeignKey("accounts.id"), nullable=True, index=True),
+    Column("subject_type", String(32), nullable=False),
+    Column("subject_id", Integer, nullable=True),  # None when blocked: nothing was stored
+    Column("reasons", Text, nullable=False),  # JSON list of {category, severity, term, excerpt}
+    Column("automated", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False, index=True),
+)

@@ -1,0 +1,236 @@
+"""The content check before delivery: the lexicon scan, the decision per surface, and the
+statement of reasons of every decision other than allow. Staff edit the lexicon here too."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+
+from townhall.domain.accounts import Role
+from townhall.domain.errors import InvalidInput, NotFound, PolicyRefusal
+from townhall.domain.lexicon import Lexicon, LexiconFileError, Term, parse_lexicon
+from townhall.domain.moderation import (
+    SURFACES,
+    Decision,
+    ModerationRules,
+    Verdict,
+    decide,
+)
+from townhall.domain.time import iso_utc
+from townhall.services.principal import Principal, require_role
+from townhall.store import moderation as moderation_store
+from townhall.store.database import Database
+
+log = logging.getLogger(__name__)
+UPSERT_CHUNK = 5_000
+
+
+class ContentCheck:
+    def __init__(
+        self, database: Database, rules: ModerationRules, *, clock: Callable[[], float]
+    ) -> None:
+        self._db = database
+        self._rules = rules
+        self._clock = clock
+        self._pack_terms = [Term(t.text, t.category, t.severity) for t in rules.terms]
+        self._operator_terms: list[Term] = []
+        self._operator_allowlist: list[str] = []
+        self._lexicon = Lexicon.build(self._pack_terms, rules.allowlist)
+        self._loaded_version: tuple[int, int] | None = None
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    # The check ----------------------------------------------------------------------------
+
+    def check(self, surface: str, text: str) -> Verdict:
+        if surface not in SURFACES:
+            raise InvalidInput(
+                f"surface must be one of: {', '.join(SURFACES)}", code="surface_invalid"
+            )
+        return decide(text, self._lexicon.scan(text), surface, self._rules)
+
+    async def screen(
+        self, surface: str, text: str, *, author_id: int | None, subject_type: str
+    ) -> Verdict:
+        """The verdict on text about to be stored; a block is recorded and refused here."""
+        verdict = self.check(surface, text)
+        if verdict.decision == Decision.BLOCK:
+            await self.record(
+                verdict,
+                surface=surface,
+                author_id=author_id,
+                subject_type=subject_type,
+                subject_id=None,
+            )
+            raise PolicyRefusal(
+                f"refused: the text matches {', '.join(verdict.categories)} content",
+                code="content_blocked",
+            )
+        return verdict
+
+    async def record(
+        self,
+        verdict: Verdict,
+        *,
+        surface: str,
+        author_id: int | None,
+        subject_type: str,
+        subject_id: int | None,
+    ) -> None:
+        if verdict.decision == Decision.ALLOW:
+            return
+        async with self._db.writing() as conn:
+            await moderation_store.insert_statement(
+                conn,
+                surface=surface,
+                decision=verdict.decision,
+                author_id=author_id,
+                subject_type=subject_type,
+                subject_id=subject_id,
+                reasons=orjson.dumps([reason.render() for reason in verdict.reasons]).decode(),
+                automated=int(verdict.automated),
+                created_at=self._now_ms(),
+            )
+
+    async def statements(self, actor: Principal, *, after: int, limit: int) -> list[dict]:
+        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
+        async with self._db.reading() as conn:
+            rows = await moderation_store.statements(conn, after=after, limit=limit)
+        return [
+            {
+                "id": row.id,
+                "surface": row.surface,
+                "decision": row.decision,
+                "author_id": row.author_id,
+                "subject_type": row.subject_type,
+                "subject_id": row.subject_id,
+                "reasons": orjson.loads(row.reasons),
+                "automated": bool(row.automated),
+                "created_at": iso_utc(row.created_at),
+            }
+            for row in rows
+        ]
+
+    # The lexicon ---------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Rebuild from the pack and the operators' entries when those changed."""
+        async with self._db.reading() as conn:
+            rows = await moderation_store.entries(conn)
+        version = (len(rows), max((row.added_at for row in rows), default=0))
+        if version == self._loaded_version:
+            return
+        terms = [
+            Term(row.text, row.category, row.severity)
+            for row in rows
+            if row.kind == moderation_store.TERM
+        ]
+        allowlist = [row.text for row in rows if row.kind == moderation_store.ALLOW]
+        # A large lexicon takes seconds to compile: off the event loop, then swapped at once.
+        lexicon = await asyncio.to_thread(
+            Lexicon.build, [*self._pack_terms, *terms], [*self._rules.allowlist, *allowlist]
+        )
+        self._operator_terms, self._operator_allowlist = terms, allowlist
+        self._lexicon = lexicon
+        self._loaded_version = version
+
+    async def keep_loaded(self, interval_seconds: float) -> None:
+        """Pick up terms another process (the CLI) added; a failed round is tried again."""
+        while True:
+            await asyncio.sleep(interval_seconds)
+            try:
+                await self.load()
+            except Exception:
+                log.exception("reloading the lexicon failed; the current one stays in force")
+
+    def parse(self, text: str) -> list[Term]:
+        """An operator's lexicon file: every problem listed by line, or nothing at all."""
+        return parse_lexicon(
+            text, categories=self._rules.categories, severities=self._rules.severities
+        )
+
+    async def add_terms(
+        self,
+        terms: Iterable[Term],
+        *,
+        added_by: int | None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Add or update terms in one transaction: all of them or, on failure, none."""
+        now_ms = self._now_ms()
+        rows = [
+            {
+                "kind": moderation_store.TERM,
+                "text": term.text,
+                "category": term.category,
+                "severity": term.severity,
+                "added_by": added_by,
+                "added_at": now_ms,
+            }
+            for term in terms
+        ]
+        async with self._db.writing() as conn:
+            for start in range(0, len(rows), UPSERT_CHUNK):
+                chunk = rows[start : start + UPSERT_CHUNK]
+                await moderation_store.upsert_entries(conn, chunk)
+                if on_progress is not None:
+                    on_progress(len(chunk))
+        await self.load()
+        return len(rows)
+
+    def export(self) -> list[Term]:
+        return list(self._operator_terms)
+
+    async def add_term(
+        self, actor: Principal, *, text: str, category: str, severity: str
+    ) -> dict[str, Any]:
+        require_role(actor, Role.ADMIN)
+        try:  # the same checks as a file, one line long
+            (term,) = self.parse(_csv_line(text, category, severity))
+        except LexiconFileError as error:
+            _, problem = error.problems[0]
+            raise InvalidInput(f"the term is not valid: {problem}", code="term_invalid") from None
+        await self.add_terms([term], added_by=actor.account_id)
+        return {"text": term.text, "category": term.category, "severity": term.severity}
+
+    async def remove_term(self, actor: Principal, text: str) -> None:
+        require_role(actor, Role.ADMIN)
+        async with self._db.writing() as conn:
+            removed = await moderation_store.delete_entry(conn, moderation_store.TERM, text)
+        if not removed:
+            raise NotFound("no such operator term", code="term_not_found")
+        self._loaded_version = None  # a removal can leave the count and newest time unchanged
+        await self.load()
+
+    def listing(self, actor: Principal) -> dict[str, Any]:
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        return {
+            "pack_terms": [_render_term(term) for term in self._pack_terms],
+            "operator_terms": [_render_term(term) for term in self._operator_terms],
+            "allowlist": [*self._rules.allowlist, *self._operator_allowlist],
+        }
+
+    def try_text(self, actor: Principal, surface: str, text: str) -> dict[str, Any]:
+        """What the check would decide, without recording anything."""
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        return render_verdict(self.check(surface, text))
+
+
+def render_verdict(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "decision": verdict.decision,
+        "reasons": [reason.render() for reason in verdict.reasons],
+    }
+
+
+def _render_term(term: Term) -> dict[str, str]:
+    return {"text": term.text, "category": term.category, "severity": term.severity}
+
+
+def _csv_line(*fields: str) -> str:
+    return ",".join('"' + field.replace('"', '""') + '"' for field in fields)

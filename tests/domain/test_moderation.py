@@ -1,0 +1,106 @@
+"""Moderation decisions: the most restrictive decision any match calls for on a surface, every
+match a reason; and the pack's moderation rules checked by key."""
+
+from __future__ import annotations
+
+import pytest
+
+from townhall.domain.lexicon import Match
+from townhall.domain.moderation import (
+    SURFACES,
+    Decision,
+    ModerationRules,
+    Reason,
+    TermRule,
+    check_rules,
+    decide,
+)
+
+RULES = ModerationRules(
+    categories=("fraud", "gambling"),
+    severities=("low", "medium", "high"),
+    surfaces={surface: {"low": "allow", "medium": "flag", "high": "block"} for surface in SURFACES},
+    terms=(TermRule("赌博", "gambling", "high"),),
+)
+TEXT = "今晚赌博, 明天刷单"
+
+
+def match(severity: str, start: int = 2, end: int = 4, category: str = "gambling") -> Match:
+    return Match(
+        term="赌博", category=category, severity=severity, start=start, end=end, how="text"
+    )
+
+
+def test_no_match_is_allowed_without_reasons() -> None:
+    verdict = decide(TEXT, [], "direct", RULES)
+    assert (verdict.decision, verdict.reasons) == (Decision.ALLOW, ())
+
+
+def test_matches_that_the_surface_allows_leave_no_reasons() -> None:
+    assert decide(TEXT, [match("low")], "direct", RULES).reasons == ()
+
+
+@pytest.mark.parametrize(
+    ("severities", "decision"),
+    [
+        (["medium"], Decision.FLAG),
+        (["high"], Decision.BLOCK),
+        (["low", "medium"], Decision.FLAG),
+        (["medium", "high", "low"], Decision.BLOCK),
+    ],
+)
+def test_the_most_restrictive_decision_wins(severities: list[str], decision: str) -> None:
+    verdict = decide(TEXT, [match(s) for s in severities], "group", RULES)
+    assert verdict.decision == decision
+    assert len(verdict.reasons) == len(severities)
+
+
+def test_each_reason_quotes_the_authors_own_text() -> None:
+    verdict = decide(TEXT, [match("high"), match("medium", 8, 10, "fraud")], "direct", RULES)
+    assert verdict.reasons == (
+        Reason("gambling", "high", "赌博", "赌博", "text"),
+        Reason("fraud", "medium", "赌博", "刷单", "text"),
+    )
+    assert verdict.categories == ["fraud", "gambling"]
+    assert verdict.automated is True
+
+
+def rules_with(**changes: object) -> ModerationRules:
+    fields = {
+        "categories": RULES.categories,
+        "severities": RULES.severities,
+        "surfaces": RULES.surfaces,
+        "terms": RULES.terms,
+    }
+    return ModerationRules(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def test_sound_rules_pass() -> None:
+    assert check_rules(RULES) is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"categories": ()}, "moderation:"),
+        ({"surfaces": {"direct": RULES.surfaces["direct"]}}, "moderation.surfaces:"),
+        (
+            {"surfaces": {**RULES.surfaces, "group": {"low": "allow", "medium": "flag"}}},
+            "moderation.surfaces.group:",
+        ),
+        (
+            {
+                "surfaces": {
+                    **RULES.surfaces,
+                    "name": {"low": "hold", "medium": "flag", "high": "block"},
+                }
+            },
+            "moderation.surfaces.name.low:",
+        ),
+        ({"terms": (TermRule("x", "gossip", "high"),)}, "moderation.terms[0]:"),
+        ({"terms": (TermRule("x", "fraud", "extreme"),)}, "moderation.terms[0]:"),
+    ],
+)
+def test_unsound_rules_are_named_by_key(changes: dict[str, object], named: str) -> None:
+    problem = check_rules(rules_with(**changes))
+    assert problem is not None and problem.startswith(named)
