@@ -80,3 +80,17 @@ def broadcast(
         ),
         json_file,
     )
+
+
+@bench_app.command("moderation")
+def moderation(
+    json_file: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
+    terms: Annotated[int, typer.Option(help="lexicon terms generated")] = 100_000,
+    messages: Annotated[int, typer.Option(help="clean messages scanned")] = 20_000,
+    evasions: Annotated[int, typer.Option(help="evasive messages per kind")] = 1_000,
+    seed: Annotated[int, typer.Option(help="seed of the generated lexicon and corpora")] = 20140807,
+) -> None:
+    """Lexicon scan speed and latency with normalization, evasion detection, false positives."""
+    from townhall.bench.moderation import BenchOptions, run
+
+    run(BenchOptions(terms=terms, messages=messages, evasions=evasions, seed=seed), json_file)

@@ -1,0 +1,514 @@
+"""`townhall bench moderation`: lexicon build time, scan throughput and latency, detection, FPs.
+
+In process, on one pinned core, from a fixed seed. The lexicon is generated: hanzi terms of 2-4
+characters drawn from one half of the 3,755 common (GB 2312 level 1) characters, plus Latin-script
+terms. Clean chat draws its hanzi from the other half, so a hit on it is a false positive; every
+clean message is also checked, independently of the lexicon, to hold no term's skeleton. The
+evasion corpus renders terms disguised (spacing, zero-width, full-width, traditional, homoglyphs,
+pinyin, and combinations) inside filler chat; a rendering is detected when scan() reports its
+term.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import random
+import resource
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import ahocorasick
+import opencc
+import orjson
+from pypinyin import lazy_pinyin
+from rich.console import Console
+from rich.table import Table
+
+from townhall.domain.lexicon import Lexicon, Term
+from townhall.domain.normalize import HOMOGLYPHS, skeleton
+
+console = Console(stderr=True)
+CATEGORIES = ("terrorism", "violence", "pornography", "fraud", "gambling", "defamation")
+SEVERITIES = ("low", "medium", "high", "critical")
+LATIN_TERM_SHARE = 0.1
+TERM_POOL_SIZE = 1500
+SEPARATORS = (" ", "  ", ".", "-", "*", "_", "|", "/", "\u00b7", "\u3000", "\uff0c")
+ZERO_WIDTH = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
+CJK_PUNCTUATION = "\uff0c\u3002\uff01\uff1f\u3001\uff1a\uff1b"
+EMOJI = ("\U0001f602", "\U0001f44d", "\U0001f64f", "\u2764\ufe0f", "\U0001f389")
+ENGLISH = (  # noqa: SIM905 - a paragraph reads better than two hundred quoted words
+    "the a to and of in is it you that he was for on are with as they be at one have this "
+    "from or had by word but what some we can out other were all there when up use your how "
+    "said an each she which do their time if will way about many then them write would like "
+    "so these her long make thing see him two has look more day could go come did number "
+    "sound no most people my over know water than call first who may down side been now find "
+    "any new work part take get place made live where after back little only round man year "
+    "came show every good me give our under name very through just form sentence great think "
+    "say help low line differ turn cause much mean before move right boy old too same tell "
+    "does set three want air well also play small end put home read hand port large spell "
+    "add even land here must big high such follow act why ask men change went light kind off "
+    "need house picture try us again animal point mother world near build self earth father "
+    "meeting tomorrow lunch ok thanks"
+).split()
+FIRST_MESSAGE_SHARE = {"chinese": 0.65, "mixed": 0.15, "english": 0.20}
+TARGETS = {"mb_per_s": 20.0, "p99_us": 200.0, "detection": 0.99, "false_positives": 0.001}
+
+
+@dataclass
+class BenchOptions:
+    terms: int = 100_000
+    messages: int = 20_000  # clean chat messages, for throughput, latency and false positives
+    evasions: int = 1_000  # evasive renderings per kind
+    seed: int = 20_140_807
+    core: int | None = None  # pinned core; default the last one this process may use
+
+
+@dataclass(frozen=True)
+class Pools:
+    term_chars: str
+    clean_chars: str
+
+
+@dataclass(frozen=True)
+class Evasion:
+    kind: str
+    term: Term
+    text: str
+    start: int  # where the rendering lies in text
+    end: int
+
+
+def common_hanzi() -> list[str]:
+    """The 3,755 level-1 characters of GB 2312, the everyday ones, read from the stdlib codec."""
+    rows = range(0xB0, 0xD8)
+    codes = (bytes([row, cell]) for row in rows for cell in range(0xA1, 0xFF))
+    return [code.decode("gb2312") for code in codes if code < b"\xd7\xfa"]
+
+
+def split_pools(rng: random.Random) -> Pools:
+    chars = common_hanzi()
+    rng.shuffle(chars)
+    return Pools("".join(chars[:TERM_POOL_SIZE]), "".join(chars[TERM_POOL_SIZE:]))
+
+
+def latin_word(rng: random.Random) -> str:
+    """A made-up word-like Latin term (consonant-vowel shapes), 6 to 9 letters."""
+    letters = [
+        rng.choice("bcdfghjklmnprstvwxz") if position % 2 == 0 else rng.choice("aeiouy")
+        for position in range(rng.randint(6, 9))
+    ]
+    return "".join(letters)
+
+
+def generate_terms(rng: random.Random, pools: Pools, count: int) -> list[Term]:
+    texts: dict[str, None] = {}
+    while len(texts) < count:
+        if rng.random() < LATIN_TERM_SHARE:
+            text = latin_word(rng)
+        else:
+            text = "".join(rng.choices(pools.term_chars, k=rng.randint(2, 4)))
+        texts[text] = None
+    return [Term(text, rng.choice(CATEGORIES), rng.choice(SEVERITIES)) for text in texts]
+
+
+def chinese_chat(rng: random.Random, pools: Pools, length: int) -> str:
+    pieces: list[str] = []
+    while sum(map(len, pieces)) < length:
+        pieces.append("".join(rng.choices(pools.clean_chars, k=rng.randint(1, 8))))
+        roll = rng.random()
+        if roll < 0.5:
+            pieces.append(rng.choice(CJK_PUNCTUATION))
+        elif roll < 0.6:
+            pieces.append(" ")
+        elif roll < 0.65:
+            pieces.append(rng.choice(EMOJI))
+        elif roll < 0.7:
+            pieces.append(str(rng.randint(1, 2025)))
+    return "".join(pieces)[:length]
+
+
+def english_chat(rng: random.Random, length: int) -> str:
+    words: list[str] = []
+    while sum(map(len, words)) + len(words) < length:
+        word = rng.choice(ENGLISH)
+        words.append(word.capitalize() if not words or words[-1][-1] in ".!?" else word)
+        if rng.random() < 0.12:
+            words[-1] += rng.choice(".,!?")
+    return " ".join(words)[:length]
+
+
+def mixed_chat(rng: random.Random, pools: Pools, length: int) -> str:
+    """Chinese chat with an English word or two in it, as in "明天的meeting改到三点"."""
+    english = " ".join(rng.choices(ENGLISH, k=rng.randint(1, 2)))
+    chinese = chinese_chat(rng, pools, max(4, length - len(english)))
+    cut = rng.randint(0, len(chinese))
+    return chinese[:cut] + rng.choice(("", " ")) + english + rng.choice(("", " ")) + chinese[cut:]
+
+
+def clean_message(rng: random.Random, pools: Pools, kind: str) -> str:
+    length = rng.randint(20, 200)
+    if kind == "chinese":
+        return chinese_chat(rng, pools, length)
+    if kind == "english":
+        return english_chat(rng, length)
+    return mixed_chat(rng, pools, length)
+
+
+class TermFinder:
+    """Whether a text's skeleton holds a term's, by a plain automaton: the ground truth."""
+
+    def __init__(self, terms: list[Term]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        for term in terms:
+            self._automaton.add_word(skeleton(term.text), None)
+        self._automaton.make_automaton()
+
+    def __contains__(self, text: str) -> bool:
+        return next(self._automaton.iter(skeleton(text)), None) is not None
+
+
+def clean_corpus(
+    rng: random.Random, pools: Pools, count: int, finder: TermFinder
+) -> tuple[list[tuple[str, str]], int]:
+    """(kind, message) pairs that hold no term, and how many drawn messages held one."""
+    kinds = list(FIRST_MESSAGE_SHARE)
+    weights = list(FIRST_MESSAGE_SHARE.values())
+    messages: list[tuple[str, str]] = []
+    discarded = 0
+    while len(messages) < count:
+        kind = rng.choices(kinds, weights)[0]
+        text = clean_message(rng, pools, kind)
+        if text in finder:
+            discarded += 1
+            continue
+        messages.append((kind, text))
+    return messages, discarded
+
+
+# Renderings: each takes a term and returns its disguise, or None where the kind does not apply.
+Render = Callable[[random.Random, str], str | None]
+_T2S_REVERSE = opencc.OpenCC("s2t.json")
+_LOOKALIKES: dict[str, list[str]] = {}
+for _char, _latin in HOMOGLYPHS.items():
+    _LOOKALIKES.setdefault(_latin, []).append(_char)
+
+
+def is_hanzi_term(text: str) -> bool:
+    return not text.isascii()
+
+
+def spaced(rng: random.Random, text: str) -> str:
+    return "".join(char + rng.choice(SEPARATORS) for char in text[:-1]) + text[-1]
+
+
+def zero_width(rng: random.Random, text: str) -> str:
+    return (
+        "".join(char + "".join(rng.choices(ZERO_WIDTH, k=rng.randint(1, 2))) for char in text[:-1])
+        + text[-1]
+    )
+
+
+def full_width(rng: random.Random, text: str) -> str | None:
+    if is_hanzi_term(text):
+        return None
+    return "".join(chr(ord(char.upper() if rng.random() < 0.5 else char) + 0xFEE0) for char in text)
+
+
+def traditional(rng: random.Random, text: str) -> str | None:
+    converted = _T2S_REVERSE.convert(text) if is_hanzi_term(text) else text
+    return converted if converted != text else None
+
+
+def homoglyphs(rng: random.Random, text: str) -> str | None:
+    if is_hanzi_term(text):
+        return None
+    chars = list(text)
+    swappable = [i for i, char in enumerate(chars) if char in _LOOKALIKES]
+    if not swappable:
+        return None
+    for index in rng.sample(swappable, rng.randint(1, len(swappable))):
+        chars[index] = rng.choice(_LOOKALIKES[chars[index]])
+    return "".join(chars)
+
+
+def pinyin_mix(rng: random.Random, text: str) -> str | None:
+    if not is_hanzi_term(text):
+        return None
+    syllables = lazy_pinyin(text)
+    spelled = set(rng.sample(range(len(text)), rng.randint(1, len(text))))
+    return "".join(syllables[i] if i in spelled else char for i, char in enumerate(text))
+
+
+def combined(rng: random.Random, text: str) -> str | None:
+    if is_hanzi_term(text):
+        base = pinyin_mix(rng, text) if rng.random() < 0.5 else traditional(rng, text) or text
+        return spaced(rng, base) if rng.random() < 0.5 else zero_width(rng, base)
+    disguised = homoglyphs(rng, text) or text
+    wide = "".join(
+        chr(ord(c) + 0xFEE0) if c.isascii() and rng.random() < 0.5 else c for c in disguised
+    )
+    return zero_width(rng, wide)
+
+
+RENDERINGS: dict[str, Render] = {
+    "spacing": spaced,
+    "zero_width": zero_width,
+    "full_width": full_width,
+    "traditional": traditional,
+    "homoglyphs": homoglyphs,
+    "pinyin": pinyin_mix,
+    "combined": combined,
+}
+
+
+def embed(rng: random.Random, pools: Pools, term: str, rendering: str) -> tuple[str, int, int]:
+    """The rendering inside filler chat of the term's own script; where it lies."""
+    if is_hanzi_term(term):
+        before = chinese_chat(rng, pools, rng.randint(0, 40))
+        after = chinese_chat(rng, pools, rng.randint(0, 40))
+        before += rng.choice(("", "", " ", "\uff0c"))
+        after = rng.choice(("", "", " ", "\uff01")) + after
+    else:
+        before = english_chat(rng, rng.randint(0, 40)) + " "
+        after = " " + english_chat(rng, rng.randint(0, 40))
+    return before + rendering + after, len(before), len(before) + len(rendering)
+
+
+def evasion_corpus(
+    rng: random.Random, pools: Pools, terms: list[Term], per_kind: int
+) -> Iterator[Evasion]:
+    for kind, render in RENDERINGS.items():
+        made = 0
+        while made < per_kind:
+            term = rng.choice(terms)
+            rendering = render(rng, term.text)
+            if rendering is None:
+                continue
+            text, start, end = embed(rng, pools, term.text, rendering)
+            yield Evasion(kind, term, text, start, end)
+            made += 1
+
+
+def pin_to_one_core(core: int | None) -> tuple[int, set[int]]:
+    allowed = os.sched_getaffinity(0)
+    chosen = max(allowed) if core is None else core
+    os.sched_setaffinity(0, {chosen})
+    return chosen, allowed
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def latency_us(values_ns: list[int]) -> dict[str, float]:
+    values = [value / 1000 for value in values_ns]
+    return {
+        "p50_us": round(percentile(values, 0.50), 1),
+        "p99_us": round(percentile(values, 0.99), 1),
+        "max_us": round(max(values), 1),
+    }
+
+
+def throughput(lexicon: Lexicon, texts: list[str], rounds: int = 3) -> float:
+    """MB of UTF-8 text scanned per second, the best of a few rounds (after a warm-up one)."""
+    size = sum(len(text.encode()) for text in texts)
+    scan = lexicon.scan
+    best = float("inf")
+    for _ in range(rounds + 1):
+        began = time.perf_counter()
+        for text in texts:
+            scan(text)
+        best = min(best, time.perf_counter() - began)
+    return round(size / best / 1e6, 2)
+
+
+def each_latency_ns(lexicon: Lexicon, texts: list[str]) -> list[int]:
+    scan, clock = lexicon.scan, time.perf_counter_ns
+    latencies = []
+    for text in texts:
+        began = clock()
+        scan(text)
+        latencies.append(clock() - began)
+    return latencies
+
+
+def measure_speed(
+    lexicon: Lexicon, clean: list[tuple[str, str]], shared: list[str]
+) -> dict[str, Any]:
+    texts = [text for _, text in clean]
+    by_kind = {
+        kind: throughput(lexicon, [text for k, text in clean if k == kind], rounds=1)
+        for kind in FIRST_MESSAGE_SHARE
+    }
+    return {
+        "messages": len(texts),
+        "mb": round(sum(len(text.encode()) for text in texts) / 1e6, 2),
+        "mb_per_s": throughput(lexicon, texts),
+        "mb_per_s_by_kind": by_kind,
+        # Chat that uses the terms' own characters: the automaton's slow case, shown, not judged.
+        "mb_per_s_chat_sharing_term_characters": throughput(lexicon, shared, rounds=1),
+        "latency": latency_us(each_latency_ns(lexicon, texts)),
+    }
+
+
+def measure_detection(lexicon: Lexicon, evasions: list[Evasion]) -> dict[str, Any]:
+    kinds: dict[str, dict[str, int]] = {}
+    latencies = []
+    for evasion in evasions:
+        began = time.perf_counter_ns()
+        matches = lexicon.scan(evasion.text)
+        latencies.append(time.perf_counter_ns() - began)
+        own = [m for m in matches if m.term == evasion.term.text]
+        counts = kinds.setdefault(evasion.kind, {"messages": 0, "detected": 0, "exact_span": 0})
+        counts["messages"] += 1
+        counts["detected"] += bool(own)
+        counts["exact_span"] += any((m.start, m.end) == (evasion.start, evasion.end) for m in own)
+    report: dict[str, Any] = {
+        kind: {**counts, "rate": round(counts["detected"] / counts["messages"], 4)}
+        for kind, counts in kinds.items()
+    }
+    total = sum(c["messages"] for c in kinds.values())
+    detected = sum(c["detected"] for c in kinds.values())
+    exact = sum(c["exact_span"] for c in kinds.values())
+    return {
+        "by_kind": report,
+        "messages": total,
+        "detected": detected,
+        "rate": round(detected / total, 4),
+        "exact_span_rate": round(exact / total, 4),
+        "latency": latency_us(latencies),
+    }
+
+
+def measure_false_positives(
+    lexicon: Lexicon, clean: list[tuple[str, str]], discarded: int
+) -> dict[str, Any]:
+    flagged = [(text, lexicon.scan(text)) for _, text in clean]
+    flagged = [(text, matches) for text, matches in flagged if matches]
+    examples = [
+        {"text": text, "matched": [f"{m.term} ({m.how}): {text[m.start : m.end]}" for m in matches]}
+        for text, matches in flagged[:5]
+    ]
+    return {
+        "messages": len(clean),
+        "flagged": len(flagged),
+        "rate": round(len(flagged) / len(clean), 5),
+        "drawn_but_holding_a_term": discarded,
+        "examples": examples,
+    }
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def targets(results: dict[str, Any]) -> dict[str, Any]:
+    speed, detection = results["throughput"], results["detection"]
+    false_positives = results["false_positives"]
+    return {
+        "throughput_20_mb_per_s": target(
+            "≥ 20 MB/s of chat per core, normalization on", speed["mb_per_s"], TARGETS["mb_per_s"]
+        ),
+        "p99_0_2_ms": target(
+            "≤ 0.2 ms p99 added per message",
+            speed["latency"]["p99_us"],
+            TARGETS["p99_us"],
+            at_most=True,
+        ),
+        "detection_99_percent": target(
+            "≥ 99 % of the evasion corpus detected", detection["rate"], TARGETS["detection"]
+        ),
+        "false_positives_0_1_percent": target(
+            "≤ 0.1 % of clean messages flagged",
+            false_positives["rate"],
+            TARGETS["false_positives"],
+            at_most=True,
+        ),
+    }
+
+
+def target(what: str, measured: float, bound: float, *, at_most: bool = False) -> dict[str, Any]:
+    met = measured <= bound if at_most else measured >= bound
+    return {"target": what, "measured": measured, "met": met}
+
+
+def build(options: BenchOptions) -> tuple[dict[str, Any], Lexicon, list[Term], Pools]:
+    rng = random.Random(options.seed)
+    pools = split_pools(rng)
+    terms = generate_terms(rng, pools, options.terms)
+    began = time.perf_counter()
+    lexicon = Lexicon.build(terms)
+    seconds = time.perf_counter() - began
+    report = {
+        "terms": len(lexicon),
+        "hanzi_terms": sum(map(is_hanzi_term, (t.text for t in terms))),
+        "automaton_keys": lexicon.keys,
+        "pinyin_keys": lexicon.pinyin_keys,
+        "build_s": round(seconds, 3),
+    }
+    return report, lexicon, terms, pools
+
+
+def run_bench(options: BenchOptions) -> dict[str, Any]:
+    core, allowed = pin_to_one_core(options.core)
+    try:
+        console.print(f"building a lexicon of {options.terms:,} terms on core {core}")
+        lexicon_report, lexicon, terms, pools = build(options)
+        rng = random.Random(options.seed + 1)
+        console.print(f"generating {options.messages:,} clean messages and the evasion corpus")
+        clean, discarded = clean_corpus(rng, pools, options.messages, TermFinder(terms))
+        evasions = list(evasion_corpus(rng, pools, terms, options.evasions))
+        shared_pools = Pools(pools.term_chars + pools.clean_chars, pools.term_chars)
+        shared = [chinese_chat(rng, shared_pools, rng.randint(20, 200)) for _ in range(2000)]
+        gc.collect()
+        gc.freeze()  # the lexicon and corpora live to the end: keep collections off them
+        console.print("measuring")
+        results: dict[str, Any] = {
+            "options": asdict(options),
+            "core": core,
+            "python": platform.python_version(),
+            "lexicon": lexicon_report,
+            "throughput": measure_speed(lexicon, clean, shared),
+            "detection": measure_detection(lexicon, evasions),
+            "false_positives": measure_false_positives(lexicon, clean, discarded),
+            "peak_rss_mb": peak_rss_mb(),
+        }
+    finally:
+        gc.unfreeze()
+        os.sched_setaffinity(0, allowed)
+    results["targets"] = targets(results)
+    return results
+
+
+def print_table(results: dict[str, Any]) -> None:
+    table = Table(title="townhall bench moderation")
+    table.add_column("figure")
+    table.add_column("measured", justify="right")
+    lexicon, speed = results["lexicon"], results["throughput"]
+    table.add_row(f"build {lexicon['terms']:,} terms (s)", str(lexicon["build_s"]))
+    table.add_row("scan throughput (MB/s, one core)", str(speed["mb_per_s"]))
+    table.add_row("scan latency p50 / p99 (µs)", "{p50_us} / {p99_us}".format(**speed["latency"]))
+    for kind, counts in results["detection"]["by_kind"].items():
+        table.add_row(f"detected: {kind}", f"{counts['rate']:.2%}")
+    table.add_row("false positives", f"{results['false_positives']['rate']:.3%}")
+    table.add_row("peak RSS (MB)", str(results["peak_rss_mb"]))
+    for name, item in results["targets"].items():
+        table.add_row(f"target {name}", "met" if item["met"] else "[red]NOT MET[/red]")
+    console.print(table)
+
+
+def run(options: BenchOptions, json_file: Path | None) -> dict[str, Any]:
+    results = run_bench(options)
+    encoded = orjson.dumps(results, option=orjson.OPT_INDENT_2)
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_bytes(encoded)
+    print_table(results)
+    print(encoded.decode())
+    return results

@@ -1,0 +1,48 @@
+"""`townhall bench moderation` on a small lexicon: every figure is there and makes sense."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from townhall.bench.moderation import RENDERINGS, BenchOptions, run
+
+
+def test_moderation_bench_reports_every_figure(tmp_path: Path) -> None:
+    results_file = tmp_path / "moderation.json"
+    results = run(BenchOptions(terms=3_000, messages=1_500, evasions=60), results_file)
+    assert json.loads(results_file.read_text()) == json.loads(json.dumps(results))
+
+    lexicon = results["lexicon"]
+    assert lexicon["terms"] == 3_000
+    assert 0 < lexicon["automaton_keys"] <= 3_000
+    assert lexicon["pinyin_keys"] > 0
+    assert 0 < lexicon["build_s"] < 20
+
+    speed = results["throughput"]
+    assert speed["messages"] == 1_500
+    assert speed["mb_per_s"] > 0
+    assert set(speed["mb_per_s_by_kind"]) == {"chinese", "mixed", "english"}
+    assert (
+        0 < speed["latency"]["p50_us"] <= speed["latency"]["p99_us"] <= speed["latency"]["max_us"]
+    )
+
+    detection = results["detection"]
+    assert set(detection["by_kind"]) == set(RENDERINGS)
+    assert all(kind["messages"] == 60 for kind in detection["by_kind"].values())
+    assert detection["messages"] == 60 * len(RENDERINGS)
+    assert detection["rate"] >= 0.95  # the full run reports the real figure
+    assert detection["exact_span_rate"] <= detection["rate"]
+
+    false_positives = results["false_positives"]
+    assert false_positives["messages"] == 1_500
+    assert 0 <= false_positives["rate"] <= 0.01
+    assert results["peak_rss_mb"] > 0
+    assert set(results["targets"]) == {
+        "throughput_20_mb_per_s",
+        "p99_0_2_ms",
+        "detection_99_percent",
+        "false_positives_0_1_percent",
+    }
+    for target in results["targets"].values():
+        assert set(target) == {"target", "measured", "met"}
