@@ -130,6 +130,7 @@ class ContentCheck:
             for row in rows
             if row.kind == moderation_store.TERM
         ]
+        terms = self._known_to_pack(terms)
         allowlist = [row.text for row in rows if row.kind == moderation_store.ALLOW]
         # A large lexicon takes seconds to compile: off the event loop, then swapped at once.
         lexicon = await asyncio.to_thread(
@@ -138,6 +139,22 @@ class ContentCheck:
         self._operator_terms, self._operator_allowlist = terms, allowlist
         self._lexicon = lexicon
         self._loaded_version = version
+
+    def _known_to_pack(self, terms: list[Term]) -> list[Term]:
+        """Entries whose category or severity the pack no longer has are left out (and said
+        so), or every message matching one would fail to find its decision."""
+        known = [
+            term
+            for term in terms
+            if term.category in self._rules.categories and term.severity in self._rules.severities
+        ]
+        if len(known) < len(terms):
+            log.warning(
+                "%d lexicon entries name a category or severity the policy pack does not have; "
+                "they are not in force",
+                len(terms) - len(known),
+            )
+        return known
 
     async def keep_loaded(self, interval_seconds: float) -> None:
         """Pick up terms another process (the CLI) added; a failed round is tried again."""
