@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -31,14 +31,20 @@ import httpx
 import orjson
 import psutil
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import bindparam, insert, make_url
 from sqlalchemy.dialects import sqlite
 
-from townhall.bench.identities import synthetic_identity
-from townhall.bench.messaging import PASSWORD, BenchUser, percentile
+from townhall.bench.common import (
+    BenchUser,
+    console,
+    gather_limited,
+    install_uvloop,
+    percentile,
+    register_users,
+    report,
+)
 from townhall.bench.server import (
     LocalServer,
     ServerUsage,
@@ -53,7 +59,6 @@ from townhall.domain.public_accounts import PostState
 from townhall.packs import load_pack
 from townhall.store.schema import accounts, posts, public_accounts, subscriptions
 
-console = Console(stderr=True)
 PACK = "cn-2014"
 # The bench publishes hundreds of posts an hour from one account; the pack's quota (1 a day for
 # a subscription account) is raised in a copy of the pack, the only change to it.
@@ -65,7 +70,6 @@ REVIEWER_PASSWORD = "bench-reviewer-password"
 FILLER_PASSWORD_HASH = "!bench-no-login"
 LOAD_CHUNK = 100_000
 CONNECT_CONCURRENCY = 100
-API_CONCURRENCY = 32
 PUBLISH_WARMUP = 10
 DELIVERY_TIMEOUT_S = 30.0
 
@@ -147,54 +151,12 @@ def sqlite_file(data_dir: Path) -> Path:
     return Path(url.database)
 
 
-async def register_users(
-    url: str, prefix: str, count: int, serials: Iterator[int]
-) -> list[BenchUser]:
-    """Register and log in `count` users over one pooled HTTP client (a client per user would
-    cost this process more CPU than the server spends registering them)."""
-    users: list[BenchUser] = []
-    async with TownhallClient(url) as client:
-        agreement_version = (await client.request("GET", "/api/v1/agreement"))["version"]
-
-        async def one(index: int) -> BenchUser:
-            handle = f"{prefix}{index}"
-            profile = await client.register(
-                handle,
-                PASSWORD,
-                handle,
-                identity=synthetic_identity(next(serials)),
-                agreement_version=agreement_version,
-            )
-            session = await client.request(
-                "POST", "/api/v1/sessions", json={"handle": handle, "password": PASSWORD}
-            )
-            users.append(BenchUser(profile["id"], session["token"]))
-            return users[-1]
-
-        with console.status(f"registering {count} {prefix} users") as status:
-            task = asyncio.ensure_future(gather_limited(one(i) for i in range(count)))
-            while not task.done():
-                await asyncio.wait([task], timeout=0.5)
-                status.update(f"registering {prefix} users: {len(users)}/{count}")
-            return task.result()
-
-
 async def register_cast(url: str, options: BroadcastOptions) -> tuple[list[BenchUser], ...]:
     serials = itertools.count(1)
     operators = await register_users(url, "bop", options.followed + 2, serials)
     subscribers = await register_users(url, "bsub", max(options.online, options.viewers), serials)
     (reader,) = await register_users(url, "bread", 1, serials)
     return operators, subscribers, [reader]
-
-
-async def gather_limited(coroutines: Iterable[Any], limit: int = API_CONCURRENCY) -> list[Any]:
-    gate = asyncio.Semaphore(limit)
-
-    async def one(coroutine: Any) -> Any:
-        async with gate:
-            return await coroutine
-
-    return await asyncio.gather(*(one(coroutine) for coroutine in coroutines))
 
 
 async def apply_accounts(url: str, operators: list[BenchUser]) -> list[int]:
@@ -858,17 +820,8 @@ def print_table(results: dict[str, Any]) -> None:
 
 
 def run(options: BroadcastOptions, json_file: Path | None) -> dict[str, Any]:
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # pragma: no cover - uvloop is a dependency, but the bench works without
-        pass
+    install_uvloop()
     results = asyncio.run(run_async(options))
-    encoded = orjson.dumps(results, option=orjson.OPT_INDENT_2)
-    if json_file is not None:
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_bytes(encoded)
     print_table(results)
-    print(encoded.decode())
+    report(results, json_file)
     return results

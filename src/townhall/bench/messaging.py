@@ -15,7 +15,7 @@ import os
 import platform
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -23,15 +23,18 @@ from typing import Any
 import orjson
 import psutil
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
-from rich.console import Console
 
-from townhall.bench.identities import synthetic_identity
+from townhall.bench.common import (
+    BenchUser,
+    console,
+    install_uvloop,
+    percentile,
+    register_users,
+    report,
+)
 from townhall.bench.server import ServerUsage, split_cores, start_server
 from townhall.client import TownhallClient
 
-console = Console(stderr=True)
-PASSWORD = "bench-password"
-REGISTER_CONCURRENCY = 16
 CONNECT_CONCURRENCY = 100
 
 
@@ -134,44 +137,6 @@ class BenchSocket(WSListener):
         return text
 
 
-@dataclass
-class BenchUser:
-    user_id: int
-    token: str
-
-
-async def register_users(
-    url: str, prefix: str, count: int, serials: Iterator[int]
-) -> list[BenchUser]:
-    users: list[BenchUser | None] = [None] * count
-    gate = asyncio.Semaphore(REGISTER_CONCURRENCY)
-    done = 0
-    async with TownhallClient(url) as client:
-        agreement_version = (await client.request("GET", "/api/v1/agreement"))["version"]
-
-    async def one(index: int) -> None:
-        nonlocal done
-        async with gate, TownhallClient(url) as client:
-            handle = f"{prefix}{index}"
-            profile = await client.register(
-                handle,
-                PASSWORD,
-                handle,
-                identity=synthetic_identity(next(serials)),
-                agreement_version=agreement_version,
-            )
-            users[index] = BenchUser(profile["id"], await client.log_in(handle, PASSWORD))
-            done += 1
-
-    with console.status(f"registering {count} {prefix} users") as status:
-        tasks = [asyncio.create_task(one(i)) for i in range(count)]
-        while not all(task.done() for task in tasks):
-            await asyncio.sleep(0.5)
-            status.update(f"registering {prefix} users: {done}/{count}")
-        await asyncio.gather(*tasks)
-    return [user for user in users if user is not None]
-
-
 async def connect_all(url: str, users: list[BenchUser]) -> list[BenchSocket]:
     ws_url = "ws" + url.removeprefix("http") + "/api/v1/ws"
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
@@ -186,13 +151,6 @@ async def connect_all(url: str, users: list[BenchUser]) -> list[BenchSocket]:
 
     with console.status(f"opening {len(users)} sockets"):
         return list(await asyncio.gather(*(one(user) for user in users)))
-
-
-def percentile(values: list[int] | list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def latency_ms(values_ns: list[int]) -> dict[str, float]:
@@ -433,16 +391,7 @@ def _targets(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(options: BenchOptions, json_file: Path | None) -> dict[str, Any]:
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # pragma: no cover - uvloop is a dependency, but the bench works without
-        pass
+    install_uvloop()
     results = asyncio.run(run_async(options))
-    encoded = orjson.dumps(results, option=orjson.OPT_INDENT_2)
-    if json_file is not None:
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_bytes(encoded)
-    print(encoded.decode())
+    report(results, json_file)
     return results

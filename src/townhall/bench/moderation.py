@@ -24,15 +24,13 @@ from typing import Any
 
 import ahocorasick
 import opencc
-import orjson
 from pypinyin import lazy_pinyin
-from rich.console import Console
 from rich.table import Table
 
+from townhall.bench.common import console, percentile, report
 from townhall.domain.lexicon import Lexicon, Term
 from townhall.domain.normalize import HOMOGLYPHS, skeleton
 
-console = Console(stderr=True)
 CATEGORIES = ("terrorism", "violence", "pornography", "fraud", "gambling", "defamation")
 SEVERITIES = ("low", "medium", "high", "critical")
 LATIN_TERM_SHARE = 0.1
@@ -301,11 +299,6 @@ def pin_to_one_core(core: int | None) -> tuple[int, set[int]]:
     return chosen, allowed
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def latency_us(values_ns: list[int]) -> dict[str, float]:
     values = [value / 1000 for value in values_ns]
     return {
@@ -505,10 +498,6 @@ def print_table(results: dict[str, Any]) -> None:
 
 def run(options: BenchOptions, json_file: Path | None) -> dict[str, Any]:
     results = run_bench(options)
-    encoded = orjson.dumps(results, option=orjson.OPT_INDENT_2)
-    if json_file is not None:
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_bytes(encoded)
     print_table(results)
-    print(encoded.decode())
+    report(results, json_file)
     return results

@@ -1,0 +1,92 @@
+"""What every benchmark shares: bench users registered over the API, percentiles, the report."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+
+from townhall.bench.identities import synthetic_identity
+from townhall.client import TownhallClient
+
+console = Console(stderr=True)
+PASSWORD = "bench-password"
+API_CONCURRENCY = 32
+
+
+@dataclass
+class BenchUser:
+    user_id: int
+    token: str
+
+
+def percentile(values: list[int] | list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def gather_limited(coroutines: Iterable[Any], limit: int = API_CONCURRENCY) -> list[Any]:
+    gate = asyncio.Semaphore(limit)
+
+    async def one(coroutine: Any) -> Any:
+        async with gate:
+            return await coroutine
+
+    return await asyncio.gather(*(one(coroutine) for coroutine in coroutines))
+
+
+async def register_users(
+    url: str, prefix: str, count: int, serials: Iterator[int]
+) -> list[BenchUser]:
+    """Register and log in `count` users over one pooled HTTP client (a client per user would
+    cost this process more CPU than the server spends registering them)."""
+    users: list[BenchUser] = []
+    async with TownhallClient(url) as client:
+        agreement_version = (await client.request("GET", "/api/v1/agreement"))["version"]
+
+        async def one(index: int) -> BenchUser:
+            handle = f"{prefix}{index}"
+            profile = await client.register(
+                handle,
+                PASSWORD,
+                handle,
+                identity=synthetic_identity(next(serials)),
+                agreement_version=agreement_version,
+            )
+            session = await client.request(
+                "POST", "/api/v1/sessions", json={"handle": handle, "password": PASSWORD}
+            )
+            users.append(BenchUser(profile["id"], session["token"]))
+            return users[-1]
+
+        with console.status(f"registering {count} {prefix} users") as status:
+            task = asyncio.ensure_future(gather_limited(one(i) for i in range(count)))
+            while not task.done():
+                await asyncio.wait([task], timeout=0.5)
+                status.update(f"registering {prefix} users: {len(users)}/{count}")
+            return task.result()
+
+
+def install_uvloop() -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop is a dependency, but the bench works without
+        pass
+
+
+def report(results: dict[str, Any], json_file: Path | None) -> None:
+    """Write the results to `json_file` (if given) and print them."""
+    encoded = orjson.dumps(results, option=orjson.OPT_INDENT_2)
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_bytes(encoded)
+    print(encoded.decode())
