@@ -148,13 +148,11 @@ class MessagingService:
             conversation = await self._render_conversation(
                 await conversation_store.get(conn, conversation_id), conn
             )
-            position = self._db.counters.take_position()
-            payload = orjson.dumps(conversation_event(position, conversation))
-            await stream_store.append_event(
+            payload = await stream_store.append_new_event(
                 conn,
-                position=position,
+                self._db.counters,
                 event_type=EventType.CONVERSATION,
-                payload=payload,
+                render=lambda position: conversation_event(position, conversation),
                 recipients=roles,
             )
         for account_id in roles:

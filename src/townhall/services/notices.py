@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.events import EventType, notice_event
 from townhall.store import stream as stream_store
@@ -22,16 +20,13 @@ class Notices:
 
     async def write(self, conn: DbConnection, recipient_id: int, notice: dict[str, Any]) -> bytes:
         """Append inside the caller's write transaction; ring() the result after commit."""
-        position = self._db.counters.take_position()
-        payload = orjson.dumps(notice_event(position, notice))
-        await stream_store.append_event(
+        return await stream_store.append_new_event(
             conn,
-            position=position,
+            self._db.counters,
             event_type=EventType.NOTICE,
-            payload=payload,
+            render=lambda position: notice_event(position, notice),
             recipients=(recipient_id,),
         )
-        return payload
 
     def ring(self, recipient_id: int, payload: bytes) -> None:
         self._bus.publish(user_channel(recipient_id), payload)

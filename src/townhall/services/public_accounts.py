@@ -328,18 +328,16 @@ class PublicAccountService:
                     f"the account is {row.status}; it takes no new subscribers",
                     code="public_account_not_approved",
                 )
-            await account_store.subscribe(conn, actor.account_id, public_account_id, now_ms)
-            row = await account_store.get(conn, public_account_id)
+            added = await account_store.subscribe(conn, actor.account_id, public_account_id, now_ms)
         self._live.followed(actor.account_id, public_account_id)
-        return {"subscribed": True, "subscriber_count": row.subscriber_count}
+        return {"subscribed": True, "subscriber_count": row.subscriber_count + added}
 
     async def unsubscribe(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
         async with self._db.writing() as conn:
             row = await self._visible(conn, actor, public_account_id)
-            await account_store.unsubscribe(conn, actor.account_id, public_account_id)
-            row = await account_store.get(conn, public_account_id)
+            removed = await account_store.unsubscribe(conn, actor.account_id, public_account_id)
         self._live.unfollowed(actor.account_id, public_account_id)
-        return {"subscribed": False, "subscriber_count": row.subscriber_count}
+        return {"subscribed": False, "subscriber_count": row.subscriber_count - removed}
 
 
 def _may_see_all(actor: Principal, row: Row) -> bool:

@@ -73,19 +73,18 @@ class ReachLedger:
             added = Counter(post_id for post_id, _ in fresh)
             reach: dict[int, Reach] = {}
             for post_id, post in posts.items():
-                counts = await reach_store.add_to_post(conn, post_id, views=added[post_id])
+                new_views = added[post_id]
+                if not new_views:  # every viewer had seen it before: read, write nothing
+                    counts = await reach_store.reach_of(conn, post_id)
+                    reach[post_id] = Reach(counts.views, counts.forwards, counts.forward_depth)
+                    continue
+                counts = await reach_store.add_to_post(conn, post_id, views=new_views)
                 reach[post_id] = Reach(counts.views, counts.forwards, counts.forward_depth)
-                if added[post_id]:
-                    await reach_store.add_to_day(
-                        conn,
-                        post.public_account_id,
-                        day_of(now_ms),
-                        views=added[post_id],
-                        forwards_added=0,
-                    )
-                    before = counts.views - added[post_id]
-                    if crossed(before, counts.views, self._rules.serious_views):
-                        await self._escalate(conn, post, reach[post_id], Measure.VIEWS, now_ms)
+                await reach_store.add_to_day(
+                    conn, post.public_account_id, day_of(now_ms), views=new_views, forwards_added=0
+                )
+                if crossed(counts.views - new_views, counts.views, self._rules.serious_views):
+                    await self._escalate(conn, post, reach[post_id], Measure.VIEWS, now_ms)
         return [reach[view.post.id] for view in views]
 
     async def record_forward(

@@ -54,6 +54,13 @@ async def add_to_post(
     return result.one()
 
 
+async def reach_of(conn: DbConnection, post_id: int) -> Row:
+    result = await conn.execute(
+        select(posts.c.views, posts.c.forwards, posts.c.forward_depth).where(posts.c.id == post_id)
+    )
+    return result.one()
+
+
 def _greatest(column: Any, value: int) -> Any:
     return func.max(column, literal(value))
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import orjson
 from sqlalchemy import Row, insert, select
 
-from townhall.store.database import DbConnection
+from townhall.store.database import Counters, DbConnection
 from townhall.store.schema import events, inbox, messages
 
 
@@ -29,6 +30,25 @@ async def append_event(
             for account_id in recipients
         ],
     )
+
+
+async def append_new_event(
+    conn: DbConnection,
+    counters: Counters,
+    *,
+    event_type: str,
+    render: Callable[[int], dict[str, Any]],
+    recipients: Iterable[int],
+) -> bytes:
+    """Take the next stream position, render the event at it, and append it for the
+    recipients in the caller's write transaction; returns the encoded event to publish after
+    commit."""
+    position = counters.take_position()
+    payload = orjson.dumps(render(position))
+    await append_event(
+        conn, position=position, event_type=event_type, payload=payload, recipients=recipients
+    )
+    return payload
 
 
 async def entries_since(conn: DbConnection, account_id: int, since: int, limit: int) -> list[Row]:
