@@ -15,10 +15,10 @@ from townhall.domain.accounts import Role
 from townhall.domain.errors import NotFound
 from townhall.domain.reach import Measure, ReachRules, crossed, day_of, evidence_digest
 from townhall.domain.time import iso_utc
-from townhall.services.group_commit import GroupCommit
 from townhall.services.principal import Principal, require_role
 from townhall.store import reach as reach_store
 from townhall.store.database import Database, DbConnection
+from townhall.store.group_commit import GroupCommit
 
 VIEW_BATCH_MAX = 2048
 

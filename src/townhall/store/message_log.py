@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Dialect, Row, bindparam, func, insert, select
@@ -21,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from townhall.domain.errors import Conflict, DomainError
 from townhall.store.database import Database
+from townhall.store.group_commit import GroupCommit
 from townhall.store.schema import inbox, messages
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,6 @@ class _Request:
     recipients: tuple[int, ...]
     origin: object
     attachment: str | None
-    future: asyncio.Future[Appended] = field(repr=False)
 
 
 OnCommit = Callable[[Sequence[Appended]], None]
@@ -65,13 +64,11 @@ OnCommit = Callable[[Sequence[Appended]], None]
 class MessageLog:
     def __init__(self, database: Database, *, batch_max: int, clock: Callable[[], float]) -> None:
         self._db = database
-        self._batch_max = batch_max
         self._clock = clock
-        self._queue: deque[_Request] = deque()
-        self._wakeup = asyncio.Event()
+        self._group: GroupCommit[_Request, Appended | DomainError] = GroupCommit(
+            self._commit, batch_max=batch_max, name="message-log-writer"
+        )
         self._on_commit: list[OnCommit] = []
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
         self._writer = BatchWriter(database)
         # One thread owns the writer's connection: a batch costs one hop off the event loop.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="message-log")
@@ -80,16 +77,13 @@ class MessageLog:
         self._on_commit.append(callback)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="message-log-writer")
+        self._group.start()
 
     async def stop(self) -> None:
         """Write everything queued, answer its senders, then stop."""
-        if self._task is None:
+        if not self._group.running:
             return
-        self._stopping = True
-        self._wakeup.set()
-        await self._task
-        self._task = None
+        await self._group.stop()
         await asyncio.get_running_loop().run_in_executor(self._thread, self._writer.close)
         self._thread.shutdown()
 
@@ -104,27 +98,11 @@ class MessageLog:
         origin: object = None,
         attachment: str | None = None,
     ) -> Appended:
-        future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
-        self._queue.append(
-            _Request(
-                conversation_id, sender_id, client_id, text, recipients, origin, attachment, future
-            )
+        return await self._group.submit(  # type: ignore[return-value]
+            _Request(conversation_id, sender_id, client_id, text, recipients, origin, attachment)
         )
-        self._wakeup.set()
-        return await future
 
-    async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._queue:
-                size = min(len(self._queue), self._batch_max)
-                batch = [self._queue.popleft() for _ in range(size)]
-                await self._commit(batch)
-            if self._stopping:
-                return
-
-    async def _commit(self, batch: list[_Request]) -> None:
+    async def _commit(self, batch: Sequence[_Request]) -> list[Appended | DomainError]:
         loop = asyncio.get_running_loop()
         now_ms = int(self._clock() * 1000)
         try:
@@ -135,15 +113,9 @@ class MessageLog:
         except Exception:
             if len(batch) > 1:
                 # Isolate the request that broke the batch: the others must not fail with it.
-                for request in batch:
-                    await self._commit([request])
-                return
+                return [outcome for request in batch for outcome in await self._commit([request])]
             log.exception("message append failed")
-            _settle(
-                batch[0].future,
-                error=Conflict("the message could not be stored", code="message_not_stored"),
-            )
-            return
+            return [Conflict("the message could not be stored", code="message_not_stored")]
         fresh = [o for o in outcomes if isinstance(o, Appended) and not o.duplicate]
         if fresh:
             for callback in self._on_commit:
@@ -151,11 +123,7 @@ class MessageLog:
                     callback(fresh)
                 except Exception:  # stored is stored: a failed push must not stall the log
                     log.exception("on-commit callback failed")
-        for request, outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, DomainError):
-                _settle(request.future, error=outcome)
-            else:
-                _settle(request.future, result=outcome)
+        return outcomes
 
 
 class BatchWriter:
@@ -200,7 +168,7 @@ class BatchWriter:
             self._connection.close()
         self._engine.dispose()
 
-    def write(self, batch: list[_Request], now_ms: int) -> list[Appended | DomainError]:
+    def write(self, batch: Sequence[_Request], now_ms: int) -> list[Appended | DomainError]:
         cursor = self._cursor()
         try:
             cursor.execute("BEGIN IMMEDIATE")
@@ -228,7 +196,7 @@ class BatchWriter:
     def _plan(
         self,
         cursor: Any,
-        batch: list[_Request],
+        batch: Sequence[_Request],
         now_ms: int,
         known: dict[tuple[int, str], StoredMessage],
     ) -> tuple[list[Appended | DomainError], list[tuple], list[tuple]]:
@@ -278,7 +246,7 @@ class BatchWriter:
         return seq
 
     def _already_sent(
-        self, cursor: Any, batch: list[_Request]
+        self, cursor: Any, batch: Sequence[_Request]
     ) -> dict[tuple[int, str], StoredMessage]:
         found = {}
         columns = [column.name for column in messages.c]
@@ -353,17 +321,3 @@ def _message_row(message: StoredMessage) -> dict:
         "position": message.position,
         "attachment": message.attachment,
     }
-
-
-def _settle(
-    future: asyncio.Future[Appended],
-    *,
-    result: Appended | None = None,
-    error: BaseException | None = None,
-) -> None:
-    if future.done():  # the sender went away; the message is stored all the same
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)  # type: ignore[arg-type]

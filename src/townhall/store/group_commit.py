@@ -1,5 +1,6 @@
-"""Group commit for small writes that arrive many at a time (views of a post): everything
-queued while one transaction runs goes into the next, and each caller gets its own result."""
+"""Group commit for small writes that arrive many at a time (messages, views of a post):
+everything queued while one transaction runs goes into the next, and each caller gets its own
+result — or its own error, when the commit returns an exception in that caller's place."""
 
 from __future__ import annotations
 
@@ -33,6 +34,10 @@ class GroupCommit(Generic[Item, Result]):
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=self._name)
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None
 
     async def stop(self) -> None:
         """Commit everything queued, answer its callers, then stop."""
@@ -69,5 +74,9 @@ class GroupCommit(Generic[Item, Result]):
                     future.set_exception(exc)
             return
         for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():  # the caller went away; the write stands
+            if future.done():  # the caller went away; the write stands
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
                 future.set_result(result)
