@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from townhall.bench.moderation import RENDERINGS, BenchOptions, run
+from townhall.bench.moderation import (
+    RENDERINGS,
+    BenchOptions,
+    message_check,
+    run,
+    skeleton_digest,
+)
+from townhall.domain.lexicon import Lexicon, Term
 
 
 def test_moderation_bench_reports_every_figure(tmp_path: Path) -> None:
@@ -21,6 +28,7 @@ def test_moderation_bench_reports_every_figure(tmp_path: Path) -> None:
 
     speed = results["throughput"]
     assert speed["messages"] == 1_500
+    assert speed["per_message"].startswith("inspect()")
     assert speed["mb_per_s"] > 0
     assert set(speed["mb_per_s_by_kind"]) == {"chinese", "mixed", "english"}
     assert (
@@ -46,3 +54,13 @@ def test_moderation_bench_reports_every_figure(tmp_path: Path) -> None:
     }
     for target in results["targets"].values():
         assert set(target) == {"target", "measured", "met"}
+
+
+def test_the_timed_check_inspects_and_looks_the_skeleton_up() -> None:
+    check = message_check(
+        Lexicon.build([Term("赌博", "gambling", "high")]), {skeleton_digest("来赌博")}
+    )
+    matches, removed = check("來 賭.博")
+    assert [match.term for match in matches] == ["赌博"]
+    assert removed
+    assert check("你好") == ([], False)

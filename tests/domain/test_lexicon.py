@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from townhall.domain.errors import InvalidInput
 from townhall.domain.lexicon import (
+    Inspection,
     Lexicon,
     LexiconFileError,
     Match,
@@ -112,6 +113,7 @@ def test_a_match_carries_the_terms_category_and_severity() -> None:
     "text",
     [
         "xdubox",  # inside a longer word
+        "来xdubo吧",  # the same between hanzi that are not the term's
         "dubolicious",
         "I want dubo now",  # pinyin without hanzi, among English words
         "dubo, or not?",
@@ -122,6 +124,12 @@ def test_a_match_carries_the_terms_category_and_severity() -> None:
 )
 def test_pinyin_is_not_read_into_words_homophones_or_english(text: str) -> None:
     assert found(text) == []
+
+
+def test_each_pinyin_word_of_a_long_run_is_found() -> None:
+    # Forty letters in one run between hanzi, more than one word may have: each word counts.
+    text = "我 " + " ".join(["dubo"] * 10) + " 吧"
+    assert found(text) == [("赌博", "dubo", "pinyin")] * 10
 
 
 def test_english_prose_is_not_read_as_pinyin() -> None:
@@ -170,6 +178,24 @@ def test_an_empty_lexicon_finds_nothing() -> None:
     empty = Lexicon.build([])
     assert len(empty) == 0
     assert empty.scan("赌博 paypal") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *(text for text, _, _ in (*EVASIONS.values(), *PINYIN_EVASIONS.values())),
+        "大麻哈鱼和大麻",
+        "nothing to see here",
+    ],
+)
+def test_inspect_gives_the_skeleton_with_what_scan_finds(text: str) -> None:
+    inspection = LEXICON.inspect(text)
+    assert inspection.skeleton == skeleton(text)
+    assert inspection.matches == LEXICON.scan(text)
+
+
+def test_an_empty_lexicon_still_gives_the_skeleton() -> None:
+    assert Lexicon.build([]).inspect("來 賭 . 博") == Inspection("来赌博", [])
 
 
 def test_a_term_with_nothing_to_match_is_refused() -> None:

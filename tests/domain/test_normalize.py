@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import opencc
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from townhall.domain.normalize import (
+    _MAYBE_CONVERTIBLE,
     _PLAIN,
     _SKELETON,
     HAN,
@@ -111,6 +119,52 @@ def test_span_refuses_an_empty_or_outside_range() -> None:
 def test_traditional_phrases_convert_as_phrases() -> None:
     assert normalize("頭髮").text == "头发"
     assert normalize("乾隆").text == "乾隆"  # a name: the phrase table keeps 乾, alone it is 干
+
+
+def test_characters_converted_only_inside_a_phrase_are_converted() -> None:
+    assert skeleton("沈浸") == normalize("沈浸").text == "沉浸"
+    assert skeleton("反覆思量\uff0c") == "反复思量"
+    assert skeleton("沈") == "沈"  # alone, a surname
+
+
+OPENCC_DATA = Path(opencc.__file__).parent / "clib" / "share" / "opencc"
+OPENCC_DICT_TOOL = Path(opencc.__file__).parent / "clib" / "bin" / "opencc_dict"
+
+
+def dictionary_files(config: Any) -> Iterator[str]:
+    """The dictionary files an OpenCC configuration names, however deep."""
+    if isinstance(config, dict):
+        if isinstance(config.get("file"), str):
+            yield config["file"]
+        for value in config.values():
+            yield from dictionary_files(value)
+    elif isinstance(config, list):
+        for item in config:
+            yield from dictionary_files(item)
+
+
+def dictionary(file: str, tmp_path: Path) -> dict[str, str]:
+    """An OpenCC dictionary as key -> first candidate, dumped by OpenCC's own tool."""
+    dumped = tmp_path / f"{file}.txt"
+    command = [OPENCC_DICT_TOOL, "-i", OPENCC_DATA / file, "-o", dumped, "-f", "ocd2", "-t", "text"]
+    subprocess.run(command, check=True, capture_output=True)
+    rows = (line.split("\t") for line in dumped.read_text().splitlines())
+    return {key: values.split(" ")[0] for key, values in rows}
+
+
+@pytest.mark.skipif(not OPENCC_DICT_TOOL.exists(), reason="this OpenCC build has no opencc_dict")
+def test_whatever_opencc_would_convert_goes_through_opencc(tmp_path: Path) -> None:
+    # skeleton() skips OpenCC for text with no character that may convert: each key that converts
+    # needs one, or text holding that key would be left unconverted.
+    config = json.loads((OPENCC_DATA / "t2s.json").read_text())
+    converting = [
+        key
+        for file in dictionary_files(config)
+        for key, value in dictionary(file, tmp_path).items()
+        if key != value
+    ]
+    assert len(converting) > 4000
+    assert [key for key in converting if not _MAYBE_CONVERTIBLE.search(key)] == []
 
 
 def test_pinyin_spells_each_hanzi_and_maps_back_to_it() -> None:

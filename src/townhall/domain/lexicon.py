@@ -31,6 +31,7 @@ import ahocorasick
 from townhall.domain.errors import InvalidInput
 from townhall.domain.normalize import (
     Normalized,
+    char_class,
     has_reading,
     letter_origins,
     normalize,
@@ -61,6 +62,13 @@ class Match:
     start: int
     end: int
     how: str  # "text": its skeleton matched; "pinyin": some of its hanzi were spelled in pinyin
+
+
+class Inspection(NamedTuple):
+    """What Lexicon.inspect() found: the skeleton matched on, kept for whoever hashes it."""
+
+    skeleton: str  # normalize.skeleton() of the text
+    matches: list[Match]  # what scan() returns
 
 
 class _Entry(NamedTuple):
@@ -100,7 +108,8 @@ class Lexicon:
     a Latin letter, the hanzi it holds must be the term's own (no homophones), it must start and
     end on a syllable or word boundary, and every Latin word it touches must spell pinyin; one
     without hanzi must be whole words in a run of words that all spell pinyin, so English
-    ("I want dubo now", "meeting", "he can run") is not read as pinyin.
+    ("I want dubo now", "meeting", "he can run") is not read as pinyin. inspect() also gives the
+    skeleton matched on, for callers that hash it.
     """
 
     __slots__ = ("_allowlist", "_key_count", "_outside", "_pinyin", "_terms", "_text")
@@ -167,9 +176,16 @@ class Lexicon:
 
     def scan(self, text: str) -> list[Match]:
         """Every term in the text, ordered by where it starts, none inside an allowlisted phrase."""
+        return self.inspect(text).matches
+
+    def inspect(self, text: str) -> Inspection:
+        """scan()'s matches with the text's skeleton, which is worked out once for both."""
+        shape = _Shape(text)
+        return Inspection(shape.skeleton, self._matches(shape))
+
+    def _matches(self, shape: _Shape) -> list[Match]:
         if self._text is None:
             return []
-        shape = _Shape(text)
         hits = self._text_hits(shape.skeleton)
         pinyin_hits = self._pinyin_hits(shape)
         if not hits and not pinyin_hits:
@@ -202,13 +218,14 @@ class Lexicon:
 
     def _pinyin_hits(self, shape: _Shape) -> list[_Hit]:
         index = self._pinyin
-        if index is None or not _LATIN.search(shape.skeleton):
+        first_letter = None if index is None else _LATIN.search(shape.skeleton)
+        if index is None or first_letter is None:
             return []
         if shape.text.isascii():  # no hanzi: a hit counts only inside an all-pinyin phrase
-            windows = _merged(_pinyin_phrases(shape.text))
+            windows = _merged(_pinyin_phrases(shape.text, shape.skeleton))
         else:  # a hit holds a Latin letter and at most `reach` of the keys' own hanzi
-            runs = (m.span() for m in _LATIN_RUN.finditer(shape.skeleton))
-            windows = _merged(index.widened(shape.skeleton, *run) for run in runs)
+            runs = _LATIN_RUN.finditer(shape.skeleton, first_letter.start())
+            windows = _merged(index.widened(shape.skeleton, *run.span()) for run in runs)
         return [
             hit
             for start, end in windows
@@ -239,18 +256,7 @@ def _automaton(entries: dict[str, _Entry]) -> ahocorasick.Automaton:
 
 
 def _outside_pattern(entries: dict[str, _Entry]) -> re.Pattern[str]:
-    alphabet = sorted({char for key in entries for char in key})
-    return re.compile(f"[^{''.join(_class_ranges(alphabet))}]+")
-
-
-def _class_ranges(chars: list[str]) -> Iterator[str]:
-    """Sorted characters as regex class items, consecutive code points as one range."""
-    start = 0
-    for index in range(1, len(chars) + 1):
-        if index == len(chars) or ord(chars[index]) != ord(chars[index - 1]) + 1:
-            first, last = chars[start], chars[index - 1]
-            yield re.escape(first) if first == last else f"{re.escape(first)}-{re.escape(last)}"
-            start = index
+    return re.compile(f"[^{char_class(char for key in entries for char in key)}]+")
 
 
 def _positions(skeleton_text: str, outside: re.Pattern[str]) -> list[int]:
@@ -313,6 +319,8 @@ def _pinyin_hits_within(
     automaton: ahocorasick.Automaton, shape: _Shape, start: int, end: int
 ) -> list[_Hit]:
     window = shape.skeleton[start:end]
+    if window.isascii() and not _may_be_pinyin_words(window):
+        return []
     found = list(automaton.iter(pinyin_skeleton(window)))
     if not found:
         return []
@@ -327,6 +335,13 @@ def _pinyin_hits_within(
         if own and shape.pinyin_hit_fits(start + first, start + stop):
             hits.extend(_Hit(start + first, start + stop, entry) for entry in own)
     return hits
+
+
+def _may_be_pinyin_words(letters: str) -> bool:
+    """Whether a window of letters alone may hold a hit: one without hanzi needs every word of its
+    phrase, here the whole window, to spell pinyin, so the window must too. _syllable_cuts() gives
+    up on more letters than one word may have, so such a window passes."""
+    return len(letters) > _LONGEST_PINYIN_WORD or _syllable_cuts(letters) is not None
 
 
 def _spellings(key: str) -> dict[str, tuple[int, ...]]:
@@ -433,7 +448,9 @@ def _words(skeleton_text: str, origin: dict[int, int]) -> list[_Word]:
     return words
 
 
-_LATIN_RUN = re.compile("[a-z]+")
+# Not "[a-z]+": the regex engine skips quickly to where a leading class matches, but tries a
+# leading repetition at every position (a third slower on chat in hanzi).
+_LATIN_RUN = re.compile("[a-z][a-z]*")
 _LONGEST_PINYIN_WORD = 30  # longer runs are not read as pinyin: bounds the regex's backtracking
 
 
@@ -452,9 +469,11 @@ def _all_pinyin_phrase() -> re.Pattern[str]:
     return re.compile(f"[^a-z]*{run}(?:[^a-z]+{run})*[^a-z]*")
 
 
-def _pinyin_phrases(ascii_text: str) -> list[tuple[int, int]]:
+def _pinyin_phrases(ascii_text: str, skeleton_text: str) -> list[tuple[int, int]]:
     """Skeleton [start, end) of each phrase of an ASCII text that is all pinyin."""
     lowered = ascii_text.lower()
+    if skeleton_text.isalpha():  # no digit, so the text is one phrase (most chat: no need to look)
+        return [(0, len(skeleton_text))] if _all_pinyin_phrase().fullmatch(lowered) else []
     found = []
     for phrase in _ASCII_PHRASE.finditer(lowered):
         if _all_pinyin_phrase().fullmatch(phrase.group()):

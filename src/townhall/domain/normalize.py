@@ -19,6 +19,36 @@ from pypinyin.pinyin_dict import pinyin_dict
 _T2S = opencc.OpenCC("t2s.json")
 
 HAN = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
+_BMP_HANZI = "".join(map(chr, chain((0x3007,), range(0x3400, 0xA000), range(0xF900, 0xFB00))))
+
+
+def char_class(chars: Iterable[str]) -> str:
+    """The characters as the inside of a regex class, consecutive code points as one range."""
+    ordered = sorted(set(chars))
+    items = []
+    start = 0
+    for index in range(1, len(ordered) + 1):
+        if index == len(ordered) or ord(ordered[index]) != ord(ordered[index - 1]) + 1:
+            first, last = re.escape(ordered[start]), re.escape(ordered[index - 1])
+            items.append(first if first == last else f"{first}-{last}")
+            start = index
+    return "".join(items)
+
+
+def _converted_alone(chars: str) -> frozenset[str]:
+    """Those of the characters that OpenCC converts on their own, in one call (a line break
+    between them keeps phrases from forming)."""
+    converted = _T2S.convert("\n".join(chars)).split("\n")
+    return frozenset(char for char, after in zip(chars, converted, strict=True) if char != after)
+
+
+# Text without any of these is its own simplified form, and most chat can skip OpenCC (half the
+# cost of a skeleton). Some phrases change although none of their characters changes alone
+# (沈浸 -> 沉浸, 反覆 -> 反复), which no probe finds: one character of each such phrase in OpenCC's
+# TSPhrases is listed, and a test checks the list against the dictionaries. Characters beyond
+# the BMP are not probed, so all of them count.
+_IN_PHRASES_THAT_CONVERT = "哩坏沈甦瞭藉衹覆"
+_CONVERTIBLE = _converted_alone(_BMP_HANZI) | frozenset(_IN_PHRASES_THAT_CONVERT)
 
 # anyascii transliterates by sound (Cyrillic es -> "s", er -> "r", ha -> "kh"); a skeleton needs
 # what a reader sees, so letters that look like Latin ones fold by shape first. Keyed by case
@@ -152,7 +182,7 @@ def _rebuild(pieces: list[str], origin: Iterable[int]) -> Normalized:
 
 
 def _to_simplified(folded: Normalized) -> Normalized:
-    if folded.text.isascii():
+    if not _MAYBE_CONVERTIBLE.search(folded.text):
         return folded
     converted = _T2S.convert(folded.text)
     if len(converted) == len(folded.text):
@@ -233,15 +263,21 @@ _SKELETON_ORDINALS = _OrdinalTable(_SKELETON)
 # Most chat is made of these alone. Each folds on its own exactly as the per-character table
 # says: Han and ASCII letters and digits stay (lowercased), full-width letters and digits become
 # ASCII ones, and everything else here (punctuation, spaces, emoji) goes.
-_PLAIN = re.compile(
-    "[\x00-\x7f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e\u3000-\u3003\u3008-\u3011"
-    "\u2018\u2019\u201c\u201d\u2026\u00b7\u200b-\u200d\u2600-\u2775\u2794-\u27bf\ufe0f"
-    "\U0001f300-\U0001faff]*"
+_PLAIN_SYMBOLS = (
+    "\u3000-\u3003\u3008-\u3011\u2018\u2019\u201c\u201d\u2026\u00b7\u200b-\u200d"
+    "\u2600-\u2775\u2794-\u27bf\ufe0f\U0001f300-\U0001faff"
 )
-_NOT_KEPT_IN_PLAIN = re.compile(
-    "[^0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+"
+_PLAIN = re.compile(f"[\x00-\x7f\uff01-\uff5e{_PLAIN_SYMBOLS}\u3400-\u4dbf\u4e00-\u9fff]*")
+_PLAIN_HANZI = frozenset(map(chr, chain(range(0x3400, 0x4DC0), range(0x4E00, 0xA000))))
+# Plain text whose skeleton is just its letters, digits and hanzi: no capital (the gap at
+# \x41-\x5a) or full-width letter or digit, and no character OpenCC may convert. One pass tells
+# all three, where a check for each would take three.
+_AS_IT_IS_PLAIN = re.compile(
+    "[\\x00-\\x40\\x5b-\\x7f\\uff01-\\uff0f\\uff1a-\\uff20\\uff3b-\\uff40\\uff5b-\\uff5e"
+    f"{_PLAIN_SYMBOLS}{char_class(_PLAIN_HANZI - _CONVERTIBLE)}]*"
 )
-_FULL_WIDTH = re.compile("[\uff10-\uff5a]")
+_MAYBE_CONVERTIBLE = re.compile(f"[{char_class(_CONVERTIBLE)}\U00010000-\U0010ffff]")
+_UPPER_OR_FULL_WIDTH = re.compile("[A-Z\uff10-\uff5a]")
 _FULL_WIDTH_TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B)}
 
 
@@ -252,10 +288,11 @@ _KEPT_IN_PLAIN = re.compile(
 
 
 def _fold_plain(text: str) -> str:
-    folded = _NOT_KEPT_IN_PLAIN.sub("", text)
-    if _FULL_WIDTH.search(folded):
-        folded = folded.translate(_FULL_WIDTH_TO_ASCII)
-    return folded.lower()
+    # Joining the kept runs is quicker than substituting the rest away.
+    folded = "".join(_KEPT_IN_PLAIN.findall(text))
+    if _UPPER_OR_FULL_WIDTH.search(folded):  # rare in Chinese chat: look before converting
+        folded = folded.translate(_FULL_WIDTH_TO_ASCII).lower()
+    return folded
 
 
 def _normalize_plain(text: str) -> Normalized:
@@ -301,9 +338,11 @@ def skeleton(text: str) -> str:
     """Exactly `normalize(text).text`, without the origin map (computed only for a match)."""
     if text.isascii():  # translate's ASCII fast path; ASCII has no traditional characters
         return text.translate(_SKELETON_ORDINALS)
+    if _AS_IT_IS_PLAIN.fullmatch(text):  # most chat in hanzi
+        return "".join(_KEPT_IN_PLAIN.findall(text))
     plain = _PLAIN.fullmatch(text)
     folded = _fold_plain(text) if plain else text.translate(_SKELETON_ORDINALS)
-    if folded.isascii():
+    if not _MAYBE_CONVERTIBLE.search(folded):
         return folded
     converted = _T2S.convert(folded)
     if len(converted) == len(folded):
