@@ -145,6 +145,9 @@ class ServerPool:
         env["TOWNHALL_PASSWORD_HASH_PROFILE"] = "cheapest"
         # Every test user registers from 127.0.0.1; test_registration_limits.py sets a low limit.
         env.setdefault("TOWNHALL_LIMITS__REGISTRATIONS_PER_IP_PER_HOUR", "1000000")
+        # A classifier worker process per test server would cost a second of CPU each;
+        # tests/api/test_classifiers.py starts one with them on.
+        env.setdefault("TOWNHALL_CLASSIFIERS", "false")
         env.update({_env_name(key): str(value) for key, value in settings.items()})
         port = _free_port()
         with log_file.open("ab") as log:

@@ -181,3 +181,53 @@ async def public_account(
         f"/api/v1/admin/public-accounts/{applied['id']}/decision",
         json={"decision": "approve", "news_entitlement": entitlement},
     )
+
+
+# Review and reports -------------------------------------------------------------------------------
+
+
+async def review_case(
+    staff: TownhallClient, target_type: str, target_id: int, state: str = "pending"
+) -> dict[str, Any] | None:
+    """The case of a target among the review queue's cases in `state`, or None."""
+    offset: int | None = 0
+    while offset is not None:
+        page = await staff.request(
+            "GET",
+            "/api/v1/admin/review/cases",
+            params={"state": state, "offset": offset, "limit": 500},
+        )
+        for case in page["cases"]:
+            if case["target"] == {"type": target_type, "id": target_id}:
+                return case
+        offset = page["next_offset"]
+    return None
+
+
+def notices_of(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [e["notice"] for e in events if e["type"] == "notice" and e["notice"]["kind"] == kind]
+
+
+REVIEW_PACK_REPORT_HOURS = 0.0005  # 1.8 s
+
+
+def review_pack(root: Path, base_text: str) -> str:
+    """A pack for review tests, one server for them all: a medium match in a direct chat is
+    held, a report case falls overdue in 1.8 s, and two unfounded reports bring on a limit of
+    one report a day."""
+    changes = {
+        '[moderation.surfaces.direct]\nlow = "allow"\nmedium = "flag"\n': (
+            '[moderation.surfaces.direct]\nlow = "allow"\nmedium = "hold"\n'
+        ),
+        "\nreport = 24\n": f"\nreport = {REVIEW_PACK_REPORT_HOURS}\n",
+        "\nunfounded = 5\n": "\nunfounded = 2\n",
+        "\nper_day = 3\n": "\nper_day = 1\n",
+    }
+    text = base_text
+    for old, new in changes.items():
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = root / "packs" / "review.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return str(path)

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -20,6 +21,8 @@ from townhall.api import (
     errors,
     moderation,
     public_accounts,
+    reports,
+    review,
     ws,
 )
 from townhall.api.limits import BodySizeLimit
@@ -28,6 +31,7 @@ from townhall.bus.factory import open_bus
 from townhall.config import Settings
 from townhall.packs import load_pack
 from townhall.services.accounts import AccountService
+from townhall.services.classifiers import ClassifierStage
 from townhall.services.container import Services
 from townhall.services.identity import IdentityService
 from townhall.services.live_posts import LiveFollowers
@@ -37,8 +41,12 @@ from townhall.services.notices import Notices
 from townhall.services.posts import PostService
 from townhall.services.public_accounts import PublicAccountService
 from townhall.services.reach import ReachLedger
+from townhall.services.reports import ReportService
+from townhall.services.rescan import Rescan
+from townhall.services.review import ReviewService
 from townhall.services.standing import Standings
 from townhall.services.sync import SyncService
+from townhall.services.takedown import Takedown
 from townhall.store.database import open_database, prepare_storage
 from townhall.store.message_log import MessageLog
 from townhall.store.migrate import upgrade_to_head
@@ -93,11 +101,23 @@ async def running_services(
     )
     content_check = ContentCheck(database, pack.moderation, clock=clock)
     await content_check.load()
-    messaging = MessagingService(
-        database, message_log, bus, standings, content_check, limits=limits, clock=clock
-    )
     live_posts = LiveFollowers(database, bus)
-    reach = ReachLedger(database, pack.reach, clock=clock)
+    takedown = Takedown(database.counters, bus, live_posts)
+    review = ReviewService(database, bus, takedown, content_check, pack, clock=clock)
+    # No classifiers until the server loads them (see build_app): a CLI command needs none.
+    classifiers = ClassifierStage(pack.moderation, (), on_flag=review.classified)
+    messaging = MessagingService(
+        database,
+        message_log,
+        bus,
+        standings,
+        content_check,
+        review,
+        classifiers,
+        limits=limits,
+        clock=clock,
+    )
+    reach = ReachLedger(database, pack.reach, review, clock=clock)
     services = Services(
         accounts=AccountService(
             database,
@@ -131,11 +151,17 @@ async def running_services(
             reach,
             live_posts,
             content_check,
+            review,
+            classifiers,
             pack,
             limits=limits,
             clock=clock,
         ),
         moderation=content_check,
+        review=review,
+        reports=ReportService(database, bus, review, pack, clock=clock),
+        rescan=Rescan(database, content_check, review),
+        classifiers=classifiers,
         reach=reach,
         live_posts=live_posts,
         bus=bus,
@@ -145,14 +171,26 @@ async def running_services(
     message_log.start()
     reach.start()
     live_posts.start()
+    classifiers.start()
     try:
         yield services
     finally:
         live_posts.stop()
         await reach.stop()
         await message_log.stop()
+        await classifiers.stop()
         await bus.close()
         await database.dispose()
+
+
+async def load_classifiers(services: Services, data_dir: Path) -> None:
+    """Models take a second or so to load: in their worker process, after the server is up."""
+    try:
+        names = await services.classifiers.use_worker_process(data_dir)
+    except Exception:
+        log.exception("starting the classifier worker failed; classifiers stay off")
+        return
+    log.info("classifiers on: %s", ", ".join(names) or "none")
 
 
 async def purge_identities_forever(services: Services, interval_seconds: float) -> None:
@@ -175,20 +213,24 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
         async with running_services(settings, clock=clock) as services:
             app.state.settings = settings
             app.state.services = services
-            purge = asyncio.create_task(
-                purge_identities_forever(services, settings.identity_purge_interval_seconds)
-            )
-            lexicon = asyncio.create_task(
-                services.moderation.keep_loaded(settings.lexicon_reload_interval_seconds)
-            )
+            tasks = [
+                asyncio.create_task(
+                    purge_identities_forever(services, settings.identity_purge_interval_seconds)
+                ),
+                asyncio.create_task(
+                    services.moderation.keep_loaded(settings.lexicon_reload_interval_seconds)
+                ),
+            ]
+            if settings.classifiers:
+                tasks.append(asyncio.create_task(load_classifiers(services, settings.data_dir)))
             settle_heap()
             log.info("townhall %s ready, data in %s", __version__, settings.data_dir)
             try:
                 yield
             finally:
-                purge.cancel()
-                lexicon.cancel()
-                await asyncio.gather(purge, lexicon, return_exceptions=True)
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
     app = FastAPI(
         title="Townhall",
@@ -204,6 +246,8 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
     app.include_router(public_accounts.router)
     app.include_router(audit.router)
     app.include_router(moderation.router)
+    app.include_router(review.router)
+    app.include_router(reports.router)
     app.include_router(ws.router)
     app.include_router(pages.router)
 

@@ -204,6 +204,12 @@ class TownhallClient:
             json={"conversation_id": conversation_id, "from_message_id": from_message_id},
         )
 
+    async def report(
+        self, target_type: str, target_id: int, reason: str, detail: str | None = None
+    ) -> dict[str, Any]:
+        body = {"target_type": target_type, "target_id": target_id, "reason": reason}
+        return await self.request("POST", "/api/v1/reports", json={**body, "detail": detail})
+
     @asynccontextmanager
     async def websocket(self, since: int | None = None) -> AsyncIterator[LiveSocket]:
         ws_url = "ws" + self.base_url.removeprefix("http") + "/api/v1/ws"

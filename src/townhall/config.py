@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     identity_purge_interval_seconds: float = Field(3600.0, ge=1, le=86_400 * 7)
     lexicon_reload_interval_seconds: float = Field(10.0, ge=0.1, le=3600)
+    classifiers: bool = True
     limits: LimitsSettings = LimitsSettings()
 
     config_file: Path | None = Field(None, exclude=True)

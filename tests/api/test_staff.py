@@ -56,6 +56,23 @@ SHARED_ROUTES = [
         {"surface": "group", "text": "hello"},
         {"reviewer", "admin"},
     ),
+    ("GET", "/api/v1/admin/review/cases", None, ALL_STAFF),
+    ("GET", "/api/v1/admin/review/summary", None, ALL_STAFF),
+    ("GET", "/api/v1/admin/review/cases/{user_id}", None, ALL_STAFF),
+    ("PUT", "/api/v1/admin/review/cases/{user_id}/claim", None, {"reviewer", "admin"}),
+    ("DELETE", "/api/v1/admin/review/cases/{user_id}/claim", None, {"reviewer", "admin"}),
+    (
+        "POST",
+        "/api/v1/admin/review/cases/{user_id}/decision",
+        {"decision": "approve", "reason": "no violation"},
+        {"reviewer", "admin"},
+    ),
+    (
+        "POST",
+        "/api/v1/admin/review/decisions",
+        {"case_ids": [999_999_999], "decision": "approve", "reason": "no violation"},
+        {"reviewer", "admin"},
+    ),
 ]
 ADMIN_ROUTES = [
     ("GET", "/api/v1/admin/identity-access", None),

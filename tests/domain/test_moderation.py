@@ -8,6 +8,7 @@ import pytest
 from townhall.domain.lexicon import Match
 from townhall.domain.moderation import (
     SURFACES,
+    ClassifierRule,
     Decision,
     ModerationRules,
     Reason,
@@ -92,13 +93,25 @@ def test_sound_rules_pass() -> None:
             {
                 "surfaces": {
                     **RULES.surfaces,
-                    "name": {"low": "hold", "medium": "flag", "high": "block"},
+                    "name": {"low": "quarantine", "medium": "flag", "high": "block"},
                 }
             },
             "moderation.surfaces.name.low:",
         ),
         ({"terms": (TermRule("x", "gossip", "high"),)}, "moderation.terms[0]:"),
         ({"terms": (TermRule("x", "fraud", "extreme"),)}, "moderation.terms[0]:"),
+        (
+            {"classifiers": {"zh": ClassifierRule(threshold=1.5, severity="low")}},
+            "moderation.classifiers.zh.threshold:",
+        ),
+        (
+            {"classifiers": {"zh": ClassifierRule(threshold=0.9, severity="extreme")}},
+            "moderation.classifiers.zh.severity:",
+        ),
+        (
+            {"classifiers": {"en": ClassifierRule(0.9, "low", category="gossip")}},
+            "moderation.classifiers.en.category:",
+        ),
     ],
 )
 def test_unsound_rules_are_named_by_key(changes: dict[str, object], named: str) -> None:

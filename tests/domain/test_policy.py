@@ -62,6 +62,14 @@ PACK: dict[str, Any] = {
         "terms": [{"text": "scam", "category": "fraud", "severity": "high"}],
         "allowlist": ["scampi"],
     },
+    "review": {
+        "service_hours": {"hold": 1, "escalation": 1, "flag": 24, "report": 24},
+        "report_reasons": ["fraud", "other"],
+        "reporter_limit": {"unfounded": 5, "window_days": 30, "per_day": 3},
+        "claim_minutes": 30,
+        "bulk_max": 200,
+        "max_detail_chars": 1000,
+    },
 }
 
 
@@ -177,6 +185,7 @@ def test_the_public_view_shows_the_rules_but_not_the_agreement_text() -> None:
             "severities": ["low", "high"],
             "surfaces": PACK["moderation"]["surfaces"],
         },
+        "review": {"report_reasons": ["fraud", "other"]},
     }
 
 
@@ -206,11 +215,24 @@ def test_the_public_view_shows_the_rules_but_not_the_agreement_text() -> None:
         (
             "moderation.surfaces",
             {
-                s: {"low": "hold", "high": "block"}
+                s: {"low": "quarantine", "high": "block"}
                 for s in ("direct", "group", "public_post", "name")
             },
             "moderation.surfaces.direct.low",
         ),
+        ("review.service_hours", {"hold": 1, "flag": 24, "report": 24}, "review.service_hours"),
+        (
+            "review.service_hours",
+            {"hold": 0, "escalation": 1, "flag": 24, "report": 24},
+            "review.service_hours.hold",
+        ),
+        ("review.report_reasons", ["fraud", "gossip"], "review.report_reasons"),
+        (
+            "review.reporter_limit",
+            {"unfounded": 0, "window_days": 30, "per_day": 3},
+            "review.reporter_limit.unfounded",
+        ),
+        ("review.bulk_max", 0, "review.bulk_max"),
         (
             "moderation.terms",
             [{"text": "x", "category": "gossip", "severity": "high"}],

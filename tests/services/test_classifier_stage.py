@@ -159,6 +159,35 @@ async def test_only_the_classifiers_the_pack_names_run() -> None:
     assert unnamed.batches == []
 
 
+async def test_each_classifier_scores_only_the_surfaces_its_rule_names() -> None:
+    public, everywhere, inbox = Spotter("public"), Spotter("everywhere"), Inbox()
+    all_surfaces = ClassifierRule(0.5, "medium", category="violence", surfaces=SURFACES)
+    stage = ClassifierStage(
+        rules(public=FLAG_BAD, everywhere=all_surfaces), [public, everywhere], on_flag=inbox
+    )
+    stage.start()
+    stage.submit("bad in a group", message(1))
+    stage.submit("bad in private", Subject("direct", "message", 2, author_id=7))
+    await stage.stop()
+    assert public.batches == [["bad in a group"]]  # the default: group and public_post
+    assert everywhere.batches == [["bad in a group", "bad in private"]]
+    assert [
+        (subject.subject_id, [f.classifier for f in flags]) for subject, flags in inbox.flagged
+    ] == [
+        (1, ["public", "everywhere"]),
+        (2, ["everywhere"]),
+    ]
+
+
+async def test_a_surface_no_classifier_scores_is_not_even_queued() -> None:
+    stage = ClassifierStage(rules(spotter=FLAG_BAD), [Spotter()], on_flag=Inbox(), queue_max=1)
+    stage.start()
+    for number in range(3):
+        stage.submit("bad", Subject("direct", "message", number, author_id=7))
+    await stage.stop()
+    assert stage.dropped == 0
+
+
 async def test_with_no_classifier_on_nothing_is_queued() -> None:
     stage = ClassifierStage(rules(), [Spotter()], on_flag=Inbox(), queue_max=1)
     stage.start()

@@ -102,6 +102,14 @@ async def test_the_5000th_distinct_viewer_escalates_the_post_once(
     totals = await ledger.author_totals(reviewer, post.public_account_id)
     assert (totals["views"], totals["forwards"]) == (VIEWS + 200, 0)
 
+    # The escalation is a review case, due within the pack's hour.
+    (case,) = await world.services.review.queue(
+        reviewer, state="pending", source="escalation", overdue=False, offset=0, limit=10
+    )
+    assert (case["target"], case["sources"]) == ({"type": "post", "id": post.id}, ["escalation"])
+    assert case["reach"] == {"views": VIEWS, "forwards": 0}
+    assert case["content"]["text"] == "据说\n据说……"
+
 
 async def test_views_arriving_together_past_the_threshold_escalate_once(
     world: World, reviewer: Principal, post_row: Any

@@ -120,3 +120,20 @@ class LexiconTermIn(Body):
 class TextCheckIn(Body):
     surface: Annotated[str, Field(max_length=32)]
     text: Annotated[str, Field(max_length=1_048_576)]
+
+
+class ReviewDecisionIn(Body):
+    # Checked by the service, which names the valid choices in its error.
+    decision: Annotated[str, Field(max_length=32)]
+    reason: Annotated[str, Field(max_length=4096)]
+
+
+class BulkDecisionIn(ReviewDecisionIn):
+    case_ids: Annotated[list[EntityId], Field(max_length=10_000)]
+
+
+class ReportIn(Body):
+    target_type: Annotated[str, Field(max_length=32)]
+    target_id: EntityId
+    reason: Annotated[str, Field(max_length=64)]
+    detail: Annotated[str, Field(max_length=65_536)] | None = None

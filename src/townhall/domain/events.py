@@ -11,6 +11,7 @@ class EventType:
     SIGNED_OUT = "signed_out"
     NOTICE = "notice"
     POST = "post"
+    TOMBSTONE = "tombstone"
 
 
 SIGNED_OUT_PREFIX = b'{"type":"signed_out"'
@@ -34,6 +35,11 @@ def notice_event(cursor: int, notice: dict[str, Any]) -> dict[str, Any]:
     return {"type": EventType.NOTICE, "cursor": cursor, "notice": notice}
 
 
+def tombstone_event(cursor: int, target: dict[str, Any]) -> dict[str, Any]:
+    """Content removed by moderation: clients replace what they show of it."""
+    return {"type": EventType.TOMBSTONE, "cursor": cursor, "target": target}
+
+
 POST_PREFIX = b'{"type":"post"'
 
 
@@ -52,6 +58,7 @@ def message_object(
     text: str,
     created_at: str,
     attachment: dict[str, Any] | None = None,
+    moderation: str | None = None,
 ) -> dict[str, Any]:
     message = {
         "id": message_id,
@@ -64,4 +71,6 @@ def message_object(
     }
     if attachment is not None:
         message["attachment"] = attachment
+    if moderation is not None:  # "held": only the sender sees it; "removed": a tombstone
+        message["moderation"] = moderation
     return message

@@ -20,8 +20,6 @@ class Decision:
 
 # Least to most restrictive: the most restrictive decision of any match wins.
 DECISION_ORDER = (Decision.ALLOW, Decision.FLAG, Decision.HOLD, Decision.BLOCK)
-# Hold needs the review queue's approval path, which is not built yet.
-SUPPORTED_DECISIONS = (Decision.ALLOW, Decision.FLAG, Decision.BLOCK)
 
 
 class Surface:
@@ -40,12 +38,22 @@ class TermRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     severity: str
 
 
+class ClassifierRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """When a classifier's score flags a delivered text for review."""
+
+    threshold: float  # a score at or above it flags
+    severity: str  # the flag's severity in the review queue
+    category: str | None = None  # what a classifier with one unnamed score measures
+    surfaces: tuple[str, ...] = ("group", "public_post")  # where it scores what was delivered
+
+
 class ModerationRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     categories: tuple[str, ...]
     severities: tuple[str, ...]  # least severe first
     surfaces: dict[str, dict[str, str]]  # surface -> severity -> decision
     terms: tuple[TermRule, ...] = ()
     allowlist: tuple[str, ...] = ()
+    classifiers: dict[str, ClassifierRule] = {}  # classifier name -> rule; unnamed: off
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +115,22 @@ def check_rules(rules: ModerationRules) -> str | None:
         if set(by_severity) != set(rules.severities):
             return f"moderation.surfaces.{surface}: must map every severity to a decision"
         for severity, decision in by_severity.items():
-            if decision not in SUPPORTED_DECISIONS:
+            if decision not in DECISION_ORDER:
                 return (
                     f"moderation.surfaces.{surface}.{severity}: {decision!r} is not one of "
-                    f"{', '.join(SUPPORTED_DECISIONS)}"
+                    f"{', '.join(DECISION_ORDER)}"
                 )
     for position, term in enumerate(rules.terms):
         if term.category not in rules.categories or term.severity not in rules.severities:
             return f"moderation.terms[{position}]: unknown category or severity"
+    for name, rule in rules.classifiers.items():
+        if not 0 < rule.threshold <= 1:
+            return f"moderation.classifiers.{name}.threshold: must be in (0, 1]"
+        if rule.severity not in rules.severities:
+            return f"moderation.classifiers.{name}.severity: unknown severity {rule.severity!r}"
+        if rule.category is not None and rule.category not in rules.categories:
+            return f"moderation.classifiers.{name}.category: unknown category {rule.category!r}"
+        unknown = [surface for surface in rule.surfaces if surface not in SURFACES]
+        if unknown:
+            return f"moderation.classifiers.{name}.surfaces: unknown surface {unknown[0]!r}"
     return None

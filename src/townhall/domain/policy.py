@@ -16,6 +16,8 @@ from townhall.domain.naming import NamingRules
 from townhall.domain.normalize import normalize
 from townhall.domain.public_accounts import PublicAccountRules
 from townhall.domain.reach import ReachRules
+from townhall.domain.review import ReviewRules
+from townhall.domain.review import check_rules as check_review_rules
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
@@ -65,6 +67,7 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     naming: NamingRules
     reach: ReachRules
     moderation: ModerationRules
+    review: ReviewRules
 
     def public(self) -> dict[str, Any]:
         """What anyone may read before registering; the agreement text is served on its own."""
@@ -91,6 +94,7 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 "severities": list(self.moderation.severities),
                 "surfaces": self.moderation.surfaces,
             },
+            "review": {"report_reasons": list(self.review.report_reasons)},
         }
 
 
@@ -109,9 +113,12 @@ def parse_pack(data: Mapping[str, Any]) -> PolicyPack:
     _check_public_accounts(pack.public_accounts)
     _check_naming(pack.naming, pack.public_accounts)
     _check_reach(pack.reach)
-    problem = check_rules(pack.moderation)
-    if problem is not None:
-        raise PolicyPackError(problem)
+    for problem in (
+        check_rules(pack.moderation),
+        check_review_rules(pack.review, pack.moderation.categories),
+    ):
+        if problem is not None:
+            raise PolicyPackError(problem)
     if pack.phone.default_region not in phonenumbers.SUPPORTED_REGIONS:
         raise PolicyPackError(
             "phone.default_region: not a region phone numbers are known for (e.g. CN)"

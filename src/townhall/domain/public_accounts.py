@@ -40,7 +40,10 @@ ENTITLEMENTS = (Entitlement.NONE, Entitlement.REPOST, Entitlement.ORIGINATE)
 
 class PostState:
     PUBLISHED = "published"
-    DELETED = "deleted"
+    DELETED = "deleted"  # by its operator
+    HELD = "held"  # waiting for a reviewer; only its operator sees it
+    REMOVED = "removed"  # by a reviewer: a tombstone wherever it reached
+    WITHHELD = "withheld"  # removed while held: no one but its operator ever saw it
 
 
 class CategoryRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -1,31 +1,29 @@
 """The classifier stage: delivered texts scored in micro-batches off the event loop, and the
 ones a pack rule flags handed on for review. The lexicon and hash bank, before delivery, are
-the blocking controls; this stage only ever flags."""
+the blocking controls; this stage only ever flags.
+
+The server scores in a worker process of its own: model code holds the interpreter lock for
+milliseconds a batch and the models take ~100 MB, which on the event loop's process cost a
+fifth of the message throughput. Plugins handed in directly run on a thread (tests, tools)."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import multiprocessing
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from townhall.domain.classifiers import Classifier, Flag, flags
 from townhall.domain.moderation import ClassifierRule, ModerationRules
-from townhall.services.classifier_plugins import (
-    PROFANITY_EN,
-    ZH_NGRAM,
-    ChineseNgram,
-    EnglishProfanity,
-    zh_ngram_path,
-)
 
 log = logging.getLogger(__name__)
 
 DROP_WARNING_INTERVAL_SECONDS = 60.0
-KNOWN = f"{PROFANITY_EN}, {ZH_NGRAM}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +38,13 @@ class Subject:
 
 OnFlag = Callable[[Subject, list[Flag]], Awaitable[None]]
 Item = tuple[str, Subject]
+Active = list[tuple[Classifier, ClassifierRule]]
 
 
 class ClassifierStage:
-    """One worker task gathers what was submitted into batches (up to `batch_max`, waiting up to
-    `batch_wait_ms` for more) and scores each batch on one thread of its own."""
+    """One task gathers what was submitted into batches (up to `batch_max`, waiting up to
+    `batch_wait_ms` for more) and has each scored off the event loop: on a thread for plugins
+    handed in, or in a worker process once `use_worker_process` started one."""
 
     def __init__(
         self,
@@ -57,25 +57,41 @@ class ClassifierStage:
         queue_max: int = 10_000,
     ) -> None:
         self._rules = rules
-        self._active: list[tuple[Classifier, ClassifierRule]] = []
-        self.use(plugins)
         self._on_flag = on_flag
         self._batch_max = batch_max
         self._batch_wait = batch_wait_ms / 1000
         self._queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=queue_max)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classifiers")
+        self._executor: Executor | None = None
+        self._surfaces = {
+            surface for rule in rules.classifiers.values() for surface in rule.surfaces
+        }
+        self._score: Callable[[list[Item]], list[list[Flag]]] = _score_in_worker
         self._worker: asyncio.Task[None] | None = None
         self._stopping = False
         self._dropped = 0
         self._last_drop_warning = float("-inf")
+        active = _active(rules, plugins)
+        if active:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classifiers")
+            self._score = functools.partial(score_batch, active)
 
-    def use(self, plugins: Sequence[Classifier]) -> None:
-        """Run these from now on (the server loads them after it started: that takes a second)."""
-        self._active = [
-            (p, self._rules.classifiers[p.name])
-            for p in plugins
-            if p.name in self._rules.classifiers
-        ]
+    async def use_worker_process(self, data_dir: Path) -> list[str]:
+        """Load the pack's classifiers in a process of their own and score there from now on;
+        returns the names of those that run (none: the process is ended again)."""
+        process = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),  # no fork of a running event loop
+            initializer=_load_in_worker,
+            initargs=(self._rules, data_dir),
+        )
+        names = await asyncio.get_running_loop().run_in_executor(process, _names_in_worker)
+        if not names:
+            process.shutdown()
+            return names
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+        self._executor, self._score = process, _score_in_worker
+        return names
 
     @property
     def dropped(self) -> int:
@@ -86,18 +102,19 @@ class ClassifierStage:
         self._worker = asyncio.create_task(self._run(), name="classifier-stage")
 
     async def stop(self) -> None:
-        """Score what is queued, then end the worker and its thread."""
+        """Score what is queued, then end the task and the thread or process."""
         self._stopping = True
         if self._worker is not None:
             if not self._worker.done():  # a worker cancelled from outside would never drain
                 await self._queue.join()
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
-        self._executor.shutdown()
+        if self._executor is not None:
+            self._executor.shutdown()
 
     def submit(self, text: str, subject: Subject) -> None:
         """Queue a delivered text; never waits. A full queue drops it: the stage only flags."""
-        if not self._active:
+        if self._executor is None or subject.surface not in self._surfaces:
             return
         if self._stopping:
             self._dropped += 1
@@ -123,8 +140,7 @@ class ClassifierStage:
         while True:
             batch = await self._next_batch()
             try:
-                texts = [text for text, _ in batch]
-                found = await loop.run_in_executor(self._executor, self._score, texts)
+                found = await loop.run_in_executor(self._executor, self._score, batch)
                 await self._hand_on(batch, found)
             except Exception:
                 log.exception("classifier batch of %d failed", len(batch))
@@ -145,29 +161,6 @@ class ClassifierStage:
         while len(batch) < self._batch_max and not self._queue.empty():
             batch.append(self._queue.get_nowait())
 
-    def _score(self, texts: list[str]) -> list[list[Flag]]:
-        """On the stage's thread: every active classifier over the batch, and what flags."""
-        found: list[list[Flag]] = [[] for _ in texts]
-        for plugin, rule in self._active:
-            for text_flags, scores in zip(found, self._predict(plugin, texts), strict=True):
-                text_flags += flags(scores, plugin.name, rule)
-        return found
-
-    @staticmethod
-    def _predict(plugin: Classifier, texts: list[str]) -> list[dict[str, float]]:
-        """The plugin's scores, or none for this batch if it fails: the others still run."""
-        try:
-            scores = plugin.predict_batch(texts)
-        except Exception:
-            log.exception("classifier %s failed on a batch of %d", plugin.name, len(texts))
-            return [{} for _ in texts]
-        if len(scores) != len(texts):
-            log.error(
-                "classifier %s gave %d results for %d texts", plugin.name, len(scores), len(texts)
-            )
-            return [{} for _ in texts]
-        return scores
-
     async def _hand_on(self, batch: list[Item], found: list[list[Flag]]) -> None:
         for (_, subject), text_flags in zip(batch, found, strict=True):
             if not text_flags:
@@ -176,6 +169,55 @@ class ClassifierStage:
                 await self._on_flag(subject, text_flags)
             except Exception:
                 log.exception("handing on the flags of %s failed", subject)
+
+
+def _active(rules: ModerationRules, plugins: Sequence[Classifier]) -> Active:
+    return [(p, rules.classifiers[p.name]) for p in plugins if p.name in rules.classifiers]
+
+
+def score_batch(active: Active, batch: list[Item]) -> list[list[Flag]]:
+    """Every active classifier over the texts of the surfaces it is for, and what flags."""
+    found: list[list[Flag]] = [[] for _ in batch]
+    for plugin, rule in active:
+        mine = [i for i, (_, subject) in enumerate(batch) if subject.surface in rule.surfaces]
+        if not mine:
+            continue
+        scored = _predict(plugin, [batch[i][0] for i in mine])
+        for i, scores in zip(mine, scored, strict=True):
+            found[i] += flags(scores, plugin.name, rule)
+    return found
+
+
+def _predict(plugin: Classifier, texts: list[str]) -> list[dict[str, float]]:
+    """The plugin's scores, or none for this batch if it fails: the others still run."""
+    try:
+        scores = plugin.predict_batch(texts)
+    except Exception:
+        log.exception("classifier %s failed on a batch of %d", plugin.name, len(texts))
+        return [{} for _ in texts]
+    if len(scores) != len(texts):
+        log.error(
+            "classifier %s gave %d results for %d texts", plugin.name, len(scores), len(texts)
+        )
+        return [{} for _ in texts]
+    return scores
+
+
+# In the worker process: the classifiers it loaded at start.
+_worker_active: Active = []
+
+
+def _load_in_worker(rules: ModerationRules, data_dir: Path) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _worker_active[:] = _active(rules, build_plugins(rules, data_dir))
+
+
+def _names_in_worker() -> list[str]:
+    return [plugin.name for plugin, _ in _worker_active]
+
+
+def _score_in_worker(batch: list[Item]) -> list[list[Flag]]:
+    return score_batch(_worker_active, batch)
 
 
 def build_plugins(rules: ModerationRules, data_dir: Path) -> list[Classifier]:
@@ -191,6 +233,15 @@ def build_plugins(rules: ModerationRules, data_dir: Path) -> list[Classifier]:
 
 
 def _load(name: str, rule: ClassifierRule, data_dir: Path) -> Classifier | None:
+    # Imported here, in the worker: scikit-learn alone is ~100 MB the server need not carry.
+    from townhall.services.classifier_plugins import (
+        PROFANITY_EN,
+        ZH_NGRAM,
+        ChineseNgram,
+        EnglishProfanity,
+        zh_ngram_path,
+    )
+
     if name == PROFANITY_EN:
         if rule.category is None:
             log.warning("classifier %s has no category in the pack: it can flag nothing", name)
@@ -211,5 +262,6 @@ def _load(name: str, rule: ClassifierRule, data_dir: Path) -> Classifier | None:
             model.report.get("training_size", "?"),
         )
         return model
-    log.warning("the pack names classifier %s, which does not exist; known: %s", name, KNOWN)
+    known = f"{PROFANITY_EN}, {ZH_NGRAM}"
+    log.warning("the pack names classifier %s, which does not exist; known: %s", name, known)
     return None

@@ -8,6 +8,7 @@ from townhall.bus.base import Bus
 from townhall.domain.limits import Limits
 from townhall.domain.policy import PolicyPack
 from townhall.services.accounts import AccountService
+from townhall.services.classifiers import ClassifierStage
 from townhall.services.identity import IdentityService
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import MessagingService
@@ -15,6 +16,9 @@ from townhall.services.moderation import ContentCheck
 from townhall.services.posts import PostService
 from townhall.services.public_accounts import PublicAccountService
 from townhall.services.reach import ReachLedger
+from townhall.services.reports import ReportService
+from townhall.services.rescan import Rescan
+from townhall.services.review import ReviewService
 from townhall.services.sync import SyncService
 
 
@@ -29,6 +33,10 @@ class Services:
     reach: ReachLedger
     live_posts: LiveFollowers
     moderation: ContentCheck
+    review: ReviewService
+    reports: ReportService
+    rescan: Rescan
+    classifiers: ClassifierStage
     bus: Bus
     limits: Limits
     pack: PolicyPack

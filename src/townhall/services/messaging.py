@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import Row
@@ -25,7 +25,9 @@ from townhall.domain.messaging import (
     group_member_ids,
 )
 from townhall.domain.moderation import Decision, Surface
+from townhall.domain.review import Target
 from townhall.domain.time import iso_utc
+from townhall.services.classifiers import ClassifierStage, Subject
 from townhall.services.moderation import ContentCheck
 from townhall.services.principal import Principal
 from townhall.services.standing import Standings
@@ -35,6 +37,9 @@ from townhall.store import messages as message_store
 from townhall.store import stream as stream_store
 from townhall.store.database import Database, DbConnection
 from townhall.store.message_log import Appended, MessageLog, StoredMessage, stored_message
+
+if TYPE_CHECKING:  # review renders messages when it releases or removes them
+    from townhall.services.review import ReviewService
 
 MEMBERS_CACHE_MAX = 100_000
 
@@ -58,6 +63,7 @@ def render_message(message: StoredMessage) -> dict[str, Any]:
         text=message.text,
         created_at=iso_utc(message.created_at_ms),
         attachment=orjson.loads(message.attachment) if message.attachment else None,
+        moderation=message.moderation,
     )
 
 
@@ -69,6 +75,8 @@ class MessagingService:
         bus: Bus,
         standings: Standings,
         content_check: ContentCheck,
+        review: ReviewService,
+        classifiers: ClassifierStage,
         *,
         limits: Limits,
         clock: Callable[[], float],
@@ -78,6 +86,8 @@ class MessagingService:
         self._bus = bus
         self._standings = standings
         self._check = content_check
+        self._review = review
+        self._classifiers = classifiers
         self._limits = limits
         self._clock = clock
         self._members: dict[int, Members] = {}
@@ -193,22 +203,29 @@ class MessagingService:
         verdict = await self._check.screen(
             surface, text, author_id=actor.account_id, subject_type="message"
         )
+        held = verdict.decision == Decision.HOLD  # its sender alone has it until approved
         appended = await self._log.append(
             conversation_id=conversation_id,
             sender_id=actor.account_id,
             client_id=client_id,
             text=text,
-            recipients=members.ids,
+            recipients=(actor.account_id,) if held else members.ids,
             origin=origin,
             attachment=orjson.dumps(attachment).decode() if attachment is not None else None,
+            moderation=message_store.HELD if held else None,
         )
-        if verdict.decision != Decision.ALLOW and not appended.duplicate:
-            await self._check.record(
+        if appended.duplicate:
+            return appended
+        subject = Subject(surface, Target.MESSAGE, appended.message.id, actor.account_id)
+        self._classifiers.submit(text, subject)
+        if verdict.decision != Decision.ALLOW:
+            await self._review.screened(
                 verdict,
                 surface=surface,
+                target_type=Target.MESSAGE,
+                target_id=appended.message.id,
                 author_id=actor.account_id,
-                subject_type="message",
-                subject_id=appended.message.id,
+                content={"text": text, "conversation_id": conversation_id},
             )
         return appended
 
@@ -222,7 +239,7 @@ class MessagingService:
         await self._require_member(actor, conversation_id)
         async with self._db.reading() as conn:
             rows = await message_store.history(
-                conn, conversation_id, before_seq=before, limit=limit
+                conn, conversation_id, viewer_id=actor.account_id, before_seq=before, limit=limit
             )
         return [render_message(stored_message(row)) for row in rows]
 

@@ -1,15 +1,18 @@
-"""The content check before delivery: the lexicon scan, the decision per surface, and the
-statement of reasons of every decision other than allow. Staff edit the lexicon here too."""
+"""The content check before delivery: the lexicon scan, the hash bank of removed texts, the
+decision per surface, and the statement of reasons of every decision other than allow. Staff
+edit the lexicon here too."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 
+from townhall.domain import normalize
 from townhall.domain.accounts import Role
 from townhall.domain.errors import InvalidInput, NotFound, PolicyRefusal
 from townhall.domain.lexicon import Lexicon, LexiconFileError, Term, parse_lexicon
@@ -17,16 +20,22 @@ from townhall.domain.moderation import (
     SURFACES,
     Decision,
     ModerationRules,
+    Reason,
     Verdict,
     decide,
 )
 from townhall.domain.time import iso_utc
 from townhall.services.principal import Principal, require_role
 from townhall.store import moderation as moderation_store
-from townhall.store.database import Database
+from townhall.store import review as review_store
+from townhall.store.database import Database, DbConnection
 
 log = logging.getLogger(__name__)
 UPSERT_CHUNK = 5_000
+# Shorter texts are not banked: removing "ok" in one context must not block it everywhere.
+MIN_BANKED_CHARS = 8
+HASH_MATCH = "hash"
+EXCERPT_CHARS = 200  # of a banked text, in its statement of reasons
 
 
 class ContentCheck:
@@ -41,6 +50,8 @@ class ContentCheck:
         self._operator_allowlist: list[str] = []
         self._lexicon = Lexicon.build(self._pack_terms, rules.allowlist)
         self._loaded_version: tuple[int, int] | None = None
+        self._bank: dict[bytes, str] = {}  # SHA-256 of a removed text's skeleton -> category
+        self._bank_size = 0
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -52,7 +63,25 @@ class ContentCheck:
             raise InvalidInput(
                 f"surface must be one of: {', '.join(SURFACES)}", code="surface_invalid"
             )
-        return decide(text, self._lexicon.scan(text), surface, self._rules)
+        inspection = self._lexicon.inspect(text)
+        banked = self._bank.get(hashlib.sha256(inspection.skeleton.encode()).digest())
+        if banked is not None:  # removed before: blocked on every surface
+            excerpt = text[:EXCERPT_CHARS]
+            reason = Reason(banked, self._rules.severities[-1], "", excerpt, HASH_MATCH)
+            return Verdict(Decision.BLOCK, (reason,))
+        return decide(text, inspection.matches, surface, self._rules)
+
+    def digest(self, text: str) -> bytes | None:
+        """What the hash bank keeps of a removed text, or None for one too short to bank."""
+        skeleton = normalize.skeleton(text)
+        if len(skeleton) < MIN_BANKED_CHARS:
+            return None
+        return hashlib.sha256(skeleton.encode()).digest()
+
+    def banked(self, digest: bytes, category: str) -> None:
+        """A removal committed: the same text is blocked from now on."""
+        self._bank[digest] = category
+        self._bank_size = len(self._bank)
 
     async def screen(
         self, surface: str, text: str, *, author_id: int | None, subject_type: str
@@ -85,17 +114,37 @@ class ContentCheck:
         if verdict.decision == Decision.ALLOW:
             return
         async with self._db.writing() as conn:
-            await moderation_store.insert_statement(
+            await self.record_in(
                 conn,
+                verdict,
                 surface=surface,
-                decision=verdict.decision,
                 author_id=author_id,
                 subject_type=subject_type,
                 subject_id=subject_id,
-                reasons=orjson.dumps([reason.render() for reason in verdict.reasons]).decode(),
-                automated=int(verdict.automated),
-                created_at=self._now_ms(),
             )
+
+    async def record_in(
+        self,
+        conn: DbConnection,
+        verdict: Verdict,
+        *,
+        surface: str,
+        author_id: int | None,
+        subject_type: str,
+        subject_id: int | None,
+    ) -> None:
+        """The statement of reasons, in the caller's write transaction."""
+        await moderation_store.insert_statement(
+            conn,
+            surface=surface,
+            decision=verdict.decision,
+            author_id=author_id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            reasons=orjson.dumps([reason.render() for reason in verdict.reasons]).decode(),
+            automated=int(verdict.automated),
+            created_at=self._now_ms(),
+        )
 
     async def statements(self, actor: Principal, *, after: int, limit: int) -> list[dict]:
         require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
@@ -119,9 +168,16 @@ class ContentCheck:
     # The lexicon ---------------------------------------------------------------------------
 
     async def load(self) -> None:
-        """Rebuild from the pack and the operators' entries when those changed."""
+        """Rebuild from the pack and the operators' entries when those changed; take in what
+        other processes added to the hash bank."""
         async with self._db.reading() as conn:
             rows = await moderation_store.entries(conn)
+            if await review_store.bank_size(conn) != self._bank_size:
+                self._bank = {
+                    bytes.fromhex(row.digest): row.category
+                    for row in await review_store.banked(conn)
+                }
+                self._bank_size = len(self._bank)
         version = (len(rows), max((row.added_at for row in rows), default=0))
         if version == self._loaded_version:
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import Row
@@ -14,7 +14,7 @@ from townhall.domain.accounts import STAFF_ROLES
 from townhall.domain.errors import Forbidden, InvalidInput, NotFound, PolicyRefusal, Throttled
 from townhall.domain.events import post_event
 from townhall.domain.limits import Limits
-from townhall.domain.moderation import Surface
+from townhall.domain.moderation import Decision, Surface
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import (
     AccountState,
@@ -24,7 +24,9 @@ from townhall.domain.public_accounts import (
     check_post,
     quota_retry_after_ms,
 )
+from townhall.domain.review import Target
 from townhall.domain.time import iso_utc
+from townhall.services.classifiers import ClassifierStage, Subject
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import MessagingService, render_message
 from townhall.services.moderation import ContentCheck
@@ -36,9 +38,15 @@ from townhall.store import public_accounts as account_store
 from townhall.store import reach as reach_store
 from townhall.store.database import Database, DbConnection
 
+if TYPE_CHECKING:  # review renders posts when it releases or removes them
+    from townhall.services.review import ReviewService
+
 NO_UPPER_BOUND = 2**63 - 1
 # A suspended account's posts stay readable; a closed account's are gone from view.
 READABLE_ACCOUNTS = (AccountState.APPROVED, AccountState.SUSPENDED)
+# A removed post stays in timelines as its tombstone, so clients replace what they showed.
+SHOWN_IN_TIMELINES = (PostState.PUBLISHED, PostState.REMOVED)
+OPERATOR_DELETABLE = (PostState.PUBLISHED, PostState.HELD)
 
 
 class PostService:
@@ -50,12 +58,16 @@ class PostService:
         reach: ReachLedger,
         live: LiveFollowers,
         content_check: ContentCheck,
+        review: ReviewService,
+        classifiers: ClassifierStage,
         pack: PolicyPack,
         *,
         limits: Limits,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
+        self._review = review
+        self._classifiers = classifiers
         self._check = content_check
         self._standings = standings
         self._messaging = messaging
@@ -89,9 +101,11 @@ class PostService:
             rules=self._rules,
         )
         await self._standings.require_may_publish(actor.account_id)
+        text = f"{title}\n{body}"
         verdict = await self._check.screen(
-            Surface.PUBLIC_POST, f"{title}\n{body}", author_id=actor.account_id, subject_type="post"
+            Surface.PUBLIC_POST, text, author_id=actor.account_id, subject_type="post"
         )
+        held = verdict.decision == Decision.HOLD  # its subscribers see it once approved
         quota = self._rules.broadcast_quota.get(account.account_type)
         if quota is None:  # the pack no longer offers this account type
             raise PolicyRefusal(
@@ -121,19 +135,24 @@ class PostService:
                 content_class=content_class,
                 source_post_id=source_post_id,
                 root_post_id=source.root_post_id if source is not None else None,
-                status=PostState.PUBLISHED,
+                status=PostState.HELD if held else PostState.PUBLISHED,
                 created_at=now_ms,
             )
             post = await post_store.get(conn, post_id)
-        await self._check.record(
+        await self._review.screened(
             verdict,
             surface=Surface.PUBLIC_POST,
+            target_type=Target.POST,
+            target_id=post_id,
             author_id=actor.account_id,
-            subject_type="post",
-            subject_id=post_id,
+            content={"title": title, "body": body, "text": text},
+        )
+        self._classifiers.submit(
+            text, Subject(Surface.PUBLIC_POST, Target.POST, post_id, actor.account_id)
         )
         rendered = render_post(post)
-        self._live.publish(orjson.dumps(post_event(rendered)))
+        if not held:
+            self._live.publish(orjson.dumps(post_event(rendered)))
         return rendered
 
     async def _operated_by(
@@ -187,7 +206,7 @@ class PostService:
             rows = await post_store.timeline(
                 conn,
                 actor.account_id,
-                published=PostState.PUBLISHED,
+                shown=SHOWN_IN_TIMELINES,
                 open_accounts=READABLE_ACCOUNTS,
                 since=since,
                 before=before or NO_UPPER_BOUND,
@@ -241,10 +260,12 @@ class PostService:
             post = await post_store.get(conn, post_id)
         if (
             post is None
-            or post.status != PostState.PUBLISHED
+            or post.status not in (PostState.PUBLISHED, PostState.REMOVED)
             or post.account_status not in READABLE_ACCOUNTS
         ):
             raise NotFound("no such post", code="post_not_found")
+        if post.status == PostState.REMOVED:
+            raise NotFound("the post was removed by moderation", code="post_removed")
         return post
 
     async def delete(self, actor: Principal, post_id: int) -> None:
@@ -255,7 +276,7 @@ class PostService:
             account = (
                 await account_store.get(conn, post.public_account_id) if post is not None else None
             )
-            if post is None or post.status != PostState.PUBLISHED or account is None:
+            if post is None or post.status not in OPERATOR_DELETABLE or account is None:
                 raise NotFound("no such post", code="post_not_found")
             if account.operator_id != actor.account_id:
                 raise Forbidden("only the account's operator may delete it", code="not_operator")
@@ -314,7 +335,16 @@ class PostService:
 
 
 def render_post(row: Row) -> dict[str, Any]:
-    return {
+    """A removed post renders as its tombstone; a held one (seen by its operator) says so."""
+    if row.status == PostState.REMOVED:
+        return {
+            "id": row.id,
+            "public_account_id": row.public_account_id,
+            "account_name": row.account_name,
+            "created_at": iso_utc(row.created_at),
+            "moderation": PostState.REMOVED,
+        }
+    post = {
         "id": row.id,
         "public_account_id": row.public_account_id,
         "account_name": row.account_name,
@@ -325,3 +355,6 @@ def render_post(row: Row) -> dict[str, Any]:
         "root_post_id": row.root_post_id,
         "created_at": iso_utc(row.created_at),
     }
+    if row.status == PostState.HELD:
+        post["moderation"] = PostState.HELD
+    return post

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import Row
@@ -14,11 +14,15 @@ from sqlalchemy import Row
 from townhall.domain.accounts import Role
 from townhall.domain.errors import NotFound
 from townhall.domain.reach import Measure, ReachRules, crossed, day_of, evidence_digest
+from townhall.domain.review import Raised, Source, Target
 from townhall.domain.time import iso_utc
 from townhall.services.principal import Principal, require_role
 from townhall.store import reach as reach_store
 from townhall.store.database import Database, DbConnection
 from townhall.store.group_commit import GroupCommit
+
+if TYPE_CHECKING:  # review renders posts (from services/posts, which uses this ledger)
+    from townhall.services.review import ReviewService
 
 VIEW_BATCH_MAX = 2048
 
@@ -41,10 +45,16 @@ class _View:
 
 class ReachLedger:
     def __init__(
-        self, database: Database, rules: ReachRules, *, clock: Callable[[], float]
+        self,
+        database: Database,
+        rules: ReachRules,
+        review: ReviewService,
+        *,
+        clock: Callable[[], float],
     ) -> None:
         self._db = database
         self._rules = rules
+        self._review = review
         self._clock = clock
         self._views: GroupCommit[_View, Reach] = GroupCommit(
             self._commit_views, batch_max=VIEW_BATCH_MAX, name="reach-views"
@@ -158,6 +168,16 @@ class ReachLedger:
             snapshot_id=snapshot_id,
             created_at=now_ms,
         )
+        raised = Raised(
+            Target.POST,
+            post.id,
+            Source.ESCALATION,
+            post.operator_id,
+            {**snapshot, "text": f"{post.title}\n{post.body}"},
+            views=reach.views,
+            forwards=reach.forwards,
+        )
+        await self._review.raise_case(conn, raised, now_ms)
 
     # Staff views -------------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ class StoredMessage:
     created_at_ms: int
     position: int
     attachment: str | None = None  # JSON, e.g. the post a forward carries
+    moderation: str | None = None  # None, "held" (its sender alone sees it) or "removed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,7 @@ class _Request:
     recipients: tuple[int, ...]
     origin: object
     attachment: str | None
+    moderation: str | None
 
 
 OnCommit = Callable[[Sequence[Appended]], None]
@@ -97,9 +99,19 @@ class MessageLog:
         recipients: tuple[int, ...],
         origin: object = None,
         attachment: str | None = None,
+        moderation: str | None = None,
     ) -> Appended:
         return await self._group.submit(  # type: ignore[return-value]
-            _Request(conversation_id, sender_id, client_id, text, recipients, origin, attachment)
+            _Request(
+                conversation_id,
+                sender_id,
+                client_id,
+                text,
+                recipients,
+                origin,
+                attachment,
+                moderation,
+            )
         )
 
     async def _commit(self, batch: Sequence[_Request]) -> list[Appended | DomainError]:
@@ -222,6 +234,7 @@ class BatchWriter:
                 created_at_ms=now_ms,
                 position=counters.take_position(),
                 attachment=request.attachment,
+                moderation=request.moderation,
             )
             known[key] = message
             row = _message_row(message)
@@ -293,6 +306,7 @@ def stored_message(row: Row) -> StoredMessage:
         created_at_ms=row.created_at,
         position=row.position,
         attachment=row.attachment,
+        moderation=row.moderation,
     )
 
 
@@ -320,4 +334,5 @@ def _message_row(message: StoredMessage) -> dict:
         "created_at": message.created_at_ms,
         "position": message.position,
         "attachment": message.attachment,
+        "moderation": message.moderation,
     }

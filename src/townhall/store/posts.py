@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, insert, select, update
@@ -15,6 +16,7 @@ POST_COLUMNS = (
     public_accounts.c.name.label("account_name"),
     public_accounts.c.news_entitlement.label("account_entitlement"),
     public_accounts.c.status.label("account_status"),
+    public_accounts.c.operator_id,
 )
 
 
@@ -66,7 +68,7 @@ async def timeline(
     conn: DbConnection,
     subscriber_id: int,
     *,
-    published: str,
+    shown: tuple[str, ...],
     open_accounts: tuple[str, ...],
     since: int,
     before: int,
@@ -80,7 +82,7 @@ async def timeline(
         _with_account()
         .where(
             posts.c.public_account_id.in_(followed),
-            posts.c.status == published,
+            posts.c.status.in_(shown),
             public_accounts.c.status.in_(open_accounts),
             posts.c.id > since,
             posts.c.id < before,
@@ -95,3 +97,32 @@ async def mark_deleted(conn: DbConnection, post_id: int, *, deleted: str, now_ms
     await conn.execute(
         update(posts).where(posts.c.id == post_id).values(status=deleted, deleted_at=now_ms)
     )
+
+
+async def set_status(conn: DbConnection, post_ids: Sequence[int], status: str) -> None:
+    await conn.execute(update(posts).where(posts.c.id.in_(post_ids)).values(status=status))
+
+
+async def reposts_of(conn: DbConnection, post_ids: Sequence[int]) -> list[int]:
+    """Posts re-publishing any of these, however many hops down the chain."""
+    found: list[int] = []
+    frontier = list(post_ids)
+    while frontier:
+        result = await conn.execute(select(posts.c.id).where(posts.c.source_post_id.in_(frontier)))
+        frontier = [post_id for post_id in result.scalars() if post_id not in found]
+        found.extend(frontier)
+    return found
+
+
+async def published_since(
+    conn: DbConnection, *, since_ms: int, after_id: int, limit: int, published: str
+) -> list[Row]:
+    """Published posts created at or after `since_ms`, in id order, a page after `after_id`."""
+    result = await conn.execute(
+        select(posts.c.id, posts.c.title, posts.c.body, public_accounts.c.operator_id)
+        .join(public_accounts, public_accounts.c.id == posts.c.public_account_id)
+        .where(posts.c.created_at >= since_ms, posts.c.status == published, posts.c.id > after_id)
+        .order_by(posts.c.id)
+        .limit(limit)
+    )
+    return list(result)

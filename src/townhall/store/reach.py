@@ -3,7 +3,7 @@ and the evidence snapshots frozen when a post crosses a threshold."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Row, func, insert, literal, select, update
@@ -166,3 +166,11 @@ async def escalations(conn: DbConnection, *, after: int, limit: int) -> list[Row
         .limit(limit)
     )
     return list(result)
+
+
+async def forward_messages(conn: DbConnection, post_ids: Sequence[int]) -> list[int]:
+    """The messages that carried any of these posts into conversations."""
+    result = await conn.execute(
+        select(forwards.c.message_id).where(forwards.c.post_id.in_(post_ids))
+    )
+    return list(result.scalars())

@@ -145,6 +145,9 @@ messages = Table(
     Column("position", BigInteger, nullable=False),
     # What the message carries besides text, as JSON: e.g. a forwarded public-account post.
     Column("attachment", Text, nullable=True),
+    # None: delivered; "held": only its sender sees it until a reviewer approves; "removed":
+    # its text and attachment are gone and it reads as a tombstone.
+    Column("moderation", String(8), nullable=True),
     UniqueConstraint("conversation_id", "seq"),
     UniqueConstraint("sender_id", "client_id"),
 )
@@ -311,4 +314,58 @@ moderation_statements = Table(
     Column("reasons", Text, nullable=False),  # JSON list of {category, severity, term, excerpt}
     Column("automated", Integer, nullable=False),
     Column("created_at", BigInteger, nullable=False, index=True),
+)
+# One review case per reported or flagged target, whatever brought it: holds, flags, reports and
+# reach escalations all raise the same case. `content` is what the target said when the case
+# opened (JSON), kept for the reviewer and for training classifiers whatever happens to it.
+review_cases = Table(
+    "review_cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("target_type", String(16), nullable=False),
+    Column("target_id", Integer, nullable=False),
+    Column("author_id", Integer, ForeignKey("accounts.id"), nullable=True, index=True),
+    Column("content", Text, nullable=False),
+    Column("sources", String(64), nullable=False),  # comma-separated: hold, flag, report, ...
+    Column("categories", String(256), nullable=False),  # comma-separated, sorted
+    Column("severity", String(16), nullable=True),
+    Column("report_count", Integer, nullable=False, server_default="0"),
+    Column("views", Integer, nullable=False, server_default="0"),
+    Column("forwards", Integer, nullable=False, server_default="0"),
+    Column("priority", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("opened_at", BigInteger, nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    Column("claimed_by", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("claimed_at", BigInteger, nullable=True),
+    Column("decision", String(16), nullable=True),
+    Column("decided_by", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("decided_at", BigInteger, nullable=True),
+    Column("reason", Text, nullable=True),
+    UniqueConstraint("target_type", "target_id"),
+    Index("ix_review_cases_state_priority", "state", "priority"),
+)
+# Each user's report, deduplicated into its target's case; `outcome` is what the reporter is told.
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("review_cases.id"), nullable=False, index=True),
+    Column("reporter_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("outcome", String(16), nullable=True),
+    Column("decided_at", BigInteger, nullable=True),
+    UniqueConstraint("reporter_id", "case_id"),
+    Index("ix_reports_reporter_id_created_at", "reporter_id", "created_at"),
+)
+# SHA-256 of the normalized text of removed content: the same text is blocked everywhere.
+hash_bank = Table(
+    "hash_bank",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("category", String(32), nullable=False),
+    Column("case_id", Integer, ForeignKey("review_cases.id"), nullable=True),
+    Column("added_at", BigInteger, nullable=False),
 )

@@ -32,6 +32,19 @@ async def append_event(
     )
 
 
+async def append_message(
+    conn: DbConnection, *, position: int, message_id: int, recipients: Iterable[int]
+) -> None:
+    """A stored message reaching more streams later (a hold released), at a new position."""
+    await conn.execute(
+        insert(inbox),
+        [
+            {"account_id": account_id, "position": position, "message_id": message_id}
+            for account_id in recipients
+        ],
+    )
+
+
 async def append_new_event(
     conn: DbConnection,
     counters: Counters,
@@ -65,6 +78,7 @@ async def entries_since(conn: DbConnection, account_id: int, since: int, limit: 
             messages.c.text,
             messages.c.created_at,
             messages.c.attachment,
+            messages.c.moderation,
         )
         .select_from(
             inbox.outerjoin(messages, messages.c.id == inbox.c.message_id).outerjoin(

@@ -1,0 +1,69 @@
+"""Staff routes for the review queues: cases, their counts, claims and decisions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from townhall.api.deps import PrincipalDep, ServicesDep
+from townhall.api.schemas import MAX_ID, BulkDecisionIn, ReviewDecisionIn
+
+router = APIRouter(prefix="/api/v1/admin/review", tags=["review"])
+CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.get("/cases")
+async def queue(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    state: Annotated[str, Query(max_length=16)] = "pending",
+    source: Annotated[str | None, Query(max_length=16)] = None,
+    overdue: bool = False,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Any:
+    """Most urgent first: by priority, then by the earliest due time."""
+    cases = await services.review.queue(
+        principal, state=state, source=source, overdue=overdue, offset=offset, limit=limit
+    )
+    return {"cases": cases, "next_offset": offset + limit if len(cases) == limit else None}
+
+
+@router.get("/summary")
+async def summary(principal: PrincipalDep, services: ServicesDep) -> Any:
+    return await services.review.summary(principal)
+
+
+@router.get("/cases/{case_id}")
+async def case(case_id: CaseId, principal: PrincipalDep, services: ServicesDep) -> Any:
+    return await services.review.case(principal, case_id)
+
+
+@router.put("/cases/{case_id}/claim")
+async def claim(case_id: CaseId, principal: PrincipalDep, services: ServicesDep) -> Any:
+    return await services.review.claim(principal, case_id, claimed=True)
+
+
+@router.delete("/cases/{case_id}/claim")
+async def unclaim(case_id: CaseId, principal: PrincipalDep, services: ServicesDep) -> Any:
+    return await services.review.claim(principal, case_id, claimed=False)
+
+
+@router.post("/cases/{case_id}/decision")
+async def decide(
+    case_id: CaseId, body: ReviewDecisionIn, principal: PrincipalDep, services: ServicesDep
+) -> Any:
+    (decided,) = await services.review.decide(
+        principal, [case_id], decision=body.decision, reason=body.reason
+    )
+    return decided
+
+
+@router.post("/decisions")
+async def decide_many(body: BulkDecisionIn, principal: PrincipalDep, services: ServicesDep) -> Any:
+    """All the cases or none: one that cannot be decided stops the whole decision."""
+    decided = await services.review.decide(
+        principal, body.case_ids, decision=body.decision, reason=body.reason
+    )
+    return {"cases": decided}

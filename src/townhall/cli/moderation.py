@@ -1,0 +1,165 @@
+"""`townhall moderation train | rescan`: the moderation pipeline's offline work, on the data
+dir."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from townhall.cli.settings import ConfigOption, DataDirOption, settings_from
+from townhall.config import Settings
+from townhall.domain.errors import DomainError
+from townhall.domain.moderation import Decision
+from townhall.domain.time import iso_utc
+from townhall.store.database import Database, open_database, prepare_storage
+from townhall.store.migrate import upgrade_to_head
+
+moderation_app = typer.Typer(help="The moderation pipeline's offline work.", no_args_is_help=True)
+
+DEFAULT_THRESHOLD = 0.5  # where the pack does not turn the classifier on yet
+
+
+@asynccontextmanager
+async def migrated_database(settings: Settings) -> AsyncIterator[Database]:
+    prepare_storage(settings.data_dir, settings.resolved_database_url)
+    database = open_database(settings.resolved_database_url)
+    try:
+        await upgrade_to_head(database)
+        yield database
+    finally:
+        await database.dispose()
+
+
+@moderation_app.command()
+def train(
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    min_examples: Annotated[
+        int, typer.Option("--min-examples", min=1, help="refuse with fewer decided texts")
+    ] = 50,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="also write the report here, as JSON")
+    ] = None,
+) -> None:
+    """Train the Chinese classifier (zh_ngram) on reviewers' decisions about messages and posts:
+    removals teach their categories, approvals teach what is fine. A fifth is held out to measure
+    it. The server loads the model on its next start, where the pack turns zh_ngram on."""
+    from townhall.packs import load_pack
+    from townhall.services.classifier_plugins import ZH_NGRAM, train_from_decisions, zh_ngram_path
+
+    settings = settings_from(config, data_dir=data_dir)
+    rule = load_pack(settings.policy_pack).moderation.classifiers.get(ZH_NGRAM)
+    threshold = rule.threshold if rule is not None else DEFAULT_THRESHOLD
+
+    async def run() -> dict[str, Any]:
+        async with migrated_database(settings) as database:
+            model = await train_from_decisions(
+                database, settings.data_dir, min_examples=min_examples, threshold=threshold
+            )
+            return model.report
+
+    try:
+        report = asyncio.run(run())
+    except DomainError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(1) from error
+    path = zh_ngram_path(settings.data_dir)
+    _print_report(report, path)
+    if json_file is not None:
+        rendered = {**report, "model": str(path)}
+        json_file.write_bytes(orjson.dumps(rendered, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def _print_report(report: dict[str, Any], path: Path) -> None:
+    console = Console()
+    console.print(
+        f"trained on {report['training_size']} decisions, "
+        f"{report['validation_size']} held out for validation"
+    )
+    table = Table(title=f"validation, flagging at score ≥ {report['threshold']}")
+    for column in ("category", "trained +/-", "validated +/-", "precision", "recall"):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for category, result in report["categories"].items():
+        table.add_row(
+            category,
+            f"{result['training_positives']}/{result['training_negatives']}",
+            f"{result['validation_positives']}/{result['validation_negatives']}",
+            f"{result['precision']:.3f}",
+            f"{result['recall']:.3f}",
+        )
+    console.print(table)
+    for category, why in report["left_out"].items():
+        console.print(f"left out {category}: {why}")
+    console.print(f"model written to {path}")
+
+
+@moderation_app.command()
+def rescan(
+    since: Annotated[
+        str, typer.Option(help="how far back: 24h, 7d, or a date or time (2026-11-01, UTC)")
+    ],
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    json_file: Annotated[
+        str | None, typer.Option("--json", help="write the counts as JSON here; - for stdout")
+    ] = None,
+) -> None:
+    """Re-check published posts with the lexicon and hash bank as they are now: whatever now
+    matches is queued for review (posts stay up until a reviewer decides)."""
+    from townhall.app import running_services
+
+    settings = settings_from(config, data_dir=data_dir)
+    since_ms = _since_ms(since, time.time())
+
+    async def run() -> dict[str, int]:
+        async with running_services(settings) as services:
+            with Progress(transient=True, console=Console(stderr=True)) as progress:
+                task = progress.add_task("rescanning posts", total=None)
+                return await services.rescan.posts(
+                    since_ms, on_progress=lambda n: progress.advance(task, n)
+                )
+
+    decisions = asyncio.run(run())
+    counts = {
+        "since": iso_utc(since_ms),
+        "scanned": sum(decisions.values()),
+        "decisions": decisions,
+    }
+    queued = counts["scanned"] - decisions[Decision.ALLOW]
+    if json_file == "-":
+        typer.echo(orjson.dumps(counts).decode())
+        return
+    if json_file is not None:
+        Path(json_file).write_bytes(orjson.dumps(counts, option=orjson.OPT_INDENT_2) + b"\n")
+    typer.echo(f"rescanned {counts['scanned']} post(s) since {counts['since']}: {queued} queued")
+
+
+_RELATIVE = re.compile(r"^(\d{1,5})([hd])$")
+
+
+def _since_ms(text: str, now: float) -> int:
+    relative = _RELATIVE.match(text)
+    if relative is not None:
+        hours = int(relative[1]) * (24 if relative[2] == "d" else 1)
+        return int((now - hours * 3600) * 1000)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            "use 24h, 7d, or an ISO date or time such as 2026-11-01", param_hint="--since"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)

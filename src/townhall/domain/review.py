@@ -1,0 +1,198 @@
+"""Review cases: what brings a target to review, how urgent it is, and what a decision does.
+
+Every target (a message, a post, a user, a group, a public account) has at most one case;
+holds, flags, reports and reach escalations all raise it, so reviewers never judge the same
+thing twice and the reporters of one target all hear the same outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+
+class Source:
+    HOLD = "hold"  # not delivered until approved
+    FLAG = "flag"  # delivered, queued by the automated checks
+    REPORT = "report"  # a user reported it
+    ESCALATION = "escalation"  # a post crossed a reach threshold
+
+
+SOURCES = (Source.HOLD, Source.FLAG, Source.REPORT, Source.ESCALATION)
+
+
+class Target:
+    MESSAGE = "message"
+    POST = "post"
+    USER = "user"
+    GROUP = "group"
+    PUBLIC_ACCOUNT = "public_account"
+
+
+TARGETS = (Target.MESSAGE, Target.POST, Target.USER, Target.GROUP, Target.PUBLIC_ACCOUNT)
+# Content a reviewer can take down; the others are judged here and sanctioned by staff.
+REMOVABLE = (Target.MESSAGE, Target.POST)
+
+
+class CaseState:
+    OPEN = "open"
+    ESCALATED = "escalated"  # waiting for an administrator
+    APPROVED = "approved"  # no violation: the target stays, repeat reports do not re-queue it
+    REMOVED = "removed"  # a violation: content taken down everywhere it reached
+
+
+PENDING = (CaseState.OPEN, CaseState.ESCALATED)
+
+
+class Verdict:
+    APPROVE = "approve"
+    REMOVE = "remove"
+    ESCALATE = "escalate"
+
+
+VERDICTS = (Verdict.APPROVE, Verdict.REMOVE, Verdict.ESCALATE)
+
+
+class Outcome:
+    """What a reporter is told."""
+
+    PENDING = "pending"
+    NO_VIOLATION = "no_violation"
+    ACTION_TAKEN = "action_taken"
+
+
+class ReporterLimit(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Reporters whose reports keep proving unfounded may file only a few a day."""
+
+    unfounded: int  # unfounded reports within the window that bring the limit on
+    window_days: int
+    per_day: int  # reports a day while limited
+
+
+class ReviewRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    service_hours: dict[str, float]  # source -> hours within which a case must be decided
+    report_reasons: tuple[str, ...]
+    reporter_limit: ReporterLimit
+    claim_minutes: int  # a claim older than this may be taken over
+    bulk_max: int  # cases one bulk decision may cover
+    max_detail_chars: int  # of a report's free text
+
+
+@dataclass(frozen=True, slots=True)
+class Raised:
+    """Something that brings a target to review."""
+
+    target_type: str
+    target_id: int
+    source: str
+    author_id: int | None
+    content: dict[str, Any]  # what the target says now; its "text" is what was checked
+    severity: str | None = None
+    categories: Iterable[str] = field(default_factory=tuple)
+    views: int = 0
+    forwards: int = 0
+
+
+# Priority weights: the severity of what matched dominates, then reach, then reports.
+SEVERITY_WEIGHT = 1_000
+ESCALATION_WEIGHT = 500
+HOLD_WEIGHT = 200
+REPORT_WEIGHT = 20
+REPORTS_COUNTED = 25  # a pile-on beyond this says nothing more about urgency
+VIEWS_PER_POINT = 100
+FORWARDS_PER_POINT = 10
+REACH_POINTS_MAX = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What a case knows about its target, from which priority and due time follow."""
+
+    sources: frozenset[str]
+    severity_rank: int  # 0: no automated match; 1: the pack's least severity, ...
+    report_count: int
+    views: int
+    forwards: int
+
+
+def priority(standing: Standing) -> int:
+    reach = min(
+        REACH_POINTS_MAX,
+        standing.views // VIEWS_PER_POINT + standing.forwards // FORWARDS_PER_POINT,
+    )
+    return (
+        standing.severity_rank * SEVERITY_WEIGHT
+        + (ESCALATION_WEIGHT if Source.ESCALATION in standing.sources else 0)
+        + (HOLD_WEIGHT if Source.HOLD in standing.sources else 0)
+        + min(standing.report_count, REPORTS_COUNTED) * REPORT_WEIGHT
+        + reach
+    )
+
+
+def due_at(opened_ms: int, source: str, rules: ReviewRules) -> int:
+    return opened_ms + int(rules.service_hours[source] * 3_600_000)
+
+
+def severity_rank(severity: str | None, severities: tuple[str, ...]) -> int:
+    return 0 if severity is None else severities.index(severity) + 1
+
+
+def graver(first: str | None, second: str | None, severities: tuple[str, ...]) -> str | None:
+    if first is None or second is None:
+        return first or second
+    return max(first, second, key=severities.index)
+
+
+def joined(names: Iterable[str]) -> str:
+    return ",".join(sorted({name for name in names if name}))
+
+
+def split(names: str) -> list[str]:
+    return names.split(",") if names else []
+
+
+def reporter_wait_ms(
+    unfounded_recent: int, filed_last_day: list[int], now_ms: int, limit: ReporterLimit
+) -> int | None:
+    """How long a reporter must wait before filing again, or None when they may file now."""
+    if unfounded_recent < limit.unfounded or len(filed_last_day) < limit.per_day:
+        return None
+    oldest_counted = sorted(filed_last_day)[-limit.per_day]
+    return max(1, oldest_counted + 86_400_000 - now_ms)
+
+
+def outcome_of(state: str) -> str:
+    if state == CaseState.APPROVED:
+        return Outcome.NO_VIOLATION
+    if state == CaseState.REMOVED:
+        return Outcome.ACTION_TAKEN
+    return Outcome.PENDING
+
+
+def check_rules(rules: ReviewRules, categories: tuple[str, ...]) -> str | None:
+    """The first problem with a pack's review section, as `key: what`, or None."""
+    if set(rules.service_hours) != set(SOURCES):
+        return f"review.service_hours: must list exactly {', '.join(SOURCES)}"
+    for source, hours in rules.service_hours.items():
+        if hours <= 0:
+            return f"review.service_hours.{source}: must be > 0"
+    if not rules.report_reasons:
+        return "review.report_reasons: lists no reason"
+    unknown = [r for r in rules.report_reasons if r not in categories and r != "other"]
+    if unknown:
+        return f"review.report_reasons: {unknown[0]!r} is neither a moderation category nor other"
+    counts = {
+        "review.reporter_limit.unfounded": rules.reporter_limit.unfounded,
+        "review.reporter_limit.window_days": rules.reporter_limit.window_days,
+        "review.reporter_limit.per_day": rules.reporter_limit.per_day,
+        "review.claim_minutes": rules.claim_minutes,
+        "review.bulk_max": rules.bulk_max,
+        "review.max_detail_chars": rules.max_detail_chars,
+    }
+    for key, value in counts.items():
+        if value < 1:
+            return f"{key}: must be >= 1"
+    return None

@@ -1,0 +1,241 @@
+"""Reports from the public: anything a user can see may be reported; reports of one target
+join its one case; the reporter learns the outcome; abuse of reporting is throttled."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from townhall.bus.base import Bus
+from townhall.domain.accounts import AccountStatus
+from townhall.domain.errors import InvalidInput, NotFound, Throttled
+from townhall.domain.messaging import ConversationKind
+from townhall.domain.policy import PolicyPack
+from townhall.domain.public_accounts import PostState
+from townhall.domain.review import (
+    PENDING,
+    TARGETS,
+    Outcome,
+    Raised,
+    Source,
+    Target,
+    outcome_of,
+    reporter_wait_ms,
+)
+from townhall.domain.time import iso_utc
+from townhall.services.notices import Notices
+from townhall.services.posts import READABLE_ACCOUNTS
+from townhall.services.principal import Principal
+from townhall.services.review import ReviewService, report_notice
+from townhall.store import accounts as account_store
+from townhall.store import conversations as conversation_store
+from townhall.store import messages as message_store
+from townhall.store import posts as post_store
+from townhall.store import public_accounts as public_account_store
+from townhall.store import review as review_store
+from townhall.store.database import Database, DbConnection
+
+DAY_MS = 86_400_000
+
+
+class ReportService:
+    def __init__(
+        self,
+        database: Database,
+        bus: Bus,
+        review: ReviewService,
+        pack: PolicyPack,
+        *,
+        clock: Callable[[], float],
+    ) -> None:
+        self._db = database
+        self._review = review
+        self._notices = Notices(database, bus)
+        self._rules = pack.review
+        self._categories = pack.moderation.categories
+        self._clock = clock
+
+    async def report(
+        self,
+        actor: Principal,
+        *,
+        target_type: str,
+        target_id: int,
+        reason: str,
+        detail: str | None,
+    ) -> tuple[dict[str, Any], bool]:
+        """File a report; returns it and whether it is new (a repeat returns the first one)."""
+        self._check(target_type, reason, detail)
+        now_ms = self._now_ms()
+        rung: tuple[int, bytes] | None = None
+        async with self._db.writing() as conn:
+            author_id, content = await self._seen(conn, actor, target_type, target_id)
+            case = await review_store.case_for(conn, target_type, target_id)
+            if case is not None:
+                earlier = await review_store.report_by(conn, actor.account_id, case.id)
+                if earlier is not None:
+                    return render_report(earlier, target_type, target_id), False
+            await self._check_reporter(conn, actor.account_id, now_ms)
+            raised = Raised(
+                target_type,
+                target_id,
+                Source.REPORT,
+                author_id,
+                content,
+                categories=[reason] if reason in self._categories else [],
+            )
+            case = await self._review.raise_case(conn, raised, now_ms)
+            decided = case.state not in PENDING  # judged before: the reporter hears it at once
+            report_id = await review_store.insert_report(
+                conn,
+                case_id=case.id,
+                reporter_id=actor.account_id,
+                reason=reason,
+                detail=detail,
+                created_at=now_ms,
+                outcome=outcome_of(case.state) if decided else None,
+                decided_at=now_ms if decided else None,
+            )
+            report = await review_store.report_by(conn, actor.account_id, case.id)
+            if decided:
+                notice = report_notice(report_id, case, outcome_of(case.state))
+                rung = (actor.account_id, await self._notices.write(conn, actor.account_id, notice))
+        if rung is not None:
+            self._notices.ring(*rung)
+        return render_report(report, target_type, target_id), True
+
+    async def mine(self, actor: Principal, *, before: int | None, limit: int) -> list[dict]:
+        async with self._db.reading() as conn:
+            rows = await review_store.reports_of_reporter(
+                conn, actor.account_id, before=before, limit=limit
+            )
+        return [render_report(row, row.target_type, row.target_id) for row in rows]
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    def _check(self, target_type: str, reason: str, detail: str | None) -> None:
+        if target_type not in TARGETS:
+            raise InvalidInput(
+                f"target_type must be one of {', '.join(TARGETS)}", code="target_type_invalid"
+            )
+        if reason not in self._rules.report_reasons:
+            raise InvalidInput(
+                f"reason must be one of {', '.join(self._rules.report_reasons)}",
+                code="reason_invalid",
+            )
+        if detail is not None and len(detail) > self._rules.max_detail_chars:
+            raise InvalidInput(
+                f"detail must be at most {self._rules.max_detail_chars} characters",
+                code="detail_too_long",
+            )
+
+    async def _check_reporter(self, conn: DbConnection, reporter_id: int, now_ms: int) -> None:
+        limit = self._rules.reporter_limit
+        unfounded = await review_store.unfounded_count(
+            conn,
+            reporter_id,
+            outcome=Outcome.NO_VIOLATION,
+            since_ms=now_ms - limit.window_days * DAY_MS,
+        )
+        if unfounded < limit.unfounded:
+            return
+        filed = await review_store.reports_filed_by(conn, reporter_id, since_ms=now_ms - DAY_MS)
+        wait_ms = reporter_wait_ms(unfounded, filed, now_ms, limit)
+        if wait_ms is not None:
+            retry_after = -(-wait_ms // 1000)
+            raise Throttled(
+                f"{unfounded} of your recent reports found no violation; you may file "
+                f"{limit.per_day} a day for now. Try again in {retry_after} s",
+                code="report_rate_limited",
+                retry_after=retry_after,
+            )
+
+    async def _seen(
+        self, conn: DbConnection, actor: Principal, target_type: str, target_id: int
+    ) -> tuple[int | None, dict[str, Any]]:
+        """The target's author and what it says, if the reporter can see it; else 404."""
+        found = await _TARGET_READERS[target_type](conn, actor.account_id, target_id)
+        if found is None:
+            raise NotFound(f"no such {target_type}", code="target_not_found")
+        return found
+
+
+async def _message(conn: DbConnection, viewer_id: int, message_id: int) -> Any:
+    message = await message_store.get(conn, message_id)
+    if message is None or viewer_id not in await message_store.member_ids(
+        conn, message.conversation_id
+    ):
+        return None
+    if message.moderation in message_store.SENDER_ONLY and message.sender_id != viewer_id:
+        return None
+    content = {"text": message.text, "conversation_id": message.conversation_id}
+    return message.sender_id, content
+
+
+async def _post(conn: DbConnection, _viewer_id: int, post_id: int) -> Any:
+    post = await post_store.get(conn, post_id)
+    if (
+        post is None
+        or post.status not in (PostState.PUBLISHED, PostState.REMOVED)
+        or post.account_status not in READABLE_ACCOUNTS
+    ):
+        return None
+    account = await public_account_store.get(conn, post.public_account_id)
+    content = {
+        "title": post.title,
+        "body": post.body,
+        "public_account_id": post.public_account_id,
+        "text": f"{post.title}\n{post.body}",
+    }
+    return account.operator_id, content
+
+
+async def _user(conn: DbConnection, _viewer_id: int, account_id: int) -> Any:
+    account = await account_store.get(conn, account_id)
+    if account is None or account.status != AccountStatus.ACTIVE:
+        return None
+    return account.id, {"display_name": account.display_name, "text": account.display_name}
+
+
+async def _group(conn: DbConnection, viewer_id: int, conversation_id: int) -> Any:
+    group = await conversation_store.get(conn, conversation_id)
+    if (
+        group is None
+        or group.kind != ConversationKind.GROUP
+        or viewer_id not in await message_store.member_ids(conn, conversation_id)
+    ):
+        return None
+    return group.created_by, {"title": group.title, "text": group.title}
+
+
+async def _public_account(conn: DbConnection, _viewer_id: int, public_account_id: int) -> Any:
+    account = await public_account_store.get(conn, public_account_id)
+    if account is None or account.status not in READABLE_ACCOUNTS:
+        return None
+    content = {
+        "name": account.name,
+        "description": account.description,
+        "text": f"{account.name}\n{account.description}",
+    }
+    return account.operator_id, content
+
+
+_TARGET_READERS = {
+    Target.MESSAGE: _message,
+    Target.POST: _post,
+    Target.USER: _user,
+    Target.GROUP: _group,
+    Target.PUBLIC_ACCOUNT: _public_account,
+}
+
+
+def render_report(row: Any, target_type: str, target_id: int) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "target": {"type": target_type, "id": target_id},
+        "reason": row.reason,
+        "detail": row.detail,
+        "created_at": iso_utc(row.created_at),
+        "outcome": row.outcome or Outcome.PENDING,
+    }

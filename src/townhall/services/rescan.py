@@ -1,0 +1,67 @@
+"""Re-checking published posts after the lexicon changed: what the check would now flag, hold
+or block is queued for review (a published post is never taken down by a machine alone)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from sqlalchemy import Row
+
+from townhall.domain.moderation import DECISION_ORDER, Decision, Surface, Verdict
+from townhall.domain.public_accounts import PostState
+from townhall.domain.review import Target
+from townhall.services.moderation import ContentCheck
+from townhall.services.review import ReviewService
+from townhall.store import posts as post_store
+from townhall.store.database import Database
+
+PAGE = 500
+
+
+class Rescan:
+    def __init__(self, database: Database, check: ContentCheck, review: ReviewService) -> None:
+        self._db = database
+        self._check = check
+        self._review = review
+
+    async def posts(
+        self, since_ms: int, *, on_progress: Callable[[int], None] | None = None
+    ) -> dict[str, int]:
+        """Counts of what the check decided now: allow, flag, hold, block."""
+        decided: Counter[str] = Counter()
+        after_id = 0
+        while True:
+            async with self._db.reading() as conn:
+                page = await post_store.published_since(
+                    conn,
+                    since_ms=since_ms,
+                    after_id=after_id,
+                    limit=PAGE,
+                    published=PostState.PUBLISHED,
+                )
+            for post in page:
+                verdict = self._check.check(Surface.PUBLIC_POST, f"{post.title}\n{post.body}")
+                decided[verdict.decision] += 1
+                if verdict.decision != Decision.ALLOW:
+                    await self._queue(post, verdict)
+            if on_progress is not None:
+                on_progress(len(page))
+            if len(page) < PAGE:
+                return {decision: decided[decision] for decision in DECISION_ORDER}
+            after_id = page[-1].id
+
+    async def _queue(self, post: Row, verdict: Verdict) -> None:
+        """Already delivered: whatever the surface would do now, the post is flagged."""
+        await self._review.screened(
+            Verdict(Decision.FLAG, verdict.reasons),
+            surface=Surface.PUBLIC_POST,
+            target_type=Target.POST,
+            target_id=post.id,
+            author_id=post.operator_id,
+            content={
+                "title": post.title,
+                "body": post.body,
+                "text": f"{post.title}\n{post.body}",
+            },
+        )

@@ -1,0 +1,115 @@
+"""What a review decision does to content: a hold released to everyone it was for, or a
+removal that leaves a tombstone in every stream, timeline and forward that carried it.
+
+Each function writes in the caller's transaction and returns the pushes to make once it
+commits, so a rolled-back bulk decision pushes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import orjson
+
+from townhall.bus.base import Bus, user_channel
+from townhall.domain.events import EventType, message_event, post_event, tombstone_event
+from townhall.domain.public_accounts import PostState
+from townhall.services.live_posts import LiveFollowers
+from townhall.services.messaging import render_message
+from townhall.services.posts import render_post
+from townhall.store import messages as message_store
+from townhall.store import posts as post_store
+from townhall.store import reach as reach_store
+from townhall.store import stream as stream_store
+from townhall.store.database import Counters, DbConnection
+from townhall.store.message_log import stored_message
+
+Push = Callable[[], None]
+
+
+class Takedown:
+    def __init__(self, counters: Counters, bus: Bus, live: LiveFollowers) -> None:
+        self._counters = counters
+        self._bus = bus
+        self._live = live
+
+    # Holds released ------------------------------------------------------------------------
+
+    async def release_message(self, conn: DbConnection, message_id: int) -> list[Push]:
+        """Deliver a held message to the rest of its conversation, at a new stream position."""
+        row = await message_store.get(conn, message_id)
+        if row is None or row.moderation != message_store.HELD:
+            return []
+        await message_store.set_moderation(conn, message_id, None)
+        members = await message_store.member_ids(conn, row.conversation_id)
+        recipients = [account_id for account_id in members if account_id != row.sender_id]
+        position = self._counters.take_position()
+        await stream_store.append_message(
+            conn, position=position, message_id=message_id, recipients=recipients
+        )
+        message = replace(stored_message(row), moderation=None)
+        frame = orjson.dumps(message_event(position, render_message(message)))
+        return [lambda: self._ring(recipients, frame)]
+
+    async def release_post(self, conn: DbConnection, post_id: int) -> list[Push]:
+        post = await post_store.get(conn, post_id)
+        if post is None or post.status != PostState.HELD:
+            return []
+        await post_store.set_status(conn, [post_id], PostState.PUBLISHED)
+        published = await post_store.get(conn, post_id)
+        frame = orjson.dumps(post_event(render_post(published)))
+        return [lambda: self._live.publish(frame)]
+
+    # Removals ------------------------------------------------------------------------------
+
+    async def remove_messages(self, conn: DbConnection, message_ids: list[int]) -> list[Push]:
+        """Blank each message and put a tombstone in the stream of everyone who had it."""
+        rows = await message_store.of_ids(conn, message_ids)
+        live = [row for row in rows if row.moderation not in message_store.GONE]
+        held = [row.id for row in live if row.moderation == message_store.HELD]
+        delivered = [row.id for row in live if row.moderation != message_store.HELD]
+        await message_store.blank(conn, held, message_store.WITHHELD)
+        await message_store.blank(conn, delivered, message_store.REMOVED)
+        pushes = []
+        for row in live:
+            if row.moderation == message_store.HELD:
+                recipients = [row.sender_id]
+            else:
+                recipients = await message_store.member_ids(conn, row.conversation_id)
+            target = {"type": "message", "id": row.id, "conversation_id": row.conversation_id}
+            payload = await stream_store.append_new_event(
+                conn,
+                self._counters,
+                event_type=EventType.TOMBSTONE,
+                render=lambda position, target=target: tombstone_event(position, target),
+                recipients=recipients,
+            )
+            pushes.append(
+                lambda recipients=recipients, payload=payload: self._ring(recipients, payload)
+            )
+        return pushes
+
+    async def remove_post(self, conn: DbConnection, post_id: int) -> list[Push]:
+        """The post, every re-post of it down the chain, and every forward of any of them."""
+        post_ids = [post_id, *await post_store.reposts_of(conn, [post_id])]
+        shown = [pid for pid in post_ids if await self._has_status(conn, pid, PostState.PUBLISHED)]
+        held = [pid for pid in post_ids if await self._has_status(conn, pid, PostState.HELD)]
+        await post_store.set_status(conn, held, PostState.WITHHELD)
+        await post_store.set_status(
+            conn, [pid for pid in post_ids if pid not in held], PostState.REMOVED
+        )
+        pushes = await self.remove_messages(
+            conn, await reach_store.forward_messages(conn, post_ids)
+        )
+        for pid in shown:  # online followers swap it for its tombstone at once
+            frame = orjson.dumps(post_event(render_post(await post_store.get(conn, pid))))
+            pushes.append(lambda frame=frame: self._live.publish(frame))
+        return pushes
+
+    async def _has_status(self, conn: DbConnection, post_id: int, status: str) -> bool:
+        post = await post_store.get(conn, post_id)
+        return post is not None and post.status == status
+
+    def _ring(self, recipients: list[int], payload: bytes) -> None:
+        for account_id in recipients:
+            self._bus.publish(user_channel(account_id), payload)

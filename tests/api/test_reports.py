@@ -1,0 +1,208 @@
+"""Reports from users: anything the reporter can see may be reported, once; reports of one
+target join one case; every reporter learns the outcome; a target judged harmless is not queued
+again; reporters whose reports keep proving unfounded are throttled."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from tests.conftest import BASE_PACK_TEXT, MakeStaff, MakeUser, ServerPool, User
+from tests.support import (
+    assert_error,
+    full_sync,
+    notices_of,
+    public_account,
+    review_case,
+    review_pack,
+)
+
+REPORTS = "/api/v1/reports"
+CASES = "/api/v1/admin/review/cases"
+DAY_S = 86_400
+
+
+async def report(
+    user: User, target_type: str, target_id: int, reason: str = "other", **extra: Any
+) -> httpx.Response:
+    body = {"target_type": target_type, "target_id": target_id, "reason": reason, **extra}
+    return await user.raw("POST", REPORTS, json=body)
+
+
+async def filed(user: User, target_type: str, target_id: int, reason: str = "other") -> Any:
+    answer = await report(user, target_type, target_id, reason)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+async def decide(staff: User, case_id: int, decision: str) -> dict[str, Any]:
+    return await staff.request(
+        "POST", f"{CASES}/{case_id}/decision", json={"decision": decision, "reason": "reviewed"}
+    )
+
+
+async def case_of(staff: User, target_type: str, target_id: int) -> dict[str, Any]:
+    case = await review_case(staff, target_type, target_id)
+    assert case is not None, f"no pending case for {target_type} {target_id}"
+    return case
+
+
+async def test_a_report_is_filed_once_and_listed_newest_first(alice: User, bob: User) -> None:
+    chat = (await alice.open_direct(bob.id))["id"]
+    message = await alice.send(chat, "转账给我 包你赚钱")
+    answer = await report(bob, "message", message["id"], "fraud", detail="asks for money")
+    assert answer.status_code == 201, answer.text
+    first = answer.json()
+    assert set(first) == {"id", "target", "reason", "detail", "created_at", "outcome"}
+    assert first["target"] == {"type": "message", "id": message["id"]}
+    assert (first["reason"], first["detail"], first["outcome"]) == (
+        "fraud",
+        "asks for money",
+        "pending",
+    )
+    again = await report(bob, "message", message["id"], "other", detail="again")
+    assert again.status_code == 200, again.text
+    assert again.json() == first
+
+    second = await filed(bob, "user", alice.id, "fraud")
+    assert second["detail"] is None
+    listing = await bob.request("GET", REPORTS)
+    assert listing == {"reports": [second, first], "next_before": None}
+    page = await bob.request("GET", REPORTS, params={"limit": 1})
+    assert page["reports"] == [second]
+    older = await bob.request("GET", REPORTS, params={"before": page["next_before"]})
+    assert older["reports"] == [first]
+    assert (await alice.request("GET", REPORTS))["reports"] == []
+
+
+async def test_only_what_the_reporter_can_see_may_be_reported(
+    make_user: MakeUser, alice: User, bob: User, carol: User, make_staff: MakeStaff
+) -> None:
+    chat = (await alice.open_direct(bob.id))["id"]
+    message = await alice.send(chat, "你好")
+    group = (await alice.create_group("读书会", [bob.id]))["id"]
+    reviewer = await make_staff("reviewer")
+    operator = await make_user("operator")
+    applied = await public_account(operator, category="enterprise")  # not approved yet
+    approved = await public_account(operator, reviewer, account_type="service")
+    post = await operator.publish(approved["id"], "春茶", "春茶上市")
+
+    assert_error(await report(carol, "message", message["id"]), 404, "target_not_found")
+    assert_error(await report(carol, "group", group), 404, "target_not_found")
+    assert_error(await report(carol, "public_account", applied["id"]), 404, "target_not_found")
+    for target_type in ("message", "post", "user", "group", "public_account"):
+        assert_error(await report(carol, target_type, 10**9), 404, "target_not_found")
+    assert_error(await report(carol, "group", chat), 404, "target_not_found")  # a direct chat
+
+    for target_type, target_id in [
+        ("group", group),
+        ("public_account", approved["id"]),
+        ("post", post["id"]),
+        ("user", alice.id),
+    ]:
+        made = await filed(bob, target_type, target_id)
+        assert made["target"] == {"type": target_type, "id": target_id}
+        assert (await case_of(reviewer, target_type, target_id))["sources"] == ["report"]
+
+    assert_error(await report(bob, "message", message["id"], "gossip"), 400, "reason_invalid")
+    assert_error(await report(bob, "comment", message["id"]), 400, "target_type_invalid")
+    too_long = await report(bob, "message", message["id"], detail="x" * 1001)
+    assert_error(too_long, 400, "detail_too_long")
+    assert (await report(bob, "message", message["id"], detail="x" * 1000)).status_code == 201
+
+
+async def test_reports_of_one_target_join_one_case_and_every_reporter_learns_the_outcome(
+    make_user: MakeUser, alice: User, bob: User, carol: User, make_staff: MakeStaff
+) -> None:
+    dave = await make_user("dave")
+    group = (await alice.create_group("投资群", [bob.id, carol.id, dave.id]))["id"]
+    message = await alice.send(group, "内部消息 转账给我 稳赚不赔")
+    reporters = (bob, carol, dave)
+    cursors = {user.id: (await full_sync(user))[1] for user in (alice, *reporters)}
+    reports = {}
+    for reporter, reason in zip(reporters, ("fraud", "fraud", "other"), strict=True):
+        reports[reporter.id] = await filed(reporter, "message", message["id"], reason)
+
+    reviewer = await make_staff("reviewer")
+    case = await case_of(reviewer, "message", message["id"])
+    assert (case["sources"], case["report_count"], case["categories"]) == (["report"], 3, ["fraud"])
+    assert (case["author_id"], case["content"]["text"]) == (alice.id, message["text"])
+    detail = await reviewer.request("GET", f"{CASES}/{case['id']}")
+    assert sorted((r["reporter_id"], r["id"], r["reason"]) for r in detail["reports"]) == sorted(
+        (user.id, reports[user.id]["id"], reports[user.id]["reason"]) for user in reporters
+    )
+    assert {r["outcome"] for r in detail["reports"]} == {"pending"}
+
+    await decide(reviewer, case["id"], "remove")
+    for reporter in reporters:
+        events, _ = await full_sync(reporter, cursors[reporter.id])
+        assert notices_of(events, "report_outcome") == [
+            {
+                "kind": "report_outcome",
+                "report_id": reports[reporter.id]["id"],
+                "target": {"type": "message", "id": message["id"]},
+                "outcome": "action_taken",
+            }
+        ]
+        (mine,) = (await reporter.request("GET", REPORTS))["reports"]
+        assert mine == {**reports[reporter.id], "outcome": "action_taken"}
+    detail = await reviewer.request("GET", f"{CASES}/{case['id']}")
+    assert {r["outcome"] for r in detail["reports"]} == {"action_taken"}
+    author_events, _ = await full_sync(alice, cursors[alice.id])
+    assert notices_of(author_events, "report_outcome") == []
+    assert len(notices_of(author_events, "content_removed")) == 1
+
+
+async def test_a_target_judged_harmless_is_not_queued_again(
+    alice: User, bob: User, carol: User, make_staff: MakeStaff
+) -> None:
+    group = (await alice.create_group("茶话会", [bob.id, carol.id]))["id"]
+    message = await alice.send(group, "明天去爬山吗")
+    first = await filed(bob, "message", message["id"], "violence")
+    reviewer = await make_staff("reviewer")
+    case = await case_of(reviewer, "message", message["id"])
+    await decide(reviewer, case["id"], "approve")
+    assert (await bob.request("GET", REPORTS))["reports"][0]["outcome"] == "no_violation"
+
+    _, cursor = await full_sync(carol)
+    late = await filed(carol, "message", message["id"], "violence")
+    assert late["outcome"] == "no_violation"
+    events, _ = await full_sync(carol, cursor)
+    assert [n["outcome"] for n in notices_of(events, "report_outcome")] == ["no_violation"]
+    assert notices_of(events, "report_outcome")[0]["report_id"] == late["id"]
+    assert await review_case(reviewer, "message", message["id"]) is None
+    after = await reviewer.request("GET", f"{CASES}/{case['id']}")
+    assert (after["state"], after["decision"]) == ("approved", "approve")
+    repeat = await report(bob, "message", message["id"], "violence")
+    assert repeat.status_code == 200
+    assert repeat.json() == {**first, "outcome": "no_violation"}
+
+
+async def test_a_reporter_whose_reports_prove_unfounded_is_throttled(
+    servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    # Two unfounded reports bring on a limit of one report a day (tests/support.py).
+    server = servers.shared(policy_pack=review_pack(servers.root, BASE_PACK_TEXT))
+    reviewer = await make_staff("reviewer", on=server)
+    reporter = await make_user("reporter", on=server)
+    other = await make_user("other", on=server)
+    targets = [await make_user(f"target{n}", on=server) for n in range(3)]
+    for target in targets[:2]:
+        await filed(reporter, "user", target.id, "fraud")
+        case = await case_of(reviewer, "user", target.id)
+        await decide(reviewer, case["id"], "approve")
+
+    started = time.time()
+    refused = await report(reporter, "user", targets[2].id, "fraud")
+    assert_error(refused, 429, "report_rate_limited")
+    assert DAY_S - (time.time() - started) - 60 <= refused.json()["error"]["retry_after"] <= DAY_S
+    assert await review_case(reviewer, "user", targets[2].id) is None
+    # A repeat of an earlier report is answered as before; others report freely.
+    assert (await report(reporter, "user", targets[0].id, "fraud")).status_code == 200
+    await filed(other, "user", targets[2].id, "fraud")
+    case = await case_of(reviewer, "user", targets[2].id)
+    assert case["report_count"] == 1
+    # Decided, so that no case of this test falls overdue in another's count on this server.
+    await decide(reviewer, case["id"], "approve")

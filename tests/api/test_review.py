@@ -1,0 +1,670 @@
+"""The review queues: holds invisible until approved, removals that tombstone every copy and
+bank the text, claims, escalations to an administrator, overdue cases, reach escalations, and
+bulk decisions that are all or nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import BASE_PACK_TEXT, MakeStaff, MakeUser, Server, ServerPool, User
+from tests.support import (
+    REVIEW_PACK_REPORT_HOURS,
+    assert_error,
+    full_history,
+    full_sync,
+    messages_of,
+    notices_of,
+    public_account,
+    review_case,
+    review_pack,
+)
+from townhall.client import LiveSocket
+
+WAIT = 10  # seconds: generous, only reached when something is wrong
+CASES = "/api/v1/admin/review/cases"
+SUMMARY = "/api/v1/admin/review/summary"
+DECISIONS = "/api/v1/admin/review/decisions"
+REPORT_HOURS = REVIEW_PACK_REPORT_HOURS
+
+
+def tagged(text: str) -> str:
+    """A text no other test sends: a removal bans its text on the whole server."""
+    return f"{text}{uuid.uuid4().hex[:8]}"
+
+
+def full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def hours_between(case: dict[str, Any]) -> float:
+    opened, due = (datetime.fromisoformat(case[key]) for key in ("opened_at", "due_at"))
+    return (due - opened).total_seconds() / 3600
+
+
+@pytest.fixture
+async def reviewer(make_staff: MakeStaff) -> User:
+    return await make_staff("reviewer")
+
+
+@pytest.fixture
+def review_server(servers: ServerPool) -> Server:
+    """A shared server whose pack holds a medium match in a direct chat until it is approved,
+    and gives a report case 1.8 s (tests/support.py `review_pack`)."""
+    return servers.shared(policy_pack=review_pack(servers.root, BASE_PACK_TEXT))
+
+
+@pytest.fixture
+async def second_reviewer(server: Server) -> AsyncIterator[User]:
+    """Another reviewer than `make_staff("reviewer")`, made once per session."""
+    if "second reviewer" not in server.staff:
+        server.staff["second reviewer"] = await asyncio.to_thread(server.create_staff, "reviewer")
+    login = server.staff["second reviewer"]
+    member = User(server.base_url, user_id=login.user_id, handle=login.handle, password="")
+    member.token = login.token
+    yield member
+    await member.aclose()
+
+
+async def send(user: User, conversation_id: int, text: str) -> httpx.Response:
+    return await user.raw(
+        "POST",
+        f"/api/v1/conversations/{conversation_id}/messages",
+        json={"text": text, "client_id": uuid.uuid4().hex},
+    )
+
+
+async def sent(user: User, conversation_id: int, text: str) -> dict[str, Any]:
+    answer = await send(user, conversation_id, text)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+async def decide(
+    staff: User, case_id: int, decision: str, reason: str = "reviewed"
+) -> httpx.Response:
+    return await staff.raw(
+        "POST", f"{CASES}/{case_id}/decision", json={"decision": decision, "reason": reason}
+    )
+
+
+async def decided(staff: User, case_id: int, decision: str, reason: str = "reviewed") -> Any:
+    answer = await decide(staff, case_id, decision, reason)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def bulk(staff: User, case_ids: list[int], decision: str, reason: str = "bulk") -> Any:
+    return await staff.raw(
+        "POST", DECISIONS, json={"case_ids": case_ids, "decision": decision, "reason": reason}
+    )
+
+
+async def case_of(staff: User, target_type: str, target_id: int) -> dict[str, Any]:
+    case = await review_case(staff, target_type, target_id)
+    assert case is not None, f"no pending case for {target_type} {target_id}"
+    return case
+
+
+async def report(user: User, target_type: str, target_id: int, reason: str = "other") -> Any:
+    body = {"target_type": target_type, "target_id": target_id, "reason": reason}
+    return await user.raw("POST", "/api/v1/reports", json=body)
+
+
+async def assert_nothing_pending(socket: LiveSocket) -> None:
+    """A ping is answered in order, so a pong next means no other frame was waiting."""
+    await socket.send_frame({"type": "ping"})
+    frame = await asyncio.wait_for(socket.receive(), WAIT)
+    assert frame["type"] == "pong", frame
+
+
+async def frames_until(socket: LiveSocket, done: Any) -> list[dict[str, Any]]:
+    """Frames received until `done(frames)` holds."""
+    frames: list[dict[str, Any]] = []
+    while not done(frames):
+        frames.append(await asyncio.wait_for(socket.receive(), WAIT))
+    return frames
+
+
+def tombstones(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [event["target"] for event in events if event["type"] == "tombstone"]
+
+
+# Who may look and decide ------------------------------------------------------------------------
+
+
+async def test_users_are_kept_out_and_auditors_may_only_read(
+    alice: User, bob: User, reviewer: User, make_staff: MakeStaff
+) -> None:
+    chat = (await alice.open_direct(bob.id))["id"]
+    flagged = await sent(alice, chat, tagged("今晚百家乐走起"))
+    case = await case_of(reviewer, "message", flagged["id"])
+    auditor = await make_staff("auditor")
+    for path in (CASES, SUMMARY, f"{CASES}/{case['id']}"):
+        assert_error(await alice.raw("GET", path), 403, "role_required")
+        assert (await auditor.raw("GET", path)).status_code == 200
+    for outsider in (alice, auditor):
+        assert_error(await outsider.raw("PUT", f"{CASES}/{case['id']}/claim"), 403, "role_required")
+        assert_error(await decide(outsider, case["id"], "approve"), 403, "role_required")
+        assert_error(await bulk(outsider, [case["id"]], "approve"), 403, "role_required")
+    assert (await auditor.request("GET", f"{CASES}/{case['id']}"))["state"] == "open"
+    assert_error(await reviewer.raw("GET", CASES, params={"state": "new"}), 400, "state_invalid")
+    bad_source = await reviewer.raw("GET", CASES, params={"source": "rumour"})
+    assert_error(bad_source, 400, "source_invalid")
+    assert_error(await reviewer.raw("GET", f"{CASES}/{10**9}"), 404, "case_not_found")
+
+
+async def test_the_queue_puts_the_most_urgent_first_and_pages(
+    alice: User, bob: User, reviewer: User
+) -> None:
+    chat = (await alice.open_direct(bob.id))["id"]
+    flagged = await sent(alice, chat, tagged("今晚百家乐走起"))
+    assert (await report(bob, "user", alice.id)).status_code == 201
+    urgent = await case_of(reviewer, "message", flagged["id"])
+    reported = await case_of(reviewer, "user", alice.id)
+    assert urgent["priority"] > reported["priority"]
+
+    queue: list[dict[str, Any]] = []
+    offset = 0
+    while offset is not None:
+        page = await reviewer.request("GET", CASES, params={"offset": offset, "limit": 7})
+        queue += page["cases"]
+        offset = page["next_offset"]
+    assert len({case["id"] for case in queue}) == len(queue)
+    order = [(-case["priority"], case["due_at"]) for case in queue]
+    assert order == sorted(order)
+    ids = [case["id"] for case in queue]
+    assert ids.index(urgent["id"]) < ids.index(reported["id"])
+    assert {case["state"] for case in queue} <= {"open", "escalated"}
+    only_reports = await reviewer.request("GET", CASES, params={"source": "report", "limit": 500})
+    assert all("report" in case["sources"] for case in only_reports["cases"])
+
+
+# Holds ------------------------------------------------------------------------------------------
+
+
+async def test_a_held_post_reaches_subscribers_only_once_approved(
+    make_user: MakeUser, bob: User, reviewer: User
+) -> None:
+    operator = await make_user("operator")
+    account = await public_account(operator, reviewer, account_type="service")
+    await bob.subscribe(account["id"])
+    title = tagged("百家乐攻略")
+    async with bob.websocket() as socket:
+        held = await operator.publish(account["id"], title, "正文")
+        assert held["moderation"] == "held"
+        await assert_nothing_pending(socket)
+        assert (await bob.timeline())["posts"] == []
+        assert_error(await bob.raw("GET", f"/api/v1/posts/{held['id']}"), 404, "post_not_found")
+
+        case = await case_of(reviewer, "post", held["id"])
+        assert case["sources"] == ["hold"]
+        assert (case["severity"], case["categories"]) == ("medium", ["gambling"])
+        assert (case["state"], case["author_id"], case["report_count"]) == ("open", operator.id, 0)
+        assert case["content"]["text"] == f"{title}\n正文"
+        assert (case["overdue"], case["claimed_by"], case["decision"]) == (False, None, None)
+        assert hours_between(case) == 1  # the pack's service hours for a hold
+
+        approved = await decided(reviewer, case["id"], "approve", "a game review, not an ad")
+        assert (approved["state"], approved["decision"]) == ("approved", "approve")
+        assert (approved["decided_by"], approved["reason"]) == (
+            reviewer.id,
+            "a game review, not an ad",
+        )
+        pushed = await asyncio.wait_for(socket.receive_until("post"), WAIT)
+        assert pushed["post"]["id"] == held["id"]
+        assert "moderation" not in pushed["post"]
+    assert [post["id"] for post in (await bob.timeline())["posts"]] == [held["id"]]
+    assert (await bob.read_post(held["id"]))["title"] == title
+    assert await review_case(reviewer, "post", held["id"]) is None
+    assert (await review_case(reviewer, "post", held["id"], "approved"))["id"] == case["id"]
+
+
+async def test_a_held_message_reaches_the_others_only_once_approved(
+    review_server: Server, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    reviewer = await make_staff("reviewer", on=review_server)
+    alice, bob = (
+        await make_user("alice", on=review_server),
+        await make_user("bob", on=review_server),
+    )
+    chat = (await alice.open_direct(bob.id))["id"]
+    _, bob_cursor = await full_sync(bob)
+    text = tagged("今晚百家乐走起")
+    async with bob.websocket() as socket:
+        held = await sent(alice, chat, text)
+        assert held["moderation"] == "held"
+        await assert_nothing_pending(socket)
+        assert await full_history(bob, chat) == []
+        assert messages_of((await full_sync(bob, bob_cursor))[0]) == []
+        assert [(m["text"], m["moderation"]) for m in await full_history(alice, chat)] == [
+            (text, "held")
+        ]
+        assert_error(await report(bob, "message", held["id"]), 404, "target_not_found")
+
+        case = await case_of(reviewer, "message", held["id"])
+        assert case["sources"] == ["hold"]
+        assert case["content"] == {"text": text, "conversation_id": chat}
+        await decided(reviewer, case["id"], "approve")
+        frame = await asyncio.wait_for(socket.receive_until("message"), WAIT)
+    assert (frame["message"]["id"], frame["message"]["text"]) == (held["id"], text)
+    assert "moderation" not in frame["message"]
+    assert [m["text"] for m in await full_history(bob, chat)] == [text]
+    assert messages_of((await full_sync(bob, bob_cursor))[0]) == [frame["message"]]
+    assert "moderation" not in (await full_history(alice, chat))[0]
+
+
+async def test_a_held_message_removed_is_never_seen_by_the_others(
+    review_server: Server, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    reviewer = await make_staff("reviewer", on=review_server)
+    alice, bob = (
+        await make_user("alice", on=review_server),
+        await make_user("bob", on=review_server),
+    )
+    chat = (await alice.open_direct(bob.id))["id"]
+    _, bob_cursor = await full_sync(bob)
+    _, alice_cursor = await full_sync(alice)
+    held = await sent(alice, chat, tagged("六合彩内部资料"))
+    case = await case_of(reviewer, "message", held["id"])
+    await decided(reviewer, case["id"], "remove", "gambling ad")
+
+    alice_events, _ = await full_sync(alice, alice_cursor)
+    target = {"type": "message", "id": held["id"], "conversation_id": chat}
+    assert tombstones(alice_events) == [target]
+    bob_events, _ = await full_sync(bob, bob_cursor)
+    assert bob_events == []
+
+
+async def test_a_removed_hold_is_not_in_the_others_history(
+    review_server: Server, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    reviewer = await make_staff("reviewer", on=review_server)
+    alice, bob = (
+        await make_user("alice", on=review_server),
+        await make_user("bob", on=review_server),
+    )
+    chat = (await alice.open_direct(bob.id))["id"]
+    held = await sent(alice, chat, tagged("六合彩内部资料"))
+    case = await case_of(reviewer, "message", held["id"])
+    await decided(reviewer, case["id"], "remove", "gambling ad")
+    assert [m["moderation"] for m in await full_history(alice, chat)] == ["withheld"]
+    assert await full_history(bob, chat) == []
+    assert_error(await report(bob, "message", held["id"]), 404, "target_not_found")
+
+
+async def test_a_removed_hold_is_not_in_subscribers_timelines(
+    make_user: MakeUser, bob: User, reviewer: User
+) -> None:
+    operator = await make_user("operator")
+    account = await public_account(operator, reviewer, account_type="service")
+    await bob.subscribe(account["id"])
+    held = await operator.publish(account["id"], tagged("百家乐攻略"), "正文")
+    case = await case_of(reviewer, "post", held["id"])
+    await decided(reviewer, case["id"], "remove", "gambling ad")
+    # Never seen, so not even a tombstone: to subscribers it never existed.
+    assert_error(await bob.raw("GET", f"/api/v1/posts/{held['id']}"), 404, "post_not_found")
+    assert (await bob.timeline())["posts"] == []
+
+
+# Removals ---------------------------------------------------------------------------------------
+
+
+async def test_a_removed_message_is_tombstoned_for_every_member_and_its_text_banned(
+    alice: User, bob: User, carol: User, reviewer: User
+) -> None:
+    group = (await alice.create_group("茶话会", [bob.id, carol.id]))["id"]
+    cursors = {user.id: (await full_sync(user))[1] for user in (alice, bob, carol)}
+    text = tagged("今晚百家乐走起")
+    flagged = await sent(alice, group, text)
+    assert "moderation" not in flagged  # a flag is delivered at once
+    assert [m["text"] for m in await full_history(carol, group)] == [text]
+    case = await case_of(reviewer, "message", flagged["id"])
+    assert (case["sources"], case["severity"], case["categories"]) == (
+        ["flag"],
+        "medium",
+        ["gambling"],
+    )
+    assert hours_between(case) == 24
+
+    target = {"type": "message", "id": flagged["id"], "conversation_id": group}
+    async with bob.websocket() as socket:
+        removed = await decided(reviewer, case["id"], "remove", "gambling ad")
+        frame = await asyncio.wait_for(socket.receive_until("tombstone"), WAIT)
+    assert (removed["state"], removed["decision"]) == ("removed", "remove")
+    assert frame["target"] == target
+    for member in (alice, bob, carol):
+        (shown,) = await full_history(member, group)
+        assert (shown["id"], shown["text"], shown["moderation"]) == (flagged["id"], "", "removed")
+        events, _ = await full_sync(member, cursors[member.id])
+        assert tombstones(events) == [target]
+        assert [(m["text"], m["moderation"]) for m in messages_of(events)] == [("", "removed")]
+    alice_events, _ = await full_sync(alice, cursors[alice.id])
+    (notice,) = notices_of(alice_events, "content_removed")
+    assert notice["target"] == {"type": "message", "id": flagged["id"]}
+    assert notice["reason"] == "gambling ad"
+    assert notice["categories"] == ["gambling"]
+    assert notices_of((await full_sync(bob, cursors[bob.id]))[0], "content_removed") == []
+
+    # The removed text is refused from now on, from anyone, anywhere, however disguised.
+    chat = (await carol.open_direct(bob.id))["id"]
+    for disguise in (text, full_width(text), " ".join(text)):
+        assert_error(await send(carol, chat, disguise), 422, "content_blocked")
+        assert_error(await send(bob, group, disguise), 422, "content_blocked")
+    assert await full_history(bob, chat) == []
+
+
+async def test_only_texts_of_eight_or_more_characters_are_banked(
+    alice: User, bob: User, carol: User, reviewer: User
+) -> None:
+    group = (await alice.create_group("茶话会", [bob.id, carol.id]))["id"]
+    tag = uuid.uuid4().hex
+    short, long = f"百家乐{tag[:4]}", f"百家乐{tag[4:9]}"  # 7 and 8 characters
+    for text in (short, long):
+        message = await sent(alice, group, text)
+        case = await case_of(reviewer, "message", message["id"])
+        await decided(reviewer, case["id"], "remove", "gambling")
+    assert (await send(bob, group, short)).status_code == 201
+    assert_error(await send(bob, group, long), 422, "content_blocked")
+
+
+async def test_a_removed_post_takes_its_reposts_and_every_forward_with_it(
+    make_user: MakeUser, alice: User, bob: User, carol: User, reviewer: User
+) -> None:
+    operators = [await make_user(name) for name in ("origin", "relay", "relay2")]
+    origin, relay, relay2 = [
+        await public_account(operator, reviewer, account_type="service") for operator in operators
+    ]
+    for account in (origin, relay):
+        await bob.subscribe(account["id"])
+    title, body = tagged("独家消息"), "某地发生大事。速看。"
+    post = await operators[0].publish(origin["id"], title, body, "commentary")
+    repost = await operators[1].publish(relay["id"], "转发", "转发正文", "commentary", post["id"])
+    repost2 = await operators[2].publish(
+        relay2["id"], "再转", "再转正文", "commentary", repost["id"]
+    )
+    unrelated = await operators[0].publish(origin["id"], "春茶", "春茶上市")
+    alice_bob = (await alice.open_direct(bob.id))["id"]
+    bob_carol = (await bob.open_direct(carol.id))["id"]
+    first = (await alice.forward(post["id"], alice_bob))["message"]
+    second = (await bob.forward(repost2["id"], bob_carol))["message"]
+    kept = (await alice.forward(unrelated["id"], alice_bob))["message"]
+
+    filed = await report(carol, "post", post["id"], "defamation")
+    assert filed.status_code == 201, filed.text
+    case = await case_of(reviewer, "post", post["id"])
+    assert (case["sources"], case["categories"], case["report_count"]) == (
+        ["report"],
+        ["defamation"],
+        1,
+    )
+    assert (case["content"]["title"], case["content"]["body"]) == (title, body)
+    cursors = {user.id: (await full_sync(user))[1] for user in (alice, bob, carol, operators[0])}
+
+    first_target = {"type": "message", "id": first["id"], "conversation_id": alice_bob}
+    second_target = {"type": "message", "id": second["id"], "conversation_id": bob_carol}
+    async with bob.websocket() as socket:
+        await decided(reviewer, case["id"], "remove", "a fabricated story")
+        frames = await frames_until(
+            socket,
+            lambda got: (
+                len(tombstones(got)) == 2
+                and {f["post"]["id"] for f in got if f["type"] == "post"} >= {post["id"]}
+            ),
+        )
+    assert sorted(tombstones(frames), key=lambda t: t["id"]) == [first_target, second_target]
+
+    timeline = (await bob.timeline())["posts"]
+    assert [item["id"] for item in timeline] == [unrelated["id"], repost["id"], post["id"]]
+    assert timeline[0]["title"] == "春茶"
+    for shown, original, account in ((timeline[1], repost, relay), (timeline[2], post, origin)):
+        assert shown == {
+            "id": original["id"],
+            "public_account_id": account["id"],
+            "account_name": account["name"],
+            "created_at": original["created_at"],
+            "moderation": "removed",
+        }
+    for removed in (post, repost, repost2):
+        assert_error(await bob.raw("GET", f"/api/v1/posts/{removed['id']}"), 404, "post_removed")
+    assert (await bob.read_post(unrelated["id"]))["title"] == "春茶"
+
+    history = {m["id"]: m for m in await full_history(bob, alice_bob)}
+    assert (history[first["id"]]["moderation"], history[first["id"]]["text"]) == ("removed", "")
+    assert "attachment" not in history[first["id"]]
+    assert history[kept["id"]]["attachment"]["post_id"] == unrelated["id"]
+    assert (await full_history(carol, bob_carol))[0]["moderation"] == "removed"
+    expected = {alice.id: [first_target], bob.id: [first_target, second_target]}
+    expected[carol.id] = [second_target]
+    for user in (alice, bob, carol):
+        events, _ = await full_sync(user, cursors[user.id])
+        assert sorted(tombstones(events), key=lambda t: t["id"]) == expected[user.id]
+
+    carol_events, _ = await full_sync(carol, cursors[carol.id])
+    assert notices_of(carol_events, "report_outcome") == [
+        {
+            "kind": "report_outcome",
+            "report_id": filed.json()["id"],
+            "target": {"type": "post", "id": post["id"]},
+            "outcome": "action_taken",
+        }
+    ]
+    author_events, _ = await full_sync(operators[0], cursors[operators[0].id])
+    (notice,) = notices_of(author_events, "content_removed")
+    assert notice["target"] == {"type": "post", "id": post["id"]}
+    # The post's text is banked: it cannot come back as a message either.
+    assert_error(await send(alice, alice_bob, f"{title}\n{body}"), 422, "content_blocked")
+
+
+# Claims and escalations -------------------------------------------------------------------------
+
+
+async def test_a_claim_keeps_other_reviewers_off_until_it_is_given_back(
+    alice: User, bob: User, reviewer: User, second_reviewer: User
+) -> None:
+    chat = (await alice.open_direct(bob.id))["id"]
+    flagged = await sent(alice, chat, tagged("今晚百家乐走起"))
+    case = await case_of(reviewer, "message", flagged["id"])
+    claim = f"{CASES}/{case['id']}/claim"
+    other = second_reviewer
+
+    assert (await reviewer.request("PUT", claim))["claimed_by"] == reviewer.id
+    assert (await case_of(other, "message", flagged["id"]))["claimed_by"] == reviewer.id
+    assert_error(await other.raw("PUT", claim), 409, "case_claimed")
+    assert_error(await other.raw("DELETE", claim), 409, "case_claimed")
+    assert_error(await decide(other, case["id"], "approve"), 409, "case_claimed")
+    assert (await reviewer.request("PUT", claim))["claimed_by"] == reviewer.id  # renewed
+    assert (await reviewer.request("DELETE", claim))["claimed_by"] is None
+
+    assert (await other.request("PUT", claim))["claimed_by"] == other.id
+    approved = await decided(other, case["id"], "approve")
+    assert (approved["state"], approved["decided_by"], approved["claimed_by"]) == (
+        "approved",
+        other.id,
+        None,
+    )
+    assert_error(await reviewer.raw("PUT", claim), 409, "case_decided")
+    assert_error(await decide(reviewer, case["id"], "remove"), 409, "case_decided")
+    assert_error(await reviewer.raw("PUT", f"{CASES}/{10**9}/claim"), 404, "case_not_found")
+    assert_error(await decide(reviewer, 10**9, "approve"), 404, "case_not_found")
+    assert [m["text"] for m in await full_history(bob, chat)] == [flagged["text"]]
+
+
+async def test_an_escalated_case_waits_for_an_administrator(
+    alice: User, bob: User, reviewer: User, make_staff: MakeStaff
+) -> None:
+    chat = (await alice.open_direct(bob.id))["id"]
+    flagged = await sent(alice, chat, tagged("今晚百家乐走起"))
+    case = await case_of(reviewer, "message", flagged["id"])
+    escalated = await decided(reviewer, case["id"], "escalate", "needs a legal view")
+    assert (escalated["state"], escalated["decision"]) == ("escalated", None)
+    assert (await review_case(reviewer, "message", flagged["id"], "escalated"))["id"] == case["id"]
+    assert await review_case(reviewer, "message", flagged["id"], "open") is None
+    assert (await reviewer.request("GET", SUMMARY))["escalated"] >= 1
+
+    assert_error(await decide(reviewer, case["id"], "remove"), 403, "case_escalated")
+    assert_error(await decide(reviewer, case["id"], "approve"), 403, "case_escalated")
+    admin = await make_staff("admin")
+    assert_error(await decide(admin, case["id"], "escalate"), 409, "case_escalated")
+    removed = await decided(admin, case["id"], "remove", "illegal gambling ad")
+    assert (removed["state"], removed["decided_by"]) == ("removed", admin.id)
+    assert (await full_history(bob, chat))[0]["moderation"] == "removed"
+
+
+# Bulk decisions ---------------------------------------------------------------------------------
+
+
+async def test_a_bulk_decision_decides_every_case_or_none(
+    make_user: MakeUser,
+    alice: User,
+    bob: User,
+    reviewer: User,
+    second_reviewer: User,
+    make_staff: MakeStaff,
+) -> None:
+    chat = (await alice.open_direct(bob.id))["id"]
+    texts = [tagged(f"今晚百家乐走起{n}") for n in range(3)]
+    messages = [await sent(alice, chat, text) for text in texts]
+    message_cases = [(await case_of(reviewer, "message", m["id"]))["id"] for m in messages]
+    operator = await make_user("operator")
+    account = await public_account(operator, reviewer, account_type="service")
+    await bob.subscribe(account["id"])
+    held = await operator.publish(account["id"], tagged("百家乐攻略"), "正文")
+    held_case = (await case_of(reviewer, "post", held["id"]))["id"]
+    assert (await report(bob, "user", alice.id)).status_code == 201
+    user_case = (await case_of(reviewer, "user", alice.id))["id"]
+    cases = [*message_cases[:2], held_case]
+
+    async def refused(case_ids: list[int], decision: str, status: int, code: str) -> None:
+        assert_error(await bulk(reviewer, case_ids, decision), status, code)
+
+    await refused([*cases, user_case], "remove", 422, "not_removable")
+    await refused([*cases, 10**9], "approve", 404, "case_not_found")
+    await decided(reviewer, message_cases[2], "approve")
+    await refused([*cases, message_cases[2]], "remove", 409, "case_decided")
+    await second_reviewer.request("PUT", f"{CASES}/{cases[1]}/claim")
+    await refused(cases, "remove", 409, "case_claimed")
+    await second_reviewer.request("DELETE", f"{CASES}/{cases[1]}/claim")
+    await decided(reviewer, user_case, "escalate")
+    await refused([*cases, user_case], "approve", 403, "case_escalated")
+    await refused(cases, "ban", 400, "decision_invalid")
+    assert_error(await bulk(reviewer, cases, "remove", "  "), 400, "reason_invalid")
+    await refused([cases[0], cases[0]], "remove", 400, "case_ids_invalid")
+    await refused([], "remove", 400, "case_ids_invalid")
+
+    # Nothing above changed anything.
+    for case_id in cases:
+        case = await reviewer.request("GET", f"{CASES}/{case_id}")
+        assert (case["state"], case["decision"]) == ("open", None)
+    assert [m["text"] for m in await full_history(bob, chat)] == texts
+    assert (await bob.timeline())["posts"] == []
+    assert_error(await bob.raw("GET", f"/api/v1/posts/{held['id']}"), 404, "post_not_found")
+    assert (await reviewer.request("GET", f"{CASES}/{user_case}"))["state"] == "escalated"
+
+    answer = await bulk(reviewer, cases, "remove", "a gambling ring")
+    assert answer.status_code == 200, answer.text
+    assert [(c["id"], c["state"]) for c in answer.json()["cases"]] == [
+        (case_id, "removed") for case_id in cases
+    ]
+    history = await full_history(bob, chat)
+    assert [m.get("moderation") for m in history] == ["removed", "removed", None]
+    # The post was removed while held: to its subscribers it never existed.
+    assert_error(await bob.raw("GET", f"/api/v1/posts/{held['id']}"), 404, "post_not_found")
+    assert (await bob.timeline())["posts"] == []
+    admin = await make_staff("admin")
+    assert (await bulk(admin, [user_case], "approve")).status_code == 200
+
+
+# Overdue ----------------------------------------------------------------------------------------
+
+
+async def test_overdue_cases_are_marked_filtered_and_counted(
+    review_server: Server, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    reviewer = await make_staff("reviewer", on=review_server)
+    alice = await make_user("alice", on=review_server)
+    bob = await make_user("bob", on=review_server)
+    chat = (await alice.create_group("茶话会", [bob.id]))["id"]  # flagged, not held
+    before = await reviewer.request("GET", SUMMARY)
+    flagged = await sent(alice, chat, tagged("今晚百家乐走起"))
+    reported = await sent(alice, chat, tagged("今晚六合彩走起"))
+    # Flagged (due in 24 h), then reported: the case is due by the earlier time.
+    reporting = time.monotonic()
+    assert (await report(bob, "message", reported["id"], "gambling")).status_code == 201
+    reported_by = time.monotonic()
+    late = await case_of(reviewer, "message", reported["id"])
+    on_time = await case_of(reviewer, "message", flagged["id"])
+    assert sorted(late["sources"]) == ["flag", "report"]
+    assert hours_between(late) == pytest.approx(REPORT_HOURS, abs=0.0001)
+    assert time.monotonic() - reporting < REPORT_HOURS * 3600 and late["overdue"] is False
+
+    await asyncio.sleep(max(0.0, REPORT_HOURS * 3600 + 0.2 - (time.monotonic() - reported_by)))
+    assert (await case_of(reviewer, "message", reported["id"]))["overdue"] is True
+    assert (await case_of(reviewer, "message", flagged["id"]))["overdue"] is False
+    overdue = await reviewer.request("GET", CASES, params={"overdue": "true", "limit": 500})
+    ids = {case["id"] for case in overdue["cases"]}
+    assert late["id"] in ids and on_time["id"] not in ids
+    assert all(case["overdue"] for case in overdue["cases"])
+    by_report = await reviewer.request(
+        "GET", CASES, params={"overdue": "true", "source": "report", "limit": 500}
+    )
+    assert late["id"] in {case["id"] for case in by_report["cases"]}
+
+    now = await reviewer.request("GET", SUMMARY)
+    assert now["overdue"] == before["overdue"] + 1
+    assert now["open"] == before["open"] + 2
+    sources = now["by_source"]
+    assert sources["report"]["overdue"] == before["by_source"]["report"]["overdue"] + 1
+    assert sources["flag"]["overdue"] == before["by_source"]["flag"]["overdue"] + 1
+    assert sources["flag"]["pending"] == before["by_source"]["flag"]["pending"] + 2
+    assert sources["hold"] == before["by_source"]["hold"]
+
+    approved = await decided(reviewer, late["id"], "approve")
+    assert approved["overdue"] is False
+    assert (await reviewer.request("GET", SUMMARY))["overdue"] == before["overdue"]
+
+
+# Reach escalations ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def reach_server(servers: ServerPool) -> Server:
+    """The shared server of test_reach.py: a post is serious at 3 views or 2 forwards."""
+    return servers.shared(policy_pack=servers.pack(serious_views=3, serious_forwards=2))
+
+
+async def test_a_post_passing_a_reach_threshold_is_escalated_and_reopened_after_approval(
+    reach_server: Server, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    reviewer = await make_staff("reviewer", on=reach_server)
+    operator = await make_user("operator", on=reach_server)
+    readers = [await make_user(f"reader{n}", on=reach_server) for n in range(3)]
+    account = await public_account(operator, reviewer, account_type="service")
+    post = await operator.publish(account["id"], "据说", "据说。正文。")
+    for reader in readers:
+        await reader.read_post(post["id"])
+
+    case = await case_of(reviewer, "post", post["id"])
+    assert case["sources"] == ["escalation"]
+    assert case["reach"] == {"views": 3, "forwards": 0}
+    assert (case["author_id"], case["severity"], case["report_count"]) == (operator.id, None, 0)
+    assert case["content"]["text"] == "据说\n据说。正文。"
+    assert hours_between(case) == 1
+    await decided(reviewer, case["id"], "approve", "true and harmless")
+    assert await review_case(reviewer, "post", post["id"]) is None
+
+    chat = (await readers[0].open_direct(readers[1].id))["id"]
+    first = await readers[0].forward(post["id"], chat)
+    await readers[1].forward(post["id"], chat, first["message"]["id"])
+    reopened = await case_of(reviewer, "post", post["id"])
+    assert reopened["id"] == case["id"]
+    assert (reopened["state"], reopened["overdue"]) == ("open", False)
+    assert reopened["reach"] == {"views": 3, "forwards": 2}
+    assert reopened["priority"] >= case["priority"]

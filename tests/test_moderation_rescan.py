@@ -1,0 +1,80 @@
+"""`townhall moderation rescan --since` re-checks published posts after the lexicon changed and
+queues what now matches for review; the post stays up until a reviewer decides."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import TOWNHALL, MakeStaff, MakeUser, Server
+from tests.support import public_account
+from townhall.cli.main import app
+
+
+def townhall(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(TOWNHALL), *args, "--data-dir", str(server.data_dir)],
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_a_rescan_queues_posts_that_match_a_term_added_since(
+    server: Server, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    operator = await make_user("operator")
+    reviewer = await make_staff("reviewer")
+    admin = await make_staff("admin")
+    account = await public_account(
+        operator, reviewer, category="enterprise", account_type="service"
+    )
+    term = "新式刷卡套现" + operator.handle[-6:]  # unique to this test: other posts stay clean
+    post = await operator.publish(account["id"], title="理财小贴士", body=f"教你{term}的办法")
+    clean = await operator.publish(account["id"], title="春茶上市", body="今年的春茶很香。")
+    await admin.request(
+        "POST",
+        "/api/v1/admin/lexicon/terms",
+        json={"text": term, "category": "fraud", "severity": "medium"},
+    )
+
+    done = townhall(server, "moderation", "rescan", "--since", "1d", "--json", "-")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["scanned"] >= 2
+    assert report["decisions"]["hold"] >= 1
+
+    cases = (
+        await reviewer.request(
+            "GET", "/api/v1/admin/review/cases", params={"source": "flag", "limit": 500}
+        )
+    )["cases"]
+    targets = {(case["target"]["type"], case["target"]["id"]): case for case in cases}
+    case = targets[("post", post["id"])]
+    assert case["categories"] == ["fraud"] and case["severity"] == "medium"
+    assert ("post", clean["id"]) not in targets
+    # Still up until a reviewer decides.
+    assert (await operator.read_post(post["id"]))["title"] == "理财小贴士"
+
+    again = json.loads(
+        townhall(server, "moderation", "rescan", "--since", "1d", "--json", "-").stdout
+    )
+    assert again["decisions"]["hold"] == report["decisions"]["hold"]
+    one = await reviewer.request("GET", f"/api/v1/admin/review/cases/{case['id']}")
+    assert one["sources"] == ["flag"]  # the same case, not a second one
+
+
+@pytest.mark.parametrize("since", ["yesterday", "-3d", "2026-13-01"])
+def test_a_rescan_refuses_a_since_it_cannot_read(tmp_path: Path, since: str) -> None:
+    done = CliRunner().invoke(
+        app, ["moderation", "rescan", "--since", since, "--data-dir", str(tmp_path)]
+    )
+    assert done.exit_code == 2
+    assert "--since" in done.output
+    assert not (tmp_path / "townhall.db").exists()  # refused before touching anything
