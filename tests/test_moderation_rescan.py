@@ -49,6 +49,8 @@ async def test_a_rescan_queues_posts_that_match_a_term_added_since(
     report = json.loads(done.stdout)
     assert report["scanned"] >= 2
     assert report["decisions"]["hold"] >= 1
+    assert report["queued"] >= 1
+    assert report["queued"] >= 1
 
     cases = (
         await reviewer.request(
@@ -66,6 +68,8 @@ async def test_a_rescan_queues_posts_that_match_a_term_added_since(
         townhall(server, "moderation", "rescan", "--since", "1d", "--json", "-").stdout
     )
     assert again["decisions"]["hold"] == report["decisions"]["hold"]
+    assert again["queued"] == report["queued"]  # the same cases, still waiting
+    assert again["queued"] == report["queued"]  # the same cases, still waiting
     one = await reviewer.request("GET", f"/api/v1/admin/review/cases/{case['id']}")
     assert one["sources"] == ["flag"]  # the same case, not a second one
 

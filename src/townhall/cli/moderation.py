@@ -21,7 +21,6 @@ from rich.table import Table
 from townhall.cli.settings import ConfigOption, DataDirOption, settings_from
 from townhall.config import Settings
 from townhall.domain.errors import DomainError
-from townhall.domain.moderation import Decision
 from townhall.domain.time import iso_utc
 from townhall.store.database import Database, open_database, prepare_storage
 from townhall.store.migrate import upgrade_to_head
@@ -123,7 +122,7 @@ def rescan(
     settings = settings_from(config, data_dir=data_dir)
     since_ms = _since_ms(since, time.time())
 
-    async def run() -> dict[str, int]:
+    async def run() -> dict[str, Any]:
         async with running_services(settings) as services:
             with Progress(transient=True, console=Console(stderr=True)) as progress:
                 task = progress.add_task("rescanning posts", total=None)
@@ -131,19 +130,16 @@ def rescan(
                     since_ms, on_progress=lambda n: progress.advance(task, n)
                 )
 
-    decisions = asyncio.run(run())
-    counts = {
-        "since": iso_utc(since_ms),
-        "scanned": sum(decisions.values()),
-        "decisions": decisions,
-    }
-    queued = counts["scanned"] - decisions[Decision.ALLOW]
+    counts = {"since": iso_utc(since_ms), **asyncio.run(run())}
     if json_file == "-":
         typer.echo(orjson.dumps(counts).decode())
         return
     if json_file is not None:
         Path(json_file).write_bytes(orjson.dumps(counts, option=orjson.OPT_INDENT_2) + b"\n")
-    typer.echo(f"rescanned {counts['scanned']} post(s) since {counts['since']}: {queued} queued")
+    typer.echo(
+        f"rescanned {counts['scanned']} post(s) since {counts['since']}: "
+        f"{counts['queued']} wait for review"
+    )
 
 
 _RELATIVE = re.compile(r"^(\d{1,5})([hd])$")

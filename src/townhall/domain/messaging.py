@@ -84,3 +84,15 @@ def _has_forbidden_controls(text: str) -> bool:
     return any(
         unicodedata.category(ch) == "Cc" and ch not in ALLOWED_CONTROL_CHARACTERS for ch in text
     )
+
+
+class MessageModeration:
+    """What moderation made of a stored message; None: delivered as sent."""
+
+    HELD = "held"  # only its sender has it until a reviewer approves it
+    REMOVED = "removed"  # blanked: a tombstone wherever it reached
+    WITHHELD = "withheld"  # removed while held: only its sender ever had it
+
+
+SENDER_ONLY = (MessageModeration.HELD, MessageModeration.WITHHELD)
+GONE = (MessageModeration.REMOVED, MessageModeration.WITHHELD)

@@ -120,6 +120,9 @@ def check_rules(rules: ModerationRules) -> str | None:
                     f"moderation.surfaces.{surface}.{severity}: {decision!r} is not one of "
                     f"{', '.join(DECISION_ORDER)}"
                 )
+            if surface == Surface.NAME and decision not in (Decision.ALLOW, Decision.BLOCK):
+                # A name is taken or refused at once: there is no content to queue or release.
+                return f"moderation.surfaces.name.{severity}: a name is only allowed or blocked"
     for position, term in enumerate(rules.terms):
         if term.category not in rules.categories or term.severity not in rules.severities:
             return f"moderation.terms[{position}]: unknown category or severity"

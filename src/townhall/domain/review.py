@@ -42,6 +42,7 @@ class CaseState:
     ESCALATED = "escalated"  # waiting for an administrator
     APPROVED = "approved"  # no violation: the target stays, repeat reports do not re-queue it
     REMOVED = "removed"  # a violation: content taken down everywhere it reached
+    UPHELD = "upheld"  # a violation by a user, group or public account: sanctioned by staff
 
 
 PENDING = (CaseState.OPEN, CaseState.ESCALATED)
@@ -51,9 +52,15 @@ class Verdict:
     APPROVE = "approve"
     REMOVE = "remove"
     ESCALATE = "escalate"
+    UPHOLD = "uphold"  # the report of a user, group or public account is founded
 
 
-VERDICTS = (Verdict.APPROVE, Verdict.REMOVE, Verdict.ESCALATE)
+VERDICTS = (Verdict.APPROVE, Verdict.REMOVE, Verdict.UPHOLD, Verdict.ESCALATE)
+DECIDED_STATES = {
+    Verdict.APPROVE: CaseState.APPROVED,
+    Verdict.REMOVE: CaseState.REMOVED,
+    Verdict.UPHOLD: CaseState.UPHELD,
+}
 
 
 class Outcome:
@@ -167,7 +174,7 @@ def reporter_wait_ms(
 def outcome_of(state: str) -> str:
     if state == CaseState.APPROVED:
         return Outcome.NO_VIOLATION
-    if state == CaseState.REMOVED:
+    if state in (CaseState.REMOVED, CaseState.UPHELD):
         return Outcome.ACTION_TAKEN
     return Outcome.PENDING
 

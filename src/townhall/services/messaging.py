@@ -16,8 +16,10 @@ from townhall.domain.errors import InvalidInput, NotFound
 from townhall.domain.events import EventType, conversation_event, message_event, message_object
 from townhall.domain.limits import Limits
 from townhall.domain.messaging import (
+    SENDER_ONLY,
     ConversationKind,
     MemberRole,
+    MessageModeration,
     check_client_id,
     check_group_title,
     check_message_text,
@@ -212,7 +214,7 @@ class MessagingService:
             recipients=(actor.account_id,) if held else members.ids,
             origin=origin,
             attachment=orjson.dumps(attachment).decode() if attachment is not None else None,
-            moderation=message_store.HELD if held else None,
+            moderation=MessageModeration.HELD if held else None,
         )
         if appended.duplicate:
             return appended
@@ -239,7 +241,12 @@ class MessagingService:
         await self._require_member(actor, conversation_id)
         async with self._db.reading() as conn:
             rows = await message_store.history(
-                conn, conversation_id, viewer_id=actor.account_id, before_seq=before, limit=limit
+                conn,
+                conversation_id,
+                viewer_id=actor.account_id,
+                sender_only=SENDER_ONLY,
+                before_seq=before,
+                limit=limit,
             )
         return [render_message(stored_message(row)) for row in rows]
 

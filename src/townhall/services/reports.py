@@ -9,7 +9,7 @@ from typing import Any
 from townhall.bus.base import Bus
 from townhall.domain.accounts import AccountStatus
 from townhall.domain.errors import InvalidInput, NotFound, Throttled
-from townhall.domain.messaging import ConversationKind
+from townhall.domain.messaging import GONE, SENDER_ONLY, ConversationKind
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import PostState
 from townhall.domain.review import (
@@ -69,7 +69,7 @@ class ReportService:
         now_ms = self._now_ms()
         rung: tuple[int, bytes] | None = None
         async with self._db.writing() as conn:
-            author_id, content = await self._seen(conn, actor, target_type, target_id)
+            author_id, content, gone = await self._seen(conn, actor, target_type, target_id)
             case = await review_store.case_for(conn, target_type, target_id)
             if case is not None:
                 earlier = await review_store.report_by(conn, actor.account_id, case.id)
@@ -85,6 +85,8 @@ class ReportService:
                 categories=[reason] if reason in self._categories else [],
             )
             case = await self._review.raise_case(conn, raised, now_ms)
+            if gone:
+                case = await self._review.close_gone(conn, case, now_ms)
             decided = case.state not in PENDING  # judged before: the reporter hears it at once
             report_id = await review_store.insert_report(
                 conn,
@@ -153,8 +155,9 @@ class ReportService:
 
     async def _seen(
         self, conn: DbConnection, actor: Principal, target_type: str, target_id: int
-    ) -> tuple[int | None, dict[str, Any]]:
-        """The target's author and what it says, if the reporter can see it; else 404."""
+    ) -> tuple[int | None, dict[str, Any], bool]:
+        """The target's author, what it says, and whether moderation removed it already, if the
+        reporter can see it; else 404."""
         found = await _TARGET_READERS[target_type](conn, actor.account_id, target_id)
         if found is None:
             raise NotFound(f"no such {target_type}", code="target_not_found")
@@ -167,10 +170,10 @@ async def _message(conn: DbConnection, viewer_id: int, message_id: int) -> Any:
         conn, message.conversation_id
     ):
         return None
-    if message.moderation in message_store.SENDER_ONLY and message.sender_id != viewer_id:
+    if message.moderation in SENDER_ONLY and message.sender_id != viewer_id:
         return None
     content = {"text": message.text, "conversation_id": message.conversation_id}
-    return message.sender_id, content
+    return message.sender_id, content, message.moderation in GONE
 
 
 async def _post(conn: DbConnection, _viewer_id: int, post_id: int) -> Any:
@@ -188,14 +191,14 @@ async def _post(conn: DbConnection, _viewer_id: int, post_id: int) -> Any:
         "public_account_id": post.public_account_id,
         "text": f"{post.title}\n{post.body}",
     }
-    return account.operator_id, content
+    return account.operator_id, content, post.status == PostState.REMOVED
 
 
 async def _user(conn: DbConnection, _viewer_id: int, account_id: int) -> Any:
     account = await account_store.get(conn, account_id)
     if account is None or account.status != AccountStatus.ACTIVE:
         return None
-    return account.id, {"display_name": account.display_name, "text": account.display_name}
+    return account.id, {"display_name": account.display_name, "text": account.display_name}, False
 
 
 async def _group(conn: DbConnection, viewer_id: int, conversation_id: int) -> Any:
@@ -206,7 +209,7 @@ async def _group(conn: DbConnection, viewer_id: int, conversation_id: int) -> An
         or viewer_id not in await message_store.member_ids(conn, conversation_id)
     ):
         return None
-    return group.created_by, {"title": group.title, "text": group.title}
+    return group.created_by, {"title": group.title, "text": group.title}, False
 
 
 async def _public_account(conn: DbConnection, _viewer_id: int, public_account_id: int) -> Any:
@@ -218,7 +221,7 @@ async def _public_account(conn: DbConnection, _viewer_id: int, public_account_id
         "description": account.description,
         "text": f"{account.name}\n{account.description}",
     }
-    return account.operator_id, content
+    return account.operator_id, content, False
 
 
 _TARGET_READERS = {

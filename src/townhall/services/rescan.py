@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Row
 
 from townhall.domain.moderation import DECISION_ORDER, Decision, Surface, Verdict
 from townhall.domain.public_accounts import PostState
-from townhall.domain.review import Target
+from townhall.domain.review import PENDING, Target
 from townhall.services.moderation import ContentCheck
 from townhall.services.review import ReviewService
 from townhall.store import posts as post_store
@@ -27,9 +28,11 @@ class Rescan:
 
     async def posts(
         self, since_ms: int, *, on_progress: Callable[[int], None] | None = None
-    ) -> dict[str, int]:
-        """Counts of what the check decided now: allow, flag, hold, block."""
+    ) -> dict[str, Any]:
+        """Counts of what the check decided now (allow, flag, hold, block), and how many posts
+        wait for a reviewer because of it (one judged harmless before stays judged)."""
         decided: Counter[str] = Counter()
+        queued = 0
         after_id = 0
         while True:
             async with self._db.reading() as conn:
@@ -44,16 +47,18 @@ class Rescan:
                 verdict = self._check.check(Surface.PUBLIC_POST, f"{post.title}\n{post.body}")
                 decided[verdict.decision] += 1
                 if verdict.decision != Decision.ALLOW:
-                    await self._queue(post, verdict)
+                    case = await self._queue(post, verdict)
+                    queued += case is not None and case.state in PENDING
             if on_progress is not None:
                 on_progress(len(page))
             if len(page) < PAGE:
-                return {decision: decided[decision] for decision in DECISION_ORDER}
+                decisions = {decision: decided[decision] for decision in DECISION_ORDER}
+                return {"scanned": decided.total(), "decisions": decisions, "queued": queued}
             after_id = page[-1].id
 
-    async def _queue(self, post: Row, verdict: Verdict) -> None:
+    async def _queue(self, post: Row, verdict: Verdict) -> Row | None:
         """Already delivered: whatever the surface would do now, the post is flagged."""
-        await self._review.screened(
+        return await self._review.screened(
             Verdict(Decision.FLAG, verdict.reasons),
             surface=Surface.PUBLIC_POST,
             target_type=Target.POST,

@@ -13,10 +13,12 @@ from townhall.bus.base import Bus
 from townhall.domain.accounts import Role
 from townhall.domain.classifiers import Flag
 from townhall.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefusal
+from townhall.domain.messaging import GONE
 from townhall.domain.moderation import Decision, Reason, Verdict
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import PostState
 from townhall.domain.review import (
+    DECIDED_STATES,
     PENDING,
     REMOVABLE,
     SOURCES,
@@ -155,10 +157,10 @@ class ReviewService:
         target_id: int,
         author_id: int,
         content: dict[str, Any],
-    ) -> None:
+    ) -> Row | None:
         """A flag or a hold: its statement of reasons and its case, in one transaction."""
         if verdict.decision not in (Decision.FLAG, Decision.HOLD):
-            return
+            return None
         now_ms = self._now_ms()
         severity = None
         for reason in verdict.reasons:
@@ -172,7 +174,7 @@ class ReviewService:
                 subject_type=target_type,
                 subject_id=target_id,
             )
-            await self.raise_case(
+            return await self.raise_case(
                 conn,
                 Raised(
                     target_type,
@@ -279,6 +281,7 @@ class ReviewService:
                 raise NotFound("no such case", code="case_not_found")
             if case.state not in PENDING:
                 raise Conflict("the case is already decided", code="case_decided")
+            self._check_may_decide(actor, case)
             self._check_claim(actor, case, now_ms)
             await review_store.update_case(
                 conn,
@@ -289,11 +292,20 @@ class ReviewService:
             case = await review_store.get_case(conn, case_id)
         return render_case(case, now_ms)
 
+    def _check_may_decide(self, actor: Principal, case: Row) -> None:
+        if case.state == CaseState.ESCALATED and actor.role != Role.ADMIN:
+            raise Forbidden(
+                f"case {case.id} was escalated: an administrator decides it",
+                code="case_escalated",
+            )
+
     def _check_claim(self, actor: Principal, case: Row, now_ms: int) -> None:
+        """A fresh claim of another reviewer's stands in the way; an administrator may take any
+        case over (a claimed case must not stall past its service timer)."""
         fresh = case.claimed_at is not None and (
             now_ms - case.claimed_at < self._rules.claim_minutes * 60_000
         )
-        if case.claimed_by not in (None, actor.account_id) and fresh:
+        if case.claimed_by not in (None, actor.account_id) and fresh and actor.role != Role.ADMIN:
             raise Conflict(
                 f"case {case.id} is claimed by reviewer {case.claimed_by}", code="case_claimed"
             )
@@ -341,19 +353,19 @@ class ReviewService:
     def _check_decidable(self, actor: Principal, case: Row, decision: str, now_ms: int) -> None:
         if case.state not in PENDING:
             raise Conflict(f"case {case.id} is already decided", code="case_decided")
-        if case.state == CaseState.ESCALATED:
-            if decision == ReviewVerdict.ESCALATE:
-                raise Conflict(f"case {case.id} is already escalated", code="case_escalated")
-            if actor.role != Role.ADMIN:
-                raise Forbidden(
-                    f"case {case.id} was escalated: an administrator decides it",
-                    code="case_escalated",
-                )
+        if case.state == CaseState.ESCALATED and decision == ReviewVerdict.ESCALATE:
+            raise Conflict(f"case {case.id} is already escalated", code="case_escalated")
+        self._check_may_decide(actor, case)
         self._check_claim(actor, case, now_ms)
         if decision == ReviewVerdict.REMOVE and case.target_type not in REMOVABLE:
             raise PolicyRefusal(
-                f"case {case.id}: a {case.target_type} is not removed but sanctioned",
+                f"case {case.id}: a {case.target_type} is not removed but upheld and sanctioned",
                 code="not_removable",
+            )
+        if decision == ReviewVerdict.UPHOLD and case.target_type in REMOVABLE:
+            raise PolicyRefusal(
+                f"case {case.id}: a violating {case.target_type} is removed, not upheld",
+                code="not_upholdable",
             )
 
     async def _apply(
@@ -365,12 +377,17 @@ class ReviewService:
         reason: str,
         now_ms: int,
     ) -> list[Push]:
-        if decision == ReviewVerdict.ESCALATE:
+        if decision == ReviewVerdict.ESCALATE:  # the reason tells the administrators why
             await review_store.update_case(
-                conn, case.id, state=CaseState.ESCALATED, claimed_by=None, claimed_at=None
+                conn,
+                case.id,
+                state=CaseState.ESCALATED,
+                reason=reason,
+                claimed_by=None,
+                claimed_at=None,
             )
             return []
-        state = CaseState.APPROVED if decision == ReviewVerdict.APPROVE else CaseState.REMOVED
+        state = DECIDED_STATES[decision]
         await review_store.update_case(
             conn,
             case.id,
@@ -384,8 +401,10 @@ class ReviewService:
         )
         if state == CaseState.APPROVED:
             pushes = await self._release(conn, case)
-        else:
-            pushes = await self._remove(conn, case, reason, now_ms)
+        elif state == CaseState.REMOVED:
+            pushes = await self._remove(conn, actor, case, reason, now_ms)
+        else:  # upheld: the sanction is staff's next step
+            pushes = []
         return pushes + await self._tell_reporters(conn, case, state, now_ms)
 
     async def _release(self, conn: DbConnection, case: Row) -> list[Push]:
@@ -395,11 +414,17 @@ class ReviewService:
             return await self._takedown.release_post(conn, case.target_id)
         return []
 
-    async def _remove(self, conn: DbConnection, case: Row, reason: str, now_ms: int) -> list[Push]:
+    async def _remove(
+        self, conn: DbConnection, actor: Principal, case: Row, reason: str, now_ms: int
+    ) -> list[Push]:
         if case.target_type == Target.MESSAGE:
-            pushes = await self._takedown.remove_messages(conn, [case.target_id])
+            removal = await self._takedown.remove_messages(conn, [case.target_id])
         else:
-            pushes = await self._takedown.remove_post(conn, case.target_id)
+            removal = await self._takedown.remove_post(conn, case.target_id)
+        pushes = removal.pushes
+        for target in removal.targets:  # re-posts and forwards went with it
+            if target != (case.target_type, case.target_id):
+                pushes += await self._close_removed(conn, actor, target, case.id, now_ms)
         categories = split(case.categories)
         digest = self._check.digest(orjson.loads(case.content)["text"])
         if digest is not None:
@@ -418,6 +443,44 @@ class ReviewService:
             payload = await self._notices.write(conn, case.author_id, notice)
             pushes.append(lambda: self._notices.ring(case.author_id, payload))
         return pushes
+
+    async def _close_removed(
+        self,
+        conn: DbConnection,
+        actor: Principal,
+        target: tuple[str, int],
+        removed_with: int,
+        now_ms: int,
+    ) -> list[Push]:
+        """A pending case of content a removal took with it is decided with it."""
+        case = await review_store.case_for(conn, *target)
+        if case is None or case.state not in PENDING:
+            return []
+        await review_store.update_case(
+            conn,
+            case.id,
+            state=CaseState.REMOVED,
+            decision=ReviewVerdict.REMOVE,
+            decided_by=actor.account_id,
+            decided_at=now_ms,
+            reason=f"removed with case {removed_with}",
+            claimed_by=None,
+            claimed_at=None,
+        )
+        return await self._tell_reporters(conn, case, CaseState.REMOVED, now_ms)
+
+    async def close_gone(self, conn: DbConnection, case: Row, now_ms: int) -> Row:
+        """A report of content already removed (with something else): its case says so."""
+        if case.state in PENDING:
+            await review_store.update_case(
+                conn,
+                case.id,
+                state=CaseState.REMOVED,
+                decision=ReviewVerdict.REMOVE,
+                decided_at=now_ms,
+                reason="already removed",
+            )
+        return await review_store.get_case(conn, case.id)
 
     async def _tell_reporters(
         self, conn: DbConnection, case: Row, state: str, now_ms: int
@@ -444,7 +507,7 @@ class ReviewService:
 async def _text_of(conn: DbConnection, target_type: str, target_id: int) -> str | None:
     if target_type == Target.MESSAGE:
         message = await message_store.get(conn, target_id)
-        if message is None or message.moderation in message_store.GONE:
+        if message is None or message.moderation in GONE:
             return None
         return message.text
     post = await post_store.get(conn, target_id)
@@ -456,7 +519,13 @@ async def _text_of(conn: DbConnection, target_type: str, target_id: int) -> str 
 def _states(state: str) -> tuple[str, ...]:
     if state == "pending":
         return PENDING
-    known = (CaseState.OPEN, CaseState.ESCALATED, CaseState.APPROVED, CaseState.REMOVED)
+    known = (
+        CaseState.OPEN,
+        CaseState.ESCALATED,
+        CaseState.APPROVED,
+        CaseState.REMOVED,
+        CaseState.UPHELD,
+    )
     if state not in known:
         raise InvalidInput(
             f"state must be pending or one of {', '.join(known)}", code="state_invalid"

@@ -95,7 +95,7 @@ def _ring(doorbell: asyncio.Event) -> Callable[[bytes, object], None]:
 
 
 def _render(row: Any) -> dict[str, Any]:
-    if row.payload is not None:
+    if row.id is None:
         return stream_store.decode_payload(row.payload)
-    # The inbox position is the message's position: the row reads as a stored message.
+    # A message, as it is now, at the inbox position (its own, or where a hold was released).
     return message_event(row.position, render_message(stored_message(row)))

@@ -7,13 +7,15 @@ commits, so a rolled-back bulk decision pushes nothing."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import orjson
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.events import EventType, message_event, post_event, tombstone_event
+from townhall.domain.messaging import GONE, MessageModeration
 from townhall.domain.public_accounts import PostState
+from townhall.domain.review import Target
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import render_message
 from townhall.services.posts import render_post
@@ -27,6 +29,14 @@ from townhall.store.message_log import stored_message
 Push = Callable[[], None]
 
 
+@dataclass
+class Removal:
+    """What a removal took down (its cascade included) and what to push once it commits."""
+
+    pushes: list[Push] = field(default_factory=list)
+    targets: list[tuple[str, int]] = field(default_factory=list)
+
+
 class Takedown:
     def __init__(self, counters: Counters, bus: Bus, live: LiveFollowers) -> None:
         self._counters = counters
@@ -38,7 +48,7 @@ class Takedown:
     async def release_message(self, conn: DbConnection, message_id: int) -> list[Push]:
         """Deliver a held message to the rest of its conversation, at a new stream position."""
         row = await message_store.get(conn, message_id)
-        if row is None or row.moderation != message_store.HELD:
+        if row is None or row.moderation != MessageModeration.HELD:
             return []
         await message_store.set_moderation(conn, message_id, None)
         members = await message_store.member_ids(conn, row.conversation_id)
@@ -62,20 +72,25 @@ class Takedown:
 
     # Removals ------------------------------------------------------------------------------
 
-    async def remove_messages(self, conn: DbConnection, message_ids: list[int]) -> list[Push]:
+    async def remove_messages(self, conn: DbConnection, message_ids: list[int]) -> Removal:
         """Blank each message and put a tombstone in the stream of everyone who had it."""
         rows = await message_store.of_ids(conn, message_ids)
-        live = [row for row in rows if row.moderation not in message_store.GONE]
-        held = [row.id for row in live if row.moderation == message_store.HELD]
-        delivered = [row.id for row in live if row.moderation != message_store.HELD]
-        await message_store.blank(conn, held, message_store.WITHHELD)
-        await message_store.blank(conn, delivered, message_store.REMOVED)
-        pushes = []
+        live = [row for row in rows if row.moderation not in GONE]
+        held = [row.id for row in live if row.moderation == MessageModeration.HELD]
+        delivered = [row.id for row in live if row.moderation != MessageModeration.HELD]
+        await message_store.blank(conn, held, MessageModeration.WITHHELD)
+        await message_store.blank(conn, delivered, MessageModeration.REMOVED)
+        removal = Removal()
+        members: dict[int, list[int]] = {}  # many forwards share a conversation
         for row in live:
-            if row.moderation == message_store.HELD:
+            if row.moderation == MessageModeration.HELD:
                 recipients = [row.sender_id]
             else:
-                recipients = await message_store.member_ids(conn, row.conversation_id)
+                if row.conversation_id not in members:
+                    members[row.conversation_id] = await message_store.member_ids(
+                        conn, row.conversation_id
+                    )
+                recipients = members[row.conversation_id]
             target = {"type": "message", "id": row.id, "conversation_id": row.conversation_id}
             payload = await stream_store.append_new_event(
                 conn,
@@ -84,31 +99,29 @@ class Takedown:
                 render=lambda position, target=target: tombstone_event(position, target),
                 recipients=recipients,
             )
-            pushes.append(
+            removal.pushes.append(
                 lambda recipients=recipients, payload=payload: self._ring(recipients, payload)
             )
-        return pushes
+            removal.targets.append((Target.MESSAGE, row.id))
+        return removal
 
-    async def remove_post(self, conn: DbConnection, post_id: int) -> list[Push]:
-        """The post, every re-post of it down the chain, and every forward of any of them."""
+    async def remove_post(self, conn: DbConnection, post_id: int) -> Removal:
+        """The post, every re-post of it down the chain, and every forward of any of them.
+        What subscribers saw becomes a tombstone; what they never saw stays unseen."""
         post_ids = [post_id, *await post_store.reposts_of(conn, [post_id])]
-        shown = [pid for pid in post_ids if await self._has_status(conn, pid, PostState.PUBLISHED)]
-        held = [pid for pid in post_ids if await self._has_status(conn, pid, PostState.HELD)]
+        statuses = await post_store.statuses(conn, post_ids)
+        shown = [pid for pid in post_ids if statuses.get(pid) == PostState.PUBLISHED]
+        held = [pid for pid in post_ids if statuses.get(pid) == PostState.HELD]
+        await post_store.set_status(conn, shown, PostState.REMOVED)
         await post_store.set_status(conn, held, PostState.WITHHELD)
-        await post_store.set_status(
-            conn, [pid for pid in post_ids if pid not in held], PostState.REMOVED
-        )
-        pushes = await self.remove_messages(
+        removal = await self.remove_messages(
             conn, await reach_store.forward_messages(conn, post_ids)
         )
         for pid in shown:  # online followers swap it for its tombstone at once
             frame = orjson.dumps(post_event(render_post(await post_store.get(conn, pid))))
-            pushes.append(lambda frame=frame: self._live.publish(frame))
-        return pushes
-
-    async def _has_status(self, conn: DbConnection, post_id: int, status: str) -> bool:
-        post = await post_store.get(conn, post_id)
-        return post is not None and post.status == status
+            removal.pushes.append(lambda frame=frame: self._live.publish(frame))
+        removal.targets += [(Target.POST, pid) for pid in [*shown, *held]]
+        return removal
 
     def _ring(self, recipients: list[int], payload: bytes) -> None:
         for account_id in recipients:

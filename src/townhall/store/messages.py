@@ -10,22 +10,25 @@ from sqlalchemy import Row, or_, select, update
 from townhall.store.database import DbConnection
 from townhall.store.schema import members, messages
 
-HELD = "held"
-REMOVED = "removed"
-WITHHELD = "withheld"  # removed while held: only its sender ever had it
-SENDER_ONLY = (HELD, WITHHELD)
-GONE = (REMOVED, WITHHELD)
+# SQLite allows 32,766 bound values in a statement; a post may have been forwarded more often.
+CHUNK = 10_000
 
 
 async def history(
-    conn: DbConnection, conversation_id: int, *, viewer_id: int, before_seq: int | None, limit: int
+    conn: DbConnection,
+    conversation_id: int,
+    *,
+    viewer_id: int,
+    sender_only: Sequence[str],
+    before_seq: int | None,
+    limit: int,
 ) -> list[Row]:
-    """A held message (or one removed while held) is in its sender's history only."""
+    """Messages whose moderation is one of `sender_only` are in their sender's history only."""
     query = select(messages).where(
         messages.c.conversation_id == conversation_id,
         or_(
             messages.c.moderation.is_(None),
-            messages.c.moderation.not_in(SENDER_ONLY),
+            messages.c.moderation.not_in(sender_only),
             messages.c.sender_id == viewer_id,
         ),
     )
@@ -41,8 +44,11 @@ async def get(conn: DbConnection, message_id: int) -> Row | None:
 
 
 async def of_ids(conn: DbConnection, message_ids: Sequence[int]) -> list[Row]:
-    result = await conn.execute(select(messages).where(messages.c.id.in_(message_ids)))
-    return list(result)
+    found = []
+    for start in range(0, len(message_ids), CHUNK):
+        chunk = message_ids[start : start + CHUNK]
+        found += await conn.execute(select(messages).where(messages.c.id.in_(chunk)))
+    return found
 
 
 async def member_ids(conn: DbConnection, conversation_id: int) -> list[int]:
@@ -60,8 +66,9 @@ async def set_moderation(conn: DbConnection, message_id: int, moderation: str | 
 
 async def blank(conn: DbConnection, message_ids: Sequence[int], moderation: str) -> None:
     """Removed: the text and what it carried are gone; the row stays as the tombstone."""
-    await conn.execute(
-        update(messages)
-        .where(messages.c.id.in_(message_ids))
-        .values(text="", attachment=None, moderation=moderation)
-    )
+    for start in range(0, len(message_ids), CHUNK):
+        await conn.execute(
+            update(messages)
+            .where(messages.c.id.in_(message_ids[start : start + CHUNK]))
+            .values(text="", attachment=None, moderation=moderation)
+        )

@@ -103,6 +103,11 @@ async def set_status(conn: DbConnection, post_ids: Sequence[int], status: str) -
     await conn.execute(update(posts).where(posts.c.id.in_(post_ids)).values(status=status))
 
 
+async def statuses(conn: DbConnection, post_ids: Sequence[int]) -> dict[int, str]:
+    result = await conn.execute(select(posts.c.id, posts.c.status).where(posts.c.id.in_(post_ids)))
+    return {row.id: row.status for row in result}
+
+
 async def reposts_of(conn: DbConnection, post_ids: Sequence[int]) -> list[int]:
     """Posts re-publishing any of these, however many hops down the chain."""
     found: list[int] = []

@@ -214,7 +214,7 @@ posts = Table(
     Column("title", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("content_class", String(32), nullable=False),
-    Column("source_post_id", Integer, ForeignKey("posts.id"), nullable=True),
+    Column("source_post_id", Integer, ForeignKey("posts.id"), nullable=True, index=True),
     Column("root_post_id", Integer, ForeignKey("posts.id"), nullable=True),  # the chain's original
     Column("status", String(16), nullable=False),
     Column("created_at", BigInteger, nullable=False),

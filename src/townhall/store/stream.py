@@ -11,6 +11,9 @@ from sqlalchemy import Row, insert, select
 from townhall.store.database import Counters, DbConnection
 from townhall.store.schema import events, inbox, messages
 
+RELEASED = "released"
+RELEASED_PAYLOAD = '{"type":"released"}'
+
 
 async def append_event(
     conn: DbConnection,
@@ -23,26 +26,29 @@ async def append_event(
     await conn.execute(
         insert(events).values(position=position, type=event_type, payload=payload.decode())
     )
-    await conn.execute(
-        insert(inbox),
-        [
-            {"account_id": account_id, "position": position, "message_id": None}
-            for account_id in recipients
-        ],
-    )
+    rows = [
+        {"account_id": account_id, "position": position, "message_id": None}
+        for account_id in recipients
+    ]
+    if rows:
+        await conn.execute(insert(inbox), rows)
 
 
 async def append_message(
     conn: DbConnection, *, position: int, message_id: int, recipients: Iterable[int]
 ) -> None:
-    """A stored message reaching more streams later (a hold released), at a new position."""
+    """A stored message reaching more streams later (a hold released), at a new position. The
+    events row only marks the position taken, so the counters find it after a restart; readers
+    render the message itself, as it is now."""
     await conn.execute(
-        insert(inbox),
-        [
-            {"account_id": account_id, "position": position, "message_id": message_id}
-            for account_id in recipients
-        ],
+        insert(events).values(position=position, type=RELEASED, payload=RELEASED_PAYLOAD)
     )
+    rows = [
+        {"account_id": account_id, "position": position, "message_id": message_id}
+        for account_id in recipients
+    ]
+    if rows:
+        await conn.execute(insert(inbox), rows)
 
 
 async def append_new_event(

@@ -1,4 +1,4 @@
-"""review queues, reports, hash bank, held messages
+"""review queues, reports, hash bank, held messages, re-post index
 
 Revision ID: 0005
 Revises: 0004
@@ -95,9 +95,15 @@ def upgrade() -> None:
 
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("moderation", sa.String(length=8), nullable=True))
+    # A removal follows re-posts down their chain.
+    with op.batch_alter_table("posts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_posts_source_post_id"), ["source_post_id"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("posts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_posts_source_post_id"))
+
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_column("moderation")
 
