@@ -206,3 +206,113 @@ async def test_a_reporter_whose_reports_prove_unfounded_is_throttled(
     assert case["report_count"] == 1
     # Decided, so that no case of this test falls overdue in another's count on this server.
     await decide(reviewer, case["id"], "approve")
+
+
+async def test_a_founded_report_of_a_user_group_or_public_account_is_upheld(
+    make_user: MakeUser, alice: User, bob: User, carol: User, make_staff: MakeStaff
+) -> None:
+    reviewer = await make_staff("reviewer")
+    operator = await make_user("operator")
+    account = await public_account(operator, reviewer, account_type="service")
+    group = (await alice.create_group("投资群", [bob.id, carol.id]))["id"]
+    targets = [("user", alice.id), ("group", group), ("public_account", account["id"])]
+    reporters = (bob, carol)
+    cursors = {user.id: (await full_sync(user))[1] for user in (alice, operator, *reporters)}
+    reports = {
+        (reporter.id, target): await filed(reporter, *target, "fraud")
+        for target in targets
+        for reporter in reporters
+    }
+
+    for target in targets:
+        case = await case_of(reviewer, *target)
+        assert case["report_count"] == 2
+        upheld = await decide(reviewer, case["id"], "uphold")
+        assert (upheld["state"], upheld["decision"], upheld["decided_by"]) == (
+            "upheld",
+            "uphold",
+            reviewer.id,
+        )
+        assert await review_case(reviewer, *target) is None
+        listed = await review_case(reviewer, *target, "upheld")
+        assert listed is not None and (listed["id"], listed["state"]) == (case["id"], "upheld")
+        detail = await reviewer.request("GET", f"{CASES}/{case['id']}")
+        assert {r["outcome"] for r in detail["reports"]} == {"action_taken"}
+
+    for reporter in reporters:
+        events, _ = await full_sync(reporter, cursors[reporter.id])
+        assert notices_of(events, "report_outcome") == [
+            {
+                "kind": "report_outcome",
+                "report_id": reports[reporter.id, target]["id"],
+                "target": {"type": target[0], "id": target[1]},
+                "outcome": "action_taken",
+            }
+            for target in targets
+        ]
+        mine = (await reporter.request("GET", REPORTS))["reports"]
+        assert mine == [
+            {**reports[reporter.id, target], "outcome": "action_taken"} for target in targets[::-1]
+        ]
+    # Nothing was removed: upholding leaves the sanction to staff.
+    for author in (alice, operator):
+        events, _ = await full_sync(author, cursors[author.id])
+        assert notices_of(events, "content_removed") == []
+        assert notices_of(events, "report_outcome") == []
+    # A later report of an upheld target is answered at once.
+    dave = await make_user("dave")
+    late = await filed(dave, "user", alice.id, "fraud")
+    assert late["outcome"] == "action_taken"
+    assert await review_case(reviewer, "user", alice.id) is None
+
+
+async def test_reporting_content_already_removed_is_answered_at_once(
+    make_user: MakeUser, alice: User, bob: User, carol: User, make_staff: MakeStaff
+) -> None:
+    reviewer = await make_staff("reviewer")
+    dave = await make_user("dave")
+    group = (await alice.create_group("投资群", [bob.id, carol.id, dave.id]))["id"]
+    # Removed by its own case...
+    message = await alice.send(group, f"内部消息 转账给我 稳赚不赔 {time.time_ns()}")
+    await filed(bob, "message", message["id"], "fraud")
+    await decide(reviewer, (await case_of(reviewer, "message", message["id"]))["id"], "remove")
+    # ...and removed with a post it forwarded, which had no case of its own.
+    operator = await make_user("operator")
+    account = await public_account(operator, reviewer, account_type="service")
+    post = await operator.publish(
+        account["id"], f"独家消息{time.time_ns()}", "某地发生大事。", "commentary"
+    )
+    relay_operator = await make_user("relay")
+    relay = await public_account(relay_operator, reviewer, account_type="service")
+    repost = await relay_operator.publish(relay["id"], "转发", "转发正文", "commentary", post["id"])
+    forward = (await alice.forward(post["id"], group))["message"]
+    await filed(bob, "post", post["id"], "other")
+    await decide(reviewer, (await case_of(reviewer, "post", post["id"]))["id"], "remove")
+    assert await review_case(reviewer, "message", forward["id"], "removed") is None
+
+    shown = {m["id"]: m for m in (await carol.history(group))["messages"]}
+    for gone in (message, forward):
+        assert (shown[gone["id"]]["moderation"], shown[gone["id"]]["text"]) == ("removed", "")
+
+    _, cursor = await full_sync(carol)
+    late = {}
+    for target in (("message", message["id"]), ("message", forward["id"]), ("post", repost["id"])):
+        answer = await report(carol, *target, "fraud")
+        assert answer.status_code == 201, answer.text
+        late[target] = answer.json()
+        assert late[target]["outcome"] == "action_taken"
+        assert await review_case(reviewer, *target) is None
+        case = await review_case(reviewer, *target, "removed")
+        assert case is not None and case["state"] == "removed"
+    events, _ = await full_sync(carol, cursor)
+    assert notices_of(events, "report_outcome") == [
+        {
+            "kind": "report_outcome",
+            "report_id": late[target]["id"],
+            "target": {"type": target[0], "id": target[1]},
+            "outcome": "action_taken",
+        }
+        for target in late
+    ]
+    mine = (await carol.request("GET", REPORTS))["reports"]
+    assert {r["id"]: r["outcome"] for r in mine} == {r["id"]: "action_taken" for r in late.values()}

@@ -668,3 +668,270 @@ async def test_a_post_passing_a_reach_threshold_is_escalated_and_reopened_after_
     assert (reopened["state"], reopened["overdue"]) == ("open", False)
     assert reopened["reach"] == {"views": 3, "forwards": 2}
     assert reopened["priority"] >= case["priority"]
+
+
+# Verdicts by target -----------------------------------------------------------------------------
+
+
+async def test_content_is_removed_not_upheld_and_a_user_upheld_not_removed(
+    make_user: MakeUser, alice: User, bob: User, reviewer: User
+) -> None:
+    chat = (await alice.open_direct(bob.id))["id"]
+    flagged = await sent(alice, chat, tagged("今晚百家乐走起"))
+    message_case = await case_of(reviewer, "message", flagged["id"])
+    operator = await make_user("operator")
+    account = await public_account(operator, reviewer, account_type="service")
+    held = await operator.publish(account["id"], tagged("百家乐攻略"), "正文")
+    post_case = await case_of(reviewer, "post", held["id"])
+    assert (await report(bob, "user", alice.id)).status_code == 201
+    user_case = await case_of(reviewer, "user", alice.id)
+
+    for case in (message_case, post_case):
+        assert_error(await decide(reviewer, case["id"], "uphold"), 422, "not_upholdable")
+        assert_error(await bulk(reviewer, [case["id"]], "uphold"), 422, "not_upholdable")
+    assert_error(await decide(reviewer, user_case["id"], "remove"), 422, "not_removable")
+    for case in (message_case, post_case, user_case):
+        shown = await reviewer.request("GET", f"{CASES}/{case['id']}")
+        assert (shown["state"], shown["decision"], shown["reason"]) == ("open", None, None)
+    assert [m["text"] for m in await full_history(bob, chat)] == [flagged["text"]]
+    assert_error(await bob.raw("GET", f"/api/v1/posts/{held['id']}"), 404, "post_not_found")
+
+    upheld = await decided(reviewer, user_case["id"], "uphold", "a scammer")
+    assert (upheld["state"], upheld["decision"], upheld["decided_by"], upheld["reason"]) == (
+        "upheld",
+        "uphold",
+        reviewer.id,
+        "a scammer",
+    )
+    assert await review_case(reviewer, "user", alice.id) is None
+    assert (await review_case(reviewer, "user", alice.id, "upheld"))["id"] == user_case["id"]
+    # What a reviewer cannot uphold is still decided the usual way.
+    assert (await decided(reviewer, message_case["id"], "approve"))["state"] == "approved"
+    assert (await decided(reviewer, post_case["id"], "approve"))["state"] == "approved"
+
+
+# Escalations and take-overs ---------------------------------------------------------------------
+
+
+async def test_an_escalation_keeps_its_reason_and_only_an_administrator_claims_it(
+    alice: User, bob: User, reviewer: User, make_staff: MakeStaff
+) -> None:
+    chat = (await alice.open_direct(bob.id))["id"]
+    flagged = await sent(alice, chat, tagged("今晚百家乐走起"))
+    case = await case_of(reviewer, "message", flagged["id"])
+    escalated = await decided(reviewer, case["id"], "escalate", "needs legal")
+    assert (escalated["state"], escalated["reason"], escalated["decision"]) == (
+        "escalated",
+        "needs legal",
+        None,
+    )
+    shown = await reviewer.request("GET", f"{CASES}/{case['id']}")
+    assert (shown["state"], shown["reason"], shown["claimed_by"]) == (
+        "escalated",
+        "needs legal",
+        None,
+    )
+    queued = await review_case(reviewer, "message", flagged["id"], "escalated")
+    assert (queued["id"], queued["reason"]) == (case["id"], "needs legal")
+
+    claim = f"{CASES}/{case['id']}/claim"
+    assert_error(await reviewer.raw("PUT", claim), 403, "case_escalated")
+    assert (await reviewer.request("GET", f"{CASES}/{case['id']}"))["claimed_by"] is None
+    admin = await make_staff("admin")
+    assert (await admin.request("PUT", claim))["claimed_by"] == admin.id
+    removed = await decided(admin, case["id"], "remove", "illegal gambling ad")
+    assert (removed["state"], removed["decided_by"], removed["reason"]) == (
+        "removed",
+        admin.id,
+        "illegal gambling ad",
+    )
+
+
+async def test_an_administrator_may_take_over_a_case_a_reviewer_just_claimed(
+    alice: User, bob: User, reviewer: User, second_reviewer: User, make_staff: MakeStaff
+) -> None:
+    chat = (await alice.open_direct(bob.id))["id"]
+    first, second = [await sent(alice, chat, tagged(f"今晚百家乐走起{n}")) for n in range(2)]
+    cases = [(await case_of(reviewer, "message", m["id"]))["id"] for m in (first, second)]
+    for case_id in cases:
+        claimed = await reviewer.request("PUT", f"{CASES}/{case_id}/claim")
+        assert claimed["claimed_by"] == reviewer.id
+        assert_error(
+            await second_reviewer.raw("PUT", f"{CASES}/{case_id}/claim"), 409, "case_claimed"
+        )
+        assert_error(await decide(second_reviewer, case_id, "approve"), 409, "case_claimed")
+
+    admin = await make_staff("admin")
+    taken = await admin.request("PUT", f"{CASES}/{cases[0]}/claim")
+    assert taken["claimed_by"] == admin.id
+    assert_error(await reviewer.raw("PUT", f"{CASES}/{cases[0]}/claim"), 409, "case_claimed")
+    removed = await decided(admin, cases[0], "remove", "gambling ad")
+    assert (removed["state"], removed["decided_by"], removed["claimed_by"]) == (
+        "removed",
+        admin.id,
+        None,
+    )
+    approved = await decided(admin, cases[1], "approve", "a joke among friends")
+    assert (approved["state"], approved["decided_by"], approved["claimed_by"]) == (
+        "approved",
+        admin.id,
+        None,
+    )
+    history = await full_history(bob, chat)
+    assert [(m["id"], m.get("moderation")) for m in history] == [
+        (first["id"], "removed"),
+        (second["id"], None),
+    ]
+
+
+# Cascades ---------------------------------------------------------------------------------------
+
+
+async def test_a_removed_post_decides_the_pending_cases_of_its_forwards_and_reposts(
+    make_user: MakeUser, alice: User, bob: User, carol: User, reviewer: User
+) -> None:
+    operators = [await make_user(name) for name in ("origin", "relay")]
+    origin, relay = [
+        await public_account(operator, reviewer, account_type="service") for operator in operators
+    ]
+    post = await operators[0].publish(
+        origin["id"], tagged("独家消息"), "某地发生大事。速看。", "commentary"
+    )
+    repost = await operators[1].publish(relay["id"], "转发", "转发正文", "commentary", post["id"])
+    chat = (await alice.open_direct(bob.id))["id"]
+    forward = (await alice.forward(post["id"], chat))["message"]
+    dave = await make_user("dave")
+    cursors = {user.id: (await full_sync(user))[1] for user in (bob, carol)}
+
+    forward_report = await report(bob, "message", forward["id"], "defamation")
+    assert forward_report.status_code == 201, forward_report.text
+    repost_report = await report(carol, "post", repost["id"], "defamation")
+    assert repost_report.status_code == 201, repost_report.text
+    assert (await report(dave, "post", post["id"], "defamation")).status_code == 201
+    forward_case = await case_of(reviewer, "message", forward["id"])
+    repost_case = await case_of(reviewer, "post", repost["id"])
+    post_case = await case_of(reviewer, "post", post["id"])
+
+    await decided(reviewer, post_case["id"], "remove", "a fabricated story")
+    for target, case in (("message", forward_case), ("post", repost_case)):
+        shown = await reviewer.request("GET", f"{CASES}/{case['id']}")
+        assert (shown["state"], shown["decision"]) == ("removed", "remove"), shown
+        assert shown["reason"].startswith("removed with case"), shown
+        assert {r["outcome"] for r in shown["reports"]} == {"action_taken"}
+        assert await review_case(reviewer, target, case["target"]["id"]) is None
+        assert_error(await decide(reviewer, case["id"], "approve"), 409, "case_decided")
+
+    for reporter, filed, target in (
+        (bob, forward_report.json(), {"type": "message", "id": forward["id"]}),
+        (carol, repost_report.json(), {"type": "post", "id": repost["id"]}),
+    ):
+        events, _ = await full_sync(reporter, cursors[reporter.id])
+        assert notices_of(events, "report_outcome") == [
+            {
+                "kind": "report_outcome",
+                "report_id": filed["id"],
+                "target": target,
+                "outcome": "action_taken",
+            }
+        ]
+        (mine,) = (await reporter.request("GET", "/api/v1/reports"))["reports"]
+        assert mine == {**filed, "outcome": "action_taken"}
+
+
+# Holds with no one else to release them to ------------------------------------------------------
+
+
+@pytest.fixture
+def group_hold_server(servers: ServerPool) -> Server:
+    """A shared server whose pack holds a medium match in a group until it is approved."""
+    old = '[moderation.surfaces.group]\nlow = "flag"\nmedium = "flag"\n'
+    assert BASE_PACK_TEXT.count(old) == 1
+    text = BASE_PACK_TEXT.replace(
+        old, '[moderation.surfaces.group]\nlow = "flag"\nmedium = "hold"\n'
+    )
+    path = servers.root / "packs" / "group-hold.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return servers.shared(policy_pack=str(path))
+
+
+async def test_a_held_message_in_a_group_of_its_sender_alone_can_be_approved(
+    group_hold_server: Server, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    reviewer = await make_staff("reviewer", on=group_hold_server)
+    alice = await make_user("alice", on=group_hold_server)
+    group = (await alice.create_group("独白", []))["id"]
+    text = tagged("今晚百家乐走起")
+    held = await sent(alice, group, text)
+    assert held["moderation"] == "held"
+    case = await case_of(reviewer, "message", held["id"])
+    assert case["sources"] == ["hold"]
+
+    answer = await decide(reviewer, case["id"], "approve", "harmless")
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["state"], answer.json()["decision"]) == ("approved", "approve")
+    assert (await reviewer.request("GET", f"{CASES}/{case['id']}"))["state"] == "approved"
+    (shown,) = await full_history(alice, group)
+    assert (shown["id"], shown["text"]) == (held["id"], text)
+    assert "moderation" not in shown
+    assert (await sent(alice, group, "还有人吗"))["text"] == "还有人吗"
+
+
+# Restarts ---------------------------------------------------------------------------------------
+
+
+def moved(user: User, server: Server) -> User:
+    """The same account and session, talking to another server process."""
+    again = User(server.base_url, user_id=user.id, handle=user.handle, password=user.password)
+    again.token = user.token
+    return again
+
+
+async def test_a_restart_after_a_release_gives_no_stream_position_out_twice(
+    servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    pack = review_pack(servers.root, BASE_PACK_TEXT)
+    first = servers.start(policy_pack=pack)
+    try:
+        reviewer = await make_staff("reviewer", on=first)
+        alice, bob, carol = [await make_user(name, on=first) for name in ("alice", "bob", "carol")]
+        chat = (await alice.open_direct(bob.id))["id"]
+        text = tagged("今晚百家乐走起")
+        held = await sent(alice, chat, text)
+        assert held["moderation"] == "held"
+        case = await case_of(reviewer, "message", held["id"])
+        await decided(reviewer, case["id"], "approve")
+        before, released_at = await full_sync(bob)
+        assert [m["id"] for m in messages_of(before)] == [held["id"]]
+    finally:
+        first.stop()
+
+    second = servers.start(data_dir=first.data_dir, policy_pack=pack)
+    alice, bob, carol = (moved(user, second) for user in (alice, bob, carol))
+    try:
+        after = await sent(alice, chat, "明天见")
+        events, _ = await full_sync(bob)
+        shown = [(m["id"], m["text"]) for m in messages_of(events)]
+        assert shown == [(held["id"], text), (after["id"], "明天见")]
+        cursors = [event["cursor"] for event in events]
+        assert cursors == sorted(set(cursors)), events
+        released, new = (e["cursor"] for e in events if e["type"] == "message")
+        assert released <= released_at < new
+        assert all(
+            event["message"]["conversation_id"] == chat
+            for event in events
+            if event["type"] == "message"
+        )
+        assert {event["type"] for event in events} <= {"conversation", "message"}, events
+        later, _ = await full_sync(bob, released_at)
+        assert [m["id"] for m in messages_of(later)] == [after["id"]]
+
+        # Others' messages after the restart stay theirs.
+        other = (await carol.open_direct(alice.id))["id"]
+        await sent(carol, other, "你好")
+        assert (await full_sync(bob))[0] == events
+        assert [m["text"] for m in await full_history(bob, chat)] == [text, "明天见"]
+    finally:
+        for user in (alice, bob, carol):
+            await user.aclose()
+        second.stop()

@@ -20,7 +20,10 @@ from townhall.domain.moderation import (
 RULES = ModerationRules(
     categories=("fraud", "gambling"),
     severities=("low", "medium", "high"),
-    surfaces={surface: {"low": "allow", "medium": "flag", "high": "block"} for surface in SURFACES},
+    surfaces={
+        **{surface: {"low": "allow", "medium": "flag", "high": "block"} for surface in SURFACES},
+        "name": {"low": "allow", "medium": "block", "high": "block"},  # a name has no queue
+    },
     terms=(TermRule("赌博", "gambling", "high"),),
 )
 TEXT = "今晚赌博, 明天刷单"
@@ -117,3 +120,19 @@ def test_sound_rules_pass() -> None:
 def test_unsound_rules_are_named_by_key(changes: dict[str, object], named: str) -> None:
     problem = check_rules(rules_with(**changes))
     assert problem is not None and problem.startswith(named)
+
+
+@pytest.mark.parametrize("decision", [Decision.FLAG, Decision.HOLD])
+@pytest.mark.parametrize("severity", ["low", "medium", "high"])
+def test_a_name_is_only_allowed_or_blocked(decision: str, severity: str) -> None:
+    # A name is taken or refused at once: nothing could be queued or released later.
+    surfaces = {**RULES.surfaces, "name": {**RULES.surfaces["name"], severity: decision}}
+    problem = check_rules(rules_with(surfaces=surfaces))
+    assert problem is not None and problem.startswith(f"moderation.surfaces.name.{severity}:")
+
+
+@pytest.mark.parametrize("decision", [Decision.FLAG, Decision.HOLD])
+def test_flag_and_hold_stay_allowed_on_content_surfaces(decision: str) -> None:
+    for surface in ("direct", "group", "public_post"):
+        surfaces = {**RULES.surfaces, surface: {**RULES.surfaces[surface], "low": decision}}
+        assert check_rules(rules_with(surfaces=surfaces)) is None

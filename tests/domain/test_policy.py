@@ -56,8 +56,11 @@ PACK: dict[str, Any] = {
         "categories": ["fraud"],
         "severities": ["low", "high"],
         "surfaces": {
-            surface: {"low": "flag", "high": "block"}
-            for surface in ("direct", "group", "public_post", "name")
+            **{
+                surface: {"low": "flag", "high": "block"}
+                for surface in ("direct", "group", "public_post")
+            },
+            "name": {"low": "block", "high": "block"},
         },
         "terms": [{"text": "scam", "category": "fraud", "severity": "high"}],
         "allowlist": ["scampi"],

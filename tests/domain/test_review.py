@@ -137,6 +137,7 @@ def test_the_reporter_learns_the_outcome_as_the_case_ends() -> None:
     assert outcome_of("escalated") == "pending"
     assert outcome_of("approved") == "no_violation"
     assert outcome_of("removed") == "action_taken"
+    assert outcome_of("upheld") == "action_taken"  # a founded report of a user, group, account
 
 
 # Reporters of unfounded reports -----------------------------------------------------------------
