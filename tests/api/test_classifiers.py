@@ -7,6 +7,9 @@ import asyncio
 import time
 import uuid
 
+import psutil
+import pytest
+
 from tests.conftest import MakeStaff, MakeUser, ServerPool
 from tests.support import review_case
 
@@ -52,3 +55,27 @@ async def test_an_insult_the_lexicon_misses_is_flagged_by_the_english_classifier
     (reason,) = statement["reasons"]
     assert (reason["how"], reason["term"].split()[0]) == ("classifier", "profanity_en")
     assert await review_case(reviewer, "message", kind["id"]) is None
+
+
+def workers_of(server_pid: int, deadline: float) -> list[psutil.Process]:
+    """The server's classifier worker, once it has been spawned."""
+    while time.monotonic() < deadline:
+        spawned = [
+            child
+            for child in psutil.Process(server_pid).children()
+            if "spawn_main" in " ".join(child.cmdline())
+        ]
+        if spawned:
+            return spawned
+        time.sleep(0.1)
+    return []
+
+
+@pytest.mark.parametrize("how", ["terminate", "kill"])
+def test_the_classifier_worker_ends_with_its_server(servers: ServerPool, how: str) -> None:
+    server = servers.start(classifiers=True)
+    (worker,) = workers_of(server.process.pid, time.monotonic() + WAIT)
+    getattr(server.process, how)()  # a clean stop, or SIGKILL: no chance to stop the worker
+    server.process.wait(10)
+    _, alive = psutil.wait_procs([worker], timeout=10)
+    assert alive == [], f"the worker outlived its server ({how})"

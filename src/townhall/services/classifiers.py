@@ -12,6 +12,8 @@ import asyncio
 import functools
 import logging
 import multiprocessing
+import os
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -24,6 +26,7 @@ from townhall.domain.moderation import ClassifierRule, ModerationRules
 log = logging.getLogger(__name__)
 
 DROP_WARNING_INTERVAL_SECONDS = 60.0
+PARENT_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +85,13 @@ class ClassifierStage:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),  # no fork of a running event loop
             initializer=_load_in_worker,
-            initargs=(self._rules, data_dir),
+            initargs=(self._rules, data_dir, os.getpid()),
         )
-        names = await asyncio.get_running_loop().run_in_executor(process, _names_in_worker)
+        try:
+            names = await asyncio.get_running_loop().run_in_executor(process, _names_in_worker)
+        except BaseException:  # stopped while loading: the worker must not outlive us
+            process.shutdown(wait=False, cancel_futures=True)
+            raise
         if not names:
             process.shutdown()
             return names
@@ -207,9 +214,18 @@ def _predict(plugin: Classifier, texts: list[str]) -> list[dict[str, float]]:
 _worker_active: Active = []
 
 
-def _load_in_worker(rules: ModerationRules, data_dir: Path) -> None:
+def _load_in_worker(rules: ModerationRules, data_dir: Path, server_pid: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    threading.Thread(target=_exit_with, args=(server_pid,), daemon=True).start()
     _worker_active[:] = _active(rules, build_plugins(rules, data_dir))
+
+
+def _exit_with(server_pid: int) -> None:
+    """A server killed outright (SIGKILL, OOM) cannot stop its worker: the worker notices it
+    was orphaned and ends, instead of living on and holding the server's output open."""
+    while os.getppid() == server_pid:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _names_in_worker() -> list[str]:
