@@ -1,0 +1,532 @@
+"""The audit log's rules: the hash chain, RFC 9162 Merkle trees and proofs, signed checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Sequence
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
+
+from townhall.domain.audit import (
+    EMPTY_ROOT,
+    GENESIS,
+    Checkpoint,
+    CheckpointError,
+    Entry,
+    LogVerifier,
+    MerkleAccumulator,
+    Problem,
+    canonical,
+    chain_hash,
+    check_against,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    merkle_root,
+    parse_checkpoint,
+    sign_checkpoint,
+    verify_chain,
+    verify_consistency,
+    verify_inclusion,
+    verify_log,
+)
+
+Row = tuple[Entry, bytes]
+KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+AT_MS = 1_780_000_000_000
+
+
+def _entry(seq: int, **changes: object) -> Entry:
+    entry = Entry(
+        seq=seq,
+        at_ms=AT_MS + seq,
+        actor_id=7,
+        actor_role="reviewer",
+        action="post.remove",
+        subject_type="post",
+        subject_id=1000 + seq,
+        reason=f"illegal content #{seq}",
+        details={"strikes": seq % 3, "tags": ["a", "b"]},
+    )
+    return dataclasses.replace(entry, **changes)
+
+
+def _rows(n: int) -> list[Row]:
+    rows, prev = [], GENESIS
+    for seq in range(1, n + 1):
+        entry = _entry(seq)
+        prev = chain_hash(prev, entry)
+        rows.append((entry, prev))
+    return rows
+
+
+def _leaves(rows: Sequence[Row]) -> list[bytes]:
+    return [leaf_hash(entry) for entry, _ in rows]
+
+
+def _checkpoint(rows: Sequence[Row]) -> Checkpoint:
+    return Checkpoint(
+        origin="townhall.example/audit",
+        tree_size=len(rows),
+        root=merkle_root(_leaves(rows)),
+        chain_head=rows[-1][1] if rows else GENESIS,
+        at_ms=AT_MS,
+    )
+
+
+# --- the reference: RFC 9162 §2.1.1 written as literally as possible ----------------------------
+
+
+def _mth(leaves: Sequence[bytes]) -> bytes:
+    n = len(leaves)
+    if n == 0:
+        return hashlib.sha256(b"").digest()
+    if n == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return hashlib.sha256(b"\x01" + _mth(leaves[:k]) + _mth(leaves[k:])).digest()
+
+
+def _fake_leaves(n: int) -> list[bytes]:
+    return [hashlib.sha256(b"\x00" + i.to_bytes(4, "big")).digest() for i in range(n)]
+
+
+# --- entries and the chain ----------------------------------------------------------------------
+
+
+def test_canonical_form_is_rfc8785_sorted_compact_json() -> None:
+    entry = _entry(1, details={"z": 1, "a": {"y": None, "b": True}})
+    assert canonical(entry) == (
+        b'{"action":"post.remove","actor_id":7,"actor_role":"reviewer",'
+        b'"at_ms":1780000000001,"details":{"a":{"b":true,"y":null},"z":1},'
+        b'"reason":"illegal content #1","seq":1,"subject_id":1001,"subject_type":"post"}'
+    )
+
+
+def test_canonical_form_does_not_depend_on_the_mapping_type_or_key_order() -> None:
+    from types import MappingProxyType
+
+    a = _entry(1, details={"x": 1, "y": (1, 2)})
+    b = _entry(1, details=MappingProxyType({"y": [1, 2], "x": 1}))
+    assert canonical(a) == canonical(b)
+
+
+def test_leaf_and_chain_hashes_are_domain_separated_sha256() -> None:
+    entry = _entry(1)
+    leaf = hashlib.sha256(b"\x00" + canonical(entry)).digest()
+    assert leaf_hash(entry) == leaf
+    assert chain_hash(GENESIS, entry) == hashlib.sha256(bytes(32) + leaf).digest()
+
+
+def test_an_intact_chain_has_no_problem() -> None:
+    assert verify_chain(_rows(50)) is None
+    assert verify_chain([]) is None
+
+
+def test_verification_streams_from_an_iterator() -> None:
+    assert verify_chain(iter(_rows(20))) is None
+
+
+def test_an_edited_row_is_named() -> None:
+    rows = _rows(20)
+    entry, stored = rows[11]
+    rows[11] = (dataclasses.replace(entry, reason="nothing to see"), stored)
+    assert verify_chain(rows) == Problem(12, "row 12 was edited or a row was inserted before it")
+
+
+def test_an_edited_stored_hash_is_named() -> None:
+    rows = _rows(20)
+    rows[4] = (rows[4][0], bytes(32))
+    assert verify_chain(rows) == Problem(5, "row 5 was edited or a row was inserted before it")
+
+
+def test_a_deleted_row_is_named() -> None:
+    rows = _rows(20)
+    del rows[6]
+    assert verify_chain(rows) == Problem(7, "row 7 is missing: deleted")
+
+
+def test_a_deleted_first_row_is_named() -> None:
+    assert verify_chain(_rows(5)[1:]) == Problem(1, "row 1 is missing: deleted")
+
+
+def test_a_deleted_and_renumbered_row_breaks_the_chain_there() -> None:
+    rows = _rows(20)
+    del rows[6]
+    renumbered = [(dataclasses.replace(e, seq=i), h) for i, (e, h) in enumerate(rows, start=1)]
+    assert verify_chain(renumbered) == Problem(
+        7, "row 7 was edited or a row was inserted before it"
+    )
+
+
+def test_rows_read_out_of_order_are_named_as_reordered() -> None:
+    rows = _rows(20)
+    rows[8], rows[9] = rows[9], rows[8]  # read in insertion order: 10 comes before 9
+    assert verify_chain(rows) == Problem(9, "row 9 appears after row 10: reordered")
+    rows = _rows(20)
+    rows.insert(12, rows[4])  # row 5 again after row 12
+    assert verify_chain(rows) == Problem(5, "row 5 appears after row 12: reordered")
+
+
+def test_swapped_contents_read_in_seq_order_break_the_chain() -> None:
+    rows = _rows(20)
+    (e9, h9), (e10, h10) = rows[8], rows[9]
+    rows[8:10] = [(dataclasses.replace(e10, seq=9), h10), (dataclasses.replace(e9, seq=10), h9)]
+    assert verify_chain(rows) == Problem(9, "row 9 was edited or a row was inserted before it")
+
+
+def test_a_gap_that_is_never_filled_is_a_deletion() -> None:
+    rows = _rows(20)
+    assert verify_chain([*rows[:8], rows[9], rows[10]]) == Problem(9, "row 9 is missing: deleted")
+    assert verify_chain([*rows[:8], rows[9]]) == Problem(9, "row 9 is missing: deleted")
+
+
+def test_an_inserted_row_is_named() -> None:
+    rows = _rows(20)
+    forged = _entry(6, reason="made up later")
+    rows.insert(5, (forged, chain_hash(rows[4][1], forged)))  # a second row 6, well forged
+    assert verify_chain(rows) == Problem(6, "row 6 appears twice: inserted or duplicated")
+
+
+def test_an_inserted_and_renumbered_row_is_named() -> None:
+    rows = _rows(20)
+    forged = _entry(6, reason="made up later")
+    shifted = [(dataclasses.replace(e, seq=e.seq + 1), h) for e, h in rows[5:]]
+    rows = [*rows[:5], (forged, rows[5][1]), *shifted]
+    assert verify_chain(rows) == Problem(6, "row 6 was edited or a row was inserted before it")
+
+
+def test_a_truncated_tail_passes_the_chain_but_not_the_checkpoint() -> None:
+    rows = _rows(100)
+    cp = _checkpoint(rows)
+    assert verify_chain(rows[:90]) is None
+    problem = verify_log(rows[:90], [cp])
+    assert problem is not None
+    assert problem.seq == 91
+    assert "the log has 90 rows but checkpoint 2026-" in problem.what
+    assert problem.what.endswith("covers 100: truncated or rolled back")
+
+
+def test_a_recomputed_rewrite_passes_the_chain_but_not_the_checkpoint() -> None:
+    rows = _rows(100)
+    cps = [_checkpoint(rows[:50]), _checkpoint(rows)]
+    # Rewrite row 70 and recompute every later hash: the chain alone cannot tell.
+    forged, prev = [], rows[68][1]
+    for entry, _ in rows[69:]:
+        entry = dataclasses.replace(entry, reason="benign") if entry.seq == 70 else entry
+        prev = chain_hash(prev, entry)
+        forged.append((entry, prev))
+    rewritten = rows[:69] + forged
+    assert verify_chain(rewritten) is None
+    assert verify_log(rewritten, cps) == Problem(
+        51,
+        "rows 51\u2013100 no longer hash to the root of checkpoint 2026-05-28T20:26:40.000Z: "
+        "rewritten",
+    )
+
+
+def test_an_intact_log_matches_all_its_checkpoints() -> None:
+    rows = _rows(40)
+    cps = [_checkpoint(rows[:n]) for n in (0, 1, 17, 32, 40)]
+    assert verify_log(rows, cps) is None
+    assert verify_log(rows + _rows(41)[40:], cps) is None  # rows after the newest are fine
+
+
+def test_a_rollback_to_an_older_copy_is_caught() -> None:
+    rows = _rows(60)
+    old_copy = rows[:45]
+    cps = [_checkpoint(rows[:30]), _checkpoint(rows[:50]), _checkpoint(rows)]
+    problem = verify_log(old_copy, cps)
+    assert problem is not None
+    assert problem.seq == 46
+    assert "has 45 rows" in problem.what and "covers 60" in problem.what
+
+
+def test_check_against_reports_a_diverged_chain_head() -> None:
+    rows = _rows(10)
+    cp = _checkpoint(rows)
+    assert check_against(cp, cp.root, 12, cp.chain_head) is None
+    assert check_against(cp, cp.root, 12, None) is None
+    problem = check_against(cp, cp.root, 12, bytes(32), since_seq=4)
+    assert problem is not None
+    assert problem.seq == 4
+    assert problem.what.startswith("rows 4\u201310 no longer chain to the head")
+
+
+@given(st.integers(1, 30), st.data())
+def test_any_single_edit_is_named_at_its_row(n: int, data: st.DataObject) -> None:
+    rows = _rows(n)
+    i = data.draw(st.integers(0, n - 1))
+    entry, stored = rows[i]
+    rows[i] = (dataclasses.replace(entry, details={"edited": True}), stored)
+    problem = verify_chain(rows)
+    assert problem is not None
+    assert problem.seq == i + 1
+
+
+@given(st.integers(2, 30), st.data())
+def test_any_single_deletion_but_the_last_is_named_at_its_row(n: int, data: st.DataObject) -> None:
+    rows = _rows(n)
+    i = data.draw(st.integers(0, n - 2))
+    del rows[i]
+    assert verify_chain(rows) == Problem(i + 1, f"row {i + 1} is missing: deleted")
+
+
+# --- Merkle trees -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", range(18))
+def test_roots_match_the_rfc_9162_definition(n: int) -> None:
+    leaves = _fake_leaves(n)
+    assert merkle_root(leaves) == _mth(leaves)
+
+
+def test_the_empty_root_is_the_hash_of_nothing() -> None:
+    assert merkle_root([]) == EMPTY_ROOT == hashlib.sha256(b"").digest()
+
+
+def test_the_accumulator_gives_every_prefix_root() -> None:
+    leaves = _fake_leaves(40)
+    acc = MerkleAccumulator()
+    for n, leaf in enumerate(leaves, start=1):
+        acc.append(leaf)
+        assert acc.size == n
+        assert acc.root() == _mth(leaves[:n])
+
+
+def test_a_root_over_100000_leaves_builds() -> None:
+    leaves = _fake_leaves(100_000)
+    root = merkle_root(leaves)
+    acc = MerkleAccumulator()
+    acc.extend(leaves)
+    assert acc.root() == root
+    assert len(root) == 32
+
+
+@pytest.mark.parametrize("n", range(1, 34))
+def test_inclusion_proofs_verify_for_every_leaf(n: int) -> None:
+    leaves = _fake_leaves(n)
+    root = merkle_root(leaves)
+    for i in range(n):
+        proof = inclusion_proof(leaves, i)
+        assert verify_inclusion(leaves[i], i, n, proof, root)
+
+
+@pytest.mark.parametrize("n", range(2, 34))
+def test_inclusion_proofs_fail_for_a_wrong_leaf_index_or_root(n: int) -> None:
+    # Not a wrong tree size of the same path shape: the signed checkpoint binds size to root.
+    leaves = _fake_leaves(n)
+    root = merkle_root(leaves)
+    for i in range(n):
+        proof = inclusion_proof(leaves, i)
+        other = (i + 1) % n
+        assert not verify_inclusion(leaves[other], i, n, proof, root)
+        assert not verify_inclusion(leaves[i], other, n, proof, root)
+        assert not verify_inclusion(leaves[i], i, n, proof, EMPTY_ROOT)
+        assert not verify_inclusion(leaves[i], n, n, proof, root)
+        if proof:
+            assert not verify_inclusion(leaves[i], i, n, proof[:-1], root)
+            assert not verify_inclusion(leaves[i], i, n, [*proof, root], root)
+
+
+def test_the_inclusion_proof_of_a_single_leaf_is_empty() -> None:
+    leaf = _fake_leaves(1)[0]
+    assert inclusion_proof([leaf], 0) == []
+    assert verify_inclusion(leaf, 0, 1, [], leaf)
+    with pytest.raises(ValueError):
+        inclusion_proof([leaf], 1)
+
+
+def test_consistency_proofs_verify_for_every_pair_of_sizes() -> None:
+    leaves = _fake_leaves(33)
+    roots = [merkle_root(leaves[:n]) for n in range(34)]
+    for n in range(1, 34):
+        for m in range(1, n + 1):
+            proof = consistency_proof(leaves[:n], m)
+            assert verify_consistency(m, n, roots[m], roots[n], proof), (m, n)
+
+
+def test_consistency_proofs_fail_when_a_root_or_size_is_wrong() -> None:
+    leaves = _fake_leaves(33)
+    roots = [merkle_root(leaves[:n]) for n in range(34)]
+    altered = hashlib.sha256(b"altered").digest()
+    for n in range(2, 34):
+        for m in range(1, n):
+            proof = consistency_proof(leaves[:n], m)
+            assert not verify_consistency(m, n, altered, roots[n], proof), (m, n)
+            assert not verify_consistency(m, n, roots[m], altered, proof), (m, n)
+            assert not verify_consistency(m, n, roots[m], roots[n], []), (m, n)
+            assert not verify_consistency(m, n, roots[m], roots[n], proof[:-1]), (m, n)
+
+
+def test_consistency_edge_cases() -> None:
+    leaves = _fake_leaves(5)
+    root = merkle_root(leaves)
+    assert consistency_proof(leaves, 0) == [] == consistency_proof(leaves, 5)
+    assert verify_consistency(0, 5, EMPTY_ROOT, root, [])
+    assert not verify_consistency(0, 5, root, root, [])
+    assert verify_consistency(5, 5, root, root, [])
+    assert not verify_consistency(5, 5, EMPTY_ROOT, root, [])
+    assert not verify_consistency(6, 5, root, root, [])
+    with pytest.raises(ValueError):
+        consistency_proof(leaves, 6)
+
+
+@given(st.integers(1, 200), st.data())
+def test_proofs_hold_for_random_sizes(n: int, data: st.DataObject) -> None:
+    leaves = _fake_leaves(n)
+    root = merkle_root(leaves)
+    i = data.draw(st.integers(0, n - 1))
+    assert verify_inclusion(leaves[i], i, n, inclusion_proof(leaves, i), root)
+    m = data.draw(st.integers(1, n))
+    proof = consistency_proof(leaves, m)
+    assert verify_consistency(m, n, merkle_root(leaves[:m]), root, proof)
+
+
+@given(st.integers(2, 64), st.data())
+def test_a_different_prefix_is_never_consistent(n: int, data: st.DataObject) -> None:
+    leaves = _fake_leaves(n)
+    m = data.draw(st.integers(1, n - 1))
+    j = data.draw(st.integers(0, m - 1))
+    other = list(leaves[:m])
+    other[j] = hashlib.sha256(b"forged").digest()
+    proof = consistency_proof(leaves, m)
+    assert not verify_consistency(m, n, merkle_root(other), merkle_root(leaves), proof)
+
+
+# --- checkpoints --------------------------------------------------------------------------------
+
+
+def test_a_checkpoint_round_trips() -> None:
+    cp = _checkpoint(_rows(12))
+    text = sign_checkpoint(cp, KEY, "townhall-audit-1")
+    assert parse_checkpoint(text, KEY.public_key()) == cp
+    assert parse_checkpoint(text.encode(), KEY.public_key(), "townhall-audit-1") == cp
+
+
+def test_a_checkpoint_reads_as_a_signed_note() -> None:
+    cp = _checkpoint(_rows(3))
+    lines = sign_checkpoint(cp, KEY, "k1").split("\n")
+    assert lines[:2] == ["townhall.example/audit", "3"]
+    assert lines[3].startswith("chain ") and lines[4] == f"at {AT_MS}"
+    assert lines[5] == "" and lines[6].startswith("\u2014 k1 ") and lines[7] == ""
+
+
+def test_an_empty_log_checkpoint_round_trips() -> None:
+    cp = _checkpoint([])
+    assert parse_checkpoint(sign_checkpoint(cp, KEY, "k"), KEY.public_key()) == cp
+
+
+def _flip(text: str, index: int) -> str:
+    # Change a character to another of the same class so the text stays plausible.
+    ch = text[index]
+    replacement = "1" if ch == "0" else "0" if ch.isdigit() else "B" if ch == "A" else "A"
+    return text[:index] + replacement + text[index + 1 :]
+
+
+def test_any_flipped_character_is_refused() -> None:
+    text = sign_checkpoint(_checkpoint(_rows(12)), KEY, "k")
+    for i, ch in enumerate(text):
+        if ch in "\n \u2014=":
+            continue
+        with pytest.raises(CheckpointError):
+            parse_checkpoint(_flip(text, i), KEY.public_key(), "k")
+
+
+def test_a_flipped_signature_byte_is_refused() -> None:
+    import base64
+
+    text = sign_checkpoint(_checkpoint(_rows(12)), KEY, "k")
+    body, _, sig_line = text.partition("\n\n")
+    sig = bytearray(base64.b64decode(sig_line.split(" ")[2]))
+    sig[10] ^= 0x01
+    forged = f"{body}\n\n\u2014 k {base64.b64encode(bytes(sig)).decode()}\n"
+    with pytest.raises(CheckpointError, match="no valid signature"):
+        parse_checkpoint(forged, KEY.public_key())
+
+
+def test_the_wrong_key_or_key_name_is_refused() -> None:
+    text = sign_checkpoint(_checkpoint(_rows(12)), KEY, "k")
+    other = Ed25519PrivateKey.from_private_bytes(bytes(32)).public_key()
+    with pytest.raises(CheckpointError, match="no valid signature"):
+        parse_checkpoint(text, other)
+    with pytest.raises(CheckpointError, match="no valid signature"):
+        parse_checkpoint(text, KEY.public_key(), "another-name")
+
+
+def test_one_of_several_signatures_is_enough() -> None:
+    cp = _checkpoint(_rows(4))
+    other = Ed25519PrivateKey.from_private_bytes(bytes(32))
+    theirs = sign_checkpoint(cp, other, "old").split("\n\n")[1]
+    ours = sign_checkpoint(cp, KEY, "new").split("\n\n")[1]
+    body = sign_checkpoint(cp, KEY, "new").split("\n\n")[0]
+    assert parse_checkpoint(f"{body}\n\n{theirs}{ours}", KEY.public_key(), "new") == cp
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t.replace("\n\n", "\n"),  # no blank line
+        lambda t: t.rstrip("\n"),  # no final newline
+        lambda t: t.replace("\nchain ", "\nchainz "),
+        lambda t: t.replace("\nat ", "\nat 0"),  # a leading zero
+        lambda t: t.replace("\n12\n", "\n+12\n"),
+        lambda t: t.replace("\u2014 k ", "- k "),
+        lambda t: t.replace("\u2014 k ", "\u2014 k x "),
+        lambda t: "",
+        lambda t: t.split("\n\n")[0] + "\n\n",  # no signature line
+        lambda t: "extra\n" + t,
+    ],
+)
+def test_malformed_checkpoints_are_refused(mangle: object) -> None:
+    text = sign_checkpoint(_checkpoint(_rows(12)), KEY, "k")
+    with pytest.raises(CheckpointError):
+        parse_checkpoint(mangle(text), KEY.public_key())  # type: ignore[operator]
+
+
+def test_invalid_utf8_is_refused() -> None:
+    with pytest.raises(CheckpointError, match="UTF-8"):
+        parse_checkpoint(b"\xff\xfe", KEY.public_key())
+
+
+def test_signing_refuses_what_could_not_be_parsed_back() -> None:
+    cp = _checkpoint(_rows(2))
+    with pytest.raises(CheckpointError):
+        sign_checkpoint(dataclasses.replace(cp, origin="two\nlines"), KEY, "k")
+    with pytest.raises(CheckpointError):
+        sign_checkpoint(dataclasses.replace(cp, root=b"short"), KEY, "k")
+    with pytest.raises(CheckpointError):
+        sign_checkpoint(cp, KEY, "has space")
+
+
+def test_the_verifier_can_be_fed_row_by_row_and_exposes_its_state() -> None:
+    rows = _rows(10)
+    verifier = LogVerifier([_checkpoint(rows[:6])])
+    for row in rows:
+        assert verifier.feed(*row) is None
+    assert verifier.finish() is None
+    assert (verifier.size, verifier.head) == (10, rows[-1][1])
+    assert verifier.root() == merkle_root(_leaves(rows))
+
+
+def test_the_verifier_keeps_the_first_problem() -> None:
+    rows = _rows(10)
+    verifier = LogVerifier()
+    verifier.feed(*rows[0])
+    first = verifier.feed(rows[1][0], bytes(32))
+    assert first == Problem(2, "row 2 was edited or a row was inserted before it")
+    assert verifier.feed(*rows[5]) == first
+    assert verifier.finish() == first
+
+
+def test_details_that_json_cannot_hold_are_refused() -> None:
+    with pytest.raises(ValueError):
+        canonical(_entry(1, details={"big": 2**60}))
+    with pytest.raises(ValueError):
+        canonical(_entry(1, details={"nan": float("nan")}))
