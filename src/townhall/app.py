@@ -31,6 +31,7 @@ from townhall.bus.factory import open_bus
 from townhall.config import Settings
 from townhall.packs import load_pack
 from townhall.services.accounts import AccountService
+from townhall.services.audit import AuditTrail
 from townhall.services.classifiers import ClassifierStage
 from townhall.services.container import Services
 from townhall.services.identity import IdentityService
@@ -91,19 +92,21 @@ async def running_services(
     bus = open_bus(settings.bus_url)
     message_log = MessageLog(database, batch_max=settings.message_batch_max, clock=clock)
     standings = Standings(database, pack)
+    audit = AuditTrail(clock=clock)
     identity = IdentityService(
         database,
         IdentityVault(settings.resolved_keys_dir),
         pack,
         standings,
         OutboxSmsSender(settings.data_dir / "sms-outbox.jsonl"),
+        audit,
         clock=clock,
     )
-    content_check = ContentCheck(database, pack.moderation, clock=clock)
+    content_check = ContentCheck(database, pack.moderation, audit, clock=clock)
     await content_check.load()
     live_posts = LiveFollowers(database, bus)
     takedown = Takedown(database.counters, bus, live_posts)
-    review = ReviewService(database, bus, takedown, content_check, pack, clock=clock)
+    review = ReviewService(database, bus, takedown, content_check, pack, audit, clock=clock)
     # No classifiers until the server loads them (see build_app): a CLI command needs none.
     classifiers = ClassifierStage(pack.moderation, (), on_flag=review.classified)
     messaging = MessagingService(
@@ -126,6 +129,7 @@ async def running_services(
             standings,
             content_check,
             pack,
+            audit,
             limits=limits,
             password_profile=settings.password_hash_profile,
             session_ttl_seconds=settings.session_ttl_hours * 3600,
@@ -141,6 +145,7 @@ async def running_services(
             live_posts,
             content_check,
             pack,
+            audit,
             limits=limits,
             clock=clock,
         ),

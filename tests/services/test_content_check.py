@@ -15,7 +15,7 @@ async def test_entries_the_pack_no_longer_knows_are_left_out(world: World) -> No
         Term("老虎机", "gambling", "extreme"),  # a severity the pack no longer has
         Term("水军", "astroturfing", "high"),  # a category the pack no longer has
     ]
-    await check.add_terms(stored, added_by=None)
+    await check.add_terms(stored, actor=None)
 
     assert check.check("direct", "代开发票").decision == Decision.BLOCK
     assert check.check("direct", "老虎机 水军").decision == Decision.ALLOW

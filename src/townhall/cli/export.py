@@ -40,7 +40,7 @@ def filings(
 
     async def collect() -> list[dict[str, Any]]:
         async with running_services(settings) as services:
-            return await services.public_accounts.filing_records(category=category)
+            return await services.public_accounts.export_filings(category=category)
 
     records = asyncio.run(collect())
     text = _as_csv(records) if output_format is Format.CSV else _as_json(records)

@@ -41,7 +41,7 @@ def import_terms(
             with Progress(transient=True) as progress:
                 task = progress.add_task("importing", total=len(terms))
                 await check.add_terms(
-                    terms, added_by=None, on_progress=lambda n: progress.advance(task, n)
+                    terms, actor=None, on_progress=lambda n: progress.advance(task, n)
                 )
             return len(terms)
 

@@ -10,6 +10,7 @@ import typer
 import uvicorn
 
 from townhall.cli.admin import admin_app
+from townhall.cli.audit import audit_app
 from townhall.cli.bench import bench_app
 from townhall.cli.export import export_app
 from townhall.cli.lexicon import lexicon_app
@@ -19,6 +20,7 @@ from townhall.cli.settings import ConfigOption, DataDirOption, settings_from
 app = typer.Typer(help="Townhall: an instant-messaging server.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(admin_app, name="admin")
+app.add_typer(audit_app, name="audit")
 app.add_typer(export_app, name="export")
 app.add_typer(lexicon_app, name="lexicon")
 app.add_typer(moderation_app, name="moderation")

@@ -37,6 +37,7 @@ from townhall.domain.moderation import Surface
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import AccountState
 from townhall.domain.time import iso_utc
+from townhall.services.audit import AuditTrail
 from townhall.services.identity import IdentityService
 from townhall.services.known_sessions import KnownSessions
 from townhall.services.moderation import ContentCheck
@@ -73,6 +74,7 @@ class AccountService:
         standings: Standings,
         content_check: ContentCheck,
         pack: PolicyPack,
+        audit: AuditTrail,
         *,
         limits: Limits,
         password_profile: str,
@@ -80,6 +82,7 @@ class AccountService:
         clock: Callable[[], float],
     ) -> None:
         self._db = database
+        self._audit = audit
         self._bus = bus
         self._identity = identity
         self._standings = standings
@@ -156,6 +159,10 @@ class AccountService:
         async with self._db.writing() as conn:
             account_id = await self._insert_account(
                 conn, handle, handle, password_hash, self._now_ms(), role
+            )
+            # Made at the command line by whoever runs the server: a role change, audited.
+            await self._audit.record(
+                conn, None, "staff.create", subject=("user", account_id), details={"role": role}
             )
         return await self.profile(account_id)
 

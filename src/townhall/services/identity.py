@@ -28,6 +28,7 @@ from townhall.domain.identity import (
 )
 from townhall.domain.policy import PolicyPack
 from townhall.domain.time import iso_utc
+from townhall.services.audit import AuditTrail
 from townhall.services.principal import Principal, require_role
 from townhall.services.standing import Standings
 from townhall.store import identities as identity_store
@@ -59,10 +60,12 @@ class IdentityService:
         pack: PolicyPack,
         standings: Standings,
         sms: SmsSender,
+        audit: AuditTrail,
         *,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
+        self._audit = audit
         self._vault = vault
         self._pack = pack
         self._timezone = ZoneInfo(pack.timezone)
@@ -168,6 +171,7 @@ class IdentityService:
         async with self._db.writing() as conn:
             await self._pending_for(conn, user_id, actor, now_ms)
             await identity_store.claim(conn, user_id, actor.account_id, now_ms)
+            await self._audit.record(conn, actor, "identity.claim", subject=("user", user_id))
         return {"user_id": user_id, "claimed_by": actor.account_id, "claimed_at": iso_utc(now_ms)}
 
     async def decide(
@@ -187,6 +191,13 @@ class IdentityService:
                 reason=reason,
                 reviewer_id=actor.account_id,
                 now_ms=now_ms,
+            )
+            await self._audit.record(
+                conn,
+                actor,
+                "identity.approve" if approve else "identity.reject",
+                subject=("user", user_id),
+                reason=reason,
             )
         self._standings.forget(user_id)
         return {
@@ -223,6 +234,14 @@ class IdentityService:
                 reason=reason,
                 now_ms=now_ms,
             )
+            await self._audit.record(
+                conn,
+                actor,
+                "identity.reveal",
+                subject=("user", user_id),
+                reason=reason,
+                details={"access_record_id": record_id},
+            )
         claim = self._vault.open(user_id, row.key_id, row.sealed)
         return {"user_id": user_id, "identity": claim.as_dict(), "access_record_id": record_id}
 
@@ -249,13 +268,22 @@ class IdentityService:
         reason = check_reason(reason, what="blacklisting an identity")
         async with self._db.writing() as conn:
             row = await _on_file(conn, user_id)
-            return await identity_store.add_to_blacklist(
+            added = await identity_store.add_to_blacklist(
                 conn,
                 blind_index=row.blind_index,
                 reason=reason,
                 added_by=actor.account_id,
                 now_ms=self._now_ms(),
             )
+            await self._audit.record(
+                conn,
+                actor,
+                "identity.blacklist",
+                subject=("user", user_id),
+                reason=reason,
+                details={"newly_listed": added},
+            )
+            return added
 
     # The phone check ----------------------------------------------------------------------
 

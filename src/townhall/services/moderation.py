@@ -25,6 +25,7 @@ from townhall.domain.moderation import (
     decide,
 )
 from townhall.domain.time import iso_utc
+from townhall.services.audit import AuditTrail
 from townhall.services.principal import Principal, require_role
 from townhall.store import moderation as moderation_store
 from townhall.store import review as review_store
@@ -40,9 +41,15 @@ EXCERPT_CHARS = 200  # of a banked text, in its statement of reasons
 
 class ContentCheck:
     def __init__(
-        self, database: Database, rules: ModerationRules, *, clock: Callable[[], float]
+        self,
+        database: Database,
+        rules: ModerationRules,
+        audit: AuditTrail,
+        *,
+        clock: Callable[[], float],
     ) -> None:
         self._db = database
+        self._audit = audit
         self._rules = rules
         self._clock = clock
         self._pack_terms = [Term(t.text, t.category, t.severity) for t in rules.terms]
@@ -231,11 +238,13 @@ class ContentCheck:
         self,
         terms: Iterable[Term],
         *,
-        added_by: int | None,
+        actor: Principal | None,
         on_progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Add or update terms in one transaction: all of them or, on failure, none."""
+        """Add or update terms in one transaction: all of them or, on failure, none. `actor`
+        None: an operator's file at the command line."""
         now_ms = self._now_ms()
+        added_by = None if actor is None else actor.account_id
         rows = [
             {
                 "kind": moderation_store.TERM,
@@ -253,6 +262,12 @@ class ContentCheck:
                 await moderation_store.upsert_entries(conn, chunk)
                 if on_progress is not None:
                     on_progress(len(chunk))
+            details = (
+                {key: rows[0][key] for key in ("text", "category", "severity")}
+                if len(rows) == 1
+                else {"terms": len(rows)}
+            )
+            await self._audit.record(conn, actor, "lexicon.add", details=details)
         await self.load()
         return len(rows)
 
@@ -268,15 +283,16 @@ class ContentCheck:
         except LexiconFileError as error:
             _, problem = error.problems[0]
             raise InvalidInput(f"the term is not valid: {problem}", code="term_invalid") from None
-        await self.add_terms([term], added_by=actor.account_id)
+        await self.add_terms([term], actor=actor)
         return {"text": term.text, "category": term.category, "severity": term.severity}
 
     async def remove_term(self, actor: Principal, text: str) -> None:
         require_role(actor, Role.ADMIN)
         async with self._db.writing() as conn:
             removed = await moderation_store.delete_entry(conn, moderation_store.TERM, text)
-        if not removed:
-            raise NotFound("no such operator term", code="term_not_found")
+            if not removed:
+                raise NotFound("no such operator term", code="term_not_found")
+            await self._audit.record(conn, actor, "lexicon.remove", details={"text": text})
         self._loaded_version = None  # a removal can leave the count and newest time unchanged
         await self.load()
 

@@ -22,6 +22,7 @@ from townhall.domain.public_accounts import (
     check_entitlement,
 )
 from townhall.domain.time import iso_utc
+from townhall.services.audit import AuditTrail
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.moderation import ContentCheck
 from townhall.services.notices import Notices
@@ -43,11 +44,13 @@ class PublicAccountService:
         live: LiveFollowers,
         content_check: ContentCheck,
         pack: PolicyPack,
+        audit: AuditTrail,
         *,
         limits: Limits,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
+        self._audit = audit
         self._check = content_check
         self._standings = standings
         self._notices = notices
@@ -233,6 +236,14 @@ class PublicAccountService:
                 approved_at=now_ms if approve else None,
             )
             notice = await self._notify(conn, row, status, reason, now_ms)
+            await self._audit.record(
+                conn,
+                actor,
+                "public_account.approve" if approve else "public_account.reject",
+                subject=("public_account", public_account_id),
+                reason=reason,
+                details={"news_entitlement": entitlement},
+            )
             row = await account_store.get(conn, public_account_id)
         self._notices.ring(row.operator_id, notice)
         return self._page(row, full=True)
@@ -260,6 +271,13 @@ class PublicAccountService:
                 reviewed_at=now_ms,
             )
             notice = await self._notify(conn, row, after, reason, now_ms)
+            await self._audit.record(
+                conn,
+                actor,
+                "public_account.suspend" if suspended else "public_account.lift_suspension",
+                subject=("public_account", public_account_id),
+                reason=reason,
+            )
             row = await account_store.get(conn, public_account_id)
         self._notices.ring(row.operator_id, notice)
         return self._page(row, full=True)
@@ -293,6 +311,18 @@ class PublicAccountService:
     async def filings(self, actor: Principal, *, category: str | None) -> list[dict[str, Any]]:
         require_role(actor, Role.AUDITOR, Role.ADMIN)
         return await self.filing_records(category=category)
+
+    async def export_filings(self, *, category: str | None) -> list[dict[str, Any]]:
+        """The filings for the authority, from the command line; the export is audited."""
+        records = await self.filing_records(category=category)
+        async with self._db.writing() as conn:
+            await self._audit.record(
+                conn,
+                None,
+                "export.filings",
+                details={"category": category, "records": len(records)},
+            )
+        return records
 
     async def filing_records(self, *, category: str | None) -> list[dict[str, Any]]:
         """Accepted accounts by category with their operating entity; no private identity."""

@@ -39,6 +39,7 @@ from townhall.domain.review import (
 )
 from townhall.domain.review import Verdict as ReviewVerdict
 from townhall.domain.time import iso_utc
+from townhall.services.audit import AuditTrail
 from townhall.services.classifiers import Subject
 from townhall.services.moderation import ContentCheck
 from townhall.services.notices import Notices
@@ -61,10 +62,12 @@ class ReviewService:
         takedown: Takedown,
         content_check: ContentCheck,
         pack: PolicyPack,
+        audit: AuditTrail,
         *,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
+        self._audit = audit
         self._takedown = takedown
         self._check = content_check
         self._notices = Notices(database, bus)
@@ -289,6 +292,9 @@ class ReviewService:
                 claimed_by=actor.account_id if claimed else None,
                 claimed_at=now_ms if claimed else None,
             )
+            await self._audit.record(
+                conn, actor, "case.claim" if claimed else "case.unclaim", subject=("case", case_id)
+            )
             case = await review_store.get_case(conn, case_id)
         return render_case(case, now_ms)
 
@@ -331,6 +337,15 @@ class ReviewService:
                 self._check_decidable(actor, found[case_id], decision, now_ms)
             for case_id in case_ids:
                 pushes += await self._apply(conn, actor, found[case_id], decision, reason, now_ms)
+            # One action, one row: a bulk decision names every case it decided.
+            await self._audit.record(
+                conn,
+                actor,
+                f"case.{decision}",
+                subject=("case", case_ids[0]) if len(case_ids) == 1 else None,
+                reason=reason,
+                details={"case_ids": list(case_ids)},
+            )
             decided = await review_store.cases(conn, case_ids)
         for push in pushes:
             push()

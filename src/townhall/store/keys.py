@@ -10,6 +10,7 @@ from pathlib import Path
 
 KEY_BYTES = 32
 IDENTITY_KEY_PREFIX = "identity-"
+AUDIT_SIGNING_KEY = "audit-signing.key"
 BLIND_INDEX_KEY_FILE = "blind-index.key"
 # Its own key: codes live minutes, so this file may be replaced at any time, unlike the
 # blind-index key, which can never change without recomputing every index.
@@ -89,3 +90,9 @@ def _read_key(path: Path) -> bytes:
     if len(key) != KEY_BYTES:
         raise ValueError(f"key file {path} does not hold a {KEY_BYTES}-byte key")
     return key
+
+
+def audit_signing_seed(keys_dir: Path) -> bytes:
+    """The seed of the Ed25519 key that signs audit checkpoints: kept with the other keys,
+    outside the database, so whoever can rewrite the database cannot re-sign it."""
+    return _read_or_create(keys_dir / AUDIT_SIGNING_KEY)

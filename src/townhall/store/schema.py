@@ -369,3 +369,19 @@ hash_bank = Table(
     Column("case_id", Integer, ForeignKey("review_cases.id"), nullable=True),
     Column("added_at", BigInteger, nullable=False),
 )
+# Every staff action, in order, each row chained to the one before by its hash (domain/audit.py):
+# an edited, deleted, inserted or reordered row breaks the chain from there on.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", BigInteger, nullable=False),
+    Column("actor_id", Integer, nullable=True),  # None: an operator at the command line
+    Column("actor_role", String(16), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject_type", String(32), nullable=True),
+    Column("subject_id", Integer, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("details", Text, nullable=False),  # canonical JSON object
+    Column("chain_hash", String(64), nullable=False),
+)

@@ -1,0 +1,317 @@
+"""The audit log: every staff action writes exactly one chained row in the action's own
+transaction, and `townhall audit verify` names the first row anyone edited, deleted, inserted
+or reordered."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from collections.abc import Awaitable, Callable
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.conftest import TOWNHALL, MakeStaff, MakeUser, Server, ServerPool, fresh_identity
+from tests.support import public_account, query_db
+from townhall.domain.audit import GENESIS, Entry, chain_hash
+
+
+def audit_rows(server: Server) -> list[tuple[Any, ...]]:
+    return query_db(
+        server.data_dir,
+        "SELECT seq, actor_id, actor_role, action, subject_type, subject_id, reason "
+        "FROM audit_log ORDER BY seq",
+    )
+
+
+def verify(server: Server) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(TOWNHALL), "audit", "verify", "--data-dir", str(server.data_dir)],
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def tamper(server: Server, *statements: str) -> None:
+    with closing(sqlite3.connect(server.data_dir / "townhall.db", timeout=10)) as conn:
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+
+
+async def test_every_staff_action_writes_exactly_one_audit_row(
+    servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    server = servers.shared(policy_pack=servers.pack(verification_mode="review"))
+    reviewer = await make_staff("reviewer", on=server, new=True)
+    admin = await make_staff("admin", on=server, new=True)
+    pending = await make_user("pending", on=server, identity=fresh_identity())
+    operator = await make_user("operator", on=server)
+    await reviewer.request(
+        "POST", f"/api/v1/admin/identities/{operator.id}/decision", json={"decision": "approve"}
+    )
+    account = await public_account(operator)
+    cases: list[int] = []
+
+    async def flagged_case() -> int:
+        group = (await operator.create_group("茶话会", [pending.id]))["id"]
+        sent = await operator.send(group, f"今晚百家乐走起 {len(cases)}")
+        found = await reviewer.request(
+            "GET", "/api/v1/admin/review/cases", params={"source": "flag", "limit": 500}
+        )
+        (case,) = [
+            c for c in found["cases"] if c["target"] == {"type": "message", "id": sent["id"]}
+        ]
+        cases.append(case["id"])
+        return case["id"]
+
+    actions: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
+        (
+            "identity.claim",
+            lambda: reviewer.request("POST", f"/api/v1/admin/identities/{pending.id}/claim"),
+        ),
+        (
+            "identity.reject",
+            lambda: reviewer.request(
+                "POST",
+                f"/api/v1/admin/identities/{pending.id}/decision",
+                json={"decision": "reject", "reason": "the photo is blurred"},
+            ),
+        ),
+        (
+            "identity.reveal",
+            lambda: reviewer.request(
+                "POST", f"/api/v1/admin/identities/{pending.id}/reveal", json={"reason": "case 118"}
+            ),
+        ),
+        (
+            "public_account.approve",
+            lambda: reviewer.request(
+                "POST",
+                f"/api/v1/admin/public-accounts/{account['id']}/decision",
+                json={"decision": "approve"},
+            ),
+        ),
+        (
+            "public_account.suspend",
+            lambda: reviewer.request(
+                "PUT",
+                f"/api/v1/admin/public-accounts/{account['id']}/suspension",
+                json={"reason": "rumours"},
+            ),
+        ),
+        (
+            "lexicon.add",
+            lambda: admin.request(
+                "POST",
+                "/api/v1/admin/lexicon/terms",
+                json={"text": f"代开发票{operator.id}", "category": "fraud", "severity": "high"},
+            ),
+        ),
+        (
+            "lexicon.remove",
+            lambda: admin.raw(
+                "DELETE", "/api/v1/admin/lexicon/terms", params={"text": f"代开发票{operator.id}"}
+            ),
+        ),
+        (
+            "identity.blacklist",
+            lambda: admin.request(
+                "POST",
+                "/api/v1/admin/blacklist",
+                json={"user_id": pending.id, "reason": "a fraud ring"},
+            ),
+        ),
+    ]
+    for action, act in actions:
+        before = audit_rows(server)
+        await act()
+        after = audit_rows(server)
+        assert [row[3] for row in after[len(before) :]] == [action]
+
+    first, second = await flagged_case(), await flagged_case()
+    for action, act in [
+        (
+            "case.claim",
+            lambda: reviewer.request("PUT", f"/api/v1/admin/review/cases/{first}/claim"),
+        ),
+        (
+            "case.approve",
+            lambda: reviewer.request(
+                "POST",
+                "/api/v1/admin/review/decisions",
+                json={"case_ids": [first, second], "decision": "approve", "reason": "a card game"},
+            ),
+        ),
+    ]:
+        before = audit_rows(server)
+        await act()
+        new = audit_rows(server)[len(before) :]
+        assert [row[3] for row in new] == [action]  # a bulk decision is one action, one row
+    (last,) = new
+    assert last[1:3] == (reviewer.id, "reviewer") and last[6] == "a card game"
+
+    # A refused action leaves no row.
+    before = audit_rows(server)
+    refused = await reviewer.raw(
+        "POST",
+        f"/api/v1/admin/review/cases/{first}/decision",
+        json={"decision": "remove", "reason": "x"},
+    )
+    assert refused.status_code == 409
+    assert audit_rows(server) == before
+    assert verify(server).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("statements", "named"),
+    [
+        (["UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 3"], "row 3"),
+        (["DELETE FROM audit_log WHERE seq = 3"], "row 3"),
+        (
+            [
+                "UPDATE audit_log SET seq = -3 WHERE seq = 3",
+                "UPDATE audit_log SET seq = 3 WHERE seq = 4",
+                "UPDATE audit_log SET seq = 4 WHERE seq = -3",
+            ],
+            "row 3",
+        ),
+        (
+            [
+                "UPDATE audit_log SET seq = seq + 1000 WHERE seq >= 3",
+                "UPDATE audit_log SET seq = seq - 999 WHERE seq >= 1003",
+                "INSERT INTO audit_log (seq, at, actor_id, actor_role, action, details, chain_hash)"
+                " SELECT 3, at, actor_id, actor_role, 'identity.reveal', details, chain_hash"
+                " FROM audit_log WHERE seq = 2",
+            ],
+            "row 3",
+        ),
+    ],
+    ids=["edited", "deleted", "reordered", "inserted"],
+)
+async def test_verify_names_the_first_row_that_is_not_as_written(
+    fresh_server: Server,
+    make_user: MakeUser,
+    make_staff: MakeStaff,
+    statements: list[str],
+    named: str,
+) -> None:
+    admin = await make_staff("admin", on=fresh_server)
+    for number in range(5):
+        await admin.request(
+            "POST",
+            "/api/v1/admin/lexicon/terms",
+            json={"text": f"代开发票{number}", "category": "fraud", "severity": "high"},
+        )
+    intact = verify(fresh_server)
+    assert intact.returncode == 0, intact.stderr
+    assert "row(s)" in intact.stdout
+
+    tamper(fresh_server, *statements)
+    broken = verify(fresh_server)
+    assert broken.returncode == 1
+    assert named in broken.stderr, broken.stderr
+
+
+def townhall(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(TOWNHALL), "audit", *args, "--data-dir", str(server.data_dir)],
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def add_terms(admin: Any, first: int, count: int) -> None:
+    for number in range(first, first + count):
+        await admin.request(
+            "POST",
+            "/api/v1/admin/lexicon/terms",
+            json={"text": f"代开发票{number}", "category": "fraud", "severity": "high"},
+        )
+
+
+def rewrite_with_recomputed_hashes(server: Server, seq: int, reason: str) -> None:
+    """What someone with write access to the database but not the signing key can do: change
+    a row and recompute every chain hash after it."""
+    with closing(sqlite3.connect(server.data_dir / "townhall.db", timeout=10)) as conn:
+        conn.execute("UPDATE audit_log SET reason = ? WHERE seq = ?", (reason, seq))
+        rows = conn.execute(
+            "SELECT seq, at, actor_id, actor_role, action, subject_type, subject_id, reason,"
+            " details FROM audit_log ORDER BY seq"
+        ).fetchall()
+        previous = GENESIS
+        for row in rows:
+            entry = Entry(*row[:8], details=orjson.loads(row[8]))
+            previous = chain_hash(previous, entry)
+            conn.execute(
+                "UPDATE audit_log SET chain_hash = ? WHERE seq = ?", (previous.hex(), entry.seq)
+            )
+        conn.commit()
+
+
+async def test_checkpoints_catch_a_cut_tail_a_rollback_and_a_recomputed_rewrite(
+    fresh_server: Server, make_staff: MakeStaff, tmp_path: Path
+) -> None:
+    admin = await make_staff("admin", on=fresh_server)
+    await add_terms(admin, 0, 5)
+    elsewhere = tmp_path / "elsewhere"
+    signed = townhall(fresh_server, "checkpoint", "--also", str(elsewhere))
+    assert signed.returncode == 0, signed.stderr
+    assert "checkpoint of 6 row(s)" in signed.stdout
+    (kept,) = sorted(elsewhere.glob("checkpoint-*.txt"))
+    key = fresh_server.data_dir / "keys" / "audit-signing.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    snapshot = tmp_path / "old-copy.db"  # an old copy of the database, 6 rows
+    live_db = fresh_server.data_dir / "townhall.db"
+    with closing(sqlite3.connect(live_db)) as live, closing(sqlite3.connect(snapshot)) as copy:
+        live.backup(copy)
+    server = fresh_server
+    await add_terms(admin, 5, 3)  # 9 rows
+    assert townhall(server, "checkpoint").returncode == 0
+    assert townhall(server, "verify").returncode == 0
+
+    # Cut the tail: the chain alone still holds, the newest checkpoint does not.
+    tamper(server, "DELETE FROM audit_log WHERE seq > 7")
+    cut = townhall(server, "verify")
+    assert cut.returncode == 1
+    assert "the log has 7 rows" in cut.stderr and "truncated or rolled back" in cut.stderr
+    assert townhall(server, "checkpoint").returncode == 1  # a broken log is not signed
+
+    # Roll the whole database back to the older copy.
+    server.stop()
+    restore(server, snapshot)
+    rolled_back = townhall(server, "verify")
+    assert rolled_back.returncode == 1
+    assert "covers 9" in rolled_back.stderr
+
+    # Without the newer checkpoints, a rewrite that recomputed every hash still shows against
+    # the copy kept elsewhere.
+    for stored in (server.data_dir / "audit-checkpoints").glob("*.txt"):
+        stored.unlink()
+    rewrite_with_recomputed_hashes(server, 3, "nothing happened")
+    rewritten = townhall(server, "verify", "--checkpoint", str(kept))
+    assert rewritten.returncode == 1
+    assert "rewritten" in rewritten.stderr
+    assert townhall(server, "verify").returncode == 0  # which is why copies live elsewhere
+
+    # A checkpoint file that was tampered with is not trusted.
+    forged = tmp_path / "forged.txt"
+    forged.write_text(kept.read_text().replace("\n6\n", "\n5\n", 1))
+    refused = townhall(server, "verify", "--checkpoint", str(forged))
+    assert refused.returncode == 1
+    assert "cannot be trusted" in refused.stderr
+
+
+def restore(server: Server, snapshot: Path) -> None:
+    (server.data_dir / "townhall.db").write_bytes(snapshot.read_bytes())
+    for suffix in ("-wal", "-shm"):
+        (server.data_dir / f"townhall.db{suffix}").unlink(missing_ok=True)
