@@ -28,15 +28,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import psutil
-from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from picows import ws_connect
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import bindparam, insert, make_url
 from sqlalchemy.dialects import sqlite
 
 from townhall.bench.common import (
+    AuthedSocket,
     BenchUser,
     console,
     gather_limited,
@@ -375,30 +375,16 @@ async def publish_latency(
 # Live push ------------------------------------------------------------------------------------
 
 
-class FollowerSocket(WSListener):
+class FollowerSocket(AuthedSocket):
     """An online subscriber: records when each tracked post's frame arrives."""
 
     def __init__(self, token: str, arrivals: dict[str, list[int]]) -> None:
-        self.token = token
+        super().__init__(token)
         self.arrivals = arrivals
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.transport: WSTransport | None = None
         self.received: set[str] = set()
-        self.close_code: int | None = None
 
-    def on_ws_connected(self, transport: WSTransport) -> None:
-        self.transport = transport
-        transport.send(WSMsgType.TEXT, orjson.dumps({"type": "auth", "token": self.token}))
-
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if frame.msg_type == WSMsgType.CLOSE:
-            self.close_code = frame.get_close_code()
-            transport.disconnect()
-            return
-        if frame.msg_type != WSMsgType.TEXT:
-            return
-        received_ns = time.perf_counter_ns()
-        data = orjson.loads(frame.get_payload_as_bytes())
+    def on_event(self, data: dict[str, Any], received_ns: int) -> None:
         if data["type"] == "post":
             title = data["post"]["title"]
             arrivals = self.arrivals.get(title)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
+from picows import WSFrame, WSListener, WSMsgType, WSTransport
 from rich.console import Console
 
 from townhall.bench.identities import synthetic_identity
@@ -90,3 +92,29 @@ def report(results: dict[str, Any], json_file: Path | None) -> None:
         json_file.parent.mkdir(parents=True, exist_ok=True)
         json_file.write_bytes(encoded)
     print(encoded.decode())
+
+
+class AuthedSocket(WSListener):
+    """A bench client socket: authenticates on connect, notes a close, and hands each text
+    frame, decoded, to `on_event` with the time it arrived."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.transport: WSTransport | None = None
+        self.close_code: int | None = None
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        transport.send(WSMsgType.TEXT, orjson.dumps({"type": "auth", "token": self.token}))
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type == WSMsgType.CLOSE:
+            self.close_code = frame.get_close_code()
+            transport.disconnect()
+            return
+        if frame.msg_type == WSMsgType.TEXT:
+            received_ns = time.perf_counter_ns()
+            self.on_event(orjson.loads(frame.get_payload_as_bytes()), received_ns)
+
+    def on_event(self, data: dict[str, Any], received_ns: int) -> None:
+        raise NotImplementedError

@@ -22,9 +22,10 @@ from typing import Any
 
 import orjson
 import psutil
-from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from picows import WSMsgType, ws_connect
 
 from townhall.bench.common import (
+    AuthedSocket,
     BenchUser,
     console,
     install_uvloop,
@@ -68,32 +69,18 @@ class Phase:
         return f"{self.tag}|{sent_ns}|{serial}|lorem ipsum dolor sit amet"
 
 
-class BenchSocket(WSListener):
+class BenchSocket(AuthedSocket):
     """One authenticated client socket; frames are dispatched to the current phase."""
 
     def __init__(self, token: str, user_id: int) -> None:
-        self.token = token
+        super().__init__(token)
         self.user_id = user_id
-        self.transport: WSTransport | None = None
         self.ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.phase: Phase | None = None
         self.on_ack: Callable[[BenchSocket], None] | None = None
-        self.close_code: int | None = None
         self.serial = 0
 
-    def on_ws_connected(self, transport: WSTransport) -> None:
-        self.transport = transport
-        transport.send(WSMsgType.TEXT, orjson.dumps({"type": "auth", "token": self.token}))
-
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if frame.msg_type == WSMsgType.CLOSE:
-            self.close_code = frame.get_close_code()
-            transport.disconnect()
-            return
-        if frame.msg_type != WSMsgType.TEXT:
-            return
-        received_ns = time.perf_counter_ns()
-        data = orjson.loads(frame.get_payload_as_bytes())
+    def on_event(self, data: dict[str, Any], received_ns: int) -> None:
         kind = data["type"]
         phase = self.phase
         if kind == "message" and phase is not None:

@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from townhall.cli.settings import ConfigOption, DataDirOption, settings_from
-from townhall.config import Settings
+from townhall.cli.settings import ConfigOption, DataDirOption, migrated_database, settings_from
 from townhall.domain.audit import Problem
-from townhall.store.database import Database, open_database
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
@@ -46,7 +42,7 @@ def checkpoint(
         earlier = read_checkpoints(
             stored_checkpoints(settings.data_dir / CHECKPOINTS), settings.resolved_keys_dir
         )
-        async with _database(settings) as database:
+        async with migrated_database(settings) as database:
             signed, paths = await write_checkpoint(
                 database,
                 settings.resolved_keys_dir,
@@ -89,7 +85,7 @@ def verify(
         raise typer.Exit(1) from error
 
     async def run() -> tuple[int, Problem | None]:
-        async with _database(settings) as database:
+        async with migrated_database(settings) as database:
             return await verify_log(database, checkpoints)
 
     rows, problem = asyncio.run(run())
@@ -97,12 +93,3 @@ def verify(
         typer.echo(f"TAMPERED: {problem.what}", err=True)
         raise typer.Exit(1)
     typer.echo(f"ok: {rows} row(s), the chain is intact, {len(checkpoints)} checkpoint(s) hold")
-
-
-@asynccontextmanager
-async def _database(settings: Settings) -> AsyncIterator[Database]:
-    database = open_database(settings.resolved_database_url)
-    try:
-        yield database
-    finally:
-        await database.dispose()

@@ -15,7 +15,7 @@ from townhall.cli.bench import bench_app
 from townhall.cli.export import export_app
 from townhall.cli.lexicon import lexicon_app
 from townhall.cli.moderation import moderation_app
-from townhall.cli.settings import ConfigOption, DataDirOption, settings_from
+from townhall.cli.settings import ConfigOption, DataDirOption, migrated_database, settings_from
 
 app = typer.Typer(help="Townhall: an instant-messaging server.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
@@ -61,18 +61,11 @@ def serve(
 @app.command()
 def migrate(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
     """Create or upgrade the database schema to the newest version."""
-    from townhall.store.database import open_database, prepare_storage
-    from townhall.store.migrate import upgrade_to_head
-
     settings = settings_from(config, data_dir=data_dir)
-    prepare_storage(settings.data_dir, settings.resolved_database_url)
 
     async def run() -> None:
-        database = open_database(settings.resolved_database_url)
-        try:
-            await upgrade_to_head(database)
-        finally:
-            await database.dispose()
+        async with migrated_database(settings):
+            pass
 
     asyncio.run(run())
     typer.echo(f"database is at the newest schema ({settings.data_dir})")

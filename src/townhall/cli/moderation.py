@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,27 +16,13 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from townhall.cli.settings import ConfigOption, DataDirOption, settings_from
-from townhall.config import Settings
+from townhall.cli.settings import ConfigOption, DataDirOption, migrated_database, settings_from
 from townhall.domain.errors import DomainError
 from townhall.domain.time import iso_utc
-from townhall.store.database import Database, open_database, prepare_storage
-from townhall.store.migrate import upgrade_to_head
 
 moderation_app = typer.Typer(help="The moderation pipeline's offline work.", no_args_is_help=True)
 
 DEFAULT_THRESHOLD = 0.5  # where the pack does not turn the classifier on yet
-
-
-@asynccontextmanager
-async def migrated_database(settings: Settings) -> AsyncIterator[Database]:
-    prepare_storage(settings.data_dir, settings.resolved_database_url)
-    database = open_database(settings.resolved_database_url)
-    try:
-        await upgrade_to_head(database)
-        yield database
-    finally:
-        await database.dispose()
 
 
 @moderation_app.command()

@@ -96,13 +96,15 @@ class ContentCheck:
         """The verdict on text about to be stored; a block is recorded and refused here."""
         verdict = self.check(surface, text)
         if verdict.decision == Decision.BLOCK:
-            await self.record(
-                verdict,
-                surface=surface,
-                author_id=author_id,
-                subject_type=subject_type,
-                subject_id=None,
-            )
+            async with self._db.writing() as conn:
+                await self.record(
+                    conn,
+                    verdict,
+                    surface=surface,
+                    author_id=author_id,
+                    subject_type=subject_type,
+                    subject_id=None,
+                )
             raise PolicyRefusal(
                 f"refused: the text matches {', '.join(verdict.categories)} content",
                 code="content_blocked",
@@ -110,27 +112,6 @@ class ContentCheck:
         return verdict
 
     async def record(
-        self,
-        verdict: Verdict,
-        *,
-        surface: str,
-        author_id: int | None,
-        subject_type: str,
-        subject_id: int | None,
-    ) -> None:
-        if verdict.decision == Decision.ALLOW:
-            return
-        async with self._db.writing() as conn:
-            await self.record_in(
-                conn,
-                verdict,
-                surface=surface,
-                author_id=author_id,
-                subject_type=subject_type,
-                subject_id=subject_id,
-            )
-
-    async def record_in(
         self,
         conn: DbConnection,
         verdict: Verdict,

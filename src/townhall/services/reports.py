@@ -166,7 +166,7 @@ class ReportService:
 
 async def _message(conn: DbConnection, viewer_id: int, message_id: int) -> Any:
     message = await message_store.get(conn, message_id)
-    if message is None or viewer_id not in await message_store.member_ids(
+    if message is None or viewer_id not in await conversation_store.member_roles(
         conn, message.conversation_id
     ):
         return None
@@ -206,7 +206,7 @@ async def _group(conn: DbConnection, viewer_id: int, conversation_id: int) -> An
     if (
         group is None
         or group.kind != ConversationKind.GROUP
-        or viewer_id not in await message_store.member_ids(conn, conversation_id)
+        or viewer_id not in await conversation_store.member_roles(conn, conversation_id)
     ):
         return None
     return group.created_by, {"title": group.title, "text": group.title}, False

@@ -169,7 +169,7 @@ class ReviewService:
         for reason in verdict.reasons:
             severity = graver(severity, reason.severity, self._severities)
         async with self._db.writing() as conn:
-            await self._check.record_in(
+            await self._check.record(
                 conn,
                 verdict,
                 surface=surface,
@@ -403,17 +403,7 @@ class ReviewService:
             )
             return []
         state = DECIDED_STATES[decision]
-        await review_store.update_case(
-            conn,
-            case.id,
-            state=state,
-            decision=decision,
-            decided_by=actor.account_id,
-            decided_at=now_ms,
-            reason=reason,
-            claimed_by=None,
-            claimed_at=None,
-        )
+        await _record_decision(conn, case.id, decision, actor.account_id, reason, now_ms)
         if state == CaseState.APPROVED:
             pushes = await self._release(conn, case)
         elif state == CaseState.REMOVED:
@@ -471,29 +461,17 @@ class ReviewService:
         case = await review_store.case_for(conn, *target)
         if case is None or case.state not in PENDING:
             return []
-        await review_store.update_case(
-            conn,
-            case.id,
-            state=CaseState.REMOVED,
-            decision=ReviewVerdict.REMOVE,
-            decided_by=actor.account_id,
-            decided_at=now_ms,
-            reason=f"removed with case {removed_with}",
-            claimed_by=None,
-            claimed_at=None,
+        reason = f"removed with case {removed_with}"
+        await _record_decision(
+            conn, case.id, ReviewVerdict.REMOVE, actor.account_id, reason, now_ms
         )
         return await self._tell_reporters(conn, case, CaseState.REMOVED, now_ms)
 
     async def close_gone(self, conn: DbConnection, case: Row, now_ms: int) -> Row:
         """A report of content already removed (with something else): its case says so."""
         if case.state in PENDING:
-            await review_store.update_case(
-                conn,
-                case.id,
-                state=CaseState.REMOVED,
-                decision=ReviewVerdict.REMOVE,
-                decided_at=now_ms,
-                reason="already removed",
+            await _record_decision(
+                conn, case.id, ReviewVerdict.REMOVE, None, "already removed", now_ms
             )
         return await review_store.get_case(conn, case.id)
 
@@ -517,6 +495,27 @@ class ReviewService:
                 )
             )
         return pushes
+
+
+async def _record_decision(
+    conn: DbConnection,
+    case_id: int,
+    decision: str,
+    decided_by: int | None,
+    reason: str,
+    now_ms: int,
+) -> None:
+    await review_store.update_case(
+        conn,
+        case_id,
+        state=DECIDED_STATES[decision],
+        decision=decision,
+        decided_by=decided_by,
+        decided_at=now_ms,
+        reason=reason,
+        claimed_by=None,
+        claimed_at=None,
+    )
 
 
 async def _text_of(conn: DbConnection, target_type: str, target_id: int) -> str | None:

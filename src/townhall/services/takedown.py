@@ -19,6 +19,7 @@ from townhall.domain.review import Target
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import render_message
 from townhall.services.posts import render_post
+from townhall.store import conversations as conversation_store
 from townhall.store import messages as message_store
 from townhall.store import posts as post_store
 from townhall.store import reach as reach_store
@@ -51,7 +52,7 @@ class Takedown:
         if row is None or row.moderation != MessageModeration.HELD:
             return []
         await message_store.set_moderation(conn, message_id, None)
-        members = await message_store.member_ids(conn, row.conversation_id)
+        members = await conversation_store.member_roles(conn, row.conversation_id)
         recipients = [account_id for account_id in members if account_id != row.sender_id]
         position = self._counters.take_position()
         await stream_store.append_message(
@@ -87,8 +88,8 @@ class Takedown:
                 recipients = [row.sender_id]
             else:
                 if row.conversation_id not in members:
-                    members[row.conversation_id] = await message_store.member_ids(
-                        conn, row.conversation_id
+                    members[row.conversation_id] = list(
+                        await conversation_store.member_roles(conn, row.conversation_id)
                     )
                 recipients = members[row.conversation_id]
             target = {"type": "message", "id": row.id, "conversation_id": row.conversation_id}

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import Row, or_, select, update
 
 from townhall.store.database import DbConnection
-from townhall.store.schema import members, messages
+from townhall.store.schema import messages
 
 # SQLite allows 32,766 bound values in a statement; a post may have been forwarded more often.
 CHUNK = 10_000
@@ -49,13 +49,6 @@ async def of_ids(conn: DbConnection, message_ids: Sequence[int]) -> list[Row]:
         chunk = message_ids[start : start + CHUNK]
         found += await conn.execute(select(messages).where(messages.c.id.in_(chunk)))
     return found
-
-
-async def member_ids(conn: DbConnection, conversation_id: int) -> list[int]:
-    result = await conn.execute(
-        select(members.c.account_id).where(members.c.conversation_id == conversation_id)
-    )
-    return list(result.scalars())
 
 
 async def set_moderation(conn: DbConnection, message_id: int, moderation: str | None) -> None:

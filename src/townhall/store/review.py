@@ -51,11 +51,7 @@ async def queue(
     limit: int,
 ) -> list[Row]:
     """Most urgent first: priority, then the earliest due."""
-    query = select(review_cases).where(review_cases.c.state.in_(states))
-    if source is not None:
-        query = query.where(_has_source(source))
-    if due_before is not None:
-        query = query.where(review_cases.c.due_at < due_before)
+    query = _filtered(select(review_cases), states, source, due_before)
     result = await conn.execute(
         query.order_by(review_cases.c.priority.desc(), review_cases.c.due_at, review_cases.c.id)
         .offset(offset)
@@ -67,17 +63,18 @@ async def queue(
 async def count(
     conn: DbConnection, *, states: Sequence[str], source: str | None, due_before: int | None
 ) -> int:
-    query = select(func.count()).select_from(review_cases).where(review_cases.c.state.in_(states))
-    if source is not None:
-        query = query.where(_has_source(source))
-    if due_before is not None:
-        query = query.where(review_cases.c.due_at < due_before)
+    query = _filtered(select(func.count()).select_from(review_cases), states, source, due_before)
     return (await conn.execute(query)).scalar_one()
 
 
-def _has_source(source: str) -> Any:
-    """`sources` is a comma-separated list of names none of which contains another."""
-    return review_cases.c.sources.contains(source)
+def _filtered(query: Any, states: Sequence[str], source: str | None, due_before: int | None) -> Any:
+    query = query.where(review_cases.c.state.in_(states))
+    if source is not None:
+        # `sources` is a comma-separated list of names none of which contains another.
+        query = query.where(review_cases.c.sources.contains(source))
+    if due_before is not None:
+        query = query.where(review_cases.c.due_at < due_before)
+    return query
 
 
 # Reports -----------------------------------------------------------------------------------------

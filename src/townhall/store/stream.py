@@ -26,12 +26,7 @@ async def append_event(
     await conn.execute(
         insert(events).values(position=position, type=event_type, payload=payload.decode())
     )
-    rows = [
-        {"account_id": account_id, "position": position, "message_id": None}
-        for account_id in recipients
-    ]
-    if rows:
-        await conn.execute(insert(inbox), rows)
+    await _add_to_inboxes(conn, position, None, recipients)
 
 
 async def append_message(
@@ -43,11 +38,17 @@ async def append_message(
     await conn.execute(
         insert(events).values(position=position, type=RELEASED, payload=RELEASED_PAYLOAD)
     )
+    await _add_to_inboxes(conn, position, message_id, recipients)
+
+
+async def _add_to_inboxes(
+    conn: DbConnection, position: int, message_id: int | None, recipients: Iterable[int]
+) -> None:
     rows = [
         {"account_id": account_id, "position": position, "message_id": message_id}
         for account_id in recipients
     ]
-    if rows:
+    if rows:  # an empty executemany would insert one row of NULLs
         await conn.execute(insert(inbox), rows)
 
 
