@@ -73,6 +73,25 @@ PACK: dict[str, Any] = {
         "bulk_max": 200,
         "max_detail_chars": 1000,
     },
+    "enforcement": {
+        "ground": "the terms of service",
+        "strike_points": {"low": 1, "high": 4},
+        "decay_days": 180,
+        "ladder": [
+            {"min_points": 0, "sanction": "warning"},
+            {"min_points": 4, "sanction": "suspend_updates", "days": 30},
+        ],
+        "credit_start": 100,
+        "credit_per_point": 5,
+        "credit_bands": [
+            {"name": "good", "min_score": 80},
+            {"name": "poor", "min_score": 0, "withheld": ["create_group"]},
+        ],
+        "appeal_window_days": 30,
+        "require_warning_before_suspension": False,
+        "dsa_statements": False,
+    },
+    "retention": {"audit_log_days": 183, "case_content_days": 365},
 }
 
 
@@ -189,6 +208,13 @@ def test_the_public_view_shows_the_rules_but_not_the_agreement_text() -> None:
             "surfaces": PACK["moderation"]["surfaces"],
         },
         "review": {"report_reasons": ["fraud", "other"]},
+        "enforcement": {
+            "appeal_window_days": 30,
+            "credit_bands": [
+                {"name": "good", "min_score": 80, "withheld": []},
+                {"name": "poor", "min_score": 0, "withheld": ["create_group"]},
+            ],
+        },
     }
 
 
@@ -242,6 +268,22 @@ def test_the_public_view_shows_the_rules_but_not_the_agreement_text() -> None:
             "moderation.terms[0]",
         ),
         ("moderation.severities", [], "moderation"),
+        ("enforcement.strike_points", {"low": 1}, "enforcement.strike_points"),
+        ("enforcement.decay_days", 0, "enforcement.decay_days"),
+        ("enforcement.ladder", [], "enforcement.ladder"),
+        ("enforcement.ladder", [{"min_points": 0, "sanction": "ban"}], "enforcement.ladder[0]"),
+        (
+            "enforcement.ladder",
+            [{"min_points": 0, "sanction": "suspend_updates"}],
+            "enforcement.ladder[0].days",
+        ),
+        (
+            "enforcement.credit_bands",
+            [{"name": "x", "min_score": 0, "withheld": ["fly"]}],
+            "enforcement.credit_bands[0].withheld",
+        ),
+        ("enforcement.credit_bands", [{"name": "x", "min_score": 10}], "enforcement.credit_bands"),
+        ("retention.audit_log_days", 30, "retention.audit_log_days"),
     ],
 )
 def test_public_account_rules_are_checked_by_key(path: str, value: object, named: str) -> None:

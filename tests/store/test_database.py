@@ -43,6 +43,8 @@ TABLES = {
     "moderation_statements",
     "review_cases",
     "reports",
+    "sanctions",
+    "appeals",
     "hash_bank",
     "audit_log",
 }
@@ -57,7 +59,7 @@ async def test_migrations_create_exactly_the_schema_the_code_uses(database: Data
         version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     assert tables == TABLES | {"alembic_version"}
     assert differences == []
-    assert version == "0006"
+    assert version == "0007"
 
 
 async def test_migrating_twice_changes_nothing_and_keeps_the_data(db_path: Path) -> None:

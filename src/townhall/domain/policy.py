@@ -10,6 +10,8 @@ import msgspec
 import phonenumbers
 
 from townhall.domain.accounts import ID_TYPES
+from townhall.domain.enforcement import EnforcementRules
+from townhall.domain.enforcement import check_rules as check_enforcement_rules
 from townhall.domain.identity import CHECKED_ID_TYPES
 from townhall.domain.moderation import ModerationRules, check_rules
 from townhall.domain.naming import NamingRules
@@ -17,6 +19,8 @@ from townhall.domain.normalize import normalize
 from townhall.domain.public_accounts import PublicAccountRules
 from townhall.domain.reach import ReachRules
 from townhall.domain.review import ReviewRules
+from townhall.domain.retention import RetentionRules
+from townhall.domain.retention import check_rules as check_retention_rules
 from townhall.domain.review import check_rules as check_review_rules
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
@@ -68,6 +72,8 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reach: ReachRules
     moderation: ModerationRules
     review: ReviewRules
+    enforcement: EnforcementRules
+    retention: RetentionRules
 
     def public(self) -> dict[str, Any]:
         """What anyone may read before registering; the agreement text is served on its own."""
@@ -95,6 +101,10 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 "surfaces": self.moderation.surfaces,
             },
             "review": {"report_reasons": list(self.review.report_reasons)},
+            "enforcement": {
+                "appeal_window_days": self.enforcement.appeal_window_days,
+                "credit_bands": _as_json(self.enforcement).get("credit_bands"),
+            },
         }
 
 
@@ -116,6 +126,8 @@ def parse_pack(data: Mapping[str, Any]) -> PolicyPack:
     for problem in (
         check_rules(pack.moderation),
         check_review_rules(pack.review, pack.moderation.categories),
+        check_enforcement_rules(pack.enforcement, pack.moderation.severities),
+        check_retention_rules(pack.retention),
     ):
         if problem is not None:
             raise PolicyPackError(problem)

@@ -384,4 +384,50 @@ audit_log = Table(
     Column("reason", Text, nullable=True),
     Column("details", Text, nullable=False),  # canonical JSON object
     Column("chain_hash", String(64), nullable=False),
+    # Set when retention purges the row's content: the leaf hash keeps the chain and the
+    # checkpoints that cover the row verifiable without it.
+    Column("leaf_hash", String(64), nullable=True),
+)
+# Sanctions on users, public accounts and groups (domain/enforcement.py). A row is never deleted:
+# its state moves from active to expired, lifted or reversed, and `points` is its strike.
+sanctions = Table(
+    "sanctions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subject_type", String(16), nullable=False),
+    Column("subject_id", Integer, nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("member_id", Integer, ForeignKey("accounts.id"), nullable=True),  # remove_rights
+    # One case gives at most one strike.
+    Column("case_id", Integer, ForeignKey("review_cases.id"), nullable=True, unique=True),
+    Column("category", String(32), nullable=True),
+    Column("severity", String(16), nullable=True),
+    Column("points", Integer, nullable=False),
+    Column("ground", Text, nullable=False),
+    Column("reason", Text, nullable=False),  # the facts, as the statement of reasons gives them
+    Column("automated", Integer, nullable=False, server_default="0"),
+    Column("applied_by", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("starts_at", BigInteger, nullable=False),
+    Column("ends_at", BigInteger, nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("ended_at", BigInteger, nullable=True),
+    Column("ended_by", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("end_reason", Text, nullable=True),
+    Index("ix_sanctions_subject", "subject_type", "subject_id"),
+    Index("ix_sanctions_state_ends_at", "state", "ends_at"),
+)
+# A subject's appeal of a sanction or of a case's removal, decided by a different reviewer.
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sanction_id", Integer, ForeignKey("sanctions.id"), nullable=True, unique=True),
+    Column("case_id", Integer, ForeignKey("review_cases.id"), nullable=True, unique=True),
+    Column("appellant_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("statement", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("decided_by", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("decided_at", BigInteger, nullable=True),
+    Column("reason", Text, nullable=True),
 )
