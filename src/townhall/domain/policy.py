@@ -18,9 +18,9 @@ from townhall.domain.naming import NamingRules
 from townhall.domain.normalize import normalize
 from townhall.domain.public_accounts import PublicAccountRules
 from townhall.domain.reach import ReachRules
-from townhall.domain.review import ReviewRules
 from townhall.domain.retention import RetentionRules
 from townhall.domain.retention import check_rules as check_retention_rules
+from townhall.domain.review import ReviewRules
 from townhall.domain.review import check_rules as check_review_rules
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
