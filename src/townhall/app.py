@@ -17,12 +17,14 @@ from townhall.api import (
     accounts,
     admin,
     audit,
+    audit_log,
     conversations,
     errors,
     moderation,
     public_accounts,
     reports,
     review,
+    sanctions,
     ws,
 )
 from townhall.api.limits import BodySizeLimit
@@ -31,9 +33,11 @@ from townhall.bus.factory import open_bus
 from townhall.config import Settings
 from townhall.packs import load_pack
 from townhall.services.accounts import AccountService
-from townhall.services.audit import AuditTrail
+from townhall.services.appeals import Appeals
+from townhall.services.audit import CHECKPOINT_FOLDER, AuditLog, AuditTrail
 from townhall.services.classifiers import ClassifierStage
 from townhall.services.container import Services
+from townhall.services.enforcement import Enforcement
 from townhall.services.identity import IdentityService
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import MessagingService
@@ -42,8 +46,10 @@ from townhall.services.notices import Notices
 from townhall.services.posts import PostService
 from townhall.services.public_accounts import PublicAccountService
 from townhall.services.reach import ReachLedger
+from townhall.services.regulator import RegulatorService
 from townhall.services.reports import ReportService
 from townhall.services.rescan import Rescan
+from townhall.services.retention import Retention
 from townhall.services.review import ReviewService
 from townhall.services.standing import Standings
 from townhall.services.sync import SyncService
@@ -93,6 +99,13 @@ async def running_services(
     message_log = MessageLog(database, batch_max=settings.message_batch_max, clock=clock)
     standings = Standings(database, pack)
     audit = AuditTrail(clock=clock)
+    audit_log_service = AuditLog(
+        database,
+        settings.resolved_keys_dir,
+        settings.data_dir / CHECKPOINT_FOLDER,
+        also=settings.audit_checkpoint_also,
+        clock=clock,
+    )
     identity = IdentityService(
         database,
         IdentityVault(settings.resolved_keys_dir),
@@ -109,11 +122,14 @@ async def running_services(
     review = ReviewService(database, bus, takedown, content_check, pack, audit, clock=clock)
     # No classifiers until the server loads them (see build_app): a CLI command needs none.
     classifiers = ClassifierStage(pack.moderation, (), on_flag=review.classified)
+    notices = Notices(database, bus)
+    enforcement = Enforcement(database, notices, audit, pack, clock=clock)
     messaging = MessagingService(
         database,
         message_log,
         bus,
         standings,
+        enforcement,
         content_check,
         review,
         classifiers,
@@ -141,7 +157,8 @@ async def running_services(
         public_accounts=PublicAccountService(
             database,
             standings,
-            Notices(database, bus),
+            enforcement,
+            notices,
             live_posts,
             content_check,
             pack,
@@ -152,6 +169,7 @@ async def running_services(
         posts=PostService(
             database,
             standings,
+            enforcement,
             messaging,
             reach,
             live_posts,
@@ -164,14 +182,23 @@ async def running_services(
         ),
         moderation=content_check,
         review=review,
+        enforcement=enforcement,
+        appeals=Appeals(
+            database, enforcement, takedown, content_check, notices, audit, pack, clock=clock
+        ),
         reports=ReportService(database, bus, review, pack, clock=clock),
         rescan=Rescan(database, content_check, review),
         classifiers=classifiers,
         reach=reach,
+        regulator=RegulatorService(
+            database, pack, audit, keys_dir=settings.resolved_keys_dir, clock=clock
+        ),
         live_posts=live_posts,
         bus=bus,
         limits=limits,
         pack=pack,
+        audit_log=audit_log_service,
+        retention=Retention(database, audit_log_service, audit, pack.retention, clock=clock),
     )
     message_log.start()
     reach.start()
@@ -196,6 +223,18 @@ async def load_classifiers(services: Services, data_dir: Path) -> None:
         log.exception("starting the classifier worker failed; classifiers stay off")
         return
     log.info("classifiers on: %s", ", ".join(names) or "none")
+
+
+async def expire_sanctions_forever(services: Services, interval_seconds: float) -> None:
+    """Record the end of sanctions whose time is up (they stop applying on the dot anyway)."""
+    while True:
+        try:
+            expired = await services.enforcement.expire_due()
+            if expired:
+                log.info("%d sanction(s) reached their end", expired)
+        except Exception:
+            log.exception("sanction expiry failed; trying again next round")
+        await asyncio.sleep(interval_seconds)
 
 
 async def purge_identities_forever(services: Services, interval_seconds: float) -> None:
@@ -225,6 +264,17 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
                 asyncio.create_task(
                     services.moderation.keep_loaded(settings.lexicon_reload_interval_seconds)
                 ),
+                asyncio.create_task(
+                    expire_sanctions_forever(services, settings.sanction_expiry_interval_seconds)
+                ),
+                asyncio.create_task(
+                    services.audit_log.keep_checkpointing(
+                        settings.audit_checkpoint_interval_seconds
+                    )
+                ),
+                asyncio.create_task(
+                    services.retention.keep_purging(settings.retention_purge_interval_seconds)
+                ),
             ]
             if settings.classifiers:
                 tasks.append(asyncio.create_task(load_classifiers(services, settings.data_dir)))
@@ -250,9 +300,11 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
     app.include_router(conversations.router)
     app.include_router(public_accounts.router)
     app.include_router(audit.router)
+    app.include_router(audit_log.router)
     app.include_router(moderation.router)
     app.include_router(review.router)
     app.include_router(reports.router)
+    app.include_router(sanctions.router)
     app.include_router(ws.router)
     app.include_router(pages.router)
 

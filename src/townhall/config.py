@@ -66,7 +66,11 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     identity_purge_interval_seconds: float = Field(3600.0, ge=1, le=86_400 * 7)
     lexicon_reload_interval_seconds: float = Field(10.0, ge=0.1, le=3600)
+    audit_checkpoint_interval_seconds: float = Field(3600.0, ge=1, le=86_400 * 7)
+    audit_checkpoint_also: list[Path] = []  # folders each checkpoint is also written to
+    retention_purge_interval_seconds: float = Field(86_400.0, ge=1, le=86_400 * 30)
     classifiers: bool = True
+    sanction_expiry_interval_seconds: float = Field(1.0, ge=0.1, le=3600)
     limits: LimitsSettings = LimitsSettings()
 
     config_file: Path | None = Field(None, exclude=True)

@@ -71,6 +71,23 @@ async def test_every_staff_action_writes_exactly_one_audit_row(
         cases.append(case["id"])
         return case["id"]
 
+    suspension: dict[str, Any] = {}
+
+    async def suspend_account() -> None:
+        suspension.update(
+            await reviewer.request(
+                "POST",
+                "/api/v1/admin/sanctions",
+                json={
+                    "subject_type": "public_account",
+                    "subject_id": account["id"],
+                    "kind": "suspend_updates",
+                    "reason": "rumours",
+                    "days": 7,
+                },
+            )
+        )
+
     actions: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
         (
             "identity.claim",
@@ -98,12 +115,13 @@ async def test_every_staff_action_writes_exactly_one_audit_row(
                 json={"decision": "approve"},
             ),
         ),
+        ("sanction.apply", suspend_account),
         (
-            "public_account.suspend",
+            "sanction.lift",
             lambda: reviewer.request(
-                "PUT",
-                f"/api/v1/admin/public-accounts/{account['id']}/suspension",
-                json={"reason": "rumours"},
+                "POST",
+                f"/api/v1/admin/sanctions/{suspension['id']}/lift",
+                json={"reason": "the appeal was upheld"},
             ),
         ),
         (

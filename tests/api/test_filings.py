@@ -39,11 +39,17 @@ async def test_accepted_accounts_are_filed_by_category_without_identity_data(
     )
     suspended = await public_account(newsroom, reviewer, category="enterprise")
     answer = await reviewer.raw(
-        "PUT",
-        f"/api/v1/admin/public-accounts/{suspended['id']}/suspension",
-        json={"reason": "spreads rumours"},
+        "POST",
+        "/api/v1/admin/sanctions",
+        json={
+            "subject_type": "public_account",
+            "subject_id": suspended["id"],
+            "kind": "suspend_updates",
+            "reason": "spreads rumours",
+            "days": 30,
+        },
     )
-    assert answer.status_code == 200, answer.text
+    assert answer.status_code == 201, answer.text
     own = await public_account(person, reviewer, entitlement="repost")
     rejected = await public_account(person, category="media")
     answer = await reviewer.raw(

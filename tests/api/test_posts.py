@@ -51,11 +51,28 @@ async def published(operator: User, account_id: int, title: str, **fields: Any) 
     return answer.json()
 
 
-async def set_suspension(reviewer: User, account_id: int, method: str) -> None:
+async def suspend(reviewer: User, account_id: int) -> int:
+    """Suspend a public account's updates for a week: the `suspend_updates` sanction."""
     answer = await reviewer.raw(
-        method,
-        f"/api/v1/admin/public-accounts/{account_id}/suspension",
-        json={"reason": "spreads rumours" if method == "PUT" else "the appeal was upheld"},
+        "POST",
+        "/api/v1/admin/sanctions",
+        json={
+            "subject_type": "public_account",
+            "subject_id": account_id,
+            "kind": "suspend_updates",
+            "reason": "spreads rumours",
+            "days": 7,
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
+async def lift(reviewer: User, sanction_id: int) -> None:
+    answer = await reviewer.raw(
+        "POST",
+        f"/api/v1/admin/sanctions/{sanction_id}/lift",
+        json={"reason": "the appeal was upheld"},
     )
     assert answer.status_code == 200, answer.text
 
@@ -81,11 +98,11 @@ async def test_only_an_approved_account_publishes(alice: User, bob: User, review
 
     first = await published(alice, approved["id"], "开张")
     assert (first["public_account_id"], first["account_name"]) == (approved["id"], approved["name"])
-    await set_suspension(reviewer, approved["id"], "PUT")
+    suspension = await suspend(reviewer, approved["id"])
     assert_error(await publish(alice, approved["id"]), 422, "public_account_suspended")
     # Its posts stay readable while it is suspended.
     assert (await bob.read_post(first["id"]))["title"] == "开张"
-    await set_suspension(reviewer, approved["id"], "DELETE")
+    await lift(reviewer, suspension)
     await published(alice, approved["id"], "复业")
 
     titles = await bob.request("GET", f"/api/v1/public-accounts/{approved['id']}/posts")

@@ -47,6 +47,16 @@ async def page(user: User, account_id: int) -> httpx.Response:
     return await user.raw("GET", f"/api/v1/public-accounts/{account_id}")
 
 
+async def sanction(
+    staff: User, account_id: int, kind: str, reason: str | None, **fields: Any
+) -> httpx.Response:
+    """Apply a sanction to a public account (e.g. `suspend_updates` with `days`)."""
+    body = {"subject_type": "public_account", "subject_id": account_id, "kind": kind}
+    return await staff.raw(
+        "POST", "/api/v1/admin/sanctions", json={**body, "reason": reason, **fields}
+    )
+
+
 async def queued_ids(reviewer: User, status: str = "pending_review") -> set[int]:
     """Every id in one review queue, read page by page."""
     ids: set[int] = set()
@@ -276,21 +286,25 @@ async def test_only_reviewers_work_the_review_queue(
     applied = await public_account(alice)
     auditor = await make_staff("auditor")
     admin = await make_staff("admin")
-    for outsider in (bob, auditor, admin):
+    for outsider, write_code in (
+        (bob, "role_required"),
+        (auditor, "read_only_role"),
+        (admin, "role_required"),
+    ):
         listing = await outsider.raw("GET", "/api/v1/admin/public-accounts")
         assert_error(listing, 403, "role_required")
         approval = await decide(outsider, applied["id"], "approve")
-        assert_error(approval, 403, "role_required")
-    for method in ("PUT", "DELETE"):
-        assert_error(
-            await bob.raw(
-                method,
-                f"/api/v1/admin/public-accounts/{applied['id']}/suspension",
-                json={"reason": "spreads rumours"},
-            ),
-            403,
-            "role_required",
-        )
+        assert_error(approval, 403, write_code)
+    assert_error(
+        await sanction(bob, applied["id"], "suspend_updates", "spreads rumours", days=7),
+        403,
+        "role_required",
+    )
+    assert_error(
+        await bob.raw("POST", "/api/v1/admin/sanctions/1/lift", json={"reason": "appeal won"}),
+        403,
+        "role_required",
+    )
     assert (await page(alice, applied["id"])).json()["status"] == "pending_review"
     # The auditor reads filings, not applications.
     assert_error(await page(auditor, applied["id"]), 404, "public_account_not_found")
@@ -391,22 +405,30 @@ async def test_the_applicant_is_told_each_decision(alice: User, reviewer: User) 
     assert (
         await decide(reviewer, second["id"], "reject", reason="no licence shown")
     ).status_code == 200
-    suspended = await reviewer.raw(
-        "PUT",
-        f"/api/v1/admin/public-accounts/{first['id']}/suspension",
-        json={"reason": "spreads rumours"},
-    )
-    assert suspended.status_code == 200, suspended.text
+    suspended = await sanction(reviewer, first["id"], "suspend_updates", "spreads rumours", days=7)
+    assert suspended.status_code == 201, suspended.text
 
     events, _ = await full_sync(alice)
     notices = [event["notice"] for event in events if event["type"] == "notice"]
-    assert [
-        (n["kind"], n["public_account_id"], n["name"], n["status"], n["reason"]) for n in notices
-    ] == [
-        ("public_account_status", first["id"], first["name"], "approved", None),
-        ("public_account_status", second["id"], second["name"], "rejected", "no licence shown"),
-        ("public_account_status", first["id"], first["name"], "suspended", "spreads rumours"),
+    assert [n["kind"] for n in notices] == [
+        "public_account_status",
+        "public_account_status",
+        "sanction_applied",
     ]
+    assert [(n["public_account_id"], n["name"], n["status"], n["reason"]) for n in notices[:2]] == [
+        (first["id"], first["name"], "approved", None),
+        (second["id"], second["name"], "rejected", "no licence shown"),
+    ]
+    told = notices[2]["sanction"]
+    assert told["id"] == suspended.json()["id"]
+    assert (told["subject"], told["kind"], told["state"]) == (
+        {"type": "public_account", "id": first["id"]},
+        "suspend_updates",
+        "active",
+    )
+    assert told["statement"]["facts"] == "spreads rumours"
+    assert told["statement"]["ends_at"] is not None
+    assert (await page(alice, first["id"])).json()["status"] == "suspended"
 
 
 # The account page -------------------------------------------------------------------------------
@@ -515,12 +537,19 @@ async def test_a_suspended_account_stays_readable_but_takes_no_new_subscribers(
 ) -> None:
     account = await public_account(alice, reviewer)
     await subscription(bob, "PUT", account["id"])
-    path = f"/api/v1/admin/public-accounts/{account['id']}/suspension"
-    assert_error(await reviewer.raw("PUT", path, json={}), 422, "reason_required")
-    suspended = await reviewer.raw("PUT", path, json={"reason": "spreads rumours"})
-    assert suspended.status_code == 200, suspended.text
     assert_error(
-        await reviewer.raw("PUT", path, json={"reason": "again"}), 409, "public_account_state"
+        await sanction(reviewer, account["id"], "suspend_updates", None, days=7),
+        422,
+        "reason_required",
+    )
+    suspended = await sanction(
+        reviewer, account["id"], "suspend_updates", "spreads rumours", days=7
+    )
+    assert suspended.status_code == 201, suspended.text
+    assert_error(
+        await sanction(reviewer, account["id"], "suspend_updates", "again!", days=7),
+        409,
+        "public_account_state",
     )
 
     shown = (await page(carol, account["id"])).json()
@@ -532,9 +561,14 @@ async def test_a_suspended_account_stays_readable_but_takes_no_new_subscribers(
         "subscriber_count": 0,
     }
 
-    lifted = await reviewer.raw("DELETE", path, json={"reason": "the appeal was upheld"})
+    lifted = await reviewer.raw(
+        "POST",
+        f"/api/v1/admin/sanctions/{suspended.json()['id']}/lift",
+        json={"reason": "the appeal was upheld"},
+    )
     assert lifted.status_code == 200, lifted.text
-    assert lifted.json()["status"] == "approved"
+    assert lifted.json()["state"] == "lifted"
+    assert (await page(carol, account["id"])).json()["status"] == "approved"
     assert await subscription(carol, "PUT", account["id"]) == {
         "subscribed": True,
         "subscriber_count": 1,

@@ -150,10 +150,10 @@ async def test_users_are_kept_out_and_auditors_may_only_read(
     for path in (CASES, SUMMARY, f"{CASES}/{case['id']}"):
         assert_error(await alice.raw("GET", path), 403, "role_required")
         assert (await auditor.raw("GET", path)).status_code == 200
-    for outsider in (alice, auditor):
-        assert_error(await outsider.raw("PUT", f"{CASES}/{case['id']}/claim"), 403, "role_required")
-        assert_error(await decide(outsider, case["id"], "approve"), 403, "role_required")
-        assert_error(await bulk(outsider, [case["id"]], "approve"), 403, "role_required")
+    for outsider, code in ((alice, "role_required"), (auditor, "read_only_role")):
+        assert_error(await outsider.raw("PUT", f"{CASES}/{case['id']}/claim"), 403, code)
+        assert_error(await decide(outsider, case["id"], "approve"), 403, code)
+        assert_error(await bulk(outsider, [case["id"]], "approve"), 403, code)
     assert (await auditor.request("GET", f"{CASES}/{case['id']}"))["state"] == "open"
     assert_error(await reviewer.raw("GET", CASES, params={"state": "new"}), 400, "state_invalid")
     bad_source = await reviewer.raw("GET", CASES, params={"source": "rumour"})

@@ -39,10 +39,9 @@ REVIEWER_ROUTES = [
     # Public accounts: the role is checked before the id, so any id shows the refusal.
     ("GET", "/api/v1/admin/public-accounts", None),
     ("POST", "/api/v1/admin/public-accounts/{user_id}/decision", {"decision": "approve"}),
-    ("PUT", "/api/v1/admin/public-accounts/{user_id}/suspension", {"reason": "spreads rumours"}),
-    ("DELETE", "/api/v1/admin/public-accounts/{user_id}/suspension", {"reason": "appeal won"}),
 ]
 # Routes several staff roles may read; everyone else is refused.
+NO_SUCH_ID = 999_999_999  # `{no_such_id}` in a path below
 ALL_STAFF = {"reviewer", "admin", "auditor"}
 SHARED_ROUTES = [
     ("GET", "/api/v1/admin/reach/escalations", None, ALL_STAFF),
@@ -73,6 +72,39 @@ SHARED_ROUTES = [
         {"case_ids": [999_999_999], "decision": "approve", "reason": "no violation"},
         {"reviewer", "admin"},
     ),
+    # Sanctions and appeals: ids that name nothing, so a permitted role meets a 404.
+    (
+        "POST",
+        "/api/v1/admin/sanctions",
+        {
+            "subject_type": "user",
+            "subject_id": NO_SUCH_ID,
+            "kind": "warning",
+            "reason": "spreads rumours",
+        },
+        {"reviewer", "admin"},
+    ),
+    ("GET", "/api/v1/admin/sanctions", None, ALL_STAFF),
+    (
+        "GET",
+        "/api/v1/admin/sanctions/standing?subject_type=user&subject_id={no_such_id}",
+        None,
+        ALL_STAFF,
+    ),
+    ("GET", "/api/v1/admin/sanctions/{no_such_id}", None, ALL_STAFF),
+    (
+        "POST",
+        "/api/v1/admin/sanctions/{no_such_id}/lift",
+        {"reason": "the appeal was upheld"},
+        {"reviewer", "admin"},
+    ),
+    ("GET", "/api/v1/admin/appeals", None, ALL_STAFF),
+    (
+        "POST",
+        "/api/v1/admin/appeals/{no_such_id}/decision",
+        {"verdict": "reverse", "reason": "no violation"},
+        {"reviewer", "admin"},
+    ),
 ]
 ADMIN_ROUTES = [
     ("GET", "/api/v1/admin/identity-access", None),
@@ -99,6 +131,12 @@ def route_calls(routes: list, user_id: int) -> list[tuple[str, str, Any]]:
             body = {k: user_id if v == "{user_id}" else v for k, v in body.items()}
         calls.append((method, path.format(user_id=user_id), body))
     return calls
+
+
+def refusal_code(role: str, method: str) -> str:
+    """The auditor is read-only: any write of its is refused as such before its role is
+    weighed; every other refusal names the role required."""
+    return "read_only_role" if role == "auditor" and method != "GET" else "role_required"
 
 
 async def call(member: User, method: str, path: str, body: Any = None) -> httpx.Response:
@@ -150,14 +188,14 @@ async def test_shared_staff_routes_refuse_every_other_role(
     intruder = await make_user("intruder")
     members = {role: await make_staff(role) for role in ("reviewer", "admin", "auditor")}
     for method, path, body, roles in SHARED_ROUTES:
-        path = path.format(user_id=intruder.id)
+        path = path.format(user_id=intruder.id, no_such_id=NO_SUCH_ID)
         assert_error(await call(intruder, method, path, body), 403, "role_required")
         for role, member in members.items():
             answer = await call(member, method, path, body)
             if role in roles:
                 assert answer.status_code in (200, 404), (role, path, answer.text)
             else:
-                assert_error(answer, 403, "role_required")
+                assert_error(answer, 403, refusal_code(role, method))
 
 
 async def test_staff_accounts_have_a_role_and_no_identity(make_staff: MakeStaff) -> None:
@@ -186,7 +224,7 @@ async def test_an_auditor_is_refused_every_staff_route(
     subject = await make_user("subject", on=review_server, identity=identity)
     auditor = await make_staff("auditor", on=review_server)
     for method, path, body in route_calls(REVIEWER_ROUTES + ADMIN_ROUTES, subject.id):
-        assert_error(await call(auditor, method, path, body), 403, "role_required")
+        assert_error(await call(auditor, method, path, body), 403, refusal_code("auditor", method))
     await assert_untouched(subject, identity, review_server, make_staff)
 
 

@@ -20,9 +20,11 @@ from townhall.domain.audit import (
     LogVerifier,
     MerkleAccumulator,
     Problem,
+    StoredRow,
     canonical,
     chain_hash,
     check_against,
+    cleared,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -530,3 +532,108 @@ def test_details_that_json_cannot_hold_are_refused() -> None:
         canonical(_entry(1, details={"big": 2**60}))
     with pytest.raises(ValueError):
         canonical(_entry(1, details={"nan": float("nan")}))
+
+
+# --- purged rows ---------------------------------------------------------------------------------
+
+
+def _purge(rows: Sequence[Row], *seqs: int) -> list[StoredRow]:
+    """The rows as retention leaves them: content cleared, the leaf hash kept in its place."""
+    return [
+        (cleared(entry), stored, leaf_hash(entry)) if entry.seq in seqs else (entry, stored)
+        for entry, stored in rows
+    ]
+
+
+def test_cleared_keeps_when_what_role_and_subject_type_only() -> None:
+    entry = cleared(_entry(3))
+    assert (entry.seq, entry.at_ms, entry.actor_role, entry.action, entry.subject_type) == (
+        3,
+        AT_MS + 3,
+        "reviewer",
+        "post.remove",
+        "post",
+    )
+    assert (entry.actor_id, entry.subject_id, entry.reason, dict(entry.details)) == (
+        None,
+        None,
+        None,
+        {},
+    )
+
+
+def test_purged_rows_covered_by_a_checkpoint_verify_by_their_stored_leaf() -> None:
+    rows = _rows(12)
+    purged = _purge(rows, 1, 2, 3, 4, 5)
+    assert verify_log(purged, [_checkpoint(rows[:8])]) is None
+    verifier = LogVerifier([_checkpoint(rows[:5])])
+    for row in purged:
+        assert verifier.feed(*row) is None
+    assert verifier.finish() is None
+    assert verifier.root() == merkle_root(_leaves(rows))  # the same tree as before the purge
+
+
+def test_a_purged_row_no_checkpoint_covers_is_named() -> None:
+    rows = _rows(12)
+    assert verify_chain(_purge(rows, 2)) == Problem(
+        2, "row 2 was purged but no checkpoint covers it"
+    )
+    # Covered rows are fine; the first purged row beyond the newest checkpoint is named.
+    assert verify_log(_purge(rows, 2, 9, 10), [_checkpoint(rows[:6])]) == Problem(
+        9, "row 9 was purged but no checkpoint covers it"
+    )
+
+
+def test_a_purged_row_is_not_covered_by_a_checkpoint_that_does_not_match() -> None:
+    rows = _rows(12)
+    other = _rows(12)[:6]
+    wrong = dataclasses.replace(_checkpoint(other), root=bytes(32))
+    problem = verify_log(_purge(rows, 2), [wrong])
+    assert problem is not None and "rewritten" in problem.what
+
+
+def test_an_edited_stored_leaf_or_chain_hash_of_a_purged_row_is_named() -> None:
+    rows = _rows(12)
+    checkpoints = [_checkpoint(rows[:8])]
+    leaf_edited = _purge(rows, 2, 3, 4)
+    entry, stored, _ = leaf_edited[2]
+    leaf_edited[2] = (entry, stored, bytes(32))
+    assert verify_log(leaf_edited, checkpoints) == Problem(
+        3, "row 3 was edited or a row was inserted before it"
+    )
+    chain_edited = _purge(rows, 2, 3, 4)
+    entry, _, leaf = chain_edited[2]
+    chain_edited[2] = (entry, bytes(32), leaf)
+    assert verify_log(chain_edited, checkpoints) == Problem(
+        3, "row 3 was edited or a row was inserted before it"
+    )
+
+
+def test_content_put_back_on_a_purged_row_is_named() -> None:
+    rows = _rows(6)
+    purged = _purge(rows, 2)
+    entry, stored, leaf = purged[1]
+    purged[1] = (dataclasses.replace(entry, reason="made up later"), stored, leaf)
+    assert verify_log(purged, [_checkpoint(rows)]) == Problem(
+        2, "row 2 was purged but holds content again: edited"
+    )
+
+
+def test_a_recomputed_rewrite_of_a_purged_leaf_is_caught_by_the_checkpoint() -> None:
+    rows = _rows(10)
+    forged: list[StoredRow] = []
+    prev = GENESIS
+    for entry, _, *kept in _purge(rows, 1, 2, 3):  # row 2's leaf replaced, every hash redone
+        leaf = (bytes(32) if entry.seq == 2 else kept[0]) if kept else leaf_hash(entry)
+        prev = hashlib.sha256(prev + leaf).digest()
+        forged.append((entry, prev, leaf) if kept else (entry, prev))
+    problem = verify_log(forged, [_checkpoint(rows[:4])])
+    assert problem is not None and problem.seq == 1
+    assert "rows 1\u20134 no longer hash to the root" in problem.what
+
+
+def test_a_row_whose_details_json_cannot_hold_reads_as_edited() -> None:
+    rows = _rows(3)
+    entry, stored = rows[1]
+    rows[1] = (dataclasses.replace(entry, details={"big": 2**60}), stored)
+    assert verify_chain(rows) == Problem(2, "row 2 was edited or a row was inserted before it")

@@ -40,7 +40,9 @@ async def log_out(principal: PrincipalDep, services: ServicesDep) -> Response:
 
 @router.get("/me")
 async def me(principal: PrincipalDep, services: ServicesDep) -> Any:
-    return await services.accounts.profile(principal.account_id)
+    """The caller's profile, with the sanctions in force on them and their credit band."""
+    profile = await services.accounts.profile(principal.account_id)
+    return profile | await services.enforcement.own(principal.account_id)
 
 
 @router.delete("/me", status_code=204)

@@ -15,7 +15,6 @@ from townhall.api.schemas import (
     DecisionIn,
     PublicAccountDecisionIn,
     ReasonIn,
-    SuspensionIn,
 )
 
 router = APIRouter(prefix="/api/v1/admin", tags=["staff"])
@@ -116,30 +115,6 @@ async def decide_public_account(
         approve=body.decision == "approve",
         reason=body.reason,
         news_entitlement=body.news_entitlement,
-    )
-
-
-@router.put("/public-accounts/{public_account_id}/suspension")
-async def suspend_public_account(
-    public_account_id: PublicAccountId,
-    body: SuspensionIn,
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Any:
-    return await services.public_accounts.set_suspended(
-        principal, public_account_id, suspended=True, reason=body.reason
-    )
-
-
-@router.delete("/public-accounts/{public_account_id}/suspension")
-async def lift_suspension(
-    public_account_id: PublicAccountId,
-    body: SuspensionIn,
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Any:
-    return await services.public_accounts.set_suspended(
-        principal, public_account_id, suspended=False, reason=body.reason
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 MAX_ID = 2**63 - 1
 EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -107,7 +107,25 @@ class PublicAccountDecisionIn(Body):
     news_entitlement: Literal["none", "repost", "originate"] = "none"
 
 
-class SuspensionIn(Body):
+class SanctionIn(Body):
+    subject_type: Annotated[str, Field(max_length=32)]
+    subject_id: EntityId
+    kind: Annotated[str, Field(max_length=32)]
+    reason: Annotated[str, Field(max_length=4096)] | None = None
+    case_id: EntityId | None = None
+    ends_at: AwareDatetime | None = None
+    days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    member_id: EntityId | None = None
+
+
+class AppealIn(Body):
+    sanction_id: EntityId | None = None
+    case_id: EntityId | None = None
+    statement: Annotated[str, Field(max_length=65_536)]
+
+
+class AppealDecisionIn(Body):
+    verdict: Annotated[str, Field(max_length=32)]
     reason: Annotated[str, Field(max_length=4096)] | None = None
 
 

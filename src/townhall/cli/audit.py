@@ -1,22 +1,37 @@
-"""`townhall audit checkpoint | verify`: sign what the audit log holds, and prove later that no
-row was edited, removed, inserted or reordered, and that the log was not cut short or rolled
-back to an older copy."""
+"""`townhall audit checkpoint | verify | purge`: sign what the audit log holds, prove later that
+no row was edited, removed, inserted or reordered, and that the log was not cut short or rolled
+back to an older copy; and purge what is past the pack's retention without losing that proof."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from townhall.cli.settings import ConfigOption, DataDirOption, migrated_database, settings_from
+from townhall.config import Settings
 from townhall.domain.audit import Problem
+
+if TYPE_CHECKING:
+    from townhall.services.audit import AuditLog
+    from townhall.store.database import Database
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
-CHECKPOINTS = "audit-checkpoints"  # in the data dir; keep copies elsewhere too (--also)
+
+def _audit_log(settings: Settings, database: Database) -> AuditLog:
+    from townhall.services.audit import CHECKPOINT_FOLDER, AuditLog
+
+    return AuditLog(
+        database,
+        settings.resolved_keys_dir,
+        settings.data_dir / CHECKPOINT_FOLDER,
+        also=settings.audit_checkpoint_also,
+        clock=time.time,
+    )
 
 
 @audit_app.command()
@@ -29,27 +44,15 @@ def checkpoint(
     data_dir: DataDirOption = None,
 ) -> None:
     """Sign the log's Merkle root and chain head with the audit key (in the keys dir, outside
-    the database) and write the checkpoint file."""
+    the database) and write the checkpoint file (also into `audit_checkpoint_also`)."""
     from townhall.domain.audit import CheckpointError
     from townhall.domain.errors import DomainError
-    from townhall.services.audit import read_checkpoints, write_checkpoint
-    from townhall.store.audit import checkpoint_files as stored_checkpoints
 
     settings = settings_from(config, data_dir=data_dir)
-    folders = [settings.data_dir / CHECKPOINTS, *(also or [])]
 
     async def run() -> tuple[int, list[Path]]:
-        earlier = read_checkpoints(
-            stored_checkpoints(settings.data_dir / CHECKPOINTS), settings.resolved_keys_dir
-        )
         async with migrated_database(settings) as database:
-            signed, paths = await write_checkpoint(
-                database,
-                settings.resolved_keys_dir,
-                folders,
-                earlier,
-                now_ms=int(time.time() * 1000),
-            )
+            signed, paths = await _audit_log(settings, database).checkpoint(also or [])
             return signed.tree_size, paths
 
     try:
@@ -73,11 +76,11 @@ def verify(
     """Check every row's hash chain and the log against every checkpoint (those in the data dir
     and any named); exit 1 naming the first row that is not as written."""
     from townhall.domain.audit import CheckpointError
-    from townhall.services.audit import read_checkpoints, verify_log
+    from townhall.services.audit import CHECKPOINT_FOLDER, read_checkpoints, verify_log
     from townhall.store.audit import checkpoint_files as stored_checkpoints
 
     settings = settings_from(config, data_dir=data_dir)
-    paths = [*stored_checkpoints(settings.data_dir / CHECKPOINTS), *(checkpoint_files or [])]
+    paths = [*stored_checkpoints(settings.data_dir / CHECKPOINT_FOLDER), *(checkpoint_files or [])]
     try:
         checkpoints = read_checkpoints(paths, settings.resolved_keys_dir)
     except (CheckpointError, OSError) as error:
@@ -93,3 +96,47 @@ def verify(
         typer.echo(f"TAMPERED: {problem.what}", err=True)
         raise typer.Exit(1)
     typer.echo(f"ok: {rows} row(s), the chain is intact, {len(checkpoints)} checkpoint(s) hold")
+
+
+@audit_app.command()
+def purge(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="count what would be purged; change nothing")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the counts as JSON")] = False,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Clear the content of audit rows older than the pack's `retention.audit_log_days` that a
+    checkpoint covers (each keeps its leaf hash, so `verify` still holds), and of review cases
+    decided more than `retention.case_content_days` ago. The server does this once a day."""
+    import orjson
+
+    from townhall.domain.errors import DomainError
+    from townhall.packs import load_pack
+    from townhall.services.audit import AuditTrail
+    from townhall.services.retention import PurgeReport, Retention
+
+    settings = settings_from(config, data_dir=data_dir)
+    rules = load_pack(settings.policy_pack).retention
+
+    async def run() -> PurgeReport:
+        async with migrated_database(settings) as database:
+            audit_log = _audit_log(settings, database)
+            trail = AuditTrail(clock=time.time)
+            retention = Retention(database, audit_log, trail, rules, clock=time.time)
+            return await retention.purge(dry_run=dry_run)
+
+    try:
+        report = asyncio.run(run())
+    except DomainError as error:
+        typer.echo(f"error: {error.message} ({error.code})", err=True)
+        raise typer.Exit(1) from error
+    if as_json:
+        typer.echo(orjson.dumps(report.as_dict()).decode())
+        return
+    verb = "would purge" if dry_run else "purged"
+    typer.echo(
+        f"{verb} {report.audit_rows} audit row(s) (through seq {report.through_seq}) "
+        f"and the content of {report.cases} decided case(s)"
+    )

@@ -6,12 +6,18 @@ someone who rewrites rows and recomputes every later hash, or who cuts off the t
 restores an older copy, leaves a consistent chain. Those are caught by checkpoints: the Merkle
 root (RFC 9162 §2.1) and the chain head at a tree size, signed with an Ed25519 key that lives
 outside the database and written out as files.
+
+Retention may purge an old row's content: the row then keeps its leaf hash instead, so the chain
+and the checkpoint that covers it still verify, and its seq, time, action, role and subject type
+stay readable (those are no longer covered by a hash of their own: the stored leaf stands for the
+whole row as it was). A purged row that no matching checkpoint covers cannot be vouched for.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -85,6 +91,12 @@ def canonical(entry: Entry) -> bytes:
 
 def leaf_hash(entry: Entry) -> bytes:
     return hashlib.sha256(LEAF_PREFIX + canonical(entry)).digest()
+
+
+def cleared(entry: Entry) -> Entry:
+    """What retention keeps of a row: when, what, by which role, to which kind of subject. Who,
+    to whom, why and the details go; the row's stored leaf hash stands in for them."""
+    return dataclasses.replace(entry, actor_id=None, subject_id=None, reason=None, details={})
 
 
 def _chain_step(prev: bytes, leaf: bytes) -> bytes:
@@ -418,10 +430,18 @@ def check_against(
 # --- verifying a stored log ---------------------------------------------------------------------
 
 
+# A stored row: its entry, its stored chain hash and, for a purged row, its stored leaf hash.
+StoredRow = tuple[Entry, bytes] | tuple[Entry, bytes, bytes | None]
+
+
 class LogVerifier:
     """Checks stored rows one at a time, in one pass and O(log n) memory: the chain as it goes, and
     each checkpoint when the walk reaches its size. Feed rows in the order the store returns them
-    (ORDER BY seq), then call `finish()`; both return the first Problem found, then keep it."""
+    (ORDER BY seq), then call `finish()`; both return the first Problem found, then keep it.
+
+    A purged row is fed with its stored leaf hash (`purged_leaf`), which stands in for its content
+    in the chain and the tree; it must be covered by a checkpoint that matches, or it is reported.
+    """
 
     def __init__(self, checkpoints: Iterable[Checkpoint] = ()) -> None:
         self._pending = sorted(checkpoints, key=lambda cp: cp.tree_size)
@@ -429,6 +449,7 @@ class LogVerifier:
         self._head = GENESIS
         self._vouched = 0  # rows covered by checkpoints already matched
         self._gap: tuple[int, int] | None = None  # (the seq expected, the larger seq seen)
+        self._uncovered_purge: int | None = None  # the first purged row no checkpoint covers yet
         self.problem: Problem | None = None
         self._check_due_checkpoints()  # a checkpoint of size 0 is due before any row
 
@@ -443,7 +464,9 @@ class LogVerifier:
     def root(self) -> bytes:
         return self._tree.root()
 
-    def feed(self, entry: Entry, stored_chain_hash: bytes) -> Problem | None:
+    def feed(
+        self, entry: Entry, stored_chain_hash: bytes, purged_leaf: bytes | None = None
+    ) -> Problem | None:
         if self.problem is not None:
             return self.problem
         if self._gap is not None:
@@ -452,7 +475,7 @@ class LogVerifier:
             # Deleted, or moved later? The next row tells: hold the verdict for one row.
             self._gap = (self.size + 1, entry.seq)
         else:
-            self.problem = self._check_row(entry, stored_chain_hash)
+            self.problem = self._check_row(entry, stored_chain_hash, purged_leaf)
             self._check_due_checkpoints()
         return self.problem
 
@@ -463,6 +486,9 @@ class LogVerifier:
             # Report the newest: it best shows how much is gone.
             latest = self._pending[-1]
             self.problem = check_against(latest, b"", self.size, None)
+        if self.problem is None and self._uncovered_purge is not None:
+            seq = self._uncovered_purge
+            self.problem = Problem(seq, f"row {seq} was purged but no checkpoint covers it")
         return self.problem
 
     @staticmethod
@@ -472,18 +498,23 @@ class LogVerifier:
             return Problem(missing, f"row {missing} appears after row {seen}: reordered")
         return Problem(missing, f"row {missing} is missing: deleted")
 
-    def _check_row(self, entry: Entry, stored: bytes) -> Problem | None:
-        last = self.size
-        if entry.seq < last:
-            return Problem(entry.seq, f"row {entry.seq} appears after row {last}: reordered")
-        if entry.seq == last:
-            return Problem(entry.seq, f"row {entry.seq} appears twice: inserted or duplicated")
-        leaf = leaf_hash(entry)
-        head = _chain_step(self._head, leaf)
-        if head != stored:
-            return Problem(entry.seq, f"row {entry.seq} was edited or a row was inserted before it")
+    def _check_row(self, entry: Entry, stored: bytes, purged_leaf: bytes | None) -> Problem | None:
+        seq, last = entry.seq, self.size
+        if seq < last:
+            return Problem(seq, f"row {seq} appears after row {last}: reordered")
+        if seq == last:
+            return Problem(seq, f"row {seq} appears twice: inserted or duplicated")
+        if purged_leaf is not None and entry != cleared(entry):
+            # The stored leaf vouches for the row as it was, not for content put back since.
+            return Problem(seq, f"row {seq} was purged but holds content again: edited")
+        leaf = _leaf_or_none(entry) if purged_leaf is None else purged_leaf
+        head = _chain_step(self._head, leaf) if leaf is not None else b""
+        if leaf is None or head != stored:
+            return Problem(seq, f"row {seq} was edited or a row was inserted before it")
         self._tree.append(leaf)
         self._head = head
+        if purged_leaf is not None and self._uncovered_purge is None:
+            self._uncovered_purge = seq
         return None
 
     def _check_due_checkpoints(self) -> None:
@@ -493,21 +524,29 @@ class LogVerifier:
                 cp, self.root(), self.size, self._head, since_seq=self._vouched + 1
             )
             self._vouched = cp.tree_size
+            if self.problem is None:
+                self._uncovered_purge = None  # every purged row so far is within cp.tree_size
 
 
-def verify_log(
-    rows: Iterable[tuple[Entry, bytes]], checkpoints: Iterable[Checkpoint] = ()
-) -> Problem | None:
-    """The first problem in the stored rows (entry, stored chain hash), in seq order, measured
-    against the checkpoints; None when the log is intact. Streams: rows may be a cursor."""
+def _leaf_or_none(entry: Entry) -> bytes | None:
+    try:
+        return leaf_hash(entry)
+    except ValueError:  # details that JSON cannot hold were not written by the log
+        return None
+
+
+def verify_log(rows: Iterable[StoredRow], checkpoints: Iterable[Checkpoint] = ()) -> Problem | None:
+    """The first problem in the stored rows (entry, stored chain hash[, purged leaf]), in seq
+    order, measured against the checkpoints; None when the log is intact. Streams: rows may be a
+    cursor."""
     verifier = LogVerifier(checkpoints)
-    for entry, stored in rows:
-        if verifier.feed(entry, stored) is not None:
+    for row in rows:
+        if verifier.feed(*row) is not None:
             return verifier.problem
     return verifier.finish()
 
 
-def verify_chain(rows: Iterable[tuple[Entry, bytes]]) -> Problem | None:
+def verify_chain(rows: Iterable[StoredRow]) -> Problem | None:
     """The first broken row of the chain alone. A cut-off tail or a fully recomputed rewrite
     passes here: only `verify_log` with checkpoints catches those."""
     return verify_log(rows)

@@ -116,8 +116,7 @@ WITHHELD_BY_USER_SANCTION: Mapping[str, frozenset[str]] = {
     Kind.WARNING: frozenset(),
     Kind.LIMIT_PUBLICATION: _PUBLISHING,
     Kind.SUSPEND_UPDATES: CAPABILITIES,
-    # Closed accounts cannot log in at all; withholding everything also covers a live session
-    # in the moment before it is signed out.
+    # A closed account may still log in, to read its notices and appeal; it can do nothing else.
     Kind.CLOSE: CAPABILITIES,
     Kind.BLACKLIST_IDENTITY: CAPABILITIES,
 }

@@ -1,35 +1,52 @@
 """The audit trail: every staff action appended to the hash-chained log in the same transaction
-as the action itself, so an action and its record commit or fail together."""
+as the action itself, so an action and its record commit or fail together; and the log as a
+whole: verification, signed checkpoints, and the auditor's read-only view with Merkle proofs."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import Row
 
+from townhall.domain.accounts import Role
 from townhall.domain.audit import (
     GENESIS,
     Checkpoint,
+    CheckpointError,
     Entry,
     LogVerifier,
     Problem,
     chain_hash,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    merkle_root,
     parse_checkpoint,
     sign_checkpoint,
 )
-from townhall.domain.errors import Conflict
-from townhall.services.principal import Principal
+from townhall.domain.errors import Conflict, InvalidInput, NotFound
+from townhall.domain.time import iso_utc
+from townhall.services.principal import Principal, require_role
 from townhall.store import audit as audit_store
 from townhall.store.database import Database, DbConnection
 from townhall.store.keys import audit_signing_seed
 
+log = logging.getLogger(__name__)
+
 OPERATOR = "operator"  # an action taken at the command line, by whoever runs the server
 ORIGIN = "townhall audit log"
 KEY_NAME = "townhall-audit"
+CHECKPOINT_FOLDER = "audit-checkpoints"  # in the data dir; keep copies elsewhere too
+PAGE_DEFAULT = 100
+PAGE_MAX = 500
+YIELD_EVERY = 256  # rows: a walk in the server lets other requests run this often
 
 
 class AuditTrail:
@@ -93,12 +110,40 @@ def entry_of(row: Row) -> Entry:
     )
 
 
+def _unhex(text: str) -> bytes:
+    try:
+        return bytes.fromhex(text)
+    except ValueError:  # not hex: matches no hash, so the row reads as edited where it is
+        return b""
+
+
+def stored_leaf(row: Row) -> bytes | None:
+    """A purged row's leaf hash, kept in place of its content; None for a row not purged."""
+    return None if row.leaf_hash is None else _unhex(row.leaf_hash)
+
+
+def leaf_of(row: Row) -> bytes:
+    """The row's leaf in the Merkle tree: hashed from its content, or stored once purged."""
+    purged = stored_leaf(row)
+    if purged is not None:
+        return purged
+    try:
+        return leaf_hash(entry_of(row))
+    except ValueError as error:  # details that are not JSON, or not JSON the log wrote
+        raise Conflict(
+            f"row {row.seq} cannot be hashed: the log is broken", code="audit_log_broken"
+        ) from error
+
+
 async def _walk(database: Database, checkpoints: Iterable[Checkpoint]) -> LogVerifier:
     verifier = LogVerifier(checkpoints)
     async with database.reading() as conn:
         async for row in audit_store.every_row(conn):
-            if verifier.feed(entry_of(row), bytes.fromhex(row.chain_hash)) is not None:
+            fed = verifier.feed(entry_of(row), _unhex(row.chain_hash), stored_leaf(row))
+            if fed is not None:
                 break
+            if row.seq % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # reads run on the loop's thread: let requests through
     return verifier
 
 
@@ -117,6 +162,9 @@ def signing_key(keys_dir: Path) -> Ed25519PrivateKey:
 
 def read_checkpoints(paths: Iterable[Path], keys_dir: Path) -> list[Checkpoint]:
     """Each file parsed and its signature checked; a bad one raises CheckpointError."""
+    paths = list(paths)
+    if not paths:
+        return []  # no need for the key (and no key made just to read nothing)
     public_key = signing_key(keys_dir).public_key()
     return [parse_checkpoint(path.read_bytes(), public_key, KEY_NAME) for path in paths]
 
@@ -141,3 +189,215 @@ async def write_checkpoint(
         audit_store.write_checkpoint_file(folder, checkpoint.tree_size, text) for folder in folders
     ]
     return checkpoint, paths
+
+
+def render_row(row: Row) -> dict[str, Any]:
+    leaf = leaf_of(row)  # first: a row that cannot be hashed is a 409, never a 500
+    return {
+        "seq": row.seq,
+        "at": iso_utc(row.at),
+        "actor_id": row.actor_id,
+        "actor_role": row.actor_role,
+        "action": row.action,
+        "subject_type": row.subject_type,
+        "subject_id": row.subject_id,
+        "reason": row.reason,
+        "details": orjson.loads(row.details),
+        "chain_hash": row.chain_hash,
+        "leaf_hash": leaf.hex(),
+        "purged": row.leaf_hash is not None,
+    }
+
+
+class AuditLog:
+    """The log as a whole: its checkpoints (files in `folder`, copies in `also`), verification,
+    and the read-only view of auditors and administrators, with RFC 9162 proofs."""
+
+    def __init__(
+        self,
+        database: Database,
+        keys_dir: Path,
+        folder: Path,
+        *,
+        also: Sequence[Path] = (),
+        clock: Callable[[], float],
+    ) -> None:
+        self._db = database
+        self._keys_dir = keys_dir
+        self._folder = folder
+        self._also = tuple(also)
+        self._clock = clock
+
+    # Checkpoints --------------------------------------------------------------------------
+
+    def checkpoint_files(self) -> list[Path]:
+        return audit_store.checkpoint_files(self._folder)
+
+    def stored_checkpoints(self) -> list[Checkpoint]:
+        """Every checkpoint in the folder, signature checked; a bad one raises CheckpointError."""
+        return read_checkpoints(self.checkpoint_files(), self._keys_dir)
+
+    def newest_checkpoint(self) -> tuple[Checkpoint, str] | None:
+        """The checkpoint of the largest size in the folder, and its text; None when there is
+        none. Raises CheckpointError when that file does not verify."""
+        files = self.checkpoint_files()
+        if not files:
+            return None
+        text = files[-1].read_text(encoding="utf-8", errors="replace")
+        public_key = signing_key(self._keys_dir).public_key()
+        return parse_checkpoint(text, public_key, KEY_NAME), text
+
+    async def size(self) -> int:
+        """The seq of the newest row: the log's size when it is intact."""
+        async with self._db.reading() as conn:
+            last = await audit_store.head(conn)
+        return 0 if last is None else last.seq
+
+    async def checkpoint(self, also: Sequence[Path] = ()) -> tuple[Checkpoint, list[Path]]:
+        """Sign the log as it is now into the folder, the configured copies and `also`."""
+        earlier = await asyncio.to_thread(self.stored_checkpoints)
+        folders = [self._folder, *self._also, *also]
+        return await write_checkpoint(
+            self._db, self._keys_dir, folders, earlier, now_ms=int(self._clock() * 1000)
+        )
+
+    async def checkpoint_if_grown(self) -> Checkpoint | None:
+        """A checkpoint, unless the newest one already covers every row (then None)."""
+        newest = self.newest_checkpoint()
+        if await self.size() <= (0 if newest is None else newest[0].tree_size):
+            return None
+        signed, _ = await self.checkpoint()
+        return signed
+
+    async def keep_checkpointing(self, interval_seconds: float) -> None:
+        """The server's timer: each interval, a checkpoint if the log grew, so the rows no
+        checkpoint vouches for yet are one interval's at most. A failed round is logged and
+        tried again next round: it never stops the server."""
+        while True:
+            try:
+                signed = await self.checkpoint_if_grown()
+                if signed is not None:
+                    log.info("audit checkpoint of %d rows written", signed.tree_size)
+            except Exception:
+                log.exception("writing the audit checkpoint failed; trying again next round")
+            await asyncio.sleep(interval_seconds)
+
+    async def covered_size(self) -> int:
+        """Verify the whole log against every stored checkpoint and return how many rows the
+        newest covers. Raises Conflict when the log or a checkpoint does not verify."""
+        try:
+            checkpoints = await asyncio.to_thread(self.stored_checkpoints)
+        except (CheckpointError, OSError) as error:
+            raise Conflict(
+                f"a checkpoint cannot be trusted: {error}", code="checkpoint_untrusted"
+            ) from error
+        _, problem = await verify_log(self._db, checkpoints)
+        if problem is not None:
+            raise Conflict(f"the log is broken: {problem.what}", code="audit_log_broken")
+        return max((cp.tree_size for cp in checkpoints), default=0)
+
+    # The auditor's view ---------------------------------------------------------------------
+
+    async def rows(self, actor: Principal, *, after: int = 0, limit: int = PAGE_DEFAULT) -> Any:
+        """Rows after seq `after`, in order; `next_after` is None once the page reached the end."""
+        require_role(actor, Role.AUDITOR, Role.ADMIN)
+        if not 1 <= limit <= PAGE_MAX:
+            raise InvalidInput(f"limit must be within 1..{PAGE_MAX}", code="limit_invalid")
+        async with self._db.reading() as conn:
+            rows = await audit_store.page(conn, after=after, limit=limit)
+        return {
+            "rows": [render_row(row) for row in rows],
+            "next_after": rows[-1].seq if len(rows) == limit else None,
+        }
+
+    def checkpoint_view(self, actor: Principal) -> Any:
+        """The newest checkpoint as signed, its fields, and the key to check it with offline."""
+        require_role(actor, Role.AUDITOR, Role.ADMIN)
+        cp, text = self._trusted_newest()
+        public_key = signing_key(self._keys_dir).public_key()
+        return {
+            "text": text,
+            "origin": cp.origin,
+            "tree_size": cp.tree_size,
+            "root": cp.root.hex(),
+            "chain_head": cp.chain_head.hex(),
+            "at": iso_utc(cp.at_ms),
+            "key_name": KEY_NAME,
+            "public_key": public_key.public_bytes(Encoding.Raw, PublicFormat.Raw).hex(),
+        }
+
+    async def inclusion(self, actor: Principal, *, seq: int, tree_size: int | None) -> Any:
+        """RFC 9162 inclusion proof of row `seq` in the tree of `tree_size` rows (by default
+        the newest checkpoint's)."""
+        require_role(actor, Role.AUDITOR, Role.ADMIN)
+        size = await self._tree_size(tree_size)
+        if not 1 <= seq <= size:
+            raise InvalidInput(f"seq must be within 1..{size}", code="seq_out_of_range")
+        leaves = await self._leaves(size)
+        return {
+            "seq": seq,
+            "tree_size": size,
+            "leaf_index": seq - 1,
+            "leaf_hash": leaves[seq - 1].hex(),
+            "audit_path": [node.hex() for node in inclusion_proof(leaves, seq - 1)],
+            "root": merkle_root(leaves).hex(),
+        }
+
+    async def consistency(self, actor: Principal, *, first: int, second: int | None) -> Any:
+        """RFC 9162 consistency proof that the tree of `first` rows is a prefix of the tree of
+        `second` (by default the newest checkpoint's)."""
+        require_role(actor, Role.AUDITOR, Role.ADMIN)
+        size = await self._tree_size(second)
+        if not 1 <= first <= size:
+            raise InvalidInput(
+                f"first must be within 1..{size} (the second size)", code="sizes_out_of_order"
+            )
+        leaves = await self._leaves(size)
+        return {
+            "first": first,
+            "second": size,
+            "first_root": merkle_root(leaves[:first]).hex(),
+            "second_root": merkle_root(leaves).hex(),
+            "proof": [node.hex() for node in consistency_proof(leaves, first)],
+        }
+
+    def _trusted_newest(self) -> tuple[Checkpoint, str]:
+        try:
+            newest = self.newest_checkpoint()
+        except CheckpointError as error:
+            raise Conflict(
+                f"the newest checkpoint cannot be trusted: {error}", code="checkpoint_untrusted"
+            ) from error
+        if newest is None:
+            raise NotFound("no checkpoint has been written yet", code="no_checkpoint")
+        return newest
+
+    async def _tree_size(self, requested: int | None) -> int:
+        size = self._trusted_newest()[0].tree_size if requested is None else requested
+        rows = await self.size()
+        if size < 1:
+            raise InvalidInput("a tree size must be at least 1", code="tree_size_invalid")
+        if size > rows and requested is None:
+            raise Conflict(
+                f"the log has {rows} rows but the newest checkpoint covers {size}: "
+                "truncated or rolled back",
+                code="audit_log_broken",
+            )
+        if size > rows:
+            raise InvalidInput(f"the log has only {rows} rows", code="tree_size_too_large")
+        return size
+
+    async def _leaves(self, tree_size: int) -> list[bytes]:
+        """The leaf hashes of rows 1..tree_size, read a page at a time."""
+        leaves: list[bytes] = []
+        async with self._db.reading() as conn:
+            async for row in audit_store.every_row(conn, through=tree_size):
+                if row.seq != len(leaves) + 1:
+                    break
+                leaves.append(leaf_of(row))
+                if row.seq % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+        if len(leaves) != tree_size:
+            missing = len(leaves) + 1
+            raise Conflict(f"row {missing} is missing: the log is broken", code="audit_log_broken")
+        return leaves

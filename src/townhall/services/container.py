@@ -8,7 +8,10 @@ from townhall.bus.base import Bus
 from townhall.domain.limits import Limits
 from townhall.domain.policy import PolicyPack
 from townhall.services.accounts import AccountService
+from townhall.services.appeals import Appeals
+from townhall.services.audit import AuditLog
 from townhall.services.classifiers import ClassifierStage
+from townhall.services.enforcement import Enforcement
 from townhall.services.identity import IdentityService
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import MessagingService
@@ -16,8 +19,10 @@ from townhall.services.moderation import ContentCheck
 from townhall.services.posts import PostService
 from townhall.services.public_accounts import PublicAccountService
 from townhall.services.reach import ReachLedger
+from townhall.services.regulator import RegulatorService
 from townhall.services.reports import ReportService
 from townhall.services.rescan import Rescan
+from townhall.services.retention import Retention
 from townhall.services.review import ReviewService
 from townhall.services.sync import SyncService
 
@@ -31,12 +36,17 @@ class Services:
     public_accounts: PublicAccountService
     posts: PostService
     reach: ReachLedger
+    regulator: RegulatorService
     live_posts: LiveFollowers
     moderation: ContentCheck
     review: ReviewService
+    enforcement: Enforcement
+    appeals: Appeals
     reports: ReportService
     rescan: Rescan
     classifiers: ClassifierStage
     bus: Bus
     limits: Limits
     pack: PolicyPack
+    audit_log: AuditLog
+    retention: Retention

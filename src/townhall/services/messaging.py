@@ -12,6 +12,7 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
 from townhall.bus.base import Bus, user_channel
+from townhall.domain.enforcement import Capability
 from townhall.domain.errors import InvalidInput, NotFound
 from townhall.domain.events import EventType, conversation_event, message_event, message_object
 from townhall.domain.limits import Limits
@@ -30,6 +31,7 @@ from townhall.domain.moderation import Decision, Surface
 from townhall.domain.review import Target
 from townhall.domain.time import iso_utc
 from townhall.services.classifiers import ClassifierStage, Subject
+from townhall.services.enforcement import Enforcement
 from townhall.services.moderation import ContentCheck
 from townhall.services.principal import Principal
 from townhall.services.standing import Standings
@@ -76,6 +78,7 @@ class MessagingService:
         message_log: MessageLog,
         bus: Bus,
         standings: Standings,
+        enforcement: Enforcement,
         content_check: ContentCheck,
         review: ReviewService,
         classifiers: ClassifierStage,
@@ -87,6 +90,7 @@ class MessagingService:
         self._log = message_log
         self._bus = bus
         self._standings = standings
+        self._enforcement = enforcement
         self._check = content_check
         self._review = review
         self._classifiers = classifiers
@@ -126,6 +130,7 @@ class MessagingService:
         ids = group_member_ids(actor.account_id, member_ids, self._limits)
         # A group's title reaches every member: creating one is publishing.
         await self._standings.require_may_publish(actor.account_id)
+        await self._enforcement.require_user_may(actor.account_id, Capability.CREATE_GROUP)
         roles = {account_id: MemberRole.MEMBER for account_id in ids}
         roles[actor.account_id] = MemberRole.OWNER
         return await self._create(
@@ -198,9 +203,12 @@ class MessagingService:
         members = await self._require_member(actor, conversation_id)
         if members.kind == ConversationKind.GROUP:
             await self._standings.require_may_publish(actor.account_id)
+            await self._enforcement.require_user_may(actor.account_id, Capability.SEND_GROUP)
+            await self._enforcement.require_group_open(conversation_id)
             surface = Surface.GROUP
         else:
             await self._standings.require_may_chat_direct(actor.account_id)
+            await self._enforcement.require_user_may(actor.account_id, Capability.SEND_DIRECT)
             surface = Surface.DIRECT
         verdict = await self._check.screen(
             surface, text, author_id=actor.account_id, subject_type="message"

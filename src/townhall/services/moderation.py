@@ -90,6 +90,11 @@ class ContentCheck:
         self._bank[digest] = category
         self._bank_size = len(self._bank)
 
+    def unbanked(self, digest: bytes) -> None:
+        """A removal reversed on appeal: the text may be said again."""
+        self._bank.pop(digest, None)
+        self._bank_size = len(self._bank)
+
     async def screen(
         self, surface: str, text: str, *, author_id: int | None, subject_type: str
     ) -> Verdict:

@@ -11,10 +11,11 @@ import orjson
 from sqlalchemy import Row
 
 from townhall.domain.accounts import STAFF_ROLES
+from townhall.domain.enforcement import Capability
 from townhall.domain.errors import Forbidden, InvalidInput, NotFound, PolicyRefusal, Throttled
 from townhall.domain.events import post_event
 from townhall.domain.limits import Limits
-from townhall.domain.moderation import Decision, Surface
+from townhall.domain.moderation import Decision, Surface, Verdict
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import (
     AccountState,
@@ -27,6 +28,7 @@ from townhall.domain.public_accounts import (
 from townhall.domain.review import Target
 from townhall.domain.time import iso_utc
 from townhall.services.classifiers import ClassifierStage, Subject
+from townhall.services.enforcement import Enforcement
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import MessagingService, render_message
 from townhall.services.moderation import ContentCheck
@@ -49,11 +51,23 @@ SHOWN_IN_TIMELINES = (PostState.PUBLISHED, PostState.REMOVED)
 OPERATOR_DELETABLE = (PostState.PUBLISHED, PostState.HELD)
 
 
+def post_attachment(post: Row) -> dict[str, Any]:
+    """What a message forwarding a post carries."""
+    return {
+        "type": "post",
+        "post_id": post.id,
+        "public_account_id": post.public_account_id,
+        "account_name": post.account_name,
+        "title": post.title,
+    }
+
+
 class PostService:
     def __init__(
         self,
         database: Database,
         standings: Standings,
+        enforcement: Enforcement,
         messaging: MessagingService,
         reach: ReachLedger,
         live: LiveFollowers,
@@ -70,6 +84,7 @@ class PostService:
         self._classifiers = classifiers
         self._check = content_check
         self._standings = standings
+        self._enforcement = enforcement
         self._messaging = messaging
         self._reach = reach
         self._live = live
@@ -101,10 +116,15 @@ class PostService:
             rules=self._rules,
         )
         await self._standings.require_may_publish(actor.account_id)
+        await self._enforcement.require_user_may(actor.account_id, Capability.PUBLISH_POST)
         text = f"{title}\n{body}"
         verdict = await self._check.screen(
             Surface.PUBLIC_POST, text, author_id=actor.account_id, subject_type="post"
         )
+        if verdict.decision in (Decision.ALLOW, Decision.FLAG) and (
+            await self._enforcement.publication_held(public_account_id)
+        ):  # limited publication: a reviewer sees every post first (a staff decision)
+            verdict = Verdict(Decision.HOLD, verdict.reasons, automated=False)
         held = verdict.decision == Decision.HOLD  # its subscribers see it once approved
         quota = self._rules.broadcast_quota.get(account.account_type)
         if quota is None:  # the pack no longer offers this account type
@@ -300,13 +320,7 @@ class PostService:
             conversation_id,
             text=post.title,
             client_id=client_id or f"forward-{uuid.uuid4().hex}",
-            attachment={
-                "type": "post",
-                "post_id": post.id,
-                "public_account_id": post.public_account_id,
-                "account_name": post.account_name,
-                "title": post.title,
-            },
+            attachment=post_attachment(post),
         )
         forward = await self._reach.record_forward(
             post,

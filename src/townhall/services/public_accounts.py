@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from townhall.domain.accounts import Role, check_reason
+from townhall.domain.enforcement import Capability
 from townhall.domain.errors import Conflict, NotFound, PolicyRefusal
 from townhall.domain.limits import Limits
 from townhall.domain.moderation import Surface
@@ -23,6 +24,7 @@ from townhall.domain.public_accounts import (
 )
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
+from townhall.services.enforcement import Enforcement
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.moderation import ContentCheck
 from townhall.services.notices import Notices
@@ -40,6 +42,7 @@ class PublicAccountService:
         self,
         database: Database,
         standings: Standings,
+        enforcement: Enforcement,
         notices: Notices,
         live: LiveFollowers,
         content_check: ContentCheck,
@@ -53,6 +56,7 @@ class PublicAccountService:
         self._audit = audit
         self._check = content_check
         self._standings = standings
+        self._enforcement = enforcement
         self._notices = notices
         self._live = live
         self._rules = pack.public_accounts
@@ -89,6 +93,7 @@ class PublicAccountService:
             name, category=category, max_chars=self._limits.max_public_account_name_chars
         )
         await self._standings.require_may_publish(actor.account_id)
+        await self._enforcement.require_user_may(actor.account_id, Capability.APPLY_PUBLIC_ACCOUNT)
         await self._check.screen(
             Surface.NAME,
             f"{name}\n{description}",
@@ -243,40 +248,6 @@ class PublicAccountService:
                 subject=("public_account", public_account_id),
                 reason=reason,
                 details={"news_entitlement": entitlement},
-            )
-            row = await account_store.get(conn, public_account_id)
-        self._notices.ring(row.operator_id, notice)
-        return self._page(row, full=True)
-
-    async def set_suspended(
-        self, actor: Principal, public_account_id: int, *, suspended: bool, reason: str | None
-    ) -> dict[str, Any]:
-        """Stop (or allow again) an approved account's publishing; its posts stay readable."""
-        require_role(actor, Role.REVIEWER)
-        reason = check_reason(reason, what="a suspension" if suspended else "lifting a suspension")
-        now_ms = self._now_ms()
-        before, after = (
-            (AccountState.APPROVED, AccountState.SUSPENDED)
-            if suspended
-            else (AccountState.SUSPENDED, AccountState.APPROVED)
-        )
-        async with self._db.writing() as conn:
-            row = await self._in_state(conn, public_account_id, before)
-            await account_store.set_review(
-                conn,
-                public_account_id,
-                status=after,
-                status_reason=reason,
-                reviewed_by=actor.account_id,
-                reviewed_at=now_ms,
-            )
-            notice = await self._notify(conn, row, after, reason, now_ms)
-            await self._audit.record(
-                conn,
-                actor,
-                "public_account.suspend" if suspended else "public_account.lift_suspension",
-                subject=("public_account", public_account_id),
-                reason=reason,
             )
             row = await account_store.get(conn, public_account_id)
         self._notices.ring(row.operator_id, notice)

@@ -7,7 +7,7 @@ commits, so a rolled-back bulk decision pushes nothing."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -18,7 +18,7 @@ from townhall.domain.public_accounts import PostState
 from townhall.domain.review import Target
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import render_message
-from townhall.services.posts import render_post
+from townhall.services.posts import post_attachment, render_post
 from townhall.store import conversations as conversation_store
 from townhall.store import messages as message_store
 from townhall.store import posts as post_store
@@ -52,15 +52,7 @@ class Takedown:
         if row is None or row.moderation != MessageModeration.HELD:
             return []
         await message_store.set_moderation(conn, message_id, None)
-        members = await conversation_store.member_roles(conn, row.conversation_id)
-        recipients = [account_id for account_id in members if account_id != row.sender_id]
-        position = self._counters.take_position()
-        await stream_store.append_message(
-            conn, position=position, message_id=message_id, recipients=recipients
-        )
-        message = replace(stored_message(row), moderation=None)
-        frame = orjson.dumps(message_event(position, render_message(message)))
-        return [lambda: self._ring(recipients, frame)]
+        return await self._redeliver(conn, message_id, everyone=False)
 
     async def release_post(self, conn: DbConnection, post_id: int) -> list[Push]:
         post = await post_store.get(conn, post_id)
@@ -70,6 +62,51 @@ class Takedown:
         published = await post_store.get(conn, post_id)
         frame = orjson.dumps(post_event(render_post(published)))
         return [lambda: self._live.publish(frame)]
+
+    # Removals reversed on appeal -----------------------------------------------------------
+
+    async def restore_message(self, conn: DbConnection, message_id: int, text: str) -> list[Push]:
+        """Give a removed message back its text (the case's copy) and deliver it again, at a
+        new stream position, to everyone it reached or, removed while held, was for; a forward
+        carries its post again."""
+        row = await message_store.get(conn, message_id)
+        if row is None or row.moderation not in GONE:
+            return []
+        forward = await reach_store.forward_by_message(conn, message_id)
+        attachment = None
+        if forward is not None:
+            post = await post_store.get(conn, forward.post_id)
+            text, attachment = post.title, orjson.dumps(post_attachment(post)).decode()
+        await message_store.restore(conn, message_id, text=text, attachment=attachment)
+        return await self._redeliver(conn, message_id, everyone=True)
+
+    async def restore_post(self, conn: DbConnection, post_id: int) -> list[Push]:
+        """The post and the re-posts and forwards its removal took down with it."""
+        post_ids = [post_id, *await post_store.reposts_of(conn, [post_id])]
+        statuses = await post_store.statuses(conn, post_ids)
+        gone = (PostState.REMOVED, PostState.WITHHELD)  # withheld: removed while held
+        removed = [pid for pid in post_ids if statuses.get(pid) in gone]
+        await post_store.set_status(conn, removed, PostState.PUBLISHED)
+        pushes: list[Push] = []
+        for pid in removed:
+            frame = orjson.dumps(post_event(render_post(await post_store.get(conn, pid))))
+            pushes.append(lambda frame=frame: self._live.publish(frame))
+        for message_id in await reach_store.forward_messages(conn, removed):
+            pushes += await self.restore_message(conn, message_id, "")
+        return pushes
+
+    async def _redeliver(
+        self, conn: DbConnection, message_id: int, *, everyone: bool
+    ) -> list[Push]:
+        row = await message_store.get(conn, message_id)
+        members = await conversation_store.member_roles(conn, row.conversation_id)
+        recipients = [uid for uid in members if everyone or uid != row.sender_id]
+        position = self._counters.take_position()
+        await stream_store.append_message(
+            conn, position=position, message_id=message_id, recipients=recipients
+        )
+        frame = orjson.dumps(message_event(position, render_message(stored_message(row))))
+        return [lambda: self._ring(recipients, frame)]
 
     # Removals ------------------------------------------------------------------------------
 

@@ -1,12 +1,13 @@
-"""The audit log's rows: appended in the caller's transaction, read back in order."""
+"""The audit log's rows: appended in the caller's transaction, read back in order, and purged of
+their content by retention (which keeps each purged row's leaf hash)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import ColumnElement, Row, bindparam, func, insert, select, update
 
 from townhall.store.database import DbConnection
 from townhall.store.schema import audit_log
@@ -32,17 +33,67 @@ async def page(conn: DbConnection, *, after: int, limit: int) -> list[Row]:
     return list(result)
 
 
-async def every_row(conn: DbConnection) -> AsyncIterator[Row]:
-    """All rows in storage order of seq, a page at a time (rowid order would hide a reorder
-    of seq values, so the walk is by seq and the verifier checks they are consecutive)."""
+async def every_row(conn: DbConnection, *, through: int | None = None) -> AsyncIterator[Row]:
+    """All rows (up to seq `through`) in order of seq, a page at a time (rowid order would hide a
+    reorder of seq values, so the walk is by seq and the verifier checks they are consecutive)."""
     after = 0
     while True:
         rows = await page(conn, after=after, limit=PAGE)
         for row in rows:
+            if through is not None and row.seq > through:
+                return
             yield row
         if len(rows) < PAGE:
             return
         after = rows[-1].seq
+
+
+def _purgeable(*, before_ms: int, through: int) -> ColumnElement[bool]:
+    return (
+        audit_log.c.leaf_hash.is_(None)
+        & (audit_log.c.at < before_ms)
+        & (audit_log.c.seq <= through)
+    )
+
+
+async def count_purgeable(conn: DbConnection, *, before_ms: int, through: int) -> tuple[int, int]:
+    """How many rows a purge would clear, and the highest seq among them (0 when none)."""
+    result = await conn.execute(
+        select(func.count(), func.max(audit_log.c.seq)).where(
+            _purgeable(before_ms=before_ms, through=through)
+        )
+    )
+    count, last = result.one()
+    return count, last or 0
+
+
+async def purgeable(conn: DbConnection, *, before_ms: int, through: int, limit: int) -> list[Row]:
+    """Unpurged rows older than `before_ms` with seq <= `through`, in seq order."""
+    result = await conn.execute(
+        select(audit_log)
+        .where(_purgeable(before_ms=before_ms, through=through))
+        .order_by(audit_log.c.seq)
+        .limit(limit)
+    )
+    return list(result)
+
+
+async def mark_purged(conn: DbConnection, leaves: Sequence[tuple[int, str]]) -> None:
+    """Clear each row's who, whom, why and details, and keep its leaf hash (seq, hex) instead."""
+    if not leaves:
+        return
+    await conn.execute(
+        update(audit_log)
+        .where(audit_log.c.seq == bindparam("purged_seq"))
+        .values(
+            actor_id=None,
+            subject_id=None,
+            reason=None,
+            details="{}",
+            leaf_hash=bindparam("purged_leaf"),
+        ),
+        [{"purged_seq": seq, "purged_leaf": leaf} for seq, leaf in leaves],
+    )
 
 
 def write_checkpoint_file(folder: Path, tree_size: int, text: str) -> Path:
@@ -56,4 +107,5 @@ def write_checkpoint_file(folder: Path, tree_size: int, text: str) -> Path:
 
 
 def checkpoint_files(folder: Path) -> list[Path]:
+    """Oldest first: the names hold the tree size, zero-padded, so name order is size order."""
     return sorted(folder.glob("checkpoint-*.txt")) if folder.is_dir() else []

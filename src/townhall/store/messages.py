@@ -57,6 +57,17 @@ async def set_moderation(conn: DbConnection, message_id: int, moderation: str | 
     )
 
 
+async def restore(
+    conn: DbConnection, message_id: int, *, text: str, attachment: str | None
+) -> None:
+    """An appeal reversed its removal: what it said is back, from the case's copy."""
+    await conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id)
+        .values(text=text, attachment=attachment, moderation=None)
+    )
+
+
 async def blank(conn: DbConnection, message_ids: Sequence[int], moderation: str) -> None:
     """Removed: the text and what it carried are gone; the row stays as the tombstone."""
     for start in range(0, len(message_ids), CHUNK):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from townhall.store.database import DbConnection
@@ -175,3 +175,11 @@ async def banked(conn: DbConnection) -> list[Row]:
 
 async def bank_size(conn: DbConnection) -> int:
     return (await conn.execute(select(func.count()).select_from(hash_bank))).scalar_one()
+
+
+async def unbank(conn: DbConnection, case_id: int) -> list[str]:
+    """Take a case's digests out of the bank (its removal was reversed); returns them."""
+    result = await conn.execute(
+        delete(hash_bank).where(hash_bank.c.case_id == case_id).returning(hash_bank.c.digest)
+    )
+    return [row.digest for row in result]

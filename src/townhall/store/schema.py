@@ -413,6 +413,7 @@ sanctions = Table(
     Column("ended_at", BigInteger, nullable=True),
     Column("ended_by", Integer, ForeignKey("accounts.id"), nullable=True),
     Column("end_reason", Text, nullable=True),
+    Column("undo", Text, nullable=True),  # JSON: what lifting it restores (a member's role)
     Index("ix_sanctions_subject", "subject_type", "subject_id"),
     Index("ix_sanctions_state_ends_at", "state", "ends_at"),
 )

@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.BigInteger(), nullable=True),
         sa.Column("ended_by", sa.Integer(), nullable=True),
         sa.Column("end_reason", sa.Text(), nullable=True),
+        sa.Column("undo", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["member_id"], ["accounts.id"], name=op.f("fk_sanctions_member_id_accounts")
         ),

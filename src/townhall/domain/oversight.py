@@ -1,0 +1,233 @@
+"""What the supervising authority's auditor reads: the period a question covers, how long each
+case took against its due time, and the figures per category and period (REGULATION.md,
+"Records"). Pure: the rows come from store/regulator.py.
+
+Dates are read in the pack's time zone: an authority's "day" is its own local day, not UTC's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from statistics import median
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from townhall.domain.enforcement import AppealState
+from townhall.domain.errors import InvalidInput
+from townhall.domain.review import PENDING, CaseState
+
+UNSPECIFIED = "unspecified"  # the category of a record that names none
+
+
+class Granularity:
+    DAY = "day"
+    WEEK = "week"  # ISO weeks, from Monday
+    MONTH = "month"
+
+
+GRANULARITIES = (Granularity.DAY, Granularity.WEEK, Granularity.MONTH)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A period in ms since the epoch: `since` inclusive, `until` exclusive; None is open."""
+
+    since_ms: int | None = None
+    until_ms: int | None = None
+
+    def render(self, tz: ZoneInfo) -> dict[str, str | None]:
+        return {"since": _iso(self.since_ms, tz), "until": _iso(self.until_ms, tz)}
+
+
+def parse_window(since: str | None, until: str | None, tz: ZoneInfo) -> Window:
+    """`since` and `until` as ISO dates (`2024-05-01`, whole days, `until` included) or ISO
+    date-times (an instant; without an offset, in the pack's zone)."""
+    window = Window(
+        None if since is None else _bound(since, "since", tz, end=False),
+        None if until is None else _bound(until, "until", tz, end=True),
+    )
+    since_ms, until_ms = window.since_ms, window.until_ms
+    if since_ms is not None and until_ms is not None and since_ms >= until_ms:
+        raise InvalidInput("since must come before until", code="period_invalid")
+    return window
+
+
+def _bound(text: str, name: str, tz: ZoneInfo, *, end: bool) -> int:
+    text = text.strip()
+    try:
+        if len(text) == 10:  # a date: the whole day counts, so `until` ends at the next midnight
+            day = date.fromisoformat(text) + timedelta(days=1 if end else 0)
+            moment = datetime.combine(day, time(), tzinfo=tz)
+        else:
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=tz)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{name} must be an ISO date (2024-05-01) or date-time", code="date_invalid"
+        ) from exc
+    return int(moment.timestamp() * 1000)
+
+
+def _iso(ms: int | None, tz: ZoneInfo) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz).isoformat(timespec="seconds")
+
+
+def utc_date(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
+
+
+def period_start(ms: int, granularity: str, tz: ZoneInfo) -> date:
+    day = datetime.fromtimestamp(ms / 1000, tz).date()
+    if granularity == Granularity.WEEK:
+        return day - timedelta(days=day.weekday())
+    if granularity == Granularity.MONTH:
+        return day.replace(day=1)
+    return day
+
+
+# Handling time -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Handling:
+    handling_ms: int | None  # opened to decided; None while pending
+    decided_in_time: bool | None  # decided by its due time; None while pending
+    overdue: bool  # pending past its due time, or decided after it
+
+
+def handling(
+    *, opened_at: int, due_at: int, decided_at: int | None, state: str, now_ms: int
+) -> Handling:
+    if state in PENDING or decided_at is None:
+        return Handling(None, None, due_at < now_ms)
+    in_time = decided_at <= due_at
+    return Handling(decided_at - opened_at, in_time, not in_time)
+
+
+def p90(values: Sequence[int]) -> int | None:
+    """Nearest rank: the smallest value at least 90 % of the values do not exceed."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[math.ceil(0.9 * len(ordered)) - 1]
+
+
+def middle(values: Sequence[int]) -> int | None:
+    return None if not values else round(median(values))
+
+
+# Figures per category and period ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFact:
+    opened_at: int
+    due_at: int
+    decided_at: int | None
+    state: str
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Dated:
+    """A report, a sanction or an appeal: when it began, its categories, what kind it is."""
+
+    at: int
+    categories: tuple[str, ...]
+    kind: str = ""  # a sanction's kind, an appeal's state
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    cases: Sequence[CaseFact]
+    reports: Sequence[Dated]
+    sanctions: Sequence[Dated]
+    appeals: Sequence[Dated]
+
+
+_Key = tuple[date, str]
+
+
+def stats(
+    facts: Facts,
+    *,
+    granularity: str,
+    tz: ZoneInfo,
+    now_ms: int,
+    sanction_kinds: Sequence[str],
+    category: str | None = None,
+) -> list[dict[str, Any]]:
+    """One row per period and category. Each row counts what began in its period — cases
+    opened, reports filed, sanctions applied, appeals lodged — with what has become of them
+    since; a record of several categories counts in each."""
+    rows: defaultdict[_Key, Counter[str]] = defaultdict(Counter)
+    handled: defaultdict[_Key, list[int]] = defaultdict(list)
+    for case in facts.cases:
+        for key in _keys(case.opened_at, case.categories, granularity, tz, category):
+            _count_case(rows[key], handled[key], case, now_ms)
+    for name, dated in (("reports", facts.reports), ("sanctions", facts.sanctions)):
+        for item in dated:
+            for key in _keys(item.at, item.categories, granularity, tz, category):
+                rows[key][name] += 1
+                if name == "sanctions":
+                    rows[key][f"sanctions_{item.kind}"] += 1
+    for appeal in facts.appeals:
+        for key in _keys(appeal.at, appeal.categories, granularity, tz, category):
+            rows[key]["appeals"] += 1
+            rows[key]["reversals"] += appeal.kind == AppealState.REVERSED
+    return [_row(key, rows[key], handled[key], sanction_kinds) for key in sorted(rows)]
+
+
+def _keys(
+    at: int, categories: Iterable[str], granularity: str, tz: ZoneInfo, only: str | None
+) -> list[_Key]:
+    start = period_start(at, granularity, tz)
+    names = sorted(set(categories)) or [UNSPECIFIED]
+    return [(start, name) for name in names if only is None or name == only]
+
+
+def _count_case(counts: Counter[str], handled: list[int], case: CaseFact, now_ms: int) -> None:
+    counts["cases_opened"] += 1
+    state = case.state if case.state not in PENDING else "pending"
+    counts[state] += 1
+    timing = handling(
+        opened_at=case.opened_at,
+        due_at=case.due_at,
+        decided_at=case.decided_at,
+        state=case.state,
+        now_ms=now_ms,
+    )
+    counts["overdue"] += timing.overdue
+    if timing.handling_ms is not None:
+        handled.append(timing.handling_ms)
+
+
+def _row(
+    key: _Key, counts: Counter[str], handled: list[int], kinds: Sequence[str]
+) -> dict[str, Any]:
+    start, category = key
+    row: dict[str, Any] = {"period_start": start.isoformat(), "category": category}
+    for name in ("cases_opened", CaseState.APPROVED, CaseState.REMOVED, CaseState.UPHELD):
+        row[name] = counts[name]
+    row["pending"] = counts["pending"]
+    row["overdue"] = counts["overdue"]
+    row["handling_ms_median"] = middle(handled)
+    row["handling_ms_p90"] = p90(handled)
+    row["reports"] = counts["reports"]
+    row["sanctions"] = counts["sanctions"]
+    for kind in kinds:
+        row[f"sanctions_{kind}"] = counts[f"sanctions_{kind}"]
+    row["appeals"] = counts["appeals"]
+    row["reversals"] = counts["reversals"]
+    return row
+
+
+def split_categories(names: str | None) -> tuple[str, ...]:
+    return tuple(name for name in (names or "").split(",") if name)

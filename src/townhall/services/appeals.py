@@ -1,0 +1,290 @@
+"""Appeals: the subject of a sanction, or the author of removed content, asks for another look
+within the pack's window; a reviewer other than the one who decided judges it. A reversal lifts
+the sanction, voids its strike and gives back the content its case removed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from sqlalchemy import Row
+from sqlalchemy.exc import IntegrityError
+
+from townhall.domain.accounts import Role, check_reason
+from townhall.domain.enforcement import DAY_MS, AppealState, SanctionState, SubjectType
+from townhall.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefusal
+from townhall.domain.messaging import MemberRole
+from townhall.domain.policy import PolicyPack
+from townhall.domain.review import CaseState, Target, Verdict
+from townhall.domain.time import iso_utc
+from townhall.services.audit import AuditTrail
+from townhall.services.enforcement import Enforcement
+from townhall.services.moderation import ContentCheck
+from townhall.services.notices import Notices
+from townhall.services.principal import Principal, require_role
+from townhall.services.takedown import Push, Takedown
+from townhall.store import conversations as conversation_store
+from townhall.store import public_accounts as public_account_store
+from townhall.store import review as review_store
+from townhall.store import sanctions as sanction_store
+from townhall.store.database import Database, DbConnection
+
+STATEMENT_MAX_CHARS = 2000
+
+
+class AppealVerdict:
+    UPHOLD = "uphold"  # the decision stands
+    REVERSE = "reverse"
+
+
+class Appeals:
+    def __init__(
+        self,
+        database: Database,
+        enforcement: Enforcement,
+        takedown: Takedown,
+        content_check: ContentCheck,
+        notices: Notices,
+        audit: AuditTrail,
+        pack: PolicyPack,
+        *,
+        clock: Callable[[], float],
+    ) -> None:
+        self._db = database
+        self._enforcement = enforcement
+        self._takedown = takedown
+        self._check = content_check
+        self._notices = notices
+        self._audit = audit
+        self._window_ms = pack.enforcement.appeal_window_days * DAY_MS
+        self._clock = clock
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    async def file(
+        self,
+        actor: Principal,
+        *,
+        sanction_id: int | None,
+        case_id: int | None,
+        statement: str,
+    ) -> dict[str, Any]:
+        """Appeal a sanction on oneself (or on one's public account or group), or the removal
+        of one's content."""
+        if (sanction_id is None) == (case_id is None):
+            raise InvalidInput("appeal a sanction_id or a case_id", code="appeal_target_invalid")
+        statement = statement.strip()
+        if not 1 <= len(statement) <= STATEMENT_MAX_CHARS:
+            raise InvalidInput(
+                f"statement must be 1-{STATEMENT_MAX_CHARS} characters", code="statement_invalid"
+            )
+        try:
+            return await self._insert(actor, sanction_id, case_id, statement)
+        except IntegrityError:  # the same appeal, filed at the same moment elsewhere
+            raise Conflict("that decision was already appealed", code="appeal_exists") from None
+
+    async def _insert(
+        self, actor: Principal, sanction_id: int | None, case_id: int | None, statement: str
+    ) -> dict[str, Any]:
+        now_ms = self._now_ms()
+        async with self._db.writing() as conn:
+            if sanction_id is not None:
+                decided_at = await self._appealable_sanction(conn, actor, sanction_id)
+            else:
+                decided_at = await self._appealable_case(conn, actor, case_id)
+            if now_ms > decided_at + self._window_ms:
+                raise PolicyRefusal(
+                    f"the window to appeal closed at {iso_utc(decided_at + self._window_ms)}",
+                    code="appeal_window_closed",
+                )
+            if await sanction_store.appeal_of(conn, sanction_id=sanction_id, case_id=case_id):
+                raise Conflict("that decision was already appealed", code="appeal_exists")
+            appeal_id = await sanction_store.insert_appeal(
+                conn,
+                sanction_id=sanction_id,
+                case_id=case_id,
+                appellant_id=actor.account_id,
+                statement=statement,
+                created_at=now_ms,
+                state=AppealState.PENDING,
+            )
+            return render(await sanction_store.get_appeal(conn, appeal_id))
+
+    async def _appealable_sanction(
+        self, conn: DbConnection, actor: Principal, sanction_id: int
+    ) -> int:
+        row = await sanction_store.get(conn, sanction_id)
+        if row is None or actor.account_id not in await self._subjects_of(conn, row):
+            raise NotFound("no such sanction of yours", code="sanction_not_found")
+        if row.state == SanctionState.REVERSED:
+            raise Conflict("the sanction was already reversed", code="sanction_not_active")
+        return row.starts_at
+
+    async def _appealable_case(self, conn: DbConnection, actor: Principal, case_id: int) -> int:
+        case = await review_store.get_case(conn, case_id)
+        if case is None or case.author_id != actor.account_id:
+            raise NotFound("no such case about your content", code="case_not_found")
+        if case.state != CaseState.REMOVED:
+            raise Conflict("only a removal can be appealed this way", code="case_not_removed")
+        if await sanction_store.for_case(conn, case_id) is not None:
+            raise Conflict(
+                "the case gave a sanction: appeal the sanction, which covers both",
+                code="appeal_the_sanction",
+            )
+        return case.decided_at
+
+    async def _subjects_of(self, conn: DbConnection, row: Row) -> set[int]:
+        """Who may appeal a sanction: its user, the public account's operator, the group's
+        owner, or the member whose rights were removed."""
+        if row.subject_type == SubjectType.USER:
+            return {row.subject_id}
+        if row.subject_type == SubjectType.PUBLIC_ACCOUNT:
+            return {(await public_account_store.get(conn, row.subject_id)).operator_id}
+        roles = await conversation_store.member_roles(conn, row.subject_id)
+        owners = {uid for uid, role in roles.items() if role == MemberRole.OWNER}
+        return owners | ({row.member_id} if row.member_id else set())
+
+    async def mine(self, actor: Principal) -> list[dict[str, Any]]:
+        async with self._db.reading() as conn:
+            return [render(row) for row in await sanction_store.appeals_by(conn, actor.account_id)]
+
+    async def queue(
+        self, actor: Principal, *, state: str, after: int, limit: int
+    ) -> list[dict[str, Any]]:
+        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
+        async with self._db.reading() as conn:
+            rows = await sanction_store.appeal_queue(conn, state=state, after=after, limit=limit)
+        return [render(row) for row in rows]
+
+    async def decide(
+        self, actor: Principal, appeal_id: int, *, verdict: str, reason: str | None
+    ) -> dict[str, Any]:
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        if verdict not in (AppealVerdict.UPHOLD, AppealVerdict.REVERSE):
+            raise InvalidInput("verdict is uphold or reverse", code="verdict_invalid")
+        reason = check_reason(reason, what="an appeal decision")
+        now_ms = self._now_ms()
+        async with self._db.writing() as conn:
+            appeal = await sanction_store.get_appeal(conn, appeal_id)
+            if appeal is None:
+                raise NotFound("no such appeal", code="appeal_not_found")
+            if appeal.state != AppealState.PENDING:
+                raise Conflict(f"the appeal was already {appeal.state}", code="appeal_decided")
+            sanction, case = await self._appealed(conn, appeal)
+            if actor.account_id in _deciders(sanction, case):
+                raise Forbidden(
+                    "an appeal is decided by a reviewer other than the one who decided",
+                    code="same_reviewer",
+                )
+            state = AppealState.REVERSED if verdict == AppealVerdict.REVERSE else AppealState.UPHELD
+            await sanction_store.decide_appeal(
+                conn,
+                appeal_id,
+                state=state,
+                decided_by=actor.account_id,
+                decided_at=now_ms,
+                reason=reason,
+            )
+            pushes: list[Push] = []
+            rings: list[tuple[int, bytes]] = []
+            if state == AppealState.REVERSED:
+                pushes, rings = await self._reverse(conn, actor, sanction, case, reason, now_ms)
+            await self._audit.record(
+                conn,
+                actor,
+                "appeal.decide",
+                subject=("appeal", appeal_id),
+                reason=reason,
+                details={
+                    "verdict": verdict,
+                    "sanction_id": appeal.sanction_id,
+                    "case_id": None if case is None else case.id,
+                },
+            )
+            decided = await sanction_store.get_appeal(conn, appeal_id)
+            notice = {"kind": "appeal_decided", "appeal": render(decided)}
+            payload = await self._notices.write(conn, appeal.appellant_id, notice)
+        if sanction is not None:
+            self._enforcement.forget((sanction.subject_type, sanction.subject_id))
+        for push in pushes:
+            push()
+        for recipient_id, ring in [*rings, (appeal.appellant_id, payload)]:
+            self._notices.ring(recipient_id, ring)
+        return render(decided)
+
+    async def _appealed(self, conn: DbConnection, appeal: Row) -> tuple[Row | None, Row | None]:
+        sanction = None
+        case_id = appeal.case_id
+        if appeal.sanction_id is not None:
+            sanction = await sanction_store.get(conn, appeal.sanction_id)
+            case_id = sanction.case_id
+        case = None if case_id is None else await review_store.get_case(conn, case_id)
+        return sanction, case
+
+    async def _reverse(
+        self,
+        conn: DbConnection,
+        actor: Principal,
+        sanction: Row | None,
+        case: Row | None,
+        reason: str,
+        now_ms: int,
+    ) -> tuple[list[Push], list[tuple[int, bytes]]]:
+        rings: list[tuple[int, bytes]] = []
+        if sanction is not None:
+            _, rings = await self._enforcement.end(
+                conn, sanction, SanctionState.REVERSED, actor=actor, reason=reason
+            )
+        pushes: list[Push] = []
+        if case is not None and case.state == CaseState.REMOVED:
+            pushes = await self._restore(conn, case)
+            await review_store.update_case(
+                conn,
+                case.id,
+                state=CaseState.APPROVED,
+                decision=Verdict.APPROVE,
+                decided_by=actor.account_id,
+                decided_at=now_ms,
+                reason=f"reversed on appeal: {reason}",
+            )
+        return pushes, rings
+
+    async def _restore(self, conn: DbConnection, case: Row) -> list[Push]:
+        """Give back what the removal took, and let its text be said again."""
+        if case.target_type == Target.MESSAGE:
+            text = orjson.loads(case.content).get("text", "")
+            pushes = await self._takedown.restore_message(conn, case.target_id, text)
+        elif case.target_type == Target.POST:
+            pushes = await self._takedown.restore_post(conn, case.target_id)
+        else:
+            pushes = []
+        for digest in await review_store.unbank(conn, case.id):
+            pushes.append(lambda digest=digest: self._check.unbanked(bytes.fromhex(digest)))
+        return pushes
+
+
+def _deciders(sanction: Row | None, case: Row | None) -> set[int]:
+    """Everyone whose decision the appeal questions: none of them may judge it."""
+    deciders = set()
+    if sanction is not None:
+        deciders.add(sanction.applied_by)
+    if case is not None and case.decided_by is not None:
+        deciders.add(case.decided_by)
+    return deciders
+
+
+def render(row: Row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "sanction_id": row.sanction_id,
+        "case_id": row.case_id,
+        "appellant_id": row.appellant_id,
+        "statement": row.statement,
+        "state": row.state,
+        "created_at": iso_utc(row.created_at),
+        "decided_by": row.decided_by,
+        "decided_at": None if row.decided_at is None else iso_utc(row.decided_at),
+        "reason": row.reason,
+    }

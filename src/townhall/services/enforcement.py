@@ -1,0 +1,637 @@
+"""Sanctions: staff apply them along the ladder, every interface checks them, and they end by
+themselves when their time is up.
+
+What a sanction withholds is decided when it is checked (its end time against the clock), so
+it lifts on the dot whatever the expiry job is doing; the job only records the end and tells
+the subject. A process caches each subject's sanctions and forgets them the moment it changes
+one; a change made on another node is seen here within SANCTION_RECHECK_SECONDS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Row
+
+from townhall.domain.accounts import AccountStatus, Role, check_reason
+from townhall.domain.enforcement import (
+    DAY_MS,
+    KINDS_BY_SUBJECT,
+    MAX_DAYS,
+    MAY_END,
+    NEEDS_END,
+    WITHHELD_BY_USER_SANCTION,
+    Kind,
+    SanctionState,
+    Strike,
+    SubjectType,
+    band_of,
+    credit_score,
+    decayed_points,
+    recommend,
+    warning_required,
+)
+from townhall.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefusal
+from townhall.domain.messaging import ConversationKind, MemberRole
+from townhall.domain.policy import PolicyPack
+from townhall.domain.public_accounts import AccountState
+from townhall.domain.review import CaseState, Target
+from townhall.domain.time import iso_utc
+from townhall.services.audit import AuditTrail
+from townhall.services.notices import Notices
+from townhall.services.principal import Principal, require_role
+from townhall.store import accounts as account_store
+from townhall.store import conversations as conversation_store
+from townhall.store import identities as identity_store
+from townhall.store import messages as message_store
+from townhall.store import posts as post_store
+from townhall.store import public_accounts as public_account_store
+from townhall.store import review as review_store
+from townhall.store import sanctions as sanction_store
+from townhall.store.database import Database, DbConnection
+
+SANCTION_RECHECK_SECONDS = 30.0
+IN_FORCE_CACHE_MAX = 100_000
+EXPIRY_BATCH = 200
+VIOLATIONS = (CaseState.REMOVED, CaseState.UPHELD)
+# Closing an account or a group, or blacklisting an identity, is for administrators.
+ADMIN_ONLY = frozenset({Kind.CLOSE, Kind.CLOSE_GROUP, Kind.BLACKLIST_IDENTITY})
+# How each sanction's refusal reads to the person refused.
+REFUSALS = {
+    Kind.LIMIT_PUBLICATION: ("publication_limited", "your publication is limited"),
+    Kind.SUSPEND_UPDATES: ("updates_suspended", "your account's updates are suspended"),
+    Kind.CLOSE: ("account_closed", "your account is closed"),
+    Kind.BLACKLIST_IDENTITY: ("account_closed", "your account is closed"),
+    Kind.SUSPEND_POSTING: ("group_posting_suspended", "posting in this group is suspended"),
+    Kind.CLOSE_GROUP: ("group_closed", "this group is closed"),
+}
+Subject = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class InForce:
+    """A subject's sanctions as of `recheck_at`: kind -> end (ms, None: until lifted)."""
+
+    ends: dict[str, int | None]
+    points: float
+    recheck_at: float
+
+    def active(self, now_ms: int) -> dict[str, int | None]:
+        return {k: end for k, end in self.ends.items() if end is None or end > now_ms}
+
+
+class Enforcement:
+    def __init__(
+        self,
+        database: Database,
+        notices: Notices,
+        audit: AuditTrail,
+        pack: PolicyPack,
+        *,
+        clock: Callable[[], float],
+    ) -> None:
+        self._db = database
+        self._notices = notices
+        self._audit = audit
+        self._rules = pack.enforcement
+        self._lowest_severity = pack.moderation.severities[0]
+        self._clock = clock
+        self._cache: dict[Subject, InForce] = {}
+        self._changes = 0  # bumped by every forget: a read begun before it must not be cached
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    # Checks on every interface -------------------------------------------------------------
+
+    async def require_user_may(self, account_id: int, capability: str) -> None:
+        """Refuse what a user's sanctions, or their credit band, withhold."""
+        in_force = await self._in_force((SubjectType.USER, account_id))
+        now_ms = self._now_ms()
+        for kind, ends_at in in_force.active(now_ms).items():
+            if capability in WITHHELD_BY_USER_SANCTION[kind]:
+                raise _refusal(kind, ends_at)
+        band = band_of(credit_score(in_force.points, self._rules), self._rules)
+        if capability in band.withheld:
+            raise Forbidden(
+                f"your credit band ({band.name}) does not allow this yet; it recovers as "
+                "strikes fade",
+                code="credit_too_low",
+            )
+
+    async def require_group_open(self, conversation_id: int) -> None:
+        in_force = await self._in_force((SubjectType.GROUP, conversation_id))
+        for kind, ends_at in in_force.active(self._now_ms()).items():
+            if kind in REFUSALS:
+                raise _refusal(kind, ends_at)
+
+    async def publication_held(self, public_account_id: int) -> bool:
+        """A public account under limited publication has every post held for review."""
+        in_force = await self._in_force((SubjectType.PUBLIC_ACCOUNT, public_account_id))
+        return Kind.LIMIT_PUBLICATION in in_force.active(self._now_ms())
+
+    def forget(self, subject: Subject) -> None:
+        self._changes += 1
+        self._cache.pop(subject, None)
+
+    async def _in_force(self, subject: Subject) -> InForce:
+        now = self._clock()
+        cached = self._cache.get(subject)
+        if cached is not None and now < cached.recheck_at:
+            return cached
+        changes_before = self._changes
+        async with self._db.reading() as conn:
+            rows = await sanction_store.of_subject(conn, *subject)
+        in_force = InForce(
+            ends=_latest_ends(rows),
+            points=self._points(rows, int(now * 1000)),
+            recheck_at=now + SANCTION_RECHECK_SECONDS,
+        )
+        if self._changes == changes_before:
+            if len(self._cache) >= IN_FORCE_CACHE_MAX:
+                del self._cache[next(iter(self._cache))]
+            self._cache[subject] = in_force
+        return in_force
+
+    def _points(self, rows: list[Row], now_ms: int) -> float:
+        strikes = [
+            Strike(row.points, row.starts_at)
+            for row in rows
+            if row.state != SanctionState.REVERSED and row.points
+        ]
+        return decayed_points(strikes, now_ms, self._rules.decay_days)
+
+    # Standing and the recommended rung -----------------------------------------------------
+
+    async def standing(
+        self, actor: Principal, subject_type: str, subject_id: int, *, case_id: int | None
+    ) -> dict[str, Any]:
+        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
+        _check_subject_type(subject_type)
+        now_ms = self._now_ms()
+        async with self._db.reading() as conn:
+            await self._subject_row(conn, subject_type, subject_id)
+            rows = await sanction_store.of_subject(conn, subject_type, subject_id)
+            case = None if case_id is None else await self._case(conn, case_id)
+        points = self._points(rows, now_ms)
+        advice = recommend(
+            subject_type=subject_type,
+            points_now=points,
+            severity=None if case is None else (case.severity or self._lowest_severity),
+            warned_before=_warned(rows),
+            rules=self._rules,
+        )
+        score = credit_score(points, self._rules)
+        band = band_of(score, self._rules)
+        return {
+            "subject": {"type": subject_type, "id": subject_id},
+            "points": points,
+            "credit": {"score": score, "band": band.name, "withheld": list(band.withheld)},
+            "in_force": [self.render(row) for row in rows if _in_force_at(row, now_ms)],
+            "history": [self.render(row) for row in rows],
+            "recommendation": {
+                "sanction": advice.sanction,
+                "days": advice.days,
+                "points_after": advice.points_after,
+                "why": advice.why,
+            },
+        }
+
+    async def own(self, account_id: int) -> dict[str, Any]:
+        """What GET /me shows: the caller's sanctions in force and credit band."""
+        now_ms = self._now_ms()
+        async with self._db.reading() as conn:
+            rows = await sanction_store.of_subject(conn, SubjectType.USER, account_id)
+        score = credit_score(self._points(rows, now_ms), self._rules)
+        band = band_of(score, self._rules)
+        return {
+            "sanctions": [self.render(row) for row in rows if _in_force_at(row, now_ms)],
+            "credit": {"score": score, "band": band.name, "withheld": list(band.withheld)},
+        }
+
+    async def listing(
+        self,
+        actor: Principal,
+        *,
+        subject_type: str | None,
+        subject_id: int | None,
+        state: str | None,
+        after: int,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
+        async with self._db.reading() as conn:
+            rows = await sanction_store.listing(
+                conn,
+                subject_type=subject_type,
+                subject_id=subject_id,
+                state=state,
+                after=after,
+                limit=limit,
+            )
+        return [self.render(row) for row in rows]
+
+    async def get(self, actor: Principal, sanction_id: int) -> dict[str, Any]:
+        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
+        async with self._db.reading() as conn:
+            return self.render(await self.sanction(conn, sanction_id))
+
+    # Applying, lifting, expiring -----------------------------------------------------------
+
+    async def apply(
+        self,
+        actor: Principal,
+        *,
+        subject_type: str,
+        subject_id: int,
+        kind: str,
+        reason: str | None,
+        case_id: int | None,
+        ends_at: datetime | None,
+        days: int | None,
+        member_id: int | None,
+    ) -> dict[str, Any]:
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        _check_subject_type(subject_type)
+        if kind not in KINDS_BY_SUBJECT[subject_type]:
+            raise InvalidInput(
+                f"a {subject_type} takes one of: {', '.join(KINDS_BY_SUBJECT[subject_type])}",
+                code="sanction_kind_invalid",
+            )
+        if kind in ADMIN_ONLY:
+            require_role(actor, Role.ADMIN)
+        reason = check_reason(reason, what="a sanction")
+        now_ms = self._now_ms()
+        end_ms = _end_of(kind, ends_at, days, now_ms)
+        subject = (subject_type, subject_id)
+        async with self._db.writing() as conn:
+            await self._subject_row(conn, subject_type, subject_id)
+            history = await sanction_store.of_subject(conn, subject_type, subject_id)
+            if warning_required(kind, _warned(history), self._rules):
+                raise PolicyRefusal(
+                    "this pack allows a suspension only after a prior warning",
+                    code="warning_required",
+                )
+            case = None if case_id is None else await self._case_for(conn, case_id, subject)
+            severity = None if case is None else (case.severity or self._lowest_severity)
+            undo = await self._take_effect(conn, subject, kind, member_id, reason, actor, now_ms)
+            sanction_id = await sanction_store.insert_sanction(
+                conn,
+                subject_type=subject_type,
+                subject_id=subject_id,
+                kind=kind,
+                member_id=member_id,
+                case_id=case_id,
+                category=None if case is None else (case.categories.split(",")[0] or None),
+                severity=severity,
+                points=0 if severity is None else self._rules.strike_points[severity],
+                ground=self._rules.ground,
+                reason=reason,
+                applied_by=actor.account_id,
+                starts_at=now_ms,
+                ends_at=end_ms,
+                # A warning or a change of rights takes effect once; it stays on record.
+                state=SanctionState.ACTIVE,
+                undo=orjson.dumps(undo).decode() if undo else None,
+            )
+            row = await self.sanction(conn, sanction_id)
+            await self._audit.record(
+                conn,
+                actor,
+                "sanction.apply",
+                subject=subject,
+                reason=reason,
+                details={
+                    "sanction_id": sanction_id,
+                    "kind": kind,
+                    "case_id": case_id,
+                    "points": row.points,
+                    "ends_at": end_ms,
+                    "member_id": member_id,
+                },
+            )
+            rings = await self._tell(conn, row, "sanction_applied")
+        self._after_change(subject, rings)
+        return self.render(row)
+
+    async def lift(self, actor: Principal, sanction_id: int, reason: str | None) -> dict[str, Any]:
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        reason = check_reason(reason, what="lifting a sanction")
+        async with self._db.writing() as conn:
+            row = await self.sanction(conn, sanction_id)
+            if row.kind in ADMIN_ONLY:
+                require_role(actor, Role.ADMIN)
+            row, rings = await self.end(conn, row, SanctionState.LIFTED, actor=actor, reason=reason)
+            await self._audit.record(
+                conn,
+                actor,
+                "sanction.lift",
+                subject=(row.subject_type, row.subject_id),
+                reason=reason,
+                details={"sanction_id": sanction_id, "kind": row.kind},
+            )
+        self._after_change((row.subject_type, row.subject_id), rings)
+        return self.render(row)
+
+    async def end(
+        self,
+        conn: DbConnection,
+        row: Row,
+        state: str,
+        *,
+        actor: Principal | None,
+        reason: str | None,
+    ) -> tuple[Row, list[tuple[int, bytes]]]:
+        """End a sanction in the caller's transaction and undo what it did; the notices to
+        ring once it commits. A reversal also voids its strike, even once it has ended."""
+        now_ms = self._now_ms()
+        if row.state != SanctionState.ACTIVE and state != SanctionState.REVERSED:
+            raise Conflict(f"the sanction is already {row.state}", code="sanction_not_active")
+        if row.state == SanctionState.REVERSED:
+            raise Conflict("the sanction was already reversed", code="sanction_not_active")
+        was_active = row.state == SanctionState.ACTIVE
+        await sanction_store.set_state(
+            conn,
+            row.id,
+            state=state,
+            ended_at=now_ms if was_active else row.ended_at,
+            ended_by=None if actor is None else actor.account_id,
+            end_reason=reason,
+        )
+        if was_active:
+            await self._undo(conn, row)
+        ended = await self.sanction(conn, row.id)
+        return ended, await self._tell(conn, ended, "sanction_ended")
+
+    async def expire_due(self) -> int:
+        """Record the end of every sanction whose time is up, undo it, tell its subject."""
+        expired = 0
+        async with self._db.reading() as conn:  # most rounds find nothing: no write lock then
+            if not await sanction_store.due_to_expire(conn, self._now_ms(), 1):
+                return 0
+        while True:
+            async with self._db.writing() as conn:
+                rows = await sanction_store.due_to_expire(conn, self._now_ms(), EXPIRY_BATCH)
+                ended = [
+                    await self.end(conn, row, SanctionState.EXPIRED, actor=None, reason=None)
+                    for row in rows
+                ]
+            for row, rings in ended:
+                self._after_change((row.subject_type, row.subject_id), rings)
+            expired += len(rows)
+            if len(rows) < EXPIRY_BATCH:
+                return expired
+
+    def _after_change(self, subject: Subject, rings: list[tuple[int, bytes]]) -> None:
+        self.forget(subject)
+        for recipient_id, payload in rings:
+            self._notices.ring(recipient_id, payload)
+
+    # What a sanction does to its subject ---------------------------------------------------
+
+    async def _take_effect(
+        self,
+        conn: DbConnection,
+        subject: Subject,
+        kind: str,
+        member_id: int | None,
+        reason: str,
+        actor: Principal,
+        now_ms: int,
+    ) -> dict[str, Any]:
+        """Changes beyond the sanction row itself; returns what undoing them needs."""
+        subject_type, subject_id = subject
+        if (kind == Kind.REMOVE_RIGHTS) != (member_id is not None):
+            raise InvalidInput(
+                "member_id names whose rights are removed, and only for remove_rights",
+                code="member_id_invalid",
+            )
+        if kind == Kind.REMOVE_RIGHTS:
+            return await self._remove_rights(conn, subject_id, member_id)
+        if kind == Kind.BLACKLIST_IDENTITY:
+            identity = await identity_store.get(conn, subject_id)
+            if identity is None:
+                raise Conflict("the user has no identity on file", code="identity_not_on_file")
+            added = await identity_store.add_to_blacklist(
+                conn,
+                blind_index=identity.blind_index,
+                reason=reason,
+                added_by=actor.account_id,
+                now_ms=now_ms,
+            )
+            return {"blacklisted": identity.blind_index} if added else {}
+        if subject_type == SubjectType.PUBLIC_ACCOUNT and kind in PUBLIC_ACCOUNT_STATUS:
+            row = await public_account_store.get(conn, subject_id)
+            if row.status != AccountState.APPROVED:
+                raise Conflict(
+                    f"the public account is {row.status}, not approved",
+                    code="public_account_state",
+                )
+            await public_account_store.set_review(
+                conn, subject_id, status=PUBLIC_ACCOUNT_STATUS[kind], status_reason=reason
+            )
+            return {"status": AccountState.APPROVED}
+        return {}
+
+    async def _remove_rights(
+        self, conn: DbConnection, conversation_id: int, member_id: int
+    ) -> dict[str, Any]:
+        roles = await conversation_store.member_roles(conn, conversation_id)
+        role = roles.get(member_id)
+        if role not in (MemberRole.OWNER, MemberRole.ADMIN):
+            raise Conflict("that member is not the group's owner or an admin", code="not_a_manager")
+        await sanction_store.set_member_role(conn, conversation_id, member_id, MemberRole.MEMBER)
+        return {"role": role}
+
+    async def _undo(self, conn: DbConnection, row: Row) -> None:
+        undo = orjson.loads(row.undo) if row.undo else {}
+        if "role" in undo:
+            await sanction_store.set_member_role(conn, row.subject_id, row.member_id, undo["role"])
+        if "blacklisted" in undo:
+            await sanction_store.unlist_identity(conn, undo["blacklisted"])
+        if "status" in undo and await self._still_as_sanctioned(conn, row):
+            await public_account_store.set_review(
+                conn, row.subject_id, status=undo["status"], status_reason=None
+            )
+
+    async def _still_as_sanctioned(self, conn: DbConnection, row: Row) -> bool:
+        """Whether the public account is still as this sanction left it: one closed since (its
+        operator deregistered) is not opened again by the sanction's end."""
+        account = await public_account_store.get(conn, row.subject_id)
+        if account is None or account.status != PUBLIC_ACCOUNT_STATUS.get(row.kind):
+            return False
+        operator = await account_store.get(conn, account.operator_id)
+        return operator is not None and operator.status != AccountStatus.DEREGISTERED
+
+    # Notices with the statement of reasons -------------------------------------------------
+
+    async def _tell(self, conn: DbConnection, row: Row, kind: str) -> list[tuple[int, bytes]]:
+        notice = {"kind": kind, "sanction": self.render(row)}
+        rings = []
+        for recipient_id in await self._recipients(conn, row):
+            rings.append((recipient_id, await self._notices.write(conn, recipient_id, notice)))
+        return rings
+
+    async def _recipients(self, conn: DbConnection, row: Row) -> list[int]:
+        if row.subject_type == SubjectType.USER:
+            return [row.subject_id]
+        if row.subject_type == SubjectType.PUBLIC_ACCOUNT:
+            return [(await public_account_store.get(conn, row.subject_id)).operator_id]
+        roles = await conversation_store.member_roles(conn, row.subject_id)
+        owners = [uid for uid, role in roles.items() if role == MemberRole.OWNER]
+        return sorted({*owners, *([row.member_id] if row.member_id else [])})
+
+    def render(self, row: Row) -> dict[str, Any]:
+        """The sanction with its statement of reasons, as staff and its subject see it."""
+        return {
+            "id": row.id,
+            "subject": {"type": row.subject_type, "id": row.subject_id},
+            "kind": row.kind,
+            "member_id": row.member_id,
+            "case_id": row.case_id,
+            "state": row.state,
+            "points": row.points,
+            "statement": {
+                "ground": row.ground,
+                "facts": row.reason,
+                "category": row.category,
+                "severity": row.severity,
+                "automated_detection": bool(row.automated),
+                "automated_decision": False,  # staff apply every sanction
+                "starts_at": iso_utc(row.starts_at),
+                "ends_at": None if row.ends_at is None else iso_utc(row.ends_at),
+            },
+            "appeal_until": iso_utc(row.starts_at + self._rules.appeal_window_days * DAY_MS),
+            "ended_at": None if row.ended_at is None else iso_utc(row.ended_at),
+            "end_reason": row.end_reason,
+        }
+
+    # Lookups -------------------------------------------------------------------------------
+
+    async def sanction(self, conn: DbConnection, sanction_id: int) -> Row:
+        row = await sanction_store.get(conn, sanction_id)
+        if row is None:
+            raise NotFound("no such sanction", code="sanction_not_found")
+        return row
+
+    async def _case(self, conn: DbConnection, case_id: int) -> Row:
+        case = await review_store.get_case(conn, case_id)
+        if case is None:
+            raise NotFound("no such case", code="case_not_found")
+        return case
+
+    async def _case_for(self, conn: DbConnection, case_id: int, subject: Subject) -> Row:
+        """The decided case this sanction answers: a violation, by this subject, not yet
+        sanctioned (one case, one strike)."""
+        case = await self._case(conn, case_id)
+        if case.state not in VIOLATIONS:
+            raise Conflict(
+                f"the case is {case.state}: only a case found a violation gives a strike",
+                code="case_not_a_violation",
+            )
+        if not await self._concerns(conn, case, subject):
+            raise Conflict("the case is not about this subject", code="case_not_about_subject")
+        if await sanction_store.for_case(conn, case_id) is not None:
+            raise Conflict("the case has already given its strike", code="case_already_sanctioned")
+        return case
+
+    async def _concerns(self, conn: DbConnection, case: Row, subject: Subject) -> bool:
+        subject_type, subject_id = subject
+        if (case.target_type, case.target_id) == subject:
+            return True
+        if subject_type == SubjectType.USER:
+            return case.author_id == subject_id
+        if subject_type == SubjectType.PUBLIC_ACCOUNT and case.target_type == Target.POST:
+            post = await post_store.get(conn, case.target_id)
+            return post is not None and post.public_account_id == subject_id
+        if subject_type == SubjectType.GROUP and case.target_type == Target.MESSAGE:
+            message = await message_store.get(conn, case.target_id)
+            return message is not None and message.conversation_id == subject_id
+        return False
+
+    async def _subject_row(self, conn: DbConnection, subject_type: str, subject_id: int) -> Row:
+        if subject_type == SubjectType.USER:
+            row = await account_store.get(conn, subject_id)
+            if row is None or row.role != Role.USER:
+                raise NotFound("no such user", code="user_not_found")
+        elif subject_type == SubjectType.PUBLIC_ACCOUNT:
+            row = await public_account_store.get(conn, subject_id)
+            if row is None:
+                raise NotFound("no such public account", code="public_account_not_found")
+        else:
+            row = await conversation_store.get(conn, subject_id)
+            if row is None or row.kind != ConversationKind.GROUP:
+                raise NotFound("no such group", code="group_not_found")
+        return row
+
+
+PUBLIC_ACCOUNT_STATUS = {
+    Kind.SUSPEND_UPDATES: AccountState.SUSPENDED,
+    Kind.CLOSE: AccountState.CLOSED,
+}
+
+
+def _check_subject_type(subject_type: str) -> None:
+    if subject_type not in KINDS_BY_SUBJECT:
+        raise InvalidInput(
+            f"subject_type is one of: {', '.join(KINDS_BY_SUBJECT)}", code="subject_type_invalid"
+        )
+
+
+def _end_of(kind: str, ends_at: datetime | None, days: int | None, now_ms: int) -> int | None:
+    if ends_at is not None and days is not None:
+        raise InvalidInput("give ends_at or days, not both", code="ends_at_invalid")
+    if kind in NEEDS_END and ends_at is None and days is None:
+        raise InvalidInput(f"a {kind} needs its end: ends_at or days", code="ends_at_required")
+    if kind not in MAY_END and (ends_at is not None or days is not None):
+        raise InvalidInput(f"a {kind} has no end time", code="ends_at_invalid")
+    if days is not None:
+        return now_ms + days * DAY_MS
+    if ends_at is None:
+        return None
+    if ends_at.tzinfo is None:
+        raise InvalidInput("ends_at needs a time zone, e.g. Z", code="ends_at_invalid")
+    end_ms = int(ends_at.timestamp() * 1000)
+    if not now_ms < end_ms <= now_ms + MAX_DAYS * DAY_MS:
+        raise InvalidInput(
+            f"ends_at must be in the future, at most {MAX_DAYS} days ahead", code="ends_at_invalid"
+        )
+    return end_ms
+
+
+def _warned(rows: list[Row]) -> bool:
+    return any(r.kind == Kind.WARNING and r.state != SanctionState.REVERSED for r in rows)
+
+
+def _latest_ends(rows: list[Row]) -> dict[str, int | None]:
+    """Each kind's latest end among the active sanctions (None: until lifted), so that a
+    shorter sanction of a kind never hides a longer one of the same kind once it ends."""
+    ends: dict[str, int | None] = {}
+    for row in rows:
+        if row.state != SanctionState.ACTIVE:
+            continue
+        if row.kind in ends:
+            end = ends[row.kind]
+            if end is None or (row.ends_at is not None and row.ends_at <= end):
+                continue
+        ends[row.kind] = row.ends_at
+    return ends
+
+
+def _in_force_at(row: Row, now_ms: int) -> bool:
+    """A warning takes effect once; it stays on record for the ladder, not in force."""
+    return (
+        row.kind != Kind.WARNING
+        and row.state == SanctionState.ACTIVE
+        and (row.ends_at is None or row.ends_at > now_ms)
+    )
+
+
+def _refusal(kind: str, ends_at: int | None) -> Forbidden:
+    code, what = REFUSALS[kind]
+    until = "until it is lifted" if ends_at is None else f"until {iso_utc(ends_at)}"
+    return Forbidden(f"{what} {until}; see your notices for the reasons", code=code)

@@ -1,0 +1,488 @@
+"""The supervising authority's view (REGULATION.md, "Records"): review cases, sanctions, reports
+and reach escalations by period and category, the figures per period, and the exports — the same
+records as CSV or JSON, and DSA statements of reasons in batches — each export recorded in the
+audit log. Read-only; the auditor and administrators.
+
+Nothing here returns a private identity (legal name, document number, phone, blind index, or a
+masked form of them), a reporter, or the content a case judged: only its length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Row
+
+from townhall.domain import dsa
+from townhall.domain.accounts import Role
+from townhall.domain.enforcement import KINDS_BY_SUBJECT, SubjectType
+from townhall.domain.errors import InvalidInput, PolicyRefusal
+from townhall.domain.oversight import (
+    GRANULARITIES,
+    CaseFact,
+    Dated,
+    Facts,
+    Window,
+    handling,
+    parse_window,
+    split_categories,
+    stats,
+)
+from townhall.domain.policy import PolicyPack
+from townhall.domain.review import REMOVABLE, Outcome, Source
+from townhall.domain.time import iso_utc
+from townhall.services.audit import AuditTrail
+from townhall.services.principal import Principal, require_role
+from townhall.store import regulator as regulator_store
+from townhall.store.database import Database
+from townhall.store.keys import load_or_create
+
+LIST_MAX = 500  # records in one page of the API
+EXPORT_PAGE = 1_000  # records read at a time by an export
+EXPORTS = ("cases", "sanctions", "reports", "escalations", "stats")
+SANCTION_KINDS = tuple(dict.fromkeys(k for kinds in KINDS_BY_SUBJECT.values() for k in kinds))
+# Sources of a case that are automated detection: the lexicon and classifiers (not reach, which
+# only counts views, nor reports, which people make).
+DETECTED = frozenset({Source.HOLD, Source.FLAG})
+PUID_KEY_INFO = b"townhall dsa statement puid v1"
+
+Page = Callable[[Window, str | None, int, int], Awaitable[list[dict[str, Any]]]]
+
+
+class RegulatorService:
+    def __init__(
+        self,
+        database: Database,
+        pack: PolicyPack,
+        audit: AuditTrail,
+        *,
+        keys_dir: Path,
+        clock: Callable[[], float],
+    ) -> None:
+        self._db = database
+        self._pack = pack
+        self._audit = audit
+        self._keys_dir = keys_dir
+        self._clock = clock
+        self._tz = ZoneInfo(pack.timezone)
+        self._pages: dict[str, Page] = {
+            "cases": self._case_page,
+            "sanctions": self._sanction_page,
+            "reports": self._report_page,
+            "escalations": self._escalation_page,
+        }
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    def window(self, since: str | None, until: str | None) -> Window:
+        return parse_window(since, until, self._tz)
+
+    # The auditor's view ------------------------------------------------------------------------
+
+    async def listing(
+        self,
+        actor: Principal,
+        what: str,
+        *,
+        since: str | None,
+        until: str | None,
+        category: str | None,
+        after: int,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """One page of cases, sanctions, reports or escalations, oldest first, after an id."""
+        require_role(actor, Role.AUDITOR, Role.ADMIN)
+        page = self._pages[what]
+        return await page(self.window(since, until), category, after, min(limit, LIST_MAX))
+
+    async def stats(
+        self,
+        actor: Principal,
+        *,
+        period: str,
+        since: str | None,
+        until: str | None,
+        category: str | None,
+    ) -> dict[str, Any]:
+        require_role(actor, Role.AUDITOR, Role.ADMIN)
+        window = self.window(since, until)
+        return {
+            "period": period,
+            "timezone": self._pack.timezone,
+            **window.render(self._tz),
+            "rows": await self._stats(window, category, period),
+        }
+
+    # Pages: each record's "id" is the cursor of the next page --------------------------------
+
+    async def _case_page(
+        self, window: Window, category: str | None, after: int, limit: int
+    ) -> list[dict[str, Any]]:
+        async with self._db.reading() as conn:
+            rows = await regulator_store.cases(conn, window, category, after=after, limit=limit)
+        now_ms = self._now_ms()
+        return [_case(row, now_ms) for row in rows]
+
+    async def _sanction_page(
+        self, window: Window, category: str | None, after: int, limit: int
+    ) -> list[dict[str, Any]]:
+        async with self._db.reading() as conn:
+            rows = await regulator_store.sanction_list(
+                conn, window, category, after=after, limit=limit
+            )
+        return [_sanction(row) for row in rows]
+
+    async def _report_page(
+        self, window: Window, category: str | None, after: int, limit: int
+    ) -> list[dict[str, Any]]:
+        async with self._db.reading() as conn:
+            rows = await regulator_store.report_list(
+                conn, window, category, after=after, limit=limit
+            )
+        return [_report(row) for row in rows]
+
+    async def _escalation_page(
+        self, window: Window, _category: str | None, after: int, limit: int
+    ) -> list[dict[str, Any]]:
+        async with self._db.reading() as conn:
+            rows = await regulator_store.escalation_list(conn, window, after=after, limit=limit)
+        return [_escalation(row) for row in rows]
+
+    async def _stats(
+        self, window: Window, category: str | None, granularity: str
+    ) -> list[dict[str, Any]]:
+        if granularity not in GRANULARITIES:
+            raise InvalidInput(
+                f"period must be one of {', '.join(GRANULARITIES)}", code="period_invalid"
+            )
+        async with self._db.reading() as conn:
+            facts = Facts(
+                cases=[_case_fact(r) for r in await regulator_store.case_facts(conn, window)],
+                reports=[
+                    Dated(r.created_at, (r.reason,))
+                    for r in await regulator_store.report_facts(conn, window)
+                ],
+                sanctions=[
+                    Dated(r.starts_at, _categories(r.category, r.case_categories), r.kind)
+                    for r in await regulator_store.sanction_facts(conn, window)
+                ],
+                appeals=[
+                    Dated(r.created_at, _categories(r.category, r.case_categories), r.state)
+                    for r in await regulator_store.appeal_facts(conn, window)
+                ],
+            )
+        return stats(
+            facts,
+            granularity=granularity,
+            tz=self._tz,
+            now_ms=self._now_ms(),
+            sanction_kinds=SANCTION_KINDS,
+            category=category,
+        )
+
+    # Exports, from the command line ----------------------------------------------------------
+
+    async def export(
+        self,
+        what: str,
+        *,
+        since: str | None,
+        until: str | None,
+        category: str | None = None,
+        period: str = "day",
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every record, page by page; once the last page is out, one audit row says so."""
+        if what not in EXPORTS:
+            raise InvalidInput(f"export one of {', '.join(EXPORTS)}", code="export_invalid")
+        window = self.window(since, until)
+        total = 0
+        if what == "stats":
+            rows = await self._stats(window, category, period)
+            total = len(rows)
+            yield rows
+        else:
+            async for page in self._every_page(self._pages[what], window, category):
+                total += len(page)
+                yield page
+        details = {**window.render(self._tz), "category": category, "records": total}
+        if what == "stats":
+            details["period"] = period
+        await self._record_export(what, details)
+
+    async def _every_page(
+        self, page_of: Page, window: Window, category: str | None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        after = 0
+        while True:
+            page = await page_of(window, category, after, EXPORT_PAGE)
+            if page:
+                yield page
+            if len(page) < EXPORT_PAGE:
+                return
+            after = page[-1]["id"]
+
+    async def _record_export(self, what: str, details: dict[str, Any]) -> None:
+        async with self._db.writing() as conn:
+            await self._audit.record(conn, None, f"export.{what}", details=details)
+
+    async def dsa_statements(
+        self, *, since: str | None, until: str | None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Statements of reasons, in batches of at most dsa.BATCH, for every restriction applied
+        in the period: sanctions, removed content, holds and blocks. Only under a pack that
+        files them (enforcement.dsa_statements); the export is audited."""
+        enforcement = self._pack.enforcement
+        if not enforcement.dsa_statements:
+            raise PolicyRefusal(
+                f"the {self._pack.name} policy pack does not file DSA statements of reasons "
+                "(enforcement.dsa_statements is false); they are written under eu-dsa",
+                code="dsa_statements_off",
+            )
+        window = self.window(since, until)
+        key = self._puid_key()
+        batch: list[dict[str, Any]] = []
+        total = files = 0
+        async for decision in self._decisions(window):
+            batch.append(dsa.render(decision, key))
+            if len(batch) == dsa.BATCH:
+                total, files = total + len(batch), files + 1
+                yield batch
+                batch = []
+        if batch:
+            total, files = total + len(batch), files + 1
+            yield batch
+        details = {**window.render(self._tz), "statements": total, "files": files}
+        await self._record_export("dsa_statements", details)
+
+    def _puid_key(self) -> bytes:
+        """Derived one way from the blind-index key, the one key that never changes, so a
+        decision keeps its puid across exports and the key itself is never exposed."""
+        seed = load_or_create(self._keys_dir).blind_index_key
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=PUID_KEY_INFO)
+        return hkdf.derive(seed)
+
+    async def _decisions(self, window: Window) -> AsyncIterator[dsa.Decision]:
+        sources: list[tuple[Any, Callable[[Row], dsa.Decision | None]]] = [
+            (self._sanction_rows, self._sanction_decision),
+            (self._removal_rows, self._removal_decision),
+            (self._screen_rows, self._screen_decision),
+        ]
+        for rows_of, decision_of in sources:
+            after = 0
+            while True:
+                rows = await rows_of(window, after)
+                for row in rows:
+                    decision = decision_of(row)
+                    if decision is not None:
+                        yield decision
+                if len(rows) < EXPORT_PAGE:
+                    break
+                after = rows[-1].id
+
+    async def _sanction_rows(self, window: Window, after: int) -> list[Row]:
+        async with self._db.reading() as conn:
+            return await regulator_store.sanctions_for_statements(
+                conn, window, dsa.RESTRICTING_KINDS, after=after, limit=EXPORT_PAGE
+            )
+
+    async def _removal_rows(self, window: Window, after: int) -> list[Row]:
+        async with self._db.reading() as conn:
+            return await regulator_store.removals_for_statements(
+                conn, window, REMOVABLE, after=after, limit=EXPORT_PAGE
+            )
+
+    async def _screen_rows(self, window: Window, after: int) -> list[Row]:
+        async with self._db.reading() as conn:
+            return await regulator_store.screens_for_statements(
+                conn, window, dsa.RESTRICTING_SCREENS, after=after, limit=EXPORT_PAGE
+            )
+
+    def _sanction_decision(self, row: Row) -> dsa.Decision | None:
+        restriction = dsa.sanction_restriction(
+            row.subject_type, row.kind, row.ended_at or row.ends_at
+        )
+        if restriction is None:
+            return None
+        sources = split_categories(row.case_sources)
+        names = (
+            row.subject_handle,
+            row.subject_display_name,
+            row.member_handle,
+            row.member_display_name,
+        )
+        return dsa.Decision(
+            source=dsa.Source.SANCTION,
+            source_id=row.id,
+            restriction=restriction,
+            ground=row.ground,
+            # The pack's ground is its terms; a ground staff named instead is taken as the law.
+            illegal=row.ground.strip() != self._pack.enforcement.ground.strip(),
+            facts=dsa.redact(row.reason, names),
+            categories=_categories(row.category, row.case_categories),
+            content_at=row.case_opened_at or row.starts_at,
+            applied_at=row.starts_at,
+            account_type=_account_type(row.subject_type, row.entity_kind),
+            # `automated` records automated detection (services/enforcement.py): staff apply
+            # every sanction, so none is an automated decision.
+            automated_detection=bool(row.automated) or bool(DETECTED & set(sources)),
+            automated_decision=dsa.Automated.NOT_AUTOMATED,
+            reported=Source.REPORT in sources,
+        )
+
+    def _removal_decision(self, row: Row) -> dsa.Decision:
+        sources = split_categories(row.sources)
+        reason = dsa.redact(row.reason or "", (row.author_handle, row.author_display_name))
+        return dsa.Decision(
+            source=dsa.Source.CASE,
+            source_id=row.id,
+            restriction=dsa.Restriction(visibility=dsa.Visibility.REMOVED),
+            ground=self._pack.enforcement.ground,
+            illegal=False,
+            facts=f"A reviewer removed the {row.target_type} everywhere it reached. {reason}",
+            categories=split_categories(row.categories),
+            content_at=row.posted_at or row.opened_at,
+            applied_at=row.decided_at,
+            automated_detection=bool(DETECTED & set(sources)),
+            # Undecided by anyone: closed with an earlier removal that took this content too.
+            automated_decision=(
+                dsa.Automated.NOT_AUTOMATED if row.decided_by else dsa.Automated.PARTIALLY
+            ),
+            reported=Source.REPORT in sources,
+        )
+
+    def _screen_decision(self, row: Row) -> dsa.Decision:
+        reasons = orjson.loads(row.reasons)
+        return dsa.Decision(
+            source=dsa.Source.SCREEN,
+            source_id=row.id,
+            restriction=dsa.screen_restriction(row.decision),
+            ground=self._pack.enforcement.ground,
+            illegal=False,
+            facts=dsa.screen_facts(row.surface, row.decision, reasons),
+            categories=tuple(dict.fromkeys(reason["category"] for reason in reasons)),
+            content_at=row.created_at,
+            applied_at=row.created_at,
+            automated_detection=True,
+            automated_decision=(dsa.Automated.FULLY if row.automated else dsa.Automated.PARTIALLY),
+        )
+
+
+# Records ---------------------------------------------------------------------------------------
+
+
+def _iso(ms: int | None) -> str | None:
+    return None if ms is None else iso_utc(ms)
+
+
+def _categories(own: str | None, of_case: str | None) -> tuple[str, ...]:
+    """A sanction's (or appeal's) category, else the categories of the case behind it."""
+    return (own,) if own else split_categories(of_case)
+
+
+def _content_chars(content: str) -> int | None:
+    """How long the judged text was; the text itself may hold personal data and stays here."""
+    try:
+        text = orjson.loads(content).get("text")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return len(text) if isinstance(text, str) else None
+
+
+def _case(row: Row, now_ms: int) -> dict[str, Any]:
+    timing = handling(
+        opened_at=row.opened_at,
+        due_at=row.due_at,
+        decided_at=row.decided_at,
+        state=row.state,
+        now_ms=now_ms,
+    )
+    return {
+        "id": row.id,
+        "target_type": row.target_type,
+        "target_id": row.target_id,
+        "sources": list(split_categories(row.sources)),
+        "categories": list(split_categories(row.categories)),
+        "severity": row.severity,
+        "report_count": row.report_count,
+        "content_chars": _content_chars(row.content),
+        "state": row.state,
+        "decision": row.decision,
+        "opened_at": iso_utc(row.opened_at),
+        "due_at": iso_utc(row.due_at),
+        "decided_at": _iso(row.decided_at),
+        "handling_ms": timing.handling_ms,
+        "decided_in_time": timing.decided_in_time,
+        "overdue": timing.overdue,
+        "decided_by": row.decided_by,
+        "reason": row.reason,
+        "appeal_id": row.appeal_id,
+        "appeal_state": row.appeal_state,
+    }
+
+
+def _case_fact(row: Row) -> CaseFact:
+    return CaseFact(
+        row.opened_at, row.due_at, row.decided_at, row.state, split_categories(row.categories)
+    )
+
+
+def _sanction(row: Row) -> dict[str, Any]:
+    record = {name: getattr(row, name) for name in regulator_store.SANCTION_COLUMNS}
+    for name in ("starts_at", "ends_at", "ended_at"):
+        record[name] = _iso(record[name])
+    record["automated"] = bool(record["automated"])
+    record.update(
+        appeal_id=row.appeal_id,
+        appeal_state=row.appeal_state,
+        appeal_created_at=_iso(row.appeal_created_at),
+        appeal_decided_at=_iso(row.appeal_decided_at),
+    )
+    return record
+
+
+def _report(row: Row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "case_id": row.case_id,
+        "target_type": row.target_type,
+        "reason": row.reason,
+        "created_at": iso_utc(row.created_at),
+        "decided_at": _iso(row.decided_at),
+        "handling_ms": None if row.decided_at is None else row.decided_at - row.created_at,
+        "outcome": row.outcome or Outcome.PENDING,
+    }
+
+
+def _escalation(row: Row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "post_id": row.post_id,
+        "public_account_id": row.public_account_id,
+        "measure": row.measure,
+        "threshold": row.threshold,
+        "count": row.count,
+        "created_at": iso_utc(row.created_at),
+        "snapshot_sha256": row.snapshot_sha256,
+        "snapshot_captured_at": iso_utc(row.snapshot_captured_at),
+        "snapshot_chars": row.snapshot_chars,
+        "case_id": row.case_id,
+        "case_state": row.case_state,
+        "case_decision": row.case_decision,
+        "case_decided_at": _iso(row.case_decided_at),
+    }
+
+
+def _account_type(subject_type: str, entity_kind: str | None) -> str | None:
+    if subject_type == SubjectType.USER:
+        return dsa.ACCOUNT_TYPE_PRIVATE
+    if subject_type == SubjectType.PUBLIC_ACCOUNT:
+        business = entity_kind == "organisation"
+        return dsa.ACCOUNT_TYPE_BUSINESS if business else dsa.ACCOUNT_TYPE_PRIVATE
+    return None  # a group is no one's account

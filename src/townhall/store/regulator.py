@@ -1,0 +1,318 @@
+"""Read-only queries for the authority's auditor and its exports: cases, sanctions, reports and
+reach escalations by period and category, the facts the figures are made from, and the rows
+statements of reasons are written from. Nothing here selects an identity column."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, String, and_, func, literal, select
+from sqlalchemy.sql import ColumnElement, Select
+
+from townhall.domain.enforcement import SubjectType
+from townhall.domain.oversight import Window
+from townhall.domain.review import CaseState, Target
+from townhall.store.database import DbConnection
+from townhall.store.schema import (
+    accounts,
+    appeals,
+    evidence_snapshots,
+    messages,
+    moderation_statements,
+    posts,
+    public_accounts,
+    reach_escalations,
+    reports,
+    review_cases,
+    sanctions,
+)
+
+# The sanction columns the auditor reads (by name: a column added later is not read by accident).
+SANCTION_COLUMNS = (
+    "id", "subject_type", "subject_id", "kind", "member_id", "case_id", "category", "severity",
+    "points", "ground", "reason", "automated", "applied_by", "starts_at", "ends_at", "state",
+    "ended_at", "ended_by", "end_reason",
+)  # fmt: skip
+
+
+def _in_window(column: Any, window: Window) -> list[ColumnElement[bool]]:
+    conditions = []
+    if window.since_ms is not None:
+        conditions.append(column >= window.since_ms)
+    if window.until_ms is not None:
+        conditions.append(column < window.until_ms)
+    return conditions
+
+
+def _has_category(column: Any, category: str) -> ColumnElement[bool]:
+    """`column` is a comma-separated list; match the whole name, not part of another."""
+    listed = literal(",", String) + column + literal(",", String)
+    return listed.contains(f",{category},", autoescape=True)
+
+
+async def _page(conn: DbConnection, query: Select, id_column: Any, after: int, limit: int) -> list:
+    result = await conn.execute(query.where(id_column > after).order_by(id_column).limit(limit))
+    return list(result)
+
+
+# The auditor's lists -----------------------------------------------------------------------------
+
+
+async def cases(
+    conn: DbConnection, window: Window, category: str | None, *, after: int, limit: int
+) -> list[Row]:
+    query = (
+        select(
+            review_cases.c.id,
+            review_cases.c.target_type,
+            review_cases.c.target_id,
+            review_cases.c.content,  # only its length leaves the service
+            review_cases.c.sources,
+            review_cases.c.categories,
+            review_cases.c.severity,
+            review_cases.c.report_count,
+            review_cases.c.state,
+            review_cases.c.decision,
+            review_cases.c.opened_at,
+            review_cases.c.due_at,
+            review_cases.c.decided_at,
+            review_cases.c.decided_by,
+            review_cases.c.reason,
+            appeals.c.id.label("appeal_id"),
+            appeals.c.state.label("appeal_state"),
+        )
+        .outerjoin(appeals, appeals.c.case_id == review_cases.c.id)
+        .where(*_in_window(review_cases.c.opened_at, window))
+    )
+    if category is not None:
+        query = query.where(_has_category(review_cases.c.categories, category))
+    return await _page(conn, query, review_cases.c.id, after, limit)
+
+
+async def sanction_list(
+    conn: DbConnection, window: Window, category: str | None, *, after: int, limit: int
+) -> list[Row]:
+    query = (
+        select(
+            *(sanctions.c[name] for name in SANCTION_COLUMNS),
+            appeals.c.id.label("appeal_id"),
+            appeals.c.state.label("appeal_state"),
+            appeals.c.created_at.label("appeal_created_at"),
+            appeals.c.decided_at.label("appeal_decided_at"),
+        )
+        .outerjoin(appeals, appeals.c.sanction_id == sanctions.c.id)
+        .where(*_in_window(sanctions.c.starts_at, window))
+    )
+    if category is not None:
+        query = query.where(sanctions.c.category == category)
+    return await _page(conn, query, sanctions.c.id, after, limit)
+
+
+async def report_list(
+    conn: DbConnection, window: Window, category: str | None, *, after: int, limit: int
+) -> list[Row]:
+    """Reports without their reporter and without their free text (both the reporter's)."""
+    query = (
+        select(
+            reports.c.id,
+            reports.c.case_id,
+            reports.c.reason,
+            reports.c.created_at,
+            reports.c.outcome,
+            reports.c.decided_at,
+            review_cases.c.target_type,
+        )
+        .join(review_cases, review_cases.c.id == reports.c.case_id)
+        .where(*_in_window(reports.c.created_at, window))
+    )
+    if category is not None:
+        query = query.where(reports.c.reason == category)
+    return await _page(conn, query, reports.c.id, after, limit)
+
+
+async def escalation_list(
+    conn: DbConnection, window: Window, *, after: int, limit: int
+) -> list[Row]:
+    query = (
+        select(
+            reach_escalations,
+            evidence_snapshots.c.sha256.label("snapshot_sha256"),
+            evidence_snapshots.c.captured_at.label("snapshot_captured_at"),
+            func.length(evidence_snapshots.c.content).label("snapshot_chars"),
+            review_cases.c.id.label("case_id"),
+            review_cases.c.state.label("case_state"),
+            review_cases.c.decision.label("case_decision"),
+            review_cases.c.decided_at.label("case_decided_at"),
+        )
+        .join(evidence_snapshots, evidence_snapshots.c.id == reach_escalations.c.snapshot_id)
+        .outerjoin(
+            review_cases,
+            and_(
+                review_cases.c.target_type == Target.POST,
+                review_cases.c.target_id == reach_escalations.c.post_id,
+            ),
+        )
+        .where(*_in_window(reach_escalations.c.created_at, window))
+    )
+    return await _page(conn, query, reach_escalations.c.id, after, limit)
+
+
+# The facts the figures are made from ---------------------------------------------------------
+
+
+async def case_facts(conn: DbConnection, window: Window) -> list[Row]:
+    result = await conn.execute(
+        select(
+            review_cases.c.opened_at,
+            review_cases.c.due_at,
+            review_cases.c.decided_at,
+            review_cases.c.state,
+            review_cases.c.categories,
+        ).where(*_in_window(review_cases.c.opened_at, window))
+    )
+    return list(result)
+
+
+async def report_facts(conn: DbConnection, window: Window) -> list[Row]:
+    result = await conn.execute(
+        select(reports.c.created_at, reports.c.reason).where(
+            *_in_window(reports.c.created_at, window)
+        )
+    )
+    return list(result)
+
+
+async def sanction_facts(conn: DbConnection, window: Window) -> list[Row]:
+    result = await conn.execute(
+        select(
+            sanctions.c.starts_at,
+            sanctions.c.kind,
+            sanctions.c.category,
+            review_cases.c.categories.label("case_categories"),
+        )
+        .outerjoin(review_cases, review_cases.c.id == sanctions.c.case_id)
+        .where(*_in_window(sanctions.c.starts_at, window))
+    )
+    return list(result)
+
+
+async def appeal_facts(conn: DbConnection, window: Window) -> list[Row]:
+    """Appeals with the category of what they appeal: the sanction's, else its case's."""
+    result = await conn.execute(
+        select(
+            appeals.c.created_at,
+            appeals.c.state,
+            sanctions.c.category,
+            review_cases.c.categories.label("case_categories"),
+        )
+        .outerjoin(sanctions, sanctions.c.id == appeals.c.sanction_id)
+        .outerjoin(
+            review_cases,
+            review_cases.c.id == func.coalesce(appeals.c.case_id, sanctions.c.case_id),
+        )
+        .where(*_in_window(appeals.c.created_at, window))
+    )
+    return list(result)
+
+
+# Statements of reasons -------------------------------------------------------------------------
+
+subject = accounts.alias("subject")
+member = accounts.alias("member")
+author = accounts.alias("author")
+
+
+async def sanctions_for_statements(
+    conn: DbConnection, window: Window, kinds: Sequence[str], *, after: int, limit: int
+) -> list[Row]:
+    """Sanctions of the given kinds (those that restrict), applied in the window, with what a
+    statement needs: the case behind it, the operator's kind for a public account, and the
+    names of the people concerned — only so they can be taken out of the facts."""
+    query = (
+        select(
+            *(sanctions.c[name] for name in SANCTION_COLUMNS),
+            subject.c.handle.label("subject_handle"),
+            subject.c.display_name.label("subject_display_name"),
+            member.c.handle.label("member_handle"),
+            member.c.display_name.label("member_display_name"),
+            public_accounts.c.entity_kind,
+            review_cases.c.sources.label("case_sources"),
+            review_cases.c.categories.label("case_categories"),
+            review_cases.c.opened_at.label("case_opened_at"),
+        )
+        .outerjoin(
+            subject,
+            and_(
+                sanctions.c.subject_type == SubjectType.USER, subject.c.id == sanctions.c.subject_id
+            ),
+        )
+        .outerjoin(member, member.c.id == sanctions.c.member_id)
+        .outerjoin(
+            public_accounts,
+            and_(
+                sanctions.c.subject_type == SubjectType.PUBLIC_ACCOUNT,
+                public_accounts.c.id == sanctions.c.subject_id,
+            ),
+        )
+        .outerjoin(review_cases, review_cases.c.id == sanctions.c.case_id)
+        .where(sanctions.c.kind.in_(kinds), *_in_window(sanctions.c.starts_at, window))
+    )
+    return await _page(conn, query, sanctions.c.id, after, limit)
+
+
+async def removals_for_statements(
+    conn: DbConnection, window: Window, target_types: Sequence[str], *, after: int, limit: int
+) -> list[Row]:
+    """Removed content decided in the window, with when it was posted and its author's names
+    (to be taken out of the facts)."""
+    query = (
+        select(
+            review_cases.c.id,
+            review_cases.c.target_type,
+            review_cases.c.sources,
+            review_cases.c.categories,
+            review_cases.c.opened_at,
+            review_cases.c.decided_at,
+            review_cases.c.decided_by,
+            review_cases.c.reason,
+            func.coalesce(messages.c.created_at, posts.c.created_at).label("posted_at"),
+            author.c.handle.label("author_handle"),
+            author.c.display_name.label("author_display_name"),
+        )
+        .outerjoin(
+            messages,
+            and_(
+                review_cases.c.target_type == Target.MESSAGE,
+                messages.c.id == review_cases.c.target_id,
+            ),
+        )
+        .outerjoin(
+            posts,
+            and_(review_cases.c.target_type == Target.POST, posts.c.id == review_cases.c.target_id),
+        )
+        .outerjoin(author, author.c.id == review_cases.c.author_id)
+        .where(
+            review_cases.c.state == CaseState.REMOVED,
+            review_cases.c.target_type.in_(target_types),
+            *_in_window(review_cases.c.decided_at, window),
+        )
+    )
+    return await _page(conn, query, review_cases.c.id, after, limit)
+
+
+async def screens_for_statements(
+    conn: DbConnection, window: Window, decisions: Sequence[str], *, after: int, limit: int
+) -> list[Row]:
+    query = select(
+        moderation_statements.c.id,
+        moderation_statements.c.surface,
+        moderation_statements.c.decision,
+        moderation_statements.c.reasons,
+        moderation_statements.c.automated,
+        moderation_statements.c.created_at,
+    ).where(
+        moderation_statements.c.decision.in_(decisions),
+        *_in_window(moderation_statements.c.created_at, window),
+    )
+    return await _page(conn, query, moderation_statements.c.id, after, limit)

@@ -1,0 +1,320 @@
+"""Retention purges old audit rows' content once a checkpoint covers them, and decided cases'
+content, and `townhall audit verify` still proves the log whole afterwards. The services run on
+a clock the tests move, so nothing waits for days to pass."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.conftest import TOWNHALL
+from tests.support import query_db
+from townhall.app import running_services
+from townhall.config import Settings
+from townhall.domain.audit import Entry, leaf_hash
+from townhall.domain.errors import Conflict
+from townhall.services.container import Services
+from townhall.services.principal import Principal
+
+DAY = 86_400.0
+# Old enough that the command line, on the real clock, finds the first rows past retention.
+START = time.time() - 400 * DAY
+PASSWORD = "a long password"
+ROWS = (
+    "SELECT seq, at, actor_id, actor_role, action, subject_type, subject_id, reason, details,"
+    " chain_hash, leaf_hash FROM audit_log ORDER BY seq"
+)
+CASE = (
+    "INSERT INTO review_cases (target_type, target_id, content, sources, categories, priority,"
+    " state, opened_at, due_at, decided_at) VALUES ('message', ?, ?, 'flag', 'gambling', 1, ?,"
+    " ?, ?, ?)"
+)
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class World:
+    services: Services
+    clock: Clock
+    settings: Settings
+    admin: Principal
+    elsewhere: Path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    async def add_terms(self, count: int) -> None:
+        for _ in range(count):
+            number = len(audit_rows(self.data_dir))
+            await self.services.moderation.add_term(
+                self.admin, text=f"代开发票{number}", category="fraud", severity="high"
+            )
+
+    async def checkpoint(self) -> int:
+        signed, _ = await self.services.audit_log.checkpoint([self.elsewhere])
+        return signed.tree_size
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    settings = Settings(
+        data_dir=tmp_path / "data", password_hash_profile="cheapest", classifiers=False
+    )
+    clock = Clock(START)
+    async with running_services(settings, clock=clock) as services:
+        await services.accounts.create_staff(handle="admin", password=PASSWORD, role="admin")
+        token = (await services.accounts.log_in("admin", PASSWORD)).token
+        admin = await services.accounts.authenticate(token)
+        yield World(services, clock, settings, admin, tmp_path / "elsewhere")
+
+
+def audit_rows(data_dir: Path) -> list[tuple[Any, ...]]:
+    return query_db(data_dir, ROWS)
+
+
+def entry(row: tuple[Any, ...]) -> Entry:
+    return Entry(*row[:8], details=orjson.loads(row[8]))
+
+
+def townhall(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(TOWNHALL), "audit", *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def tamper(data_dir: Path, *statements: str) -> None:
+    with closing(sqlite3.connect(data_dir / "townhall.db", timeout=10)) as conn:
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+
+
+async def covered_and_purged(world: World) -> list[tuple[Any, ...]]:
+    """Rows 1-5 at START, a checkpoint of them a day later, rows 6-7 after it; then, 200 days
+    on, a purge. Returns the rows as they were before the purge."""
+    await world.add_terms(4)
+    world.clock.now += DAY
+    assert await world.checkpoint() == 5
+    world.clock.now += DAY
+    await world.add_terms(2)
+    before = audit_rows(world.data_dir)
+    world.clock.now = START + 200 * DAY
+    report = await world.services.retention.purge()
+    assert (report.audit_rows, report.cases, report.through_seq) == (5, 0, 5)
+    return before
+
+
+async def test_covered_old_rows_lose_their_content_and_the_log_still_verifies(
+    world: World,
+) -> None:
+    before = await covered_and_purged(world)
+    after = audit_rows(world.data_dir)
+    for old, new in zip(before[:5], after[:5], strict=True):
+        # seq, at, role, action, subject type and chain hash stay; who, whom, why, details go.
+        assert new[:2] == old[:2] and new[3:6] == old[3:6] and new[9] == old[9]
+        assert (new[2], new[6], new[7], new[8]) == (None, None, None, "{}")
+        assert new[10] == leaf_hash(entry(old)).hex()
+    assert before[1][2] == world.admin.account_id and before[1][8] != "{}"  # there was content
+    assert after[5:7] == before[5:7]  # old enough, but no checkpoint covers them yet
+    (record,) = after[7:]
+    assert record[2:5] == (None, "operator", "retention.purge")
+    assert record[1] == int(world.clock.now * 1000)
+    assert json.loads(record[8]) == {"audit_rows": 5, "cases": 0, "through_seq": 5}
+
+    verified = townhall(world.data_dir, "verify")
+    assert verified.returncode == 0, verified.stderr
+    (kept,) = world.elsewhere.glob("checkpoint-*.txt")
+    with_copy = townhall(world.data_dir, "verify", "--checkpoint", str(kept))
+    assert with_copy.returncode == 0, with_copy.stderr
+
+    # Nothing more is due: no change, and no second record.
+    again = await world.services.retention.purge()
+    assert not again.changed and audit_rows(world.data_dir) == after
+
+    # Once a checkpoint covers rows 6-7 they go too; the recent record stays, a new one follows.
+    assert await world.checkpoint() == 8
+    more = await world.services.retention.purge()
+    assert (more.audit_rows, more.through_seq) == (2, 7)
+    latest = audit_rows(world.data_dir)
+    assert [row[10] is not None for row in latest] == [True] * 7 + [False, False]
+    assert json.loads(latest[8][8]) == {"audit_rows": 2, "cases": 0, "through_seq": 7}
+    assert townhall(world.data_dir, "verify").returncode == 0
+
+
+async def test_a_dry_run_counts_and_changes_nothing(world: World) -> None:
+    await world.add_terms(2)
+    await world.checkpoint()
+    before = audit_rows(world.data_dir)
+    world.clock.now += 200 * DAY
+    report = await world.services.retention.purge(dry_run=True)
+    assert (report.audit_rows, report.through_seq, report.dry_run) == (3, 3, True)
+    assert not report.changed
+    assert audit_rows(world.data_dir) == before
+
+
+async def test_nothing_is_purged_before_its_retention_or_without_a_checkpoint(
+    world: World,
+) -> None:
+    await world.add_terms(3)
+    world.clock.now += 200 * DAY
+    uncovered = await world.services.retention.purge()
+    assert (uncovered.audit_rows, uncovered.changed) == (0, False)
+    world.clock.now = START + 100 * DAY
+    await world.checkpoint()
+    young = await world.services.retention.purge()  # 100 days: within the pack's 183
+    assert (young.audit_rows, young.changed) == (0, False)
+    assert all(row[10] is None for row in audit_rows(world.data_dir))
+
+
+async def test_a_log_that_does_not_verify_is_not_purged(world: World) -> None:
+    await world.add_terms(3)
+    await world.checkpoint()
+    tamper(world.data_dir, "UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 2")
+    before = audit_rows(world.data_dir)
+    world.clock.now += 200 * DAY
+    with pytest.raises(Conflict) as refused:
+        await world.services.retention.purge()
+    assert refused.value.code == "audit_log_broken" and "row 2" in refused.value.message
+    assert audit_rows(world.data_dir) == before
+    by_hand = townhall(world.data_dir, "purge")
+    assert by_hand.returncode == 1 and "audit_log_broken" in by_hand.stderr
+    assert audit_rows(world.data_dir) == before
+
+
+@pytest.mark.parametrize(
+    ("statements", "named"),
+    [
+        (
+            ["UPDATE audit_log SET leaf_hash = chain_hash WHERE seq = 3"],
+            "row 3 was edited or a row was inserted before it",
+        ),
+        (
+            ["UPDATE audit_log SET chain_hash = leaf_hash WHERE seq = 3"],
+            "row 3 was edited or a row was inserted before it",
+        ),
+        (
+            ["UPDATE audit_log SET leaf_hash = 'not hex' WHERE seq = 4"],
+            "row 4 was edited or a row was inserted before it",
+        ),
+        (
+            ["UPDATE audit_log SET reason = 'made up' WHERE seq = 2"],
+            "row 2 was purged but holds content again: edited",
+        ),
+        (
+            ["UPDATE audit_log SET leaf_hash = NULL WHERE seq = 5"],
+            "row 5 was edited or a row was inserted before it",
+        ),
+    ],
+    ids=["leaf_hash", "chain_hash", "leaf_not_hex", "content_back", "leaf_removed"],
+)
+async def test_an_edit_of_a_purged_row_is_named(
+    world: World, statements: list[str], named: str
+) -> None:
+    await covered_and_purged(world)
+    tamper(world.data_dir, *statements)
+    broken = townhall(world.data_dir, "verify")
+    assert broken.returncode == 1
+    assert named in broken.stderr, broken.stderr
+
+
+async def test_purged_rows_need_a_checkpoint_that_covers_them(world: World) -> None:
+    await covered_and_purged(world)
+    (kept,) = world.elsewhere.glob("checkpoint-*.txt")
+    for stored in (world.data_dir / "audit-checkpoints").glob("*.txt"):
+        stored.unlink()
+    uncovered = townhall(world.data_dir, "verify")
+    assert uncovered.returncode == 1
+    assert "row 1 was purged but no checkpoint covers it" in uncovered.stderr
+    assert townhall(world.data_dir, "verify", "--checkpoint", str(kept)).returncode == 0
+
+
+def insert_case(data_dir: Path, target_id: int, state: str, decided_at: float | None) -> None:
+    opened = int(START * 1000)
+    decided = None if decided_at is None else int(decided_at * 1000)
+    content = json.dumps({"text": "百家乐"})
+    with closing(sqlite3.connect(data_dir / "townhall.db", timeout=10)) as conn:
+        conn.execute(CASE, (target_id, content, state, opened, opened, decided))
+        conn.commit()
+
+
+async def test_decided_cases_lose_their_content_after_the_pack_s_days(world: World) -> None:
+    insert_case(world.data_dir, 1, "removed", START)
+    insert_case(world.data_dir, 2, "approved", START + 100 * DAY)
+    insert_case(world.data_dir, 3, "open", None)
+    world.clock.now = START + 400 * DAY  # the pack keeps case content 365 days
+    dry = await world.services.retention.purge(dry_run=True)
+    assert (dry.audit_rows, dry.cases) == (0, 1)
+    report = await world.services.retention.purge()
+    assert (report.audit_rows, report.cases, report.through_seq) == (0, 1, 0)
+    contents = query_db(world.data_dir, "SELECT target_id, content FROM review_cases")
+    assert {target: json.loads(content) for target, content in contents} == {
+        1: {"purged": True},
+        2: {"text": "百家乐"},
+        3: {"text": "百家乐"},
+    }
+    record = audit_rows(world.data_dir)[-1]
+    assert record[4] == "retention.purge"
+    assert json.loads(record[8]) == {"audit_rows": 0, "cases": 1, "through_seq": 0}
+    assert not (await world.services.retention.purge()).changed  # purged once, not again
+
+
+async def test_the_command_line_purges_on_the_real_clock(world: World) -> None:
+    await world.add_terms(2)
+    await world.checkpoint()
+    before = audit_rows(world.data_dir)
+    dry = townhall(world.data_dir, "purge", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout) == {
+        "audit_rows": 3,
+        "cases": 0,
+        "through_seq": 3,
+        "dry_run": True,
+    }
+    assert audit_rows(world.data_dir) == before
+    done = townhall(world.data_dir, "purge")
+    assert done.returncode == 0, done.stderr
+    assert "purged 3 audit row(s) (through seq 3)" in done.stdout
+    assert [row[4] for row in audit_rows(world.data_dir)][-1] == "retention.purge"
+    assert townhall(world.data_dir, "verify").returncode == 0
+
+
+async def test_the_server_s_timer_purges_and_survives_a_refusal(world: World) -> None:
+    await world.add_terms(1)
+    await world.checkpoint()
+    world.clock.now += 200 * DAY
+    timer = asyncio.create_task(world.services.retention.keep_purging(0.01))
+    try:
+        for _ in range(500):
+            if audit_rows(world.data_dir)[-1][4] == "retention.purge":
+                break
+            await asyncio.sleep(0.01)
+        assert [row[10] is not None for row in audit_rows(world.data_dir)] == [True, True, False]
+        tamper(world.data_dir, "UPDATE audit_log SET action = 'x' WHERE seq = 3")
+        await asyncio.sleep(0.05)  # a few refused rounds
+        assert not timer.done()
+    finally:
+        timer.cancel()
+        await asyncio.gather(timer, return_exceptions=True)
