@@ -6,8 +6,9 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -225,28 +226,37 @@ async def load_classifiers(services: Services, data_dir: Path) -> None:
     log.info("classifiers on: %s", ", ".join(names) or "none")
 
 
-async def expire_sanctions_forever(services: Services, interval_seconds: float) -> None:
+async def every(interval_seconds: float, job: Callable[[], Awaitable[object]], what: str) -> None:
+    """The server's timer: `job` at once and then each interval. A failed round is logged and
+    tried again next round: it never stops the server."""
+    while True:
+        try:
+            await job()
+        except Exception:
+            log.exception("%s failed; trying again next round", what)
+        await asyncio.sleep(interval_seconds)
+
+
+async def expire_sanctions(services: Services) -> None:
     """Record the end of sanctions whose time is up (they stop applying on the dot anyway)."""
-    while True:
-        try:
-            expired = await services.enforcement.expire_due()
-            if expired:
-                log.info("%d sanction(s) reached their end", expired)
-        except Exception:
-            log.exception("sanction expiry failed; trying again next round")
-        await asyncio.sleep(interval_seconds)
+    expired = await services.enforcement.expire_due()
+    if expired:
+        log.info("%d sanction(s) reached their end", expired)
 
 
-async def purge_identities_forever(services: Services, interval_seconds: float) -> None:
+async def purge_identities(services: Services) -> None:
     """Delete identities whose retention after deregistration has ended."""
-    while True:
-        try:
-            purged = await services.identity.purge_due()
-            if purged:
-                log.info("purged %d identities past their retention", purged)
-        except Exception:
-            log.exception("identity purge failed; trying again next round")
-        await asyncio.sleep(interval_seconds)
+    purged = await services.identity.purge_due()
+    if purged:
+        log.info("purged %d identities past their retention", purged)
+
+
+async def checkpoint_audit_log(services: Services) -> None:
+    """A checkpoint if the log grew, so the rows no checkpoint vouches for yet are one
+    interval's at most."""
+    signed = await services.audit_log.checkpoint_if_grown()
+    if signed is not None:
+        log.info("audit checkpoint of %d rows written", signed.tree_size)
 
 
 def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> FastAPI:
@@ -259,17 +269,27 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
             app.state.services = services
             tasks = [
                 asyncio.create_task(
-                    purge_identities_forever(services, settings.identity_purge_interval_seconds)
+                    every(
+                        settings.identity_purge_interval_seconds,
+                        partial(purge_identities, services),
+                        "identity purge",
+                    )
                 ),
                 asyncio.create_task(
                     services.moderation.keep_loaded(settings.lexicon_reload_interval_seconds)
                 ),
                 asyncio.create_task(
-                    expire_sanctions_forever(services, settings.sanction_expiry_interval_seconds)
+                    every(
+                        settings.sanction_expiry_interval_seconds,
+                        partial(expire_sanctions, services),
+                        "sanction expiry",
+                    )
                 ),
                 asyncio.create_task(
-                    services.audit_log.keep_checkpointing(
-                        settings.audit_checkpoint_interval_seconds
+                    every(
+                        settings.audit_checkpoint_interval_seconds,
+                        partial(checkpoint_audit_log, services),
+                        "writing the audit checkpoint",
                     )
                 ),
                 asyncio.create_task(

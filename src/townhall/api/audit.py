@@ -4,9 +4,10 @@ roles are checked in the services. Lists are oldest first, paged by `after` (the
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep
 from townhall.api.schemas import MAX_ID
@@ -25,111 +26,79 @@ After = Annotated[int, Query(ge=0, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=LIST_MAX)]
 
 
+@dataclass(frozen=True)
+class Listing:
+    """A list's query parameters, in this order: the period, a category, the page."""
+
+    since: Since = None
+    until: Until = None
+    category: Category = None
+    after: After = 0
+    limit: Limit = 100
+
+    async def page(self, services: Services, principal: Principal, what: str) -> dict[str, Any]:
+        items = await services.regulator.listing(
+            principal,
+            what,
+            since=self.since,
+            until=self.until,
+            category=self.category,
+            after=self.after,
+            limit=self.limit,
+        )
+        return {what: items, "next_after": items[-1]["id"] if len(items) == self.limit else None}
+
+
+# A field redefined in a subclass keeps its place among the parameters.
+@dataclass(frozen=True)
+class ReportListing(Listing):
+    category: Annotated[str | None, Query(max_length=64, description="the report's reason")] = None
+
+
+@dataclass(frozen=True)
+class EscalationListing(Listing):
+    category: str | None = field(default=None, init=False)  # not a parameter: escalations have none
+
+
 @router.get("/filings")
 async def filings(
     principal: PrincipalDep,
     services: ServicesDep,
-    category: Annotated[str | None, Query(max_length=64)] = None,
+    category: Category = None,
 ) -> Any:
     return {"filings": await services.public_accounts.filings(principal, category=category)}
 
 
-async def _listing(
-    services: Services, principal: Principal, what: str, limit: int, **filters: Any
-) -> dict[str, Any]:
-    items = await services.regulator.listing(principal, what, limit=limit, **filters)
-    return {what: items, "next_after": items[-1]["id"] if len(items) == limit else None}
-
-
 @router.get("/cases")
 async def cases(
-    principal: PrincipalDep,
-    services: ServicesDep,
-    since: Since = None,
-    until: Until = None,
-    category: Category = None,
-    after: After = 0,
-    limit: Limit = 100,
+    principal: PrincipalDep, services: ServicesDep, query: Annotated[Listing, Depends()]
 ) -> Any:
     """Cases opened in the period: how each was handled and how long it took; not the content."""
-    return await _listing(
-        services,
-        principal,
-        "cases",
-        limit,
-        since=since,
-        until=until,
-        category=category,
-        after=after,
-    )
+    return await query.page(services, principal, "cases")
 
 
 @router.get("/sanctions")
 async def sanctions(
-    principal: PrincipalDep,
-    services: ServicesDep,
-    since: Since = None,
-    until: Until = None,
-    category: Category = None,
-    after: After = 0,
-    limit: Limit = 100,
+    principal: PrincipalDep, services: ServicesDep, query: Annotated[Listing, Depends()]
 ) -> Any:
     """Sanctions applied in the period, with their state, times and appeal."""
-    return await _listing(
-        services,
-        principal,
-        "sanctions",
-        limit,
-        since=since,
-        until=until,
-        category=category,
-        after=after,
-    )
+    return await query.page(services, principal, "sanctions")
 
 
 @router.get("/reports")
 async def reports(
-    principal: PrincipalDep,
-    services: ServicesDep,
-    since: Since = None,
-    until: Until = None,
-    category: Annotated[str | None, Query(max_length=64, description="the report's reason")] = None,
-    after: After = 0,
-    limit: Limit = 100,
+    principal: PrincipalDep, services: ServicesDep, query: Annotated[ReportListing, Depends()]
 ) -> Any:
     """Reports filed in the period and what came of them; never who filed them."""
-    return await _listing(
-        services,
-        principal,
-        "reports",
-        limit,
-        since=since,
-        until=until,
-        category=category,
-        after=after,
-    )
+    return await query.page(services, principal, "reports")
 
 
 @router.get("/escalations")
 async def escalations(
-    principal: PrincipalDep,
-    services: ServicesDep,
-    since: Since = None,
-    until: Until = None,
-    after: After = 0,
-    limit: Limit = 100,
+    principal: PrincipalDep, services: ServicesDep, query: Annotated[EscalationListing, Depends()]
 ) -> Any:
     """Posts that crossed a reach threshold, their evidence digest and their case."""
-    return await _listing(
-        services,
-        principal,
-        "escalations",
-        limit,
-        since=since,
-        until=until,
-        category=None,
-        after=after,
-    )
+    return await query.page(services, principal, "escalations")
 
 
 @router.get("/stats")

@@ -51,7 +51,8 @@ async def current_principal(
     # Checked here, once, rather than in each route: every authenticated route resolves this
     # dependency, and FastAPI resolves it before validating the body, so an auditor's write is
     # refused with 403 whatever it sends (not 400 for a body it would never be allowed to send).
-    if request.method not in READING_METHODS:
+    # The role first: for everyone else, on every request, that is the whole cost.
+    if principal.role in READ_ONLY_ROLES and request.method not in READING_METHODS:
         route = request.scope.get("route")
         path = getattr(route, "path", request.url.path)
         if (request.method, path) not in OPEN_TO_READ_ONLY:

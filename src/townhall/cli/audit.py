@@ -5,33 +5,15 @@ back to an older copy; and purge what is past the pack's retention without losin
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from townhall.cli.settings import ConfigOption, DataDirOption, migrated_database, settings_from
-from townhall.config import Settings
 from townhall.domain.audit import Problem
 
-if TYPE_CHECKING:
-    from townhall.services.audit import AuditLog
-    from townhall.store.database import Database
-
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
-
-
-def _audit_log(settings: Settings, database: Database) -> AuditLog:
-    from townhall.services.audit import CHECKPOINT_FOLDER, AuditLog
-
-    return AuditLog(
-        database,
-        settings.resolved_keys_dir,
-        settings.data_dir / CHECKPOINT_FOLDER,
-        also=settings.audit_checkpoint_also,
-        clock=time.time,
-    )
 
 
 @audit_app.command()
@@ -45,14 +27,15 @@ def checkpoint(
 ) -> None:
     """Sign the log's Merkle root and chain head with the audit key (in the keys dir, outside
     the database) and write the checkpoint file (also into `audit_checkpoint_also`)."""
+    from townhall.app import running_services
     from townhall.domain.audit import CheckpointError
     from townhall.domain.errors import DomainError
 
     settings = settings_from(config, data_dir=data_dir)
 
     async def run() -> tuple[int, list[Path]]:
-        async with migrated_database(settings) as database:
-            signed, paths = await _audit_log(settings, database).checkpoint(also or [])
+        async with running_services(settings) as services:
+            signed, paths = await services.audit_log.checkpoint(also or [])
             return signed.tree_size, paths
 
     try:
@@ -112,20 +95,15 @@ def purge(
     decided more than `retention.case_content_days` ago. The server does this once a day."""
     import orjson
 
+    from townhall.app import running_services
     from townhall.domain.errors import DomainError
-    from townhall.packs import load_pack
-    from townhall.services.audit import AuditTrail
-    from townhall.services.retention import PurgeReport, Retention
+    from townhall.services.retention import PurgeReport
 
     settings = settings_from(config, data_dir=data_dir)
-    rules = load_pack(settings.policy_pack).retention
 
     async def run() -> PurgeReport:
-        async with migrated_database(settings) as database:
-            audit_log = _audit_log(settings, database)
-            trail = AuditTrail(clock=time.time)
-            retention = Retention(database, audit_log, trail, rules, clock=time.time)
-            return await retention.purge(dry_run=dry_run)
+        async with running_services(settings) as services:
+            return await services.retention.purge(dry_run=dry_run)
 
     try:
         report = asyncio.run(run())

@@ -9,7 +9,7 @@ import contextlib
 import csv
 import io
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Annotated, Any, NoReturn
@@ -20,6 +20,7 @@ import typer
 from townhall.cli.settings import ConfigOption, DataDirOption, settings_from
 from townhall.config import Settings
 from townhall.domain.errors import DomainError
+from townhall.domain.oversight import Granularity
 
 export_app = typer.Typer(help="Exports for the authority (no private identity data).")
 
@@ -30,12 +31,6 @@ REFUSED = 2  # the exit status of an export the settings or the pack do not allo
 class Format(StrEnum):
     CSV = "csv"
     JSON = "json"
-
-
-class Period(StrEnum):
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
 
 
 FormatOption = Annotated[Format, typer.Option("--format", help="csv or json")]
@@ -139,7 +134,7 @@ def escalations(
 @export_app.command("stats")
 def stats(
     output_format: FormatOption = Format.CSV,
-    period: Annotated[Period, typer.Option(help="day, week or month")] = Period.DAY,
+    period: Annotated[Granularity, typer.Option(help="day, week or month")] = Granularity.DAY,
     since: SinceOption = None,
     until: UntilOption = None,
     category: CategoryOption = None,
@@ -170,10 +165,10 @@ def dsa_statements(
         _refuse(f"{out} already holds statements files; give an empty or new folder")
 
     async def write() -> int:
-        written = 0
+        written = number = 0
         async with running_services(settings) as services:
-            batches = services.regulator.dsa_statements(since=since, until=until)
-            async for number, batch in _numbered(batches):
+            async for batch in services.regulator.dsa_statements(since=since, until=until):
+                number += 1
                 out.mkdir(parents=True, exist_ok=True)
                 path = out / STATEMENTS_FILE.format(number)
                 body = orjson.dumps({"statements": batch}, option=orjson.OPT_INDENT_2)
@@ -184,13 +179,6 @@ def dsa_statements(
 
     written = _run(write)
     typer.echo(f"wrote {written} statement(s) to {out}", err=True)
-
-
-async def _numbered(batches: AsyncIterator[Any]) -> AsyncIterator[tuple[int, Any]]:
-    number = 0
-    async for batch in batches:
-        number += 1
-        yield number, batch
 
 
 def _export(

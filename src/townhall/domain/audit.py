@@ -158,8 +158,7 @@ class MerkleAccumulator:
 
 def _range_root(leaves: Sequence[bytes], start: int, end: int) -> bytes:
     acc = MerkleAccumulator()
-    for i in range(start, end):
-        acc.append(leaves[i])
+    acc.extend(leaves[start:end])
     return acc.root()
 
 
@@ -504,12 +503,13 @@ class LogVerifier:
             return Problem(seq, f"row {seq} appears after row {last}: reordered")
         if seq == last:
             return Problem(seq, f"row {seq} appears twice: inserted or duplicated")
-        if purged_leaf is not None and entry != cleared(entry):
-            # The stored leaf vouches for the row as it was, not for content put back since.
+        if purged_leaf is None:
+            leaf = _leaf_or_none(entry)
+        elif entry == cleared(entry):
+            leaf = purged_leaf
+        else:  # the stored leaf vouches for the row as it was, not for content put back since
             return Problem(seq, f"row {seq} was purged but holds content again: edited")
-        leaf = _leaf_or_none(entry) if purged_leaf is None else purged_leaf
-        head = _chain_step(self._head, leaf) if leaf is not None else b""
-        if leaf is None or head != stored:
+        if leaf is None or (head := _chain_step(self._head, leaf)) != stored:
             return Problem(seq, f"row {seq} was edited or a row was inserted before it")
         self._tree.append(leaf)
         self._head = head

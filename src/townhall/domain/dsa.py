@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from townhall.domain.enforcement import KINDS_BY_SUBJECT, Kind, SubjectType
+from townhall.domain.enforcement import Kind, SubjectType
 from townhall.domain.moderation import Decision as Screening
 from townhall.domain.moderation import Surface
-from townhall.domain.oversight import utc_date
+from townhall.domain.oversight import SANCTION_KINDS, utc_date
 
 BATCH = 100  # statements per file: what the database's bulk endpoint takes in one call
 FACTS_MAX_CHARS = 5000
@@ -88,11 +88,7 @@ CATEGORY_BY_NAME = {
 
 
 # Every kind of sanction but the warning restricts something (art. 17(1)); a warning gets none.
-RESTRICTING_KINDS = tuple(
-    dict.fromkeys(
-        kind for kinds in KINDS_BY_SUBJECT.values() for kind in kinds if kind != Kind.WARNING
-    )
-)
+RESTRICTING_KINDS = tuple(kind for kind in SANCTION_KINDS if kind != Kind.WARNING)
 # The automated check's decisions that restrict: a flag delivers and only queues for review.
 RESTRICTING_SCREENS = (Screening.HOLD, Screening.BLOCK)
 HASH_MATCH = "hash"  # a reason's `how` when the text was removed before (services/moderation.py)
@@ -216,7 +212,7 @@ def _number_redacted(found: re.Match[str]) -> str:
 def render(decision: Decision, key: bytes) -> dict[str, Any]:
     restriction = decision.restriction
     end = None if restriction.ends_at is None else utc_date(restriction.ends_at)
-    statement: dict[str, Any] = {
+    return {
         "puid": puid(key, decision.source, decision.source_id),
         "decision_visibility": [restriction.visibility] if restriction.visibility else None,
         "end_date_visibility_restriction": end if restriction.visibility else None,
@@ -239,7 +235,6 @@ def render(decision: Decision, key: bytes) -> dict[str, Any]:
         "automated_detection": "Yes" if decision.automated_detection else "No",
         "automated_decision": decision.automated_decision,
     }
-    return statement
 
 
 def _ground_fields(decision: Decision) -> dict[str, str]:

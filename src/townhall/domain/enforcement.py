@@ -20,9 +20,6 @@ class SubjectType:
     GROUP = "group"
 
 
-SUBJECT_TYPES = (SubjectType.USER, SubjectType.PUBLIC_ACCOUNT, SubjectType.GROUP)
-
-
 class Kind:
     WARNING = "warning"
     LIMIT_PUBLICATION = "limit_publication"
@@ -248,7 +245,7 @@ def recommend(
     why = f"{after:g} strike points reach the {sanction} rung (from {rung.min_points:g})"
     if subject_type != SubjectType.USER:
         sanction, days = _for_subject(subject_type, sanction, days)
-    if sanction in SUSPENSIONS and rules.require_warning_before_suspension and not warned_before:
+    if warning_required(sanction, warned_before, rules):
         sanction, days = Kind.WARNING, None
         why += "; the pack requires a prior warning before a suspension"
     return Recommendation(sanction, days, points_now, after, why)

@@ -12,24 +12,27 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from statistics import median
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from townhall.domain.enforcement import AppealState
+from townhall.domain.enforcement import KINDS_BY_SUBJECT, AppealState
 from townhall.domain.errors import InvalidInput
 from townhall.domain.review import PENDING, CaseState
 
 UNSPECIFIED = "unspecified"  # the category of a record that names none
+# Every kind of sanction, once, in the ladder's order: the figures count each.
+SANCTION_KINDS = tuple(dict.fromkeys(k for kinds in KINDS_BY_SUBJECT.values() for k in kinds))
 
 
-class Granularity:
+class Granularity(StrEnum):
     DAY = "day"
     WEEK = "week"  # ISO weeks, from Monday
     MONTH = "month"
 
 
-GRANULARITIES = (Granularity.DAY, Granularity.WEEK, Granularity.MONTH)
+GRANULARITIES = tuple(Granularity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,15 @@ class CaseFact:
     state: str
     categories: tuple[str, ...]
 
+    def timing(self, now_ms: int) -> Handling:
+        return handling(
+            opened_at=self.opened_at,
+            due_at=self.due_at,
+            decided_at=self.decided_at,
+            state=self.state,
+            now_ms=now_ms,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Dated:
@@ -172,12 +184,13 @@ def stats(
     for case in facts.cases:
         for key in _keys(case.opened_at, case.categories, granularity, tz, category):
             _count_case(rows[key], handled[key], case, now_ms)
-    for name, dated in (("reports", facts.reports), ("sanctions", facts.sanctions)):
-        for item in dated:
-            for key in _keys(item.at, item.categories, granularity, tz, category):
-                rows[key][name] += 1
-                if name == "sanctions":
-                    rows[key][f"sanctions_{item.kind}"] += 1
+    for report in facts.reports:
+        for key in _keys(report.at, report.categories, granularity, tz, category):
+            rows[key]["reports"] += 1
+    for sanction in facts.sanctions:
+        for key in _keys(sanction.at, sanction.categories, granularity, tz, category):
+            rows[key]["sanctions"] += 1
+            rows[key][f"sanctions_{sanction.kind}"] += 1
     for appeal in facts.appeals:
         for key in _keys(appeal.at, appeal.categories, granularity, tz, category):
             rows[key]["appeals"] += 1
@@ -197,13 +210,7 @@ def _count_case(counts: Counter[str], handled: list[int], case: CaseFact, now_ms
     counts["cases_opened"] += 1
     state = case.state if case.state not in PENDING else "pending"
     counts[state] += 1
-    timing = handling(
-        opened_at=case.opened_at,
-        due_at=case.due_at,
-        decided_at=case.decided_at,
-        state=case.state,
-        now_ms=now_ms,
-    )
+    timing = case.timing(now_ms)
     counts["overdue"] += timing.overdue
     if timing.handling_ms is not None:
         handled.append(timing.handling_ms)

@@ -103,12 +103,12 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             "review": {"report_reasons": list(self.review.report_reasons)},
             "enforcement": {
                 "appeal_window_days": self.enforcement.appeal_window_days,
-                "credit_bands": _as_json(self.enforcement).get("credit_bands"),
+                "credit_bands": _as_json(self.enforcement.credit_bands),
             },
         }
 
 
-def _as_json(rules: msgspec.Struct) -> Any:
+def _as_json(rules: msgspec.Struct | tuple[msgspec.Struct, ...]) -> Any:
     """Plain JSON values (lists, not tuples) as a client will read them."""
     return msgspec.json.decode(msgspec.json.encode(rules))
 

@@ -12,9 +12,8 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
 from townhall.domain.accounts import Role, check_reason
-from townhall.domain.enforcement import DAY_MS, AppealState, SanctionState, SubjectType
+from townhall.domain.enforcement import DAY_MS, AppealState, SanctionState
 from townhall.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefusal
-from townhall.domain.messaging import MemberRole
 from townhall.domain.policy import PolicyPack
 from townhall.domain.review import CaseState, Target, Verdict
 from townhall.domain.time import iso_utc
@@ -24,8 +23,6 @@ from townhall.services.moderation import ContentCheck
 from townhall.services.notices import Notices
 from townhall.services.principal import Principal, require_role
 from townhall.services.takedown import Push, Takedown
-from townhall.store import conversations as conversation_store
-from townhall.store import public_accounts as public_account_store
 from townhall.store import review as review_store
 from townhall.store import sanctions as sanction_store
 from townhall.store.database import Database, DbConnection
@@ -101,7 +98,7 @@ class Appeals:
                 )
             if await sanction_store.appeal_of(conn, sanction_id=sanction_id, case_id=case_id):
                 raise Conflict("that decision was already appealed", code="appeal_exists")
-            appeal_id = await sanction_store.insert_appeal(
+            appeal = await sanction_store.insert_appeal(
                 conn,
                 sanction_id=sanction_id,
                 case_id=case_id,
@@ -110,13 +107,13 @@ class Appeals:
                 created_at=now_ms,
                 state=AppealState.PENDING,
             )
-            return render(await sanction_store.get_appeal(conn, appeal_id))
+        return render(appeal)
 
     async def _appealable_sanction(
         self, conn: DbConnection, actor: Principal, sanction_id: int
     ) -> int:
         row = await sanction_store.get(conn, sanction_id)
-        if row is None or actor.account_id not in await self._subjects_of(conn, row):
+        if row is None or actor.account_id not in await self._enforcement.addressees(conn, row):
             raise NotFound("no such sanction of yours", code="sanction_not_found")
         if row.state == SanctionState.REVERSED:
             raise Conflict("the sanction was already reversed", code="sanction_not_active")
@@ -134,17 +131,6 @@ class Appeals:
                 code="appeal_the_sanction",
             )
         return case.decided_at
-
-    async def _subjects_of(self, conn: DbConnection, row: Row) -> set[int]:
-        """Who may appeal a sanction: its user, the public account's operator, the group's
-        owner, or the member whose rights were removed."""
-        if row.subject_type == SubjectType.USER:
-            return {row.subject_id}
-        if row.subject_type == SubjectType.PUBLIC_ACCOUNT:
-            return {(await public_account_store.get(conn, row.subject_id)).operator_id}
-        roles = await conversation_store.member_roles(conn, row.subject_id)
-        owners = {uid for uid, role in roles.items() if role == MemberRole.OWNER}
-        return owners | ({row.member_id} if row.member_id else set())
 
     async def mine(self, actor: Principal) -> list[dict[str, Any]]:
         async with self._db.reading() as conn:
@@ -179,7 +165,7 @@ class Appeals:
                     code="same_reviewer",
                 )
             state = AppealState.REVERSED if verdict == AppealVerdict.REVERSE else AppealState.UPHELD
-            await sanction_store.decide_appeal(
+            decided = await sanction_store.decide_appeal(
                 conn,
                 appeal_id,
                 state=state,
@@ -203,15 +189,13 @@ class Appeals:
                     "case_id": None if case is None else case.id,
                 },
             )
-            decided = await sanction_store.get_appeal(conn, appeal_id)
             notice = {"kind": "appeal_decided", "appeal": render(decided)}
             payload = await self._notices.write(conn, appeal.appellant_id, notice)
-        if sanction is not None:
-            self._enforcement.forget((sanction.subject_type, sanction.subject_id))
         for push in pushes:
             push()
-        for recipient_id, ring in [*rings, (appeal.appellant_id, payload)]:
-            self._notices.ring(recipient_id, ring)
+        if sanction is not None:
+            self._enforcement.after_change((sanction.subject_type, sanction.subject_id), rings)
+        self._notices.ring(appeal.appellant_id, payload)
         return render(decided)
 
     async def _appealed(self, conn: DbConnection, appeal: Row) -> tuple[Row | None, Row | None]:

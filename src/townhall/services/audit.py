@@ -5,7 +5,6 @@ whole: verification, signed checkpoints, and the auditor's read-only view with M
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,8 +36,6 @@ from townhall.services.principal import Principal, require_role
 from townhall.store import audit as audit_store
 from townhall.store.database import Database, DbConnection
 from townhall.store.keys import audit_signing_seed
-
-log = logging.getLogger(__name__)
 
 OPERATOR = "operator"  # an action taken at the command line, by whoever runs the server
 ORIGIN = "townhall audit log"
@@ -136,6 +133,7 @@ def leaf_of(row: Row) -> bytes:
 
 
 async def _walk(database: Database, checkpoints: Iterable[Checkpoint]) -> LogVerifier:
+    """The whole log fed to a verifier, finished: its `problem` is the first one, or None."""
     verifier = LogVerifier(checkpoints)
     async with database.reading() as conn:
         async for row in audit_store.every_row(conn):
@@ -144,6 +142,15 @@ async def _walk(database: Database, checkpoints: Iterable[Checkpoint]) -> LogVer
                 break
             if row.seq % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # reads run on the loop's thread: let requests through
+    verifier.finish()
+    return verifier
+
+
+async def _verified_walk(database: Database, checkpoints: Iterable[Checkpoint]) -> LogVerifier:
+    """As `_walk`, but a log that does not verify raises Conflict."""
+    verifier = await _walk(database, checkpoints)
+    if verifier.problem is not None:
+        raise Conflict(f"the log is broken: {verifier.problem.what}", code="audit_log_broken")
     return verifier
 
 
@@ -153,7 +160,7 @@ async def verify_log(
     """Walk the whole log against the checkpoints: the rows it holds, and the first one that is
     not as written (or the checkpoint it falls short of)."""
     verifier = await _walk(database, checkpoints)
-    return verifier.size, verifier.problem or verifier.finish()
+    return verifier.size, verifier.problem
 
 
 def signing_key(keys_dir: Path) -> Ed25519PrivateKey:
@@ -167,28 +174,6 @@ def read_checkpoints(paths: Iterable[Path], keys_dir: Path) -> list[Checkpoint]:
         return []  # no need for the key (and no key made just to read nothing)
     public_key = signing_key(keys_dir).public_key()
     return [parse_checkpoint(path.read_bytes(), public_key, KEY_NAME) for path in paths]
-
-
-async def write_checkpoint(
-    database: Database,
-    keys_dir: Path,
-    folders: Sequence[Path],
-    earlier: Iterable[Checkpoint],
-    *,
-    now_ms: int,
-) -> tuple[Checkpoint, list[Path]]:
-    """Sign what the log holds now (its Merkle root and chain head) into each folder; a log
-    that does not verify, against itself and the earlier checkpoints, is not signed."""
-    verifier = await _walk(database, earlier)
-    problem = verifier.problem or verifier.finish()
-    if problem is not None:
-        raise Conflict(f"the log is broken: {problem.what}", code="audit_log_broken")
-    checkpoint = Checkpoint(ORIGIN, verifier.size, verifier.root(), verifier.head, now_ms)
-    text = sign_checkpoint(checkpoint, signing_key(keys_dir), KEY_NAME)
-    paths = [
-        audit_store.write_checkpoint_file(folder, checkpoint.tree_size, text) for folder in folders
-    ]
-    return checkpoint, paths
 
 
 def render_row(row: Row) -> dict[str, Any]:
@@ -254,12 +239,19 @@ class AuditLog:
         return 0 if last is None else last.seq
 
     async def checkpoint(self, also: Sequence[Path] = ()) -> tuple[Checkpoint, list[Path]]:
-        """Sign the log as it is now into the folder, the configured copies and `also`."""
+        """Sign what the log holds now (its Merkle root and chain head) into the folder, the
+        configured copies and `also`; a log that does not verify, against itself and the earlier
+        checkpoints, is not signed."""
         earlier = await asyncio.to_thread(self.stored_checkpoints)
-        folders = [self._folder, *self._also, *also]
-        return await write_checkpoint(
-            self._db, self._keys_dir, folders, earlier, now_ms=int(self._clock() * 1000)
-        )
+        now_ms = int(self._clock() * 1000)
+        verifier = await _verified_walk(self._db, earlier)
+        signed = Checkpoint(ORIGIN, verifier.size, verifier.root(), verifier.head, now_ms)
+        text = sign_checkpoint(signed, signing_key(self._keys_dir), KEY_NAME)
+        paths = [
+            audit_store.write_checkpoint_file(folder, signed.tree_size, text)
+            for folder in (self._folder, *self._also, *also)
+        ]
+        return signed, paths
 
     async def checkpoint_if_grown(self) -> Checkpoint | None:
         """A checkpoint, unless the newest one already covers every row (then None)."""
@@ -268,19 +260,6 @@ class AuditLog:
             return None
         signed, _ = await self.checkpoint()
         return signed
-
-    async def keep_checkpointing(self, interval_seconds: float) -> None:
-        """The server's timer: each interval, a checkpoint if the log grew, so the rows no
-        checkpoint vouches for yet are one interval's at most. A failed round is logged and
-        tried again next round: it never stops the server."""
-        while True:
-            try:
-                signed = await self.checkpoint_if_grown()
-                if signed is not None:
-                    log.info("audit checkpoint of %d rows written", signed.tree_size)
-            except Exception:
-                log.exception("writing the audit checkpoint failed; trying again next round")
-            await asyncio.sleep(interval_seconds)
 
     async def covered_size(self) -> int:
         """Verify the whole log against every stored checkpoint and return how many rows the
@@ -291,9 +270,7 @@ class AuditLog:
             raise Conflict(
                 f"a checkpoint cannot be trusted: {error}", code="checkpoint_untrusted"
             ) from error
-        _, problem = await verify_log(self._db, checkpoints)
-        if problem is not None:
-            raise Conflict(f"the log is broken: {problem.what}", code="audit_log_broken")
+        await _verified_walk(self._db, checkpoints)
         return max((cp.tree_size for cp in checkpoints), default=0)
 
     # The auditor's view ---------------------------------------------------------------------

@@ -9,6 +9,7 @@ one; a change made on another node is seen here within SANCTION_RECHECK_SECONDS.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,7 @@ from townhall.domain.enforcement import (
     MAY_END,
     NEEDS_END,
     WITHHELD_BY_USER_SANCTION,
+    CreditBand,
     Kind,
     SanctionState,
     Strike,
@@ -74,10 +76,11 @@ Subject = tuple[str, int]
 
 @dataclass(frozen=True, slots=True)
 class InForce:
-    """A subject's sanctions as of `recheck_at`: kind -> end (ms, None: until lifted)."""
+    """A subject's sanctions as of `recheck_at`: kind -> end (ms, None: until lifted), and
+    the credit band their strikes leave."""
 
     ends: dict[str, int | None]
-    points: float
+    band: CreditBand
     recheck_at: float
 
     def active(self, now_ms: int) -> dict[str, int | None]:
@@ -115,10 +118,9 @@ class Enforcement:
         for kind, ends_at in in_force.active(now_ms).items():
             if capability in WITHHELD_BY_USER_SANCTION[kind]:
                 raise _refusal(kind, ends_at)
-        band = band_of(credit_score(in_force.points, self._rules), self._rules)
-        if capability in band.withheld:
+        if capability in in_force.band.withheld:
             raise Forbidden(
-                f"your credit band ({band.name}) does not allow this yet; it recovers as "
+                f"your credit band ({in_force.band.name}) does not allow this yet; it recovers as "
                 "strikes fade",
                 code="credit_too_low",
             )
@@ -134,10 +136,6 @@ class Enforcement:
         in_force = await self._in_force((SubjectType.PUBLIC_ACCOUNT, public_account_id))
         return Kind.LIMIT_PUBLICATION in in_force.active(self._now_ms())
 
-    def forget(self, subject: Subject) -> None:
-        self._changes += 1
-        self._cache.pop(subject, None)
-
     async def _in_force(self, subject: Subject) -> InForce:
         now = self._clock()
         cached = self._cache.get(subject)
@@ -146,9 +144,10 @@ class Enforcement:
         changes_before = self._changes
         async with self._db.reading() as conn:
             rows = await sanction_store.of_subject(conn, *subject)
+        score = credit_score(self._points(rows, int(now * 1000)), self._rules)
         in_force = InForce(
             ends=_latest_ends(rows),
-            points=self._points(rows, int(now * 1000)),
+            band=band_of(score, self._rules),
             recheck_at=now + SANCTION_RECHECK_SECONDS,
         )
         if self._changes == changes_before:
@@ -181,16 +180,14 @@ class Enforcement:
         advice = recommend(
             subject_type=subject_type,
             points_now=points,
-            severity=None if case is None else (case.severity or self._lowest_severity),
+            severity=self._severity(case),
             warned_before=_warned(rows),
             rules=self._rules,
         )
-        score = credit_score(points, self._rules)
-        band = band_of(score, self._rules)
         return {
             "subject": {"type": subject_type, "id": subject_id},
             "points": points,
-            "credit": {"score": score, "band": band.name, "withheld": list(band.withheld)},
+            "credit": self._credit(points),
             "in_force": [self.render(row) for row in rows if _in_force_at(row, now_ms)],
             "history": [self.render(row) for row in rows],
             "recommendation": {
@@ -206,12 +203,19 @@ class Enforcement:
         now_ms = self._now_ms()
         async with self._db.reading() as conn:
             rows = await sanction_store.of_subject(conn, SubjectType.USER, account_id)
-        score = credit_score(self._points(rows, now_ms), self._rules)
-        band = band_of(score, self._rules)
         return {
             "sanctions": [self.render(row) for row in rows if _in_force_at(row, now_ms)],
-            "credit": {"score": score, "band": band.name, "withheld": list(band.withheld)},
+            "credit": self._credit(self._points(rows, now_ms)),
         }
+
+    def _credit(self, points: float) -> dict[str, Any]:
+        score = credit_score(points, self._rules)
+        band = band_of(score, self._rules)
+        return {"score": score, "band": band.name, "withheld": list(band.withheld)}
+
+    def _severity(self, case: Row | None) -> str | None:
+        """The severity a case's strike weighs (an unrated violation weighs least)."""
+        return None if case is None else (case.severity or self._lowest_severity)
 
     async def listing(
         self,
@@ -238,7 +242,7 @@ class Enforcement:
     async def get(self, actor: Principal, sanction_id: int) -> dict[str, Any]:
         require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
         async with self._db.reading() as conn:
-            return self.render(await self.sanction(conn, sanction_id))
+            return self.render(await self._sanction(conn, sanction_id))
 
     # Applying, lifting, expiring -----------------------------------------------------------
 
@@ -269,7 +273,7 @@ class Enforcement:
         end_ms = _end_of(kind, ends_at, days, now_ms)
         subject = (subject_type, subject_id)
         async with self._db.writing() as conn:
-            await self._subject_row(conn, subject_type, subject_id)
+            subject_row = await self._subject_row(conn, subject_type, subject_id)
             history = await sanction_store.of_subject(conn, subject_type, subject_id)
             if warning_required(kind, _warned(history), self._rules):
                 raise PolicyRefusal(
@@ -277,9 +281,11 @@ class Enforcement:
                     code="warning_required",
                 )
             case = None if case_id is None else await self._case_for(conn, case_id, subject)
-            severity = None if case is None else (case.severity or self._lowest_severity)
-            undo = await self._take_effect(conn, subject, kind, member_id, reason, actor, now_ms)
-            sanction_id = await sanction_store.insert_sanction(
+            severity = self._severity(case)
+            undo = await self._take_effect(
+                conn, subject_row, subject, kind, member_id, reason, actor, now_ms
+            )
+            row = await sanction_store.insert_sanction(
                 conn,
                 subject_type=subject_type,
                 subject_id=subject_id,
@@ -298,7 +304,6 @@ class Enforcement:
                 state=SanctionState.ACTIVE,
                 undo=orjson.dumps(undo).decode() if undo else None,
             )
-            row = await self.sanction(conn, sanction_id)
             await self._audit.record(
                 conn,
                 actor,
@@ -306,7 +311,7 @@ class Enforcement:
                 subject=subject,
                 reason=reason,
                 details={
-                    "sanction_id": sanction_id,
+                    "sanction_id": row.id,
                     "kind": kind,
                     "case_id": case_id,
                     "points": row.points,
@@ -314,15 +319,16 @@ class Enforcement:
                     "member_id": member_id,
                 },
             )
-            rings = await self._tell(conn, row, "sanction_applied")
-        self._after_change(subject, rings)
+            public_account = subject_row if subject_type == SubjectType.PUBLIC_ACCOUNT else None
+            rings = await self._tell(conn, row, "sanction_applied", public_account)
+        self.after_change(subject, rings)
         return self.render(row)
 
     async def lift(self, actor: Principal, sanction_id: int, reason: str | None) -> dict[str, Any]:
         require_role(actor, Role.REVIEWER, Role.ADMIN)
         reason = check_reason(reason, what="lifting a sanction")
         async with self._db.writing() as conn:
-            row = await self.sanction(conn, sanction_id)
+            row = await self._sanction(conn, sanction_id)
             if row.kind in ADMIN_ONLY:
                 require_role(actor, Role.ADMIN)
             row, rings = await self.end(conn, row, SanctionState.LIFTED, actor=actor, reason=reason)
@@ -334,7 +340,7 @@ class Enforcement:
                 reason=reason,
                 details={"sanction_id": sanction_id, "kind": row.kind},
             )
-        self._after_change((row.subject_type, row.subject_id), rings)
+        self.after_change((row.subject_type, row.subject_id), rings)
         return self.render(row)
 
     async def end(
@@ -354,7 +360,7 @@ class Enforcement:
         if row.state == SanctionState.REVERSED:
             raise Conflict("the sanction was already reversed", code="sanction_not_active")
         was_active = row.state == SanctionState.ACTIVE
-        await sanction_store.set_state(
+        ended = await sanction_store.set_state(
             conn,
             row.id,
             state=state,
@@ -362,10 +368,12 @@ class Enforcement:
             ended_by=None if actor is None else actor.account_id,
             end_reason=reason,
         )
+        public_account = None
+        if row.subject_type == SubjectType.PUBLIC_ACCOUNT:
+            public_account = await public_account_store.get(conn, row.subject_id)
         if was_active:
-            await self._undo(conn, row)
-        ended = await self.sanction(conn, row.id)
-        return ended, await self._tell(conn, ended, "sanction_ended")
+            await self._undo(conn, row, public_account)
+        return ended, await self._tell(conn, ended, "sanction_ended", public_account)
 
     async def expire_due(self) -> int:
         """Record the end of every sanction whose time is up, undo it, tell its subject."""
@@ -381,13 +389,16 @@ class Enforcement:
                     for row in rows
                 ]
             for row, rings in ended:
-                self._after_change((row.subject_type, row.subject_id), rings)
+                self.after_change((row.subject_type, row.subject_id), rings)
             expired += len(rows)
             if len(rows) < EXPIRY_BATCH:
                 return expired
 
-    def _after_change(self, subject: Subject, rings: list[tuple[int, bytes]]) -> None:
-        self.forget(subject)
+    def after_change(self, subject: Subject, rings: list[tuple[int, bytes]]) -> None:
+        """Once a change to the subject's sanctions commits: drop its cached sanctions and ring
+        the notices written about it."""
+        self._changes += 1
+        self._cache.pop(subject, None)
         for recipient_id, payload in rings:
             self._notices.ring(recipient_id, payload)
 
@@ -396,6 +407,7 @@ class Enforcement:
     async def _take_effect(
         self,
         conn: DbConnection,
+        subject_row: Row,
         subject: Subject,
         kind: str,
         member_id: int | None,
@@ -425,10 +437,9 @@ class Enforcement:
             )
             return {"blacklisted": identity.blind_index} if added else {}
         if subject_type == SubjectType.PUBLIC_ACCOUNT and kind in PUBLIC_ACCOUNT_STATUS:
-            row = await public_account_store.get(conn, subject_id)
-            if row.status != AccountState.APPROVED:
+            if subject_row.status != AccountState.APPROVED:
                 raise Conflict(
-                    f"the public account is {row.status}, not approved",
+                    f"the public account is {subject_row.status}, not approved",
                     code="public_account_state",
                 )
             await public_account_store.set_review(
@@ -447,21 +458,20 @@ class Enforcement:
         await sanction_store.set_member_role(conn, conversation_id, member_id, MemberRole.MEMBER)
         return {"role": role}
 
-    async def _undo(self, conn: DbConnection, row: Row) -> None:
+    async def _undo(self, conn: DbConnection, row: Row, public_account: Row | None) -> None:
         undo = orjson.loads(row.undo) if row.undo else {}
         if "role" in undo:
             await sanction_store.set_member_role(conn, row.subject_id, row.member_id, undo["role"])
         if "blacklisted" in undo:
             await sanction_store.unlist_identity(conn, undo["blacklisted"])
-        if "status" in undo and await self._still_as_sanctioned(conn, row):
+        if "status" in undo and await self._still_as_sanctioned(conn, row, public_account):
             await public_account_store.set_review(
                 conn, row.subject_id, status=undo["status"], status_reason=None
             )
 
-    async def _still_as_sanctioned(self, conn: DbConnection, row: Row) -> bool:
+    async def _still_as_sanctioned(self, conn: DbConnection, row: Row, account: Row | None) -> bool:
         """Whether the public account is still as this sanction left it: one closed since (its
         operator deregistered) is not opened again by the sanction's end."""
-        account = await public_account_store.get(conn, row.subject_id)
         if account is None or account.status != PUBLIC_ACCOUNT_STATUS.get(row.kind):
             return False
         operator = await account_store.get(conn, account.operator_id)
@@ -469,18 +479,27 @@ class Enforcement:
 
     # Notices with the statement of reasons -------------------------------------------------
 
-    async def _tell(self, conn: DbConnection, row: Row, kind: str) -> list[tuple[int, bytes]]:
+    async def _tell(
+        self, conn: DbConnection, row: Row, kind: str, public_account: Row | None
+    ) -> list[tuple[int, bytes]]:
         notice = {"kind": kind, "sanction": self.render(row)}
         rings = []
-        for recipient_id in await self._recipients(conn, row):
+        for recipient_id in await self.addressees(conn, row, public_account):
             rings.append((recipient_id, await self._notices.write(conn, recipient_id, notice)))
         return rings
 
-    async def _recipients(self, conn: DbConnection, row: Row) -> list[int]:
+    async def addressees(
+        self, conn: DbConnection, row: Row, public_account: Row | None = None
+    ) -> list[int]:
+        """Whom a sanction concerns, who are told of it and may appeal it: its user, the public
+        account's operator (`public_account`: its row, where the caller has it), the group's
+        owners and the member whose rights it removed."""
         if row.subject_type == SubjectType.USER:
             return [row.subject_id]
         if row.subject_type == SubjectType.PUBLIC_ACCOUNT:
-            return [(await public_account_store.get(conn, row.subject_id)).operator_id]
+            if public_account is None:
+                public_account = await public_account_store.get(conn, row.subject_id)
+            return [public_account.operator_id]
         roles = await conversation_store.member_roles(conn, row.subject_id)
         owners = [uid for uid, role in roles.items() if role == MemberRole.OWNER]
         return sorted({*owners, *([row.member_id] if row.member_id else [])})
@@ -512,7 +531,7 @@ class Enforcement:
 
     # Lookups -------------------------------------------------------------------------------
 
-    async def sanction(self, conn: DbConnection, sanction_id: int) -> Row:
+    async def _sanction(self, conn: DbConnection, sanction_id: int) -> Row:
         row = await sanction_store.get(conn, sanction_id)
         if row is None:
             raise NotFound("no such sanction", code="sanction_not_found")
@@ -612,14 +631,15 @@ def _latest_ends(rows: list[Row]) -> dict[str, int | None]:
     shorter sanction of a kind never hides a longer one of the same kind once it ends."""
     ends: dict[str, int | None] = {}
     for row in rows:
-        if row.state != SanctionState.ACTIVE:
-            continue
-        if row.kind in ends:
-            end = ends[row.kind]
-            if end is None or (row.ends_at is not None and row.ends_at <= end):
-                continue
-        ends[row.kind] = row.ends_at
+        if row.state == SanctionState.ACTIVE and (
+            row.kind not in ends or _forever_if_none(row.ends_at) > _forever_if_none(ends[row.kind])
+        ):
+            ends[row.kind] = row.ends_at
     return ends
+
+
+def _forever_if_none(end_ms: int | None) -> float:
+    return math.inf if end_ms is None else end_ms
 
 
 def _in_force_at(row: Row, now_ms: int) -> bool:

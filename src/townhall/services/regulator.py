@@ -10,8 +10,10 @@ masked form of them), a reporter, or the content a case judged: only its length.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
+from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -21,15 +23,15 @@ from sqlalchemy import Row
 
 from townhall.domain import dsa
 from townhall.domain.accounts import Role
-from townhall.domain.enforcement import KINDS_BY_SUBJECT, SubjectType
+from townhall.domain.enforcement import SubjectType
 from townhall.domain.errors import InvalidInput, PolicyRefusal
 from townhall.domain.oversight import (
     GRANULARITIES,
+    SANCTION_KINDS,
     CaseFact,
     Dated,
     Facts,
     Window,
-    handling,
     parse_window,
     split_categories,
     stats,
@@ -46,13 +48,13 @@ from townhall.store.keys import load_or_create
 LIST_MAX = 500  # records in one page of the API
 EXPORT_PAGE = 1_000  # records read at a time by an export
 EXPORTS = ("cases", "sanctions", "reports", "escalations", "stats")
-SANCTION_KINDS = tuple(dict.fromkeys(k for kinds in KINDS_BY_SUBJECT.values() for k in kinds))
 # Sources of a case that are automated detection: the lexicon and classifiers (not reach, which
 # only counts views, nor reports, which people make).
 DETECTED = frozenset({Source.HOLD, Source.FLAG})
 PUID_KEY_INFO = b"townhall dsa statement puid v1"
 
 Page = Callable[[Window, str | None, int, int], Awaitable[list[dict[str, Any]]]]
+T = TypeVar("T")
 
 
 class RegulatorService:
@@ -202,31 +204,19 @@ class RegulatorService:
         if what not in EXPORTS:
             raise InvalidInput(f"export one of {', '.join(EXPORTS)}", code="export_invalid")
         window = self.window(since, until)
-        total = 0
+        details: dict[str, Any] = {**window.render(self._tz), "category": category}
         if what == "stats":
             rows = await self._stats(window, category, period)
-            total = len(rows)
             yield rows
+            details.update(records=len(rows), period=period)
         else:
-            async for page in self._every_page(self._pages[what], window, category):
+            total = 0
+            pages = partial(self._pages[what], window, category)
+            async for page in _every_page(pages, itemgetter("id")):
                 total += len(page)
                 yield page
-        details = {**window.render(self._tz), "category": category, "records": total}
-        if what == "stats":
-            details["period"] = period
+            details["records"] = total
         await self._record_export(what, details)
-
-    async def _every_page(
-        self, page_of: Page, window: Window, category: str | None
-    ) -> AsyncIterator[list[dict[str, Any]]]:
-        after = 0
-        while True:
-            page = await page_of(window, category, after, EXPORT_PAGE)
-            if page:
-                yield page
-            if len(page) < EXPORT_PAGE:
-                return
-            after = page[-1]["id"]
 
     async def _record_export(self, what: str, details: dict[str, Any]) -> None:
         async with self._db.writing() as conn:
@@ -269,40 +259,27 @@ class RegulatorService:
         return hkdf.derive(seed)
 
     async def _decisions(self, window: Window) -> AsyncIterator[dsa.Decision]:
-        sources: list[tuple[Any, Callable[[Row], dsa.Decision | None]]] = [
-            (self._sanction_rows, self._sanction_decision),
-            (self._removal_rows, self._removal_decision),
-            (self._screen_rows, self._screen_decision),
+        # Each query of restrictions, what it selects (kinds, targets, decisions), and a row's
+        # decision: sanctions, removed content, holds and blocks.
+        store = regulator_store
+        sources: list[tuple[Any, tuple[str, ...], Callable[[Row], dsa.Decision | None]]] = [
+            (store.sanctions_for_statements, dsa.RESTRICTING_KINDS, self._sanction_decision),
+            (store.removals_for_statements, REMOVABLE, self._removal_decision),
+            (store.screens_for_statements, dsa.RESTRICTING_SCREENS, self._screen_decision),
         ]
-        for rows_of, decision_of in sources:
-            after = 0
-            while True:
-                rows = await rows_of(window, after)
+        for select_page, which, decision_of in sources:
+            pages = partial(self._read, select_page, window, which)
+            async for rows in _every_page(pages, attrgetter("id")):
                 for row in rows:
                     decision = decision_of(row)
                     if decision is not None:
                         yield decision
-                if len(rows) < EXPORT_PAGE:
-                    break
-                after = rows[-1].id
 
-    async def _sanction_rows(self, window: Window, after: int) -> list[Row]:
+    async def _read(
+        self, select_page: Callable[..., Awaitable[list[Row]]], *args: Any, after: int, limit: int
+    ) -> list[Row]:
         async with self._db.reading() as conn:
-            return await regulator_store.sanctions_for_statements(
-                conn, window, dsa.RESTRICTING_KINDS, after=after, limit=EXPORT_PAGE
-            )
-
-    async def _removal_rows(self, window: Window, after: int) -> list[Row]:
-        async with self._db.reading() as conn:
-            return await regulator_store.removals_for_statements(
-                conn, window, REMOVABLE, after=after, limit=EXPORT_PAGE
-            )
-
-    async def _screen_rows(self, window: Window, after: int) -> list[Row]:
-        async with self._db.reading() as conn:
-            return await regulator_store.screens_for_statements(
-                conn, window, dsa.RESTRICTING_SCREENS, after=after, limit=EXPORT_PAGE
-            )
+            return await select_page(conn, *args, after=after, limit=limit)
 
     def _sanction_decision(self, row: Row) -> dsa.Decision | None:
         restriction = dsa.sanction_restriction(
@@ -374,6 +351,20 @@ class RegulatorService:
         )
 
 
+async def _every_page(
+    page_of: Callable[..., Awaitable[list[T]]], id_of: Callable[[T], int]
+) -> AsyncIterator[list[T]]:
+    """Page after page of EXPORT_PAGE, each read after the last id of the one before."""
+    after = 0
+    while True:
+        page = await page_of(after=after, limit=EXPORT_PAGE)
+        if page:
+            yield page
+        if len(page) < EXPORT_PAGE:
+            return
+        after = id_of(page[-1])
+
+
 # Records ---------------------------------------------------------------------------------------
 
 
@@ -396,19 +387,14 @@ def _content_chars(content: str) -> int | None:
 
 
 def _case(row: Row, now_ms: int) -> dict[str, Any]:
-    timing = handling(
-        opened_at=row.opened_at,
-        due_at=row.due_at,
-        decided_at=row.decided_at,
-        state=row.state,
-        now_ms=now_ms,
-    )
+    fact = _case_fact(row)
+    timing = fact.timing(now_ms)
     return {
         "id": row.id,
         "target_type": row.target_type,
         "target_id": row.target_id,
         "sources": list(split_categories(row.sources)),
-        "categories": list(split_categories(row.categories)),
+        "categories": list(fact.categories),
         "severity": row.severity,
         "report_count": row.report_count,
         "content_chars": _content_chars(row.content),

@@ -7,7 +7,7 @@ commits, so a rolled-back bulk decision pushes nothing."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import orjson
 
@@ -25,7 +25,7 @@ from townhall.store import posts as post_store
 from townhall.store import reach as reach_store
 from townhall.store import stream as stream_store
 from townhall.store.database import Counters, DbConnection
-from townhall.store.message_log import stored_message
+from townhall.store.message_log import StoredMessage, stored_message
 
 Push = Callable[[], None]
 
@@ -52,7 +52,8 @@ class Takedown:
         if row is None or row.moderation != MessageModeration.HELD:
             return []
         await message_store.set_moderation(conn, message_id, None)
-        return await self._redeliver(conn, message_id, everyone=False)
+        released = replace(stored_message(row), moderation=None)
+        return await self._redeliver(conn, released, everyone=False)
 
     async def release_post(self, conn: DbConnection, post_id: int) -> list[Push]:
         post = await post_store.get(conn, post_id)
@@ -78,7 +79,8 @@ class Takedown:
             post = await post_store.get(conn, forward.post_id)
             text, attachment = post.title, orjson.dumps(post_attachment(post)).decode()
         await message_store.restore(conn, message_id, text=text, attachment=attachment)
-        return await self._redeliver(conn, message_id, everyone=True)
+        restored = replace(stored_message(row), text=text, attachment=attachment, moderation=None)
+        return await self._redeliver(conn, restored, everyone=True)
 
     async def restore_post(self, conn: DbConnection, post_id: int) -> list[Push]:
         """The post and the re-posts and forwards its removal took down with it."""
@@ -96,16 +98,17 @@ class Takedown:
         return pushes
 
     async def _redeliver(
-        self, conn: DbConnection, message_id: int, *, everyone: bool
+        self, conn: DbConnection, message: StoredMessage, *, everyone: bool
     ) -> list[Push]:
-        row = await message_store.get(conn, message_id)
-        members = await conversation_store.member_roles(conn, row.conversation_id)
-        recipients = [uid for uid in members if everyone or uid != row.sender_id]
+        """Deliver the message as it now stands, at a new stream position, to its conversation
+        (`everyone`: its sender too)."""
+        members = await conversation_store.member_roles(conn, message.conversation_id)
+        recipients = [uid for uid in members if everyone or uid != message.sender_id]
         position = self._counters.take_position()
         await stream_store.append_message(
-            conn, position=position, message_id=message_id, recipients=recipients
+            conn, position=position, message_id=message.id, recipients=recipients
         )
-        frame = orjson.dumps(message_event(position, render_message(stored_message(row))))
+        frame = orjson.dumps(message_event(position, render_message(message)))
         return [lambda: self._ring(recipients, frame)]
 
     # Removals ------------------------------------------------------------------------------

@@ -51,9 +51,14 @@ def _has_category(column: Any, category: str) -> ColumnElement[bool]:
     return listed.contains(f",{category},", autoescape=True)
 
 
-async def _page(conn: DbConnection, query: Select, id_column: Any, after: int, limit: int) -> list:
-    result = await conn.execute(query.where(id_column > after).order_by(id_column).limit(limit))
-    return list(result)
+async def _rows(conn: DbConnection, query: Select) -> list[Row]:
+    return list(await conn.execute(query))
+
+
+async def _page(
+    conn: DbConnection, query: Select, id_column: Any, after: int, limit: int
+) -> list[Row]:
+    return await _rows(conn, query.where(id_column > after).order_by(id_column).limit(limit))
 
 
 # The auditor's lists -----------------------------------------------------------------------------
@@ -162,29 +167,25 @@ async def escalation_list(
 
 
 async def case_facts(conn: DbConnection, window: Window) -> list[Row]:
-    result = await conn.execute(
-        select(
-            review_cases.c.opened_at,
-            review_cases.c.due_at,
-            review_cases.c.decided_at,
-            review_cases.c.state,
-            review_cases.c.categories,
-        ).where(*_in_window(review_cases.c.opened_at, window))
-    )
-    return list(result)
+    query = select(
+        review_cases.c.opened_at,
+        review_cases.c.due_at,
+        review_cases.c.decided_at,
+        review_cases.c.state,
+        review_cases.c.categories,
+    ).where(*_in_window(review_cases.c.opened_at, window))
+    return await _rows(conn, query)
 
 
 async def report_facts(conn: DbConnection, window: Window) -> list[Row]:
-    result = await conn.execute(
-        select(reports.c.created_at, reports.c.reason).where(
-            *_in_window(reports.c.created_at, window)
-        )
+    query = select(reports.c.created_at, reports.c.reason).where(
+        *_in_window(reports.c.created_at, window)
     )
-    return list(result)
+    return await _rows(conn, query)
 
 
 async def sanction_facts(conn: DbConnection, window: Window) -> list[Row]:
-    result = await conn.execute(
+    query = (
         select(
             sanctions.c.starts_at,
             sanctions.c.kind,
@@ -194,12 +195,12 @@ async def sanction_facts(conn: DbConnection, window: Window) -> list[Row]:
         .outerjoin(review_cases, review_cases.c.id == sanctions.c.case_id)
         .where(*_in_window(sanctions.c.starts_at, window))
     )
-    return list(result)
+    return await _rows(conn, query)
 
 
 async def appeal_facts(conn: DbConnection, window: Window) -> list[Row]:
     """Appeals with the category of what they appeal: the sanction's, else its case's."""
-    result = await conn.execute(
+    query = (
         select(
             appeals.c.created_at,
             appeals.c.state,
@@ -213,7 +214,7 @@ async def appeal_facts(conn: DbConnection, window: Window) -> list[Row]:
         )
         .where(*_in_window(appeals.c.created_at, window))
     )
-    return list(result)
+    return await _rows(conn, query)
 
 
 # Statements of reasons -------------------------------------------------------------------------

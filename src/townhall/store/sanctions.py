@@ -11,9 +11,9 @@ from townhall.store.database import DbConnection
 from townhall.store.schema import appeals, blacklist, members, sanctions
 
 
-async def insert_sanction(conn: DbConnection, **values: Any) -> int:
-    result = await conn.execute(insert(sanctions).values(**values).returning(sanctions.c.id))
-    return result.scalar_one()
+async def insert_sanction(conn: DbConnection, **values: Any) -> Row:
+    result = await conn.execute(insert(sanctions).values(**values).returning(*sanctions.c))
+    return result.one()
 
 
 async def get(conn: DbConnection, sanction_id: int) -> Row | None:
@@ -66,18 +66,15 @@ async def due_to_expire(conn: DbConnection, now_ms: int, limit: int) -> list[Row
     return list(result)
 
 
-async def end(conn: DbConnection, sanction_id: int, **values: Any) -> bool:
-    """Move an active sanction to its end state; False if it was no longer active."""
+async def set_state(conn: DbConnection, sanction_id: int, **values: Any) -> Row:
+    """The sanction as it now stands."""
     result = await conn.execute(
         update(sanctions)
-        .where(sanctions.c.id == sanction_id, sanctions.c.state == SanctionState.ACTIVE)
+        .where(sanctions.c.id == sanction_id)
         .values(**values)
+        .returning(*sanctions.c)
     )
-    return result.rowcount == 1
-
-
-async def set_state(conn: DbConnection, sanction_id: int, **values: Any) -> None:
-    await conn.execute(update(sanctions).where(sanctions.c.id == sanction_id).values(**values))
+    return result.one()
 
 
 async def set_member_role(
@@ -97,9 +94,9 @@ async def unlist_identity(conn: DbConnection, blind_index: str) -> None:
 # Appeals -----------------------------------------------------------------------------------
 
 
-async def insert_appeal(conn: DbConnection, **values: Any) -> int:
-    result = await conn.execute(insert(appeals).values(**values).returning(appeals.c.id))
-    return result.scalar_one()
+async def insert_appeal(conn: DbConnection, **values: Any) -> Row:
+    result = await conn.execute(insert(appeals).values(**values).returning(*appeals.c))
+    return result.one()
 
 
 async def get_appeal(conn: DbConnection, appeal_id: int) -> Row | None:
@@ -136,10 +133,12 @@ async def appeal_queue(conn: DbConnection, *, state: str, after: int, limit: int
     return list(result)
 
 
-async def decide_appeal(conn: DbConnection, appeal_id: int, **values: Any) -> bool:
+async def decide_appeal(conn: DbConnection, appeal_id: int, **values: Any) -> Row:
+    """Decide a pending appeal; the appeal as decided."""
     result = await conn.execute(
         update(appeals)
         .where(appeals.c.id == appeal_id, appeals.c.state == AppealState.PENDING)
         .values(**values)
+        .returning(*appeals.c)
     )
-    return result.rowcount == 1
+    return result.one()
