@@ -60,17 +60,23 @@ class Server:
     def log(self) -> str:
         return self.log_file.read_text(errors="replace")
 
-    def admin(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        """`townhall admin ARGS` on this server's data dir, with the server's settings."""
+    def cli(
+        self, *args: str, stdin: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        """`townhall ARGS` on this server's data dir, with the server's settings; not checked."""
         return subprocess.run(
-            [str(TOWNHALL), "admin", *args, "--data-dir", str(self.data_dir)],
+            [str(TOWNHALL), *args, "--data-dir", str(self.data_dir)],
             env=self.env,
             input=stdin,
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=timeout,
             check=False,
         )
+
+    def admin(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """`townhall admin ARGS` on this server's data dir, with the server's settings."""
+        return self.cli("admin", *args, stdin=stdin, timeout=60)
 
     def create_staff(self, role: str, name: str | None = None) -> StaffLogin:
         """A new staff account made with the CLI (as an operator does), logged in."""
@@ -224,7 +230,8 @@ def review_server(servers: ServerPool) -> Server:
 
 @pytest.fixture
 def fresh_server(servers: ServerPool) -> Iterator[Server]:
-    """A server of this test's own, for tests that kill or restart it."""
+    """A server of this test's own, for tests that kill or restart it, or that need its data
+    (its audit log, say) to themselves."""
     own = servers.start()
     yield own
     own.stop()
@@ -244,6 +251,13 @@ class User(TownhallClient):
         headers = kwargs.pop("headers", {})
         headers.setdefault("Authorization", f"Bearer {self.token}")
         return await self.http.request(method, path, headers=headers, **kwargs)
+
+
+def moved(user: User, server: Server) -> User:
+    """The same account and session, talking to another server process."""
+    again = User(server.base_url, user_id=user.id, handle=user.handle, password=user.password)
+    again.token = user.token
+    return again
 
 
 _handles = itertools.count()
@@ -323,6 +337,39 @@ async def make_staff(server: Server) -> AsyncIterator[MakeStaff]:
     yield make
     for member in made:
         await member.aclose()
+
+
+@pytest.fixture
+async def reviewer(make_staff: MakeStaff) -> User:
+    return await make_staff("reviewer")
+
+
+@pytest.fixture
+async def admin(make_staff: MakeStaff) -> User:
+    return await make_staff("admin")
+
+
+@pytest.fixture
+async def second_reviewer(server: Server) -> AsyncIterator[User]:
+    """Another reviewer than `make_staff("reviewer")`, made once per session."""
+    if "second reviewer" not in server.staff:
+        server.staff["second reviewer"] = await asyncio.to_thread(server.create_staff, "reviewer")
+    login = server.staff["second reviewer"]
+    member = User(server.base_url, user_id=login.user_id, handle=login.handle, password="")
+    member.token = login.token
+    yield member
+    await member.aclose()
+
+
+@pytest.fixture
+def no_server_errors(servers: ServerPool) -> Iterator[None]:
+    """No 500 and no failed background job: no server logged a traceback during the test.
+    A module asks for it with `pytestmark = pytest.mark.usefixtures("no_server_errors")`."""
+    sizes = {s.log_file: s.log_file.stat().st_size for s in servers.started}
+    yield
+    for started in servers.started:
+        logged = started.log_file.read_bytes()[sizes.get(started.log_file, 0) :]
+        assert b"Traceback" not in logged, logged.decode(errors="replace")
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Helpers the API, WebSocket and crash tests share: error shape, full history, full sync,
-public accounts."""
+public accounts, review and reports, the audit log."""
 
 from __future__ import annotations
 
@@ -7,16 +7,20 @@ import itertools
 import json
 import re
 import sqlite3
+import uuid
 from contextlib import closing
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from stdnum.cn import ric, uscc
 
 from townhall.client import TownhallClient
 from townhall.packs import load_pack
+
+if TYPE_CHECKING:
+    from tests.conftest import MakeUser, User
 
 SMS_CODE = re.compile(r"Townhall code: (\d+) ")
 PUBLIC_ACCOUNT_RULES = load_pack("cn-2014").public_accounts
@@ -183,7 +187,45 @@ async def public_account(
     )
 
 
+# Messages -----------------------------------------------------------------------------------------
+
+FLAGGED = "今晚百家乐走起"  # a medium gambling match: flagged in chats, a 2-point strike
+
+
+def tagged(text: str) -> str:
+    """A text no other test sends: a removal bans its text on the whole server."""
+    return f"{text}{uuid.uuid4().hex[:8]}"
+
+
+async def send(user: User, conversation_id: int, text: str = "你好") -> httpx.Response:
+    """POST a message; the answer as it is."""
+    return await user.raw(
+        "POST",
+        f"/api/v1/conversations/{conversation_id}/messages",
+        json={"text": text, "client_id": uuid.uuid4().hex},
+    )
+
+
+async def sent(user: User, conversation_id: int, text: str = "你好") -> dict[str, Any]:
+    answer = await send(user, conversation_id, text)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+async def subscribed_account(
+    make_user: MakeUser, reviewer: User, *subscribers: User
+) -> tuple[User, dict[str, Any]]:
+    """A new operator and its approved service account, which `subscribers` follow."""
+    operator = await make_user("operator")
+    account = await public_account(operator, reviewer, account_type="service")
+    for subscriber in subscribers:
+        await subscriber.subscribe(account["id"])
+    return operator, account
+
+
 # Review and reports -------------------------------------------------------------------------------
+
+CASES = "/api/v1/admin/review/cases"
 
 
 async def review_case(
@@ -194,7 +236,7 @@ async def review_case(
     while offset is not None:
         page = await staff.request(
             "GET",
-            "/api/v1/admin/review/cases",
+            CASES,
             params={"state": state, "offset": offset, "limit": 500},
         )
         for case in page["cases"]:
@@ -202,6 +244,36 @@ async def review_case(
                 return case
         offset = page["next_offset"]
     return None
+
+
+async def case_of(staff: TownhallClient, target_type: str, target_id: int) -> dict[str, Any]:
+    """The pending case of a target, which must be there."""
+    case = await review_case(staff, target_type, target_id)
+    assert case is not None, f"no pending case for {target_type} {target_id}"
+    return case
+
+
+async def decide_case(
+    staff: User, case_id: int, decision: str, reason: str = "reviewed"
+) -> httpx.Response:
+    """POST a case's decision; the answer as it is."""
+    return await staff.raw(
+        "POST", f"{CASES}/{case_id}/decision", json={"decision": decision, "reason": reason}
+    )
+
+
+async def decided_case(staff: User, case_id: int, decision: str, reason: str = "reviewed") -> Any:
+    answer = await decide_case(staff, case_id, decision, reason)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def report(
+    user: User, target_type: str, target_id: int, reason: str = "other", **extra: Any
+) -> httpx.Response:
+    """POST a report; the answer as it is."""
+    body = {"target_type": target_type, "target_id": target_id, "reason": reason, **extra}
+    return await user.raw("POST", "/api/v1/reports", json=body)
 
 
 def notices_of(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -231,3 +303,16 @@ def review_pack(root: Path, base_text: str) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return str(path)
+
+
+# The audit log ------------------------------------------------------------------------------------
+
+
+async def add_terms(admin: TownhallClient, first: int, count: int) -> None:
+    """`count` lexicon terms, each an audit row: 代开发票{first}, and on."""
+    for number in range(first, first + count):
+        await admin.request(
+            "POST",
+            "/api/v1/admin/lexicon/terms",
+            json={"text": f"代开发票{number}", "category": "fraud", "severity": "high"},
+        )

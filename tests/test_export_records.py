@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -18,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.api.test_auditor import a_sanction, decide
-from tests.conftest import TOWNHALL, MakeStaff, MakeUser, Server, ServerPool, fresh_identity
-from tests.support import identity_secrets, leaks, public_account, query_db, review_case
+from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, fresh_identity
+from tests.support import case_of, identity_secrets, leaks, public_account, query_db
 from townhall.packs import load_pack
 
 RECORDS = ("cases", "sanctions", "reports", "escalations", "stats")
@@ -51,17 +50,6 @@ STATEMENT_KEYS = {
     "automated_detection",
     "automated_decision",
 }
-
-
-def export(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(TOWNHALL), "export", *args, "--data-dir", str(server.data_dir)],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def audit_rows(server: Server, action: str) -> int:
@@ -101,12 +89,10 @@ async def test_each_record_export_parses_in_both_formats_and_holds_the_rows_made
     chat = (await alice.open_direct(bob.id))["id"]
     message = await alice.send(chat, f"周末一起玩百家乐 {uuid.uuid4().hex}")  # removed: unique
     report = await bob.report("message", message["id"], "gambling", "she sent it twice")
-    case = await review_case(reviewer, "message", message["id"])
-    assert case is not None
+    case = await case_of(reviewer, "message", message["id"])
     await decide(reviewer, case["id"], "remove")
     await bob.report("user", alice.id, "gambling")
-    upheld = await review_case(reviewer, "user", alice.id)
-    assert upheld is not None
+    upheld = await case_of(reviewer, "user", alice.id)
     await decide(reviewer, upheld["id"], "uphold")
     sanction = await a_sanction(reviewer, alice.id, case_id=upheld["id"], days=7)
     sanction_id = sanction["id"]
@@ -124,11 +110,11 @@ async def test_each_record_export_parses_in_both_formats_and_holds_the_rows_made
     for what in RECORDS:
         before = audit_rows(server, f"export.{what}")
         path = tmp_path / f"{what}.json"
-        as_json = export(server, what, "--format", "json", "-o", str(path), *around_today(TZ))
+        as_json = server.cli("export", what, "--format", "json", "-o", str(path), *around_today(TZ))
         assert as_json.returncode == 0, as_json.stderr
         assert f"to {path}" in as_json.stderr
         records = json.loads(path.read_text(encoding="utf-8"))
-        as_csv = export(server, what, "--format", "csv", *around_today(TZ))
+        as_csv = server.cli("export", what, "--format", "csv", *around_today(TZ))
         assert as_csv.returncode == 0, as_csv.stderr
         rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
         assert len(rows) == len(records) and set(rows[0]) == set(records[0])
@@ -147,12 +133,14 @@ async def test_each_record_export_parses_in_both_formats_and_holds_the_rows_made
         assert "she sent it twice" not in as_csv.stdout  # a report's free text is the reporter's
 
     # A period without these records exports none of them, and a bad date is refused.
-    old = export(server, "cases", "--format", "json", "--until", "2001-01-01")
+    old = server.cli("export", "cases", "--format", "json", "--until", "2001-01-01")
     assert old.returncode == 0, old.stderr
     assert json.loads(old.stdout) == []
-    weekly = export(server, "stats", "--period", "week", "--format", "json", *around_today(TZ))
+    weekly = server.cli(
+        "export", "stats", "--period", "week", "--format", "json", *around_today(TZ)
+    )
     assert weekly.returncode == 0 and json.loads(weekly.stdout)
-    refused = export(server, "sanctions", "--since", "last tuesday")
+    refused = server.cli("export", "sanctions", "--since", "last tuesday")
     assert refused.returncode == 2 and "since must be an ISO date" in refused.stderr
 
 
@@ -190,8 +178,7 @@ async def test_dsa_statements_come_100_a_file_without_personal_data(
     assert held["moderation"] == "held"
     message = await alice.send(chat, "let us play baccarat")
     await bob.report("message", message["id"], "gambling")
-    case = await review_case(reviewer, "message", message["id"])
-    assert case is not None
+    case = await case_of(reviewer, "message", message["id"])
     await decide(reviewer, case["id"], "remove")
     # The pack wants a warning before a suspension. Staff wrote the subject's handle, display
     # name and phone into the facts of the suspension: they come out.
@@ -201,7 +188,7 @@ async def test_dsa_statements_come_100_a_file_without_personal_data(
 
     out = tmp_path / "sor"
     before = audit_rows(server, "export.dsa_statements")
-    done = export(server, "dsa-statements", "--out", str(out))
+    done = server.cli("export", "dsa-statements", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert "statements-000001.json: 100 statement(s)" in done.stderr
     batches = statements_in(out)
@@ -238,10 +225,12 @@ async def test_dsa_statements_come_100_a_file_without_personal_data(
     assert not any(BLOCKED in s["decision_facts"] for s in statements)  # not the author's text
 
     # The same decisions keep their puids; an earlier run's folder is not written into.
-    again = export(server, "dsa-statements", "--out", str(tmp_path / "again"), *around_today(EU_TZ))
+    again = server.cli(
+        "export", "dsa-statements", "--out", str(tmp_path / "again"), *around_today(EU_TZ)
+    )
     assert again.returncode == 0, again.stderr
     assert statements_in(tmp_path / "again") == batches
-    into_old = export(server, "dsa-statements", "--out", str(out))
+    into_old = server.cli("export", "dsa-statements", "--out", str(out))
     assert into_old.returncode == 2 and "already holds statements files" in into_old.stderr
     assert audit_rows(server, "export.dsa_statements") == before + 2
 
@@ -250,7 +239,7 @@ def test_dsa_statements_are_refused_under_a_pack_that_files_none(
     server: Server, tmp_path: Path
 ) -> None:
     before = audit_rows(server, "export.dsa_statements")
-    done = export(server, "dsa-statements", "--out", str(tmp_path / "sor"))
+    done = server.cli("export", "dsa-statements", "--out", str(tmp_path / "sor"))
     assert done.returncode == 2
     assert "cn-2014 policy pack does not file DSA statements" in done.stderr
     assert "enforcement.dsa_statements" in done.stderr

@@ -13,6 +13,7 @@ from tests.conftest import (
     ServerPool,
     User,
     fresh_identity,
+    moved,
     post_registration,
 )
 from tests.support import assert_error, identity_secrets, leaks, query_db
@@ -39,12 +40,6 @@ async def reveal(reviewer: User, user_id: int) -> dict[str, Any]:
     )
     assert answer.status_code == 200, answer.text
     return answer.json()["identity"]
-
-
-def moved(user: User, server: Server) -> User:
-    again = User(server.base_url, user_id=user.id, handle=user.handle, password=user.password)
-    again.token = user.token
-    return again
 
 
 async def test_rotating_a_stopped_servers_keys_reseals_every_identity(

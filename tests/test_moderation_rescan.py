@@ -4,26 +4,14 @@ queues what now matches for review; the post stays up until a reviewer decides."
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import TOWNHALL, MakeStaff, MakeUser, Server
+from tests.conftest import MakeStaff, MakeUser, Server
 from tests.support import public_account
 from townhall.cli.main import app
-
-
-def townhall(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(TOWNHALL), *args, "--data-dir", str(server.data_dir)],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 async def test_a_rescan_queues_posts_that_match_a_term_added_since(
@@ -44,7 +32,7 @@ async def test_a_rescan_queues_posts_that_match_a_term_added_since(
         json={"text": term, "category": "fraud", "severity": "medium"},
     )
 
-    done = townhall(server, "moderation", "rescan", "--since", "1d", "--json", "-")
+    done = server.cli("moderation", "rescan", "--since", "1d", "--json", "-")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["scanned"] >= 2
@@ -64,9 +52,7 @@ async def test_a_rescan_queues_posts_that_match_a_term_added_since(
     # Still up until a reviewer decides.
     assert (await operator.read_post(post["id"]))["title"] == "理财小贴士"
 
-    again = json.loads(
-        townhall(server, "moderation", "rescan", "--since", "1d", "--json", "-").stdout
-    )
+    again = json.loads(server.cli("moderation", "rescan", "--since", "1d", "--json", "-").stdout)
     assert again["decisions"]["hold"] == report["decisions"]["hold"]
     assert again["queued"] == report["queued"]  # the same cases, still waiting
     assert again["queued"] == report["queued"]  # the same cases, still waiting

@@ -5,8 +5,6 @@ strike and gives back what was removed, and an upheld appeal changes nothing."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -14,82 +12,32 @@ import pytest
 
 from tests.conftest import BASE_PACK_TEXT, MakeStaff, MakeUser, Server, ServerPool, User
 from tests.support import (
+    FLAGGED,
     assert_error,
+    case_of,
+    decided_case,
     full_history,
     full_sync,
     messages_of,
     notices_of,
     public_account,
     query_db,
-    review_case,
+    report,
     review_pack,
+    send,
+    sent,
+    subscribed_account,
+    tagged,
 )
+
+pytestmark = pytest.mark.usefixtures("no_server_errors")
 
 WAIT = 10  # seconds: generous, only reached when something is wrong
 SANCTIONS = "/api/v1/admin/sanctions"
 CASES = "/api/v1/admin/review/cases"
-FLAGGED = "今晚百家乐走起"  # a medium gambling match: flagged in chats, a 2-point strike
-
-
-@pytest.fixture(autouse=True)
-def no_server_errors(servers: ServerPool) -> Iterator[None]:
-    """No 500 and no failed background job: no server logged a traceback during the test."""
-    sizes = {s.log_file: s.log_file.stat().st_size for s in servers.started}
-    yield
-    for started in servers.started:
-        logged = started.log_file.read_bytes()[sizes.get(started.log_file, 0) :]
-        assert b"Traceback" not in logged, logged.decode(errors="replace")
-
-
-@pytest.fixture
-async def reviewer(make_staff: MakeStaff) -> User:
-    return await make_staff("reviewer")
-
-
-@pytest.fixture
-async def admin(make_staff: MakeStaff) -> User:
-    return await make_staff("admin")
-
-
-@pytest.fixture
-async def second_reviewer(server: Server) -> AsyncIterator[User]:
-    """Another reviewer than `make_staff("reviewer")`, made once per session."""
-    if "second reviewer" not in server.staff:
-        server.staff["second reviewer"] = await asyncio.to_thread(server.create_staff, "reviewer")
-    login = server.staff["second reviewer"]
-    member = User(server.base_url, user_id=login.user_id, handle=login.handle, password="")
-    member.token = login.token
-    yield member
-    await member.aclose()
 
 
 # Helpers ------------------------------------------------------------------------------------------
-
-
-def tagged(text: str) -> str:
-    """A text no other test sends: a removal bans its text on the whole server."""
-    return f"{text}{uuid.uuid4().hex[:8]}"
-
-
-async def send(user: User, conversation_id: int, text: str = "你好") -> httpx.Response:
-    return await user.raw(
-        "POST",
-        f"/api/v1/conversations/{conversation_id}/messages",
-        json={"text": text, "client_id": uuid.uuid4().hex},
-    )
-
-
-async def sent(user: User, conversation_id: int, text: str = "你好") -> dict[str, Any]:
-    answer = await send(user, conversation_id, text)
-    assert answer.status_code == 201, answer.text
-    return answer.json()
-
-
-async def decide_case(staff: User, case_id: int, decision: str, reason: str = "reviewed") -> None:
-    answer = await staff.raw(
-        "POST", f"{CASES}/{case_id}/decision", json={"decision": decision, "reason": reason}
-    )
-    assert answer.status_code == 200, answer.text
 
 
 async def removed_message(
@@ -97,9 +45,8 @@ async def removed_message(
 ) -> tuple[dict[str, Any], int]:
     """A flagged message of the author's, removed by the reviewer; the message and its case."""
     message = await sent(author, conversation_id, tagged(FLAGGED))
-    case = await review_case(reviewer, "message", message["id"])
-    assert case is not None
-    await decide_case(reviewer, case["id"], "remove", "gambling ad")
+    case = await case_of(reviewer, "message", message["id"])
+    await decided_case(reviewer, case["id"], "remove", "gambling ad")
     return message, case["id"]
 
 
@@ -253,20 +200,13 @@ async def test_a_reversed_removal_gives_the_message_back_to_everyone_and_unbans_
 async def test_a_reversed_removal_makes_a_post_readable_again(
     make_user: MakeUser, bob: User, carol: User, reviewer: User, second_reviewer: User
 ) -> None:
-    operator = await make_user("operator")
-    account = await public_account(operator, reviewer, account_type="service")
-    await bob.subscribe(account["id"])
+    operator, account = await subscribed_account(make_user, reviewer, bob)
     title = tagged("独家消息")
     post = await operator.publish(account["id"], title, "某地发生大事。")
-    filed_report = await carol.raw(
-        "POST",
-        "/api/v1/reports",
-        json={"target_type": "post", "target_id": post["id"], "reason": "defamation"},
-    )
+    filed_report = await report(carol, "post", post["id"], "defamation")
     assert filed_report.status_code == 201, filed_report.text
-    case = await review_case(reviewer, "post", post["id"])
-    assert case is not None
-    await decide_case(reviewer, case["id"], "remove", "a fabricated story")
+    case = await case_of(reviewer, "post", post["id"])
+    await decided_case(reviewer, case["id"], "remove", "a fabricated story")
     assert_error(await bob.raw("GET", f"/api/v1/posts/{post['id']}"), 404, "post_removed")
     warning = await applied(
         reviewer, "public_account", account["id"], "warning", case_id=case["id"]
@@ -299,9 +239,8 @@ async def test_a_reversed_removal_of_a_held_message_delivers_it_at_last(
     chat = (await alice.open_direct(bob.id))["id"]
     held = await sent(alice, chat, tagged(FLAGGED))
     assert held["moderation"] == "held"
-    case = await review_case(reviewer, "message", held["id"])
-    assert case is not None
-    await decide_case(reviewer, case["id"], "remove", "gambling ad")
+    case = await case_of(reviewer, "message", held["id"])
+    await decided_case(reviewer, case["id"], "remove", "gambling ad")
     assert await full_history(bob, chat) == []
     _, cursor = await full_sync(bob)
 
@@ -318,15 +257,12 @@ async def test_a_reversed_removal_of_a_held_message_delivers_it_at_last(
 async def test_a_reversed_removal_of_a_held_post_publishes_it(
     make_user: MakeUser, bob: User, reviewer: User, second_reviewer: User
 ) -> None:
-    operator = await make_user("operator")
-    account = await public_account(operator, reviewer, account_type="service")
-    await bob.subscribe(account["id"])
+    operator, account = await subscribed_account(make_user, reviewer, bob)
     title = tagged("百家乐攻略")  # a medium match: a post is held until reviewed
     held = await operator.publish(account["id"], title, "正文")
     assert held["moderation"] == "held"
-    case = await review_case(reviewer, "post", held["id"])
-    assert case is not None
-    await decide_case(reviewer, case["id"], "remove", "gambling ad")
+    case = await case_of(reviewer, "post", held["id"])
+    await decided_case(reviewer, case["id"], "remove", "gambling ad")
     assert_error(await bob.raw("GET", f"/api/v1/posts/{held['id']}"), 404, "post_not_found")
 
     filed = await appealed(operator, case_id=case["id"])

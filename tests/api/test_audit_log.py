@@ -5,7 +5,6 @@ or reordered."""
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 from collections.abc import Awaitable, Callable
 from contextlib import closing
 from pathlib import Path
@@ -14,8 +13,8 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.conftest import TOWNHALL, MakeStaff, MakeUser, Server, ServerPool, fresh_identity
-from tests.support import public_account, query_db
+from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, fresh_identity
+from tests.support import add_terms, public_account, query_db
 from townhall.domain.audit import GENESIS, Entry, chain_hash
 
 
@@ -24,17 +23,6 @@ def audit_rows(server: Server) -> list[tuple[Any, ...]]:
         server.data_dir,
         "SELECT seq, actor_id, actor_role, action, subject_type, subject_id, reason "
         "FROM audit_log ORDER BY seq",
-    )
-
-
-def verify(server: Server) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(TOWNHALL), "audit", "verify", "--data-dir", str(server.data_dir)],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
     )
 
 
@@ -184,7 +172,7 @@ async def test_every_staff_action_writes_exactly_one_audit_row(
     )
     assert refused.status_code == 409
     assert audit_rows(server) == before
-    assert verify(server).returncode == 0
+    assert server.cli("audit", "verify").returncode == 0
 
 
 @pytest.mark.parametrize(
@@ -221,40 +209,15 @@ async def test_verify_names_the_first_row_that_is_not_as_written(
     named: str,
 ) -> None:
     admin = await make_staff("admin", on=fresh_server)
-    for number in range(5):
-        await admin.request(
-            "POST",
-            "/api/v1/admin/lexicon/terms",
-            json={"text": f"代开发票{number}", "category": "fraud", "severity": "high"},
-        )
-    intact = verify(fresh_server)
+    await add_terms(admin, 0, 5)
+    intact = fresh_server.cli("audit", "verify")
     assert intact.returncode == 0, intact.stderr
     assert "row(s)" in intact.stdout
 
     tamper(fresh_server, *statements)
-    broken = verify(fresh_server)
+    broken = fresh_server.cli("audit", "verify")
     assert broken.returncode == 1
     assert named in broken.stderr, broken.stderr
-
-
-def townhall(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(TOWNHALL), "audit", *args, "--data-dir", str(server.data_dir)],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-async def add_terms(admin: Any, first: int, count: int) -> None:
-    for number in range(first, first + count):
-        await admin.request(
-            "POST",
-            "/api/v1/admin/lexicon/terms",
-            json={"text": f"代开发票{number}", "category": "fraud", "severity": "high"},
-        )
 
 
 def rewrite_with_recomputed_hashes(server: Server, seq: int, reason: str) -> None:
@@ -282,7 +245,7 @@ async def test_checkpoints_catch_a_cut_tail_a_rollback_and_a_recomputed_rewrite(
     admin = await make_staff("admin", on=fresh_server)
     await add_terms(admin, 0, 5)
     elsewhere = tmp_path / "elsewhere"
-    signed = townhall(fresh_server, "checkpoint", "--also", str(elsewhere))
+    signed = fresh_server.cli("audit", "checkpoint", "--also", str(elsewhere))
     assert signed.returncode == 0, signed.stderr
     assert "checkpoint of 6 row(s)" in signed.stdout
     (kept,) = sorted(elsewhere.glob("checkpoint-*.txt"))
@@ -294,20 +257,20 @@ async def test_checkpoints_catch_a_cut_tail_a_rollback_and_a_recomputed_rewrite(
         live.backup(copy)
     server = fresh_server
     await add_terms(admin, 5, 3)  # 9 rows
-    assert townhall(server, "checkpoint").returncode == 0
-    assert townhall(server, "verify").returncode == 0
+    assert server.cli("audit", "checkpoint").returncode == 0
+    assert server.cli("audit", "verify").returncode == 0
 
     # Cut the tail: the chain alone still holds, the newest checkpoint does not.
     tamper(server, "DELETE FROM audit_log WHERE seq > 7")
-    cut = townhall(server, "verify")
+    cut = server.cli("audit", "verify")
     assert cut.returncode == 1
     assert "the log has 7 rows" in cut.stderr and "truncated or rolled back" in cut.stderr
-    assert townhall(server, "checkpoint").returncode == 1  # a broken log is not signed
+    assert server.cli("audit", "checkpoint").returncode == 1  # a broken log is not signed
 
     # Roll the whole database back to the older copy.
     server.stop()
     restore(server, snapshot)
-    rolled_back = townhall(server, "verify")
+    rolled_back = server.cli("audit", "verify")
     assert rolled_back.returncode == 1
     assert "covers 9" in rolled_back.stderr
 
@@ -316,15 +279,15 @@ async def test_checkpoints_catch_a_cut_tail_a_rollback_and_a_recomputed_rewrite(
     for stored in (server.data_dir / "audit-checkpoints").glob("*.txt"):
         stored.unlink()
     rewrite_with_recomputed_hashes(server, 3, "nothing happened")
-    rewritten = townhall(server, "verify", "--checkpoint", str(kept))
+    rewritten = server.cli("audit", "verify", "--checkpoint", str(kept))
     assert rewritten.returncode == 1
     assert "rewritten" in rewritten.stderr
-    assert townhall(server, "verify").returncode == 0  # which is why copies live elsewhere
+    assert server.cli("audit", "verify").returncode == 0  # which is why copies live elsewhere
 
     # A checkpoint file that was tampered with is not trusted.
     forged = tmp_path / "forged.txt"
     forged.write_text(kept.read_text().replace("\n6\n", "\n5\n", 1))
-    refused = townhall(server, "verify", "--checkpoint", str(forged))
+    refused = server.cli("audit", "verify", "--checkpoint", str(forged))
     assert refused.returncode == 1
     assert "cannot be trusted" in refused.stderr
 

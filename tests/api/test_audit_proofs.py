@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,8 +16,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from tests.conftest import TOWNHALL, MakeStaff, MakeUser, Server, ServerPool, User
-from tests.support import assert_error, query_db
+from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User
+from tests.support import add_terms, assert_error, query_db
 from townhall.domain.audit import (
     Checkpoint,
     Entry,
@@ -37,34 +36,6 @@ ROUTES = [
     (f"{LOG}/proofs/inclusion", {"seq": 1}),
     (f"{LOG}/proofs/consistency", {"first": 1}),
 ]
-
-
-@pytest.fixture
-async def own_server(servers: ServerPool) -> AsyncIterator[Server]:
-    """A server of this test's own: its log and checkpoints are the test's alone."""
-    server = servers.start()
-    yield server
-    server.stop()
-
-
-def townhall(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(TOWNHALL), "audit", *args, "--data-dir", str(server.data_dir)],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-async def add_terms(admin: User, first: int, count: int) -> None:
-    for number in range(first, first + count):
-        await admin.request(
-            "POST",
-            "/api/v1/admin/lexicon/terms",
-            json={"text": f"代开发票{number}", "category": "fraud", "severity": "high"},
-        )
 
 
 def trusted(view: dict[str, Any]) -> Checkpoint:
@@ -128,17 +99,17 @@ def purge_by_hand(server: Server, seq: int) -> None:
 
 
 async def test_proofs_from_the_api_verify_against_the_signed_checkpoint(
-    own_server: Server, make_staff: MakeStaff
+    fresh_server: Server, make_staff: MakeStaff
 ) -> None:
-    admin = await make_staff("admin", on=own_server, new=True)
-    auditor = await make_staff("auditor", on=own_server, new=True)
+    admin = await make_staff("admin", on=fresh_server, new=True)
+    auditor = await make_staff("auditor", on=fresh_server, new=True)
     await add_terms(admin, 0, 5)
     none_yet = await auditor.raw("GET", f"{LOG}/checkpoint")
     assert_error(none_yet, 404, "no_checkpoint")
     assert_error(
         await auditor.raw("GET", f"{LOG}/proofs/inclusion", params={"seq": 1}), 404, "no_checkpoint"
     )
-    assert townhall(own_server, "checkpoint").returncode == 0
+    assert fresh_server.cli("audit", "checkpoint").returncode == 0
     first = trusted(await auditor.request("GET", f"{LOG}/checkpoint"))
     assert first.tree_size == 7  # two staff.create rows and five lexicon.add rows
 
@@ -160,7 +131,7 @@ async def test_proofs_from_the_api_verify_against_the_signed_checkpoint(
 
     # The log grows; a second checkpoint; the first tree is a prefix of the second.
     await add_terms(admin, 5, 6)
-    assert townhall(own_server, "checkpoint").returncode == 0
+    assert fresh_server.cli("audit", "checkpoint").returncode == 0
     second = trusted(await admin.request("GET", f"{LOG}/checkpoint"))
     assert second.tree_size == 13
     consistency = await auditor.request(
@@ -179,7 +150,7 @@ async def test_proofs_from_the_api_verify_against_the_signed_checkpoint(
     )
 
     # A purged row keeps its leaf: its proof still holds against the older checkpoint.
-    purge_by_hand(own_server, 3)
+    purge_by_hand(fresh_server, 3)
     (purged,) = (await auditor.request("GET", LOG, params={"after": 2, "limit": 1}))["rows"]
     assert purged["purged"] is True and purged["leaf_hash"] == rows[2]["leaf_hash"]
     assert (purged["actor_id"], purged["subject_id"], purged["details"]) == (None, None, {})
@@ -189,7 +160,7 @@ async def test_proofs_from_the_api_verify_against_the_signed_checkpoint(
     assert verify_inclusion(
         bytes.fromhex(old["leaf_hash"]), 2, first.tree_size, hexes(old["audit_path"]), first.root
     )
-    assert townhall(own_server, "verify").returncode == 0
+    assert fresh_server.cli("audit", "verify").returncode == 0
 
 
 @pytest.mark.parametrize("role", ["user", "reviewer"])
@@ -291,7 +262,7 @@ async def test_the_server_signs_a_checkpoint_when_the_log_grew(
         written = checkpoint_sizes(folder)
         await asyncio.sleep(1.5)  # more than a round: the log did not grow, nothing new
         assert checkpoint_sizes(folder) == written
-        verified = townhall(server, "verify")
+        verified = server.cli("audit", "verify")
         assert verified.returncode == 0, verified.stderr
         assert f"{len(written)} checkpoint(s) hold" in verified.stdout
     finally:

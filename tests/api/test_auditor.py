@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import PASSWORD, MakeStaff, MakeUser, Server, ServerPool, User, fresh_identity
 from tests.support import (
     assert_error,
+    case_of,
     identity_secrets,
     leaks,
     masked_id_number,
@@ -188,13 +189,11 @@ async def test_the_auditor_reads_the_records_and_never_an_identity(
     report = await bob.report(
         "message", message["id"], "gambling", f"call {identities[1]['phone']}"
     )
-    flagged = await review_case(reviewer, "message", message["id"])
-    assert flagged is not None
+    flagged = await case_of(reviewer, "message", message["id"])
     await decide(reviewer, flagged["id"], "remove")
     # A reported user, upheld, sanctioned, and the sanction appealed.
     await bob.report("user", alice.id, "fraud")
-    upheld = await review_case(reviewer, "user", alice.id)
-    assert upheld is not None
+    upheld = await case_of(reviewer, "user", alice.id)
     await decide(reviewer, upheld["id"], "uphold")
     sanction_id = (await a_sanction(reviewer, alice.id, case_id=upheld["id"], days=7))["id"]
     statement = f"not me: ask {identities[0]['legal_name']} at {identities[0]['phone']}"

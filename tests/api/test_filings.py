@@ -5,15 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.conftest import MakeStaff, MakeUser, User, fresh_identity
 from tests.support import account_name, assert_error, identity_secrets, leaks, public_account
-
-
-@pytest.fixture
-async def reviewer(make_staff: MakeStaff) -> User:
-    return await make_staff("reviewer")
 
 
 async def filings(staff: User, **params: str) -> dict[int, dict[str, Any]]:

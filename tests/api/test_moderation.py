@@ -5,7 +5,6 @@ lexicon, and an operator imports one from a file."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ import httpx
 from tests.conftest import (
     AGREEMENT_VERSION,
     PASSWORD,
-    TOWNHALL,
     MakeStaff,
     MakeUser,
     Server,
@@ -24,15 +22,14 @@ from tests.conftest import (
     fresh_identity,
     unique_handle,
 )
-from tests.support import account_name, assert_error, full_history, full_sync, public_account
-
-
-async def send(user: User, conversation_id: int, text: str) -> httpx.Response:
-    return await user.raw(
-        "POST",
-        f"/api/v1/conversations/{conversation_id}/messages",
-        json={"text": text, "client_id": uuid.uuid4().hex},
-    )
+from tests.support import (
+    account_name,
+    assert_error,
+    full_history,
+    full_sync,
+    public_account,
+    send,
+)
 
 
 async def statements_about(staff: User, author_id: int) -> list[dict[str, Any]]:
@@ -193,17 +190,6 @@ async def test_admins_edit_the_lexicon_and_it_is_in_force_at_once(
     assert_error(again, 404, "term_not_found")
 
 
-def lexicon_cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(TOWNHALL), "lexicon", *args, "--data-dir", str(server.data_dir)],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 async def test_a_lexicon_file_is_imported_whole_or_not_at_all(
     servers: ServerPool, make_user: MakeUser, tmp_path: Path
 ) -> None:
@@ -214,17 +200,17 @@ async def test_a_lexicon_file_is_imported_whole_or_not_at_all(
     bad = tmp_path / "bad.csv"
     lines = ["# terms", f"刷票{marker},gossip,high", "", f"假证{marker},fraud,severe"]
     bad.write_text("\n".join([*lines, f"贷款{marker},fraud,high", ""]), encoding="utf-8")
-    refused = lexicon_cli(server, "import", str(bad))
+    refused = server.cli("lexicon", "import", str(bad))
     assert refused.returncode == 1
     assert "line 2" in refused.stderr and "line 4" in refused.stderr
-    assert f"贷款{marker}" not in lexicon_cli(server, "export").stdout
+    assert f"贷款{marker}" not in server.cli("lexicon", "export").stdout
 
     good = tmp_path / "good.csv"
     good.write_text(f"假证{marker},fraud,high\n", encoding="utf-8")
-    imported = lexicon_cli(server, "import", str(good))
+    imported = server.cli("lexicon", "import", str(good))
     assert imported.returncode == 0, imported.stderr
-    assert f"假证{marker}" in lexicon_cli(server, "export").stdout
-    tested = lexicon_cli(server, "test", f"办假证{marker}", "--surface", "direct")
+    assert f"假证{marker}" in server.cli("lexicon", "export").stdout
+    tested = server.cli("lexicon", "test", f"办假证{marker}", "--surface", "direct")
     assert '"decision": "block"' in tested.stdout
 
     # The running server picks the import up by itself.

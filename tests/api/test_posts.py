@@ -12,18 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User
+from tests.conftest import MakeStaff, MakeUser, ServerPool, User, moved
 from tests.support import account_name, assert_error, public_account
 from townhall.client import LiveSocket
 
 WAIT = 10  # seconds: generous, only reached when something is wrong
 DAY_S = 24 * 3600
 MONTH_S = 720 * 3600
-
-
-@pytest.fixture
-async def reviewer(make_staff: MakeStaff) -> User:
-    return await make_staff("reviewer")
 
 
 async def publish(
@@ -141,13 +136,6 @@ async def test_an_operator_must_stay_verified_and_accept_a_new_agreement(
         await alice.aclose()
         await bob.aclose()
         second.stop()
-
-
-def moved(user: User, server: Server) -> User:
-    """The same account and session, talking to another server process."""
-    again = User(server.base_url, user_id=user.id, handle=user.handle, password=user.password)
-    again.token = user.token
-    return again
 
 
 # News -------------------------------------------------------------------------------------------

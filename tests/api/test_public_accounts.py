@@ -23,11 +23,6 @@ from tests.support import (
 WAIT = 10  # seconds: generous, only reached when something is wrong
 
 
-@pytest.fixture
-async def reviewer(make_staff: MakeStaff) -> User:
-    return await make_staff("reviewer")
-
-
 async def apply(
     user: User, name: str, category: str = "individual", **fields: Any
 ) -> httpx.Response:

@@ -16,6 +16,7 @@ from tests.conftest import (
     ServerPool,
     User,
     fresh_identity,
+    moved,
     unique_handle,
 )
 from tests.support import assert_error, full_history
@@ -178,10 +179,3 @@ async def check_new_agreement(
         "current_version": NEW_VERSION,
         "must_accept": False,
     }
-
-
-def moved(user: User, server: Server) -> User:
-    """The same account and session, talking to another server process."""
-    again = User(server.base_url, user_id=user.id, handle=user.handle, password=user.password)
-    again.token = user.token
-    return again

@@ -24,11 +24,6 @@ def reach_server(servers: ServerPool) -> Server:
     )
 
 
-@pytest.fixture
-async def reviewer(make_staff: MakeStaff) -> User:
-    return await make_staff("reviewer")
-
-
 async def a_post(operator: User, reviewer: User, title: str = "春茶上市") -> dict[str, Any]:
     account = await public_account(operator, reviewer)
     return await operator.publish(account["id"], title, f"{title}。正文。")

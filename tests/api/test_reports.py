@@ -7,14 +7,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
-
 from tests.conftest import BASE_PACK_TEXT, MakeStaff, MakeUser, ServerPool, User
 from tests.support import (
     assert_error,
+    case_of,
+    decided_case,
     full_sync,
     notices_of,
     public_account,
+    report,
     review_case,
     review_pack,
 )
@@ -24,29 +25,10 @@ CASES = "/api/v1/admin/review/cases"
 DAY_S = 86_400
 
 
-async def report(
-    user: User, target_type: str, target_id: int, reason: str = "other", **extra: Any
-) -> httpx.Response:
-    body = {"target_type": target_type, "target_id": target_id, "reason": reason, **extra}
-    return await user.raw("POST", REPORTS, json=body)
-
-
 async def filed(user: User, target_type: str, target_id: int, reason: str = "other") -> Any:
     answer = await report(user, target_type, target_id, reason)
     assert answer.status_code == 201, answer.text
     return answer.json()
-
-
-async def decide(staff: User, case_id: int, decision: str) -> dict[str, Any]:
-    return await staff.request(
-        "POST", f"{CASES}/{case_id}/decision", json={"decision": decision, "reason": "reviewed"}
-    )
-
-
-async def case_of(staff: User, target_type: str, target_id: int) -> dict[str, Any]:
-    case = await review_case(staff, target_type, target_id)
-    assert case is not None, f"no pending case for {target_type} {target_id}"
-    return case
 
 
 async def test_a_report_is_filed_once_and_listed_newest_first(alice: User, bob: User) -> None:
@@ -135,7 +117,7 @@ async def test_reports_of_one_target_join_one_case_and_every_reporter_learns_the
     )
     assert {r["outcome"] for r in detail["reports"]} == {"pending"}
 
-    await decide(reviewer, case["id"], "remove")
+    await decided_case(reviewer, case["id"], "remove")
     for reporter in reporters:
         events, _ = await full_sync(reporter, cursors[reporter.id])
         assert notices_of(events, "report_outcome") == [
@@ -163,7 +145,7 @@ async def test_a_target_judged_harmless_is_not_queued_again(
     first = await filed(bob, "message", message["id"], "violence")
     reviewer = await make_staff("reviewer")
     case = await case_of(reviewer, "message", message["id"])
-    await decide(reviewer, case["id"], "approve")
+    await decided_case(reviewer, case["id"], "approve")
     assert (await bob.request("GET", REPORTS))["reports"][0]["outcome"] == "no_violation"
 
     _, cursor = await full_sync(carol)
@@ -192,7 +174,7 @@ async def test_a_reporter_whose_reports_prove_unfounded_is_throttled(
     for target in targets[:2]:
         await filed(reporter, "user", target.id, "fraud")
         case = await case_of(reviewer, "user", target.id)
-        await decide(reviewer, case["id"], "approve")
+        await decided_case(reviewer, case["id"], "approve")
 
     started = time.time()
     refused = await report(reporter, "user", targets[2].id, "fraud")
@@ -205,7 +187,7 @@ async def test_a_reporter_whose_reports_prove_unfounded_is_throttled(
     case = await case_of(reviewer, "user", targets[2].id)
     assert case["report_count"] == 1
     # Decided, so that no case of this test falls overdue in another's count on this server.
-    await decide(reviewer, case["id"], "approve")
+    await decided_case(reviewer, case["id"], "approve")
 
 
 async def test_a_founded_report_of_a_user_group_or_public_account_is_upheld(
@@ -227,7 +209,7 @@ async def test_a_founded_report_of_a_user_group_or_public_account_is_upheld(
     for target in targets:
         case = await case_of(reviewer, *target)
         assert case["report_count"] == 2
-        upheld = await decide(reviewer, case["id"], "uphold")
+        upheld = await decided_case(reviewer, case["id"], "uphold")
         assert (upheld["state"], upheld["decision"], upheld["decided_by"]) == (
             "upheld",
             "uphold",
@@ -275,7 +257,9 @@ async def test_reporting_content_already_removed_is_answered_at_once(
     # Removed by its own case...
     message = await alice.send(group, f"内部消息 转账给我 稳赚不赔 {time.time_ns()}")
     await filed(bob, "message", message["id"], "fraud")
-    await decide(reviewer, (await case_of(reviewer, "message", message["id"]))["id"], "remove")
+    await decided_case(
+        reviewer, (await case_of(reviewer, "message", message["id"]))["id"], "remove"
+    )
     # ...and removed with a post it forwarded, which had no case of its own.
     operator = await make_user("operator")
     account = await public_account(operator, reviewer, account_type="service")
@@ -287,7 +271,7 @@ async def test_reporting_content_already_removed_is_answered_at_once(
     repost = await relay_operator.publish(relay["id"], "转发", "转发正文", "commentary", post["id"])
     forward = (await alice.forward(post["id"], group))["message"]
     await filed(bob, "post", post["id"], "other")
-    await decide(reviewer, (await case_of(reviewer, "post", post["id"]))["id"], "remove")
+    await decided_case(reviewer, (await case_of(reviewer, "post", post["id"]))["id"], "remove")
     assert await review_case(reviewer, "message", forward["id"], "removed") is None
 
     shown = {m["id"]: m for m in (await carol.history(group))["messages"]}

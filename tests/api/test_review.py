@@ -7,24 +7,31 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.conftest import BASE_PACK_TEXT, MakeStaff, MakeUser, Server, ServerPool, User
+from tests.conftest import BASE_PACK_TEXT, MakeStaff, MakeUser, Server, ServerPool, User, moved
 from tests.support import (
+    FLAGGED,
     REVIEW_PACK_REPORT_HOURS,
     assert_error,
+    case_of,
+    decide_case,
+    decided_case,
     full_history,
     full_sync,
     messages_of,
     notices_of,
     public_account,
+    report,
     review_case,
     review_pack,
+    send,
+    sent,
+    subscribed_account,
+    tagged,
 )
 from townhall.client import LiveSocket
 
@@ -33,11 +40,6 @@ CASES = "/api/v1/admin/review/cases"
 SUMMARY = "/api/v1/admin/review/summary"
 DECISIONS = "/api/v1/admin/review/decisions"
 REPORT_HOURS = REVIEW_PACK_REPORT_HOURS
-
-
-def tagged(text: str) -> str:
-    """A text no other test sends: a removal bans its text on the whole server."""
-    return f"{text}{uuid.uuid4().hex[:8]}"
 
 
 def full_width(text: str) -> str:
@@ -50,55 +52,10 @@ def hours_between(case: dict[str, Any]) -> float:
 
 
 @pytest.fixture
-async def reviewer(make_staff: MakeStaff) -> User:
-    return await make_staff("reviewer")
-
-
-@pytest.fixture
 def review_server(servers: ServerPool) -> Server:
     """A shared server whose pack holds a medium match in a direct chat until it is approved,
     and gives a report case 1.8 s (tests/support.py `review_pack`)."""
     return servers.shared(policy_pack=review_pack(servers.root, BASE_PACK_TEXT))
-
-
-@pytest.fixture
-async def second_reviewer(server: Server) -> AsyncIterator[User]:
-    """Another reviewer than `make_staff("reviewer")`, made once per session."""
-    if "second reviewer" not in server.staff:
-        server.staff["second reviewer"] = await asyncio.to_thread(server.create_staff, "reviewer")
-    login = server.staff["second reviewer"]
-    member = User(server.base_url, user_id=login.user_id, handle=login.handle, password="")
-    member.token = login.token
-    yield member
-    await member.aclose()
-
-
-async def send(user: User, conversation_id: int, text: str) -> httpx.Response:
-    return await user.raw(
-        "POST",
-        f"/api/v1/conversations/{conversation_id}/messages",
-        json={"text": text, "client_id": uuid.uuid4().hex},
-    )
-
-
-async def sent(user: User, conversation_id: int, text: str) -> dict[str, Any]:
-    answer = await send(user, conversation_id, text)
-    assert answer.status_code == 201, answer.text
-    return answer.json()
-
-
-async def decide(
-    staff: User, case_id: int, decision: str, reason: str = "reviewed"
-) -> httpx.Response:
-    return await staff.raw(
-        "POST", f"{CASES}/{case_id}/decision", json={"decision": decision, "reason": reason}
-    )
-
-
-async def decided(staff: User, case_id: int, decision: str, reason: str = "reviewed") -> Any:
-    answer = await decide(staff, case_id, decision, reason)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
 
 
 async def bulk(staff: User, case_ids: list[int], decision: str, reason: str = "bulk") -> Any:
@@ -107,15 +64,27 @@ async def bulk(staff: User, case_ids: list[int], decision: str, reason: str = "b
     )
 
 
-async def case_of(staff: User, target_type: str, target_id: int) -> dict[str, Any]:
-    case = await review_case(staff, target_type, target_id)
-    assert case is not None, f"no pending case for {target_type} {target_id}"
-    return case
+async def flagged_case(
+    author: User, other: User, reviewer: User
+) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """A direct chat of the author's with `other`, a flagged (medium) message of the author's
+    in it, and the message's pending case."""
+    chat = (await author.open_direct(other.id))["id"]
+    flagged = await sent(author, chat, tagged(FLAGGED))
+    return chat, flagged, await case_of(reviewer, "message", flagged["id"])
 
 
-async def report(user: User, target_type: str, target_id: int, reason: str = "other") -> Any:
-    body = {"target_type": target_type, "target_id": target_id, "reason": reason}
-    return await user.raw("POST", "/api/v1/reports", json=body)
+async def on_review_server(
+    review_server: Server, make_user: MakeUser, make_staff: MakeStaff
+) -> tuple[User, User, User, int]:
+    """A reviewer, alice and bob on the review server, and alice's direct chat with bob."""
+    reviewer = await make_staff("reviewer", on=review_server)
+    alice, bob = (
+        await make_user("alice", on=review_server),
+        await make_user("bob", on=review_server),
+    )
+    chat = (await alice.open_direct(bob.id))["id"]
+    return reviewer, alice, bob, chat
 
 
 async def assert_nothing_pending(socket: LiveSocket) -> None:
@@ -143,16 +112,14 @@ def tombstones(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def test_users_are_kept_out_and_auditors_may_only_read(
     alice: User, bob: User, reviewer: User, make_staff: MakeStaff
 ) -> None:
-    chat = (await alice.open_direct(bob.id))["id"]
-    flagged = await sent(alice, chat, tagged("今晚百家乐走起"))
-    case = await case_of(reviewer, "message", flagged["id"])
+    _, _, case = await flagged_case(alice, bob, reviewer)
     auditor = await make_staff("auditor")
     for path in (CASES, SUMMARY, f"{CASES}/{case['id']}"):
         assert_error(await alice.raw("GET", path), 403, "role_required")
         assert (await auditor.raw("GET", path)).status_code == 200
     for outsider, code in ((alice, "role_required"), (auditor, "read_only_role")):
         assert_error(await outsider.raw("PUT", f"{CASES}/{case['id']}/claim"), 403, code)
-        assert_error(await decide(outsider, case["id"], "approve"), 403, code)
+        assert_error(await decide_case(outsider, case["id"], "approve"), 403, code)
         assert_error(await bulk(outsider, [case["id"]], "approve"), 403, code)
     assert (await auditor.request("GET", f"{CASES}/{case['id']}"))["state"] == "open"
     assert_error(await reviewer.raw("GET", CASES, params={"state": "new"}), 400, "state_invalid")
@@ -165,7 +132,7 @@ async def test_the_queue_puts_the_most_urgent_first_and_pages(
     alice: User, bob: User, reviewer: User
 ) -> None:
     chat = (await alice.open_direct(bob.id))["id"]
-    flagged = await sent(alice, chat, tagged("今晚百家乐走起"))
+    flagged = await sent(alice, chat, tagged(FLAGGED))
     assert (await report(bob, "user", alice.id)).status_code == 201
     urgent = await case_of(reviewer, "message", flagged["id"])
     reported = await case_of(reviewer, "user", alice.id)
@@ -193,9 +160,7 @@ async def test_the_queue_puts_the_most_urgent_first_and_pages(
 async def test_a_held_post_reaches_subscribers_only_once_approved(
     make_user: MakeUser, bob: User, reviewer: User
 ) -> None:
-    operator = await make_user("operator")
-    account = await public_account(operator, reviewer, account_type="service")
-    await bob.subscribe(account["id"])
+    operator, account = await subscribed_account(make_user, reviewer, bob)
     title = tagged("百家乐攻略")
     async with bob.websocket() as socket:
         held = await operator.publish(account["id"], title, "正文")
@@ -212,7 +177,7 @@ async def test_a_held_post_reaches_subscribers_only_once_approved(
         assert (case["overdue"], case["claimed_by"], case["decision"]) == (False, None, None)
         assert hours_between(case) == 1  # the pack's service hours for a hold
 
-        approved = await decided(reviewer, case["id"], "approve", "a game review, not an ad")
+        approved = await decided_case(reviewer, case["id"], "approve", "a game review, not an ad")
         assert (approved["state"], approved["decision"]) == ("approved", "approve")
         assert (approved["decided_by"], approved["reason"]) == (
             reviewer.id,
@@ -230,14 +195,9 @@ async def test_a_held_post_reaches_subscribers_only_once_approved(
 async def test_a_held_message_reaches_the_others_only_once_approved(
     review_server: Server, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:
-    reviewer = await make_staff("reviewer", on=review_server)
-    alice, bob = (
-        await make_user("alice", on=review_server),
-        await make_user("bob", on=review_server),
-    )
-    chat = (await alice.open_direct(bob.id))["id"]
+    reviewer, alice, bob, chat = await on_review_server(review_server, make_user, make_staff)
     _, bob_cursor = await full_sync(bob)
-    text = tagged("今晚百家乐走起")
+    text = tagged(FLAGGED)
     async with bob.websocket() as socket:
         held = await sent(alice, chat, text)
         assert held["moderation"] == "held"
@@ -252,7 +212,7 @@ async def test_a_held_message_reaches_the_others_only_once_approved(
         case = await case_of(reviewer, "message", held["id"])
         assert case["sources"] == ["hold"]
         assert case["content"] == {"text": text, "conversation_id": chat}
-        await decided(reviewer, case["id"], "approve")
+        await decided_case(reviewer, case["id"], "approve")
         frame = await asyncio.wait_for(socket.receive_until("message"), WAIT)
     assert (frame["message"]["id"], frame["message"]["text"]) == (held["id"], text)
     assert "moderation" not in frame["message"]
@@ -264,17 +224,12 @@ async def test_a_held_message_reaches_the_others_only_once_approved(
 async def test_a_held_message_removed_is_never_seen_by_the_others(
     review_server: Server, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:
-    reviewer = await make_staff("reviewer", on=review_server)
-    alice, bob = (
-        await make_user("alice", on=review_server),
-        await make_user("bob", on=review_server),
-    )
-    chat = (await alice.open_direct(bob.id))["id"]
+    reviewer, alice, bob, chat = await on_review_server(review_server, make_user, make_staff)
     _, bob_cursor = await full_sync(bob)
     _, alice_cursor = await full_sync(alice)
     held = await sent(alice, chat, tagged("六合彩内部资料"))
     case = await case_of(reviewer, "message", held["id"])
-    await decided(reviewer, case["id"], "remove", "gambling ad")
+    await decided_case(reviewer, case["id"], "remove", "gambling ad")
 
     alice_events, _ = await full_sync(alice, alice_cursor)
     target = {"type": "message", "id": held["id"], "conversation_id": chat}
@@ -286,15 +241,10 @@ async def test_a_held_message_removed_is_never_seen_by_the_others(
 async def test_a_removed_hold_is_not_in_the_others_history(
     review_server: Server, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:
-    reviewer = await make_staff("reviewer", on=review_server)
-    alice, bob = (
-        await make_user("alice", on=review_server),
-        await make_user("bob", on=review_server),
-    )
-    chat = (await alice.open_direct(bob.id))["id"]
+    reviewer, alice, bob, chat = await on_review_server(review_server, make_user, make_staff)
     held = await sent(alice, chat, tagged("六合彩内部资料"))
     case = await case_of(reviewer, "message", held["id"])
-    await decided(reviewer, case["id"], "remove", "gambling ad")
+    await decided_case(reviewer, case["id"], "remove", "gambling ad")
     assert [m["moderation"] for m in await full_history(alice, chat)] == ["withheld"]
     assert await full_history(bob, chat) == []
     assert_error(await report(bob, "message", held["id"]), 404, "target_not_found")
@@ -303,12 +253,10 @@ async def test_a_removed_hold_is_not_in_the_others_history(
 async def test_a_removed_hold_is_not_in_subscribers_timelines(
     make_user: MakeUser, bob: User, reviewer: User
 ) -> None:
-    operator = await make_user("operator")
-    account = await public_account(operator, reviewer, account_type="service")
-    await bob.subscribe(account["id"])
+    operator, account = await subscribed_account(make_user, reviewer, bob)
     held = await operator.publish(account["id"], tagged("百家乐攻略"), "正文")
     case = await case_of(reviewer, "post", held["id"])
-    await decided(reviewer, case["id"], "remove", "gambling ad")
+    await decided_case(reviewer, case["id"], "remove", "gambling ad")
     # Never seen, so not even a tombstone: to subscribers it never existed.
     assert_error(await bob.raw("GET", f"/api/v1/posts/{held['id']}"), 404, "post_not_found")
     assert (await bob.timeline())["posts"] == []
@@ -322,7 +270,7 @@ async def test_a_removed_message_is_tombstoned_for_every_member_and_its_text_ban
 ) -> None:
     group = (await alice.create_group("茶话会", [bob.id, carol.id]))["id"]
     cursors = {user.id: (await full_sync(user))[1] for user in (alice, bob, carol)}
-    text = tagged("今晚百家乐走起")
+    text = tagged(FLAGGED)
     flagged = await sent(alice, group, text)
     assert "moderation" not in flagged  # a flag is delivered at once
     assert [m["text"] for m in await full_history(carol, group)] == [text]
@@ -336,7 +284,7 @@ async def test_a_removed_message_is_tombstoned_for_every_member_and_its_text_ban
 
     target = {"type": "message", "id": flagged["id"], "conversation_id": group}
     async with bob.websocket() as socket:
-        removed = await decided(reviewer, case["id"], "remove", "gambling ad")
+        removed = await decided_case(reviewer, case["id"], "remove", "gambling ad")
         frame = await asyncio.wait_for(socket.receive_until("tombstone"), WAIT)
     assert (removed["state"], removed["decision"]) == ("removed", "remove")
     assert frame["target"] == target
@@ -370,7 +318,7 @@ async def test_only_texts_of_eight_or_more_characters_are_banked(
     for text in (short, long):
         message = await sent(alice, group, text)
         case = await case_of(reviewer, "message", message["id"])
-        await decided(reviewer, case["id"], "remove", "gambling")
+        await decided_case(reviewer, case["id"], "remove", "gambling")
     assert (await send(bob, group, short)).status_code == 201
     assert_error(await send(bob, group, long), 422, "content_blocked")
 
@@ -411,7 +359,7 @@ async def test_a_removed_post_takes_its_reposts_and_every_forward_with_it(
     first_target = {"type": "message", "id": first["id"], "conversation_id": alice_bob}
     second_target = {"type": "message", "id": second["id"], "conversation_id": bob_carol}
     async with bob.websocket() as socket:
-        await decided(reviewer, case["id"], "remove", "a fabricated story")
+        await decided_case(reviewer, case["id"], "remove", "a fabricated story")
         frames = await frames_until(
             socket,
             lambda got: (
@@ -469,9 +417,7 @@ async def test_a_removed_post_takes_its_reposts_and_every_forward_with_it(
 async def test_a_claim_keeps_other_reviewers_off_until_it_is_given_back(
     alice: User, bob: User, reviewer: User, second_reviewer: User
 ) -> None:
-    chat = (await alice.open_direct(bob.id))["id"]
-    flagged = await sent(alice, chat, tagged("今晚百家乐走起"))
-    case = await case_of(reviewer, "message", flagged["id"])
+    chat, flagged, case = await flagged_case(alice, bob, reviewer)
     claim = f"{CASES}/{case['id']}/claim"
     other = second_reviewer
 
@@ -479,41 +425,39 @@ async def test_a_claim_keeps_other_reviewers_off_until_it_is_given_back(
     assert (await case_of(other, "message", flagged["id"]))["claimed_by"] == reviewer.id
     assert_error(await other.raw("PUT", claim), 409, "case_claimed")
     assert_error(await other.raw("DELETE", claim), 409, "case_claimed")
-    assert_error(await decide(other, case["id"], "approve"), 409, "case_claimed")
+    assert_error(await decide_case(other, case["id"], "approve"), 409, "case_claimed")
     assert (await reviewer.request("PUT", claim))["claimed_by"] == reviewer.id  # renewed
     assert (await reviewer.request("DELETE", claim))["claimed_by"] is None
 
     assert (await other.request("PUT", claim))["claimed_by"] == other.id
-    approved = await decided(other, case["id"], "approve")
+    approved = await decided_case(other, case["id"], "approve")
     assert (approved["state"], approved["decided_by"], approved["claimed_by"]) == (
         "approved",
         other.id,
         None,
     )
     assert_error(await reviewer.raw("PUT", claim), 409, "case_decided")
-    assert_error(await decide(reviewer, case["id"], "remove"), 409, "case_decided")
+    assert_error(await decide_case(reviewer, case["id"], "remove"), 409, "case_decided")
     assert_error(await reviewer.raw("PUT", f"{CASES}/{10**9}/claim"), 404, "case_not_found")
-    assert_error(await decide(reviewer, 10**9, "approve"), 404, "case_not_found")
+    assert_error(await decide_case(reviewer, 10**9, "approve"), 404, "case_not_found")
     assert [m["text"] for m in await full_history(bob, chat)] == [flagged["text"]]
 
 
 async def test_an_escalated_case_waits_for_an_administrator(
     alice: User, bob: User, reviewer: User, make_staff: MakeStaff
 ) -> None:
-    chat = (await alice.open_direct(bob.id))["id"]
-    flagged = await sent(alice, chat, tagged("今晚百家乐走起"))
-    case = await case_of(reviewer, "message", flagged["id"])
-    escalated = await decided(reviewer, case["id"], "escalate", "needs a legal view")
+    chat, flagged, case = await flagged_case(alice, bob, reviewer)
+    escalated = await decided_case(reviewer, case["id"], "escalate", "needs a legal view")
     assert (escalated["state"], escalated["decision"]) == ("escalated", None)
     assert (await review_case(reviewer, "message", flagged["id"], "escalated"))["id"] == case["id"]
     assert await review_case(reviewer, "message", flagged["id"], "open") is None
     assert (await reviewer.request("GET", SUMMARY))["escalated"] >= 1
 
-    assert_error(await decide(reviewer, case["id"], "remove"), 403, "case_escalated")
-    assert_error(await decide(reviewer, case["id"], "approve"), 403, "case_escalated")
+    assert_error(await decide_case(reviewer, case["id"], "remove"), 403, "case_escalated")
+    assert_error(await decide_case(reviewer, case["id"], "approve"), 403, "case_escalated")
     admin = await make_staff("admin")
-    assert_error(await decide(admin, case["id"], "escalate"), 409, "case_escalated")
-    removed = await decided(admin, case["id"], "remove", "illegal gambling ad")
+    assert_error(await decide_case(admin, case["id"], "escalate"), 409, "case_escalated")
+    removed = await decided_case(admin, case["id"], "remove", "illegal gambling ad")
     assert (removed["state"], removed["decided_by"]) == ("removed", admin.id)
     assert (await full_history(bob, chat))[0]["moderation"] == "removed"
 
@@ -530,12 +474,10 @@ async def test_a_bulk_decision_decides_every_case_or_none(
     make_staff: MakeStaff,
 ) -> None:
     chat = (await alice.open_direct(bob.id))["id"]
-    texts = [tagged(f"今晚百家乐走起{n}") for n in range(3)]
+    texts = [tagged(f"{FLAGGED}{n}") for n in range(3)]
     messages = [await sent(alice, chat, text) for text in texts]
     message_cases = [(await case_of(reviewer, "message", m["id"]))["id"] for m in messages]
-    operator = await make_user("operator")
-    account = await public_account(operator, reviewer, account_type="service")
-    await bob.subscribe(account["id"])
+    operator, account = await subscribed_account(make_user, reviewer, bob)
     held = await operator.publish(account["id"], tagged("百家乐攻略"), "正文")
     held_case = (await case_of(reviewer, "post", held["id"]))["id"]
     assert (await report(bob, "user", alice.id)).status_code == 201
@@ -547,12 +489,12 @@ async def test_a_bulk_decision_decides_every_case_or_none(
 
     await refused([*cases, user_case], "remove", 422, "not_removable")
     await refused([*cases, 10**9], "approve", 404, "case_not_found")
-    await decided(reviewer, message_cases[2], "approve")
+    await decided_case(reviewer, message_cases[2], "approve")
     await refused([*cases, message_cases[2]], "remove", 409, "case_decided")
     await second_reviewer.request("PUT", f"{CASES}/{cases[1]}/claim")
     await refused(cases, "remove", 409, "case_claimed")
     await second_reviewer.request("DELETE", f"{CASES}/{cases[1]}/claim")
-    await decided(reviewer, user_case, "escalate")
+    await decided_case(reviewer, user_case, "escalate")
     await refused([*cases, user_case], "approve", 403, "case_escalated")
     await refused(cases, "ban", 400, "decision_invalid")
     assert_error(await bulk(reviewer, cases, "remove", "  "), 400, "reason_invalid")
@@ -593,7 +535,7 @@ async def test_overdue_cases_are_marked_filtered_and_counted(
     bob = await make_user("bob", on=review_server)
     chat = (await alice.create_group("茶话会", [bob.id]))["id"]  # flagged, not held
     before = await reviewer.request("GET", SUMMARY)
-    flagged = await sent(alice, chat, tagged("今晚百家乐走起"))
+    flagged = await sent(alice, chat, tagged(FLAGGED))
     reported = await sent(alice, chat, tagged("今晚六合彩走起"))
     # Flagged (due in 24 h), then reported: the case is due by the earlier time.
     reporting = time.monotonic()
@@ -626,7 +568,7 @@ async def test_overdue_cases_are_marked_filtered_and_counted(
     assert sources["flag"]["pending"] == before["by_source"]["flag"]["pending"] + 2
     assert sources["hold"] == before["by_source"]["hold"]
 
-    approved = await decided(reviewer, late["id"], "approve")
+    approved = await decided_case(reviewer, late["id"], "approve")
     assert approved["overdue"] is False
     assert (await reviewer.request("GET", SUMMARY))["overdue"] == before["overdue"]
 
@@ -657,7 +599,7 @@ async def test_a_post_passing_a_reach_threshold_is_escalated_and_reopened_after_
     assert (case["author_id"], case["severity"], case["report_count"]) == (operator.id, None, 0)
     assert case["content"]["text"] == "据说\n据说。正文。"
     assert hours_between(case) == 1
-    await decided(reviewer, case["id"], "approve", "true and harmless")
+    await decided_case(reviewer, case["id"], "approve", "true and harmless")
     assert await review_case(reviewer, "post", post["id"]) is None
 
     chat = (await readers[0].open_direct(readers[1].id))["id"]
@@ -676,9 +618,7 @@ async def test_a_post_passing_a_reach_threshold_is_escalated_and_reopened_after_
 async def test_content_is_removed_not_upheld_and_a_user_upheld_not_removed(
     make_user: MakeUser, alice: User, bob: User, reviewer: User
 ) -> None:
-    chat = (await alice.open_direct(bob.id))["id"]
-    flagged = await sent(alice, chat, tagged("今晚百家乐走起"))
-    message_case = await case_of(reviewer, "message", flagged["id"])
+    chat, flagged, message_case = await flagged_case(alice, bob, reviewer)
     operator = await make_user("operator")
     account = await public_account(operator, reviewer, account_type="service")
     held = await operator.publish(account["id"], tagged("百家乐攻略"), "正文")
@@ -687,16 +627,16 @@ async def test_content_is_removed_not_upheld_and_a_user_upheld_not_removed(
     user_case = await case_of(reviewer, "user", alice.id)
 
     for case in (message_case, post_case):
-        assert_error(await decide(reviewer, case["id"], "uphold"), 422, "not_upholdable")
+        assert_error(await decide_case(reviewer, case["id"], "uphold"), 422, "not_upholdable")
         assert_error(await bulk(reviewer, [case["id"]], "uphold"), 422, "not_upholdable")
-    assert_error(await decide(reviewer, user_case["id"], "remove"), 422, "not_removable")
+    assert_error(await decide_case(reviewer, user_case["id"], "remove"), 422, "not_removable")
     for case in (message_case, post_case, user_case):
         shown = await reviewer.request("GET", f"{CASES}/{case['id']}")
         assert (shown["state"], shown["decision"], shown["reason"]) == ("open", None, None)
     assert [m["text"] for m in await full_history(bob, chat)] == [flagged["text"]]
     assert_error(await bob.raw("GET", f"/api/v1/posts/{held['id']}"), 404, "post_not_found")
 
-    upheld = await decided(reviewer, user_case["id"], "uphold", "a scammer")
+    upheld = await decided_case(reviewer, user_case["id"], "uphold", "a scammer")
     assert (upheld["state"], upheld["decision"], upheld["decided_by"], upheld["reason"]) == (
         "upheld",
         "uphold",
@@ -706,8 +646,8 @@ async def test_content_is_removed_not_upheld_and_a_user_upheld_not_removed(
     assert await review_case(reviewer, "user", alice.id) is None
     assert (await review_case(reviewer, "user", alice.id, "upheld"))["id"] == user_case["id"]
     # What a reviewer cannot uphold is still decided the usual way.
-    assert (await decided(reviewer, message_case["id"], "approve"))["state"] == "approved"
-    assert (await decided(reviewer, post_case["id"], "approve"))["state"] == "approved"
+    assert (await decided_case(reviewer, message_case["id"], "approve"))["state"] == "approved"
+    assert (await decided_case(reviewer, post_case["id"], "approve"))["state"] == "approved"
 
 
 # Escalations and take-overs ---------------------------------------------------------------------
@@ -716,10 +656,8 @@ async def test_content_is_removed_not_upheld_and_a_user_upheld_not_removed(
 async def test_an_escalation_keeps_its_reason_and_only_an_administrator_claims_it(
     alice: User, bob: User, reviewer: User, make_staff: MakeStaff
 ) -> None:
-    chat = (await alice.open_direct(bob.id))["id"]
-    flagged = await sent(alice, chat, tagged("今晚百家乐走起"))
-    case = await case_of(reviewer, "message", flagged["id"])
-    escalated = await decided(reviewer, case["id"], "escalate", "needs legal")
+    _, flagged, case = await flagged_case(alice, bob, reviewer)
+    escalated = await decided_case(reviewer, case["id"], "escalate", "needs legal")
     assert (escalated["state"], escalated["reason"], escalated["decision"]) == (
         "escalated",
         "needs legal",
@@ -739,7 +677,7 @@ async def test_an_escalation_keeps_its_reason_and_only_an_administrator_claims_i
     assert (await reviewer.request("GET", f"{CASES}/{case['id']}"))["claimed_by"] is None
     admin = await make_staff("admin")
     assert (await admin.request("PUT", claim))["claimed_by"] == admin.id
-    removed = await decided(admin, case["id"], "remove", "illegal gambling ad")
+    removed = await decided_case(admin, case["id"], "remove", "illegal gambling ad")
     assert (removed["state"], removed["decided_by"], removed["reason"]) == (
         "removed",
         admin.id,
@@ -751,7 +689,7 @@ async def test_an_administrator_may_take_over_a_case_a_reviewer_just_claimed(
     alice: User, bob: User, reviewer: User, second_reviewer: User, make_staff: MakeStaff
 ) -> None:
     chat = (await alice.open_direct(bob.id))["id"]
-    first, second = [await sent(alice, chat, tagged(f"今晚百家乐走起{n}")) for n in range(2)]
+    first, second = [await sent(alice, chat, tagged(f"{FLAGGED}{n}")) for n in range(2)]
     cases = [(await case_of(reviewer, "message", m["id"]))["id"] for m in (first, second)]
     for case_id in cases:
         claimed = await reviewer.request("PUT", f"{CASES}/{case_id}/claim")
@@ -759,19 +697,19 @@ async def test_an_administrator_may_take_over_a_case_a_reviewer_just_claimed(
         assert_error(
             await second_reviewer.raw("PUT", f"{CASES}/{case_id}/claim"), 409, "case_claimed"
         )
-        assert_error(await decide(second_reviewer, case_id, "approve"), 409, "case_claimed")
+        assert_error(await decide_case(second_reviewer, case_id, "approve"), 409, "case_claimed")
 
     admin = await make_staff("admin")
     taken = await admin.request("PUT", f"{CASES}/{cases[0]}/claim")
     assert taken["claimed_by"] == admin.id
     assert_error(await reviewer.raw("PUT", f"{CASES}/{cases[0]}/claim"), 409, "case_claimed")
-    removed = await decided(admin, cases[0], "remove", "gambling ad")
+    removed = await decided_case(admin, cases[0], "remove", "gambling ad")
     assert (removed["state"], removed["decided_by"], removed["claimed_by"]) == (
         "removed",
         admin.id,
         None,
     )
-    approved = await decided(admin, cases[1], "approve", "a joke among friends")
+    approved = await decided_case(admin, cases[1], "approve", "a joke among friends")
     assert (approved["state"], approved["decided_by"], approved["claimed_by"]) == (
         "approved",
         admin.id,
@@ -812,14 +750,14 @@ async def test_a_removed_post_decides_the_pending_cases_of_its_forwards_and_repo
     repost_case = await case_of(reviewer, "post", repost["id"])
     post_case = await case_of(reviewer, "post", post["id"])
 
-    await decided(reviewer, post_case["id"], "remove", "a fabricated story")
+    await decided_case(reviewer, post_case["id"], "remove", "a fabricated story")
     for target, case in (("message", forward_case), ("post", repost_case)):
         shown = await reviewer.request("GET", f"{CASES}/{case['id']}")
         assert (shown["state"], shown["decision"]) == ("removed", "remove"), shown
         assert shown["reason"].startswith("removed with case"), shown
         assert {r["outcome"] for r in shown["reports"]} == {"action_taken"}
         assert await review_case(reviewer, target, case["target"]["id"]) is None
-        assert_error(await decide(reviewer, case["id"], "approve"), 409, "case_decided")
+        assert_error(await decide_case(reviewer, case["id"], "approve"), 409, "case_decided")
 
     for reporter, filed, target in (
         (bob, forward_report.json(), {"type": "message", "id": forward["id"]}),
@@ -861,13 +799,13 @@ async def test_a_held_message_in_a_group_of_its_sender_alone_can_be_approved(
     reviewer = await make_staff("reviewer", on=group_hold_server)
     alice = await make_user("alice", on=group_hold_server)
     group = (await alice.create_group("独白", []))["id"]
-    text = tagged("今晚百家乐走起")
+    text = tagged(FLAGGED)
     held = await sent(alice, group, text)
     assert held["moderation"] == "held"
     case = await case_of(reviewer, "message", held["id"])
     assert case["sources"] == ["hold"]
 
-    answer = await decide(reviewer, case["id"], "approve", "harmless")
+    answer = await decide_case(reviewer, case["id"], "approve", "harmless")
     assert answer.status_code == 200, answer.text
     assert (answer.json()["state"], answer.json()["decision"]) == ("approved", "approve")
     assert (await reviewer.request("GET", f"{CASES}/{case['id']}"))["state"] == "approved"
@@ -880,13 +818,6 @@ async def test_a_held_message_in_a_group_of_its_sender_alone_can_be_approved(
 # Restarts ---------------------------------------------------------------------------------------
 
 
-def moved(user: User, server: Server) -> User:
-    """The same account and session, talking to another server process."""
-    again = User(server.base_url, user_id=user.id, handle=user.handle, password=user.password)
-    again.token = user.token
-    return again
-
-
 async def test_a_restart_after_a_release_gives_no_stream_position_out_twice(
     servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:
@@ -896,11 +827,11 @@ async def test_a_restart_after_a_release_gives_no_stream_position_out_twice(
         reviewer = await make_staff("reviewer", on=first)
         alice, bob, carol = [await make_user(name, on=first) for name in ("alice", "bob", "carol")]
         chat = (await alice.open_direct(bob.id))["id"]
-        text = tagged("今晚百家乐走起")
+        text = tagged(FLAGGED)
         held = await sent(alice, chat, text)
         assert held["moderation"] == "held"
         case = await case_of(reviewer, "message", held["id"])
-        await decided(reviewer, case["id"], "approve")
+        await decided_case(reviewer, case["id"], "approve")
         before, released_at = await full_sync(bob)
         assert [m["id"] for m in messages_of(before)] == [held["id"]]
     finally:

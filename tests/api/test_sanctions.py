@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,50 +25,31 @@ from tests.conftest import (
     post_registration,
 )
 from tests.support import (
+    FLAGGED,
     assert_error,
+    case_of,
+    decided_case,
     full_history,
     full_sync,
     notices_of,
     public_account,
     query_db,
-    review_case,
+    send,
+    sent,
+    subscribed_account,
+    tagged,
 )
 from townhall.client import LiveSocket
 from townhall.packs import load_pack
 
+pytestmark = pytest.mark.usefixtures("no_server_errors")
+
 WAIT = 10  # seconds: generous, only reached when something is wrong
 SANCTIONS = "/api/v1/admin/sanctions"
-CASES = "/api/v1/admin/review/cases"
 GROUND = load_pack("cn-2014").enforcement.ground
-FLAGGED = "今晚百家乐走起"  # a medium gambling match: flagged in chats, a 2-point strike
-
-
-@pytest.fixture(autouse=True)
-def no_server_errors(servers: ServerPool) -> Iterator[None]:
-    """No 500 and no failed background job: no server logged a traceback during the test."""
-    sizes = {s.log_file: s.log_file.stat().st_size for s in servers.started}
-    yield
-    for started in servers.started:
-        logged = started.log_file.read_bytes()[sizes.get(started.log_file, 0) :]
-        assert b"Traceback" not in logged, logged.decode(errors="replace")
-
-
-@pytest.fixture
-async def reviewer(make_staff: MakeStaff) -> User:
-    return await make_staff("reviewer")
-
-
-@pytest.fixture
-async def admin(make_staff: MakeStaff) -> User:
-    return await make_staff("admin")
 
 
 # Helpers ------------------------------------------------------------------------------------------
-
-
-def tagged(text: str) -> str:
-    """A text no other test sends: a removal bans its text on the whole server."""
-    return f"{text}{uuid.uuid4().hex[:8]}"
 
 
 def in_seconds(seconds: float) -> datetime:
@@ -116,20 +97,6 @@ async def standing(staff: User, subject_type: str, subject_id: int, **params: An
     )
 
 
-async def send(user: User, conversation_id: int, text: str = "你好") -> httpx.Response:
-    return await user.raw(
-        "POST",
-        f"/api/v1/conversations/{conversation_id}/messages",
-        json={"text": text, "client_id": uuid.uuid4().hex},
-    )
-
-
-async def sent(user: User, conversation_id: int, text: str = "你好") -> dict[str, Any]:
-    answer = await send(user, conversation_id, text)
-    assert answer.status_code == 201, answer.text
-    return answer.json()
-
-
 async def ws_send(socket: LiveSocket, conversation_id: int, text: str = "你好") -> dict[str, Any]:
     """The ack or error frame that answers one send over the WebSocket."""
     client_id = await socket.send_message(conversation_id, text)
@@ -173,30 +140,17 @@ async def forward(user: User, post_id: int, conversation_id: int) -> httpx.Respo
     )
 
 
-async def pending_case(staff: User, target_type: str, target_id: int) -> dict[str, Any]:
-    case = await review_case(staff, target_type, target_id)
-    assert case is not None, f"no pending case for {target_type} {target_id}"
-    return case
-
-
-async def decide(staff: User, case_id: int, decision: str, reason: str = "reviewed") -> None:
-    answer = await staff.raw(
-        "POST", f"{CASES}/{case_id}/decision", json={"decision": decision, "reason": reason}
-    )
-    assert answer.status_code == 200, answer.text
-
-
 async def flagged_cases(author: User, chat: int, reviewer: User, count: int) -> list[int]:
     """`count` open cases about the author's flagged (medium) messages in a chat."""
     messages = [await sent(author, chat, tagged(FLAGGED)) for _ in range(count)]
-    return [(await pending_case(reviewer, "message", m["id"]))["id"] for m in messages]
+    return [(await case_of(reviewer, "message", m["id"]))["id"] for m in messages]
 
 
 async def removal_cases(author: User, chat: int, reviewer: User, count: int) -> list[int]:
     """`count` cases that found the author's messages in violation (medium: 2 points each)."""
     cases = await flagged_cases(author, chat, reviewer, count)
     for case_id in cases:
-        await decide(reviewer, case_id, "remove", "gambling ad")
+        await decided_case(reviewer, case_id, "remove", "gambling ad")
     return cases
 
 
@@ -457,9 +411,7 @@ async def test_a_blacklisted_identity_cannot_register_again_until_it_is_lifted(
 async def test_a_suspended_public_account_cannot_publish_but_stays_readable(
     make_user: MakeUser, bob: User, reviewer: User
 ) -> None:
-    operator = await make_user("operator")
-    account = await public_account(operator, reviewer, account_type="service")
-    await bob.subscribe(account["id"])
+    operator, account = await subscribed_account(make_user, reviewer, bob)
     post = (await publish(operator, account["id"], "开张")).json()
     suspension = await applied(reviewer, "public_account", account["id"], "suspend_updates", days=7)
 
@@ -482,9 +434,7 @@ async def test_a_suspended_public_account_cannot_publish_but_stays_readable(
 async def test_limited_publication_of_a_public_account_holds_every_post_for_review(
     make_user: MakeUser, bob: User, reviewer: User
 ) -> None:
-    operator = await make_user("operator")
-    account = await public_account(operator, reviewer, account_type="service")
-    await bob.subscribe(account["id"])
+    operator, account = await subscribed_account(make_user, reviewer, bob)
     before = (await publish(operator, account["id"], "开张")).json()
     assert "moderation" not in before
     limit = await applied(reviewer, "public_account", account["id"], "limit_publication")
@@ -494,7 +444,7 @@ async def test_limited_publication_of_a_public_account_holds_every_post_for_revi
     assert held.json()["moderation"] == "held"
     assert [p["id"] for p in (await bob.timeline())["posts"]] == [before["id"]]
     assert_error(await bob.raw("GET", f"/api/v1/posts/{held.json()['id']}"), 404)
-    case = await pending_case(reviewer, "post", held.json()["id"])
+    case = await case_of(reviewer, "post", held.json()["id"])
     assert case["sources"] == ["hold"]
     assert case["author_id"] == operator.id
 
@@ -646,7 +596,7 @@ async def test_the_recommendation_climbs_as_cases_give_strikes(
         "case_not_about_subject",
     )
     (cleared, still_open) = await flagged_cases(alice, chat, reviewer, 2)
-    await decide(reviewer, cleared, "approve", "a card game among friends")
+    await decided_case(reviewer, cleared, "approve", "a card game among friends")
     for case_id in (cleared, still_open):
         assert_error(
             await sanction(reviewer, "user", alice.id, "warning", case_id=case_id),
