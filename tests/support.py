@@ -305,6 +305,52 @@ def review_pack(root: Path, base_text: str) -> str:
     return str(path)
 
 
+# Sanctions ----------------------------------------------------------------------------------------
+
+SANCTIONS = "/api/v1/admin/sanctions"
+
+
+async def sanction(
+    staff: User,
+    subject_type: str,
+    subject_id: int,
+    kind: str,
+    reason: str | None = "spreads rumours",
+    **fields: Any,
+) -> httpx.Response:
+    body = {"subject_type": subject_type, "subject_id": subject_id, "kind": kind, **fields}
+    if reason is not None:
+        body["reason"] = reason
+    return await staff.raw("POST", SANCTIONS, json=body)
+
+
+async def applied(
+    staff: User, subject_type: str, subject_id: int, kind: str, **fields: Any
+) -> dict[str, Any]:
+    answer = await sanction(staff, subject_type, subject_id, kind, **fields)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+async def lift(staff: User, sanction_id: int, reason: str = "the appeal was upheld") -> Any:
+    return await staff.raw("POST", f"{SANCTIONS}/{sanction_id}/lift", json={"reason": reason})
+
+
+async def lifted(staff: User, sanction_id: int) -> dict[str, Any]:
+    answer = await lift(staff, sanction_id)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["state"] == "lifted"
+    return answer.json()
+
+
+async def standing(staff: User, subject_type: str, subject_id: int, **params: Any) -> Any:
+    return await staff.request(
+        "GET",
+        f"{SANCTIONS}/standing",
+        params={"subject_type": subject_type, "subject_id": subject_id, **params},
+    )
+
+
 # The audit log ------------------------------------------------------------------------------------
 
 
@@ -316,3 +362,73 @@ async def add_terms(admin: TownhallClient, first: int, count: int) -> None:
             "/api/v1/admin/lexicon/terms",
             json={"text": f"代开发票{number}", "category": "fraud", "severity": "high"},
         )
+
+
+# The route table ----------------------------------------------------------------------------------
+
+WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
+def openapi_routes(spec: dict[str, Any], methods: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(METHOD, path template) of every route of the OpenAPI document with one of `methods`."""
+    return [
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        for method in operations
+        if method in methods
+    ]
+
+
+def request_bodies(
+    spec: dict[str, Any], method: str, path: str, values: dict[str, Any]
+) -> list[Any]:
+    """A valid body for each shape the route takes (one per variant of a union), built from its
+    schema: `values` gives a field by name, the rest take the simplest value their type allows.
+    A route without a body gives [None]."""
+    operation = spec["paths"][path][method.lower()]
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is None:
+        return [None]
+    schema = content["schema"]
+    variants = schema.get("oneOf") or schema.get("anyOf") or [schema]
+    return [_example(spec, variant, values) for variant in variants]
+
+
+def query_parameters(
+    spec: dict[str, Any], method: str, path: str, values: dict[str, Any]
+) -> dict[str, Any]:
+    """The route's required query parameters, valued as `request_bodies` values fields."""
+    operation = spec["paths"][path][method.lower()]
+    return {
+        p["name"]: values[p["name"]] if p["name"] in values else _example(spec, p["schema"], values)
+        for p in operation.get("parameters", ())
+        if p["in"] == "query" and p.get("required")
+    }
+
+
+def _example(spec: dict[str, Any], schema: dict[str, Any], values: dict[str, Any]) -> Any:
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return _example(spec, spec["components"]["schemas"][name], values)
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    for union in ("anyOf", "oneOf"):
+        if union in schema:
+            choice = next(s for s in schema[union] if s.get("type") != "null")
+            return _example(spec, choice, values)
+    kind = schema.get("type")
+    if kind == "object":
+        return {
+            name: values[name] if name in values else _example(spec, field, values)
+            for name, field in schema.get("properties", {}).items()
+            if name in schema.get("required", ()) or name in values
+        }
+    if kind == "array":
+        return [_example(spec, schema["items"], values)] * schema.get("minItems", 0)
+    if kind == "integer":
+        return max(1, schema.get("minimum", 1))
+    if kind == "boolean":
+        return False
+    return "an example text"

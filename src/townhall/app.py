@@ -107,11 +107,14 @@ async def running_services(
         also=settings.audit_checkpoint_also,
         clock=clock,
     )
+    notices = Notices(database, bus)
+    enforcement = Enforcement(database, notices, audit, pack, clock=clock)
     identity = IdentityService(
         database,
         IdentityVault(settings.resolved_keys_dir),
         pack,
         standings,
+        enforcement,
         OutboxSmsSender(settings.data_dir / "sms-outbox.jsonl"),
         audit,
         clock=clock,
@@ -123,8 +126,6 @@ async def running_services(
     review = ReviewService(database, bus, takedown, content_check, pack, audit, clock=clock)
     # No classifiers until the server loads them (see build_app): a CLI command needs none.
     classifiers = ClassifierStage(pack.moderation, (), on_flag=review.classified)
-    notices = Notices(database, bus)
-    enforcement = Enforcement(database, notices, audit, pack, clock=clock)
     messaging = MessagingService(
         database,
         message_log,
@@ -144,6 +145,7 @@ async def running_services(
             bus,
             identity,
             standings,
+            enforcement,
             content_check,
             pack,
             audit,
@@ -187,7 +189,7 @@ async def running_services(
         appeals=Appeals(
             database, enforcement, takedown, content_check, notices, audit, pack, clock=clock
         ),
-        reports=ReportService(database, bus, review, pack, clock=clock),
+        reports=ReportService(database, bus, review, enforcement, pack, clock=clock),
         rescan=Rescan(database, content_check, review),
         classifiers=classifiers,
         reach=reach,
@@ -251,6 +253,17 @@ async def purge_identities(services: Services) -> None:
         log.info("purged %d identities past their retention", purged)
 
 
+async def index_phones(services: Services) -> None:
+    """Once at start: phones of identities sealed before phones were indexed."""
+    try:
+        indexed = await services.identity.index_phones()
+    except Exception:
+        log.exception("indexing the phones of older identities failed; trying at next start")
+        return
+    if indexed:
+        log.info("indexed the phones of %d older identities", indexed)
+
+
 async def checkpoint_audit_log(services: Services) -> None:
     """A checkpoint if the log grew, so the rows no checkpoint vouches for yet are one
     interval's at most."""
@@ -296,6 +309,7 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
                     services.retention.keep_purging(settings.retention_purge_interval_seconds)
                 ),
             ]
+            tasks.append(asyncio.create_task(index_phones(services)))
             if settings.classifiers:
                 tasks.append(asyncio.create_task(load_classifiers(services, settings.data_dir)))
             settle_heap()

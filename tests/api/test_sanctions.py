@@ -26,16 +26,22 @@ from tests.conftest import (
 )
 from tests.support import (
     FLAGGED,
+    SANCTIONS,
+    applied,
     assert_error,
     case_of,
     decided_case,
     full_history,
     full_sync,
+    lift,
+    lifted,
     notices_of,
     public_account,
     query_db,
+    sanction,
     send,
     sent,
+    standing,
     subscribed_account,
     tagged,
 )
@@ -45,7 +51,6 @@ from townhall.packs import load_pack
 pytestmark = pytest.mark.usefixtures("no_server_errors")
 
 WAIT = 10  # seconds: generous, only reached when something is wrong
-SANCTIONS = "/api/v1/admin/sanctions"
 GROUND = load_pack("cn-2014").enforcement.ground
 
 
@@ -54,47 +59,6 @@ GROUND = load_pack("cn-2014").enforcement.ground
 
 def in_seconds(seconds: float) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds)
-
-
-async def sanction(
-    staff: User,
-    subject_type: str,
-    subject_id: int,
-    kind: str,
-    reason: str | None = "spreads rumours",
-    **fields: Any,
-) -> httpx.Response:
-    body = {"subject_type": subject_type, "subject_id": subject_id, "kind": kind, **fields}
-    if reason is not None:
-        body["reason"] = reason
-    return await staff.raw("POST", SANCTIONS, json=body)
-
-
-async def applied(
-    staff: User, subject_type: str, subject_id: int, kind: str, **fields: Any
-) -> dict[str, Any]:
-    answer = await sanction(staff, subject_type, subject_id, kind, **fields)
-    assert answer.status_code == 201, answer.text
-    return answer.json()
-
-
-async def lift(staff: User, sanction_id: int, reason: str = "the appeal was upheld") -> Any:
-    return await staff.raw("POST", f"{SANCTIONS}/{sanction_id}/lift", json={"reason": reason})
-
-
-async def lifted(staff: User, sanction_id: int) -> dict[str, Any]:
-    answer = await lift(staff, sanction_id)
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["state"] == "lifted"
-    return answer.json()
-
-
-async def standing(staff: User, subject_type: str, subject_id: int, **params: Any) -> Any:
-    return await staff.request(
-        "GET",
-        f"{SANCTIONS}/standing",
-        params={"subject_type": subject_type, "subject_id": subject_id, **params},
-    )
 
 
 async def ws_send(socket: LiveSocket, conversation_id: int, text: str = "你好") -> dict[str, Any]:
@@ -406,6 +370,51 @@ async def test_a_blacklisted_identity_cannot_register_again_until_it_is_lifted(
 
 
 # Public-account sanctions -------------------------------------------------------------------------
+
+
+async def test_every_rung_is_reachable_from_every_lower_one(
+    make_user: MakeUser, alice: User, bob: User, reviewer: User, admin: User
+) -> None:
+    operator = await make_user("operator")
+    account = await public_account(operator, reviewer)
+    group = (await alice.create_group("茶话会", [bob.id]))["id"]
+    ladders = {
+        ("public_account", account["id"]): [
+            ("warning", {}, "approved"),
+            ("limit_publication", {}, "approved"),
+            ("suspend_updates", {"days": 7}, "suspended"),
+            ("close", {}, "closed"),
+        ],
+        ("user", bob.id): [
+            ("warning", {}, None),
+            ("limit_publication", {}, None),
+            ("suspend_updates", {"days": 7}, None),
+            ("close", {}, None),
+            ("blacklist_identity", {}, None),
+        ],
+        ("group", group): [
+            ("warning", {}, None),
+            ("suspend_posting", {"days": 7}, None),
+            ("close_group", {}, None),
+        ],
+    }
+    for (subject_type, subject_id), rungs in ladders.items():
+        for kind, fields, status in rungs:
+            await applied(admin, subject_type, subject_id, kind, **fields)
+            if status is not None:
+                page = await reviewer.request("GET", f"/api/v1/public-accounts/{subject_id}")
+                assert page["status"] == status, kind
+
+    # The account steps back down the rungs still in force as the higher ones are lifted.
+    page = f"/api/v1/public-accounts/{account['id']}"
+    closures = await admin.request(
+        "GET", SANCTIONS, params={"subject_type": "public_account", "subject_id": account["id"]}
+    )
+    by_kind = {s["kind"]: s["id"] for s in closures["sanctions"]}
+    await lifted(admin, by_kind["close"])
+    assert (await reviewer.request("GET", page))["status"] == "suspended"
+    await lifted(admin, by_kind["suspend_updates"])
+    assert (await reviewer.request("GET", page))["status"] == "approved"
 
 
 async def test_a_suspended_public_account_cannot_publish_but_stays_readable(

@@ -8,7 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep
-from townhall.api.schemas import MAX_ID, AppealDecisionIn, AppealIn, ReasonIn, SanctionIn
+from townhall.api.schemas import (
+    MAX_ID,
+    AppealDecisionIn,
+    AppealIn,
+    IdentityLinkIn,
+    IdentityUnlinkIn,
+    ReasonIn,
+    SanctionIn,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["sanctions"])
 EntityPath = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -79,6 +87,24 @@ async def lift(
     sanction_id: EntityPath, body: ReasonIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     return await services.enforcement.lift(principal, sanction_id, body.reason)
+
+
+@router.post("/admin/identity-links")
+async def link_identities(
+    body: IdentityLinkIn, principal: PrincipalDep, services: ServicesDep
+) -> Any:
+    """A reviewer's finding that two accounts' identities are one person: sanctions, strikes
+    and credit of each reach the other."""
+    return await services.enforcement.link_identities(
+        principal, body.user_id, body.other_user_id, body.reason
+    )
+
+
+@router.post("/admin/identity-links/unlink")
+async def unlink_identity(
+    body: IdentityUnlinkIn, principal: PrincipalDep, services: ServicesDep
+) -> Any:
+    return await services.enforcement.unlink_identity(principal, body.user_id, body.reason)
 
 
 @router.get("/admin/appeals")

@@ -78,6 +78,17 @@ class BlacklistIn(Body):
     reason: Annotated[str, Field(max_length=4096)] | None = None
 
 
+class IdentityLinkIn(Body):
+    user_id: EntityId
+    other_user_id: EntityId
+    reason: Annotated[str, Field(max_length=4096)] | None = None
+
+
+class IdentityUnlinkIn(Body):
+    user_id: EntityId
+    reason: Annotated[str, Field(max_length=4096)] | None = None
+
+
 class PublicAccountIn(Body):
     name: ShortText
     category: Annotated[str, Field(max_length=64)]

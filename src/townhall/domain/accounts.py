@@ -31,6 +31,13 @@ class Role:
 STAFF_ROLES = frozenset({Role.REVIEWER, Role.ADMIN, Role.AUDITOR})
 
 
+class LinkSource:
+    """What established that two identities are one person."""
+
+    SAME_PHONE = "same_phone"  # registered with the phone of an identity on file
+    REVIEWER = "reviewer"  # a reviewer's finding, with its reason in the audit log
+
+
 class Verification:
     PENDING_REVIEW = "pending_review"
     VERIFIED = "verified"

@@ -95,6 +95,9 @@ class Capability:
     PUBLISH_POST = "publish_post"
     UPDATE_PROFILE = "update_profile"
     APPLY_PUBLIC_ACCOUNT = "apply_public_account"
+    # Everything else a user does that writes: open a chat, join a group, subscribe, report,
+    # confirm a phone, accept the agreement. Only a closed account loses it.
+    INTERACT = "interact"
 
 
 CAPABILITIES = frozenset(
@@ -112,8 +115,10 @@ _PUBLISHING = frozenset(
 WITHHELD_BY_USER_SANCTION: Mapping[str, frozenset[str]] = {
     Kind.WARNING: frozenset(),
     Kind.LIMIT_PUBLICATION: _PUBLISHING,
-    Kind.SUSPEND_UPDATES: CAPABILITIES,
-    # A closed account may still log in, to read its notices and appeal; it can do nothing else.
+    # A suspension stops every update; the account still reads, subscribes and reports.
+    Kind.SUSPEND_UPDATES: CAPABILITIES - {Capability.INTERACT},
+    # A closed account may still log in, to read its notices and appeal (and deregister); it
+    # can do nothing else.
     Kind.CLOSE: CAPABILITIES,
     Kind.BLACKLIST_IDENTITY: CAPABILITIES,
 }
@@ -140,6 +145,9 @@ class EnforcementRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     credit_per_point: float
     credit_bands: tuple[CreditBand, ...]
     appeal_window_days: int
+    # How long after a user's account is closed its holder may register again while the close
+    # stands (0: not until it is lifted). Counted from the close, on the person's identity.
+    close_bars_return_days: int
     require_warning_before_suspension: bool
     dsa_statements: bool  # export DSA statements of reasons (EU DSA art. 24(5))
 
@@ -154,6 +162,8 @@ def check_rules(rules: EnforcementRules, severities: tuple[str, ...]) -> str | N
     for key in ("decay_days", "appeal_window_days", "credit_start"):
         if getattr(rules, key) < 1:
             return f"enforcement.{key}: must be >= 1"
+    if not 0 <= rules.close_bars_return_days <= MAX_DAYS:
+        return f"enforcement.close_bars_return_days: must be 0-{MAX_DAYS}"
     if rules.credit_per_point < 0:
         return "enforcement.credit_per_point: must be >= 0"
     if not rules.ladder:

@@ -24,6 +24,7 @@ from townhall.domain.accounts import (
     check_password,
     normalize_handle,
 )
+from townhall.domain.enforcement import Capability
 from townhall.domain.errors import (
     Conflict,
     InvalidInput,
@@ -38,6 +39,7 @@ from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import AccountState
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
+from townhall.services.enforcement import Enforcement
 from townhall.services.identity import IdentityService
 from townhall.services.known_sessions import KnownSessions
 from townhall.services.moderation import ContentCheck
@@ -72,6 +74,7 @@ class AccountService:
         bus: Bus,
         identity: IdentityService,
         standings: Standings,
+        enforcement: Enforcement,
         content_check: ContentCheck,
         pack: PolicyPack,
         audit: AuditTrail,
@@ -86,6 +89,7 @@ class AccountService:
         self._bus = bus
         self._identity = identity
         self._standings = standings
+        self._enforcement = enforcement
         self._check = content_check
         self._pack = pack
         self._limits = limits
@@ -135,7 +139,8 @@ class AccountService:
                 account_id = await self._insert_account(
                     conn, handle, display_name, password_hash, now_ms, Role.USER
                 )
-                await self._identity.enrol(conn, account_id, checked, now_ms)
+                person = await self._identity.enrol(conn, account_id, checked, now_ms)
+                await self._enforcement.require_may_register(conn, person, now_ms)
                 await account_store.record_agreement(
                     conn,
                     account_id=account_id,
@@ -205,6 +210,7 @@ class AccountService:
     async def accept_agreement(
         self, principal: Principal, version: str | None, ip: str | None
     ) -> dict[str, Any]:
+        await self._enforcement.require_user_may(principal.account_id, Capability.INTERACT)
         self._require_current_agreement(version)
         async with self._db.writing() as conn:
             if not await account_store.has_accepted(conn, principal.account_id, version or ""):

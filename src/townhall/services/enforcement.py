@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Row
 
-from townhall.domain.accounts import AccountStatus, Role, check_reason
+from townhall.domain.accounts import AccountStatus, LinkSource, Role, check_reason
 from townhall.domain.enforcement import (
     DAY_MS,
     KINDS_BY_SUBJECT,
@@ -50,6 +50,7 @@ from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
 from townhall.store import identities as identity_store
 from townhall.store import messages as message_store
+from townhall.store import persons as person_store
 from townhall.store import posts as post_store
 from townhall.store import public_accounts as public_account_store
 from townhall.store import review as review_store
@@ -60,6 +61,8 @@ SANCTION_RECHECK_SECONDS = 30.0
 IN_FORCE_CACHE_MAX = 100_000
 EXPIRY_BATCH = 200
 VIOLATIONS = (CaseState.REMOVED, CaseState.UPHELD)
+# The sanctions that close a user's account, and bar its holder from registering again.
+CLOSING = frozenset({Kind.CLOSE, Kind.BLACKLIST_IDENTITY})
 # Closing an account or a group, or blacklisting an identity, is for administrators.
 ADMIN_ONLY = frozenset({Kind.CLOSE, Kind.CLOSE_GROUP, Kind.BLACKLIST_IDENTITY})
 # How each sanction's refusal reads to the person refused.
@@ -143,7 +146,7 @@ class Enforcement:
             return cached
         changes_before = self._changes
         async with self._db.reading() as conn:
-            rows = await sanction_store.of_subject(conn, *subject)
+            rows = await self._history(conn, subject)
         score = credit_score(self._points(rows, int(now * 1000)), self._rules)
         in_force = InForce(
             ends=_latest_ends(rows),
@@ -155,6 +158,38 @@ class Enforcement:
                 del self._cache[next(iter(self._cache))]
             self._cache[subject] = in_force
         return in_force
+
+    async def _history(self, conn: DbConnection, subject: Subject) -> list[Row]:
+        """Every sanction the subject ever had, oldest first. A user's are their person's: those
+        applied to any account of any identity established to be theirs."""
+        subject_type, subject_id = subject
+        if subject_type != SubjectType.USER:
+            return await sanction_store.of_subject(conn, subject_type, subject_id)
+        keys = await self._person_keys(conn, subject_id)
+        return await sanction_store.of_person(conn, subject_id, keys)
+
+    async def _person_keys(self, conn: DbConnection, account_id: int) -> frozenset[str]:
+        identity = await identity_store.get(conn, account_id)
+        if identity is None:
+            return frozenset()
+        return await person_store.keys_of(conn, identity.blind_index)
+
+    async def require_may_register(
+        self, conn: DbConnection, keys: frozenset[str], now_ms: int
+    ) -> None:
+        """Refuse a new account to a person whose account was closed, while the close stands
+        and the pack bars a return (in the registration's transaction)."""
+        bar_ms = self._rules.close_bars_return_days * DAY_MS
+        for row in await sanction_store.of_person(conn, None, keys):
+            if row.kind not in CLOSING or not _in_force_at(row, now_ms):
+                continue
+            if bar_ms and now_ms >= row.starts_at + bar_ms:
+                continue
+            until = "it is lifted" if not bar_ms else iso_utc(row.starts_at + bar_ms)
+            raise Forbidden(
+                f"an account of this identity was closed; it may not register again until {until}",
+                code="identity_closed",
+            )
 
     def _points(self, rows: list[Row], now_ms: int) -> float:
         strikes = [
@@ -174,8 +209,12 @@ class Enforcement:
         now_ms = self._now_ms()
         async with self._db.reading() as conn:
             await self._subject_row(conn, subject_type, subject_id)
-            rows = await sanction_store.of_subject(conn, subject_type, subject_id)
+            rows = await self._history(conn, (subject_type, subject_id))
             case = None if case_id is None else await self._case(conn, case_id)
+            # Which accounts are one person is for the staff who act on it, not the auditor.
+            person = None
+            if subject_type == SubjectType.USER and actor.role != Role.AUDITOR:
+                person = await self._person_view(conn, subject_id)
         points = self._points(rows, now_ms)
         advice = recommend(
             subject_type=subject_type,
@@ -186,6 +225,7 @@ class Enforcement:
         )
         return {
             "subject": {"type": subject_type, "id": subject_id},
+            "person": person,
             "points": points,
             "credit": self._credit(points),
             "in_force": [self.render(row) for row in rows if _in_force_at(row, now_ms)],
@@ -202,7 +242,7 @@ class Enforcement:
         """What GET /me shows: the caller's sanctions in force and credit band."""
         now_ms = self._now_ms()
         async with self._db.reading() as conn:
-            rows = await sanction_store.of_subject(conn, SubjectType.USER, account_id)
+            rows = await self._history(conn, (SubjectType.USER, account_id))
         return {
             "sanctions": [self.render(row) for row in rows if _in_force_at(row, now_ms)],
             "credit": self._credit(self._points(rows, now_ms)),
@@ -244,6 +284,73 @@ class Enforcement:
         async with self._db.reading() as conn:
             return self.render(await self._sanction(conn, sanction_id))
 
+    # One person, several identities --------------------------------------------------------
+
+    async def link_identities(
+        self, actor: Principal, user_id: int, other_user_id: int, reason: str | None
+    ) -> dict[str, Any]:
+        """A reviewer's finding that two users' identities belong to one person."""
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        reason = check_reason(reason, what="linking identities")
+        if user_id == other_user_id:
+            raise InvalidInput("link two different users", code="same_user")
+        async with self._db.writing() as conn:
+            first = await self._identity_on_file(conn, user_id)
+            second = await self._identity_on_file(conn, other_user_id)
+            linked = await person_store.link(
+                conn,
+                first.blind_index,
+                second.blind_index,
+                source=LinkSource.REVIEWER,
+                linked_by=actor.account_id,
+                now_ms=self._now_ms(),
+            )
+            await self._audit.record(
+                conn,
+                actor,
+                "identity.link",
+                subject=(SubjectType.USER, user_id),
+                reason=reason,
+                details={"other_user_id": other_user_id, "newly_linked": linked},
+            )
+            person = await self._person_view(conn, user_id)
+        self.after_change((SubjectType.USER, user_id), [])
+        return person
+
+    async def unlink_identity(
+        self, actor: Principal, user_id: int, reason: str | None
+    ) -> dict[str, Any]:
+        """Undo a link found wrong (a phone number passed on to someone else, say)."""
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        reason = check_reason(reason, what="unlinking an identity")
+        async with self._db.writing() as conn:
+            identity = await self._identity_on_file(conn, user_id)
+            if not await person_store.unlink(conn, identity.blind_index):
+                raise Conflict("that identity is linked to no other", code="identity_not_linked")
+            await self._audit.record(
+                conn, actor, "identity.unlink", subject=(SubjectType.USER, user_id), reason=reason
+            )
+            person = await self._person_view(conn, user_id)
+        self.after_change((SubjectType.USER, user_id), [])
+        return person
+
+    async def _identity_on_file(self, conn: DbConnection, user_id: int) -> Row:
+        await self._subject_row(conn, SubjectType.USER, user_id)
+        identity = await identity_store.get(conn, user_id)
+        if identity is None:
+            raise Conflict("the user has no identity on file", code="identity_not_on_file")
+        return identity
+
+    async def _person_view(self, conn: DbConnection, user_id: int) -> dict[str, Any]:
+        """The accounts in use of the person behind a user, and how they were linked."""
+        keys = await self._person_keys(conn, user_id)
+        links = await person_store.links_of(conn, keys)
+        return {
+            "user_id": user_id,
+            "accounts": await person_store.accounts_of(conn, keys, active=AccountStatus.ACTIVE),
+            "linked_by": sorted({link.source for link in links}),
+        }
+
     # Applying, lifting, expiring -----------------------------------------------------------
 
     async def apply(
@@ -274,7 +381,7 @@ class Enforcement:
         subject = (subject_type, subject_id)
         async with self._db.writing() as conn:
             subject_row = await self._subject_row(conn, subject_type, subject_id)
-            history = await sanction_store.of_subject(conn, subject_type, subject_id)
+            history = await self._history(conn, subject)
             if warning_required(kind, _warned(history), self._rules):
                 raise PolicyRefusal(
                     "this pack allows a suspension only after a prior warning",
@@ -289,6 +396,7 @@ class Enforcement:
                 conn,
                 subject_type=subject_type,
                 subject_id=subject_id,
+                person_key=await self._identity_key(conn, subject),
                 kind=kind,
                 member_id=member_id,
                 case_id=case_id,
@@ -394,11 +502,22 @@ class Enforcement:
             if len(rows) < EXPIRY_BATCH:
                 return expired
 
+    async def _identity_key(self, conn: DbConnection, subject: Subject) -> str | None:
+        """The blind index a user's sanction is tied to, so that it follows the person."""
+        if subject[0] != SubjectType.USER:
+            return None
+        identity = await identity_store.get(conn, subject[1])
+        return None if identity is None else identity.blind_index
+
     def after_change(self, subject: Subject, rings: list[tuple[int, bytes]]) -> None:
-        """Once a change to the subject's sanctions commits: drop its cached sanctions and ring
-        the notices written about it."""
+        """Once a change to the subject's sanctions commits: drop the cached sanctions and ring
+        the notices written about it. A user's sanctions reach every account of the person, so
+        a change to one forgets every user (sanctions change rarely; a re-read is one query)."""
         self._changes += 1
-        self._cache.pop(subject, None)
+        if subject[0] == SubjectType.USER:
+            self._cache = {key: value for key, value in self._cache.items() if key[0] != subject[0]}
+        else:
+            self._cache.pop(subject, None)
         for recipient_id, payload in rings:
             self._notices.ring(recipient_id, payload)
 
@@ -437,13 +556,17 @@ class Enforcement:
             )
             return {"blacklisted": identity.blind_index} if added else {}
         if subject_type == SubjectType.PUBLIC_ACCOUNT and kind in PUBLIC_ACCOUNT_STATUS:
-            if subject_row.status != AccountState.APPROVED:
+            # Every rung is reachable from a lower one: a suspended account can be closed.
+            if subject_row.status not in SANCTIONED_STATUS_ORDER:
                 raise Conflict(
                     f"the public account is {subject_row.status}, not approved",
                     code="public_account_state",
                 )
+            status = max(
+                subject_row.status, PUBLIC_ACCOUNT_STATUS[kind], key=SANCTIONED_STATUS_ORDER.index
+            )
             await public_account_store.set_review(
-                conn, subject_id, status=PUBLIC_ACCOUNT_STATUS[kind], status_reason=reason
+                conn, subject_id, status=status, status_reason=reason
             )
             return {"status": AccountState.APPROVED}
         return {}
@@ -464,18 +587,31 @@ class Enforcement:
             await sanction_store.set_member_role(conn, row.subject_id, row.member_id, undo["role"])
         if "blacklisted" in undo:
             await sanction_store.unlist_identity(conn, undo["blacklisted"])
-        if "status" in undo and await self._still_as_sanctioned(conn, row, public_account):
+        if "status" in undo and await self._still_as_sanctioned(conn, account=public_account):
+            status = await self._status_left(conn, row.subject_id)
+            reason = None if status == AccountState.APPROVED else public_account.status_reason
             await public_account_store.set_review(
-                conn, row.subject_id, status=undo["status"], status_reason=None
+                conn, row.subject_id, status=status, status_reason=reason
             )
 
-    async def _still_as_sanctioned(self, conn: DbConnection, row: Row, account: Row | None) -> bool:
-        """Whether the public account is still as this sanction left it: one closed since (its
-        operator deregistered) is not opened again by the sanction's end."""
-        if account is None or account.status != PUBLIC_ACCOUNT_STATUS.get(row.kind):
+    async def _still_as_sanctioned(self, conn: DbConnection, *, account: Row | None) -> bool:
+        """Whether the public account is still as sanctions left it: one closed since (its
+        operator deregistered) is not opened again by a sanction's end."""
+        if account is None or account.status not in PUBLIC_ACCOUNT_STATUS.values():
             return False
         operator = await account_store.get(conn, account.operator_id)
         return operator is not None and operator.status != AccountStatus.DEREGISTERED
+
+    async def _status_left(self, conn: DbConnection, public_account_id: int) -> str:
+        """The status the public account's sanctions still in force give it."""
+        now_ms = self._now_ms()
+        rows = await sanction_store.of_subject(conn, SubjectType.PUBLIC_ACCOUNT, public_account_id)
+        statuses = [
+            PUBLIC_ACCOUNT_STATUS[row.kind]
+            for row in rows
+            if row.kind in PUBLIC_ACCOUNT_STATUS and _in_force_at(row, now_ms)
+        ]
+        return max(statuses, key=SANCTIONED_STATUS_ORDER.index, default=AccountState.APPROVED)
 
     # Notices with the statement of reasons -------------------------------------------------
 
@@ -495,7 +631,14 @@ class Enforcement:
         account's operator (`public_account`: its row, where the caller has it), the group's
         owners and the member whose rights it removed."""
         if row.subject_type == SubjectType.USER:
-            return [row.subject_id]
+            # The person's accounts in use share the sanction (one closed and opened again,
+            # or a linked identity's): each is told, and each may appeal.
+            if row.person_key is not None:
+                keys = await person_store.keys_of(conn, row.person_key)
+            else:
+                keys = await self._person_keys(conn, row.subject_id)
+            holders = await person_store.accounts_of(conn, keys, active=AccountStatus.ACTIVE)
+            return sorted({row.subject_id, *holders})
         if row.subject_type == SubjectType.PUBLIC_ACCOUNT:
             if public_account is None:
                 public_account = await public_account_store.get(conn, row.subject_id)
@@ -592,6 +735,8 @@ PUBLIC_ACCOUNT_STATUS = {
     Kind.SUSPEND_UPDATES: AccountState.SUSPENDED,
     Kind.CLOSE: AccountState.CLOSED,
 }
+# The statuses sanctions move a public account between, least severe first.
+SANCTIONED_STATUS_ORDER = (AccountState.APPROVED, AccountState.SUSPENDED, AccountState.CLOSED)
 
 
 def _check_subject_type(subject_type: str) -> None:

@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 from townhall.domain.accounts import (
     AccountStatus,
     IdentityClaim,
+    LinkSource,
     Role,
     Verification,
     check_reason,
 )
+from townhall.domain.enforcement import Capability
 from townhall.domain.errors import Conflict, Forbidden, NotFound, PolicyRefusal, Throttled
 from townhall.domain.identity import (
     CheckedIdentity,
@@ -29,9 +31,11 @@ from townhall.domain.identity import (
 from townhall.domain.policy import PolicyPack
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
+from townhall.services.enforcement import Enforcement
 from townhall.services.principal import Principal, require_role
 from townhall.services.standing import Standings
 from townhall.store import identities as identity_store
+from townhall.store import persons as person_store
 from townhall.store.database import Database, DbConnection
 from townhall.store.vault import IdentityVault
 
@@ -59,12 +63,14 @@ class IdentityService:
         vault: IdentityVault,
         pack: PolicyPack,
         standings: Standings,
+        enforcement: Enforcement,
         sms: SmsSender,
         audit: AuditTrail,
         *,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
+        self._enforcement = enforcement
         self._audit = audit
         self._vault = vault
         self._pack = pack
@@ -89,10 +95,22 @@ class IdentityService:
 
     async def enrol(
         self, conn: DbConnection, account_id: int, checked: CheckedIdentity, now_ms: int
-    ) -> None:
-        """Seal a checked identity inside the registration's transaction."""
+    ) -> frozenset[str]:
+        """Seal a checked identity inside the registration's transaction; returns the blind
+        indexes of the person it belongs to (itself, and any identity with the same phone)."""
         blind_index = self._vault.blind_index(checked.claim)
-        if await identity_store.is_blacklisted(conn, blind_index):
+        phone_index = self._vault.phone_index(checked.claim.phone)
+        for other in await person_store.with_phone(conn, phone_index) - {blind_index}:
+            await person_store.link(
+                conn,
+                other,
+                blind_index,
+                source=LinkSource.SAME_PHONE,
+                linked_by=None,
+                now_ms=now_ms,
+            )
+        person = await person_store.keys_of(conn, blind_index)
+        if await identity_store.is_blacklisted(conn, *person):
             raise Forbidden("this identity may not register", code="identity_blacklisted")
         holders = await identity_store.count_active_holders(
             conn, blind_index, active=AccountStatus.ACTIVE, rejected=Verification.REJECTED
@@ -111,9 +129,38 @@ class IdentityService:
             key_id=key_id,
             sealed=sealed,
             blind_index=blind_index,
+            phone_index=phone_index,
             status=Verification.VERIFIED if auto else Verification.PENDING_REVIEW,
             now_ms=now_ms,
         )
+        return person
+
+    async def index_phones(self) -> int:
+        """Index the phones of identities sealed before phones were indexed (once, at start),
+        linking each to the identities that share its phone; returns how many it indexed."""
+        indexed, after = 0, 0
+        while True:
+            async with self._db.writing() as conn:
+                page = await identity_store.without_phone_index(
+                    conn, after_account_id=after, limit=ROTATION_PAGE
+                )
+                for row in page:
+                    claim = self._vault.open(row.account_id, row.key_id, row.sealed)
+                    phone_index = self._vault.phone_index(claim.phone)
+                    for other in await person_store.with_phone(conn, phone_index):
+                        await person_store.link(
+                            conn,
+                            other,
+                            row.blind_index,
+                            source=LinkSource.SAME_PHONE,
+                            linked_by=None,
+                            now_ms=self._now_ms(),
+                        )
+                    await identity_store.set_phone_index(conn, row.account_id, phone_index)
+            indexed += len(page)
+            if len(page) < ROTATION_PAGE:
+                return indexed
+            after = page[-1].account_id
 
     async def own_view(self, account_id: int) -> dict[str, Any] | None:
         """What the owner sees of their identity: masked, with its verification state."""
@@ -289,6 +336,7 @@ class IdentityService:
 
     async def send_phone_code(self, actor: Principal) -> int:
         """Send a one-time code to the phone on file; returns when it expires (ms)."""
+        await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         rules = self._pack.phone
         now_ms = self._now_ms()
         code = f"{secrets.randbelow(10**rules.code_length):0{rules.code_length}d}"
@@ -328,6 +376,7 @@ class IdentityService:
         return expires_at
 
     async def verify_phone(self, actor: Principal, code: str) -> None:
+        await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         rules = self._pack.phone
         now_ms = self._now_ms()
         async with self._db.writing() as conn:

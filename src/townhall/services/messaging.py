@@ -105,6 +105,7 @@ class MessagingService:
 
     async def open_direct(self, actor: Principal, other_id: int) -> tuple[dict[str, Any], bool]:
         """The one direct conversation of a pair, created on first use. Returns (it, created)."""
+        await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         key = direct_pair_key(actor.account_id, other_id)
         async with self._db.reading() as conn:
             existing = await conversation_store.find_direct(conn, key)

@@ -290,6 +290,7 @@ class PostService:
 
     async def delete(self, actor: Principal, post_id: int) -> None:
         """The operator takes a post down; evidence frozen by an escalation stays."""
+        await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             post = await post_store.get(conn, post_id)

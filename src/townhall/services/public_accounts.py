@@ -321,6 +321,7 @@ class PublicAccountService:
     # Subscriptions -----------------------------------------------------------------------------
 
     async def subscribe(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
+        await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             row = await self._visible(conn, actor, public_account_id)
@@ -334,6 +335,7 @@ class PublicAccountService:
         return {"subscribed": True, "subscriber_count": row.subscriber_count + added}
 
     async def unsubscribe(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
+        await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         async with self._db.writing() as conn:
             row = await self._visible(conn, actor, public_account_id)
             removed = await account_store.unsubscribe(conn, actor.account_id, public_account_id)

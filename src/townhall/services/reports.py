@@ -8,6 +8,7 @@ from typing import Any
 
 from townhall.bus.base import Bus
 from townhall.domain.accounts import AccountStatus
+from townhall.domain.enforcement import Capability
 from townhall.domain.errors import InvalidInput, NotFound, Throttled
 from townhall.domain.messaging import GONE, SENDER_ONLY, ConversationKind
 from townhall.domain.policy import PolicyPack
@@ -23,6 +24,7 @@ from townhall.domain.review import (
     reporter_wait_ms,
 )
 from townhall.domain.time import iso_utc
+from townhall.services.enforcement import Enforcement
 from townhall.services.notices import Notices
 from townhall.services.posts import READABLE_ACCOUNTS
 from townhall.services.principal import Principal
@@ -44,12 +46,14 @@ class ReportService:
         database: Database,
         bus: Bus,
         review: ReviewService,
+        enforcement: Enforcement,
         pack: PolicyPack,
         *,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
         self._review = review
+        self._enforcement = enforcement
         self._notices = Notices(database, bus)
         self._rules = pack.review
         self._categories = pack.moderation.categories
@@ -65,6 +69,7 @@ class ReportService:
         detail: str | None,
     ) -> tuple[dict[str, Any], bool]:
         """File a report; returns it and whether it is new (a repeat returns the first one)."""
+        await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         self._check(target_type, reason, detail)
         now_ms = self._now_ms()
         rung: tuple[int, bytes] | None = None

@@ -21,6 +21,7 @@ async def insert_identity(
     key_id: str,
     sealed: bytes,
     blind_index: str,
+    phone_index: str,
     status: str,
     now_ms: int,
 ) -> None:
@@ -30,6 +31,7 @@ async def insert_identity(
             key_id=key_id,
             sealed=sealed,
             blind_index=blind_index,
+            phone_index=phone_index,
             status=status,
             created_at=now_ms,
         )
@@ -58,9 +60,9 @@ async def count_active_holders(
     return count or 0
 
 
-async def is_blacklisted(conn: DbConnection, blind_index: str) -> bool:
+async def is_blacklisted(conn: DbConnection, *blind_indexes: str) -> bool:
     found = await conn.scalar(
-        select(blacklist.c.blind_index).where(blacklist.c.blind_index == blind_index)
+        select(blacklist.c.blind_index).where(blacklist.c.blind_index.in_(blind_indexes)).limit(1)
     )
     return found is not None
 
@@ -190,6 +192,27 @@ async def count_not_under(conn: DbConnection, key_id: str) -> int:
             select(func.count()).select_from(identities).where(identities.c.key_id != key_id)
         )
         or 0
+    )
+
+
+async def without_phone_index(
+    conn: DbConnection, *, after_account_id: int, limit: int
+) -> list[Row]:
+    """Identities sealed before phones were indexed, a page at a time."""
+    result = await conn.execute(
+        select(identities)
+        .where(identities.c.phone_index.is_(None), identities.c.account_id > after_account_id)
+        .order_by(identities.c.account_id)
+        .limit(limit)
+    )
+    return list(result)
+
+
+async def set_phone_index(conn: DbConnection, account_id: int, phone_index: str) -> None:
+    await conn.execute(
+        update(identities)
+        .where(identities.c.account_id == account_id)
+        .values(phone_index=phone_index)
     )
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Row, delete, insert, or_, select, update
 
-from townhall.domain.enforcement import AppealState, SanctionState
+from townhall.domain.enforcement import AppealState, SanctionState, SubjectType
 from townhall.store.database import DbConnection
 from townhall.store.schema import appeals, blacklist, members, sanctions
 
@@ -31,6 +32,24 @@ async def of_subject(conn: DbConnection, subject_type: str, subject_id: int) -> 
     result = await conn.execute(
         select(sanctions)
         .where(sanctions.c.subject_type == subject_type, sanctions.c.subject_id == subject_id)
+        .order_by(sanctions.c.id)
+    )
+    return list(result)
+
+
+async def of_person(
+    conn: DbConnection, account_id: int | None, person_keys: Collection[str]
+) -> list[Row]:
+    """Every sanction a person ever had as a user, oldest first: those of the account, and those
+    tied to any of the person's identities (blind indexes)."""
+    clauses = [sanctions.c.person_key.in_(person_keys)] if person_keys else []
+    if account_id is not None:
+        clauses.append(sanctions.c.subject_id == account_id)
+    if not clauses:
+        return []
+    result = await conn.execute(
+        select(sanctions)
+        .where(sanctions.c.subject_type == SubjectType.USER, or_(*clauses))
         .order_by(sanctions.c.id)
     )
     return list(result)

@@ -54,6 +54,20 @@ identities = Table(
     Column("decided_at", BigInteger, nullable=True),
     Column("phone_verified_at", BigInteger, nullable=True),
     Column("purge_after", BigInteger, nullable=True, index=True),
+    # A keyed hash of the phone (E.164): the same person under another document shows by it.
+    Column("phone_index", String(64), nullable=True, index=True),
+)
+
+# Identities established to be one person (the same phone, or a reviewer's finding): every
+# blind index of a person points at one `person_key`, and sanctions reach them all.
+identity_links = Table(
+    "identity_links",
+    metadata,
+    Column("blind_index", String(64), primary_key=True),
+    Column("person_key", String(64), nullable=False, index=True),
+    Column("source", String(16), nullable=False),  # same_phone | reviewer
+    Column("linked_by", Integer, ForeignKey("accounts.id"), nullable=True),  # None: automatic
+    Column("linked_at", BigInteger, nullable=False),
 )
 
 # Every human look at a plaintext identity: who, whose, when and why (the audit log chains it).
@@ -396,6 +410,8 @@ sanctions = Table(
     Column("id", Integer, primary_key=True),
     Column("subject_type", String(16), nullable=False),
     Column("subject_id", Integer, nullable=False),
+    # A user's sanction follows the person: the blind index of the identity it was applied to.
+    Column("person_key", String(64), nullable=True, index=True),
     Column("kind", String(24), nullable=False),
     Column("member_id", Integer, ForeignKey("accounts.id"), nullable=True),  # remove_rights
     # One case gives at most one strike.

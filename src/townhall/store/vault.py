@@ -62,6 +62,10 @@ class IdentityVault:
         # The prefix is part of every stored index: changing it would orphan them all.
         return _hmac(self._keys.blind_index_key, f"blind-index:{blind_index_input(claim)}")
 
+    def phone_index(self, phone_e164: str) -> str:
+        """Equal phones give equal indexes: the same person under another document shows."""
+        return _hmac(self._keys.blind_index_key, f"phone-index:{phone_e164}")
+
     def phone_code_hash(self, account_id: int, code: str) -> str:
         return _hmac(self._keys.phone_code_key, f"{account_id}:{code}")
 
