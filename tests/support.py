@@ -187,6 +187,17 @@ async def public_account(
     )
 
 
+# Groups -------------------------------------------------------------------------------------------
+
+
+async def group_of(owner: TownhallClient, title: str, *members: User) -> dict[str, Any]:
+    """A group of `owner` that each of `members` joined by accepting its invitation."""
+    created = await owner.create_group(title, [member.id for member in members])
+    for member in members:
+        await member.accept_invitation(created["id"])
+    return await owner.request("GET", f"/api/v1/conversations/{created['id']}")
+
+
 # Messages -----------------------------------------------------------------------------------------
 
 FLAGGED = "今晚百家乐走起"  # a medium gambling match: flagged in chats, a 2-point strike

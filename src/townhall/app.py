@@ -39,10 +39,12 @@ from townhall.services.audit import CHECKPOINT_FOLDER, AuditLog, AuditTrail
 from townhall.services.classifiers import ClassifierStage
 from townhall.services.container import Services
 from townhall.services.enforcement import Enforcement
+from townhall.services.groups import Groups
 from townhall.services.identity import IdentityService
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import MessagingService
 from townhall.services.moderation import ContentCheck
+from townhall.services.names import Names
 from townhall.services.notices import Notices
 from townhall.services.posts import PostService
 from townhall.services.public_accounts import PublicAccountService
@@ -121,6 +123,7 @@ async def running_services(
     )
     content_check = ContentCheck(database, pack.moderation, audit, clock=clock)
     await content_check.load()
+    names = Names(content_check, pack.naming)
     live_posts = LiveFollowers(database, bus)
     takedown = Takedown(database.counters, bus, live_posts)
     review = ReviewService(database, bus, takedown, content_check, pack, audit, clock=clock)
@@ -146,7 +149,7 @@ async def running_services(
             identity,
             standings,
             enforcement,
-            content_check,
+            names,
             pack,
             audit,
             limits=limits,
@@ -156,6 +159,17 @@ async def running_services(
         ),
         identity=identity,
         messaging=messaging,
+        groups=Groups(
+            database,
+            bus,
+            messaging,
+            standings,
+            enforcement,
+            names,
+            pack.groups,
+            limits=limits,
+            clock=clock,
+        ),
         sync=SyncService(database, bus, limits=limits),
         public_accounts=PublicAccountService(
             database,
@@ -163,7 +177,7 @@ async def running_services(
             enforcement,
             notices,
             live_posts,
-            content_check,
+            names,
             pack,
             audit,
             limits=limits,

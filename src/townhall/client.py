@@ -120,12 +120,23 @@ class TownhallClient:
             "POST", "/api/v1/conversations", json={"kind": "direct", "user_id": user_id}
         )
 
-    async def create_group(self, title: str, member_ids: list[int]) -> dict[str, Any]:
+    async def create_group(
+        self, title: str, member_ids: list[int], description: str = ""
+    ) -> dict[str, Any]:
+        """A new group: its members named here are invited, and join by accepting."""
         return await self.request(
             "POST",
             "/api/v1/conversations",
-            json={"kind": "group", "title": title, "member_ids": member_ids},
+            json={
+                "kind": "group",
+                "title": title,
+                "description": description,
+                "member_ids": member_ids,
+            },
         )
+
+    async def accept_invitation(self, conversation_id: int) -> dict[str, Any]:
+        return await self.request("POST", f"/api/v1/invitations/{conversation_id}/accept")
 
     async def send(
         self, conversation_id: int, text: str, client_id: str | None = None

@@ -18,6 +18,7 @@ from tests.support import (
     decided_case,
     full_history,
     full_sync,
+    group_of,
     messages_of,
     notices_of,
     public_account,
@@ -119,7 +120,7 @@ async def test_a_reversed_sanction_ends_as_if_never_applied_and_its_strike_is_vo
     admin: User,
 ) -> None:
     chat = (await alice.open_direct(bob.id))["id"]
-    group = (await alice.create_group("茶话会", [bob.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob))["id"]
     _, case_id = await removed_message(alice, chat, reviewer)
     limit = await applied(admin, "user", alice.id, "limit_publication", case_id=case_id, days=7)
     assert_error(await send(alice, group), 403, "publication_limited")
@@ -278,7 +279,7 @@ async def test_an_upheld_appeal_leaves_everything_as_it_was(
     server: Server, alice: User, bob: User, reviewer: User, second_reviewer: User
 ) -> None:
     chat = (await alice.open_direct(bob.id))["id"]
-    group = (await alice.create_group("茶话会", [bob.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob))["id"]
     message, case_id = await removed_message(alice, chat, reviewer)
     limit = await applied(reviewer, "user", alice.id, "limit_publication", case_id=case_id)
     filed = await appealed(alice, sanction_id=limit["id"])
@@ -325,7 +326,7 @@ async def test_only_the_subject_may_appeal_and_bad_requests_are_refused(
     assert (await bob.request("GET", "/api/v1/appeals"))["appeals"] == []
 
     # A group's sanction is appealed by its owner, not by its members.
-    group = (await alice.create_group("茶话会", [bob.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob))["id"]
     posting = await applied(reviewer, "group", group, "suspend_posting", days=1)
     assert_error(await appeal(bob, sanction_id=posting["id"]), 404, "sanction_not_found")
     assert (await appeal(alice, sanction_id=posting["id"])).status_code == 201

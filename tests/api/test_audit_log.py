@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, fresh_identity
-from tests.support import add_terms, public_account, query_db
+from tests.support import add_terms, group_of, public_account, query_db
 from townhall.domain.audit import GENESIS, Entry, chain_hash
 
 
@@ -48,7 +48,7 @@ async def test_every_staff_action_writes_exactly_one_audit_row(
     cases: list[int] = []
 
     async def flagged_case() -> int:
-        group = (await operator.create_group("茶话会", [pending.id]))["id"]
+        group = (await group_of(operator, "茶话会", pending))["id"]
         sent = await operator.send(group, f"今晚百家乐走起 {len(cases)}")
         found = await reviewer.request(
             "GET", "/api/v1/admin/review/cases", params={"source": "flag", "limit": 500}

@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from tests.conftest import MakeStaff, MakeUser, ServerPool
-from tests.support import review_case
+from tests.support import group_of, review_case
 
 WAIT = 30  # seconds: the worker loads its models after the server is up
 
@@ -23,7 +23,7 @@ async def test_an_insult_the_lexicon_misses_is_flagged_by_the_english_classifier
     alice = await make_user("alice", on=server)
     bob = await make_user("bob", on=server)
     reviewer = await make_staff("reviewer", on=server)
-    group = (await alice.create_group("茶话会", [bob.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob))["id"]
     kind = await alice.send(group, f"have a lovely evening {uuid.uuid4().hex[:6]}")
     deadline = time.monotonic() + WAIT
     while True:  # until the worker is up: every send before then goes unscored

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.conftest import MakeUser, ServerPool, User
-from tests.support import assert_error
+from tests.support import assert_error, group_of
 
 
 async def test_a_direct_conversation_holds_the_two_of_them(alice: User, bob: User) -> None:
@@ -54,35 +54,65 @@ async def test_no_direct_conversation_with_oneself_or_with_nobody(alice: User) -
     assert_error(to_nobody, 404, "user_not_found")
 
 
-async def test_a_group_has_its_creator_as_owner_and_the_others_as_members(
+async def test_a_group_has_its_creator_as_owner_and_nobody_else_until_they_accept(
     alice: User, bob: User, carol: User
 ) -> None:
     answer = await alice.raw(
         "POST",
         "/api/v1/conversations",
-        json={"kind": "group", "title": "  Book club ", "member_ids": [bob.id, carol.id, bob.id]},
+        json={
+            "kind": "group",
+            "title": "  Book club ",
+            "description": "每周读一本书",
+            "member_ids": [bob.id, carol.id, bob.id, alice.id],
+        },
     )
 
     assert answer.status_code == 201
-    group = answer.json()
-    assert group["kind"] == "group"
-    assert group["title"] == "Book club"
-    assert group["members"] == [
+    created = answer.json()
+    assert (created["kind"], created["title"]) == ("group", "Book club")
+    assert created["description"] == "每周读一本书"
+    assert created["members"] == [{"user_id": alice.id, "role": "owner"}]
+    assert created["invited"] == [bob.id, carol.id]
+    group_id = created["id"]
+    assert_error(await bob.raw("GET", f"/api/v1/conversations/{group_id}"), 404)
+    invitation = {
+        "conversation_id": group_id,
+        "title": "Book club",
+        "description": "每周读一本书",
+        "inviter_id": alice.id,
+    }
+    (event,) = (await bob.sync())["events"]
+    assert event["type"] == "invitation"
+    assert event["invitation"].items() >= invitation.items()
+    (waiting,) = (await bob.request("GET", "/api/v1/invitations"))["invitations"]
+    assert waiting.items() >= invitation.items()
+
+    joined = await bob.accept_invitation(group_id)
+    assert joined["members"] == [
         {"user_id": alice.id, "role": "owner"},
         {"user_id": bob.id, "role": "member"},
-        {"user_id": carol.id, "role": "member"},
     ]
-    for member in (bob, carol):
-        assert await member.request("GET", f"/api/v1/conversations/{group['id']}") == group
+    assert await bob.request("GET", f"/api/v1/conversations/{group_id}") == joined
+    assert (await bob.request("GET", "/api/v1/invitations"))["invitations"] == []
+    told = [e["conversation"] for e in (await alice.sync())["events"]]
+    assert told[-1] == joined
+    assert_error(await bob.raw("POST", f"/api/v1/invitations/{group_id}/accept"), 404,
+                 "invitation_not_found")  # fmt: skip
+
+    declined = await carol.request("POST", f"/api/v1/invitations/{group_id}/decline")
+    assert declined == {"conversation_id": group_id, "state": "declined"}
+    assert_error(await carol.raw("GET", f"/api/v1/conversations/{group_id}"), 404)
+    assert_error(await carol.raw("POST", f"/api/v1/invitations/{group_id}/accept"), 404)
 
 
-async def test_every_member_sees_the_new_conversation(alice: User, bob: User, carol: User) -> None:
-    group = await alice.create_group("Book club", [bob.id])
+async def test_every_member_sees_the_group_as_it_grows(alice: User, bob: User, carol: User) -> None:
+    group = await group_of(alice, "Book club", bob)
     for member in (alice, bob):
         listed = await member.request("GET", "/api/v1/conversations")
         assert [c["id"] for c in listed["conversations"]] == [group["id"]]
         events = (await member.sync())["events"]
-        assert [(e["type"], e["conversation"]) for e in events] == [("conversation", group)]
+        assert [e["conversation"] for e in events if e["type"] == "conversation"][-1] == group
     assert (await carol.request("GET", "/api/v1/conversations")) == {"conversations": []}
     assert (await carol.sync())["events"] == []
     assert_error(await carol.raw("GET", f"/api/v1/conversations/{group['id']}"), 404)
@@ -95,7 +125,8 @@ async def test_a_group_with_an_unknown_member_is_not_created(alice: User, bob: U
         json={"kind": "group", "title": "Ghosts", "member_ids": [bob.id, 2**62]},
     )
     assert_error(answer, 404, "user_not_found")
-    assert (await bob.request("GET", "/api/v1/conversations")) == {"conversations": []}
+    assert (await bob.request("GET", "/api/v1/invitations")) == {"invitations": []}
+    assert (await alice.request("GET", "/api/v1/conversations")) == {"conversations": []}
 
 
 async def test_groups_are_capped_at_the_configured_size(
@@ -104,7 +135,7 @@ async def test_groups_are_capped_at_the_configured_size(
     capped = servers.shared(limits__max_group_members=3)
     owner, *others = [await make_user(name, on=capped) for name in ("olga", "pat", "quinn", "rui")]
 
-    full = await owner.create_group("Three of us", [others[0].id, others[1].id, others[0].id])
+    full = await group_of(owner, "Three of us", others[0], others[1])
     assert len(full["members"]) == 3
     too_many = await owner.raw(
         "POST",
@@ -114,3 +145,61 @@ async def test_groups_are_capped_at_the_configured_size(
     assert_error(too_many, 422, "group_too_large")
     conversations = await owner.request("GET", "/api/v1/conversations")
     assert [c["id"] for c in conversations["conversations"]] == [full["id"]]
+
+
+async def test_one_person_creates_and_joins_only_as_many_groups_as_the_pack_allows(
+    servers: ServerPool, make_user: MakeUser
+) -> None:
+    """Thirty groups with the same strangers in a fraction of a second was possible."""
+    capped = servers.shared(policy_pack=servers.pack(max_created_per_day=2, max_joined=3))
+    spammer, stranger, other = [await make_user(n, on=capped) for n in ("sam", "tess", "uma")]
+    for title in ("群一", "群二"):
+        await spammer.create_group(title, [stranger.id])
+    refused = await spammer.raw(
+        "POST",
+        "/api/v1/conversations",
+        json={"kind": "group", "title": "群三", "member_ids": [stranger.id]},
+    )
+    assert_error(refused, 429, "too_many_groups")
+    assert 86_000 < refused.json()["error"]["retry_after"] <= 86_401
+    invited = (await stranger.request("GET", "/api/v1/invitations"))["invitations"]
+    assert len(invited) == 2
+    assert (await stranger.request("GET", "/api/v1/conversations")) == {"conversations": []}
+
+    # The stranger belongs to three groups at most, whoever made them.
+    for invitation in invited:
+        await stranger.accept_invitation(invitation["conversation_id"])
+    third = await other.create_group("群四", [stranger.id])
+    await stranger.accept_invitation(third["id"])
+    fourth = await other.create_group("群五", [stranger.id])
+    assert_error(
+        await stranger.raw("POST", f"/api/v1/invitations/{fourth['id']}/accept"),
+        422,
+        "group_join_limit",
+    )
+
+
+async def test_group_titles_and_descriptions_pass_the_naming_rules_and_the_lexicon(
+    alice: User, bob: User
+) -> None:
+    refused = {
+        ("裸聊群", ""): "content_blocked",
+        ("人民日报读者群", ""): "name_restricted",
+        ("People's Daily readers", ""): "name_restricted",
+        ("加微信 wx123456", ""): "name_contact_details",
+        ("读书会", "详情见 www.example.com"): "name_url",
+        ("读书会", "欢迎加入 一起裸聊"): "content_blocked",
+    }
+    for (title, description), code in refused.items():
+        answer = await alice.raw(
+            "POST",
+            "/api/v1/conversations",
+            json={
+                "kind": "group",
+                "title": title,
+                "description": description,
+                "member_ids": [bob.id],
+            },
+        )
+        assert_error(answer, 422, code)
+    assert (await bob.request("GET", "/api/v1/invitations")) == {"invitations": []}

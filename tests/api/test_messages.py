@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from tests.conftest import User
-from tests.support import assert_error, full_history
+from tests.support import assert_error, full_history, group_of
 
 MESSAGE_KEYS = {"id", "conversation_id", "seq", "sender_id", "text", "created_at", "client_id"}
 
@@ -141,7 +141,7 @@ async def test_an_unknown_conversation_looks_the_same_as_someone_elses(
 
 
 async def test_a_group_message_reaches_every_member(alice: User, bob: User, carol: User) -> None:
-    group = await alice.create_group("Trio", [bob.id, carol.id])
+    group = await group_of(alice, "Trio", bob, carol)
     sent = await carol.send(group["id"], "hello group")
 
     for member in (alice, bob, carol):

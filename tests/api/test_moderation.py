@@ -27,6 +27,7 @@ from tests.support import (
     assert_error,
     full_history,
     full_sync,
+    group_of,
     public_account,
     send,
 )
@@ -96,7 +97,7 @@ async def test_a_flagged_message_is_delivered_and_its_reasons_recorded(
     # Low severity: allowed between two people, flagged in a group; the allowlist spares the
     # phrase that only contains the term.
     assert (await send(alice, chat, "别造谣")).status_code == 201
-    group = (await alice.create_group("茶话会", [bob.id, carol.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob, carol))["id"]
     assert (await send(alice, group, "我们要反对造谣")).status_code == 201
     flagged_in_group = (await send(alice, group, "他在造谣")).json()
 

@@ -22,6 +22,7 @@ from tests.conftest import (
     unique_handle,
 )
 from tests.support import (
+    group_of,
     identity_secrets,
     leaks,
     masked_phone,
@@ -146,7 +147,7 @@ async def test_a_real_session_leaks_the_identity_nowhere(
         answers.append(await ouyang.raw("POST", "/api/v1/me/phone/verify", json={"code": code}))
         answers.append(await ouyang.raw("GET", "/api/v1/me"))
         chat = await friend.open_direct(ouyang.id)
-        group = await ouyang.create_group("tea", [friend.id])
+        group = await group_of(ouyang, "tea", friend)
         await ouyang.send(chat["id"], "hello")
         await ouyang.send(group["id"], "hello, everyone")
         for path in (

@@ -19,7 +19,7 @@ from tests.conftest import (
     moved,
     unique_handle,
 )
-from tests.support import assert_error, full_history
+from tests.support import assert_error, full_history, group_of
 
 NEW_VERSION = "2014.2"
 
@@ -55,7 +55,7 @@ async def test_a_pending_user_chats_directly_but_cannot_post_to_a_group_until_ap
 
     chat = (await pending.open_direct(friend.id))["id"]
     assert await post(pending, chat, "hello, directly") == 201
-    group = (await friend.create_group("tea", [pending.id]))["id"]
+    group = (await group_of(friend, "tea", pending))["id"]
     assert await post(friend, group, "welcome") == 201
     assert await post(pending, group, "hello, all") == "identity_unverified"
     # Creating a group is publishing too: its title reaches every member.
@@ -86,7 +86,7 @@ async def test_a_rejected_user_sees_why_and_still_cannot_post_to_a_group(
     friend = await make_user("friend", on=review_server)
     reviewer = await make_staff("reviewer", on=review_server)
     await decide(reviewer, friend, "approve")
-    group = (await friend.create_group("tea", [rejected.id]))["id"]
+    group = (await group_of(friend, "tea", rejected))["id"]
     chat = (await friend.open_direct(rejected.id))["id"]
 
     await decide(reviewer, rejected, "reject", "the document number is not the holder's")
@@ -121,7 +121,7 @@ async def test_a_new_agreement_must_be_accepted_before_posting_to_a_group(
 ) -> None:
     alice = await make_user("alice", on=fresh_server)
     bob = await make_user("bob", on=fresh_server)
-    group = (await alice.create_group("tea", [bob.id]))["id"]
+    group = (await group_of(alice, "tea", bob))["id"]
     chat = (await alice.open_direct(bob.id))["id"]
     assert await post(alice, group, "before the new agreement") == 201
 

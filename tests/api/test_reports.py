@@ -13,6 +13,7 @@ from tests.support import (
     case_of,
     decided_case,
     full_sync,
+    group_of,
     notices_of,
     public_account,
     report,
@@ -64,7 +65,7 @@ async def test_only_what_the_reporter_can_see_may_be_reported(
 ) -> None:
     chat = (await alice.open_direct(bob.id))["id"]
     message = await alice.send(chat, "你好")
-    group = (await alice.create_group("读书会", [bob.id]))["id"]
+    group = (await group_of(alice, "读书会", bob))["id"]
     reviewer = await make_staff("reviewer")
     operator = await make_user("operator")
     applied = await public_account(operator, category="enterprise")  # not approved yet
@@ -99,7 +100,7 @@ async def test_reports_of_one_target_join_one_case_and_every_reporter_learns_the
     make_user: MakeUser, alice: User, bob: User, carol: User, make_staff: MakeStaff
 ) -> None:
     dave = await make_user("dave")
-    group = (await alice.create_group("投资群", [bob.id, carol.id, dave.id]))["id"]
+    group = (await group_of(alice, "投资群", bob, carol, dave))["id"]
     message = await alice.send(group, "内部消息 转账给我 稳赚不赔")
     reporters = (bob, carol, dave)
     cursors = {user.id: (await full_sync(user))[1] for user in (alice, *reporters)}
@@ -140,7 +141,7 @@ async def test_reports_of_one_target_join_one_case_and_every_reporter_learns_the
 async def test_a_target_judged_harmless_is_not_queued_again(
     alice: User, bob: User, carol: User, make_staff: MakeStaff
 ) -> None:
-    group = (await alice.create_group("茶话会", [bob.id, carol.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob, carol))["id"]
     message = await alice.send(group, "明天去爬山吗")
     first = await filed(bob, "message", message["id"], "violence")
     reviewer = await make_staff("reviewer")
@@ -196,7 +197,7 @@ async def test_a_founded_report_of_a_user_group_or_public_account_is_upheld(
     reviewer = await make_staff("reviewer")
     operator = await make_user("operator")
     account = await public_account(operator, reviewer, account_type="service")
-    group = (await alice.create_group("投资群", [bob.id, carol.id]))["id"]
+    group = (await group_of(alice, "投资群", bob, carol))["id"]
     targets = [("user", alice.id), ("group", group), ("public_account", account["id"])]
     reporters = (bob, carol)
     cursors = {user.id: (await full_sync(user))[1] for user in (alice, operator, *reporters)}
@@ -253,7 +254,7 @@ async def test_reporting_content_already_removed_is_answered_at_once(
 ) -> None:
     reviewer = await make_staff("reviewer")
     dave = await make_user("dave")
-    group = (await alice.create_group("投资群", [bob.id, carol.id, dave.id]))["id"]
+    group = (await group_of(alice, "投资群", bob, carol, dave))["id"]
     # Removed by its own case...
     message = await alice.send(group, f"内部消息 转账给我 稳赚不赔 {time.time_ns()}")
     await filed(bob, "message", message["id"], "fraud")

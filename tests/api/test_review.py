@@ -22,6 +22,7 @@ from tests.support import (
     decided_case,
     full_history,
     full_sync,
+    group_of,
     messages_of,
     notices_of,
     public_account,
@@ -268,7 +269,7 @@ async def test_a_removed_hold_is_not_in_subscribers_timelines(
 async def test_a_removed_message_is_tombstoned_for_every_member_and_its_text_banned(
     alice: User, bob: User, carol: User, reviewer: User
 ) -> None:
-    group = (await alice.create_group("茶话会", [bob.id, carol.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob, carol))["id"]
     cursors = {user.id: (await full_sync(user))[1] for user in (alice, bob, carol)}
     text = tagged(FLAGGED)
     flagged = await sent(alice, group, text)
@@ -312,7 +313,7 @@ async def test_a_removed_message_is_tombstoned_for_every_member_and_its_text_ban
 async def test_only_texts_of_eight_or_more_characters_are_banked(
     alice: User, bob: User, carol: User, reviewer: User
 ) -> None:
-    group = (await alice.create_group("茶话会", [bob.id, carol.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob, carol))["id"]
     tag = uuid.uuid4().hex
     short, long = f"百家乐{tag[:4]}", f"百家乐{tag[4:9]}"  # 7 and 8 characters
     for text in (short, long):
@@ -533,7 +534,7 @@ async def test_overdue_cases_are_marked_filtered_and_counted(
     reviewer = await make_staff("reviewer", on=review_server)
     alice = await make_user("alice", on=review_server)
     bob = await make_user("bob", on=review_server)
-    chat = (await alice.create_group("茶话会", [bob.id]))["id"]  # flagged, not held
+    chat = (await group_of(alice, "茶话会", bob))["id"]  # flagged, not held
     before = await reviewer.request("GET", SUMMARY)
     flagged = await sent(alice, chat, tagged(FLAGGED))
     reported = await sent(alice, chat, tagged("今晚六合彩走起"))
@@ -798,7 +799,7 @@ async def test_a_held_message_in_a_group_of_its_sender_alone_can_be_approved(
 ) -> None:
     reviewer = await make_staff("reviewer", on=group_hold_server)
     alice = await make_user("alice", on=group_hold_server)
-    group = (await alice.create_group("独白", []))["id"]
+    group = (await group_of(alice, "独白"))["id"]
     text = tagged(FLAGGED)
     held = await sent(alice, group, text)
     assert held["moderation"] == "held"

@@ -33,6 +33,7 @@ from tests.support import (
     decided_case,
     full_history,
     full_sync,
+    group_of,
     lift,
     lifted,
     notices_of,
@@ -149,7 +150,7 @@ async def test_limited_publication_keeps_direct_chat_and_withholds_all_publishin
     account = await public_account(alice, reviewer, account_type="service")
     post = (await publish(alice, account["id"], "开张")).json()
     chat = (await alice.open_direct(bob.id))["id"]
-    group = (await alice.create_group("茶话会", [bob.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob))["id"]
     limit = await applied(reviewer, "user", alice.id, "limit_publication", days=7)
     assert (limit["kind"], limit["state"], limit["subject"]) == (
         "limit_publication",
@@ -194,7 +195,7 @@ async def test_a_suspension_ends_by_itself_at_its_end_time_and_says_so(
     reviewer = await make_staff("reviewer", on=expiry_server)
     alice, bob = [await make_user(name, on=expiry_server) for name in ("alice", "bob")]
     chat = (await alice.open_direct(bob.id))["id"]
-    group = (await alice.create_group("茶话会", [bob.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob))["id"]
     _, cursor = await full_sync(alice)
     ends_at = in_seconds(3)
     suspension = await applied(
@@ -249,8 +250,8 @@ async def test_a_shorter_sanction_of_a_kind_does_not_end_a_longer_one(
     host = servers.shared(sanction_expiry_interval_seconds=3600)
     reviewer = await make_staff("reviewer", on=host)
     alice, bob = [await make_user(name, on=host) for name in ("alice", "bob")]
-    group = (await alice.create_group("茶话会", [bob.id]))["id"]
-    other = (await bob.create_group("读书会", [alice.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob))["id"]
+    other = (await group_of(bob, "读书会", alice))["id"]
     await applied(reviewer, "user", alice.id, "limit_publication")
     await applied(reviewer, "group", other, "suspend_posting", days=1)
     ends_at = in_seconds(1.5)
@@ -268,7 +269,7 @@ async def test_timed_sanctions_on_a_public_account_and_a_group_end_by_themselves
     reviewer = await make_staff("reviewer", on=expiry_server)
     operator, reader = [await make_user(name, on=expiry_server) for name in ("operator", "reader")]
     account = await public_account(operator, reviewer, account_type="service")
-    group = (await operator.create_group("茶话会", [reader.id]))["id"]
+    group = (await group_of(operator, "茶话会", reader))["id"]
     ends_at = in_seconds(2).isoformat()
     await applied(reviewer, "public_account", account["id"], "suspend_updates", ends_at=ends_at)
     await applied(reviewer, "group", group, "suspend_posting", ends_at=ends_at)
@@ -316,7 +317,7 @@ async def test_a_closed_user_may_log_in_and_read_but_do_nothing_until_an_admin_l
     alice: User, bob: User, reviewer: User, admin: User
 ) -> None:
     chat = (await alice.open_direct(bob.id))["id"]
-    group = (await alice.create_group("茶话会", [bob.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob))["id"]
     await sent(bob, chat, "在吗")
     assert_error(await sanction(reviewer, "user", alice.id, "close"), 403, "role_required")
     closed = await applied(admin, "user", alice.id, "close", reason="a fraud ring")
@@ -377,7 +378,7 @@ async def test_every_rung_is_reachable_from_every_lower_one(
 ) -> None:
     operator = await make_user("operator")
     account = await public_account(operator, reviewer)
-    group = (await alice.create_group("茶话会", [bob.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob))["id"]
     ladders = {
         ("public_account", account["id"]): [
             ("warning", {}, "approved"),
@@ -469,8 +470,8 @@ async def test_limited_publication_of_a_public_account_holds_every_post_for_revi
 async def test_suspended_posting_silences_every_member_of_that_group_only(
     alice: User, bob: User, carol: User, reviewer: User
 ) -> None:
-    group = (await alice.create_group("茶话会", [bob.id, carol.id]))["id"]
-    other = (await alice.create_group("读书会", [bob.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob, carol))["id"]
+    other = (await group_of(alice, "读书会", bob))["id"]
     chat = (await bob.open_direct(carol.id))["id"]
     await sent(carol, group, "早")
     _, cursor = await full_sync(alice)
@@ -498,8 +499,8 @@ async def test_suspended_posting_silences_every_member_of_that_group_only(
 async def test_a_closed_group_takes_no_more_messages(
     alice: User, bob: User, reviewer: User, admin: User
 ) -> None:
-    group = (await alice.create_group("茶话会", [bob.id]))["id"]
-    other = (await alice.create_group("读书会", [bob.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob))["id"]
+    other = (await group_of(alice, "读书会", bob))["id"]
     assert_error(await sanction(reviewer, "group", group, "close_group"), 403, "role_required")
     await sent(bob, group, "最后一句")
     await applied(admin, "group", group, "close_group", reason="organises fraud")
@@ -515,7 +516,7 @@ async def test_a_closed_group_takes_no_more_messages(
 async def test_removing_rights_demotes_the_owner_until_it_is_lifted(
     alice: User, bob: User, reviewer: User
 ) -> None:
-    group = (await alice.create_group("茶话会", [bob.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob))["id"]
     path = f"/api/v1/conversations/{group}"
     assert roles_of(await alice.request("GET", path)) == {alice.id: "owner", bob.id: "member"}
     assert_error(
@@ -548,7 +549,7 @@ async def test_a_warning_withholds_nothing_and_stays_on_the_record(
     alice: User, bob: User, reviewer: User
 ) -> None:
     chat = (await alice.open_direct(bob.id))["id"]
-    group = (await alice.create_group("茶话会", [bob.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob))["id"]
     warning = await applied(reviewer, "user", alice.id, "warning", reason="mind the language")
     assert warning["statement"]["ends_at"] is None
 
@@ -625,7 +626,7 @@ async def test_the_recommendation_climbs_as_cases_give_strikes(
 async def test_a_group_case_counts_for_the_group_and_its_author(
     alice: User, bob: User, reviewer: User
 ) -> None:
-    group = (await alice.create_group("茶话会", [bob.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob))["id"]
     (case_id,) = await removal_cases(bob, group, reviewer, 1)
     advice = (await standing(reviewer, "group", group, case_id=case_id))["recommendation"]
     assert advice["sanction"] == "warning"
@@ -649,7 +650,7 @@ async def test_enough_strike_points_drop_the_credit_band_and_withhold_group_crea
     alice: User, bob: User, reviewer: User
 ) -> None:
     chat = (await alice.open_direct(bob.id))["id"]
-    group = (await alice.create_group("茶话会", [bob.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob))["id"]
     cases = await removal_cases(alice, chat, reviewer, 3)
     for case_id in cases[:2]:
         await applied(reviewer, "user", alice.id, "warning", case_id=case_id)
@@ -693,7 +694,7 @@ async def test_the_eu_pack_suspends_only_after_a_warning(
     bob = await make_user("bob", on=eu_server, identity=passport_identity())
     carol = await make_user("carol", on=eu_server, identity=passport_identity())
     chat = (await alice.open_direct(bob.id))["id"]
-    group = (await alice.create_group("Book club", [bob.id]))["id"]
+    group = (await group_of(alice, "Book club", bob))["id"]
 
     for staff, kind, fields in (
         (reviewer, "suspend_updates", {"days": 7}),
@@ -722,7 +723,7 @@ async def test_the_eu_pack_suspends_only_after_a_warning(
 async def test_bad_sanction_requests_are_refused_with_their_reason(
     alice: User, bob: User, reviewer: User, admin: User, make_staff: MakeStaff
 ) -> None:
-    group = (await alice.create_group("茶话会", [bob.id]))["id"]
+    group = (await group_of(alice, "茶话会", bob))["id"]
     past = in_seconds(-60).isoformat()
     naive = (datetime.now() + timedelta(days=1)).replace(tzinfo=None).isoformat()
     refusals: list[tuple[User, dict[str, Any], int, str]] = [

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.conftest import User
-from tests.support import assert_error, full_sync, messages_of
+from tests.support import assert_error, full_sync, group_of, messages_of
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ async def test_an_empty_answer_may_move_the_cursor_but_misses_nothing_later(
     alice: User, bob: User, carol: User
 ) -> None:
     _, bob_cursor = await full_sync(bob)
-    elsewhere = await alice.create_group("without bob", [carol.id])
+    elsewhere = await group_of(alice, "without bob", carol)
     await alice.send(elsewhere["id"], "bob does not see this")
 
     quiet = await bob.sync(since=bob_cursor)

@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import MakeUser, ServerPool, User
-from tests.support import full_sync, messages_of
+from tests.support import full_sync, group_of, messages_of
 from townhall.client import LiveSocket
 
 WAIT = 10  # seconds: generous, only reached when something is wrong
@@ -285,7 +285,7 @@ async def test_a_group_message_reaches_every_members_socket(
     alice: User, bob: User, carol: User, make_user: MakeUser
 ) -> None:
     outsider = await make_user("dan")
-    group = await alice.create_group("Trio", [bob.id, carol.id])
+    group = await group_of(alice, "Trio", bob, carol)
     async with (
         alice.websocket() as alices,
         bob.websocket() as bobs,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +48,16 @@ class World:
     @property
     def bus(self) -> Bus:
         return self.services.bus
+
+    async def group(self, owner: Principal, title: str, *members: Principal) -> dict[str, Any]:
+        """A group of `owner` that each of `members` joined by accepting its invitation."""
+        groups = self.services.groups
+        created = await groups.create(
+            owner, title=title, description="", member_ids=[m.account_id for m in members]
+        )
+        for member in members:
+            created = await groups.accept(member, created["id"])
+        return created
 
     async def person(self, handle: str) -> Principal:
         """A registered, logged-in user with a fresh (and, by the default pack, verified)

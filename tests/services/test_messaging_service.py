@@ -16,7 +16,7 @@ from townhall.domain.errors import InvalidInput, NotFound, PolicyRefusal
 
 async def test_concurrent_first_sends_read_the_members_once(world: World) -> None:
     alice, bob = await world.person("alice"), await world.person("bob")
-    group = await world.messaging.create_group(alice, "tea", [bob.account_id])
+    group = await world.group(alice, "tea", bob)
     member_reads = []
 
     def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
@@ -54,11 +54,9 @@ async def test_group_cap_counts_the_creator(world: World) -> None:
     people = [await world.person(f"user{i}") for i in range(5)]
     owner, *others = people
     with pytest.raises(PolicyRefusal) as refused:
-        await world.messaging.create_group(owner, "too many", [p.account_id for p in others])
+        await world.group(owner, "too many", *others)
     assert refused.value.code == "group_too_large"
-    group = await world.messaging.create_group(
-        owner, "just right", [p.account_id for p in others[:3]]
-    )
+    group = await world.group(owner, "just right", *others[:3])
     roles = {m["user_id"]: m["role"] for m in group["members"]}
     assert roles[owner.account_id] == "owner"
     assert sorted(r for uid, r in roles.items() if uid != owner.account_id) == ["member"] * 3

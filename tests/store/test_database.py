@@ -48,6 +48,7 @@ TABLES = {
     "hash_bank",
     "audit_log",
     "identity_links",
+    "invitations",
 }
 
 

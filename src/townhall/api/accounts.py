@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep
-from townhall.api.schemas import AgreementIn, LoginIn, PhoneCodeIn, RegistrationIn
+from townhall.api.schemas import AgreementIn, LoginIn, PhoneCodeIn, ProfileIn, RegistrationIn
 from townhall.domain.accounts import IdentityClaim
 from townhall.domain.time import iso_utc
 
@@ -42,6 +42,15 @@ async def log_out(principal: PrincipalDep, services: ServicesDep) -> Response:
 async def me(principal: PrincipalDep, services: ServicesDep) -> Any:
     """The caller's profile, with the sanctions in force on them and their credit band."""
     profile = await services.accounts.profile(principal.account_id)
+    return profile | await services.enforcement.own(principal.account_id)
+
+
+@router.patch("/me")
+async def update_profile(body: ProfileIn, principal: PrincipalDep, services: ServicesDep) -> Any:
+    """Change the display name or the bio; both are checked as at registration."""
+    profile = await services.accounts.update_profile(
+        principal, display_name=body.display_name, bio=body.bio
+    )
     return profile | await services.enforcement.own(principal.account_id)
 
 

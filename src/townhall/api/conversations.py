@@ -27,7 +27,29 @@ async def create_conversation(
         if not created:
             response.status_code = 200
         return conversation
-    return await services.messaging.create_group(principal, body.title, body.member_ids)
+    return await services.groups.create(
+        principal, title=body.title, description=body.description, member_ids=body.member_ids
+    )
+
+
+@router.get("/invitations")
+async def invitations(principal: PrincipalDep, services: ServicesDep) -> Any:
+    """The caller's group invitations waiting for an answer."""
+    return {"invitations": await services.groups.invitations(principal)}
+
+
+@router.post("/invitations/{conversation_id}/accept")
+async def accept_invitation(
+    conversation_id: ConversationId, principal: PrincipalDep, services: ServicesDep
+) -> Any:
+    return await services.groups.accept(principal, conversation_id)
+
+
+@router.post("/invitations/{conversation_id}/decline")
+async def decline_invitation(
+    conversation_id: ConversationId, principal: PrincipalDep, services: ServicesDep
+) -> Any:
+    return await services.groups.decline(principal, conversation_id)
 
 
 @router.get("/conversations")

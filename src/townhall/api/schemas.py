@@ -32,6 +32,11 @@ class RegistrationIn(Body):
     agreement_version: Annotated[str, Field(max_length=64)] | None = None
 
 
+class ProfileIn(Body):
+    display_name: ShortText | None = None
+    bio: Annotated[str, Field(max_length=100_000)] | None = None
+
+
 class LoginIn(Body):
     handle: ShortText
     password: ShortText
@@ -45,6 +50,7 @@ class DirectIn(Body):
 class GroupIn(Body):
     kind: Literal["group"]
     title: ShortText
+    description: Annotated[str, Field(max_length=100_000)] = ""
     member_ids: Annotated[list[EntityId], Field(max_length=100_000)]
 
 

@@ -303,6 +303,9 @@ async def _scenarios(
             conversations.append((await client.open_direct(second.user_id))["id"])
     async with TownhallClient(url, group_users[0].token) as client:
         group = await client.create_group("bench", [u.user_id for u in group_users[1:]])
+    for member in group_users[1:]:  # each joins by accepting the invitation
+        async with TownhallClient(url, member.token) as client:
+            await client.accept_invitation(group["id"])
 
     sockets = await connect_all(url, pair_users)
     gc.collect()

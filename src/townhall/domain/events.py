@@ -12,6 +12,7 @@ class EventType:
     NOTICE = "notice"
     POST = "post"
     TOMBSTONE = "tombstone"
+    INVITATION = "invitation"
 
 
 SIGNED_OUT_PREFIX = b'{"type":"signed_out"'
@@ -33,6 +34,11 @@ def conversation_event(cursor: int, conversation: dict[str, Any]) -> dict[str, A
 def notice_event(cursor: int, notice: dict[str, Any]) -> dict[str, Any]:
     """A message from the platform to one user: a decision about them or their account."""
     return {"type": EventType.NOTICE, "cursor": cursor, "notice": notice}
+
+
+def invitation_event(cursor: int, invitation: dict[str, Any]) -> dict[str, Any]:
+    """An invitation to a group: the invitee joins only by accepting it."""
+    return {"type": EventType.INVITATION, "cursor": cursor, "invitation": invitation}
 
 
 def tombstone_event(cursor: int, target: dict[str, Any]) -> dict[str, Any]:

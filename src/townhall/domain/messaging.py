@@ -6,6 +6,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+import msgspec
+
 from townhall.domain.errors import InvalidInput, PolicyRefusal, TooLarge
 from townhall.domain.limits import Limits
 
@@ -22,6 +24,28 @@ class MemberRole:
     OWNER = "owner"
     ADMIN = "admin"
     MEMBER = "member"
+
+
+class InvitationState:
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class GroupRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The pack's caps on group life (groups 2017 art. 5): how many groups one person may create
+    in a day and belong to at once."""
+
+    max_created_per_day: int
+    max_joined: int
+
+
+def check_group_rules(rules: GroupRules) -> str | None:
+    """The first problem with a pack's groups section, as `key: what`, or None."""
+    for key in ("max_created_per_day", "max_joined"):
+        if getattr(rules, key) < 1:
+            return f"groups.{key}: must be >= 1"
+    return None
 
 
 def check_message_text(text: str, limits: Limits) -> str:
@@ -61,15 +85,16 @@ def check_group_title(title: str, limits: Limits) -> str:
     return stripped
 
 
-def group_member_ids(creator_id: int, member_ids: Iterable[int], limits: Limits) -> list[int]:
-    """The members of a new group: the creator first, duplicates dropped, the size cap applied."""
-    members = list(dict.fromkeys([creator_id, *member_ids]))
-    if len(members) > limits.max_group_members:
+def group_invitee_ids(creator_id: int, member_ids: Iterable[int], limits: Limits) -> list[int]:
+    """Whom a new group invites: duplicates and the creator dropped, the size cap applied to the
+    creator and every invitee together (each joins only by accepting)."""
+    invitees = [i for i in dict.fromkeys(member_ids) if i != creator_id]
+    if len(invitees) + 1 > limits.max_group_members:
         raise PolicyRefusal(
             f"a group holds at most {limits.max_group_members} members",
             code="group_too_large",
         )
-    return members
+    return invitees
 
 
 def direct_pair_key(first_id: int, second_id: int) -> str:

@@ -61,15 +61,32 @@ class _Term:
     group: RestrictedTerms
     skeleton: str
     sound: str  # pinyin skeleton
+    latin: bool  # spelt in latin letters: matched as whole words only
 
 
 @dataclass(frozen=True, slots=True)
 class _NameForms:
     """The forms of one name that terms are looked for in."""
 
+    original: str
     skeleton: Normalized
     sound: Normalized
     han_origins: frozenset[int]  # original positions of characters kept as hanzi
+
+
+def clean_text(value: str, field: str, max_chars: int, *, required: bool) -> str:
+    """Free text as stored (a description, a bio, a title): NFC, trimmed, within length, no
+    control characters but line breaks and tabs. Codes are `<field>_invalid`, `_too_long`."""
+    text = unicodedata.normalize("NFC", value.strip())
+    if required and not text:
+        raise InvalidInput(f"{field} must not be empty", code=f"{field}_invalid")
+    if len(text) > max_chars:
+        raise InvalidInput(
+            f"{field} is limited to {max_chars} characters", code=f"{field}_too_long"
+        )
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
+        raise InvalidInput(f"{field} must not contain control characters", code=f"{field}_invalid")
+    return text
 
 
 def _clean(name: str, *, max_chars: int) -> str:
@@ -99,16 +116,33 @@ class NameChecker:
         )
         self._digit_run = re.compile(rf"\d{{{rules.max_digit_run + 1},}}")
 
-    def check(self, name: str, *, category: str, max_chars: int) -> str:
+    def check(self, name: str, *, category: str | None, max_chars: int) -> str:
         """The cleaned name, or InvalidInput / PolicyRefusal saying which rule it breaks."""
-        cleaned = _clean(name, max_chars=max_chars)
-        skeleton = normalize(cleaned)
-        if self._rules.refuse_urls:
-            _refuse_urls(cleaned, skeleton)
-        if self._rules.refuse_contact_details:
-            self._refuse_contact_details(cleaned, skeleton)
-        self._refuse_restricted(cleaned, skeleton, category)
+        cleaned = self.clean(name, max_chars=max_chars)
+        self.refuse(cleaned, category=category)
         return cleaned
+
+    @staticmethod
+    def clean(name: str, *, max_chars: int) -> str:
+        """The name as stored: NFC, trimmed, within length, printable, with a letter or digit."""
+        return _clean(name, max_chars=max_chars)
+
+    def refuse(self, name: str, *, category: str | None) -> None:
+        """Refuse a name (a display name, a group title, an account name) that breaks a rule:
+        links, contact details, or terms reserved for what its holder is not. `category` is a
+        public account's; a person or a group has none, so every reserved term is refused."""
+        skeleton = normalize(name)
+        self.refuse_contacts(name, skeleton)
+        self._refuse_restricted(name, skeleton, category)
+
+    def refuse_contacts(self, text: str, skeleton: Normalized | None = None) -> None:
+        """Refuse links and contact details: in names, and in descriptions and bios, which
+        may name an organisation or a figure in passing but may not route people off-site."""
+        skeleton = skeleton or normalize(text)
+        if self._rules.refuse_urls:
+            _refuse_urls(text, skeleton)
+        if self._rules.refuse_contact_details:
+            self._refuse_contact_details(text, skeleton)
 
     def _refuse_contact_details(self, cleaned: str, skeleton: Normalized) -> None:
         folded = fold(cleaned)
@@ -122,8 +156,8 @@ class NameChecker:
                 code="name_contact_details",
             )
 
-    def _refuse_restricted(self, cleaned: str, skeleton: Normalized, category: str) -> None:
-        forms = _forms(skeleton)
+    def _refuse_restricted(self, cleaned: str, skeleton: Normalized, category: str | None) -> None:
+        forms = _forms(cleaned, skeleton)
         text, sound = forms.skeleton.text, forms.sound.text
         # Most terms appear nowhere; two substring tests in C say so before any closer look.
         for term in self._terms:
@@ -144,7 +178,8 @@ def _compile(group: RestrictedTerms, term: str) -> _Term:
     skeleton = normalize(term)
     if not skeleton.text:
         raise ValueError(f"naming term {term!r} of {group.what!r} has no letter or digit")
-    return _Term(group, skeleton.text, pinyin(skeleton).text)
+    latin = skeleton.text.isascii() and not skeleton.text.isdigit()
+    return _Term(group, skeleton.text, pinyin(skeleton).text, latin)
 
 
 def _refuse_urls(cleaned: str, skeleton: Normalized) -> None:
@@ -152,16 +187,17 @@ def _refuse_urls(cleaned: str, skeleton: Normalized) -> None:
         raise PolicyRefusal("the name may not contain web addresses", code="name_url")
 
 
-def _forms(skeleton: Normalized) -> _NameForms:
+def _forms(original: str, skeleton: Normalized) -> _NameForms:
     han = frozenset(o for c, o in zip(skeleton.text, skeleton.origin, strict=True) if HAN.match(c))
-    return _NameForms(skeleton, pinyin(skeleton), han)
+    return _NameForms(original, skeleton, pinyin(skeleton), han)
 
 
 def _find(term: _Term, forms: _NameForms) -> tuple[int, int] | None:
     """The original span of the first place the term appears in the name, if any."""
-    start = forms.skeleton.text.find(term.skeleton)
-    if start >= 0:
-        return forms.skeleton.span(start, start + len(term.skeleton))
+    for start in _occurrences(forms.skeleton.text, term.skeleton):
+        span = forms.skeleton.span(start, start + len(term.skeleton))
+        if not term.latin or _whole_words(forms.original, span):
+            return span
     for start in _occurrences(forms.sound.text, term.sound):
         end = start + len(term.sound)
         if not _on_syllables(forms.sound, start, end):
@@ -170,6 +206,18 @@ def _find(term: _Term, forms: _NameForms) -> tuple[int, int] | None:
         if not origins <= forms.han_origins or len(origins) >= HOMOPHONE_MIN_SYLLABLES:
             return forms.sound.span(start, end)
     return None
+
+
+def _whole_words(original: str, span: tuple[int, int]) -> bool:
+    """Whether a latin term stands as words of its own: "News Daily", not "Newsom"."""
+    start, end = span
+    before = original[start - 1] if start > 0 else ""
+    after = original[end] if end < len(original) else ""
+    return not (_is_latin_letter(before) or _is_latin_letter(after))
+
+
+def _is_latin_letter(char: str) -> bool:
+    return bool(char) and char.isalpha() and fold(char).text.isascii()
 
 
 def _occurrences(text: str, part: str) -> Iterator[int]:

@@ -13,6 +13,7 @@ from townhall.domain.accounts import ID_TYPES
 from townhall.domain.enforcement import EnforcementRules
 from townhall.domain.enforcement import check_rules as check_enforcement_rules
 from townhall.domain.identity import CHECKED_ID_TYPES
+from townhall.domain.messaging import GroupRules, check_group_rules
 from townhall.domain.moderation import ModerationRules, check_rules
 from townhall.domain.naming import NamingRules
 from townhall.domain.normalize import normalize
@@ -69,6 +70,7 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     phone: PhoneRules
     public_accounts: PublicAccountRules
     naming: NamingRules
+    groups: GroupRules
     reach: ReachRules
     moderation: ModerationRules
     review: ReviewRules
@@ -94,6 +96,7 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 "code_ttl_seconds": self.phone.code_ttl_seconds,
             },
             "public_accounts": _as_json(self.public_accounts),
+            "groups": _as_json(self.groups),
             "reach": _as_json(self.reach),
             "moderation": {
                 "categories": list(self.moderation.categories),
@@ -128,6 +131,7 @@ def parse_pack(data: Mapping[str, Any]) -> PolicyPack:
         check_review_rules(pack.review, pack.moderation.categories),
         check_enforcement_rules(pack.enforcement, pack.moderation.severities),
         check_retention_rules(pack.retention),
+        check_group_rules(pack.groups),
     ):
         if problem is not None:
             raise PolicyPackError(problem)

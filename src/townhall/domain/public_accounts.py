@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -13,6 +12,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from townhall.domain.errors import InvalidInput, PolicyRefusal
 from townhall.domain.limits import Limits
+from townhall.domain.naming import clean_text
 
 EntityKind = Literal["individual", "organisation"]
 NEWS_LICENCE_MAX_CHARS = 64
@@ -95,7 +95,7 @@ def check_application(
             f"account_type must be one of: {', '.join(rules.broadcast_quota)}",
             code="account_type_invalid",
         )
-    text = _clean_text(description, "description", limits.max_description_chars, required=False)
+    text = clean_text(description, "description", limits.max_description_chars, required=False)
     return (
         category_rules,
         text,
@@ -205,8 +205,8 @@ def check_news_gate(
 
 def check_post(title: str, body: str, limits: Limits) -> tuple[str, str]:
     return (
-        _clean_text(title, "title", limits.max_post_title_chars, required=True),
-        _clean_text(body, "body", limits.max_post_body_chars, required=True),
+        clean_text(title, "title", limits.max_post_title_chars, required=True),
+        clean_text(body, "body", limits.max_post_body_chars, required=True),
     )
 
 
@@ -224,20 +224,7 @@ def quota_retry_after_ms(
     return max(blocking + period_ms - now_ms, 1)
 
 
-def _clean_text(value: str, field: str, max_chars: int, *, required: bool) -> str:
-    text = unicodedata.normalize("NFC", value.strip())
-    if required and not text:
-        raise InvalidInput(f"{field} must not be empty", code=f"{field}_invalid")
-    if len(text) > max_chars:
-        raise InvalidInput(
-            f"{field} is limited to {max_chars} characters", code=f"{field}_too_long"
-        )
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
-        raise InvalidInput(f"{field} must not contain control characters", code=f"{field}_invalid")
-    return text
-
-
 def _clean_optional(value: str | None, field: str, max_chars: int) -> str | None:
     if value is None or not value.strip():
         return None
-    return _clean_text(value, field, max_chars, required=True)
+    return clean_text(value, field, max_chars, required=True)

@@ -34,7 +34,7 @@ from townhall.domain.errors import (
 )
 from townhall.domain.events import signed_out_notice
 from townhall.domain.limits import Limits
-from townhall.domain.moderation import Surface
+from townhall.domain.naming import clean_text
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import AccountState
 from townhall.domain.time import iso_utc
@@ -42,7 +42,7 @@ from townhall.services.audit import AuditTrail
 from townhall.services.enforcement import Enforcement
 from townhall.services.identity import IdentityService
 from townhall.services.known_sessions import KnownSessions
-from townhall.services.moderation import ContentCheck
+from townhall.services.names import Names
 from townhall.services.principal import Principal
 from townhall.services.standing import Standings
 from townhall.services.throttle import SlidingWindow
@@ -75,7 +75,7 @@ class AccountService:
         identity: IdentityService,
         standings: Standings,
         enforcement: Enforcement,
-        content_check: ContentCheck,
+        names: Names,
         pack: PolicyPack,
         audit: AuditTrail,
         *,
@@ -90,7 +90,7 @@ class AccountService:
         self._identity = identity
         self._standings = standings
         self._enforcement = enforcement
-        self._check = content_check
+        self._names = names
         self._pack = pack
         self._limits = limits
         self._hasher = PasswordHasher.from_parameters(PASSWORD_PROFILES[password_profile])
@@ -126,9 +126,7 @@ class AccountService:
             )
         handle = normalize_handle(handle)
         display_name = check_display_name(display_name, self._limits)
-        await self._check.screen(
-            Surface.NAME, display_name, author_id=None, subject_type="display_name"
-        )
+        await self._names.check(name=display_name, author_id=None, subject_type="display_name")
         check_password(password)
         self._require_current_agreement(agreement_version)
         checked = self._identity.check(identity)
@@ -223,6 +221,30 @@ class AccountService:
                 )
         self._standings.forget(principal.account_id)
         return {"accepted_version": version}
+
+    async def update_profile(
+        self, principal: Principal, *, display_name: str | None, bio: str | None
+    ) -> dict[str, Any]:
+        """Change the display name or the bio, through the same checks as at registration."""
+        await self._enforcement.require_user_may(principal.account_id, Capability.UPDATE_PROFILE)
+        changes = {}
+        if display_name is not None:
+            changes["display_name"] = check_display_name(display_name, self._limits)
+        if bio is not None:
+            changes["bio"] = clean_text(
+                bio, "bio", self._limits.max_description_chars, required=False
+            )
+        if not changes:
+            raise InvalidInput("give a display_name or a bio to change", code="profile_unchanged")
+        await self._names.check(
+            name=changes.get("display_name"),
+            text=changes.get("bio"),
+            author_id=principal.account_id,
+            subject_type="profile",
+        )
+        async with self._db.writing() as conn:
+            await account_store.update_profile(conn, principal.account_id, **changes)
+        return await self.profile(principal.account_id)
 
     async def deregister(self, principal: Principal) -> None:
         """Erase the profile and credentials and close the public accounts the user runs; the
@@ -325,6 +347,7 @@ class AccountService:
             "id": account.id,
             "handle": account.handle,
             "display_name": account.display_name,
+            "bio": account.bio,
             "status": account.status,
             "role": account.role,
             "identity": await self._identity.own_view(account_id),

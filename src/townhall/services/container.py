@@ -12,6 +12,7 @@ from townhall.services.appeals import Appeals
 from townhall.services.audit import AuditLog
 from townhall.services.classifiers import ClassifierStage
 from townhall.services.enforcement import Enforcement
+from townhall.services.groups import Groups
 from townhall.services.identity import IdentityService
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import MessagingService
@@ -32,6 +33,7 @@ class Services:
     accounts: AccountService
     identity: IdentityService
     messaging: MessagingService
+    groups: Groups
     sync: SyncService
     public_accounts: PublicAccountService
     posts: PostService

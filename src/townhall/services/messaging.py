@@ -22,10 +22,8 @@ from townhall.domain.messaging import (
     MemberRole,
     MessageModeration,
     check_client_id,
-    check_group_title,
     check_message_text,
     direct_pair_key,
-    group_member_ids,
 )
 from townhall.domain.moderation import Decision, Surface
 from townhall.domain.review import Target
@@ -124,20 +122,6 @@ class MessagingService:
             return await self._render_conversation(existing), False
         return conversation, True
 
-    async def create_group(
-        self, actor: Principal, title: str, member_ids: Sequence[int]
-    ) -> dict[str, Any]:
-        title = check_group_title(title, self._limits)
-        ids = group_member_ids(actor.account_id, member_ids, self._limits)
-        # A group's title reaches every member: creating one is publishing.
-        await self._standings.require_may_publish(actor.account_id)
-        await self._enforcement.require_user_may(actor.account_id, Capability.CREATE_GROUP)
-        roles = {account_id: MemberRole.MEMBER for account_id in ids}
-        roles[actor.account_id] = MemberRole.OWNER
-        return await self._create(
-            actor, ConversationKind.GROUP, title=title, direct_key=None, roles=roles
-        )
-
     async def _create(
         self,
         actor: Principal,
@@ -181,7 +165,7 @@ class MessagingService:
         async with self._db.reading() as conn:
             rows = await conversation_store.list_for_account(conn, actor.account_id)
             roles = await conversation_store.member_roles_of(conn, [row.id for row in rows])
-        return [_conversation(row, roles[row.id]) for row in rows]
+        return [render_conversation(row, roles[row.id]) for row in rows]
 
     async def get_conversation(self, actor: Principal, conversation_id: int) -> dict[str, Any]:
         await self._require_member(actor, conversation_id)
@@ -300,6 +284,10 @@ class MessagingService:
         finally:
             del self._members_loading[conversation_id]
 
+    def forget_members(self, conversation_id: int) -> None:
+        """Once a change of a conversation's members commits: read them again on next use."""
+        self._members.pop(conversation_id, None)
+
     def _remember_members(self, conversation_id: int, members: Members) -> None:
         if len(self._members) >= MEMBERS_CACHE_MAX:
             del self._members[next(iter(self._members))]  # the oldest entry
@@ -313,7 +301,7 @@ class MessagingService:
                 roles = await conversation_store.member_roles(reader, row.id)
         else:
             roles = await conversation_store.member_roles(conn, row.id)
-        return _conversation(row, roles)
+        return render_conversation(row, roles)
 
     def _deliver(self, batch: Sequence[Appended]) -> None:
         """Ring each recipient's doorbell, in commit order; one encoding serves every member."""
@@ -325,11 +313,12 @@ class MessagingService:
                 publish(user_channel(account_id), frame, appended.origin)
 
 
-def _conversation(row: Row, roles: dict[int, str]) -> dict[str, Any]:
+def render_conversation(row: Row, roles: dict[int, str]) -> dict[str, Any]:
     return {
         "id": row.id,
         "kind": row.kind,
         "title": row.title,
+        "description": row.description,
         "created_by": row.created_by,
         "created_at": iso_utc(row.created_at),
         "members": [{"user_id": uid, "role": role} for uid, role in roles.items()],

@@ -12,8 +12,7 @@ from townhall.domain.accounts import Role, check_reason
 from townhall.domain.enforcement import Capability
 from townhall.domain.errors import Conflict, NotFound, PolicyRefusal
 from townhall.domain.limits import Limits
-from townhall.domain.moderation import Surface
-from townhall.domain.naming import NameChecker, name_key
+from townhall.domain.naming import name_key
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import (
     AccountState,
@@ -26,7 +25,7 @@ from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
 from townhall.services.enforcement import Enforcement
 from townhall.services.live_posts import LiveFollowers
-from townhall.services.moderation import ContentCheck
+from townhall.services.names import Names
 from townhall.services.notices import Notices
 from townhall.services.principal import Principal, require_role
 from townhall.services.standing import Standings
@@ -45,7 +44,7 @@ class PublicAccountService:
         enforcement: Enforcement,
         notices: Notices,
         live: LiveFollowers,
-        content_check: ContentCheck,
+        names: Names,
         pack: PolicyPack,
         audit: AuditTrail,
         *,
@@ -54,13 +53,12 @@ class PublicAccountService:
     ) -> None:
         self._db = database
         self._audit = audit
-        self._check = content_check
         self._standings = standings
         self._enforcement = enforcement
         self._notices = notices
         self._live = live
         self._rules = pack.public_accounts
-        self._names = NameChecker(pack.naming)
+        self._names = names
         self._limits = limits
         self._clock = clock
 
@@ -89,14 +87,13 @@ class PublicAccountService:
             rules=self._rules,
             limits=self._limits,
         )
-        name = self._names.check(
-            name, category=category, max_chars=self._limits.max_public_account_name_chars
-        )
+        name = self._names.clean(name, max_chars=self._limits.max_public_account_name_chars)
         await self._standings.require_may_publish(actor.account_id)
         await self._enforcement.require_user_may(actor.account_id, Capability.APPLY_PUBLIC_ACCOUNT)
-        await self._check.screen(
-            Surface.NAME,
-            f"{name}\n{description}",
+        await self._names.check(
+            name=name,
+            category=category,
+            text=description,
             author_id=actor.account_id,
             subject_type="public_account_application",
         )

@@ -90,6 +90,10 @@ async def has_accepted(conn: DbConnection, account_id: int, version: str) -> boo
 DEREGISTERED_HANDLE_PREFIX = "~deleted-"
 
 
+async def update_profile(conn: DbConnection, account_id: int, **values: str) -> None:
+    await conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+
+
 async def erase_profile(conn: DbConnection, account_id: int, *, status: str) -> None:
     """Deregistration: the chosen profile and the credentials go; the id stays for history."""
     await conn.execute(
@@ -98,6 +102,7 @@ async def erase_profile(conn: DbConnection, account_id: int, *, status: str) -> 
         .values(
             handle=f"{DEREGISTERED_HANDLE_PREFIX}{account_id}",
             display_name="",
+            bio="",
             password_hash="",
             status=status,
         )

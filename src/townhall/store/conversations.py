@@ -1,11 +1,11 @@
-"""Conversations and their members."""
+"""Conversations, their members, and the invitations to groups."""
 
 from __future__ import annotations
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, func, insert, select, update
 
 from townhall.store.database import DbConnection
-from townhall.store.schema import conversations, members
+from townhall.store.schema import conversations, invitations, members
 
 
 async def insert_conversation(
@@ -16,10 +16,16 @@ async def insert_conversation(
     direct_key: str | None,
     created_by: int,
     now_ms: int,
+    description: str | None = None,
 ) -> int:
     result = await conn.execute(
         insert(conversations).values(
-            kind=kind, title=title, direct_key=direct_key, created_by=created_by, created_at=now_ms
+            kind=kind,
+            title=title,
+            description=description,
+            direct_key=direct_key,
+            created_by=created_by,
+            created_at=now_ms,
         )
     )
     (conversation_id,) = result.inserted_primary_key  # type: ignore[misc]
@@ -86,3 +92,88 @@ async def list_for_account(conn: DbConnection, account_id: int) -> list[Row]:
         .order_by(conversations.c.id)
     )
     return list(result)
+
+
+async def created_since(conn: DbConnection, account_id: int, kind: str, since_ms: int) -> list[int]:
+    """When each conversation of a kind the account created since then was created, oldest first."""
+    result = await conn.execute(
+        select(conversations.c.created_at)
+        .where(
+            conversations.c.created_by == account_id,
+            conversations.c.kind == kind,
+            conversations.c.created_at > since_ms,
+        )
+        .order_by(conversations.c.created_at)
+    )
+    return list(result.scalars())
+
+
+async def count_memberships(conn: DbConnection, account_id: int, kind: str) -> int:
+    count = await conn.scalar(
+        select(func.count())
+        .select_from(members.join(conversations, conversations.c.id == members.c.conversation_id))
+        .where(members.c.account_id == account_id, conversations.c.kind == kind)
+    )
+    return count or 0
+
+
+# Invitations -------------------------------------------------------------------------------------
+
+
+async def insert_invitations(
+    conn: DbConnection,
+    conversation_id: int,
+    invitee_ids: list[int],
+    *,
+    inviter_id: int,
+    state: str,
+    now_ms: int,
+) -> None:
+    if invitee_ids:
+        await conn.execute(
+            insert(invitations),
+            [
+                {
+                    "conversation_id": conversation_id,
+                    "invitee_id": invitee_id,
+                    "inviter_id": inviter_id,
+                    "state": state,
+                    "created_at": now_ms,
+                }
+                for invitee_id in invitee_ids
+            ],
+        )
+
+
+async def invitation(conn: DbConnection, conversation_id: int, invitee_id: int) -> Row | None:
+    result = await conn.execute(
+        select(invitations).where(
+            invitations.c.conversation_id == conversation_id,
+            invitations.c.invitee_id == invitee_id,
+        )
+    )
+    return result.first()
+
+
+async def invitations_of(conn: DbConnection, invitee_id: int, state: str) -> list[Row]:
+    """The invitations of an account in a state, each with its group's title and description."""
+    result = await conn.execute(
+        select(invitations, conversations.c.title, conversations.c.description)
+        .join(conversations, conversations.c.id == invitations.c.conversation_id)
+        .where(invitations.c.invitee_id == invitee_id, invitations.c.state == state)
+        .order_by(invitations.c.created_at, invitations.c.conversation_id)
+    )
+    return list(result)
+
+
+async def answer_invitation(
+    conn: DbConnection, conversation_id: int, invitee_id: int, *, state: str, now_ms: int
+) -> None:
+    await conn.execute(
+        update(invitations)
+        .where(
+            invitations.c.conversation_id == conversation_id,
+            invitations.c.invitee_id == invitee_id,
+        )
+        .values(state=state, answered_at=now_ms)
+    )

@@ -35,6 +35,7 @@ accounts = Table(
     Column("status", String(16), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("role", String(16), nullable=False, server_default="user"),
+    Column("bio", Text, nullable=False, server_default=""),
 )
 
 # The real identity, sealed with AES-GCM; `blind_index` finds duplicates without decrypting.
@@ -129,9 +130,24 @@ conversations = Table(
     Column("id", Integer, primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("title", String(1024), nullable=True),
+    Column("description", Text, nullable=True),  # a group's
     Column("direct_key", String(64), nullable=True, unique=True),
     Column("created_by", Integer, ForeignKey("accounts.id"), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Index("ix_conversations_created_by_created_at", "created_by", "created_at"),
+)
+
+# Nobody is put in a group: each is invited, and joins by accepting (groups 2017 art. 5).
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("conversation_id", Integer, ForeignKey("conversations.id"), primary_key=True),
+    Column("invitee_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("inviter_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("answered_at", BigInteger, nullable=True),
+    Index("ix_invitations_invitee_id_state", "invitee_id", "state"),
 )
 
 members = Table(

@@ -1,4 +1,5 @@
-"""sanctions follow the person: identity links, phone index, the sanction's identity
+"""sanctions follow the person (identity links, phone index, the sanction's identity); bios,
+group descriptions and invitations
 
 Revision ID: 0012
 Revises: 0007
@@ -16,6 +17,33 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("accounts") as batch:
+        batch.add_column(sa.Column("bio", sa.Text(), nullable=False, server_default=""))
+    with op.batch_alter_table("conversations") as batch:
+        batch.add_column(sa.Column("description", sa.Text(), nullable=True))
+        batch.create_index("ix_conversations_created_by_created_at", ["created_by", "created_at"])
+    op.create_table(
+        "invitations",
+        sa.Column("conversation_id", sa.Integer(), nullable=False),
+        sa.Column("invitee_id", sa.Integer(), nullable=False),
+        sa.Column("inviter_id", sa.Integer(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("answered_at", sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name="fk_invitations_conversation_id_conversations",
+        ),
+        sa.ForeignKeyConstraint(
+            ["invitee_id"], ["accounts.id"], name="fk_invitations_invitee_id_accounts"
+        ),
+        sa.ForeignKeyConstraint(
+            ["inviter_id"], ["accounts.id"], name="fk_invitations_inviter_id_accounts"
+        ),
+        sa.PrimaryKeyConstraint("conversation_id", "invitee_id", name="pk_invitations"),
+    )
+    op.create_index("ix_invitations_invitee_id_state", "invitations", ["invitee_id", "state"])
     with op.batch_alter_table("identities") as batch:
         batch.add_column(sa.Column("phone_index", sa.String(length=64), nullable=True))
         batch.create_index("ix_identities_phone_index", ["phone_index"])
@@ -44,6 +72,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_invitations_invitee_id_state", table_name="invitations")
+    op.drop_table("invitations")
+    with op.batch_alter_table("conversations") as batch:
+        batch.drop_index("ix_conversations_created_by_created_at")
+        batch.drop_column("description")
+    with op.batch_alter_table("accounts") as batch:
+        batch.drop_column("bio")
     with op.batch_alter_table("sanctions") as batch:
         batch.drop_index("ix_sanctions_person_key")
         batch.drop_column("person_key")
