@@ -4,6 +4,7 @@ reads cases, sanctions, reports, reach escalations and the figures per period un
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import datetime, timedelta
@@ -17,11 +18,14 @@ from tests.conftest import PASSWORD, MakeStaff, MakeUser, Server, ServerPool, Us
 from tests.support import (
     assert_error,
     case_of,
+    group_of,
     identity_secrets,
     leaks,
     masked_id_number,
     masked_phone,
+    openapi_routes,
     public_account,
+    query_parameters,
     review_case,
 )
 from townhall.packs import load_pack
@@ -329,3 +333,106 @@ async def test_only_the_auditor_and_admins_read_the_auditor_routes(
     async with anonymous:
         answer = await anonymous.get(f"{AUDIT}/cases", params={"x": uuid.uuid4().hex})
         assert_error(answer, 401, "token_missing")
+
+
+# Every route, walked ----------------------------------------------------------------------------
+
+# Keys under which a person's account id would appear in an answer.
+PERSON_KEYS = frozenset(
+    {"author_id", "reporter_id", "appellant_id", "forwarder_id", "viewer_id", "user_id",
+     "sender_id", "member_id", "operator_id", "inviter_id", "invitee_id", "created_by"}
+)  # fmt: skip
+
+
+def people_named(value: Any, found: set[int]) -> set[int]:
+    """Every account id a JSON answer gives under a key that names a person."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in PERSON_KEYS and isinstance(item, int):
+                found.add(item)
+            people_named(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            people_named(item, found)
+    return found
+
+
+async def test_every_route_the_auditor_may_read_shows_no_private_data(
+    reach_server: Server, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    server = reach_server
+    identities = {name: fresh_identity() for name in ("alice", "bob", "carol", "dave")}
+    alice, bob, carol, dave = [
+        await make_user(name, on=server, identity=identity) for name, identity in identities.items()
+    ]
+    operator, eve = await make_user("operator", on=server), await make_user("eve", on=server)
+    reviewer = await make_staff("reviewer", on=server)
+    auditor = await make_staff("auditor", on=server)
+    private_texts = [
+        f"周末一起玩百家乐 {uuid.uuid4().hex}",  # alice's flagged message
+        f"he keeps sending this {uuid.uuid4().hex}",  # bob's report detail
+        f"I only joked {uuid.uuid4().hex}",  # eve's appeal statement
+        f"茶话会{uuid.uuid4().hex[:6]}",  # the private group's title
+    ]
+    message_text, report_detail, statement, group_title = private_texts
+
+    # alice's message, reported by bob, removed; a post read and forwarded into a private group.
+    chat = (await alice.open_direct(bob.id))["id"]
+    message = await alice.send(chat, message_text)
+    await bob.report("message", message["id"], "gambling", report_detail)
+    case = await case_of(reviewer, "message", message["id"])
+    await decide(reviewer, case["id"], "remove")
+    account = await public_account(operator, reviewer)
+    post = await operator.publish(account["id"], "春茶上市", "春茶上市。正文。")
+    group = await group_of(carol, group_title, dave)
+    await carol.read_post(post["id"])
+    forward = await carol.request(
+        "POST", f"/api/v1/posts/{post['id']}/forwards", json={"conversation_id": group["id"]}
+    )
+    # eve, the one subject of a record here, sanctioned and appealing.
+    sanction = await a_sanction(reviewer, eve.id, "warning")
+    appeal = await eve.request(
+        "POST", "/api/v1/appeals", json={"sanction_id": sanction["id"], "statement": statement}
+    )
+    await reviewer.request("GET", "/api/v1/admin/appeals")  # content staff read: recorded
+
+    ids = {
+        "conversation_id": group["id"],
+        "public_account_id": account["id"],
+        "post_id": post["id"],
+        "forward_id": forward["forward"]["id"],
+        "case_id": case["id"],
+        "sanction_id": sanction["id"],
+        "appeal_id": appeal["id"],
+        "subject_type": "user",
+        "subject_id": eve.id,
+        "seq": 1,
+        "first": 1,
+    }
+    spec = await auditor.request("GET", "/openapi.json")
+    answers, refused = [], []
+    for _, path in openapi_routes(spec, ("get",)):
+        url = path.format(**{name: ids[name] for name in re.findall(r"\{(\w+)\}", path)})
+        params = query_parameters(spec, "GET", path, ids)
+        answer = await auditor.raw("GET", url, params=params)
+        if path.startswith("/api/v1/admin/"):
+            assert_error(answer, 403, "role_required")
+            refused.append(path)
+        else:
+            assert answer.status_code in (200, 404, 409), (path, answer.text)
+            answers.append(answer)
+    assert "/api/v1/admin/review/cases/{case_id}" in refused
+    assert "/api/v1/admin/reach/forwards/{forward_id}/lineage" in refused
+
+    every_body = b"".join(answer.content for answer in answers)
+    for text in private_texts:
+        assert text.encode() not in every_body, text
+        assert json.dumps(text).strip('"').encode() not in every_body, text
+    for person, identity in zip((alice, bob, carol, dave), identities.values(), strict=True):
+        assert person.handle.encode() not in every_body
+        assert leaks(every_body, identity_secrets(identity)) == []
+    named = set()
+    for answer in answers:
+        if answer.headers.get("content-type", "").startswith("application/json"):
+            people_named(answer.json(), named)
+    assert named.isdisjoint({alice.id, bob.id, carol.id, dave.id}), named

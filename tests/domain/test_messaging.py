@@ -13,7 +13,7 @@ from townhall.domain.messaging import (
     check_group_title,
     check_message_text,
     direct_pair_key,
-    group_member_ids,
+    group_invitee_ids,
 )
 
 LIMITS = Limits()
@@ -114,36 +114,36 @@ def test_group_title_limit_is_in_characters() -> None:
     assert check_group_title("群" * 128, LIMITS) == "群" * 128
 
 
-def test_group_members_start_with_the_creator_and_drop_duplicates() -> None:
-    assert group_member_ids(7, [3, 5, 3, 7, 5, 9], LIMITS) == [7, 3, 5, 9]
+def test_a_group_invites_everyone_named_but_its_creator_once() -> None:
+    assert group_invitee_ids(7, [3, 5, 3, 7, 5, 9], LIMITS) == [3, 5, 9]
 
 
 def test_a_group_may_start_with_only_its_creator() -> None:
-    assert group_member_ids(7, [], LIMITS) == [7]
+    assert group_invitee_ids(7, [], LIMITS) == []
 
 
-def test_group_size_cap_counts_the_creator_and_distinct_members() -> None:
+def test_group_size_cap_counts_the_creator_and_distinct_invitees() -> None:
     limits = Limits(max_group_members=3)
-    assert group_member_ids(1, [2, 3, 2, 3, 1], limits) == [1, 2, 3]
+    assert group_invitee_ids(1, [2, 3, 2, 3, 1], limits) == [2, 3]
     with pytest.raises(PolicyRefusal) as refused:
-        group_member_ids(1, [2, 3, 4], limits)
+        group_invitee_ids(1, [2, 3, 4], limits)
     assert refused.value.code == "group_too_large"
 
 
 @given(st.integers(1, 50), st.lists(st.integers(1, 50), max_size=80), st.integers(2, 40))
-def test_group_members_are_distinct_and_within_the_cap(
-    creator: int, invited: list[int], cap: int
+def test_group_invitees_are_distinct_and_within_the_cap(
+    creator: int, named: list[int], cap: int
 ) -> None:
     limits = Limits(max_group_members=cap)
-    distinct = {creator, *invited}
+    distinct = {creator, *named}
     try:
-        members = group_member_ids(creator, invited, limits)
+        invitees = group_invitee_ids(creator, named, limits)
     except PolicyRefusal:
         assert len(distinct) > cap
     else:
-        assert members[0] == creator
-        assert len(members) == len(set(members)) == len(distinct) <= cap
-        assert set(members) == distinct
+        assert creator not in invitees
+        assert len(invitees) == len(set(invitees)) == len(distinct) - 1 <= cap - 1
+        assert {creator, *invitees} == distinct
 
 
 @given(ids, ids)

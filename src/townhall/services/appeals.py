@@ -139,9 +139,11 @@ class Appeals:
     async def queue(
         self, actor: Principal, *, state: str, after: int, limit: int
     ) -> list[dict[str, Any]]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
-        async with self._db.reading() as conn:
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        # Appellants' statements are theirs: every look is recorded.
+        async with self._db.writing() as conn:
             rows = await sanction_store.appeal_queue(conn, state=state, after=after, limit=limit)
+            await self._audit.record_read(conn, actor, "appeal", [row.id for row in rows])
         return [render(row) for row in rows]
 
     async def decide(

@@ -92,6 +92,17 @@ class AuditTrail:
         )
         return entry.seq
 
+    async def record_read(
+        self, conn: DbConnection, actor: Principal, subject_type: str, ids: Sequence[int]
+    ) -> None:
+        """A staff look at private content or personal data, recorded like any action: one
+        `<subject_type>.read` row naming the reader and every record shown (none: no row)."""
+        if ids:
+            subject = (subject_type, ids[0]) if len(ids) == 1 else None
+            await self.record(
+                conn, actor, f"{subject_type}.read", subject=subject, details={"ids": list(ids)}
+            )
+
 
 def entry_of(row: Row) -> Entry:
     return Entry(

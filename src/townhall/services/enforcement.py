@@ -204,16 +204,15 @@ class Enforcement:
     async def standing(
         self, actor: Principal, subject_type: str, subject_id: int, *, case_id: int | None
     ) -> dict[str, Any]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
         _check_subject_type(subject_type)
         now_ms = self._now_ms()
         async with self._db.reading() as conn:
             await self._subject_row(conn, subject_type, subject_id)
             rows = await self._history(conn, (subject_type, subject_id))
             case = None if case_id is None else await self._case(conn, case_id)
-            # Which accounts are one person is for the staff who act on it, not the auditor.
             person = None
-            if subject_type == SubjectType.USER and actor.role != Role.AUDITOR:
+            if subject_type == SubjectType.USER:
                 person = await self._person_view(conn, subject_id)
         points = self._points(rows, now_ms)
         advice = recommend(
@@ -267,7 +266,7 @@ class Enforcement:
         after: int,
         limit: int,
     ) -> list[dict[str, Any]]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
         async with self._db.reading() as conn:
             rows = await sanction_store.listing(
                 conn,
@@ -280,7 +279,7 @@ class Enforcement:
         return [self.render(row) for row in rows]
 
     async def get(self, actor: Principal, sanction_id: int) -> dict[str, Any]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
         async with self._db.reading() as conn:
             return self.render(await self._sanction(conn, sanction_id))
 

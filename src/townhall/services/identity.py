@@ -190,7 +190,8 @@ class IdentityService:
         self, actor: Principal, *, status: str, after: int, limit: int
     ) -> list[dict[str, Any]]:
         require_role(actor, Role.REVIEWER)
-        async with self._db.reading() as conn:
+        # Entries show handles and masked identities: every look is recorded.
+        async with self._db.writing() as conn:
             rows = await identity_store.in_review(
                 conn,
                 status=status,
@@ -198,6 +199,7 @@ class IdentityService:
                 after_account_id=after,
                 limit=limit,
             )
+            await self._audit.record_read(conn, actor, "identity", [r.account_id for r in rows])
         return [self._review_item(row) for row in rows]
 
     def _review_item(self, row: Any) -> dict[str, Any]:

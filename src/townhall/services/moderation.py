@@ -140,9 +140,11 @@ class ContentCheck:
         )
 
     async def statements(self, actor: Principal, *, after: int, limit: int) -> list[dict]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
-        async with self._db.reading() as conn:
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        # Statements quote what their authors wrote: every look is recorded.
+        async with self._db.writing() as conn:
             rows = await moderation_store.statements(conn, after=after, limit=limit)
+            await self._audit.record_read(conn, actor, "statement", [row.id for row in rows])
         return [
             {
                 "id": row.id,

@@ -16,6 +16,7 @@ from townhall.domain.errors import NotFound
 from townhall.domain.reach import Measure, ReachRules, crossed, day_of, evidence_digest
 from townhall.domain.review import Raised, Source, Target
 from townhall.domain.time import iso_utc
+from townhall.services.audit import AuditTrail
 from townhall.services.principal import Principal, require_role
 from townhall.store import reach as reach_store
 from townhall.store.database import Database, DbConnection
@@ -49,12 +50,14 @@ class ReachLedger:
         database: Database,
         rules: ReachRules,
         review: ReviewService,
+        audit: AuditTrail,
         *,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
         self._rules = rules
         self._review = review
+        self._audit = audit
         self._clock = clock
         self._views: GroupCommit[_View, Reach] = GroupCommit(
             self._commit_views, batch_max=VIEW_BATCH_MAX, name="reach-views"
@@ -182,7 +185,7 @@ class ReachLedger:
     # Staff views -------------------------------------------------------------------------------
 
     async def escalations(self, actor: Principal, *, after: int, limit: int) -> list[dict]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
         async with self._db.reading() as conn:
             rows = await reach_store.escalations(conn, after=after, limit=limit)
         return [
@@ -205,17 +208,19 @@ class ReachLedger:
 
     async def lineage(self, actor: Principal, forward_id: int) -> list[dict[str, Any]]:
         """A forward traced back hop by hop to the post: who forwarded it into which chat."""
-        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
-        async with self._db.reading() as conn:
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        # Who forwarded what into which chat is private: every look is recorded.
+        async with self._db.writing() as conn:
             chain = await reach_store.lineage(conn, forward_id)
-        if not chain:
-            raise NotFound("no such forward", code="forward_not_found")
+            if not chain:
+                raise NotFound("no such forward", code="forward_not_found")
+            await self._audit.record_read(conn, actor, "forward", [row.id for row in chain])
         return [render_forward(row) for row in chain]
 
     async def author_totals(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
         """Views and forwards within the pack's rolling window: of the account's posts, and of
         every account its operator runs (the author the thresholds count for)."""
-        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
         from_day = day_of(self._now_ms()) - self._rules.window_days + 1
         async with self._db.reading() as conn:
             account = await reach_store.totals_since(conn, [public_account_id], from_day)

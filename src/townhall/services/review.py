@@ -224,12 +224,13 @@ class ReviewService:
         offset: int,
         limit: int,
     ) -> list[dict[str, Any]]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
         states = _states(state)
         if source is not None and source not in SOURCES:
             raise InvalidInput(f"source must be one of {', '.join(SOURCES)}", code="source_invalid")
         now_ms = self._now_ms()
-        async with self._db.reading() as conn:
+        # The cases hold what their targets said: every look is recorded.
+        async with self._db.writing() as conn:
             rows = await review_store.queue(
                 conn,
                 states=states,
@@ -238,11 +239,12 @@ class ReviewService:
                 offset=offset,
                 limit=limit,
             )
+            await self._audit.record_read(conn, actor, "case", [row.id for row in rows])
         return [render_case(row, now_ms) for row in rows]
 
     async def summary(self, actor: Principal) -> dict[str, Any]:
         """Pending and overdue counts, in all and by what raised the cases."""
-        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
         now_ms = self._now_ms()
         async with self._db.reading() as conn:
 
@@ -266,12 +268,13 @@ class ReviewService:
             }
 
     async def case(self, actor: Principal, case_id: int) -> dict[str, Any]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
-        async with self._db.reading() as conn:
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        async with self._db.writing() as conn:
             case = await review_store.get_case(conn, case_id)
             if case is None:
                 raise NotFound("no such case", code="case_not_found")
             reports = await review_store.reports_of(conn, case_id)
+            await self._audit.record_read(conn, actor, "case", [case_id])
         return {**render_case(case, self._now_ms()), "reports": [render_filed(r) for r in reports]}
 
     async def claim(self, actor: Principal, case_id: int, *, claimed: bool) -> dict[str, Any]:
