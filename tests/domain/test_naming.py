@@ -220,3 +220,28 @@ def test_a_few_hundred_terms_check_quickly() -> None:
     assert many.check("上海咖啡馆", category="business", max_chars=MAX_CHARS) == "上海咖啡馆"
     with pytest.raises(PolicyRefusal):
         many.check("Term 299 粉丝", category="business", max_chars=MAX_CHARS)
+
+
+@pytest.mark.parametrize("name", ["Gavin Newsom", "Newsletter club", "Cctvfan", "Xinhuanet fans"])
+def test_latin_terms_match_whole_words_only(name: str) -> None:
+    assert check(name) == name
+
+
+@pytest.mark.parametrize("name", ["Good News", "news-daily", "N.E.W.S", "我爱news", "CCTV5"])
+def test_latin_terms_as_words_of_their_own_are_refused(name: str) -> None:
+    assert refusal(name).code == "name_restricted"
+
+
+def test_without_a_category_every_reserved_term_is_refused() -> None:
+    """A person's display name or a group's title: no category allows a reserved term."""
+    with pytest.raises(PolicyRefusal) as caught:
+        CHECKER.refuse("新华社读者", category=None)
+    assert caught.value.code == "name_restricted"
+    CHECKER.refuse("新华社读者", category="news")
+
+
+def test_descriptions_are_held_to_contacts_and_links_only() -> None:
+    CHECKER.refuse_contacts("每天转载新华社的好文章")
+    with pytest.raises(PolicyRefusal) as caught:
+        CHECKER.refuse_contacts("加微信 wx: books2024")
+    assert caught.value.code == "name_contact_details"

@@ -203,8 +203,12 @@ def _find(term: _Term, forms: _NameForms) -> tuple[int, int] | None:
         if not _on_syllables(forms.sound, start, end):
             continue
         origins = set(forms.sound.origin[start:end])
-        if not origins <= forms.han_origins or len(origins) >= HOMOPHONE_MIN_SYLLABLES:
-            return forms.sound.span(start, end)
+        span = forms.sound.span(start, end)
+        if origins <= forms.han_origins:
+            if len(origins) >= HOMOPHONE_MIN_SYLLABLES:
+                return span
+        elif not term.latin or _whole_words(forms.original, span):
+            return span
     return None
 
 
