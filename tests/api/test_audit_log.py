@@ -296,3 +296,68 @@ def restore(server: Server, snapshot: Path) -> None:
     (server.data_dir / "townhall.db").write_bytes(snapshot.read_bytes())
     for suffix in ("-wal", "-shm"):
         (server.data_dir / f"townhall.db{suffix}").unlink(missing_ok=True)
+
+
+async def test_staff_reads_of_private_content_are_recorded_with_the_reader_and_what_was_read(
+    fresh_server: Server, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    server = fresh_server
+    reviewer = await make_staff("reviewer", on=server)
+    auditor = await make_staff("auditor", on=server)
+    alice, bob = await make_user("alice", on=server), await make_user("bob", on=server)
+    operator = await make_user("operator", on=server)
+    chat = (await alice.open_direct(bob.id))["id"]
+    message = await alice.send(chat, "今晚百家乐走起")
+    account = await public_account(operator, reviewer)
+    post = await operator.publish(account["id"], "春茶上市", "春茶上市。正文。")
+    forward = await alice.request(
+        "POST", f"/api/v1/posts/{post['id']}/forwards", json={"conversation_id": chat}
+    )
+    warning = await reviewer.request(
+        "POST",
+        "/api/v1/admin/sanctions",
+        json={"subject_type": "user", "subject_id": bob.id, "kind": "warning", "reason": "spam"},
+    )
+    appeal = await bob.request(
+        "POST", "/api/v1/appeals", json={"sanction_id": warning["id"], "statement": "误会"}
+    )
+    before = len(audit_rows(server))
+
+    queue = await reviewer.request("GET", "/api/v1/admin/review/cases")
+    (case,) = [c for c in queue["cases"] if c["target"] == {"type": "message", "id": message["id"]}]
+    await reviewer.request("GET", f"/api/v1/admin/review/cases/{case['id']}")
+    await reviewer.request("GET", "/api/v1/admin/appeals")
+    statements = await reviewer.request("GET", "/api/v1/admin/moderation/statements")
+    await reviewer.request(
+        "GET", f"/api/v1/admin/reach/forwards/{forward['forward']['id']}/lineage"
+    )
+    await reviewer.request("GET", "/api/v1/admin/identities", params={"status": "verified"})
+    # Counts and the auditor's own views show no one's content: not recorded.
+    await reviewer.request("GET", "/api/v1/admin/review/summary")
+    await auditor.request("GET", "/api/v1/audit/cases")
+
+    recorded = query_db(
+        server.data_dir,
+        "SELECT actor_id, actor_role, action, subject_type, subject_id, details FROM audit_log "
+        "WHERE seq > ? ORDER BY seq",
+        before,
+    )
+    assert [(r[0], r[1], r[2]) for r in recorded] == [
+        (reviewer.id, "reviewer", action)
+        for action in (
+            "case.read",
+            "case.read",
+            "appeal.read",
+            "statement.read",
+            "forward.read",
+            "identity.read",
+        )
+    ]
+    shown = [orjson.loads(r[5])["ids"] for r in recorded]
+    assert shown[0] == [c["id"] for c in queue["cases"]]
+    assert recorded[1][3:5] == ("case", case["id"]) and shown[1] == [case["id"]]
+    assert appeal["id"] in shown[2]
+    assert shown[3] == [s["id"] for s in statements["statements"]]
+    assert shown[4] == [forward["forward"]["id"]]
+    assert {alice.id, bob.id, operator.id} <= set(shown[5])
+    assert server.cli("audit", "verify").returncode == 0
