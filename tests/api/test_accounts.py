@@ -52,6 +52,7 @@ async def test_registration_returns_the_new_profile(server: Server) -> None:
         "id",
         "handle",
         "display_name",
+        "bio",
         "status",
         "role",
         "identity",

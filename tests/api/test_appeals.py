@@ -102,9 +102,11 @@ async def points(staff: User, subject_type: str, subject_id: int) -> float:
 
 
 def audit_actions(server: Server) -> list[tuple[Any, ...]]:
+    """The audit rows of actions that change something (staff reads are recorded as well)."""
     return query_db(
         server.data_dir,
-        "SELECT seq, actor_id, action, subject_type, subject_id FROM audit_log ORDER BY seq",
+        "SELECT seq, actor_id, action, subject_type, subject_id FROM audit_log "
+        "WHERE action NOT LIKE '%.read' ORDER BY seq",
     )
 
 

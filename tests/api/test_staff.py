@@ -40,9 +40,10 @@ REVIEWER_ROUTES = [
     ("GET", "/api/v1/admin/public-accounts", None),
     ("POST", "/api/v1/admin/public-accounts/{user_id}/decision", {"decision": "approve"}),
 ]
-# Routes several staff roles may read; everyone else is refused.
+# Routes several staff roles may use; everyone else is refused. The auditor has its own views
+# under /api/v1/audit and none of these (tests/api/test_auditor.py).
 NO_SUCH_ID = 999_999_999  # `{no_such_id}` in a path below
-ALL_STAFF = {"reviewer", "admin", "auditor"}
+ALL_STAFF = {"reviewer", "admin"}
 SHARED_ROUTES = [
     ("GET", "/api/v1/admin/reach/escalations", None, ALL_STAFF),
     ("GET", "/api/v1/admin/reach/public-accounts/{user_id}", None, ALL_STAFF),
@@ -103,6 +104,18 @@ SHARED_ROUTES = [
         "POST",
         "/api/v1/admin/appeals/{no_such_id}/decision",
         {"verdict": "reverse", "reason": "no violation"},
+        {"reviewer", "admin"},
+    ),
+    (
+        "POST",
+        "/api/v1/admin/identity-links",
+        {"user_id": NO_SUCH_ID, "other_user_id": NO_SUCH_ID - 1, "reason": "same selfie"},
+        {"reviewer", "admin"},
+    ),
+    (
+        "POST",
+        "/api/v1/admin/identity-links/unlink",
+        {"user_id": NO_SUCH_ID, "reason": "not the same person"},
         {"reviewer", "admin"},
     ),
 ]

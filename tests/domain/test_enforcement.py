@@ -297,7 +297,9 @@ def test_each_user_sanction_withholds_what_it_names_and_nothing_more() -> None:
     assert Capability.SEND_DIRECT not in limited
     assert {Capability.SEND_GROUP, Capability.CREATE_GROUP, Capability.PUBLISH_POST} <= limited
     assert Capability.APPLY_PUBLIC_ACCOUNT in limited
-    for kind in (Kind.SUSPEND_UPDATES, Kind.CLOSE, Kind.BLACKLIST_IDENTITY):
+    # A suspension stops updates; the account still opens chats, subscribes and reports.
+    assert WITHHELD_BY_USER_SANCTION[Kind.SUSPEND_UPDATES] == CAPABILITIES - {Capability.INTERACT}
+    for kind in (Kind.CLOSE, Kind.BLACKLIST_IDENTITY):
         assert WITHHELD_BY_USER_SANCTION[kind] == CAPABILITIES
     assert set(WITHHELD_BY_USER_SANCTION) == set(KINDS_BY_SUBJECT[SubjectType.USER])
 

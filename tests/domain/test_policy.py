@@ -51,6 +51,7 @@ PACK: dict[str, Any] = {
         "refuse_contact_details": True,
         "max_digit_run": 6,
     },
+    "groups": {"max_created_per_day": 10, "max_joined": 500},
     "reach": {"serious_views": 5000, "serious_forwards": 500, "window_days": 365},
     "moderation": {
         "categories": ["fraud"],
@@ -88,6 +89,7 @@ PACK: dict[str, Any] = {
             {"name": "poor", "min_score": 0, "withheld": ["create_group"]},
         ],
         "appeal_window_days": 30,
+        "close_bars_return_days": 0,
         "require_warning_before_suspension": False,
         "dsa_statements": False,
     },
@@ -201,6 +203,7 @@ def test_the_public_view_shows_the_rules_but_not_the_agreement_text() -> None:
         "agreement": {"version": "1"},
         "phone": {"code_length": 6, "code_ttl_seconds": 300},
         "public_accounts": PACK["public_accounts"],
+        "groups": PACK["groups"],
         "reach": PACK["reach"],
         "moderation": {
             "categories": ["fraud"],

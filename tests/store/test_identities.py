@@ -22,6 +22,7 @@ async def add_identity(
             key_id="identity-1",
             sealed=b"sealed-" + str(account_id).encode(),
             blind_index=blind_index,
+            phone_index=f"phone-{account_id}",
             status=status,
             now_ms=1_000,
         )
