@@ -316,7 +316,12 @@ async def test_staff_reads_of_private_content_are_recorded_with_the_reader_and_w
     warning = await reviewer.request(
         "POST",
         "/api/v1/admin/sanctions",
-        json={"subject_type": "user", "subject_id": bob.id, "kind": "warning", "reason": "spam"},
+        json={
+            "subject_type": "user",
+            "subject_id": bob.id,
+            "kind": "warning",
+            "reason": "spam messages",
+        },
     )
     appeal = await bob.request(
         "POST", "/api/v1/appeals", json={"sanction_id": warning["id"], "statement": "误会"}
