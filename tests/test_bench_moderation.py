@@ -45,6 +45,7 @@ def test_moderation_bench_reports_every_figure(tmp_path: Path) -> None:
     false_positives = results["false_positives"]
     assert false_positives["messages"] == 1_500
     assert 0 <= false_positives["rate"] <= 0.01
+    assert results["news_check"]["splits"]["holdout"]["detection"]["all"]["posts"] > 0
     assert results["peak_rss_mb"] > 0
     assert set(results["targets"]) == {
         "throughput_20_mb_per_s",

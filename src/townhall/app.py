@@ -128,7 +128,12 @@ async def running_services(
     takedown = Takedown(database.counters, bus, live_posts)
     review = ReviewService(database, bus, takedown, content_check, pack, audit, clock=clock)
     # No classifiers until the server loads them (see build_app): a CLI command needs none.
-    classifiers = ClassifierStage(pack.moderation, (), on_flag=review.classified)
+    classifiers = ClassifierStage(
+        pack.moderation,
+        (),
+        on_flag=review.classified,
+        on_demand=pack.public_accounts.news_check.classifiers_used(),
+    )
     messaging = MessagingService(
         database,
         message_log,

@@ -202,7 +202,10 @@ def test_the_public_view_shows_the_rules_but_not_the_agreement_text() -> None:
         },
         "agreement": {"version": "1"},
         "phone": {"code_length": 6, "code_ttl_seconds": 300},
-        "public_accounts": PACK["public_accounts"],
+        "public_accounts": {
+            **PACK["public_accounts"],
+            "news_check": {"enabled": False, "exempt_entitlements": ["originate", "repost"]},
+        },
         "groups": PACK["groups"],
         "reach": PACK["reach"],
         "moderation": {
@@ -291,3 +294,48 @@ def test_the_public_view_shows_the_rules_but_not_the_agreement_text() -> None:
 )
 def test_public_account_rules_are_checked_by_key(path: str, value: object, named: str) -> None:
     assert named in refusal(changed(path, value))
+
+
+def with_news_check(**section: object) -> dict[str, Any]:
+    return changed(
+        "public_accounts.news_check",
+        {"enabled": True, "severity": "high", "terms": ["记者"], **section},
+    )
+
+
+def test_a_news_check_section_parses_and_a_pack_without_one_reads_no_post() -> None:
+    rules = parse_pack(with_news_check(hold_at=2)).public_accounts.news_check
+    assert (rules.enabled, rules.hold_at, rules.terms) == (True, 2, ("记者",))
+    assert parse_pack(PACK).public_accounts.news_check.enabled is False
+
+
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        ({"severity": "grave"}, "public_accounts.news_check.severity: 'grave' is not one of"),
+        ({"hold_at": 0}, "public_accounts.news_check.hold_at: Expected `int` >= 1"),
+        ({"colour": "red"}, "public_accounts.news_check.colour: unknown key"),
+        (
+            {"exempt_entitlements": ["originate", "press"]},
+            "public_accounts.news_check.exempt_entitlements[1]: unknown entitlement 'press'",
+        ),
+        (
+            {"exempt_entitlements": ["repost"]},
+            "public_accounts.news_check.exempt_entitlements: must include 'originate'",
+        ),
+        (
+            {"patterns": [{"name": "byline", "pattern": "(新华社"}]},
+            "public_accounts.news_check.patterns[0].pattern: not a regular expression",
+        ),
+        (
+            {"patterns": [{"name": "byline", "pattern": "新华社", "weight": 0}]},
+            "public_accounts.news_check.patterns[0].weight: Expected `int` >= 1",
+        ),
+        (
+            {"classifier": {"name": "news_zh", "threshold": 1.5, "weight": 3}},
+            "public_accounts.news_check.classifier.threshold: Expected `float` <= 1",
+        ),
+    ],
+)
+def test_a_bad_news_check_is_refused_by_its_key(section: dict[str, Any], problem: str) -> None:
+    assert refusal(with_news_check(**section)).startswith(problem)

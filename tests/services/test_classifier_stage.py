@@ -8,12 +8,14 @@ import asyncio
 import logging
 import threading
 from collections.abc import Sequence
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
 
 from townhall.domain.classifiers import UNNAMED, Flag
 from townhall.domain.moderation import SURFACES, ClassifierRule, ModerationRules
+from townhall.services import classifiers
 from townhall.services.classifier_plugins import EnglishProfanity
 from townhall.services.classifiers import ClassifierStage, Subject, build_plugins
 
@@ -211,3 +213,66 @@ def test_the_chinese_model_stays_off_until_trained(tmp_path: Path) -> None:
         no_such=FLAG_BAD,
     )
     assert [plugin.name for plugin in build_plugins(pack_rules, tmp_path)] == ["profanity_en"]
+
+
+async def test_a_classifier_scored_on_demand_answers_one_text_at_once_off_the_loop() -> None:
+    spotter, inbox = Spotter("news_model"), Inbox()
+    stage = ClassifierStage(rules(), [spotter], on_flag=inbox, on_demand=["news_model"])
+    stage.start()
+    assert await stage.score_now("news_model", "a bad headline") == {UNNAMED: 1.0}
+    assert await stage.score_now("news_model", "a recipe") == {UNNAMED: 0.0}
+    assert await stage.score_now("other_model", "a bad headline") is None  # not loaded
+    stage.submit("bad", message(1))  # the pack does not flag with it
+    await stage.stop()
+    assert threading.get_ident() not in spotter.threads
+    assert inbox.flagged == []
+
+
+async def test_a_failing_classifier_on_demand_gives_no_score(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stage = ClassifierStage(
+        rules(), [Spotter("news_model", fail_first=1)], on_flag=Inbox(), on_demand=["news_model"]
+    )
+    assert await stage.score_now("news_model", "bad") == {}
+    assert "classifier news_model failed" in caplog.text
+    assert await stage.score_now("news_model", "bad") == {UNNAMED: 1.0}
+    await stage.stop()
+
+
+class NewsModel:
+    name = "news_model"
+
+    def predict_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        return [{"news": 0.9} for _ in texts]
+
+
+data_dirs_given: list[Path] = []
+
+
+def news_model(data_dir: Path) -> NewsModel:
+    data_dirs_given.append(data_dir)
+    return NewsModel()
+
+
+def misnamed(data_dir: Path) -> Spotter:
+    return Spotter("something_else")
+
+
+def test_an_operators_classifier_is_found_by_its_entry_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    installed = [
+        EntryPoint(name, f"{__name__}:{name}", classifiers.PLUGIN_GROUP)
+        for name in ("news_model", "misnamed")
+    ]
+    monkeypatch.setattr(
+        classifiers,
+        "entry_points",
+        lambda group, name=None: [e for e in installed if name in (None, e.name)],
+    )
+    loaded = build_plugins(rules(), tmp_path, on_demand=["news_model", "misnamed", "absent"])
+    assert [plugin.name for plugin in loaded] == ["news_model"]
+    assert data_dirs_given == [tmp_path]  # the factory finds its model files under the data dir
+    assert "classifier misnamed" in caplog.text and "is not one of that name" in caplog.text
+    assert "classifier absent, which does not exist; known: profanity_en, zh_ngram, " in caplog.text

@@ -30,6 +30,7 @@ from pypinyin import lazy_pinyin
 from rich.table import Table
 
 from townhall.bench.common import console, percentile, report
+from townhall.bench.news_check import add_news_check_rows, measure_news_check
 from townhall.domain.lexicon import Lexicon, Match, Term
 from townhall.domain.normalize import HOMOGLYPHS, skeleton
 
@@ -499,6 +500,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
             "throughput": measure_speed(check, clean, shared),
             "detection": measure_detection(check, evasions),
             "false_positives": measure_false_positives(lexicon, clean, discarded),
+            "news_check": measure_news_check(),
             "peak_rss_mb": peak_rss_mb(),
         }
     finally:
@@ -519,6 +521,7 @@ def print_table(results: dict[str, Any]) -> None:
     for kind, counts in results["detection"]["by_kind"].items():
         table.add_row(f"detected: {kind}", f"{counts['rate']:.2%}")
     table.add_row("false positives", f"{results['false_positives']['rate']:.3%}")
+    add_news_check_rows(table, results["news_check"])
     table.add_row("peak RSS (MB)", str(results["peak_rss_mb"]))
     for name, item in results["targets"].items():
         table.add_row(f"target {name}", "met" if item["met"] else "[red]NOT MET[/red]")

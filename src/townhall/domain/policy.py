@@ -16,8 +16,9 @@ from townhall.domain.identity import CHECKED_ID_TYPES
 from townhall.domain.messaging import GroupRules, check_group_rules
 from townhall.domain.moderation import ModerationRules, check_rules
 from townhall.domain.naming import NamingRules
+from townhall.domain.news_check import check_rules as check_news_rules
 from townhall.domain.normalize import normalize
-from townhall.domain.public_accounts import PublicAccountRules
+from townhall.domain.public_accounts import ENTITLEMENTS, Entitlement, PublicAccountRules
 from townhall.domain.reach import ReachRules
 from townhall.domain.retention import RetentionRules
 from townhall.domain.retention import check_rules as check_retention_rules
@@ -95,7 +96,10 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 "code_length": self.phone.code_length,
                 "code_ttl_seconds": self.phone.code_ttl_seconds,
             },
-            "public_accounts": _as_json(self.public_accounts),
+            "public_accounts": {
+                **_as_json(self.public_accounts),
+                "news_check": self.public_accounts.news_check.public(),
+            },
             "groups": _as_json(self.groups),
             "reach": _as_json(self.reach),
             "moderation": {
@@ -124,6 +128,7 @@ def parse_pack(data: Mapping[str, Any]) -> PolicyPack:
         raise PolicyPackError(_with_key_path(str(error))) from None
     _check_id_types(pack.identity.accepted_id_types)
     _check_public_accounts(pack.public_accounts)
+    _check_news_check(pack.public_accounts, pack.moderation.severities)
     _check_naming(pack.naming, pack.public_accounts)
     _check_reach(pack.reach)
     for problem in (
@@ -181,6 +186,27 @@ def _check_public_accounts(rules: PublicAccountRules) -> None:
             raise PolicyPackError(
                 f"public_accounts.news_content_classes: {name!r} is not in content_classes"
             )
+
+
+def _check_news_check(rules: PublicAccountRules, severities: tuple[str, ...]) -> None:
+    news_check = rules.news_check
+    problem = check_news_rules(news_check)
+    if problem is not None:
+        raise PolicyPackError(problem)
+    key = "public_accounts.news_check"
+    if news_check.severity is not None and news_check.severity not in severities:
+        raise PolicyPackError(
+            f"{key}.severity: {news_check.severity!r} is not one of moderation.severities"
+        )
+    for position, entitlement in enumerate(news_check.exempt_entitlements):
+        if entitlement not in ENTITLEMENTS:
+            raise PolicyPackError(
+                f"{key}.exempt_entitlements[{position}]: unknown entitlement {entitlement!r}; "
+                f"known: {', '.join(ENTITLEMENTS)}"
+            )
+    # An originate account publishes news by right: reading its posts for news holds them all.
+    if Entitlement.ORIGINATE not in news_check.exempt_entitlements:
+        raise PolicyPackError(f"{key}.exempt_entitlements: must include 'originate'")
 
 
 def _check_naming(naming: NamingRules, rules: PublicAccountRules) -> None:

@@ -13,6 +13,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from townhall.domain.errors import InvalidInput, PolicyRefusal
 from townhall.domain.limits import Limits
 from townhall.domain.naming import clean_text
+from townhall.domain.news_check import NewsCheckRules
 
 EntityKind = Literal["individual", "organisation"]
 NEWS_LICENCE_MAX_CHARS = 64
@@ -64,6 +65,7 @@ class PublicAccountRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     broadcast_quota: dict[str, BroadcastQuota]  # by account type: subscription, service
     content_classes: tuple[str, ...]
     news_content_classes: tuple[str, ...]
+    news_check: NewsCheckRules = NewsCheckRules()
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +203,21 @@ def check_news_gate(
             "news may only be re-posted from an original by an account entitled to originate it",
             code="news_not_entitled",
         )
+
+
+def news_check_applies(
+    *, entitlement: str, content_class: str, source: SourcePost | None, rules: PublicAccountRules
+) -> bool:
+    """Whether a post that passed the news gate is read for news all the same: one from an
+    account the pack does not exempt, not already (and rightly) published as news."""
+    published_as_news = content_class in rules.news_content_classes or (
+        source is not None and source.root_content_class in rules.news_content_classes
+    )
+    return (
+        rules.news_check.enabled
+        and entitlement not in rules.news_check.exempt_entitlements
+        and not published_as_news
+    )
 
 
 def check_post(title: str, body: str, limits: Limits) -> tuple[str, str]:

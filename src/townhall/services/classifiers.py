@@ -4,7 +4,12 @@ the blocking controls; this stage only ever flags.
 
 The server scores in a worker process of its own: model code holds the interpreter lock for
 milliseconds a batch and the models take ~100 MB, which on the event loop's process cost a
-fifth of the message throughput. Plugins handed in directly run on a thread (tests, tools)."""
+fifth of the message throughput. Plugins handed in directly run on a thread (tests, tools).
+
+A check that must decide before a text is stored (the news gate of public posts) names its
+classifier as scored on demand: it is loaded in the same worker and scores one text when asked.
+Classifiers are the built-in ones or an operator's, installed as a package that declares them
+under the `townhall.classifiers` entry-point group."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from townhall.domain.classifiers import Classifier, Flag, flags
@@ -27,6 +33,7 @@ log = logging.getLogger(__name__)
 
 DROP_WARNING_INTERVAL_SECONDS = 60.0
 PARENT_CHECK_SECONDS = 1.0
+PLUGIN_GROUP = "townhall.classifiers"  # operators' classifiers: name -> callable(data_dir)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,7 @@ class Subject:
 OnFlag = Callable[[Subject, list[Flag]], Awaitable[None]]
 Item = tuple[str, Subject]
 Active = list[tuple[Classifier, ClassifierRule]]
+OnDemand = dict[str, Classifier]
 
 
 class ClassifierStage:
@@ -55,11 +63,13 @@ class ClassifierStage:
         plugins: Sequence[Classifier],
         *,
         on_flag: OnFlag,
+        on_demand: Sequence[str] = (),
         batch_max: int = 256,
         batch_wait_ms: float = 5.0,
         queue_max: int = 10_000,
     ) -> None:
         self._rules = rules
+        self._on_demand = tuple(on_demand)
         self._on_flag = on_flag
         self._batch_max = batch_max
         self._batch_wait = batch_wait_ms / 1000
@@ -69,14 +79,19 @@ class ClassifierStage:
             surface for rule in rules.classifiers.values() for surface in rule.surfaces
         }
         self._score: Callable[[list[Item]], list[list[Flag]]] = _score_in_worker
+        self._score_one: Callable[[str, str], dict[str, float]] = _score_one_in_worker
+        self._ready_on_demand: frozenset[str] = frozenset()
         self._worker: asyncio.Task[None] | None = None
         self._stopping = False
         self._dropped = 0
         self._last_drop_warning = float("-inf")
         active = _active(rules, plugins)
-        if active:
+        wanted = _on_demand(self._on_demand, plugins)
+        if active or wanted:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classifiers")
             self._score = functools.partial(score_batch, active)
+            self._score_one = functools.partial(score_one, wanted)
+            self._ready_on_demand = frozenset(wanted)
 
     async def use_worker_process(self, data_dir: Path) -> list[str]:
         """Load the pack's classifiers in a process of their own and score there from now on;
@@ -85,7 +100,7 @@ class ClassifierStage:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),  # no fork of a running event loop
             initializer=_load_in_worker,
-            initargs=(self._rules, data_dir, os.getpid()),
+            initargs=(self._rules, self._on_demand, data_dir, os.getpid()),
         )
         try:
             names = await asyncio.get_running_loop().run_in_executor(process, _names_in_worker)
@@ -98,7 +113,21 @@ class ClassifierStage:
         if self._executor is not None:
             self._executor.shutdown(wait=False)
         self._executor, self._score = process, _score_in_worker
+        self._score_one = _score_one_in_worker
+        self._ready_on_demand = frozenset(self._on_demand) & frozenset(names)
         return names
+
+    async def score_now(self, name: str, text: str) -> dict[str, float] | None:
+        """One text scored at once by a classifier loaded on demand; None while it is not loaded
+        (not yet, or it cannot be), or when scoring fails: the caller decides without it."""
+        if self._executor is None or name not in self._ready_on_demand:
+            return None
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, self._score_one, name, text)
+        except Exception:  # the worker itself failed; _predict already answers for the model
+            log.exception("classifier %s could not score a text on demand", name)
+            return None
 
     @property
     def dropped(self) -> int:
@@ -182,6 +211,10 @@ def _active(rules: ModerationRules, plugins: Sequence[Classifier]) -> Active:
     return [(p, rules.classifiers[p.name]) for p in plugins if p.name in rules.classifiers]
 
 
+def _on_demand(names: Sequence[str], plugins: Sequence[Classifier]) -> OnDemand:
+    return {p.name: p for p in plugins if p.name in names}
+
+
 def score_batch(active: Active, batch: list[Item]) -> list[list[Flag]]:
     """Every active classifier over the texts of the surfaces it is for, and what flags."""
     found: list[list[Flag]] = [[] for _ in batch]
@@ -210,14 +243,24 @@ def _predict(plugin: Classifier, texts: list[str]) -> list[dict[str, float]]:
     return scores
 
 
+def score_one(on_demand: OnDemand, name: str, text: str) -> dict[str, float]:
+    """The named classifier's scores of one text; none if it fails."""
+    return _predict(on_demand[name], [text])[0]
+
+
 # In the worker process: the classifiers it loaded at start.
 _worker_active: Active = []
+_worker_on_demand: OnDemand = {}
 
 
-def _load_in_worker(rules: ModerationRules, data_dir: Path, server_pid: int) -> None:
+def _load_in_worker(
+    rules: ModerationRules, on_demand: Sequence[str], data_dir: Path, server_pid: int
+) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     threading.Thread(target=_exit_with, args=(server_pid,), daemon=True).start()
-    _worker_active[:] = _active(rules, build_plugins(rules, data_dir))
+    plugins = build_plugins(rules, data_dir, on_demand=on_demand)
+    _worker_active[:] = _active(rules, plugins)
+    _worker_on_demand.update(_on_demand(on_demand, plugins))
 
 
 def _exit_with(server_pid: int) -> None:
@@ -229,26 +272,34 @@ def _exit_with(server_pid: int) -> None:
 
 
 def _names_in_worker() -> list[str]:
-    return [plugin.name for plugin, _ in _worker_active]
+    return sorted({plugin.name for plugin, _ in _worker_active} | set(_worker_on_demand))
 
 
 def _score_in_worker(batch: list[Item]) -> list[list[Flag]]:
     return score_batch(_worker_active, batch)
 
 
-def build_plugins(rules: ModerationRules, data_dir: Path) -> list[Classifier]:
-    """The classifiers the pack turns on that can run: zh_ngram only once it has been trained.
-    Loading takes a second or so; call it at start-up, not on the event loop's hot path."""
+def _score_one_in_worker(name: str, text: str) -> dict[str, float]:
+    return score_one(_worker_on_demand, name, text)
+
+
+def build_plugins(
+    rules: ModerationRules, data_dir: Path, *, on_demand: Sequence[str] = ()
+) -> list[Classifier]:
+    """The classifiers the pack turns on (and those scored on demand) that can run: zh_ngram
+    only once it has been trained. Loading takes a second or so; call it at start-up, not on
+    the event loop's hot path."""
     plugins: list[Classifier] = []
-    for name, rule in rules.classifiers.items():
-        plugin = _load(name, rule, data_dir)
+    names = dict.fromkeys([*rules.classifiers, *on_demand])
+    for name in names:
+        plugin = _load(name, rules.classifiers.get(name), data_dir)
         if plugin is not None:
             plugins.append(plugin)
     log.info("classifiers on: %s", ", ".join(p.name for p in plugins) or "none")
     return plugins
 
 
-def _load(name: str, rule: ClassifierRule, data_dir: Path) -> Classifier | None:
+def _load(name: str, rule: ClassifierRule | None, data_dir: Path) -> Classifier | None:
     # Imported here, in the worker: scikit-learn alone is ~100 MB the server need not carry.
     from townhall.services.classifier_plugins import (
         PROFANITY_EN,
@@ -259,7 +310,7 @@ def _load(name: str, rule: ClassifierRule, data_dir: Path) -> Classifier | None:
     )
 
     if name == PROFANITY_EN:
-        if rule.category is None:
+        if rule is not None and rule.category is None:
             log.warning("classifier %s has no category in the pack: it can flag nothing", name)
         return EnglishProfanity()
     if name == ZH_NGRAM:
@@ -278,6 +329,28 @@ def _load(name: str, rule: ClassifierRule, data_dir: Path) -> Classifier | None:
             model.report.get("training_size", "?"),
         )
         return model
-    known = f"{PROFANITY_EN}, {ZH_NGRAM}"
-    log.warning("the pack names classifier %s, which does not exist; known: %s", name, known)
-    return None
+    return _installed(name, data_dir, built_in=(PROFANITY_EN, ZH_NGRAM))
+
+
+def _installed(name: str, data_dir: Path, *, built_in: Sequence[str]) -> Classifier | None:
+    """An operator's classifier: a package declares `name = "module:factory"` under the
+    `townhall.classifiers` entry-point group; the factory takes the data dir and returns an
+    object with that `name` and `predict_batch` (domain/classifiers.py)."""
+    declared = entry_points(group=PLUGIN_GROUP, name=name)
+    if not declared:
+        installed = sorted(entry.name for entry in entry_points(group=PLUGIN_GROUP))
+        known = ", ".join([*built_in, *installed])
+        log.warning("the pack names classifier %s, which does not exist; known: %s", name, known)
+        return None
+    entry = next(iter(declared))
+    try:
+        plugin = entry.load()(data_dir)
+    except Exception:
+        log.exception("classifier %s (%s) cannot be loaded; it stays off", name, entry.value)
+        return None
+    # Flags and on-demand scores are filed under the plugin's own name: it must be this one.
+    if getattr(plugin, "name", None) != name or not hasattr(plugin, "predict_batch"):
+        log.error("classifier %s (%s) is not one of that name; it stays off", name, entry.value)
+        return None
+    log.info("classifier %s loaded from %s", name, entry.value)
+    return plugin

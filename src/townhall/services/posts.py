@@ -16,6 +16,7 @@ from townhall.domain.errors import Forbidden, InvalidInput, NotFound, PolicyRefu
 from townhall.domain.events import post_event
 from townhall.domain.limits import Limits
 from townhall.domain.moderation import Decision, Surface, Verdict
+from townhall.domain.news_check import held_for_news
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import (
     AccountState,
@@ -23,6 +24,7 @@ from townhall.domain.public_accounts import (
     SourcePost,
     check_news_gate,
     check_post,
+    news_check_applies,
     quota_retry_after_ms,
 )
 from townhall.domain.review import Target
@@ -32,6 +34,7 @@ from townhall.services.enforcement import Enforcement
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import MessagingService, render_message
 from townhall.services.moderation import ContentCheck
+from townhall.services.news_check import NewsCheck
 from townhall.services.principal import Principal
 from townhall.services.reach import Reach, ReachLedger, render_forward
 from townhall.services.standing import Standings
@@ -89,6 +92,7 @@ class PostService:
         self._reach = reach
         self._live = live
         self._rules = pack.public_accounts
+        self._news_check = NewsCheck(pack.public_accounts.news_check, classifiers)
         self._limits = limits
         self._clock = clock
 
@@ -121,6 +125,13 @@ class PostService:
         verdict = await self._check.screen(
             Surface.PUBLIC_POST, text, author_id=actor.account_id, subject_type="post"
         )
+        if news_check_applies(
+            entitlement=account.news_entitlement,
+            content_class=content_class,
+            source=source,
+            rules=self._rules,
+        ):  # the label is the author's word: what reads like news waits for a reviewer
+            verdict = held_for_news(verdict, await self._news_check.reasons(text))
         if verdict.decision in (Decision.ALLOW, Decision.FLAG) and (
             await self._enforcement.publication_held(public_account_id)
         ):  # limited publication: a reviewer sees every post first (a staff decision)
@@ -159,21 +170,24 @@ class PostService:
                 created_at=now_ms,
             )
             post = await post_store.get(conn, post_id)
-        await self._review.screened(
-            verdict,
-            surface=Surface.PUBLIC_POST,
-            target_type=Target.POST,
-            target_id=post_id,
-            author_id=actor.account_id,
-            content={"title": title, "body": body, "text": text},
-        )
+            await self._review.record_screened(
+                conn,
+                verdict,
+                surface=Surface.PUBLIC_POST,
+                target_type=Target.POST,
+                target_id=post_id,
+                author_id=actor.account_id,
+                content={"title": title, "body": body, "text": text},
+            )
         self._classifiers.submit(
             text, Subject(Surface.PUBLIC_POST, Target.POST, post_id, actor.account_id)
         )
         rendered = render_post(post)
         if not held:
             self._live.publish(orjson.dumps(post_event(rendered)))
-        return rendered
+            return rendered
+        # The operator learns why (the categories, never the terms); only they see it for now.
+        return {**rendered, "held_for": verdict.categories}
 
     async def _operated_by(
         self, conn: DbConnection, actor: Principal, public_account_id: int

@@ -15,6 +15,7 @@ from townhall.domain.classifiers import Flag
 from townhall.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefusal
 from townhall.domain.messaging import GONE
 from townhall.domain.moderation import Decision, Reason, Verdict
+from townhall.domain.news_check import UNLICENSED_NEWS
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import PostState
 from townhall.domain.review import (
@@ -164,32 +165,55 @@ class ReviewService:
         """A flag or a hold: its statement of reasons and its case, in one transaction."""
         if verdict.decision not in (Decision.FLAG, Decision.HOLD):
             return None
-        now_ms = self._now_ms()
-        severity = None
-        for reason in verdict.reasons:
-            severity = graver(severity, reason.severity, self._severities)
         async with self._db.writing() as conn:
-            await self._check.record(
+            return await self.record_screened(
                 conn,
                 verdict,
                 surface=surface,
+                target_type=target_type,
+                target_id=target_id,
                 author_id=author_id,
-                subject_type=target_type,
-                subject_id=target_id,
+                content=content,
             )
-            return await self.raise_case(
-                conn,
-                Raised(
-                    target_type,
-                    target_id,
-                    verdict.decision,  # the source names match the decisions: flag, hold
-                    author_id,
-                    content,
-                    severity,
-                    verdict.categories,
-                ),
-                now_ms,
-            )
+
+    async def record_screened(
+        self,
+        conn: DbConnection,
+        verdict: Verdict,
+        *,
+        surface: str,
+        target_type: str,
+        target_id: int,
+        author_id: int,
+        content: dict[str, Any],
+    ) -> Row | None:
+        """screened(), in the caller's transaction: the content and its case commit together."""
+        if verdict.decision not in (Decision.FLAG, Decision.HOLD):
+            return None
+        severity = None
+        for reason in verdict.reasons:
+            severity = graver(severity, reason.severity, self._severities)
+        await self._check.record(
+            conn,
+            verdict,
+            surface=surface,
+            author_id=author_id,
+            subject_type=target_type,
+            subject_id=target_id,
+        )
+        return await self.raise_case(
+            conn,
+            Raised(
+                target_type,
+                target_id,
+                verdict.decision,  # the source names match the decisions: flag, hold
+                author_id,
+                content,
+                severity,
+                verdict.categories,
+            ),
+            self._now_ms(),
+        )
 
     async def classified(self, subject: Subject, flags: list[Flag]) -> None:
         """A classifier flagged delivered text: it is queued like any other flag."""
@@ -434,9 +458,12 @@ class ReviewService:
             if target != (case.target_type, case.target_id):
                 pushes += await self._close_removed(conn, actor, target, case.id, now_ms)
         categories = split(case.categories)
+        # Possible unlicensed news is about who published a text, not what it says: the same
+        # text stays free to an entitled account, so only content categories bank it.
+        banked_for = [category for category in categories if category != UNLICENSED_NEWS]
         digest = self._check.digest(orjson.loads(case.content)["text"])
-        if digest is not None:
-            category = categories[0] if categories else "unspecified"
+        if digest is not None and (banked_for or not categories):
+            category = banked_for[0] if banked_for else "unspecified"
             await review_store.bank(
                 conn, digest=digest.hex(), category=category, case_id=case.id, added_at=now_ms
             )

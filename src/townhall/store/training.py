@@ -6,6 +6,7 @@ import orjson
 from sqlalchemy import select
 
 from townhall.domain.classifiers import Example
+from townhall.domain.news_check import UNLICENSED_NEWS
 from townhall.store.database import DbConnection
 from townhall.store.schema import review_cases
 
@@ -16,7 +17,7 @@ REMOVED = "removed"
 
 async def decided_examples(conn: DbConnection) -> list[Example]:
     """Every approved or removed message and post, oldest case first. A removal that names no
-    category teaches no category, so it is left out."""
+    content category teaches no category, so it is left out."""
     result = await conn.execute(
         select(review_cases.c.content, review_cases.c.categories, review_cases.c.state)
         .where(
@@ -30,6 +31,9 @@ async def decided_examples(conn: DbConnection) -> list[Example]:
         text = orjson.loads(content).get("text")
         removed = state == REMOVED
         removed_for = frozenset(filter(None, categories.split(","))) if removed else frozenset()
+        # Unlicensed news is the publisher's fault, not the text's: the content classifiers
+        # must not learn to flag news in chats from it.
+        removed_for -= {UNLICENSED_NEWS}
         if isinstance(text, str) and text and (removed_for or not removed):
             examples.append(Example(text, removed_for))
     return examples
