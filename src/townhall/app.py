@@ -55,6 +55,7 @@ from townhall.services.review import ReviewService
 from townhall.services.standing import Standings
 from townhall.services.sync import SyncService
 from townhall.services.takedown import Takedown
+from townhall.services.verifier import open_verifier
 from townhall.store.database import open_database, prepare_storage
 from townhall.store.message_log import MessageLog
 from townhall.store.migrate import upgrade_to_head
@@ -107,12 +108,20 @@ async def running_services(
         also=settings.audit_checkpoint_also,
         clock=clock,
     )
+    verifier = open_verifier(
+        settings.verifier,
+        url=settings.verifier_url,
+        secret_file=settings.verifier_secret_file,
+        timeout_seconds=settings.verifier_timeout_seconds,
+        retries=settings.verifier_retries,
+    )
     identity = IdentityService(
         database,
         IdentityVault(settings.resolved_keys_dir),
         pack,
         standings,
         OutboxSmsSender(settings.data_dir / "sms-outbox.jsonl"),
+        verifier,
         audit,
         clock=clock,
     )
@@ -212,6 +221,7 @@ async def running_services(
         await reach.stop()
         await message_log.stop()
         await classifiers.stop()
+        await verifier.aclose()
         await bus.close()
         await database.dispose()
 

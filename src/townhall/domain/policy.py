@@ -9,14 +9,14 @@ from typing import Annotated, Any, Literal
 import msgspec
 import phonenumbers
 
-from townhall.domain.accounts import ID_TYPES
-from townhall.domain.enforcement import EnforcementRules
+from townhall.domain.accounts import ID_TYPES, VERIFICATION_STATUSES
+from townhall.domain.enforcement import CAPABILITIES, EnforcementRules
 from townhall.domain.enforcement import check_rules as check_enforcement_rules
-from townhall.domain.identity import CHECKED_ID_TYPES
+from townhall.domain.identity import CHECKED_ID_TYPES, IdentityRequirement
 from townhall.domain.moderation import ModerationRules, check_rules
 from townhall.domain.naming import NamingRules
 from townhall.domain.normalize import normalize
-from townhall.domain.public_accounts import PublicAccountRules
+from townhall.domain.public_accounts import REGISTRATION_NUMBER_CHECKS, PublicAccountRules
 from townhall.domain.reach import ReachRules
 from townhall.domain.retention import RetentionRules
 from townhall.domain.retention import check_rules as check_retention_rules
@@ -43,8 +43,9 @@ class IdentityRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     minimum_age_years: NonNegative
     accounts_per_identity: Positive
     verification_mode: Literal["auto", "review"]
-    unverified_may_chat_direct: bool
     retention_days_after_deregistration: NonNegative
+    # By capability (create_group, send_direct, ...): a capability not named asks nothing.
+    requirements: dict[str, IdentityRequirement]
 
 
 class AgreementRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -86,7 +87,7 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 "minimum_age_years": self.identity.minimum_age_years,
                 "accounts_per_identity": self.identity.accounts_per_identity,
                 "verification_mode": self.identity.verification_mode,
-                "unverified_may_chat_direct": self.identity.unverified_may_chat_direct,
+                "requirements": _as_json(self.identity.requirements),
             },
             "agreement": {"version": self.agreement.version},
             "phone": {
@@ -108,7 +109,7 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         }
 
 
-def _as_json(rules: msgspec.Struct | tuple[msgspec.Struct, ...]) -> Any:
+def _as_json(rules: object) -> Any:
     """Plain JSON values (lists, not tuples) as a client will read them."""
     return msgspec.json.decode(msgspec.json.encode(rules))
 
@@ -120,6 +121,7 @@ def parse_pack(data: Mapping[str, Any]) -> PolicyPack:
     except msgspec.ValidationError as error:
         raise PolicyPackError(_with_key_path(str(error))) from None
     _check_id_types(pack.identity.accepted_id_types)
+    _check_requirements(pack.identity.requirements)
     _check_public_accounts(pack.public_accounts)
     _check_naming(pack.naming, pack.public_accounts)
     _check_reach(pack.reach)
@@ -152,6 +154,21 @@ def _check_id_types(accepted: tuple[str, ...]) -> None:
         raise PolicyPackError("identity.accepted_id_types: lists a type twice")
 
 
+def _check_requirements(requirements: Mapping[str, IdentityRequirement]) -> None:
+    for capability, requirement in requirements.items():
+        path = f"identity.requirements.{capability}"
+        if capability not in CAPABILITIES:
+            raise PolicyPackError(
+                f"{path}: unknown capability; known: {', '.join(sorted(CAPABILITIES))}"
+            )
+        for status in requirement.accepted:
+            if status not in VERIFICATION_STATUSES:
+                raise PolicyPackError(
+                    f"{path}.accepted: unknown status {status!r}; "
+                    f"known: {', '.join(VERIFICATION_STATUSES)}"
+                )
+
+
 def _check_public_accounts(rules: PublicAccountRules) -> None:
     if not rules.categories:
         raise PolicyPackError("public_accounts.categories: lists no category")
@@ -169,6 +186,12 @@ def _check_public_accounts(rules: PublicAccountRules) -> None:
             raise PolicyPackError(
                 f"public_accounts.broadcast_quota.{account_type}: "
                 "posts and period_hours must be >= 1"
+            )
+    for number_type in rules.registration_number_types:
+        if number_type not in REGISTRATION_NUMBER_CHECKS:
+            raise PolicyPackError(
+                f"public_accounts.registration_number_types: unknown type {number_type!r}; "
+                f"known: {', '.join(REGISTRATION_NUMBER_CHECKS)}"
             )
     if not rules.content_classes:
         raise PolicyPackError("public_accounts.content_classes: lists no class")
