@@ -98,6 +98,7 @@ class StandInProvider:
 
 class _Handler(BaseHTTPRequestHandler):
     provider: ClassVar[StandInProvider]
+    protocol_version = "HTTP/1.1"  # keep-alive: every test registration asks twice
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))

@@ -31,8 +31,8 @@ RULES = IdentityRules(
     minimum_age_years=14,
     accounts_per_identity=1,
     verification_mode="auto",
-    unverified_may_chat_direct=True,
     retention_days_after_deregistration=180,
+    requirements={},
 )
 
 
