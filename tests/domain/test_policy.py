@@ -182,7 +182,11 @@ def test_an_id_type_listed_twice_is_refused() -> None:
     [
         (
             {"send_fax": {"accepted": ["staff_verified"], "phone_confirmed": False}},
-            "identity.requirements.send_fax: unknown capability",
+            "identity.requirements.send_fax: not a capability an identity can gate",
+        ),
+        (
+            {"update_profile": {"accepted": ["staff_verified"], "phone_confirmed": False}},
+            "identity.requirements.update_profile: not a capability an identity can gate",
         ),
         (
             {"create_group": {"accepted": ["verified"], "phone_confirmed": False}},

@@ -10,7 +10,7 @@ import msgspec
 import phonenumbers
 
 from townhall.domain.accounts import ID_TYPES, VERIFICATION_STATUSES
-from townhall.domain.enforcement import CAPABILITIES, EnforcementRules
+from townhall.domain.enforcement import Capability, EnforcementRules
 from townhall.domain.enforcement import check_rules as check_enforcement_rules
 from townhall.domain.identity import CHECKED_ID_TYPES, IdentityRequirement
 from townhall.domain.moderation import ModerationRules, check_rules
@@ -30,6 +30,16 @@ Text = Annotated[str, msgspec.Meta(min_length=1)]
 CodeLength = Annotated[int, msgspec.Meta(ge=4, le=10)]
 IdTypes = Annotated[tuple[str, ...], msgspec.Meta(min_length=1)]
 
+# The capabilities identity.requirements may gate: where services/standing.py is asked.
+GATED_CAPABILITIES = frozenset(
+    {
+        Capability.SEND_DIRECT,
+        Capability.SEND_GROUP,
+        Capability.CREATE_GROUP,
+        Capability.PUBLISH_POST,
+        Capability.APPLY_PUBLIC_ACCOUNT,
+    }
+)
 _UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<key>[^`]*)`$")
 _MISSING_FIELD = re.compile(r"^Object missing required field `(?P<key>[^`]*)`$")
 
@@ -157,9 +167,10 @@ def _check_id_types(accepted: tuple[str, ...]) -> None:
 def _check_requirements(requirements: Mapping[str, IdentityRequirement]) -> None:
     for capability, requirement in requirements.items():
         path = f"identity.requirements.{capability}"
-        if capability not in CAPABILITIES:
+        if capability not in GATED_CAPABILITIES:
             raise PolicyPackError(
-                f"{path}: unknown capability; known: {', '.join(sorted(CAPABILITIES))}"
+                f"{path}: not a capability an identity can gate; "
+                f"known: {', '.join(sorted(GATED_CAPABILITIES))}"
             )
         for status in requirement.accepted:
             if status not in VERIFICATION_STATUSES:
