@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.identity_provider import StandInProvider
+from tests.support import confirm_phone_of
 from townhall.bench.identities import synthetic_identity
 from townhall.client import TownhallClient
 from townhall.packs import load_pack
@@ -133,9 +135,13 @@ def _env_name(setting: str) -> str:
 
 @dataclass
 class ServerPool:
-    """Starts servers; `shared` reuses one per distinct configuration for the whole session."""
+    """Starts servers; `shared` reuses one per distinct configuration for the whole session.
+
+    Every server asks `provider`, a stand-in identity-verification provider that matches every
+    identity unless a test tells it otherwise, so that users can be `provider_verified`."""
 
     root: Path
+    provider: StandInProvider
     started: list[Server] = field(default_factory=list)
     _shared: dict[tuple[tuple[str, str], ...], Server] = field(default_factory=dict)
     _numbers: Iterator[int] = field(default_factory=itertools.count)
@@ -154,6 +160,8 @@ class ServerPool:
         # A classifier worker process per test server would cost a second of CPU each;
         # tests/api/test_classifiers.py starts one with them on.
         env.setdefault("TOWNHALL_CLASSIFIERS", "false")
+        for setting, value in self.provider.settings().items():
+            env.setdefault(_env_name(setting), value)
         env.update({_env_name(key): str(value) for key, value in settings.items()})
         port = _free_port()
         with log_file.open("ab") as log:
@@ -189,12 +197,13 @@ class ServerPool:
             server = self._shared[key] = self.start(**settings)
         return server
 
-    def pack(self, **changes: object) -> str:
-        """The path of a policy pack file: cn-2014 with `changes` (e.g. verification_mode="review").
+    def pack(self, extra: str = "", **changes: object) -> str:
+        """The path of a policy pack file: cn-2014 with `changes` (e.g. verification_mode="review")
+        and the TOML tables in `extra` added at its end.
 
         A key is named by its last part (`version` is agreement.version); each names one line.
         """
-        text = BASE_PACK_TEXT
+        text = BASE_PACK_TEXT + extra
         for key, value in changes.items():
             literal = json.dumps(value)  # a TOML string, integer or boolean alike
             text, found = re.subn(rf"^{key} = .*$", f"{key} = {literal}", text, flags=re.M)
@@ -210,8 +219,18 @@ class ServerPool:
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool]:
-    pool = ServerPool(tmp_path_factory.mktemp("servers"))
+def identity_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandInProvider]:
+    """The stand-in identity-verification provider every test server asks."""
+    provider = StandInProvider(tmp_path_factory.mktemp("provider") / "secret").start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
+def servers(
+    tmp_path_factory: pytest.TempPathFactory, identity_provider: StandInProvider
+) -> Iterator[ServerPool]:
+    pool = ServerPool(tmp_path_factory.mktemp("servers"), identity_provider)
     yield pool
     pool.stop_all()
 
@@ -297,11 +316,18 @@ def fresh_identity(**changes: str) -> dict[str, str]:
 
 @pytest.fixture
 async def make_user(server: Server) -> AsyncIterator[MakeUser]:
-    """Registers a fresh account and returns it logged in: `await make_user("dave")`."""
+    """Registers a fresh account and returns it logged in: `await make_user("dave")`.
+
+    The stand-in provider verifies its identity and the user confirms the phone with the code
+    from the SMS outbox, so that the user may do everything the pack allows;
+    `confirm_phone=False` leaves the phone unconfirmed."""
     made: list[User] = []
 
-    async def make(name: str = "user", *, on: Server | None = None, **extra: Any) -> User:
-        base_url = (on or server).base_url
+    async def make(
+        name: str = "user", *, on: Server | None = None, confirm_phone: bool = True, **extra: Any
+    ) -> User:
+        host = on or server
+        base_url = host.base_url
         handle = unique_handle(name)
         extra.setdefault("identity", fresh_identity())
         extra.setdefault("agreement_version", AGREEMENT_VERSION)
@@ -310,6 +336,8 @@ async def make_user(server: Server) -> AsyncIterator[MakeUser]:
         user = User(base_url, user_id=profile["id"], handle=handle, password=PASSWORD)
         made.append(user)
         await user.log_in(handle, PASSWORD)
+        if confirm_phone:
+            await confirm_phone_of(user, host.data_dir)
         return user
 
     yield make

@@ -142,6 +142,35 @@ def sms_codes(data_dir: Path, account_id: int) -> list[str]:
     return codes
 
 
+# The newest lines of the outbox: a code just sent is among them.
+OUTBOX_TAIL_BYTES = 64 * 1024
+
+
+def latest_sms_code(data_dir: Path, account_id: int) -> str:
+    """The newest phone-check code sent to an account, read from the end of the outbox."""
+    path = data_dir / "sms-outbox.jsonl"
+    marker = f'"account_id":{account_id},'.encode()
+    with path.open("rb") as outbox:
+        size = outbox.seek(0, 2)
+        outbox.seek(max(0, size - OUTBOX_TAIL_BYTES))
+        tail = outbox.read()
+    lines = [line for line in tail.splitlines() if marker in line]
+    if not lines:  # an older code, further up
+        return sms_codes(data_dir, account_id)[-1]
+    found = SMS_CODE.search(json.loads(lines[-1])["text"])
+    assert found, lines[-1]
+    return found[1]
+
+
+async def confirm_phone_of(user: User, data_dir: Path) -> None:
+    """Confirm the user's phone as a person would: ask for a code, read it, send it back."""
+    asked = await user.raw("POST", "/api/v1/me/phone/code")
+    assert asked.status_code == 202, asked.text
+    code = latest_sms_code(data_dir, user.id)
+    confirmed = await user.raw("POST", "/api/v1/me/phone/verify", json={"code": code})
+    assert confirmed.status_code == 200, confirmed.text
+
+
 def query_db(data_dir: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
     """Read the server's SQLite file directly (read-only), as an operator would."""
     uri = f"file:{data_dir / 'townhall.db'}?mode=ro"
@@ -173,7 +202,8 @@ async def public_account(
     """An application of `operator`'s with complete papers, approved by `reviewer` if given."""
     if PUBLIC_ACCOUNT_RULES.categories[category].entity == "organisation":
         fields.setdefault("entity_name", "山海文化传播有限公司")
-        fields.setdefault("uscc", valid_uscc())
+        fields.setdefault("registration_number_type", "cn_uscc")
+        fields.setdefault("registration_number", valid_uscc())
     if entitlement != "none":
         fields.setdefault("news_licence", f"10120{next(_SERIALS):05d}")
     name = fields.pop("name", None) or account_name()

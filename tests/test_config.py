@@ -53,3 +53,50 @@ def test_out_of_range_value_is_refused(tmp_path: Path) -> None:
 def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         load_settings(tmp_path / "absent.toml")
+
+
+def test_no_identity_verification_provider_by_default() -> None:
+    settings = load_settings()
+    assert (settings.verifier, settings.verifier_url, settings.verifier_secret_file) == (
+        "none",
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"verifier": "http"}, "verifier_url: needed"),
+        ({"verifier": "http", "verifier_url": "https://kyc.example"}, "verifier_secret_file"),
+        (
+            {"verifier": "http", "verifier_url": "http://kyc.example", "verifier_secret_file": "s"},
+            "verifier_url: must be https://",
+        ),
+        (
+            {"verifier": "http", "verifier_url": "ftp://127.0.0.1", "verifier_secret_file": "s"},
+            "verifier_url: must be https://",
+        ),
+        ({"verifier": "carrier-pigeon"}, "verifier"),
+        ({"verifier_retries": 9}, "verifier_retries"),
+    ],
+)
+def test_an_incomplete_or_unsafe_provider_setting_is_refused_by_name(
+    settings: dict[str, str], named: str
+) -> None:
+    with pytest.raises(ValidationError, match=named):
+        load_settings(**settings)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://kyc.example/v1",
+        "http://127.0.0.1:9000",
+        "http://localhost:9000",
+        "http://[::1]:9000",
+    ],
+)
+def test_personal_data_travels_over_tls_or_stays_on_the_machine(url: str) -> None:
+    settings = load_settings(verifier="http", verifier_url=url, verifier_secret_file="secret")
+    assert settings.verifier_url == url

@@ -38,7 +38,12 @@ async def test_filings_export_lists_approved_accounts_by_category_without_identi
     reviewer = await make_staff("reviewer")
     code = valid_uscc("91310000MA1FL0000")
     applied = await operator.apply_public_account(
-        "晨光书店", "enterprise", account_type="service", entity_name="晨光书店有限公司", uscc=code
+        "晨光书店",
+        "enterprise",
+        account_type="service",
+        entity_name="晨光书店有限公司",
+        registration_number_type="cn_uscc",
+        registration_number=code,
     )
     pending = await (await make_user("waiting")).apply_public_account("等待中的号", "individual")
     await reviewer.request(
@@ -59,7 +64,8 @@ async def test_filings_export_lists_approved_accounts_by_category_without_identi
             "news_entitlement": "none",
             "entity_kind": "organisation",
             "entity_name": "晨光书店有限公司",
-            "uscc": code,
+            "registration_number_type": "cn_uscc",
+            "registration_number": code,
             "news_licence": None,
             "operator_id": operator.id,
             "applied_at": applied["applied_at"],

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from townhall.domain.identity import CHECKED_ID_TYPES
+from townhall.domain.identity import CHECKED_ID_TYPES, IdentityRequirement
 from townhall.domain.policy import PolicyPackError
 from townhall.packs import available_packs, load_pack
 
@@ -21,7 +21,14 @@ def test_the_default_pack_loads_by_name() -> None:
     assert pack.identity.minimum_age_years == 14
     assert pack.identity.accounts_per_identity == 1
     assert pack.identity.verification_mode == "auto"
-    assert pack.identity.unverified_may_chat_direct is True
+    verified = IdentityRequirement(("provider_verified", "staff_verified"), phone_confirmed=True)
+    assert pack.identity.requirements == {
+        "create_group": verified,
+        "send_group": verified,
+        "apply_public_account": verified,
+        "publish_post": verified,
+    }  # and nothing for send_direct: anyone may chat one-to-one
+    assert pack.public_accounts.registration_number_types == ("cn_uscc",)
     assert pack.identity.retention_days_after_deregistration == 180
     assert pack.agreement.version == "2014.1"
     assert (pack.phone.default_region, pack.phone.code_length) == ("CN", 6)

@@ -57,6 +57,7 @@ from townhall.services.review import ReviewService
 from townhall.services.standing import Standings
 from townhall.services.sync import SyncService
 from townhall.services.takedown import Takedown
+from townhall.services.verifier import open_verifier
 from townhall.store.database import open_database, prepare_storage
 from townhall.store.message_log import MessageLog
 from townhall.store.migrate import upgrade_to_head
@@ -109,6 +110,13 @@ async def running_services(
         also=settings.audit_checkpoint_also,
         clock=clock,
     )
+    verifier = open_verifier(
+        settings.verifier,
+        url=settings.verifier_url,
+        secret_file=settings.verifier_secret_file,
+        timeout_seconds=settings.verifier_timeout_seconds,
+        retries=settings.verifier_retries,
+    )
     notices = Notices(database, bus)
     enforcement = Enforcement(database, notices, audit, pack, clock=clock)
     identity = IdentityService(
@@ -118,6 +126,7 @@ async def running_services(
         standings,
         enforcement,
         OutboxSmsSender(settings.data_dir / "sms-outbox.jsonl"),
+        verifier,
         audit,
         clock=clock,
     )
@@ -233,6 +242,7 @@ async def running_services(
         await reach.stop()
         await message_log.stop()
         await classifiers.stop()
+        await verifier.aclose()
         await bus.close()
         await database.dispose()
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -71,6 +73,11 @@ class Settings(BaseSettings):
     retention_purge_interval_seconds: float = Field(86_400.0, ge=1, le=86_400 * 30)
     classifiers: bool = True
     sanction_expiry_interval_seconds: float = Field(1.0, ge=0.1, le=3600)
+    verifier: Literal["none", "http"] = "none"
+    verifier_url: str | None = None
+    verifier_secret_file: Path | None = None
+    verifier_timeout_seconds: float = Field(3.0, gt=0, le=60)
+    verifier_retries: int = Field(1, ge=0, le=3)
     limits: LimitsSettings = LimitsSettings()
 
     config_file: Path | None = Field(None, exclude=True)
@@ -91,6 +98,20 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
 
+    @model_validator(mode="after")
+    def _verifier_is_complete(self) -> Self:
+        if self.verifier != "http":
+            return self
+        if not self.verifier_url:
+            raise ValueError("verifier_url: needed when verifier is 'http'")
+        if self.verifier_secret_file is None:
+            raise ValueError("verifier_secret_file: needed when verifier is 'http'")
+        url = urlsplit(self.verifier_url)
+        # Names, numbers and phones travel in the body: over TLS, unless to this machine.
+        if not (url.scheme == "https" or (url.scheme == "http" and _is_loopback(url.hostname))):
+            raise ValueError("verifier_url: must be https:// (http:// only to this machine)")
+        return self
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -100,6 +121,15 @@ class Settings(BaseSettings):
     @property
     def resolved_keys_dir(self) -> Path:
         return self.keys_dir if self.keys_dir is not None else self.data_dir / "keys"
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _config_file_from(init_settings: PydanticBaseSettingsSource) -> Path | None:

@@ -18,7 +18,7 @@ from tests.conftest import (
     fresh_identity,
     unique_handle,
 )
-from tests.support import assert_error, full_history, full_sync
+from tests.support import assert_error, full_history, full_sync, latest_sms_code
 
 BODY_LIMIT = 65_536
 TOO_BIG_BODY = b'{"text":"' + b"a" * BODY_LIMIT + b'","client_id":"big-1"}'
@@ -323,7 +323,7 @@ def solo_chat(server: Server) -> Iterator[tuple[httpx.Client, int]]:
     """A user alone in a group, for fuzzing without async fixtures (hypothesis reruns the test)."""
     with httpx.Client(base_url=server.base_url) as http:
         handle = unique_handle("fuzz")
-        http.post(
+        registered = http.post(
             "/api/v1/accounts",
             json={
                 "handle": handle,
@@ -332,10 +332,15 @@ def solo_chat(server: Server) -> Iterator[tuple[httpx.Client, int]]:
                 "identity": fresh_identity(),
                 "agreement_version": AGREEMENT_VERSION,
             },
-        ).raise_for_status()
+        )
+        registered.raise_for_status()
         login = http.post("/api/v1/sessions", json={"handle": handle, "password": PASSWORD})
         token = login.json()["token"]
         http.headers["Authorization"] = f"Bearer {token}"
+        # A group needs a confirmed phone (the stand-in provider verified the identity).
+        http.post("/api/v1/me/phone/code").raise_for_status()
+        code = latest_sms_code(server.data_dir, registered.json()["id"])
+        http.post("/api/v1/me/phone/verify", json={"code": code}).raise_for_status()
         group = http.post(
             "/api/v1/conversations", json={"kind": "group", "title": "solo", "member_ids": []}
         ).json()

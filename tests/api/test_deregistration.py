@@ -54,7 +54,7 @@ async def test_deregistering_ends_every_session_and_frees_handle_and_identity(
     again = await post_registration(server, identity, handle=leaving.handle)
     assert again.status_code == 201, again.text
     assert again.json()["id"] != leaving.id
-    assert again.json()["identity"]["status"] == "verified"
+    assert again.json()["identity"]["status"] == "provider_verified"
     assert (await log_in(server, leaving.handle)).status_code == 201
     # The friend's chat keeps its history; the old account is not the new one.
     history = await friend.history(chat)
@@ -114,7 +114,7 @@ async def test_purge_deletes_only_identities_past_their_retention(
     try:
         active = await make_user("active", on=server)
         purged_identity = fresh_identity()
-        gone = await make_user("gone", on=server, identity=purged_identity)
+        gone = await make_user("gone", on=server, identity=purged_identity, confirm_phone=False)
         assert (await gone.raw("POST", "/api/v1/me/phone/code")).status_code == 202
         assert (await gone.raw("DELETE", "/api/v1/me")).status_code == 204
         everyone = {kept.id, active.id, gone.id}
@@ -139,7 +139,7 @@ async def test_purge_deletes_only_identities_past_their_retention(
                 json={"reason": "retention check"},
             )
             assert answer.status_code == status, answer.text
-        assert (await active.me())["identity"]["status"] == "verified"
+        assert (await active.me())["identity"]["status"] == "provider_verified"
         again = await post_registration(server, purged_identity, handle=unique_handle("back"))
         assert again.status_code == 201, again.text
     finally:

@@ -179,7 +179,7 @@ async def test_other_accepted_documents_register(
     # The first character and the last two show; the rest is starred.
     assert shown["id_number"] == number[0] + "*" * (len(number) - 3) + number[-2:]
     assert shown["legal_name"] == masked_name
-    assert shown["status"] == "verified"
+    assert shown["status"] == "provider_verified"
 
 
 async def test_the_minimum_age_is_reached_on_the_birthday(server: Server) -> None:

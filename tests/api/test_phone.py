@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User, fresh_identity
 from tests.support import (
@@ -21,6 +22,17 @@ from tests.support import (
 from townhall.packs import load_pack
 
 PHONE = load_pack("cn-2014").phone
+
+
+@pytest.fixture
+async def alice(make_user: MakeUser) -> User:
+    """A user whose phone is not confirmed yet (make_user confirms it unless told not to)."""
+    return await make_user("alice", confirm_phone=False)
+
+
+@pytest.fixture
+async def bob(make_user: MakeUser) -> User:
+    return await make_user("bob", confirm_phone=False)
 
 
 def wrong(code: str) -> str:
@@ -44,8 +56,8 @@ async def test_the_code_from_the_outbox_verifies_the_phone(
     server: Server, make_user: MakeUser
 ) -> None:
     identity = fresh_identity()
-    user = await make_user("phone", identity=identity)
-    assert (await user.me())["identity"]["phone_verified"] is False
+    user = await make_user("phone", identity=identity, confirm_phone=False)
+    assert (await user.me())["identity"]["phone_confirmed"] is False
 
     before = datetime.now(UTC).timestamp()
     answer = await user.raw("POST", "/api/v1/me/phone/code")
@@ -61,11 +73,11 @@ async def test_the_code_from_the_outbox_verifies_the_phone(
     assert f"valid {PHONE.code_ttl_seconds // 60} min" in line["text"]
 
     assert_error(await verify(user, wrong(code)), 422, "code_invalid")
-    assert (await user.me())["identity"]["phone_verified"] is False
+    assert (await user.me())["identity"]["phone_confirmed"] is False
     verified = await verify(user, f" {code} ")
     assert verified.status_code == 200
-    assert verified.json() == {"phone_verified": True}
-    assert (await user.me())["identity"]["phone_verified"] is True
+    assert verified.json() == {"phone_confirmed": True}
+    assert (await user.me())["identity"]["phone_confirmed"] is True
 
     # The code is used up, and a verified phone needs no more codes.
     assert_error(await verify(user, code), 422, "code_expired")
@@ -88,7 +100,7 @@ async def test_a_code_opens_only_its_own_account(server: Server, alice: User, bo
     if bobs != alices:
         assert_error(await verify(bob, alices), 422, "code_invalid")
     assert (await verify(alice, alices)).status_code == 200
-    assert (await bob.me())["identity"]["phone_verified"] is False
+    assert (await bob.me())["identity"]["phone_confirmed"] is False
 
 
 async def test_only_the_newest_code_counts(server: Server, alice: User) -> None:
@@ -107,7 +119,7 @@ async def test_too_many_wrong_codes_lock_the_code_until_a_new_one(
         assert_error(await verify(alice, wrong(code)), 422, "code_invalid")
     # Even the right code is refused now: guessing is over for this code.
     assert_error(await verify(alice, code), 429, "too_many_attempts")
-    assert (await alice.me())["identity"]["phone_verified"] is False
+    assert (await alice.me())["identity"]["phone_confirmed"] is False
 
     fresh = await ask_code(alice, server.data_dir)
     assert (await verify(alice, fresh)).status_code == 200
@@ -149,7 +161,7 @@ async def test_concurrent_code_requests_stay_within_the_hourly_cap(
 
 async def test_an_expired_code_is_refused(servers: ServerPool, make_user: MakeUser) -> None:
     quick = servers.shared(policy_pack=servers.pack(code_ttl_seconds=1))
-    user = await make_user("slow", on=quick)
+    user = await make_user("slow", on=quick, confirm_phone=False)
     code = await ask_code(user, quick.data_dir)
     await asyncio.sleep(1.3)
     assert_error(await verify(user, code), 422, "code_expired")

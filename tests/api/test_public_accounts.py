@@ -4,12 +4,13 @@ entitlement, the notice to the applicant, the account page, and subscriptions.""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import MakeStaff, MakeUser, Server, User, fresh_identity
+from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User, fresh_identity
 from tests.support import (
     account_name,
     assert_error,
@@ -140,28 +141,118 @@ async def test_an_organisation_files_its_registered_name_and_a_valid_credit_code
 ) -> None:
     code = valid_uscc()
     wrong_digit = code[:-1] + ("0" if code[-1] != "0" else "1")
+    name = {"entity_name": "山海文化传播有限公司"}
     for fields, status, error in [
-        ({"uscc": code}, 422, "entity_name_required"),
-        ({"entity_name": "   ", "uscc": code}, 422, "entity_name_required"),
-        ({"entity_name": "山海文化传播有限公司"}, 422, "uscc_required"),
-        ({"entity_name": "山海文化传播有限公司", "uscc": wrong_digit}, 422, "uscc_invalid"),
-        ({"entity_name": "山海文化传播有限公司", "uscc": code[:-2]}, 422, "uscc_invalid"),
+        (uscc(code), 422, "entity_name_required"),
+        ({"entity_name": "   ", **uscc(code)}, 422, "entity_name_required"),
+        (name, 422, "registration_number_required"),
+        ({**name, "registration_number_type": "cn_uscc"}, 422, "registration_number_required"),
+        ({**name, "registration_number": code}, 422, "registration_number_type_not_accepted"),
+        ({**name, **uscc(wrong_digit)}, 422, "registration_number_invalid"),
+        ({**name, **uscc(code[:-2])}, 422, "registration_number_invalid"),
+        # An EU VAT number is not a register the cn-2014 pack accepts.
+        (
+            {**name, "registration_number_type": "eu_vat", "registration_number": "FR40303265045"},
+            422,
+            "registration_number_type_not_accepted",
+        ),
     ]:
         assert_error(await apply(alice, account_name(), "enterprise", **fields), status, error)
     spaced = f"{code[:6]} {code[6:12]}-{code[12:]}"
-    answer = await apply(
-        alice, account_name(), "enterprise", entity_name="山海文化传播有限公司", uscc=spaced
-    )
+    answer = await apply(alice, account_name(), "enterprise", **name, **uscc(spaced))
     assert answer.status_code == 201, answer.text
     assert answer.json()["operator"] == {
         "kind": "organisation",
         "entity_name": "山海文化传播有限公司",
-        "uscc": code,
+        "registration_number_type": "cn_uscc",
+        "registration_number": code,
     }
     # An individual's account is filed under the person: organisation papers are not kept.
-    individual = await apply(alice, account_name(), "individual", entity_name="某公司", uscc=code)
+    individual = await apply(
+        alice, account_name(), "individual", entity_name="某公司", **uscc(code)
+    )
     assert individual.json()["operator"]["entity_name"] is None
-    assert individual.json()["operator"]["uscc"] is None
+    assert individual.json()["operator"]["registration_number"] is None
+    assert individual.json()["operator"]["registration_number_type"] is None
+
+
+def uscc(number: str) -> dict[str, str]:
+    return {"registration_number_type": "cn_uscc", "registration_number": number}
+
+
+@pytest.fixture
+def eu_server(servers: ServerPool) -> Server:
+    """The EU pack with no identity-verification provider: a checked document is enough."""
+    return servers.shared(policy_pack="eu-dsa", verifier="none")
+
+
+async def eu_operator(make_user: MakeUser, server: Server) -> User:
+    """A user of the EU pack (passports only) whose identity is only format-checked and whose
+    phone is not confirmed: the EU pack asks no more of an applicant."""
+    passport = fresh_identity(
+        id_type="passport", id_number=f"P{uuid.uuid4().hex[:12].upper()}", legal_name="JEAN DUPONT"
+    )
+    operator = await make_user("operator", on=server, identity=passport, confirm_phone=False)
+    assert (await operator.me())["identity"]["status"] == "format_checked"
+    return operator
+
+
+@pytest.mark.parametrize(
+    ("number_type", "number", "stored"),
+    [
+        ("eu_vat", "FR 40 303 265 045", "FR40303265045"),
+        ("eu_vat", "nl004495445b01", "NL004495445B01"),
+        ("fr_siren", "552 008 443", "552008443"),
+        (
+            "de_handelsregisternummer",
+            "HRB 12345 Berlin (Charlottenburg)",
+            "Berlin (Charlottenburg) HRB 12345",
+        ),
+    ],
+)
+async def test_an_eu_company_applies_under_the_eu_pack_with_its_registration_number(
+    eu_server: Server, make_user: MakeUser, number_type: str, number: str, stored: str
+) -> None:
+    operator = await eu_operator(make_user, eu_server)
+    papers = {"entity_name": "Maison Dupont SAS", "registration_number_type": number_type}
+
+    answer = await apply(operator, account_name("Dupont"), "enterprise", **papers,
+                         registration_number=number)  # fmt: skip
+
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["operator"] == {
+        "kind": "organisation",
+        "entity_name": "Maison Dupont SAS",
+        "registration_number_type": number_type,
+        "registration_number": stored,
+    }
+
+
+@pytest.mark.parametrize(
+    ("number_type", "number", "code"),
+    [
+        ("eu_vat", "FR40303265046", "registration_number_invalid"),  # a wrong check digit
+        ("eu_vat", "40303265045", "registration_number_invalid"),  # no country prefix
+        ("eu_vat", "XX123456789", "registration_number_invalid"),
+        ("fr_siren", "552008442", "registration_number_invalid"),
+        ("cn_uscc", "91110000600037341L", "registration_number_type_not_accepted"),
+        ("company_number", "12345678", "registration_number_type_not_accepted"),
+    ],
+)
+async def test_an_invalid_or_foreign_registration_number_is_refused_under_the_eu_pack(
+    eu_server: Server, make_user: MakeUser, number_type: str, number: str, code: str
+) -> None:
+    operator = await eu_operator(make_user, eu_server)
+    refused = await apply(
+        operator,
+        account_name("Dupont"),
+        "enterprise",
+        entity_name="Maison Dupont SAS",
+        registration_number_type=number_type,
+        registration_number=number,
+    )
+    assert_error(refused, 422, code)
+    assert number not in refused.json()["error"]["message"]
 
 
 async def test_one_identity_holds_one_individual_and_two_organisation_accounts(
@@ -171,7 +262,7 @@ async def test_one_identity_holds_one_individual_and_two_organisation_accounts(
     assert_error(await apply(alice, account_name()), 409, "public_account_limit")
     enterprises = [await public_account(alice, category="enterprise") for _ in range(2)]
     third = await apply(
-        alice, account_name(), "media", entity_name="山海传媒有限公司", uscc=valid_uscc()
+        alice, account_name(), "media", entity_name="山海传媒有限公司", **uscc(valid_uscc())
     )
     assert_error(third, 409, "public_account_limit")
     # The cap counts approved accounts as well as pending applications.
@@ -253,7 +344,7 @@ async def test_reserved_terms_are_left_to_the_categories_they_belong_to(
     government = await make_user("government")
     newsroom = await make_user("newsroom")
     shop = await make_user("shop")
-    papers = {"entity_name": "海淀区人民政府办公室", "uscc": valid_uscc()}
+    papers = {"entity_name": "海淀区人民政府办公室", **uscc(valid_uscc())}
 
     county = await apply(government, account_name("海淀区人民政府"), "government", **papers)
     assert county.status_code == 201, county.text
@@ -442,7 +533,7 @@ async def test_the_account_page_shows_the_entity_and_never_the_person(
         name=account_name("新闻早知道"),
         entitlement="originate",
         entity_name="北京山海报业有限公司",
-        uscc=code,
+        registration_number=code,
     )
     person = await public_account(operator, reviewer)
 
@@ -455,7 +546,8 @@ async def test_the_account_page_shows_the_entity_and_never_the_person(
     assert shown["operator"] == {
         "kind": "organisation",
         "entity_name": "北京山海报业有限公司",
-        "uscc": code,
+        "registration_number_type": "cn_uscc",
+        "registration_number": code,
     }
     assert shown["subscriber_count"] == 0
     assert shown["subscribed"] is False
@@ -465,8 +557,11 @@ async def test_the_account_page_shows_the_entity_and_never_the_person(
         assert private not in shown
     individual = (await page(bob, person["id"])).json()
     assert individual["operator"] == {
-        "kind": "individual", "entity_name": None, "uscc": None
-    }  # fmt: skip
+        "kind": "individual",
+        "entity_name": None,
+        "registration_number_type": None,
+        "registration_number": None,
+    }
 
     secrets = identity_secrets(identity)
     for seen_by in (bob, operator, reviewer):

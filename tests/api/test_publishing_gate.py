@@ -1,5 +1,5 @@
 """Publishing to a group needs a verified identity and the current agreement; a direct chat does
-not (the default pack lets unverified users talk one-to-one)."""
+not (the default pack asks nothing of one-to-one chat)."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ async def test_a_pending_user_chats_directly_but_cannot_post_to_a_group_until_ap
     assert [m["text"] for m in await full_history(friend, group)] == ["welcome"]
 
     await decide(reviewer, pending, "approve")
-    assert (await pending.me())["identity"]["status"] == "verified"
+    assert (await pending.me())["identity"]["status"] == "staff_verified"
     assert await post(pending, group, "hello, all") == 201
     assert [m["text"] for m in await full_history(friend, group)] == ["welcome", "hello, all"]
 
@@ -102,7 +102,11 @@ async def test_a_pack_may_refuse_direct_chat_to_the_unverified(
     servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:
     strict = servers.shared(
-        policy_pack=servers.pack(verification_mode="review", unverified_may_chat_direct=False)
+        policy_pack=servers.pack(
+            '\n[identity.requirements.send_direct]\naccepted = ["staff_verified"]\n'
+            "phone_confirmed = false\n",
+            verification_mode="review",
+        )
     )
     pending = await make_user("pending", on=strict)
     friend = await make_user("friend", on=strict)

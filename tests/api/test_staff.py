@@ -27,7 +27,7 @@ from townhall.config import Settings
 
 REVIEWER_ROUTES = [
     ("GET", "/api/v1/admin/identities", None),
-    ("GET", "/api/v1/admin/identities?status=verified&limit=5", None),
+    ("GET", "/api/v1/admin/identities?status=provider_verified&limit=5", None),
     ("POST", "/api/v1/admin/identities/{user_id}/claim", None),
     ("POST", "/api/v1/admin/identities/{user_id}/decision", {"decision": "approve"}),
     (
@@ -392,7 +392,7 @@ async def test_the_queue_lists_pending_identities_masked_and_in_pages(
         assert (item["claimed_by"], item["claimed_at"], item["decided_by"]) == (None, None, None)
         datetime.fromisoformat(item["submitted_at"])
     # The other lists do not hold them.
-    for status in ("verified", "rejected"):
+    for status in ("format_checked", "provider_verified", "staff_verified", "rejected"):
         assert await queue_item(reviewer, users[0].id, status) is None
     assert_error(
         await reviewer.raw("GET", "/api/v1/admin/identities", params={"status": "all"}),
@@ -432,10 +432,10 @@ async def test_a_claim_keeps_other_reviewers_off_until_the_decision(
 
     approved = await first.raw("POST", f"{base}/decision", json={"decision": "approve"})
     assert approved.status_code == 200, approved.text
-    assert approved.json()["status"] == "verified"
+    assert approved.json()["status"] == "staff_verified"
     assert approved.json()["decided_by"] == first.id
-    assert (await subject.me())["identity"]["status"] == "verified"
-    verified = await queue_item(first, subject.id, "verified")
+    assert (await subject.me())["identity"]["status"] == "staff_verified"
+    verified = await queue_item(first, subject.id, "staff_verified")
     assert verified is not None
     assert verified["decided_by"] == first.id
     assert await queue_item(first, subject.id, "pending_review") is None
@@ -447,7 +447,7 @@ async def test_a_claim_keeps_other_reviewers_off_until_the_decision(
             "POST", f"{base}/decision", json={"decision": "reject", "reason": "changed my mind"}
         )
         assert_error(again, 409, "identity_not_pending")
-    assert (await subject.me())["identity"]["status"] == "verified"
+    assert (await subject.me())["identity"]["status"] == "staff_verified"
 
 
 async def test_a_rejection_needs_a_reason_which_the_user_then_sees(
@@ -476,7 +476,9 @@ async def test_a_rejection_needs_a_reason_which_the_user_then_sees(
     assert (item["reason"], item["decided_by"]) == (reason, reviewer.id)
 
 
-async def test_an_auto_verified_identity_is_not_pending(alice: User, make_staff: MakeStaff) -> None:
+async def test_a_provider_verified_identity_is_not_pending(
+    alice: User, make_staff: MakeStaff
+) -> None:
     reviewer = await make_staff("reviewer")
     base = f"/api/v1/admin/identities/{alice.id}"
     assert_error(await reviewer.raw("POST", f"{base}/claim"), 409, "identity_not_pending")

@@ -16,12 +16,16 @@ from townhall.domain.identity import (
     CHECKED_ID_TYPES,
     CheckedIdentity,
     IdentityRejected,
+    IdentityRequirement,
     age_on,
     blind_index_input,
     check_identity,
     mask_id_number,
     mask_legal_name,
     mask_phone,
+    provider_finding,
+    status_at_registration,
+    unmet_requirement,
 )
 from townhall.domain.policy import IdentityRules
 
@@ -31,8 +35,8 @@ RULES = IdentityRules(
     minimum_age_years=14,
     accounts_per_identity=1,
     verification_mode="auto",
-    unverified_may_chat_direct=True,
     retention_days_after_deregistration=180,
+    requirements={},
 )
 
 
@@ -458,3 +462,67 @@ def test_generated_bad_names_never_leak(legal_name: str, claim: IdentityClaim) -
     message = refusal_text(replace(claim, legal_name=legal_name))
     if message is not None:
         assert leaked_parts(legal_name, message) == []
+
+
+# Verification ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("register", "carrier", "finding"),
+    [
+        ("match", "match", "match"),
+        ("match", "no_match", "match"),
+        ("match", "unavailable", "match"),
+        ("no_match", "match", "no_match"),  # the register decides
+        ("no_match", "unavailable", "no_match"),
+        ("unavailable", "match", "match"),  # the carrier stands in
+        ("unavailable", "no_match", "unavailable"),
+        ("unavailable", "unavailable", "unavailable"),
+    ],
+)
+def test_the_register_decides_and_the_carrier_stands_in(
+    register: str, carrier: str, finding: str
+) -> None:
+    assert provider_finding(register, carrier) == finding
+
+
+@pytest.mark.parametrize(
+    ("mode", "finding", "status"),
+    [
+        ("auto", "match", "provider_verified"),
+        ("auto", "unavailable", "format_checked"),
+        ("review", "match", "pending_review"),
+        ("review", "unavailable", "pending_review"),
+    ],
+)
+def test_where_a_new_identity_starts(mode: str, finding: str, status: str) -> None:
+    assert status_at_registration(mode, finding) == status
+
+
+@pytest.mark.parametrize("mode", ["auto", "review"])
+def test_a_no_match_refuses_the_registration_in_either_mode(mode: str) -> None:
+    with pytest.raises(IdentityRejected) as refused:
+        status_at_registration(mode, "no_match")
+    assert refused.value.code == "identity_not_matched"
+
+
+VERIFIED_AND_PHONE = IdentityRequirement(("provider_verified", "staff_verified"), True)
+
+
+@pytest.mark.parametrize(
+    ("status", "phone_confirmed", "missing"),
+    [
+        ("provider_verified", True, None),
+        ("staff_verified", True, None),
+        ("provider_verified", False, "phone_unconfirmed"),
+        ("format_checked", True, "identity_unverified"),
+        ("format_checked", False, "identity_unverified"),  # the status is named first
+        ("pending_review", True, "identity_unverified"),
+        ("rejected", True, "identity_unverified"),
+        (None, False, "identity_unverified"),  # no identity at all (staff)
+    ],
+)
+def test_a_requirement_names_what_is_missing(
+    status: str | None, phone_confirmed: bool, missing: str | None
+) -> None:
+    assert unmet_requirement(VERIFIED_AND_PHONE, status, phone_confirmed) == missing

@@ -18,8 +18,10 @@ PACK: dict[str, Any] = {
         "minimum_age_years": 14,
         "accounts_per_identity": 1,
         "verification_mode": "auto",
-        "unverified_may_chat_direct": True,
         "retention_days_after_deregistration": 180,
+        "requirements": {
+            "create_group": {"accepted": ["provider_verified"], "phone_confirmed": True}
+        },
     },
     "agreement": {"version": "1", "text": "Be kind."},
     "phone": {
@@ -42,6 +44,7 @@ PACK: dict[str, Any] = {
         "broadcast_quota": {"subscription": {"posts": 1, "period_hours": 24}},
         "content_classes": ["news", "other"],
         "news_content_classes": ["news"],
+        "registration_number_types": ["cn_uscc"],
     },
     "naming": {
         "restricted": [
@@ -150,7 +153,6 @@ def test_a_wrong_type_is_refused_by_its_path() -> None:
         ("identity.retention_days_after_deregistration", -1),
         ("identity.verification_mode", "manual"),
         ("identity.accepted_id_types", []),
-        ("identity.unverified_may_chat_direct", "yes"),
         ("agreement.version", ""),
         ("phone.code_length", 3),
         ("phone.code_length", 11),
@@ -177,6 +179,50 @@ def test_an_id_type_listed_twice_is_refused() -> None:
     assert message.startswith("identity.accepted_id_types: ")
 
 
+@pytest.mark.parametrize(
+    ("requirements", "path"),
+    [
+        (
+            {"send_fax": {"accepted": ["staff_verified"], "phone_confirmed": False}},
+            "identity.requirements.send_fax: not a capability an identity can gate",
+        ),
+        (
+            {"update_profile": {"accepted": ["staff_verified"], "phone_confirmed": False}},
+            "identity.requirements.update_profile: not a capability an identity can gate",
+        ),
+        (
+            {"create_group": {"accepted": ["verified"], "phone_confirmed": False}},
+            "identity.requirements.create_group.accepted: unknown status 'verified'",
+        ),
+        # msgspec names a table's entry `[...]`, not by its key.
+        (
+            {"create_group": {"accepted": ["staff_verified"], "phone": True}},
+            "identity.requirements[...].phone: unknown key",
+        ),
+        (
+            {"create_group": {"accepted": ["staff_verified"], "phone_confirmed": "yes"}},
+            "identity.requirements[...].phone_confirmed: Expected `bool`",
+        ),
+        (
+            {"create_group": {"accepted": [], "phone_confirmed": True}},
+            "identity.requirements[...].accepted: Expected `array` of length >= 1",
+        ),
+    ],
+)
+def test_requirements_name_known_capabilities_and_statuses(
+    requirements: dict[str, Any], path: str
+) -> None:
+    assert refusal(changed("identity.requirements", requirements)).startswith(path)
+
+
+def test_only_known_registration_number_types_are_accepted() -> None:
+    message = refusal(changed("public_accounts.registration_number_types", ["us_ein"]))
+    assert message.startswith("public_accounts.registration_number_types: unknown type 'us_ein'")
+    assert "cn_uscc" in message
+    empty = refusal(changed("public_accounts.registration_number_types", []))
+    assert empty.startswith("public_accounts.registration_number_types: ")
+
+
 def test_an_unknown_phone_region_is_refused() -> None:
     assert refusal(changed("phone.default_region", "XX")).startswith("phone.default_region: ")
 
@@ -198,7 +244,9 @@ def test_the_public_view_shows_the_rules_but_not_the_agreement_text() -> None:
             "minimum_age_years": 14,
             "accounts_per_identity": 1,
             "verification_mode": "auto",
-            "unverified_may_chat_direct": True,
+            "requirements": {
+                "create_group": {"accepted": ["provider_verified"], "phone_confirmed": True}
+            },
         },
         "agreement": {"version": "1"},
         "phone": {"code_length": 6, "code_ttl_seconds": 300},

@@ -16,6 +16,7 @@ from townhall.domain.public_accounts import (
     BroadcastQuota,
     Entitlement,
     Qualifications,
+    RegistrationNumber,
     SourcePost,
     allowed_entitlements,
     check_application,
@@ -38,11 +39,16 @@ def apply(**changes: Any) -> Any:
         "account_type": "subscription",
         "description": "",
         "entity_name": "山海文化传播有限公司",
-        "uscc_code": CODE,
+        "registration": RegistrationNumber("cn_uscc", CODE),
         "news_licence": None,
+        "rules": RULES,
         **changes,
     }
-    return check_application(**fields, rules=RULES, limits=LIMITS)
+    return check_application(**fields, limits=LIMITS)
+
+
+def numbered(number: str, number_type: str = "cn_uscc") -> RegistrationNumber:
+    return RegistrationNumber(number_type, number)
 
 
 def refusal(call: Any, **changes: Any) -> tuple[type[DomainError], str]:
@@ -56,12 +62,14 @@ def refusal(call: Any, **changes: Any) -> tuple[type[DomainError], str]:
 
 def test_an_organisation_files_its_name_and_a_checked_credit_code() -> None:
     category, description, papers = apply(
-        uscc_code="9111 0000-6000 3734 1l", description="  山海之间。 ", news_licence="  "
+        registration=numbered("9111 0000-6000 3734 1l"),
+        description="  山海之间。 ",
+        news_licence="  ",
     )
     assert category == RULES.categories["enterprise"]
     assert description == "山海之间。"
     assert papers == Qualifications(
-        entity_name="山海文化传播有限公司", uscc=CODE, news_licence=None
+        entity_name="山海文化传播有限公司", registration=numbered(CODE), news_licence=None
     )
     assert uscc.is_valid(CODE)
 
@@ -74,11 +82,25 @@ def test_an_organisation_files_its_name_and_a_checked_credit_code() -> None:
         ({"entity_name": None}, (PolicyRefusal, "entity_name_required")),
         ({"entity_name": " \t "}, (PolicyRefusal, "entity_name_required")),
         ({"entity_name": "公司" * 65}, (InvalidInput, "entity_name_too_long")),
-        ({"uscc_code": None}, (PolicyRefusal, "uscc_required")),
-        ({"uscc_code": ""}, (PolicyRefusal, "uscc_required")),
-        ({"uscc_code": CODE[:-1] + "M"}, (PolicyRefusal, "uscc_invalid")),
-        ({"uscc_code": CODE[:-1]}, (PolicyRefusal, "uscc_invalid")),
-        ({"uscc_code": "I" + CODE[1:]}, (PolicyRefusal, "uscc_invalid")),
+        ({"registration": None}, (PolicyRefusal, "registration_number_required")),
+        ({"registration": numbered(" ")}, (PolicyRefusal, "registration_number_required")),
+        (
+            {"registration": numbered(CODE[:-1] + "M")},
+            (PolicyRefusal, "registration_number_invalid"),
+        ),
+        ({"registration": numbered(CODE[:-1])}, (PolicyRefusal, "registration_number_invalid")),
+        (
+            {"registration": numbered("I" + CODE[1:])},
+            (PolicyRefusal, "registration_number_invalid"),
+        ),
+        (
+            {"registration": numbered("FR40303265045", "eu_vat")},
+            (PolicyRefusal, "registration_number_type_not_accepted"),
+        ),
+        (
+            {"registration": numbered(CODE, "")},
+            (PolicyRefusal, "registration_number_type_not_accepted"),
+        ),
         (
             {"description": "x" * (LIMITS.max_description_chars + 1)},
             (InvalidInput, "description_too_long"),
@@ -93,18 +115,66 @@ def test_an_application_with_bad_papers_says_what_is_wrong(
     assert refusal(apply, **changes) == error
 
 
+EU_RULES = load_pack("eu-dsa").public_accounts
+
+
+@pytest.mark.parametrize(
+    ("number_type", "number", "stored"),
+    [
+        ("eu_vat", "el 094259216", "EL094259216"),
+        ("eu_vat", "BE 0697.449.992", "BE0697449992"),
+        ("dk_cvr", "13585628", "13585628"),
+        ("fi_ytunnus", "2077474-0", "20774740"),
+        ("se_orgnr", "1234567897", "1234567897"),
+        ("ee_registrikood", "12345678", "12345678"),
+    ],
+)
+def test_the_eu_pack_checks_vat_and_national_company_numbers(
+    number_type: str, number: str, stored: str
+) -> None:
+    _, _, papers = check_application(
+        category="enterprise",
+        account_type="subscription",
+        description="",
+        entity_name="Example Oy",
+        registration=numbered(number, number_type),
+        news_licence=None,
+        rules=EU_RULES,
+        limits=LIMITS,
+    )
+    assert papers.registration == numbered(stored, number_type)
+
+
+@given(st.sampled_from(sorted(EU_RULES.registration_number_types)), st.text(max_size=80))
+def test_any_registration_number_is_accepted_or_refused_by_code(
+    number_type: str, number: str
+) -> None:
+    try:
+        _, _, papers = apply(registration=numbered(number, number_type), rules=EU_RULES)
+    except PolicyRefusal as refusal:
+        assert refusal.code in ("registration_number_required", "registration_number_invalid")
+    else:
+        assert papers.registration is not None
+        assert papers.registration.number.strip()
+
+
 def test_an_individual_files_no_organisation_papers() -> None:
     category, _, papers = apply(
-        category="individual", entity_name="某公司", uscc_code="not checked", news_licence=" A1 "
+        category="individual",
+        entity_name="某公司",
+        registration=numbered("not checked"),
+        news_licence=" A1 ",
     )
     assert category.entity == "individual"
-    assert papers == Qualifications(entity_name=None, uscc=None, news_licence="A1")
+    assert papers == Qualifications(entity_name=None, registration=None, news_licence="A1")
 
 
 # The news entitlement ---------------------------------------------------------------------------
 
-LICENSED = Qualifications(entity_name="报社", uscc=CODE, news_licence="10120170001")
-UNLICENSED = Qualifications(entity_name="报社", uscc=CODE, news_licence=None)
+LICENSED = Qualifications(
+    entity_name="报社", registration=numbered(CODE), news_licence="10120170001"
+)
+UNLICENSED = Qualifications(entity_name="报社", registration=numbered(CODE), news_licence=None)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import AGREEMENT_VERSION, fresh_identity
+from tests.identity_provider import StandInProvider
+from tests.support import latest_sms_code
 from townhall.app import running_services
 from townhall.bus.base import Bus
 from townhall.config import LimitsSettings, Settings
@@ -28,6 +30,7 @@ PASSWORD = "a long password"
 @dataclass
 class World:
     services: Services
+    data_dir: Path
 
     @property
     def accounts(self) -> AccountService:
@@ -60,8 +63,8 @@ class World:
         return created
 
     async def person(self, handle: str) -> Principal:
-        """A registered, logged-in user with a fresh (and, by the default pack, verified)
-        identity."""
+        """A registered, logged-in user whose identity the stand-in provider verified and whose
+        phone is confirmed: by the default pack, one who may do everything."""
         await self.accounts.register(
             handle=handle,
             password=PASSWORD,
@@ -71,15 +74,21 @@ class World:
             ip=None,
         )
         token = (await self.accounts.log_in(handle, PASSWORD)).token
-        return await self.accounts.authenticate(token)
+        principal = await self.accounts.authenticate(token)
+        await self.identity.send_phone_code(principal)
+        await self.identity.verify_phone(
+            principal, latest_sms_code(self.data_dir, principal.account_id)
+        )
+        return principal
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+async def world(tmp_path: Path, identity_provider: StandInProvider) -> AsyncIterator[World]:
     settings = Settings(
         data_dir=tmp_path / "data",
         password_hash_profile="cheapest",
         limits=LimitsSettings(max_group_members=4),
+        **identity_provider.settings(),
     )
     async with running_services(settings) as services:
-        yield World(services)
+        yield World(services, settings.data_dir)

@@ -55,7 +55,7 @@ async def a_post(world: World, reviewer: Principal, handle: str) -> dict[str, An
         account_type="subscription",
         description="",
         entity_name=None,
-        uscc=None,
+        registration=None,
         news_licence=None,
     )
     await world.services.public_accounts.decide(

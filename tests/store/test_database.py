@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import orjson
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -13,7 +14,7 @@ from sqlalchemy import inspect, text
 from townhall.store import stream as stream_store
 from townhall.store.database import Database, open_database
 from townhall.store.message_log import MessageLog
-from townhall.store.migrate import upgrade_to_head
+from townhall.store.migrate import alembic_config, upgrade_to_head
 from townhall.store.schema import metadata
 
 from .conftest import add_account, add_conversation, open_migrated
@@ -143,3 +144,50 @@ async def test_counters_continue_above_the_stored_ids_after_reopening(db_path: P
     assert after.message.id > before[-1].message.id
     assert after.message.position > event_position
     assert after.message.seq == 6
+
+
+async def test_verified_identities_are_named_for_what_was_checked_when_migrating(
+    db_path: Path,
+) -> None:
+    """Before 0008 `verified` meant a reviewer's approval or, in auto mode, a passed checksum;
+    an organisation's number was always a unified social credit code."""
+    database = open_database(f"sqlite+aiosqlite:///{db_path}")
+    async with database.engine.begin() as conn:
+        await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0007"))
+    alice, bob, carol = [await add_account(database, name) for name in ("alice", "bob", "carol")]
+    async with database.writing() as conn:
+        for account_id, status, decided_by in (
+            (alice, "verified", None),
+            (bob, "verified", carol),
+            (carol, "pending_review", None),
+        ):
+            await conn.execute(
+                text(
+                    "INSERT INTO identities (account_id, key_id, sealed, blind_index, created_at,"
+                    " status, decided_by) VALUES (:id, 'k', x'00', :id, 0, :status, :by)"
+                ),
+                {"id": account_id, "status": status, "by": decided_by},
+            )
+        await conn.execute(
+            text(
+                "INSERT INTO public_accounts (name, name_key, category, account_type,"
+                " description, operator_id, entity_kind, entity_name, uscc, status,"
+                " news_entitlement, created_at) VALUES ('书店', '书店', 'enterprise',"
+                " 'service', '', :op, 'organisation', '书店有限公司', '91110000600037341L',"
+                " 'approved', 'none', 0)"
+            ),
+            {"op": alice},
+        )
+    await upgrade_to_head(database)
+    async with database.reading() as conn:
+        statuses = dict(
+            (await conn.execute(text("SELECT account_id, status FROM identities"))).all()
+        )
+        papers = (
+            await conn.execute(
+                text("SELECT registration_number_type, registration_number FROM public_accounts")
+            )
+        ).one()
+    await database.dispose()
+    assert statuses == {alice: "format_checked", bob: "staff_verified", carol: "pending_review"}
+    assert tuple(papers) == ("cn_uscc", "91110000600037341L")

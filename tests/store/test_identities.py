@@ -13,7 +13,7 @@ from .conftest import add_account
 
 
 async def add_identity(
-    database: Database, account_id: int, blind_index: str, status: str = "verified"
+    database: Database, account_id: int, blind_index: str, status: str = "provider_verified"
 ) -> None:
     async with database.writing() as conn:
         await identity_store.insert_identity(
@@ -24,6 +24,7 @@ async def add_identity(
             blind_index=blind_index,
             phone_index=f"phone-{account_id}",
             status=status,
+            provider_result=None,
             now_ms=1_000,
         )
 

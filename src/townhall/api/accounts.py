@@ -87,4 +87,10 @@ async def send_phone_code(principal: PrincipalDep, services: ServicesDep) -> Any
 @router.post("/me/phone/verify")
 async def verify_phone(body: PhoneCodeIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     await services.identity.verify_phone(principal, body.code)
-    return {"phone_verified": True}
+    return {"phone_confirmed": True}
+
+
+@router.post("/me/identity/check")
+async def check_identity_again(principal: PrincipalDep, services: ServicesDep) -> Any:
+    """Ask the identity-verification provider again, after it gave no answer."""
+    return await services.identity.check_again(principal)

@@ -28,7 +28,9 @@ After = Annotated[int, Query(ge=0, le=MAX_ID)]
 async def identity_queue(
     principal: PrincipalDep,
     services: ServicesDep,
-    status: Literal["pending_review", "verified", "rejected"] = "pending_review",
+    status: Literal[
+        "pending_review", "format_checked", "provider_verified", "staff_verified", "rejected"
+    ] = "pending_review",
     after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:

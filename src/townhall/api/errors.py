@@ -22,6 +22,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.TooLarge: 413,
     errors.PolicyRefusal: 422,
     errors.Throttled: 429,
+    errors.Unavailable: 503,
 }
 
 CODE_BY_HTTP_STATUS = {

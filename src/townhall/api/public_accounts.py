@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep
 from townhall.api.schemas import MAX_ID, ForwardIn, PostIn, PublicAccountIn
+from townhall.domain.public_accounts import RegistrationNumber
 
 router = APIRouter(prefix="/api/v1", tags=["public accounts"])
 
@@ -19,7 +20,13 @@ PageLimit = Annotated[int, Query(ge=1, le=10_000)]
 
 @router.post("/public-accounts", status_code=201)
 async def apply(body: PublicAccountIn, principal: PrincipalDep, services: ServicesDep) -> Any:
-    return await services.public_accounts.apply(principal, **body.model_dump())
+    fields = body.model_dump(exclude={"registration_number_type", "registration_number"})
+    registration = (
+        RegistrationNumber(body.registration_number_type or "", body.registration_number)
+        if body.registration_number is not None
+        else None
+    )
+    return await services.public_accounts.apply(principal, registration=registration, **fields)
 
 
 @router.get("/me/public-accounts")

@@ -101,7 +101,8 @@ class PublicAccountIn(Body):
     account_type: Annotated[str, Field(max_length=64)]
     description: Annotated[str, Field(max_length=100_000)] = ""
     entity_name: ShortText | None = None
-    uscc: Annotated[str, Field(max_length=64)] | None = None
+    registration_number_type: Annotated[str, Field(max_length=64)] | None = None
+    registration_number: Annotated[str, Field(max_length=128)] | None = None
     news_licence: Annotated[str, Field(max_length=256)] | None = None
 
 

@@ -23,7 +23,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +48,10 @@ from townhall.bench.server import (
     LocalServer,
     ServerUsage,
     bench_environment,
+    bench_pack_text,
     split_cores,
     start_server,
+    write_bench_pack,
 )
 from townhall.client import TownhallClient
 from townhall.config import Settings
@@ -61,7 +62,8 @@ from townhall.store.schema import accounts, posts, public_accounts, subscription
 
 PACK = "cn-2014"
 # The bench publishes hundreds of posts an hour from one account; the pack's quota (1 a day for
-# a subscription account) is raised in a copy of the pack, the only change to it.
+# a subscription account) is raised in a copy of the bench pack (see bench/server.py), the only
+# other change to it.
 BENCH_QUOTA_POSTS = 1_000_000
 ACCOUNT_TYPE = "subscription"
 REVIEWER_HANDLE = "bench-reviewer"
@@ -116,15 +118,14 @@ def summary_ms(values_ns: list[int], last: str = "max_ms") -> dict[str, float | 
 # Setup ----------------------------------------------------------------------------------------
 
 
-def write_bench_pack(path: Path) -> None:
-    """The built-in pack with every account type's broadcast quota raised."""
-    text = resources.files("townhall.packs").joinpath(f"{PACK}.toml").read_text(encoding="utf-8")
+def write_broadcast_pack(path: Path) -> None:
+    """The bench pack with every account type's broadcast quota raised."""
     text, raised = re.subn(
         r"(\[public_accounts\.broadcast_quota\.\w+\]\nposts = )\d+",
         rf"\g<1>{BENCH_QUOTA_POSTS}",
-        text,
+        bench_pack_text(PACK),
     )
-    path.write_text(text, encoding="utf-8")
+    write_bench_pack(path, text)
     quotas = load_pack(str(path)).public_accounts.broadcast_quota
     if not raised or any(quota.posts != BENCH_QUOTA_POSTS for quota in quotas.values()):
         raise RuntimeError(f"could not raise the broadcast quotas of {PACK}")
@@ -700,7 +701,7 @@ async def run_async(options: BroadcastOptions) -> dict[str, Any]:
     run_started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="townhall-bench-broadcast-") as work:
         pack_path = Path(work) / "bench-pack.toml"
-        write_bench_pack(pack_path)
+        write_broadcast_pack(pack_path)
         env = {"TOWNHALL_POLICY_PACK": str(pack_path)}
         data_dir = Path(work) / "data"
         server, cast, setup_figures = await setup(data_dir, env, options, server_cores)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -10,10 +11,17 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import httpx
 import psutil
+
+from townhall.packs import load_pack
+
+BENCH_PACK = "cn-2014"
+# One `[identity.requirements.<capability>]` table and its lines, up to the next table.
+REQUIREMENT_TABLE = re.compile(r"^\[identity\.requirements\.\w+\]\n(?:(?!\[)[^\n]*\n)*", re.M)
 
 
 @dataclass
@@ -92,6 +100,20 @@ def bench_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     }
 
 
+def bench_pack_text(name: str = BENCH_PACK) -> str:
+    """A built-in pack without its identity requirements: bench users are registered by the
+    thousand with no identity-verification provider and no phone to confirm, and a benchmark
+    measures delivery, not verification. Every other rule stays as the pack has it."""
+    text = resources.files("townhall.packs").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    return REQUIREMENT_TABLE.sub("", text) + "\n[identity.requirements]\n"
+
+
+def write_bench_pack(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+    if load_pack(str(path)).identity.requirements:
+        raise RuntimeError(f"could not lift the identity requirements of {BENCH_PACK}")
+
+
 def start_server(
     server_cores: set[int] | None,
     *,
@@ -99,11 +121,16 @@ def start_server(
     env: Mapping[str, str] | None = None,
 ) -> LocalServer:
     """Start `townhall serve` on a free port. Without `data_dir` it runs on a temporary one that
-    goes when it stops; `env` adds settings (e.g. TOWNHALL_POLICY_PACK)."""
+    goes when it stops; `env` adds settings (e.g. TOWNHALL_POLICY_PACK: by default the built-in
+    pack without identity requirements)."""
     owned_dir = None
     if data_dir is None:
         owned_dir = tempfile.TemporaryDirectory(prefix="townhall-bench-")
         data_dir = Path(owned_dir.name)
+    if "TOWNHALL_POLICY_PACK" not in (env or {}):
+        pack_path = data_dir / "bench-pack.toml"
+        write_bench_pack(pack_path, bench_pack_text())
+        env = {**(env or {}), "TOWNHALL_POLICY_PACK": str(pack_path)}
     port = free_port()
     command = [
         str(Path(sys.executable).parent / "townhall"),

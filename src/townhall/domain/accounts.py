@@ -39,9 +39,28 @@ class LinkSource:
 
 
 class Verification:
-    PENDING_REVIEW = "pending_review"
-    VERIFIED = "verified"
+    """How far an identity has been verified; the phone's SMS confirmation is a fact beside it.
+
+    A checksum says a number is well-formed, not that it is the holder's: only the operator's
+    identity-verification provider (the national register, the carrier) or a reviewer can say
+    that."""
+
+    PENDING_REVIEW = "pending_review"  # waits for a reviewer (the pack's "review" mode)
+    FORMAT_CHECKED = "format_checked"  # the document passed its checks, nothing more
+    PROVIDER_VERIFIED = "provider_verified"  # the provider matched name and number
+    STAFF_VERIFIED = "staff_verified"  # a reviewer confirmed it
     REJECTED = "rejected"
+
+
+VERIFICATION_STATUSES = (
+    Verification.PENDING_REVIEW,
+    Verification.FORMAT_CHECKED,
+    Verification.PROVIDER_VERIFIED,
+    Verification.STAFF_VERIFIED,
+    Verification.REJECTED,
+)
+# What a reviewer may still decide on: nobody has confirmed these yet.
+AWAITING_CONFIRMATION = frozenset({Verification.PENDING_REVIEW, Verification.FORMAT_CHECKED})
 
 
 REASON_MIN_CHARS = 5

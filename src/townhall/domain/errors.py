@@ -51,3 +51,9 @@ class Throttled(DomainError):
     ) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after  # seconds until trying again can succeed
+
+
+class Unavailable(DomainError):
+    """Something outside Townhall the request needs did not answer; trying later may work."""
+
+    code = "unavailable"

@@ -7,15 +7,16 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+import msgspec
 import phonenumbers
 from stdnum import numdb
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 from stdnum.util import clean
 
-from townhall.domain.accounts import IdentityClaim, check_identity_shape
+from townhall.domain.accounts import IdentityClaim, Verification, check_identity_shape
 from townhall.domain.errors import PolicyRefusal
 
 if TYPE_CHECKING:  # policy.py imports CHECKED_ID_TYPES from here
@@ -56,6 +57,60 @@ class CheckedIdentity:
 
     def __repr__(self) -> str:  # keeps the plaintext out of tracebacks and logs
         return f"CheckedIdentity(id_type={self.claim.id_type!r}, <redacted>)"
+
+
+class ProviderAnswer:
+    """What the identity-verification provider says of one check."""
+
+    MATCH = "match"
+    NO_MATCH = "no_match"
+    UNAVAILABLE = "unavailable"  # no answer: down, slow, refused us, or none configured
+
+
+class IdentityRequirement(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a capability asks of the identity: one of the `accepted` statuses, and a phone
+    confirmed by SMS code if `phone_confirmed`."""
+
+    accepted: Annotated[tuple[str, ...], msgspec.Meta(min_length=1)]
+    phone_confirmed: bool
+
+
+def unmet_requirement(
+    requirement: IdentityRequirement, status: str | None, phone_confirmed: bool
+) -> str | None:
+    """The code of the first thing the identity lacks, or None; `status` None: no identity."""
+    if status not in requirement.accepted:
+        return "identity_unverified"
+    if requirement.phone_confirmed and not phone_confirmed:
+        return "phone_unconfirmed"
+    return None
+
+
+def provider_finding(identity: str, phone_holder: str) -> str:
+    """One answer from the register's check of name and number and the carrier's check of
+    phone, name and number. The register decides; the carrier's match stands in when the
+    register gives no answer (the carrier holds the same name and number from its own real-name
+    registration). A carrier's no-match refuses nothing: many people use a relative's phone."""
+    if identity == ProviderAnswer.NO_MATCH:
+        return ProviderAnswer.NO_MATCH
+    if ProviderAnswer.MATCH in (identity, phone_holder):
+        return ProviderAnswer.MATCH
+    return ProviderAnswer.UNAVAILABLE
+
+
+def status_at_registration(verification_mode: str, finding: str) -> str:
+    """Where a new identity starts. The pack's "review" mode has a reviewer confirm every
+    identity, whatever the provider said; "auto" takes the provider's match as verification."""
+    if finding == ProviderAnswer.NO_MATCH:
+        raise IdentityRejected(
+            "the identity provider could not match identity.legal_name with identity.id_number",
+            code="identity_not_matched",
+        )
+    if verification_mode == "review":
+        return Verification.PENDING_REVIEW
+    if finding == ProviderAnswer.MATCH:
+        return Verification.PROVIDER_VERIFIED
+    return Verification.FORMAT_CHECKED
 
 
 def check_identity(

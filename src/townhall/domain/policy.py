@@ -9,16 +9,21 @@ from typing import Annotated, Any, Literal
 import msgspec
 import phonenumbers
 
-from townhall.domain.accounts import ID_TYPES
-from townhall.domain.enforcement import EnforcementRules
+from townhall.domain.accounts import ID_TYPES, VERIFICATION_STATUSES
+from townhall.domain.enforcement import Capability, EnforcementRules
 from townhall.domain.enforcement import check_rules as check_enforcement_rules
-from townhall.domain.identity import CHECKED_ID_TYPES
+from townhall.domain.identity import CHECKED_ID_TYPES, IdentityRequirement
 from townhall.domain.messaging import GroupRules, check_group_rules
 from townhall.domain.moderation import ModerationRules, check_rules
 from townhall.domain.naming import NamingRules
 from townhall.domain.news_check import check_rules as check_news_rules
 from townhall.domain.normalize import normalize
-from townhall.domain.public_accounts import ENTITLEMENTS, Entitlement, PublicAccountRules
+from townhall.domain.public_accounts import (
+    ENTITLEMENTS,
+    REGISTRATION_NUMBER_CHECKS,
+    Entitlement,
+    PublicAccountRules,
+)
 from townhall.domain.reach import ReachRules
 from townhall.domain.retention import RetentionRules
 from townhall.domain.retention import check_rules as check_retention_rules
@@ -32,6 +37,16 @@ Text = Annotated[str, msgspec.Meta(min_length=1)]
 CodeLength = Annotated[int, msgspec.Meta(ge=4, le=10)]
 IdTypes = Annotated[tuple[str, ...], msgspec.Meta(min_length=1)]
 
+# The capabilities identity.requirements may gate: where services/standing.py is asked.
+GATED_CAPABILITIES = frozenset(
+    {
+        Capability.SEND_DIRECT,
+        Capability.SEND_GROUP,
+        Capability.CREATE_GROUP,
+        Capability.PUBLISH_POST,
+        Capability.APPLY_PUBLIC_ACCOUNT,
+    }
+)
 _UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<key>[^`]*)`$")
 _MISSING_FIELD = re.compile(r"^Object missing required field `(?P<key>[^`]*)`$")
 
@@ -45,8 +60,9 @@ class IdentityRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     minimum_age_years: NonNegative
     accounts_per_identity: Positive
     verification_mode: Literal["auto", "review"]
-    unverified_may_chat_direct: bool
     retention_days_after_deregistration: NonNegative
+    # By capability (create_group, send_direct, ...): a capability not named asks nothing.
+    requirements: dict[str, IdentityRequirement]
 
 
 class AgreementRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -89,7 +105,7 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 "minimum_age_years": self.identity.minimum_age_years,
                 "accounts_per_identity": self.identity.accounts_per_identity,
                 "verification_mode": self.identity.verification_mode,
-                "unverified_may_chat_direct": self.identity.unverified_may_chat_direct,
+                "requirements": _as_json(self.identity.requirements),
             },
             "agreement": {"version": self.agreement.version},
             "phone": {
@@ -115,7 +131,7 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         }
 
 
-def _as_json(rules: msgspec.Struct | tuple[msgspec.Struct, ...]) -> Any:
+def _as_json(rules: object) -> Any:
     """Plain JSON values (lists, not tuples) as a client will read them."""
     return msgspec.json.decode(msgspec.json.encode(rules))
 
@@ -127,6 +143,7 @@ def parse_pack(data: Mapping[str, Any]) -> PolicyPack:
     except msgspec.ValidationError as error:
         raise PolicyPackError(_with_key_path(str(error))) from None
     _check_id_types(pack.identity.accepted_id_types)
+    _check_requirements(pack.identity.requirements)
     _check_public_accounts(pack.public_accounts)
     _check_news_check(pack.public_accounts, pack.moderation.severities)
     _check_naming(pack.naming, pack.public_accounts)
@@ -161,6 +178,22 @@ def _check_id_types(accepted: tuple[str, ...]) -> None:
         raise PolicyPackError("identity.accepted_id_types: lists a type twice")
 
 
+def _check_requirements(requirements: Mapping[str, IdentityRequirement]) -> None:
+    for capability, requirement in requirements.items():
+        path = f"identity.requirements.{capability}"
+        if capability not in GATED_CAPABILITIES:
+            raise PolicyPackError(
+                f"{path}: not a capability an identity can gate; "
+                f"known: {', '.join(sorted(GATED_CAPABILITIES))}"
+            )
+        for status in requirement.accepted:
+            if status not in VERIFICATION_STATUSES:
+                raise PolicyPackError(
+                    f"{path}.accepted: unknown status {status!r}; "
+                    f"known: {', '.join(VERIFICATION_STATUSES)}"
+                )
+
+
 def _check_public_accounts(rules: PublicAccountRules) -> None:
     if not rules.categories:
         raise PolicyPackError("public_accounts.categories: lists no category")
@@ -178,6 +211,12 @@ def _check_public_accounts(rules: PublicAccountRules) -> None:
             raise PolicyPackError(
                 f"public_accounts.broadcast_quota.{account_type}: "
                 "posts and period_hours must be >= 1"
+            )
+    for number_type in rules.registration_number_types:
+        if number_type not in REGISTRATION_NUMBER_CHECKS:
+            raise PolicyPackError(
+                f"public_accounts.registration_number_types: unknown type {number_type!r}; "
+                f"known: {', '.join(REGISTRATION_NUMBER_CHECKS)}"
             )
     if not rules.content_classes:
         raise PolicyPackError("public_accounts.content_classes: lists no class")

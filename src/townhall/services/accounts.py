@@ -130,6 +130,12 @@ class AccountService:
         check_password(password)
         self._require_current_agreement(agreement_version)
         checked = self._identity.check(identity)
+        # The cheap refusals first: every question to the provider may cost the operator.
+        async with self._db.reading() as conn:
+            await self._require_handle_free(conn, handle)
+            person = await self._identity.require_enrolable(conn, checked)
+            await self._enforcement.require_may_register(conn, person, self._now_ms())
+        verification = await self._identity.verify(checked)
         password_hash = await asyncio.to_thread(self._hasher.hash, password)
         now_ms = self._now_ms()
         try:
@@ -137,7 +143,7 @@ class AccountService:
                 account_id = await self._insert_account(
                     conn, handle, display_name, password_hash, now_ms, Role.USER
                 )
-                person = await self._identity.enrol(conn, account_id, checked, now_ms)
+                person = await self._identity.enrol(conn, account_id, checked, verification, now_ms)
                 await self._enforcement.require_may_register(conn, person, now_ms)
                 await account_store.record_agreement(
                     conn,
@@ -178,8 +184,7 @@ class AccountService:
         now_ms: int,
         role: str,
     ) -> int:
-        if await account_store.handle_taken(conn, handle):
-            raise Conflict("that handle is taken", code="handle_taken")
+        await self._require_handle_free(conn, handle)
         return await account_store.insert_account(
             conn,
             handle=handle,
@@ -189,6 +194,11 @@ class AccountService:
             now_ms=now_ms,
             role=role,
         )
+
+    @staticmethod
+    async def _require_handle_free(conn: DbConnection, handle: str) -> None:
+        if await account_store.handle_taken(conn, handle):
+            raise Conflict("that handle is taken", code="handle_taken")
 
     def agreement(self) -> dict[str, str]:
         return {"version": self._pack.agreement.version, "text": self._pack.agreement.text}

@@ -69,7 +69,7 @@ class Groups:
         )
         invitee_ids = group_invitee_ids(actor.account_id, member_ids, self._limits)
         # A group's title reaches every member: creating one is publishing.
-        await self._standings.require_may_publish(actor.account_id)
+        await self._standings.require_may(actor.account_id, Capability.CREATE_GROUP)
         await self._enforcement.require_user_may(actor.account_id, Capability.CREATE_GROUP)
         await self._names.check(
             name=title, text=about, author_id=actor.account_id, subject_type="group"

@@ -1,17 +1,20 @@
-"""Real identities back-stage: registration checks, review, audited reveal, phone check,
-blacklist, retention purge and key rotation. Only reviewers ever see a plaintext identity, and
-every such look is recorded with its reason."""
+"""Real identities back-stage: registration checks, the provider's verification, review,
+audited reveal, phone check, blacklist, retention purge and key rotation. Only reviewers ever see
+a plaintext identity, and every such look is recorded with its reason."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from townhall.domain.accounts import (
+    AWAITING_CONFIRMATION,
     AccountStatus,
     IdentityClaim,
     LinkSource,
@@ -20,13 +23,23 @@ from townhall.domain.accounts import (
     check_reason,
 )
 from townhall.domain.enforcement import Capability
-from townhall.domain.errors import Conflict, Forbidden, NotFound, PolicyRefusal, Throttled
+from townhall.domain.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PolicyRefusal,
+    Throttled,
+    Unavailable,
+)
 from townhall.domain.identity import (
     CheckedIdentity,
+    ProviderAnswer,
     check_identity,
     mask_id_number,
     mask_legal_name,
     mask_phone,
+    provider_finding,
+    status_at_registration,
 )
 from townhall.domain.policy import PolicyPack
 from townhall.domain.time import iso_utc
@@ -34,6 +47,7 @@ from townhall.services.audit import AuditTrail
 from townhall.services.enforcement import Enforcement
 from townhall.services.principal import Principal, require_role
 from townhall.services.standing import Standings
+from townhall.services.verifier import RealNameVerifier
 from townhall.store import identities as identity_store
 from townhall.store import persons as person_store
 from townhall.store.database import Database, DbConnection
@@ -56,6 +70,18 @@ class SmsSender(Protocol):
     async def send(self, *, account_id: int, phone_e164: str, text: str) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class StartingVerification:
+    """Where a new identity starts, from the provider's answer at registration."""
+
+    status: str
+    provider_result: str | None  # match; None when the provider gave no answer
+
+
+def _definite(finding: str) -> str | None:
+    return finding if finding != ProviderAnswer.UNAVAILABLE else None
+
+
 class IdentityService:
     def __init__(
         self,
@@ -65,12 +91,14 @@ class IdentityService:
         standings: Standings,
         enforcement: Enforcement,
         sms: SmsSender,
+        verifier: RealNameVerifier,
         audit: AuditTrail,
         *,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
         self._enforcement = enforcement
+        self._verifier = verifier
         self._audit = audit
         self._vault = vault
         self._pack = pack
@@ -93,13 +121,75 @@ class IdentityService:
             phone_region=self._pack.phone.default_region,
         )
 
-    async def enrol(
-        self, conn: DbConnection, account_id: int, checked: CheckedIdentity, now_ms: int
+    async def person_of(self, conn: DbConnection, checked: CheckedIdentity) -> frozenset[str]:
+        """The blind indexes of the person a checked identity belongs to: its own, those linked
+        to it, and those of identities with the same phone (linked to it once it enrols)."""
+        keys = set(await person_store.keys_of(conn, self._vault.blind_index(checked.claim)))
+        for other in await person_store.with_phone(conn, self._phone_index(checked)):
+            keys |= await person_store.keys_of(conn, other)
+        return frozenset(keys)
+
+    def _phone_index(self, checked: CheckedIdentity) -> str:
+        return self._vault.phone_index(checked.claim.phone)
+
+    async def require_enrolable(
+        self, conn: DbConnection, checked: CheckedIdentity
     ) -> frozenset[str]:
-        """Seal a checked identity inside the registration's transaction; returns the blind
-        indexes of the person it belongs to (itself, and any identity with the same phone)."""
+        """The document may hold another account: its person is not blacklisted, the document
+        not at the pack's cap. Returns the person's blind indexes, for the closure bar."""
+        person = await self.person_of(conn, checked)
+        if await identity_store.is_blacklisted(conn, *person):
+            raise Forbidden("this identity may not register", code="identity_blacklisted")
+        holders = await identity_store.count_active_holders(
+            conn,
+            self._vault.blind_index(checked.claim),
+            active=AccountStatus.ACTIVE,
+            rejected=Verification.REJECTED,
+        )
+        if holders >= self._pack.identity.accounts_per_identity:
+            raise Conflict(
+                f"this identity already holds the most accounts allowed "
+                f"({self._pack.identity.accounts_per_identity})",
+                code="identity_limit",
+            )
+        return person
+
+    async def verify(self, checked: CheckedIdentity) -> StartingVerification:
+        """Ask the provider, outside any transaction: a slow provider must not hold the write
+        lock. A no-match refuses the registration (`identity_not_matched`); no answer leaves
+        the identity `format_checked`, to be checked again later."""
+        finding = await self._ask_provider(checked.claim)
+        status = status_at_registration(self._pack.identity.verification_mode, finding)
+        return StartingVerification(status, _definite(finding))
+
+    async def _ask_provider(self, claim: IdentityClaim) -> str:
+        identity, phone_holder = await asyncio.gather(
+            self._verifier.verify_identity(
+                legal_name=claim.legal_name, id_type=claim.id_type, id_number=claim.id_number
+            ),
+            self._verifier.verify_phone_holder(
+                phone=claim.phone,
+                legal_name=claim.legal_name,
+                id_type=claim.id_type,
+                id_number=claim.id_number,
+            ),
+        )
+        return provider_finding(identity, phone_holder)
+
+    async def enrol(
+        self,
+        conn: DbConnection,
+        account_id: int,
+        checked: CheckedIdentity,
+        verification: StartingVerification,
+        now_ms: int,
+    ) -> frozenset[str]:
+        """Seal a checked identity inside the registration's transaction, linked to the
+        identities that share its phone; returns the blind indexes of its person."""
+        # Again: another registration may have won since the first look.
+        person = await self.require_enrolable(conn, checked)
         blind_index = self._vault.blind_index(checked.claim)
-        phone_index = self._vault.phone_index(checked.claim.phone)
+        phone_index = self._phone_index(checked)
         for other in await person_store.with_phone(conn, phone_index) - {blind_index}:
             await person_store.link(
                 conn,
@@ -109,20 +199,7 @@ class IdentityService:
                 linked_by=None,
                 now_ms=now_ms,
             )
-        person = await person_store.keys_of(conn, blind_index)
-        if await identity_store.is_blacklisted(conn, *person):
-            raise Forbidden("this identity may not register", code="identity_blacklisted")
-        holders = await identity_store.count_active_holders(
-            conn, blind_index, active=AccountStatus.ACTIVE, rejected=Verification.REJECTED
-        )
-        if holders >= self._pack.identity.accounts_per_identity:
-            raise Conflict(
-                f"this identity already holds the most accounts allowed "
-                f"({self._pack.identity.accounts_per_identity})",
-                code="identity_limit",
-            )
         key_id, sealed = self._vault.seal(account_id, checked.claim)
-        auto = self._pack.identity.verification_mode == "auto"
         await identity_store.insert_identity(
             conn,
             account_id=account_id,
@@ -130,7 +207,8 @@ class IdentityService:
             sealed=sealed,
             blind_index=blind_index,
             phone_index=phone_index,
-            status=Verification.VERIFIED if auto else Verification.PENDING_REVIEW,
+            status=verification.status,
+            provider_result=verification.provider_result,
             now_ms=now_ms,
         )
         return person
@@ -162,6 +240,48 @@ class IdentityService:
                 return indexed
             after = page[-1].account_id
 
+    async def check_again(self, actor: Principal) -> dict[str, Any]:
+        """Ask the provider again for a `format_checked` identity it has not answered for
+        (it was down at registration, or no provider was configured then)."""
+        await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
+        async with self._db.reading() as conn:
+            row = await self._checkable(conn, actor.account_id)
+        claim = self._vault.open(actor.account_id, row.key_id, row.sealed)
+        finding = await self._ask_provider(claim)
+        if finding == ProviderAnswer.UNAVAILABLE:
+            raise Unavailable(
+                "the identity-verification provider did not answer; try again later",
+                code="verifier_unavailable",
+            )
+        async with self._db.writing() as conn:
+            await self._checkable(conn, actor.account_id)  # a reviewer may have decided since
+            await identity_store.record_provider_result(
+                conn,
+                actor.account_id,
+                # A no-match leaves the account as it is, for a reviewer to decide.
+                status=Verification.PROVIDER_VERIFIED
+                if finding == ProviderAnswer.MATCH
+                else Verification.FORMAT_CHECKED,
+                result=finding,
+                now_ms=self._now_ms(),
+            )
+        self._standings.forget(actor.account_id)
+        view = await self.own_view(actor.account_id)
+        assert view is not None
+        return view
+
+    async def _checkable(self, conn: DbConnection, account_id: int) -> Any:
+        row = await identity_store.get(conn, account_id)
+        if row is None:
+            raise NotFound("no identity on file", code="identity_not_found")
+        if row.status != Verification.FORMAT_CHECKED or row.provider_result is not None:
+            raise Conflict(
+                "only an identity whose format was checked and that the provider has not "
+                "answered for can be checked again",
+                code="identity_not_checkable",
+            )
+        return row
+
     async def own_view(self, account_id: int) -> dict[str, Any] | None:
         """What the owner sees of their identity: masked, with its verification state."""
         async with self._db.reading() as conn:
@@ -169,7 +289,6 @@ class IdentityService:
         if row is None:
             return None
         view = self._masked(account_id, row)
-        view["phone_verified"] = row.phone_verified_at is not None
         if row.status == Verification.REJECTED:
             view["reason"] = row.status_reason
         return view
@@ -182,6 +301,8 @@ class IdentityService:
             "legal_name": mask_legal_name(claim.legal_name),
             "phone": mask_phone(claim.phone),
             "status": row.status,
+            "phone_confirmed": row.phone_verified_at is not None,
+            "provider_result": row.provider_result,
         }
 
     # Review by staff -----------------------------------------------------------------------
@@ -230,7 +351,7 @@ class IdentityService:
         if not approve:
             reason = check_reason(reason, what="a rejection")
         now_ms = self._now_ms()
-        status = Verification.VERIFIED if approve else Verification.REJECTED
+        status = Verification.STAFF_VERIFIED if approve else Verification.REJECTED
         async with self._db.writing() as conn:
             await self._pending_for(conn, user_id, actor, now_ms)
             await identity_store.decide(
@@ -260,9 +381,10 @@ class IdentityService:
     async def _pending_for(
         self, conn: DbConnection, user_id: int, actor: Principal, now_ms: int
     ) -> Any:
-        """The identity waiting for review, unless another reviewer's claim on it is fresh."""
+        """The identity nobody has confirmed yet (waiting for review, or only format-checked),
+        unless another reviewer's claim on it is fresh."""
         row = await _on_file(conn, user_id)
-        if row.status != Verification.PENDING_REVIEW:
+        if row.status not in AWAITING_CONFIRMATION:
             raise Conflict("that identity is not waiting for review", code="identity_not_pending")
         held_by_other = row.claimed_by not in (None, actor.account_id)
         if held_by_other and now_ms - (row.claimed_at or 0) < CLAIM_TTL_MS:
@@ -347,7 +469,7 @@ class IdentityService:
             if identity is None:
                 raise NotFound("no identity on file", code="identity_not_found")
             if identity.phone_verified_at is not None:
-                raise Conflict("the phone is already verified", code="phone_already_verified")
+                raise Conflict("the phone is already confirmed", code="phone_already_verified")
             previous = await identity_store.phone_code(conn, actor.account_id)
             window_start, sent = now_ms, 0
             if previous is not None and now_ms - previous.window_started_at < PHONE_WINDOW_MS:
@@ -399,6 +521,7 @@ class IdentityService:
                 wrong = None
         if wrong is not None:  # raised after commit, so the attempt is counted
             raise wrong
+        self._standings.forget(actor.account_id)
 
     def _code_hash(self, account_id: int, code: str) -> str:
         return self._vault.phone_code_hash(account_id, code)

@@ -119,7 +119,7 @@ class PostService:
             source=source,
             rules=self._rules,
         )
-        await self._standings.require_may_publish(actor.account_id)
+        await self._standings.require_may(actor.account_id, Capability.PUBLISH_POST)
         await self._enforcement.require_user_may(actor.account_id, Capability.PUBLISH_POST)
         text = f"{title}\n{body}"
         verdict = await self._check.screen(

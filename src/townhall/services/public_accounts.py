@@ -18,6 +18,7 @@ from townhall.domain.public_accounts import (
     AccountState,
     Entitlement,
     Qualifications,
+    RegistrationNumber,
     check_application,
     check_entitlement,
 )
@@ -74,7 +75,7 @@ class PublicAccountService:
         account_type: str,
         description: str,
         entity_name: str | None,
-        uscc: str | None,
+        registration: RegistrationNumber | None,
         news_licence: str | None,
     ) -> dict[str, Any]:
         category_rules, description, qualifications = check_application(
@@ -82,13 +83,13 @@ class PublicAccountService:
             account_type=account_type,
             description=description,
             entity_name=entity_name,
-            uscc_code=uscc,
+            registration=registration,
             news_licence=news_licence,
             rules=self._rules,
             limits=self._limits,
         )
         name = self._names.clean(name, max_chars=self._limits.max_public_account_name_chars)
-        await self._standings.require_may_publish(actor.account_id)
+        await self._standings.require_may(actor.account_id, Capability.APPLY_PUBLIC_ACCOUNT)
         await self._enforcement.require_user_may(actor.account_id, Capability.APPLY_PUBLIC_ACCOUNT)
         await self._names.check(
             name=name,
@@ -124,7 +125,7 @@ class PublicAccountService:
                 operator_id=actor.account_id,
                 entity_kind=category_rules.entity,
                 entity_name=qualifications.entity_name,
-                uscc=qualifications.uscc,
+                **_registration_columns(qualifications.registration),
                 news_licence=qualifications.news_licence,
                 status=AccountState.PENDING_REVIEW,
                 news_entitlement=Entitlement.NONE,
@@ -170,7 +171,8 @@ class PublicAccountService:
             "operator": {
                 "kind": row.entity_kind,
                 "entity_name": row.entity_name,
-                "uscc": row.uscc,
+                "registration_number_type": row.registration_number_type,
+                "registration_number": row.registration_number,
             },
             "subscriber_count": row.subscriber_count,
             "approved_at": iso_utc(row.approved_at) if row.approved_at else None,
@@ -306,7 +308,8 @@ class PublicAccountService:
                 "news_entitlement": row.news_entitlement,
                 "entity_kind": row.entity_kind,
                 "entity_name": row.entity_name,
-                "uscc": row.uscc,
+                "registration_number_type": row.registration_number_type,
+                "registration_number": row.registration_number,
                 "news_licence": row.news_licence,
                 "operator_id": row.operator_id,
                 "applied_at": iso_utc(row.created_at),
@@ -346,4 +349,18 @@ def _may_see_all(actor: Principal, row: Row) -> bool:
 
 
 def _qualifications(row: Row) -> Qualifications:
-    return Qualifications(entity_name=row.entity_name, uscc=row.uscc, news_licence=row.news_licence)
+    registration = (
+        RegistrationNumber(row.registration_number_type, row.registration_number)
+        if row.registration_number is not None
+        else None
+    )
+    return Qualifications(
+        entity_name=row.entity_name, registration=registration, news_licence=row.news_licence
+    )
+
+
+def _registration_columns(registration: RegistrationNumber | None) -> dict[str, str | None]:
+    return {
+        "registration_number_type": registration.type if registration else None,
+        "registration_number": registration.number if registration else None,
+    }

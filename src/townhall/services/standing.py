@@ -1,26 +1,39 @@
-"""Whether an account may publish: a verified identity and the current agreement accepted.
+"""Whether an account's identity and agreement allow a capability: the pack's
+`identity.requirements` (the verification statuses a capability accepts, and whether it needs a
+confirmed phone) and, for publishing, the current agreement accepted.
 
 Checked on every group send, so the answer is cached per account and forgotten whenever a
-review decision or an acceptance changes it.
+review decision, a provider's answer, a phone confirmation or an acceptance changes it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from townhall.domain.accounts import Verification
+from townhall.domain.enforcement import Capability
 from townhall.domain.errors import PolicyRefusal
+from townhall.domain.identity import IdentityRequirement, unmet_requirement
 from townhall.domain.policy import PolicyPack
 from townhall.store import accounts as account_store
 from townhall.store import identities as identity_store
 from townhall.store.database import Database
 
 STANDING_CACHE_MAX = 100_000
+# Publishing to many needs the current agreement; a one-to-one chat does not.
+NEEDS_CURRENT_AGREEMENT = frozenset(
+    {
+        Capability.CREATE_GROUP,
+        Capability.SEND_GROUP,
+        Capability.PUBLISH_POST,
+        Capability.APPLY_PUBLIC_ACCOUNT,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Standing:
-    verified: bool
+    status: str | None  # the identity's verification status; None: no identity (staff)
+    phone_confirmed: bool
     accepted_version: str | None
 
 
@@ -44,7 +57,8 @@ class Standings:
                 version = self._pack.agreement.version
                 accepted = await account_store.has_accepted(conn, account_id, version)
             standing = Standing(
-                verified=identity is not None and identity.status == Verification.VERIFIED,
+                status=identity.status if identity is not None else None,
+                phone_confirmed=identity is not None and identity.phone_verified_at is not None,
                 accepted_version=version if accepted else None,
             )
             if self._changes == changes_before:
@@ -53,19 +67,35 @@ class Standings:
                 self._cache[account_id] = standing
         return standing
 
-    async def require_may_publish(self, account_id: int) -> None:
-        """Publishing to many (a group, later a public account) needs both."""
+    async def require_may(self, account_id: int, capability: str) -> None:
+        """Refuse with what is missing: `identity_unverified`, `phone_unconfirmed` or
+        `agreement_outdated`."""
         standing = await self.of(account_id)
-        if not standing.verified:
-            raise PolicyRefusal("publishing needs a verified identity", code="identity_unverified")
-        if standing.accepted_version != self._pack.agreement.version:
+        requirement = self._pack.identity.requirements.get(capability)
+        if requirement is not None:
+            missing = unmet_requirement(requirement, standing.status, standing.phone_confirmed)
+            if missing is not None:
+                raise PolicyRefusal(
+                    _what_is_missing(missing, capability, requirement, standing), code=missing
+                )
+        if (
+            capability in NEEDS_CURRENT_AGREEMENT
+            and standing.accepted_version != self._pack.agreement.version
+        ):
             raise PolicyRefusal(
                 f"accept the user agreement version {self._pack.agreement.version} first",
                 code="agreement_outdated",
             )
 
-    async def require_may_chat_direct(self, account_id: int) -> None:
-        if self._pack.identity.unverified_may_chat_direct:
-            return
-        if not (await self.of(account_id)).verified:
-            raise PolicyRefusal("chatting needs a verified identity", code="identity_unverified")
+
+def _what_is_missing(
+    missing: str, capability: str, requirement: IdentityRequirement, standing: Standing
+) -> str:
+    if missing == "phone_unconfirmed":
+        return (
+            f"{capability} needs the phone confirmed with an SMS code (POST /api/v1/me/phone/code)"
+        )
+    return (
+        f"{capability} needs an identity that is {' or '.join(requirement.accepted)}; "
+        f"yours is {standing.status or 'not on file'}"
+    )

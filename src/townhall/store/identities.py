@@ -23,6 +23,7 @@ async def insert_identity(
     blind_index: str,
     phone_index: str,
     status: str,
+    provider_result: str | None,
     now_ms: int,
 ) -> None:
     await conn.execute(
@@ -33,8 +34,20 @@ async def insert_identity(
             blind_index=blind_index,
             phone_index=phone_index,
             status=status,
+            provider_result=provider_result,
+            provider_checked_at=now_ms if provider_result is not None else None,
             created_at=now_ms,
         )
+    )
+
+
+async def record_provider_result(
+    conn: DbConnection, account_id: int, *, status: str, result: str, now_ms: int
+) -> None:
+    await conn.execute(
+        update(identities)
+        .where(identities.c.account_id == account_id)
+        .values(status=status, provider_result=result, provider_checked_at=now_ms)
     )
 
 

@@ -47,7 +47,7 @@ identities = Table(
     Column("sealed", LargeBinary, nullable=False),
     Column("blind_index", String(64), nullable=False, index=True),
     Column("created_at", BigInteger, nullable=False),
-    Column("status", String(16), nullable=False, server_default="pending_review", index=True),
+    Column("status", String(32), nullable=False, server_default="pending_review", index=True),
     Column("status_reason", Text, nullable=True),
     Column("claimed_by", Integer, ForeignKey("accounts.id"), nullable=True),
     Column("claimed_at", BigInteger, nullable=True),
@@ -55,6 +55,10 @@ identities = Table(
     Column("decided_at", BigInteger, nullable=True),
     Column("phone_verified_at", BigInteger, nullable=True),
     Column("purge_after", BigInteger, nullable=True, index=True),
+    # The identity-verification provider's definitive answer (match, no_match) and when; NULL
+    # while none has come (no provider configured, or it did not answer).
+    Column("provider_result", String(16), nullable=True),
+    Column("provider_checked_at", BigInteger, nullable=True),
     # A keyed hash of the phone (E.164): the same person under another document shows by it.
     Column("phone_index", String(64), nullable=True, index=True),
 )
@@ -214,7 +218,8 @@ public_accounts = Table(
     Column("operator_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
     Column("entity_kind", String(16), nullable=False),
     Column("entity_name", String(256), nullable=True),
-    Column("uscc", String(18), nullable=True),
+    Column("registration_number_type", String(32), nullable=True),  # a register the pack names
+    Column("registration_number", String(64), nullable=True),
     Column("news_licence", String(64), nullable=True),
     Column("status", String(16), nullable=False, index=True),
     Column("status_reason", Text, nullable=True),
