@@ -137,7 +137,7 @@ async def running_services(
         limits=limits,
         clock=clock,
     )
-    reach = ReachLedger(database, pack.reach, review, clock=clock)
+    reach = ReachLedger(database, pack.reach, review, audit, clock=clock)
     services = Services(
         accounts=AccountService(
             database,
