@@ -12,6 +12,7 @@ class EventType:
     NOTICE = "notice"
     POST = "post"
     TOMBSTONE = "tombstone"
+    CORRECTION = "correction"
 
 
 SIGNED_OUT_PREFIX = b'{"type":"signed_out"'
@@ -38,6 +39,11 @@ def notice_event(cursor: int, notice: dict[str, Any]) -> dict[str, Any]:
 def tombstone_event(cursor: int, target: dict[str, Any]) -> dict[str, Any]:
     """Content removed by moderation: clients replace what they show of it."""
     return {"type": EventType.TOMBSTONE, "cursor": cursor, "target": target}
+
+
+def correction_event(cursor: int, correction: dict[str, Any]) -> dict[str, Any]:
+    """Something the user read or was forwarded was found false: the reviewer's statement."""
+    return {"type": EventType.CORRECTION, "cursor": cursor, "correction": correction}
 
 
 POST_PREFIX = b'{"type":"post"'

@@ -11,6 +11,7 @@ from townhall.services.accounts import AccountService
 from townhall.services.appeals import Appeals
 from townhall.services.audit import AuditLog
 from townhall.services.classifiers import ClassifierStage
+from townhall.services.corrections import Corrections
 from townhall.services.enforcement import Enforcement
 from townhall.services.identity import IdentityService
 from townhall.services.live_posts import LiveFollowers
@@ -40,6 +41,7 @@ class Services:
     live_posts: LiveFollowers
     moderation: ContentCheck
     review: ReviewService
+    corrections: Corrections
     enforcement: Enforcement
     appeals: Appeals
     reports: ReportService

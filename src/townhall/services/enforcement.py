@@ -59,7 +59,7 @@ from townhall.store.database import Database, DbConnection
 SANCTION_RECHECK_SECONDS = 30.0
 IN_FORCE_CACHE_MAX = 100_000
 EXPIRY_BATCH = 200
-VIOLATIONS = (CaseState.REMOVED, CaseState.UPHELD)
+VIOLATIONS = (CaseState.REMOVED, CaseState.MARKED_FALSE, CaseState.UPHELD)
 # Closing an account or a group, or blacklisting an identity, is for administrators.
 ADMIN_ONLY = frozenset({Kind.CLOSE, Kind.CLOSE_GROUP, Kind.BLACKLIST_IDENTITY})
 # How each sanction's refusal reads to the person refused.
