@@ -300,7 +300,7 @@ class ReachLedger:
         digest = evidence_digest(snapshot)
         snapshot_id = await reach_store.insert_snapshot(
             conn,
-            post_id=post_id,
+            post_id=crossed_by.id,
             content=orjson.dumps(snapshot).decode(),
             sha256=digest,
             now_ms=now_ms,

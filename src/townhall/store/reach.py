@@ -180,7 +180,7 @@ async def lineage(conn: DbConnection, forward_id: int) -> list[Row]:
 
 
 async def insert_snapshot(
-    conn: DbConnection, *, post_id: int | None, content: str, sha256: str, now_ms: int
+    conn: DbConnection, *, post_id: int, content: str, sha256: str, now_ms: int
 ) -> int:
     result = await conn.execute(
         insert(evidence_snapshots).values(

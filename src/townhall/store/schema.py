@@ -268,11 +268,12 @@ reach_daily = Table(
 
 # What the post (or, for an author's totals, the author's most reached posts) said when it
 # crossed a threshold, kept whatever its author does later; the audit log holds its SHA-256.
+# `post_id` is the post whose reach crossed it.
 evidence_snapshots = Table(
     "evidence_snapshots",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("post_id", Integer, ForeignKey("posts.id"), nullable=True, index=True),
+    Column("post_id", Integer, ForeignKey("posts.id"), nullable=False, index=True),
     Column("content", Text, nullable=False),  # as JSON
     Column("sha256", String(64), nullable=False),
     Column("captured_at", BigInteger, nullable=False),

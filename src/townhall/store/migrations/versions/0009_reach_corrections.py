@@ -49,8 +49,6 @@ def upgrade() -> None:
     op.execute(BACKFILL_POST_FORWARDERS)
     op.execute(BACKFILL_DAILY_FORWARDERS)
 
-    with op.batch_alter_table("evidence_snapshots") as batch:
-        batch.alter_column("post_id", existing_type=sa.Integer(), nullable=True)
     with op.batch_alter_table("reach_escalations") as batch:
         batch.add_column(sa.Column("author_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("audit_seq", sa.Integer(), nullable=True))
@@ -106,17 +104,16 @@ def downgrade() -> None:
         batch.drop_constraint(op.f("fk_reach_escalations_author_id_accounts"), type_="foreignkey")
         batch.drop_column("audit_seq")
         batch.drop_column("author_id")
-    # Escalations of an author's totals have no post; they cannot outlive the downgrade.
+    # Escalations of an author's totals name no post: they and their evidence go.
     op.execute("DELETE FROM reach_escalations WHERE post_id IS NULL")
-    op.execute("DELETE FROM evidence_snapshots WHERE post_id IS NULL")
+    op.execute(
+        "DELETE FROM evidence_snapshots WHERE id NOT IN (SELECT snapshot_id FROM reach_escalations)"
+    )
     with op.batch_alter_table("reach_escalations") as batch:
-        batch.alter_column("post_id", existing_type=sa.Integer(), nullable=False)
-    with op.batch_alter_table("evidence_snapshots") as batch:
         batch.alter_column("post_id", existing_type=sa.Integer(), nullable=False)
     with op.batch_alter_table("forwards") as batch:
         batch.drop_index("ix_forwards_post_id_forwarder_id")
         batch.create_index("ix_forwards_post_id", ["post_id"])
-    with op.batch_alter_table("reach_daily") as batch:
-        batch.drop_column("forwarders")
-    with op.batch_alter_table("posts") as batch:
-        batch.drop_column("forwarders")
+    # In place (SQLite 3.35+): rebuilding `posts` would break the foreign keys that point at it.
+    op.execute("ALTER TABLE reach_daily DROP COLUMN forwarders")
+    op.execute("ALTER TABLE posts DROP COLUMN forwarders")
