@@ -83,6 +83,10 @@ def test_broadcast_bench_reports_every_figure(tmp_path: Path) -> None:
             "25",
             "--view-concurrency",
             "4",
+            "--corrected-readers",
+            "300",
+            "--correction-sockets",
+            "5",
         ],
         check=True,
         timeout=120,
@@ -122,6 +126,15 @@ def test_broadcast_bench_reports_every_figure(tmp_path: Path) -> None:
     assert views["post_views"] == views["viewers"] == 25
     assert views["views_equal_unique_viewers"]
 
+    corrected = results["correction"]
+    assert setup["bulk_loaded_rumour_views"] == corrected["readers"] == 300
+    assert corrected["noticed"] == 300 and corrected["every_reader_told"]
+    assert corrected["sockets"] == corrected["sockets_corrected"] == 5
+    committed = corrected["committed_in_every_stream_ms"]
+    assert 0 <= committed <= corrected["seen_committed_by_client_ms"]
+    delivered = corrected["socket_delivery"]
+    assert 0 < delivered["p50_ms"] <= delivered["p99_ms"] <= delivered["last_ms"]
+
     targets = results["targets"]
     assert set(targets) == {
         "publish_o1_p99_within_1_2x",
@@ -129,8 +142,10 @@ def test_broadcast_bench_reports_every_figure(tmp_path: Path) -> None:
         "push_last_1s",
         "push_every_socket_every_post",
         "views_counted_once",
+        "correction_every_reader_once",
     }
     assert all(set(target) == {"target", "measured", "met"} for target in targets.values())
     # Correctness holds at any size; the timing targets are for the full run on a quiet machine.
     assert targets["push_every_socket_every_post"]["met"]
     assert targets["views_counted_once"]["met"]
+    assert targets["correction_every_reader_once"]["met"]

@@ -38,6 +38,7 @@ from townhall.services.appeals import Appeals
 from townhall.services.audit import CHECKPOINT_FOLDER, AuditLog, AuditTrail
 from townhall.services.classifiers import ClassifierStage
 from townhall.services.container import Services
+from townhall.services.corrections import Corrections
 from townhall.services.enforcement import Enforcement
 from townhall.services.groups import Groups
 from townhall.services.identity import IdentityService
@@ -135,7 +136,10 @@ async def running_services(
     names = Names(content_check, pack.naming)
     live_posts = LiveFollowers(database, bus)
     takedown = Takedown(database.counters, bus, live_posts)
-    review = ReviewService(database, bus, takedown, content_check, pack, audit, clock=clock)
+    corrections = Corrections(database, bus, clock=clock)
+    review = ReviewService(
+        database, bus, takedown, corrections, content_check, pack, audit, clock=clock
+    )
     # No classifiers until the server loads them (see build_app): a CLI command needs none.
     classifiers = ClassifierStage(
         pack.moderation,
@@ -213,6 +217,7 @@ async def running_services(
         ),
         moderation=content_check,
         review=review,
+        corrections=corrections,
         enforcement=enforcement,
         appeals=Appeals(
             database, enforcement, takedown, content_check, notices, audit, pack, clock=clock
@@ -337,6 +342,7 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
                 asyncio.create_task(
                     services.retention.keep_purging(settings.retention_purge_interval_seconds)
                 ),
+                asyncio.create_task(services.corrections.keep_delivering()),
             ]
             tasks.append(asyncio.create_task(index_phones(services)))
             if settings.classifiers:

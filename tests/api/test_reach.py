@@ -1,15 +1,27 @@
 """The reach ledger: unique views, forwards into chats and their lineage, per-author totals, and
-the escalation with its frozen evidence when a post crosses a threshold."""
+the escalation with its frozen evidence, chained into the audit log, when a post or an author's
+yearly total crosses a threshold; forwards count by distinct forwarder."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User
-from tests.support import assert_error, full_history, full_sync, public_account
+from tests.support import (
+    assert_error,
+    case_of,
+    full_history,
+    full_sync,
+    public_account,
+    query_db,
+    tagged,
+)
 from townhall.domain.reach import evidence_digest
 
 SERIOUS_VIEWS = 3
@@ -51,16 +63,29 @@ async def forwarded(
     return answer.json()
 
 
-async def escalations_of(staff: User, post_id: int) -> list[dict[str, Any]]:
+async def all_escalations(staff: User) -> list[dict[str, Any]]:
     found, after = [], 0
     while after is not None:
         answer = await staff.raw(
             "GET", "/api/v1/admin/reach/escalations", params={"after": after, "limit": 200}
         )
         assert answer.status_code == 200, answer.text
-        found += [item for item in answer.json()["escalations"] if item["post_id"] == post_id]
+        found += answer.json()["escalations"]
         after = answer.json()["next_after"]
     return found
+
+
+async def escalations_of(staff: User, post_id: int) -> list[dict[str, Any]]:
+    return [item for item in await all_escalations(staff) if item["post_id"] == post_id]
+
+
+async def author_escalations(staff: User, author: User) -> list[dict[str, Any]]:
+    """Escalations of the author's rolling totals (no post of their own)."""
+    return [
+        item
+        for item in await all_escalations(staff)
+        if item["post_id"] is None and item["author_id"] == author.id
+    ]
 
 
 # Views and forwards -----------------------------------------------------------------------------
@@ -73,7 +98,7 @@ async def test_a_reader_is_counted_once(
     post = await a_post(operator, reviewer)
     for _ in range(3):
         shown = await alice.read_post(post["id"])
-        assert shown["reach"] == {"views": 1, "forwards": 0, "forward_depth": 0}
+        assert shown["reach"] == {"views": 1, "forwards": 0, "forwarders": 0, "forward_depth": 0}
     assert shown["title"] == post["title"]
     assert shown["body"] == post["body"]
     assert (await bob.read_post(post["id"]))["reach"]["views"] == 2
@@ -119,6 +144,7 @@ async def test_a_forward_is_a_message_that_carries_the_post(
     assert (await bob.read_post(post["id"]))["reach"] == {
         "views": 1,
         "forwards": 1,
+        "forwarders": 1,
         "forward_depth": 1,
     }
     # A retried forward (the same client_id) is one message and one forward.
@@ -126,7 +152,8 @@ async def test_a_forward_is_a_message_that_carries_the_post(
     path = f"/api/v1/posts/{post['id']}/forwards"
     once = (await alice.request("POST", path, json=retry))["forward"]
     assert (await alice.request("POST", path, json=retry))["forward"] == once
-    assert (await bob.read_post(post["id"]))["reach"]["forwards"] == 2
+    reach = (await bob.read_post(post["id"]))["reach"]
+    assert (reach["forwards"], reach["forwarders"]) == (2, 1)  # alice forwarded it twice
     assert len(await full_history(bob, chat)) == 2
     # Only into a chat the forwarder is in, and only a post that is there.
     carol = await make_user("carol")
@@ -156,6 +183,7 @@ async def test_a_forward_of_a_forward_traces_back_to_the_post(
     assert (await carol.read_post(post["id"]))["reach"] == {
         "views": 1,
         "forwards": 3,
+        "forwarders": 3,
         "forward_depth": 3,
     }
 
@@ -281,7 +309,7 @@ async def test_per_author_totals_add_up_the_accounts_posts(
     await forwarded(alice, posts[1]["id"], chat)
     # Staff looking into a post are not its public: their reads count for nothing.
     looked_at = await reviewer.read_post(posts[1]["id"])
-    assert looked_at["reach"] == {"views": 1, "forwards": 1, "forward_depth": 1}
+    assert looked_at["reach"] == {"views": 1, "forwards": 1, "forwarders": 1, "forward_depth": 1}
 
     path = f"/api/v1/admin/reach/public-accounts/{account['id']}"
     totals = await reviewer.request("GET", path)
@@ -290,10 +318,12 @@ async def test_per_author_totals_add_up_the_accounts_posts(
         "window_days": 365,
         "views": 3,
         "forwards": 1,
+        "forwarders": 1,
         "operator": {
             "public_account_ids": [account["id"], other["id"]],
             "views": 4,
             "forwards": 1,
+            "forwarders": 1,
         },
         "serious_views": SERIOUS_VIEWS,
         "serious_forwards": SERIOUS_FORWARDS,
@@ -307,3 +337,134 @@ async def test_per_author_totals_add_up_the_accounts_posts(
         404,
         "public_account_not_found",
     )
+
+
+async def test_one_user_forwarding_again_and_again_is_one_forwarder(
+    reach_server: Server, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    reviewer = await make_staff("reviewer", on=reach_server)
+    operator = await make_user("operator", on=reach_server)
+    alice = await make_user("alice", on=reach_server)
+    bob = await make_user("bob", on=reach_server)
+    post = await a_post(operator, reviewer, "转发抽奖")
+    chat = (await alice.open_direct(bob.id))["id"]
+
+    for _ in range(5):
+        await forwarded(alice, post["id"], chat)
+    assert await escalations_of(reviewer, post["id"]) == []
+    reach = (await reviewer.read_post(post["id"]))["reach"]
+    assert (reach["forwards"], reach["forwarders"]) == (5, 1)
+    assert await author_escalations(reviewer, operator) == []
+
+    await forwarded(bob, post["id"], chat)
+    (escalation,) = await escalations_of(reviewer, post["id"])
+    assert (escalation["measure"], escalation["count"]) == ("forwards", SERIOUS_FORWARDS)
+    # The raw count is kept beside the distinct one, as evidence.
+    evidence = escalation["snapshot"]["content"]["reach"]
+    assert (evidence["forwards"], evidence["forwarders"]) == (6, SERIOUS_FORWARDS)
+    case = await case_of(reviewer, "post", post["id"])
+    assert case["reach"] == {"views": 0, "forwards": SERIOUS_FORWARDS}
+
+
+async def test_an_authors_posts_add_up_to_an_escalation_of_the_author(
+    reach_server: Server, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    reviewer = await make_staff("reviewer", on=reach_server)
+    operator = await make_user("operator", on=reach_server)
+    alice, bob, carol = [
+        await make_user(name, on=reach_server) for name in ("alice", "bob", "carol")
+    ]
+    account = await public_account(operator, reviewer, account_type="service")
+    first = await operator.publish(account["id"], "据说一", "正文一")
+    second = await operator.publish(account["id"], "据说二", "正文二")
+    chat = (await alice.open_direct(bob.id))["id"]
+
+    # One forwarder each: neither post is serious, the author's year is.
+    await forwarded(alice, first["id"], chat)
+    assert await author_escalations(reviewer, operator) == []
+    await forwarded(bob, second["id"], chat)
+    assert await escalations_of(reviewer, first["id"]) == []
+    assert await escalations_of(reviewer, second["id"]) == []
+    (escalation,) = await author_escalations(reviewer, operator)
+    assert (escalation["measure"], escalation["threshold"], escalation["count"]) == (
+        "forwards",
+        SERIOUS_FORWARDS,
+        SERIOUS_FORWARDS,
+    )
+    assert escalation["public_account_id"] == account["id"]
+    evidence = escalation["snapshot"]["content"]
+    assert evidence["author_id"] == operator.id
+    assert evidence["totals"] == {"views": 0, "forwards": 2, "forwarders": 2}
+    assert sorted((p["post_id"], p["title"], p["body"]) for p in evidence["posts"]) == [
+        (first["id"], "据说一", "正文一"),
+        (second["id"], "据说二", "正文二"),
+    ]
+    assert escalation["snapshot"]["sha256"] == evidence_digest(evidence)
+
+    # The author is queued for review, with the totals that count.
+    case = await case_of(reviewer, "user", operator.id)
+    assert case["sources"] == ["escalation"]
+    assert case["reach"] == {"views": 0, "forwards": SERIOUS_FORWARDS}
+
+    # Once per window: more reach adds nothing until the window has moved on.
+    await forwarded(carol, first["id"], (await carol.open_direct(alice.id))["id"])
+    assert await author_escalations(reviewer, operator) == [escalation]
+    for reader in (alice, bob, carol):
+        await reader.read_post(second["id"])
+    (by_views,) = [
+        e for e in await author_escalations(reviewer, operator) if e["measure"] == "views"
+    ]
+    assert by_views["count"] == SERIOUS_VIEWS
+    assert (await case_of(reviewer, "user", operator.id))["id"] == case["id"]
+
+
+async def test_escalations_are_chained_into_the_audit_log_with_their_evidence(
+    servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    server = servers.start(
+        policy_pack=servers.pack(serious_views=SERIOUS_VIEWS, serious_forwards=SERIOUS_FORWARDS)
+    )
+    try:
+        reviewer = await make_staff("reviewer", on=server)
+        admin = await make_staff("admin", on=server)
+        operator = await make_user("operator", on=server)
+        post = await a_post(operator, reviewer, tagged("据说"))
+        for n in range(SERIOUS_VIEWS):
+            await (await make_user(f"reader{n}", on=server)).read_post(post["id"])
+        (escalation,) = await escalations_of(reviewer, post["id"])
+        (by_author,) = await author_escalations(reviewer, operator)
+
+        log = (await admin.request("GET", "/api/v1/audit/log", params={"limit": 500}))["rows"]
+        recorded = [row for row in log if row["action"] == "reach.escalate"]
+        assert [(row["subject_type"], row["subject_id"]) for row in recorded] == [
+            ("post", post["id"]),
+            ("user", operator.id),
+        ]
+        for row, frozen in zip(recorded, (escalation, by_author), strict=True):
+            # No one took it: the server did, by rule.
+            assert (row["actor_id"], row["actor_role"]) == (None, "system")
+            assert row["seq"] == frozen["audit_seq"]
+            assert row["details"]["evidence_sha256"] == frozen["snapshot"]["sha256"]
+            assert row["details"]["escalation_id"] == frozen["id"]
+            assert row["details"]["count"] == frozen["count"] == SERIOUS_VIEWS
+        verified = server.cli("audit", "verify")
+        assert verified.returncode == 0, verified.stderr
+
+        # Someone with the database rewrites the evidence and its stored digest to match.
+        snapshot_id = recorded[0]["details"]["snapshot_id"]
+        ((content,),) = query_db(
+            server.data_dir, "SELECT content FROM evidence_snapshots WHERE id = ?", snapshot_id
+        )
+        edited = {**orjson.loads(content), "body": "什么也没说"}
+        with closing(sqlite3.connect(server.data_dir / "townhall.db", timeout=10)) as conn:
+            conn.execute(
+                "UPDATE evidence_snapshots SET content = ?, sha256 = ? WHERE id = ?",
+                (orjson.dumps(edited).decode(), evidence_digest(edited), snapshot_id),
+            )
+            conn.commit()
+        caught = server.cli("audit", "verify")
+        assert caught.returncode == 1
+        seq = recorded[0]["seq"]
+        assert f"evidence snapshot {snapshot_id} of row {seq} was edited" in caught.stderr
+    finally:
+        server.stop()

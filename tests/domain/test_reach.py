@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from townhall.domain.reach import DAY_MS, crossed, day_of, evidence_digest
+from townhall.domain.reach import (
+    DAY_MS,
+    author_due,
+    crossed,
+    day_of,
+    evidence_digest,
+    window_start_day,
+)
 from townhall.packs import load_pack
 
 REACH = load_pack("cn-2014").reach
@@ -95,3 +102,23 @@ def test_any_edit_changes_the_digest(key: str) -> None:
 def test_a_different_body_gives_a_different_digest(body: str, other: str) -> None:
     first, second = {**SNAPSHOT, "body": body}, {**SNAPSHOT, "body": other}
     assert (evidence_digest(first) == evidence_digest(second)) == (body == other)
+
+
+# An author's rolling totals --------------------------------------------------------------------
+
+WINDOW = 365
+NOW = 1_800_000_000_000
+
+
+def test_an_author_below_the_threshold_is_not_due() -> None:
+    assert not author_due(499, 500, None, NOW, WINDOW)
+    assert author_due(500, 500, None, NOW, WINDOW)
+    assert author_due(900, 500, None, NOW, WINDOW)
+
+
+def test_an_author_is_escalated_once_per_window() -> None:
+    assert not author_due(600, 500, NOW - DAY_MS, NOW, WINDOW)
+    first_day = window_start_day(NOW, WINDOW) * DAY_MS
+    assert not author_due(600, 500, first_day, NOW, WINDOW)  # still inside the window
+    assert author_due(600, 500, first_day - 1, NOW, WINDOW)  # the window moved past it
+    assert window_start_day(NOW, 1) == day_of(NOW)

@@ -6,12 +6,17 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from townhall.domain.errors import InvalidInput
 from townhall.domain.review import (
     REPORTS_COUNTED,
+    CaseState,
+    Correction,
+    Outcome,
     ReporterLimit,
     ReviewRules,
     Source,
     Standing,
+    check_finding,
     check_rules,
     due_at,
     graver,
@@ -205,6 +210,7 @@ def test_the_default_pack_passes() -> None:
         ({"claim_minutes": 0}, "claim_minutes"),
         ({"bulk_max": 0}, "bulk_max"),
         ({"max_detail_chars": 0}, "max_detail_chars"),
+        ({"correction_categories": ("gossip",)}, "review.correction_categories"),
     ],
 )
 def test_a_bad_review_section_is_named(changes: dict[str, object], named: str) -> None:
@@ -215,6 +221,58 @@ def test_a_bad_review_section_is_named(changes: dict[str, object], named: str) -
 
 def test_report_reasons_are_categories_of_the_pack_or_other() -> None:
     assert check_rules(rules(report_reasons=("other",)), CATEGORIES) is None
-    assert check_rules(rules(report_reasons=("fraud",)), ("fraud",)) is None
+    only_fraud = rules(report_reasons=("fraud",), correction_categories=())
+    assert check_rules(only_fraud, ("fraud",)) is None
     problem = check_rules(rules(report_reasons=("fraud",)), ("gambling",))
     assert problem is not None and "'fraud'" in problem
+
+
+# Findings and corrections -----------------------------------------------------------------------
+
+STATEMENT = Correction("经核实此为谣言")
+
+
+@pytest.mark.parametrize(
+    ("decision", "category", "correction", "code"),
+    [
+        ("approve", "rumour", None, "category_not_applicable"),
+        ("escalate", "fraud", None, "category_not_applicable"),
+        ("remove", "gossip", None, "category_invalid"),
+        ("mark_false", None, STATEMENT, "category_required"),
+        ("mark_false", "fraud", STATEMENT, "category_required"),
+        ("mark_false", "rumour", None, "correction_required"),
+        ("remove", "rumour", None, "correction_required"),
+        ("remove", "fraud", STATEMENT, "correction_not_applicable"),
+        ("remove", None, STATEMENT, "correction_not_applicable"),
+        ("uphold", "rumour", STATEMENT, "correction_not_applicable"),
+        ("remove", "rumour", Correction("  "), "statement_invalid"),
+        ("remove", "rumour", Correction("谣" * 2001), "statement_invalid"),
+    ],
+)
+def test_a_finding_and_its_correction_must_go_together(
+    decision: str, category: str | None, correction: Correction | None, code: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_finding(decision, category, correction, RULES, CATEGORIES)
+    assert refused.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("decision", "category", "correction"),
+    [
+        ("approve", None, None),
+        ("remove", None, None),
+        ("remove", "fraud", None),
+        ("uphold", "defamation", None),
+        ("remove", "rumour", STATEMENT),
+        ("mark_false", "rumour", Correction("不实", refuting_post_id=7)),
+    ],
+)
+def test_findings_that_hold_together_pass(
+    decision: str, category: str | None, correction: Correction | None
+) -> None:
+    check_finding(decision, category, correction, RULES, CATEGORIES)
+
+
+def test_a_false_item_is_action_taken_for_its_reporters() -> None:
+    assert outcome_of(CaseState.MARKED_FALSE) == Outcome.ACTION_TAKEN

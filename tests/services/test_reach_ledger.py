@@ -1,6 +1,6 @@
-"""The reach ledger at the real thresholds of the default pack (5,000 views, 500 forwards):
+"""The reach ledger at the real thresholds of the default pack (5,000 views, 500 forwarders):
 thousands of views arrive at once and are group-committed, yet a post escalates exactly once,
-at exactly the threshold."""
+at exactly the threshold; forwards count by distinct forwarder."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Row
+from sqlalchemy import Row, func, insert, select
 
 from tests.services.conftest import PASSWORD, World
 from townhall.config import Settings
 from townhall.domain.reach import evidence_digest
 from townhall.services.principal import Principal
 from townhall.store import posts as post_store
-from townhall.store.database import open_database
+from townhall.store.database import Database, open_database
+from townhall.store.schema import accounts
 
 VIEWS = 5000
 FORWARDS = 500
@@ -31,19 +32,47 @@ async def reviewer(world: World) -> Principal:
 
 
 @pytest.fixture
-async def post_row(tmp_path: Path) -> AsyncIterator[Any]:
-    """Reads a post as the ledger is handed it, through a second engine on the same file."""
-    settings = Settings(data_dir=tmp_path / "data")
-    database = open_database(settings.resolved_database_url)
+async def second_engine(tmp_path: Path) -> AsyncIterator[Database]:
+    """A second engine on the world's database file."""
+    database = open_database(Settings(data_dir=tmp_path / "data").resolved_database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def post_row(second_engine: Database) -> Any:
+    """Reads a post as the ledger is handed it."""
 
     async def read(post_id: int) -> Row:
-        async with database.reading() as conn:
+        async with second_engine.reading() as conn:
             row = await post_store.get(conn, post_id)
         assert row is not None
         return row
 
-    yield read
-    await database.dispose()
+    return read
+
+
+async def bare_accounts(database: Database, count: int) -> list[int]:
+    """Accounts that exist and nothing more, as forwarders (a registration each would take
+    minutes)."""
+    async with database.writing() as conn:
+        first = (await conn.scalar(select(func.max(accounts.c.id)))) + 1
+        ids = list(range(first, first + count))
+        await conn.execute(
+            insert(accounts),
+            [
+                {
+                    "id": account_id,
+                    "handle": f"forwarder{account_id}",
+                    "display_name": "forwarder",
+                    "password_hash": "!",
+                    "status": "active",
+                    "created_at": 0,
+                }
+                for account_id in ids
+            ],
+        )
+    return ids
 
 
 async def a_post(world: World, reviewer: Principal, handle: str) -> dict[str, Any]:
@@ -102,13 +131,18 @@ async def test_the_5000th_distinct_viewer_escalates_the_post_once(
     totals = await ledger.author_totals(reviewer, post.public_account_id)
     assert (totals["views"], totals["forwards"]) == (VIEWS + 200, 0)
 
-    # The escalation is a review case, due within the pack's hour.
-    (case,) = await world.services.review.queue(
+    # The escalation is a review case, due within the pack's hour; the author's yearly total
+    # crossed the threshold with it, and the author is queued too.
+    post_case, author_case = await world.services.review.queue(
         reviewer, state="pending", source="escalation", overdue=False, offset=0, limit=10
     )
-    assert (case["target"], case["sources"]) == ({"type": "post", "id": post.id}, ["escalation"])
-    assert case["reach"] == {"views": VIEWS, "forwards": 0}
-    assert case["content"]["text"] == "据说\n据说……"
+    assert (post_case["target"], post_case["sources"]) == (
+        {"type": "post", "id": post.id},
+        ["escalation"],
+    )
+    assert post_case["reach"] == {"views": VIEWS, "forwards": 0}
+    assert post_case["content"]["text"] == "据说\n据说……"
+    assert author_case["target"] == {"type": "user", "id": post.operator_id}
 
 
 async def test_views_arriving_together_past_the_threshold_escalate_once(
@@ -125,35 +159,43 @@ async def test_views_arriving_together_past_the_threshold_escalate_once(
     assert escalation["snapshot"]["content"]["reach"]["views"] == escalation["count"]
 
 
-async def test_the_500th_forward_escalates_the_post_once(
-    world: World, reviewer: Principal, post_row: Any
+async def test_the_500th_distinct_forwarder_escalates_the_post_once(
+    world: World, reviewer: Principal, post_row: Any, second_engine: Database
 ) -> None:
     post = await post_row((await a_post(world, reviewer, "author"))["id"])
     alice, bob = await world.person("alice"), await world.person("bob")
     chat, _ = await world.messaging.open_direct(alice, bob.account_id)
     posts = world.services.posts
+    others = await bare_accounts(second_engine, FORWARDS - 2)
 
-    # 499 forwards straight into the ledger, each with a real message (one group commit of
-    # messages, where forwarding through PostService would interleave 499 small ones).
+    # Forwards straight into the ledger, each with a real message (one group commit of
+    # messages, where forwarding through PostService would interleave many small ones): alice
+    # forwards it 500 times, then 498 others once each.
+    forwarders = [alice.account_id] * FORWARDS + others
     sent = await asyncio.gather(
         *(
             world.messaging.send(alice, chat["id"], text="据说", client_id=f"forward-{n}")
-            for n in range(FORWARDS - 1)
+            for n in range(len(forwarders))
         )
     )
-    recorded = await asyncio.gather(
-        *(
-            world.services.reach.record_forward(
-                post,
-                forwarder_id=alice.account_id,
-                conversation_id=chat["id"],
-                message_id=appended.message.id,
-                parent=None,
-            )
-            for appended in sent
+
+    async def record(forwarder_id: int, message_id: int) -> Row:
+        return await world.services.reach.record_forward(
+            post,
+            forwarder_id=forwarder_id,
+            conversation_id=chat["id"],
+            message_id=message_id,
+            parent=None,
         )
+
+    alone = [record(alice.account_id, a.message.id) for a in sent[:FORWARDS]]
+    assert len({forward.id for forward in await asyncio.gather(*alone)}) == FORWARDS
+    assert await escalations_of(world, reviewer, post.id) == []  # one user is one forwarder
+    reach = (await posts.read(bob, post.id))["reach"]
+    assert (reach["forwards"], reach["forwarders"]) == (FORWARDS, 1)
+    await asyncio.gather(
+        *(record(f, a.message.id) for f, a in zip(others, sent[FORWARDS:], strict=True))
     )
-    assert len({forward.id for forward in recorded}) == FORWARDS - 1
     assert await escalations_of(world, reviewer, post.id) == []
 
     async def forward(by: Principal, from_message_id: int | None = None) -> dict[str, Any]:
@@ -166,11 +208,17 @@ async def test_the_500th_forward_escalates_the_post_once(
     assert last["forward"]["depth"] == 2
     (escalation,) = await escalations_of(world, reviewer, post.id)
     assert (escalation["measure"], escalation["threshold"]) == ("forwards", FORWARDS)
-    assert escalation["count"] == FORWARDS
-    assert escalation["snapshot"]["content"]["reach"]["forwards"] == FORWARDS
+    assert escalation["count"] == FORWARDS  # distinct forwarders
+    raw = FORWARDS + FORWARDS - 1  # alice's 500, the others' 498 and bob's
+    assert escalation["snapshot"]["content"]["reach"]["forwards"] == raw
+    assert escalation["snapshot"]["content"]["reach"]["forwarders"] == FORWARDS
     await asyncio.gather(forward(alice), forward(bob))
     assert await escalations_of(world, reviewer, post.id) == [escalation]
     reach = (await posts.read(bob, post.id))["reach"]
-    assert (reach["forwards"], reach["forward_depth"]) == (FORWARDS + 2, 2)
+    assert (reach["forwards"], reach["forwarders"], reach["forward_depth"]) == (
+        raw + 2,
+        FORWARDS,
+        2,
+    )
     totals = await world.services.reach.author_totals(reviewer, post.public_account_id)
-    assert (totals["views"], totals["forwards"]) == (1, FORWARDS + 2)
+    assert (totals["views"], totals["forwards"], totals["forwarders"]) == (1, raw + 2, FORWARDS)

@@ -40,6 +40,8 @@ TABLES = {
     "reach_daily",
     "evidence_snapshots",
     "reach_escalations",
+    "corrections",
+    "correction_notices",
     "lexicon_entries",
     "moderation_statements",
     "review_cases",

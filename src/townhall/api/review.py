@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep
 from townhall.api.schemas import MAX_ID, BulkDecisionIn, ReviewDecisionIn
+from townhall.domain.review import Correction
 
 router = APIRouter(prefix="/api/v1/admin/review", tags=["review"])
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -54,16 +55,25 @@ async def unclaim(case_id: CaseId, principal: PrincipalDep, services: ServicesDe
 async def decide(
     case_id: CaseId, body: ReviewDecisionIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
-    (decided,) = await services.review.decide(
-        principal, [case_id], decision=body.decision, reason=body.reason
-    )
+    (decided,) = await services.review.decide(principal, [case_id], **_finding(body))
     return decided
 
 
 @router.post("/decisions")
 async def decide_many(body: BulkDecisionIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     """All the cases or none: one that cannot be decided stops the whole decision."""
-    decided = await services.review.decide(
-        principal, body.case_ids, decision=body.decision, reason=body.reason
-    )
+    decided = await services.review.decide(principal, body.case_ids, **_finding(body))
     return {"cases": decided}
+
+
+def _finding(body: ReviewDecisionIn) -> dict[str, Any]:
+    """The decision as ReviewService.decide takes it."""
+    correction = body.correction
+    return {
+        "decision": body.decision,
+        "reason": body.reason,
+        "category": body.category,
+        "correction": None
+        if correction is None
+        else Correction(correction.statement, correction.refuting_post_id),
+    }

@@ -158,10 +158,17 @@ class TextCheckIn(Body):
     text: Annotated[str, Field(max_length=1_048_576)]
 
 
+class CorrectionIn(Body):
+    statement: Annotated[str, Field(max_length=4096)]
+    refuting_post_id: EntityId | None = None
+
+
 class ReviewDecisionIn(Body):
     # Checked by the service, which names the valid choices in its error.
     decision: Annotated[str, Field(max_length=32)]
     reason: Annotated[str, Field(max_length=4096)]
+    category: Annotated[str, Field(max_length=64)] | None = None
+    correction: CorrectionIn | None = None
 
 
 class BulkDecisionIn(ReviewDecisionIn):

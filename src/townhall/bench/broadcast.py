@@ -2,9 +2,11 @@
 
 Publish latency for an account with 1,000 and one with 1,000,000 subscribers (interleaved: it
 must not depend on the count), the time until 10,000 online subscribers' sockets have a post,
-timeline reads for a user following 200 accounts, and unique-view ingest. The subscriber rows
-are bulk-loaded straight into the server's SQLite file while the server is stopped; everything
-measured goes through the public HTTP and WebSocket API of a server pinned to its own core.
+timeline reads for a user following 200 accounts, unique-view ingest, and how long a rumour
+correction takes to reach the 100,000 users who read the post. The subscriber rows and the
+rumour's views are bulk-loaded straight into the server's SQLite file while the server is
+stopped; everything measured goes through the public HTTP and WebSocket API of a server pinned
+to its own core.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import psutil
@@ -58,7 +61,7 @@ from townhall.config import Settings
 from townhall.domain.accounts import AccountStatus, Role
 from townhall.domain.public_accounts import PostState
 from townhall.packs import load_pack
-from townhall.store.schema import accounts, posts, public_accounts, subscriptions
+from townhall.store.schema import accounts, post_views, posts, public_accounts, subscriptions
 
 PACK = "cn-2014"
 # The bench publishes hundreds of posts an hour from one account; the pack's quota (1 a day for
@@ -74,6 +77,11 @@ LOAD_CHUNK = 100_000
 CONNECT_CONCURRENCY = 100
 PUBLISH_WARMUP = 10
 DELIVERY_TIMEOUT_S = 30.0
+CORRECTION_TIMEOUT_S = 300.0
+PUBLISHED = PostState.PUBLISHED
+CORRECTION_POLL_S = 0.05
+RUMOUR_TITLE = "Rumour: the tap water is poisoned"
+CORRECTION_STATEMENT = "The water company's tests found the tap water safe: this is a rumour."
 
 
 @dataclass
@@ -89,6 +97,8 @@ class BroadcastOptions:
     timeline_reads: int = 500
     viewers: int = 10_000
     view_concurrency: int = 64
+    corrected_readers: int = 100_000
+    correction_sockets: int = 1_000
 
 
 @dataclass
@@ -103,6 +113,8 @@ class Cast:
     subscribers: list[BenchUser]  # online (the first `online`) and viewers (the first `viewers`)
     reader: BenchUser  # follows the `followed` accounts
     reviewer_token: str = ""
+    rumour_post_id: int = 0  # a post of the large account that `rumour_readers` users read
+    rumour_readers: int = 0
 
 
 def summary_ms(values_ns: list[int], last: str = "max_ms") -> dict[str, float | None]:
@@ -231,6 +243,7 @@ SUBSCRIPTION_SQL = _insert_sql(subscriptions, ["subscriber_id", "public_account_
 POST_SQL = _insert_sql(
     posts, ["public_account_id", "title", "body", "content_class", "status", "created_at"]
 )
+VIEW_SQL = _insert_sql(post_views, ["post_id", "viewer_id"])
 
 
 def _load(
@@ -306,6 +319,9 @@ def bulk_load(db_path: Path, cast: Cast, options: BroadcastOptions) -> dict[str,
                 "posts of the followed accounts",
                 bar,
             )
+            readers = rumour_readers(cast, options, fillers)
+            cast.rumour_post_id = load_rumour(db, cast, readers, now_ms, bar)
+            cast.rumour_readers = len(readers)
         db.execute("BEGIN")
         counts = db.execute(
             "SELECT public_account_id, count(*) FROM subscriptions GROUP BY public_account_id"
@@ -324,15 +340,46 @@ def bulk_load(db_path: Path, cast: Cast, options: BroadcastOptions) -> dict[str,
     finally:
         db.close()
     seconds = time.perf_counter() - started
-    rows = filler_count + subscription_count + options.posts_per_followed * len(cast.followed_ids)
+    rows = (
+        filler_count
+        + subscription_count
+        + options.posts_per_followed * len(cast.followed_ids)
+        + cast.rumour_readers
+    )
     return {
         "bulk_loaded_accounts": filler_count,
         "bulk_loaded_subscriptions": subscription_count,
         "bulk_loaded_posts": options.posts_per_followed * len(cast.followed_ids),
+        "bulk_loaded_rumour_views": cast.rumour_readers,
         "bulk_load_seconds": round(seconds, 1),
         "bulk_load_rows_per_s": round(rows / seconds),
         "database_mb": round(db_path.stat().st_size / 2**20, 1),
     }
+
+
+def rumour_readers(cast: Cast, options: BroadcastOptions, fillers: range) -> list[int]:
+    """Who read the rumour: the subscribers whose sockets will watch for the correction, then
+    filler accounts up to `corrected_readers` (fewer when the run loads fewer accounts)."""
+    watching = [user.user_id for user in cast.subscribers[: options.correction_sockets]]
+    rest = max(0, options.corrected_readers - len(watching))
+    return watching + list(fillers[:rest])
+
+
+def load_rumour(
+    db: sqlite3.Connection, cast: Cast, readers: list[int], now_ms: int, bar: Progress
+) -> int:
+    """A post of the large account and one unique view of it per reader; returns its id."""
+    db.execute("BEGIN")
+    cursor = db.execute(
+        POST_SQL,
+        (cast.large_id, RUMOUR_TITLE, "Tell your family. " * 8, "culture", PUBLISHED, now_ms),
+    )
+    post_id = cursor.lastrowid
+    assert post_id is not None
+    db.execute("UPDATE posts SET views = ? WHERE id = ?", (len(readers), post_id))
+    db.execute("COMMIT")
+    _load(db, VIEW_SQL, ((post_id, reader) for reader in readers), len(readers), "views", bar)
+    return post_id
 
 
 # Publish latency ------------------------------------------------------------------------------
@@ -396,28 +443,50 @@ class FollowerSocket(AuthedSocket):
             self.ready.set_result(None)
 
 
+class CorrectedReader(AuthedSocket):
+    """An online reader of the rumour: records when its correction arrives."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.corrected_ns: int | None = None
+
+    def on_event(self, data: dict[str, Any], received_ns: int) -> None:
+        if data["type"] == "correction" and self.corrected_ns is None:
+            self.corrected_ns = received_ns
+        elif data["type"] == "ready" and not self.ready.done():
+            self.ready.set_result(None)
+
+
 async def connect_followers(
     url: str, users: list[BenchUser], arrivals: dict[str, list[int]]
 ) -> list[FollowerSocket]:
+    return await open_sockets(url, users, lambda user: FollowerSocket(user.token, arrivals))
+
+
+Socket = TypeVar("Socket", FollowerSocket, CorrectedReader)
+
+
+async def open_sockets(
+    url: str, users: list[BenchUser], listener: Callable[[BenchUser], Socket]
+) -> list[Socket]:
     ws_url = "ws" + url.removeprefix("http") + "/api/v1/ws"
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
     opened = 0
 
-    async def one(user: BenchUser) -> FollowerSocket:
+    async def one(user: BenchUser) -> Socket:
         nonlocal opened
         async with gate:
-            _, listener = await ws_connect(
-                lambda: FollowerSocket(user.token, arrivals), ws_url, max_frame_size=1 << 20
-            )
-            await asyncio.wait_for(listener.ready, 30)
+            _, socket = await ws_connect(lambda: listener(user), ws_url, max_frame_size=1 << 20)
+            await asyncio.wait_for(socket.ready, 30)
             opened += 1
-            return listener
+            return socket
 
-    with console.status(f"opening {len(users)} subscriber sockets") as status:
+    with console.status(f"opening {len(users)} sockets") as status:
         tasks = [asyncio.create_task(one(user)) for user in users]
         while not all(task.done() for task in tasks):
             await asyncio.wait(tasks, timeout=0.5)
-            status.update(f"opening subscriber sockets: {opened}/{len(users)}")
+            status.update(f"opening sockets: {opened}/{len(users)}")
         return [task.result() for task in tasks]
 
 
@@ -623,6 +692,83 @@ async def view_ingest(
     }
 
 
+# Rumour correction ------------------------------------------------------------------------------
+
+
+async def correction(
+    url: str, cast: Cast, options: BroadcastOptions, usage: ServerUsage
+) -> dict[str, Any]:
+    """The post `rumour_readers` users read is reported and removed as a rumour with a
+    correction: from just before the decision is sent until every reader's correction event is
+    committed (the server's own times of the two, and when this process's polling saw it), and
+    until each of a sample of online readers' sockets has it."""
+    watching = cast.subscribers[: options.correction_sockets]
+    sockets = await open_sockets(url, watching, lambda user: CorrectedReader(user.token))
+    async with TownhallClient(url, watching[0].token) as reporter:
+        await reporter.report("post", cast.rumour_post_id, "rumour")
+    async with TownhallClient(url, cast.reviewer_token) as reviewer:
+        case_id = await rumour_case(reviewer, cast.rumour_post_id)
+        path = f"/api/v1/admin/review/cases/{case_id}"
+        usage.begin()
+        sent_ns = time.perf_counter_ns()
+        await reviewer.request(
+            "POST",
+            f"{path}/decision",
+            json={
+                "decision": "remove",
+                "reason": "bench: a fabricated story",
+                "category": "rumour",
+                "correction": {"statement": CORRECTION_STATEMENT},
+            },
+        )
+        answered_ns = time.perf_counter_ns()
+        deadline = time.monotonic() + CORRECTION_TIMEOUT_S
+        while True:
+            (told,) = (await reviewer.request("GET", path))["corrections"]
+            if told["done_at"] is not None or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(CORRECTION_POLL_S)
+        seen_done_ns = time.perf_counter_ns()
+    while time.monotonic() < deadline and any(s.corrected_ns is None for s in sockets):
+        await asyncio.sleep(0.005)
+    server = usage.report()
+    latencies = [s.corrected_ns - sent_ns for s in sockets if s.corrected_ns is not None]
+    for socket in sockets:
+        assert socket.transport is not None
+        socket.transport.disconnect()
+    committed_ms = None
+    if told["done_at"] is not None:
+        committed_ms = _ms(told["done_at"]) - _ms(told["created_at"])
+    return {
+        "readers": cast.rumour_readers,
+        "noticed": told["noticed"],
+        "every_reader_told": told["noticed"] == cast.rumour_readers,
+        "decision_round_trip_ms": round((answered_ns - sent_ns) / 1e6, 2),
+        "committed_in_every_stream_ms": committed_ms,
+        "seen_committed_by_client_ms": round((seen_done_ns - sent_ns) / 1e6, 1),
+        "readers_per_s": round(cast.rumour_readers / committed_ms * 1000) if committed_ms else None,
+        "sockets": len(sockets),
+        "sockets_corrected": len(latencies),
+        "socket_delivery": summary_ms(latencies, last="last_ms"),
+        **server,
+    }
+
+
+async def rumour_case(reviewer: TownhallClient, post_id: int) -> int:
+    """The review case the report of the rumour opened."""
+    found = await reviewer.request(
+        "GET", "/api/v1/admin/review/cases", params={"source": "report", "limit": 500}
+    )
+    (case_id,) = [
+        case["id"] for case in found["cases"] if case["target"] == {"type": "post", "id": post_id}
+    ]
+    return case_id
+
+
+def _ms(iso: str) -> int:
+    return round(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
 # The run --------------------------------------------------------------------------------------
 
 
@@ -694,6 +840,15 @@ async def run_async(options: BroadcastOptions) -> dict[str, Any]:
             "the online subscribers are subscribers of the large account: --online"
             " cannot exceed --large-subscribers"
         )
+    if (
+        not 1
+        <= options.correction_sockets
+        <= min(options.corrected_readers, max(options.online, options.viewers))
+    ):
+        raise ValueError(
+            "--correction-sockets are readers of the rumour among the registered subscribers:"
+            " 1 to min(--corrected-readers, max(--online, --viewers))"
+        )
     open_files = raise_open_files_limit(options.online)
     server_cores, client_cores = split_cores()
     if client_cores:
@@ -725,6 +880,7 @@ async def run_async(options: BroadcastOptions) -> dict[str, Any]:
                 ("push", f"{options.push_posts} posts to {options.online} sockets", push),
                 ("timeline", f"{options.timeline_reads} reads", timeline_reads),
                 ("view_ingest", f"{options.viewers} viewers", view_ingest),
+                ("correction", f"{cast.rumour_readers} readers of a rumour", correction),
             )
             for name, what, measure in phases:
                 console.print(f"{name}: {what}")
@@ -741,7 +897,7 @@ async def run_async(options: BroadcastOptions) -> dict[str, Any]:
 
 def targets(results: dict[str, Any]) -> dict[str, Any]:
     publish, push_ = results["publish"], results["push"]
-    views = results["view_ingest"]
+    views, corrected = results["view_ingest"], results["correction"]
     return {
         "publish_o1_p99_within_1_2x": {
             "target": "p99 publish with the large account ≤ 1.2 times with the small one",
@@ -769,6 +925,12 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
             "target": "the post's view count equals its distinct viewers",
             "measured": views["post_views"],
             "met": views["views_equal_unique_viewers"],
+        },
+        "correction_every_reader_once": {
+            "target": "every reader of the rumour gets its correction, and every watching socket",
+            "measured": corrected["noticed"],
+            "met": corrected["every_reader_told"]
+            and corrected["sockets_corrected"] == corrected["sockets"],
         },
     }
 
@@ -800,6 +962,15 @@ def print_table(results: dict[str, Any]) -> None:
     table.add_row(
         f"view ingest, {views['viewers']:,} viewers",
         f"{views['views_per_s']:,}/s, count {views['post_views']:,}",
+    )
+    corrected = results["correction"]
+    table.add_row(
+        f"correction committed for {corrected['readers']:,} readers (ms)",
+        str(corrected["committed_in_every_stream_ms"]),
+    )
+    table.add_row(
+        f"correction on {corrected['sockets']:,} sockets (p50/p99/last ms)",
+        "{p50_ms} / {p99_ms} / {last_ms}".format(**corrected["socket_delivery"]),
     )
     for name, target in results["targets"].items():
         table.add_row(f"target {name}", "met" if target["met"] else "[red]NOT MET[/red]")

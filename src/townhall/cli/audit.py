@@ -57,9 +57,11 @@ def verify(
     data_dir: DataDirOption = None,
 ) -> None:
     """Check every row's hash chain and the log against every checkpoint (those in the data dir
-    and any named); exit 1 naming the first row that is not as written."""
+    and any named), then every escalation's evidence snapshot against the digest its row holds;
+    exit 1 naming the first row that is not as written."""
     from townhall.domain.audit import CheckpointError
     from townhall.services.audit import CHECKPOINT_FOLDER, read_checkpoints, verify_log
+    from townhall.services.reach import verify_evidence
     from townhall.store.audit import checkpoint_files as stored_checkpoints
 
     settings = settings_from(config, data_dir=data_dir)
@@ -72,7 +74,9 @@ def verify(
 
     async def run() -> tuple[int, Problem | None]:
         async with migrated_database(settings) as database:
-            return await verify_log(database, checkpoints)
+            rows, problem = await verify_log(database, checkpoints)
+            # The log vouches for the digests of the evidence escalations froze.
+            return rows, problem or await verify_evidence(database)
 
     rows, problem = asyncio.run(run())
     if problem is not None:

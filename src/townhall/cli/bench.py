@@ -60,8 +60,15 @@ def broadcast(
     timeline_reads: Annotated[int, typer.Option(min=1, help="timeline pages read")] = 500,
     viewers: Annotated[int, typer.Option(min=1, help="distinct users reading one post")] = 10_000,
     view_concurrency: Annotated[int, typer.Option(min=1, help="reads in flight at once")] = 64,
+    corrected_readers: Annotated[
+        int, typer.Option(min=1, help="readers of the rumour a correction reaches (bulk-loaded)")
+    ] = 100_000,
+    correction_sockets: Annotated[
+        int, typer.Option(min=1, help="of them, online with a socket watching for it")
+    ] = 1_000,
 ) -> None:
-    """Publish latency with 1k and 1M subscribers, live push, timeline reads, view ingest."""
+    """Publish latency with 1k and 1M subscribers, live push, timeline reads, view ingest, and a
+    rumour correction reaching 100k readers."""
     from townhall.bench.broadcast import BroadcastOptions, run
 
     run(
@@ -77,6 +84,8 @@ def broadcast(
             timeline_reads=timeline_reads,
             viewers=viewers,
             view_concurrency=view_concurrency,
+            corrected_readers=corrected_readers,
+            correction_sockets=correction_sockets,
         ),
         json_file,
     )

@@ -13,6 +13,7 @@ class EventType:
     POST = "post"
     TOMBSTONE = "tombstone"
     INVITATION = "invitation"
+    CORRECTION = "correction"
 
 
 SIGNED_OUT_PREFIX = b'{"type":"signed_out"'
@@ -44,6 +45,11 @@ def invitation_event(cursor: int, invitation: dict[str, Any]) -> dict[str, Any]:
 def tombstone_event(cursor: int, target: dict[str, Any]) -> dict[str, Any]:
     """Content removed by moderation: clients replace what they show of it."""
     return {"type": EventType.TOMBSTONE, "cursor": cursor, "target": target}
+
+
+def correction_event(cursor: int, correction: dict[str, Any]) -> dict[str, Any]:
+    """Something the user read or was forwarded was found false: the reviewer's statement."""
+    return {"type": EventType.CORRECTION, "cursor": cursor, "correction": correction}
 
 
 POST_PREFIX = b'{"type":"post"'

@@ -221,7 +221,8 @@ def _row(
 ) -> dict[str, Any]:
     start, category = key
     row: dict[str, Any] = {"period_start": start.isoformat(), "category": category}
-    for name in ("cases_opened", CaseState.APPROVED, CaseState.REMOVED, CaseState.UPHELD):
+    decided = (CaseState.APPROVED, CaseState.REMOVED, CaseState.MARKED_FALSE, CaseState.UPHELD)
+    for name in ("cases_opened", *decided):
         row[name] = counts[name]
     row["pending"] = counts["pending"]
     row["overdue"] = counts["overdue"]

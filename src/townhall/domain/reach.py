@@ -1,4 +1,5 @@
-"""Reach: unique views and forwards of a post, the thresholds that make an item "serious"."""
+"""Reach: unique views and forwards of a post, the thresholds that make an item "serious", and
+when an author's rolling totals are escalated."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import msgspec
 import orjson
 
 DAY_MS = 86_400_000
+# The author's posts an evidence snapshot of their totals freezes, most reached first: enough to
+# judge what carried the author over, bounded so one snapshot stays a readable size.
+EVIDENCE_POSTS_MAX = 20
 
 
 class ReachRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -18,8 +22,12 @@ class ReachRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Measure:
-    VIEWS = "views"
-    FORWARDS = "forwards"
+    VIEWS = "views"  # unique viewers
+    FORWARDS = "forwards"  # distinct forwarders: one user forwarding 500 times is one
+
+
+def threshold_of(measure: str, rules: ReachRules) -> int:
+    return rules.serious_views if measure == Measure.VIEWS else rules.serious_forwards
 
 
 def crossed(before: int, after: int, threshold: int) -> bool:
@@ -30,6 +38,23 @@ def crossed(before: int, after: int, threshold: int) -> bool:
 def day_of(ms: int) -> int:
     """The UTC day number: per-author totals are kept per day and summed over the window."""
     return ms // DAY_MS
+
+
+def window_start_day(now_ms: int, window_days: int) -> int:
+    """The first day the rolling per-author window counts (today is its last)."""
+    return day_of(now_ms) - window_days + 1
+
+
+def author_due(
+    total: int, threshold: int, last_escalated_ms: int | None, now_ms: int, window_days: int
+) -> bool:
+    """An author's rolling total at the threshold is escalated once per window: again only when
+    no escalation of that measure falls within the window any more."""
+    if total < threshold:
+        return False
+    return last_escalated_ms is None or day_of(last_escalated_ms) < window_start_day(
+        now_ms, window_days
+    )
 
 
 def evidence_digest(snapshot: dict[str, Any]) -> str:

@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+from townhall.domain.errors import InvalidInput
+
 
 class Source:
     HOLD = "hold"  # not delivered until approved
@@ -42,6 +44,7 @@ class CaseState:
     ESCALATED = "escalated"  # waiting for an administrator
     APPROVED = "approved"  # no violation: the target stays, repeat reports do not re-queue it
     REMOVED = "removed"  # a violation: content taken down everywhere it reached
+    MARKED_FALSE = "marked_false"  # false: it stays, and everyone it reached is told
     UPHELD = "upheld"  # a violation by a user, group or public account: sanctioned by staff
 
 
@@ -51,16 +54,23 @@ PENDING = (CaseState.OPEN, CaseState.ESCALATED)
 class Verdict:
     APPROVE = "approve"
     REMOVE = "remove"
+    MARK_FALSE = "mark_false"  # a false message or post left up, with a correction to its readers
     ESCALATE = "escalate"
     UPHOLD = "uphold"  # the report of a user, group or public account is founded
 
 
-VERDICTS = (Verdict.APPROVE, Verdict.REMOVE, Verdict.UPHOLD, Verdict.ESCALATE)
+VERDICTS = (Verdict.APPROVE, Verdict.REMOVE, Verdict.MARK_FALSE, Verdict.UPHOLD, Verdict.ESCALATE)
 DECIDED_STATES = {
     Verdict.APPROVE: CaseState.APPROVED,
     Verdict.REMOVE: CaseState.REMOVED,
+    Verdict.MARK_FALSE: CaseState.MARKED_FALSE,
     Verdict.UPHOLD: CaseState.UPHELD,
 }
+# Decisions that find a violation, and so may name the category it falls under.
+FINDINGS = (Verdict.REMOVE, Verdict.MARK_FALSE, Verdict.UPHOLD)
+# Decisions that may come with a correction to everyone the item reached.
+CORRECTING = (Verdict.REMOVE, Verdict.MARK_FALSE)
+MAX_STATEMENT_CHARS = 2_000
 
 
 class Outcome:
@@ -86,6 +96,61 @@ class ReviewRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     claim_minutes: int  # a claim older than this may be taken over
     bulk_max: int  # cases one bulk decision may cover
     max_detail_chars: int  # of a report's free text
+    # Categories (false information: rumours) whose removal or marking false sends a correction
+    # to everyone the item reached.
+    correction_categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """What a reviewer tells everyone a false item reached, and the post that refutes it."""
+
+    statement: str
+    refuting_post_id: int | None = None
+
+
+def check_finding(
+    decision: str,
+    category: str | None,
+    correction: Correction | None,
+    rules: ReviewRules,
+    categories: tuple[str, ...],
+) -> None:
+    """A decision's category and correction go together: an item removed or marked false in a
+    correction category is corrected, and nothing else is."""
+    if category is not None:
+        if decision not in FINDINGS:
+            raise InvalidInput(
+                f"a category goes with {', '.join(FINDINGS)}", code="category_not_applicable"
+            )
+        if category not in categories:
+            raise InvalidInput(
+                f"category must be one of {', '.join(categories)}", code="category_invalid"
+            )
+    corrects = category in rules.correction_categories
+    if decision == Verdict.MARK_FALSE and not corrects:
+        raise InvalidInput(
+            f"mark_false needs a category of {', '.join(rules.correction_categories) or 'none'}",
+            code="category_required",
+        )
+    if correction is None:
+        if corrects and decision in CORRECTING:
+            raise InvalidInput(
+                f"an item found {category} is corrected: give the correction's statement",
+                code="correction_required",
+            )
+        return
+    if decision not in CORRECTING or not corrects:
+        raise InvalidInput(
+            "a correction goes with remove or mark_false and a category of "
+            f"{', '.join(rules.correction_categories) or 'none'}",
+            code="correction_not_applicable",
+        )
+    if not correction.statement.strip() or len(correction.statement) > MAX_STATEMENT_CHARS:
+        raise InvalidInput(
+            f"a statement of 1-{MAX_STATEMENT_CHARS} characters is required",
+            code="statement_invalid",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +239,7 @@ def reporter_wait_ms(
 def outcome_of(state: str) -> str:
     if state == CaseState.APPROVED:
         return Outcome.NO_VIOLATION
-    if state in (CaseState.REMOVED, CaseState.UPHELD):
+    if state in (CaseState.REMOVED, CaseState.MARKED_FALSE, CaseState.UPHELD):
         return Outcome.ACTION_TAKEN
     return Outcome.PENDING
 
@@ -191,6 +256,9 @@ def check_rules(rules: ReviewRules, categories: tuple[str, ...]) -> str | None:
     unknown = [r for r in rules.report_reasons if r not in categories and r != "other"]
     if unknown:
         return f"review.report_reasons: {unknown[0]!r} is neither a moderation category nor other"
+    unknown = [c for c in rules.correction_categories if c not in categories]
+    if unknown:
+        return f"review.correction_categories: {unknown[0]!r} is not a moderation category"
     counts = {
         "review.reporter_limit.unfounded": rules.reporter_limit.unfounded,
         "review.reporter_limit.window_days": rules.reporter_limit.window_days,

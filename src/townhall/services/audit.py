@@ -38,6 +38,7 @@ from townhall.store.database import Database, DbConnection
 from townhall.store.keys import audit_signing_seed
 
 OPERATOR = "operator"  # an action taken at the command line, by whoever runs the server
+SYSTEM = "system"  # an action the server takes by rule on its own (a reach escalation)
 ORIGIN = "townhall audit log"
 KEY_NAME = "townhall-audit"
 CHECKPOINT_FOLDER = "audit-checkpoints"  # in the data dir; keep copies elsewhere too
@@ -60,16 +61,48 @@ class AuditTrail:
         reason: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> int:
-        """Append one row in the caller's write transaction; returns its seq.
+        """Append one row in the caller's write transaction; returns its seq."""
+        return await self._append(
+            conn,
+            None if actor is None else actor.account_id,
+            OPERATOR if actor is None else actor.role,
+            action,
+            subject=subject,
+            reason=reason,
+            details=details,
+        )
 
-        The write transaction holds the database's one write lock, so the head read here is
+    async def record_automatic(
+        self,
+        conn: DbConnection,
+        action: str,
+        *,
+        subject: tuple[str, int] | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> int:
+        """An action the server took by rule, with no one behind it (a reach escalation): no
+        actor, role `system`. Appended like `record`; returns its seq."""
+        return await self._append(conn, None, SYSTEM, action, subject=subject, details=details)
+
+    async def _append(
+        self,
+        conn: DbConnection,
+        actor_id: int | None,
+        actor_role: str,
+        action: str,
+        *,
+        subject: tuple[str, int] | None,
+        reason: str | None = None,
+        details: Mapping[str, Any] | None,
+    ) -> int:
+        """The write transaction holds the database's one write lock, so the head read here is
         still the head when the row is inserted, whichever process writes."""
         last = await audit_store.head(conn)
         entry = Entry(
             seq=1 if last is None else last.seq + 1,
             at_ms=int(self._clock() * 1000),
-            actor_id=None if actor is None else actor.account_id,
-            actor_role=OPERATOR if actor is None else actor.role,
+            actor_id=actor_id,
+            actor_role=actor_role,
             action=action,
             subject_type=None if subject is None else subject[0],
             subject_id=None if subject is None else subject[1],

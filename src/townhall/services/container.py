@@ -11,6 +11,7 @@ from townhall.services.accounts import AccountService
 from townhall.services.appeals import Appeals
 from townhall.services.audit import AuditLog
 from townhall.services.classifiers import ClassifierStage
+from townhall.services.corrections import Corrections
 from townhall.services.enforcement import Enforcement
 from townhall.services.groups import Groups
 from townhall.services.identity import IdentityService
@@ -42,6 +43,7 @@ class Services:
     live_posts: LiveFollowers
     moderation: ContentCheck
     review: ReviewService
+    corrections: Corrections
     enforcement: Enforcement
     appeals: Appeals
     reports: ReportService

@@ -60,7 +60,7 @@ from townhall.store.database import Database, DbConnection
 SANCTION_RECHECK_SECONDS = 30.0
 IN_FORCE_CACHE_MAX = 100_000
 EXPIRY_BATCH = 200
-VIOLATIONS = (CaseState.REMOVED, CaseState.UPHELD)
+VIOLATIONS = (CaseState.REMOVED, CaseState.MARKED_FALSE, CaseState.UPHELD)
 # The sanctions that close a user's account, and bar its holder from registering again.
 CLOSING = frozenset({Kind.CLOSE, Kind.BLACKLIST_IDENTITY})
 # Closing an account or a group, or blacklisting an identity, is for administrators.

@@ -36,7 +36,7 @@ from townhall.services.messaging import MessagingService, render_message
 from townhall.services.moderation import ContentCheck
 from townhall.services.news_check import NewsCheck
 from townhall.services.principal import Principal
-from townhall.services.reach import Reach, ReachLedger, render_forward
+from townhall.services.reach import ReachLedger, reach_of, render_forward
 from townhall.services.standing import Standings
 from townhall.store import posts as post_store
 from townhall.store import public_accounts as account_store
@@ -284,7 +284,7 @@ class PostService:
         not its public: their reads must not push it over a threshold."""
         post = await self._published(post_id)
         if actor.role in STAFF_ROLES:
-            reach = Reach(post.views, post.forwards, post.forward_depth)
+            reach = reach_of(post)
         else:
             reach = await self._reach.record_view(post, actor.account_id)
         return {**render_post(post), "reach": reach.render()}

@@ -12,12 +12,25 @@ import orjson
 from sqlalchemy import Row
 
 from townhall.domain.accounts import Role
+from townhall.domain.audit import Problem
 from townhall.domain.errors import NotFound
-from townhall.domain.reach import Measure, ReachRules, crossed, day_of, evidence_digest
+from townhall.domain.reach import (
+    DAY_MS,
+    EVIDENCE_POSTS_MAX,
+    Measure,
+    ReachRules,
+    author_due,
+    crossed,
+    day_of,
+    evidence_digest,
+    threshold_of,
+    window_start_day,
+)
 from townhall.domain.review import Raised, Source, Target
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
 from townhall.services.principal import Principal, require_role
+from townhall.store import audit as audit_store
 from townhall.store import reach as reach_store
 from townhall.store.database import Database, DbConnection
 from townhall.store.group_commit import GroupCommit
@@ -26,16 +39,31 @@ if TYPE_CHECKING:  # review renders posts (from services/posts, which uses this 
     from townhall.services.review import ReviewService
 
 VIEW_BATCH_MAX = 2048
+ESCALATE = "reach.escalate"  # the audit action of an escalation
 
 
 @dataclass(frozen=True, slots=True)
 class Reach:
-    views: int
-    forwards: int
+    views: int  # unique viewers
+    forwards: int  # every forward, kept as evidence
+    forwarders: int  # distinct forwarders: what the forward threshold counts
     forward_depth: int
 
+    def counted(self, measure: str) -> int:
+        return self.views if measure == Measure.VIEWS else self.forwarders
+
     def render(self) -> dict[str, int]:
-        return {"views": self.views, "forwards": self.forwards, "forward_depth": self.forward_depth}
+        return {
+            "views": self.views,
+            "forwards": self.forwards,
+            "forwarders": self.forwarders,
+            "forward_depth": self.forward_depth,
+        }
+
+
+def reach_of(row: Row) -> Reach:
+    """A post's counters (posts.views, forwards, forwarders, forward_depth) as its reach."""
+    return Reach(row.views, row.forwards, row.forwarders, row.forward_depth)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,19 +113,29 @@ class ReachLedger:
             )
             added = Counter(post_id for post_id, _ in fresh)
             reach: dict[int, Reach] = {}
+            viewed_authors: dict[int, Row] = {}  # author -> a post of theirs just viewed
             for post_id, post in posts.items():
                 new_views = added[post_id]
                 if not new_views:  # every viewer had seen it before: read, write nothing
-                    counts = await reach_store.reach_of(conn, post_id)
-                    reach[post_id] = Reach(counts.views, counts.forwards, counts.forward_depth)
+                    reach[post_id] = reach_of(await reach_store.reach_of(conn, post_id))
                     continue
-                counts = await reach_store.add_to_post(conn, post_id, views=new_views)
-                reach[post_id] = Reach(counts.views, counts.forwards, counts.forward_depth)
-                await reach_store.add_to_day(
-                    conn, post.public_account_id, day_of(now_ms), views=new_views, forwards_added=0
+                reach[post_id] = reach_of(
+                    await reach_store.add_to_post(conn, post_id, views=new_views)
                 )
-                if crossed(counts.views - new_views, counts.views, self._rules.serious_views):
-                    await self._escalate(conn, post, reach[post_id], Measure.VIEWS, now_ms)
+                await reach_store.add_to_day(
+                    conn,
+                    post.public_account_id,
+                    day_of(now_ms),
+                    views=new_views,
+                    forwards_added=0,
+                    forwarders_added=0,
+                )
+                viewed_authors[post.operator_id] = post
+                views_now = reach[post_id].views
+                if crossed(views_now - new_views, views_now, self._rules.serious_views):
+                    await self._escalate_post(conn, post, reach[post_id], Measure.VIEWS, now_ms)
+            for post in viewed_authors.values():
+                await self._check_author(conn, post, Measure.VIEWS, now_ms)
         return [reach[view.post.id] for view in views]
 
     async def record_forward(
@@ -109,13 +147,15 @@ class ReachLedger:
         message_id: int,
         parent: Row | None,
     ) -> Row:
-        """Record a forward (a message carrying the post) with its parent forward, if any."""
+        """Record a forward (a message carrying the post) with its parent forward, if any. The
+        thresholds count distinct forwarders; every forward is kept as evidence."""
         now_ms = self._now_ms()
         depth = parent.depth + 1 if parent is not None else 1
         async with self._db.writing() as conn:
             known = await reach_store.forward_by_message(conn, message_id)
             if known is not None:  # a resend of the same forward
                 return known
+            new_forwarder = not await reach_store.has_forwarded(conn, post.id, forwarder_id)
             forward_id = await reach_store.insert_forward(
                 conn,
                 post_id=post.id,
@@ -126,16 +166,31 @@ class ReachLedger:
                 depth=depth,
                 created_at=now_ms,
             )
-            counts = await reach_store.add_to_post(conn, post.id, forwards_added=1, depth=depth)
-            await reach_store.add_to_day(
-                conn, post.public_account_id, day_of(now_ms), views=0, forwards_added=1
+            reach = reach_of(
+                await reach_store.add_to_post(
+                    conn,
+                    post.id,
+                    forwards_added=1,
+                    forwarders_added=int(new_forwarder),
+                    depth=depth,
+                )
             )
-            if crossed(counts.forwards - 1, counts.forwards, self._rules.serious_forwards):
-                reach = Reach(counts.views, counts.forwards, counts.forward_depth)
-                await self._escalate(conn, post, reach, Measure.FORWARDS, now_ms)
+            await reach_store.add_to_day(
+                conn,
+                post.public_account_id,
+                day_of(now_ms),
+                views=0,
+                forwards_added=1,
+                forwarders_added=int(new_forwarder),
+            )
+            if new_forwarder:
+                counted = reach.forwarders
+                if crossed(counted - 1, counted, self._rules.serious_forwards):
+                    await self._escalate_post(conn, post, reach, Measure.FORWARDS, now_ms)
+                await self._check_author(conn, post, Measure.FORWARDS, now_ms)
             return await reach_store.get_forward(conn, forward_id)
 
-    async def _escalate(
+    async def _escalate_post(
         self, conn: DbConnection, post: Row, reach: Reach, measure: str, now_ms: int
     ) -> None:
         """Freeze what the post says now and queue it for review; the author cannot undo it."""
@@ -151,26 +206,6 @@ class ReachLedger:
             "reach": reach.render(),
             "captured_at": iso_utc(now_ms),
         }
-        snapshot_id = await reach_store.insert_snapshot(
-            conn,
-            post_id=post.id,
-            content=orjson.dumps(snapshot).decode(),
-            sha256=evidence_digest(snapshot),
-            now_ms=now_ms,
-        )
-        threshold = (
-            self._rules.serious_views if measure == Measure.VIEWS else self._rules.serious_forwards
-        )
-        await reach_store.insert_escalation(
-            conn,
-            post_id=post.id,
-            public_account_id=post.public_account_id,
-            measure=measure,
-            threshold=threshold,
-            count=reach.views if measure == Measure.VIEWS else reach.forwards,
-            snapshot_id=snapshot_id,
-            created_at=now_ms,
-        )
         raised = Raised(
             Target.POST,
             post.id,
@@ -178,9 +213,127 @@ class ReachLedger:
             post.operator_id,
             {**snapshot, "text": f"{post.title}\n{post.body}"},
             views=reach.views,
-            forwards=reach.forwards,
+            forwards=reach.forwarders,
         )
-        await self._review.raise_case(conn, raised, now_ms)
+        await self._escalate(
+            conn,
+            raised,
+            snapshot,
+            crossed_by=post,
+            post_id=post.id,
+            measure=measure,
+            count=reach.counted(measure),
+            figures=reach.render(),
+            now_ms=now_ms,
+        )
+
+    async def _check_author(self, conn: DbConnection, post: Row, measure: str, now_ms: int) -> None:
+        """The author's rolling totals (every account they operate) at a threshold escalate
+        the author, once per window."""
+        from_day = window_start_day(now_ms, self._rules.window_days)
+        totals = await reach_store.author_totals_since(conn, post.operator_id, from_day)
+        total = totals.views if measure == Measure.VIEWS else totals.forwarders
+        threshold = threshold_of(measure, self._rules)
+        if total < threshold:  # the usual case: spare the look-up below
+            return
+        last = await reach_store.last_author_escalation(conn, post.operator_id, measure)
+        if author_due(total, threshold, last, now_ms, self._rules.window_days):
+            await self._escalate_author(conn, post, totals, measure, from_day, now_ms)
+
+    async def _escalate_author(
+        self, conn: DbConnection, post: Row, totals: Row, measure: str, from_day: int, now_ms: int
+    ) -> None:
+        """Freeze the author's most reached posts and the totals, and queue the author (the
+        operator of the accounts) for review."""
+        reached = await reach_store.most_reached_posts(
+            conn, post.operator_id, measure=measure, limit=EVIDENCE_POSTS_MAX
+        )
+        snapshot = {
+            "author_id": post.operator_id,
+            "window_days": self._rules.window_days,
+            "window_from": iso_utc(from_day * DAY_MS),
+            "totals": {
+                "views": totals.views,
+                "forwards": totals.forwards,
+                "forwarders": totals.forwarders,
+            },
+            "posts": [_evidence_post(row) for row in reached],
+            "captured_at": iso_utc(now_ms),
+        }
+        raised = Raised(
+            Target.USER,
+            post.operator_id,
+            Source.ESCALATION,
+            post.operator_id,
+            {**snapshot, "text": "\n".join(row.title for row in reached)},
+            views=totals.views,
+            forwards=totals.forwarders,
+        )
+        await self._escalate(
+            conn,
+            raised,
+            snapshot,
+            crossed_by=post,
+            post_id=None,
+            measure=measure,
+            count=totals.views if measure == Measure.VIEWS else totals.forwarders,
+            figures=snapshot["totals"],
+            now_ms=now_ms,
+        )
+
+    async def _escalate(
+        self,
+        conn: DbConnection,
+        raised: Raised,
+        snapshot: dict[str, Any],
+        *,
+        crossed_by: Row,
+        post_id: int | None,
+        measure: str,
+        count: int,
+        figures: dict[str, int],
+        now_ms: int,
+    ) -> None:
+        """Freeze the snapshot, record the escalation, raise its case and chain the record with
+        the snapshot's digest into the audit log, all in the caller's transaction: whoever can
+        rewrite the snapshot and its stored digest cannot rewrite the log unseen."""
+        digest = evidence_digest(snapshot)
+        snapshot_id = await reach_store.insert_snapshot(
+            conn,
+            post_id=crossed_by.id,
+            content=orjson.dumps(snapshot).decode(),
+            sha256=digest,
+            now_ms=now_ms,
+        )
+        threshold = threshold_of(measure, self._rules)
+        escalation_id = await reach_store.insert_escalation(
+            conn,
+            post_id=post_id,
+            public_account_id=crossed_by.public_account_id,
+            author_id=crossed_by.operator_id,
+            measure=measure,
+            threshold=threshold,
+            count=count,
+            snapshot_id=snapshot_id,
+            created_at=now_ms,
+        )
+        case = await self._review.raise_case(conn, raised, now_ms)
+        seq = await self._audit.record_automatic(
+            conn,
+            ESCALATE,
+            subject=(raised.target_type, raised.target_id),
+            details={
+                "escalation_id": escalation_id,
+                "measure": measure,
+                "threshold": threshold,
+                "count": count,
+                "reach": figures,
+                "case_id": case.id,
+                "snapshot_id": snapshot_id,
+                "evidence_sha256": digest,
+            },
+        )
+        await reach_store.set_audit_seq(conn, escalation_id, seq)
 
     # Staff views -------------------------------------------------------------------------------
 
@@ -191,12 +344,14 @@ class ReachLedger:
         return [
             {
                 "id": row.id,
-                "post_id": row.post_id,
+                "post_id": row.post_id,  # None: the author's rolling totals crossed it
                 "public_account_id": row.public_account_id,
+                "author_id": row.author_id,
                 "measure": row.measure,
                 "threshold": row.threshold,
                 "count": row.count,
                 "created_at": iso_utc(row.created_at),
+                "audit_seq": row.audit_seq,
                 "snapshot": {
                     "content": orjson.loads(row.snapshot_content),
                     "sha256": row.snapshot_sha256,
@@ -221,7 +376,7 @@ class ReachLedger:
         """Views and forwards within the pack's rolling window: of the account's posts, and of
         every account its operator runs (the author the thresholds count for)."""
         require_role(actor, Role.REVIEWER, Role.ADMIN)
-        from_day = day_of(self._now_ms()) - self._rules.window_days + 1
+        from_day = window_start_day(self._now_ms(), self._rules.window_days)
         async with self._db.reading() as conn:
             account = await reach_store.totals_since(conn, [public_account_id], from_day)
             operated = await reach_store.accounts_run_by_operator_of(conn, public_account_id)
@@ -233,10 +388,12 @@ class ReachLedger:
             "window_days": self._rules.window_days,
             "views": account.views,
             "forwards": account.forwards,
+            "forwarders": account.forwarders,
             "operator": {
                 "public_account_ids": operated,
                 "views": operator.views,
                 "forwards": operator.forwards,
+                "forwarders": operator.forwarders,
             },
             "serious_views": self._rules.serious_views,
             "serious_forwards": self._rules.serious_forwards,
@@ -254,3 +411,50 @@ def render_forward(row: Row) -> dict[str, Any]:
         "depth": row.depth,
         "created_at": iso_utc(row.created_at),
     }
+
+
+def _evidence_post(row: Row) -> dict[str, Any]:
+    """One of an author's posts as their totals' evidence freezes it."""
+    return {
+        "post_id": row.id,
+        "public_account_id": row.public_account_id,
+        "account_name": row.account_name,
+        "title": row.title,
+        "body": row.body,
+        "content_class": row.content_class,
+        "status": row.status,
+        "created_at": iso_utc(row.created_at),
+        "reach": reach_of(row).render(),
+        "case_id": row.case_id,
+    }
+
+
+async def verify_evidence(database: Database) -> Problem | None:
+    """Every evidence snapshot an escalation recorded in the audit log still hashes to the
+    digest the log holds (run after the log itself verified). Rows retention purged keep no
+    digest to compare with and are skipped."""
+    async with database.reading() as conn:
+        recorded = [
+            (row.seq, orjson.loads(row.details))
+            for row in await audit_store.rows_of_action(conn, ESCALATE)
+            if row.leaf_hash is None
+        ]
+        snapshot_ids = [details["snapshot_id"] for _, details in recorded]
+        kept = await reach_store.snapshots(conn, snapshot_ids)
+    for seq, details in recorded:
+        snapshot_id = details["snapshot_id"]
+        snapshot = kept.get(snapshot_id)
+        if snapshot is None:
+            return Problem(seq, f"evidence snapshot {snapshot_id} of row {seq} is missing: deleted")
+        if _digest_of(snapshot.content) != details["evidence_sha256"] or (
+            snapshot.sha256 != details["evidence_sha256"]
+        ):
+            return Problem(seq, f"evidence snapshot {snapshot_id} of row {seq} was edited")
+    return None
+
+
+def _digest_of(content: str) -> str | None:
+    try:
+        return evidence_digest(orjson.loads(content))
+    except orjson.JSONDecodeError:
+        return None

@@ -1,9 +1,11 @@
 """Review queues: cases raised by holds, flags, reports and reach escalations; claims; and the
-decisions (approve, remove, escalate) with everything they do, one at a time or in bulk."""
+decisions (approve, remove, mark false, uphold, escalate) with everything they do, one at a time
+or in bulk."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -25,11 +27,13 @@ from townhall.domain.review import (
     SOURCES,
     VERDICTS,
     CaseState,
+    Correction,
     Outcome,
     Raised,
     Source,
     Standing,
     Target,
+    check_finding,
     due_at,
     graver,
     joined,
@@ -42,6 +46,7 @@ from townhall.domain.review import Verdict as ReviewVerdict
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
 from townhall.services.classifiers import Subject
+from townhall.services.corrections import Corrections
 from townhall.services.moderation import ContentCheck
 from townhall.services.notices import Notices
 from townhall.services.principal import Principal, require_role
@@ -61,6 +66,7 @@ class ReviewService:
         database: Database,
         bus: Bus,
         takedown: Takedown,
+        corrections: Corrections,
         content_check: ContentCheck,
         pack: PolicyPack,
         audit: AuditTrail,
@@ -70,10 +76,12 @@ class ReviewService:
         self._db = database
         self._audit = audit
         self._takedown = takedown
+        self._corrections = corrections
         self._check = content_check
         self._notices = Notices(database, bus)
         self._rules = pack.review
         self._severities = pack.moderation.severities
+        self._categories = pack.moderation.categories
         self._clock = clock
 
     def _now_ms(self) -> int:
@@ -299,7 +307,12 @@ class ReviewService:
                 raise NotFound("no such case", code="case_not_found")
             reports = await review_store.reports_of(conn, case_id)
             await self._audit.record_read(conn, actor, "case", [case_id])
-        return {**render_case(case, self._now_ms()), "reports": [render_filed(r) for r in reports]}
+            corrections = await self._corrections.of_case(conn, case_id)
+        return {
+            **render_case(case, self._now_ms()),
+            "reports": [render_filed(r) for r in reports],
+            "corrections": corrections,
+        }
 
     async def claim(self, actor: Principal, case_id: int, *, claimed: bool) -> dict[str, Any]:
         """Take a case (others see who works on it), or give it back."""
@@ -346,11 +359,22 @@ class ReviewService:
     # Decisions -----------------------------------------------------------------------------
 
     async def decide(
-        self, actor: Principal, case_ids: Sequence[int], *, decision: str, reason: str
+        self,
+        actor: Principal,
+        case_ids: Sequence[int],
+        *,
+        decision: str,
+        reason: str,
+        category: str | None = None,
+        correction: Correction | None = None,
     ) -> list[dict[str, Any]]:
-        """Decide every case or, if any one cannot be decided, none of them."""
+        """Decide every case or, if any one cannot be decided, none of them. `category` names
+        what a violation falls under; `correction` is what everyone a false item reached is
+        told (its delivery is committed with the decision and made after it)."""
         require_role(actor, Role.REVIEWER, Role.ADMIN)
         self._check_request(case_ids, decision, reason)
+        check_finding(decision, category, correction, self._rules, self._categories)
+        finding = Finding(decision, reason, category, correction)
         now_ms = self._now_ms()
         pushes: list[Push] = []
         async with self._db.writing() as conn:
@@ -363,7 +387,7 @@ class ReviewService:
             for case_id in case_ids:
                 self._check_decidable(actor, found[case_id], decision, now_ms)
             for case_id in case_ids:
-                pushes += await self._apply(conn, actor, found[case_id], decision, reason, now_ms)
+                pushes += await self._apply(conn, actor, found[case_id], finding, now_ms)
             # One action, one row: a bulk decision names every case it decided.
             await self._audit.record(
                 conn,
@@ -371,7 +395,7 @@ class ReviewService:
                 f"case.{decision}",
                 subject=("case", case_ids[0]) if len(case_ids) == 1 else None,
                 reason=reason,
-                details={"case_ids": list(case_ids)},
+                details=finding.details(case_ids),
             )
             decided = await review_store.cases(conn, case_ids)
         for push in pushes:
@@ -399,10 +423,17 @@ class ReviewService:
             raise Conflict(f"case {case.id} is already escalated", code="case_escalated")
         self._check_may_decide(actor, case)
         self._check_claim(actor, case, now_ms)
-        if decision == ReviewVerdict.REMOVE and case.target_type not in REMOVABLE:
+        removes = decision in (ReviewVerdict.REMOVE, ReviewVerdict.MARK_FALSE)
+        if removes and case.target_type not in REMOVABLE:
             raise PolicyRefusal(
-                f"case {case.id}: a {case.target_type} is not removed but upheld and sanctioned",
+                f"case {case.id}: a {case.target_type} is not removed or marked false but "
+                "upheld and sanctioned",
                 code="not_removable",
+            )
+        if decision == ReviewVerdict.MARK_FALSE and Source.HOLD in split(case.sources):
+            raise PolicyRefusal(
+                f"case {case.id}: the item is held and reached no one; remove or approve it",
+                code="not_delivered",
             )
         if decision == ReviewVerdict.UPHOLD and case.target_type in REMOVABLE:
             raise PolicyRefusal(
@@ -411,32 +442,44 @@ class ReviewService:
             )
 
     async def _apply(
-        self,
-        conn: DbConnection,
-        actor: Principal,
-        case: Row,
-        decision: str,
-        reason: str,
-        now_ms: int,
+        self, conn: DbConnection, actor: Principal, case: Row, finding: Finding, now_ms: int
     ) -> list[Push]:
-        if decision == ReviewVerdict.ESCALATE:  # the reason tells the administrators why
+        if finding.decision == ReviewVerdict.ESCALATE:  # the reason tells administrators why
             await review_store.update_case(
                 conn,
                 case.id,
                 state=CaseState.ESCALATED,
-                reason=reason,
+                reason=finding.reason,
                 claimed_by=None,
                 claimed_at=None,
             )
             return []
-        state = DECIDED_STATES[decision]
-        await _record_decision(conn, case.id, decision, actor.account_id, reason, now_ms)
+        state = DECIDED_STATES[finding.decision]
+        await _record_decision(
+            conn, case.id, finding.decision, actor.account_id, finding.reason, now_ms
+        )
+        if finding.category is not None:
+            categories = joined([*split(case.categories), finding.category])
+            await review_store.update_case(conn, case.id, categories=categories)
+            case = await review_store.get_case(conn, case.id)
         if state == CaseState.APPROVED:
             pushes = await self._release(conn, case)
         elif state == CaseState.REMOVED:
-            pushes = await self._remove(conn, actor, case, reason, now_ms)
+            pushes = await self._remove(conn, actor, case, finding, now_ms)
+        elif state == CaseState.MARKED_FALSE:
+            pushes = await self._tell_author(conn, case, "content_marked_false", finding.reason)
         else:  # upheld: the sanction is staff's next step
             pushes = []
+        if finding.correction is not None and finding.category is not None:
+            await self._corrections.owe(
+                conn,
+                case,
+                decision=finding.decision,
+                category=finding.category,
+                correction=finding.correction,
+                now_ms=now_ms,
+            )
+            pushes.append(self._corrections.kick)
         return pushes + await self._tell_reporters(conn, case, state, now_ms)
 
     async def _release(self, conn: DbConnection, case: Row) -> list[Push]:
@@ -447,7 +490,7 @@ class ReviewService:
         return []
 
     async def _remove(
-        self, conn: DbConnection, actor: Principal, case: Row, reason: str, now_ms: int
+        self, conn: DbConnection, actor: Principal, case: Row, finding: Finding, now_ms: int
     ) -> list[Push]:
         if case.target_type == Target.MESSAGE:
             removal = await self._takedown.remove_messages(conn, [case.target_id])
@@ -462,22 +505,28 @@ class ReviewService:
         # text stays free to an entitled account, so only content categories bank it.
         banked_for = [category for category in categories if category != UNLICENSED_NEWS]
         digest = self._check.digest(orjson.loads(case.content)["text"])
-        if digest is not None and (banked_for or not categories):
-            category = banked_for[0] if banked_for else "unspecified"
+        if digest is not None and (finding.category or banked_for or not categories):
+            category = finding.category or (banked_for[0] if banked_for else "unspecified")
             await review_store.bank(
                 conn, digest=digest.hex(), category=category, case_id=case.id, added_at=now_ms
             )
             pushes.append(lambda: self._check.banked(digest, category))
-        if case.author_id is not None:
-            notice = {
-                "kind": "content_removed",
-                "target": {"type": case.target_type, "id": case.target_id},
-                "categories": categories,
-                "reason": reason,
-            }
-            payload = await self._notices.write(conn, case.author_id, notice)
-            pushes.append(lambda: self._notices.ring(case.author_id, payload))
-        return pushes
+        return pushes + await self._tell_author(conn, case, "content_removed", finding.reason)
+
+    async def _tell_author(
+        self, conn: DbConnection, case: Row, kind: str, reason: str
+    ) -> list[Push]:
+        """The author learns what was decided about their content, and why."""
+        if case.author_id is None:
+            return []
+        notice = {
+            "kind": kind,
+            "target": {"type": case.target_type, "id": case.target_id},
+            "categories": split(case.categories),
+            "reason": reason,
+        }
+        payload = await self._notices.write(conn, case.author_id, notice)
+        return [lambda: self._notices.ring(case.author_id, payload)]
 
     async def _close_removed(
         self,
@@ -527,6 +576,28 @@ class ReviewService:
         return pushes
 
 
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A reviewer's decision as it applies to each case it covers."""
+
+    decision: str
+    reason: str
+    category: str | None
+    correction: Correction | None
+
+    def details(self, case_ids: Sequence[int]) -> dict[str, Any]:
+        """What the audit row of the decision records besides its reason."""
+        details: dict[str, Any] = {"case_ids": list(case_ids)}
+        if self.category is not None:
+            details["category"] = self.category
+        if self.correction is not None:
+            details["correction"] = {
+                "statement": self.correction.statement,
+                "refuting_post_id": self.correction.refuting_post_id,
+            }
+        return details
+
+
 async def _record_decision(
     conn: DbConnection,
     case_id: int,
@@ -568,6 +639,7 @@ def _states(state: str) -> tuple[str, ...]:
         CaseState.ESCALATED,
         CaseState.APPROVED,
         CaseState.REMOVED,
+        CaseState.MARKED_FALSE,
         CaseState.UPHELD,
     )
     if state not in known:

@@ -109,3 +109,13 @@ def write_checkpoint_file(folder: Path, tree_size: int, text: str) -> Path:
 def checkpoint_files(folder: Path) -> list[Path]:
     """Oldest first: the names hold the tree size, zero-padded, so name order is size order."""
     return sorted(folder.glob("checkpoint-*.txt")) if folder.is_dir() else []
+
+
+async def rows_of_action(conn: DbConnection, action: str) -> list[Row]:
+    """Every row of one action, in order: what an action recorded, to check against later."""
+    result = await conn.execute(
+        select(audit_log.c.seq, audit_log.c.details, audit_log.c.leaf_hash)
+        .where(audit_log.c.action == action)
+        .order_by(audit_log.c.seq)
+    )
+    return list(result)

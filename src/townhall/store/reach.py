@@ -1,14 +1,16 @@
 """The reach ledger: unique views, forwards and their lineage, per-day totals, escalations
-and the evidence snapshots frozen when a post crosses a threshold."""
+and the evidence snapshots frozen when a post or an author's totals cross a threshold."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, insert, literal, select, update
+from sqlalchemy import Row, and_, func, insert, literal, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from townhall.domain.reach import Measure
+from townhall.domain.review import Target
 from townhall.store.database import DbConnection
 from townhall.store.schema import (
     evidence_snapshots,
@@ -18,7 +20,10 @@ from townhall.store.schema import (
     public_accounts,
     reach_daily,
     reach_escalations,
+    review_cases,
 )
+
+REACH_COLUMNS = (posts.c.views, posts.c.forwards, posts.c.forwarders, posts.c.forward_depth)
 
 
 async def insert_new_views(
@@ -38,7 +43,13 @@ async def insert_new_views(
 
 
 async def add_to_post(
-    conn: DbConnection, post_id: int, *, views: int = 0, forwards_added: int = 0, depth: int = 0
+    conn: DbConnection,
+    post_id: int,
+    *,
+    views: int = 0,
+    forwards_added: int = 0,
+    forwarders_added: int = 0,
+    depth: int = 0,
 ) -> Row:
     """Move the post's counters and return them after the change."""
     result = await conn.execute(
@@ -47,17 +58,16 @@ async def add_to_post(
         .values(
             views=posts.c.views + views,
             forwards=posts.c.forwards + forwards_added,
+            forwarders=posts.c.forwarders + forwarders_added,
             forward_depth=_greatest(posts.c.forward_depth, depth),
         )
-        .returning(posts.c.views, posts.c.forwards, posts.c.forward_depth)
+        .returning(*REACH_COLUMNS)
     )
     return result.one()
 
 
 async def reach_of(conn: DbConnection, post_id: int) -> Row:
-    result = await conn.execute(
-        select(posts.c.views, posts.c.forwards, posts.c.forward_depth).where(posts.c.id == post_id)
-    )
+    result = await conn.execute(select(*REACH_COLUMNS).where(posts.c.id == post_id))
     return result.one()
 
 
@@ -66,10 +76,20 @@ def _greatest(column: Any, value: int) -> Any:
 
 
 async def add_to_day(
-    conn: DbConnection, public_account_id: int, day: int, *, views: int, forwards_added: int
+    conn: DbConnection,
+    public_account_id: int,
+    day: int,
+    *,
+    views: int,
+    forwards_added: int,
+    forwarders_added: int,
 ) -> None:
     statement = sqlite_insert(reach_daily).values(
-        public_account_id=public_account_id, day=day, views=views, forwards=forwards_added
+        public_account_id=public_account_id,
+        day=day,
+        views=views,
+        forwards=forwards_added,
+        forwarders=forwarders_added,
     )
     await conn.execute(
         statement.on_conflict_do_update(
@@ -77,20 +97,36 @@ async def add_to_day(
             set_={
                 "views": reach_daily.c.views + statement.excluded.views,
                 "forwards": reach_daily.c.forwards + statement.excluded.forwards,
+                "forwarders": reach_daily.c.forwarders + statement.excluded.forwarders,
             },
         )
     )
 
 
+def _sums() -> tuple[Any, ...]:
+    return (
+        func.coalesce(func.sum(reach_daily.c.views), 0).label("views"),
+        func.coalesce(func.sum(reach_daily.c.forwards), 0).label("forwards"),
+        func.coalesce(func.sum(reach_daily.c.forwarders), 0).label("forwarders"),
+    )
+
+
 async def totals_since(conn: DbConnection, public_account_ids: list[int], from_day: int) -> Row:
     result = await conn.execute(
-        select(
-            func.coalesce(func.sum(reach_daily.c.views), 0).label("views"),
-            func.coalesce(func.sum(reach_daily.c.forwards), 0).label("forwards"),
-        ).where(
+        select(*_sums()).where(
             reach_daily.c.public_account_id.in_(public_account_ids),
             reach_daily.c.day >= from_day,
         )
+    )
+    return result.one()
+
+
+async def author_totals_since(conn: DbConnection, author_id: int, from_day: int) -> Row:
+    """The rolling totals of every public account the author operates."""
+    result = await conn.execute(
+        select(*_sums())
+        .join(public_accounts, public_accounts.c.id == reach_daily.c.public_account_id)
+        .where(public_accounts.c.operator_id == author_id, reach_daily.c.day >= from_day)
     )
     return result.one()
 
@@ -108,6 +144,15 @@ async def accounts_run_by_operator_of(conn: DbConnection, public_account_id: int
         .order_by(public_accounts.c.id)
     )
     return [row[0] for row in result]
+
+
+async def has_forwarded(conn: DbConnection, post_id: int, forwarder_id: int) -> bool:
+    result = await conn.execute(
+        select(literal(1))
+        .where(forwards.c.post_id == post_id, forwards.c.forwarder_id == forwarder_id)
+        .limit(1)
+    )
+    return result.first() is not None
 
 
 async def insert_forward(conn: DbConnection, **values: Any) -> int:
@@ -150,6 +195,64 @@ async def insert_escalation(conn: DbConnection, **values: Any) -> int:
     result = await conn.execute(insert(reach_escalations).values(**values))
     (escalation_id,) = result.inserted_primary_key  # type: ignore[misc]
     return int(escalation_id)
+
+
+async def set_audit_seq(conn: DbConnection, escalation_id: int, seq: int) -> None:
+    await conn.execute(
+        update(reach_escalations)
+        .where(reach_escalations.c.id == escalation_id)
+        .values(audit_seq=seq)
+    )
+
+
+async def last_author_escalation(conn: DbConnection, author_id: int, measure: str) -> int | None:
+    """When the author's totals were last escalated on this measure (ms), if ever."""
+    result = await conn.execute(
+        select(func.max(reach_escalations.c.created_at)).where(
+            reach_escalations.c.author_id == author_id,
+            reach_escalations.c.measure == measure,
+            reach_escalations.c.post_id.is_(None),
+        )
+    )
+    return result.scalar()
+
+
+async def most_reached_posts(
+    conn: DbConnection, author_id: int, *, measure: str, limit: int
+) -> list[Row]:
+    """The author's posts with any reach, the most reached on `measure` first, each with the
+    review case it has (flagged, reported, escalated), if any."""
+    counted = posts.c.views if measure == Measure.VIEWS else posts.c.forwarders
+    result = await conn.execute(
+        select(
+            posts,
+            public_accounts.c.name.label("account_name"),
+            review_cases.c.id.label("case_id"),
+        )
+        .join(public_accounts, public_accounts.c.id == posts.c.public_account_id)
+        .outerjoin(
+            review_cases,
+            and_(review_cases.c.target_type == Target.POST, review_cases.c.target_id == posts.c.id),
+        )
+        .where(public_accounts.c.operator_id == author_id, (posts.c.views + posts.c.forwards) > 0)
+        .order_by(counted.desc(), posts.c.id)
+        .limit(limit)
+    )
+    return list(result)
+
+
+SNAPSHOTS_PER_QUERY = 1_000
+
+
+async def snapshots(conn: DbConnection, snapshot_ids: Sequence[int]) -> dict[int, Row]:
+    found: dict[int, Row] = {}
+    for start in range(0, len(snapshot_ids), SNAPSHOTS_PER_QUERY):
+        chunk = snapshot_ids[start : start + SNAPSHOTS_PER_QUERY]
+        result = await conn.execute(
+            select(evidence_snapshots).where(evidence_snapshots.c.id.in_(chunk))
+        )
+        found.update((row.id, row) for row in result)
+    return found
 
 
 async def escalations(conn: DbConnection, *, after: int, limit: int) -> list[Row]:

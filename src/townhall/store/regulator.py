@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, String, and_, func, literal, select
+from sqlalchemy import Row, String, and_, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from townhall.domain.enforcement import SubjectType
@@ -153,9 +153,16 @@ async def escalation_list(
         .join(evidence_snapshots, evidence_snapshots.c.id == reach_escalations.c.snapshot_id)
         .outerjoin(
             review_cases,
-            and_(
-                review_cases.c.target_type == Target.POST,
-                review_cases.c.target_id == reach_escalations.c.post_id,
+            or_(
+                and_(
+                    review_cases.c.target_type == Target.POST,
+                    review_cases.c.target_id == reach_escalations.c.post_id,
+                ),
+                and_(  # an author's totals escalate the author
+                    reach_escalations.c.post_id.is_(None),
+                    review_cases.c.target_type == Target.USER,
+                    review_cases.c.target_id == reach_escalations.c.author_id,
+                ),
             ),
         )
         .where(*_in_window(reach_escalations.c.created_at, window))

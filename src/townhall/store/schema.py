@@ -257,6 +257,8 @@ posts = Table(
     Column("views", Integer, nullable=False, server_default="0"),
     Column("forwards", Integer, nullable=False, server_default="0"),
     Column("forward_depth", Integer, nullable=False, server_default="0"),
+    # Distinct users who forwarded it: what the forward threshold counts (`forwards` is raw).
+    Column("forwarders", Integer, nullable=False, server_default="0"),
     Index("ix_posts_public_account_id_created_at", "public_account_id", "created_at"),
     Index("ix_posts_public_account_id_id", "public_account_id", "id"),
 )
@@ -275,13 +277,15 @@ forwards = Table(
     "forwards",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("post_id", Integer, ForeignKey("posts.id"), nullable=False, index=True),
+    Column("post_id", Integer, ForeignKey("posts.id"), nullable=False),
     Column("forwarder_id", Integer, ForeignKey("accounts.id"), nullable=False),
     Column("conversation_id", Integer, ForeignKey("conversations.id"), nullable=False),
     Column("message_id", Integer, ForeignKey("messages.id"), nullable=False, unique=True),
     Column("parent_id", Integer, ForeignKey("forwards.id"), nullable=True),
     Column("depth", Integer, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Whether a forwarder is new to the post, and the forwards of a post.
+    Index("ix_forwards_post_id_forwarder_id", "post_id", "forwarder_id"),
 )
 
 # Per public account and UTC day: summed over the pack's window for rolling per-author totals.
@@ -292,33 +296,42 @@ reach_daily = Table(
     Column("day", Integer, primary_key=True),
     Column("views", Integer, nullable=False),
     Column("forwards", Integer, nullable=False),
+    # Forwarders new to the post they forwarded that day: the forwards the thresholds count.
+    Column("forwarders", Integer, nullable=False, server_default="0"),
     sqlite_with_rowid=False,
 )
 
-# What the post said when it crossed a threshold, kept whatever its author does later.
+# What the post (or, for an author's totals, the author's most reached posts) said when it
+# crossed a threshold, kept whatever its author does later; the audit log holds its SHA-256.
+# `post_id` is the post whose reach crossed it.
 evidence_snapshots = Table(
     "evidence_snapshots",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("post_id", Integer, ForeignKey("posts.id"), nullable=False, index=True),
-    Column("content", Text, nullable=False),  # the post as JSON
+    Column("content", Text, nullable=False),  # as JSON
     Column("sha256", String(64), nullable=False),
     Column("captured_at", BigInteger, nullable=False),
 )
 
-# A post crossed a reach threshold: the moderation pipeline turns each into a review item.
+# A post, or an author's rolling totals (`post_id` None), crossed a reach threshold; each raises
+# a review case. `public_account_id` is the account whose reach crossed it; `author_id` its
+# operator; `audit_seq` the audit-log row that records it.
 reach_escalations = Table(
     "reach_escalations",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("post_id", Integer, ForeignKey("posts.id"), nullable=False),
+    Column("post_id", Integer, ForeignKey("posts.id"), nullable=True),
     Column("public_account_id", Integer, ForeignKey("public_accounts.id"), nullable=False),
     Column("measure", String(16), nullable=False),
     Column("threshold", Integer, nullable=False),
     Column("count", Integer, nullable=False),
     Column("snapshot_id", Integer, ForeignKey("evidence_snapshots.id"), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("author_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("audit_seq", Integer, nullable=True),
     UniqueConstraint("post_id", "measure"),
+    Index("ix_reach_escalations_author_id_measure", "author_id", "measure"),
 )
 
 # The operators' own lexicon terms, on top of the pack's; `kind` is "term" or "allow".
@@ -468,4 +481,29 @@ appeals = Table(
     Column("decided_by", Integer, ForeignKey("accounts.id"), nullable=True),
     Column("decided_at", BigInteger, nullable=True),
     Column("reason", Text, nullable=True),
+)
+# A correction owed to everyone a false item reached (a post or message a reviewer removed or
+# marked false in a correction category): the notice as the readers get it, committed with the
+# decision; `done_at` is set once every reader and forward recipient has it in their stream.
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("review_cases.id"), nullable=False, index=True),
+    Column("target_type", String(16), nullable=False),
+    Column("target_id", Integer, nullable=False),
+    Column("author_id", Integer, ForeignKey("accounts.id"), nullable=True),  # told otherwise
+    Column("notice", Text, nullable=False),  # the correction object of the event, as JSON
+    Column("created_at", BigInteger, nullable=False),
+    Column("noticed", Integer, nullable=False, server_default="0"),
+    Column("done_at", BigInteger, nullable=True, index=True),
+)
+# Who was told that an item is false: once per item and user, whatever decides it again.
+correction_notices = Table(
+    "correction_notices",
+    metadata,
+    Column("target_type", String(16), primary_key=True),
+    Column("target_id", Integer, primary_key=True),
+    Column("account_id", Integer, primary_key=True),
+    sqlite_with_rowid=False,
 )
