@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -23,6 +24,7 @@ from townhall.domain.audit import (
     LogVerifier,
     Problem,
     chain_hash,
+    check_against,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -44,6 +46,7 @@ CHECKPOINT_FOLDER = "audit-checkpoints"  # in the data dir; keep copies elsewher
 PAGE_DEFAULT = 100
 PAGE_MAX = 500
 YIELD_EVERY = 256  # rows: a walk in the server lets other requests run this often
+T = TypeVar("T")
 
 
 class AuditTrail:
@@ -226,11 +229,17 @@ class AuditLog:
         """The checkpoint of the largest size in the folder, and its text; None when there is
         none. Raises CheckpointError when that file does not verify."""
         files = self.checkpoint_files()
-        if not files:
-            return None
-        text = files[-1].read_text(encoding="utf-8", errors="replace")
+        return None if not files else self._read_checkpoint(files[-1])
+
+    def _read_checkpoint(self, path: Path) -> tuple[Checkpoint, str]:
+        """A checkpoint file, its signature checked, and its text. Raises CheckpointError when it
+        does not verify or covers another size than its name says."""
+        text = path.read_text(encoding="utf-8", errors="replace")
         public_key = signing_key(self._keys_dir).public_key()
-        return parse_checkpoint(text, public_key, KEY_NAME), text
+        cp = parse_checkpoint(text, public_key, KEY_NAME)
+        if cp.tree_size != audit_store.size_named(path):
+            raise CheckpointError(f"{path.name} holds a checkpoint of {cp.tree_size} rows")
+        return cp, text
 
     async def size(self) -> int:
         """The seq of the newest row: the log's size when it is intact."""
@@ -311,6 +320,7 @@ class AuditLog:
         if not 1 <= seq <= size:
             raise InvalidInput(f"seq must be within 1..{size}", code="seq_out_of_range")
         leaves = await self._leaves(size)
+        self._hold_to_signed(leaves, size)
         return {
             "seq": seq,
             "tree_size": size,
@@ -330,6 +340,7 @@ class AuditLog:
                 f"first must be within 1..{size} (the second size)", code="sizes_out_of_order"
             )
         leaves = await self._leaves(size)
+        self._hold_to_signed(leaves, first, size)
         return {
             "first": first,
             "second": size,
@@ -338,13 +349,32 @@ class AuditLog:
             "proof": [node.hex() for node in consistency_proof(leaves, first)],
         }
 
-    def _trusted_newest(self) -> tuple[Checkpoint, str]:
+    def _hold_to_signed(self, leaves: Sequence[bytes], *tree_sizes: int) -> None:
+        """A proof over the trees of `tree_sizes` rows is only served from leaves that still hash
+        to the root of the largest checkpoint within each tree: rows rewritten since they were
+        signed would give a proof against a root nobody signed. Raises Conflict otherwise."""
+        checked: set[Path] = set()
+        for tree_size in tree_sizes:
+            path = audit_store.newest_checkpoint_file(self._folder, at_most=tree_size)
+            if path is None or path in checked:
+                continue
+            checked.add(path)
+            cp, _ = self._trusted(partial(self._read_checkpoint, path))
+            problem = check_against(cp, merkle_root(leaves[: cp.tree_size]), len(leaves), None)
+            if problem is not None:
+                raise Conflict(f"the log is broken: {problem.what}", code="audit_log_broken")
+
+    @staticmethod
+    def _trusted(read: Callable[[], T]) -> T:
         try:
-            newest = self.newest_checkpoint()
-        except CheckpointError as error:
+            return read()
+        except (CheckpointError, OSError) as error:
             raise Conflict(
-                f"the newest checkpoint cannot be trusted: {error}", code="checkpoint_untrusted"
+                f"a checkpoint cannot be trusted: {error}", code="checkpoint_untrusted"
             ) from error
+
+    def _trusted_newest(self) -> tuple[Checkpoint, str]:
+        newest = self._trusted(self.newest_checkpoint)
         if newest is None:
             raise NotFound("no checkpoint has been written yet", code="no_checkpoint")
         return newest
