@@ -5,14 +5,14 @@ whole: verification, signed checkpoints, and the auditor's read-only view with M
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Row
 
 from townhall.domain.accounts import Role
@@ -33,6 +33,7 @@ from townhall.domain.audit import (
     sign_checkpoint,
 )
 from townhall.domain.errors import Conflict, InvalidInput, NotFound
+from townhall.domain.note import public_bytes, verifier_key
 from townhall.domain.time import iso_utc
 from townhall.services.principal import Principal, require_role
 from townhall.store import audit as audit_store
@@ -40,8 +41,7 @@ from townhall.store.database import Database, DbConnection
 from townhall.store.keys import audit_signing_seed
 
 OPERATOR = "operator"  # an action taken at the command line, by whoever runs the server
-ORIGIN = "townhall audit log"
-KEY_NAME = "townhall-audit"
+LOG_NAME_PREFIX = "townhall/audit-log/"
 CHECKPOINT_FOLDER = "audit-checkpoints"  # in the data dir; keep copies elsewhere too
 PAGE_DEFAULT = 100
 PAGE_MAX = 500
@@ -170,13 +170,25 @@ def signing_key(keys_dir: Path) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(audit_signing_seed(keys_dir))
 
 
+def log_name(public_key: Ed25519PublicKey) -> str:
+    """The log's origin line and its key's name, one string as tlog-checkpoint recommends. It
+    is unique to the signing key, so a witness following several Townhall logs tells them apart."""
+    return LOG_NAME_PREFIX + hashlib.sha256(public_bytes(public_key)).hexdigest()[:16]
+
+
+def read_checkpoint(text: str | bytes, public_key: Ed25519PublicKey) -> Checkpoint:
+    """A checkpoint file of this log: signed by its key under any name (its origin was another
+    before it was named after the key), files from before the signed-note format included."""
+    return parse_checkpoint(text, public_key, accept_without_key_id=True)
+
+
 def read_checkpoints(paths: Iterable[Path], keys_dir: Path) -> list[Checkpoint]:
     """Each file parsed and its signature checked; a bad one raises CheckpointError."""
     paths = list(paths)
     if not paths:
         return []  # no need for the key (and no key made just to read nothing)
     public_key = signing_key(keys_dir).public_key()
-    return [parse_checkpoint(path.read_bytes(), public_key, KEY_NAME) for path in paths]
+    return [read_checkpoint(path.read_bytes(), public_key) for path in paths]
 
 
 def render_row(row: Row) -> dict[str, Any]:
@@ -236,7 +248,7 @@ class AuditLog:
         does not verify or covers another size than its name says."""
         text = path.read_text(encoding="utf-8", errors="replace")
         public_key = signing_key(self._keys_dir).public_key()
-        cp = parse_checkpoint(text, public_key, KEY_NAME)
+        cp = read_checkpoint(text, public_key)
         if cp.tree_size != audit_store.size_named(path):
             raise CheckpointError(f"{path.name} holds a checkpoint of {cp.tree_size} rows")
         return cp, text
@@ -254,8 +266,10 @@ class AuditLog:
         earlier = await asyncio.to_thread(self.stored_checkpoints)
         now_ms = int(self._clock() * 1000)
         verifier = await _verified_walk(self._db, earlier)
-        signed = Checkpoint(ORIGIN, verifier.size, verifier.root(), verifier.head, now_ms)
-        text = sign_checkpoint(signed, signing_key(self._keys_dir), KEY_NAME)
+        key = signing_key(self._keys_dir)
+        name = log_name(key.public_key())
+        signed = Checkpoint(name, verifier.size, verifier.root(), verifier.head, now_ms)
+        text = sign_checkpoint(signed, key, name)
         paths = [
             audit_store.write_checkpoint_file(folder, signed.tree_size, text)
             for folder in (self._folder, *self._also, *also)
@@ -301,6 +315,7 @@ class AuditLog:
         require_role(actor, Role.AUDITOR, Role.ADMIN)
         cp, text = self._trusted_newest()
         public_key = signing_key(self._keys_dir).public_key()
+        name = log_name(public_key)
         return {
             "text": text,
             "origin": cp.origin,
@@ -308,8 +323,9 @@ class AuditLog:
             "root": cp.root.hex(),
             "chain_head": cp.chain_head.hex(),
             "at": iso_utc(cp.at_ms),
-            "key_name": KEY_NAME,
-            "public_key": public_key.public_bytes(Encoding.Raw, PublicFormat.Raw).hex(),
+            "key_name": name,
+            "public_key": public_bytes(public_key).hex(),
+            "verifier_key": verifier_key(name, public_key),
         }
 
     async def inclusion(self, actor: Principal, *, seq: int, tree_size: int | None) -> Any:
