@@ -14,8 +14,8 @@ from pathlib import Path
 from tests.conftest import PASSWORD, TOWNHALL, ServerPool, unique_handle
 from tests.support import query_db
 
-# Longer than the server's import time plus SQLite's busy timeout (5 s): start-up must wait out
-# a writer beyond that timeout too.
+# Longer than the server's import time plus SQLite's busy timeout (5 s) on an idle machine:
+# start-up must wait out a writer beyond that timeout too.
 HELD_SECONDS = 8.0
 
 
@@ -75,7 +75,6 @@ def test_the_first_start_waits_for_a_write_another_process_holds(
             done.join()
     try:
         assert ready_after_the_commit
-        assert "another process is writing; waiting for it" in server.log()
         assert "Application startup failed" not in server.log()
         server.create_staff("reviewer")
     finally:

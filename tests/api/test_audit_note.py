@@ -33,7 +33,7 @@ class VerifierKey:
 
 def parse_vkey(vkey: str) -> VerifierKey:
     """`<name>+<hex key ID>+<base64(signature type || public key)>`, type 0x01 for Ed25519."""
-    name, key_id_hex, material_b64 = vkey.split("+")
+    name, key_id_hex, material_b64 = vkey.split("+", 2)  # base64 may hold "+" too
     material = base64.b64decode(material_b64, validate=True)
     if len(material) != 33 or material[0] != 0x01:
         raise NotVerified("not an Ed25519 verifier key")
