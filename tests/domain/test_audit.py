@@ -725,3 +725,40 @@ def test_a_failed_signature_of_the_known_key_rejects_the_note_whatever_else_it_h
 def test_malformed_notes_are_refused(note: str) -> None:
     with pytest.raises(NoteError):
         open_note(note, KEY.public_key())
+
+
+# --- rows that should have been signed by now ------------------------------------------------
+
+
+def test_a_row_older_than_a_checkpoint_round_must_be_in_a_checkpoint() -> None:
+    rows = _rows(10)  # written at AT_MS + seq
+    due = AT_MS + 100  # every row was written before then: each should be in a checkpoint
+    problem = verify_log(rows, signed_before_ms=due)
+    assert problem is not None and problem.seq == 1
+    assert problem.what.startswith("row 1, written 2026-05-28T20:26:40.001Z, is in no checkpoint")
+    assert "the checkpoints that covered it were removed" in problem.what
+    # Only the newest checkpoint was removed: the first row beyond the one left is named.
+    problem = verify_log(rows, [_checkpoint(rows[:4])], signed_before_ms=due)
+    assert problem is not None and problem.seq == 5
+    assert verify_log(rows, [_checkpoint(rows)], signed_before_ms=due) is None
+
+
+def test_rows_younger_than_a_checkpoint_round_need_no_checkpoint_yet() -> None:
+    rows = _rows(10)
+    assert verify_log(rows, signed_before_ms=AT_MS + 1) is None  # row 1 at AT_MS + 1: not due
+    assert verify_log(rows, [_checkpoint(rows[:6])], signed_before_ms=AT_MS + 7) is None
+    assert verify_log(rows, [_checkpoint(rows[:6])], signed_before_ms=AT_MS + 8) == Problem(
+        7,
+        "row 7, written 2026-05-28T20:26:40.007Z, is in no checkpoint, though every row written "
+        "before 2026-05-28T20:26:40.008Z should be: the checkpoints that covered it were "
+        "removed, or none was signed since",
+    )
+
+
+def test_a_break_in_the_log_is_named_before_rows_that_lack_a_checkpoint() -> None:
+    rows = _rows(10)
+    entry, stored = rows[7]
+    rows[7] = (dataclasses.replace(entry, reason="nothing to see"), stored)
+    assert verify_log(rows, signed_before_ms=AT_MS + 100) == Problem(
+        8, "row 8 was edited or a row was inserted before it"
+    )

@@ -416,10 +416,19 @@ class LogVerifier:
 
     A purged row is fed with its stored leaf hash (`purged_leaf`), which stands in for its content
     in the chain and the tree; it must be covered by a checkpoint that matches, or it is reported.
+
+    With `signed_before_ms`, a row written before that time must be covered by one of the
+    checkpoints: checkpoints are signed on a timer, so an older row beyond the newest one means
+    the checkpoints that covered it are gone (and the rows after them may have been rewritten).
     """
 
-    def __init__(self, checkpoints: Iterable[Checkpoint] = ()) -> None:
+    def __init__(
+        self, checkpoints: Iterable[Checkpoint] = (), *, signed_before_ms: int | None = None
+    ) -> None:
         self._pending = sorted(checkpoints, key=lambda cp: cp.tree_size)
+        self._covered = self._pending[-1].tree_size if self._pending else 0
+        self._signed_before_ms = signed_before_ms
+        self._overdue: Problem | None = None  # reported last: a break in the log says more
         self._tree = MerkleAccumulator()
         self._head = GENESIS
         self._vouched = 0  # rows covered by checkpoints already matched
@@ -464,6 +473,8 @@ class LogVerifier:
         if self.problem is None and self._uncovered_purge is not None:
             seq = self._uncovered_purge
             self.problem = Problem(seq, f"row {seq} was purged but no checkpoint covers it")
+        if self.problem is None:
+            self.problem = self._overdue
         return self.problem
 
     @staticmethod
@@ -491,7 +502,22 @@ class LogVerifier:
         self._head = head
         if purged_leaf is not None and self._uncovered_purge is None:
             self._uncovered_purge = seq
+        if seq == self._covered + 1:
+            self._overdue = self._unsigned_too_long(entry)
         return None
+
+    def _unsigned_too_long(self, entry: Entry) -> Problem | None:
+        """The first row beyond the newest checkpoint, if it was written before every row
+        should have been signed."""
+        due = self._signed_before_ms
+        if due is None or entry.at_ms >= due:
+            return None
+        return Problem(
+            entry.seq,
+            f"row {entry.seq}, written {iso_utc(entry.at_ms)}, is in no checkpoint, though every "
+            f"row written before {iso_utc(due)} should be: the checkpoints that covered it were "
+            "removed, or none was signed since",
+        )
 
     def _check_due_checkpoints(self) -> None:
         while self.problem is None and self._pending and self._pending[0].tree_size == self.size:
@@ -511,11 +537,16 @@ def _leaf_or_none(entry: Entry) -> bytes | None:
         return None
 
 
-def verify_log(rows: Iterable[StoredRow], checkpoints: Iterable[Checkpoint] = ()) -> Problem | None:
+def verify_log(
+    rows: Iterable[StoredRow],
+    checkpoints: Iterable[Checkpoint] = (),
+    *,
+    signed_before_ms: int | None = None,
+) -> Problem | None:
     """The first problem in the stored rows (entry, stored chain hash[, purged leaf]), in seq
-    order, measured against the checkpoints; None when the log is intact. Streams: rows may be a
-    cursor."""
-    verifier = LogVerifier(checkpoints)
+    order, measured against the checkpoints (see LogVerifier); None when the log is intact.
+    Streams: rows may be a cursor."""
+    verifier = LogVerifier(checkpoints, signed_before_ms=signed_before_ms)
     for row in rows:
         if verifier.feed(*row) is not None:
             return verifier.problem

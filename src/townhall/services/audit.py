@@ -135,9 +135,11 @@ def leaf_of(row: Row) -> bytes:
         ) from error
 
 
-async def _walk(database: Database, checkpoints: Iterable[Checkpoint]) -> LogVerifier:
+async def _walk(
+    database: Database, checkpoints: Iterable[Checkpoint], *, signed_before_ms: int | None = None
+) -> LogVerifier:
     """The whole log fed to a verifier, finished: its `problem` is the first one, or None."""
-    verifier = LogVerifier(checkpoints)
+    verifier = LogVerifier(checkpoints, signed_before_ms=signed_before_ms)
     async with database.reading() as conn:
         async for row in audit_store.every_row(conn):
             fed = verifier.feed(entry_of(row), _unhex(row.chain_hash), stored_leaf(row))
@@ -158,16 +160,20 @@ async def _verified_walk(database: Database, checkpoints: Iterable[Checkpoint]) 
 
 
 async def verify_log(
-    database: Database, checkpoints: Iterable[Checkpoint] = ()
+    database: Database,
+    checkpoints: Iterable[Checkpoint] = (),
+    *,
+    signed_before_ms: int | None = None,
 ) -> tuple[int, Problem | None]:
     """Walk the whole log against the checkpoints: the rows it holds, and the first one that is
-    not as written (or the checkpoint it falls short of)."""
-    verifier = await _walk(database, checkpoints)
+    not as written (or the checkpoint it falls short of, or, given `signed_before_ms`, the first
+    row written before then that no checkpoint covers)."""
+    verifier = await _walk(database, checkpoints, signed_before_ms=signed_before_ms)
     return verifier.size, verifier.problem
 
 
-def signing_key(keys_dir: Path) -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.from_private_bytes(audit_signing_seed(keys_dir))
+def signing_key(key_file: Path) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(audit_signing_seed(key_file))
 
 
 def log_name(public_key: Ed25519PublicKey) -> str:
@@ -182,12 +188,12 @@ def read_checkpoint(text: str | bytes, public_key: Ed25519PublicKey) -> Checkpoi
     return parse_checkpoint(text, public_key, accept_without_key_id=True)
 
 
-def read_checkpoints(paths: Iterable[Path], keys_dir: Path) -> list[Checkpoint]:
+def read_checkpoints(paths: Iterable[Path], key_file: Path) -> list[Checkpoint]:
     """Each file parsed and its signature checked; a bad one raises CheckpointError."""
     paths = list(paths)
     if not paths:
         return []  # no need for the key (and no key made just to read nothing)
-    public_key = signing_key(keys_dir).public_key()
+    public_key = signing_key(key_file).public_key()
     return [read_checkpoint(path.read_bytes(), public_key) for path in paths]
 
 
@@ -216,14 +222,14 @@ class AuditLog:
     def __init__(
         self,
         database: Database,
-        keys_dir: Path,
+        key_file: Path,
         folder: Path,
         *,
         also: Sequence[Path] = (),
         clock: Callable[[], float],
     ) -> None:
         self._db = database
-        self._keys_dir = keys_dir
+        self._key_file = key_file
         self._folder = folder
         self._also = tuple(also)
         self._clock = clock
@@ -235,7 +241,7 @@ class AuditLog:
 
     def stored_checkpoints(self) -> list[Checkpoint]:
         """Every checkpoint in the folder, signature checked; a bad one raises CheckpointError."""
-        return read_checkpoints(self.checkpoint_files(), self._keys_dir)
+        return read_checkpoints(self.checkpoint_files(), self._key_file)
 
     def newest_checkpoint(self) -> tuple[Checkpoint, str] | None:
         """The checkpoint of the largest size in the folder, and its text; None when there is
@@ -247,7 +253,7 @@ class AuditLog:
         """A checkpoint file, its signature checked, and its text. Raises CheckpointError when it
         does not verify or covers another size than its name says."""
         text = path.read_text(encoding="utf-8", errors="replace")
-        public_key = signing_key(self._keys_dir).public_key()
+        public_key = signing_key(self._key_file).public_key()
         cp = read_checkpoint(text, public_key)
         if cp.tree_size != audit_store.size_named(path):
             raise CheckpointError(f"{path.name} holds a checkpoint of {cp.tree_size} rows")
@@ -266,7 +272,7 @@ class AuditLog:
         earlier = await asyncio.to_thread(self.stored_checkpoints)
         now_ms = int(self._clock() * 1000)
         verifier = await _verified_walk(self._db, earlier)
-        key = signing_key(self._keys_dir)
+        key = signing_key(self._key_file)
         name = log_name(key.public_key())
         signed = Checkpoint(name, verifier.size, verifier.root(), verifier.head, now_ms)
         text = sign_checkpoint(signed, key, name)
@@ -314,7 +320,7 @@ class AuditLog:
         """The newest checkpoint as signed, its fields, and the key to check it with offline."""
         require_role(actor, Role.AUDITOR, Role.ADMIN)
         cp, text = self._trusted_newest()
-        public_key = signing_key(self._keys_dir).public_key()
+        public_key = signing_key(self._key_file).public_key()
         name = log_name(public_key)
         return {
             "text": text,
