@@ -181,8 +181,8 @@ async def outwaiting_writers(
 ) -> T:
     """Run `attempt` (one whole transaction) again while another process holds the database's
     lock, for up to `wait_seconds`: start-up waits for a concurrent writer instead of dying on it.
-    SQLite's busy timeout already waits within one attempt; this covers a writer that holds on
-    longer, and the locks that SQLite does not wait for at all (changing the journal mode)."""
+    SQLite's busy timeout (5 s) already waits within one attempt; this covers a writer that holds
+    its lock longer, or several writers in turn."""
     deadline = time.monotonic() + wait_seconds
     warned = False
     while True:
