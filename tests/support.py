@@ -17,6 +17,7 @@ import httpx
 from stdnum.cn import ric, uscc
 
 from townhall.client import TownhallClient
+from townhall.domain.audit import GENESIS, Entry, chain_hash
 from townhall.packs import load_pack
 
 if TYPE_CHECKING:
@@ -473,3 +474,22 @@ def _example(spec: dict[str, Any], schema: dict[str, Any], values: dict[str, Any
     if kind == "boolean":
         return False
     return "an example text"
+
+
+def rewrite_audit_row(data_dir: Path, seq: int, reason: str) -> None:
+    """What someone with write access to the database but not the signing key can do: change
+    an audit row and recompute every chain hash after it."""
+    with closing(sqlite3.connect(data_dir / "townhall.db", timeout=10)) as conn:
+        conn.execute("UPDATE audit_log SET reason = ? WHERE seq = ?", (reason, seq))
+        rows = conn.execute(
+            "SELECT seq, at, actor_id, actor_role, action, subject_type, subject_id, reason,"
+            " details FROM audit_log ORDER BY seq"
+        ).fetchall()
+        previous = GENESIS
+        for row in rows:
+            entry = Entry(*row[:8], details=json.loads(row[8]))
+            previous = chain_hash(previous, entry)
+            conn.execute(
+                "UPDATE audit_log SET chain_hash = ? WHERE seq = ?", (previous.hex(), entry.seq)
+            )
+        conn.commit()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sqlite3
 import subprocess
 import time
@@ -19,7 +20,7 @@ import orjson
 import pytest
 
 from tests.conftest import TOWNHALL
-from tests.support import query_db
+from tests.support import query_db, rewrite_audit_row
 from townhall.app import running_services
 from townhall.config import Settings
 from townhall.domain.audit import Entry, leaf_hash
@@ -144,11 +145,14 @@ async def test_covered_old_rows_lose_their_content_and_the_log_still_verifies(
     assert record[1] == int(world.clock.now * 1000)
     assert json.loads(record[8]) == {"audit_rows": 5, "cases": 0, "through_seq": 5}
 
-    verified = townhall(world.data_dir, "verify")
-    assert verified.returncode == 0, verified.stderr
+    # The purged rows verify by their stored leaves; rows 6-8, long past a checkpoint round
+    # (no server ran in this test to sign them), are named as in no checkpoint.
+    unsigned = townhall(world.data_dir, "verify")
+    assert unsigned.returncode == 1
+    assert "row 6, written" in unsigned.stderr and "is in no checkpoint" in unsigned.stderr
     (kept,) = world.elsewhere.glob("checkpoint-*.txt")
     with_copy = townhall(world.data_dir, "verify", "--checkpoint", str(kept))
-    assert with_copy.returncode == 0, with_copy.stderr
+    assert "row 6, written" in with_copy.stderr
 
     # Nothing more is due: no change, and no second record.
     again = await world.services.retention.purge()
@@ -161,7 +165,9 @@ async def test_covered_old_rows_lose_their_content_and_the_log_still_verifies(
     latest = audit_rows(world.data_dir)
     assert [row[10] is not None for row in latest] == [True] * 7 + [False, False]
     assert json.loads(latest[8][8]) == {"audit_rows": 2, "cases": 0, "through_seq": 7}
-    assert townhall(world.data_dir, "verify").returncode == 0
+    assert await world.checkpoint() == 9
+    verified = townhall(world.data_dir, "verify")
+    assert verified.returncode == 0, verified.stderr
 
 
 async def test_a_dry_run_counts_and_changes_nothing(world: World) -> None:
@@ -248,7 +254,27 @@ async def test_purged_rows_need_a_checkpoint_that_covers_them(world: World) -> N
     uncovered = townhall(world.data_dir, "verify")
     assert uncovered.returncode == 1
     assert "row 1 was purged but no checkpoint covers it" in uncovered.stderr
-    assert townhall(world.data_dir, "verify", "--checkpoint", str(kept)).returncode == 0
+    # The copy vouches for the purged rows; what is left is the tail no server signed.
+    with_copy = townhall(world.data_dir, "verify", "--checkpoint", str(kept))
+    assert with_copy.returncode == 1 and "row 6, written" in with_copy.stderr
+
+
+async def test_a_rewrite_behind_deleted_checkpoints_fails_verify(world: World) -> None:
+    await world.add_terms(4)
+    assert await world.checkpoint() == 5  # written 400 days ago, like the rows
+    assert townhall(world.data_dir, "verify").returncode == 0
+    # With the database and the data dir: a row rewritten, every later hash recomputed, and the
+    # checkpoints that would show it deleted.
+    rewrite_audit_row(world.data_dir, 3, "nothing happened")
+    shutil.rmtree(world.data_dir / "audit-checkpoints")
+    caught = townhall(world.data_dir, "verify")
+    assert caught.returncode == 1, caught.stdout
+    assert caught.stderr.startswith("TAMPERED: row 1, written ")
+    assert "is in no checkpoint" in caught.stderr and "were removed" in caught.stderr
+    # The copy kept elsewhere names the rewrite itself.
+    (kept,) = world.elsewhere.glob("checkpoint-*.txt")
+    rewritten = townhall(world.data_dir, "verify", "--checkpoint", str(kept))
+    assert rewritten.returncode == 1 and "rows 1\u20135 no longer hash" in rewritten.stderr
 
 
 def insert_case(data_dir: Path, target_id: int, state: str, decided_at: float | None) -> None:

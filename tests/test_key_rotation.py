@@ -60,6 +60,7 @@ async def test_rotating_a_stopped_servers_keys_reseals_every_identity(
     assert f"{len(before)} identities would be sealed under a new key" in dry_run.stdout
     assert sealed_rows(fresh_server) == before
     assert sorted(path.name for path in keys_dir.iterdir()) == [
+        "audit-signing.key",  # made when the server signed its last checkpoint, as it stopped
         "blind-index.key",
         "identity-1.key",
         "phone-code.key",
@@ -75,6 +76,7 @@ async def test_rotating_a_stopped_servers_keys_reseals_every_identity(
         assert new_key_id == key_id
         assert new_sealed != before[account_id][1]
     assert sorted(path.name for path in keys_dir.iterdir()) == [
+        "audit-signing.key",
         "blind-index.key",
         "identity-1.key",
         "identity-2.key",

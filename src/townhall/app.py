@@ -106,7 +106,7 @@ async def running_services(
     audit = AuditTrail(clock=clock)
     audit_log_service = AuditLog(
         database,
-        settings.resolved_keys_dir,
+        settings.resolved_audit_signing_key,
         settings.data_dir / CHECKPOINT_FOLDER,
         also=settings.audit_checkpoint_also,
         clock=clock,
@@ -273,6 +273,14 @@ async def every(interval_seconds: float, job: Callable[[], Awaitable[object]], w
         await asyncio.sleep(interval_seconds)
 
 
+async def one_round(job: Callable[[], Awaitable[object]], what: str) -> None:
+    """One round of a timer's job, at a moment when a failure must not stop anything."""
+    try:
+        await job()
+    except Exception:
+        log.exception("%s failed", what)
+
+
 async def expire_sanctions(services: Services) -> None:
     """Record the end of sanctions whose time is up (they stop applying on the dot anyway)."""
     expired = await services.enforcement.expire_due()
@@ -306,11 +314,28 @@ async def checkpoint_audit_log(services: Services) -> None:
         log.info("audit checkpoint of %d rows written", signed.tree_size)
 
 
+def warn_about_audit_trust(settings: Settings) -> None:
+    """Say at start where the audit log's proof is weaker than it looks (docs/audit.md)."""
+    if settings.audit_signing_key_in_data_dir:
+        log.warning(
+            "the audit signing key %s is inside the data dir: whoever can copy or rewrite the "
+            "data dir can also sign checkpoints for a rewritten audit log; set "
+            "audit_signing_key (or keys_dir) to a path outside it",
+            settings.resolved_audit_signing_key,
+        )
+    if not settings.audit_checkpoint_also:
+        log.warning(
+            "audit checkpoints are kept only in the data dir: set audit_checkpoint_also to a "
+            "folder the database's writers cannot change, or send them to a witness"
+        )
+
+
 def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> FastAPI:
     limits = settings.limits.to_domain()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warn_about_audit_trust(settings)
         async with running_services(settings, clock=clock) as services:
             app.state.settings = settings
             app.state.services = services
@@ -355,6 +380,11 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                # The rows since the last round, signed: a stopped server leaves none that
+                # `townhall audit verify` would find overdue.
+                await one_round(
+                    partial(checkpoint_audit_log, services), "the last audit checkpoint"
+                )
 
     app = FastAPI(
         title="Townhall",

@@ -16,6 +16,7 @@ from pydantic_settings import (
 )
 
 from townhall.domain.limits import Limits
+from townhall.store.keys import AUDIT_SIGNING_KEY
 
 
 class LimitsSettings(BaseModel):
@@ -70,6 +71,8 @@ class Settings(BaseSettings):
     lexicon_reload_interval_seconds: float = Field(10.0, ge=0.1, le=3600)
     audit_checkpoint_interval_seconds: float = Field(3600.0, ge=1, le=86_400 * 7)
     audit_checkpoint_also: list[Path] = []  # folders each checkpoint is also written to
+    audit_checkpoint_grace_seconds: float = Field(900.0, ge=0, le=86_400 * 7)
+    audit_signing_key: Path | None = None  # unset: <keys_dir>/audit-signing.key
     retention_purge_interval_seconds: float = Field(86_400.0, ge=1, le=86_400 * 30)
     classifiers: bool = True
     sanction_expiry_interval_seconds: float = Field(1.0, ge=0.1, le=3600)
@@ -121,6 +124,18 @@ class Settings(BaseSettings):
     @property
     def resolved_keys_dir(self) -> Path:
         return self.keys_dir if self.keys_dir is not None else self.data_dir / "keys"
+
+    @property
+    def resolved_audit_signing_key(self) -> Path:
+        if self.audit_signing_key is not None:
+            return self.audit_signing_key
+        return self.resolved_keys_dir / AUDIT_SIGNING_KEY
+
+    @property
+    def audit_signing_key_in_data_dir(self) -> bool:
+        """Whoever copies or rewrites the data dir then holds the key that vouches for it."""
+        key = self.resolved_audit_signing_key.resolve()
+        return key.is_relative_to(self.data_dir.resolve())
 
 
 def _is_loopback(host: str | None) -> bool:

@@ -4,18 +4,17 @@ or reordered."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Awaitable, Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, fresh_identity
-from tests.support import add_terms, group_of, public_account, query_db
-from townhall.domain.audit import GENESIS, Entry, chain_hash
+from tests.support import add_terms, group_of, public_account, query_db, rewrite_audit_row
 
 
 def audit_rows(server: Server) -> list[tuple[Any, ...]]:
@@ -220,25 +219,6 @@ async def test_verify_names_the_first_row_that_is_not_as_written(
     assert named in broken.stderr, broken.stderr
 
 
-def rewrite_with_recomputed_hashes(server: Server, seq: int, reason: str) -> None:
-    """What someone with write access to the database but not the signing key can do: change
-    a row and recompute every chain hash after it."""
-    with closing(sqlite3.connect(server.data_dir / "townhall.db", timeout=10)) as conn:
-        conn.execute("UPDATE audit_log SET reason = ? WHERE seq = ?", (reason, seq))
-        rows = conn.execute(
-            "SELECT seq, at, actor_id, actor_role, action, subject_type, subject_id, reason,"
-            " details FROM audit_log ORDER BY seq"
-        ).fetchall()
-        previous = GENESIS
-        for row in rows:
-            entry = Entry(*row[:8], details=orjson.loads(row[8]))
-            previous = chain_hash(previous, entry)
-            conn.execute(
-                "UPDATE audit_log SET chain_hash = ? WHERE seq = ?", (previous.hex(), entry.seq)
-            )
-        conn.commit()
-
-
 async def test_checkpoints_catch_a_cut_tail_a_rollback_and_a_recomputed_rewrite(
     fresh_server: Server, make_staff: MakeStaff, tmp_path: Path
 ) -> None:
@@ -278,7 +258,7 @@ async def test_checkpoints_catch_a_cut_tail_a_rollback_and_a_recomputed_rewrite(
     # the copy kept elsewhere.
     for stored in (server.data_dir / "audit-checkpoints").glob("*.txt"):
         stored.unlink()
-    rewrite_with_recomputed_hashes(server, 3, "nothing happened")
+    rewrite_audit_row(server.data_dir, 3, "nothing happened")
     rewritten = server.cli("audit", "verify", "--checkpoint", str(kept))
     assert rewritten.returncode == 1
     assert "rewritten" in rewritten.stderr
@@ -358,7 +338,7 @@ async def test_staff_reads_of_private_content_are_recorded_with_the_reader_and_w
             "identity.read",
         )
     ]
-    shown = [orjson.loads(r[5])["ids"] for r in recorded]
+    shown = [json.loads(r[5])["ids"] for r in recorded]
     assert shown[0] == [c["id"] for c in queue["cases"]]
     assert recorded[1][3:5] == ("case", case["id"]) and shown[1] == [case["id"]]
     assert appeal["id"] in shown[2]
@@ -366,3 +346,37 @@ async def test_staff_reads_of_private_content_are_recorded_with_the_reader_and_w
     assert shown[4] == [forward["forward"]["id"]]
     assert {alice.id, bob.id, operator.id} <= set(shown[5])
     assert server.cli("audit", "verify").returncode == 0
+
+
+def test_the_server_says_at_start_that_the_signing_key_is_in_the_data_dir(server: Server) -> None:
+    log = server.log()
+    key = server.data_dir / "keys" / "audit-signing.key"
+    assert f"WARNING townhall.app the audit signing key {key} is inside the data dir" in log
+    assert "audit checkpoints are kept only in the data dir" in log
+
+
+async def test_a_signing_key_kept_elsewhere_signs_and_the_server_signs_once_more_at_stop(
+    servers: ServerPool, make_staff: MakeStaff, tmp_path: Path
+) -> None:
+    key = tmp_path / "offline" / "audit.key"
+    copies = tmp_path / "copies"
+    server = servers.start(audit_signing_key=key, audit_checkpoint_also=json.dumps([str(copies)]))
+    try:
+        assert "audit signing key" not in server.log()
+        assert "kept only in the data dir" not in server.log()
+        admin = await make_staff("admin", on=server, new=True)
+        await add_terms(admin, 0, 2)
+        rows = len(audit_rows(server))
+    finally:
+        server.stop()
+    # No round came in the hour; the rows written since start were signed as the server stopped.
+    (signed,) = sorted((server.data_dir / "audit-checkpoints").glob("checkpoint-*.txt"))
+    assert signed.name == f"checkpoint-{rows:012d}.txt"
+    assert (copies / signed.name).read_bytes() == signed.read_bytes()
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert not (server.data_dir / "keys" / "audit-signing.key").exists()
+    verified = server.cli("audit", "verify")
+    assert verified.returncode == 0, verified.stderr
+    assert "1 checkpoint(s) hold" in verified.stdout
+    elsewhere_key = server.cli("audit", "verify", "--checkpoint", str(copies / signed.name))
+    assert elsewhere_key.returncode == 0

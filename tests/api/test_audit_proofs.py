@@ -267,3 +267,40 @@ async def test_the_server_signs_a_checkpoint_when_the_log_grew(
         assert f"{len(written)} checkpoint(s) hold" in verified.stdout
     finally:
         server.stop()
+
+
+def tamper(server: Server, statement: str, *params: object) -> None:
+    with closing(sqlite3.connect(server.data_dir / "townhall.db", timeout=10)) as conn:
+        conn.execute(statement, params)
+        conn.commit()
+
+
+async def test_no_proof_is_served_from_rows_that_no_longer_hash_to_the_signed_root(
+    fresh_server: Server, make_staff: MakeStaff
+) -> None:
+    admin = await make_staff("admin", on=fresh_server, new=True)
+    auditor = await make_staff("auditor", on=fresh_server, new=True)
+    await add_terms(admin, 0, 4)
+    assert fresh_server.cli("audit", "checkpoint").returncode == 0  # 6 rows
+    signed = trusted(await auditor.request("GET", f"{LOG}/checkpoint"))
+    await add_terms(admin, 4, 2)  # 8 rows, the last two in no checkpoint yet
+    inclusion, consistency = f"{LOG}/proofs/inclusion", f"{LOG}/proofs/consistency"
+    asked: list[tuple[str, dict[str, int]]] = [
+        (inclusion, {"seq": 2}),
+        (inclusion, {"seq": 2, "tree_size": signed.tree_size}),
+        (inclusion, {"seq": 7, "tree_size": 8}),  # a larger tree whose prefix was signed
+        (consistency, {"first": 3}),
+        (consistency, {"first": signed.tree_size, "second": 8}),
+    ]
+    for path, params in asked:
+        intact = await auditor.raw("GET", path, params=params)
+        assert intact.status_code == 200, intact.text
+
+    # Someone with the database but not the key edits row 4; the chain hashes stay as they were.
+    tamper(fresh_server, "UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 4")
+    for path, params in asked:
+        answer = await auditor.raw("GET", path, params=params)
+        assert_error(answer, 409, "audit_log_broken")
+        assert "no longer hash to the root" in answer.json()["error"]["message"]
+    rows = await auditor.request("GET", LOG, params={"after": 3, "limit": 1})
+    assert rows["rows"][0]["reason"] == "nothing to see"  # the rows themselves stay readable

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 from collections.abc import Sequence
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -36,6 +37,7 @@ from townhall.domain.audit import (
     verify_inclusion,
     verify_log,
 )
+from townhall.domain.note import NoteError, key_id, open_note, public_bytes, verifier_key
 
 Row = tuple[Entry, bytes]
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
@@ -442,14 +444,12 @@ def test_any_flipped_character_is_refused() -> None:
 
 
 def test_a_flipped_signature_byte_is_refused() -> None:
-    import base64
-
     text = sign_checkpoint(_checkpoint(_rows(12)), KEY, "k")
     body, _, sig_line = text.partition("\n\n")
     sig = bytearray(base64.b64decode(sig_line.split(" ")[2]))
     sig[10] ^= 0x01
     forged = f"{body}\n\n\u2014 k {base64.b64encode(bytes(sig)).decode()}\n"
-    with pytest.raises(CheckpointError, match="no valid signature"):
+    with pytest.raises(CheckpointError, match="the signature of k does not verify"):
         parse_checkpoint(forged, KEY.public_key())
 
 
@@ -637,3 +637,128 @@ def test_a_row_whose_details_json_cannot_hold_reads_as_edited() -> None:
     entry, stored = rows[1]
     rows[1] = (dataclasses.replace(entry, details={"big": 2**60}), stored)
     assert verify_chain(rows) == Problem(2, "row 2 was edited or a row was inserted before it")
+
+
+# --- the signed-note format (c2sp.org/signed-note) -------------------------------------------
+
+# The example of the specification itself: a verifier key and a note it verifies.
+SPEC_VKEY = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"
+SPEC_NOTE = (
+    "This is an example message.\n\n\u2014 example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXp"
+    "pzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n"
+)
+
+
+def _spec_key() -> Ed25519PublicKey:
+    material = base64.b64decode(SPEC_VKEY.split("+")[2])
+    return Ed25519PublicKey.from_public_bytes(material[1:])
+
+
+def test_key_ids_and_verifier_keys_match_the_specifications_example() -> None:
+    assert key_id("example.com/foo", _spec_key()).hex() == "530d903a"
+    assert verifier_key("example.com/foo", _spec_key()) == SPEC_VKEY
+    assert open_note(SPEC_NOTE, _spec_key(), "example.com/foo") == "This is an example message.\n"
+    with pytest.raises(NoteError, match="no valid signature"):
+        open_note(SPEC_NOTE, _spec_key(), "example.com/bar")
+
+
+def test_a_checkpoint_signature_line_carries_the_key_id() -> None:
+    text = sign_checkpoint(_checkpoint(_rows(3)), KEY, "k1")
+    signature = base64.b64decode(text.split("\n")[6].split(" ")[2])
+    assert len(signature) == 4 + 64
+    assert (
+        signature[:4] == hashlib.sha256(b"k1\n\x01" + public_bytes(KEY.public_key())).digest()[:4]
+    )
+
+
+def _legacy(cp: Checkpoint, key_name: str) -> str:
+    """A checkpoint as Townhall wrote it before it followed the format: no key ID."""
+    body = sign_checkpoint(cp, KEY, key_name).partition("\n\n")[0] + "\n"
+    signature = base64.b64encode(KEY.sign(body.encode())).decode()
+    return f"{body}\n\u2014 {key_name} {signature}\n"
+
+
+def test_checkpoints_written_before_the_format_are_read_only_when_asked() -> None:
+    cp = _checkpoint(_rows(5))
+    legacy = _legacy(cp, "townhall-audit")
+    assert parse_checkpoint(legacy, KEY.public_key(), accept_without_key_id=True) == cp
+    with pytest.raises(CheckpointError, match="no valid signature"):
+        parse_checkpoint(legacy, KEY.public_key())
+    other = Ed25519PrivateKey.from_private_bytes(bytes(32)).public_key()
+    with pytest.raises(CheckpointError, match="no valid signature"):
+        parse_checkpoint(legacy, other, accept_without_key_id=True)
+
+
+def test_a_witness_cosignature_beside_the_logs_is_ignored() -> None:
+    cp = _checkpoint(_rows(4))
+    witness = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
+    text = sign_checkpoint(cp, KEY, "log.example/audit")
+    cosigned = text + sign_checkpoint(cp, witness, "witness.example/w1").partition("\n\n")[2]
+    assert parse_checkpoint(cosigned, KEY.public_key(), "log.example/audit") == cp
+    # The same name under another key is another key: ignored, not a failed signature.
+    impostor = sign_checkpoint(cp, witness, "log.example/audit").partition("\n\n")[2]
+    assert parse_checkpoint(text + impostor, KEY.public_key(), "log.example/audit") == cp
+
+
+def test_a_failed_signature_of_the_known_key_rejects_the_note_whatever_else_it_holds() -> None:
+    cp = _checkpoint(_rows(4))
+    text = sign_checkpoint(cp, KEY, "k")
+    body, _, line = text.partition("\n\n")
+    raw = bytearray(base64.b64decode(line.split(" ")[2]))
+    raw[-1] ^= 0x01
+    broken = f"\u2014 k {base64.b64encode(bytes(raw)).decode()}\n"
+    with pytest.raises(CheckpointError, match="does not verify"):
+        parse_checkpoint(f"{body}\n\n{broken}{line}", KEY.public_key(), "k")
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "text\n\n\u2014 k AAAA\tAAAA\n",  # a control character
+        "text\n\n\u2014 k+1 AAAA\n",  # a plus in the key name
+        "text\n\n\u2014 k AAB=\n",  # base64 that is not canonical: AAB= decodes as AAA= does
+        "text\n\n\u2014 k !!!!\n",
+        "text\n\n" + "\u2014 k AAAA\n" * 101,  # more signatures than a verifier must read
+        "no blank line\n\u2014 k AAAA\n",
+    ],
+)
+def test_malformed_notes_are_refused(note: str) -> None:
+    with pytest.raises(NoteError):
+        open_note(note, KEY.public_key())
+
+
+# --- rows that should have been signed by now ------------------------------------------------
+
+
+def test_a_row_older_than_a_checkpoint_round_must_be_in_a_checkpoint() -> None:
+    rows = _rows(10)  # written at AT_MS + seq
+    due = AT_MS + 100  # every row was written before then: each should be in a checkpoint
+    problem = verify_log(rows, signed_before_ms=due)
+    assert problem is not None and problem.seq == 1
+    assert problem.what.startswith("row 1, written 2026-05-28T20:26:40.001Z, is in no checkpoint")
+    assert "the checkpoints that covered it were removed" in problem.what
+    # Only the newest checkpoint was removed: the first row beyond the one left is named.
+    problem = verify_log(rows, [_checkpoint(rows[:4])], signed_before_ms=due)
+    assert problem is not None and problem.seq == 5
+    assert verify_log(rows, [_checkpoint(rows)], signed_before_ms=due) is None
+
+
+def test_rows_younger_than_a_checkpoint_round_need_no_checkpoint_yet() -> None:
+    rows = _rows(10)
+    assert verify_log(rows, signed_before_ms=AT_MS + 1) is None  # row 1 at AT_MS + 1: not due
+    assert verify_log(rows, [_checkpoint(rows[:6])], signed_before_ms=AT_MS + 7) is None
+    assert verify_log(rows, [_checkpoint(rows[:6])], signed_before_ms=AT_MS + 8) == Problem(
+        7,
+        "row 7, written 2026-05-28T20:26:40.007Z, is in no checkpoint, though every row written "
+        "before 2026-05-28T20:26:40.008Z should be: the checkpoints that covered it were "
+        "removed, or none was signed since",
+    )
+
+
+def test_a_break_in_the_log_is_named_before_rows_that_lack_a_checkpoint() -> None:
+    rows = _rows(10)
+    entry, stored = rows[7]
+    rows[7] = (dataclasses.replace(entry, reason="nothing to see"), stored)
+    assert verify_log(rows, signed_before_ms=AT_MS + 100) == Problem(
+        8, "row 8 was edited or a row was inserted before it"
+    )

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import orjson
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import OperationalError
 
 from townhall.store import stream as stream_store
-from townhall.store.database import Database, open_database
+from townhall.store.database import Database, is_locked, open_database, outwaiting_writers
 from townhall.store.message_log import MessageLog
 from townhall.store.migrate import alembic_config, upgrade_to_head
 from townhall.store.schema import metadata
@@ -193,3 +198,53 @@ async def test_verified_identities_are_named_for_what_was_checked_when_migrating
     await database.dispose()
     assert statuses == {alice: "format_checked", bob: "staff_verified", carol: "pending_review"}
     assert tuple(papers) == ("cn_uscc", "91110000600037341L")
+
+
+def locked_error(db_path: Path) -> OperationalError:
+    """The error SQLite really raises when another connection holds the write lock."""
+    with closing(sqlite3.connect(db_path, isolation_level=None)) as holder:
+        holder.execute("BEGIN IMMEDIATE")
+        with closing(sqlite3.connect(db_path, isolation_level=None, timeout=0)) as other:
+            try:
+                other.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                return OperationalError("BEGIN IMMEDIATE", {}, error)
+        holder.execute("ROLLBACK")
+    raise AssertionError("the second writer was not refused")
+
+
+async def test_start_up_tries_again_while_another_process_writes(
+    db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    busy = locked_error(db_path)
+    assert is_locked(busy)
+    attempts: list[int] = []
+
+    async def attempt() -> str:
+        attempts.append(len(attempts))
+        if len(attempts) < 3:
+            raise busy
+        return "migrated"
+
+    with caplog.at_level(logging.WARNING):
+        assert await outwaiting_writers(attempt, "migrating") == "migrated"
+    assert len(attempts) == 3
+    assert caplog.messages == ["migrating: another process is writing; waiting for it"]
+
+
+async def test_start_up_gives_up_after_its_wait_and_on_any_other_error(db_path: Path) -> None:
+    busy = locked_error(db_path)
+
+    async def always_locked() -> None:
+        raise busy
+
+    with pytest.raises(OperationalError):
+        await outwaiting_writers(always_locked, "migrating", wait_seconds=0.2)
+    other = OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: x"))
+    assert not is_locked(other)
+
+    async def broken() -> None:
+        raise other
+
+    with pytest.raises(OperationalError):
+        await outwaiting_writers(broken, "migrating")

@@ -5,6 +5,7 @@ back to an older copy; and purge what is past the pack's retention without losin
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -58,7 +59,8 @@ def verify(
 ) -> None:
     """Check every row's hash chain and the log against every checkpoint (those in the data dir
     and any named), then every escalation's evidence snapshot against the digest its row holds;
-    exit 1 naming the first row that is not as written."""
+    exit 1 naming the first row that is not as written, or the first row older than a checkpoint
+    interval (plus `audit_checkpoint_grace_seconds`) that no checkpoint covers."""
     from townhall.domain.audit import CheckpointError
     from townhall.services.audit import CHECKPOINT_FOLDER, read_checkpoints, verify_log
     from townhall.services.reach import verify_evidence
@@ -67,14 +69,20 @@ def verify(
     settings = settings_from(config, data_dir=data_dir)
     paths = [*stored_checkpoints(settings.data_dir / CHECKPOINT_FOLDER), *(checkpoint_files or [])]
     try:
-        checkpoints = read_checkpoints(paths, settings.resolved_keys_dir)
+        checkpoints = read_checkpoints(paths, settings.resolved_audit_signing_key)
     except (CheckpointError, OSError) as error:
         typer.echo(f"TAMPERED: a checkpoint cannot be trusted: {error}", err=True)
         raise typer.Exit(1) from error
+    # The server signs a checkpoint every interval: a row older than that and a grace must be in
+    # one, or a rewrite could hide behind deleted checkpoints.
+    overdue = settings.audit_checkpoint_interval_seconds + settings.audit_checkpoint_grace_seconds
+    signed_before_ms = int((time.time() - overdue) * 1000)
 
     async def run() -> tuple[int, Problem | None]:
         async with migrated_database(settings) as database:
-            rows, problem = await verify_log(database, checkpoints)
+            rows, problem = await verify_log(
+                database, checkpoints, signed_before_ms=signed_before_ms
+            )
             # The log vouches for the digests of the evidence escalations froze.
             return rows, problem or await verify_evidence(database)
 

@@ -19,14 +19,14 @@ import base64
 import binascii
 import dataclasses
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import rfc8785
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from townhall.domain.note import NoteError, open_note, sign_note
 from townhall.domain.time import iso_utc
 
 HASH_SIZE = 32
@@ -34,7 +34,6 @@ GENESIS = bytes(HASH_SIZE)  # the "previous chain hash" of row 1
 EMPTY_ROOT = hashlib.sha256(b"").digest()  # RFC 9162: the root of a tree with no leaves
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
-SIGNATURE_DASH = "\u2014"  # the em dash that opens a signature line, as in C2SP signed notes
 
 
 # --- entries and the chain ----------------------------------------------------------------------
@@ -296,6 +295,8 @@ def _unb64(text: str, what: str) -> bytes:
 
 
 def _body(cp: Checkpoint) -> str:
+    # A C2SP tlog-checkpoint: origin, tree size, base64 root; then two extension lines of
+    # Townhall's own, which the signature covers like the rest: the chain head and the time.
     return (
         f"{cp.origin}\n{cp.tree_size}\n{_b64(cp.root)}\n"
         f"chain {_b64(cp.chain_head)}\nat {cp.at_ms}\n"
@@ -311,19 +312,14 @@ def _check_fields(cp: Checkpoint) -> None:
         raise CheckpointError(f"checkpoint root and chain head must be {HASH_SIZE} bytes")
 
 
-def _check_key_name(key_name: str) -> None:
-    # As in C2SP signed notes: the name is one token, so the signature line splits unambiguously.
-    if not key_name or any(ch.isspace() or ch == "+" for ch in key_name):
-        raise CheckpointError("key name must be non-empty, without spaces or '+'")
-
-
 def sign_checkpoint(cp: Checkpoint, private_key: Ed25519PrivateKey, key_name: str) -> str:
-    """The checkpoint's text: the body, a blank line, and `— <key name> <base64 signature>`."""
+    """The checkpoint as a C2SP signed note: the body, a blank line, and
+    `— <key name> <base64(key ID || Ed25519 signature)>`."""
     _check_fields(cp)
-    _check_key_name(key_name)
-    body = _body(cp)
-    signature = private_key.sign(body.encode("utf-8"))
-    return f"{body}\n{SIGNATURE_DASH} {key_name} {_b64(signature)}\n"
+    try:
+        return sign_note(_body(cp), private_key, key_name)
+    except NoteError as error:
+        raise CheckpointError(str(error)) from error
 
 
 def _parse_decimal(text: str, what: str) -> int:
@@ -355,41 +351,21 @@ def _parse_body(body: str) -> Checkpoint:
     return cp
 
 
-def _signature_lines(block: str) -> Iterator[tuple[str, bytes]]:
-    lines = block.split("\n")
-    if lines[-1] != "" or len(lines) < 2:
-        raise CheckpointError("checkpoint must end with a signature line and a newline")
-    for line in lines[:-1]:
-        parts = _parse_prefixed(line, f"{SIGNATURE_DASH} ").split(" ")
-        if len(parts) != 2:
-            raise CheckpointError(f"malformed signature line {line!r}")
-        yield parts[0], _unb64(parts[1], "signature")
-
-
 def parse_checkpoint(
-    text: str | bytes, public_key: Ed25519PublicKey, key_name: str | None = None
+    text: str | bytes,
+    public_key: Ed25519PublicKey,
+    key_name: str | None = None,
+    *,
+    accept_without_key_id: bool = False,
 ) -> Checkpoint:
-    """Parses a checkpoint and checks that one of its signatures verifies with `public_key` (under
-    `key_name`, when given). Raises CheckpointError for anything malformed or unsigned."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise CheckpointError("checkpoint is not UTF-8 text") from exc
-    body, blank, signatures = text.partition("\n\n")
-    if not blank:
-        raise CheckpointError("checkpoint has no blank line before its signature")
-    body += "\n"
-    cp = _parse_body(body)
-    for name, signature in _signature_lines(signatures):
-        if key_name is not None and name != key_name:
-            continue
-        try:
-            public_key.verify(signature, body.encode("utf-8"))
-        except InvalidSignature:
-            continue
-        return cp
-    raise CheckpointError(f"checkpoint for {cp.tree_size} rows has no valid signature by this key")
+    """Parses a checkpoint signed by `public_key` (under `key_name`, or any name when None).
+    Raises CheckpointError for anything malformed or unsigned. `accept_without_key_id` also
+    reads the files Townhall wrote before it followed the signed-note format."""
+    try:
+        body = open_note(text, public_key, key_name, accept_without_key_id=accept_without_key_id)
+    except NoteError as error:
+        raise CheckpointError(f"checkpoint: {error}") from error
+    return _parse_body(body)
 
 
 def _describe(cp: Checkpoint) -> str:
@@ -440,10 +416,19 @@ class LogVerifier:
 
     A purged row is fed with its stored leaf hash (`purged_leaf`), which stands in for its content
     in the chain and the tree; it must be covered by a checkpoint that matches, or it is reported.
+
+    With `signed_before_ms`, a row written before that time must be covered by one of the
+    checkpoints: checkpoints are signed on a timer, so an older row beyond the newest one means
+    the checkpoints that covered it are gone (and the rows after them may have been rewritten).
     """
 
-    def __init__(self, checkpoints: Iterable[Checkpoint] = ()) -> None:
+    def __init__(
+        self, checkpoints: Iterable[Checkpoint] = (), *, signed_before_ms: int | None = None
+    ) -> None:
         self._pending = sorted(checkpoints, key=lambda cp: cp.tree_size)
+        self._covered = self._pending[-1].tree_size if self._pending else 0
+        self._signed_before_ms = signed_before_ms
+        self._overdue: Problem | None = None  # reported last: a break in the log says more
         self._tree = MerkleAccumulator()
         self._head = GENESIS
         self._vouched = 0  # rows covered by checkpoints already matched
@@ -488,6 +473,8 @@ class LogVerifier:
         if self.problem is None and self._uncovered_purge is not None:
             seq = self._uncovered_purge
             self.problem = Problem(seq, f"row {seq} was purged but no checkpoint covers it")
+        if self.problem is None:
+            self.problem = self._overdue
         return self.problem
 
     @staticmethod
@@ -515,7 +502,22 @@ class LogVerifier:
         self._head = head
         if purged_leaf is not None and self._uncovered_purge is None:
             self._uncovered_purge = seq
+        if seq == self._covered + 1:
+            self._overdue = self._unsigned_too_long(entry)
         return None
+
+    def _unsigned_too_long(self, entry: Entry) -> Problem | None:
+        """The first row beyond the newest checkpoint, if it was written before every row
+        should have been signed."""
+        due = self._signed_before_ms
+        if due is None or entry.at_ms >= due:
+            return None
+        return Problem(
+            entry.seq,
+            f"row {entry.seq}, written {iso_utc(entry.at_ms)}, is in no checkpoint, though every "
+            f"row written before {iso_utc(due)} should be: the checkpoints that covered it were "
+            "removed, or none was signed since",
+        )
 
     def _check_due_checkpoints(self) -> None:
         while self.problem is None and self._pending and self._pending[0].tree_size == self.size:
@@ -535,11 +537,16 @@ def _leaf_or_none(entry: Entry) -> bytes | None:
         return None
 
 
-def verify_log(rows: Iterable[StoredRow], checkpoints: Iterable[Checkpoint] = ()) -> Problem | None:
+def verify_log(
+    rows: Iterable[StoredRow],
+    checkpoints: Iterable[Checkpoint] = (),
+    *,
+    signed_before_ms: int | None = None,
+) -> Problem | None:
     """The first problem in the stored rows (entry, stored chain hash[, purged leaf]), in seq
-    order, measured against the checkpoints; None when the log is intact. Streams: rows may be a
-    cursor."""
-    verifier = LogVerifier(checkpoints)
+    order, measured against the checkpoints (see LogVerifier); None when the log is intact.
+    Streams: rows may be a cursor."""
+    verifier = LogVerifier(checkpoints, signed_before_ms=signed_before_ms)
     for row in rows:
         if verifier.feed(*row) is not None:
             return verifier.problem

@@ -5,13 +5,14 @@ whole: verification, signed checkpoints, and the auditor's read-only view with M
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Row
 
 from townhall.domain.accounts import Role
@@ -23,6 +24,7 @@ from townhall.domain.audit import (
     LogVerifier,
     Problem,
     chain_hash,
+    check_against,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -31,6 +33,7 @@ from townhall.domain.audit import (
     sign_checkpoint,
 )
 from townhall.domain.errors import Conflict, InvalidInput, NotFound
+from townhall.domain.note import public_bytes, verifier_key
 from townhall.domain.time import iso_utc
 from townhall.services.principal import Principal, require_role
 from townhall.store import audit as audit_store
@@ -39,12 +42,12 @@ from townhall.store.keys import audit_signing_seed
 
 OPERATOR = "operator"  # an action taken at the command line, by whoever runs the server
 SYSTEM = "system"  # an action the server takes by rule on its own (a reach escalation)
-ORIGIN = "townhall audit log"
-KEY_NAME = "townhall-audit"
+LOG_NAME_PREFIX = "townhall/audit-log/"
 CHECKPOINT_FOLDER = "audit-checkpoints"  # in the data dir; keep copies elsewhere too
 PAGE_DEFAULT = 100
 PAGE_MAX = 500
 YIELD_EVERY = 256  # rows: a walk in the server lets other requests run this often
+T = TypeVar("T")
 
 
 class AuditTrail:
@@ -176,9 +179,11 @@ def leaf_of(row: Row) -> bytes:
         ) from error
 
 
-async def _walk(database: Database, checkpoints: Iterable[Checkpoint]) -> LogVerifier:
+async def _walk(
+    database: Database, checkpoints: Iterable[Checkpoint], *, signed_before_ms: int | None = None
+) -> LogVerifier:
     """The whole log fed to a verifier, finished: its `problem` is the first one, or None."""
-    verifier = LogVerifier(checkpoints)
+    verifier = LogVerifier(checkpoints, signed_before_ms=signed_before_ms)
     async with database.reading() as conn:
         async for row in audit_store.every_row(conn):
             fed = verifier.feed(entry_of(row), _unhex(row.chain_hash), stored_leaf(row))
@@ -199,25 +204,41 @@ async def _verified_walk(database: Database, checkpoints: Iterable[Checkpoint]) 
 
 
 async def verify_log(
-    database: Database, checkpoints: Iterable[Checkpoint] = ()
+    database: Database,
+    checkpoints: Iterable[Checkpoint] = (),
+    *,
+    signed_before_ms: int | None = None,
 ) -> tuple[int, Problem | None]:
     """Walk the whole log against the checkpoints: the rows it holds, and the first one that is
-    not as written (or the checkpoint it falls short of)."""
-    verifier = await _walk(database, checkpoints)
+    not as written (or the checkpoint it falls short of, or, given `signed_before_ms`, the first
+    row written before then that no checkpoint covers)."""
+    verifier = await _walk(database, checkpoints, signed_before_ms=signed_before_ms)
     return verifier.size, verifier.problem
 
 
-def signing_key(keys_dir: Path) -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.from_private_bytes(audit_signing_seed(keys_dir))
+def signing_key(key_file: Path) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(audit_signing_seed(key_file))
 
 
-def read_checkpoints(paths: Iterable[Path], keys_dir: Path) -> list[Checkpoint]:
+def log_name(public_key: Ed25519PublicKey) -> str:
+    """The log's origin line and its key's name, one string as tlog-checkpoint recommends. It
+    is unique to the signing key, so a witness following several Townhall logs tells them apart."""
+    return LOG_NAME_PREFIX + hashlib.sha256(public_bytes(public_key)).hexdigest()[:16]
+
+
+def read_checkpoint(text: str | bytes, public_key: Ed25519PublicKey) -> Checkpoint:
+    """A checkpoint file of this log: signed by its key under any name (its origin was another
+    before it was named after the key), files from before the signed-note format included."""
+    return parse_checkpoint(text, public_key, accept_without_key_id=True)
+
+
+def read_checkpoints(paths: Iterable[Path], key_file: Path) -> list[Checkpoint]:
     """Each file parsed and its signature checked; a bad one raises CheckpointError."""
     paths = list(paths)
     if not paths:
         return []  # no need for the key (and no key made just to read nothing)
-    public_key = signing_key(keys_dir).public_key()
-    return [parse_checkpoint(path.read_bytes(), public_key, KEY_NAME) for path in paths]
+    public_key = signing_key(key_file).public_key()
+    return [read_checkpoint(path.read_bytes(), public_key) for path in paths]
 
 
 def render_row(row: Row) -> dict[str, Any]:
@@ -245,14 +266,14 @@ class AuditLog:
     def __init__(
         self,
         database: Database,
-        keys_dir: Path,
+        key_file: Path,
         folder: Path,
         *,
         also: Sequence[Path] = (),
         clock: Callable[[], float],
     ) -> None:
         self._db = database
-        self._keys_dir = keys_dir
+        self._key_file = key_file
         self._folder = folder
         self._also = tuple(also)
         self._clock = clock
@@ -264,17 +285,23 @@ class AuditLog:
 
     def stored_checkpoints(self) -> list[Checkpoint]:
         """Every checkpoint in the folder, signature checked; a bad one raises CheckpointError."""
-        return read_checkpoints(self.checkpoint_files(), self._keys_dir)
+        return read_checkpoints(self.checkpoint_files(), self._key_file)
 
     def newest_checkpoint(self) -> tuple[Checkpoint, str] | None:
         """The checkpoint of the largest size in the folder, and its text; None when there is
         none. Raises CheckpointError when that file does not verify."""
         files = self.checkpoint_files()
-        if not files:
-            return None
-        text = files[-1].read_text(encoding="utf-8", errors="replace")
-        public_key = signing_key(self._keys_dir).public_key()
-        return parse_checkpoint(text, public_key, KEY_NAME), text
+        return None if not files else self._read_checkpoint(files[-1])
+
+    def _read_checkpoint(self, path: Path) -> tuple[Checkpoint, str]:
+        """A checkpoint file, its signature checked, and its text. Raises CheckpointError when it
+        does not verify or covers another size than its name says."""
+        text = path.read_text(encoding="utf-8", errors="replace")
+        public_key = signing_key(self._key_file).public_key()
+        cp = read_checkpoint(text, public_key)
+        if cp.tree_size != audit_store.size_named(path):
+            raise CheckpointError(f"{path.name} holds a checkpoint of {cp.tree_size} rows")
+        return cp, text
 
     async def size(self) -> int:
         """The seq of the newest row: the log's size when it is intact."""
@@ -289,8 +316,10 @@ class AuditLog:
         earlier = await asyncio.to_thread(self.stored_checkpoints)
         now_ms = int(self._clock() * 1000)
         verifier = await _verified_walk(self._db, earlier)
-        signed = Checkpoint(ORIGIN, verifier.size, verifier.root(), verifier.head, now_ms)
-        text = sign_checkpoint(signed, signing_key(self._keys_dir), KEY_NAME)
+        key = signing_key(self._key_file)
+        name = log_name(key.public_key())
+        signed = Checkpoint(name, verifier.size, verifier.root(), verifier.head, now_ms)
+        text = sign_checkpoint(signed, key, name)
         paths = [
             audit_store.write_checkpoint_file(folder, signed.tree_size, text)
             for folder in (self._folder, *self._also, *also)
@@ -335,7 +364,8 @@ class AuditLog:
         """The newest checkpoint as signed, its fields, and the key to check it with offline."""
         require_role(actor, Role.AUDITOR, Role.ADMIN)
         cp, text = self._trusted_newest()
-        public_key = signing_key(self._keys_dir).public_key()
+        public_key = signing_key(self._key_file).public_key()
+        name = log_name(public_key)
         return {
             "text": text,
             "origin": cp.origin,
@@ -343,8 +373,9 @@ class AuditLog:
             "root": cp.root.hex(),
             "chain_head": cp.chain_head.hex(),
             "at": iso_utc(cp.at_ms),
-            "key_name": KEY_NAME,
-            "public_key": public_key.public_bytes(Encoding.Raw, PublicFormat.Raw).hex(),
+            "key_name": name,
+            "public_key": public_bytes(public_key).hex(),
+            "verifier_key": verifier_key(name, public_key),
         }
 
     async def inclusion(self, actor: Principal, *, seq: int, tree_size: int | None) -> Any:
@@ -355,6 +386,7 @@ class AuditLog:
         if not 1 <= seq <= size:
             raise InvalidInput(f"seq must be within 1..{size}", code="seq_out_of_range")
         leaves = await self._leaves(size)
+        self._hold_to_signed(leaves, size)
         return {
             "seq": seq,
             "tree_size": size,
@@ -374,6 +406,7 @@ class AuditLog:
                 f"first must be within 1..{size} (the second size)", code="sizes_out_of_order"
             )
         leaves = await self._leaves(size)
+        self._hold_to_signed(leaves, first, size)
         return {
             "first": first,
             "second": size,
@@ -382,13 +415,32 @@ class AuditLog:
             "proof": [node.hex() for node in consistency_proof(leaves, first)],
         }
 
-    def _trusted_newest(self) -> tuple[Checkpoint, str]:
+    def _hold_to_signed(self, leaves: Sequence[bytes], *tree_sizes: int) -> None:
+        """A proof over the trees of `tree_sizes` rows is only served from leaves that still hash
+        to the root of the largest checkpoint within each tree: rows rewritten since they were
+        signed would give a proof against a root nobody signed. Raises Conflict otherwise."""
+        checked: set[Path] = set()
+        for tree_size in tree_sizes:
+            path = audit_store.newest_checkpoint_file(self._folder, at_most=tree_size)
+            if path is None or path in checked:
+                continue
+            checked.add(path)
+            cp, _ = self._trusted(partial(self._read_checkpoint, path))
+            problem = check_against(cp, merkle_root(leaves[: cp.tree_size]), len(leaves), None)
+            if problem is not None:
+                raise Conflict(f"the log is broken: {problem.what}", code="audit_log_broken")
+
+    @staticmethod
+    def _trusted(read: Callable[[], T]) -> T:
         try:
-            newest = self.newest_checkpoint()
-        except CheckpointError as error:
+            return read()
+        except (CheckpointError, OSError) as error:
             raise Conflict(
-                f"the newest checkpoint cannot be trusted: {error}", code="checkpoint_untrusted"
+                f"a checkpoint cannot be trusted: {error}", code="checkpoint_untrusted"
             ) from error
+
+    def _trusted_newest(self) -> tuple[Checkpoint, str]:
+        newest = self._trusted(self.newest_checkpoint)
         if newest is None:
             raise NotFound("no checkpoint has been written yet", code="no_checkpoint")
         return newest

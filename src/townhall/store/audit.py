@@ -96,10 +96,19 @@ async def mark_purged(conn: DbConnection, leaves: Sequence[tuple[int, str]]) -> 
     )
 
 
+def _checkpoint_path(folder: Path, tree_size: int) -> Path:
+    return folder / f"checkpoint-{tree_size:012d}.txt"
+
+
+def size_named(path: Path) -> int:
+    """The tree size a checkpoint file's name says it covers."""
+    return int(path.stem.removeprefix("checkpoint-"))
+
+
 def write_checkpoint_file(folder: Path, tree_size: int, text: str) -> Path:
     """Written under a temporary name and renamed, so a reader never sees half a checkpoint."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"checkpoint-{tree_size:012d}.txt"
+    path = _checkpoint_path(folder, tree_size)
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(text, encoding="utf-8")
     temporary.replace(path)
@@ -107,8 +116,23 @@ def write_checkpoint_file(folder: Path, tree_size: int, text: str) -> Path:
 
 
 def checkpoint_files(folder: Path) -> list[Path]:
-    """Oldest first: the names hold the tree size, zero-padded, so name order is size order."""
-    return sorted(folder.glob("checkpoint-*.txt")) if folder.is_dir() else []
+    """Smallest tree size first, by the size each file's name holds."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        (path for path in folder.glob("checkpoint-*.txt") if _is_sized(path)), key=size_named
+    )
+
+
+def _is_sized(path: Path) -> bool:
+    size = path.stem.removeprefix("checkpoint-")
+    return size.isascii() and size.isdigit()
+
+
+def newest_checkpoint_file(folder: Path, *, at_most: int) -> Path | None:
+    """The file of the largest checkpoint covering at most `at_most` rows; None when none does."""
+    fitting = [path for path in checkpoint_files(folder) if size_named(path) <= at_most]
+    return fitting[-1] if fitting else None
 
 
 async def rows_of_action(conn: DbConnection, action: str) -> list[Row]:

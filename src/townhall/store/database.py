@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
-from collections.abc import AsyncIterator
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, create_engine, event, func, make_url, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, QueuePool
 
 from townhall.store.schema import events, messages
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -119,10 +126,17 @@ class Database:
             yield InlineReader(conn)
 
     async def load_counters(self) -> None:
-        async with self._write_lock, self.engine.connect() as conn:
-            max_message = await conn.scalar(select(func.max(messages.c.id)))
-            max_message_position = await conn.scalar(select(func.max(messages.c.position)))
-            max_event_position = await conn.scalar(select(func.max(events.c.position)))
+        async def read() -> tuple[int | None, int | None, int | None]:
+            async with self._write_lock, self.engine.connect() as conn:
+                return (
+                    await conn.scalar(select(func.max(messages.c.id))),
+                    await conn.scalar(select(func.max(messages.c.position))),
+                    await conn.scalar(select(func.max(events.c.position))),
+                )
+
+        max_message, max_message_position, max_event_position = await outwaiting_writers(
+            read, "reading the counters"
+        )
         top = max(max_message_position or 0, max_event_position or 0)
         self.counters = Counters(
             next_message_id=(max_message or 0) + 1,
@@ -147,6 +161,41 @@ def prepare_storage(data_dir: Path, url: str) -> None:
 
 
 WRITES = "townhall_writes"  # execution option marking a write transaction
+# How long start-up waits for another process's writes (a CLI command, a second server migrating
+# the same fresh database) before it gives up: far longer than any one write transaction takes.
+STARTUP_LOCK_WAIT_SECONDS = 120.0
+LOCK_RETRY_PAUSE_SECONDS = 0.05
+
+
+def is_locked(error: OperationalError) -> bool:
+    """SQLite's "database is locked" (SQLITE_BUSY and its extended codes) from any driver."""
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+async def outwaiting_writers(
+    attempt: Callable[[], Awaitable[T]],
+    what: str,
+    *,
+    wait_seconds: float = STARTUP_LOCK_WAIT_SECONDS,
+) -> T:
+    """Run `attempt` (one whole transaction) again while another process holds the database's
+    lock, for up to `wait_seconds`: start-up waits for a concurrent writer instead of dying on it.
+    SQLite's busy timeout (5 s) already waits within one attempt; this covers a writer that holds
+    its lock longer, or several writers in turn."""
+    deadline = time.monotonic() + wait_seconds
+    warned = False
+    while True:
+        try:
+            return await attempt()
+        except OperationalError as error:
+            if not is_locked(error) or time.monotonic() > deadline:
+                raise
+            if not warned:
+                log.warning("%s: another process is writing; waiting for it", what)
+                warned = True
+        await asyncio.sleep(LOCK_RETRY_PAUSE_SECONDS)
+
 
 SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite"}
 SYNCHRONOUS_PRAGMAS = {"NORMAL": "PRAGMA synchronous=NORMAL", "FULL": "PRAGMA synchronous=FULL"}

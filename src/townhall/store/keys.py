@@ -92,7 +92,8 @@ def _read_key(path: Path) -> bytes:
     return key
 
 
-def audit_signing_seed(keys_dir: Path) -> bytes:
-    """The seed of the Ed25519 key that signs audit checkpoints: kept with the other keys,
-    outside the database, so whoever can rewrite the database cannot re-sign it."""
-    return _read_or_create(keys_dir / AUDIT_SIGNING_KEY)
+def audit_signing_seed(key_file: Path) -> bytes:
+    """The seed of the Ed25519 key that signs audit checkpoints, made on first use: kept outside
+    the database, so whoever can rewrite the database cannot re-sign it."""
+    key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return _read_or_create(key_file)

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
 
-from townhall.store.database import Database
+from townhall.store.database import WRITES, Database, outwaiting_writers
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -21,5 +21,18 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 async def upgrade_to_head(database: Database) -> None:
-    async with database.engine.begin() as conn:
-        await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), "head"))
+    """Every pending migration in one transaction that holds the write lock from its start
+    (BEGIN IMMEDIATE). Alembic reads the version before it writes, and a transaction that read
+    first fails at once, without waiting, when another process (a CLI command, a second
+    `townhall serve` or `migrate`) wrote in between. Holding the lock, a second migrator waits
+    for the first and then finds the schema at head."""
+
+    async def upgrade() -> None:
+        async with database.engine.connect() as conn:
+            await conn.execution_options(**{WRITES: True})
+            async with conn.begin():
+                await conn.run_sync(
+                    lambda sync_conn: command.upgrade(alembic_config(sync_conn), "head")
+                )
+
+    await outwaiting_writers(upgrade, "migrating the database")

@@ -1,0 +1,116 @@
+"""Start-up waits for another process's writes instead of dying on them: a CLI command, a second
+server or `townhall migrate` on the same fresh data dir."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from pathlib import Path
+
+from tests.conftest import PASSWORD, TOWNHALL, ServerPool, unique_handle
+from tests.support import query_db
+
+# Longer than the server's import time plus SQLite's busy timeout (5 s) on an idle machine:
+# start-up must wait out a writer beyond that timeout too.
+HELD_SECONDS = 8.0
+
+
+def townhall(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.Popen[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TOWNHALL_")}
+    env.update(TOWNHALL_PASSWORD_HASH_PROFILE="cheapest", TOWNHALL_CLASSIFIERS="false")
+    process = subprocess.Popen(
+        [str(TOWNHALL), *args, "--data-dir", str(data_dir)],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None
+    process.stdin.write(stdin or "")
+    process.stdin.close()
+    return process
+
+
+def finished(process: subprocess.Popen[str]) -> tuple[int, str]:
+    assert process.stderr is not None
+    process.wait(120)
+    return process.returncode, process.stderr.read()
+
+
+def create_staff(data_dir: Path, handle: str) -> subprocess.Popen[str]:
+    return townhall(
+        data_dir,
+        "admin", "create-staff", "--handle", handle, "--role", "reviewer", "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )  # fmt: skip
+
+
+def test_the_first_start_waits_for_a_write_another_process_holds(
+    servers: ServerPool, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)
+    with closing(
+        sqlite3.connect(data_dir / "townhall.db", isolation_level=None, check_same_thread=False)
+    ) as writer:
+        writer.execute("PRAGMA journal_mode=WAL")
+        writer.execute("BEGIN IMMEDIATE")  # what a CLI command's write transaction holds
+        committed = threading.Event()
+
+        def commit() -> None:
+            writer.execute("COMMIT")
+            committed.set()
+
+        done = threading.Timer(HELD_SECONDS, commit)
+        done.start()
+        try:
+            server = servers.start(data_dir=data_dir)  # fails the test if the server exits
+            ready_after_the_commit = committed.is_set()
+        finally:
+            done.join()
+    try:
+        assert ready_after_the_commit
+        assert "Application startup failed" not in server.log()
+        server.create_staff("reviewer")
+    finally:
+        server.stop()
+
+
+def test_a_create_staff_during_the_servers_first_migration_leaves_both_running(
+    servers: ServerPool, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    handle = unique_handle("rita")
+    with ThreadPoolExecutor(1) as pool:
+        made = pool.submit(lambda: finished(create_staff(data_dir, handle)))
+        server = servers.start(data_dir=data_dir)
+        returncode, stderr = made.result()
+    try:
+        assert returncode == 0, stderr
+        assert server.is_healthy()
+        assert query_db(data_dir, "SELECT role FROM accounts WHERE handle = ?", handle) == [
+            ("reviewer",)
+        ]
+    finally:
+        server.stop()
+
+
+def test_migrations_and_commands_racing_on_a_fresh_data_dir_all_succeed(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    handles = [unique_handle("rita"), unique_handle("sam")]
+    racing = [
+        townhall(data_dir, "migrate"),
+        townhall(data_dir, "migrate"),
+        *(create_staff(data_dir, handle) for handle in handles),
+    ]
+    for process in racing:
+        returncode, stderr = finished(process)
+        assert returncode == 0, stderr
+    assert query_db(data_dir, "SELECT version_num FROM alembic_version") != []
+    made = query_db(data_dir, "SELECT handle FROM accounts ORDER BY id")
+    assert sorted(handle for (handle,) in made) == sorted(handles)
