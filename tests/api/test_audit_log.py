@@ -316,7 +316,9 @@ async def test_staff_reads_of_private_content_are_recorded_with_the_reader_and_w
     await reviewer.request(
         "GET", f"/api/v1/admin/reach/forwards/{forward['forward']['id']}/lineage"
     )
-    await reviewer.request("GET", "/api/v1/admin/identities", params={"status": "verified"})
+    await reviewer.request(
+        "GET", "/api/v1/admin/identities", params={"status": "provider_verified"}
+    )
     # Counts and the auditor's own views show no one's content: not recorded.
     await reviewer.request("GET", "/api/v1/admin/review/summary")
     await auditor.request("GET", "/api/v1/audit/cases")

@@ -18,6 +18,7 @@ from tests.support import (
     case_of,
     full_history,
     full_sync,
+    group_of,
     notices_of,
     public_account,
     report,
@@ -100,7 +101,7 @@ async def test_readers_and_forward_recipients_each_get_one_correction(
     for reader in (alice, bob):
         await reader.read_post(post["id"])
     # Alice forwards it to a group: bob has it twice over, dave only from the group.
-    family = (await alice.create_group("家人群", [bob.id, dave.id]))["id"]
+    family = (await group_of(alice, "家人群", bob, dave))["id"]
     await alice.forward(post["id"], family)
     # Another account re-publishes it; frank reads the re-post.
     reposter = await make_user("reposter")
@@ -151,7 +152,7 @@ async def test_a_message_marked_false_stays_and_its_recipients_are_corrected(
     make_user: MakeUser, reviewer: User
 ) -> None:
     alice, bob, carol, dave = [await make_user(name) for name in ("alice", "bob", "carol", "dave")]
-    group = (await alice.create_group("小区业主群", [bob.id, carol.id]))["id"]
+    group = (await group_of(alice, "小区业主群", bob, carol))["id"]
     text = tagged("明天全市停水三天")
     message = await sent(alice, group, text)
     case_id = await reported_case(bob, reviewer, "message", message["id"])

@@ -27,7 +27,7 @@ async def a_post(world: World, reviewer: Principal) -> dict[str, Any]:
     accounts = world.services.public_accounts
     account = await accounts.apply(
         operator, name="谣言工厂", category="individual", account_type="subscription",
-        description="", entity_name=None, uscc=None, news_licence=None,
+        description="", entity_name=None, registration=None, news_licence=None,
     )  # fmt: skip
     await accounts.decide(
         reviewer, account["id"], approve=True, reason=None, news_entitlement="none"
