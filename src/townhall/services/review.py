@@ -431,13 +431,18 @@ class ReviewService:
             if target != (case.target_type, case.target_id):
                 pushes += await self._close_removed(conn, actor, target, case.id, now_ms)
         categories = split(case.categories)
-        digest = self._check.digest(orjson.loads(case.content)["text"])
-        if digest is not None:
+        removed = self._check.fingerprint(orjson.loads(case.content)["text"])
+        if removed is not None:
             category = categories[0] if categories else "unspecified"
             await review_store.bank(
-                conn, digest=digest.hex(), category=category, case_id=case.id, added_at=now_ms
+                conn,
+                digest=removed.digest.hex(),
+                sketch=removed.sketch.to_bytes(),
+                category=category,
+                case_id=case.id,
+                added_at=now_ms,
             )
-            pushes.append(lambda: self._check.banked(digest, category))
+            pushes.append(lambda: self._check.banked(removed, category))
         if case.author_id is not None:
             notice = {
                 "kind": "content_removed",
