@@ -31,6 +31,7 @@ CHONGQING = Term("重庆", "defamation", "low")  # 重 alone reads zhong, in the
 LEXICON = Lexicon.build([GAMBLING, INVOICES, HEMP, PAYPAL, CHONGQING], allowlist=["大麻哈鱼"])
 
 CYRILLIC_A = "\N{CYRILLIC SMALL LETTER A}"
+CYRILLIC_ES = "\N{CYRILLIC SMALL LETTER ES}"
 CYRILLIC_ER = "\N{CYRILLIC SMALL LETTER ER}"
 GREEK_ALPHA = "\N{GREEK SMALL LETTER ALPHA}"
 GREEK_CAPITAL_RHO = "\N{GREEK CAPITAL LETTER RHO}"
@@ -307,6 +308,7 @@ LOOKALIKES = Lexicon.build([SCAMCOIN, CASINO, HIGH, ASS, SPM, SOS, EAM], allowli
         (fullwidth("c4sino"), "casino", fullwidth("c4sino")),
         ("h1gh", "high", "h1gh"),  # 1 as i
         ("sc4m c0in", "scamcoin", "sc4m c0in"),  # with a space, as separators go
+        (f"s{CYRILLIC_ES}4mc0in", "scamcoin", f"s{CYRILLIC_ES}4mc0in"),  # and look-alike letters
     ],
 )
 def test_digits_and_symbols_between_letters_are_read_as_the_letters_they_look_like(

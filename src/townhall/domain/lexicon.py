@@ -240,7 +240,7 @@ class Lexicon:
         hits = self._text_hits(shape.skeleton)
         pinyin_hits = self._pinyin_hits(shape)
         sound_hits = self._sound_hits(shape.skeleton)
-        readings = lookalike_readings(shape.text, shape.skeleton)
+        readings = lookalike_readings(shape.text)
         if not hits and not pinyin_hits and not sound_hits and not readings:
             return []
         allowed = [(h.start, h.end) for h in (*hits, *pinyin_hits) if h.entry.allowed]

@@ -88,14 +88,13 @@ def sketch(skeleton_text: str) -> Sketch:
     return Sketch(minhash(skeleton_text), chunks)
 
 
-def probe_starts(length: int) -> range | list[int]:
+def probe_starts(length: int) -> range:
     """Where the chunks a text of this length is looked up by start: up to PROBES of those laid
-    end to end over its start, evenly spread, the first and the last among them."""
+    end to end over its start, evenly spaced from the first."""
     last = min(length, INDEXED_PREFIX_CHARS) - CHUNK_CHARS
     laid = last // CHUNK_CHARS + 1
-    if laid <= PROBES:
-        return range(0, last + 1, CHUNK_CHARS)
-    return [(laid - 1) * step // (PROBES - 1) * CHUNK_CHARS for step in range(PROBES)]
+    step = max(1, (laid - 1) // (PROBES - 1)) * CHUNK_CHARS
+    return range(0, last + 1, step)[:PROBES]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +137,11 @@ class NearDuplicates:
         than `min_chars` are never near copies (too few shingles to tell)."""
         if not self._sketches or len(skeleton_text) < self._min_chars:
             return None
-        by_chunk = self._by_chunk
+        get = self._by_chunk.get
         starts = probe_starts(len(skeleton_text))
-        found = [
-            key
-            for start in starts
-            for key in by_chunk.get(_chunk_hash(skeleton_text[start : start + CHUNK_CHARS]), ())
-        ]
+        found: list[bytes] = []
+        for start in starts:  # a plain loop: the quickest form of this, the hot part
+            found += get(_chunk_hash(skeleton_text[start : start + CHUNK_CHARS]), ())
         # One shared chunk is common between unrelated texts ("seeyoutomorrow"); a copy with a
         # character changed keeps all probed chunks but one, with two changed two of four.
         needed = max(1, min(CANDIDATE_CHUNKS, len(starts) - 1))

@@ -469,10 +469,12 @@ LOOKALIKE_LETTERS = {
     "@": "a", "$": "s", "!": "i", "|": "l",
 }  # fmt: skip
 _LOOKALIKE_RUN = re.compile(f"(?<=[a-z])[{re.escape(''.join(LOOKALIKE_LETTERS))}]{{1,2}}(?=[a-z])")
-# Cheap tests of a text before fold(): digits between letters survive in its skeleton, symbols
-# do not, so those are looked for in the text itself (full-width forms too).
-_DIGITS_BETWEEN_LETTERS = re.compile("[a-z][0-9]{1,2}[a-z]")
-_SYMBOLS_BETWEEN_LETTERS = re.compile("[^\\W\\d_][@$!|\uff20\uff04\uff01\uff5c]{1,2}[^\\W\\d_]")
+# A cheap test of a text before fold(): a look-alike between letters of Latin or look-alike
+# script, as typed or full width (a full-width exclamation mark between hanzi is punctuation).
+_LETTER = f"[A-Za-z\uff21-\uff3a\uff41-\uff5a{''.join(HOMOGLYPHS)}]"
+_MAY_HOLD_LOOKALIKES = re.compile(
+    f"{_LETTER}[0-9@$!|\uff10-\uff19\uff20\uff04\uff01\uff5c]{{1,2}}{_LETTER}"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,10 +486,10 @@ class Reading:
     changed: frozenset[int]
 
 
-def lookalike_readings(text: str, skeleton_text: str) -> list[Reading]:
+def lookalike_readings(text: str) -> list[Reading]:
     """The text with each look-alike between letters read as a letter: one reading, or two when
-    some may be "i" or "l"; none when there is nothing to read. `skeleton_text` is its skeleton."""
-    if not (_DIGITS_BETWEEN_LETTERS.search(skeleton_text) or _SYMBOLS_BETWEEN_LETTERS.search(text)):
+    some may be "i" or "l"; none when there is nothing to read."""
+    if not _MAY_HOLD_LOOKALIKES.search(text):
         return []
     folded = fold(text)
     counts: dict[int, int] = {}
