@@ -292,9 +292,12 @@ def test_a_homophone_of_an_allowlisted_phrase_excuses_homophones_only() -> None:
 SCAMCOIN = Term("scamcoin", "fraud", "high")
 CASINO = Term("casino", "gambling", "low")
 HIGH = Term("high", "fraud", "low")
+OILFIELD = Term("oilfield", "fraud", "low")
 # Terms that ordinary numbers would spell if every digit were read: a55, 5pm, 505, 3am.
 ASS, SPM, SOS, EAM = (Term(text, "fraud", "low") for text in ("ass", "spm", "sos", "eam"))
-LOOKALIKES = Lexicon.build([SCAMCOIN, CASINO, HIGH, ASS, SPM, SOS, EAM], allowlist=["casinoroyale"])
+LOOKALIKES = Lexicon.build(
+    [SCAMCOIN, CASINO, HIGH, OILFIELD, ASS, SPM, SOS, EAM], allowlist=["casinoroyale"]
+)
 
 
 @pytest.mark.parametrize(
@@ -307,6 +310,7 @@ LOOKALIKES = Lexicon.build([SCAMCOIN, CASINO, HIGH, ASS, SPM, SOS, EAM], allowli
         ("c@$ino", "casino", "c@$ino"),
         (fullwidth("c4sino"), "casino", fullwidth("c4sino")),
         ("h1gh", "high", "h1gh"),  # 1 as i
+        ("o1lfie1d", "oilfield", "o1lfie1d"),  # 1 as i, then as l
         ("sc4m c0in", "scamcoin", "sc4m c0in"),  # with a space, as separators go
         (f"s{CYRILLIC_ES}4mc0in", "scamcoin", f"s{CYRILLIC_ES}4mc0in"),  # and look-alike letters
     ],

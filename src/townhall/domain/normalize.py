@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from itertools import accumulate, chain, compress, repeat
+from itertools import accumulate, chain, compress, product, repeat
 
 import opencc
 from anyascii import anyascii
@@ -468,6 +468,7 @@ LOOKALIKE_LETTERS = {
     "0": "o", "1": "il", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
     "@": "a", "$": "s", "!": "i", "|": "l",
 }  # fmt: skip
+MAX_LOOKALIKE_READINGS = 8  # three ambiguous look-alikes in a text, each read either way
 _LOOKALIKE_RUN = re.compile(f"(?<=[a-z])[{re.escape(''.join(LOOKALIKE_LETTERS))}]{{1,2}}(?=[a-z])")
 # A cheap test of a text before fold(): a look-alike between letters of Latin or look-alike
 # script, as typed or full width (a full-width exclamation mark between hanzi is punctuation).
@@ -487,8 +488,9 @@ class Reading:
 
 
 def lookalike_readings(text: str) -> list[Reading]:
-    """The text with each look-alike between letters read as a letter: one reading, or two when
-    some may be "i" or "l"; none when there is nothing to read."""
+    """The text with each look-alike between letters read as a letter: one reading for each way
+    of reading those that may be "i" or "l" (up to MAX_LOOKALIKE_READINGS, then all "i" and all
+    "l"); none when there is nothing to read."""
     if not _MAY_HOLD_LOOKALIKES.search(text):
         return []
     folded = fold(text)
@@ -503,12 +505,17 @@ def lookalike_readings(text: str) -> list[Reading]:
             letters.update(zip(origins, read, strict=True))
     if not letters:
         return []
-    readings = max(map(len, letters.values()))
-    return [_read(text, letters, which) for which in range(readings)]
+    ways = list(product(*letters.values()))
+    if len(ways) > MAX_LOOKALIKE_READINGS:
+        ways = [
+            tuple(choices[which % len(choices)] for choices in letters.values()) for which in (0, 1)
+        ]
+    changed = frozenset(letters)
+    return [Reading(_read(text, dict(zip(letters, way, strict=True))), changed) for way in ways]
 
 
-def _read(text: str, letters: dict[int, str], which: int) -> Reading:
+def _read(text: str, letters: dict[int, str]) -> str:
     chars = list(text)
-    for index, choices in letters.items():
-        chars[index] = choices[min(which, len(choices) - 1)]
-    return Reading("".join(chars), frozenset(letters))
+    for index, letter in letters.items():
+        chars[index] = letter
+    return "".join(chars)
