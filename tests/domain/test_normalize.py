@@ -343,3 +343,8 @@ def test_look_alikes_between_letters_are_read_as_letters_in_place() -> None:
 )
 def test_numbers_are_not_read_as_letters(text: str) -> None:
     assert lookalike_readings(text) == []
+
+
+def test_a_text_of_many_ambiguous_look_alikes_is_read_two_ways_only() -> None:
+    assert [r.text[:4] for r in lookalike_readings("a1" * 5000 + "a")] == ["aiai", "alal"]
+    assert len(lookalike_readings("a1b1c1d")) == 8  # three, each either way

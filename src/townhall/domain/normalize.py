@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from itertools import accumulate, chain, compress, product, repeat
+from math import prod
 
 import opencc
 from anyascii import anyascii
@@ -472,10 +473,11 @@ MAX_LOOKALIKE_READINGS = 8  # three ambiguous look-alikes in a text, each read e
 _LOOKALIKE_RUN = re.compile(f"(?<=[a-z])[{re.escape(''.join(LOOKALIKE_LETTERS))}]{{1,2}}(?=[a-z])")
 # A cheap test of a text before fold(): a look-alike between letters of Latin or look-alike
 # script, as typed or full width (a full-width exclamation mark between hanzi is punctuation).
+# It starts at the look-alike, which is rare in chat, so the regex engine skips ahead to it; the
+# letter before it is looked behind for.
 _LETTER = f"[A-Za-z\uff21-\uff3a\uff41-\uff5a{''.join(HOMOGLYPHS)}]"
-_MAY_HOLD_LOOKALIKES = re.compile(
-    f"{_LETTER}[0-9@$!|\uff10-\uff19\uff20\uff04\uff01\uff5c]{{1,2}}{_LETTER}"
-)
+_LOOKALIKE = "[0-9@$!|\uff10-\uff19\uff20\uff04\uff01\uff5c]"
+_MAY_HOLD_LOOKALIKES = re.compile(f"{_LOOKALIKE}(?<={_LETTER}{_LOOKALIKE}){_LOOKALIKE}?{_LETTER}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,8 +507,9 @@ def lookalike_readings(text: str) -> list[Reading]:
             letters.update(zip(origins, read, strict=True))
     if not letters:
         return []
-    ways = list(product(*letters.values()))
-    if len(ways) > MAX_LOOKALIKE_READINGS:
+    if prod(map(len, letters.values())) <= MAX_LOOKALIKE_READINGS:
+        ways = list(product(*letters.values()))
+    else:  # counted first: a text of many "1"s has more ways than can be listed
         ways = [
             tuple(choices[which % len(choices)] for choices in letters.values()) for which in (0, 1)
         ]
