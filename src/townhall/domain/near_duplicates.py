@@ -140,8 +140,8 @@ class NearDuplicates:
         get = self._by_chunk.get
         starts = probe_starts(len(skeleton_text))
         found: list[bytes] = []
-        for start in starts:  # a plain loop: the quickest form of this, the hot part
-            found += get(_chunk_hash(skeleton_text[start : start + CHUNK_CHARS]), ())
+        for start in starts:  # _chunk_hash() inline: this runs for every message
+            found += get(xxh32_intdigest(skeleton_text[start : start + CHUNK_CHARS].encode()), ())
         # One shared chunk is common between unrelated texts ("seeyoutomorrow"); a copy with a
         # character changed keeps all probed chunks but one, with two changed two of four.
         needed = max(1, min(CANDIDATE_CHUNKS, len(starts) - 1))
