@@ -223,7 +223,7 @@ class Lexicon:
     @property
     def sound_keys(self) -> int:
         """Distinct sounds of the hanzi terms and phrases that homophones may match."""
-        return 0 if self._sounds is None else len(self._sounds.automaton)
+        return 0 if self._sounds is None else self._sounds.sounds
 
     def scan(self, text: str) -> list[Match]:
         """Every term in the text, ordered by where it starts, none inside an allowlisted phrase."""
@@ -409,6 +409,7 @@ class _SoundIndex(NamedTuple):
     # With a match keeping some of a key's own characters, a text without any of those has
     # none: most chat is let go after one regex pass. None: any hanzi may start one.
     anchors: re.Pattern[str] | None
+    sounds: int  # keys of the automaton that may match
 
     def may_hold_a_hit(self, skeleton_text: str) -> bool:
         if self.anchors is None:
@@ -437,7 +438,7 @@ def _sound_index(entries: dict[str, _Entry], homophones: Homophones) -> _SoundIn
     anchors = None
     if homophones.max_share < 1:
         anchors = re.compile(f"[{char_class(char for key in keys for char in key)}]")
-    return _SoundIndex(automaton, homophones, anchors)
+    return _SoundIndex(automaton, homophones, anchors, len(by_sound))
 
 
 def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
