@@ -265,16 +265,18 @@ class Lexicon:
 
     def _sound_hits(self, skeleton_text: str) -> list[_Hit]:
         index = self._sounds
-        if index is None or not index.may_hold_a_hit(skeleton_text):
+        if index is None:
             return []
         hits = []
-        for last, (length, keys) in index.automaton.iter(sound(skeleton_text)):
-            start = last + 1 - length
-            written = skeleton_text[start : last + 1]
-            for key, entry in keys:
-                replaced = sum(char != own for char, own in zip(written, key, strict=True))
-                if 0 < replaced <= index.homophones.max_replaced(length):  # 0: a text hit
-                    hits.append(_Hit(start, last + 1, entry))
+        for first, stop in index.windows(skeleton_text):
+            window = sound(skeleton_text[first:stop])
+            for last, (length, keys) in index.automaton.iter(window):
+                start, end = first + last + 1 - length, first + last + 1
+                written = skeleton_text[start:end]
+                for key, entry in keys:
+                    replaced = sum(char != own for char, own in zip(written, key, strict=True))
+                    if 0 < replaced <= index.homophones.max_replaced(length):  # 0: a text hit
+                        hits.append(_Hit(start, end, entry))
         return hits
 
     def _lookalike_matches(
@@ -406,15 +408,24 @@ def _pinyin_index(entries: dict[str, _Entry]) -> _PinyinIndex | None:
 class _SoundIndex(NamedTuple):
     automaton: ahocorasick.Automaton  # sound -> (its length, ((hanzi key, its entry), ...))
     homophones: Homophones
-    # With a match keeping some of a key's own characters, a text without any of those has
-    # none: most chat is let go after one regex pass. None: any hanzi may start one.
+    # A match keeping some of a key's own characters lies within reach of one of them: only
+    # those stretches of a text are heard, and most chat has none. None: any hanzi may start one.
     anchors: re.Pattern[str] | None
+    reach: int  # the most characters a key has, less one
     sounds: int  # keys of the automaton that may match
 
-    def may_hold_a_hit(self, skeleton_text: str) -> bool:
+    def windows(self, skeleton_text: str) -> list[tuple[int, int]]:
+        """The stretches of a skeleton where a match may lie."""
         if self.anchors is None:
-            return not skeleton_text.isascii()
-        return self.anchors.search(skeleton_text) is not None
+            return [] if skeleton_text.isascii() else [(0, len(skeleton_text))]
+        first = self.anchors.search(skeleton_text)
+        if first is None:  # most chat: one pass, nothing more
+            return []
+        last = len(skeleton_text)
+        return _merged(
+            (max(0, found.start() - self.reach), min(last, found.end() + self.reach))
+            for found in self.anchors.finditer(skeleton_text, first.start())
+        )
 
 
 def _sound_index(entries: dict[str, _Entry], homophones: Homophones) -> _SoundIndex | None:
@@ -438,7 +449,7 @@ def _sound_index(entries: dict[str, _Entry], homophones: Homophones) -> _SoundIn
     anchors = None
     if homophones.max_share < 1:
         anchors = re.compile(f"[{char_class(char for key in keys for char in key)}]")
-    return _SoundIndex(automaton, homophones, anchors, len(by_sound))
+    return _SoundIndex(automaton, homophones, anchors, max(map(len, keys)) - 1, len(by_sound))
 
 
 def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
