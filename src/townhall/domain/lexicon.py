@@ -237,9 +237,10 @@ class Lexicon:
     def _matches(self, shape: _Shape) -> list[Match]:
         if self._text is None:
             return []
-        hits = self._text_hits(shape.skeleton)
+        collapsed = self._collapsed(shape.skeleton)
+        hits = self._text_hits(shape.skeleton, collapsed)
         pinyin_hits = self._pinyin_hits(shape)
-        sound_hits = self._sound_hits(shape.skeleton)
+        sound_hits = self._sound_hits(shape.skeleton, collapsed)
         readings = lookalike_readings(shape.text)
         if not hits and not pinyin_hits and not sound_hits and not readings:
             return []
@@ -263,9 +264,11 @@ class Lexicon:
             found.update(self._lookalike_matches(readings, excused))
         return sorted(found, key=lambda m: (m.start, m.end, m.term, m.how))
 
-    def _sound_hits(self, skeleton_text: str) -> list[_Hit]:
+    def _sound_hits(self, skeleton_text: str, collapsed: str) -> list[_Hit]:
         index = self._sounds
-        if index is None:
+        # The collapsed skeleton keeps the keys' own characters, its only ones beyond ASCII: with
+        # none of them, no match keeping some (most chat, told in one C call).
+        if index is None or (index.anchors is not None and collapsed.isascii()):
             return []
         hits = []
         for first, stop in index.windows(skeleton_text):
@@ -287,7 +290,7 @@ class Lexicon:
         found = []
         for reading in readings:
             shape = _Shape(reading.text)
-            hits = self._text_hits(shape.skeleton)
+            hits = self._text_hits(shape.skeleton, self._collapsed(shape.skeleton))
             spans = [(shape.normalized.span(h.start, h.end), h.entry) for h in hits]
             allowed = excused + [span for span, entry in spans if entry.allowed]
             for (start, end), entry in spans:
@@ -301,12 +304,16 @@ class Lexicon:
                 ]
         return found
 
-    def _text_hits(self, skeleton_text: str) -> list[_Hit]:
-        assert self._text is not None and self._outside is not None
+    def _collapsed(self, skeleton_text: str) -> str:
+        """The skeleton with each run of characters no key holds as one _OUTSIDE."""
+        assert self._outside is not None
         # ASCII never misses at the root, so it needs no placeholder.
-        collapsed = (
-            skeleton_text if skeleton_text.isascii() else self._outside.sub(_OUTSIDE, skeleton_text)
-        )
+        if skeleton_text.isascii():
+            return skeleton_text
+        return self._outside.sub(_OUTSIDE, skeleton_text)
+
+    def _text_hits(self, skeleton_text: str, collapsed: str) -> list[_Hit]:
+        assert self._text is not None and self._outside is not None
         found = list(self._text.iter(collapsed))
         if not found:
             return []
