@@ -416,7 +416,9 @@ class _SoundIndex(NamedTuple):
     automaton: ahocorasick.Automaton  # sound -> (its length, ((hanzi key, its entry), ...))
     homophones: Homophones
     # A match keeping some of a key's own characters lies within reach of one of them: only
-    # those stretches of a text are heard, and most chat has none. None: any hanzi may start one.
+    # those stretches of a text are heard. `anchors` finds runs of them, each less than two
+    # reaches from the next, so that the stretches around a run's never touch another's. None:
+    # any hanzi may start one.
     anchors: re.Pattern[str] | None
     reach: int  # the most characters a key has, less one
     sounds: int  # keys of the automaton that may match
@@ -425,14 +427,11 @@ class _SoundIndex(NamedTuple):
         """The stretches of a skeleton where a match may lie."""
         if self.anchors is None:
             return [] if skeleton_text.isascii() else [(0, len(skeleton_text))]
-        first = self.anchors.search(skeleton_text)
-        if first is None:  # most chat: one pass, nothing more
-            return []
         last = len(skeleton_text)
-        return _merged(
-            (max(0, found.start() - self.reach), min(last, found.end() + self.reach))
-            for found in self.anchors.finditer(skeleton_text, first.start())
-        )
+        return [
+            (max(0, run.start() - self.reach), min(last, run.end() + self.reach))
+            for run in self.anchors.finditer(skeleton_text)
+        ]
 
 
 def _sound_index(entries: dict[str, _Entry], homophones: Homophones) -> _SoundIndex | None:
@@ -453,10 +452,13 @@ def _sound_index(entries: dict[str, _Entry], homophones: Homophones) -> _SoundIn
         automaton.add_word(key_sound, (len(key_sound), tuple(keys)))
     automaton.make_automaton()
     keys = {key for keys in by_sound.values() for key, _ in keys}
+    reach = max(map(len, keys)) - 1
     anchors = None
     if homophones.max_share < 1:
-        anchors = re.compile(f"[{char_class(char for key in keys for char in key)}]")
-    return _SoundIndex(automaton, homophones, anchors, max(map(len, keys)) - 1, len(by_sound))
+        own = char_class(char for key in keys for char in key)
+        # The two classes are disjoint, so the repetition cannot backtrack far.
+        anchors = re.compile(f"[{own}](?:[^{own}]{{0,{2 * reach}}}[{own}])*")
+    return _SoundIndex(automaton, homophones, anchors, reach, len(by_sound))
 
 
 def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
