@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from functools import cache
 
 from datasketch import LeanMinHash, MinHash
 from xxhash import xxh32_intdigest
@@ -91,7 +92,12 @@ def sketch(skeleton_text: str) -> Sketch:
 def probe_starts(length: int) -> range:
     """Where the chunks a text of this length is looked up by start: up to PROBES of those laid
     end to end over its start, evenly spaced from the first."""
-    last = min(length, INDEXED_PREFIX_CHARS) - CHUNK_CHARS
+    return _probe_starts(min(length, INDEXED_PREFIX_CHARS))
+
+
+@cache  # worked out once for each of the few lengths that differ: every message asks
+def _probe_starts(length: int) -> range:
+    last = length - CHUNK_CHARS
     laid = last // CHUNK_CHARS + 1
     step = max(1, (laid - 1) // (PROBES - 1)) * CHUNK_CHARS
     return range(0, last + 1, step)[:PROBES]
@@ -138,7 +144,7 @@ class NearDuplicates:
         if not self._sketches or len(skeleton_text) < self._min_chars:
             return None
         get = self._by_chunk.get
-        starts = probe_starts(len(skeleton_text))
+        starts = _probe_starts(min(len(skeleton_text), INDEXED_PREFIX_CHARS))
         found: list[bytes] = []
         for start in starts:  # _chunk_hash() inline: this runs for every message
             found += get(xxh32_intdigest(skeleton_text[start : start + CHUNK_CHARS].encode()), ())
