@@ -9,10 +9,12 @@ from townhall.bench.moderation import (
     RENDERINGS,
     BenchOptions,
     message_check,
+    near_duplicates,
     run,
     skeleton_digest,
 )
 from townhall.domain.lexicon import Lexicon, Term
+from townhall.domain.normalize import skeleton
 
 
 def test_moderation_bench_reports_every_figure(tmp_path: Path) -> None:
@@ -24,6 +26,8 @@ def test_moderation_bench_reports_every_figure(tmp_path: Path) -> None:
     assert lexicon["terms"] == 3_000
     assert 0 < lexicon["automaton_keys"] <= 3_000
     assert lexicon["pinyin_keys"] > 0
+    assert lexicon["sound_keys"] > 0
+    assert lexicon["homophones"] == {"min_syllables": 3, "max_share": 0.5}
     assert 0 < lexicon["build_s"] < 20
 
     speed = results["throughput"]
@@ -46,6 +50,20 @@ def test_moderation_bench_reports_every_figure(tmp_path: Path) -> None:
     assert false_positives["messages"] == 1_500
     assert 0 <= false_positives["rate"] <= 0.01
     assert results["news_check"]["splits"]["holdout"]["detection"]["all"]["posts"] > 0
+    assert sum(false_positives["flagged_by_how"].values()) >= false_positives["flagged"]
+    others = results["false_positives_other_chat"]
+    assert set(others) == {"chat_of_all_common_hanzi", "english_chat_with_numbers"}
+    for other in others.values():
+        assert other["messages"] == 750
+        assert 0 <= other["rate"] <= 0.05
+    assert "lookalike" not in others["english_chat_with_numbers"]["flagged_by_how"]
+
+    near = results["near_duplicates"]
+    assert (near["threshold"], near["min_chars"], near["removed_texts"]) == (0.7, 30, 1_000)
+    assert near["copies_per_kind"] > 500
+    assert near["detected"]["1_changed"] >= 0.95
+    assert near["detected"]["2_changed"] >= 0.8
+    assert near["false_positives"] == {"clean_messages": 0, "sharing_first_half": 0}
     assert results["peak_rss_mb"] > 0
     assert set(results["targets"]) == {
         "throughput_20_mb_per_s",
@@ -57,11 +75,19 @@ def test_moderation_bench_reports_every_figure(tmp_path: Path) -> None:
         assert set(target) == {"target", "measured", "met"}
 
 
-def test_the_timed_check_inspects_and_looks_the_skeleton_up() -> None:
+def test_the_timed_check_inspects_and_looks_the_skeleton_and_its_near_copies_up() -> None:
+    removed = skeleton("来赌博, 今晚八点老地方见, 带够现金, 赢了请客吃饭, 输了别哭, 下周末继续玩")
     check = message_check(
-        Lexicon.build([Term("赌博", "gambling", "high")]), {skeleton_digest("来赌博")}
+        Lexicon.build([Term("赌博", "gambling", "high")]),
+        {skeleton_digest(removed)},
+        near_duplicates([removed]),
     )
-    matches, removed = check("來 賭.博")
+    matches, banked = check(
+        "來 賭.博, 今晚八点老地方见, 带够现金, 赢了请客吃饭, 输了别哭, 下周末继续玩"
+    )
     assert [match.term for match in matches] == ["赌博"]
-    assert removed
+    assert banked
+    assert check("来赌博, 今晚九点老地方见, 带够现金, 赢了请客吃饭, 输了别哭, 下周末继续玩")[
+        1
+    ]  # a near copy
     assert check("你好") == ([], False)

@@ -87,6 +87,36 @@ async def test_a_blocked_message_is_refused_in_every_disguise_and_never_delivere
     assert recorded[1]["reasons"][0]["excerpt"] == "网 络·赌\u200b博"
 
 
+async def test_homophones_and_look_alike_digits_are_refused_like_the_term(
+    alice: User, bob: User, make_staff: MakeStaff
+) -> None:
+    admin, reviewer = await make_staff("admin"), await make_staff("reviewer")
+    chat = (await alice.open_direct(bob.id))["id"]
+    letters = "".join(chr(ord("g") + int(digit, 16)) for digit in uuid.uuid4().hex[:6])
+    term = f"scamcoin{letters}"  # a tag of letters: digits in it would be read as letters
+    body = {"text": term, "category": "fraud", "severity": "high"}
+    assert (await admin.raw("POST", "/api/v1/admin/lexicon/terms", json=body)).status_code == 201
+    try:
+        for text in ("一起来网络堵博吧", f"buy SC4MC0IN{letters} now"):
+            refused = await send(alice, chat, text)
+            assert_error(refused, 422, "content_blocked")
+        # Numbers in ordinary chat stay numbers.
+        ordinary = "5pm at room 101, ¥25 each, or call 13812345678"
+        assert (await send(alice, chat, ordinary)).status_code == 201
+    finally:
+        await admin.raw("DELETE", "/api/v1/admin/lexicon/terms", params={"text": term})
+    assert [message["text"] for message in await full_history(bob, chat)] == [ordinary]
+    reasons = [
+        (reason["term"], reason["excerpt"], reason["how"])
+        for statement in await statements_about(reviewer, alice.id)
+        for reason in statement["reasons"]
+    ]
+    assert reasons == [
+        ("网络赌博", "网络堵博", "homophone"),
+        (term, f"SC4MC0IN{letters}", "lookalike"),
+    ]
+
+
 async def test_a_flagged_message_is_delivered_and_its_reasons_recorded(
     alice: User, bob: User, carol: User, make_staff: MakeStaff
 ) -> None:

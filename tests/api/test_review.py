@@ -325,6 +325,49 @@ async def test_only_texts_of_eight_or_more_characters_are_banked(
     assert_error(await send(bob, group, long), 422, "content_blocked")
 
 
+async def test_a_near_copy_of_a_removed_message_is_refused_like_the_copy_also_after_a_restart(
+    servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    first = servers.start()
+    try:
+        reviewer = await make_staff("reviewer", on=first)
+        alice, bob, carol = [await make_user(name, on=first) for name in ("alice", "bob", "carol")]
+        group = (await alice.create_group("茶话会", [bob.id, carol.id]))["id"]
+        text = f"{FLAGGED}, 周末老地方见, 带够现金, 赢了请客吃饭, 输了别哭{uuid.uuid4().hex[:8]}"
+        flagged = await sent(alice, group, text)
+        case = await case_of(reviewer, "message", flagged["id"])
+        await decided_case(reviewer, case["id"], "remove", "gambling ad")
+
+        chat = (await carol.open_direct(bob.id))["id"]
+        near_copy = text.replace("现金", "现钱")  # one character changed
+        for copy in (text, near_copy, f"转发: {near_copy}"):
+            assert_error(await send(carol, chat, copy), 422, "content_blocked")
+        # Sharing a part is not copying: it is checked like any text (a flag, delivered).
+        shared_part = text[:12] + ", 今天就算了, 下次再约吧, 大家早点休息"
+        assert (await send(carol, chat, shared_part)).status_code == 201
+        statements = await reviewer.request(
+            "GET", "/api/v1/admin/moderation/statements", params={"limit": 500}
+        )
+        by_carol = [s for s in statements["statements"] if s["author_id"] == carol.id]
+        assert [(s["decision"], s["reasons"][0]["how"]) for s in by_carol] == [
+            ("block", "hash"),
+            ("block", "near_duplicate"),
+            ("block", "near_duplicate"),
+            ("flag", "text"),
+        ]
+        assert by_carol[1]["reasons"][0]["category"] == "gambling"
+    finally:
+        first.stop()
+
+    second = servers.start(data_dir=first.data_dir)
+    carol = moved(carol, second)
+    try:
+        assert_error(await send(carol, chat, near_copy), 422, "content_blocked")
+    finally:
+        await carol.aclose()
+        second.stop()
+
+
 async def test_a_removed_post_takes_its_reposts_and_every_forward_with_it(
     make_user: MakeUser, alice: User, bob: User, carol: User, reviewer: User
 ) -> None:

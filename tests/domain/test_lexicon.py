@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from townhall.domain.errors import InvalidInput
 from townhall.domain.lexicon import (
+    Homophones,
     Inspection,
     Lexicon,
     LexiconFileError,
@@ -18,7 +19,7 @@ from townhall.domain.lexicon import (
     parse_allowlist,
     parse_lexicon,
 )
-from townhall.domain.normalize import skeleton
+from townhall.domain.normalize import skeleton, sounds_of
 
 CATEGORIES = ("terrorism", "violence", "pornography", "fraud", "gambling", "defamation")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -30,6 +31,7 @@ CHONGQING = Term("重庆", "defamation", "low")  # 重 alone reads zhong, in the
 LEXICON = Lexicon.build([GAMBLING, INVOICES, HEMP, PAYPAL, CHONGQING], allowlist=["大麻哈鱼"])
 
 CYRILLIC_A = "\N{CYRILLIC SMALL LETTER A}"
+CYRILLIC_ES = "\N{CYRILLIC SMALL LETTER ES}"
 CYRILLIC_ER = "\N{CYRILLIC SMALL LETTER ER}"
 GREEK_ALPHA = "\N{GREEK SMALL LETTER ALPHA}"
 GREEK_CAPITAL_RHO = "\N{GREEK CAPITAL LETTER RHO}"
@@ -209,6 +211,138 @@ def test_a_lexicon_lists_its_terms_and_is_immutable() -> None:
     assert LEXICON.allowlist() == ("大麻哈鱼",)
     with pytest.raises(AttributeError):
         LEXICON.extra = 1  # type: ignore[attr-defined]
+
+
+# Homophones: 网络赌博, 法轮功 and 六合彩 are long enough to match written with homophones.
+HOMOPHONES = Homophones(min_syllables=3, max_share=0.5)
+ONLINE_GAMBLING = Term("网络赌博", "gambling", "high")
+FALUN_GONG = Term("法轮功", "terrorism", "critical")
+MARK_SIX = Term("六合彩", "gambling", "medium")
+SOUNDING = Lexicon.build(
+    [ONLINE_GAMBLING, FALUN_GONG, MARK_SIX, GAMBLING],
+    allowlist=["六合彩票站"],  # say a lottery shop's sign, for the allowlist test
+    homophones=HOMOPHONES,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "rendering"),
+    [
+        ("一起来网络堵博吧", "网络赌博", "网络堵博"),  # 堵 du3 for 赌 du3
+        ("发轮功", "法轮功", "发轮功"),  # 发 fa1 for 法 fa3: tones aside
+        ("网落赌搏", "网络赌博", "网落赌搏"),  # two of four
+        ("說說網絡堵博", "网络赌博", "網絡堵博"),  # traditional, then homophones
+        ("网 络·堵​博", "网络赌博", "网 络·堵​博"),  # and separators
+        ("买留合彩", "六合彩", "留合彩"),
+    ],
+)
+def test_a_long_term_written_partly_with_homophones_is_found(
+    text: str, term: str, rendering: str
+) -> None:
+    assert found(text, SOUNDING) == [(term, rendering, "homophone")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "渡博",  # a two-character term: its homophones are other words
+        "读博士",
+        "发论攻",  # two of three replaced: more than half, another text that sounds alike
+        "网落堵搏",  # three of four
+        "发轮",  # not the whole term
+        "法轮 功夫",  # still the term, by its characters: a text match, not a homophone one
+    ],
+)
+def test_short_terms_and_texts_keeping_too_little_are_not_homophone_matches(text: str) -> None:
+    assert [how for _, _, how in found(text, SOUNDING)] in ([], ["text"])
+
+
+def test_the_term_itself_is_a_text_match_only() -> None:
+    assert found("网络赌博", SOUNDING) == [
+        ("网络赌博", "网络赌博", "text"),
+        ("赌博", "赌博", "text"),
+    ]
+
+
+def test_without_homophone_rules_no_homophone_matches() -> None:
+    plain = Lexicon.build([ONLINE_GAMBLING, FALUN_GONG])
+    assert found("网络堵博 发轮功", plain) == []
+    assert plain.sound_keys == 0
+    long_enough = ("网络赌博", "法轮功", "六合彩", "六合彩票站")  # 赌博 is too short
+    assert SOUNDING.sound_keys == len(set().union(*map(sounds_of, long_enough)))
+
+
+def test_a_share_of_one_lets_every_character_be_a_homophone() -> None:
+    loose = Lexicon.build([FALUN_GONG], homophones=Homophones(min_syllables=3, max_share=1))
+    assert found("发论攻", loose) == [("法轮功", "发论攻", "homophone")]
+
+
+def test_a_phrase_reading_of_a_heteronym_is_heard_too() -> None:
+    # 行 reads xing alone and hang in 银行: 银航卡 sounds like 银行卡 read as a phrase.
+    lexicon = Lexicon.build([Term("银行卡", "fraud", "low")], homophones=HOMOPHONES)
+    assert found("出售银航卡", lexicon) == [("银行卡", "银航卡", "homophone")]
+
+
+def test_a_homophone_of_an_allowlisted_phrase_excuses_homophones_only() -> None:
+    assert found("六合彩票站", SOUNDING) == []
+    assert found("六合菜票站", SOUNDING) == []  # the phrase heard: its homophone hit too
+    # The term itself, written as it is, is not excused by the phrase's homophone.
+    assert found("六合彩漂站", SOUNDING) == [("六合彩", "六合彩", "text")]
+
+
+# Look-alike digits and symbols: read as letters between letters only.
+SCAMCOIN = Term("scamcoin", "fraud", "high")
+CASINO = Term("casino", "gambling", "low")
+HIGH = Term("high", "fraud", "low")
+OILFIELD = Term("oilfield", "fraud", "low")
+# Terms that ordinary numbers would spell if every digit were read: a55, 5pm, 505, 3am.
+ASS, SPM, SOS, EAM = (Term(text, "fraud", "low") for text in ("ass", "spm", "sos", "eam"))
+LOOKALIKES = Lexicon.build(
+    [SCAMCOIN, CASINO, HIGH, OILFIELD, ASS, SPM, SOS, EAM], allowlist=["casinoroyale"]
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "rendering"),
+    [
+        ("buy sc4mc0in now", "scamcoin", "sc4mc0in"),
+        ("SC4MC0IN!", "scamcoin", "SC4MC0IN"),
+        ("sc@mcoin", "scamcoin", "sc@mcoin"),
+        ("c4sino tonight", "casino", "c4sino"),
+        ("c@$ino", "casino", "c@$ino"),
+        (fullwidth("c4sino"), "casino", fullwidth("c4sino")),
+        ("h1gh", "high", "h1gh"),  # 1 as i
+        ("o1lfie1d", "oilfield", "o1lfie1d"),  # 1 as i, then as l
+        ("sc4m c0in", "scamcoin", "sc4m c0in"),  # with a space, as separators go
+        (f"s{CYRILLIC_ES}4mc0in", "scamcoin", f"s{CYRILLIC_ES}4mc0in"),  # and look-alike letters
+    ],
+)
+def test_digits_and_symbols_between_letters_are_read_as_the_letters_they_look_like(
+    text: str, term: str, rendering: str
+) -> None:
+    assert found(text, LOOKALIKES) == [(term, rendering, "lookalike")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "galaxy a55",
+        "see you at 5pm",
+        "call 505 now",
+        "3am again",
+        "price $25, room 101, 2025年5月",
+        "tel13812345678",
+        "c4sin0",  # a look-alike at a word's end is not read
+        "c4s1n0",
+    ],
+)
+def test_numbers_in_ordinary_chat_are_not_read_as_letters(text: str) -> None:
+    assert found(text, LOOKALIKES) == []
+
+
+def test_an_allowlisted_phrase_excuses_its_look_alike_spelling() -> None:
+    assert found("c4sinoroyale", LOOKALIKES) == []
+    assert found("c4sino royale, c4sino", LOOKALIKES) == [("casino", "c4sino", "lookalike")]
 
 
 # Filler that cannot join a term: none of its characters is in one, and it has no letters.

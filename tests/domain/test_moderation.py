@@ -3,6 +3,7 @@ match a reason; and the pack's moderation rules checked by key."""
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from townhall.domain.lexicon import Match
@@ -24,6 +25,10 @@ RULES = ModerationRules(
         **{surface: {"low": "allow", "medium": "flag", "high": "block"} for surface in SURFACES},
         "name": {"low": "allow", "medium": "block", "high": "block"},  # a name has no queue
     },
+    homophone_min_syllables=3,
+    homophone_max_share=0.5,
+    near_duplicate_threshold=0.7,
+    near_duplicate_min_chars=30,
     terms=(TermRule("赌博", "gambling", "high"),),
 )
 TEXT = "今晚赌博, 明天刷单"
@@ -70,13 +75,7 @@ def test_each_reason_quotes_the_authors_own_text() -> None:
 
 
 def rules_with(**changes: object) -> ModerationRules:
-    fields = {
-        "categories": RULES.categories,
-        "severities": RULES.severities,
-        "surfaces": RULES.surfaces,
-        "terms": RULES.terms,
-    }
-    return ModerationRules(**{**fields, **changes})  # type: ignore[arg-type]
+    return msgspec.structs.replace(RULES, **changes)
 
 
 def test_sound_rules_pass() -> None:
@@ -115,6 +114,12 @@ def test_sound_rules_pass() -> None:
             {"classifiers": {"en": ClassifierRule(0.9, "low", category="gossip")}},
             "moderation.classifiers.en.category:",
         ),
+        ({"homophone_min_syllables": 1}, "moderation.homophone_min_syllables:"),
+        ({"homophone_max_share": 0}, "moderation.homophone_max_share:"),
+        ({"homophone_max_share": 1.5}, "moderation.homophone_max_share:"),
+        ({"near_duplicate_threshold": 0}, "moderation.near_duplicate_threshold:"),
+        ({"near_duplicate_threshold": 1.2}, "moderation.near_duplicate_threshold:"),
+        ({"near_duplicate_min_chars": 5}, "moderation.near_duplicate_min_chars:"),
     ],
 )
 def test_unsound_rules_are_named_by_key(changes: dict[str, object], named: str) -> None:

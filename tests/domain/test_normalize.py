@@ -18,11 +18,14 @@ from townhall.domain.normalize import (
     _PLAIN,
     _SKELETON,
     HAN,
+    NO_SOUND,
     Normalized,
+    Reading,
     _transform,
     fold,
     has_reading,
     letter_origins,
+    lookalike_readings,
     normalize,
     normalize_again,
     pinyin,
@@ -31,6 +34,9 @@ from townhall.domain.normalize import (
     pinyin_syllables,
     reads_as_phrase,
     skeleton,
+    sound,
+    sounds_of,
+    syllable_sounds,
 )
 
 CYRILLIC_ES = "\N{CYRILLIC SMALL LETTER ES}"
@@ -301,3 +307,44 @@ def test_pinyin_syllables_are_the_keyboard_spellings() -> None:
     assert not {"n", "ng", "m", "hm", "hng", "x", "th"} & syllables
     assert has_reading("赌") and not has_reading("a") and not has_reading("\uff0c")
     assert reads_as_phrase("重庆") and not reads_as_phrase("赌")
+
+
+def test_homophones_sound_alike_and_a_sound_is_as_long_as_its_skeleton() -> None:
+    assert sound("网络堵博") == sound("网络赌博")
+    assert sound("发轮功") == sound("法轮功")  # fa1 and fa3: tones aside
+    assert sound("渡博") == sound("赌博") != sound("赌场")
+    mixed = sound("du博2")
+    assert len(mixed) == 4 and mixed[:1] == mixed[3:] == NO_SOUND != mixed[2]
+    assert set(syllable_sounds()) <= pinyin_syllables()
+    assert len(set(syllable_sounds().values())) == len(syllable_sounds())  # one each
+    assert next(iter(syllable_sounds())) == "yi"  # the commonest first: most hanzi read yi
+
+
+def test_a_phrase_sounds_as_its_characters_and_as_a_phrase() -> None:
+    assert sounds_of("赌博") == {sound("赌博")}
+    assert sounds_of("银行") == {sound("银行"), sound("银航")}  # xing alone, hang in the phrase
+    assert sounds_of("赌a") == set()
+
+
+def test_look_alikes_between_letters_are_read_as_letters_in_place() -> None:
+    text = "buy SC4MC0IN"
+    assert lookalike_readings(text) == [Reading("buy SCaMCoIN", frozenset({6, 9}))]
+    wide = fullwidth("c4sino")
+    assert [r.text for r in lookalike_readings(wide)] == [fullwidth("c") + "a" + fullwidth("sino")]
+    cyrillic = f"s{CYRILLIC_ES}4m"  # a look-alike letter beside the digit
+    assert [r.text for r in lookalike_readings(cyrillic)] == [f"s{CYRILLIC_ES}am"]
+    assert [r.text for r in lookalike_readings("h1gh")] == ["high", "hlgh"]
+    assert [r.text for r in lookalike_readings("c@$h")] == ["cash"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2025年5月", "a55", "5pm", "room 101", "$25", "tel13812345678", "hell0", "b2b", "x123y"],
+)
+def test_numbers_are_not_read_as_letters(text: str) -> None:
+    assert lookalike_readings(text) == []
+
+
+def test_a_text_of_many_ambiguous_look_alikes_is_read_two_ways_only() -> None:
+    assert [r.text[:4] for r in lookalike_readings("a1" * 5000 + "a")] == ["aiai", "alal"]
+    assert len(lookalike_readings("a1b1c1d")) == 8  # three, each either way

@@ -25,6 +25,10 @@ def rules(**classifiers: ClassifierRule) -> ModerationRules:
         categories=("violence", "gambling"),
         severities=("low", "medium"),
         surfaces={surface: {"low": "allow", "medium": "flag"} for surface in SURFACES},
+        homophone_min_syllables=3,
+        homophone_max_share=0.5,
+        near_duplicate_threshold=0.7,
+        near_duplicate_min_chars=30,
         classifiers=classifiers,
     )
 

@@ -1,13 +1,18 @@
 """`townhall bench moderation`: lexicon build time, check throughput and latency, detection, FPs.
 
-In process, on one pinned core, from a fixed seed. The lexicon is generated: hanzi terms of 2-4
-characters drawn from one half of the 3,755 common (GB 2312 level 1) characters, plus Latin-script
-terms. Clean chat draws its hanzi from the other half, so a hit on it is a false positive; every
-clean message is also checked, independently of the lexicon, to hold no term's skeleton. The
-evasion corpus renders terms disguised (spacing, zero-width, full-width, traditional, homoglyphs,
-pinyin, and combinations) inside filler chat; a rendering is detected when inspect() reports its
-term. Speed and latency are of the whole per-message check the service makes: inspect(), then the
-SHA-256 of the skeleton looked up in a bank of removed texts.
+In process, on one pinned core, from a fixed seed, with the cn-2014 pack's homophone and
+near-copy rules. The lexicon is generated: hanzi terms of 2-4 characters drawn from one half of
+the 3,755 common (GB 2312 level 1) characters, plus Latin-script terms. Clean chat draws its hanzi
+from the other half, so a hit on it is a false positive; every clean message is also checked,
+independently of the lexicon, to hold no term's skeleton. Two more kinds of ordinary chat are
+checked for false positives: chat drawn from all the common characters (which may sound like a
+term), and English chat with numbers in it (which may read as letters). The evasion corpus
+renders terms disguised (spacing, zero-width, full-width, traditional, homoglyphs, pinyin,
+homophones, look-alike digits, and combinations) inside filler chat; a rendering is detected when
+inspect() reports its term. Speed and latency are of the whole per-message check the service
+makes: inspect(), then the SHA-256 of the skeleton looked up in a bank of removed texts, then
+their near copies. Near copies of the removed texts (one or two characters changed) measure that
+lookup's detection, and ordinary chat and texts sharing half of a removed one its false positives.
 """
 
 from __future__ import annotations
@@ -32,7 +37,10 @@ from rich.table import Table
 from townhall.bench.common import console, percentile, report
 from townhall.bench.news_check import add_news_check_rows, measure_news_check
 from townhall.domain.lexicon import Lexicon, Match, Term
-from townhall.domain.normalize import HOMOGLYPHS, skeleton
+from townhall.domain.moderation import ModerationRules
+from townhall.domain.near_duplicates import NearDuplicates, sketch
+from townhall.domain.normalize import HAN, HOMOGLYPHS, LOOKALIKE_LETTERS, skeleton, sound
+from townhall.packs import load_pack
 
 CATEGORIES = ("terrorism", "violence", "pornography", "fraud", "gambling", "defamation")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -59,6 +67,9 @@ ENGLISH = (  # noqa: SIM905 - a paragraph reads better than two hundred quoted w
 FIRST_MESSAGE_SHARE = {"chinese": 0.65, "mixed": 0.15, "english": 0.20}
 TARGETS = {"mb_per_s": 20.0, "p99_us": 200.0, "detection": 0.99, "false_positives": 0.001}
 REMOVED_TEXTS = 1_000  # skeleton hashes in the bank each message is looked up in
+PACK = "cn-2014"  # whose homophone and near-copy rules are measured
+RULES: ModerationRules = load_pack(PACK).moderation
+NUMBER_SHARE = 0.15  # of the words of English chat with numbers
 
 
 @dataclass
@@ -246,6 +257,54 @@ def pinyin_mix(rng: random.Random, text: str) -> str | None:
     return "".join(syllables[i] if i in spelled else char for i, char in enumerate(text))
 
 
+def _homophones_of() -> dict[str, list[str]]:
+    """For each common hanzi, the other common hanzi read the same (tones aside)."""
+    by_sound: dict[str, list[str]] = {}
+    for char in common_hanzi():
+        by_sound.setdefault(sound(char), []).append(char)
+    return {char: [o for o in by_sound[sound(char)] if o != char] for char in common_hanzi()}
+
+
+_HOMOPHONES_OF = _homophones_of()
+_LOOKALIKES_OF: dict[str, list[str]] = {}
+for _symbol, _letters in LOOKALIKE_LETTERS.items():
+    for _letter in _letters:
+        _LOOKALIKES_OF.setdefault(_letter, []).append(_symbol)
+
+
+def homophones(rng: random.Random, text: str) -> str | None:
+    """Some of a long term's characters, as many as the pack lets a match replace, written with
+    homophones."""
+    most = RULES.homophones.max_replaced(len(text))
+    if not is_hanzi_term(text) or len(text) < RULES.homophone_min_syllables or most == 0:
+        return None
+    replaceable = [i for i, char in enumerate(text) if _HOMOPHONES_OF.get(char)]
+    if not replaceable:
+        return None
+    chars = list(text)
+    for index in rng.sample(replaceable, min(len(replaceable), rng.randint(1, most))):
+        chars[index] = rng.choice(_HOMOPHONES_OF[chars[index]])
+    return "".join(chars)
+
+
+def lookalikes(rng: random.Random, text: str) -> str | None:
+    """One or two letters of a Latin term, not beside each other nor at its ends, typed as digits
+    or symbols that look like them."""
+    if is_hanzi_term(text):
+        return None
+    inside = [i for i in range(1, len(text) - 1) if text[i] in _LOOKALIKES_OF]
+    chosen: list[int] = []
+    for index in rng.sample(inside, len(inside)):
+        if len(chosen) < rng.randint(1, 2) and all(abs(index - c) > 1 for c in chosen):
+            chosen.append(index)
+    if not chosen:
+        return None
+    chars = list(text)
+    for index in chosen:
+        chars[index] = rng.choice(_LOOKALIKES_OF[chars[index]])
+    return "".join(chars)
+
+
 def combined(rng: random.Random, text: str) -> str | None:
     if is_hanzi_term(text):
         base = pinyin_mix(rng, text) if rng.random() < 0.5 else traditional(rng, text) or text
@@ -264,6 +323,8 @@ RENDERINGS: dict[str, Render] = {
     "traditional": traditional,
     "homoglyphs": homoglyphs,
     "pinyin": pinyin_mix,
+    "homophones": homophones,
+    "lookalikes": lookalikes,
     "combined": combined,
 }
 
@@ -296,7 +357,7 @@ def evasion_corpus(
             made += 1
 
 
-# The per-message work timed: a text's matches, and whether its skeleton is a removed text's.
+# The per-message work timed: a text's matches, and whether it is a removed text or a near copy.
 MessageCheck = Callable[[str], tuple[list[Match], bool]]
 
 
@@ -304,19 +365,32 @@ def skeleton_digest(skeleton_text: str) -> bytes:
     return hashlib.sha256(skeleton_text.encode()).digest()
 
 
-def removed_bank(rng: random.Random, pools: Pools, count: int) -> set[bytes]:
-    """Skeleton hashes of removed messages, drawn like clean chat."""
+def removed_texts(rng: random.Random, pools: Pools, count: int) -> list[str]:
+    """The skeletons of removed messages, drawn like clean chat."""
     kinds, weights = list(FIRST_MESSAGE_SHARE), list(FIRST_MESSAGE_SHARE.values())
     messages = (clean_message(rng, pools, rng.choices(kinds, weights)[0]) for _ in range(count))
-    return {skeleton_digest(skeleton(text)) for text in messages}
+    return [skeleton(text) for text in messages]
 
 
-def message_check(lexicon: Lexicon, removed: set[bytes]) -> MessageCheck:
+def near_duplicates(removed: list[str]) -> NearDuplicates:
+    near = NearDuplicates(
+        threshold=RULES.near_duplicate_threshold, min_chars=RULES.near_duplicate_min_chars
+    )
+    for text in removed:
+        near.add(skeleton_digest(text), sketch(text), "fraud")
+    return near
+
+
+def message_check(
+    lexicon: Lexicon, removed: set[bytes], near: NearDuplicates | None = None
+) -> MessageCheck:
     inspect = lexicon.inspect
+    find = (lambda _: None) if near is None else near.find
 
     def check(text: str) -> tuple[list[Match], bool]:
         skeleton_text, matches = inspect(text)
-        return matches, skeleton_digest(skeleton_text) in removed
+        banked = skeleton_digest(skeleton_text) in removed or find(skeleton_text) is not None
+        return matches, banked
 
     return check
 
@@ -369,7 +443,10 @@ def measure_speed(
     }
     return {
         "messages": len(texts),
-        "per_message": f"inspect(), the skeleton's SHA-256 among {REMOVED_TEXTS:,} removed texts",
+        "per_message": (
+            f"inspect(), the skeleton's SHA-256 among {REMOVED_TEXTS:,} removed texts, "
+            "then their near copies"
+        ),
         "mb": round(sum(len(text.encode()) for text in texts) / 1e6, 2),
         "mb_per_s": throughput(check, texts),
         "mb_per_s_by_kind": by_kind,
@@ -417,12 +494,110 @@ def measure_false_positives(
         {"text": text, "matched": [f"{m.term} ({m.how}): {text[m.start : m.end]}" for m in matches]}
         for text, matches in flagged[:5]
     ]
+    by_how: dict[str, int] = {}
+    for _, matches in flagged:
+        for how in {m.how for m in matches}:
+            by_how[how] = by_how.get(how, 0) + 1
     return {
         "messages": len(clean),
         "flagged": len(flagged),
         "rate": round(len(flagged) / len(clean), 5),
+        "flagged_by_how": dict(sorted(by_how.items())),
         "drawn_but_holding_a_term": discarded,
         "examples": examples,
+    }
+
+
+def chat_with_numbers(rng: random.Random, length: int) -> str:
+    """English chat in which some words are numbers as people type them: times, prices, dates,
+    ordinals, model names, room and phone numbers."""
+    words = english_chat(rng, length).split(" ")
+    for index in range(len(words)):
+        if rng.random() < NUMBER_SHARE:
+            words[index] = ordinary_number(rng)
+    return " ".join(words)
+
+
+def ordinary_number(rng: random.Random) -> str:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    model = "".join(rng.choices(letters, k=rng.randint(1, 3))) + str(rng.randint(1, 9999))
+    return rng.choice(
+        (
+            f"{rng.randint(1, 12)}{rng.choice(('am', 'pm'))}",
+            f"{rng.randint(1, 12)}:{rng.randint(0, 59):02d}",
+            f"${rng.randint(1, 999)}",
+            f"\u20ac{rng.randint(1, 99)}.{rng.randint(0, 99):02d}",
+            f"{rng.randint(2025, 2030)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            f"{rng.randint(1, 31)}{rng.choice(('st', 'nd', 'rd', 'th'))}",
+            model + rng.choice(("", "", "s", "x", "pro", "ultra")),
+            f"room {rng.randint(100, 999)}",
+            f"tel{rng.randint(13000000000, 18999999999)}",
+            rng.choice(("b2b", "p2p", "4x4", "h2o", "mp3", "mp4", "covid19", "win10", "x86")),
+        )
+    )
+
+
+def other_chat_corpora(
+    rng: random.Random, pools: Pools, count: int, finder: TermFinder
+) -> dict[str, tuple[list[tuple[str, str]], int]]:
+    """Ordinary chat that may sound like a term (hanzi from both pools, the terms' too), and
+    chat with numbers that may read as letters; less what holds a term's skeleton."""
+    every_hanzi = pools.term_chars + pools.clean_chars
+    all_hanzi = Pools(every_hanzi, every_hanzi)
+    corpora = {}
+    for name, draw in (
+        ("chat_of_all_common_hanzi", lambda: chinese_chat(rng, all_hanzi, rng.randint(20, 200))),
+        ("english_chat_with_numbers", lambda: chat_with_numbers(rng, rng.randint(20, 200))),
+    ):
+        messages: list[tuple[str, str]] = []
+        discarded = 0
+        while len(messages) < count:
+            text = draw()
+            if text in finder:
+                discarded += 1
+            else:
+                messages.append((name, text))
+        corpora[name] = (messages, discarded)
+    return corpora
+
+
+def changed_characters(rng: random.Random, text: str, count: int, pools: Pools) -> str:
+    chars = list(text)
+    for index in rng.sample(range(len(chars)), count):
+        chars[index] = rng.choice(pools.clean_chars if HAN.match(chars[index]) else "etaoinshr")
+    return "".join(chars)
+
+
+def measure_near_duplicates(
+    rng: random.Random,
+    pools: Pools,
+    near: NearDuplicates,
+    removed: list[str],
+    clean: list[tuple[str, str]],
+) -> dict[str, Any]:
+    """Copies of the removed texts long enough to be near copies, with one and with two
+    characters changed; and ordinary chat, and texts sharing their first half, mistaken for one."""
+    long_enough = [text for text in removed if len(text) >= RULES.near_duplicate_min_chars]
+    detected = {}
+    for count in (1, 2):
+        copies = [changed_characters(rng, text, count, pools) for text in long_enough]
+        found = sum(near.find(copy) is not None for copy in copies)
+        detected[f"{count}_changed"] = round(found / len(copies), 4)
+    halves = [
+        text[: len(text) // 2] + skeleton(chinese_chat(rng, pools, len(text) - len(text) // 2))
+        for text in long_enough
+    ]
+    ordinary = [skeleton(text) for _, text in clean]
+    return {
+        "threshold": RULES.near_duplicate_threshold,
+        "min_chars": RULES.near_duplicate_min_chars,
+        "removed_texts": len(removed),
+        "copies_per_kind": len(long_enough),
+        "detected": detected,
+        "false_positives": {
+            "clean_messages": round(sum(map(bool, map(near.find, ordinary))) / len(ordinary), 5),
+            "sharing_first_half": round(sum(map(bool, map(near.find, halves))) / len(halves), 5),
+        },
     }
 
 
@@ -465,13 +640,18 @@ def build(options: BenchOptions) -> tuple[dict[str, Any], Lexicon, list[Term], P
     pools = split_pools(rng)
     terms = generate_terms(rng, pools, options.terms)
     began = time.perf_counter()
-    lexicon = Lexicon.build(terms)
+    lexicon = Lexicon.build(terms, homophones=RULES.homophones)
     seconds = time.perf_counter() - began
     report = {
         "terms": len(lexicon),
         "hanzi_terms": sum(map(is_hanzi_term, (t.text for t in terms))),
         "automaton_keys": lexicon.keys,
         "pinyin_keys": lexicon.pinyin_keys,
+        "sound_keys": lexicon.sound_keys,
+        "homophones": {
+            "min_syllables": RULES.homophone_min_syllables,
+            "max_share": RULES.homophone_max_share,
+        },
         "build_s": round(seconds, 3),
     }
     return report, lexicon, terms, pools
@@ -484,11 +664,15 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         lexicon_report, lexicon, terms, pools = build(options)
         rng = random.Random(options.seed + 1)
         console.print(f"generating {options.messages:,} clean messages and the evasion corpus")
-        clean, discarded = clean_corpus(rng, pools, options.messages, TermFinder(terms))
+        finder = TermFinder(terms)
+        clean, discarded = clean_corpus(rng, pools, options.messages, finder)
         evasions = list(evasion_corpus(rng, pools, terms, options.evasions))
         shared_pools = Pools(pools.term_chars + pools.clean_chars, pools.term_chars)
         shared = [chinese_chat(rng, shared_pools, rng.randint(20, 200)) for _ in range(2000)]
-        check = message_check(lexicon, removed_bank(rng, pools, REMOVED_TEXTS))
+        removed = removed_texts(rng, pools, REMOVED_TEXTS)
+        near = near_duplicates(removed)
+        check = message_check(lexicon, {skeleton_digest(text) for text in removed}, near)
+        others = other_chat_corpora(rng, pools, options.messages // 2, finder)
         gc.collect()
         gc.freeze()  # the lexicon and corpora live to the end: keep collections off them
         console.print("measuring")
@@ -501,6 +685,11 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
             "detection": measure_detection(check, evasions),
             "false_positives": measure_false_positives(lexicon, clean, discarded),
             "news_check": measure_news_check(),
+            "false_positives_other_chat": {
+                name: measure_false_positives(lexicon, messages, dropped)
+                for name, (messages, dropped) in others.items()
+            },
+            "near_duplicates": measure_near_duplicates(rng, pools, near, removed, clean),
             "peak_rss_mb": peak_rss_mb(),
         }
     finally:
@@ -522,6 +711,13 @@ def print_table(results: dict[str, Any]) -> None:
         table.add_row(f"detected: {kind}", f"{counts['rate']:.2%}")
     table.add_row("false positives", f"{results['false_positives']['rate']:.3%}")
     add_news_check_rows(table, results["news_check"])
+    for name, other in results["false_positives_other_chat"].items():
+        table.add_row(f"false positives: {name}", f"{other['rate']:.3%}")
+    near = results["near_duplicates"]
+    for kind, rate in near["detected"].items():
+        table.add_row(f"near copies detected: {kind}", f"{rate:.2%}")
+    for kind, rate in near["false_positives"].items():
+        table.add_row(f"near-copy false positives: {kind}", f"{rate:.3%}")
     table.add_row("peak RSS (MB)", str(results["peak_rss_mb"]))
     for name, item in results["targets"].items():
         table.add_row(f"target {name}", "met" if item["met"] else "[red]NOT MET[/red]")

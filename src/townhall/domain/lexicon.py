@@ -30,10 +30,13 @@ import ahocorasick
 
 from townhall.domain.errors import InvalidInput
 from townhall.domain.normalize import (
+    NO_SOUND,
     Normalized,
+    Reading,
     char_class,
     has_reading,
     letter_origins,
+    lookalike_readings,
     normalize,
     normalize_again,
     pinyin,
@@ -42,6 +45,9 @@ from townhall.domain.normalize import (
     pinyin_syllables,
     reads_as_phrase,
     skeleton,
+    sound,
+    sounds_of,
+    syllable_sounds,
 )
 
 
@@ -61,7 +67,22 @@ class Match:
     severity: str
     start: int
     end: int
-    how: str  # "text": its skeleton matched; "pinyin": some of its hanzi were spelled in pinyin
+    # "text": its skeleton matched; "pinyin": some of its hanzi were spelled in pinyin;
+    # "homophone": some of its hanzi were written with others that sound alike; "lookalike": some
+    # of its letters were typed as digits or symbols that look alike
+    how: str
+
+
+@dataclass(frozen=True, slots=True)
+class Homophones:
+    """Which hanzi terms also match when some of their characters are written with homophones."""
+
+    min_syllables: int  # shorter terms match by their characters and typed pinyin only
+    max_share: float  # the largest share of a term's characters a match may replace, in (0, 1]
+
+    def max_replaced(self, syllables: int) -> int:
+        # A hair over the product, so that 0.5 of 4 is 2 whatever the float rounding.
+        return int(self.max_share * syllables + 1e-9)
 
 
 class Inspection(NamedTuple):
@@ -108,11 +129,26 @@ class Lexicon:
     a Latin letter, the hanzi it holds must be the term's own (no homophones), it must start and
     end on a syllable or word boundary, and every Latin word it touches must spell pinyin; one
     without hanzi must be whole words in a run of words that all spell pinyin, so English
-    ("I want dubo now", "meeting", "he can run") is not read as pinyin. inspect() also gives the
-    skeleton matched on, for callers that hash it.
+    ("I want dubo now", "meeting", "he can run") is not read as pinyin.
+
+    With `homophones`, hanzi terms of `min_syllables` characters or more also match when some of
+    their characters, at most `max_share` of them, are written with others read the same
+    (tones aside): 网络堵博 finds 网络赌博, 发轮功 finds 法轮功. One character is one syllable, so
+    such a match starts and ends where syllables do. Digits and symbols between letters are read
+    as the letters they look like (normalize.lookalike_readings): "sc4mc0in" finds scamcoin.
+
+    inspect() also gives the skeleton matched on, for callers that hash it.
     """
 
-    __slots__ = ("_allowlist", "_key_count", "_outside", "_pinyin", "_terms", "_text")
+    __slots__ = (
+        "_allowlist",
+        "_key_count",
+        "_outside",
+        "_pinyin",
+        "_sounds",
+        "_terms",
+        "_text",
+    )
 
     def __init__(
         self,
@@ -121,6 +157,7 @@ class Lexicon:
         text: ahocorasick.Automaton | None,
         outside: re.Pattern[str] | None,
         pinyin: _PinyinIndex | None,
+        sounds: _SoundIndex | None = None,
         key_count: int = 0,
     ) -> None:
         """Use build()."""
@@ -130,10 +167,18 @@ class Lexicon:
         self._text = text
         self._outside = outside
         self._pinyin = pinyin
+        self._sounds = sounds
 
     @classmethod
-    def build(cls, terms: Iterable[Term], allowlist: Iterable[str] = ()) -> Lexicon:
-        """Compile terms and allowlist phrases; ValueError for one with no letter or digit."""
+    def build(
+        cls,
+        terms: Iterable[Term],
+        allowlist: Iterable[str] = (),
+        *,
+        homophones: Homophones | None = None,
+    ) -> Lexicon:
+        """Compile terms and allowlist phrases; ValueError for one with no letter or digit.
+        Without `homophones`, no match by homophones."""
         unique_terms = tuple(dict.fromkeys(terms))
         unique_phrases = tuple(dict.fromkeys(allowlist))
         by_key: dict[str, list[Term]] = {}
@@ -152,6 +197,7 @@ class Lexicon:
             _automaton(entries),
             _outside_pattern(entries),
             _pinyin_index(entries),
+            None if homophones is None else _sound_index(entries, homophones),
             len(entries),
         )
 
@@ -174,6 +220,11 @@ class Lexicon:
         """Distinct pinyin spellings of hanzi terms and phrases in the pinyin automaton."""
         return 0 if self._pinyin is None else len(self._pinyin.automaton)
 
+    @property
+    def sound_keys(self) -> int:
+        """Distinct sounds of the hanzi terms and phrases that homophones may match."""
+        return 0 if self._sounds is None else self._sounds.sounds
+
     def scan(self, text: str) -> list[Match]:
         """Every term in the text, ordered by where it starts, none inside an allowlisted phrase."""
         return self.inspect(text).matches
@@ -186,26 +237,83 @@ class Lexicon:
     def _matches(self, shape: _Shape) -> list[Match]:
         if self._text is None:
             return []
-        hits = self._text_hits(shape.skeleton)
+        collapsed = self._collapsed(shape.skeleton)
+        hits = self._text_hits(shape.skeleton, collapsed)
         pinyin_hits = self._pinyin_hits(shape)
-        if not hits and not pinyin_hits:
+        sound_hits = self._sound_hits(shape.skeleton, collapsed)
+        readings = lookalike_readings(shape.text)
+        if not hits and not pinyin_hits and not sound_hits and not readings:
             return []
         allowed = [(h.start, h.end) for h in (*hits, *pinyin_hits) if h.entry.allowed]
+        # A homophone of an allowlisted phrase excuses homophones only: else writing the phrase
+        # with one character changed would excuse the very term it holds.
+        sound_allowed = allowed + [(h.start, h.end) for h in sound_hits if h.entry.allowed]
         found = {
             _match(term, shape.normalized, hit, how)
-            for how, group in (("text", hits), ("pinyin", pinyin_hits))
+            for how, group, excused in (
+                ("text", hits, allowed),
+                ("pinyin", pinyin_hits, allowed),
+                ("homophone", sound_hits, sound_allowed),
+            )
             for hit in group
-            if not _inside_any(hit, allowed)
+            if not _inside_any(hit, excused)
             for term in hit.entry.terms
         }
+        if readings:
+            excused = [shape.normalized.span(start, end) for start, end in allowed]
+            found.update(self._lookalike_matches(readings, excused))
         return sorted(found, key=lambda m: (m.start, m.end, m.term, m.how))
 
-    def _text_hits(self, skeleton_text: str) -> list[_Hit]:
-        assert self._text is not None and self._outside is not None
+    def _sound_hits(self, skeleton_text: str, collapsed: str) -> list[_Hit]:
+        index = self._sounds
+        # The collapsed skeleton keeps the keys' own characters, its only ones beyond ASCII: with
+        # none of them, no match keeping some (most chat, told in one C call).
+        if index is None or (index.anchors is not None and collapsed.isascii()):
+            return []
+        hits = []
+        for first, stop in index.windows(skeleton_text):
+            window = sound(skeleton_text[first:stop])
+            for last, (length, keys) in index.automaton.iter(window):
+                start, end = first + last + 1 - length, first + last + 1
+                written = skeleton_text[start:end]
+                for key, entry in keys:
+                    replaced = sum(char != own for char, own in zip(written, key, strict=True))
+                    if 0 < replaced <= index.homophones.max_replaced(length):  # 0: a text hit
+                        hits.append(_Hit(start, end, entry))
+        return hits
+
+    def _lookalike_matches(
+        self, readings: list[Reading], excused: list[tuple[int, int]]
+    ) -> list[Match]:
+        """Matches that a reading of look-alikes as letters makes, in the text's offsets: each
+        holds a character read so, and none lies inside a phrase allowlisted in either form."""
+        found = []
+        for reading in readings:
+            shape = _Shape(reading.text)
+            hits = self._text_hits(shape.skeleton, self._collapsed(shape.skeleton))
+            spans = [(shape.normalized.span(h.start, h.end), h.entry) for h in hits]
+            allowed = excused + [span for span, entry in spans if entry.allowed]
+            for (start, end), entry in spans:
+                if reading.changed.isdisjoint(range(start, end)):
+                    continue  # the text as written has it: a text hit
+                if any(first <= start and end <= last for first, last in allowed):
+                    continue
+                found += [
+                    Match(t.text, t.category, t.severity, start, end, "lookalike")
+                    for t in entry.terms
+                ]
+        return found
+
+    def _collapsed(self, skeleton_text: str) -> str:
+        """The skeleton with each run of characters no key holds as one _OUTSIDE."""
+        assert self._outside is not None
         # ASCII never misses at the root, so it needs no placeholder.
-        collapsed = (
-            skeleton_text if skeleton_text.isascii() else self._outside.sub(_OUTSIDE, skeleton_text)
-        )
+        if skeleton_text.isascii():
+            return skeleton_text
+        return self._outside.sub(_OUTSIDE, skeleton_text)
+
+    def _text_hits(self, skeleton_text: str, collapsed: str) -> list[_Hit]:
+        assert self._text is not None and self._outside is not None
         found = list(self._text.iter(collapsed))
         if not found:
             return []
@@ -302,6 +410,55 @@ def _pinyin_index(entries: dict[str, _Entry]) -> _PinyinIndex | None:
     automaton.make_automaton()
     keys = {s.key for keys in spelled.values() for s in keys}
     return _PinyinIndex(automaton, max(map(len, keys)) - 1, frozenset("".join(keys)))
+
+
+class _SoundIndex(NamedTuple):
+    automaton: ahocorasick.Automaton  # sound -> (its length, ((hanzi key, its entry), ...))
+    homophones: Homophones
+    # A match keeping some of a key's own characters lies within reach of one of them: only
+    # those stretches of a text are heard. `anchors` finds runs of them, each less than two
+    # reaches from the next, so that the stretches around a run's never touch another's. None:
+    # any hanzi may start one.
+    anchors: re.Pattern[str] | None
+    reach: int  # the most characters a key has, less one
+    sounds: int  # keys of the automaton that may match
+
+    def windows(self, skeleton_text: str) -> list[tuple[int, int]]:
+        """The stretches of a skeleton where a match may lie."""
+        if self.anchors is None:
+            return [] if skeleton_text.isascii() else [(0, len(skeleton_text))]
+        last = len(skeleton_text)
+        return [
+            (max(0, run.start() - self.reach), min(last, run.end() + self.reach))
+            for run in self.anchors.finditer(skeleton_text)
+        ]
+
+
+def _sound_index(entries: dict[str, _Entry], homophones: Homophones) -> _SoundIndex | None:
+    by_sound: dict[str, list[tuple[str, _Entry]]] = {}
+    for key, entry in entries.items():
+        if len(key) < homophones.min_syllables or homophones.max_replaced(len(key)) == 0:
+            continue
+        for key_sound in sounds_of(key):
+            by_sound.setdefault(key_sound, []).append((key, entry))
+    if not by_sound:
+        return None
+    automaton = ahocorasick.Automaton()
+    # The root's children are searched in the order added (see _automaton): the commonest
+    # syllables first.
+    for char in (NO_SOUND, *syllable_sounds().values()):
+        automaton.add_word(char + _NEVER, None)
+    for key_sound, keys in by_sound.items():
+        automaton.add_word(key_sound, (len(key_sound), tuple(keys)))
+    automaton.make_automaton()
+    keys = {key for keys in by_sound.values() for key, _ in keys}
+    reach = max(map(len, keys)) - 1
+    anchors = None
+    if homophones.max_share < 1:
+        own = char_class(char for key in keys for char in key)
+        # The two classes are disjoint, so the repetition cannot backtrack far.
+        anchors = re.compile(f"[{own}](?:[^{own}]{{0,{2 * reach}}}[{own}])*")
+    return _SoundIndex(automaton, homophones, anchors, reach, len(by_sound))
 
 
 def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -8,7 +8,8 @@ from typing import Any
 
 import msgspec
 
-from townhall.domain.lexicon import Match
+from townhall.domain.lexicon import Homophones, Match
+from townhall.domain.near_duplicates import CHUNK_CHARS
 
 
 class Decision:
@@ -51,9 +52,21 @@ class ModerationRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     categories: tuple[str, ...]
     severities: tuple[str, ...]  # least severe first
     surfaces: dict[str, dict[str, str]]  # surface -> severity -> decision
+    # Hanzi terms of this many characters or more also match written partly with homophones,
+    # at most this share of their characters replaced.
+    homophone_min_syllables: int
+    homophone_max_share: float
+    # A text at least this long (normalized) whose shingles are this alike (estimated Jaccard)
+    # to a removed text's is blocked like an exact copy.
+    near_duplicate_threshold: float
+    near_duplicate_min_chars: int
     terms: tuple[TermRule, ...] = ()
     allowlist: tuple[str, ...] = ()
     classifiers: dict[str, ClassifierRule] = {}  # classifier name -> rule; unnamed: off
+
+    @property
+    def homophones(self) -> Homophones:
+        return Homophones(self.homophone_min_syllables, self.homophone_max_share)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +77,7 @@ class Reason:
     severity: str
     term: str
     excerpt: str  # what matched, in the author's own text
-    how: str  # "text" or "pinyin"
+    how: str  # a lexicon Match's how; "hash" or "near_duplicate" for a removed text's copy
 
     def render(self) -> dict[str, Any]:
         return {
@@ -123,6 +136,9 @@ def check_rules(rules: ModerationRules) -> str | None:
             if surface == Surface.NAME and decision not in (Decision.ALLOW, Decision.BLOCK):
                 # A name is taken or refused at once: there is no content to queue or release.
                 return f"moderation.surfaces.name.{severity}: a name is only allowed or blocked"
+    similarity = _similarity_problem(rules)
+    if similarity is not None:
+        return similarity
     for position, term in enumerate(rules.terms):
         if term.category not in rules.categories or term.severity not in rules.severities:
             return f"moderation.terms[{position}]: unknown category or severity"
@@ -136,4 +152,18 @@ def check_rules(rules: ModerationRules) -> str | None:
         unknown = [surface for surface in rule.surfaces if surface not in SURFACES]
         if unknown:
             return f"moderation.classifiers.{name}.surfaces: unknown surface {unknown[0]!r}"
+    return None
+
+
+def _similarity_problem(rules: ModerationRules) -> str | None:
+    if rules.homophone_min_syllables < 2:
+        # One character's homophones are other words, not the term written otherwise.
+        return "moderation.homophone_min_syllables: must be at least 2"
+    if not 0 < rules.homophone_max_share <= 1:
+        return "moderation.homophone_max_share: must be in (0, 1]"
+    if not 0 < rules.near_duplicate_threshold <= 1:
+        return "moderation.near_duplicate_threshold: must be in (0, 1]"
+    if rules.near_duplicate_min_chars < CHUNK_CHARS:
+        # A shorter text has no chunk to be looked up by.
+        return f"moderation.near_duplicate_min_chars: must be at least {CHUNK_CHARS}"
     return None

@@ -7,7 +7,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from itertools import accumulate, chain, compress, repeat
+from itertools import accumulate, chain, compress, product, repeat
+from math import prod
 
 import opencc
 from anyascii import anyascii
@@ -406,3 +407,118 @@ def pinyin_syllables() -> frozenset[str]:
     """Every toneless syllable any hanzi is read as, less the bare-consonant interjections."""
     spelled = (_toneless(r) for value in pinyin_dict.values() for r in value.split(","))
     return frozenset(r for r in spelled if r.isascii() and r.isalpha() and _VOWEL.search(r))
+
+
+# Sound: each hanzi read by its common toneless syllable, one character per syllable, so that
+# homophones (堵博 for 赌博, 发 for 法) read alike and a match's offsets are the skeleton's own.
+NO_SOUND = "\x00"  # what any other character reads as; skeletons never hold it
+_FIRST_SOUND = 0xE000  # private use: skeletons never hold these either
+
+
+@cache
+def syllable_sounds() -> dict[str, str]:
+    """Each syllable's character in sound(), commonest first: most hanzi read as the first."""
+    hanzi_per_syllable: dict[str, int] = {}
+    for ordinal in pinyin_dict:
+        reading = _PINYIN_ORDINALS[ordinal]
+        if reading in pinyin_syllables():
+            hanzi_per_syllable[reading] = hanzi_per_syllable.get(reading, 0) + 1
+    by_frequency = sorted(hanzi_per_syllable, key=lambda s: (-hanzi_per_syllable[s], s))
+    return {syllable: chr(_FIRST_SOUND + index) for index, syllable in enumerate(by_frequency)}
+
+
+class _SoundTable(dict[int, str]):
+    """Each hanzi to the character of its common reading, filled on first sight; the rest to
+    NO_SOUND."""
+
+    def __missing__(self, ordinal: int) -> str:
+        reading = _PINYIN_ORDINALS[ordinal]
+        value = syllable_sounds().get(reading, NO_SOUND) if reading != chr(ordinal) else NO_SOUND
+        self[ordinal] = value
+        return value
+
+
+_SOUND_ORDINALS = _SoundTable()
+
+
+def sound(skeleton_text: str) -> str:
+    """The skeleton as it sounds: one character for each hanzi's toneless common reading, NO_SOUND
+    for anything else; as long as the skeleton."""
+    return skeleton_text.translate(_SOUND_ORDINALS)
+
+
+def sounds_of(key: str) -> set[str]:
+    """How a hanzi phrase sounds: each character by its common reading, and the phrase's own
+    reading (重庆: chong, not zhong); empty if a character has no syllable."""
+    alone = sound(key)
+    if NO_SOUND in alone:
+        return set()
+    sounds = {alone}
+    if reads_as_phrase(key):
+        syllables = lazy_pinyin(key)
+        phrase = "".join(syllable_sounds().get(syllable, NO_SOUND) for syllable in syllables)
+        if len(syllables) == len(key) and NO_SOUND not in phrase:
+            sounds.add(phrase)
+    return sounds
+
+
+# Digits and symbols typed for the Latin letters they look like: "sc4mc0in" for "scamcoin". Only
+# a run of one or two between letters is read, so that numbers, prices, times and model names
+# ("2025", "$25", "3pm", "a55", "tel13812345678") stay what they are. "1" may be "i" or "l".
+LOOKALIKE_LETTERS = {
+    "0": "o", "1": "il", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
+    "@": "a", "$": "s", "!": "i", "|": "l",
+}  # fmt: skip
+MAX_LOOKALIKE_READINGS = 8  # three ambiguous look-alikes in a text, each read either way
+_LOOKALIKE_RUN = re.compile(f"(?<=[a-z])[{re.escape(''.join(LOOKALIKE_LETTERS))}]{{1,2}}(?=[a-z])")
+# A cheap test of a text before fold(): a look-alike between letters of Latin or look-alike
+# script, as typed or full width (a full-width exclamation mark between hanzi is punctuation).
+# It starts at the look-alike, which is rare in chat, so the regex engine skips ahead to it; the
+# letter before it is looked behind for.
+_LETTER = f"[A-Za-z\uff21-\uff3a\uff41-\uff5a{''.join(HOMOGLYPHS)}]"
+_LOOKALIKE = "[0-9@$!|\uff10-\uff19\uff20\uff04\uff01\uff5c]"
+_MAY_HOLD_LOOKALIKES = re.compile(f"{_LOOKALIKE}(?<={_LETTER}{_LOOKALIKE}){_LOOKALIKE}?{_LETTER}")
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """The text with look-alikes read as letters, one character for one; `changed` are the
+    indices of those read."""
+
+    text: str
+    changed: frozenset[int]
+
+
+def lookalike_readings(text: str) -> list[Reading]:
+    """The text with each look-alike between letters read as a letter: one reading for each way
+    of reading those that may be "i" or "l" (up to MAX_LOOKALIKE_READINGS, then all "i" and all
+    "l"); none when there is nothing to read."""
+    if not _MAY_HOLD_LOOKALIKES.search(text):
+        return []
+    folded = fold(text)
+    counts: dict[int, int] = {}
+    for index in folded.origin:
+        counts[index] = counts.get(index, 0) + 1
+    letters: dict[int, str] = {}  # index in the text -> the letters its look-alike may be
+    for run in _LOOKALIKE_RUN.finditer(folded.text):
+        origins = folded.origin[run.start() : run.end()]
+        if all(counts[index] == 1 for index in origins):  # one character typed for one
+            read = map(LOOKALIKE_LETTERS.__getitem__, run.group())
+            letters.update(zip(origins, read, strict=True))
+    if not letters:
+        return []
+    if prod(map(len, letters.values())) <= MAX_LOOKALIKE_READINGS:
+        ways = list(product(*letters.values()))
+    else:  # counted first: a text of many "1"s has more ways than can be listed
+        ways = [
+            tuple(choices[which % len(choices)] for choices in letters.values()) for which in (0, 1)
+        ]
+    changed = frozenset(letters)
+    return [Reading(_read(text, dict(zip(letters, way, strict=True))), changed) for way in ways]
+
+
+def _read(text: str, letters: dict[int, str]) -> str:
+    chars = list(text)
+    for index, letter in letters.items():
+        chars[index] = letter
+    return "".join(chars)

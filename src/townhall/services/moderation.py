@@ -1,13 +1,14 @@
-"""The content check before delivery: the lexicon scan, the hash bank of removed texts, the
-decision per surface, and the statement of reasons of every decision other than allow. Staff
-edit the lexicon here too."""
+"""The content check before delivery: the lexicon scan, the hash bank of removed texts and their
+near copies, the decision per surface, and the statement of reasons of every decision other
+than allow. Staff edit the lexicon here too."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ from townhall.domain.moderation import (
     Verdict,
     decide,
 )
+from townhall.domain.near_duplicates import NearDuplicates, Sketch, sketch
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
 from townhall.services.principal import Principal, require_role
@@ -36,7 +38,16 @@ UPSERT_CHUNK = 5_000
 # Shorter texts are not banked: removing "ok" in one context must not block it everywhere.
 MIN_BANKED_CHARS = 8
 HASH_MATCH = "hash"
+NEAR_MATCH = "near_duplicate"
 EXCERPT_CHARS = 200  # of a banked text, in its statement of reasons
+
+
+@dataclass(frozen=True, slots=True)
+class Banked:
+    """What the hash bank keeps of a removed text: its digest, and its sketch for near copies."""
+
+    digest: bytes
+    sketch: Sketch
 
 
 class ContentCheck:
@@ -55,9 +66,12 @@ class ContentCheck:
         self._pack_terms = [Term(t.text, t.category, t.severity) for t in rules.terms]
         self._operator_terms: list[Term] = []
         self._operator_allowlist: list[str] = []
-        self._lexicon = Lexicon.build(self._pack_terms, rules.allowlist)
+        self._lexicon = Lexicon.build(
+            self._pack_terms, rules.allowlist, homophones=rules.homophones
+        )
         self._loaded_version: tuple[int, int] | None = None
         self._bank: dict[bytes, str] = {}  # SHA-256 of a removed text's skeleton -> category
+        self._near = self._near_duplicates()  # the same texts' sketches, by the same digests
         self._bank_size = 0
 
     def _now_ms(self) -> int:
@@ -72,28 +86,48 @@ class ContentCheck:
             )
         inspection = self._lexicon.inspect(text)
         banked = self._bank.get(hashlib.sha256(inspection.skeleton.encode()).digest())
-        if banked is not None:  # removed before: blocked on every surface
+        how = HASH_MATCH
+        if banked is None:
+            near = self._near.find(inspection.skeleton)
+            banked, how = (None, how) if near is None else (near.category, NEAR_MATCH)
+        if banked is not None:  # removed before, or nearly: blocked on every surface
             excerpt = text[:EXCERPT_CHARS]
-            reason = Reason(banked, self._rules.severities[-1], "", excerpt, HASH_MATCH)
+            reason = Reason(banked, self._rules.severities[-1], "", excerpt, how)
             return Verdict(Decision.BLOCK, (reason,))
         return decide(text, inspection.matches, surface, self._rules)
 
-    def digest(self, text: str) -> bytes | None:
+    def fingerprint(self, text: str) -> Banked | None:
         """What the hash bank keeps of a removed text, or None for one too short to bank."""
         skeleton = normalize.skeleton(text)
         if len(skeleton) < MIN_BANKED_CHARS:
             return None
-        return hashlib.sha256(skeleton.encode()).digest()
+        return Banked(hashlib.sha256(skeleton.encode()).digest(), sketch(skeleton))
 
-    def banked(self, digest: bytes, category: str) -> None:
-        """A removal committed: the same text is blocked from now on."""
-        self._bank[digest] = category
+    def banked(self, removed: Banked, category: str) -> None:
+        """A removal committed: the same text, and near copies of it, are blocked from now on."""
+        self._bank[removed.digest] = category
+        self._near.add(removed.digest, removed.sketch, category)
         self._bank_size = len(self._bank)
 
     def unbanked(self, digest: bytes) -> None:
         """A removal reversed on appeal: the text may be said again."""
         self._bank.pop(digest, None)
+        self._near.remove(digest)
         self._bank_size = len(self._bank)
+
+    def _near_duplicates(self) -> NearDuplicates:
+        return NearDuplicates(
+            threshold=self._rules.near_duplicate_threshold,
+            min_chars=self._rules.near_duplicate_min_chars,
+        )
+
+    def _bank_from(self, rows: Sequence[Any]) -> tuple[dict[bytes, str], NearDuplicates]:
+        bank = {bytes.fromhex(row.digest): row.category for row in rows}
+        near = self._near_duplicates()
+        for row in rows:
+            if row.sketch is not None:  # banked before sketches were kept: exact copies only
+                near.add(bytes.fromhex(row.digest), Sketch.from_bytes(row.sketch), row.category)
+        return bank, near
 
     async def screen(
         self, surface: str, text: str, *, author_id: int | None, subject_type: str
@@ -165,14 +199,15 @@ class ContentCheck:
     async def load(self) -> None:
         """Rebuild from the pack and the operators' entries when those changed; take in what
         other processes added to the hash bank."""
+        banked_rows = None
         async with self._db.reading() as conn:
             rows = await moderation_store.entries(conn)
             if await review_store.bank_size(conn) != self._bank_size:
-                self._bank = {
-                    bytes.fromhex(row.digest): row.category
-                    for row in await review_store.banked(conn)
-                }
-                self._bank_size = len(self._bank)
+                banked_rows = await review_store.banked(conn)
+        if banked_rows is not None:
+            # Sketches take a while to read back in a large bank: off the event loop.
+            self._bank, self._near = await asyncio.to_thread(self._bank_from, banked_rows)
+            self._bank_size = len(self._bank)
         version = (len(rows), max((row.added_at for row in rows), default=0))
         if version == self._loaded_version:
             return
@@ -185,7 +220,10 @@ class ContentCheck:
         allowlist = [row.text for row in rows if row.kind == moderation_store.ALLOW]
         # A large lexicon takes seconds to compile: off the event loop, then swapped at once.
         lexicon = await asyncio.to_thread(
-            Lexicon.build, [*self._pack_terms, *terms], [*self._rules.allowlist, *allowlist]
+            Lexicon.build,
+            [*self._pack_terms, *terms],
+            [*self._rules.allowlist, *allowlist],
+            homophones=self._rules.homophones,
         )
         self._operator_terms, self._operator_allowlist = terms, allowlist
         self._lexicon = lexicon

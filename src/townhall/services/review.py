@@ -504,13 +504,18 @@ class ReviewService:
         # Possible unlicensed news is about who published a text, not what it says: the same
         # text stays free to an entitled account, so only content categories bank it.
         banked_for = [category for category in categories if category != UNLICENSED_NEWS]
-        digest = self._check.digest(orjson.loads(case.content)["text"])
-        if digest is not None and (finding.category or banked_for or not categories):
+        removed = self._check.fingerprint(orjson.loads(case.content)["text"])
+        if removed is not None and (finding.category or banked_for or not categories):
             category = finding.category or (banked_for[0] if banked_for else "unspecified")
             await review_store.bank(
-                conn, digest=digest.hex(), category=category, case_id=case.id, added_at=now_ms
+                conn,
+                digest=removed.digest.hex(),
+                sketch=removed.sketch.to_bytes(),
+                category=category,
+                case_id=case.id,
+                added_at=now_ms,
             )
-            pushes.append(lambda: self._check.banked(digest, category))
+            pushes.append(lambda: self._check.banked(removed, category))
         return pushes + await self._tell_author(conn, case, "content_removed", finding.reason)
 
     async def _tell_author(

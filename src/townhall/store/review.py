@@ -169,7 +169,9 @@ async def bank(conn: DbConnection, **values: Any) -> None:
 
 
 async def banked(conn: DbConnection) -> list[Row]:
-    result = await conn.execute(select(hash_bank.c.digest, hash_bank.c.category))
+    result = await conn.execute(
+        select(hash_bank.c.digest, hash_bank.c.category, hash_bank.c.sketch)
+    )
     return list(result)
 
 

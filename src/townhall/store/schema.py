@@ -408,12 +408,15 @@ reports = Table(
     UniqueConstraint("reporter_id", "case_id"),
     Index("ix_reports_reporter_id_created_at", "reporter_id", "created_at"),
 )
-# SHA-256 of the normalized text of removed content: the same text is blocked everywhere.
+# SHA-256 of the normalized text of removed content: the same text is blocked everywhere; and
+# its near-duplicate sketch (domain/near_duplicates.py: MinHash and chunk hashes, not the text),
+# so that near copies are too; None for texts banked before sketches were kept.
 hash_bank = Table(
     "hash_bank",
     metadata,
     Column("digest", String(64), primary_key=True),
     Column("category", String(32), nullable=False),
+    Column("sketch", LargeBinary, nullable=True),
     Column("case_id", Integer, ForeignKey("review_cases.id"), nullable=True),
     Column("added_at", BigInteger, nullable=False),
 )

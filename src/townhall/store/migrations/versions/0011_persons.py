@@ -1,8 +1,8 @@
 """sanctions follow the person (identity links, phone index, the sanction's identity); bios,
 group descriptions and invitations
 
-Revision ID: 0012
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
