@@ -117,6 +117,13 @@ async def test_a_checksum_valid_number_is_only_format_checked_and_cannot_make_a_
     assert (await create_group(alice, bob)).status_code == 201
 
 
+async def test_asking_for_a_check_without_a_provider_says_there_is_none(
+    unverified_server: Server, make_user: MakeUser
+) -> None:
+    alice = await make_user("alice", on=unverified_server, confirm_phone=False)
+    assert_error(await check_again(alice), 409, "no_verifier")
+
+
 async def test_a_verified_identity_still_needs_a_confirmed_phone(
     unverified_server: Server, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:

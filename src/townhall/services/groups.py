@@ -68,9 +68,10 @@ class Groups:
             description, "description", self._limits.max_description_chars, required=False
         )
         invitee_ids = group_invitee_ids(actor.account_id, member_ids, self._limits)
+        # A sanction first: a closed account hears that it is closed, not what it lacks.
+        await self._enforcement.require_user_may(actor.account_id, Capability.CREATE_GROUP)
         # A group's title reaches every member: creating one is publishing.
         await self._standings.require_may(actor.account_id, Capability.CREATE_GROUP)
-        await self._enforcement.require_user_may(actor.account_id, Capability.CREATE_GROUP)
         await self._names.check(
             name=title, text=about, author_id=actor.account_id, subject_type="group"
         )

@@ -244,6 +244,12 @@ class IdentityService:
         """Ask the provider again for a `format_checked` identity it has not answered for
         (it was down at registration, or no provider was configured then)."""
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
+        if not self._verifier.configured:
+            raise Conflict(
+                "this server has no identity-verification provider: a reviewer verifies "
+                "identities from the queue",
+                code="no_verifier",
+            )
         async with self._db.reading() as conn:
             row = await self._checkable(conn, actor.account_id)
         claim = self._vault.open(actor.account_id, row.key_id, row.sealed)

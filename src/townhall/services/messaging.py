@@ -187,13 +187,13 @@ class MessagingService:
         check_client_id(client_id, self._limits)
         members = await self._require_member(actor, conversation_id)
         if members.kind == ConversationKind.GROUP:
-            await self._standings.require_may(actor.account_id, Capability.SEND_GROUP)
             await self._enforcement.require_user_may(actor.account_id, Capability.SEND_GROUP)
+            await self._standings.require_may(actor.account_id, Capability.SEND_GROUP)
             await self._enforcement.require_group_open(conversation_id)
             surface = Surface.GROUP
         else:
-            await self._standings.require_may(actor.account_id, Capability.SEND_DIRECT)
             await self._enforcement.require_user_may(actor.account_id, Capability.SEND_DIRECT)
+            await self._standings.require_may(actor.account_id, Capability.SEND_DIRECT)
             surface = Surface.DIRECT
         verdict = await self._check.screen(
             surface, text, author_id=actor.account_id, subject_type="message"

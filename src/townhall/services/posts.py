@@ -119,8 +119,8 @@ class PostService:
             source=source,
             rules=self._rules,
         )
-        await self._standings.require_may(actor.account_id, Capability.PUBLISH_POST)
         await self._enforcement.require_user_may(actor.account_id, Capability.PUBLISH_POST)
+        await self._standings.require_may(actor.account_id, Capability.PUBLISH_POST)
         text = f"{title}\n{body}"
         verdict = await self._check.screen(
             Surface.PUBLIC_POST, text, author_id=actor.account_id, subject_type="post"

@@ -89,8 +89,8 @@ class PublicAccountService:
             limits=self._limits,
         )
         name = self._names.clean(name, max_chars=self._limits.max_public_account_name_chars)
-        await self._standings.require_may(actor.account_id, Capability.APPLY_PUBLIC_ACCOUNT)
         await self._enforcement.require_user_may(actor.account_id, Capability.APPLY_PUBLIC_ACCOUNT)
+        await self._standings.require_may(actor.account_id, Capability.APPLY_PUBLIC_ACCOUNT)
         await self._names.check(
             name=name,
             category=category,

@@ -31,6 +31,8 @@ RETRY_PAUSE_SECONDS = 0.2  # doubled before each further try
 class RealNameVerifier(Protocol):
     """Answers `match`, `no_match` or `unavailable`; never raises for the provider's faults."""
 
+    configured: bool  # False: there is no provider to ask at all
+
     async def verify_identity(self, *, legal_name: str, id_type: str, id_number: str) -> str: ...
 
     async def verify_phone_holder(
@@ -42,6 +44,8 @@ class RealNameVerifier(Protocol):
 
 class NoVerifier:
     """The default: no provider, so no answer."""
+
+    configured = False
 
     async def verify_identity(self, *, legal_name: str, id_type: str, id_number: str) -> str:
         return ProviderAnswer.UNAVAILABLE
@@ -58,6 +62,8 @@ class NoVerifier:
 class HttpVerifier:
     """POSTs each check as JSON with a bearer secret; a timeout, a refused connection, a 429 or
     a 5xx is tried again `retries` times, anything else unexpected is `unavailable` at once."""
+
+    configured = True
 
     def __init__(self, url: str, secret: str, *, timeout_seconds: float, retries: int) -> None:
         self._retries = retries
