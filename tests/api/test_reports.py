@@ -301,3 +301,21 @@ async def test_reporting_content_already_removed_is_answered_at_once(
     ]
     mine = (await carol.request("GET", REPORTS))["reports"]
     assert {r["id"]: r["outcome"] for r in mine} == {r["id"]: "action_taken" for r in late.values()}
+
+
+async def test_a_reported_post_brings_its_reach_so_far_into_its_case(
+    make_user: MakeUser, reviewer: User, bob: User, carol: User
+) -> None:
+    operator = await make_user("writer")
+    own = await public_account(operator, reviewer)
+    post = await operator.publish(own["id"], "春茶上市", "春茶上市。正文。")
+    for reader in (bob, carol):
+        await reader.read_post(post["id"])
+    chat = (await bob.open_direct(carol.id))["id"]
+    for _ in range(3):  # one forwarder, however often
+        await bob.request(
+            "POST", f"/api/v1/posts/{post['id']}/forwards", json={"conversation_id": chat}
+        )
+    assert (await report(carol, "post", post["id"], "defamation")).status_code == 201
+    case = await case_of(reviewer, "post", post["id"])
+    assert case["reach"] == {"views": 2, "forwards": 1}

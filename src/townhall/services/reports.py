@@ -4,6 +4,7 @@ join its one case; the reporter learns the outcome; abuse of reporting is thrott
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from townhall.bus.base import Bus
@@ -74,7 +75,7 @@ class ReportService:
         now_ms = self._now_ms()
         rung: tuple[int, bytes] | None = None
         async with self._db.writing() as conn:
-            author_id, content, gone = await self._seen(conn, actor, target_type, target_id)
+            seen = await self._seen(conn, actor, target_type, target_id)
             case = await review_store.case_for(conn, target_type, target_id)
             if case is not None:
                 earlier = await review_store.report_by(conn, actor.account_id, case.id)
@@ -85,12 +86,14 @@ class ReportService:
                 target_type,
                 target_id,
                 Source.REPORT,
-                author_id,
-                content,
+                seen.author_id,
+                seen.content,
                 categories=[reason] if reason in self._categories else [],
+                views=seen.views,
+                forwards=seen.forwarders,
             )
             case = await self._review.raise_case(conn, raised, now_ms)
-            if gone:
+            if seen.gone:
                 case = await self._review.close_gone(conn, case, now_ms)
             decided = case.state not in PENDING  # judged before: the reporter hears it at once
             report_id = await review_store.insert_report(
@@ -160,16 +163,27 @@ class ReportService:
 
     async def _seen(
         self, conn: DbConnection, actor: Principal, target_type: str, target_id: int
-    ) -> tuple[int | None, dict[str, Any], bool]:
-        """The target's author, what it says, and whether moderation removed it already, if the
-        reporter can see it; else 404."""
+    ) -> Seen:
+        """The target as the reporter can see it; else 404."""
         found = await _TARGET_READERS[target_type](conn, actor.account_id, target_id)
         if found is None:
             raise NotFound(f"no such {target_type}", code="target_not_found")
         return found
 
 
-async def _message(conn: DbConnection, viewer_id: int, message_id: int) -> Any:
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A reported target as its reporter sees it: its author, what it says, whether moderation
+    removed it already, and a post's reach so far."""
+
+    author_id: int | None
+    content: dict[str, Any]
+    gone: bool = False
+    views: int = 0
+    forwarders: int = 0
+
+
+async def _message(conn: DbConnection, viewer_id: int, message_id: int) -> Seen | None:
     message = await message_store.get(conn, message_id)
     if message is None or viewer_id not in await conversation_store.member_roles(
         conn, message.conversation_id
@@ -178,10 +192,10 @@ async def _message(conn: DbConnection, viewer_id: int, message_id: int) -> Any:
     if message.moderation in SENDER_ONLY and message.sender_id != viewer_id:
         return None
     content = {"text": message.text, "conversation_id": message.conversation_id}
-    return message.sender_id, content, message.moderation in GONE
+    return Seen(message.sender_id, content, message.moderation in GONE)
 
 
-async def _post(conn: DbConnection, _viewer_id: int, post_id: int) -> Any:
+async def _post(conn: DbConnection, _viewer_id: int, post_id: int) -> Seen | None:
     post = await post_store.get(conn, post_id)
     if (
         post is None
@@ -196,17 +210,24 @@ async def _post(conn: DbConnection, _viewer_id: int, post_id: int) -> Any:
         "public_account_id": post.public_account_id,
         "text": f"{post.title}\n{post.body}",
     }
-    return account.operator_id, content, post.status == PostState.REMOVED
+    # The reach it has so far weighs in the case, as an escalation's would.
+    return Seen(
+        account.operator_id,
+        content,
+        post.status == PostState.REMOVED,
+        views=post.views,
+        forwarders=post.forwarders,
+    )
 
 
-async def _user(conn: DbConnection, _viewer_id: int, account_id: int) -> Any:
+async def _user(conn: DbConnection, _viewer_id: int, account_id: int) -> Seen | None:
     account = await account_store.get(conn, account_id)
     if account is None or account.status != AccountStatus.ACTIVE:
         return None
-    return account.id, {"display_name": account.display_name, "text": account.display_name}, False
+    return Seen(account.id, {"display_name": account.display_name, "text": account.display_name})
 
 
-async def _group(conn: DbConnection, viewer_id: int, conversation_id: int) -> Any:
+async def _group(conn: DbConnection, viewer_id: int, conversation_id: int) -> Seen | None:
     group = await conversation_store.get(conn, conversation_id)
     if (
         group is None
@@ -214,10 +235,12 @@ async def _group(conn: DbConnection, viewer_id: int, conversation_id: int) -> An
         or viewer_id not in await conversation_store.member_roles(conn, conversation_id)
     ):
         return None
-    return group.created_by, {"title": group.title, "text": group.title}, False
+    return Seen(group.created_by, {"title": group.title, "text": group.title})
 
 
-async def _public_account(conn: DbConnection, _viewer_id: int, public_account_id: int) -> Any:
+async def _public_account(
+    conn: DbConnection, _viewer_id: int, public_account_id: int
+) -> Seen | None:
     account = await public_account_store.get(conn, public_account_id)
     if account is None or account.status not in READABLE_ACCOUNTS:
         return None
@@ -226,7 +249,7 @@ async def _public_account(conn: DbConnection, _viewer_id: int, public_account_id
         "description": account.description,
         "text": f"{account.name}\n{account.description}",
     }
-    return account.operator_id, content, False
+    return Seen(account.operator_id, content)
 
 
 _TARGET_READERS = {
