@@ -182,7 +182,8 @@ async def test_an_operators_classifier_holds_what_the_patterns_miss(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     plugins = install_plugin(tmp_path)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(plugins), os.environ["PYTHONPATH"]]))
+    inherited = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(plugins), *inherited]))
     pack = tmp_path / "news-model.toml"
     pack.write_text(BASE_PACK_TEXT + PLUGIN_SECTION, encoding="utf-8")
     server = servers.start(classifiers=True, policy_pack=str(pack))
