@@ -366,17 +366,15 @@ async def test_reserved_terms_are_left_to_the_categories_they_belong_to(
 # Review -----------------------------------------------------------------------------------------
 
 
-async def test_only_reviewers_work_the_review_queue(
+async def test_reviewers_and_administrators_work_the_review_queue(
     alice: User, bob: User, reviewer: User, make_staff: MakeStaff
 ) -> None:
+    """A desk like the case queue: reviewers and the administrators beside them; a user or the
+    auditor is refused."""
     applied = await public_account(alice)
     auditor = await make_staff("auditor")
     admin = await make_staff("admin")
-    for outsider, write_code in (
-        (bob, "role_required"),
-        (auditor, "read_only_role"),
-        (admin, "role_required"),
-    ):
+    for outsider, write_code in ((bob, "role_required"), (auditor, "read_only_role")):
         listing = await outsider.raw("GET", "/api/v1/admin/public-accounts")
         assert_error(listing, 403, "role_required")
         approval = await decide(outsider, applied["id"], "approve")
@@ -405,6 +403,16 @@ async def test_only_reviewers_work_the_review_queue(
     (decided,) = await queue_from(reviewer, applied["id"], "approved")
     assert decided["reviewed_by"] == reviewer.id
     assert applied["id"] not in await queued_ids(reviewer)
+
+    # An administrator sees the same queue and decides from it.
+    second = await public_account(bob)
+    (item,) = await queue_from(admin, second["id"])
+    assert item["operator_handle"] == bob.handle
+    rejected = await decide(admin, second["id"], "reject", reason="the papers are not his")
+    assert rejected.status_code == 200, rejected.text
+    (decided,) = await queue_from(admin, second["id"], "rejected")
+    assert decided["reviewed_by"] == admin.id
+    assert (await page(bob, second["id"])).json()["status"] == "rejected"
 
 
 async def queue_from(

@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from townhall.api.deps import PrincipalDep, ServicesDep
+from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.schemas import AgreementIn, LoginIn, PhoneCodeIn, ProfileIn, RegistrationIn
 from townhall.domain.accounts import IdentityClaim
+from townhall.domain.permissions import Permission
 from townhall.domain.time import iso_utc
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -45,7 +46,7 @@ async def me(principal: PrincipalDep, services: ServicesDep) -> Any:
     return profile | await services.enforcement.own(principal.account_id)
 
 
-@router.patch("/me")
+@router.patch("/me", openapi_extra=needs(Permission.ACT))
 async def update_profile(body: ProfileIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     """Change the display name or the bio; both are checked as at registration."""
     profile = await services.accounts.update_profile(
@@ -54,7 +55,7 @@ async def update_profile(body: ProfileIn, principal: PrincipalDep, services: Ser
     return profile | await services.enforcement.own(principal.account_id)
 
 
-@router.delete("/me", status_code=204)
+@router.delete("/me", status_code=204, openapi_extra=needs(Permission.ACT))
 async def deregister(principal: PrincipalDep, services: ServicesDep) -> Response:
     await services.accounts.deregister(principal)
     return Response(status_code=204)
@@ -70,7 +71,7 @@ async def agreement(services: ServicesDep) -> Any:
     return services.accounts.agreement()
 
 
-@router.post("/agreement/accept")
+@router.post("/agreement/accept", openapi_extra=needs(Permission.ACT))
 async def accept_agreement(
     body: AgreementIn, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
@@ -78,19 +79,19 @@ async def accept_agreement(
     return await services.accounts.accept_agreement(principal, body.version, ip)
 
 
-@router.post("/me/phone/code", status_code=202)
+@router.post("/me/phone/code", status_code=202, openapi_extra=needs(Permission.ACT))
 async def send_phone_code(principal: PrincipalDep, services: ServicesDep) -> Any:
     expires_at = await services.identity.send_phone_code(principal)
     return {"expires_at": iso_utc(expires_at)}
 
 
-@router.post("/me/phone/verify")
+@router.post("/me/phone/verify", openapi_extra=needs(Permission.ACT))
 async def verify_phone(body: PhoneCodeIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     await services.identity.verify_phone(principal, body.code)
     return {"phone_confirmed": True}
 
 
-@router.post("/me/identity/check")
+@router.post("/me/identity/check", openapi_extra=needs(Permission.ACT))
 async def check_identity_again(principal: PrincipalDep, services: ServicesDep) -> Any:
     """Ask the identity-verification provider again, after it gave no answer."""
     return await services.identity.check_again(principal)

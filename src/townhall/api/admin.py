@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
-from townhall.api.deps import PrincipalDep, ServicesDep
+from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.schemas import (
     MAX_ID,
     BlacklistIn,
@@ -16,6 +16,7 @@ from townhall.api.schemas import (
     PublicAccountDecisionIn,
     ReasonIn,
 )
+from townhall.domain.permissions import Permission
 
 router = APIRouter(prefix="/api/v1/admin", tags=["staff"])
 
@@ -24,7 +25,7 @@ PublicAccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
 After = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 
-@router.get("/identities")
+@router.get("/identities", openapi_extra=needs(Permission.READ_IDENTITY_QUEUE))
 async def identity_queue(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -41,12 +42,12 @@ async def identity_queue(
     }
 
 
-@router.post("/identities/{user_id}/claim")
+@router.post("/identities/{user_id}/claim", openapi_extra=needs(Permission.REVIEW_IDENTITY))
 async def claim(user_id: UserId, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.identity.claim(principal, user_id)
 
 
-@router.post("/identities/{user_id}/decision")
+@router.post("/identities/{user_id}/decision", openapi_extra=needs(Permission.REVIEW_IDENTITY))
 async def decide(
     user_id: UserId, body: DecisionIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
@@ -55,7 +56,7 @@ async def decide(
     )
 
 
-@router.post("/identities/{user_id}/reveal")
+@router.post("/identities/{user_id}/reveal", openapi_extra=needs(Permission.REVEAL_IDENTITY))
 async def reveal(
     user_id: UserId,
     body: ReasonIn,
@@ -68,7 +69,7 @@ async def reveal(
     return revealed
 
 
-@router.get("/identity-access")
+@router.get("/identity-access", openapi_extra=needs(Permission.READ_IDENTITY_ACCESS))
 async def identity_access(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -79,13 +80,13 @@ async def identity_access(
     return {"records": records}
 
 
-@router.post("/blacklist", status_code=201)
+@router.post("/blacklist", status_code=201, openapi_extra=needs(Permission.BLACKLIST_IDENTITY))
 async def blacklist(body: BlacklistIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     added = await services.identity.blacklist(principal, body.user_id, body.reason)
     return {"user_id": body.user_id, "blacklisted": True, "newly_added": added}
 
 
-@router.get("/public-accounts")
+@router.get("/public-accounts", openapi_extra=needs(Permission.READ_APPLICATIONS))
 async def public_account_queue(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -104,7 +105,10 @@ async def public_account_queue(
     }
 
 
-@router.post("/public-accounts/{public_account_id}/decision")
+@router.post(
+    "/public-accounts/{public_account_id}/decision",
+    openapi_extra=needs(Permission.REVIEW_PUBLIC_ACCOUNT),
+)
 async def decide_public_account(
     public_account_id: PublicAccountId,
     body: PublicAccountDecisionIn,
@@ -120,7 +124,7 @@ async def decide_public_account(
     )
 
 
-@router.get("/reach/escalations")
+@router.get("/reach/escalations", openapi_extra=needs(Permission.READ_REACH))
 async def reach_escalations(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -131,7 +135,7 @@ async def reach_escalations(
     return {"escalations": items, "next_after": items[-1]["id"] if len(items) == limit else None}
 
 
-@router.get("/reach/forwards/{forward_id}/lineage")
+@router.get("/reach/forwards/{forward_id}/lineage", openapi_extra=needs(Permission.READ_REACH))
 async def forward_lineage(
     forward_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     principal: PrincipalDep,
@@ -140,7 +144,9 @@ async def forward_lineage(
     return {"lineage": await services.reach.lineage(principal, forward_id)}
 
 
-@router.get("/reach/public-accounts/{public_account_id}")
+@router.get(
+    "/reach/public-accounts/{public_account_id}", openapi_extra=needs(Permission.READ_REACH)
+)
 async def author_reach(
     public_account_id: PublicAccountId, principal: PrincipalDep, services: ServicesDep
 ) -> Any:

@@ -9,9 +9,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from townhall.api.deps import PrincipalDep, ServicesDep
+from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.schemas import MAX_ID
 from townhall.domain.oversight import Granularity
+from townhall.domain.permissions import Permission
 from townhall.services.container import Services
 from townhall.services.principal import Principal
 from townhall.services.regulator import LIST_MAX
@@ -60,7 +61,7 @@ class EscalationListing(Listing):
     category: str | None = field(default=None, init=False)  # not a parameter: escalations have none
 
 
-@router.get("/filings")
+@router.get("/filings", openapi_extra=needs(Permission.READ_AUDIT))
 async def filings(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -69,7 +70,7 @@ async def filings(
     return {"filings": await services.public_accounts.filings(principal, category=category)}
 
 
-@router.get("/cases")
+@router.get("/cases", openapi_extra=needs(Permission.READ_AUDIT))
 async def cases(
     principal: PrincipalDep, services: ServicesDep, query: Annotated[Listing, Depends()]
 ) -> Any:
@@ -77,7 +78,7 @@ async def cases(
     return await query.page(services, principal, "cases")
 
 
-@router.get("/sanctions")
+@router.get("/sanctions", openapi_extra=needs(Permission.READ_AUDIT))
 async def sanctions(
     principal: PrincipalDep, services: ServicesDep, query: Annotated[Listing, Depends()]
 ) -> Any:
@@ -85,7 +86,7 @@ async def sanctions(
     return await query.page(services, principal, "sanctions")
 
 
-@router.get("/reports")
+@router.get("/reports", openapi_extra=needs(Permission.READ_AUDIT))
 async def reports(
     principal: PrincipalDep, services: ServicesDep, query: Annotated[ReportListing, Depends()]
 ) -> Any:
@@ -93,7 +94,7 @@ async def reports(
     return await query.page(services, principal, "reports")
 
 
-@router.get("/escalations")
+@router.get("/escalations", openapi_extra=needs(Permission.READ_AUDIT))
 async def escalations(
     principal: PrincipalDep, services: ServicesDep, query: Annotated[EscalationListing, Depends()]
 ) -> Any:
@@ -101,7 +102,7 @@ async def escalations(
     return await query.page(services, principal, "escalations")
 
 
-@router.get("/stats")
+@router.get("/stats", openapi_extra=needs(Permission.READ_AUDIT))
 async def stats(
     principal: PrincipalDep,
     services: ServicesDep,

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from townhall.api.deps import PrincipalDep, ServicesDep
+from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.schemas import MAX_ID
+from townhall.domain.permissions import Permission
 from townhall.services.audit import PAGE_DEFAULT
 
 router = APIRouter(prefix="/api/v1/audit/log", tags=["audit"])
@@ -18,7 +19,7 @@ Size = Annotated[int, Query(ge=0, le=MAX_ID)]
 SizeOrNewest = Annotated[int | None, Query(ge=0, le=MAX_ID)]  # None: the newest checkpoint's
 
 
-@router.get("")
+@router.get("", openapi_extra=needs(Permission.READ_AUDIT))
 async def rows(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -28,19 +29,19 @@ async def rows(
     return await services.audit_log.rows(principal, after=after, limit=limit)
 
 
-@router.get("/checkpoint")
+@router.get("/checkpoint", openapi_extra=needs(Permission.READ_AUDIT))
 async def checkpoint(principal: PrincipalDep, services: ServicesDep) -> Any:
     return services.audit_log.checkpoint_view(principal)
 
 
-@router.get("/proofs/inclusion")
+@router.get("/proofs/inclusion", openapi_extra=needs(Permission.READ_AUDIT))
 async def inclusion(
     principal: PrincipalDep, services: ServicesDep, seq: Size, tree_size: SizeOrNewest = None
 ) -> Any:
     return await services.audit_log.inclusion(principal, seq=seq, tree_size=tree_size)
 
 
-@router.get("/proofs/consistency")
+@router.get("/proofs/consistency", openapi_extra=needs(Permission.READ_AUDIT))
 async def consistency(
     principal: PrincipalDep, services: ServicesDep, first: Size, second: SizeOrNewest = None
 ) -> Any:

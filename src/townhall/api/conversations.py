@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
-from townhall.api.deps import PrincipalDep, ServicesDep
+from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.schemas import MAX_ID, ConversationIn, DirectIn, MessageIn
+from townhall.domain.permissions import Permission
 from townhall.services.messaging import render_message
 
 router = APIRouter(prefix="/api/v1", tags=["messaging"])
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/api/v1", tags=["messaging"])
 ConversationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-@router.post("/conversations", status_code=201)
+@router.post("/conversations", status_code=201, openapi_extra=needs(Permission.ACT))
 async def create_conversation(
     body: Annotated[ConversationIn, Body()],
     principal: PrincipalDep,
@@ -38,14 +39,14 @@ async def invitations(principal: PrincipalDep, services: ServicesDep) -> Any:
     return {"invitations": await services.groups.invitations(principal)}
 
 
-@router.post("/invitations/{conversation_id}/accept")
+@router.post("/invitations/{conversation_id}/accept", openapi_extra=needs(Permission.ACT))
 async def accept_invitation(
     conversation_id: ConversationId, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     return await services.groups.accept(principal, conversation_id)
 
 
-@router.post("/invitations/{conversation_id}/decline")
+@router.post("/invitations/{conversation_id}/decline", openapi_extra=needs(Permission.ACT))
 async def decline_invitation(
     conversation_id: ConversationId, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
@@ -64,7 +65,11 @@ async def get_conversation(
     return await services.messaging.get_conversation(principal, conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/messages", status_code=201)
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    status_code=201,
+    openapi_extra=needs(Permission.ACT),
+)
 async def send_message(
     conversation_id: ConversationId,
     body: MessageIn,

@@ -1,5 +1,5 @@
-"""Request dependencies: the services from app.state and the bearer-token principal, which also
-refuses every write by a read-only role (the authority's auditor) in one place."""
+"""Request dependencies: the services from app.state, the bearer-token principal, and what each
+route declares of the permission its service requires (`needs`)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,27 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from townhall.domain.accounts import Role
-from townhall.domain.errors import Forbidden, Unauthenticated
+from townhall.domain.errors import Unauthenticated
+from townhall.domain.permissions import READ_ONLY_ROLES, Permission, permits, read_only_refusal
 from townhall.services.container import Services
 from townhall.services.principal import Principal
+
+# The OpenAPI extension under which a route names the permission its service requires.
+PERMISSION_KEY = "x-permission"
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def needs(permission: Permission) -> dict[str, str]:
+    """A route's `openapi_extra`: the permission the service it calls requires. /openapi.json
+    shows it (docs/permissions.md and the route-by-role test read it there), and the read-only
+    check below consults it. The service checks the permission itself; this only declares it."""
+    return {PERMISSION_KEY: permission.value}
+
+
+def declared_permission(request: Request) -> Permission | None:
+    extra = getattr(request.scope.get("route"), "openapi_extra", None) or {}
+    value = extra.get(PERMISSION_KEY)
+    return None if value is None else Permission(value)
 
 
 def get_services(request: Request) -> Services:
@@ -25,38 +42,21 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-# Roles that read and never change anything: the supervising authority's auditor.
-READ_ONLY_ROLES = frozenset({Role.AUDITOR})
-READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Writes a read-only role may still make: ending its own session. (Logging in and registering
-# take no token, so they never reach this dependency.)
-OPEN_TO_READ_ONLY = frozenset({("DELETE", "/api/v1/sessions/current")})
-
-
-def refuse_read_only(principal: Principal) -> None:
-    """A read-only role may change nothing; the WebSocket gateway calls this for every send."""
-    if principal.role in READ_ONLY_ROLES:
-        raise Forbidden(
-            f"the {principal.role} role is read-only: it may not change anything",
-            code="read_only_role",
-        )
-
-
 async def current_principal(
     request: Request,
     services: Annotated[Services, Depends(get_services)],
     token: Annotated[str, Depends(bearer_token)],
 ) -> Principal:
     principal = await services.accounts.authenticate(token)
-    # Checked here, once, rather than in each route: every authenticated route resolves this
-    # dependency, and FastAPI resolves it before validating the body, so an auditor's write is
-    # refused with 403 whatever it sends (not 400 for a body it would never be allowed to send).
-    # The role first: for everyone else, on every request, that is the whole cost.
+    # The service refuses a read-only role (the authority's auditor) every write on its own; this
+    # only answers first. Every authenticated route resolves this dependency, and FastAPI resolves
+    # it before validating the body, so the auditor's write is 403 `read_only_role` whatever it
+    # sends, not 400 for a body it would never be allowed to send. The role first: for everyone
+    # else, on every request, that is the whole cost. Logging out declares no permission.
     if principal.role in READ_ONLY_ROLES and request.method not in READING_METHODS:
-        route = request.scope.get("route")
-        path = getattr(route, "path", request.url.path)
-        if (request.method, path) not in OPEN_TO_READ_ONLY:
-            refuse_read_only(principal)
+        permission = declared_permission(request)
+        if permission is not None and not permits(principal.role, permission):
+            raise read_only_refusal(principal.role)
     return principal
 
 

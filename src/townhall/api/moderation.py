@@ -6,23 +6,24 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from townhall.api.deps import PrincipalDep, ServicesDep
+from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.schemas import MAX_ID, LexiconTermIn, TextCheckIn
+from townhall.domain.permissions import Permission
 
 router = APIRouter(prefix="/api/v1/admin", tags=["moderation"])
 
 
-@router.get("/lexicon")
+@router.get("/lexicon", openapi_extra=needs(Permission.READ_LEXICON))
 async def lexicon(principal: PrincipalDep, services: ServicesDep) -> Any:
     return services.moderation.listing(principal)
 
 
-@router.post("/lexicon/terms", status_code=201)
+@router.post("/lexicon/terms", status_code=201, openapi_extra=needs(Permission.EDIT_LEXICON))
 async def add_term(body: LexiconTermIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.moderation.add_term(principal, **body.model_dump())
 
 
-@router.delete("/lexicon/terms", status_code=204)
+@router.delete("/lexicon/terms", status_code=204, openapi_extra=needs(Permission.EDIT_LEXICON))
 async def remove_term(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -32,12 +33,12 @@ async def remove_term(
     return Response(status_code=204)
 
 
-@router.post("/lexicon/check")
+@router.post("/lexicon/check", openapi_extra=needs(Permission.READ_LEXICON))
 async def check_text(body: TextCheckIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     return services.moderation.try_text(principal, body.surface, body.text)
 
 
-@router.get("/moderation/statements")
+@router.get("/moderation/statements", openapi_extra=needs(Permission.READ_STATEMENTS))
 async def statements(
     principal: PrincipalDep,
     services: ServicesDep,

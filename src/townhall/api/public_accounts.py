@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from townhall.api.deps import PrincipalDep, ServicesDep
+from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.schemas import MAX_ID, ForwardIn, PostIn, PublicAccountIn
+from townhall.domain.permissions import Permission
 from townhall.domain.public_accounts import RegistrationNumber
 
 router = APIRouter(prefix="/api/v1", tags=["public accounts"])
@@ -18,7 +19,7 @@ Before = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 PageLimit = Annotated[int, Query(ge=1, le=10_000)]
 
 
-@router.post("/public-accounts", status_code=201)
+@router.post("/public-accounts", status_code=201, openapi_extra=needs(Permission.ACT))
 async def apply(body: PublicAccountIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     fields = body.model_dump(exclude={"registration_number_type", "registration_number"})
     registration = (
@@ -41,21 +42,29 @@ async def page(
     return await services.public_accounts.get(principal, public_account_id)
 
 
-@router.put("/public-accounts/{public_account_id}/subscription")
+@router.put(
+    "/public-accounts/{public_account_id}/subscription", openapi_extra=needs(Permission.ACT)
+)
 async def subscribe(
     public_account_id: PublicAccountId, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     return await services.public_accounts.subscribe(principal, public_account_id)
 
 
-@router.delete("/public-accounts/{public_account_id}/subscription")
+@router.delete(
+    "/public-accounts/{public_account_id}/subscription", openapi_extra=needs(Permission.ACT)
+)
 async def unsubscribe(
     public_account_id: PublicAccountId, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     return await services.public_accounts.unsubscribe(principal, public_account_id)
 
 
-@router.post("/public-accounts/{public_account_id}/posts", status_code=201)
+@router.post(
+    "/public-accounts/{public_account_id}/posts",
+    status_code=201,
+    openapi_extra=needs(Permission.ACT),
+)
 async def publish(
     public_account_id: PublicAccountId,
     body: PostIn,
@@ -95,13 +104,13 @@ async def read(post_id: PostId, principal: PrincipalDep, services: ServicesDep) 
     return await services.posts.read(principal, post_id)
 
 
-@router.delete("/posts/{post_id}", status_code=204)
+@router.delete("/posts/{post_id}", status_code=204, openapi_extra=needs(Permission.ACT))
 async def delete(post_id: PostId, principal: PrincipalDep, services: ServicesDep) -> Response:
     await services.posts.delete(principal, post_id)
     return Response(status_code=204)
 
 
-@router.post("/posts/{post_id}/forwards", status_code=201)
+@router.post("/posts/{post_id}/forwards", status_code=201, openapi_extra=needs(Permission.ACT))
 async def forward(
     post_id: PostId, body: ForwardIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:

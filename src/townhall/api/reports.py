@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from townhall.api.deps import PrincipalDep, ServicesDep
+from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.schemas import MAX_ID, ReportIn
+from townhall.domain.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
 
-@router.post("/reports", status_code=201)
+@router.post("/reports", status_code=201, openapi_extra=needs(Permission.ACT))
 async def file_report(
     body: ReportIn, principal: PrincipalDep, services: ServicesDep, response: Response
 ) -> Any:

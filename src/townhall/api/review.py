@@ -6,15 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from townhall.api.deps import PrincipalDep, ServicesDep
+from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.schemas import MAX_ID, BulkDecisionIn, ReviewDecisionIn
+from townhall.domain.permissions import Permission
 from townhall.domain.review import Correction
 
 router = APIRouter(prefix="/api/v1/admin/review", tags=["review"])
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-@router.get("/cases")
+@router.get("/cases", openapi_extra=needs(Permission.READ_REVIEW_QUEUE))
 async def queue(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -31,27 +32,27 @@ async def queue(
     return {"cases": cases, "next_offset": offset + limit if len(cases) == limit else None}
 
 
-@router.get("/summary")
+@router.get("/summary", openapi_extra=needs(Permission.READ_REVIEW_QUEUE))
 async def summary(principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.review.summary(principal)
 
 
-@router.get("/cases/{case_id}")
+@router.get("/cases/{case_id}", openapi_extra=needs(Permission.READ_REVIEW_QUEUE))
 async def case(case_id: CaseId, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.review.case(principal, case_id)
 
 
-@router.put("/cases/{case_id}/claim")
+@router.put("/cases/{case_id}/claim", openapi_extra=needs(Permission.CLAIM_CASE))
 async def claim(case_id: CaseId, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.review.claim(principal, case_id, claimed=True)
 
 
-@router.delete("/cases/{case_id}/claim")
+@router.delete("/cases/{case_id}/claim", openapi_extra=needs(Permission.CLAIM_CASE))
 async def unclaim(case_id: CaseId, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.review.claim(principal, case_id, claimed=False)
 
 
-@router.post("/cases/{case_id}/decision")
+@router.post("/cases/{case_id}/decision", openapi_extra=needs(Permission.DECIDE_CASE))
 async def decide(
     case_id: CaseId, body: ReviewDecisionIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
@@ -59,7 +60,7 @@ async def decide(
     return decided
 
 
-@router.post("/decisions")
+@router.post("/decisions", openapi_extra=needs(Permission.DECIDE_CASE))
 async def decide_many(body: BulkDecisionIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     """All the cases or none: one that cannot be decided stops the whole decision."""
     decided = await services.review.decide(principal, body.case_ids, **_finding(body))

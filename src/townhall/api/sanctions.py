@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from townhall.api.deps import PrincipalDep, ServicesDep
+from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.schemas import (
     MAX_ID,
     AppealDecisionIn,
@@ -17,6 +17,7 @@ from townhall.api.schemas import (
     ReasonIn,
     SanctionIn,
 )
+from townhall.domain.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["sanctions"])
 EntityPath = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -29,7 +30,7 @@ def _page(items: list[dict[str, Any]], key: str, limit: int) -> dict[str, Any]:
     return {key: items, "next_after": items[-1]["id"] if len(items) == limit else None}
 
 
-@router.post("/admin/sanctions", status_code=201)
+@router.post("/admin/sanctions", status_code=201, openapi_extra=needs(Permission.APPLY_SANCTION))
 async def apply(body: SanctionIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.enforcement.apply(
         principal,
@@ -44,7 +45,7 @@ async def apply(body: SanctionIn, principal: PrincipalDep, services: ServicesDep
     )
 
 
-@router.get("/admin/sanctions")
+@router.get("/admin/sanctions", openapi_extra=needs(Permission.READ_SANCTIONS))
 async def listing(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -65,7 +66,7 @@ async def listing(
     return _page(items, "sanctions", limit)
 
 
-@router.get("/admin/sanctions/standing")
+@router.get("/admin/sanctions/standing", openapi_extra=needs(Permission.READ_SANCTIONS))
 async def standing(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -77,19 +78,19 @@ async def standing(
     return await services.enforcement.standing(principal, subject_type, subject_id, case_id=case_id)
 
 
-@router.get("/admin/sanctions/{sanction_id}")
+@router.get("/admin/sanctions/{sanction_id}", openapi_extra=needs(Permission.READ_SANCTIONS))
 async def get(sanction_id: EntityPath, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.enforcement.get(principal, sanction_id)
 
 
-@router.post("/admin/sanctions/{sanction_id}/lift")
+@router.post("/admin/sanctions/{sanction_id}/lift", openapi_extra=needs(Permission.LIFT_SANCTION))
 async def lift(
     sanction_id: EntityPath, body: ReasonIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     return await services.enforcement.lift(principal, sanction_id, body.reason)
 
 
-@router.post("/admin/identity-links")
+@router.post("/admin/identity-links", openapi_extra=needs(Permission.LINK_IDENTITIES))
 async def link_identities(
     body: IdentityLinkIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
@@ -100,14 +101,14 @@ async def link_identities(
     )
 
 
-@router.post("/admin/identity-links/unlink")
+@router.post("/admin/identity-links/unlink", openapi_extra=needs(Permission.LINK_IDENTITIES))
 async def unlink_identity(
     body: IdentityUnlinkIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     return await services.enforcement.unlink_identity(principal, body.user_id, body.reason)
 
 
-@router.get("/admin/appeals")
+@router.get("/admin/appeals", openapi_extra=needs(Permission.READ_APPEALS))
 async def appeal_queue(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -119,7 +120,7 @@ async def appeal_queue(
     return _page(items, "appeals", limit)
 
 
-@router.post("/admin/appeals/{appeal_id}/decision")
+@router.post("/admin/appeals/{appeal_id}/decision", openapi_extra=needs(Permission.DECIDE_APPEAL))
 async def decide_appeal(
     appeal_id: EntityPath, body: AppealDecisionIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
@@ -128,7 +129,7 @@ async def decide_appeal(
     )
 
 
-@router.post("/appeals", status_code=201)
+@router.post("/appeals", status_code=201, openapi_extra=needs(Permission.ACT))
 async def file_appeal(body: AppealIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.appeals.file(
         principal, sanction_id=body.sanction_id, case_id=body.case_id, statement=body.statement

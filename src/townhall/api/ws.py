@@ -18,7 +18,6 @@ import orjson
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from townhall.api.deps import refuse_read_only
 from townhall.api.errors import error_body
 from townhall.bus.base import user_channel
 from townhall.domain.errors import DomainError
@@ -146,11 +145,8 @@ class Connection:
             self.send_control(_error(None, "malformed_json", "the frame is not valid JSON"))
             return
         if type(frame) is SendFrame:
-            try:  # a read-only role (the auditor) may watch but never send; the socket stays open
-                refuse_read_only(self.principal)
-            except DomainError as exc:
-                self.send_control(_error(frame.client_id, exc.code, exc.message))
-                return
+            # A read-only role (the auditor) may watch but never send: the send use case refuses
+            # it like any other refusal, and the socket stays open.
             await self.in_flight.acquire()  # backpressure: stop reading while too many wait
             task = asyncio.create_task(self._send(frame))
             self.tasks.add(task)

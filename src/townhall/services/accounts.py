@@ -35,6 +35,7 @@ from townhall.domain.errors import (
 from townhall.domain.events import signed_out_notice
 from townhall.domain.limits import Limits
 from townhall.domain.naming import clean_text
+from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import AccountState
 from townhall.domain.time import iso_utc
@@ -43,7 +44,7 @@ from townhall.services.enforcement import Enforcement
 from townhall.services.identity import IdentityService
 from townhall.services.known_sessions import KnownSessions
 from townhall.services.names import Names
-from townhall.services.principal import Principal
+from townhall.services.principal import Principal, require
 from townhall.services.standing import Standings
 from townhall.services.throttle import SlidingWindow
 from townhall.store import accounts as account_store
@@ -218,6 +219,7 @@ class AccountService:
     async def accept_agreement(
         self, principal: Principal, version: str | None, ip: str | None
     ) -> dict[str, Any]:
+        require(principal, Permission.ACT)
         await self._enforcement.require_user_may(principal.account_id, Capability.INTERACT)
         self._require_current_agreement(version)
         async with self._db.writing() as conn:
@@ -236,6 +238,7 @@ class AccountService:
         self, principal: Principal, *, display_name: str | None, bio: str | None
     ) -> dict[str, Any]:
         """Change the display name or the bio, through the same checks as at registration."""
+        require(principal, Permission.ACT)
         await self._enforcement.require_user_may(principal.account_id, Capability.UPDATE_PROFILE)
         changes = {}
         if display_name is not None:
@@ -259,6 +262,7 @@ class AccountService:
     async def deregister(self, principal: Principal) -> None:
         """Erase the profile and credentials and close the public accounts the user runs; the
         identity stays only as long as the pack says."""
+        require(principal, Permission.ACT)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             await account_store.erase_profile(

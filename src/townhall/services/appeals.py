@@ -11,9 +11,10 @@ import orjson
 from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
-from townhall.domain.accounts import Role, check_reason
+from townhall.domain.accounts import check_reason
 from townhall.domain.enforcement import DAY_MS, AppealState, SanctionState
 from townhall.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefusal
+from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.domain.review import CaseState, Target, Verdict
 from townhall.domain.time import iso_utc
@@ -21,7 +22,7 @@ from townhall.services.audit import AuditTrail
 from townhall.services.enforcement import Enforcement
 from townhall.services.moderation import ContentCheck
 from townhall.services.notices import Notices
-from townhall.services.principal import Principal, require_role
+from townhall.services.principal import Principal, require
 from townhall.services.takedown import Push, Takedown
 from townhall.store import review as review_store
 from townhall.store import sanctions as sanction_store
@@ -70,6 +71,7 @@ class Appeals:
     ) -> dict[str, Any]:
         """Appeal a sanction on oneself (or on one's public account or group), or the removal
         of one's content."""
+        require(actor, Permission.ACT)
         if (sanction_id is None) == (case_id is None):
             raise InvalidInput("appeal a sanction_id or a case_id", code="appeal_target_invalid")
         statement = statement.strip()
@@ -139,7 +141,7 @@ class Appeals:
     async def queue(
         self, actor: Principal, *, state: str, after: int, limit: int
     ) -> list[dict[str, Any]]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.READ_APPEALS)
         # Appellants' statements are theirs: every look is recorded.
         async with self._db.writing() as conn:
             rows = await sanction_store.appeal_queue(conn, state=state, after=after, limit=limit)
@@ -149,7 +151,7 @@ class Appeals:
     async def decide(
         self, actor: Principal, appeal_id: int, *, verdict: str, reason: str | None
     ) -> dict[str, Any]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.DECIDE_APPEAL)
         if verdict not in (AppealVerdict.UPHOLD, AppealVerdict.REVERSE):
             raise InvalidInput("verdict is uphold or reverse", code="verdict_invalid")
         reason = check_reason(reason, what="an appeal decision")

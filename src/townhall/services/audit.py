@@ -15,7 +15,6 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Row
 
-from townhall.domain.accounts import Role
 from townhall.domain.audit import (
     GENESIS,
     Checkpoint,
@@ -34,8 +33,9 @@ from townhall.domain.audit import (
 )
 from townhall.domain.errors import Conflict, InvalidInput, NotFound
 from townhall.domain.note import public_bytes, verifier_key
+from townhall.domain.permissions import Permission
 from townhall.domain.time import iso_utc
-from townhall.services.principal import Principal, require_role
+from townhall.services.principal import Principal, require
 from townhall.store import audit as audit_store
 from townhall.store.database import Database, DbConnection
 from townhall.store.keys import audit_signing_seed
@@ -350,7 +350,7 @@ class AuditLog:
 
     async def rows(self, actor: Principal, *, after: int = 0, limit: int = PAGE_DEFAULT) -> Any:
         """Rows after seq `after`, in order; `next_after` is None once the page reached the end."""
-        require_role(actor, Role.AUDITOR, Role.ADMIN)
+        require(actor, Permission.READ_AUDIT)
         if not 1 <= limit <= PAGE_MAX:
             raise InvalidInput(f"limit must be within 1..{PAGE_MAX}", code="limit_invalid")
         async with self._db.reading() as conn:
@@ -362,7 +362,7 @@ class AuditLog:
 
     def checkpoint_view(self, actor: Principal) -> Any:
         """The newest checkpoint as signed, its fields, and the key to check it with offline."""
-        require_role(actor, Role.AUDITOR, Role.ADMIN)
+        require(actor, Permission.READ_AUDIT)
         cp, text = self._trusted_newest()
         public_key = signing_key(self._key_file).public_key()
         name = log_name(public_key)
@@ -381,7 +381,7 @@ class AuditLog:
     async def inclusion(self, actor: Principal, *, seq: int, tree_size: int | None) -> Any:
         """RFC 9162 inclusion proof of row `seq` in the tree of `tree_size` rows (by default
         the newest checkpoint's)."""
-        require_role(actor, Role.AUDITOR, Role.ADMIN)
+        require(actor, Permission.READ_AUDIT)
         size = await self._tree_size(tree_size)
         if not 1 <= seq <= size:
             raise InvalidInput(f"seq must be within 1..{size}", code="seq_out_of_range")
@@ -399,7 +399,7 @@ class AuditLog:
     async def consistency(self, actor: Principal, *, first: int, second: int | None) -> Any:
         """RFC 9162 consistency proof that the tree of `first` rows is a prefix of the tree of
         `second` (by default the newest checkpoint's)."""
-        require_role(actor, Role.AUDITOR, Role.ADMIN)
+        require(actor, Permission.READ_AUDIT)
         size = await self._tree_size(second)
         if not 1 <= first <= size:
             raise InvalidInput(

@@ -39,13 +39,14 @@ from townhall.domain.enforcement import (
 )
 from townhall.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefusal
 from townhall.domain.messaging import ConversationKind, MemberRole
+from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import AccountState
 from townhall.domain.review import CaseState, Target
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
 from townhall.services.notices import Notices
-from townhall.services.principal import Principal, require_role
+from townhall.services.principal import Principal, require
 from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
 from townhall.store import identities as identity_store
@@ -63,8 +64,9 @@ EXPIRY_BATCH = 200
 VIOLATIONS = (CaseState.REMOVED, CaseState.MARKED_FALSE, CaseState.UPHELD)
 # The sanctions that close a user's account, and bar its holder from registering again.
 CLOSING = frozenset({Kind.CLOSE, Kind.BLACKLIST_IDENTITY})
-# Closing an account or a group, or blacklisting an identity, is for administrators.
-ADMIN_ONLY = frozenset({Kind.CLOSE, Kind.CLOSE_GROUP, Kind.BLACKLIST_IDENTITY})
+# Closing an account or a group, or blacklisting an identity: to apply or lift one takes
+# Permission.APPLY_CLOSING_SANCTION.
+GRAVE = frozenset({Kind.CLOSE, Kind.CLOSE_GROUP, Kind.BLACKLIST_IDENTITY})
 # How each sanction's refusal reads to the person refused.
 REFUSALS = {
     Kind.LIMIT_PUBLICATION: ("publication_limited", "your publication is limited"),
@@ -204,7 +206,7 @@ class Enforcement:
     async def standing(
         self, actor: Principal, subject_type: str, subject_id: int, *, case_id: int | None
     ) -> dict[str, Any]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.READ_SANCTIONS)
         _check_subject_type(subject_type)
         now_ms = self._now_ms()
         async with self._db.reading() as conn:
@@ -266,7 +268,7 @@ class Enforcement:
         after: int,
         limit: int,
     ) -> list[dict[str, Any]]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.READ_SANCTIONS)
         async with self._db.reading() as conn:
             rows = await sanction_store.listing(
                 conn,
@@ -279,7 +281,7 @@ class Enforcement:
         return [self.render(row) for row in rows]
 
     async def get(self, actor: Principal, sanction_id: int) -> dict[str, Any]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.READ_SANCTIONS)
         async with self._db.reading() as conn:
             return self.render(await self._sanction(conn, sanction_id))
 
@@ -289,7 +291,7 @@ class Enforcement:
         self, actor: Principal, user_id: int, other_user_id: int, reason: str | None
     ) -> dict[str, Any]:
         """A reviewer's finding that two users' identities belong to one person."""
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.LINK_IDENTITIES)
         reason = check_reason(reason, what="linking identities")
         if user_id == other_user_id:
             raise InvalidInput("link two different users", code="same_user")
@@ -320,7 +322,7 @@ class Enforcement:
         self, actor: Principal, user_id: int, reason: str | None
     ) -> dict[str, Any]:
         """Undo a link found wrong (a phone number passed on to someone else, say)."""
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.LINK_IDENTITIES)
         reason = check_reason(reason, what="unlinking an identity")
         async with self._db.writing() as conn:
             identity = await self._identity_on_file(conn, user_id)
@@ -365,15 +367,15 @@ class Enforcement:
         days: int | None,
         member_id: int | None,
     ) -> dict[str, Any]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.APPLY_SANCTION)
         _check_subject_type(subject_type)
         if kind not in KINDS_BY_SUBJECT[subject_type]:
             raise InvalidInput(
                 f"a {subject_type} takes one of: {', '.join(KINDS_BY_SUBJECT[subject_type])}",
                 code="sanction_kind_invalid",
             )
-        if kind in ADMIN_ONLY:
-            require_role(actor, Role.ADMIN)
+        if kind in GRAVE:
+            require(actor, Permission.APPLY_CLOSING_SANCTION)
         reason = check_reason(reason, what="a sanction")
         now_ms = self._now_ms()
         end_ms = _end_of(kind, ends_at, days, now_ms)
@@ -432,12 +434,12 @@ class Enforcement:
         return self.render(row)
 
     async def lift(self, actor: Principal, sanction_id: int, reason: str | None) -> dict[str, Any]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.LIFT_SANCTION)
         reason = check_reason(reason, what="lifting a sanction")
         async with self._db.writing() as conn:
             row = await self._sanction(conn, sanction_id)
-            if row.kind in ADMIN_ONLY:
-                require_role(actor, Role.ADMIN)
+            if row.kind in GRAVE:
+                require(actor, Permission.APPLY_CLOSING_SANCTION)
             row, rings = await self.end(conn, row, SanctionState.LIFTED, actor=actor, reason=reason)
             await self._audit.record(
                 conn,

@@ -20,11 +20,12 @@ from townhall.domain.messaging import (
     group_invitee_ids,
 )
 from townhall.domain.naming import clean_text
+from townhall.domain.permissions import Permission
 from townhall.domain.time import iso_utc
 from townhall.services.enforcement import Enforcement
 from townhall.services.messaging import MessagingService, render_conversation
 from townhall.services.names import Names
-from townhall.services.principal import Principal
+from townhall.services.principal import Principal, require
 from townhall.services.standing import Standings
 from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
@@ -63,6 +64,7 @@ class Groups:
         self, actor: Principal, *, title: str, description: str, member_ids: Sequence[int]
     ) -> dict[str, Any]:
         """A group with its creator as owner; everyone else named is invited, not added."""
+        require(actor, Permission.ACT)
         title = check_group_title(title, self._limits)
         about = clean_text(
             description, "description", self._limits.max_description_chars, required=False
@@ -137,6 +139,7 @@ class Groups:
 
     async def accept(self, actor: Principal, conversation_id: int) -> dict[str, Any]:
         """Join the group the caller was invited to; its members are told."""
+        require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
@@ -168,6 +171,7 @@ class Groups:
         return conversation
 
     async def decline(self, actor: Principal, conversation_id: int) -> dict[str, Any]:
+        require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         async with self._db.writing() as conn:
             await self._pending(conn, actor, conversation_id)

@@ -18,7 +18,6 @@ from townhall.domain.accounts import (
     AccountStatus,
     IdentityClaim,
     LinkSource,
-    Role,
     Verification,
     check_reason,
 )
@@ -41,11 +40,12 @@ from townhall.domain.identity import (
     provider_finding,
     status_at_registration,
 )
+from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
 from townhall.services.enforcement import Enforcement
-from townhall.services.principal import Principal, require_role
+from townhall.services.principal import Principal, require
 from townhall.services.standing import Standings
 from townhall.services.verifier import RealNameVerifier
 from townhall.store import identities as identity_store
@@ -243,6 +243,7 @@ class IdentityService:
     async def check_again(self, actor: Principal) -> dict[str, Any]:
         """Ask the provider again for a `format_checked` identity it has not answered for
         (it was down at registration, or no provider was configured then)."""
+        require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         if not self._verifier.configured:
             raise Conflict(
@@ -316,7 +317,7 @@ class IdentityService:
     async def review_queue(
         self, actor: Principal, *, status: str, after: int, limit: int
     ) -> list[dict[str, Any]]:
-        require_role(actor, Role.REVIEWER)
+        require(actor, Permission.READ_IDENTITY_QUEUE)
         # Entries show handles and masked identities: every look is recorded.
         async with self._db.writing() as conn:
             rows = await identity_store.in_review(
@@ -342,7 +343,7 @@ class IdentityService:
         }
 
     async def claim(self, actor: Principal, user_id: int) -> dict[str, Any]:
-        require_role(actor, Role.REVIEWER)
+        require(actor, Permission.REVIEW_IDENTITY)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             await self._pending_for(conn, user_id, actor, now_ms)
@@ -353,7 +354,7 @@ class IdentityService:
     async def decide(
         self, actor: Principal, user_id: int, *, approve: bool, reason: str | None
     ) -> dict[str, Any]:
-        require_role(actor, Role.REVIEWER)
+        require(actor, Permission.REVIEW_IDENTITY)
         if not approve:
             reason = check_reason(reason, what="a rejection")
         now_ms = self._now_ms()
@@ -399,7 +400,7 @@ class IdentityService:
 
     async def reveal(self, actor: Principal, user_id: int, reason: str | None) -> dict[str, Any]:
         """The plaintext identity, once, to a reviewer with a reason; the look is recorded."""
-        require_role(actor, Role.REVIEWER)
+        require(actor, Permission.REVEAL_IDENTITY)
         reason = check_reason(reason, what="revealing an identity")
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
@@ -425,7 +426,7 @@ class IdentityService:
     async def access_records(
         self, actor: Principal, *, subject_id: int | None, limit: int
     ) -> list[dict[str, Any]]:
-        require_role(actor, Role.ADMIN)
+        require(actor, Permission.READ_IDENTITY_ACCESS)
         async with self._db.reading() as conn:
             rows = await identity_store.access_records(conn, subject_id=subject_id, limit=limit)
         return [
@@ -441,7 +442,7 @@ class IdentityService:
 
     async def blacklist(self, actor: Principal, user_id: int, reason: str | None) -> bool:
         """Refuse the identity of `user_id` any new registration. False if already listed."""
-        require_role(actor, Role.ADMIN)
+        require(actor, Permission.BLACKLIST_IDENTITY)
         reason = check_reason(reason, what="blacklisting an identity")
         async with self._db.writing() as conn:
             row = await _on_file(conn, user_id)
@@ -466,6 +467,7 @@ class IdentityService:
 
     async def send_phone_code(self, actor: Principal) -> int:
         """Send a one-time code to the phone on file; returns when it expires (ms)."""
+        require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         rules = self._pack.phone
         now_ms = self._now_ms()
@@ -506,6 +508,7 @@ class IdentityService:
         return expires_at
 
     async def verify_phone(self, actor: Principal, code: str) -> None:
+        require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         rules = self._pack.phone
         now_ms = self._now_ms()

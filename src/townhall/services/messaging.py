@@ -26,12 +26,13 @@ from townhall.domain.messaging import (
     direct_pair_key,
 )
 from townhall.domain.moderation import Decision, Surface
+from townhall.domain.permissions import Permission
 from townhall.domain.review import Target
 from townhall.domain.time import iso_utc
 from townhall.services.classifiers import ClassifierStage, Subject
 from townhall.services.enforcement import Enforcement
 from townhall.services.moderation import ContentCheck
-from townhall.services.principal import Principal
+from townhall.services.principal import Principal, require
 from townhall.services.standing import Standings
 from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
@@ -103,6 +104,7 @@ class MessagingService:
 
     async def open_direct(self, actor: Principal, other_id: int) -> tuple[dict[str, Any], bool]:
         """The one direct conversation of a pair, created on first use. Returns (it, created)."""
+        require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         key = direct_pair_key(actor.account_id, other_id)
         async with self._db.reading() as conn:
@@ -183,6 +185,7 @@ class MessagingService:
         origin: object = None,
         attachment: dict[str, Any] | None = None,
     ) -> Appended:
+        require(actor, Permission.ACT)
         check_message_text(text, self._limits)
         check_client_id(client_id, self._limits)
         members = await self._require_member(actor, conversation_id)

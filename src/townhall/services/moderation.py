@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 
 from townhall.domain import normalize
-from townhall.domain.accounts import Role
 from townhall.domain.errors import InvalidInput, NotFound, PolicyRefusal
 from townhall.domain.lexicon import Lexicon, LexiconFileError, Term, parse_lexicon
 from townhall.domain.moderation import (
@@ -26,9 +25,10 @@ from townhall.domain.moderation import (
     decide,
 )
 from townhall.domain.near_duplicates import NearDuplicates, Sketch, sketch
+from townhall.domain.permissions import Permission
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
-from townhall.services.principal import Principal, require_role
+from townhall.services.principal import Principal, require
 from townhall.store import moderation as moderation_store
 from townhall.store import review as review_store
 from townhall.store.database import Database, DbConnection
@@ -174,7 +174,7 @@ class ContentCheck:
         )
 
     async def statements(self, actor: Principal, *, after: int, limit: int) -> list[dict]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.READ_STATEMENTS)
         # Statements quote what their authors wrote: every look is recorded.
         async with self._db.writing() as conn:
             rows = await moderation_store.statements(conn, after=after, limit=limit)
@@ -303,7 +303,7 @@ class ContentCheck:
     async def add_term(
         self, actor: Principal, *, text: str, category: str, severity: str
     ) -> dict[str, Any]:
-        require_role(actor, Role.ADMIN)
+        require(actor, Permission.EDIT_LEXICON)
         try:  # the same checks as a file, one line long
             (term,) = self.parse(_csv_line(text, category, severity))
         except LexiconFileError as error:
@@ -313,7 +313,7 @@ class ContentCheck:
         return {"text": term.text, "category": term.category, "severity": term.severity}
 
     async def remove_term(self, actor: Principal, text: str) -> None:
-        require_role(actor, Role.ADMIN)
+        require(actor, Permission.EDIT_LEXICON)
         async with self._db.writing() as conn:
             removed = await moderation_store.delete_entry(conn, moderation_store.TERM, text)
             if not removed:
@@ -323,7 +323,7 @@ class ContentCheck:
         await self.load()
 
     def listing(self, actor: Principal) -> dict[str, Any]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.READ_LEXICON)
         return {
             "pack_terms": [_render_term(term) for term in self._pack_terms],
             "operator_terms": [_render_term(term) for term in self._operator_terms],
@@ -332,7 +332,7 @@ class ContentCheck:
 
     def try_text(self, actor: Principal, surface: str, text: str) -> dict[str, Any]:
         """What the check would decide, without recording anything."""
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.READ_LEXICON)
         return render_verdict(self.check(surface, text))
 
 

@@ -17,6 +17,7 @@ from townhall.domain.events import post_event
 from townhall.domain.limits import Limits
 from townhall.domain.moderation import Decision, Surface, Verdict
 from townhall.domain.news_check import held_for_news
+from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import (
     AccountState,
@@ -35,7 +36,7 @@ from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import MessagingService, render_message
 from townhall.services.moderation import ContentCheck
 from townhall.services.news_check import NewsCheck
-from townhall.services.principal import Principal
+from townhall.services.principal import Principal, require
 from townhall.services.reach import ReachLedger, reach_of, render_forward
 from townhall.services.standing import Standings
 from townhall.store import posts as post_store
@@ -109,6 +110,7 @@ class PostService:
         content_class: str,
         source_post_id: int | None,
     ) -> dict[str, Any]:
+        require(actor, Permission.ACT)
         title, body = check_post(title, body, self._limits)
         async with self._db.reading() as conn:
             account = await self._operated_by(conn, actor, public_account_id)
@@ -304,6 +306,7 @@ class PostService:
 
     async def delete(self, actor: Principal, post_id: int) -> None:
         """The operator takes a post down; evidence frozen by an escalation stays."""
+        require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
@@ -328,6 +331,7 @@ class PostService:
     ) -> dict[str, Any]:
         """Forward the post into a conversation as a message that carries it. Forwarding a
         forward names the message it came in (`from_message_id`), so lineage traces back."""
+        require(actor, Permission.ACT)
         post = await self._published(post_id)
         parent = await self._parent_forward(actor, post_id, from_message_id)
         appended = await self._messaging.send(

@@ -1,10 +1,11 @@
-"""Who is asking: the authenticated account behind a request or a socket, and its role."""
+"""Who is asking: the authenticated account behind a request or a socket, and its role; and the
+one way a service checks what that role may do (the table is domain/permissions.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from townhall.domain.errors import Forbidden
+from townhall.domain.permissions import Permission, permits, refusal
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,14 @@ class Principal:
     role: str = "user"
 
 
-def require_role(actor: Principal, *roles: str) -> None:
-    if actor.role not in roles:
-        raise Forbidden(f"this needs the {' or '.join(roles)} role", code="role_required")
+def require(actor: Principal, permission: Permission) -> None:
+    """Go on only if the actor's role holds `permission`: 403 `read_only_role` for a read-only
+    role asked to change something, 403 `role_required` otherwise."""
+    if not permits(actor.role, permission):
+        raise refusal(actor.role, permission)
+
+
+def may(actor: Principal, permission: Permission) -> bool:
+    """For a rule that weighs a permission rather than refusing without it (an administrator
+    may take over another reviewer's case, say)."""
+    return permits(actor.role, permission)

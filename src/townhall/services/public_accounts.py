@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from townhall.domain.accounts import Role, check_reason
+from townhall.domain.accounts import check_reason
 from townhall.domain.enforcement import Capability
 from townhall.domain.errors import Conflict, NotFound, PolicyRefusal
 from townhall.domain.limits import Limits
 from townhall.domain.naming import name_key
+from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import (
     AccountState,
@@ -28,7 +29,7 @@ from townhall.services.enforcement import Enforcement
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.names import Names
 from townhall.services.notices import Notices
-from townhall.services.principal import Principal, require_role
+from townhall.services.principal import Principal, may, require
 from townhall.services.standing import Standings
 from townhall.store import public_accounts as account_store
 from townhall.store.database import Database, DbConnection
@@ -78,6 +79,7 @@ class PublicAccountService:
         registration: RegistrationNumber | None,
         news_licence: str | None,
     ) -> dict[str, Any]:
+        require(actor, Permission.ACT)
         category_rules, description, qualifications = check_application(
             category=category,
             account_type=account_type,
@@ -191,7 +193,7 @@ class PublicAccountService:
     async def review_queue(
         self, actor: Principal, *, status: str, after: int, limit: int
     ) -> list[dict[str, Any]]:
-        require_role(actor, Role.REVIEWER)
+        require(actor, Permission.READ_APPLICATIONS)
         async with self._db.reading() as conn:
             rows = await account_store.list_by_status(conn, status, after=after, limit=limit)
         return [
@@ -213,7 +215,7 @@ class PublicAccountService:
         news_entitlement: str,
     ) -> dict[str, Any]:
         """Approve (setting the news entitlement the qualifications allow) or reject."""
-        require_role(actor, Role.REVIEWER)
+        require(actor, Permission.REVIEW_PUBLIC_ACCOUNT)
         if not approve:
             reason = check_reason(reason, what="a rejection")
         now_ms = self._now_ms()
@@ -279,7 +281,7 @@ class PublicAccountService:
     # Filing with the authority -----------------------------------------------------------------
 
     async def filings(self, actor: Principal, *, category: str | None) -> list[dict[str, Any]]:
-        require_role(actor, Role.AUDITOR, Role.ADMIN)
+        require(actor, Permission.READ_AUDIT)
         return await self.filing_records(category=category)
 
     async def export_filings(self, *, category: str | None) -> list[dict[str, Any]]:
@@ -321,6 +323,7 @@ class PublicAccountService:
     # Subscriptions -----------------------------------------------------------------------------
 
     async def subscribe(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
+        require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
@@ -335,6 +338,7 @@ class PublicAccountService:
         return {"subscribed": True, "subscriber_count": row.subscriber_count + added}
 
     async def unsubscribe(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
+        require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         async with self._db.writing() as conn:
             row = await self._visible(conn, actor, public_account_id)
@@ -345,7 +349,7 @@ class PublicAccountService:
 
 def _may_see_all(actor: Principal, row: Row) -> bool:
     """The applicant and the staff who review: the auditor reads filings, not applications."""
-    return actor.account_id == row.operator_id or actor.role in (Role.REVIEWER, Role.ADMIN)
+    return actor.account_id == row.operator_id or may(actor, Permission.READ_APPLICATIONS)
 
 
 def _qualifications(row: Row) -> Qualifications:

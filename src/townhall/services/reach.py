@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlalchemy import Row
 
-from townhall.domain.accounts import Role
 from townhall.domain.audit import Problem
 from townhall.domain.errors import NotFound
+from townhall.domain.permissions import Permission
 from townhall.domain.reach import (
     DAY_MS,
     EVIDENCE_POSTS_MAX,
@@ -29,7 +29,7 @@ from townhall.domain.reach import (
 from townhall.domain.review import Raised, Source, Target
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
-from townhall.services.principal import Principal, require_role
+from townhall.services.principal import Principal, require
 from townhall.store import audit as audit_store
 from townhall.store import reach as reach_store
 from townhall.store.database import Database, DbConnection
@@ -338,7 +338,7 @@ class ReachLedger:
     # Staff views -------------------------------------------------------------------------------
 
     async def escalations(self, actor: Principal, *, after: int, limit: int) -> list[dict]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.READ_REACH)
         async with self._db.reading() as conn:
             rows = await reach_store.escalations(conn, after=after, limit=limit)
         return [
@@ -363,7 +363,7 @@ class ReachLedger:
 
     async def lineage(self, actor: Principal, forward_id: int) -> list[dict[str, Any]]:
         """A forward traced back hop by hop to the post: who forwarded it into which chat."""
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.READ_REACH)
         # Who forwarded what into which chat is private: every look is recorded.
         async with self._db.writing() as conn:
             chain = await reach_store.lineage(conn, forward_id)
@@ -375,7 +375,7 @@ class ReachLedger:
     async def author_totals(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
         """Views and forwards within the pack's rolling window: of the account's posts, and of
         every account its operator runs (the author the thresholds count for)."""
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.READ_REACH)
         from_day = window_start_day(self._now_ms(), self._rules.window_days)
         async with self._db.reading() as conn:
             account = await reach_store.totals_since(conn, [public_account_id], from_day)

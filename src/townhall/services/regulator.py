@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Row
 
 from townhall.domain import dsa
-from townhall.domain.accounts import Role
 from townhall.domain.enforcement import SubjectType
 from townhall.domain.errors import InvalidInput, PolicyRefusal
 from townhall.domain.oversight import (
@@ -36,11 +35,12 @@ from townhall.domain.oversight import (
     split_categories,
     stats,
 )
+from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.domain.review import REMOVABLE, Outcome, Source
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
-from townhall.services.principal import Principal, require_role
+from townhall.services.principal import Principal, require
 from townhall.store import regulator as regulator_store
 from townhall.store.database import Database
 from townhall.store.keys import load_or_create
@@ -100,7 +100,7 @@ class RegulatorService:
         limit: int,
     ) -> list[dict[str, Any]]:
         """One page of cases, sanctions, reports or escalations, oldest first, after an id."""
-        require_role(actor, Role.AUDITOR, Role.ADMIN)
+        require(actor, Permission.READ_AUDIT)
         page = self._pages[what]
         return await page(self.window(since, until), category, after, min(limit, LIST_MAX))
 
@@ -113,7 +113,7 @@ class RegulatorService:
         until: str | None,
         category: str | None,
     ) -> dict[str, Any]:
-        require_role(actor, Role.AUDITOR, Role.ADMIN)
+        require(actor, Permission.READ_AUDIT)
         window = self.window(since, until)
         return {
             "period": period,

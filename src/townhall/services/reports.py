@@ -12,6 +12,7 @@ from townhall.domain.accounts import AccountStatus
 from townhall.domain.enforcement import Capability
 from townhall.domain.errors import InvalidInput, NotFound, Throttled
 from townhall.domain.messaging import GONE, SENDER_ONLY, ConversationKind
+from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import PostState
 from townhall.domain.review import (
@@ -28,7 +29,7 @@ from townhall.domain.time import iso_utc
 from townhall.services.enforcement import Enforcement
 from townhall.services.notices import Notices
 from townhall.services.posts import READABLE_ACCOUNTS
-from townhall.services.principal import Principal
+from townhall.services.principal import Principal, require
 from townhall.services.review import ReviewService, report_notice
 from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
@@ -70,6 +71,7 @@ class ReportService:
         detail: str | None,
     ) -> tuple[dict[str, Any], bool]:
         """File a report; returns it and whether it is new (a repeat returns the first one)."""
+        require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         self._check(target_type, reason, detail)
         now_ms = self._now_ms()

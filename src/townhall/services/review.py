@@ -12,12 +12,12 @@ import orjson
 from sqlalchemy import Row
 
 from townhall.bus.base import Bus
-from townhall.domain.accounts import Role
 from townhall.domain.classifiers import Flag
 from townhall.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefusal
 from townhall.domain.messaging import GONE
 from townhall.domain.moderation import Decision, Reason, Verdict
 from townhall.domain.news_check import UNLICENSED_NEWS
+from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import PostState
 from townhall.domain.review import (
@@ -49,7 +49,7 @@ from townhall.services.classifiers import Subject
 from townhall.services.corrections import Corrections
 from townhall.services.moderation import ContentCheck
 from townhall.services.notices import Notices
-from townhall.services.principal import Principal, require_role
+from townhall.services.principal import Principal, may, require
 from townhall.services.takedown import Push, Takedown
 from townhall.store import messages as message_store
 from townhall.store import posts as post_store
@@ -256,7 +256,7 @@ class ReviewService:
         offset: int,
         limit: int,
     ) -> list[dict[str, Any]]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.READ_REVIEW_QUEUE)
         states = _states(state)
         if source is not None and source not in SOURCES:
             raise InvalidInput(f"source must be one of {', '.join(SOURCES)}", code="source_invalid")
@@ -276,7 +276,7 @@ class ReviewService:
 
     async def summary(self, actor: Principal) -> dict[str, Any]:
         """Pending and overdue counts, in all and by what raised the cases."""
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.READ_REVIEW_QUEUE)
         now_ms = self._now_ms()
         async with self._db.reading() as conn:
 
@@ -300,7 +300,7 @@ class ReviewService:
             }
 
     async def case(self, actor: Principal, case_id: int) -> dict[str, Any]:
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.READ_REVIEW_QUEUE)
         async with self._db.writing() as conn:
             case = await review_store.get_case(conn, case_id)
             if case is None:
@@ -316,7 +316,7 @@ class ReviewService:
 
     async def claim(self, actor: Principal, case_id: int, *, claimed: bool) -> dict[str, Any]:
         """Take a case (others see who works on it), or give it back."""
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.CLAIM_CASE)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             case = await review_store.get_case(conn, case_id)
@@ -339,7 +339,7 @@ class ReviewService:
         return render_case(case, now_ms)
 
     def _check_may_decide(self, actor: Principal, case: Row) -> None:
-        if case.state == CaseState.ESCALATED and actor.role != Role.ADMIN:
+        if case.state == CaseState.ESCALATED and not may(actor, Permission.DECIDE_ESCALATED_CASE):
             raise Forbidden(
                 f"case {case.id} was escalated: an administrator decides it",
                 code="case_escalated",
@@ -351,7 +351,8 @@ class ReviewService:
         fresh = case.claimed_at is not None and (
             now_ms - case.claimed_at < self._rules.claim_minutes * 60_000
         )
-        if case.claimed_by not in (None, actor.account_id) and fresh and actor.role != Role.ADMIN:
+        taken = case.claimed_by not in (None, actor.account_id) and fresh
+        if taken and not may(actor, Permission.TAKE_OVER_CASE):
             raise Conflict(
                 f"case {case.id} is claimed by reviewer {case.claimed_by}", code="case_claimed"
             )
@@ -371,7 +372,7 @@ class ReviewService:
         """Decide every case or, if any one cannot be decided, none of them. `category` names
         what a violation falls under; `correction` is what everyone a false item reached is
         told (its delivery is committed with the decision and made after it)."""
-        require_role(actor, Role.REVIEWER, Role.ADMIN)
+        require(actor, Permission.DECIDE_CASE)
         self._check_request(case_ids, decision, reason)
         check_finding(decision, category, correction, self._rules, self._categories)
         finding = Finding(decision, reason, category, correction)
