@@ -99,7 +99,7 @@ async def running_services(
         settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
     )
     await upgrade_to_head(database)
-    await database.load_counters()
+    await database.load_positions()
     bus = open_bus(settings.bus_url)
     message_log = MessageLog(database, batch_max=settings.message_batch_max, clock=clock)
     standings = Standings(database, pack)
@@ -135,7 +135,7 @@ async def running_services(
     await content_check.load()
     names = Names(content_check, pack.naming)
     live_posts = LiveFollowers(database, bus)
-    takedown = Takedown(database.counters, bus, live_posts)
+    takedown = Takedown(database.positions, bus, live_posts)
     corrections = Corrections(database, bus, clock=clock)
     review = ReviewService(
         database, bus, takedown, corrections, content_check, pack, audit, clock=clock

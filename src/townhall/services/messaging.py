@@ -38,7 +38,7 @@ from townhall.store import conversations as conversation_store
 from townhall.store import messages as message_store
 from townhall.store import stream as stream_store
 from townhall.store.database import Database, DbConnection
-from townhall.store.message_log import Appended, MessageLog, StoredMessage, stored_message
+from townhall.store.message_log import Appended, MessageWriter, StoredMessage, stored_message
 
 if TYPE_CHECKING:  # review renders messages when it releases or removes them
     from townhall.services.review import ReviewService
@@ -73,7 +73,7 @@ class MessagingService:
     def __init__(
         self,
         database: Database,
-        message_log: MessageLog,
+        message_log: MessageWriter,
         bus: Bus,
         standings: Standings,
         enforcement: Enforcement,
@@ -152,7 +152,7 @@ class MessagingService:
             )
             payload = await stream_store.append_new_event(
                 conn,
-                self._db.counters,
+                self._db.positions,
                 event_type=EventType.CONVERSATION,
                 render=lambda position: conversation_event(position, conversation),
                 recipients=roles,
