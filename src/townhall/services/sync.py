@@ -37,13 +37,14 @@ class SyncService:
         next request accepts (a row committed meanwhile lies beyond it and comes next time).
         """
         limit = self._check_limit(limit)
-        upto = self._db.positions.persisted_upto()
-        if not 0 <= since <= upto:
+        positions = self._db.positions
+        if since < 0 or not await positions.reached(since):
             # A cursor this server never gave out: following it would silently skip events.
             raise InvalidInput(
-                f"since must be a cursor this server gave out (0-{upto})",
+                f"since must be a cursor this server gave out (0-{positions.persisted_upto()})",
                 code="cursor_invalid",
             )
+        upto = positions.persisted_upto()
         async with self._db.reading() as conn:
             rows = await stream_store.entries_since(
                 conn, actor.account_id, since=since, upto=upto, limit=limit

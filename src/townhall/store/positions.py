@@ -22,6 +22,12 @@ class StreamPositions(Protocol):
         this call, or will never be used (its transaction failed: a gap). Never decreases."""
         ...
 
+    async def reached(self, position: int) -> bool:
+        """Whether `persisted_upto()` is at or past `position`. A cursor another process handed
+        out may be ahead of this one's view for a moment: an adapter for several processes
+        waits briefly for it before saying no."""
+        ...
+
     async def take(self, conn: DbConnection) -> int:
         """A new position for an event appended in `conn`'s write transaction."""
         ...
@@ -47,6 +53,9 @@ class SingleWriterPositions:
 
     def persisted_upto(self) -> int:
         return self._persisted_upto
+
+    async def reached(self, position: int) -> bool:
+        return position <= self._persisted_upto  # the one writer: nobody is ahead of it
 
     async def take(self, conn: DbConnection) -> int:
         return self.take_now()
