@@ -109,7 +109,7 @@ class LocalCache(Generic[K, V]):
             future.exception()  # retrieved here, so a read no one else awaited stays quiet
             raise
         finally:
-            if self._loading.get(key, (0, None))[1] is future:
+            if self._loading.get(key) == (forgets_before, future):  # not a later read's
                 del self._loading[key]
         if self._forgets == forgets_before and keep(value):
             self._remember(key, value)
