@@ -1,5 +1,6 @@
-"""Start-up waits for another process's writes instead of dying on them: a CLI command, a second
-server or `townhall migrate` on the same fresh data dir."""
+"""Start-up waits for another process's writes instead of dying on them: a CLI command or
+`townhall migrate` on the same fresh data dir. A second server on a data dir is refused, and so
+is any other command than `serve` and `migrate` on a data dir that does not exist."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from tests.conftest import PASSWORD, TOWNHALL, ServerPool, unique_handle
 from tests.support import query_db
+from townhall.cli.settings import DATA_DIR_IN_USE, NO_DATA_DIR
 
 # Longer than the server's import time plus SQLite's busy timeout (5 s) on an idle machine:
 # start-up must wait out a writer beyond that timeout too.
@@ -85,6 +87,7 @@ def test_a_create_staff_during_the_servers_first_migration_leaves_both_running(
     servers: ServerPool, tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)  # a fresh install's, as `townhall migrate` or `serve` makes it
     handle = unique_handle("rita")
     with ThreadPoolExecutor(1) as pool:
         made = pool.submit(lambda: finished(create_staff(data_dir, handle)))
@@ -102,6 +105,7 @@ def test_a_create_staff_during_the_servers_first_migration_leaves_both_running(
 
 def test_migrations_and_commands_racing_on_a_fresh_data_dir_all_succeed(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)
     handles = [unique_handle("rita"), unique_handle("sam")]
     racing = [
         townhall(data_dir, "migrate"),
@@ -114,3 +118,36 @@ def test_migrations_and_commands_racing_on_a_fresh_data_dir_all_succeed(tmp_path
     assert query_db(data_dir, "SELECT version_num FROM alembic_version") != []
     made = query_db(data_dir, "SELECT handle FROM accounts ORDER BY id")
     assert sorted(handle for (handle,) in made) == sorted(handles)
+
+
+def test_a_second_server_on_a_data_dir_is_refused_and_the_first_serves_on(
+    servers: ServerPool, tmp_path: Path
+) -> None:
+    first = servers.start(data_dir=tmp_path / "data")
+    try:
+        returncode, stderr = finished(townhall(first.data_dir, "serve", "--port", "0"))
+        assert returncode == DATA_DIR_IN_USE
+        assert f"another townhall server (pid {first.process.pid}) is running on" in stderr
+        assert first.is_healthy()
+    finally:
+        first.process.kill()  # a crash: the lock goes with the process
+        first.process.wait(10)
+    restarted = servers.start(data_dir=first.data_dir)
+    try:
+        assert restarted.is_healthy()
+    finally:
+        restarted.stop()
+
+
+def test_commands_refuse_a_data_dir_that_does_not_exist_and_make_nothing(tmp_path: Path) -> None:
+    nowhere = tmp_path / "wrong-folder"
+    for command in (["audit", "verify"], ["export", "filings"], ["lexicon", "export"]):
+        returncode, stderr = finished(townhall(nowhere, *command))
+        assert returncode == NO_DATA_DIR, command
+        assert f"there is no data dir at {nowhere}" in stderr
+    assert finished(create_staff(nowhere, unique_handle("rita")))[0] == NO_DATA_DIR
+    assert not nowhere.exists()
+    # A fresh install starts with `townhall migrate` (or `serve`), which makes it.
+    assert finished(townhall(nowhere, "migrate"))[0] == 0
+    returncode, stderr = finished(townhall(nowhere, "audit", "verify"))
+    assert returncode == 0, stderr

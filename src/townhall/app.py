@@ -36,6 +36,7 @@ from townhall.packs import load_pack
 from townhall.services.accounts import AccountService
 from townhall.services.appeals import Appeals
 from townhall.services.audit import CHECKPOINT_FOLDER, AuditLog, AuditTrail
+from townhall.services.caches import Invalidations
 from townhall.services.classifiers import ClassifierStage
 from townhall.services.container import Services
 from townhall.services.corrections import Corrections
@@ -99,10 +100,11 @@ async def running_services(
         settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
     )
     await upgrade_to_head(database)
-    await database.load_counters()
+    await database.load_positions()
     bus = open_bus(settings.bus_url)
     message_log = MessageLog(database, batch_max=settings.message_batch_max, clock=clock)
-    standings = Standings(database, pack)
+    invalidations = Invalidations()
+    standings = Standings(database, pack, invalidations=invalidations)
     audit = AuditTrail(clock=clock)
     audit_log_service = AuditLog(
         database,
@@ -119,7 +121,9 @@ async def running_services(
         retries=settings.verifier_retries,
     )
     notices = Notices(database, bus)
-    enforcement = Enforcement(database, notices, audit, pack, clock=clock)
+    enforcement = Enforcement(
+        database, notices, audit, pack, clock=clock, invalidations=invalidations
+    )
     identity = IdentityService(
         database,
         IdentityVault(settings.resolved_keys_dir),
@@ -135,7 +139,7 @@ async def running_services(
     await content_check.load()
     names = Names(content_check, pack.naming)
     live_posts = LiveFollowers(database, bus)
-    takedown = Takedown(database.counters, bus, live_posts)
+    takedown = Takedown(database.positions, bus, live_posts)
     corrections = Corrections(database, bus, clock=clock)
     review = ReviewService(
         database, bus, takedown, corrections, content_check, pack, audit, clock=clock
@@ -158,6 +162,7 @@ async def running_services(
         classifiers,
         limits=limits,
         clock=clock,
+        invalidations=invalidations,
     )
     reach = ReachLedger(database, pack.reach, review, audit, clock=clock)
     services = Services(
@@ -174,6 +179,7 @@ async def running_services(
             password_profile=settings.password_hash_profile,
             session_ttl_seconds=settings.session_ttl_hours * 3600,
             clock=clock,
+            invalidations=invalidations,
         ),
         identity=identity,
         messaging=messaging,

@@ -18,7 +18,7 @@ from townhall.store.migrate import upgrade_to_head
 async def open_migrated(path: Path) -> Database:
     database = open_database(f"sqlite+aiosqlite:///{path}")
     await upgrade_to_head(database)
-    await database.load_counters()
+    await database.load_positions()
     return database
 
 

@@ -1,4 +1,4 @@
-"""Migrations, and the id and position counters carried across a restart."""
+"""Migrations, and the message ids and stream positions carried across a restart."""
 
 from __future__ import annotations
 
@@ -93,13 +93,13 @@ async def test_the_database_runs_in_wal_mode_with_foreign_keys(database: Databas
         assert await conn.scalar(text("PRAGMA foreign_keys")) == 1
 
 
-async def test_a_fresh_database_starts_its_counters_at_one(database: Database) -> None:
-    assert database.counters.next_message_id == 1
-    assert database.counters.next_position == 1
-    assert database.counters.committed_position == 0
+async def test_a_fresh_database_starts_its_ids_and_positions_at_one(database: Database) -> None:
+    assert database.positions.take_message_id() == 1
+    assert database.positions.take_now() == 1
+    assert database.positions.persisted_upto() == 0
 
 
-async def test_counters_continue_above_the_stored_ids_after_reopening(db_path: Path) -> None:
+async def test_ids_and_positions_carry_on_above_the_stored_ones(db_path: Path) -> None:
     database = await open_migrated(db_path)
     alice = await add_account(database, "alice")
     bob = await add_account(database, "bob")
@@ -117,9 +117,9 @@ async def test_counters_continue_above_the_stored_ids_after_reopening(db_path: P
         for i in range(5)
     ]
     await log.stop()
-    # A conversation event holds the highest position of all: the counters must see it too.
+    # A conversation event holds the highest position of all: the reopening must see it too.
     async with database.writing() as conn:
-        event_position = database.counters.take_position()
+        event_position = await database.positions.take(conn)
         await stream_store.append_event(
             conn,
             position=event_position,
@@ -130,11 +130,9 @@ async def test_counters_continue_above_the_stored_ids_after_reopening(db_path: P
     await database.dispose()
 
     reopened = open_database(f"sqlite+aiosqlite:///{db_path}")
-    await reopened.load_counters()
+    await reopened.load_positions()
     try:
-        assert reopened.counters.next_message_id == before[-1].message.id + 1
-        assert reopened.counters.committed_position == event_position
-        assert reopened.counters.next_position == event_position + 1
+        assert reopened.positions.persisted_upto() == event_position
         log = MessageLog(reopened, batch_max=8, clock=time.time)
         log.start()
         after = await log.append(
@@ -148,8 +146,8 @@ async def test_counters_continue_above_the_stored_ids_after_reopening(db_path: P
     finally:
         await reopened.dispose()
 
-    assert after.message.id > before[-1].message.id
-    assert after.message.position > event_position
+    assert after.message.id == before[-1].message.id + 1
+    assert after.message.position == event_position + 1
     assert after.message.seq == 6
 
 

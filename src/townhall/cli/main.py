@@ -15,7 +15,13 @@ from townhall.cli.bench import bench_app
 from townhall.cli.export import export_app
 from townhall.cli.lexicon import lexicon_app
 from townhall.cli.moderation import moderation_app
-from townhall.cli.settings import ConfigOption, DataDirOption, migrated_database, settings_from
+from townhall.cli.settings import (
+    DATA_DIR_IN_USE,
+    ConfigOption,
+    DataDirOption,
+    migrated_database,
+    settings_from,
+)
 
 app = typer.Typer(help="Townhall: an instant-messaging server.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
@@ -33,35 +39,44 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Run the server (migrates the database first)."""
+    """Run the server (migrates the database first); one at a time on a data dir."""
     from townhall.app import build_app
+    from townhall.store.data_dir import DataDirInUse, server_lock
+    from townhall.store.database import prepare_storage
 
-    settings = settings_from(config, host=host, port=port, data_dir=data_dir)
+    settings = settings_from(config, creates_data_dir=True, host=host, port=port, data_dir=data_dir)
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     # aiosqlite logs each statement with its parameters at debug level: keep them out of logs.
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
-    uvicorn.run(
-        build_app(settings),
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
-        ws_max_size=settings.limits.max_request_body_bytes,
-        ws_per_message_deflate=False,
-        access_log=False,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=5,
-    )
+    prepare_storage(settings.data_dir, settings.resolved_database_url)
+    try:
+        with server_lock(settings.data_dir):
+            uvicorn.run(
+                build_app(settings),
+                host=settings.host,
+                port=settings.port,
+                loop="uvloop",
+                http="httptools",
+                ws="websockets-sansio",
+                ws_max_size=settings.limits.max_request_body_bytes,
+                ws_per_message_deflate=False,
+                access_log=False,
+                log_level=settings.log_level,
+                timeout_graceful_shutdown=5,
+            )
+    except DataDirInUse as refused:
+        typer.echo(f"error: {refused}", err=True)
+        raise typer.Exit(DATA_DIR_IN_USE) from refused
 
 
 @app.command()
 def migrate(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
-    """Create or upgrade the database schema to the newest version."""
-    settings = settings_from(config, data_dir=data_dir)
+    """Create or upgrade the database schema to the newest version (making the data dir of a
+    fresh install)."""
+    settings = settings_from(config, creates_data_dir=True, data_dir=data_dir)
 
     async def run() -> None:
         async with migrated_database(settings):

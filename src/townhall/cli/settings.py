@@ -22,12 +22,30 @@ ConfigOption = Annotated[
 DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="where data and keys live")]
 
 
-def settings_from(config: Path | None, **overrides: object) -> Settings:
+# Exit codes of a command refused before it starts (docs/configuration.md, "The data dir").
+NO_DATA_DIR = 2
+DATA_DIR_IN_USE = 3
+
+
+def settings_from(
+    config: Path | None, *, creates_data_dir: bool = False, **overrides: object
+) -> Settings:
+    """The settings, refusing a data dir that does not exist unless the command is one that
+    starts a fresh install (`serve`, `migrate`): any other command would make an empty database
+    there and report on it (an audit log "intact" because it is empty)."""
     try:
-        return load_settings(config, **overrides)
+        settings = load_settings(config, **overrides)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise typer.BadParameter(f"invalid settings: {problems}") from exc
+    if not creates_data_dir and not settings.data_dir.is_dir():
+        typer.echo(
+            f"error: there is no data dir at {settings.data_dir.resolve()}: give the right one "
+            "with --data-dir (or data_dir in --config), or make a new one with `townhall migrate`",
+            err=True,
+        )
+        raise typer.Exit(NO_DATA_DIR)
+    return settings
 
 
 @asynccontextmanager

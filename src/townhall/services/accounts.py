@@ -40,9 +40,10 @@ from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import AccountState
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
+from townhall.services.caches import Invalidations
 from townhall.services.enforcement import Enforcement
 from townhall.services.identity import IdentityService
-from townhall.services.known_sessions import KnownSessions
+from townhall.services.known_sessions import CheckedSession, KnownSessions
 from townhall.services.names import Names
 from townhall.services.principal import Principal, require
 from townhall.services.standing import Standings
@@ -84,6 +85,7 @@ class AccountService:
         password_profile: str,
         session_ttl_seconds: float,
         clock: Callable[[], float],
+        invalidations: Invalidations,
     ) -> None:
         self._db = database
         self._audit = audit
@@ -100,7 +102,7 @@ class AccountService:
         self._session_ttl_ms = int(session_ttl_seconds * 1000)
         self._clock = clock
         self._registrations = SlidingWindow(limits.registrations_per_ip_per_hour, 3600)
-        self._known_sessions = KnownSessions()
+        self._known_sessions = KnownSessions(invalidations, clock=clock)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -319,11 +321,11 @@ class AccountService:
 
     async def authenticate(self, token: str) -> Principal:
         token_hash = hash_token(token)
-        now = self._clock()
-        known = self._known_sessions.find(token_hash, now)
-        if known is not None:
-            return known
-        endings_before = self._known_sessions.endings
+        return await self._known_sessions.principal(
+            token_hash, lambda: self._check_session(token_hash)
+        )
+
+    async def _check_session(self, token_hash: str) -> CheckedSession:
         async with self._db.reading() as conn:
             session = await session_store.find(conn, token_hash)
             account = await account_store.get(conn, session.account_id) if session else None
@@ -336,10 +338,7 @@ class AccountService:
         if account.status != AccountStatus.ACTIVE:
             raise Unauthenticated("the account is not active", code="account_inactive")
         principal = Principal(account.id, account.handle, token_hash, account.role)
-        self._known_sessions.remember(
-            principal, session.expires_at, now, endings_before=endings_before
-        )
-        return principal
+        return CheckedSession(principal, session.expires_at)
 
     async def log_out(self, principal: Principal) -> None:
         async with self._db.writing() as conn:

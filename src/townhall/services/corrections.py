@@ -158,7 +158,7 @@ class Corrections:
                 return
             payload = await stream_store.append_new_event(
                 conn,
-                self._db.counters,
+                self._db.positions,
                 event_type=EventType.CORRECTION,
                 render=lambda position: correction_event(position, notice),
                 recipients=fresh,

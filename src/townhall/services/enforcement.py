@@ -45,6 +45,7 @@ from townhall.domain.public_accounts import AccountState
 from townhall.domain.review import CaseState, Target
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
+from townhall.services.caches import Invalidations, LocalCache, Topic
 from townhall.services.notices import Notices
 from townhall.services.principal import Principal, require
 from townhall.store import accounts as account_store
@@ -81,15 +82,18 @@ Subject = tuple[str, int]
 
 @dataclass(frozen=True, slots=True)
 class InForce:
-    """A subject's sanctions as of `recheck_at`: kind -> end (ms, None: until lifted), and
-    the credit band their strikes leave."""
+    """A subject's sanctions: kind -> end (ms, None: until lifted), and the credit band their
+    strikes leave."""
 
     ends: dict[str, int | None]
     band: CreditBand
-    recheck_at: float
 
     def active(self, now_ms: int) -> dict[str, int | None]:
         return {k: end for k, end in self.ends.items() if end is None or end > now_ms}
+
+
+def _recheck_at(_subject: Subject, _in_force: InForce, now: float) -> float:
+    return now + SANCTION_RECHECK_SECONDS
 
 
 class Enforcement:
@@ -101,6 +105,7 @@ class Enforcement:
         pack: PolicyPack,
         *,
         clock: Callable[[], float],
+        invalidations: Invalidations,
     ) -> None:
         self._db = database
         self._notices = notices
@@ -108,8 +113,11 @@ class Enforcement:
         self._rules = pack.enforcement
         self._lowest_severity = pack.moderation.severities[0]
         self._clock = clock
-        self._cache: dict[Subject, InForce] = {}
-        self._changes = 0  # bumped by every forget: a read begun before it must not be cached
+        self._invalidations = invalidations
+        self._cache: LocalCache[Subject, InForce] = LocalCache(
+            IN_FORCE_CACHE_MAX, expires=_recheck_at, clock=clock
+        )
+        invalidations.listen(Topic.SANCTIONS, self._forget_in_force)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -142,24 +150,21 @@ class Enforcement:
         return Kind.LIMIT_PUBLICATION in in_force.active(self._now_ms())
 
     async def _in_force(self, subject: Subject) -> InForce:
-        now = self._clock()
-        cached = self._cache.get(subject)
-        if cached is not None and now < cached.recheck_at:
-            return cached
-        changes_before = self._changes
+        return await self._cache.get(subject, lambda: self._read_in_force(subject))
+
+    async def _read_in_force(self, subject: Subject) -> InForce:
         async with self._db.reading() as conn:
             rows = await self._history(conn, subject)
-        score = credit_score(self._points(rows, int(now * 1000)), self._rules)
-        in_force = InForce(
-            ends=_latest_ends(rows),
-            band=band_of(score, self._rules),
-            recheck_at=now + SANCTION_RECHECK_SECONDS,
-        )
-        if self._changes == changes_before:
-            if len(self._cache) >= IN_FORCE_CACHE_MAX:
-                del self._cache[next(iter(self._cache))]
-            self._cache[subject] = in_force
-        return in_force
+        score = credit_score(self._points(rows, self._now_ms()), self._rules)
+        return InForce(ends=_latest_ends(rows), band=band_of(score, self._rules))
+
+    def _forget_in_force(self, subject: Subject) -> None:
+        """A user's sanctions reach every account of the person, so a change to one forgets
+        every user (sanctions change rarely; a re-read is one query)."""
+        if subject[0] == SubjectType.USER:
+            self._cache.forget_where(lambda key, _in_force: key[0] == SubjectType.USER)
+        else:
+            self._cache.forget(subject)
 
     async def _history(self, conn: DbConnection, subject: Subject) -> list[Row]:
         """Every sanction the subject ever had, oldest first. A user's are their person's: those
@@ -511,14 +516,9 @@ class Enforcement:
         return None if identity is None else identity.blind_index
 
     def after_change(self, subject: Subject, rings: list[tuple[int, bytes]]) -> None:
-        """Once a change to the subject's sanctions commits: drop the cached sanctions and ring
-        the notices written about it. A user's sanctions reach every account of the person, so
-        a change to one forgets every user (sanctions change rarely; a re-read is one query)."""
-        self._changes += 1
-        if subject[0] == SubjectType.USER:
-            self._cache = {key: value for key, value in self._cache.items() if key[0] != subject[0]}
-        else:
-            self._cache.pop(subject, None)
+        """Once a change to the subject's sanctions commits: forget the cached sanctions and
+        ring the notices written about it."""
+        self._invalidations.forget(Topic.SANCTIONS, subject)
         for recipient_id, payload in rings:
             self._notices.ring(recipient_id, payload)
 

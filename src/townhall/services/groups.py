@@ -227,7 +227,7 @@ class Groups:
         """Append one event for the recipients; returns it encoded, to publish after commit."""
         return await stream_store.append_new_event(
             conn,
-            self._db.counters,
+            self._db.positions,
             event_type=event_type,
             render=lambda position: event(position, content),
             recipients=recipients,

@@ -4,8 +4,10 @@ authenticate. This process forgets a session the moment it ends one; a session e
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from townhall.services.caches import Invalidations, LocalCache, Topic
 from townhall.services.principal import Principal
 
 KNOWN_SESSION_SECONDS = 30.0
@@ -13,43 +15,35 @@ KNOWN_SESSIONS_MAX = 100_000
 
 
 @dataclass(frozen=True, slots=True)
-class _Known:
+class CheckedSession:
     principal: Principal
-    recheck_at: float  # seconds
     expires_at_ms: int  # the session's own end
 
 
+def _recheck_at(_token_hash: str, checked: CheckedSession, now: float) -> float:
+    return min(now + KNOWN_SESSION_SECONDS, checked.expires_at_ms / 1000)
+
+
 class KnownSessions:
-    def __init__(self) -> None:
-        self._known: dict[str, _Known] = {}
-        self.endings = 0  # bumped by every forget: a check begun before one must not be kept
-
-    def find(self, token_hash: str, now: float) -> Principal | None:
-        known = self._known.get(token_hash)
-        if known is None:
-            return None
-        if now >= known.recheck_at or now * 1000 >= known.expires_at_ms:
-            del self._known[token_hash]
-            return None
-        return known.principal
-
-    def remember(
-        self, principal: Principal, expires_at_ms: int, now: float, *, endings_before: int
-    ) -> None:
-        if endings_before != self.endings:  # a session may have ended while it was being read
-            return
-        if len(self._known) >= KNOWN_SESSIONS_MAX:
-            del self._known[next(iter(self._known))]  # the oldest entry
-        self._known[principal.token_hash] = _Known(
-            principal, now + KNOWN_SESSION_SECONDS, expires_at_ms
+    def __init__(self, invalidations: Invalidations, *, clock: Callable[[], float]) -> None:
+        self._invalidations = invalidations
+        self._cache: LocalCache[str, CheckedSession] = LocalCache(
+            KNOWN_SESSIONS_MAX, expires=_recheck_at, clock=clock
         )
+        invalidations.listen(Topic.SESSION, self._cache.forget)
+        invalidations.listen(Topic.SESSIONS_OF_ACCOUNT, self._forget_account)
+
+    async def principal(
+        self, token_hash: str, check: Callable[[], Awaitable[CheckedSession]]
+    ) -> Principal:
+        """The session's principal, known or `check`ed against the database."""
+        return (await self._cache.get(token_hash, check)).principal
 
     def forget(self, token_hash: str) -> None:
-        self.endings += 1
-        self._known.pop(token_hash, None)
+        self._invalidations.forget(Topic.SESSION, token_hash)
 
     def forget_account(self, account_id: int) -> None:
-        self.endings += 1
-        ended = [t for t, known in self._known.items() if known.principal.account_id == account_id]
-        for token_hash in ended:
-            del self._known[token_hash]
+        self._invalidations.forget(Topic.SESSIONS_OF_ACCOUNT, account_id)
+
+    def _forget_account(self, account_id: int) -> None:
+        self._cache.forget_where(lambda _token, known: known.principal.account_id == account_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from townhall.domain.moderation import Decision, Surface
 from townhall.domain.permissions import Permission
 from townhall.domain.review import Target
 from townhall.domain.time import iso_utc
+from townhall.services.caches import Invalidations, LocalCache, Topic
 from townhall.services.classifiers import ClassifierStage, Subject
 from townhall.services.enforcement import Enforcement
 from townhall.services.moderation import ContentCheck
@@ -39,7 +39,7 @@ from townhall.store import conversations as conversation_store
 from townhall.store import messages as message_store
 from townhall.store import stream as stream_store
 from townhall.store.database import Database, DbConnection
-from townhall.store.message_log import Appended, MessageLog, StoredMessage, stored_message
+from townhall.store.message_log import Appended, MessageWriter, StoredMessage, stored_message
 
 if TYPE_CHECKING:  # review renders messages when it releases or removes them
     from townhall.services.review import ReviewService
@@ -54,6 +54,10 @@ class Members:
     kind: str
     ids: tuple[int, ...]
     id_set: frozenset[int]
+
+
+def _has_members(members: Members) -> bool:
+    return bool(members.ids)
 
 
 def render_message(message: StoredMessage) -> dict[str, Any]:
@@ -74,7 +78,7 @@ class MessagingService:
     def __init__(
         self,
         database: Database,
-        message_log: MessageLog,
+        message_log: MessageWriter,
         bus: Bus,
         standings: Standings,
         enforcement: Enforcement,
@@ -84,6 +88,7 @@ class MessagingService:
         *,
         limits: Limits,
         clock: Callable[[], float],
+        invalidations: Invalidations,
     ) -> None:
         self._db = database
         self._log = message_log
@@ -95,8 +100,9 @@ class MessagingService:
         self._classifiers = classifiers
         self._limits = limits
         self._clock = clock
-        self._members: dict[int, Members] = {}
-        self._members_loading: dict[int, asyncio.Future[Members]] = {}
+        self._invalidations = invalidations
+        self._members: LocalCache[int, Members] = LocalCache(MEMBERS_CACHE_MAX)
+        invalidations.listen(Topic.MEMBERS, self._members.forget)
         message_log.on_commit(self._deliver)
 
     def _now_ms(self) -> int:
@@ -154,7 +160,7 @@ class MessagingService:
             )
             payload = await stream_store.append_new_event(
                 conn,
-                self._db.counters,
+                self._db.positions,
                 event_type=EventType.CONVERSATION,
                 render=lambda position: conversation_event(position, conversation),
                 recipients=roles,
@@ -254,47 +260,26 @@ class MessagingService:
         return True
 
     async def _require_member(self, actor: Principal, conversation_id: int) -> Members:
-        members = self._members.get(conversation_id)
-        if members is None:
-            members = await self._load_members(conversation_id)
+        # One read per conversation however many sends wait on it; an unknown one is not kept.
+        members = await self._members.get(
+            conversation_id, lambda: self._read_members(conversation_id), keep=_has_members
+        )
         # Outsiders learn nothing, not even that the conversation exists.
         if actor.account_id not in members.id_set:
             raise NotFound("no such conversation", code="conversation_not_found")
         return members
 
-    async def _load_members(self, conversation_id: int) -> Members:
-        """One database read per conversation however many sends wait on it (single flight)."""
-        loading = self._members_loading.get(conversation_id)
-        if loading is not None:
-            return await asyncio.shield(loading)
-        loading = asyncio.get_running_loop().create_future()
-        self._members_loading[conversation_id] = loading
-        try:
-            async with self._db.reading() as conn:
-                conversation = await conversation_store.get(conn, conversation_id)
-                roles = await conversation_store.member_roles(conn, conversation_id)
-            ids = tuple(roles)
-            kind = conversation.kind if conversation is not None else ConversationKind.DIRECT
-            members = Members(kind, ids, frozenset(ids))
-            if ids:
-                self._remember_members(conversation_id, members)
-            loading.set_result(members)
-            return members
-        except BaseException as exc:
-            loading.set_exception(exc)
-            loading.exception()  # retrieved here, so a lookup no one else awaited stays quiet
-            raise
-        finally:
-            del self._members_loading[conversation_id]
+    async def _read_members(self, conversation_id: int) -> Members:
+        async with self._db.reading() as conn:
+            conversation = await conversation_store.get(conn, conversation_id)
+            roles = await conversation_store.member_roles(conn, conversation_id)
+        ids = tuple(roles)
+        kind = conversation.kind if conversation is not None else ConversationKind.DIRECT
+        return Members(kind, ids, frozenset(ids))
 
     def forget_members(self, conversation_id: int) -> None:
         """Once a change of a conversation's members commits: read them again on next use."""
-        self._members.pop(conversation_id, None)
-
-    def _remember_members(self, conversation_id: int, members: Members) -> None:
-        if len(self._members) >= MEMBERS_CACHE_MAX:
-            del self._members[next(iter(self._members))]  # the oldest entry
-        self._members[conversation_id] = members
+        self._invalidations.forget(Topic.MEMBERS, conversation_id)
 
     async def _render_conversation(
         self, row: Row, conn: DbConnection | None = None

@@ -22,7 +22,7 @@ class Notices:
         """Append inside the caller's write transaction; ring() the result after commit."""
         return await stream_store.append_new_event(
             conn,
-            self._db.counters,
+            self._db.positions,
             event_type=EventType.NOTICE,
             render=lambda position: notice_event(position, notice),
             recipients=(recipient_id,),

@@ -14,6 +14,7 @@ from townhall.domain.enforcement import Capability
 from townhall.domain.errors import PolicyRefusal
 from townhall.domain.identity import IdentityRequirement, unmet_requirement
 from townhall.domain.policy import PolicyPack
+from townhall.services.caches import Invalidations, LocalCache, Topic
 from townhall.store import accounts as account_store
 from townhall.store import identities as identity_store
 from townhall.store.database import Database
@@ -38,34 +39,31 @@ class Standing:
 
 
 class Standings:
-    def __init__(self, database: Database, pack: PolicyPack) -> None:
+    def __init__(
+        self, database: Database, pack: PolicyPack, *, invalidations: Invalidations
+    ) -> None:
         self._db = database
         self._pack = pack
-        self._cache: dict[int, Standing] = {}
-        self._changes = 0  # bumped by every forget: a read begun before it must not be cached
+        self._invalidations = invalidations
+        self._cache: LocalCache[int, Standing] = LocalCache(STANDING_CACHE_MAX)
+        invalidations.listen(Topic.STANDING, self._cache.forget)
 
     def forget(self, account_id: int) -> None:
-        self._changes += 1
-        self._cache.pop(account_id, None)
+        self._invalidations.forget(Topic.STANDING, account_id)
 
     async def of(self, account_id: int) -> Standing:
-        standing = self._cache.get(account_id)
-        if standing is None:
-            changes_before = self._changes
-            async with self._db.reading() as conn:
-                identity = await identity_store.get(conn, account_id)
-                version = self._pack.agreement.version
-                accepted = await account_store.has_accepted(conn, account_id, version)
-            standing = Standing(
-                status=identity.status if identity is not None else None,
-                phone_confirmed=identity is not None and identity.phone_verified_at is not None,
-                accepted_version=version if accepted else None,
-            )
-            if self._changes == changes_before:
-                if len(self._cache) >= STANDING_CACHE_MAX:
-                    del self._cache[next(iter(self._cache))]
-                self._cache[account_id] = standing
-        return standing
+        return await self._cache.get(account_id, lambda: self._read(account_id))
+
+    async def _read(self, account_id: int) -> Standing:
+        async with self._db.reading() as conn:
+            identity = await identity_store.get(conn, account_id)
+            version = self._pack.agreement.version
+            accepted = await account_store.has_accepted(conn, account_id, version)
+        return Standing(
+            status=identity.status if identity is not None else None,
+            phone_confirmed=identity is not None and identity.phone_verified_at is not None,
+            accepted_version=version if accepted else None,
+        )
 
     async def require_may(self, account_id: int, capability: str) -> None:
         """Refuse with what is missing: `identity_unverified`, `phone_unconfirmed` or

@@ -25,31 +25,34 @@ class SyncService:
 
     @property
     def current_cursor(self) -> int:
-        return self._db.counters.committed_position
+        return self._db.positions.persisted_upto()
 
     async def events_since(
         self, actor: Principal, since: int, *, limit: int | None = None
     ) -> tuple[list[dict[str, Any]], int]:
         """Events after `since`, oldest first, and the cursor to ask from next time.
 
-        The cursor never goes backwards and never repeats an event: positions commit in order,
-        so every position up to the committed one read before the query is already visible.
+        The read stops at the position persisted up to when it began: everything at or below
+        it is visible, so the cursor never skips or repeats an event, and never passes what the
+        next request accepts (a row committed meanwhile lies beyond it and comes next time).
         """
         limit = self._check_limit(limit)
-        committed = self._db.counters.committed_position
-        if not 0 <= since <= committed:
+        positions = self._db.positions
+        if since < 0 or not await positions.reached(since):
             # A cursor this server never gave out: following it would silently skip events.
             raise InvalidInput(
-                f"since must be a cursor this server gave out (0-{committed})",
+                f"since must be a cursor this server gave out (0-{positions.persisted_upto()})",
                 code="cursor_invalid",
             )
+        upto = positions.persisted_upto()
         async with self._db.reading() as conn:
-            rows = await stream_store.entries_since(conn, actor.account_id, since, limit)
+            rows = await stream_store.entries_since(
+                conn, actor.account_id, since=since, upto=upto, limit=limit
+            )
         events = [_render(row) for row in rows]
         if len(rows) == limit:
             return events, rows[-1].position
-        last = rows[-1].position if rows else since
-        return events, max(since, last, committed)
+        return events, upto
 
     async def wait_for_events(
         self, actor: Principal, since: int, *, timeout: float, limit: int | None = None

@@ -24,8 +24,9 @@ from townhall.store import messages as message_store
 from townhall.store import posts as post_store
 from townhall.store import reach as reach_store
 from townhall.store import stream as stream_store
-from townhall.store.database import Counters, DbConnection
+from townhall.store.database import DbConnection
 from townhall.store.message_log import StoredMessage, stored_message
+from townhall.store.positions import StreamPositions
 
 Push = Callable[[], None]
 
@@ -39,8 +40,8 @@ class Removal:
 
 
 class Takedown:
-    def __init__(self, counters: Counters, bus: Bus, live: LiveFollowers) -> None:
-        self._counters = counters
+    def __init__(self, positions: StreamPositions, bus: Bus, live: LiveFollowers) -> None:
+        self._positions = positions
         self._bus = bus
         self._live = live
 
@@ -104,9 +105,8 @@ class Takedown:
         (`everyone`: its sender too)."""
         members = await conversation_store.member_roles(conn, message.conversation_id)
         recipients = [uid for uid in members if everyone or uid != message.sender_id]
-        position = self._counters.take_position()
-        await stream_store.append_message(
-            conn, position=position, message_id=message.id, recipients=recipients
+        position = await stream_store.append_message(
+            conn, self._positions, message_id=message.id, recipients=recipients
         )
         frame = orjson.dumps(message_event(position, render_message(message)))
         return [lambda: self._ring(recipients, frame)]
@@ -135,7 +135,7 @@ class Takedown:
             target = {"type": "message", "id": row.id, "conversation_id": row.conversation_id}
             payload = await stream_store.append_new_event(
                 conn,
-                self._counters,
+                self._positions,
                 event_type=EventType.TOMBSTONE,
                 render=lambda position, target=target: tombstone_event(position, target),
                 recipients=recipients,

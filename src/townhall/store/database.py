@@ -1,4 +1,4 @@
-"""The database handle: engine, the one-writer discipline, and the id and position counters."""
+"""The database handle: engine, the one-writer discipline, and its stream positions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -19,34 +18,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, QueuePool
 
+from townhall.store.positions import SingleWriterPositions
 from townhall.store.schema import events, messages
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(slots=True)
-class Counters:
-    """Next ids and the highest committed stream position.
-
-    Allocated in memory under the write lock, so a batch needs no RETURNING and positions are
-    committed in increasing order: a reader at `committed_position` can never miss an event that
-    commits later with a smaller position. This holds for one writing process per database.
-    """
-
-    next_message_id: int = 1
-    next_position: int = 1
-    committed_position: int = 0
-
-    def take_message_id(self) -> int:
-        value = self.next_message_id
-        self.next_message_id += 1
-        return value
-
-    def take_position(self) -> int:
-        value = self.next_position
-        self.next_position += 1
-        return value
 
 
 class DbConnection(Protocol):
@@ -84,7 +60,7 @@ class Database:
     def __init__(self, engine: AsyncEngine, *, sqlite_synchronous: str = "NORMAL") -> None:
         self.engine = engine
         self._sqlite_synchronous = sqlite_synchronous
-        self.counters = Counters()
+        self.positions = SingleWriterPositions()
         self._write_lock = asyncio.Lock()
         # No overflow limit: a checkout that had to wait would block the event loop.
         self._reader = self._sync_engine(QueuePool, pool_size=READER_POOL_SIZE, max_overflow=-1)
@@ -95,8 +71,7 @@ class Database:
         while taking positions and committing keeps position order and commit order the same."""
         async with self._write_lock:
             yield
-            # Positions taken by a failed transaction are skipped, never reused: gaps are harmless.
-            self.counters.committed_position = self.counters.next_position - 1
+            self.positions.turn_ended()
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[DbConnection]:
@@ -125,7 +100,9 @@ class Database:
         with self._reader.connect() as conn:
             yield InlineReader(conn)
 
-    async def load_counters(self) -> None:
+    async def load_positions(self) -> None:
+        """Carry on above the highest message id and stream position stored."""
+
         async def read() -> tuple[int | None, int | None, int | None]:
             async with self._write_lock, self.engine.connect() as conn:
                 return (
@@ -135,13 +112,11 @@ class Database:
                 )
 
         max_message, max_message_position, max_event_position = await outwaiting_writers(
-            read, "reading the counters"
+            read, "reading the stream positions"
         )
-        top = max(max_message_position or 0, max_event_position or 0)
-        self.counters = Counters(
-            next_message_id=(max_message or 0) + 1,
-            next_position=top + 1,
-            committed_position=top,
+        self.positions.load(
+            top_position=max(max_message_position or 0, max_event_position or 0),
+            top_message_id=max_message or 0,
         )
 
     async def dispose(self) -> None:

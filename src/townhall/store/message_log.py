@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Dialect, Row, bindparam, func, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -63,7 +63,34 @@ class _Request:
 OnCommit = Callable[[Sequence[Appended]], None]
 
 
+class MessageWriter(Protocol):
+    """The port messages are written through (docs/architecture.md, "Ports").
+
+    `append` returns once the message is committed with its id, its per-conversation `seq` and
+    its stream position, and readable (at or below `StreamPositions.persisted_upto()`); the
+    `on_commit` callbacks have then seen it, batches in commit order. A resend with the same
+    `(sender_id, client_id)` returns the stored message as a duplicate and writes nothing.
+    """
+
+    async def append(
+        self,
+        *,
+        conversation_id: int,
+        sender_id: int,
+        client_id: str,
+        text: str,
+        recipients: tuple[int, ...],
+        origin: object = None,
+        attachment: str | None = None,
+        moderation: str | None = None,
+    ) -> Appended: ...
+
+    def on_commit(self, callback: OnCommit) -> None: ...
+
+
 class MessageLog:
+    """The SQLite adapter of `MessageWriter`: one writer task, one writer thread."""
+
     def __init__(self, database: Database, *, batch_max: int, clock: Callable[[], float]) -> None:
         self._db = database
         self._clock = clock
@@ -212,7 +239,7 @@ class BatchWriter:
         now_ms: int,
         known: dict[tuple[int, str], StoredMessage],
     ) -> tuple[list[Appended | DomainError], list[tuple], list[tuple]]:
-        counters = self._db.counters
+        positions = self._db.positions
         outcomes: list[Appended | DomainError] = []
         message_rows: list[tuple] = []
         inbox_rows: list[tuple] = []
@@ -225,14 +252,14 @@ class BatchWriter:
                 outcomes.append(_resend(prior, request))
                 continue
             message = StoredMessage(
-                id=counters.take_message_id(),
+                id=positions.take_message_id(),
                 conversation_id=request.conversation_id,
                 seq=self._next_seq(cursor, request.conversation_id),
                 sender_id=request.sender_id,
                 client_id=request.client_id,
                 text=request.text,
                 created_at_ms=now_ms,
-                position=counters.take_position(),
+                position=positions.take_now(),
                 attachment=request.attachment,
                 moderation=request.moderation,
             )

@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Row, insert, select
 
-from townhall.store.database import Counters, DbConnection
+from townhall.store.database import DbConnection
+from townhall.store.positions import StreamPositions
 from townhall.store.schema import events, inbox, messages
 
 RELEASED = "released"
@@ -30,15 +31,21 @@ async def append_event(
 
 
 async def append_message(
-    conn: DbConnection, *, position: int, message_id: int, recipients: Iterable[int]
-) -> None:
-    """A stored message reaching more streams later (a hold released), at a new position. The
-    events row only marks the position taken, so the counters find it after a restart; readers
-    render the message itself, as it is now."""
+    conn: DbConnection,
+    positions: StreamPositions,
+    *,
+    message_id: int,
+    recipients: Iterable[int],
+) -> int:
+    """A stored message reaching more streams later (a hold released), at a new position, which
+    it returns. The events row only marks the position taken, so it is found after a restart;
+    readers render the message itself, as it is now."""
+    position = await positions.take(conn)
     await conn.execute(
         insert(events).values(position=position, type=RELEASED, payload=RELEASED_PAYLOAD)
     )
     await _add_to_inboxes(conn, position, message_id, recipients)
+    return position
 
 
 async def _add_to_inboxes(
@@ -54,7 +61,7 @@ async def _add_to_inboxes(
 
 async def append_new_event(
     conn: DbConnection,
-    counters: Counters,
+    positions: StreamPositions,
     *,
     event_type: str,
     render: Callable[[int], dict[str, Any]],
@@ -63,7 +70,7 @@ async def append_new_event(
     """Take the next stream position, render the event at it, and append it for the
     recipients in the caller's write transaction; returns the encoded event to publish after
     commit."""
-    position = counters.take_position()
+    position = await positions.take(conn)
     payload = orjson.dumps(render(position))
     await append_event(
         conn, position=position, event_type=event_type, payload=payload, recipients=recipients
@@ -71,8 +78,11 @@ async def append_new_event(
     return payload
 
 
-async def entries_since(conn: DbConnection, account_id: int, since: int, limit: int) -> list[Row]:
-    """The caller's inbox after `since`, each row with its message columns or event payload."""
+async def entries_since(
+    conn: DbConnection, account_id: int, *, since: int, upto: int, limit: int
+) -> list[Row]:
+    """The caller's inbox after `since` and up to `upto`, each row with its message columns or
+    event payload."""
     result = await conn.execute(
         select(
             inbox.c.position,
@@ -92,7 +102,11 @@ async def entries_since(conn: DbConnection, account_id: int, since: int, limit: 
                 events, events.c.position == inbox.c.position
             )
         )
-        .where(inbox.c.account_id == account_id, inbox.c.position > since)
+        .where(
+            inbox.c.account_id == account_id,
+            inbox.c.position > since,
+            inbox.c.position <= upto,
+        )
         .order_by(inbox.c.position)
         .limit(limit)
     )
