@@ -16,6 +16,7 @@ from tests.services.conftest import PASSWORD, World
 from townhall.config import Settings
 from townhall.domain.reach import evidence_digest
 from townhall.services.principal import Principal
+from townhall.services.rendering import post_attachment
 from townhall.store import posts as post_store
 from townhall.store.database import Database, open_database
 from townhall.store.schema import accounts
@@ -216,3 +217,29 @@ async def test_the_500th_distinct_forwarder_escalates_the_post_once(
     )
     totals = await world.services.reach.author_totals(reviewer, post.public_account_id)
     assert (totals["views"], totals["forwards"], totals["forwarders"]) == (1, raw + 2, FORWARDS)
+
+
+async def test_a_forward_whose_message_was_stored_without_its_record_gets_it_when_resent(
+    world: World, reviewer: Principal, post_row: Any
+) -> None:
+    """A forward sent before its record was written with its message, whose record a crash
+    lost: the resend is answered with the stored message and records the forward, once."""
+    post = await post_row((await a_post(world, reviewer, "author"))["id"])
+    alice, bob = await world.person("alice"), await world.person("bob")
+    chat, _ = await world.messaging.open_direct(alice, bob.account_id)
+    lost = await world.messaging.send(
+        alice, chat["id"], text=post.title, client_id="fwd-1", attachment=post_attachment(post)
+    )
+
+    resent = [
+        await world.services.posts.forward(
+            alice, post.id, conversation_id=chat["id"], from_message_id=None, client_id="fwd-1"
+        )
+        for _ in range(2)
+    ]
+
+    assert {answer["message"]["id"] for answer in resent} == {lost.message.id}
+    assert resent[0]["forward"] == resent[1]["forward"]
+    assert resent[0]["forward"]["message_id"] == lost.message.id
+    reach = (await world.services.posts.read(bob, post.id))["reach"]
+    assert (reach["forwards"], reach["forwarders"]) == (1, 1)
