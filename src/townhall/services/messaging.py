@@ -192,12 +192,14 @@ class MessagingService:
             surface, text, author_id=actor.account_id, subject_type="message"
         )
         held = verdict.decision == Decision.HOLD  # its sender alone has it until approved
-        raised = self._intake.screening(
-            verdict,
-            surface=surface,
-            author_id=actor.account_id,
-            content={"text": text, "conversation_id": conversation_id},
-        )
+        if verdict.decision != Decision.ALLOW:  # flagged or held: its case commits with it
+            raised = self._intake.screening(
+                verdict,
+                surface=surface,
+                author_id=actor.account_id,
+                content={"text": text, "conversation_id": conversation_id},
+            )
+            written_with = together(raised, written_with)
         appended = await self._log.append(
             conversation_id=conversation_id,
             sender_id=actor.account_id,
@@ -207,7 +209,7 @@ class MessagingService:
             origin=origin,
             attachment=orjson.dumps(attachment).decode() if attachment is not None else None,
             moderation=MessageModeration.HELD if held else None,
-            written_with=together(raised, written_with),
+            written_with=written_with,
         )
         if not appended.duplicate:
             subject = Subject(surface, Target.MESSAGE, appended.message.id, actor.account_id)

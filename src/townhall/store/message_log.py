@@ -58,17 +58,16 @@ WrittenWith = Callable[[Transaction, StoredMessage], Awaitable[None]]
 """Rows a send writes in its message's own transaction, given the message as stored."""
 
 
-def together(*parts: WrittenWith | None) -> WrittenWith | None:
-    """One `written_with` that writes each of `parts` in turn (None: nothing to write)."""
-    present = [part for part in parts if part is not None]
-    if len(present) <= 1:
-        return present[0] if present else None
+def together(first: WrittenWith | None, then: WrittenWith | None) -> WrittenWith | None:
+    """One `written_with` that writes `first`, then `then` (None: nothing to write)."""
+    if first is None or then is None:
+        return first or then
 
-    async def write_each(conn: Transaction, message: StoredMessage) -> None:
-        for part in present:
-            await part(conn, message)
+    async def write_both(conn: Transaction, message: StoredMessage) -> None:
+        await first(conn, message)
+        await then(conn, message)
 
-    return write_each
+    return write_both
 
 
 @dataclass(slots=True)
