@@ -43,6 +43,7 @@ from townhall.services.corrections import Corrections
 from townhall.services.enforcement import Enforcement
 from townhall.services.groups import Groups
 from townhall.services.identity import IdentityService
+from townhall.services.intake import CaseIntake
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import MessagingService
 from townhall.services.moderation import ContentCheck
@@ -55,7 +56,7 @@ from townhall.services.regulator import RegulatorService
 from townhall.services.reports import ReportService
 from townhall.services.rescan import Rescan
 from townhall.services.retention import Retention
-from townhall.services.review import ReviewService
+from townhall.services.review import ReviewDesk
 from townhall.services.standing import Standings
 from townhall.services.sync import SyncService
 from townhall.services.takedown import Takedown
@@ -141,14 +142,15 @@ async def running_services(
     live_posts = LiveFollowers(database, bus)
     takedown = Takedown(database.positions, bus, live_posts)
     corrections = Corrections(database, bus, clock=clock)
-    review = ReviewService(
-        database, bus, takedown, corrections, content_check, pack, audit, clock=clock
+    intake = CaseIntake(database, content_check, pack, clock=clock)
+    review = ReviewDesk(
+        database, takedown, corrections, content_check, notices, pack, audit, clock=clock
     )
     # No classifiers until the server loads them (see build_app): a CLI command needs none.
     classifiers = ClassifierStage(
         pack.moderation,
         (),
-        on_flag=review.classified,
+        on_flag=intake.classified,
         on_demand=pack.public_accounts.news_check.classifiers_used(),
     )
     messaging = MessagingService(
@@ -158,13 +160,13 @@ async def running_services(
         standings,
         enforcement,
         content_check,
-        review,
+        intake,
         classifiers,
         limits=limits,
         clock=clock,
         invalidations=invalidations,
     )
-    reach = ReachLedger(database, pack.reach, review, audit, clock=clock)
+    reach = ReachLedger(database, pack.reach, intake, audit, clock=clock)
     services = Services(
         accounts=AccountService(
             database,
@@ -215,21 +217,22 @@ async def running_services(
             reach,
             live_posts,
             content_check,
-            review,
+            intake,
             classifiers,
             pack,
             limits=limits,
             clock=clock,
         ),
         moderation=content_check,
+        intake=intake,
         review=review,
         corrections=corrections,
         enforcement=enforcement,
         appeals=Appeals(
             database, enforcement, takedown, content_check, notices, audit, pack, clock=clock
         ),
-        reports=ReportService(database, bus, review, enforcement, pack, clock=clock),
-        rescan=Rescan(database, content_check, review),
+        reports=ReportService(database, intake, enforcement, notices, pack, clock=clock),
+        rescan=Rescan(database, content_check, intake),
         classifiers=classifiers,
         reach=reach,
         regulator=RegulatorService(

@@ -456,6 +456,63 @@ async def test_a_removed_post_takes_its_reposts_and_every_forward_with_it(
     assert_error(await send(alice, alice_bob, f"{title}\n{body}"), 422, "content_blocked")
 
 
+async def audit_row_of(admin: User, action: str, case_id: int) -> dict[str, Any]:
+    found, after = [], 0
+    while after is not None:
+        page = await admin.request(
+            "GET", "/api/v1/audit/log", params={"after": after, "limit": 500}
+        )
+        found += [r for r in page["rows"] if (r["action"], r["subject_id"]) == (action, case_id)]
+        after = page["next_after"]
+    (row,) = found
+    return row
+
+
+async def test_a_removal_s_audit_row_names_every_case_it_closed_and_all_it_took_down(
+    make_user: MakeUser, alice: User, bob: User, carol: User, reviewer: User, admin: User
+) -> None:
+    origin_operator, relay_operator = await make_user("origin"), await make_user("relay")
+    origin = await public_account(origin_operator, reviewer, account_type="service")
+    relay = await public_account(relay_operator, reviewer, account_type="service")
+    post = await origin_operator.publish(
+        origin["id"], tagged("独家"), "某地发生大事。", "commentary"
+    )
+    repost = await relay_operator.publish(relay["id"], "转发", "转发正文", "commentary", post["id"])
+    alice_bob = (await alice.open_direct(bob.id))["id"]
+    bob_carol = (await bob.open_direct(carol.id))["id"]
+    forwarded = (await alice.forward(post["id"], alice_bob))["message"]
+    reforwarded = (await bob.forward(repost["id"], bob_carol))["message"]
+    for target_type, target_id in (("post", repost["id"]), ("message", reforwarded["id"])):
+        filed = await report(carol, target_type, target_id, "defamation")
+        assert filed.status_code == 201, filed.text
+    assert (await report(bob, "post", post["id"], "defamation")).status_code == 201
+    case = await case_of(reviewer, "post", post["id"])
+    with_it = [
+        await case_of(reviewer, "post", repost["id"]),
+        await case_of(reviewer, "message", reforwarded["id"]),
+    ]
+
+    await decided_case(reviewer, case["id"], "remove", "a fabricated story")
+
+    row = await audit_row_of(admin, "case.remove", case["id"])
+    assert row["details"] == {
+        "case_ids": [case["id"]],
+        "closed_case_ids": sorted(closed["id"] for closed in with_it),
+        "taken_down": {
+            "messages": [],
+            "posts": [post["id"]],
+            "reposts": [repost["id"]],
+            "forwards": sorted([forwarded["id"], reforwarded["id"]]),
+        },
+    }
+    for closed in with_it:
+        decided = await reviewer.request("GET", f"{CASES}/{closed['id']}")
+        assert (decided["state"], decided["reason"]) == (
+            "removed",
+            f"removed with case {case['id']}",
+        )
+
+
 # Claims and escalations -------------------------------------------------------------------------
 
 

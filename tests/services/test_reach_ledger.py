@@ -16,6 +16,7 @@ from tests.services.conftest import PASSWORD, World
 from townhall.config import Settings
 from townhall.domain.reach import evidence_digest
 from townhall.services.principal import Principal
+from townhall.services.rendering import post_attachment
 from townhall.store import posts as post_store
 from townhall.store.database import Database, open_database
 from townhall.store.schema import accounts
@@ -168,34 +169,28 @@ async def test_the_500th_distinct_forwarder_escalates_the_post_once(
     posts = world.services.posts
     others = await bare_accounts(second_engine, FORWARDS - 2)
 
-    # Forwards straight into the ledger, each with a real message (one group commit of
-    # messages, where forwarding through PostService would interleave many small ones): alice
-    # forwards it 500 times, then 498 others once each.
-    forwarders = [alice.account_id] * FORWARDS + others
-    sent = await asyncio.gather(
-        *(
-            world.messaging.send(alice, chat["id"], text="据说", client_id=f"forward-{n}")
-            for n in range(len(forwarders))
-        )
-    )
+    # Forwards recorded with real messages that alice sends (bare accounts cannot send), each
+    # naming its forwarder: alice forwards it 500 times, then 498 others once each.
+    ledger = world.services.reach
 
-    async def record(forwarder_id: int, message_id: int) -> Row:
-        return await world.services.reach.record_forward(
-            post,
-            forwarder_id=forwarder_id,
-            conversation_id=chat["id"],
-            message_id=message_id,
-            parent=None,
+    async def sent_as(forwarder_id: int, n: int) -> Row:
+        appended = await world.messaging.send(
+            alice,
+            chat["id"],
+            text="据说",
+            client_id=f"forward-{n}",
+            written_with=ledger.forwarding(post, forwarder_id=forwarder_id, parent=None),
+        )
+        return await ledger.forward_in(
+            post, appended.message, forwarder_id=forwarder_id, parent=None
         )
 
-    alone = [record(alice.account_id, a.message.id) for a in sent[:FORWARDS]]
-    assert len({forward.id for forward in await asyncio.gather(*alone)}) == FORWARDS
+    alone = await asyncio.gather(*(sent_as(alice.account_id, n) for n in range(FORWARDS)))
+    assert len({forward.id for forward in alone}) == FORWARDS
     assert await escalations_of(world, reviewer, post.id) == []  # one user is one forwarder
     reach = (await posts.read(bob, post.id))["reach"]
     assert (reach["forwards"], reach["forwarders"]) == (FORWARDS, 1)
-    await asyncio.gather(
-        *(record(f, a.message.id) for f, a in zip(others, sent[FORWARDS:], strict=True))
-    )
+    await asyncio.gather(*(sent_as(f, FORWARDS + n) for n, f in enumerate(others)))
     assert await escalations_of(world, reviewer, post.id) == []
 
     async def forward(by: Principal, from_message_id: int | None = None) -> dict[str, Any]:
@@ -204,7 +199,7 @@ async def test_the_500th_distinct_forwarder_escalates_the_post_once(
             client_id=None,
         )  # fmt: skip
 
-    last = await forward(bob, sent[0].message.id)
+    last = await forward(bob, alone[0].message_id)
     assert last["forward"]["depth"] == 2
     (escalation,) = await escalations_of(world, reviewer, post.id)
     assert (escalation["measure"], escalation["threshold"]) == ("forwards", FORWARDS)
@@ -222,3 +217,29 @@ async def test_the_500th_distinct_forwarder_escalates_the_post_once(
     )
     totals = await world.services.reach.author_totals(reviewer, post.public_account_id)
     assert (totals["views"], totals["forwards"], totals["forwarders"]) == (1, raw + 2, FORWARDS)
+
+
+async def test_a_forward_whose_message_was_stored_without_its_record_gets_it_when_resent(
+    world: World, reviewer: Principal, post_row: Any
+) -> None:
+    """A forward sent before its record was written with its message, whose record a crash
+    lost: the resend is answered with the stored message and records the forward, once."""
+    post = await post_row((await a_post(world, reviewer, "author"))["id"])
+    alice, bob = await world.person("alice"), await world.person("bob")
+    chat, _ = await world.messaging.open_direct(alice, bob.account_id)
+    lost = await world.messaging.send(
+        alice, chat["id"], text=post.title, client_id="fwd-1", attachment=post_attachment(post)
+    )
+
+    resent = [
+        await world.services.posts.forward(
+            alice, post.id, conversation_id=chat["id"], from_message_id=None, client_id="fwd-1"
+        )
+        for _ in range(2)
+    ]
+
+    assert {answer["message"]["id"] for answer in resent} == {lost.message.id}
+    assert resent[0]["forward"] == resent[1]["forward"]
+    assert resent[0]["forward"]["message_id"] == lost.message.id
+    reach = (await world.services.posts.read(bob, post.id))["reach"]
+    assert (reach["forwards"], reach["forwarders"]) == (1, 1)

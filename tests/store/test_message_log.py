@@ -1,19 +1,21 @@
-"""The message log on a real SQLite file: group commit, per-conversation seq, idempotent resends."""
+"""The message log on a real SQLite file: group commit, per-conversation seq, idempotent resends,
+and the rows a send writes in its message's own transaction."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 import pytest
 from sqlalchemy import func, select
 
 from townhall.domain.errors import Conflict
+from townhall.store import moderation as moderation_store
 from townhall.store import stream as stream_store
-from townhall.store.database import Database
-from townhall.store.message_log import Appended, MessageLog
-from townhall.store.schema import inbox, messages
+from townhall.store.database import Database, Transaction
+from townhall.store.message_log import Appended, MessageLog, StoredMessage, WrittenWith
+from townhall.store.schema import inbox, messages, moderation_statements
 
 from .conftest import add_account, add_conversation
 
@@ -256,3 +258,119 @@ async def test_stop_answers_every_sender_it_accepted(
         task.cancel()
     assert not pending, f"{len(pending)} of 20 senders are still waiting after stop()"
     assert len(await stored_rows(database)) == 20
+
+
+# Rows written with a message, in its own transaction -------------------------------------------
+
+
+def statement_of_reasons(
+    ran: list[int] | None = None, *, then: Exception | None = None
+) -> WrittenWith:
+    """Writes a statement of reasons about the message (and then fails, given `then`)."""
+
+    async def write(conn: Transaction, message: StoredMessage) -> None:
+        await moderation_store.insert_statement(
+            conn,
+            surface="direct",
+            decision="flag",
+            author_id=message.sender_id,
+            subject_type="message",
+            subject_id=message.id,
+            reasons="[]",
+            automated=1,
+            created_at=0,
+        )
+        if ran is not None:
+            conn.after_commit(lambda: ran.append(message.id))
+        if then is not None:
+            raise then
+
+    return write
+
+
+async def statement_subjects(database: Database) -> list[int]:
+    async with database.reading() as conn:
+        result = await conn.execute(select(moderation_statements.c.subject_id))
+        return sorted(result.scalars())
+
+
+async def test_rows_written_with_a_message_commit_with_it_in_its_batch(
+    database: Database, message_log: MessageLog, people: tuple[int, int, int]
+) -> None:
+    alice, bob, _ = people
+    conversation_id = await add_conversation(database, [alice, bob])
+    ran: list[int] = []
+
+    sent = await asyncio.gather(
+        *(
+            message_log.append(
+                conversation_id=conversation_id,
+                sender_id=alice,
+                client_id=f"c{i}",
+                text="hello",
+                recipients=(alice, bob),
+                written_with=statement_of_reasons(ran) if i % 2 else None,
+            )
+            for i in range(20)
+        )
+    )
+
+    flagged = sorted(appended.message.id for appended in sent[1::2])
+    assert await statement_subjects(database) == flagged
+    assert sorted(ran) == flagged  # their effects ran once they committed
+    assert [row.seq for row in await stored_rows(database)] == list(range(1, 21))
+
+
+async def test_a_send_whose_rows_fail_is_not_stored_and_fails_alone(
+    database: Database, message_log: MessageLog, people: tuple[int, int, int]
+) -> None:
+    alice, bob, _ = people
+    conversation_id = await add_conversation(database, [alice, bob])
+    ran: list[int] = []
+
+    def sent(client_id: str, written_with: WrittenWith | None) -> Awaitable[Appended]:
+        return message_log.append(
+            conversation_id=conversation_id,
+            sender_id=alice,
+            client_id=client_id,
+            text=client_id,
+            recipients=(alice, bob),
+            written_with=written_with,
+        )
+
+    first, broken, refused, last = await asyncio.gather(
+        sent("first", statement_of_reasons(ran)),
+        sent("broken", statement_of_reasons(ran, then=RuntimeError("disk full"))),
+        sent("refused", statement_of_reasons(ran, then=Conflict("no", code="refused_here"))),
+        sent("last", None),
+        return_exceptions=True,
+    )
+
+    assert isinstance(broken, Conflict) and broken.code == "message_not_stored"
+    assert isinstance(refused, Conflict) and refused.code == "refused_here"
+    assert isinstance(first, Appended) and isinstance(last, Appended)
+    assert [(row.text, row.seq) for row in await stored_rows(database)] == [
+        ("first", 1),
+        ("last", 2),
+    ]
+    assert await statement_subjects(database) == [first.message.id]
+    assert ran == [first.message.id]  # a rolled-back send's effects are dropped
+
+
+async def test_a_resend_writes_its_rows_only_once(
+    database: Database, message_log: MessageLog, people: tuple[int, int, int]
+) -> None:
+    alice, bob, _ = people
+    conversation_id = await add_conversation(database, [alice, bob])
+
+    for _ in range(3):
+        await message_log.append(
+            conversation_id=conversation_id,
+            sender_id=alice,
+            client_id="same-id",
+            text="hello",
+            recipients=(alice, bob),
+            written_with=statement_of_reasons(),
+        )
+
+    assert len(await statement_subjects(database)) == 1

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path, Query, Response
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.schemas import MAX_ID, ConversationIn, DirectIn, MessageIn
 from townhall.domain.permissions import Permission
-from townhall.services.messaging import render_message
+from townhall.services.rendering import render_message
 
 router = APIRouter(prefix="/api/v1", tags=["messaging"])
 

@@ -31,8 +31,8 @@ from townhall.domain.frames import (
     frame_decoder,
 )
 from townhall.services.container import Services
-from townhall.services.messaging import render_message
 from townhall.services.principal import Principal
+from townhall.services.rendering import render_message
 
 log = logging.getLogger(__name__)
 router = APIRouter()

@@ -233,7 +233,7 @@ class AccountService:
                     ip=ip,
                     now_ms=self._now_ms(),
                 )
-        self._standings.forget(principal.account_id)
+            conn.after_commit(lambda: self._standings.forget(principal.account_id))
         return {"accepted_version": version}
 
     async def update_profile(
@@ -284,9 +284,9 @@ class AccountService:
                 reason="the operator deregistered",
                 now_ms=now_ms,
             )
-        self._known_sessions.forget_account(principal.account_id)
-        self._standings.forget(principal.account_id)
-        self._sign_out_sockets(principal.account_id, None)
+            conn.after_commit(lambda: self._known_sessions.forget_account(principal.account_id))
+            conn.after_commit(lambda: self._standings.forget(principal.account_id))
+            conn.after_commit(lambda: self._sign_out_sockets(principal.account_id, None))
 
     async def log_in(self, handle: str, password: str) -> IssuedSession:
         try:
@@ -343,8 +343,10 @@ class AccountService:
     async def log_out(self, principal: Principal) -> None:
         async with self._db.writing() as conn:
             await session_store.revoke(conn, principal.token_hash, self._now_ms())
-        self._known_sessions.forget(principal.token_hash)
-        self._sign_out_sockets(principal.account_id, principal.token_hash)
+            conn.after_commit(lambda: self._known_sessions.forget(principal.token_hash))
+            conn.after_commit(
+                lambda: self._sign_out_sockets(principal.account_id, principal.token_hash)
+            )
 
     def _sign_out_sockets(self, account_id: int, token_hash: str | None) -> None:
         self._bus.publish(user_channel(account_id), orjson.dumps(signed_out_notice(token_hash)))

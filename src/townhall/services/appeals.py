@@ -5,6 +5,7 @@ the sanction, voids its strike and gives back the content its case removed."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import orjson
@@ -23,10 +24,10 @@ from townhall.services.enforcement import Enforcement
 from townhall.services.moderation import ContentCheck
 from townhall.services.notices import Notices
 from townhall.services.principal import Principal, require
-from townhall.services.takedown import Push, Takedown
+from townhall.services.takedown import Takedown
 from townhall.store import review as review_store
 from townhall.store import sanctions as sanction_store
-from townhall.store.database import Database, DbConnection
+from townhall.store.database import Database, DbConnection, Transaction
 
 STATEMENT_MAX_CHARS = 2000
 
@@ -177,10 +178,8 @@ class Appeals:
                 decided_at=now_ms,
                 reason=reason,
             )
-            pushes: list[Push] = []
-            rings: list[tuple[int, bytes]] = []
             if state == AppealState.REVERSED:
-                pushes, rings = await self._reverse(conn, actor, sanction, case, reason, now_ms)
+                await self._reverse(conn, actor, sanction, case, reason, now_ms)
             await self._audit.record(
                 conn,
                 actor,
@@ -194,12 +193,7 @@ class Appeals:
                 },
             )
             notice = {"kind": "appeal_decided", "appeal": render(decided)}
-            payload = await self._notices.write(conn, appeal.appellant_id, notice)
-        for push in pushes:
-            push()
-        if sanction is not None:
-            self._enforcement.after_change((sanction.subject_type, sanction.subject_id), rings)
-        self._notices.ring(appeal.appellant_id, payload)
+            await self._notices.tell(conn, appeal.appellant_id, notice)
         return render(decided)
 
     async def _appealed(self, conn: DbConnection, appeal: Row) -> tuple[Row | None, Row | None]:
@@ -213,21 +207,19 @@ class Appeals:
 
     async def _reverse(
         self,
-        conn: DbConnection,
+        conn: Transaction,
         actor: Principal,
         sanction: Row | None,
         case: Row | None,
         reason: str,
         now_ms: int,
-    ) -> tuple[list[Push], list[tuple[int, bytes]]]:
-        rings: list[tuple[int, bytes]] = []
+    ) -> None:
         if sanction is not None:
-            _, rings = await self._enforcement.end(
+            await self._enforcement.end(
                 conn, sanction, SanctionState.REVERSED, actor=actor, reason=reason
             )
-        pushes: list[Push] = []
         if case is not None and case.state == CaseState.REMOVED:
-            pushes = await self._restore(conn, case)
+            await self._restore(conn, case)
             await review_store.update_case(
                 conn,
                 case.id,
@@ -237,20 +229,16 @@ class Appeals:
                 decided_at=now_ms,
                 reason=f"reversed on appeal: {reason}",
             )
-        return pushes, rings
 
-    async def _restore(self, conn: DbConnection, case: Row) -> list[Push]:
+    async def _restore(self, conn: Transaction, case: Row) -> None:
         """Give back what the removal took, and let its text be said again."""
         if case.target_type == Target.MESSAGE:
             text = orjson.loads(case.content).get("text", "")
-            pushes = await self._takedown.restore_message(conn, case.target_id, text)
+            await self._takedown.restore_message(conn, case.target_id, text)
         elif case.target_type == Target.POST:
-            pushes = await self._takedown.restore_post(conn, case.target_id)
-        else:
-            pushes = []
+            await self._takedown.restore_post(conn, case.target_id)
         for digest in await review_store.unbank(conn, case.id):
-            pushes.append(lambda digest=digest: self._check.unbanked(bytes.fromhex(digest)))
-        return pushes
+            conn.after_commit(partial(self._check.unbanked, bytes.fromhex(digest)))
 
 
 def _deciders(sanction: Row | None, case: Row | None) -> set[int]:

@@ -15,6 +15,7 @@ from townhall.services.corrections import Corrections
 from townhall.services.enforcement import Enforcement
 from townhall.services.groups import Groups
 from townhall.services.identity import IdentityService
+from townhall.services.intake import CaseIntake
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.messaging import MessagingService
 from townhall.services.moderation import ContentCheck
@@ -25,7 +26,7 @@ from townhall.services.regulator import RegulatorService
 from townhall.services.reports import ReportService
 from townhall.services.rescan import Rescan
 from townhall.services.retention import Retention
-from townhall.services.review import ReviewService
+from townhall.services.review import ReviewDesk
 from townhall.services.sync import SyncService
 
 
@@ -42,7 +43,8 @@ class Services:
     regulator: RegulatorService
     live_posts: LiveFollowers
     moderation: ContentCheck
-    review: ReviewService
+    intake: CaseIntake
+    review: ReviewDesk
     corrections: Corrections
     enforcement: Enforcement
     appeals: Appeals

@@ -37,10 +37,8 @@ from townhall.store.database import Database, DbConnection
 log = logging.getLogger(__name__)
 
 # Users told per transaction: each slice holds the one write lock for a few milliseconds, so
-# messages keep flowing while 100,000 readers are told.
+# messages keep flowing while 100,000 readers are told; its doorbells ring once it commits.
 SLICE = 2_000
-# Bus publishes between two yields to the event loop (as services/live_posts.py pushes posts).
-RING_SLICE = 500
 RETRY_SECONDS = 30.0  # after a failed round (a full disk, say), before trying again
 NEWS_ENTITLED = (Entitlement.REPOST, Entitlement.ORIGINATE)
 
@@ -70,7 +68,7 @@ class Corrections:
         now_ms: int,
     ) -> None:
         """Write the correction of the case's item, to be delivered once the decision commits
-        (then call `kick`)."""
+        (`kick` the worker then)."""
         refuting = None
         if correction.refuting_post_id is not None:
             refuting = await self._refuting_post(conn, correction.refuting_post_id)
@@ -164,10 +162,11 @@ class Corrections:
                 recipients=fresh,
             )
             await correction_store.add_noticed(conn, correction.id, len(fresh))
-        for start in range(0, len(fresh), RING_SLICE):
-            for user_id in fresh[start : start + RING_SLICE]:
-                self._bus.publish(user_channel(user_id), payload)
-            await asyncio.sleep(0)
+            conn.after_commit(lambda: self._ring(fresh, payload))
+
+    def _ring(self, user_ids: list[int], payload: bytes) -> None:
+        for user_id in user_ids:
+            self._bus.publish(user_channel(user_id), payload)
 
     async def _reached(self, correction: Row) -> AsyncIterator[list[int]]:
         """Everyone the item reached, a slice at a time (some in more than one slice)."""

@@ -57,7 +57,7 @@ from townhall.store import posts as post_store
 from townhall.store import public_accounts as public_account_store
 from townhall.store import review as review_store
 from townhall.store import sanctions as sanction_store
-from townhall.store.database import Database, DbConnection
+from townhall.store.database import Database, DbConnection, Transaction
 
 SANCTION_RECHECK_SECONDS = 30.0
 IN_FORCE_CACHE_MAX = 100_000
@@ -320,7 +320,7 @@ class Enforcement:
                 details={"other_user_id": other_user_id, "newly_linked": linked},
             )
             person = await self._person_view(conn, user_id)
-        self.after_change((SubjectType.USER, user_id), [])
+            self.changed(conn, (SubjectType.USER, user_id))
         return person
 
     async def unlink_identity(
@@ -337,7 +337,7 @@ class Enforcement:
                 conn, actor, "identity.unlink", subject=(SubjectType.USER, user_id), reason=reason
             )
             person = await self._person_view(conn, user_id)
-        self.after_change((SubjectType.USER, user_id), [])
+            self.changed(conn, (SubjectType.USER, user_id))
         return person
 
     async def _identity_on_file(self, conn: DbConnection, user_id: int) -> Row:
@@ -434,8 +434,8 @@ class Enforcement:
                 },
             )
             public_account = subject_row if subject_type == SubjectType.PUBLIC_ACCOUNT else None
-            rings = await self._tell(conn, row, "sanction_applied", public_account)
-        self.after_change(subject, rings)
+            await self._tell(conn, row, "sanction_applied", public_account)
+            self.changed(conn, subject)
         return self.render(row)
 
     async def lift(self, actor: Principal, sanction_id: int, reason: str | None) -> dict[str, Any]:
@@ -445,7 +445,7 @@ class Enforcement:
             row = await self._sanction(conn, sanction_id)
             if row.kind in GRAVE:
                 require(actor, Permission.APPLY_CLOSING_SANCTION)
-            row, rings = await self.end(conn, row, SanctionState.LIFTED, actor=actor, reason=reason)
+            row = await self.end(conn, row, SanctionState.LIFTED, actor=actor, reason=reason)
             await self._audit.record(
                 conn,
                 actor,
@@ -454,20 +454,19 @@ class Enforcement:
                 reason=reason,
                 details={"sanction_id": sanction_id, "kind": row.kind},
             )
-        self.after_change((row.subject_type, row.subject_id), rings)
         return self.render(row)
 
     async def end(
         self,
-        conn: DbConnection,
+        conn: Transaction,
         row: Row,
         state: str,
         *,
         actor: Principal | None,
         reason: str | None,
-    ) -> tuple[Row, list[tuple[int, bytes]]]:
-        """End a sanction in the caller's transaction and undo what it did; the notices to
-        ring once it commits. A reversal also voids its strike, even once it has ended."""
+    ) -> Row:
+        """End a sanction in the caller's transaction, undo what it did and tell whom it
+        concerns. A reversal also voids its strike, even once it has ended."""
         now_ms = self._now_ms()
         if row.state != SanctionState.ACTIVE and state != SanctionState.REVERSED:
             raise Conflict(f"the sanction is already {row.state}", code="sanction_not_active")
@@ -487,7 +486,9 @@ class Enforcement:
             public_account = await public_account_store.get(conn, row.subject_id)
         if was_active:
             await self._undo(conn, row, public_account)
-        return ended, await self._tell(conn, ended, "sanction_ended", public_account)
+        await self._tell(conn, ended, "sanction_ended", public_account)
+        self.changed(conn, (row.subject_type, row.subject_id))
+        return ended
 
     async def expire_due(self) -> int:
         """Record the end of every sanction whose time is up, undo it, tell its subject."""
@@ -498,12 +499,8 @@ class Enforcement:
         while True:
             async with self._db.writing() as conn:
                 rows = await sanction_store.due_to_expire(conn, self._now_ms(), EXPIRY_BATCH)
-                ended = [
+                for row in rows:
                     await self.end(conn, row, SanctionState.EXPIRED, actor=None, reason=None)
-                    for row in rows
-                ]
-            for row, rings in ended:
-                self.after_change((row.subject_type, row.subject_id), rings)
             expired += len(rows)
             if len(rows) < EXPIRY_BATCH:
                 return expired
@@ -515,12 +512,10 @@ class Enforcement:
         identity = await identity_store.get(conn, subject[1])
         return None if identity is None else identity.blind_index
 
-    def after_change(self, subject: Subject, rings: list[tuple[int, bytes]]) -> None:
-        """Once a change to the subject's sanctions commits: forget the cached sanctions and
-        ring the notices written about it."""
-        self._invalidations.forget(Topic.SANCTIONS, subject)
-        for recipient_id, payload in rings:
-            self._notices.ring(recipient_id, payload)
+    def changed(self, conn: Transaction, subject: Subject) -> None:
+        """The subject's sanctions change in this transaction: once it commits, forget the
+        cached ones (a user's: every user's, as the cache's listener does)."""
+        conn.after_commit(lambda: self._invalidations.forget(Topic.SANCTIONS, subject))
 
     # What a sanction does to its subject ---------------------------------------------------
 
@@ -617,13 +612,11 @@ class Enforcement:
     # Notices with the statement of reasons -------------------------------------------------
 
     async def _tell(
-        self, conn: DbConnection, row: Row, kind: str, public_account: Row | None
-    ) -> list[tuple[int, bytes]]:
+        self, conn: Transaction, row: Row, kind: str, public_account: Row | None
+    ) -> None:
         notice = {"kind": kind, "sanction": self.render(row)}
-        rings = []
         for recipient_id in await self.addressees(conn, row, public_account):
-            rings.append((recipient_id, await self._notices.write(conn, recipient_id, notice)))
-        return rings
+            await self._notices.tell(conn, recipient_id, notice)
 
     async def addressees(
         self, conn: DbConnection, row: Row, public_account: Row | None = None

@@ -116,8 +116,8 @@ class Groups:
                 _invitation(conversation, actor.account_id, now_ms),
                 invitee_ids,
             )
-        self._publish(roles, created)
-        self._publish(invitee_ids, invited)
+            conn.after_commit(lambda: self._publish(roles, created))
+            conn.after_commit(lambda: self._publish(invitee_ids, invited))
         return conversation | {"invited": invitee_ids}
 
     async def invitations(self, actor: Principal) -> list[dict[str, Any]]:
@@ -166,8 +166,8 @@ class Groups:
             payload = await self._append(
                 conn, EventType.CONVERSATION, conversation_event, conversation, recipients
             )
-        self._messaging.forget_members(conversation_id)
-        self._publish(recipients, payload)
+            conn.after_commit(lambda: self._messaging.forget_members(conversation_id))
+            conn.after_commit(lambda: self._publish(recipients, payload))
         return conversation
 
     async def decline(self, actor: Principal, conversation_id: int) -> dict[str, Any]:

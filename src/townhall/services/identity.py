@@ -272,7 +272,7 @@ class IdentityService:
                 result=finding,
                 now_ms=self._now_ms(),
             )
-        self._standings.forget(actor.account_id)
+            conn.after_commit(lambda: self._standings.forget(actor.account_id))
         view = await self.own_view(actor.account_id)
         assert view is not None
         return view
@@ -376,7 +376,7 @@ class IdentityService:
                 subject=("user", user_id),
                 reason=reason,
             )
-        self._standings.forget(user_id)
+            conn.after_commit(lambda: self._standings.forget(user_id))
         return {
             "user_id": user_id,
             "status": status,
@@ -527,10 +527,10 @@ class IdentityService:
                 wrong = PolicyRefusal("that code is wrong", code="code_invalid")
             else:
                 await identity_store.mark_phone_verified(conn, actor.account_id, now_ms)
+                conn.after_commit(lambda: self._standings.forget(actor.account_id))
                 wrong = None
         if wrong is not None:  # raised after commit, so the attempt is counted
             raise wrong
-        self._standings.forget(actor.account_id)
 
     def _code_hash(self, account_id: int, code: str) -> str:
         return self._vault.phone_code_hash(account_id, code)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from sqlalchemy import Row
@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.enforcement import Capability
 from townhall.domain.errors import InvalidInput, NotFound
-from townhall.domain.events import EventType, conversation_event, message_event, message_object
+from townhall.domain.events import EventType, conversation_event, message_event
 from townhall.domain.limits import Limits
 from townhall.domain.messaging import (
     SENDER_ONLY,
@@ -31,18 +31,23 @@ from townhall.domain.time import iso_utc
 from townhall.services.caches import Invalidations, LocalCache, Topic
 from townhall.services.classifiers import ClassifierStage, Subject
 from townhall.services.enforcement import Enforcement
+from townhall.services.intake import CaseIntake
 from townhall.services.moderation import ContentCheck
 from townhall.services.principal import Principal, require
+from townhall.services.rendering import render_message
 from townhall.services.standing import Standings
 from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
 from townhall.store import messages as message_store
 from townhall.store import stream as stream_store
 from townhall.store.database import Database, DbConnection
-from townhall.store.message_log import Appended, MessageWriter, StoredMessage, stored_message
-
-if TYPE_CHECKING:  # review renders messages when it releases or removes them
-    from townhall.services.review import ReviewService
+from townhall.store.message_log import (
+    Appended,
+    MessageWriter,
+    WrittenWith,
+    stored_message,
+    together,
+)
 
 MEMBERS_CACHE_MAX = 100_000
 
@@ -60,20 +65,6 @@ def _has_members(members: Members) -> bool:
     return bool(members.ids)
 
 
-def render_message(message: StoredMessage) -> dict[str, Any]:
-    return message_object(
-        message_id=message.id,
-        conversation_id=message.conversation_id,
-        seq=message.seq,
-        sender_id=message.sender_id,
-        client_id=message.client_id,
-        text=message.text,
-        created_at=iso_utc(message.created_at_ms),
-        attachment=orjson.loads(message.attachment) if message.attachment else None,
-        moderation=message.moderation,
-    )
-
-
 class MessagingService:
     def __init__(
         self,
@@ -83,7 +74,7 @@ class MessagingService:
         standings: Standings,
         enforcement: Enforcement,
         content_check: ContentCheck,
-        review: ReviewService,
+        intake: CaseIntake,
         classifiers: ClassifierStage,
         *,
         limits: Limits,
@@ -96,7 +87,7 @@ class MessagingService:
         self._standings = standings
         self._enforcement = enforcement
         self._check = content_check
-        self._review = review
+        self._intake = intake
         self._classifiers = classifiers
         self._limits = limits
         self._clock = clock
@@ -165,8 +156,7 @@ class MessagingService:
                 render=lambda position: conversation_event(position, conversation),
                 recipients=roles,
             )
-        for account_id in roles:
-            self._bus.publish(user_channel(account_id), payload)
+            conn.after_commit(lambda: self._ring(roles, payload))
         return conversation
 
     async def list_conversations(self, actor: Principal) -> list[dict[str, Any]]:
@@ -190,7 +180,10 @@ class MessagingService:
         client_id: str,
         origin: object = None,
         attachment: dict[str, Any] | None = None,
+        written_with: WrittenWith | None = None,
     ) -> Appended:
+        """Store and deliver the message; what the check raised about it (and `written_with`,
+        the caller's rows) is written in the message's own transaction."""
         require(actor, Permission.ACT)
         check_message_text(text, self._limits)
         check_client_id(client_id, self._limits)
@@ -208,6 +201,14 @@ class MessagingService:
             surface, text, author_id=actor.account_id, subject_type="message"
         )
         held = verdict.decision == Decision.HOLD  # its sender alone has it until approved
+        if verdict.decision != Decision.ALLOW:  # flagged or held: its case commits with it
+            raised = self._intake.screening(
+                verdict,
+                surface=surface,
+                author_id=actor.account_id,
+                content={"text": text, "conversation_id": conversation_id},
+            )
+            written_with = together(raised, written_with)
         appended = await self._log.append(
             conversation_id=conversation_id,
             sender_id=actor.account_id,
@@ -217,20 +218,11 @@ class MessagingService:
             origin=origin,
             attachment=orjson.dumps(attachment).decode() if attachment is not None else None,
             moderation=MessageModeration.HELD if held else None,
+            written_with=written_with,
         )
-        if appended.duplicate:
-            return appended
-        subject = Subject(surface, Target.MESSAGE, appended.message.id, actor.account_id)
-        self._classifiers.submit(text, subject)
-        if verdict.decision != Decision.ALLOW:
-            await self._review.screened(
-                verdict,
-                surface=surface,
-                target_type=Target.MESSAGE,
-                target_id=appended.message.id,
-                author_id=actor.account_id,
-                content={"text": text, "conversation_id": conversation_id},
-            )
+        if not appended.duplicate:
+            subject = Subject(surface, Target.MESSAGE, appended.message.id, actor.account_id)
+            self._classifiers.submit(text, subject)
         return appended
 
     async def history(
@@ -290,6 +282,10 @@ class MessagingService:
         else:
             roles = await conversation_store.member_roles(conn, row.id)
         return render_conversation(row, roles)
+
+    def _ring(self, recipients: Iterable[int], payload: bytes) -> None:
+        for account_id in recipients:
+            self._bus.publish(user_channel(account_id), payload)
 
     def _deliver(self, batch: Sequence[Appended]) -> None:
         """Ring each recipient's doorbell, in commit order; one encoding serves every member."""

@@ -297,6 +297,10 @@ class ContentCheck:
         await self.load()
         return len(rows)
 
+    def _forget_lexicon(self) -> None:
+        """Load the entries again: a removal can leave their count and newest time unchanged."""
+        self._loaded_version = None
+
     def export(self) -> list[Term]:
         return list(self._operator_terms)
 
@@ -319,7 +323,7 @@ class ContentCheck:
             if not removed:
                 raise NotFound("no such operator term", code="term_not_found")
             await self._audit.record(conn, actor, "lexicon.remove", details={"text": text})
-        self._loaded_version = None  # a removal can leave the count and newest time unchanged
+            conn.after_commit(self._forget_lexicon)
         await self.load()
 
     def listing(self, actor: Principal) -> dict[str, Any]:

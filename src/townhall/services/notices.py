@@ -1,7 +1,8 @@
 """Notices: the platform telling one user about a decision on them or on their account.
 
 A notice is an event in the user's own stream (sync and WebSocket), written in the caller's
-transaction and rung on the bus only after it commits."""
+transaction and rung on the bus only after it commits. One `Notices`, built by app.py, serves
+every service that tells users something."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.events import EventType, notice_event
 from townhall.store import stream as stream_store
-from townhall.store.database import Database, DbConnection
+from townhall.store.database import Database, Transaction
 
 
 class Notices:
@@ -18,15 +19,13 @@ class Notices:
         self._db = database
         self._bus = bus
 
-    async def write(self, conn: DbConnection, recipient_id: int, notice: dict[str, Any]) -> bytes:
-        """Append inside the caller's write transaction; ring() the result after commit."""
-        return await stream_store.append_new_event(
+    async def tell(self, conn: Transaction, recipient_id: int, notice: dict[str, Any]) -> None:
+        """Append the notice to the recipient's stream; it rings once the transaction commits."""
+        payload = await stream_store.append_new_event(
             conn,
             self._db.positions,
             event_type=EventType.NOTICE,
             render=lambda position: notice_event(position, notice),
             recipients=(recipient_id,),
         )
-
-    def ring(self, recipient_id: int, payload: bytes) -> None:
-        self._bus.publish(user_channel(recipient_id), payload)
+        conn.after_commit(lambda: self._bus.publish(user_channel(recipient_id), payload))

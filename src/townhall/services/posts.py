@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from sqlalchemy import Row
@@ -29,23 +29,21 @@ from townhall.domain.public_accounts import (
     quota_retry_after_ms,
 )
 from townhall.domain.review import Target
-from townhall.domain.time import iso_utc
 from townhall.services.classifiers import ClassifierStage, Subject
 from townhall.services.enforcement import Enforcement
+from townhall.services.intake import CaseIntake
 from townhall.services.live_posts import LiveFollowers
-from townhall.services.messaging import MessagingService, render_message
+from townhall.services.messaging import MessagingService
 from townhall.services.moderation import ContentCheck
 from townhall.services.news_check import NewsCheck
 from townhall.services.principal import Principal, require
 from townhall.services.reach import ReachLedger, reach_of, render_forward
+from townhall.services.rendering import post_attachment, render_message, render_post
 from townhall.services.standing import Standings
 from townhall.store import posts as post_store
 from townhall.store import public_accounts as account_store
 from townhall.store import reach as reach_store
 from townhall.store.database import Database, DbConnection
-
-if TYPE_CHECKING:  # review renders posts when it releases or removes them
-    from townhall.services.review import ReviewService
 
 NO_UPPER_BOUND = 2**63 - 1
 # A suspended account's posts stay readable; a closed account's are gone from view.
@@ -53,17 +51,6 @@ READABLE_ACCOUNTS = (AccountState.APPROVED, AccountState.SUSPENDED)
 # A removed post stays in timelines as its tombstone, so clients replace what they showed.
 SHOWN_IN_TIMELINES = (PostState.PUBLISHED, PostState.REMOVED)
 OPERATOR_DELETABLE = (PostState.PUBLISHED, PostState.HELD)
-
-
-def post_attachment(post: Row) -> dict[str, Any]:
-    """What a message forwarding a post carries."""
-    return {
-        "type": "post",
-        "post_id": post.id,
-        "public_account_id": post.public_account_id,
-        "account_name": post.account_name,
-        "title": post.title,
-    }
 
 
 class PostService:
@@ -76,7 +63,7 @@ class PostService:
         reach: ReachLedger,
         live: LiveFollowers,
         content_check: ContentCheck,
-        review: ReviewService,
+        intake: CaseIntake,
         classifiers: ClassifierStage,
         pack: PolicyPack,
         *,
@@ -84,7 +71,7 @@ class PostService:
         clock: Callable[[], float],
     ) -> None:
         self._db = database
-        self._review = review
+        self._intake = intake
         self._classifiers = classifiers
         self._check = content_check
         self._standings = standings
@@ -172,7 +159,7 @@ class PostService:
                 created_at=now_ms,
             )
             post = await post_store.get(conn, post_id)
-            await self._review.record_screened(
+            await self._intake.record_screened(
                 conn,
                 verdict,
                 surface=Surface.PUBLIC_POST,
@@ -181,12 +168,14 @@ class PostService:
                 author_id=actor.account_id,
                 content={"title": title, "body": body, "text": text},
             )
+            rendered = render_post(post)
+            if not held:
+                frame = orjson.dumps(post_event(rendered))
+                conn.after_commit(lambda: self._live.publish(frame))
         self._classifiers.submit(
             text, Subject(Surface.PUBLIC_POST, Target.POST, post_id, actor.account_id)
         )
-        rendered = render_post(post)
         if not held:
-            self._live.publish(orjson.dumps(post_event(rendered)))
             return rendered
         # The operator learns why (the categories, never the terms); only they see it for now.
         return {**rendered, "held_for": verdict.categories}
@@ -340,13 +329,11 @@ class PostService:
             text=post.title,
             client_id=client_id or f"forward-{uuid.uuid4().hex}",
             attachment=post_attachment(post),
+            # The forward is recorded, counted and escalated in its message's transaction.
+            written_with=self._reach.forwarding(post, forwarder_id=actor.account_id, parent=parent),
         )
-        forward = await self._reach.record_forward(
-            post,
-            forwarder_id=actor.account_id,
-            conversation_id=conversation_id,
-            message_id=appended.message.id,
-            parent=parent,
+        forward = await self._reach.forward_in(
+            post, appended.message, forwarder_id=actor.account_id, parent=parent
         )
         return {"forward": render_forward(forward), "message": render_message(appended.message)}
 
@@ -365,29 +352,3 @@ class PostService:
         ):
             raise NotFound("no forward of this post in that message", code="forward_not_found")
         return parent
-
-
-def render_post(row: Row) -> dict[str, Any]:
-    """A removed post renders as its tombstone; a held one (seen by its operator) says so."""
-    if row.status == PostState.REMOVED:
-        return {
-            "id": row.id,
-            "public_account_id": row.public_account_id,
-            "account_name": row.account_name,
-            "created_at": iso_utc(row.created_at),
-            "moderation": PostState.REMOVED,
-        }
-    post = {
-        "id": row.id,
-        "public_account_id": row.public_account_id,
-        "account_name": row.account_name,
-        "title": row.title,
-        "body": row.body,
-        "content_class": row.content_class,
-        "source_post_id": row.source_post_id,
-        "root_post_id": row.root_post_id,
-        "created_at": iso_utc(row.created_at),
-    }
-    if row.status == PostState.HELD:
-        post["moderation"] = PostState.HELD
-    return post

@@ -32,7 +32,7 @@ from townhall.services.notices import Notices
 from townhall.services.principal import Principal, may, require
 from townhall.services.standing import Standings
 from townhall.store import public_accounts as account_store
-from townhall.store.database import Database, DbConnection
+from townhall.store.database import Database, DbConnection, Transaction
 
 VISIBLE_TO_ALL = (AccountState.APPROVED, AccountState.SUSPENDED)
 FILED = (AccountState.APPROVED, AccountState.SUSPENDED)
@@ -241,7 +241,7 @@ class PublicAccountService:
                 reviewed_at=now_ms,
                 approved_at=now_ms if approve else None,
             )
-            notice = await self._notify(conn, row, status, reason, now_ms)
+            await self._notify(conn, row, status, reason, now_ms)
             await self._audit.record(
                 conn,
                 actor,
@@ -251,7 +251,6 @@ class PublicAccountService:
                 details={"news_entitlement": entitlement},
             )
             row = await account_store.get(conn, public_account_id)
-        self._notices.ring(row.operator_id, notice)
         return self._page(row, full=True)
 
     async def _in_state(self, conn: DbConnection, public_account_id: int, state: str) -> Row:
@@ -263,9 +262,9 @@ class PublicAccountService:
         return row
 
     async def _notify(
-        self, conn: DbConnection, row: Row, status: str, reason: str | None, now_ms: int
-    ) -> bytes:
-        return await self._notices.write(
+        self, conn: Transaction, row: Row, status: str, reason: str | None, now_ms: int
+    ) -> None:
+        await self._notices.tell(
             conn,
             row.operator_id,
             {
@@ -334,7 +333,7 @@ class PublicAccountService:
                     code="public_account_not_approved",
                 )
             added = await account_store.subscribe(conn, actor.account_id, public_account_id, now_ms)
-        self._live.followed(actor.account_id, public_account_id)
+            conn.after_commit(lambda: self._live.followed(actor.account_id, public_account_id))
         return {"subscribed": True, "subscriber_count": row.subscriber_count + added}
 
     async def unsubscribe(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
@@ -343,7 +342,7 @@ class PublicAccountService:
         async with self._db.writing() as conn:
             row = await self._visible(conn, actor, public_account_id)
             removed = await account_store.unsubscribe(conn, actor.account_id, public_account_id)
-        self._live.unfollowed(actor.account_id, public_account_id)
+            conn.after_commit(lambda: self._live.unfollowed(actor.account_id, public_account_id))
         return {"subscribed": False, "subscriber_count": row.subscriber_count - removed}
 
 

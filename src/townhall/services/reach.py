@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from sqlalchemy import Row
@@ -29,14 +29,13 @@ from townhall.domain.reach import (
 from townhall.domain.review import Raised, Source, Target
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
+from townhall.services.intake import CaseIntake
 from townhall.services.principal import Principal, require
 from townhall.store import audit as audit_store
 from townhall.store import reach as reach_store
 from townhall.store.database import Database, DbConnection
 from townhall.store.group_commit import GroupCommit
-
-if TYPE_CHECKING:  # review renders posts (from services/posts, which uses this ledger)
-    from townhall.services.review import ReviewService
+from townhall.store.message_log import StoredMessage, WrittenWith
 
 VIEW_BATCH_MAX = 2048
 ESCALATE = "reach.escalate"  # the audit action of an escalation
@@ -77,14 +76,14 @@ class ReachLedger:
         self,
         database: Database,
         rules: ReachRules,
-        review: ReviewService,
+        intake: CaseIntake,
         audit: AuditTrail,
         *,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
         self._rules = rules
-        self._review = review
+        self._intake = intake
         self._audit = audit
         self._clock = clock
         self._views: GroupCommit[_View, Reach] = GroupCommit(
@@ -138,57 +137,75 @@ class ReachLedger:
                 await self._check_author(conn, post, Measure.VIEWS, now_ms)
         return [reach[view.post.id] for view in views]
 
-    async def record_forward(
-        self,
-        post: Row,
-        *,
-        forwarder_id: int,
-        conversation_id: int,
-        message_id: int,
-        parent: Row | None,
+    def forwarding(self, post: Row, *, forwarder_id: int, parent: Row | None) -> WrittenWith:
+        """What the message of a forward is written with, in its own transaction: the forward
+        with its parent forward (if any), the counts, and an escalation at a threshold."""
+
+        async def record(conn: DbConnection, message: StoredMessage) -> None:
+            await self._record_forward(conn, post, message, forwarder_id, parent)
+
+        return record
+
+    async def forward_in(
+        self, post: Row, message: StoredMessage, *, forwarder_id: int, parent: Row | None
     ) -> Row:
-        """Record a forward (a message carrying the post) with its parent forward, if any. The
-        thresholds count distinct forwarders; every forward is kept as evidence."""
+        """The forward the message carries."""
+        async with self._db.reading() as conn:
+            forward = await reach_store.forward_by_message(conn, message.id)
+        if forward is not None:
+            return forward
+        # Resent, and its message stored before forwards were written with their messages.
+        async with self._db.writing() as conn:
+            forward = await reach_store.forward_by_message(conn, message.id)
+            if forward is None:
+                await self._record_forward(conn, post, message, forwarder_id, parent)
+                forward = await reach_store.forward_by_message(conn, message.id)
+            return forward
+
+    async def _record_forward(
+        self,
+        conn: DbConnection,
+        post: Row,
+        message: StoredMessage,
+        forwarder_id: int,
+        parent: Row | None,
+    ) -> None:
+        """The thresholds count distinct forwarders; every forward is kept as evidence."""
         now_ms = self._now_ms()
         depth = parent.depth + 1 if parent is not None else 1
-        async with self._db.writing() as conn:
-            known = await reach_store.forward_by_message(conn, message_id)
-            if known is not None:  # a resend of the same forward
-                return known
-            new_forwarder = not await reach_store.has_forwarded(conn, post.id, forwarder_id)
-            forward_id = await reach_store.insert_forward(
+        new_forwarder = not await reach_store.has_forwarded(conn, post.id, forwarder_id)
+        await reach_store.insert_forward(
+            conn,
+            post_id=post.id,
+            forwarder_id=forwarder_id,
+            conversation_id=message.conversation_id,
+            message_id=message.id,
+            parent_id=parent.id if parent is not None else None,
+            depth=depth,
+            created_at=now_ms,
+        )
+        reach = reach_of(
+            await reach_store.add_to_post(
                 conn,
-                post_id=post.id,
-                forwarder_id=forwarder_id,
-                conversation_id=conversation_id,
-                message_id=message_id,
-                parent_id=parent.id if parent is not None else None,
-                depth=depth,
-                created_at=now_ms,
-            )
-            reach = reach_of(
-                await reach_store.add_to_post(
-                    conn,
-                    post.id,
-                    forwards_added=1,
-                    forwarders_added=int(new_forwarder),
-                    depth=depth,
-                )
-            )
-            await reach_store.add_to_day(
-                conn,
-                post.public_account_id,
-                day_of(now_ms),
-                views=0,
+                post.id,
                 forwards_added=1,
                 forwarders_added=int(new_forwarder),
+                depth=depth,
             )
-            if new_forwarder:
-                counted = reach.forwarders
-                if crossed(counted - 1, counted, self._rules.serious_forwards):
-                    await self._escalate_post(conn, post, reach, Measure.FORWARDS, now_ms)
-                await self._check_author(conn, post, Measure.FORWARDS, now_ms)
-            return await reach_store.get_forward(conn, forward_id)
+        )
+        await reach_store.add_to_day(
+            conn,
+            post.public_account_id,
+            day_of(now_ms),
+            views=0,
+            forwards_added=1,
+            forwarders_added=int(new_forwarder),
+        )
+        if new_forwarder:
+            counted = reach.forwarders
+            if crossed(counted - 1, counted, self._rules.serious_forwards):
+                await self._escalate_post(conn, post, reach, Measure.FORWARDS, now_ms)
+            await self._check_author(conn, post, Measure.FORWARDS, now_ms)
 
     async def _escalate_post(
         self, conn: DbConnection, post: Row, reach: Reach, measure: str, now_ms: int
@@ -317,7 +334,7 @@ class ReachLedger:
             snapshot_id=snapshot_id,
             created_at=now_ms,
         )
-        case = await self._review.raise_case(conn, raised, now_ms)
+        case = await self._intake.raise_case(conn, raised, now_ms)
         seq = await self._audit.record_automatic(
             conn,
             ESCALATE,

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from townhall.bus.base import Bus
 from townhall.domain.accounts import AccountStatus
 from townhall.domain.enforcement import Capability
 from townhall.domain.errors import InvalidInput, NotFound, Throttled
@@ -27,10 +26,10 @@ from townhall.domain.review import (
 )
 from townhall.domain.time import iso_utc
 from townhall.services.enforcement import Enforcement
+from townhall.services.intake import CaseIntake, report_notice
 from townhall.services.notices import Notices
 from townhall.services.posts import READABLE_ACCOUNTS
 from townhall.services.principal import Principal, require
-from townhall.services.review import ReviewService, report_notice
 from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
 from townhall.store import messages as message_store
@@ -46,17 +45,17 @@ class ReportService:
     def __init__(
         self,
         database: Database,
-        bus: Bus,
-        review: ReviewService,
+        intake: CaseIntake,
         enforcement: Enforcement,
+        notices: Notices,
         pack: PolicyPack,
         *,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
-        self._review = review
+        self._intake = intake
         self._enforcement = enforcement
-        self._notices = Notices(database, bus)
+        self._notices = notices
         self._rules = pack.review
         self._categories = pack.moderation.categories
         self._clock = clock
@@ -75,7 +74,6 @@ class ReportService:
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         self._check(target_type, reason, detail)
         now_ms = self._now_ms()
-        rung: tuple[int, bytes] | None = None
         async with self._db.writing() as conn:
             seen = await self._seen(conn, actor, target_type, target_id)
             case = await review_store.case_for(conn, target_type, target_id)
@@ -94,9 +92,9 @@ class ReportService:
                 views=seen.views,
                 forwards=seen.forwarders,
             )
-            case = await self._review.raise_case(conn, raised, now_ms)
+            case = await self._intake.raise_case(conn, raised, now_ms)
             if seen.gone:
-                case = await self._review.close_gone(conn, case, now_ms)
+                case = await self._intake.close_gone(conn, case, now_ms)
             decided = case.state not in PENDING  # judged before: the reporter hears it at once
             report_id = await review_store.insert_report(
                 conn,
@@ -111,9 +109,7 @@ class ReportService:
             report = await review_store.report_by(conn, actor.account_id, case.id)
             if decided:
                 notice = report_notice(report_id, case, outcome_of(case.state))
-                rung = (actor.account_id, await self._notices.write(conn, actor.account_id, notice))
-        if rung is not None:
-            self._notices.ring(*rung)
+                await self._notices.tell(conn, actor.account_id, notice)
         return render_report(report, target_type, target_id), True
 
     async def mine(self, actor: Principal, *, before: int | None, limit: int) -> list[dict]:

@@ -12,8 +12,8 @@ from sqlalchemy import Row
 from townhall.domain.moderation import DECISION_ORDER, Decision, Surface, Verdict
 from townhall.domain.public_accounts import PostState
 from townhall.domain.review import PENDING, Target
+from townhall.services.intake import CaseIntake
 from townhall.services.moderation import ContentCheck
-from townhall.services.review import ReviewService
 from townhall.store import posts as post_store
 from townhall.store.database import Database
 
@@ -21,10 +21,10 @@ PAGE = 500
 
 
 class Rescan:
-    def __init__(self, database: Database, check: ContentCheck, review: ReviewService) -> None:
+    def __init__(self, database: Database, check: ContentCheck, intake: CaseIntake) -> None:
         self._db = database
         self._check = check
-        self._review = review
+        self._intake = intake
 
     async def posts(
         self, since_ms: int, *, on_progress: Callable[[int], None] | None = None
@@ -58,7 +58,7 @@ class Rescan:
 
     async def _queue(self, post: Row, verdict: Verdict) -> Row | None:
         """Already delivered: whatever the surface would do now, the post is flagged."""
-        return await self._review.screened(
+        return await self._intake.screened(
             Verdict(Decision.FLAG, verdict.reasons),
             surface=Surface.PUBLIC_POST,
             target_type=Target.POST,

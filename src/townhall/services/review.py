@@ -1,25 +1,22 @@
-"""Review queues: cases raised by holds, flags, reports and reach escalations; claims; and the
-decisions (approve, remove, mark false, uphold, escalate) with everything they do, one at a time
-or in bulk."""
+"""The review desk: the queues of cases that case intake (services/intake.py) raised from
+holds, flags, reports and reach escalations; claims; and the decisions (approve, remove, mark
+false, uphold, escalate) with everything they do — releases, takedowns and their cascades, the
+hash bank, notices, corrections — one at a time or in bulk, each in one transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import orjson
 from sqlalchemy import Row
 
-from townhall.bus.base import Bus
-from townhall.domain.classifiers import Flag
 from townhall.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefusal
-from townhall.domain.messaging import GONE
-from townhall.domain.moderation import Decision, Reason, Verdict
 from townhall.domain.news_check import UNLICENSED_NEWS
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
-from townhall.domain.public_accounts import PostState
 from townhall.domain.review import (
     DECIDED_STATES,
     PENDING,
@@ -29,45 +26,36 @@ from townhall.domain.review import (
     CaseState,
     Correction,
     Outcome,
-    Raised,
     Source,
-    Standing,
     Target,
     check_finding,
-    due_at,
-    graver,
     joined,
     outcome_of,
-    priority,
-    severity_rank,
     split,
 )
 from townhall.domain.review import Verdict as ReviewVerdict
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
-from townhall.services.classifiers import Subject
 from townhall.services.corrections import Corrections
+from townhall.services.intake import record_decision, report_notice
 from townhall.services.moderation import ContentCheck
 from townhall.services.notices import Notices
 from townhall.services.principal import Principal, may, require
-from townhall.services.takedown import Push, Takedown
-from townhall.store import messages as message_store
-from townhall.store import posts as post_store
+from townhall.services.takedown import Removal, Takedown
 from townhall.store import review as review_store
-from townhall.store.database import Database, DbConnection
+from townhall.store.database import Database, Transaction
 
 MAX_REASON_CHARS = 1_000
-CLASSIFIED = "classifier"  # how a classifier's flag reads in a statement of reasons
 
 
-class ReviewService:
+class ReviewDesk:
     def __init__(
         self,
         database: Database,
-        bus: Bus,
         takedown: Takedown,
         corrections: Corrections,
         content_check: ContentCheck,
+        notices: Notices,
         pack: PolicyPack,
         audit: AuditTrail,
         *,
@@ -78,171 +66,13 @@ class ReviewService:
         self._takedown = takedown
         self._corrections = corrections
         self._check = content_check
-        self._notices = Notices(database, bus)
+        self._notices = notices
         self._rules = pack.review
-        self._severities = pack.moderation.severities
         self._categories = pack.moderation.categories
         self._clock = clock
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
-
-    # Raising cases -------------------------------------------------------------------------
-
-    async def raise_case(self, conn: DbConnection, raised: Raised, now_ms: int) -> Row:
-        """Open the target's case, or add to the one it has, in the caller's transaction."""
-        case = await review_store.case_for(conn, raised.target_type, raised.target_id)
-        if case is None:
-            standing = Standing(
-                frozenset({raised.source}),
-                severity_rank(raised.severity, self._severities),
-                int(raised.source == Source.REPORT),
-                raised.views,
-                raised.forwards,
-            )
-            case_id = await review_store.insert_case(
-                conn,
-                target_type=raised.target_type,
-                target_id=raised.target_id,
-                author_id=raised.author_id,
-                content=orjson.dumps(raised.content).decode(),
-                sources=raised.source,
-                categories=joined(raised.categories),
-                severity=raised.severity,
-                report_count=standing.report_count,
-                views=raised.views,
-                forwards=raised.forwards,
-                priority=priority(standing),
-                state=CaseState.OPEN,
-                opened_at=now_ms,
-                due_at=due_at(now_ms, raised.source, self._rules),
-            )
-        else:
-            case_id = case.id
-            await review_store.update_case(conn, case_id, **self._merged(case, raised, now_ms))
-        return await review_store.get_case(conn, case_id)
-
-    def _merged(self, case: Row, raised: Raised, now_ms: int) -> dict[str, Any]:
-        sources = {*split(case.sources), raised.source}
-        standing = Standing(
-            frozenset(sources),
-            severity_rank(
-                graver(case.severity, raised.severity, self._severities), self._severities
-            ),
-            case.report_count + int(raised.source == Source.REPORT),
-            max(case.views, raised.views),
-            max(case.forwards, raised.forwards),
-        )
-        values: dict[str, Any] = {
-            "sources": joined(sources),
-            "categories": joined([*split(case.categories), *raised.categories]),
-            "severity": graver(case.severity, raised.severity, self._severities),
-            "report_count": standing.report_count,
-            "views": standing.views,
-            "forwards": standing.forwards,
-            "priority": priority(standing),
-        }
-        due = due_at(now_ms, raised.source, self._rules)
-        if case.state in PENDING:
-            values["due_at"] = min(case.due_at, due)
-        elif case.state == CaseState.APPROVED and raised.source == Source.ESCALATION:
-            # Judged harmless at a smaller reach; past a threshold it is looked at again.
-            # Repeat reports of a target judged harmless do not re-open it.
-            values.update(
-                state=CaseState.OPEN,
-                due_at=due,
-                claimed_by=None,
-                claimed_at=None,
-                decision=None,
-                decided_by=None,
-                decided_at=None,
-                reason=None,
-            )
-        return values
-
-    async def screened(
-        self,
-        verdict: Verdict,
-        *,
-        surface: str,
-        target_type: str,
-        target_id: int,
-        author_id: int,
-        content: dict[str, Any],
-    ) -> Row | None:
-        """A flag or a hold: its statement of reasons and its case, in one transaction."""
-        if verdict.decision not in (Decision.FLAG, Decision.HOLD):
-            return None
-        async with self._db.writing() as conn:
-            return await self.record_screened(
-                conn,
-                verdict,
-                surface=surface,
-                target_type=target_type,
-                target_id=target_id,
-                author_id=author_id,
-                content=content,
-            )
-
-    async def record_screened(
-        self,
-        conn: DbConnection,
-        verdict: Verdict,
-        *,
-        surface: str,
-        target_type: str,
-        target_id: int,
-        author_id: int,
-        content: dict[str, Any],
-    ) -> Row | None:
-        """screened(), in the caller's transaction: the content and its case commit together."""
-        if verdict.decision not in (Decision.FLAG, Decision.HOLD):
-            return None
-        severity = None
-        for reason in verdict.reasons:
-            severity = graver(severity, reason.severity, self._severities)
-        await self._check.record(
-            conn,
-            verdict,
-            surface=surface,
-            author_id=author_id,
-            subject_type=target_type,
-            subject_id=target_id,
-        )
-        return await self.raise_case(
-            conn,
-            Raised(
-                target_type,
-                target_id,
-                verdict.decision,  # the source names match the decisions: flag, hold
-                author_id,
-                content,
-                severity,
-                verdict.categories,
-            ),
-            self._now_ms(),
-        )
-
-    async def classified(self, subject: Subject, flags: list[Flag]) -> None:
-        """A classifier flagged delivered text: it is queued like any other flag."""
-        async with self._db.reading() as conn:
-            text = await _text_of(conn, subject.subject_type, subject.subject_id)
-        if text is None:  # removed meanwhile
-            return
-        reasons = tuple(
-            Reason(
-                flag.category, flag.severity, f"{flag.classifier} {flag.score:.2f}", "", CLASSIFIED
-            )
-            for flag in flags
-        )
-        await self.screened(
-            Verdict(Decision.FLAG, reasons),
-            surface=subject.surface,
-            target_type=subject.subject_type,
-            target_id=subject.subject_id,
-            author_id=subject.author_id,
-            content={"text": text},
-        )
 
     # The queue -----------------------------------------------------------------------------
 
@@ -377,7 +207,7 @@ class ReviewService:
         check_finding(decision, category, correction, self._rules, self._categories)
         finding = Finding(decision, reason, category, correction)
         now_ms = self._now_ms()
-        pushes: list[Push] = []
+        done = Done()
         async with self._db.writing() as conn:
             found = await review_store.cases(conn, case_ids)
             missing = [case_id for case_id in case_ids if case_id not in found]
@@ -388,19 +218,18 @@ class ReviewService:
             for case_id in case_ids:
                 self._check_decidable(actor, found[case_id], decision, now_ms)
             for case_id in case_ids:
-                pushes += await self._apply(conn, actor, found[case_id], finding, now_ms)
-            # One action, one row: a bulk decision names every case it decided.
+                await self._apply(conn, actor, found[case_id], finding, done, now_ms)
+            # One action, one row: a bulk decision names every case it decided, and everything
+            # it did besides.
             await self._audit.record(
                 conn,
                 actor,
                 f"case.{decision}",
                 subject=("case", case_ids[0]) if len(case_ids) == 1 else None,
                 reason=reason,
-                details=finding.details(case_ids),
+                details=finding.details(case_ids) | done.details(case_ids),
             )
             decided = await review_store.cases(conn, case_ids)
-        for push in pushes:
-            push()
         return [render_case(decided[case_id], now_ms) for case_id in case_ids]
 
     def _check_request(self, case_ids: Sequence[int], decision: str, reason: str) -> None:
@@ -443,8 +272,14 @@ class ReviewService:
             )
 
     async def _apply(
-        self, conn: DbConnection, actor: Principal, case: Row, finding: Finding, now_ms: int
-    ) -> list[Push]:
+        self,
+        conn: Transaction,
+        actor: Principal,
+        case: Row,
+        finding: Finding,
+        done: Done,
+        now_ms: int,
+    ) -> None:
         if finding.decision == ReviewVerdict.ESCALATE:  # the reason tells administrators why
             await review_store.update_case(
                 conn,
@@ -454,9 +289,9 @@ class ReviewService:
                 claimed_by=None,
                 claimed_at=None,
             )
-            return []
+            return
         state = DECIDED_STATES[finding.decision]
-        await _record_decision(
+        await record_decision(
             conn, case.id, finding.decision, actor.account_id, finding.reason, now_ms
         )
         if finding.category is not None:
@@ -464,13 +299,12 @@ class ReviewService:
             await review_store.update_case(conn, case.id, categories=categories)
             case = await review_store.get_case(conn, case.id)
         if state == CaseState.APPROVED:
-            pushes = await self._release(conn, case)
+            await self._release(conn, case)
         elif state == CaseState.REMOVED:
-            pushes = await self._remove(conn, actor, case, finding, now_ms)
+            await self._remove(conn, actor, case, finding, done, now_ms)
         elif state == CaseState.MARKED_FALSE:
-            pushes = await self._tell_author(conn, case, "content_marked_false", finding.reason)
-        else:  # upheld: the sanction is staff's next step
-            pushes = []
+            await self._tell_author(conn, case, "content_marked_false", finding.reason)
+        # upheld: the sanction is staff's next step
         if finding.correction is not None and finding.category is not None:
             await self._corrections.owe(
                 conn,
@@ -480,27 +314,32 @@ class ReviewService:
                 correction=finding.correction,
                 now_ms=now_ms,
             )
-            pushes.append(self._corrections.kick)
-        return pushes + await self._tell_reporters(conn, case, state, now_ms)
+            conn.after_commit(self._corrections.kick)
+        await self._tell_reporters(conn, case, state, now_ms)
 
-    async def _release(self, conn: DbConnection, case: Row) -> list[Push]:
+    async def _release(self, conn: Transaction, case: Row) -> None:
         if case.target_type == Target.MESSAGE:
-            return await self._takedown.release_message(conn, case.target_id)
-        if case.target_type == Target.POST:
-            return await self._takedown.release_post(conn, case.target_id)
-        return []
+            await self._takedown.release_message(conn, case.target_id)
+        elif case.target_type == Target.POST:
+            await self._takedown.release_post(conn, case.target_id)
 
     async def _remove(
-        self, conn: DbConnection, actor: Principal, case: Row, finding: Finding, now_ms: int
-    ) -> list[Push]:
+        self,
+        conn: Transaction,
+        actor: Principal,
+        case: Row,
+        finding: Finding,
+        done: Done,
+        now_ms: int,
+    ) -> None:
         if case.target_type == Target.MESSAGE:
             removal = await self._takedown.remove_messages(conn, [case.target_id])
         else:
             removal = await self._takedown.remove_post(conn, case.target_id)
-        pushes = removal.pushes
+        done.took_down(case, removal)
         for target in removal.targets:  # re-posts and forwards went with it
             if target != (case.target_type, case.target_id):
-                pushes += await self._close_removed(conn, actor, target, case.id, now_ms)
+                await self._close_removed(conn, actor, target, case.id, done, now_ms)
         categories = split(case.categories)
         # Possible unlicensed news is about who published a text, not what it says: the same
         # text stays free to an entitled account, so only content categories bank it.
@@ -516,70 +355,82 @@ class ReviewService:
                 case_id=case.id,
                 added_at=now_ms,
             )
-            pushes.append(lambda: self._check.banked(removed, category))
-        return pushes + await self._tell_author(conn, case, "content_removed", finding.reason)
+            conn.after_commit(partial(self._check.banked, removed, category))
+        await self._tell_author(conn, case, "content_removed", finding.reason)
 
-    async def _tell_author(
-        self, conn: DbConnection, case: Row, kind: str, reason: str
-    ) -> list[Push]:
+    async def _tell_author(self, conn: Transaction, case: Row, kind: str, reason: str) -> None:
         """The author learns what was decided about their content, and why."""
         if case.author_id is None:
-            return []
+            return
         notice = {
             "kind": kind,
             "target": {"type": case.target_type, "id": case.target_id},
             "categories": split(case.categories),
             "reason": reason,
         }
-        payload = await self._notices.write(conn, case.author_id, notice)
-        return [lambda: self._notices.ring(case.author_id, payload)]
+        await self._notices.tell(conn, case.author_id, notice)
 
     async def _close_removed(
         self,
-        conn: DbConnection,
+        conn: Transaction,
         actor: Principal,
         target: tuple[str, int],
         removed_with: int,
+        done: Done,
         now_ms: int,
-    ) -> list[Push]:
+    ) -> None:
         """A pending case of content a removal took with it is decided with it."""
         case = await review_store.case_for(conn, *target)
         if case is None or case.state not in PENDING:
-            return []
+            return
         reason = f"removed with case {removed_with}"
-        await _record_decision(
-            conn, case.id, ReviewVerdict.REMOVE, actor.account_id, reason, now_ms
-        )
-        return await self._tell_reporters(conn, case, CaseState.REMOVED, now_ms)
+        await record_decision(conn, case.id, ReviewVerdict.REMOVE, actor.account_id, reason, now_ms)
+        done.closed.append(case.id)
+        await self._tell_reporters(conn, case, CaseState.REMOVED, now_ms)
 
-    async def close_gone(self, conn: DbConnection, case: Row, now_ms: int) -> Row:
-        """A report of content already removed (with something else): its case says so."""
-        if case.state in PENDING:
-            await _record_decision(
-                conn, case.id, ReviewVerdict.REMOVE, None, "already removed", now_ms
-            )
-        return await review_store.get_case(conn, case.id)
-
-    async def _tell_reporters(
-        self, conn: DbConnection, case: Row, state: str, now_ms: int
-    ) -> list[Push]:
+    async def _tell_reporters(self, conn: Transaction, case: Row, state: str, now_ms: int) -> None:
         """Every reporter of the target learns the outcome, in their stream."""
         outcome = outcome_of(state)
         waiting = await review_store.undecided_reports_of(conn, case.id)
         await review_store.settle_reports(
             conn, [report.id for report in waiting], outcome=outcome, now_ms=now_ms
         )
-        pushes = []
         for report in waiting:
-            payload = await self._notices.write(
-                conn, report.reporter_id, report_notice(report.id, case, outcome)
-            )
-            pushes.append(
-                lambda reporter=report.reporter_id, payload=payload: self._notices.ring(
-                    reporter, payload
-                )
-            )
-        return pushes
+            notice = report_notice(report.id, case, outcome)
+            await self._notices.tell(conn, report.reporter_id, notice)
+
+
+@dataclass
+class Done:
+    """What a decision did besides deciding its cases: the other cases it decided with them, and
+    everything its removals took down. Its audit row names all of it."""
+
+    closed: list[int] = field(default_factory=list)
+    messages: list[int] = field(default_factory=list)
+    posts: list[int] = field(default_factory=list)
+    reposts: list[int] = field(default_factory=list)
+    forwards: list[int] = field(default_factory=list)  # the messages that carried them
+
+    def took_down(self, case: Row, removal: Removal) -> None:
+        self.messages += removal.messages
+        self.forwards += removal.forwards
+        for post_id in removal.posts:
+            (self.posts if post_id == case.target_id else self.reposts).append(post_id)
+
+    def details(self, case_ids: Sequence[int]) -> dict[str, Any]:
+        details: dict[str, Any] = {}
+        closed = sorted(set(self.closed) - set(case_ids))
+        if closed:
+            details["closed_case_ids"] = closed
+        taken_down = {
+            "messages": sorted(set(self.messages)),
+            "posts": sorted(set(self.posts)),
+            "reposts": sorted(set(self.reposts)),
+            "forwards": sorted(set(self.forwards)),
+        }
+        if any(taken_down.values()):
+            details["taken_down"] = taken_down
+        return details
 
 
 @dataclass(frozen=True, slots=True)
@@ -604,39 +455,6 @@ class Finding:
         return details
 
 
-async def _record_decision(
-    conn: DbConnection,
-    case_id: int,
-    decision: str,
-    decided_by: int | None,
-    reason: str,
-    now_ms: int,
-) -> None:
-    await review_store.update_case(
-        conn,
-        case_id,
-        state=DECIDED_STATES[decision],
-        decision=decision,
-        decided_by=decided_by,
-        decided_at=now_ms,
-        reason=reason,
-        claimed_by=None,
-        claimed_at=None,
-    )
-
-
-async def _text_of(conn: DbConnection, target_type: str, target_id: int) -> str | None:
-    if target_type == Target.MESSAGE:
-        message = await message_store.get(conn, target_id)
-        if message is None or message.moderation in GONE:
-            return None
-        return message.text
-    post = await post_store.get(conn, target_id)
-    if post is None or post.status in (PostState.REMOVED, PostState.WITHHELD):
-        return None
-    return f"{post.title}\n{post.body}"
-
-
 def _states(state: str) -> tuple[str, ...]:
     if state == "pending":
         return PENDING
@@ -653,15 +471,6 @@ def _states(state: str) -> tuple[str, ...]:
             f"state must be pending or one of {', '.join(known)}", code="state_invalid"
         )
     return (state,)
-
-
-def report_notice(report_id: int, case: Row, outcome: str) -> dict[str, Any]:
-    return {
-        "kind": "report_outcome",
-        "report_id": report_id,
-        "target": {"type": case.target_type, "id": case.target_id},
-        "outcome": outcome,
-    }
 
 
 def render_case(row: Row, now_ms: int) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from townhall.bus.base import Bus, user_channel
 from townhall.domain.errors import InvalidInput
 from townhall.domain.events import POST_PREFIX, message_event
 from townhall.domain.limits import Limits
-from townhall.services.messaging import render_message
 from townhall.services.principal import Principal
+from townhall.services.rendering import render_message
 from townhall.store import stream as stream_store
 from townhall.store.database import Database
 from townhall.store.message_log import stored_message

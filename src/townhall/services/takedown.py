@@ -1,13 +1,13 @@
 """What a review decision does to content: a hold released to everyone it was for, or a
 removal that leaves a tombstone in every stream, timeline and forward that carried it.
 
-Each function writes in the caller's transaction and returns the pushes to make once it
-commits, so a rolled-back bulk decision pushes nothing."""
+Each function writes in the caller's transaction and pushes to clients once it commits, so a
+rolled-back bulk decision pushes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from functools import partial
 
 import orjson
 
@@ -17,26 +17,32 @@ from townhall.domain.messaging import GONE, MessageModeration
 from townhall.domain.public_accounts import PostState
 from townhall.domain.review import Target
 from townhall.services.live_posts import LiveFollowers
-from townhall.services.messaging import render_message
-from townhall.services.posts import post_attachment, render_post
+from townhall.services.rendering import post_attachment, render_message, render_post
 from townhall.store import conversations as conversation_store
 from townhall.store import messages as message_store
 from townhall.store import posts as post_store
 from townhall.store import reach as reach_store
 from townhall.store import stream as stream_store
-from townhall.store.database import DbConnection
+from townhall.store.database import Transaction
 from townhall.store.message_log import StoredMessage, stored_message
 from townhall.store.positions import StreamPositions
 
-Push = Callable[[], None]
 
-
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Removal:
-    """What a removal took down (its cascade included) and what to push once it commits."""
+    """What a removal took down: messages; or a post, its re-posts and the messages that
+    forwarded any of them. Content already gone is not taken down again, so not named."""
 
-    pushes: list[Push] = field(default_factory=list)
-    targets: list[tuple[str, int]] = field(default_factory=list)
+    messages: tuple[int, ...] = ()
+    posts: tuple[int, ...] = ()
+    forwards: tuple[int, ...] = ()  # the messages carrying the posts
+
+    @property
+    def targets(self) -> list[tuple[str, int]]:
+        return [
+            *((Target.MESSAGE, message_id) for message_id in (*self.messages, *self.forwards)),
+            *((Target.POST, post_id) for post_id in self.posts),
+        ]
 
 
 class Takedown:
@@ -47,33 +53,31 @@ class Takedown:
 
     # Holds released ------------------------------------------------------------------------
 
-    async def release_message(self, conn: DbConnection, message_id: int) -> list[Push]:
+    async def release_message(self, conn: Transaction, message_id: int) -> None:
         """Deliver a held message to the rest of its conversation, at a new stream position."""
         row = await message_store.get(conn, message_id)
         if row is None or row.moderation != MessageModeration.HELD:
-            return []
+            return
         await message_store.set_moderation(conn, message_id, None)
         released = replace(stored_message(row), moderation=None)
-        return await self._redeliver(conn, released, everyone=False)
+        await self._redeliver(conn, released, everyone=False)
 
-    async def release_post(self, conn: DbConnection, post_id: int) -> list[Push]:
+    async def release_post(self, conn: Transaction, post_id: int) -> None:
         post = await post_store.get(conn, post_id)
         if post is None or post.status != PostState.HELD:
-            return []
+            return
         await post_store.set_status(conn, [post_id], PostState.PUBLISHED)
-        published = await post_store.get(conn, post_id)
-        frame = orjson.dumps(post_event(render_post(published)))
-        return [lambda: self._live.publish(frame)]
+        await self._push_post(conn, post_id)
 
     # Removals reversed on appeal -----------------------------------------------------------
 
-    async def restore_message(self, conn: DbConnection, message_id: int, text: str) -> list[Push]:
+    async def restore_message(self, conn: Transaction, message_id: int, text: str) -> None:
         """Give a removed message back its text (the case's copy) and deliver it again, at a
         new stream position, to everyone it reached or, removed while held, was for; a forward
         carries its post again."""
         row = await message_store.get(conn, message_id)
         if row is None or row.moderation not in GONE:
-            return []
+            return
         forward = await reach_store.forward_by_message(conn, message_id)
         attachment = None
         if forward is not None:
@@ -81,26 +85,23 @@ class Takedown:
             text, attachment = post.title, orjson.dumps(post_attachment(post)).decode()
         await message_store.restore(conn, message_id, text=text, attachment=attachment)
         restored = replace(stored_message(row), text=text, attachment=attachment, moderation=None)
-        return await self._redeliver(conn, restored, everyone=True)
+        await self._redeliver(conn, restored, everyone=True)
 
-    async def restore_post(self, conn: DbConnection, post_id: int) -> list[Push]:
+    async def restore_post(self, conn: Transaction, post_id: int) -> None:
         """The post and the re-posts and forwards its removal took down with it."""
         post_ids = [post_id, *await post_store.reposts_of(conn, [post_id])]
         statuses = await post_store.statuses(conn, post_ids)
         gone = (PostState.REMOVED, PostState.WITHHELD)  # withheld: removed while held
         removed = [pid for pid in post_ids if statuses.get(pid) in gone]
         await post_store.set_status(conn, removed, PostState.PUBLISHED)
-        pushes: list[Push] = []
         for pid in removed:
-            frame = orjson.dumps(post_event(render_post(await post_store.get(conn, pid))))
-            pushes.append(lambda frame=frame: self._live.publish(frame))
+            await self._push_post(conn, pid)
         for message_id in await reach_store.forward_messages(conn, removed):
-            pushes += await self.restore_message(conn, message_id, "")
-        return pushes
+            await self.restore_message(conn, message_id, "")
 
     async def _redeliver(
-        self, conn: DbConnection, message: StoredMessage, *, everyone: bool
-    ) -> list[Push]:
+        self, conn: Transaction, message: StoredMessage, *, everyone: bool
+    ) -> None:
         """Deliver the message as it now stands, at a new stream position, to its conversation
         (`everyone`: its sender too)."""
         members = await conversation_store.member_roles(conn, message.conversation_id)
@@ -109,19 +110,21 @@ class Takedown:
             conn, self._positions, message_id=message.id, recipients=recipients
         )
         frame = orjson.dumps(message_event(position, render_message(message)))
-        return [lambda: self._ring(recipients, frame)]
+        conn.after_commit(lambda: self._ring(recipients, frame))
 
     # Removals ------------------------------------------------------------------------------
 
-    async def remove_messages(self, conn: DbConnection, message_ids: list[int]) -> Removal:
+    async def remove_messages(self, conn: Transaction, message_ids: list[int]) -> Removal:
         """Blank each message and put a tombstone in the stream of everyone who had it."""
+        return Removal(messages=await self._remove_messages(conn, message_ids))
+
+    async def _remove_messages(self, conn: Transaction, message_ids: list[int]) -> tuple[int, ...]:
         rows = await message_store.of_ids(conn, message_ids)
         live = [row for row in rows if row.moderation not in GONE]
         held = [row.id for row in live if row.moderation == MessageModeration.HELD]
         delivered = [row.id for row in live if row.moderation != MessageModeration.HELD]
         await message_store.blank(conn, held, MessageModeration.WITHHELD)
         await message_store.blank(conn, delivered, MessageModeration.REMOVED)
-        removal = Removal()
         members: dict[int, list[int]] = {}  # many forwards share a conversation
         for row in live:
             if row.moderation == MessageModeration.HELD:
@@ -140,13 +143,10 @@ class Takedown:
                 render=lambda position, target=target: tombstone_event(position, target),
                 recipients=recipients,
             )
-            removal.pushes.append(
-                lambda recipients=recipients, payload=payload: self._ring(recipients, payload)
-            )
-            removal.targets.append((Target.MESSAGE, row.id))
-        return removal
+            conn.after_commit(partial(self._ring, recipients, payload))
+        return tuple(row.id for row in live)
 
-    async def remove_post(self, conn: DbConnection, post_id: int) -> Removal:
+    async def remove_post(self, conn: Transaction, post_id: int) -> Removal:
         """The post, every re-post of it down the chain, and every forward of any of them.
         What subscribers saw becomes a tombstone; what they never saw stays unseen."""
         post_ids = [post_id, *await post_store.reposts_of(conn, [post_id])]
@@ -155,14 +155,17 @@ class Takedown:
         held = [pid for pid in post_ids if statuses.get(pid) == PostState.HELD]
         await post_store.set_status(conn, shown, PostState.REMOVED)
         await post_store.set_status(conn, held, PostState.WITHHELD)
-        removal = await self.remove_messages(
+        forwards = await self._remove_messages(
             conn, await reach_store.forward_messages(conn, post_ids)
         )
         for pid in shown:  # online followers swap it for its tombstone at once
-            frame = orjson.dumps(post_event(render_post(await post_store.get(conn, pid))))
-            removal.pushes.append(lambda frame=frame: self._live.publish(frame))
-        removal.targets += [(Target.POST, pid) for pid in [*shown, *held]]
-        return removal
+            await self._push_post(conn, pid)
+        return Removal(posts=(*shown, *held), forwards=forwards)
+
+    async def _push_post(self, conn: Transaction, post_id: int) -> None:
+        """The post as it now stands, to its online followers once the change commits."""
+        frame = orjson.dumps(post_event(render_post(await post_store.get(conn, post_id))))
+        conn.after_commit(lambda: self._live.publish(frame))
 
     def _ring(self, recipients: list[int], payload: bytes) -> None:
         for account_id in recipients:

@@ -34,6 +34,54 @@ class DbConnection(Protocol):
     async def scalar(self, statement: Executable, parameters: Any = None) -> Any: ...
 
 
+Effect = Callable[[], None]
+
+
+class AfterCommit:
+    """The effects outside the database that wait for a transaction to commit: bus publishes,
+    cache forgets, notices rung. They run once, in the order they were added, after the commit;
+    a rollback drops them. One that fails is logged and the rest still run: what is committed
+    stays committed, and the caller is answered."""
+
+    __slots__ = ("_effects",)
+
+    def __init__(self) -> None:
+        self._effects: list[Effect] = []
+
+    def add(self, effect: Effect) -> None:
+        self._effects.append(effect)
+
+    def run(self) -> None:
+        effects, self._effects = self._effects, []
+        for effect in effects:
+            try:
+                effect()
+            except Exception:
+                log.exception("an effect after commit failed")
+
+
+class Transaction:
+    """A write transaction as a service sees it: the statements it runs, and `after_commit` for
+    what may only happen once they are committed. The one place where effects wait for a
+    commit: a bus between processes and cross-process cache invalidation hook in here."""
+
+    __slots__ = ("_connection", "_effects")
+
+    def __init__(self, connection: DbConnection, effects: AfterCommit) -> None:
+        self._connection = connection
+        self._effects = effects
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Any:
+        return await self._connection.execute(statement, parameters)
+
+    async def scalar(self, statement: Executable, parameters: Any = None) -> Any:
+        return await self._connection.scalar(statement, parameters)
+
+    def after_commit(self, effect: Effect) -> None:
+        """Run `effect` once the transaction commits (never, if it rolls back)."""
+        self._effects.add(effect)
+
+
 class InlineReader:
     """A read transaction run on the event loop's own thread.
 
@@ -74,14 +122,17 @@ class Database:
             self.positions.turn_ended()
 
     @asynccontextmanager
-    async def writing(self) -> AsyncIterator[DbConnection]:
+    async def writing(self) -> AsyncIterator[Transaction]:
         """A write transaction in the writer's turn, holding SQLite's write lock from its start:
         a transaction that reads before it writes would otherwise fail at once ("database is
-        locked") when another process (a CLI command) commits in between."""
+        locked") when another process (a CLI command) commits in between. Its effects after
+        commit run once the turn is over, when readers see what it wrote."""
+        effects = AfterCommit()
         async with self.write_turn(), self.engine.connect() as conn:
             await conn.execution_options(**{WRITES: True})
             async with conn.begin():
-                yield conn
+                yield Transaction(conn, effects)
+        effects.run()
 
     def sync_engine_for_writer(self) -> Engine:
         """A synchronous engine on the same database, for a dedicated writer thread."""

@@ -4,22 +4,28 @@ One writer task drains everything queued while the previous batch was being writ
 load a batch grows and the cost of a commit is shared; when idle a message is written alone at
 once. Callbacks see each committed batch in commit order before any sender is answered, so
 live delivery follows the same order as the stream in the database.
+
+A send may carry rows to write in its message's own transaction (`written_with`: the review case
+and statement of reasons it raised, the forward it records), so the message and they commit
+together or not at all. A batch holding such sends writes its messages on the writer's thread
+as any other, then those rows through the same open transaction, then commits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
-from sqlalchemy import Dialect, Row, bindparam, func, insert, select
+from sqlalchemy import Connection, Dialect, Executable, Row, bindparam, func, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from townhall.domain.errors import Conflict, DomainError
-from townhall.store.database import Database
+from townhall.store.database import WRITES, AfterCommit, Database, Transaction
 from townhall.store.group_commit import GroupCommit
 from townhall.store.schema import inbox, messages
 
@@ -48,6 +54,22 @@ class Appended:
     origin: object = None  # the sender's connection, handed back untouched to on-commit callbacks
 
 
+WrittenWith = Callable[[Transaction, StoredMessage], Awaitable[None]]
+"""Rows a send writes in its message's own transaction, given the message as stored."""
+
+
+def together(first: WrittenWith | None, then: WrittenWith | None) -> WrittenWith | None:
+    """One `written_with` that writes `first`, then `then` (None: nothing to write)."""
+    if first is None or then is None:
+        return first or then
+
+    async def write_both(conn: Transaction, message: StoredMessage) -> None:
+        await first(conn, message)
+        await then(conn, message)
+
+    return write_both
+
+
 @dataclass(slots=True)
 class _Request:
     conversation_id: int
@@ -58,6 +80,7 @@ class _Request:
     origin: object
     attachment: str | None
     moderation: str | None
+    written_with: WrittenWith | None
 
 
 OnCommit = Callable[[Sequence[Appended]], None]
@@ -68,8 +91,10 @@ class MessageWriter(Protocol):
 
     `append` returns once the message is committed with its id, its per-conversation `seq` and
     its stream position, and readable (at or below `StreamPositions.persisted_upto()`); the
-    `on_commit` callbacks have then seen it, batches in commit order. A resend with the same
-    `(sender_id, client_id)` returns the stored message as a duplicate and writes nothing.
+    `on_commit` callbacks have then seen it, batches in commit order. `written_with` writes the
+    caller's rows (a review case, a forward's record) in the message's own transaction. A resend
+    with the same `(sender_id, client_id)` returns the stored message as a duplicate and writes
+    nothing.
     """
 
     async def append(
@@ -83,6 +108,7 @@ class MessageWriter(Protocol):
         origin: object = None,
         attachment: str | None = None,
         moderation: str | None = None,
+        written_with: WrittenWith | None = None,
     ) -> Appended: ...
 
     def on_commit(self, callback: OnCommit) -> None: ...
@@ -127,7 +153,10 @@ class MessageLog:
         origin: object = None,
         attachment: str | None = None,
         moderation: str | None = None,
+        written_with: WrittenWith | None = None,
     ) -> Appended:
+        """Store the message (a resend of a stored one writes nothing, not even `written_with`)
+        and answer once it is committed and delivered."""
         return await self._group.submit(  # type: ignore[return-value]
             _Request(
                 conversation_id,
@@ -138,31 +167,82 @@ class MessageLog:
                 origin,
                 attachment,
                 moderation,
+                written_with,
             )
         )
 
     async def _commit(self, batch: Sequence[_Request]) -> list[Appended | DomainError]:
         loop = asyncio.get_running_loop()
         now_ms = int(self._clock() * 1000)
+        effects = AfterCommit()
         try:
             async with self._db.write_turn():
-                outcomes = await loop.run_in_executor(
-                    self._thread, self._writer.write, batch, now_ms
-                )
-        except Exception:
+                if any(request.written_with is not None for request in batch):
+                    outcomes = await self._write_with(batch, now_ms, effects)
+                else:
+                    outcomes = await loop.run_in_executor(
+                        self._thread, self._writer.write, batch, now_ms
+                    )
+        except Exception as error:
             if len(batch) > 1:
                 # Isolate the request that broke the batch: the others must not fail with it.
                 return [outcome for request in batch for outcome in await self._commit([request])]
+            if isinstance(error, DomainError):  # refused by what it writes with its message
+                return [error]
             log.exception("message append failed")
             return [Conflict("the message could not be stored", code="message_not_stored")]
         fresh = [o for o in outcomes if isinstance(o, Appended) and not o.duplicate]
-        if fresh:
+        if fresh:  # stored is stored: a failed push must not stall the log
             for callback in self._on_commit:
-                try:
-                    callback(fresh)
-                except Exception:  # stored is stored: a failed push must not stall the log
-                    log.exception("on-commit callback failed")
+                effects.add(partial(callback, fresh))
+        effects.run()
         return outcomes
+
+    async def _write_with(
+        self, batch: Sequence[_Request], now_ms: int, effects: AfterCommit
+    ) -> list[Appended | DomainError]:
+        """The batch's messages, then what each fresh one is written with, in one transaction."""
+        loop = asyncio.get_running_loop()
+        outcomes = await loop.run_in_executor(
+            self._thread, partial(self._writer.write, batch, now_ms, commit=False)
+        )
+        try:
+            conn = Transaction(_OnWriterThread(self._writer.connection, self._thread), effects)
+            for request, outcome in zip(batch, outcomes, strict=True):
+                if request.written_with is not None and _fresh(outcome):
+                    await request.written_with(conn, outcome.message)  # type: ignore[union-attr]
+            await loop.run_in_executor(self._thread, self._writer.commit)
+        except BaseException:
+            await loop.run_in_executor(self._thread, self._writer.rollback)
+            raise
+        return outcomes
+
+
+def _fresh(outcome: Appended | DomainError) -> bool:
+    return isinstance(outcome, Appended) and not outcome.duplicate
+
+
+class _OnWriterThread:
+    """The writer's open transaction as the repositories use a connection: each statement runs
+    on the writer's thread, which owns the connection, and comes back with its rows read."""
+
+    def __init__(self, connection: Connection, thread: ThreadPoolExecutor) -> None:
+        self._connection = connection
+        self._thread = thread
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._thread, self._execute, statement, parameters
+        )
+
+    async def scalar(self, statement: Executable, parameters: Any = None) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._thread, self._connection.scalar, statement, parameters
+        )
+
+    def _execute(self, statement: Executable, parameters: Any) -> Any:
+        result = self._connection.execute(statement, parameters)
+        return result.freeze()() if result.returns_rows else result
 
 
 class BatchWriter:
@@ -176,7 +256,8 @@ class BatchWriter:
     def __init__(self, database: Database) -> None:
         self._db = database
         self._engine = database.sync_engine_for_writer()
-        self._connection: Any = None
+        self._connection: Connection | None = None
+        self._open: Any = None  # SQLAlchemy's transaction, left open for `written_with` rows
         self._last_seq: dict[int, int] = {}
         dialect = self._engine.dialect
         self._insert_message = _compile(
@@ -197,40 +278,66 @@ class BatchWriter:
             dialect,
         )
 
-    def _cursor(self) -> Any:
+    @property
+    def connection(self) -> Connection:
+        """The writer's connection; the batch's own statements go to its driver directly."""
         if self._connection is None:
-            self._connection = self._engine.raw_connection()
-        return self._connection.cursor()
+            self._connection = self._engine.connect().execution_options(**{WRITES: True})
+        return self._connection
 
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
         self._engine.dispose()
 
-    def write(self, batch: Sequence[_Request], now_ms: int) -> list[Appended | DomainError]:
-        cursor = self._cursor()
+    def write(
+        self, batch: Sequence[_Request], now_ms: int, *, commit: bool = True
+    ) -> list[Appended | DomainError]:
+        """Write the batch in one transaction and commit it. With `commit=False` the transaction
+        stays open for more statements on `connection`; then `commit()` or `rollback()`."""
+        cursor = self.connection.connection.cursor()
         try:
-            cursor.execute("BEGIN IMMEDIATE")
+            self._begin(cursor, held=not commit)
             outcomes, message_rows, inbox_rows = self._plan(cursor, batch, now_ms, {})
             cursor.executemany(self._insert_message.sql, message_rows)
             if cursor.rowcount != len(message_rows):  # a resend: plan again knowing the sent
-                cursor.execute("ROLLBACK")
-                self._last_seq.clear()
+                self.rollback()
                 known = self._already_sent(cursor, batch)
-                cursor.execute("BEGIN IMMEDIATE")
+                self._begin(cursor, held=not commit)
                 outcomes, message_rows, inbox_rows = self._plan(cursor, batch, now_ms, known)
                 cursor.executemany(self._insert_message.sql, message_rows)
             if inbox_rows:
                 cursor.executemany(self._insert_inbox.sql, inbox_rows)
-            cursor.execute("COMMIT")
+            if commit:
+                cursor.execute("COMMIT")
         except BaseException:
-            self._last_seq.clear()  # the failed batch advanced it; re-read from the database
-            if self._connection is not None and self._connection.in_transaction:
-                cursor.execute("ROLLBACK")
+            self.rollback()
             raise
         finally:
             cursor.close()
         return outcomes
+
+    def _begin(self, cursor: Any, *, held: bool) -> None:
+        if held:  # SQLAlchemy's own, so that the statements of `written_with` join it
+            self._open = self.connection.begin()
+        else:  # the common batch: its begin and commit cost one driver call each
+            cursor.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        """Commit the transaction `write(commit=False)` left open."""
+        transaction, self._open = self._open, None
+        transaction.commit()
+
+    def rollback(self) -> None:
+        """Roll back the open transaction, if any."""
+        self._last_seq.clear()  # the failed batch advanced it; re-read from the database
+        transaction, self._open = self._open, None
+        if transaction is not None:
+            transaction.rollback()
+            return
+        driver = self.connection.connection.dbapi_connection
+        if driver is not None and driver.in_transaction:
+            driver.rollback()
 
     def _plan(
         self,

@@ -161,11 +161,6 @@ async def insert_forward(conn: DbConnection, **values: Any) -> int:
     return int(forward_id)
 
 
-async def get_forward(conn: DbConnection, forward_id: int) -> Row:
-    result = await conn.execute(select(forwards).where(forwards.c.id == forward_id))
-    return result.one()
-
-
 async def forward_by_message(conn: DbConnection, message_id: int) -> Row | None:
     result = await conn.execute(select(forwards).where(forwards.c.message_id == message_id))
     return result.first()

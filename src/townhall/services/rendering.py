@@ -1,0 +1,65 @@
+"""Messages and posts as clients see them. A leaf: it imports no service, so every service that
+shows or re-delivers content (messaging, posts, sync, takedown) renders it the same way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import Row
+
+from townhall.domain.events import message_object
+from townhall.domain.public_accounts import PostState
+from townhall.domain.time import iso_utc
+from townhall.store.message_log import StoredMessage
+
+
+def render_message(message: StoredMessage) -> dict[str, Any]:
+    return message_object(
+        message_id=message.id,
+        conversation_id=message.conversation_id,
+        seq=message.seq,
+        sender_id=message.sender_id,
+        client_id=message.client_id,
+        text=message.text,
+        created_at=iso_utc(message.created_at_ms),
+        attachment=orjson.loads(message.attachment) if message.attachment else None,
+        moderation=message.moderation,
+    )
+
+
+def render_post(row: Row) -> dict[str, Any]:
+    """A removed post renders as its tombstone; a held one (seen by its operator) says so."""
+    if row.status == PostState.REMOVED:
+        return {
+            "id": row.id,
+            "public_account_id": row.public_account_id,
+            "account_name": row.account_name,
+            "created_at": iso_utc(row.created_at),
+            "moderation": PostState.REMOVED,
+        }
+    post = {
+        "id": row.id,
+        "public_account_id": row.public_account_id,
+        "account_name": row.account_name,
+        "title": row.title,
+        "body": row.body,
+        "content_class": row.content_class,
+        "source_post_id": row.source_post_id,
+        "root_post_id": row.root_post_id,
+        "created_at": iso_utc(row.created_at),
+    }
+    if row.status == PostState.HELD:
+        post["moderation"] = PostState.HELD
+    return post
+
+
+def post_attachment(post: Row) -> dict[str, Any]:
+    """What a message forwarding a post carries."""
+    return {
+        "type": "post",
+        "post_id": post.id,
+        "public_account_id": post.public_account_id,
+        "account_name": post.account_name,
+        "title": post.title,
+    }
