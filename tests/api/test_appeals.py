@@ -349,3 +349,15 @@ async def test_only_the_subject_may_appeal_and_bad_requests_are_refused(
     assert_error(await alice.raw("GET", "/api/v1/admin/appeals"), 403, "role_required")
     bad_state = await admin.raw("GET", "/api/v1/admin/appeals", params={"limit": 0})
     assert_error(bad_state, 400)
+
+
+async def test_only_an_administrator_reverses_a_closure_on_appeal(
+    alice: User, reviewer: User, admin: User, make_staff: MakeStaff
+) -> None:
+    """Lifting a closure takes an administrator; reversing it on appeal does too."""
+    closure = await applied(admin, "user", alice.id, "close")
+    pending = await appealed(alice, sanction_id=closure["id"])
+    assert_error(await decide(reviewer, pending["id"], "reverse"), 403, "role_required")
+    other_admin = await make_staff("admin", new=True)
+    assert (await decided(other_admin, pending["id"], "reverse"))["state"] == "reversed"
+    assert (await alice.me())["sanctions"] == []

@@ -20,7 +20,7 @@ from townhall.domain.policy import PolicyPack
 from townhall.domain.review import CaseState, Target, Verdict
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
-from townhall.services.enforcement import Enforcement
+from townhall.services.enforcement import GRAVE, Enforcement
 from townhall.services.moderation import ContentCheck
 from townhall.services.notices import Notices
 from townhall.services.principal import Principal, require
@@ -164,6 +164,9 @@ class Appeals:
             if appeal.state != AppealState.PENDING:
                 raise Conflict(f"the appeal was already {appeal.state}", code="appeal_decided")
             sanction, case = await self._appealed(conn, appeal)
+            # Undoing a closure is an administrator's, on appeal as when lifting it.
+            if verdict == AppealVerdict.REVERSE and sanction is not None and sanction.kind in GRAVE:
+                require(actor, Permission.APPLY_CLOSING_SANCTION)
             if actor.account_id in _deciders(sanction, case):
                 raise Forbidden(
                     "an appeal is decided by a reviewer other than the one who decided",
