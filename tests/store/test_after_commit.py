@@ -41,19 +41,24 @@ async def test_effects_run_after_the_commit_in_order_when_readers_see_it(
 ) -> None:
     alice = await add_account(database, "alice")
     ran: list[tuple[str, int]] = []
+    taken: list[int] = []
 
     def effect(name: str) -> None:
-        ran.append((name, database.counters.committed_position))
+        ran.append((name, database.positions.persisted_upto()))
+
+    def render(position: int) -> dict[str, object]:
+        taken.append(position)
+        return {"type": "notice", "position": position}
 
     async with database.writing() as conn:
         await stream_store.append_new_event(
             conn,
-            database.counters,
+            database.positions,
             event_type="notice",
-            render=lambda position: {"type": "notice", "position": position},
+            render=render,
             recipients=(alice,),
         )
-        position = database.counters.next_position - 1
+        (position,) = taken
         conn.after_commit(lambda: effect("first"))
         conn.after_commit(lambda: effect("second"))
         assert ran == []  # nothing runs before the commit
