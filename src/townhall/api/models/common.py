@@ -1,0 +1,83 @@
+"""What every response model shares: the error envelope, the error responses a route declares,
+and the one pagination convention of every list.
+
+Pagination: a paged list takes `cursor` (opaque, from the previous page) and `limit`, and answers
+`{"<items>": [...], "next_cursor": "…" | null}`; `null` means there is nothing more. A cursor is a
+string a client hands back unchanged; what it encodes (an id, a sequence number, an offset) is the
+list's own business. Streams are not lists: sync and the timeline's `since` keep their stream
+cursor (`since` → `next`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from townhall.api.schemas import MAX_ID
+from townhall.domain.errors import InvalidInput
+
+MAX_CURSOR_LENGTH = 64
+
+
+class Model(BaseModel):
+    """A response model. Extra keys are refused so a model cannot silently fall behind what the
+    service renders: the OpenAPI validation test then catches the difference."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(Model):
+    code: str = Field(description="stable snake_case code; see docs/errors.md")
+    message: str = Field(description="for people; never personal data")
+    retry_after: int | None = Field(
+        default=None, description="429 only: seconds until trying again can succeed"
+    )
+
+
+class ErrorEnvelope(Model):
+    error: ErrorDetail
+
+
+ERROR_MEANINGS = {
+    400: "the request is malformed or a parameter is out of range",
+    401: "no valid bearer token",
+    403: "the caller's role, status or a sanction does not allow this",
+    404: "no such thing, or not visible to the caller",
+    409: "the request conflicts with the current state",
+    413: "the body or a field is too large",
+    422: "refused by policy (the policy pack's rules)",
+    429: "too many requests; see retry_after and the Retry-After header",
+    503: "a service Townhall depends on did not answer; try again later",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses=`: the error statuses its service can answer besides those every
+    route of its kind gets (see `api/openapi.py`)."""
+    return {
+        status: {"model": ErrorEnvelope, "description": ERROR_MEANINGS[status]}
+        for status in statuses
+    }
+
+
+Cursor = Annotated[
+    str | None,
+    Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page"),
+]
+
+
+def next_cursor(value: int | None) -> str | None:
+    """The cursor of the page after this one, from the position its last item stands at."""
+    return None if value is None else str(value)
+
+
+def cursor_position(cursor: str | None) -> int | None:
+    """The position a cursor stands at; None for the first page. A cursor this server did not
+    hand out is 400 `cursor_invalid`."""
+    if cursor is None:
+        return None
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_ID:
+        raise InvalidInput("cursor: not a cursor this list handed out", code="cursor_invalid")
+    return int(cursor)
