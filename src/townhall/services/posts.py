@@ -128,7 +128,7 @@ class PostService:
         held = verdict.decision == Decision.HOLD  # its subscribers see it once approved
         quota = self._rules.broadcast_quota.get(account.account_type)
         if quota is None:  # the pack no longer offers this account type
-            raise PolicyRefusal(
+            raise InvalidInput(
                 f"the account type {account.account_type!r} is no longer offered",
                 code="account_type_invalid",
             )

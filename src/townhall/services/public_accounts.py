@@ -10,7 +10,7 @@ from sqlalchemy import Row
 
 from townhall.domain.accounts import check_reason
 from townhall.domain.enforcement import Capability
-from townhall.domain.errors import Conflict, NotFound, PolicyRefusal
+from townhall.domain.errors import Conflict, InvalidInput, NotFound, PolicyRefusal
 from townhall.domain.limits import Limits
 from townhall.domain.naming import name_key
 from townhall.domain.permissions import Permission
@@ -225,7 +225,7 @@ class PublicAccountService:
             if approve:
                 category = self._rules.categories.get(row.category)
                 if category is None:  # the pack no longer offers it: the applicant must reapply
-                    raise PolicyRefusal(
+                    raise InvalidInput(
                         f"the category {row.category!r} is no longer offered; reject instead",
                         code="category_invalid",
                     )

@@ -250,7 +250,7 @@ class ReviewDesk:
         if case.state not in PENDING:
             raise Conflict(f"case {case.id} is already decided", code="case_decided")
         if case.state == CaseState.ESCALATED and decision == ReviewVerdict.ESCALATE:
-            raise Conflict(f"case {case.id} is already escalated", code="case_escalated")
+            raise Conflict(f"case {case.id} is already escalated", code="case_already_escalated")
         self._check_may_decide(actor, case)
         self._check_claim(actor, case, now_ms)
         removes = decision in (ReviewVerdict.REMOVE, ReviewVerdict.MARK_FALSE)
