@@ -558,7 +558,7 @@ async def test_an_escalated_case_waits_for_an_administrator(
     assert_error(await decide_case(reviewer, case["id"], "remove"), 403, "case_escalated")
     assert_error(await decide_case(reviewer, case["id"], "approve"), 403, "case_escalated")
     admin = await make_staff("admin")
-    assert_error(await decide_case(admin, case["id"], "escalate"), 409, "case_escalated")
+    assert_error(await decide_case(admin, case["id"], "escalate"), 409, "case_already_escalated")
     removed = await decided_case(admin, case["id"], "remove", "illegal gambling ad")
     assert (removed["state"], removed["decided_by"]) == ("removed", admin.id)
     assert (await full_history(bob, chat))[0]["moderation"] == "removed"

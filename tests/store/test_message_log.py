@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Sequence
 import pytest
 from sqlalchemy import func, select
 
-from townhall.domain.errors import Conflict
+from townhall.domain.errors import Conflict, ErrorCode
 from townhall.store import moderation as moderation_store
 from townhall.store import stream as stream_store
 from townhall.store.database import Database, Transaction
@@ -341,13 +341,13 @@ async def test_a_send_whose_rows_fail_is_not_stored_and_fails_alone(
     first, broken, refused, last = await asyncio.gather(
         sent("first", statement_of_reasons(ran)),
         sent("broken", statement_of_reasons(ran, then=RuntimeError("disk full"))),
-        sent("refused", statement_of_reasons(ran, then=Conflict("no", code="refused_here"))),
+        sent("refused", statement_of_reasons(ran, then=Conflict("no", code=ErrorCode.NAME_TAKEN))),
         sent("last", None),
         return_exceptions=True,
     )
 
     assert isinstance(broken, Conflict) and broken.code == "message_not_stored"
-    assert isinstance(refused, Conflict) and refused.code == "refused_here"
+    assert isinstance(refused, Conflict) and refused.code == "name_taken"
     assert isinstance(first, Appended) and isinstance(last, Appended)
     assert [(row.text, row.seq) for row in await stored_rows(database)] == [
         ("first", 1),

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from townhall.domain.errors import Unauthenticated
+from townhall.domain.errors import ErrorCode, Unauthenticated
 from townhall.domain.permissions import READ_ONLY_ROLES, Permission, permits, read_only_refusal
 from townhall.services.container import Services
 from townhall.services.principal import Principal
@@ -38,7 +38,7 @@ def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("send 'Authorization: Bearer <token>'", code="token_missing")
+        raise Unauthenticated("send 'Authorization: Bearer <token>'", code=ErrorCode.TOKEN_MISSING)
     return token.strip()
 
 

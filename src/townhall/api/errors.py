@@ -1,4 +1,4 @@
-"""The one place domain errors become HTTP: `{"error": {"code", "message"}}`, the right status."""
+"""The one place errors become HTTP: `{"error": {"code", "message"}}` with the code's status."""
 
 from __future__ import annotations
 
@@ -10,50 +10,35 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from townhall.api.responses import JSONBody
 from townhall.domain import errors
+from townhall.domain.errors import ErrorCode
 
 log = logging.getLogger(__name__)
 
-STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
-    errors.InvalidInput: 400,
-    errors.Unauthenticated: 401,
-    errors.Forbidden: 403,
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.TooLarge: 413,
-    errors.PolicyRefusal: 422,
-    errors.Throttled: 429,
-    errors.Unavailable: 503,
-}
-
+# The framework's own refusals, by the status it raises them with; its 400 is a body it could not
+# parse. It raises no other status in this app.
 CODE_BY_HTTP_STATUS = {
-    400: "malformed_json",  # FastAPI's own 400: a body it could not parse
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "body_too_large",
+    400: ErrorCode.MALFORMED_JSON,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.BODY_TOO_LARGE,
 }
 
 
-def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+def error_body(code: ErrorCode, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
 
-def error_response(status: int, code: str, message: str) -> JSONBody:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONBody(error_body(code, message), status_code=status, headers=headers)
+def error_response(code: ErrorCode, message: str) -> JSONBody:
+    """The error as sent: its status is the code's own (domain/errors.py)."""
+    headers = {"WWW-Authenticate": "Bearer"} if code.status == 401 else None
+    return JSONBody(error_body(code, message), status_code=code.status, headers=headers)
 
 
 def throttled_response(exc: errors.Throttled, retry_after: int) -> JSONBody:
     """429 saying when to come back, in the body and in the standard header."""
     body = error_body(exc.code, exc.message)
     body["error"]["retry_after"] = retry_after  # type: ignore[assignment]
-    return JSONBody(body, status_code=429, headers={"Retry-After": str(retry_after)})
-
-
-def status_of(error: errors.DomainError) -> int:
-    for cls in type(error).__mro__:
-        if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]
-    return 400
+    return JSONBody(body, status_code=exc.code.status, headers={"Retry-After": str(retry_after)})
 
 
 def install(app: FastAPI) -> None:
@@ -61,30 +46,35 @@ def install(app: FastAPI) -> None:
     async def _domain(_request: Request, exc: errors.DomainError) -> JSONBody:
         if isinstance(exc, errors.Throttled) and exc.retry_after is not None:
             return throttled_response(exc, exc.retry_after)
-        return error_response(status_of(exc), exc.code, exc.message)
+        return error_response(exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONBody:
-        return error_response(400, *describe_validation_error(exc))
+        return error_response(*describe_validation_error(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONBody:
-        code = CODE_BY_HTTP_STATUS.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONBody:
+        code = CODE_BY_HTTP_STATUS.get(exc.status_code)
+        if code is None:  # a refusal the framework did not make before: ours to look into
+            log.error(
+                "HTTP %d with no code on %s %s", exc.status_code, request.method, request.url.path
+            )
+            return error_response(ErrorCode.INTERNAL_ERROR, "something went wrong on our side")
+        return error_response(code, str(exc.detail))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONBody:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", "something went wrong on our side")
+        return error_response(ErrorCode.INTERNAL_ERROR, "something went wrong on our side")
 
 
-def describe_validation_error(exc: RequestValidationError) -> tuple[str, str]:
+def describe_validation_error(exc: RequestValidationError) -> tuple[ErrorCode, str]:
     """The first problem, named by its location. Never the input value: it may be personal."""
     problems = exc.errors()
     if not problems:
-        return "invalid_request", "the request is not valid"
+        return ErrorCode.INVALID_REQUEST, "the request is not valid"
     first = problems[0]
     if first.get("type") == "json_invalid":
-        return "malformed_json", "the request body is not valid JSON"
+        return ErrorCode.MALFORMED_JSON, "the request body is not valid JSON"
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "body"
-    return "invalid_request", f"{where}: {first.get('msg', 'is not valid')}"
+    return ErrorCode.INVALID_REQUEST, f"{where}: {first.get('msg', 'is not valid')}"

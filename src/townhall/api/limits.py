@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from townhall.api.errors import error_response
+from townhall.domain.errors import ErrorCode
 
 
 class BodySizeLimit:
@@ -39,7 +40,7 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
-            413, "body_too_large", f"request bodies are limited to {self.max_bytes} bytes"
+            ErrorCode.BODY_TOO_LARGE, f"request bodies are limited to {self.max_bytes} bytes"
         )
         await response(scope, receive, send)
 

@@ -20,7 +20,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from townhall.api.errors import error_body
 from townhall.bus.base import user_channel
-from townhall.domain.errors import DomainError
+from townhall.domain.errors import DomainError, ErrorCode
 from townhall.domain.events import POST_PREFIX, SIGNED_OUT_PREFIX
 from townhall.domain.frames import (
     PingFrame,
@@ -139,10 +139,10 @@ class Connection:
         try:
             frame = frame_decoder.decode(raw)
         except msgspec.ValidationError as exc:
-            self.send_control(_error(None, "frame_invalid", str(exc)))
+            self.send_control(_error(None, ErrorCode.FRAME_INVALID, str(exc)))
             return
         except msgspec.DecodeError:
-            self.send_control(_error(None, "malformed_json", "the frame is not valid JSON"))
+            self.send_control(_error(None, ErrorCode.MALFORMED_JSON, "the frame is not valid JSON"))
             return
         if type(frame) is SendFrame:
             # A read-only role (the auditor) may watch but never send: the send use case refuses
@@ -170,7 +170,7 @@ class Connection:
             return
         except Exception:
             log.exception("send over the WebSocket failed")
-            self.send_control(_error(frame.client_id, "internal_error", "the send failed"))
+            self.send_control(_error(frame.client_id, ErrorCode.INTERNAL_ERROR, "the send failed"))
             return
         finally:
             self.in_flight.release()
@@ -185,7 +185,7 @@ class Connection:
         )
 
 
-def _error(client_id: str | None, code: str, message: str) -> dict:
+def _error(client_id: str | None, code: ErrorCode, message: str) -> dict:
     frame: dict = {"type": "error", **error_body(code, message)}
     if client_id is not None:
         frame["client_id"] = client_id
@@ -260,7 +260,7 @@ async def _close_with(
 
 
 class _Refused(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -272,7 +272,7 @@ async def _authenticate(
     try:
         message = await asyncio.wait_for(websocket.receive(), timeout)
     except TimeoutError as exc:
-        raise _Refused("auth_timeout", 'send {"type": "auth", "token"} first') from exc
+        raise _Refused(ErrorCode.AUTH_TIMEOUT, 'send {"type": "auth", "token"} first') from exc
     if message["type"] == "websocket.disconnect":
         raise WebSocketDisconnect(message.get("code", 1000))
     raw = message.get("text") or message.get("bytes") or b""
@@ -280,7 +280,7 @@ async def _authenticate(
         frame = auth_decoder.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise _Refused(
-            "auth_required", 'the first frame must be {"type": "auth", "token"}'
+            ErrorCode.AUTH_REQUIRED, 'the first frame must be {"type": "auth", "token"}'
         ) from exc
     try:
         principal = await services.accounts.authenticate(frame.token)

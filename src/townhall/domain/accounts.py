@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from townhall.domain.errors import InvalidInput, PolicyRefusal
+from townhall.domain.errors import ErrorCode, InvalidInput, PolicyRefusal
 from townhall.domain.limits import Limits
 
 HANDLE_PATTERN = re.compile(r"[a-z][a-z0-9_.-]{2,31}")
@@ -73,7 +73,7 @@ def check_reason(reason: str | None, *, what: str) -> str:
     if not REASON_MIN_CHARS <= len(text) <= REASON_MAX_CHARS:
         raise PolicyRefusal(
             f"{what} needs a reason of {REASON_MIN_CHARS}-{REASON_MAX_CHARS} characters",
-            code="reason_required",
+            code=ErrorCode.REASON_REQUIRED,
         )
     return text
 
@@ -84,7 +84,7 @@ def normalize_handle(handle: str) -> str:
     if not HANDLE_PATTERN.fullmatch(candidate):
         raise InvalidInput(
             "handle must be 3-32 characters: a letter, then letters, digits, '_', '.' or '-'",
-            code="handle_invalid",
+            code=ErrorCode.HANDLE_INVALID,
         )
     return candidate
 
@@ -92,15 +92,15 @@ def normalize_handle(handle: str) -> str:
 def check_display_name(display_name: str, limits: Limits) -> str:
     name = display_name.strip()
     if not name:
-        raise InvalidInput("display_name must not be empty", code="display_name_invalid")
+        raise InvalidInput("display_name must not be empty", code=ErrorCode.DISPLAY_NAME_INVALID)
     if len(name) > limits.max_display_name_chars:
         raise InvalidInput(
             f"display_name is limited to {limits.max_display_name_chars} characters",
-            code="display_name_too_long",
+            code=ErrorCode.DISPLAY_NAME_TOO_LONG,
         )
     if _has_control_characters(name):
         raise InvalidInput(
-            "display_name must not contain control characters", code="display_name_invalid"
+            "display_name must not contain control characters", code=ErrorCode.DISPLAY_NAME_INVALID
         )
     return name
 
@@ -109,7 +109,7 @@ def check_password(password: str) -> None:
     if not PASSWORD_MIN_CHARS <= len(password) <= PASSWORD_MAX_CHARS:
         raise InvalidInput(
             f"password must be {PASSWORD_MIN_CHARS}-{PASSWORD_MAX_CHARS} characters",
-            code="password_invalid",
+            code=ErrorCode.PASSWORD_INVALID,
         )
 
 
@@ -141,7 +141,7 @@ def check_identity_shape(claim: IdentityClaim) -> IdentityClaim:
     identity in it is what was refused."""
     if claim.id_type not in ID_TYPES:
         raise PolicyRefusal(
-            f"id_type must be one of {', '.join(sorted(ID_TYPES))}", code="id_type_invalid"
+            f"id_type must be one of {', '.join(sorted(ID_TYPES))}", code=ErrorCode.ID_TYPE_INVALID
         )
     fields = {
         "legal_name": claim.legal_name,
@@ -154,11 +154,12 @@ def check_identity_shape(claim: IdentityClaim) -> IdentityClaim:
         if not stripped or len(stripped) > IDENTITY_FIELD_MAX_CHARS:
             raise PolicyRefusal(
                 f"identity.{field} must be 1-{IDENTITY_FIELD_MAX_CHARS} characters",
-                code="identity_invalid",
+                code=ErrorCode.IDENTITY_INVALID,
             )
         if _has_control_characters(stripped):
             raise PolicyRefusal(
-                f"identity.{field} must not contain control characters", code="identity_invalid"
+                f"identity.{field} must not contain control characters",
+                code=ErrorCode.IDENTITY_INVALID,
             )
     return IdentityClaim(
         legal_name=claim.legal_name.strip(),

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from townhall.domain.errors import DomainError
+from townhall.domain.errors import Conflict, ErrorCode
 from townhall.domain.moderation import ClassifierRule
 
 UNNAMED = ""  # the key of the one score of a classifier that measures a single thing
@@ -47,8 +47,11 @@ def flags(scores: dict[str, float], classifier: str, rule: ClassifierRule) -> li
     return found
 
 
-class NotEnoughTrainingData(DomainError):
-    code = "not_enough_training_data"
+class NotEnoughTrainingData(Conflict):
+    """Too few decided examples to train on; the code is always `not_enough_training_data`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=ErrorCode.NOT_ENOUGH_TRAINING_DATA)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from stdnum.exceptions import ValidationError
 from stdnum.util import clean
 
 from townhall.domain.accounts import IdentityClaim, Verification, check_identity_shape
-from townhall.domain.errors import PolicyRefusal
+from townhall.domain.errors import ErrorCode, PolicyRefusal
 
 if TYPE_CHECKING:  # policy.py imports CHECKED_ID_TYPES from here
     from townhall.domain.policy import IdentityRules
@@ -44,8 +44,6 @@ COMPOUND_SURNAMES = frozenset(
 
 class IdentityRejected(PolicyRefusal):
     """The identity does not pass the real-name rules; `code` says which rule, never the value."""
-
-    code = "identity_invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +75,12 @@ class IdentityRequirement(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
 
 def unmet_requirement(
     requirement: IdentityRequirement, status: str | None, phone_confirmed: bool
-) -> str | None:
+) -> ErrorCode | None:
     """The code of the first thing the identity lacks, or None; `status` None: no identity."""
     if status not in requirement.accepted:
-        return "identity_unverified"
+        return ErrorCode.IDENTITY_UNVERIFIED
     if requirement.phone_confirmed and not phone_confirmed:
-        return "phone_unconfirmed"
+        return ErrorCode.PHONE_UNCONFIRMED
     return None
 
 
@@ -104,7 +102,7 @@ def status_at_registration(verification_mode: str, finding: str) -> str:
     if finding == ProviderAnswer.NO_MATCH:
         raise IdentityRejected(
             "the identity provider could not match identity.legal_name with identity.id_number",
-            code="identity_not_matched",
+            code=ErrorCode.IDENTITY_NOT_MATCHED,
         )
     if verification_mode == "review":
         return Verification.PENDING_REVIEW
@@ -122,7 +120,7 @@ def check_identity(
         accepted = ", ".join(rules.accepted_id_types)
         raise IdentityRejected(
             f"identity.id_type is not accepted here; accepted: {accepted}",
-            code="id_type_not_accepted",
+            code=ErrorCode.ID_TYPE_NOT_ACCEPTED,
         )
     id_number, birth_date = _DOCUMENT_CHECKS[claim.id_type](claim.id_number, today)
     # Only a document that carries a birth date can be held to the minimum age.
@@ -130,7 +128,7 @@ def check_identity(
         raise IdentityRejected(
             f"the holder of identity.id_number must be at least {rules.minimum_age_years} "
             "years old",
-            code="underage",
+            code=ErrorCode.UNDERAGE,
         )
     normalized = IdentityClaim(
         legal_name=_check_legal_name(claim.id_type, claim.legal_name),
@@ -198,7 +196,7 @@ def _check_cn_ric(number: str, today: date) -> tuple[str, date | None]:
     if not CN_RIC_PATTERN.fullmatch(number):
         raise IdentityRejected(
             "identity.id_number must be 17 digits followed by a digit or X",
-            code="id_number_invalid",
+            code=ErrorCode.ID_NUMBER_INVALID,
         )
     try:
         birth_date = ric.get_birth_date(number)
@@ -206,14 +204,15 @@ def _check_cn_ric(number: str, today: date) -> tuple[str, date | None]:
         birth_date = None  # 30 February and the like
     if birth_date is None or not date(EARLIEST_BIRTH_YEAR, 1, 1) <= birth_date <= today:
         raise IdentityRejected(
-            "identity.id_number carries an impossible birth date", code="id_birth_date_invalid"
+            "identity.id_number carries an impossible birth date",
+            code=ErrorCode.ID_BIRTH_DATE_INVALID,
         )
     if not _region_known(number):
         raise IdentityRejected(
-            "identity.id_number names no known region of issue", code="id_region_unknown"
+            "identity.id_number names no known region of issue", code=ErrorCode.ID_REGION_UNKNOWN
         )
     if ric.calc_check_digit(number) != number[-1]:
-        raise IdentityRejected("identity.id_number fails its checksum", code="id_checksum")
+        raise IdentityRejected("identity.id_number fails its checksum", code=ErrorCode.ID_CHECKSUM)
     return number, birth_date
 
 
@@ -232,7 +231,7 @@ def _check_passport(number: str, today: date) -> tuple[str, date | None]:
     number = _compact_number(number)
     if not PASSPORT_PATTERN.fullmatch(number):
         raise IdentityRejected(
-            "identity.id_number must be 5 to 20 letters or digits", code="id_number_invalid"
+            "identity.id_number must be 5 to 20 letters or digits", code=ErrorCode.ID_NUMBER_INVALID
         )
     return number, None
 
@@ -242,7 +241,7 @@ def _check_hk_macau_permit(number: str, today: date) -> tuple[str, date | None]:
     if not HK_MACAU_PERMIT_PATTERN.fullmatch(number):
         raise IdentityRejected(
             "identity.id_number must be H or M followed by 8 or 10 digits",
-            code="id_number_invalid",
+            code=ErrorCode.ID_NUMBER_INVALID,
         )
     return number, None
 
@@ -271,7 +270,7 @@ def _check_legal_name(id_type: str, legal_name: str) -> str:
         (True, True): "Chinese characters or Latin letters",
     }[(accepts_han, accepts_latin)]
     raise IdentityRejected(
-        f"identity.legal_name must be written in {expected}", code="legal_name_invalid"
+        f"identity.legal_name must be written in {expected}", code=ErrorCode.LEGAL_NAME_INVALID
     )
 
 
@@ -316,7 +315,7 @@ def _check_phone(phone: str, region: str) -> str:
         raise IdentityRejected(
             "identity.phone is not a valid phone number; give the country code for numbers "
             "outside the default region",
-            code="phone_invalid",
+            code=ErrorCode.PHONE_INVALID,
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

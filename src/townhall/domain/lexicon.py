@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import ahocorasick
 
-from townhall.domain.errors import InvalidInput
+from townhall.domain.errors import ErrorCode, InvalidInput
 from townhall.domain.normalize import (
     NO_SOUND,
     Normalized,
@@ -707,12 +707,13 @@ def _syllable_cuts(word: str) -> frozenset[int] | None:
 class LexiconFileError(InvalidInput, ValueError):
     """A lexicon or allowlist file refused whole; `problems` lists (line number, what is wrong)."""
 
-    code = "lexicon_invalid"
-
     def __init__(self, problems: list[tuple[int, str]]) -> None:
         self.problems = problems
         listed = "\n".join(f"line {number}: {what}" for number, what in problems)
-        super().__init__(f"the file was not loaded, {len(problems)} problem(s):\n{listed}")
+        super().__init__(
+            f"the file was not loaded, {len(problems)} problem(s):\n{listed}",
+            code=ErrorCode.LEXICON_INVALID,
+        )
 
 
 def parse_lexicon(

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from townhall.domain.errors import InvalidInput, PolicyRefusal, TooLarge
+from townhall.domain.errors import ErrorCode, InvalidInput, PolicyRefusal, TooLarge
 from townhall.domain.limits import Limits
 
 CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]+")
@@ -50,15 +50,15 @@ def check_group_rules(rules: GroupRules) -> str | None:
 
 def check_message_text(text: str, limits: Limits) -> str:
     if not text.strip():
-        raise InvalidInput("text must not be empty", code="text_empty")
+        raise InvalidInput("text must not be empty", code=ErrorCode.TEXT_EMPTY)
     if len(text.encode()) > limits.max_message_bytes:
         raise TooLarge(
             f"text is limited to {limits.max_message_bytes} bytes of UTF-8",
-            code="message_too_large",
+            code=ErrorCode.MESSAGE_TOO_LARGE,
         )
     # isprintable() is the fast path for the common message without any control character.
     if not text.isprintable() and _has_forbidden_controls(text):
-        raise InvalidInput("text must not contain control characters", code="text_invalid")
+        raise InvalidInput("text must not contain control characters", code=ErrorCode.TEXT_INVALID)
     return text
 
 
@@ -69,7 +69,7 @@ def check_client_id(client_id: str, limits: Limits) -> str:
         raise InvalidInput(
             f"client_id must be 1-{limits.max_client_id_chars} characters of "
             "letters, digits, '_', '.', ':' or '-'",
-            code="client_id_invalid",
+            code=ErrorCode.CLIENT_ID_INVALID,
         )
     return client_id
 
@@ -78,10 +78,13 @@ def check_group_title(title: str, limits: Limits) -> str:
     stripped = title.strip()
     if not stripped or len(stripped) > limits.max_group_title_chars:
         raise InvalidInput(
-            f"title must be 1-{limits.max_group_title_chars} characters", code="title_invalid"
+            f"title must be 1-{limits.max_group_title_chars} characters",
+            code=ErrorCode.TITLE_INVALID,
         )
     if any(unicodedata.category(ch) == "Cc" for ch in stripped):
-        raise InvalidInput("title must not contain control characters", code="title_invalid")
+        raise InvalidInput(
+            "title must not contain control characters", code=ErrorCode.TITLE_INVALID
+        )
     return stripped
 
 
@@ -92,7 +95,7 @@ def group_invitee_ids(creator_id: int, member_ids: Iterable[int], limits: Limits
     if len(invitees) + 1 > limits.max_group_members:
         raise PolicyRefusal(
             f"a group holds at most {limits.max_group_members} members",
-            code="group_too_large",
+            code=ErrorCode.GROUP_TOO_LARGE,
         )
     return invitees
 
@@ -100,7 +103,7 @@ def group_invitee_ids(creator_id: int, member_ids: Iterable[int], limits: Limits
 def direct_pair_key(first_id: int, second_id: int) -> str:
     """One direct conversation per pair, whoever starts it."""
     if first_id == second_id:
-        raise InvalidInput("a direct conversation needs another user", code="direct_self")
+        raise InvalidInput("a direct conversation needs another user", code=ErrorCode.DIRECT_SELF)
     low, high = sorted((first_id, second_id))
     return f"{low}:{high}"
 

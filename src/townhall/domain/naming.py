@@ -6,10 +6,11 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import msgspec
 
-from townhall.domain.errors import InvalidInput, PolicyRefusal
+from townhall.domain.errors import ErrorCode, InvalidInput, PolicyRefusal
 from townhall.domain.normalize import HAN, Normalized, fold, normalize, pinyin
 
 # Characters no name may hold: they break lines or cannot be stored.
@@ -74,18 +75,29 @@ class _NameForms:
     han_origins: frozenset[int]  # original positions of characters kept as hanzi
 
 
-def clean_text(value: str, field: str, max_chars: int, *, required: bool) -> str:
+TextField = Literal["bio", "body", "description", "entity_name", "news_licence", "title"]
+# Each free-text field's refusals: `<field>_invalid` (empty or control characters), `_too_long`.
+TEXT_FIELD_CODES: dict[TextField, tuple[ErrorCode, ErrorCode]] = {
+    "bio": (ErrorCode.BIO_INVALID, ErrorCode.BIO_TOO_LONG),
+    "body": (ErrorCode.BODY_INVALID, ErrorCode.BODY_TOO_LONG),
+    "description": (ErrorCode.DESCRIPTION_INVALID, ErrorCode.DESCRIPTION_TOO_LONG),
+    "entity_name": (ErrorCode.ENTITY_NAME_INVALID, ErrorCode.ENTITY_NAME_TOO_LONG),
+    "news_licence": (ErrorCode.NEWS_LICENCE_INVALID, ErrorCode.NEWS_LICENCE_TOO_LONG),
+    "title": (ErrorCode.TITLE_INVALID, ErrorCode.TITLE_TOO_LONG),
+}
+
+
+def clean_text(value: str, field: TextField, max_chars: int, *, required: bool) -> str:
     """Free text as stored (a description, a bio, a title): NFC, trimmed, within length, no
-    control characters but line breaks and tabs. Codes are `<field>_invalid`, `_too_long`."""
+    control characters but line breaks and tabs."""
+    invalid, too_long = TEXT_FIELD_CODES[field]
     text = unicodedata.normalize("NFC", value.strip())
     if required and not text:
-        raise InvalidInput(f"{field} must not be empty", code=f"{field}_invalid")
+        raise InvalidInput(f"{field} must not be empty", code=invalid)
     if len(text) > max_chars:
-        raise InvalidInput(
-            f"{field} is limited to {max_chars} characters", code=f"{field}_too_long"
-        )
+        raise InvalidInput(f"{field} is limited to {max_chars} characters", code=too_long)
     if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
-        raise InvalidInput(f"{field} must not contain control characters", code=f"{field}_invalid")
+        raise InvalidInput(f"{field} must not contain control characters", code=invalid)
     return text
 
 
@@ -93,11 +105,15 @@ def _clean(name: str, *, max_chars: int) -> str:
     """The name as stored: NFC, trimmed, within length, printable, with a letter or digit."""
     cleaned = unicodedata.normalize("NFC", name).strip()
     if not cleaned or len(cleaned) > max_chars:
-        raise InvalidInput(f"the name must have 1 to {max_chars} characters", code="name_invalid")
+        raise InvalidInput(
+            f"the name must have 1 to {max_chars} characters", code=ErrorCode.NAME_INVALID
+        )
     if any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in cleaned):
-        raise InvalidInput("the name may not contain control characters", code="name_invalid")
+        raise InvalidInput(
+            "the name may not contain control characters", code=ErrorCode.NAME_INVALID
+        )
     if not normalize(cleaned).text:
-        raise InvalidInput("the name needs a letter or a digit", code="name_invalid")
+        raise InvalidInput("the name needs a letter or a digit", code=ErrorCode.NAME_INVALID)
     return cleaned
 
 
@@ -153,7 +169,7 @@ class NameChecker:
         ):
             raise PolicyRefusal(
                 "the name may not contain phone numbers, accounts or other contact details",
-                code="name_contact_details",
+                code=ErrorCode.NAME_CONTACT_DETAILS,
             )
 
     def _refuse_restricted(self, cleaned: str, skeleton: Normalized, category: str | None) -> None:
@@ -170,7 +186,7 @@ class NameChecker:
                 quoted = cleaned[span[0] : span[1]]
                 raise PolicyRefusal(
                     f"the name may not use terms reserved for {term.group.what} (“{quoted}”)",
-                    code="name_restricted",
+                    code=ErrorCode.NAME_RESTRICTED,
                 )
 
 
@@ -184,7 +200,7 @@ def _compile(group: RestrictedTerms, term: str) -> _Term:
 
 def _refuse_urls(cleaned: str, skeleton: Normalized) -> None:
     if _DOMAIN.search(fold(cleaned).text) or any(w in skeleton.text for w in _URL_WORDS):
-        raise PolicyRefusal("the name may not contain web addresses", code="name_url")
+        raise PolicyRefusal("the name may not contain web addresses", code=ErrorCode.NAME_URL)
 
 
 def _forms(original: str, skeleton: Normalized) -> _NameForms:

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from townhall.domain.enforcement import KINDS_BY_SUBJECT, AppealState
-from townhall.domain.errors import InvalidInput
+from townhall.domain.errors import ErrorCode, InvalidInput
 from townhall.domain.review import PENDING, CaseState
 
 UNSPECIFIED = "unspecified"  # the category of a record that names none
@@ -55,7 +55,7 @@ def parse_window(since: str | None, until: str | None, tz: ZoneInfo) -> Window:
     )
     since_ms, until_ms = window.since_ms, window.until_ms
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
-        raise InvalidInput("since must come before until", code="period_invalid")
+        raise InvalidInput("since must come before until", code=ErrorCode.PERIOD_INVALID)
     return window
 
 
@@ -71,7 +71,7 @@ def _bound(text: str, name: str, tz: ZoneInfo, *, end: bool) -> int:
                 moment = moment.replace(tzinfo=tz)
     except ValueError as exc:
         raise InvalidInput(
-            f"{name} must be an ISO date (2024-05-01) or date-time", code="date_invalid"
+            f"{name} must be an ISO date (2024-05-01) or date-time", code=ErrorCode.DATE_INVALID
         ) from exc
     return int(moment.timestamp() * 1000)
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from townhall.domain.accounts import Role
-from townhall.domain.errors import Forbidden
+from townhall.domain.errors import ErrorCode, Forbidden
 
 ROLES = (Role.USER, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
 
@@ -150,10 +150,10 @@ def refusal(role: str, permission: Permission) -> Forbidden:
     if grant.writes and role in READ_ONLY_ROLES:
         return read_only_refusal(role)
     holders = " or ".join(r for r in ROLES if r in grant.roles)
-    return Forbidden(f"this needs the {holders} role", code="role_required")
+    return Forbidden(f"this needs the {holders} role", code=ErrorCode.ROLE_REQUIRED)
 
 
 def read_only_refusal(role: str) -> Forbidden:
     return Forbidden(
-        f"the {role} role is read-only: it may not change anything", code="read_only_role"
+        f"the {role} role is read-only: it may not change anything", code=ErrorCode.READ_ONLY_ROLE
     )

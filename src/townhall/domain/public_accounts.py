@@ -17,9 +17,9 @@ from stdnum.fi import ytunnus
 from stdnum.fr import siren
 from stdnum.se import orgnr
 
-from townhall.domain.errors import InvalidInput, PolicyRefusal
+from townhall.domain.errors import ErrorCode, InvalidInput, PolicyRefusal
 from townhall.domain.limits import Limits
-from townhall.domain.naming import clean_text
+from townhall.domain.naming import TextField, clean_text
 from townhall.domain.news_check import NewsCheckRules
 
 EntityKind = Literal["individual", "organisation"]
@@ -121,12 +121,13 @@ def check_application(
     category_rules = rules.categories.get(category)
     if category_rules is None:
         raise InvalidInput(
-            f"category must be one of: {', '.join(rules.categories)}", code="category_invalid"
+            f"category must be one of: {', '.join(rules.categories)}",
+            code=ErrorCode.CATEGORY_INVALID,
         )
     if account_type not in rules.broadcast_quota:
         raise InvalidInput(
             f"account_type must be one of: {', '.join(rules.broadcast_quota)}",
-            code="account_type_invalid",
+            code=ErrorCode.ACCOUNT_TYPE_INVALID,
         )
     text = clean_text(description, "description", limits.max_description_chars, required=False)
     return (
@@ -151,7 +152,7 @@ def _qualifications(
     if name is None:
         raise PolicyRefusal(
             "an organisation's account needs the organisation's registered name (entity_name)",
-            code="entity_name_required",
+            code=ErrorCode.ENTITY_NAME_REQUIRED,
         )
     return Qualifications(
         entity_name=name,
@@ -169,12 +170,12 @@ def check_registration_number(
         raise PolicyRefusal(
             "an organisation's account needs its registration_number and "
             f"registration_number_type (accepted: {accepted_list})",
-            code="registration_number_required",
+            code=ErrorCode.REGISTRATION_NUMBER_REQUIRED,
         )
     if registration.type not in accepted:
         raise PolicyRefusal(
             f"registration_number_type must be one of: {accepted_list}",
-            code="registration_number_type_not_accepted",
+            code=ErrorCode.REGISTRATION_NUMBER_TYPE_NOT_ACCEPTED,
         )
     try:
         number = REGISTRATION_NUMBER_CHECKS[registration.type](registration.number)
@@ -183,7 +184,7 @@ def check_registration_number(
     if number is None or len(number) > REGISTRATION_NUMBER_MAX_CHARS:
         raise PolicyRefusal(
             f"registration_number is not a valid {registration.type} number",
-            code="registration_number_invalid",
+            code=ErrorCode.REGISTRATION_NUMBER_INVALID,
         )
     return RegistrationNumber(registration.type, number)
 
@@ -206,7 +207,7 @@ def check_entitlement(
     if entitlement not in allowed:
         raise PolicyRefusal(
             f"this account may be given news entitlement {', '.join(allowed)} only",
-            code="entitlement_not_allowed",
+            code=ErrorCode.ENTITLEMENT_NOT_ALLOWED,
         )
     return entitlement
 
@@ -233,7 +234,7 @@ def check_news_gate(
     if content_class not in rules.content_classes:
         raise InvalidInput(
             f"content_class must be one of: {', '.join(rules.content_classes)}",
-            code="content_class_invalid",
+            code=ErrorCode.CONTENT_CLASS_INVALID,
         )
     republishes_news = (
         source is not None and source.root_content_class in rules.news_content_classes
@@ -244,12 +245,12 @@ def check_news_gate(
         if entitlement != Entitlement.ORIGINATE:
             raise PolicyRefusal(
                 "only accounts entitled to originate news may publish news",
-                code="news_not_entitled",
+                code=ErrorCode.NEWS_NOT_ENTITLED,
             )
         return
     if entitlement not in (Entitlement.REPOST, Entitlement.ORIGINATE):
         raise PolicyRefusal(
-            "only accounts entitled to news may re-post news", code="news_not_entitled"
+            "only accounts entitled to news may re-post news", code=ErrorCode.NEWS_NOT_ENTITLED
         )
     if (
         source.root_content_class not in rules.news_content_classes
@@ -257,7 +258,7 @@ def check_news_gate(
     ):
         raise PolicyRefusal(
             "news may only be re-posted from an original by an account entitled to originate it",
-            code="news_not_entitled",
+            code=ErrorCode.NEWS_NOT_ENTITLED,
         )
 
 
@@ -297,7 +298,7 @@ def quota_retry_after_ms(
     return max(blocking + period_ms - now_ms, 1)
 
 
-def _clean_optional(value: str | None, field: str, max_chars: int) -> str | None:
+def _clean_optional(value: str | None, field: TextField, max_chars: int) -> str | None:
     if value is None or not value.strip():
         return None
     return clean_text(value, field, max_chars, required=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from townhall.domain.errors import InvalidInput
+from townhall.domain.errors import ErrorCode, InvalidInput
 
 
 class Source:
@@ -121,35 +121,36 @@ def check_finding(
     if category is not None:
         if decision not in FINDINGS:
             raise InvalidInput(
-                f"a category goes with {', '.join(FINDINGS)}", code="category_not_applicable"
+                f"a category goes with {', '.join(FINDINGS)}",
+                code=ErrorCode.CATEGORY_NOT_APPLICABLE,
             )
         if category not in categories:
             raise InvalidInput(
-                f"category must be one of {', '.join(categories)}", code="category_invalid"
+                f"category must be one of {', '.join(categories)}", code=ErrorCode.CATEGORY_INVALID
             )
     corrects = category in rules.correction_categories
     if decision == Verdict.MARK_FALSE and not corrects:
         raise InvalidInput(
             f"mark_false needs a category of {', '.join(rules.correction_categories) or 'none'}",
-            code="category_required",
+            code=ErrorCode.CATEGORY_REQUIRED,
         )
     if correction is None:
         if corrects and decision in CORRECTING:
             raise InvalidInput(
                 f"an item found {category} is corrected: give the correction's statement",
-                code="correction_required",
+                code=ErrorCode.CORRECTION_REQUIRED,
             )
         return
     if decision not in CORRECTING or not corrects:
         raise InvalidInput(
             "a correction goes with remove or mark_false and a category of "
             f"{', '.join(rules.correction_categories) or 'none'}",
-            code="correction_not_applicable",
+            code=ErrorCode.CORRECTION_NOT_APPLICABLE,
         )
     if not correction.statement.strip() or len(correction.statement) > MAX_STATEMENT_CHARS:
         raise InvalidInput(
             f"a statement of 1-{MAX_STATEMENT_CHARS} characters is required",
-            code="statement_invalid",
+            code=ErrorCode.STATEMENT_INVALID,
         )
 
 

@@ -27,6 +27,7 @@ from townhall.domain.accounts import (
 from townhall.domain.enforcement import Capability
 from townhall.domain.errors import (
     Conflict,
+    ErrorCode,
     InvalidInput,
     PolicyRefusal,
     Throttled,
@@ -124,7 +125,7 @@ class AccountService:
         if wait is not None:
             raise Throttled(
                 f"too many registrations from this address; try again in {int(wait) + 1} s",
-                code="too_many_registrations",
+                code=ErrorCode.TOO_MANY_REGISTRATIONS,
                 retry_after=int(wait) + 1,
             )
         handle = normalize_handle(handle)
@@ -156,14 +157,14 @@ class AccountService:
                     now_ms=now_ms,
                 )
         except IntegrityError as exc:  # a concurrent registration took the handle first
-            raise Conflict("that handle is taken", code="handle_taken") from exc
+            raise Conflict("that handle is taken", code=ErrorCode.HANDLE_TAKEN) from exc
         return await self.profile(account_id)
 
     async def create_staff(self, *, handle: str, password: str, role: str) -> dict[str, Any]:
         """A staff account (reviewer, admin, auditor): no identity, no publishing."""
         if role not in STAFF_ROLES:
             raise InvalidInput(
-                f"role must be one of {', '.join(sorted(STAFF_ROLES))}", code="role_invalid"
+                f"role must be one of {', '.join(sorted(STAFF_ROLES))}", code=ErrorCode.ROLE_INVALID
             )
         handle = normalize_handle(handle)
         check_password(password)
@@ -201,7 +202,7 @@ class AccountService:
     @staticmethod
     async def _require_handle_free(conn: DbConnection, handle: str) -> None:
         if await account_store.handle_taken(conn, handle):
-            raise Conflict("that handle is taken", code="handle_taken")
+            raise Conflict("that handle is taken", code=ErrorCode.HANDLE_TAKEN)
 
     def agreement(self) -> dict[str, str]:
         return {"version": self._pack.agreement.version, "text": self._pack.agreement.text}
@@ -211,11 +212,12 @@ class AccountService:
         if version is None:
             raise PolicyRefusal(
                 f"accept the user agreement (agreement_version {current!r})",
-                code="agreement_required",
+                code=ErrorCode.AGREEMENT_REQUIRED,
             )
         if version != current:
             raise PolicyRefusal(
-                f"the current user agreement is version {current!r}", code="agreement_outdated"
+                f"the current user agreement is version {current!r}",
+                code=ErrorCode.AGREEMENT_OUTDATED,
             )
 
     async def accept_agreement(
@@ -250,7 +252,9 @@ class AccountService:
                 bio, "bio", self._limits.max_description_chars, required=False
             )
         if not changes:
-            raise InvalidInput("give a display_name or a bio to change", code="profile_unchanged")
+            raise InvalidInput(
+                "give a display_name or a bio to change", code=ErrorCode.PROFILE_UNCHANGED
+            )
         await self._names.check(
             name=changes.get("display_name"),
             text=changes.get("bio"),
@@ -299,7 +303,7 @@ class AccountService:
         if not await asyncio.to_thread(self._password_matches, stored_hash, password) or (
             account is None or account.status != AccountStatus.ACTIVE
         ):
-            raise Unauthenticated("handle or password is wrong", code="login_failed")
+            raise Unauthenticated("handle or password is wrong", code=ErrorCode.LOGIN_FAILED)
         token = secrets.token_urlsafe(32)
         now_ms = self._now_ms()
         expires_at_ms = now_ms + self._session_ttl_ms
@@ -330,13 +334,13 @@ class AccountService:
             session = await session_store.find(conn, token_hash)
             account = await account_store.get(conn, session.account_id) if session else None
         if session is None or account is None:
-            raise Unauthenticated("the token is not valid", code="token_invalid")
+            raise Unauthenticated("the token is not valid", code=ErrorCode.TOKEN_INVALID)
         if session.revoked_at is not None:
-            raise Unauthenticated("the session was logged out", code="token_revoked")
+            raise Unauthenticated("the session was logged out", code=ErrorCode.TOKEN_REVOKED)
         if session.expires_at <= self._now_ms():
-            raise Unauthenticated("the session has expired", code="token_expired")
+            raise Unauthenticated("the session has expired", code=ErrorCode.TOKEN_EXPIRED)
         if account.status != AccountStatus.ACTIVE:
-            raise Unauthenticated("the account is not active", code="account_inactive")
+            raise Unauthenticated("the account is not active", code=ErrorCode.ACCOUNT_INACTIVE)
         principal = Principal(account.id, account.handle, token_hash, account.role)
         return CheckedSession(principal, session.expires_at)
 
@@ -356,7 +360,7 @@ class AccountService:
             account = await account_store.get(conn, account_id)
             accepted = await account_store.accepted_agreement(conn, account_id)
         if account is None:
-            raise Unauthenticated("the account no longer exists", code="account_inactive")
+            raise Unauthenticated("the account no longer exists", code=ErrorCode.ACCOUNT_INACTIVE)
         current = self._pack.agreement.version
         return {
             "id": account.id,

@@ -14,7 +14,14 @@ from sqlalchemy.exc import IntegrityError
 
 from townhall.domain.accounts import check_reason
 from townhall.domain.enforcement import DAY_MS, AppealState, SanctionState
-from townhall.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefusal
+from townhall.domain.errors import (
+    Conflict,
+    ErrorCode,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PolicyRefusal,
+)
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.domain.review import CaseState, Target, Verdict
@@ -74,16 +81,21 @@ class Appeals:
         of one's content."""
         require(actor, Permission.ACT)
         if (sanction_id is None) == (case_id is None):
-            raise InvalidInput("appeal a sanction_id or a case_id", code="appeal_target_invalid")
+            raise InvalidInput(
+                "appeal a sanction_id or a case_id", code=ErrorCode.APPEAL_TARGET_INVALID
+            )
         statement = statement.strip()
         if not 1 <= len(statement) <= STATEMENT_MAX_CHARS:
             raise InvalidInput(
-                f"statement must be 1-{STATEMENT_MAX_CHARS} characters", code="statement_invalid"
+                f"statement must be 1-{STATEMENT_MAX_CHARS} characters",
+                code=ErrorCode.STATEMENT_INVALID,
             )
         try:
             return await self._insert(actor, sanction_id, case_id, statement)
         except IntegrityError:  # the same appeal, filed at the same moment elsewhere
-            raise Conflict("that decision was already appealed", code="appeal_exists") from None
+            raise Conflict(
+                "that decision was already appealed", code=ErrorCode.APPEAL_EXISTS
+            ) from None
 
     async def _insert(
         self, actor: Principal, sanction_id: int | None, case_id: int | None, statement: str
@@ -97,10 +109,10 @@ class Appeals:
             if now_ms > decided_at + self._window_ms:
                 raise PolicyRefusal(
                     f"the window to appeal closed at {iso_utc(decided_at + self._window_ms)}",
-                    code="appeal_window_closed",
+                    code=ErrorCode.APPEAL_WINDOW_CLOSED,
                 )
             if await sanction_store.appeal_of(conn, sanction_id=sanction_id, case_id=case_id):
-                raise Conflict("that decision was already appealed", code="appeal_exists")
+                raise Conflict("that decision was already appealed", code=ErrorCode.APPEAL_EXISTS)
             appeal = await sanction_store.insert_appeal(
                 conn,
                 sanction_id=sanction_id,
@@ -117,21 +129,23 @@ class Appeals:
     ) -> int:
         row = await sanction_store.get(conn, sanction_id)
         if row is None or actor.account_id not in await self._enforcement.addressees(conn, row):
-            raise NotFound("no such sanction of yours", code="sanction_not_found")
+            raise NotFound("no such sanction of yours", code=ErrorCode.SANCTION_NOT_FOUND)
         if row.state == SanctionState.REVERSED:
-            raise Conflict("the sanction was already reversed", code="sanction_not_active")
+            raise Conflict("the sanction was already reversed", code=ErrorCode.SANCTION_NOT_ACTIVE)
         return row.starts_at
 
     async def _appealable_case(self, conn: DbConnection, actor: Principal, case_id: int) -> int:
         case = await review_store.get_case(conn, case_id)
         if case is None or case.author_id != actor.account_id:
-            raise NotFound("no such case about your content", code="case_not_found")
+            raise NotFound("no such case about your content", code=ErrorCode.CASE_NOT_FOUND)
         if case.state != CaseState.REMOVED:
-            raise Conflict("only a removal can be appealed this way", code="case_not_removed")
+            raise Conflict(
+                "only a removal can be appealed this way", code=ErrorCode.CASE_NOT_REMOVED
+            )
         if await sanction_store.for_case(conn, case_id) is not None:
             raise Conflict(
                 "the case gave a sanction: appeal the sanction, which covers both",
-                code="appeal_the_sanction",
+                code=ErrorCode.APPEAL_THE_SANCTION,
             )
         return case.decided_at
 
@@ -154,15 +168,17 @@ class Appeals:
     ) -> dict[str, Any]:
         require(actor, Permission.DECIDE_APPEAL)
         if verdict not in (AppealVerdict.UPHOLD, AppealVerdict.REVERSE):
-            raise InvalidInput("verdict is uphold or reverse", code="verdict_invalid")
+            raise InvalidInput("verdict is uphold or reverse", code=ErrorCode.VERDICT_INVALID)
         reason = check_reason(reason, what="an appeal decision")
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             appeal = await sanction_store.get_appeal(conn, appeal_id)
             if appeal is None:
-                raise NotFound("no such appeal", code="appeal_not_found")
+                raise NotFound("no such appeal", code=ErrorCode.APPEAL_NOT_FOUND)
             if appeal.state != AppealState.PENDING:
-                raise Conflict(f"the appeal was already {appeal.state}", code="appeal_decided")
+                raise Conflict(
+                    f"the appeal was already {appeal.state}", code=ErrorCode.APPEAL_DECIDED
+                )
             sanction, case = await self._appealed(conn, appeal)
             # Undoing a closure is an administrator's, on appeal as when lifting it.
             if verdict == AppealVerdict.REVERSE and sanction is not None and sanction.kind in GRAVE:
@@ -170,7 +186,7 @@ class Appeals:
             if actor.account_id in _deciders(sanction, case):
                 raise Forbidden(
                     "an appeal is decided by a reviewer other than the one who decided",
-                    code="same_reviewer",
+                    code=ErrorCode.SAME_REVIEWER,
                 )
             state = AppealState.REVERSED if verdict == AppealVerdict.REVERSE else AppealState.UPHELD
             decided = await sanction_store.decide_appeal(

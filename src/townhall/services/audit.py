@@ -31,7 +31,7 @@ from townhall.domain.audit import (
     parse_checkpoint,
     sign_checkpoint,
 )
-from townhall.domain.errors import Conflict, InvalidInput, NotFound
+from townhall.domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from townhall.domain.note import public_bytes, verifier_key
 from townhall.domain.permissions import Permission
 from townhall.domain.time import iso_utc
@@ -175,7 +175,7 @@ def leaf_of(row: Row) -> bytes:
         return leaf_hash(entry_of(row))
     except ValueError as error:  # details that are not JSON, or not JSON the log wrote
         raise Conflict(
-            f"row {row.seq} cannot be hashed: the log is broken", code="audit_log_broken"
+            f"row {row.seq} cannot be hashed: the log is broken", code=ErrorCode.AUDIT_LOG_BROKEN
         ) from error
 
 
@@ -199,7 +199,9 @@ async def _verified_walk(database: Database, checkpoints: Iterable[Checkpoint]) 
     """As `_walk`, but a log that does not verify raises Conflict."""
     verifier = await _walk(database, checkpoints)
     if verifier.problem is not None:
-        raise Conflict(f"the log is broken: {verifier.problem.what}", code="audit_log_broken")
+        raise Conflict(
+            f"the log is broken: {verifier.problem.what}", code=ErrorCode.AUDIT_LOG_BROKEN
+        )
     return verifier
 
 
@@ -341,7 +343,7 @@ class AuditLog:
             checkpoints = await asyncio.to_thread(self.stored_checkpoints)
         except (CheckpointError, OSError) as error:
             raise Conflict(
-                f"a checkpoint cannot be trusted: {error}", code="checkpoint_untrusted"
+                f"a checkpoint cannot be trusted: {error}", code=ErrorCode.CHECKPOINT_UNTRUSTED
             ) from error
         await _verified_walk(self._db, checkpoints)
         return max((cp.tree_size for cp in checkpoints), default=0)
@@ -352,7 +354,7 @@ class AuditLog:
         """Rows after seq `after`, in order; `next_after` is None once the page reached the end."""
         require(actor, Permission.READ_AUDIT)
         if not 1 <= limit <= PAGE_MAX:
-            raise InvalidInput(f"limit must be within 1..{PAGE_MAX}", code="limit_invalid")
+            raise InvalidInput(f"limit must be within 1..{PAGE_MAX}", code=ErrorCode.LIMIT_INVALID)
         async with self._db.reading() as conn:
             rows = await audit_store.page(conn, after=after, limit=limit)
         return {
@@ -384,7 +386,7 @@ class AuditLog:
         require(actor, Permission.READ_AUDIT)
         size = await self._tree_size(tree_size)
         if not 1 <= seq <= size:
-            raise InvalidInput(f"seq must be within 1..{size}", code="seq_out_of_range")
+            raise InvalidInput(f"seq must be within 1..{size}", code=ErrorCode.SEQ_OUT_OF_RANGE)
         leaves = await self._leaves(size)
         self._hold_to_signed(leaves, size)
         return {
@@ -403,7 +405,8 @@ class AuditLog:
         size = await self._tree_size(second)
         if not 1 <= first <= size:
             raise InvalidInput(
-                f"first must be within 1..{size} (the second size)", code="sizes_out_of_order"
+                f"first must be within 1..{size} (the second size)",
+                code=ErrorCode.SIZES_OUT_OF_ORDER,
             )
         leaves = await self._leaves(size)
         self._hold_to_signed(leaves, first, size)
@@ -428,7 +431,9 @@ class AuditLog:
             cp, _ = self._trusted(partial(self._read_checkpoint, path))
             problem = check_against(cp, merkle_root(leaves[: cp.tree_size]), len(leaves), None)
             if problem is not None:
-                raise Conflict(f"the log is broken: {problem.what}", code="audit_log_broken")
+                raise Conflict(
+                    f"the log is broken: {problem.what}", code=ErrorCode.AUDIT_LOG_BROKEN
+                )
 
     @staticmethod
     def _trusted(read: Callable[[], T]) -> T:
@@ -436,28 +441,28 @@ class AuditLog:
             return read()
         except (CheckpointError, OSError) as error:
             raise Conflict(
-                f"a checkpoint cannot be trusted: {error}", code="checkpoint_untrusted"
+                f"a checkpoint cannot be trusted: {error}", code=ErrorCode.CHECKPOINT_UNTRUSTED
             ) from error
 
     def _trusted_newest(self) -> tuple[Checkpoint, str]:
         newest = self._trusted(self.newest_checkpoint)
         if newest is None:
-            raise NotFound("no checkpoint has been written yet", code="no_checkpoint")
+            raise NotFound("no checkpoint has been written yet", code=ErrorCode.NO_CHECKPOINT)
         return newest
 
     async def _tree_size(self, requested: int | None) -> int:
         size = self._trusted_newest()[0].tree_size if requested is None else requested
         rows = await self.size()
         if size < 1:
-            raise InvalidInput("a tree size must be at least 1", code="tree_size_invalid")
+            raise InvalidInput("a tree size must be at least 1", code=ErrorCode.TREE_SIZE_INVALID)
         if size > rows and requested is None:
             raise Conflict(
                 f"the log has {rows} rows but the newest checkpoint covers {size}: "
                 "truncated or rolled back",
-                code="audit_log_broken",
+                code=ErrorCode.AUDIT_LOG_BROKEN,
             )
         if size > rows:
-            raise InvalidInput(f"the log has only {rows} rows", code="tree_size_too_large")
+            raise InvalidInput(f"the log has only {rows} rows", code=ErrorCode.TREE_SIZE_TOO_LARGE)
         return size
 
     async def _leaves(self, tree_size: int) -> list[bytes]:
@@ -472,5 +477,7 @@ class AuditLog:
                     await asyncio.sleep(0)
         if len(leaves) != tree_size:
             missing = len(leaves) + 1
-            raise Conflict(f"row {missing} is missing: the log is broken", code="audit_log_broken")
+            raise Conflict(
+                f"row {missing} is missing: the log is broken", code=ErrorCode.AUDIT_LOG_BROKEN
+            )
         return leaves

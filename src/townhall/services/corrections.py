@@ -22,7 +22,7 @@ import orjson
 from sqlalchemy import Row
 
 from townhall.bus.base import Bus, user_channel
-from townhall.domain.errors import NotFound, PolicyRefusal
+from townhall.domain.errors import ErrorCode, NotFound, PolicyRefusal
 from townhall.domain.events import EventType, correction_event
 from townhall.domain.messaging import SENDER_ONLY
 from townhall.domain.public_accounts import AccountState, Entitlement, PostState
@@ -99,11 +99,11 @@ class Corrections:
             or post.status != PostState.PUBLISHED
             or post.account_status != AccountState.APPROVED
         ):
-            raise NotFound("no such published post", code="refuting_post_not_found")
+            raise NotFound("no such published post", code=ErrorCode.REFUTING_POST_NOT_FOUND)
         if post.account_entitlement not in NEWS_ENTITLED:
             raise PolicyRefusal(
                 "a refuting post must come from a public account entitled to news",
-                code="refuting_post_not_entitled",
+                code=ErrorCode.REFUTING_POST_NOT_ENTITLED,
             )
         return {
             "id": post.id,

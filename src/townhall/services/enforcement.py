@@ -37,7 +37,14 @@ from townhall.domain.enforcement import (
     recommend,
     warning_required,
 )
-from townhall.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefusal
+from townhall.domain.errors import (
+    Conflict,
+    ErrorCode,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PolicyRefusal,
+)
 from townhall.domain.messaging import ConversationKind, MemberRole
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
@@ -70,12 +77,12 @@ CLOSING = frozenset({Kind.CLOSE, Kind.BLACKLIST_IDENTITY})
 GRAVE = frozenset({Kind.CLOSE, Kind.CLOSE_GROUP, Kind.BLACKLIST_IDENTITY})
 # How each sanction's refusal reads to the person refused.
 REFUSALS = {
-    Kind.LIMIT_PUBLICATION: ("publication_limited", "your publication is limited"),
-    Kind.SUSPEND_UPDATES: ("updates_suspended", "your account's updates are suspended"),
-    Kind.CLOSE: ("account_closed", "your account is closed"),
-    Kind.BLACKLIST_IDENTITY: ("account_closed", "your account is closed"),
-    Kind.SUSPEND_POSTING: ("group_posting_suspended", "posting in this group is suspended"),
-    Kind.CLOSE_GROUP: ("group_closed", "this group is closed"),
+    Kind.LIMIT_PUBLICATION: (ErrorCode.PUBLICATION_LIMITED, "your publication is limited"),
+    Kind.SUSPEND_UPDATES: (ErrorCode.UPDATES_SUSPENDED, "your account's updates are suspended"),
+    Kind.CLOSE: (ErrorCode.ACCOUNT_CLOSED, "your account is closed"),
+    Kind.BLACKLIST_IDENTITY: (ErrorCode.ACCOUNT_CLOSED, "your account is closed"),
+    Kind.SUSPEND_POSTING: (ErrorCode.GROUP_POSTING_SUSPENDED, "posting in this group is suspended"),
+    Kind.CLOSE_GROUP: (ErrorCode.GROUP_CLOSED, "this group is closed"),
 }
 Subject = tuple[str, int]
 
@@ -135,7 +142,7 @@ class Enforcement:
             raise Forbidden(
                 f"your credit band ({in_force.band.name}) does not allow this yet; it recovers as "
                 "strikes fade",
-                code="credit_too_low",
+                code=ErrorCode.CREDIT_TOO_LOW,
             )
 
     async def require_group_open(self, conversation_id: int) -> None:
@@ -195,7 +202,7 @@ class Enforcement:
             until = "it is lifted" if not bar_ms else iso_utc(row.starts_at + bar_ms)
             raise Forbidden(
                 f"an account of this identity was closed; it may not register again until {until}",
-                code="identity_closed",
+                code=ErrorCode.IDENTITY_CLOSED,
             )
 
     def _points(self, rows: list[Row], now_ms: int) -> float:
@@ -299,7 +306,7 @@ class Enforcement:
         require(actor, Permission.LINK_IDENTITIES)
         reason = check_reason(reason, what="linking identities")
         if user_id == other_user_id:
-            raise InvalidInput("link two different users", code="same_user")
+            raise InvalidInput("link two different users", code=ErrorCode.SAME_USER)
         async with self._db.writing() as conn:
             first = await self._identity_on_file(conn, user_id)
             second = await self._identity_on_file(conn, other_user_id)
@@ -332,7 +339,9 @@ class Enforcement:
         async with self._db.writing() as conn:
             identity = await self._identity_on_file(conn, user_id)
             if not await person_store.unlink(conn, identity.blind_index):
-                raise Conflict("that identity is linked to no other", code="identity_not_linked")
+                raise Conflict(
+                    "that identity is linked to no other", code=ErrorCode.IDENTITY_NOT_LINKED
+                )
             await self._audit.record(
                 conn, actor, "identity.unlink", subject=(SubjectType.USER, user_id), reason=reason
             )
@@ -344,7 +353,7 @@ class Enforcement:
         await self._subject_row(conn, SubjectType.USER, user_id)
         identity = await identity_store.get(conn, user_id)
         if identity is None:
-            raise Conflict("the user has no identity on file", code="identity_not_on_file")
+            raise Conflict("the user has no identity on file", code=ErrorCode.IDENTITY_NOT_ON_FILE)
         return identity
 
     async def _person_view(self, conn: DbConnection, user_id: int) -> dict[str, Any]:
@@ -377,7 +386,7 @@ class Enforcement:
         if kind not in KINDS_BY_SUBJECT[subject_type]:
             raise InvalidInput(
                 f"a {subject_type} takes one of: {', '.join(KINDS_BY_SUBJECT[subject_type])}",
-                code="sanction_kind_invalid",
+                code=ErrorCode.SANCTION_KIND_INVALID,
             )
         if kind in GRAVE:
             require(actor, Permission.APPLY_CLOSING_SANCTION)
@@ -391,7 +400,7 @@ class Enforcement:
             if warning_required(kind, _warned(history), self._rules):
                 raise PolicyRefusal(
                     "this pack allows a suspension only after a prior warning",
-                    code="warning_required",
+                    code=ErrorCode.WARNING_REQUIRED,
                 )
             case = None if case_id is None else await self._case_for(conn, case_id, subject)
             severity = self._severity(case)
@@ -469,9 +478,11 @@ class Enforcement:
         concerns. A reversal also voids its strike, even once it has ended."""
         now_ms = self._now_ms()
         if row.state != SanctionState.ACTIVE and state != SanctionState.REVERSED:
-            raise Conflict(f"the sanction is already {row.state}", code="sanction_not_active")
+            raise Conflict(
+                f"the sanction is already {row.state}", code=ErrorCode.SANCTION_NOT_ACTIVE
+            )
         if row.state == SanctionState.REVERSED:
-            raise Conflict("the sanction was already reversed", code="sanction_not_active")
+            raise Conflict("the sanction was already reversed", code=ErrorCode.SANCTION_NOT_ACTIVE)
         was_active = row.state == SanctionState.ACTIVE
         ended = await sanction_store.set_state(
             conn,
@@ -535,14 +546,16 @@ class Enforcement:
         if (kind == Kind.REMOVE_RIGHTS) != (member_id is not None):
             raise InvalidInput(
                 "member_id names whose rights are removed, and only for remove_rights",
-                code="member_id_invalid",
+                code=ErrorCode.MEMBER_ID_INVALID,
             )
         if kind == Kind.REMOVE_RIGHTS:
             return await self._remove_rights(conn, subject_id, member_id)
         if kind == Kind.BLACKLIST_IDENTITY:
             identity = await identity_store.get(conn, subject_id)
             if identity is None:
-                raise Conflict("the user has no identity on file", code="identity_not_on_file")
+                raise Conflict(
+                    "the user has no identity on file", code=ErrorCode.IDENTITY_NOT_ON_FILE
+                )
             added = await identity_store.add_to_blacklist(
                 conn,
                 blind_index=identity.blind_index,
@@ -556,7 +569,7 @@ class Enforcement:
             if subject_row.status not in SANCTIONED_STATUS_ORDER:
                 raise Conflict(
                     f"the public account is {subject_row.status}, not approved",
-                    code="public_account_state",
+                    code=ErrorCode.PUBLIC_ACCOUNT_STATE,
                 )
             status = max(
                 subject_row.status, PUBLIC_ACCOUNT_STATUS[kind], key=SANCTIONED_STATUS_ORDER.index
@@ -573,7 +586,9 @@ class Enforcement:
         roles = await conversation_store.member_roles(conn, conversation_id)
         role = roles.get(member_id)
         if role not in (MemberRole.OWNER, MemberRole.ADMIN):
-            raise Conflict("that member is not the group's owner or an admin", code="not_a_manager")
+            raise Conflict(
+                "that member is not the group's owner or an admin", code=ErrorCode.NOT_A_MANAGER
+            )
         await sanction_store.set_member_role(conn, conversation_id, member_id, MemberRole.MEMBER)
         return {"role": role}
 
@@ -671,13 +686,13 @@ class Enforcement:
     async def _sanction(self, conn: DbConnection, sanction_id: int) -> Row:
         row = await sanction_store.get(conn, sanction_id)
         if row is None:
-            raise NotFound("no such sanction", code="sanction_not_found")
+            raise NotFound("no such sanction", code=ErrorCode.SANCTION_NOT_FOUND)
         return row
 
     async def _case(self, conn: DbConnection, case_id: int) -> Row:
         case = await review_store.get_case(conn, case_id)
         if case is None:
-            raise NotFound("no such case", code="case_not_found")
+            raise NotFound("no such case", code=ErrorCode.CASE_NOT_FOUND)
         return case
 
     async def _case_for(self, conn: DbConnection, case_id: int, subject: Subject) -> Row:
@@ -687,12 +702,16 @@ class Enforcement:
         if case.state not in VIOLATIONS:
             raise Conflict(
                 f"the case is {case.state}: only a case found a violation gives a strike",
-                code="case_not_a_violation",
+                code=ErrorCode.CASE_NOT_A_VIOLATION,
             )
         if not await self._concerns(conn, case, subject):
-            raise Conflict("the case is not about this subject", code="case_not_about_subject")
+            raise Conflict(
+                "the case is not about this subject", code=ErrorCode.CASE_NOT_ABOUT_SUBJECT
+            )
         if await sanction_store.for_case(conn, case_id) is not None:
-            raise Conflict("the case has already given its strike", code="case_already_sanctioned")
+            raise Conflict(
+                "the case has already given its strike", code=ErrorCode.CASE_ALREADY_SANCTIONED
+            )
         return case
 
     async def _concerns(self, conn: DbConnection, case: Row, subject: Subject) -> bool:
@@ -713,15 +732,15 @@ class Enforcement:
         if subject_type == SubjectType.USER:
             row = await account_store.get(conn, subject_id)
             if row is None or row.role != Role.USER:
-                raise NotFound("no such user", code="user_not_found")
+                raise NotFound("no such user", code=ErrorCode.USER_NOT_FOUND)
         elif subject_type == SubjectType.PUBLIC_ACCOUNT:
             row = await public_account_store.get(conn, subject_id)
             if row is None:
-                raise NotFound("no such public account", code="public_account_not_found")
+                raise NotFound("no such public account", code=ErrorCode.PUBLIC_ACCOUNT_NOT_FOUND)
         else:
             row = await conversation_store.get(conn, subject_id)
             if row is None or row.kind != ConversationKind.GROUP:
-                raise NotFound("no such group", code="group_not_found")
+                raise NotFound("no such group", code=ErrorCode.GROUP_NOT_FOUND)
         return row
 
 
@@ -736,27 +755,31 @@ SANCTIONED_STATUS_ORDER = (AccountState.APPROVED, AccountState.SUSPENDED, Accoun
 def _check_subject_type(subject_type: str) -> None:
     if subject_type not in KINDS_BY_SUBJECT:
         raise InvalidInput(
-            f"subject_type is one of: {', '.join(KINDS_BY_SUBJECT)}", code="subject_type_invalid"
+            f"subject_type is one of: {', '.join(KINDS_BY_SUBJECT)}",
+            code=ErrorCode.SUBJECT_TYPE_INVALID,
         )
 
 
 def _end_of(kind: str, ends_at: datetime | None, days: int | None, now_ms: int) -> int | None:
     if ends_at is not None and days is not None:
-        raise InvalidInput("give ends_at or days, not both", code="ends_at_invalid")
+        raise InvalidInput("give ends_at or days, not both", code=ErrorCode.ENDS_AT_INVALID)
     if kind in NEEDS_END and ends_at is None and days is None:
-        raise InvalidInput(f"a {kind} needs its end: ends_at or days", code="ends_at_required")
+        raise InvalidInput(
+            f"a {kind} needs its end: ends_at or days", code=ErrorCode.ENDS_AT_REQUIRED
+        )
     if kind not in MAY_END and (ends_at is not None or days is not None):
-        raise InvalidInput(f"a {kind} has no end time", code="ends_at_invalid")
+        raise InvalidInput(f"a {kind} has no end time", code=ErrorCode.ENDS_AT_INVALID)
     if days is not None:
         return now_ms + days * DAY_MS
     if ends_at is None:
         return None
     if ends_at.tzinfo is None:
-        raise InvalidInput("ends_at needs a time zone, e.g. Z", code="ends_at_invalid")
+        raise InvalidInput("ends_at needs a time zone, e.g. Z", code=ErrorCode.ENDS_AT_INVALID)
     end_ms = int(ends_at.timestamp() * 1000)
     if not now_ms < end_ms <= now_ms + MAX_DAYS * DAY_MS:
         raise InvalidInput(
-            f"ends_at must be in the future, at most {MAX_DAYS} days ahead", code="ends_at_invalid"
+            f"ends_at must be in the future, at most {MAX_DAYS} days ahead",
+            code=ErrorCode.ENDS_AT_INVALID,
         )
     return end_ms
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.enforcement import DAY_MS, Capability
-from townhall.domain.errors import NotFound, PolicyRefusal, Throttled
+from townhall.domain.errors import ErrorCode, NotFound, PolicyRefusal, Throttled
 from townhall.domain.events import EventType, conversation_event, invitation_event
 from townhall.domain.limits import Limits
 from townhall.domain.messaging import (
@@ -84,7 +84,8 @@ class Groups:
             missing = set(invitee_ids) - await account_store.existing_ids(conn, invitee_ids)
             if missing:
                 raise NotFound(
-                    f"no such user: {', '.join(map(str, sorted(missing)))}", code="user_not_found"
+                    f"no such user: {', '.join(map(str, sorted(missing)))}",
+                    code=ErrorCode.USER_NOT_FOUND,
                 )
             conversation_id = await conversation_store.insert_conversation(
                 conn,
@@ -149,7 +150,7 @@ class Groups:
             if len(members) >= self._limits.max_group_members:
                 raise PolicyRefusal(
                     f"a group holds at most {self._limits.max_group_members} members",
-                    code="group_too_large",
+                    code=ErrorCode.GROUP_TOO_LARGE,
                 )
             await self._require_may_join(conn, actor.account_id)
             joined = {actor.account_id: MemberRole.MEMBER}
@@ -187,7 +188,9 @@ class Groups:
     async def _pending(self, conn: DbConnection, actor: Principal, conversation_id: int) -> None:
         invitation = await conversation_store.invitation(conn, conversation_id, actor.account_id)
         if invitation is None or invitation.state != InvitationState.PENDING:
-            raise NotFound("no invitation of yours to that group", code="invitation_not_found")
+            raise NotFound(
+                "no invitation of yours to that group", code=ErrorCode.INVITATION_NOT_FOUND
+            )
 
     async def _require_may_create(self, conn: DbConnection, account_id: int, now_ms: int) -> None:
         cap = self._rules.max_created_per_day
@@ -198,7 +201,7 @@ class Groups:
             retry_after = (created[-cap] + DAY_MS - now_ms) // 1000 + 1
             raise Throttled(
                 f"at most {cap} new groups a day; try again in {retry_after} s",
-                code="too_many_groups",
+                code=ErrorCode.TOO_MANY_GROUPS,
                 retry_after=retry_after,
             )
 
@@ -209,7 +212,7 @@ class Groups:
         if joined >= self._rules.max_joined:
             raise PolicyRefusal(
                 f"one person may belong to at most {self._rules.max_joined} groups",
-                code="group_join_limit",
+                code=ErrorCode.GROUP_JOIN_LIMIT,
             )
 
     async def _render(self, conn: DbConnection, conversation_id: int) -> dict[str, Any]:

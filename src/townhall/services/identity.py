@@ -24,6 +24,7 @@ from townhall.domain.accounts import (
 from townhall.domain.enforcement import Capability
 from townhall.domain.errors import (
     Conflict,
+    ErrorCode,
     Forbidden,
     NotFound,
     PolicyRefusal,
@@ -62,7 +63,7 @@ ROTATION_PASSES = 5
 async def _on_file(conn: DbConnection, user_id: int) -> Any:
     row = await identity_store.get(conn, user_id)
     if row is None:
-        raise NotFound("no identity on file for that user", code="identity_not_found")
+        raise NotFound("no identity on file for that user", code=ErrorCode.IDENTITY_NOT_FOUND)
     return row
 
 
@@ -139,7 +140,7 @@ class IdentityService:
         not at the pack's cap. Returns the person's blind indexes, for the closure bar."""
         person = await self.person_of(conn, checked)
         if await identity_store.is_blacklisted(conn, *person):
-            raise Forbidden("this identity may not register", code="identity_blacklisted")
+            raise Forbidden("this identity may not register", code=ErrorCode.IDENTITY_BLACKLISTED)
         holders = await identity_store.count_active_holders(
             conn,
             self._vault.blind_index(checked.claim),
@@ -150,7 +151,7 @@ class IdentityService:
             raise Conflict(
                 f"this identity already holds the most accounts allowed "
                 f"({self._pack.identity.accounts_per_identity})",
-                code="identity_limit",
+                code=ErrorCode.IDENTITY_LIMIT,
             )
         return person
 
@@ -249,7 +250,7 @@ class IdentityService:
             raise Conflict(
                 "this server has no identity-verification provider: a reviewer verifies "
                 "identities from the queue",
-                code="no_verifier",
+                code=ErrorCode.NO_VERIFIER,
             )
         async with self._db.reading() as conn:
             row = await self._checkable(conn, actor.account_id)
@@ -258,7 +259,7 @@ class IdentityService:
         if finding == ProviderAnswer.UNAVAILABLE:
             raise Unavailable(
                 "the identity-verification provider did not answer; try again later",
-                code="verifier_unavailable",
+                code=ErrorCode.VERIFIER_UNAVAILABLE,
             )
         async with self._db.writing() as conn:
             await self._checkable(conn, actor.account_id)  # a reviewer may have decided since
@@ -280,12 +281,12 @@ class IdentityService:
     async def _checkable(self, conn: DbConnection, account_id: int) -> Any:
         row = await identity_store.get(conn, account_id)
         if row is None:
-            raise NotFound("no identity on file", code="identity_not_found")
+            raise NotFound("no identity on file", code=ErrorCode.IDENTITY_NOT_FOUND)
         if row.status != Verification.FORMAT_CHECKED or row.provider_result is not None:
             raise Conflict(
                 "only an identity whose format was checked and that the provider has not "
                 "answered for can be checked again",
-                code="identity_not_checkable",
+                code=ErrorCode.IDENTITY_NOT_CHECKABLE,
             )
         return row
 
@@ -392,10 +393,12 @@ class IdentityService:
         unless another reviewer's claim on it is fresh."""
         row = await _on_file(conn, user_id)
         if row.status not in AWAITING_CONFIRMATION:
-            raise Conflict("that identity is not waiting for review", code="identity_not_pending")
+            raise Conflict(
+                "that identity is not waiting for review", code=ErrorCode.IDENTITY_NOT_PENDING
+            )
         held_by_other = row.claimed_by not in (None, actor.account_id)
         if held_by_other and now_ms - (row.claimed_at or 0) < CLAIM_TTL_MS:
-            raise Conflict("another reviewer has claimed this identity", code="claimed")
+            raise Conflict("another reviewer has claimed this identity", code=ErrorCode.CLAIMED)
         return row
 
     async def reveal(self, actor: Principal, user_id: int, reason: str | None) -> dict[str, Any]:
@@ -475,9 +478,11 @@ class IdentityService:
         async with self._db.writing() as conn:
             identity = await identity_store.get(conn, actor.account_id)
             if identity is None:
-                raise NotFound("no identity on file", code="identity_not_found")
+                raise NotFound("no identity on file", code=ErrorCode.IDENTITY_NOT_FOUND)
             if identity.phone_verified_at is not None:
-                raise Conflict("the phone is already confirmed", code="phone_already_verified")
+                raise Conflict(
+                    "the phone is already confirmed", code=ErrorCode.PHONE_ALREADY_VERIFIED
+                )
             previous = await identity_store.phone_code(conn, actor.account_id)
             window_start, sent = now_ms, 0
             if previous is not None and now_ms - previous.window_started_at < PHONE_WINDOW_MS:
@@ -486,7 +491,7 @@ class IdentityService:
                 retry_after = (window_start + PHONE_WINDOW_MS - now_ms) // 1000 + 1
                 raise Throttled(
                     f"too many codes; try again in {retry_after} s",
-                    code="too_many_codes",
+                    code=ErrorCode.TOO_MANY_CODES,
                     retry_after=retry_after,
                 )
             expires_at = now_ms + rules.code_ttl_seconds * 1000
@@ -515,16 +520,18 @@ class IdentityService:
         async with self._db.writing() as conn:
             pending = await identity_store.phone_code(conn, actor.account_id)
             if pending is None or pending.expires_at <= now_ms:
-                raise PolicyRefusal("ask for a new code", code="code_expired")
+                raise PolicyRefusal("ask for a new code", code=ErrorCode.CODE_EXPIRED)
             if pending.attempts >= rules.max_attempts_per_code:
-                raise Throttled("too many wrong codes; ask for a new one", code="too_many_attempts")
+                raise Throttled(
+                    "too many wrong codes; ask for a new one", code=ErrorCode.TOO_MANY_ATTEMPTS
+                )
             if not hmac.compare_digest(
                 pending.code_hash, self._code_hash(actor.account_id, code.strip())
             ):
                 await identity_store.save_phone_code(
                     conn, actor.account_id, attempts=pending.attempts + 1
                 )
-                wrong = PolicyRefusal("that code is wrong", code="code_invalid")
+                wrong = PolicyRefusal("that code is wrong", code=ErrorCode.CODE_INVALID)
             else:
                 await identity_store.mark_phone_verified(conn, actor.account_id, now_ms)
                 conn.after_commit(lambda: self._standings.forget(actor.account_id))
@@ -575,7 +582,7 @@ class IdentityService:
         raise Conflict(
             f"identities are still being sealed under older keys after {ROTATION_PASSES} "
             "passes; run rotate-keys again",
-            code="rotation_incomplete",
+            code=ErrorCode.ROTATION_INCOMPLETE,
         )
 
     async def _reseal_page(self, key_id: str, after: int) -> list[int]:

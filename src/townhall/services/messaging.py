@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.enforcement import Capability
-from townhall.domain.errors import InvalidInput, NotFound
+from townhall.domain.errors import ErrorCode, InvalidInput, NotFound
 from townhall.domain.events import EventType, conversation_event, message_event
 from townhall.domain.limits import Limits
 from townhall.domain.messaging import (
@@ -135,7 +135,8 @@ class MessagingService:
             missing = set(roles) - await account_store.existing_ids(conn, roles)
             if missing:
                 raise NotFound(
-                    f"no such user: {', '.join(map(str, sorted(missing)))}", code="user_not_found"
+                    f"no such user: {', '.join(map(str, sorted(missing)))}",
+                    code=ErrorCode.USER_NOT_FOUND,
                 )
             conversation_id = await conversation_store.insert_conversation(
                 conn,
@@ -230,7 +231,7 @@ class MessagingService:
     ) -> list[dict[str, Any]]:
         if not 1 <= limit <= self._limits.history_page_max:
             raise InvalidInput(
-                f"limit must be 1-{self._limits.history_page_max}", code="limit_invalid"
+                f"limit must be 1-{self._limits.history_page_max}", code=ErrorCode.LIMIT_INVALID
             )
         await self._require_member(actor, conversation_id)
         async with self._db.reading() as conn:
@@ -258,7 +259,7 @@ class MessagingService:
         )
         # Outsiders learn nothing, not even that the conversation exists.
         if actor.account_id not in members.id_set:
-            raise NotFound("no such conversation", code="conversation_not_found")
+            raise NotFound("no such conversation", code=ErrorCode.CONVERSATION_NOT_FOUND)
         return members
 
     async def _read_members(self, conversation_id: int) -> Members:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from townhall.domain import normalize
-from townhall.domain.errors import InvalidInput, NotFound, PolicyRefusal
+from townhall.domain.errors import ErrorCode, InvalidInput, NotFound, PolicyRefusal
 from townhall.domain.lexicon import Lexicon, LexiconFileError, Term, parse_lexicon
 from townhall.domain.moderation import (
     SURFACES,
@@ -82,7 +82,7 @@ class ContentCheck:
     def check(self, surface: str, text: str) -> Verdict:
         if surface not in SURFACES:
             raise InvalidInput(
-                f"surface must be one of: {', '.join(SURFACES)}", code="surface_invalid"
+                f"surface must be one of: {', '.join(SURFACES)}", code=ErrorCode.SURFACE_INVALID
             )
         inspection = self._lexicon.inspect(text)
         banked = self._bank.get(hashlib.sha256(inspection.skeleton.encode()).digest())
@@ -146,7 +146,7 @@ class ContentCheck:
                 )
             raise PolicyRefusal(
                 f"refused: the text matches {', '.join(verdict.categories)} content",
-                code="content_blocked",
+                code=ErrorCode.CONTENT_BLOCKED,
             )
         return verdict
 
@@ -312,7 +312,9 @@ class ContentCheck:
             (term,) = self.parse(_csv_line(text, category, severity))
         except LexiconFileError as error:
             _, problem = error.problems[0]
-            raise InvalidInput(f"the term is not valid: {problem}", code="term_invalid") from None
+            raise InvalidInput(
+                f"the term is not valid: {problem}", code=ErrorCode.TERM_INVALID
+            ) from None
         await self.add_terms([term], actor=actor)
         return {"text": term.text, "category": term.category, "severity": term.severity}
 
@@ -321,7 +323,7 @@ class ContentCheck:
         async with self._db.writing() as conn:
             removed = await moderation_store.delete_entry(conn, moderation_store.TERM, text)
             if not removed:
-                raise NotFound("no such operator term", code="term_not_found")
+                raise NotFound("no such operator term", code=ErrorCode.TERM_NOT_FOUND)
             await self._audit.record(conn, actor, "lexicon.remove", details={"text": text})
             conn.after_commit(self._forget_lexicon)
         await self.load()

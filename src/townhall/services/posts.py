@@ -12,7 +12,14 @@ from sqlalchemy import Row
 
 from townhall.domain.accounts import STAFF_ROLES
 from townhall.domain.enforcement import Capability
-from townhall.domain.errors import Forbidden, InvalidInput, NotFound, PolicyRefusal, Throttled
+from townhall.domain.errors import (
+    ErrorCode,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PolicyRefusal,
+    Throttled,
+)
 from townhall.domain.events import post_event
 from townhall.domain.limits import Limits
 from townhall.domain.moderation import Decision, Surface, Verdict
@@ -128,9 +135,9 @@ class PostService:
         held = verdict.decision == Decision.HOLD  # its subscribers see it once approved
         quota = self._rules.broadcast_quota.get(account.account_type)
         if quota is None:  # the pack no longer offers this account type
-            raise PolicyRefusal(
+            raise InvalidInput(
                 f"the account type {account.account_type!r} is no longer offered",
-                code="account_type_invalid",
+                code=ErrorCode.ACCOUNT_TYPE_INVALID,
             )
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
@@ -144,7 +151,7 @@ class PostService:
                 raise Throttled(
                     f"the {account.account_type} account's quota is {quota.posts} post(s) per "
                     f"{quota.period_hours} h; try again in {retry_after} s",
-                    code="broadcast_quota",
+                    code=ErrorCode.BROADCAST_QUOTA,
                     retry_after=retry_after,
                 )
             post_id = await post_store.insert_post(
@@ -187,18 +194,18 @@ class PostService:
         if account is None or (
             account.operator_id != actor.account_id and account.status != AccountState.APPROVED
         ):
-            raise NotFound("no such public account", code="public_account_not_found")
+            raise NotFound("no such public account", code=ErrorCode.PUBLIC_ACCOUNT_NOT_FOUND)
         if account.operator_id != actor.account_id:
-            raise Forbidden("only the account's operator may publish", code="not_operator")
+            raise Forbidden("only the account's operator may publish", code=ErrorCode.NOT_OPERATOR)
         if account.status == AccountState.SUSPENDED:
             raise PolicyRefusal(
                 f"the account is suspended: {account.status_reason}",
-                code="public_account_suspended",
+                code=ErrorCode.PUBLIC_ACCOUNT_SUSPENDED,
             )
         if account.status != AccountState.APPROVED:
             raise PolicyRefusal(
                 f"the account is {account.status}; only approved accounts publish",
-                code="public_account_not_approved",
+                code=ErrorCode.PUBLIC_ACCOUNT_NOT_APPROVED,
             )
         return account
 
@@ -208,14 +215,16 @@ class PostService:
             return None
         source = await post_store.get(conn, source_post_id)
         if source is None or source.status != PostState.PUBLISHED:
-            raise NotFound("no such source post", code="source_post_not_found")
+            raise NotFound("no such source post", code=ErrorCode.SOURCE_POST_NOT_FOUND)
         root = (
             source
             if source.root_post_id is None
             else await post_store.get(conn, source.root_post_id)
         )
         if root is None or root.status != PostState.PUBLISHED:
-            raise NotFound("the source post's original is gone", code="source_post_not_found")
+            raise NotFound(
+                "the source post's original is gone", code=ErrorCode.SOURCE_POST_NOT_FOUND
+            )
         return SourcePost(
             root_post_id=root.id,
             root_content_class=root.content_class,
@@ -254,7 +263,7 @@ class PostService:
             if account is None or (
                 account.status not in READABLE_ACCOUNTS and account.operator_id != actor.account_id
             ):
-                raise NotFound("no such public account", code="public_account_not_found")
+                raise NotFound("no such public account", code=ErrorCode.PUBLIC_ACCOUNT_NOT_FOUND)
             rows = await post_store.of_account(
                 conn,
                 public_account_id,
@@ -267,7 +276,7 @@ class PostService:
     def _check_limit(self, limit: int) -> None:
         if not 1 <= limit <= self._limits.timeline_page_max:
             raise InvalidInput(
-                f"limit must be 1-{self._limits.timeline_page_max}", code="limit_invalid"
+                f"limit must be 1-{self._limits.timeline_page_max}", code=ErrorCode.LIMIT_INVALID
             )
 
     async def read(self, actor: Principal, post_id: int) -> dict[str, Any]:
@@ -288,9 +297,9 @@ class PostService:
             or post.status not in (PostState.PUBLISHED, PostState.REMOVED)
             or post.account_status not in READABLE_ACCOUNTS
         ):
-            raise NotFound("no such post", code="post_not_found")
+            raise NotFound("no such post", code=ErrorCode.POST_NOT_FOUND)
         if post.status == PostState.REMOVED:
-            raise NotFound("the post was removed by moderation", code="post_removed")
+            raise NotFound("the post was removed by moderation", code=ErrorCode.POST_REMOVED)
         return post
 
     async def delete(self, actor: Principal, post_id: int) -> None:
@@ -304,9 +313,11 @@ class PostService:
                 await account_store.get(conn, post.public_account_id) if post is not None else None
             )
             if post is None or post.status not in OPERATOR_DELETABLE or account is None:
-                raise NotFound("no such post", code="post_not_found")
+                raise NotFound("no such post", code=ErrorCode.POST_NOT_FOUND)
             if account.operator_id != actor.account_id:
-                raise Forbidden("only the account's operator may delete it", code="not_operator")
+                raise Forbidden(
+                    "only the account's operator may delete it", code=ErrorCode.NOT_OPERATOR
+                )
             await post_store.mark_deleted(conn, post_id, deleted=PostState.DELETED, now_ms=now_ms)
 
     async def forward(
@@ -350,5 +361,7 @@ class PostService:
             or parent.post_id != post_id
             or not await self._messaging.is_member(actor, parent.conversation_id)
         ):
-            raise NotFound("no forward of this post in that message", code="forward_not_found")
+            raise NotFound(
+                "no forward of this post in that message", code=ErrorCode.FORWARD_NOT_FOUND
+            )
         return parent

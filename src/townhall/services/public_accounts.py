@@ -10,7 +10,7 @@ from sqlalchemy import Row
 
 from townhall.domain.accounts import check_reason
 from townhall.domain.enforcement import Capability
-from townhall.domain.errors import Conflict, NotFound, PolicyRefusal
+from townhall.domain.errors import Conflict, ErrorCode, InvalidInput, NotFound, PolicyRefusal
 from townhall.domain.limits import Limits
 from townhall.domain.naming import name_key
 from townhall.domain.permissions import Permission
@@ -105,7 +105,7 @@ class PublicAccountService:
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             if await account_store.name_in_use(conn, key, rejected=AccountState.REJECTED):
-                raise Conflict("a public account already has this name", code="name_taken")
+                raise Conflict("a public account already has this name", code=ErrorCode.NAME_TAKEN)
             held = await account_store.count_held_by_identity(
                 conn,
                 actor.account_id,
@@ -115,7 +115,7 @@ class PublicAccountService:
             if held >= cap:
                 raise Conflict(
                     f"one identity may hold {cap} {category_rules.entity} public account(s)",
-                    code="public_account_limit",
+                    code=ErrorCode.PUBLIC_ACCOUNT_LIMIT,
                 )
             account_id = await account_store.insert_account(
                 conn,
@@ -155,7 +155,7 @@ class PublicAccountService:
         """Approved accounts are public; an application only to its applicant and staff."""
         row = await account_store.get(conn, public_account_id)
         if row is None or not (row.status in VISIBLE_TO_ALL or _may_see_all(actor, row)):
-            raise NotFound("no such public account", code="public_account_not_found")
+            raise NotFound("no such public account", code=ErrorCode.PUBLIC_ACCOUNT_NOT_FOUND)
         return row
 
     def _page(self, row: Row, *, full: bool) -> dict[str, Any]:
@@ -225,9 +225,9 @@ class PublicAccountService:
             if approve:
                 category = self._rules.categories.get(row.category)
                 if category is None:  # the pack no longer offers it: the applicant must reapply
-                    raise PolicyRefusal(
+                    raise InvalidInput(
                         f"the category {row.category!r} is no longer offered; reject instead",
-                        code="category_invalid",
+                        code=ErrorCode.CATEGORY_INVALID,
                     )
                 entitlement = check_entitlement(news_entitlement, category, _qualifications(row))
             status = AccountState.APPROVED if approve else AccountState.REJECTED
@@ -256,9 +256,11 @@ class PublicAccountService:
     async def _in_state(self, conn: DbConnection, public_account_id: int, state: str) -> Row:
         row = await account_store.get(conn, public_account_id)
         if row is None:
-            raise NotFound("no such public account", code="public_account_not_found")
+            raise NotFound("no such public account", code=ErrorCode.PUBLIC_ACCOUNT_NOT_FOUND)
         if row.status != state:
-            raise Conflict(f"the account is {row.status}, not {state}", code="public_account_state")
+            raise Conflict(
+                f"the account is {row.status}, not {state}", code=ErrorCode.PUBLIC_ACCOUNT_STATE
+            )
         return row
 
     async def _notify(
@@ -330,7 +332,7 @@ class PublicAccountService:
             if row.status != AccountState.APPROVED:
                 raise PolicyRefusal(
                     f"the account is {row.status}; it takes no new subscribers",
-                    code="public_account_not_approved",
+                    code=ErrorCode.PUBLIC_ACCOUNT_NOT_APPROVED,
                 )
             added = await account_store.subscribe(conn, actor.account_id, public_account_id, now_ms)
             conn.after_commit(lambda: self._live.followed(actor.account_id, public_account_id))

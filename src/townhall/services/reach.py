@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy import Row
 
 from townhall.domain.audit import Problem
-from townhall.domain.errors import NotFound
+from townhall.domain.errors import ErrorCode, NotFound
 from townhall.domain.permissions import Permission
 from townhall.domain.reach import (
     DAY_MS,
@@ -385,7 +385,7 @@ class ReachLedger:
         async with self._db.writing() as conn:
             chain = await reach_store.lineage(conn, forward_id)
             if not chain:
-                raise NotFound("no such forward", code="forward_not_found")
+                raise NotFound("no such forward", code=ErrorCode.FORWARD_NOT_FOUND)
             await self._audit.record_read(conn, actor, "forward", [row.id for row in chain])
         return [render_forward(row) for row in chain]
 
@@ -399,7 +399,7 @@ class ReachLedger:
             operated = await reach_store.accounts_run_by_operator_of(conn, public_account_id)
             operator = await reach_store.totals_since(conn, operated, from_day)
         if not operated:
-            raise NotFound("no such public account", code="public_account_not_found")
+            raise NotFound("no such public account", code=ErrorCode.PUBLIC_ACCOUNT_NOT_FOUND)
         return {
             "public_account_id": public_account_id,
             "window_days": self._rules.window_days,

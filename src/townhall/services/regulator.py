@@ -23,7 +23,7 @@ from sqlalchemy import Row
 
 from townhall.domain import dsa
 from townhall.domain.enforcement import SubjectType
-from townhall.domain.errors import InvalidInput, PolicyRefusal
+from townhall.domain.errors import ErrorCode, InvalidInput, PolicyRefusal
 from townhall.domain.oversight import (
     GRANULARITIES,
     SANCTION_KINDS,
@@ -162,7 +162,7 @@ class RegulatorService:
     ) -> list[dict[str, Any]]:
         if granularity not in GRANULARITIES:
             raise InvalidInput(
-                f"period must be one of {', '.join(GRANULARITIES)}", code="period_invalid"
+                f"period must be one of {', '.join(GRANULARITIES)}", code=ErrorCode.PERIOD_INVALID
             )
         async with self._db.reading() as conn:
             facts = Facts(
@@ -202,7 +202,7 @@ class RegulatorService:
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Every record, page by page; once the last page is out, one audit row says so."""
         if what not in EXPORTS:
-            raise InvalidInput(f"export one of {', '.join(EXPORTS)}", code="export_invalid")
+            raise InvalidInput(f"export one of {', '.join(EXPORTS)}", code=ErrorCode.EXPORT_INVALID)
         window = self.window(since, until)
         details: dict[str, Any] = {**window.render(self._tz), "category": category}
         if what == "stats":
@@ -233,7 +233,7 @@ class RegulatorService:
             raise PolicyRefusal(
                 f"the {self._pack.name} policy pack does not file DSA statements of reasons "
                 "(enforcement.dsa_statements is false); they are written under eu-dsa",
-                code="dsa_statements_off",
+                code=ErrorCode.DSA_STATEMENTS_OFF,
             )
         window = self.window(since, until)
         key = self._puid_key()

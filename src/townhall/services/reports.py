@@ -9,7 +9,7 @@ from typing import Any
 
 from townhall.domain.accounts import AccountStatus
 from townhall.domain.enforcement import Capability
-from townhall.domain.errors import InvalidInput, NotFound, Throttled
+from townhall.domain.errors import ErrorCode, InvalidInput, NotFound, Throttled
 from townhall.domain.messaging import GONE, SENDER_ONLY, ConversationKind
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
@@ -125,17 +125,18 @@ class ReportService:
     def _check(self, target_type: str, reason: str, detail: str | None) -> None:
         if target_type not in TARGETS:
             raise InvalidInput(
-                f"target_type must be one of {', '.join(TARGETS)}", code="target_type_invalid"
+                f"target_type must be one of {', '.join(TARGETS)}",
+                code=ErrorCode.TARGET_TYPE_INVALID,
             )
         if reason not in self._rules.report_reasons:
             raise InvalidInput(
                 f"reason must be one of {', '.join(self._rules.report_reasons)}",
-                code="reason_invalid",
+                code=ErrorCode.REASON_INVALID,
             )
         if detail is not None and len(detail) > self._rules.max_detail_chars:
             raise InvalidInput(
                 f"detail must be at most {self._rules.max_detail_chars} characters",
-                code="detail_too_long",
+                code=ErrorCode.DETAIL_TOO_LONG,
             )
 
     async def _check_reporter(self, conn: DbConnection, reporter_id: int, now_ms: int) -> None:
@@ -155,7 +156,7 @@ class ReportService:
             raise Throttled(
                 f"{unfounded} of your recent reports found no violation; you may file "
                 f"{limit.per_day} a day for now. Try again in {retry_after} s",
-                code="report_rate_limited",
+                code=ErrorCode.REPORT_RATE_LIMITED,
                 retry_after=retry_after,
             )
 
@@ -165,7 +166,7 @@ class ReportService:
         """The target as the reporter can see it; else 404."""
         found = await _TARGET_READERS[target_type](conn, actor.account_id, target_id)
         if found is None:
-            raise NotFound(f"no such {target_type}", code="target_not_found")
+            raise NotFound(f"no such {target_type}", code=ErrorCode.TARGET_NOT_FOUND)
         return found
 
 

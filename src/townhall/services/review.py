@@ -13,7 +13,14 @@ from typing import Any
 import orjson
 from sqlalchemy import Row
 
-from townhall.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefusal
+from townhall.domain.errors import (
+    Conflict,
+    ErrorCode,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PolicyRefusal,
+)
 from townhall.domain.news_check import UNLICENSED_NEWS
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
@@ -89,7 +96,9 @@ class ReviewDesk:
         require(actor, Permission.READ_REVIEW_QUEUE)
         states = _states(state)
         if source is not None and source not in SOURCES:
-            raise InvalidInput(f"source must be one of {', '.join(SOURCES)}", code="source_invalid")
+            raise InvalidInput(
+                f"source must be one of {', '.join(SOURCES)}", code=ErrorCode.SOURCE_INVALID
+            )
         now_ms = self._now_ms()
         # The cases hold what their targets said: every look is recorded.
         async with self._db.writing() as conn:
@@ -134,7 +143,7 @@ class ReviewDesk:
         async with self._db.writing() as conn:
             case = await review_store.get_case(conn, case_id)
             if case is None:
-                raise NotFound("no such case", code="case_not_found")
+                raise NotFound("no such case", code=ErrorCode.CASE_NOT_FOUND)
             reports = await review_store.reports_of(conn, case_id)
             await self._audit.record_read(conn, actor, "case", [case_id])
             corrections = await self._corrections.of_case(conn, case_id)
@@ -151,9 +160,9 @@ class ReviewDesk:
         async with self._db.writing() as conn:
             case = await review_store.get_case(conn, case_id)
             if case is None:
-                raise NotFound("no such case", code="case_not_found")
+                raise NotFound("no such case", code=ErrorCode.CASE_NOT_FOUND)
             if case.state not in PENDING:
-                raise Conflict("the case is already decided", code="case_decided")
+                raise Conflict("the case is already decided", code=ErrorCode.CASE_DECIDED)
             self._check_may_decide(actor, case)
             self._check_claim(actor, case, now_ms)
             await review_store.update_case(
@@ -172,7 +181,7 @@ class ReviewDesk:
         if case.state == CaseState.ESCALATED and not may(actor, Permission.DECIDE_ESCALATED_CASE):
             raise Forbidden(
                 f"case {case.id} was escalated: an administrator decides it",
-                code="case_escalated",
+                code=ErrorCode.CASE_ESCALATED,
             )
 
     def _check_claim(self, actor: Principal, case: Row, now_ms: int) -> None:
@@ -184,7 +193,8 @@ class ReviewDesk:
         taken = case.claimed_by not in (None, actor.account_id) and fresh
         if taken and not may(actor, Permission.TAKE_OVER_CASE):
             raise Conflict(
-                f"case {case.id} is claimed by reviewer {case.claimed_by}", code="case_claimed"
+                f"case {case.id} is claimed by reviewer {case.claimed_by}",
+                code=ErrorCode.CASE_CLAIMED,
             )
 
     # Decisions -----------------------------------------------------------------------------
@@ -213,7 +223,7 @@ class ReviewDesk:
             missing = [case_id for case_id in case_ids if case_id not in found]
             if missing:
                 raise NotFound(
-                    f"no such case: {', '.join(map(str, missing))}", code="case_not_found"
+                    f"no such case: {', '.join(map(str, missing))}", code=ErrorCode.CASE_NOT_FOUND
                 )
             for case_id in case_ids:
                 self._check_decidable(actor, found[case_id], decision, now_ms)
@@ -235,22 +245,25 @@ class ReviewDesk:
     def _check_request(self, case_ids: Sequence[int], decision: str, reason: str) -> None:
         if decision not in VERDICTS:
             raise InvalidInput(
-                f"decision must be one of {', '.join(VERDICTS)}", code="decision_invalid"
+                f"decision must be one of {', '.join(VERDICTS)}", code=ErrorCode.DECISION_INVALID
             )
         if not 1 <= len(case_ids) <= self._rules.bulk_max or len(set(case_ids)) != len(case_ids):
             raise InvalidInput(
-                f"name 1-{self._rules.bulk_max} distinct cases", code="case_ids_invalid"
+                f"name 1-{self._rules.bulk_max} distinct cases", code=ErrorCode.CASE_IDS_INVALID
             )
         if not reason.strip() or len(reason) > MAX_REASON_CHARS:
             raise InvalidInput(
-                f"a reason of 1-{MAX_REASON_CHARS} characters is required", code="reason_invalid"
+                f"a reason of 1-{MAX_REASON_CHARS} characters is required",
+                code=ErrorCode.REASON_INVALID,
             )
 
     def _check_decidable(self, actor: Principal, case: Row, decision: str, now_ms: int) -> None:
         if case.state not in PENDING:
-            raise Conflict(f"case {case.id} is already decided", code="case_decided")
+            raise Conflict(f"case {case.id} is already decided", code=ErrorCode.CASE_DECIDED)
         if case.state == CaseState.ESCALATED and decision == ReviewVerdict.ESCALATE:
-            raise Conflict(f"case {case.id} is already escalated", code="case_escalated")
+            raise Conflict(
+                f"case {case.id} is already escalated", code=ErrorCode.CASE_ALREADY_ESCALATED
+            )
         self._check_may_decide(actor, case)
         self._check_claim(actor, case, now_ms)
         removes = decision in (ReviewVerdict.REMOVE, ReviewVerdict.MARK_FALSE)
@@ -258,17 +271,17 @@ class ReviewDesk:
             raise PolicyRefusal(
                 f"case {case.id}: a {case.target_type} is not removed or marked false but "
                 "upheld and sanctioned",
-                code="not_removable",
+                code=ErrorCode.NOT_REMOVABLE,
             )
         if decision == ReviewVerdict.MARK_FALSE and Source.HOLD in split(case.sources):
             raise PolicyRefusal(
                 f"case {case.id}: the item is held and reached no one; remove or approve it",
-                code="not_delivered",
+                code=ErrorCode.NOT_DELIVERED,
             )
         if decision == ReviewVerdict.UPHOLD and case.target_type in REMOVABLE:
             raise PolicyRefusal(
                 f"case {case.id}: a violating {case.target_type} is removed, not upheld",
-                code="not_upholdable",
+                code=ErrorCode.NOT_UPHOLDABLE,
             )
 
     async def _apply(
@@ -468,7 +481,7 @@ def _states(state: str) -> tuple[str, ...]:
     )
     if state not in known:
         raise InvalidInput(
-            f"state must be pending or one of {', '.join(known)}", code="state_invalid"
+            f"state must be pending or one of {', '.join(known)}", code=ErrorCode.STATE_INVALID
         )
     return (state,)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from townhall.domain.enforcement import Capability
-from townhall.domain.errors import PolicyRefusal
+from townhall.domain.errors import ErrorCode, PolicyRefusal
 from townhall.domain.identity import IdentityRequirement, unmet_requirement
 from townhall.domain.policy import PolicyPack
 from townhall.services.caches import Invalidations, LocalCache, Topic
@@ -82,14 +82,14 @@ class Standings:
         ):
             raise PolicyRefusal(
                 f"accept the user agreement version {self._pack.agreement.version} first",
-                code="agreement_outdated",
+                code=ErrorCode.AGREEMENT_OUTDATED,
             )
 
 
 def _what_is_missing(
-    missing: str, capability: str, requirement: IdentityRequirement, standing: Standing
+    missing: ErrorCode, capability: str, requirement: IdentityRequirement, standing: Standing
 ) -> str:
-    if missing == "phone_unconfirmed":
+    if missing == ErrorCode.PHONE_UNCONFIRMED:
         return (
             f"{capability} needs the phone confirmed with an SMS code (POST /api/v1/me/phone/code)"
         )

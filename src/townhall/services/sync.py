@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from townhall.bus.base import Bus, user_channel
-from townhall.domain.errors import InvalidInput
+from townhall.domain.errors import ErrorCode, InvalidInput
 from townhall.domain.events import POST_PREFIX, message_event
 from townhall.domain.limits import Limits
 from townhall.services.principal import Principal
@@ -42,7 +42,7 @@ class SyncService:
             # A cursor this server never gave out: following it would silently skip events.
             raise InvalidInput(
                 f"since must be a cursor this server gave out (0-{positions.persisted_upto()})",
-                code="cursor_invalid",
+                code=ErrorCode.CURSOR_INVALID,
             )
         upto = positions.persisted_upto()
         async with self._db.reading() as conn:
@@ -60,7 +60,7 @@ class SyncService:
         if not 0 <= timeout <= self._limits.sync_timeout_max_seconds:
             raise InvalidInput(
                 f"timeout must be 0-{self._limits.sync_timeout_max_seconds:g} seconds",
-                code="timeout_invalid",
+                code=ErrorCode.TIMEOUT_INVALID,
             )
         doorbell = asyncio.Event()
         # Subscribe before reading, so an event committed in between still rings.
@@ -82,7 +82,7 @@ class SyncService:
             return self._limits.sync_page_max
         if not 1 <= limit <= self._limits.sync_page_max:
             raise InvalidInput(
-                f"limit must be 1-{self._limits.sync_page_max}", code="limit_invalid"
+                f"limit must be 1-{self._limits.sync_page_max}", code=ErrorCode.LIMIT_INVALID
             )
         return limit
 

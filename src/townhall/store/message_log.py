@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Dialect, Executable, Row, bindparam, func, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from townhall.domain.errors import Conflict, DomainError
+from townhall.domain.errors import Conflict, DomainError, ErrorCode
 from townhall.store.database import WRITES, AfterCommit, Database, Transaction
 from townhall.store.group_commit import GroupCommit
 from townhall.store.schema import inbox, messages
@@ -190,7 +190,7 @@ class MessageLog:
             if isinstance(error, DomainError):  # refused by what it writes with its message
                 return [error]
             log.exception("message append failed")
-            return [Conflict("the message could not be stored", code="message_not_stored")]
+            return [Conflict("the message could not be stored", code=ErrorCode.MESSAGE_NOT_STORED)]
         fresh = [o for o in outcomes if isinstance(o, Appended) and not o.duplicate]
         if fresh:  # stored is stored: a failed push must not stall the log
             for callback in self._on_commit:
@@ -452,7 +452,7 @@ def _resend(prior: StoredMessage, request: _Request) -> Appended | DomainError:
         request.attachment,
     ):
         return Conflict(
-            "client_id was already used for a different message", code="client_id_reused"
+            "client_id was already used for a different message", code=ErrorCode.CLIENT_ID_REUSED
         )
     return Appended(prior, request.recipients, True, request.origin)
 
