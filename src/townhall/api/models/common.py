@@ -16,7 +16,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from townhall.api.schemas import MAX_ID
-from townhall.domain.errors import InvalidInput
+from townhall.domain.errors import ErrorCode, InvalidInput
 
 MAX_CURSOR_LENGTH = 64
 
@@ -79,5 +79,7 @@ def cursor_position(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_ID:
-        raise InvalidInput("cursor: not a cursor this list handed out", code="cursor_invalid")
+        raise InvalidInput(
+            "cursor: not a cursor this list handed out", code=ErrorCode.CURSOR_INVALID
+        )
     return int(cursor)
