@@ -1,0 +1,489 @@
+"""The events of a user's stream and the frames of the WebSocket, as clients receive them.
+
+`StreamEvent` is an item of GET /api/v1/sync's `events` and what the WebSocket pushes with a
+`cursor`; `ServerFrame` is everything the WebSocket sends (stream events, live posts, control
+frames) and `ClientFrame` everything it reads (the first frame must be `auth`). The services
+render these objects (`domain/events.py`, `services/rendering.py`) and `domain/frames.py` decodes
+the client's: the models here describe them. docs/events.schema.json is generated from them
+(`events_json_schema`), and tests/api/test_event_schema.py checks real events against it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter
+from typing_extensions import TypeAliasType
+
+from townhall.api.models.common import ErrorDetail, Model
+from townhall.api.schemas import MAX_ID, EntityId
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+Cursor = Annotated[int, Field(ge=0, le=MAX_ID, description="a position in the user's stream")]
+Timestamp = Annotated[
+    str,
+    Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
+        json_schema_extra={"format": "date-time"},
+        description="UTC, to the millisecond",
+    ),
+]
+MessageModeration = Literal["held", "removed", "withheld"]
+SubjectType = Literal["user", "public_account", "group"]
+SanctionKind = Literal[
+    "warning",
+    "limit_publication",
+    "suspend_updates",
+    "close",
+    "blacklist_identity",
+    "suspend_posting",
+    "close_group",
+    "remove_rights",
+]
+SanctionState = Literal["active", "expired", "lifted", "reversed"]
+AppealState = Literal["pending", "upheld", "reversed"]
+ConversationKind = Literal["direct", "group"]
+MemberRole = Literal["owner", "admin", "member"]
+ReportTarget = Literal["message", "post", "user", "group", "public_account"]
+
+
+def omitted(description: str) -> Any:
+    """A key the server leaves out, rather than sending null, when it has nothing to say."""
+    return Field(
+        default=None,
+        description=description,
+        exclude_if=lambda value: value is None,
+        json_schema_extra=_without_default,
+    )
+
+
+def _without_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # absent, never null: there is no default to show
+
+
+# Messages and conversations ---------------------------------------------------------------------
+
+
+class PostAttachment(Model):
+    """A public-account post that a message forwards."""
+
+    type: Literal["post"]
+    post_id: EntityId
+    public_account_id: EntityId
+    account_name: str
+    title: str
+
+
+class Message(Model):
+    """A message as it stands now: removed ones read `"text": ""`."""
+
+    id: EntityId
+    conversation_id: EntityId
+    seq: Annotated[int, Field(ge=1, description="its place in the conversation")]
+    sender_id: EntityId
+    client_id: str
+    text: str
+    created_at: Timestamp
+    attachment: PostAttachment = omitted("what it carries besides text; absent when nothing")
+    moderation: MessageModeration = omitted(
+        "absent: delivered as sent; held: only its sender has it until a reviewer approves it;"
+        " removed: a tombstone wherever it reached; withheld: removed while held"
+    )
+
+
+class Member(Model):
+    user_id: EntityId
+    role: MemberRole
+
+
+class Conversation(Model):
+    id: EntityId
+    kind: ConversationKind
+    title: str | None
+    description: str | None
+    created_by: EntityId
+    created_at: Timestamp
+    members: list[Member]
+
+
+class Invitation(Model):
+    """An invitation to a group: the invitee joins only by accepting it."""
+
+    conversation_id: EntityId
+    title: str
+    description: str | None
+    inviter_id: EntityId
+    invited_at: Timestamp
+
+
+class TombstoneTarget(Model):
+    """The message a reviewer removed: clients show it as removed."""
+
+    type: Literal["message"]
+    id: EntityId
+    conversation_id: EntityId
+
+
+# Corrections ----------------------------------------------------------------------------------
+
+
+class PostCorrectionTarget(Model):
+    type: Literal["post"]
+    id: EntityId
+    title: str = omitted("the post's title; absent once the post no longer exists")
+
+
+class MessageCorrectionTarget(Model):
+    type: Literal["message"]
+    id: EntityId
+    conversation_id: EntityId = omitted("absent once the message no longer exists")
+
+
+class RefutingPost(Model):
+    """A post of a news account that refutes the false item."""
+
+    id: EntityId
+    public_account_id: EntityId
+    account_name: str
+    title: str
+
+
+class Correction(Model):
+    """Something the user read or was forwarded was found false: the reviewer's statement."""
+
+    target: Annotated[
+        PostCorrectionTarget | MessageCorrectionTarget, Field(discriminator="type")
+    ]
+    category: str
+    decision: Literal["remove", "mark_false"]
+    statement: str
+    refuting_post: RefutingPost | None
+    decided_at: Timestamp
+
+
+# Notices --------------------------------------------------------------------------------------
+
+
+class SanctionSubject(Model):
+    type: SubjectType
+    id: EntityId
+
+
+class StatementOfReasons(Model):
+    ground: str
+    facts: str
+    category: str | None
+    severity: str | None
+    automated_detection: bool
+    automated_decision: bool
+    starts_at: Timestamp
+    ends_at: Timestamp | None
+
+
+class Sanction(Model):
+    """A sanction with its statement of reasons, as its subject sees it."""
+
+    id: EntityId
+    subject: SanctionSubject
+    kind: SanctionKind
+    member_id: EntityId | None
+    case_id: EntityId | None
+    state: SanctionState
+    points: int
+    statement: StatementOfReasons
+    appeal_until: Timestamp
+    ended_at: Timestamp | None
+    end_reason: str | None
+
+
+class SanctionNotice(Model):
+    """A sanction on the user, or on their public account or group, applied or ended."""
+
+    kind: Literal["sanction_applied", "sanction_ended"]
+    sanction: Sanction
+
+
+class PublicAccountStatusNotice(Model):
+    """The operator's application for a public account was decided."""
+
+    kind: Literal["public_account_status"]
+    public_account_id: EntityId
+    name: str
+    status: Literal["approved", "rejected"]
+    reason: str | None
+    at: Timestamp
+
+
+class ContentTarget(Model):
+    type: Literal["message", "post"]
+    id: EntityId
+
+
+class ContentNotice(Model):
+    """To the author: a reviewer removed their content, or found it false and left it up."""
+
+    kind: Literal["content_removed", "content_marked_false"]
+    target: ContentTarget
+    categories: list[str]
+    reason: str
+
+
+class ReportedTarget(Model):
+    type: ReportTarget
+    id: EntityId
+
+
+class ReportOutcomeNotice(Model):
+    """To a reporter: what became of their report."""
+
+    kind: Literal["report_outcome"]
+    report_id: EntityId
+    target: ReportedTarget
+    outcome: Literal["no_violation", "action_taken"]
+
+
+class Appeal(Model):
+    id: EntityId
+    sanction_id: EntityId | None
+    case_id: EntityId | None
+    appellant_id: EntityId
+    statement: str
+    state: AppealState
+    created_at: Timestamp
+    decided_by: EntityId | None
+    decided_at: Timestamp | None
+    reason: str | None
+
+
+class AppealNotice(Model):
+    """To the appellant: their appeal was decided."""
+
+    kind: Literal["appeal_decided"]
+    appeal: Appeal
+
+
+Notice = TypeAliasType(
+    "Notice",
+    Annotated[
+        SanctionNotice
+        | PublicAccountStatusNotice
+        | ContentNotice
+        | ReportOutcomeNotice
+        | AppealNotice,
+        Field(discriminator="kind"),
+    ],
+)
+
+
+# Stream events --------------------------------------------------------------------------------
+
+
+class MessageEvent(Model):
+    """A message in one of the user's conversations, new or as it now stands (a held one
+    released, a removal reversed)."""
+
+    type: Literal["message"]
+    cursor: Cursor
+    message: Message
+
+
+class ConversationEvent(Model):
+    """A conversation the user is in was created, or its members changed."""
+
+    type: Literal["conversation"]
+    cursor: Cursor
+    conversation: Conversation
+
+
+class NoticeEvent(Model):
+    """The platform telling the user about a decision on them or on their account."""
+
+    type: Literal["notice"]
+    cursor: Cursor
+    notice: Notice
+
+
+class InvitationEvent(Model):
+    type: Literal["invitation"]
+    cursor: Cursor
+    invitation: Invitation
+
+
+class TombstoneEvent(Model):
+    type: Literal["tombstone"]
+    cursor: Cursor
+    target: TombstoneTarget
+
+
+class CorrectionEvent(Model):
+    type: Literal["correction"]
+    cursor: Cursor
+    correction: Correction
+
+
+StreamEvent = TypeAliasType(
+    "StreamEvent",
+    Annotated[
+        MessageEvent
+        | ConversationEvent
+        | NoticeEvent
+        | InvitationEvent
+        | TombstoneEvent
+        | CorrectionEvent,
+        Field(discriminator="type"),
+    ],
+)
+
+
+# What else the WebSocket sends ----------------------------------------------------------------
+
+
+class Post(Model):
+    id: EntityId
+    public_account_id: EntityId
+    account_name: str
+    title: str
+    body: str
+    content_class: str
+    source_post_id: EntityId | None
+    root_post_id: EntityId | None
+    created_at: Timestamp
+    moderation: Literal["held"] = omitted("held: waiting for a reviewer, seen by its operator")
+
+
+class RemovedPost(Model):
+    """A post a reviewer removed: its tombstone."""
+
+    id: EntityId
+    public_account_id: EntityId
+    account_name: str
+    created_at: Timestamp
+    moderation: Literal["removed"]
+
+
+class PostEvent(Model):
+    """A post of a followed public account, published, approved or removed: pushed live to
+    online followers only, without a cursor (the timeline has it for everyone else)."""
+
+    type: Literal["post"]
+    post: Post | RemovedPost
+
+
+class ReadyFrame(Model):
+    """The answer to a good `auth` frame."""
+
+    type: Literal["ready"]
+    user_id: EntityId
+    cursor: Cursor
+
+
+class PongFrame(Model):
+    type: Literal["pong"]
+    cursor: Cursor
+
+
+class AckFrame(Model):
+    """A `send` stored: the sending socket gets this instead of the message event."""
+
+    type: Literal["ack"]
+    client_id: str
+    cursor: Cursor
+    duplicate: bool = Field(description="the client_id was sent before: the stored message")
+    message: Message
+
+
+class ErrorFrame(Model):
+    """A refused send, an unreadable frame, or a refused `auth` (then the socket closes)."""
+
+    type: Literal["error"]
+    error: ErrorDetail
+    client_id: str = omitted("the client_id of the send refused; absent for any other error")
+
+
+class SignedOutFrame(Model):
+    """The session was ended (logged out, the account closed): the socket closes with 4401."""
+
+    type: Literal["signed_out"]
+
+
+ServerFrame = TypeAliasType(
+    "ServerFrame",
+    Annotated[
+        MessageEvent
+        | ConversationEvent
+        | NoticeEvent
+        | InvitationEvent
+        | TombstoneEvent
+        | CorrectionEvent
+        | PostEvent
+        | ReadyFrame
+        | PongFrame
+        | AckFrame
+        | ErrorFrame
+        | SignedOutFrame,
+        Field(discriminator="type"),
+    ],
+)
+
+
+# What the WebSocket reads ---------------------------------------------------------------------
+
+
+class AuthFrame(Model):
+    """The first frame: the session's token, and the cursor to replay from."""
+
+    type: Literal["auth"]
+    token: str
+    since: Cursor | None = None
+
+
+class SendFrame(Model):
+    type: Literal["send"]
+    conversation_id: EntityId
+    text: str
+    client_id: str
+
+
+class ResumeFrame(Model):
+    """Replay the events after `since`, then go on live."""
+
+    type: Literal["resume"]
+    since: Cursor
+
+
+class PingFrame(Model):
+    type: Literal["ping"]
+
+
+ClientFrame = TypeAliasType(
+    "ClientFrame",
+    Annotated[
+        AuthFrame | SendFrame | ResumeFrame | PingFrame,
+        Field(discriminator="type"),
+    ],
+)
+
+
+def events_json_schema() -> dict[str, Any]:
+    """docs/events.schema.json: every model above under `$defs`, the three unions among them."""
+    unions: list[TypeAdapter[Any]] = [
+        TypeAdapter(StreamEvent),
+        TypeAdapter(ServerFrame),
+        TypeAdapter(ClientFrame),
+    ]
+    _, schemas = TypeAdapter.json_schemas(
+        [(index, "validation", union) for index, union in enumerate(unions)],
+        ref_template="#/$defs/{model}",
+    )
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "title": "Townhall events and WebSocket frames",
+        "description": (
+            "An item of GET /api/v1/sync's events is a StreamEvent; a WebSocket frame from the"
+            " server is a ServerFrame (stream events, live posts and control frames), one to it"
+            " a ClientFrame. Each of the three is a oneOf on `type`."
+        ),
+        "oneOf": [{"$ref": "#/$defs/ServerFrame"}, {"$ref": "#/$defs/ClientFrame"}],
+        "$defs": dict(sorted(schemas["$defs"].items())),
+    }
