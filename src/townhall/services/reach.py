@@ -18,6 +18,7 @@ from townhall.domain.reach import (
     DAY_MS,
     EVIDENCE_POSTS_MAX,
     Measure,
+    Reach,
     ReachRules,
     author_due,
     crossed,
@@ -39,25 +40,6 @@ from townhall.store.message_log import StoredMessage, WrittenWith
 
 VIEW_BATCH_MAX = 2048
 ESCALATE = "reach.escalate"  # the audit action of an escalation
-
-
-@dataclass(frozen=True, slots=True)
-class Reach:
-    views: int  # unique viewers
-    forwards: int  # every forward, kept as evidence
-    forwarders: int  # distinct forwarders: what the forward threshold counts
-    forward_depth: int
-
-    def counted(self, measure: str) -> int:
-        return self.views if measure == Measure.VIEWS else self.forwarders
-
-    def render(self) -> dict[str, int]:
-        return {
-            "views": self.views,
-            "forwards": self.forwards,
-            "forwarders": self.forwarders,
-            "forward_depth": self.forward_depth,
-        }
 
 
 def reach_of(row: Row) -> Reach:
