@@ -44,9 +44,8 @@ def error_response(status: int, code: str, message: str) -> JSONBody:
 
 def throttled_response(exc: errors.Throttled, retry_after: int) -> JSONBody:
     """429 saying when to come back, in the body and in the standard header."""
-    body = error_body(exc.code, exc.message)
-    body["error"]["retry_after"] = retry_after  # type: ignore[assignment]
-    return JSONBody(body, status_code=429, headers={"Retry-After": str(retry_after)})
+    error = {**error_body(exc.code, exc.message)["error"], "retry_after": retry_after}
+    return JSONBody({"error": error}, status_code=429, headers={"Retry-After": str(retry_after)})
 
 
 def status_of(error: errors.DomainError) -> int:
