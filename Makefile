@@ -29,6 +29,7 @@ run: install
 lint: install-dev
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports
+	$(BIN)/mypy src/townhall
 
 test: lint
 	$(BIN)/pytest
@@ -37,4 +38,4 @@ bench: install
 	$(BIN)/townhall bench messaging --json bench-results/messaging.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

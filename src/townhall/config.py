@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -157,7 +157,7 @@ def _config_file_from(init_settings: PydanticBaseSettingsSource) -> Path | None:
     return path
 
 
-def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build settings from a TOML file, the environment and explicit overrides (None = unset)."""
     given = {key: value for key, value in overrides.items() if value is not None}
     return Settings(config_file=config_file, **given)

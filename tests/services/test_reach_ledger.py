@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Row, func, insert, select
+from sqlalchemy import func, insert, select
 
 from tests.services.conftest import PASSWORD, World
 from townhall.config import Settings
@@ -19,6 +19,8 @@ from townhall.services.principal import Principal
 from townhall.services.rendering import post_attachment
 from townhall.store import posts as post_store
 from townhall.store.database import Database, open_database
+from townhall.store.posts import PostWithAccount
+from townhall.store.reach import StoredForward
 from townhall.store.schema import accounts
 
 VIEWS = 5000
@@ -44,7 +46,7 @@ async def second_engine(tmp_path: Path) -> AsyncIterator[Database]:
 def post_row(second_engine: Database) -> Any:
     """Reads a post as the ledger is handed it."""
 
-    async def read(post_id: int) -> Row:
+    async def read(post_id: int) -> PostWithAccount:
         async with second_engine.reading() as conn:
             row = await post_store.get(conn, post_id)
         assert row is not None
@@ -173,7 +175,7 @@ async def test_the_500th_distinct_forwarder_escalates_the_post_once(
     # naming its forwarder: alice forwards it 500 times, then 498 others once each.
     ledger = world.services.reach
 
-    async def sent_as(forwarder_id: int, n: int) -> Row:
+    async def sent_as(forwarder_id: int, n: int) -> StoredForward:
         appended = await world.messaging.send(
             alice,
             chat["id"],

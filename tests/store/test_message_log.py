@@ -121,8 +121,8 @@ async def test_every_recipient_gets_an_inbox_entry(
             entries = await stream_store.entries_since(
                 conn, account_id, since=0, upto=database.positions.persisted_upto(), limit=10
             )
-            assert [(e.position, e.id, e.text) for e in entries] == [
-                (sent.message.position, sent.message.id, "hi all")
+            assert [(e.position, e.item) for e in entries] == [
+                (sent.message.position, sent.message)
             ]
 
 

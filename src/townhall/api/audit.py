@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.schemas import MAX_ID
-from townhall.domain.oversight import Granularity
 from townhall.domain.permissions import Permission
 from townhall.services.container import Services
 from townhall.services.principal import Principal
@@ -106,7 +105,7 @@ async def escalations(
 async def stats(
     principal: PrincipalDep,
     services: ServicesDep,
-    period: Literal["day", "week", "month"] = Granularity.DAY,
+    period: Literal["day", "week", "month"] = "day",
     since: Since = None,
     until: Until = None,
     category: Category = None,

@@ -36,9 +36,10 @@ def error_response(code: ErrorCode, message: str) -> JSONBody:
 
 def throttled_response(exc: errors.Throttled, retry_after: int) -> JSONBody:
     """429 saying when to come back, in the body and in the standard header."""
-    body = error_body(exc.code, exc.message)
-    body["error"]["retry_after"] = retry_after  # type: ignore[assignment]
-    return JSONBody(body, status_code=exc.code.status, headers={"Retry-After": str(retry_after)})
+    error = {**error_body(exc.code, exc.message)["error"], "retry_after": retry_after}
+    return JSONBody(
+        {"error": error}, status_code=exc.code.status, headers={"Retry-After": str(retry_after)}
+    )
 
 
 def install(app: FastAPI) -> None:

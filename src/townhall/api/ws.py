@@ -114,7 +114,8 @@ class Connection:
                 await websocket.send_text(item.decode())
             elif type(item) is str:
                 await websocket.send_text(item)
-            else:
+            else:  # the one other kind of item: a resume
+                assert isinstance(item, _Resume)
                 await self._replay(item.since)
 
     async def _replay(self, since: int) -> None:

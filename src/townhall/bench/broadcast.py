@@ -477,7 +477,8 @@ async def open_sockets(
     async def one(user: BenchUser) -> Socket:
         nonlocal opened
         async with gate:
-            _, socket = await ws_connect(lambda: listener(user), ws_url, max_frame_size=1 << 20)
+            socket = listener(user)
+            await ws_connect(lambda: socket, ws_url, max_frame_size=1 << 20)
             await asyncio.wait_for(socket.ready, 30)
             opened += 1
             return socket

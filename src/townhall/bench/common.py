@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from picows import WSFrame, WSListener, WSMsgType, WSTransport
+from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 from rich.console import Console
 
 from townhall.bench.identities import synthetic_identity
@@ -101,7 +101,7 @@ class AuthedSocket(WSListener):
     def __init__(self, token: str) -> None:
         self.token = token
         self.transport: WSTransport | None = None
-        self.close_code: int | None = None
+        self.close_code: WSCloseCode | None = None
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport

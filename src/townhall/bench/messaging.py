@@ -130,11 +130,10 @@ async def connect_all(url: str, users: list[BenchUser]) -> list[BenchSocket]:
 
     async def one(user: BenchUser) -> BenchSocket:
         async with gate:
-            _, listener = await ws_connect(
-                lambda: BenchSocket(user.token, user.user_id), ws_url, max_frame_size=1 << 20
-            )
-            await asyncio.wait_for(listener.ready, 30)
-            return listener
+            socket = BenchSocket(user.token, user.user_id)
+            await ws_connect(lambda: socket, ws_url, max_frame_size=1 << 20)
+            await asyncio.wait_for(socket.ready, 30)
+            return socket
 
     with console.status(f"opening {len(users)} sockets"):
         return list(await asyncio.gather(*(one(user) for user in users)))
@@ -267,6 +266,7 @@ async def group_fanout(
 async def run_async(options: BenchOptions) -> dict[str, Any]:
     server_cores, client_cores = split_cores()
     local = None
+    pid: int | None
     if options.url is None:
         local = start_server(server_cores)
         url, pid = local.url, local.process.pid
@@ -325,12 +325,12 @@ async def _scenarios(
     console.print(f"(a) direct pairs at {options.rate:g}/s")
     results["a_direct_rate"] = await direct_fixed_rate(pairs, options, usage)
 
-    members = await connect_all(url, group_users)
+    group_sockets = await connect_all(url, group_users)
     console.print(f"(b) group of {options.group_size}")
-    results["b_group"] = await group_fanout(members, group["id"], options, usage)
-    for member in members:
-        assert member.transport is not None
-        member.transport.disconnect()
+    results["b_group"] = await group_fanout(group_sockets, group["id"], options, usage)
+    for socket in group_sockets:
+        assert socket.transport is not None
+        socket.transport.disconnect()
 
     rss_before = usage.rss_mb()
     idle = await connect_all(url, idle_users)

@@ -307,7 +307,7 @@ def lookalikes(rng: random.Random, text: str) -> str | None:
 
 def combined(rng: random.Random, text: str) -> str | None:
     if is_hanzi_term(text):
-        base = pinyin_mix(rng, text) if rng.random() < 0.5 else traditional(rng, text) or text
+        base = (pinyin_mix(rng, text) if rng.random() < 0.5 else traditional(rng, text)) or text
         return spaced(rng, base) if rng.random() < 0.5 else zero_width(rng, base)
     disguised = homoglyphs(rng, text) or text
     wide = "".join(

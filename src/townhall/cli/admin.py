@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.progress import Progress
@@ -14,11 +15,12 @@ from townhall.domain.accounts import STAFF_ROLES
 from townhall.domain.errors import DomainError
 
 admin_app = typer.Typer(help="Operator tasks on the data dir.", no_args_is_help=True)
+T = TypeVar("T")
 
 
-def _run(coroutine: object) -> object:
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     try:
-        return asyncio.run(coroutine)  # type: ignore[arg-type]
+        return asyncio.run(coroutine)
     except DomainError as exc:
         typer.echo(f"error: {exc.message} ({exc.code})", err=True)
         raise typer.Exit(1) from exc
@@ -48,7 +50,7 @@ def create_staff(
             return await services.accounts.create_staff(handle=handle, password=password, role=role)
 
     profile = _run(create())
-    typer.echo(f"created {profile['role']} {profile['handle']} (id {profile['id']})")  # type: ignore[index]
+    typer.echo(f"created {profile['role']} {profile['handle']} (id {profile['id']})")
 
 
 @admin_app.command("rotate-keys")
@@ -76,7 +78,7 @@ def rotate_keys(
 
                 return await services.identity.rotate_keys(advance)
 
-    outcome: dict = _run(rotate())  # type: ignore[assignment]
+    outcome = _run(rotate())
     if not for_real:
         typer.echo(
             f"{outcome['would_reseal']} identities would be sealed under a new key in "

@@ -408,8 +408,8 @@ def _pinyin_index(entries: dict[str, _Entry]) -> _PinyinIndex | None:
     for spelling, keys in spelled.items():
         automaton.add_word(spelling, (len(spelling), tuple(keys)))
     automaton.make_automaton()
-    keys = {s.key for keys in spelled.values() for s in keys}
-    return _PinyinIndex(automaton, max(map(len, keys)) - 1, frozenset("".join(keys)))
+    entry_keys = {s.key for keys in spelled.values() for s in keys}
+    return _PinyinIndex(automaton, max(map(len, entry_keys)) - 1, frozenset("".join(entry_keys)))
 
 
 class _SoundIndex(NamedTuple):
@@ -451,11 +451,11 @@ def _sound_index(entries: dict[str, _Entry], homophones: Homophones) -> _SoundIn
     for key_sound, keys in by_sound.items():
         automaton.add_word(key_sound, (len(key_sound), tuple(keys)))
     automaton.make_automaton()
-    keys = {key for keys in by_sound.values() for key, _ in keys}
-    reach = max(map(len, keys)) - 1
+    entry_keys = {key for keys in by_sound.values() for key, _ in keys}
+    reach = max(map(len, entry_keys)) - 1
     anchors = None
     if homophones.max_share < 1:
-        own = char_class(char for key in keys for char in key)
+        own = char_class(char for key in entry_keys for char in key)
         # The two classes are disjoint, so the repetition cannot backtrack far.
         anchors = re.compile(f"[{own}](?:[^{own}]{{0,{2 * reach}}}[{own}])*")
     return _SoundIndex(automaton, homophones, anchors, reach, len(by_sound))
@@ -483,7 +483,7 @@ def _pinyin_hits_within(
         return []
     offsets = pinyin_offsets(window)
     char_at = {offset: index for index, offset in enumerate(offsets)}
-    hits = []
+    hits: list[_Hit] = []
     for last, (length, keys) in found:
         first, stop = char_at.get(last + 1 - length), char_at.get(last + 1)
         if first is None or stop is None or not _LATIN.search(window, first, stop):

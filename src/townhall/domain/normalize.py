@@ -236,9 +236,13 @@ def pinyin(normalized: Normalized) -> Normalized:
     if not HAN.search(text):
         return normalized
     # One call on the whole text: pypinyin reads heteronyms from phrases (重庆 chong, 重要 zhong).
-    syllables = lazy_pinyin(text, errors=_keep_non_han)
+    # The ignores: pypinyin takes a list from `errors` (its docs) where its hints say a str.
+    syllables = lazy_pinyin(text, errors=_keep_non_han)  # type: ignore[arg-type]
     if len(syllables) != len(text):  # never seen; keeps the origin map right if it happens
-        syllables = [lazy_pinyin(char, errors=_keep_non_han)[0] for char in text]
+        syllables = [
+            lazy_pinyin(char, errors=_keep_non_han)[0]  # type: ignore[arg-type]
+            for char in text
+        ]
     return _rebuild(syllables, normalized.origin)
 
 
@@ -345,7 +349,7 @@ def skeleton(text: str) -> str:
     folded = _fold_plain(text) if plain else text.translate(_SKELETON_ORDINALS)
     if not _MAYBE_CONVERTIBLE.search(folded):
         return folded
-    converted = _T2S.convert(folded)
+    converted: str = _T2S.convert(folded)
     if len(converted) == len(folded):
         return converted
     return "".join(map(_t2s_char, folded))

@@ -4,6 +4,7 @@ when an author's rolling totals are escalated."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -24,6 +25,25 @@ class ReachRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Measure:
     VIEWS = "views"  # unique viewers
     FORWARDS = "forwards"  # distinct forwarders: one user forwarding 500 times is one
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    views: int  # unique viewers
+    forwards: int  # every forward, kept as evidence
+    forwarders: int  # distinct forwarders: what the forward threshold counts
+    forward_depth: int
+
+    def counted(self, measure: str) -> int:
+        return self.views if measure == Measure.VIEWS else self.forwarders
+
+    def render(self) -> dict[str, int]:
+        return {
+            "views": self.views,
+            "forwards": self.forwards,
+            "forwarders": self.forwarders,
+            "forward_depth": self.forward_depth,
+        }
 
 
 def threshold_of(measure: str, rules: ReachRules) -> int:

@@ -9,7 +9,6 @@ from functools import partial
 from typing import Any
 
 import orjson
-from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
 from townhall.domain.accounts import check_reason
@@ -35,6 +34,8 @@ from townhall.services.takedown import Takedown
 from townhall.store import review as review_store
 from townhall.store import sanctions as sanction_store
 from townhall.store.database import Database, DbConnection, Transaction
+from townhall.store.review import StoredCase
+from townhall.store.sanctions import StoredAppeal, StoredSanction
 
 STATEMENT_MAX_CHARS = 2000
 
@@ -105,6 +106,7 @@ class Appeals:
             if sanction_id is not None:
                 decided_at = await self._appealable_sanction(conn, actor, sanction_id)
             else:
+                assert case_id is not None  # file() lets exactly one of the two through
                 decided_at = await self._appealable_case(conn, actor, case_id)
             if now_ms > decided_at + self._window_ms:
                 raise PolicyRefusal(
@@ -138,7 +140,7 @@ class Appeals:
         case = await review_store.get_case(conn, case_id)
         if case is None or case.author_id != actor.account_id:
             raise NotFound("no such case about your content", code=ErrorCode.CASE_NOT_FOUND)
-        if case.state != CaseState.REMOVED:
+        if case.state != CaseState.REMOVED or case.decided_at is None:
             raise Conflict(
                 "only a removal can be appealed this way", code=ErrorCode.CASE_NOT_REMOVED
             )
@@ -215,11 +217,13 @@ class Appeals:
             await self._notices.tell(conn, appeal.appellant_id, notice)
         return render(decided)
 
-    async def _appealed(self, conn: DbConnection, appeal: Row) -> tuple[Row | None, Row | None]:
+    async def _appealed(
+        self, conn: DbConnection, appeal: StoredAppeal
+    ) -> tuple[StoredSanction | None, StoredCase | None]:
         sanction = None
         case_id = appeal.case_id
         if appeal.sanction_id is not None:
-            sanction = await sanction_store.get(conn, appeal.sanction_id)
+            sanction = await sanction_store.existing(conn, appeal.sanction_id)
             case_id = sanction.case_id
         case = None if case_id is None else await review_store.get_case(conn, case_id)
         return sanction, case
@@ -228,8 +232,8 @@ class Appeals:
         self,
         conn: Transaction,
         actor: Principal,
-        sanction: Row | None,
-        case: Row | None,
+        sanction: StoredSanction | None,
+        case: StoredCase | None,
         reason: str,
         now_ms: int,
     ) -> None:
@@ -249,7 +253,7 @@ class Appeals:
                 reason=f"reversed on appeal: {reason}",
             )
 
-    async def _restore(self, conn: Transaction, case: Row) -> None:
+    async def _restore(self, conn: Transaction, case: StoredCase) -> None:
         """Give back what the removal took, and let its text be said again."""
         if case.target_type == Target.MESSAGE:
             text = orjson.loads(case.content).get("text", "")
@@ -260,7 +264,7 @@ class Appeals:
             conn.after_commit(partial(self._check.unbanked, bytes.fromhex(digest)))
 
 
-def _deciders(sanction: Row | None, case: Row | None) -> set[int]:
+def _deciders(sanction: StoredSanction | None, case: StoredCase | None) -> set[int]:
     """Everyone whose decision the appeal questions: none of them may judge it."""
     deciders = set()
     if sanction is not None:
@@ -270,7 +274,7 @@ def _deciders(sanction: Row | None, case: Row | None) -> set[int]:
     return deciders
 
 
-def render(row: Row) -> dict[str, Any]:
+def render(row: StoredAppeal) -> dict[str, Any]:
     return {
         "id": row.id,
         "sanction_id": row.sanction_id,

@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Row
 
 from townhall.domain.audit import (
     GENESIS,
@@ -37,6 +36,7 @@ from townhall.domain.permissions import Permission
 from townhall.domain.time import iso_utc
 from townhall.services.principal import Principal, require
 from townhall.store import audit as audit_store
+from townhall.store.audit import StoredAuditEntry
 from townhall.store.database import Database, DbConnection
 from townhall.store.keys import audit_signing_seed
 
@@ -140,7 +140,7 @@ class AuditTrail:
             )
 
 
-def entry_of(row: Row) -> Entry:
+def entry_of(row: StoredAuditEntry) -> Entry:
     return Entry(
         seq=row.seq,
         at_ms=row.at,
@@ -161,12 +161,12 @@ def _unhex(text: str) -> bytes:
         return b""
 
 
-def stored_leaf(row: Row) -> bytes | None:
+def stored_leaf(row: StoredAuditEntry) -> bytes | None:
     """A purged row's leaf hash, kept in place of its content; None for a row not purged."""
     return None if row.leaf_hash is None else _unhex(row.leaf_hash)
 
 
-def leaf_of(row: Row) -> bytes:
+def leaf_of(row: StoredAuditEntry) -> bytes:
     """The row's leaf in the Merkle tree: hashed from its content, or stored once purged."""
     purged = stored_leaf(row)
     if purged is not None:
@@ -243,7 +243,7 @@ def read_checkpoints(paths: Iterable[Path], key_file: Path) -> list[Checkpoint]:
     return [read_checkpoint(path.read_bytes(), public_key) for path in paths]
 
 
-def render_row(row: Row) -> dict[str, Any]:
+def render_row(row: StoredAuditEntry) -> dict[str, Any]:
     leaf = leaf_of(row)  # first: a row that cannot be hashed is a 409, never a 500
     return {
         "seq": row.seq,

@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import Row
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.errors import ErrorCode, NotFound, PolicyRefusal
@@ -32,7 +31,9 @@ from townhall.store import corrections as correction_store
 from townhall.store import messages as message_store
 from townhall.store import posts as post_store
 from townhall.store import stream as stream_store
+from townhall.store.corrections import StoredCorrection
 from townhall.store.database import Database, DbConnection
+from townhall.store.review import StoredCase
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class Corrections:
     async def owe(
         self,
         conn: DbConnection,
-        case: Row,
+        case: StoredCase,
         *,
         decision: str,
         category: str,
@@ -139,7 +140,7 @@ class Corrections:
             await self._deliver(correction)
         return len(owed)
 
-    async def _deliver(self, correction: Row) -> None:
+    async def _deliver(self, correction: StoredCorrection) -> None:
         notice = orjson.loads(correction.notice)
         async for reached in self._reached(correction):
             told = [user_id for user_id in reached if user_id != correction.author_id]
@@ -147,7 +148,9 @@ class Corrections:
         async with self._db.writing() as conn:
             await correction_store.finish(conn, correction.id, self._now_ms())
 
-    async def _tell(self, correction: Row, notice: dict[str, Any], user_ids: list[int]) -> None:
+    async def _tell(
+        self, correction: StoredCorrection, notice: dict[str, Any], user_ids: list[int]
+    ) -> None:
         async with self._db.writing() as conn:
             fresh = await correction_store.insert_notices(
                 conn, correction.target_type, correction.target_id, user_ids
@@ -168,7 +171,7 @@ class Corrections:
         for user_id in user_ids:
             self._bus.publish(user_channel(user_id), payload)
 
-    async def _reached(self, correction: Row) -> AsyncIterator[list[int]]:
+    async def _reached(self, correction: StoredCorrection) -> AsyncIterator[list[int]]:
         """Everyone the item reached, a slice at a time (some in more than one slice)."""
         async with self._db.reading() as conn:
             if correction.target_type == Target.POST:
@@ -180,8 +183,11 @@ class Corrections:
             else:
                 posts = []
                 message = await message_store.get(conn, correction.target_id)
-                delivered = message is not None and message.moderation not in SENDER_ONLY
-                conversations = [message.conversation_id] if delivered else []
+                conversations = (
+                    [message.conversation_id]
+                    if message is not None and message.moderation not in SENDER_ONLY
+                    else []
+                )
         for post_id in posts:
             async for page in self._pages(correction_store.viewers_after, post_id):
                 yield page
@@ -206,7 +212,7 @@ class Corrections:
         return [render_correction(row) for row in await correction_store.of_case(conn, case_id)]
 
 
-async def _target(conn: DbConnection, case: Row) -> dict[str, Any]:
+async def _target(conn: DbConnection, case: StoredCase) -> dict[str, Any]:
     """The item as its readers knew it: a post by its title, a message in its conversation."""
     target: dict[str, Any] = {"type": case.target_type, "id": case.target_id}
     if case.target_type == Target.POST:
@@ -220,7 +226,7 @@ async def _target(conn: DbConnection, case: Row) -> dict[str, Any]:
     return target
 
 
-def render_correction(row: Row) -> dict[str, Any]:
+def render_correction(row: StoredCorrection) -> dict[str, Any]:
     notice = orjson.loads(row.notice)
     refuting = notice["refuting_post"]
     return {

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Row
 
 from townhall.domain.accounts import AccountStatus, LinkSource, Role, check_reason
 from townhall.domain.enforcement import (
@@ -64,7 +63,13 @@ from townhall.store import posts as post_store
 from townhall.store import public_accounts as public_account_store
 from townhall.store import review as review_store
 from townhall.store import sanctions as sanction_store
+from townhall.store.accounts import StoredAccount
+from townhall.store.conversations import StoredConversation
 from townhall.store.database import Database, DbConnection, Transaction
+from townhall.store.identities import StoredIdentity
+from townhall.store.public_accounts import StoredPublicAccount
+from townhall.store.review import StoredCase
+from townhall.store.sanctions import StoredSanction
 
 SANCTION_RECHECK_SECONDS = 30.0
 IN_FORCE_CACHE_MAX = 100_000
@@ -173,7 +178,7 @@ class Enforcement:
         else:
             self._cache.forget(subject)
 
-    async def _history(self, conn: DbConnection, subject: Subject) -> list[Row]:
+    async def _history(self, conn: DbConnection, subject: Subject) -> list[StoredSanction]:
         """Every sanction the subject ever had, oldest first. A user's are their person's: those
         applied to any account of any identity established to be theirs."""
         subject_type, subject_id = subject
@@ -205,7 +210,7 @@ class Enforcement:
                 code=ErrorCode.IDENTITY_CLOSED,
             )
 
-    def _points(self, rows: list[Row], now_ms: int) -> float:
+    def _points(self, rows: list[StoredSanction], now_ms: int) -> float:
         strikes = [
             Strike(row.points, row.starts_at)
             for row in rows
@@ -266,7 +271,7 @@ class Enforcement:
         band = band_of(score, self._rules)
         return {"score": score, "band": band.name, "withheld": list(band.withheld)}
 
-    def _severity(self, case: Row | None) -> str | None:
+    def _severity(self, case: StoredCase | None) -> str | None:
         """The severity a case's strike weighs (an unrated violation weighs least)."""
         return None if case is None else (case.severity or self._lowest_severity)
 
@@ -349,7 +354,7 @@ class Enforcement:
             self.changed(conn, (SubjectType.USER, user_id))
         return person
 
-    async def _identity_on_file(self, conn: DbConnection, user_id: int) -> Row:
+    async def _identity_on_file(self, conn: DbConnection, user_id: int) -> StoredIdentity:
         await self._subject_row(conn, SubjectType.USER, user_id)
         identity = await identity_store.get(conn, user_id)
         if identity is None:
@@ -442,7 +447,7 @@ class Enforcement:
                     "member_id": member_id,
                 },
             )
-            public_account = subject_row if subject_type == SubjectType.PUBLIC_ACCOUNT else None
+            public_account = subject_row if isinstance(subject_row, StoredPublicAccount) else None
             await self._tell(conn, row, "sanction_applied", public_account)
             self.changed(conn, subject)
         return self.render(row)
@@ -468,12 +473,12 @@ class Enforcement:
     async def end(
         self,
         conn: Transaction,
-        row: Row,
+        row: StoredSanction,
         state: str,
         *,
         actor: Principal | None,
         reason: str | None,
-    ) -> Row:
+    ) -> StoredSanction:
         """End a sanction in the caller's transaction, undo what it did and tell whom it
         concerns. A reversal also voids its strike, even once it has ended."""
         now_ms = self._now_ms()
@@ -494,7 +499,7 @@ class Enforcement:
         )
         public_account = None
         if row.subject_type == SubjectType.PUBLIC_ACCOUNT:
-            public_account = await public_account_store.get(conn, row.subject_id)
+            public_account = await public_account_store.existing(conn, row.subject_id)
         if was_active:
             await self._undo(conn, row, public_account)
         await self._tell(conn, ended, "sanction_ended", public_account)
@@ -533,7 +538,7 @@ class Enforcement:
     async def _take_effect(
         self,
         conn: DbConnection,
-        subject_row: Row,
+        subject_row: SubjectRecord,
         subject: Subject,
         kind: str,
         member_id: int | None,
@@ -542,13 +547,13 @@ class Enforcement:
         now_ms: int,
     ) -> dict[str, Any]:
         """Changes beyond the sanction row itself; returns what undoing them needs."""
-        subject_type, subject_id = subject
+        _, subject_id = subject
         if (kind == Kind.REMOVE_RIGHTS) != (member_id is not None):
             raise InvalidInput(
                 "member_id names whose rights are removed, and only for remove_rights",
                 code=ErrorCode.MEMBER_ID_INVALID,
             )
-        if kind == Kind.REMOVE_RIGHTS:
+        if kind == Kind.REMOVE_RIGHTS and member_id is not None:
             return await self._remove_rights(conn, subject_id, member_id)
         if kind == Kind.BLACKLIST_IDENTITY:
             identity = await identity_store.get(conn, subject_id)
@@ -564,7 +569,7 @@ class Enforcement:
                 now_ms=now_ms,
             )
             return {"blacklisted": identity.blind_index} if added else {}
-        if subject_type == SubjectType.PUBLIC_ACCOUNT and kind in PUBLIC_ACCOUNT_STATUS:
+        if isinstance(subject_row, StoredPublicAccount) and kind in PUBLIC_ACCOUNT_STATUS:
             # Every rung is reachable from a lower one: a suspended account can be closed.
             if subject_row.status not in SANCTIONED_STATUS_ORDER:
                 raise Conflict(
@@ -592,23 +597,31 @@ class Enforcement:
         await sanction_store.set_member_role(conn, conversation_id, member_id, MemberRole.MEMBER)
         return {"role": role}
 
-    async def _undo(self, conn: DbConnection, row: Row, public_account: Row | None) -> None:
+    async def _undo(
+        self, conn: DbConnection, row: StoredSanction, public_account: StoredPublicAccount | None
+    ) -> None:
         undo = orjson.loads(row.undo) if row.undo else {}
-        if "role" in undo:
+        if "role" in undo and row.member_id is not None:  # a remove_rights sanction's
             await sanction_store.set_member_role(conn, row.subject_id, row.member_id, undo["role"])
         if "blacklisted" in undo:
             await sanction_store.unlist_identity(conn, undo["blacklisted"])
-        if "status" in undo and await self._still_as_sanctioned(conn, account=public_account):
+        if (
+            "status" in undo
+            and public_account is not None
+            and await self._still_as_sanctioned(conn, account=public_account)
+        ):
             status = await self._status_left(conn, row.subject_id)
             reason = None if status == AccountState.APPROVED else public_account.status_reason
             await public_account_store.set_review(
                 conn, row.subject_id, status=status, status_reason=reason
             )
 
-    async def _still_as_sanctioned(self, conn: DbConnection, *, account: Row | None) -> bool:
+    async def _still_as_sanctioned(
+        self, conn: DbConnection, *, account: StoredPublicAccount
+    ) -> bool:
         """Whether the public account is still as sanctions left it: one closed since (its
         operator deregistered) is not opened again by a sanction's end."""
-        if account is None or account.status not in PUBLIC_ACCOUNT_STATUS.values():
+        if account.status not in PUBLIC_ACCOUNT_STATUS.values():
             return False
         operator = await account_store.get(conn, account.operator_id)
         return operator is not None and operator.status != AccountStatus.DEREGISTERED
@@ -627,14 +640,21 @@ class Enforcement:
     # Notices with the statement of reasons -------------------------------------------------
 
     async def _tell(
-        self, conn: Transaction, row: Row, kind: str, public_account: Row | None
+        self,
+        conn: Transaction,
+        row: StoredSanction,
+        kind: str,
+        public_account: StoredPublicAccount | None,
     ) -> None:
         notice = {"kind": kind, "sanction": self.render(row)}
         for recipient_id in await self.addressees(conn, row, public_account):
             await self._notices.tell(conn, recipient_id, notice)
 
     async def addressees(
-        self, conn: DbConnection, row: Row, public_account: Row | None = None
+        self,
+        conn: DbConnection,
+        row: StoredSanction,
+        public_account: StoredPublicAccount | None = None,
     ) -> list[int]:
         """Whom a sanction concerns, who are told of it and may appeal it: its user, the public
         account's operator (`public_account`: its row, where the caller has it), the group's
@@ -650,13 +670,13 @@ class Enforcement:
             return sorted({row.subject_id, *holders})
         if row.subject_type == SubjectType.PUBLIC_ACCOUNT:
             if public_account is None:
-                public_account = await public_account_store.get(conn, row.subject_id)
+                public_account = await public_account_store.existing(conn, row.subject_id)
             return [public_account.operator_id]
         roles = await conversation_store.member_roles(conn, row.subject_id)
         owners = [uid for uid, role in roles.items() if role == MemberRole.OWNER]
         return sorted({*owners, *([row.member_id] if row.member_id else [])})
 
-    def render(self, row: Row) -> dict[str, Any]:
+    def render(self, row: StoredSanction) -> dict[str, Any]:
         """The sanction with its statement of reasons, as staff and its subject see it."""
         return {
             "id": row.id,
@@ -683,19 +703,19 @@ class Enforcement:
 
     # Lookups -------------------------------------------------------------------------------
 
-    async def _sanction(self, conn: DbConnection, sanction_id: int) -> Row:
+    async def _sanction(self, conn: DbConnection, sanction_id: int) -> StoredSanction:
         row = await sanction_store.get(conn, sanction_id)
         if row is None:
             raise NotFound("no such sanction", code=ErrorCode.SANCTION_NOT_FOUND)
         return row
 
-    async def _case(self, conn: DbConnection, case_id: int) -> Row:
+    async def _case(self, conn: DbConnection, case_id: int) -> StoredCase:
         case = await review_store.get_case(conn, case_id)
         if case is None:
             raise NotFound("no such case", code=ErrorCode.CASE_NOT_FOUND)
         return case
 
-    async def _case_for(self, conn: DbConnection, case_id: int, subject: Subject) -> Row:
+    async def _case_for(self, conn: DbConnection, case_id: int, subject: Subject) -> StoredCase:
         """The decided case this sanction answers: a violation, by this subject, not yet
         sanctioned (one case, one strike)."""
         case = await self._case(conn, case_id)
@@ -714,7 +734,7 @@ class Enforcement:
             )
         return case
 
-    async def _concerns(self, conn: DbConnection, case: Row, subject: Subject) -> bool:
+    async def _concerns(self, conn: DbConnection, case: StoredCase, subject: Subject) -> bool:
         subject_type, subject_id = subject
         if (case.target_type, case.target_id) == subject:
             return True
@@ -728,21 +748,27 @@ class Enforcement:
             return message is not None and message.conversation_id == subject_id
         return False
 
-    async def _subject_row(self, conn: DbConnection, subject_type: str, subject_id: int) -> Row:
+    async def _subject_row(
+        self, conn: DbConnection, subject_type: str, subject_id: int
+    ) -> SubjectRecord:
         if subject_type == SubjectType.USER:
-            row = await account_store.get(conn, subject_id)
-            if row is None or row.role != Role.USER:
+            user = await account_store.get(conn, subject_id)
+            if user is None or user.role != Role.USER:
                 raise NotFound("no such user", code=ErrorCode.USER_NOT_FOUND)
-        elif subject_type == SubjectType.PUBLIC_ACCOUNT:
-            row = await public_account_store.get(conn, subject_id)
-            if row is None:
+            return user
+        if subject_type == SubjectType.PUBLIC_ACCOUNT:
+            public_account = await public_account_store.get(conn, subject_id)
+            if public_account is None:
                 raise NotFound("no such public account", code=ErrorCode.PUBLIC_ACCOUNT_NOT_FOUND)
-        else:
-            row = await conversation_store.get(conn, subject_id)
-            if row is None or row.kind != ConversationKind.GROUP:
-                raise NotFound("no such group", code=ErrorCode.GROUP_NOT_FOUND)
-        return row
+            return public_account
+        group = await conversation_store.get(conn, subject_id)
+        if group is None or group.kind != ConversationKind.GROUP:
+            raise NotFound("no such group", code=ErrorCode.GROUP_NOT_FOUND)
+        return group
 
+
+SubjectRecord = StoredAccount | StoredPublicAccount | StoredConversation
+"""A sanction's subject as stored: a user, a public account or a group."""
 
 PUBLIC_ACCOUNT_STATUS = {
     Kind.SUSPEND_UPDATES: AccountState.SUSPENDED,
@@ -784,11 +810,11 @@ def _end_of(kind: str, ends_at: datetime | None, days: int | None, now_ms: int) 
     return end_ms
 
 
-def _warned(rows: list[Row]) -> bool:
+def _warned(rows: list[StoredSanction]) -> bool:
     return any(r.kind == Kind.WARNING and r.state != SanctionState.REVERSED for r in rows)
 
 
-def _latest_ends(rows: list[Row]) -> dict[str, int | None]:
+def _latest_ends(rows: list[StoredSanction]) -> dict[str, int | None]:
     """Each kind's latest end among the active sanctions (None: until lifted), so that a
     shorter sanction of a kind never hides a longer one of the same kind once it ends."""
     ends: dict[str, int | None] = {}
@@ -804,7 +830,7 @@ def _forever_if_none(end_ms: int | None) -> float:
     return math.inf if end_ms is None else end_ms
 
 
-def _in_force_at(row: Row, now_ms: int) -> bool:
+def _in_force_at(row: StoredSanction, now_ms: int) -> bool:
     """A warning takes effect once; it stays on record for the ladder, not in force."""
     return (
         row.kind != Kind.WARNING

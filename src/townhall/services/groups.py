@@ -216,7 +216,7 @@ class Groups:
             )
 
     async def _render(self, conn: DbConnection, conversation_id: int) -> dict[str, Any]:
-        row = await conversation_store.get(conn, conversation_id)
+        row = await conversation_store.existing(conn, conversation_id)
         return render_conversation(row, await conversation_store.member_roles(conn, row.id))
 
     async def _append(

@@ -52,6 +52,7 @@ from townhall.services.verifier import RealNameVerifier
 from townhall.store import identities as identity_store
 from townhall.store import persons as person_store
 from townhall.store.database import Database, DbConnection
+from townhall.store.identities import IdentityInReview, StoredIdentity
 from townhall.store.vault import IdentityVault
 
 CLAIM_TTL_MS = 30 * 60 * 1000  # a claim left this long may be taken by another reviewer
@@ -60,7 +61,7 @@ ROTATION_PAGE = 200
 ROTATION_PASSES = 5
 
 
-async def _on_file(conn: DbConnection, user_id: int) -> Any:
+async def _on_file(conn: DbConnection, user_id: int) -> StoredIdentity:
     row = await identity_store.get(conn, user_id)
     if row is None:
         raise NotFound("no identity on file for that user", code=ErrorCode.IDENTITY_NOT_FOUND)
@@ -278,7 +279,7 @@ class IdentityService:
         assert view is not None
         return view
 
-    async def _checkable(self, conn: DbConnection, account_id: int) -> Any:
+    async def _checkable(self, conn: DbConnection, account_id: int) -> StoredIdentity:
         row = await identity_store.get(conn, account_id)
         if row is None:
             raise NotFound("no identity on file", code=ErrorCode.IDENTITY_NOT_FOUND)
@@ -301,7 +302,7 @@ class IdentityService:
             view["reason"] = row.status_reason
         return view
 
-    def _masked(self, account_id: int, row: Any) -> dict[str, Any]:
+    def _masked(self, account_id: int, row: StoredIdentity) -> dict[str, Any]:
         claim = self._vault.open(account_id, row.key_id, row.sealed)
         return {
             "id_type": claim.id_type,
@@ -331,7 +332,7 @@ class IdentityService:
             await self._audit.record_read(conn, actor, "identity", [r.account_id for r in rows])
         return [self._review_item(row) for row in rows]
 
-    def _review_item(self, row: Any) -> dict[str, Any]:
+    def _review_item(self, row: IdentityInReview) -> dict[str, Any]:
         return {
             "user_id": row.account_id,
             "handle": row.handle,

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import Row
 
 from townhall.domain.classifiers import Flag
 from townhall.domain.messaging import GONE
@@ -39,6 +38,7 @@ from townhall.store import posts as post_store
 from townhall.store import review as review_store
 from townhall.store.database import Database, DbConnection
 from townhall.store.message_log import StoredMessage, WrittenWith
+from townhall.store.review import StoredCase
 
 CLASSIFIED = "classifier"  # how a classifier's flag reads in a statement of reasons
 SCREENED = (Decision.FLAG, Decision.HOLD)  # the check's decisions that raise a case
@@ -62,7 +62,7 @@ class CaseIntake:
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    async def raise_case(self, conn: DbConnection, raised: Raised, now_ms: int) -> Row:
+    async def raise_case(self, conn: DbConnection, raised: Raised, now_ms: int) -> StoredCase:
         """Open the target's case, or add to the one it has, in the caller's transaction."""
         case = await review_store.case_for(conn, raised.target_type, raised.target_id)
         if case is None:
@@ -93,9 +93,9 @@ class CaseIntake:
         else:
             case_id = case.id
             await review_store.update_case(conn, case_id, **self._merged(case, raised, now_ms))
-        return await review_store.get_case(conn, case_id)
+        return await review_store.existing_case(conn, case_id)
 
-    def _merged(self, case: Row, raised: Raised, now_ms: int) -> dict[str, Any]:
+    def _merged(self, case: StoredCase, raised: Raised, now_ms: int) -> dict[str, Any]:
         sources = {*split(case.sources), raised.source}
         standing = Standing(
             frozenset(sources),
@@ -161,9 +161,9 @@ class CaseIntake:
         surface: str,
         target_type: str,
         target_id: int,
-        author_id: int,
+        author_id: int | None,
         content: dict[str, Any],
-    ) -> Row | None:
+    ) -> StoredCase | None:
         """A flag or a hold of content already stored: its statement of reasons and its case,
         in one transaction."""
         if verdict.decision not in SCREENED:
@@ -187,9 +187,9 @@ class CaseIntake:
         surface: str,
         target_type: str,
         target_id: int,
-        author_id: int,
+        author_id: int | None,
         content: dict[str, Any],
-    ) -> Row | None:
+    ) -> StoredCase | None:
         """screened(), in the caller's transaction: the content and its case commit together."""
         if verdict.decision not in SCREENED:
             return None
@@ -239,13 +239,13 @@ class CaseIntake:
             content={"text": text},
         )
 
-    async def close_gone(self, conn: DbConnection, case: Row, now_ms: int) -> Row:
+    async def close_gone(self, conn: DbConnection, case: StoredCase, now_ms: int) -> StoredCase:
         """A report of content already removed (with something else): its case says so."""
         if case.state in PENDING:
             await record_decision(
                 conn, case.id, ReviewVerdict.REMOVE, None, "already removed", now_ms
             )
-        return await review_store.get_case(conn, case.id)
+        return await review_store.existing_case(conn, case.id)
 
 
 async def record_decision(
@@ -269,7 +269,7 @@ async def record_decision(
     )
 
 
-def report_notice(report_id: int, case: Row, outcome: str) -> dict[str, Any]:
+def report_notice(report_id: int, case: StoredCase, outcome: str) -> dict[str, Any]:
     """What a reporter is told of the outcome of their report."""
     return {
         "kind": "report_outcome",

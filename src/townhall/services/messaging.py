@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
 from townhall.bus.base import Bus, user_channel
@@ -40,12 +39,12 @@ from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
 from townhall.store import messages as message_store
 from townhall.store import stream as stream_store
+from townhall.store.conversations import StoredConversation
 from townhall.store.database import Database, DbConnection
 from townhall.store.message_log import (
     Appended,
     MessageWriter,
     WrittenWith,
-    stored_message,
     together,
 )
 
@@ -148,7 +147,7 @@ class MessagingService:
             )
             await conversation_store.insert_members(conn, conversation_id, roles, now_ms)
             conversation = await self._render_conversation(
-                await conversation_store.get(conn, conversation_id), conn
+                await conversation_store.existing(conn, conversation_id), conn
             )
             payload = await stream_store.append_new_event(
                 conn,
@@ -169,7 +168,7 @@ class MessagingService:
     async def get_conversation(self, actor: Principal, conversation_id: int) -> dict[str, Any]:
         await self._require_member(actor, conversation_id)
         async with self._db.reading() as conn:
-            row = await conversation_store.get(conn, conversation_id)
+            row = await conversation_store.existing(conn, conversation_id)
             return await self._render_conversation(row, conn)
 
     async def send(
@@ -235,7 +234,7 @@ class MessagingService:
             )
         await self._require_member(actor, conversation_id)
         async with self._db.reading() as conn:
-            rows = await message_store.history(
+            messages = await message_store.history(
                 conn,
                 conversation_id,
                 viewer_id=actor.account_id,
@@ -243,7 +242,7 @@ class MessagingService:
                 before_seq=before,
                 limit=limit,
             )
-        return [render_message(stored_message(row)) for row in rows]
+        return [render_message(message) for message in messages]
 
     async def is_member(self, actor: Principal, conversation_id: int) -> bool:
         try:
@@ -275,7 +274,7 @@ class MessagingService:
         self._invalidations.forget(Topic.MEMBERS, conversation_id)
 
     async def _render_conversation(
-        self, row: Row, conn: DbConnection | None = None
+        self, row: StoredConversation, conn: DbConnection | None = None
     ) -> dict[str, Any]:
         if conn is None:
             async with self._db.reading() as reader:
@@ -298,7 +297,7 @@ class MessagingService:
                 publish(user_channel(account_id), frame, appended.origin)
 
 
-def render_conversation(row: Row, roles: dict[int, str]) -> dict[str, Any]:
+def render_conversation(row: StoredConversation, roles: dict[int, str]) -> dict[str, Any]:
     return {
         "id": row.id,
         "kind": row.kind,

@@ -214,7 +214,10 @@ class ContentCheck:
         terms = [
             Term(row.text, row.category, row.severity)
             for row in rows
+            # A term's entry always has both (an allowed text has neither).
             if row.kind == moderation_store.TERM
+            and row.category is not None
+            and row.severity is not None
         ]
         terms = self._known_to_pack(terms)
         allowlist = [row.text for row in rows if row.kind == moderation_store.ALLOW]

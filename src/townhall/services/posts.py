@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import Row
 
 from townhall.domain.accounts import STAFF_ROLES
 from townhall.domain.enforcement import Capability
@@ -51,6 +50,9 @@ from townhall.store import posts as post_store
 from townhall.store import public_accounts as account_store
 from townhall.store import reach as reach_store
 from townhall.store.database import Database, DbConnection
+from townhall.store.posts import PostWithAccount
+from townhall.store.public_accounts import StoredPublicAccount
+from townhall.store.reach import StoredForward
 
 NO_UPPER_BOUND = 2**63 - 1
 # A suspended account's posts stay readable; a closed account's are gone from view.
@@ -165,7 +167,7 @@ class PostService:
                 status=PostState.HELD if held else PostState.PUBLISHED,
                 created_at=now_ms,
             )
-            post = await post_store.get(conn, post_id)
+            post = await post_store.existing(conn, post_id)
             await self._intake.record_screened(
                 conn,
                 verdict,
@@ -189,7 +191,7 @@ class PostService:
 
     async def _operated_by(
         self, conn: DbConnection, actor: Principal, public_account_id: int
-    ) -> Row:
+    ) -> StoredPublicAccount:
         account = await account_store.get(conn, public_account_id)
         if account is None or (
             account.operator_id != actor.account_id and account.status != AccountState.APPROVED
@@ -289,7 +291,7 @@ class PostService:
             reach = await self._reach.record_view(post, actor.account_id)
         return {**render_post(post), "reach": reach.render()}
 
-    async def _published(self, post_id: int) -> Row:
+    async def _published(self, post_id: int) -> PostWithAccount:
         async with self._db.reading() as conn:
             post = await post_store.get(conn, post_id)
         if (
@@ -350,7 +352,7 @@ class PostService:
 
     async def _parent_forward(
         self, actor: Principal, post_id: int, from_message_id: int | None
-    ) -> Row | None:
+    ) -> StoredForward | None:
         if from_message_id is None:
             return None
         async with self._db.reading() as conn:

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Row
-
 from townhall.domain.accounts import check_reason
 from townhall.domain.enforcement import Capability
 from townhall.domain.errors import Conflict, ErrorCode, InvalidInput, NotFound, PolicyRefusal
@@ -33,6 +31,7 @@ from townhall.services.principal import Principal, may, require
 from townhall.services.standing import Standings
 from townhall.store import public_accounts as account_store
 from townhall.store.database import Database, DbConnection, Transaction
+from townhall.store.public_accounts import StoredPublicAccount
 
 VISIBLE_TO_ALL = (AccountState.APPROVED, AccountState.SUSPENDED)
 FILED = (AccountState.APPROVED, AccountState.SUSPENDED)
@@ -133,7 +132,7 @@ class PublicAccountService:
                 news_entitlement=Entitlement.NONE,
                 created_at=now_ms,
             )
-            row = await account_store.get(conn, account_id)
+            row = await account_store.existing(conn, account_id)
         return self._page(row, full=True)
 
     async def get(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
@@ -151,14 +150,16 @@ class PublicAccountService:
             rows = await account_store.list_by_operator(conn, actor.account_id)
         return [self._page(row, full=True) for row in rows]
 
-    async def _visible(self, conn: DbConnection, actor: Principal, public_account_id: int) -> Row:
+    async def _visible(
+        self, conn: DbConnection, actor: Principal, public_account_id: int
+    ) -> StoredPublicAccount:
         """Approved accounts are public; an application only to its applicant and staff."""
         row = await account_store.get(conn, public_account_id)
         if row is None or not (row.status in VISIBLE_TO_ALL or _may_see_all(actor, row)):
             raise NotFound("no such public account", code=ErrorCode.PUBLIC_ACCOUNT_NOT_FOUND)
         return row
 
-    def _page(self, row: Row, *, full: bool) -> dict[str, Any]:
+    def _page(self, row: StoredPublicAccount, *, full: bool) -> dict[str, Any]:
         """The account page: the operator's category and verified entity, never the person."""
         category = self._rules.categories.get(row.category)
         page: dict[str, Any] = {
@@ -250,10 +251,12 @@ class PublicAccountService:
                 reason=reason,
                 details={"news_entitlement": entitlement},
             )
-            row = await account_store.get(conn, public_account_id)
+            row = await account_store.existing(conn, public_account_id)
         return self._page(row, full=True)
 
-    async def _in_state(self, conn: DbConnection, public_account_id: int, state: str) -> Row:
+    async def _in_state(
+        self, conn: DbConnection, public_account_id: int, state: str
+    ) -> StoredPublicAccount:
         row = await account_store.get(conn, public_account_id)
         if row is None:
             raise NotFound("no such public account", code=ErrorCode.PUBLIC_ACCOUNT_NOT_FOUND)
@@ -264,7 +267,12 @@ class PublicAccountService:
         return row
 
     async def _notify(
-        self, conn: Transaction, row: Row, status: str, reason: str | None, now_ms: int
+        self,
+        conn: Transaction,
+        row: StoredPublicAccount,
+        status: str,
+        reason: str | None,
+        now_ms: int,
     ) -> None:
         await self._notices.tell(
             conn,
@@ -348,15 +356,15 @@ class PublicAccountService:
         return {"subscribed": False, "subscriber_count": row.subscriber_count - removed}
 
 
-def _may_see_all(actor: Principal, row: Row) -> bool:
+def _may_see_all(actor: Principal, row: StoredPublicAccount) -> bool:
     """The applicant and the staff who review: the auditor reads filings, not applications."""
     return actor.account_id == row.operator_id or may(actor, Permission.READ_APPLICATIONS)
 
 
-def _qualifications(row: Row) -> Qualifications:
+def _qualifications(row: StoredPublicAccount) -> Qualifications:
     registration = (
         RegistrationNumber(row.registration_number_type, row.registration_number)
-        if row.registration_number is not None
+        if row.registration_number_type is not None and row.registration_number is not None
         else None
     )
     return Qualifications(

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Row
 
 from townhall.domain.audit import Problem
 from townhall.domain.errors import ErrorCode, NotFound
@@ -18,6 +17,7 @@ from townhall.domain.reach import (
     DAY_MS,
     EVIDENCE_POSTS_MAX,
     Measure,
+    Reach,
     ReachRules,
     author_due,
     crossed,
@@ -36,38 +36,21 @@ from townhall.store import reach as reach_store
 from townhall.store.database import Database, DbConnection
 from townhall.store.group_commit import GroupCommit
 from townhall.store.message_log import StoredMessage, WrittenWith
+from townhall.store.posts import PostWithAccount, StoredPost
+from townhall.store.reach import ReachedPost, ReachTotals, StoredForward
 
 VIEW_BATCH_MAX = 2048
 ESCALATE = "reach.escalate"  # the audit action of an escalation
 
 
-@dataclass(frozen=True, slots=True)
-class Reach:
-    views: int  # unique viewers
-    forwards: int  # every forward, kept as evidence
-    forwarders: int  # distinct forwarders: what the forward threshold counts
-    forward_depth: int
-
-    def counted(self, measure: str) -> int:
-        return self.views if measure == Measure.VIEWS else self.forwarders
-
-    def render(self) -> dict[str, int]:
-        return {
-            "views": self.views,
-            "forwards": self.forwards,
-            "forwarders": self.forwarders,
-            "forward_depth": self.forward_depth,
-        }
-
-
-def reach_of(row: Row) -> Reach:
-    """A post's counters (posts.views, forwards, forwarders, forward_depth) as its reach."""
-    return Reach(row.views, row.forwards, row.forwarders, row.forward_depth)
+def reach_of(post: StoredPost) -> Reach:
+    """A post's counters as its reach."""
+    return Reach(post.views, post.forwards, post.forwarders, post.forward_depth)
 
 
 @dataclass(frozen=True, slots=True)
 class _View:
-    post: Row
+    post: PostWithAccount
     viewer_id: int
 
 
@@ -99,7 +82,7 @@ class ReachLedger:
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    async def record_view(self, post: Row, viewer_id: int) -> Reach:
+    async def record_view(self, post: PostWithAccount, viewer_id: int) -> Reach:
         """Count the viewer once per post; returns the post's reach after this view."""
         return await self._views.submit(_View(post, viewer_id))
 
@@ -112,15 +95,13 @@ class ReachLedger:
             )
             added = Counter(post_id for post_id, _ in fresh)
             reach: dict[int, Reach] = {}
-            viewed_authors: dict[int, Row] = {}  # author -> a post of theirs just viewed
+            viewed_authors: dict[int, PostWithAccount] = {}  # author -> a post just viewed
             for post_id, post in posts.items():
                 new_views = added[post_id]
                 if not new_views:  # every viewer had seen it before: read, write nothing
-                    reach[post_id] = reach_of(await reach_store.reach_of(conn, post_id))
+                    reach[post_id] = await reach_store.reach_of(conn, post_id)
                     continue
-                reach[post_id] = reach_of(
-                    await reach_store.add_to_post(conn, post_id, views=new_views)
-                )
+                reach[post_id] = await reach_store.add_to_post(conn, post_id, views=new_views)
                 await reach_store.add_to_day(
                     conn,
                     post.public_account_id,
@@ -137,7 +118,9 @@ class ReachLedger:
                 await self._check_author(conn, post, Measure.VIEWS, now_ms)
         return [reach[view.post.id] for view in views]
 
-    def forwarding(self, post: Row, *, forwarder_id: int, parent: Row | None) -> WrittenWith:
+    def forwarding(
+        self, post: PostWithAccount, *, forwarder_id: int, parent: StoredForward | None
+    ) -> WrittenWith:
         """What the message of a forward is written with, in its own transaction: the forward
         with its parent forward (if any), the counts, and an escalation at a threshold."""
 
@@ -147,8 +130,13 @@ class ReachLedger:
         return record
 
     async def forward_in(
-        self, post: Row, message: StoredMessage, *, forwarder_id: int, parent: Row | None
-    ) -> Row:
+        self,
+        post: PostWithAccount,
+        message: StoredMessage,
+        *,
+        forwarder_id: int,
+        parent: StoredForward | None,
+    ) -> StoredForward:
         """The forward the message carries."""
         async with self._db.reading() as conn:
             forward = await reach_store.forward_by_message(conn, message.id)
@@ -158,23 +146,22 @@ class ReachLedger:
         async with self._db.writing() as conn:
             forward = await reach_store.forward_by_message(conn, message.id)
             if forward is None:
-                await self._record_forward(conn, post, message, forwarder_id, parent)
-                forward = await reach_store.forward_by_message(conn, message.id)
+                forward = await self._record_forward(conn, post, message, forwarder_id, parent)
             return forward
 
     async def _record_forward(
         self,
         conn: DbConnection,
-        post: Row,
+        post: PostWithAccount,
         message: StoredMessage,
         forwarder_id: int,
-        parent: Row | None,
-    ) -> None:
+        parent: StoredForward | None,
+    ) -> StoredForward:
         """The thresholds count distinct forwarders; every forward is kept as evidence."""
         now_ms = self._now_ms()
         depth = parent.depth + 1 if parent is not None else 1
         new_forwarder = not await reach_store.has_forwarded(conn, post.id, forwarder_id)
-        await reach_store.insert_forward(
+        forward = await reach_store.insert_forward(
             conn,
             post_id=post.id,
             forwarder_id=forwarder_id,
@@ -184,14 +171,12 @@ class ReachLedger:
             depth=depth,
             created_at=now_ms,
         )
-        reach = reach_of(
-            await reach_store.add_to_post(
-                conn,
-                post.id,
-                forwards_added=1,
-                forwarders_added=int(new_forwarder),
-                depth=depth,
-            )
+        reach = await reach_store.add_to_post(
+            conn,
+            post.id,
+            forwards_added=1,
+            forwarders_added=int(new_forwarder),
+            depth=depth,
         )
         await reach_store.add_to_day(
             conn,
@@ -206,9 +191,10 @@ class ReachLedger:
             if crossed(counted - 1, counted, self._rules.serious_forwards):
                 await self._escalate_post(conn, post, reach, Measure.FORWARDS, now_ms)
             await self._check_author(conn, post, Measure.FORWARDS, now_ms)
+        return forward
 
     async def _escalate_post(
-        self, conn: DbConnection, post: Row, reach: Reach, measure: str, now_ms: int
+        self, conn: DbConnection, post: PostWithAccount, reach: Reach, measure: str, now_ms: int
     ) -> None:
         """Freeze what the post says now and queue it for review; the author cannot undo it."""
         snapshot = {
@@ -244,7 +230,9 @@ class ReachLedger:
             now_ms=now_ms,
         )
 
-    async def _check_author(self, conn: DbConnection, post: Row, measure: str, now_ms: int) -> None:
+    async def _check_author(
+        self, conn: DbConnection, post: PostWithAccount, measure: str, now_ms: int
+    ) -> None:
         """The author's rolling totals (every account they operate) at a threshold escalate
         the author, once per window."""
         from_day = window_start_day(now_ms, self._rules.window_days)
@@ -258,22 +246,29 @@ class ReachLedger:
             await self._escalate_author(conn, post, totals, measure, from_day, now_ms)
 
     async def _escalate_author(
-        self, conn: DbConnection, post: Row, totals: Row, measure: str, from_day: int, now_ms: int
+        self,
+        conn: DbConnection,
+        post: PostWithAccount,
+        totals: ReachTotals,
+        measure: str,
+        from_day: int,
+        now_ms: int,
     ) -> None:
         """Freeze the author's most reached posts and the totals, and queue the author (the
         operator of the accounts) for review."""
         reached = await reach_store.most_reached_posts(
             conn, post.operator_id, measure=measure, limit=EVIDENCE_POSTS_MAX
         )
+        figures = {
+            "views": totals.views,
+            "forwards": totals.forwards,
+            "forwarders": totals.forwarders,
+        }
         snapshot = {
             "author_id": post.operator_id,
             "window_days": self._rules.window_days,
             "window_from": iso_utc(from_day * DAY_MS),
-            "totals": {
-                "views": totals.views,
-                "forwards": totals.forwards,
-                "forwarders": totals.forwarders,
-            },
+            "totals": figures,
             "posts": [_evidence_post(row) for row in reached],
             "captured_at": iso_utc(now_ms),
         }
@@ -294,7 +289,7 @@ class ReachLedger:
             post_id=None,
             measure=measure,
             count=totals.views if measure == Measure.VIEWS else totals.forwarders,
-            figures=snapshot["totals"],
+            figures=figures,
             now_ms=now_ms,
         )
 
@@ -304,7 +299,7 @@ class ReachLedger:
         raised: Raised,
         snapshot: dict[str, Any],
         *,
-        crossed_by: Row,
+        crossed_by: PostWithAccount,
         post_id: int | None,
         measure: str,
         count: int,
@@ -417,7 +412,7 @@ class ReachLedger:
         }
 
 
-def render_forward(row: Row) -> dict[str, Any]:
+def render_forward(row: StoredForward) -> dict[str, Any]:
     return {
         "id": row.id,
         "post_id": row.post_id,
@@ -430,7 +425,7 @@ def render_forward(row: Row) -> dict[str, Any]:
     }
 
 
-def _evidence_post(row: Row) -> dict[str, Any]:
+def _evidence_post(row: ReachedPost) -> dict[str, Any]:
     """One of an author's posts as their totals' evidence freezes it."""
     return {
         "post_id": row.id,

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import orjson
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Row
 
 from townhall.domain import dsa
 from townhall.domain.enforcement import SubjectType
@@ -44,6 +43,16 @@ from townhall.services.principal import Principal, require
 from townhall.store import regulator as regulator_store
 from townhall.store.database import Database
 from townhall.store.keys import load_or_create
+from townhall.store.regulator import (
+    CaseForAuditor,
+    EscalationForAuditor,
+    RemovalForStatement,
+    ReportForAuditor,
+    SanctionForAuditor,
+    SanctionForStatement,
+    ScreenForStatement,
+    StoredCaseFact,
+)
 
 LIST_MAX = 500  # records in one page of the API
 EXPORT_PAGE = 1_000  # records read at a time by an export
@@ -262,7 +271,7 @@ class RegulatorService:
         # Each query of restrictions, what it selects (kinds, targets, decisions), and a row's
         # decision: sanctions, removed content, holds and blocks.
         store = regulator_store
-        sources: list[tuple[Any, tuple[str, ...], Callable[[Row], dsa.Decision | None]]] = [
+        sources: list[tuple[Any, tuple[str, ...], Callable[[Any], dsa.Decision | None]]] = [
             (store.sanctions_for_statements, dsa.RESTRICTING_KINDS, self._sanction_decision),
             (store.removals_for_statements, REMOVABLE, self._removal_decision),
             (store.screens_for_statements, dsa.RESTRICTING_SCREENS, self._screen_decision),
@@ -276,12 +285,12 @@ class RegulatorService:
                         yield decision
 
     async def _read(
-        self, select_page: Callable[..., Awaitable[list[Row]]], *args: Any, after: int, limit: int
-    ) -> list[Row]:
+        self, select_page: Callable[..., Awaitable[list[T]]], *args: Any, after: int, limit: int
+    ) -> list[T]:
         async with self._db.reading() as conn:
             return await select_page(conn, *args, after=after, limit=limit)
 
-    def _sanction_decision(self, row: Row) -> dsa.Decision | None:
+    def _sanction_decision(self, row: SanctionForStatement) -> dsa.Decision | None:
         restriction = dsa.sanction_restriction(
             row.subject_type, row.kind, row.ended_at or row.ends_at
         )
@@ -313,7 +322,7 @@ class RegulatorService:
             reported=Source.REPORT in sources,
         )
 
-    def _removal_decision(self, row: Row) -> dsa.Decision:
+    def _removal_decision(self, row: RemovalForStatement) -> dsa.Decision:
         sources = split_categories(row.sources)
         reason = dsa.redact(row.reason or "", (row.author_handle, row.author_display_name))
         return dsa.Decision(
@@ -334,7 +343,7 @@ class RegulatorService:
             reported=Source.REPORT in sources,
         )
 
-    def _screen_decision(self, row: Row) -> dsa.Decision:
+    def _screen_decision(self, row: ScreenForStatement) -> dsa.Decision:
         reasons = orjson.loads(row.reasons)
         return dsa.Decision(
             source=dsa.Source.SCREEN,
@@ -386,7 +395,7 @@ def _content_chars(content: str) -> int | None:
     return len(text) if isinstance(text, str) else None
 
 
-def _case(row: Row, now_ms: int) -> dict[str, Any]:
+def _case(row: CaseForAuditor, now_ms: int) -> dict[str, Any]:
     fact = _case_fact(row)
     timing = fact.timing(now_ms)
     return {
@@ -413,13 +422,13 @@ def _case(row: Row, now_ms: int) -> dict[str, Any]:
     }
 
 
-def _case_fact(row: Row) -> CaseFact:
+def _case_fact(row: StoredCaseFact) -> CaseFact:
     return CaseFact(
         row.opened_at, row.due_at, row.decided_at, row.state, split_categories(row.categories)
     )
 
 
-def _sanction(row: Row) -> dict[str, Any]:
+def _sanction(row: SanctionForAuditor) -> dict[str, Any]:
     record = {name: getattr(row, name) for name in regulator_store.SANCTION_COLUMNS}
     for name in ("starts_at", "ends_at", "ended_at"):
         record[name] = _iso(record[name])
@@ -433,7 +442,7 @@ def _sanction(row: Row) -> dict[str, Any]:
     return record
 
 
-def _report(row: Row) -> dict[str, Any]:
+def _report(row: ReportForAuditor) -> dict[str, Any]:
     return {
         "id": row.id,
         "case_id": row.case_id,
@@ -446,7 +455,7 @@ def _report(row: Row) -> dict[str, Any]:
     }
 
 
-def _escalation(row: Row) -> dict[str, Any]:
+def _escalation(row: EscalationForAuditor) -> dict[str, Any]:
     return {
         "id": row.id,
         "post_id": row.post_id,

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import Row
 
 from townhall.domain.events import message_object
 from townhall.domain.public_accounts import PostState
 from townhall.domain.time import iso_utc
 from townhall.store.message_log import StoredMessage
+from townhall.store.posts import PostWithAccount
 
 
 def render_message(message: StoredMessage) -> dict[str, Any]:
@@ -28,7 +28,7 @@ def render_message(message: StoredMessage) -> dict[str, Any]:
     )
 
 
-def render_post(row: Row) -> dict[str, Any]:
+def render_post(row: PostWithAccount) -> dict[str, Any]:
     """A removed post renders as its tombstone; a held one (seen by its operator) says so."""
     if row.status == PostState.REMOVED:
         return {
@@ -54,7 +54,7 @@ def render_post(row: Row) -> dict[str, Any]:
     return post
 
 
-def post_attachment(post: Row) -> dict[str, Any]:
+def post_attachment(post: PostWithAccount) -> dict[str, Any]:
     """What a message forwarding a post carries."""
     return {
         "type": "post",

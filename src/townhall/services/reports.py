@@ -37,6 +37,7 @@ from townhall.store import posts as post_store
 from townhall.store import public_accounts as public_account_store
 from townhall.store import review as review_store
 from townhall.store.database import Database, DbConnection
+from townhall.store.review import StoredReport
 
 DAY_MS = 86_400_000
 
@@ -96,7 +97,7 @@ class ReportService:
             if seen.gone:
                 case = await self._intake.close_gone(conn, case, now_ms)
             decided = case.state not in PENDING  # judged before: the reporter hears it at once
-            report_id = await review_store.insert_report(
+            report = await review_store.insert_report(
                 conn,
                 case_id=case.id,
                 reporter_id=actor.account_id,
@@ -106,9 +107,8 @@ class ReportService:
                 outcome=outcome_of(case.state) if decided else None,
                 decided_at=now_ms if decided else None,
             )
-            report = await review_store.report_by(conn, actor.account_id, case.id)
             if decided:
-                notice = report_notice(report_id, case, outcome_of(case.state))
+                notice = report_notice(report.id, case, outcome_of(case.state))
                 await self._notices.tell(conn, actor.account_id, notice)
         return render_report(report, target_type, target_id), True
 
@@ -202,7 +202,7 @@ async def _post(conn: DbConnection, _viewer_id: int, post_id: int) -> Seen | Non
         or post.account_status not in READABLE_ACCOUNTS
     ):
         return None
-    account = await public_account_store.get(conn, post.public_account_id)
+    account = await public_account_store.existing(conn, post.public_account_id)
     content = {
         "title": post.title,
         "body": post.body,
@@ -260,7 +260,7 @@ _TARGET_READERS = {
 }
 
 
-def render_report(row: Any, target_type: str, target_id: int) -> dict[str, Any]:
+def render_report(row: StoredReport, target_type: str, target_id: int) -> dict[str, Any]:
     return {
         "id": row.id,
         "target": {"type": target_type, "id": target_id},

@@ -7,8 +7,6 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Row
-
 from townhall.domain.moderation import DECISION_ORDER, Decision, Surface, Verdict
 from townhall.domain.public_accounts import PostState
 from townhall.domain.review import PENDING, Target
@@ -16,6 +14,8 @@ from townhall.services.intake import CaseIntake
 from townhall.services.moderation import ContentCheck
 from townhall.store import posts as post_store
 from townhall.store.database import Database
+from townhall.store.posts import PostWithAccount
+from townhall.store.review import StoredCase
 
 PAGE = 500
 
@@ -56,7 +56,7 @@ class Rescan:
                 return {"scanned": decided.total(), "decisions": decisions, "queued": queued}
             after_id = page[-1].id
 
-    async def _queue(self, post: Row, verdict: Verdict) -> Row | None:
+    async def _queue(self, post: PostWithAccount, verdict: Verdict) -> StoredCase | None:
         """Already delivered: whatever the surface would do now, the post is flagged."""
         return await self._intake.screened(
             Verdict(Decision.FLAG, verdict.reasons),

@@ -11,7 +11,6 @@ from functools import partial
 from typing import Any
 
 import orjson
-from sqlalchemy import Row
 
 from townhall.domain.errors import (
     Conflict,
@@ -51,6 +50,7 @@ from townhall.services.principal import Principal, may, require
 from townhall.services.takedown import Removal, Takedown
 from townhall.store import review as review_store
 from townhall.store.database import Database, Transaction
+from townhall.store.review import StoredCase, StoredReport
 
 MAX_REASON_CHARS = 1_000
 
@@ -174,17 +174,17 @@ class ReviewDesk:
             await self._audit.record(
                 conn, actor, "case.claim" if claimed else "case.unclaim", subject=("case", case_id)
             )
-            case = await review_store.get_case(conn, case_id)
+            case = await review_store.existing_case(conn, case_id)
         return render_case(case, now_ms)
 
-    def _check_may_decide(self, actor: Principal, case: Row) -> None:
+    def _check_may_decide(self, actor: Principal, case: StoredCase) -> None:
         if case.state == CaseState.ESCALATED and not may(actor, Permission.DECIDE_ESCALATED_CASE):
             raise Forbidden(
                 f"case {case.id} was escalated: an administrator decides it",
                 code=ErrorCode.CASE_ESCALATED,
             )
 
-    def _check_claim(self, actor: Principal, case: Row, now_ms: int) -> None:
+    def _check_claim(self, actor: Principal, case: StoredCase, now_ms: int) -> None:
         """A fresh claim of another reviewer's stands in the way; an administrator may take any
         case over (a claimed case must not stall past its service timer)."""
         fresh = case.claimed_at is not None and (
@@ -257,7 +257,9 @@ class ReviewDesk:
                 code=ErrorCode.REASON_INVALID,
             )
 
-    def _check_decidable(self, actor: Principal, case: Row, decision: str, now_ms: int) -> None:
+    def _check_decidable(
+        self, actor: Principal, case: StoredCase, decision: str, now_ms: int
+    ) -> None:
         if case.state not in PENDING:
             raise Conflict(f"case {case.id} is already decided", code=ErrorCode.CASE_DECIDED)
         if case.state == CaseState.ESCALATED and decision == ReviewVerdict.ESCALATE:
@@ -288,7 +290,7 @@ class ReviewDesk:
         self,
         conn: Transaction,
         actor: Principal,
-        case: Row,
+        case: StoredCase,
         finding: Finding,
         done: Done,
         now_ms: int,
@@ -310,7 +312,7 @@ class ReviewDesk:
         if finding.category is not None:
             categories = joined([*split(case.categories), finding.category])
             await review_store.update_case(conn, case.id, categories=categories)
-            case = await review_store.get_case(conn, case.id)
+            case = await review_store.existing_case(conn, case.id)
         if state == CaseState.APPROVED:
             await self._release(conn, case)
         elif state == CaseState.REMOVED:
@@ -330,7 +332,7 @@ class ReviewDesk:
             conn.after_commit(self._corrections.kick)
         await self._tell_reporters(conn, case, state, now_ms)
 
-    async def _release(self, conn: Transaction, case: Row) -> None:
+    async def _release(self, conn: Transaction, case: StoredCase) -> None:
         if case.target_type == Target.MESSAGE:
             await self._takedown.release_message(conn, case.target_id)
         elif case.target_type == Target.POST:
@@ -340,7 +342,7 @@ class ReviewDesk:
         self,
         conn: Transaction,
         actor: Principal,
-        case: Row,
+        case: StoredCase,
         finding: Finding,
         done: Done,
         now_ms: int,
@@ -371,7 +373,9 @@ class ReviewDesk:
             conn.after_commit(partial(self._check.banked, removed, category))
         await self._tell_author(conn, case, "content_removed", finding.reason)
 
-    async def _tell_author(self, conn: Transaction, case: Row, kind: str, reason: str) -> None:
+    async def _tell_author(
+        self, conn: Transaction, case: StoredCase, kind: str, reason: str
+    ) -> None:
         """The author learns what was decided about their content, and why."""
         if case.author_id is None:
             return
@@ -401,7 +405,9 @@ class ReviewDesk:
         done.closed.append(case.id)
         await self._tell_reporters(conn, case, CaseState.REMOVED, now_ms)
 
-    async def _tell_reporters(self, conn: Transaction, case: Row, state: str, now_ms: int) -> None:
+    async def _tell_reporters(
+        self, conn: Transaction, case: StoredCase, state: str, now_ms: int
+    ) -> None:
         """Every reporter of the target learns the outcome, in their stream."""
         outcome = outcome_of(state)
         waiting = await review_store.undecided_reports_of(conn, case.id)
@@ -424,7 +430,7 @@ class Done:
     reposts: list[int] = field(default_factory=list)
     forwards: list[int] = field(default_factory=list)  # the messages that carried them
 
-    def took_down(self, case: Row, removal: Removal) -> None:
+    def took_down(self, case: StoredCase, removal: Removal) -> None:
         self.messages += removal.messages
         self.forwards += removal.forwards
         for post_id in removal.posts:
@@ -486,7 +492,7 @@ def _states(state: str) -> tuple[str, ...]:
     return (state,)
 
 
-def render_case(row: Row, now_ms: int) -> dict[str, Any]:
+def render_case(row: StoredCase, now_ms: int) -> dict[str, Any]:
     return {
         "id": row.id,
         "target": {"type": row.target_type, "id": row.target_id},
@@ -510,7 +516,7 @@ def render_case(row: Row, now_ms: int) -> dict[str, Any]:
     }
 
 
-def render_filed(row: Row) -> dict[str, Any]:
+def render_filed(row: StoredReport) -> dict[str, Any]:
     return {
         "id": row.id,
         "reporter_id": row.reporter_id,

@@ -14,7 +14,7 @@ from townhall.services.principal import Principal
 from townhall.services.rendering import render_message
 from townhall.store import stream as stream_store
 from townhall.store.database import Database
-from townhall.store.message_log import stored_message
+from townhall.store.stream import StreamEntry
 
 
 class SyncService:
@@ -46,12 +46,12 @@ class SyncService:
             )
         upto = positions.persisted_upto()
         async with self._db.reading() as conn:
-            rows = await stream_store.entries_since(
+            entries = await stream_store.entries_since(
                 conn, actor.account_id, since=since, upto=upto, limit=limit
             )
-        events = [_render(row) for row in rows]
-        if len(rows) == limit:
-            return events, rows[-1].position
+        events = [_render(entry) for entry in entries]
+        if len(entries) == limit:
+            return events, entries[-1].position
         return events, upto
 
     async def wait_for_events(
@@ -97,8 +97,8 @@ def _ring(doorbell: asyncio.Event) -> Callable[[bytes, object], None]:
     return ring
 
 
-def _render(row: Any) -> dict[str, Any]:
-    if row.id is None:
-        return stream_store.decode_payload(row.payload)
+def _render(entry: StreamEntry) -> dict[str, Any]:
+    if isinstance(entry.item, str):
+        return stream_store.decode_payload(entry.item)
     # A message, as it is now, at the inbox position (its own, or where a hold was released).
-    return message_event(row.position, render_message(stored_message(row)))
+    return message_event(entry.position, render_message(entry.item))

@@ -24,7 +24,7 @@ from townhall.store import posts as post_store
 from townhall.store import reach as reach_store
 from townhall.store import stream as stream_store
 from townhall.store.database import Transaction
-from townhall.store.message_log import StoredMessage, stored_message
+from townhall.store.message_log import StoredMessage
 from townhall.store.positions import StreamPositions
 
 
@@ -55,11 +55,11 @@ class Takedown:
 
     async def release_message(self, conn: Transaction, message_id: int) -> None:
         """Deliver a held message to the rest of its conversation, at a new stream position."""
-        row = await message_store.get(conn, message_id)
-        if row is None or row.moderation != MessageModeration.HELD:
+        message = await message_store.get(conn, message_id)
+        if message is None or message.moderation != MessageModeration.HELD:
             return
         await message_store.set_moderation(conn, message_id, None)
-        released = replace(stored_message(row), moderation=None)
+        released = replace(message, moderation=None)
         await self._redeliver(conn, released, everyone=False)
 
     async def release_post(self, conn: Transaction, post_id: int) -> None:
@@ -75,16 +75,16 @@ class Takedown:
         """Give a removed message back its text (the case's copy) and deliver it again, at a
         new stream position, to everyone it reached or, removed while held, was for; a forward
         carries its post again."""
-        row = await message_store.get(conn, message_id)
-        if row is None or row.moderation not in GONE:
+        message = await message_store.get(conn, message_id)
+        if message is None or message.moderation not in GONE:
             return
         forward = await reach_store.forward_by_message(conn, message_id)
         attachment = None
         if forward is not None:
-            post = await post_store.get(conn, forward.post_id)
+            post = await post_store.existing(conn, forward.post_id)
             text, attachment = post.title, orjson.dumps(post_attachment(post)).decode()
         await message_store.restore(conn, message_id, text=text, attachment=attachment)
-        restored = replace(stored_message(row), text=text, attachment=attachment, moderation=None)
+        restored = replace(message, text=text, attachment=attachment, moderation=None)
         await self._redeliver(conn, restored, everyone=True)
 
     async def restore_post(self, conn: Transaction, post_id: int) -> None:
@@ -140,7 +140,7 @@ class Takedown:
                 conn,
                 self._positions,
                 event_type=EventType.TOMBSTONE,
-                render=lambda position, target=target: tombstone_event(position, target),
+                render=partial(tombstone_event, target=target),
                 recipients=recipients,
             )
             conn.after_commit(partial(self._ring, recipients, payload))
@@ -164,7 +164,7 @@ class Takedown:
 
     async def _push_post(self, conn: Transaction, post_id: int) -> None:
         """The post as it now stands, to its online followers once the change commits."""
-        frame = orjson.dumps(post_event(render_post(await post_store.get(conn, post_id))))
+        frame = orjson.dumps(post_event(render_post(await post_store.existing(conn, post_id))))
         conn.after_commit(lambda: self._live.publish(frame))
 
     def _ring(self, recipients: list[int], payload: bytes) -> None:

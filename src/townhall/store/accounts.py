@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import insert, select, update
 
 from townhall.store.database import DbConnection
+from townhall.store.records import record_or_none
 from townhall.store.schema import accounts, agreement_acceptances
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAccount:
+    id: int
+    handle: str
+    display_name: str
+    password_hash: str = field(repr=False)
+    status: str
+    created_at: int
+    role: str
+    bio: str
 
 
 async def insert_account(
@@ -30,7 +44,7 @@ async def insert_account(
             role=role,
         )
     )
-    (account_id,) = result.inserted_primary_key  # type: ignore[misc]
+    (account_id,) = result.inserted_primary_key
     return int(account_id)
 
 
@@ -39,14 +53,14 @@ async def handle_taken(conn: DbConnection, handle: str) -> bool:
     return found is not None
 
 
-async def find_by_handle(conn: DbConnection, handle: str) -> Row | None:
+async def find_by_handle(conn: DbConnection, handle: str) -> StoredAccount | None:
     result = await conn.execute(select(accounts).where(accounts.c.handle == handle))
-    return result.first()
+    return record_or_none(StoredAccount, result.first())
 
 
-async def get(conn: DbConnection, account_id: int) -> Row | None:
+async def get(conn: DbConnection, account_id: int) -> StoredAccount | None:
     result = await conn.execute(select(accounts).where(accounts.c.id == account_id))
-    return result.first()
+    return record_or_none(StoredAccount, result.first())
 
 
 async def existing_ids(conn: DbConnection, account_ids: Iterable[int]) -> set[int]:
@@ -67,12 +81,13 @@ async def record_agreement(
 
 async def accepted_agreement(conn: DbConnection, account_id: int) -> str | None:
     """The version the account accepted last."""
-    return await conn.scalar(
+    version: str | None = await conn.scalar(
         select(agreement_acceptances.c.version)
         .where(agreement_acceptances.c.account_id == account_id)
         .order_by(agreement_acceptances.c.accepted_at.desc())
         .limit(1)
     )
+    return version
 
 
 async def has_accepted(conn: DbConnection, account_id: int, version: str) -> bool:

@@ -4,36 +4,57 @@ their content by retention (which keeps each purged row's leaf hash)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
 
 from townhall.store.database import DbConnection
+from townhall.store.records import record_or_none, records
 from townhall.store.schema import audit_log
 
 PAGE = 5_000
 
 
-async def head(conn: DbConnection) -> Row | None:
-    result = await conn.execute(
-        select(audit_log.c.seq, audit_log.c.chain_hash).order_by(audit_log.c.seq.desc()).limit(1)
-    )
-    return result.first()
+@dataclass(frozen=True, slots=True)
+class StoredAuditEntry:
+    """A row of the log; a purged one has lost its who, whom, why and details, and keeps
+    `leaf_hash` instead."""
+
+    seq: int
+    at: int
+    actor_id: int | None
+    actor_role: str
+    action: str
+    subject_type: str | None
+    subject_id: int | None
+    reason: str | None
+    details: str  # canonical JSON object
+    chain_hash: str
+    leaf_hash: str | None
+
+
+async def head(conn: DbConnection) -> StoredAuditEntry | None:
+    """The newest entry."""
+    result = await conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(1))
+    return record_or_none(StoredAuditEntry, result.first())
 
 
 async def append(conn: DbConnection, **values: Any) -> None:
     await conn.execute(insert(audit_log).values(**values))
 
 
-async def page(conn: DbConnection, *, after: int, limit: int) -> list[Row]:
+async def page(conn: DbConnection, *, after: int, limit: int) -> list[StoredAuditEntry]:
     result = await conn.execute(
         select(audit_log).where(audit_log.c.seq > after).order_by(audit_log.c.seq).limit(limit)
     )
-    return list(result)
+    return records(StoredAuditEntry, result)
 
 
-async def every_row(conn: DbConnection, *, through: int | None = None) -> AsyncIterator[Row]:
+async def every_row(
+    conn: DbConnection, *, through: int | None = None
+) -> AsyncIterator[StoredAuditEntry]:
     """All rows (up to seq `through`) in order of seq, a page at a time (rowid order would hide a
     reorder of seq values, so the walk is by seq and the verifier checks they are consecutive)."""
     after = 0
@@ -64,10 +85,12 @@ async def count_purgeable(conn: DbConnection, *, before_ms: int, through: int) -
         )
     )
     count, last = result.one()
-    return count, last or 0
+    return int(count), int(last or 0)
 
 
-async def purgeable(conn: DbConnection, *, before_ms: int, through: int, limit: int) -> list[Row]:
+async def purgeable(
+    conn: DbConnection, *, before_ms: int, through: int, limit: int
+) -> list[StoredAuditEntry]:
     """Unpurged rows older than `before_ms` with seq <= `through`, in seq order."""
     result = await conn.execute(
         select(audit_log)
@@ -75,7 +98,7 @@ async def purgeable(conn: DbConnection, *, before_ms: int, through: int, limit: 
         .order_by(audit_log.c.seq)
         .limit(limit)
     )
-    return list(result)
+    return records(StoredAuditEntry, result)
 
 
 async def mark_purged(conn: DbConnection, leaves: Sequence[tuple[int, str]]) -> None:
@@ -135,11 +158,9 @@ def newest_checkpoint_file(folder: Path, *, at_most: int) -> Path | None:
     return fitting[-1] if fitting else None
 
 
-async def rows_of_action(conn: DbConnection, action: str) -> list[Row]:
+async def rows_of_action(conn: DbConnection, action: str) -> list[StoredAuditEntry]:
     """Every row of one action, in order: what an action recorded, to check against later."""
     result = await conn.execute(
-        select(audit_log.c.seq, audit_log.c.details, audit_log.c.leaf_hash)
-        .where(audit_log.c.action == action)
-        .order_by(audit_log.c.seq)
+        select(audit_log).where(audit_log.c.action == action).order_by(audit_log.c.seq)
     )
-    return list(result)
+    return records(StoredAuditEntry, result)

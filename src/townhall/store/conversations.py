@@ -2,10 +2,42 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Row, func, insert, select, update
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select, update
 
 from townhall.store.database import DbConnection
+from townhall.store.records import record, record_or_none, records
 from townhall.store.schema import conversations, invitations, members
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConversation:
+    id: int
+    kind: str
+    title: str | None
+    description: str | None  # a group's
+    direct_key: str | None  # a direct conversation's pair
+    created_by: int
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInvitation:
+    conversation_id: int
+    invitee_id: int
+    inviter_id: int
+    state: str
+    created_at: int
+    answered_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupInvitation(StoredInvitation):
+    """An invitation with its group's title and description."""
+
+    title: str | None
+    description: str | None
 
 
 async def insert_conversation(
@@ -28,7 +60,7 @@ async def insert_conversation(
             created_at=now_ms,
         )
     )
-    (conversation_id,) = result.inserted_primary_key  # type: ignore[misc]
+    (conversation_id,) = result.inserted_primary_key
     return int(conversation_id)
 
 
@@ -49,16 +81,22 @@ async def insert_members(
     )
 
 
-async def find_direct(conn: DbConnection, direct_key: str) -> Row | None:
+async def find_direct(conn: DbConnection, direct_key: str) -> StoredConversation | None:
     result = await conn.execute(
         select(conversations).where(conversations.c.direct_key == direct_key)
     )
-    return result.first()
+    return record_or_none(StoredConversation, result.first())
 
 
-async def get(conn: DbConnection, conversation_id: int) -> Row | None:
+async def get(conn: DbConnection, conversation_id: int) -> StoredConversation | None:
     result = await conn.execute(select(conversations).where(conversations.c.id == conversation_id))
-    return result.first()
+    return record_or_none(StoredConversation, result.first())
+
+
+async def existing(conn: DbConnection, conversation_id: int) -> StoredConversation:
+    """A conversation known to be there: just written, or one the caller is a member of."""
+    result = await conn.execute(select(conversations).where(conversations.c.id == conversation_id))
+    return record(StoredConversation, result.one())
 
 
 async def member_roles(conn: DbConnection, conversation_id: int) -> dict[int, str]:
@@ -84,14 +122,14 @@ async def member_roles_of(
     return roles
 
 
-async def list_for_account(conn: DbConnection, account_id: int) -> list[Row]:
+async def list_for_account(conn: DbConnection, account_id: int) -> list[StoredConversation]:
     result = await conn.execute(
         select(conversations)
         .join(members, members.c.conversation_id == conversations.c.id)
         .where(members.c.account_id == account_id)
         .order_by(conversations.c.id)
     )
-    return list(result)
+    return records(StoredConversation, result)
 
 
 async def created_since(conn: DbConnection, account_id: int, kind: str, since_ms: int) -> list[int]:
@@ -145,17 +183,19 @@ async def insert_invitations(
         )
 
 
-async def invitation(conn: DbConnection, conversation_id: int, invitee_id: int) -> Row | None:
+async def invitation(
+    conn: DbConnection, conversation_id: int, invitee_id: int
+) -> StoredInvitation | None:
     result = await conn.execute(
         select(invitations).where(
             invitations.c.conversation_id == conversation_id,
             invitations.c.invitee_id == invitee_id,
         )
     )
-    return result.first()
+    return record_or_none(StoredInvitation, result.first())
 
 
-async def invitations_of(conn: DbConnection, invitee_id: int, state: str) -> list[Row]:
+async def invitations_of(conn: DbConnection, invitee_id: int, state: str) -> list[GroupInvitation]:
     """The invitations of an account in a state, each with its group's title and description."""
     result = await conn.execute(
         select(invitations, conversations.c.title, conversations.c.description)
@@ -163,7 +203,7 @@ async def invitations_of(conn: DbConnection, invitee_id: int, state: str) -> lis
         .where(invitations.c.invitee_id == invitee_id, invitations.c.state == state)
         .order_by(invitations.c.created_at, invitations.c.conversation_id)
     )
-    return list(result)
+    return records(GroupInvitation, result)
 
 
 async def answer_invitation(

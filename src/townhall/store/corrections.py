@@ -4,34 +4,49 @@ reached: its unique viewers and the members of the conversations it was forwarde
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from townhall.store.database import DbConnection
+from townhall.store.records import records
 from townhall.store.schema import correction_notices, corrections, forwards, members, post_views
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCorrection:
+    id: int
+    case_id: int
+    target_type: str
+    target_id: int
+    author_id: int | None  # told otherwise
+    notice: str  # the correction object of the event, as JSON
+    created_at: int
+    noticed: int
+    done_at: int | None  # None while someone it reached has not been told
 
 
 async def insert_correction(conn: DbConnection, **values: Any) -> int:
     result = await conn.execute(insert(corrections).values(**values))
-    (correction_id,) = result.inserted_primary_key  # type: ignore[misc]
+    (correction_id,) = result.inserted_primary_key
     return int(correction_id)
 
 
-async def owed(conn: DbConnection) -> list[Row]:
+async def owed(conn: DbConnection) -> list[StoredCorrection]:
     """Corrections not yet delivered to everyone, oldest first."""
     result = await conn.execute(
         select(corrections).where(corrections.c.done_at.is_(None)).order_by(corrections.c.id)
     )
-    return list(result)
+    return records(StoredCorrection, result)
 
 
-async def of_case(conn: DbConnection, case_id: int) -> list[Row]:
+async def of_case(conn: DbConnection, case_id: int) -> list[StoredCorrection]:
     result = await conn.execute(
         select(corrections).where(corrections.c.case_id == case_id).order_by(corrections.c.id)
     )
-    return list(result)
+    return records(StoredCorrection, result)
 
 
 async def insert_notices(

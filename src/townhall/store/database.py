@@ -240,7 +240,7 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     # of the process (the WAL is written before commit returns) but the last transactions may
     # be lost on power loss; FULL also syncs the WAL on every commit (docs/durability.md).
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -250,6 +250,6 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         writes = conn.get_execution_options().get(WRITES, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")

@@ -19,7 +19,7 @@ Result = TypeVar("Result")
 class GroupCommit(Generic[Item, Result]):
     def __init__(
         self,
-        commit: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
+        commit: Callable[[Sequence[Item]], Awaitable[Sequence[Result | BaseException]]],
         *,
         batch_max: int,
         name: str,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 
 from townhall.store.database import DbConnection
+from townhall.store.records import record_or_none, records
 from townhall.store.schema import (
     accounts,
     blacklist,
@@ -12,6 +15,54 @@ from townhall.store.schema import (
     identity_access,
     phone_codes,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIdentity:
+    account_id: int
+    key_id: str  # the vault key that sealed it
+    sealed: bytes = field(repr=False)
+    blind_index: str
+    created_at: int
+    status: str
+    status_reason: str | None
+    claimed_by: int | None
+    claimed_at: int | None
+    decided_by: int | None
+    decided_at: int | None
+    phone_verified_at: int | None
+    purge_after: int | None
+    provider_result: str | None
+    provider_checked_at: int | None
+    phone_index: str | None  # None: sealed before phones were indexed
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityInReview(StoredIdentity):
+    handle: str  # the account's
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityAccess:
+    """A human look at a plaintext identity."""
+
+    id: int
+    actor_id: int
+    subject_id: int
+    reason: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneCode:
+    """The pending phone-check code of an account, and its rate-limit window."""
+
+    account_id: int
+    code_hash: str = field(repr=False)
+    expires_at: int
+    attempts: int
+    window_started_at: int
+    sent_in_window: int
 
 
 async def insert_identity(
@@ -51,9 +102,9 @@ async def record_provider_result(
     )
 
 
-async def get(conn: DbConnection, account_id: int) -> Row | None:
+async def get(conn: DbConnection, account_id: int) -> StoredIdentity | None:
     result = await conn.execute(select(identities).where(identities.c.account_id == account_id))
-    return result.first()
+    return record_or_none(StoredIdentity, result.first())
 
 
 async def count_active_holders(
@@ -96,7 +147,7 @@ async def add_to_blacklist(
 
 async def in_review(
     conn: DbConnection, *, status: str, active: str, after_account_id: int, limit: int
-) -> list[Row]:
+) -> list[IdentityInReview]:
     result = await conn.execute(
         select(identities, accounts.c.handle)
         .join(accounts, accounts.c.id == identities.c.account_id)
@@ -108,7 +159,7 @@ async def in_review(
         .order_by(identities.c.account_id)
         .limit(limit)
     )
-    return list(result)
+    return records(IdentityInReview, result)
 
 
 async def claim(conn: DbConnection, account_id: int, reviewer_id: int, now_ms: int) -> None:
@@ -143,15 +194,17 @@ async def record_access(
             actor_id=actor_id, subject_id=subject_id, reason=reason, at=now_ms
         )
     )
-    (record_id,) = result.inserted_primary_key  # type: ignore[misc]
+    (record_id,) = result.inserted_primary_key
     return int(record_id)
 
 
-async def access_records(conn: DbConnection, *, subject_id: int | None, limit: int) -> list[Row]:
+async def access_records(
+    conn: DbConnection, *, subject_id: int | None, limit: int
+) -> list[IdentityAccess]:
     query = select(identity_access).order_by(identity_access.c.id.desc()).limit(limit)
     if subject_id is not None:
         query = query.where(identity_access.c.subject_id == subject_id)
-    return list(await conn.execute(query))
+    return records(IdentityAccess, await conn.execute(query))
 
 
 async def schedule_purge(conn: DbConnection, account_id: int, purge_after_ms: int) -> None:
@@ -162,7 +215,7 @@ async def schedule_purge(conn: DbConnection, account_id: int, purge_after_ms: in
     )
 
 
-def _due(now_ms: int):  # type: ignore[no-untyped-def]
+def _due(now_ms: int) -> ColumnElement[bool]:
     return identities.c.purge_after.is_not(None) & (identities.c.purge_after <= now_ms)
 
 
@@ -184,15 +237,15 @@ async def purge_due(conn: DbConnection, now_ms: int) -> int:
 
 async def sealed_page(
     conn: DbConnection, *, not_key_id: str, after_account_id: int, limit: int
-) -> list[Row]:
+) -> list[StoredIdentity]:
     """Identities sealed under any key but `not_key_id`, in account order."""
     result = await conn.execute(
-        select(identities.c.account_id, identities.c.key_id, identities.c.sealed)
+        select(identities)
         .where(identities.c.key_id != not_key_id, identities.c.account_id > after_account_id)
         .order_by(identities.c.account_id)
         .limit(limit)
     )
-    return list(result)
+    return records(StoredIdentity, result)
 
 
 async def count_all(conn: DbConnection) -> int:
@@ -210,7 +263,7 @@ async def count_not_under(conn: DbConnection, key_id: str) -> int:
 
 async def without_phone_index(
     conn: DbConnection, *, after_account_id: int, limit: int
-) -> list[Row]:
+) -> list[StoredIdentity]:
     """Identities sealed before phones were indexed, a page at a time."""
     result = await conn.execute(
         select(identities)
@@ -218,7 +271,7 @@ async def without_phone_index(
         .order_by(identities.c.account_id)
         .limit(limit)
     )
-    return list(result)
+    return records(StoredIdentity, result)
 
 
 async def set_phone_index(conn: DbConnection, account_id: int, phone_index: str) -> None:
@@ -246,9 +299,9 @@ async def mark_phone_verified(conn: DbConnection, account_id: int, now_ms: int) 
     await conn.execute(delete(phone_codes).where(phone_codes.c.account_id == account_id))
 
 
-async def phone_code(conn: DbConnection, account_id: int) -> Row | None:
+async def phone_code(conn: DbConnection, account_id: int) -> PhoneCode | None:
     result = await conn.execute(select(phone_codes).where(phone_codes.c.account_id == account_id))
-    return result.first()
+    return record_or_none(PhoneCode, result.first())
 
 
 async def save_phone_code(conn: DbConnection, account_id: int, **values: int | str) -> None:

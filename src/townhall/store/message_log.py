@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from sqlalchemy import Connection, Dialect, Executable, Row, bindparam, func, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -120,7 +120,7 @@ class MessageLog:
     def __init__(self, database: Database, *, batch_max: int, clock: Callable[[], float]) -> None:
         self._db = database
         self._clock = clock
-        self._group: GroupCommit[_Request, Appended | DomainError] = GroupCommit(
+        self._group: GroupCommit[_Request, Appended] = GroupCommit(
             self._commit, batch_max=batch_max, name="message-log-writer"
         )
         self._on_commit: list[OnCommit] = []
@@ -157,7 +157,7 @@ class MessageLog:
     ) -> Appended:
         """Store the message (a resend of a stored one writes nothing, not even `written_with`)
         and answer once it is committed and delivered."""
-        return await self._group.submit(  # type: ignore[return-value]
+        return await self._group.submit(
             _Request(
                 conversation_id,
                 sender_id,
@@ -210,7 +210,7 @@ class MessageLog:
             conn = Transaction(_OnWriterThread(self._writer.connection, self._thread), effects)
             for request, outcome in zip(batch, outcomes, strict=True):
                 if request.written_with is not None and _fresh(outcome):
-                    await request.written_with(conn, outcome.message)  # type: ignore[union-attr]
+                    await request.written_with(conn, outcome.message)
             await loop.run_in_executor(self._thread, self._writer.commit)
         except BaseException:
             await loop.run_in_executor(self._thread, self._writer.rollback)
@@ -218,7 +218,7 @@ class MessageLog:
         return outcomes
 
 
-def _fresh(outcome: Appended | DomainError) -> bool:
+def _fresh(outcome: Appended | DomainError) -> TypeGuard[Appended]:
     return isinstance(outcome, Appended) and not outcome.duplicate
 
 
@@ -345,11 +345,11 @@ class BatchWriter:
         batch: Sequence[_Request],
         now_ms: int,
         known: dict[tuple[int, str], StoredMessage],
-    ) -> tuple[list[Appended | DomainError], list[tuple], list[tuple]]:
+    ) -> tuple[list[Appended | DomainError], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         positions = self._db.positions
         outcomes: list[Appended | DomainError] = []
-        message_rows: list[tuple] = []
-        inbox_rows: list[tuple] = []
+        message_rows: list[tuple[Any, ...]] = []
+        inbox_rows: list[tuple[Any, ...]] = []
         message_params = self._insert_message.params
         inbox_params = self._insert_inbox.params
         for request in batch:
@@ -429,7 +429,8 @@ def _renamed(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def stored_message(row: Row) -> StoredMessage:
+def stored_message(row: Row[Any]) -> StoredMessage:
+    """A row of the messages table as its record (`created_at` is `created_at_ms` there)."""
     return StoredMessage(
         id=row.id,
         conversation_id=row.conversation_id,
@@ -457,7 +458,7 @@ def _resend(prior: StoredMessage, request: _Request) -> Appended | DomainError:
     return Appended(prior, request.recipients, True, request.origin)
 
 
-def _message_row(message: StoredMessage) -> dict:
+def _message_row(message: StoredMessage) -> dict[str, Any]:
     return {
         "id": message.id,
         "conversation_id": message.conversation_id,

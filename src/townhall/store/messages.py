@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Row, or_, select, update
+from sqlalchemy import or_, select, update
 
 from townhall.store.database import DbConnection
+from townhall.store.message_log import StoredMessage, stored_message
 from townhall.store.schema import messages
 
 # SQLite allows 32,766 bound values in a statement; a post may have been forwarded more often.
@@ -22,7 +23,7 @@ async def history(
     sender_only: Sequence[str],
     before_seq: int | None,
     limit: int,
-) -> list[Row]:
+) -> list[StoredMessage]:
     """Messages whose moderation is one of `sender_only` are in their sender's history only."""
     query = select(messages).where(
         messages.c.conversation_id == conversation_id,
@@ -35,19 +36,21 @@ async def history(
     if before_seq is not None:
         query = query.where(messages.c.seq < before_seq)
     result = await conn.execute(query.order_by(messages.c.seq.desc()).limit(limit))
-    return list(result)
+    return [stored_message(row) for row in result]
 
 
-async def get(conn: DbConnection, message_id: int) -> Row | None:
+async def get(conn: DbConnection, message_id: int) -> StoredMessage | None:
     result = await conn.execute(select(messages).where(messages.c.id == message_id))
-    return result.first()
+    row = result.first()
+    return None if row is None else stored_message(row)
 
 
-async def of_ids(conn: DbConnection, message_ids: Sequence[int]) -> list[Row]:
+async def of_ids(conn: DbConnection, message_ids: Sequence[int]) -> list[StoredMessage]:
     found = []
     for start in range(0, len(message_ids), CHUNK):
         chunk = message_ids[start : start + CHUNK]
-        found += await conn.execute(select(messages).where(messages.c.id.in_(chunk)))
+        result = await conn.execute(select(messages).where(messages.c.id.in_(chunk)))
+        found += [stored_message(row) for row in result]
     return found
 
 

@@ -3,21 +3,49 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from townhall.store.database import DbConnection
+from townhall.store.records import records
 from townhall.store.schema import lexicon_entries, moderation_statements
 
 TERM = "term"
 ALLOW = "allow"
 
 
-async def entries(conn: DbConnection) -> list[Row]:
+@dataclass(frozen=True, slots=True)
+class LexiconEntry:
+    id: int
+    kind: str  # TERM or ALLOW
+    text: str
+    category: str | None  # a term's
+    severity: str | None  # a term's
+    added_by: int | None  # None: the CLI
+    added_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStatement:
+    """The statement of reasons of a moderation decision."""
+
+    id: int
+    surface: str
+    decision: str
+    author_id: int | None  # None: refused before there was an account
+    subject_type: str
+    subject_id: int | None  # None when blocked: nothing was stored
+    reasons: str  # JSON list of {category, severity, term, excerpt}
+    automated: int
+    created_at: int
+
+
+async def entries(conn: DbConnection) -> list[LexiconEntry]:
     result = await conn.execute(select(lexicon_entries).order_by(lexicon_entries.c.id))
-    return list(result)
+    return records(LexiconEntry, result)
 
 
 async def upsert_entries(conn: DbConnection, rows: Iterable[dict[str, Any]]) -> None:
@@ -46,20 +74,21 @@ async def delete_entry(conn: DbConnection, kind: str, text: str) -> bool:
             lexicon_entries.c.kind == kind, lexicon_entries.c.text == text
         )
     )
-    return result.rowcount == 1
+    removed: bool = result.rowcount == 1
+    return removed
 
 
 async def insert_statement(conn: DbConnection, **values: Any) -> int:
     result = await conn.execute(insert(moderation_statements).values(**values))
-    (statement_id,) = result.inserted_primary_key  # type: ignore[misc]
+    (statement_id,) = result.inserted_primary_key
     return int(statement_id)
 
 
-async def statements(conn: DbConnection, *, after: int, limit: int) -> list[Row]:
+async def statements(conn: DbConnection, *, after: int, limit: int) -> list[StoredStatement]:
     result = await conn.execute(
         select(moderation_statements)
         .where(moderation_statements.c.id > after)
         .order_by(moderation_statements.c.id)
         .limit(limit)
     )
-    return list(result)
+    return records(StoredStatement, result)

@@ -7,11 +7,24 @@ person of its own, keyed by its blind index, with no row here.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from townhall.store.database import DbConnection
+from townhall.store.records import records
 from townhall.store.schema import accounts, identities, identity_links
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityLink:
+    """An identity (blind index) linked into a person."""
+
+    blind_index: str
+    person_key: str
+    source: str  # same_phone | reviewer
+    linked_by: int | None  # None: automatic
+    linked_at: int
 
 
 async def keys_of(conn: DbConnection, blind_index: str) -> frozenset[str]:
@@ -80,9 +93,10 @@ async def unlink(conn: DbConnection, blind_index: str) -> bool:
 
 
 async def _person_key(conn: DbConnection, blind_index: str) -> str | None:
-    return await conn.scalar(
+    person_key: str | None = await conn.scalar(
         select(identity_links.c.person_key).where(identity_links.c.blind_index == blind_index)
     )
+    return person_key
 
 
 async def with_phone(conn: DbConnection, phone_index: str) -> frozenset[str]:
@@ -104,8 +118,8 @@ async def accounts_of(conn: DbConnection, keys: Collection[str], *, active: str)
     return list(result.scalars())
 
 
-async def links_of(conn: DbConnection, keys: Collection[str]) -> list[Row]:
+async def links_of(conn: DbConnection, keys: Collection[str]) -> list[IdentityLink]:
     result = await conn.execute(
         select(identity_links).where(identity_links.c.blind_index.in_(keys))
     )
-    return list(result)
+    return records(IdentityLink, result)

@@ -3,14 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import insert, select, update
 
 from townhall.store.database import DbConnection
+from townhall.store.records import record, record_or_none, records
 from townhall.store.schema import posts, public_accounts, subscriptions
 
-# What a reader gets of a post, with the account's name beside it.
+
+@dataclass(frozen=True, slots=True)
+class StoredPost:
+    id: int
+    public_account_id: int
+    title: str
+    body: str
+    content_class: str
+    source_post_id: int | None  # the post it re-publishes
+    root_post_id: int | None  # the chain's original
+    status: str
+    created_at: int
+    deleted_at: int | None
+    views: int  # unique viewers
+    forwards: int
+    forward_depth: int
+    forwarders: int  # distinct forwarders
+
+
+@dataclass(frozen=True, slots=True)
+class PostWithAccount(StoredPost):
+    """A post as a reader gets it, with its account's name, news entitlement, state and
+    operator beside it."""
+
+    account_name: str
+    account_entitlement: str
+    account_status: str
+    operator_id: int
+
+
+# What a reader gets of a post (PostWithAccount).
 POST_COLUMNS = (
     *posts.c,
     public_accounts.c.name.label("account_name"),
@@ -28,13 +60,19 @@ def _with_account() -> Any:
 
 async def insert_post(conn: DbConnection, **values: Any) -> int:
     result = await conn.execute(insert(posts).values(**values))
-    (post_id,) = result.inserted_primary_key  # type: ignore[misc]
+    (post_id,) = result.inserted_primary_key
     return int(post_id)
 
 
-async def get(conn: DbConnection, post_id: int) -> Row | None:
+async def get(conn: DbConnection, post_id: int) -> PostWithAccount | None:
     result = await conn.execute(_with_account().where(posts.c.id == post_id))
-    return result.first()
+    return record_or_none(PostWithAccount, result.first())
+
+
+async def existing(conn: DbConnection, post_id: int) -> PostWithAccount:
+    """A post known to be there: just written, or named by a row that refers to it."""
+    result = await conn.execute(_with_account().where(posts.c.id == post_id))
+    return record(PostWithAccount, result.one())
 
 
 async def post_times_since(conn: DbConnection, public_account_id: int, since_ms: int) -> list[int]:
@@ -50,7 +88,7 @@ async def post_times_since(conn: DbConnection, public_account_id: int, since_ms:
 
 async def of_account(
     conn: DbConnection, public_account_id: int, *, published: str, before: int, limit: int
-) -> list[Row]:
+) -> list[PostWithAccount]:
     result = await conn.execute(
         _with_account()
         .where(
@@ -61,7 +99,7 @@ async def of_account(
         .order_by(posts.c.id.desc())
         .limit(limit)
     )
-    return list(result)
+    return records(PostWithAccount, result)
 
 
 async def timeline(
@@ -73,7 +111,7 @@ async def timeline(
     since: int,
     before: int,
     limit: int,
-) -> list[Row]:
+) -> list[PostWithAccount]:
     """Newest first, posts with since < id < before of the accounts the subscriber follows."""
     followed = select(subscriptions.c.public_account_id).where(
         subscriptions.c.subscriber_id == subscriber_id
@@ -90,7 +128,7 @@ async def timeline(
         .order_by(posts.c.id.desc())
         .limit(limit)
     )
-    return list(result)
+    return records(PostWithAccount, result)
 
 
 async def mark_deleted(conn: DbConnection, post_id: int, *, deleted: str, now_ms: int) -> None:
@@ -121,13 +159,12 @@ async def reposts_of(conn: DbConnection, post_ids: Sequence[int]) -> list[int]:
 
 async def published_since(
     conn: DbConnection, *, since_ms: int, after_id: int, limit: int, published: str
-) -> list[Row]:
+) -> list[PostWithAccount]:
     """Published posts created at or after `since_ms`, in id order, a page after `after_id`."""
     result = await conn.execute(
-        select(posts.c.id, posts.c.title, posts.c.body, public_accounts.c.operator_id)
-        .join(public_accounts, public_accounts.c.id == posts.c.public_account_id)
+        _with_account()
         .where(posts.c.created_at >= since_ms, posts.c.status == published, posts.c.id > after_id)
         .order_by(posts.c.id)
         .limit(limit)
     )
-    return list(result)
+    return records(PostWithAccount, result)

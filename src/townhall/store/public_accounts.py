@@ -3,26 +3,65 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from townhall.store.database import DbConnection
+from townhall.store.records import record, record_or_none, records
 from townhall.store.schema import accounts, identities, public_accounts, subscriptions
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPublicAccount:
+    id: int
+    name: str
+    name_key: str  # normalized: names stay unique
+    category: str
+    account_type: str
+    description: str
+    operator_id: int
+    entity_kind: str
+    entity_name: str | None
+    registration_number_type: str | None
+    registration_number: str | None
+    news_licence: str | None
+    status: str
+    status_reason: str | None
+    news_entitlement: str
+    reviewed_by: int | None
+    reviewed_at: int | None
+    approved_at: int | None
+    created_at: int
+    subscriber_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class PublicAccountInQueue(StoredPublicAccount):
+    handle: str  # its operator's
 
 
 async def insert_account(conn: DbConnection, **values: Any) -> int:
     result = await conn.execute(insert(public_accounts).values(**values))
-    (account_id,) = result.inserted_primary_key  # type: ignore[misc]
+    (account_id,) = result.inserted_primary_key
     return int(account_id)
 
 
-async def get(conn: DbConnection, public_account_id: int) -> Row | None:
+async def get(conn: DbConnection, public_account_id: int) -> StoredPublicAccount | None:
     result = await conn.execute(
         select(public_accounts).where(public_accounts.c.id == public_account_id)
     )
-    return result.first()
+    return record_or_none(StoredPublicAccount, result.first())
+
+
+async def existing(conn: DbConnection, public_account_id: int) -> StoredPublicAccount:
+    """An account known to be there: just written, or named by a row that refers to it."""
+    result = await conn.execute(
+        select(public_accounts).where(public_accounts.c.id == public_account_id)
+    )
+    return record(StoredPublicAccount, result.one())
 
 
 async def name_in_use(conn: DbConnection, name_key: str, *, rejected: str) -> bool:
@@ -58,16 +97,18 @@ async def count_held_by_identity(
     return count or 0
 
 
-async def list_by_operator(conn: DbConnection, operator_id: int) -> list[Row]:
+async def list_by_operator(conn: DbConnection, operator_id: int) -> list[StoredPublicAccount]:
     result = await conn.execute(
         select(public_accounts)
         .where(public_accounts.c.operator_id == operator_id)
         .order_by(public_accounts.c.id)
     )
-    return list(result)
+    return records(StoredPublicAccount, result)
 
 
-async def list_by_status(conn: DbConnection, status: str, *, after: int, limit: int) -> list[Row]:
+async def list_by_status(
+    conn: DbConnection, status: str, *, after: int, limit: int
+) -> list[PublicAccountInQueue]:
     result = await conn.execute(
         select(public_accounts, accounts.c.handle)
         .join(accounts, accounts.c.id == public_accounts.c.operator_id)
@@ -75,17 +116,17 @@ async def list_by_status(conn: DbConnection, status: str, *, after: int, limit: 
         .order_by(public_accounts.c.id)
         .limit(limit)
     )
-    return list(result)
+    return records(PublicAccountInQueue, result)
 
 
 async def list_for_filing(
     conn: DbConnection, statuses: Iterable[str], *, category: str | None
-) -> list[Row]:
+) -> list[StoredPublicAccount]:
     query = select(public_accounts).where(public_accounts.c.status.in_(list(statuses)))
     if category is not None:
         query = query.where(public_accounts.c.category == category)
     result = await conn.execute(query.order_by(public_accounts.c.category, public_accounts.c.id))
-    return list(result)
+    return records(StoredPublicAccount, result)
 
 
 async def set_review(conn: DbConnection, public_account_id: int, **values: Any) -> None:
@@ -122,7 +163,7 @@ async def subscribe(
         .values(subscriber_id=subscriber_id, public_account_id=public_account_id, created_at=now_ms)
         .on_conflict_do_nothing()
     )
-    added = result.rowcount == 1
+    added: bool = result.rowcount == 1
     if added:
         await _count_subscribers(conn, public_account_id, +1)
     return added
@@ -135,7 +176,7 @@ async def unsubscribe(conn: DbConnection, subscriber_id: int, public_account_id:
             subscriptions.c.public_account_id == public_account_id,
         )
     )
-    removed = result.rowcount == 1
+    removed: bool = result.rowcount == 1
     if removed:
         await _count_subscribers(conn, public_account_id, -1)
     return removed

@@ -4,14 +4,17 @@ and the evidence snapshots frozen when a post or an author's totals cross a thre
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, and_, func, insert, literal, select, update
+from sqlalchemy import and_, func, insert, literal, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from townhall.domain.reach import Measure
+from townhall.domain.reach import Measure, Reach
 from townhall.domain.review import Target
 from townhall.store.database import DbConnection
+from townhall.store.posts import StoredPost
+from townhall.store.records import record, record_or_none, records
 from townhall.store.schema import (
     evidence_snapshots,
     forwards,
@@ -24,6 +27,65 @@ from townhall.store.schema import (
 )
 
 REACH_COLUMNS = (posts.c.views, posts.c.forwards, posts.c.forwarders, posts.c.forward_depth)
+
+
+@dataclass(frozen=True, slots=True)
+class ReachTotals:
+    """Per-day reach summed over days (and accounts)."""
+
+    views: int
+    forwards: int
+    forwarders: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredForward:
+    id: int
+    post_id: int
+    forwarder_id: int
+    conversation_id: int
+    message_id: int
+    parent_id: int | None  # the forward it was forwarded from
+    depth: int
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReachedPost(StoredPost):
+    """One of an author's posts with its account's name and the review case it has, if any."""
+
+    account_name: str
+    case_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceSnapshot:
+    id: int
+    post_id: int  # the post whose reach crossed the threshold
+    content: str  # as JSON
+    sha256: str
+    captured_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEscalation:
+    id: int
+    post_id: int | None  # None: the author's rolling totals crossed it
+    public_account_id: int
+    measure: str
+    threshold: int
+    count: int
+    snapshot_id: int
+    created_at: int
+    author_id: int
+    audit_seq: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationWithEvidence(StoredEscalation):
+    snapshot_content: str
+    snapshot_sha256: str
+    snapshot_captured_at: int
 
 
 async def insert_new_views(
@@ -50,7 +112,7 @@ async def add_to_post(
     forwards_added: int = 0,
     forwarders_added: int = 0,
     depth: int = 0,
-) -> Row:
+) -> Reach:
     """Move the post's counters and return them after the change."""
     result = await conn.execute(
         update(posts)
@@ -63,12 +125,12 @@ async def add_to_post(
         )
         .returning(*REACH_COLUMNS)
     )
-    return result.one()
+    return record(Reach, result.one())
 
 
-async def reach_of(conn: DbConnection, post_id: int) -> Row:
+async def reach_of(conn: DbConnection, post_id: int) -> Reach:
     result = await conn.execute(select(*REACH_COLUMNS).where(posts.c.id == post_id))
-    return result.one()
+    return record(Reach, result.one())
 
 
 def _greatest(column: Any, value: int) -> Any:
@@ -111,24 +173,26 @@ def _sums() -> tuple[Any, ...]:
     )
 
 
-async def totals_since(conn: DbConnection, public_account_ids: list[int], from_day: int) -> Row:
+async def totals_since(
+    conn: DbConnection, public_account_ids: list[int], from_day: int
+) -> ReachTotals:
     result = await conn.execute(
         select(*_sums()).where(
             reach_daily.c.public_account_id.in_(public_account_ids),
             reach_daily.c.day >= from_day,
         )
     )
-    return result.one()
+    return record(ReachTotals, result.one())
 
 
-async def author_totals_since(conn: DbConnection, author_id: int, from_day: int) -> Row:
+async def author_totals_since(conn: DbConnection, author_id: int, from_day: int) -> ReachTotals:
     """The rolling totals of every public account the author operates."""
     result = await conn.execute(
         select(*_sums())
         .join(public_accounts, public_accounts.c.id == reach_daily.c.public_account_id)
         .where(public_accounts.c.operator_id == author_id, reach_daily.c.day >= from_day)
     )
-    return result.one()
+    return record(ReachTotals, result.one())
 
 
 async def accounts_run_by_operator_of(conn: DbConnection, public_account_id: int) -> list[int]:
@@ -155,23 +219,22 @@ async def has_forwarded(conn: DbConnection, post_id: int, forwarder_id: int) -> 
     return result.first() is not None
 
 
-async def insert_forward(conn: DbConnection, **values: Any) -> int:
-    result = await conn.execute(insert(forwards).values(**values))
-    (forward_id,) = result.inserted_primary_key  # type: ignore[misc]
-    return int(forward_id)
+async def insert_forward(conn: DbConnection, **values: Any) -> StoredForward:
+    result = await conn.execute(insert(forwards).values(**values).returning(*forwards.c))
+    return record(StoredForward, result.one())
 
 
-async def forward_by_message(conn: DbConnection, message_id: int) -> Row | None:
+async def forward_by_message(conn: DbConnection, message_id: int) -> StoredForward | None:
     result = await conn.execute(select(forwards).where(forwards.c.message_id == message_id))
-    return result.first()
+    return record_or_none(StoredForward, result.first())
 
 
-async def lineage(conn: DbConnection, forward_id: int) -> list[Row]:
+async def lineage(conn: DbConnection, forward_id: int) -> list[StoredForward]:
     """The forward and each parent up to the one made from the post itself, newest first."""
     chain = select(forwards).where(forwards.c.id == forward_id).cte("chain", recursive=True)
     chain = chain.union_all(select(forwards).join(chain, forwards.c.id == chain.c.parent_id))
     result = await conn.execute(select(chain).order_by(chain.c.depth.desc()))
-    return list(result)
+    return records(StoredForward, result)
 
 
 async def insert_snapshot(
@@ -182,13 +245,13 @@ async def insert_snapshot(
             post_id=post_id, content=content, sha256=sha256, captured_at=now_ms
         )
     )
-    (snapshot_id,) = result.inserted_primary_key  # type: ignore[misc]
+    (snapshot_id,) = result.inserted_primary_key
     return int(snapshot_id)
 
 
 async def insert_escalation(conn: DbConnection, **values: Any) -> int:
     result = await conn.execute(insert(reach_escalations).values(**values))
-    (escalation_id,) = result.inserted_primary_key  # type: ignore[misc]
+    (escalation_id,) = result.inserted_primary_key
     return int(escalation_id)
 
 
@@ -209,12 +272,13 @@ async def last_author_escalation(conn: DbConnection, author_id: int, measure: st
             reach_escalations.c.post_id.is_(None),
         )
     )
-    return result.scalar()
+    last: int | None = result.scalar()
+    return last
 
 
 async def most_reached_posts(
     conn: DbConnection, author_id: int, *, measure: str, limit: int
-) -> list[Row]:
+) -> list[ReachedPost]:
     """The author's posts with any reach, the most reached on `measure` first, each with the
     review case it has (flagged, reported, escalated), if any."""
     counted = posts.c.views if measure == Measure.VIEWS else posts.c.forwarders
@@ -233,24 +297,26 @@ async def most_reached_posts(
         .order_by(counted.desc(), posts.c.id)
         .limit(limit)
     )
-    return list(result)
+    return records(ReachedPost, result)
 
 
 SNAPSHOTS_PER_QUERY = 1_000
 
 
-async def snapshots(conn: DbConnection, snapshot_ids: Sequence[int]) -> dict[int, Row]:
-    found: dict[int, Row] = {}
+async def snapshots(conn: DbConnection, snapshot_ids: Sequence[int]) -> dict[int, EvidenceSnapshot]:
+    found: dict[int, EvidenceSnapshot] = {}
     for start in range(0, len(snapshot_ids), SNAPSHOTS_PER_QUERY):
         chunk = snapshot_ids[start : start + SNAPSHOTS_PER_QUERY]
         result = await conn.execute(
             select(evidence_snapshots).where(evidence_snapshots.c.id.in_(chunk))
         )
-        found.update((row.id, row) for row in result)
+        found.update((snapshot.id, snapshot) for snapshot in records(EvidenceSnapshot, result))
     return found
 
 
-async def escalations(conn: DbConnection, *, after: int, limit: int) -> list[Row]:
+async def escalations(
+    conn: DbConnection, *, after: int, limit: int
+) -> list[EscalationWithEvidence]:
     result = await conn.execute(
         select(
             reach_escalations,
@@ -263,7 +329,7 @@ async def escalations(conn: DbConnection, *, after: int, limit: int) -> list[Row
         .order_by(reach_escalations.c.id)
         .limit(limit)
     )
-    return list(result)
+    return records(EscalationWithEvidence, result)
 
 
 async def forward_messages(conn: DbConnection, post_ids: Sequence[int]) -> list[int]:

@@ -5,15 +5,18 @@ statements of reasons are written from. Nothing here selects an identity column.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
-from sqlalchemy import Row, String, and_, func, literal, or_, select
+from sqlalchemy import String, and_, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from townhall.domain.enforcement import SubjectType
 from townhall.domain.oversight import Window
 from townhall.domain.review import CaseState, Target
 from townhall.store.database import DbConnection
+from townhall.store.reach import StoredEscalation
+from townhall.store.records import records
 from townhall.store.schema import (
     accounts,
     appeals,
@@ -28,12 +31,156 @@ from townhall.store.schema import (
     sanctions,
 )
 
-# The sanction columns the auditor reads (by name: a column added later is not read by accident).
-SANCTION_COLUMNS = (
-    "id", "subject_type", "subject_id", "kind", "member_id", "case_id", "category", "severity",
-    "points", "ground", "reason", "automated", "applied_by", "starts_at", "ends_at", "state",
-    "ended_at", "ended_by", "end_reason",
-)  # fmt: skip
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCaseFact:
+    """What the figures count of a review case."""
+
+    opened_at: int
+    due_at: int
+    decided_at: int | None
+    state: str
+    categories: str  # comma-separated, sorted
+
+
+@dataclass(frozen=True, slots=True)
+class CaseForAuditor(StoredCaseFact):
+    id: int
+    target_type: str
+    target_id: int
+    content: str  # only its length leaves the service
+    sources: str  # comma-separated
+    severity: str | None
+    report_count: int
+    decision: str | None
+    decided_by: int | None
+    reason: str | None
+    appeal_id: int | None
+    appeal_state: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditedSanction:
+    """The sanction columns the auditor reads (by name: a column added later is not read by
+    accident)."""
+
+    id: int
+    subject_type: str
+    subject_id: int
+    kind: str
+    member_id: int | None
+    case_id: int | None
+    category: str | None
+    severity: str | None
+    points: int
+    ground: str
+    reason: str
+    automated: int
+    applied_by: int
+    starts_at: int
+    ends_at: int | None
+    state: str
+    ended_at: int | None
+    ended_by: int | None
+    end_reason: str | None
+
+
+SANCTION_COLUMNS = tuple(field.name for field in fields(AuditedSanction))
+
+
+@dataclass(frozen=True, slots=True)
+class SanctionForAuditor(AuditedSanction):
+    appeal_id: int | None
+    appeal_state: str | None
+    appeal_created_at: int | None
+    appeal_decided_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportForAuditor:
+    """A report without its reporter and without its free text (both the reporter's)."""
+
+    id: int
+    case_id: int
+    reason: str
+    created_at: int
+    outcome: str | None
+    decided_at: int | None
+    target_type: str  # its case's
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationForAuditor(StoredEscalation):
+    snapshot_sha256: str
+    snapshot_captured_at: int
+    snapshot_chars: int
+    case_id: int | None
+    case_state: str | None
+    case_decision: str | None
+    case_decided_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFact:
+    created_at: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SanctionFact:
+    starts_at: int
+    kind: str
+    category: str | None
+    case_categories: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AppealFact:
+    created_at: int
+    state: str
+    category: str | None  # its sanction's
+    case_categories: str | None  # of its case, or its sanction's case
+
+
+@dataclass(frozen=True, slots=True)
+class SanctionForStatement(AuditedSanction):
+    """With the names of the people concerned, only so they can be taken out of the facts."""
+
+    subject_handle: str | None
+    subject_display_name: str | None
+    member_handle: str | None
+    member_display_name: str | None
+    entity_kind: str | None  # a public account's operator's
+    case_sources: str | None
+    case_categories: str | None
+    case_opened_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RemovalForStatement:
+    id: int  # the case's
+    target_type: str
+    sources: str
+    categories: str
+    opened_at: int
+    decided_at: int  # removed: decided
+    decided_by: int | None  # None: closed with an earlier removal that took this content too
+    reason: str | None
+    posted_at: int | None
+    author_handle: str | None  # to be taken out of the facts
+    author_display_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenForStatement:
+    id: int
+    surface: str
+    decision: str
+    reasons: str  # JSON list of {category, severity, term, excerpt}
+    automated: int
+    created_at: int
 
 
 def _in_window(column: Any, window: Window) -> list[ColumnElement[bool]]:
@@ -48,17 +195,23 @@ def _in_window(column: Any, window: Window) -> list[ColumnElement[bool]]:
 def _has_category(column: Any, category: str) -> ColumnElement[bool]:
     """`column` is a comma-separated list; match the whole name, not part of another."""
     listed = literal(",", String) + column + literal(",", String)
-    return listed.contains(f",{category},", autoescape=True)
+    contains: ColumnElement[bool] = listed.contains(f",{category},", autoescape=True)
+    return contains
 
 
-async def _rows(conn: DbConnection, query: Select) -> list[Row]:
-    return list(await conn.execute(query))
+async def _rows(conn: DbConnection, kind: type[R], query: Select[Any]) -> list[R]:
+    return records(kind, await conn.execute(query))
 
 
 async def _page(
-    conn: DbConnection, query: Select, id_column: Any, after: int, limit: int
-) -> list[Row]:
-    return await _rows(conn, query.where(id_column > after).order_by(id_column).limit(limit))
+    conn: DbConnection,
+    kind: type[R],
+    query: Select[Any],
+    id_column: Any,
+    after: int,
+    limit: int,
+) -> list[R]:
+    return await _rows(conn, kind, query.where(id_column > after).order_by(id_column).limit(limit))
 
 
 # The auditor's lists -----------------------------------------------------------------------------
@@ -66,7 +219,7 @@ async def _page(
 
 async def cases(
     conn: DbConnection, window: Window, category: str | None, *, after: int, limit: int
-) -> list[Row]:
+) -> list[CaseForAuditor]:
     query = (
         select(
             review_cases.c.id,
@@ -92,12 +245,12 @@ async def cases(
     )
     if category is not None:
         query = query.where(_has_category(review_cases.c.categories, category))
-    return await _page(conn, query, review_cases.c.id, after, limit)
+    return await _page(conn, CaseForAuditor, query, review_cases.c.id, after, limit)
 
 
 async def sanction_list(
     conn: DbConnection, window: Window, category: str | None, *, after: int, limit: int
-) -> list[Row]:
+) -> list[SanctionForAuditor]:
     query = (
         select(
             *(sanctions.c[name] for name in SANCTION_COLUMNS),
@@ -111,12 +264,12 @@ async def sanction_list(
     )
     if category is not None:
         query = query.where(sanctions.c.category == category)
-    return await _page(conn, query, sanctions.c.id, after, limit)
+    return await _page(conn, SanctionForAuditor, query, sanctions.c.id, after, limit)
 
 
 async def report_list(
     conn: DbConnection, window: Window, category: str | None, *, after: int, limit: int
-) -> list[Row]:
+) -> list[ReportForAuditor]:
     """Reports without their reporter and without their free text (both the reporter's)."""
     query = (
         select(
@@ -133,12 +286,12 @@ async def report_list(
     )
     if category is not None:
         query = query.where(reports.c.reason == category)
-    return await _page(conn, query, reports.c.id, after, limit)
+    return await _page(conn, ReportForAuditor, query, reports.c.id, after, limit)
 
 
 async def escalation_list(
     conn: DbConnection, window: Window, *, after: int, limit: int
-) -> list[Row]:
+) -> list[EscalationForAuditor]:
     query = (
         select(
             reach_escalations,
@@ -167,13 +320,13 @@ async def escalation_list(
         )
         .where(*_in_window(reach_escalations.c.created_at, window))
     )
-    return await _page(conn, query, reach_escalations.c.id, after, limit)
+    return await _page(conn, EscalationForAuditor, query, reach_escalations.c.id, after, limit)
 
 
 # The facts the figures are made from ---------------------------------------------------------
 
 
-async def case_facts(conn: DbConnection, window: Window) -> list[Row]:
+async def case_facts(conn: DbConnection, window: Window) -> list[StoredCaseFact]:
     query = select(
         review_cases.c.opened_at,
         review_cases.c.due_at,
@@ -181,17 +334,17 @@ async def case_facts(conn: DbConnection, window: Window) -> list[Row]:
         review_cases.c.state,
         review_cases.c.categories,
     ).where(*_in_window(review_cases.c.opened_at, window))
-    return await _rows(conn, query)
+    return await _rows(conn, StoredCaseFact, query)
 
 
-async def report_facts(conn: DbConnection, window: Window) -> list[Row]:
+async def report_facts(conn: DbConnection, window: Window) -> list[ReportFact]:
     query = select(reports.c.created_at, reports.c.reason).where(
         *_in_window(reports.c.created_at, window)
     )
-    return await _rows(conn, query)
+    return await _rows(conn, ReportFact, query)
 
 
-async def sanction_facts(conn: DbConnection, window: Window) -> list[Row]:
+async def sanction_facts(conn: DbConnection, window: Window) -> list[SanctionFact]:
     query = (
         select(
             sanctions.c.starts_at,
@@ -202,10 +355,10 @@ async def sanction_facts(conn: DbConnection, window: Window) -> list[Row]:
         .outerjoin(review_cases, review_cases.c.id == sanctions.c.case_id)
         .where(*_in_window(sanctions.c.starts_at, window))
     )
-    return await _rows(conn, query)
+    return await _rows(conn, SanctionFact, query)
 
 
-async def appeal_facts(conn: DbConnection, window: Window) -> list[Row]:
+async def appeal_facts(conn: DbConnection, window: Window) -> list[AppealFact]:
     """Appeals with the category of what they appeal: the sanction's, else its case's."""
     query = (
         select(
@@ -221,7 +374,7 @@ async def appeal_facts(conn: DbConnection, window: Window) -> list[Row]:
         )
         .where(*_in_window(appeals.c.created_at, window))
     )
-    return await _rows(conn, query)
+    return await _rows(conn, AppealFact, query)
 
 
 # Statements of reasons -------------------------------------------------------------------------
@@ -233,7 +386,7 @@ author = accounts.alias("author")
 
 async def sanctions_for_statements(
     conn: DbConnection, window: Window, kinds: Sequence[str], *, after: int, limit: int
-) -> list[Row]:
+) -> list[SanctionForStatement]:
     """Sanctions of the given kinds (those that restrict), applied in the window, with what a
     statement needs: the case behind it, the operator's kind for a public account, and the
     names of the people concerned — only so they can be taken out of the facts."""
@@ -266,12 +419,12 @@ async def sanctions_for_statements(
         .outerjoin(review_cases, review_cases.c.id == sanctions.c.case_id)
         .where(sanctions.c.kind.in_(kinds), *_in_window(sanctions.c.starts_at, window))
     )
-    return await _page(conn, query, sanctions.c.id, after, limit)
+    return await _page(conn, SanctionForStatement, query, sanctions.c.id, after, limit)
 
 
 async def removals_for_statements(
     conn: DbConnection, window: Window, target_types: Sequence[str], *, after: int, limit: int
-) -> list[Row]:
+) -> list[RemovalForStatement]:
     """Removed content decided in the window, with when it was posted and its author's names
     (to be taken out of the facts)."""
     query = (
@@ -306,12 +459,12 @@ async def removals_for_statements(
             *_in_window(review_cases.c.decided_at, window),
         )
     )
-    return await _page(conn, query, review_cases.c.id, after, limit)
+    return await _page(conn, RemovalForStatement, query, review_cases.c.id, after, limit)
 
 
 async def screens_for_statements(
     conn: DbConnection, window: Window, decisions: Sequence[str], *, after: int, limit: int
-) -> list[Row]:
+) -> list[ScreenForStatement]:
     query = select(
         moderation_statements.c.id,
         moderation_statements.c.surface,
@@ -323,4 +476,4 @@ async def screens_for_statements(
         moderation_statements.c.decision.in_(decisions),
         *_in_window(moderation_statements.c.created_at, window),
     )
-    return await _page(conn, query, moderation_statements.c.id, after, limit)
+    return await _page(conn, ScreenForStatement, query, moderation_statements.c.id, after, limit)

@@ -24,9 +24,10 @@ def _content_due(decided_before: int) -> ColumnElement[bool]:
 
 
 async def count_case_content_due(conn: DbConnection, *, decided_before: int) -> int:
-    return await conn.scalar(
+    due: int = await conn.scalar(
         select(func.count()).select_from(review_cases).where(_content_due(decided_before))
     )
+    return due
 
 
 async def purge_case_content(conn: DbConnection, *, decided_before: int) -> int:
@@ -34,4 +35,5 @@ async def purge_case_content(conn: DbConnection, *, decided_before: int) -> int:
     result = await conn.execute(
         update(review_cases).where(_content_due(decided_before)).values(content=PURGED_CONTENT)
     )
-    return result.rowcount
+    purged: int = result.rowcount
+    return purged

@@ -3,38 +3,103 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from townhall.store.database import DbConnection
+from townhall.store.records import record, record_or_none, records
 from townhall.store.schema import hash_bank, reports, review_cases
 
 
-async def case_for(conn: DbConnection, target_type: str, target_id: int) -> Row | None:
+@dataclass(frozen=True, slots=True)
+class StoredCase:
+    """A review case; `content` is what its target said when it opened (JSON)."""
+
+    id: int
+    target_type: str
+    target_id: int
+    author_id: int | None
+    content: str
+    sources: str  # comma-separated: hold, flag, report, ...
+    categories: str  # comma-separated, sorted
+    severity: str | None
+    report_count: int
+    views: int
+    forwards: int
+    priority: int
+    state: str
+    opened_at: int
+    due_at: int
+    claimed_by: int | None
+    claimed_at: int | None
+    decision: str | None
+    decided_by: int | None
+    decided_at: int | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReport:
+    id: int
+    case_id: int
+    reporter_id: int
+    reason: str
+    detail: str | None
+    created_at: int
+    outcome: str | None  # what the reporter is told; None while undecided
+    decided_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FiledReport(StoredReport):
+    """A report with what it reported (its case's target)."""
+
+    target_type: str
+    target_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class BankedText:
+    """A removed text in the hash bank: its digest, category and near-duplicate sketch (None for
+    texts banked before sketches were kept)."""
+
+    digest: str
+    category: str
+    sketch: bytes | None
+
+
+async def case_for(conn: DbConnection, target_type: str, target_id: int) -> StoredCase | None:
     result = await conn.execute(
         select(review_cases).where(
             review_cases.c.target_type == target_type, review_cases.c.target_id == target_id
         )
     )
-    return result.first()
+    return record_or_none(StoredCase, result.first())
 
 
-async def get_case(conn: DbConnection, case_id: int) -> Row | None:
+async def get_case(conn: DbConnection, case_id: int) -> StoredCase | None:
     result = await conn.execute(select(review_cases).where(review_cases.c.id == case_id))
-    return result.first()
+    return record_or_none(StoredCase, result.first())
 
 
-async def cases(conn: DbConnection, case_ids: Sequence[int]) -> dict[int, Row]:
+async def existing_case(conn: DbConnection, case_id: int) -> StoredCase:
+    """A case known to be there: just written, or named by a row that refers to it."""
+    result = await conn.execute(select(review_cases).where(review_cases.c.id == case_id))
+    return record(StoredCase, result.one())
+
+
+async def cases(conn: DbConnection, case_ids: Sequence[int]) -> dict[int, StoredCase]:
     result = await conn.execute(select(review_cases).where(review_cases.c.id.in_(case_ids)))
-    return {row.id: row for row in result}
+    return {case.id: case for case in records(StoredCase, result)}
 
 
 async def insert_case(conn: DbConnection, **values: Any) -> int:
     result = await conn.execute(insert(review_cases).values(**values))
     (case_id,) = result.inserted_primary_key
-    return case_id
+    return int(case_id)
 
 
 async def update_case(conn: DbConnection, case_id: int, **values: Any) -> None:
@@ -49,7 +114,7 @@ async def queue(
     due_before: int | None,
     offset: int,
     limit: int,
-) -> list[Row]:
+) -> list[StoredCase]:
     """Most urgent first: priority, then the earliest due."""
     query = _filtered(select(review_cases), states, source, due_before)
     result = await conn.execute(
@@ -57,14 +122,15 @@ async def queue(
         .offset(offset)
         .limit(limit)
     )
-    return list(result)
+    return records(StoredCase, result)
 
 
 async def count(
     conn: DbConnection, *, states: Sequence[str], source: str | None, due_before: int | None
 ) -> int:
     query = _filtered(select(func.count()).select_from(review_cases), states, source, due_before)
-    return (await conn.execute(query)).scalar_one()
+    counted: int = (await conn.execute(query)).scalar_one()
+    return counted
 
 
 def _filtered(query: Any, states: Sequence[str], source: str | None, due_before: int | None) -> Any:
@@ -80,31 +146,30 @@ def _filtered(query: Any, states: Sequence[str], source: str | None, due_before:
 # Reports -----------------------------------------------------------------------------------------
 
 
-async def report_by(conn: DbConnection, reporter_id: int, case_id: int) -> Row | None:
+async def report_by(conn: DbConnection, reporter_id: int, case_id: int) -> StoredReport | None:
     result = await conn.execute(
         select(reports).where(reports.c.reporter_id == reporter_id, reports.c.case_id == case_id)
     )
-    return result.first()
+    return record_or_none(StoredReport, result.first())
 
 
-async def insert_report(conn: DbConnection, **values: Any) -> int:
-    result = await conn.execute(insert(reports).values(**values))
-    (report_id,) = result.inserted_primary_key
-    return report_id
+async def insert_report(conn: DbConnection, **values: Any) -> StoredReport:
+    result = await conn.execute(insert(reports).values(**values).returning(*reports.c))
+    return record(StoredReport, result.one())
 
 
-async def reports_of(conn: DbConnection, case_id: int) -> list[Row]:
+async def reports_of(conn: DbConnection, case_id: int) -> list[StoredReport]:
     result = await conn.execute(
         select(reports).where(reports.c.case_id == case_id).order_by(reports.c.id)
     )
-    return list(result)
+    return records(StoredReport, result)
 
 
-async def undecided_reports_of(conn: DbConnection, case_id: int) -> list[Row]:
+async def undecided_reports_of(conn: DbConnection, case_id: int) -> list[StoredReport]:
     result = await conn.execute(
         select(reports).where(reports.c.case_id == case_id, reports.c.outcome.is_(None))
     )
-    return list(result)
+    return records(StoredReport, result)
 
 
 async def settle_reports(
@@ -141,12 +206,13 @@ async def unfounded_count(
             reports.c.decided_at > reports.c.created_at,
         )
     )
-    return result.scalar_one()
+    unfounded: int = result.scalar_one()
+    return unfounded
 
 
 async def reports_of_reporter(
     conn: DbConnection, reporter_id: int, *, before: int | None, limit: int
-) -> list[Row]:
+) -> list[FiledReport]:
     query = (
         select(reports, review_cases.c.target_type, review_cases.c.target_id)
         .join(review_cases, review_cases.c.id == reports.c.case_id)
@@ -155,7 +221,7 @@ async def reports_of_reporter(
     if before is not None:
         query = query.where(reports.c.id < before)
     result = await conn.execute(query.order_by(reports.c.id.desc()).limit(limit))
-    return list(result)
+    return records(FiledReport, result)
 
 
 # The hash bank -----------------------------------------------------------------------------------
@@ -168,15 +234,16 @@ async def bank(conn: DbConnection, **values: Any) -> None:
     )
 
 
-async def banked(conn: DbConnection) -> list[Row]:
+async def banked(conn: DbConnection) -> list[BankedText]:
     result = await conn.execute(
         select(hash_bank.c.digest, hash_bank.c.category, hash_bank.c.sketch)
     )
-    return list(result)
+    return records(BankedText, result)
 
 
 async def bank_size(conn: DbConnection) -> int:
-    return (await conn.execute(select(func.count()).select_from(hash_bank))).scalar_one()
+    size: int = (await conn.execute(select(func.count()).select_from(hash_bank))).scalar_one()
+    return size
 
 
 async def unbank(conn: DbConnection, case_id: int) -> list[str]:

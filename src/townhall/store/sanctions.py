@@ -3,46 +3,97 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, delete, insert, or_, select, update
 
 from townhall.domain.enforcement import AppealState, SanctionState, SubjectType
 from townhall.store.database import DbConnection
+from townhall.store.records import record, record_or_none, records
 from townhall.store.schema import appeals, blacklist, members, sanctions
 
 
-async def insert_sanction(conn: DbConnection, **values: Any) -> Row:
+@dataclass(frozen=True, slots=True)
+class StoredSanction:
+    id: int
+    subject_type: str
+    subject_id: int
+    person_key: str | None  # a user's: the blind index of the identity it was applied to
+    kind: str
+    member_id: int | None  # remove_rights
+    case_id: int | None
+    category: str | None
+    severity: str | None
+    points: int  # its strike
+    ground: str
+    reason: str  # the facts, as the statement of reasons gives them
+    automated: int
+    applied_by: int
+    starts_at: int
+    ends_at: int | None
+    state: str
+    ended_at: int | None
+    ended_by: int | None
+    end_reason: str | None
+    undo: str | None  # JSON: what lifting it restores (a member's role)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAppeal:
+    id: int
+    sanction_id: int | None
+    case_id: int | None
+    appellant_id: int
+    statement: str
+    created_at: int
+    state: str
+    decided_by: int | None
+    decided_at: int | None
+    reason: str | None
+
+
+async def insert_sanction(conn: DbConnection, **values: Any) -> StoredSanction:
     result = await conn.execute(insert(sanctions).values(**values).returning(*sanctions.c))
-    return result.one()
+    return record(StoredSanction, result.one())
 
 
-async def get(conn: DbConnection, sanction_id: int) -> Row | None:
+async def get(conn: DbConnection, sanction_id: int) -> StoredSanction | None:
     result = await conn.execute(select(sanctions).where(sanctions.c.id == sanction_id))
-    return result.first()
+    return record_or_none(StoredSanction, result.first())
 
 
-async def for_case(conn: DbConnection, case_id: int) -> Row | None:
+async def existing(conn: DbConnection, sanction_id: int) -> StoredSanction:
+    """A sanction known to be there: named by a row that refers to it (an appeal)."""
+    result = await conn.execute(select(sanctions).where(sanctions.c.id == sanction_id))
+    return record(StoredSanction, result.one())
+
+
+async def for_case(conn: DbConnection, case_id: int) -> StoredSanction | None:
     result = await conn.execute(select(sanctions).where(sanctions.c.case_id == case_id))
-    return result.first()
+    return record_or_none(StoredSanction, result.first())
 
 
-async def of_subject(conn: DbConnection, subject_type: str, subject_id: int) -> list[Row]:
+async def of_subject(
+    conn: DbConnection, subject_type: str, subject_id: int
+) -> list[StoredSanction]:
     """Every sanction the subject ever had, oldest first."""
     result = await conn.execute(
         select(sanctions)
         .where(sanctions.c.subject_type == subject_type, sanctions.c.subject_id == subject_id)
         .order_by(sanctions.c.id)
     )
-    return list(result)
+    return records(StoredSanction, result)
 
 
 async def of_person(
     conn: DbConnection, account_id: int | None, person_keys: Collection[str]
-) -> list[Row]:
+) -> list[StoredSanction]:
     """Every sanction a person ever had as a user, oldest first: those of the account, and those
     tied to any of the person's identities (blind indexes)."""
-    clauses = [sanctions.c.person_key.in_(person_keys)] if person_keys else []
+    clauses: list[ColumnElement[bool]] = (
+        [sanctions.c.person_key.in_(person_keys)] if person_keys else []
+    )
     if account_id is not None:
         clauses.append(sanctions.c.subject_id == account_id)
     if not clauses:
@@ -52,7 +103,7 @@ async def of_person(
         .where(sanctions.c.subject_type == SubjectType.USER, or_(*clauses))
         .order_by(sanctions.c.id)
     )
-    return list(result)
+    return records(StoredSanction, result)
 
 
 async def listing(
@@ -63,7 +114,7 @@ async def listing(
     state: str | None,
     after: int,
     limit: int,
-) -> list[Row]:
+) -> list[StoredSanction]:
     query = select(sanctions).where(sanctions.c.id > after)
     if subject_type is not None:
         query = query.where(sanctions.c.subject_type == subject_type)
@@ -72,20 +123,20 @@ async def listing(
     if state is not None:
         query = query.where(sanctions.c.state == state)
     result = await conn.execute(query.order_by(sanctions.c.id).limit(limit))
-    return list(result)
+    return records(StoredSanction, result)
 
 
-async def due_to_expire(conn: DbConnection, now_ms: int, limit: int) -> list[Row]:
+async def due_to_expire(conn: DbConnection, now_ms: int, limit: int) -> list[StoredSanction]:
     result = await conn.execute(
         select(sanctions)
         .where(sanctions.c.state == SanctionState.ACTIVE, sanctions.c.ends_at <= now_ms)
         .order_by(sanctions.c.ends_at)
         .limit(limit)
     )
-    return list(result)
+    return records(StoredSanction, result)
 
 
-async def set_state(conn: DbConnection, sanction_id: int, **values: Any) -> Row:
+async def set_state(conn: DbConnection, sanction_id: int, **values: Any) -> StoredSanction:
     """The sanction as it now stands."""
     result = await conn.execute(
         update(sanctions)
@@ -93,7 +144,7 @@ async def set_state(conn: DbConnection, sanction_id: int, **values: Any) -> Row:
         .values(**values)
         .returning(*sanctions.c)
     )
-    return result.one()
+    return record(StoredSanction, result.one())
 
 
 async def set_member_role(
@@ -113,46 +164,48 @@ async def unlist_identity(conn: DbConnection, blind_index: str) -> None:
 # Appeals -----------------------------------------------------------------------------------
 
 
-async def insert_appeal(conn: DbConnection, **values: Any) -> Row:
+async def insert_appeal(conn: DbConnection, **values: Any) -> StoredAppeal:
     result = await conn.execute(insert(appeals).values(**values).returning(*appeals.c))
-    return result.one()
+    return record(StoredAppeal, result.one())
 
 
-async def get_appeal(conn: DbConnection, appeal_id: int) -> Row | None:
+async def get_appeal(conn: DbConnection, appeal_id: int) -> StoredAppeal | None:
     result = await conn.execute(select(appeals).where(appeals.c.id == appeal_id))
-    return result.first()
+    return record_or_none(StoredAppeal, result.first())
 
 
 async def appeal_of(
     conn: DbConnection, *, sanction_id: int | None, case_id: int | None
-) -> Row | None:
+) -> StoredAppeal | None:
     clauses = []
     if sanction_id is not None:
         clauses.append(appeals.c.sanction_id == sanction_id)
     if case_id is not None:
         clauses.append(appeals.c.case_id == case_id)
     result = await conn.execute(select(appeals).where(or_(*clauses)))
-    return result.first()
+    return record_or_none(StoredAppeal, result.first())
 
 
-async def appeals_by(conn: DbConnection, appellant_id: int) -> list[Row]:
+async def appeals_by(conn: DbConnection, appellant_id: int) -> list[StoredAppeal]:
     result = await conn.execute(
         select(appeals).where(appeals.c.appellant_id == appellant_id).order_by(appeals.c.id)
     )
-    return list(result)
+    return records(StoredAppeal, result)
 
 
-async def appeal_queue(conn: DbConnection, *, state: str, after: int, limit: int) -> list[Row]:
+async def appeal_queue(
+    conn: DbConnection, *, state: str, after: int, limit: int
+) -> list[StoredAppeal]:
     result = await conn.execute(
         select(appeals)
         .where(appeals.c.state == state, appeals.c.id > after)
         .order_by(appeals.c.id)
         .limit(limit)
     )
-    return list(result)
+    return records(StoredAppeal, result)
 
 
-async def decide_appeal(conn: DbConnection, appeal_id: int, **values: Any) -> Row:
+async def decide_appeal(conn: DbConnection, appeal_id: int, **values: Any) -> StoredAppeal:
     """Decide a pending appeal; the appeal as decided."""
     result = await conn.execute(
         update(appeals)
@@ -160,4 +213,4 @@ async def decide_appeal(conn: DbConnection, appeal_id: int, **values: Any) -> Ro
         .values(**values)
         .returning(*appeals.c)
     )
-    return result.one()
+    return record(StoredAppeal, result.one())

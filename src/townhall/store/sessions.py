@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Row, insert, select, update
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select, update
 
 from townhall.store.database import DbConnection
+from townhall.store.records import record_or_none
 from townhall.store.schema import sessions
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    token_hash: str = field(repr=False)
+    account_id: int
+    created_at: int
+    expires_at: int
+    revoked_at: int | None
 
 
 async def insert_session(
@@ -21,9 +33,9 @@ async def insert_session(
     )
 
 
-async def find(conn: DbConnection, token_hash: str) -> Row | None:
+async def find(conn: DbConnection, token_hash: str) -> StoredSession | None:
     result = await conn.execute(select(sessions).where(sessions.c.token_hash == token_hash))
-    return result.first()
+    return record_or_none(StoredSession, result.first())
 
 
 async def revoke(conn: DbConnection, token_hash: str, now_ms: int) -> None:

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from sqlalchemy import Row, insert, select
 
 from townhall.store.database import DbConnection
+from townhall.store.message_log import StoredMessage
 from townhall.store.positions import StreamPositions
 from townhall.store.schema import events, inbox, messages
 
 RELEASED = "released"
 RELEASED_PAYLOAD = '{"type":"released"}'
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEntry:
+    """A place in a user's stream: a message as it is now, or an event stored as its JSON."""
+
+    position: int
+    item: StoredMessage | str
 
 
 async def append_event(
@@ -80,9 +90,9 @@ async def append_new_event(
 
 async def entries_since(
     conn: DbConnection, account_id: int, *, since: int, upto: int, limit: int
-) -> list[Row]:
-    """The caller's inbox after `since` and up to `upto`, each row with its message columns or
-    event payload."""
+) -> list[StreamEntry]:
+    """The caller's inbox after `since` and up to `upto`: each entry's message (at the inbox's
+    position: its own, or where a hold was released) or event."""
     result = await conn.execute(
         select(
             inbox.c.position,
@@ -94,6 +104,7 @@ async def entries_since(
             messages.c.client_id,
             messages.c.text,
             messages.c.created_at,
+            messages.c.position.label("message_position"),
             messages.c.attachment,
             messages.c.moderation,
         )
@@ -110,8 +121,27 @@ async def entries_since(
         .order_by(inbox.c.position)
         .limit(limit)
     )
-    return list(result)
+    return [_entry(row) for row in result]
 
 
-def decode_payload(payload: str) -> dict:
-    return orjson.loads(payload)
+def _entry(row: Row[Any]) -> StreamEntry:
+    if row.id is None:
+        return StreamEntry(row.position, row.payload)
+    message = StoredMessage(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        seq=row.seq,
+        sender_id=row.sender_id,
+        client_id=row.client_id,
+        text=row.text,
+        created_at_ms=row.created_at,
+        position=row.message_position,
+        attachment=row.attachment,
+        moderation=row.moderation,
+    )
+    return StreamEntry(row.position, message)
+
+
+def decode_payload(payload: str) -> dict[str, Any]:
+    event: dict[str, Any] = orjson.loads(payload)
+    return event
