@@ -97,11 +97,14 @@ async def count_held_by_identity(
     return count or 0
 
 
-async def list_by_operator(conn: DbConnection, operator_id: int) -> list[StoredPublicAccount]:
+async def list_by_operator(
+    conn: DbConnection, operator_id: int, *, after: int, limit: int
+) -> list[StoredPublicAccount]:
     result = await conn.execute(
         select(public_accounts)
-        .where(public_accounts.c.operator_id == operator_id)
+        .where(public_accounts.c.operator_id == operator_id, public_accounts.c.id > after)
         .order_by(public_accounts.c.id)
+        .limit(limit)
     )
     return records(StoredPublicAccount, result)
 
