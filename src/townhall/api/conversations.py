@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Path, Query, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.models.common import Cursor, cursor_position, errors, next_cursor
+from townhall.api.models.events import Sync
 from townhall.api.models.messaging import (
     Conversation,
     ConversationPage,
@@ -16,7 +17,6 @@ from townhall.api.models.messaging import (
     Message,
     MessagePage,
     NewConversation,
-    Sync,
 )
 from townhall.api.responses import JSONBody
 from townhall.api.schemas import MAX_ID, ConversationIn, DirectIn, MessageIn

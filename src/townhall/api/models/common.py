@@ -30,8 +30,28 @@ class Model(BaseModel):
 
 # A moment as the API writes it: UTC, ISO 8601 with milliseconds (`domain.time.iso_utc`).
 Timestamp = Annotated[
-    str, Field(json_schema_extra={"format": "date-time"}, examples=["2024-05-01T08:00:00.000Z"])
+    str,
+    Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
+        json_schema_extra={"format": "date-time"},
+        examples=["2024-05-01T08:00:00.000Z"],
+        description="UTC, to the millisecond",
+    ),
 ]
+
+
+def omitted(description: str) -> Any:
+    """A key the server leaves out, rather than sending null, when it has nothing to say."""
+    return Field(
+        default=None,
+        description=description,
+        exclude_if=lambda value: value is None,
+        json_schema_extra=_without_default,
+    )
+
+
+def _without_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # absent, never null: there is no default to show
 
 
 class ErrorDetail(Model):

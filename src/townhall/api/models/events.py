@@ -15,21 +15,14 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter
 from typing_extensions import TypeAliasType
 
-from townhall.api.models.common import ErrorDetail, Model
+from townhall.api.models.common import ErrorDetail, Model, Timestamp, omitted
+from townhall.api.models.messaging import Conversation, Invitation, Message
+from townhall.api.models.public_accounts import Post, RemovedPost
 from townhall.api.schemas import MAX_ID, EntityId
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 Cursor = Annotated[int, Field(ge=0, le=MAX_ID, description="a position in the user's stream")]
-Timestamp = Annotated[
-    str,
-    Field(
-        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
-        json_schema_extra={"format": "date-time"},
-        description="UTC, to the millisecond",
-    ),
-]
-MessageModeration = Literal["held", "removed", "withheld"]
 SubjectType = Literal["user", "public_account", "group"]
 SanctionKind = Literal[
     "warning",
@@ -43,78 +36,10 @@ SanctionKind = Literal[
 ]
 SanctionState = Literal["active", "expired", "lifted", "reversed"]
 AppealState = Literal["pending", "upheld", "reversed"]
-ConversationKind = Literal["direct", "group"]
-MemberRole = Literal["owner", "admin", "member"]
 ReportTarget = Literal["message", "post", "user", "group", "public_account"]
 
 
-def omitted(description: str) -> Any:
-    """A key the server leaves out, rather than sending null, when it has nothing to say."""
-    return Field(
-        default=None,
-        description=description,
-        exclude_if=lambda value: value is None,
-        json_schema_extra=_without_default,
-    )
-
-
-def _without_default(schema: dict[str, Any]) -> None:
-    schema.pop("default", None)  # absent, never null: there is no default to show
-
-
-# Messages and conversations ---------------------------------------------------------------------
-
-
-class PostAttachment(Model):
-    """A public-account post that a message forwards."""
-
-    type: Literal["post"]
-    post_id: EntityId
-    public_account_id: EntityId
-    account_name: str
-    title: str
-
-
-class Message(Model):
-    """A message as it stands now: removed ones read `"text": ""`."""
-
-    id: EntityId
-    conversation_id: EntityId
-    seq: Annotated[int, Field(ge=1, description="its place in the conversation")]
-    sender_id: EntityId
-    client_id: str
-    text: str
-    created_at: Timestamp
-    attachment: PostAttachment = omitted("what it carries besides text; absent when nothing")
-    moderation: MessageModeration = omitted(
-        "absent: delivered as sent; held: only its sender has it until a reviewer approves it;"
-        " removed: a tombstone wherever it reached; withheld: removed while held"
-    )
-
-
-class Member(Model):
-    user_id: EntityId
-    role: MemberRole
-
-
-class Conversation(Model):
-    id: EntityId
-    kind: ConversationKind
-    title: str | None
-    description: str | None
-    created_by: EntityId
-    created_at: Timestamp
-    members: list[Member]
-
-
-class Invitation(Model):
-    """An invitation to a group: the invitee joins only by accepting it."""
-
-    conversation_id: EntityId
-    title: str
-    description: str | None
-    inviter_id: EntityId
-    invited_at: Timestamp
+# Tombstones --------------------------------------------------------------------------------------
 
 
 class TombstoneTarget(Model):
@@ -336,30 +261,14 @@ StreamEvent = TypeAliasType(
 )
 
 
+class Sync(Model):
+    """GET /api/v1/sync: the caller's events after a cursor."""
+
+    events: list[StreamEvent] = Field(description="the caller's events after `since`, in order")
+    next: int = Field(description="the cursor to ask with next (`since`)")
+
+
 # What else the WebSocket sends ----------------------------------------------------------------
-
-
-class Post(Model):
-    id: EntityId
-    public_account_id: EntityId
-    account_name: str
-    title: str
-    body: str
-    content_class: str
-    source_post_id: EntityId | None
-    root_post_id: EntityId | None
-    created_at: Timestamp
-    moderation: Literal["held"] = omitted("held: waiting for a reviewer, seen by its operator")
-
-
-class RemovedPost(Model):
-    """A post a reviewer removed: its tombstone."""
-
-    id: EntityId
-    public_account_id: EntityId
-    account_name: str
-    created_at: Timestamp
-    moderation: Literal["removed"]
 
 
 class PostEvent(Model):
@@ -487,3 +396,4 @@ def events_json_schema() -> dict[str, Any]:
         "oneOf": [{"$ref": "#/$defs/ServerFrame"}, {"$ref": "#/$defs/ClientFrame"}],
         "$defs": dict(sorted(schemas["$defs"].items())),
     }
+

@@ -1,12 +1,13 @@
-"""Conversations, their members and invitations, messages, and the caller's event stream."""
+"""Conversations, their members and invitations, and messages."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from townhall.api.models.common import Model, Timestamp
+from townhall.api.models.common import Model, Timestamp, omitted
+from townhall.api.schemas import EntityId
 
 ConversationKind = Literal["direct", "group"]
 MemberRole = Literal["owner", "admin", "member"]
@@ -14,16 +15,16 @@ MessageModeration = Literal["held", "removed", "withheld"]
 
 
 class Member(Model):
-    user_id: int
+    user_id: EntityId
     role: MemberRole
 
 
 class Conversation(Model):
-    id: int
+    id: EntityId
     kind: ConversationKind
     title: str | None = Field(description="a group's; null for a direct conversation")
     description: str | None = Field(description="a group's, if it has one")
-    created_by: int
+    created_by: EntityId
     created_at: Timestamp
     members: list[Member] = Field(description="in the order they joined")
 
@@ -40,10 +41,12 @@ class ConversationPage(Model):
 
 
 class Invitation(Model):
-    conversation_id: int
-    title: str | None
+    """An invitation to a group: the invitee joins only by accepting it."""
+
+    conversation_id: EntityId
+    title: str
     description: str | None
-    inviter_id: int
+    inviter_id: EntityId
     invited_at: Timestamp
 
 
@@ -61,35 +64,29 @@ class PostAttachment(Model):
     """What a message that forwards a post carries."""
 
     type: Literal["post"]
-    post_id: int
-    public_account_id: int
+    post_id: EntityId
+    public_account_id: EntityId
     account_name: str
     title: str
 
 
 class Message(Model):
-    id: int
-    conversation_id: int
-    seq: int = Field(description="its place in the conversation, from 1")
-    sender_id: int
+    """A message as it stands now: removed ones read `"text": ""`."""
+
+    id: EntityId
+    conversation_id: EntityId
+    seq: Annotated[int, Field(ge=1, description="its place in the conversation, from 1")]
+    sender_id: EntityId
     client_id: str = Field(description="the sender's idempotency key")
     text: str = Field(description="empty once moderation removed it")
     created_at: Timestamp
-    attachment: PostAttachment | None = Field(
-        default=None, description="absent unless the message forwards a post"
-    )
-    moderation: MessageModeration | None = Field(
-        default=None,
-        description="absent when delivered as sent; `held`: only its sender has it until a "
-        "reviewer approves it; `removed`: a tombstone; `withheld`: removed while held",
+    attachment: PostAttachment = omitted("absent unless the message forwards a post")
+    moderation: MessageModeration = omitted(
+        "absent: delivered as sent; held: only its sender has it until a reviewer approves it;"
+        " removed: a tombstone wherever it reached; withheld: removed while held"
     )
 
 
 class MessagePage(Model):
     messages: list[Message] = Field(description="newest first")
     next_cursor: str | None
-
-
-class Sync(Model):
-    events: list[dict[str, Any]] = Field(description="the caller's events after `since`, in order")
-    next: int = Field(description="the cursor to ask with next (`since`)")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from townhall.api.models.common import Model, Timestamp
+from townhall.api.models.common import Model, Timestamp, omitted
 from townhall.api.models.messaging import Message
 from townhall.domain.public_accounts import EntityKind
 
@@ -67,6 +67,9 @@ class Post(Model):
     source_post_id: int | None = Field(description="the post it re-publishes")
     root_post_id: int | None = Field(description="the original at the start of a re-post chain")
     created_at: Timestamp
+    moderation: Literal["held"] = omitted(
+        "absent when published; held: waiting for a reviewer, seen by its operator only"
+    )
 
 
 class RemovedPost(Model):
@@ -80,9 +83,6 @@ class RemovedPost(Model):
 
 
 class NewPost(Post):
-    moderation: Literal["held"] | None = Field(
-        default=None, description="absent when published; `held`: subscribers see it once approved"
-    )
     held_for: list[str] | None = Field(
         default=None, description="a held post only: the categories it was held for"
     )
