@@ -30,8 +30,9 @@ from tests.support import (
     tagged,
 )
 from townhall.client import TownhallClient
+from townhall.domain.errors import ErrorCode
 
-ERROR_ENVELOPE = "#/components/schemas/ErrorEnvelope"
+COMPONENTS = "#/components/schemas/"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 Operation = tuple[str, str, dict[str, Any]]
 
@@ -107,11 +108,24 @@ async def test_every_operation_declares_its_errors_in_the_error_envelope(server:
             problems.append(f"{method} {path}: a `default` answer hides undeclared statuses")
         for status, response in responses.items():
             is_error = status[0] in "45"
-            if is_error and (not has_body(response) or schema_ref(response) != ERROR_ENVELOPE):
-                problems.append(f"{method} {path} {status}: not the error envelope")
+            envelope = f"{COMPONENTS}Error{status}"
+            if is_error and (not has_body(response) or schema_ref(response) != envelope):
+                problems.append(f"{method} {path} {status}: not the error envelope of {status}")
         if "401" in responses:
             assert "WWW-Authenticate" in responses["401"]["headers"], (method, path)
     assert problems == [], "\n".join(problems)
+
+
+async def test_each_statuss_envelope_lists_exactly_the_codes_sent_with_that_status(
+    server: Server,
+) -> None:
+    components = (await document(server))["components"]["schemas"]
+    envelopes = {name: schema for name, schema in components.items() if name.startswith("Error")}
+    assert envelopes, "no error envelopes"
+    for name, envelope in envelopes.items():
+        status = int(name.removeprefix("Error"))
+        listed = envelope["properties"]["error"]["properties"]["code"]["enum"]
+        assert set(listed) == {code for code in ErrorCode if code.status == status}, name
 
 
 async def test_nothing_of_fastapis_validation_error_is_left(server: Server) -> None:

@@ -13,6 +13,11 @@ envelope, and 422 means a refusal by policy. So that 422 goes, and each operatio
 
 A route declares the other statuses its service can answer with `errors(...)` from
 `api/models/common.py`; a status it declares itself is kept as it is.
+
+Every error answer refers to the envelope of its status (`Error400`, `Error404`, ...), whose
+`code` is an enum of exactly the codes sent with that status (`domain.errors.ErrorCode`): a
+generated client gets the codes it can meet as a type, and a code sent with the wrong status
+fails the response validation test.
 """
 
 from __future__ import annotations
@@ -20,9 +25,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic.json_schema import models_json_schema
 
-from townhall.api.models.common import ERROR_MEANINGS, ErrorEnvelope
+from townhall.api.models.common import ERROR_MEANINGS
+from townhall.domain.errors import ErrorCode
 
 COMPONENTS = "#/components/schemas/"
 # FastAPI's own validation error, which Townhall never answers (see the module docstring).
@@ -65,14 +70,14 @@ def install(app: FastAPI) -> None:
 def complete(document: dict[str, Any]) -> dict[str, Any]:
     """Add the automatic error responses to every operation and drop FastAPI's 422, in place."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    for name, schema in error_envelope_schemas().items():
-        schemas.setdefault(name, schema)
     for operations in document.get("paths", {}).values():
         for method, operation in operations.items():
             if method in HTTP_METHODS:
                 complete_operation(operation)
-    for name in FASTAPI_VALIDATION_SCHEMAS:
+    # The generic envelope routes name in `errors(...)` is replaced by the one of each status.
+    for name in (*FASTAPI_VALIDATION_SCHEMAS, "ErrorEnvelope", "ErrorDetail"):
         schemas.pop(name, None)
+    schemas.update(error_envelope_schemas())
     return document
 
 
@@ -82,6 +87,9 @@ def complete_operation(operation: dict[str, Any]) -> None:
         del responses["422"]
     for status in automatic_errors(operation):
         responses.setdefault(str(status), error_response(status))
+    for status, response in responses.items():
+        if refers_to(response, "ErrorEnvelope"):
+            response["content"]["application/json"]["schema"] = envelope_ref(int(status))
     for status, headers in RESPONSE_HEADERS.items():
         if str(status) in responses:
             responses[str(status)].setdefault("headers", headers)
@@ -107,17 +115,52 @@ def automatic_errors(operation: dict[str, Any]) -> list[int]:
 def error_response(status: int) -> dict[str, Any]:
     return {
         "description": ERROR_MEANINGS[status],
-        "content": {"application/json": {"schema": {"$ref": COMPONENTS + "ErrorEnvelope"}}},
+        "content": {"application/json": {"schema": envelope_ref(status)}},
     }
 
 
+def envelope_name(status: int) -> str:
+    return f"Error{status}"
+
+
+def envelope_ref(status: int) -> dict[str, str]:
+    return {"$ref": COMPONENTS + envelope_name(status)}
+
+
 def error_envelope_schemas() -> dict[str, Any]:
-    """`ErrorEnvelope` and what it refers to, as components; a route naming it in `errors(...)`
-    makes FastAPI add the same ones."""
-    _, top = models_json_schema(
-        [(ErrorEnvelope, "serialization")], ref_template=COMPONENTS + "{model}"
-    )
-    return dict(top.get("$defs", {}))
+    """One envelope per status a route can declare, its `code` the enum of that status's codes."""
+    return {envelope_name(status): envelope_schema(status) for status in ERROR_MEANINGS}
+
+
+def envelope_schema(status: int) -> dict[str, Any]:
+    codes = sorted(code.value for code in ErrorCode if code.status == status)
+    detail: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["code", "message"],
+        "properties": {
+            "code": {
+                "type": "string",
+                "enum": codes,
+                "description": "stable snake_case code; see docs/errors.md",
+            },
+            "message": {"type": "string", "description": "for people; never personal data"},
+        },
+    }
+    if status == 429:
+        detail["properties"]["retry_after"] = {
+            "type": "integer",
+            "minimum": 0,
+            "description": "seconds until trying again can succeed",
+        }
+    return {
+        "title": envelope_name(status),
+        "description": ERROR_MEANINGS[status],
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["error"],
+        "properties": {"error": detail},
+    }
 
 
 def refers_to(response: dict[str, Any] | None, component: str) -> bool:
