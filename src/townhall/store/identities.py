@@ -147,10 +147,15 @@ async def record_access(
     return int(record_id)
 
 
-async def access_records(conn: DbConnection, *, subject_id: int | None, limit: int) -> list[Row]:
+async def access_records(
+    conn: DbConnection, *, subject_id: int | None, before: int | None = None, limit: int
+) -> list[Row]:
+    """Newest first; `before`: only records older than that id."""
     query = select(identity_access).order_by(identity_access.c.id.desc()).limit(limit)
     if subject_id is not None:
         query = query.where(identity_access.c.subject_id == subject_id)
+    if before is not None:
+        query = query.where(identity_access.c.id < before)
     return list(await conn.execute(query))
 
 

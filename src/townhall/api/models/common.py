@@ -10,6 +10,7 @@ cursor (`since` → `next`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import Query
@@ -81,3 +82,11 @@ def cursor_position(cursor: str | None) -> int | None:
     if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_ID:
         raise InvalidInput("cursor: not a cursor this list handed out", code="cursor_invalid")
     return int(cursor)
+
+
+def cursor_after_last(
+    items: Sequence[Mapping[str, Any]], limit: int, key: str = "id"
+) -> str | None:
+    """The cursor of the page after a list ordered by `key`, which starts after the last item's
+    `key`; None after a page shorter than `limit`, which reached the end."""
+    return next_cursor(items[-1][key] if len(items) == limit else None)
