@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from tests.identity_provider import StandInProvider
+from tests.response_validation import ResponseCheck, ResponseMismatch
 from tests.support import confirm_phone_of
 from townhall.bench.identities import synthetic_identity
 from townhall.client import TownhallClient
@@ -138,10 +139,12 @@ class ServerPool:
     """Starts servers; `shared` reuses one per distinct configuration for the whole session.
 
     Every server asks `provider`, a stand-in identity-verification provider that matches every
-    identity unless a test tells it otherwise, so that users can be `provider_verified`."""
+    identity unless a test tells it otherwise, so that users can be `provider_verified`; and
+    every answer a server gives is validated against its /openapi.json by `response_check`."""
 
     root: Path
     provider: StandInProvider
+    response_check: ResponseCheck
     started: list[Server] = field(default_factory=list)
     _shared: dict[tuple[tuple[str, str], ...], Server] = field(default_factory=dict)
     _numbers: Iterator[int] = field(default_factory=itertools.count)
@@ -188,6 +191,7 @@ class ServerPool:
                 server.stop()
                 pytest.fail(f"server did not start; its log:\n{server.log()}")
             time.sleep(0.05)
+        self.response_check.watch(server.base_url)
         return server
 
     def shared(self, **settings: object) -> Server:
@@ -218,6 +222,40 @@ class ServerPool:
             server.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def response_check() -> Iterator[ResponseCheck]:
+    """Every answer from a test server, validated against its OpenAPI document."""
+    check = ResponseCheck()
+    with pytest.MonkeyPatch.context() as patch:
+        check.install(patch)
+        yield check
+
+
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Remember whether a test's setup or call failed, for `no_swallowed_mismatch`."""
+    report = yield
+    if report.failed:
+        item.stash[FAILED] = True
+    return report
+
+
+@pytest.fixture(autouse=True)
+def no_swallowed_mismatch(
+    request: pytest.FixtureRequest, response_check: ResponseCheck
+) -> Iterator[None]:
+    """A mismatch fails the request that got it; this also fails a test that caught it."""
+    response_check.mismatches.clear()
+    yield
+    if response_check.mismatches and not request.node.stash.get(FAILED, False):
+        raise ResponseMismatch("\n".join(response_check.mismatches))
+
+
 @pytest.fixture(scope="session")
 def identity_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandInProvider]:
     """The stand-in identity-verification provider every test server asks."""
@@ -228,9 +266,11 @@ def identity_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stan
 
 @pytest.fixture(scope="session")
 def servers(
-    tmp_path_factory: pytest.TempPathFactory, identity_provider: StandInProvider
+    tmp_path_factory: pytest.TempPathFactory,
+    identity_provider: StandInProvider,
+    response_check: ResponseCheck,
 ) -> Iterator[ServerPool]:
-    pool = ServerPool(tmp_path_factory.mktemp("servers"), identity_provider)
+    pool = ServerPool(tmp_path_factory.mktemp("servers"), identity_provider, response_check)
     yield pool
     pool.stop_all()
 

@@ -22,6 +22,7 @@ from townhall.api import (
     conversations,
     errors,
     moderation,
+    openapi,
     public_accounts,
     reports,
     review,
@@ -415,6 +416,7 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
     app.include_router(sanctions.router)
     app.include_router(ws.router)
     app.include_router(pages.router)
+    openapi.install(app)
 
     @app.get("/api/v1/health", tags=["operations"])
     async def health() -> dict[str, str]:

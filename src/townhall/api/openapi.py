@@ -1,0 +1,127 @@
+"""The OpenAPI document as the server really answers: the error responses every route of a kind
+can give, declared once here instead of on each route.
+
+FastAPI documents a 422 `HTTPValidationError` on every route with parameters, which Townhall
+never sends: `api/errors.py` answers a request that fails validation with 400 in the error
+envelope, and 422 means a refusal by policy. So that 422 goes, and each operation gets:
+
+- 400 if it takes parameters or a body (the request failed validation, or its JSON did not parse);
+- 401 and 403 if it takes a bearer token (none or a stale one; the role, status or a sanction
+  does not allow it — every authenticated route checks standing or permission);
+- 404 if it has path parameters (no such thing, or not visible to the caller);
+- 413 if it takes a body (`api/limits.py` refuses bodies over the configured size).
+
+A route declares the other statuses its service can answer with `errors(...)` from
+`api/models/common.py`; a status it declares itself is kept as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic.json_schema import models_json_schema
+
+from townhall.api.models.common import ERROR_MEANINGS, ErrorEnvelope
+
+COMPONENTS = "#/components/schemas/"
+# FastAPI's own validation error, which Townhall never answers (see the module docstring).
+FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+RESPONSE_HEADERS = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "always `Bearer`: the scheme to authenticate with",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+    429: {
+        "Retry-After": {
+            "description": "seconds until trying again can succeed, as in `retry_after`",
+            "schema": {"type": "string"},
+        }
+    },
+}
+
+
+def install(app: FastAPI) -> None:
+    """Serve the completed document at /openapi.json. FastAPI caches what it generates; the
+    completion runs once on each document it generates."""
+    generate = app.openapi
+    completed: dict[str, Any] | None = None
+
+    def document() -> dict[str, Any]:
+        nonlocal completed
+        schema = generate()
+        if schema is not completed:
+            completed = complete(schema)
+        return schema
+
+    # FastAPI's documented way to extend its document: replace the app's `openapi` method.
+    app.openapi = document  # type: ignore[method-assign]
+
+
+def complete(document: dict[str, Any]) -> dict[str, Any]:
+    """Add the automatic error responses to every operation and drop FastAPI's 422, in place."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in error_envelope_schemas().items():
+        schemas.setdefault(name, schema)
+    for operations in document.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method in HTTP_METHODS:
+                complete_operation(operation)
+    for name in FASTAPI_VALIDATION_SCHEMAS:
+        schemas.pop(name, None)
+    return document
+
+
+def complete_operation(operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    if refers_to(responses.get("422"), FASTAPI_VALIDATION_SCHEMAS[0]):
+        del responses["422"]
+    for status in automatic_errors(operation):
+        responses.setdefault(str(status), error_response(status))
+    for status, headers in RESPONSE_HEADERS.items():
+        if str(status) in responses:
+            responses[str(status)].setdefault("headers", headers)
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def automatic_errors(operation: dict[str, Any]) -> list[int]:
+    """The error statuses an operation can answer because of its kind alone."""
+    parameters = operation.get("parameters", [])
+    has_body = "requestBody" in operation
+    statuses = []
+    if parameters or has_body:
+        statuses.append(400)
+    if operation.get("security"):
+        statuses += [401, 403]
+    if any(parameter["in"] == "path" for parameter in parameters):
+        statuses.append(404)
+    if has_body:
+        statuses.append(413)
+    return statuses
+
+
+def error_response(status: int) -> dict[str, Any]:
+    return {
+        "description": ERROR_MEANINGS[status],
+        "content": {"application/json": {"schema": {"$ref": COMPONENTS + "ErrorEnvelope"}}},
+    }
+
+
+def error_envelope_schemas() -> dict[str, Any]:
+    """`ErrorEnvelope` and what it refers to, as components; a route naming it in `errors(...)`
+    makes FastAPI add the same ones."""
+    _, top = models_json_schema(
+        [(ErrorEnvelope, "serialization")], ref_template=COMPONENTS + "{model}"
+    )
+    return dict(top.get("$defs", {}))
+
+
+def refers_to(response: dict[str, Any] | None, component: str) -> bool:
+    if response is None:
+        return False
+    content = response.get("content", {}).get("application/json", {})
+    return bool(content.get("schema", {}).get("$ref") == COMPONENTS + component)

@@ -1,0 +1,239 @@
+"""Every HTTP answer a test receives from a Townhall server, validated against that server's
+/openapi.json: the status must be one the operation declares (there is no `default`), and the
+body and headers must match the schema declared for it. A mismatch fails the test that got it.
+
+conftest.py installs the check for the whole session, on `httpx.Client.send` and
+`httpx.AsyncClient.send`, so that it sees every answer whoever sent the request: the fixtures'
+clients (`TownhallClient`, `User`), the tests' own `httpx.AsyncClient`s and `httpx.get`.
+Only requests are left alone: a test may send a malformed one on purpose, and the answer to it is
+validated like any other. Answers outside the document (the landing page, /openapi.json, a path
+or method no route has) and streamed answers, whose bodies are not read, are not checked.
+
+An operation whose success answer has no schema yet is not checked either (see
+`declares_responses`); `tests/api/test_openapi.py` requires that there be none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from openapi_core import OpenAPI
+from openapi_core.datatypes import RequestParameters
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+SCHEMA_REF = "$ref"
+MESSAGE_CHARS = 300
+
+# (METHOD, path template, status): one answer seen and validated.
+Seen = tuple[str, str, int]
+
+
+class ResponseMismatch(AssertionError):
+    """An answer that the OpenAPI document does not describe."""
+
+
+def success_responses(operation: dict[str, Any]) -> dict[str, Any]:
+    return {status: r for status, r in operation["responses"].items() if status.startswith("2")}
+
+
+def declares_responses(operation: dict[str, Any]) -> bool:
+    """Whether the operation names a schema (a component) for each success answer with a body;
+    until every route does, only those that do are validated."""
+    successes = success_responses(operation)
+    return bool(successes) and all(
+        SCHEMA_REF in body_schema(response) for response in successes.values() if has_body(response)
+    )
+
+
+def has_body(response: dict[str, Any]) -> bool:
+    return bool(response.get("content"))
+
+
+def body_schema(response: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = response["content"].get("application/json", {}).get("schema", {})
+    return schema
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    pattern: re.Pattern[str]
+
+
+@dataclass
+class Document:
+    """One server's OpenAPI document, ready to validate answers against."""
+
+    spec: dict[str, Any]
+    openapi: OpenAPI
+    routes: list[Route]
+
+    @classmethod
+    def parse(cls, spec: dict[str, Any]) -> Document:
+        routes = [
+            Route(method, template, template_pattern(template))
+            for template, operations in spec["paths"].items()
+            for method in operations
+            if method in HTTP_METHODS
+        ]
+        # A literal segment wins over a parameter, as the server's own routing has it
+        # (/admin/sanctions/standing is not the sanction called "standing").
+        routes.sort(key=lambda route: route.template.count("{"))
+        return cls(spec, OpenAPI.from_dict(spec), routes)
+
+    def route(self, method: str, path: str) -> Route | None:
+        for route in self.routes:
+            if route.method == method and route.pattern.fullmatch(path):
+                return route
+        return None
+
+    def undeclared(self) -> list[tuple[str, str]]:
+        return [
+            (route.method.upper(), route.template)
+            for route in self.routes
+            if not declares_responses(self.operation(route))
+        ]
+
+    def operation(self, route: Route) -> dict[str, Any]:
+        operation: dict[str, Any] = self.spec["paths"][route.template][route.method]
+        return operation
+
+
+def template_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{\w+\})", template)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
+
+
+@dataclass
+class Call:
+    """The request as openapi-core reads it: only enough to find its operation."""
+
+    host_url: str
+    path: str
+    path_pattern: str
+    method: str
+    parameters: RequestParameters = field(default_factory=RequestParameters)
+    content_type: str = ""
+    body: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    status_code: int
+    content_type: str
+    headers: Mapping[str, str]
+    data: bytes | None
+
+
+@dataclass
+class ResponseCheck:
+    """The documents of the servers the tests started, and what was validated against them."""
+
+    documents: dict[str, Document] = field(default_factory=dict)  # by base URL
+    mismatches: list[str] = field(default_factory=list)
+    _parsed: dict[str, Document] = field(default_factory=dict)  # by the document's hash
+    _recorders: list[set[Seen]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def watch(self, base_url: str) -> None:
+        """Validate every answer from the server at `base_url` against its own document."""
+        fetched = httpx.get(f"{base_url}/openapi.json", timeout=30)
+        fetched.raise_for_status()
+        digest = hashlib.sha256(fetched.content).hexdigest()
+        with self._lock:
+            if digest not in self._parsed:
+                self._parsed[digest] = Document.parse(orjson.loads(fetched.content))
+            self.documents[base_url] = self._parsed[digest]
+
+    @contextmanager
+    def recording(self) -> Iterator[set[Seen]]:
+        """The (METHOD, path template, status) of every answer validated in the block."""
+        seen: set[Seen] = set()
+        self._recorders.append(seen)
+        try:
+            yield seen
+        finally:
+            self._recorders.remove(seen)
+
+    def check(self, response: httpx.Response) -> None:
+        request = response.request
+        document = self.documents.get(f"{request.url.scheme}://{request.url.netloc.decode()}")
+        if document is None:
+            return
+        method = request.method.lower()
+        route = document.route(method, request.url.path)
+        if route is None or not declares_responses(document.operation(route)):
+            return
+        problems = self.problems(document, route, request, response)
+        if problems:
+            mismatch = (
+                f"{request.method} {request.url.path} ({route.template}) answered "
+                f"{response.status_code}, which /openapi.json does not describe:\n  "
+                + "\n  ".join(problems)
+            )
+            self.mismatches.append(mismatch)
+            raise ResponseMismatch(mismatch)
+        for seen in list(self._recorders):
+            seen.add((request.method, route.template, response.status_code))
+
+    def problems(
+        self, document: Document, route: Route, request: httpx.Request, response: httpx.Response
+    ) -> list[str]:
+        if response.status_code >= 500:
+            return [f"a server error: {response.text[:MESSAGE_CHARS]}"]
+        call = Call(
+            host_url=f"{request.url.scheme}://{request.url.netloc.decode()}",
+            path=request.url.path,
+            path_pattern=route.template,
+            method=route.method,
+        )
+        answer = Answer(
+            status_code=response.status_code,
+            content_type=response.headers.get("content-type", "").lower(),
+            headers=response.headers,
+            data=response.content or None,
+        )
+        return [describe(error) for error in document.openapi.iter_response_errors(call, answer)]
+
+    def install(self, patch: pytest.MonkeyPatch) -> None:
+        """Check every answer httpx receives (see the module docstring)."""
+        sync_send, async_send = httpx.Client.send, httpx.AsyncClient.send
+
+        def send(client: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+            response = sync_send(client, request, **kwargs)
+            if not kwargs.get("stream"):
+                self.check(response)
+            return response
+
+        async def send_async(
+            client: httpx.AsyncClient, request: httpx.Request, **kwargs: Any
+        ) -> httpx.Response:
+            response = await async_send(client, request, **kwargs)
+            if not kwargs.get("stream"):
+                self.check(response)
+            return response
+
+        patch.setattr(httpx.Client, "send", send)
+        patch.setattr(httpx.AsyncClient, "send", send_async)
+
+
+def describe(error: Exception) -> str:
+    """openapi-core's error, with the schema's complaints spelt out by where they are."""
+    causes = []
+    cause: BaseException | None = error
+    while cause is not None:
+        for schema_error in getattr(cause, "schema_errors", ()):
+            where = "/".join(str(part) for part in schema_error.absolute_path) or "(the body)"
+            causes.append(f"{where}: {schema_error.message[:MESSAGE_CHARS]}")
+        cause = cause.__cause__
+    return f"{type(error).__name__}: " + ("; ".join(causes) or str(error)[:MESSAGE_CHARS])
