@@ -51,12 +51,12 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
 async def full_history(user: TownhallClient, conversation_id: int) -> list[dict[str, Any]]:
     """Every message of a conversation, oldest first, read page by page."""
     newest_first: list[dict[str, Any]] = []
-    before = None
+    cursor = None
     while True:
-        page = await user.history(conversation_id, before=before, limit=200)
+        page = await user.history(conversation_id, cursor=cursor, limit=200)
         newest_first.extend(page["messages"])
-        before = page["next_before"]
-        if before is None:
+        cursor = page["next_cursor"]
+        if cursor is None:
             return newest_first[::-1]
 
 

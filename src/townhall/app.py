@@ -30,6 +30,7 @@ from townhall.api import (
     ws,
 )
 from townhall.api.limits import BodySizeLimit
+from townhall.api.models.operations import Health
 from townhall.api.responses import JSONBody
 from townhall.bus.factory import open_bus
 from townhall.config import Settings
@@ -418,8 +419,8 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
     app.include_router(pages.router)
     openapi.install(app)
 
-    @app.get("/api/v1/health", tags=["operations"])
-    async def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    @app.get("/api/v1/health", tags=["operations"], response_model=Health)
+    async def health() -> Health:
+        return Health(status="ok", version=__version__)
 
     return app

@@ -148,11 +148,12 @@ class TownhallClient:
         )
 
     async def history(
-        self, conversation_id: int, *, before: int | None = None, limit: int = 50
+        self, conversation_id: int, *, cursor: str | None = None, limit: int = 50
     ) -> dict[str, Any]:
+        """One page of messages, newest first; `cursor` is the previous page's `next_cursor`."""
         params: dict[str, Any] = {"limit": limit}
-        if before is not None:
-            params["before"] = before
+        if cursor is not None:
+            params["cursor"] = cursor
         return await self.request(
             "GET", f"/api/v1/conversations/{conversation_id}/messages", params=params
         )
@@ -196,11 +197,12 @@ class TownhallClient:
         )
 
     async def timeline(
-        self, *, since: int = 0, before: int | None = None, limit: int = 20
+        self, *, since: int = 0, cursor: str | None = None, limit: int = 20
     ) -> dict[str, Any]:
+        """Posts newest first: what is new `since` a `latest`, or an older page by `cursor`."""
         params: dict[str, Any] = {"since": since, "limit": limit}
-        if before is not None:
-            params["before"] = before
+        if cursor is not None:
+            params["cursor"] = cursor
         return await self.request("GET", "/api/v1/timeline", params=params)
 
     async def read_post(self, post_id: int) -> dict[str, Any]:

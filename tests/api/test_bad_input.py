@@ -141,10 +141,10 @@ BAD_REQUESTS = [
     ),
     pytest.param(call("GET", "/api/v1/conversations/abc"), 400, "invalid_request", id="id-abc"),
     pytest.param(
-        call("GET", "/api/v1/conversations/{chat}/messages", params={"before": 2**70}),
+        call("GET", "/api/v1/conversations/{chat}/messages", params={"cursor": 2**70}),
         400,
-        "invalid_request",
-        id="huge-before",
+        "cursor_invalid",
+        id="huge-cursor",
     ),
     pytest.param(
         call("GET", "/api/v1/sync", params={"since": 2**70}),

@@ -7,6 +7,9 @@ import asyncio
 from tests.conftest import MakeUser, ServerPool, User
 from tests.support import assert_error, group_of
 
+NO_CONVERSATIONS = {"conversations": [], "next_cursor": None}
+NO_INVITATIONS = {"invitations": [], "next_cursor": None}
+
 
 async def test_a_direct_conversation_holds_the_two_of_them(alice: User, bob: User) -> None:
     answer = await alice.raw(
@@ -113,7 +116,7 @@ async def test_every_member_sees_the_group_as_it_grows(alice: User, bob: User, c
         assert [c["id"] for c in listed["conversations"]] == [group["id"]]
         events = (await member.sync())["events"]
         assert [e["conversation"] for e in events if e["type"] == "conversation"][-1] == group
-    assert (await carol.request("GET", "/api/v1/conversations")) == {"conversations": []}
+    assert (await carol.request("GET", "/api/v1/conversations")) == NO_CONVERSATIONS
     assert (await carol.sync())["events"] == []
     assert_error(await carol.raw("GET", f"/api/v1/conversations/{group['id']}"), 404)
 
@@ -125,8 +128,8 @@ async def test_a_group_with_an_unknown_member_is_not_created(alice: User, bob: U
         json={"kind": "group", "title": "Ghosts", "member_ids": [bob.id, 2**62]},
     )
     assert_error(answer, 404, "user_not_found")
-    assert (await bob.request("GET", "/api/v1/invitations")) == {"invitations": []}
-    assert (await alice.request("GET", "/api/v1/conversations")) == {"conversations": []}
+    assert (await bob.request("GET", "/api/v1/invitations")) == NO_INVITATIONS
+    assert (await alice.request("GET", "/api/v1/conversations")) == NO_CONVERSATIONS
 
 
 async def test_groups_are_capped_at_the_configured_size(
@@ -164,7 +167,7 @@ async def test_one_person_creates_and_joins_only_as_many_groups_as_the_pack_allo
     assert 86_000 < refused.json()["error"]["retry_after"] <= 86_401
     invited = (await stranger.request("GET", "/api/v1/invitations"))["invitations"]
     assert len(invited) == 2
-    assert (await stranger.request("GET", "/api/v1/conversations")) == {"conversations": []}
+    assert (await stranger.request("GET", "/api/v1/conversations")) == NO_CONVERSATIONS
 
     # The stranger belongs to three groups at most, whoever made them.
     for invitation in invited:
@@ -202,4 +205,38 @@ async def test_group_titles_and_descriptions_pass_the_naming_rules_and_the_lexic
             },
         )
         assert_error(answer, 422, code)
-    assert (await bob.request("GET", "/api/v1/invitations")) == {"invitations": []}
+    assert (await bob.request("GET", "/api/v1/invitations")) == NO_INVITATIONS
+
+
+async def test_conversations_and_invitations_are_listed_a_page_at_a_time(
+    alice: User, bob: User, carol: User
+) -> None:
+    direct = await bob.open_direct(carol.id)
+    groups = [await alice.create_group(f"Club {n}", [bob.id]) for n in range(3)]
+    for group in groups[:2]:
+        await bob.accept_invitation(group["id"])
+
+    first = await bob.request("GET", "/api/v1/conversations", params={"limit": 2})
+    assert [c["id"] for c in first["conversations"]] == [direct["id"], groups[0]["id"]]
+    rest = await bob.request(
+        "GET", "/api/v1/conversations", params={"limit": 2, "cursor": first["next_cursor"]}
+    )
+    assert [c["id"] for c in rest["conversations"]] == [groups[1]["id"]]
+    assert rest["next_cursor"] is None
+
+    late = await alice.create_group("Club 3", [bob.id])
+    page = await bob.request("GET", "/api/v1/invitations", params={"limit": 1})
+    assert [i["conversation_id"] for i in page["invitations"]] == [groups[2]["id"]]
+    page = await bob.request(
+        "GET", "/api/v1/invitations", params={"limit": 1, "cursor": page["next_cursor"]}
+    )
+    assert [i["conversation_id"] for i in page["invitations"]] == [late["id"]]
+    last = await bob.request(
+        "GET", "/api/v1/invitations", params={"limit": 1, "cursor": page["next_cursor"]}
+    )
+    assert last == NO_INVITATIONS
+    assert_error(
+        await bob.raw("GET", "/api/v1/conversations", params={"cursor": "a page"}),
+        400,
+        "cursor_invalid",
+    )

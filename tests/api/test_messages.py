@@ -82,25 +82,35 @@ async def test_a_client_id_reused_for_other_text_is_a_conflict(alice: User, chat
     assert await full_history(alice, chat) == [original]
 
 
-async def test_history_pages_backwards_with_before_and_limit(
+async def test_history_pages_backwards_with_a_cursor_and_limit(
     alice: User, bob: User, chat: int
 ) -> None:
-    sent = [await (alice if i % 2 else bob).send(chat, f"message {i}") for i in range(7)]
+    sent = [await (alice if i % 2 else bob).send(chat, f"message {i}") for i in range(6)]
 
     page = await bob.history(chat, limit=3)
-    assert [m["seq"] for m in page["messages"]] == [7, 6, 5]
-    assert page["next_before"] == 5
-    page = await bob.history(chat, before=5, limit=3)
-    assert [m["seq"] for m in page["messages"]] == [4, 3, 2]
-    page = await bob.history(chat, before=2, limit=3)
-    assert page["messages"] == [sent[0]]
-    assert page["next_before"] is None
-    page = await bob.history(chat, before=1, limit=3)
-    assert page == {"messages": [], "next_before": None}
+    assert [m["seq"] for m in page["messages"]] == [6, 5, 4]
+    page = await bob.history(chat, cursor=page["next_cursor"], limit=3)
+    assert [m["seq"] for m in page["messages"]] == [3, 2, 1]
+    assert page["messages"][-1] == sent[0]
+    # A full page may be the last: the next one is empty and says so.
+    page = await bob.history(chat, cursor=page["next_cursor"], limit=3)
+    assert page == {"messages": [], "next_cursor": None}
+    page = await bob.history(chat, limit=10)
+    assert (len(page["messages"]), page["next_cursor"]) == (6, None)
+
+
+async def test_a_history_cursor_the_server_did_not_hand_out_is_refused(
+    alice: User, chat: int
+) -> None:
+    for cursor in ("seven", "-1", "1e3", str(2**70)):
+        answer = await alice.raw(
+            "GET", f"/api/v1/conversations/{chat}/messages", params={"cursor": cursor}
+        )
+        assert_error(answer, 400, "cursor_invalid")
 
 
 async def test_history_of_an_empty_conversation(alice: User, chat: int) -> None:
-    assert await alice.history(chat) == {"messages": [], "next_before": None}
+    assert await alice.history(chat) == {"messages": [], "next_cursor": None}
 
 
 async def test_history_limit_is_bounded(alice: User, chat: int) -> None:

@@ -306,16 +306,16 @@ async def test_the_timeline_merges_followed_accounts_newest_first(
     timeline = await bob.timeline()
     assert [post["title"] for post in timeline["posts"]] == ["b2", "a2", "b1", "a1"]
     assert timeline["posts"][0]["account_name"] == hills["name"]
-    assert timeline["next_before"] is None
+    assert timeline["next_cursor"] is None
     latest = timeline["latest"]
     assert latest == posts["b2"]["id"]
-    # Older pages with `before`.
+    # Older pages with `cursor`.
     page = await bob.timeline(limit=2)
     assert [post["title"] for post in page["posts"]] == ["b2", "a2"]
-    page = await bob.timeline(before=page["next_before"], limit=2)
+    page = await bob.timeline(cursor=page["next_cursor"], limit=2)
     assert [post["title"] for post in page["posts"]] == ["b1", "a1"]
-    page = await bob.timeline(before=page["next_before"], limit=2)
-    assert (page["posts"], page["next_before"]) == ([], None)
+    page = await bob.timeline(cursor=page["next_cursor"], limit=2)
+    assert (page["posts"], page["next_cursor"]) == ([], None)
 
     # What is new with `since`; a deleted post and an unfollowed account drop out.
     assert (await bob.timeline(since=latest))["posts"] == []

@@ -52,10 +52,10 @@ async def test_a_report_is_filed_once_and_listed_newest_first(alice: User, bob: 
     second = await filed(bob, "user", alice.id, "fraud")
     assert second["detail"] is None
     listing = await bob.request("GET", REPORTS)
-    assert listing == {"reports": [second, first], "next_before": None}
+    assert listing == {"reports": [second, first], "next_cursor": None}
     page = await bob.request("GET", REPORTS, params={"limit": 1})
     assert page["reports"] == [second]
-    older = await bob.request("GET", REPORTS, params={"before": page["next_before"]})
+    older = await bob.request("GET", REPORTS, params={"cursor": page["next_cursor"]})
     assert older["reports"] == [first]
     assert (await alice.request("GET", REPORTS))["reports"] == []
 

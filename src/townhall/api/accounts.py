@@ -7,6 +7,18 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
+from townhall.api.models.accounts import (
+    AcceptedAgreement,
+    Agreement,
+    Me,
+    OwnIdentity,
+    PhoneCodeSent,
+    PhoneConfirmed,
+    Policy,
+    Profile,
+    Session,
+)
+from townhall.api.models.common import errors
 from townhall.api.schemas import AgreementIn, LoginIn, PhoneCodeIn, ProfileIn, RegistrationIn
 from townhall.domain.accounts import IdentityClaim
 from townhall.domain.permissions import Permission
@@ -15,7 +27,13 @@ from townhall.domain.time import iso_utc
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
-@router.post("/accounts", status_code=201)
+@router.post(
+    "/accounts",
+    status_code=201,
+    response_model=Profile,
+    response_model_exclude_unset=True,
+    responses=errors(403, 409, 422, 429),
+)
 async def register(body: RegistrationIn, request: Request, services: ServicesDep) -> Any:
     return await services.accounts.register(
         handle=body.handle,
@@ -27,10 +45,10 @@ async def register(body: RegistrationIn, request: Request, services: ServicesDep
     )
 
 
-@router.post("/sessions", status_code=201)
-async def log_in(body: LoginIn, services: ServicesDep) -> Any:
+@router.post("/sessions", status_code=201, response_model=Session, responses=errors(401))
+async def log_in(body: LoginIn, services: ServicesDep) -> Session:
     session = await services.accounts.log_in(body.handle, body.password)
-    return {"token": session.token, "expires_at": iso_utc(session.expires_at_ms)}
+    return Session(token=session.token, expires_at=iso_utc(session.expires_at_ms))
 
 
 @router.delete("/sessions/current", status_code=204)
@@ -39,14 +57,20 @@ async def log_out(principal: PrincipalDep, services: ServicesDep) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/me")
+@router.get("/me", response_model=Me, response_model_exclude_unset=True)
 async def me(principal: PrincipalDep, services: ServicesDep) -> Any:
     """The caller's profile, with the sanctions in force on them and their credit band."""
     profile = await services.accounts.profile(principal.account_id)
     return profile | await services.enforcement.own(principal.account_id)
 
 
-@router.patch("/me", openapi_extra=needs(Permission.ACT))
+@router.patch(
+    "/me",
+    response_model=Me,
+    response_model_exclude_unset=True,
+    responses=errors(422),
+    openapi_extra=needs(Permission.ACT),
+)
 async def update_profile(body: ProfileIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     """Change the display name or the bio; both are checked as at registration."""
     profile = await services.accounts.update_profile(
@@ -61,17 +85,22 @@ async def deregister(principal: PrincipalDep, services: ServicesDep) -> Response
     return Response(status_code=204)
 
 
-@router.get("/policy")
+@router.get("/policy", response_model=Policy)
 async def policy(services: ServicesDep) -> Any:
     return services.pack.public()
 
 
-@router.get("/agreement")
+@router.get("/agreement", response_model=Agreement)
 async def agreement(services: ServicesDep) -> Any:
     return services.accounts.agreement()
 
 
-@router.post("/agreement/accept", openapi_extra=needs(Permission.ACT))
+@router.post(
+    "/agreement/accept",
+    response_model=AcceptedAgreement,
+    responses=errors(422),
+    openapi_extra=needs(Permission.ACT),
+)
 async def accept_agreement(
     body: AgreementIn, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
@@ -79,19 +108,38 @@ async def accept_agreement(
     return await services.accounts.accept_agreement(principal, body.version, ip)
 
 
-@router.post("/me/phone/code", status_code=202, openapi_extra=needs(Permission.ACT))
-async def send_phone_code(principal: PrincipalDep, services: ServicesDep) -> Any:
+@router.post(
+    "/me/phone/code",
+    status_code=202,
+    response_model=PhoneCodeSent,
+    responses=errors(404, 409, 429),
+    openapi_extra=needs(Permission.ACT),
+)
+async def send_phone_code(principal: PrincipalDep, services: ServicesDep) -> PhoneCodeSent:
     expires_at = await services.identity.send_phone_code(principal)
-    return {"expires_at": iso_utc(expires_at)}
+    return PhoneCodeSent(expires_at=iso_utc(expires_at))
 
 
-@router.post("/me/phone/verify", openapi_extra=needs(Permission.ACT))
-async def verify_phone(body: PhoneCodeIn, principal: PrincipalDep, services: ServicesDep) -> Any:
+@router.post(
+    "/me/phone/verify",
+    response_model=PhoneConfirmed,
+    responses=errors(422, 429),
+    openapi_extra=needs(Permission.ACT),
+)
+async def verify_phone(
+    body: PhoneCodeIn, principal: PrincipalDep, services: ServicesDep
+) -> PhoneConfirmed:
     await services.identity.verify_phone(principal, body.code)
-    return {"phone_confirmed": True}
+    return PhoneConfirmed(phone_confirmed=True)
 
 
-@router.post("/me/identity/check", openapi_extra=needs(Permission.ACT))
+@router.post(
+    "/me/identity/check",
+    response_model=OwnIdentity,
+    response_model_exclude_unset=True,
+    responses=errors(404, 409, 503),
+    openapi_extra=needs(Permission.ACT),
+)
 async def check_identity_again(principal: PrincipalDep, services: ServicesDep) -> Any:
     """Ask the identity-verification provider again, after it gave no answer."""
     return await services.identity.check_again(principal)

@@ -7,6 +7,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
+from townhall.api.models.common import Cursor, cursor_position, errors, next_cursor
+from townhall.api.models.messaging import (
+    Conversation,
+    ConversationPage,
+    DeclinedInvitation,
+    InvitationPage,
+    Message,
+    MessagePage,
+    NewConversation,
+    Sync,
+)
+from townhall.api.responses import JSONBody
 from townhall.api.schemas import MAX_ID, ConversationIn, DirectIn, MessageIn
 from townhall.domain.permissions import Permission
 from townhall.services.rendering import render_message
@@ -14,9 +26,20 @@ from townhall.services.rendering import render_message
 router = APIRouter(prefix="/api/v1", tags=["messaging"])
 
 ConversationId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ListLimit = Annotated[int, Query(ge=1, le=500)]
 
 
-@router.post("/conversations", status_code=201, openapi_extra=needs(Permission.ACT))
+@router.post(
+    "/conversations",
+    status_code=201,
+    response_model=NewConversation,
+    response_model_exclude_unset=True,
+    responses={
+        200: {"model": NewConversation, "description": "the direct conversation already existed"},
+        **errors(404, 422, 429),
+    },
+    openapi_extra=needs(Permission.ACT),
+)
 async def create_conversation(
     body: Annotated[ConversationIn, Body()],
     principal: PrincipalDep,
@@ -33,32 +56,53 @@ async def create_conversation(
     )
 
 
-@router.get("/invitations")
-async def invitations(principal: PrincipalDep, services: ServicesDep) -> Any:
+@router.get("/invitations", response_model=InvitationPage)
+async def invitations(
+    principal: PrincipalDep, services: ServicesDep, cursor: Cursor = None, limit: ListLimit = 100
+) -> Any:
     """The caller's group invitations waiting for an answer."""
-    return {"invitations": await services.groups.invitations(principal)}
+    waiting = await services.groups.invitations(
+        principal, after=cursor_position(cursor), limit=limit
+    )
+    last = waiting[-1]["conversation_id"] if len(waiting) == limit else None
+    return {"invitations": waiting, "next_cursor": next_cursor(last)}
 
 
-@router.post("/invitations/{conversation_id}/accept", openapi_extra=needs(Permission.ACT))
+@router.post(
+    "/invitations/{conversation_id}/accept",
+    response_model=Conversation,
+    responses=errors(422),
+    openapi_extra=needs(Permission.ACT),
+)
 async def accept_invitation(
     conversation_id: ConversationId, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     return await services.groups.accept(principal, conversation_id)
 
 
-@router.post("/invitations/{conversation_id}/decline", openapi_extra=needs(Permission.ACT))
+@router.post(
+    "/invitations/{conversation_id}/decline",
+    response_model=DeclinedInvitation,
+    openapi_extra=needs(Permission.ACT),
+)
 async def decline_invitation(
     conversation_id: ConversationId, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     return await services.groups.decline(principal, conversation_id)
 
 
-@router.get("/conversations")
-async def list_conversations(principal: PrincipalDep, services: ServicesDep) -> Any:
-    return {"conversations": await services.messaging.list_conversations(principal)}
+@router.get("/conversations", response_model=ConversationPage)
+async def list_conversations(
+    principal: PrincipalDep, services: ServicesDep, cursor: Cursor = None, limit: ListLimit = 100
+) -> Any:
+    conversations = await services.messaging.list_conversations(
+        principal, after=cursor_position(cursor), limit=limit
+    )
+    last = conversations[-1]["id"] if len(conversations) == limit else None
+    return {"conversations": conversations, "next_cursor": next_cursor(last)}
 
 
-@router.get("/conversations/{conversation_id}")
+@router.get("/conversations/{conversation_id}", response_model=Conversation)
 async def get_conversation(
     conversation_id: ConversationId, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
@@ -68,6 +112,11 @@ async def get_conversation(
 @router.post(
     "/conversations/{conversation_id}/messages",
     status_code=201,
+    response_model=Message,
+    responses={
+        200: {"model": Message, "description": "a resend of a stored message (same client_id)"},
+        **errors(409, 422),
+    },
     openapi_extra=needs(Permission.ACT),
 )
 async def send_message(
@@ -75,40 +124,39 @@ async def send_message(
     body: MessageIn,
     principal: PrincipalDep,
     services: ServicesDep,
-    response: Response,
-) -> Any:
+) -> JSONBody:
     appended = await services.messaging.send(
         principal, conversation_id, text=body.text, client_id=body.client_id
     )
-    if appended.duplicate:
-        response.status_code = 200  # a resend: the stored message, nothing new written
-    return render_message(appended.message)
+    # A resend: the stored message, nothing new written.
+    status = 200 if appended.duplicate else 201
+    return JSONBody(render_message(appended.message), status_code=status)
 
 
-@router.get("/conversations/{conversation_id}/messages")
+@router.get("/conversations/{conversation_id}/messages", response_model=MessagePage)
 async def history(
     conversation_id: ConversationId,
     principal: PrincipalDep,
     services: ServicesDep,
-    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
-) -> Any:
+) -> JSONBody:
     messages = await services.messaging.history(
-        principal, conversation_id, before=before, limit=limit
+        principal, conversation_id, before=cursor_position(cursor), limit=limit
     )
-    next_before = messages[-1]["seq"] if len(messages) == limit else None
-    return {"messages": messages, "next_before": next_before}
+    last = messages[-1]["seq"] if len(messages) == limit else None
+    return JSONBody({"messages": messages, "next_cursor": next_cursor(last)})
 
 
-@router.get("/sync")
+@router.get("/sync", response_model=Sync)
 async def sync(
     principal: PrincipalDep,
     services: ServicesDep,
     since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     timeout: Annotated[float, Query(ge=0, le=600)] = 0,
     limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
-) -> Any:
+) -> JSONBody:
     events, cursor = await services.sync.wait_for_events(
         principal, since, timeout=timeout, limit=limit
     )
-    return {"events": events, "next": cursor}
+    return JSONBody({"events": events, "next": cursor})

@@ -7,6 +7,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
+from townhall.api.models.common import Cursor, cursor_position, errors, next_cursor
+from townhall.api.models.public_accounts import (
+    ForwardedPost,
+    NewPost,
+    PostPage,
+    PublicAccount,
+    PublicAccountPage,
+    ReadPost,
+    Subscription,
+    Timeline,
+)
+from townhall.api.responses import JSONBody
 from townhall.api.schemas import MAX_ID, ForwardIn, PostIn, PublicAccountIn
 from townhall.domain.permissions import Permission
 from townhall.domain.public_accounts import RegistrationNumber
@@ -15,11 +27,17 @@ router = APIRouter(prefix="/api/v1", tags=["public accounts"])
 
 PublicAccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
 PostId = Annotated[int, Path(ge=1, le=MAX_ID)]
-Before = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 PageLimit = Annotated[int, Query(ge=1, le=10_000)]
 
 
-@router.post("/public-accounts", status_code=201, openapi_extra=needs(Permission.ACT))
+@router.post(
+    "/public-accounts",
+    status_code=201,
+    response_model=PublicAccount,
+    response_model_exclude_unset=True,
+    responses=errors(409, 422),
+    openapi_extra=needs(Permission.ACT),
+)
 async def apply(body: PublicAccountIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     fields = body.model_dump(exclude={"registration_number_type", "registration_number"})
     registration = (
@@ -30,12 +48,28 @@ async def apply(body: PublicAccountIn, principal: PrincipalDep, services: Servic
     return await services.public_accounts.apply(principal, registration=registration, **fields)
 
 
-@router.get("/me/public-accounts")
-async def mine(principal: PrincipalDep, services: ServicesDep) -> Any:
-    return {"public_accounts": await services.public_accounts.mine(principal)}
+@router.get(
+    "/me/public-accounts", response_model=PublicAccountPage, response_model_exclude_unset=True
+)
+async def mine(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Any:
+    """The accounts the caller runs or applied for, oldest first."""
+    accounts = await services.public_accounts.mine(
+        principal, after=cursor_position(cursor), limit=limit
+    )
+    last = accounts[-1]["id"] if len(accounts) == limit else None
+    return {"public_accounts": accounts, "next_cursor": next_cursor(last)}
 
 
-@router.get("/public-accounts/{public_account_id}")
+@router.get(
+    "/public-accounts/{public_account_id}",
+    response_model=PublicAccount,
+    response_model_exclude_unset=True,
+)
 async def page(
     public_account_id: PublicAccountId, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
@@ -43,7 +77,10 @@ async def page(
 
 
 @router.put(
-    "/public-accounts/{public_account_id}/subscription", openapi_extra=needs(Permission.ACT)
+    "/public-accounts/{public_account_id}/subscription",
+    response_model=Subscription,
+    responses=errors(422),
+    openapi_extra=needs(Permission.ACT),
 )
 async def subscribe(
     public_account_id: PublicAccountId, principal: PrincipalDep, services: ServicesDep
@@ -52,7 +89,9 @@ async def subscribe(
 
 
 @router.delete(
-    "/public-accounts/{public_account_id}/subscription", openapi_extra=needs(Permission.ACT)
+    "/public-accounts/{public_account_id}/subscription",
+    response_model=Subscription,
+    openapi_extra=needs(Permission.ACT),
 )
 async def unsubscribe(
     public_account_id: PublicAccountId, principal: PrincipalDep, services: ServicesDep
@@ -63,6 +102,9 @@ async def unsubscribe(
 @router.post(
     "/public-accounts/{public_account_id}/posts",
     status_code=201,
+    response_model=NewPost,
+    response_model_exclude_unset=True,
+    responses=errors(422, 429),
     openapi_extra=needs(Permission.ACT),
 )
 async def publish(
@@ -74,34 +116,41 @@ async def publish(
     return await services.posts.publish(principal, public_account_id, **body.model_dump())
 
 
-@router.get("/public-accounts/{public_account_id}/posts")
+@router.get("/public-accounts/{public_account_id}/posts", response_model=PostPage)
 async def account_posts(
     public_account_id: PublicAccountId,
     principal: PrincipalDep,
     services: ServicesDep,
-    before: Before = None,
+    cursor: Cursor = None,
     limit: PageLimit = 20,
-) -> Any:
+) -> JSONBody:
     posts = await services.posts.of_account(
-        principal, public_account_id, before=before, limit=limit
+        principal, public_account_id, before=cursor_position(cursor), limit=limit
     )
-    return {"posts": posts, "next_before": posts[-1]["id"] if len(posts) == limit else None}
+    last = posts[-1]["id"] if len(posts) == limit else None
+    return JSONBody({"posts": posts, "next_cursor": next_cursor(last)})
 
 
-@router.get("/timeline")
+@router.get("/timeline", response_model=Timeline)
 async def timeline(
     principal: PrincipalDep,
     services: ServicesDep,
     since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
-    before: Before = None,
+    cursor: Cursor = None,
     limit: PageLimit = 20,
-) -> Any:
-    return await services.posts.timeline(principal, since=since, before=before, limit=limit)
+) -> JSONBody:
+    """What is new: `since` the previous answer's `latest`; older pages: `cursor`."""
+    found = await services.posts.timeline(
+        principal, since=since, before=cursor_position(cursor), limit=limit
+    )
+    posts = found["posts"]
+    last = posts[-1]["id"] if len(posts) == limit else None
+    return JSONBody({**found, "next_cursor": next_cursor(last)})
 
 
-@router.get("/posts/{post_id}")
-async def read(post_id: PostId, principal: PrincipalDep, services: ServicesDep) -> Any:
-    return await services.posts.read(principal, post_id)
+@router.get("/posts/{post_id}", response_model=ReadPost)
+async def read(post_id: PostId, principal: PrincipalDep, services: ServicesDep) -> JSONBody:
+    return JSONBody(await services.posts.read(principal, post_id))
 
 
 @router.delete("/posts/{post_id}", status_code=204, openapi_extra=needs(Permission.ACT))
@@ -110,7 +159,14 @@ async def delete(post_id: PostId, principal: PrincipalDep, services: ServicesDep
     return Response(status_code=204)
 
 
-@router.post("/posts/{post_id}/forwards", status_code=201, openapi_extra=needs(Permission.ACT))
+@router.post(
+    "/posts/{post_id}/forwards",
+    status_code=201,
+    response_model=ForwardedPost,
+    response_model_exclude_unset=True,
+    responses=errors(409, 422),
+    openapi_extra=needs(Permission.ACT),
+)
 async def forward(
     post_id: PostId, body: ForwardIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:

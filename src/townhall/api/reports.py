@@ -7,13 +7,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
-from townhall.api.schemas import MAX_ID, ReportIn
+from townhall.api.models.common import Cursor, cursor_position, errors, next_cursor
+from townhall.api.models.reports import Report, ReportPage
+from townhall.api.schemas import ReportIn
 from townhall.domain.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
 
-@router.post("/reports", status_code=201, openapi_extra=needs(Permission.ACT))
+@router.post(
+    "/reports",
+    status_code=201,
+    response_model=Report,
+    responses={
+        200: {"model": Report, "description": "your earlier report of the same target"},
+        **errors(404, 429),
+    },
+    openapi_extra=needs(Permission.ACT),
+)
 async def file_report(
     body: ReportIn, principal: PrincipalDep, services: ServicesDep, response: Response
 ) -> Any:
@@ -24,12 +35,14 @@ async def file_report(
     return report
 
 
-@router.get("/reports")
+@router.get("/reports", response_model=ReportPage)
 async def my_reports(
     principal: PrincipalDep,
     services: ServicesDep,
-    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Any:
-    reports = await services.reports.mine(principal, before=before, limit=limit)
-    return {"reports": reports, "next_before": reports[-1]["id"] if len(reports) == limit else None}
+    """The caller's reports, newest first."""
+    reports = await services.reports.mine(principal, before=cursor_position(cursor), limit=limit)
+    last = reports[-1]["id"] if len(reports) == limit else None
+    return {"reports": reports, "next_cursor": next_cursor(last)}

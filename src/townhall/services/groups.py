@@ -120,11 +120,14 @@ class Groups:
             conn.after_commit(lambda: self._publish(invitee_ids, invited))
         return conversation | {"invited": invitee_ids}
 
-    async def invitations(self, actor: Principal) -> list[dict[str, Any]]:
-        """The caller's invitations still waiting for an answer, oldest first."""
+    async def invitations(
+        self, actor: Principal, *, after: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """The caller's invitations still waiting for an answer, oldest first, to groups after
+        the one with id `after`."""
         async with self._db.reading() as conn:
             rows = await conversation_store.invitations_of(
-                conn, actor.account_id, InvitationState.PENDING
+                conn, actor.account_id, InvitationState.PENDING, after=after or 0, limit=limit
             )
         return [
             {

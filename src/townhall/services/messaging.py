@@ -159,9 +159,14 @@ class MessagingService:
             conn.after_commit(lambda: self._ring(roles, payload))
         return conversation
 
-    async def list_conversations(self, actor: Principal) -> list[dict[str, Any]]:
+    async def list_conversations(
+        self, actor: Principal, *, after: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """The caller's conversations after the one with id `after`, oldest first."""
         async with self._db.reading() as conn:
-            rows = await conversation_store.list_for_account(conn, actor.account_id)
+            rows = await conversation_store.list_for_account(
+                conn, actor.account_id, after=after or 0, limit=limit
+            )
             roles = await conversation_store.member_roles_of(conn, [row.id for row in rows])
         return [render_conversation(row, roles[row.id]) for row in rows]
 

@@ -240,9 +240,8 @@ class PostService:
         posts = [render_post(row) for row in rows]
         return {
             "posts": posts,
-            # Ask with since=latest for what is new, with before=next_before for older pages.
+            # Ask with since=latest for what is new; older pages go on before the last post.
             "latest": max(since, posts[0]["id"]) if posts and before is None else since,
-            "next_before": posts[-1]["id"] if len(posts) == limit else None,
         }
 
     async def of_account(

@@ -146,9 +146,14 @@ class PublicAccountService:
         page["subscribed"] = subscribed
         return page
 
-    async def mine(self, actor: Principal) -> list[dict[str, Any]]:
+    async def mine(
+        self, actor: Principal, *, after: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """The accounts the caller runs or applied for, after the one with id `after`."""
         async with self._db.reading() as conn:
-            rows = await account_store.list_by_operator(conn, actor.account_id)
+            rows = await account_store.list_by_operator(
+                conn, actor.account_id, after=after or 0, limit=limit
+            )
         return [self._page(row, full=True) for row in rows]
 
     async def _visible(self, conn: DbConnection, actor: Principal, public_account_id: int) -> Row:

@@ -84,12 +84,16 @@ async def member_roles_of(
     return roles
 
 
-async def list_for_account(conn: DbConnection, account_id: int) -> list[Row]:
+async def list_for_account(
+    conn: DbConnection, account_id: int, *, after: int, limit: int
+) -> list[Row]:
+    """The account's conversations with an id above `after`, oldest first."""
     result = await conn.execute(
         select(conversations)
         .join(members, members.c.conversation_id == conversations.c.id)
-        .where(members.c.account_id == account_id)
+        .where(members.c.account_id == account_id, conversations.c.id > after)
         .order_by(conversations.c.id)
+        .limit(limit)
     )
     return list(result)
 
@@ -155,13 +159,21 @@ async def invitation(conn: DbConnection, conversation_id: int, invitee_id: int) 
     return result.first()
 
 
-async def invitations_of(conn: DbConnection, invitee_id: int, state: str) -> list[Row]:
-    """The invitations of an account in a state, each with its group's title and description."""
+async def invitations_of(
+    conn: DbConnection, invitee_id: int, state: str, *, after: int, limit: int
+) -> list[Row]:
+    """The invitations of an account in a state, each with its group's title and description,
+    to groups with an id above `after`; oldest first (a group invites only when it is made)."""
     result = await conn.execute(
         select(invitations, conversations.c.title, conversations.c.description)
         .join(conversations, conversations.c.id == invitations.c.conversation_id)
-        .where(invitations.c.invitee_id == invitee_id, invitations.c.state == state)
-        .order_by(invitations.c.created_at, invitations.c.conversation_id)
+        .where(
+            invitations.c.invitee_id == invitee_id,
+            invitations.c.state == state,
+            invitations.c.conversation_id > after,
+        )
+        .order_by(invitations.c.conversation_id)
+        .limit(limit)
     )
     return list(result)
 

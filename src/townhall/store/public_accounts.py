@@ -58,11 +58,14 @@ async def count_held_by_identity(
     return count or 0
 
 
-async def list_by_operator(conn: DbConnection, operator_id: int) -> list[Row]:
+async def list_by_operator(
+    conn: DbConnection, operator_id: int, *, after: int, limit: int
+) -> list[Row]:
     result = await conn.execute(
         select(public_accounts)
-        .where(public_accounts.c.operator_id == operator_id)
+        .where(public_accounts.c.operator_id == operator_id, public_accounts.c.id > after)
         .order_by(public_accounts.c.id)
+        .limit(limit)
     )
     return list(result)
 

@@ -29,6 +29,12 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# A moment as the API writes it: UTC, ISO 8601 with milliseconds (`domain.time.iso_utc`).
+Timestamp = Annotated[
+    str, Field(json_schema_extra={"format": "date-time"}, examples=["2024-05-01T08:00:00.000Z"])
+]
+
+
 class ErrorDetail(Model):
     code: str = Field(description="stable snake_case code; see docs/errors.md")
     message: str = Field(description="for people; never personal data")

@@ -1,0 +1,387 @@
+"""/openapi.json describes every answer exactly: each operation names the schema of its success
+answer and lists the error statuses it can give, all in the error envelope; it declares the
+bearer scheme exactly when it takes a session; nothing of FastAPI's unused 422 is left. And every
+success answer of every route is seen once in a run that calls them all, each validated against
+the document by the harness of tests/response_validation.py."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from tests.conftest import MakeStaff, MakeUser, Server, User, fresh_identity
+from tests.identity_provider import StandInProvider
+from tests.response_validation import ResponseCheck, Seen, has_body, success_responses
+from tests.support import (
+    CASES,
+    FLAGGED,
+    SANCTIONS,
+    case_of,
+    decided_case,
+    lifted,
+    public_account,
+    sent,
+    tagged,
+)
+from townhall.client import TownhallClient
+
+ERROR_ENVELOPE = "#/components/schemas/ErrorEnvelope"
+HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+Operation = tuple[str, str, dict[str, Any]]
+
+
+def operations(spec: dict[str, Any]) -> Iterator[Operation]:
+    for path, items in spec["paths"].items():
+        for method, operation in items.items():
+            if method in HTTP_METHODS:
+                yield method.upper(), path, operation
+
+
+async def document(server: Server) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=server.base_url) as anonymous:
+        answer = await anonymous.get("/openapi.json")
+    assert answer.status_code == 200
+    spec: dict[str, Any] = answer.json()
+    return spec
+
+
+def schema_ref(response: dict[str, Any]) -> str | None:
+    schema = response["content"].get("application/json", {}).get("schema", {})
+    ref: str | None = schema.get("$ref")
+    return ref
+
+
+# The document ---------------------------------------------------------------------------------
+
+
+async def test_every_operation_names_the_schema_of_its_success_answer(server: Server) -> None:
+    spec = await document(server)
+    components = spec["components"]["schemas"]
+    unnamed = []
+    for method, path, operation in operations(spec):
+        successes = success_responses(operation)
+        if not successes:
+            unnamed.append(f"{method} {path}: no success answer")
+        for status, response in successes.items():
+            if status == "204":
+                if has_body(response):
+                    unnamed.append(f"{method} {path} {status}: a body on 204")
+                continue
+            ref = schema_ref(response) if has_body(response) else None
+            if ref is None or ref.rsplit("/", 1)[-1] not in components:
+                unnamed.append(f"{method} {path} {status}: no named schema")
+    assert unnamed == [], "\n".join(unnamed)
+
+
+def errors_of_its_kind(operation: dict[str, Any]) -> set[str]:
+    """What every operation of its kind can answer (see api/openapi.py)."""
+    parameters = operation.get("parameters", [])
+    body = "requestBody" in operation
+    expected = set()
+    if parameters or body:
+        expected.add("400")  # a parameter or field out of range, JSON that does not parse
+    if operation.get("security"):
+        expected |= {"401", "403"}
+    if any(parameter["in"] == "path" for parameter in parameters):
+        expected.add("404")
+    if body:
+        expected.add("413")  # api/limits.py: the body is over the size limit
+    return expected
+
+
+async def test_every_operation_declares_its_errors_in_the_error_envelope(server: Server) -> None:
+    spec = await document(server)
+    problems = []
+    for method, path, operation in operations(spec):
+        responses = operation["responses"]
+        missing = errors_of_its_kind(operation) - set(responses)
+        if missing:
+            problems.append(f"{method} {path}: does not declare {sorted(missing)}")
+        if "default" in responses:
+            problems.append(f"{method} {path}: a `default` answer hides undeclared statuses")
+        for status, response in responses.items():
+            is_error = status[0] in "45"
+            if is_error and (not has_body(response) or schema_ref(response) != ERROR_ENVELOPE):
+                problems.append(f"{method} {path} {status}: not the error envelope")
+        if "401" in responses:
+            assert "WWW-Authenticate" in responses["401"]["headers"], (method, path)
+    assert problems == [], "\n".join(problems)
+
+
+async def test_nothing_of_fastapis_validation_error_is_left(server: Server) -> None:
+    spec = await document(server)
+    assert "HTTPValidationError" not in json.dumps(spec)
+    assert "ValidationError" not in spec["components"]["schemas"]
+
+
+async def test_an_operation_names_the_bearer_scheme_exactly_when_it_takes_a_session(
+    server: Server,
+) -> None:
+    spec = await document(server)
+    assert spec["components"]["securitySchemes"] == {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "the token of a session: POST /api/v1/sessions",
+        }
+    }
+    wrong = []
+    async with httpx.AsyncClient(base_url=server.base_url) as anonymous:
+        for method, path, operation in operations(spec):
+            answer = await anonymous.request(method, re.sub(r"\{\w+\}", "1", path))
+            takes_a_session = (
+                answer.status_code == 401 and answer.json()["error"]["code"] == "token_missing"
+            )
+            if takes_a_session:
+                assert answer.headers["WWW-Authenticate"] == "Bearer"
+            if bool(operation.get("security")) != takes_a_session:
+                wrong.append(f"{method} {path}: security {operation.get('security')}")
+            elif takes_a_session:
+                assert operation["security"] == [{"bearer": []}], (method, path)
+    assert wrong == [], "\n".join(wrong)
+
+
+# Every success answer, seen -------------------------------------------------------------------
+
+
+async def test_every_success_answer_of_every_route_is_seen_and_matches_the_document(
+    fresh_server: Server,
+    review_server: Server,
+    make_user: MakeUser,
+    make_staff: MakeStaff,
+    identity_provider: StandInProvider,
+    response_check: ResponseCheck,
+) -> None:
+    spec = await document(fresh_server)
+    with response_check.recording() as seen:
+        await every_route_once(
+            fresh_server, review_server, make_user, make_staff, identity_provider
+        )
+    expected: set[Seen] = {
+        (method, path, int(status))
+        for method, path, operation in operations(spec)
+        for status in success_responses(operation)
+    }
+    missing = sorted(expected - seen)
+    assert missing == [], "success answers never seen validated:\n" + "\n".join(map(str, missing))
+
+
+async def every_route_once(
+    server: Server,
+    review_server: Server,
+    make_user: MakeUser,
+    make_staff: MakeStaff,
+    identity_provider: StandInProvider,
+) -> None:
+    """Each route called until it answered each of its success statuses: registration, phone
+    confirmation and login happen in `make_user`."""
+    alice = await make_user("alice", on=server)
+    bob = await make_user("bob", on=server)
+    carol = await make_user("carol", on=server)
+    reviewer = await make_staff("reviewer", on=server)
+    admin = await make_staff("admin", on=server)
+    await the_account(server, alice, make_user, identity_provider)
+    chat = await conversations(alice, bob, carol)
+    await public_accounts_and_posts(bob, carol, reviewer, chat)
+    await reports_review_and_lexicon(alice, bob, reviewer, admin, chat)
+    second_reviewer = await make_staff("reviewer", on=server, new=True)
+    await sanctions_and_appeals(alice, bob, carol, reviewer, second_reviewer, admin, chat)
+    await identities(server, bob, make_user, reviewer, admin)
+    await identity_review(review_server, make_user, make_staff)
+    await the_authoritys_views(server, await make_staff("auditor", on=server))
+
+
+async def the_account(
+    server: Server, alice: User, make_user: MakeUser, identity_provider: StandInProvider
+) -> None:
+    async with TownhallClient(server.base_url) as anonymous:
+        assert (await anonymous.request("GET", "/api/v1/health"))["status"] == "ok"
+        policy = await anonymous.request("GET", "/api/v1/policy")
+        agreement = await anonymous.request("GET", "/api/v1/agreement")
+        assert agreement["version"] == policy["agreement"]["version"]
+        await anonymous.log_in(alice.handle, alice.password)
+        await anonymous.log_out()
+    await alice.request("POST", "/api/v1/agreement/accept", json={"version": agreement["version"]})
+    await alice.request("PATCH", "/api/v1/me", json={"bio": "读书、喝茶"})
+    assert (await alice.me())["bio"] == "读书、喝茶"
+    # The provider gives no answer at registration; asked again, it matches.
+    identity = fresh_identity()
+    identity_provider.answer(identity["id_number"], "down")
+    dora = await make_user("dora", on=server, identity=identity, confirm_phone=False)
+    identity_provider.answer(identity["id_number"], "match")
+    checked = await dora.request("POST", "/api/v1/me/identity/check")
+    assert checked["status"] == "provider_verified"
+    await dora.request("DELETE", "/api/v1/me")
+
+
+async def conversations(alice: User, bob: User, carol: User) -> int:
+    chat = (await alice.open_direct(bob.id))["id"]
+    assert (await bob.open_direct(alice.id))["id"] == chat  # 200: it was there
+    group = await alice.create_group("茶话会", [bob.id, carol.id])
+    (invited,) = (await carol.request("GET", "/api/v1/invitations"))["invitations"]
+    await carol.request("POST", f"/api/v1/invitations/{invited['conversation_id']}/decline")
+    await bob.accept_invitation(group["id"])
+    await bob.request("GET", "/api/v1/conversations")
+    await bob.request("GET", f"/api/v1/conversations/{group['id']}")
+    message = await alice.send(chat, "你好", client_id="hello-once")
+    assert await alice.send(chat, "你好", client_id="hello-once") == message  # 200: a resend
+    await bob.history(chat)
+    await bob.sync()
+    return int(chat)
+
+
+async def public_accounts_and_posts(bob: User, carol: User, reviewer: User, chat: int) -> None:
+    applied = await public_account(carol, account_type="service")
+    await reviewer.request("GET", "/api/v1/admin/public-accounts")
+    await reviewer.request(
+        "POST",
+        f"/api/v1/admin/public-accounts/{applied['id']}/decision",
+        json={"decision": "approve"},
+    )
+    account = applied["id"]
+    await carol.request("GET", "/api/v1/me/public-accounts")
+    await bob.request("GET", f"/api/v1/public-accounts/{account}")
+    await bob.subscribe(account)
+    post = await carol.publish(account, "开张", "今天开张")
+    deleted = await carol.publish(account, "更正", "稍后删除")
+    await carol.request("DELETE", f"/api/v1/posts/{deleted['id']}")
+    await bob.request("GET", f"/api/v1/public-accounts/{account}/posts")
+    await bob.timeline()
+    await bob.read_post(post["id"])
+    forwarded = await bob.forward(post["id"], chat)
+    await reviewer.request(
+        "GET", f"/api/v1/admin/reach/forwards/{forwarded['forward']['id']}/lineage"
+    )
+    await reviewer.request("GET", f"/api/v1/admin/reach/public-accounts/{account}")
+    await reviewer.request("GET", "/api/v1/admin/reach/escalations")
+    await bob.request("DELETE", f"/api/v1/public-accounts/{account}/subscription")
+
+
+async def reports_review_and_lexicon(
+    alice: User, bob: User, reviewer: User, admin: User, chat: int
+) -> None:
+    message = await sent(alice, chat, "借我点钱")
+    first = await bob.report("message", message["id"], "fraud")
+    assert await bob.report("message", message["id"], "fraud") == first  # 200: already filed
+    await bob.request("GET", "/api/v1/reports")
+
+    flagged = await sent(alice, chat, tagged(FLAGGED))
+    case = await case_of(reviewer, "message", flagged["id"])
+    await reviewer.request("GET", "/api/v1/admin/review/summary")
+    await reviewer.request("GET", f"{CASES}/{case['id']}")
+    await reviewer.request("PUT", f"{CASES}/{case['id']}/claim")
+    await reviewer.request("DELETE", f"{CASES}/{case['id']}/claim")
+    again = await sent(alice, chat, tagged(FLAGGED))
+    other = await case_of(reviewer, "message", again["id"])
+    await reviewer.request(
+        "POST",
+        "/api/v1/admin/review/decisions",
+        json={"case_ids": [other["id"]], "decision": "approve", "reason": "a joke"},
+    )
+
+    await reviewer.request("GET", "/api/v1/admin/lexicon")
+    await reviewer.request(
+        "POST", "/api/v1/admin/lexicon/check", json={"surface": "direct", "text": "你好"}
+    )
+    term = f"代开发票{uuid.uuid4().hex[:6]}"
+    await admin.request(
+        "POST",
+        "/api/v1/admin/lexicon/terms",
+        json={"text": term, "category": "fraud", "severity": "high"},
+    )
+    await admin.request("DELETE", "/api/v1/admin/lexicon/terms", params={"text": term})
+    await reviewer.request("GET", "/api/v1/admin/moderation/statements")
+
+
+async def sanctions_and_appeals(
+    alice: User,
+    bob: User,
+    carol: User,
+    reviewer: User,
+    second_reviewer: User,
+    admin: User,
+    chat: int,
+) -> None:
+    flagged = await sent(alice, chat, tagged(FLAGGED))
+    case = await case_of(reviewer, "message", flagged["id"])
+    await decided_case(reviewer, case["id"], "remove", "gambling ad")
+    limit = await admin.request(
+        "POST",
+        SANCTIONS,
+        json={
+            "subject_type": "user",
+            "subject_id": alice.id,
+            "kind": "limit_publication",
+            "reason": "gambling ads",
+            "case_id": case["id"],
+            "days": 7,
+        },
+    )
+    await reviewer.request("GET", SANCTIONS)
+    await reviewer.request(
+        "GET", f"{SANCTIONS}/standing", params={"subject_type": "user", "subject_id": alice.id}
+    )
+    await reviewer.request("GET", f"{SANCTIONS}/{limit['id']}")
+    filed = await alice.request(
+        "POST",
+        "/api/v1/appeals",
+        json={"sanction_id": limit["id"], "statement": "it was a joke among friends"},
+    )
+    await alice.request("GET", "/api/v1/appeals")
+    await second_reviewer.request("GET", "/api/v1/admin/appeals")
+    await second_reviewer.request(
+        "POST",
+        f"/api/v1/admin/appeals/{filed['id']}/decision",
+        json={"verdict": "uphold", "reason": "it was an advertisement"},
+    )
+    await lifted(admin, limit["id"])
+    await reviewer.request(
+        "POST",
+        "/api/v1/admin/identity-links",
+        json={"user_id": bob.id, "other_user_id": carol.id, "reason": "one person"},
+    )
+    await reviewer.request(
+        "POST",
+        "/api/v1/admin/identity-links/unlink",
+        json={"user_id": carol.id, "reason": "two people after all"},
+    )
+
+
+async def identities(
+    server: Server, bob: User, make_user: MakeUser, reviewer: User, admin: User
+) -> None:
+    await reviewer.request("GET", "/api/v1/admin/identities")
+    await reviewer.request(
+        "POST", f"/api/v1/admin/identities/{bob.id}/reveal", json={"reason": "a court order"}
+    )
+    await admin.request("GET", "/api/v1/admin/identity-access")
+    eve = await make_user("eve", on=server, confirm_phone=False)
+    await admin.request(
+        "POST", "/api/v1/admin/blacklist", json={"user_id": eve.id, "reason": "fraud ring"}
+    )
+
+
+async def identity_review(server: Server, make_user: MakeUser, make_staff: MakeStaff) -> None:
+    """On a server whose pack has a reviewer confirm every identity."""
+    frank = await make_user("frank", on=server, confirm_phone=False)
+    reviewer = await make_staff("reviewer", on=server)
+    await reviewer.request("POST", f"/api/v1/admin/identities/{frank.id}/claim")
+    await reviewer.request(
+        "POST", f"/api/v1/admin/identities/{frank.id}/decision", json={"decision": "approve"}
+    )
+
+
+async def the_authoritys_views(server: Server, auditor: User) -> None:
+    for view in ("filings", "cases", "sanctions", "reports", "escalations", "stats", "log"):
+        await auditor.request("GET", f"/api/v1/audit/{view}")
+    signed = await asyncio.to_thread(server.cli, "audit", "checkpoint")
+    assert signed.returncode == 0, signed.stderr
+    await auditor.request("GET", "/api/v1/audit/log/checkpoint")
+    await auditor.request("GET", "/api/v1/audit/log/proofs/inclusion", params={"seq": 1})
+    await auditor.request("GET", "/api/v1/audit/log/proofs/consistency", params={"first": 1})
