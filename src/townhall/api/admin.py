@@ -17,9 +17,12 @@ from townhall.api.models.admin import (
     IdentityClaim,
     IdentityDecision,
     IdentityPage,
+    Lineage,
+    PublicAccountQueue,
     Reveal,
 )
 from townhall.api.models.common import Cursor, cursor_after_last, cursor_position, errors
+from townhall.api.models.public_accounts import PublicAccount
 from townhall.api.responses import JSONBody
 from townhall.api.schemas import (
     MAX_ID,
@@ -125,7 +128,12 @@ async def blacklist(body: BlacklistIn, principal: PrincipalDep, services: Servic
     return {"user_id": body.user_id, "blacklisted": True, "newly_added": added}
 
 
-@router.get("/public-accounts", openapi_extra=needs(Permission.READ_APPLICATIONS))
+@router.get(
+    "/public-accounts",
+    response_model=PublicAccountQueue,
+    response_model_exclude_unset=True,
+    openapi_extra=needs(Permission.READ_APPLICATIONS),
+)
 async def public_account_queue(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -143,6 +151,9 @@ async def public_account_queue(
 
 @router.post(
     "/public-accounts/{public_account_id}/decision",
+    response_model=PublicAccount,
+    response_model_exclude_unset=True,
+    responses=errors(409, 422),
     openapi_extra=needs(Permission.REVIEW_PUBLIC_ACCOUNT),
 )
 async def decide_public_account(
@@ -175,7 +186,11 @@ async def reach_escalations(
     return {"escalations": items, "next_cursor": cursor_after_last(items, limit)}
 
 
-@router.get("/reach/forwards/{forward_id}/lineage", openapi_extra=needs(Permission.READ_REACH))
+@router.get(
+    "/reach/forwards/{forward_id}/lineage",
+    response_model=Lineage,
+    openapi_extra=needs(Permission.READ_REACH),
+)
 async def forward_lineage(
     forward_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     principal: PrincipalDep,

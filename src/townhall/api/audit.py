@@ -15,7 +15,7 @@ from townhall.api.models.audit import (
     AuditEscalationPage,
     AuditReportPage,
     AuditSanctionPage,
-    Filings,
+    FilingPage,
     Stats,
 )
 from townhall.api.models.common import Cursor, cursor_after_last, cursor_position
@@ -67,13 +67,18 @@ class EscalationListing(Listing):
     category: str | None = field(default=None, init=False)  # not a parameter: escalations have none
 
 
-@router.get("/filings", response_model=Filings, openapi_extra=needs(Permission.READ_AUDIT))
+@router.get("/filings", response_model=FilingPage, openapi_extra=needs(Permission.READ_AUDIT))
 async def filings(
     principal: PrincipalDep,
     services: ServicesDep,
     category: Category = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> Any:
-    return {"filings": await services.public_accounts.filings(principal, category=category)}
+    items = await services.public_accounts.filings(
+        principal, category=category, after=cursor_position(cursor) or 0, limit=limit
+    )
+    return {"filings": items, "next_cursor": cursor_after_last(items, limit, "public_account_id")}
 
 
 @router.get("/cases", response_model=AuditCasePage, openapi_extra=needs(Permission.READ_AUDIT))

@@ -12,7 +12,6 @@ from townhall.api.models.common import Cursor, cursor_after_last, cursor_positio
 from townhall.api.models.sanctions import (
     Appeal,
     AppealPage,
-    OwnAppeals,
     Person,
     Sanction,
     SanctionPage,
@@ -188,6 +187,10 @@ async def file_appeal(body: AppealIn, principal: PrincipalDep, services: Service
     )
 
 
-@router.get("/appeals", response_model=OwnAppeals)
-async def my_appeals(principal: PrincipalDep, services: ServicesDep) -> Any:
-    return {"appeals": await services.appeals.mine(principal)}
+@router.get("/appeals", response_model=AppealPage)
+async def my_appeals(
+    principal: PrincipalDep, services: ServicesDep, cursor: Cursor = None, limit: Limit = 50
+) -> Any:
+    """The caller's appeals, oldest first."""
+    items = await services.appeals.mine(principal, after=cursor_position(cursor) or 0, limit=limit)
+    return {"appeals": items, "next_cursor": cursor_after_last(items, limit)}

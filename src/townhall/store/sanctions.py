@@ -135,9 +135,12 @@ async def appeal_of(
     return result.first()
 
 
-async def appeals_by(conn: DbConnection, appellant_id: int) -> list[Row]:
+async def appeals_by(conn: DbConnection, appellant_id: int, *, after: int, limit: int) -> list[Row]:
     result = await conn.execute(
-        select(appeals).where(appeals.c.appellant_id == appellant_id).order_by(appeals.c.id)
+        select(appeals)
+        .where(appeals.c.appellant_id == appellant_id, appeals.c.id > after)
+        .order_by(appeals.c.id)
+        .limit(limit)
     )
     return list(result)
 

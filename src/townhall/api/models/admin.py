@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from townhall.api.models.common import Model
+from townhall.api.models.common import Model, Timestamp
+from townhall.api.models.public_accounts import Forward, PublicAccount
 
 Verification = Literal[
     "pending_review", "format_checked", "provider_verified", "staff_verified", "rejected"
@@ -28,9 +29,9 @@ class IdentityInReview(Model):
     provider_result: str | None = Field(
         description="the identity-verification provider's answer; null when it gave none"
     )
-    submitted_at: str
+    submitted_at: Timestamp
     claimed_by: int | None
-    claimed_at: str | None
+    claimed_at: Timestamp | None
     decided_by: int | None
     reason: str | None = Field(description="a rejection's")
 
@@ -43,7 +44,7 @@ class IdentityPage(Model):
 class IdentityClaim(Model):
     user_id: int
     claimed_by: int
-    claimed_at: str
+    claimed_at: Timestamp
 
 
 class IdentityDecision(Model):
@@ -51,7 +52,7 @@ class IdentityDecision(Model):
     status: Literal["staff_verified", "rejected"]
     reason: str | None
     decided_by: int
-    decided_at: str
+    decided_at: Timestamp
 
 
 class RevealedIdentity(Model):
@@ -76,7 +77,7 @@ class AccessRecord(Model):
     actor_id: int
     subject_id: int
     reason: str
-    at: str
+    at: Timestamp
 
 
 class AccessRecordPage(Model):
@@ -90,6 +91,26 @@ class Blacklisted(Model):
     newly_added: bool = Field(description="false when the identity was listed already")
 
 
+# Public accounts -----------------------------------------------------------------------------
+
+
+class PublicAccountInReview(PublicAccount):
+    """An application (or an account) in the review queue: its page with the application's
+    fields, its operator's handle, and who reviewed it."""
+
+    operator_id: int
+    news_licence: str | None
+    status_reason: str | None
+    applied_at: Timestamp
+    operator_handle: str
+    reviewed_by: int | None
+
+
+class PublicAccountQueue(Model):
+    public_accounts: list[PublicAccountInReview] = Field(description="oldest first")
+    next_cursor: str | None
+
+
 # Reach ---------------------------------------------------------------------------------------
 
 
@@ -99,7 +120,7 @@ class EvidenceSnapshot(Model):
         "an author's totals and most reached posts"
     )
     sha256: str = Field(description="the digest the audit log chains")
-    captured_at: str
+    captured_at: Timestamp
 
 
 class Escalation(Model):
@@ -110,7 +131,7 @@ class Escalation(Model):
     measure: Literal["views", "forwards"]
     threshold: int
     count: int
-    created_at: str
+    created_at: Timestamp
     audit_seq: int | None = Field(description="the audit log row that records it")
     snapshot: EvidenceSnapshot
 
@@ -118,6 +139,12 @@ class Escalation(Model):
 class EscalationPage(Model):
     escalations: list[Escalation]
     next_cursor: str | None
+
+
+class Lineage(Model):
+    lineage: list[Forward] = Field(
+        description="this forward, then each one it forwarded on, back to the one of the post"
+    )
 
 
 class OperatorReach(Model):

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from townhall.api.models.common import Model
+from townhall.api.models.common import Model, Timestamp
 from townhall.api.models.review import CaseDecision, CaseSource, CaseState, ReportOutcome
 from townhall.api.models.sanctions import AppealState, SanctionKind, SanctionState, SubjectType
 
@@ -30,12 +30,13 @@ class Filing(Model):
     registration_number: str | None
     news_licence: str | None
     operator_id: int
-    applied_at: str
-    approved_at: str | None
+    applied_at: Timestamp
+    approved_at: Timestamp | None
 
 
-class Filings(Model):
-    filings: list[Filing] = Field(description="by category, then id")
+class FilingPage(Model):
+    filings: list[Filing] = Field(description="oldest first")
+    next_cursor: str | None
 
 
 class AuditCase(Model):
@@ -51,9 +52,9 @@ class AuditCase(Model):
     content_chars: int | None = Field(description="the length of the text judged, if any")
     state: CaseState
     decision: CaseDecision | None
-    opened_at: str
-    due_at: str
-    decided_at: str | None
+    opened_at: Timestamp
+    due_at: Timestamp
+    decided_at: Timestamp | None
     handling_ms: int | None = Field(description="opened to decided; null while pending")
     decided_in_time: bool | None = Field(description="by its due time; null while pending")
     overdue: bool
@@ -77,16 +78,16 @@ class AuditSanction(Model):
     reason: str
     automated: bool = Field(description="automated detection had a part")
     applied_by: int
-    starts_at: str
-    ends_at: str | None
+    starts_at: Timestamp
+    ends_at: Timestamp | None
     state: SanctionState
-    ended_at: str | None
+    ended_at: Timestamp | None
     ended_by: int | None
     end_reason: str | None
     appeal_id: int | None
     appeal_state: AppealState | None
-    appeal_created_at: str | None
-    appeal_decided_at: str | None
+    appeal_created_at: Timestamp | None
+    appeal_decided_at: Timestamp | None
 
 
 class AuditReport(Model):
@@ -96,8 +97,8 @@ class AuditReport(Model):
     case_id: int
     target_type: str
     reason: str
-    created_at: str
-    decided_at: str | None
+    created_at: Timestamp
+    decided_at: Timestamp | None
     handling_ms: int | None
     outcome: ReportOutcome
 
@@ -111,14 +112,14 @@ class AuditEscalation(Model):
     measure: str
     threshold: int
     count: int
-    created_at: str
+    created_at: Timestamp
     snapshot_sha256: str
-    snapshot_captured_at: str
+    snapshot_captured_at: Timestamp
     snapshot_chars: int
     case_id: int | None
     case_state: CaseState | None
     case_decision: CaseDecision | None
-    case_decided_at: str | None
+    case_decided_at: Timestamp | None
 
 
 class AuditCasePage(Model):
@@ -147,7 +148,10 @@ class AuditEscalationPage(Model):
 class StatsRow(Model):
     """What began in one period and category, with what has become of it since."""
 
-    period_start: str = Field(description="an ISO date in the pack's time zone")
+    period_start: str = Field(
+        description="the period's first day, in the pack's time zone",
+        json_schema_extra={"format": "date"},
+    )
     category: str = Field(description='"unspecified" for records that name none')
     cases_opened: int
     approved: int
@@ -175,8 +179,8 @@ class StatsRow(Model):
 class Stats(Model):
     period: Literal["day", "week", "month"]
     timezone: str = Field(description="the pack's, in which dates are read")
-    since: str | None
-    until: str | None
+    since: str | None = Field(description="the period's start, in the pack's time zone; null: open")
+    until: str | None = Field(description="its end, not included; null: open")
     rows: list[StatsRow]
 
 
@@ -185,7 +189,7 @@ class Stats(Model):
 
 class LogRow(Model):
     seq: int
-    at: str
+    at: Timestamp
     actor_id: int | None = Field(description="null: the operator, the system, or purged")
     actor_role: str
     action: str
@@ -211,7 +215,7 @@ class Checkpoint(Model):
     tree_size: int
     root: str
     chain_head: str
-    at: str
+    at: Timestamp
     key_name: str
     public_key: str
     verifier_key: str

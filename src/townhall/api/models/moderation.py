@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from townhall.api.models.common import Model
+from townhall.api.models.common import Model, Timestamp
 
 ModerationDecision = Literal["allow", "flag", "hold", "block"]
 SurfaceName = Literal["direct", "group", "public_post", "name"]
@@ -55,7 +55,7 @@ class Statement(Model):
     subject_id: int | None = Field(description="null when blocked: nothing was stored")
     reasons: list[ModerationReason]
     automated: bool
-    created_at: str
+    created_at: Timestamp
 
 
 class StatementPage(Model):
