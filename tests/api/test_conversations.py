@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.conftest import MakeUser, ServerPool, User
 from tests.support import assert_error, group_of
 
-NO_CONVERSATIONS = {"conversations": [], "next_cursor": None}
-NO_INVITATIONS = {"invitations": [], "next_cursor": None}
+NO_CONVERSATIONS: dict[str, Any] = {"conversations": [], "next_cursor": None}
+NO_INVITATIONS: dict[str, Any] = {"invitations": [], "next_cursor": None}
 
 
 async def test_a_direct_conversation_holds_the_two_of_them(alice: User, bob: User) -> None:

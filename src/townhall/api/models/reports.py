@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from townhall.api.models.common import Model, Timestamp
-
-ReportTargetType = Literal["message", "post", "user", "group", "public_account"]
-
-
-class ReportTarget(Model):
-    type: ReportTargetType
-    id: int
+from townhall.api.models.review import CaseTarget, ReportOutcome
 
 
 class Report(Model):
     id: int
-    target: ReportTarget
+    target: CaseTarget
     reason: str = Field(description="one of the pack's report reasons")
     detail: str | None
     created_at: Timestamp
-    outcome: Literal["pending", "no_violation", "action_taken"] = Field(
-        description="what the reporter is told once a reviewer decided"
-    )
+    outcome: ReportOutcome = Field(description="what the reporter is told once a reviewer decided")
 
 
 class ReportPage(Model):
