@@ -29,13 +29,12 @@ class ModerationReason(Model):
 
     category: str
     severity: str
-    term: str = Field(description="the lexicon term or the classifier that matched")
+    term: str = Field(description="the lexicon term, news signal or classifier that matched")
     excerpt: str = Field(description="what matched, in the author's own text")
-    how: Literal[
-        "text", "pinyin", "homophone", "lookalike", "hash", "near_duplicate", "classifier"
-    ] = Field(
-        description="a lexicon match's way (its text, pinyin, a homophone, a lookalike), `hash` "
-        "or `near_duplicate` for a copy of a removed text, or a classifier's flag"
+    how: str = Field(
+        description="how it was found: a lexicon match's way (`text`, `pinyin`, `homophone`, "
+        "`lookalike`), `hash` or `near_duplicate` for a copy of a removed text, `news_pattern` "
+        "or `news_term` for the news check, `classifier` for a classifier's score"
     )
 
 
