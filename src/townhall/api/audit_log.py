@@ -21,7 +21,12 @@ Size = Annotated[int, Query(ge=0, le=MAX_ID)]
 SizeOrNewest = Annotated[int | None, Query(ge=0, le=MAX_ID)]  # None: the newest checkpoint's
 
 
-@router.get("", response_model=LogPage, openapi_extra=needs(Permission.READ_AUDIT))
+@router.get(
+    "",
+    response_model=LogPage,
+    responses=errors(409),  # a row that cannot be hashed: the log is broken
+    openapi_extra=needs(Permission.READ_AUDIT),
+)
 async def rows(
     principal: PrincipalDep,
     services: ServicesDep,
