@@ -8,6 +8,7 @@ import json
 import re
 import sqlite3
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import date
 from pathlib import Path
@@ -270,21 +271,34 @@ async def subscribed_account(
 CASES = "/api/v1/admin/review/cases"
 
 
+async def pages(client: TownhallClient, path: str, **params: Any) -> AsyncIterator[dict[str, Any]]:
+    """Each page of a paged list in turn, following `next_cursor` until it is null."""
+    cursor = None
+    while True:
+        page = await client.request(
+            "GET", path, params=params if cursor is None else {**params, "cursor": cursor}
+        )
+        yield page
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return
+
+
+async def every_item(
+    client: TownhallClient, path: str, items: str, **params: Any
+) -> list[dict[str, Any]]:
+    """Every item of a paged list: `items` names the list in each page."""
+    return [item async for page in pages(client, path, **params) for item in page[items]]
+
+
 async def review_case(
     staff: TownhallClient, target_type: str, target_id: int, state: str = "pending"
 ) -> dict[str, Any] | None:
     """The case of a target among the review queue's cases in `state`, or None."""
-    offset: int | None = 0
-    while offset is not None:
-        page = await staff.request(
-            "GET",
-            CASES,
-            params={"state": state, "offset": offset, "limit": 500},
-        )
+    async for page in pages(staff, CASES, state=state, limit=500):
         for case in page["cases"]:
             if case["target"] == {"type": target_type, "id": target_id}:
                 return case
-        offset = page["next_offset"]
     return None
 
 

@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User
-from tests.support import add_terms, assert_error, query_db
+from tests.support import add_terms, assert_error, every_item, query_db
 from townhall.domain.audit import (
     Checkpoint,
     Entry,
@@ -68,13 +68,12 @@ def recomputed_leaf(row: dict[str, Any]) -> bytes:
 
 
 async def every_row(auditor: User, limit: int = 500) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    after: int | None = 0
-    while after is not None:
-        page = await auditor.request("GET", LOG, params={"after": after, "limit": limit})
-        rows += page["rows"]
-        after = page["next_after"]
-    return rows
+    return await every_item(auditor, LOG, "rows", limit=limit)
+
+
+def after_seq(seq: int) -> str:
+    """The cursor of the log's page that starts after row `seq`: the log's cursor is a seq."""
+    return str(seq)
 
 
 def hexes(values: list[str]) -> list[bytes]:
@@ -151,7 +150,8 @@ async def test_proofs_from_the_api_verify_against_the_signed_checkpoint(
 
     # A purged row keeps its leaf: its proof still holds against the older checkpoint.
     purge_by_hand(fresh_server, 3)
-    (purged,) = (await auditor.request("GET", LOG, params={"after": 2, "limit": 1}))["rows"]
+    page = await auditor.request("GET", LOG, params={"cursor": after_seq(2), "limit": 1})
+    (purged,) = page["rows"]
     assert purged["purged"] is True and purged["leaf_hash"] == rows[2]["leaf_hash"]
     assert (purged["actor_id"], purged["subject_id"], purged["details"]) == (None, None, {})
     old = await auditor.request(
@@ -198,8 +198,9 @@ async def test_only_auditors_and_administrators_read_the_log(
         (LOG, {"limit": 0}, 400, "limit_invalid"),
         (LOG, {"limit": 501}, 400, "limit_invalid"),
         (LOG, {"limit": "ten"}, 400, "invalid_request"),
-        (LOG, {"after": -1}, 400, "invalid_request"),
-        (LOG, {"after": 2**70}, 400, "invalid_request"),
+        (LOG, {"cursor": "-1"}, 400, "cursor_invalid"),
+        (LOG, {"cursor": str(2**70)}, 400, "cursor_invalid"),
+        (LOG, {"cursor": "x" * 65}, 400, "invalid_request"),
         (f"{LOG}/proofs/inclusion", {}, 400, "invalid_request"),
         (f"{LOG}/proofs/inclusion", {"seq": 0, "tree_size": 1}, 400, "seq_out_of_range"),
         (f"{LOG}/proofs/inclusion", {"seq": 2, "tree_size": 1}, 400, "seq_out_of_range"),
@@ -302,5 +303,5 @@ async def test_no_proof_is_served_from_rows_that_no_longer_hash_to_the_signed_ro
         answer = await auditor.raw("GET", path, params=params)
         assert_error(answer, 409, "audit_log_broken")
         assert "no longer hash to the root" in answer.json()["error"]["message"]
-    rows = await auditor.request("GET", LOG, params={"after": 3, "limit": 1})
+    rows = await auditor.request("GET", LOG, params={"cursor": after_seq(3), "limit": 1})
     assert rows["rows"][0]["reason"] == "nothing to see"  # the rows themselves stay readable

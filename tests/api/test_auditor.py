@@ -18,6 +18,7 @@ from tests.conftest import PASSWORD, MakeStaff, MakeUser, Server, ServerPool, Us
 from tests.support import (
     assert_error,
     case_of,
+    every_item,
     group_of,
     identity_secrets,
     leaks,
@@ -156,14 +157,7 @@ async def decide(staff: User, case_id: int, decision: str) -> None:
 
 async def every(staff: User, route: str, **params: Any) -> list[dict[str, Any]]:
     """Every record of a list, page by page."""
-    found: list[dict[str, Any]] = []
-    after = 0
-    while True:
-        page = await staff.request("GET", f"{AUDIT}/{route}", params={**params, "after": after})
-        found += page[route]
-        if page["next_after"] is None:
-            return found
-        after = page["next_after"]
+    return await every_item(staff, f"{AUDIT}/{route}", route, **params)
 
 
 def by_id(records: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -291,15 +285,17 @@ async def test_lists_page_and_filter_by_period_and_category(
     assert gambling_case["id"] in only_gambling and fraud_case["id"] not in only_gambling
     assert all("gambling" in case["categories"] for case in only_gambling.values())
     later = await auditor.request("GET", f"{AUDIT}/cases", params={"since": local_day(2)})
-    assert later == {"cases": [], "next_after": None}
+    assert later == {"cases": [], "next_cursor": None}
     earlier = await auditor.request("GET", f"{AUDIT}/reports", params={"until": local_day(-2)})
     assert fraud["id"] not in by_id(earlier["reports"])
     assert fraud["id"] in by_id(await every(auditor, "reports", category="fraud", **today))
 
     first = await auditor.request("GET", f"{AUDIT}/cases", params={"limit": 1})
-    assert len(first["cases"]) == 1 and first["next_after"] == first["cases"][0]["id"]
-    second = await auditor.request("GET", f"{AUDIT}/cases", params={"limit": 1, "after": 1})
-    assert second["cases"][0]["id"] > 1
+    assert len(first["cases"]) == 1 and first["next_cursor"] is not None
+    second = await auditor.request(
+        "GET", f"{AUDIT}/cases", params={"limit": 1, "cursor": first["next_cursor"]}
+    )
+    assert second["cases"][0]["id"] > first["cases"][0]["id"]
 
     stats = await auditor.request(
         "GET", f"{AUDIT}/stats", params={"period": "week", "category": "gambling", **today}

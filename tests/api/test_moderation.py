@@ -25,6 +25,7 @@ from tests.conftest import (
 from tests.support import (
     account_name,
     assert_error,
+    every_item,
     full_history,
     full_sync,
     group_of,
@@ -34,14 +35,10 @@ from tests.support import (
 
 
 async def statements_about(staff: User, author_id: int) -> list[dict[str, Any]]:
-    found, after = [], 0
-    while after is not None:
-        page = await staff.request(
-            "GET", "/api/v1/admin/moderation/statements", params={"after": after, "limit": 500}
-        )
-        found += [item for item in page["statements"] if item["author_id"] == author_id]
-        after = page["next_after"]
-    return found
+    statements = await every_item(
+        staff, "/api/v1/admin/moderation/statements", "statements", limit=500
+    )
+    return [item for item in statements if item["author_id"] == author_id]
 
 
 async def test_a_blocked_message_is_refused_in_every_disguise_and_never_delivered(

@@ -14,6 +14,7 @@ from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User, fresh_
 from tests.support import (
     account_name,
     assert_error,
+    every_item,
     full_sync,
     identity_secrets,
     leaks,
@@ -55,19 +56,10 @@ async def sanction(
 
 async def queued_ids(reviewer: User, status: str = "pending_review") -> set[int]:
     """Every id in one review queue, read page by page."""
-    ids: set[int] = set()
-    after = 0
-    while True:
-        answer = await reviewer.raw(
-            "GET",
-            "/api/v1/admin/public-accounts",
-            params={"status": status, "after": after, "limit": 200},
-        )
-        assert answer.status_code == 200, answer.text
-        ids |= {item["id"] for item in answer.json()["public_accounts"]}
-        after = answer.json()["next_after"]
-        if after is None:
-            return ids
+    queue = await every_item(
+        reviewer, "/api/v1/admin/public-accounts", "public_accounts", status=status, limit=200
+    )
+    return {item["id"] for item in queue}
 
 
 # Applying ---------------------------------------------------------------------------------------
@@ -422,7 +414,7 @@ async def queue_from(
     answer = await reviewer.raw(
         "GET",
         "/api/v1/admin/public-accounts",
-        params={"status": status, "after": account_id - 1, "limit": 1},
+        params={"status": status, "cursor": str(account_id - 1), "limit": 1},
     )
     assert answer.status_code == 200, answer.text
     return [item for item in answer.json()["public_accounts"] if item["id"] == account_id]

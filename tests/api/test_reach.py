@@ -16,6 +16,7 @@ from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User
 from tests.support import (
     assert_error,
     case_of,
+    every_item,
     full_history,
     full_sync,
     public_account,
@@ -64,15 +65,7 @@ async def forwarded(
 
 
 async def all_escalations(staff: User) -> list[dict[str, Any]]:
-    found, after = [], 0
-    while after is not None:
-        answer = await staff.raw(
-            "GET", "/api/v1/admin/reach/escalations", params={"after": after, "limit": 200}
-        )
-        assert answer.status_code == 200, answer.text
-        found += answer.json()["escalations"]
-        after = answer.json()["next_after"]
-    return found
+    return await every_item(staff, "/api/v1/admin/reach/escalations", "escalations", limit=200)
 
 
 async def escalations_of(staff: User, post_id: int) -> list[dict[str, Any]]:

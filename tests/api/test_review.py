@@ -20,6 +20,7 @@ from tests.support import (
     case_of,
     decide_case,
     decided_case,
+    every_item,
     full_history,
     full_sync,
     group_of,
@@ -140,12 +141,7 @@ async def test_the_queue_puts_the_most_urgent_first_and_pages(
     reported = await case_of(reviewer, "user", alice.id)
     assert urgent["priority"] > reported["priority"]
 
-    queue: list[dict[str, Any]] = []
-    offset = 0
-    while offset is not None:
-        page = await reviewer.request("GET", CASES, params={"offset": offset, "limit": 7})
-        queue += page["cases"]
-        offset = page["next_offset"]
+    queue = await every_item(reviewer, CASES, "cases", limit=7)
     assert len({case["id"] for case in queue}) == len(queue)
     order = [(-case["priority"], case["due_at"]) for case in queue]
     assert order == sorted(order)
@@ -457,14 +453,8 @@ async def test_a_removed_post_takes_its_reposts_and_every_forward_with_it(
 
 
 async def audit_row_of(admin: User, action: str, case_id: int) -> dict[str, Any]:
-    found, after = [], 0
-    while after is not None:
-        page = await admin.request(
-            "GET", "/api/v1/audit/log", params={"after": after, "limit": 500}
-        )
-        found += [r for r in page["rows"] if (r["action"], r["subject_id"]) == (action, case_id)]
-        after = page["next_after"]
-    (row,) = found
+    rows = await every_item(admin, "/api/v1/audit/log", "rows", limit=500)
+    (row,) = [r for r in rows if (r["action"], r["subject_id"]) == (action, case_id)]
     return row
 
 

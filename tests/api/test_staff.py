@@ -85,7 +85,8 @@ async def queue(reviewer: User, **params: Any) -> dict[str, Any]:
 
 
 async def queue_item(reviewer: User, user_id: int, status: str) -> dict[str, Any] | None:
-    page = await queue(reviewer, status=status, after=user_id - 1, limit=1)
+    # The queue is in id order and its cursor is the last id seen.
+    page = await queue(reviewer, status=status, cursor=str(user_id - 1), limit=1)
     items = [item for item in page["identities"] if item["user_id"] == user_id]
     return items[0] if items else None
 
@@ -216,9 +217,18 @@ async def test_every_reveal_writes_one_record_of_who_whom_when_and_why(
         )
         at = datetime.fromisoformat(record["at"]).timestamp()
         assert before - 1 <= at <= after + 1
-    # The unfiltered list holds them too, and its limit is honoured.
-    everything = await admin.raw("GET", "/api/v1/admin/identity-access", params={"limit": 2})
-    assert len(everything.json()["records"]) == 2
+    # The unfiltered list holds them too, a page at a time, each page further back.
+    newest = await admin.request("GET", "/api/v1/admin/identity-access", params={"limit": 2})
+    assert len(newest["records"]) == 2 and newest["next_cursor"] is not None
+    older = await admin.request(
+        "GET",
+        "/api/v1/admin/identity-access",
+        params={"limit": 2, "cursor": newest["next_cursor"]},
+    )
+    assert older["records"][0]["id"] < newest["records"][-1]["id"]
+    assert [r["id"] for r in newest["records"] + older["records"]][:3] == [
+        record_id for record_id, *_ in reversed(revealed)
+    ]
     # Reading the records is not itself a reveal.
     assert len(await access_records(admin, subject.id)) == len(reasons)
 
@@ -252,16 +262,16 @@ async def test_the_queue_lists_pending_identities_masked_and_in_pages(
     reviewer = await make_staff("reviewer", on=review_server)
 
     seen: list[dict[str, Any]] = []
-    after = users[0].id - 1
+    cursor = str(users[0].id - 1)
     while len(seen) < len(users):
-        page = await queue(reviewer, status="pending_review", after=after, limit=2)
+        page = await queue(reviewer, status="pending_review", cursor=cursor, limit=2)
         items = page["identities"]
         assert 1 <= len(items) <= 2
         assert [i["user_id"] for i in items] == sorted(i["user_id"] for i in items)
-        assert all(i["user_id"] > after for i in items)
-        assert page["next_after"] == (items[-1]["user_id"] if len(items) == 2 else None)
+        assert all(i["user_id"] >= users[0].id for i in items)
+        assert (page["next_cursor"] is None) == (len(items) < 2)
         seen.extend(i for i in items if i["user_id"] in {u.id for u in users})
-        after = items[-1]["user_id"]
+        cursor = page["next_cursor"]
 
     for user, identity, item in zip(users, identities, seen, strict=True):
         assert item["user_id"] == user.id

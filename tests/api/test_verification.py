@@ -68,7 +68,7 @@ async def approve(reviewer: User, user: User) -> dict[str, Any]:
 
 async def queued(reviewer: User, status: str, user: User) -> dict[str, Any] | None:
     answer = await reviewer.raw(
-        "GET", QUEUE, params={"status": status, "after": user.id - 1, "limit": 1}
+        "GET", QUEUE, params={"status": status, "cursor": str(user.id - 1), "limit": 1}
     )
     assert answer.status_code == 200, answer.text
     return next((i for i in answer.json()["identities"] if i["user_id"] == user.id), None)

@@ -6,9 +6,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
+from townhall.api.models.admin import (
+    AccessRecordPage,
+    AuthorReach,
+    Blacklisted,
+    EscalationPage,
+    IdentityClaim,
+    IdentityDecision,
+    IdentityPage,
+    Lineage,
+    PublicAccountQueue,
+    Reveal,
+)
+from townhall.api.models.common import Cursor, cursor_after_last, cursor_position, errors
+from townhall.api.models.public_accounts import PublicAccount
+from townhall.api.responses import JSONBody
 from townhall.api.schemas import (
     MAX_ID,
     BlacklistIn,
@@ -22,32 +37,42 @@ router = APIRouter(prefix="/api/v1/admin", tags=["staff"])
 
 UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 PublicAccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
-After = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 
-@router.get("/identities", openapi_extra=needs(Permission.READ_IDENTITY_QUEUE))
+@router.get(
+    "/identities", response_model=IdentityPage, openapi_extra=needs(Permission.READ_IDENTITY_QUEUE)
+)
 async def identity_queue(
     principal: PrincipalDep,
     services: ServicesDep,
     status: Literal[
         "pending_review", "format_checked", "provider_verified", "staff_verified", "rejected"
     ] = "pending_review",
-    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:
-    items = await services.identity.review_queue(principal, status=status, after=after, limit=limit)
-    return {
-        "identities": items,
-        "next_after": items[-1]["user_id"] if len(items) == limit else None,
-    }
+    items = await services.identity.review_queue(
+        principal, status=status, after=cursor_position(cursor) or 0, limit=limit
+    )
+    return {"identities": items, "next_cursor": cursor_after_last(items, limit, "user_id")}
 
 
-@router.post("/identities/{user_id}/claim", openapi_extra=needs(Permission.REVIEW_IDENTITY))
+@router.post(
+    "/identities/{user_id}/claim",
+    response_model=IdentityClaim,
+    responses=errors(409),
+    openapi_extra=needs(Permission.REVIEW_IDENTITY),
+)
 async def claim(user_id: UserId, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.identity.claim(principal, user_id)
 
 
-@router.post("/identities/{user_id}/decision", openapi_extra=needs(Permission.REVIEW_IDENTITY))
+@router.post(
+    "/identities/{user_id}/decision",
+    response_model=IdentityDecision,
+    responses=errors(409, 422),
+    openapi_extra=needs(Permission.REVIEW_IDENTITY),
+)
 async def decide(
     user_id: UserId, body: DecisionIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
@@ -56,57 +81,79 @@ async def decide(
     )
 
 
-@router.post("/identities/{user_id}/reveal", openapi_extra=needs(Permission.REVEAL_IDENTITY))
+@router.post(
+    "/identities/{user_id}/reveal",
+    response_model=Reveal,
+    responses=errors(422),
+    openapi_extra=needs(Permission.REVEAL_IDENTITY),
+)
 async def reveal(
-    user_id: UserId,
-    body: ReasonIn,
-    principal: PrincipalDep,
-    services: ServicesDep,
-    response: Response,
-) -> Any:
+    user_id: UserId, body: ReasonIn, principal: PrincipalDep, services: ServicesDep
+) -> JSONBody:
+    # Rendered as the service gave it, never re-validated: a validation error would carry the
+    # plaintext into the server's log.
     revealed = await services.identity.reveal(principal, user_id, body.reason)
-    response.headers["Cache-Control"] = "no-store"  # no browser or proxy keeps the plaintext
-    return revealed
+    # No browser or proxy keeps the plaintext.
+    return JSONBody(revealed, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/identity-access", openapi_extra=needs(Permission.READ_IDENTITY_ACCESS))
+@router.get(
+    "/identity-access",
+    response_model=AccessRecordPage,
+    openapi_extra=needs(Permission.READ_IDENTITY_ACCESS),
+)
 async def identity_access(
     principal: PrincipalDep,
     services: ServicesDep,
     subject_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Any:
-    records = await services.identity.access_records(principal, subject_id=subject_id, limit=limit)
-    return {"records": records}
+    """Newest first: each page goes further back."""
+    records = await services.identity.access_records(
+        principal, subject_id=subject_id, before=cursor_position(cursor), limit=limit
+    )
+    return {"records": records, "next_cursor": cursor_after_last(records, limit)}
 
 
-@router.post("/blacklist", status_code=201, openapi_extra=needs(Permission.BLACKLIST_IDENTITY))
+@router.post(
+    "/blacklist",
+    status_code=201,
+    response_model=Blacklisted,
+    responses=errors(404, 422),
+    openapi_extra=needs(Permission.BLACKLIST_IDENTITY),
+)
 async def blacklist(body: BlacklistIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     added = await services.identity.blacklist(principal, body.user_id, body.reason)
     return {"user_id": body.user_id, "blacklisted": True, "newly_added": added}
 
 
-@router.get("/public-accounts", openapi_extra=needs(Permission.READ_APPLICATIONS))
+@router.get(
+    "/public-accounts",
+    response_model=PublicAccountQueue,
+    response_model_exclude_unset=True,
+    openapi_extra=needs(Permission.READ_APPLICATIONS),
+)
 async def public_account_queue(
     principal: PrincipalDep,
     services: ServicesDep,
     status: Literal[
         "pending_review", "approved", "rejected", "suspended", "closed"
     ] = "pending_review",
-    after: After = 0,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:
     items = await services.public_accounts.review_queue(
-        principal, status=status, after=after, limit=limit
+        principal, status=status, after=cursor_position(cursor) or 0, limit=limit
     )
-    return {
-        "public_accounts": items,
-        "next_after": items[-1]["id"] if len(items) == limit else None,
-    }
+    return {"public_accounts": items, "next_cursor": cursor_after_last(items, limit)}
 
 
 @router.post(
     "/public-accounts/{public_account_id}/decision",
+    response_model=PublicAccount,
+    response_model_exclude_unset=True,
+    responses=errors(409, 422),
     openapi_extra=needs(Permission.REVIEW_PUBLIC_ACCOUNT),
 )
 async def decide_public_account(
@@ -124,18 +171,26 @@ async def decide_public_account(
     )
 
 
-@router.get("/reach/escalations", openapi_extra=needs(Permission.READ_REACH))
+@router.get(
+    "/reach/escalations", response_model=EscalationPage, openapi_extra=needs(Permission.READ_REACH)
+)
 async def reach_escalations(
     principal: PrincipalDep,
     services: ServicesDep,
-    after: After = 0,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:
-    items = await services.reach.escalations(principal, after=after, limit=limit)
-    return {"escalations": items, "next_after": items[-1]["id"] if len(items) == limit else None}
+    items = await services.reach.escalations(
+        principal, after=cursor_position(cursor) or 0, limit=limit
+    )
+    return {"escalations": items, "next_cursor": cursor_after_last(items, limit)}
 
 
-@router.get("/reach/forwards/{forward_id}/lineage", openapi_extra=needs(Permission.READ_REACH))
+@router.get(
+    "/reach/forwards/{forward_id}/lineage",
+    response_model=Lineage,
+    openapi_extra=needs(Permission.READ_REACH),
+)
 async def forward_lineage(
     forward_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     principal: PrincipalDep,
@@ -145,7 +200,9 @@ async def forward_lineage(
 
 
 @router.get(
-    "/reach/public-accounts/{public_account_id}", openapi_extra=needs(Permission.READ_REACH)
+    "/reach/public-accounts/{public_account_id}",
+    response_model=AuthorReach,
+    openapi_extra=needs(Permission.READ_REACH),
 )
 async def author_reach(
     public_account_id: PublicAccountId, principal: PrincipalDep, services: ServicesDep

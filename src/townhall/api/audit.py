@@ -1,6 +1,6 @@
 """The authority's read-only routes under /api/v1/audit: filings, review cases, sanctions,
 reports, reach escalations and the figures per period. The auditor and administrators; the
-roles are checked in the services. Lists are oldest first, paged by `after` (the last id seen)."""
+roles are checked in the services. Lists are oldest first, paged by `cursor`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
-from townhall.api.schemas import MAX_ID
+from townhall.api.models.audit import (
+    AuditCasePage,
+    AuditEscalationPage,
+    AuditReportPage,
+    AuditSanctionPage,
+    FilingPage,
+    Stats,
+)
+from townhall.api.models.common import Cursor, cursor_after_last, cursor_position
 from townhall.domain.permissions import Permission
 from townhall.services.container import Services
 from townhall.services.principal import Principal
@@ -22,7 +30,6 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 Since = Annotated[str | None, Query(max_length=40)]
 Until = Annotated[str | None, Query(max_length=40)]
 Category = Annotated[str | None, Query(max_length=64)]
-After = Annotated[int, Query(ge=0, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=LIST_MAX)]
 
 
@@ -33,7 +40,7 @@ class Listing:
     since: Since = None
     until: Until = None
     category: Category = None
-    after: After = 0
+    cursor: Cursor = None
     limit: Limit = 100
 
     async def page(self, services: Services, principal: Principal, what: str) -> dict[str, Any]:
@@ -43,10 +50,10 @@ class Listing:
             since=self.since,
             until=self.until,
             category=self.category,
-            after=self.after,
+            after=cursor_position(self.cursor) or 0,
             limit=self.limit,
         )
-        return {what: items, "next_after": items[-1]["id"] if len(items) == self.limit else None}
+        return {what: items, "next_cursor": cursor_after_last(items, self.limit)}
 
 
 # A field redefined in a subclass keeps its place among the parameters.
@@ -60,16 +67,21 @@ class EscalationListing(Listing):
     category: str | None = field(default=None, init=False)  # not a parameter: escalations have none
 
 
-@router.get("/filings", openapi_extra=needs(Permission.READ_AUDIT))
+@router.get("/filings", response_model=FilingPage, openapi_extra=needs(Permission.READ_AUDIT))
 async def filings(
     principal: PrincipalDep,
     services: ServicesDep,
     category: Category = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> Any:
-    return {"filings": await services.public_accounts.filings(principal, category=category)}
+    items = await services.public_accounts.filings(
+        principal, category=category, after=cursor_position(cursor) or 0, limit=limit
+    )
+    return {"filings": items, "next_cursor": cursor_after_last(items, limit, "public_account_id")}
 
 
-@router.get("/cases", openapi_extra=needs(Permission.READ_AUDIT))
+@router.get("/cases", response_model=AuditCasePage, openapi_extra=needs(Permission.READ_AUDIT))
 async def cases(
     principal: PrincipalDep, services: ServicesDep, query: Annotated[Listing, Depends()]
 ) -> Any:
@@ -77,7 +89,9 @@ async def cases(
     return await query.page(services, principal, "cases")
 
 
-@router.get("/sanctions", openapi_extra=needs(Permission.READ_AUDIT))
+@router.get(
+    "/sanctions", response_model=AuditSanctionPage, openapi_extra=needs(Permission.READ_AUDIT)
+)
 async def sanctions(
     principal: PrincipalDep, services: ServicesDep, query: Annotated[Listing, Depends()]
 ) -> Any:
@@ -85,7 +99,7 @@ async def sanctions(
     return await query.page(services, principal, "sanctions")
 
 
-@router.get("/reports", openapi_extra=needs(Permission.READ_AUDIT))
+@router.get("/reports", response_model=AuditReportPage, openapi_extra=needs(Permission.READ_AUDIT))
 async def reports(
     principal: PrincipalDep, services: ServicesDep, query: Annotated[ReportListing, Depends()]
 ) -> Any:
@@ -93,7 +107,9 @@ async def reports(
     return await query.page(services, principal, "reports")
 
 
-@router.get("/escalations", openapi_extra=needs(Permission.READ_AUDIT))
+@router.get(
+    "/escalations", response_model=AuditEscalationPage, openapi_extra=needs(Permission.READ_AUDIT)
+)
 async def escalations(
     principal: PrincipalDep, services: ServicesDep, query: Annotated[EscalationListing, Depends()]
 ) -> Any:
@@ -101,7 +117,7 @@ async def escalations(
     return await query.page(services, principal, "escalations")
 
 
-@router.get("/stats", openapi_extra=needs(Permission.READ_AUDIT))
+@router.get("/stats", response_model=Stats, openapi_extra=needs(Permission.READ_AUDIT))
 async def stats(
     principal: PrincipalDep,
     services: ServicesDep,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from townhall.api.responses import JSONBody
@@ -63,10 +64,27 @@ def install(app: FastAPI) -> None:
             return error_response(ErrorCode.INTERNAL_ERROR, "something went wrong on our side")
         return error_response(code, str(exc.detail))
 
+    @app.exception_handler(ResponseValidationError)
+    async def _answer_mismatch(request: Request, exc: ResponseValidationError) -> JSONBody:
+        # Our answer does not fit its model: a bug of ours. Its errors carry the answer's values
+        # (message text, reasons, statements), so only where each mismatch is gets logged.
+        log.error(
+            "answer does not match its model on %s %s: %s",
+            request.method,
+            request.url.path,
+            "; ".join(describe_mismatch(problem) for problem in exc.errors()),
+        )
+        return error_response(ErrorCode.INTERNAL_ERROR, "something went wrong on our side")
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONBody:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(ErrorCode.INTERNAL_ERROR, "something went wrong on our side")
+
+
+def describe_mismatch(problem: Any) -> str:
+    where = ".".join(str(part) for part in problem.get("loc", ()))
+    return f"{where} ({problem.get('type', 'invalid')})"
 
 
 def describe_validation_error(exc: RequestValidationError) -> tuple[ErrorCode, str]:

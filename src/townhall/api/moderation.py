@@ -7,23 +7,41 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
-from townhall.api.schemas import MAX_ID, LexiconTermIn, TextCheckIn
+from townhall.api.models.common import Cursor, cursor_after_last, cursor_position, errors
+from townhall.api.models.moderation import (
+    CheckedText,
+    LexiconListing,
+    LexiconTerm,
+    StatementPage,
+)
+from townhall.api.schemas import LexiconTermIn, TextCheckIn
 from townhall.domain.permissions import Permission
 
 router = APIRouter(prefix="/api/v1/admin", tags=["moderation"])
 
 
-@router.get("/lexicon", openapi_extra=needs(Permission.READ_LEXICON))
+@router.get("/lexicon", response_model=LexiconListing, openapi_extra=needs(Permission.READ_LEXICON))
 async def lexicon(principal: PrincipalDep, services: ServicesDep) -> Any:
     return services.moderation.listing(principal)
 
 
-@router.post("/lexicon/terms", status_code=201, openapi_extra=needs(Permission.EDIT_LEXICON))
+@router.post(
+    "/lexicon/terms",
+    status_code=201,
+    response_model=LexiconTerm,
+    openapi_extra=needs(Permission.EDIT_LEXICON),
+)
 async def add_term(body: LexiconTermIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.moderation.add_term(principal, **body.model_dump())
 
 
-@router.delete("/lexicon/terms", status_code=204, openapi_extra=needs(Permission.EDIT_LEXICON))
+@router.delete(
+    "/lexicon/terms",
+    status_code=204,
+    response_class=Response,
+    responses=errors(404),
+    openapi_extra=needs(Permission.EDIT_LEXICON),
+)
 async def remove_term(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -33,17 +51,26 @@ async def remove_term(
     return Response(status_code=204)
 
 
-@router.post("/lexicon/check", openapi_extra=needs(Permission.READ_LEXICON))
+@router.post(
+    "/lexicon/check", response_model=CheckedText, openapi_extra=needs(Permission.READ_LEXICON)
+)
 async def check_text(body: TextCheckIn, principal: PrincipalDep, services: ServicesDep) -> Any:
+    """What the check would decide on the text, on the surface; nothing is recorded."""
     return services.moderation.try_text(principal, body.surface, body.text)
 
 
-@router.get("/moderation/statements", openapi_extra=needs(Permission.READ_STATEMENTS))
+@router.get(
+    "/moderation/statements",
+    response_model=StatementPage,
+    openapi_extra=needs(Permission.READ_STATEMENTS),
+)
 async def statements(
     principal: PrincipalDep,
     services: ServicesDep,
-    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Any:
-    items = await services.moderation.statements(principal, after=after, limit=limit)
-    return {"statements": items, "next_after": items[-1]["id"] if len(items) == limit else None}
+    items = await services.moderation.statements(
+        principal, after=cursor_position(cursor) or 0, limit=limit
+    )
+    return {"statements": items, "next_cursor": cursor_after_last(items, limit)}

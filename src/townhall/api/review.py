@@ -7,52 +7,84 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
+from townhall.api.models.common import Cursor, cursor_position, errors, next_cursor
+from townhall.api.models.review import Case, CaseDetail, CasePage, DecidedCases, ReviewSummary
 from townhall.api.schemas import MAX_ID, BulkDecisionIn, ReviewDecisionIn
+from townhall.domain.errors import ErrorCode, InvalidInput
 from townhall.domain.permissions import Permission
 from townhall.domain.review import Correction
 
 router = APIRouter(prefix="/api/v1/admin/review", tags=["review"])
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
+# The queue is ordered by urgency, which changes as cases come and go: its cursor is an offset.
+MAX_OFFSET = 1_000_000
 
 
-@router.get("/cases", openapi_extra=needs(Permission.READ_REVIEW_QUEUE))
+@router.get("/cases", response_model=CasePage, openapi_extra=needs(Permission.READ_REVIEW_QUEUE))
 async def queue(
     principal: PrincipalDep,
     services: ServicesDep,
     state: Annotated[str, Query(max_length=16)] = "pending",
     source: Annotated[str | None, Query(max_length=16)] = None,
     overdue: bool = False,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Any:
     """Most urgent first: by priority, then by the earliest due time."""
+    offset = cursor_position(cursor) or 0
+    if offset > MAX_OFFSET:
+        raise InvalidInput(
+            "cursor: not a cursor this list handed out", code=ErrorCode.CURSOR_INVALID
+        )
     cases = await services.review.queue(
         principal, state=state, source=source, overdue=overdue, offset=offset, limit=limit
     )
-    return {"cases": cases, "next_offset": offset + limit if len(cases) == limit else None}
+    more = len(cases) == limit
+    return {"cases": cases, "next_cursor": next_cursor(offset + limit if more else None)}
 
 
-@router.get("/summary", openapi_extra=needs(Permission.READ_REVIEW_QUEUE))
+@router.get(
+    "/summary", response_model=ReviewSummary, openapi_extra=needs(Permission.READ_REVIEW_QUEUE)
+)
 async def summary(principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.review.summary(principal)
 
 
-@router.get("/cases/{case_id}", openapi_extra=needs(Permission.READ_REVIEW_QUEUE))
+@router.get(
+    "/cases/{case_id}",
+    response_model=CaseDetail,
+    openapi_extra=needs(Permission.READ_REVIEW_QUEUE),
+)
 async def case(case_id: CaseId, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.review.case(principal, case_id)
 
 
-@router.put("/cases/{case_id}/claim", openapi_extra=needs(Permission.CLAIM_CASE))
+@router.put(
+    "/cases/{case_id}/claim",
+    response_model=Case,
+    responses=errors(409),
+    openapi_extra=needs(Permission.CLAIM_CASE),
+)
 async def claim(case_id: CaseId, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.review.claim(principal, case_id, claimed=True)
 
 
-@router.delete("/cases/{case_id}/claim", openapi_extra=needs(Permission.CLAIM_CASE))
+@router.delete(
+    "/cases/{case_id}/claim",
+    response_model=Case,
+    responses=errors(409),
+    openapi_extra=needs(Permission.CLAIM_CASE),
+)
 async def unclaim(case_id: CaseId, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.review.claim(principal, case_id, claimed=False)
 
 
-@router.post("/cases/{case_id}/decision", openapi_extra=needs(Permission.DECIDE_CASE))
+@router.post(
+    "/cases/{case_id}/decision",
+    response_model=Case,
+    responses=errors(409, 422),
+    openapi_extra=needs(Permission.DECIDE_CASE),
+)
 async def decide(
     case_id: CaseId, body: ReviewDecisionIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
@@ -60,7 +92,12 @@ async def decide(
     return decided
 
 
-@router.post("/decisions", openapi_extra=needs(Permission.DECIDE_CASE))
+@router.post(
+    "/decisions",
+    response_model=DecidedCases,
+    responses=errors(404, 409, 422),
+    openapi_extra=needs(Permission.DECIDE_CASE),
+)
 async def decide_many(body: BulkDecisionIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     """All the cases or none: one that cannot be decided stops the whole decision."""
     decided = await services.review.decide(principal, body.case_ids, **_finding(body))

@@ -8,6 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
+from townhall.api.models.common import Cursor, cursor_after_last, cursor_position, errors
+from townhall.api.models.sanctions import (
+    Appeal,
+    AppealPage,
+    Person,
+    Sanction,
+    SanctionPage,
+    Standing,
+)
 from townhall.api.schemas import (
     MAX_ID,
     AppealDecisionIn,
@@ -21,16 +30,17 @@ from townhall.domain.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["sanctions"])
 EntityPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-After = Annotated[int, Query(ge=0, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 SubjectType = Annotated[str | None, Query(max_length=32)]
 
 
-def _page(items: list[dict[str, Any]], key: str, limit: int) -> dict[str, Any]:
-    return {key: items, "next_after": items[-1]["id"] if len(items) == limit else None}
-
-
-@router.post("/admin/sanctions", status_code=201, openapi_extra=needs(Permission.APPLY_SANCTION))
+@router.post(
+    "/admin/sanctions",
+    status_code=201,
+    response_model=Sanction,
+    responses=errors(404, 409, 422),
+    openapi_extra=needs(Permission.APPLY_SANCTION),
+)
 async def apply(body: SanctionIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.enforcement.apply(
         principal,
@@ -45,14 +55,16 @@ async def apply(body: SanctionIn, principal: PrincipalDep, services: ServicesDep
     )
 
 
-@router.get("/admin/sanctions", openapi_extra=needs(Permission.READ_SANCTIONS))
+@router.get(
+    "/admin/sanctions", response_model=SanctionPage, openapi_extra=needs(Permission.READ_SANCTIONS)
+)
 async def listing(
     principal: PrincipalDep,
     services: ServicesDep,
     subject_type: SubjectType = None,
     subject_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     state: Annotated[str | None, Query(max_length=16)] = None,
-    after: After = 0,
+    cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:
     items = await services.enforcement.listing(
@@ -60,13 +72,18 @@ async def listing(
         subject_type=subject_type,
         subject_id=subject_id,
         state=state,
-        after=after,
+        after=cursor_position(cursor) or 0,
         limit=limit,
     )
-    return _page(items, "sanctions", limit)
+    return {"sanctions": items, "next_cursor": cursor_after_last(items, limit)}
 
 
-@router.get("/admin/sanctions/standing", openapi_extra=needs(Permission.READ_SANCTIONS))
+@router.get(
+    "/admin/sanctions/standing",
+    response_model=Standing,
+    responses=errors(404),
+    openapi_extra=needs(Permission.READ_SANCTIONS),
+)
 async def standing(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -78,19 +95,33 @@ async def standing(
     return await services.enforcement.standing(principal, subject_type, subject_id, case_id=case_id)
 
 
-@router.get("/admin/sanctions/{sanction_id}", openapi_extra=needs(Permission.READ_SANCTIONS))
+@router.get(
+    "/admin/sanctions/{sanction_id}",
+    response_model=Sanction,
+    openapi_extra=needs(Permission.READ_SANCTIONS),
+)
 async def get(sanction_id: EntityPath, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.enforcement.get(principal, sanction_id)
 
 
-@router.post("/admin/sanctions/{sanction_id}/lift", openapi_extra=needs(Permission.LIFT_SANCTION))
+@router.post(
+    "/admin/sanctions/{sanction_id}/lift",
+    response_model=Sanction,
+    responses=errors(409, 422),
+    openapi_extra=needs(Permission.LIFT_SANCTION),
+)
 async def lift(
     sanction_id: EntityPath, body: ReasonIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     return await services.enforcement.lift(principal, sanction_id, body.reason)
 
 
-@router.post("/admin/identity-links", openapi_extra=needs(Permission.LINK_IDENTITIES))
+@router.post(
+    "/admin/identity-links",
+    response_model=Person,
+    responses=errors(404, 409, 422),
+    openapi_extra=needs(Permission.LINK_IDENTITIES),
+)
 async def link_identities(
     body: IdentityLinkIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
@@ -101,26 +132,40 @@ async def link_identities(
     )
 
 
-@router.post("/admin/identity-links/unlink", openapi_extra=needs(Permission.LINK_IDENTITIES))
+@router.post(
+    "/admin/identity-links/unlink",
+    response_model=Person,
+    responses=errors(404, 409, 422),
+    openapi_extra=needs(Permission.LINK_IDENTITIES),
+)
 async def unlink_identity(
     body: IdentityUnlinkIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     return await services.enforcement.unlink_identity(principal, body.user_id, body.reason)
 
 
-@router.get("/admin/appeals", openapi_extra=needs(Permission.READ_APPEALS))
+@router.get(
+    "/admin/appeals", response_model=AppealPage, openapi_extra=needs(Permission.READ_APPEALS)
+)
 async def appeal_queue(
     principal: PrincipalDep,
     services: ServicesDep,
     state: Annotated[str, Query(max_length=16)] = "pending",
-    after: After = 0,
+    cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:
-    items = await services.appeals.queue(principal, state=state, after=after, limit=limit)
-    return _page(items, "appeals", limit)
+    items = await services.appeals.queue(
+        principal, state=state, after=cursor_position(cursor) or 0, limit=limit
+    )
+    return {"appeals": items, "next_cursor": cursor_after_last(items, limit)}
 
 
-@router.post("/admin/appeals/{appeal_id}/decision", openapi_extra=needs(Permission.DECIDE_APPEAL))
+@router.post(
+    "/admin/appeals/{appeal_id}/decision",
+    response_model=Appeal,
+    responses=errors(409, 422),
+    openapi_extra=needs(Permission.DECIDE_APPEAL),
+)
 async def decide_appeal(
     appeal_id: EntityPath, body: AppealDecisionIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
@@ -129,13 +174,23 @@ async def decide_appeal(
     )
 
 
-@router.post("/appeals", status_code=201, openapi_extra=needs(Permission.ACT))
+@router.post(
+    "/appeals",
+    status_code=201,
+    response_model=Appeal,
+    responses=errors(404, 409, 422),
+    openapi_extra=needs(Permission.ACT),
+)
 async def file_appeal(body: AppealIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.appeals.file(
         principal, sanction_id=body.sanction_id, case_id=body.case_id, statement=body.statement
     )
 
 
-@router.get("/appeals")
-async def my_appeals(principal: PrincipalDep, services: ServicesDep) -> Any:
-    return {"appeals": await services.appeals.mine(principal)}
+@router.get("/appeals", response_model=AppealPage)
+async def my_appeals(
+    principal: PrincipalDep, services: ServicesDep, cursor: Cursor = None, limit: Limit = 50
+) -> Any:
+    """The caller's appeals, oldest first."""
+    items = await services.appeals.mine(principal, after=cursor_position(cursor) or 0, limit=limit)
+    return {"appeals": items, "next_cursor": cursor_after_last(items, limit)}

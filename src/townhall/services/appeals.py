@@ -151,9 +151,10 @@ class Appeals:
             )
         return case.decided_at
 
-    async def mine(self, actor: Principal) -> list[dict[str, Any]]:
+    async def mine(self, actor: Principal, *, after: int, limit: int) -> list[dict[str, Any]]:
         async with self._db.reading() as conn:
-            return [render(row) for row in await sanction_store.appeals_by(conn, actor.account_id)]
+            rows = await sanction_store.appeals_by(conn, actor.account_id, after=after, limit=limit)
+        return [render(row) for row in rows]
 
     async def queue(
         self, actor: Principal, *, state: str, after: int, limit: int

@@ -350,17 +350,16 @@ class AuditLog:
 
     # The auditor's view ---------------------------------------------------------------------
 
-    async def rows(self, actor: Principal, *, after: int = 0, limit: int = PAGE_DEFAULT) -> Any:
-        """Rows after seq `after`, in order; `next_after` is None once the page reached the end."""
+    async def rows(
+        self, actor: Principal, *, after: int = 0, limit: int = PAGE_DEFAULT
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` rows after seq `after`, in order."""
         require(actor, Permission.READ_AUDIT)
         if not 1 <= limit <= PAGE_MAX:
             raise InvalidInput(f"limit must be within 1..{PAGE_MAX}", code=ErrorCode.LIMIT_INVALID)
         async with self._db.reading() as conn:
             rows = await audit_store.page(conn, after=after, limit=limit)
-        return {
-            "rows": [render_row(row) for row in rows],
-            "next_after": rows[-1].seq if len(rows) == limit else None,
-        }
+        return [render_row(row) for row in rows]
 
     def checkpoint_view(self, actor: Principal) -> Any:
         """The newest checkpoint as signed, its fields, and the key to check it with offline."""

@@ -428,11 +428,14 @@ class IdentityService:
         return {"user_id": user_id, "identity": claim.as_dict(), "access_record_id": record_id}
 
     async def access_records(
-        self, actor: Principal, *, subject_id: int | None, limit: int
+        self, actor: Principal, *, subject_id: int | None, before: int | None, limit: int
     ) -> list[dict[str, Any]]:
+        """Newest first; `before`: only records older than that id."""
         require(actor, Permission.READ_IDENTITY_ACCESS)
         async with self._db.reading() as conn:
-            rows = await identity_store.access_records(conn, subject_id=subject_id, limit=limit)
+            rows = await identity_store.access_records(
+                conn, subject_id=subject_id, before=before, limit=limit
+            )
         return [
             {
                 "id": r.id,

@@ -294,9 +294,16 @@ class PublicAccountService:
 
     # Filing with the authority -----------------------------------------------------------------
 
-    async def filings(self, actor: Principal, *, category: str | None) -> list[dict[str, Any]]:
+    async def filings(
+        self, actor: Principal, *, category: str | None, after: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """A page of the filings, in id order after id `after`."""
         require(actor, Permission.READ_AUDIT)
-        return await self.filing_records(category=category)
+        async with self._db.reading() as conn:
+            rows = await account_store.filed_page(
+                conn, FILED, category=category, after=after, limit=limit
+            )
+        return [_filing(row) for row in rows]
 
     async def export_filings(self, *, category: str | None) -> list[dict[str, Any]]:
         """The filings for the authority, from the command line; the export is audited."""
@@ -314,25 +321,7 @@ class PublicAccountService:
         """Accepted accounts by category with their operating entity; no private identity."""
         async with self._db.reading() as conn:
             rows = await account_store.list_for_filing(conn, FILED, category=category)
-        return [
-            {
-                "public_account_id": row.id,
-                "name": row.name,
-                "category": row.category,
-                "account_type": row.account_type,
-                "status": row.status,
-                "news_entitlement": row.news_entitlement,
-                "entity_kind": row.entity_kind,
-                "entity_name": row.entity_name,
-                "registration_number_type": row.registration_number_type,
-                "registration_number": row.registration_number,
-                "news_licence": row.news_licence,
-                "operator_id": row.operator_id,
-                "applied_at": iso_utc(row.created_at),
-                "approved_at": iso_utc(row.approved_at) if row.approved_at else None,
-            }
-            for row in rows
-        ]
+        return [_filing(row) for row in rows]
 
     # Subscriptions -----------------------------------------------------------------------------
 
@@ -359,6 +348,26 @@ class PublicAccountService:
             removed = await account_store.unsubscribe(conn, actor.account_id, public_account_id)
             conn.after_commit(lambda: self._live.unfollowed(actor.account_id, public_account_id))
         return {"subscribed": False, "subscriber_count": row.subscriber_count - removed}
+
+
+def _filing(row: StoredPublicAccount) -> dict[str, Any]:
+    """An accepted account as filed with the authority: its operating entity, no identity."""
+    return {
+        "public_account_id": row.id,
+        "name": row.name,
+        "category": row.category,
+        "account_type": row.account_type,
+        "status": row.status,
+        "news_entitlement": row.news_entitlement,
+        "entity_kind": row.entity_kind,
+        "entity_name": row.entity_name,
+        "registration_number_type": row.registration_number_type,
+        "registration_number": row.registration_number,
+        "news_licence": row.news_licence,
+        "operator_id": row.operator_id,
+        "applied_at": iso_utc(row.created_at),
+        "approved_at": iso_utc(row.approved_at) if row.approved_at else None,
+    }
 
 
 def _may_see_all(actor: Principal, row: StoredPublicAccount) -> bool:

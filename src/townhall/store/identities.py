@@ -199,11 +199,14 @@ async def record_access(
 
 
 async def access_records(
-    conn: DbConnection, *, subject_id: int | None, limit: int
+    conn: DbConnection, *, subject_id: int | None, before: int | None = None, limit: int
 ) -> list[IdentityAccess]:
+    """Newest first; `before`: only records older than that id."""
     query = select(identity_access).order_by(identity_access.c.id.desc()).limit(limit)
     if subject_id is not None:
         query = query.where(identity_access.c.subject_id == subject_id)
+    if before is not None:
+        query = query.where(identity_access.c.id < before)
     return records(IdentityAccess, await conn.execute(query))
 
 

@@ -132,6 +132,19 @@ async def list_for_filing(
     return records(StoredPublicAccount, result)
 
 
+async def filed_page(
+    conn: DbConnection, statuses: Iterable[str], *, category: str | None, after: int, limit: int
+) -> list[StoredPublicAccount]:
+    """Up to `limit` of the accounts `list_for_filing` lists, in id order, after id `after`."""
+    query = select(public_accounts).where(
+        public_accounts.c.status.in_(list(statuses)), public_accounts.c.id > after
+    )
+    if category is not None:
+        query = query.where(public_accounts.c.category == category)
+    result = await conn.execute(query.order_by(public_accounts.c.id).limit(limit))
+    return records(StoredPublicAccount, result)
+
+
 async def set_review(conn: DbConnection, public_account_id: int, **values: Any) -> None:
     await conn.execute(
         update(public_accounts).where(public_accounts.c.id == public_account_id).values(**values)

@@ -186,9 +186,14 @@ async def appeal_of(
     return record_or_none(StoredAppeal, result.first())
 
 
-async def appeals_by(conn: DbConnection, appellant_id: int) -> list[StoredAppeal]:
+async def appeals_by(
+    conn: DbConnection, appellant_id: int, *, after: int, limit: int
+) -> list[StoredAppeal]:
     result = await conn.execute(
-        select(appeals).where(appeals.c.appellant_id == appellant_id).order_by(appeals.c.id)
+        select(appeals)
+        .where(appeals.c.appellant_id == appellant_id, appeals.c.id > after)
+        .order_by(appeals.c.id)
+        .limit(limit)
     )
     return records(StoredAppeal, result)
 

@@ -10,6 +10,7 @@ cursor (`since` → `next`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import Query
@@ -109,3 +110,11 @@ def cursor_position(cursor: str | None) -> int | None:
             "cursor: not a cursor this list handed out", code=ErrorCode.CURSOR_INVALID
         )
     return int(cursor)
+
+
+def cursor_after_last(
+    items: Sequence[Mapping[str, Any]], limit: int, key: str = "id"
+) -> str | None:
+    """The cursor of the page after a list ordered by `key`, which starts after the last item's
+    `key`; None after a page shorter than `limit`, which reached the end."""
+    return next_cursor(items[-1][key] if len(items) == limit else None)

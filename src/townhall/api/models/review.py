@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from townhall.api.models.common import Model
+from townhall.api.models.common import Model, Timestamp
 
 TargetType = Literal["message", "post", "user", "group", "public_account"]
 CaseSource = Literal["hold", "flag", "report", "escalation"]
@@ -42,13 +42,13 @@ class Case(Model):
     reach: CaseReach
     priority: int = Field(description="higher first")
     state: CaseState
-    opened_at: str
-    due_at: str
+    opened_at: Timestamp
+    due_at: Timestamp
     overdue: bool
     claimed_by: int | None
     decision: CaseDecision | None
     decided_by: int | None
-    decided_at: str | None
+    decided_at: Timestamp | None
     reason: str | None
 
 
@@ -59,7 +59,7 @@ class FiledReport(Model):
     reporter_id: int
     reason: str
     detail: str | None
-    created_at: str
+    created_at: Timestamp
     outcome: ReportOutcome
 
 
@@ -70,9 +70,9 @@ class CaseCorrection(Model):
     statement: str
     category: str
     refuting_post_id: int | None
-    created_at: str
+    created_at: Timestamp
     noticed: int = Field(description="readers told so far")
-    done_at: str | None = Field(description="when every reader had it; null while under way")
+    done_at: Timestamp | None = Field(description="when every reader had it; null while under way")
 
 
 class CaseDetail(Case):

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from townhall.api.models.common import Model
+from townhall.api.models.common import Model, Timestamp
 
 SubjectType = Literal["user", "public_account", "group"]
 SanctionKind = Literal[
@@ -38,8 +38,8 @@ class StatementOfReasons(Model):
     severity: str | None = Field(description="of the case behind it; it sets the strike points")
     automated_detection: bool
     automated_decision: bool = Field(description="always false: staff apply every sanction")
-    starts_at: str
-    ends_at: str | None = Field(description="null: until lifted (or, for some kinds, once)")
+    starts_at: Timestamp
+    ends_at: Timestamp | None = Field(description="null: until lifted (or, for some kinds, once)")
 
 
 class Sanction(Model):
@@ -51,8 +51,8 @@ class Sanction(Model):
     state: SanctionState
     points: int = Field(description="strike points it added")
     statement: StatementOfReasons
-    appeal_until: str
-    ended_at: str | None
+    appeal_until: Timestamp
+    ended_at: Timestamp | None
     end_reason: str | None
 
 
@@ -103,16 +103,12 @@ class Appeal(Model):
     appellant_id: int
     statement: str
     state: AppealState
-    created_at: str
+    created_at: Timestamp
     decided_by: int | None
-    decided_at: str | None
+    decided_at: Timestamp | None
     reason: str | None
 
 
 class AppealPage(Model):
     appeals: list[Appeal]
     next_cursor: str | None
-
-
-class OwnAppeals(Model):
-    appeals: list[Appeal] = Field(description="the caller's appeals, oldest first")
