@@ -18,24 +18,12 @@ from typing_extensions import TypeAliasType
 from townhall.api.models.common import ErrorDetail, Model, Timestamp, omitted
 from townhall.api.models.messaging import Conversation, Invitation, Message
 from townhall.api.models.public_accounts import Post, RemovedPost
+from townhall.api.models.sanctions import Appeal, Sanction
 from townhall.api.schemas import MAX_ID, EntityId
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 Cursor = Annotated[int, Field(ge=0, le=MAX_ID, description="a position in the user's stream")]
-SubjectType = Literal["user", "public_account", "group"]
-SanctionKind = Literal[
-    "warning",
-    "limit_publication",
-    "suspend_updates",
-    "close",
-    "blacklist_identity",
-    "suspend_posting",
-    "close_group",
-    "remove_rights",
-]
-SanctionState = Literal["active", "expired", "lifted", "reversed"]
-AppealState = Literal["pending", "upheld", "reversed"]
 ReportTarget = Literal["message", "post", "user", "group", "public_account"]
 
 
@@ -90,38 +78,6 @@ class Correction(Model):
 # Notices --------------------------------------------------------------------------------------
 
 
-class SanctionSubject(Model):
-    type: SubjectType
-    id: EntityId
-
-
-class StatementOfReasons(Model):
-    ground: str
-    facts: str
-    category: str | None
-    severity: str | None
-    automated_detection: bool
-    automated_decision: bool
-    starts_at: Timestamp
-    ends_at: Timestamp | None
-
-
-class Sanction(Model):
-    """A sanction with its statement of reasons, as its subject sees it."""
-
-    id: EntityId
-    subject: SanctionSubject
-    kind: SanctionKind
-    member_id: EntityId | None
-    case_id: EntityId | None
-    state: SanctionState
-    points: int
-    statement: StatementOfReasons
-    appeal_until: Timestamp
-    ended_at: Timestamp | None
-    end_reason: str | None
-
-
 class SanctionNotice(Model):
     """A sanction on the user, or on their public account or group, applied or ended."""
 
@@ -166,19 +122,6 @@ class ReportOutcomeNotice(Model):
     report_id: EntityId
     target: ReportedTarget
     outcome: Literal["no_violation", "action_taken"]
-
-
-class Appeal(Model):
-    id: EntityId
-    sanction_id: EntityId | None
-    case_id: EntityId | None
-    appellant_id: EntityId
-    statement: str
-    state: AppealState
-    created_at: Timestamp
-    decided_by: EntityId | None
-    decided_at: Timestamp | None
-    reason: str | None
 
 
 class AppealNotice(Model):
