@@ -402,6 +402,7 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
         version=__version__,
         default_response_class=JSONBody,
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
     )
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_request_body_bytes)

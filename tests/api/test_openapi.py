@@ -135,6 +135,14 @@ async def test_each_thing_on_the_wire_is_one_component_with_a_plain_name(server:
     assert [name for name in names if not name.isidentifier() or "__" in name] == []
 
 
+async def test_operation_ids_are_short_unique_names_a_generated_client_can_use(
+    server: Server,
+) -> None:
+    ids = [operation["operationId"] for _, _, operation in operations(await document(server))]
+    assert len(ids) == len(set(ids))
+    assert [name for name in ids if not name.isidentifier() or "api_v1" in name] == []
+
+
 async def test_nothing_of_fastapis_validation_error_is_left(server: Server) -> None:
     spec = await document(server)
     assert "HTTPValidationError" not in json.dumps(spec)

@@ -63,7 +63,7 @@ async def identity_queue(
     responses=errors(409),
     openapi_extra=needs(Permission.REVIEW_IDENTITY),
 )
-async def claim(user_id: UserId, principal: PrincipalDep, services: ServicesDep) -> Any:
+async def claim_identity(user_id: UserId, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.identity.claim(principal, user_id)
 
 
@@ -73,7 +73,7 @@ async def claim(user_id: UserId, principal: PrincipalDep, services: ServicesDep)
     responses=errors(409, 422),
     openapi_extra=needs(Permission.REVIEW_IDENTITY),
 )
-async def decide(
+async def decide_identity(
     user_id: UserId, body: DecisionIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     return await services.identity.decide(
@@ -87,7 +87,7 @@ async def decide(
     responses=errors(422),
     openapi_extra=needs(Permission.REVEAL_IDENTITY),
 )
-async def reveal(
+async def reveal_identity(
     user_id: UserId, body: ReasonIn, principal: PrincipalDep, services: ServicesDep
 ) -> JSONBody:
     # Rendered as the service gave it, never re-validated: a validation error would carry the

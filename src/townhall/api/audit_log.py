@@ -12,13 +12,21 @@ from townhall.api.models.audit import Checkpoint, ConsistencyProof, InclusionPro
 from townhall.api.models.common import Cursor, cursor_after_last, cursor_position, errors
 from townhall.api.schemas import MAX_ID
 from townhall.domain.permissions import Permission
-from townhall.services.audit import PAGE_DEFAULT
+from townhall.services.audit import PAGE_DEFAULT, PAGE_MAX
 
 router = APIRouter(prefix="/api/v1/audit/log", tags=["audit"])
 # Sizes and seqs are checked by the service, with their own error codes; this bound only keeps
 # a number within what the database can compare.
 Size = Annotated[int, Query(ge=0, le=MAX_ID)]
 SizeOrNewest = Annotated[int | None, Query(ge=0, le=MAX_ID)]  # None: the newest checkpoint's
+RowLimit = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=MAX_ID,
+        description=f"1 to {PAGE_MAX} rows, {PAGE_DEFAULT} if not given; else 400 limit_invalid",
+    ),
+]
 
 
 @router.get(
@@ -27,11 +35,11 @@ SizeOrNewest = Annotated[int | None, Query(ge=0, le=MAX_ID)]  # None: the newest
     responses=errors(409),  # a row that cannot be hashed: the log is broken
     openapi_extra=needs(Permission.READ_AUDIT),
 )
-async def rows(
+async def log_rows(
     principal: PrincipalDep,
     services: ServicesDep,
     cursor: Cursor = None,
-    limit: Size = PAGE_DEFAULT,
+    limit: RowLimit = PAGE_DEFAULT,
 ) -> Any:
     """In seq order; the cursor is the seq of the last row seen."""
     items = await services.audit_log.rows(

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from townhall.api.models.common import ERROR_MEANINGS
 from townhall.domain.errors import ErrorCode
@@ -168,3 +169,10 @@ def refers_to(response: dict[str, Any] | None, component: str) -> bool:
         return False
     content = response.get("content", {}).get("application/json", {})
     return bool(content.get("schema", {}).get("$ref") == COMPONENTS + component)
+
+
+def operation_id(route: APIRoute) -> str:
+    """`<tag>_<handler>`, e.g. `review_decide`: short, unique and readable as the method name a
+    generated client gives the operation (FastAPI's default repeats the whole path)."""
+    tag = str(route.tags[0]) if route.tags else "api"
+    return f"{tag}_{route.name}".replace(" ", "_")

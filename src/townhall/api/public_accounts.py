@@ -51,7 +51,7 @@ async def apply(body: PublicAccountIn, principal: PrincipalDep, services: Servic
 @router.get(
     "/me/public-accounts", response_model=PublicAccountPage, response_model_exclude_unset=True
 )
-async def mine(
+async def my_public_accounts(
     principal: PrincipalDep,
     services: ServicesDep,
     cursor: Cursor = None,
@@ -70,7 +70,7 @@ async def mine(
     response_model=PublicAccount,
     response_model_exclude_unset=True,
 )
-async def page(
+async def public_account_page(
     public_account_id: PublicAccountId, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     return await services.public_accounts.get(principal, public_account_id)
@@ -149,12 +149,12 @@ async def timeline(
 
 
 @router.get("/posts/{post_id}", response_model=ReadPost)
-async def read(post_id: PostId, principal: PrincipalDep, services: ServicesDep) -> JSONBody:
+async def read_post(post_id: PostId, principal: PrincipalDep, services: ServicesDep) -> JSONBody:
     return JSONBody(await services.posts.read(principal, post_id))
 
 
 @router.delete("/posts/{post_id}", status_code=204, openapi_extra=needs(Permission.ACT))
-async def delete(post_id: PostId, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def delete_post(post_id: PostId, principal: PrincipalDep, services: ServicesDep) -> Response:
     await services.posts.delete(principal, post_id)
     return Response(status_code=204)
 

@@ -58,7 +58,7 @@ async def apply(body: SanctionIn, principal: PrincipalDep, services: ServicesDep
 @router.get(
     "/admin/sanctions", response_model=SanctionPage, openapi_extra=needs(Permission.READ_SANCTIONS)
 )
-async def listing(
+async def sanctions(
     principal: PrincipalDep,
     services: ServicesDep,
     subject_type: SubjectType = None,
@@ -100,7 +100,7 @@ async def standing(
     response_model=Sanction,
     openapi_extra=needs(Permission.READ_SANCTIONS),
 )
-async def get(sanction_id: EntityPath, principal: PrincipalDep, services: ServicesDep) -> Any:
+async def sanction(sanction_id: EntityPath, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.enforcement.get(principal, sanction_id)
 
 

@@ -30,9 +30,7 @@ class Conversation(Model):
 
 
 class NewConversation(Conversation):
-    invited: list[int] | None = Field(
-        default=None, description="a new group only: the users invited, who join by accepting"
-    )
+    invited: list[EntityId] = omitted("a new group only: the users invited, who join by accepting")
 
 
 class ConversationPage(Model):

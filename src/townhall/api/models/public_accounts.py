@@ -83,9 +83,7 @@ class RemovedPost(Model):
 
 
 class NewPost(Post):
-    held_for: list[str] | None = Field(
-        default=None, description="a held post only: the categories it was held for"
-    )
+    held_for: list[str] = omitted("a held post only: the categories it was held for")
 
 
 class Reach(Model):
