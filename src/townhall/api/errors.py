@@ -25,6 +25,13 @@ CODE_BY_HTTP_STATUS = {
 }
 
 
+# A value outside a field's fixed set gets the field's own code, `<field>_invalid`, as the service
+# would have answered; this lists the fields whose code is named otherwise.
+CHOICE_CODE_BY_FIELD = {"kind": ErrorCode.SANCTION_KIND_INVALID}
+CHOICE_ERRORS = frozenset({"enum", "literal_error"})
+INVALID_INPUT_CODES = {code.value: code for code in ErrorCode if code.status == 400}
+
+
 def error_body(code: ErrorCode, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
@@ -96,4 +103,15 @@ def describe_validation_error(exc: RequestValidationError) -> tuple[ErrorCode, s
     if first.get("type") == "json_invalid":
         return ErrorCode.MALFORMED_JSON, "the request body is not valid JSON"
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "body"
+    choice_code = _choice_code(first)
+    if choice_code is not None:
+        return choice_code, f"{where} must be {first['ctx']['expected']}"
     return ErrorCode.INVALID_REQUEST, f"{where}: {first.get('msg', 'is not valid')}"
+
+
+def _choice_code(problem: Any) -> ErrorCode | None:
+    """The field's own code when its value is not one of a fixed set, if it has one."""
+    if problem.get("type") not in CHOICE_ERRORS or "expected" not in problem.get("ctx", {}):
+        return None
+    field = str((problem.get("loc") or ("",))[-1])
+    return CHOICE_CODE_BY_FIELD.get(field) or INVALID_INPUT_CODES.get(f"{field}_invalid")

@@ -12,7 +12,7 @@ from townhall.api.models.review import Case, CaseDetail, CasePage, DecidedCases,
 from townhall.api.schemas import MAX_ID, BulkDecisionIn, ReviewDecisionIn
 from townhall.domain.errors import ErrorCode, InvalidInput
 from townhall.domain.permissions import Permission
-from townhall.domain.review import Correction
+from townhall.domain.review import Correction, QueueState, Source
 
 router = APIRouter(prefix="/api/v1/admin/review", tags=["review"])
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -24,8 +24,8 @@ MAX_OFFSET = 1_000_000
 async def queue(
     principal: PrincipalDep,
     services: ServicesDep,
-    state: Annotated[str, Query(max_length=16)] = "pending",
-    source: Annotated[str | None, Query(max_length=16)] = None,
+    state: QueueState = QueueState.PENDING,
+    source: Source | None = None,
     overdue: bool = False,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

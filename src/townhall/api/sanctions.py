@@ -26,12 +26,12 @@ from townhall.api.schemas import (
     ReasonIn,
     SanctionIn,
 )
+from townhall.domain.enforcement import AppealState, SanctionState, SubjectType
 from townhall.domain.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["sanctions"])
 EntityPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=500)]
-SubjectType = Annotated[str | None, Query(max_length=32)]
 
 
 @router.post(
@@ -61,9 +61,9 @@ async def apply(body: SanctionIn, principal: PrincipalDep, services: ServicesDep
 async def sanctions(
     principal: PrincipalDep,
     services: ServicesDep,
-    subject_type: SubjectType = None,
+    subject_type: SubjectType | None = None,
     subject_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    state: Annotated[str | None, Query(max_length=16)] = None,
+    state: SanctionState | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:
@@ -87,7 +87,7 @@ async def sanctions(
 async def standing(
     principal: PrincipalDep,
     services: ServicesDep,
-    subject_type: Annotated[str, Query(max_length=32)],
+    subject_type: SubjectType,
     subject_id: Annotated[int, Query(ge=1, le=MAX_ID)],
     case_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Any:
@@ -150,7 +150,7 @@ async def unlink_identity(
 async def appeal_queue(
     principal: PrincipalDep,
     services: ServicesDep,
-    state: Annotated[str, Query(max_length=16)] = "pending",
+    state: AppealState = AppealState.PENDING,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:

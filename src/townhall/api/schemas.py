@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from townhall.domain.enforcement import AppealVerdict, Kind, SubjectType
+from townhall.domain.moderation import Surface
+from townhall.domain.review import Target, Verdict
 
 MAX_ID = 2**63 - 1
 EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
 ShortText = Annotated[str, Field(max_length=1024)]
+
+
+def from_policy(where: str) -> Any:
+    """A value the policy pack defines, not this document: GET /api/v1/policy lists it."""
+    return Field(max_length=64, description=f"one of those GET /api/v1/policy lists in {where}")
 
 
 class Body(BaseModel):
@@ -97,11 +106,13 @@ class IdentityUnlinkIn(Body):
 
 class PublicAccountIn(Body):
     name: ShortText
-    category: Annotated[str, Field(max_length=64)]
-    account_type: Annotated[str, Field(max_length=64)]
+    category: Annotated[str, from_policy("public_accounts.categories")]
+    account_type: Annotated[str, from_policy("public_accounts.broadcast_quota keys")]
     description: Annotated[str, Field(max_length=100_000)] = ""
     entity_name: ShortText | None = None
-    registration_number_type: Annotated[str, Field(max_length=64)] | None = None
+    registration_number_type: (
+        Annotated[str, from_policy("public_accounts.registration_number_types")] | None
+    ) = None
     registration_number: Annotated[str, Field(max_length=128)] | None = None
     news_licence: Annotated[str, Field(max_length=256)] | None = None
 
@@ -109,7 +120,7 @@ class PublicAccountIn(Body):
 class PostIn(Body):
     title: Annotated[str, Field(max_length=100_000)]
     body: Annotated[str, Field(max_length=1_048_576)]
-    content_class: Annotated[str, Field(max_length=64)]
+    content_class: Annotated[str, from_policy("public_accounts.content_classes")]
     source_post_id: EntityId | None = None
 
 
@@ -126,9 +137,11 @@ class PublicAccountDecisionIn(Body):
 
 
 class SanctionIn(Body):
-    subject_type: Annotated[str, Field(max_length=32)]
+    subject_type: SubjectType
     subject_id: EntityId
-    kind: Annotated[str, Field(max_length=32)]
+    kind: Annotated[
+        Kind, Field(description="not every kind fits every subject type (sanction_kind_invalid)")
+    ]
     reason: Annotated[str, Field(max_length=4096)] | None = None
     case_id: EntityId | None = None
     ends_at: AwareDatetime | None = None
@@ -143,18 +156,18 @@ class AppealIn(Body):
 
 
 class AppealDecisionIn(Body):
-    verdict: Annotated[str, Field(max_length=32)]
+    verdict: AppealVerdict
     reason: Annotated[str, Field(max_length=4096)] | None = None
 
 
 class LexiconTermIn(Body):
     text: Annotated[str, Field(max_length=256)]
-    category: Annotated[str, Field(max_length=64)]
-    severity: Annotated[str, Field(max_length=64)]
+    category: Annotated[str, from_policy("moderation.categories")]
+    severity: Annotated[str, from_policy("moderation.severities")]
 
 
 class TextCheckIn(Body):
-    surface: Annotated[str, Field(max_length=32)]
+    surface: Surface
     text: Annotated[str, Field(max_length=1_048_576)]
 
 
@@ -164,10 +177,9 @@ class CorrectionIn(Body):
 
 
 class ReviewDecisionIn(Body):
-    # Checked by the service, which names the valid choices in its error.
-    decision: Annotated[str, Field(max_length=32)]
+    decision: Verdict
     reason: Annotated[str, Field(max_length=4096)]
-    category: Annotated[str, Field(max_length=64)] | None = None
+    category: Annotated[str, from_policy("moderation.categories")] | None = None
     correction: CorrectionIn | None = None
 
 
@@ -176,7 +188,7 @@ class BulkDecisionIn(ReviewDecisionIn):
 
 
 class ReportIn(Body):
-    target_type: Annotated[str, Field(max_length=32)]
+    target_type: Target
     target_id: EntityId
-    reason: Annotated[str, Field(max_length=64)]
+    reason: Annotated[str, from_policy("review.report_reasons")]
     detail: Annotated[str, Field(max_length=65_536)] | None = None

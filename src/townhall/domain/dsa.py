@@ -94,7 +94,7 @@ RESTRICTING_KINDS = tuple(kind for kind in SANCTION_KINDS if kind != Kind.WARNIN
 # The automated check's decisions that restrict: a flag delivers and only queues for review.
 RESTRICTING_SCREENS = (Screening.HOLD, Screening.BLOCK)
 HASH_MATCH = "hash"  # a reason's `how` when the text was removed before (services/moderation.py)
-SURFACE_WORDS = {
+SURFACE_WORDS: dict[str, str] = {
     Surface.DIRECT: "a direct message",
     Surface.GROUP: "a group message",
     Surface.PUBLIC_POST: "a public-account post",

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 import msgspec
 
 
-class SubjectType:
+class SubjectType(StrEnum):
     USER = "user"
     PUBLIC_ACCOUNT = "public_account"
     GROUP = "group"
 
 
-class Kind:
+class Kind(StrEnum):
     WARNING = "warning"
     LIMIT_PUBLICATION = "limit_publication"
     SUSPEND_UPDATES = "suspend_updates"
@@ -69,21 +70,29 @@ RUNG_ORDER = (
     Kind.CLOSE,
     Kind.BLACKLIST_IDENTITY,
 )
-GROUP_RUNGS = {Kind.WARNING: Kind.WARNING, Kind.LIMIT_PUBLICATION: Kind.SUSPEND_POSTING}
+GROUP_RUNGS: dict[str, str] = {
+    Kind.WARNING: Kind.WARNING,
+    Kind.LIMIT_PUBLICATION: Kind.SUSPEND_POSTING,
+}
 MAX_DAYS = 3650
 
 
-class SanctionState:
+class SanctionState(StrEnum):
     ACTIVE = "active"
     EXPIRED = "expired"  # its end time passed
     LIFTED = "lifted"  # staff ended it early
     REVERSED = "reversed"  # an appeal succeeded: as if never applied, its strike voided
 
 
-class AppealState:
+class AppealState(StrEnum):
     PENDING = "pending"
     UPHELD = "upheld"  # the decision stands
     REVERSED = "reversed"
+
+
+class AppealVerdict(StrEnum):
+    UPHOLD = "uphold"  # the decision stands
+    REVERSE = "reverse"
 
 
 class Capability:
@@ -185,7 +194,7 @@ def check_rules(rules: EnforcementRules, severities: tuple[str, ...]) -> str | N
 
 def _check_rung(rung: LadderRung) -> str | None:
     if rung.sanction not in RUNG_ORDER:
-        return f"sanction: {rung.sanction!r} is not one of {', '.join(RUNG_ORDER)}"
+        return f"sanction: {str(rung.sanction)!r} is not one of {', '.join(RUNG_ORDER)}"
     if rung.min_points < 0:
         return "min_points: must be >= 0"
     if rung.sanction in NEEDS_END and rung.days is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import msgspec
@@ -23,7 +24,7 @@ class Decision:
 DECISION_ORDER = (Decision.ALLOW, Decision.FLAG, Decision.HOLD, Decision.BLOCK)
 
 
-class Surface:
+class Surface(StrEnum):
     DIRECT = "direct"
     GROUP = "group"
     PUBLIC_POST = "public_post"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import msgspec
@@ -16,7 +17,7 @@ import msgspec
 from townhall.domain.errors import ErrorCode, InvalidInput
 
 
-class Source:
+class Source(StrEnum):
     HOLD = "hold"  # not delivered until approved
     FLAG = "flag"  # delivered, queued by the automated checks
     REPORT = "report"  # a user reported it
@@ -26,7 +27,7 @@ class Source:
 SOURCES = (Source.HOLD, Source.FLAG, Source.REPORT, Source.ESCALATION)
 
 
-class Target:
+class Target(StrEnum):
     MESSAGE = "message"
     POST = "post"
     USER = "user"
@@ -39,7 +40,7 @@ TARGETS = (Target.MESSAGE, Target.POST, Target.USER, Target.GROUP, Target.PUBLIC
 REMOVABLE = (Target.MESSAGE, Target.POST)
 
 
-class CaseState:
+class CaseState(StrEnum):
     OPEN = "open"
     ESCALATED = "escalated"  # waiting for an administrator
     APPROVED = "approved"  # no violation: the target stays, repeat reports do not re-queue it
@@ -51,7 +52,19 @@ class CaseState:
 PENDING = (CaseState.OPEN, CaseState.ESCALATED)
 
 
-class Verdict:
+class QueueState(StrEnum):
+    """What the review queue is filtered by: one state, or pending for open and escalated."""
+
+    PENDING = "pending"
+    OPEN = CaseState.OPEN
+    ESCALATED = CaseState.ESCALATED
+    APPROVED = CaseState.APPROVED
+    REMOVED = CaseState.REMOVED
+    MARKED_FALSE = CaseState.MARKED_FALSE
+    UPHELD = CaseState.UPHELD
+
+
+class Verdict(StrEnum):
     APPROVE = "approve"
     REMOVE = "remove"
     MARK_FALSE = "mark_false"  # a false message or post left up, with a correction to its readers
@@ -60,7 +73,7 @@ class Verdict:
 
 
 VERDICTS = (Verdict.APPROVE, Verdict.REMOVE, Verdict.MARK_FALSE, Verdict.UPHOLD, Verdict.ESCALATE)
-DECIDED_STATES = {
+DECIDED_STATES: dict[str, str] = {
     Verdict.APPROVE: CaseState.APPROVED,
     Verdict.REMOVE: CaseState.REMOVED,
     Verdict.MARK_FALSE: CaseState.MARKED_FALSE,

@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 
 from townhall.domain.accounts import check_reason
-from townhall.domain.enforcement import DAY_MS, AppealState, SanctionState
+from townhall.domain.enforcement import DAY_MS, AppealState, AppealVerdict, SanctionState
 from townhall.domain.errors import (
     Conflict,
     ErrorCode,
@@ -38,11 +38,6 @@ from townhall.store.review import StoredCase
 from townhall.store.sanctions import StoredAppeal, StoredSanction
 
 STATEMENT_MAX_CHARS = 2000
-
-
-class AppealVerdict:
-    UPHOLD = "uphold"  # the decision stands
-    REVERSE = "reverse"
 
 
 class Appeals:

@@ -81,7 +81,7 @@ CLOSING = frozenset({Kind.CLOSE, Kind.BLACKLIST_IDENTITY})
 # Permission.APPLY_CLOSING_SANCTION.
 GRAVE = frozenset({Kind.CLOSE, Kind.CLOSE_GROUP, Kind.BLACKLIST_IDENTITY})
 # How each sanction's refusal reads to the person refused.
-REFUSALS = {
+REFUSALS: dict[str, tuple[ErrorCode, str]] = {
     Kind.LIMIT_PUBLICATION: (ErrorCode.PUBLICATION_LIMITED, "your publication is limited"),
     Kind.SUSPEND_UPDATES: (ErrorCode.UPDATES_SUSPENDED, "your account's updates are suspended"),
     Kind.CLOSE: (ErrorCode.ACCOUNT_CLOSED, "your account is closed"),
@@ -770,7 +770,7 @@ class Enforcement:
 SubjectRecord = StoredAccount | StoredPublicAccount | StoredConversation
 """A sanction's subject as stored: a user, a public account or a group."""
 
-PUBLIC_ACCOUNT_STATUS = {
+PUBLIC_ACCOUNT_STATUS: dict[str, str] = {
     Kind.SUSPEND_UPDATES: AccountState.SUSPENDED,
     Kind.CLOSE: AccountState.CLOSED,
 }

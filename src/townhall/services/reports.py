@@ -3,7 +3,7 @@ join its one case; the reporter learns the outcome; abuse of reporting is thrott
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -251,7 +251,7 @@ async def _public_account(
     return Seen(account.operator_id, content)
 
 
-_TARGET_READERS = {
+_TARGET_READERS: dict[str, Callable[[DbConnection, int, int], Awaitable[Seen | None]]] = {
     Target.MESSAGE: _message,
     Target.POST: _post,
     Target.USER: _user,

@@ -32,6 +32,7 @@ from townhall.domain.review import (
     CaseState,
     Correction,
     Outcome,
+    QueueState,
     Source,
     Target,
     check_finding,
@@ -475,21 +476,11 @@ class Finding:
 
 
 def _states(state: str) -> tuple[str, ...]:
-    if state == "pending":
-        return PENDING
-    known = (
-        CaseState.OPEN,
-        CaseState.ESCALATED,
-        CaseState.APPROVED,
-        CaseState.REMOVED,
-        CaseState.MARKED_FALSE,
-        CaseState.UPHELD,
-    )
-    if state not in known:
+    if state not in tuple(QueueState):
         raise InvalidInput(
-            f"state must be pending or one of {', '.join(known)}", code=ErrorCode.STATE_INVALID
+            f"state must be one of {', '.join(QueueState)}", code=ErrorCode.STATE_INVALID
         )
-    return (state,)
+    return PENDING if state == QueueState.PENDING else (state,)
 
 
 def render_case(row: StoredCase, now_ms: int) -> dict[str, Any]:
