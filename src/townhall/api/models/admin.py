@@ -3,12 +3,13 @@ audited reveal and its record, the blacklist, and reach escalations with their e
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from townhall.api.models.common import Model, Timestamp
 from townhall.api.models.public_accounts import Forward, PublicAccount
+from townhall.api.models.review import AuthorEvidence, PostEvidence
 
 Verification = Literal[
     "pending_review", "format_checked", "provider_verified", "staff_verified", "rejected"
@@ -115,9 +116,10 @@ class PublicAccountQueue(Model):
 
 
 class EvidenceSnapshot(Model):
-    content: dict[str, Any] = Field(
-        description="what was frozen when the threshold was crossed: the post as it read, or "
-        "an author's totals and most reached posts"
+    content: PostEvidence | AuthorEvidence = Field(
+        description="what was frozen when the threshold was crossed: `PostEvidence` (the post "
+        "as it read) when `post_id` is set, `AuthorEvidence` (the author's totals and most "
+        "reached posts) when it is null"
     )
     sha256: str = Field(description="the digest the audit log chains")
     captured_at: Timestamp

@@ -196,7 +196,12 @@ class LogRow(Model):
     subject_type: str | None
     subject_id: int | None
     reason: str | None
-    details: dict[str, Any] = Field(description="what the action did, by action; {} once purged")
+    details: dict[str, Any] = Field(
+        description="what the action did: an open object whose keys depend on `action`, as "
+        "docs/audit.md's table of actions lists them (a `reach.escalate`: `escalation_id`, "
+        "`measure`, `threshold`, `count`, `reach`, `case_id`, `snapshot_id`, "
+        "`evidence_sha256`; a read: `ids`); {} when the action records none, and once purged"
+    )
     chain_hash: str
     leaf_hash: str
     purged: bool = Field(description="retention cleared who, whom, why and details")
