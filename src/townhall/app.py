@@ -420,7 +420,12 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
     app.include_router(pages.router)
     openapi.install(app)
 
-    @app.get("/api/v1/health", tags=["operations"], response_model=Health)
+    @app.get(
+        "/api/v1/health",
+        tags=["operations"],
+        summary="Check that the server is up",
+        response_model=Health,
+    )
     async def health() -> Health:
         return Health(status="ok", version=__version__)
 

@@ -29,6 +29,7 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 @router.post(
     "/accounts",
+    summary="Register an account, with a real-name identity",
     status_code=201,
     response_model=Profile,
     response_model_exclude_unset=True,
@@ -45,19 +46,30 @@ async def register(body: RegistrationIn, request: Request, services: ServicesDep
     )
 
 
-@router.post("/sessions", status_code=201, response_model=Session, responses=errors(401))
+@router.post(
+    "/sessions",
+    summary="Log in: open a session and get its bearer token",
+    status_code=201,
+    response_model=Session,
+    responses=errors(401),
+)
 async def log_in(body: LoginIn, services: ServicesDep) -> Session:
     session = await services.accounts.log_in(body.handle, body.password)
     return Session(token=session.token, expires_at=iso_utc(session.expires_at_ms))
 
 
-@router.delete("/sessions/current", status_code=204)
+@router.delete("/sessions/current", summary="Log out: end the current session", status_code=204)
 async def log_out(principal: PrincipalDep, services: ServicesDep) -> Response:
     await services.accounts.log_out(principal)
     return Response(status_code=204)
 
 
-@router.get("/me", response_model=Me, response_model_exclude_unset=True)
+@router.get(
+    "/me",
+    summary="Show the caller's own profile",
+    response_model=Me,
+    response_model_exclude_unset=True,
+)
 async def me(principal: PrincipalDep, services: ServicesDep) -> Any:
     """The caller's profile, with the sanctions in force on them and their credit band."""
     profile = await services.accounts.profile(principal.account_id)
@@ -66,6 +78,7 @@ async def me(principal: PrincipalDep, services: ServicesDep) -> Any:
 
 @router.patch(
     "/me",
+    summary="Change the caller's display name or bio",
     response_model=Me,
     response_model_exclude_unset=True,
     responses=errors(422),
@@ -79,24 +92,30 @@ async def update_profile(body: ProfileIn, principal: PrincipalDep, services: Ser
     return profile | await services.enforcement.own(principal.account_id)
 
 
-@router.delete("/me", status_code=204, openapi_extra=needs(Permission.ACT))
+@router.delete(
+    "/me",
+    summary="Deregister: close the caller's account",
+    status_code=204,
+    openapi_extra=needs(Permission.ACT),
+)
 async def deregister(principal: PrincipalDep, services: ServicesDep) -> Response:
     await services.accounts.deregister(principal)
     return Response(status_code=204)
 
 
-@router.get("/policy", response_model=Policy)
+@router.get("/policy", summary="Show the public part of the policy pack", response_model=Policy)
 async def policy(services: ServicesDep) -> Any:
     return services.pack.public()
 
 
-@router.get("/agreement", response_model=Agreement)
+@router.get("/agreement", summary="Show the current user agreement", response_model=Agreement)
 async def agreement(services: ServicesDep) -> Any:
     return services.accounts.agreement()
 
 
 @router.post(
     "/agreement/accept",
+    summary="Accept a version of the user agreement",
     response_model=AcceptedAgreement,
     responses=errors(422),
     openapi_extra=needs(Permission.ACT),
@@ -110,6 +129,7 @@ async def accept_agreement(
 
 @router.post(
     "/me/phone/code",
+    summary="Send a confirmation code to the caller's phone",
     status_code=202,
     response_model=PhoneCodeSent,
     responses=errors(404, 409, 429),
@@ -122,6 +142,7 @@ async def send_phone_code(principal: PrincipalDep, services: ServicesDep) -> Pho
 
 @router.post(
     "/me/phone/verify",
+    summary="Confirm the caller's phone with the code sent to it",
     response_model=PhoneConfirmed,
     responses=errors(422, 429),
     openapi_extra=needs(Permission.ACT),
@@ -135,6 +156,7 @@ async def verify_phone(
 
 @router.post(
     "/me/identity/check",
+    summary="Ask the identity provider again about the caller's identity",
     response_model=OwnIdentity,
     response_model_exclude_unset=True,
     responses=errors(404, 409, 503),

@@ -21,7 +21,7 @@ from townhall.api.models.admin import (
     PublicAccountQueue,
     Reveal,
 )
-from townhall.api.models.common import Cursor, cursor_after_last, cursor_position, errors
+from townhall.api.models.common import Cursor, at_most, cursor_after_last, cursor_position, errors
 from townhall.api.models.public_accounts import PublicAccount
 from townhall.api.responses import JSONBody
 from townhall.api.schemas import (
@@ -35,21 +35,27 @@ from townhall.domain.permissions import Permission
 
 router = APIRouter(prefix="/api/v1/admin", tags=["staff"])
 
-UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
-PublicAccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
+UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="the user whose identity it is")]
+PublicAccountId = Annotated[int, Path(ge=1, le=MAX_ID, description="the public account")]
 
 
 @router.get(
-    "/identities", response_model=IdentityPage, openapi_extra=needs(Permission.READ_IDENTITY_QUEUE)
+    "/identities",
+    summary="List identities by review status, for reviewers",
+    response_model=IdentityPage,
+    openapi_extra=needs(Permission.READ_IDENTITY_QUEUE),
 )
 async def identity_queue(
     principal: PrincipalDep,
     services: ServicesDep,
-    status: Literal[
-        "pending_review", "format_checked", "provider_verified", "staff_verified", "rejected"
+    status: Annotated[
+        Literal[
+            "pending_review", "format_checked", "provider_verified", "staff_verified", "rejected"
+        ],
+        Query(description="the identities in this review status"),
     ] = "pending_review",
     cursor: Cursor = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, at_most(200)] = 50,
 ) -> Any:
     items = await services.identity.review_queue(
         principal, status=status, after=cursor_position(cursor) or 0, limit=limit
@@ -59,6 +65,7 @@ async def identity_queue(
 
 @router.post(
     "/identities/{user_id}/claim",
+    summary="Claim an identity to review it",
     response_model=IdentityClaim,
     responses=errors(409),
     openapi_extra=needs(Permission.REVIEW_IDENTITY),
@@ -69,6 +76,7 @@ async def claim_identity(user_id: UserId, principal: PrincipalDep, services: Ser
 
 @router.post(
     "/identities/{user_id}/decision",
+    summary="Approve or reject a claimed identity",
     response_model=IdentityDecision,
     responses=errors(409, 422),
     openapi_extra=needs(Permission.REVIEW_IDENTITY),
@@ -83,6 +91,7 @@ async def decide_identity(
 
 @router.post(
     "/identities/{user_id}/reveal",
+    summary="Reveal a user's identity, with a recorded reason",
     response_model=Reveal,
     responses=errors(422),
     openapi_extra=needs(Permission.REVEAL_IDENTITY),
@@ -99,15 +108,18 @@ async def reveal_identity(
 
 @router.get(
     "/identity-access",
+    summary="List the record of who saw which identity",
     response_model=AccessRecordPage,
     openapi_extra=needs(Permission.READ_IDENTITY_ACCESS),
 )
 async def identity_access(
     principal: PrincipalDep,
     services: ServicesDep,
-    subject_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    subject_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="only the access to this user's identity")
+    ] = None,
     cursor: Cursor = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[int, at_most(500)] = 100,
 ) -> Any:
     """Newest first: each page goes further back."""
     records = await services.identity.access_records(
@@ -118,6 +130,7 @@ async def identity_access(
 
 @router.post(
     "/blacklist",
+    summary="Blacklist a user's identity from registering again",
     status_code=201,
     response_model=Blacklisted,
     responses=errors(404, 422),
@@ -130,6 +143,7 @@ async def blacklist(body: BlacklistIn, principal: PrincipalDep, services: Servic
 
 @router.get(
     "/public-accounts",
+    summary="List public accounts by review status, for reviewers",
     response_model=PublicAccountQueue,
     response_model_exclude_unset=True,
     openapi_extra=needs(Permission.READ_APPLICATIONS),
@@ -137,11 +151,12 @@ async def blacklist(body: BlacklistIn, principal: PrincipalDep, services: Servic
 async def public_account_queue(
     principal: PrincipalDep,
     services: ServicesDep,
-    status: Literal[
-        "pending_review", "approved", "rejected", "suspended", "closed"
+    status: Annotated[
+        Literal["pending_review", "approved", "rejected", "suspended", "closed"],
+        Query(description="the public accounts in this status"),
     ] = "pending_review",
     cursor: Cursor = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, at_most(200)] = 50,
 ) -> Any:
     items = await services.public_accounts.review_queue(
         principal, status=status, after=cursor_position(cursor) or 0, limit=limit
@@ -151,6 +166,7 @@ async def public_account_queue(
 
 @router.post(
     "/public-accounts/{public_account_id}/decision",
+    summary="Approve or reject a public account's application",
     response_model=PublicAccount,
     response_model_exclude_unset=True,
     responses=errors(409, 422),
@@ -172,13 +188,16 @@ async def decide_public_account(
 
 
 @router.get(
-    "/reach/escalations", response_model=EscalationPage, openapi_extra=needs(Permission.READ_REACH)
+    "/reach/escalations",
+    summary="List posts escalated for their reach",
+    response_model=EscalationPage,
+    openapi_extra=needs(Permission.READ_REACH),
 )
 async def reach_escalations(
     principal: PrincipalDep,
     services: ServicesDep,
     cursor: Cursor = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, at_most(200)] = 50,
 ) -> Any:
     items = await services.reach.escalations(
         principal, after=cursor_position(cursor) or 0, limit=limit
@@ -188,11 +207,12 @@ async def reach_escalations(
 
 @router.get(
     "/reach/forwards/{forward_id}/lineage",
+    summary="Trace a forward back through the chain that spread it",
     response_model=Lineage,
     openapi_extra=needs(Permission.READ_REACH),
 )
 async def forward_lineage(
-    forward_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    forward_id: Annotated[int, Path(ge=1, le=MAX_ID, description="the forward")],
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Any:
@@ -201,6 +221,7 @@ async def forward_lineage(
 
 @router.get(
     "/reach/public-accounts/{public_account_id}",
+    summary="Show the reach totals of a public account's posts",
     response_model=AuthorReach,
     openapi_extra=needs(Permission.READ_REACH),
 )

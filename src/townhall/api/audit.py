@@ -18,7 +18,7 @@ from townhall.api.models.audit import (
     FilingPage,
     Stats,
 )
-from townhall.api.models.common import Cursor, cursor_after_last, cursor_position
+from townhall.api.models.common import Cursor, at_most, cursor_after_last, cursor_position
 from townhall.domain.permissions import Permission
 from townhall.services.container import Services
 from townhall.services.principal import Principal
@@ -27,10 +27,17 @@ from townhall.services.regulator import LIST_MAX
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 # ISO dates (2024-05-01, whole days in the pack's time zone, `until` included) or date-times.
-Since = Annotated[str | None, Query(max_length=40)]
-Until = Annotated[str | None, Query(max_length=40)]
-Category = Annotated[str | None, Query(max_length=64)]
-Limit = Annotated[int, Query(ge=1, le=LIST_MAX)]
+Since = Annotated[
+    str | None, Query(max_length=40, description="the period's first day or moment; ISO 8601")
+]
+Until = Annotated[
+    str | None,
+    Query(max_length=40, description="the period's last day (included) or moment; ISO 8601"),
+]
+Category = Annotated[
+    str | None, Query(max_length=64, description="only this category of the policy pack")
+]
+Limit = Annotated[int, at_most(LIST_MAX)]
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,12 @@ class EscalationListing(Listing):
     category: str | None = field(default=None, init=False)  # not a parameter: escalations have none
 
 
-@router.get("/filings", response_model=FilingPage, openapi_extra=needs(Permission.READ_AUDIT))
+@router.get(
+    "/filings",
+    summary="List the filings of public accounts, for the authority",
+    response_model=FilingPage,
+    openapi_extra=needs(Permission.READ_AUDIT),
+)
 async def filings(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -81,7 +93,12 @@ async def filings(
     return {"filings": items, "next_cursor": cursor_after_last(items, limit, "public_account_id")}
 
 
-@router.get("/cases", response_model=AuditCasePage, openapi_extra=needs(Permission.READ_AUDIT))
+@router.get(
+    "/cases",
+    summary="List the review cases opened in a period, for the authority",
+    response_model=AuditCasePage,
+    openapi_extra=needs(Permission.READ_AUDIT),
+)
 async def cases(
     principal: PrincipalDep, services: ServicesDep, query: Annotated[Listing, Depends()]
 ) -> Any:
@@ -90,7 +107,10 @@ async def cases(
 
 
 @router.get(
-    "/sanctions", response_model=AuditSanctionPage, openapi_extra=needs(Permission.READ_AUDIT)
+    "/sanctions",
+    summary="List the sanctions applied in a period, for the authority",
+    response_model=AuditSanctionPage,
+    openapi_extra=needs(Permission.READ_AUDIT),
 )
 async def sanctions(
     principal: PrincipalDep, services: ServicesDep, query: Annotated[Listing, Depends()]
@@ -99,7 +119,12 @@ async def sanctions(
     return await query.page(services, principal, "sanctions")
 
 
-@router.get("/reports", response_model=AuditReportPage, openapi_extra=needs(Permission.READ_AUDIT))
+@router.get(
+    "/reports",
+    summary="List the reports filed in a period, for the authority",
+    response_model=AuditReportPage,
+    openapi_extra=needs(Permission.READ_AUDIT),
+)
 async def reports(
     principal: PrincipalDep, services: ServicesDep, query: Annotated[ReportListing, Depends()]
 ) -> Any:
@@ -108,7 +133,10 @@ async def reports(
 
 
 @router.get(
-    "/escalations", response_model=AuditEscalationPage, openapi_extra=needs(Permission.READ_AUDIT)
+    "/escalations",
+    summary="List the posts that crossed a reach threshold, for the authority",
+    response_model=AuditEscalationPage,
+    openapi_extra=needs(Permission.READ_AUDIT),
 )
 async def escalations(
     principal: PrincipalDep, services: ServicesDep, query: Annotated[EscalationListing, Depends()]
@@ -117,11 +145,18 @@ async def escalations(
     return await query.page(services, principal, "escalations")
 
 
-@router.get("/stats", response_model=Stats, openapi_extra=needs(Permission.READ_AUDIT))
+@router.get(
+    "/stats",
+    summary="Count cases, reports, sanctions and appeals per period, for the authority",
+    response_model=Stats,
+    openapi_extra=needs(Permission.READ_AUDIT),
+)
 async def stats(
     principal: PrincipalDep,
     services: ServicesDep,
-    period: Literal["day", "week", "month"] = "day",
+    period: Annotated[
+        Literal["day", "week", "month"], Query(description="the length of each counted period")
+    ] = "day",
     since: Since = None,
     until: Until = None,
     category: Category = None,

@@ -17,8 +17,14 @@ from townhall.services.audit import PAGE_DEFAULT, PAGE_MAX
 router = APIRouter(prefix="/api/v1/audit/log", tags=["audit"])
 # Sizes and seqs are checked by the service, with their own error codes; this bound only keeps
 # a number within what the database can compare.
-Size = Annotated[int, Query(ge=0, le=MAX_ID)]
-SizeOrNewest = Annotated[int | None, Query(ge=0, le=MAX_ID)]  # None: the newest checkpoint's
+
+
+def size(description: str) -> Any:
+    """The `Query` of a seq or a tree size."""
+    return Query(ge=0, le=MAX_ID, description=description)
+
+
+NEWEST = "; the newest checkpoint's if not given"
 RowLimit = Annotated[
     int,
     Query(
@@ -31,6 +37,7 @@ RowLimit = Annotated[
 
 @router.get(
     "",
+    summary="Page through the audit log's rows, in seq order",
     response_model=LogPage,
     responses=errors(409),  # a row that cannot be hashed: the log is broken
     openapi_extra=needs(Permission.READ_AUDIT),
@@ -50,6 +57,7 @@ async def log_rows(
 
 @router.get(
     "/checkpoint",
+    summary="Show the newest signed checkpoint of the audit log",
     response_model=Checkpoint,
     responses=errors(404, 409),
     openapi_extra=needs(Permission.READ_AUDIT),
@@ -60,23 +68,31 @@ async def checkpoint(principal: PrincipalDep, services: ServicesDep) -> Any:
 
 @router.get(
     "/proofs/inclusion",
+    summary="Prove that a row is in the audit log",
     response_model=InclusionProof,
     responses=errors(404, 409),
     openapi_extra=needs(Permission.READ_AUDIT),
 )
 async def inclusion(
-    principal: PrincipalDep, services: ServicesDep, seq: Size, tree_size: SizeOrNewest = None
+    principal: PrincipalDep,
+    services: ServicesDep,
+    seq: Annotated[int, size("the seq of the row")],
+    tree_size: Annotated[int | None, size("the size of the log to prove it in" + NEWEST)] = None,
 ) -> Any:
     return await services.audit_log.inclusion(principal, seq=seq, tree_size=tree_size)
 
 
 @router.get(
     "/proofs/consistency",
+    summary="Prove that a later audit log extends an earlier one",
     response_model=ConsistencyProof,
     responses=errors(404, 409),
     openapi_extra=needs(Permission.READ_AUDIT),
 )
 async def consistency(
-    principal: PrincipalDep, services: ServicesDep, first: Size, second: SizeOrNewest = None
+    principal: PrincipalDep,
+    services: ServicesDep,
+    first: Annotated[int, size("the size of the earlier log")],
+    second: Annotated[int | None, size("the size of the later log" + NEWEST)] = None,
 ) -> Any:
     return await services.audit_log.consistency(principal, first=first, second=second)

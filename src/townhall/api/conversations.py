@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
-from townhall.api.models.common import Cursor, cursor_position, errors, next_cursor
+from townhall.api.models.common import Cursor, at_most, cursor_position, errors, next_cursor
 from townhall.api.models.events import Sync
 from townhall.api.models.messaging import (
     Conversation,
@@ -25,12 +25,13 @@ from townhall.services.rendering import render_message
 
 router = APIRouter(prefix="/api/v1", tags=["messaging"])
 
-ConversationId = Annotated[int, Path(ge=1, le=MAX_ID)]
-ListLimit = Annotated[int, Query(ge=1, le=500)]
+ConversationId = Annotated[int, Path(ge=1, le=MAX_ID, description="the conversation")]
+ListLimit = Annotated[int, at_most(500)]
 
 
 @router.post(
     "/conversations",
+    summary="Open a direct conversation or create a group",
     status_code=201,
     response_model=NewConversation,
     response_model_exclude_unset=True,
@@ -56,7 +57,11 @@ async def create_conversation(
     )
 
 
-@router.get("/invitations", response_model=InvitationPage)
+@router.get(
+    "/invitations",
+    summary="List the caller's pending group invitations",
+    response_model=InvitationPage,
+)
 async def invitations(
     principal: PrincipalDep, services: ServicesDep, cursor: Cursor = None, limit: ListLimit = 100
 ) -> Any:
@@ -70,6 +75,7 @@ async def invitations(
 
 @router.post(
     "/invitations/{conversation_id}/accept",
+    summary="Accept an invitation and join the group",
     response_model=Conversation,
     responses=errors(422),
     openapi_extra=needs(Permission.ACT),
@@ -82,6 +88,7 @@ async def accept_invitation(
 
 @router.post(
     "/invitations/{conversation_id}/decline",
+    summary="Decline an invitation to a group",
     response_model=DeclinedInvitation,
     openapi_extra=needs(Permission.ACT),
 )
@@ -91,7 +98,9 @@ async def decline_invitation(
     return await services.groups.decline(principal, conversation_id)
 
 
-@router.get("/conversations", response_model=ConversationPage)
+@router.get(
+    "/conversations", summary="List the caller's conversations", response_model=ConversationPage
+)
 async def list_conversations(
     principal: PrincipalDep, services: ServicesDep, cursor: Cursor = None, limit: ListLimit = 100
 ) -> Any:
@@ -102,7 +111,9 @@ async def list_conversations(
     return {"conversations": conversations, "next_cursor": next_cursor(last)}
 
 
-@router.get("/conversations/{conversation_id}", response_model=Conversation)
+@router.get(
+    "/conversations/{conversation_id}", summary="Show a conversation", response_model=Conversation
+)
 async def get_conversation(
     conversation_id: ConversationId, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
@@ -111,6 +122,7 @@ async def get_conversation(
 
 @router.post(
     "/conversations/{conversation_id}/messages",
+    summary="Send a message",
     status_code=201,
     response_model=Message,
     responses={
@@ -133,13 +145,17 @@ async def send_message(
     return JSONBody(render_message(appended.message), status_code=status)
 
 
-@router.get("/conversations/{conversation_id}/messages", response_model=MessagePage)
+@router.get(
+    "/conversations/{conversation_id}/messages",
+    summary="Page back through a conversation's messages",
+    response_model=MessagePage,
+)
 async def history(
     conversation_id: ConversationId,
     principal: PrincipalDep,
     services: ServicesDep,
     cursor: Cursor = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
+    limit: Annotated[int, at_most(10_000, "history_page_max (200 unless configured)")] = 50,
 ) -> JSONBody:
     messages = await services.messaging.history(
         principal, conversation_id, before=cursor_position(cursor), limit=limit
@@ -148,13 +164,27 @@ async def history(
     return JSONBody({"messages": messages, "next_cursor": next_cursor(last)})
 
 
-@router.get("/sync", response_model=Sync)
+@router.get(
+    "/sync", summary="Get the caller's events since a point in their stream", response_model=Sync
+)
 async def sync(
     principal: PrincipalDep,
     services: ServicesDep,
-    since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
-    timeout: Annotated[float, Query(ge=0, le=600)] = 0,
-    limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+    since: Annotated[
+        int, Query(ge=0, le=MAX_ID, description="`next` of the previous answer; 0 from the start")
+    ] = 0,
+    timeout: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=600,
+            description="seconds to wait for an event when there is none yet (long poll), up to "
+            "sync_timeout_max_seconds (60 unless configured); 0 answers at once",
+        ),
+    ] = 0,
+    limit: Annotated[
+        int | None, at_most(10_000, "sync_page_max (500 unless configured), which is the default")
+    ] = None,
 ) -> JSONBody:
     events, cursor = await services.sync.wait_for_events(
         principal, since, timeout=timeout, limit=limit

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
-from townhall.api.models.common import Cursor, cursor_after_last, cursor_position, errors
+from townhall.api.models.common import Cursor, at_most, cursor_after_last, cursor_position, errors
 from townhall.api.models.moderation import (
     CheckedText,
     LexiconListing,
@@ -20,13 +20,19 @@ from townhall.domain.permissions import Permission
 router = APIRouter(prefix="/api/v1/admin", tags=["moderation"])
 
 
-@router.get("/lexicon", response_model=LexiconListing, openapi_extra=needs(Permission.READ_LEXICON))
+@router.get(
+    "/lexicon",
+    summary="List the moderation lexicon's terms",
+    response_model=LexiconListing,
+    openapi_extra=needs(Permission.READ_LEXICON),
+)
 async def lexicon(principal: PrincipalDep, services: ServicesDep) -> Any:
     return services.moderation.listing(principal)
 
 
 @router.post(
     "/lexicon/terms",
+    summary="Add a term to the moderation lexicon",
     status_code=201,
     response_model=LexiconTerm,
     openapi_extra=needs(Permission.EDIT_LEXICON),
@@ -37,6 +43,7 @@ async def add_term(body: LexiconTermIn, principal: PrincipalDep, services: Servi
 
 @router.delete(
     "/lexicon/terms",
+    summary="Remove a term from the moderation lexicon",
     status_code=204,
     response_class=Response,
     responses=errors(404),
@@ -45,14 +52,17 @@ async def add_term(body: LexiconTermIn, principal: PrincipalDep, services: Servi
 async def remove_term(
     principal: PrincipalDep,
     services: ServicesDep,
-    text: Annotated[str, Query(min_length=1, max_length=256)],
+    text: Annotated[str, Query(min_length=1, max_length=256, description="the term, exactly")],
 ) -> Response:
     await services.moderation.remove_term(principal, text)
     return Response(status_code=204)
 
 
 @router.post(
-    "/lexicon/check", response_model=CheckedText, openapi_extra=needs(Permission.READ_LEXICON)
+    "/lexicon/check",
+    summary="Try the moderation check on a text, recording nothing",
+    response_model=CheckedText,
+    openapi_extra=needs(Permission.READ_LEXICON),
 )
 async def check_text(body: TextCheckIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     """What the check would decide on the text, on the surface; nothing is recorded."""
@@ -61,6 +71,7 @@ async def check_text(body: TextCheckIn, principal: PrincipalDep, services: Servi
 
 @router.get(
     "/moderation/statements",
+    summary="List the statements of reasons for the check's decisions",
     response_model=StatementPage,
     openapi_extra=needs(Permission.READ_STATEMENTS),
 )
@@ -68,7 +79,7 @@ async def statements(
     principal: PrincipalDep,
     services: ServicesDep,
     cursor: Cursor = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[int, at_most(500)] = 100,
 ) -> Any:
     items = await services.moderation.statements(
         principal, after=cursor_position(cursor) or 0, limit=limit

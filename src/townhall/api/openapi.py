@@ -83,6 +83,9 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def complete_operation(operation: dict[str, Any]) -> None:
+    # An operation that takes no token says so: without `security`, a client cannot tell it
+    # from one that inherits a document-wide requirement.
+    operation.setdefault("security", [])
     responses = operation.setdefault("responses", {})
     if refers_to(responses.get("422"), FASTAPI_VALIDATION_SCHEMAS[0]):
         del responses["422"]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
-from townhall.api.models.common import Cursor, cursor_position, errors, next_cursor
+from townhall.api.models.common import Cursor, at_most, cursor_position, errors, next_cursor
 from townhall.api.models.public_accounts import (
     ForwardedPost,
     NewPost,
@@ -25,13 +25,14 @@ from townhall.domain.public_accounts import RegistrationNumber
 
 router = APIRouter(prefix="/api/v1", tags=["public accounts"])
 
-PublicAccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
-PostId = Annotated[int, Path(ge=1, le=MAX_ID)]
-PageLimit = Annotated[int, Query(ge=1, le=10_000)]
+PublicAccountId = Annotated[int, Path(ge=1, le=MAX_ID, description="the public account")]
+PostId = Annotated[int, Path(ge=1, le=MAX_ID, description="the post")]
+PageLimit = Annotated[int, at_most(10_000, "timeline_page_max (100 unless configured)")]
 
 
 @router.post(
     "/public-accounts",
+    summary="Apply for a public account",
     status_code=201,
     response_model=PublicAccount,
     response_model_exclude_unset=True,
@@ -49,13 +50,16 @@ async def apply(body: PublicAccountIn, principal: PrincipalDep, services: Servic
 
 
 @router.get(
-    "/me/public-accounts", response_model=PublicAccountPage, response_model_exclude_unset=True
+    "/me/public-accounts",
+    summary="List the public accounts the caller runs or applied for",
+    response_model=PublicAccountPage,
+    response_model_exclude_unset=True,
 )
 async def my_public_accounts(
     principal: PrincipalDep,
     services: ServicesDep,
     cursor: Cursor = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[int, at_most(500)] = 100,
 ) -> Any:
     """The accounts the caller runs or applied for, oldest first."""
     accounts = await services.public_accounts.mine(
@@ -67,6 +71,7 @@ async def my_public_accounts(
 
 @router.get(
     "/public-accounts/{public_account_id}",
+    summary="Show a public account",
     response_model=PublicAccount,
     response_model_exclude_unset=True,
 )
@@ -78,6 +83,7 @@ async def public_account_page(
 
 @router.put(
     "/public-accounts/{public_account_id}/subscription",
+    summary="Subscribe to a public account",
     response_model=Subscription,
     responses=errors(422),
     openapi_extra=needs(Permission.ACT),
@@ -90,6 +96,7 @@ async def subscribe(
 
 @router.delete(
     "/public-accounts/{public_account_id}/subscription",
+    summary="Unsubscribe from a public account",
     response_model=Subscription,
     openapi_extra=needs(Permission.ACT),
 )
@@ -101,6 +108,7 @@ async def unsubscribe(
 
 @router.post(
     "/public-accounts/{public_account_id}/posts",
+    summary="Publish a post as a public account",
     status_code=201,
     response_model=NewPost,
     response_model_exclude_unset=True,
@@ -116,7 +124,11 @@ async def publish(
     return await services.posts.publish(principal, public_account_id, **body.model_dump())
 
 
-@router.get("/public-accounts/{public_account_id}/posts", response_model=PostPage)
+@router.get(
+    "/public-accounts/{public_account_id}/posts",
+    summary="Page back through a public account's posts",
+    response_model=PostPage,
+)
 async def account_posts(
     public_account_id: PublicAccountId,
     principal: PrincipalDep,
@@ -131,11 +143,15 @@ async def account_posts(
     return JSONBody({"posts": posts, "next_cursor": next_cursor(last)})
 
 
-@router.get("/timeline", response_model=Timeline)
+@router.get(
+    "/timeline", summary="Get the posts of the caller's subscriptions", response_model=Timeline
+)
 async def timeline(
     principal: PrincipalDep,
     services: ServicesDep,
-    since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    since: Annotated[
+        int, Query(ge=0, le=MAX_ID, description="`latest` of the previous answer; 0 from the start")
+    ] = 0,
     cursor: Cursor = None,
     limit: PageLimit = 20,
 ) -> JSONBody:
@@ -148,12 +164,17 @@ async def timeline(
     return JSONBody({**found, "next_cursor": next_cursor(last)})
 
 
-@router.get("/posts/{post_id}", response_model=ReadPost)
+@router.get("/posts/{post_id}", summary="Read a post", response_model=ReadPost)
 async def read_post(post_id: PostId, principal: PrincipalDep, services: ServicesDep) -> JSONBody:
     return JSONBody(await services.posts.read(principal, post_id))
 
 
-@router.delete("/posts/{post_id}", status_code=204, openapi_extra=needs(Permission.ACT))
+@router.delete(
+    "/posts/{post_id}",
+    summary="Delete a post of the caller's public account",
+    status_code=204,
+    openapi_extra=needs(Permission.ACT),
+)
 async def delete_post(post_id: PostId, principal: PrincipalDep, services: ServicesDep) -> Response:
     await services.posts.delete(principal, post_id)
     return Response(status_code=204)
@@ -161,6 +182,7 @@ async def delete_post(post_id: PostId, principal: PrincipalDep, services: Servic
 
 @router.post(
     "/posts/{post_id}/forwards",
+    summary="Forward a post into a conversation",
     status_code=201,
     response_model=ForwardedPost,
     response_model_exclude_unset=True,

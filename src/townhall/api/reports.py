@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
-from townhall.api.models.common import Cursor, cursor_position, errors, next_cursor
+from townhall.api.models.common import Cursor, at_most, cursor_position, errors, next_cursor
 from townhall.api.models.reports import Report, ReportPage
 from townhall.api.schemas import ReportIn
 from townhall.domain.permissions import Permission
@@ -17,6 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["reports"])
 
 @router.post(
     "/reports",
+    summary="Report something to the reviewers",
     status_code=201,
     response_model=Report,
     responses={
@@ -35,12 +36,12 @@ async def file_report(
     return report
 
 
-@router.get("/reports", response_model=ReportPage)
+@router.get("/reports", summary="List the caller's reports", response_model=ReportPage)
 async def my_reports(
     principal: PrincipalDep,
     services: ServicesDep,
     cursor: Cursor = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    limit: Annotated[int, at_most(100)] = 50,
 ) -> Any:
     """The caller's reports, newest first."""
     reports = await services.reports.mine(principal, before=cursor_position(cursor), limit=limit)

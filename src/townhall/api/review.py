@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
-from townhall.api.models.common import Cursor, cursor_position, errors, next_cursor
+from townhall.api.models.common import Cursor, at_most, cursor_position, errors, next_cursor
 from townhall.api.models.review import Case, CaseDetail, CasePage, DecidedCases, ReviewSummary
 from townhall.api.schemas import MAX_ID, BulkDecisionIn, ReviewDecisionIn
 from townhall.domain.errors import ErrorCode, InvalidInput
@@ -15,20 +15,29 @@ from townhall.domain.permissions import Permission
 from townhall.domain.review import Correction, QueueState, Source
 
 router = APIRouter(prefix="/api/v1/admin/review", tags=["review"])
-CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
+CaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="the review case")]
 # The queue is ordered by urgency, which changes as cases come and go: its cursor is an offset.
 MAX_OFFSET = 1_000_000
 
 
-@router.get("/cases", response_model=CasePage, openapi_extra=needs(Permission.READ_REVIEW_QUEUE))
+@router.get(
+    "/cases",
+    summary="List the review queue, most urgent first",
+    response_model=CasePage,
+    openapi_extra=needs(Permission.READ_REVIEW_QUEUE),
+)
 async def queue(
     principal: PrincipalDep,
     services: ServicesDep,
-    state: QueueState = QueueState.PENDING,
-    source: Source | None = None,
-    overdue: bool = False,
+    state: Annotated[
+        QueueState, Query(description="the cases in this state; `pending`: open or escalated")
+    ] = QueueState.PENDING,
+    source: Annotated[
+        Source | None, Query(description="only the cases that came this way; any if not given")
+    ] = None,
+    overdue: Annotated[bool, Query(description="only the cases past their due time")] = False,
     cursor: Cursor = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, at_most(500)] = 50,
 ) -> Any:
     """Most urgent first: by priority, then by the earliest due time."""
     offset = cursor_position(cursor) or 0
@@ -44,7 +53,10 @@ async def queue(
 
 
 @router.get(
-    "/summary", response_model=ReviewSummary, openapi_extra=needs(Permission.READ_REVIEW_QUEUE)
+    "/summary",
+    summary="Count the review queue's cases",
+    response_model=ReviewSummary,
+    openapi_extra=needs(Permission.READ_REVIEW_QUEUE),
 )
 async def summary(principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.review.summary(principal)
@@ -52,6 +64,7 @@ async def summary(principal: PrincipalDep, services: ServicesDep) -> Any:
 
 @router.get(
     "/cases/{case_id}",
+    summary="Show a review case with its content",
     response_model=CaseDetail,
     openapi_extra=needs(Permission.READ_REVIEW_QUEUE),
 )
@@ -61,6 +74,7 @@ async def case(case_id: CaseId, principal: PrincipalDep, services: ServicesDep) 
 
 @router.put(
     "/cases/{case_id}/claim",
+    summary="Claim a case to review it",
     response_model=Case,
     responses=errors(409),
     openapi_extra=needs(Permission.CLAIM_CASE),
@@ -71,6 +85,7 @@ async def claim(case_id: CaseId, principal: PrincipalDep, services: ServicesDep)
 
 @router.delete(
     "/cases/{case_id}/claim",
+    summary="Give back a claimed case",
     response_model=Case,
     responses=errors(409),
     openapi_extra=needs(Permission.CLAIM_CASE),
@@ -81,6 +96,7 @@ async def unclaim(case_id: CaseId, principal: PrincipalDep, services: ServicesDe
 
 @router.post(
     "/cases/{case_id}/decision",
+    summary="Decide a review case",
     response_model=Case,
     responses=errors(409, 422),
     openapi_extra=needs(Permission.DECIDE_CASE),
@@ -94,6 +110,7 @@ async def decide(
 
 @router.post(
     "/decisions",
+    summary="Decide many review cases at once, all or none",
     response_model=DecidedCases,
     responses=errors(404, 409, 422),
     openapi_extra=needs(Permission.DECIDE_CASE),

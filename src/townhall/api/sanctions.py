@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
-from townhall.api.models.common import Cursor, cursor_after_last, cursor_position, errors
+from townhall.api.models.common import Cursor, at_most, cursor_after_last, cursor_position, errors
 from townhall.api.models.sanctions import (
     Appeal,
     AppealPage,
@@ -30,12 +30,14 @@ from townhall.domain.enforcement import AppealState, SanctionState, SubjectType
 from townhall.domain.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["sanctions"])
-EntityPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-Limit = Annotated[int, Query(ge=1, le=500)]
+SanctionId = Annotated[int, Path(ge=1, le=MAX_ID, description="the sanction")]
+AppealId = Annotated[int, Path(ge=1, le=MAX_ID, description="the appeal")]
+Limit = Annotated[int, at_most(500)]
 
 
 @router.post(
     "/admin/sanctions",
+    summary="Sanction a user or a public account",
     status_code=201,
     response_model=Sanction,
     responses=errors(404, 409, 422),
@@ -56,14 +58,23 @@ async def apply(body: SanctionIn, principal: PrincipalDep, services: ServicesDep
 
 
 @router.get(
-    "/admin/sanctions", response_model=SanctionPage, openapi_extra=needs(Permission.READ_SANCTIONS)
+    "/admin/sanctions",
+    summary="List sanctions",
+    response_model=SanctionPage,
+    openapi_extra=needs(Permission.READ_SANCTIONS),
 )
 async def sanctions(
     principal: PrincipalDep,
     services: ServicesDep,
-    subject_type: SubjectType | None = None,
-    subject_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    state: SanctionState | None = None,
+    subject_type: Annotated[
+        SubjectType | None, Query(description="only sanctions on this kind of subject")
+    ] = None,
+    subject_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="only sanctions on this subject")
+    ] = None,
+    state: Annotated[
+        SanctionState | None, Query(description="only sanctions in this state")
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:
@@ -80,6 +91,7 @@ async def sanctions(
 
 @router.get(
     "/admin/sanctions/standing",
+    summary="Show a subject's strikes, credit and the sanction recommended next",
     response_model=Standing,
     responses=errors(404),
     openapi_extra=needs(Permission.READ_SANCTIONS),
@@ -87,9 +99,12 @@ async def sanctions(
 async def standing(
     principal: PrincipalDep,
     services: ServicesDep,
-    subject_type: SubjectType,
-    subject_id: Annotated[int, Query(ge=1, le=MAX_ID)],
-    case_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    subject_type: Annotated[SubjectType, Query(description="what kind of subject")],
+    subject_id: Annotated[int, Query(ge=1, le=MAX_ID, description="the user or public account")],
+    case_id: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_ID, description="the case the next sanction would be for, if any"),
+    ] = None,
 ) -> Any:
     """Strike points, credit band, history and the rung recommended next."""
     return await services.enforcement.standing(principal, subject_type, subject_id, case_id=case_id)
@@ -97,27 +112,30 @@ async def standing(
 
 @router.get(
     "/admin/sanctions/{sanction_id}",
+    summary="Show a sanction",
     response_model=Sanction,
     openapi_extra=needs(Permission.READ_SANCTIONS),
 )
-async def sanction(sanction_id: EntityPath, principal: PrincipalDep, services: ServicesDep) -> Any:
+async def sanction(sanction_id: SanctionId, principal: PrincipalDep, services: ServicesDep) -> Any:
     return await services.enforcement.get(principal, sanction_id)
 
 
 @router.post(
     "/admin/sanctions/{sanction_id}/lift",
+    summary="Lift a sanction before it ends",
     response_model=Sanction,
     responses=errors(409, 422),
     openapi_extra=needs(Permission.LIFT_SANCTION),
 )
 async def lift(
-    sanction_id: EntityPath, body: ReasonIn, principal: PrincipalDep, services: ServicesDep
+    sanction_id: SanctionId, body: ReasonIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     return await services.enforcement.lift(principal, sanction_id, body.reason)
 
 
 @router.post(
     "/admin/identity-links",
+    summary="Link two accounts whose identities are one person",
     response_model=Person,
     responses=errors(404, 409, 422),
     openapi_extra=needs(Permission.LINK_IDENTITIES),
@@ -134,6 +152,7 @@ async def link_identities(
 
 @router.post(
     "/admin/identity-links/unlink",
+    summary="Unlink an account from the person it was linked to",
     response_model=Person,
     responses=errors(404, 409, 422),
     openapi_extra=needs(Permission.LINK_IDENTITIES),
@@ -145,12 +164,17 @@ async def unlink_identity(
 
 
 @router.get(
-    "/admin/appeals", response_model=AppealPage, openapi_extra=needs(Permission.READ_APPEALS)
+    "/admin/appeals",
+    summary="List appeals by state, for reviewers",
+    response_model=AppealPage,
+    openapi_extra=needs(Permission.READ_APPEALS),
 )
 async def appeal_queue(
     principal: PrincipalDep,
     services: ServicesDep,
-    state: AppealState = AppealState.PENDING,
+    state: Annotated[AppealState, Query(description="the appeals in this state")] = (
+        AppealState.PENDING
+    ),
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:
@@ -162,12 +186,13 @@ async def appeal_queue(
 
 @router.post(
     "/admin/appeals/{appeal_id}/decision",
+    summary="Decide an appeal",
     response_model=Appeal,
     responses=errors(409, 422),
     openapi_extra=needs(Permission.DECIDE_APPEAL),
 )
 async def decide_appeal(
-    appeal_id: EntityPath, body: AppealDecisionIn, principal: PrincipalDep, services: ServicesDep
+    appeal_id: AppealId, body: AppealDecisionIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     return await services.appeals.decide(
         principal, appeal_id, verdict=body.verdict, reason=body.reason
@@ -176,6 +201,7 @@ async def decide_appeal(
 
 @router.post(
     "/appeals",
+    summary="Appeal a sanction or a review decision",
     status_code=201,
     response_model=Appeal,
     responses=errors(404, 409, 422),
@@ -187,7 +213,7 @@ async def file_appeal(body: AppealIn, principal: PrincipalDep, services: Service
     )
 
 
-@router.get("/appeals", response_model=AppealPage)
+@router.get("/appeals", summary="List the caller's appeals", response_model=AppealPage)
 async def my_appeals(
     principal: PrincipalDep, services: ServicesDep, cursor: Cursor = None, limit: Limit = 50
 ) -> Any:

@@ -95,6 +95,11 @@ Cursor = Annotated[
 ]
 
 
+def at_most(maximum: int, bound: str | None = None) -> Any:
+    """The `Query` of a page's `limit`; `bound` names a configured maximum the service checks."""
+    return Query(ge=1, le=maximum, description=f"how many at most, 1 to {bound or maximum}")
+
+
 def next_cursor(value: int | None) -> str | None:
     """The cursor of the page after this one, from the position its last item stands at."""
     return None if value is None else str(value)
