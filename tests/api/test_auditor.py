@@ -313,7 +313,7 @@ async def test_lists_page_and_filter_by_period_and_category(
     ]:
         assert_error(await auditor.raw("GET", f"{AUDIT}/cases", params=params), 400, code)
     answer = await auditor.raw("GET", f"{AUDIT}/stats", params={"period": "year"})
-    assert_error(answer, 400, "invalid_request")
+    assert_error(answer, 400, "period_invalid")
 
 
 async def test_only_the_auditor_and_admins_read_the_auditor_routes(

@@ -222,8 +222,8 @@ def _row(
     start, category = key
     row: dict[str, Any] = {"period_start": start.isoformat(), "category": category}
     decided = (CaseState.APPROVED, CaseState.REMOVED, CaseState.MARKED_FALSE, CaseState.UPHELD)
-    for name in ("cases_opened", *decided):
-        row[name] = counts[name]
+    for name in ("cases_opened", *(state.value for state in decided)):
+        row[name] = counts[name]  # plain str keys: JSON encoders refuse an enum as a key
     row["pending"] = counts["pending"]
     row["overdue"] = counts["overdue"]
     row["handling_ms_median"] = middle(handled)
