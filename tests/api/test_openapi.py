@@ -156,6 +156,24 @@ async def test_every_operation_and_parameter_says_what_it_is(server: Server) -> 
     assert undescribed == [], "\n".join(undescribed)
 
 
+async def test_integer_bounds_are_integers_within_int64(server: Server) -> None:
+    # A float bound such as 9.223372036854776e18 is past int64: strict generators choke on it.
+    def bounds(node: Any) -> Iterator[tuple[str, Any]]:
+        if isinstance(node, dict):
+            if node.get("type") == "integer":
+                yield from ((key, node[key]) for key in ("minimum", "maximum") if key in node)
+            for value in node.values():
+                yield from bounds(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from bounds(value)
+
+    found = list(bounds(await document(server)))
+    assert found, "no integer bounds at all"
+    assert [(key, value) for key, value in found if not isinstance(value, int)] == []
+    assert max(value for _, value in found) == 2**63 - 1
+
+
 async def test_nothing_of_fastapis_validation_error_is_left(server: Server) -> None:
     spec = await document(server)
     assert "HTTPValidationError" not in json.dumps(spec)

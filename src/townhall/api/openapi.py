@@ -28,6 +28,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from townhall.api.models.common import ERROR_MEANINGS
+from townhall.api.schemas import MAX_ID
 from townhall.domain.errors import ErrorCode
 
 COMPONENTS = "#/components/schemas/"
@@ -79,7 +80,23 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     for name in (*FASTAPI_VALIDATION_SCHEMAS, "ErrorEnvelope", "ErrorDetail"):
         schemas.pop(name, None)
     schemas.update(error_envelope_schemas())
+    restore_integer_bounds(document)
     return document
+
+
+def restore_integer_bounds(node: Any) -> None:
+    """FastAPI's document model holds `minimum`/`maximum` as floats, which turns the largest id
+    (2**63 - 1) into 9.223372036854776e18, past int64. Integer bounds go back to integers."""
+    if isinstance(node, dict):
+        for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            bound = node.get(key)
+            if isinstance(bound, float) and node.get("type") == "integer":
+                node[key] = MAX_ID if bound == float(MAX_ID) else int(bound)
+        for value in node.values():
+            restore_integer_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            restore_integer_bounds(value)
 
 
 def complete_operation(operation: dict[str, Any]) -> None:
