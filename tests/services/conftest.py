@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,6 +21,7 @@ from townhall.services.container import Services
 from townhall.services.identity import IdentityService
 from townhall.services.messaging import MessagingService
 from townhall.services.principal import Principal
+from townhall.services.rendering import ConversationView
 from townhall.services.sync import SyncService
 
 PASSWORD = "a long password"
@@ -52,15 +52,16 @@ class World:
     def bus(self) -> Bus:
         return self.services.bus
 
-    async def group(self, owner: Principal, title: str, *members: Principal) -> dict[str, Any]:
+    async def group(self, owner: Principal, title: str, *members: Principal) -> ConversationView:
         """A group of `owner` that each of `members` joined by accepting its invitation."""
         groups = self.services.groups
-        created = await groups.create(
+        new = await groups.create(
             owner, title=title, description="", member_ids=[m.account_id for m in members]
         )
+        group = new.group
         for member in members:
-            created = await groups.accept(member, created["id"])
-        return created
+            group = await groups.accept(member, group.id)
+        return group
 
     async def person(self, handle: str) -> Principal:
         """A registered, logged-in user whose identity the stand-in provider verified and whose

@@ -28,7 +28,7 @@ async def test_concurrent_first_sends_read_the_members_once(world: World) -> Non
     try:
         sent = await asyncio.gather(
             *(
-                world.messaging.send(alice, group["id"], text=f"hi {i}", client_id=f"c{i}")
+                world.messaging.send(alice, group.id, text=f"hi {i}", client_id=f"c{i}")
                 for i in range(50)
             )
         )
@@ -42,12 +42,12 @@ async def test_outsiders_cannot_post_or_read_and_learn_nothing(world: World) -> 
     alice, bob, eve = [await world.person(h) for h in ("alice", "bob", "eve")]
     direct, _ = await world.messaging.open_direct(alice, bob.account_id)
     with pytest.raises(NotFound) as refused:
-        await world.messaging.send(eve, direct["id"], text="let me in", client_id="e1")
+        await world.messaging.send(eve, direct.id, text="let me in", client_id="e1")
     with pytest.raises(NotFound) as unknown:
         await world.messaging.send(eve, 10_000, text="anyone?", client_id="e2")
     assert refused.value.code == unknown.value.code == "conversation_not_found"
     with pytest.raises(NotFound):
-        await world.messaging.history(eve, direct["id"], before=None, limit=10)
+        await world.messaging.history(eve, direct.id, before=None, limit=10)
 
 
 async def test_group_cap_counts_the_creator(world: World) -> None:
@@ -57,7 +57,7 @@ async def test_group_cap_counts_the_creator(world: World) -> None:
         await world.group(owner, "too many", *others)
     assert refused.value.code == "group_too_large"
     group = await world.group(owner, "just right", *others[:3])
-    roles = {m["user_id"]: m["role"] for m in group["members"]}
+    roles = dict(group.roles)
     assert roles[owner.account_id] == "owner"
     assert sorted(r for uid, r in roles.items() if uid != owner.account_id) == ["member"] * 3
 
@@ -67,7 +67,7 @@ async def test_members_are_rung_after_commit_with_the_stored_event(world: World)
     direct, _ = await world.messaging.open_direct(alice, bob.account_id)
     rung: list[bytes] = []
     subscription = world.bus.subscribe(user_channel(bob.account_id), lambda p, _o: rung.append(p))
-    appended = await world.messaging.send(alice, direct["id"], text="hello", client_id="m1")
+    appended = await world.messaging.send(alice, direct.id, text="hello", client_id="m1")
     subscription.close()
     events, _ = await world.sync.events_since(bob, appended.message.position - 1)
     assert len(rung) == 1
@@ -92,7 +92,7 @@ async def test_long_poll_wakes_on_a_new_message(world: World) -> None:
     waiting = asyncio.create_task(world.sync.wait_for_events(bob, since, timeout=10))
     await asyncio.sleep(0.05)
     assert not waiting.done()
-    await world.messaging.send(alice, direct["id"], text="wake up", client_id="w1")
+    await world.messaging.send(alice, direct.id, text="wake up", client_id="w1")
     events, cursor = await asyncio.wait_for(waiting, 2)
     assert [e["message"]["text"] for e in events] == ["wake up"]
     assert cursor == events[-1]["cursor"] > since

@@ -27,7 +27,7 @@ async def test_the_auditor_changes_nothing_whatever_it_calls(world: World) -> No
     chat, _ = await world.messaging.open_direct(alice, bob.account_id)
     services = world.services
     writes: list[Callable[[], Awaitable[Any]]] = [
-        lambda: world.messaging.send(auditor, chat["id"], text="hello", client_id="a1"),
+        lambda: world.messaging.send(auditor, chat.id, text="hello", client_id="a1"),
         lambda: world.messaging.open_direct(auditor, alice.account_id),
         lambda: services.groups.create(auditor, title="tea", description="", member_ids=[]),
         lambda: services.reports.report(
@@ -43,7 +43,7 @@ async def test_the_auditor_changes_nothing_whatever_it_calls(world: World) -> No
         with pytest.raises(Forbidden) as refused:
             await write()
         assert refused.value.code == "read_only_role"
-    assert (await world.messaging.history(bob, chat["id"], before=None, limit=10)) == []
+    assert (await world.messaging.history(bob, chat.id, before=None, limit=10)) == []
     # What it may not read is refused as such; what it may read, it reads.
     with pytest.raises(Forbidden) as refused:
         await services.review.queue(

@@ -178,7 +178,7 @@ async def test_the_500th_distinct_forwarder_escalates_the_post_once(
     async def sent_as(forwarder_id: int, n: int) -> StoredForward:
         appended = await world.messaging.send(
             alice,
-            chat["id"],
+            chat.id,
             text="据说",
             client_id=f"forward-{n}",
             written_with=ledger.forwarding(post, forwarder_id=forwarder_id, parent=None),
@@ -197,7 +197,7 @@ async def test_the_500th_distinct_forwarder_escalates_the_post_once(
 
     async def forward(by: Principal, from_message_id: int | None = None) -> dict[str, Any]:
         return await posts.forward(
-            by, post.id, conversation_id=chat["id"], from_message_id=from_message_id,
+            by, post.id, conversation_id=chat.id, from_message_id=from_message_id,
             client_id=None,
         )  # fmt: skip
 
@@ -230,12 +230,12 @@ async def test_a_forward_whose_message_was_stored_without_its_record_gets_it_whe
     alice, bob = await world.person("alice"), await world.person("bob")
     chat, _ = await world.messaging.open_direct(alice, bob.account_id)
     lost = await world.messaging.send(
-        alice, chat["id"], text=post.title, client_id="fwd-1", attachment=post_attachment(post)
+        alice, chat.id, text=post.title, client_id="fwd-1", attachment=post_attachment(post)
     )
 
     resent = [
         await world.services.posts.forward(
-            alice, post.id, conversation_id=chat["id"], from_message_id=None, client_id="fwd-1"
+            alice, post.id, conversation_id=chat.id, from_message_id=None, client_id="fwd-1"
         )
         for _ in range(2)
     ]

@@ -18,7 +18,7 @@ ENOUGH_ROUNDS = 2_000
 async def test_a_cursor_handed_out_while_messages_commit_is_always_accepted(world: World) -> None:
     people = [await world.person(f"user{i}") for i in range(2 * PAIRS)]
     pairs = [(people[i], people[i + 1]) for i in range(0, len(people), 2)]
-    chats = [(await world.messaging.open_direct(a, b.account_id))[0]["id"] for a, b in pairs]
+    chats = [(await world.messaging.open_direct(a, b.account_id))[0].id for a, b in pairs]
     sent: dict[int, list[int]] = {chat: [] for chat in chats}
     writing = True
     rounds = 0

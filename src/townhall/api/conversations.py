@@ -21,7 +21,7 @@ from townhall.api.models.messaging import (
 from townhall.api.responses import JSONBody
 from townhall.api.schemas import MAX_ID, ConversationIn, DirectIn, MessageIn
 from townhall.domain.permissions import Permission
-from townhall.services.rendering import render_message
+from townhall.services.rendering import render_conversation, render_invitation, render_message
 
 router = APIRouter(prefix="/api/v1", tags=["messaging"])
 
@@ -51,10 +51,11 @@ async def create_conversation(
         conversation, created = await services.messaging.open_direct(principal, body.user_id)
         if not created:
             response.status_code = 200
-        return conversation
-    return await services.groups.create(
+        return render_conversation(conversation)
+    new = await services.groups.create(
         principal, title=body.title, description=body.description, member_ids=body.member_ids
     )
+    return render_conversation(new.group) | {"invited": list(new.invited)}
 
 
 @router.get(
@@ -69,8 +70,11 @@ async def invitations(
     waiting = await services.groups.invitations(
         principal, after=cursor_position(cursor), limit=limit
     )
-    last = waiting[-1]["conversation_id"] if len(waiting) == limit else None
-    return {"invitations": waiting, "next_cursor": next_cursor(last)}
+    last = waiting[-1].conversation_id if len(waiting) == limit else None
+    return {
+        "invitations": [render_invitation(i) for i in waiting],
+        "next_cursor": next_cursor(last),
+    }
 
 
 @router.post(
@@ -83,7 +87,7 @@ async def invitations(
 async def accept_invitation(
     conversation_id: ConversationId, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
-    return await services.groups.accept(principal, conversation_id)
+    return render_conversation(await services.groups.accept(principal, conversation_id))
 
 
 @router.post(
@@ -95,7 +99,8 @@ async def accept_invitation(
 async def decline_invitation(
     conversation_id: ConversationId, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
-    return await services.groups.decline(principal, conversation_id)
+    state = await services.groups.decline(principal, conversation_id)
+    return {"conversation_id": conversation_id, "state": state}
 
 
 @router.get(
@@ -107,8 +112,11 @@ async def list_conversations(
     conversations = await services.messaging.list_conversations(
         principal, after=cursor_position(cursor), limit=limit
     )
-    last = conversations[-1]["id"] if len(conversations) == limit else None
-    return {"conversations": conversations, "next_cursor": next_cursor(last)}
+    last = conversations[-1].id if len(conversations) == limit else None
+    return {
+        "conversations": [render_conversation(c) for c in conversations],
+        "next_cursor": next_cursor(last),
+    }
 
 
 @router.get(
@@ -117,7 +125,9 @@ async def list_conversations(
 async def get_conversation(
     conversation_id: ConversationId, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
-    return await services.messaging.get_conversation(principal, conversation_id)
+    return render_conversation(
+        await services.messaging.get_conversation(principal, conversation_id)
+    )
 
 
 @router.post(
@@ -160,8 +170,9 @@ async def history(
     messages = await services.messaging.history(
         principal, conversation_id, before=cursor_position(cursor), limit=limit
     )
-    last = messages[-1]["seq"] if len(messages) == limit else None
-    return JSONBody({"messages": messages, "next_cursor": next_cursor(last)})
+    last = messages[-1].seq if len(messages) == limit else None
+    page = [render_message(message) for message in messages]
+    return JSONBody({"messages": page, "next_cursor": next_cursor(last)})
 
 
 @router.get(

@@ -4,6 +4,7 @@ on groups created and joined per person (groups 2017 art. 5)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from townhall.bus.base import Bus, user_channel
@@ -21,16 +22,23 @@ from townhall.domain.messaging import (
 )
 from townhall.domain.naming import clean_text
 from townhall.domain.permissions import Permission
-from townhall.domain.time import iso_utc
 from townhall.services.enforcement import Enforcement
-from townhall.services.messaging import MessagingService, render_conversation
+from townhall.services.messaging import MessagingService
 from townhall.services.names import Names
 from townhall.services.principal import Principal, require
+from townhall.services.rendering import ConversationView, render_conversation, render_invitation
 from townhall.services.standing import Standings
 from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
 from townhall.store import stream as stream_store
+from townhall.store.conversations import GroupInvitation
 from townhall.store.database import Database, DbConnection
+
+
+@dataclass(frozen=True, slots=True)
+class NewGroup:
+    group: ConversationView
+    invited: tuple[int, ...]
 
 
 class Groups:
@@ -62,7 +70,7 @@ class Groups:
 
     async def create(
         self, actor: Principal, *, title: str, description: str, member_ids: Sequence[int]
-    ) -> dict[str, Any]:
+    ) -> NewGroup:
         """A group with its creator as owner; everyone else named is invited, not added."""
         require(actor, Permission.ACT)
         title = check_group_title(title, self._limits)
@@ -106,42 +114,42 @@ class Groups:
                 state=InvitationState.PENDING,
                 now_ms=now_ms,
             )
-            conversation = await self._render(conn, conversation_id)
+            group = await self._view(conn, conversation_id)
             created = await self._append(
-                conn, EventType.CONVERSATION, conversation_event, conversation, roles
+                conn, EventType.CONVERSATION, conversation_event, render_conversation(group), roles
+            )
+            invitation = GroupInvitation(
+                conversation_id=conversation_id,
+                invitee_id=0,  # one event serves every invitee
+                inviter_id=actor.account_id,
+                state=InvitationState.PENDING,
+                created_at=now_ms,
+                answered_at=None,
+                title=title,
+                description=about or None,
             )
             invited = await self._append(
                 conn,
                 EventType.INVITATION,
                 invitation_event,
-                _invitation(conversation, actor.account_id, now_ms),
+                render_invitation(invitation),
                 invitee_ids,
             )
             conn.after_commit(lambda: self._publish(roles, created))
             conn.after_commit(lambda: self._publish(invitee_ids, invited))
-        return conversation | {"invited": invitee_ids}
+        return NewGroup(group, tuple(invitee_ids))
 
     async def invitations(
         self, actor: Principal, *, after: int | None, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[GroupInvitation]:
         """The caller's invitations still waiting for an answer, oldest first, to groups after
         the one with id `after`."""
         async with self._db.reading() as conn:
-            rows = await conversation_store.invitations_of(
+            return await conversation_store.invitations_of(
                 conn, actor.account_id, InvitationState.PENDING, after=after or 0, limit=limit
             )
-        return [
-            {
-                "conversation_id": row.conversation_id,
-                "title": row.title,
-                "description": row.description,
-                "inviter_id": row.inviter_id,
-                "invited_at": iso_utc(row.created_at),
-            }
-            for row in rows
-        ]
 
-    async def accept(self, actor: Principal, conversation_id: int) -> dict[str, Any]:
+    async def accept(self, actor: Principal, conversation_id: int) -> ConversationView:
         """Join the group the caller was invited to; its members are told."""
         require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
@@ -165,16 +173,20 @@ class Groups:
                 state=InvitationState.ACCEPTED,
                 now_ms=now_ms,
             )
-            conversation = await self._render(conn, conversation_id)
-            recipients = [member["user_id"] for member in conversation["members"]]
+            group = await self._view(conn, conversation_id)
+            recipients = list(group.roles)
             payload = await self._append(
-                conn, EventType.CONVERSATION, conversation_event, conversation, recipients
+                conn,
+                EventType.CONVERSATION,
+                conversation_event,
+                render_conversation(group),
+                recipients,
             )
             conn.after_commit(lambda: self._messaging.forget_members(conversation_id))
             conn.after_commit(lambda: self._publish(recipients, payload))
-        return conversation
+        return group
 
-    async def decline(self, actor: Principal, conversation_id: int) -> dict[str, Any]:
+    async def decline(self, actor: Principal, conversation_id: int) -> str:
         require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         async with self._db.writing() as conn:
@@ -186,7 +198,7 @@ class Groups:
                 state=InvitationState.DECLINED,
                 now_ms=self._now_ms(),
             )
-        return {"conversation_id": conversation_id, "state": InvitationState.DECLINED}
+        return InvitationState.DECLINED
 
     async def _pending(self, conn: DbConnection, actor: Principal, conversation_id: int) -> None:
         invitation = await conversation_store.invitation(conn, conversation_id, actor.account_id)
@@ -218,9 +230,9 @@ class Groups:
                 code=ErrorCode.GROUP_JOIN_LIMIT,
             )
 
-    async def _render(self, conn: DbConnection, conversation_id: int) -> dict[str, Any]:
+    async def _view(self, conn: DbConnection, conversation_id: int) -> ConversationView:
         row = await conversation_store.existing(conn, conversation_id)
-        return render_conversation(row, await conversation_store.member_roles(conn, row.id))
+        return ConversationView(row, await conversation_store.member_roles(conn, row.id))
 
     async def _append(
         self,
@@ -242,13 +254,3 @@ class Groups:
     def _publish(self, recipients: Iterable[int], payload: bytes) -> None:
         for account_id in recipients:
             self._bus.publish(user_channel(account_id), payload)
-
-
-def _invitation(conversation: dict[str, Any], inviter_id: int, now_ms: int) -> dict[str, Any]:
-    return {
-        "conversation_id": conversation["id"],
-        "title": conversation["title"],
-        "description": conversation["description"],
-        "inviter_id": inviter_id,
-        "invited_at": iso_utc(now_ms),
-    }

@@ -26,14 +26,13 @@ from townhall.domain.messaging import (
 from townhall.domain.moderation import Decision, Surface
 from townhall.domain.permissions import Permission
 from townhall.domain.review import Target
-from townhall.domain.time import iso_utc
 from townhall.services.caches import Invalidations, LocalCache, Topic
 from townhall.services.classifiers import ClassifierStage, Subject
 from townhall.services.enforcement import Enforcement
 from townhall.services.intake import CaseIntake
 from townhall.services.moderation import ContentCheck
 from townhall.services.principal import Principal, require
-from townhall.services.rendering import render_message
+from townhall.services.rendering import ConversationView, render_conversation, render_message
 from townhall.services.standing import Standings
 from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
@@ -44,6 +43,7 @@ from townhall.store.database import Database, DbConnection
 from townhall.store.message_log import (
     Appended,
     MessageWriter,
+    StoredMessage,
     WrittenWith,
     together,
 )
@@ -98,7 +98,7 @@ class MessagingService:
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    async def open_direct(self, actor: Principal, other_id: int) -> tuple[dict[str, Any], bool]:
+    async def open_direct(self, actor: Principal, other_id: int) -> tuple[ConversationView, bool]:
         """The one direct conversation of a pair, created on first use. Returns (it, created)."""
         require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
@@ -106,7 +106,7 @@ class MessagingService:
         async with self._db.reading() as conn:
             existing = await conversation_store.find_direct(conn, key)
         if existing is not None:
-            return await self._render_conversation(existing), False
+            return await self._view(existing), False
         roles = {actor.account_id: MemberRole.MEMBER, other_id: MemberRole.MEMBER}
         try:
             conversation = await self._create(
@@ -117,7 +117,7 @@ class MessagingService:
                 existing = await conversation_store.find_direct(conn, key)
             if existing is None:
                 raise
-            return await self._render_conversation(existing), False
+            return await self._view(existing), False
         return conversation, True
 
     async def _create(
@@ -128,7 +128,7 @@ class MessagingService:
         title: str | None,
         direct_key: str | None,
         roles: dict[int, str],
-    ) -> dict[str, Any]:
+    ) -> ConversationView:
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             missing = set(roles) - await account_store.existing_ids(conn, roles)
@@ -146,14 +146,15 @@ class MessagingService:
                 now_ms=now_ms,
             )
             await conversation_store.insert_members(conn, conversation_id, roles, now_ms)
-            conversation = await self._render_conversation(
+            conversation = await self._view(
                 await conversation_store.existing(conn, conversation_id), conn
             )
+            rendered = render_conversation(conversation)
             payload = await stream_store.append_new_event(
                 conn,
                 self._db.positions,
                 event_type=EventType.CONVERSATION,
-                render=lambda position: conversation_event(position, conversation),
+                render=lambda position: conversation_event(position, rendered),
                 recipients=roles,
             )
             conn.after_commit(lambda: self._ring(roles, payload))
@@ -161,20 +162,20 @@ class MessagingService:
 
     async def list_conversations(
         self, actor: Principal, *, after: int | None, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[ConversationView]:
         """The caller's conversations after the one with id `after`, oldest first."""
         async with self._db.reading() as conn:
             rows = await conversation_store.list_for_account(
                 conn, actor.account_id, after=after or 0, limit=limit
             )
             roles = await conversation_store.member_roles_of(conn, [row.id for row in rows])
-        return [render_conversation(row, roles[row.id]) for row in rows]
+        return [ConversationView(row, roles[row.id]) for row in rows]
 
-    async def get_conversation(self, actor: Principal, conversation_id: int) -> dict[str, Any]:
+    async def get_conversation(self, actor: Principal, conversation_id: int) -> ConversationView:
         await self._require_member(actor, conversation_id)
         async with self._db.reading() as conn:
             row = await conversation_store.existing(conn, conversation_id)
-            return await self._render_conversation(row, conn)
+            return await self._view(row, conn)
 
     async def send(
         self,
@@ -232,14 +233,14 @@ class MessagingService:
 
     async def history(
         self, actor: Principal, conversation_id: int, *, before: int | None, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[StoredMessage]:
         if not 1 <= limit <= self._limits.history_page_max:
             raise InvalidInput(
                 f"limit must be 1-{self._limits.history_page_max}", code=ErrorCode.LIMIT_INVALID
             )
         await self._require_member(actor, conversation_id)
         async with self._db.reading() as conn:
-            messages = await message_store.history(
+            return await message_store.history(
                 conn,
                 conversation_id,
                 viewer_id=actor.account_id,
@@ -247,7 +248,6 @@ class MessagingService:
                 before_seq=before,
                 limit=limit,
             )
-        return [render_message(message) for message in messages]
 
     async def is_member(self, actor: Principal, conversation_id: int) -> bool:
         try:
@@ -278,15 +278,15 @@ class MessagingService:
         """Once a change of a conversation's members commits: read them again on next use."""
         self._invalidations.forget(Topic.MEMBERS, conversation_id)
 
-    async def _render_conversation(
+    async def _view(
         self, row: StoredConversation, conn: DbConnection | None = None
-    ) -> dict[str, Any]:
+    ) -> ConversationView:
         if conn is None:
             async with self._db.reading() as reader:
                 roles = await conversation_store.member_roles(reader, row.id)
         else:
             roles = await conversation_store.member_roles(conn, row.id)
-        return render_conversation(row, roles)
+        return ConversationView(row, roles)
 
     def _ring(self, recipients: Iterable[int], payload: bytes) -> None:
         for account_id in recipients:
@@ -300,15 +300,3 @@ class MessagingService:
             frame = orjson.dumps(message_event(message.position, render_message(message)))
             for account_id in appended.recipients:
                 publish(user_channel(account_id), frame, appended.origin)
-
-
-def render_conversation(row: StoredConversation, roles: dict[int, str]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "title": row.title,
-        "description": row.description,
-        "created_by": row.created_by,
-        "created_at": iso_utc(row.created_at),
-        "members": [{"user_id": uid, "role": role} for uid, role in roles.items()],
-    }

@@ -3,6 +3,8 @@ shows or re-delivers content (messaging, posts, sync, takedown) renders it the s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -10,6 +12,7 @@ import orjson
 from townhall.domain.events import message_object
 from townhall.domain.public_accounts import PostState
 from townhall.domain.time import iso_utc
+from townhall.store.conversations import GroupInvitation, StoredConversation
 from townhall.store.message_log import StoredMessage
 from townhall.store.posts import PostWithAccount
 
@@ -62,4 +65,40 @@ def post_attachment(post: PostWithAccount) -> dict[str, Any]:
         "public_account_id": post.public_account_id,
         "account_name": post.account_name,
         "title": post.title,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationView:
+    """A conversation with its members' roles, in the order they joined."""
+
+    conversation: StoredConversation
+    roles: Mapping[int, str]
+
+    @property
+    def id(self) -> int:
+        return self.conversation.id
+
+
+def render_conversation(view: ConversationView) -> dict[str, Any]:
+    row = view.conversation
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "title": row.title,
+        "description": row.description,
+        "created_by": row.created_by,
+        "created_at": iso_utc(row.created_at),
+        "members": [{"user_id": uid, "role": role} for uid, role in view.roles.items()],
+    }
+
+
+def render_invitation(invitation: GroupInvitation) -> dict[str, Any]:
+    """An invitation to a group as its invitee sees it, in the list and in its event."""
+    return {
+        "conversation_id": invitation.conversation_id,
+        "title": invitation.title,
+        "description": invitation.description,
+        "inviter_id": invitation.inviter_id,
+        "invited_at": iso_utc(invitation.created_at),
     }

@@ -65,9 +65,7 @@ class RefutingPost(Model):
 class Correction(Model):
     """Something the user read or was forwarded was found false: the reviewer's statement."""
 
-    target: Annotated[
-        PostCorrectionTarget | MessageCorrectionTarget, Field(discriminator="type")
-    ]
+    target: Annotated[PostCorrectionTarget | MessageCorrectionTarget, Field(discriminator="type")]
     category: str
     decision: Literal["remove", "mark_false"]
     statement: str
@@ -339,4 +337,3 @@ def events_json_schema() -> dict[str, Any]:
         "oneOf": [{"$ref": "#/$defs/ServerFrame"}, {"$ref": "#/$defs/ClientFrame"}],
         "$defs": dict(sorted(schemas["$defs"].items())),
     }
-
