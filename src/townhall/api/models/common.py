@@ -14,24 +14,32 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from townhall.api.schemas import MAX_ID
 from townhall.domain.errors import ErrorCode, InvalidInput
+from townhall.domain.time import iso_utc
 
 MAX_CURSOR_LENGTH = 64
 
 
 class Model(BaseModel):
-    """A response model. Extra keys are refused so a model cannot silently fall behind what the
-    service renders: the OpenAPI validation test then catches the difference."""
+    """A response model. It renders a service's record by attribute (only the fields it names
+    leave the server), or a dict, whose extra keys are refused so a model cannot silently fall
+    behind what a route renders: the OpenAPI validation test then catches the difference."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+
+def _iso_from_ms(value: object) -> object:
+    """Records keep moments as epoch milliseconds; the wire shows them as ISO 8601."""
+    return iso_utc(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 # A moment as the API writes it: UTC, ISO 8601 with milliseconds (`domain.time.iso_utc`).
 Timestamp = Annotated[
     str,
+    BeforeValidator(_iso_from_ms),
     Field(
         pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
         json_schema_extra={"format": "date-time"},
