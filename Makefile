@@ -9,21 +9,26 @@ PORT ?= 8080
 .PHONY: run test lint install install-dev bench clean
 
 $(BIN)/townhall: pyproject.toml
+	@echo "==> creating the virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "==> installing Townhall and its dependencies (about a minute the first time)"
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --progress-bar off -e .
 	touch $@
 
 install: $(BIN)/townhall
 
 $(VENV)/.dev-installed: pyproject.toml $(BIN)/townhall
+	@echo "==> installing the test tools, the classifiers and the bench extras"
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
 install-dev: $(VENV)/.dev-installed
 
 run: install
+	@echo "==> migrating the database in $(DATA_DIR)"
 	$(BIN)/townhall migrate --data-dir $(DATA_DIR)
+	@echo "==> serving http://$(HOST):$(PORT)/ (Ctrl-C stops; the classifiers extra is optional: $(BIN)/pip install -e '.[classifiers]')"
 	$(BIN)/townhall serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
 lint: install-dev

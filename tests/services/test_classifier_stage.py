@@ -280,3 +280,28 @@ def test_an_operators_classifier_is_found_by_its_entry_point(
     assert data_dirs_given == [tmp_path]  # the factory finds its model files under the data dir
     assert "classifier misnamed" in caplog.text and "is not one of that name" in caplog.text
     assert "classifier absent, which does not exist; known: profanity_en, zh_ngram, " in caplog.text
+
+
+async def test_without_the_classifiers_extra_no_worker_starts_and_the_log_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(classifiers, "built_in_classifiers_installed", lambda: False)
+    spawned: list[object] = []
+    monkeypatch.setattr(classifiers, "ProcessPoolExecutor", lambda **kw: spawned.append(kw))
+    stage = ClassifierStage(
+        rules(profanity_en=FLAG_BAD), [], on_flag=Inbox(), on_demand=["zh_ngram"]
+    )
+    with caplog.at_level(logging.WARNING):
+        assert await stage.use_worker_process(tmp_path) == []
+    assert spawned == []
+    said = [r.getMessage() for r in caplog.records]
+    assert any("profanity_en needs the classifiers extra" in line for line in said)
+    assert any("zh_ngram needs the classifiers extra" in line for line in said)
+    assert await stage.score_now("zh_ngram", "新闻") is None
+
+
+def test_without_the_classifiers_extra_a_named_built_in_loads_as_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(classifiers, "built_in_classifiers_installed", lambda: False)
+    assert build_plugins(rules(profanity_en=FLAG_BAD), tmp_path) == []

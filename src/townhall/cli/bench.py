@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-bench_app = typer.Typer(help="Benchmarks; results as JSON.", no_args_is_help=True)
+BENCH_PACKAGES = ("picows", "psutil")
+
+
+def _needs_bench_extra() -> None:
+    """The load generator's packages are an extra: a server install does without them."""
+    if any(find_spec(package) is None for package in BENCH_PACKAGES):
+        typer.echo(
+            "error: benchmarks need the bench extra: pip install 'townhall[bench]'", err=True
+        )
+        raise typer.Exit(1)
+
+
+bench_app = typer.Typer(
+    help="Benchmarks; results as JSON.", no_args_is_help=True, callback=_needs_bench_extra
+)
 
 
 @bench_app.command("messaging")

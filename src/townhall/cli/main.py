@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from townhall import __version__
 from townhall.cli.admin import admin_app
 from townhall.cli.audit import audit_app
 from townhall.cli.bench import bench_app
@@ -24,6 +25,26 @@ from townhall.cli.settings import (
 )
 
 app = typer.Typer(help="Townhall: an instant-messaging server.", no_args_is_help=True)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"townhall {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Townhall: an instant-messaging server."""
+
+
 app.add_typer(bench_app, name="bench")
 app.add_typer(admin_app, name="admin")
 app.add_typer(audit_app, name="audit")

@@ -39,8 +39,17 @@ def train(
     """Train the Chinese classifier (zh_ngram) on reviewers' decisions about messages and posts:
     removals teach their categories, approvals teach what is fine. A fifth is held out to measure
     it. The server loads the model on its next start, where the pack turns zh_ngram on."""
+    from townhall.domain.classifiers import ZH_NGRAM
     from townhall.packs import load_pack
-    from townhall.services.classifier_plugins import ZH_NGRAM, train_from_decisions, zh_ngram_path
+    from townhall.services.classifiers import built_in_classifiers_installed
+
+    if not built_in_classifiers_installed():
+        typer.echo(
+            "error: training needs the classifiers extra: pip install 'townhall[classifiers]'",
+            err=True,
+        )
+        raise typer.Exit(1)
+    from townhall.services.classifier_plugins import train_from_decisions, zh_ngram_path
 
     settings = settings_from(config, data_dir=data_dir)
     rule = load_pack(settings.policy_pack).moderation.classifiers.get(ZH_NGRAM)

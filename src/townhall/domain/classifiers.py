@@ -13,6 +13,10 @@ from townhall.domain.errors import Conflict, ErrorCode
 from townhall.domain.moderation import ClassifierRule
 
 UNNAMED = ""  # the key of the one score of a classifier that measures a single thing
+# The built-in classifiers (services/classifier_plugins.py, with the `classifiers` extra).
+PROFANITY_EN = "profanity_en"
+ZH_NGRAM = "zh_ngram"
+BUILT_IN = (PROFANITY_EN, ZH_NGRAM)
 
 
 class Classifier(Protocol):

@@ -15,7 +15,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 
 from townhall.domain.classifiers import (
+    PROFANITY_EN,
     UNNAMED,
+    ZH_NGRAM,
     CategoryResult,
     Example,
     NotEnoughTrainingData,
@@ -32,8 +34,6 @@ from townhall.store.database import Database
 if TYPE_CHECKING:
     from scipy.sparse import spmatrix
 
-PROFANITY_EN = "profanity_en"
-ZH_NGRAM = "zh_ngram"
 MODEL_FORMAT = 1
 HOLDOUT = 0.2
 SPLIT_SEED = 2014  # fixed: the same decisions give the same split and the same report

@@ -24,9 +24,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from importlib.util import find_spec
 from pathlib import Path
 
-from townhall.domain.classifiers import Classifier, Flag, flags
+from townhall.domain.classifiers import (
+    BUILT_IN,
+    PROFANITY_EN,
+    ZH_NGRAM,
+    Classifier,
+    Flag,
+    flags,
+)
 from townhall.domain.moderation import ClassifierRule, ModerationRules
 
 log = logging.getLogger(__name__)
@@ -34,6 +42,10 @@ log = logging.getLogger(__name__)
 DROP_WARNING_INTERVAL_SECONDS = 60.0
 PARENT_CHECK_SECONDS = 1.0
 PLUGIN_GROUP = "townhall.classifiers"  # operators' classifiers: name -> callable(data_dir)
+BUILT_IN_PACKAGES = ("sklearn", "skops", "profanity_check")
+_NOT_INSTALLED = (
+    "classifier %s needs the classifiers extra (pip install 'townhall[classifiers]'); it stays off"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +107,13 @@ class ClassifierStage:
 
     async def use_worker_process(self, data_dir: Path) -> list[str]:
         """Load the pack's classifiers in a process of their own and score there from now on;
-        returns the names of those that run (none: the process is ended again)."""
+        returns the names of those that run (none: the process is ended again, or not started
+        when none of the classifiers named can be installed here)."""
+        wanted = {*self._rules.classifiers, *self._on_demand}
+        if not built_in_classifiers_installed() and wanted <= set(BUILT_IN):
+            for name in sorted(wanted):
+                log.warning(_NOT_INSTALLED, name)
+            return []
         process = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),  # no fork of a running event loop
@@ -299,11 +317,18 @@ def build_plugins(
     return plugins
 
 
+def built_in_classifiers_installed() -> bool:
+    """The built-in classifiers come with the `classifiers` extra (scikit-learn and the models):
+    a default install leaves them out, and the lexicon and hash bank still block and hold."""
+    return all(find_spec(package) is not None for package in BUILT_IN_PACKAGES)
+
+
 def _load(name: str, rule: ClassifierRule | None, data_dir: Path) -> Classifier | None:
+    if name in BUILT_IN and not built_in_classifiers_installed():
+        log.warning(_NOT_INSTALLED, name)
+        return None
     # Imported here, in the worker: scikit-learn alone is ~100 MB the server need not carry.
     from townhall.services.classifier_plugins import (
-        PROFANITY_EN,
-        ZH_NGRAM,
         ChineseNgram,
         EnglishProfanity,
         zh_ngram_path,
@@ -329,7 +354,7 @@ def _load(name: str, rule: ClassifierRule | None, data_dir: Path) -> Classifier 
             model.report.get("training_size", "?"),
         )
         return model
-    return _installed(name, data_dir, built_in=(PROFANITY_EN, ZH_NGRAM))
+    return _installed(name, data_dir, built_in=BUILT_IN)
 
 
 def _installed(name: str, data_dir: Path, *, built_in: Sequence[str]) -> Classifier | None:
