@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from townhall import __version__
 from townhall.api import (
@@ -397,7 +398,9 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
                     partial(checkpoint_audit_log, services), "the last audit checkpoint"
                 )
 
-    app = FastAPI(
+    # The API's pages (/docs, /redoc) serve Swagger UI and ReDoc from the package: a regulated
+    # provider's network often cannot reach a CDN.
+    app = FastAPIOffline(
         title="Townhall",
         version=__version__,
         default_response_class=JSONBody,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from tests.conftest import Server
@@ -37,3 +39,17 @@ async def test_the_landing_page_is_html(server: Server) -> None:
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/html")
     assert "<html" in answer.text.lower()
+
+
+async def test_the_api_pages_work_offline_from_assets_the_server_ships(server: Server) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        for page in ("/docs", "/redoc"):
+            answer = await http.get(page)
+            assert answer.status_code == 200
+            assets = re.findall(r'(?:src|href)="([^"]+)"', answer.text)
+            assert assets, page
+            for asset in assets:
+                assert asset.startswith("/"), f"{page} loads {asset} from elsewhere"
+                fetched = await http.get(asset)
+                assert fetched.status_code == 200, asset
+                assert len(fetched.content) > 1000, asset
