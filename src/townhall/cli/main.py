@@ -84,6 +84,10 @@ def serve(
                 ws="websockets-sansio",
                 ws_max_size=settings.limits.max_request_body_bytes,
                 ws_per_message_deflate=False,
+                # A client's address is the connection's, unless it comes from a proxy the
+                # operator named: then the proxy's X-Forwarded-For (limits count per address).
+                proxy_headers=bool(settings.trusted_proxies),
+                forwarded_allow_ips=",".join(settings.trusted_proxies) or "",
                 access_log=False,
                 log_level=settings.log_level,
                 timeout_graceful_shutdown=5,
