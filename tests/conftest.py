@@ -56,7 +56,7 @@ class Server:
 
     def is_healthy(self) -> bool:
         try:
-            return httpx.get(f"{self.base_url}/api/v1/health", timeout=2).status_code == 200
+            return httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200
         except httpx.TransportError:
             return False
 

@@ -24,6 +24,7 @@ from townhall.api import (
     errors,
     moderation,
     openapi,
+    operations,
     public_accounts,
     reports,
     review,
@@ -31,7 +32,6 @@ from townhall.api import (
     ws,
 )
 from townhall.api.limits import BodySizeLimit
-from townhall.api.models.operations import Health
 from townhall.api.responses import JSONBody
 from townhall.bus.factory import open_bus
 from townhall.config import Settings
@@ -55,6 +55,7 @@ from townhall.services.notices import Notices
 from townhall.services.posts import PostService
 from townhall.services.public_accounts import PublicAccountService
 from townhall.services.reach import ReachLedger
+from townhall.services.readiness import Readiness
 from townhall.services.regulator import RegulatorService
 from townhall.services.reports import ReportService
 from townhall.services.rescan import Rescan
@@ -247,6 +248,15 @@ async def running_services(
         pack=pack,
         audit_log=audit_log_service,
         retention=Retention(database, audit_log_service, audit, pack.retention, clock=clock),
+        readiness=Readiness(
+            database,
+            message_log,
+            classifiers,
+            keys_dir=settings.resolved_keys_dir,
+            audit_signing_key=settings.resolved_audit_signing_key,
+            classifiers_enabled=settings.classifiers,
+            clock=clock,
+        ),
     )
     message_log.start()
     reach.start()
@@ -421,15 +431,7 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
     app.include_router(sanctions.router)
     app.include_router(ws.router)
     app.include_router(pages.router)
+    app.include_router(operations.router)
     openapi.install(app)
-
-    @app.get(
-        "/api/v1/health",
-        tags=["operations"],
-        summary="Check that the server is up",
-        response_model=Health,
-    )
-    async def health() -> Health:
-        return Health(status="ok", version=__version__)
 
     return app

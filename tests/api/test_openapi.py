@@ -261,7 +261,7 @@ async def the_account(
     server: Server, alice: User, make_user: MakeUser, identity_provider: StandInProvider
 ) -> None:
     async with TownhallClient(server.base_url) as anonymous:
-        assert (await anonymous.request("GET", "/api/v1/health"))["status"] == "ok"
+        assert (await anonymous.request("GET", "/healthz"))["status"] == "ok"
         policy = await anonymous.request("GET", "/api/v1/policy")
         agreement = await anonymous.request("GET", "/api/v1/agreement")
         assert agreement["version"] == policy["agreement"]["version"]

@@ -330,7 +330,7 @@ async def test_a_socket_that_does_not_keep_up_is_closed_and_can_resume(
             sent += await asyncio.gather(
                 *(alice.send(chat, f"{i:04} " + "x" * 8000) for i in range(start, start + 50))
             )
-        assert (await alice.raw("GET", "/api/v1/health")).status_code == 200
+        assert (await alice.raw("GET", "/healthz")).status_code == 200
 
         received: list[dict] = []
         with pytest.raises(ConnectionClosed):
@@ -339,7 +339,7 @@ async def test_a_socket_that_does_not_keep_up_is_closed_and_can_resume(
         # 1013 when the server could still write its close frame; 1006 when the socket stayed
         # unwritable past the close timeout and the server dropped it.
         assert stalled.close_code in (1013, 1006)
-        assert (await alice.raw("GET", "/api/v1/health")).status_code == 200
+        assert (await alice.raw("GET", "/healthz")).status_code == 200
 
     sent.sort(key=lambda message: message["seq"])
     assert [m["seq"] for m in sent] == list(range(1, count + 1))

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from townhall.store import stream as stream_store
 from townhall.store.database import Database, is_locked, open_database, outwaiting_writers
 from townhall.store.message_log import MessageLog
-from townhall.store.migrate import alembic_config, upgrade_to_head
+from townhall.store.migrate import alembic_config, head_revision, upgrade_to_head
 from townhall.store.schema import metadata
 
 from .conftest import add_account, add_conversation, open_migrated
@@ -57,6 +57,7 @@ TABLES = {
     "audit_log",
     "identity_links",
     "invitations",
+    "readiness_probes",
 }
 
 
@@ -69,7 +70,7 @@ async def test_migrations_create_exactly_the_schema_the_code_uses(database: Data
         version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     assert tables == TABLES | {"alembic_version"}
     assert differences == []
-    assert version == "0011"
+    assert version == head_revision() == "0012"
 
 
 async def test_migrating_twice_changes_nothing_and_keeps_the_data(db_path: Path) -> None:

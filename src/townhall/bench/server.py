@@ -149,7 +149,7 @@ def start_server(
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}")
         try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return LocalServer(url, process, data_dir, owned_dir)
         except httpx.TransportError:
             time.sleep(0.1)

@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import StrEnum
 from importlib.metadata import entry_points
 from importlib.util import find_spec
 from pathlib import Path
@@ -46,6 +47,13 @@ BUILT_IN_PACKAGES = ("sklearn", "skops", "profanity_check")
 _NOT_INSTALLED = (
     "classifier %s needs the classifiers extra (pip install 'townhall[classifiers]'); it stays off"
 )
+
+
+class WorkerState(StrEnum):
+    OFF = "off"  # no worker process: no classifier to run, or none can be installed
+    LOADING = "loading"  # started, loading its models
+    UP = "up"
+    DOWN = "down"  # failed to start, or does not answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +101,7 @@ class ClassifierStage:
         self._score: Callable[[list[Item]], list[list[Flag]]] = _score_in_worker
         self._score_one: Callable[[str, str], dict[str, float]] = _score_one_in_worker
         self._ready_on_demand: frozenset[str] = frozenset()
+        self._process_state = WorkerState.OFF
         self._worker: asyncio.Task[None] | None = None
         self._stopping = False
         self._dropped = 0
@@ -114,6 +123,7 @@ class ClassifierStage:
             for name in sorted(wanted):
                 log.warning(_NOT_INSTALLED, name)
             return []
+        self._process_state = WorkerState.LOADING
         process = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),  # no fork of a running event loop
@@ -124,16 +134,32 @@ class ClassifierStage:
             names = await asyncio.get_running_loop().run_in_executor(process, _names_in_worker)
         except BaseException:  # stopped while loading: the worker must not outlive us
             process.shutdown(wait=False, cancel_futures=True)
+            self._process_state = WorkerState.DOWN
             raise
         if not names:
             process.shutdown()
+            self._process_state = WorkerState.OFF
             return names
         if self._executor is not None:
             self._executor.shutdown(wait=False)
         self._executor, self._score = process, _score_in_worker
         self._score_one = _score_one_in_worker
         self._ready_on_demand = frozenset(self._on_demand) & frozenset(names)
+        self._process_state = WorkerState.UP
         return names
+
+    async def worker_process_state(self, timeout_seconds: float) -> WorkerState:
+        """The worker process's state; one that runs is asked to answer within the timeout (it
+        answers between batches), so a dead or stuck worker reads as down."""
+        if self._process_state != WorkerState.UP or self._executor is None:
+            return self._process_state
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout_seconds):
+                await loop.run_in_executor(self._executor, _names_in_worker)
+        except Exception:
+            return WorkerState.DOWN
+        return WorkerState.UP
 
     async def score_now(self, name: str, text: str) -> dict[str, float] | None:
         """One text scored at once by a classifier loaded on demand; None while it is not loaded

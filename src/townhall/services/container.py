@@ -22,6 +22,7 @@ from townhall.services.moderation import ContentCheck
 from townhall.services.posts import PostService
 from townhall.services.public_accounts import PublicAccountService
 from townhall.services.reach import ReachLedger
+from townhall.services.readiness import Readiness
 from townhall.services.regulator import RegulatorService
 from townhall.services.reports import ReportService
 from townhall.services.rescan import Rescan
@@ -56,3 +57,4 @@ class Services:
     pack: PolicyPack
     audit_log: AuditLog
     retention: Retention
+    readiness: Readiness

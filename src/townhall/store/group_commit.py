@@ -39,6 +39,11 @@ class GroupCommit(Generic[Item, Result]):
     def running(self) -> bool:
         return self._task is not None
 
+    @property
+    def alive(self) -> bool:
+        """Started and its task has not ended (an unexpected exception would end it)."""
+        return self._task is not None and not self._task.done()
+
     async def stop(self) -> None:
         """Commit everything queued, answer its callers, then stop."""
         if self._task is None:

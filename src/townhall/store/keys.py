@@ -46,6 +46,22 @@ def load_or_create(keys_dir: Path) -> KeyRing:
     return KeyRing(identity_keys, active, blind_index_key, phone_code_key)
 
 
+def check_readable(keys_dir: Path, audit_signing_key: Path) -> None:
+    """Raises unless every key file the server needs is there and holds a key. The audit signing
+    key is made with the first checkpoint: until then there is none to read."""
+    identity_keys = list(keys_dir.glob(f"{IDENTITY_KEY_PREFIX}*.key"))
+    if not identity_keys:
+        raise FileNotFoundError(f"no identity key in {keys_dir}")
+    optional = (audit_signing_key,) if audit_signing_key.exists() else ()
+    for path in (
+        keys_dir / BLIND_INDEX_KEY_FILE,
+        keys_dir / PHONE_CODE_KEY_FILE,
+        *identity_keys,
+        *optional,
+    ):
+        _read_key(path)
+
+
 def folder_version(keys_dir: Path) -> int:
     """Changes whenever a key file is added: a cheap way to notice another process's rotation."""
     return keys_dir.stat().st_mtime_ns

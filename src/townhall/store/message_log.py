@@ -113,6 +113,10 @@ class MessageWriter(Protocol):
 
     def on_commit(self, callback: OnCommit) -> None: ...
 
+    @property
+    def alive(self) -> bool:
+        """Whether the writer is running and can take messages."""
+
 
 class MessageLog:
     """The SQLite adapter of `MessageWriter`: one writer task, one writer thread."""
@@ -130,6 +134,10 @@ class MessageLog:
 
     def on_commit(self, callback: OnCommit) -> None:
         self._on_commit.append(callback)
+
+    @property
+    def alive(self) -> bool:
+        return self._group.alive
 
     def start(self) -> None:
         self._group.start()

@@ -510,3 +510,10 @@ correction_notices = Table(
     Column("account_id", Integer, primary_key=True),
     sqlite_with_rowid=False,
 )
+# One row per server host: `/readyz` proves the database takes writes by updating its own.
+readiness_probes = Table(
+    "readiness_probes",
+    metadata,
+    Column("node", String(255), primary_key=True),
+    Column("probed_at", BigInteger, nullable=False),
+)
