@@ -1,0 +1,67 @@
+"""The deployment files in deploy/ are valid for the tools that read them: nginx accepts the
+configuration (its TLS, WebSocket and long-poll settings), systemd the unit, and the container
+image copies only files that exist."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+DEPLOY = ROOT / "deploy"
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed here")
+def test_nginx_accepts_the_configuration(tmp_path: Path) -> None:
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    key, certificate = tls / "privkey.pem", tls / "fullchain.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=chat.example.org", "-keyout", str(key), "-out", str(certificate)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    site = (DEPLOY / "nginx.conf").read_text().replace("/etc/townhall/tls", str(tls))
+    (tmp_path / "townhall.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{ access_log off; include {tmp_path}/townhall.conf; }}\n"
+    )
+    checked = subprocess.run(
+        ["nginx", "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd is not here")
+def test_systemd_accepts_the_unit() -> None:
+    checked = subprocess.run(
+        ["systemd-analyze", "verify", str(DEPLOY / "townhall.service")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # The one complaint allowed: Townhall is not installed in /opt/townhall on this machine.
+    complaints = [
+        line
+        for line in checked.stderr.splitlines()
+        if line.strip() and "/opt/townhall/bin/townhall" not in line
+    ]
+    assert complaints == []
+
+
+def test_the_image_copies_only_what_exists() -> None:
+    for line in (DEPLOY / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY") and "--from" not in line:
+            *sources, _destination = line.split()[1:]
+            for source in sources:
+                assert (ROOT / source).exists(), f"the Dockerfile copies {source}, which is missing"
