@@ -20,9 +20,11 @@ from townhall.api.models.accounts import (
 )
 from townhall.api.models.common import errors
 from townhall.api.schemas import AgreementIn, LoginIn, PhoneCodeIn, ProfileIn, RegistrationIn
-from townhall.domain.accounts import IdentityClaim
+from townhall.domain.accounts import IdentityClaim, Verification
 from townhall.domain.permissions import Permission
 from townhall.domain.time import iso_utc
+from townhall.services.accounts import OwnProfile
+from townhall.services.identity import MaskedIdentity
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -36,7 +38,7 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
     responses=errors(403, 409, 422, 429),
 )
 async def register(body: RegistrationIn, request: Request, services: ServicesDep) -> Any:
-    return await services.accounts.register(
+    profile = await services.accounts.register(
         handle=body.handle,
         password=body.password,
         display_name=body.display_name,
@@ -44,6 +46,7 @@ async def register(body: RegistrationIn, request: Request, services: ServicesDep
         agreement_version=body.agreement_version,
         ip=request.client.host if request.client else None,
     )
+    return _profile(profile)
 
 
 @router.post(
@@ -72,7 +75,7 @@ async def log_out(principal: PrincipalDep, services: ServicesDep) -> Response:
 )
 async def me(principal: PrincipalDep, services: ServicesDep) -> Any:
     """The caller's profile, with the sanctions in force on them and their credit band."""
-    profile = await services.accounts.profile(principal.account_id)
+    profile = _profile(await services.accounts.profile(principal.account_id))
     return profile | await services.enforcement.own(principal.account_id)
 
 
@@ -86,8 +89,10 @@ async def me(principal: PrincipalDep, services: ServicesDep) -> Any:
 )
 async def update_profile(body: ProfileIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     """Change the display name or the bio; both are checked as at registration."""
-    profile = await services.accounts.update_profile(
-        principal, display_name=body.display_name, bio=body.bio
+    profile = _profile(
+        await services.accounts.update_profile(
+            principal, display_name=body.display_name, bio=body.bio
+        )
     )
     return profile | await services.enforcement.own(principal.account_id)
 
@@ -124,7 +129,8 @@ async def accept_agreement(
     body: AgreementIn, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     ip = request.client.host if request.client else None
-    return await services.accounts.accept_agreement(principal, body.version, ip)
+    accepted = await services.accounts.accept_agreement(principal, body.version, ip)
+    return AcceptedAgreement(accepted_version=accepted)
 
 
 @router.post(
@@ -164,4 +170,35 @@ async def verify_phone(
 )
 async def check_identity_again(principal: PrincipalDep, services: ServicesDep) -> Any:
     """Ask the identity-verification provider again, after it gave no answer."""
-    return await services.identity.check_again(principal)
+    return _own_identity(await services.identity.check_again(principal))
+
+
+def _profile(profile: OwnProfile) -> dict[str, Any]:
+    """A profile as `Profile` shows it, its identity rendered by `_own_identity`."""
+    return {
+        "id": profile.id,
+        "handle": profile.handle,
+        "display_name": profile.display_name,
+        "bio": profile.bio,
+        "status": profile.status,
+        "role": profile.role,
+        "identity": None if profile.identity is None else _own_identity(profile.identity),
+        "agreement": profile.agreement,
+        "created_at": profile.created_at,
+    }
+
+
+def _own_identity(identity: MaskedIdentity) -> dict[str, Any]:
+    """The holder's masked identity; `reason` is there only when it was rejected."""
+    shown = {
+        "id_type": identity.id_type,
+        "id_number": identity.id_number,
+        "legal_name": identity.legal_name,
+        "phone": identity.phone,
+        "status": identity.status,
+        "phone_confirmed": identity.phone_confirmed,
+        "provider_result": identity.provider_result,
+    }
+    if identity.status == Verification.REJECTED:
+        shown["reason"] = identity.reason
+    return shown

@@ -21,7 +21,14 @@ from townhall.api.models.admin import (
     PublicAccountQueue,
     Reveal,
 )
-from townhall.api.models.common import Cursor, at_most, cursor_after_last, cursor_position, errors
+from townhall.api.models.common import (
+    Cursor,
+    at_most,
+    cursor_after_last,
+    cursor_position,
+    errors,
+    next_cursor,
+)
 from townhall.api.models.public_accounts import PublicAccount
 from townhall.api.responses import JSONBody
 from townhall.api.schemas import (
@@ -60,7 +67,8 @@ async def identity_queue(
     items = await services.identity.review_queue(
         principal, status=status, after=cursor_position(cursor) or 0, limit=limit
     )
-    return {"identities": items, "next_cursor": cursor_after_last(items, limit, "user_id")}
+    last = items[-1].user_id if len(items) == limit else None
+    return {"identities": items, "next_cursor": next_cursor(last)}
 
 
 @router.post(
@@ -103,7 +111,14 @@ async def reveal_identity(
     # plaintext into the server's log.
     revealed = await services.identity.reveal(principal, user_id, body.reason)
     # No browser or proxy keeps the plaintext.
-    return JSONBody(revealed, headers={"Cache-Control": "no-store"})
+    return JSONBody(
+        {
+            "user_id": revealed.user_id,
+            "identity": revealed.identity.as_dict(),
+            "access_record_id": revealed.access_record_id,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get(
@@ -125,7 +140,8 @@ async def identity_access(
     records = await services.identity.access_records(
         principal, subject_id=subject_id, before=cursor_position(cursor), limit=limit
     )
-    return {"records": records, "next_cursor": cursor_after_last(records, limit)}
+    last = records[-1].id if len(records) == limit else None
+    return {"records": records, "next_cursor": next_cursor(last)}
 
 
 @router.post(

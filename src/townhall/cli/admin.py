@@ -38,6 +38,7 @@ def create_staff(
 ) -> None:
     """Create a reviewer, admin or auditor account."""
     from townhall.app import running_services
+    from townhall.services.accounts import OwnProfile
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -45,12 +46,12 @@ def create_staff(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     settings = settings_from(config, data_dir=data_dir)
 
-    async def create() -> dict:
+    async def create() -> OwnProfile:
         async with running_services(settings) as services:
             return await services.accounts.create_staff(handle=handle, password=password, role=role)
 
     profile = _run(create())
-    typer.echo(f"created {profile['role']} {profile['handle']} (id {profile['id']})")
+    typer.echo(f"created {profile.role} {profile.handle} (id {profile.id})")
 
 
 @admin_app.command("rotate-keys")
@@ -63,13 +64,14 @@ def rotate_keys(
 ) -> None:
     """Seal every identity again under a new key (old keys stay on file to open backups)."""
     from townhall.app import running_services
+    from townhall.services.identity import KeyRotation
 
     settings = settings_from(config, data_dir=data_dir)
 
-    async def rotate() -> dict:
+    async def rotate() -> KeyRotation | int:
         async with running_services(settings) as services:
             if not for_real:
-                return {"would_reseal": await services.identity.identities_to_reseal()}
+                return await services.identity.identities_to_reseal()
             with Progress(transient=True) as progress:
                 task = progress.add_task("re-encrypting identities", total=None)
 
@@ -79,15 +81,13 @@ def rotate_keys(
                 return await services.identity.rotate_keys(advance)
 
     outcome = _run(rotate())
-    if not for_real:
+    if not isinstance(outcome, KeyRotation):
         typer.echo(
-            f"{outcome['would_reseal']} identities would be sealed under a new key in "
+            f"{outcome} identities would be sealed under a new key in "
             f"{settings.resolved_keys_dir}; run with --for-real to rotate"
         )
         return
-    typer.echo(
-        f"identities now sealed with {outcome['key_id']}: {outcome['resealed']} re-encrypted"
-    )
+    typer.echo(f"identities now sealed with {outcome.key_id}: {outcome.resealed} re-encrypted")
 
 
 @admin_app.command("purge-identities")

@@ -123,7 +123,7 @@ def purge(
         typer.echo(f"error: {error.message} ({error.code})", err=True)
         raise typer.Exit(1) from error
     if as_json:
-        typer.echo(orjson.dumps(report.as_dict()).decode())
+        typer.echo(orjson.dumps(report).decode())
         return
     verb = "would purge" if dry_run else "purged"
     typer.echo(

@@ -7,7 +7,6 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 from argon2 import PasswordHasher, profiles
@@ -37,13 +36,12 @@ from townhall.domain.events import signed_out_notice
 from townhall.domain.limits import Limits
 from townhall.domain.naming import clean_text
 from townhall.domain.permissions import Permission
-from townhall.domain.policy import PolicyPack
+from townhall.domain.policy import AgreementRules, PolicyPack
 from townhall.domain.public_accounts import AccountState
-from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
 from townhall.services.caches import Invalidations
 from townhall.services.enforcement import Enforcement
-from townhall.services.identity import IdentityService
+from townhall.services.identity import IdentityService, MaskedIdentity
 from townhall.services.known_sessions import CheckedSession, KnownSessions
 from townhall.services.names import Names
 from townhall.services.principal import Principal, require
@@ -64,6 +62,30 @@ PASSWORD_PROFILES = {
 class IssuedSession:
     token: str
     expires_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementState:
+    """Which version of the user agreement an account accepted, against the current one."""
+
+    accepted_version: str | None
+    current_version: str
+    must_accept: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OwnProfile:
+    """An account as its holder sees it: its identity masked (None for staff, who have none)."""
+
+    id: int
+    handle: str
+    display_name: str
+    bio: str
+    status: str
+    role: str
+    identity: MaskedIdentity | None
+    agreement: AgreementState
+    created_at: int
 
 
 def hash_token(token: str) -> str:
@@ -117,7 +139,7 @@ class AccountService:
         identity: IdentityClaim,
         agreement_version: str | None,
         ip: str | None,
-    ) -> dict[str, Any]:
+    ) -> OwnProfile:
         """A new account with its real identity, sealed, and the agreement's acceptance."""
         # Refused attempts count too: a 409 identity_limit tells whether a document number is
         # registered, so unbounded attempts would let anyone probe for one.
@@ -160,7 +182,7 @@ class AccountService:
             raise Conflict("that handle is taken", code=ErrorCode.HANDLE_TAKEN) from exc
         return await self.profile(account_id)
 
-    async def create_staff(self, *, handle: str, password: str, role: str) -> dict[str, Any]:
+    async def create_staff(self, *, handle: str, password: str, role: str) -> OwnProfile:
         """A staff account (reviewer, admin, auditor): no identity, no publishing."""
         if role not in STAFF_ROLES:
             raise InvalidInput(
@@ -204,8 +226,8 @@ class AccountService:
         if await account_store.handle_taken(conn, handle):
             raise Conflict("that handle is taken", code=ErrorCode.HANDLE_TAKEN)
 
-    def agreement(self) -> dict[str, str]:
-        return {"version": self._pack.agreement.version, "text": self._pack.agreement.text}
+    def agreement(self) -> AgreementRules:
+        return self._pack.agreement
 
     def _require_current_agreement(self, version: str | None) -> None:
         current = self._pack.agreement.version
@@ -222,7 +244,8 @@ class AccountService:
 
     async def accept_agreement(
         self, principal: Principal, version: str | None, ip: str | None
-    ) -> dict[str, Any]:
+    ) -> str:
+        """Record that the user accepted the current agreement; returns its version."""
         require(principal, Permission.ACT)
         await self._enforcement.require_user_may(principal.account_id, Capability.INTERACT)
         self._require_current_agreement(version)
@@ -236,11 +259,11 @@ class AccountService:
                     now_ms=self._now_ms(),
                 )
             conn.after_commit(lambda: self._standings.forget(principal.account_id))
-        return {"accepted_version": version}
+        return self._pack.agreement.version
 
     async def update_profile(
         self, principal: Principal, *, display_name: str | None, bio: str | None
-    ) -> dict[str, Any]:
+    ) -> OwnProfile:
         """Change the display name or the bio, through the same checks as at registration."""
         require(principal, Permission.ACT)
         await self._enforcement.require_user_may(principal.account_id, Capability.UPDATE_PROFILE)
@@ -355,25 +378,25 @@ class AccountService:
     def _sign_out_sockets(self, account_id: int, token_hash: str | None) -> None:
         self._bus.publish(user_channel(account_id), orjson.dumps(signed_out_notice(token_hash)))
 
-    async def profile(self, account_id: int) -> dict[str, Any]:
+    async def profile(self, account_id: int) -> OwnProfile:
         async with self._db.reading() as conn:
             account = await account_store.get(conn, account_id)
             accepted = await account_store.accepted_agreement(conn, account_id)
         if account is None:
             raise Unauthenticated("the account no longer exists", code=ErrorCode.ACCOUNT_INACTIVE)
         current = self._pack.agreement.version
-        return {
-            "id": account.id,
-            "handle": account.handle,
-            "display_name": account.display_name,
-            "bio": account.bio,
-            "status": account.status,
-            "role": account.role,
-            "identity": await self._identity.own_view(account_id),
-            "agreement": {
-                "accepted_version": accepted,
-                "current_version": current,
-                "must_accept": account.role == Role.USER and accepted != current,
-            },
-            "created_at": iso_utc(account.created_at),
-        }
+        return OwnProfile(
+            id=account.id,
+            handle=account.handle,
+            display_name=account.display_name,
+            bio=account.bio,
+            status=account.status,
+            role=account.role,
+            identity=await self._identity.own_view(account_id),
+            agreement=AgreementState(
+                accepted_version=accepted,
+                current_version=current,
+                must_accept=account.role == Role.USER and accepted != current,
+            ),
+            created_at=account.created_at,
+        )

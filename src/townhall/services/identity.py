@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from townhall.domain.accounts import (
@@ -43,7 +43,6 @@ from townhall.domain.identity import (
 )
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
-from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
 from townhall.services.enforcement import Enforcement
 from townhall.services.principal import Principal, require
@@ -52,7 +51,7 @@ from townhall.services.verifier import RealNameVerifier
 from townhall.store import identities as identity_store
 from townhall.store import persons as person_store
 from townhall.store.database import Database, DbConnection
-from townhall.store.identities import IdentityInReview, StoredIdentity
+from townhall.store.identities import IdentityAccess, IdentityInReview, StoredIdentity
 from townhall.store.vault import IdentityVault
 
 CLAIM_TTL_MS = 30 * 60 * 1000  # a claim left this long may be taken by another reviewer
@@ -78,6 +77,78 @@ class StartingVerification:
 
     status: str
     provider_result: str | None  # match; None when the provider gave no answer
+
+
+@dataclass(frozen=True, slots=True)
+class MaskedIdentity:
+    """An identity as its holder sees it: the document number, the name and the phone masked,
+    with its verification state. `reason`: why it was rejected; None unless it was."""
+
+    id_type: str
+    id_number: str
+    legal_name: str
+    phone: str
+    status: str
+    phone_confirmed: bool
+    provider_result: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedIdentity:
+    """An identity in the review queue, masked, with where its review stands. `reason`: the
+    one given with its status, if any."""
+
+    user_id: int
+    handle: str
+    id_type: str
+    id_number: str
+    legal_name: str
+    phone: str
+    status: str
+    phone_confirmed: bool
+    provider_result: str | None
+    submitted_at: int
+    claimed_by: int | None
+    claimed_at: int | None
+    decided_by: int | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewClaim:
+    """A reviewer's hold on an identity to review."""
+
+    user_id: int
+    claimed_by: int
+    claimed_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewDecision:
+    user_id: int
+    status: str
+    reason: str | None
+    decided_by: int
+    decided_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class RevealedIdentity:
+    """The plaintext identity of a user, shown to a reviewer once; `access_record_id` is the
+    record of that look."""
+
+    user_id: int
+    identity: IdentityClaim
+    access_record_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRotation:
+    """The key every identity is now sealed under, and how many were sealed again."""
+
+    key_id: str
+    resealed: int
 
 
 def _definite(finding: str) -> str | None:
@@ -242,7 +313,7 @@ class IdentityService:
                 return indexed
             after = page[-1].account_id
 
-    async def check_again(self, actor: Principal) -> dict[str, Any]:
+    async def check_again(self, actor: Principal) -> MaskedIdentity:
         """Ask the provider again for a `format_checked` identity it has not answered for
         (it was down at registration, or no provider was configured then)."""
         require(actor, Permission.ACT)
@@ -291,34 +362,32 @@ class IdentityService:
             )
         return row
 
-    async def own_view(self, account_id: int) -> dict[str, Any] | None:
+    async def own_view(self, account_id: int) -> MaskedIdentity | None:
         """What the owner sees of their identity: masked, with its verification state."""
         async with self._db.reading() as conn:
             row = await identity_store.get(conn, account_id)
         if row is None:
             return None
-        view = self._masked(account_id, row)
-        if row.status == Verification.REJECTED:
-            view["reason"] = row.status_reason
-        return view
+        return self._masked(row)
 
-    def _masked(self, account_id: int, row: StoredIdentity) -> dict[str, Any]:
-        claim = self._vault.open(account_id, row.key_id, row.sealed)
-        return {
-            "id_type": claim.id_type,
-            "id_number": mask_id_number(claim.id_type, claim.id_number),
-            "legal_name": mask_legal_name(claim.legal_name),
-            "phone": mask_phone(claim.phone),
-            "status": row.status,
-            "phone_confirmed": row.phone_verified_at is not None,
-            "provider_result": row.provider_result,
-        }
+    def _masked(self, row: StoredIdentity) -> MaskedIdentity:
+        claim = self._vault.open(row.account_id, row.key_id, row.sealed)
+        return MaskedIdentity(
+            id_type=claim.id_type,
+            id_number=mask_id_number(claim.id_type, claim.id_number),
+            legal_name=mask_legal_name(claim.legal_name),
+            phone=mask_phone(claim.phone),
+            status=row.status,
+            phone_confirmed=row.phone_verified_at is not None,
+            provider_result=row.provider_result,
+            reason=row.status_reason if row.status == Verification.REJECTED else None,
+        )
 
     # Review by staff -----------------------------------------------------------------------
 
     async def review_queue(
         self, actor: Principal, *, status: str, after: int, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[QueuedIdentity]:
         require(actor, Permission.READ_IDENTITY_QUEUE)
         # Entries show handles and masked identities: every look is recorded.
         async with self._db.writing() as conn:
@@ -332,30 +401,37 @@ class IdentityService:
             await self._audit.record_read(conn, actor, "identity", [r.account_id for r in rows])
         return [self._review_item(row) for row in rows]
 
-    def _review_item(self, row: IdentityInReview) -> dict[str, Any]:
-        return {
-            "user_id": row.account_id,
-            "handle": row.handle,
-            **self._masked(row.account_id, row),
-            "submitted_at": iso_utc(row.created_at),
-            "claimed_by": row.claimed_by,
-            "claimed_at": iso_utc(row.claimed_at) if row.claimed_at else None,
-            "decided_by": row.decided_by,
-            "reason": row.status_reason,
-        }
+    def _review_item(self, row: IdentityInReview) -> QueuedIdentity:
+        masked = self._masked(row)
+        return QueuedIdentity(
+            user_id=row.account_id,
+            handle=row.handle,
+            id_type=masked.id_type,
+            id_number=masked.id_number,
+            legal_name=masked.legal_name,
+            phone=masked.phone,
+            status=masked.status,
+            phone_confirmed=masked.phone_confirmed,
+            provider_result=masked.provider_result,
+            submitted_at=row.created_at,
+            claimed_by=row.claimed_by,
+            claimed_at=row.claimed_at,
+            decided_by=row.decided_by,
+            reason=row.status_reason,
+        )
 
-    async def claim(self, actor: Principal, user_id: int) -> dict[str, Any]:
+    async def claim(self, actor: Principal, user_id: int) -> ReviewClaim:
         require(actor, Permission.REVIEW_IDENTITY)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             await self._pending_for(conn, user_id, actor, now_ms)
             await identity_store.claim(conn, user_id, actor.account_id, now_ms)
             await self._audit.record(conn, actor, "identity.claim", subject=("user", user_id))
-        return {"user_id": user_id, "claimed_by": actor.account_id, "claimed_at": iso_utc(now_ms)}
+        return ReviewClaim(user_id, claimed_by=actor.account_id, claimed_at=now_ms)
 
     async def decide(
         self, actor: Principal, user_id: int, *, approve: bool, reason: str | None
-    ) -> dict[str, Any]:
+    ) -> ReviewDecision:
         require(actor, Permission.REVIEW_IDENTITY)
         if not approve:
             reason = check_reason(reason, what="a rejection")
@@ -379,17 +455,13 @@ class IdentityService:
                 reason=reason,
             )
             conn.after_commit(lambda: self._standings.forget(user_id))
-        return {
-            "user_id": user_id,
-            "status": status,
-            "reason": reason,
-            "decided_by": actor.account_id,
-            "decided_at": iso_utc(now_ms),
-        }
+        return ReviewDecision(
+            user_id, status=status, reason=reason, decided_by=actor.account_id, decided_at=now_ms
+        )
 
     async def _pending_for(
         self, conn: DbConnection, user_id: int, actor: Principal, now_ms: int
-    ) -> Any:
+    ) -> StoredIdentity:
         """The identity nobody has confirmed yet (waiting for review, or only format-checked),
         unless another reviewer's claim on it is fresh."""
         row = await _on_file(conn, user_id)
@@ -402,7 +474,7 @@ class IdentityService:
             raise Conflict("another reviewer has claimed this identity", code=ErrorCode.CLAIMED)
         return row
 
-    async def reveal(self, actor: Principal, user_id: int, reason: str | None) -> dict[str, Any]:
+    async def reveal(self, actor: Principal, user_id: int, reason: str | None) -> RevealedIdentity:
         """The plaintext identity, once, to a reviewer with a reason; the look is recorded."""
         require(actor, Permission.REVEAL_IDENTITY)
         reason = check_reason(reason, what="revealing an identity")
@@ -425,27 +497,17 @@ class IdentityService:
                 details={"access_record_id": record_id},
             )
         claim = self._vault.open(user_id, row.key_id, row.sealed)
-        return {"user_id": user_id, "identity": claim.as_dict(), "access_record_id": record_id}
+        return RevealedIdentity(user_id, claim, access_record_id=record_id)
 
     async def access_records(
         self, actor: Principal, *, subject_id: int | None, before: int | None, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[IdentityAccess]:
         """Newest first; `before`: only records older than that id."""
         require(actor, Permission.READ_IDENTITY_ACCESS)
         async with self._db.reading() as conn:
-            rows = await identity_store.access_records(
+            return await identity_store.access_records(
                 conn, subject_id=subject_id, before=before, limit=limit
             )
-        return [
-            {
-                "id": r.id,
-                "actor_id": r.actor_id,
-                "subject_id": r.subject_id,
-                "reason": r.reason,
-                "at": iso_utc(r.at),
-            }
-            for r in rows
-        ]
 
     async def blacklist(self, actor: Principal, user_id: int, reason: str | None) -> bool:
         """Refuse the identity of `user_id` any new registration. False if already listed."""
@@ -565,7 +627,7 @@ class IdentityService:
         async with self._db.reading() as conn:
             return await identity_store.count_all(conn)
 
-    async def rotate_keys(self, progress: Callable[[int, int], None]) -> dict[str, Any]:
+    async def rotate_keys(self, progress: Callable[[int, int], None]) -> KeyRotation:
         """Seal every identity again under a new key; `progress(done, total)` after each page.
 
         Passes repeat until no identity is left under an older key: a server that registered
@@ -577,7 +639,7 @@ class IdentityService:
             async with self._db.reading() as conn:
                 left = await identity_store.count_not_under(conn, key_id)
             if not left:
-                return {"key_id": key_id, "resealed": done}
+                return KeyRotation(key_id, resealed=done)
             total, after = done + left, 0
             while page := await self._reseal_page(key_id, after):
                 done += len(page)

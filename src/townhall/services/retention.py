@@ -12,7 +12,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from townhall.domain.errors import DomainError
 from townhall.domain.retention import RetentionRules
@@ -40,9 +39,6 @@ class PurgeReport:
     @property
     def changed(self) -> bool:
         return not self.dry_run and bool(self.audit_rows or self.cases)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class Retention:
@@ -92,7 +88,7 @@ class Retention:
             try:
                 report = await self.purge()
                 if report.changed:
-                    log.info("retention purge: %s", report.as_dict())
+                    log.info("retention purge: %s", asdict(report))
             except DomainError as refused:
                 log.error("retention purge refused: %s", refused)
             except Exception:
