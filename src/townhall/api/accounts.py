@@ -19,12 +19,15 @@ from townhall.api.models.accounts import (
     Session,
 )
 from townhall.api.models.common import errors
+from townhall.api.models.sanctions import Credit
 from townhall.api.schemas import AgreementIn, LoginIn, PhoneCodeIn, ProfileIn, RegistrationIn
 from townhall.domain.accounts import IdentityClaim, Verification
 from townhall.domain.permissions import Permission
 from townhall.domain.time import iso_utc
 from townhall.services.accounts import OwnProfile
+from townhall.services.enforcement import OwnStanding
 from townhall.services.identity import MaskedIdentity
+from townhall.services.rendering import render_sanction
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -76,7 +79,7 @@ async def log_out(principal: PrincipalDep, services: ServicesDep) -> Response:
 async def me(principal: PrincipalDep, services: ServicesDep) -> Any:
     """The caller's profile, with the sanctions in force on them and their credit band."""
     profile = _profile(await services.accounts.profile(principal.account_id))
-    return profile | await services.enforcement.own(principal.account_id)
+    return profile | _own(await services.enforcement.own(principal.account_id))
 
 
 @router.patch(
@@ -94,7 +97,15 @@ async def update_profile(body: ProfileIn, principal: PrincipalDep, services: Ser
             principal, display_name=body.display_name, bio=body.bio
         )
     )
-    return profile | await services.enforcement.own(principal.account_id)
+    return profile | _own(await services.enforcement.own(principal.account_id))
+
+
+def _own(standing: OwnStanding) -> dict[str, Any]:
+    """What /me adds to the profile: the sanctions in force on the caller, and their credit."""
+    return {
+        "sanctions": [render_sanction(view) for view in standing.sanctions],
+        "credit": Credit.of(standing.credit),
+    }
 
 
 @router.delete(

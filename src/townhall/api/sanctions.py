@@ -12,6 +12,7 @@ from townhall.api.models.common import Cursor, at_most, cursor_after_last, curso
 from townhall.api.models.sanctions import (
     Appeal,
     AppealPage,
+    Credit,
     Person,
     Sanction,
     SanctionPage,
@@ -28,6 +29,8 @@ from townhall.api.schemas import (
 )
 from townhall.domain.enforcement import AppealState, SanctionState, SubjectType
 from townhall.domain.permissions import Permission
+from townhall.services.enforcement import SubjectStanding
+from townhall.services.rendering import render_appeal, render_sanction
 
 router = APIRouter(prefix="/api/v1", tags=["sanctions"])
 SanctionId = Annotated[int, Path(ge=1, le=MAX_ID, description="the sanction")]
@@ -44,7 +47,7 @@ Limit = Annotated[int, at_most(500)]
     openapi_extra=needs(Permission.APPLY_SANCTION),
 )
 async def apply(body: SanctionIn, principal: PrincipalDep, services: ServicesDep) -> Any:
-    return await services.enforcement.apply(
+    applied = await services.enforcement.apply(
         principal,
         subject_type=body.subject_type,
         subject_id=body.subject_id,
@@ -55,6 +58,7 @@ async def apply(body: SanctionIn, principal: PrincipalDep, services: ServicesDep
         days=body.days,
         member_id=body.member_id,
     )
+    return render_sanction(applied)
 
 
 @router.get(
@@ -78,7 +82,7 @@ async def sanctions(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:
-    items = await services.enforcement.listing(
+    found = await services.enforcement.listing(
         principal,
         subject_type=subject_type,
         subject_id=subject_id,
@@ -86,6 +90,7 @@ async def sanctions(
         after=cursor_position(cursor) or 0,
         limit=limit,
     )
+    items = [render_sanction(view) for view in found]
     return {"sanctions": items, "next_cursor": cursor_after_last(items, limit)}
 
 
@@ -107,7 +112,21 @@ async def standing(
     ] = None,
 ) -> Any:
     """Strike points, credit band, history and the rung recommended next."""
-    return await services.enforcement.standing(principal, subject_type, subject_id, case_id=case_id)
+    return _standing(
+        await services.enforcement.standing(principal, subject_type, subject_id, case_id=case_id)
+    )
+
+
+def _standing(standing: SubjectStanding) -> dict[str, Any]:
+    return {
+        "subject": {"type": standing.subject_type, "id": standing.subject_id},
+        "person": standing.person,
+        "points": standing.points,
+        "credit": Credit.of(standing.credit),
+        "in_force": [render_sanction(view) for view in standing.in_force],
+        "history": [render_sanction(view) for view in standing.history],
+        "recommendation": standing.recommendation,
+    }
 
 
 @router.get(
@@ -117,7 +136,7 @@ async def standing(
     openapi_extra=needs(Permission.READ_SANCTIONS),
 )
 async def sanction(sanction_id: SanctionId, principal: PrincipalDep, services: ServicesDep) -> Any:
-    return await services.enforcement.get(principal, sanction_id)
+    return render_sanction(await services.enforcement.get(principal, sanction_id))
 
 
 @router.post(
@@ -130,7 +149,7 @@ async def sanction(sanction_id: SanctionId, principal: PrincipalDep, services: S
 async def lift(
     sanction_id: SanctionId, body: ReasonIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
-    return await services.enforcement.lift(principal, sanction_id, body.reason)
+    return render_sanction(await services.enforcement.lift(principal, sanction_id, body.reason))
 
 
 @router.post(
@@ -178,9 +197,10 @@ async def appeal_queue(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:
-    items = await services.appeals.queue(
+    queued = await services.appeals.queue(
         principal, state=state, after=cursor_position(cursor) or 0, limit=limit
     )
+    items = [render_appeal(appeal) for appeal in queued]
     return {"appeals": items, "next_cursor": cursor_after_last(items, limit)}
 
 
@@ -194,9 +214,10 @@ async def appeal_queue(
 async def decide_appeal(
     appeal_id: AppealId, body: AppealDecisionIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
-    return await services.appeals.decide(
+    decided = await services.appeals.decide(
         principal, appeal_id, verdict=body.verdict, reason=body.reason
     )
+    return render_appeal(decided)
 
 
 @router.post(
@@ -208,9 +229,10 @@ async def decide_appeal(
     openapi_extra=needs(Permission.ACT),
 )
 async def file_appeal(body: AppealIn, principal: PrincipalDep, services: ServicesDep) -> Any:
-    return await services.appeals.file(
+    filed = await services.appeals.file(
         principal, sanction_id=body.sanction_id, case_id=body.case_id, statement=body.statement
     )
+    return render_appeal(filed)
 
 
 @router.get("/appeals", summary="List the caller's appeals", response_model=AppealPage)
@@ -218,5 +240,6 @@ async def my_appeals(
     principal: PrincipalDep, services: ServicesDep, cursor: Cursor = None, limit: Limit = 50
 ) -> Any:
     """The caller's appeals, oldest first."""
-    items = await services.appeals.mine(principal, after=cursor_position(cursor) or 0, limit=limit)
+    mine = await services.appeals.mine(principal, after=cursor_position(cursor) or 0, limit=limit)
+    items = [render_appeal(appeal) for appeal in mine]
     return {"appeals": items, "next_cursor": cursor_after_last(items, limit)}

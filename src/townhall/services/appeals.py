@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 import orjson
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +29,7 @@ from townhall.services.enforcement import GRAVE, Enforcement
 from townhall.services.moderation import ContentCheck
 from townhall.services.notices import Notices
 from townhall.services.principal import Principal, require
+from townhall.services.rendering import render_appeal
 from townhall.services.takedown import Takedown
 from townhall.store import review as review_store
 from townhall.store import sanctions as sanction_store
@@ -72,7 +72,7 @@ class Appeals:
         sanction_id: int | None,
         case_id: int | None,
         statement: str,
-    ) -> dict[str, Any]:
+    ) -> StoredAppeal:
         """Appeal a sanction on oneself (or on one's public account or group), or the removal
         of one's content."""
         require(actor, Permission.ACT)
@@ -95,7 +95,7 @@ class Appeals:
 
     async def _insert(
         self, actor: Principal, sanction_id: int | None, case_id: int | None, statement: str
-    ) -> dict[str, Any]:
+    ) -> StoredAppeal:
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             if sanction_id is not None:
@@ -110,7 +110,7 @@ class Appeals:
                 )
             if await sanction_store.appeal_of(conn, sanction_id=sanction_id, case_id=case_id):
                 raise Conflict("that decision was already appealed", code=ErrorCode.APPEAL_EXISTS)
-            appeal = await sanction_store.insert_appeal(
+            return await sanction_store.insert_appeal(
                 conn,
                 sanction_id=sanction_id,
                 case_id=case_id,
@@ -119,7 +119,6 @@ class Appeals:
                 created_at=now_ms,
                 state=AppealState.PENDING,
             )
-        return render(appeal)
 
     async def _appealable_sanction(
         self, conn: DbConnection, actor: Principal, sanction_id: int
@@ -146,24 +145,23 @@ class Appeals:
             )
         return case.decided_at
 
-    async def mine(self, actor: Principal, *, after: int, limit: int) -> list[dict[str, Any]]:
+    async def mine(self, actor: Principal, *, after: int, limit: int) -> list[StoredAppeal]:
         async with self._db.reading() as conn:
-            rows = await sanction_store.appeals_by(conn, actor.account_id, after=after, limit=limit)
-        return [render(row) for row in rows]
+            return await sanction_store.appeals_by(conn, actor.account_id, after=after, limit=limit)
 
     async def queue(
         self, actor: Principal, *, state: str, after: int, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[StoredAppeal]:
         require(actor, Permission.READ_APPEALS)
         # Appellants' statements are theirs: every look is recorded.
         async with self._db.writing() as conn:
             rows = await sanction_store.appeal_queue(conn, state=state, after=after, limit=limit)
             await self._audit.record_read(conn, actor, "appeal", [row.id for row in rows])
-        return [render(row) for row in rows]
+        return rows
 
     async def decide(
         self, actor: Principal, appeal_id: int, *, verdict: str, reason: str | None
-    ) -> dict[str, Any]:
+    ) -> StoredAppeal:
         require(actor, Permission.DECIDE_APPEAL)
         if verdict not in (AppealVerdict.UPHOLD, AppealVerdict.REVERSE):
             raise InvalidInput("verdict is uphold or reverse", code=ErrorCode.VERDICT_INVALID)
@@ -209,9 +207,9 @@ class Appeals:
                     "case_id": None if case is None else case.id,
                 },
             )
-            notice = {"kind": "appeal_decided", "appeal": render(decided)}
+            notice = {"kind": "appeal_decided", "appeal": render_appeal(decided)}
             await self._notices.tell(conn, appeal.appellant_id, notice)
-        return render(decided)
+        return decided
 
     async def _appealed(
         self, conn: DbConnection, appeal: StoredAppeal
@@ -268,18 +266,3 @@ def _deciders(sanction: StoredSanction | None, case: StoredCase | None) -> set[i
     if case is not None and case.decided_by is not None:
         deciders.add(case.decided_by)
     return deciders
-
-
-def render(row: StoredAppeal) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "sanction_id": row.sanction_id,
-        "case_id": row.case_id,
-        "appellant_id": row.appellant_id,
-        "statement": row.statement,
-        "state": row.state,
-        "created_at": iso_utc(row.created_at),
-        "decided_by": row.decided_by,
-        "decided_at": None if row.decided_at is None else iso_utc(row.decided_at),
-        "reason": row.reason,
-    }

@@ -27,6 +27,7 @@ from townhall.domain.enforcement import (
     WITHHELD_BY_USER_SANCTION,
     CreditBand,
     Kind,
+    Recommendation,
     SanctionState,
     Strike,
     SubjectType,
@@ -54,6 +55,7 @@ from townhall.services.audit import AuditTrail
 from townhall.services.caches import Invalidations, LocalCache, Topic
 from townhall.services.notices import Notices
 from townhall.services.principal import Principal, require
+from townhall.services.rendering import SanctionView, render_sanction
 from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
 from townhall.store import identities as identity_store
@@ -102,6 +104,46 @@ class InForce:
 
     def active(self, now_ms: int) -> dict[str, int | None]:
         return {k: end for k, end in self.ends.items() if end is None or end > now_ms}
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """A subject's credit score and the band it reaches."""
+
+    score: int
+    band: CreditBand
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """The accounts in use of the person behind a user, and what linked their identities."""
+
+    user_id: int
+    accounts: tuple[int, ...]
+    linked_by: tuple[str, ...]  # LinkSource, each once, sorted
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectStanding:
+    """What staff weigh before a sanction: the subject's strikes, credit, sanctions and the
+    rung the pack's ladder recommends next."""
+
+    subject_type: str
+    subject_id: int
+    person: Person | None  # a user's only
+    points: float  # decayed
+    credit: Credit
+    in_force: tuple[SanctionView, ...]
+    history: tuple[SanctionView, ...]  # oldest first
+    recommendation: Recommendation
+
+
+@dataclass(frozen=True, slots=True)
+class OwnStanding:
+    """What a user is shown of their own: the sanctions in force on them and their credit."""
+
+    sanctions: tuple[SanctionView, ...]
+    credit: Credit
 
 
 def _recheck_at(_subject: Subject, _in_force: InForce, now: float) -> float:
@@ -222,7 +264,7 @@ class Enforcement:
 
     async def standing(
         self, actor: Principal, subject_type: str, subject_id: int, *, case_id: int | None
-    ) -> dict[str, Any]:
+    ) -> SubjectStanding:
         require(actor, Permission.READ_SANCTIONS)
         _check_subject_type(subject_type)
         now_ms = self._now_ms()
@@ -241,35 +283,30 @@ class Enforcement:
             warned_before=_warned(rows),
             rules=self._rules,
         )
-        return {
-            "subject": {"type": subject_type, "id": subject_id},
-            "person": person,
-            "points": points,
-            "credit": self._credit(points),
-            "in_force": [self.render(row) for row in rows if _in_force_at(row, now_ms)],
-            "history": [self.render(row) for row in rows],
-            "recommendation": {
-                "sanction": advice.sanction,
-                "days": advice.days,
-                "points_after": advice.points_after,
-                "why": advice.why,
-            },
-        }
+        return SubjectStanding(
+            subject_type=subject_type,
+            subject_id=subject_id,
+            person=person,
+            points=points,
+            credit=self._credit(points),
+            in_force=tuple(self._view(row) for row in rows if _in_force_at(row, now_ms)),
+            history=tuple(self._view(row) for row in rows),
+            recommendation=advice,
+        )
 
-    async def own(self, account_id: int) -> dict[str, Any]:
+    async def own(self, account_id: int) -> OwnStanding:
         """What GET /me shows: the caller's sanctions in force and credit band."""
         now_ms = self._now_ms()
         async with self._db.reading() as conn:
             rows = await self._history(conn, (SubjectType.USER, account_id))
-        return {
-            "sanctions": [self.render(row) for row in rows if _in_force_at(row, now_ms)],
-            "credit": self._credit(self._points(rows, now_ms)),
-        }
+        return OwnStanding(
+            sanctions=tuple(self._view(row) for row in rows if _in_force_at(row, now_ms)),
+            credit=self._credit(self._points(rows, now_ms)),
+        )
 
-    def _credit(self, points: float) -> dict[str, Any]:
+    def _credit(self, points: float) -> Credit:
         score = credit_score(points, self._rules)
-        band = band_of(score, self._rules)
-        return {"score": score, "band": band.name, "withheld": list(band.withheld)}
+        return Credit(score=score, band=band_of(score, self._rules))
 
     def _severity(self, case: StoredCase | None) -> str | None:
         """The severity a case's strike weighs (an unrated violation weighs least)."""
@@ -284,7 +321,7 @@ class Enforcement:
         state: str | None,
         after: int,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> list[SanctionView]:
         require(actor, Permission.READ_SANCTIONS)
         async with self._db.reading() as conn:
             rows = await sanction_store.listing(
@@ -295,18 +332,18 @@ class Enforcement:
                 after=after,
                 limit=limit,
             )
-        return [self.render(row) for row in rows]
+        return [self._view(row) for row in rows]
 
-    async def get(self, actor: Principal, sanction_id: int) -> dict[str, Any]:
+    async def get(self, actor: Principal, sanction_id: int) -> SanctionView:
         require(actor, Permission.READ_SANCTIONS)
         async with self._db.reading() as conn:
-            return self.render(await self._sanction(conn, sanction_id))
+            return self._view(await self._sanction(conn, sanction_id))
 
     # One person, several identities --------------------------------------------------------
 
     async def link_identities(
         self, actor: Principal, user_id: int, other_user_id: int, reason: str | None
-    ) -> dict[str, Any]:
+    ) -> Person:
         """A reviewer's finding that two users' identities belong to one person."""
         require(actor, Permission.LINK_IDENTITIES)
         reason = check_reason(reason, what="linking identities")
@@ -335,9 +372,7 @@ class Enforcement:
             self.changed(conn, (SubjectType.USER, user_id))
         return person
 
-    async def unlink_identity(
-        self, actor: Principal, user_id: int, reason: str | None
-    ) -> dict[str, Any]:
+    async def unlink_identity(self, actor: Principal, user_id: int, reason: str | None) -> Person:
         """Undo a link found wrong (a phone number passed on to someone else, say)."""
         require(actor, Permission.LINK_IDENTITIES)
         reason = check_reason(reason, what="unlinking an identity")
@@ -361,15 +396,15 @@ class Enforcement:
             raise Conflict("the user has no identity on file", code=ErrorCode.IDENTITY_NOT_ON_FILE)
         return identity
 
-    async def _person_view(self, conn: DbConnection, user_id: int) -> dict[str, Any]:
+    async def _person_view(self, conn: DbConnection, user_id: int) -> Person:
         """The accounts in use of the person behind a user, and how they were linked."""
         keys = await self._person_keys(conn, user_id)
         links = await person_store.links_of(conn, keys)
-        return {
-            "user_id": user_id,
-            "accounts": await person_store.accounts_of(conn, keys, active=AccountStatus.ACTIVE),
-            "linked_by": sorted({link.source for link in links}),
-        }
+        return Person(
+            user_id=user_id,
+            accounts=tuple(await person_store.accounts_of(conn, keys, active=AccountStatus.ACTIVE)),
+            linked_by=tuple(sorted({link.source for link in links})),
+        )
 
     # Applying, lifting, expiring -----------------------------------------------------------
 
@@ -385,7 +420,7 @@ class Enforcement:
         ends_at: datetime | None,
         days: int | None,
         member_id: int | None,
-    ) -> dict[str, Any]:
+    ) -> SanctionView:
         require(actor, Permission.APPLY_SANCTION)
         _check_subject_type(subject_type)
         if kind not in KINDS_BY_SUBJECT[subject_type]:
@@ -450,9 +485,9 @@ class Enforcement:
             public_account = subject_row if isinstance(subject_row, StoredPublicAccount) else None
             await self._tell(conn, row, "sanction_applied", public_account)
             self.changed(conn, subject)
-        return self.render(row)
+        return self._view(row)
 
-    async def lift(self, actor: Principal, sanction_id: int, reason: str | None) -> dict[str, Any]:
+    async def lift(self, actor: Principal, sanction_id: int, reason: str | None) -> SanctionView:
         require(actor, Permission.LIFT_SANCTION)
         reason = check_reason(reason, what="lifting a sanction")
         async with self._db.writing() as conn:
@@ -468,7 +503,7 @@ class Enforcement:
                 reason=reason,
                 details={"sanction_id": sanction_id, "kind": row.kind},
             )
-        return self.render(row)
+        return self._view(row)
 
     async def end(
         self,
@@ -646,7 +681,7 @@ class Enforcement:
         kind: str,
         public_account: StoredPublicAccount | None,
     ) -> None:
-        notice = {"kind": kind, "sanction": self.render(row)}
+        notice = {"kind": kind, "sanction": render_sanction(self._view(row))}
         for recipient_id in await self.addressees(conn, row, public_account):
             await self._notices.tell(conn, recipient_id, notice)
 
@@ -676,30 +711,9 @@ class Enforcement:
         owners = [uid for uid, role in roles.items() if role == MemberRole.OWNER]
         return sorted({*owners, *([row.member_id] if row.member_id else [])})
 
-    def render(self, row: StoredSanction) -> dict[str, Any]:
-        """The sanction with its statement of reasons, as staff and its subject see it."""
-        return {
-            "id": row.id,
-            "subject": {"type": row.subject_type, "id": row.subject_id},
-            "kind": row.kind,
-            "member_id": row.member_id,
-            "case_id": row.case_id,
-            "state": row.state,
-            "points": row.points,
-            "statement": {
-                "ground": row.ground,
-                "facts": row.reason,
-                "category": row.category,
-                "severity": row.severity,
-                "automated_detection": bool(row.automated),
-                "automated_decision": False,  # staff apply every sanction
-                "starts_at": iso_utc(row.starts_at),
-                "ends_at": None if row.ends_at is None else iso_utc(row.ends_at),
-            },
-            "appeal_until": iso_utc(row.starts_at + self._rules.appeal_window_days * DAY_MS),
-            "ended_at": None if row.ended_at is None else iso_utc(row.ended_at),
-            "end_reason": row.end_reason,
-        }
+    def _view(self, row: StoredSanction) -> SanctionView:
+        """The sanction with the end of the pack's window to appeal it."""
+        return SanctionView(row, row.starts_at + self._rules.appeal_window_days * DAY_MS)
 
     # Lookups -------------------------------------------------------------------------------
 

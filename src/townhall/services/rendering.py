@@ -1,5 +1,6 @@
-"""Messages and posts as clients see them. A leaf: it imports no service, so every service that
-shows or re-delivers content (messaging, posts, sync, takedown) renders it the same way."""
+"""Messages and posts as clients see them, and sanctions and appeals as the notices and the API
+show them. A leaf: it imports no service, so every service that shows or re-delivers content
+(messaging, posts, sync, takedown) renders it the same way."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from townhall.domain.time import iso_utc
 from townhall.store.conversations import GroupInvitation, StoredConversation
 from townhall.store.message_log import StoredMessage
 from townhall.store.posts import PostWithAccount
+from townhall.store.sanctions import StoredAppeal, StoredSanction
 
 
 def render_message(message: StoredMessage) -> dict[str, Any]:
@@ -101,4 +103,60 @@ def render_invitation(invitation: GroupInvitation) -> dict[str, Any]:
         "description": invitation.description,
         "inviter_id": invitation.inviter_id,
         "invited_at": iso_utc(invitation.created_at),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SanctionView:
+    """A sanction with the moment (epoch ms) the window to appeal it closes."""
+
+    sanction: StoredSanction
+    appeal_until: int
+
+    @property
+    def id(self) -> int:
+        return self.sanction.id
+
+
+def render_sanction(view: SanctionView) -> dict[str, Any]:
+    """The sanction with its statement of reasons, as staff and its subject see it, in
+    responses and in the notices of its start and end."""
+    row = view.sanction
+    return {
+        "id": row.id,
+        "subject": {"type": row.subject_type, "id": row.subject_id},
+        "kind": row.kind,
+        "member_id": row.member_id,
+        "case_id": row.case_id,
+        "state": row.state,
+        "points": row.points,
+        "statement": {
+            "ground": row.ground,
+            "facts": row.reason,
+            "category": row.category,
+            "severity": row.severity,
+            "automated_detection": bool(row.automated),
+            "automated_decision": False,  # staff apply every sanction
+            "starts_at": iso_utc(row.starts_at),
+            "ends_at": None if row.ends_at is None else iso_utc(row.ends_at),
+        },
+        "appeal_until": iso_utc(view.appeal_until),
+        "ended_at": None if row.ended_at is None else iso_utc(row.ended_at),
+        "end_reason": row.end_reason,
+    }
+
+
+def render_appeal(row: StoredAppeal) -> dict[str, Any]:
+    """An appeal, in responses and in the notice of its decision."""
+    return {
+        "id": row.id,
+        "sanction_id": row.sanction_id,
+        "case_id": row.case_id,
+        "appellant_id": row.appellant_id,
+        "statement": row.statement,
+        "state": row.state,
+        "created_at": iso_utc(row.created_at),
+        "decided_by": row.decided_by,
+        "decided_at": None if row.decided_at is None else iso_utc(row.decided_at),
+        "reason": row.reason,
     }

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from townhall.api.models.common import Model, Timestamp
+from townhall.services import enforcement
 
 SubjectType = Literal["user", "public_account", "group"]
 SanctionKind = Literal[
@@ -75,6 +76,10 @@ class Credit(Model):
     score: int
     band: str = Field(description="of the pack's credit bands")
     withheld: list[str] = Field(description="capabilities the band withholds")
+
+    @classmethod
+    def of(cls, credit: enforcement.Credit) -> Credit:
+        return cls(score=credit.score, band=credit.band.name, withheld=list(credit.band.withheld))
 
 
 class Recommendation(Model):
