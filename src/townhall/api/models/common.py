@@ -36,16 +36,17 @@ def _iso_from_ms(value: object) -> object:
     return iso_utc(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-# A moment as the API writes it: UTC, ISO 8601 with milliseconds (`domain.time.iso_utc`).
+# A moment as the API writes it: UTC, ISO 8601 with milliseconds (`domain.time.iso_utc`). The
+# conversion comes after the field: it runs first, and the schema keeps the pattern in both modes.
 Timestamp = Annotated[
     str,
-    BeforeValidator(_iso_from_ms),
     Field(
         pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
         json_schema_extra={"format": "date-time"},
         examples=["2024-05-01T08:00:00.000Z"],
         description="UTC, to the millisecond",
     ),
+    BeforeValidator(_iso_from_ms),
 ]
 
 
