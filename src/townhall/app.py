@@ -13,6 +13,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from starlette.middleware.cors import CORSMiddleware
 
 from townhall import __version__
 from townhall.api import (
@@ -31,6 +32,7 @@ from townhall.api import (
     sanctions,
     ws,
 )
+from townhall.api.headers import SecurityHeaders
 from townhall.api.limits import BodySizeLimit
 from townhall.api.responses import JSONBody
 from townhall.bus.factory import open_bus
@@ -419,6 +421,16 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
     )
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_request_body_bytes)
+    if settings.cors_allowed_origins:
+        # Bearer tokens, not cookies: no credentials mode, and only the origins named.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allowed_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders)  # the outermost: on every answer, refusals included
     app.include_router(accounts.router)
     app.include_router(admin.router)
     app.include_router(conversations.router)

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     trusted_proxies: list[str] = []  # addresses whose X-Forwarded-For/-Proto is believed
+    cors_allowed_origins: list[str] = []  # web origins whose scripts may call the API
     data_dir: Path = Path("townhall-data")
     keys_dir: Path | None = None
     database_url: str | None = None

@@ -89,6 +89,7 @@ def serve(
                 proxy_headers=bool(settings.trusted_proxies),
                 forwarded_allow_ips=",".join(settings.trusted_proxies) or "",
                 access_log=False,
+                server_header=False,  # no banner naming the server and its version
                 log_level=settings.log_level,
                 timeout_graceful_shutdown=5,
             )

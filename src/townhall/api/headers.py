@@ -1,0 +1,57 @@
+"""Security headers on every HTTP answer, set in one place so no route can forget them.
+
+The API's JSON and the landing page load nothing: their policy allows nothing. The API pages
+(/docs, /redoc) run Swagger UI and ReDoc from the server's own assets, whose start-up script is
+inline; they take no user content. Answers under /api/ are personal: no cache may keep them.
+HSTS goes on answers that came over HTTPS (directly, or from a trusted proxy that says so).
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+STRICT_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+API_PAGES_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'"
+)
+API_PAGES = ("/docs", "/redoc")
+HSTS = "max-age=63072000"
+ALWAYS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        policy = API_PAGES_POLICY if path in API_PAGES else STRICT_POLICY
+        private = path.startswith("/api/")
+        over_tls = scope.get("scheme") == "https"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in ALWAYS.items():
+                    headers.setdefault(name, value)
+                headers.setdefault("Content-Security-Policy", policy)
+                if private:
+                    headers["Cache-Control"] = "no-store"
+                if over_tls:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
