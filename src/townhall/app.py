@@ -56,6 +56,7 @@ from townhall.services.names import Names
 from townhall.services.notices import Notices
 from townhall.services.posts import PostService
 from townhall.services.public_accounts import PublicAccountService
+from townhall.services.rate_limits import RateLimits
 from townhall.services.reach import ReachLedger
 from townhall.services.readiness import Readiness
 from townhall.services.regulator import RegulatorService
@@ -184,6 +185,7 @@ async def running_services(
             pack,
             audit,
             limits=limits,
+            rate_limits=RateLimits(),
             password_profile=settings.password_hash_profile,
             session_ttl_seconds=settings.session_ttl_hours * 3600,
             clock=clock,

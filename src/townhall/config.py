@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
+from limits import parse_many
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -34,11 +35,22 @@ class LimitsSettings(BaseModel):
     sync_page_max: int = Field(500, ge=1, le=10_000)
     sync_timeout_max_seconds: float = Field(60.0, ge=0, le=600)
     registrations_per_ip_per_hour: int = Field(20, ge=1, le=100_000_000)
+    login_failures_per_account_and_address: str = "5/minute;20/hour;100/day"
+    login_failures_per_address: str = "300/hour"
     max_public_account_name_chars: int = Field(30, ge=2, le=256)
     max_description_chars: int = Field(500, ge=1, le=10_000)
     max_post_title_chars: int = Field(128, ge=1, le=1024)
     max_post_body_chars: int = Field(20_000, ge=1, le=1_000_000)
     timeline_page_max: int = Field(100, ge=1, le=1000)
+
+    @field_validator("login_failures_per_account_and_address", "login_failures_per_address")
+    @classmethod
+    def _rates(cls, rates: str) -> str:
+        try:
+            parse_many(rates)
+        except ValueError:
+            raise ValueError(f"{rates!r} is not a rate such as '5/minute;20/hour'") from None
+        return rates
 
     def to_domain(self) -> Limits:
         return Limits(**self.model_dump())

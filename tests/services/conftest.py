@@ -74,7 +74,7 @@ class World:
             agreement_version=AGREEMENT_VERSION,
             ip=None,
         )
-        token = (await self.accounts.log_in(handle, PASSWORD)).token
+        token = (await self.accounts.log_in(handle, PASSWORD, address=None)).token
         principal = await self.accounts.authenticate(token)
         await self.identity.send_phone_code(principal)
         await self.identity.verify_phone(

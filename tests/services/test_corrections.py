@@ -18,7 +18,7 @@ STATEMENT = "经核实此为谣言"
 @pytest.fixture
 async def reviewer(world: World) -> Principal:
     await world.accounts.create_staff(handle="reviewer", password=PASSWORD, role="reviewer")
-    token = (await world.accounts.log_in("reviewer", PASSWORD)).token
+    token = (await world.accounts.log_in("reviewer", PASSWORD, address=None)).token
     return await world.accounts.authenticate(token)
 
 

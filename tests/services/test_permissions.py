@@ -17,7 +17,7 @@ from townhall.services.principal import Principal
 async def staff(world: World, role: str) -> Principal:
     handle = f"{role}-one"
     await world.accounts.create_staff(handle=handle, password=PASSWORD, role=role)
-    token = (await world.accounts.log_in(handle, PASSWORD)).token
+    token = (await world.accounts.log_in(handle, PASSWORD, address=None)).token
     return await world.accounts.authenticate(token)
 
 

@@ -27,7 +27,7 @@ async def test_data_dir_database_and_outbox_are_private(tmp_path: Path) -> None:
             agreement_version=services.pack.agreement.version,
             ip=None,
         )
-        token = (await services.accounts.log_in("alice", "a long password")).token
+        token = (await services.accounts.log_in("alice", "a long password", address=None)).token
         await services.identity.send_phone_code(await services.accounts.authenticate(token))
         files = {p.name: mode(p) for p in data_dir.iterdir() if p.is_file()}
     assert mode(data_dir) == 0o700

@@ -57,10 +57,11 @@ async def register(body: RegistrationIn, request: Request, services: ServicesDep
     summary="Log in: open a session and get its bearer token",
     status_code=201,
     response_model=Session,
-    responses=errors(401),
+    responses=errors(401, 429),
 )
-async def log_in(body: LoginIn, services: ServicesDep) -> Session:
-    session = await services.accounts.log_in(body.handle, body.password)
+async def log_in(body: LoginIn, request: Request, services: ServicesDep) -> Session:
+    address = request.client.host if request.client else None
+    session = await services.accounts.log_in(body.handle, body.password, address=address)
     return Session(token=session.token, expires_at=iso_utc(session.expires_at_ms))
 
 

@@ -223,6 +223,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_CODES = "too_many_codes", 429, "too many SMS codes asked for"
     TOO_MANY_GROUPS = "too_many_groups", 429, "too many new groups today"
     TOO_MANY_REGISTRATIONS = "too_many_registrations", 429, "too many registrations from this address"
+    TOO_MANY_LOGIN_ATTEMPTS = "too_many_login_attempts", 429, "too many failed logins from this address; wait retry_after seconds"
 
     # 500 and 503 ------------------------------------------------------------------------------
     INTERNAL_ERROR = "internal_error", 500, "something failed on the server's side; it is logged"

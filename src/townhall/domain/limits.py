@@ -17,6 +17,9 @@ class Limits:
     sync_page_max: int = 500
     sync_timeout_max_seconds: float = 60.0
     registrations_per_ip_per_hour: int = 20
+    # `limits` rate strings: each window a failed login counts in (services/rate_limits.py).
+    login_failures_per_account_and_address: str = "5/minute;20/hour;100/day"
+    login_failures_per_address: str = "300/hour"
     max_public_account_name_chars: int = 30
     max_description_chars: int = 500
     max_post_title_chars: int = 128

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,12 +46,15 @@ from townhall.services.identity import IdentityService, MaskedIdentity
 from townhall.services.known_sessions import CheckedSession, KnownSessions
 from townhall.services.names import Names
 from townhall.services.principal import Principal, require
+from townhall.services.rate_limits import Limit, RateLimits
 from townhall.services.standing import Standings
-from townhall.services.throttle import SlidingWindow
 from townhall.store import accounts as account_store
 from townhall.store import public_accounts as public_account_store
 from townhall.store import sessions as session_store
 from townhall.store.database import Database, DbConnection
+
+# Logins, failed logins and throttling: the security-event log an operator watches.
+security_log = logging.getLogger("townhall.security")
 
 PASSWORD_PROFILES = {
     "rfc9106_low_memory": profiles.RFC_9106_LOW_MEMORY,
@@ -105,6 +109,7 @@ class AccountService:
         audit: AuditTrail,
         *,
         limits: Limits,
+        rate_limits: RateLimits,
         password_profile: str,
         session_ttl_seconds: float,
         clock: Callable[[], float],
@@ -124,7 +129,16 @@ class AccountService:
         self._decoy_hash = self._hasher.hash(secrets.token_urlsafe(16))
         self._session_ttl_ms = int(session_ttl_seconds * 1000)
         self._clock = clock
-        self._registrations = SlidingWindow(limits.registrations_per_ip_per_hour, 3600)
+        self._rate_limits = rate_limits
+        self._registrations = Limit.parse(
+            "registrations_per_ip_per_hour", f"{limits.registrations_per_ip_per_hour}/hour"
+        )
+        self._login_failures_per_pair = Limit.parse(
+            "login_failures_per_account_and_address", limits.login_failures_per_account_and_address
+        )
+        self._login_failures_per_address = Limit.parse(
+            "login_failures_per_address", limits.login_failures_per_address
+        )
         self._known_sessions = KnownSessions(invalidations, clock=clock)
 
     def _now_ms(self) -> int:
@@ -143,12 +157,12 @@ class AccountService:
         """A new account with its real identity, sealed, and the agreement's acceptance."""
         # Refused attempts count too: a 409 identity_limit tells whether a document number is
         # registered, so unbounded attempts would let anyone probe for one.
-        wait = self._registrations.take(ip or "unknown", self._clock())
+        wait = await self._rate_limits.hit(self._registrations, ip or "unknown")
         if wait is not None:
             raise Throttled(
-                f"too many registrations from this address; try again in {int(wait) + 1} s",
+                f"too many registrations from this address; try again in {wait} s",
                 code=ErrorCode.TOO_MANY_REGISTRATIONS,
-                retry_after=int(wait) + 1,
+                retry_after=wait,
             )
         handle = normalize_handle(handle)
         display_name = check_display_name(display_name, self._limits)
@@ -315,18 +329,33 @@ class AccountService:
             conn.after_commit(lambda: self._standings.forget(principal.account_id))
             conn.after_commit(lambda: self._sign_out_sockets(principal.account_id, None))
 
-    async def log_in(self, handle: str, password: str) -> IssuedSession:
+    async def log_in(self, handle: str, password: str, *, address: str | None) -> IssuedSession:
+        """A session for the right password. Failed tries are counted per handle and address
+        and per address: past a limit every try is refused unchecked until its wait is over, so
+        guessing from one place slows down while the account's holder, elsewhere, is not locked
+        out."""
         try:
             handle = normalize_handle(handle)
         except InvalidInput:
             handle = ""
+        address = address or "unknown"
+        await self._require_may_try_login(handle, address)
         async with self._db.reading() as conn:
             account = await account_store.find_by_handle(conn, handle) if handle else None
         stored_hash = account.password_hash if account is not None else self._decoy_hash
         if not await asyncio.to_thread(self._password_matches, stored_hash, password) or (
             account is None or account.status != AccountStatus.ACTIVE
         ):
+            await self._rate_limits.hit(self._login_failures_per_pair, handle, address)
+            await self._rate_limits.hit(self._login_failures_per_address, address)
+            security_log.info(
+                "login failed: account=%s address=%s",
+                account.id if account is not None else "unknown",
+                address,
+            )
             raise Unauthenticated("handle or password is wrong", code=ErrorCode.LOGIN_FAILED)
+        await self._rate_limits.forget(self._login_failures_per_pair, handle, address)
+        security_log.info("login: account=%s address=%s", account.id, address)
         token = secrets.token_urlsafe(32)
         now_ms = self._now_ms()
         expires_at_ms = now_ms + self._session_ttl_ms
@@ -339,6 +368,20 @@ class AccountService:
                 expires_at_ms=expires_at_ms,
             )
         return IssuedSession(token, expires_at_ms)
+
+    async def _require_may_try_login(self, handle: str, address: str) -> None:
+        waits = [
+            await self._rate_limits.wait_for(self._login_failures_per_pair, handle, address),
+            await self._rate_limits.wait_for(self._login_failures_per_address, address),
+        ]
+        wait = max((w for w in waits if w is not None), default=None)
+        if wait is not None:
+            security_log.warning("login throttled: address=%s wait=%ss", address, wait)
+            raise Throttled(
+                f"too many failed logins; try again in {wait} s",
+                code=ErrorCode.TOO_MANY_LOGIN_ATTEMPTS,
+                retry_after=wait,
+            )
 
     def _password_matches(self, stored_hash: str, password: str) -> bool:
         try:
