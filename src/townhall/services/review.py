@@ -89,6 +89,8 @@ class Waiting:
 
 @dataclass(frozen=True, slots=True)
 class QueueSummary:
+    """The queue's counts: open, escalated and overdue cases, and what waits by source."""
+
     open: int
     escalated: int
     overdue: int
