@@ -54,11 +54,11 @@ async def test_a_correction_cut_short_is_finished_and_tells_nobody_twice(
         readers[0], target_type="post", target_id=post["id"], reason="rumour", detail=None
     )
     (case_id,) = [
-        c["id"]
+        c.id
         for c in await world.services.review.queue(
             reviewer, state="pending", source=None, overdue=False, offset=0, limit=10
         )
-        if c["target"] == {"type": "post", "id": post["id"]}
+        if (c.row.target_type, c.row.target_id) == ("post", post["id"])
     ]
     await world.services.review.decide(
         reviewer,
@@ -96,5 +96,5 @@ async def test_a_correction_cut_short_is_finished_and_tells_nobody_twice(
         (correction,) = await told(world, reader)
         assert correction["statement"] == STATEMENT
     shown = await world.services.review.case(reviewer, case_id)
-    (correction,) = shown["corrections"]
+    (correction,) = shown.corrections
     assert correction["noticed"] == 5 and correction["done_at"] is not None

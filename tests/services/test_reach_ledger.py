@@ -139,13 +139,14 @@ async def test_the_5000th_distinct_viewer_escalates_the_post_once(
     post_case, author_case = await world.services.review.queue(
         reviewer, state="pending", source="escalation", overdue=False, offset=0, limit=10
     )
-    assert (post_case["target"], post_case["sources"]) == (
-        {"type": "post", "id": post.id},
+    assert (post_case.row.target_type, post_case.row.target_id, post_case.sources) == (
+        "post",
+        post.id,
         ["escalation"],
     )
-    assert post_case["reach"] == {"views": VIEWS, "forwards": 0}
-    assert post_case["content"]["text"] == "据说\n据说……"
-    assert author_case["target"] == {"type": "user", "id": post.operator_id}
+    assert (post_case.row.views, post_case.row.forwards) == (VIEWS, 0)
+    assert post_case.content["text"] == "据说\n据说……"
+    assert (author_case.row.target_type, author_case.row.target_id) == ("user", post.operator_id)
 
 
 async def test_views_arriving_together_past_the_threshold_escalate_once(

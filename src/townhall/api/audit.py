@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 
@@ -18,11 +19,17 @@ from townhall.api.models.audit import (
     FilingPage,
     Stats,
 )
-from townhall.api.models.common import Cursor, at_most, cursor_after_last, cursor_position
+from townhall.api.models.common import (
+    Cursor,
+    at_most,
+    cursor_after_last,
+    cursor_position,
+    next_cursor,
+)
 from townhall.domain.permissions import Permission
 from townhall.services.container import Services
 from townhall.services.principal import Principal
-from townhall.services.regulator import LIST_MAX
+from townhall.services.regulator import LIST_MAX, Figures
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -60,7 +67,8 @@ class Listing:
             after=cursor_position(self.cursor) or 0,
             limit=self.limit,
         )
-        return {what: items, "next_cursor": cursor_after_last(items, self.limit)}
+        last = items[-1].id if len(items) == self.limit else None
+        return {what: items, "next_cursor": next_cursor(last)}
 
 
 # A field redefined in a subclass keeps its place among the parameters.
@@ -163,6 +171,17 @@ async def stats(
 ) -> Any:
     """Per period and category: cases and their outcomes, handling times, reports, sanctions by
     kind, appeals and reversals."""
-    return await services.regulator.stats(
+    figures = await services.regulator.stats(
         principal, period=period, since=since, until=until, category=category
     )
+    return _stats(figures)
+
+
+def _stats(figures: Figures) -> dict[str, Any]:
+    """The figures, with their period's bounds read in the pack's time zone."""
+    return {
+        "period": figures.period,
+        "timezone": figures.timezone,
+        **figures.window.render(ZoneInfo(figures.timezone)),
+        "rows": figures.rows,
+    }

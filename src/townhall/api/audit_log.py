@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.models.audit import Checkpoint, ConsistencyProof, InclusionProof, LogPage
-from townhall.api.models.common import Cursor, cursor_after_last, cursor_position, errors
+from townhall.api.models.common import Cursor, cursor_position, errors, next_cursor
 from townhall.api.schemas import MAX_ID
 from townhall.domain.permissions import Permission
 from townhall.services.audit import PAGE_DEFAULT, PAGE_MAX
@@ -52,7 +52,8 @@ async def log_rows(
     items = await services.audit_log.rows(
         principal, after=cursor_position(cursor) or 0, limit=limit
     )
-    return {"rows": items, "next_cursor": cursor_after_last(items, limit, "seq")}
+    last = items[-1].seq if len(items) == limit else None
+    return {"rows": items, "next_cursor": next_cursor(last)}
 
 
 @router.get(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
-from townhall.api.models.common import Cursor, at_most, cursor_after_last, cursor_position, errors
+from townhall.api.models.common import Cursor, at_most, cursor_position, errors, next_cursor
 from townhall.api.models.moderation import (
     CheckedText,
     LexiconListing,
@@ -84,4 +84,5 @@ async def statements(
     items = await services.moderation.statements(
         principal, after=cursor_position(cursor) or 0, limit=limit
     )
-    return {"statements": items, "next_cursor": cursor_after_last(items, limit)}
+    last = items[-1].id if len(items) == limit else None
+    return {"statements": items, "next_cursor": next_cursor(last)}

@@ -11,6 +11,8 @@ from townhall.api.models.common import Cursor, at_most, cursor_position, errors,
 from townhall.api.models.reports import Report, ReportPage
 from townhall.api.schemas import ReportIn
 from townhall.domain.permissions import Permission
+from townhall.domain.review import Outcome
+from townhall.store.review import FiledReport
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
@@ -33,7 +35,7 @@ async def file_report(
     report, created = await services.reports.report(principal, **body.model_dump())
     if not created:
         response.status_code = 200
-    return report
+    return _report(report)
 
 
 @router.get("/reports", summary="List the caller's reports", response_model=ReportPage)
@@ -45,5 +47,17 @@ async def my_reports(
 ) -> Any:
     """The caller's reports, newest first."""
     reports = await services.reports.mine(principal, before=cursor_position(cursor), limit=limit)
-    last = reports[-1]["id"] if len(reports) == limit else None
-    return {"reports": reports, "next_cursor": next_cursor(last)}
+    last = reports[-1].id if len(reports) == limit else None
+    return {"reports": [_report(r) for r in reports], "next_cursor": next_cursor(last)}
+
+
+def _report(row: FiledReport) -> dict[str, Any]:
+    """A report as its reporter sees it: what they reported, and what came of it."""
+    return {
+        "id": row.id,
+        "target": {"type": row.target_type, "id": row.target_id},
+        "reason": row.reason,
+        "detail": row.detail,
+        "created_at": row.created_at,
+        "outcome": row.outcome or Outcome.PENDING,
+    }

@@ -12,7 +12,9 @@ from townhall.api.models.review import Case, CaseDetail, CasePage, DecidedCases,
 from townhall.api.schemas import MAX_ID, BulkDecisionIn, ReviewDecisionIn
 from townhall.domain.errors import ErrorCode, InvalidInput
 from townhall.domain.permissions import Permission
-from townhall.domain.review import Correction, QueueState, Source
+from townhall.domain.review import Correction, Outcome, QueueState, Source
+from townhall.services.review import CaseFile, ReviewCase
+from townhall.store.review import StoredReport
 
 router = APIRouter(prefix="/api/v1/admin/review", tags=["review"])
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="the review case")]
@@ -49,7 +51,10 @@ async def queue(
         principal, state=state, source=source, overdue=overdue, offset=offset, limit=limit
     )
     more = len(cases) == limit
-    return {"cases": cases, "next_cursor": next_cursor(offset + limit if more else None)}
+    return {
+        "cases": [_case(c) for c in cases],
+        "next_cursor": next_cursor(offset + limit if more else None),
+    }
 
 
 @router.get(
@@ -69,7 +74,7 @@ async def summary(principal: PrincipalDep, services: ServicesDep) -> Any:
     openapi_extra=needs(Permission.READ_REVIEW_QUEUE),
 )
 async def case(case_id: CaseId, principal: PrincipalDep, services: ServicesDep) -> Any:
-    return await services.review.case(principal, case_id)
+    return _case_file(await services.review.case(principal, case_id))
 
 
 @router.put(
@@ -80,7 +85,7 @@ async def case(case_id: CaseId, principal: PrincipalDep, services: ServicesDep) 
     openapi_extra=needs(Permission.CLAIM_CASE),
 )
 async def claim(case_id: CaseId, principal: PrincipalDep, services: ServicesDep) -> Any:
-    return await services.review.claim(principal, case_id, claimed=True)
+    return _case(await services.review.claim(principal, case_id, claimed=True))
 
 
 @router.delete(
@@ -91,7 +96,7 @@ async def claim(case_id: CaseId, principal: PrincipalDep, services: ServicesDep)
     openapi_extra=needs(Permission.CLAIM_CASE),
 )
 async def unclaim(case_id: CaseId, principal: PrincipalDep, services: ServicesDep) -> Any:
-    return await services.review.claim(principal, case_id, claimed=False)
+    return _case(await services.review.claim(principal, case_id, claimed=False))
 
 
 @router.post(
@@ -105,7 +110,7 @@ async def decide(
     case_id: CaseId, body: ReviewDecisionIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     (decided,) = await services.review.decide(principal, [case_id], **_finding(body))
-    return decided
+    return _case(decided)
 
 
 @router.post(
@@ -118,7 +123,7 @@ async def decide(
 async def decide_many(body: BulkDecisionIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     """All the cases or none: one that cannot be decided stops the whole decision."""
     decided = await services.review.decide(principal, body.case_ids, **_finding(body))
-    return {"cases": decided}
+    return {"cases": [_case(c) for c in decided]}
 
 
 def _finding(body: ReviewDecisionIn) -> dict[str, Any]:
@@ -131,4 +136,48 @@ def _finding(body: ReviewDecisionIn) -> dict[str, Any]:
         "correction": None
         if correction is None
         else Correction(correction.statement, correction.refuting_post_id),
+    }
+
+
+def _case(case: ReviewCase) -> dict[str, Any]:
+    row = case.row
+    return {
+        "id": row.id,
+        "target": {"type": row.target_type, "id": row.target_id},
+        "author_id": row.author_id,
+        "content": case.content,
+        "sources": case.sources,
+        "categories": case.categories,
+        "severity": row.severity,
+        "report_count": row.report_count,
+        "reach": {"views": row.views, "forwards": row.forwards},
+        "priority": row.priority,
+        "state": row.state,
+        "opened_at": row.opened_at,
+        "due_at": row.due_at,
+        "overdue": case.overdue,
+        "claimed_by": row.claimed_by,
+        "decision": row.decision,
+        "decided_by": row.decided_by,
+        "decided_at": row.decided_at,
+        "reason": row.reason,
+    }
+
+
+def _case_file(found: CaseFile) -> dict[str, Any]:
+    return _case(found.case) | {
+        "reports": [_filed(report) for report in found.reports],
+        "corrections": found.corrections,
+    }
+
+
+def _filed(row: StoredReport) -> dict[str, Any]:
+    """A report of the case's target as staff see it: who filed it too."""
+    return {
+        "id": row.id,
+        "reporter_id": row.reporter_id,
+        "reason": row.reason,
+        "detail": row.detail,
+        "created_at": row.created_at,
+        "outcome": row.outcome or Outcome.PENDING,
     }

@@ -184,14 +184,26 @@ def dsa_statements(
 def _export(
     what: str, output_format: Format, output: Path | None, settings: Settings, **filters: Any
 ) -> None:
-    """Stream the records page by page into the output, with progress on stderr."""
+    """Stream the records page by page into the output, with progress on stderr, each record
+    as /api/v1/audit shows it."""
+    from townhall.api.models import audit as shown
+    from townhall.api.models.common import Model
     from townhall.app import running_services
+
+    models: dict[str, type[Model]] = {
+        "cases": shown.AuditCase,
+        "sanctions": shown.AuditSanction,
+        "reports": shown.AuditReport,
+        "escalations": shown.AuditEscalation,
+        "stats": shown.StatsRow,
+    }
+    model = models[what]
 
     async def write(target: IO[str]) -> int:
         pages = _Pages(output_format, target)
         async with running_services(settings) as services:
             async for page in services.regulator.export(what, **filters):
-                pages.write(page)
+                pages.write([model.model_validate(r).model_dump(mode="json") for r in page])
                 if pages.count > len(page):  # only long exports say how far they are
                     typer.echo(f"{what}: {pages.count} record(s) so far", err=True)
         pages.finish()

@@ -79,18 +79,20 @@ def test_text(
     data_dir: DataDirOption = None,
 ) -> None:
     """What the check decides for a text, and which terms matched where."""
+    from townhall.api.models.moderation import CheckedText
     from townhall.app import running_services
-    from townhall.services.moderation import render_verdict
+    from townhall.domain.moderation import Verdict
 
     settings = settings_from(config, data_dir=data_dir)
 
-    async def run() -> dict:
+    async def run() -> Verdict:
         async with running_services(settings) as services:
-            return render_verdict(services.moderation.check(surface, text))
+            return services.moderation.check(surface, text)
 
     try:
         verdict = asyncio.run(run())
     except DomainError as error:
         typer.echo(f"error: {error.message} ({error.code})", err=True)
         raise typer.Exit(1) from error
-    typer.echo(orjson.dumps(verdict, option=orjson.OPT_INDENT_2).decode())
+    shown = CheckedText.model_validate(verdict).model_dump(mode="json")
+    typer.echo(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode())

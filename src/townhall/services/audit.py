@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,7 +34,6 @@ from townhall.domain.audit import (
 from townhall.domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from townhall.domain.note import public_bytes, verifier_key
 from townhall.domain.permissions import Permission
-from townhall.domain.time import iso_utc
 from townhall.services.principal import Principal, require
 from townhall.store import audit as audit_store
 from townhall.store.audit import StoredAuditEntry
@@ -243,22 +243,79 @@ def read_checkpoints(paths: Iterable[Path], key_file: Path) -> list[Checkpoint]:
     return [read_checkpoint(path.read_bytes(), public_key) for path in paths]
 
 
-def render_row(row: StoredAuditEntry) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """A row of the log as an auditor reads it: its details read back, and its leaf hash,
+    computed from its content or, once purged, as stored."""
+
+    seq: int
+    at: int
+    actor_id: int | None
+    actor_role: str
+    action: str
+    subject_type: str | None
+    subject_id: int | None
+    reason: str | None
+    details: dict[str, Any]
+    chain_hash: str
+    leaf_hash: str
+    purged: bool
+
+
+def _audit_row(row: StoredAuditEntry) -> AuditRow:
     leaf = leaf_of(row)  # first: a row that cannot be hashed is a 409, never a 500
-    return {
-        "seq": row.seq,
-        "at": iso_utc(row.at),
-        "actor_id": row.actor_id,
-        "actor_role": row.actor_role,
-        "action": row.action,
-        "subject_type": row.subject_type,
-        "subject_id": row.subject_id,
-        "reason": row.reason,
-        "details": orjson.loads(row.details),
-        "chain_hash": row.chain_hash,
-        "leaf_hash": leaf.hex(),
-        "purged": row.leaf_hash is not None,
-    }
+    return AuditRow(
+        seq=row.seq,
+        at=row.at,
+        actor_id=row.actor_id,
+        actor_role=row.actor_role,
+        action=row.action,
+        subject_type=row.subject_type,
+        subject_id=row.subject_id,
+        reason=row.reason,
+        details=orjson.loads(row.details),
+        chain_hash=row.chain_hash,
+        leaf_hash=leaf.hex(),
+        purged=row.leaf_hash is not None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedCheckpoint:
+    """The newest checkpoint as signed, its fields, and the key to check it with offline."""
+
+    text: str
+    origin: str
+    tree_size: int
+    root: str
+    chain_head: str
+    at: int
+    key_name: str
+    public_key: str
+    verifier_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    """RFC 9162: row `seq` is leaf `leaf_index` of the tree of `tree_size` rows."""
+
+    seq: int
+    tree_size: int
+    leaf_index: int
+    leaf_hash: str
+    audit_path: list[str]
+    root: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyProof:
+    """RFC 9162: the tree of `first` rows is a prefix of the tree of `second`."""
+
+    first: int
+    second: int
+    first_root: str
+    second_root: str
+    proof: list[str]
 
 
 class AuditLog:
@@ -352,34 +409,36 @@ class AuditLog:
 
     async def rows(
         self, actor: Principal, *, after: int = 0, limit: int = PAGE_DEFAULT
-    ) -> list[dict[str, Any]]:
+    ) -> list[AuditRow]:
         """Up to `limit` rows after seq `after`, in order."""
         require(actor, Permission.READ_AUDIT)
         if not 1 <= limit <= PAGE_MAX:
             raise InvalidInput(f"limit must be within 1..{PAGE_MAX}", code=ErrorCode.LIMIT_INVALID)
         async with self._db.reading() as conn:
             rows = await audit_store.page(conn, after=after, limit=limit)
-        return [render_row(row) for row in rows]
+        return [_audit_row(row) for row in rows]
 
-    def checkpoint_view(self, actor: Principal) -> Any:
+    def checkpoint_view(self, actor: Principal) -> PublishedCheckpoint:
         """The newest checkpoint as signed, its fields, and the key to check it with offline."""
         require(actor, Permission.READ_AUDIT)
         cp, text = self._trusted_newest()
         public_key = signing_key(self._key_file).public_key()
         name = log_name(public_key)
-        return {
-            "text": text,
-            "origin": cp.origin,
-            "tree_size": cp.tree_size,
-            "root": cp.root.hex(),
-            "chain_head": cp.chain_head.hex(),
-            "at": iso_utc(cp.at_ms),
-            "key_name": name,
-            "public_key": public_bytes(public_key).hex(),
-            "verifier_key": verifier_key(name, public_key),
-        }
+        return PublishedCheckpoint(
+            text=text,
+            origin=cp.origin,
+            tree_size=cp.tree_size,
+            root=cp.root.hex(),
+            chain_head=cp.chain_head.hex(),
+            at=cp.at_ms,
+            key_name=name,
+            public_key=public_bytes(public_key).hex(),
+            verifier_key=verifier_key(name, public_key),
+        )
 
-    async def inclusion(self, actor: Principal, *, seq: int, tree_size: int | None) -> Any:
+    async def inclusion(
+        self, actor: Principal, *, seq: int, tree_size: int | None
+    ) -> InclusionProof:
         """RFC 9162 inclusion proof of row `seq` in the tree of `tree_size` rows (by default
         the newest checkpoint's)."""
         require(actor, Permission.READ_AUDIT)
@@ -388,16 +447,18 @@ class AuditLog:
             raise InvalidInput(f"seq must be within 1..{size}", code=ErrorCode.SEQ_OUT_OF_RANGE)
         leaves = await self._leaves(size)
         self._hold_to_signed(leaves, size)
-        return {
-            "seq": seq,
-            "tree_size": size,
-            "leaf_index": seq - 1,
-            "leaf_hash": leaves[seq - 1].hex(),
-            "audit_path": [node.hex() for node in inclusion_proof(leaves, seq - 1)],
-            "root": merkle_root(leaves).hex(),
-        }
+        return InclusionProof(
+            seq=seq,
+            tree_size=size,
+            leaf_index=seq - 1,
+            leaf_hash=leaves[seq - 1].hex(),
+            audit_path=[node.hex() for node in inclusion_proof(leaves, seq - 1)],
+            root=merkle_root(leaves).hex(),
+        )
 
-    async def consistency(self, actor: Principal, *, first: int, second: int | None) -> Any:
+    async def consistency(
+        self, actor: Principal, *, first: int, second: int | None
+    ) -> ConsistencyProof:
         """RFC 9162 consistency proof that the tree of `first` rows is a prefix of the tree of
         `second` (by default the newest checkpoint's)."""
         require(actor, Permission.READ_AUDIT)
@@ -409,13 +470,13 @@ class AuditLog:
             )
         leaves = await self._leaves(size)
         self._hold_to_signed(leaves, first, size)
-        return {
-            "first": first,
-            "second": size,
-            "first_root": merkle_root(leaves[:first]).hex(),
-            "second_root": merkle_root(leaves).hex(),
-            "proof": [node.hex() for node in consistency_proof(leaves, first)],
-        }
+        return ConsistencyProof(
+            first=first,
+            second=size,
+            first_root=merkle_root(leaves[:first]).hex(),
+            second_root=merkle_root(leaves).hex(),
+            proof=[node.hex() for node in consistency_proof(leaves, first)],
+        )
 
     def _hold_to_signed(self, leaves: Sequence[bytes], *tree_sizes: int) -> None:
         """A proof over the trees of `tree_sizes` rows is only served from leaves that still hash

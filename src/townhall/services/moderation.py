@@ -26,7 +26,6 @@ from townhall.domain.moderation import (
 )
 from townhall.domain.near_duplicates import NearDuplicates, Sketch, sketch
 from townhall.domain.permissions import Permission
-from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
 from townhall.services.principal import Principal, require
 from townhall.store import moderation as moderation_store
@@ -48,6 +47,30 @@ class Banked:
 
     digest: bytes
     sketch: Sketch
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A statement of reasons as staff read it: its stored row with its reasons read back."""
+
+    id: int
+    surface: str
+    decision: str
+    author_id: int | None
+    subject_type: str
+    subject_id: int | None
+    reasons: list[dict[str, Any]]  # as stored: Reason.render() of each
+    automated: bool
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class LexiconListing:
+    """The terms the check matches: the pack's, the operators', and what neither may match."""
+
+    pack_terms: tuple[Term, ...]
+    operator_terms: tuple[Term, ...]
+    allowlist: tuple[str, ...]  # the pack's, then the operators'
 
 
 class ContentCheck:
@@ -173,24 +196,24 @@ class ContentCheck:
             created_at=self._now_ms(),
         )
 
-    async def statements(self, actor: Principal, *, after: int, limit: int) -> list[dict]:
+    async def statements(self, actor: Principal, *, after: int, limit: int) -> list[Statement]:
         require(actor, Permission.READ_STATEMENTS)
         # Statements quote what their authors wrote: every look is recorded.
         async with self._db.writing() as conn:
             rows = await moderation_store.statements(conn, after=after, limit=limit)
             await self._audit.record_read(conn, actor, "statement", [row.id for row in rows])
         return [
-            {
-                "id": row.id,
-                "surface": row.surface,
-                "decision": row.decision,
-                "author_id": row.author_id,
-                "subject_type": row.subject_type,
-                "subject_id": row.subject_id,
-                "reasons": orjson.loads(row.reasons),
-                "automated": bool(row.automated),
-                "created_at": iso_utc(row.created_at),
-            }
+            Statement(
+                id=row.id,
+                surface=row.surface,
+                decision=row.decision,
+                author_id=row.author_id,
+                subject_type=row.subject_type,
+                subject_id=row.subject_id,
+                reasons=orjson.loads(row.reasons),
+                automated=bool(row.automated),
+                created_at=row.created_at,
+            )
             for row in rows
         ]
 
@@ -307,9 +330,7 @@ class ContentCheck:
     def export(self) -> list[Term]:
         return list(self._operator_terms)
 
-    async def add_term(
-        self, actor: Principal, *, text: str, category: str, severity: str
-    ) -> dict[str, Any]:
+    async def add_term(self, actor: Principal, *, text: str, category: str, severity: str) -> Term:
         require(actor, Permission.EDIT_LEXICON)
         try:  # the same checks as a file, one line long
             (term,) = self.parse(_csv_line(text, category, severity))
@@ -319,7 +340,7 @@ class ContentCheck:
                 f"the term is not valid: {problem}", code=ErrorCode.TERM_INVALID
             ) from None
         await self.add_terms([term], actor=actor)
-        return {"text": term.text, "category": term.category, "severity": term.severity}
+        return term
 
     async def remove_term(self, actor: Principal, text: str) -> None:
         require(actor, Permission.EDIT_LEXICON)
@@ -331,29 +352,18 @@ class ContentCheck:
             conn.after_commit(self._forget_lexicon)
         await self.load()
 
-    def listing(self, actor: Principal) -> dict[str, Any]:
+    def listing(self, actor: Principal) -> LexiconListing:
         require(actor, Permission.READ_LEXICON)
-        return {
-            "pack_terms": [_render_term(term) for term in self._pack_terms],
-            "operator_terms": [_render_term(term) for term in self._operator_terms],
-            "allowlist": [*self._rules.allowlist, *self._operator_allowlist],
-        }
+        return LexiconListing(
+            tuple(self._pack_terms),
+            tuple(self._operator_terms),
+            (*self._rules.allowlist, *self._operator_allowlist),
+        )
 
-    def try_text(self, actor: Principal, surface: str, text: str) -> dict[str, Any]:
+    def try_text(self, actor: Principal, surface: str, text: str) -> Verdict:
         """What the check would decide, without recording anything."""
         require(actor, Permission.READ_LEXICON)
-        return render_verdict(self.check(surface, text))
-
-
-def render_verdict(verdict: Verdict) -> dict[str, Any]:
-    return {
-        "decision": verdict.decision,
-        "reasons": [reason.render() for reason in verdict.reasons],
-    }
-
-
-def _render_term(term: Term) -> dict[str, str]:
-    return {"text": term.text, "category": term.category, "severity": term.severity}
+        return self.check(surface, text)
 
 
 def _csv_line(*fields: str) -> str:

@@ -9,9 +9,10 @@ masked form of them), a reporter, or the content a case judged: only its length.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -37,7 +38,6 @@ from townhall.domain.oversight import (
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.domain.review import REMOVABLE, Outcome, Source
-from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
 from townhall.services.principal import Principal, require
 from townhall.store import regulator as regulator_store
@@ -62,8 +62,63 @@ EXPORTS = ("cases", "sanctions", "reports", "escalations", "stats")
 DETECTED = frozenset({Source.HOLD, Source.FLAG})
 PUID_KEY_INFO = b"townhall dsa statement puid v1"
 
-Page = Callable[[Window, str | None, int, int], Awaitable[list[dict[str, Any]]]]
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditedCase:
+    """How a case was handled and how long it took; of its content only the length."""
+
+    id: int
+    target_type: str
+    target_id: int
+    sources: tuple[str, ...]
+    categories: tuple[str, ...]
+    severity: str | None
+    report_count: int
+    content_chars: int | None
+    state: str
+    decision: str | None
+    opened_at: int
+    due_at: int
+    decided_at: int | None
+    handling_ms: int | None  # opened to decided; None while pending
+    decided_in_time: bool | None  # by its due time; None while pending
+    overdue: bool
+    decided_by: int | None
+    reason: str | None
+    appeal_id: int | None
+    appeal_state: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditedReport:
+    """A report and what came of it; never who filed it, nor what they wrote."""
+
+    id: int
+    case_id: int
+    target_type: str
+    reason: str
+    created_at: int
+    decided_at: int | None
+    handling_ms: int | None
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """The figures per period and category of one question (rows as `oversight.stats` counts
+    them), with the period it covers and the zone its dates are read in."""
+
+    period: str
+    timezone: str
+    window: Window
+    rows: list[dict[str, Any]]
+
+
+# What the auditor lists and exports, one kind a list; each record's `id` is its cursor.
+Listed = AuditedCase | SanctionForAuditor | AuditedReport | EscalationForAuditor
+Page = Callable[[Window, str | None, int, int], Awaitable[Sequence[Listed]]]
 
 
 class RegulatorService:
@@ -107,7 +162,7 @@ class RegulatorService:
         category: str | None,
         after: int,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> Sequence[Listed]:
         """One page of cases, sanctions, reports or escalations, oldest first, after an id."""
         require(actor, Permission.READ_AUDIT)
         page = self._pages[what]
@@ -121,21 +176,17 @@ class RegulatorService:
         since: str | None,
         until: str | None,
         category: str | None,
-    ) -> dict[str, Any]:
+    ) -> Figures:
         require(actor, Permission.READ_AUDIT)
         window = self.window(since, until)
-        return {
-            "period": period,
-            "timezone": self._pack.timezone,
-            **window.render(self._tz),
-            "rows": await self._stats(window, category, period),
-        }
+        rows = await self._stats(window, category, period)
+        return Figures(period, self._pack.timezone, window, rows)
 
-    # Pages: each record's "id" is the cursor of the next page --------------------------------
+    # Pages: each record's `id` is the cursor of the next page --------------------------------
 
     async def _case_page(
         self, window: Window, category: str | None, after: int, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[AuditedCase]:
         async with self._db.reading() as conn:
             rows = await regulator_store.cases(conn, window, category, after=after, limit=limit)
         now_ms = self._now_ms()
@@ -143,16 +194,15 @@ class RegulatorService:
 
     async def _sanction_page(
         self, window: Window, category: str | None, after: int, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[SanctionForAuditor]:
         async with self._db.reading() as conn:
-            rows = await regulator_store.sanction_list(
+            return await regulator_store.sanction_list(
                 conn, window, category, after=after, limit=limit
             )
-        return [_sanction(row) for row in rows]
 
     async def _report_page(
         self, window: Window, category: str | None, after: int, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[AuditedReport]:
         async with self._db.reading() as conn:
             rows = await regulator_store.report_list(
                 conn, window, category, after=after, limit=limit
@@ -161,10 +211,9 @@ class RegulatorService:
 
     async def _escalation_page(
         self, window: Window, _category: str | None, after: int, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[EscalationForAuditor]:
         async with self._db.reading() as conn:
-            rows = await regulator_store.escalation_list(conn, window, after=after, limit=limit)
-        return [_escalation(row) for row in rows]
+            return await regulator_store.escalation_list(conn, window, after=after, limit=limit)
 
     async def _stats(
         self, window: Window, category: str | None, granularity: str
@@ -208,8 +257,9 @@ class RegulatorService:
         until: str | None,
         category: str | None = None,
         period: str = "day",
-    ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Every record, page by page; once the last page is out, one audit row says so."""
+    ) -> AsyncIterator[Sequence[Listed] | list[dict[str, Any]]]:
+        """Every record, page by page (the figures: their rows, in one page); once the last
+        page is out, one audit row says so."""
         if what not in EXPORTS:
             raise InvalidInput(f"export one of {', '.join(EXPORTS)}", code=ErrorCode.EXPORT_INVALID)
         window = self.window(since, until)
@@ -221,7 +271,7 @@ class RegulatorService:
         else:
             total = 0
             pages = partial(self._pages[what], window, category)
-            async for page in _every_page(pages, itemgetter("id")):
+            async for page in _every_page(pages, attrgetter("id")):
                 total += len(page)
                 yield page
             details["records"] = total
@@ -361,8 +411,8 @@ class RegulatorService:
 
 
 async def _every_page(
-    page_of: Callable[..., Awaitable[list[T]]], id_of: Callable[[T], int]
-) -> AsyncIterator[list[T]]:
+    page_of: Callable[..., Awaitable[Sequence[T]]], id_of: Callable[[T], int]
+) -> AsyncIterator[Sequence[T]]:
     """Page after page of EXPORT_PAGE, each read after the last id of the one before."""
     after = 0
     while True:
@@ -375,10 +425,6 @@ async def _every_page(
 
 
 # Records ---------------------------------------------------------------------------------------
-
-
-def _iso(ms: int | None) -> str | None:
-    return None if ms is None else iso_utc(ms)
 
 
 def _categories(own: str | None, of_case: str | None) -> tuple[str, ...]:
@@ -395,31 +441,31 @@ def _content_chars(content: str) -> int | None:
     return len(text) if isinstance(text, str) else None
 
 
-def _case(row: CaseForAuditor, now_ms: int) -> dict[str, Any]:
+def _case(row: CaseForAuditor, now_ms: int) -> AuditedCase:
     fact = _case_fact(row)
     timing = fact.timing(now_ms)
-    return {
-        "id": row.id,
-        "target_type": row.target_type,
-        "target_id": row.target_id,
-        "sources": list(split_categories(row.sources)),
-        "categories": list(fact.categories),
-        "severity": row.severity,
-        "report_count": row.report_count,
-        "content_chars": _content_chars(row.content),
-        "state": row.state,
-        "decision": row.decision,
-        "opened_at": iso_utc(row.opened_at),
-        "due_at": iso_utc(row.due_at),
-        "decided_at": _iso(row.decided_at),
-        "handling_ms": timing.handling_ms,
-        "decided_in_time": timing.decided_in_time,
-        "overdue": timing.overdue,
-        "decided_by": row.decided_by,
-        "reason": row.reason,
-        "appeal_id": row.appeal_id,
-        "appeal_state": row.appeal_state,
-    }
+    return AuditedCase(
+        id=row.id,
+        target_type=row.target_type,
+        target_id=row.target_id,
+        sources=split_categories(row.sources),
+        categories=tuple(fact.categories),
+        severity=row.severity,
+        report_count=row.report_count,
+        content_chars=_content_chars(row.content),
+        state=row.state,
+        decision=row.decision,
+        opened_at=row.opened_at,
+        due_at=row.due_at,
+        decided_at=row.decided_at,
+        handling_ms=timing.handling_ms,
+        decided_in_time=timing.decided_in_time,
+        overdue=timing.overdue,
+        decided_by=row.decided_by,
+        reason=row.reason,
+        appeal_id=row.appeal_id,
+        appeal_state=row.appeal_state,
+    )
 
 
 def _case_fact(row: StoredCaseFact) -> CaseFact:
@@ -428,50 +474,17 @@ def _case_fact(row: StoredCaseFact) -> CaseFact:
     )
 
 
-def _sanction(row: SanctionForAuditor) -> dict[str, Any]:
-    record = {name: getattr(row, name) for name in regulator_store.SANCTION_COLUMNS}
-    for name in ("starts_at", "ends_at", "ended_at"):
-        record[name] = _iso(record[name])
-    record["automated"] = bool(record["automated"])
-    record.update(
-        appeal_id=row.appeal_id,
-        appeal_state=row.appeal_state,
-        appeal_created_at=_iso(row.appeal_created_at),
-        appeal_decided_at=_iso(row.appeal_decided_at),
+def _report(row: ReportForAuditor) -> AuditedReport:
+    return AuditedReport(
+        id=row.id,
+        case_id=row.case_id,
+        target_type=row.target_type,
+        reason=row.reason,
+        created_at=row.created_at,
+        decided_at=row.decided_at,
+        handling_ms=None if row.decided_at is None else row.decided_at - row.created_at,
+        outcome=row.outcome or Outcome.PENDING,
     )
-    return record
-
-
-def _report(row: ReportForAuditor) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "case_id": row.case_id,
-        "target_type": row.target_type,
-        "reason": row.reason,
-        "created_at": iso_utc(row.created_at),
-        "decided_at": _iso(row.decided_at),
-        "handling_ms": None if row.decided_at is None else row.decided_at - row.created_at,
-        "outcome": row.outcome or Outcome.PENDING,
-    }
-
-
-def _escalation(row: EscalationForAuditor) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "post_id": row.post_id,
-        "public_account_id": row.public_account_id,
-        "measure": row.measure,
-        "threshold": row.threshold,
-        "count": row.count,
-        "created_at": iso_utc(row.created_at),
-        "snapshot_sha256": row.snapshot_sha256,
-        "snapshot_captured_at": iso_utc(row.snapshot_captured_at),
-        "snapshot_chars": row.snapshot_chars,
-        "case_id": row.case_id,
-        "case_state": row.case_state,
-        "case_decision": row.case_decision,
-        "case_decided_at": _iso(row.case_decided_at),
-    }
 
 
 def _account_type(subject_type: str, entity_kind: str | None) -> str | None:

@@ -4,7 +4,7 @@ join its one case; the reporter learns the outcome; abuse of reporting is thrott
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from townhall.domain.accounts import AccountStatus
@@ -24,7 +24,6 @@ from townhall.domain.review import (
     outcome_of,
     reporter_wait_ms,
 )
-from townhall.domain.time import iso_utc
 from townhall.services.enforcement import Enforcement
 from townhall.services.intake import CaseIntake, report_notice
 from townhall.services.notices import Notices
@@ -37,7 +36,7 @@ from townhall.store import posts as post_store
 from townhall.store import public_accounts as public_account_store
 from townhall.store import review as review_store
 from townhall.store.database import Database, DbConnection
-from townhall.store.review import StoredReport
+from townhall.store.review import FiledReport, StoredReport
 
 DAY_MS = 86_400_000
 
@@ -69,7 +68,7 @@ class ReportService:
         target_id: int,
         reason: str,
         detail: str | None,
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[FiledReport, bool]:
         """File a report; returns it and whether it is new (a repeat returns the first one)."""
         require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
@@ -81,7 +80,7 @@ class ReportService:
             if case is not None:
                 earlier = await review_store.report_by(conn, actor.account_id, case.id)
                 if earlier is not None:
-                    return render_report(earlier, target_type, target_id), False
+                    return _filed(earlier, target_type, target_id), False
             await self._check_reporter(conn, actor.account_id, now_ms)
             raised = Raised(
                 target_type,
@@ -110,14 +109,13 @@ class ReportService:
             if decided:
                 notice = report_notice(report.id, case, outcome_of(case.state))
                 await self._notices.tell(conn, actor.account_id, notice)
-        return render_report(report, target_type, target_id), True
+        return _filed(report, target_type, target_id), True
 
-    async def mine(self, actor: Principal, *, before: int | None, limit: int) -> list[dict]:
+    async def mine(self, actor: Principal, *, before: int | None, limit: int) -> list[FiledReport]:
         async with self._db.reading() as conn:
-            rows = await review_store.reports_of_reporter(
+            return await review_store.reports_of_reporter(
                 conn, actor.account_id, before=before, limit=limit
             )
-        return [render_report(row, row.target_type, row.target_id) for row in rows]
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -260,12 +258,5 @@ _TARGET_READERS: dict[str, Callable[[DbConnection, int, int], Awaitable[Seen | N
 }
 
 
-def render_report(row: StoredReport, target_type: str, target_id: int) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "target": {"type": target_type, "id": target_id},
-        "reason": row.reason,
-        "detail": row.detail,
-        "created_at": iso_utc(row.created_at),
-        "outcome": row.outcome or Outcome.PENDING,
-    }
+def _filed(row: StoredReport, target_type: str, target_id: int) -> FiledReport:
+    return FiledReport(**asdict(row), target_type=target_type, target_id=target_id)

@@ -5,7 +5,7 @@ hash bank, notices, corrections — one at a time or in bulk, each in one transa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -31,7 +31,6 @@ from townhall.domain.review import (
     VERDICTS,
     CaseState,
     Correction,
-    Outcome,
     QueueState,
     Source,
     Target,
@@ -41,7 +40,6 @@ from townhall.domain.review import (
     split,
 )
 from townhall.domain.review import Verdict as ReviewVerdict
-from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
 from townhall.services.corrections import Corrections
 from townhall.services.intake import record_decision, report_notice
@@ -54,6 +52,49 @@ from townhall.store.database import Database, Transaction
 from townhall.store.review import StoredCase, StoredReport
 
 MAX_REASON_CHARS = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewCase:
+    """A case as a reviewer reads it: its row, with what its target said, what raised it and
+    its categories read back from storage, and whether it is past its due time now."""
+
+    row: StoredCase
+    content: dict[str, Any]
+    sources: list[str]
+    categories: list[str]
+    overdue: bool
+
+    @property
+    def id(self) -> int:
+        return self.row.id
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFile:
+    """A case with the reports of its target and the corrections it owes."""
+
+    case: ReviewCase
+    reports: list[StoredReport]
+    corrections: Sequence[object]
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """How many cases wait for a decision, and how many of them are past their due time."""
+
+    pending: int
+    overdue: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSummary:
+    """The queue's counts: open, escalated and overdue cases, and what waits by source."""
+
+    open: int
+    escalated: int
+    overdue: int
+    by_source: Mapping[Source, Waiting]
 
 
 class ReviewDesk:
@@ -93,7 +134,7 @@ class ReviewDesk:
         overdue: bool,
         offset: int,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ReviewCase]:
         require(actor, Permission.READ_REVIEW_QUEUE)
         states = _states(state)
         if source is not None and source not in SOURCES:
@@ -112,9 +153,9 @@ class ReviewDesk:
                 limit=limit,
             )
             await self._audit.record_read(conn, actor, "case", [row.id for row in rows])
-        return [render_case(row, now_ms) for row in rows]
+        return [_review_case(row, now_ms) for row in rows]
 
-    async def summary(self, actor: Principal) -> dict[str, Any]:
+    async def summary(self, actor: Principal) -> QueueSummary:
         """Pending and overdue counts, in all and by what raised the cases."""
         require(actor, Permission.READ_REVIEW_QUEUE)
         now_ms = self._now_ms()
@@ -126,20 +167,20 @@ class ReviewDesk:
                 )
 
             by_source = {
-                source: {
-                    "pending": await count(PENDING, source, False),
-                    "overdue": await count(PENDING, source, True),
-                }
+                source: Waiting(
+                    pending=await count(PENDING, source, False),
+                    overdue=await count(PENDING, source, True),
+                )
                 for source in SOURCES
             }
-            return {
-                "open": await count((CaseState.OPEN,), None, False),
-                "escalated": await count((CaseState.ESCALATED,), None, False),
-                "overdue": await count(PENDING, None, True),
-                "by_source": by_source,
-            }
+            return QueueSummary(
+                open=await count((CaseState.OPEN,), None, False),
+                escalated=await count((CaseState.ESCALATED,), None, False),
+                overdue=await count(PENDING, None, True),
+                by_source=by_source,
+            )
 
-    async def case(self, actor: Principal, case_id: int) -> dict[str, Any]:
+    async def case(self, actor: Principal, case_id: int) -> CaseFile:
         require(actor, Permission.READ_REVIEW_QUEUE)
         async with self._db.writing() as conn:
             case = await review_store.get_case(conn, case_id)
@@ -148,13 +189,9 @@ class ReviewDesk:
             reports = await review_store.reports_of(conn, case_id)
             await self._audit.record_read(conn, actor, "case", [case_id])
             corrections = await self._corrections.of_case(conn, case_id)
-        return {
-            **render_case(case, self._now_ms()),
-            "reports": [render_filed(r) for r in reports],
-            "corrections": corrections,
-        }
+        return CaseFile(_review_case(case, self._now_ms()), reports, corrections)
 
-    async def claim(self, actor: Principal, case_id: int, *, claimed: bool) -> dict[str, Any]:
+    async def claim(self, actor: Principal, case_id: int, *, claimed: bool) -> ReviewCase:
         """Take a case (others see who works on it), or give it back."""
         require(actor, Permission.CLAIM_CASE)
         now_ms = self._now_ms()
@@ -176,7 +213,7 @@ class ReviewDesk:
                 conn, actor, "case.claim" if claimed else "case.unclaim", subject=("case", case_id)
             )
             case = await review_store.existing_case(conn, case_id)
-        return render_case(case, now_ms)
+        return _review_case(case, now_ms)
 
     def _check_may_decide(self, actor: Principal, case: StoredCase) -> None:
         if case.state == CaseState.ESCALATED and not may(actor, Permission.DECIDE_ESCALATED_CASE):
@@ -209,7 +246,7 @@ class ReviewDesk:
         reason: str,
         category: str | None = None,
         correction: Correction | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ReviewCase]:
         """Decide every case or, if any one cannot be decided, none of them. `category` names
         what a violation falls under; `correction` is what everyone a false item reached is
         told (its delivery is committed with the decision and made after it)."""
@@ -241,7 +278,7 @@ class ReviewDesk:
                 details=finding.details(case_ids) | done.details(case_ids),
             )
             decided = await review_store.cases(conn, case_ids)
-        return [render_case(decided[case_id], now_ms) for case_id in case_ids]
+        return [_review_case(decided[case_id], now_ms) for case_id in case_ids]
 
     def _check_request(self, case_ids: Sequence[int], decision: str, reason: str) -> None:
         if decision not in VERDICTS:
@@ -483,36 +520,7 @@ def _states(state: str) -> tuple[str, ...]:
     return PENDING if state == QueueState.PENDING else (state,)
 
 
-def render_case(row: StoredCase, now_ms: int) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "target": {"type": row.target_type, "id": row.target_id},
-        "author_id": row.author_id,
-        "content": orjson.loads(row.content),
-        "sources": split(row.sources),
-        "categories": split(row.categories),
-        "severity": row.severity,
-        "report_count": row.report_count,
-        "reach": {"views": row.views, "forwards": row.forwards},
-        "priority": row.priority,
-        "state": row.state,
-        "opened_at": iso_utc(row.opened_at),
-        "due_at": iso_utc(row.due_at),
-        "overdue": row.state in PENDING and row.due_at < now_ms,
-        "claimed_by": row.claimed_by,
-        "decision": row.decision,
-        "decided_by": row.decided_by,
-        "decided_at": iso_utc(row.decided_at) if row.decided_at is not None else None,
-        "reason": row.reason,
-    }
-
-
-def render_filed(row: StoredReport) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "reporter_id": row.reporter_id,
-        "reason": row.reason,
-        "detail": row.detail,
-        "created_at": iso_utc(row.created_at),
-        "outcome": row.outcome or Outcome.PENDING,
-    }
+def _review_case(row: StoredCase, now_ms: int) -> ReviewCase:
+    overdue = row.state in PENDING and row.due_at < now_ms
+    content = orjson.loads(row.content)
+    return ReviewCase(row, content, split(row.sources), split(row.categories), overdue)
