@@ -32,8 +32,10 @@ from townhall.api import (
     sanctions,
     ws,
 )
+from townhall.api import metrics as metrics_api
 from townhall.api.headers import SecurityHeaders
 from townhall.api.limits import BodySizeLimit
+from townhall.api.metrics import MeasureRequests, Metrics
 from townhall.api.responses import JSONBody
 from townhall.bus.factory import open_bus
 from townhall.config import Settings
@@ -68,6 +70,7 @@ from townhall.services.standing import Standings
 from townhall.services.sync import SyncService
 from townhall.services.takedown import Takedown
 from townhall.services.verifier import open_verifier
+from townhall.services.vitals import Vitals
 from townhall.store.database import open_database, prepare_storage
 from townhall.store.message_log import MessageLog
 from townhall.store.migrate import upgrade_to_head
@@ -173,6 +176,7 @@ async def running_services(
         clock=clock,
         invalidations=invalidations,
     )
+    sync = SyncService(database, bus, limits=limits)
     reach = ReachLedger(database, pack.reach, intake, audit, clock=clock)
     services = Services(
         accounts=AccountService(
@@ -204,7 +208,7 @@ async def running_services(
             limits=limits,
             clock=clock,
         ),
-        sync=SyncService(database, bus, limits=limits),
+        sync=sync,
         public_accounts=PublicAccountService(
             database,
             standings,
@@ -252,6 +256,7 @@ async def running_services(
         pack=pack,
         audit_log=audit_log_service,
         retention=Retention(database, audit_log_service, audit, pack.retention, clock=clock),
+        vitals=Vitals(message_log, sync, classifiers, review, audit_log_service, clock=clock),
         readiness=Readiness(
             database,
             message_log,
@@ -358,6 +363,7 @@ def warn_about_audit_trust(settings: Settings) -> None:
 
 def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> FastAPI:
     limits = settings.limits.to_domain()
+    metrics = Metrics(settings.metrics_allowed_from)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -365,6 +371,7 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
         async with running_services(settings, clock=clock) as services:
             app.state.settings = settings
             app.state.services = services
+            services.vitals.watch_batches(metrics.writer_batches.observe)
             tasks = [
                 asyncio.create_task(
                     every(
@@ -432,6 +439,7 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
             allow_headers=["Authorization", "Content-Type"],
             max_age=600,
         )
+    app.add_middleware(MeasureRequests, metrics=metrics)
     app.add_middleware(SecurityHeaders)  # the outermost: on every answer, refusals included
     app.include_router(accounts.router)
     app.include_router(admin.router)
@@ -446,6 +454,8 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
     app.include_router(ws.router)
     app.include_router(pages.router)
     app.include_router(operations.router)
+    app.include_router(metrics_api.router)
+    app.state.metrics = metrics
     openapi.install(app)
 
     return app

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=0, le=65535)
     trusted_proxies: list[str] = []  # addresses whose X-Forwarded-For/-Proto is believed
     cors_allowed_origins: list[str] = []  # web origins whose scripts may call the API
+    metrics_allowed_from: list[str] = ["127.0.0.1", "::1"]  # who may read /metrics
     data_dir: Path = Path("townhall-data")
     keys_dir: Path | None = None
     database_url: str | None = None
@@ -115,16 +116,14 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allowed_from")
     @classmethod
-    def _proxies_are_addresses(cls, proxies: list[str]) -> list[str]:
+    def _are_addresses(cls, proxies: list[str]) -> list[str]:
         for proxy in proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)
             except ValueError:
-                raise ValueError(
-                    f"trusted_proxies: {proxy!r} is not an address or network"
-                ) from None
+                raise ValueError(f"{proxy!r} is not an address or network") from None
         return proxies
 
     @model_validator(mode="after")

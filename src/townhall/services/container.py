@@ -29,6 +29,7 @@ from townhall.services.rescan import Rescan
 from townhall.services.retention import Retention
 from townhall.services.review import ReviewDesk
 from townhall.services.sync import SyncService
+from townhall.services.vitals import Vitals
 
 
 @dataclass(frozen=True)
@@ -58,3 +59,4 @@ class Services:
     audit_log: AuditLog
     retention: Retention
     readiness: Readiness
+    vitals: Vitals

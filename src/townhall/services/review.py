@@ -158,6 +158,10 @@ class ReviewDesk:
     async def summary(self, actor: Principal) -> QueueSummary:
         """Pending and overdue counts, in all and by what raised the cases."""
         require(actor, Permission.READ_REVIEW_QUEUE)
+        return await self.counts()
+
+    async def counts(self) -> QueueSummary:
+        """The queue's counts for the server's own use (its metrics): counts, no case."""
         now_ms = self._now_ms()
         async with self._db.reading() as conn:
 

@@ -22,6 +22,7 @@ class SyncService:
         self._db = database
         self._bus = bus
         self._limits = limits
+        self.waiting = 0  # long polls waiting for an event (the server's metrics read it)
 
     @property
     def current_cursor(self) -> int:
@@ -69,10 +70,13 @@ class SyncService:
             events, cursor = await self.events_since(actor, since, limit=limit)
             if events or timeout == 0:
                 return events, cursor
+            self.waiting += 1
             try:
                 await asyncio.wait_for(doorbell.wait(), timeout)
             except TimeoutError:
                 return events, cursor
+            finally:
+                self.waiting -= 1
             return await self.events_since(actor, since, limit=limit)
         finally:
             subscription.close()

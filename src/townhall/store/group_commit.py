@@ -40,6 +40,11 @@ class GroupCommit(Generic[Item, Result]):
         return self._task is not None
 
     @property
+    def queue_depth(self) -> int:
+        """Items waiting for the next batch."""
+        return len(self._queue)
+
+    @property
     def alive(self) -> bool:
         """Started and its task has not ended (an unexpected exception would end it)."""
         return self._task is not None and not self._task.done()

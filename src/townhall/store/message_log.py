@@ -117,6 +117,10 @@ class MessageWriter(Protocol):
     def alive(self) -> bool:
         """Whether the writer is running and can take messages."""
 
+    @property
+    def queue_depth(self) -> int:
+        """Messages waiting to be written."""
+
 
 class MessageLog:
     """The SQLite adapter of `MessageWriter`: one writer task, one writer thread."""
@@ -138,6 +142,10 @@ class MessageLog:
     @property
     def alive(self) -> bool:
         return self._group.alive
+
+    @property
+    def queue_depth(self) -> int:
+        return self._group.queue_depth
 
     def start(self) -> None:
         self._group.start()

@@ -1,0 +1,175 @@
+"""`/metrics` in the Prometheus text format: the requests answered (by route and status, with
+their latency), sockets and long polls open, and the server's vital signs read at each scrape.
+
+Routes are labelled by their template (`/api/v1/conversations/{conversation_id}`), never the
+path a client sent, so no client can add series. The page answers only the addresses in
+`metrics_allowed_from` (loopback by default): it shows how busy the service is."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Sequence
+
+from fastapi import APIRouter, Request
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from townhall.api.errors import error_response
+from townhall.domain.errors import ErrorCode
+from townhall.services.classifiers import WorkerState
+from townhall.services.container import Services
+
+disable_created_metrics()  # the `_created` series only add noise to every scrape
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+UNMATCHED = "unmatched"
+
+
+class Metrics:
+    def __init__(self, allowed_from: Sequence[str]) -> None:
+        self.registry = CollectorRegistry()
+        self._allowed = [ipaddress.ip_network(a, strict=False) for a in allowed_from]
+        r = self.registry
+        self.requests = Counter(
+            "townhall_http_requests",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "townhall_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.in_progress = Gauge(
+            "townhall_http_requests_in_progress", "HTTP requests being answered", registry=r
+        )
+        self.long_polls = Gauge(
+            "townhall_sync_long_polls_waiting", "Long polls waiting for an event", registry=r
+        )
+        self.sockets = Gauge("townhall_websockets_open", "WebSockets open", registry=r)
+        self.writer_queue = Gauge(
+            "townhall_message_writer_queue_depth", "Messages waiting to be written", registry=r
+        )
+        self.writer_batches = Histogram(
+            "townhall_message_writer_batch_size",
+            "Messages committed in one transaction",
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
+        self.review_pending = Gauge(
+            "townhall_review_cases_pending",
+            "Review cases waiting, by what raised them",
+            ["source"],
+            registry=r,
+        )
+        self.review_overdue = Gauge(
+            "townhall_review_cases_overdue",
+            "Waiting review cases past their service time",
+            ["source"],
+            registry=r,
+        )
+        self.classifier_up = Gauge(
+            "townhall_classifier_worker_up", "1 while the classifier worker answers", registry=r
+        )
+        self.checkpoint_age = Gauge(
+            "townhall_audit_checkpoint_age_seconds",
+            "Seconds since the newest signed audit checkpoint (absent before the first)",
+            registry=r,
+        )
+        self.checkpoint_verifies = Gauge(
+            "townhall_audit_checkpoint_verifies",
+            "1 while the newest checkpoint verifies",
+            registry=r,
+        )
+
+    def allows(self, address: str | None) -> bool:
+        try:
+            client = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(client in network for network in self._allowed)
+
+    async def render(self, services: Services) -> bytes:
+        vitals = await services.vitals.read()
+        self.writer_queue.set(vitals.writer_queue_depth)
+        self.long_polls.set(vitals.long_polls_waiting)
+        self.classifier_up.set(vitals.classifier_worker == WorkerState.UP)
+        for source, waiting in vitals.review.by_source.items():
+            self.review_pending.labels(source).set(waiting.pending)
+            self.review_overdue.labels(source).set(waiting.overdue)
+        if vitals.checkpoint_age_seconds is None:
+            self.checkpoint_age.set(float("nan"))
+        else:
+            self.checkpoint_age.set(vitals.checkpoint_age_seconds)
+        self.checkpoint_verifies.set(vitals.checkpoint_verifies)
+        return generate_latest(self.registry)
+
+
+class MeasureRequests:
+    """Counts and times every HTTP request by its route's template; counts open WebSockets."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            self.metrics.sockets.inc()
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.metrics.sockets.dec()
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500  # unless the app starts an answer
+        started = time.perf_counter()
+        in_progress = self.metrics.in_progress
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        in_progress.inc()
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            in_progress.dec()
+            method = scope["method"]
+            route = _template(scope)
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+
+
+def _template(scope: Scope) -> str:
+    route = scope.get("route")
+    return getattr(route, "path_format", None) or getattr(route, "path", None) or UNMATCHED
+
+
+router = APIRouter(tags=["operations"], include_in_schema=False)
+
+
+@router.get("/metrics")
+async def metrics_page(request: Request) -> Response:
+    metrics: Metrics = request.app.state.metrics
+    if not metrics.allows(request.client.host if request.client else None):
+        return error_response(ErrorCode.NOT_FOUND, "no such page")
+    body = await metrics.render(request.app.state.services)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
