@@ -97,4 +97,4 @@ async def test_a_correction_cut_short_is_finished_and_tells_nobody_twice(
         assert correction["statement"] == STATEMENT
     shown = await world.services.review.case(reviewer, case_id)
     (correction,) = shown["corrections"]
-    assert correction["noticed"] == 5 and correction["done_at"] is not None
+    assert correction.noticed == 5 and correction.done_at is not None
