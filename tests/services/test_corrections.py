@@ -11,6 +11,7 @@ from tests.services.conftest import PASSWORD, World
 from townhall.domain.review import Correction
 from townhall.services import corrections as corrections_module
 from townhall.services.principal import Principal
+from townhall.store.posts import PostWithAccount
 
 STATEMENT = "经核实此为谣言"
 
@@ -22,7 +23,7 @@ async def reviewer(world: World) -> Principal:
     return await world.accounts.authenticate(token)
 
 
-async def a_post(world: World, reviewer: Principal) -> dict[str, Any]:
+async def a_post(world: World, reviewer: Principal) -> PostWithAccount:
     operator = await world.person("operator")
     accounts = world.services.public_accounts
     account = await accounts.apply(
@@ -30,12 +31,13 @@ async def a_post(world: World, reviewer: Principal) -> dict[str, Any]:
         description="", entity_name=None, registration=None, news_licence=None,
     )  # fmt: skip
     await accounts.decide(
-        reviewer, account["id"], approve=True, reason=None, news_entitlement="none"
+        reviewer, account.account.id, approve=True, reason=None, news_entitlement="none"
     )
-    return await world.services.posts.publish(
-        operator, account["id"], title="据说停水", body="转发。", content_class="culture",
+    new = await world.services.posts.publish(
+        operator, account.account.id, title="据说停水", body="转发。", content_class="culture",
         source_post_id=None,
     )  # fmt: skip
+    return new.post
 
 
 async def told(world: World, user: Principal) -> list[dict[str, Any]]:
@@ -49,16 +51,16 @@ async def test_a_correction_cut_short_is_finished_and_tells_nobody_twice(
     post = await a_post(world, reviewer)
     readers = [await world.person(f"reader{n}") for n in range(5)]
     for reader in readers:
-        await world.services.posts.read(reader, post["id"])
+        await world.services.posts.read(reader, post.id)
     await world.services.reports.report(
-        readers[0], target_type="post", target_id=post["id"], reason="rumour", detail=None
+        readers[0], target_type="post", target_id=post.id, reason="rumour", detail=None
     )
     (case_id,) = [
         c.id
         for c in await world.services.review.queue(
             reviewer, state="pending", source=None, overdue=False, offset=0, limit=10
         )
-        if (c.row.target_type, c.row.target_id) == ("post", post["id"])
+        if (c.row.target_type, c.row.target_id) == ("post", post.id)
     ]
     await world.services.review.decide(
         reviewer,
@@ -97,4 +99,4 @@ async def test_a_correction_cut_short_is_finished_and_tells_nobody_twice(
         assert correction["statement"] == STATEMENT
     shown = await world.services.review.case(reviewer, case_id)
     (correction,) = shown.corrections
-    assert correction["noticed"] == 5 and correction["done_at"] is not None
+    assert correction.noticed == 5 and correction.done_at is not None

@@ -9,18 +9,20 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import func, insert, select
 
 from tests.services.conftest import PASSWORD, World
 from townhall.config import Settings
 from townhall.domain.reach import evidence_digest
+from townhall.services.posts import ForwardedPost, NewPost
 from townhall.services.principal import Principal
 from townhall.services.rendering import post_attachment
 from townhall.store import posts as post_store
 from townhall.store.database import Database, open_database
 from townhall.store.posts import PostWithAccount
-from townhall.store.reach import StoredForward
+from townhall.store.reach import EscalationWithEvidence, StoredForward
 from townhall.store.schema import accounts
 
 VIEWS = 5000
@@ -78,7 +80,7 @@ async def bare_accounts(database: Database, count: int) -> list[int]:
     return ids
 
 
-async def a_post(world: World, reviewer: Principal, handle: str) -> dict[str, Any]:
+async def a_post(world: World, reviewer: Principal, handle: str) -> NewPost:
     operator = await world.person(handle)
     account = await world.services.public_accounts.apply(
         operator,
@@ -91,23 +93,25 @@ async def a_post(world: World, reviewer: Principal, handle: str) -> dict[str, An
         news_licence=None,
     )
     await world.services.public_accounts.decide(
-        reviewer, account["id"], approve=True, reason=None, news_entitlement="none"
+        reviewer, account.account.id, approve=True, reason=None, news_entitlement="none"
     )
     return await world.services.posts.publish(
-        operator, account["id"], title="据说", body="据说……", content_class="commentary",
+        operator, account.account.id, title="据说", body="据说……", content_class="commentary",
         source_post_id=None,
     )  # fmt: skip
 
 
-async def escalations_of(world: World, reviewer: Principal, post_id: int) -> list[dict]:
+async def escalations_of(
+    world: World, reviewer: Principal, post_id: int
+) -> list[EscalationWithEvidence]:
     found = await world.services.reach.escalations(reviewer, after=0, limit=200)
-    return [item for item in found if item["post_id"] == post_id]
+    return [item for item in found if item.post_id == post_id]
 
 
 async def test_the_5000th_distinct_viewer_escalates_the_post_once(
     world: World, reviewer: Principal, post_row: Any
 ) -> None:
-    post = await post_row((await a_post(world, reviewer, "author"))["id"])
+    post = await post_row((await a_post(world, reviewer, "author")).post.id)
     ledger = world.services.reach
 
     seen = await asyncio.gather(*(ledger.record_view(post, viewer) for viewer in range(1, VIEWS)))
@@ -119,20 +123,20 @@ async def test_the_5000th_distinct_viewer_escalates_the_post_once(
     last = await asyncio.gather(ledger.record_view(post, VIEWS), *again)
     assert {reach.views for reach in last} == {VIEWS}
     (escalation,) = await escalations_of(world, reviewer, post.id)
-    assert (escalation["measure"], escalation["threshold"]) == ("views", VIEWS)
-    assert escalation["count"] == VIEWS
-    content = escalation["snapshot"]["content"]
+    assert (escalation.measure, escalation.threshold) == ("views", VIEWS)
+    assert escalation.count == VIEWS
+    content = orjson.loads(escalation.snapshot_content)
     assert (content["title"], content["body"], content["reach"]["views"]) == (
         "据说",
         "据说……",
         VIEWS,
     )
-    assert escalation["snapshot"]["sha256"] == evidence_digest(content)
+    assert escalation.snapshot_sha256 == evidence_digest(content)
 
     await asyncio.gather(*(ledger.record_view(post, v) for v in range(VIEWS + 1, VIEWS + 201)))
     assert await escalations_of(world, reviewer, post.id) == [escalation]
     totals = await ledger.author_totals(reviewer, post.public_account_id)
-    assert (totals["views"], totals["forwards"]) == (VIEWS + 200, 0)
+    assert (totals.account.views, totals.account.forwards) == (VIEWS + 200, 0)
 
     # The escalation is a review case, due within the pack's hour; the author's yearly total
     # crossed the threshold with it, and the author is queued too.
@@ -152,21 +156,21 @@ async def test_the_5000th_distinct_viewer_escalates_the_post_once(
 async def test_views_arriving_together_past_the_threshold_escalate_once(
     world: World, reviewer: Principal, post_row: Any
 ) -> None:
-    post = await post_row((await a_post(world, reviewer, "author"))["id"])
+    post = await post_row((await a_post(world, reviewer, "author")).post.id)
     ledger = world.services.reach
     seen = await asyncio.gather(*(ledger.record_view(post, v) for v in range(1, VIEWS + 1001)))
     assert max(reach.views for reach in seen) == VIEWS + 1000
     assert (await post_row(post.id)).views == VIEWS + 1000
     (escalation,) = await escalations_of(world, reviewer, post.id)
-    assert escalation["measure"] == "views"
-    assert VIEWS <= escalation["count"] <= VIEWS + 1000
-    assert escalation["snapshot"]["content"]["reach"]["views"] == escalation["count"]
+    assert escalation.measure == "views"
+    assert VIEWS <= escalation.count <= VIEWS + 1000
+    assert orjson.loads(escalation.snapshot_content)["reach"]["views"] == escalation.count
 
 
 async def test_the_500th_distinct_forwarder_escalates_the_post_once(
     world: World, reviewer: Principal, post_row: Any, second_engine: Database
 ) -> None:
-    post = await post_row((await a_post(world, reviewer, "author"))["id"])
+    post = await post_row((await a_post(world, reviewer, "author")).post.id)
     alice, bob = await world.person("alice"), await world.person("bob")
     chat, _ = await world.messaging.open_direct(alice, bob.account_id)
     posts = world.services.posts
@@ -191,35 +195,37 @@ async def test_the_500th_distinct_forwarder_escalates_the_post_once(
     alone = await asyncio.gather(*(sent_as(alice.account_id, n) for n in range(FORWARDS)))
     assert len({forward.id for forward in alone}) == FORWARDS
     assert await escalations_of(world, reviewer, post.id) == []  # one user is one forwarder
-    reach = (await posts.read(bob, post.id))["reach"]
-    assert (reach["forwards"], reach["forwarders"]) == (FORWARDS, 1)
+    reach = (await posts.read(bob, post.id)).reach
+    assert (reach.forwards, reach.forwarders) == (FORWARDS, 1)
     await asyncio.gather(*(sent_as(f, FORWARDS + n) for n, f in enumerate(others)))
     assert await escalations_of(world, reviewer, post.id) == []
 
-    async def forward(by: Principal, from_message_id: int | None = None) -> dict[str, Any]:
+    async def forward(by: Principal, from_message_id: int | None = None) -> ForwardedPost:
         return await posts.forward(
             by, post.id, conversation_id=chat.id, from_message_id=from_message_id,
             client_id=None,
         )  # fmt: skip
 
     last = await forward(bob, alone[0].message_id)
-    assert last["forward"]["depth"] == 2
+    assert last.forward.depth == 2
     (escalation,) = await escalations_of(world, reviewer, post.id)
-    assert (escalation["measure"], escalation["threshold"]) == ("forwards", FORWARDS)
-    assert escalation["count"] == FORWARDS  # distinct forwarders
+    assert (escalation.measure, escalation.threshold) == ("forwards", FORWARDS)
+    assert escalation.count == FORWARDS  # distinct forwarders
     raw = FORWARDS + FORWARDS - 1  # alice's 500, the others' 498 and bob's
-    assert escalation["snapshot"]["content"]["reach"]["forwards"] == raw
-    assert escalation["snapshot"]["content"]["reach"]["forwarders"] == FORWARDS
+    evidence = orjson.loads(escalation.snapshot_content)
+    assert evidence["reach"]["forwards"] == raw
+    assert evidence["reach"]["forwarders"] == FORWARDS
     await asyncio.gather(forward(alice), forward(bob))
     assert await escalations_of(world, reviewer, post.id) == [escalation]
-    reach = (await posts.read(bob, post.id))["reach"]
-    assert (reach["forwards"], reach["forwarders"], reach["forward_depth"]) == (
+    reach = (await posts.read(bob, post.id)).reach
+    assert (reach.forwards, reach.forwarders, reach.forward_depth) == (
         raw + 2,
         FORWARDS,
         2,
     )
     totals = await world.services.reach.author_totals(reviewer, post.public_account_id)
-    assert (totals["views"], totals["forwards"], totals["forwarders"]) == (1, raw + 2, FORWARDS)
+    account = totals.account
+    assert (account.views, account.forwards, account.forwarders) == (1, raw + 2, FORWARDS)
 
 
 async def test_a_forward_whose_message_was_stored_without_its_record_gets_it_when_resent(
@@ -227,7 +233,7 @@ async def test_a_forward_whose_message_was_stored_without_its_record_gets_it_whe
 ) -> None:
     """A forward sent before its record was written with its message, whose record a crash
     lost: the resend is answered with the stored message and records the forward, once."""
-    post = await post_row((await a_post(world, reviewer, "author"))["id"])
+    post = await post_row((await a_post(world, reviewer, "author")).post.id)
     alice, bob = await world.person("alice"), await world.person("bob")
     chat, _ = await world.messaging.open_direct(alice, bob.account_id)
     lost = await world.messaging.send(
@@ -241,8 +247,8 @@ async def test_a_forward_whose_message_was_stored_without_its_record_gets_it_whe
         for _ in range(2)
     ]
 
-    assert {answer["message"]["id"] for answer in resent} == {lost.message.id}
-    assert resent[0]["forward"] == resent[1]["forward"]
-    assert resent[0]["forward"]["message_id"] == lost.message.id
-    reach = (await world.services.posts.read(bob, post.id))["reach"]
-    assert (reach["forwards"], reach["forwarders"]) == (1, 1)
+    assert {answer.message.id for answer in resent} == {lost.message.id}
+    assert resent[0].forward == resent[1].forward
+    assert resent[0].forward.message_id == lost.message.id
+    reach = (await world.services.posts.read(bob, post.id)).reach
+    assert (reach.forwards, reach.forwarders) == (1, 1)

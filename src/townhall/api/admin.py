@@ -13,6 +13,7 @@ from townhall.api.models.admin import (
     AccessRecordPage,
     AuthorReach,
     Blacklisted,
+    Escalation,
     EscalationPage,
     IdentityClaim,
     IdentityDecision,
@@ -24,12 +25,11 @@ from townhall.api.models.admin import (
 from townhall.api.models.common import (
     Cursor,
     at_most,
-    cursor_after_last,
     cursor_position,
     errors,
     next_cursor,
 )
-from townhall.api.models.public_accounts import PublicAccount
+from townhall.api.models.public_accounts import PublicAccount, account_page
 from townhall.api.responses import JSONBody
 from townhall.api.schemas import (
     MAX_ID,
@@ -177,7 +177,18 @@ async def public_account_queue(
     items = await services.public_accounts.review_queue(
         principal, status=status, after=cursor_position(cursor) or 0, limit=limit
     )
-    return {"public_accounts": items, "next_cursor": cursor_after_last(items, limit)}
+    last = items[-1].page.account.id if len(items) == limit else None
+    return {
+        "public_accounts": [
+            {
+                **account_page(item.page),
+                "operator_handle": item.operator_handle,
+                "reviewed_by": item.page.account.reviewed_by,
+            }
+            for item in items
+        ],
+        "next_cursor": next_cursor(last),
+    }
 
 
 @router.post(
@@ -194,13 +205,14 @@ async def decide_public_account(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Any:
-    return await services.public_accounts.decide(
+    page = await services.public_accounts.decide(
         principal,
         public_account_id,
         approve=body.decision == "approve",
         reason=body.reason,
         news_entitlement=body.news_entitlement,
     )
+    return account_page(page)
 
 
 @router.get(
@@ -218,7 +230,11 @@ async def reach_escalations(
     items = await services.reach.escalations(
         principal, after=cursor_position(cursor) or 0, limit=limit
     )
-    return {"escalations": items, "next_cursor": cursor_after_last(items, limit)}
+    last = items[-1].id if len(items) == limit else None
+    return {
+        "escalations": [Escalation.of(item) for item in items],
+        "next_cursor": next_cursor(last),
+    }
 
 
 @router.get(
@@ -244,4 +260,4 @@ async def forward_lineage(
 async def author_reach(
     public_account_id: PublicAccountId, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
-    return await services.reach.author_totals(principal, public_account_id)
+    return AuthorReach.of(await services.reach.author_totals(principal, public_account_id))

@@ -16,13 +16,13 @@ from townhall.api.models.audit import (
     AuditEscalationPage,
     AuditReportPage,
     AuditSanctionPage,
+    Filing,
     FilingPage,
     Stats,
 )
 from townhall.api.models.common import (
     Cursor,
     at_most,
-    cursor_after_last,
     cursor_position,
     next_cursor,
 )
@@ -98,7 +98,8 @@ async def filings(
     items = await services.public_accounts.filings(
         principal, category=category, after=cursor_position(cursor) or 0, limit=limit
     )
-    return {"filings": items, "next_cursor": cursor_after_last(items, limit, "public_account_id")}
+    last = items[-1].id if len(items) == limit else None
+    return {"filings": [Filing.of(item) for item in items], "next_cursor": next_cursor(last)}
 
 
 @router.get(

@@ -17,11 +17,13 @@ from townhall.api.models.public_accounts import (
     ReadPost,
     Subscription,
     Timeline,
+    account_page,
 )
 from townhall.api.responses import JSONBody
 from townhall.api.schemas import MAX_ID, ForwardIn, PostIn, PublicAccountIn
 from townhall.domain.permissions import Permission
 from townhall.domain.public_accounts import RegistrationNumber
+from townhall.services.rendering import render_message, render_post
 
 router = APIRouter(prefix="/api/v1", tags=["public accounts"])
 
@@ -46,7 +48,8 @@ async def apply(body: PublicAccountIn, principal: PrincipalDep, services: Servic
         if body.registration_number is not None
         else None
     )
-    return await services.public_accounts.apply(principal, registration=registration, **fields)
+    page = await services.public_accounts.apply(principal, registration=registration, **fields)
+    return account_page(page)
 
 
 @router.get(
@@ -65,8 +68,11 @@ async def my_public_accounts(
     accounts = await services.public_accounts.mine(
         principal, after=cursor_position(cursor), limit=limit
     )
-    last = accounts[-1]["id"] if len(accounts) == limit else None
-    return {"public_accounts": accounts, "next_cursor": next_cursor(last)}
+    last = accounts[-1].account.id if len(accounts) == limit else None
+    return {
+        "public_accounts": [account_page(page) for page in accounts],
+        "next_cursor": next_cursor(last),
+    }
 
 
 @router.get(
@@ -78,7 +84,7 @@ async def my_public_accounts(
 async def public_account_page(
     public_account_id: PublicAccountId, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
-    return await services.public_accounts.get(principal, public_account_id)
+    return account_page(await services.public_accounts.get(principal, public_account_id))
 
 
 @router.put(
@@ -121,7 +127,9 @@ async def publish(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Any:
-    return await services.posts.publish(principal, public_account_id, **body.model_dump())
+    new = await services.posts.publish(principal, public_account_id, **body.model_dump())
+    post = render_post(new.post)
+    return post if new.held_for is None else {**post, "held_for": new.held_for}
 
 
 @router.get(
@@ -139,8 +147,8 @@ async def account_posts(
     posts = await services.posts.of_account(
         principal, public_account_id, before=cursor_position(cursor), limit=limit
     )
-    last = posts[-1]["id"] if len(posts) == limit else None
-    return JSONBody({"posts": posts, "next_cursor": next_cursor(last)})
+    last = posts[-1].id if len(posts) == limit else None
+    return JSONBody({"posts": [render_post(p) for p in posts], "next_cursor": next_cursor(last)})
 
 
 @router.get(
@@ -159,14 +167,21 @@ async def timeline(
     found = await services.posts.timeline(
         principal, since=since, before=cursor_position(cursor), limit=limit
     )
-    posts = found["posts"]
-    last = posts[-1]["id"] if len(posts) == limit else None
-    return JSONBody({**found, "next_cursor": next_cursor(last)})
+    posts = found.posts
+    last = posts[-1].id if len(posts) == limit else None
+    return JSONBody(
+        {
+            "posts": [render_post(post) for post in posts],
+            "latest": found.latest,
+            "next_cursor": next_cursor(last),
+        }
+    )
 
 
 @router.get("/posts/{post_id}", summary="Read a post", response_model=ReadPost)
 async def read_post(post_id: PostId, principal: PrincipalDep, services: ServicesDep) -> JSONBody:
-    return JSONBody(await services.posts.read(principal, post_id))
+    read = await services.posts.read(principal, post_id)
+    return JSONBody({**render_post(read.post), "reach": read.reach.render()})
 
 
 @router.delete(
@@ -192,4 +207,5 @@ async def delete_post(post_id: PostId, principal: PrincipalDep, services: Servic
 async def forward(
     post_id: PostId, body: ForwardIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
-    return await services.posts.forward(principal, post_id, **body.model_dump())
+    forwarded = await services.posts.forward(principal, post_id, **body.model_dump())
+    return {"forward": forwarded.forward, "message": render_message(forwarded.message)}

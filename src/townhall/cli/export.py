@@ -54,13 +54,15 @@ def filings(
     data_dir: DataDirOption = None,
 ) -> None:
     """Approved public accounts by category: operator entity, entitlement, dates."""
+    from townhall.api.models.audit import Filing
     from townhall.app import running_services
 
     settings = settings_from(config, data_dir=data_dir)
 
     async def collect() -> list[dict[str, Any]]:
         async with running_services(settings) as services:
-            return await services.public_accounts.export_filings(category=category)
+            accounts = await services.public_accounts.export_filings(category=category)
+        return [Filing.of(account).model_dump(mode="json") for account in accounts]
 
     records = asyncio.run(collect())
     text = _as_csv(records) if output_format is Format.CSV else _as_json(records)

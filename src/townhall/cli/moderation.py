@@ -111,11 +111,12 @@ def rescan(
     """Re-check published posts with the lexicon and hash bank as they are now: whatever now
     matches is queued for review (posts stay up until a reviewer decides)."""
     from townhall.app import running_services
+    from townhall.services.rescan import Rescanned
 
     settings = settings_from(config, data_dir=data_dir)
     since_ms = _since_ms(since, time.time())
 
-    async def run() -> dict[str, Any]:
+    async def run() -> Rescanned:
         async with running_services(settings) as services:
             with Progress(transient=True, console=Console(stderr=True)) as progress:
                 task = progress.add_task("rescanning posts", total=None)
@@ -123,7 +124,13 @@ def rescan(
                     since_ms, on_progress=lambda n: progress.advance(task, n)
                 )
 
-    counts = {"since": iso_utc(since_ms), **asyncio.run(run())}
+    done = asyncio.run(run())
+    counts = {
+        "since": iso_utc(since_ms),
+        "scanned": done.scanned,
+        "decisions": done.decisions,
+        "queued": done.queued,
+    }
     if json_file == "-":
         typer.echo(orjson.dumps(counts).decode())
         return

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -44,6 +45,19 @@ RETRY_SECONDS = 30.0  # after a failed round (a full disk, say), before trying a
 NEWS_ENTITLED = (Entitlement.REPOST, Entitlement.ORIGINATE)
 
 Page = Callable[..., Awaitable[list[int]]]
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionProgress:
+    """A case's correction as staff follow it: what readers are told, and how far telling
+    them has got."""
+
+    statement: str
+    category: str
+    refuting_post_id: int | None
+    created_at: int
+    noticed: int  # readers told so far
+    done_at: int | None  # when every reader had it; None while under way
 
 
 class Corrections:
@@ -208,8 +222,8 @@ class Corrections:
 
     # Staff view ------------------------------------------------------------------------------
 
-    async def of_case(self, conn: DbConnection, case_id: int) -> list[dict[str, Any]]:
-        return [render_correction(row) for row in await correction_store.of_case(conn, case_id)]
+    async def of_case(self, conn: DbConnection, case_id: int) -> list[CorrectionProgress]:
+        return [_progress(row) for row in await correction_store.of_case(conn, case_id)]
 
 
 async def _target(conn: DbConnection, case: StoredCase) -> dict[str, Any]:
@@ -226,14 +240,14 @@ async def _target(conn: DbConnection, case: StoredCase) -> dict[str, Any]:
     return target
 
 
-def render_correction(row: StoredCorrection) -> dict[str, Any]:
+def _progress(row: StoredCorrection) -> CorrectionProgress:
     notice = orjson.loads(row.notice)
     refuting = notice["refuting_post"]
-    return {
-        "statement": notice["statement"],
-        "category": notice["category"],
-        "refuting_post_id": None if refuting is None else refuting["id"],
-        "created_at": iso_utc(row.created_at),
-        "noticed": row.noticed,
-        "done_at": None if row.done_at is None else iso_utc(row.done_at),
-    }
+    return CorrectionProgress(
+        statement=notice["statement"],
+        category=notice["category"],
+        refuting_post_id=None if refuting is None else refuting["id"],
+        created_at=row.created_at,
+        noticed=row.noticed,
+        done_at=row.done_at,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
 import orjson
 
@@ -34,6 +34,7 @@ from townhall.domain.public_accounts import (
     news_check_applies,
     quota_retry_after_ms,
 )
+from townhall.domain.reach import Reach
 from townhall.domain.review import Target
 from townhall.services.classifiers import ClassifierStage, Subject
 from townhall.services.enforcement import Enforcement
@@ -43,13 +44,14 @@ from townhall.services.messaging import MessagingService
 from townhall.services.moderation import ContentCheck
 from townhall.services.news_check import NewsCheck
 from townhall.services.principal import Principal, require
-from townhall.services.reach import ReachLedger, reach_of, render_forward
-from townhall.services.rendering import post_attachment, render_message, render_post
+from townhall.services.reach import ReachLedger, reach_of
+from townhall.services.rendering import post_attachment, render_post
 from townhall.services.standing import Standings
 from townhall.store import posts as post_store
 from townhall.store import public_accounts as account_store
 from townhall.store import reach as reach_store
 from townhall.store.database import Database, DbConnection
+from townhall.store.message_log import StoredMessage
 from townhall.store.posts import PostWithAccount
 from townhall.store.public_accounts import StoredPublicAccount
 from townhall.store.reach import StoredForward
@@ -60,6 +62,39 @@ READABLE_ACCOUNTS = (AccountState.APPROVED, AccountState.SUSPENDED)
 # A removed post stays in timelines as its tombstone, so clients replace what they showed.
 SHOWN_IN_TIMELINES = (PostState.PUBLISHED, PostState.REMOVED)
 OPERATOR_DELETABLE = (PostState.PUBLISHED, PostState.HELD)
+
+
+@dataclass(frozen=True, slots=True)
+class NewPost:
+    """A post just written, and for a held one why: the categories, never the terms."""
+
+    post: PostWithAccount
+    held_for: list[str] | None  # None: published; its subscribers see it now
+
+
+@dataclass(frozen=True, slots=True)
+class TimelinePage:
+    """Posts of the accounts a reader follows, newest first; ask with `since=latest` for what
+    is new."""
+
+    posts: list[PostWithAccount]
+    latest: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPost:
+    """A post as read, with its reach counting this reader."""
+
+    post: PostWithAccount
+    reach: Reach
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardedPost:
+    """A forward of a post and the message that carries it."""
+
+    forward: StoredForward
+    message: StoredMessage
 
 
 class PostService:
@@ -105,7 +140,7 @@ class PostService:
         body: str,
         content_class: str,
         source_post_id: int | None,
-    ) -> dict[str, Any]:
+    ) -> NewPost:
         require(actor, Permission.ACT)
         title, body = check_post(title, body, self._limits)
         async with self._db.reading() as conn:
@@ -177,17 +212,14 @@ class PostService:
                 author_id=actor.account_id,
                 content={"title": title, "body": body, "text": text},
             )
-            rendered = render_post(post)
             if not held:
-                frame = orjson.dumps(post_event(rendered))
+                frame = orjson.dumps(post_event(render_post(post)))
                 conn.after_commit(lambda: self._live.publish(frame))
         self._classifiers.submit(
             text, Subject(Surface.PUBLIC_POST, Target.POST, post_id, actor.account_id)
         )
-        if not held:
-            return rendered
         # The operator learns why (the categories, never the terms); only they see it for now.
-        return {**rendered, "held_for": verdict.categories}
+        return NewPost(post, verdict.categories if held else None)
 
     async def _operated_by(
         self, conn: DbConnection, actor: Principal, public_account_id: int
@@ -235,7 +267,7 @@ class PostService:
 
     async def timeline(
         self, actor: Principal, *, since: int, before: int | None, limit: int
-    ) -> dict[str, Any]:
+    ) -> TimelinePage:
         """Newest first: posts of followed accounts after `since` (and before `before`)."""
         self._check_limit(limit)
         async with self._db.reading() as conn:
@@ -248,16 +280,13 @@ class PostService:
                 before=before or NO_UPPER_BOUND,
                 limit=limit,
             )
-        posts = [render_post(row) for row in rows]
-        return {
-            "posts": posts,
-            # Ask with since=latest for what is new; older pages go on before the last post.
-            "latest": max(since, posts[0]["id"]) if posts and before is None else since,
-        }
+        # Ask with since=latest for what is new; older pages go on before the last post.
+        latest = max(since, rows[0].id) if rows and before is None else since
+        return TimelinePage(rows, latest)
 
     async def of_account(
         self, actor: Principal, public_account_id: int, *, before: int | None, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[PostWithAccount]:
         self._check_limit(limit)
         async with self._db.reading() as conn:
             account = await account_store.get(conn, public_account_id)
@@ -265,14 +294,13 @@ class PostService:
                 account.status not in READABLE_ACCOUNTS and account.operator_id != actor.account_id
             ):
                 raise NotFound("no such public account", code=ErrorCode.PUBLIC_ACCOUNT_NOT_FOUND)
-            rows = await post_store.of_account(
+            return await post_store.of_account(
                 conn,
                 public_account_id,
                 published=PostState.PUBLISHED,
                 before=before or NO_UPPER_BOUND,
                 limit=limit,
             )
-        return [render_post(row) for row in rows]
 
     def _check_limit(self, limit: int) -> None:
         if not 1 <= limit <= self._limits.timeline_page_max:
@@ -280,7 +308,7 @@ class PostService:
                 f"limit must be 1-{self._limits.timeline_page_max}", code=ErrorCode.LIMIT_INVALID
             )
 
-    async def read(self, actor: Principal, post_id: int) -> dict[str, Any]:
+    async def read(self, actor: Principal, post_id: int) -> ReadPost:
         """The post, counting the reader once as a unique view. Staff looking into a post are
         not its public: their reads must not push it over a threshold."""
         post = await self._published(post_id)
@@ -288,7 +316,7 @@ class PostService:
             reach = reach_of(post)
         else:
             reach = await self._reach.record_view(post, actor.account_id)
-        return {**render_post(post), "reach": reach.render()}
+        return ReadPost(post, reach)
 
     async def _published(self, post_id: int) -> PostWithAccount:
         async with self._db.reading() as conn:
@@ -329,7 +357,7 @@ class PostService:
         conversation_id: int,
         from_message_id: int | None,
         client_id: str | None,
-    ) -> dict[str, Any]:
+    ) -> ForwardedPost:
         """Forward the post into a conversation as a message that carries it. Forwarding a
         forward names the message it came in (`from_message_id`), so lineage traces back."""
         require(actor, Permission.ACT)
@@ -347,7 +375,7 @@ class PostService:
         forward = await self._reach.forward_in(
             post, appended.message, forwarder_id=actor.account_id, parent=parent
         )
-        return {"forward": render_forward(forward), "message": render_message(appended.message)}
+        return ForwardedPost(forward, appended.message)
 
     async def _parent_forward(
         self, actor: Principal, post_id: int, from_message_id: int | None

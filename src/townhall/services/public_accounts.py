@@ -4,7 +4,7 @@ subscriptions, suspension, and the filings the authority receives."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
 from townhall.domain.accounts import check_reason
 from townhall.domain.enforcement import Capability
@@ -35,6 +35,33 @@ from townhall.store.public_accounts import StoredPublicAccount
 
 VISIBLE_TO_ALL = (AccountState.APPROVED, AccountState.SUSPENDED)
 FILED = (AccountState.APPROVED, AccountState.SUSPENDED)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPage:
+    """A public account as its page shows it to one reader: the operator's category (with the
+    pack's label) and verified entity, never the person."""
+
+    account: StoredPublicAccount
+    category_label: str
+    shows_application: bool  # its applicant and the staff who review see the application
+    subscribed: bool | None = None  # whether the reader follows it, on the page asked for by id
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInReview:
+    """An application (or an account) in the review queue, with its operator's handle."""
+
+    page: AccountPage
+    operator_handle: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """The reader's subscription to an account after a change, and its subscriber count."""
+
+    subscribed: bool
+    subscriber_count: int
 
 
 class PublicAccountService:
@@ -77,7 +104,7 @@ class PublicAccountService:
         entity_name: str | None,
         registration: RegistrationNumber | None,
         news_licence: str | None,
-    ) -> dict[str, Any]:
+    ) -> AccountPage:
         require(actor, Permission.ACT)
         category_rules, description, qualifications = check_application(
             category=category,
@@ -135,19 +162,15 @@ class PublicAccountService:
             row = await account_store.existing(conn, account_id)
         return self._page(row, full=True)
 
-    async def get(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
+    async def get(self, actor: Principal, public_account_id: int) -> AccountPage:
         async with self._db.reading() as conn:
             row = await self._visible(conn, actor, public_account_id)
             subscribed = await account_store.is_subscribed(
                 conn, actor.account_id, public_account_id
             )
-        page = self._page(row, full=_may_see_all(actor, row))
-        page["subscribed"] = subscribed
-        return page
+        return self._page(row, full=_may_see_all(actor, row), subscribed=subscribed)
 
-    async def mine(
-        self, actor: Principal, *, after: int | None, limit: int
-    ) -> list[dict[str, Any]]:
+    async def mine(self, actor: Principal, *, after: int | None, limit: int) -> list[AccountPage]:
         """The accounts the caller runs or applied for, after the one with id `after`."""
         async with self._db.reading() as conn:
             rows = await account_store.list_by_operator(
@@ -164,52 +187,22 @@ class PublicAccountService:
             raise NotFound("no such public account", code=ErrorCode.PUBLIC_ACCOUNT_NOT_FOUND)
         return row
 
-    def _page(self, row: StoredPublicAccount, *, full: bool) -> dict[str, Any]:
-        """The account page: the operator's category and verified entity, never the person."""
+    def _page(
+        self, row: StoredPublicAccount, *, full: bool, subscribed: bool | None = None
+    ) -> AccountPage:
         category = self._rules.categories.get(row.category)
-        page: dict[str, Any] = {
-            "id": row.id,
-            "name": row.name,
-            "category": row.category,
-            "category_label": category.label if category is not None else row.category,
-            "account_type": row.account_type,
-            "description": row.description,
-            "status": row.status,
-            "news_entitlement": row.news_entitlement,
-            "operator": {
-                "kind": row.entity_kind,
-                "entity_name": row.entity_name,
-                "registration_number_type": row.registration_number_type,
-                "registration_number": row.registration_number,
-            },
-            "subscriber_count": row.subscriber_count,
-            "approved_at": iso_utc(row.approved_at) if row.approved_at else None,
-        }
-        if full:
-            page.update(
-                operator_id=row.operator_id,
-                news_licence=row.news_licence,
-                status_reason=row.status_reason,
-                applied_at=iso_utc(row.created_at),
-            )
-        return page
+        label = category.label if category is not None else row.category
+        return AccountPage(row, label, shows_application=full, subscribed=subscribed)
 
     # Review ------------------------------------------------------------------------------------
 
     async def review_queue(
         self, actor: Principal, *, status: str, after: int, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[AccountInReview]:
         require(actor, Permission.READ_APPLICATIONS)
         async with self._db.reading() as conn:
             rows = await account_store.list_by_status(conn, status, after=after, limit=limit)
-        return [
-            {
-                **self._page(row, full=True),
-                "operator_handle": row.handle,
-                "reviewed_by": row.reviewed_by,
-            }
-            for row in rows
-        ]
+        return [AccountInReview(self._page(row, full=True), row.handle) for row in rows]
 
     async def decide(
         self,
@@ -219,7 +212,7 @@ class PublicAccountService:
         approve: bool,
         reason: str | None,
         news_entitlement: str,
-    ) -> dict[str, Any]:
+    ) -> AccountPage:
         """Approve (setting the news entitlement the qualifications allow) or reject."""
         require(actor, Permission.REVIEW_PUBLIC_ACCOUNT)
         if not approve:
@@ -296,16 +289,16 @@ class PublicAccountService:
 
     async def filings(
         self, actor: Principal, *, category: str | None, after: int, limit: int
-    ) -> list[dict[str, Any]]:
-        """A page of the filings, in id order after id `after`."""
+    ) -> list[StoredPublicAccount]:
+        """A page of the filings (accepted accounts with their operating entity), in id order
+        after id `after`."""
         require(actor, Permission.READ_AUDIT)
         async with self._db.reading() as conn:
-            rows = await account_store.filed_page(
+            return await account_store.filed_page(
                 conn, FILED, category=category, after=after, limit=limit
             )
-        return [_filing(row) for row in rows]
 
-    async def export_filings(self, *, category: str | None) -> list[dict[str, Any]]:
+    async def export_filings(self, *, category: str | None) -> list[StoredPublicAccount]:
         """The filings for the authority, from the command line; the export is audited."""
         records = await self.filing_records(category=category)
         async with self._db.writing() as conn:
@@ -317,15 +310,14 @@ class PublicAccountService:
             )
         return records
 
-    async def filing_records(self, *, category: str | None) -> list[dict[str, Any]]:
+    async def filing_records(self, *, category: str | None) -> list[StoredPublicAccount]:
         """Accepted accounts by category with their operating entity; no private identity."""
         async with self._db.reading() as conn:
-            rows = await account_store.list_for_filing(conn, FILED, category=category)
-        return [_filing(row) for row in rows]
+            return await account_store.list_for_filing(conn, FILED, category=category)
 
     # Subscriptions -----------------------------------------------------------------------------
 
-    async def subscribe(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
+    async def subscribe(self, actor: Principal, public_account_id: int) -> Subscription:
         require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         now_ms = self._now_ms()
@@ -338,36 +330,16 @@ class PublicAccountService:
                 )
             added = await account_store.subscribe(conn, actor.account_id, public_account_id, now_ms)
             conn.after_commit(lambda: self._live.followed(actor.account_id, public_account_id))
-        return {"subscribed": True, "subscriber_count": row.subscriber_count + added}
+        return Subscription(subscribed=True, subscriber_count=row.subscriber_count + added)
 
-    async def unsubscribe(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
+    async def unsubscribe(self, actor: Principal, public_account_id: int) -> Subscription:
         require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         async with self._db.writing() as conn:
             row = await self._visible(conn, actor, public_account_id)
             removed = await account_store.unsubscribe(conn, actor.account_id, public_account_id)
             conn.after_commit(lambda: self._live.unfollowed(actor.account_id, public_account_id))
-        return {"subscribed": False, "subscriber_count": row.subscriber_count - removed}
-
-
-def _filing(row: StoredPublicAccount) -> dict[str, Any]:
-    """An accepted account as filed with the authority: its operating entity, no identity."""
-    return {
-        "public_account_id": row.id,
-        "name": row.name,
-        "category": row.category,
-        "account_type": row.account_type,
-        "status": row.status,
-        "news_entitlement": row.news_entitlement,
-        "entity_kind": row.entity_kind,
-        "entity_name": row.entity_name,
-        "registration_number_type": row.registration_number_type,
-        "registration_number": row.registration_number,
-        "news_licence": row.news_licence,
-        "operator_id": row.operator_id,
-        "applied_at": iso_utc(row.created_at),
-        "approved_at": iso_utc(row.approved_at) if row.approved_at else None,
-    }
+        return Subscription(subscribed=False, subscriber_count=row.subscriber_count - removed)
 
 
 def _may_see_all(actor: Principal, row: StoredPublicAccount) -> bool:

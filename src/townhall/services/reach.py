@@ -37,7 +37,12 @@ from townhall.store.database import Database, DbConnection
 from townhall.store.group_commit import GroupCommit
 from townhall.store.message_log import StoredMessage, WrittenWith
 from townhall.store.posts import PostWithAccount, StoredPost
-from townhall.store.reach import ReachedPost, ReachTotals, StoredForward
+from townhall.store.reach import (
+    EscalationWithEvidence,
+    ReachedPost,
+    ReachTotals,
+    StoredForward,
+)
 
 VIEW_BATCH_MAX = 2048
 ESCALATE = "reach.escalate"  # the audit action of an escalation
@@ -46,6 +51,20 @@ ESCALATE = "reach.escalate"  # the audit action of an escalation
 def reach_of(post: StoredPost) -> Reach:
     """A post's counters as its reach."""
     return Reach(post.views, post.forwards, post.forwarders, post.forward_depth)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorReach:
+    """Views and forwards within the pack's rolling window: of one account's posts, and of
+    every account its operator runs (the author the thresholds count for)."""
+
+    public_account_id: int
+    window_days: int
+    account: ReachTotals
+    operated: list[int]  # the public accounts its operator runs
+    operator: ReachTotals
+    serious_views: int
+    serious_forwards: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,31 +368,14 @@ class ReachLedger:
 
     # Staff views -------------------------------------------------------------------------------
 
-    async def escalations(self, actor: Principal, *, after: int, limit: int) -> list[dict]:
+    async def escalations(
+        self, actor: Principal, *, after: int, limit: int
+    ) -> list[EscalationWithEvidence]:
         require(actor, Permission.READ_REACH)
         async with self._db.reading() as conn:
-            rows = await reach_store.escalations(conn, after=after, limit=limit)
-        return [
-            {
-                "id": row.id,
-                "post_id": row.post_id,  # None: the author's rolling totals crossed it
-                "public_account_id": row.public_account_id,
-                "author_id": row.author_id,
-                "measure": row.measure,
-                "threshold": row.threshold,
-                "count": row.count,
-                "created_at": iso_utc(row.created_at),
-                "audit_seq": row.audit_seq,
-                "snapshot": {
-                    "content": orjson.loads(row.snapshot_content),
-                    "sha256": row.snapshot_sha256,
-                    "captured_at": iso_utc(row.snapshot_captured_at),
-                },
-            }
-            for row in rows
-        ]
+            return await reach_store.escalations(conn, after=after, limit=limit)
 
-    async def lineage(self, actor: Principal, forward_id: int) -> list[dict[str, Any]]:
+    async def lineage(self, actor: Principal, forward_id: int) -> list[StoredForward]:
         """A forward traced back hop by hop to the post: who forwarded it into which chat."""
         require(actor, Permission.READ_REACH)
         # Who forwarded what into which chat is private: every look is recorded.
@@ -382,11 +384,9 @@ class ReachLedger:
             if not chain:
                 raise NotFound("no such forward", code=ErrorCode.FORWARD_NOT_FOUND)
             await self._audit.record_read(conn, actor, "forward", [row.id for row in chain])
-        return [render_forward(row) for row in chain]
+        return chain
 
-    async def author_totals(self, actor: Principal, public_account_id: int) -> dict[str, Any]:
-        """Views and forwards within the pack's rolling window: of the account's posts, and of
-        every account its operator runs (the author the thresholds count for)."""
+    async def author_totals(self, actor: Principal, public_account_id: int) -> AuthorReach:
         require(actor, Permission.READ_REACH)
         from_day = window_start_day(self._now_ms(), self._rules.window_days)
         async with self._db.reading() as conn:
@@ -395,34 +395,15 @@ class ReachLedger:
             operator = await reach_store.totals_since(conn, operated, from_day)
         if not operated:
             raise NotFound("no such public account", code=ErrorCode.PUBLIC_ACCOUNT_NOT_FOUND)
-        return {
-            "public_account_id": public_account_id,
-            "window_days": self._rules.window_days,
-            "views": account.views,
-            "forwards": account.forwards,
-            "forwarders": account.forwarders,
-            "operator": {
-                "public_account_ids": operated,
-                "views": operator.views,
-                "forwards": operator.forwards,
-                "forwarders": operator.forwarders,
-            },
-            "serious_views": self._rules.serious_views,
-            "serious_forwards": self._rules.serious_forwards,
-        }
-
-
-def render_forward(row: StoredForward) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "post_id": row.post_id,
-        "forwarder_id": row.forwarder_id,
-        "conversation_id": row.conversation_id,
-        "message_id": row.message_id,
-        "parent_id": row.parent_id,
-        "depth": row.depth,
-        "created_at": iso_utc(row.created_at),
-    }
+        return AuthorReach(
+            public_account_id=public_account_id,
+            window_days=self._rules.window_days,
+            account=account,
+            operated=operated,
+            operator=operator,
+            serious_views=self._rules.serious_views,
+            serious_forwards=self._rules.serious_forwards,
+        )
 
 
 def _evidence_post(row: ReachedPost) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
 from townhall.domain.moderation import DECISION_ORDER, Decision, Surface, Verdict
 from townhall.domain.public_accounts import PostState
@@ -20,6 +20,16 @@ from townhall.store.review import StoredCase
 PAGE = 500
 
 
+@dataclass(frozen=True, slots=True)
+class Rescanned:
+    """What the check decided now of the posts it re-checked, and how many wait for a reviewer
+    because of it (one judged harmless before stays judged)."""
+
+    scanned: int
+    decisions: dict[str, int]  # every decision, in DECISION_ORDER
+    queued: int
+
+
 class Rescan:
     def __init__(self, database: Database, check: ContentCheck, intake: CaseIntake) -> None:
         self._db = database
@@ -28,9 +38,9 @@ class Rescan:
 
     async def posts(
         self, since_ms: int, *, on_progress: Callable[[int], None] | None = None
-    ) -> dict[str, Any]:
-        """Counts of what the check decided now (allow, flag, hold, block), and how many posts
-        wait for a reviewer because of it (one judged harmless before stays judged)."""
+    ) -> Rescanned:
+        """Re-check the posts published since `since_ms`, queueing what the check would now
+        flag, hold or block."""
         decided: Counter[str] = Counter()
         queued = 0
         after_id = 0
@@ -53,7 +63,7 @@ class Rescan:
                 on_progress(len(page))
             if len(page) < PAGE:
                 decisions = {decision: decided[decision] for decision in DECISION_ORDER}
-                return {"scanned": decided.total(), "decisions": decisions, "queued": queued}
+                return Rescanned(decided.total(), decisions, queued)
             after_id = page[-1].id
 
     async def _queue(self, post: PostWithAccount, verdict: Verdict) -> StoredCase | None:

@@ -3,13 +3,16 @@ audited reveal and its record, the blacklist, and reach escalations with their e
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
+import orjson
 from pydantic import Field
 
 from townhall.api.models.common import Model, Timestamp
 from townhall.api.models.public_accounts import Forward, PublicAccount
 from townhall.api.models.review import AuthorEvidence, PostEvidence
+from townhall.services import reach
+from townhall.store.reach import EscalationWithEvidence
 
 Verification = Literal[
     "pending_review", "format_checked", "provider_verified", "staff_verified", "rejected"
@@ -137,6 +140,26 @@ class Escalation(Model):
     audit_seq: int | None = Field(description="the audit log row that records it")
     snapshot: EvidenceSnapshot
 
+    @classmethod
+    def of(cls, row: EscalationWithEvidence) -> Self:
+        evidence = EvidenceSnapshot(
+            content=orjson.loads(row.snapshot_content),
+            sha256=row.snapshot_sha256,
+            captured_at=row.snapshot_captured_at,
+        )
+        return cls(
+            id=row.id,
+            post_id=row.post_id,
+            public_account_id=row.public_account_id,
+            author_id=row.author_id,
+            measure=row.measure,
+            threshold=row.threshold,
+            count=row.count,
+            created_at=row.created_at,
+            audit_seq=row.audit_seq,
+            snapshot=evidence,
+        )
+
 
 class EscalationPage(Model):
     escalations: list[Escalation]
@@ -169,3 +192,22 @@ class AuthorReach(Model):
     operator: OperatorReach
     serious_views: int
     serious_forwards: int
+
+    @classmethod
+    def of(cls, totals: reach.AuthorReach) -> Self:
+        operator = OperatorReach(
+            public_account_ids=totals.operated,
+            views=totals.operator.views,
+            forwards=totals.operator.forwards,
+            forwarders=totals.operator.forwarders,
+        )
+        return cls(
+            public_account_id=totals.public_account_id,
+            window_days=totals.window_days,
+            views=totals.account.views,
+            forwards=totals.account.forwards,
+            forwarders=totals.account.forwarders,
+            operator=operator,
+            serious_views=totals.serious_views,
+            serious_forwards=totals.serious_forwards,
+        )

@@ -4,13 +4,14 @@ period, and the audit log with its checkpoint and Merkle proofs."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import Field
 
 from townhall.api.models.common import Model, Timestamp
 from townhall.api.models.review import CaseDecision, CaseSource, CaseState, ReportOutcome
 from townhall.api.models.sanctions import AppealState, SanctionKind, SanctionState, SubjectType
+from townhall.store.public_accounts import StoredPublicAccount
 
 # The records -------------------------------------------------------------------------------
 
@@ -32,6 +33,26 @@ class Filing(Model):
     operator_id: int
     applied_at: Timestamp
     approved_at: Timestamp | None
+
+    @classmethod
+    def of(cls, row: StoredPublicAccount) -> Self:
+        """The account as filed: its operating entity, no identity."""
+        return cls(
+            public_account_id=row.id,
+            name=row.name,
+            category=row.category,
+            account_type=row.account_type,
+            status=row.status,
+            news_entitlement=row.news_entitlement,
+            entity_kind=row.entity_kind,
+            entity_name=row.entity_name,
+            registration_number_type=row.registration_number_type,
+            registration_number=row.registration_number,
+            news_licence=row.news_licence,
+            operator_id=row.operator_id,
+            applied_at=row.created_at,
+            approved_at=row.approved_at,
+        )
 
 
 class FilingPage(Model):

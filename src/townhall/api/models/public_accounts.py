@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from townhall.api.models.common import Model, Timestamp, omitted
 from townhall.api.models.messaging import Message
 from townhall.domain.public_accounts import EntityKind
+from townhall.services.public_accounts import AccountPage
 
 PublicAccountState = Literal["pending_review", "approved", "rejected", "suspended", "closed"]
 NewsEntitlement = Literal["none", "repost", "originate"]
@@ -45,6 +46,40 @@ class PublicAccount(Model):
     subscribed: bool | None = Field(
         default=None, description="GET /public-accounts/{id} only: whether the reader follows it"
     )
+
+
+def account_page(page: AccountPage) -> dict[str, Any]:
+    """A `PublicAccount`: the application's fields only where the reader may see them,
+    `subscribed` only where the service says (absent keys stay absent)."""
+    row = page.account
+    fields: dict[str, Any] = {
+        "id": row.id,
+        "name": row.name,
+        "category": row.category,
+        "category_label": page.category_label,
+        "account_type": row.account_type,
+        "description": row.description,
+        "status": row.status,
+        "news_entitlement": row.news_entitlement,
+        "operator": {
+            "kind": row.entity_kind,
+            "entity_name": row.entity_name,
+            "registration_number_type": row.registration_number_type,
+            "registration_number": row.registration_number,
+        },
+        "subscriber_count": row.subscriber_count,
+        "approved_at": row.approved_at,
+    }
+    if page.shows_application:
+        fields.update(
+            operator_id=row.operator_id,
+            news_licence=row.news_licence,
+            status_reason=row.status_reason,
+            applied_at=row.created_at,
+        )
+    if page.subscribed is not None:
+        fields["subscribed"] = page.subscribed
+    return fields
 
 
 class PublicAccountPage(Model):
