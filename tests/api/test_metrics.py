@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from pathlib import Path
 
 import httpx
 import websockets
@@ -85,3 +87,25 @@ async def test_metrics_answer_only_the_addresses_allowed(servers: ServerPool) ->
         answer = await http.get("/metrics")
     assert answer.status_code == 404
     assert "townhall_" not in answer.text
+
+
+DASHBOARD = Path(__file__).parents[2] / "docs" / "grafana-dashboard.json"
+
+
+async def test_the_grafana_dashboard_charts_only_metrics_the_server_has(
+    fresh_server: Server,
+) -> None:
+    async with httpx.AsyncClient(base_url=fresh_server.base_url) as http:
+        exposed = {
+            family.name
+            for family in text_string_to_metric_families((await http.get("/metrics")).text)
+        }
+    panels = json.loads(DASHBOARD.read_text(encoding="utf-8"))["panels"]
+    charted = {
+        re.sub(r"_(total|bucket|sum|count)$", "", name)
+        for panel in panels
+        for target in panel["targets"]
+        for name in re.findall(r"townhall_[a-z_]+", target["expr"])
+    }
+    assert len(charted) >= 10
+    assert charted <= exposed, charted - exposed
