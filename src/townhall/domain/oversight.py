@@ -59,6 +59,12 @@ def parse_window(since: str | None, until: str | None, tz: ZoneInfo) -> Window:
     return window
 
 
+# What a period may name: nothing Townhall holds is older, and every day up to this one can be
+# rendered in any zone (Python's dates end at 9999-12-31).
+EARLIEST = datetime(1969, 12, 31, tzinfo=UTC)  # 1970-01-01 in every zone
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+
 def _bound(text: str, name: str, tz: ZoneInfo, *, end: bool) -> int:
     text = text.strip()
     try:
@@ -69,10 +75,15 @@ def _bound(text: str, name: str, tz: ZoneInfo, *, end: bool) -> int:
             moment = datetime.fromisoformat(text)
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=tz)
-    except ValueError as exc:
+        in_range = EARLIEST <= moment <= LATEST
+    except (ValueError, OverflowError) as exc:
         raise InvalidInput(
             f"{name} must be an ISO date (2024-05-01) or date-time", code=ErrorCode.DATE_INVALID
         ) from exc
+    if not in_range:
+        raise InvalidInput(
+            f"{name} must be between 1970-01-01 and 9998-12-31", code=ErrorCode.DATE_INVALID
+        )
     return int(moment.timestamp() * 1000)
 
 
