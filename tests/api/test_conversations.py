@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.conftest import MakeUser, ServerPool, User
+from tests.conftest import MakeStaff, MakeUser, ServerPool, User
 from tests.support import assert_error, group_of
 
 NO_CONVERSATIONS: dict[str, Any] = {"conversations": [], "next_cursor": None}
@@ -131,6 +131,22 @@ async def test_a_group_with_an_unknown_member_is_not_created(alice: User, bob: U
     assert_error(answer, 404, "user_not_found")
     assert (await bob.request("GET", "/api/v1/invitations")) == NO_INVITATIONS
     assert (await alice.request("GET", "/api/v1/conversations")) == NO_CONVERSATIONS
+
+
+async def test_staff_are_nobodys_chat_partners(alice: User, make_staff: MakeStaff) -> None:
+    """A staff account answers as no user at all: not messaged, not invited, not even found."""
+    for role in ("reviewer", "admin", "auditor"):
+        staff = await make_staff(role)
+        direct = await alice.raw(
+            "POST", "/api/v1/conversations", json={"kind": "direct", "user_id": staff.id}
+        )
+        assert_error(direct, 404, "user_not_found")
+        group = await alice.raw(
+            "POST",
+            "/api/v1/conversations",
+            json={"kind": "group", "title": "Staff room", "member_ids": [staff.id]},
+        )
+        assert_error(group, 404, "user_not_found")
 
 
 async def test_groups_are_capped_at_the_configured_size(

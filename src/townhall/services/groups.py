@@ -89,7 +89,8 @@ class Groups:
         async with self._db.writing() as conn:
             await self._require_may_create(conn, actor.account_id, now_ms)
             await self._require_may_join(conn, actor.account_id)
-            missing = set(invitee_ids) - await account_store.existing_ids(conn, invitee_ids)
+            # Staff are nobody's chat partners: to a user, a staff id is no user at all.
+            missing = set(invitee_ids) - await account_store.user_ids(conn, invitee_ids)
             if missing:
                 raise NotFound(
                     f"no such user: {', '.join(map(str, sorted(missing)))}",

@@ -131,7 +131,9 @@ class MessagingService:
     ) -> ConversationView:
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
-            missing = set(roles) - await account_store.existing_ids(conn, roles)
+            # Staff are nobody's chat partners: to a user, a staff id is no user at all.
+            others = set(roles) - {actor.account_id}
+            missing = others - await account_store.user_ids(conn, others)
             if missing:
                 raise NotFound(
                     f"no such user: {', '.join(map(str, sorted(missing)))}",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select, update
 
+from townhall.domain.accounts import Role
 from townhall.store.database import DbConnection
 from townhall.store.records import record_or_none
 from townhall.store.schema import accounts, agreement_acceptances
@@ -63,9 +64,12 @@ async def get(conn: DbConnection, account_id: int) -> StoredAccount | None:
     return record_or_none(StoredAccount, result.first())
 
 
-async def existing_ids(conn: DbConnection, account_ids: Iterable[int]) -> set[int]:
+async def user_ids(conn: DbConnection, account_ids: Iterable[int]) -> set[int]:
+    """Those of `account_ids` that are users' accounts (not staff's)."""
     wanted = list(set(account_ids))
-    result = await conn.execute(select(accounts.c.id).where(accounts.c.id.in_(wanted)))
+    result = await conn.execute(
+        select(accounts.c.id).where(accounts.c.id.in_(wanted), accounts.c.role == Role.USER)
+    )
     return {row.id for row in result}
 
 
