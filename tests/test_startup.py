@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -151,3 +152,16 @@ def test_commands_refuse_a_data_dir_that_does_not_exist_and_make_nothing(tmp_pat
     assert finished(townhall(nowhere, "migrate"))[0] == 0
     returncode, stderr = finished(townhall(nowhere, "audit", "verify"))
     assert returncode == 0, stderr
+
+
+def test_a_data_dir_made_open_to_others_is_closed_at_start(
+    servers: ServerPool, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o755)
+    data_dir.chmod(0o755)  # whatever the umask: as an operator's `mkdir` leaves it
+    server = servers.start(data_dir=data_dir)
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    for name in ("townhall.db", "townhall.db-wal"):
+        assert stat.S_IMODE((data_dir / name).stat().st_mode) == 0o600
+    assert "was open to others (mode 755); now 700" in server.log()

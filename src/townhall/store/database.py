@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -177,13 +178,27 @@ class Database:
 
 def prepare_storage(data_dir: Path, url: str) -> None:
     """The data dir (0700) and, for SQLite, an empty database file (0600) before first use:
-    SQLite gives its -wal and -shm files the database file's permissions."""
+    SQLite gives its -wal and -shm files the database file's permissions. A data dir or database
+    someone made beforehand with looser modes is closed down to these: it holds personal data."""
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _only_owner(data_dir, 0o700)
     database_url = make_url(url)
     if database_url.get_backend_name() != "sqlite" or not database_url.database:
         return
     with contextlib.suppress(FileExistsError):
         os.close(os.open(database_url.database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    database = Path(database_url.database)
+    for path in (database, *(database.with_name(database.name + end) for end in ("-wal", "-shm"))):
+        _only_owner(path, 0o600)
+
+
+def _only_owner(path: Path, mode: int) -> None:
+    if not path.exists():
+        return
+    found = stat.S_IMODE(path.stat().st_mode)
+    if found & 0o077:
+        log.warning("%s was open to others (mode %o); now %o", path, found, mode)
+        path.chmod(mode)
 
 
 WRITES = "townhall_writes"  # execution option marking a write transaction
