@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
@@ -35,7 +36,7 @@ from townhall.api import (
 from townhall.api import metrics as metrics_api
 from townhall.api.headers import SecurityHeaders
 from townhall.api.limits import BodySizeLimit
-from townhall.api.metrics import MeasureRequests, Metrics
+from townhall.api.metrics import Metrics, ObserveRequests
 from townhall.api.responses import JSONBody
 from townhall.bus.factory import open_bus
 from townhall.config import Settings
@@ -439,8 +440,10 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
             allow_headers=["Authorization", "Content-Type"],
             max_age=600,
         )
-    app.add_middleware(MeasureRequests, metrics=metrics)
-    app.add_middleware(SecurityHeaders)  # the outermost: on every answer, refusals included
+    app.add_middleware(ObserveRequests, metrics=metrics)
+    app.add_middleware(SecurityHeaders)  # on every answer, refusals included
+    # The outermost: every line logged for a request carries its id, which the answer echoes.
+    app.add_middleware(CorrelationIdMiddleware)
     app.include_router(accounts.router)
     app.include_router(admin.router)
     app.include_router(conversations.router)

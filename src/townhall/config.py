@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     ws_send_queue_frames: int = Field(4096, ge=16, le=1_000_000)
     message_batch_max: int = Field(1024, ge=1, le=100_000)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
     identity_purge_interval_seconds: float = Field(3600.0, ge=1, le=86_400 * 7)
     lexicon_reload_interval_seconds: float = Field(10.0, ge=0.1, le=3600)
     audit_checkpoint_interval_seconds: float = Field(3600.0, ge=1, le=86_400 * 7)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from structlog.contextvars import bind_contextvars
 
 from townhall.domain.errors import ErrorCode, Unauthenticated
 from townhall.domain.permissions import READ_ONLY_ROLES, Permission, permits, read_only_refusal
@@ -58,6 +59,7 @@ async def current_principal(
     token: Annotated[str, Depends(bearer_token)],
 ) -> Principal:
     principal = await services.accounts.authenticate(token)
+    bind_contextvars(account_id=principal.account_id)  # the access log names whom it served
     # The service refuses a read-only role (the authority's auditor) every write on its own; this
     # only answers first. Every authenticated route resolves this dependency, and FastAPI resolves
     # it before validating the body, so the auditor's write is 403 `read_only_role` whatever it

@@ -11,6 +11,7 @@ import ipaddress
 import time
 from collections.abc import Sequence
 
+import structlog
 from fastapi import APIRouter, Request
 from prometheus_client import (
     CollectorRegistry,
@@ -23,6 +24,7 @@ from prometheus_client import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.contextvars import clear_contextvars
 
 from townhall.api.errors import error_response
 from townhall.domain.errors import ErrorCode
@@ -34,6 +36,7 @@ disable_created_metrics()  # the `_created` series only add noise to every scrap
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 UNMATCHED = "unmatched"
+access_log = structlog.get_logger("townhall.access")
 
 
 class Metrics:
@@ -119,23 +122,21 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-class MeasureRequests:
-    """Counts and times every HTTP request by its route's template; counts open WebSockets."""
+class ObserveRequests:
+    """Counts and times every HTTP request by its route's template, and logs it: one line a
+    request on `townhall.access` (never its query string or body); counts open WebSockets."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            self.metrics.sockets.inc()
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                self.metrics.sockets.dec()
-            return
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
+            return
+        clear_contextvars()
+        if scope["type"] == "websocket":
+            await self._socket(scope, receive, send)
             return
         status = 500  # unless the app starts an answer
         started = time.perf_counter()
@@ -154,8 +155,36 @@ class MeasureRequests:
             in_progress.dec()
             method = scope["method"]
             route = _template(scope)
+            seconds = time.perf_counter() - started
             self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            self.metrics.latency.labels(method, route).observe(seconds)
+            access_log.info(
+                "request",
+                method=method,
+                path=scope["path"],
+                status=status,
+                ms=round(seconds * 1000, 1),
+                client=_client(scope),
+            )
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.metrics.sockets.inc()
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.metrics.sockets.dec()
+            access_log.info(
+                "websocket",
+                path=scope["path"],
+                seconds=round(time.perf_counter() - started, 1),
+                client=_client(scope),
+            )
+
+
+def _client(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return client[0] if client else None
 
 
 def _template(scope: Scope) -> str:

@@ -17,6 +17,7 @@ import msgspec
 import orjson
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
+from structlog.contextvars import bind_contextvars
 
 from townhall.api.errors import error_body
 from townhall.bus.base import user_channel
@@ -210,6 +211,7 @@ async def gateway(websocket: WebSocket) -> None:
         return
     except WebSocketDisconnect:
         return
+    bind_contextvars(account_id=principal.account_id)
     connection = Connection(websocket, principal, services, settings.ws_send_queue_frames)
     await services.live_posts.connect(principal.account_id)
     # Subscribe before reading the cursor: nothing committed after it can be missed.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Annotated
 
 import typer
@@ -62,16 +61,12 @@ def serve(
 ) -> None:
     """Run the server (migrates the database first); one at a time on a data dir."""
     from townhall.app import build_app
+    from townhall.logs import configure as configure_logs
     from townhall.store.data_dir import DataDirInUse, server_lock
     from townhall.store.database import prepare_storage
 
     settings = settings_from(config, creates_data_dir=True, host=host, port=port, data_dir=data_dir)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    # aiosqlite logs each statement with its parameters at debug level: keep them out of logs.
-    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
+    configure_logs(settings.log_level, settings.log_format)
     prepare_storage(settings.data_dir, settings.resolved_database_url)
     try:
         with server_lock(settings.data_dir):
@@ -90,7 +85,8 @@ def serve(
                 forwarded_allow_ips=",".join(settings.trusted_proxies) or "",
                 access_log=False,
                 server_header=False,  # no banner naming the server and its version
-                log_level=settings.log_level,
+                log_config=None,  # uvicorn's loggers go through Townhall's handler, at its levels
+                log_level=None,
                 timeout_graceful_shutdown=5,
             )
     except DataDirInUse as refused:

@@ -37,6 +37,7 @@ from townhall.domain.classifiers import (
     flags,
 )
 from townhall.domain.moderation import ClassifierRule, ModerationRules
+from townhall.logs import configure as configure_logs
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +301,7 @@ _worker_on_demand: OnDemand = {}
 def _load_in_worker(
     rules: ModerationRules, on_demand: Sequence[str], data_dir: Path, server_pid: int
 ) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logs("info")
     threading.Thread(target=_exit_with, args=(server_pid,), daemon=True).start()
     plugins = build_plugins(rules, data_dir, on_demand=on_demand)
     _worker_active[:] = _active(rules, plugins)

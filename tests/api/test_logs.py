@@ -1,0 +1,70 @@
+"""The server's log at its most talkative (`log_level = "debug"`): every line one JSON object,
+every request one access line with its id, the id echoed to the client — and not one token,
+password, identity datum or message text anywhere in it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import websockets
+
+from tests.conftest import PASSWORD, MakeStaff, MakeUser, ServerPool, User, fresh_identity
+from tests.support import group_of, identity_secrets, leaks, report, sent
+
+
+async def test_a_debug_log_holds_no_secret_and_one_access_line_per_request(
+    servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    server = servers.start(log_level="debug")
+    identity = fresh_identity()
+    alice: User = await make_user("alice", on=server, identity=identity)
+    bob: User = await make_user("bob", on=server)
+    reviewer = await make_staff("reviewer", on=server)
+    private = f"meet me at the old mill {uuid.uuid4().hex}"
+    group = (await group_of(alice, "secret garden", bob))["id"]
+    message = await sent(alice, group, private)
+    detail = f"she keeps asking for money {uuid.uuid4().hex}"
+    assert (await report(bob, "message", message["id"], "fraud", detail=detail)).status_code == 201
+    async with websockets.connect(server.ws_url) as socket:
+        await socket.send(json.dumps({"type": "auth", "token": bob.token}))
+        await socket.recv()
+        over_socket = f"over the socket {uuid.uuid4().hex}"
+        await socket.send(
+            json.dumps(
+                {"type": "send", "conversation_id": group, "text": over_socket, "client_id": "w1"}
+            )
+        )
+        await socket.recv()
+    revealed = await reviewer.raw(
+        "POST", f"/api/v1/admin/identities/{alice.id}/reveal", json={"reason": "case 118 fraud"}
+    )
+    assert revealed.status_code == 200
+    request_id = str(uuid.uuid4())
+    answer = await alice.raw("GET", "/api/v1/me", headers={"X-Request-ID": request_id})
+    assert answer.headers["x-request-id"] == request_id
+
+    log = server.log()
+    lines = [json.loads(line) for line in log.splitlines() if line.strip()]
+    assert any(line["level"] == "debug" for line in lines), "not a debug log"
+    secrets = identity_secrets(identity) | {
+        "a token": alice.token.encode(),
+        "another token": bob.token.encode(),
+        "a staff token": reviewer.token.encode(),
+        "a password": PASSWORD.encode(),
+        "message text": private.encode(),
+        "message text over the socket": over_socket.encode(),
+        "report detail": detail.encode(),
+        "group title": b"secret garden",
+    }
+    assert leaks(log.encode(), secrets) == []
+    access = [line for line in lines if line["logger"] == "townhall.access"]
+    (mine,) = [line for line in access if line.get("request_id") == request_id]
+    assert (mine["method"], mine["path"], mine["status"], mine["account_id"]) == (
+        "GET",
+        "/api/v1/me",
+        200,
+        alice.id,
+    )
+    assert all(line["event"] in ("request", "websocket") for line in access)
+    assert any(line["event"] == "websocket" for line in access)
