@@ -9,7 +9,15 @@ import uuid
 
 import websockets
 
-from tests.conftest import PASSWORD, MakeStaff, MakeUser, ServerPool, User, fresh_identity
+from tests.conftest import (
+    PASSWORD,
+    MakeStaff,
+    MakeUser,
+    Server,
+    ServerPool,
+    User,
+    fresh_identity,
+)
 from tests.support import group_of, identity_secrets, leaks, report, sent
 
 
@@ -68,3 +76,21 @@ async def test_a_debug_log_holds_no_secret_and_one_access_line_per_request(
     )
     assert all(line["event"] in ("request", "websocket") for line in access)
     assert any(line["event"] == "websocket" for line in access)
+    security = [line["event"] for line in lines if line["logger"] == "townhall.security"]
+    assert f"login: account={alice.id} address=127.0.0.1" in security
+    assert (
+        f"staff action: identity.reveal by account={reviewer.id} role=reviewer on user:{alice.id}"
+        in security
+    )
+
+
+async def test_a_refusal_by_permission_is_a_security_event(
+    server: Server, make_user: MakeUser
+) -> None:
+    alice: User = await make_user("alice")
+    refused = await alice.raw("GET", "/api/v1/admin/review/cases")
+    assert refused.status_code == 403
+    assert (
+        f"permission refused: account={alice.id} role=user permission=read_review_queue"
+        in server.log()
+    )

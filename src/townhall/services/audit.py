@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -37,8 +38,10 @@ from townhall.domain.permissions import Permission
 from townhall.services.principal import Principal, require
 from townhall.store import audit as audit_store
 from townhall.store.audit import StoredAuditEntry
-from townhall.store.database import Database, DbConnection
+from townhall.store.database import Database, DbConnection, Transaction
 from townhall.store.keys import audit_signing_seed
+
+security_log = logging.getLogger("townhall.security")
 
 OPERATOR = "operator"  # an action taken at the command line, by whoever runs the server
 SYSTEM = "system"  # an action the server takes by rule on its own (a reach escalation)
@@ -56,7 +59,7 @@ class AuditTrail:
 
     async def record(
         self,
-        conn: DbConnection,
+        conn: Transaction,
         actor: Principal | None,
         action: str,
         *,
@@ -64,7 +67,18 @@ class AuditTrail:
         reason: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> int:
-        """Append one row in the caller's write transaction; returns its seq."""
+        """Append one row in the caller's write transaction; returns its seq. A staff member's
+        action also goes to the security log once it commits."""
+        if actor is not None:
+            conn.after_commit(
+                lambda: security_log.info(
+                    "staff action: %s by account=%s role=%s on %s",
+                    action,
+                    actor.account_id,
+                    actor.role,
+                    f"{subject[0]}:{subject[1]}" if subject else "-",
+                )
+            )
         return await self._append(
             conn,
             None if actor is None else actor.account_id,
@@ -129,7 +143,7 @@ class AuditTrail:
         return entry.seq
 
     async def record_read(
-        self, conn: DbConnection, actor: Principal, subject_type: str, ids: Sequence[int]
+        self, conn: Transaction, actor: Principal, subject_type: str, ids: Sequence[int]
     ) -> None:
         """A staff look at private content or personal data, recorded like any action: one
         `<subject_type>.read` row naming the reader and every record shown (none: no row)."""

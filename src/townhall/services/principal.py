@@ -3,9 +3,12 @@ one way a service checks what that role may do (the table is domain/permissions.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from townhall.domain.permissions import Permission, permits, refusal
+
+security_log = logging.getLogger("townhall.security")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +23,12 @@ def require(actor: Principal, permission: Permission) -> None:
     """Go on only if the actor's role holds `permission`: 403 `read_only_role` for a read-only
     role asked to change something, 403 `role_required` otherwise."""
     if not permits(actor.role, permission):
+        security_log.warning(
+            "permission refused: account=%s role=%s permission=%s",
+            actor.account_id,
+            actor.role,
+            permission.value,
+        )
         raise refusal(actor.role, permission)
 
 
