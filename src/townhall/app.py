@@ -74,7 +74,7 @@ from townhall.services.verifier import open_verifier
 from townhall.services.vitals import Vitals
 from townhall.store.database import open_database, prepare_storage
 from townhall.store.message_log import MessageLog
-from townhall.store.migrate import upgrade_to_head
+from townhall.store.migrate import prepare_schema
 from townhall.store.sms_outbox import OutboxSmsSender
 from townhall.store.vault import IdentityVault
 from townhall.web import pages
@@ -111,7 +111,7 @@ async def running_services(
     database = open_database(
         settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
     )
-    await upgrade_to_head(database)
+    await prepare_schema(database, migrate=settings.migrate_on_start)
     await database.load_positions()
     bus = open_bus(settings.bus_url)
     message_log = MessageLog(database, batch_max=settings.message_batch_max, clock=clock)

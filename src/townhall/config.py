@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     bus_url: str = "memory://"
     policy_pack: str = "cn-2014"
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    migrate_on_start: bool = False  # migrate a database that holds data without being told
     session_ttl_hours: float = Field(720.0, gt=0, le=24 * 365)
     password_hash_profile: Literal["rfc9106_low_memory", "cheapest"] = "rfc9106_low_memory"
     ws_auth_timeout_seconds: float = Field(10.0, gt=0, le=120)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -17,11 +17,16 @@ from townhall.cli.lexicon import lexicon_app
 from townhall.cli.moderation import moderation_app
 from townhall.cli.settings import (
     DATA_DIR_IN_USE,
+    SCHEMA_BEHIND,
     ConfigOption,
     DataDirOption,
     migrated_database,
     settings_from,
 )
+
+if TYPE_CHECKING:
+    from townhall.config import Settings
+    from townhall.store.migrate import Step
 
 app = typer.Typer(help="Townhall: an instant-messaging server.", no_args_is_help=True)
 
@@ -58,16 +63,31 @@ def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
     data_dir: DataDirOption = None,
+    migrate: Annotated[
+        bool,
+        typer.Option(
+            "--migrate", help="migrate a database that holds data to this release's schema"
+        ),
+    ] = False,
 ) -> None:
-    """Run the server (migrates the database first); one at a time on a data dir."""
+    """Run the server; one at a time on a data dir. A new database is made at the newest
+    schema; one at an older schema is migrated only with --migrate (or migrate_on_start)."""
     from townhall.app import build_app
     from townhall.logs import configure as configure_logs
     from townhall.store.data_dir import DataDirInUse, server_lock
     from townhall.store.database import prepare_storage
 
-    settings = settings_from(config, creates_data_dir=True, host=host, port=port, data_dir=data_dir)
+    settings = settings_from(
+        config,
+        creates_data_dir=True,
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        migrate_on_start=migrate or None,
+    )
     configure_logs(settings.log_level, settings.log_format)
     prepare_storage(settings.data_dir, settings.resolved_database_url)
+    asyncio.run(_refuse_an_unmigrated_database(settings))
     try:
         with server_lock(settings.data_dir):
             uvicorn.run(
@@ -94,15 +114,69 @@ def serve(
         raise typer.Exit(DATA_DIR_IN_USE) from refused
 
 
+async def _refuse_an_unmigrated_database(settings: Settings) -> None:
+    """Before the server starts: refused with the reason, not a traceback from its start-up."""
+    from townhall.store.database import open_database
+    from townhall.store.migrate import MigrationNeeded, plan
+
+    database = open_database(settings.resolved_database_url)
+    try:
+        current, steps = await plan(database)
+    finally:
+        await database.dispose()
+    if steps and current is not None and not settings.migrate_on_start:
+        raise MigrationNeeded(current, steps)
+
+
 @app.command()
-def migrate(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
+def migrate(
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    show_plan: Annotated[
+        bool, typer.Option("--plan", help="say which migrations would run, and change nothing")
+    ] = False,
+) -> None:
     """Create or upgrade the database schema to the newest version (making the data dir of a
-    fresh install)."""
+    fresh install). Back the database up first (docs/backup.md)."""
+    from townhall.store.database import open_database, prepare_storage
+    from townhall.store.migrate import plan
+
     settings = settings_from(config, creates_data_dir=True, data_dir=data_dir)
+    prepare_storage(settings.data_dir, settings.resolved_database_url)
+
+    async def planned() -> tuple[str | None, list[Step]]:
+        database = open_database(settings.resolved_database_url)
+        try:
+            return await plan(database)
+        finally:
+            await database.dispose()
+
+    current, steps = asyncio.run(planned())
+    typer.echo(f"the database is at schema {current or '(none: a new database)'}")
+    for step in steps:
+        typer.echo(f"  {step.revision}  {step.what}")
+    if not steps:
+        typer.echo("nothing to do: the database is at the newest schema")
+        return
+    if show_plan:
+        typer.echo(f"{len(steps)} migration(s) would run; nothing was changed")
+        return
 
     async def run() -> None:
-        async with migrated_database(settings):
+        async with migrated_database(settings, migrate=True):
             pass
 
     asyncio.run(run())
     typer.echo(f"database is at the newest schema ({settings.data_dir})")
+
+
+def run() -> None:
+    """The `townhall` command: a database at the wrong schema is a refusal to explain, not a
+    traceback, whichever command met it."""
+    from townhall.store.migrate import MigrationNeeded, NewerSchema
+
+    try:
+        app()
+    except (MigrationNeeded, NewerSchema) as refused:
+        typer.echo(f"error: {refused}", err=True)
+        raise SystemExit(SCHEMA_BEHIND) from None

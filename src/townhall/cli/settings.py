@@ -25,6 +25,7 @@ DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="where da
 # Exit codes of a command refused before it starts (docs/configuration.md, "The data dir").
 NO_DATA_DIR = 2
 DATA_DIR_IN_USE = 3
+SCHEMA_BEHIND = 4
 
 
 def settings_from(
@@ -49,15 +50,18 @@ def settings_from(
 
 
 @asynccontextmanager
-async def migrated_database(settings: Settings) -> AsyncIterator[Database]:
-    """The settings' database at the newest schema, closed afterwards."""
+async def migrated_database(
+    settings: Settings, *, migrate: bool = False
+) -> AsyncIterator[Database]:
+    """The settings' database at the newest schema, closed afterwards: a new one is migrated,
+    one that holds data only with `migrate` (or `migrate_on_start`)."""
     from townhall.store.database import open_database, prepare_storage
-    from townhall.store.migrate import upgrade_to_head
+    from townhall.store.migrate import prepare_schema
 
     prepare_storage(settings.data_dir, settings.resolved_database_url)
     database = open_database(settings.resolved_database_url)
     try:
-        await upgrade_to_head(database)
+        await prepare_schema(database, migrate=migrate or settings.migrate_on_start)
         yield database
     finally:
         await database.dispose()

@@ -1,12 +1,17 @@
-"""Bring a database to the newest schema with Alembic (`townhall migrate`, and on serve)."""
+"""Bring a database to the newest schema with Alembic: a new database at once; one that already
+holds data only when the operator says so (`townhall migrate`, `serve --migrate`, or
+`migrate_on_start`), so that an upgrade never changes a database behind their back."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection
 
 from townhall.store.database import WRITES, Database, outwaiting_writers
@@ -26,6 +31,69 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "the migrations folder has no revision"
     return head
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    revision: str
+    what: str  # the migration's own first line
+
+
+class MigrationNeeded(Exception):
+    """The database holds data at an older schema, and nobody said to migrate it."""
+
+    def __init__(self, current: str, steps: list[Step]) -> None:
+        self.current = current
+        self.steps = steps
+        super().__init__(
+            f"the database is at schema {current} and this release needs {steps[-1].revision}: "
+            "back it up (docs/backup.md), then run `townhall migrate` (`townhall migrate --plan` "
+            "shows what it will do), or start the server with --migrate"
+        )
+
+
+class NewerSchema(Exception):
+    """The database was migrated by a newer release than this one."""
+
+
+async def current_revision(database: Database) -> str | None:
+    """The database's schema revision; None for a database never migrated."""
+    async with database.engine.connect() as conn:
+        return await conn.run_sync(
+            lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
+        )
+
+
+async def plan(database: Database) -> tuple[str | None, list[Step]]:
+    """The database's revision and the migrations that would bring it to head, oldest first."""
+    current = await current_revision(database)
+    scripts = ScriptDirectory.from_config(alembic_config())
+    if current is not None and not _known(scripts, current):
+        raise NewerSchema(
+            f"the database is at schema {current}, which this release does not know: it was "
+            "migrated by a newer release; run that release"
+        )
+    steps = [
+        Step(script.revision, (script.doc or "").splitlines()[0] if script.doc else "")
+        for script in scripts.iterate_revisions("head", current or "base")
+    ]
+    return current, list(reversed(steps))
+
+
+def _known(scripts: ScriptDirectory, revision: str) -> bool:
+    try:
+        return scripts.get_revision(revision) is not None
+    except CommandError:  # alembic's answer for a revision it cannot locate
+        return False
+
+
+async def prepare_schema(database: Database, *, migrate: bool) -> None:
+    """A new database is migrated at once; one at an older schema only with `migrate`."""
+    current, steps = await plan(database)
+    if steps and current is not None and not migrate:
+        raise MigrationNeeded(current, steps)
+    if steps:
+        await upgrade_to_head(database)
 
 
 async def upgrade_to_head(database: Database) -> None:
