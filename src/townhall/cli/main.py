@@ -11,6 +11,7 @@ import uvicorn
 from townhall import __version__
 from townhall.cli.admin import admin_app
 from townhall.cli.audit import audit_app
+from townhall.cli.backup import backup, restore
 from townhall.cli.bench import bench_app
 from townhall.cli.export import export_app
 from townhall.cli.lexicon import lexicon_app
@@ -49,6 +50,8 @@ def main(
     """Townhall: an instant-messaging server."""
 
 
+app.command()(backup)
+app.command()(restore)
 app.add_typer(bench_app, name="bench")
 app.add_typer(admin_app, name="admin")
 app.add_typer(audit_app, name="audit")
