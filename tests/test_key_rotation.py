@@ -36,7 +36,7 @@ async def reveal(reviewer: User, user_id: int) -> dict[str, Any]:
     answer = await reviewer.raw(
         "POST",
         f"/api/v1/admin/identities/{user_id}/reveal",
-        json={"reason": "key rotation check"},
+        json={"reason": "key rotation check", "reference": "request:TEST-118"},
     )
     assert answer.status_code == 200, answer.text
     return answer.json()["identity"]

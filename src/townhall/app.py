@@ -145,6 +145,8 @@ async def running_services(
         OutboxSmsSender(settings.data_dir / "sms-outbox.jsonl"),
         verifier,
         audit,
+        notices,
+        limits=limits,
         clock=clock,
     )
     content_check = ContentCheck(database, pack.moderation, audit, clock=clock)

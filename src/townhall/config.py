@@ -37,6 +37,8 @@ class LimitsSettings(BaseModel):
     registrations_per_ip_per_hour: int = Field(20, ge=1, le=100_000_000)
     login_failures_per_account_and_address: str = "5/minute;20/hour;100/day"
     login_failures_per_address: str = "300/hour"
+    identity_reveals_per_reviewer_per_hour: int = Field(20, ge=1, le=10_000)
+    identity_reveals_alert_per_hour: int = Field(10, ge=1, le=10_000)
     max_public_account_name_chars: int = Field(30, ge=2, le=256)
     max_description_chars: int = Field(500, ge=1, le=10_000)
     max_post_title_chars: int = Field(128, ge=1, le=1024)

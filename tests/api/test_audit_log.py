@@ -91,7 +91,9 @@ async def test_every_staff_action_writes_exactly_one_audit_row(
         (
             "identity.reveal",
             lambda: reviewer.request(
-                "POST", f"/api/v1/admin/identities/{pending.id}/reveal", json={"reason": "case 118"}
+                "POST",
+                f"/api/v1/admin/identities/{pending.id}/reveal",
+                json={"reason": "case 118", "reference": "request:TEST-118"},
             ),
         ),
         (

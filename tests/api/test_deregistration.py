@@ -71,7 +71,7 @@ async def test_a_deregistered_identity_stays_revealable_during_retention(
     revealed = await reviewer.raw(
         "POST",
         f"/api/v1/admin/identities/{leaving.id}/reveal",
-        json={"reason": "request from the authority"},
+        json={"reason": "request from the authority", "reference": "request:TEST-118"},
     )
     assert revealed.status_code == 200, revealed.text
     assert revealed.json()["identity"] == identity
@@ -136,7 +136,7 @@ async def test_purge_deletes_only_identities_past_their_retention(
             answer = await reviewer.raw(
                 "POST",
                 f"/api/v1/admin/identities/{user.id}/reveal",
-                json={"reason": "retention check"},
+                json={"reason": "retention check", "reference": "request:TEST-118"},
             )
             assert answer.status_code == status, answer.text
         assert (await active.me())["identity"]["status"] == "provider_verified"

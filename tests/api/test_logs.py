@@ -45,7 +45,9 @@ async def test_a_debug_log_holds_no_secret_and_one_access_line_per_request(
         )
         await socket.recv()
     revealed = await reviewer.raw(
-        "POST", f"/api/v1/admin/identities/{alice.id}/reveal", json={"reason": "case 118 fraud"}
+        "POST",
+        f"/api/v1/admin/identities/{alice.id}/reveal",
+        json={"reason": "case 118 fraud", "reference": "request:TEST-118"},
     )
     assert revealed.status_code == 200
     request_id = str(uuid.uuid4())

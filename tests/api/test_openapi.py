@@ -418,7 +418,9 @@ async def identities(
 ) -> None:
     await reviewer.request("GET", "/api/v1/admin/identities")
     await reviewer.request(
-        "POST", f"/api/v1/admin/identities/{bob.id}/reveal", json={"reason": "a court order"}
+        "POST",
+        f"/api/v1/admin/identities/{bob.id}/reveal",
+        json={"reason": "a court order", "reference": "request:TEST-118"},
     )
     await admin.request("GET", "/api/v1/admin/identity-access")
     eve = await make_user("eve", on=server, confirm_phone=False)

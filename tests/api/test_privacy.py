@@ -171,7 +171,7 @@ async def test_a_real_session_leaks_the_identity_nowhere(
         reveal = await reviewer.raw(
             "POST",
             f"/api/v1/admin/identities/{ouyang.id}/reveal",
-            json={"reason": "police request 2024-118"},
+            json={"reason": "police request 2024-118", "reference": "request:TEST-118"},
         )
         answers.append(await admin.raw("GET", "/api/v1/admin/identity-access"))
         answers.append(await ouyang.raw("POST", "/api/v1/me/phone/code"))  # already verified

@@ -15,12 +15,21 @@ from tests.conftest import (
     MakeStaff,
     MakeUser,
     Server,
+    ServerPool,
     User,
     fresh_identity,
     post_registration,
     unique_handle,
 )
-from tests.support import assert_error, masked_id_number, masked_phone
+from tests.support import (
+    assert_error,
+    case_of,
+    group_of,
+    masked_id_number,
+    masked_phone,
+    report,
+    sent,
+)
 
 # The identity desk is the reviewers' alone; the record of its reveals and the blacklist the
 # administrators' (who may read the record of every reveal, so they do not reveal). Each call
@@ -36,7 +45,11 @@ IDENTITY_DESK_ROUTES = [
         "/api/v1/admin/identities/{user_id}/decision",
         {"decision": "reject", "reason": "the photo is blurred"},
     ),
-    ("POST", "/api/v1/admin/identities/{user_id}/reveal", {"reason": "police request 118"}),
+    (
+        "POST",
+        "/api/v1/admin/identities/{user_id}/reveal",
+        {"reason": "police request 118", "reference": "request:TEST-118"},
+    ),
 ]
 ADMIN_ROUTES = [
     ("GET", "/api/v1/admin/identity-access", None),
@@ -167,11 +180,18 @@ async def test_a_reveal_needs_a_real_reason_and_a_refused_one_leaves_no_record(
     reviewer = await make_staff("reviewer")
     admin = await make_staff("admin")
     path = f"/api/v1/admin/identities/{alice.id}/reveal"
-    for body in ({}, {"reason": None}, {"reason": ""}, {"reason": "    "}, {"reason": "why?"}):
-        refused = await reviewer.raw("POST", path, json=body)
+    reasons = ({}, {"reason": None}, {"reason": ""}, {"reason": "    "}, {"reason": "why?"})
+    placeholders = ({"reason": "aaaaa"}, {"reason": "....."}, {"reason": "1212121"})
+    for body in (*reasons, *placeholders):
+        refused = await reviewer.raw("POST", path, json=body | {"reference": "request:TEST-118"})
         assert_error(refused, 422, "reason_required")
         assert "identity" not in refused.json()
-    assert_error(await reviewer.raw("POST", path, json={"reason": "x" * 1001}), 422)
+    assert_error(
+        await reviewer.raw(
+            "POST", path, json={"reason": "x" * 1001, "reference": "request:TEST-118"}
+        ),
+        422,
+    )
     assert_error(await reviewer.raw("POST", path, json={"reason": 12345}), 400, "invalid_request")
     assert await access_records(admin, alice.id) == []
 
@@ -193,7 +213,9 @@ async def test_every_reveal_writes_one_record_of_who_whom_when_and_why(
     for reviewer, reason in reasons:
         before = time.time()
         answer = await reviewer.raw(
-            "POST", f"/api/v1/admin/identities/{subject.id}/reveal", json={"reason": reason}
+            "POST",
+            f"/api/v1/admin/identities/{subject.id}/reveal",
+            json={"reason": reason, "reference": "request:TEST-118"},
         )
         after = time.time()
         assert answer.status_code == 200, answer.text
@@ -209,12 +231,13 @@ async def test_every_reveal_writes_one_record_of_who_whom_when_and_why(
     assert [record["id"] for record in records] == sorted(by_id, reverse=True)  # newest first
     for record_id, actor_id, reason, before, after in revealed:
         record = by_id[record_id]
-        assert set(record) == {"id", "actor_id", "subject_id", "reason", "at"}
+        assert set(record) == {"id", "actor_id", "subject_id", "reason", "reference", "at"}
         assert (record["actor_id"], record["subject_id"], record["reason"]) == (
             actor_id,
             subject.id,
             reason,
         )
+        assert record["reference"] == "request:TEST-118"
         at = datetime.fromisoformat(record["at"]).timestamp()
         assert before - 1 <= at <= after + 1
     # The unfiltered list holds them too, a page at a time, each page further back.
@@ -233,6 +256,67 @@ async def test_every_reveal_writes_one_record_of_who_whom_when_and_why(
     assert len(await access_records(admin, subject.id)) == len(reasons)
 
 
+async def test_a_reveal_names_what_it_is_for(alice: User, bob: User, make_staff: MakeStaff) -> None:
+    reviewer = await make_staff("reviewer")
+    path = f"/api/v1/admin/identities/{alice.id}/reveal"
+    reason = "fraud complaint against this account"
+    for reference in ("", "118", "case:", "case:abc", "case:-1", "file:118", "request:ab"):
+        refused = await reviewer.raw("POST", path, json={"reason": reason, "reference": reference})
+        assert_error(refused, 400, "reference_invalid")
+    missing = await reviewer.raw("POST", path, json={"reason": reason})
+    assert_error(missing, 400, "invalid_request")
+    no_case = await reviewer.raw("POST", path, json={"reason": reason, "reference": "case:999999"})
+    assert_error(no_case, 404, "case_not_found")
+    no_appeal = await reviewer.raw(
+        "POST", path, json={"reason": reason, "reference": "appeal:999999"}
+    )
+    assert_error(no_appeal, 404, "appeal_not_found")
+    group = (await group_of(alice, "读书会", bob))["id"]
+    message = await sent(alice, group, "借我点钱")
+    assert (await report(bob, "message", message["id"], "fraud")).status_code == 201
+    case = await case_of(reviewer, "message", message["id"])
+    looked = await reviewer.raw(
+        "POST", path, json={"reason": reason, "reference": f" case:{case['id']} "}
+    )
+    assert looked.status_code == 200, looked.text
+    authority = await reviewer.raw(
+        "POST", path, json={"reason": reason, "reference": "request:京公网安-2026-118号"}
+    )
+    assert authority.status_code == 200, authority.text
+
+
+async def test_reveals_are_limited_per_reviewer_and_alert_the_administrators(
+    servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    server = servers.shared(
+        limits__identity_reveals_per_reviewer_per_hour=4, limits__identity_reveals_alert_per_hour=2
+    )
+    people = [await make_user(f"person{n}", on=server) for n in range(5)]
+    reviewer = await make_staff("reviewer", on=server, new=True)
+    other = await make_staff("reviewer", on=server, new=True)
+    admin = await make_staff("admin", on=server)
+    since = (await admin.request("GET", "/api/v1/sync"))["next"]
+    body = {"reason": "checking a fraud ring", "reference": "request:TEST-118"}
+    answers = [
+        await reviewer.raw("POST", f"/api/v1/admin/identities/{p.id}/reveal", json=body)
+        for p in people
+    ]
+    assert [a.status_code for a in answers[:4]] == [200] * 4
+    assert_error(answers[4], 429, "too_many_reveals")
+    assert 3000 <= int(answers[4].headers["Retry-After"]) <= 3601
+    assert "identity" not in answers[4].json()
+    # The limit is the reviewer's own.
+    mine = await other.raw("POST", f"/api/v1/admin/identities/{people[4].id}/reveal", json=body)
+    assert mine.status_code == 200
+    events = (await admin.request("GET", "/api/v1/sync", params={"since": since}))["events"]
+    alerts = [e["notice"] for e in events if e["type"] == "notice"]
+    assert [(a["kind"], a["reviewer_id"], a["reveals_last_hour"]) for a in alerts] == [
+        ("identity_reveals_alert", reviewer.id, 3)
+    ]
+    records = await access_records(admin, people[4].id)
+    assert [r["actor_id"] for r in records] == [other.id]  # the refused look left no record
+
+
 async def test_there_is_nothing_to_reveal_of_staff_or_of_nobody(make_staff: MakeStaff) -> None:
     reviewer = await make_staff("reviewer")
     admin = await make_staff("admin")
@@ -240,13 +324,15 @@ async def test_there_is_nothing_to_reveal_of_staff_or_of_nobody(make_staff: Make
         answer = await reviewer.raw(
             "POST",
             f"/api/v1/admin/identities/{user_id}/reveal",
-            json={"reason": "checking an account"},
+            json={"reason": "checking an account", "reference": "request:TEST-118"},
         )
         assert_error(answer, 404, "identity_not_found")
     assert await access_records(admin, admin.id) == []
     for user_id in ("0", "-1", "abc", str(2**70)):
         answer = await reviewer.raw(
-            "POST", f"/api/v1/admin/identities/{user_id}/reveal", json={"reason": "a reason"}
+            "POST",
+            f"/api/v1/admin/identities/{user_id}/reveal",
+            json={"reason": "a reason", "reference": "request:TEST-118"},
         )
         assert_error(answer, 400, "invalid_request")
 

@@ -36,7 +36,7 @@ from townhall.api.schemas import (
     BlacklistIn,
     DecisionIn,
     PublicAccountDecisionIn,
-    ReasonIn,
+    RevealIn,
 )
 from townhall.domain.permissions import Permission
 
@@ -99,17 +99,17 @@ async def decide_identity(
 
 @router.post(
     "/identities/{user_id}/reveal",
-    summary="Reveal a user's identity, with a recorded reason",
+    summary="Reveal a user's identity, with a recorded reason and what it is for",
     response_model=Reveal,
-    responses=errors(422),
+    responses=errors(422, 429),
     openapi_extra=needs(Permission.REVEAL_IDENTITY),
 )
 async def reveal_identity(
-    user_id: UserId, body: ReasonIn, principal: PrincipalDep, services: ServicesDep
+    user_id: UserId, body: RevealIn, principal: PrincipalDep, services: ServicesDep
 ) -> JSONBody:
     # Rendered as the service gave it, never re-validated: a validation error would carry the
     # plaintext into the server's log.
-    revealed = await services.identity.reveal(principal, user_id, body.reason)
+    revealed = await services.identity.reveal(principal, user_id, body.reason, body.reference)
     # No browser or proxy keeps the plaintext.
     return JSONBody(
         {

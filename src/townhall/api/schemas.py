@@ -83,6 +83,19 @@ class ReasonIn(Body):
     reason: Annotated[str, Field(max_length=4096)] | None = None
 
 
+class RevealIn(Body):
+    reason: Annotated[str, Field(max_length=4096, description="why, for the record")] | None = None
+    reference: Annotated[
+        str,
+        Field(
+            max_length=80,
+            description="what the look is for: `case:<id>` (a review case), `appeal:<id>`, or "
+            "`request:<the authority's reference>` (3-64 characters)",
+            examples=["case:118", "request:JGWA-2026-118"],
+        ),
+    ]
+
+
 class DecisionIn(Body):
     decision: Literal["approve", "reject"]
     reason: Annotated[str, Field(max_length=4096)] | None = None

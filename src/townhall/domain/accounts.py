@@ -65,6 +65,7 @@ AWAITING_CONFIRMATION = frozenset({Verification.PENDING_REVIEW, Verification.FOR
 
 REASON_MIN_CHARS = 5
 REASON_MAX_CHARS = 1000
+REASON_MIN_DISTINCT = 3  # different letters or digits: "aaaaa" or "1111." says nothing
 
 
 def check_reason(reason: str | None, *, what: str) -> str:
@@ -73,6 +74,12 @@ def check_reason(reason: str | None, *, what: str) -> str:
     if not REASON_MIN_CHARS <= len(text) <= REASON_MAX_CHARS:
         raise PolicyRefusal(
             f"{what} needs a reason of {REASON_MIN_CHARS}-{REASON_MAX_CHARS} characters",
+            code=ErrorCode.REASON_REQUIRED,
+        )
+    # "aaaaa" or "....." is a placeholder, not a reason.
+    if len({char for char in text.casefold() if char.isalnum()}) < REASON_MIN_DISTINCT:
+        raise PolicyRefusal(
+            f"{what} needs a reason that says why, not a placeholder",
             code=ErrorCode.REASON_REQUIRED,
         )
     return text

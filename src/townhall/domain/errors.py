@@ -70,6 +70,7 @@ class ErrorCode(StrEnum):
     PERIOD_INVALID = "period_invalid", 400, "since after until, or a period that is not day, week or month"
     PROFILE_UNCHANGED = "profile_unchanged", 400, "a profile change that names nothing to change"
     REASON_INVALID = "reason_invalid", 400, "a report reason the pack does not know, or a decision's reason of the wrong length"
+    REFERENCE_INVALID = "reference_invalid", 400, "a reveal names what it is for: case:<id>, appeal:<id> or request:<reference>"
     ROLE_INVALID = "role_invalid", 400, "not one of the staff roles"
     SAME_USER = "same_user", 400, "an identity link between a user and itself"
     SANCTION_KIND_INVALID = "sanction_kind_invalid", 400, "a sanction the subject cannot take"
@@ -223,6 +224,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_CODES = "too_many_codes", 429, "too many SMS codes asked for"
     TOO_MANY_GROUPS = "too_many_groups", 429, "too many new groups today"
     TOO_MANY_REGISTRATIONS = "too_many_registrations", 429, "too many registrations from this address"
+    TOO_MANY_REVEALS = "too_many_reveals", 429, "this reviewer revealed as many identities as an hour allows"
     TOO_MANY_LOGIN_ATTEMPTS = "too_many_login_attempts", 429, "too many failed logins from this address; wait retry_after seconds"
 
     # 500 and 503 ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import msgspec
@@ -17,7 +18,7 @@ from stdnum.exceptions import ValidationError
 from stdnum.util import clean
 
 from townhall.domain.accounts import IdentityClaim, Verification, check_identity_shape
-from townhall.domain.errors import ErrorCode, PolicyRefusal
+from townhall.domain.errors import ErrorCode, InvalidInput, PolicyRefusal
 
 if TYPE_CHECKING:  # policy.py imports CHECKED_ID_TYPES from here
     from townhall.domain.policy import IdentityRules
@@ -324,3 +325,48 @@ def _compact_number(number: str) -> str:
     # NFKC folds full-width letters and digits typed by IMEs (a full-width X check digit) to
     # ASCII; stdnum's clean then drops Unicode dashes and spaces.
     return clean(unicodedata.normalize("NFKC", number), " -").strip().upper()
+
+
+# Reveals --------------------------------------------------------------------------------------
+
+
+class ReferenceKind(StrEnum):
+    CASE = "case"  # a review case about the user
+    APPEAL = "appeal"  # an appeal the user filed
+    REQUEST = "request"  # an authority's request, by its own reference number
+
+
+@dataclass(frozen=True, slots=True)
+class RevealReference:
+    """What a look at a plaintext identity is for: `case:118`, `appeal:7` or
+    `request:JGWA-2026-118` (the authority's own reference, in whatever script it is written)."""
+
+    kind: ReferenceKind
+    value: str
+
+    @property
+    def record_id(self) -> int:
+        """The case's or appeal's id."""
+        return int(self.value)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+REQUEST_REFERENCE_CHARS = (3, 64)
+
+
+def parse_reveal_reference(text: str) -> RevealReference:
+    kind, _, value = text.strip().partition(":")
+    value = value.strip()
+    names_a_record = kind in (ReferenceKind.CASE, ReferenceKind.APPEAL)
+    if names_a_record and value.isascii() and value.isdigit() and 0 < int(value) < 2**63:
+        return RevealReference(ReferenceKind(kind), str(int(value)))
+    shortest, longest = REQUEST_REFERENCE_CHARS
+    if kind == ReferenceKind.REQUEST and shortest <= len(value) <= longest and value.isprintable():
+        return RevealReference(ReferenceKind.REQUEST, value)
+    raise InvalidInput(
+        "reference must be case:<id>, appeal:<id> or request:<the authority's reference, "
+        f"{shortest}-{longest} characters>",
+        code=ErrorCode.REFERENCE_INVALID,
+    )

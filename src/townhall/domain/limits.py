@@ -20,6 +20,8 @@ class Limits:
     # `limits` rate strings: each window a failed login counts in (services/rate_limits.py).
     login_failures_per_account_and_address: str = "5/minute;20/hour;100/day"
     login_failures_per_address: str = "300/hour"
+    identity_reveals_per_reviewer_per_hour: int = 20
+    identity_reveals_alert_per_hour: int = 10
     max_public_account_name_chars: int = 30
     max_description_chars: int = 500
     max_post_title_chars: int = 128

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from townhall.domain.accounts import (
     AccountStatus,
     IdentityClaim,
     LinkSource,
+    Role,
     Verification,
     check_reason,
 )
@@ -34,30 +36,56 @@ from townhall.domain.errors import (
 from townhall.domain.identity import (
     CheckedIdentity,
     ProviderAnswer,
+    ReferenceKind,
+    RevealReference,
     check_identity,
     mask_id_number,
     mask_legal_name,
     mask_phone,
+    parse_reveal_reference,
     provider_finding,
     status_at_registration,
 )
+from townhall.domain.limits import Limits
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
+from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
 from townhall.services.enforcement import Enforcement
+from townhall.services.notices import Notices
 from townhall.services.principal import Principal, require
 from townhall.services.standing import Standings
 from townhall.services.verifier import RealNameVerifier
+from townhall.store import accounts as account_store
 from townhall.store import identities as identity_store
 from townhall.store import persons as person_store
-from townhall.store.database import Database, DbConnection
+from townhall.store import review as review_store
+from townhall.store import sanctions as sanction_store
+from townhall.store.database import Database, DbConnection, Transaction
 from townhall.store.identities import IdentityAccess, IdentityInReview, StoredIdentity
 from townhall.store.vault import IdentityVault
+
+HOUR_MS = 3_600_000
+security_log = logging.getLogger("townhall.security")
 
 CLAIM_TTL_MS = 30 * 60 * 1000  # a claim left this long may be taken by another reviewer
 PHONE_WINDOW_MS = 3600 * 1000
 ROTATION_PAGE = 200
 ROTATION_PASSES = 5
+
+
+async def _require_referenced(conn: DbConnection, purpose: RevealReference) -> None:
+    """A case or an appeal named as the reason for a look must exist."""
+    if purpose.kind == ReferenceKind.CASE:
+        found: object = await review_store.get_case(conn, purpose.record_id)
+        missing = NotFound("no such review case", code=ErrorCode.CASE_NOT_FOUND)
+    elif purpose.kind == ReferenceKind.APPEAL:
+        found = await sanction_store.get_appeal(conn, purpose.record_id)
+        missing = NotFound("no such appeal", code=ErrorCode.APPEAL_NOT_FOUND)
+    else:
+        return  # an authority's request: its reference is its own, kept as given
+    if found is None:
+        raise missing
 
 
 async def _on_file(conn: DbConnection, user_id: int) -> StoredIdentity:
@@ -166,10 +194,14 @@ class IdentityService:
         sms: SmsSender,
         verifier: RealNameVerifier,
         audit: AuditTrail,
+        notices: Notices,
         *,
+        limits: Limits,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
+        self._notices = notices
+        self._limits = limits
         self._enforcement = enforcement
         self._verifier = verifier
         self._audit = audit
@@ -474,18 +506,28 @@ class IdentityService:
             raise Conflict("another reviewer has claimed this identity", code=ErrorCode.CLAIMED)
         return row
 
-    async def reveal(self, actor: Principal, user_id: int, reason: str | None) -> RevealedIdentity:
-        """The plaintext identity, once, to a reviewer with a reason; the look is recorded."""
+    async def reveal(
+        self, actor: Principal, user_id: int, reason: str | None, reference: str
+    ) -> RevealedIdentity:
+        """The plaintext identity, once, to a reviewer with a reason and a reference to what it
+        is for (a case, an appeal, an authority's request); the look is recorded. A reviewer
+        looks at most `identity_reveals_per_reviewer_per_hour` times an hour, and the
+        administrators are told when one passes `identity_reveals_alert_per_hour`."""
         require(actor, Permission.REVEAL_IDENTITY)
         reason = check_reason(reason, what="revealing an identity")
+        purpose = parse_reveal_reference(reference)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             row = await _on_file(conn, user_id)
+            await _require_referenced(conn, purpose)
+            looks = await identity_store.accesses_since(conn, actor.account_id, now_ms - HOUR_MS)
+            self._require_may_look(looks, now_ms)
             record_id = await identity_store.record_access(
                 conn,
                 actor_id=actor.account_id,
                 subject_id=user_id,
                 reason=reason,
+                reference=str(purpose),
                 now_ms=now_ms,
             )
             await self._audit.record(
@@ -494,10 +536,44 @@ class IdentityService:
                 "identity.reveal",
                 subject=("user", user_id),
                 reason=reason,
-                details={"access_record_id": record_id},
+                details={"access_record_id": record_id, "reference": str(purpose)},
             )
+            if len(looks) + 1 == self._limits.identity_reveals_alert_per_hour + 1:
+                await self._alert_administrators(conn, actor, len(looks) + 1, now_ms)
         claim = self._vault.open(user_id, row.key_id, row.sealed)
         return RevealedIdentity(user_id, claim, access_record_id=record_id)
+
+    def _require_may_look(self, looks: list[int], now_ms: int) -> None:
+        allowed = self._limits.identity_reveals_per_reviewer_per_hour
+        if len(looks) >= allowed:
+            retry_after = (looks[-allowed] + HOUR_MS - now_ms) // 1000 + 1
+            raise Throttled(
+                f"at most {allowed} identities an hour; try again in {retry_after} s",
+                code=ErrorCode.TOO_MANY_REVEALS,
+                retry_after=retry_after,
+            )
+
+    async def _alert_administrators(
+        self, conn: Transaction, reviewer: Principal, looks: int, now_ms: int
+    ) -> None:
+        """Once an hour at most per reviewer: the look that passes the alert threshold."""
+        details = {
+            "reveals_last_hour": looks,
+            "alert_at": self._limits.identity_reveals_alert_per_hour,
+        }
+        await self._audit.record_automatic(
+            conn, "identity.reveals_alert", subject=("user", reviewer.account_id), details=details
+        )
+        notice = {"kind": "identity_reveals_alert", "reviewer_id": reviewer.account_id, **details}
+        for admin_id in await account_store.ids_with_role(conn, Role.ADMIN):
+            await self._notices.tell(conn, admin_id, notice | {"at": iso_utc(now_ms)})
+        conn.after_commit(
+            lambda: security_log.warning(
+                "identity reveals alert: account=%s revealed %d identities in an hour",
+                reviewer.account_id,
+                looks,
+            )
+        )
 
     async def access_records(
         self, actor: Principal, *, subject_id: int | None, before: int | None, limit: int

@@ -64,6 +64,13 @@ async def get(conn: DbConnection, account_id: int) -> StoredAccount | None:
     return record_or_none(StoredAccount, result.first())
 
 
+async def ids_with_role(conn: DbConnection, role: str) -> list[int]:
+    result = await conn.execute(
+        select(accounts.c.id).where(accounts.c.role == role).order_by(accounts.c.id)
+    )
+    return [row.id for row in result]
+
+
 async def user_ids(conn: DbConnection, account_ids: Iterable[int]) -> set[int]:
     """Those of `account_ids` that are users' accounts (not staff's)."""
     wanted = list(set(account_ids))

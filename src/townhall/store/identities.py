@@ -51,6 +51,7 @@ class IdentityAccess:
     subject_id: int
     reason: str
     at: int
+    reference: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,15 +188,31 @@ async def decide(
 
 
 async def record_access(
-    conn: DbConnection, *, actor_id: int, subject_id: int, reason: str, now_ms: int
+    conn: DbConnection,
+    *,
+    actor_id: int,
+    subject_id: int,
+    reason: str,
+    reference: str,
+    now_ms: int,
 ) -> int:
     result = await conn.execute(
         insert(identity_access).values(
-            actor_id=actor_id, subject_id=subject_id, reason=reason, at=now_ms
+            actor_id=actor_id, subject_id=subject_id, reason=reason, reference=reference, at=now_ms
         )
     )
     (record_id,) = result.inserted_primary_key
     return int(record_id)
+
+
+async def accesses_since(conn: DbConnection, actor_id: int, since_ms: int) -> list[int]:
+    """When `actor_id` looked at identities since `since_ms`, oldest first."""
+    result = await conn.execute(
+        select(identity_access.c.at)
+        .where(identity_access.c.actor_id == actor_id, identity_access.c.at >= since_ms)
+        .order_by(identity_access.c.at)
+    )
+    return [row.at for row in result]
 
 
 async def access_records(

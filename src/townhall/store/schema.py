@@ -84,6 +84,10 @@ identity_access = Table(
     Column("subject_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
     Column("reason", Text, nullable=False),
     Column("at", BigInteger, nullable=False),
+    # What the look was for: `case:<id>`, `appeal:<id>` or `request:<the authority's reference>`
+    # (none on looks recorded before references were asked for).
+    Column("reference", String(80), nullable=True),
+    Index("ix_identity_access_actor_id_at", "actor_id", "at"),
 )
 
 # Identities that may not register again, by blind index only.

@@ -75,12 +75,16 @@ class Reveal(Model):
 
 
 class AccessRecord(Model):
-    """One look at a plaintext identity: who, whose, why and when."""
+    """One look at a plaintext identity: who, whose, why, what for and when."""
 
     id: int
     actor_id: int
     subject_id: int
     reason: str
+    reference: str | None = Field(
+        description="`case:<id>`, `appeal:<id>` or `request:<reference>`; null on looks recorded "
+        "before references were asked for"
+    )
     at: Timestamp
 
 

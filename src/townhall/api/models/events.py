@@ -129,6 +129,17 @@ class AppealNotice(Model):
     appeal: Appeal
 
 
+class RevealsAlertNotice(Model):
+    """To every administrator: a reviewer passed the hourly number of identity reveals that
+    calls for a second look (`limits.identity_reveals_alert_per_hour`)."""
+
+    kind: Literal["identity_reveals_alert"]
+    reviewer_id: EntityId
+    reveals_last_hour: int
+    alert_at: int
+    at: Timestamp
+
+
 Notice = TypeAliasType(
     "Notice",
     Annotated[
@@ -136,7 +147,8 @@ Notice = TypeAliasType(
         | PublicAccountStatusNotice
         | ContentNotice
         | ReportOutcomeNotice
-        | AppealNotice,
+        | AppealNotice
+        | RevealsAlertNotice,
         Field(discriminator="kind"),
     ],
 )
