@@ -1,5 +1,7 @@
-"""identity reveals name what they are for (a case, an appeal or an authority's request), and are
-counted per reviewer
+"""identity reveals name what they are for, and are counted per reviewer
+
+A reveal names a case, an appeal or an authority's request (`reference`); the index counts a
+reviewer's reveals in the last hour.
 
 Revision ID: 0013
 Revises: 0012
