@@ -38,6 +38,7 @@ from townhall.api.headers import SecurityHeaders
 from townhall.api.limits import BodySizeLimit
 from townhall.api.metrics import Metrics, ObserveRequests
 from townhall.api.responses import JSONBody
+from townhall.api.ws import Replays
 from townhall.bus.factory import open_bus
 from townhall.config import Settings
 from townhall.packs import load_pack
@@ -461,6 +462,9 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
     app.include_router(operations.router)
     app.include_router(metrics_api.router)
     app.state.metrics = metrics
+    app.state.replays = Replays(
+        per_user=settings.ws_replays_per_user, in_all=settings.ws_replays_at_once
+    )
     openapi.install(app)
 
     return app

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     password_hash_profile: Literal["rfc9106_low_memory", "cheapest"] = "rfc9106_low_memory"
     ws_auth_timeout_seconds: float = Field(10.0, gt=0, le=120)
     ws_send_queue_frames: int = Field(4096, ge=16, le=1_000_000)
+    ws_replays_per_user: int = Field(2, ge=1, le=1000)
+    ws_replays_at_once: int = Field(16, ge=1, le=10_000)
     message_batch_max: int = Field(1024, ge=1, le=100_000)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"

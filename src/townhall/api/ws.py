@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import msgspec
 import orjson
@@ -46,19 +48,50 @@ CLOSE_TIMEOUT_SECONDS = 1.0
 
 
 class _Resume:
-    __slots__ = ("since",)
+    __slots__ = ("number", "since")
 
-    def __init__(self, since: int) -> None:
+    def __init__(self, since: int, number: int) -> None:
         self.since = since
+        self.number = number  # the socket's resumes so far: a later one supersedes this one
+
+
+class Replays:
+    """How many replays run at once: a replay reads a user's history page by page, and many at
+    once (one user's many sockets, or everyone's after a restart) would starve live traffic."""
+
+    def __init__(self, *, per_user: int, in_all: int) -> None:
+        self._per_user = per_user
+        self._in_all = asyncio.Semaphore(in_all)
+        self._users: dict[int, tuple[asyncio.Semaphore, int]] = {}
+
+    @asynccontextmanager
+    async def turn(self, account_id: int) -> AsyncIterator[None]:
+        mine, waiting = self._users.get(account_id, (asyncio.Semaphore(self._per_user), 0))
+        self._users[account_id] = (mine, waiting + 1)
+        try:
+            async with mine, self._in_all:
+                yield
+        finally:
+            mine, waiting = self._users[account_id]
+            if waiting == 1:
+                del self._users[account_id]
+            else:
+                self._users[account_id] = (mine, waiting - 1)
 
 
 class Connection:
     """One authenticated socket. Outbox items: bytes = an event frame, str = a control frame."""
 
     def __init__(
-        self, websocket: WebSocket, principal: Principal, services: Services, outbox_max: int
+        self,
+        websocket: WebSocket,
+        principal: Principal,
+        services: Services,
+        outbox_max: int,
+        replays: Replays,
     ) -> None:
         self.websocket = websocket
+        self.replays = replays
         self.principal = principal
         self.services = services
         self.outbox: deque[bytes | str | _Resume] = deque()
@@ -67,6 +100,7 @@ class Connection:
         self.overflowed = asyncio.Event()
         self.signed_out = asyncio.Event()
         self.skip_upto = 0  # after a replay, live events up to here were already sent
+        self.resumes = 0
         self.in_flight = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -92,7 +126,14 @@ class Connection:
         self.wakeup.set()
 
     def resume(self, since: int) -> None:
-        self._enqueue(_Resume(since))
+        """Replay from `since`. A resume supersedes every earlier one of this socket: those
+        still queued are dropped, and one being replayed stops at its next page."""
+        self.resumes += 1
+        if any(type(item) is _Resume for item in self.outbox):
+            kept = [item for item in self.outbox if type(item) is not _Resume]
+            self.outbox.clear()
+            self.outbox.extend(kept)
+        self._enqueue(_Resume(since, self.resumes))
 
     def send_control(self, frame: dict) -> None:
         self._enqueue(orjson.dumps(frame).decode())
@@ -117,11 +158,13 @@ class Connection:
                 await websocket.send_text(item)
             else:  # the one other kind of item: a resume
                 assert isinstance(item, _Resume)
-                await self._replay(item.since)
+                async with self.replays.turn(self.principal.account_id):
+                    await self._replay(item)
 
-    async def _replay(self, since: int) -> None:
+    async def _replay(self, resume: _Resume) -> None:
         sync = self.services.sync
-        while True:
+        since = resume.since
+        while resume.number == self.resumes:  # until done, or superseded by a later resume
             try:
                 events, cursor = await sync.events_since(self.principal, since, limit=REPLAY_PAGE)
             except DomainError as exc:
@@ -136,6 +179,7 @@ class Connection:
             if len(events) < REPLAY_PAGE:
                 return
             since = cursor
+            await asyncio.sleep(0)  # a page at a time: live traffic goes between pages
 
     async def handle(self, raw: str | bytes) -> None:
         try:
@@ -212,7 +256,9 @@ async def gateway(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         return
     bind_contextvars(account_id=principal.account_id)
-    connection = Connection(websocket, principal, services, settings.ws_send_queue_frames)
+    connection = Connection(
+        websocket, principal, services, settings.ws_send_queue_frames, websocket.app.state.replays
+    )
     await services.live_posts.connect(principal.account_id)
     # Subscribe before reading the cursor: nothing committed after it can be missed.
     subscription = services.bus.subscribe(user_channel(principal.account_id), connection.on_event)
