@@ -63,6 +63,12 @@ class Server:
     def log(self) -> str:
         return self.log_file.read_text(errors="replace")
 
+    def logged(self, logger: str) -> list[tuple[str, str]]:
+        """(level, event) of each JSON line `logger` wrote, in order."""
+        lines = (line for line in self.log().splitlines() if line.startswith("{"))
+        entries = (json.loads(line) for line in lines)
+        return [(e["level"], e["event"]) for e in entries if e.get("logger") == logger]
+
     def cli(
         self, *args: str, stdin: str | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:

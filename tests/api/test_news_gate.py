@@ -189,10 +189,15 @@ async def test_an_operators_classifier_holds_what_the_patterns_miss(
     server = servers.start(classifiers=True, policy_pack=str(pack))
     try:
         deadline = time.monotonic() + WORKER_WAIT
-        while "townhall.app classifiers on:" not in server.log():
+
+        def classifiers_on() -> list[str]:
+            said = server.logged("townhall.app")
+            return [event for _, event in said if event.startswith("classifiers on:")]
+
+        while not classifiers_on():
             assert time.monotonic() < deadline, server.log()
             time.sleep(0.2)
-        assert "news_spotter" in server.log().split("townhall.app classifiers on:")[1]
+        assert "news_spotter" in classifiers_on()[0]
         reviewer = await make_staff("reviewer", on=server)
         operator = await make_user("operator", on=server)
         account = await public_account(operator, reviewer, account_type="service")
