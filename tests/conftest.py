@@ -166,6 +166,8 @@ class ServerPool:
         env["TOWNHALL_PASSWORD_HASH_PROFILE"] = "cheapest"
         # Every test user registers from 127.0.0.1; test_registration_limits.py sets a low limit.
         env.setdefault("TOWNHALL_LIMITS__REGISTRATIONS_PER_IP_PER_HOUR", "1000000")
+        # Tests send bursts of hundreds over one socket; test_caps.py sets a person's rate.
+        env.setdefault("TOWNHALL_LIMITS__SENDS_PER_USER", "100000/second")
         # A classifier worker process per test server would cost a second of CPU each;
         # tests/api/test_classifiers.py starts one with them on.
         env.setdefault("TOWNHALL_CLASSIFIERS", "false")

@@ -83,7 +83,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     clock = Clock(START)
     async with running_services(settings, clock=clock) as services:
         await services.accounts.create_staff(handle="admin", password=PASSWORD, role="admin")
-        token = (await services.accounts.log_in("admin", PASSWORD)).token
+        token = (await services.accounts.log_in("admin", PASSWORD, address=None)).token
         admin = await services.accounts.authenticate(token)
         yield World(services, clock, settings, admin, tmp_path / "elsewhere")
 

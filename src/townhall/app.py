@@ -38,7 +38,7 @@ from townhall.api.headers import SecurityHeaders
 from townhall.api.limits import BodySizeLimit
 from townhall.api.metrics import Metrics, ObserveRequests
 from townhall.api.responses import JSONBody
-from townhall.api.ws import Replays
+from townhall.api.ws import OpenSockets, Replays
 from townhall.bus.factory import open_bus
 from townhall.config import Settings
 from townhall.packs import load_pack
@@ -117,6 +117,7 @@ async def running_services(
     bus = open_bus(settings.bus_url)
     message_log = MessageLog(database, batch_max=settings.message_batch_max, clock=clock)
     invalidations = Invalidations()
+    rate_limits = RateLimits()  # one limiter for every use case's limits
     standings = Standings(database, pack, invalidations=invalidations)
     audit = AuditTrail(clock=clock)
     audit_log_service = AuditLog(
@@ -177,6 +178,7 @@ async def running_services(
         intake,
         classifiers,
         limits=limits,
+        rate_limits=rate_limits,
         clock=clock,
         invalidations=invalidations,
     )
@@ -193,7 +195,7 @@ async def running_services(
             pack,
             audit,
             limits=limits,
-            rate_limits=RateLimits(),
+            rate_limits=rate_limits,
             password_profile=settings.password_hash_profile,
             session_ttl_seconds=settings.session_ttl_hours * 3600,
             clock=clock,
@@ -462,6 +464,7 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
     app.include_router(operations.router)
     app.include_router(metrics_api.router)
     app.state.metrics = metrics
+    app.state.sockets = OpenSockets(limits.sockets_per_user)
     app.state.replays = Replays(
         per_user=settings.ws_replays_per_user, in_all=settings.ws_replays_at_once
     )

@@ -37,6 +37,9 @@ class LimitsSettings(BaseModel):
     registrations_per_ip_per_hour: int = Field(20, ge=1, le=100_000_000)
     login_failures_per_account_and_address: str = "5/minute;20/hour;100/day"
     login_failures_per_address: str = "300/hour"
+    sends_per_user: str = "20/second;600/minute;10000/day"
+    long_polls_per_user: int = Field(8, ge=1, le=10_000)
+    sockets_per_user: int = Field(16, ge=1, le=10_000)
     identity_reveals_per_reviewer_per_hour: int = Field(20, ge=1, le=10_000)
     identity_reveals_alert_per_hour: int = Field(10, ge=1, le=10_000)
     max_public_account_name_chars: int = Field(30, ge=2, le=256)
@@ -45,7 +48,9 @@ class LimitsSettings(BaseModel):
     max_post_body_chars: int = Field(20_000, ge=1, le=1_000_000)
     timeline_page_max: int = Field(100, ge=1, le=1000)
 
-    @field_validator("login_failures_per_account_and_address", "login_failures_per_address")
+    @field_validator(
+        "login_failures_per_account_and_address", "login_failures_per_address", "sends_per_user"
+    )
     @classmethod
     def _rates(cls, rates: str) -> str:
         try:

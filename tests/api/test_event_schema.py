@@ -210,7 +210,10 @@ async def test_every_event_and_frame_a_user_gets_is_one_the_schema_describes(
 ) -> None:
     # The review pack holds a suspect message in a direct chat: messages held, released and
     # withheld as well as delivered and removed.
-    host = servers.shared(policy_pack=review_pack(servers.root, BASE_PACK_TEXT))
+    host = servers.shared(
+        policy_pack=review_pack(servers.root, BASE_PACK_TEXT),
+        limits__identity_reveals_alert_per_hour=1,  # the second reveal alerts the admins
+    )
     alice, bob, carol, operator = [
         await make_user(name, on=host) for name in ("alice", "bob", "carol", "operator")
     ]
@@ -265,8 +268,17 @@ async def test_every_event_and_frame_a_user_gets_is_one_the_schema_describes(
         await found_false(
             reviewer, await reported(carol, reviewer, "message", rumour["id"]), "mark_false"
         )
+        # A reviewer who reveals more identities than the hour's alert allows.
+        for subject in (bob, carol):
+            await reviewer.request(
+                "POST",
+                f"/api/v1/admin/identities/{subject.id}/reveal",
+                json={"reason": "checking a fraud ring", "reference": "request:TEST-118"},
+            )
         await live.settled()
-        synced = {user.handle: (await full_sync(user))[0] for user in (alice, bob, carol, operator)}
+        synced = {
+            user.handle: (await full_sync(user))[0] for user in (alice, bob, carol, operator, admin)
+        }
 
         await alice.log_out()  # every socket of the session is told, and closed
         await live.until("signed_out")

@@ -59,7 +59,9 @@ async def test_a_role_without_the_permission_is_refused_by_the_use_case(world: W
     services = world.services
     calls: list[Callable[[], Awaitable[Any]]] = [
         lambda: services.review.decide(alice, [1], decision="approve", reason="no violation"),
-        lambda: world.identity.reveal(alice, alice.account_id, "curious about her"),
+        lambda: world.identity.reveal(
+            alice, alice.account_id, "curious about her", "request:TEST-118"
+        ),
         lambda: world.identity.blacklist(reviewer, alice.account_id, "a fraud ring"),
         lambda: services.moderation.add_term(
             reviewer, text="代开发票", category="fraud", severity="high"

@@ -103,7 +103,12 @@ async def test_access_records_are_filtered_by_subject_newest_first(database: Dat
     async with database.writing() as conn:
         ids = [
             await identity_store.record_access(
-                conn, actor_id=reviewer, subject_id=subject, reason=f"reason {i}", now_ms=i
+                conn,
+                actor_id=reviewer,
+                subject_id=subject,
+                reason=f"reason {i}",
+                reference="request:TEST-118",
+                now_ms=i,
             )
             for i, subject in enumerate([alice, bob, alice])
         ]

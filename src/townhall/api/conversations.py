@@ -137,7 +137,7 @@ async def get_conversation(
     response_model=Message,
     responses={
         200: {"model": Message, "description": "a resend of a stored message (same client_id)"},
-        **errors(409, 422),
+        **errors(409, 422, 429),
     },
     openapi_extra=needs(Permission.ACT),
 )
@@ -176,7 +176,10 @@ async def history(
 
 
 @router.get(
-    "/sync", summary="Get the caller's events since a point in their stream", response_model=Sync
+    "/sync",
+    summary="Get the caller's events since a point in their stream",
+    response_model=Sync,
+    responses=errors(429),
 )
 async def sync(
     principal: PrincipalDep,

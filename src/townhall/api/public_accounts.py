@@ -201,7 +201,7 @@ async def delete_post(post_id: PostId, principal: PrincipalDep, services: Servic
     status_code=201,
     response_model=ForwardedPost,
     response_model_exclude_unset=True,
-    responses=errors(409, 422),
+    responses=errors(409, 422, 429),
     openapi_extra=needs(Permission.ACT),
 )
 async def forward(

@@ -23,6 +23,7 @@ from structlog.contextvars import bind_contextvars
 
 from townhall.api.errors import error_body
 from townhall.bus.base import user_channel
+from townhall.config import Settings
 from townhall.domain.errors import DomainError, ErrorCode
 from townhall.domain.events import POST_PREFIX, SIGNED_OUT_PREFIX
 from townhall.domain.frames import (
@@ -42,6 +43,7 @@ router = APIRouter()
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_SLOW_CONSUMER = 1013
+CLOSE_POLICY = 1008
 MAX_SENDS_IN_FLIGHT = 256
 REPLAY_PAGE = 500
 CLOSE_TIMEOUT_SECONDS = 1.0
@@ -77,6 +79,29 @@ class Replays:
                 del self._users[account_id]
             else:
                 self._users[account_id] = (mine, waiting - 1)
+
+
+class OpenSockets:
+    """The sockets each account holds open, at most `limits.sockets_per_user` (in this process):
+    a client that opens socket after socket is refused, not served until memory runs out."""
+
+    def __init__(self, per_user: int) -> None:
+        self._per_user = per_user
+        self._open: dict[int, int] = {}
+
+    def take(self, account_id: int) -> bool:
+        held = self._open.get(account_id, 0)
+        if held >= self._per_user:
+            return False
+        self._open[account_id] = held + 1
+        return True
+
+    def release(self, account_id: int) -> None:
+        left = self._open[account_id] - 1
+        if left:
+            self._open[account_id] = left
+        else:
+            del self._open[account_id]
 
 
 class Connection:
@@ -256,6 +281,25 @@ async def gateway(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         return
     bind_contextvars(account_id=principal.account_id)
+    sockets: OpenSockets = websocket.app.state.sockets
+    if not sockets.take(principal.account_id):
+        limit = services.limits.sockets_per_user
+        said = _error(None, ErrorCode.TOO_MANY_SOCKETS, f"at most {limit} sockets at once")
+        await _close_with(websocket, CLOSE_POLICY, "too many sockets", said)
+        return
+    try:
+        await _serve(websocket, principal, since, services, settings)
+    finally:
+        sockets.release(principal.account_id)
+
+
+async def _serve(
+    websocket: WebSocket,
+    principal: Principal,
+    since: int | None,
+    services: Services,
+    settings: Settings,
+) -> None:
     connection = Connection(
         websocket, principal, services, settings.ws_send_queue_frames, websocket.app.state.replays
     )

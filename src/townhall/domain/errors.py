@@ -224,6 +224,9 @@ class ErrorCode(StrEnum):
     TOO_MANY_CODES = "too_many_codes", 429, "too many SMS codes asked for"
     TOO_MANY_GROUPS = "too_many_groups", 429, "too many new groups today"
     TOO_MANY_REGISTRATIONS = "too_many_registrations", 429, "too many registrations from this address"
+    TOO_MANY_MESSAGES = "too_many_messages", 429, "the sender sent as many messages as the limits allow for now"
+    TOO_MANY_LONG_POLLS = "too_many_long_polls", 429, "the caller has as many long polls waiting as allowed"
+    TOO_MANY_SOCKETS = "too_many_sockets", 429, "the caller has as many WebSockets open as allowed (a WebSocket error frame)"
     TOO_MANY_REVEALS = "too_many_reveals", 429, "this reviewer revealed as many identities as an hour allows"
     TOO_MANY_LOGIN_ATTEMPTS = "too_many_login_attempts", 429, "too many failed logins from this address; wait retry_after seconds"
 

@@ -20,6 +20,9 @@ class Limits:
     # `limits` rate strings: each window a failed login counts in (services/rate_limits.py).
     login_failures_per_account_and_address: str = "5/minute;20/hour;100/day"
     login_failures_per_address: str = "300/hour"
+    sends_per_user: str = "20/second;600/minute;10000/day"
+    long_polls_per_user: int = 8
+    sockets_per_user: int = 16
     identity_reveals_per_reviewer_per_hour: int = 20
     identity_reveals_alert_per_hour: int = 10
     max_public_account_name_chars: int = 30

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.enforcement import Capability
-from townhall.domain.errors import ErrorCode, InvalidInput, NotFound
+from townhall.domain.errors import ErrorCode, InvalidInput, NotFound, Throttled
 from townhall.domain.events import EventType, conversation_event, message_event
 from townhall.domain.limits import Limits
 from townhall.domain.messaging import (
@@ -32,6 +32,7 @@ from townhall.services.enforcement import Enforcement
 from townhall.services.intake import CaseIntake
 from townhall.services.moderation import ContentCheck
 from townhall.services.principal import Principal, require
+from townhall.services.rate_limits import Limit, RateLimits
 from townhall.services.rendering import ConversationView, render_conversation, render_message
 from townhall.services.standing import Standings
 from townhall.store import accounts as account_store
@@ -77,10 +78,13 @@ class MessagingService:
         classifiers: ClassifierStage,
         *,
         limits: Limits,
+        rate_limits: RateLimits,
         clock: Callable[[], float],
         invalidations: Invalidations,
     ) -> None:
         self._db = database
+        self._rate_limits = rate_limits
+        self._sends = Limit.parse("sends_per_user", limits.sends_per_user)
         self._log = message_log
         self._bus = bus
         self._standings = standings
@@ -195,6 +199,13 @@ class MessagingService:
         require(actor, Permission.ACT)
         check_message_text(text, self._limits)
         check_client_id(client_id, self._limits)
+        wait = await self._rate_limits.hit(self._sends, str(actor.account_id))
+        if wait is not None:
+            raise Throttled(
+                f"too many messages; try again in {wait} s",
+                code=ErrorCode.TOO_MANY_MESSAGES,
+                retry_after=wait,
+            )
         members = await self._require_member(actor, conversation_id)
         if members.kind == ConversationKind.GROUP:
             await self._enforcement.require_user_may(actor.account_id, Capability.SEND_GROUP)

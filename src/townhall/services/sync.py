@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from townhall.bus.base import Bus, user_channel
-from townhall.domain.errors import ErrorCode, InvalidInput
+from townhall.domain.errors import ErrorCode, InvalidInput, Throttled
 from townhall.domain.events import POST_PREFIX, message_event
 from townhall.domain.limits import Limits
 from townhall.services.principal import Principal
@@ -23,6 +24,7 @@ class SyncService:
         self._bus = bus
         self._limits = limits
         self.waiting = 0  # long polls waiting for an event (the server's metrics read it)
+        self._waiting_by_account: dict[int, int] = {}
 
     @property
     def current_cursor(self) -> int:
@@ -70,16 +72,36 @@ class SyncService:
             events, cursor = await self.events_since(actor, since, limit=limit)
             if events or timeout == 0:
                 return events, cursor
-            self.waiting += 1
-            try:
-                await asyncio.wait_for(doorbell.wait(), timeout)
-            except TimeoutError:
-                return events, cursor
-            finally:
-                self.waiting -= 1
+            with self._waiting_for(actor.account_id):
+                try:
+                    await asyncio.wait_for(doorbell.wait(), timeout)
+                except TimeoutError:
+                    return events, cursor
             return await self.events_since(actor, since, limit=limit)
         finally:
             subscription.close()
+
+    @contextmanager
+    def _waiting_for(self, account_id: int) -> Iterator[None]:
+        """One more long poll of `account_id` waits; refused past `long_polls_per_user`."""
+        mine = self._waiting_by_account.get(account_id, 0)
+        if mine >= self._limits.long_polls_per_user:
+            raise Throttled(
+                f"at most {self._limits.long_polls_per_user} long polls wait at once",
+                code=ErrorCode.TOO_MANY_LONG_POLLS,
+                retry_after=1,
+            )
+        self._waiting_by_account[account_id] = mine + 1
+        self.waiting += 1
+        try:
+            yield
+        finally:
+            self.waiting -= 1
+            left = self._waiting_by_account[account_id] - 1
+            if left:
+                self._waiting_by_account[account_id] = left
+            else:
+                del self._waiting_by_account[account_id]
 
     def _check_limit(self, limit: int | None) -> int:
         if limit is None:
