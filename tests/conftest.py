@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -156,10 +157,14 @@ class ServerPool:
     _numbers: Iterator[int] = field(default_factory=itertools.count)
 
     def start(self, data_dir: Path | None = None, **settings: object) -> Server:
-        """A new server process; `settings` are Settings fields (nested with `__`)."""
+        """A new server process; `settings` are Settings fields (nested with `__`). A new data
+        dir starts from a copy of a database migrated once for the session: every test server
+        would otherwise run the same migrations (tests/test_migrations.py tests them)."""
         number = next(self._numbers)
         if data_dir is None:
             data_dir = self.root / f"server-{number}" / "data"
+            data_dir.mkdir(parents=True, mode=0o700)
+            shutil.copyfile(self._migrated_database(), data_dir / "townhall.db")
         log_file = self.root / f"server-{number}.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
         env = {key: value for key, value in os.environ.items() if not key.startswith("TOWNHALL_")}
@@ -201,6 +206,17 @@ class ServerPool:
             time.sleep(0.05)
         self.response_check.watch(server.base_url)
         return server
+
+    def _migrated_database(self) -> Path:
+        database = self.root / "migrated" / "townhall.db"
+        if not database.exists():
+            subprocess.run(
+                [str(TOWNHALL), "migrate", "--data-dir", str(database.parent)],
+                check=True,
+                capture_output=True,
+                env={k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")},
+            )
+        return database
 
     def shared(self, **settings: object) -> Server:
         key = tuple(sorted((name, str(value)) for name, value in settings.items()))
