@@ -36,8 +36,9 @@ lint: install-dev
 	$(BIN)/lint-imports
 	$(BIN)/mypy src/townhall
 
+# Two workers: most of a test's time is spent waiting on the server processes it talks to.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: install
 	$(BIN)/townhall bench messaging --json bench-results/messaging.json

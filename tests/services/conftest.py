@@ -88,7 +88,8 @@ async def world(tmp_path: Path, identity_provider: StandInProvider) -> AsyncIter
     settings = Settings(
         data_dir=tmp_path / "data",
         password_hash_profile="cheapest",
-        limits=LimitsSettings(max_group_members=4),
+        # Tests send bursts far past a person's rate; tests/api/test_caps.py tests that rate.
+        limits=LimitsSettings(max_group_members=4, sends_per_user="100000/second"),
         **identity_provider.settings(),
     )
     async with running_services(settings) as services:
