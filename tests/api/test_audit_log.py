@@ -199,8 +199,9 @@ async def test_every_staff_action_writes_exactly_one_audit_row(
             ],
             "row 3",
         ),
+        (["UPDATE audit_log SET details = '{not json' WHERE seq = 3"], "row 3's details"),
     ],
-    ids=["edited", "deleted", "reordered", "inserted"],
+    ids=["edited", "deleted", "reordered", "inserted", "details-not-json"],
 )
 async def test_verify_names_the_first_row_that_is_not_as_written(
     fresh_server: Server,
@@ -219,6 +220,7 @@ async def test_verify_names_the_first_row_that_is_not_as_written(
     broken = fresh_server.cli("audit", "verify")
     assert broken.returncode == 1
     assert named in broken.stderr, broken.stderr
+    assert "Traceback" not in broken.stderr
 
 
 async def test_checkpoints_catch_a_cut_tail_a_rollback_and_a_recomputed_rewrite(

@@ -463,6 +463,12 @@ class LogVerifier:
             self._check_due_checkpoints()
         return self.problem
 
+    def reject(self, problem: Problem) -> Problem:
+        """A row found wrong before it could be fed (its details do not even parse)."""
+        if self.problem is None:
+            self.problem = problem
+        return self.problem
+
     def finish(self) -> Problem | None:
         if self.problem is None and self._gap is not None:
             self.problem = self._resolve_gap(self._gap, None)

@@ -200,7 +200,13 @@ async def _walk(
     verifier = LogVerifier(checkpoints, signed_before_ms=signed_before_ms)
     async with database.reading() as conn:
         async for row in audit_store.every_row(conn):
-            fed = verifier.feed(entry_of(row), _unhex(row.chain_hash), stored_leaf(row))
+            try:
+                entry = entry_of(row)
+            except ValueError:
+                seq = row.seq
+                verifier.reject(Problem(seq, f"row {seq}'s details are not JSON: edited"))
+                break
+            fed = verifier.feed(entry, _unhex(row.chain_hash), stored_leaf(row))
             if fed is not None:
                 break
             if row.seq % YIELD_EVERY == 0:
