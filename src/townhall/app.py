@@ -38,7 +38,7 @@ from townhall.api.headers import SecurityHeaders
 from townhall.api.limits import BodySizeLimit
 from townhall.api.metrics import Metrics, ObserveRequests
 from townhall.api.responses import JSONBody
-from townhall.api.ws import OpenSockets, Replays
+from townhall.api.ws import Replays
 from townhall.bus.factory import open_bus
 from townhall.config import Settings
 from townhall.packs import load_pack
@@ -51,6 +51,7 @@ from townhall.services.container import Services
 from townhall.services.corrections import Corrections
 from townhall.services.enforcement import Enforcement
 from townhall.services.groups import Groups
+from townhall.services.holds import Holds
 from townhall.services.identity import IdentityService
 from townhall.services.intake import CaseIntake
 from townhall.services.live_posts import LiveFollowers
@@ -464,7 +465,8 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
     app.include_router(operations.router)
     app.include_router(metrics_api.router)
     app.state.metrics = metrics
-    app.state.sockets = OpenSockets(limits.sockets_per_user)
+    # The sockets each account holds open (`limits.sockets_per_user`), refused past the cap.
+    app.state.sockets = Holds(limits.sockets_per_user)
     app.state.replays = Replays(
         per_user=settings.ws_replays_per_user, in_all=settings.ws_replays_at_once
     )

@@ -35,6 +35,7 @@ from townhall.domain.frames import (
     frame_decoder,
 )
 from townhall.services.container import Services
+from townhall.services.holds import Holds
 from townhall.services.principal import Principal
 from townhall.services.rendering import render_message
 
@@ -79,29 +80,6 @@ class Replays:
                 del self._users[account_id]
             else:
                 self._users[account_id] = (mine, waiting - 1)
-
-
-class OpenSockets:
-    """The sockets each account holds open, at most `limits.sockets_per_user` (in this process):
-    a client that opens socket after socket is refused, not served until memory runs out."""
-
-    def __init__(self, per_user: int) -> None:
-        self._per_user = per_user
-        self._open: dict[int, int] = {}
-
-    def take(self, account_id: int) -> bool:
-        held = self._open.get(account_id, 0)
-        if held >= self._per_user:
-            return False
-        self._open[account_id] = held + 1
-        return True
-
-    def release(self, account_id: int) -> None:
-        left = self._open[account_id] - 1
-        if left:
-            self._open[account_id] = left
-        else:
-            del self._open[account_id]
 
 
 class Connection:
@@ -281,7 +259,7 @@ async def gateway(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         return
     bind_contextvars(account_id=principal.account_id)
-    sockets: OpenSockets = websocket.app.state.sockets
+    sockets: Holds = websocket.app.state.sockets
     if not sockets.take(principal.account_id):
         limit = services.limits.sockets_per_user
         said = _error(None, ErrorCode.TOO_MANY_SOCKETS, f"at most {limit} sockets at once")

@@ -11,6 +11,7 @@ from townhall.bus.base import Bus, user_channel
 from townhall.domain.errors import ErrorCode, InvalidInput, Throttled
 from townhall.domain.events import POST_PREFIX, message_event
 from townhall.domain.limits import Limits
+from townhall.services.holds import Holds
 from townhall.services.principal import Principal
 from townhall.services.rendering import render_message
 from townhall.store import stream as stream_store
@@ -24,7 +25,7 @@ class SyncService:
         self._bus = bus
         self._limits = limits
         self.waiting = 0  # long polls waiting for an event (the server's metrics read it)
-        self._waiting_by_account: dict[int, int] = {}
+        self._long_polls = Holds(limits.long_polls_per_user)
 
     @property
     def current_cursor(self) -> int:
@@ -84,24 +85,18 @@ class SyncService:
     @contextmanager
     def _waiting_for(self, account_id: int) -> Iterator[None]:
         """One more long poll of `account_id` waits; refused past `long_polls_per_user`."""
-        mine = self._waiting_by_account.get(account_id, 0)
-        if mine >= self._limits.long_polls_per_user:
+        if not self._long_polls.take(account_id):
             raise Throttled(
-                f"at most {self._limits.long_polls_per_user} long polls wait at once",
+                f"at most {self._long_polls.per_account} long polls wait at once",
                 code=ErrorCode.TOO_MANY_LONG_POLLS,
                 retry_after=1,
             )
-        self._waiting_by_account[account_id] = mine + 1
         self.waiting += 1
         try:
             yield
         finally:
             self.waiting -= 1
-            left = self._waiting_by_account[account_id] - 1
-            if left:
-                self._waiting_by_account[account_id] = left
-            else:
-                del self._waiting_by_account[account_id]
+            self._long_polls.release(account_id)
 
     def _check_limit(self, limit: int | None) -> int:
         if limit is None:
