@@ -6,7 +6,7 @@ DATA_DIR ?= ./townhall-data
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint install install-dev bench clean
+.PHONY: run test lint install install-dev bench drill clean
 
 $(BIN)/townhall: pyproject.toml
 	@echo "==> creating the virtual environment in $(VENV)"
@@ -39,6 +39,11 @@ lint: install-dev
 # Two workers: most of a test's time is spent waiting on the server processes it talks to.
 test: lint
 	$(BIN)/pytest -n 2 --dist loadfile
+
+# The long versions of the tests marked `drill` (kill -9, slow clients, disk full, malformed
+# input, backup under load): minutes, not part of make test.
+drill: install-dev
+	TOWNHALL_DRILL=1 $(BIN)/pytest -m drill -v
 
 bench: install
 	$(BIN)/townhall bench messaging --json bench-results/messaging.json

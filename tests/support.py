@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import sqlite3
 import uuid
@@ -27,6 +28,12 @@ if TYPE_CHECKING:
 SMS_CODE = re.compile(r"Townhall code: (\d+) ")
 PUBLIC_ACCOUNT_RULES = load_pack("cn-2014").public_accounts
 _SERIALS = itertools.count(1)
+
+
+def drill_scale(short: int, long: int) -> int:
+    """How many times a drill repeats: the long count under `make drill` (TOWNHALL_DRILL=1),
+    the short one in `make test`."""
+    return long if os.environ.get("TOWNHALL_DRILL") == "1" else short
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> None:
