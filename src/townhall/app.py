@@ -239,6 +239,7 @@ async def running_services(
             intake,
             classifiers,
             pack,
+            rate_limits=rate_limits,
             limits=limits,
             clock=clock,
         ),

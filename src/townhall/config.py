@@ -38,6 +38,7 @@ class LimitsSettings(BaseModel):
     login_failures_per_account_and_address: str = "5/minute;20/hour;100/day"
     login_failures_per_address: str = "300/hour"
     sends_per_user: str = "20/second;600/minute;10000/day"
+    forwards_per_user: str = "30/minute;1000/day"
     reports_per_reporter: str = "10/minute;100/day"
     reports_per_target: str = "20/hour"
     long_polls_per_user: int = Field(8, ge=1, le=10_000)
@@ -54,6 +55,7 @@ class LimitsSettings(BaseModel):
         "login_failures_per_account_and_address",
         "login_failures_per_address",
         "sends_per_user",
+        "forwards_per_user",
         "reports_per_reporter",
         "reports_per_target",
     )

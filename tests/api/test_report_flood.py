@@ -115,7 +115,5 @@ async def test_unfounded_reports_count_on_their_own_line_in_the_figures(
         "reports": 2,
         "reports_unfounded": 1,
     }
-    (row,) = (
-        await auditor.request("GET", f"{AUDIT}/stats", params={"period": "day"})
-    )["rows"]
+    (row,) = (await auditor.request("GET", f"{AUDIT}/stats", params={"period": "day"}))["rows"]
     assert (row["category"], row["reports"], row["reports_unfounded"]) == ("fraud", 2, 1)
