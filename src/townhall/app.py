@@ -239,6 +239,7 @@ async def running_services(
             intake,
             classifiers,
             pack,
+            rate_limits=rate_limits,
             limits=limits,
             clock=clock,
         ),
@@ -250,7 +251,9 @@ async def running_services(
         appeals=Appeals(
             database, enforcement, takedown, content_check, notices, audit, pack, clock=clock
         ),
-        reports=ReportService(database, intake, enforcement, notices, pack, clock=clock),
+        reports=ReportService(
+            database, intake, enforcement, notices, pack, rate_limits, limits, clock=clock
+        ),
         rescan=Rescan(database, content_check, intake),
         classifiers=classifiers,
         reach=reach,

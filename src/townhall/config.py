@@ -38,6 +38,9 @@ class LimitsSettings(BaseModel):
     login_failures_per_account_and_address: str = "5/minute;20/hour;100/day"
     login_failures_per_address: str = "300/hour"
     sends_per_user: str = "20/second;600/minute;10000/day"
+    forwards_per_user: str = "30/minute;1000/day"
+    reports_per_reporter: str = "10/minute;100/day"
+    reports_per_target: str = "20/hour"
     long_polls_per_user: int = Field(8, ge=1, le=10_000)
     sockets_per_user: int = Field(16, ge=1, le=10_000)
     identity_reveals_per_reviewer_per_hour: int = Field(20, ge=1, le=10_000)
@@ -49,7 +52,12 @@ class LimitsSettings(BaseModel):
     timeline_page_max: int = Field(100, ge=1, le=1000)
 
     @field_validator(
-        "login_failures_per_account_and_address", "login_failures_per_address", "sends_per_user"
+        "login_failures_per_account_and_address",
+        "login_failures_per_address",
+        "sends_per_user",
+        "forwards_per_user",
+        "reports_per_reporter",
+        "reports_per_target",
     )
     @classmethod
     def _rates(cls, rates: str) -> str:

@@ -9,8 +9,8 @@ import json
 import pytest
 import websockets
 
-from tests.conftest import MakeUser, ServerPool, User
-from tests.support import assert_error, send
+from tests.conftest import MakeStaff, MakeUser, ServerPool, User
+from tests.support import assert_error, public_account, send
 
 
 async def test_sends_past_the_rate_are_refused_over_http_and_the_socket(
@@ -39,6 +39,28 @@ async def test_sends_past_the_rate_are_refused_over_http_and_the_socket(
     )
     # Bob's budget is his own.
     assert (await send(bob, chat, "still here")).status_code == 201
+
+
+async def test_forwards_past_their_rate_are_refused_and_plain_sends_go_on(
+    servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    server = servers.shared(limits__forwards_per_user="2/minute")
+    reviewer = await make_staff("reviewer", on=server)
+    operator = await make_user("operator", on=server)
+    account = await public_account(operator, reviewer)
+    post = await operator.publish(account["id"], "春茶", "春茶上市")
+    alice: User = await make_user("alice", on=server)
+    bob: User = await make_user("bob", on=server)
+    chat = (await alice.open_direct(bob.id))["id"]
+    path = f"/api/v1/posts/{post['id']}/forwards"
+    body = {"conversation_id": chat}
+    answers = [await alice.raw("POST", path, json=body) for _ in range(2)]
+    assert [a.status_code for a in answers] == [201, 201]
+    refused = await alice.raw("POST", path, json=body)
+    assert_error(refused, 429, "too_many_forwards")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert (await send(alice, chat, "a plain message")).status_code == 201
+    assert (await bob.raw("POST", path, json=body)).status_code == 201
 
 
 async def test_long_polls_past_the_cap_are_refused_at_once(

@@ -95,6 +95,19 @@ def test_figures_count_each_record_in_its_period_and_each_of_its_categories() ->
     assert [row["category"] for row in only] == ["gambling"]
 
 
+def test_reports_found_unfounded_count_on_their_own_line() -> None:
+    day = ms("2024-05-01T10:00")
+    outcomes = ["", "no_violation", "no_violation", "action_taken"]  # "": pending
+    facts = Facts(
+        cases=[],
+        reports=[Dated(day, ("fraud",), outcome) for outcome in outcomes],
+        sanctions=[],
+        appeals=[],
+    )
+    (row,) = stats(facts, granularity="day", tz=SHANGHAI, now_ms=day, sanction_kinds=[])
+    assert (row["reports"], row["reports_unfounded"]) == (2, 2)
+
+
 def test_redaction_takes_out_names_numbers_and_addresses() -> None:
     text = "zhang3-4567890 (Zhang) called +86 138 0013 8000, wrote z@example.cn in case 12"
     assert dsa.redact(text, ["zhang3-4567890", "Zhang", "Al", None]) == (

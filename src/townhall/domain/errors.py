@@ -220,6 +220,8 @@ class ErrorCode(StrEnum):
     # 429: too many, try later ------------------------------------------------------------------
     BROADCAST_QUOTA = "broadcast_quota", 429, "the public account's post quota for the period is used up"
     REPORT_RATE_LIMITED = "report_rate_limited", 429, "too many unfounded reports: fewer a day for now"
+    TOO_MANY_FORWARDS = "too_many_forwards", 429, "the account forwarded as many posts as the limits allow for now"
+    TOO_MANY_REPORTS = "too_many_reports", 429, "the reporter filed as many reports as the limits allow for now"
     TOO_MANY_ATTEMPTS = "too_many_attempts", 429, "too many wrong SMS codes: ask for a new one"
     TOO_MANY_CODES = "too_many_codes", 429, "too many SMS codes asked for"
     TOO_MANY_GROUPS = "too_many_groups", 429, "too many new groups today"

@@ -21,6 +21,9 @@ class Limits:
     login_failures_per_account_and_address: str = "5/minute;20/hour;100/day"
     login_failures_per_address: str = "300/hour"
     sends_per_user: str = "20/second;600/minute;10000/day"
+    forwards_per_user: str = "30/minute;1000/day"  # posts forwarded into conversations
+    reports_per_reporter: str = "10/minute;100/day"  # reports one account files
+    reports_per_target: str = "20/hour"  # reports of one target that weigh in its case
     long_polls_per_user: int = 8
     sockets_per_user: int = 16
     identity_reveals_per_reviewer_per_hour: int = 20

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from townhall.domain.enforcement import KINDS_BY_SUBJECT, AppealState
 from townhall.domain.errors import ErrorCode, InvalidInput
-from townhall.domain.review import PENDING, CaseState
+from townhall.domain.review import PENDING, CaseState, Outcome
 
 UNSPECIFIED = "unspecified"  # the category of a record that names none
 # Every kind of sanction, once, in the ladder's order: the figures count each.
@@ -164,7 +164,7 @@ class Dated:
 
     at: int
     categories: tuple[str, ...]
-    kind: str = ""  # a sanction's kind, an appeal's state
+    kind: str = ""  # a sanction's kind, an appeal's state, a decided report's outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,15 +189,18 @@ def stats(
 ) -> list[dict[str, Any]]:
     """One row per period and category. Each row counts what began in its period — cases
     opened, reports filed, sanctions applied, appeals lodged — with what has become of them
-    since; a record of several categories counts in each."""
+    since; a record of several categories counts in each. A report decided unfounded counts
+    in `reports_unfounded` instead of `reports`: a flood of baseless reports is not read as
+    harm found."""
     rows: defaultdict[_Key, Counter[str]] = defaultdict(Counter)
     handled: defaultdict[_Key, list[int]] = defaultdict(list)
     for case in facts.cases:
         for key in _keys(case.opened_at, case.categories, granularity, tz, category):
             _count_case(rows[key], handled[key], case, now_ms)
     for report in facts.reports:
+        line = "reports_unfounded" if report.kind == Outcome.NO_VIOLATION else "reports"
         for key in _keys(report.at, report.categories, granularity, tz, category):
-            rows[key]["reports"] += 1
+            rows[key][line] += 1
     for sanction in facts.sanctions:
         for key in _keys(sanction.at, sanction.categories, granularity, tz, category):
             rows[key]["sanctions"] += 1
@@ -240,6 +243,7 @@ def _row(
     row["handling_ms_median"] = middle(handled)
     row["handling_ms_p90"] = p90(handled)
     row["reports"] = counts["reports"]
+    row["reports_unfounded"] = counts["reports_unfounded"]
     row["sanctions"] = counts["sanctions"]
     for kind in kinds:
         row[f"sanctions_{kind}"] = counts[f"sanctions_{kind}"]

@@ -44,6 +44,7 @@ from townhall.services.messaging import MessagingService
 from townhall.services.moderation import ContentCheck
 from townhall.services.news_check import NewsCheck
 from townhall.services.principal import Principal, require
+from townhall.services.rate_limits import Limit, RateLimits
 from townhall.services.reach import ReachLedger, reach_of
 from townhall.services.rendering import post_attachment, render_post
 from townhall.services.standing import Standings
@@ -111,10 +112,13 @@ class PostService:
         classifiers: ClassifierStage,
         pack: PolicyPack,
         *,
+        rate_limits: RateLimits,
         limits: Limits,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
+        self._rate_limits = rate_limits
+        self._forwards = Limit.parse("forwards_per_user", limits.forwards_per_user)
         self._intake = intake
         self._classifiers = classifiers
         self._check = content_check
@@ -363,6 +367,7 @@ class PostService:
         require(actor, Permission.ACT)
         post = await self._published(post_id)
         parent = await self._parent_forward(actor, post_id, from_message_id)
+        await self._require_may_forward(actor.account_id)
         appended = await self._messaging.send(
             actor,
             conversation_id,
@@ -376,6 +381,17 @@ class PostService:
             post, appended.message, forwarder_id=actor.account_id, parent=parent
         )
         return ForwardedPost(forward, appended.message)
+
+    async def _require_may_forward(self, account_id: int) -> None:
+        """A forward is also a send; its own, lower rate keeps one account from pushing a post
+        into every chat it is in."""
+        wait = await self._rate_limits.hit(self._forwards, str(account_id))
+        if wait is not None:
+            raise Throttled(
+                f"too many forwards for now; try again in {wait} s",
+                code=ErrorCode.TOO_MANY_FORWARDS,
+                retry_after=wait,
+            )
 
     async def _parent_forward(
         self, actor: Principal, post_id: int, from_message_id: int | None

@@ -226,7 +226,7 @@ class RegulatorService:
             facts = Facts(
                 cases=[_case_fact(r) for r in await regulator_store.case_facts(conn, window)],
                 reports=[
-                    Dated(r.created_at, (r.reason,))
+                    Dated(r.created_at, (r.reason,), r.outcome or "")
                     for r in await regulator_store.report_facts(conn, window)
                 ],
                 sanctions=[

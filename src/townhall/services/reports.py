@@ -10,6 +10,7 @@ from typing import Any
 from townhall.domain.accounts import AccountStatus
 from townhall.domain.enforcement import Capability
 from townhall.domain.errors import ErrorCode, InvalidInput, NotFound, Throttled
+from townhall.domain.limits import Limits
 from townhall.domain.messaging import GONE, SENDER_ONLY, ConversationKind
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
@@ -29,6 +30,7 @@ from townhall.services.intake import CaseIntake, report_notice
 from townhall.services.notices import Notices
 from townhall.services.posts import READABLE_ACCOUNTS
 from townhall.services.principal import Principal, require
+from townhall.services.rate_limits import Limit, RateLimits
 from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
 from townhall.store import messages as message_store
@@ -49,10 +51,15 @@ class ReportService:
         enforcement: Enforcement,
         notices: Notices,
         pack: PolicyPack,
+        rate_limits: RateLimits,
+        limits: Limits,
         *,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
+        self._rate_limits = rate_limits
+        self._per_reporter = Limit.parse("reports_per_reporter", limits.reports_per_reporter)
+        self._per_target = Limit.parse("reports_per_target", limits.reports_per_target)
         self._intake = intake
         self._enforcement = enforcement
         self._notices = notices
@@ -82,17 +89,21 @@ class ReportService:
                 if earlier is not None:
                     return _filed(earlier, target_type, target_id), False
             await self._check_reporter(conn, actor.account_id, now_ms)
-            raised = Raised(
-                target_type,
-                target_id,
-                Source.REPORT,
-                seen.author_id,
-                seen.content,
-                categories=[reason] if reason in self._categories else [],
-                views=seen.views,
-                forwards=seen.forwarders,
-            )
-            case = await self._intake.raise_case(conn, raised, now_ms)
+            await self._check_flood(actor.account_id)
+            # Past the target's cap a report is kept and answered, but joins the case as is.
+            weighs = await self._rate_limits.hit(self._per_target, target_type, str(target_id))
+            if case is None or weighs is None:
+                raised = Raised(
+                    target_type,
+                    target_id,
+                    Source.REPORT,
+                    seen.author_id,
+                    seen.content,
+                    categories=[reason] if reason in self._categories else [],
+                    views=seen.views,
+                    forwards=seen.forwarders,
+                )
+                case = await self._intake.raise_case(conn, raised, now_ms)
             if seen.gone:
                 case = await self._intake.close_gone(conn, case, now_ms)
             decided = case.state not in PENDING  # judged before: the reporter hears it at once
@@ -156,6 +167,16 @@ class ReportService:
                 f"{limit.per_day} a day for now. Try again in {retry_after} s",
                 code=ErrorCode.REPORT_RATE_LIMITED,
                 retry_after=retry_after,
+            )
+
+    async def _check_flood(self, reporter_id: int) -> None:
+        """However founded a reporter's reports have been, only so many in a burst and a day."""
+        wait = await self._rate_limits.hit(self._per_reporter, str(reporter_id))
+        if wait is not None:
+            raise Throttled(
+                f"too many reports for now; try again in {wait} s",
+                code=ErrorCode.TOO_MANY_REPORTS,
+                retry_after=wait,
             )
 
     async def _seen(

@@ -126,6 +126,7 @@ class EscalationForAuditor(StoredEscalation):
 class ReportFact:
     created_at: int
     reason: str
+    outcome: str | None  # None while pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,7 +339,7 @@ async def case_facts(conn: DbConnection, window: Window) -> list[StoredCaseFact]
 
 
 async def report_facts(conn: DbConnection, window: Window) -> list[ReportFact]:
-    query = select(reports.c.created_at, reports.c.reason).where(
+    query = select(reports.c.created_at, reports.c.reason, reports.c.outcome).where(
         *_in_window(reports.c.created_at, window)
     )
     return await _rows(conn, ReportFact, query)

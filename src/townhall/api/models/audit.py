@@ -183,7 +183,10 @@ class StatsRow(Model):
     overdue: int
     handling_ms_median: int | None
     handling_ms_p90: int | None
-    reports: int
+    reports: int = Field(description="reports filed in the period, less those found unfounded")
+    reports_unfounded: int = Field(
+        description="reports filed in the period that a reviewer found no violation in"
+    )
     sanctions: int
     sanctions_warning: int
     sanctions_limit_publication: int
