@@ -149,3 +149,22 @@ def test_broadcast_bench_reports_every_figure(tmp_path: Path) -> None:
     assert targets["push_every_socket_every_post"]["met"]
     assert targets["views_counted_once"]["met"]
     assert targets["correction_every_reader_once"]["met"]
+
+
+def test_middleware_bench_compares_the_same_routes_with_and_without(tmp_path: Path) -> None:
+    results_file = tmp_path / "middleware.json"
+    townhall = Path(sys.executable).parent / "townhall"
+    options = ["--requests", "20", "--rounds", "1", "--concurrency", "4"]
+    subprocess.run(
+        [str(townhall), "bench", "middleware", "--json", str(results_file), *options],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+    results = json.loads(results_file.read_text())
+    for route, path in (("healthz", "/healthz"), ("me", "/api/v1/me")):
+        figures = results[route]
+        assert figures["path"] == path
+        assert figures["full_per_s"] > 0 and figures["without_middleware_per_s"] > 0
+        ratio = figures["full_per_s"] / figures["without_middleware_per_s"]
+        assert abs(figures["full_over_without"] - ratio) < 0.01

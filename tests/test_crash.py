@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
+import sqlite3
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,8 +19,17 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import BASE_PACK_TEXT, MakeStaff, MakeUser, Server, ServerPool, User
+from tests.conftest import (
+    BASE_PACK_TEXT,
+    MakeStaff,
+    MakeUser,
+    Server,
+    ServerPool,
+    User,
+    moved,
+)
 from tests.support import (
+    drill_scale,
     full_history,
     full_sync,
     group_of,
@@ -26,77 +38,133 @@ from tests.support import (
     query_db,
     review_pack,
 )
+from townhall.client import LiveSocket
 
-ACKS_BEFORE_KILL = 300
-
-
-def on_server(user: User, server: Server) -> User:
-    """The same account and session, talking to another server process."""
-    moved = User(server.base_url, user_id=user.id, handle=user.handle, password=user.password)
-    moved.token = user.token
-    return moved
+KILLS = drill_scale(short=2, long=20)
+SENDERS = ("alice", "bob", "carol")
+SEND_WINDOW = 32  # sends a client has in flight: like an app, it waits for acks
 
 
 @pytest.mark.slow
-async def test_acknowledged_messages_survive_a_kill(
-    fresh_server: Server, servers: ServerPool, make_user: MakeUser
+@pytest.mark.drill
+async def test_acknowledged_messages_survive_kill_after_kill(
+    servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:
-    alice = await make_user("alice", on=fresh_server)
-    bob = await make_user("bob", on=fresh_server)
-    chat = (await alice.open_direct(bob.id))["id"]
-    acked: dict[str, dict[str, Any]] = {}
-    killed = asyncio.Event()
-
-    async with alice.websocket() as live:
-
-        async def send_as_fast_as_possible() -> None:
-            i = 0
-            with contextlib.suppress(ConnectionClosed):
-                while not killed.is_set():
-                    await live.send_message(chat, f"message {i}", f"crash-{i}")
-                    i += 1
-
-        async def collect_acks_then_kill() -> None:
-            with contextlib.suppress(ConnectionClosed):
-                while True:
-                    frame = await live.receive()
-                    assert frame["type"] == "ack", frame
-                    acked[frame["client_id"]] = frame["message"]
-                    if len(acked) == ACKS_BEFORE_KILL:
-                        fresh_server.process.kill()  # SIGKILL: no shutdown, no flush
-                        killed.set()
-
-        await asyncio.wait_for(
-            asyncio.gather(send_as_fast_as_possible(), collect_acks_then_kill()), 60
-        )
-    assert fresh_server.process.wait(10) == -9
-
-    restarted = servers.start(data_dir=fresh_server.data_dir)
+    """Round after round, three clients send a burst over their sockets and a reviewer reads
+    the review queue (an audit row each time) until the server gets a SIGKILL at a random
+    number of acknowledgements; then the killed data dir is checked (`townhall audit verify`,
+    SQLite's integrity and foreign key checks) and a server restarted on it must hold every
+    acknowledged message exactly once, in order, and recognize a resend."""
+    server = servers.start()
+    senders = [await make_user(name, on=server) for name in SENDERS]
+    reviewer = await make_staff("reviewer", on=server)
+    chat = (await group_of(senders[0], "演习", *senders[1:]))["id"]
+    first = await senders[0].send(chat, "the first, reported: a case to read")
+    await senders[1].report("message", first["id"], "other")
+    acked: dict[str, dict[str, Any]] = {first["client_id"]: first}
+    rng = random.Random(14)
+    stored_before = 1
     try:
-        async with (
-            on_server(bob, restarted) as bob_again,
-            on_server(alice, restarted) as alice_again,
-        ):
-            history = await full_history(bob_again, chat)
-            events, _ = await full_sync(bob_again)
-
-            stored = {message["client_id"]: message for message in history}
-            assert len(stored) == len(history)  # no client_id stored twice
-            assert len(acked) >= ACKS_BEFORE_KILL
-            for client_id, message in acked.items():
-                assert stored.get(client_id) == message
-            assert [m["seq"] for m in history] == list(range(1, len(history) + 1))
-            assert len({m["id"] for m in history}) == len(history)
-            assert messages_of(events) == history
-
-            # Sending goes on where it stopped, and a resend after the crash is recognized.
-            resent = await alice_again.send(chat, "message 0", "crash-0")
-            assert resent == acked["crash-0"]
-            after = await alice_again.send(chat, "after the restart")
-            assert after["seq"] == len(history) + 1
-            assert after["id"] > max(m["id"] for m in history)
+        for round_number in range(1, KILLS + 1):
+            started = time.monotonic()
+            kill_at = rng.randint(100, 600)
+            clients = [moved(user, server) for user in (*senders, reviewer)]
+            burst, reads = await burst_until_killed(
+                server, clients[:-1], clients[-1], chat, round_number, kill_at
+            )
+            for client in clients:
+                await client.aclose()
+            verified = server.cli("audit", "verify")
+            assert verified.returncode == 0, verified.stderr
+            assert database_problems(server.data_dir) == []
+            restart = time.monotonic()
+            server = servers.start(data_dir=server.data_dir)
+            restarted_in = time.monotonic() - restart
+            acked |= burst
+            last = max(burst.values(), key=lambda message: message["seq"])
+            sender = next(user for user in senders if user.id == last["sender_id"])
+            async with moved(sender, server) as client:
+                stored = await assert_held_exactly_once(client, chat, acked)
+                # The last acknowledged before the kill, sent again: recognized, not stored twice.
+                assert await client.send(chat, last["text"], last["client_id"]) == last
+            print(
+                f"kill round {round_number}/{KILLS}: killed at {len(burst)} acks "
+                f"(aimed at {kill_at}), {stored - stored_before - len(burst)} stored without an "
+                f"ack, {reads} audited reads; {stored} messages in all, restarted in "
+                f"{restarted_in:.1f} s, "
+                f"{verified.stdout.strip()}; round {time.monotonic() - started:.1f} s"
+            )
+            stored_before = stored
     finally:
-        restarted.stop()
+        server.stop()
+
+
+async def burst_until_killed(
+    server: Server, senders: list[User], reader: User, chat: int, round_number: int, kill_at: int
+) -> tuple[dict[str, dict[str, Any]], int]:
+    """Each sender sends as fast as its socket takes, and the reader reads the review queue,
+    until `kill_at` sends are acknowledged in all: then SIGKILL, no shutdown, no flush. Returns
+    the acknowledged messages by client id and how many reads were answered."""
+    acked: dict[str, dict[str, Any]] = {}
+
+    async def send_and_collect(live: LiveSocket, name: str) -> None:
+        window = asyncio.Semaphore(SEND_WINDOW)
+
+        async def send() -> None:
+            with contextlib.suppress(ConnectionClosed):
+                for i in itertools.count():
+                    await window.acquire()
+                    await live.send_message(chat, f"{name} {i}", f"r{round_number}-{name}-{i}")
+
+        sending = asyncio.create_task(send())
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                frame = await live.receive()
+                assert frame["type"] != "error", frame
+                if frame["type"] == "ack":
+                    window.release()
+                    acked[frame["client_id"]] = frame["message"]
+                    if len(acked) == kill_at:
+                        server.process.kill()
+        sending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sending
+
+    async with contextlib.AsyncExitStack() as sockets:
+        lives = [await sockets.enter_async_context(user.websocket()) for user in senders]
+        reading = asyncio.create_task(
+            keep_going(lambda _: reader.request("GET", "/api/v1/admin/review/cases"))
+        )
+        await asyncio.wait_for(
+            asyncio.gather(*map(send_and_collect, lives, (u.handle for u in senders))), 60
+        )
+        reads = await reading
+    assert server.process.wait(10) == -9
+    assert len(acked) >= kill_at
+    return acked, reads
+
+
+async def assert_held_exactly_once(user: User, chat: int, acked: dict[str, dict[str, Any]]) -> int:
+    """Every acknowledged message is in the history as acknowledged, once; the history is
+    numbered without gaps and its sync says the same. Returns how many messages it holds."""
+    history = await full_history(user, chat)
+    stored = {message["client_id"]: message for message in history}
+    assert len(stored) == len(history)  # no client_id stored twice
+    assert len({m["id"] for m in history}) == len(history)
+    missing_or_changed = [cid for cid, m in acked.items() if stored.get(cid) != m]
+    assert missing_or_changed == []
+    assert [m["seq"] for m in history] == list(range(1, len(history) + 1))
+    events, _ = await full_sync(user)
+    assert [m for m in messages_of(events) if m["conversation_id"] == chat] == history
+    return len(history)
+
+
+def database_problems(data_dir: Path) -> list[tuple[Any, ...]]:
+    """What SQLite's own checks find wrong with the database: nothing, when it is whole."""
+    with contextlib.closing(sqlite3.connect(data_dir / "townhall.db")) as db:
+        integrity = db.execute("PRAGMA integrity_check").fetchall()
+        foreign_keys = db.execute("PRAGMA foreign_key_check").fetchall()
+    return [row for row in integrity if row != ("ok",)] + foreign_keys
 
 
 # What moderation raised survives with what raised it ------------------------------------------
@@ -210,7 +278,7 @@ async def test_what_moderation_raised_commits_with_what_raised_it_whenever_the_s
     answered = 0
     try:
         for _ in range(KILL_ROUNDS):
-            users = [on_server(user, server) for user in (alice, bob, carol, operator)]
+            users = [moved(user, server) for user in (alice, bob, carol, operator)]
             work = [
                 asyncio.create_task(keep_going(burst))
                 for burst in bursts(*users, ids)
@@ -223,6 +291,7 @@ async def test_what_moderation_raised_commits_with_what_raised_it_whenever_the_s
             for user in users:
                 await user.aclose()
             assert unmatched(server.data_dir) == {}
+            assert database_problems(server.data_dir) == []
             server = servers.start(data_dir=server.data_dir, policy_pack=pack)
         cases = query_db(server.data_dir, "SELECT DISTINCT target_type FROM review_cases")
         assert sorted(cases) == [("message",), ("post",)]  # both were raised, and kept

@@ -118,3 +118,16 @@ def moderation(
     from townhall.bench.moderation import BenchOptions, run
 
     run(BenchOptions(terms=terms, messages=messages, evasions=evasions, seed=seed), json_file)
+
+
+@bench_app.command("middleware")
+def middleware(
+    json_file: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
+    requests: Annotated[int, typer.Option(min=1, help="requests per route, app and round")] = 5000,
+    rounds: Annotated[int, typer.Option(min=1, help="rounds, alternating the apps")] = 5,
+    concurrency: Annotated[int, typer.Option(min=1, help="requests in flight at once")] = 16,
+) -> None:
+    """Requests/s of /healthz and /api/v1/me with and without the per-request middleware."""
+    from townhall.cli.bench_middleware import BenchOptions, run
+
+    run(BenchOptions(requests=requests, rounds=rounds, concurrency=concurrency), json_file)
