@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
+import pytest
 from stdnum.cn import ric, uscc
 
 from townhall.client import TownhallClient
@@ -34,6 +35,14 @@ def drill_scale(short: int, long: int) -> int:
     """How many times a drill repeats: the long count under `make drill` (TOWNHALL_DRILL=1),
     the short one in `make test`."""
     return long if os.environ.get("TOWNHALL_DRILL") == "1" else short
+
+
+def unavailable_here(reason: str) -> NoReturn:
+    """What the test needs is not on this machine: skipped with the reason on a developer's
+    machine, failed under CI (CI=true), where every test must run."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; under CI every test must run")
+    pytest.skip(reason)
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> None:

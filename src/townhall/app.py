@@ -41,6 +41,7 @@ from townhall.api.responses import JSONBody
 from townhall.api.ws import Replays
 from townhall.bus.factory import open_bus
 from townhall.config import Settings
+from townhall.domain.errors import StorageFull
 from townhall.packs import load_pack
 from townhall.services.accounts import AccountService
 from townhall.services.appeals import Appeals
@@ -309,6 +310,8 @@ async def every(interval_seconds: float, job: Callable[[], Awaitable[object]], w
     while True:
         try:
             await job()
+        except StorageFull:
+            pass  # said once in the log when the disk filled; the next round may find room
         except Exception:
             log.exception("%s failed; trying again next round", what)
         await asyncio.sleep(interval_seconds)
@@ -318,6 +321,8 @@ async def one_round(job: Callable[[], Awaitable[object]], what: str) -> None:
     """One round of a timer's job, at a moment when a failure must not stop anything."""
     try:
         await job()
+    except StorageFull:
+        log.warning("%s was not written: the disk is full", what)
     except Exception:
         log.exception("%s failed", what)
 

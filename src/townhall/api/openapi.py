@@ -9,7 +9,9 @@ envelope, and 422 means a refusal by policy. So that 422 goes, and each operatio
 - 401 and 403 if it takes a bearer token (none or a stale one; the role, status or a sanction
   does not allow it — every authenticated route checks standing or permission);
 - 404 if it has path parameters (no such thing, or not visible to the caller);
-- 413 if it takes a body (`api/limits.py` refuses bodies over the configured size).
+- 413 if it takes a body (`api/limits.py` refuses bodies over the configured size);
+- 507 if it changes something or takes a bearer token (a signed-in read may record the look: a
+  view counted, a staff read audited): the disk was full and nothing was written.
 
 A route declares the other statuses its service can answer with `errors(...)` from
 `api/models/common.py`; a status it declares itself is kept as it is.
@@ -75,7 +77,7 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     for operations in document.get("paths", {}).values():
         for method, operation in operations.items():
             if method in HTTP_METHODS:
-                complete_operation(operation)
+                complete_operation(method, operation)
     # The generic envelope routes name in `errors(...)` is replaced by the one of each status.
     for name in (*FASTAPI_VALIDATION_SCHEMAS, "ErrorEnvelope", "ErrorDetail"):
         schemas.pop(name, None)
@@ -99,14 +101,14 @@ def restore_integer_bounds(node: Any) -> None:
             restore_integer_bounds(value)
 
 
-def complete_operation(operation: dict[str, Any]) -> None:
+def complete_operation(method: str, operation: dict[str, Any]) -> None:
     # An operation that takes no token says so: without `security`, a client cannot tell it
     # from one that inherits a document-wide requirement.
     operation.setdefault("security", [])
     responses = operation.setdefault("responses", {})
     if refers_to(responses.get("422"), FASTAPI_VALIDATION_SCHEMAS[0]):
         del responses["422"]
-    for status in automatic_errors(operation):
+    for status in automatic_errors(method, operation):
         responses.setdefault(str(status), error_response(status))
     for status, response in responses.items():
         if refers_to(response, "ErrorEnvelope"):
@@ -117,7 +119,7 @@ def complete_operation(operation: dict[str, Any]) -> None:
     operation["responses"] = dict(sorted(responses.items()))
 
 
-def automatic_errors(operation: dict[str, Any]) -> list[int]:
+def automatic_errors(method: str, operation: dict[str, Any]) -> list[int]:
     """The error statuses an operation can answer because of its kind alone."""
     parameters = operation.get("parameters", [])
     has_body = "requestBody" in operation
@@ -130,6 +132,8 @@ def automatic_errors(operation: dict[str, Any]) -> list[int]:
         statuses.append(404)
     if has_body:
         statuses.append(413)
+    if operation.get("security") or method != "get":
+        statuses.append(507)
     return statuses
 
 

@@ -232,9 +232,10 @@ class ErrorCode(StrEnum):
     TOO_MANY_REVEALS = "too_many_reveals", 429, "this reviewer revealed as many identities as an hour allows"
     TOO_MANY_LOGIN_ATTEMPTS = "too_many_login_attempts", 429, "too many failed logins from this address; wait retry_after seconds"
 
-    # 500 and 503 ------------------------------------------------------------------------------
+    # 500, 503 and 507 -------------------------------------------------------------------------
     INTERNAL_ERROR = "internal_error", 500, "something failed on the server's side; it is logged"
     VERIFIER_UNAVAILABLE = "verifier_unavailable", 503, "the identity-verification provider did not answer; try later"
+    STORAGE_FULL = "storage_full", 507, "the server's disk is full: nothing of the request was written; try again later"
     # fmt: on
 
 
@@ -295,3 +296,10 @@ class Unavailable(DomainError):
     """Something outside Townhall the request needs did not answer; trying later may work."""
 
     status = 503
+
+
+class StorageFull(DomainError):
+    """The server's storage has no room left: the request wrote nothing, and the same request
+    succeeds once the operator frees space (no restart needed)."""
+
+    status = 507

@@ -399,10 +399,11 @@ class AuditLog:
         name = log_name(key.public_key())
         signed = Checkpoint(name, verifier.size, verifier.root(), verifier.head, now_ms)
         text = sign_checkpoint(signed, key, name)
-        paths = [
-            audit_store.write_checkpoint_file(folder, signed.tree_size, text)
-            for folder in (self._folder, *self._also, *also)
-        ]
+        with self._db.storage.guarding():
+            paths = [
+                audit_store.write_checkpoint_file(folder, signed.tree_size, text)
+                for folder in (self._folder, *self._also, *also)
+            ]
         return signed, paths
 
     async def checkpoint_if_grown(self) -> Checkpoint | None:

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from townhall.bus.base import Bus, user_channel
-from townhall.domain.errors import ErrorCode, NotFound, PolicyRefusal
+from townhall.domain.errors import ErrorCode, NotFound, PolicyRefusal, StorageFull
 from townhall.domain.events import EventType, correction_event
 from townhall.domain.messaging import SENDER_ONLY
 from townhall.domain.public_accounts import AccountState, Entitlement, PostState
@@ -140,6 +140,9 @@ class Corrections:
             self._wake.clear()
             try:
                 await self.deliver_owed()
+            except StorageFull:  # said once in the log when the disk filled
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
             except Exception:
                 log.exception("delivering corrections failed; trying again in %g s", RETRY_SECONDS)
                 await asyncio.sleep(RETRY_SECONDS)

@@ -647,11 +647,12 @@ class IdentityService:
                 sent_in_window=sent + 1,
             )
         claim = self._vault.open(actor.account_id, identity.key_id, identity.sealed)
-        await self._sms.send(
-            account_id=actor.account_id,
-            phone_e164=claim.phone,
-            text=f"Townhall code: {code} (valid {rules.code_ttl_seconds // 60} min)",
-        )
+        with self._db.storage.guarding():  # the outbox file of the data dir, by default
+            await self._sms.send(
+                account_id=actor.account_id,
+                phone_e164=claim.phone,
+                text=f"Townhall code: {code} (valid {rules.code_ttl_seconds // 60} min)",
+            )
         return expires_at
 
     async def verify_phone(self, actor: Principal, code: str) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from townhall.domain.errors import StorageFull
 from townhall.services.classifiers import ClassifierStage, WorkerState
 from townhall.store import keys as key_store
 from townhall.store import readiness as readiness_store
@@ -20,6 +21,7 @@ from townhall.store.migrate import head_revision
 log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT_SECONDS = 2.0
+DISK_FULL = "the disk is full: writes are refused until space is freed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +66,13 @@ class Readiness:
         try:
             async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), self._db.writing() as conn:
                 await readiness_store.record_probe(conn, self._node, int(self._clock() * 1000))
+        except StorageFull:  # logged once, when writes began to fail
+            return Check("database", False, DISK_FULL)
         except Exception as error:  # whatever stops a write makes the node unready
             log.warning("readiness: the database took no write (%s)", type(error).__name__)
             return Check("database", False, f"a write failed: {type(error).__name__}")
+        if self._db.storage.full:  # the probe fitted, but the disk has no room for more
+            return Check("database", False, DISK_FULL)
         return Check("database", True, "writable")
 
     def _writer_check(self) -> Check:

@@ -133,8 +133,12 @@ def write_checkpoint_file(folder: Path, tree_size: int, text: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = _checkpoint_path(folder, tree_size)
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    except OSError:
+        temporary.unlink(missing_ok=True)  # a full disk leaves no half checkpoint behind
+        raise
     return path
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.pool import NullPool, QueuePool
 
 from townhall.store.positions import SingleWriterPositions
 from townhall.store.schema import events, messages
+from townhall.store.storage import StorageWatch
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -110,6 +111,7 @@ class Database:
         self.engine = engine
         self._sqlite_synchronous = sqlite_synchronous
         self.positions = SingleWriterPositions()
+        self.storage = StorageWatch(_database_folder(engine))
         self._write_lock = asyncio.Lock()
         # No overflow limit: a checkout that had to wait would block the event loop.
         self._reader = self._sync_engine(QueuePool, pool_size=READER_POOL_SIZE, max_overflow=-1)
@@ -127,12 +129,15 @@ class Database:
         """A write transaction in the writer's turn, holding SQLite's write lock from its start:
         a transaction that reads before it writes would otherwise fail at once ("database is
         locked") when another process (a CLI command) commits in between. Its effects after
-        commit run once the turn is over, when readers see what it wrote."""
+        commit run once the turn is over, when readers see what it wrote. A write the disk has
+        no room for rolls back whole and raises `StorageFull`."""
         effects = AfterCommit()
-        async with self.write_turn(), self.engine.connect() as conn:
-            await conn.execution_options(**{WRITES: True})
-            async with conn.begin():
-                yield Transaction(conn, effects)
+        with self.storage.guarding():
+            async with self.write_turn(), self.engine.connect() as conn:
+                await conn.execution_options(**{WRITES: True})
+                async with conn.begin():
+                    yield Transaction(conn, effects)
+        self.storage.wrote()
         effects.run()
 
     def sync_engine_for_writer(self) -> Engine:
@@ -174,6 +179,13 @@ class Database:
     async def dispose(self) -> None:
         self._reader.dispose()
         await self.engine.dispose()
+
+
+def _database_folder(engine: AsyncEngine) -> Path | None:
+    """The folder of a SQLite database's files, whose disk may fill; None for a server."""
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        return None
+    return Path(engine.url.database).parent
 
 
 def prepare_storage(data_dir: Path, url: str) -> None:

@@ -10,6 +10,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from townhall.domain.errors import DomainError
+
 log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
@@ -75,14 +77,17 @@ class GroupCommit(Generic[Item, Result]):
                 return
 
     async def _commit_batch(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+        """Every caller of the batch is answered, whatever happens: none waits forever, and the
+        writer goes on to the next batch."""
         try:
             results = await self._commit([item for item, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{len(results)} results for a batch of {len(batch)}")
+        except DomainError as refused:  # a refusal of the whole batch (a full disk): no bug
+            results = [refused] * len(batch)
         except Exception as exc:
             log.exception("%s: a batch of %d failed", self._name, len(batch))
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
+            results = [exc] * len(batch)
         for (_, future), result in zip(batch, results, strict=True):
             if future.done():  # the caller went away; the write stands
                 continue

@@ -28,6 +28,7 @@ from townhall.domain.errors import Conflict, DomainError, ErrorCode
 from townhall.store.database import WRITES, AfterCommit, Database, Transaction
 from townhall.store.group_commit import GroupCommit
 from townhall.store.schema import inbox, messages
+from townhall.store.storage import storage_full
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +201,8 @@ class MessageLog:
                         self._thread, self._writer.write, batch, now_ms
                     )
         except Exception as error:
+            if self._db.storage.refuses(error):  # none of the batch is to blame, none fits
+                return [storage_full() for _ in batch]
             if len(batch) > 1:
                 # Isolate the request that broke the batch: the others must not fail with it.
                 return [outcome for request in batch for outcome in await self._commit([request])]
@@ -207,6 +210,7 @@ class MessageLog:
                 return [error]
             log.exception("message append failed")
             return [Conflict("the message could not be stored", code=ErrorCode.MESSAGE_NOT_STORED)]
+        self._db.storage.wrote()
         fresh = [o for o in outcomes if isinstance(o, Appended) and not o.duplicate]
         if fresh:  # stored is stored: a failed push must not stall the log
             for callback in self._on_commit:

@@ -32,7 +32,18 @@ class OutboxSmsSender:
         await asyncio.to_thread(self._append, line + b"\n")
 
     def _append(self, line: bytes) -> None:
+        """The whole line or nothing: a line cut short by a full disk is taken back, so that
+        the outbox stays one JSON object a line."""
         # 0600: the file holds live codes.
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "ab") as outbox:
-            outbox.write(line)
+        try:
+            end = os.fstat(fd).st_size
+            try:
+                written = 0
+                while written < len(line):
+                    written += os.write(fd, line[written:])
+            except OSError:
+                os.ftruncate(fd, end)
+                raise
+        finally:
+            os.close(fd)

@@ -86,6 +86,7 @@ ERROR_MEANINGS = {
     422: "refused by policy (the policy pack's rules)",
     429: "too many requests; see retry_after and the Retry-After header",
     503: "a service Townhall depends on did not answer; try again later",
+    507: "the server's disk is full; nothing was written, try again later",
 }
 
 
