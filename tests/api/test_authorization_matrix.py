@@ -107,8 +107,15 @@ KINDS = {
     "message": Kind(("direct_message", "group_message", "sanctioned_chat_message")),
     # A forward is continued from the message that carried it, by those who read that message.
     "forward_message": Kind(("forward_message",), optional=True),
-    # A sanction is appealed by its subject.
+    # A sanction is appealed by its subject, a removal by the removed content's author.
     "sanction": Kind(("sanction",)),
+    "appealed_case": Kind(("case",)),
+    # Anyone reports what they may see: a published post, an approved account, any account; a
+    # group only its members.
+    "reported_post": Kind(("post", "held_post"), public=True),
+    "reported_account": Kind(("account", "application_pending"), public=True),
+    "reported_user": Kind(("person",), public=True),
+    "reported_group": Kind(("group",)),
     # Staff records: the permission decides, and nobody owns them.
     "person": Kind(("person",), desk=True),
     "case": Kind(("case",), desk=True),
@@ -156,8 +163,6 @@ ID_RULES: dict[tuple[str, str], dict[str, str]] = {
         "post_id": "post",
         "from_message_id": "forward_message",
     },
-    ("POST", "/api/v1/reports"): {"target_id": "message"},
-    ("POST", "/api/v1/appeals"): {"sanction_id": "sanction"},
     ("POST", "/api/v1/admin/identities/{user_id}/claim"): {"user_id": "person"},
     ("POST", "/api/v1/admin/identities/{user_id}/decision"): {"user_id": "person"},
     ("POST", "/api/v1/admin/identities/{user_id}/reveal"): {"user_id": "person"},
@@ -183,6 +188,21 @@ ID_RULES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/v1/admin/sanctions/{sanction_id}"): {"sanction_id": "staff_sanction"},
     ("POST", "/api/v1/admin/sanctions/{sanction_id}/lift"): {"sanction_id": "staff_sanction"},
     ("POST", "/api/v1/admin/appeals/{appeal_id}/decision"): {"appeal_id": "appeal"},
+}
+# Routes whose body names one kind of object or another: one rule per kind, with the fields
+# that choose it.
+BODY_RULES: dict[tuple[str, str], list[tuple[dict[str, Any], dict[str, str]]]] = {
+    ("POST", "/api/v1/reports"): [
+        ({"target_type": "message"}, {"target_id": "message"}),
+        ({"target_type": "post"}, {"target_id": "reported_post"}),
+        ({"target_type": "group"}, {"target_id": "reported_group"}),
+        ({"target_type": "public_account"}, {"target_id": "reported_account"}),
+        ({"target_type": "user"}, {"target_id": "reported_user"}),
+    ],
+    ("POST", "/api/v1/appeals"): [
+        ({}, {"sanction_id": "sanction"}),
+        ({}, {"case_id": "appealed_case"}),
+    ],
 }
 # Body and query fields that are ids but name no object the caller must be entitled to: a new
 # conversation's other member or invitees (any account may be asked), a staff route's case
@@ -374,7 +394,7 @@ async def build_world(server: Server) -> World:
         "sanctioned_chat_message": owned(sanctioned_chat_message["id"], SANCTIONED),
         "forward_message": owned(forward["message"]["id"], USER),
         "sanction": owned(suspension["id"], SANCTIONED),
-        "person": owned(bob.id),
+        "person": owned(bob.id, seen_by=EVERYONE),
         "case": owned(case["id"]),
         "appeal": owned(appeal["id"]),
         "forward": owned(forward["forward"]["id"]),
@@ -396,6 +416,7 @@ class Route:
     permission: Permission | None
     signed_in: bool  # takes a session
     rule: dict[str, str] = field(default_factory=dict)
+    fixed: dict[str, Any] = field(default_factory=dict)  # the body fields that choose the rule
 
     @property
     def writes(self) -> bool:
@@ -421,21 +442,22 @@ def path_ids(path: str) -> list[str]:
 
 
 def routes_of(spec: dict[str, Any]) -> Iterator[Route]:
-    """Every route, with the rule for its ids; one with an id no rule covers fails here."""
+    """Every route, once per rule for its ids; one with an id no rule covers fails here."""
     for method, path in openapi_routes(spec, ALL_METHODS):
         operation = spec["paths"][path][method.lower()]
         declared = operation.get(PERMISSION_KEY)
-        rule = ID_RULES.get((method, path), {})
+        permission = None if declared is None else Permission(declared)
+        signed_in = bool(operation.get("security")) or declared is not None
+        rules = BODY_RULES.get((method, path)) or [({}, ID_RULES.get((method, path), {}))]
+        covered = {name for _, rule in rules for name in rule}
         unknown = [
             name
             for name in [*path_ids(path), *id_fields(spec, method, path)]
-            if name not in rule and name not in FREE_ID_FIELDS
+            if name not in covered and name not in FREE_ID_FIELDS
         ]
         assert not unknown, f"{method} {path}: the matrix does not know whose {unknown} name"
-        signed_in = bool(operation.get("security")) or declared is not None
-        yield Route(
-            method, path, None if declared is None else Permission(declared), signed_in, rule
-        )
+        for fixed, rule in rules:
+            yield Route(method, path, permission, signed_in, rule, fixed)
 
 
 def id_fields(spec: dict[str, Any], method: str, path: str) -> set[str]:
@@ -463,7 +485,6 @@ BASE_FIELDS: dict[str, Any] = {
     "other_user_id": NO_SUCH_ID - 1,
     "subject_id": NO_SUCH_ID,
     "target_id": NO_SUCH_ID,
-    "sanction_id": NO_SUCH_ID,
     "case_ids": [NO_SUCH_ID],
     "member_ids": [],
     "title": "茶话会",
@@ -489,6 +510,7 @@ async def call(
         **BASE_FIELDS,
         "text": f"nobody says this {uuid.uuid4().hex}",
         "client_id": uuid.uuid4().hex,
+        **route.fixed,
         **ids,
     }
     url = route.path.format(**{name: ids.get(name, NO_SUCH_ID) for name in path_ids(route.path)})
