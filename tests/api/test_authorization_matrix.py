@@ -305,7 +305,7 @@ class World:
 async def world(server: Server) -> AsyncIterator[World]:
     built = await build_world(server)
     yield built
-    for user in built.principals.values():
+    for user in [*built.principals.values(), *built.others]:
         if user is not None:
             await user.aclose()
 
