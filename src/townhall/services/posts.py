@@ -325,11 +325,7 @@ class PostService:
     async def _published(self, post_id: int) -> PostWithAccount:
         async with self._db.reading() as conn:
             post = await post_store.get(conn, post_id)
-        if (
-            post is None
-            or post.status not in (PostState.PUBLISHED, PostState.REMOVED)
-            or post.account_status not in READABLE_ACCOUNTS
-        ):
+        if post is None or not _readable(post.status, post.account_status):
             raise NotFound("no such post", code=ErrorCode.POST_NOT_FOUND)
         if post.status == PostState.REMOVED:
             raise NotFound("the post was removed by moderation", code=ErrorCode.POST_REMOVED)
@@ -348,6 +344,9 @@ class PostService:
             if post is None or post.status not in OPERATOR_DELETABLE or account is None:
                 raise NotFound("no such post", code=ErrorCode.POST_NOT_FOUND)
             if account.operator_id != actor.account_id:
+                # A held post is its operator's alone to see: to anyone else it is not there.
+                if not _readable(post.status, account.status):
+                    raise NotFound("no such post", code=ErrorCode.POST_NOT_FOUND)
                 raise Forbidden(
                     "only the account's operator may delete it", code=ErrorCode.NOT_OPERATOR
                 )
@@ -410,3 +409,11 @@ class PostService:
                 "no forward of this post in that message", code=ErrorCode.FORWARD_NOT_FOUND
             )
         return parent
+
+
+def _readable(post_status: str, account_status: str) -> bool:
+    """Whether anyone may read the post (a removed one as its tombstone)."""
+    return (
+        post_status in (PostState.PUBLISHED, PostState.REMOVED)
+        and account_status in READABLE_ACCOUNTS
+    )
