@@ -81,7 +81,10 @@ def verify(
     async def run() -> tuple[int, Problem | None]:
         async with migrated_database(settings) as database:
             rows, problem = await verify_log(
-                database, checkpoints, signed_before_ms=signed_before_ms
+                database,
+                checkpoints,
+                settings.resolved_audit_signing_key,
+                signed_before_ms=signed_before_ms,
             )
             # The log vouches for the digests of the evidence escalations froze.
             return rows, problem or await verify_evidence(database)
