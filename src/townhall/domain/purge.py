@@ -198,10 +198,12 @@ class PurgeCheck:
     def _overlap(self) -> Problem | None:
         for earlier, later in zip(self._named, self._named[1:], strict=False):
             if later.claim.from_seq <= earlier.claim.through_seq:
+                # The record written second is the one that names rows twice.
+                first, second = sorted((earlier, later), key=lambda named: named.seq)
                 return Problem(
-                    later.seq,
-                    f"row {later.seq} is a purge record naming rows {later.claim.from_seq}"
-                    f"\u2013{later.claim.through_seq}, which the record at row {earlier.seq} "
+                    second.seq,
+                    f"row {second.seq} is a purge record naming rows {second.claim.from_seq}"
+                    f"\u2013{second.claim.through_seq}, which the record at row {first.seq} "
                     "named already: forged",
                 )
         return None

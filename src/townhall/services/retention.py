@@ -135,9 +135,7 @@ async def _purge_rows(
         leaves = [(row, leaf_of(row)) for row in rows]
         for row, leaf in leaves:
             seen.add(entry_of(row), leaf)
-        await audit_store.mark_purged(
-            conn, [(row.seq, leaf.hex()) for row, leaf in leaves if row.leaf_hash is None]
-        )
+        await audit_store.mark_purged(conn, [(row.seq, leaf.hex()) for row, leaf in leaves])
         through = rows[-1].seq
     if not seen.count:
         return None
