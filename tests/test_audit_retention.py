@@ -18,17 +18,21 @@ from typing import Any
 
 import orjson
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.conftest import TOWNHALL
 from tests.support import query_db, rewrite_audit_row
 from townhall.app import running_services
 from townhall.config import Settings
-from townhall.domain.audit import Entry, leaf_hash
+from townhall.domain.audit import Entry, chain_hash, leaf_hash
 from townhall.domain.errors import Conflict
+from townhall.domain.purge import PurgeClaim, PurgedRows
+from townhall.services.audit import signing_key
 from townhall.services.container import Services
 from townhall.services.principal import Principal
 
 DAY = 86_400.0
+DAY_MS = 86_400_000
 # Old enough that the command line, on the real clock, finds the first rows past retention.
 START = time.time() - 400 * DAY
 PASSWORD = "a long password"
@@ -143,7 +147,14 @@ async def test_covered_old_rows_lose_their_content_and_the_log_still_verifies(
     (record,) = after[7:]
     assert record[2:5] == (None, "operator", "retention.purge")
     assert record[1] == int(world.clock.now * 1000)
-    assert json.loads(record[8]) == {"audit_rows": 5, "cases": 0, "through_seq": 5}
+    claim = json.loads(record[8])
+    assert {name: claim[name] for name in ("audit_rows", "cases", "from_seq", "through_seq")} == {
+        "audit_rows": 5,
+        "cases": 0,
+        "from_seq": 1,
+        "through_seq": 5,
+    }
+    assert claim["retention_days"] == 183 and claim["before_ms"] == record[1] - 183 * DAY_MS
 
     # The purged rows verify by their stored leaves; rows 6-8, long past a checkpoint round
     # (no server ran in this test to sign them), are named as in no checkpoint.
@@ -164,7 +175,8 @@ async def test_covered_old_rows_lose_their_content_and_the_log_still_verifies(
     assert (more.audit_rows, more.through_seq) == (2, 7)
     latest = audit_rows(world.data_dir)
     assert [row[10] is not None for row in latest] == [True] * 7 + [False, False]
-    assert json.loads(latest[8][8]) == {"audit_rows": 2, "cases": 0, "through_seq": 7}
+    claim = json.loads(latest[8][8])
+    assert (claim["audit_rows"], claim["from_seq"], claim["through_seq"]) == (2, 6, 7)
     assert await world.checkpoint() == 9
     verified = townhall(world.data_dir, "verify")
     assert verified.returncode == 0, verified.stderr
@@ -344,3 +356,184 @@ async def test_the_server_s_timer_purges_and_survives_a_refusal(world: World) ->
     finally:
         timer.cancel()
         await asyncio.gather(timer, return_exceptions=True)
+
+
+# --- purges that are legitimate by construction -----------------------------------------------
+
+
+def append_audit_row(data_dir: Path, at_ms: int, action: str, **fields: Any) -> int:
+    """A row appended as the trail appends one: the next seq, chained to the row before."""
+    with closing(sqlite3.connect(data_dir / "townhall.db", timeout=10)) as conn:
+        seq, previous = conn.execute(
+            "SELECT seq, chain_hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        row = Entry(
+            seq=seq + 1,
+            at_ms=at_ms,
+            actor_id=fields.get("actor_id"),
+            actor_role=fields.get("actor_role", "operator"),
+            action=action,
+            subject_type=fields.get("subject_type"),
+            subject_id=fields.get("subject_id"),
+            reason=fields.get("reason"),
+            details=fields.get("details", {}),
+        )
+        conn.execute(
+            "INSERT INTO audit_log (seq, at, actor_id, actor_role, action, subject_type,"
+            " subject_id, reason, details, chain_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                *(row.seq, row.at_ms, row.actor_id, row.actor_role, row.action),
+                *(row.subject_type, row.subject_id, row.reason, json.dumps(row.details)),
+                chain_hash(bytes.fromhex(previous), row).hex(),
+            ),
+        )
+        conn.commit()
+    return row.seq
+
+
+def clear_by_hand(data_dir: Path, seq: int, *, action: str, at: int | None = None) -> None:
+    """What someone with write access to the database can do to a row: clear it as retention
+    would, keep its leaf hash so the chain and the checkpoints still hold, and change what it
+    still shows (its action, its time), which no hash of its own covers any more."""
+    (row,) = [row for row in audit_rows(data_dir) if row[0] == seq]
+    with closing(sqlite3.connect(data_dir / "townhall.db", timeout=10)) as conn:
+        conn.execute(
+            "UPDATE audit_log SET actor_id = NULL, subject_id = NULL, reason = NULL,"
+            " details = '{}', leaf_hash = ?, action = ?, at = ? WHERE seq = ?",
+            (leaf_hash(entry(row)).hex(), action, row[1] if at is None else at, seq),
+        )
+        conn.commit()
+
+
+async def a_reveal_today(world: World) -> int:
+    """A log of today: three rows, then an identity reveal, signed by a checkpoint."""
+    world.clock.now = time.time()
+    await world.add_terms(2)
+    seq = append_audit_row(
+        world.data_dir,
+        int(world.clock.now * 1000),
+        "identity.reveal",
+        actor_id=world.admin.account_id,
+        actor_role="reviewer",
+        subject_type="user",
+        subject_id=7,
+        reason="case 118",
+        details={"access_record_id": 1, "reference": "request:TEST-118"},
+    )
+    assert await world.checkpoint() == seq
+    assert townhall(world.data_dir, "verify").returncode == 0
+    return seq
+
+
+async def test_a_recent_row_cleared_and_relabelled_by_hand_fails_verify(world: World) -> None:
+    """The security review's forged purge: a recent `identity.reveal` row cleared, its leaf
+    hash kept and its action relabelled `lexicon.add`. The chain and the checkpoint hold (the
+    stored leaf stands for the row), so verify used to say ok; no purge record names the row."""
+    seq = await a_reveal_today(world)
+    clear_by_hand(world.data_dir, seq, action="lexicon.add")
+    caught = townhall(world.data_dir, "verify")
+    assert caught.returncode == 1, caught.stdout
+    assert caught.stderr.startswith(f"TAMPERED: row {seq} looks purged, but no purge record")
+    assert "its content was deleted" in caught.stderr
+    # Nothing signs or purges a log in that state.
+    with pytest.raises(Conflict) as refused:
+        await world.services.audit_log.checkpoint()
+    assert refused.value.code == "audit_log_broken" and f"row {seq} looks purged" in str(
+        refused.value.message
+    )
+
+
+def forged_claim(data_dir: Path, seq: int, key: Ed25519PrivateKey, **claim: Any) -> dict[str, Any]:
+    """A purge record naming row `seq`, signed by `key`, that backdates the row past retention."""
+    (row,) = [row for row in audit_rows(data_dir) if row[0] == seq]
+    rows = PurgedRows()
+    rows.add(entry(row), bytes.fromhex(row[10]))
+    fields = {
+        "from_seq": seq,
+        "through_seq": seq,
+        "audit_rows": 1,
+        "before_ms": row[1] + 1,
+        "retention_days": 183,
+        "rows_sha256": rows.digest(),
+        **claim,
+    }
+    return PurgeClaim(**fields).details(key, 0)
+
+
+@pytest.mark.parametrize(
+    ("forgery", "named"),
+    [
+        ("another_key", "is a purge record that is not signed by the log's key: forged"),
+        ("short_retention", "keeps rows 1 days, fewer than the 183 the regulation requires"),
+        ("within_retention", "is a purge record that purged rows within their retention"),
+    ],
+)
+async def test_a_purge_record_appended_by_hand_fails_verify(
+    world: World, forgery: str, named: str
+) -> None:
+    """Without the audit key nobody can append a purge record that verify accepts; with it, a
+    record still cannot purge a row within the retention it states, nor state less than the
+    regulation's."""
+    seq = await a_reveal_today(world)
+    old = int((time.time() - 400 * DAY) * 1000)
+    clear_by_hand(world.data_dir, seq, action="lexicon.add", at=old)
+    now = int(time.time() * 1000)
+    key = signing_key(world.settings.resolved_audit_signing_key)
+    details = {
+        "another_key": lambda: forged_claim(world.data_dir, seq, Ed25519PrivateKey.generate()),
+        "short_retention": lambda: forged_claim(world.data_dir, seq, key, retention_days=1),
+        "within_retention": lambda: forged_claim(world.data_dir, seq, key, before_ms=now),
+    }[forgery]()
+    record = append_audit_row(world.data_dir, now, "retention.purge", details=details)
+    caught = townhall(world.data_dir, "verify")
+    assert caught.returncode == 1, caught.stdout
+    assert f"row {record} " in caught.stderr and named in caught.stderr, caught.stderr
+
+
+@pytest.mark.parametrize(
+    ("statement", "named"),
+    [
+        (
+            "UPDATE audit_log SET action = 'lexicon.add' WHERE seq = 1",
+            "rows 1\u20135 are no longer",
+        ),
+        ("UPDATE audit_log SET at = at - 1 WHERE seq = 4", "rows 1\u20135 are no longer"),
+        (
+            "UPDATE audit_log SET leaf_hash = '00', details = '{}' WHERE seq = 8",
+            "row 1 looks purged, but no purge record names it",
+        ),
+    ],
+    ids=["relabelled", "redated", "record_purged"],
+)
+async def test_what_a_purge_recorded_holds_its_rows(
+    world: World, statement: str, named: str
+) -> None:
+    """A purged row's action and time are covered by its purge record's digest; a purge record
+    cleared in turn leaves its rows unnamed (the chain names the record itself later)."""
+    await covered_and_purged(world)
+    tamper(world.data_dir, statement)
+    caught = townhall(world.data_dir, "verify")
+    assert caught.returncode == 1
+    assert named in caught.stderr, caught.stderr
+
+
+async def test_a_purge_stops_at_the_first_row_within_retention(world: World) -> None:
+    """Purges clear one range after another: a row written late (a clock set back) holds back
+    the rows after it until it is old enough itself, so every range is past retention whole."""
+    await world.add_terms(2)  # rows 1-3 at START
+    world.clock.now += 30 * DAY
+    await world.add_terms(1)  # row 4, thirty days later
+    world.clock.now -= 30 * DAY
+    await world.add_terms(1)  # row 5, back at START
+    await world.checkpoint()
+    world.clock.now = START + 200 * DAY
+    first = await world.services.retention.purge()
+    assert (first.audit_rows, first.through_seq) == (3, 3)
+    world.clock.now += 30 * DAY
+    second = await world.services.retention.purge()
+    assert (second.audit_rows, second.through_seq) == (2, 5)
+    claims = [json.loads(row[8]) for row in audit_rows(world.data_dir)[5:]]
+    assert [(claim["from_seq"], claim["through_seq"]) for claim in claims] == [(1, 3), (4, 5)]
+    await world.checkpoint()
+    verified = townhall(world.data_dir, "verify")
+    assert verified.returncode == 0, verified.stderr

@@ -81,7 +81,10 @@ def verify(
     async def run() -> tuple[int, Problem | None]:
         async with migrated_database(settings) as database:
             rows, problem = await verify_log(
-                database, checkpoints, signed_before_ms=signed_before_ms
+                database,
+                checkpoints,
+                settings.resolved_audit_signing_key,
+                signed_before_ms=signed_before_ms,
             )
             # The log vouches for the digests of the evidence escalations froze.
             return rows, problem or await verify_evidence(database)
@@ -103,8 +106,9 @@ def purge(
     data_dir: DataDirOption = None,
 ) -> None:
     """Clear the content of audit rows older than the pack's `retention.audit_log_days` that a
-    checkpoint covers (each keeps its leaf hash, so `verify` still holds), and of review cases
-    decided more than `retention.case_content_days` ago. The server does this once a day."""
+    checkpoint covers (each keeps its leaf hash, so `verify` still holds; the `retention.purge`
+    row names them, signed by the audit key), and of review cases decided more than
+    `retention.case_content_days` ago. The server does this once a day."""
     import orjson
 
     from townhall.app import running_services

@@ -9,8 +9,9 @@ outside the database and written out as files.
 
 Retention may purge an old row's content: the row then keeps its leaf hash instead, so the chain
 and the checkpoint that covers it still verify, and its seq, time, action, role and subject type
-stay readable (those are no longer covered by a hash of their own: the stored leaf stands for the
-whole row as it was). A purged row that no matching checkpoint covers cannot be vouched for.
+stay readable (the stored leaf stands for the whole row as it was; the purge record that names
+the row covers them again, `domain/purge.py`). A purged row that no matching checkpoint covers
+cannot be vouched for.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from townhall.domain.audit import (
 from townhall.domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from townhall.domain.note import public_bytes, verifier_key
 from townhall.domain.permissions import Permission
+from townhall.domain.purge import PURGE_ACTION, PurgeCheck, names_rows
 from townhall.services.principal import Principal, require
 from townhall.store import audit as audit_store
 from townhall.store.audit import StoredAuditEntry
@@ -193,12 +194,32 @@ def leaf_of(row: StoredAuditEntry) -> bytes:
         ) from error
 
 
+async def _purge_check(conn: DbConnection, key_file: Path) -> PurgeCheck:
+    """Every purge record, read before the walk (a record follows the rows it names), and the
+    key that signs them (read only when there is a signature to check)."""
+    records: list[Entry] = []
+    for row in await audit_store.rows_of_action(conn, PURGE_ACTION):
+        try:
+            records.append(entry_of(row))
+        except ValueError:  # the walk names the row whose details are not JSON
+            continue
+    signed = any(names_rows(record.details) for record in records)
+    public_key = signing_key(key_file).public_key() if signed else None
+    return PurgeCheck(records, public_key)
+
+
 async def _walk(
-    database: Database, checkpoints: Iterable[Checkpoint], *, signed_before_ms: int | None = None
+    database: Database,
+    checkpoints: Iterable[Checkpoint],
+    key_file: Path,
+    *,
+    signed_before_ms: int | None = None,
 ) -> LogVerifier:
-    """The whole log fed to a verifier, finished: its `problem` is the first one, or None."""
+    """The whole log fed to a verifier, and each row the chain vouches for to the check of the
+    purges, finished: its `problem` is the first one, or None."""
     verifier = LogVerifier(checkpoints, signed_before_ms=signed_before_ms)
     async with database.reading() as conn:
+        purges = await _purge_check(conn, key_file)
         async for row in audit_store.every_row(conn):
             try:
                 entry = entry_of(row)
@@ -206,8 +227,12 @@ async def _walk(
                 seq = row.seq
                 verifier.reject(Problem(seq, f"row {seq}'s details are not JSON: edited"))
                 break
-            fed = verifier.feed(entry, _unhex(row.chain_hash), stored_leaf(row))
-            if fed is not None:
+            leaf = stored_leaf(row)
+            if verifier.feed(entry, _unhex(row.chain_hash), leaf) is not None:
+                break
+            # Only a row the chain took (not one held back after a gap) is checked for purges.
+            if verifier.size == entry.seq and (problem := purges.feed(entry, leaf)) is not None:
+                verifier.reject(problem)
                 break
             if row.seq % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # reads run on the loop's thread: let requests through
@@ -215,9 +240,11 @@ async def _walk(
     return verifier
 
 
-async def _verified_walk(database: Database, checkpoints: Iterable[Checkpoint]) -> LogVerifier:
+async def _verified_walk(
+    database: Database, checkpoints: Iterable[Checkpoint], key_file: Path
+) -> LogVerifier:
     """As `_walk`, but a log that does not verify raises Conflict."""
-    verifier = await _walk(database, checkpoints)
+    verifier = await _walk(database, checkpoints, key_file)
     if verifier.problem is not None:
         raise Conflict(
             f"the log is broken: {verifier.problem.what}", code=ErrorCode.AUDIT_LOG_BROKEN
@@ -227,14 +254,16 @@ async def _verified_walk(database: Database, checkpoints: Iterable[Checkpoint]) 
 
 async def verify_log(
     database: Database,
-    checkpoints: Iterable[Checkpoint] = (),
+    checkpoints: Iterable[Checkpoint],
+    key_file: Path,
     *,
     signed_before_ms: int | None = None,
 ) -> tuple[int, Problem | None]:
-    """Walk the whole log against the checkpoints: the rows it holds, and the first one that is
-    not as written (or the checkpoint it falls short of, or, given `signed_before_ms`, the first
-    row written before then that no checkpoint covers)."""
-    verifier = await _walk(database, checkpoints, signed_before_ms=signed_before_ms)
+    """Walk the whole log against the checkpoints and the purge records (signed by the key of
+    `key_file`): the rows it holds, and the first one that is not as written (or the checkpoint
+    it falls short of, or a purge nobody recorded, or, given `signed_before_ms`, the first row
+    written before then that no checkpoint covers)."""
+    verifier = await _walk(database, checkpoints, key_file, signed_before_ms=signed_before_ms)
     return verifier.size, verifier.problem
 
 
@@ -394,7 +423,7 @@ class AuditLog:
         checkpoints, is not signed."""
         earlier = await asyncio.to_thread(self.stored_checkpoints)
         now_ms = int(self._clock() * 1000)
-        verifier = await _verified_walk(self._db, earlier)
+        verifier = await _verified_walk(self._db, earlier, self._key_file)
         key = signing_key(self._key_file)
         name = log_name(key.public_key())
         signed = Checkpoint(name, verifier.size, verifier.root(), verifier.head, now_ms)
@@ -414,6 +443,10 @@ class AuditLog:
         signed, _ = await self.checkpoint()
         return signed
 
+    def purge_signing_key(self) -> Ed25519PrivateKey:
+        """The audit key, which signs what each purge claims as it signs checkpoints."""
+        return signing_key(self._key_file)
+
     async def covered_size(self) -> int:
         """Verify the whole log against every stored checkpoint and return how many rows the
         newest covers. Raises Conflict when the log or a checkpoint does not verify."""
@@ -423,7 +456,7 @@ class AuditLog:
             raise Conflict(
                 f"a checkpoint cannot be trusted: {error}", code=ErrorCode.CHECKPOINT_UNTRUSTED
             ) from error
-        await _verified_walk(self._db, checkpoints)
+        await _verified_walk(self._db, checkpoints, self._key_file)
         return max((cp.tree_size for cp in checkpoints), default=0)
 
     # The auditor's view ---------------------------------------------------------------------

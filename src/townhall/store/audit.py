@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
 
+from townhall.domain.purge import PURGE_ACTION
 from townhall.store.database import DbConnection
 from townhall.store.records import record_or_none, records
 from townhall.store.schema import audit_log
@@ -69,34 +70,39 @@ async def every_row(
         after = rows[-1].seq
 
 
-def _purgeable(*, before_ms: int, through: int) -> ColumnElement[bool]:
-    return (
-        audit_log.c.leaf_hash.is_(None)
-        & (audit_log.c.at < before_ms)
-        & (audit_log.c.seq <= through)
-    )
+def _in_range(first: int, last: int) -> ColumnElement[bool]:
+    """Rows `first`..`last` but intact purge records: what a purge of that range clears."""
+    intact_record = (audit_log.c.action == PURGE_ACTION) & audit_log.c.leaf_hash.is_(None)
+    return audit_log.c.seq.between(first, last) & ~intact_record
 
 
-async def count_purgeable(conn: DbConnection, *, before_ms: int, through: int) -> tuple[int, int]:
-    """How many rows a purge would clear, and the highest seq among them (0 when none)."""
+async def first_young(conn: DbConnection, *, first: int, last: int, before_ms: int) -> int | None:
+    """The first row from `first` to `last` (purge records aside) written at or after
+    `before_ms`: a purge of a range stops short of it."""
     result = await conn.execute(
-        select(func.count(), func.max(audit_log.c.seq)).where(
-            _purgeable(before_ms=before_ms, through=through)
+        select(func.min(audit_log.c.seq)).where(
+            _in_range(first, last) & (audit_log.c.at >= before_ms)
         )
     )
-    count, last = result.one()
-    return int(count), int(last or 0)
+    seq = result.scalar()
+    return None if seq is None else int(seq)
 
 
-async def purgeable(
-    conn: DbConnection, *, before_ms: int, through: int, limit: int
-) -> list[StoredAuditEntry]:
-    """Unpurged rows older than `before_ms` with seq <= `through`, in seq order."""
+async def count_in_range(conn: DbConnection, *, first: int, last: int) -> tuple[int, int]:
+    """How many rows a purge of `first`..`last` would name, and the highest (0 when none)."""
     result = await conn.execute(
-        select(audit_log)
-        .where(_purgeable(before_ms=before_ms, through=through))
-        .order_by(audit_log.c.seq)
-        .limit(limit)
+        select(func.count(), func.max(audit_log.c.seq)).where(_in_range(first, last))
+    )
+    count, highest = result.one()
+    return int(count), int(highest or 0)
+
+
+async def rows_in_range(
+    conn: DbConnection, *, first: int, last: int, limit: int
+) -> list[StoredAuditEntry]:
+    """Up to `limit` rows a purge of `first`..`last` names, in seq order."""
+    result = await conn.execute(
+        select(audit_log).where(_in_range(first, last)).order_by(audit_log.c.seq).limit(limit)
     )
     return records(StoredAuditEntry, result)
 
