@@ -387,18 +387,20 @@ async def test_a_slowloris_keeps_nobody_from_logging_in_and_chatting(
 
         attack = Slowloris(server, sources, per_source)
         attacking = asyncio.create_task(attack.run())
-        ramp = time.monotonic()
-        while attack.open < 0.9 * len(sources) * per_source:
-            assert time.monotonic() - ramp < 60, f"only {attack.open} connections opened"
-            await asyncio.sleep(0.1)
-        held = attack.open
-        started = time.monotonic()
-        under_attack = []
-        while time.monotonic() - started < attack_seconds:
-            under_attack.append(await login_and_send(server, alice.handle, chat))
-            await asyncio.sleep(0.2)
-        attack.stopping = True
-        await asyncio.wait_for(attacking, WAIT + attack.trickle_seconds)
+        try:
+            ramp = time.monotonic()
+            while attack.open < 0.9 * len(sources) * per_source:
+                assert time.monotonic() - ramp < 60, f"only {attack.open} connections opened"
+                await asyncio.sleep(0.1)
+            held = attack.open
+            started = time.monotonic()
+            under_attack = []
+            while time.monotonic() - started < attack_seconds:
+                under_attack.append(await login_and_send(server, alice.handle, chat))
+                await asyncio.sleep(0.2)
+        finally:
+            attack.stopping = True
+            await asyncio.wait_for(attacking, WAIT + attack.trickle_seconds)
     finally:
         server.stop()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
