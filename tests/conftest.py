@@ -175,6 +175,9 @@ class ServerPool:
         # Tests send bursts of hundreds over one socket; test_caps.py sets a person's rate.
         env.setdefault("TOWNHALL_LIMITS__SENDS_PER_USER", "100000/second")
         env.setdefault("TOWNHALL_LIMITS__FORWARDS_PER_USER", "100000/second")
+        # Every test client connects from 127.0.0.1, hundreds at once in some tests;
+        # tests/api/test_slow_clients.py sets a low cap and uses other addresses.
+        env.setdefault("TOWNHALL_LIMITS__CONNECTIONS_PER_ADDRESS", "100000")
         # A classifier worker process per test server would cost a second of CPU each;
         # tests/api/test_classifiers.py starts one with them on.
         env.setdefault("TOWNHALL_CLASSIFIERS", "false")

@@ -50,6 +50,13 @@ class LimitsSettings(BaseModel):
     max_post_title_chars: int = Field(128, ge=1, le=1024)
     max_post_body_chars: int = Field(20_000, ge=1, le=1_000_000)
     timeline_page_max: int = Field(100, ge=1, le=1000)
+    # The HTTP server's own (api/connections.py), not rules of the domain: see to_domain.
+    max_header_bytes: int = Field(16_384, ge=1024, le=1_048_576)
+    max_headers: int = Field(100, ge=8, le=10_000)
+    header_timeout_seconds: float = Field(10.0, gt=0, le=600)
+    body_timeout_seconds: float = Field(30.0, gt=0, le=600)
+    keep_alive_timeout_seconds: int = Field(5, ge=1, le=3600)
+    connections_per_address: int = Field(128, ge=1, le=1_000_000)
 
     @field_validator(
         "login_failures_per_account_and_address",
@@ -68,7 +75,17 @@ class LimitsSettings(BaseModel):
         return rates
 
     def to_domain(self) -> Limits:
-        return Limits(**self.model_dump())
+        return Limits(**self.model_dump(exclude=CONNECTION_LIMITS))
+
+
+CONNECTION_LIMITS = {
+    "max_header_bytes",
+    "max_headers",
+    "header_timeout_seconds",
+    "body_timeout_seconds",
+    "keep_alive_timeout_seconds",
+    "connections_per_address",
+}
 
 
 class Settings(BaseSettings):
@@ -95,6 +112,8 @@ class Settings(BaseSettings):
     session_ttl_hours: float = Field(720.0, gt=0, le=24 * 365)
     password_hash_profile: Literal["rfc9106_low_memory", "cheapest"] = "rfc9106_low_memory"
     ws_auth_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    ws_ping_interval_seconds: float = Field(20.0, gt=0, le=3600)
+    ws_ping_timeout_seconds: float = Field(20.0, gt=0, le=3600)
     ws_send_queue_frames: int = Field(4096, ge=16, le=1_000_000)
     ws_replays_per_user: int = Field(2, ge=1, le=1000)
     ws_replays_at_once: int = Field(16, ge=1, le=10_000)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import resource
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
     from townhall.config import Settings
     from townhall.store.migrate import Step
 
+log = logging.getLogger(__name__)
 app = typer.Typer(help="Townhall: an instant-messaging server.", no_args_is_help=True)
 
 
@@ -75,6 +79,7 @@ def serve(
 ) -> None:
     """Run the server; one at a time on a data dir. A new database is made at the newest
     schema; one at an older schema is migrated only with --migrate (or migrate_on_start)."""
+    from townhall.api.connections import connection_protocols
     from townhall.app import build_app
     from townhall.logs import configure as configure_logs
     from townhall.store.data_dir import DataDirInUse, server_lock
@@ -91,6 +96,8 @@ def serve(
     configure_logs(settings.log_level, settings.log_format)
     prepare_storage(settings.data_dir, settings.resolved_database_url)
     asyncio.run(_refuse_an_unmigrated_database(settings))
+    _allow_open_files_up_to_the_hard_limit()
+    http_protocol, ws_protocol = connection_protocols(settings)
     try:
         with server_lock(settings.data_dir):
             uvicorn.run(
@@ -98,10 +105,15 @@ def serve(
                 host=settings.host,
                 port=settings.port,
                 loop="uvloop",
-                http="httptools",
-                ws="websockets-sansio",
+                # uvicorn's httptools and websockets-sansio protocols, with limits on header
+                # size, slow clients and connections per address (api/connections.py).
+                http=http_protocol,
+                ws=ws_protocol,
                 ws_max_size=settings.limits.max_request_body_bytes,
                 ws_per_message_deflate=False,
+                ws_ping_interval=settings.ws_ping_interval_seconds,
+                ws_ping_timeout=settings.ws_ping_timeout_seconds,
+                timeout_keep_alive=settings.limits.keep_alive_timeout_seconds,
                 # A client's address is the connection's, unless it comes from a proxy the
                 # operator named: then the proxy's X-Forwarded-For (limits count per address).
                 proxy_headers=bool(settings.trusted_proxies),
@@ -115,6 +127,17 @@ def serve(
     except DataDirInUse as refused:
         typer.echo(f"error: {refused}", err=True)
         raise typer.Exit(DATA_DIR_IN_USE) from refused
+
+
+def _allow_open_files_up_to_the_hard_limit() -> None:
+    """Every connection holds a file descriptor, and a soft limit of 1,024 (a common default)
+    is what half-open connections exhaust first; the hard limit is the operator's to set."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard and hard != resource.RLIM_INFINITY:
+        with contextlib.suppress(ValueError, OSError):  # macOS caps it lower than it says
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    log.info("open files allowed: %s", soft)
 
 
 async def _refuse_an_unmigrated_database(settings: Settings) -> None:

@@ -232,6 +232,9 @@ class ErrorCode(StrEnum):
     TOO_MANY_REVEALS = "too_many_reveals", 429, "this reviewer revealed as many identities as an hour allows"
     TOO_MANY_LOGIN_ATTEMPTS = "too_many_login_attempts", 429, "too many failed logins from this address; wait retry_after seconds"
 
+    # 431: the request's head is too large ------------------------------------------------------
+    HEADERS_TOO_LARGE = "headers_too_large", 431, "the request's headers are over the limit (max_header_bytes, max_headers)"
+
     # 500, 503 and 507 -------------------------------------------------------------------------
     INTERNAL_ERROR = "internal_error", 500, "something failed on the server's side; it is logged"
     VERIFIER_UNAVAILABLE = "verifier_unavailable", 503, "the identity-verification provider did not answer; try later"

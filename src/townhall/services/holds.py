@@ -1,25 +1,28 @@
-"""How many of something each account holds at once (long polls waiting, sockets open), within
-a cap, in this process. One counter, so every per-account cap counts the same way."""
+"""How many of something each holder has at once (an account's long polls waiting and sockets
+open, a client address's connections), within a cap, in this process. One counter, so every
+such cap counts the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 
 class Holds:
-    def __init__(self, per_account: int) -> None:
-        self.per_account = per_account
-        self._held: dict[int, int] = {}
+    def __init__(self, per_holder: int) -> None:
+        self.per_holder = per_holder
+        self._held: dict[Hashable, int] = {}
 
-    def take(self, account_id: int) -> bool:
-        """One more for `account_id`; False, taking nothing, when it holds the cap already."""
-        held = self._held.get(account_id, 0)
-        if held >= self.per_account:
+    def take(self, holder: Hashable) -> bool:
+        """One more for `holder`; False, taking nothing, when it holds the cap already."""
+        held = self._held.get(holder, 0)
+        if held >= self.per_holder:
             return False
-        self._held[account_id] = held + 1
+        self._held[holder] = held + 1
         return True
 
-    def release(self, account_id: int) -> None:
-        left = self._held[account_id] - 1
+    def release(self, holder: Hashable) -> None:
+        left = self._held[holder] - 1
         if left:
-            self._held[account_id] = left
+            self._held[holder] = left
         else:
-            del self._held[account_id]
+            del self._held[holder]

@@ -87,7 +87,7 @@ class SyncService:
         """One more long poll of `account_id` waits; refused past `long_polls_per_user`."""
         if not self._long_polls.take(account_id):
             raise Throttled(
-                f"at most {self._long_polls.per_account} long polls wait at once",
+                f"at most {self._long_polls.per_holder} long polls wait at once",
                 code=ErrorCode.TOO_MANY_LONG_POLLS,
                 retry_after=1,
             )
