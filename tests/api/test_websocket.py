@@ -19,6 +19,9 @@ from tests.support import full_sync, group_of, messages_of
 from townhall.client import LiveSocket
 
 WAIT = 10  # seconds: generous, only reached when something is wrong
+# Objects nested past the interpreter's recursion limit, well under the frame limit: the decoder
+# raises RecursionError rather than a decode error.
+DEEPLY_NESTED = '{"a":' * 5_000 + "1" + "}" * 5_000
 
 
 def ws_url(user: User) -> str:
@@ -76,6 +79,7 @@ async def test_a_valid_token_gets_ready_with_the_cursor(alice: User) -> None:
         ({"type": "auth"}, "auth_required"),
         ({"type": "ping"}, "auth_required"),
         ("not json at all", "auth_required"),
+        (DEEPLY_NESTED, "auth_required"),
     ],
 )
 async def test_a_socket_without_a_valid_token_is_refused(
@@ -196,6 +200,7 @@ async def test_a_refused_send_is_an_error_frame_naming_its_client_id(
     [
         ("{not json", "malformed_json"),
         ("", "malformed_json"),
+        (DEEPLY_NESTED, "malformed_json"),
         ('{"type": "subscribe"}', "frame_invalid"),
         (
             '{"type": "send", "conversation_id": "1", "text": "hi", "client_id": "c"}',

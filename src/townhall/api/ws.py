@@ -190,7 +190,9 @@ class Connection:
         except msgspec.ValidationError as exc:
             self.send_control(_error(None, ErrorCode.FRAME_INVALID, str(exc)))
             return
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
+            # msgspec refuses nesting deeper than the interpreter's recursion limit with a
+            # RecursionError (a frame of `{"a":` repeated): malformed all the same.
             self.send_control(_error(None, ErrorCode.MALFORMED_JSON, "the frame is not valid JSON"))
             return
         if type(frame) is SendFrame:
@@ -349,7 +351,7 @@ async def _authenticate(
     raw = message.get("text") or message.get("bytes") or b""
     try:
         frame = auth_decoder.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
         raise _Refused(
             ErrorCode.AUTH_REQUIRED, 'the first frame must be {"type": "auth", "token"}'
         ) from exc
