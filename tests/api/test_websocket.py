@@ -22,6 +22,9 @@ WAIT = 10  # seconds: generous, only reached when something is wrong
 # Objects nested past the interpreter's recursion limit, well under the frame limit: the decoder
 # raises RecursionError rather than a decode error.
 DEEPLY_NESTED = '{"a":' * 5_000 + "1" + "}" * 5_000
+# Binary frames whose strings are not UTF-8: the decoder raises UnicodeDecodeError.
+NOT_UTF8_AUTH = b'{"type": "auth", "token": "\xff\xfe"}'
+NOT_UTF8_SEND = b'{"type": "send", "conversation_id": 1, "text": "\xff", "client_id": "c"}'
 
 
 def ws_url(user: User) -> str:
@@ -80,13 +83,16 @@ async def test_a_valid_token_gets_ready_with_the_cursor(alice: User) -> None:
         ({"type": "ping"}, "auth_required"),
         ("not json at all", "auth_required"),
         (DEEPLY_NESTED, "auth_required"),
+        (NOT_UTF8_AUTH, "auth_required"),
     ],
 )
 async def test_a_socket_without_a_valid_token_is_refused(
     alice: User, first_frame: Any, code: str
 ) -> None:
     async with raw_socket(ws_url(alice)) as connection:
-        raw = first_frame if isinstance(first_frame, str) else orjson.dumps(first_frame).decode()
+        raw = first_frame
+        if not isinstance(first_frame, str | bytes):
+            raw = orjson.dumps(first_frame).decode()
         await connection.send(raw)
         frame = await receive(connection)
         assert frame["type"] == "error"
@@ -201,6 +207,7 @@ async def test_a_refused_send_is_an_error_frame_naming_its_client_id(
         ("{not json", "malformed_json"),
         ("", "malformed_json"),
         (DEEPLY_NESTED, "malformed_json"),
+        (NOT_UTF8_SEND, "malformed_json"),
         ('{"type": "subscribe"}', "frame_invalid"),
         (
             '{"type": "send", "conversation_id": "1", "text": "hi", "client_id": "c"}',
@@ -210,7 +217,7 @@ async def test_a_refused_send_is_an_error_frame_naming_its_client_id(
     ],
 )
 async def test_a_bad_frame_is_answered_and_the_socket_stays_open(
-    alice: User, bob: User, chat: int, raw: str, code: str
+    alice: User, bob: User, chat: int, raw: str | bytes, code: str
 ) -> None:
     async with alice.websocket() as live:
         await live.connection.send(raw)
@@ -373,3 +380,4 @@ async def test_a_send_over_the_size_limit_is_refused_and_a_huge_frame_closes_the
             await next_frame(live)
         assert live.connection.close_code == 1009
     assert (await bob.history(chat))["messages"] == []
+
