@@ -14,7 +14,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import MakeUser, ServerPool, User
+from tests.conftest import MakeUser, Server, ServerPool, User
 from tests.support import full_sync, group_of, messages_of
 from townhall.client import LiveSocket
 
@@ -381,3 +381,20 @@ async def test_a_send_over_the_size_limit_is_refused_and_a_huge_frame_closes_the
         assert live.connection.close_code == 1009
     assert (await bob.history(chat))["messages"] == []
 
+
+async def test_a_text_frame_that_is_not_utf8_closes_with_1007_and_logs_no_traceback(
+    server: Server, alice: User
+) -> None:
+    logged_before = server.log_file.stat().st_size
+    async with alice.websocket() as live:
+        await live.connection.send(b'{"type": "ping", "x": "\xff"}', text=True)
+        with pytest.raises(ConnectionClosed):
+            await next_frame(live)
+        assert live.connection.close_code == 1007
+    async with alice.websocket() as again:
+        await assert_nothing_pending(again)
+    logged = server.log_file.read_bytes()[logged_before:].decode(errors="replace")
+    assert "Traceback" not in logged
+    assert [level for level, event in server.logged("uvicorn.error") if "UTF-8" in event] == [
+        "warning"
+    ]
