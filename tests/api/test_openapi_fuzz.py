@@ -45,6 +45,8 @@ REJECTIONS = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 429]
 # Generated requests per operation and role. Under `make drill` the coverage phase adds its own
 # boundary cases (missing, empty, too long, wrong type: some 3,000 requests a role).
 MAX_EXAMPLES = drill_scale(10, 100)
+# Generated long-polls (GET /api/v1/sync?timeout=…) wait at most this long on the fuzzed server.
+SYNC_TIMEOUT_MAX = 5
 COVERAGE = bool(drill_scale(False, True))
 
 
@@ -65,6 +67,8 @@ def config() -> schemathesis.Config:
                 "negative_data_rejection": {"enabled": True, "expected-statuses": REJECTIONS},
             },
             "warnings": False,
+            # Longer than the server's longest long-poll (SYNC_TIMEOUT_MAX below).
+            "request-timeout": 3 * SYNC_TIMEOUT_MAX,
         }
     )
 
@@ -139,7 +143,10 @@ def seed(server: Server, user: Principal) -> None:
 @pytest.fixture(scope="module")
 def fuzz_server(servers: ServerPool) -> Iterator[Server]:
     # Generated logins fail by the hundred from one address; the throwaway logins must not.
-    own = servers.start(limits__login_failures_per_address="1000000/hour")
+    own = servers.start(
+        limits__login_failures_per_address="1000000/hour",
+        limits__sync_timeout_max_seconds=SYNC_TIMEOUT_MAX,
+    )
     seed(own, register_user(own))
     yield own
     own.stop()
