@@ -33,6 +33,10 @@ SECRET_FIELDS = frozenset(
 PAYLOAD_LOGGERS = ("aiosqlite", "sqlalchemy", "websockets", "httpx", "httpcore")
 # uvicorn hands its WebSocket protocol this logger, which then logs every frame at DEBUG.
 FRAME_LOGGERS = ("uvicorn.error",)
+# What uvicorn logs as an error with a traceback though the client did it (a text frame that is
+# not UTF-8, answered with close code 1007): one warning line, so that a client cannot write
+# tracebacks into the log at will.
+CLIENT_FAULTS = frozenset({"Invalid UTF-8 sequence received from client."})
 
 
 def _add_request_id(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -98,6 +102,9 @@ def _no_payload_lines(record: logging.LogRecord) -> bool:
     if name.startswith(PAYLOAD_LOGGERS):
         return record.levelno >= logging.WARNING
     if name.startswith(FRAME_LOGGERS):
+        if record.msg in CLIENT_FAULTS:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
         return record.levelno >= logging.INFO
     return True
 

@@ -14,11 +14,17 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import MakeUser, ServerPool, User
+from tests.conftest import MakeUser, Server, ServerPool, User
 from tests.support import full_sync, group_of, messages_of
 from townhall.client import LiveSocket
 
 WAIT = 10  # seconds: generous, only reached when something is wrong
+# Objects nested past the interpreter's recursion limit, well under the frame limit: the decoder
+# raises RecursionError rather than a decode error.
+DEEPLY_NESTED = '{"a":' * 5_000 + "1" + "}" * 5_000
+# Binary frames whose strings are not UTF-8: the decoder raises UnicodeDecodeError.
+NOT_UTF8_AUTH = b'{"type": "auth", "token": "\xff\xfe"}'
+NOT_UTF8_SEND = b'{"type": "send", "conversation_id": 1, "text": "\xff", "client_id": "c"}'
 
 
 def ws_url(user: User) -> str:
@@ -76,13 +82,17 @@ async def test_a_valid_token_gets_ready_with_the_cursor(alice: User) -> None:
         ({"type": "auth"}, "auth_required"),
         ({"type": "ping"}, "auth_required"),
         ("not json at all", "auth_required"),
+        (DEEPLY_NESTED, "auth_required"),
+        (NOT_UTF8_AUTH, "auth_required"),
     ],
 )
 async def test_a_socket_without_a_valid_token_is_refused(
     alice: User, first_frame: Any, code: str
 ) -> None:
     async with raw_socket(ws_url(alice)) as connection:
-        raw = first_frame if isinstance(first_frame, str) else orjson.dumps(first_frame).decode()
+        raw = first_frame
+        if not isinstance(first_frame, str | bytes):
+            raw = orjson.dumps(first_frame).decode()
         await connection.send(raw)
         frame = await receive(connection)
         assert frame["type"] == "error"
@@ -196,6 +206,8 @@ async def test_a_refused_send_is_an_error_frame_naming_its_client_id(
     [
         ("{not json", "malformed_json"),
         ("", "malformed_json"),
+        (DEEPLY_NESTED, "malformed_json"),
+        (NOT_UTF8_SEND, "malformed_json"),
         ('{"type": "subscribe"}', "frame_invalid"),
         (
             '{"type": "send", "conversation_id": "1", "text": "hi", "client_id": "c"}',
@@ -205,7 +217,7 @@ async def test_a_refused_send_is_an_error_frame_naming_its_client_id(
     ],
 )
 async def test_a_bad_frame_is_answered_and_the_socket_stays_open(
-    alice: User, bob: User, chat: int, raw: str, code: str
+    alice: User, bob: User, chat: int, raw: str | bytes, code: str
 ) -> None:
     async with alice.websocket() as live:
         await live.connection.send(raw)
@@ -368,3 +380,21 @@ async def test_a_send_over_the_size_limit_is_refused_and_a_huge_frame_closes_the
             await next_frame(live)
         assert live.connection.close_code == 1009
     assert (await bob.history(chat))["messages"] == []
+
+
+async def test_a_text_frame_that_is_not_utf8_closes_with_1007_and_logs_no_traceback(
+    server: Server, alice: User
+) -> None:
+    logged_before = server.log_file.stat().st_size
+    async with alice.websocket() as live:
+        await live.connection.send(b'{"type": "ping", "x": "\xff"}', text=True)
+        with pytest.raises(ConnectionClosed):
+            await next_frame(live)
+        assert live.connection.close_code == 1007
+    async with alice.websocket() as again:
+        await assert_nothing_pending(again)
+    logged = server.log_file.read_bytes()[logged_before:].decode(errors="replace")
+    assert "Traceback" not in logged
+    assert [level for level, event in server.logged("uvicorn.error") if "UTF-8" in event] == [
+        "warning"
+    ]

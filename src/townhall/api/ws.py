@@ -27,6 +27,7 @@ from townhall.config import Settings
 from townhall.domain.errors import DomainError, ErrorCode
 from townhall.domain.events import POST_PREFIX, SIGNED_OUT_PREFIX
 from townhall.domain.frames import (
+    NOT_JSON,
     PingFrame,
     ResumeFrame,
     SendFrame,
@@ -190,7 +191,7 @@ class Connection:
         except msgspec.ValidationError as exc:
             self.send_control(_error(None, ErrorCode.FRAME_INVALID, str(exc)))
             return
-        except msgspec.DecodeError:
+        except NOT_JSON:
             self.send_control(_error(None, ErrorCode.MALFORMED_JSON, "the frame is not valid JSON"))
             return
         if type(frame) is SendFrame:
@@ -349,7 +350,7 @@ async def _authenticate(
     raw = message.get("text") or message.get("bytes") or b""
     try:
         frame = auth_decoder.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except (msgspec.ValidationError, *NOT_JSON) as exc:
         raise _Refused(
             ErrorCode.AUTH_REQUIRED, 'the first frame must be {"type": "auth", "token"}'
         ) from exc

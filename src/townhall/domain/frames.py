@@ -33,6 +33,10 @@ ClientFrame = SendFrame | ResumeFrame | PingFrame
 
 auth_decoder = msgspec.json.Decoder(AuthFrame)
 frame_decoder = msgspec.json.Decoder(ClientFrame)
+# What the decoders raise for a frame that is not JSON: a DecodeError mostly, but a
+# UnicodeDecodeError for a string that is not UTF-8 (in a binary frame) and a RecursionError for
+# nesting deeper than the interpreter's recursion limit (`{"a":` repeated, well under the size cap).
+NOT_JSON = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
 def frame_cursor(frame: bytes) -> int:
