@@ -1,11 +1,13 @@
 """The deployment files in deploy/ are valid for the tools that read them: nginx accepts the
-configuration (its TLS, WebSocket and long-poll settings), systemd the unit, and the container
-image copies only files that exist."""
+configuration (its TLS, WebSocket and long-poll settings), systemd the unit, the container
+image copies only files that exist, and the wheel carries the whole package."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,34 @@ def test_the_image_copies_only_what_exists() -> None:
             *sources, _destination = line.split()[1:]
             for source in sources:
                 assert (ROOT / source).exists(), f"the Dockerfile copies {source}, which is missing"
+
+
+def test_the_wheel_holds_every_file_of_the_package(tmp_path: Path) -> None:
+    """`pip install townhall-*.whl` gives a working server only if the wheel carries the
+    migrations, the policy packs and the web page along with the code."""
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    [wheel] = tmp_path.glob("townhall-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        packaged = set(archive.namelist())
+    tracked = subprocess.run(
+        ["git", "ls-files", "src/townhall"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    missing = [path for path in tracked if path.removeprefix("src/") not in packaged]
+    assert missing == []
+    assert any(name.endswith("entry_points.txt") for name in packaged)
