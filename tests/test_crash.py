@@ -40,7 +40,7 @@ from tests.support import (
 )
 from townhall.client import LiveSocket
 
-KILLS = drill_scale(short=2, long=20)
+KILLS = drill_scale(short=1, long=20)
 SENDERS = ("alice", "bob", "carol")
 SEND_WINDOW = 32  # sends a client has in flight: like an app, it waits for acks
 

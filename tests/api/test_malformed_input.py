@@ -39,8 +39,8 @@ from townhall.client import LiveSocket
 
 pytestmark = [pytest.mark.drill, pytest.mark.usefixtures("no_server_errors")]
 
-BODIES = drill_scale(300, 10_000)
-FRAMES = drill_scale(300, 10_000)
+BODIES = drill_scale(200, 10_000)
+FRAMES = drill_scale(200, 10_000)
 RSS_GROWTH_LIMIT_MB = 50
 BODY_LIMIT = 65_536  # max_request_body_bytes, the same cap for a WebSocket frame
 SENDERS = 4  # requests in flight at once

@@ -44,7 +44,7 @@ CHECKS = (
 REJECTIONS = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 429]
 # Generated requests per operation and role. Under `make drill` the coverage phase adds its own
 # boundary cases (missing, empty, too long, wrong type: some 3,000 requests a role).
-MAX_EXAMPLES = drill_scale(10, 100)
+MAX_EXAMPLES = drill_scale(5, 100)
 # Generated long-polls (GET /api/v1/sync?timeout=…) wait at most this long on the fuzzed server.
 SYNC_TIMEOUT_MAX = 5
 COVERAGE = bool(drill_scale(False, True))
