@@ -263,14 +263,6 @@ def response_check() -> Iterator[ResponseCheck]:
 FAILED = pytest.StashKey[bool]()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The top-level files (crash, backup, exports, start-up, bench) start and kill servers the
-    most and take longest: scheduled first, so that the two workers of `make test` finish
-    together instead of one waiting on them at the end. Within a file the order is kept."""
-    top_level = Path(__file__).parent
-    items.sort(key=lambda item: item.path.parent != top_level)
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
