@@ -157,12 +157,13 @@ class AccountService:
         """A new account with its real identity, sealed, and the agreement's acceptance."""
         # Refused attempts count too: a 409 identity_limit tells whether a document number is
         # registered, so unbounded attempts would let anyone probe for one.
-        await self._rate_limits.take(
-            self._registrations,
-            ip or "unknown",
-            refusal="too many registrations from this address",
-            code=ErrorCode.TOO_MANY_REGISTRATIONS,
-        )
+        wait = await self._rate_limits.hit(self._registrations, ip or "unknown")
+        if wait is not None:
+            raise Throttled(
+                f"too many registrations from this address; try again in {wait} s",
+                code=ErrorCode.TOO_MANY_REGISTRATIONS,
+                retry_after=wait,
+            )
         handle = normalize_handle(handle)
         display_name = check_display_name(display_name, self._limits)
         await self._names.check(name=display_name, author_id=None, subject_type="display_name")

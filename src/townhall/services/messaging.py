@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.enforcement import Capability
-from townhall.domain.errors import ErrorCode, InvalidInput, NotFound
+from townhall.domain.errors import ErrorCode, InvalidInput, NotFound, Throttled
 from townhall.domain.events import EventType, conversation_event, message_event
 from townhall.domain.limits import Limits
 from townhall.domain.messaging import (
@@ -199,12 +199,13 @@ class MessagingService:
         require(actor, Permission.ACT)
         check_message_text(text, self._limits)
         check_client_id(client_id, self._limits)
-        await self._rate_limits.take(
-            self._sends,
-            str(actor.account_id),
-            refusal="too many messages",
-            code=ErrorCode.TOO_MANY_MESSAGES,
-        )
+        wait = await self._rate_limits.hit(self._sends, str(actor.account_id))
+        if wait is not None:
+            raise Throttled(
+                f"too many messages; try again in {wait} s",
+                code=ErrorCode.TOO_MANY_MESSAGES,
+                retry_after=wait,
+            )
         members = await self._require_member(actor, conversation_id)
         if members.kind == ConversationKind.GROUP:
             await self._enforcement.require_user_may(actor.account_id, Capability.SEND_GROUP)

@@ -384,12 +384,13 @@ class PostService:
     async def _require_may_forward(self, account_id: int) -> None:
         """A forward is also a send; its own, lower rate keeps one account from pushing a post
         into every chat it is in."""
-        await self._rate_limits.take(
-            self._forwards,
-            str(account_id),
-            refusal="too many forwards for now",
-            code=ErrorCode.TOO_MANY_FORWARDS,
-        )
+        wait = await self._rate_limits.hit(self._forwards, str(account_id))
+        if wait is not None:
+            raise Throttled(
+                f"too many forwards for now; try again in {wait} s",
+                code=ErrorCode.TOO_MANY_FORWARDS,
+                retry_after=wait,
+            )
 
     async def _parent_forward(
         self, actor: Principal, post_id: int, from_message_id: int | None

@@ -15,8 +15,6 @@ from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from townhall.domain.errors import ErrorCode, Throttled
-
 
 @dataclass(frozen=True, slots=True)
 class Limit:
@@ -50,12 +48,6 @@ class RateLimits:
             for window in limit.windows:
                 await self._limiter.hit(window, limit.name, *key)
         return wait
-
-    async def take(self, limit: Limit, *key: str, refusal: str, code: ErrorCode) -> None:
-        """Count one event under `key`, or refuse it: 429 `code`, saying how long to wait."""
-        wait = await self.hit(limit, *key)
-        if wait is not None:
-            raise Throttled(f"{refusal}; try again in {wait} s", code=code, retry_after=wait)
 
     async def forget(self, limit: Limit, *key: str) -> None:
         for window in limit.windows:

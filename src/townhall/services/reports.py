@@ -171,12 +171,13 @@ class ReportService:
 
     async def _check_flood(self, reporter_id: int) -> None:
         """However founded a reporter's reports have been, only so many in a burst and a day."""
-        await self._rate_limits.take(
-            self._per_reporter,
-            str(reporter_id),
-            refusal="too many reports for now",
-            code=ErrorCode.TOO_MANY_REPORTS,
-        )
+        wait = await self._rate_limits.hit(self._per_reporter, str(reporter_id))
+        if wait is not None:
+            raise Throttled(
+                f"too many reports for now; try again in {wait} s",
+                code=ErrorCode.TOO_MANY_REPORTS,
+                retry_after=wait,
+            )
 
     async def _seen(
         self, conn: DbConnection, actor: Principal, target_type: str, target_id: int
