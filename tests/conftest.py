@@ -23,9 +23,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.databases import PostgresDatabases, on_postgresql
 from tests.identity_provider import StandInProvider
 from tests.response_validation import ResponseCheck, ResponseMismatch
-from tests.support import confirm_phone_of
+from tests.support import DATABASE_URLS, confirm_phone_of
 from townhall.bench.identities import synthetic_identity
 from townhall.client import TownhallClient
 from townhall.packs import load_pack
@@ -153,6 +154,7 @@ class ServerPool:
     root: Path
     provider: StandInProvider
     response_check: ResponseCheck
+    postgres: PostgresDatabases
     started: list[Server] = field(default_factory=list)
     _shared: dict[tuple[tuple[str, str], ...], Server] = field(default_factory=dict)
     _numbers: Iterator[int] = field(default_factory=itertools.count)
@@ -165,7 +167,10 @@ class ServerPool:
         if data_dir is None:
             data_dir = self.root / f"server-{number}" / "data"
             data_dir.mkdir(parents=True, mode=0o700)
-            shutil.copyfile(self._migrated_database(), data_dir / "townhall.db")
+            if on_postgresql():
+                DATABASE_URLS[data_dir] = self.postgres.fresh()
+            else:
+                shutil.copyfile(self._migrated_database(), data_dir / "townhall.db")
         log_file = self.root / f"server-{number}.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
         env = {key: value for key, value in os.environ.items() if not key.startswith("TOWNHALL_")}
@@ -184,6 +189,8 @@ class ServerPool:
         for setting, value in self.provider.settings().items():
             env.setdefault(_env_name(setting), value)
         env.update({_env_name(key): str(value) for key, value in settings.items()})
+        if data_dir in DATABASE_URLS:
+            env.setdefault("TOWNHALL_DATABASE_URL", DATABASE_URLS[data_dir])
         port = _free_port()
         with log_file.open("ab") as log:
             process = subprocess.Popen(
@@ -294,12 +301,23 @@ def identity_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stan
 
 
 @pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    """Fresh PostgreSQL databases, dropped at the end (tests/databases.py)."""
+    databases = PostgresDatabases()
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(scope="session")
 def servers(
     tmp_path_factory: pytest.TempPathFactory,
     identity_provider: StandInProvider,
     response_check: ResponseCheck,
+    postgres_databases: PostgresDatabases,
 ) -> Iterator[ServerPool]:
-    pool = ServerPool(tmp_path_factory.mktemp("servers"), identity_provider, response_check)
+    pool = ServerPool(
+        tmp_path_factory.mktemp("servers"), identity_provider, response_check, postgres_databases
+    )
     yield pool
     pool.stop_all()
 

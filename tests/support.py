@@ -189,8 +189,18 @@ async def confirm_phone_of(user: User, data_dir: Path) -> None:
     assert confirmed.status_code == 200, confirmed.text
 
 
+# The PostgreSQL database of each test server's data dir (tests/databases.py); a data dir not
+# here has its SQLite file.
+DATABASE_URLS: dict[Path, str] = {}
+
+
 def query_db(data_dir: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
-    """Read the server's SQLite file directly (read-only), as an operator would."""
+    """Read the server's database directly, as an operator would: its SQLite file read-only, or
+    its PostgreSQL database (`sql` written with `?` placeholders either way)."""
+    if data_dir in DATABASE_URLS:
+        from tests.databases import query_postgres
+
+        return query_postgres(DATABASE_URLS[data_dir], sql, params)
     uri = f"file:{data_dir / 'townhall.db'}?mode=ro"
     with closing(sqlite3.connect(uri, uri=True, timeout=10)) as conn:
         return conn.execute(sql, params).fetchall()

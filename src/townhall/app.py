@@ -282,9 +282,11 @@ async def running_services(
     reach.start()
     live_posts.start()
     classifiers.start()
+    follower = asyncio.create_task(database.follow_positions(), name="stream-positions")
     try:
         yield services
     finally:
+        follower.cancel()
         live_posts.stop()
         await reach.stop()
         await message_log.stop()

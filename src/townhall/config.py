@@ -185,6 +185,12 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'townhall.db').resolve()}"
 
     @property
+    def one_server_per_data_dir(self) -> bool:
+        """SQLite's one writing process; on PostgreSQL several servers share the database (and
+        may share a data dir: `serve --workers`)."""
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
     def resolved_keys_dir(self) -> Path:
         return self.keys_dir if self.keys_dir is not None else self.data_dir / "keys"
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AGREEMENT_VERSION, fresh_identity
+from tests.databases import PostgresDatabases, on_postgresql
 from tests.identity_provider import StandInProvider
 from tests.support import latest_sms_code
 from townhall.app import running_services
@@ -84,9 +85,18 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path, identity_provider: StandInProvider) -> AsyncIterator[World]:
+def database_url(postgres_databases: PostgresDatabases) -> str | None:
+    """A fresh PostgreSQL database when the tests run on it; None: the data dir's SQLite file."""
+    return postgres_databases.fresh() if on_postgresql() else None
+
+
+@pytest.fixture
+async def world(
+    tmp_path: Path, identity_provider: StandInProvider, database_url: str | None
+) -> AsyncIterator[World]:
     settings = Settings(
         data_dir=tmp_path / "data",
+        database_url=database_url,
         password_hash_profile="cheapest",
         # Tests send bursts far past a person's rate; tests/api/test_caps.py tests that rate.
         limits=LimitsSettings(max_group_members=4, sends_per_user="100000/second"),

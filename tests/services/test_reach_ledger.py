@@ -37,9 +37,10 @@ async def reviewer(world: World) -> Principal:
 
 
 @pytest.fixture
-async def second_engine(tmp_path: Path) -> AsyncIterator[Database]:
-    """A second engine on the world's database file."""
-    database = open_database(Settings(data_dir=tmp_path / "data").resolved_database_url)
+async def second_engine(tmp_path: Path, database_url: str | None) -> AsyncIterator[Database]:
+    """A second engine on the world's database."""
+    url = database_url or Settings(data_dir=tmp_path / "data").resolved_database_url
+    database = open_database(url)
     yield database
     await database.dispose()
 

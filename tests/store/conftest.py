@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.databases import PostgresDatabases, on_postgresql
 from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
 from townhall.store.database import Database, open_database
@@ -15,8 +16,10 @@ from townhall.store.message_log import MessageLog
 from townhall.store.migrate import upgrade_to_head
 
 
-async def open_migrated(path: Path) -> Database:
-    database = open_database(f"sqlite+aiosqlite:///{path}")
+async def open_migrated(url_or_path: str | Path) -> Database:
+    """A database at the newest schema: a PostgreSQL URL, or the path of a SQLite file."""
+    url = str(url_or_path)
+    database = open_database(url if "://" in url else f"sqlite+aiosqlite:///{url}")
     await upgrade_to_head(database)
     await database.load_positions()
     return database
@@ -28,8 +31,16 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def database(db_path: Path) -> AsyncIterator[Database]:
-    database = await open_migrated(db_path)
+def database_url(db_path: Path, postgres_databases: PostgresDatabases) -> str:
+    """A fresh database of the backend the tests run on (tests/databases.py)."""
+    if on_postgresql():
+        return postgres_databases.fresh()
+    return f"sqlite+aiosqlite:///{db_path}"
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    database = await open_migrated(database_url)
     yield database
     await database.dispose()
 

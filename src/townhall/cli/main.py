@@ -99,7 +99,9 @@ def serve(
     _allow_open_files_up_to_the_hard_limit()
     http_protocol, ws_protocol = connection_protocols(settings)
     try:
-        with server_lock(settings.data_dir):
+        one_at_a_time = settings.one_server_per_data_dir
+        lock = server_lock(settings.data_dir) if one_at_a_time else contextlib.nullcontext()
+        with lock:
             uvicorn.run(
                 build_app(settings),
                 host=settings.host,

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from townhall.store.database import DbConnection
+from townhall.store.on_conflict import insert_on_conflict
 from townhall.store.records import records
 from townhall.store.schema import correction_notices, corrections, forwards, members, post_views
 
@@ -56,7 +56,7 @@ async def insert_notices(
     if not account_ids:
         return []
     result = await conn.execute(
-        sqlite_insert(correction_notices)
+        insert_on_conflict(correction_notices)
         .on_conflict_do_nothing()
         .returning(correction_notices.c.account_id),
         [

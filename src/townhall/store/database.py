@@ -19,7 +19,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, QueuePool
 
-from townhall.store.positions import SingleWriterPositions
+from townhall.store.positions import (
+    POSITIONS_CHANNEL,
+    SETTLED_TOP,
+    ClusterPositions,
+    SingleWriterPositions,
+)
 from townhall.store.schema import events, messages
 from townhall.store.storage import StorageWatch
 
@@ -110,11 +115,18 @@ class Database:
     def __init__(self, engine: AsyncEngine, *, sqlite_synchronous: str = "NORMAL") -> None:
         self.engine = engine
         self._sqlite_synchronous = sqlite_synchronous
-        self.positions = SingleWriterPositions()
+        self.positions: SingleWriterPositions | ClusterPositions = (
+            SingleWriterPositions() if engine.dialect.name == "sqlite" else ClusterPositions()
+        )
         self.storage = StorageWatch(_database_folder(engine))
         self._write_lock = asyncio.Lock()
-        # No overflow limit: a checkout that had to wait would block the event loop.
-        self._reader = self._sync_engine(QueuePool, pool_size=READER_POOL_SIZE, max_overflow=-1)
+        # SQLite reads run inline (see InlineReader), PostgreSQL's on the async engine. No
+        # overflow limit: a checkout that had to wait would block the event loop.
+        self._reader = (
+            self._sync_engine(QueuePool, pool_size=READER_POOL_SIZE, max_overflow=-1)
+            if engine.dialect.name == "sqlite"
+            else None
+        )
 
     @asynccontextmanager
     async def write_turn(self) -> AsyncIterator[None]:
@@ -137,6 +149,8 @@ class Database:
                 await conn.execution_options(**{WRITES: True})
                 async with conn.begin():
                     yield Transaction(conn, effects)
+                    if isinstance(self.positions, ClusterPositions):
+                        await self.positions.announce(conn)
         self.storage.wrote()
         effects.run()
 
@@ -154,11 +168,20 @@ class Database:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[DbConnection]:
         """One consistent snapshot for the queries inside the block."""
+        if self._reader is None:
+            async with self.engine.connect() as conn:
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+                async with conn.begin():
+                    yield conn
+            return
         with self._reader.connect() as conn:
             yield InlineReader(conn)
 
     async def load_positions(self) -> None:
         """Carry on above the highest message id and stream position stored."""
+        if isinstance(self.positions, ClusterPositions):
+            self.positions.load(await self._settled_top())
+            return
 
         async def read() -> tuple[int | None, int | None, int | None]:
             async with self._write_lock, self.engine.connect() as conn:
@@ -176,8 +199,49 @@ class Database:
             top_message_id=max_message or 0,
         )
 
+    async def _settled_top(self) -> int:
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{WRITES: True})
+            async with conn.begin():
+                return int(await conn.scalar(SETTLED_TOP))
+
+    async def follow_positions(self) -> None:
+        """Hear every position another process commits, for as long as the task runs: on
+        PostgreSQL, LISTEN on the channel commits announce on (store/positions.py); a lost
+        connection is made again, and what was missed meanwhile is read from the database."""
+        if not isinstance(self.positions, ClusterPositions):
+            return
+        import asyncpg  # the postgresql extra; only a PostgreSQL database gets here
+
+        dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        warned = False
+        while True:
+            try:
+                listener = await asyncpg.connect(dsn)
+            except (OSError, asyncpg.PostgresError):
+                if not warned:
+                    log.warning("cannot listen for stream positions; retrying every second")
+                    warned = True
+                await asyncio.sleep(1.0)
+                continue
+            warned = False
+            try:
+                await self._listen(listener, self.positions)
+                log.warning("the connection listening for stream positions was lost")
+            finally:
+                await listener.close(timeout=1)
+
+    async def _listen(self, listener: Any, positions: ClusterPositions) -> None:
+        """Until the connection is lost."""
+        lost = asyncio.Event()
+        listener.add_termination_listener(lambda _conn: lost.set())
+        await listener.add_listener(POSITIONS_CHANNEL, lambda *args: positions.heard(args[-1]))
+        positions.load(await self._settled_top())
+        await lost.wait()
+
     async def dispose(self) -> None:
-        self._reader.dispose()
+        if self._reader is not None:
+            self._reader.dispose()
         await self.engine.dispose()
 
 
@@ -250,7 +314,7 @@ async def outwaiting_writers(
         await asyncio.sleep(LOCK_RETRY_PAUSE_SECONDS)
 
 
-SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite"}
+SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+asyncpg"}
 SYNCHRONOUS_PRAGMAS = {"NORMAL": "PRAGMA synchronous=NORMAL", "FULL": "PRAGMA synchronous=FULL"}
 
 
@@ -259,7 +323,25 @@ def open_database(url: str, *, sqlite_synchronous: str = "NORMAL") -> Database:
     engine = create_async_engine(url, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine.sync_engine, sqlite_synchronous)
+    else:
+        _configure_postgresql(engine.sync_engine)
     return Database(engine, sqlite_synchronous=sqlite_synchronous)
+
+
+# The key of the cluster's one write lock (a PostgreSQL advisory lock), any 64-bit number that
+# nothing else on the server uses: "townhall" in ASCII.
+WRITE_LOCK_KEY = int.from_bytes(b"townhall", "big") - 2**63
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    # One writer at a time in the whole cluster, as SQLite has one per file: every write
+    # transaction takes the same advisory lock at its start and holds it until it ends, so the
+    # rules the services check before they write hold across processes, positions commit in the
+    # order they were taken, and the audit log stays one chain (docs/architecture.md).
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(WRITES, False):
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:

@@ -21,12 +21,23 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, TypeGuard
 
-from sqlalchemy import Connection, Dialect, Executable, Row, bindparam, func, insert, select
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Executable,
+    Row,
+    bindparam,
+    func,
+    insert,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from townhall.domain.errors import Conflict, DomainError, ErrorCode
 from townhall.store.database import WRITES, AfterCommit, Database, Transaction
 from townhall.store.group_commit import GroupCommit
+from townhall.store.positions import ClusterPositions, SingleWriterPositions
 from townhall.store.schema import inbox, messages
 from townhall.store.storage import storage_full
 
@@ -124,7 +135,9 @@ class MessageWriter(Protocol):
 
 
 class MessageLog:
-    """The SQLite adapter of `MessageWriter`: one writer task, one writer thread."""
+    """The adapter of `MessageWriter`: one writer task per process, and on SQLite one writer
+    thread, which owns the connection batches are written on; on PostgreSQL a batch is a write
+    transaction like any other."""
 
     def __init__(self, database: Database, *, batch_max: int, clock: Callable[[], float]) -> None:
         self._db = database
@@ -133,7 +146,12 @@ class MessageLog:
             self._commit, batch_max=batch_max, name="message-log-writer"
         )
         self._on_commit: list[OnCommit] = []
-        self._writer = BatchWriter(database)
+        self._writer: BatchWriter | None = None
+        self._postgres: PostgresBatchWriter | None = None
+        if database.engine.dialect.name == "sqlite":
+            self._writer = BatchWriter(database)
+        else:
+            self._postgres = PostgresBatchWriter(database)
         # One thread owns the writer's connection: a batch costs one hop off the event loop.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="message-log")
 
@@ -156,7 +174,8 @@ class MessageLog:
         if not self._group.running:
             return
         await self._group.stop()
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._writer.close)
+        if self._writer is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._writer.close)
         self._thread.shutdown()
 
     async def append(
@@ -193,13 +212,16 @@ class MessageLog:
         now_ms = int(self._clock() * 1000)
         effects = AfterCommit()
         try:
-            async with self._db.write_turn():
-                if any(request.written_with is not None for request in batch):
-                    outcomes = await self._write_with(batch, now_ms, effects)
-                else:
-                    outcomes = await loop.run_in_executor(
-                        self._thread, self._writer.write, batch, now_ms
-                    )
+            if self._postgres is not None:
+                outcomes = await self._write_on_postgresql(self._postgres, batch, now_ms)
+            else:
+                async with self._db.write_turn():
+                    if any(request.written_with is not None for request in batch):
+                        outcomes = await self._write_with(batch, now_ms, effects)
+                    else:
+                        outcomes = await loop.run_in_executor(
+                            self._thread, self._sqlite_writer.write, batch, now_ms
+                        )
         except Exception as error:
             if self._db.storage.refuses(error):  # none of the batch is to blame, none fits
                 return [storage_full() for _ in batch]
@@ -218,24 +240,46 @@ class MessageLog:
         effects.run()
         return outcomes
 
+    @property
+    def _sqlite_writer(self) -> BatchWriter:
+        assert self._writer is not None
+        return self._writer
+
+    async def _write_on_postgresql(
+        self, writer: PostgresBatchWriter, batch: Sequence[_Request], now_ms: int
+    ) -> list[Appended | DomainError]:
+        """The batch's messages, then what each fresh one is written with, in one transaction;
+        the effects of `written_with` run once it commits, before the callbacks see it."""
+        async with self._db.writing() as conn:
+            outcomes = await writer.write(conn, batch, now_ms)
+            await _write_what_comes_with(conn, batch, outcomes)
+        return outcomes
+
     async def _write_with(
         self, batch: Sequence[_Request], now_ms: int, effects: AfterCommit
     ) -> list[Appended | DomainError]:
         """The batch's messages, then what each fresh one is written with, in one transaction."""
         loop = asyncio.get_running_loop()
+        writer = self._sqlite_writer
         outcomes = await loop.run_in_executor(
-            self._thread, partial(self._writer.write, batch, now_ms, commit=False)
+            self._thread, partial(writer.write, batch, now_ms, commit=False)
         )
         try:
-            conn = Transaction(_OnWriterThread(self._writer.connection, self._thread), effects)
-            for request, outcome in zip(batch, outcomes, strict=True):
-                if request.written_with is not None and _fresh(outcome):
-                    await request.written_with(conn, outcome.message)
-            await loop.run_in_executor(self._thread, self._writer.commit)
+            conn = Transaction(_OnWriterThread(writer.connection, self._thread), effects)
+            await _write_what_comes_with(conn, batch, outcomes)
+            await loop.run_in_executor(self._thread, writer.commit)
         except BaseException:
-            await loop.run_in_executor(self._thread, self._writer.rollback)
+            await loop.run_in_executor(self._thread, writer.rollback)
             raise
         return outcomes
+
+
+async def _write_what_comes_with(
+    conn: Transaction, batch: Sequence[_Request], outcomes: Sequence[Appended | DomainError]
+) -> None:
+    for request, outcome in zip(batch, outcomes, strict=True):
+        if request.written_with is not None and _fresh(outcome):
+            await request.written_with(conn, outcome.message)
 
 
 def _fresh(outcome: Appended | DomainError) -> TypeGuard[Appended]:
@@ -281,7 +325,7 @@ class BatchWriter:
         self._last_seq: dict[int, int] = {}
         dialect = self._engine.dialect
         self._insert_message = _compile(
-            _insert_ignoring_conflicts(dialect.name, ["sender_id", "client_id"]), dialect
+            _insert_ignoring_conflicts(["sender_id", "client_id"]), dialect
         )
         self._insert_inbox = _compile(insert(inbox), dialect)
         self._max_seq = _compile(
@@ -367,40 +411,22 @@ class BatchWriter:
         known: dict[tuple[int, str], StoredMessage],
     ) -> tuple[list[Appended | DomainError], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         positions = self._db.positions
-        outcomes: list[Appended | DomainError] = []
-        message_rows: list[tuple[Any, ...]] = []
-        inbox_rows: list[tuple[Any, ...]] = []
+        assert isinstance(positions, SingleWriterPositions)
+
+        def number(request: _Request) -> tuple[int, int, int]:
+            return (
+                positions.take_message_id(),
+                self._next_seq(cursor, request.conversation_id),
+                positions.take_now(),
+            )
+
+        outcomes, fresh = _planned(batch, now_ms, known, number)
         message_params = self._insert_message.params
         inbox_params = self._insert_inbox.params
-        for request in batch:
-            key = (request.sender_id, request.client_id)
-            prior = known.get(key)
-            if prior is not None:
-                outcomes.append(_resend(prior, request))
-                continue
-            message = StoredMessage(
-                id=positions.take_message_id(),
-                conversation_id=request.conversation_id,
-                seq=self._next_seq(cursor, request.conversation_id),
-                sender_id=request.sender_id,
-                client_id=request.client_id,
-                text=request.text,
-                created_at_ms=now_ms,
-                position=positions.take_now(),
-                attachment=request.attachment,
-                moderation=request.moderation,
-            )
-            known[key] = message
-            row = _message_row(message)
-            message_rows.append(tuple(row[name] for name in message_params))
-            for account_id in request.recipients:
-                entry = {
-                    "account_id": account_id,
-                    "position": message.position,
-                    "message_id": message.id,
-                }
-                inbox_rows.append(tuple(entry[name] for name in inbox_params))
-            outcomes.append(Appended(message, request.recipients, False, request.origin))
+        message_rows = [
+            tuple(_message_row(a.message)[name] for name in message_params) for a in fresh
+        ]
+        inbox_rows = [tuple(row[name] for name in inbox_params) for row in _inbox_rows(fresh)]
         return outcomes, message_rows, inbox_rows
 
     def _next_seq(self, cursor: Any, conversation_id: int) -> int:
@@ -427,6 +453,102 @@ class BatchWriter:
         return found
 
 
+def _planned(
+    batch: Sequence[_Request],
+    now_ms: int,
+    known: dict[tuple[int, str], StoredMessage],
+    number: Callable[[_Request], tuple[int, int, int]],
+) -> tuple[list[Appended | DomainError], list[Appended]]:
+    """Each request's outcome, and the messages to write: a resend of a stored message (or of
+    one earlier in the batch) is answered with it; `number` gives a new message its id, its
+    per-conversation seq and its position."""
+    outcomes: list[Appended | DomainError] = []
+    fresh: list[Appended] = []
+    for request in batch:
+        key = (request.sender_id, request.client_id)
+        prior = known.get(key)
+        if prior is not None:
+            outcomes.append(_resend(prior, request))
+            continue
+        message_id, seq, position = number(request)
+        message = StoredMessage(
+            id=message_id,
+            conversation_id=request.conversation_id,
+            seq=seq,
+            sender_id=request.sender_id,
+            client_id=request.client_id,
+            text=request.text,
+            created_at_ms=now_ms,
+            position=position,
+            attachment=request.attachment,
+            moderation=request.moderation,
+        )
+        known[key] = message
+        appended = Appended(message, request.recipients, False, request.origin)
+        fresh.append(appended)
+        outcomes.append(appended)
+    return outcomes, fresh
+
+
+def _inbox_rows(fresh: Sequence[Appended]) -> list[dict[str, int]]:
+    return [
+        {"account_id": account_id, "position": a.message.position, "message_id": a.message.id}
+        for a in fresh
+        for account_id in a.recipients
+    ]
+
+
+class PostgresBatchWriter:
+    """Writes a batch in a write transaction of the cluster (store/database.py holds its write
+    lock, so what is read here stays true until the commit): ids and positions from the
+    sequences in one round trip, the seqs from the stored maxima, resends found by their
+    (sender_id, client_id) before anything is written."""
+
+    def __init__(self, database: Database) -> None:
+        positions = database.positions
+        assert isinstance(positions, ClusterPositions)
+        self._positions = positions
+
+    async def write(
+        self, conn: Transaction, batch: Sequence[_Request], now_ms: int
+    ) -> list[Appended | DomainError]:
+        known = await self._already_sent(conn, batch)
+        last_seq = await self._last_seqs(conn, {request.conversation_id for request in batch})
+        numbers = iter(await self._positions.take_for_messages(conn, len(batch)))
+
+        def number(request: _Request) -> tuple[int, int, int]:
+            message_id, position = next(numbers)
+            last_seq[request.conversation_id] = last_seq.get(request.conversation_id, 0) + 1
+            return message_id, last_seq[request.conversation_id], position
+
+        outcomes, fresh = _planned(batch, now_ms, known, number)
+        if fresh:
+            await conn.execute(insert(messages), [_message_row(a.message) for a in fresh])
+        inbox_rows = _inbox_rows(fresh)
+        if inbox_rows:
+            await conn.execute(insert(inbox), inbox_rows)
+        return outcomes
+
+    @staticmethod
+    async def _already_sent(
+        conn: Transaction, batch: Sequence[_Request]
+    ) -> dict[tuple[int, str], StoredMessage]:
+        keys = {(request.sender_id, request.client_id) for request in batch}
+        rows = await conn.execute(
+            select(*messages.c).where(tuple_(messages.c.sender_id, messages.c.client_id).in_(keys))
+        )
+        return {(row.sender_id, row.client_id): stored_message(row) for row in rows}
+
+    @staticmethod
+    async def _last_seqs(conn: Transaction, conversation_ids: set[int]) -> dict[int, int]:
+        rows = await conn.execute(
+            select(messages.c.conversation_id, func.max(messages.c.seq))
+            .where(messages.c.conversation_id.in_(conversation_ids))
+            .group_by(messages.c.conversation_id)
+        )
+        return {conversation_id: seq for conversation_id, seq in rows}
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledStatement:
     sql: str
@@ -438,9 +560,7 @@ def _compile(statement: Any, dialect: Dialect) -> CompiledStatement:
     return CompiledStatement(compiled.string, tuple(compiled.positiontup or ()))
 
 
-def _insert_ignoring_conflicts(dialect_name: str, columns: list[str]) -> Any:
-    if dialect_name != "sqlite":
-        raise NotImplementedError(f"the message log has no {dialect_name} writer yet")
+def _insert_ignoring_conflicts(columns: list[str]) -> Any:
     return sqlite_insert(messages).on_conflict_do_nothing(index_elements=columns)
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from townhall.store.database import DbConnection
+from townhall.store.on_conflict import insert_on_conflict
 from townhall.store.records import records
 from townhall.store.schema import lexicon_entries, moderation_statements
 
@@ -53,7 +53,7 @@ async def upsert_entries(conn: DbConnection, rows: Iterable[dict[str, Any]]) -> 
     rows = list(rows)
     if not rows:
         return
-    statement = sqlite_insert(lexicon_entries)
+    statement = insert_on_conflict(lexicon_entries)
     await conn.execute(
         statement.on_conflict_do_update(
             index_elements=[lexicon_entries.c.kind, lexicon_entries.c.text],

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from townhall.store.database import DbConnection
+from townhall.store.on_conflict import insert_on_conflict
 from townhall.store.records import record, record_or_none, records
 from townhall.store.schema import accounts, identities, public_accounts, subscriptions
 
@@ -175,7 +175,7 @@ async def subscribe(
 ) -> bool:
     """True when the subscription is new; the subscriber count moves only then."""
     result = await conn.execute(
-        sqlite_insert(subscriptions)
+        insert_on_conflict(subscriptions)
         .values(subscriber_id=subscriber_id, public_account_id=public_account_id, created_at=now_ms)
         .on_conflict_do_nothing()
     )

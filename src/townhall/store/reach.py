@@ -7,12 +7,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import and_, case, func, insert, literal, select, update
 
 from townhall.domain.reach import Measure, Reach
 from townhall.domain.review import Target
 from townhall.store.database import DbConnection
+from townhall.store.on_conflict import insert_on_conflict
 from townhall.store.posts import StoredPost
 from townhall.store.records import record, record_or_none, records
 from townhall.store.schema import (
@@ -96,7 +96,7 @@ async def insert_new_views(
     if not rows:
         return []
     result = await conn.execute(
-        sqlite_insert(post_views)
+        insert_on_conflict(post_views)
         .on_conflict_do_nothing()
         .returning(post_views.c.post_id, post_views.c.viewer_id),
         rows,
@@ -134,7 +134,8 @@ async def reach_of(conn: DbConnection, post_id: int) -> Reach:
 
 
 def _greatest(column: Any, value: int) -> Any:
-    return func.max(column, literal(value))
+    # SQLite's max(a, b) is PostgreSQL's greatest(a, b): a CASE is both databases' SQL.
+    return case((column >= value, column), else_=literal(value))
 
 
 async def add_to_day(
@@ -146,7 +147,7 @@ async def add_to_day(
     forwards_added: int,
     forwarders_added: int,
 ) -> None:
-    statement = sqlite_insert(reach_daily).values(
+    statement = insert_on_conflict(reach_daily).values(
         public_account_id=public_account_id,
         day=day,
         views=views,

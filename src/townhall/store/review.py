@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from townhall.store.database import DbConnection
+from townhall.store.on_conflict import insert_on_conflict
 from townhall.store.records import record, record_or_none, records
 from townhall.store.schema import hash_bank, reports, review_cases
 
@@ -230,7 +230,9 @@ async def reports_of_reporter(
 async def bank(conn: DbConnection, **values: Any) -> None:
     """Add a digest; one already banked keeps its first case."""
     await conn.execute(
-        sqlite_insert(hash_bank).values(**values).on_conflict_do_nothing(index_elements=["digest"])
+        insert_on_conflict(hash_bank)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["digest"])
     )
 
 
