@@ -191,6 +191,8 @@ class ServerPool:
         env.update({_env_name(key): str(value) for key, value in settings.items()})
         if data_dir in DATABASE_URLS:
             env.setdefault("TOWNHALL_DATABASE_URL", DATABASE_URLS[data_dir])
+        # Dozens of test servers share one PostgreSQL of 100 connections: each keeps one open.
+        env.setdefault("TOWNHALL_DATABASE_POOL_SIZE", "1")
         port = _free_port()
         with log_file.open("ab") as log:
             process = subprocess.Popen(

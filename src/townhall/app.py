@@ -112,7 +112,10 @@ async def running_services(
     pack = load_pack(settings.policy_pack)
     prepare_storage(settings.data_dir, settings.resolved_database_url)
     database = open_database(
-        settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
+        settings.resolved_database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        pool_size=settings.database_pool_size,
+        pool_overflow=settings.database_pool_overflow,
     )
     await prepare_schema(database, migrate=settings.migrate_on_start)
     await database.load_positions()

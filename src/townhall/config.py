@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("townhall-data")
     keys_dir: Path | None = None
     database_url: str | None = None
+    # PostgreSQL's connections per process: kept open, and opened beyond that while busy.
+    database_pool_size: int = Field(10, ge=1, le=1000)
+    database_pool_overflow: int = Field(10, ge=0, le=1000)
     bus_url: str = "memory://"
     policy_pack: str = "cn-2014"
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"

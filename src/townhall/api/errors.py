@@ -32,6 +32,10 @@ CHOICE_ERRORS = frozenset({"enum", "literal_error"})
 INVALID_INPUT_CODES = {code.value: code for code in ErrorCode if code.status == 400}
 
 
+# When to try again after 503 database_unavailable: a restarting PostgreSQL is back in seconds.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
 def error_body(code: ErrorCode, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
@@ -55,7 +59,10 @@ def install(app: FastAPI) -> None:
     async def _domain(_request: Request, exc: errors.DomainError) -> JSONBody:
         if isinstance(exc, errors.Throttled) and exc.retry_after is not None:
             return throttled_response(exc, exc.retry_after)
-        return error_response(exc.code, exc.message)
+        response = error_response(exc.code, exc.message)
+        if exc.code == ErrorCode.DATABASE_UNAVAILABLE:
+            response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONBody:

@@ -238,6 +238,7 @@ class ErrorCode(StrEnum):
     # 500, 503 and 507 -------------------------------------------------------------------------
     INTERNAL_ERROR = "internal_error", 500, "something failed on the server's side; it is logged"
     VERIFIER_UNAVAILABLE = "verifier_unavailable", 503, "the identity-verification provider did not answer; try later"
+    DATABASE_UNAVAILABLE = "database_unavailable", 503, "the database does not answer: nothing of the request was written; try again after Retry-After seconds"
     STORAGE_FULL = "storage_full", 507, "the server's disk is full: nothing of the request was written; try again later"
     # fmt: on
 

@@ -78,7 +78,11 @@ class SyncService:
                     await asyncio.wait_for(doorbell.wait(), timeout)
                 except TimeoutError:
                     return events, cursor
-            return await self.events_since(actor, since, limit=limit)
+            events, cursor = await self.events_since(actor, since, limit=limit)
+            if not events and await self._db.positions.reached(cursor + 1):
+                # Rung by another process before its commit was heard here: read again.
+                events, cursor = await self.events_since(actor, since, limit=limit)
+            return events, cursor
         finally:
             subscription.close()
 

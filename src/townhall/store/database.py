@@ -25,6 +25,7 @@ from townhall.store.positions import (
     ClusterPositions,
     SingleWriterPositions,
 )
+from townhall.store.reachability import Reachability
 from townhall.store.schema import events, messages
 from townhall.store.storage import StorageWatch
 
@@ -119,6 +120,7 @@ class Database:
             SingleWriterPositions() if engine.dialect.name == "sqlite" else ClusterPositions()
         )
         self.storage = StorageWatch(_database_folder(engine))
+        self.reachability = Reachability()
         self._write_lock = asyncio.Lock()
         # SQLite reads run inline (see InlineReader), PostgreSQL's on the async engine. No
         # overflow limit: a checkout that had to wait would block the event loop.
@@ -144,7 +146,7 @@ class Database:
         commit run once the turn is over, when readers see what it wrote. A write the disk has
         no room for rolls back whole and raises `StorageFull`."""
         effects = AfterCommit()
-        with self.storage.guarding():
+        with self.storage.guarding(), self.reachability.guarding():
             async with self.write_turn(), self.engine.connect() as conn:
                 await conn.execution_options(**{WRITES: True})
                 async with conn.begin():
@@ -169,10 +171,11 @@ class Database:
     async def reading(self) -> AsyncIterator[DbConnection]:
         """One consistent snapshot for the queries inside the block."""
         if self._reader is None:
-            async with self.engine.connect() as conn:
-                await conn.execution_options(isolation_level="REPEATABLE READ")
-                async with conn.begin():
-                    yield conn
+            with self.reachability.guarding():
+                async with self.engine.connect() as conn:
+                    await conn.execution_options(isolation_level="REPEATABLE READ")
+                    async with conn.begin():
+                        yield conn
             return
         with self._reader.connect() as conn:
             yield InlineReader(conn)
@@ -318,14 +321,34 @@ SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+asyncpg"}
 SYNCHRONOUS_PRAGMAS = {"NORMAL": "PRAGMA synchronous=NORMAL", "FULL": "PRAGMA synchronous=FULL"}
 
 
-def open_database(url: str, *, sqlite_synchronous: str = "NORMAL") -> Database:
+def open_database(
+    url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 10, pool_overflow: int = 10
+) -> Database:
+    """`pool_size` and `pool_overflow`: PostgreSQL's connections kept open, and opened beyond
+    those while busy."""
     # hide_parameters: a failed statement's error must not carry hashes or ciphertexts to logs.
-    engine = create_async_engine(url, hide_parameters=True)
-    if engine.dialect.name == "sqlite":
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = create_async_engine(url, hide_parameters=True)
         _configure_sqlite(engine.sync_engine, sqlite_synchronous)
     else:
+        engine = create_async_engine(
+            url,
+            hide_parameters=True,
+            pool_size=pool_size,
+            max_overflow=pool_overflow,
+            **POSTGRESQL_ENGINE_OPTIONS,
+        )
         _configure_postgresql(engine.sync_engine)
     return Database(engine, sqlite_synchronous=sqlite_synchronous)
+
+
+# A request never hangs on a database that is away: connecting gives up after 5 s and a statement
+# after 60 s (then 503 database_unavailable, store/reachability.py); a request waits at most 10 s
+# for one of the pool's connections.
+POSTGRESQL_ENGINE_OPTIONS: dict[str, Any] = {
+    "pool_timeout": 10,
+    "connect_args": {"timeout": 5, "command_timeout": 60},
+}
 
 
 # The key of the cluster's one write lock (a PostgreSQL advisory lock), any 64-bit number that

@@ -38,6 +38,7 @@ from townhall.domain.errors import Conflict, DomainError, ErrorCode
 from townhall.store.database import WRITES, AfterCommit, Database, Transaction
 from townhall.store.group_commit import GroupCommit
 from townhall.store.positions import ClusterPositions, SingleWriterPositions
+from townhall.store.reachability import database_unavailable
 from townhall.store.schema import inbox, messages
 from townhall.store.storage import storage_full
 
@@ -225,6 +226,8 @@ class MessageLog:
         except Exception as error:
             if self._db.storage.refuses(error):  # none of the batch is to blame, none fits
                 return [storage_full() for _ in batch]
+            if self._db.reachability.refuses(error):  # nor when the database is away
+                return [database_unavailable() for _ in batch]
             if len(batch) > 1:
                 # Isolate the request that broke the batch: the others must not fail with it.
                 return [outcome for request in batch for outcome in await self._commit([request])]

@@ -16,6 +16,12 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+# Every integer is 64-bit, as SQLite's are: ids, positions and counters outgrow 32 bits on a big
+# installation. On SQLite the type stays INTEGER, which an INTEGER PRIMARY KEY must be spelled as
+# to be the rowid; PostgreSQL's INTEGER is 32-bit, so there it is BIGINT (migration 0014).
+Int64 = BigInteger().with_variant(Integer(), "sqlite")
+
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -28,7 +34,7 @@ metadata = MetaData(
 accounts = Table(
     "accounts",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Int64, primary_key=True),
     Column("handle", String(32), nullable=False, unique=True),
     Column("display_name", String(1024), nullable=False),
     Column("password_hash", String(256), nullable=False),
@@ -42,16 +48,16 @@ accounts = Table(
 identities = Table(
     "identities",
     metadata,
-    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("account_id", Int64, ForeignKey("accounts.id"), primary_key=True),
     Column("key_id", String(64), nullable=False),
     Column("sealed", LargeBinary, nullable=False),
     Column("blind_index", String(64), nullable=False, index=True),
     Column("created_at", BigInteger, nullable=False),
     Column("status", String(32), nullable=False, server_default="pending_review", index=True),
     Column("status_reason", Text, nullable=True),
-    Column("claimed_by", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("claimed_by", Int64, ForeignKey("accounts.id"), nullable=True),
     Column("claimed_at", BigInteger, nullable=True),
-    Column("decided_by", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("decided_by", Int64, ForeignKey("accounts.id"), nullable=True),
     Column("decided_at", BigInteger, nullable=True),
     Column("phone_verified_at", BigInteger, nullable=True),
     Column("purge_after", BigInteger, nullable=True, index=True),
@@ -71,7 +77,7 @@ identity_links = Table(
     Column("blind_index", String(64), primary_key=True),
     Column("person_key", String(64), nullable=False, index=True),
     Column("source", String(16), nullable=False),  # same_phone | reviewer
-    Column("linked_by", Integer, ForeignKey("accounts.id"), nullable=True),  # None: automatic
+    Column("linked_by", Int64, ForeignKey("accounts.id"), nullable=True),  # None: automatic
     Column("linked_at", BigInteger, nullable=False),
 )
 
@@ -79,9 +85,9 @@ identity_links = Table(
 identity_access = Table(
     "identity_access",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("actor_id", Integer, ForeignKey("accounts.id"), nullable=False),
-    Column("subject_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("id", Int64, primary_key=True),
+    Column("actor_id", Int64, ForeignKey("accounts.id"), nullable=False),
+    Column("subject_id", Int64, ForeignKey("accounts.id"), nullable=False, index=True),
     Column("reason", Text, nullable=False),
     Column("at", BigInteger, nullable=False),
     # What the look was for: `case:<id>`, `appeal:<id>` or `request:<the authority's reference>`
@@ -96,7 +102,7 @@ blacklist = Table(
     metadata,
     Column("blind_index", String(64), primary_key=True),
     Column("reason", Text, nullable=False),
-    Column("added_by", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("added_by", Int64, ForeignKey("accounts.id"), nullable=False),
     Column("added_at", BigInteger, nullable=False),
 )
 
@@ -104,18 +110,18 @@ blacklist = Table(
 phone_codes = Table(
     "phone_codes",
     metadata,
-    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("account_id", Int64, ForeignKey("accounts.id"), primary_key=True),
     Column("code_hash", String(64), nullable=False),
     Column("expires_at", BigInteger, nullable=False),
-    Column("attempts", Integer, nullable=False),
+    Column("attempts", Int64, nullable=False),
     Column("window_started_at", BigInteger, nullable=False),
-    Column("sent_in_window", Integer, nullable=False),
+    Column("sent_in_window", Int64, nullable=False),
 )
 
 agreement_acceptances = Table(
     "agreement_acceptances",
     metadata,
-    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("account_id", Int64, ForeignKey("accounts.id"), primary_key=True),
     Column("version", String(64), primary_key=True),
     Column("accepted_at", BigInteger, nullable=False),
     Column("ip", String(64), nullable=True),
@@ -126,7 +132,7 @@ sessions = Table(
     "sessions",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("account_id", Int64, ForeignKey("accounts.id"), nullable=False, index=True),
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger, nullable=True),
@@ -135,12 +141,12 @@ sessions = Table(
 conversations = Table(
     "conversations",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Int64, primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("title", String(1024), nullable=True),
     Column("description", Text, nullable=True),  # a group's
     Column("direct_key", String(64), nullable=True, unique=True),
-    Column("created_by", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("created_by", Int64, ForeignKey("accounts.id"), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Index("ix_conversations_created_by_created_at", "created_by", "created_at"),
 )
@@ -149,9 +155,9 @@ conversations = Table(
 invitations = Table(
     "invitations",
     metadata,
-    Column("conversation_id", Integer, ForeignKey("conversations.id"), primary_key=True),
-    Column("invitee_id", Integer, ForeignKey("accounts.id"), primary_key=True),
-    Column("inviter_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("conversation_id", Int64, ForeignKey("conversations.id"), primary_key=True),
+    Column("invitee_id", Int64, ForeignKey("accounts.id"), primary_key=True),
+    Column("inviter_id", Int64, ForeignKey("accounts.id"), nullable=False),
     Column("state", String(16), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("answered_at", BigInteger, nullable=True),
@@ -161,8 +167,8 @@ invitations = Table(
 members = Table(
     "members",
     metadata,
-    Column("conversation_id", Integer, ForeignKey("conversations.id"), primary_key=True),
-    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("conversation_id", Int64, ForeignKey("conversations.id"), primary_key=True),
+    Column("account_id", Int64, ForeignKey("accounts.id"), primary_key=True),
     Column("role", String(16), nullable=False),
     Column("joined_at", BigInteger, nullable=False),
     Index("ix_members_account_id", "account_id"),
@@ -173,10 +179,10 @@ members = Table(
 messages = Table(
     "messages",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("conversation_id", Integer, ForeignKey("conversations.id"), nullable=False),
-    Column("seq", Integer, nullable=False),
-    Column("sender_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("id", Int64, primary_key=True, autoincrement=False),
+    Column("conversation_id", Int64, ForeignKey("conversations.id"), nullable=False),
+    Column("seq", Int64, nullable=False),
+    Column("sender_id", Int64, ForeignKey("accounts.id"), nullable=False),
     Column("client_id", String(256), nullable=False),
     Column("text", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
@@ -203,9 +209,9 @@ events = Table(
 inbox = Table(
     "inbox",
     metadata,
-    Column("account_id", Integer, primary_key=True),
+    Column("account_id", Int64, primary_key=True),
     Column("position", BigInteger, primary_key=True),
-    Column("message_id", Integer, nullable=True),
+    Column("message_id", Int64, nullable=True),
     sqlite_with_rowid=False,
 )
 
@@ -213,13 +219,13 @@ inbox = Table(
 public_accounts = Table(
     "public_accounts",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Int64, primary_key=True),
     Column("name", String(256), nullable=False),
     Column("name_key", String(256), nullable=False, index=True),  # normalized: names stay unique
     Column("category", String(32), nullable=False),
     Column("account_type", String(16), nullable=False),
     Column("description", Text, nullable=False),
-    Column("operator_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("operator_id", Int64, ForeignKey("accounts.id"), nullable=False, index=True),
     Column("entity_kind", String(16), nullable=False),
     Column("entity_name", String(256), nullable=True),
     Column("registration_number_type", String(32), nullable=True),  # a register the pack names
@@ -228,18 +234,18 @@ public_accounts = Table(
     Column("status", String(16), nullable=False, index=True),
     Column("status_reason", Text, nullable=True),
     Column("news_entitlement", String(16), nullable=False),
-    Column("reviewed_by", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("reviewed_by", Int64, ForeignKey("accounts.id"), nullable=True),
     Column("reviewed_at", BigInteger, nullable=True),
     Column("approved_at", BigInteger, nullable=True),
     Column("created_at", BigInteger, nullable=False),
-    Column("subscriber_count", Integer, nullable=False, server_default="0"),
+    Column("subscriber_count", Int64, nullable=False, server_default="0"),
 )
 
 subscriptions = Table(
     "subscriptions",
     metadata,
-    Column("subscriber_id", Integer, ForeignKey("accounts.id"), primary_key=True),
-    Column("public_account_id", Integer, ForeignKey("public_accounts.id"), primary_key=True),
+    Column("subscriber_id", Int64, ForeignKey("accounts.id"), primary_key=True),
+    Column("public_account_id", Int64, ForeignKey("public_accounts.id"), primary_key=True),
     Column("created_at", BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )
@@ -248,21 +254,21 @@ subscriptions = Table(
 posts = Table(
     "posts",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("public_account_id", Integer, ForeignKey("public_accounts.id"), nullable=False),
+    Column("id", Int64, primary_key=True),
+    Column("public_account_id", Int64, ForeignKey("public_accounts.id"), nullable=False),
     Column("title", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("content_class", String(32), nullable=False),
-    Column("source_post_id", Integer, ForeignKey("posts.id"), nullable=True, index=True),
-    Column("root_post_id", Integer, ForeignKey("posts.id"), nullable=True),  # the chain's original
+    Column("source_post_id", Int64, ForeignKey("posts.id"), nullable=True, index=True),
+    Column("root_post_id", Int64, ForeignKey("posts.id"), nullable=True),  # the chain's original
     Column("status", String(16), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("deleted_at", BigInteger, nullable=True),
-    Column("views", Integer, nullable=False, server_default="0"),
-    Column("forwards", Integer, nullable=False, server_default="0"),
-    Column("forward_depth", Integer, nullable=False, server_default="0"),
+    Column("views", Int64, nullable=False, server_default="0"),
+    Column("forwards", Int64, nullable=False, server_default="0"),
+    Column("forward_depth", Int64, nullable=False, server_default="0"),
     # Distinct users who forwarded it: what the forward threshold counts (`forwards` is raw).
-    Column("forwarders", Integer, nullable=False, server_default="0"),
+    Column("forwarders", Int64, nullable=False, server_default="0"),
     Index("ix_posts_public_account_id_created_at", "public_account_id", "created_at"),
     Index("ix_posts_public_account_id_id", "public_account_id", "id"),
 )
@@ -271,8 +277,8 @@ posts = Table(
 post_views = Table(
     "post_views",
     metadata,
-    Column("post_id", Integer, ForeignKey("posts.id"), primary_key=True),
-    Column("viewer_id", Integer, primary_key=True),
+    Column("post_id", Int64, ForeignKey("posts.id"), primary_key=True),
+    Column("viewer_id", Int64, primary_key=True),
     sqlite_with_rowid=False,
 )
 
@@ -280,13 +286,13 @@ post_views = Table(
 forwards = Table(
     "forwards",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("post_id", Integer, ForeignKey("posts.id"), nullable=False),
-    Column("forwarder_id", Integer, ForeignKey("accounts.id"), nullable=False),
-    Column("conversation_id", Integer, ForeignKey("conversations.id"), nullable=False),
-    Column("message_id", Integer, ForeignKey("messages.id"), nullable=False, unique=True),
-    Column("parent_id", Integer, ForeignKey("forwards.id"), nullable=True),
-    Column("depth", Integer, nullable=False),
+    Column("id", Int64, primary_key=True),
+    Column("post_id", Int64, ForeignKey("posts.id"), nullable=False),
+    Column("forwarder_id", Int64, ForeignKey("accounts.id"), nullable=False),
+    Column("conversation_id", Int64, ForeignKey("conversations.id"), nullable=False),
+    Column("message_id", Int64, ForeignKey("messages.id"), nullable=False, unique=True),
+    Column("parent_id", Int64, ForeignKey("forwards.id"), nullable=True),
+    Column("depth", Int64, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     # Whether a forwarder is new to the post, and the forwards of a post.
     Index("ix_forwards_post_id_forwarder_id", "post_id", "forwarder_id"),
@@ -296,12 +302,12 @@ forwards = Table(
 reach_daily = Table(
     "reach_daily",
     metadata,
-    Column("public_account_id", Integer, ForeignKey("public_accounts.id"), primary_key=True),
-    Column("day", Integer, primary_key=True),
-    Column("views", Integer, nullable=False),
-    Column("forwards", Integer, nullable=False),
+    Column("public_account_id", Int64, ForeignKey("public_accounts.id"), primary_key=True),
+    Column("day", Int64, primary_key=True),
+    Column("views", Int64, nullable=False),
+    Column("forwards", Int64, nullable=False),
     # Forwarders new to the post they forwarded that day: the forwards the thresholds count.
-    Column("forwarders", Integer, nullable=False, server_default="0"),
+    Column("forwarders", Int64, nullable=False, server_default="0"),
     sqlite_with_rowid=False,
 )
 
@@ -311,8 +317,8 @@ reach_daily = Table(
 evidence_snapshots = Table(
     "evidence_snapshots",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("post_id", Integer, ForeignKey("posts.id"), nullable=False, index=True),
+    Column("id", Int64, primary_key=True),
+    Column("post_id", Int64, ForeignKey("posts.id"), nullable=False, index=True),
     Column("content", Text, nullable=False),  # as JSON
     Column("sha256", String(64), nullable=False),
     Column("captured_at", BigInteger, nullable=False),
@@ -324,16 +330,16 @@ evidence_snapshots = Table(
 reach_escalations = Table(
     "reach_escalations",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("post_id", Integer, ForeignKey("posts.id"), nullable=True),
-    Column("public_account_id", Integer, ForeignKey("public_accounts.id"), nullable=False),
+    Column("id", Int64, primary_key=True),
+    Column("post_id", Int64, ForeignKey("posts.id"), nullable=True),
+    Column("public_account_id", Int64, ForeignKey("public_accounts.id"), nullable=False),
     Column("measure", String(16), nullable=False),
-    Column("threshold", Integer, nullable=False),
-    Column("count", Integer, nullable=False),
-    Column("snapshot_id", Integer, ForeignKey("evidence_snapshots.id"), nullable=False),
+    Column("threshold", Int64, nullable=False),
+    Column("count", Int64, nullable=False),
+    Column("snapshot_id", Int64, ForeignKey("evidence_snapshots.id"), nullable=False),
     Column("created_at", BigInteger, nullable=False),
-    Column("author_id", Integer, ForeignKey("accounts.id"), nullable=False),
-    Column("audit_seq", Integer, nullable=True),
+    Column("author_id", Int64, ForeignKey("accounts.id"), nullable=False),
+    Column("audit_seq", Int64, nullable=True),
     UniqueConstraint("post_id", "measure"),
     Index("ix_reach_escalations_author_id_measure", "author_id", "measure"),
 )
@@ -342,12 +348,12 @@ reach_escalations = Table(
 lexicon_entries = Table(
     "lexicon_entries",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Int64, primary_key=True),
     Column("kind", String(8), nullable=False),
     Column("text", String(256), nullable=False),
     Column("category", String(32), nullable=True),
     Column("severity", String(16), nullable=True),
-    Column("added_by", Integer, ForeignKey("accounts.id"), nullable=True),  # None: the CLI
+    Column("added_by", Int64, ForeignKey("accounts.id"), nullable=True),  # None: the CLI
     Column("added_at", BigInteger, nullable=False),
     UniqueConstraint("kind", "text"),
 )
@@ -356,15 +362,15 @@ lexicon_entries = Table(
 moderation_statements = Table(
     "moderation_statements",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Int64, primary_key=True),
     Column("surface", String(16), nullable=False),
     Column("decision", String(8), nullable=False),
     # None: refused before there was an account (a display name at registration).
-    Column("author_id", Integer, ForeignKey("accounts.id"), nullable=True, index=True),
+    Column("author_id", Int64, ForeignKey("accounts.id"), nullable=True, index=True),
     Column("subject_type", String(32), nullable=False),
-    Column("subject_id", Integer, nullable=True),  # None when blocked: nothing was stored
+    Column("subject_id", Int64, nullable=True),  # None when blocked: nothing was stored
     Column("reasons", Text, nullable=False),  # JSON list of {category, severity, term, excerpt}
-    Column("automated", Integer, nullable=False),
+    Column("automated", Int64, nullable=False),
     Column("created_at", BigInteger, nullable=False, index=True),
 )
 # One review case per reported or flagged target, whatever brought it: holds, flags, reports and
@@ -373,25 +379,25 @@ moderation_statements = Table(
 review_cases = Table(
     "review_cases",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Int64, primary_key=True),
     Column("target_type", String(16), nullable=False),
-    Column("target_id", Integer, nullable=False),
-    Column("author_id", Integer, ForeignKey("accounts.id"), nullable=True, index=True),
+    Column("target_id", Int64, nullable=False),
+    Column("author_id", Int64, ForeignKey("accounts.id"), nullable=True, index=True),
     Column("content", Text, nullable=False),
     Column("sources", String(64), nullable=False),  # comma-separated: hold, flag, report, ...
     Column("categories", String(256), nullable=False),  # comma-separated, sorted
     Column("severity", String(16), nullable=True),
-    Column("report_count", Integer, nullable=False, server_default="0"),
-    Column("views", Integer, nullable=False, server_default="0"),
-    Column("forwards", Integer, nullable=False, server_default="0"),
-    Column("priority", Integer, nullable=False),
+    Column("report_count", Int64, nullable=False, server_default="0"),
+    Column("views", Int64, nullable=False, server_default="0"),
+    Column("forwards", Int64, nullable=False, server_default="0"),
+    Column("priority", Int64, nullable=False),
     Column("state", String(16), nullable=False),
     Column("opened_at", BigInteger, nullable=False),
     Column("due_at", BigInteger, nullable=False),
-    Column("claimed_by", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("claimed_by", Int64, ForeignKey("accounts.id"), nullable=True),
     Column("claimed_at", BigInteger, nullable=True),
     Column("decision", String(16), nullable=True),
-    Column("decided_by", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("decided_by", Int64, ForeignKey("accounts.id"), nullable=True),
     Column("decided_at", BigInteger, nullable=True),
     Column("reason", Text, nullable=True),
     UniqueConstraint("target_type", "target_id"),
@@ -401,9 +407,9 @@ review_cases = Table(
 reports = Table(
     "reports",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("case_id", Integer, ForeignKey("review_cases.id"), nullable=False, index=True),
-    Column("reporter_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("id", Int64, primary_key=True),
+    Column("case_id", Int64, ForeignKey("review_cases.id"), nullable=False, index=True),
+    Column("reporter_id", Int64, ForeignKey("accounts.id"), nullable=False),
     Column("reason", String(32), nullable=False),
     Column("detail", Text, nullable=True),
     Column("created_at", BigInteger, nullable=False),
@@ -421,7 +427,7 @@ hash_bank = Table(
     Column("digest", String(64), primary_key=True),
     Column("category", String(32), nullable=False),
     Column("sketch", LargeBinary, nullable=True),
-    Column("case_id", Integer, ForeignKey("review_cases.id"), nullable=True),
+    Column("case_id", Int64, ForeignKey("review_cases.id"), nullable=True),
     Column("added_at", BigInteger, nullable=False),
 )
 # Every staff action, in order, each row chained to the one before by its hash (domain/audit.py):
@@ -429,13 +435,13 @@ hash_bank = Table(
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Int64, primary_key=True, autoincrement=False),
     Column("at", BigInteger, nullable=False),
-    Column("actor_id", Integer, nullable=True),  # None: an operator at the command line
+    Column("actor_id", Int64, nullable=True),  # None: an operator at the command line
     Column("actor_role", String(16), nullable=False),
     Column("action", String(64), nullable=False),
     Column("subject_type", String(32), nullable=True),
-    Column("subject_id", Integer, nullable=True),
+    Column("subject_id", Int64, nullable=True),
     Column("reason", Text, nullable=True),
     Column("details", Text, nullable=False),  # canonical JSON object
     Column("chain_hash", String(64), nullable=False),
@@ -448,27 +454,27 @@ audit_log = Table(
 sanctions = Table(
     "sanctions",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", Int64, primary_key=True),
     Column("subject_type", String(16), nullable=False),
-    Column("subject_id", Integer, nullable=False),
+    Column("subject_id", Int64, nullable=False),
     # A user's sanction follows the person: the blind index of the identity it was applied to.
     Column("person_key", String(64), nullable=True, index=True),
     Column("kind", String(24), nullable=False),
-    Column("member_id", Integer, ForeignKey("accounts.id"), nullable=True),  # remove_rights
+    Column("member_id", Int64, ForeignKey("accounts.id"), nullable=True),  # remove_rights
     # One case gives at most one strike.
-    Column("case_id", Integer, ForeignKey("review_cases.id"), nullable=True, unique=True),
+    Column("case_id", Int64, ForeignKey("review_cases.id"), nullable=True, unique=True),
     Column("category", String(32), nullable=True),
     Column("severity", String(16), nullable=True),
-    Column("points", Integer, nullable=False),
+    Column("points", Int64, nullable=False),
     Column("ground", Text, nullable=False),
     Column("reason", Text, nullable=False),  # the facts, as the statement of reasons gives them
-    Column("automated", Integer, nullable=False, server_default="0"),
-    Column("applied_by", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("automated", Int64, nullable=False, server_default="0"),
+    Column("applied_by", Int64, ForeignKey("accounts.id"), nullable=False),
     Column("starts_at", BigInteger, nullable=False),
     Column("ends_at", BigInteger, nullable=True),
     Column("state", String(16), nullable=False),
     Column("ended_at", BigInteger, nullable=True),
-    Column("ended_by", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("ended_by", Int64, ForeignKey("accounts.id"), nullable=True),
     Column("end_reason", Text, nullable=True),
     Column("undo", Text, nullable=True),  # JSON: what lifting it restores (a member's role)
     Index("ix_sanctions_subject", "subject_type", "subject_id"),
@@ -478,14 +484,14 @@ sanctions = Table(
 appeals = Table(
     "appeals",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("sanction_id", Integer, ForeignKey("sanctions.id"), nullable=True, unique=True),
-    Column("case_id", Integer, ForeignKey("review_cases.id"), nullable=True, unique=True),
-    Column("appellant_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("id", Int64, primary_key=True),
+    Column("sanction_id", Int64, ForeignKey("sanctions.id"), nullable=True, unique=True),
+    Column("case_id", Int64, ForeignKey("review_cases.id"), nullable=True, unique=True),
+    Column("appellant_id", Int64, ForeignKey("accounts.id"), nullable=False, index=True),
     Column("statement", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("state", String(16), nullable=False, index=True),
-    Column("decided_by", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("decided_by", Int64, ForeignKey("accounts.id"), nullable=True),
     Column("decided_at", BigInteger, nullable=True),
     Column("reason", Text, nullable=True),
 )
@@ -495,14 +501,14 @@ appeals = Table(
 corrections = Table(
     "corrections",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("case_id", Integer, ForeignKey("review_cases.id"), nullable=False, index=True),
+    Column("id", Int64, primary_key=True),
+    Column("case_id", Int64, ForeignKey("review_cases.id"), nullable=False, index=True),
     Column("target_type", String(16), nullable=False),
-    Column("target_id", Integer, nullable=False),
-    Column("author_id", Integer, ForeignKey("accounts.id"), nullable=True),  # told otherwise
+    Column("target_id", Int64, nullable=False),
+    Column("author_id", Int64, ForeignKey("accounts.id"), nullable=True),  # told otherwise
     Column("notice", Text, nullable=False),  # the correction object of the event, as JSON
     Column("created_at", BigInteger, nullable=False),
-    Column("noticed", Integer, nullable=False, server_default="0"),
+    Column("noticed", Int64, nullable=False, server_default="0"),
     Column("done_at", BigInteger, nullable=True, index=True),
 )
 # Who was told that an item is false: once per item and user, whatever decides it again.
@@ -510,8 +516,8 @@ correction_notices = Table(
     "correction_notices",
     metadata,
     Column("target_type", String(16), primary_key=True),
-    Column("target_id", Integer, primary_key=True),
-    Column("account_id", Integer, primary_key=True),
+    Column("target_id", Int64, primary_key=True),
+    Column("account_id", Int64, primary_key=True),
     sqlite_with_rowid=False,
 )
 # One row per server host: `/readyz` proves the database takes writes by updating its own.

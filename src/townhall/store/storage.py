@@ -29,7 +29,7 @@ def storage_full() -> StorageFull:
     )
 
 
-def _causes(error: BaseException) -> list[BaseException]:
+def causes(error: BaseException) -> list[BaseException]:
     """The error, the driver's error that SQLAlchemy wraps, and what each was raised from."""
     found: list[BaseException] = []
     pending: list[BaseException | None] = [error]
@@ -93,7 +93,7 @@ class StorageWatch:
             log.info("the disk of the data has room again: writes succeed")
 
     def _is_full_disk(self, error: BaseException) -> bool:
-        for cause in _causes(error):
+        for cause in causes(error):
             if isinstance(cause, StorageFull):
                 return True
             if isinstance(cause, OSError) and cause.errno in NO_ROOM_ERRNOS:

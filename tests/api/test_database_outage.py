@@ -1,0 +1,131 @@
+"""PostgreSQL goes away under a running server and comes back: requests that need it get 503
+`database_unavailable` with Retry-After, quickly, never a 500 or a hung request, nothing of them
+is written, and the server serves again by itself once the database answers.
+
+The database is reached through a TCP relay this test cuts and restores: the machine's
+PostgreSQL serves other tests meanwhile and stays up."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import MakeUser, Server, ServerPool
+from tests.databases import PostgresDatabases, postgresql_only
+from tests.support import assert_error, full_history
+
+pytestmark = postgresql_only
+
+OUTAGE_ANSWER_SECONDS = 8.0  # connecting gives up after 5 s (store/database.py)
+RECOVERY_SECONDS = 15.0
+
+
+class Relay:
+    """Forwards connections from a port of its own to PostgreSQL's, until cut."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self._target = target
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._start()
+
+    def _start(self) -> None:
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:  # cut
+                return
+            upstream = socket.create_connection(self._target)
+            with self._lock:
+                self._open += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+    def cut(self) -> None:
+        """Refuse new connections and drop the open ones, as a stopped server would."""
+        self._listener.close()
+        with self._lock:
+            for connection in self._open:
+                connection.close()
+            self._open.clear()
+
+    def restore(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", self.port), reuse_port=True)
+        self._start()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    for end in (source, sink):
+        end.close()
+
+
+@pytest.fixture
+def relay() -> Iterator[Relay]:
+    relay = Relay(("127.0.0.1", 5432))
+    yield relay
+    relay.cut()
+
+
+@pytest.fixture
+def relayed_server(
+    servers: ServerPool, postgres_databases: PostgresDatabases, relay: Relay
+) -> Iterator[Server]:
+    url = postgres_databases.fresh().replace(":5432/", f":{relay.port}/")
+    server = servers.start(database_url=url)
+    yield server
+    server.stop()
+
+
+async def test_a_database_outage_is_503_with_retry_after_and_passes_by_itself(
+    relayed_server: Server, relay: Relay, make_user: MakeUser
+) -> None:
+    alice = await make_user("alice", on=relayed_server)
+    bob = await make_user("bob", on=relayed_server)
+    chat = await alice.open_direct(bob.id)
+    await alice.send(chat["id"], "before", client_id=str(uuid.uuid4()))
+
+    relay.cut()
+    lost = str(uuid.uuid4())
+    for method, path, body in (
+        ("POST", f"/api/v1/conversations/{chat['id']}/messages", {"text": "x", "client_id": lost}),
+        ("GET", f"/api/v1/conversations/{chat['id']}/messages", None),
+        ("GET", "/api/v1/sync?since=0", None),
+    ):
+        started = time.monotonic()
+        answer = await alice.raw(method, path, json=body)
+        assert time.monotonic() - started < OUTAGE_ANSWER_SECONDS, (method, path)
+        assert_error(answer, 503, "database_unavailable")
+        assert answer.headers["Retry-After"] == "5"
+    ready = httpx.get(f"{relayed_server.base_url}/readyz", timeout=OUTAGE_ANSWER_SECONDS)
+    assert ready.status_code == 503
+
+    relay.restore()
+    deadline = time.monotonic() + RECOVERY_SECONDS
+    while True:
+        answer = await alice.raw(
+            "POST",
+            f"/api/v1/conversations/{chat['id']}/messages",
+            json={"text": "after", "client_id": str(uuid.uuid4())},
+        )
+        if answer.status_code == 201 or time.monotonic() > deadline:
+            break
+        assert_error(answer, 503, "database_unavailable")
+    assert answer.status_code == 201, answer.text
+    assert [m["text"] for m in await full_history(bob, chat["id"])] == ["before", "after"]
+    assert not any(level == "error" for level, _ in relayed_server.logged("townhall.api.errors"))
