@@ -118,8 +118,9 @@ async def running_services(
     await database.load_positions()
     bus = open_bus(settings.bus_url)
     message_log = MessageLog(database, batch_max=settings.message_batch_max, clock=clock)
-    invalidations = Invalidations()
-    rate_limits = RateLimits()  # one limiter for every use case's limits
+    invalidations = Invalidations(bus)  # a forget reaches every process on the bus
+    # One limiter for every use case's limits, shared by every process on a Redis bus.
+    rate_limits = RateLimits.for_bus(settings.bus_url)
     standings = Standings(database, pack, invalidations=invalidations)
     audit = AuditTrail(clock=clock)
     audit_log_service = AuditLog(

@@ -12,6 +12,12 @@ Deliver = Callable[[bytes, object], None]
 class Subscription(Protocol):
     def close(self) -> None: ...
 
+    async def ready(self) -> None:
+        """Return once publishes from every process reach this subscriber (at once in one
+        process), or once the bus has waited as long as it may: await it before reading what a
+        delivery would announce, so nothing committed in between goes unannounced."""
+        ...
+
 
 class Bus(Protocol):
     def publish(self, channel: str, payload: bytes, origin: object = None) -> None: ...

@@ -16,6 +16,9 @@ class MemorySubscription:
     def close(self) -> None:
         self._bus._remove(self._channel, self._deliver)
 
+    async def ready(self) -> None:
+        return None
+
 
 class MemoryBus:
     def __init__(self) -> None:

@@ -1,0 +1,296 @@
+"""The Redis bus: several server processes share one Redis, and a publish reaches them all.
+
+One pub/sub connection per process follows the channels this process has subscribers on
+(SUBSCRIBE when the first local subscriber comes, UNSUBSCRIBE when the last goes), so a process
+receives only what its own users need. A publish is delivered to this process's subscribers at
+once, with its origin, as MemoryBus does, and queued for a writer task that sends whatever is
+queued to Redis in one pipeline: publish never awaits. Each payload travels behind this bus's
+tag, so the copy that comes back from Redis is recognised and not delivered twice.
+
+Live pushes are best effort. While Redis is unreachable the bus counts and drops what it would
+send, says so once in the log and reconnects by itself; clients catch up from the database by
+their cursor (docs/architecture.md, "Across processes").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections import deque
+from typing import Any
+
+import redis.asyncio as redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from townhall.bus.base import Deliver
+
+log = logging.getLogger(__name__)
+
+TAG_BYTES = 8
+# Publishes waiting for Redis; past this the newest are dropped (and counted) rather than
+# letting a stalled Redis grow the process without bound.
+OUTBOX_MAX = 100_000
+PUBLISH_BATCH_MAX = 1_000
+# Seconds before each reconnection attempt; the last one repeats while Redis stays away.
+RECONNECT_DELAYS = (0.05, 0.25, 1.0, 2.0)
+# A pub/sub connection quiet this long is pinged; one that stays quiet as long again is dead.
+QUIET_SECONDS = 10.0
+# How long `ready()` waits for Redis to confirm a subscription before giving up on it.
+READY_WAIT_SECONDS = 1.0
+FLUSH_ON_CLOSE_SECONDS = 1.0
+# Always subscribed: a pub/sub connection reads nothing until it follows some channel.
+CONTROL_CHANNEL = "bus"
+
+
+class RedisSubscription:
+    __slots__ = ("_bus", "_channel", "_deliver")
+
+    def __init__(self, bus: RedisBus, channel: str, deliver: Deliver) -> None:
+        self._bus = bus
+        self._channel = channel
+        self._deliver = deliver
+
+    def close(self) -> None:
+        self._bus._remove(self._channel, self._deliver)
+
+    async def ready(self) -> None:
+        await self._bus._confirmed_or_down(self._channel)
+
+
+class RedisBus:
+    def __init__(self, url: str, *, prefix: str = "townhall:") -> None:
+        # No retries inside redis-py: a failure reaches this bus, which reconnects on its own
+        # schedule and keeps count of what it dropped meanwhile.
+        # Named after the prefix, so that `CLIENT LIST` shows whose connections these are.
+        self._client = redis.Redis.from_url(
+            url,
+            retry=Retry(NoBackoff(), 0),
+            socket_connect_timeout=5,
+            socket_timeout=5,
+            client_name=f"{prefix}bus",
+        )
+        self._where = _address(self._client)
+        self._prefix = prefix
+        self._tag = os.urandom(TAG_BYTES)
+        self._subscribers: dict[str, list[Deliver]] = {}
+        self._changed = asyncio.Event()  # the set of channels with local subscribers changed
+        self._confirmed: set[str] = set()  # channels Redis has confirmed on this connection
+        self._waiting: dict[str, list[asyncio.Future[None]]] = {}
+        self._outbox: deque[tuple[str, bytes]] = deque()
+        self._queued = asyncio.Event()
+        self._sending = False
+        self._connected = True  # until a connection fails: publishes are sent, not dropped
+        self._down_since: float | None = None
+        self.dropped = 0  # publishes that never reached Redis
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def publish(self, channel: str, payload: bytes, origin: object = None) -> None:
+        self._send(channel, payload)
+        for deliver in self._subscribers.get(channel, ()):
+            deliver(payload, origin)
+
+    def subscribe(self, channel: str, deliver: Deliver) -> RedisSubscription:
+        self._start()
+        subscribers = self._subscribers.get(channel, ())
+        # A new list each time: a delivery iterating the old one is not disturbed.
+        self._subscribers[channel] = [*subscribers, deliver]
+        if not subscribers:
+            self._changed.set()
+        return RedisSubscription(self, channel, deliver)
+
+    async def close(self) -> None:
+        self._subscribers.clear()
+        await self._flush()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._client.aclose()
+
+    def _remove(self, channel: str, deliver: Deliver) -> None:
+        remaining = [d for d in self._subscribers.get(channel, ()) if d is not deliver]
+        if remaining:
+            self._subscribers[channel] = remaining
+        elif self._subscribers.pop(channel, None) is not None:
+            self._changed.set()
+
+    def _start(self) -> None:
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._keep_listening(), name="redis bus listener"),
+                asyncio.create_task(self._keep_sending(), name="redis bus sender"),
+            ]
+
+    # Sending -------------------------------------------------------------------------------
+
+    def _send(self, channel: str, payload: bytes) -> None:
+        self._start()
+        if not self._connected or len(self._outbox) >= OUTBOX_MAX:
+            self.dropped += 1
+            return
+        self._outbox.append((self._prefix + channel, self._tag + payload))
+        self._queued.set()
+
+    async def _keep_sending(self) -> None:
+        while True:
+            await self._queued.wait()
+            self._queued.clear()
+            self._sending = True
+            try:
+                while self._outbox:
+                    await self._send_batch()
+            finally:
+                self._sending = False
+
+    async def _send_batch(self) -> None:
+        outbox = self._outbox
+        batch = [outbox.popleft() for _ in range(min(len(outbox), PUBLISH_BATCH_MAX))]
+        pipeline = self._client.pipeline(transaction=False)
+        for channel, data in batch:
+            pipeline.publish(channel, data)
+        try:
+            await pipeline.execute()
+        except (redis.RedisError, OSError) as exc:
+            self.dropped += len(batch)
+            self._warn_once(exc)
+
+    async def _flush(self) -> None:
+        """Give what is queued a moment to reach Redis before the connections close."""
+        deadline = time.monotonic() + FLUSH_ON_CLOSE_SECONDS
+        while (self._outbox or self._sending) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
+    # Listening -----------------------------------------------------------------------------
+
+    async def _keep_listening(self) -> None:
+        failures = 0
+        while True:
+            pubsub = self._client.pubsub()
+            try:
+                await pubsub.subscribe(self._prefix + CONTROL_CHANNEL)
+                self._came_back()
+                failures = 0
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self._read(pubsub))
+                    group.create_task(self._follow_subscribers(pubsub))
+            except Exception as exc:  # an ExceptionGroup from the two tasks, or the subscribe
+                self._went_down(exc)
+            finally:
+                await _close_quietly(pubsub)
+            await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)])
+            failures += 1
+
+    async def _follow_subscribers(self, pubsub: PubSub) -> None:
+        """Keep the connection's channels those with local subscribers, in batches."""
+        in_redis: set[str] = set()
+        while True:
+            self._changed.clear()
+            wanted = set(self._subscribers)
+            if added := wanted - in_redis:
+                await pubsub.subscribe(*(self._prefix + channel for channel in added))
+            if gone := in_redis - wanted:
+                self._confirmed.difference_update(gone)
+                await pubsub.unsubscribe(*(self._prefix + channel for channel in gone))
+            in_redis = wanted
+            await self._changed.wait()
+
+    async def _read(self, pubsub: PubSub) -> None:
+        pinged = False
+        while True:
+            message = await pubsub.get_message(timeout=QUIET_SECONDS)
+            if message is not None:
+                pinged = False
+                self._on_message(message)
+            elif pinged:
+                raise ConnectionError(f"no answer from Redis in {2 * QUIET_SECONDS:g} s")
+            else:
+                await pubsub.ping()
+                pinged = True
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "pong":
+            return
+        channel = message["channel"].decode()[len(self._prefix) :]
+        if kind == "message":
+            self._deliver(channel, message["data"])
+        elif kind == "subscribe":
+            self._confirmed.add(channel)
+            for waiter in self._waiting.pop(channel, ()):
+                if not waiter.done():
+                    waiter.set_result(None)
+        elif kind == "unsubscribe":
+            self._confirmed.discard(channel)
+
+    def _deliver(self, channel: str, data: bytes) -> None:
+        if data[:TAG_BYTES] == self._tag:
+            return  # published here: delivered locally already
+        payload = data[TAG_BYTES:]
+        for deliver in self._subscribers.get(channel, ()):
+            try:
+                deliver(payload, None)
+            except Exception:
+                log.exception("a subscriber of bus channel %s failed", channel)
+
+    async def _confirmed_or_down(self, channel: str) -> None:
+        """Wait until Redis delivers `channel` to this process, or a moment if it is down."""
+        if channel in self._confirmed or not self._connected:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(channel, []).append(waiter)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(waiter, READY_WAIT_SECONDS)
+
+    # Connection state ----------------------------------------------------------------------
+
+    def _went_down(self, exc: BaseException) -> None:
+        self._connected = False
+        self._confirmed.clear()
+        for waiters in self._waiting.values():
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+        self._waiting.clear()
+        self._warn_once(exc)
+
+    def _warn_once(self, exc: BaseException) -> None:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            log.warning(
+                "the bus lost Redis at %s (%s): live pushes to other processes are dropped "
+                "until it is back; clients catch up by their cursor",
+                self._where,
+                type(_first_cause(exc)).__name__,
+            )
+
+    def _came_back(self) -> None:
+        self._connected = True
+        if self._down_since is not None:
+            log.warning(
+                "the bus is back on Redis at %s after %.1f s; %d publishes dropped so far",
+                self._where,
+                time.monotonic() - self._down_since,
+                self.dropped,
+            )
+            self._down_since = None
+
+
+def _address(client: redis.Redis) -> str:
+    """Host and port of the client, for logs: never the URL, which may hold a password."""
+    kwargs = client.connection_pool.connection_kwargs
+    return f"{kwargs.get('host', kwargs.get('path', '?'))}:{kwargs.get('port', '')}"
+
+
+def _first_cause(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
+
+
+async def _close_quietly(pubsub: PubSub) -> None:
+    with contextlib.suppress(redis.RedisError, OSError):
+        await pubsub.aclose()
