@@ -66,6 +66,18 @@ async def test_a_publish_reaches_the_other_node_without_origin_and_this_one_once
     assert here == [(b"hello", sender), (b"fence", None)]  # its copy from Redis was dropped
 
 
+async def test_publish_here_stays_in_this_process(nodes: tuple[RedisBus, RedisBus]) -> None:
+    one, two = nodes
+    here: Received = []
+    there: Received = []
+    await one.subscribe("user:1", collect(here)).ready()
+    await two.subscribe("user:1", collect(there)).ready()
+    one.publish_here("user:1", b"post")
+    await fence(one, "user:1", there)
+    assert here == [(b"post", None), (b"fence", None)]
+    assert there == [(b"fence", None)]
+
+
 async def test_a_closed_subscription_gets_nothing_more_and_its_channel_is_left(
     nodes: tuple[RedisBus, RedisBus], prefix: str
 ) -> None:

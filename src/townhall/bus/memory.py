@@ -28,6 +28,8 @@ class MemoryBus:
         for deliver in self._subscribers.get(channel, ()):
             deliver(payload, origin)
 
+    publish_here = publish  # this process is the only one
+
     def subscribe(self, channel: str, deliver: Deliver) -> MemorySubscription:
         # A new list each time: a publish iterating the old one is not disturbed.
         self._subscribers[channel] = [*self._subscribers.get(channel, ()), deliver]

@@ -91,6 +91,9 @@ class RedisBus:
 
     def publish(self, channel: str, payload: bytes, origin: object = None) -> None:
         self._send(channel, payload)
+        self.publish_here(channel, payload, origin)
+
+    def publish_here(self, channel: str, payload: bytes, origin: object = None) -> None:
         for deliver in self._subscribers.get(channel, ()):
             deliver(payload, origin)
 
