@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.redis_here import redis_url, unique_prefix
+from tests.redis_here import drop_connections, redis_url, unique_prefix
 from townhall.bus.memory import MemoryBus
 from townhall.bus.redis import RedisBus
 from townhall.domain.enforcement import SubjectType
@@ -147,10 +147,14 @@ async def test_a_forget_reaches_every_cache_listening_on_its_topic(topic: Topic)
 
 
 @pytest.fixture
-async def two_nodes() -> AsyncIterator[tuple[Invalidations, Invalidations]]:
+def prefix() -> str:
+    return unique_prefix()
+
+
+@pytest.fixture
+async def two_nodes(prefix: str) -> AsyncIterator[tuple[Invalidations, Invalidations]]:
     """The Invalidations of two server processes on one Redis bus."""
     url = redis_url()
-    prefix = unique_prefix()
     buses = RedisBus(url, prefix=prefix), RedisBus(url, prefix=prefix)
     nodes = Invalidations(buses[0]), Invalidations(buses[1])
     for bus in buses:
@@ -209,6 +213,23 @@ async def test_a_forgotten_sanction_is_read_again_on_the_other_process(
     while await cache.get((SubjectType.USER, 7), reads) != "v2":
         assert time.monotonic() - started < 1.0
         await asyncio.sleep(0.01)
+
+
+async def test_caches_are_emptied_once_the_bus_is_back_after_losing_redis(
+    two_nodes: tuple[Invalidations, Invalidations], prefix: str
+) -> None:
+    """Forgets sent while a process was cut off never reach it: it reads everything again."""
+    _, there = two_nodes
+    cache: LocalCache[int, str] = LocalCache(10)
+    there.empty_after_gaps(cache)
+    reads = Reads()
+    await cache.get(1, reads)
+    assert drop_connections(f"{prefix}bus") >= 2
+    started = time.monotonic()
+    while reads.count == 1:
+        assert time.monotonic() - started < 5.0, "the cache was never emptied"
+        await asyncio.sleep(0.01)
+        await cache.get(1, reads)
 
 
 async def test_on_the_memory_bus_a_forget_is_one_synchronous_call() -> None:

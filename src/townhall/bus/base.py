@@ -29,6 +29,11 @@ class Bus(Protocol):
 
     def subscribe(self, channel: str, deliver: Deliver) -> Subscription: ...
 
+    def after_gap(self, callback: Callable[[], None]) -> None:
+        """Call `callback` whenever messages from other processes may have been missed (the bus
+        lost its connection and is back): whatever they would have said must be re-read."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from townhall.bus.base import Deliver
 
 
@@ -41,6 +43,9 @@ class MemoryBus:
             self._subscribers[channel] = remaining
         else:
             self._subscribers.pop(channel, None)
+
+    def after_gap(self, callback: Callable[[], None]) -> None:
+        pass  # one process misses nothing
 
     async def close(self) -> None:
         self._subscribers.clear()

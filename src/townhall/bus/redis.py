@@ -20,6 +20,7 @@ import logging
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as redis
@@ -87,6 +88,8 @@ class RedisBus:
         self._connected = True  # until a connection fails: publishes are sent, not dropped
         self._down_since: float | None = None
         self.dropped = 0  # publishes that never reached Redis
+        self._after_gap: list[Callable[[], None]] = []
+        self._gap = False  # the listener lost its connection: messages may have been missed
         self._tasks: list[asyncio.Task[None]] = []
 
     def publish(self, channel: str, payload: bytes, origin: object = None) -> None:
@@ -105,6 +108,9 @@ class RedisBus:
         if not subscribers:
             self._changed.set()
         return RedisSubscription(self, channel, deliver)
+
+    def after_gap(self, callback: Callable[[], None]) -> None:
+        self._after_gap.append(callback)
 
     async def close(self) -> None:
         self._subscribers.clear()
@@ -195,11 +201,22 @@ class RedisBus:
             wanted = set(self._subscribers)
             if added := wanted - in_redis:
                 await pubsub.subscribe(*(self._prefix + channel for channel in added))
+            if self._gap:
+                await self._close_gap(added)
             if gone := in_redis - wanted:
                 self._confirmed.difference_update(gone)
                 await pubsub.unsubscribe(*(self._prefix + channel for channel in gone))
             in_redis = wanted
             await self._changed.wait()
+
+    async def _close_gap(self, channels: set[str]) -> None:
+        """Once Redis follows the channels again, tell whoever asked that some messages may
+        never have come: anything they said from then on arrives."""
+        await asyncio.gather(*(self._confirmed_or_down(channel) for channel in channels))
+        if self._connected:
+            self._gap = False
+            for callback in self._after_gap:
+                callback()
 
     async def _read(self, pubsub: PubSub) -> None:
         pinged = False
@@ -252,6 +269,7 @@ class RedisBus:
 
     def _went_down(self, exc: BaseException) -> None:
         self._connected = False
+        self._gap = True
         self._confirmed.clear()
         for waiters in self._waiting.values():
             for waiter in waiters:

@@ -43,12 +43,22 @@ class Invalidations:
 
     def __init__(self, bus: Bus | None = None) -> None:
         self._listeners: dict[Topic, list[Callable[[Any], None]]] = {}
+        self._caches: list[LocalCache[Any, Any]] = []
         self._bus = bus
         if bus is not None:
             bus.subscribe(INVALIDATE_CHANNEL, self._received)
+            bus.after_gap(self._empty_caches)
 
     def listen(self, topic: Topic, forget: Callable[[Any], None]) -> None:
         self._listeners.setdefault(topic, []).append(forget)
+
+    def empty_after_gaps(self, cache: LocalCache[Any, Any]) -> None:
+        """Empty `cache` whenever forgets from other processes may have been lost."""
+        self._caches.append(cache)
+
+    def _empty_caches(self) -> None:
+        for cache in self._caches:
+            cache.forget_where(_everything)
 
     def forget(self, topic: Topic, key: Hashable) -> None:
         self._forget_here(topic, key)
@@ -72,6 +82,10 @@ def _hashable(key: Any) -> Hashable:
 
 
 def _always(_value: object) -> bool:
+    return True
+
+
+def _everything(_key: object, _value: object) -> bool:
     return True
 
 
