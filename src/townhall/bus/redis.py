@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import time
 from collections import deque
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as redis
-from redis.asyncio.client import PubSub
+from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -37,6 +38,12 @@ TAG_BYTES = 8
 # letting a stalled Redis grow the process without bound.
 OUTBOX_MAX = 100_000
 PUBLISH_BATCH_MAX = 1_000
+# One command for a whole batch: 1.4 µs of this process's CPU a publish, against 10 µs for
+# the same publishes pipelined one command each (redis-py packs every command in Python).
+PUBLISH_ALL = """
+for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
+return #ARGV / 2
+"""
 # Seconds before each reconnection attempt; the last one repeats while Redis stays away.
 RECONNECT_DELAYS = (0.05, 0.25, 1.0, 2.0)
 # A pub/sub connection quiet this long is pinged; one that stays quiet as long again is dead.
@@ -75,6 +82,7 @@ class RedisBus:
             socket_timeout=5,
             client_name=f"{prefix}bus",
         )
+        self._publish_all = self._client.register_script(PUBLISH_ALL)
         self._where = _address(self._client)
         self._prefix = prefix
         self._tag = os.urandom(TAG_BYTES)
@@ -82,7 +90,7 @@ class RedisBus:
         self._changed = asyncio.Event()  # the set of channels with local subscribers changed
         self._confirmed: set[str] = set()  # channels Redis has confirmed on this connection
         self._waiting: dict[str, list[asyncio.Future[None]]] = {}
-        self._outbox: deque[tuple[str, bytes]] = deque()
+        self._outbox: deque[str | bytes] = deque()  # channel, payload, channel, payload, …
         self._queued = asyncio.Event()
         self._sending = False
         self._connected = True  # until a connection fails: publishes are sent, not dropped
@@ -90,6 +98,7 @@ class RedisBus:
         self.dropped = 0  # publishes that never reached Redis
         self._after_gap: list[Callable[[], None]] = []
         self._gap = False  # the listener lost its connection: messages may have been missed
+        self._heard = False  # something came on the pub/sub connection since the last look
         self._tasks: list[asyncio.Task[None]] = []
 
     def publish(self, channel: str, payload: bytes, origin: object = None) -> None:
@@ -138,10 +147,11 @@ class RedisBus:
 
     def _send(self, channel: str, payload: bytes) -> None:
         self._start()
-        if not self._connected or len(self._outbox) >= OUTBOX_MAX:
+        if not self._connected or len(self._outbox) >= 2 * OUTBOX_MAX:
             self.dropped += 1
             return
-        self._outbox.append((self._prefix + channel, self._tag + payload))
+        self._outbox.append(self._prefix + channel)
+        self._outbox.append(self._tag + payload)
         self._queued.set()
 
     async def _keep_sending(self) -> None:
@@ -157,14 +167,11 @@ class RedisBus:
 
     async def _send_batch(self) -> None:
         outbox = self._outbox
-        batch = [outbox.popleft() for _ in range(min(len(outbox), PUBLISH_BATCH_MAX))]
-        pipeline = self._client.pipeline(transaction=False)
-        for channel, data in batch:
-            pipeline.publish(channel, data)
+        batch = [outbox.popleft() for _ in range(min(len(outbox), 2 * PUBLISH_BATCH_MAX))]
         try:
-            await pipeline.execute()
+            await self._publish_all(args=batch)
         except (redis.RedisError, OSError) as exc:
-            self.dropped += len(batch)
+            self.dropped += len(batch) // 2
             self._warn_once(exc)
 
     async def _flush(self) -> None:
@@ -178,34 +185,41 @@ class RedisBus:
     async def _keep_listening(self) -> None:
         failures = 0
         while True:
-            pubsub = self._client.pubsub()
+            # A connection of its own, outside the pool: in pub/sub mode it takes no commands.
+            connection = self._client.connection_pool.make_connection()
             try:
-                await pubsub.subscribe(self._prefix + CONTROL_CHANNEL)
+                await connection.connect()
+                await connection.send_command("SUBSCRIBE", self._prefix + CONTROL_CHANNEL)
                 self._came_back()
                 failures = 0
                 async with asyncio.TaskGroup() as group:
-                    group.create_task(self._read(pubsub))
-                    group.create_task(self._follow_subscribers(pubsub))
-            except Exception as exc:  # an ExceptionGroup from the two tasks, or the subscribe
+                    group.create_task(self._read(connection))
+                    group.create_task(self._follow_subscribers(connection))
+                    group.create_task(self._watch(connection))
+            except Exception as exc:  # an ExceptionGroup from the tasks, or the subscribe
                 self._went_down(exc)
             finally:
-                await _close_quietly(pubsub)
+                await connection.disconnect(nowait=True)
             await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)])
             failures += 1
 
-    async def _follow_subscribers(self, pubsub: PubSub) -> None:
+    async def _follow_subscribers(self, connection: Connection) -> None:
         """Keep the connection's channels those with local subscribers, in batches."""
         in_redis: set[str] = set()
         while True:
             self._changed.clear()
             wanted = set(self._subscribers)
             if added := wanted - in_redis:
-                await pubsub.subscribe(*(self._prefix + channel for channel in added))
+                await connection.send_command(
+                    "SUBSCRIBE", *(self._prefix + channel for channel in added)
+                )
             if self._gap:
                 await self._close_gap(added)
             if gone := in_redis - wanted:
                 self._confirmed.difference_update(gone)
-                await pubsub.unsubscribe(*(self._prefix + channel for channel in gone))
+                await connection.send_command(
+                    "UNSUBSCRIBE", *(self._prefix + channel for channel in gone)
+                )
             in_redis = wanted
             await self._changed.wait()
 
@@ -218,27 +232,38 @@ class RedisBus:
             for callback in self._after_gap:
                 callback()
 
-    async def _read(self, pubsub: PubSub) -> None:
+    async def _read(self, connection: Connection) -> None:
+        # Straight from the connection, not through redis-py's PubSub: 10 µs of CPU a message
+        # less (18 µs with it), for what every cross-process delivery costs.
+        while True:
+            message = await connection.read_response(timeout=math.inf, push_request=True)
+            self._heard = True
+            self._on_message(message)
+
+    async def _watch(self, connection: Connection) -> None:
+        """Ping a connection that stays quiet; one that does not answer is dead."""
         pinged = False
         while True:
-            message = await pubsub.get_message(timeout=QUIET_SECONDS)
-            if message is not None:
+            self._heard = False
+            await asyncio.sleep(QUIET_SECONDS)
+            if self._heard:
                 pinged = False
-                self._on_message(message)
             elif pinged:
                 raise ConnectionError(f"no answer from Redis in {2 * QUIET_SECONDS:g} s")
             else:
-                await pubsub.ping()
+                await connection.send_command("PING")
                 pinged = True
 
-    def _on_message(self, message: dict[str, Any]) -> None:
-        kind = message["type"]
-        if kind == "pong":
+    def _on_message(self, message: list[Any]) -> None:
+        kind = message[0]
+        if kind == b"pong":
             return
-        channel = message["channel"].decode()[len(self._prefix) :]
-        if kind == "message":
-            self._deliver(channel, message["data"])
-        elif kind == "subscribe":
+        channel = message[1].decode()[len(self._prefix) :]
+        if kind == b"message":
+            self._deliver(channel, message[2])
+            return
+        kind = kind.decode()
+        if kind == "subscribe":
             self._confirmed.add(channel)
             for waiter in self._waiting.pop(channel, ()):
                 if not waiter.done():
@@ -268,6 +293,8 @@ class RedisBus:
     # Connection state ----------------------------------------------------------------------
 
     def _went_down(self, exc: BaseException) -> None:
+        if not isinstance(_first_cause(exc), redis.RedisError | OSError):
+            log.error("the bus's listener failed; it starts again", exc_info=exc)
         self._connected = False
         self._gap = True
         self._confirmed.clear()
@@ -310,8 +337,3 @@ def _first_cause(exc: BaseException) -> BaseException:
     while isinstance(exc, BaseExceptionGroup):
         exc = exc.exceptions[0]
     return exc
-
-
-async def _close_quietly(pubsub: PubSub) -> None:
-    with contextlib.suppress(redis.RedisError, OSError):
-        await pubsub.aclose()
