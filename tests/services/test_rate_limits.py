@@ -45,7 +45,10 @@ async def test_without_its_redis_a_process_counts_on_its_own(
 
 
 async def test_on_the_memory_bus_the_count_is_this_processs() -> None:
-    one, two = RateLimits.for_bus("memory://"), RateLimits.for_bus("memory://")
+    one, two = (
+        RateLimits.for_bus("memory://", key_prefix="a"),
+        RateLimits.for_bus("memory://", key_prefix="a"),
+    )
     for _ in range(5):
         assert await one.hit(FIVE_A_MINUTE, "alice") is None
     assert await one.hit(FIVE_A_MINUTE, "alice") is not None

@@ -49,7 +49,7 @@ class RateLimits:
         self._shared_failing = False
 
     @classmethod
-    def for_bus(cls, bus_url: str, *, key_prefix: str = "townhall:limits") -> RateLimits:
+    def for_bus(cls, bus_url: str, *, key_prefix: str) -> RateLimits:
         """Windows in the bus's Redis when it is one (shared by every process), else here."""
         if not bus_url.startswith(REDIS_SCHEMES):
             return cls()
