@@ -141,6 +141,26 @@ async def test_the_bus_reconnects_by_itself_when_redis_drops_its_connections(
     assert 1 <= len(lost) <= 2  # once for each bus whose connection went, never per message
 
 
+async def test_without_redis_publishes_are_delivered_here_dropped_for_others_and_said_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus = RedisBus("redis://127.0.0.1:1/0", prefix=unique_prefix())  # nothing listens there
+    here: Received = []
+    subscription = bus.subscribe("room", collect(here))
+    started = time.monotonic()
+    await subscription.ready()  # does not wait on a Redis that is not there
+    assert time.monotonic() - started <= 1.5
+    for number in range(200):
+        bus.publish("room", str(number).encode())
+        await asyncio.sleep(0.001)
+    assert [payload for payload, _ in here] == [str(n).encode() for n in range(200)]
+    await until(lambda: bus.dropped == 200)
+    lost = [r for r in caplog.records if "lost Redis" in r.getMessage()]
+    assert len(lost) == 1
+    assert "127.0.0.1:1" in lost[0].getMessage()
+    await bus.close()
+
+
 async def test_open_bus_takes_redis_urls_and_names_the_extra_when_it_is_missing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
