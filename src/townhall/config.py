@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(10, ge=1, le=1000)
     database_pool_overflow: int = Field(10, ge=0, le=1000)
     bus_url: str = "memory://"
+    # What this installation's channels and keys start with in a shared Redis.
+    bus_prefix: str = Field("townhall:", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     policy_pack: str = "cn-2014"
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     migrate_on_start: bool = False  # migrate a database that holds data without being told

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import AsyncIterator
 
 import pytest
 
-from townhall.services.caches import Invalidations, LocalCache, Topic
+from tests.redis_here import drop_connections, redis_url, unique_prefix
+from townhall.bus.memory import MemoryBus
+from townhall.bus.redis import RedisBus
+from townhall.domain.enforcement import SubjectType
+from townhall.services.caches import INVALIDATE_CHANNEL, Invalidations, LocalCache, Topic
 
 
 class Reads:
@@ -135,3 +141,100 @@ async def test_a_forget_reaches_every_cache_listening_on_its_topic(topic: Topic)
     for cache in caches:
         await cache.get(1, reads)
     assert reads.count == 4
+
+
+# Across processes ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def prefix() -> str:
+    return unique_prefix()
+
+
+@pytest.fixture
+async def two_nodes(prefix: str) -> AsyncIterator[tuple[Invalidations, Invalidations]]:
+    """The Invalidations of two server processes on one Redis bus."""
+    url = redis_url()
+    buses = RedisBus(url, prefix=prefix), RedisBus(url, prefix=prefix)
+    nodes = Invalidations(buses[0]), Invalidations(buses[1])
+    for bus in buses:
+        await bus.subscribe(INVALIDATE_CHANNEL, lambda _payload, _origin: None).ready()
+    yield nodes
+    for bus in buses:
+        await bus.close()
+
+
+KEYS = [
+    (Topic.SESSION, "9f86d081884c7d659a2feaa0c55ad015"),
+    (Topic.STANDING, 42),
+    (Topic.SANCTIONS, ("user", 7)),
+    (Topic.SANCTIONS, (SubjectType.PUBLIC_ACCOUNT, 3)),
+]
+
+
+async def test_a_forget_reaches_the_other_process_within_a_second_keys_intact(
+    two_nodes: tuple[Invalidations, Invalidations],
+) -> None:
+    here, there = two_nodes
+    forgotten_here: list[tuple[Topic, object]] = []
+    forgotten_there: list[tuple[Topic, object]] = []
+    for topic in Topic:
+        here.listen(topic, lambda key, topic=topic: forgotten_here.append((topic, key)))
+        there.listen(topic, lambda key, topic=topic: forgotten_there.append((topic, key)))
+    started = time.monotonic()
+    for topic, key in KEYS:
+        here.forget(topic, key)
+    assert forgotten_here == KEYS  # at once, in this process
+    while len(forgotten_there) < len(KEYS):
+        assert time.monotonic() - started < 1.0, forgotten_there
+        await asyncio.sleep(0.005)
+    assert forgotten_there == KEYS
+    assert [type(key) for _, key in forgotten_there] == [type(key) for _, key in KEYS]
+    # Received there, the forgets were not sent on again: nothing comes back here.
+    there.forget(Topic.MEMBERS, 1)
+    while len(forgotten_here) < len(KEYS) + 1:
+        await asyncio.sleep(0.005)
+    assert forgotten_here == [*KEYS, (Topic.MEMBERS, 1)]
+
+
+async def test_a_forgotten_sanction_is_read_again_on_the_other_process(
+    two_nodes: tuple[Invalidations, Invalidations],
+) -> None:
+    """The cache of sanctions in force keys a subject as a tuple; the other process's cache
+    must drop that very entry."""
+    here, there = two_nodes
+    cache: LocalCache[tuple[str, int], str] = LocalCache(10)
+    there.listen(Topic.SANCTIONS, cache.forget)
+    reads = Reads()
+    await cache.get((SubjectType.USER, 7), reads)
+    reads.value = "v2"
+    here.forget(Topic.SANCTIONS, (SubjectType.USER, 7))
+    started = time.monotonic()
+    while await cache.get((SubjectType.USER, 7), reads) != "v2":
+        assert time.monotonic() - started < 1.0
+        await asyncio.sleep(0.01)
+
+
+async def test_caches_are_emptied_once_the_bus_is_back_after_losing_redis(
+    two_nodes: tuple[Invalidations, Invalidations], prefix: str
+) -> None:
+    """Forgets sent while a process was cut off never reach it: it reads everything again."""
+    _, there = two_nodes
+    cache: LocalCache[int, str] = LocalCache(10)
+    there.empty_after_gaps(cache)
+    reads = Reads()
+    await cache.get(1, reads)
+    assert drop_connections(f"{prefix}bus") >= 2
+    started = time.monotonic()
+    while reads.count == 1:
+        assert time.monotonic() - started < 5.0, "the cache was never emptied"
+        await asyncio.sleep(0.01)
+        await cache.get(1, reads)
+
+
+async def test_on_the_memory_bus_a_forget_is_one_synchronous_call() -> None:
+    invalidations = Invalidations(MemoryBus())
+    forgotten: list[object] = []
+    invalidations.listen(Topic.STANDING, forgotten.append)
+    invalidations.forget(Topic.STANDING, 5)
+    assert forgotten == [5]

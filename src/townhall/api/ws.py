@@ -285,18 +285,24 @@ async def _serve(
     await services.live_posts.connect(principal.account_id)
     # Subscribe before reading the cursor: nothing committed after it can be missed.
     subscription = services.bus.subscribe(user_channel(principal.account_id), connection.on_event)
-    connection.send_control(
-        {"type": "ready", "user_id": principal.account_id, "cursor": services.sync.current_cursor}
-    )
-    if since is not None:
-        connection.resume(since)
-    tasks = [
-        asyncio.create_task(connection.pump()),
-        asyncio.create_task(_receive_loop(websocket, connection)),
-        asyncio.create_task(connection.overflowed.wait()),
-        asyncio.create_task(connection.signed_out.wait()),
-    ]
+    tasks: list[asyncio.Task[object]] = []
     try:
+        await subscription.ready()  # other processes' publishes reach it too
+        connection.send_control(
+            {
+                "type": "ready",
+                "user_id": principal.account_id,
+                "cursor": services.sync.current_cursor,
+            }
+        )
+        if since is not None:
+            connection.resume(since)
+        tasks = [
+            asyncio.create_task(connection.pump()),
+            asyncio.create_task(_receive_loop(websocket, connection)),
+            asyncio.create_task(connection.overflowed.wait()),
+            asyncio.create_task(connection.signed_out.wait()),
+        ]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         subscription.close()

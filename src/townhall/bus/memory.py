@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from townhall.bus.base import Deliver
 
 
@@ -16,6 +18,9 @@ class MemorySubscription:
     def close(self) -> None:
         self._bus._remove(self._channel, self._deliver)
 
+    async def ready(self) -> None:
+        return None
+
 
 class MemoryBus:
     def __init__(self) -> None:
@@ -24,6 +29,8 @@ class MemoryBus:
     def publish(self, channel: str, payload: bytes, origin: object = None) -> None:
         for deliver in self._subscribers.get(channel, ()):
             deliver(payload, origin)
+
+    publish_here = publish  # this process is the only one
 
     def subscribe(self, channel: str, deliver: Deliver) -> MemorySubscription:
         # A new list each time: a publish iterating the old one is not disturbed.
@@ -36,6 +43,9 @@ class MemoryBus:
             self._subscribers[channel] = remaining
         else:
             self._subscribers.pop(channel, None)
+
+    def after_gap(self, callback: Callable[[], None]) -> None:
+        pass  # one process misses nothing
 
     async def close(self) -> None:
         self._subscribers.clear()

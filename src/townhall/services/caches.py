@@ -2,9 +2,9 @@
 
 A service caches what it checks on every request (a session, a standing, the sanctions in
 force, a conversation's members) in a `LocalCache` and, once a change to it commits, forgets
-it through `Invalidations.forget(topic, key)`. In one process that is a call; with several
-processes the same call is where the bus carries each forget to the others (docs/architecture.md,
-"Ports").
+it through `Invalidations.forget(topic, key)`. In one process that is a call; the same call
+also publishes the forget on the bus, and every other process forgets the key in its own caches
+when it arrives (docs/architecture.md, "Across processes").
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
+
+import orjson
+
+from townhall.bus.base import Bus
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -30,21 +34,58 @@ class Topic(StrEnum):
     MEMBERS = "members"  # a conversation id
 
 
-class Invalidations:
-    """Where every forget goes: each cache listens on its topics."""
+INVALIDATE_CHANNEL = "invalidate"
 
-    def __init__(self) -> None:
+
+class Invalidations:
+    """Where every forget goes: each cache listens on its topics. With a bus, a forget also
+    reaches the caches of every other process on it."""
+
+    def __init__(self, bus: Bus | None = None) -> None:
         self._listeners: dict[Topic, list[Callable[[Any], None]]] = {}
+        self._caches: list[LocalCache[Any, Any]] = []
+        self._bus = bus
+        if bus is not None:
+            bus.subscribe(INVALIDATE_CHANNEL, self._received)
+            bus.after_gap(self._empty_caches)
 
     def listen(self, topic: Topic, forget: Callable[[Any], None]) -> None:
         self._listeners.setdefault(topic, []).append(forget)
 
+    def empty_after_gaps(self, cache: LocalCache[Any, Any]) -> None:
+        """Empty `cache` whenever forgets from other processes may have been lost."""
+        self._caches.append(cache)
+
+    def _empty_caches(self) -> None:
+        for cache in self._caches:
+            cache.forget_where(_everything)
+
     def forget(self, topic: Topic, key: Hashable) -> None:
+        self._forget_here(topic, key)
+        if self._bus is not None:
+            self._bus.publish(INVALIDATE_CHANNEL, orjson.dumps((topic, key)), self)
+
+    def _received(self, payload: bytes, origin: object) -> None:
+        if origin is self:
+            return  # forgotten here already, when it was published
+        topic, key = orjson.loads(payload)
+        self._forget_here(Topic(topic), _hashable(key))
+
+    def _forget_here(self, topic: Topic, key: Hashable) -> None:
         for forget in self._listeners.get(topic, ()):
             forget(key)
 
 
+def _hashable(key: Any) -> Hashable:
+    """A key as it was before JSON turned its tuples into lists."""
+    return tuple(_hashable(part) for part in key) if isinstance(key, list) else key
+
+
 def _always(_value: object) -> bool:
+    return True
+
+
+def _everything(_key: object, _value: object) -> bool:
     return True
 
 

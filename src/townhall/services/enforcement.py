@@ -172,6 +172,7 @@ class Enforcement:
             IN_FORCE_CACHE_MAX, expires=_recheck_at, clock=clock
         )
         invalidations.listen(Topic.SANCTIONS, self._forget_in_force)
+        invalidations.empty_after_gaps(self._cache)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)

@@ -32,6 +32,7 @@ class KnownSessions:
         )
         invalidations.listen(Topic.SESSION, self._cache.forget)
         invalidations.listen(Topic.SESSIONS_OF_ACCOUNT, self._forget_account)
+        invalidations.empty_after_gaps(self._cache)
 
     async def principal(
         self, token_hash: str, check: Callable[[], Awaitable[CheckedSession]]

@@ -97,7 +97,9 @@ class LiveFollowers:
             push.add_done_callback(self._pushes.discard)
 
     async def _push(self, followers: tuple[int, ...], frame: bytes) -> None:
-        publish = self._bus.publish
+        # Every node received the post and rings its own followers: to this process only, or a
+        # user with sockets on two nodes would get it twice and Redis would carry every ring.
+        publish = self._bus.publish_here
         for start in range(0, len(followers), PUSH_SLICE):
             for user_id in followers[start : start + PUSH_SLICE]:
                 publish(user_channel(user_id), frame)

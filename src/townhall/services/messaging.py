@@ -97,6 +97,7 @@ class MessagingService:
         self._invalidations = invalidations
         self._members: LocalCache[int, Members] = LocalCache(MEMBERS_CACHE_MAX)
         invalidations.listen(Topic.MEMBERS, self._members.forget)
+        invalidations.empty_after_gaps(self._members)
         message_log.on_commit(self._deliver)
 
     def _now_ms(self) -> int:

@@ -1,5 +1,10 @@
 """One limiter for the limits counted per person or per address (the `limits` library, moving
-windows). Its storage is in this process today; several processes will share one in Redis.
+windows). With `bus_url = "redis://…"` the windows live in that Redis, so every process counts
+against the same ones; with `memory://`, in this process.
+
+While the shared storage does not answer, each process counts in its own memory instead (a
+warning says so once): a limit then holds per process, and a request is never refused or
+failed for it.
 
 A limit is a `limits` rate string such as "5/minute;20/hour": several windows at once, so an
 attacker who keeps failing waits longer and longer while a person who mistypes twice does not
@@ -7,13 +12,24 @@ notice."""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+REDIS_SCHEMES = ("redis://", "rediss://")
+# Seconds a shared storage may take to answer before this process counts on its own.
+SHARED_TIMEOUT_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,28 +43,78 @@ class Limit:
 
 
 class RateLimits:
-    def __init__(self) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+    def __init__(self, shared: Storage | None = None) -> None:
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._shared = MovingWindowRateLimiter(shared) if shared is not None else None
+        self._shared_failing = False
+
+    @classmethod
+    def for_bus(cls, bus_url: str, *, key_prefix: str) -> RateLimits:
+        """Windows in the bus's Redis when it is one (shared by every process), else here."""
+        if not bus_url.startswith(REDIS_SCHEMES):
+            return cls()
+        storage = RedisStorage(
+            f"async+{bus_url}",
+            implementation="redispy",  # redis-py, the bus's client; not coredis
+            wrap_exceptions=True,
+            key_prefix=key_prefix,
+            socket_timeout=SHARED_TIMEOUT_SECONDS,
+            socket_connect_timeout=SHARED_TIMEOUT_SECONDS,
+        )
+        return cls(storage)
 
     async def wait_for(self, limit: Limit, *key: str) -> int | None:
         """Seconds until one more event under `key` fits every window; None if it fits now.
         Records nothing."""
-        waits = []
-        for window in limit.windows:
-            if not await self._limiter.test(window, limit.name, *key):
-                stats = await self._limiter.get_window_stats(window, limit.name, *key)
-                waits.append(max(1, math.ceil(stats.reset_time - time.time())))
-        return max(waits) if waits else None
+        return await self._counted(lambda limiter: _wait_for(limiter, limit, key))
 
     async def hit(self, limit: Limit, *key: str) -> int | None:
         """Record one event under `key` in every window; the wait if one was already full (the
         event then counts in none)."""
-        wait = await self.wait_for(limit, *key)
-        if wait is None:
-            for window in limit.windows:
-                await self._limiter.hit(window, limit.name, *key)
-        return wait
+
+        async def hit(limiter: MovingWindowRateLimiter) -> int | None:
+            wait = await _wait_for(limiter, limit, key)
+            if wait is None:
+                for window in limit.windows:
+                    await limiter.hit(window, limit.name, *key)
+            return wait
+
+        return await self._counted(hit)
 
     async def forget(self, limit: Limit, *key: str) -> None:
-        for window in limit.windows:
-            await self._limiter.clear(window, limit.name, *key)
+        async def forget(limiter: MovingWindowRateLimiter) -> None:
+            for window in limit.windows:
+                await limiter.clear(window, limit.name, *key)
+
+        await self._counted(forget)
+
+    async def _counted(self, count: Callable[[MovingWindowRateLimiter], Awaitable[T]]) -> T:
+        """`count` on the shared windows, or on this process's while they do not answer."""
+        if self._shared is None:
+            return await count(self._local)
+        try:
+            result = await count(self._shared)
+        except StorageError as exc:
+            if not self._shared_failing:
+                self._shared_failing = True
+                log.warning(
+                    "the shared rate-limit storage failed (%s): counting in this process "
+                    "until it answers again",
+                    type(exc.storage_error).__name__,
+                )
+            return await count(self._local)
+        if self._shared_failing:
+            self._shared_failing = False
+            log.warning("the shared rate-limit storage answers again: counting there")
+        return result
+
+
+async def _wait_for(
+    limiter: MovingWindowRateLimiter, limit: Limit, key: tuple[str, ...]
+) -> int | None:
+    waits = []
+    for window in limit.windows:
+        if not await limiter.test(window, limit.name, *key):
+            stats = await limiter.get_window_stats(window, limit.name, *key)
+            waits.append(max(1, math.ceil(stats.reset_time - time.time())))
+    return max(waits) if waits else None

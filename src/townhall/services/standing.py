@@ -47,6 +47,7 @@ class Standings:
         self._invalidations = invalidations
         self._cache: LocalCache[int, Standing] = LocalCache(STANDING_CACHE_MAX)
         invalidations.listen(Topic.STANDING, self._cache.forget)
+        invalidations.empty_after_gaps(self._cache)
 
     def forget(self, account_id: int) -> None:
         self._invalidations.forget(Topic.STANDING, account_id)

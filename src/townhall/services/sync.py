@@ -70,6 +70,7 @@ class SyncService:
         # Subscribe before reading, so an event committed in between still rings.
         subscription = self._bus.subscribe(user_channel(actor.account_id), _ring(doorbell))
         try:
+            await subscription.ready()
             events, cursor = await self.events_since(actor, since, limit=limit)
             if events or timeout == 0:
                 return events, cursor
