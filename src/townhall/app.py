@@ -6,10 +6,11 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
@@ -76,6 +77,7 @@ from townhall.services.takedown import Takedown
 from townhall.services.verifier import open_verifier
 from townhall.services.vitals import Vitals
 from townhall.store.database import open_database, prepare_storage
+from townhall.store.leadership import Leadership
 from townhall.store.message_log import MessageLog
 from townhall.store.migrate import prepare_schema
 from townhall.store.sms_outbox import OutboxSmsSender
@@ -275,6 +277,7 @@ async def running_services(
         audit_log=audit_log_service,
         retention=Retention(database, audit_log_service, audit, pack.retention, clock=clock),
         vitals=Vitals(message_log, sync, classifiers, review, audit_log_service, clock=clock),
+        leadership=Leadership(database),
         readiness=Readiness(
             database,
             message_log,
@@ -290,10 +293,12 @@ async def running_services(
     live_posts.start()
     classifiers.start()
     follower = asyncio.create_task(database.follow_positions(), name="stream-positions")
+    leader = asyncio.create_task(services.leadership.keep_trying(), name="leadership")
     try:
         yield services
     finally:
         follower.cancel()
+        leader.cancel()
         live_posts.stop()
         await reach.stop()
         await message_log.stop()
@@ -396,37 +401,41 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
             app.state.settings = settings
             app.state.services = services
             services.vitals.watch_batches(metrics.writer_batches.observe)
-            tasks = [
-                asyncio.create_task(
-                    every(
-                        settings.identity_purge_interval_seconds,
-                        partial(purge_identities, services),
-                        "identity purge",
-                    )
+            # Once per cluster, on the process that leads (store/leadership.py).
+            cluster_work: list[Callable[[], Coroutine[Any, Any, object]]] = [
+                partial(
+                    every,
+                    settings.identity_purge_interval_seconds,
+                    partial(purge_identities, services),
+                    "identity purge",
                 ),
+                partial(
+                    every,
+                    settings.sanction_expiry_interval_seconds,
+                    partial(expire_sanctions, services),
+                    "sanction expiry",
+                ),
+                partial(
+                    every,
+                    settings.audit_checkpoint_interval_seconds,
+                    partial(checkpoint_audit_log, services),
+                    "writing the audit checkpoint",
+                ),
+                partial(services.retention.keep_purging, settings.retention_purge_interval_seconds),
+                partial(index_phones, services),
+            ]
+            tasks = [
+                *(
+                    asyncio.create_task(services.leadership.while_leading(work))
+                    for work in cluster_work
+                ),
+                # On every process: its own copy of the lexicon, and corrections owed (each
+                # reader is told once however many processes deliver).
                 asyncio.create_task(
                     services.moderation.keep_loaded(settings.lexicon_reload_interval_seconds)
                 ),
-                asyncio.create_task(
-                    every(
-                        settings.sanction_expiry_interval_seconds,
-                        partial(expire_sanctions, services),
-                        "sanction expiry",
-                    )
-                ),
-                asyncio.create_task(
-                    every(
-                        settings.audit_checkpoint_interval_seconds,
-                        partial(checkpoint_audit_log, services),
-                        "writing the audit checkpoint",
-                    )
-                ),
-                asyncio.create_task(
-                    services.retention.keep_purging(settings.retention_purge_interval_seconds)
-                ),
                 asyncio.create_task(services.corrections.keep_delivering()),
             ]
-            tasks.append(asyncio.create_task(index_phones(services)))
             if settings.classifiers:
                 tasks.append(asyncio.create_task(load_classifiers(services, settings.data_dir)))
             settle_heap()
@@ -439,9 +448,10 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
                 await asyncio.gather(*tasks, return_exceptions=True)
                 # The rows since the last round, signed: a stopped server leaves none that
                 # `townhall audit verify` would find overdue.
-                await one_round(
-                    partial(checkpoint_audit_log, services), "the last audit checkpoint"
-                )
+                if services.leadership.leading:
+                    await one_round(
+                        partial(checkpoint_audit_log, services), "the last audit checkpoint"
+                    )
 
     # The API's pages (/docs, /redoc) serve Swagger UI and ReDoc from the package: a regulated
     # provider's network often cannot reach a CDN.

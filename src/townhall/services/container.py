@@ -30,6 +30,7 @@ from townhall.services.retention import Retention
 from townhall.services.review import ReviewDesk
 from townhall.services.sync import SyncService
 from townhall.services.vitals import Vitals
+from townhall.store.leadership import Leadership
 
 
 @dataclass(frozen=True)
@@ -58,5 +59,6 @@ class Services:
     pack: PolicyPack
     audit_log: AuditLog
     retention: Retention
+    leadership: Leadership
     readiness: Readiness
     vitals: Vitals

@@ -216,7 +216,7 @@ class Database:
             return
         import asyncpg  # the postgresql extra; only a PostgreSQL database gets here
 
-        dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        dsn = self.asyncpg_dsn()
         warned = False
         while True:
             try:
@@ -233,6 +233,10 @@ class Database:
                 log.warning("the connection listening for stream positions was lost")
             finally:
                 await listener.close(timeout=1)
+
+    def asyncpg_dsn(self) -> str:
+        """The database's URL as asyncpg takes it, for connections of its own."""
+        return self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
     async def _listen(self, listener: Any, positions: ClusterPositions) -> None:
         """Until the connection is lost."""
