@@ -1,0 +1,182 @@
+"""Two `townhall serve` processes on one PostgreSQL database and one Redis, as behind a load
+balancer: users on different processes chat live, a logout or a sanction on one takes effect on
+the other within a second, and a process killed mid-burst loses nothing its clients were told
+was stored."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User, moved
+from tests.databases import postgresql_only
+from tests.redis_here import redis_url, unique_prefix
+from tests.support import applied, assert_error, full_history, full_sync, messages_of
+from townhall.client import LiveSocket
+
+pytestmark = postgresql_only
+
+WITHIN_SECONDS = 1.0
+BURST = 400
+SEND_WINDOW = 32
+
+
+@pytest.fixture(scope="module")
+def pair(servers: ServerPool) -> Iterator[tuple[Server, Server]]:
+    """Two processes sharing a data dir (its keys), the database and a Redis prefix of their
+    own, as `townhall serve --workers 2` runs them."""
+    bus = {"bus_url": redis_url(), "bus_prefix": unique_prefix()}
+    first = servers.start(**bus)
+    second = servers.start(data_dir=first.data_dir, **bus)
+    yield first, second
+    first.stop()
+    second.stop()
+
+
+async def test_users_on_two_processes_chat_live(
+    pair: tuple[Server, Server], make_user: MakeUser
+) -> None:
+    first, second = pair
+    alice = await make_user("alice", on=first)
+    bob = moved(await make_user("bob", on=first), second)
+    chat = (await alice.open_direct(bob.id))["id"]
+    async with alice.websocket() as alice_live, bob.websocket() as bob_live:
+        sent = await alice_live.send_message(chat, "你好, from the first")
+        pushed = await within(bob_live.receive_until("message"))
+        assert (pushed["message"]["client_id"], pushed["message"]["text"]) == (
+            sent,
+            "你好, from the first",
+        )
+        await bob_live.send_message(chat, "hello, from the second")
+        pushed = await within(until_text(alice_live, "hello, from the second"))
+        assert pushed["message"]["sender_id"] == bob.id
+    texts = [m["text"] for m in await full_history(bob, chat)]
+    assert texts == ["你好, from the first", "hello, from the second"]
+
+
+async def test_a_logout_on_one_process_ends_the_session_on_the_other_within_a_second(
+    pair: tuple[Server, Server], make_user: MakeUser
+) -> None:
+    first, second = pair
+    alice = await make_user("alice", on=first)
+    there = moved(alice, second)
+    async with there.websocket() as live:
+        assert (await there.raw("GET", "/api/v1/me")).status_code == 200  # cached there now
+        await alice.log_out()
+        started = time.monotonic()
+        assert (await within(live.receive_until("signed_out")))["type"] == "signed_out"
+        with pytest.raises(ConnectionClosed):
+            await within(live.receive())
+        assert live.connection.close_code == 4401
+    assert_error(await there.raw("GET", "/api/v1/me"), 401)
+    assert time.monotonic() - started < WITHIN_SECONDS * 2
+
+
+async def test_a_sanction_on_one_process_stops_sends_on_the_other_within_a_second(
+    pair: tuple[Server, Server], make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    first, second = pair
+    alice = await make_user("alice", on=first)
+    bob = await make_user("bob", on=first)
+    admin = await make_staff("admin", on=first)
+    chat = (await alice.open_direct(bob.id))["id"]
+    there = moved(alice, second)
+    await there.send(chat, "before: standing cached on the second process")
+    await applied(admin, "user", alice.id, "close", reason="a fraud ring")
+    started = time.monotonic()
+    while True:
+        answer = await there.raw(
+            "POST",
+            f"/api/v1/conversations/{chat}/messages",
+            json={"text": "after", "client_id": str(uuid.uuid4())},
+        )
+        if answer.status_code != 201:
+            break
+        assert time.monotonic() - started < WITHIN_SECONDS, "still sending a second later"
+    assert_error(answer, 403, "account_closed")
+
+
+async def test_a_process_killed_mid_burst_loses_no_acknowledged_message(
+    servers: ServerPool, pair: tuple[Server, Server], make_user: MakeUser
+) -> None:
+    """Alice sends a burst over a socket to a process of its own, which gets a SIGKILL half
+    way; she resumes on the other process, resending what was not acknowledged; Bob, following
+    by cursor on the other process throughout, gets every message once, in order, and the
+    history is numbered without gaps."""
+    survivor = pair[1]
+    victim = servers.start(
+        data_dir=pair[0].data_dir, **{k: survivor.env[k] for k in BUS_SETTINGS}
+    )  # its own process, so that killing it leaves the pair for the other tests
+    alice = await make_user("alice", on=victim)
+    bob = moved(await make_user("bob", on=survivor), survivor)
+    chat = (await alice.open_direct(bob.id))["id"]
+    _, cursor = await full_sync(bob)
+    client_ids = [f"burst-{i}" for i in range(BURST)]
+
+    acked = await send_until_killed(victim, alice, chat, client_ids, kill_at=BURST // 2)
+    assert victim.process.wait(10) == -9
+    assert len(acked) >= BURST // 2
+
+    resumed = moved(alice, survivor)
+    for client_id in client_ids:  # resend everything: a stored one is recognized
+        message = await resumed.send(chat, client_id, client_id)
+        if client_id in acked:
+            assert message == acked[client_id]
+    history = await full_history(bob, chat)
+    assert [m["client_id"] for m in history] == client_ids
+    assert [m["seq"] for m in history] == list(range(1, BURST + 1))
+    events, _ = await full_sync(bob, since=cursor)
+    assert [m["client_id"] for m in messages_of(events)] == client_ids
+
+
+BUS_SETTINGS = ("TOWNHALL_BUS_URL", "TOWNHALL_BUS_PREFIX")
+
+
+async def send_until_killed(
+    victim: Server, alice: User, chat: int, client_ids: list[str], *, kill_at: int
+) -> dict[str, dict[str, Any]]:
+    """Send `client_ids` in order (the text is the client id) with a window of acks in
+    flight; SIGKILL the process at the `kill_at`th ack. Returns the acknowledged messages."""
+    acked: dict[str, dict[str, Any]] = {}
+    window = asyncio.Semaphore(SEND_WINDOW)
+
+    async def send(live: LiveSocket) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            for client_id in client_ids:
+                await window.acquire()
+                await live.send_message(chat, client_id, client_id)
+
+    async with alice.websocket() as live:
+        sending = asyncio.create_task(send(live))
+        with contextlib.suppress(ConnectionClosed):
+            for _ in itertools.count():
+                frame = await live.receive()
+                assert frame["type"] != "error", frame
+                if frame["type"] == "ack":
+                    window.release()
+                    acked[frame["client_id"]] = frame["message"]
+                    if len(acked) == kill_at:
+                        victim.process.kill()
+        sending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sending
+    return acked
+
+
+async def within(waiting: Any, seconds: float = WITHIN_SECONDS) -> Any:
+    return await asyncio.wait_for(waiting, seconds)
+
+
+async def until_text(live: LiveSocket, text: str) -> dict[str, Any]:
+    while True:
+        frame = await live.receive_until("message")
+        if frame["message"]["text"] == text:
+            return frame
