@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import resource
+import socket
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -21,6 +22,7 @@ from townhall.cli.lexicon import lexicon_app
 from townhall.cli.moderation import moderation_app
 from townhall.cli.settings import (
     DATA_DIR_IN_USE,
+    NO_SHARED_DATABASE,
     SCHEMA_BEHIND,
     ConfigOption,
     DataDirOption,
@@ -29,6 +31,8 @@ from townhall.cli.settings import (
 )
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from townhall.config import Settings
     from townhall.store.migrate import Step
 
@@ -76,10 +80,20 @@ def serve(
             "--migrate", help="migrate a database that holds data to this release's schema"
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=1024,
+            help="server processes on the port, one per core (PostgreSQL only; docs/deploy.md)",
+        ),
+    ] = 1,
+    reuse_port: Annotated[bool, typer.Option("--reuse-port", hidden=True)] = False,
 ) -> None:
-    """Run the server; one at a time on a data dir. A new database is made at the newest
-    schema; one at an older schema is migrated only with --migrate (or migrate_on_start)."""
-    from townhall.api.connections import connection_protocols
+    """Run the server. On SQLite, one at a time on a data dir; on PostgreSQL, as many as the
+    machine has cores (--workers) and machines in front of one database. A new database is made
+    at the newest schema; one at an older schema is migrated only with --migrate (or
+    migrate_on_start)."""
     from townhall.app import build_app
     from townhall.logs import configure as configure_logs
     from townhall.store.data_dir import DataDirInUse, server_lock
@@ -94,41 +108,72 @@ def serve(
         migrate_on_start=migrate or None,
     )
     configure_logs(settings.log_level, settings.log_format)
+    if workers > 1 and settings.one_server_per_data_dir:
+        typer.echo(
+            "error: --workers needs a database several processes share: set database_url to "
+            "postgresql+asyncpg://… (docs/deploy.md); SQLite serves one process",
+            err=True,
+        )
+        raise typer.Exit(NO_SHARED_DATABASE)
     prepare_storage(settings.data_dir, settings.resolved_database_url)
     asyncio.run(_refuse_an_unmigrated_database(settings))
+    if workers > 1:
+        from townhall.cli.workers import supervise
+
+        raise typer.Exit(supervise(workers))
     _allow_open_files_up_to_the_hard_limit()
-    http_protocol, ws_protocol = connection_protocols(settings)
     try:
         one_at_a_time = settings.one_server_per_data_dir
         lock = server_lock(settings.data_dir) if one_at_a_time else contextlib.nullcontext()
         with lock:
-            uvicorn.run(
-                build_app(settings),
-                host=settings.host,
-                port=settings.port,
-                loop="uvloop",
-                # uvicorn's httptools and websockets-sansio protocols, with limits on header
-                # size, slow clients and connections per address (api/connections.py).
-                http=http_protocol,
-                ws=ws_protocol,
-                ws_max_size=settings.limits.max_request_body_bytes,
-                ws_per_message_deflate=False,
-                ws_ping_interval=settings.ws_ping_interval_seconds,
-                ws_ping_timeout=settings.ws_ping_timeout_seconds,
-                timeout_keep_alive=settings.limits.keep_alive_timeout_seconds,
-                # A client's address is the connection's, unless it comes from a proxy the
-                # operator named: then the proxy's X-Forwarded-For (limits count per address).
-                proxy_headers=bool(settings.trusted_proxies),
-                forwarded_allow_ips=",".join(settings.trusted_proxies) or "",
-                access_log=False,
-                server_header=False,  # no banner naming the server and its version
-                log_config=None,  # uvicorn's loggers go through Townhall's handler, at its levels
-                log_level=None,
-                timeout_graceful_shutdown=5,
-            )
+            server = uvicorn.Server(_uvicorn_config(settings, build_app(settings)))
+            sockets = [_shared_port(settings.host, settings.port)] if reuse_port else None
+            server.run(sockets=sockets)
     except DataDirInUse as refused:
         typer.echo(f"error: {refused}", err=True)
         raise typer.Exit(DATA_DIR_IN_USE) from refused
+
+
+def _uvicorn_config(settings: Settings, app: FastAPI) -> uvicorn.Config:
+    from townhall.api.connections import connection_protocols
+
+    http_protocol, ws_protocol = connection_protocols(settings)
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        # uvicorn's httptools and websockets-sansio protocols, with limits on header size, slow
+        # clients and connections per address (api/connections.py).
+        http=http_protocol,
+        ws=ws_protocol,
+        ws_max_size=settings.limits.max_request_body_bytes,
+        ws_per_message_deflate=False,
+        ws_ping_interval=settings.ws_ping_interval_seconds,
+        ws_ping_timeout=settings.ws_ping_timeout_seconds,
+        timeout_keep_alive=settings.limits.keep_alive_timeout_seconds,
+        # A client's address is the connection's, unless it comes from a proxy the operator
+        # named: then the proxy's X-Forwarded-For (limits count per address).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or "",
+        access_log=False,
+        server_header=False,  # no banner naming the server and its version
+        log_config=None,  # uvicorn's loggers go through Townhall's handler, at its levels
+        log_level=None,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def _shared_port(host: str, port: int) -> socket.socket:
+    """A listening socket on a port other workers listen on too: the kernel spreads new
+    connections over them (SO_REUSEPORT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listener.bind((host, port))
+    listener.set_inheritable(True)
+    return listener
 
 
 def _allow_open_files_up_to_the_hard_limit() -> None:

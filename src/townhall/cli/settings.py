@@ -26,6 +26,7 @@ DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="where da
 NO_DATA_DIR = 2
 DATA_DIR_IN_USE = 3
 SCHEMA_BEHIND = 4
+NO_SHARED_DATABASE = 5  # serve --workers on SQLite
 
 
 def settings_from(
