@@ -39,6 +39,7 @@ for _variable in ("NO_PROXY", "no_proxy"):
     os.environ[_variable] = ",".join(filter(None, [os.environ.get(_variable), "127.0.0.1"]))
 # Generous: on a busy machine importing the app alone has taken 10 s, and a drill restarts 20 times.
 STARTUP_TIMEOUT_SECONDS = 90.0
+SHARED_ALIVE_ON_POSTGRESQL = 6  # besides the default one (ServerPool.shared)
 PASSWORD = "correct horse battery"
 
 
@@ -234,10 +235,21 @@ class ServerPool:
 
     def shared(self, **settings: object) -> Server:
         key = tuple(sorted((name, str(value)) for name, value in settings.items()))
-        server = self._shared.get(key)
+        server = self._shared.pop(key, None)  # put back last: the most recently used
         if server is None or server.process.poll() is not None:
-            server = self._shared[key] = self.start(**settings)
+            if on_postgresql():
+                self._stop_least_used_beyond(SHARED_ALIVE_ON_POSTGRESQL - 1)
+            server = self.start(**settings)
+        self._shared[key] = server
         return server
+
+    def _stop_least_used_beyond(self, alive: int) -> None:
+        """Each server holds PostgreSQL connections, of which the machine's server has 100 for
+        every test process: the shared servers used least recently stop (a test asking for one
+        again gets a new one), all but the default one, which the `server` fixture holds."""
+        running = [(key, s) for key, s in self._shared.items() if key and s.process.poll() is None]
+        for _, server in running[: max(0, len(running) - alive)]:
+            server.stop()
 
     def pack(self, extra: str = "", **changes: object) -> str:
         """The path of a policy pack file: cn-2014 with `changes` (e.g. verification_mode="review")
