@@ -162,7 +162,9 @@ async def running_services(
         limits=limits,
         clock=clock,
     )
-    content_check = ContentCheck(database, pack.moderation, audit, clock=clock)
+    content_check = ContentCheck(
+        database, pack.moderation, audit, clock=clock, invalidations=invalidations
+    )
     await content_check.load()
     names = Names(content_check, pack.naming)
     live_posts = LiveFollowers(database, bus)

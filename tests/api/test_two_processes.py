@@ -104,6 +104,33 @@ async def test_a_sanction_on_one_process_stops_sends_on_the_other_within_a_secon
     assert_error(answer, 403, "account_closed")
 
 
+async def test_a_lexicon_term_added_on_one_process_blocks_on_the_other_within_a_second(
+    pair: tuple[Server, Server], make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    first, second = pair
+    alice = moved(await make_user("alice", on=first), second)
+    bob = await make_user("bob", on=first)
+    admin = await make_staff("admin", on=first)
+    chat = (await alice.open_direct(bob.id))["id"]
+    letters = "".join(chr(ord("g") + int(digit, 16)) for digit in uuid.uuid4().hex[:8])
+    term = f"scamcoin{letters}"
+    assert (await alice.raw("POST", f"/api/v1/conversations/{chat}/messages", json={
+        "text": f"buy {term}", "client_id": str(uuid.uuid4())})).status_code == 201  # fmt: skip
+    body = {"text": term, "category": "fraud", "severity": "high"}
+    assert (await admin.raw("POST", "/api/v1/admin/lexicon/terms", json=body)).status_code == 201
+    started = time.monotonic()
+    while True:
+        answer = await alice.raw(
+            "POST",
+            f"/api/v1/conversations/{chat}/messages",
+            json={"text": f"buy {term} now", "client_id": str(uuid.uuid4())},
+        )
+        if answer.status_code != 201:
+            break
+        assert time.monotonic() - started < WITHIN_SECONDS, "still allowed a second later"
+    assert_error(answer, 422, "content_blocked")
+
+
 async def test_a_process_killed_mid_burst_loses_no_acknowledged_message(
     servers: ServerPool, pair: tuple[Server, Server], make_user: MakeUser
 ) -> None:

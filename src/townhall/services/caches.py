@@ -32,6 +32,7 @@ class Topic(StrEnum):
     STANDING = "standing"  # an account id
     SANCTIONS = "sanctions"  # (subject type, subject id)
     MEMBERS = "members"  # a conversation id
+    LEXICON = "lexicon"  # 0: the operators' lexicon or the hash bank changed; load them again
 
 
 INVALIDATE_CHANNEL = "invalidate"

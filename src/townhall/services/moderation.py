@@ -5,6 +5,7 @@ than allow. Staff edit the lexicon here too."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -27,6 +28,7 @@ from townhall.domain.moderation import (
 from townhall.domain.near_duplicates import NearDuplicates, Sketch, sketch
 from townhall.domain.permissions import Permission
 from townhall.services.audit import AuditTrail
+from townhall.services.caches import Invalidations, Topic
 from townhall.services.principal import Principal, require
 from townhall.store import moderation as moderation_store
 from townhall.store import review as review_store
@@ -81,11 +83,15 @@ class ContentCheck:
         audit: AuditTrail,
         *,
         clock: Callable[[], float],
+        invalidations: Invalidations,
     ) -> None:
         self._db = database
         self._audit = audit
         self._rules = rules
         self._clock = clock
+        self._invalidations = invalidations
+        self._changed_elsewhere = asyncio.Event()
+        invalidations.listen(Topic.LEXICON, self._heard_of_change)
         self._pack_terms = [Term(t.text, t.category, t.severity) for t in rules.terms]
         self._operator_terms: list[Term] = []
         self._operator_allowlist: list[str] = []
@@ -131,12 +137,22 @@ class ContentCheck:
         self._bank[removed.digest] = category
         self._near.add(removed.digest, removed.sketch, category)
         self._bank_size = len(self._bank)
+        self._tell_other_processes()
 
     def unbanked(self, digest: bytes) -> None:
         """A removal reversed on appeal: the text may be said again."""
         self._bank.pop(digest, None)
         self._near.remove(digest)
         self._bank_size = len(self._bank)
+        self._tell_other_processes()
+
+    def _tell_other_processes(self) -> None:
+        """They load the lexicon and the bank again at once, not at their next round."""
+        self._invalidations.forget(Topic.LEXICON, 0)
+
+    def _heard_of_change(self, _key: object) -> None:
+        # `load` rebuilds only what changed: here, where the change was made, nothing.
+        self._changed_elsewhere.set()
 
     def _near_duplicates(self) -> NearDuplicates:
         return NearDuplicates(
@@ -272,9 +288,13 @@ class ContentCheck:
         return known
 
     async def keep_loaded(self, interval_seconds: float) -> None:
-        """Pick up terms another process (the CLI) added; a failed round is tried again."""
+        """Pick up what another process changed: at once when it says so over the bus, else at
+        the next round (a CLI command on the memory bus says nothing); a failed round is tried
+        again."""
         while True:
-            await asyncio.sleep(interval_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed_elsewhere.wait(), interval_seconds)
+            self._changed_elsewhere.clear()
             try:
                 await self.load()
             except Exception:
@@ -321,6 +341,7 @@ class ContentCheck:
             )
             await self._audit.record(conn, actor, "lexicon.add", details=details)
         await self.load()
+        self._tell_other_processes()
         return len(rows)
 
     def _forget_lexicon(self) -> None:
@@ -351,6 +372,7 @@ class ContentCheck:
             await self._audit.record(conn, actor, "lexicon.remove", details={"text": text})
             conn.after_commit(self._forget_lexicon)
         await self.load()
+        self._tell_other_processes()
 
     def listing(self, actor: Principal) -> LexiconListing:
         require(actor, Permission.READ_LEXICON)
