@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, literal, select, update
+from sqlalchemy import BigInteger, and_, case, cast, func, insert, literal, select, update
 
 from townhall.domain.reach import Measure, Reach
 from townhall.domain.review import Target
@@ -167,10 +167,10 @@ async def add_to_day(
 
 
 def _sums() -> tuple[Any, ...]:
-    return (
-        func.coalesce(func.sum(reach_daily.c.views), 0).label("views"),
-        func.coalesce(func.sum(reach_daily.c.forwards), 0).label("forwards"),
-        func.coalesce(func.sum(reach_daily.c.forwarders), 0).label("forwarders"),
+    # PostgreSQL sums integers as numeric (a Decimal): cast back to the integer it is.
+    return tuple(
+        cast(func.coalesce(func.sum(column), 0), BigInteger).label(column.name)
+        for column in (reach_daily.c.views, reach_daily.c.forwards, reach_daily.c.forwarders)
     )
 
 
