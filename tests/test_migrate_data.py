@@ -19,11 +19,12 @@ from tests.conftest import (
     MakeUser,
     Server,
     ServerPool,
+    User,
     fresh_identity,
     moved,
 )
 from tests.databases import PostgresDatabases, on_postgresql, query_postgres
-from tests.support import full_history, full_sync, group_of, public_account, sent, tagged
+from tests.support import full_history, full_sync, group_of, public_account, query_db, sent, tagged
 from tests.test_key_rotation import reveal
 from tests.test_migrations import OLDER, database_at
 from townhall.client import TownhallClient
@@ -157,3 +158,42 @@ def test_a_missing_source_is_refused_and_not_made(tmp_path: Path) -> None:
     assert refused.returncode == 1
     assert f"there is no SQLite database at {missing}" in refused.stderr
     assert not missing.exists()
+
+
+async def test_a_copy_beside_a_running_server_is_one_snapshot(
+    servers: ServerPool, postgres_databases: PostgresDatabases, tmp_path: Path, make_user: MakeUser
+) -> None:
+    """Senders go on while the copy runs: the target holds every message acknowledged before it
+    began, none never acknowledged, each with its seq in an unbroken run and with every one of
+    its stream rows: one moment of the source, not tables read at different times."""
+    old = sqlite_server(servers, tmp_path)
+    senders = [await make_user(f"sender{n}", on=old) for n in range(4)]
+    group = (await group_of(senders[0], "读书会", *senders[1:]))["id"]
+    acknowledged: set[int] = set()
+    stop = asyncio.Event()
+
+    async def keep_sending(sender: User) -> None:
+        while not stop.is_set():
+            acknowledged.add((await sent(sender, group, tagged("在路上")))["id"])
+
+    sending = [asyncio.create_task(keep_sending(sender)) for sender in senders]
+    try:
+        await asyncio.sleep(2)
+        before = set(acknowledged)
+        target = postgres_databases.empty()
+        copied = await asyncio.to_thread(migrate_data, old.data_dir / "townhall.db", target)
+        during = len(acknowledged) - len(before)
+    finally:
+        stop.set()
+        await asyncio.gather(*sending)
+    old.stop()
+
+    assert copied.returncode == 0, copied.stdout + copied.stderr
+    assert during > 0, "the server took no message while the copy ran"
+    in_target = {id_ for (id_,) in query_postgres(target, "SELECT id FROM messages", ())}
+    assert before <= in_target <= acknowledged
+    seqs = query_postgres(target, "SELECT seq FROM messages ORDER BY seq", ())
+    assert [seq for (seq,) in seqs] == list(range(1, len(in_target) + 1))
+    stream_rows = "SELECT message_id, count(*) FROM inbox WHERE message_id IS NOT NULL GROUP BY 1"
+    in_source = dict(query_db(old.data_dir, stream_rows))
+    assert dict(query_postgres(target, stream_rows, ())) == {m: in_source[m] for m in in_target}
