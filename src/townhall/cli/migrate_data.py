@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as ProgressBars
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from townhall.store import copy as store
 from townhall.store.copy import CopyRefused
@@ -47,6 +48,12 @@ def migrate_data(
     except CopyRefused as refused:
         typer.echo(f"error: {refused}", err=True)
         raise typer.Exit(COPY_FAILED) from refused
+    except (OSError, DBAPIError) as failed:
+        # A database away or refusing: its own words, without a traceback (nor the statement's
+        # parameters: the engines hide them). The copy is one transaction: nothing half-done.
+        reason = failed.orig if isinstance(failed, DBAPIError) else failed
+        typer.echo(f"error: the copy did not finish: {reason}", err=True)
+        raise typer.Exit(COPY_FAILED) from failed
 
 
 async def _migrate(source_url: str, target_url: str) -> None:
