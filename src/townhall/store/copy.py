@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from townhall.store.database import Database, Transaction
-from townhall.store.migrate import current_revision, head_revision, upgrade_to_head
+from townhall.store.migrate import plan, upgrade_to_head
 from townhall.store.schema import events, messages, metadata
 
 BATCH_ROWS = 5_000
@@ -69,14 +69,16 @@ def sqlite_file(url: str) -> Path:
 
 async def check_source(source: Database) -> None:
     """The source is a Townhall database at this release's schema, and holds no table this
-    release does not know (it would not be copied)."""
-    revision, head = await current_revision(source), head_revision()
+    release does not know (it would not be copied). One from a newer release raises
+    `NewerSchema`."""
+    revision, steps = await plan(source)
     if revision is None:
         raise CopyRefused("the source has no Townhall schema: is it a Townhall database?")
-    if revision != head:
+    if steps:
         raise CopyRefused(
-            f"the source is at schema {revision} and this release copies {head}: bring it to "
-            "the newest schema first with `townhall migrate` (after a `townhall backup`)"
+            f"the source is at schema {revision} and this release copies {steps[-1].revision}: "
+            "bring it to the newest schema first with `townhall migrate` (after a "
+            "`townhall backup`)"
         )
     async with source.engine.connect() as conn:
         found = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
