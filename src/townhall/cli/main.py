@@ -1,4 +1,5 @@
-"""`townhall serve | migrate | admin | export | bench`, each building settings the same way."""
+"""`townhall serve | migrate | migrate-data | admin | export | bench`, each building settings
+the same way."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from townhall.cli.backup import backup, restore
 from townhall.cli.bench import bench_app
 from townhall.cli.export import export_app
 from townhall.cli.lexicon import lexicon_app
+from townhall.cli.migrate_data import migrate_data
 from townhall.cli.moderation import moderation_app
 from townhall.cli.settings import (
     DATA_DIR_IN_USE,
@@ -60,6 +62,7 @@ def main(
 
 app.command()(backup)
 app.command()(restore)
+app.command(name="migrate-data")(migrate_data)
 app.add_typer(bench_app, name="bench")
 app.add_typer(admin_app, name="admin")
 app.add_typer(audit_app, name="audit")
