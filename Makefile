@@ -46,7 +46,7 @@ test: lint
 # what only several processes do (two servers on one database, --workers, an outage, a copy
 # from SQLite). These paths pass there today; the rest of the suite joins them (issue 15).
 POSTGRESQL_TESTS := tests/store tests/services tests/bus tests/api/test_two_processes.py \
-	tests/api/test_database_outage.py tests/test_workers.py
+	tests/api/test_database_outage.py tests/test_workers.py tests/test_migrate_data.py
 test-postgresql: install-dev
 	TOWNHALL_TEST_DATABASE=postgresql $(BIN)/pytest -n 2 --dist loadfile $(POSTGRESQL_TESTS)
 
