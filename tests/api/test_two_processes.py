@@ -11,6 +11,7 @@ import itertools
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,8 +19,15 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User, moved
 from tests.databases import postgresql_only
-from tests.redis_here import redis_url, unique_prefix
-from tests.support import applied, assert_error, full_history, full_sync, messages_of
+from tests.redis_here import drop_connections, redis_url, unique_prefix
+from tests.support import (
+    applied,
+    assert_error,
+    full_history,
+    full_sync,
+    group_of,
+    messages_of,
+)
 from townhall.client import LiveSocket
 
 pytestmark = postgresql_only
@@ -129,6 +137,46 @@ async def test_a_lexicon_term_added_on_one_process_blocks_on_the_other_within_a_
             break
         assert time.monotonic() - started < WITHIN_SECONDS, "still allowed a second later"
     assert_error(answer, 422, "content_blocked")
+
+
+async def test_redis_lost_mid_load_loses_no_message_and_no_timed_work(
+    pair: tuple[Server, Server], make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    """Both processes' Redis connections are dropped, as a restart of Redis would, while Alice
+    sends and a timed sanction falls due: every send is stored, the sanction ends on time (the
+    timed work needs only PostgreSQL), and live pushes reach the other process again."""
+    first, second = pair
+    alice = await make_user("alice", on=first)
+    bob = moved(await make_user("bob", on=first), second)
+    reviewer = await make_staff("reviewer", on=first)
+    chat = (await alice.open_direct(bob.id))["id"]
+    group = (await group_of(alice, "茶话会", await make_user("carol", on=first)))["id"]
+    ends_at = datetime.now(UTC) + timedelta(seconds=3)
+    limit = await applied(
+        reviewer, "user", alice.id, "limit_publication", ends_at=ends_at.isoformat()
+    )
+    sent = [await alice.send(chat, f"before {i}") for i in range(20)]
+    assert drop_connections(f"{first.env['TOWNHALL_BUS_PREFIX']}bus") >= 2
+    sent += [await alice.send(chat, f"during {i}") for i in range(20)]
+    deadline = time.monotonic() + 15
+    while (shown := await reviewer.request("GET", f"/api/v1/admin/sanctions/{limit['id']}"))[
+        "state"
+    ] != "expired":
+        assert time.monotonic() < deadline, "the timed sanction did not end"
+        await asyncio.sleep(0.2)
+    assert (await alice.send(group, "the limit is over")) is not None
+    async with bob.websocket() as live:
+        deadline = time.monotonic() + 10
+        while True:  # once the bus follows its channels again, pushes cross processes
+            text = f"after {uuid.uuid4()}"
+            await alice.send(chat, text)
+            with contextlib.suppress(TimeoutError):
+                await within(until_text(live, text), 1.0)
+                break
+            assert time.monotonic() < deadline, "pushes did not come back"
+    assert shown["state"] == "expired"
+    stored = [m["client_id"] for m in await full_history(bob, chat)]
+    assert stored[: len(sent)] == [m["client_id"] for m in sent]
 
 
 async def test_a_process_killed_mid_burst_loses_no_acknowledged_message(
