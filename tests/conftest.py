@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.cli_fork import Forks
 from tests.identity_provider import StandInProvider
 from tests.response_validation import ResponseCheck, ResponseMismatch
 from tests.support import confirm_phone_of
@@ -31,6 +32,7 @@ from townhall.client import TownhallClient
 from townhall.packs import load_pack
 
 TOWNHALL = Path(sys.executable).parent / "townhall"
+CLI = Forks(TOWNHALL)
 BASE_PACK_TEXT = (resources.files("townhall.packs") / "cn-2014.toml").read_text(encoding="utf-8")
 
 # Everything the tests talk to is on 127.0.0.1: never route it through a proxy from the environment.
@@ -74,15 +76,10 @@ class Server:
     def cli(
         self, *args: str, stdin: str | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        """`townhall ARGS` on this server's data dir, with the server's settings; not checked."""
-        return subprocess.run(
-            [str(TOWNHALL), *args, "--data-dir", str(self.data_dir)],
-            env=self.env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+        """`townhall ARGS` on this server's data dir, with the server's settings; not checked.
+        Forked from a process that has imported Townhall already (tests/cli_fork.py)."""
+        return CLI.run(
+            [*args, "--data-dir", str(self.data_dir)], env=self.env, stdin=stdin, timeout=timeout
         )
 
     def admin(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
