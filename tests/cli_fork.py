@@ -40,7 +40,7 @@ class Forks:
         self._process: subprocess.Popen[bytes] | None = None
 
     def run(
-        self, args: list[str], *, env: dict[str, str], stdin: str | None, timeout: float
+        self, args: list[str], *, env: dict[str, str], stdin: str | None = None, timeout: float
     ) -> subprocess.CompletedProcess[str]:
         """Like subprocess.run(capture_output=True, text=True, check=False) of the console
         script; raises subprocess.TimeoutExpired after killing a command that ran too long."""
