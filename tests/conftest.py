@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import itertools
 import json
@@ -10,6 +11,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx._transports.default as httpx_transports
 import pytest
 
 from tests.cli_fork import Forks
@@ -259,6 +262,26 @@ def response_check() -> Iterator[ResponseCheck]:
     with pytest.MonkeyPatch.context() as patch:
         check.install(patch)
         yield check
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_ssl_context() -> Iterator[None]:
+    """Every httpx client builds an SSL context at its creation (certifi's bundle loaded: 29 ms
+    of CPU) that the tests' plain-HTTP requests never use, and the tests make thousands of
+    clients: those with the default verification share one context."""
+    build = httpx_transports.create_ssl_context
+    shared = functools.cache(build)
+
+    def context(
+        verify: ssl.SSLContext | str | bool = True, cert: Any = None, trust_env: bool = True
+    ) -> ssl.SSLContext:
+        if verify is True and cert is None:
+            return shared(trust_env=trust_env)
+        return build(verify=verify, cert=cert, trust_env=trust_env)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx_transports, "create_ssl_context", context)
+        yield
 
 
 FAILED = pytest.StashKey[bool]()
