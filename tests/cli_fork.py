@@ -103,6 +103,9 @@ def _serve(address: str) -> None:
     """Import Townhall, then fork a child for each command asked for on the socket."""
     for module in PRELOADED:
         __import__(module)
+    from townhall.domain.normalize import syllable_sounds
+
+    syllable_sounds()  # the table each command's lexicon is built with: 0.1 s each, else
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with socket.socket(socket.AF_UNIX) as listener:
         listener.bind(f"{address}.new")
