@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import itertools
 import json
@@ -10,6 +11,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -21,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx._transports.default as httpx_transports
 import pytest
 
+from tests.cli_fork import Forks
 from tests.databases import PostgresDatabases, on_postgresql
 from tests.identity_provider import StandInProvider
 from tests.response_validation import ResponseCheck, ResponseMismatch
@@ -32,6 +36,7 @@ from townhall.client import TownhallClient
 from townhall.packs import load_pack
 
 TOWNHALL = Path(sys.executable).parent / "townhall"
+CLI = Forks(TOWNHALL)
 BASE_PACK_TEXT = (resources.files("townhall.packs") / "cn-2014.toml").read_text(encoding="utf-8")
 
 # Everything the tests talk to is on 127.0.0.1: never route it through a proxy from the environment.
@@ -59,9 +64,13 @@ class Server:
         return "ws" + self.base_url.removeprefix("http") + "/api/v1/ws"
 
     def is_healthy(self) -> bool:
+        # Start-up polls this every 50 ms: a refused connection costs microseconds, where
+        # httpx.get builds a client (an SSL context: 25 ms of CPU) to meet the same refusal.
+        url = httpx.URL(self.base_url)
         try:
+            socket.create_connection((url.host, url.port or 80), timeout=2).close()
             return httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200
-        except httpx.TransportError:
+        except (OSError, httpx.TransportError):
             return False
 
     def log(self) -> str:
@@ -76,15 +85,10 @@ class Server:
     def cli(
         self, *args: str, stdin: str | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        """`townhall ARGS` on this server's data dir, with the server's settings; not checked."""
-        return subprocess.run(
-            [str(TOWNHALL), *args, "--data-dir", str(self.data_dir)],
-            env=self.env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+        """`townhall ARGS` on this server's data dir, with the server's settings; not checked.
+        Forked from a process that has imported Townhall already (tests/cli_fork.py)."""
+        return CLI.run(
+            [*args, "--data-dir", str(self.data_dir)], env=self.env, stdin=stdin, timeout=timeout
         )
 
     def admin(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -279,6 +283,26 @@ def response_check() -> Iterator[ResponseCheck]:
     with pytest.MonkeyPatch.context() as patch:
         check.install(patch)
         yield check
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_ssl_context() -> Iterator[None]:
+    """Every httpx client builds an SSL context at its creation (certifi's bundle loaded: 29 ms
+    of CPU) that the tests' plain-HTTP requests never use, and the tests make thousands of
+    clients: those with the default verification share one context."""
+    build = httpx_transports.create_ssl_context
+    shared = functools.cache(build)
+
+    def context(
+        verify: ssl.SSLContext | str | bool = True, cert: Any = None, trust_env: bool = True
+    ) -> ssl.SSLContext:
+        if verify is True and cert is None:
+            return shared(trust_env=trust_env)
+        return build(verify=verify, cert=cert, trust_env=trust_env)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx_transports, "create_ssl_context", context)
+        yield
 
 
 FAILED = pytest.StashKey[bool]()

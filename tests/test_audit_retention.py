@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -20,7 +21,7 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.conftest import TOWNHALL
+from tests.conftest import CLI
 from tests.support import query_db, rewrite_audit_row
 from townhall.app import running_services
 from townhall.config import Settings
@@ -101,13 +102,8 @@ def entry(row: tuple[Any, ...]) -> Entry:
 
 
 def townhall(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(TOWNHALL), "audit", *args, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """`townhall audit ARGS`, forked as Server.cli runs commands (tests/cli_fork.py)."""
+    return CLI.run(["audit", *args, "--data-dir", str(data_dir)], env=dict(os.environ), timeout=120)
 
 
 def tamper(data_dir: Path, *statements: str) -> None:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
 
 from stdnum.cn import uscc
 
-from tests.conftest import TOWNHALL, MakeStaff, MakeUser, Server, fresh_identity
+from tests.conftest import MakeStaff, MakeUser, Server, fresh_identity
 from tests.support import identity_secrets, leaks
 
 
@@ -19,14 +18,8 @@ def valid_uscc(body: str) -> str:
 
 
 def export(server: Server, *args: str) -> str:
-    done = subprocess.run(
-        [str(TOWNHALL), "export", "filings", *args, "--data-dir", str(server.data_dir)],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    done = server.cli("export", "filings", *args, timeout=60)
+    assert done.returncode == 0, done.stderr
     return done.stdout
 
 

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
-from tests.conftest import PASSWORD, TOWNHALL, ServerPool, unique_handle
+from tests.conftest import CLI, PASSWORD, TOWNHALL, ServerPool, unique_handle
 from tests.support import query_db
 from townhall.cli.settings import DATA_DIR_IN_USE, NO_DATA_DIR
 
@@ -22,12 +22,17 @@ from townhall.cli.settings import DATA_DIR_IN_USE, NO_DATA_DIR
 HELD_SECONDS = 8.0
 
 
-def townhall(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.Popen[str]:
+def command_env() -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("TOWNHALL_")}
     env.update(TOWNHALL_PASSWORD_HASH_PROFILE="cheapest", TOWNHALL_CLASSIFIERS="false")
+    return env
+
+
+def townhall(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.Popen[str]:
+    """The console script itself, as a process of its own: these tests race them."""
     process = subprocess.Popen(
         [str(TOWNHALL), *args, "--data-dir", str(data_dir)],
-        env=env,
+        env=command_env(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -142,16 +147,24 @@ def test_a_second_server_on_a_data_dir_is_refused_and_the_first_serves_on(
 
 def test_commands_refuse_a_data_dir_that_does_not_exist_and_make_nothing(tmp_path: Path) -> None:
     nowhere = tmp_path / "wrong-folder"
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        # One after another, with nothing to race: forked, as Server.cli runs them.
+        return CLI.run(
+            [*args, "--data-dir", str(nowhere)], env=command_env(), stdin=stdin, timeout=120
+        )
+
     for command in (["audit", "verify"], ["export", "filings"], ["lexicon", "export"]):
-        returncode, stderr = finished(townhall(nowhere, *command))
-        assert returncode == NO_DATA_DIR, command
-        assert f"there is no data dir at {nowhere}" in stderr
-    assert finished(create_staff(nowhere, unique_handle("rita")))[0] == NO_DATA_DIR
+        refused = run(*command)
+        assert refused.returncode == NO_DATA_DIR, command
+        assert f"there is no data dir at {nowhere}" in refused.stderr
+    staff = ["admin", "create-staff", "--handle", unique_handle("rita"), "--role", "reviewer"]
+    assert run(*staff, "--password-stdin", stdin=PASSWORD + "\n").returncode == NO_DATA_DIR
     assert not nowhere.exists()
     # A fresh install starts with `townhall migrate` (or `serve`), which makes it.
-    assert finished(townhall(nowhere, "migrate"))[0] == 0
-    returncode, stderr = finished(townhall(nowhere, "audit", "verify"))
-    assert returncode == 0, stderr
+    assert run("migrate").returncode == 0
+    verified = run("audit", "verify")
+    assert verified.returncode == 0, verified.stderr
 
 
 def test_a_data_dir_made_open_to_others_is_closed_at_start(

@@ -18,23 +18,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
 
 from townhall import __version__
-from townhall.api import (
-    accounts,
-    admin,
-    audit,
-    audit_log,
-    conversations,
-    errors,
-    moderation,
-    openapi,
-    operations,
-    public_accounts,
-    reports,
-    review,
-    sanctions,
-    ws,
-)
-from townhall.api import metrics as metrics_api
+from townhall.api import errors, openapi
 from townhall.api.headers import SecurityHeaders
 from townhall.api.limits import BodySizeLimit
 from townhall.api.metrics import Metrics, ObserveRequests
@@ -82,7 +66,6 @@ from townhall.store.message_log import MessageLog
 from townhall.store.migrate import prepare_schema
 from townhall.store.sms_outbox import OutboxSmsSender
 from townhall.store.vault import IdentityVault
-from townhall.web import pages
 
 log = logging.getLogger(__name__)
 
@@ -392,6 +375,46 @@ def warn_about_audit_trust(settings: Settings) -> None:
         )
 
 
+def include_routes(app: FastAPI) -> None:
+    """The API's and the pages' routes. Their modules are imported here, not with this one:
+    building their routes is a fifth of importing it, and every CLI command imports it for
+    `running_services` alone."""
+    from townhall.api import (
+        accounts,
+        admin,
+        audit,
+        audit_log,
+        conversations,
+        moderation,
+        operations,
+        public_accounts,
+        reports,
+        review,
+        sanctions,
+        ws,
+    )
+    from townhall.api import metrics as metrics_api
+    from townhall.web import pages
+
+    for routes in (
+        accounts,
+        admin,
+        conversations,
+        public_accounts,
+        audit,
+        audit_log,
+        moderation,
+        review,
+        reports,
+        sanctions,
+        ws,
+        pages,
+        operations,
+        metrics_api,
+    ):
+        app.include_router(routes.router)
+
+
 def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> FastAPI:
     limits = settings.limits.to_domain()
     metrics = Metrics(settings.metrics_allowed_from)
@@ -479,20 +502,7 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
     app.add_middleware(SecurityHeaders)  # on every answer, refusals included
     # The outermost: every line logged for a request carries its id, which the answer echoes.
     app.add_middleware(CorrelationIdMiddleware)
-    app.include_router(accounts.router)
-    app.include_router(admin.router)
-    app.include_router(conversations.router)
-    app.include_router(public_accounts.router)
-    app.include_router(audit.router)
-    app.include_router(audit_log.router)
-    app.include_router(moderation.router)
-    app.include_router(review.router)
-    app.include_router(reports.router)
-    app.include_router(sanctions.router)
-    app.include_router(ws.router)
-    app.include_router(pages.router)
-    app.include_router(operations.router)
-    app.include_router(metrics_api.router)
+    include_routes(app)
     app.state.metrics = metrics
     # The sockets each account holds open (`limits.sockets_per_user`), refused past the cap.
     app.state.sockets = Holds(limits.sockets_per_user)

@@ -4,16 +4,27 @@ or reordered."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, fresh_identity
+from tests.conftest import (
+    CLI,
+    PASSWORD,
+    MakeStaff,
+    MakeUser,
+    Server,
+    ServerPool,
+    User,
+    fresh_identity,
+)
 from tests.support import add_terms, group_of, public_account, query_db, rewrite_audit_row
 
 
@@ -26,7 +37,11 @@ def audit_rows(server: Server) -> list[tuple[Any, ...]]:
 
 
 def tamper(server: Server, *statements: str) -> None:
-    with closing(sqlite3.connect(server.data_dir / "townhall.db", timeout=10)) as conn:
+    tamper_with(server.data_dir, *statements)
+
+
+def tamper_with(data_dir: Path, *statements: str) -> None:
+    with closing(sqlite3.connect(data_dir / "townhall.db", timeout=10)) as conn:
         for statement in statements:
             conn.execute(statement)
         conn.commit()
@@ -203,24 +218,48 @@ async def test_every_staff_action_writes_exactly_one_audit_row(
     ],
     ids=["edited", "deleted", "reordered", "inserted", "details-not-json"],
 )
-async def test_verify_names_the_first_row_that_is_not_as_written(
-    fresh_server: Server,
-    make_user: MakeUser,
-    make_staff: MakeStaff,
-    statements: list[str],
-    named: str,
+def test_verify_names_the_first_row_that_is_not_as_written(
+    six_rows: Server, tmp_path: Path, statements: list[str], named: str
 ) -> None:
-    admin = await make_staff("admin", on=fresh_server)
-    await add_terms(admin, 0, 5)
-    intact = fresh_server.cli("audit", "verify")
-    assert intact.returncode == 0, intact.stderr
-    assert "row(s)" in intact.stdout
-
-    tamper(fresh_server, *statements)
-    broken = fresh_server.cli("audit", "verify")
+    copy = copy_of_data_dir(six_rows, tmp_path / "data")
+    tamper_with(copy, *statements)
+    broken = CLI.run(["audit", "verify", "--data-dir", str(copy)], env=six_rows.env, timeout=60)
     assert broken.returncode == 1
     assert named in broken.stderr, broken.stderr
     assert "Traceback" not in broken.stderr
+
+
+@pytest.fixture(scope="module")
+def six_rows(servers: ServerPool) -> Iterator[Server]:
+    """A server of this module's own whose audit log holds six rows (an admin made, five terms
+    added), found intact by `townhall audit verify`: each tampering is done to a copy of its
+    data dir, so that one server serves them all."""
+    server = servers.start()
+    login = server.create_staff("admin")
+
+    async def add() -> None:
+        async with User(
+            server.base_url, user_id=login.user_id, handle=login.handle, password=PASSWORD
+        ) as admin:
+            admin.token = login.token
+            await add_terms(admin, 0, 5)
+
+    asyncio.run(add())
+    intact = server.cli("audit", "verify")
+    assert intact.returncode == 0, intact.stderr
+    assert "row(s)" in intact.stdout
+    yield server
+    server.stop()
+
+
+def copy_of_data_dir(server: Server, to: Path) -> Path:
+    """The server's data dir as it is now, its database copied by SQLite's backup (whole
+    transactions, the WAL included)."""
+    shutil.copytree(server.data_dir, to, ignore=shutil.ignore_patterns("townhall.db*"))
+    live_db, copy_db = server.data_dir / "townhall.db", to / "townhall.db"
+    with closing(sqlite3.connect(live_db)) as live, closing(sqlite3.connect(copy_db)) as copy:
+        live.backup(copy)
+    return to
 
 
 async def test_checkpoints_catch_a_cut_tail_a_rollback_and_a_recomputed_rewrite(

@@ -1,4 +1,7 @@
-"""`townhall lexicon import | export | test`: the operators' own lexicon, on the data dir."""
+"""`townhall lexicon import | export | test`: the operators' own lexicon, on the data dir.
+
+The lexicon's modules are imported by the commands that use them: the pinyin dictionaries
+they load are half of `townhall migrate`'s start-up (and every command's `--help`)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ from rich.progress import Progress
 
 from townhall.cli.settings import ConfigOption, DataDirOption, settings_from
 from townhall.domain.errors import DomainError
-from townhall.domain.lexicon import LexiconFileError, format_lexicon
 
 lexicon_app = typer.Typer(help="The moderation lexicon.", no_args_is_help=True)
 
@@ -27,6 +29,7 @@ def import_terms(
     """Add a file of terms: every line is checked first, and a bad file adds nothing.
     A running server picks the terms up within seconds."""
     from townhall.app import running_services
+    from townhall.domain.lexicon import LexiconFileError
 
     settings = settings_from(config, data_dir=data_dir)
 
@@ -57,6 +60,7 @@ def export_terms(
 ) -> None:
     """The operators' terms in the import format (the pack's own terms are in the pack)."""
     from townhall.app import running_services
+    from townhall.domain.lexicon import format_lexicon
 
     settings = settings_from(config, data_dir=data_dir)
 

@@ -21,9 +21,12 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-from datasketch import LeanMinHash, MinHash
 from xxhash import xxh32_intdigest
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash, MinHash
 
 SHINGLE_CHARS = 3
 PERMUTATIONS = 128  # the estimate's standard error is about 0.04 at a similarity of 0.7
@@ -32,9 +35,19 @@ INDEXED_PREFIX_CHARS = 256  # a near copy holds most of a removed text, so also 
 PROBES = 4  # chunks of a message looked up, spread over its start
 CANDIDATE_CHUNKS = 2  # of them a removed text must hold to be compared (of fewer, all but one)
 _SEED = 20_140_807
-# The permutations are drawn once: a MinHash drawing its own costs more than the hashing.
-_PERMUTED = MinHash(num_perm=PERMUTATIONS, seed=_SEED, hashfunc=xxh32_intdigest)
 _COUNT = struct.Struct("<I")
+
+
+@cache
+def _permuted() -> MinHash:
+    """The permutations, drawn once: a MinHash drawing its own costs more than the hashing.
+
+    datasketch is imported here, on first use: its package imports its LSH classes and with
+    them SciPy, a third of a server's start-up, and a server that has removed no text never
+    needs a sketch (one that has reads its bank at start, off the event loop)."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=PERMUTATIONS, seed=_SEED, hashfunc=xxh32_intdigest)
 
 
 def _chunk_hash(chunk: str) -> int:
@@ -43,16 +56,19 @@ def _chunk_hash(chunk: str) -> int:
 
 def minhash(skeleton_text: str) -> LeanMinHash:
     """The MinHash of the text's shingles (a text shorter than one is one shingle)."""
+    from datasketch import LeanMinHash, MinHash
+
     shingles = {
         skeleton_text[start : start + SHINGLE_CHARS]
         for start in range(max(1, len(skeleton_text) - SHINGLE_CHARS + 1))
     }
+    permuted = _permuted()
     sketch = MinHash(
         num_perm=PERMUTATIONS,
         seed=_SEED,
         hashfunc=xxh32_intdigest,
-        permutations=_PERMUTED.permutations,
-        scheme=_PERMUTED.scheme,
+        permutations=permuted.permutations,
+        scheme=permuted.scheme,
     )
     sketch.update_batch([shingle.encode() for shingle in shingles])
     return LeanMinHash(sketch)
@@ -74,6 +90,8 @@ class Sketch:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Sketch:
+        from datasketch import LeanMinHash
+
         (count,) = _COUNT.unpack_from(data)
         chunks = struct.unpack_from(f"<{count}I", data, _COUNT.size)
         rest = memoryview(data)[_COUNT.size + 4 * count :]

@@ -355,6 +355,7 @@ def skeleton(text: str) -> str:
     return "".join(map(_t2s_char, folded))
 
 
+@cache  # about 1,500 readings, met 140,000 times when the sound table is built at start
 def _toneless(reading: str) -> str:
     """ "lǘ" -> "lv", "zhòng" -> "zhong": the spelling typed on a keyboard."""
     decomposed = unicodedata.normalize("NFD", reading).replace("u\N{COMBINING DIAERESIS}", "v")

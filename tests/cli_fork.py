@@ -1,0 +1,182 @@
+"""`townhall ARGS` for the tests, forked from a process that has imported Townhall once.
+
+A `townhall` command spends two to three seconds of CPU importing Townhall and its libraries
+before it does anything, and the tests run hundreds of them (every staff member is made with
+`townhall admin create-staff`). Here one process per test worker imports them and then forks
+for each command: the child takes the command's environment, working directory, standard
+streams and arguments, and runs the `townhall` entry point (`townhall.cli.main:run`) as the
+console script would. `townhall serve` is still started as its own program (conftest.py), and
+tests/test_startup.py runs the console script itself.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+# What every command imports: in the forking process, so that no child pays for it.
+PRELOADED = ("townhall.cli.main", "townhall.app", "townhall.domain.lexicon")
+
+
+class Forks:
+    """The forking process of this test process, started on first use."""
+
+    def __init__(self, townhall: Path) -> None:
+        self._townhall = townhall
+        self._folder = Path(tempfile.mkdtemp(prefix="townhall-cli-"))
+        self._address = str(self._folder / "socket")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def run(
+        self, args: list[str], *, env: dict[str, str], stdin: str | None = None, timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        """Like subprocess.run(capture_output=True, text=True, check=False) of the console
+        script; raises subprocess.TimeoutExpired after killing a command that ran too long."""
+        streams = {name: self._new_file() for name in ("in", "out", "err")}
+        streams["in"].write_text(stdin or "", encoding="utf-8")
+        argv = [str(self._townhall), *args]
+        request = {
+            "argv": argv,
+            "env": env,
+            "cwd": str(Path.cwd()),
+            "streams": {name: str(path) for name, path in streams.items()},
+        }
+        with socket.socket(socket.AF_UNIX) as connection:
+            connection.settimeout(timeout)
+            connection.connect(self._started())
+            connection.sendall(json.dumps(request).encode() + b"\n")
+            answers = connection.makefile("r")
+            pid = int(answers.readline())
+            try:
+                status = answers.readline()
+            except TimeoutError:
+                os.kill(pid, signal.SIGKILL)
+                raise subprocess.TimeoutExpired(argv, timeout) from None
+        try:
+            return subprocess.CompletedProcess(
+                argv,
+                int(status),
+                streams["out"].read_text(encoding="utf-8", errors="replace"),
+                streams["err"].read_text(encoding="utf-8", errors="replace"),
+            )
+        finally:
+            for path in streams.values():
+                path.unlink(missing_ok=True)
+
+    def _new_file(self) -> Path:
+        handle, name = tempfile.mkstemp(dir=self._folder)
+        os.close(handle)
+        return Path(name)
+
+    def _started(self) -> str:
+        if self._process is None or self._process.poll() is not None:
+            Path(self._address).unlink(missing_ok=True)  # a dead one's
+            env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
+            self._process = subprocess.Popen([sys.executable, __file__, self._address], env=env)
+            atexit.register(self.stop)
+        while not Path(self._address).exists():
+            if self._process.poll() is not None:
+                raise RuntimeError("the forking process for townhall commands did not start")
+            time.sleep(0.01)
+        return self._address
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(10)
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _serve(address: str) -> None:
+    """Import Townhall, then fork a child for each command asked for on the socket."""
+    for module in PRELOADED:
+        __import__(module)
+    from townhall.domain.normalize import syllable_sounds
+
+    syllable_sounds()  # the table each command's lexicon is built with: 0.1 s each, else
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(f"{address}.new")
+        listener.listen(64)
+        Path(f"{address}.new").rename(address)  # bound and listening before anyone connects
+        try:
+            while True:
+                connection, _ = listener.accept()
+                if os.fork() == 0:
+                    listener.close()
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                    _supervise(connection)
+                connection.close()
+                _reap(os.WNOHANG)
+        finally:
+            _reap(0)
+
+
+def _reap(options: int) -> None:
+    """Wait for the supervisors that are done (all with `options` 0), so that their CPU time
+    counts in this process's children's, as a command's would in the test process's."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, options)[0]:
+            pass
+
+
+def _supervise(connection: socket.socket) -> None:
+    """Run one command in a child of its own, and answer its pid and then its exit status."""
+    try:
+        request = json.loads(connection.makefile("r").readline())
+        child = os.fork()
+        if child == 0:
+            connection.close()
+            _command(request)
+        connection.sendall(f"{child}\n".encode())
+        _, status = os.waitpid(child, 0)
+        connection.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
+    finally:  # whatever happened (the test gave up waiting): never back into the accept loop
+        os._exit(0)
+
+
+def _command(request: dict[str, Any]) -> None:
+    """The console script's life: its environment, streams and arguments, `run()`, exit."""
+    code = 1
+    try:
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"])
+        for fd, name in enumerate(("in", "out", "err")):
+            stream = os.open(request["streams"][name], os.O_RDWR)
+            os.dup2(stream, fd)
+            os.close(stream)
+        sys.argv = request["argv"]
+        from townhall.cli.main import run
+
+        try:
+            run()
+            code = 0
+        except SystemExit as exit_:  # what the interpreter makes of it at exit
+            if exit_.code is None or isinstance(exit_.code, int):
+                code = exit_.code or 0
+            else:
+                print(exit_.code, file=sys.stderr)
+        except BaseException:
+            traceback.print_exc()
+        atexit._run_exitfuncs()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1])
