@@ -34,6 +34,8 @@ def test_messaging_bench_reports_every_scenario(tmp_path: Path) -> None:
     results = json.loads(results_file.read_text())
     direct = results["a_direct_max"]
     assert direct["accepted_per_s"] > 0 and direct["errors"] == 0
+    assert direct["cpu_seconds"]["server"] > 0
+    assert direct["cpu_seconds_per_1000_messages"]["total"] > 0
     rate = results["a_direct_rate"]
     assert rate["accepted"] == rate["sent"] == rate["delivered"] > 0
     group = results["b_group"]

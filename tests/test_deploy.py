@@ -1,6 +1,7 @@
 """The deployment files in deploy/ are valid for the tools that read them: nginx accepts the
-configuration (its TLS, WebSocket and long-poll settings), systemd the unit, the container
-image copies only files that exist, and the wheel carries the whole package."""
+configuration (its TLS, WebSocket and long-poll settings), systemd the units, the container
+image copies only files that exist and installs the PostgreSQL and Redis drivers, the compose
+file's PostgreSQL has room for every process, and the wheel carries the whole package."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
+
+from townhall.config import Settings
 
 ROOT = Path(__file__).parents[1]
 DEPLOY = ROOT / "deploy"
@@ -45,9 +49,10 @@ def test_nginx_accepts_the_configuration(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd is not here")
-def test_systemd_accepts_the_unit() -> None:
+@pytest.mark.parametrize("unit", ["townhall.service", "townhall-workers.service"])
+def test_systemd_accepts_the_unit(unit: str) -> None:
     checked = subprocess.run(
-        ["systemd-analyze", "verify", str(DEPLOY / "townhall.service")],
+        ["systemd-analyze", "verify", str(DEPLOY / unit)],
         capture_output=True,
         text=True,
         check=False,
@@ -59,6 +64,34 @@ def test_systemd_accepts_the_unit() -> None:
         if line.strip() and "/opt/townhall/bin/townhall" not in line
     ]
     assert complaints == []
+
+
+def test_the_compose_file_runs_several_processes_on_postgresql_and_redis_with_room() -> None:
+    """Townhall's URLs name the compose file's own PostgreSQL 15 and Redis 7, it waits for
+    them, and PostgreSQL takes every connection its processes may open."""
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    townhall, postgres = services["townhall"], services["postgres"]
+    assert postgres["image"].startswith("postgres:15")
+    assert services["redis"]["image"].startswith("redis:7")
+    environment = townhall["environment"]
+    assert "@postgres:5432/" in environment["TOWNHALL_DATABASE_URL"]
+    assert environment["TOWNHALL_DATABASE_URL"].startswith("postgresql+asyncpg://")
+    assert environment["TOWNHALL_BUS_URL"].startswith("redis://redis:6379/")
+    assert set(townhall["depends_on"]) == {"postgres", "redis"}
+
+    command = townhall["command"]
+    workers = int(command[command.index("--workers") + 1])
+    fields = Settings.model_fields
+    pool = fields["database_pool_size"].default + fields["database_pool_overflow"].default
+    max_connections = int(postgres["command"][-1].removeprefix("max_connections="))
+    assert workers >= 2
+    assert max_connections >= workers * (pool + 2)
+
+
+def test_the_image_installs_the_drivers_of_several_processes() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    [extras] = [line for line in dockerfile.splitlines() if line.startswith("ARG EXTRAS=")]
+    assert set(extras.removeprefix("ARG EXTRAS=").strip('"').split(",")) >= {"postgresql", "redis"}
 
 
 def test_the_image_copies_only_what_exists() -> None:

@@ -862,7 +862,7 @@ async def run_async(options: BroadcastOptions) -> dict[str, Any]:
         data_dir = Path(work) / "data"
         server, cast, setup_figures = await setup(data_dir, env, options, server_cores)
         try:
-            usage = ServerUsage(psutil.Process(server.process.pid))
+            usage = ServerUsage([psutil.Process(server.process.pid)])
             gc.collect()
             gc.freeze()  # keep the load generator's own collector pauses out of the latencies
             results: dict[str, Any] = {

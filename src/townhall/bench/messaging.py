@@ -33,16 +33,27 @@ from townhall.bench.common import (
     register_users,
     report,
 )
-from townhall.bench.server import ServerUsage, split_cores, start_server
+from townhall.bench.server import (
+    CpuSource,
+    ServerUsage,
+    postgresql_backends,
+    split_cores,
+    start_server,
+)
 from townhall.client import TownhallClient
 
 CONNECT_CONCURRENCY = 100
+COST_FIGURES = ("cpu_seconds", "cpu_seconds_per_1000_messages")
 
 
 @dataclass
 class BenchOptions:
     url: str | None = None
-    server_pid: int | None = None
+    # With --url: the servers (each with the processes under it, e.g. a --workers supervisor),
+    # the database whose PostgreSQL backends serve them, and Redis, whose CPU each phase counts.
+    server_pids: tuple[int, ...] = ()
+    postgresql_database: str | None = None
+    redis_pid: int | None = None
     duration: float = 10.0
     pairs: int = 100
     window: int = 32
@@ -159,6 +170,14 @@ async def settle(phase: Phase, *, deliveries_per_send: int = 1, timeout: float =
         await asyncio.sleep(0.05)
 
 
+def cost_to_the_end(usage: ServerUsage, messages: int) -> dict[str, Any]:
+    """The CPU a paced phase's messages cost, from its start until the last is delivered: a
+    server that fell behind spends the rest after the phase's end. (At full speed the cost is
+    of the messages accepted within the phase, as the rate is.)"""
+    figures = usage.report(messages=messages)
+    return {key: figures[key] for key in COST_FIGURES if key in figures}
+
+
 async def direct_full_speed(
     pairs: list[tuple[BenchSocket, BenchSocket, int]], options: BenchOptions, usage: ServerUsage
 ) -> dict[str, Any]:
@@ -182,7 +201,7 @@ async def direct_full_speed(
     acks, delivered = phase.acks, len(phase.latencies_ns)
     elapsed = time.perf_counter() - started
     phase.running = False
-    server = usage.report()
+    server = usage.report(messages=acks)
     await settle(phase)
     for sender in senders:
         sender.on_ack = None
@@ -218,6 +237,7 @@ async def direct_fixed_rate(
     elapsed = time.perf_counter() - started
     server = usage.report()
     await settle(phase)
+    server |= cost_to_the_end(usage, sent)
     return {
         "target_rate_per_s": options.rate,
         "sent": sent,
@@ -249,6 +269,7 @@ async def group_fanout(
     server = usage.report()
     recipients = len(members) - 1
     await settle(phase, deliveries_per_send=recipients)
+    server |= cost_to_the_end(usage, len(sent_texts))
     complete = [max(phase.arrivals[t]) for t in sent_texts if len(phase.arrivals[t]) >= recipients]
     return {
         "members": len(members),
@@ -266,20 +287,32 @@ async def group_fanout(
 async def run_async(options: BenchOptions) -> dict[str, Any]:
     server_cores, client_cores = split_cores()
     local = None
-    pid: int | None
+    pids: tuple[int, ...]
     if options.url is None:
         local = start_server(server_cores)
-        url, pid = local.url, local.process.pid
+        url, pids = local.url, (local.process.pid,)
     else:
-        url, pid = options.url, options.server_pid
+        url, pids = options.url, options.server_pids
     if client_cores:
         os.sched_setaffinity(0, client_cores)
-    usage = ServerUsage(psutil.Process(pid) if pid else None)
+    usage = ServerUsage([psutil.Process(pid) for pid in pids], measured_around(options))
     try:
         return await _scenarios(url, options, usage, server_cores, client_cores)
     finally:
         if local is not None:
             local.stop()
+
+
+def measured_around(options: BenchOptions) -> list[CpuSource]:
+    """What else serves the servers, whose CPU counts toward the cost of a message."""
+    sources = []
+    if options.postgresql_database is not None:
+        database = options.postgresql_database
+        sources.append(CpuSource("postgresql", lambda: postgresql_backends(database)))
+    if options.redis_pid is not None:
+        redis = psutil.Process(options.redis_pid)
+        sources.append(CpuSource("redis", lambda: [redis]))
+    return sources
 
 
 async def _scenarios(

@@ -1,7 +1,9 @@
-"""Start a throwaway server for a benchmark, pinned to its own core, and read its RSS and CPU."""
+"""Start a throwaway server for a benchmark, pinned to its own core, and read the RSS and CPU
+of the servers and of what serves them."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -9,10 +11,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -24,33 +27,97 @@ BENCH_PACK = "cn-2014"
 REQUIREMENT_TABLE = re.compile(r"^\[identity\.requirements\.\w+\]\n(?:(?!\[)[^\n]*\n)*", re.M)
 
 
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def with_descendants(roots: Sequence[psutil.Process]) -> Iterator[psutil.Process]:
+    """The roots and every process under them: `townhall serve --workers N` is a supervisor
+    whose workers do the serving, and a server's classifier worker is its child."""
+    for root in roots:
+        yield root
+        with contextlib.suppress(psutil.NoSuchProcess):
+            yield from root.children(recursive=True)
+
+
+def postgresql_backends(database: str) -> Iterator[psutil.Process]:
+    """The PostgreSQL backends connected to `database`: the processes titled `postgres: [cluster:]
+    user database host(port) state`, the same pids as pg_stat_activity's for that datname. Other
+    databases' backends and the cluster's own writers (shared with every database) are left out."""
+    title = re.compile(rf"^postgres: (?:\S+: )?[^\s:]+ {re.escape(database)} ")
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] == "postgres" and title.match(
+            " ".join(process.info["cmdline"] or ())
+        ):
+            yield process
+
+
+@dataclass
+class CpuSource:
+    """Processes whose CPU a phase counts under one name, listed again at every sample: pooled
+    connections and restarted workers come and go."""
+
+    name: str
+    processes: Callable[[], Iterable[psutil.Process]]
+
+    def sample(self) -> dict[int, float]:
+        seconds = {}
+        for process in self.processes():
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                seconds[process.pid] = cpu_seconds(process)
+        return seconds
+
+
 @dataclass
 class ServerUsage:
-    """RSS and CPU of the server process over a phase."""
+    """RSS and CPU of the server processes over a phase, and the CPU of what serves them
+    (PostgreSQL's backends, Redis) when asked."""
 
-    process: psutil.Process | None
-    _cpu_start: float = 0.0
+    servers: Sequence[psutil.Process]
+    others: Sequence[CpuSource] = ()
+    _started: dict[str, dict[int, float]] = field(default_factory=dict)
     _wall_start: float = field(default_factory=time.perf_counter)
+
+    @property
+    def sources(self) -> list[CpuSource]:
+        server = CpuSource("server", lambda: with_descendants(self.servers))
+        return [server, *self.others] if self.servers else list(self.others)
 
     def begin(self) -> None:
         self._wall_start = time.perf_counter()
-        if self.process is not None:
-            times = self.process.cpu_times()
-            self._cpu_start = times.user + times.system
+        self._started = {source.name: source.sample() for source in self.sources}
 
-    def report(self) -> dict[str, float | None]:
-        if self.process is None:
-            return {"server_rss_mb": None, "server_cpu_percent": None}
-        times = self.process.cpu_times()
+    def report(self, messages: int | None = None) -> dict[str, Any]:
+        """RSS and CPU share of the servers; with `messages`, also each source's CPU-seconds
+        over the phase and per 1,000 of those messages. A process that started during the phase
+        counts from its start; one that ended during it is missed."""
         wall = time.perf_counter() - self._wall_start
-        cpu = times.user + times.system - self._cpu_start
-        return {
-            "server_rss_mb": round(self.rss_mb(), 1),
-            "server_cpu_percent": round(100 * cpu / wall, 1) if wall > 0 else None,
-        }
+        spent = {}
+        for source in self.sources:
+            started = self._started.get(source.name, {})
+            ended = source.sample()
+            spent[source.name] = sum(ended[pid] - started.get(pid, 0.0) for pid in ended)
+        figures: dict[str, Any] = {"server_rss_mb": None, "server_cpu_percent": None}
+        if self.servers:
+            figures["server_rss_mb"] = round(self.rss_mb(), 1)
+            figures["server_cpu_percent"] = round(100 * spent["server"] / wall, 1) if wall else None
+        if messages is not None and spent:
+            spent["total"] = sum(spent.values())
+            figures["cpu_seconds"] = {name: round(value, 2) for name, value in spent.items()}
+            figures["cpu_seconds_per_1000_messages"] = {
+                name: round(1000 * value / messages, 3) if messages else None
+                for name, value in spent.items()
+            }
+        return figures
 
     def rss_mb(self) -> float:
-        return self.process.memory_info().rss / 2**20 if self.process is not None else 0.0
+        """The servers' own RSS: a classifier worker under one is not the sockets' cost."""
+        rss = 0
+        for process in self.servers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                rss += process.memory_info().rss
+        return rss / 2**20
 
 
 @dataclass

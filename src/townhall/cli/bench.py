@@ -33,8 +33,24 @@ def messaging(
     pairs: Annotated[int, typer.Option(help="direct pairs in scenario (a)")] = 100,
     group_size: Annotated[int, typer.Option(help="members in scenario (b)")] = 200,
     idle_sockets: Annotated[int, typer.Option(help="idle sockets in scenario (c)")] = 5000,
+    rate: Annotated[float, typer.Option(help="messages/s of the fixed-rate phase")] = 5000.0,
+    server_pid: Annotated[
+        list[int] | None,
+        typer.Option(
+            help="with --url: a server process to measure (repeat it); its CPU counts the "
+            "processes under it (a --workers supervisor's workers), its RSS only its own"
+        ),
+    ] = None,
+    postgresql_database: Annotated[
+        str | None,
+        typer.Option(help="with --url: count the CPU of the PostgreSQL backends of this database"),
+    ] = None,
+    redis_pid: Annotated[
+        int | None, typer.Option(help="with --url: count the CPU of this redis-server")
+    ] = None,
 ) -> None:
-    """Messages/s, delivery latency, server RSS and CPU over the public WebSocket API."""
+    """Messages/s, delivery latency, server RSS and CPU (and, asked, PostgreSQL's and Redis's
+    CPU per 1,000 messages) over the public WebSocket API."""
     from townhall.bench.messaging import BenchOptions, run
 
     run(
@@ -44,6 +60,10 @@ def messaging(
             pairs=pairs,
             group_size=group_size,
             idle_sockets=idle_sockets,
+            rate=rate,
+            server_pids=tuple(server_pid or ()),
+            postgresql_database=postgresql_database,
+            redis_pid=redis_pid,
         ),
         json_file,
     )

@@ -1,0 +1,88 @@
+"""What `townhall bench messaging --url` counts as the cost of a message: the servers with the
+processes under them, and only the PostgreSQL backends of the bench's own database."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import psutil
+import pytest
+
+from tests.databases import PostgresDatabases, url_of
+from tests.support import unavailable_here
+from townhall.bench.server import CpuSource, ServerUsage, postgresql_backends
+
+# A worker: says it is ready, burns 0.4 s of CPU when told to, then idles (a worker that ended
+# would take its CPU time with it).
+WORKER = (
+    "import sys, time\n"
+    "print('ready', flush=True); sys.stdin.readline()\n"
+    "end = time.process_time() + 0.4\n"
+    "while time.process_time() < end: pass\n"
+    "time.sleep(60)"
+)
+
+
+@pytest.fixture
+def supervisor() -> Iterator[subprocess.Popen[str]]:
+    """A parent that only waits, as `townhall serve --workers` does, over one worker."""
+    script = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {WORKER!r}])"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None and parent.stdout.readline() == "ready\n"
+    yield parent
+    for process in psutil.Process(parent.pid).children():
+        process.kill()
+    parent.kill()
+    parent.wait()
+
+
+def test_cpu_per_message_counts_the_workers_under_a_server_and_each_source(
+    supervisor: subprocess.Popen[str],
+) -> None:
+    [worker] = psutil.Process(supervisor.pid).children()
+    idle = psutil.Process()  # this test's own process stands for an idle Redis
+    usage = ServerUsage([psutil.Process(supervisor.pid)], [CpuSource("redis", lambda: [idle])])
+    usage.begin()
+    burnt_before = worker.cpu_times().user + worker.cpu_times().system
+    assert supervisor.stdin is not None
+    supervisor.stdin.write("go\n")
+    supervisor.stdin.flush()
+    deadline = time.monotonic() + 30
+    while worker.cpu_times().user + worker.cpu_times().system < burnt_before + 0.39:
+        assert time.monotonic() < deadline, "the worker did not burn its CPU"
+        time.sleep(0.02)
+    figures = usage.report(messages=500)
+
+    spent = figures["cpu_seconds"]
+    assert 0.38 <= spent["server"] <= 0.6  # the worker's burn; the waiting parent adds ~nothing
+    assert spent["redis"] < 0.1
+    assert spent["total"] == pytest.approx(spent["server"] + spent["redis"], abs=0.011)
+    per_thousand = figures["cpu_seconds_per_1000_messages"]
+    assert per_thousand["server"] == pytest.approx(2 * spent["server"], abs=0.01)
+    assert per_thousand["total"] == pytest.approx(2 * spent["total"], abs=0.01)
+    assert figures["server_rss_mb"] > 0
+
+
+def test_postgresql_cpu_counts_the_backends_of_the_bench_database_only() -> None:
+    import psycopg
+
+    databases = PostgresDatabases()
+    name = databases.empty().rsplit("/", 1)[1]
+    plain = url_of(name).replace("postgresql+asyncpg://", "postgresql://", 1)
+    try:
+        ours = [psycopg.connect(plain) for _ in range(2)]
+        other = psycopg.connect(plain.rsplit("/", 1)[0] + "/postgres")
+        if not any(p.info["name"] == "postgres" for p in psutil.process_iter(["name"])):
+            unavailable_here("PostgreSQL's processes are not on this machine")
+        found = {process.pid for process in postgresql_backends(name)}
+        assert found == {conn.info.backend_pid for conn in ours}
+        assert other.info.backend_pid not in found
+        for conn in (*ours, other):
+            conn.close()
+    finally:
+        databases.drop_all()
