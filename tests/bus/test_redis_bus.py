@@ -174,3 +174,22 @@ async def test_open_bus_takes_redis_urls_and_names_the_extra_when_it_is_missing(
     monkeypatch.setitem(sys.modules, "redis", None)  # as if the extra were not installed
     with pytest.raises(RuntimeError, match=r"pip install 'townhall\[redis\]'"):
         open_bus(url.replace("redis://", "rediss://"))
+
+
+async def test_a_quiet_bus_following_no_channel_survives_its_pings(
+    nodes: tuple[RedisBus, RedisBus],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Redis answers a PING on a connection that follows no channel with a plain PONG, not
+    the pub/sub reply: the listener takes it in its stride and delivers afterwards."""
+    monkeypatch.setattr("townhall.bus.redis.QUIET_SECONDS", 0.05)
+    one, two = nodes
+    one.publish("nobody-listens", b"x")  # the bus connects, following no channel
+    await asyncio.sleep(0.5)  # several quiet rounds: pinged, answered
+    there: Received = []
+    await two.subscribe("room", collect(there)).ready()
+    await one.subscribe("other", collect([])).ready()
+    one.publish("room", b"after the pings")
+    await until(lambda: there == [(b"after the pings", None)])
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -254,7 +254,9 @@ class RedisBus:
                 await connection.send_command("PING")
                 pinged = True
 
-    def _on_message(self, message: list[Any]) -> None:
+    def _on_message(self, message: list[Any] | bytes) -> None:
+        if not isinstance(message, list):  # PONG, on a connection following no channel yet
+            return
         kind = message[0]
         if kind == b"pong":
             return
