@@ -7,6 +7,7 @@ PostgreSQL serves other tests meanwhile and stays up."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -54,10 +55,10 @@ class Relay:
 
     def cut(self) -> None:
         """Refuse new connections and drop the open ones, as a stopped server would."""
-        self._listener.close()
+        _end(self._listener)
         with self._lock:
             for connection in self._open:
-                connection.close()
+                _end(connection)
             self._open.clear()
 
     def restore(self) -> None:
@@ -72,7 +73,15 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
     except OSError:
         pass
     for end in (source, sink):
-        end.close()
+        _end(end)
+
+
+def _end(end: socket.socket) -> None:
+    """Shut down, then close: a close alone neither wakes another thread blocked on the
+    socket nor, while one is, lets the other side know."""
+    with contextlib.suppress(OSError):
+        end.shutdown(socket.SHUT_RDWR)
+    end.close()
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ envelope, and 422 means a refusal by policy. So that 422 goes, and each operatio
   does not allow it — every authenticated route checks standing or permission);
 - 404 if it has path parameters (no such thing, or not visible to the caller);
 - 413 if it takes a body (`api/limits.py` refuses bodies over the configured size);
+- 503 if it is under /api/ (every such route reads or writes the database): the database did
+  not answer (`database_unavailable`, with Retry-After);
 - 507 if it changes something or takes a bearer token (a signed-in read may record the look: a
   view counted, a staff read audited): the disk was full and nothing was written.
 
@@ -51,6 +53,12 @@ RESPONSE_HEADERS = {
             "schema": {"type": "string"},
         }
     },
+    503: {
+        "Retry-After": {
+            "description": "seconds until trying again may succeed (the database's outage)",
+            "schema": {"type": "string"},
+        }
+    },
 }
 
 
@@ -74,10 +82,10 @@ def install(app: FastAPI) -> None:
 def complete(document: dict[str, Any]) -> dict[str, Any]:
     """Add the automatic error responses to every operation and drop FastAPI's 422, in place."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    for operations in document.get("paths", {}).values():
+    for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             if method in HTTP_METHODS:
-                complete_operation(method, operation)
+                complete_operation(path, method, operation)
     # The generic envelope routes name in `errors(...)` is replaced by the one of each status.
     for name in (*FASTAPI_VALIDATION_SCHEMAS, "ErrorEnvelope", "ErrorDetail"):
         schemas.pop(name, None)
@@ -101,14 +109,14 @@ def restore_integer_bounds(node: Any) -> None:
             restore_integer_bounds(value)
 
 
-def complete_operation(method: str, operation: dict[str, Any]) -> None:
+def complete_operation(path: str, method: str, operation: dict[str, Any]) -> None:
     # An operation that takes no token says so: without `security`, a client cannot tell it
     # from one that inherits a document-wide requirement.
     operation.setdefault("security", [])
     responses = operation.setdefault("responses", {})
     if refers_to(responses.get("422"), FASTAPI_VALIDATION_SCHEMAS[0]):
         del responses["422"]
-    for status in automatic_errors(method, operation):
+    for status in automatic_errors(path, method, operation):
         responses.setdefault(str(status), error_response(status))
     for status, response in responses.items():
         if refers_to(response, "ErrorEnvelope"):
@@ -119,7 +127,7 @@ def complete_operation(method: str, operation: dict[str, Any]) -> None:
     operation["responses"] = dict(sorted(responses.items()))
 
 
-def automatic_errors(method: str, operation: dict[str, Any]) -> list[int]:
+def automatic_errors(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     """The error statuses an operation can answer because of its kind alone."""
     parameters = operation.get("parameters", [])
     has_body = "requestBody" in operation
@@ -132,6 +140,8 @@ def automatic_errors(method: str, operation: dict[str, Any]) -> list[int]:
         statuses.append(404)
     if has_body:
         statuses.append(413)
+    if path.startswith("/api/"):
+        statuses.append(503)
     if operation.get("security") or method != "get":
         statuses.append(507)
     return statuses
