@@ -111,7 +111,8 @@ def query_postgres(url: str, sql: str, params: tuple[object, ...]) -> list[tuple
 
     plain = url.replace("postgresql+asyncpg://", "postgresql://", 1)
     with psycopg.connect(plain, autocommit=True) as conn:
-        cursor = conn.execute(sql.replace("?", "%s").encode(), params)
+        # psycopg's placeholder is %s, so a literal % (as in LIKE '%x') is written %%.
+        cursor = conn.execute(sql.replace("%", "%%").replace("?", "%s").encode(), params)
         return cursor.fetchall() if cursor.description else []
 
 
