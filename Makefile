@@ -42,13 +42,11 @@ test: lint
 	$(BIN)/pytest -n 2 --dist loadfile
 	$(MAKE) test-postgresql
 
-# The suite on PostgreSQL (TOWNHALL_TEST_DATABASE=postgresql, tests/databases.py), including
-# what only several processes do (two servers on one database, --workers, an outage, a copy
-# from SQLite). These paths pass there today; the rest of the suite joins them (issue 15).
-POSTGRESQL_TESTS := tests/store tests/services tests/bus tests/api/test_two_processes.py \
-	tests/api/test_database_outage.py tests/test_workers.py tests/test_migrate_data.py
+# The suite on PostgreSQL (TOWNHALL_TEST_DATABASE=postgresql, tests/databases.py), with what only
+# several processes do (two servers on one database, --workers, an outage, a copy from SQLite);
+# tests/domain touches no database, and the tests marked sqlite_only read SQLite's file itself.
 test-postgresql: install-dev
-	TOWNHALL_TEST_DATABASE=postgresql $(BIN)/pytest -n 2 --dist loadfile $(POSTGRESQL_TESTS)
+	TOWNHALL_TEST_DATABASE=postgresql $(BIN)/pytest -n 2 --dist loadfile --ignore=tests/domain
 
 # The long versions of the tests marked `drill` (kill -9, slow clients, disk full, malformed
 # input, backup under load): minutes, not part of make test.

@@ -26,6 +26,7 @@ if BACKEND not in ("sqlite", "postgresql"):
 POSTGRES_SERVER = os.environ.get("TOWNHALL_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 TOWNHALL = Path(sys.executable).parent / "townhall"
 OUR_NAMES = re.compile(r"^th_(\d+)_")
+INSTANCES = itertools.count()  # several in one test process name their databases apart
 
 
 def on_postgresql() -> bool:
@@ -44,7 +45,7 @@ class PostgresDatabases:
     """Fresh databases on the PostgreSQL server, each a copy of one migrated template."""
 
     def __init__(self) -> None:
-        self._prefix = f"th_{os.getpid()}_"
+        self._prefix = f"th_{os.getpid()}_{next(INSTANCES)}_"
         self._numbers = itertools.count()
         self._template: str | None = None
         self._made: list[str] = []

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User, fresh_identity, moved
+from tests.databases import sqlite_only
 from tests.support import (
     drill_scale,
     full_history,
@@ -34,6 +35,7 @@ SENDERS = drill_scale(short=2, long=6)  # clients sending all the while
 LOAD_SECONDS = drill_scale(short=1, long=20)  # of sending before the backup begins
 
 
+@sqlite_only  # reads or rewrites the SQLite file itself
 @pytest.mark.drill
 async def test_a_backup_under_load_holds_every_acknowledged_message_and_restores(
     servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff, tmp_path: Path
@@ -118,6 +120,7 @@ async def test_a_backup_under_load_holds_every_acknowledged_message_and_restores
     )
 
 
+@sqlite_only  # reads or rewrites the SQLite file itself
 async def test_a_restore_overwrites_nothing_and_takes_no_damaged_backup(
     fresh_server: Server, tmp_path: Path
 ) -> None:

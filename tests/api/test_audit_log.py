@@ -25,6 +25,7 @@ from tests.conftest import (
     User,
     fresh_identity,
 )
+from tests.databases import sqlite_only
 from tests.support import add_terms, group_of, public_account, query_db, rewrite_audit_row
 
 
@@ -218,6 +219,7 @@ async def test_every_staff_action_writes_exactly_one_audit_row(
     ],
     ids=["edited", "deleted", "reordered", "inserted", "details-not-json"],
 )
+@sqlite_only  # reads or rewrites the SQLite file itself
 def test_verify_names_the_first_row_that_is_not_as_written(
     six_rows: Server, tmp_path: Path, statements: list[str], named: str
 ) -> None:
@@ -262,6 +264,7 @@ def copy_of_data_dir(server: Server, to: Path) -> Path:
     return to
 
 
+@sqlite_only  # reads or rewrites the SQLite file itself
 async def test_checkpoints_catch_a_cut_tail_a_rollback_and_a_recomputed_rewrite(
     fresh_server: Server, make_staff: MakeStaff, tmp_path: Path
 ) -> None:

@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User
+from tests.databases import sqlite_only
 from tests.support import add_terms, assert_error, every_item, query_db
 from townhall.domain.audit import (
     Checkpoint,
@@ -98,6 +99,7 @@ def purge_by_hand(server: Server, seq: int) -> None:
         conn.commit()
 
 
+@sqlite_only  # reads or rewrites the SQLite file itself
 async def test_proofs_from_the_api_verify_against_the_signed_checkpoint(
     fresh_server: Server, make_staff: MakeStaff
 ) -> None:
@@ -281,6 +283,7 @@ def tamper(server: Server, statement: str, *params: object) -> None:
         conn.commit()
 
 
+@sqlite_only  # reads or rewrites the SQLite file itself
 async def test_no_proof_is_served_from_rows_that_no_longer_hash_to_the_signed_root(
     fresh_server: Server, make_staff: MakeStaff
 ) -> None:

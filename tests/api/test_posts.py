@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import MakeStaff, MakeUser, ServerPool, User, moved
+from tests.databases import sqlite_only
 from tests.support import account_name, assert_error, public_account
 from townhall.client import LiveSocket
 
@@ -104,6 +105,7 @@ async def test_only_an_approved_account_publishes(alice: User, bob: User, review
     assert [post["title"] for post in titles["posts"]] == ["复业", "开张"]
 
 
+@sqlite_only  # reads or rewrites the SQLite file itself
 async def test_an_operator_must_stay_verified_and_accept_a_new_agreement(
     servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:

@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User
+from tests.databases import sqlite_only
 from tests.support import (
     assert_error,
     case_of,
@@ -411,6 +412,7 @@ async def test_an_authors_posts_add_up_to_an_escalation_of_the_author(
     assert (await case_of(reviewer, "user", operator.id))["id"] == case["id"]
 
 
+@sqlite_only  # reads or rewrites the SQLite file itself
 async def test_escalations_are_chained_into_the_audit_log_with_their_evidence(
     servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:

@@ -12,6 +12,7 @@ import psutil
 
 from tests.api.test_classifiers import WAIT, workers_of
 from tests.conftest import Server, ServerPool
+from tests.databases import sqlite_only
 
 
 async def readiness(server: Server) -> tuple[int, dict[str, tuple[bool, str]]]:
@@ -38,6 +39,7 @@ async def test_a_fresh_server_is_live_and_ready(server: Server) -> None:
     assert checks["classifiers"][1] == "turned off in the settings"
 
 
+@sqlite_only  # reads or rewrites the SQLite file itself
 async def test_a_database_that_takes_no_write_makes_the_node_unready(
     fresh_server: Server,
 ) -> None:
@@ -53,6 +55,7 @@ async def test_a_database_that_takes_no_write_makes_the_node_unready(
     assert (await readiness(fresh_server))[0] == 200
 
 
+@sqlite_only  # reads or rewrites the SQLite file itself
 async def test_a_schema_behind_the_release_makes_the_node_unready(fresh_server: Server) -> None:
     with sqlite3.connect(fresh_server.data_dir / "townhall.db") as db:
         head = db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
