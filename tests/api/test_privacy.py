@@ -21,6 +21,7 @@ from tests.conftest import (
     fresh_identity,
     unique_handle,
 )
+from tests.databases import sqlite_only
 from tests.support import (
     group_of,
     identity_secrets,
@@ -45,6 +46,7 @@ def own_server(servers: ServerPool) -> Iterator[Server]:
     own.stop()
 
 
+@sqlite_only  # reads or rewrites the SQLite file itself
 async def test_a_real_session_leaks_the_identity_nowhere(
     own_server: Server, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:
