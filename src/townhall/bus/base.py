@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Protocol
 
 Deliver = Callable[[bytes, object], None]
@@ -35,6 +35,55 @@ class Bus(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class Subscribers:
+    """This process's subscribers, by channel: what each bus delivers to."""
+
+    __slots__ = ("_by_channel",)
+
+    def __init__(self) -> None:
+        self._by_channel: dict[str, list[Deliver]] = {}
+
+    def add(self, channel: str, deliver: Deliver) -> bool:
+        """Whether `channel` had no subscriber before."""
+        before = self._by_channel.get(channel, ())
+        # A new list each time: a delivery iterating the old one is not disturbed.
+        self._by_channel[channel] = [*before, deliver]
+        return not before
+
+    def remove(self, channel: str, deliver: Deliver) -> bool:
+        """Whether `channel` has no subscriber left (and had one)."""
+        remaining = [d for d in self._by_channel.get(channel, ()) if d is not deliver]
+        if remaining:
+            self._by_channel[channel] = remaining
+            return False
+        return self._by_channel.pop(channel, None) is not None
+
+    def of(self, channel: str) -> list[Deliver] | tuple[()]:
+        return self._by_channel.get(channel, ())
+
+    def channels(self) -> Iterator[str]:
+        return iter(self._by_channel)
+
+    def clear(self) -> None:
+        self._by_channel.clear()
+
+
+class BusSubscription:
+    """A subscriber's handle: `close` removes it, `ready` is the bus's own wait."""
+
+    __slots__ = ("_close", "_ready")
+
+    def __init__(self, close: Callable[[], object], ready: Callable[[], Awaitable[None]]) -> None:
+        self._close = close
+        self._ready = ready
+
+    def close(self) -> None:
+        self._close()
+
+    async def ready(self) -> None:
+        await self._ready()
 
 
 def user_channel(account_id: int) -> str:

@@ -3,49 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
-from townhall.bus.base import Deliver
-
-
-class MemorySubscription:
-    __slots__ = ("_bus", "_channel", "_deliver")
-
-    def __init__(self, bus: MemoryBus, channel: str, deliver: Deliver) -> None:
-        self._bus = bus
-        self._channel = channel
-        self._deliver = deliver
-
-    def close(self) -> None:
-        self._bus._remove(self._channel, self._deliver)
-
-    async def ready(self) -> None:
-        return None
+from townhall.bus.base import BusSubscription, Deliver, Subscribers
 
 
 class MemoryBus:
     def __init__(self) -> None:
-        self._subscribers: dict[str, list[Deliver]] = {}
+        self._subscribers = Subscribers()
 
     def publish(self, channel: str, payload: bytes, origin: object = None) -> None:
-        for deliver in self._subscribers.get(channel, ()):
+        for deliver in self._subscribers.of(channel):
             deliver(payload, origin)
 
     publish_here = publish  # this process is the only one
 
-    def subscribe(self, channel: str, deliver: Deliver) -> MemorySubscription:
-        # A new list each time: a publish iterating the old one is not disturbed.
-        self._subscribers[channel] = [*self._subscribers.get(channel, ()), deliver]
-        return MemorySubscription(self, channel, deliver)
-
-    def _remove(self, channel: str, deliver: Deliver) -> None:
-        remaining = [d for d in self._subscribers.get(channel, ()) if d is not deliver]
-        if remaining:
-            self._subscribers[channel] = remaining
-        else:
-            self._subscribers.pop(channel, None)
+    def subscribe(self, channel: str, deliver: Deliver) -> BusSubscription:
+        self._subscribers.add(channel, deliver)
+        return BusSubscription(partial(self._subscribers.remove, channel, deliver), _at_once)
 
     def after_gap(self, callback: Callable[[], None]) -> None:
         pass  # one process misses nothing
 
     async def close(self) -> None:
         self._subscribers.clear()
+
+
+async def _at_once() -> None:
+    """One process: a subscriber gets every publish from the moment it subscribes."""

@@ -22,6 +22,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import redis.asyncio as redis
@@ -29,7 +30,7 @@ from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from townhall.bus.base import Deliver
+from townhall.bus.base import BusSubscription, Deliver, Subscribers
 
 log = logging.getLogger(__name__)
 
@@ -55,21 +56,6 @@ FLUSH_ON_CLOSE_SECONDS = 1.0
 CONTROL_CHANNEL = "bus"
 
 
-class RedisSubscription:
-    __slots__ = ("_bus", "_channel", "_deliver")
-
-    def __init__(self, bus: RedisBus, channel: str, deliver: Deliver) -> None:
-        self._bus = bus
-        self._channel = channel
-        self._deliver = deliver
-
-    def close(self) -> None:
-        self._bus._remove(self._channel, self._deliver)
-
-    async def ready(self) -> None:
-        await self._bus._confirmed_or_down(self._channel)
-
-
 class RedisBus:
     def __init__(self, url: str, *, prefix: str = "townhall:") -> None:
         # No retries inside redis-py: a failure reaches this bus, which reconnects on its own
@@ -86,7 +72,7 @@ class RedisBus:
         self._where = _address(self._client)
         self._prefix = prefix
         self._tag = os.urandom(TAG_BYTES)
-        self._subscribers: dict[str, list[Deliver]] = {}
+        self._subscribers = Subscribers()
         self._changed = asyncio.Event()  # the set of channels with local subscribers changed
         self._confirmed: set[str] = set()  # channels Redis has confirmed on this connection
         self._waiting: dict[str, list[asyncio.Future[None]]] = {}
@@ -106,17 +92,16 @@ class RedisBus:
         self.publish_here(channel, payload, origin)
 
     def publish_here(self, channel: str, payload: bytes, origin: object = None) -> None:
-        for deliver in self._subscribers.get(channel, ()):
+        for deliver in self._subscribers.of(channel):
             deliver(payload, origin)
 
-    def subscribe(self, channel: str, deliver: Deliver) -> RedisSubscription:
+    def subscribe(self, channel: str, deliver: Deliver) -> BusSubscription:
         self._start()
-        subscribers = self._subscribers.get(channel, ())
-        # A new list each time: a delivery iterating the old one is not disturbed.
-        self._subscribers[channel] = [*subscribers, deliver]
-        if not subscribers:
+        if self._subscribers.add(channel, deliver):
             self._changed.set()
-        return RedisSubscription(self, channel, deliver)
+        return BusSubscription(
+            partial(self._remove, channel, deliver), partial(self._confirmed_or_down, channel)
+        )
 
     def after_gap(self, callback: Callable[[], None]) -> None:
         self._after_gap.append(callback)
@@ -130,10 +115,7 @@ class RedisBus:
         await self._client.aclose()
 
     def _remove(self, channel: str, deliver: Deliver) -> None:
-        remaining = [d for d in self._subscribers.get(channel, ()) if d is not deliver]
-        if remaining:
-            self._subscribers[channel] = remaining
-        elif self._subscribers.pop(channel, None) is not None:
+        if self._subscribers.remove(channel, deliver):
             self._changed.set()
 
     def _start(self) -> None:
@@ -208,7 +190,7 @@ class RedisBus:
         in_redis: set[str] = set()
         while True:
             self._changed.clear()
-            wanted = set(self._subscribers)
+            wanted = set(self._subscribers.channels())
             if added := wanted - in_redis:
                 await connection.send_command(
                     "SUBSCRIBE", *(self._prefix + channel for channel in added)
@@ -277,7 +259,7 @@ class RedisBus:
         if data[:TAG_BYTES] == self._tag:
             return  # published here: delivered locally already
         payload = data[TAG_BYTES:]
-        for deliver in self._subscribers.get(channel, ()):
+        for deliver in self._subscribers.of(channel):
             try:
                 deliver(payload, None)
             except Exception:
