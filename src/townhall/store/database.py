@@ -11,6 +11,7 @@ import stat
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -110,6 +111,10 @@ class InlineReader:
 
 
 READER_POOL_SIZE = 8
+RECONNECT_PAUSE_SECONDS = 1.0
+# Work on a connection of a process's own (Database.keep_connected): the connection, and an
+# event set when it is lost.
+UseConnection = Callable[[Any, asyncio.Event], Awaitable[None]]
 
 
 class Database:
@@ -212,36 +217,48 @@ class Database:
         """Hear every position another process commits, for as long as the task runs: on
         PostgreSQL, LISTEN on the channel commits announce on (store/positions.py); a lost
         connection is made again, and what was missed meanwhile is read from the database."""
-        if not isinstance(self.positions, ClusterPositions):
-            return
-        import asyncpg  # the postgresql extra; only a PostgreSQL database gets here
+        if isinstance(self.positions, ClusterPositions):
+            await self.keep_connected(
+                partial(self._listen, self.positions), "listening for stream positions"
+            )
 
-        dsn = self.asyncpg_dsn()
+    async def keep_connected(self, use: UseConnection, what: str) -> None:
+        """A PostgreSQL connection of this process's own, outside the pool, for as long as the
+        task runs: `use(connection, lost)` runs on each one made (`lost` is set when it
+        closes). When it returns or fails, or no connection can be made, another is made a
+        second later; a loss is logged, and the first failure in a row."""
         warned = False
         while True:
             try:
-                listener = await asyncpg.connect(dsn)
-            except (OSError, asyncpg.PostgresError):
+                await self._on_own_connection(use)
+                log.warning("%s: the connection was lost; making another", what)
+                warned = False
+            except Exception as error:
                 if not warned:
-                    log.warning("cannot listen for stream positions; retrying every second")
+                    log.warning("%s: the connection failed (%s); trying again each second",
+                                what, type(error).__name__)  # fmt: skip
                     warned = True
-                await asyncio.sleep(1.0)
-                continue
-            warned = False
-            try:
-                await self._listen(listener, self.positions)
-                log.warning("the connection listening for stream positions was lost")
-            finally:
-                await listener.close(timeout=1)
+            await asyncio.sleep(RECONNECT_PAUSE_SECONDS)
+
+    async def _on_own_connection(self, use: UseConnection) -> None:
+        import asyncpg  # the postgresql extra; only a PostgreSQL database gets here
+
+        connection = await asyncpg.connect(self.asyncpg_dsn())
+        try:
+            lost = asyncio.Event()
+            connection.add_termination_listener(lambda _conn: lost.set())
+            await use(connection, lost)
+        finally:
+            connection.terminate()
 
     def asyncpg_dsn(self) -> str:
         """The database's URL as asyncpg takes it, for connections of its own."""
         return self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
-    async def _listen(self, listener: Any, positions: ClusterPositions) -> None:
+    async def _listen(
+        self, positions: ClusterPositions, listener: Any, lost: asyncio.Event
+    ) -> None:
         """Until the connection is lost."""
-        lost = asyncio.Event()
-        listener.add_termination_listener(lambda _conn: lost.set())
         await listener.add_listener(POSITIONS_CHANNEL, lambda *args: positions.heard(args[-1]))
         positions.load(await self._settled_top())
         await lost.wait()
@@ -321,7 +338,7 @@ async def outwaiting_writers(
         await asyncio.sleep(LOCK_RETRY_PAUSE_SECONDS)
 
 
-SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+asyncpg"}
+SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite"}  # SQLite's inline reads and its writer thread
 SYNCHRONOUS_PRAGMAS = {"NORMAL": "PRAGMA synchronous=NORMAL", "FULL": "PRAGMA synchronous=FULL"}
 
 

@@ -64,34 +64,23 @@ class Leadership:
 
     async def keep_trying(self) -> None:
         """Take the lead when no other process holds it; hold it while this process runs."""
-        if self._single_process:
-            return
-        import asyncpg  # the postgresql extra; only a PostgreSQL database gets here
+        if not self._single_process:
+            await self._db.keep_connected(self._lead_while_connected, "leading timed work")
 
-        while True:
-            try:
-                connection = await asyncpg.connect(self._db.asyncpg_dsn())
-            except (OSError, asyncpg.PostgresError):
-                await asyncio.sleep(TRY_EVERY_SECONDS)
-                continue
-            try:
-                await self._lead_while_connected(connection)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                pass
-            finally:
-                self._set_leading(False)
-                connection.terminate()
-
-    async def _lead_while_connected(self, connection: Any) -> None:
+    async def _lead_while_connected(self, connection: Any, lost: asyncio.Event) -> None:
         """Try for the lock each second; once held, check each second that the connection
-        (and with it the lock) is still there."""
-        lost = asyncio.Event()
-        connection.add_termination_listener(lambda _conn: lost.set())
-        while not lost.is_set():
-            if not self._leading:
-                if await connection.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK_KEY):
-                    self._set_leading(True)
-            else:
-                await connection.execute("SELECT 1")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(lost.wait(), TRY_EVERY_SECONDS)
+        (and with it the lock) is still there. The lead ends with the connection."""
+        try:
+            while not lost.is_set():
+                if not self._leading:
+                    taken = await connection.fetchval(
+                        "SELECT pg_try_advisory_lock($1)", LEADER_LOCK_KEY
+                    )
+                    if taken:
+                        self._set_leading(True)
+                else:
+                    await connection.execute("SELECT 1")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), TRY_EVERY_SECONDS)
+        finally:
+            self._set_leading(False)
