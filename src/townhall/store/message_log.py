@@ -136,9 +136,8 @@ class MessageWriter(Protocol):
 
 
 class MessageLog:
-    """The adapter of `MessageWriter`: one writer task per process, and on SQLite one writer
-    thread, which owns the connection batches are written on; on PostgreSQL a batch is a write
-    transaction like any other."""
+    """The adapter of `MessageWriter`: one writer task per process, handing each batch to
+    `SqliteBatches` or `PostgresBatches`."""
 
     def __init__(self, database: Database, *, batch_max: int, clock: Callable[[], float]) -> None:
         self._db = database
@@ -147,14 +146,11 @@ class MessageLog:
             self._commit, batch_max=batch_max, name="message-log-writer"
         )
         self._on_commit: list[OnCommit] = []
-        self._writer: BatchWriter | None = None
-        self._postgres: PostgresBatchWriter | None = None
-        if database.engine.dialect.name == "sqlite":
-            self._writer = BatchWriter(database)
-        else:
-            self._postgres = PostgresBatchWriter(database)
-        # One thread owns the writer's connection: a batch costs one hop off the event loop.
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="message-log")
+        self._batches: SqliteBatches | PostgresBatches = (
+            SqliteBatches(database)
+            if database.engine.dialect.name == "sqlite"
+            else PostgresBatches(database)
+        )
 
     def on_commit(self, callback: OnCommit) -> None:
         self._on_commit.append(callback)
@@ -175,9 +171,7 @@ class MessageLog:
         if not self._group.running:
             return
         await self._group.stop()
-        if self._writer is not None:
-            await asyncio.get_running_loop().run_in_executor(self._thread, self._writer.close)
-        self._thread.shutdown()
+        await self._batches.close()
 
     async def append(
         self,
@@ -209,20 +203,10 @@ class MessageLog:
         )
 
     async def _commit(self, batch: Sequence[_Request]) -> list[Appended | DomainError]:
-        loop = asyncio.get_running_loop()
         now_ms = int(self._clock() * 1000)
         effects = AfterCommit()
         try:
-            if self._postgres is not None:
-                outcomes = await self._write_on_postgresql(self._postgres, batch, now_ms)
-            else:
-                async with self._db.write_turn():
-                    if any(request.written_with is not None for request in batch):
-                        outcomes = await self._write_with(batch, now_ms, effects)
-                    else:
-                        outcomes = await loop.run_in_executor(
-                            self._thread, self._sqlite_writer.write, batch, now_ms
-                        )
+            outcomes = await self._batches.write(batch, now_ms, effects)
         except Exception as error:
             if self._db.storage.refuses(error):  # none of the batch is to blame, none fits
                 return [storage_full() for _ in batch]
@@ -243,27 +227,35 @@ class MessageLog:
         effects.run()
         return outcomes
 
-    @property
-    def _sqlite_writer(self) -> BatchWriter:
-        assert self._writer is not None
-        return self._writer
 
-    async def _write_on_postgresql(
-        self, writer: PostgresBatchWriter, batch: Sequence[_Request], now_ms: int
+class SqliteBatches:
+    """A batch on SQLite: in the writer's turn, on the one thread that owns the writer's
+    connection (a batch costs one hop off the event loop)."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._writer = BatchWriter(database)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="message-log")
+
+    async def write(
+        self, batch: Sequence[_Request], now_ms: int, effects: AfterCommit
     ) -> list[Appended | DomainError]:
-        """The batch's messages, then what each fresh one is written with, in one transaction;
-        the effects of `written_with` run once it commits, before the callbacks see it."""
-        async with self._db.writing() as conn:
-            outcomes = await writer.write(conn, batch, now_ms)
-            await _write_what_comes_with(conn, batch, outcomes)
-        return outcomes
+        async with self._db.write_turn():
+            if any(request.written_with is not None for request in batch):
+                return await self._write_with(batch, now_ms, effects)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._thread, self._writer.write, batch, now_ms)
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._writer.close)
+        self._thread.shutdown()
 
     async def _write_with(
         self, batch: Sequence[_Request], now_ms: int, effects: AfterCommit
     ) -> list[Appended | DomainError]:
         """The batch's messages, then what each fresh one is written with, in one transaction."""
         loop = asyncio.get_running_loop()
-        writer = self._sqlite_writer
+        writer = self._writer
         outcomes = await loop.run_in_executor(
             self._thread, partial(writer.write, batch, now_ms, commit=False)
         )
@@ -501,18 +493,33 @@ def _inbox_rows(fresh: Sequence[Appended]) -> list[dict[str, int]]:
     ]
 
 
-class PostgresBatchWriter:
-    """Writes a batch in a write transaction of the cluster (store/database.py holds its write
-    lock, so what is read here stays true until the commit): ids and positions from the
+class PostgresBatches:
+    """A batch on PostgreSQL is a write transaction of the cluster (store/database.py holds its
+    write lock, so what is read here stays true until the commit): ids and positions from the
     sequences in one round trip, the seqs from the stored maxima, resends found by their
     (sender_id, client_id) before anything is written."""
 
     def __init__(self, database: Database) -> None:
         positions = database.positions
         assert isinstance(positions, ClusterPositions)
+        self._db = database
         self._positions = positions
 
     async def write(
+        self, batch: Sequence[_Request], now_ms: int, _effects: AfterCommit
+    ) -> list[Appended | DomainError]:
+        """The batch's messages, then what each fresh one is written with, in one transaction;
+        the effects of `written_with` run once it commits (the transaction's own), before the
+        callbacks see the batch."""
+        async with self._db.writing() as conn:
+            outcomes = await self._messages(conn, batch, now_ms)
+            await _write_what_comes_with(conn, batch, outcomes)
+        return outcomes
+
+    async def close(self) -> None:
+        """Nothing of its own to close: its connections are the database's."""
+
+    async def _messages(
         self, conn: Transaction, batch: Sequence[_Request], now_ms: int
     ) -> list[Appended | DomainError]:
         known = await self._already_sent(conn, batch)
