@@ -32,10 +32,6 @@ CHOICE_ERRORS = frozenset({"enum", "literal_error"})
 INVALID_INPUT_CODES = {code.value: code for code in ErrorCode if code.status == 400}
 
 
-# When to try again after 503 database_unavailable: a restarting PostgreSQL is back in seconds.
-DATABASE_RETRY_AFTER_SECONDS = 5
-
-
 def error_body(code: ErrorCode, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
@@ -60,8 +56,8 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, errors.Throttled) and exc.retry_after is not None:
             return throttled_response(exc, exc.retry_after)
         response = error_response(exc.code, exc.message)
-        if exc.code == ErrorCode.DATABASE_UNAVAILABLE:
-            response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        if isinstance(exc, errors.Unavailable) and exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)

@@ -301,6 +301,10 @@ class Unavailable(DomainError):
 
     status = 503
 
+    def __init__(self, message: str, *, code: ErrorCode, retry_after: int | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after  # seconds after which trying again is worth it, if known
+
 
 class StorageFull(DomainError):
     """The server's storage has no room left: the request wrote nothing, and the same request

@@ -22,12 +22,15 @@ log = logging.getLogger(__name__)
 # SQLSTATEs of a server that cannot serve now: class 08 (the connection failed), 57P01-03
 # (shut down by an operator or a crash, starting up), 53300 (too many connections).
 UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+# When a client may try again: a restarting PostgreSQL is back in seconds.
+RETRY_AFTER_SECONDS = 5
 
 
 def database_unavailable() -> Unavailable:
     return Unavailable(
         "the database does not answer; nothing was written, try again shortly",
         code=ErrorCode.DATABASE_UNAVAILABLE,
+        retry_after=RETRY_AFTER_SECONDS,
     )
 
 
