@@ -3,13 +3,15 @@ public accounts, review and reports, the audit log."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import json
 import os
 import re
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import closing
 from datetime import date
 from pathlib import Path
@@ -18,8 +20,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import httpx
 import pytest
 from stdnum.cn import ric, uscc
+from websockets.exceptions import ConnectionClosed
 
-from townhall.client import TownhallClient
+from townhall.client import LiveSocket, TownhallClient
 from townhall.domain.audit import GENESIS, Entry, chain_hash
 from townhall.packs import load_pack
 
@@ -29,6 +32,44 @@ if TYPE_CHECKING:
 SMS_CODE = re.compile(r"Townhall code: (\d+) ")
 PUBLIC_ACCOUNT_RULES = load_pack("cn-2014").public_accounts
 _SERIALS = itertools.count(1)
+
+
+SEND_WINDOW = 32  # sends a client has in flight: like an app, it waits for acks
+
+
+async def send_until_killed(
+    kill: Callable[[], None],
+    live: LiveSocket,
+    conversation_id: int,
+    messages: Iterable[tuple[str, str]],
+    acked: dict[str, dict[str, Any]],
+    *,
+    kill_at: int,
+) -> None:
+    """Send `messages` ((text, client_id) pairs) over `live` with at most SEND_WINDOW waiting
+    for their ack, recording each acknowledged message in `acked` (which several sockets may
+    share), until the socket closes: `kill()` the server once `acked` holds `kill_at`."""
+    window = asyncio.Semaphore(SEND_WINDOW)
+
+    async def send() -> None:
+        with contextlib.suppress(ConnectionClosed):
+            for text, client_id in messages:
+                await window.acquire()
+                await live.send_message(conversation_id, text, client_id)
+
+    sending = asyncio.create_task(send())
+    with contextlib.suppress(ConnectionClosed):
+        while True:
+            frame = await live.receive()
+            assert frame["type"] != "error", frame
+            if frame["type"] == "ack":
+                window.release()
+                acked[frame["client_id"]] = frame["message"]
+                if len(acked) == kill_at:
+                    kill()
+    sending.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sending
 
 
 def drill_scale(short: int, long: int) -> int:

@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import (
     BASE_PACK_TEXT,
@@ -37,12 +36,12 @@ from tests.support import (
     public_account,
     query_db,
     review_pack,
+    send_until_killed,
 )
 from townhall.client import LiveSocket
 
 KILLS = drill_scale(short=1, long=20)
 SENDERS = ("alice", "bob", "carol")
-SEND_WINDOW = 32  # sends a client has in flight: like an app, it waits for acks
 
 
 @pytest.mark.slow
@@ -108,27 +107,8 @@ async def burst_until_killed(
     acked: dict[str, dict[str, Any]] = {}
 
     async def send_and_collect(live: LiveSocket, name: str) -> None:
-        window = asyncio.Semaphore(SEND_WINDOW)
-
-        async def send() -> None:
-            with contextlib.suppress(ConnectionClosed):
-                for i in itertools.count():
-                    await window.acquire()
-                    await live.send_message(chat, f"{name} {i}", f"r{round_number}-{name}-{i}")
-
-        sending = asyncio.create_task(send())
-        with contextlib.suppress(ConnectionClosed):
-            while True:
-                frame = await live.receive()
-                assert frame["type"] != "error", frame
-                if frame["type"] == "ack":
-                    window.release()
-                    acked[frame["client_id"]] = frame["message"]
-                    if len(acked) == kill_at:
-                        server.process.kill()
-        sending.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sending
+        burst = ((f"{name} {i}", f"r{round_number}-{name}-{i}") for i in itertools.count())
+        await send_until_killed(server.process.kill, live, chat, burst, acked, kill_at=kill_at)
 
     async with contextlib.AsyncExitStack() as sockets:
         lives = [await sockets.enter_async_context(user.websocket()) for user in senders]

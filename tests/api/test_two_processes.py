@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
@@ -27,6 +27,9 @@ from tests.support import (
     full_sync,
     group_of,
     messages_of,
+    send,
+    send_until_killed,
+    sent,
 )
 from townhall.client import LiveSocket
 
@@ -34,7 +37,6 @@ pytestmark = postgresql_only
 
 WITHIN_SECONDS = 1.0
 BURST = 400
-SEND_WINDOW = 32
 
 
 @pytest.fixture(scope="module")
@@ -99,17 +101,7 @@ async def test_a_sanction_on_one_process_stops_sends_on_the_other_within_a_secon
     there = moved(alice, second)
     await there.send(chat, "before: standing cached on the second process")
     await applied(admin, "user", alice.id, "close", reason="a fraud ring")
-    started = time.monotonic()
-    while True:
-        answer = await there.raw(
-            "POST",
-            f"/api/v1/conversations/{chat}/messages",
-            json={"text": "after", "client_id": str(uuid.uuid4())},
-        )
-        if answer.status_code != 201:
-            break
-        assert time.monotonic() - started < WITHIN_SECONDS, "still sending a second later"
-    assert_error(answer, 403, "account_closed")
+    assert_error(await first_refusal(there, chat, "after"), 403, "account_closed")
 
 
 async def test_a_lexicon_term_added_on_one_process_blocks_on_the_other_within_a_second(
@@ -122,21 +114,10 @@ async def test_a_lexicon_term_added_on_one_process_blocks_on_the_other_within_a_
     chat = (await alice.open_direct(bob.id))["id"]
     letters = "".join(chr(ord("g") + int(digit, 16)) for digit in uuid.uuid4().hex[:8])
     term = f"scamcoin{letters}"
-    assert (await alice.raw("POST", f"/api/v1/conversations/{chat}/messages", json={
-        "text": f"buy {term}", "client_id": str(uuid.uuid4())})).status_code == 201  # fmt: skip
+    await sent(alice, chat, f"buy {term}")
     body = {"text": term, "category": "fraud", "severity": "high"}
     assert (await admin.raw("POST", "/api/v1/admin/lexicon/terms", json=body)).status_code == 201
-    started = time.monotonic()
-    while True:
-        answer = await alice.raw(
-            "POST",
-            f"/api/v1/conversations/{chat}/messages",
-            json={"text": f"buy {term} now", "client_id": str(uuid.uuid4())},
-        )
-        if answer.status_code != 201:
-            break
-        assert time.monotonic() - started < WITHIN_SECONDS, "still allowed a second later"
-    assert_error(answer, 422, "content_blocked")
+    assert_error(await first_refusal(alice, chat, f"buy {term} now"), 422, "content_blocked")
 
 
 async def test_redis_lost_mid_load_loses_no_message_and_no_timed_work(
@@ -196,7 +177,10 @@ async def test_a_process_killed_mid_burst_loses_no_acknowledged_message(
     _, cursor = await full_sync(bob)
     client_ids = [f"burst-{i}" for i in range(BURST)]
 
-    acked = await send_until_killed(victim, alice, chat, client_ids, kill_at=BURST // 2)
+    acked: dict[str, dict[str, Any]] = {}
+    async with alice.websocket() as live:
+        burst = ((client_id, client_id) for client_id in client_ids)  # the text is the id
+        await send_until_killed(victim.process.kill, live, chat, burst, acked, kill_at=BURST // 2)
     assert victim.process.wait(10) == -9
     assert len(acked) >= BURST // 2
 
@@ -218,35 +202,12 @@ async def test_a_process_killed_mid_burst_loses_no_acknowledged_message(
 BUS_SETTINGS = ("TOWNHALL_BUS_URL", "TOWNHALL_BUS_PREFIX")
 
 
-async def send_until_killed(
-    victim: Server, alice: User, chat: int, client_ids: list[str], *, kill_at: int
-) -> dict[str, dict[str, Any]]:
-    """Send `client_ids` in order (the text is the client id) with a window of acks in
-    flight; SIGKILL the process at the `kill_at`th ack. Returns the acknowledged messages."""
-    acked: dict[str, dict[str, Any]] = {}
-    window = asyncio.Semaphore(SEND_WINDOW)
-
-    async def send(live: LiveSocket) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            for client_id in client_ids:
-                await window.acquire()
-                await live.send_message(chat, client_id, client_id)
-
-    async with alice.websocket() as live:
-        sending = asyncio.create_task(send(live))
-        with contextlib.suppress(ConnectionClosed):
-            for _ in itertools.count():
-                frame = await live.receive()
-                assert frame["type"] != "error", frame
-                if frame["type"] == "ack":
-                    window.release()
-                    acked[frame["client_id"]] = frame["message"]
-                    if len(acked) == kill_at:
-                        victim.process.kill()
-        sending.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sending
-    return acked
+async def first_refusal(user: User, chat: int, text: str) -> httpx.Response:
+    """Send `text` until a send is refused, which must come within a second."""
+    started = time.monotonic()
+    while (answer := await send(user, chat, text)).status_code == 201:
+        assert time.monotonic() - started < WITHIN_SECONDS, "still sending a second later"
+    return answer
 
 
 async def within(waiting: Any, seconds: float = WITHIN_SECONDS) -> Any:
