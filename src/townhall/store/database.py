@@ -120,9 +120,11 @@ UseConnection = Callable[[Any, asyncio.Event], Awaitable[None]]
 class Database:
     def __init__(self, engine: AsyncEngine, *, sqlite_synchronous: str = "NORMAL") -> None:
         self.engine = engine
+        # SQLite: one writing process per database; PostgreSQL: as many as share it.
+        self.single_process = engine.dialect.name == "sqlite"
         self._sqlite_synchronous = sqlite_synchronous
         self.positions: SingleWriterPositions | ClusterPositions = (
-            SingleWriterPositions() if engine.dialect.name == "sqlite" else ClusterPositions()
+            SingleWriterPositions() if self.single_process else ClusterPositions()
         )
         self.storage = StorageWatch(_database_folder(engine))
         self.reachability = Reachability()
@@ -131,7 +133,7 @@ class Database:
         # overflow limit: a checkout that had to wait would block the event loop.
         self._reader = (
             self._sync_engine(QueuePool, pool_size=READER_POOL_SIZE, max_overflow=-1)
-            if engine.dialect.name == "sqlite"
+            if self.single_process
             else None
         )
 

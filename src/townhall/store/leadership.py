@@ -25,7 +25,7 @@ TRY_EVERY_SECONDS = 1.0
 class Leadership:
     def __init__(self, database: Database) -> None:
         self._db = database
-        self._single_process = database.engine.dialect.name == "sqlite"
+        self._single_process = database.single_process
         self._leading = self._single_process
         self._changed = asyncio.Event()
 

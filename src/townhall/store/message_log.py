@@ -147,9 +147,7 @@ class MessageLog:
         )
         self._on_commit: list[OnCommit] = []
         self._batches: SqliteBatches | PostgresBatches = (
-            SqliteBatches(database)
-            if database.engine.dialect.name == "sqlite"
-            else PostgresBatches(database)
+            SqliteBatches(database) if database.single_process else PostgresBatches(database)
         )
 
     def on_commit(self, callback: OnCommit) -> None:
