@@ -247,6 +247,18 @@ def query_db(data_dir: Path, sql: str, *params: object) -> list[tuple[Any, ...]]
         return conn.execute(sql, params).fetchall()
 
 
+def write_db(data_dir: Path, sql: str, *params: object) -> None:
+    """Rewrite the server's database behind its back, as someone with access to it could: one
+    statement, committed (written with `?` placeholders on either database)."""
+    if data_dir in DATABASE_URLS:
+        from tests.databases import query_postgres
+
+        query_postgres(DATABASE_URLS[data_dir], sql, params)
+        return
+    with closing(sqlite3.connect(data_dir / "townhall.db", timeout=10)) as conn, conn:
+        conn.execute(sql, params)
+
+
 def valid_uscc() -> str:
     """A unified social credit code with a correct check digit, a new one on every call."""
     first17 = f"91110000{next(_SERIALS):09d}"

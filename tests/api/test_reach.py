@@ -4,8 +4,6 @@ yearly total crosses a threshold; forwards count by distinct forwarder."""
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from typing import Any
 
 import httpx
@@ -13,7 +11,6 @@ import orjson
 import pytest
 
 from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User
-from tests.databases import sqlite_only
 from tests.support import (
     assert_error,
     case_of,
@@ -23,6 +20,7 @@ from tests.support import (
     public_account,
     query_db,
     tagged,
+    write_db,
 )
 from townhall.domain.reach import evidence_digest
 
@@ -412,7 +410,6 @@ async def test_an_authors_posts_add_up_to_an_escalation_of_the_author(
     assert (await case_of(reviewer, "user", operator.id))["id"] == case["id"]
 
 
-@sqlite_only  # reads or rewrites the SQLite file itself
 async def test_escalations_are_chained_into_the_audit_log_with_their_evidence(
     servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:
@@ -451,12 +448,13 @@ async def test_escalations_are_chained_into_the_audit_log_with_their_evidence(
             server.data_dir, "SELECT content FROM evidence_snapshots WHERE id = ?", snapshot_id
         )
         edited = {**orjson.loads(content), "body": "什么也没说"}
-        with closing(sqlite3.connect(server.data_dir / "townhall.db", timeout=10)) as conn:
-            conn.execute(
-                "UPDATE evidence_snapshots SET content = ?, sha256 = ? WHERE id = ?",
-                (orjson.dumps(edited).decode(), evidence_digest(edited), snapshot_id),
-            )
-            conn.commit()
+        write_db(
+            server.data_dir,
+            "UPDATE evidence_snapshots SET content = ?, sha256 = ? WHERE id = ?",
+            orjson.dumps(edited).decode(),
+            evidence_digest(edited),
+            snapshot_id,
+        )
         caught = server.cli("audit", "verify")
         assert caught.returncode == 1
         seq = recorded[0]["seq"]

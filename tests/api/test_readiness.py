@@ -6,13 +6,17 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import psutil
 
 from tests.api.test_classifiers import WAIT, workers_of
 from tests.conftest import Server, ServerPool
-from tests.databases import sqlite_only
+from tests.databases import on_postgresql
+from tests.support import DATABASE_URLS, query_db, write_db
+from townhall.store.database import WRITE_LOCK_KEY
 
 
 async def readiness(server: Server) -> tuple[int, dict[str, tuple[bool, str]]]:
@@ -39,32 +43,44 @@ async def test_a_fresh_server_is_live_and_ready(server: Server) -> None:
     assert checks["classifiers"][1] == "turned off in the settings"
 
 
-@sqlite_only  # reads or rewrites the SQLite file itself
 async def test_a_database_that_takes_no_write_makes_the_node_unready(
     fresh_server: Server,
 ) -> None:
-    locker = sqlite3.connect(fresh_server.data_dir / "townhall.db", timeout=0)
-    locker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
-    try:
+    with another_process_holds_the_write_lock(fresh_server):
         status, checks = await readiness(fresh_server)
         assert status == 503
         assert checks["database"][0] is False
-    finally:
-        locker.rollback()
-        locker.close()
     assert (await readiness(fresh_server))[0] == 200
 
 
-@sqlite_only  # reads or rewrites the SQLite file itself
+@contextmanager
+def another_process_holds_the_write_lock(server: Server) -> Iterator[None]:
+    """SQLite's file lock, or the cluster's write lock on PostgreSQL (store/database.py)."""
+    if on_postgresql():
+        import psycopg
+
+        url = DATABASE_URLS[server.data_dir].replace("+asyncpg", "", 1)
+        with psycopg.connect(url, autocommit=True) as locker:
+            locker.execute(f"SELECT pg_advisory_lock({WRITE_LOCK_KEY})".encode())
+            yield
+        return
+    locker = sqlite3.connect(server.data_dir / "townhall.db", timeout=0)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        locker.rollback()
+        locker.close()
+
+
 async def test_a_schema_behind_the_release_makes_the_node_unready(fresh_server: Server) -> None:
-    with sqlite3.connect(fresh_server.data_dir / "townhall.db") as db:
-        head = db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-        db.execute("UPDATE alembic_version SET version_num = '0001'")
+    data_dir = fresh_server.data_dir
+    ((head,),) = query_db(data_dir, "SELECT version_num FROM alembic_version")
+    write_db(data_dir, "UPDATE alembic_version SET version_num = '0001'")
     status, checks = await readiness(fresh_server)
     assert status == 503
     assert checks["migrations"] == (False, f"schema at 0001, this release needs {head}")
-    with sqlite3.connect(fresh_server.data_dir / "townhall.db") as db:
-        db.execute("UPDATE alembic_version SET version_num = ?", (head,))
+    write_db(data_dir, "UPDATE alembic_version SET version_num = ?", head)
     assert (await readiness(fresh_server))[0] == 200
 
 
