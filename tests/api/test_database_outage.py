@@ -7,6 +7,7 @@ PostgreSQL serves other tests meanwhile and stays up."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -17,9 +18,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import MakeUser, Server, ServerPool
+from tests.conftest import MakeUser, Server, ServerPool, User, moved
 from tests.databases import PostgresDatabases, postgresql_only
-from tests.support import assert_error, full_history, send
+from tests.support import assert_error, full_history, full_sync, messages_of, send
 
 pytestmark = postgresql_only
 
@@ -102,7 +103,7 @@ def relayed_server(
 
 
 async def test_a_database_outage_is_503_with_retry_after_and_passes_by_itself(
-    relayed_server: Server, relay: Relay, make_user: MakeUser
+    relayed_server: Server, relay: Relay, servers: ServerPool, make_user: MakeUser
 ) -> None:
     alice = await make_user("alice", on=relayed_server)
     bob = await make_user("bob", on=relayed_server)
@@ -132,3 +133,22 @@ async def test_a_database_outage_is_503_with_retry_after_and_passes_by_itself(
     assert answer.status_code == 201, answer.text
     assert [m["text"] for m in await full_history(bob, chat["id"])] == ["before", "after"]
     assert not any(level == "error" for level, _ in relayed_server.logged("townhall.api.errors"))
+    await read_what_another_process_commits(relayed_server, relay, servers, alice, bob, chat["id"])
+
+
+async def read_what_another_process_commits(
+    relayed: Server, relay: Relay, servers: ServerPool, sender: User, reader: User, chat_id: int
+) -> None:
+    """The listener for positions reconnected as well: a message another process commits
+    reaches a reader of the relayed one, which otherwise would not read past its own commits."""
+    direct = relayed.env["TOWNHALL_DATABASE_URL"].replace(f":{relay.port}/", ":5432/")
+    other = servers.start(data_dir=relayed.data_dir, database_url=direct)
+    try:
+        _, cursor = await full_sync(reader)
+        await moved(sender, other).send(chat_id, "from another process")
+        deadline = time.monotonic() + RECOVERY_SECONDS
+        while not messages_of((await full_sync(reader, cursor))[0]):
+            assert time.monotonic() < deadline, "the relayed server never heard the commit"
+            await asyncio.sleep(0.1)
+    finally:
+        other.stop()
