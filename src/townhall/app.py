@@ -261,7 +261,7 @@ async def running_services(
         pack=pack,
         audit_log=audit_log_service,
         retention=Retention(database, audit_log_service, audit, pack.retention, clock=clock),
-        vitals=Vitals(message_log, sync, classifiers, review, audit_log_service, clock=clock),
+        vitals=Vitals(message_log, bus, sync, classifiers, review, audit_log_service, clock=clock),
         leadership=Leadership(database),
         readiness=Readiness(
             database,

@@ -79,6 +79,8 @@ async def test_long_polls_sockets_writer_and_review_queue_are_measured(
     assert value(samples, "townhall_review_cases_pending", source="report") == 1
     assert value(samples, "townhall_review_cases_overdue", source="report") == 0
     assert value(samples, "townhall_classifier_worker_up") == 0  # off in the test servers
+    assert value(samples, "townhall_bus_connected") == 1  # the in-memory bus, always
+    assert ("townhall_bus_publishes_dropped", ()) in samples
     await sent(alice, group, "来了")
     await waiting
     samples = await scrape(fresh_server)

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from tests.api.test_metrics import scrape, value
 from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User, moved
 from tests.databases import postgresql_only
 from tests.redis_here import drop_connections, redis_url, unique_prefix
@@ -158,6 +159,8 @@ async def test_redis_lost_mid_load_loses_no_message_and_no_timed_work(
     assert shown["state"] == "expired"
     stored = [m["client_id"] for m in await full_history(bob, chat)]
     assert stored[: len(sent)] == [m["client_id"] for m in sent]
+    for server in pair:  # what an operator's alert watches
+        assert value(await scrape(server), "townhall_bus_connected") == 1
 
 
 async def test_a_process_killed_mid_burst_loses_no_acknowledged_message(

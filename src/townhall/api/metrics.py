@@ -73,6 +73,16 @@ class Metrics:
             buckets=BATCH_BUCKETS,
             registry=r,
         )
+        self.bus_connected = Gauge(
+            "townhall_bus_connected",
+            "1 while live pushes reach the other processes (always, on the in-memory bus)",
+            registry=r,
+        )
+        self.bus_dropped = Gauge(
+            "townhall_bus_publishes_dropped",
+            "Live pushes since start that never reached the other processes (Redis away)",
+            registry=r,
+        )
         self.review_pending = Gauge(
             "townhall_review_cases_pending",
             "Review cases waiting, by what raised them",
@@ -110,6 +120,8 @@ class Metrics:
         vitals = await services.vitals.read()
         self.writer_queue.set(vitals.writer_queue_depth)
         self.long_polls.set(vitals.long_polls_waiting)
+        self.bus_connected.set(vitals.bus_connected)
+        self.bus_dropped.set(vitals.bus_dropped)
         self.classifier_up.set(vitals.classifier_worker == WorkerState.UP)
         for source, waiting in vitals.review.by_source.items():
             self.review_pending.labels(source).set(waiting.pending)

@@ -36,6 +36,16 @@ class Bus(Protocol):
 
     async def close(self) -> None: ...
 
+    @property
+    def connected(self) -> bool:
+        """Whether publishes reach the other processes now (always, with one process)."""
+        ...
+
+    @property
+    def dropped(self) -> int:
+        """Publishes since start that never reached the other processes."""
+        ...
+
 
 class Subscribers:
     """This process's subscribers, by channel: what each bus delivers to."""

@@ -28,6 +28,9 @@ class MemoryBus:
     async def close(self) -> None:
         self._subscribers.clear()
 
+    connected = True  # one process: nothing to reach
+    dropped = 0
+
 
 async def _at_once() -> None:
     """One process: a subscriber gets every publish from the moment it subscribes."""

@@ -79,7 +79,7 @@ class RedisBus:
         self._outbox: deque[str | bytes] = deque()  # channel, payload, channel, payload, …
         self._queued = asyncio.Event()
         self._sending = False
-        self._connected = True  # until a connection fails: publishes are sent, not dropped
+        self.connected = True  # until a connection fails: publishes are sent, not dropped
         self._down_since: float | None = None
         self.dropped = 0  # publishes that never reached Redis
         self._after_gap: list[Callable[[], None]] = []
@@ -129,7 +129,7 @@ class RedisBus:
 
     def _send(self, channel: str, payload: bytes) -> None:
         self._start()
-        if not self._connected or len(self._outbox) >= 2 * OUTBOX_MAX:
+        if not self.connected or len(self._outbox) >= 2 * OUTBOX_MAX:
             self.dropped += 1
             return
         self._outbox.append(self._prefix + channel)
@@ -209,7 +209,7 @@ class RedisBus:
         """Once Redis follows the channels again, tell whoever asked that some messages may
         never have come: anything they said from then on arrives."""
         await asyncio.gather(*(self._confirmed_or_down(channel) for channel in channels))
-        if self._connected:
+        if self.connected:
             self._gap = False
             for callback in self._after_gap:
                 callback()
@@ -267,7 +267,7 @@ class RedisBus:
 
     async def _confirmed_or_down(self, channel: str) -> None:
         """Wait until Redis delivers `channel` to this process, or a moment if it is down."""
-        if channel in self._confirmed or not self._connected:
+        if channel in self._confirmed or not self.connected:
             return
         waiter = asyncio.get_running_loop().create_future()
         waiters = self._waiting.setdefault(channel, [])
@@ -286,7 +286,7 @@ class RedisBus:
     def _went_down(self, exc: BaseException) -> None:
         if not isinstance(_first_cause(exc), redis.RedisError | OSError):
             log.error("the bus's listener failed; it starts again", exc_info=exc)
-        self._connected = False
+        self.connected = False
         self._gap = True
         self._confirmed.clear()
         for waiters in self._waiting.values():
@@ -307,7 +307,7 @@ class RedisBus:
             )
 
     def _came_back(self) -> None:
-        self._connected = True
+        self.connected = True
         if self._down_since is not None:
             log.warning(
                 "the bus is back on Redis at %s after %.1f s; %d publishes dropped so far",

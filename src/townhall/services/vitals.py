@@ -1,11 +1,13 @@
 """What the server measures of itself for `/metrics`, beyond the requests it answers: the
-message writer, the classifier worker, the review queue and the audit log's checkpoints."""
+message writer, the bus, the classifier worker, the review queue and the audit log's
+checkpoints."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from townhall.bus.base import Bus
 from townhall.domain.audit import CheckpointError
 from townhall.services.audit import AuditLog
 from townhall.services.classifiers import ClassifierStage, WorkerState
@@ -20,6 +22,8 @@ WORKER_ANSWER_SECONDS = 2.0
 class VitalSigns:
     writer_queue_depth: int
     long_polls_waiting: int
+    bus_connected: bool
+    bus_dropped: int
     classifier_worker: WorkerState
     checkpoint_age_seconds: float | None  # None: no checkpoint yet, or none that verifies
     checkpoint_verifies: bool  # the newest checkpoint's signature checks (True when none yet)
@@ -30,6 +34,7 @@ class Vitals:
     def __init__(
         self,
         writer: MessageWriter,
+        bus: Bus,
         sync: SyncService,
         classifiers: ClassifierStage,
         review: ReviewDesk,
@@ -38,6 +43,7 @@ class Vitals:
         clock: Callable[[], float],
     ) -> None:
         self._writer = writer
+        self._bus = bus
         self._sync = sync
         self._classifiers = classifiers
         self._review = review
@@ -63,6 +69,8 @@ class Vitals:
         return VitalSigns(
             writer_queue_depth=self._writer.queue_depth,
             long_polls_waiting=self._sync.waiting,
+            bus_connected=self._bus.connected,
+            bus_dropped=self._bus.dropped,
             classifier_worker=await self._classifiers.worker_process_state(WORKER_ANSWER_SECONDS),
             checkpoint_age_seconds=age,
             checkpoint_verifies=verifies,
