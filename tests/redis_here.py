@@ -38,6 +38,11 @@ def drop_connections(client_name: str) -> int:
     return len(ids)
 
 
+def connections_named(client_name: str) -> int:
+    with redis.Redis.from_url(REDIS_URL) as client:
+        return sum(1 for c in client.client_list() if c["name"] == client_name)
+
+
 def delete_keys(prefix: str) -> None:
     with redis.Redis.from_url(REDIS_URL) as client:
         for key in client.scan_iter(match=f"{prefix}*"):

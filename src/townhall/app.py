@@ -289,6 +289,7 @@ async def running_services(
         await message_log.stop()
         await classifiers.stop()
         await verifier.aclose()
+        await rate_limits.close()
         await bus.close()
         await database.dispose()
 

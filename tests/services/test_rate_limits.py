@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.redis_here import delete_keys, redis_url, unique_prefix
+from tests.redis_here import connections_named, delete_keys, redis_url, unique_prefix
 from townhall.services.rate_limits import Limit, RateLimits
 
 FIVE_A_MINUTE = Limit.parse("reports_per_reporter", "5/minute")
@@ -31,6 +31,10 @@ async def test_two_processes_count_against_the_same_window(key_prefix: str) -> N
     assert await one.hit(FIVE_A_MINUTE, "bob") is None  # another key, another count
     await one.forget(FIVE_A_MINUTE, "alice")
     assert await two.hit(FIVE_A_MINUTE, "alice") is None
+    assert connections_named(key_prefix) >= 2
+    await one.close()
+    await two.close()
+    assert connections_named(key_prefix) == 0
 
 
 async def test_without_its_redis_a_process_counts_on_its_own(

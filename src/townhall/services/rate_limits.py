@@ -43,25 +43,41 @@ class Limit:
 
 
 class RateLimits:
-    def __init__(self, shared: Storage | None = None) -> None:
+    def __init__(
+        self, shared: Storage | None = None, close: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self._local = MovingWindowRateLimiter(MemoryStorage())
         self._shared = MovingWindowRateLimiter(shared) if shared is not None else None
         self._shared_failing = False
+        self._close = close
 
     @classmethod
     def for_bus(cls, bus_url: str, *, key_prefix: str) -> RateLimits:
         """Windows in the bus's Redis when it is one (shared by every process), else here."""
         if not bus_url.startswith(REDIS_SCHEMES):
             return cls()
+        from redis.asyncio import ConnectionPool  # the redis extra; only a Redis bus gets here
+
+        # A pool of our own, for `limits` does not close the connections it opens.
+        pool = ConnectionPool.from_url(
+            bus_url,
+            socket_timeout=SHARED_TIMEOUT_SECONDS,
+            socket_connect_timeout=SHARED_TIMEOUT_SECONDS,
+            client_name=key_prefix,  # as the bus names its own: CLIENT LIST tells them apart
+        )
         storage = RedisStorage(
             f"async+{bus_url}",
             implementation="redispy",  # redis-py, the bus's client; not coredis
             wrap_exceptions=True,
             key_prefix=key_prefix,
-            socket_timeout=SHARED_TIMEOUT_SECONDS,
-            socket_connect_timeout=SHARED_TIMEOUT_SECONDS,
+            connection_pool=pool,  # type: ignore[arg-type]  # documented; typed too narrowly
         )
-        return cls(storage)
+        return cls(storage, close=pool.aclose)
+
+    async def close(self) -> None:
+        """Close the connections to the shared storage, if any."""
+        if self._close is not None:
+            await self._close()
 
     async def wait_for(self, limit: Limit, *key: str) -> int | None:
         """Seconds until one more event under `key` fits every window; None if it fits now.
