@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,8 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User
-from tests.databases import sqlite_only
-from tests.support import add_terms, assert_error, every_item, query_db
+from tests.support import add_terms, assert_error, every_item, query_db, write_db
 from townhall.domain.audit import (
     Checkpoint,
     Entry,
@@ -84,22 +81,22 @@ def hexes(values: list[str]) -> list[bytes]:
 def purge_by_hand(server: Server, seq: int) -> None:
     """What retention does to a row (its leaf hash kept, its content cleared), done by hand: no
     purge record names it."""
-    with closing(sqlite3.connect(server.data_dir / "townhall.db", timeout=10)) as conn:
-        row = conn.execute(
-            "SELECT seq, at, actor_id, actor_role, action, subject_type, subject_id, reason,"
-            " details FROM audit_log WHERE seq = ?",
-            (seq,),
-        ).fetchone()
-        leaf = leaf_hash(Entry(*row[:8], details=json.loads(row[8]))).hex()
-        conn.execute(
-            "UPDATE audit_log SET actor_id = NULL, subject_id = NULL, reason = NULL,"
-            " details = '{}', leaf_hash = ? WHERE seq = ?",
-            (leaf, seq),
-        )
-        conn.commit()
+    (row,) = query_db(
+        server.data_dir,
+        "SELECT seq, at, actor_id, actor_role, action, subject_type, subject_id, reason,"
+        " details FROM audit_log WHERE seq = ?",
+        seq,
+    )
+    leaf = leaf_hash(Entry(*row[:8], details=json.loads(row[8]))).hex()
+    write_db(
+        server.data_dir,
+        "UPDATE audit_log SET actor_id = NULL, subject_id = NULL, reason = NULL,"
+        " details = '{}', leaf_hash = ? WHERE seq = ?",
+        leaf,
+        seq,
+    )
 
 
-@sqlite_only  # reads or rewrites the SQLite file itself
 async def test_proofs_from_the_api_verify_against_the_signed_checkpoint(
     fresh_server: Server, make_staff: MakeStaff
 ) -> None:
@@ -277,13 +274,6 @@ async def test_the_server_signs_a_checkpoint_when_the_log_grew(
         server.stop()
 
 
-def tamper(server: Server, statement: str, *params: object) -> None:
-    with closing(sqlite3.connect(server.data_dir / "townhall.db", timeout=10)) as conn:
-        conn.execute(statement, params)
-        conn.commit()
-
-
-@sqlite_only  # reads or rewrites the SQLite file itself
 async def test_no_proof_is_served_from_rows_that_no_longer_hash_to_the_signed_root(
     fresh_server: Server, make_staff: MakeStaff
 ) -> None:
@@ -306,7 +296,7 @@ async def test_no_proof_is_served_from_rows_that_no_longer_hash_to_the_signed_ro
         assert intact.status_code == 200, intact.text
 
     # Someone with the database but not the key edits row 4; the chain hashes stay as they were.
-    tamper(fresh_server, "UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 4")
+    write_db(fresh_server.data_dir, "UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 4")
     for path, params in asked:
         answer = await auditor.raw("GET", path, params=params)
         assert_error(answer, 409, "audit_log_broken")
