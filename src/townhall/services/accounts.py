@@ -34,6 +34,7 @@ from townhall.domain.errors import (
     InvalidInput,
     NotFound,
     PolicyRefusal,
+    StorageFull,
     Throttled,
     Unauthenticated,
 )
@@ -439,12 +440,19 @@ class AccountService:
             raise Unauthenticated("the session has expired", code=ErrorCode.TOKEN_EXPIRED)
         if account.status != AccountStatus.ACTIVE:
             raise Unauthenticated("the account is not active", code=ErrorCode.ACCOUNT_INACTIVE)
-        now_ms = self._now_ms()
-        if now_ms - session.last_seen_at >= LAST_SEEN_EVERY_MS:
-            async with self._db.writing() as conn:
-                await session_store.seen(conn, token_hash, now_ms)
+        if self._now_ms() - session.last_seen_at >= LAST_SEEN_EVERY_MS:
+            await self._record_sighting(token_hash)
         principal = Principal(account.id, account.handle, token_hash, account.role)
         return CheckedSession(principal, session.expires_at)
+
+    async def _record_sighting(self, token_hash: str) -> None:
+        """Bookkeeping on the way to a request that may only read: on a full disk it is
+        skipped, and the request goes on."""
+        try:
+            async with self._db.writing() as conn:
+                await session_store.seen(conn, token_hash, self._now_ms())
+        except StorageFull:
+            return
 
     async def log_out(self, principal: Principal) -> None:
         async with self._db.writing() as conn:
