@@ -123,6 +123,8 @@ KINDS = {
     "appeal": Kind(("appeal",), desk=True),
     "forward": Kind(("forward",), desk=True),
     "application": Kind(("account", "application_pending"), desk=True),
+    # A session is its account's to end (the world's spare one: the principals' stay).
+    "session": Kind(("spare_session",)),
     # A filter of a staff list: a missing id finds nothing rather than nothing found.
     "person_filter": Kind(("person",), desk=True, optional=True),
 }
@@ -188,6 +190,7 @@ ID_RULES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/v1/admin/sanctions/{sanction_id}"): {"sanction_id": "staff_sanction"},
     ("POST", "/api/v1/admin/sanctions/{sanction_id}/lift"): {"sanction_id": "staff_sanction"},
     ("POST", "/api/v1/admin/appeals/{appeal_id}/decision"): {"appeal_id": "appeal"},
+    ("DELETE", "/api/v1/me/sessions/{session_id}"): {"session_id": "session"},
 }
 # Routes whose body names one kind of object or another: one rule per kind, with the fields
 # that choose it.
@@ -337,10 +340,10 @@ async def new_staff(server: Server, role: str) -> User:
 
 async def build_world(server: Server) -> World:
     """alice (a direct chat with bob, a group of gina's she joined, two invitations, a forward,
-    a report), gina who owns the group, olga who operates a public account with posts, sam whose
-    updates are suspended (a chat of his own with bob), mallory with nothing, staff of each
-    role, dan who deregistered; bob, who is no principal, holds the appeal and the reported
-    message."""
+    a report, a second session), gina who owns the group, olga who operates a public account
+    with posts, sam whose updates are suspended (a chat of his own with bob), mallory with
+    nothing, staff of each role, dan who deregistered; bob, who is no principal, holds the
+    appeal and the reported message."""
     alice, bob, mallory, gina, olga, sam, dan = [
         await new_user(server, name)
         for name in ("alice", "bob", "mallory", "gina", "olga", "sam", "dan")
@@ -374,6 +377,9 @@ async def build_world(server: Server) -> World:
     )
     suspension = await applied(reviewer, "user", sam.id, "suspend_updates", days=7)
     assert (await dan.raw("DELETE", "/api/v1/me")).status_code == 204
+    await (await second_session(alice)).aclose()
+    spare_session = (await alice.request("GET", "/api/v1/me/sessions"))["sessions"][0]
+    assert not spare_session["current"]
 
     def owned(id_: int, *owners: str, seen_by: frozenset[str] = frozenset()) -> Owned:
         return Owned(id_, frozenset(owners), seen_by)
@@ -398,6 +404,7 @@ async def build_world(server: Server) -> World:
         "case": owned(case["id"]),
         "appeal": owned(appeal["id"]),
         "forward": owned(forward["forward"]["id"]),
+        "spare_session": owned(spare_session["id"], USER),
     }
     principals = {
         ANONYMOUS: None, USER: alice, OTHER_USER: mallory, GROUP_OWNER: gina, OPERATOR: olga,

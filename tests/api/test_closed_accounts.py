@@ -25,12 +25,15 @@ from tests.support import (
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
 
-# What a closed account may still do: leave, log out, and appeal (logging in and registering
-# take no token).
+# What a closed account may still do: leave, log out, secure itself (change its password, end
+# its sessions: tests/api/test_account_security.py) and appeal (logging in and registering take
+# no token).
 OPEN_TO_CLOSED = {
     ("POST", "/api/v1/accounts"),
     ("POST", "/api/v1/sessions"),
     ("DELETE", "/api/v1/sessions/current"),
+    ("POST", "/api/v1/me/password"),
+    ("DELETE", "/api/v1/me/sessions/{session_id}"),
     ("DELETE", "/api/v1/me"),
     ("POST", "/api/v1/appeals"),
 }

@@ -17,7 +17,13 @@ import httpx
 
 from tests.conftest import MakeStaff, MakeUser, Server, User, fresh_identity
 from tests.identity_provider import StandInProvider
-from tests.response_validation import ResponseCheck, Seen, has_body, success_responses
+from tests.response_validation import (
+    ResponseCheck,
+    Seen,
+    body_schema,
+    has_body,
+    success_responses,
+)
 from tests.support import (
     CASES,
     FLAGGED,
@@ -53,7 +59,7 @@ async def document(server: Server) -> dict[str, Any]:
 
 
 def schema_ref(response: dict[str, Any]) -> str | None:
-    schema = response["content"].get("application/json", {}).get("schema", {})
+    schema = body_schema(response)
     ref: str | None = schema.get("$ref")
     return ref
 
@@ -271,6 +277,14 @@ async def the_account(
         assert agreement["version"] == policy["agreement"]["version"]
         await anonymous.log_in(alice.handle, alice.password)
         await anonymous.log_out()
+        avatar = await anonymous.http.get(f"/api/v1/users/{alice.id}/avatar")
+        assert avatar.status_code == 200
+        await anonymous.log_in(alice.handle, alice.password)  # a second device of alice's
+        sessions = (await alice.request("GET", "/api/v1/me/sessions"))["sessions"]
+        other = next(session["id"] for session in sessions if not session["current"])
+        await alice.request("DELETE", f"/api/v1/me/sessions/{other}")
+    password = {"current_password": alice.password, "new_password": alice.password}
+    await alice.request("POST", "/api/v1/me/password", json=password)
     await alice.request("POST", "/api/v1/agreement/accept", json={"version": agreement["version"]})
     await alice.request("PATCH", "/api/v1/me", json={"bio": "读书、喝茶"})
     assert (await alice.me())["bio"] == "读书、喝茶"

@@ -5,7 +5,8 @@ and headers that match the document; a request that breaks the document must be 
 A bounded number of examples per operation in `make test`, more under `make drill`. The server is
 the module's own: an administrator's generated writes (lexicon terms, sanctions, blacklisted
 identities) must not reach the other tests' shared server. Each role's principal stays alive: the
-two operations that end their caller get a throwaway principal of the same role per request.
+operations that end their caller's sessions or account get a throwaway principal of the same role
+per request.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from tests.support import drill_scale, latest_sms_code
 ROLES = ("user", "auditor", "reviewer", "admin")
 ENDS_THE_SESSION = "DELETE /api/v1/sessions/current"
 ENDS_THE_ACCOUNT = "DELETE /api/v1/me"
+# A generated id may name the caller's own session, and wrong current passwords fill the
+# caller's failed-login window, which the spare logins of ENDS_THE_SESSION need open.
+ENDS_SESSIONS = ("DELETE /api/v1/me/sessions/{session_id}", "POST /api/v1/me/password")
 # What an answer must be: no 5xx, and described by the document (status, content type, body,
 # headers); and a request that breaks the document must be refused.
 CHECKS = (
@@ -206,7 +210,7 @@ def test_every_answer_matches_the_document(
     case: schemathesis.Case, principal: Principal, spares: Spares
 ) -> None:
     operation = case.operation.label
-    ends_the_caller = operation in (ENDS_THE_SESSION, ENDS_THE_ACCOUNT)
+    ends_the_caller = operation in (ENDS_THE_SESSION, ENDS_THE_ACCOUNT, *ENDS_SESSIONS)
     token = spares.token(operation) if ends_the_caller else principal.token
     answer = case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
     if ends_the_caller and answer.status_code == 204:

@@ -91,6 +91,33 @@ async def test_a_logout_on_one_process_ends_the_session_on_the_other_within_a_se
     assert time.monotonic() - started < WITHIN_SECONDS * 2
 
 
+async def test_a_password_change_on_one_process_ends_the_other_sessions_on_the_other(
+    pair: tuple[Server, Server], make_user: MakeUser
+) -> None:
+    first, second = pair
+    alice = await make_user("alice", on=first)
+    phone = await signed_in_again_on(alice, second)
+    async with phone.websocket() as live:
+        assert (await phone.raw("GET", "/api/v1/me")).status_code == 200  # cached there now
+        password = {"current_password": alice.password, "new_password": "a brand new password"}
+        assert (await alice.raw("POST", "/api/v1/me/password", json=password)).status_code == 204
+        started = time.monotonic()
+        assert (await within(live.receive_until("signed_out")))["type"] == "signed_out"
+        with pytest.raises(ConnectionClosed):
+            await within(live.receive())
+        assert live.connection.close_code == 4401
+    assert_error(await phone.raw("GET", "/api/v1/me"), 401, "token_revoked")
+    assert time.monotonic() - started < WITHIN_SECONDS * 2
+    assert (await alice.raw("GET", "/api/v1/me")).status_code == 200
+
+
+async def signed_in_again_on(user: User, server: Server) -> User:
+    """Another session of `user`'s, opened on `server`."""
+    device = moved(user, server)
+    await device.log_in(user.handle, user.password)
+    return device
+
+
 async def test_a_sanction_on_one_process_stops_sends_on_the_other_within_a_second(
     pair: tuple[Server, Server], make_user: MakeUser, make_staff: MakeStaff
 ) -> None:

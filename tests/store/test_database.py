@@ -16,7 +16,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import OperationalError
 
-from tests.databases import sqlite_only
+from tests.databases import PostgresDatabases, on_postgresql, sqlite_only
+from townhall.store import sessions as session_store
 from townhall.store import stream as stream_store
 from townhall.store.database import Database, is_locked, open_database, outwaiting_writers
 from townhall.store.message_log import MessageLog
@@ -71,7 +72,7 @@ async def test_migrations_create_exactly_the_schema_the_code_uses(database: Data
         version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     assert tables == TABLES | {"alembic_version"}
     assert differences == []
-    assert version == head_revision() == "0014"
+    assert version == head_revision() == "0018"
 
 
 async def test_migrating_twice_changes_nothing_and_keeps_the_data(database_url: str) -> None:
@@ -263,3 +264,45 @@ async def test_start_up_gives_up_after_its_wait_and_on_any_other_error(db_path: 
 
     with pytest.raises(OperationalError):
         await outwaiting_writers(broken, "migrating")
+
+
+async def test_sessions_stored_before_0018_are_numbered_and_count_as_seen_when_opened(
+    db_path: Path, postgres_databases: PostgresDatabases
+) -> None:
+    empty = postgres_databases.empty() if on_postgresql() else f"sqlite+aiosqlite:///{db_path}"
+    database = open_database(empty)
+    async with database.engine.begin() as conn:
+        await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0014"))
+    alice = await add_account(database, "alice")
+    async with database.writing() as conn:
+        for token_hash, created_at in (("a" * 64, 1000), ("b" * 64, 2000)):
+            await conn.execute(
+                text(
+                    "INSERT INTO sessions (token_hash, account_id, created_at, expires_at)"
+                    " VALUES (:hash, :account, :at, 9000)"
+                ),
+                {"hash": token_hash, "account": alice, "at": created_at},
+            )
+    await upgrade_to_head(database)
+    try:
+        async with database.reading() as conn:
+            rows = await conn.execute(
+                text("SELECT id, token_hash, last_seen_at, device FROM sessions ORDER BY id")
+            )
+            assert [tuple(row) for row in rows] == [
+                (1, "a" * 64, 1000, None),
+                (2, "b" * 64, 2000, None),
+            ]
+        # A new session takes the next id.
+        async with database.writing() as conn:
+            await session_store.insert_session(
+                conn,
+                token_hash="c" * 64,
+                account_id=alice,
+                now_ms=3000,
+                expires_at_ms=9000,
+                device="phone",
+            )
+            assert (await session_store.find(conn, "c" * 64)).id == 3  # type: ignore[union-attr]
+    finally:
+        await database.dispose()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.models.accounts import (
@@ -12,15 +12,25 @@ from townhall.api.models.accounts import (
     Agreement,
     Me,
     OwnIdentity,
+    OwnSessionPage,
     PhoneCodeSent,
     PhoneConfirmed,
     Policy,
     Profile,
     Session,
 )
-from townhall.api.models.common import errors
+from townhall.api.models.common import Cursor, at_most, cursor_position, errors, next_cursor
 from townhall.api.models.sanctions import Credit
-from townhall.api.schemas import AgreementIn, LoginIn, PhoneCodeIn, ProfileIn, RegistrationIn
+from townhall.api.openapi import media_ref
+from townhall.api.schemas import (
+    MAX_ID,
+    AgreementIn,
+    LoginIn,
+    PasswordChangeIn,
+    PhoneCodeIn,
+    ProfileIn,
+    RegistrationIn,
+)
 from townhall.domain.accounts import IdentityClaim, Verification
 from townhall.domain.permissions import Permission
 from townhall.domain.time import iso_utc
@@ -30,6 +40,16 @@ from townhall.services.identity import MaskedIdentity
 from townhall.services.rendering import render_sanction
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+SessionId = Annotated[int, Path(ge=1, le=MAX_ID, description="one of the caller's sessions")]
+UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="the user")]
+# Drawn from the id alone, the default never changes; a day, not for ever, so that an avatar
+# the user uploads (once the media capability stores them) shows within one.
+AVATAR_CACHE_CONTROL = "public, max-age=86400"
+
+
+def _header(value: str) -> dict[str, Any]:
+    return {"description": "always this", "schema": {"type": "string", "const": value}}
 
 
 @router.post(
@@ -47,7 +67,7 @@ async def register(body: RegistrationIn, request: Request, services: ServicesDep
         display_name=body.display_name,
         identity=IdentityClaim(**body.identity.model_dump()),
         agreement_version=body.agreement_version,
-        ip=request.client.host if request.client else None,
+        ip=_address(request),
     )
     return _profile(profile)
 
@@ -60,8 +80,13 @@ async def register(body: RegistrationIn, request: Request, services: ServicesDep
     responses=errors(401, 429),
 )
 async def log_in(body: LoginIn, request: Request, services: ServicesDep) -> Session:
-    address = request.client.host if request.client else None
-    session = await services.accounts.log_in(body.handle, body.password, address=address)
+    session = await services.accounts.log_in(
+        body.handle,
+        body.password,
+        address=_address(request),
+        device_name=body.device_name,
+        user_agent=request.headers.get("user-agent"),
+    )
     return Session(token=session.token, expires_at=iso_utc(session.expires_at_ms))
 
 
@@ -69,6 +94,87 @@ async def log_in(body: LoginIn, request: Request, services: ServicesDep) -> Sess
 async def log_out(principal: PrincipalDep, services: ServicesDep) -> Response:
     await services.accounts.log_out(principal)
     return Response(status_code=204)
+
+
+# Account security: open to every signed-in account, whatever its role or sanctions, as logging
+# out is (see AccountService.change_password).
+
+
+@router.get(
+    "/me/sessions",
+    summary="List the caller's sessions: the devices where they are signed in",
+    response_model=OwnSessionPage,
+)
+async def own_sessions(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    cursor: Cursor = None,
+    limit: Annotated[int, at_most(100)] = 50,
+) -> Any:
+    sessions = await services.accounts.own_sessions(
+        principal, before=cursor_position(cursor), limit=limit
+    )
+    return {
+        "sessions": sessions,
+        "next_cursor": next_cursor(sessions[-1].id if len(sessions) == limit else None),
+    }
+
+
+@router.delete(
+    "/me/sessions/{session_id}",
+    summary="End one of the caller's sessions: its token stops working, its sockets close",
+    status_code=204,
+)
+async def end_session(
+    session_id: SessionId, principal: PrincipalDep, services: ServicesDep
+) -> Response:
+    await services.accounts.end_session(principal, session_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/me/password",
+    summary="Change the caller's password; every other session of theirs ends",
+    status_code=204,
+    responses=errors(429),
+)
+async def change_password(
+    body: PasswordChangeIn, request: Request, principal: PrincipalDep, services: ServicesDep
+) -> Response:
+    await services.accounts.change_password(
+        principal,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        address=_address(request),
+    )
+    return Response(status_code=204)
+
+
+class SvgResponse(Response):
+    media_type = "image/svg+xml"
+
+
+@router.get(
+    "/users/{user_id}/avatar",
+    summary="A user's avatar, an SVG image to show as it is (no token: an <img> sends none)",
+    response_class=SvgResponse,
+    responses={
+        200: {
+            "description": "the avatar",
+            "content": {SvgResponse.media_type: {"schema": media_ref("SvgImage")}},
+            "headers": {"Cache-Control": _header(AVATAR_CACHE_CONTROL)},
+        }
+    },
+)
+async def avatar(user_id: UserId, services: ServicesDep) -> Response:
+    return SvgResponse(
+        services.accounts.avatar_svg(user_id),
+        headers={"Cache-Control": AVATAR_CACHE_CONTROL},
+    )
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 @router.get(
@@ -140,8 +246,7 @@ async def agreement(services: ServicesDep) -> Any:
 async def accept_agreement(
     body: AgreementIn, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
-    ip = request.client.host if request.client else None
-    accepted = await services.accounts.accept_agreement(principal, body.version, ip)
+    accepted = await services.accounts.accept_agreement(principal, body.version, _address(request))
     return AcceptedAgreement(accepted_version=accepted)
 
 

@@ -2,7 +2,8 @@
 
 The API's JSON and the landing page load nothing: their policy allows nothing. The API pages
 (/docs, /redoc) run Swagger UI and ReDoc from the server's own assets, whose start-up script is
-inline; they take no user content. Answers under /api/ are personal: no cache may keep them.
+inline; they take no user content. Answers under /api/ are personal: no cache may keep them,
+unless the route says otherwise (a default avatar, which is no one's secret).
 HSTS goes on answers that came over HTTPS (directly, or from a trusted proxy that says so).
 """
 
@@ -49,7 +50,7 @@ class SecurityHeaders:
                     headers.setdefault(name, value)
                 headers.setdefault("Content-Security-Policy", policy)
                 if private:
-                    headers["Cache-Control"] = "no-store"
+                    headers.setdefault("Cache-Control", "no-store")
                 if over_tls:
                     headers.setdefault("Strict-Transport-Security", HSTS)
             await send(message)

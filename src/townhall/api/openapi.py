@@ -62,6 +62,21 @@ RESPONSE_HEADERS = {
 }
 
 
+# Answers that are not JSON, named as the JSON ones are, so a generated client knows each.
+MEDIA_SCHEMAS = {
+    "SvgImage": {
+        "type": "string",
+        "contentMediaType": "image/svg+xml",
+        "description": "an SVG document (text)",
+    }
+}
+
+
+def media_ref(name: str) -> dict[str, str]:
+    assert name in MEDIA_SCHEMAS, name
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
 def install(app: FastAPI) -> None:
     """Serve the completed document at /openapi.json. FastAPI caches what it generates; the
     completion runs once on each document it generates."""
@@ -90,6 +105,7 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     for name in (*FASTAPI_VALIDATION_SCHEMAS, "ErrorEnvelope", "ErrorDetail"):
         schemas.pop(name, None)
     schemas.update(error_envelope_schemas())
+    schemas.update(MEDIA_SCHEMAS)
     restore_integer_bounds(document)
     return document
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from townhall.domain.accounts import DEVICE_NAME_MAX_CHARS
 from townhall.domain.enforcement import AppealVerdict, Kind, SubjectType
 from townhall.domain.moderation import Surface
 from townhall.domain.review import Target, Verdict
@@ -49,6 +50,19 @@ class ProfileIn(Body):
 class LoginIn(Body):
     handle: ShortText
     password: ShortText
+    device_name: Annotated[
+        str | None,
+        Field(
+            max_length=DEVICE_NAME_MAX_CHARS,
+            description="what the user calls this device; shown only to them, in their sessions"
+            " (without it, the User-Agent is)",
+        ),
+    ] = None
+
+
+class PasswordChangeIn(Body):
+    current_password: ShortText
+    new_password: ShortText
 
 
 class DirectIn(Body):

@@ -178,3 +178,30 @@ def check_identity_shape(claim: IdentityClaim) -> IdentityClaim:
 
 def _has_control_characters(text: str) -> bool:
     return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+DEVICE_NAME_MAX_CHARS = 64
+USER_AGENT_MAX_CHARS = 160
+
+
+def device_label(device_name: str | None, user_agent: str | None) -> str | None:
+    """What a session's owner sees to tell their devices apart: the name the client gave at
+    login, else its User-Agent. Both come from the client, so both are only tidied (spaces
+    collapsed, control and format characters dropped, cut to length), never refused: a login
+    does not fail over a label."""
+    for given, max_chars in (
+        (device_name, DEVICE_NAME_MAX_CHARS),
+        (user_agent, USER_AGENT_MAX_CHARS),
+    ):
+        tidy = " ".join(_printable(given or "").split())
+        if tidy:
+            return unicodedata.normalize("NFC", tidy)[:max_chars]
+    return None
+
+
+def _printable(text: str) -> str:
+    return "".join(
+        " " if ch.isspace() else ch
+        for ch in text
+        if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf")
+    )

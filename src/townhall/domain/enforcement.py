@@ -126,8 +126,9 @@ WITHHELD_BY_USER_SANCTION: Mapping[str, frozenset[str]] = {
     Kind.LIMIT_PUBLICATION: _PUBLISHING,
     # A suspension stops every update; the account still reads, subscribes and reports.
     Kind.SUSPEND_UPDATES: CAPABILITIES - {Capability.INTERACT},
-    # A closed account may still log in, to read its notices and appeal (and deregister); it
-    # can do nothing else.
+    # A closed account may still log in, to read its notices and appeal (and deregister), and
+    # keep its account safe (log out, change its password, end its sessions); it can do nothing
+    # else.
     Kind.CLOSE: CAPABILITIES,
     Kind.BLACKLIST_IDENTITY: CAPABILITIES,
 }

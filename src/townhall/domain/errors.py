@@ -116,6 +116,8 @@ class ErrorCode(StrEnum):
     ROLE_REQUIRED = "role_required", 403, "the caller's role lacks the permission; the message names the roles"
     SAME_REVIEWER = "same_reviewer", 403, "an appeal is decided by another reviewer than the one who decided"
     UPDATES_SUSPENDED = "updates_suspended", 403, "the account's updates are suspended by a sanction"
+    # account security
+    PASSWORD_WRONG = "password_wrong", 403, "a password change gave the wrong current password"
 
     # 404: nothing of that name for the caller -------------------------------------------------
     APPEAL_NOT_FOUND = "appeal_not_found", 404, "no such appeal"
@@ -136,6 +138,8 @@ class ErrorCode(StrEnum):
     TARGET_NOT_FOUND = "target_not_found", 404, "a report's target does not exist"
     TERM_NOT_FOUND = "term_not_found", 404, "no such operator lexicon term"
     USER_NOT_FOUND = "user_not_found", 404, "no such user"
+    # account security
+    SESSION_NOT_FOUND = "session_not_found", 404, "no live session of the caller's with that id"
 
     # 405 ----------------------------------------------------------------------------------------
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, "the route does not take this HTTP method"

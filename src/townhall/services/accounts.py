@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import orjson
@@ -22,14 +22,19 @@ from townhall.domain.accounts import (
     Role,
     check_display_name,
     check_password,
+    device_label,
     normalize_handle,
 )
+from townhall.domain.avatars import identicon_svg
 from townhall.domain.enforcement import Capability
 from townhall.domain.errors import (
     Conflict,
     ErrorCode,
+    Forbidden,
     InvalidInput,
+    NotFound,
     PolicyRefusal,
+    StorageFull,
     Throttled,
     Unauthenticated,
 )
@@ -60,6 +65,10 @@ PASSWORD_PROFILES = {
     "rfc9106_low_memory": profiles.RFC_9106_LOW_MEMORY,
     "cheapest": profiles.CHEAPEST,  # tests and benchmarks only
 }
+# A session's last sighting is written when the database is asked about it (once a request
+# finds it no longer among the known sessions) and this long has passed: at most one write a
+# session every few minutes, none on the requests the known sessions answer.
+LAST_SEEN_EVERY_MS = 5 * 60 * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +99,18 @@ class OwnProfile:
     identity: MaskedIdentity | None
     agreement: AgreementState
     created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class OwnSession:
+    """One of the caller's sessions, as they see it: never its token or the token's hash."""
+
+    id: int
+    created_at: int
+    last_seen_at: int
+    expires_at: int
+    device: str | None
+    current: bool
 
 
 def hash_token(token: str) -> str:
@@ -329,7 +350,15 @@ class AccountService:
             conn.after_commit(lambda: self._standings.forget(principal.account_id))
             conn.after_commit(lambda: self._sign_out_sockets(principal.account_id, None))
 
-    async def log_in(self, handle: str, password: str, *, address: str | None) -> IssuedSession:
+    async def log_in(
+        self,
+        handle: str,
+        password: str,
+        *,
+        address: str | None,
+        device_name: str | None = None,
+        user_agent: str | None = None,
+    ) -> IssuedSession:
         """A session for the right password. Failed tries are counted per handle and address
         and per address: past a limit every try is refused unchecked until its wait is over, so
         guessing from one place slows down while the account's holder, elsewhere, is not locked
@@ -346,8 +375,7 @@ class AccountService:
         if not await asyncio.to_thread(self._password_matches, stored_hash, password) or (
             account is None or account.status != AccountStatus.ACTIVE
         ):
-            await self._rate_limits.hit(self._login_failures_per_pair, handle, address)
-            await self._rate_limits.hit(self._login_failures_per_address, address)
+            await self._count_failed_login(handle, address)
             security_log.info(
                 "login failed: account=%s address=%s",
                 account.id if account is not None else "unknown",
@@ -366,8 +394,13 @@ class AccountService:
                 account_id=account.id,
                 now_ms=now_ms,
                 expires_at_ms=expires_at_ms,
+                device=device_label(device_name, user_agent),
             )
         return IssuedSession(token, expires_at_ms)
+
+    async def _count_failed_login(self, handle: str, address: str) -> None:
+        await self._rate_limits.hit(self._login_failures_per_pair, handle, address)
+        await self._rate_limits.hit(self._login_failures_per_address, address)
 
     async def _require_may_try_login(self, handle: str, address: str) -> None:
         waits = [
@@ -407,19 +440,110 @@ class AccountService:
             raise Unauthenticated("the session has expired", code=ErrorCode.TOKEN_EXPIRED)
         if account.status != AccountStatus.ACTIVE:
             raise Unauthenticated("the account is not active", code=ErrorCode.ACCOUNT_INACTIVE)
+        if self._now_ms() - session.last_seen_at >= LAST_SEEN_EVERY_MS:
+            await self._record_sighting(token_hash)
         principal = Principal(account.id, account.handle, token_hash, account.role)
         return CheckedSession(principal, session.expires_at)
+
+    async def _record_sighting(self, token_hash: str) -> None:
+        """Bookkeeping on the way to a request that may only read: on a full disk it is
+        skipped, and the request goes on."""
+        try:
+            async with self._db.writing() as conn:
+                await session_store.seen(conn, token_hash, self._now_ms())
+        except StorageFull:
+            return
 
     async def log_out(self, principal: Principal) -> None:
         async with self._db.writing() as conn:
             await session_store.revoke(conn, principal.token_hash, self._now_ms())
-            conn.after_commit(lambda: self._known_sessions.forget(principal.token_hash))
-            conn.after_commit(
-                lambda: self._sign_out_sockets(principal.account_id, principal.token_hash)
+            conn.after_commit(lambda: self._ended(principal.account_id, [principal.token_hash]))
+
+    async def change_password(
+        self,
+        principal: Principal,
+        *,
+        current_password: str,
+        new_password: str,
+        address: str | None,
+    ) -> None:
+        """A new password, proven by the current one: every other session of the account ends
+        (its sockets close, its token stops working on every process), the caller's stays. A
+        wrong current password is a failed login, counted in the same windows and refused the
+        same way once they are full, so a stolen session cannot guess the password any faster
+        than a login could. A security action: no sanction withholds it, and no role."""
+        check_password(new_password)
+        address = address or "unknown"
+        await self._require_may_try_login(principal.handle, address)
+        async with self._db.reading() as conn:
+            account = await account_store.get(conn, principal.account_id)
+        stored_hash = account.password_hash if account is not None else self._decoy_hash
+        if not await asyncio.to_thread(self._password_matches, stored_hash, current_password):
+            await self._count_failed_login(principal.handle, address)
+            security_log.info(
+                "password change refused: account=%s address=%s", principal.account_id, address
             )
+            raise Forbidden("the current password is wrong", code=ErrorCode.PASSWORD_WRONG)
+        await self._rate_limits.forget(self._login_failures_per_pair, principal.handle, address)
+        password_hash = await asyncio.to_thread(self._hasher.hash, new_password)
+        async with self._db.writing() as conn:
+            await account_store.set_password_hash(conn, principal.account_id, password_hash)
+            ended = await session_store.revoke_all_but(
+                conn, principal.account_id, principal.token_hash, self._now_ms()
+            )
+            conn.after_commit(lambda: self._ended(principal.account_id, ended))
+        security_log.info(
+            "password changed: account=%s address=%s sessions_ended=%d",
+            principal.account_id,
+            address,
+            len(ended),
+        )
+
+    async def own_sessions(
+        self, principal: Principal, *, before: int | None, limit: int
+    ) -> list[OwnSession]:
+        """The caller's sessions not ended, the newest first: where they are signed in."""
+        async with self._db.reading() as conn:
+            live = await session_store.live_of(
+                conn, principal.account_id, self._now_ms(), before=before, limit=limit
+            )
+        return [
+            OwnSession(
+                id=session.id,
+                created_at=session.created_at,
+                last_seen_at=session.last_seen_at,
+                expires_at=session.expires_at,
+                device=session.device,
+                current=session.token_hash == principal.token_hash,
+            )
+            for session in live
+        ]
+
+    async def end_session(self, principal: Principal, session_id: int) -> None:
+        """End one of the caller's sessions (the current one too: that is logging out). Another
+        account's session is as missing as one that never was."""
+        now_ms = self._now_ms()
+        async with self._db.writing() as conn:
+            session = await session_store.find_live(conn, principal.account_id, session_id, now_ms)
+            if session is None:
+                raise NotFound("no such session", code=ErrorCode.SESSION_NOT_FOUND)
+            await session_store.revoke(conn, session.token_hash, now_ms)
+            conn.after_commit(lambda: self._ended(principal.account_id, [session.token_hash]))
+
+    def _ended(self, account_id: int, token_hashes: Iterable[str]) -> None:
+        """After a commit that ended sessions: every process forgets them and closes their
+        sockets."""
+        for token_hash in token_hashes:
+            self._known_sessions.forget(token_hash)
+            self._sign_out_sockets(account_id, token_hash)
 
     def _sign_out_sockets(self, account_id: int, token_hash: str | None) -> None:
         self._bus.publish(user_channel(account_id), orjson.dumps(signed_out_notice(token_hash)))
+
+    def avatar_svg(self, user_id: int) -> str:
+        """Until the media capability stores avatars, everyone's is the default drawn from their
+        id; it reads nothing, so it says nothing about whether the account exists."""
+        return identicon_svg(user_id)
 
     async def profile(self, account_id: int) -> OwnProfile:
         async with self._db.reading() as conn:

@@ -133,3 +133,9 @@ async def erase_profile(conn: DbConnection, account_id: int, *, status: str) -> 
             status=status,
         )
     )
+
+
+async def set_password_hash(conn: DbConnection, account_id: int, password_hash: str) -> None:
+    await conn.execute(
+        update(accounts).where(accounts.c.id == account_id).values(password_hash=password_hash)
+    )

@@ -131,11 +131,16 @@ agreement_acceptances = Table(
 sessions = Table(
     "sessions",
     metadata,
-    Column("token_hash", String(64), primary_key=True),
+    # The id its owner names it by (listing their devices, ending one); the token's hash never
+    # leaves the server.
+    Column("id", Int64, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
     Column("account_id", Int64, ForeignKey("accounts.id"), nullable=False, index=True),
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger, nullable=True),
+    Column("last_seen_at", BigInteger, nullable=False),
+    Column("device", String(200), nullable=True),  # domain/accounts.py device_label
 )
 
 conversations = Table(

@@ -62,6 +62,26 @@ class Session(Model):
     expires_at: Timestamp
 
 
+class OwnSession(Model):
+    """One of the caller's sessions: a device where they are signed in."""
+
+    id: int = Field(description="names the session to end it; not its token")
+    created_at: Timestamp = Field(description="when it was opened (the login)")
+    last_seen_at: Timestamp = Field(
+        description="when a request last used it, to within a few minutes"
+    )
+    expires_at: Timestamp
+    device: str | None = Field(
+        description="the device name given at login, else its User-Agent; null if neither"
+    )
+    current: bool = Field(description="the session of this request")
+
+
+class OwnSessionPage(Model):
+    sessions: list[OwnSession]
+    next_cursor: str | None
+
+
 class Agreement(Model):
     version: str
     text: str
