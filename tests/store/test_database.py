@@ -72,7 +72,7 @@ async def test_migrations_create_exactly_the_schema_the_code_uses(database: Data
         version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     assert tables == TABLES | {"alembic_version"}
     assert differences == []
-    assert version == head_revision() == "0018"
+    assert version == head_revision() == "0015"
 
 
 async def test_migrating_twice_changes_nothing_and_keeps_the_data(database_url: str) -> None:
@@ -266,7 +266,7 @@ async def test_start_up_gives_up_after_its_wait_and_on_any_other_error(db_path: 
         await outwaiting_writers(broken, "migrating")
 
 
-async def test_sessions_stored_before_0018_are_numbered_and_count_as_seen_when_opened(
+async def test_sessions_stored_before_0015_are_numbered_and_count_as_seen_when_opened(
     db_path: Path, postgres_databases: PostgresDatabases
 ) -> None:
     empty = postgres_databases.empty() if on_postgresql() else f"sqlite+aiosqlite:///{db_path}"

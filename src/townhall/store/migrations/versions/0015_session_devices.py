@@ -4,7 +4,7 @@ A user lists their sessions and ends one by its id, so the token's hash, the key
 never has to leave the server. Existing sessions are numbered in the order they are stored and
 count as last seen when they were opened.
 
-Revision ID: 0018
+Revision ID: 0015
 Revises: 0014
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
+revision = "0015"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
