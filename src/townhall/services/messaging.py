@@ -61,7 +61,7 @@ from townhall.store import conversations as conversation_store
 from townhall.store import messages as message_store
 from townhall.store import stream as stream_store
 from townhall.store.conversations import StoredConversation
-from townhall.store.database import Database, DbConnection
+from townhall.store.database import Database, DbConnection, Transaction
 from townhall.store.message_log import (
     Appended,
     MessageWriter,
@@ -191,14 +191,12 @@ class MessagingService:
                 await conversation_store.existing(conn, conversation_id), conn
             )
             rendered = render_conversation(conversation)
-            payload = await stream_store.append_new_event(
+            await self._announce(
                 conn,
-                self._db.positions,
-                event_type=EventType.CONVERSATION,
-                render=lambda position: conversation_event(position, rendered),
-                recipients=roles,
+                EventType.CONVERSATION,
+                lambda position: conversation_event(position, rendered),
+                tuple(roles),
             )
-            conn.after_commit(lambda: self._ring(roles, payload))
         return conversation
 
     async def list_conversations(
@@ -356,15 +354,12 @@ class MessagingService:
             await message_store.recall(conn, message_id, now_ms)
             recalled = replace(message, recalled_at=now_ms)
             held = message.moderation in SENDER_ONLY  # nobody else ever had it
-            recipients = (actor.account_id,) if held else members.ids
-            payload = await stream_store.append_new_event(
+            await self._announce(
                 conn,
-                self._db.positions,
-                event_type=EventType.RECALL,
-                render=lambda position: recall_event(position, render_recall(recalled)),
-                recipients=recipients,
+                EventType.RECALL,
+                lambda position: recall_event(position, render_recall(recalled)),
+                (actor.account_id,) if held else members.ids,
             )
-            conn.after_commit(lambda: self._ring(recipients, payload))
         return recalled
 
     async def mark_read(
@@ -388,22 +383,19 @@ class MessagingService:
             current = await message_store.read_seq(conn, conversation_id, me)
             if seq > current:
                 await message_store.set_read_seq(conn, conversation_id, me, seq, now_ms)
-                receipt = members.kind == ConversationKind.DIRECT
-                recipients = members.ids if receipt else (me,)
                 read = {
                     "conversation_id": conversation_id,
                     "user_id": me,
                     "seq": seq,
                     "read_at": iso_utc(now_ms),
                 }
-                payload = await stream_store.append_new_event(
+                receipt = members.kind == ConversationKind.DIRECT  # the other member is told
+                await self._announce(
                     conn,
-                    self._db.positions,
-                    event_type=EventType.READ,
-                    render=lambda position: read_event(position, read),
-                    recipients=recipients,
+                    EventType.READ,
+                    lambda position: read_event(position, read),
+                    members.ids if receipt else (me,),
                 )
-                conn.after_commit(lambda: self._ring(recipients, payload))
             unread = await message_store.unread_counts(conn, me, [conversation_id])
         return ReadState(conversation_id, max(seq, current), unread.get(conversation_id, 0))
 
@@ -412,7 +404,7 @@ class MessagingService:
         conn: DbConnection, conversation_id: int, seq: int | None, message_id: int | None
     ) -> int:
         if (seq is None) == (message_id is None):
-            raise InvalidInput("give seq or message_id, not both", code=ErrorCode.READ_SEQ_INVALID)
+            raise InvalidInput("give one of seq and message_id", code=ErrorCode.READ_SEQ_INVALID)
         if message_id is not None:
             message = await message_store.get(conn, message_id)
             if message is None or message.conversation_id != conversation_id:
@@ -496,6 +488,20 @@ class MessagingService:
         else:
             roles = await conversation_store.member_roles(conn, row.id)
         return ConversationView(row, roles)
+
+    async def _announce(
+        self,
+        conn: Transaction,
+        event_type: str,
+        render: Callable[[int], dict[str, Any]],
+        recipients: tuple[int, ...],
+    ) -> None:
+        """Append an event to the recipients' streams in the caller's transaction, and ring
+        their doorbells once it commits."""
+        payload = await stream_store.append_new_event(
+            conn, self._db.positions, event_type=event_type, render=render, recipients=recipients
+        )
+        conn.after_commit(lambda: self._ring(recipients, payload))
 
     def _ring(self, recipients: Iterable[int], payload: bytes) -> None:
         for account_id in recipients:
