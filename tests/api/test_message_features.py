@@ -386,3 +386,17 @@ async def test_a_suspended_user_cannot_type(
             await asyncio.wait_for(watcher.receive_until("typing"), QUIET_SECONDS)
 
     assert refused["error"]["code"] == "updates_suspended"
+
+
+async def test_what_was_said_before_a_member_joined_is_not_unread(
+    alice: User, bob: User, carol: User
+) -> None:
+    created = await alice.create_group("读书会", [bob.id, carol.id])
+    await bob.accept_invitation(created["id"])
+    await sent(bob, created["id"], "早到了")
+    await carol.accept_invitation(created["id"])
+    await sent(alice, created["id"], "欢迎")
+
+    shown = await listed(carol, created["id"])
+
+    assert (shown["unread"], shown["last_message"]["text"]) == (1, "欢迎")
