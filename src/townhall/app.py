@@ -174,6 +174,7 @@ async def running_services(
         intake,
         classifiers,
         limits=limits,
+        rules=pack.messaging,
         rate_limits=send_rate_limits,
         clock=clock,
         invalidations=invalidations,

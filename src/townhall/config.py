@@ -39,6 +39,7 @@ class LimitsSettings(BaseModel):
     login_failures_per_address: str = "300/hour"
     sends_per_user: str = "20/second;600/minute;10000/day"
     forwards_per_user: str = "30/minute;1000/day"
+    typing_per_user: str = "2/second;60/minute"
     reports_per_reporter: str = "10/minute;100/day"
     reports_per_target: str = "20/hour"
     long_polls_per_user: int = Field(8, ge=1, le=10_000)
@@ -63,6 +64,7 @@ class LimitsSettings(BaseModel):
         "login_failures_per_address",
         "sends_per_user",
         "forwards_per_user",
+        "typing_per_user",
         "reports_per_reporter",
         "reports_per_target",
     )

@@ -105,6 +105,8 @@ KINDS = {
     "operated_post": Kind(("post_to_delete", "held_post")),
     # A message is reported by those who can read it: the conversation's members.
     "message": Kind(("direct_message", "group_message", "sanctioned_chat_message")),
+    # A message is recalled by its sender alone.
+    "sent_message": Kind(("sent_direct_message", "sent_group_message", "sent_sanctioned_message")),
     # A forward is continued from the message that carried it, by those who read that message.
     "forward_message": Kind(("forward_message",), optional=True),
     # A sanction is appealed by its subject, a removal by the removed content's author.
@@ -138,6 +140,14 @@ ID_RULES: dict[tuple[str, str], dict[str, str]] = {
     },
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): {
         "conversation_id": "conversation"
+    },
+    ("POST", "/api/v1/conversations/{conversation_id}/messages/{message_id}/recall"): {
+        "conversation_id": "conversation",
+        "message_id": "sent_message",
+    },
+    ("POST", "/api/v1/conversations/{conversation_id}/read"): {
+        "conversation_id": "conversation",
+        "message_id": "message",
     },
     ("POST", "/api/v1/invitations/{conversation_id}/accept"): {
         "conversation_id": "invitation_to_accept"
@@ -217,6 +227,7 @@ ID_FIELD = re.compile(r"(^|_)ids?$")
 # the `group` body of POST /api/v1/conversations.
 SUSPENDED = {
     ("POST", "/api/v1/conversations/{conversation_id}/messages"),
+    ("POST", "/api/v1/conversations/{conversation_id}/messages/{message_id}/recall"),
     ("POST", "/api/v1/posts/{post_id}/forwards"),
     ("POST", "/api/v1/public-accounts/{public_account_id}/posts"),
     ("POST", "/api/v1/public-accounts"),
@@ -360,6 +371,8 @@ async def build_world(server: Server) -> World:
     to_decline = (await gina.create_group("观鸟会", [alice.id]))["id"]
     sanctioned_chat = (await sam.open_direct(bob.id))["id"]
     sanctioned_chat_message = await sent(bob, sanctioned_chat, "在吗")
+    sent_direct_message = await sent(alice, direct, "发错了")
+    sent_sanctioned_message = await sent(sam, sanctioned_chat, "稍等")
 
     account = await public_account(olga, reviewer, account_type="service")
     post = await olga.publish(account["id"], "春茶上市", "春茶上市。正文。")
@@ -398,6 +411,9 @@ async def build_world(server: Server) -> World:
         "direct_message": owned(direct_message["id"], USER),
         "group_message": owned(group_message["id"], USER, GROUP_OWNER),
         "sanctioned_chat_message": owned(sanctioned_chat_message["id"], SANCTIONED),
+        "sent_direct_message": owned(sent_direct_message["id"], USER),
+        "sent_group_message": owned(group_message["id"], GROUP_OWNER),
+        "sent_sanctioned_message": owned(sent_sanctioned_message["id"], SANCTIONED),
         "forward_message": owned(forward["message"]["id"], USER),
         "sanction": owned(suspension["id"], SANCTIONED),
         "person": owned(bob.id, seen_by=EVERYONE),
@@ -678,6 +694,7 @@ FRAMES: dict[str, dict[str, Any]] = {
     "send": {"type": "send", "conversation_id": NO_SUCH_ID, "text": "你好", "client_id": ""},
     "resume": {"type": "resume", "since": 0},
     "ping": {"type": "ping"},
+    "typing": {"type": "typing", "conversation_id": NO_SUCH_ID},
 }
 
 
@@ -702,6 +719,7 @@ async def test_every_websocket_frame_by_every_principal(server: Server, world: W
             cells = world.cells(principal, SEND.rule)
             answers = await sends(socket, cells)
             findings += judge(principal, SEND, list(zip(cells, answers, strict=True)))
+            findings += await typing_elsewhere(socket, principal, cells)
             findings += await own_events_only(socket, principal, world)
     assert not findings, "\n".join(findings)
 
@@ -752,6 +770,26 @@ async def sends(socket: ClientConnection, cells: list[Cell]) -> list[list[Answer
             code = frame["error"]["code"] if frame["type"] == "error" else None
             answered[frame["client_id"]] = Answer(403 if code else 200, code, None)
     return [[answered[client_id]] for client_id in by_client_id]
+
+
+async def typing_elsewhere(
+    socket: ClientConnection, principal: str, cells: list[Cell]
+) -> list[str]:
+    """Typing into another's conversation and into a missing one: refused alike (relayed to
+    nobody). Two frames: within any principal's typing rate."""
+    others = [cell for cell in cells if cell.variant.startswith("other:")][:1]
+    missing = [cell for cell in cells if cell.variant == "missing"]
+    for cell in [*others, *missing]:
+        frame = {**FRAMES["typing"], "conversation_id": cell.ids["conversation_id"]}
+        await socket.send(orjson.dumps(frame).decode())
+    codes = []
+    while len(codes) < len(others) + len(missing):
+        frame = orjson.loads(await asyncio.wait_for(socket.recv(), 30))
+        if frame["type"] == "error" and "client_id" not in frame:
+            codes.append(frame["error"]["code"])
+    if len(set(codes)) != 1:
+        return [f"{principal}: typing elsewhere and into nothing answered {codes}"]
+    return []
 
 
 async def own_events_only(socket: ClientConnection, principal: str, world: World) -> list[str]:

@@ -41,7 +41,7 @@ from tests.support import (
 )
 from townhall.api.models.events import events_json_schema
 from townhall.domain import enforcement, messaging, review
-from townhall.domain.frames import AuthFrame, PingFrame, ResumeFrame, SendFrame
+from townhall.domain.frames import AuthFrame, PingFrame, ResumeFrame, SendFrame, TypingFrame
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
 
@@ -104,7 +104,7 @@ def test_the_event_schema_is_documented_as_it_is() -> None:
     Draft202012Validator.check_schema(json.loads(generated))
 
 
-@pytest.mark.parametrize("frame", [AuthFrame, SendFrame, ResumeFrame, PingFrame])
+@pytest.mark.parametrize("frame", [AuthFrame, SendFrame, ResumeFrame, PingFrame, TypingFrame])
 def test_each_client_frame_is_described_as_the_server_decodes_it(frame: Any) -> None:
     decoded = msgspec.json.schema(frame)
     decoded = decoded["$defs"][decoded["$ref"].rsplit("/", 1)[-1]]
@@ -232,6 +232,27 @@ async def test_every_event_and_frame_a_user_gets_is_one_the_schema_describes(
         await live.until("ack")
         await live.connection.send('{"type": "send", "conversation_id": "not an id"}')
         await live.until("error")
+        # A reply mentioning everyone, its original recalled; a read receipt; typing, live only.
+        original = await sent(bob, group, "大家好")
+        await alice.request(
+            "POST",
+            f"/api/v1/conversations/{group}/messages",
+            json={
+                "text": "欢迎",
+                "client_id": "reply-1",
+                "reply_to": original["id"],
+                "mentions": [bob.id],
+                "mention_everyone": True,
+            },
+        )
+        await bob.request("POST", f"/api/v1/conversations/{group}/messages/{original['id']}/recall")
+        await live.until("recall")
+        await bob.request("POST", f"/api/v1/conversations/{chat}/read", json={"seq": 1})
+        await live.until("read")
+        async with recorded_socket(bob) as typist:
+            await typist.send({"type": "typing", "conversation_id": group})
+            await live.until("typing")
+        await live.send({"type": "typing", "conversation_id": group})
 
         # Held (only alice has it), then released to bob; held again, then withheld.
         for decision in ("approve", "remove"):

@@ -309,6 +309,10 @@ async def conversations(alice: User, bob: User, carol: User) -> int:
     await bob.request("GET", f"/api/v1/conversations/{group['id']}")
     message = await alice.send(chat, "你好", client_id="hello-once")
     assert await alice.send(chat, "你好", client_id="hello-once") == message  # 200: a resend
+    await bob.request("POST", f"/api/v1/conversations/{chat}/read", json={"seq": message["seq"]})
+    oops = await alice.send(chat, "发错了")
+    await alice.request("POST", f"/api/v1/conversations/{chat}/messages/{oops['id']}/recall")
+    await bob.request("GET", "/api/v1/conversations")  # a recalled last message, read state
     await bob.history(chat)
     await bob.sync()
     return int(chat)

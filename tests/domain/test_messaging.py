@@ -1,4 +1,5 @@
-"""Message text, client ids, group titles and members, and the one-per-pair direct key."""
+"""Message text, client ids, group titles and members, the one-per-pair direct key, and the
+rules of recall, mentions and read cursors."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from townhall.domain.errors import InvalidInput, PolicyRefusal, TooLarge
+from townhall.domain.errors import ErrorCode, Forbidden, InvalidInput, PolicyRefusal, TooLarge
 from townhall.domain.limits import Limits
 from townhall.domain.messaging import (
+    MessagingRules,
     check_client_id,
     check_group_title,
     check_message_text,
+    check_read_seq,
+    check_recall,
+    checked_mentions,
     direct_pair_key,
     group_invitee_ids,
 )
@@ -163,3 +168,49 @@ def test_no_direct_conversation_with_oneself(user_id: int) -> None:
     with pytest.raises(InvalidInput) as refused:
         direct_pair_key(user_id, user_id)
     assert refused.value.code == "direct_self"
+
+
+RULES = MessagingRules(recall_seconds=120)
+
+
+@pytest.mark.parametrize(("elapsed_ms", "allowed"), [(0, True), (119_999, True), (120_000, False)])
+def test_a_sender_recalls_within_the_window_only(elapsed_ms: int, allowed: bool) -> None:
+    def recall() -> None:
+        check_recall(
+            sender_id=1, actor_id=1, sent_at_ms=1_000, now_ms=1_000 + elapsed_ms, rules=RULES
+        )
+
+    if allowed:
+        recall()
+    else:
+        with pytest.raises(PolicyRefusal) as refused:
+            recall()
+        assert refused.value.code == ErrorCode.RECALL_WINDOW_PASSED
+
+
+def test_nobody_but_the_sender_recalls() -> None:
+    with pytest.raises(Forbidden) as refused:
+        check_recall(sender_id=1, actor_id=2, sent_at_ms=0, now_ms=0, rules=RULES)
+    assert refused.value.code == ErrorCode.RECALL_NOT_SENDER
+
+
+def test_mentions_name_members_once_each() -> None:
+    members = frozenset({1, 2, 3})
+    assert checked_mentions([2, 3, 2], False, member_ids=members, may_mention_everyone=False) == {
+        "user_ids": [2, 3],
+        "everyone": False,
+    }
+    assert checked_mentions([], False, member_ids=members, may_mention_everyone=True) is None
+    with pytest.raises(PolicyRefusal):
+        checked_mentions([4], False, member_ids=members, may_mention_everyone=True)
+    with pytest.raises(Forbidden):
+        checked_mentions([], True, member_ids=members, may_mention_everyone=False)
+
+
+@pytest.mark.parametrize(("seq", "valid"), [(0, True), (5, True), (6, False), (-1, False)])
+def test_a_read_cursor_points_at_a_message_there_is(seq: int, valid: bool) -> None:
+    if valid:
+        check_read_seq(seq, 5)
+    else:
+        with pytest.raises(InvalidInput):
+            check_read_seq(seq, 5)

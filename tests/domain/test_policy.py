@@ -55,6 +55,7 @@ PACK: dict[str, Any] = {
         "max_digit_run": 6,
     },
     "groups": {"max_created_per_day": 10, "max_joined": 500},
+    "messaging": {"recall_seconds": 120},
     "reach": {"serious_views": 5000, "serious_forwards": 500, "window_days": 365},
     "moderation": {
         "categories": ["fraud"],
@@ -259,6 +260,7 @@ def test_the_public_view_shows_the_rules_but_not_the_agreement_text() -> None:
             "news_check": {"enabled": False, "exempt_entitlements": ["originate", "repost"]},
         },
         "groups": PACK["groups"],
+        "messaging": PACK["messaging"],
         "reach": PACK["reach"],
         "moderation": {
             "categories": ["fraud"],

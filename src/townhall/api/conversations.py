@@ -17,15 +17,22 @@ from townhall.api.models.messaging import (
     Message,
     MessagePage,
     NewConversation,
+    ReadState,
 )
 from townhall.api.responses import JSONBody
-from townhall.api.schemas import MAX_ID, ConversationIn, DirectIn, MessageIn
+from townhall.api.schemas import MAX_ID, ConversationIn, DirectIn, MessageIn, ReadIn
 from townhall.domain.permissions import Permission
-from townhall.services.rendering import render_conversation, render_invitation, render_message
+from townhall.services.rendering import (
+    render_conversation,
+    render_conversation_summary,
+    render_invitation,
+    render_message,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["messaging"])
 
 ConversationId = Annotated[int, Path(ge=1, le=MAX_ID, description="the conversation")]
+MessageId = Annotated[int, Path(ge=1, le=MAX_ID, description="the message")]
 ListLimit = Annotated[int, at_most(500)]
 
 
@@ -114,7 +121,7 @@ async def list_conversations(
     )
     last = conversations[-1].id if len(conversations) == limit else None
     return {
-        "conversations": [render_conversation(c) for c in conversations],
+        "conversations": [render_conversation_summary(c) for c in conversations],
         "next_cursor": next_cursor(last),
     }
 
@@ -137,7 +144,7 @@ async def get_conversation(
     response_model=Message,
     responses={
         200: {"model": Message, "description": "a resend of a stored message (same client_id)"},
-        **errors(409, 422, 429),
+        **errors(403, 409, 422, 429),
     },
     openapi_extra=needs(Permission.ACT),
 )
@@ -148,11 +155,57 @@ async def send_message(
     services: ServicesDep,
 ) -> JSONBody:
     appended = await services.messaging.send(
-        principal, conversation_id, text=body.text, client_id=body.client_id
+        principal,
+        conversation_id,
+        text=body.text,
+        client_id=body.client_id,
+        reply_to=body.reply_to,
+        mentions=body.mentions,
+        mention_everyone=body.mention_everyone,
     )
     # A resend: the stored message, nothing new written.
     status = 200 if appended.duplicate else 201
     return JSONBody(render_message(appended.message), status_code=status)
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages/{message_id}/recall",
+    summary="Recall (撤回) one's own message within the pack's window",
+    response_model=Message,
+    responses=errors(403, 422),
+    openapi_extra=needs(Permission.ACT),
+)
+async def recall_message(
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> JSONBody:
+    """Members get a `recall` event and see the message without its text from then on; the
+    stored copy stays for reviewers, reports and retention."""
+    recalled = await services.messaging.recall(principal, conversation_id, message_id)
+    return JSONBody(render_message(recalled))
+
+
+@router.post(
+    "/conversations/{conversation_id}/read",
+    summary="Move the caller's read cursor up to a message",
+    response_model=ReadState,
+    responses=errors(403),
+    openapi_extra=needs(Permission.ACT),
+)
+async def mark_read(
+    conversation_id: ConversationId,
+    body: ReadIn,
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Any:
+    """The cursor never moves back; a move is a `read` event for the caller's devices and, in a
+    direct conversation, for the other member (a read receipt)."""
+    state = await services.messaging.mark_read(
+        principal, conversation_id, seq=body.seq, message_id=body.message_id
+    )
+    return {"conversation_id": state.conversation_id, "seq": state.seq, "unread": state.unread}
 
 
 @router.get(

@@ -83,6 +83,22 @@ ConversationIn = Annotated[DirectIn | GroupIn, Field(discriminator="kind")]
 class MessageIn(Body):
     text: Annotated[str, Field(max_length=1_048_576)]
     client_id: ShortText
+    reply_to: EntityId | None = Field(
+        None, description="a message of the same conversation this one replies to (quotes)"
+    )
+    mentions: Annotated[list[EntityId], Field(max_length=100_000)] = Field(
+        [], description="members mentioned, by user id"
+    )
+    mention_everyone: bool = Field(
+        False, description="mention every member (a group's owner and admins only)"
+    )
+
+
+class ReadIn(Body):
+    """Read up to a message, by its seq or its id (one of them)."""
+
+    seq: Annotated[int, Field(ge=0, le=MAX_ID)] | None = None
+    message_id: EntityId | None = None
 
 
 class AgreementIn(Body):

@@ -25,12 +25,13 @@ from townhall.api.errors import error_body
 from townhall.bus.base import user_channel
 from townhall.config import Settings
 from townhall.domain.errors import DomainError, ErrorCode
-from townhall.domain.events import POST_PREFIX, SIGNED_OUT_PREFIX
+from townhall.domain.events import LIVE_ONLY_PREFIXES, SIGNED_OUT_PREFIX
 from townhall.domain.frames import (
     NOT_JSON,
     PingFrame,
     ResumeFrame,
     SendFrame,
+    TypingFrame,
     auth_decoder,
     frame_cursor,
     frame_decoder,
@@ -112,7 +113,7 @@ class Connection:
         """Bus delivery. The socket that sent a message gets an ack instead of the event."""
         if origin is self:
             return
-        if frame.startswith(POST_PREFIX):  # a live post has no stream cursor: a control frame
+        if frame.startswith(LIVE_ONLY_PREFIXES):  # a live post or typing: no cursor, a control
             self._enqueue(frame.decode())
             return
         if frame.startswith(SIGNED_OUT_PREFIX):
@@ -205,6 +206,14 @@ class Connection:
             self.resume(frame.since)
         elif type(frame) is PingFrame:
             self.send_control({"type": "pong", "cursor": self.services.sync.current_cursor})
+        elif type(frame) is TypingFrame:
+            await self._typing(frame)
+
+    async def _typing(self, frame: TypingFrame) -> None:
+        try:
+            await self.services.messaging.typing(self.principal, frame.conversation_id)
+        except DomainError as exc:
+            self.send_control(_error(None, exc.code, exc.message))
 
     async def _send(self, frame: SendFrame) -> None:
         try:
@@ -214,6 +223,9 @@ class Connection:
                 text=frame.text,
                 client_id=frame.client_id,
                 origin=self,
+                reply_to=frame.reply_to,
+                mentions=frame.mentions,
+                mention_everyone=frame.mention_everyone,
             )
         except DomainError as exc:
             self.send_control(_error(frame.client_id, exc.code, exc.message))

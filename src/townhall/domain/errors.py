@@ -92,6 +92,9 @@ class ErrorCode(StrEnum):
     TREE_SIZE_TOO_LARGE = "tree_size_too_large", 400, "an audit-log tree size beyond the rows the log has"
     VERDICT_INVALID = "verdict_invalid", 400, "an appeal's verdict is uphold or reverse"
 
+    # messages (replies, mentions, recall, read state)
+    READ_SEQ_INVALID = "read_seq_invalid", 400, "seq is beyond the conversation's last message"
+
     # 401: no valid session ----------------------------------------------------------------------
     ACCOUNT_INACTIVE = "account_inactive", 401, "the account is no longer active or no longer exists"
     AUTH_REQUIRED = "auth_required", 401, 'a WebSocket\'s first frame was not {"type": "auth", "token"}'
@@ -119,6 +122,10 @@ class ErrorCode(StrEnum):
     # account security
     PASSWORD_WRONG = "password_wrong", 403, "a password change gave the wrong current password"
 
+    # messages (replies, mentions, recall, read state)
+    MENTION_EVERYONE_FORBIDDEN = "mention_everyone_forbidden", 403, "only a group's owner and admins may mention everyone"
+    RECALL_NOT_SENDER = "recall_not_sender", 403, "only its sender may recall a message"
+
     # 404: nothing of that name for the caller -------------------------------------------------
     APPEAL_NOT_FOUND = "appeal_not_found", 404, "no such appeal"
     CASE_NOT_FOUND = "case_not_found", 404, "no such review case (for an appeal: none about the caller's content)"
@@ -140,6 +147,10 @@ class ErrorCode(StrEnum):
     USER_NOT_FOUND = "user_not_found", 404, "no such user"
     # account security
     SESSION_NOT_FOUND = "session_not_found", 404, "no live session of the caller's with that id"
+
+    # messages (replies, mentions, recall, read state)
+    MESSAGE_NOT_FOUND = "message_not_found", 404, "no such message in this conversation for the caller"
+    REPLY_TARGET_NOT_FOUND = "reply_target_not_found", 404, "the message replied to is not one the sender can see in this conversation"
 
     # 405 ----------------------------------------------------------------------------------------
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, "the route does not take this HTTP method"
@@ -221,6 +232,10 @@ class ErrorCode(StrEnum):
     UNDERAGE = "underage", 422, "the identity's holder is under the minimum age"
     WARNING_REQUIRED = "warning_required", 422, "the pack allows this suspension only after a prior warning"
 
+    # messages (replies, mentions, recall, read state)
+    MENTION_NOT_MEMBER = "mention_not_member", 422, "a mention names someone who is not a member of the conversation"
+    RECALL_WINDOW_PASSED = "recall_window_passed", 422, "the message is older than the pack's recall window (messaging.recall_seconds)"
+
     # 429: too many, try later ------------------------------------------------------------------
     BROADCAST_QUOTA = "broadcast_quota", 429, "the public account's post quota for the period is used up"
     REPORT_RATE_LIMITED = "report_rate_limited", 429, "too many unfounded reports: fewer a day for now"
@@ -235,6 +250,9 @@ class ErrorCode(StrEnum):
     TOO_MANY_SOCKETS = "too_many_sockets", 429, "the caller has as many WebSockets open as allowed (a WebSocket error frame)"
     TOO_MANY_REVEALS = "too_many_reveals", 429, "this reviewer revealed as many identities as an hour allows"
     TOO_MANY_LOGIN_ATTEMPTS = "too_many_login_attempts", 429, "too many failed logins from this address; wait retry_after seconds"
+
+    # messages (typing indicators)
+    TOO_MANY_TYPING = "too_many_typing", 429, "typing indicators are sent more often than the limits allow (a WebSocket error frame)"
 
     # 431: the request's head is too large ------------------------------------------------------
     HEADERS_TOO_LARGE = "headers_too_large", 431, "the request's headers are over the limit (max_header_bytes, max_headers)"

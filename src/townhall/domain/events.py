@@ -14,6 +14,10 @@ class EventType:
     TOMBSTONE = "tombstone"
     INVITATION = "invitation"
     CORRECTION = "correction"
+    # Message features: a recall, a read cursor moved; typing is live only, never stored.
+    RECALL = "recall"
+    READ = "read"
+    TYPING = "typing"
 
 
 SIGNED_OUT_PREFIX = b'{"type":"signed_out"'
@@ -53,6 +57,24 @@ def correction_event(cursor: int, correction: dict[str, Any]) -> dict[str, Any]:
 
 
 POST_PREFIX = b'{"type":"post"'
+TYPING_PREFIX = b'{"type":"typing"'
+# Pushed live only, without a cursor: not events of the stream, so sync never wakes for them.
+LIVE_ONLY_PREFIXES = (POST_PREFIX, TYPING_PREFIX)
+
+
+def recall_event(cursor: int, recall: dict[str, Any]) -> dict[str, Any]:
+    """A message recalled by its sender: clients drop its text."""
+    return {"type": EventType.RECALL, "cursor": cursor, "recall": recall}
+
+
+def read_event(cursor: int, read: dict[str, Any]) -> dict[str, Any]:
+    """A member's read cursor moved: their own devices, and in a direct chat the other member."""
+    return {"type": EventType.READ, "cursor": cursor, "read": read}
+
+
+def typing_frame(conversation_id: int, user_id: int) -> dict[str, Any]:
+    """A member is typing: relayed live to the others' sockets, never stored."""
+    return {"type": EventType.TYPING, "conversation_id": conversation_id, "user_id": user_id}
 
 
 def post_event(post: dict[str, Any]) -> dict[str, Any]:
@@ -71,6 +93,9 @@ def message_object(
     created_at: str,
     attachment: dict[str, Any] | None = None,
     moderation: str | None = None,
+    reply_to: int | None = None,
+    mentions: dict[str, Any] | None = None,
+    recalled: bool = False,
 ) -> dict[str, Any]:
     message = {
         "id": message_id,
@@ -85,4 +110,10 @@ def message_object(
         message["attachment"] = attachment
     if moderation is not None:  # "held": only the sender sees it; "removed": a tombstone
         message["moderation"] = moderation
+    if reply_to is not None:
+        message["reply_to"] = reply_to
+    if mentions is not None:
+        message["mentions"] = mentions
+    if recalled:  # by its sender: its text is gone for everyone
+        message["recalled"] = True
     return message

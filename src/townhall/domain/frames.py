@@ -19,6 +19,15 @@ class SendFrame(msgspec.Struct, tag="send", tag_field="type"):
     conversation_id: EntityId
     text: str
     client_id: str
+    reply_to: EntityId | None = None
+    mentions: list[EntityId] = []
+    mention_everyone: bool = False
+
+
+class TypingFrame(msgspec.Struct, tag="typing", tag_field="type"):
+    """The client's user is typing in a conversation: relayed live, never stored."""
+
+    conversation_id: EntityId
 
 
 class ResumeFrame(msgspec.Struct, tag="resume", tag_field="type"):
@@ -29,7 +38,7 @@ class PingFrame(msgspec.Struct, tag="ping", tag_field="type"):
     pass
 
 
-ClientFrame = SendFrame | ResumeFrame | PingFrame
+ClientFrame = SendFrame | ResumeFrame | PingFrame | TypingFrame
 
 auth_decoder = msgspec.json.Decoder(AuthFrame)
 frame_decoder = msgspec.json.Decoder(ClientFrame)

@@ -22,6 +22,7 @@ class Limits:
     login_failures_per_address: str = "300/hour"
     sends_per_user: str = "20/second;600/minute;10000/day"
     forwards_per_user: str = "30/minute;1000/day"  # posts forwarded into conversations
+    typing_per_user: str = "2/second;60/minute"  # typing indicators relayed, never stored
     reports_per_reporter: str = "10/minute;100/day"  # reports one account files
     reports_per_target: str = "20/hour"  # reports of one target that weigh in its case
     long_polls_per_user: int = 8

@@ -8,7 +8,14 @@ from collections.abc import Iterable
 
 import msgspec
 
-from townhall.domain.errors import ErrorCode, InvalidInput, PolicyRefusal, TooLarge
+from townhall.domain.errors import (
+    ErrorCode,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PolicyRefusal,
+    TooLarge,
+)
 from townhall.domain.limits import Limits
 
 CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]+")
@@ -46,6 +53,73 @@ def check_group_rules(rules: GroupRules) -> str | None:
         if getattr(rules, key) < 1:
             return f"groups.{key}: must be >= 1"
     return None
+
+
+class MessagingRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The pack's rules for messages already sent: how long a sender may recall one."""
+
+    recall_seconds: int
+
+
+def check_messaging_rules(rules: MessagingRules) -> str | None:
+    """The first problem with a pack's messaging section, as `key: what`, or None."""
+    if rules.recall_seconds < 0:
+        return "messaging.recall_seconds: must be >= 0"
+    return None
+
+
+MANAGERS = frozenset({MemberRole.OWNER, MemberRole.ADMIN})
+
+
+def checked_mentions(
+    user_ids: Iterable[int],
+    everyone: bool,
+    *,
+    member_ids: frozenset[int],
+    may_mention_everyone: bool,
+) -> dict[str, object] | None:
+    """Whom a message mentions, as it is stored and rendered; None when nobody. Only members may
+    be mentioned, and everyone only by those allowed (a group's owner and admins)."""
+    if everyone and not may_mention_everyone:
+        raise Forbidden(
+            "only a group's owner and admins may mention everyone",
+            code=ErrorCode.MENTION_EVERYONE_FORBIDDEN,
+        )
+    named = list(dict.fromkeys(user_ids))
+    if not member_ids.issuperset(named):
+        raise PolicyRefusal(
+            "mentions may name members of the conversation only",
+            code=ErrorCode.MENTION_NOT_MEMBER,
+        )
+    if not named and not everyone:
+        return None
+    return {"user_ids": named, "everyone": everyone}
+
+
+def check_recall(
+    *, sender_id: int, actor_id: int, sent_at_ms: int, now_ms: int, rules: MessagingRules
+) -> None:
+    """Only its sender recalls a message, and only within the pack's window."""
+    if sender_id != actor_id:
+        raise Forbidden("only its sender may recall a message", code=ErrorCode.RECALL_NOT_SENDER)
+    if now_ms - sent_at_ms >= rules.recall_seconds * 1000:
+        raise PolicyRefusal(
+            f"a message may be recalled within {rules.recall_seconds} s of sending",
+            code=ErrorCode.RECALL_WINDOW_PASSED,
+        )
+
+
+def check_read_seq(seq: int, last_seq: int) -> None:
+    """A read cursor points at a message the conversation has (0: nothing read)."""
+    if not 0 <= seq <= last_seq:
+        raise InvalidInput(
+            f"seq must be 0-{last_seq}, the conversation's last message",
+            code=ErrorCode.READ_SEQ_INVALID,
+        )
+
+
+def no_such_message() -> NotFound:
+    return NotFound("no such message in this conversation", code=ErrorCode.MESSAGE_NOT_FOUND)
 
 
 def check_message_text(text: str, limits: Limits) -> str:

@@ -13,7 +13,12 @@ from townhall.domain.accounts import ID_TYPES, VERIFICATION_STATUSES
 from townhall.domain.enforcement import Capability, EnforcementRules
 from townhall.domain.enforcement import check_rules as check_enforcement_rules
 from townhall.domain.identity import CHECKED_ID_TYPES, IdentityRequirement
-from townhall.domain.messaging import GroupRules, check_group_rules
+from townhall.domain.messaging import (
+    GroupRules,
+    MessagingRules,
+    check_group_rules,
+    check_messaging_rules,
+)
 from townhall.domain.moderation import ModerationRules, check_rules
 from townhall.domain.naming import NamingRules
 from townhall.domain.news_check import check_rules as check_news_rules
@@ -88,6 +93,7 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     public_accounts: PublicAccountRules
     naming: NamingRules
     groups: GroupRules
+    messaging: MessagingRules
     reach: ReachRules
     moderation: ModerationRules
     review: ReviewRules
@@ -117,6 +123,7 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 "news_check": self.public_accounts.news_check.public(),
             },
             "groups": _as_json(self.groups),
+            "messaging": _as_json(self.messaging),
             "reach": _as_json(self.reach),
             "moderation": {
                 "categories": list(self.moderation.categories),
@@ -154,6 +161,7 @@ def parse_pack(data: Mapping[str, Any]) -> PolicyPack:
         check_enforcement_rules(pack.enforcement, pack.moderation.severities),
         check_retention_rules(pack.retention),
         check_group_rules(pack.groups),
+        check_messaging_rules(pack.messaging),
     ):
         if problem is not None:
             raise PolicyPackError(problem)

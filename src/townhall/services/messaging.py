@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -12,20 +12,35 @@ from sqlalchemy.exc import IntegrityError
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.enforcement import Capability
 from townhall.domain.errors import ErrorCode, InvalidInput, NotFound, Throttled
-from townhall.domain.events import EventType, conversation_event, message_event
+from townhall.domain.events import (
+    EventType,
+    conversation_event,
+    message_event,
+    read_event,
+    recall_event,
+    typing_frame,
+)
 from townhall.domain.limits import Limits
 from townhall.domain.messaging import (
+    GONE,
+    MANAGERS,
     SENDER_ONLY,
     ConversationKind,
     MemberRole,
     MessageModeration,
+    MessagingRules,
     check_client_id,
     check_message_text,
+    check_read_seq,
+    check_recall,
+    checked_mentions,
     direct_pair_key,
+    no_such_message,
 )
 from townhall.domain.moderation import Decision, Surface
 from townhall.domain.permissions import Permission
 from townhall.domain.review import Target
+from townhall.domain.time import iso_utc
 from townhall.services.caches import Invalidations, LocalCache, Topic
 from townhall.services.classifiers import ClassifierStage, Subject
 from townhall.services.enforcement import Enforcement
@@ -33,14 +48,20 @@ from townhall.services.intake import CaseIntake
 from townhall.services.moderation import ContentCheck
 from townhall.services.principal import Principal, require
 from townhall.services.rate_limits import Limit, RateLimits
-from townhall.services.rendering import ConversationView, render_conversation, render_message
+from townhall.services.rendering import (
+    ConversationSummary,
+    ConversationView,
+    render_conversation,
+    render_message,
+    render_recall,
+)
 from townhall.services.standing import Standings
 from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
 from townhall.store import messages as message_store
 from townhall.store import stream as stream_store
 from townhall.store.conversations import StoredConversation
-from townhall.store.database import Database, DbConnection
+from townhall.store.database import Database, DbConnection, Transaction
 from townhall.store.message_log import (
     Appended,
     MessageWriter,
@@ -59,6 +80,16 @@ class Members:
     kind: str
     ids: tuple[int, ...]
     id_set: frozenset[int]
+    managers: frozenset[int]  # a group's owner and admins: they may mention everyone
+
+
+@dataclass(frozen=True, slots=True)
+class ReadState:
+    """Where a member has read a conversation up to, and what is left unread."""
+
+    conversation_id: int
+    seq: int
+    unread: int
 
 
 def _has_members(members: Members) -> bool:
@@ -78,6 +109,7 @@ class MessagingService:
         classifiers: ClassifierStage,
         *,
         limits: Limits,
+        rules: MessagingRules,
         rate_limits: RateLimits,
         clock: Callable[[], float],
         invalidations: Invalidations,
@@ -85,6 +117,8 @@ class MessagingService:
         self._db = database
         self._rate_limits = rate_limits
         self._sends = Limit.parse("sends_per_user", limits.sends_per_user)
+        self._typing = Limit.parse("typing_per_user", limits.typing_per_user)
+        self._rules = rules
         self._log = message_log
         self._bus = bus
         self._standings = standings
@@ -157,26 +191,38 @@ class MessagingService:
                 await conversation_store.existing(conn, conversation_id), conn
             )
             rendered = render_conversation(conversation)
-            payload = await stream_store.append_new_event(
+            await self._announce(
                 conn,
-                self._db.positions,
-                event_type=EventType.CONVERSATION,
-                render=lambda position: conversation_event(position, rendered),
-                recipients=roles,
+                EventType.CONVERSATION,
+                lambda position: conversation_event(position, rendered),
+                tuple(roles),
             )
-            conn.after_commit(lambda: self._ring(roles, payload))
         return conversation
 
     async def list_conversations(
         self, actor: Principal, *, after: int | None, limit: int
-    ) -> list[ConversationView]:
-        """The caller's conversations after the one with id `after`, oldest first."""
+    ) -> list[ConversationSummary]:
+        """The caller's conversations after the one with id `after`, oldest first, each with
+        the caller's read cursor, unread count and last message."""
+        me = actor.account_id
         async with self._db.reading() as conn:
             rows = await conversation_store.list_for_account(
-                conn, actor.account_id, after=after or 0, limit=limit
+                conn, me, after=after or 0, limit=limit
             )
-            roles = await conversation_store.member_roles_of(conn, [row.id for row in rows])
-        return [ConversationView(row, roles[row.id]) for row in rows]
+            ids = [row.id for row in rows]
+            roles = await conversation_store.member_roles_of(conn, ids)
+            read = await message_store.read_seqs(conn, me, ids)
+            unread = await message_store.unread_counts(conn, me, ids)
+            last = await message_store.last_messages(conn, me, ids, sender_only=SENDER_ONLY)
+        return [
+            ConversationSummary(
+                ConversationView(row, roles[row.id]),
+                read_seq=read.get(row.id, 0),
+                unread=unread.get(row.id, 0),
+                last_message=last.get(row.id),
+            )
+            for row in rows
+        ]
 
     async def get_conversation(self, actor: Principal, conversation_id: int) -> ConversationView:
         await self._require_member(actor, conversation_id)
@@ -194,9 +240,14 @@ class MessagingService:
         origin: object = None,
         attachment: dict[str, Any] | None = None,
         written_with: WrittenWith | None = None,
+        reply_to: int | None = None,
+        mentions: Sequence[int] = (),
+        mention_everyone: bool = False,
     ) -> Appended:
         """Store and deliver the message; what the check raised about it (and `written_with`,
-        the caller's rows) is written in the message's own transaction."""
+        the caller's rows) is written in the message's own transaction. A reply names a message
+        of the conversation the sender can see; mentions name its members, checked against the
+        cached members (the send path reads nothing more unless it replies)."""
         require(actor, Permission.ACT)
         check_message_text(text, self._limits)
         check_client_id(client_id, self._limits)
@@ -208,15 +259,17 @@ class MessagingService:
                 retry_after=wait,
             )
         members = await self._require_member(actor, conversation_id)
-        if members.kind == ConversationKind.GROUP:
-            await self._enforcement.require_user_may(actor.account_id, Capability.SEND_GROUP)
-            await self._standings.require_may(actor.account_id, Capability.SEND_GROUP)
-            await self._enforcement.require_group_open(conversation_id)
-            surface = Surface.GROUP
-        else:
-            await self._enforcement.require_user_may(actor.account_id, Capability.SEND_DIRECT)
-            await self._standings.require_may(actor.account_id, Capability.SEND_DIRECT)
-            surface = Surface.DIRECT
+        surface = await self._require_may_write(actor, members, conversation_id)
+        mentioned = None
+        if mentions or mention_everyone:
+            mentioned = checked_mentions(
+                mentions,
+                mention_everyone,
+                member_ids=members.id_set,
+                may_mention_everyone=actor.account_id in members.managers,
+            )
+        if reply_to is not None:
+            await self._check_reply(actor, conversation_id, reply_to)
         verdict = await self._check.screen(
             surface, text, author_id=actor.account_id, subject_type="message"
         )
@@ -239,11 +292,142 @@ class MessagingService:
             attachment=orjson.dumps(attachment).decode() if attachment is not None else None,
             moderation=MessageModeration.HELD if held else None,
             written_with=written_with,
+            reply_to=reply_to,
+            mentions=orjson.dumps(mentioned).decode() if mentioned is not None else None,
         )
         if not appended.duplicate:
             subject = Subject(surface, Target.MESSAGE, appended.message.id, actor.account_id)
             self._classifiers.submit(text, subject)
         return appended
+
+    async def _require_may_write(
+        self, actor: Principal, members: Members, conversation_id: int
+    ) -> str:
+        """What a send needs of the sender (and of a group): the same for every write into a
+        conversation. Returns the content check's surface for it."""
+        if members.kind == ConversationKind.GROUP:
+            await self._enforcement.require_user_may(actor.account_id, Capability.SEND_GROUP)
+            await self._standings.require_may(actor.account_id, Capability.SEND_GROUP)
+            await self._enforcement.require_group_open(conversation_id)
+            return Surface.GROUP
+        await self._enforcement.require_user_may(actor.account_id, Capability.SEND_DIRECT)
+        await self._standings.require_may(actor.account_id, Capability.SEND_DIRECT)
+        return Surface.DIRECT
+
+    async def _check_reply(self, actor: Principal, conversation_id: int, reply_to: int) -> None:
+        async with self._db.reading() as conn:
+            target = await message_store.get(conn, reply_to)
+        if (
+            target is None
+            or target.conversation_id != conversation_id
+            or (target.moderation in SENDER_ONLY and target.sender_id != actor.account_id)
+        ):
+            raise NotFound(
+                "reply_to must be a message of this conversation",
+                code=ErrorCode.REPLY_TARGET_NOT_FOUND,
+            )
+
+    async def recall(
+        self, actor: Principal, conversation_id: int, message_id: int
+    ) -> StoredMessage:
+        """The sender takes a message back within the pack's window: every member gets a recall
+        event and sees it without its text from then on (history and sync replays alike); the
+        stored copy stays for reviewers, reports and retention. Recalling it again, or a message
+        moderation removed, changes nothing."""
+        require(actor, Permission.ACT)
+        members = await self._require_member(actor, conversation_id)
+        await self._require_may_write(actor, members, conversation_id)
+        now_ms = self._now_ms()
+        async with self._db.writing() as conn:
+            message = await message_store.get(conn, message_id)
+            if message is None or message.conversation_id != conversation_id:
+                raise no_such_message()
+            check_recall(
+                sender_id=message.sender_id,
+                actor_id=actor.account_id,
+                sent_at_ms=message.created_at_ms,
+                now_ms=now_ms,
+                rules=self._rules,
+            )
+            if message.recalled_at is not None or message.moderation in GONE:
+                return message
+            await message_store.recall(conn, message_id, now_ms)
+            recalled = replace(message, recalled_at=now_ms)
+            held = message.moderation in SENDER_ONLY  # nobody else ever had it
+            await self._announce(
+                conn,
+                EventType.RECALL,
+                lambda position: recall_event(position, render_recall(recalled)),
+                (actor.account_id,) if held else members.ids,
+            )
+        return recalled
+
+    async def mark_read(
+        self,
+        actor: Principal,
+        conversation_id: int,
+        *,
+        seq: int | None = None,
+        message_id: int | None = None,
+    ) -> ReadState:
+        """Move the caller's read cursor up to a message (by seq or id); it never moves back.
+        A move is an event in the reader's stream, so their other devices follow, and in a
+        direct chat in the other member's too (a read receipt)."""
+        require(actor, Permission.ACT)
+        await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
+        members = await self._require_member(actor, conversation_id)
+        me = actor.account_id
+        now_ms = self._now_ms()
+        async with self._db.writing() as conn:
+            seq = await self._read_target(conn, conversation_id, seq, message_id)
+            current = await message_store.read_seq(conn, conversation_id, me)
+            if seq > current:
+                await message_store.set_read_seq(conn, conversation_id, me, seq, now_ms)
+                read = {
+                    "conversation_id": conversation_id,
+                    "user_id": me,
+                    "seq": seq,
+                    "read_at": iso_utc(now_ms),
+                }
+                receipt = members.kind == ConversationKind.DIRECT  # the other member is told
+                await self._announce(
+                    conn,
+                    EventType.READ,
+                    lambda position: read_event(position, read),
+                    members.ids if receipt else (me,),
+                )
+            unread = await message_store.unread_counts(conn, me, [conversation_id])
+        return ReadState(conversation_id, max(seq, current), unread.get(conversation_id, 0))
+
+    @staticmethod
+    async def _read_target(
+        conn: DbConnection, conversation_id: int, seq: int | None, message_id: int | None
+    ) -> int:
+        if (seq is None) == (message_id is None):
+            raise InvalidInput("give one of seq and message_id", code=ErrorCode.READ_SEQ_INVALID)
+        if message_id is not None:
+            message = await message_store.get(conn, message_id)
+            if message is None or message.conversation_id != conversation_id:
+                raise no_such_message()
+            return message.seq
+        assert seq is not None
+        check_read_seq(seq, await message_store.last_seq(conn, conversation_id))
+        return seq
+
+    async def typing(self, actor: Principal, conversation_id: int) -> None:
+        """Relay "typing" to the other members' live sockets: never stored, never in sync."""
+        require(actor, Permission.ACT)
+        wait = await self._rate_limits.hit(self._typing, str(actor.account_id))
+        if wait is not None:
+            raise Throttled(
+                f"too many typing indicators; try again in {wait} s",
+                code=ErrorCode.TOO_MANY_TYPING,
+                retry_after=wait,
+            )
+        members = await self._require_member(actor, conversation_id)
+        await self._require_may_write(actor, members, conversation_id)
+        frame = orjson.dumps(typing_frame(conversation_id, actor.account_id))
+        self._ring((m for m in members.ids if m != actor.account_id), frame)
 
     async def history(
         self, actor: Principal, conversation_id: int, *, before: int | None, limit: int
@@ -286,7 +470,10 @@ class MessagingService:
             roles = await conversation_store.member_roles(conn, conversation_id)
         ids = tuple(roles)
         kind = conversation.kind if conversation is not None else ConversationKind.DIRECT
-        return Members(kind, ids, frozenset(ids))
+        managers = frozenset(
+            i for i, role in roles.items() if kind == ConversationKind.GROUP and role in MANAGERS
+        )
+        return Members(kind, ids, frozenset(ids), managers)
 
     def forget_members(self, conversation_id: int) -> None:
         """Once a change of a conversation's members commits: read them again on next use."""
@@ -301,6 +488,20 @@ class MessagingService:
         else:
             roles = await conversation_store.member_roles(conn, row.id)
         return ConversationView(row, roles)
+
+    async def _announce(
+        self,
+        conn: Transaction,
+        event_type: str,
+        render: Callable[[int], dict[str, Any]],
+        recipients: tuple[int, ...],
+    ) -> None:
+        """Append an event to the recipients' streams in the caller's transaction, and ring
+        their doorbells once it commits."""
+        payload = await stream_store.append_new_event(
+            conn, self._db.positions, event_type=event_type, render=render, recipients=recipients
+        )
+        conn.after_commit(lambda: self._ring(recipients, payload))
 
     def _ring(self, recipients: Iterable[int], payload: bytes) -> None:
         for account_id in recipients:

@@ -20,6 +20,20 @@ from townhall.store.sanctions import StoredAppeal, StoredSanction
 
 
 def render_message(message: StoredMessage) -> dict[str, Any]:
+    """A recalled message keeps its place but shows nothing of what it said (nor whom it
+    mentioned or quoted)."""
+    if message.recalled_at is not None:
+        return message_object(
+            message_id=message.id,
+            conversation_id=message.conversation_id,
+            seq=message.seq,
+            sender_id=message.sender_id,
+            client_id=message.client_id,
+            text="",
+            created_at=iso_utc(message.created_at_ms),
+            moderation=message.moderation,
+            recalled=True,
+        )
     return message_object(
         message_id=message.id,
         conversation_id=message.conversation_id,
@@ -30,6 +44,8 @@ def render_message(message: StoredMessage) -> dict[str, Any]:
         created_at=iso_utc(message.created_at_ms),
         attachment=orjson.loads(message.attachment) if message.attachment else None,
         moderation=message.moderation,
+        reply_to=message.reply_to,
+        mentions=orjson.loads(message.mentions) if message.mentions else None,
     )
 
 
@@ -80,6 +96,42 @@ class ConversationView:
     @property
     def id(self) -> int:
         return self.conversation.id
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    """A conversation as the caller's list shows it: with their read cursor, how many
+    messages of the others they have not read, and the last message."""
+
+    view: ConversationView
+    read_seq: int
+    unread: int
+    last_message: StoredMessage | None
+
+    @property
+    def id(self) -> int:
+        return self.view.id
+
+
+def render_conversation_summary(summary: ConversationSummary) -> dict[str, Any]:
+    last = summary.last_message
+    return render_conversation(summary.view) | {
+        "read_seq": summary.read_seq,
+        "unread": summary.unread,
+        "last_message": None if last is None else render_message(last),
+    }
+
+
+def render_recall(message: StoredMessage) -> dict[str, Any]:
+    """What a recall event says: which message, by whom, when; never what it said."""
+    assert message.recalled_at is not None
+    return {
+        "message_id": message.id,
+        "conversation_id": message.conversation_id,
+        "seq": message.seq,
+        "sender_id": message.sender_id,
+        "recalled_at": iso_utc(message.recalled_at),
+    }
 
 
 def render_conversation(view: ConversationView) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.errors import ErrorCode, InvalidInput, Throttled
-from townhall.domain.events import POST_PREFIX, message_event
+from townhall.domain.events import LIVE_ONLY_PREFIXES, message_event
 from townhall.domain.limits import Limits
 from townhall.services.holds import Holds
 from townhall.services.principal import Principal
@@ -114,10 +114,11 @@ class SyncService:
 
 
 def _ring(doorbell: asyncio.Event) -> Callable[[bytes, object], None]:
-    """Wake a long-poll for stream events; a live post is not one (the timeline has it)."""
+    """Wake a long-poll for stream events; a live post (the timeline has it) or a typing
+    indicator is not one."""
 
     def ring(payload: bytes, _origin: object) -> None:
-        if not payload.startswith(POST_PREFIX):
+        if not payload.startswith(LIVE_ONLY_PREFIXES):
             doorbell.set()
 
     return ring

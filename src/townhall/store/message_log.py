@@ -57,6 +57,9 @@ class StoredMessage:
     position: int
     attachment: str | None = None  # JSON, e.g. the post a forward carries
     moderation: str | None = None  # None, "held" (its sender alone sees it) or "removed"
+    reply_to: int | None = None  # the message of the same conversation it replies to
+    mentions: str | None = None  # JSON: {"user_ids": [...], "everyone": bool}
+    recalled_at: int | None = None  # recalled by its sender: members no longer see its text
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,8 @@ class _Request:
     attachment: str | None
     moderation: str | None
     written_with: WrittenWith | None
+    reply_to: int | None
+    mentions: str | None
 
 
 OnCommit = Callable[[Sequence[Appended]], None]
@@ -122,6 +127,8 @@ class MessageWriter(Protocol):
         attachment: str | None = None,
         moderation: str | None = None,
         written_with: WrittenWith | None = None,
+        reply_to: int | None = None,
+        mentions: str | None = None,
     ) -> Appended: ...
 
     def on_commit(self, callback: OnCommit) -> None: ...
@@ -183,6 +190,8 @@ class MessageLog:
         attachment: str | None = None,
         moderation: str | None = None,
         written_with: WrittenWith | None = None,
+        reply_to: int | None = None,
+        mentions: str | None = None,
     ) -> Appended:
         """Store the message (a resend of a stored one writes nothing, not even `written_with`)
         and answer once it is committed and delivered."""
@@ -197,6 +206,8 @@ class MessageLog:
                 attachment,
                 moderation,
                 written_with,
+                reply_to,
+                mentions,
             )
         )
 
@@ -475,6 +486,8 @@ def _planned(
             position=position,
             attachment=request.attachment,
             moderation=request.moderation,
+            reply_to=request.reply_to,
+            mentions=request.mentions,
         )
         known[key] = message
         appended = Appended(message, request.recipients, False, request.origin)
@@ -590,15 +603,19 @@ def stored_message(row: Row[Any]) -> StoredMessage:
         position=row.position,
         attachment=row.attachment,
         moderation=row.moderation,
+        reply_to=row.reply_to,
+        mentions=row.mentions,
+        recalled_at=row.recalled_at,
     )
 
 
 def _resend(prior: StoredMessage, request: _Request) -> Appended | DomainError:
     """A resend with the same client_id gets the stored message; a different one is refused."""
-    if (prior.conversation_id, prior.text, prior.attachment) != (
+    if (prior.conversation_id, prior.text, prior.attachment, prior.reply_to) != (
         request.conversation_id,
         request.text,
         request.attachment,
+        request.reply_to,
     ):
         return Conflict(
             "client_id was already used for a different message", code=ErrorCode.CLIENT_ID_REUSED
@@ -618,4 +635,7 @@ def _message_row(message: StoredMessage) -> dict[str, Any]:
         "position": message.position,
         "attachment": message.attachment,
         "moderation": message.moderation,
+        "reply_to": message.reply_to,
+        "mentions": message.mentions,
+        "recalled_at": message.recalled_at,
     }

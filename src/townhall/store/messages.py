@@ -1,15 +1,17 @@
-"""Reading a conversation's history, newest first, paged by sequence number; holds and
-removals of single messages."""
+"""Reading a conversation's history, newest first, paged by sequence number; holds, removals
+and recalls of single messages; each member's read cursor, unread counts and last messages."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, func, or_, select, tuple_, update
 
 from townhall.store.database import DbConnection
 from townhall.store.message_log import StoredMessage, stored_message
-from townhall.store.schema import messages
+from townhall.store.on_conflict import insert_on_conflict
+from townhall.store.schema import members, messages, read_cursors
 
 # SQLite allows 32,766 bound values in a statement; a post may have been forwarded more often.
 CHUNK = 10_000
@@ -26,12 +28,7 @@ async def history(
 ) -> list[StoredMessage]:
     """Messages whose moderation is one of `sender_only` are in their sender's history only."""
     query = select(messages).where(
-        messages.c.conversation_id == conversation_id,
-        or_(
-            messages.c.moderation.is_(None),
-            messages.c.moderation.not_in(sender_only),
-            messages.c.sender_id == viewer_id,
-        ),
+        messages.c.conversation_id == conversation_id, _seen_by(viewer_id, sender_only)
     )
     if before_seq is not None:
         query = query.where(messages.c.seq < before_seq)
@@ -79,3 +76,118 @@ async def blank(conn: DbConnection, message_ids: Sequence[int], moderation: str)
             .where(messages.c.id.in_(message_ids[start : start + CHUNK]))
             .values(text="", attachment=None, moderation=moderation)
         )
+
+
+async def recall(conn: DbConnection, message_id: int, now_ms: int) -> None:
+    """Recalled by its sender: the text stays stored (reviewers, reports, retention)."""
+    await conn.execute(
+        update(messages).where(messages.c.id == message_id).values(recalled_at=now_ms)
+    )
+
+
+async def last_seq(conn: DbConnection, conversation_id: int) -> int:
+    seq = await conn.scalar(
+        select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
+    )
+    return int(seq or 0)
+
+
+async def read_seq(conn: DbConnection, conversation_id: int, account_id: int) -> int:
+    seq = await conn.scalar(
+        select(read_cursors.c.seq).where(
+            read_cursors.c.conversation_id == conversation_id,
+            read_cursors.c.account_id == account_id,
+        )
+    )
+    return int(seq or 0)
+
+
+async def set_read_seq(
+    conn: DbConnection, conversation_id: int, account_id: int, seq: int, now_ms: int
+) -> None:
+    values = {"conversation_id": conversation_id, "account_id": account_id, "seq": seq}
+    await conn.execute(
+        insert_on_conflict(read_cursors)
+        .values(**values, read_at=now_ms)
+        .on_conflict_do_update(
+            index_elements=["conversation_id", "account_id"], set_={"seq": seq, "read_at": now_ms}
+        )
+    )
+
+
+def _seen_by(viewer_id: int, sender_only: Sequence[str]) -> Any:
+    return or_(
+        messages.c.moderation.is_(None),
+        messages.c.moderation.not_in(sender_only),
+        messages.c.sender_id == viewer_id,
+    )
+
+
+async def unread_counts(
+    conn: DbConnection, account_id: int, conversation_ids: Sequence[int]
+) -> dict[int, int]:
+    """Per conversation: the others' messages after the reader's cursor, since they joined,
+    delivered as sent and not recalled."""
+    joined = members.alias("joined")
+    result = await conn.execute(
+        select(messages.c.conversation_id, func.count())
+        .select_from(
+            messages.join(
+                joined,
+                and_(
+                    joined.c.conversation_id == messages.c.conversation_id,
+                    joined.c.account_id == account_id,
+                ),
+            ).outerjoin(
+                read_cursors,
+                and_(
+                    read_cursors.c.conversation_id == messages.c.conversation_id,
+                    read_cursors.c.account_id == account_id,
+                ),
+            )
+        )
+        .where(
+            messages.c.conversation_id.in_(conversation_ids),
+            messages.c.seq > func.coalesce(read_cursors.c.seq, 0),
+            messages.c.sender_id != account_id,
+            messages.c.moderation.is_(None),
+            messages.c.recalled_at.is_(None),
+            messages.c.created_at >= joined.c.joined_at,
+        )
+        .group_by(messages.c.conversation_id)
+    )
+    return {conversation_id: count for conversation_id, count in result}
+
+
+async def read_seqs(
+    conn: DbConnection, account_id: int, conversation_ids: Sequence[int]
+) -> dict[int, int]:
+    result = await conn.execute(
+        select(read_cursors.c.conversation_id, read_cursors.c.seq).where(
+            read_cursors.c.account_id == account_id,
+            read_cursors.c.conversation_id.in_(conversation_ids),
+        )
+    )
+    return {conversation_id: seq for conversation_id, seq in result}
+
+
+async def last_messages(
+    conn: DbConnection,
+    viewer_id: int,
+    conversation_ids: Sequence[int],
+    *,
+    sender_only: Sequence[str],
+) -> dict[int, StoredMessage]:
+    """Per conversation, the last message the viewer can see."""
+    tops = (
+        select(messages.c.conversation_id, func.max(messages.c.seq).label("seq"))
+        .where(messages.c.conversation_id.in_(conversation_ids), _seen_by(viewer_id, sender_only))
+        .group_by(messages.c.conversation_id)
+    )
+    keys = [(conversation_id, seq) for conversation_id, seq in await conn.execute(tops)]
+    if not keys:
+        return {}
+    result = await conn.execute(
+        select(messages).where(tuple_(messages.c.conversation_id, messages.c.seq).in_(keys))
+    )
+    return {row.conversation_id: stored_message(row) for row in result}

@@ -197,8 +197,26 @@ messages = Table(
     # None: delivered; "held": only its sender sees it until a reviewer approves; "removed":
     # its text and attachment are gone and it reads as a tombstone.
     Column("moderation", String(8), nullable=True),
+    # The message of the same conversation this one replies to (quotes).
+    Column("reply_to", Int64, nullable=True),
+    # Whom it mentions, as JSON: {"user_ids": [...], "everyone": bool}.
+    Column("mentions", Text, nullable=True),
+    # Recalled by its sender: members no longer see its text; the stored copy stays for review
+    # and retention.
+    Column("recalled_at", BigInteger, nullable=True),
     UniqueConstraint("conversation_id", "seq"),
     UniqueConstraint("sender_id", "client_id"),
+)
+
+# How far each member has read each conversation (the seq read up to); it never goes back.
+read_cursors = Table(
+    "read_cursors",
+    metadata,
+    Column("conversation_id", Int64, ForeignKey("conversations.id"), primary_key=True),
+    Column("account_id", Int64, ForeignKey("accounts.id"), primary_key=True),
+    Column("seq", Int64, nullable=False),
+    Column("read_at", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 # Events other than messages (a conversation created, ...), stored once as their JSON object.

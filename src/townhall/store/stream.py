@@ -107,6 +107,9 @@ async def entries_since(
             messages.c.position.label("message_position"),
             messages.c.attachment,
             messages.c.moderation,
+            messages.c.reply_to,
+            messages.c.mentions,
+            messages.c.recalled_at,
         )
         .select_from(
             inbox.outerjoin(messages, messages.c.id == inbox.c.message_id).outerjoin(
@@ -138,6 +141,9 @@ def _entry(row: Row[Any]) -> StreamEntry:
         position=row.message_position,
         attachment=row.attachment,
         moderation=row.moderation,
+        reply_to=row.reply_to,
+        mentions=row.mentions,
+        recalled_at=row.recalled_at,
     )
     return StreamEntry(row.position, message)
 

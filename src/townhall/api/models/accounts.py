@@ -157,6 +157,10 @@ class GroupPolicy(Model):
     max_joined: int
 
 
+class MessagingPolicy(Model):
+    recall_seconds: int = Field(description="how long after sending a sender may recall")
+
+
 class ReachPolicy(Model):
     serious_views: int
     serious_forwards: int
@@ -195,6 +199,7 @@ class Policy(Model):
     phone: PhonePolicy
     public_accounts: PublicAccountPolicy
     groups: GroupPolicy
+    messaging: MessagingPolicy
     reach: ReachPolicy
     moderation: ModerationPolicy
     review: ReviewPolicy

@@ -200,6 +200,41 @@ class CorrectionEvent(Model):
     correction: Correction
 
 
+class Recall(Model):
+    """Which message its sender recalled; never what it said."""
+
+    message_id: EntityId
+    conversation_id: EntityId
+    seq: int = Field(ge=1)
+    sender_id: EntityId
+    recalled_at: Timestamp
+
+
+class RecallEvent(Model):
+    """A message was recalled by its sender: clients drop its text (history and sync replays
+    show it recalled from now on)."""
+
+    type: Literal["recall"]
+    cursor: Cursor
+    recall: Recall
+
+
+class Read(Model):
+    conversation_id: EntityId
+    user_id: EntityId = Field(description="the member who read")
+    seq: int = Field(ge=0, description="read up to this seq")
+    read_at: Timestamp
+
+
+class ReadEvent(Model):
+    """A read cursor moved: the reader's own (their other devices follow), or in a direct
+    conversation the other member's (a read receipt)."""
+
+    type: Literal["read"]
+    cursor: Cursor
+    read: Read
+
+
 StreamEvent = TypeAliasType(
     "StreamEvent",
     Annotated[
@@ -208,7 +243,9 @@ StreamEvent = TypeAliasType(
         | NoticeEvent
         | InvitationEvent
         | TombstoneEvent
-        | CorrectionEvent,
+        | CorrectionEvent
+        | RecallEvent
+        | ReadEvent,
         Field(discriminator="type"),
     ],
 )
@@ -230,6 +267,15 @@ class PostEvent(Model):
 
     type: Literal["post"]
     post: Post | RemovedPost
+
+
+class TypingEvent(Model):
+    """A member is typing in a conversation: pushed live to the other members' sockets only,
+    without a cursor, never stored or synced."""
+
+    type: Literal["typing"]
+    conversation_id: EntityId
+    user_id: EntityId
 
 
 class ReadyFrame(Model):
@@ -278,7 +324,10 @@ ServerFrame = TypeAliasType(
         | InvitationEvent
         | TombstoneEvent
         | CorrectionEvent
+        | RecallEvent
+        | ReadEvent
         | PostEvent
+        | TypingEvent
         | ReadyFrame
         | PongFrame
         | AckFrame
@@ -305,6 +354,17 @@ class SendFrame(Model):
     conversation_id: EntityId
     text: str
     client_id: str
+    reply_to: EntityId | None = Field(None, description="a message of the conversation")
+    mentions: list[EntityId] = Field([], description="members mentioned, by user id")
+    mention_everyone: bool = Field(False, description="a group's owner and admins only")
+
+
+class TypingFrame(Model):
+    """The user is typing: relayed to the other members' live sockets, at most
+    `typing_per_user` a window (else an error frame `too_many_typing`)."""
+
+    type: Literal["typing"]
+    conversation_id: EntityId
 
 
 class ResumeFrame(Model):
@@ -321,7 +381,7 @@ class PingFrame(Model):
 ClientFrame = TypeAliasType(
     "ClientFrame",
     Annotated[
-        AuthFrame | SendFrame | ResumeFrame | PingFrame,
+        AuthFrame | SendFrame | ResumeFrame | PingFrame | TypingFrame,
         Field(discriminator="type"),
     ],
 )

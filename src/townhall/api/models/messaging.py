@@ -34,7 +34,7 @@ class NewConversation(Conversation):
 
 
 class ConversationPage(Model):
-    conversations: list[Conversation] = Field(description="oldest first")
+    conversations: list[ConversationSummary] = Field(description="oldest first")
     next_cursor: str | None
 
 
@@ -68,6 +68,11 @@ class PostAttachment(Model):
     title: str
 
 
+class Mentions(Model):
+    user_ids: list[EntityId] = Field(description="members mentioned")
+    everyone: bool = Field(description="every member is mentioned")
+
+
 class Message(Model):
     """A message as it stands now: removed ones read `"text": ""`."""
 
@@ -76,13 +81,36 @@ class Message(Model):
     seq: Annotated[int, Field(ge=1, description="its place in the conversation, from 1")]
     sender_id: EntityId
     client_id: str = Field(description="the sender's idempotency key")
-    text: str = Field(description="empty once moderation removed it")
+    text: str = Field(description="empty once moderation removed it or its sender recalled it")
     created_at: Timestamp
     attachment: PostAttachment = omitted("absent unless the message forwards a post")
     moderation: MessageModeration = omitted(
         "absent: delivered as sent; held: only its sender has it until a reviewer approves it;"
         " removed: a tombstone wherever it reached; withheld: removed while held"
     )
+    reply_to: EntityId = omitted("the message of this conversation it replies to, if any")
+    mentions: Mentions = omitted("absent unless it mentions someone")
+    recalled: Literal[True] = omitted(
+        "recalled by its sender: the text is empty and the reply and mentions are gone"
+    )
+
+
+class ConversationSummary(Conversation):
+    """A conversation in the caller's list, with what the caller has read of it."""
+
+    read_seq: int = Field(ge=0, description="the caller's read cursor: the seq read up to")
+    unread: int = Field(
+        ge=0, description="the others' messages after the read cursor (not recalled or removed)"
+    )
+    last_message: Message | None = Field(description="the last message the caller can see")
+
+
+class ReadState(Model):
+    """The caller's read cursor in a conversation after POST …/read."""
+
+    conversation_id: EntityId
+    seq: int = Field(ge=0, description="read up to this seq; it never moves back")
+    unread: int = Field(ge=0, description="the others' messages still unread")
 
 
 class MessagePage(Model):
