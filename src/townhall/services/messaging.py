@@ -11,10 +11,11 @@ from sqlalchemy.exc import IntegrityError
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.enforcement import Capability
-from townhall.domain.errors import ErrorCode, InvalidInput, NotFound, Throttled
+from townhall.domain.errors import ErrorCode, Forbidden, InvalidInput, NotFound, Throttled
 from townhall.domain.events import EventType, conversation_event, message_event
 from townhall.domain.limits import Limits
 from townhall.domain.messaging import (
+    MANAGERS,
     SENDER_ONLY,
     ConversationKind,
     MemberRole,
@@ -59,10 +60,18 @@ class Members:
     kind: str
     ids: tuple[int, ...]
     id_set: frozenset[int]
+    muted: frozenset[int] = frozenset()  # who may not send: muted one by one, or by "mute all"
 
 
 def _has_members(members: Members) -> bool:
     return bool(members.ids)
+
+
+def _require_unmuted(actor: Principal, members: Members) -> None:
+    if actor.account_id in members.muted:
+        raise Forbidden(
+            "you are muted in this group by its owner or an admin", code=ErrorCode.MEMBER_MUTED
+        )
 
 
 class MessagingService:
@@ -209,6 +218,7 @@ class MessagingService:
             )
         members = await self._require_member(actor, conversation_id)
         if members.kind == ConversationKind.GROUP:
+            _require_unmuted(actor, members)
             await self._enforcement.require_user_may(actor.account_id, Capability.SEND_GROUP)
             await self._standings.require_may(actor.account_id, Capability.SEND_GROUP)
             await self._enforcement.require_group_open(conversation_id)
@@ -280,13 +290,21 @@ class MessagingService:
             raise NotFound("no such conversation", code=ErrorCode.CONVERSATION_NOT_FOUND)
         return members
 
+    async def require_unmuted(self, actor: Principal, conversation_id: int) -> None:
+        """Refuse a write into a group by a member muted there (a send, an invitation)."""
+        _require_unmuted(actor, await self._require_member(actor, conversation_id))
+
     async def _read_members(self, conversation_id: int) -> Members:
         async with self._db.reading() as conn:
             conversation = await conversation_store.get(conn, conversation_id)
             roles = await conversation_store.member_roles(conn, conversation_id)
+            muted = await conversation_store.muted_members(conn, conversation_id)
         ids = tuple(roles)
-        kind = conversation.kind if conversation is not None else ConversationKind.DIRECT
-        return Members(kind, ids, frozenset(ids))
+        if conversation is None:
+            return Members(ConversationKind.DIRECT, ids, frozenset(ids))
+        if conversation.mute_all:  # the owner and admins are never muted by "mute all"
+            muted |= {uid for uid, role in roles.items() if role not in MANAGERS}
+        return Members(conversation.kind, ids, frozenset(ids), frozenset(muted))
 
     def forget_members(self, conversation_id: int) -> None:
         """Once a change of a conversation's members commits: read them again on next use."""
