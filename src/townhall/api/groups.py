@@ -226,7 +226,7 @@ async def create_link(
     link = await services.join_links.create(
         principal,
         conversation_id,
-        expires_in_days=body.expires_in_days,
+        expires_in_seconds=body.expires_in_seconds,
         needs_approval=body.needs_approval,
     )
     return _link(link)

@@ -85,7 +85,7 @@ class OwnerIn(Body):
 
 
 class JoinLinkIn(Body):
-    expires_in_days: Annotated[int, Field(ge=1, le=365)] | None = Field(
+    expires_in_seconds: Annotated[int, Field(ge=1, le=365 * 86_400)] | None = Field(
         default=None, description="how long the link works; the pack's join_link_days if absent"
     )
     needs_approval: bool = False

@@ -42,13 +42,18 @@ class JoinLinks:
         actor: Principal,
         conversation_id: int,
         *,
-        expires_in_days: int | None,
+        expires_in_seconds: int | None,
         needs_approval: bool,
     ) -> StoredJoinLink:
-        """A new link to the group; it works for `expires_in_days` (the pack's by default)."""
+        """A new link to the group; it works for `expires_in_seconds` (by default the pack's
+        `join_link_days`)."""
         await self._may(actor, Capability.SEND_GROUP)
         await self._enforcement.require_group_open(conversation_id)
-        days = expires_in_days or self._changes.rules.join_link_days
+        lifetime_ms = (
+            expires_in_seconds * 1000
+            if expires_in_seconds is not None
+            else self._changes.rules.join_link_days * DAY_MS
+        )
         now_ms = self._changes.now_ms()
         async with self._db.writing() as conn:
             await self._changes.managed(conn, actor, conversation_id)
@@ -58,7 +63,7 @@ class JoinLinks:
                 token=secrets.token_urlsafe(TOKEN_BYTES),
                 created_by=actor.account_id,
                 now_ms=now_ms,
-                expires_at=now_ms + days * DAY_MS,
+                expires_at=now_ms + lifetime_ms,
                 needs_approval=needs_approval,
             )
 
