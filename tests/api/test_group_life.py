@@ -129,6 +129,17 @@ async def test_past_invite_consent_above_an_invitation_waits_for_the_invitee(
     assert (others[2].id, "joined", owner.id) in await history(reviewer, group)
 
 
+async def test_an_invitee_added_meanwhile_cannot_accept_the_older_invitation(
+    alice: User, bob: User, carol: User
+) -> None:
+    group = (await alice.create_group("茶友", [carol.id]))["id"]  # carol invited at creation
+    await invite(alice, group, carol)  # and then added: the group is small
+
+    assert_error(
+        await carol.raw("POST", f"/api/v1/invitations/{group}/accept"), 409, "already_member"
+    )
+
+
 async def test_past_verified_identity_above_only_a_verified_identity_joins(
     small: Server, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:

@@ -194,6 +194,8 @@ class Groups:
             await self._enforcement.require_group_open(conversation_id)
             row = await conversation_store.existing(conn, conversation_id)
             group = Group(row, await conversation_store.member_roles(conn, conversation_id))
+            if actor.account_id in group.roles:  # added meanwhile by a later invitation
+                raise Conflict("already a member of the group", code=ErrorCode.ALREADY_MEMBER)
             joiner = [actor.account_id]
             await self._changes.require_may_join(conn, group, joiner, verified)
             await conversation_store.answer_invitation(
