@@ -18,6 +18,7 @@ from townhall.domain.errors import (
 from townhall.domain.limits import Limits
 from townhall.domain.messaging import (
     MANAGERS,
+    ConversationKind,
     MemberChange,
     MemberRole,
     check_avatar,
@@ -217,7 +218,7 @@ class GroupAdmin:
         require(actor, Permission.READ_SANCTIONS)
         async with self._db.reading() as conn:
             row = await conversation_store.get(conn, conversation_id)
-            if row is None or row.kind != "group":
+            if row is None or row.kind != ConversationKind.GROUP:
                 raise NotFound("no such group", code=ErrorCode.GROUP_NOT_FOUND)
             return await group_store.history(conn, conversation_id, after=after or 0, limit=limit)
 

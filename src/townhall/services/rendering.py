@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from townhall.domain.events import message_object
+from townhall.domain.messaging import ConversationKind
 from townhall.domain.public_accounts import PostState
 from townhall.domain.time import iso_utc
 from townhall.store.conversations import GroupInvitation, StoredConversation
@@ -94,7 +95,7 @@ def render_conversation(view: ConversationView) -> dict[str, Any]:
         "created_at": iso_utc(row.created_at),
         "members": [_member(uid, role, view.muted) for uid, role in view.roles.items()],
     }
-    if row.kind == "group":
+    if row.kind == ConversationKind.GROUP:
         rendered["group"] = {
             "avatar": row.avatar,
             "announcement": row.announcement,

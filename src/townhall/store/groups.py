@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
 
+from townhall.domain.messaging import InvitationState, JoinRequestState
 from townhall.store.database import DbConnection
 from townhall.store.records import record_or_none, records
 from townhall.store.schema import (
@@ -110,7 +111,7 @@ async def invite_again(
                 "conversation_id": conversation_id,
                 "invitee_id": invitee_id,
                 "inviter_id": inviter_id,
-                "state": "pending",
+                "state": InvitationState.PENDING,
                 "created_at": now_ms,
             }
             for invitee_id in invitee_ids
@@ -212,7 +213,7 @@ async def request_to_join(
             conversation_id=conversation_id,
             account_id=account_id,
             link_id=link_id,
-            state="pending",
+            state=JoinRequestState.PENDING,
             created_at=now_ms,
         )
     )
@@ -305,7 +306,8 @@ async def dissolve(conn: DbConnection, conversation_id: int, now_ms: int) -> Non
     await conn.execute(delete(members).where(members.c.conversation_id == conversation_id))
     await conn.execute(
         delete(invitations).where(
-            invitations.c.conversation_id == conversation_id, invitations.c.state == "pending"
+            invitations.c.conversation_id == conversation_id,
+            invitations.c.state == InvitationState.PENDING,
         )
     )
     await conn.execute(
