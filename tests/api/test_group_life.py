@@ -469,3 +469,16 @@ async def test_a_sanctioned_group_takes_no_one_new_and_no_new_text(
     # Keeping order still works: the owner may mute and remove.
     await alice.request("PUT", group_path(group, f"/mutes/{bob.id}"))
     assert (await alice.raw("DELETE", group_path(group, f"/members/{bob.id}"))).status_code == 204
+
+
+async def test_an_admin_whose_rights_a_sanction_removes_is_held_by_mute_all(
+    alice: User, bob: User, carol: User, reviewer: User
+) -> None:
+    group = (await group_of(alice, "茶友", bob, carol))["id"]
+    await alice.request("PUT", group_path(group, f"/admins/{bob.id}"))
+    await alice.request("PATCH", group_path(group), json={"mute_all": True})
+    await sent(bob, group)  # an admin: not muted
+
+    await applied(reviewer, "group", group, "remove_rights", member_id=bob.id)
+
+    assert_error(await send(bob, group), 403, "member_muted")
