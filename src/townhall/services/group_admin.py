@@ -126,14 +126,15 @@ class GroupAdmin:
                     code=ErrorCode.OWNER_MUST_TRANSFER,
                 )
             new_role = MemberRole.ADMIN if admin else MemberRole.MEMBER
+            if role == new_role:  # nothing changes: nothing to record or tell
+                return await self._changes.view(conn, conversation_id)
             change = MemberChange.MADE_ADMIN if admin else MemberChange.UNMADE_ADMIN
-            if role != new_role:
-                await group_store.update_member(conn, conversation_id, user_id, role=new_role)
+            await group_store.update_member(conn, conversation_id, user_id, role=new_role)
             return await self._changes.record(
                 conn,
                 conversation_id,
-                [MemberChangeRow(user_id, change, actor.account_id)] if role != new_role else [],
-                change={"action": change, "by": actor.account_id, "user_ids": [user_id]},
+                [MemberChangeRow(user_id, change, actor.account_id)],
+                change={"action": change, "by": actor.account_id},
             )
 
     async def transfer(

@@ -164,10 +164,8 @@ class GroupChanges:
         out); after commit, forget the members cache and ring them."""
         rows = list(changes)
         await group_store.record_changes(conn, conversation_id, rows, self.now_ms())
-        row = await conversation_store.existing(conn, conversation_id)
-        roles = await conversation_store.member_roles(conn, conversation_id)
-        muted = await conversation_store.muted_members(conn, conversation_id)
-        view = ConversationView(row, roles, muted)
+        view = await self.view(conn, conversation_id)
+        roles = view.roles
         subjects = [r.account_id for r in rows]
         rendered = render_conversation(view)
         described = {k: v for k, v in change.items() if v is not None}
@@ -184,6 +182,12 @@ class GroupChanges:
         conn.after_commit(lambda: self._messaging.forget_members(conversation_id))
         conn.after_commit(lambda: self.publish(recipients, payload))
         return view
+
+    async def view(self, conn: DbConnection, conversation_id: int) -> ConversationView:
+        row = await conversation_store.existing(conn, conversation_id)
+        roles = await conversation_store.member_roles(conn, conversation_id)
+        muted = await conversation_store.muted_members(conn, conversation_id)
+        return ConversationView(row, roles, muted)
 
     def publish(self, recipients: Iterable[int], payload: bytes) -> None:
         for account_id in recipients:
