@@ -36,6 +36,9 @@ from townhall.services.classifiers import ClassifierStage
 from townhall.services.container import Services
 from townhall.services.corrections import Corrections
 from townhall.services.enforcement import Enforcement
+from townhall.services.group_admin import GroupAdmin
+from townhall.services.group_changes import GroupChanges
+from townhall.services.group_links import JoinLinks
 from townhall.services.groups import Groups
 from townhall.services.holds import Holds
 from townhall.services.identity import IdentityService
@@ -180,6 +183,9 @@ async def running_services(
         invalidations=invalidations,
     )
     sync = SyncService(database, bus, limits=limits)
+    group_changes = GroupChanges(
+        database, bus, messaging, standings, pack.groups, limits=limits, clock=clock
+    )
     reach = ReachLedger(database, pack.reach, intake, audit, clock=clock)
     services = Services(
         accounts=AccountService(
@@ -202,15 +208,24 @@ async def running_services(
         messaging=messaging,
         groups=Groups(
             database,
-            bus,
             messaging,
             standings,
             enforcement,
             names,
+            group_changes,
             pack.groups,
             limits=limits,
-            clock=clock,
         ),
+        group_admin=GroupAdmin(
+            database,
+            group_changes,
+            standings,
+            enforcement,
+            names,
+            content_check,
+            limits=limits,
+        ),
+        join_links=JoinLinks(database, group_changes, enforcement),
         sync=sync,
         public_accounts=PublicAccountService(
             database,
@@ -387,6 +402,7 @@ def include_routes(app: FastAPI) -> None:
         audit,
         audit_log,
         conversations,
+        groups,
         moderation,
         operations,
         public_accounts,
@@ -402,6 +418,7 @@ def include_routes(app: FastAPI) -> None:
         accounts,
         admin,
         conversations,
+        groups,
         public_accounts,
         audit,
         audit_log,

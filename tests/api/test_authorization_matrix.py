@@ -129,7 +129,27 @@ KINDS = {
     "session": Kind(("spare_session",)),
     # A filter of a staff list: a missing id finds nothing rather than nothing found.
     "person_filter": Kind(("person",), desk=True, optional=True),
+    # Group life: a group is invited to by its members, run by its owner (and admins), left by
+    # a member; each use that changes it for good has a group of its own. The members, requests
+    # and links a route acts on are its manager's to name.
+    "member_group": Kind(("group",)),
+    "managed_group": Kind(("managed_group",)),
+    "group_to_leave": Kind(("group_to_leave",)),
+    "group_to_dissolve": Kind(("group_to_dissolve",)),
+    "group_to_remove_from": Kind(("group_to_remove_from",)),
+    "group_to_transfer": Kind(("group_to_transfer",)),
+    "managed_member": Kind(("managed_member",), optional=True),
+    "removable_member": Kind(("removable_member",), optional=True),
+    "transferee": Kind(("transferee",), optional=True),
+    "request_to_approve": Kind(("request_to_approve",), optional=True),
+    "request_to_decline": Kind(("request_to_decline",), optional=True),
+    "managed_link": Kind(("managed_link",), optional=True),
+    "group_record": Kind(("group",), desk=True),
 }
+
+GROUP = "/api/v1/conversations/{conversation_id}"
+MANAGED = {"conversation_id": "managed_group"}
+MANAGED_MEMBER = {**MANAGED, "user_id": "managed_member"}
 
 # The ids of every route that takes one (in its path, or in its body or query when the id names
 # an object the caller must be entitled to), and the kind of object each names.
@@ -201,6 +221,32 @@ ID_RULES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/api/v1/admin/sanctions/{sanction_id}/lift"): {"sanction_id": "staff_sanction"},
     ("POST", "/api/v1/admin/appeals/{appeal_id}/decision"): {"appeal_id": "appeal"},
     ("DELETE", "/api/v1/me/sessions/{session_id}"): {"session_id": "session"},
+    ("POST", f"{GROUP}/members"): {"conversation_id": "member_group"},
+    ("PATCH", GROUP): MANAGED,
+    ("DELETE", GROUP): {"conversation_id": "group_to_dissolve"},
+    ("POST", f"{GROUP}/leave"): {"conversation_id": "group_to_leave"},
+    ("DELETE", f"{GROUP}/members/{{user_id}}"): {
+        "conversation_id": "group_to_remove_from",
+        "user_id": "removable_member",
+    },
+    ("POST", f"{GROUP}/owner"): {"conversation_id": "group_to_transfer", "user_id": "transferee"},
+    ("PUT", f"{GROUP}/admins/{{user_id}}"): MANAGED_MEMBER,
+    ("DELETE", f"{GROUP}/admins/{{user_id}}"): MANAGED_MEMBER,
+    ("PUT", f"{GROUP}/mutes/{{user_id}}"): MANAGED_MEMBER,
+    ("DELETE", f"{GROUP}/mutes/{{user_id}}"): MANAGED_MEMBER,
+    ("GET", f"{GROUP}/links"): MANAGED,
+    ("POST", f"{GROUP}/links"): MANAGED,
+    ("DELETE", f"{GROUP}/links/{{link_id}}"): {**MANAGED, "link_id": "managed_link"},
+    ("GET", f"{GROUP}/join-requests"): MANAGED,
+    ("POST", f"{GROUP}/join-requests/{{user_id}}/approve"): {
+        **MANAGED,
+        "user_id": "request_to_approve",
+    },
+    ("POST", f"{GROUP}/join-requests/{{user_id}}/decline"): {
+        **MANAGED,
+        "user_id": "request_to_decline",
+    },
+    ("GET", "/api/v1/admin/groups/{conversation_id}/history"): {"conversation_id": "group_record"},
 }
 # Routes whose body names one kind of object or another: one rule per kind, with the fields
 # that choose it.
@@ -219,8 +265,11 @@ BODY_RULES: dict[tuple[str, str], list[tuple[dict[str, Any], dict[str, str]]]] =
 }
 # Body and query fields that are ids but name no object the caller must be entitled to: a new
 # conversation's other member or invitees (any account may be asked), a staff route's case
-# reference, which the route's permission alone guards, and a send's own idempotency key.
-FREE_ID_FIELDS = {"user_id", "member_ids", "case_id", "member_id", "source_post_id", "client_id"}
+# reference, which the route's permission alone guards, a send's own idempotency key, and a join
+# link's token (whoever holds it may use it).
+FREE_ID_FIELDS = {
+    "user_id", "member_ids", "case_id", "member_id", "source_post_id", "client_id", "token"
+}  # fmt: skip
 ID_FIELD = re.compile(r"(^|_)ids?$")
 
 # What a suspension of updates (docs/enforcement.md) withholds, by route; a group's creation is
@@ -389,6 +438,7 @@ async def build_world(server: Server) -> World:
         "POST", "/api/v1/appeals", json={"sanction_id": warning["id"], "statement": "误会"}
     )
     suspension = await applied(reviewer, "user", sam.id, "suspend_updates", days=7)
+    group_life = await groups_to_run(gina, alice, bob, [await new_user(server, n) for n in "cd"])
     assert (await dan.raw("DELETE", "/api/v1/me")).status_code == 204
     await (await second_session(alice)).aclose()
     spare_session = (await alice.request("GET", "/api/v1/me/sessions"))["sessions"][0]
@@ -421,12 +471,53 @@ async def build_world(server: Server) -> World:
         "appeal": owned(appeal["id"]),
         "forward": owned(forward["forward"]["id"]),
         "spare_session": owned(spare_session["id"], USER),
+        **{
+            key: owned(id_, *owners, seen_by=seen)
+            for key, (id_, owners, seen) in group_life.items()
+        },
     }
     principals = {
         ANONYMOUS: None, USER: alice, OTHER_USER: mallory, GROUP_OWNER: gina, OPERATOR: olga,
         REVIEWER: reviewer, ADMIN: admin, AUDITOR: auditor, SANCTIONED: sam, DEREGISTERED: dan,
     }  # fmt: skip
     return World(objects, principals, others=[bob])
+
+
+async def groups_to_run(
+    gina: User, alice: User, bob: User, askers: list[User]
+) -> dict[str, tuple[int, tuple[str, ...], frozenset[str]]]:
+    """gina's groups for group life: one she runs with alice and bob in it (and two users asking
+    to join by its link), and one each to leave (alice), dissolve, remove bob from and hand to
+    him. Each object: its id, its owners and who else sees it."""
+    managed = (await group_of(gina, "管理组", bob, alice))["id"]
+    link = await gina.request(
+        "POST", f"/api/v1/conversations/{managed}/links", json={"needs_approval": True}
+    )
+    for asker in askers:
+        await asker.request("POST", f"/api/v1/join-links/{link['token']}")
+    alone = {
+        name: (await group_of(gina, name, *members))["id"]
+        for name, members in (
+            ("group_to_leave", [alice]),
+            ("group_to_dissolve", [alice]),
+            ("group_to_remove_from", [bob]),
+            ("group_to_transfer", [bob]),
+        )
+    }
+    ginas, alices = (GROUP_OWNER,), (USER,)
+    return {
+        "managed_group": (managed, ginas, frozenset({USER})),
+        "managed_member": (bob.id, ginas, frozenset()),
+        "managed_link": (link["id"], ginas, frozenset()),
+        "request_to_approve": (askers[0].id, ginas, frozenset()),
+        "request_to_decline": (askers[1].id, ginas, frozenset()),
+        "group_to_leave": (alone["group_to_leave"], alices, frozenset({GROUP_OWNER})),
+        "group_to_dissolve": (alone["group_to_dissolve"], ginas, frozenset({USER})),
+        "group_to_remove_from": (alone["group_to_remove_from"], ginas, frozenset()),
+        "removable_member": (bob.id, ginas, frozenset()),
+        "group_to_transfer": (alone["group_to_transfer"], ginas, frozenset()),
+        "transferee": (bob.id, ginas, frozenset()),
+    }
 
 
 # Calling ---------------------------------------------------------------------------------------

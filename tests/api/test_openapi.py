@@ -257,6 +257,7 @@ async def every_route_once(
     admin = await make_staff("admin", on=server)
     await the_account(server, alice, make_user, identity_provider)
     chat = await conversations(alice, bob, carol)
+    await group_life(alice, bob, carol, await make_user("dave", on=server), reviewer)
     await public_accounts_and_posts(bob, carol, reviewer, chat)
     await reports_review_and_lexicon(alice, bob, reviewer, admin, chat)
     second_reviewer = await make_staff("reviewer", on=server, new=True)
@@ -296,6 +297,32 @@ async def the_account(
     checked = await dora.request("POST", "/api/v1/me/identity/check")
     assert checked["status"] == "provider_verified"
     await dora.request("DELETE", "/api/v1/me")
+
+
+async def group_life(alice: User, bob: User, carol: User, dave: User, reviewer: User) -> None:
+    group = (await alice.create_group("读书会", []))["id"]
+    path = f"/api/v1/conversations/{group}"
+    await alice.request("POST", f"{path}/members", json={"member_ids": [bob.id]})
+    await alice.request("PATCH", path, json={"announcement": "周六见"})
+    await alice.request("PUT", f"{path}/admins/{bob.id}")
+    await alice.request("DELETE", f"{path}/admins/{bob.id}")
+    await alice.request("PUT", f"{path}/mutes/{bob.id}")
+    await alice.request("DELETE", f"{path}/mutes/{bob.id}")
+    link = await alice.request("POST", f"{path}/links", json={})
+    await alice.request("GET", f"{path}/links")
+    await carol.request("POST", f"/api/v1/join-links/{link['token']}")
+    await alice.request("DELETE", f"{path}/members/{carol.id}")
+    await alice.request("DELETE", f"{path}/links/{link['id']}")
+    asking = await alice.request("POST", f"{path}/links", json={"needs_approval": True})
+    for user in (carol, dave):
+        await user.request("POST", f"/api/v1/join-links/{asking['token']}")
+    await alice.request("GET", f"{path}/join-requests")
+    await alice.request("POST", f"{path}/join-requests/{carol.id}/approve")
+    await alice.request("POST", f"{path}/join-requests/{dave.id}/decline")
+    await carol.request("POST", f"{path}/leave")
+    await alice.request("POST", f"{path}/owner", json={"user_id": bob.id})
+    await reviewer.request("GET", f"/api/v1/admin/groups/{group}/history")
+    await bob.request("DELETE", path)
 
 
 async def conversations(alice: User, bob: User, carol: User) -> int:

@@ -54,7 +54,14 @@ PACK: dict[str, Any] = {
         "refuse_contact_details": True,
         "max_digit_run": 6,
     },
-    "groups": {"max_created_per_day": 10, "max_joined": 500},
+    "groups": {
+        "max_created_per_day": 10,
+        "max_joined": 500,
+        "invite_consent_above": 40,
+        "verified_identity_above": 100,
+        "link_join_max_members": 200,
+        "join_link_days": 7,
+    },
     "messaging": {"recall_seconds": 120},
     "reach": {"serious_views": 5000, "serious_forwards": 500, "window_days": 365},
     "moderation": {
@@ -344,6 +351,10 @@ def test_the_public_view_shows_the_rules_but_not_the_agreement_text() -> None:
         ),
         ("enforcement.credit_bands", [{"name": "x", "min_score": 10}], "enforcement.credit_bands"),
         ("retention.audit_log_days", 30, "retention.audit_log_days"),
+        ("groups.link_join_max_members", 0, "groups.link_join_max_members"),
+        ("groups.join_link_days", 0, "groups.join_link_days"),
+        ("groups.invite_consent_above", -1, "groups.invite_consent_above"),
+        ("groups.verified_identity_above", -1, "groups.verified_identity_above"),
     ],
 )
 def test_public_account_rules_are_checked_by_key(path: str, value: object, named: str) -> None:

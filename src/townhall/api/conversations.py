@@ -88,7 +88,7 @@ async def invitations(
     "/invitations/{conversation_id}/accept",
     summary="Accept an invitation and join the group",
     response_model=Conversation,
-    responses=errors(422),
+    responses=errors(409, 422),
     openapi_extra=needs(Permission.ACT),
 )
 async def accept_invitation(

@@ -80,6 +80,31 @@ class GroupIn(Body):
 ConversationIn = Annotated[DirectIn | GroupIn, Field(discriminator="kind")]
 
 
+class InviteIn(Body):
+    member_ids: Annotated[list[EntityId], Field(min_length=1, max_length=100_000)]
+
+
+class GroupUpdateIn(Body):
+    """What to change; a field left out stays. An empty avatar or announcement clears it."""
+
+    title: ShortText | None = None
+    avatar: Annotated[str, Field(max_length=1024)] | None = None
+    announcement: Annotated[str, Field(max_length=100_000)] | None = None
+    mute_all: bool | None = None
+    members_invite: bool | None = None
+
+
+class OwnerIn(Body):
+    user_id: EntityId
+
+
+class JoinLinkIn(Body):
+    expires_in_seconds: Annotated[int, Field(ge=1, le=365 * 86_400)] | None = Field(
+        default=None, description="how long the link works; the pack's join_link_days if absent"
+    )
+    needs_approval: bool = False
+
+
 class MessageIn(Body):
     text: Annotated[str, Field(max_length=1_048_576)]
     client_id: ShortText

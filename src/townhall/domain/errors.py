@@ -91,6 +91,12 @@ class ErrorCode(StrEnum):
     TREE_SIZE_INVALID = "tree_size_invalid", 400, "an audit-log tree size below 1"
     TREE_SIZE_TOO_LARGE = "tree_size_too_large", 400, "an audit-log tree size beyond the rows the log has"
     VERDICT_INVALID = "verdict_invalid", 400, "an appeal's verdict is uphold or reverse"
+    # group life
+    ANNOUNCEMENT_INVALID = "announcement_invalid", 400, "a group announcement contains control characters"
+    ANNOUNCEMENT_TOO_LONG = "announcement_too_long", 400, "a group announcement is longer than the limit"
+    AVATAR_INVALID = "avatar_invalid", 400, "a group avatar reference of the wrong length or characters"
+    GROUP_UNCHANGED = "group_unchanged", 400, "a group change that names nothing to change"
+    TRANSFER_TO_SELF = "transfer_to_self", 400, "the owner handed the group to themselves"
 
     # messages (replies, mentions, recall, read state)
     READ_SEQ_INVALID = "read_seq_invalid", 400, "seq is beyond the conversation's last message"
@@ -125,6 +131,10 @@ class ErrorCode(StrEnum):
     # messages (replies, mentions, recall, read state)
     MENTION_EVERYONE_FORBIDDEN = "mention_everyone_forbidden", 403, "only a group's owner and admins may mention everyone"
     RECALL_NOT_SENDER = "recall_not_sender", 403, "only its sender may recall a message"
+    # group life
+    GROUP_ADMIN_REQUIRED = "group_admin_required", 403, "only the group's owner or an admin may do this"
+    GROUP_OWNER_REQUIRED = "group_owner_required", 403, "only the group's owner may do this"
+    MEMBER_MUTED = "member_muted", 403, "the caller is muted in the group: no sends or other writes into it"
 
     # 404: nothing of that name for the caller -------------------------------------------------
     APPEAL_NOT_FOUND = "appeal_not_found", 404, "no such appeal"
@@ -151,6 +161,10 @@ class ErrorCode(StrEnum):
     # messages (replies, mentions, recall, read state)
     MESSAGE_NOT_FOUND = "message_not_found", 404, "no such message in this conversation for the caller"
     REPLY_TARGET_NOT_FOUND = "reply_target_not_found", 404, "the message replied to is not one the sender can see in this conversation"
+    # group life
+    JOIN_LINK_NOT_FOUND = "join_link_not_found", 404, "no such join link"
+    JOIN_REQUEST_NOT_FOUND = "join_request_not_found", 404, "no pending request of that user to join the group"
+    MEMBER_NOT_FOUND = "member_not_found", 404, "the user is not a member of the group"
 
     # 405 ----------------------------------------------------------------------------------------
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, "the route does not take this HTTP method"
@@ -186,6 +200,9 @@ class ErrorCode(StrEnum):
     PUBLIC_ACCOUNT_STATE = "public_account_state", 409, "the public account is not in the state this needs"
     ROTATION_INCOMPLETE = "rotation_incomplete", 409, "identities are still sealed under older keys: rotate again"
     SANCTION_NOT_ACTIVE = "sanction_not_active", 409, "the sanction is already lifted, ended or reversed"
+    # group life
+    ALREADY_MEMBER = "already_member", 409, "the user is already a member of the group"
+    OWNER_MUST_TRANSFER = "owner_must_transfer", 409, "the owner leaves only after transferring ownership, or by dissolving the group"
 
     # 413: too large -----------------------------------------------------------------------------
     BODY_TOO_LARGE = "body_too_large", 413, "the request body is over the limit (max_request_body_bytes)"
@@ -231,6 +248,10 @@ class ErrorCode(StrEnum):
     REGISTRATION_NUMBER_TYPE_NOT_ACCEPTED = "registration_number_type_not_accepted", 422, "not one of the registration number types accepted"
     UNDERAGE = "underage", 422, "the identity's holder is under the minimum age"
     WARNING_REQUIRED = "warning_required", 422, "the pack allows this suspension only after a prior warning"
+    # group life
+    JOIN_LINK_EXPIRED = "join_link_expired", 422, "the join link has expired"
+    JOIN_LINK_REVOKED = "join_link_revoked", 422, "the join link was revoked"
+    LINK_JOIN_CLOSED = "link_join_closed", 422, "past link_join_max_members the group is joined by invitation only"
 
     # messages (replies, mentions, recall, read state)
     MENTION_NOT_MEMBER = "mention_not_member", 422, "a mention names someone who is not a member of the conversation"

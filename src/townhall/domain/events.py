@@ -32,8 +32,14 @@ def message_event(cursor: int, message: dict[str, Any]) -> dict[str, Any]:
     return {"type": EventType.MESSAGE, "cursor": cursor, "message": message}
 
 
-def conversation_event(cursor: int, conversation: dict[str, Any]) -> dict[str, Any]:
-    return {"type": EventType.CONVERSATION, "cursor": cursor, "conversation": conversation}
+def conversation_event(
+    cursor: int, conversation: dict[str, Any], change: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A conversation as it now stands; `change`: what a group change was and who made it."""
+    event = {"type": EventType.CONVERSATION, "cursor": cursor, "conversation": conversation}
+    if change is not None:
+        event["change"] = change
+    return event
 
 
 def notice_event(cursor: int, notice: dict[str, Any]) -> dict[str, Any]:

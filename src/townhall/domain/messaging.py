@@ -19,6 +19,7 @@ from townhall.domain.errors import (
 from townhall.domain.limits import Limits
 
 CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]+")
+AVATAR_PATTERN = re.compile(r"[A-Za-z0-9_.:/-]{1,256}")
 ALLOWED_CONTROL_CHARACTERS = frozenset("\n\r\t")  # line breaks of any platform, tabs
 
 
@@ -41,17 +42,25 @@ class InvitationState:
 
 class GroupRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The pack's caps on group life (groups 2017 art. 5): how many groups one person may create
-    in a day and belong to at once."""
+    in a day and belong to at once; past what size an invitee must consent, only a verified
+    identity may join, and a join link stops working; how long a join link lasts."""
 
     max_created_per_day: int
     max_joined: int
+    invite_consent_above: int
+    verified_identity_above: int
+    link_join_max_members: int
+    join_link_days: int
 
 
 def check_group_rules(rules: GroupRules) -> str | None:
     """The first problem with a pack's groups section, as `key: what`, or None."""
-    for key in ("max_created_per_day", "max_joined"):
+    for key in ("max_created_per_day", "max_joined", "link_join_max_members", "join_link_days"):
         if getattr(rules, key) < 1:
             return f"groups.{key}: must be >= 1"
+    for key in ("invite_consent_above", "verified_identity_above"):
+        if getattr(rules, key) < 0:
+            return f"groups.{key}: must be >= 0"
     return None
 
 
@@ -66,6 +75,26 @@ def check_messaging_rules(rules: MessagingRules) -> str | None:
     if rules.recall_seconds < 0:
         return "messaging.recall_seconds: must be >= 0"
     return None
+
+
+class MemberChange:
+    """What the membership history records of a member (store: member_history)."""
+
+    JOINED = "joined"  # by accepting an invitation, by being added, or by a join link
+    LEFT = "left"
+    REMOVED = "removed"
+    MADE_ADMIN = "made_admin"
+    UNMADE_ADMIN = "unmade_admin"
+    MADE_OWNER = "made_owner"  # ownership transferred to them
+    MUTED = "muted"
+    UNMUTED = "unmuted"
+    DISSOLVED = "dissolved"  # the group was dissolved while they were in it
+
+
+class JoinRequestState:
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
 
 
 MANAGERS = frozenset({MemberRole.OWNER, MemberRole.ADMIN})
@@ -120,6 +149,26 @@ def check_read_seq(seq: int, last_seq: int) -> None:
 
 def no_such_message() -> NotFound:
     return NotFound("no such message in this conversation", code=ErrorCode.MESSAGE_NOT_FOUND)
+
+
+def invitation_waits_for_consent(members_after: int, rules: GroupRules) -> bool:
+    """Past `invite_consent_above` members an invitee joins only by accepting."""
+    return members_after > rules.invite_consent_above
+
+
+def needs_verified_identity(members_after: int, rules: GroupRules) -> bool:
+    """Past `verified_identity_above` members only a verified identity may join."""
+    return members_after > rules.verified_identity_above
+
+
+def check_avatar(avatar: str) -> str:
+    """A group avatar is a reference (a media id or path the client resolves), not an image."""
+    if not AVATAR_PATTERN.fullmatch(avatar):
+        raise InvalidInput(
+            "avatar must be 1-256 characters of letters, digits, '_', '.', ':', '/' or '-'",
+            code=ErrorCode.AVATAR_INVALID,
+        )
+    return avatar
 
 
 def check_message_text(text: str, limits: Limits) -> str:

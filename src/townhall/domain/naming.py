@@ -75,9 +75,12 @@ class _NameForms:
     han_origins: frozenset[int]  # original positions of characters kept as hanzi
 
 
-TextField = Literal["bio", "body", "description", "entity_name", "news_licence", "title"]
+TextField = Literal[
+    "announcement", "bio", "body", "description", "entity_name", "news_licence", "title"
+]
 # Each free-text field's refusals: `<field>_invalid` (empty or control characters), `_too_long`.
 TEXT_FIELD_CODES: dict[TextField, tuple[ErrorCode, ErrorCode]] = {
+    "announcement": (ErrorCode.ANNOUNCEMENT_INVALID, ErrorCode.ANNOUNCEMENT_TOO_LONG),
     "bio": (ErrorCode.BIO_INVALID, ErrorCode.BIO_TOO_LONG),
     "body": (ErrorCode.BODY_INVALID, ErrorCode.BODY_TOO_LONG),
     "description": (ErrorCode.DESCRIPTION_INVALID, ErrorCode.DESCRIPTION_TOO_LONG),

@@ -13,6 +13,8 @@ from townhall.services.audit import AuditLog
 from townhall.services.classifiers import ClassifierStage
 from townhall.services.corrections import Corrections
 from townhall.services.enforcement import Enforcement
+from townhall.services.group_admin import GroupAdmin
+from townhall.services.group_links import JoinLinks
 from townhall.services.groups import Groups
 from townhall.services.identity import IdentityService
 from townhall.services.intake import CaseIntake
@@ -39,6 +41,8 @@ class Services:
     identity: IdentityService
     messaging: MessagingService
     groups: Groups
+    group_admin: GroupAdmin
+    join_links: JoinLinks
     sync: SyncService
     public_accounts: PublicAccountService
     posts: PostService

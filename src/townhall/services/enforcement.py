@@ -568,6 +568,8 @@ class Enforcement:
         """The subject's sanctions change in this transaction: once it commits, forget the
         cached ones (a user's: every user's, as the cache's listener does)."""
         conn.after_commit(lambda: self._invalidations.forget(Topic.SANCTIONS, subject))
+        if subject[0] == SubjectType.GROUP:  # remove_rights changes a role, which "mute all" reads
+            conn.after_commit(lambda: self._invalidations.forget(Topic.MEMBERS, subject[1]))
 
     # What a sanction does to its subject ---------------------------------------------------
 

@@ -1,38 +1,51 @@
-"""Groups: creating one, and joining one only by accepting its invitation, within the pack's caps
-on groups created and joined per person (groups 2017 art. 5)."""
+"""Groups: creating one, inviting to one, and accepting or declining an invitation, within the
+pack's caps on groups created and joined per person (groups 2017 art. 5). A new group invites
+everyone it names; a later invitation adds the invitee at once up to the pack's
+`invite_consent_above` members and waits for their consent past it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from townhall.bus.base import Bus, user_channel
 from townhall.domain.enforcement import DAY_MS, Capability
-from townhall.domain.errors import ErrorCode, NotFound, PolicyRefusal, Throttled
-from townhall.domain.events import EventType, conversation_event, invitation_event
+from townhall.domain.errors import (
+    Conflict,
+    ErrorCode,
+    Forbidden,
+    NotFound,
+    PolicyRefusal,
+    Throttled,
+)
+from townhall.domain.events import EventType, invitation_event
 from townhall.domain.limits import Limits
 from townhall.domain.messaging import (
+    MANAGERS,
     ConversationKind,
     GroupRules,
     InvitationState,
+    MemberChange,
     MemberRole,
     check_group_title,
     group_invitee_ids,
+    invitation_waits_for_consent,
 )
 from townhall.domain.naming import clean_text
 from townhall.domain.permissions import Permission
 from townhall.services.enforcement import Enforcement
+from townhall.services.group_changes import Group, GroupChanges
 from townhall.services.messaging import MessagingService
 from townhall.services.names import Names
 from townhall.services.principal import Principal, require
-from townhall.services.rendering import ConversationView, render_conversation, render_invitation
+from townhall.services.rendering import ConversationView, render_invitation
 from townhall.services.standing import Standings
 from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
+from townhall.store import groups as group_store
 from townhall.store import stream as stream_store
-from townhall.store.conversations import GroupInvitation
-from townhall.store.database import Database, DbConnection
+from townhall.store.conversations import GroupInvitation, StoredConversation, StoredInvitation
+from townhall.store.database import Database, DbConnection, Transaction
+from townhall.store.groups import MemberChangeRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,32 +54,35 @@ class NewGroup:
     invited: tuple[int, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Invited:
+    """What an invitation did: who joined at once, and who must accept first."""
+
+    added: tuple[int, ...]
+    invited: tuple[int, ...]
+
+
 class Groups:
     def __init__(
         self,
         database: Database,
-        bus: Bus,
         messaging: MessagingService,
         standings: Standings,
         enforcement: Enforcement,
         names: Names,
+        changes: GroupChanges,
         rules: GroupRules,
         *,
         limits: Limits,
-        clock: Callable[[], float],
     ) -> None:
         self._db = database
-        self._bus = bus
         self._messaging = messaging
         self._standings = standings
         self._enforcement = enforcement
         self._names = names
+        self._changes = changes
         self._rules = rules
         self._limits = limits
-        self._clock = clock
-
-    def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
 
     async def create(
         self, actor: Principal, *, title: str, description: str, member_ids: Sequence[int]
@@ -85,17 +101,11 @@ class Groups:
         await self._names.check(
             name=title, text=about, author_id=actor.account_id, subject_type="group"
         )
-        now_ms = self._now_ms()
+        now_ms = self._changes.now_ms()
         async with self._db.writing() as conn:
             await self._require_may_create(conn, actor.account_id, now_ms)
             await self._require_may_join(conn, actor.account_id)
-            # Staff are nobody's chat partners: to a user, a staff id is no user at all.
-            missing = set(invitee_ids) - await account_store.user_ids(conn, invitee_ids)
-            if missing:
-                raise NotFound(
-                    f"no such user: {', '.join(map(str, sorted(missing)))}",
-                    code=ErrorCode.USER_NOT_FOUND,
-                )
+            await _require_users(conn, invitee_ids)
             conversation_id = await conversation_store.insert_conversation(
                 conn,
                 kind=ConversationKind.GROUP,
@@ -107,6 +117,12 @@ class Groups:
             )
             roles = {actor.account_id: MemberRole.OWNER}
             await conversation_store.insert_members(conn, conversation_id, roles, now_ms)
+            group = await self._changes.record(
+                conn,
+                conversation_id,
+                [MemberChangeRow(actor.account_id, MemberChange.JOINED, None)],
+                change={"action": "created", "by": actor.account_id},
+            )
             await conversation_store.insert_invitations(
                 conn,
                 conversation_id,
@@ -115,30 +131,48 @@ class Groups:
                 state=InvitationState.PENDING,
                 now_ms=now_ms,
             )
-            group = await self._view(conn, conversation_id)
-            created = await self._append(
-                conn, EventType.CONVERSATION, conversation_event, render_conversation(group), roles
-            )
-            invitation = GroupInvitation(
-                conversation_id=conversation_id,
-                invitee_id=0,  # one event serves every invitee
-                inviter_id=actor.account_id,
-                state=InvitationState.PENDING,
-                created_at=now_ms,
-                answered_at=None,
-                title=title,
-                description=about or None,
-            )
-            invited = await self._append(
-                conn,
-                EventType.INVITATION,
-                invitation_event,
-                render_invitation(invitation),
-                invitee_ids,
-            )
-            conn.after_commit(lambda: self._publish(roles, created))
-            conn.after_commit(lambda: self._publish(invitee_ids, invited))
+            await self._tell_invitees(conn, group.conversation, invitee_ids, actor.account_id)
         return NewGroup(group, tuple(invitee_ids))
+
+    async def invite(
+        self, actor: Principal, conversation_id: int, user_ids: Sequence[int]
+    ) -> Invited:
+        """Bring users into a group: its owner and admins may, and every member if the group
+        allows. Up to `invite_consent_above` members they join at once, past it each is
+        invited and joins by accepting."""
+        require(actor, Permission.ACT)
+        await self._enforcement.require_user_may(actor.account_id, Capability.SEND_GROUP)
+        await self._messaging.require_unmuted(actor, conversation_id)
+        await self._enforcement.require_group_open(conversation_id)
+        invitee_ids = [i for i in dict.fromkeys(user_ids) if i != actor.account_id]
+        verified = await self._changes.verified(invitee_ids)
+        async with self._db.writing() as conn:
+            group = await self._changes.group(conn, actor, conversation_id)
+            if not group.row.members_invite and group.role_of(actor.account_id) not in MANAGERS:
+                raise Forbidden(
+                    "in this group only the owner and admins invite",
+                    code=ErrorCode.GROUP_ADMIN_REQUIRED,
+                )
+            await _require_users(conn, invitee_ids)
+            already = [i for i in invitee_ids if i in group.roles]
+            if already:
+                raise Conflict(
+                    f"already members: {', '.join(map(str, already))}",
+                    code=ErrorCode.ALREADY_MEMBER,
+                )
+            if invitation_waits_for_consent(len(group.roles) + len(invitee_ids), self._rules):
+                await group_store.invite_again(
+                    conn,
+                    conversation_id,
+                    invitee_ids,
+                    inviter_id=actor.account_id,
+                    now_ms=self._changes.now_ms(),
+                )
+                await self._tell_invitees(conn, group.row, invitee_ids, actor.account_id)
+                return Invited(added=(), invited=tuple(invitee_ids))
+            await self._changes.require_may_join(conn, group, invitee_ids, verified)
+            await self._changes.add_members(conn, group, invitee_ids, actor_id=actor.account_id)
+        return Invited(added=tuple(invitee_ids), invited=())
 
     async def invitations(
         self, actor: Principal, *, after: int | None, limit: int
@@ -154,38 +188,26 @@ class Groups:
         """Join the group the caller was invited to; its members are told."""
         require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
-        now_ms = self._now_ms()
+        verified = await self._changes.verified([actor.account_id])
         async with self._db.writing() as conn:
-            await self._pending(conn, actor, conversation_id)
+            invitation = await self._pending(conn, actor, conversation_id)
             await self._enforcement.require_group_open(conversation_id)
-            members = await conversation_store.member_roles(conn, conversation_id)
-            if len(members) >= self._limits.max_group_members:
-                raise PolicyRefusal(
-                    f"a group holds at most {self._limits.max_group_members} members",
-                    code=ErrorCode.GROUP_TOO_LARGE,
-                )
-            await self._require_may_join(conn, actor.account_id)
-            joined = {actor.account_id: MemberRole.MEMBER}
-            await conversation_store.insert_members(conn, conversation_id, joined, now_ms)
+            row = await conversation_store.existing(conn, conversation_id)
+            group = Group(row, await conversation_store.member_roles(conn, conversation_id))
+            if actor.account_id in group.roles:  # added meanwhile by a later invitation
+                raise Conflict("already a member of the group", code=ErrorCode.ALREADY_MEMBER)
+            joiner = [actor.account_id]
+            await self._changes.require_may_join(conn, group, joiner, verified)
             await conversation_store.answer_invitation(
                 conn,
                 conversation_id,
                 actor.account_id,
                 state=InvitationState.ACCEPTED,
-                now_ms=now_ms,
+                now_ms=self._changes.now_ms(),
             )
-            group = await self._view(conn, conversation_id)
-            recipients = list(group.roles)
-            payload = await self._append(
-                conn,
-                EventType.CONVERSATION,
-                conversation_event,
-                render_conversation(group),
-                recipients,
+            return await self._changes.add_members(
+                conn, group, joiner, actor_id=invitation.inviter_id
             )
-            conn.after_commit(lambda: self._messaging.forget_members(conversation_id))
-            conn.after_commit(lambda: self._publish(recipients, payload))
-        return group
 
     async def decline(self, actor: Principal, conversation_id: int) -> str:
         require(actor, Permission.ACT)
@@ -197,16 +219,42 @@ class Groups:
                 conversation_id,
                 actor.account_id,
                 state=InvitationState.DECLINED,
-                now_ms=self._now_ms(),
+                now_ms=self._changes.now_ms(),
             )
         return InvitationState.DECLINED
 
-    async def _pending(self, conn: DbConnection, actor: Principal, conversation_id: int) -> None:
+    async def _pending(
+        self, conn: DbConnection, actor: Principal, conversation_id: int
+    ) -> StoredInvitation:
         invitation = await conversation_store.invitation(conn, conversation_id, actor.account_id)
         if invitation is None or invitation.state != InvitationState.PENDING:
             raise NotFound(
                 "no invitation of yours to that group", code=ErrorCode.INVITATION_NOT_FOUND
             )
+        return invitation
+
+    async def _tell_invitees(
+        self, conn: Transaction, row: StoredConversation, invitee_ids: list[int], inviter_id: int
+    ) -> None:
+        invitation = GroupInvitation(
+            conversation_id=row.id,
+            invitee_id=0,  # one event serves every invitee
+            inviter_id=inviter_id,
+            state=InvitationState.PENDING,
+            created_at=self._changes.now_ms(),
+            answered_at=None,
+            title=row.title,
+            description=row.description,
+        )
+        rendered = render_invitation(invitation)
+        payload = await stream_store.append_new_event(
+            conn,
+            self._db.positions,
+            event_type=EventType.INVITATION,
+            render=lambda position: invitation_event(position, rendered),
+            recipients=invitee_ids,
+        )
+        conn.after_commit(lambda: self._changes.publish(invitee_ids, payload))
 
     async def _require_may_create(self, conn: DbConnection, account_id: int, now_ms: int) -> None:
         cap = self._rules.max_created_per_day
@@ -231,27 +279,12 @@ class Groups:
                 code=ErrorCode.GROUP_JOIN_LIMIT,
             )
 
-    async def _view(self, conn: DbConnection, conversation_id: int) -> ConversationView:
-        row = await conversation_store.existing(conn, conversation_id)
-        return ConversationView(row, await conversation_store.member_roles(conn, row.id))
 
-    async def _append(
-        self,
-        conn: DbConnection,
-        event_type: str,
-        event: Callable[[int, dict[str, Any]], dict[str, Any]],
-        content: dict[str, Any],
-        recipients: Iterable[int],
-    ) -> bytes:
-        """Append one event for the recipients; returns it encoded, to publish after commit."""
-        return await stream_store.append_new_event(
-            conn,
-            self._db.positions,
-            event_type=event_type,
-            render=lambda position: event(position, content),
-            recipients=recipients,
+async def _require_users(conn: DbConnection, user_ids: list[int]) -> None:
+    # Staff are nobody's chat partners: to a user, a staff id is no user at all.
+    missing = set(user_ids) - await account_store.user_ids(conn, user_ids)
+    if missing:
+        raise NotFound(
+            f"no such user: {', '.join(map(str, sorted(missing)))}",
+            code=ErrorCode.USER_NOT_FOUND,
         )
-
-    def _publish(self, recipients: Iterable[int], payload: bytes) -> None:
-        for account_id in recipients:
-            self._bus.publish(user_channel(account_id), payload)

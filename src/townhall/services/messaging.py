@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.enforcement import Capability
-from townhall.domain.errors import ErrorCode, InvalidInput, NotFound, Throttled
+from townhall.domain.errors import ErrorCode, Forbidden, InvalidInput, NotFound, Throttled
 from townhall.domain.events import (
     EventType,
     conversation_event,
@@ -81,6 +81,7 @@ class Members:
     ids: tuple[int, ...]
     id_set: frozenset[int]
     managers: frozenset[int]  # a group's owner and admins: they may mention everyone
+    muted: frozenset[int]  # who may not send: muted one by one, or by "mute all"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,13 @@ class ReadState:
 
 def _has_members(members: Members) -> bool:
     return bool(members.ids)
+
+
+def _require_unmuted(actor: Principal, members: Members) -> None:
+    if actor.account_id in members.muted:
+        raise Forbidden(
+            "you are muted in this group by its owner or an admin", code=ErrorCode.MEMBER_MUTED
+        )
 
 
 class MessagingService:
@@ -306,6 +314,7 @@ class MessagingService:
         """What a send needs of the sender (and of a group): the same for every write into a
         conversation. Returns the content check's surface for it."""
         if members.kind == ConversationKind.GROUP:
+            _require_unmuted(actor, members)
             await self._enforcement.require_user_may(actor.account_id, Capability.SEND_GROUP)
             await self._standings.require_may(actor.account_id, Capability.SEND_GROUP)
             await self._enforcement.require_group_open(conversation_id)
@@ -464,16 +473,26 @@ class MessagingService:
             raise NotFound("no such conversation", code=ErrorCode.CONVERSATION_NOT_FOUND)
         return members
 
+    async def require_unmuted(self, actor: Principal, conversation_id: int) -> None:
+        """Refuse a write into a group by a member muted there (a send, an invitation)."""
+        _require_unmuted(actor, await self._require_member(actor, conversation_id))
+
     async def _read_members(self, conversation_id: int) -> Members:
         async with self._db.reading() as conn:
             conversation = await conversation_store.get(conn, conversation_id)
             roles = await conversation_store.member_roles(conn, conversation_id)
+            muted = await conversation_store.muted_members(conn, conversation_id)
         ids = tuple(roles)
-        kind = conversation.kind if conversation is not None else ConversationKind.DIRECT
+        if conversation is None:
+            return Members(ConversationKind.DIRECT, ids, frozenset(ids), frozenset(), frozenset())
         managers = frozenset(
-            i for i, role in roles.items() if kind == ConversationKind.GROUP and role in MANAGERS
+            i
+            for i, role in roles.items()
+            if conversation.kind == ConversationKind.GROUP and role in MANAGERS
         )
-        return Members(kind, ids, frozenset(ids), managers)
+        if conversation.mute_all:  # the owner and admins are never muted by "mute all"
+            muted |= frozenset(ids) - managers
+        return Members(conversation.kind, ids, frozenset(ids), managers, muted)
 
     def forget_members(self, conversation_id: int) -> None:
         """Once a change of a conversation's members commits: read them again on next use."""

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from townhall.domain.events import message_object
+from townhall.domain.messaging import ConversationKind
 from townhall.domain.public_accounts import PostState
 from townhall.domain.time import iso_utc
 from townhall.store.conversations import GroupInvitation, StoredConversation
@@ -92,6 +93,7 @@ class ConversationView:
 
     conversation: StoredConversation
     roles: Mapping[int, str]
+    muted: frozenset[int] = frozenset()  # members muted one by one (a group's)
 
     @property
     def id(self) -> int:
@@ -136,15 +138,31 @@ def render_recall(message: StoredMessage) -> dict[str, Any]:
 
 def render_conversation(view: ConversationView) -> dict[str, Any]:
     row = view.conversation
-    return {
+    rendered: dict[str, Any] = {
         "id": row.id,
         "kind": row.kind,
         "title": row.title,
         "description": row.description,
         "created_by": row.created_by,
         "created_at": iso_utc(row.created_at),
-        "members": [{"user_id": uid, "role": role} for uid, role in view.roles.items()],
+        "members": [_member(uid, role, view.muted) for uid, role in view.roles.items()],
     }
+    if row.kind == ConversationKind.GROUP:
+        rendered["group"] = {
+            "avatar": row.avatar,
+            "announcement": row.announcement,
+            "mute_all": bool(row.mute_all),
+            "members_invite": bool(row.members_invite),
+            "dissolved": row.dissolved_at is not None,
+        }
+    return rendered
+
+
+def _member(user_id: int, role: str, muted: frozenset[int]) -> dict[str, Any]:
+    member: dict[str, Any] = {"user_id": user_id, "role": role}
+    if user_id in muted:
+        member["muted"] = True
+    return member
 
 
 def render_invitation(invitation: GroupInvitation) -> dict[str, Any]:

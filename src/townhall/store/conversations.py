@@ -20,6 +20,11 @@ class StoredConversation:
     direct_key: str | None  # a direct conversation's pair
     created_by: int
     created_at: int
+    avatar: str | None  # a group's avatar reference; None: the default
+    announcement: str | None
+    mute_all: int  # 1: only the owner and admins of the group may send
+    members_invite: int  # 1: every member may invite; 0: only the owner and admins
+    dissolved_at: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +111,15 @@ async def member_roles(conn: DbConnection, conversation_id: int) -> dict[int, st
         .order_by(members.c.joined_at, members.c.account_id)
     )
     return {row.account_id: row.role for row in result}
+
+
+async def muted_members(conn: DbConnection, conversation_id: int) -> frozenset[int]:
+    result = await conn.execute(
+        select(members.c.account_id).where(
+            members.c.conversation_id == conversation_id, members.c.muted == 1
+        )
+    )
+    return frozenset(result.scalars())
 
 
 async def member_roles_of(

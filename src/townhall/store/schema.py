@@ -153,6 +153,13 @@ conversations = Table(
     Column("direct_key", String(64), nullable=True, unique=True),
     Column("created_by", Int64, ForeignKey("accounts.id"), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # A group's: an avatar reference (null: clients draw the default), the announcement, 1 when
+    # only the owner and admins may send, 0 when only they may invite, when it was dissolved.
+    Column("avatar", String(256), nullable=True),
+    Column("announcement", Text, nullable=True),
+    Column("mute_all", Int64, nullable=False, server_default="0"),
+    Column("members_invite", Int64, nullable=False, server_default="1"),
+    Column("dissolved_at", BigInteger, nullable=True),
     Index("ix_conversations_created_by_created_at", "created_by", "created_at"),
 )
 
@@ -176,8 +183,51 @@ members = Table(
     Column("account_id", Int64, ForeignKey("accounts.id"), primary_key=True),
     Column("role", String(16), nullable=False),
     Column("joined_at", BigInteger, nullable=False),
+    Column("muted", Int64, nullable=False, server_default="0"),  # 1: muted by the owner or an admin
     Index("ix_members_account_id", "account_id"),
     sqlite_with_rowid=False,
+)
+
+# A group's join links (the payload of a QR code): a secret token, until it expires or is revoked.
+join_links = Table(
+    "join_links",
+    metadata,
+    Column("id", Int64, primary_key=True),
+    Column("conversation_id", Int64, ForeignKey("conversations.id"), nullable=False, index=True),
+    Column("token", String(64), nullable=False, unique=True),
+    Column("created_by", Int64, ForeignKey("accounts.id"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("needs_approval", Int64, nullable=False, server_default="0"),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
+# A request to join by a link that needs an admin's approval; one per group and user.
+join_requests = Table(
+    "join_requests",
+    metadata,
+    Column("conversation_id", Int64, ForeignKey("conversations.id"), primary_key=True),
+    Column("account_id", Int64, ForeignKey("accounts.id"), primary_key=True),
+    Column("link_id", Int64, ForeignKey("join_links.id"), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("answered_by", Int64, ForeignKey("accounts.id"), nullable=True),
+    Column("answered_at", BigInteger, nullable=True),
+)
+
+# Who joined a group when, invited by whom or by which link, who removed whom, who left, role
+# and mute changes: kept for reviewers and the group owner's responsibility (groups 2017).
+member_history = Table(
+    "member_history",
+    metadata,
+    Column("id", Int64, primary_key=True),
+    Column("conversation_id", Int64, ForeignKey("conversations.id"), nullable=False),
+    Column("account_id", Int64, ForeignKey("accounts.id"), nullable=False),
+    Column("change", String(16), nullable=False),
+    Column("actor_id", Int64, ForeignKey("accounts.id"), nullable=True),
+    Column("link_id", Int64, ForeignKey("join_links.id"), nullable=True),
+    Column("at", BigInteger, nullable=False),
+    Index("ix_member_history_conversation_id_id", "conversation_id", "id"),
 )
 
 # `id` and `position` are allocated by the message log (see message_log.py), not by the database.

@@ -155,6 +155,10 @@ class PublicAccountPolicy(Model):
 class GroupPolicy(Model):
     max_created_per_day: int
     max_joined: int
+    invite_consent_above: int
+    verified_identity_above: int
+    link_join_max_members: int
+    join_link_days: int
 
 
 class MessagingPolicy(Model):

@@ -16,6 +16,7 @@ from pydantic import Field, TypeAdapter
 from typing_extensions import TypeAliasType
 
 from townhall.api.models.common import ErrorDetail, Model, Timestamp, omitted
+from townhall.api.models.groups import GroupChange
 from townhall.api.models.messaging import Conversation, Invitation, Message
 from townhall.api.models.public_accounts import Post, RemovedPost
 from townhall.api.models.sanctions import Appeal, Sanction
@@ -167,11 +168,13 @@ class MessageEvent(Model):
 
 
 class ConversationEvent(Model):
-    """A conversation the user is in was created, or its members changed."""
+    """A conversation the user is in (or was in, until this change) was created, or its members
+    or settings changed."""
 
     type: Literal["conversation"]
     cursor: Cursor
     conversation: Conversation
+    change: GroupChange = omitted("a group's: what changed and who changed it")
 
 
 class NoticeEvent(Model):

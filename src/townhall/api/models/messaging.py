@@ -17,6 +17,17 @@ MessageModeration = Literal["held", "removed", "withheld"]
 class Member(Model):
     user_id: EntityId
     role: MemberRole
+    muted: bool = omitted("true when the owner or an admin muted this member; absent otherwise")
+
+
+class GroupSettings(Model):
+    """What the owner and admins set for a group."""
+
+    avatar: str | None = Field(description="an avatar reference; null: clients draw the default")
+    announcement: str | None
+    mute_all: bool = Field(description="only the owner and admins may send")
+    members_invite: bool = Field(description="every member may invite; else only the managers")
+    dissolved: bool = Field(description="the owner dissolved the group: it has no members")
 
 
 class Conversation(Model):
@@ -27,6 +38,7 @@ class Conversation(Model):
     created_by: EntityId
     created_at: Timestamp
     members: list[Member] = Field(description="in the order they joined")
+    group: GroupSettings = omitted("a group's settings; absent for a direct conversation")
 
 
 class NewConversation(Conversation):

@@ -1,0 +1,295 @@
+"""Running a group: leaving it, removing and muting members, making admins, transferring
+ownership, dissolving it, and its title, avatar, announcement and settings. Each change is
+recorded in the membership history and told to the members (services/group_changes.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from townhall.domain.enforcement import Capability
+from townhall.domain.errors import (
+    Conflict,
+    ErrorCode,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PolicyRefusal,
+)
+from townhall.domain.limits import Limits
+from townhall.domain.messaging import (
+    MANAGERS,
+    ConversationKind,
+    MemberChange,
+    MemberRole,
+    check_avatar,
+    check_group_title,
+)
+from townhall.domain.moderation import Decision, Surface
+from townhall.domain.naming import clean_text
+from townhall.domain.permissions import Permission
+from townhall.services.enforcement import Enforcement
+from townhall.services.group_changes import Group, GroupChanges, require_owner
+from townhall.services.moderation import ContentCheck
+from townhall.services.names import Names
+from townhall.services.principal import Principal, require
+from townhall.services.rendering import ConversationView
+from townhall.services.standing import Standings
+from townhall.store import conversations as conversation_store
+from townhall.store import groups as group_store
+from townhall.store.database import Database
+from townhall.store.groups import MemberChangeRow, MemberHistoryEntry
+
+
+@dataclass(frozen=True, slots=True)
+class GroupUpdate:
+    """A change of a group's settings; None: unchanged. An empty avatar or announcement clears
+    it."""
+
+    title: str | None = None
+    avatar: str | None = None
+    announcement: str | None = None
+    mute_all: bool | None = None
+    members_invite: bool | None = None
+
+    @property
+    def publishes(self) -> bool:
+        """Text every member will see: checked as publishing to the group."""
+        return self.title is not None or self.announcement is not None or self.avatar is not None
+
+
+class GroupAdmin:
+    def __init__(
+        self,
+        database: Database,
+        changes: GroupChanges,
+        standings: Standings,
+        enforcement: Enforcement,
+        names: Names,
+        content_check: ContentCheck,
+        *,
+        limits: Limits,
+    ) -> None:
+        self._db = database
+        self._changes = changes
+        self._standings = standings
+        self._enforcement = enforcement
+        self._names = names
+        self._check = content_check
+        self._limits = limits
+
+    async def leave(self, actor: Principal, conversation_id: int) -> None:
+        """Leave a group; its owner first hands it on, or dissolves it."""
+        await self._may(actor, Capability.INTERACT)
+        async with self._db.writing() as conn:
+            group = await self._changes.group(conn, actor, conversation_id)
+            if group.role_of(actor.account_id) == MemberRole.OWNER:
+                raise Conflict(
+                    "transfer the group's ownership first, or dissolve it",
+                    code=ErrorCode.OWNER_MUST_TRANSFER,
+                )
+            await group_store.delete_members(conn, conversation_id, [actor.account_id])
+            await self._changes.record(
+                conn,
+                conversation_id,
+                [MemberChangeRow(actor.account_id, MemberChange.LEFT, actor.account_id)],
+                change={"action": MemberChange.LEFT, "by": actor.account_id},
+                also_tell=[actor.account_id],
+            )
+
+    async def remove(self, actor: Principal, conversation_id: int, user_id: int) -> None:
+        """Take a member out: the owner anyone else, an admin only ordinary members. The removed
+        member is told too."""
+        await self._may(actor, Capability.INTERACT)
+        async with self._db.writing() as conn:
+            group = await self._changes.managed(conn, actor, conversation_id)
+            _require_above(group, actor, self._member(group, user_id))
+            await group_store.delete_members(conn, conversation_id, [user_id])
+            await self._changes.record(
+                conn,
+                conversation_id,
+                [MemberChangeRow(user_id, MemberChange.REMOVED, actor.account_id)],
+                change={"action": MemberChange.REMOVED, "by": actor.account_id},
+                also_tell=[user_id],
+            )
+
+    async def set_admin(
+        self, actor: Principal, conversation_id: int, user_id: int, *, admin: bool
+    ) -> ConversationView:
+        """The owner makes a member an admin, or an admin a member again."""
+        await self._may(actor, Capability.INTERACT)
+        async with self._db.writing() as conn:
+            group = await self._changes.owned(conn, actor, conversation_id)
+            role = self._member(group, user_id)
+            if role == MemberRole.OWNER:
+                raise Conflict(
+                    "the owner's role changes only by transferring ownership",
+                    code=ErrorCode.OWNER_MUST_TRANSFER,
+                )
+            new_role = MemberRole.ADMIN if admin else MemberRole.MEMBER
+            if role == new_role:  # nothing changes: nothing to record or tell
+                return await self._changes.view(conn, conversation_id)
+            change = MemberChange.MADE_ADMIN if admin else MemberChange.UNMADE_ADMIN
+            await group_store.update_member(conn, conversation_id, user_id, role=new_role)
+            return await self._changes.record(
+                conn,
+                conversation_id,
+                [MemberChangeRow(user_id, change, actor.account_id)],
+                change={"action": change, "by": actor.account_id},
+            )
+
+    async def transfer(
+        self, actor: Principal, conversation_id: int, user_id: int
+    ) -> ConversationView:
+        """The owner hands the group to another member, and becomes an ordinary member."""
+        await self._may(actor, Capability.INTERACT)
+        await self._enforcement.require_group_open(conversation_id)
+        async with self._db.writing() as conn:
+            group = await self._changes.owned(conn, actor, conversation_id)
+            if self._member(group, user_id) == MemberRole.OWNER:
+                raise InvalidInput("you already own the group", code=ErrorCode.TRANSFER_TO_SELF)
+            await group_store.update_member(
+                conn, conversation_id, user_id, role=MemberRole.OWNER, muted=0
+            )
+            await group_store.update_member(
+                conn, conversation_id, actor.account_id, role=MemberRole.MEMBER
+            )
+            return await self._changes.record(
+                conn,
+                conversation_id,
+                [MemberChangeRow(user_id, MemberChange.MADE_OWNER, actor.account_id)],
+                change={"action": MemberChange.MADE_OWNER, "by": actor.account_id},
+            )
+
+    async def dissolve(self, actor: Principal, conversation_id: int) -> None:
+        """The owner ends the group: every member is taken out and told; its messages and its
+        membership history stay for the records."""
+        await self._may(actor, Capability.INTERACT)
+        async with self._db.writing() as conn:
+            group = await self._changes.owned(conn, actor, conversation_id)
+            await group_store.dissolve(conn, conversation_id, self._changes.now_ms())
+            await self._changes.record(
+                conn,
+                conversation_id,
+                [
+                    MemberChangeRow(uid, MemberChange.DISSOLVED, actor.account_id)
+                    for uid in group.roles
+                ],
+                change={"action": MemberChange.DISSOLVED, "by": actor.account_id, "user_ids": []},
+                also_tell=list(group.roles),
+            )
+
+    async def mute(
+        self, actor: Principal, conversation_id: int, user_id: int, *, muted: bool
+    ) -> ConversationView:
+        """The owner or an admin mutes a member (an admin only an ordinary member), or lifts it."""
+        await self._may(actor, Capability.INTERACT)
+        async with self._db.writing() as conn:
+            group = await self._changes.managed(conn, actor, conversation_id)
+            _require_above(group, actor, self._member(group, user_id))
+            await group_store.update_member(conn, conversation_id, user_id, muted=int(muted))
+            change = MemberChange.MUTED if muted else MemberChange.UNMUTED
+            return await self._changes.record(
+                conn,
+                conversation_id,
+                [MemberChangeRow(user_id, change, actor.account_id)],
+                change={"action": change, "by": actor.account_id},
+            )
+
+    async def update(
+        self, actor: Principal, conversation_id: int, update: GroupUpdate
+    ) -> ConversationView:
+        """The owner or an admin changes the group's title, avatar, announcement, "mute all" or
+        whether members invite. Title and announcement pass the content check as every name and
+        every group text does."""
+        values = await self._checked(actor, conversation_id, update)
+        async with self._db.writing() as conn:
+            await self._changes.managed(conn, actor, conversation_id)
+            await group_store.update_group(conn, conversation_id, **values)
+            return await self._changes.record(
+                conn,
+                conversation_id,
+                [],
+                change={"action": "updated", "by": actor.account_id, "fields": sorted(values)},
+            )
+
+    async def history(
+        self, actor: Principal, conversation_id: int, *, after: int | None, limit: int
+    ) -> list[MemberHistoryEntry]:
+        """A group's membership history, for reviewers."""
+        require(actor, Permission.READ_SANCTIONS)
+        async with self._db.reading() as conn:
+            row = await conversation_store.get(conn, conversation_id)
+            if row is None or row.kind != ConversationKind.GROUP:
+                raise NotFound("no such group", code=ErrorCode.GROUP_NOT_FOUND)
+            return await group_store.history(conn, conversation_id, after=after or 0, limit=limit)
+
+    async def _checked(
+        self, actor: Principal, conversation_id: int, update: GroupUpdate
+    ) -> dict[str, object]:
+        """The columns to write, each checked; texts through the sanctions and content checks."""
+        values: dict[str, object] = {}
+        if update.mute_all is not None:
+            values["mute_all"] = int(update.mute_all)
+        if update.members_invite is not None:
+            values["members_invite"] = int(update.members_invite)
+        if update.avatar is not None:
+            values["avatar"] = check_avatar(update.avatar) if update.avatar else None
+        if update.title is not None:
+            values["title"] = check_group_title(update.title, self._limits)
+        if update.announcement is not None:
+            announcement = clean_text(
+                update.announcement,
+                "announcement",
+                self._limits.max_description_chars,
+                required=False,
+            )
+            values["announcement"] = announcement or None
+        if not values:
+            raise InvalidInput("name something to change", code=ErrorCode.GROUP_UNCHANGED)
+        if not update.publishes:
+            await self._may(actor, Capability.INTERACT)
+            return values
+        await self._may(actor, Capability.SEND_GROUP)
+        await self._standings.require_may(actor.account_id, Capability.SEND_GROUP)
+        await self._enforcement.require_group_open(conversation_id)
+        if "title" in values:
+            await self._names.check(
+                name=str(values["title"]), author_id=actor.account_id, subject_type="group"
+            )
+        if values.get("announcement"):
+            await self._screen_announcement(actor, str(values["announcement"]))
+        return values
+
+    async def _screen_announcement(self, actor: Principal, text: str) -> None:
+        verdict = await self._check.screen(
+            Surface.GROUP, text, author_id=actor.account_id, subject_type="group"
+        )
+        # An announcement reaches every member at once and has no review hold of its own.
+        if verdict.decision == Decision.HOLD:
+            raise PolicyRefusal(
+                "refused: the announcement needs review before anyone may see it",
+                code=ErrorCode.CONTENT_BLOCKED,
+            )
+
+    async def _may(self, actor: Principal, capability: str) -> None:
+        require(actor, Permission.ACT)
+        await self._enforcement.require_user_may(actor.account_id, capability)
+
+    @staticmethod
+    def _member(group: Group, user_id: int) -> str:
+        role = group.role_of(user_id)
+        if role is None:
+            raise NotFound(
+                "that user is not a member of the group", code=ErrorCode.MEMBER_NOT_FOUND
+            )
+        return role
+
+
+def _require_above(group: Group, actor: Principal, target_role: str) -> None:
+    """Only the owner acts on an admin; nobody acts on the owner, or on themselves."""
+    if target_role == MemberRole.OWNER:
+        raise Forbidden(
+            "nobody may do this to the group's owner", code=ErrorCode.GROUP_OWNER_REQUIRED
+        )
+    if target_role in MANAGERS:
+        require_owner(group, actor)
