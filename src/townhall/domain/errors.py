@@ -91,6 +91,10 @@ class ErrorCode(StrEnum):
     TREE_SIZE_INVALID = "tree_size_invalid", 400, "an audit-log tree size below 1"
     TREE_SIZE_TOO_LARGE = "tree_size_too_large", 400, "an audit-log tree size beyond the rows the log has"
     VERDICT_INVALID = "verdict_invalid", 400, "an appeal's verdict is uphold or reverse"
+    # contacts
+    CONTACT_SELF = "contact_self", 400, "a friend request to, a remark on or a block of the caller's own account"
+    GREETING_INVALID = "greeting_invalid", 400, "a greeting contains control characters"
+    GREETING_TOO_LONG = "greeting_too_long", 400, "a greeting is longer than the limit"
 
     # 401: no valid session ----------------------------------------------------------------------
     ACCOUNT_INACTIVE = "account_inactive", 401, "the account is no longer active or no longer exists"
@@ -136,6 +140,9 @@ class ErrorCode(StrEnum):
     TARGET_NOT_FOUND = "target_not_found", 404, "a report's target does not exist"
     TERM_NOT_FOUND = "term_not_found", 404, "no such operator lexicon term"
     USER_NOT_FOUND = "user_not_found", 404, "no such user"
+    # contacts
+    CONTACT_NOT_FOUND = "contact_not_found", 404, "the user is not among the caller's friends"
+    FRIEND_REQUEST_NOT_FOUND = "friend_request_not_found", 404, "no open friend request from that user to the caller"
 
     # 405 ----------------------------------------------------------------------------------------
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, "the route does not take this HTTP method"
@@ -171,6 +178,8 @@ class ErrorCode(StrEnum):
     PUBLIC_ACCOUNT_STATE = "public_account_state", 409, "the public account is not in the state this needs"
     ROTATION_INCOMPLETE = "rotation_incomplete", 409, "identities are still sealed under older keys: rotate again"
     SANCTION_NOT_ACTIVE = "sanction_not_active", 409, "the sanction is already lifted, ended or reversed"
+    # contacts
+    ALREADY_FRIENDS = "already_friends", 409, "the two are friends already"
 
     # 413: too large -----------------------------------------------------------------------------
     BODY_TOO_LARGE = "body_too_large", 413, "the request body is over the limit (max_request_body_bytes)"
@@ -216,6 +225,9 @@ class ErrorCode(StrEnum):
     REGISTRATION_NUMBER_TYPE_NOT_ACCEPTED = "registration_number_type_not_accepted", 422, "not one of the registration number types accepted"
     UNDERAGE = "underage", 422, "the identity's holder is under the minimum age"
     WARNING_REQUIRED = "warning_required", 422, "the pack allows this suspension only after a prior warning"
+    # contacts
+    GREETING_LIMIT = "greeting_limit", 422, "the caller sent as many greetings as the pack allows before the request is answered"
+    MESSAGES_NOT_ACCEPTED = "messages_not_accepted", 422, "the recipient does not take direct messages from the caller: a friend request first, where the pack asks for friendship"
 
     # 429: too many, try later ------------------------------------------------------------------
     BROADCAST_QUOTA = "broadcast_quota", 429, "the public account's post quota for the period is used up"
@@ -231,6 +243,8 @@ class ErrorCode(StrEnum):
     TOO_MANY_SOCKETS = "too_many_sockets", 429, "the caller has as many WebSockets open as allowed (a WebSocket error frame)"
     TOO_MANY_REVEALS = "too_many_reveals", 429, "this reviewer revealed as many identities as an hour allows"
     TOO_MANY_LOGIN_ATTEMPTS = "too_many_login_attempts", 429, "too many failed logins from this address; wait retry_after seconds"
+    # contacts
+    TOO_MANY_LOOKUPS = "too_many_lookups", 429, "the caller looked people up by phone as often as the limits allow for now"
 
     # 431: the request's head is too large ------------------------------------------------------
     HEADERS_TOO_LARGE = "headers_too_large", 431, "the request's headers are over the limit (max_header_bytes, max_headers)"

@@ -22,6 +22,7 @@ from townhall.domain.messaging import (
 )
 from townhall.domain.naming import clean_text
 from townhall.domain.permissions import Permission
+from townhall.services.contacts import Ties
 from townhall.services.enforcement import Enforcement
 from townhall.services.messaging import MessagingService
 from townhall.services.names import Names
@@ -50,6 +51,7 @@ class Groups:
         standings: Standings,
         enforcement: Enforcement,
         names: Names,
+        ties: Ties,
         rules: GroupRules,
         *,
         limits: Limits,
@@ -61,6 +63,7 @@ class Groups:
         self._standings = standings
         self._enforcement = enforcement
         self._names = names
+        self._ties = ties
         self._rules = rules
         self._limits = limits
         self._clock = clock
@@ -107,10 +110,13 @@ class Groups:
             )
             roles = {actor.account_id: MemberRole.OWNER}
             await conversation_store.insert_members(conn, conversation_id, roles, now_ms)
+            # Whoever blocks the creator is not invited, and the creator is not told so.
+            blockers = await self._ties.blockers_among(conn, actor.account_id, invitee_ids)
+            invited_ids = [i for i in invitee_ids if i not in blockers]
             await conversation_store.insert_invitations(
                 conn,
                 conversation_id,
-                invitee_ids,
+                invited_ids,
                 inviter_id=actor.account_id,
                 state=InvitationState.PENDING,
                 now_ms=now_ms,
@@ -134,10 +140,10 @@ class Groups:
                 EventType.INVITATION,
                 invitation_event,
                 render_invitation(invitation),
-                invitee_ids,
+                invited_ids,
             )
             conn.after_commit(lambda: self._publish(roles, created))
-            conn.after_commit(lambda: self._publish(invitee_ids, invited))
+            conn.after_commit(lambda: self._publish(invited_ids, invited))
         return NewGroup(group, tuple(invitee_ids))
 
     async def invitations(

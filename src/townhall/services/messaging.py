@@ -28,6 +28,7 @@ from townhall.domain.permissions import Permission
 from townhall.domain.review import Target
 from townhall.services.caches import Invalidations, LocalCache, Topic
 from townhall.services.classifiers import ClassifierStage, Subject
+from townhall.services.contacts import Ties
 from townhall.services.enforcement import Enforcement
 from townhall.services.intake import CaseIntake
 from townhall.services.moderation import ContentCheck
@@ -76,6 +77,7 @@ class MessagingService:
         content_check: ContentCheck,
         intake: CaseIntake,
         classifiers: ClassifierStage,
+        ties: Ties,
         *,
         limits: Limits,
         rate_limits: RateLimits,
@@ -92,6 +94,7 @@ class MessagingService:
         self._check = content_check
         self._intake = intake
         self._classifiers = classifiers
+        self._ties = ties
         self._limits = limits
         self._clock = clock
         self._invalidations = invalidations
@@ -112,6 +115,7 @@ class MessagingService:
             existing = await conversation_store.find_direct(conn, key)
         if existing is not None:
             return await self._view(existing), False
+        await self._ties.require_may_message(actor.account_id, other_id)
         roles = {actor.account_id: MemberRole.MEMBER, other_id: MemberRole.MEMBER}
         try:
             conversation = await self._create(
@@ -216,6 +220,8 @@ class MessagingService:
         else:
             await self._enforcement.require_user_may(actor.account_id, Capability.SEND_DIRECT)
             await self._standings.require_may(actor.account_id, Capability.SEND_DIRECT)
+            recipient_id = next(i for i in members.ids if i != actor.account_id)
+            await self._ties.require_may_message(actor.account_id, recipient_id)
             surface = Surface.DIRECT
         verdict = await self._check.screen(
             surface, text, author_id=actor.account_id, subject_type="message"

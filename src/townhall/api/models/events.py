@@ -16,6 +16,7 @@ from pydantic import Field, TypeAdapter
 from typing_extensions import TypeAliasType
 
 from townhall.api.models.common import ErrorDetail, Model, Timestamp, omitted
+from townhall.api.models.contacts import Contact, FriendRequest
 from townhall.api.models.messaging import Conversation, Invitation, Message
 from townhall.api.models.public_accounts import Post, RemovedPost
 from townhall.api.models.sanctions import Appeal, Sanction
@@ -200,6 +201,22 @@ class CorrectionEvent(Model):
     correction: Correction
 
 
+class FriendRequestEvent(Model):
+    """A friend request to or from the user: new, greeted again, or answered."""
+
+    type: Literal["friend_request"]
+    cursor: Cursor
+    request: FriendRequest
+
+
+class ContactEvent(Model):
+    """The user's tie to another as it now stands (friends, remark, blocked)."""
+
+    type: Literal["contact"]
+    cursor: Cursor
+    contact: Contact
+
+
 StreamEvent = TypeAliasType(
     "StreamEvent",
     Annotated[
@@ -208,7 +225,9 @@ StreamEvent = TypeAliasType(
         | NoticeEvent
         | InvitationEvent
         | TombstoneEvent
-        | CorrectionEvent,
+        | CorrectionEvent
+        | FriendRequestEvent
+        | ContactEvent,
         Field(discriminator="type"),
     ],
 )
