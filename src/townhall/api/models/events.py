@@ -297,6 +297,8 @@ ServerFrame = TypeAliasType(
         | InvitationEvent
         | TombstoneEvent
         | CorrectionEvent
+        | FriendRequestEvent
+        | ContactEvent
         | PostEvent
         | ReadyFrame
         | PongFrame
