@@ -148,6 +148,18 @@ async def test_an_ignored_request_leaves_the_list_and_its_requester_none_the_wis
     assert (await answer(bob, alice, "accept")).json()["state"] == "accepted"
 
 
+async def test_asking_someone_whose_request_waits_accepts_it(
+    cn: Server, make_user: MakeUser
+) -> None:
+    alice, bob = await people(make_user, cn, "alice", "bob")
+    await request(alice, bob, "你好")
+    crossed = await request(bob, alice, "你也好")
+    assert crossed.status_code == 201
+    assert (crossed.json()["requester_id"], crossed.json()["state"]) == (alice.id, "accepted")
+    assert (await contact_of(alice, bob) or {})["friend"] is True
+    assert await waiting_for(alice) == await waiting_for(bob) == []
+
+
 async def test_a_greeting_is_checked_and_each_wrong_request_refused(
     cn: Server, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:

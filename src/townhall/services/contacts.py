@@ -183,7 +183,8 @@ class Contacts:
     async def request(self, actor: Principal, user_id: int, greeting: str) -> StoredRequest:
         """Ask to be friends, or greet again on an open request, up to the pack's greetings.
         To someone who blocks the caller, or who ignored the request, it goes nowhere, and the
-        caller cannot tell."""
+        caller cannot tell. Asking someone whose own request waits for the caller accepts it
+        (and answers with it)."""
         require_other(actor.account_id, user_id)
         greeting = check_greeting(greeting, self._limits)
         await self._may_interact(actor)
@@ -197,6 +198,9 @@ class Contacts:
                 raise Conflict("you are friends already", code=ErrorCode.ALREADY_FRIENDS)
             theirs = await contact_store.tie(conn, user_id, actor.account_id)
             silent = theirs is not None and theirs.blocked_at is not None
+            waiting = await contact_store.request(conn, user_id, actor.account_id)
+            if not silent and waiting is not None and waiting.state in OPEN_STATES:
+                return await self._settle(conn, waiting, RequestState.ACCEPTED, now_ms)
             saved = await self._greet(conn, actor.account_id, user_id, greeting, now_ms)
             silent = silent or saved.state == RequestState.IGNORED
             await self._tell_request(
@@ -265,15 +269,20 @@ class Contacts:
                     "no open friend request from that user",
                     code=ErrorCode.FRIEND_REQUEST_NOT_FOUND,
                 )
-            saved = await contact_store.update_request(
-                conn, user_id, actor.account_id, now_ms=now_ms, state=state
-            )
-            told = (
-                [actor.account_id] if state == RequestState.IGNORED else [user_id, actor.account_id]
-            )
-            await self._tell_request(conn, saved, told)
-            if state == RequestState.ACCEPTED:
-                await self._set_friends(conn, actor.account_id, user_id, now_ms)
+            return await self._settle(conn, waiting, state, now_ms)
+
+    async def _settle(
+        self, conn: Transaction, waiting: StoredRequest, state: str, now_ms: int
+    ) -> StoredRequest:
+        """Answer an open request; accepted, its two are friends."""
+        requester_id, addressee_id = waiting.requester_id, waiting.addressee_id
+        saved = await contact_store.update_request(
+            conn, requester_id, addressee_id, now_ms=now_ms, state=state
+        )
+        told = [addressee_id] if state == RequestState.IGNORED else [requester_id, addressee_id]
+        await self._tell_request(conn, saved, told)
+        if state == RequestState.ACCEPTED:
+            await self._set_friends(conn, addressee_id, requester_id, now_ms)
         return saved
 
     async def _tell_request(
