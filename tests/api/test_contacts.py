@@ -287,9 +287,11 @@ async def find(user: User, **query: str) -> httpx.Response:
 
 async def test_a_handle_finds_its_user_exactly(cn: Server, make_user: MakeUser) -> None:
     alice, bob = await people(make_user, cn, "alice", "bob")
-    found = (await find(alice, handle=bob.handle)).json()["users"]
-    assert found == [{"id": bob.id, "handle": bob.handle, "display_name": "Bob"}]
-    assert (await find(alice, handle=bob.handle.upper() + "x")).json() == {"users": []}
+    for typed in (bob.handle, f" {bob.handle.upper()} "):  # handles ignore case
+        found = (await find(alice, handle=typed)).json()["users"]
+        assert found == [{"id": bob.id, "handle": bob.handle, "display_name": "Bob"}]
+    assert (await find(alice, handle=bob.handle + "x")).json() == {"users": []}
+    assert_error(await find(alice, handle="?"), 400, "handle_invalid")
 
 
 def unregistered_phone() -> str:

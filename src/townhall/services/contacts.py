@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from townhall.bus.base import Bus, user_channel
-from townhall.domain.accounts import AccountStatus, Role
+from townhall.domain.accounts import AccountStatus, Role, normalize_handle
 from townhall.domain.contacts import (
     OPEN_STATES,
     ContactRules,
@@ -145,7 +145,9 @@ class Contacts:
     # Finding people -----------------------------------------------------------------------------
 
     async def find_by_handle(self, actor: Principal, handle: str) -> list[UserCard]:
+        """The user with exactly this handle (handles ignore case), if any."""
         await self._may_interact(actor)
+        handle = normalize_handle(handle)
         async with self._db.reading() as conn:
             return await contact_store.with_handle(
                 conn, handle, active=AccountStatus.ACTIVE, role=Role.USER
