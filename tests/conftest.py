@@ -30,14 +30,19 @@ from tests.cli_fork import Forks
 from tests.databases import PostgresDatabases, on_postgresql
 from tests.identity_provider import StandInProvider
 from tests.response_validation import ResponseCheck, ResponseMismatch
-from tests.support import DATABASE_URLS, confirm_phone_of
+from tests.support import DATABASE_URLS, confirm_phone_of, strangers_may_chat
 from townhall.bench.identities import synthetic_identity
 from townhall.client import TownhallClient
 from townhall.packs import load_pack
 
 TOWNHALL = Path(sys.executable).parent / "townhall"
 CLI = Forks(TOWNHALL)
-BASE_PACK_TEXT = (resources.files("townhall.packs") / "cn-2014.toml").read_text(encoding="utf-8")
+# The tests' pack: cn-2014 with direct messages open to strangers, so that a test about something
+# else need not befriend each pair it opens a chat for; tests/api/test_contacts.py runs the
+# built-in cn-2014, friends first.
+BASE_PACK_TEXT = strangers_may_chat(
+    (resources.files("townhall.packs") / "cn-2014.toml").read_text(encoding="utf-8")
+)
 
 # Everything the tests talk to is on 127.0.0.1: never route it through a proxy from the environment.
 for _variable in ("NO_PROXY", "no_proxy"):
@@ -191,6 +196,7 @@ class ServerPool:
         # A classifier worker process per test server would cost a second of CPU each;
         # tests/api/test_classifiers.py starts one with them on.
         env.setdefault("TOWNHALL_CLASSIFIERS", "false")
+        env.setdefault("TOWNHALL_POLICY_PACK", self.pack())
         for setting, value in self.provider.settings().items():
             env.setdefault(_env_name(setting), value)
         env.update({_env_name(key): str(value) for key, value in settings.items()})

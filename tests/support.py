@@ -72,6 +72,13 @@ async def send_until_killed(
         await sending
 
 
+def strangers_may_chat(pack_text: str) -> str:
+    """A pack's text with direct messages open to strangers (no friendship first)."""
+    rule = "direct_needs_friendship = true"
+    assert pack_text.count(rule) == 1, "the pack asks for friendship in no single line"
+    return pack_text.replace(rule, "direct_needs_friendship = false")
+
+
 def drill_scale(short: int, long: int) -> int:
     """How many times a drill repeats: the long count under `make drill` (TOWNHALL_DRILL=1),
     the short one in `make test`."""
@@ -307,6 +314,12 @@ async def group_of(owner: TownhallClient, title: str, *members: User) -> dict[st
     for member in members:
         await member.accept_invitation(created["id"])
     return await owner.request("GET", f"/api/v1/conversations/{created['id']}")
+
+
+async def befriend(first: User, second: User) -> None:
+    """Make the two friends: `first` asks, `second` accepts."""
+    await first.request_friend(second.id, "你好")
+    await second.answer_friend(first.id)
 
 
 # Messages -----------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from townhall.services.appeals import Appeals
 from townhall.services.audit import CHECKPOINT_FOLDER, AuditLog, AuditTrail
 from townhall.services.caches import Invalidations
 from townhall.services.classifiers import ClassifierStage
+from townhall.services.contacts import Contacts, Ties
 from townhall.services.container import Services
 from townhall.services.corrections import Corrections
 from townhall.services.enforcement import Enforcement
@@ -167,6 +168,7 @@ async def running_services(
         on_flag=intake.classified,
         on_demand=pack.public_accounts.news_check.classifiers_used(),
     )
+    ties = Ties(database, pack.contacts, invalidations)
     messaging = MessagingService(
         database,
         message_log,
@@ -176,6 +178,7 @@ async def running_services(
         content_check,
         intake,
         classifiers,
+        ties,
         limits=limits,
         rules=pack.messaging,
         rate_limits=send_rate_limits,
@@ -213,6 +216,7 @@ async def running_services(
             enforcement,
             names,
             group_changes,
+            ties,
             pack.groups,
             limits=limits,
         ),
@@ -286,6 +290,19 @@ async def running_services(
             keys_dir=settings.resolved_keys_dir,
             audit_signing_key=settings.resolved_audit_signing_key,
             classifiers_enabled=settings.classifiers,
+            clock=clock,
+        ),
+        contacts=Contacts(
+            database,
+            bus,
+            ties,
+            identity,
+            enforcement,
+            names,
+            content_check,
+            pack.contacts,
+            limits=limits,
+            rate_limits=rate_limits,
             clock=clock,
         ),
     )
@@ -401,6 +418,7 @@ def include_routes(app: FastAPI) -> None:
         admin,
         audit,
         audit_log,
+        contacts,
         conversations,
         groups,
         moderation,
@@ -419,6 +437,7 @@ def include_routes(app: FastAPI) -> None:
         admin,
         conversations,
         groups,
+        contacts,
         public_accounts,
         audit,
         audit_log,

@@ -115,6 +115,16 @@ class TownhallClient:
     async def me(self) -> dict[str, Any]:
         return await self.request("GET", "/api/v1/me")
 
+    async def request_friend(self, user_id: int, greeting: str = "") -> dict[str, Any]:
+        """Ask to be friends (or greet again on the open request)."""
+        return await self.request(
+            "POST", "/api/v1/friend-requests", json={"user_id": user_id, "greeting": greeting}
+        )
+
+    async def answer_friend(self, user_id: int, answer: str = "accept") -> dict[str, Any]:
+        """Accept, decline or ignore the friend request `user_id` sent."""
+        return await self.request("POST", f"/api/v1/friend-requests/{user_id}/{answer}")
+
     async def open_direct(self, user_id: int) -> dict[str, Any]:
         return await self.request(
             "POST", "/api/v1/conversations", json={"kind": "direct", "user_id": user_id}

@@ -51,6 +51,9 @@ class LimitsSettings(BaseModel):
     max_post_title_chars: int = Field(128, ge=1, le=1024)
     max_post_body_chars: int = Field(20_000, ge=1, le=1_000_000)
     timeline_page_max: int = Field(100, ge=1, le=1000)
+    # contacts
+    max_greeting_chars: int = Field(100, ge=1, le=10_000)
+    phone_lookups_per_user: str = "10/minute;50/day"
     # The HTTP server's own (api/connections.py), not rules of the domain: see to_domain.
     max_header_bytes: int = Field(16_384, ge=1024, le=1_048_576)
     max_headers: int = Field(100, ge=8, le=10_000)
@@ -67,6 +70,7 @@ class LimitsSettings(BaseModel):
         "typing_per_user",
         "reports_per_reporter",
         "reports_per_target",
+        "phone_lookups_per_user",
     )
     @classmethod
     def _rates(cls, rates: str) -> str:

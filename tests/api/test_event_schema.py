@@ -28,6 +28,7 @@ from tests.support import (
     CASES,
     FLAGGED,
     applied,
+    befriend,
     case_of,
     decided_case,
     full_sync,
@@ -226,6 +227,7 @@ async def test_every_event_and_frame_a_user_gets_is_one_the_schema_describes(
     async with recorded_socket(alice) as live:
         chat = (await alice.open_direct(bob.id))["id"]
         group = (await group_of(alice, "茶话会", bob, carol))["id"]
+        await befriend(carol, alice)  # a friend request, its acceptance, the two contacts
         await live.send(
             {"type": "send", "conversation_id": chat, "text": "你好", "client_id": "hello-1"}
         )

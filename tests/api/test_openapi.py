@@ -258,6 +258,7 @@ async def every_route_once(
     await the_account(server, alice, make_user, identity_provider)
     chat = await conversations(alice, bob, carol)
     await group_life(alice, bob, carol, await make_user("dave", on=server), reviewer)
+    await contacts(alice, bob, carol)
     await public_accounts_and_posts(bob, carol, reviewer, chat)
     await reports_review_and_lexicon(alice, bob, reviewer, admin, chat)
     second_reviewer = await make_staff("reviewer", on=server, new=True)
@@ -343,6 +344,22 @@ async def conversations(alice: User, bob: User, carol: User) -> int:
     await bob.history(chat)
     await bob.sync()
     return int(chat)
+
+
+async def contacts(alice: User, bob: User, carol: User) -> None:
+    await alice.request("POST", "/api/v1/contacts/search/handle", json={"handle": bob.handle})
+    await alice.request("POST", "/api/v1/contacts/search/phone", json={"phone": "+8613912345678"})
+    await bob.request("PUT", "/api/v1/contacts/privacy", json={"findable_by_phone": True})
+    await bob.request("GET", "/api/v1/contacts/privacy")
+    for requester, answer in ((alice, "accept"), (carol, "decline"), (carol, "ignore")):
+        await requester.request_friend(bob.id, "你好")
+        await bob.request("GET", "/api/v1/friend-requests")
+        await bob.answer_friend(requester.id, answer)
+    await bob.request("PUT", f"/api/v1/contacts/{alice.id}/remark", json={"remark": "老同学"})
+    await bob.request("PUT", f"/api/v1/contacts/{carol.id}/block")
+    await bob.request("GET", "/api/v1/contacts")
+    await bob.request("DELETE", f"/api/v1/contacts/{carol.id}/block")
+    await bob.request("DELETE", f"/api/v1/contacts/{alice.id}")
 
 
 async def public_accounts_and_posts(bob: User, carol: User, reviewer: User, chat: int) -> None:

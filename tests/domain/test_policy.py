@@ -63,6 +63,7 @@ PACK: dict[str, Any] = {
         "join_link_days": 7,
     },
     "messaging": {"recall_seconds": 120},
+    "contacts": {"direct_needs_friendship": True, "stranger_greetings": 3},
     "reach": {"serious_views": 5000, "serious_forwards": 500, "window_days": 365},
     "moderation": {
         "categories": ["fraud"],
@@ -282,6 +283,7 @@ def test_the_public_view_shows_the_rules_but_not_the_agreement_text() -> None:
                 {"name": "poor", "min_score": 0, "withheld": ["create_group"]},
             ],
         },
+        "contacts": PACK["contacts"],
     }
 
 
@@ -289,6 +291,7 @@ def test_the_public_view_shows_the_rules_but_not_the_agreement_text() -> None:
     ("path", "value", "named"),
     [
         ("public_accounts.categories", {}, "public_accounts.categories"),
+        ("contacts.stranger_greetings", 0, "contacts.stranger_greetings"),
         ("public_accounts.caps_per_identity", {"individual": 1}, "caps_per_identity"),
         ("public_accounts.broadcast_quota", {}, "public_accounts.broadcast_quota"),
         (

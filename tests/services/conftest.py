@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AGREEMENT_VERSION, fresh_identity
+from tests.conftest import AGREEMENT_VERSION, BASE_PACK_TEXT, fresh_identity
 from tests.databases import PostgresDatabases, on_postgresql
 from tests.identity_provider import StandInProvider
 from tests.support import latest_sms_code
@@ -84,6 +84,13 @@ class World:
         return principal
 
 
+def tests_pack(directory: Path) -> str:
+    """The path of the tests' pack (tests/conftest.py, BASE_PACK_TEXT), written in `directory`."""
+    pack = directory / "pack.toml"
+    pack.write_text(BASE_PACK_TEXT, encoding="utf-8")
+    return str(pack)
+
+
 @pytest.fixture
 def database_url(postgres_databases: PostgresDatabases) -> str | None:
     """A fresh PostgreSQL database when the tests run on it; None: the data dir's SQLite file."""
@@ -97,6 +104,7 @@ async def world(
     settings = Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
+        policy_pack=tests_pack(tmp_path),
         password_hash_profile="cheapest",
         # Tests send bursts far past a person's rate; tests/api/test_caps.py tests that rate.
         limits=LimitsSettings(max_group_members=4, sends_per_user="100000/second"),

@@ -260,3 +260,25 @@ class ReportIn(Body):
     target_id: EntityId
     reason: Annotated[str, from_policy("review.report_reasons")]
     detail: Annotated[str, Field(max_length=65_536)] | None = None
+
+
+# contacts
+class HandleSearchIn(Body):
+    handle: ShortText
+
+
+class PhoneSearchIn(Body):
+    phone: ShortText
+
+
+class FriendRequestIn(Body):
+    user_id: EntityId
+    greeting: Annotated[str, Field(max_length=100_000)] = ""
+
+
+class RemarkIn(Body):
+    remark: ShortText | None = Field(description="null or empty: no remark")
+
+
+class PhonePrivacyIn(Body):
+    findable_by_phone: bool

@@ -332,6 +332,11 @@ async def _scenarios(
 
     conversations = []
     for first, second in zip(pair_users[::2], pair_users[1::2], strict=True):
+        # Friends first where the pack asks for it: each send then checks the friendship.
+        async with TownhallClient(url, first.token) as client:
+            await client.request_friend(second.user_id, "bench")
+        async with TownhallClient(url, second.token) as client:
+            await client.answer_friend(first.user_id)
         async with TownhallClient(url, first.token) as client:
             conversations.append((await client.open_direct(second.user_id))["id"])
     async with TownhallClient(url, group_users[0].token) as client:

@@ -100,6 +100,10 @@ class ErrorCode(StrEnum):
 
     # messages (replies, mentions, recall, read state)
     READ_SEQ_INVALID = "read_seq_invalid", 400, "seq is beyond the conversation's last message"
+    # contacts
+    CONTACT_SELF = "contact_self", 400, "a friend request to, a remark on or a block of the caller's own account"
+    GREETING_INVALID = "greeting_invalid", 400, "a greeting contains control characters"
+    GREETING_TOO_LONG = "greeting_too_long", 400, "a greeting is longer than the limit"
 
     # 401: no valid session ----------------------------------------------------------------------
     ACCOUNT_INACTIVE = "account_inactive", 401, "the account is no longer active or no longer exists"
@@ -165,6 +169,9 @@ class ErrorCode(StrEnum):
     JOIN_LINK_NOT_FOUND = "join_link_not_found", 404, "no such join link"
     JOIN_REQUEST_NOT_FOUND = "join_request_not_found", 404, "no pending request of that user to join the group"
     MEMBER_NOT_FOUND = "member_not_found", 404, "the user is not a member of the group"
+    # contacts
+    CONTACT_NOT_FOUND = "contact_not_found", 404, "the user is not among the caller's friends"
+    FRIEND_REQUEST_NOT_FOUND = "friend_request_not_found", 404, "no open friend request from that user to the caller"
 
     # 405 ----------------------------------------------------------------------------------------
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, "the route does not take this HTTP method"
@@ -203,6 +210,8 @@ class ErrorCode(StrEnum):
     # group life
     ALREADY_MEMBER = "already_member", 409, "the user is already a member of the group"
     OWNER_MUST_TRANSFER = "owner_must_transfer", 409, "the owner leaves only after transferring ownership, or by dissolving the group"
+    # contacts
+    ALREADY_FRIENDS = "already_friends", 409, "the two are friends already"
 
     # 413: too large -----------------------------------------------------------------------------
     BODY_TOO_LARGE = "body_too_large", 413, "the request body is over the limit (max_request_body_bytes)"
@@ -256,6 +265,9 @@ class ErrorCode(StrEnum):
     # messages (replies, mentions, recall, read state)
     MENTION_NOT_MEMBER = "mention_not_member", 422, "a mention names someone who is not a member of the conversation"
     RECALL_WINDOW_PASSED = "recall_window_passed", 422, "the message is older than the pack's recall window (messaging.recall_seconds)"
+    # contacts
+    GREETING_LIMIT = "greeting_limit", 422, "the caller sent as many greetings as the pack allows before the request is answered"
+    MESSAGES_NOT_ACCEPTED = "messages_not_accepted", 422, "the recipient does not take direct messages from the caller: a friend request first, where the pack asks for friendship"
 
     # 429: too many, try later ------------------------------------------------------------------
     BROADCAST_QUOTA = "broadcast_quota", 429, "the public account's post quota for the period is used up"
@@ -271,6 +283,8 @@ class ErrorCode(StrEnum):
     TOO_MANY_SOCKETS = "too_many_sockets", 429, "the caller has as many WebSockets open as allowed (a WebSocket error frame)"
     TOO_MANY_REVEALS = "too_many_reveals", 429, "this reviewer revealed as many identities as an hour allows"
     TOO_MANY_LOGIN_ATTEMPTS = "too_many_login_attempts", 429, "too many failed logins from this address; wait retry_after seconds"
+    # contacts
+    TOO_MANY_LOOKUPS = "too_many_lookups", 429, "the caller looked people up by phone as often as the limits allow for now"
 
     # messages (typing indicators)
     TOO_MANY_TYPING = "too_many_typing", 429, "typing indicators are sent more often than the limits allow (a WebSocket error frame)"

@@ -18,6 +18,9 @@ class EventType:
     RECALL = "recall"
     READ = "read"
     TYPING = "typing"
+    # contacts
+    FRIEND_REQUEST = "friend_request"
+    CONTACT = "contact"
 
 
 SIGNED_OUT_PREFIX = b'{"type":"signed_out"'
@@ -60,6 +63,16 @@ def tombstone_event(cursor: int, target: dict[str, Any]) -> dict[str, Any]:
 def correction_event(cursor: int, correction: dict[str, Any]) -> dict[str, Any]:
     """Something the user read or was forwarded was found false: the reviewer's statement."""
     return {"type": EventType.CORRECTION, "cursor": cursor, "correction": correction}
+
+
+def friend_request_event(cursor: int, request: dict[str, Any]) -> dict[str, Any]:
+    """A friend request to or from the user, new, greeted again or answered."""
+    return {"type": EventType.FRIEND_REQUEST, "cursor": cursor, "request": request}
+
+
+def contact_event(cursor: int, contact: dict[str, Any]) -> dict[str, Any]:
+    """The user's tie to another as it now stands: friends or not, remark, blocked or not."""
+    return {"type": EventType.CONTACT, "cursor": cursor, "contact": contact}
 
 
 POST_PREFIX = b'{"type":"post"'

@@ -321,6 +321,11 @@ def _check_phone(phone: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_e164(phone: str, region: str) -> str:
+    """A phone as identities store it (E.164); `phone_invalid` if it is not a valid number."""
+    return _check_phone(phone, region)
+
+
 def _compact_number(number: str) -> str:
     # NFKC folds full-width letters and digits typed by IMEs (a full-width X check digit) to
     # ASCII; stdnum's clean then drops Unicode dashes and spaces.

@@ -34,3 +34,6 @@ class Limits:
     max_post_title_chars: int = 128
     max_post_body_chars: int = 20_000
     timeline_page_max: int = 100
+    # contacts
+    max_greeting_chars: int = 100  # a friend request's greeting
+    phone_lookups_per_user: str = "10/minute;50/day"  # finding people by phone number

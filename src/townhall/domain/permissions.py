@@ -76,7 +76,8 @@ TABLE: Mapping[Permission, Grant] = MappingProxyType(
     {
         Permission.ACT: _writes(
             ACCOUNTS,
-            "change anything as an account: open chats and groups, send, subscribe, publish,"
+            "change anything as an account: open chats and groups, send, find people, befriend,"
+            " block, subscribe, publish,"
             " forward, report, appeal, edit the profile, confirm the phone, accept the"
             " agreement, deregister",
         ),

@@ -10,6 +10,7 @@ import msgspec
 import phonenumbers
 
 from townhall.domain.accounts import ID_TYPES, VERIFICATION_STATUSES
+from townhall.domain.contacts import ContactRules, check_contact_rules
 from townhall.domain.enforcement import Capability, EnforcementRules
 from townhall.domain.enforcement import check_rules as check_enforcement_rules
 from townhall.domain.identity import CHECKED_ID_TYPES, IdentityRequirement
@@ -99,6 +100,7 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     review: ReviewRules
     enforcement: EnforcementRules
     retention: RetentionRules
+    contacts: ContactRules
 
     def public(self) -> dict[str, Any]:
         """What anyone may read before registering; the agreement text is served on its own."""
@@ -135,6 +137,7 @@ class PolicyPack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 "appeal_window_days": self.enforcement.appeal_window_days,
                 "credit_bands": _as_json(self.enforcement.credit_bands),
             },
+            "contacts": _as_json(self.contacts),
         }
 
 
@@ -162,6 +165,7 @@ def parse_pack(data: Mapping[str, Any]) -> PolicyPack:
         check_retention_rules(pack.retention),
         check_group_rules(pack.groups),
         check_messaging_rules(pack.messaging),
+        check_contact_rules(pack.contacts),
     ):
         if problem is not None:
             raise PolicyPackError(problem)

@@ -33,6 +33,7 @@ class Topic(StrEnum):
     SANCTIONS = "sanctions"  # (subject type, subject id)
     MEMBERS = "members"  # a conversation id
     LEXICON = "lexicon"  # 0: the operators' lexicon or the hash bank changed; load them again
+    CONTACTS = "contacts"  # a direct pair's key (domain/messaging.py): either side's tie changed
 
 
 INVALIDATE_CHANNEL = "invalidate"

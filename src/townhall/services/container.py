@@ -11,6 +11,7 @@ from townhall.services.accounts import AccountService
 from townhall.services.appeals import Appeals
 from townhall.services.audit import AuditLog
 from townhall.services.classifiers import ClassifierStage
+from townhall.services.contacts import Contacts
 from townhall.services.corrections import Corrections
 from townhall.services.enforcement import Enforcement
 from townhall.services.group_admin import GroupAdmin
@@ -66,3 +67,4 @@ class Services:
     leadership: Leadership
     readiness: Readiness
     vitals: Vitals
+    contacts: Contacts

@@ -32,6 +32,7 @@ from townhall.domain.messaging import (
 )
 from townhall.domain.naming import clean_text
 from townhall.domain.permissions import Permission
+from townhall.services.contacts import Ties
 from townhall.services.enforcement import Enforcement
 from townhall.services.group_changes import Group, GroupChanges
 from townhall.services.messaging import MessagingService
@@ -71,6 +72,7 @@ class Groups:
         enforcement: Enforcement,
         names: Names,
         changes: GroupChanges,
+        ties: Ties,
         rules: GroupRules,
         *,
         limits: Limits,
@@ -81,6 +83,7 @@ class Groups:
         self._enforcement = enforcement
         self._names = names
         self._changes = changes
+        self._ties = ties
         self._rules = rules
         self._limits = limits
 
@@ -123,15 +126,18 @@ class Groups:
                 [MemberChangeRow(actor.account_id, MemberChange.JOINED, None)],
                 change={"action": "created", "by": actor.account_id},
             )
+            # Whoever blocks the creator is not invited, and the creator is not told so.
+            blockers = await self._ties.blockers_among(conn, actor.account_id, invitee_ids)
+            invited_ids = [i for i in invitee_ids if i not in blockers]
             await conversation_store.insert_invitations(
                 conn,
                 conversation_id,
-                invitee_ids,
+                invited_ids,
                 inviter_id=actor.account_id,
                 state=InvitationState.PENDING,
                 now_ms=now_ms,
             )
-            await self._tell_invitees(conn, group.conversation, invitee_ids, actor.account_id)
+            await self._tell_invitees(conn, group.conversation, invited_ids, actor.account_id)
         return NewGroup(group, tuple(invitee_ids))
 
     async def invite(
@@ -160,19 +166,20 @@ class Groups:
                     f"already members: {', '.join(map(str, already))}",
                     code=ErrorCode.ALREADY_MEMBER,
                 )
+            # Whoever blocks the inviter is neither invited nor added; to the inviter they look
+            # invited and not yet answering, as anyone who ignores an invitation does.
+            blockers = await self._ties.blockers_among(conn, actor.account_id, invitee_ids)
+            kept = [i for i in invitee_ids if i not in blockers]
+            now_ms = self._changes.now_ms()
             if invitation_waits_for_consent(len(group.roles) + len(invitee_ids), self._rules):
                 await group_store.invite_again(
-                    conn,
-                    conversation_id,
-                    invitee_ids,
-                    inviter_id=actor.account_id,
-                    now_ms=self._changes.now_ms(),
+                    conn, conversation_id, kept, inviter_id=actor.account_id, now_ms=now_ms
                 )
-                await self._tell_invitees(conn, group.row, invitee_ids, actor.account_id)
+                await self._tell_invitees(conn, group.row, kept, actor.account_id)
                 return Invited(added=(), invited=tuple(invitee_ids))
-            await self._changes.require_may_join(conn, group, invitee_ids, verified)
-            await self._changes.add_members(conn, group, invitee_ids, actor_id=actor.account_id)
-        return Invited(added=tuple(invitee_ids), invited=())
+            await self._changes.require_may_join(conn, group, kept, verified)
+            await self._changes.add_members(conn, group, kept, actor_id=actor.account_id)
+        return Invited(added=tuple(kept), invited=tuple(i for i in invitee_ids if i in blockers))
 
     async def invitations(
         self, actor: Principal, *, after: int | None, limit: int

@@ -43,6 +43,7 @@ from townhall.domain.identity import (
     mask_legal_name,
     mask_phone,
     parse_reveal_reference,
+    phone_e164,
     provider_finding,
     status_at_registration,
 )
@@ -236,6 +237,11 @@ class IdentityService:
 
     def _phone_index(self, checked: CheckedIdentity) -> str:
         return self._vault.phone_index(checked.claim.phone)
+
+    def phone_index(self, phone: str) -> str:
+        """The keyed hash a phone is indexed under, as registration writes it (E.164, the
+        pack's region for a number without its country code); `phone_invalid` if none."""
+        return self._vault.phone_index(phone_e164(phone, self._pack.phone.default_region))
 
     async def require_enrolable(
         self, conn: DbConnection, checked: CheckedIdentity

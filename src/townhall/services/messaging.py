@@ -43,6 +43,7 @@ from townhall.domain.review import Target
 from townhall.domain.time import iso_utc
 from townhall.services.caches import Invalidations, LocalCache, Topic
 from townhall.services.classifiers import ClassifierStage, Subject
+from townhall.services.contacts import Ties
 from townhall.services.enforcement import Enforcement
 from townhall.services.intake import CaseIntake
 from townhall.services.moderation import ContentCheck
@@ -115,6 +116,7 @@ class MessagingService:
         content_check: ContentCheck,
         intake: CaseIntake,
         classifiers: ClassifierStage,
+        ties: Ties,
         *,
         limits: Limits,
         rules: MessagingRules,
@@ -134,6 +136,7 @@ class MessagingService:
         self._check = content_check
         self._intake = intake
         self._classifiers = classifiers
+        self._ties = ties
         self._limits = limits
         self._clock = clock
         self._invalidations = invalidations
@@ -154,6 +157,7 @@ class MessagingService:
             existing = await conversation_store.find_direct(conn, key)
         if existing is not None:
             return await self._view(existing), False
+        await self._ties.require_may_message(actor.account_id, other_id)
         roles = {actor.account_id: MemberRole.MEMBER, other_id: MemberRole.MEMBER}
         try:
             conversation = await self._create(
@@ -321,6 +325,9 @@ class MessagingService:
             return Surface.GROUP
         await self._enforcement.require_user_may(actor.account_id, Capability.SEND_DIRECT)
         await self._standings.require_may(actor.account_id, Capability.SEND_DIRECT)
+        recipient_id = next((i for i in members.ids if i != actor.account_id), None)
+        if recipient_id is not None:  # the pack's friends-first rule, and blocks
+            await self._ties.require_may_message(actor.account_id, recipient_id)
         return Surface.DIRECT
 
     async def _check_reply(self, actor: Principal, conversation_id: int, reply_to: int) -> None:

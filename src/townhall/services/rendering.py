@@ -10,10 +10,12 @@ from typing import Any
 
 import orjson
 
+from townhall.domain.contacts import RequestState
 from townhall.domain.events import message_object
 from townhall.domain.messaging import ConversationKind
 from townhall.domain.public_accounts import PostState
 from townhall.domain.time import iso_utc
+from townhall.store.contacts import StoredRequest, StoredTie
 from townhall.store.conversations import GroupInvitation, StoredConversation
 from townhall.store.message_log import StoredMessage
 from townhall.store.posts import PostWithAccount
@@ -173,6 +175,33 @@ def render_invitation(invitation: GroupInvitation) -> dict[str, Any]:
         "description": invitation.description,
         "inviter_id": invitation.inviter_id,
         "invited_at": iso_utc(invitation.created_at),
+    }
+
+
+def render_friend_request(request: StoredRequest, viewer_id: int) -> dict[str, Any]:
+    """A friend request as `viewer_id` sees it: its requester never learns it was ignored."""
+    state = request.state
+    if viewer_id == request.requester_id and state == RequestState.IGNORED:
+        state = RequestState.PENDING
+    return {
+        "requester_id": request.requester_id,
+        "addressee_id": request.addressee_id,
+        "state": state,
+        "greeting": request.greeting,
+        "greetings": request.greetings,
+        "created_at": iso_utc(request.created_at),
+        "updated_at": iso_utc(request.updated_at),
+    }
+
+
+def render_contact(tie: StoredTie) -> dict[str, Any]:
+    """One user's tie to another, as its owner sees it."""
+    return {
+        "user_id": tie.contact_id,
+        "friend": tie.friend_since is not None,
+        "friend_since": None if tie.friend_since is None else iso_utc(tie.friend_since),
+        "remark": tie.remark,
+        "blocked": tie.blocked_at is not None,
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 # Every integer is 64-bit, as SQLite's are: ids, positions and counters outgrow 32 bits on a big
@@ -599,4 +601,42 @@ readiness_probes = Table(
     metadata,
     Column("node", String(255), primary_key=True),
     Column("probed_at", BigInteger, nullable=False),
+)
+
+
+# One user's side of their tie to another: friends (both sides carry `friend_since`, written
+# together), the remark they give them, whether they block them. The blocked person's side
+# says nothing of it.
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("owner_id", Int64, ForeignKey("accounts.id"), primary_key=True),
+    Column("contact_id", Int64, ForeignKey("accounts.id"), primary_key=True),
+    Column("friend_since", BigInteger, nullable=True),
+    Column("remark", String(1024), nullable=True),
+    Column("blocked_at", BigInteger, nullable=True),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# A user's contact privacy settings; no row: every one off.
+contact_settings = Table(
+    "contact_settings",
+    metadata,
+    Column("account_id", Int64, ForeignKey("accounts.id"), primary_key=True),
+    # Others may find the account by its phone number only when it is on.
+    Column("findable_by_phone", Boolean, nullable=False, server_default=false()),
+)
+
+# A friend request and the greetings it carried while open (pending or ignored).
+friend_requests = Table(
+    "friend_requests",
+    metadata,
+    Column("requester_id", Int64, ForeignKey("accounts.id"), primary_key=True),
+    Column("addressee_id", Int64, ForeignKey("accounts.id"), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("greeting", Text, nullable=False),  # the latest
+    Column("greetings", Int64, nullable=False),  # sent since it was opened
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_friend_requests_addressee_id_state", "addressee_id", "state"),
 )

@@ -194,6 +194,15 @@ class EnforcementPolicy(Model):
     credit_bands: list[CreditBand]
 
 
+class ContactPolicy(Model):
+    direct_needs_friendship: bool = Field(
+        description="whether a direct message needs the two to be friends first"
+    )
+    stranger_greetings: int = Field(
+        description="greetings a friend request may carry before it is answered"
+    )
+
+
 class Policy(Model):
     name: str
     title: str
@@ -208,3 +217,4 @@ class Policy(Model):
     moderation: ModerationPolicy
     review: ReviewPolicy
     enforcement: EnforcementPolicy
+    contacts: ContactPolicy

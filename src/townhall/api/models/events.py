@@ -16,6 +16,7 @@ from pydantic import Field, TypeAdapter
 from typing_extensions import TypeAliasType
 
 from townhall.api.models.common import ErrorDetail, Model, Timestamp, omitted
+from townhall.api.models.contacts import Contact, FriendRequest
 from townhall.api.models.groups import GroupChange
 from townhall.api.models.messaging import Conversation, Invitation, Message
 from townhall.api.models.public_accounts import Post, RemovedPost
@@ -238,6 +239,22 @@ class ReadEvent(Model):
     read: Read
 
 
+class FriendRequestEvent(Model):
+    """A friend request to or from the user: new, greeted again, or answered."""
+
+    type: Literal["friend_request"]
+    cursor: Cursor
+    request: FriendRequest
+
+
+class ContactEvent(Model):
+    """The user's tie to another as it now stands (friends, remark, blocked)."""
+
+    type: Literal["contact"]
+    cursor: Cursor
+    contact: Contact
+
+
 StreamEvent = TypeAliasType(
     "StreamEvent",
     Annotated[
@@ -248,7 +265,9 @@ StreamEvent = TypeAliasType(
         | TombstoneEvent
         | CorrectionEvent
         | RecallEvent
-        | ReadEvent,
+        | ReadEvent
+        | FriendRequestEvent
+        | ContactEvent,
         Field(discriminator="type"),
     ],
 )
@@ -329,6 +348,8 @@ ServerFrame = TypeAliasType(
         | CorrectionEvent
         | RecallEvent
         | ReadEvent
+        | FriendRequestEvent
+        | ContactEvent
         | PostEvent
         | TypingEvent
         | ReadyFrame
