@@ -84,7 +84,7 @@ class World:
         return principal
 
 
-def tests_pack(directory: Path) -> str:
+def pack_written_in(directory: Path) -> str:
     """The path of the tests' pack (tests/conftest.py, BASE_PACK_TEXT), written in `directory`."""
     pack = directory / "pack.toml"
     pack.write_text(BASE_PACK_TEXT, encoding="utf-8")
@@ -104,7 +104,7 @@ async def world(
     settings = Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
-        policy_pack=tests_pack(tmp_path),
+        policy_pack=pack_written_in(tmp_path),
         password_hash_profile="cheapest",
         # Tests send bursts far past a person's rate; tests/api/test_caps.py tests that rate.
         limits=LimitsSettings(max_group_members=4, sends_per_user="100000/second"),

@@ -12,7 +12,7 @@ import pytest
 
 from tests.identity_provider import StandInProvider
 from tests.redis_here import redis_url, unique_prefix
-from tests.services.conftest import World, tests_pack
+from tests.services.conftest import World, pack_written_in
 from townhall.app import running_services
 from townhall.bus.base import user_channel
 from townhall.bus.redis import RedisBus
@@ -31,7 +31,7 @@ async def world(
     settings = Settings(
         data_dir=tmp_path / "data",
         password_hash_profile="cheapest",
-        policy_pack=tests_pack(tmp_path),
+        policy_pack=pack_written_in(tmp_path),
         limits=LimitsSettings(sends_per_user="100000/second"),
         bus_url=redis_url(),
         bus_prefix=prefix,

@@ -185,8 +185,7 @@ class GroupChanges:
 
     async def view(self, conn: DbConnection, conversation_id: int) -> ConversationView:
         row = await conversation_store.existing(conn, conversation_id)
-        roles = await conversation_store.member_roles(conn, conversation_id)
-        muted = await conversation_store.muted_members(conn, conversation_id)
+        roles, muted = await conversation_store.roles_and_mutes(conn, conversation_id)
         return ConversationView(row, roles, muted)
 
     def publish(self, recipients: Iterable[int], payload: bytes) -> None:

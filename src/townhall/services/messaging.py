@@ -487,8 +487,7 @@ class MessagingService:
     async def _read_members(self, conversation_id: int) -> Members:
         async with self._db.reading() as conn:
             conversation = await conversation_store.get(conn, conversation_id)
-            roles = await conversation_store.member_roles(conn, conversation_id)
-            muted = await conversation_store.muted_members(conn, conversation_id)
+            roles, muted = await conversation_store.roles_and_mutes(conn, conversation_id)
         ids = tuple(roles)
         if conversation is None:
             return Members(ConversationKind.DIRECT, ids, frozenset(ids), frozenset(), frozenset())

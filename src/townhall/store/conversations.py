@@ -113,13 +113,19 @@ async def member_roles(conn: DbConnection, conversation_id: int) -> dict[int, st
     return {row.account_id: row.role for row in result}
 
 
-async def muted_members(conn: DbConnection, conversation_id: int) -> frozenset[int]:
+async def roles_and_mutes(
+    conn: DbConnection, conversation_id: int
+) -> tuple[dict[int, str], frozenset[int]]:
+    """Each member's role, in the order they joined, and which of them are muted: one read."""
     result = await conn.execute(
-        select(members.c.account_id).where(
-            members.c.conversation_id == conversation_id, members.c.muted == 1
-        )
+        select(members.c.account_id, members.c.role, members.c.muted)
+        .where(members.c.conversation_id == conversation_id)
+        .order_by(members.c.joined_at, members.c.account_id)
     )
-    return frozenset(result.scalars())
+    rows = result.all()
+    return {row.account_id: row.role for row in rows}, frozenset(
+        row.account_id for row in rows if row.muted
+    )
 
 
 async def member_roles_of(
