@@ -1,5 +1,5 @@
-"""One limiter for the limits counted per person or per address (the `limits` library, moving
-windows). With `bus_url = "redis://…"` the windows live in that Redis, so every process counts
+"""One limiter for the limits counted per person or per address (the `limits` library). With
+`bus_url = "redis://…"` the windows live in that Redis, so every process counts
 against the same ones; with `memory://`, in this process.
 
 While the shared storage does not answer, each process counts in its own memory instead (a
@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -42,11 +42,18 @@ class Limit:
         return cls(name, tuple(parse_many(rates)))
 
 
+# In this process, counters of a window and the one before it, weighted (limits' sliding window
+# counter): `limits`' moving window in memory makes an expiry pass that hops to a thread for
+# every key, and fails with a KeyError when a window is cleared during the pass. Shared in
+# Redis, the moving window itself.
+Windows = MovingWindowRateLimiter | SlidingWindowCounterRateLimiter
+
+
 class RateLimits:
     def __init__(
         self, shared: Storage | None = None, close: Callable[[], Awaitable[None]] | None = None
     ) -> None:
-        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._local = SlidingWindowCounterRateLimiter(MemoryStorage())
         self._shared = MovingWindowRateLimiter(shared) if shared is not None else None
         self._shared_failing = False
         self._close = close
@@ -88,7 +95,7 @@ class RateLimits:
         """Record one event under `key` in every window; the wait if one was already full (the
         event then counts in none)."""
 
-        async def hit(limiter: MovingWindowRateLimiter) -> int | None:
+        async def hit(limiter: Windows) -> int | None:
             wait = await _wait_for(limiter, limit, key)
             if wait is None:
                 for window in limit.windows:
@@ -98,13 +105,13 @@ class RateLimits:
         return await self._counted(hit)
 
     async def forget(self, limit: Limit, *key: str) -> None:
-        async def forget(limiter: MovingWindowRateLimiter) -> None:
+        async def forget(limiter: Windows) -> None:
             for window in limit.windows:
                 await limiter.clear(window, limit.name, *key)
 
         await self._counted(forget)
 
-    async def _counted(self, count: Callable[[MovingWindowRateLimiter], Awaitable[T]]) -> T:
+    async def _counted(self, count: Callable[[Windows], Awaitable[T]]) -> T:
         """`count` on the shared windows, or on this process's while they do not answer."""
         if self._shared is None:
             return await count(self._local)
@@ -125,9 +132,7 @@ class RateLimits:
         return result
 
 
-async def _wait_for(
-    limiter: MovingWindowRateLimiter, limit: Limit, key: tuple[str, ...]
-) -> int | None:
+async def _wait_for(limiter: Windows, limit: Limit, key: tuple[str, ...]) -> int | None:
     waits = []
     for window in limit.windows:
         if not await limiter.test(window, limit.name, *key):
