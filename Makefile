@@ -44,9 +44,11 @@ test: lint
 
 # The suite on PostgreSQL (TOWNHALL_TEST_DATABASE=postgresql, tests/databases.py), with what only
 # several processes do (two servers on one database, --workers, an outage, a copy from SQLite);
-# tests/domain touches no database, and the tests marked sqlite_only read SQLite's file itself.
+# tests/domain and the modules marked database_free touch no database (the bench's own server is
+# SQLite's), and the tests marked sqlite_only read SQLite's file itself.
 test-postgresql: install-dev
-	TOWNHALL_TEST_DATABASE=postgresql $(BIN)/pytest -n 2 --dist loadfile --ignore=tests/domain
+	TOWNHALL_TEST_DATABASE=postgresql $(BIN)/pytest -n 2 --dist loadfile --ignore=tests/domain \
+		-m "not database_free"
 
 # The long versions of the tests marked `drill` (kill -9, slow clients, disk full, malformed
 # input, backup under load): minutes, not part of make test.

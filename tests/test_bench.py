@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
+
 
 def test_messaging_bench_reports_every_scenario(tmp_path: Path) -> None:
     results_file = tmp_path / "messaging.json"

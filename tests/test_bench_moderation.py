@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from townhall.bench.moderation import (
     RENDERINGS,
     BenchOptions,
@@ -15,6 +17,8 @@ from townhall.bench.moderation import (
 )
 from townhall.domain.lexicon import Lexicon, Term
 from townhall.domain.normalize import skeleton
+
+pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
 
 
 def test_moderation_bench_reports_every_figure(tmp_path: Path) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from townhall.bench.news_check import NEWS, ORDINARY, SPLITS, labelled_posts, measure_news_check
+
+pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
 
 
 def test_the_labelled_set_is_as_large_and_as_split_as_the_docs_say() -> None:

@@ -9,6 +9,8 @@ from pydantic import ValidationError
 
 from townhall.config import load_settings
 
+pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
+
 
 def write_config(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "townhall.toml"

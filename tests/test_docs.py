@@ -16,6 +16,8 @@ from pydantic.fields import FieldInfo
 from townhall.config import LimitsSettings, Settings, load_settings
 from townhall.domain.policy import PolicyPack
 
+pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
+
 CONFIGURATION_DOC = Path(__file__).parents[1] / "docs" / "configuration.md"
 
 

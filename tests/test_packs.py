@@ -10,6 +10,8 @@ from townhall.domain.identity import CHECKED_ID_TYPES, IdentityRequirement
 from townhall.domain.policy import PolicyPackError
 from townhall.packs import available_packs, load_pack
 
+pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
+
 PACKS_DIR = Path(__file__).parents[1] / "src" / "townhall" / "packs"
 
 

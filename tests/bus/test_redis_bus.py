@@ -15,6 +15,8 @@ from tests.redis_here import drop_connections, redis_url, unique_prefix
 from townhall.bus.factory import open_bus
 from townhall.bus.redis import RedisBus
 
+pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
+
 Received = list[tuple[bytes, object]]
 
 

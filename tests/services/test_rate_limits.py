@@ -9,6 +9,8 @@ import pytest
 from tests.redis_here import connections_named, delete_keys, redis_url, unique_prefix
 from townhall.services.rate_limits import Limit, RateLimits
 
+pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
+
 FIVE_A_MINUTE = Limit.parse("reports_per_reporter", "5/minute")
 
 

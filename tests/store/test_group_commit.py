@@ -12,6 +12,8 @@ import pytest
 from townhall.domain.errors import DomainError, ErrorCode, StorageFull
 from townhall.store.group_commit import GroupCommit
 
+pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
+
 
 class Commits:
     """A commit that fails the batches holding a given item in the given way."""

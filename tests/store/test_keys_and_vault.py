@@ -13,6 +13,8 @@ from townhall.domain.identity import blind_index_input
 from townhall.store import keys
 from townhall.store.vault import IdentityVault
 
+pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
+
 CLAIM = IdentityClaim(
     legal_name="张三", id_type="cn_ric", id_number="11010519491231002X", phone="+8613800138000"
 )

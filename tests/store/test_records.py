@@ -23,6 +23,8 @@ from townhall.store.review import StoredCase, StoredReport
 from townhall.store.sanctions import StoredAppeal, StoredSanction
 from townhall.store.sessions import StoredSession
 
+pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
+
 WHOLE_ROWS: list[tuple[type, Table]] = [
     (StoredAccount, schema.accounts),
     (StoredAuditEntry, schema.audit_log),
