@@ -494,7 +494,7 @@ async def groups_to_run(
         "POST", f"/api/v1/conversations/{managed}/links", json={"needs_approval": True}
     )
     for asker in askers:
-        await asker.request("POST", f"/api/v1/join-links/{link['token']}")
+        await asker.request("POST", "/api/v1/join-links/join", json={"token": link["token"]})
     alone = {
         name: (await group_of(gina, name, *members))["id"]
         for name, members in (

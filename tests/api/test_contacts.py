@@ -277,6 +277,37 @@ async def test_a_closed_account_is_refused_every_contact_action(
         assert_error(answered, 403, "account_closed")
 
 
+async def test_a_group_adds_only_friends_at_once_and_a_blocker_looks_invited(
+    cn: Server, make_user: MakeUser
+) -> None:
+    """Under cn-2014 a group of two would be a way round friends-first: a stranger is asked,
+    not added; whoever blocks the inviter gets nothing and looks asked, with no 500."""
+    alice, bob, carol, dave = await people(make_user, cn, "alice", "bob", "carol", "dave")
+    await befriend(alice, bob)
+    await carol.raw("PUT", f"{CONTACTS}/{alice.id}/block")
+    group = (await alice.create_group("读书会", []))["id"]
+    members = f"/api/v1/conversations/{group}/members"
+    answered = await alice.request("POST", members, json={"member_ids": [bob.id, dave.id]})
+    assert (answered["added"], answered["invited"]) == ([bob.id], [dave.id])
+    assert [
+        i["conversation_id"]
+        for i in (await dave.request("GET", "/api/v1/invitations"))["invitations"]
+    ] == [group]
+    only_blocker = await alice.request("POST", members, json={"member_ids": [carol.id]})
+    assert (only_blocker["added"], only_blocker["invited"]) == ([], [carol.id])
+    assert (await carol.request("GET", "/api/v1/invitations"))["invitations"] == []
+
+
+async def test_a_suspended_user_greets_no_stranger(
+    cn: Server, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    alice, bob = await people(make_user, cn, "alice", "bob")
+    reviewer = await make_staff("reviewer", on=cn)
+    await applied(reviewer, "user", alice.id, "suspend_updates", days=7)
+    assert_error(await request(alice, bob, "你好"), 403, "updates_suspended")
+    assert await waiting_for(bob) == []
+
+
 # Finding people ---------------------------------------------------------------------------------
 
 

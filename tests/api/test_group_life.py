@@ -14,7 +14,7 @@ from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User
 from tests.support import applied, assert_error, full_sync, group_of, send, sent
 
 BLOCKED = "习近平"  # a protected name: refused as a title
-LINKS = "/api/v1/join-links"
+LINKS = "/api/v1/join-links/join"
 
 
 def group_path(group_id: int, tail: str = "") -> str:
@@ -175,22 +175,30 @@ async def test_a_join_link_admits_until_revoked_or_expired(
     listed = await alice.request("GET", group_path(group, "/links"))
     assert [found["id"] for found in listed["links"]] == [link["id"]]
 
-    joined = await carol.request("POST", f"{LINKS}/{link['token']}")
+    joined = await carol.request("POST", LINKS, json={"token": link["token"]})
 
     assert joined["state"] == "joined"
     assert carol.id in {m["user_id"] for m in joined["conversation"]["members"]}
     assert (carol.id, "joined", alice.id) in await history(reviewer, group)
-    assert_error(await carol.raw("POST", f"{LINKS}/{link['token']}"), 409, "already_member")
-    assert_error(await carol.raw("POST", f"{LINKS}/nosuchtoken"), 404, "join_link_not_found")
+    assert_error(
+        await carol.raw("POST", LINKS, json={"token": link["token"]}), 409, "already_member"
+    )
+    assert_error(
+        await carol.raw("POST", LINKS, json={"token": "nosuchtoken"}), 404, "join_link_not_found"
+    )
 
     assert (await alice.raw("DELETE", group_path(group, f"/links/{link['id']}"))).status_code == 204
     dave = await make_user("dave")
-    assert_error(await dave.raw("POST", f"{LINKS}/{link['token']}"), 422, "join_link_revoked")
+    assert_error(
+        await dave.raw("POST", LINKS, json={"token": link["token"]}), 422, "join_link_revoked"
+    )
     assert (await alice.request("GET", group_path(group, "/links")))["links"] == []
 
     brief = await new_link(alice, group, expires_in_seconds=1)
     await asyncio.sleep(1.2)
-    assert_error(await dave.raw("POST", f"{LINKS}/{brief['token']}"), 422, "join_link_expired")
+    assert_error(
+        await dave.raw("POST", LINKS, json={"token": brief["token"]}), 422, "join_link_expired"
+    )
 
 
 async def test_past_link_join_max_members_a_link_admits_nobody(
@@ -201,9 +209,13 @@ async def test_past_link_join_max_members_a_link_admits_nobody(
     group = (await owner.create_group("茶友", []))["id"]
     link = await new_link(owner, group)
     for other in others[:4]:  # up to 5 members
-        assert (await other.request("POST", f"{LINKS}/{link['token']}"))["state"] == "joined"
+        assert (await other.request("POST", LINKS, json={"token": link["token"]}))[
+            "state"
+        ] == "joined"
 
-    assert_error(await others[4].raw("POST", f"{LINKS}/{link['token']}"), 422, "link_join_closed")
+    assert_error(
+        await others[4].raw("POST", LINKS, json={"token": link["token"]}), 422, "link_join_closed"
+    )
 
 
 async def test_a_link_that_needs_approval_makes_a_request_for_an_admin(
@@ -213,8 +225,8 @@ async def test_a_link_that_needs_approval_makes_a_request_for_an_admin(
     link = await new_link(alice, group, needs_approval=True)
     dave = await make_user("dave")
 
-    asked = await carol.request("POST", f"{LINKS}/{link['token']}")
-    await dave.request("POST", f"{LINKS}/{link['token']}")
+    asked = await carol.request("POST", LINKS, json={"token": link["token"]})
+    await dave.request("POST", LINKS, json={"token": link["token"]})
 
     assert asked == {"conversation_id": group, "state": "pending"}
     assert carol.id not in await members_of(alice, group)
@@ -393,6 +405,10 @@ async def test_mute_all_leaves_only_the_owner_and_admins_sending(
     )
     await alice.request("PATCH", group_path(group), json={"mute_all": False})
     await sent(carol, group)
+    # An admin the owner muted publishes nothing to everyone either.
+    await alice.request("PUT", group_path(group, f"/mutes/{bob.id}"))
+    announced = await bob.raw("PATCH", group_path(group), json={"announcement": "周六品茶"})
+    assert_error(announced, 403, "member_muted")
 
 
 async def test_group_changes_arrive_in_order_with_the_messages(alice: User, bob: User) -> None:
@@ -454,7 +470,9 @@ async def test_a_sanctioned_group_takes_no_one_new_and_no_new_text(
 
     assert_error(await invite(alice, group, carol), 403, "group_posting_suspended")
     assert_error(
-        await carol.raw("POST", f"{LINKS}/{link['token']}"), 403, "group_posting_suspended"
+        await carol.raw("POST", LINKS, json={"token": link["token"]}),
+        403,
+        "group_posting_suspended",
     )
     assert_error(
         await alice.raw("POST", group_path(group, "/links"), json={}),

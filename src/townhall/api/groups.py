@@ -20,7 +20,7 @@ from townhall.api.models.groups import (
     MemberHistoryPage,
 )
 from townhall.api.models.messaging import Conversation
-from townhall.api.schemas import MAX_ID, GroupUpdateIn, InviteIn, JoinLinkIn, OwnerIn
+from townhall.api.schemas import MAX_ID, GroupUpdateIn, InviteIn, JoinLinkIn, LinkJoinIn, OwnerIn
 from townhall.domain.permissions import Permission
 from townhall.services.group_admin import GroupUpdate
 from townhall.services.rendering import render_conversation
@@ -30,9 +30,6 @@ router = APIRouter(prefix="/api/v1", tags=["groups"])
 
 MemberId = Annotated[int, Path(ge=1, le=MAX_ID, description="the member")]
 LinkId = Annotated[int, Path(ge=1, le=MAX_ID, description="the join link")]
-Token = Annotated[
-    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="its token")
-]
 
 
 def _link(link: StoredJoinLink) -> dict[str, Any]:
@@ -49,7 +46,7 @@ def _link(link: StoredJoinLink) -> dict[str, Any]:
 
 @router.post(
     "/conversations/{conversation_id}/members",
-    summary="Invite users to a group: added at once while it is small, else invited",
+    summary="Invite users to a group: friends (or anyone) added while it is small, else invited",
     response_model=Invited,
     responses=errors(409, 422),
     openapi_extra=needs(Permission.ACT),
@@ -57,6 +54,8 @@ def _link(link: StoredJoinLink) -> dict[str, Any]:
 async def invite(
     conversation_id: ConversationId, body: InviteIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
+    """Up to `groups.invite_consent_above` members the caller's friends are added at once
+    (anyone, where the pack lets strangers chat); everyone else is invited."""
     invited = await services.groups.invite(principal, conversation_id, body.member_ids)
     return {"added": list(invited.added), "invited": list(invited.invited)}
 
@@ -195,7 +194,7 @@ async def dissolve(
     responses=errors(422),
     openapi_extra=needs(Permission.ACT),
 )
-async def updaterender_conversation(
+async def update_group(
     conversation_id: ConversationId,
     body: GroupUpdateIn,
     principal: PrincipalDep,
@@ -265,15 +264,15 @@ async def revoke_link(
 
 
 @router.post(
-    "/join-links/{token}",
+    "/join-links/join",
     summary="Join a group by its link, or ask to where the link needs approval",
     response_model=JoinResult,
     response_model_exclude_unset=True,
-    responses=errors(409, 422),
+    responses=errors(404, 409, 422),
     openapi_extra=needs(Permission.ACT),
 )
-async def join_by_link(token: Token, principal: PrincipalDep, services: ServicesDep) -> Any:
-    joined = await services.join_links.join(principal, token)
+async def join_by_link(body: LinkJoinIn, principal: PrincipalDep, services: ServicesDep) -> Any:
+    joined = await services.join_links.join(principal, body.token)
     if joined.group is None:
         return {"conversation_id": joined.conversation_id, "state": "pending"}
     return {

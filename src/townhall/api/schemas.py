@@ -60,6 +60,20 @@ class LoginIn(Body):
     ] = None
 
 
+class LinkJoinIn(Body):
+    # In the body, not the path: a link's token admits whoever holds it, and paths are logged
+    # (by Townhall's access log and by any proxy in front of it).
+    token: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=64,
+            pattern=r"^[A-Za-z0-9_-]+$",
+            description="a join link's token",
+        ),
+    ]
+
+
 class PasswordChangeIn(Body):
     current_password: ShortText
     new_password: ShortText

@@ -94,6 +94,17 @@ class Ties:
         blockers = frozenset(tie.owner_id for tie in ties if tie.blocked_at is not None)
         return PairTies(friends, blockers)
 
+    async def addable_at_once(
+        self, conn: DbConnection, inviter_id: int, invitee_ids: Collection[int]
+    ) -> set[int]:
+        """Those of `invitee_ids` whom `inviter_id` may put into a group without asking them:
+        where the pack wants friendship before a direct message, only friends (else a group of
+        two would be a way round it), and never one who blocks the inviter."""
+        blockers = await contact_store.blockers_among(conn, inviter_id, invitee_ids)
+        if self._rules.direct_needs_friendship:
+            return await contact_store.friends_among(conn, inviter_id, invitee_ids) - blockers
+        return set(invitee_ids) - blockers
+
     @staticmethod
     async def blockers_among(
         conn: DbConnection, blocked_id: int, owner_ids: Collection[int]
@@ -190,7 +201,8 @@ class Contacts:
         require_other(actor.account_id, user_id)
         greeting = check_greeting(greeting, self._limits)
         await self._may_interact(actor)
-        if greeting:
+        if greeting:  # a message to a stranger: not while direct sends are withheld
+            await self._enforcement.require_user_may(actor.account_id, Capability.SEND_DIRECT)
             await self._screen_greeting(actor, greeting)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:

@@ -251,6 +251,9 @@ class GroupAdmin:
             return values
         await self._may(actor, Capability.SEND_GROUP)
         await self._standings.require_may(actor.account_id, Capability.SEND_GROUP)
+        # A member first (an outsider learns nothing of the group), and not muted: an admin
+        # muted by the owner does not publish to everyone either.
+        await self._changes.require_unmuted(actor, conversation_id)
         await self._enforcement.require_group_open(conversation_id)
         if "title" in values:
             await self._names.check(

@@ -183,6 +183,10 @@ class GroupChanges:
         conn.after_commit(lambda: self.publish(recipients, payload))
         return view
 
+    async def require_unmuted(self, actor: Principal, conversation_id: int) -> None:
+        """Refuse a non-member (as no such conversation) and a member muted in the group."""
+        await self._messaging.require_unmuted(actor, conversation_id)
+
     async def view(self, conn: DbConnection, conversation_id: int) -> ConversationView:
         row = await conversation_store.existing(conn, conversation_id)
         roles, muted = await conversation_store.roles_and_mutes(conn, conversation_id)

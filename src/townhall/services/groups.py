@@ -144,13 +144,13 @@ class Groups:
         self, actor: Principal, conversation_id: int, user_ids: Sequence[int]
     ) -> Invited:
         """Bring users into a group: its owner and admins may, and every member if the group
-        allows. Up to `invite_consent_above` members they join at once, past it each is
-        invited and joins by accepting."""
+        allows. Up to `invite_consent_above` members the inviter's friends join at once (anyone,
+        where the pack lets strangers chat); everyone else is invited and joins by accepting."""
         require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.SEND_GROUP)
         await self._messaging.require_unmuted(actor, conversation_id)
         await self._enforcement.require_group_open(conversation_id)
-        invitee_ids = [i for i in dict.fromkeys(user_ids) if i != actor.account_id]
+        invitee_ids = group_invitee_ids(actor.account_id, user_ids, self._limits)
         verified = await self._changes.verified(invitee_ids)
         async with self._db.writing() as conn:
             group = await self._changes.group(conn, actor, conversation_id)
@@ -166,20 +166,30 @@ class Groups:
                     f"already members: {', '.join(map(str, already))}",
                     code=ErrorCode.ALREADY_MEMBER,
                 )
-            # Whoever blocks the inviter is neither invited nor added; to the inviter they look
-            # invited and not yet answering, as anyone who ignores an invitation does.
-            blockers = await self._ties.blockers_among(conn, actor.account_id, invitee_ids)
-            kept = [i for i in invitee_ids if i not in blockers]
-            now_ms = self._changes.now_ms()
-            if invitation_waits_for_consent(len(group.roles) + len(invitee_ids), self._rules):
-                await group_store.invite_again(
-                    conn, conversation_id, kept, inviter_id=actor.account_id, now_ms=now_ms
+            if len(group.roles) + len(invitee_ids) > self._limits.max_group_members:
+                raise PolicyRefusal(
+                    f"a group holds at most {self._limits.max_group_members} members",
+                    code=ErrorCode.GROUP_TOO_LARGE,
                 )
-                await self._tell_invitees(conn, group.row, kept, actor.account_id)
-                return Invited(added=(), invited=tuple(invitee_ids))
-            await self._changes.require_may_join(conn, group, kept, verified)
-            await self._changes.add_members(conn, group, kept, actor_id=actor.account_id)
-        return Invited(added=tuple(kept), invited=tuple(i for i in invitee_ids if i in blockers))
+            size = len(group.roles) + len(invitee_ids)
+            added = []
+            if not invitation_waits_for_consent(size, self._rules):
+                addable = await self._ties.addable_at_once(conn, actor.account_id, invitee_ids)
+                added = [i for i in invitee_ids if i in addable]
+            # Whoever blocks the inviter gets nothing; to the inviter they look invited and not
+            # answering, like everyone else who was asked rather than added.
+            blockers = await self._ties.blockers_among(conn, actor.account_id, invitee_ids)
+            asked = [i for i in invitee_ids if i not in added and i not in blockers]
+            if asked:
+                now_ms = self._changes.now_ms()
+                await group_store.invite_again(
+                    conn, conversation_id, asked, inviter_id=actor.account_id, now_ms=now_ms
+                )
+                await self._tell_invitees(conn, group.row, asked, actor.account_id)
+            if added:
+                await self._changes.require_may_join(conn, group, added, verified)
+                await self._changes.add_members(conn, group, added, actor_id=actor.account_id)
+        return Invited(added=tuple(added), invited=tuple(i for i in invitee_ids if i not in added))
 
     async def invitations(
         self, actor: Principal, *, after: int | None, limit: int

@@ -103,6 +103,26 @@ async def ties_of(conn: DbConnection, owner_id: int, *, after: int, limit: int) 
     return records(StoredTie, result)
 
 
+async def friends_among(
+    conn: DbConnection, user_id: int, candidate_ids: Collection[int]
+) -> set[int]:
+    """Those of `candidate_ids` who are `user_id`'s friends (each side's tie says so)."""
+    candidates = list(candidate_ids)
+    theirs = select(contacts.c.owner_id).where(
+        contacts.c.contact_id == user_id,
+        contacts.c.owner_id.in_(candidates),
+        contacts.c.friend_since.is_not(None),
+    )
+    result = await conn.execute(
+        select(contacts.c.contact_id).where(
+            contacts.c.owner_id == user_id,
+            contacts.c.contact_id.in_(theirs),
+            contacts.c.friend_since.is_not(None),
+        )
+    )
+    return set(result.scalars())
+
+
 async def blockers_among(
     conn: DbConnection, blocked_id: int, owner_ids: Collection[int]
 ) -> set[int]:

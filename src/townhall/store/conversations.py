@@ -72,6 +72,8 @@ async def insert_conversation(
 async def insert_members(
     conn: DbConnection, conversation_id: int, roles: dict[int, str], now_ms: int
 ) -> None:
+    if not roles:
+        return
     await conn.execute(
         insert(members),
         [

@@ -98,6 +98,8 @@ async def invite_again(
     now_ms: int,
 ) -> None:
     """Pending invitations for the invitees, replacing any earlier answer of theirs."""
+    if not invitee_ids:
+        return
     await conn.execute(
         delete(invitations).where(
             invitations.c.conversation_id == conversation_id,

@@ -39,7 +39,7 @@ class Invited(Model):
 
 
 class JoinLink(Model):
-    """A join link: `token` is what a QR code carries, used with POST /api/v1/join-links/{token}."""
+    """A join link: `token` is what a QR code carries, used with POST /api/v1/join-links/join."""
 
     id: EntityId
     conversation_id: EntityId
