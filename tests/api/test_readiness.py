@@ -64,7 +64,7 @@ def another_process_holds_the_write_lock(server: Server) -> Iterator[None]:
             locker.execute(f"SELECT pg_advisory_lock({WRITE_LOCK_KEY})".encode())
             yield
         return
-    locker = sqlite3.connect(server.data_dir / "townhall.db", timeout=0)
+    locker = sqlite3.connect(server.data_dir / "townhall.db", timeout=10)  # past its own writes
     locker.execute("BEGIN EXCLUSIVE")
     try:
         yield
