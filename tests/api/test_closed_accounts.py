@@ -74,6 +74,7 @@ async def test_a_closed_account_is_refused_every_write_route_but_leaving_and_app
         "target_type": "user",
         "target_id": bob.id,
         "display_name": "Alice",
+        "token": "a1b2c3",  # a join link's, well formed
     }
     walked = []
     for method, path in openapi_routes(spec, WRITE_METHODS):
