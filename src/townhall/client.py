@@ -71,7 +71,11 @@ class TownhallClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
-        self.http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+        # A kept-alive connection is given up well before the server's idle timeout (5 s by
+        # default) would close it: one closed just as a request goes out fails that request.
+        self.http = httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout, limits=httpx.Limits(keepalive_expiry=2.0)
+        )
 
     async def __aenter__(self) -> TownhallClient:
         return self

@@ -160,6 +160,24 @@ async def test_asking_someone_whose_request_waits_accepts_it(
     assert await waiting_for(alice) == await waiting_for(bob) == []
 
 
+async def test_a_requester_who_blocks_has_taken_the_request_back_while_the_block_lasts(
+    cn: Server, make_user: MakeUser
+) -> None:
+    alice, bob = await people(make_user, cn, "alice", "bob")
+    await request(alice, bob, "你好")
+    await alice.request("PUT", f"{CONTACTS}/{bob.id}/block")
+    assert await waiting_for(bob) == []
+    assert_error(await answer(bob, alice, "accept"), 404, "friend_request_not_found")
+    crossed = await request(bob, alice, "你也好")  # goes nowhere, and befriends nobody
+    assert (crossed.json()["requester_id"], crossed.json()["state"]) == (bob.id, "pending")
+    assert await contact_of(bob, alice) is None
+
+    await alice.request("DELETE", f"{CONTACTS}/{bob.id}/block")
+    assert [r["requester_id"] for r in await waiting_for(bob)] == [alice.id]
+    assert (await answer(bob, alice, "accept")).json()["state"] == "accepted"
+    assert await waiting_for(alice) == []  # his own request is settled with hers
+
+
 async def test_a_greeting_is_checked_and_each_wrong_request_refused(
     cn: Server, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:

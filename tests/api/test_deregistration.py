@@ -61,6 +61,32 @@ async def test_deregistering_ends_every_session_and_frees_handle_and_identity(
     assert [(m["sender_id"], m["text"]) for m in history["messages"]] == [(leaving.id, "goodbye")]
 
 
+async def test_a_deregistered_account_is_nobody_to_chat_with_invite_or_befriend(
+    make_user: MakeUser,
+) -> None:
+    leaving, friend, other = (
+        await make_user("leaving"),
+        await make_user("friend"),
+        await make_user(),
+    )
+    group = (await friend.create_group("茶话会", [other.id]))["id"]
+    assert (await leaving.raw("DELETE", "/api/v1/me")).status_code == 204
+
+    for method, path, body in (
+        ("POST", "/api/v1/conversations", {"kind": "direct", "user_id": leaving.id}),
+        (
+            "POST",
+            "/api/v1/conversations",
+            {"kind": "group", "title": "再", "member_ids": [leaving.id]},
+        ),
+        ("POST", f"/api/v1/conversations/{group}/members", {"member_ids": [leaving.id]}),
+        ("POST", "/api/v1/friend-requests", {"user_id": leaving.id, "greeting": ""}),
+    ):
+        assert_error(await friend.raw(method, path, json=body), 404, "user_not_found")
+    members = await friend.request("GET", f"/api/v1/conversations/{group}")
+    assert leaving.id not in [m["user_id"] for m in members["members"]]
+
+
 async def test_a_deregistered_identity_stays_revealable_during_retention(
     make_user: MakeUser, make_staff: MakeStaff
 ) -> None:

@@ -67,6 +67,17 @@ def _not_accepted() -> PolicyRefusal:
     )
 
 
+async def require_users(conn: DbConnection, user_ids: Collection[int]) -> None:
+    """404 unless every one is a user who can be found: staff are nobody's contacts or chat
+    partners, and a deregistered account is nobody's any more."""
+    missing = set(user_ids) - await account_store.active_user_ids(conn, user_ids)
+    if missing:
+        raise NotFound(
+            f"no such user: {', '.join(map(str, sorted(missing)))}",
+            code=ErrorCode.USER_NOT_FOUND,
+        )
+
+
 class Ties:
     """Whether one user may message another directly: asked on every direct send, so cached per
     pair and forgotten, in every process, once either side's tie changes."""
@@ -206,12 +217,11 @@ class Contacts:
             await self._screen_greeting(actor, greeting)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
-            await self._require_user(conn, user_id)
+            await require_users(conn, [user_id])
             mine = await contact_store.tie(conn, actor.account_id, user_id)
             if mine is not None and mine.friend_since is not None:
                 raise Conflict("you are friends already", code=ErrorCode.ALREADY_FRIENDS)
-            theirs = await contact_store.tie(conn, user_id, actor.account_id)
-            silent = theirs is not None and theirs.blocked_at is not None
+            silent = await self._blocks(conn, user_id, actor.account_id)
             waiting = await contact_store.request(conn, user_id, actor.account_id)
             if not silent and waiting is not None and waiting.state in OPEN_STATES:
                 return await self._settle(conn, waiting, RequestState.ACCEPTED, now_ms)
@@ -278,7 +288,9 @@ class Contacts:
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             waiting = await contact_store.request(conn, user_id, actor.account_id)
-            if waiting is None or waiting.state not in OPEN_STATES:
+            # A requester who blocks the caller has taken the request back while the block lasts.
+            taken_back = await self._blocks(conn, user_id, actor.account_id)
+            if waiting is None or waiting.state not in OPEN_STATES or taken_back:
                 raise NotFound(
                     "no open friend request from that user",
                     code=ErrorCode.FRIEND_REQUEST_NOT_FOUND,
@@ -288,15 +300,26 @@ class Contacts:
     async def _settle(
         self, conn: Transaction, waiting: StoredRequest, state: str, now_ms: int
     ) -> StoredRequest:
-        """Answer an open request; accepted, its two are friends."""
+        """Answer an open request; accepted, its two are friends, and a request the other way
+        (sent while one blocked the other) is accepted with it."""
+        requester_id, addressee_id = waiting.requester_id, waiting.addressee_id
+        saved = await self._record_answer(conn, waiting, state, now_ms)
+        if state == RequestState.ACCEPTED:
+            await self._set_friends(conn, addressee_id, requester_id, now_ms)
+            crossed = await contact_store.request(conn, addressee_id, requester_id)
+            if crossed is not None and crossed.state in OPEN_STATES:
+                await self._record_answer(conn, crossed, RequestState.ACCEPTED, now_ms)
+        return saved
+
+    async def _record_answer(
+        self, conn: Transaction, waiting: StoredRequest, state: str, now_ms: int
+    ) -> StoredRequest:
         requester_id, addressee_id = waiting.requester_id, waiting.addressee_id
         saved = await contact_store.update_request(
             conn, requester_id, addressee_id, now_ms=now_ms, state=state
         )
         told = [addressee_id] if state == RequestState.IGNORED else [requester_id, addressee_id]
         await self._tell_request(conn, saved, told)
-        if state == RequestState.ACCEPTED:
-            await self._set_friends(conn, addressee_id, requester_id, now_ms)
         return saved
 
     async def _tell_request(
@@ -345,7 +368,7 @@ class Contacts:
         await self._may_interact(actor)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
-            await self._require_user(conn, user_id)
+            await require_users(conn, [user_id])
             mine = await contact_store.tie(conn, actor.account_id, user_id)
             since = mine.blocked_at if mine is not None else None
             blocked_at = (since or now_ms) if blocked else None
@@ -374,17 +397,16 @@ class Contacts:
         )
         return saved
 
+    @staticmethod
+    async def _blocks(conn: DbConnection, owner_id: int, other_id: int) -> bool:
+        tie = await contact_store.tie(conn, owner_id, other_id)
+        return tie is not None and tie.blocked_at is not None
+
     async def _friend_of(self, conn: DbConnection, owner_id: int, other_id: int) -> StoredTie:
         mine = await contact_store.tie(conn, owner_id, other_id)
         if mine is None or mine.friend_since is None:
             raise NotFound("not among your friends", code=ErrorCode.CONTACT_NOT_FOUND)
         return mine
-
-    @staticmethod
-    async def _require_user(conn: DbConnection, user_id: int) -> None:
-        # Staff are nobody's contacts: to a user, a staff id is no user at all.
-        if not await account_store.user_ids(conn, [user_id]):
-            raise NotFound(f"no such user: {user_id}", code=ErrorCode.USER_NOT_FOUND)
 
     async def _append(
         self,

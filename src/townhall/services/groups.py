@@ -32,7 +32,7 @@ from townhall.domain.messaging import (
 )
 from townhall.domain.naming import clean_text
 from townhall.domain.permissions import Permission
-from townhall.services.contacts import Ties
+from townhall.services.contacts import Ties, require_users
 from townhall.services.enforcement import Enforcement
 from townhall.services.group_changes import Group, GroupChanges
 from townhall.services.messaging import MessagingService
@@ -40,7 +40,6 @@ from townhall.services.names import Names
 from townhall.services.principal import Principal, require
 from townhall.services.rendering import ConversationView, render_invitation
 from townhall.services.standing import Standings
-from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
 from townhall.store import groups as group_store
 from townhall.store import stream as stream_store
@@ -108,7 +107,7 @@ class Groups:
         async with self._db.writing() as conn:
             await self._require_may_create(conn, actor.account_id, now_ms)
             await self._require_may_join(conn, actor.account_id)
-            await _require_users(conn, invitee_ids)
+            await require_users(conn, invitee_ids)
             conversation_id = await conversation_store.insert_conversation(
                 conn,
                 kind=ConversationKind.GROUP,
@@ -159,7 +158,7 @@ class Groups:
                     "in this group only the owner and admins invite",
                     code=ErrorCode.GROUP_ADMIN_REQUIRED,
                 )
-            await _require_users(conn, invitee_ids)
+            await require_users(conn, invitee_ids)
             already = [i for i in invitee_ids if i in group.roles]
             if already:
                 raise Conflict(
@@ -295,13 +294,3 @@ class Groups:
                 f"one person may belong to at most {self._rules.max_joined} groups",
                 code=ErrorCode.GROUP_JOIN_LIMIT,
             )
-
-
-async def _require_users(conn: DbConnection, user_ids: list[int]) -> None:
-    # Staff are nobody's chat partners: to a user, a staff id is no user at all.
-    missing = set(user_ids) - await account_store.user_ids(conn, user_ids)
-    if missing:
-        raise NotFound(
-            f"no such user: {', '.join(map(str, sorted(missing)))}",
-            code=ErrorCode.USER_NOT_FOUND,
-        )

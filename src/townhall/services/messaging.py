@@ -43,7 +43,7 @@ from townhall.domain.review import Target
 from townhall.domain.time import iso_utc
 from townhall.services.caches import Invalidations, LocalCache, Topic
 from townhall.services.classifiers import ClassifierStage, Subject
-from townhall.services.contacts import Ties
+from townhall.services.contacts import Ties, require_users
 from townhall.services.enforcement import Enforcement
 from townhall.services.intake import CaseIntake
 from townhall.services.moderation import ContentCheck
@@ -57,7 +57,6 @@ from townhall.services.rendering import (
     render_recall,
 )
 from townhall.services.standing import Standings
-from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
 from townhall.store import messages as message_store
 from townhall.store import stream as stream_store
@@ -182,14 +181,7 @@ class MessagingService:
     ) -> ConversationView:
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
-            # Staff are nobody's chat partners: to a user, a staff id is no user at all.
-            others = set(roles) - {actor.account_id}
-            missing = others - await account_store.user_ids(conn, others)
-            if missing:
-                raise NotFound(
-                    f"no such user: {', '.join(map(str, sorted(missing)))}",
-                    code=ErrorCode.USER_NOT_FOUND,
-                )
+            await require_users(conn, set(roles) - {actor.account_id})
             conversation_id = await conversation_store.insert_conversation(
                 conn,
                 kind=kind,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select, update
 
-from townhall.domain.accounts import Role
+from townhall.domain.accounts import AccountStatus, Role
 from townhall.store.database import DbConnection
 from townhall.store.records import record_or_none
 from townhall.store.schema import accounts, agreement_acceptances
@@ -71,11 +71,15 @@ async def ids_with_role(conn: DbConnection, role: str) -> list[int]:
     return [row.id for row in result]
 
 
-async def user_ids(conn: DbConnection, account_ids: Iterable[int]) -> set[int]:
-    """Those of `account_ids` that are users' accounts (not staff's)."""
+async def active_user_ids(conn: DbConnection, account_ids: Iterable[int]) -> set[int]:
+    """Those of `account_ids` that are users' accounts (not staff's) and not deregistered."""
     wanted = list(set(account_ids))
     result = await conn.execute(
-        select(accounts.c.id).where(accounts.c.id.in_(wanted), accounts.c.role == Role.USER)
+        select(accounts.c.id).where(
+            accounts.c.id.in_(wanted),
+            accounts.c.role == Role.USER,
+            accounts.c.status == AccountStatus.ACTIVE,
+        )
     )
     return {row.id for row in result}
 

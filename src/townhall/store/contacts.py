@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 
 from townhall.store.database import DbConnection
 from townhall.store.on_conflict import insert_on_conflict
@@ -196,15 +196,19 @@ async def requests_to(
     conn: DbConnection, addressee_id: int, *, state: str, after: int, limit: int
 ) -> list[StoredRequest]:
     """Requests in `state` to the addressee, by requester id after `after`, leaving out those
-    of the users the addressee blocks."""
+    between two of whom either blocks the other (a requester who blocks since asking has
+    taken the request back)."""
     blocked = contacts.alias("blocked")
+    addressee, requester = friend_requests.c.addressee_id, friend_requests.c.requester_id
     result = await conn.execute(
         select(friend_requests)
         .outerjoin(
             blocked,
             and_(
-                blocked.c.owner_id == friend_requests.c.addressee_id,
-                blocked.c.contact_id == friend_requests.c.requester_id,
+                or_(
+                    and_(blocked.c.owner_id == addressee, blocked.c.contact_id == requester),
+                    and_(blocked.c.owner_id == requester, blocked.c.contact_id == addressee),
+                ),
                 blocked.c.blocked_at.is_not(None),
             ),
         )
