@@ -484,6 +484,15 @@ async def test_a_sanctioned_group_takes_no_one_new_and_no_new_text(
         403,
         "group_posting_suspended",
     )
+    # An outsider learns nothing of the group, its sanction included, from the managers' routes.
+    for method, tail, body in (
+        ("POST", "/links", {}),
+        ("PATCH", "", {"announcement": "新"}),
+        ("POST", "/owner", {"user_id": bob.id}),
+        ("POST", f"/join-requests/{carol.id}/approve", None),
+    ):
+        answer = await carol.raw(method, group_path(group, tail), json=body)
+        assert_error(answer, 404, "conversation_not_found")
     # Keeping order still works: the owner may mute and remove.
     await alice.request("PUT", group_path(group, f"/mutes/{bob.id}"))
     assert (await alice.raw("DELETE", group_path(group, f"/members/{bob.id}"))).status_code == 204

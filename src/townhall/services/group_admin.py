@@ -142,9 +142,9 @@ class GroupAdmin:
     ) -> ConversationView:
         """The owner hands the group to another member, and becomes an ordinary member."""
         await self._may(actor, Capability.INTERACT)
-        await self._enforcement.require_group_open(conversation_id)
         async with self._db.writing() as conn:
             group = await self._changes.owned(conn, actor, conversation_id)
+            await self._enforcement.require_group_open(conversation_id)
             if self._member(group, user_id) == MemberRole.OWNER:
                 raise InvalidInput("you already own the group", code=ErrorCode.TRANSFER_TO_SELF)
             await group_store.update_member(

@@ -48,7 +48,6 @@ class JoinLinks:
         """A new link to the group; it works for `expires_in_seconds` (by default the pack's
         `join_link_days`)."""
         await self._may(actor, Capability.SEND_GROUP)
-        await self._enforcement.require_group_open(conversation_id)
         lifetime_ms = (
             expires_in_seconds * 1000
             if expires_in_seconds is not None
@@ -56,7 +55,9 @@ class JoinLinks:
         )
         now_ms = self._changes.now_ms()
         async with self._db.writing() as conn:
+            # A manager first: an outsider learns nothing of the group's sanctions.
             await self._changes.managed(conn, actor, conversation_id)
+            await self._enforcement.require_group_open(conversation_id)
             return await group_store.insert_link(
                 conn,
                 conversation_id,
@@ -123,10 +124,10 @@ class JoinLinks:
         self, actor: Principal, conversation_id: int, user_id: int
     ) -> ConversationView:
         await self._may(actor, Capability.INTERACT)
-        await self._enforcement.require_group_open(conversation_id)
         verified = await self._changes.verified([user_id])
         async with self._db.writing() as conn:
             await self._changes.managed(conn, actor, conversation_id)
+            await self._enforcement.require_group_open(conversation_id)
             request = await self._pending(conn, conversation_id, user_id)
             group = await self._joinable(conn, conversation_id, user_id)
             await self._changes.require_may_join(conn, group, [user_id], verified)
