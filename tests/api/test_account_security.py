@@ -105,6 +105,24 @@ async def test_a_wrong_current_password_is_refused_and_counted_as_a_failed_login
         assert (await device.raw("GET", "/api/v1/me")).status_code == 200
 
 
+async def test_of_two_changes_at_once_one_holds_and_the_other_is_told(
+    server: Server, alice: User
+) -> None:
+    phone = await another_device(alice)
+    answers = await asyncio.gather(
+        change_password(alice, new="the laptop's new password"),
+        change_password(phone, new="the phone's new password"),
+    )
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes[0] == 204 and codes[1] in (401, 403, 409), [a.text for a in answers]
+    held = (
+        "the laptop's new password" if answers[0].status_code == 204 else "the phone's new password"
+    )
+    lost = ({"the laptop's new password", "the phone's new password"} - {held}).pop()
+    assert (await log_in(server, alice.handle, held)).status_code == 201
+    assert_error(await log_in(server, alice.handle, lost), 401, "login_failed")
+
+
 async def test_the_new_password_follows_the_password_rules(alice: User) -> None:
     assert_error(await change_password(alice, new="short"), 400, "password_invalid")
     assert_error(await change_password(alice, new="x" * 257), 400, "password_invalid")

@@ -136,7 +136,7 @@ async def end_session(
     "/me/password",
     summary="Change the caller's password; every other session of theirs ends",
     status_code=204,
-    responses=errors(429),
+    responses=errors(409, 429),
 )
 async def change_password(
     body: PasswordChangeIn, request: Request, principal: PrincipalDep, services: ServicesDep

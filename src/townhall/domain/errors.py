@@ -131,6 +131,7 @@ class ErrorCode(StrEnum):
     UPDATES_SUSPENDED = "updates_suspended", 403, "the account's updates are suspended by a sanction"
     # account security
     PASSWORD_WRONG = "password_wrong", 403, "a password change gave the wrong current password"
+    PASSWORD_CHANGED_MEANWHILE = "password_changed_meanwhile", 409, "another change of the password came first"
 
     # messages (replies, mentions, recall, read state)
     MENTION_EVERYONE_FORBIDDEN = "mention_everyone_forbidden", 403, "only a group's owner and admins may mention everyone"

@@ -486,8 +486,15 @@ class AccountService:
             raise Forbidden("the current password is wrong", code=ErrorCode.PASSWORD_WRONG)
         await self._rate_limits.forget(self._login_failures_per_pair, principal.handle, address)
         password_hash = await asyncio.to_thread(self._hasher.hash, new_password)
+        # Hashing waits outside the write; the write holds only if nothing changed meanwhile.
         async with self._db.writing() as conn:
-            await account_store.set_password_hash(conn, principal.account_id, password_hash)
+            if not await account_store.replace_password_hash(
+                conn, principal.account_id, was=stored_hash, password_hash=password_hash
+            ):
+                raise Conflict(
+                    "the password changed meanwhile: try again with the new one",
+                    code=ErrorCode.PASSWORD_CHANGED_MEANWHILE,
+                )
             ended = await session_store.revoke_all_but(
                 conn, principal.account_id, principal.token_hash, self._now_ms()
             )

@@ -139,7 +139,13 @@ async def erase_profile(conn: DbConnection, account_id: int, *, status: str) -> 
     )
 
 
-async def set_password_hash(conn: DbConnection, account_id: int, password_hash: str) -> None:
-    await conn.execute(
-        update(accounts).where(accounts.c.id == account_id).values(password_hash=password_hash)
+async def replace_password_hash(
+    conn: DbConnection, account_id: int, *, was: str, password_hash: str
+) -> bool:
+    """Set the hash if it is still `was`; False when another change came first."""
+    result = await conn.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id, accounts.c.password_hash == was)
+        .values(password_hash=password_hash)
     )
+    return result.rowcount == 1
