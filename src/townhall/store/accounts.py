@@ -148,4 +148,5 @@ async def replace_password_hash(
         .where(accounts.c.id == account_id, accounts.c.password_hash == was)
         .values(password_hash=password_hash)
     )
-    return result.rowcount == 1
+    replaced: bool = result.rowcount == 1
+    return replaced
