@@ -11,8 +11,9 @@ import os
 import re
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -599,3 +600,62 @@ def rewrite_audit_row(data_dir: Path, seq: int, reason: str) -> None:
                 "UPDATE audit_log SET chain_hash = ? WHERE seq = ?", (previous.hex(), entry.seq)
             )
         conn.commit()
+
+
+@dataclass
+class World:
+    """What a user owns for a walk over every write route: ids for the paths' parameters and
+    values for the bodies' fields, by name."""
+
+    spec: dict[str, Any]
+    ids: dict[str, Any]
+    fields: dict[str, Any]
+
+
+async def world_of(user: User, other: User, reviewer: User) -> World:
+    """`user` owning a group with `other` in it (`conversation_id`), an approved public account
+    and a post."""
+    group = (await group_of(user, "茶话会", other))["id"]
+    account = await public_account(user, reviewer)
+    post = await user.request(
+        "POST",
+        f"/api/v1/public-accounts/{account['id']}/posts",
+        json={"title": "春茶上市", "body": "春茶上市。正文。", "content_class": "culture"},
+    )
+    ids = {
+        "conversation_id": group,
+        "public_account_id": account["id"],
+        "post_id": post["id"],
+        "user_id": other.id,
+    }
+    fields = {
+        "member_ids": [other.id],
+        "title": "茶话会",
+        "text": "你好",
+        "client_id": uuid.uuid4().hex,
+        "name": account_name(),
+        "category": "individual",
+        "account_type": "subscription",
+        "content_class": "culture",
+        "target_type": "user",
+        "target_id": other.id,
+        "display_name": "Alice",
+        "token": "a1b2c3",  # a join link's, well formed
+    }
+    return World(await user.request("GET", "/openapi.json"), ids, fields)
+
+
+async def walk_write_routes(
+    user: User, world: World, *, leaving_out: Collection[tuple[str, str]]
+) -> AsyncIterator[tuple[str, str, httpx.Response]]:
+    """(METHOD, path template, answer) of every write route of the API but those left out, each
+    called by `user` with a body of each shape it takes."""
+    spec, fields = world.spec, {**world.ids, **world.fields}
+    for method, path in openapi_routes(spec, WRITE_METHODS):
+        if (method, path) in leaving_out:
+            continue
+        named = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+        url = path.format(**{name: world.ids.get(name, 1) for name in named})
+        params = query_parameters(spec, method, path, fields)
+        for body in request_bodies(spec, method, path, fields):
+            yield method, path, await user.raw(method, url, json=body, params=params)

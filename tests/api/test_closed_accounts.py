@@ -4,23 +4,16 @@ it with 403."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 import pytest
 
 from tests.conftest import MakeUser, User
 from tests.support import (
-    WRITE_METHODS,
-    account_name,
     applied,
     assert_error,
     full_sync,
     notices_of,
-    openapi_routes,
-    public_account,
-    query_parameters,
-    request_bodies,
+    walk_write_routes,
+    world_of,
 )
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
@@ -44,49 +37,15 @@ async def test_a_closed_account_is_refused_every_write_route_but_leaving_and_app
     make_user: MakeUser, reviewer: User, admin: User
 ) -> None:
     alice, bob = await make_user("alice"), await make_user("bob")
-    chat = (await alice.open_direct(bob.id))["id"]
-    account = await public_account(alice, reviewer)
-    post = await alice.request(
-        "POST",
-        f"/api/v1/public-accounts/{account['id']}/posts",
-        json={"title": "春茶上市", "body": "春茶上市。正文。", "content_class": "culture"},
-    )
+    world = await world_of(alice, bob, reviewer)
     closure = await applied(admin, "user", alice.id, "close", reason="a fraud ring")
+    world.ids["sanction_id"] = closure["id"]
 
-    spec = await alice.request("GET", "/openapi.json")
-    ids = {
-        "conversation_id": chat,
-        "public_account_id": account["id"],
-        "post_id": post["id"],
-        "user_id": bob.id,
-        "sanction_id": closure["id"],
-    }
-    fields: dict[str, Any] = {
-        **ids,
-        "member_ids": [bob.id],
-        "title": "茶话会",
-        "text": "你好",
-        "client_id": uuid.uuid4().hex,
-        "name": account_name(),
-        "category": "individual",
-        "account_type": "subscription",
-        "content_class": "culture",
-        "target_type": "user",
-        "target_id": bob.id,
-        "display_name": "Alice",
-        "token": "a1b2c3",  # a join link's, well formed
-    }
     walked = []
-    for method, path in openapi_routes(spec, WRITE_METHODS):
-        if (method, path) in OPEN_TO_CLOSED:
-            continue
-        url = path.format(**{name: ids.get(name, 1) for name in _parameters(path)})
-        params = query_parameters(spec, method, path, fields)
-        for body in request_bodies(spec, method, path, fields):
-            answer = await alice.raw(method, url, json=body, params=params)
-            staff = path.startswith(STAFF_PREFIXES)
-            assert_error(answer, 403, "role_required" if staff else "account_closed")
-            walked.append((method, path))
+    async for method, path, answer in walk_write_routes(alice, world, leaving_out=OPEN_TO_CLOSED):
+        staff = path.startswith(STAFF_PREFIXES)
+        assert_error(answer, 403, "role_required" if staff else "account_closed")
+        walked.append((method, path))
     assert ("POST", "/api/v1/reports") in walked and len(walked) > 20
 
     # What stays open: the notice, the appeal, logging out and leaving.
@@ -111,7 +70,3 @@ async def test_over_the_websocket_a_closed_account_sends_nothing(
                 break
     assert frame["type"] == "error" and frame["error"]["code"] == "account_closed", frame
     assert_error(await alice.raw("POST", "/api/v1/me/phone/code"), 403, "account_closed")
-
-
-def _parameters(path: str) -> list[str]:
-    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
