@@ -45,10 +45,11 @@ test: lint
 # The suite on PostgreSQL (TOWNHALL_TEST_DATABASE=postgresql, tests/databases.py), with what only
 # several processes do (two servers on one database, --workers, an outage, a copy from SQLite);
 # tests/domain and the modules marked database_free touch no database (the bench's own server is
-# SQLite's), and the tests marked sqlite_only read SQLite's file itself.
+# SQLite's), those marked http_layer test what no database changes, and the tests marked
+# sqlite_only read SQLite's file itself.
 test-postgresql: install-dev
 	TOWNHALL_TEST_DATABASE=postgresql $(BIN)/pytest -n 2 --dist loadfile --ignore=tests/domain \
-		-m "not database_free"
+		-m "not database_free and not http_layer"
 
 # The long versions of the tests marked `drill` (kill -9, slow clients, disk full, malformed
 # input, backup under load): minutes, not part of make test.

@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import MakeStaff, MakeUser, ServerPool
 from tests.support import group_of, review_case
 
+pytestmark = pytest.mark.http_layer  # the PostgreSQL run leaves it out (Makefile)
+
 WAIT = 30  # seconds: the worker loads its models after the server is up
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
 import websockets
 
 from tests.conftest import (
@@ -19,6 +20,8 @@ from tests.conftest import (
     fresh_identity,
 )
 from tests.support import group_of, identity_secrets, leaks, report, sent
+
+pytestmark = pytest.mark.http_layer  # the PostgreSQL run leaves it out (Makefile)
 
 
 async def test_a_debug_log_holds_no_secret_and_one_access_line_per_request(

@@ -8,6 +8,8 @@ import pytest
 
 from tests.conftest import Server, ServerPool
 
+pytestmark = pytest.mark.http_layer  # the PostgreSQL run leaves it out (Makefile)
+
 ANSWERS = [
     ("GET", "/", 200),
     ("GET", "/docs", 200),

@@ -27,6 +27,8 @@ from tests.conftest import PASSWORD, MakeUser, Server, ServerPool
 from tests.support import drill_scale
 from townhall.client import TownhallClient
 
+pytestmark = pytest.mark.http_layer  # the PostgreSQL run leaves it out (Makefile)
+
 WAIT = 10  # seconds: generous, only reached when something is wrong
 CAP = 6  # connections_per_address of the guarded server
 PROXY = "127.0.0.9"
