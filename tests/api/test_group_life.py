@@ -382,6 +382,14 @@ async def test_a_muted_member_may_not_send_or_invite_until_unmuted(
     muted = await alice.request("PUT", group_path(group, f"/mutes/{bob.id}"))
 
     assert {m["user_id"]: m.get("muted") for m in muted["members"]}[bob.id] is True
+    # Every view of the group says so: the group itself and the list of conversations.
+    listed = (await carol.request("GET", "/api/v1/conversations"))["conversations"]
+    for view in (await carol.request("GET", group_path(group)), *listed):
+        assert {m["user_id"]: m.get("muted") for m in view["members"]} == {
+            alice.id: None,
+            bob.id: True,
+            carol.id: None,
+        }
     assert_error(await send(bob, group), 403, "member_muted")
     assert_error(await invite(bob, group, await make_user("dave")), 403, "member_muted")
     await sent(carol, group)

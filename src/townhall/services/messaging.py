@@ -214,13 +214,13 @@ class MessagingService:
                 conn, me, after=after or 0, limit=limit
             )
             ids = [row.id for row in rows]
-            roles = await conversation_store.member_roles_of(conn, ids)
+            members = await conversation_store.roles_and_mutes_of(conn, ids)
             read = await message_store.read_seqs(conn, me, ids)
             unread = await message_store.unread_counts(conn, me, ids)
             last = await message_store.last_messages(conn, me, ids, sender_only=SENDER_ONLY)
         return [
             ConversationSummary(
-                ConversationView(row, roles[row.id]),
+                ConversationView(row, *members[row.id]),
                 read_seq=read.get(row.id, 0),
                 unread=unread.get(row.id, 0),
                 last_message=last.get(row.id),
@@ -501,10 +501,8 @@ class MessagingService:
     ) -> ConversationView:
         if conn is None:
             async with self._db.reading() as reader:
-                roles = await conversation_store.member_roles(reader, row.id)
-        else:
-            roles = await conversation_store.member_roles(conn, row.id)
-        return ConversationView(row, roles)
+                return await self._view(row, reader)
+        return ConversationView(row, *await conversation_store.roles_and_mutes(conn, row.id))
 
     async def _announce(
         self,

@@ -130,18 +130,22 @@ async def roles_and_mutes(
     )
 
 
-async def member_roles_of(
+async def roles_and_mutes_of(
     conn: DbConnection, conversation_ids: list[int]
-) -> dict[int, dict[int, str]]:
+) -> dict[int, tuple[dict[int, str], frozenset[int]]]:
+    """`roles_and_mutes` of each conversation, in one read."""
     result = await conn.execute(
-        select(members.c.conversation_id, members.c.account_id, members.c.role)
+        select(members.c.conversation_id, members.c.account_id, members.c.role, members.c.muted)
         .where(members.c.conversation_id.in_(conversation_ids))
         .order_by(members.c.conversation_id, members.c.joined_at, members.c.account_id)
     )
     roles: dict[int, dict[int, str]] = {conversation_id: {} for conversation_id in conversation_ids}
+    muted: dict[int, set[int]] = {conversation_id: set() for conversation_id in conversation_ids}
     for row in result:
         roles[row.conversation_id][row.account_id] = row.role
-    return roles
+        if row.muted:
+            muted[row.conversation_id].add(row.account_id)
+    return {key: (roles[key], frozenset(muted[key])) for key in conversation_ids}
 
 
 async def list_for_account(
