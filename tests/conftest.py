@@ -457,23 +457,27 @@ async def make_user(server: Server) -> AsyncIterator[MakeUser]:
     async def make(
         name: str = "user", *, on: Server | None = None, confirm_phone: bool = True, **extra: Any
     ) -> User:
-        host = on or server
-        base_url = host.base_url
-        handle = unique_handle(name)
-        extra.setdefault("identity", fresh_identity())
-        extra.setdefault("agreement_version", AGREEMENT_VERSION)
-        async with TownhallClient(base_url) as anonymous:
-            profile = await anonymous.register(handle, PASSWORD, name.title(), **extra)
-        user = User(base_url, user_id=profile["id"], handle=handle, password=PASSWORD)
+        user = await new_user(on or server, name, confirm_phone=confirm_phone, **extra)
         made.append(user)
-        await user.log_in(handle, PASSWORD)
-        if confirm_phone:
-            await confirm_phone_of(user, host.data_dir)
         return user
 
     yield make
     for user in made:
         await user.aclose()
+
+
+async def new_user(host: Server, name: str, *, confirm_phone: bool = True, **extra: Any) -> User:
+    """`make_user` without the fixture: the caller closes the user."""
+    handle = unique_handle(name)
+    extra.setdefault("identity", fresh_identity())
+    extra.setdefault("agreement_version", AGREEMENT_VERSION)
+    async with TownhallClient(host.base_url) as anonymous:
+        profile = await anonymous.register(handle, PASSWORD, name.title(), **extra)
+    user = User(host.base_url, user_id=profile["id"], handle=handle, password=PASSWORD)
+    await user.log_in(handle, PASSWORD)
+    if confirm_phone:
+        await confirm_phone_of(user, host.data_dir)
+    return user
 
 
 MakeStaff = Callable[..., Awaitable[User]]
