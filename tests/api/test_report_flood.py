@@ -49,17 +49,19 @@ async def test_one_account_cannot_open_hundreds_of_cases_in_seconds(
     elapsed = time.monotonic() - started
     filed = [a for a in answers if a.status_code == 201]
     refused = [a for a in answers if a.status_code != 201]
-    # The default burst: 10 a minute (limits.reports_per_reporter).
-    assert len(filed) == 10, (len(filed), elapsed)
+    # The default burst: 10 a minute (limits.reports_per_reporter). In one process's memory the
+    # window is limits' sliding window counter, which weighs the previous minute's count by the
+    # share of it still in the window: a burst across the turn of a minute may pass one more.
+    assert len(filed) in (10, 11), (len(filed), elapsed)
     for answer in refused:
         assert_error(answer, 429, "too_many_reports")
         assert 1 <= answer.json()["error"]["retry_after"] <= 60
     assert await figures(auditor) == {
-        "cases_opened": 10,
+        "cases_opened": len(filed),
         "approved": 0,
         "removed": 0,
-        "pending": 10,
-        "reports": 10,
+        "pending": len(filed),
+        "reports": len(filed),
         "reports_unfounded": 0,
     }
     # The limit is the flooder's own: someone else reports freely.
