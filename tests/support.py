@@ -602,6 +602,21 @@ def rewrite_audit_row(data_dir: Path, seq: int, reason: str) -> None:
         conn.commit()
 
 
+# What a closed account may still do: leave, log out, secure itself (change its password, end
+# its sessions: tests/api/test_account_security.py) and appeal (logging in and registering take
+# no token).
+OPEN_TO_CLOSED = {
+    ("POST", "/api/v1/accounts"),
+    ("POST", "/api/v1/sessions"),
+    ("DELETE", "/api/v1/sessions/current"),
+    ("POST", "/api/v1/me/password"),
+    ("DELETE", "/api/v1/me/sessions/{session_id}"),
+    ("DELETE", "/api/v1/me"),
+    ("POST", "/api/v1/appeals"),
+}
+STAFF_PREFIXES = ("/api/v1/admin/", "/api/v1/audit/")
+
+
 @dataclass
 class World:
     """What a user owns for a walk over every write route: ids for the paths' parameters and

@@ -8,6 +8,8 @@ import pytest
 
 from tests.conftest import MakeUser, User
 from tests.support import (
+    OPEN_TO_CLOSED,
+    STAFF_PREFIXES,
     applied,
     assert_error,
     full_sync,
@@ -17,20 +19,6 @@ from tests.support import (
 )
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
-
-# What a closed account may still do: leave, log out, secure itself (change its password, end
-# its sessions: tests/api/test_account_security.py) and appeal (logging in and registering take
-# no token).
-OPEN_TO_CLOSED = {
-    ("POST", "/api/v1/accounts"),
-    ("POST", "/api/v1/sessions"),
-    ("DELETE", "/api/v1/sessions/current"),
-    ("POST", "/api/v1/me/password"),
-    ("DELETE", "/api/v1/me/sessions/{session_id}"),
-    ("DELETE", "/api/v1/me"),
-    ("POST", "/api/v1/appeals"),
-}
-STAFF_PREFIXES = ("/api/v1/admin/", "/api/v1/audit/")
 
 
 async def test_a_closed_account_is_refused_every_write_route_but_leaving_and_appealing(

@@ -9,9 +9,10 @@ import json
 
 import pytest
 
-from tests.api.test_closed_accounts import OPEN_TO_CLOSED, STAFF_PREFIXES
 from tests.conftest import MakeUser, User
 from tests.support import (
+    OPEN_TO_CLOSED,
+    STAFF_PREFIXES,
     WRITE_METHODS,
     applied,
     assert_error,

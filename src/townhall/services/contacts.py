@@ -289,8 +289,11 @@ class Contacts:
         async with self._db.writing() as conn:
             waiting = await contact_store.request(conn, user_id, actor.account_id)
             # A requester who blocks the caller has taken the request back while the block lasts.
-            taken_back = await self._blocks(conn, user_id, actor.account_id)
-            if waiting is None or waiting.state not in OPEN_STATES or taken_back:
+            if (
+                waiting is None
+                or waiting.state not in OPEN_STATES
+                or await self._blocks(conn, user_id, actor.account_id)
+            ):
                 raise NotFound(
                     "no open friend request from that user",
                     code=ErrorCode.FRIEND_REQUEST_NOT_FOUND,

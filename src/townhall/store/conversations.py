@@ -119,21 +119,13 @@ async def roles_and_mutes(
     conn: DbConnection, conversation_id: int
 ) -> tuple[dict[int, str], frozenset[int]]:
     """Each member's role, in the order they joined, and which of them are muted: one read."""
-    result = await conn.execute(
-        select(members.c.account_id, members.c.role, members.c.muted)
-        .where(members.c.conversation_id == conversation_id)
-        .order_by(members.c.joined_at, members.c.account_id)
-    )
-    rows = result.all()
-    return {row.account_id: row.role for row in rows}, frozenset(
-        row.account_id for row in rows if row.muted
-    )
+    return (await roles_and_mutes_of(conn, [conversation_id]))[conversation_id]
 
 
 async def roles_and_mutes_of(
     conn: DbConnection, conversation_ids: list[int]
 ) -> dict[int, tuple[dict[int, str], frozenset[int]]]:
-    """`roles_and_mutes` of each conversation, in one read."""
+    """`roles_and_mutes` of each of the conversations, in one read."""
     result = await conn.execute(
         select(members.c.conversation_id, members.c.account_id, members.c.role, members.c.muted)
         .where(members.c.conversation_id.in_(conversation_ids))
