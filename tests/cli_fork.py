@@ -5,16 +5,18 @@ before it does anything, and the tests run hundreds of them (every staff member 
 `townhall admin create-staff`). Here one process per test worker imports them and then forks
 for each command: the child takes the command's environment, working directory, standard
 streams and arguments, and runs the `townhall` entry point (`townhall.cli.main:run`) as the
-console script would. `townhall serve` is still started as its own program (conftest.py), and
-tests/test_startup.py runs the console script itself.
+console script would. Test servers (`townhall serve`) are forked the same way and run on
+(conftest.py: `ServerPool.start`); tests/test_startup.py runs the console script itself.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib
 import json
 import os
+import pkgutil
 import shutil
 import signal
 import socket
@@ -26,8 +28,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-# What every command imports: in the forking process, so that no child pays for it.
+# What every command imports: in the forking process, so that no child pays for it. The
+# packages' modules are all imported (`townhall serve` imports the routes' when it builds the app).
 PRELOADED = ("townhall.cli.main", "townhall.app", "townhall.domain.lexicon")
+PRELOADED_PACKAGES = ("townhall.api", "townhall.web")
 
 
 class Forks:
@@ -46,6 +50,29 @@ class Forks:
         script; raises subprocess.TimeoutExpired after killing a command that ran too long."""
         streams = {name: self._new_file() for name in ("in", "out", "err")}
         streams["in"].write_text(stdin or "", encoding="utf-8")
+        try:
+            command = self.start(args, env=env, streams=streams)
+            try:
+                status = command.wait(timeout)
+            except subprocess.TimeoutExpired:
+                command.kill()
+                raise
+            return subprocess.CompletedProcess(
+                command.args,
+                status,
+                streams["out"].read_text(encoding="utf-8", errors="replace"),
+                streams["err"].read_text(encoding="utf-8", errors="replace"),
+            )
+        finally:
+            for path in streams.values():
+                path.unlink(missing_ok=True)
+
+    def start(
+        self, args: list[str], *, env: dict[str, str], streams: dict[str, Path]
+    ) -> ForkedCommand:
+        """Like subprocess.Popen of the console script, its standard streams ("in", "out",
+        "err") the files named (written at their end): a command that runs on, such as
+        `townhall serve`, starts without importing anything."""
         argv = [str(self._townhall), *args]
         request = {
             "argv": argv,
@@ -53,27 +80,14 @@ class Forks:
             "cwd": str(Path.cwd()),
             "streams": {name: str(path) for name, path in streams.items()},
         }
-        with socket.socket(socket.AF_UNIX) as connection:
-            connection.settimeout(timeout)
+        connection = socket.socket(socket.AF_UNIX)
+        try:
             connection.connect(self._started())
             connection.sendall(json.dumps(request).encode() + b"\n")
-            answers = connection.makefile("r")
-            pid = int(answers.readline())
-            try:
-                status = answers.readline()
-            except TimeoutError:
-                os.kill(pid, signal.SIGKILL)
-                raise subprocess.TimeoutExpired(argv, timeout) from None
-        try:
-            return subprocess.CompletedProcess(
-                argv,
-                int(status),
-                streams["out"].read_text(encoding="utf-8", errors="replace"),
-                streams["err"].read_text(encoding="utf-8", errors="replace"),
-            )
-        finally:
-            for path in streams.values():
-                path.unlink(missing_ok=True)
+            return ForkedCommand(argv, connection)
+        except BaseException:
+            connection.close()
+            raise
 
     def _new_file(self) -> Path:
         handle, name = tempfile.mkstemp(dir=self._folder)
@@ -99,10 +113,66 @@ class Forks:
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
+class ForkedCommand:
+    """A command forked for the test process: what the tests use of a subprocess.Popen. Its
+    supervisor (the command's parent) answers on `connection` its pid, then its exit status."""
+
+    def __init__(self, args: list[str], connection: socket.socket) -> None:
+        self.args = args
+        self.returncode: int | None = None
+        self._connection = connection
+        self._received = b""
+        self.pid = self._answer(timeout=60)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            with contextlib.suppress(BlockingIOError):
+                self._exited(self._answer(timeout=0))
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            try:
+                self._exited(self._answer(timeout))
+            except TimeoutError:
+                raise subprocess.TimeoutExpired(self.args, timeout or 0) from None
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, number: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, number)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def _answer(self, timeout: float | None) -> int:
+        """The next line the supervisor answers (timeout 0: only one already there)."""
+        self._connection.settimeout(timeout)
+        while b"\n" not in self._received:
+            chunk = self._connection.recv(64)
+            if not chunk:
+                raise RuntimeError(f"the supervisor of {self.args} ended without an answer")
+            self._received += chunk
+        line, self._received = self._received.split(b"\n", 1)
+        return int(line)
+
+    def _exited(self, status: int) -> None:
+        self.returncode = status
+        self._connection.close()
+
+
 def _serve(address: str) -> None:
     """Import Townhall, then fork a child for each command asked for on the socket."""
     for module in PRELOADED:
-        __import__(module)
+        importlib.import_module(module)
+    for package in PRELOADED_PACKAGES:
+        path = importlib.import_module(package).__path__
+        for found in pkgutil.walk_packages(path, f"{package}."):
+            importlib.import_module(found.name)
     from townhall.domain.normalize import syllable_sounds
 
     syllable_sounds()  # the table each command's lexicon is built with: 0.1 s each, else
@@ -153,9 +223,13 @@ def _command(request: dict[str, Any]) -> None:
     try:
         os.environ.clear()
         os.environ.update(request["env"])
+        # What the interpreter would have made of the command's PYTHONPATH at its start (a test
+        # installs a plugin package that way).
+        added = request["env"].get("PYTHONPATH", "").split(os.pathsep)
+        sys.path[1:1] = [path for path in added if path and path not in sys.path]
         os.chdir(request["cwd"])
         for fd, name in enumerate(("in", "out", "err")):
-            stream = os.open(request["streams"][name], os.O_RDWR)
+            stream = os.open(request["streams"][name], os.O_RDWR | os.O_APPEND)
             os.dup2(stream, fd)
             os.close(stream)
         sys.argv = request["argv"]

@@ -26,7 +26,7 @@ import httpx
 import httpx._transports.default as httpx_transports
 import pytest
 
-from tests.cli_fork import Forks
+from tests.cli_fork import ForkedCommand, Forks
 from tests.databases import PostgresDatabases, on_postgresql
 from tests.identity_provider import StandInProvider
 from tests.response_validation import ResponseCheck, ResponseMismatch
@@ -60,7 +60,7 @@ class Server:
     base_url: str
     data_dir: Path
     log_file: Path
-    process: subprocess.Popen[bytes]
+    process: ForkedCommand
     env: dict[str, str] = field(default_factory=dict, repr=False)
     staff: dict[str, StaffLogin] = field(default_factory=dict, repr=False)
 
@@ -205,22 +205,12 @@ class ServerPool:
         # Dozens of test servers share one PostgreSQL of 100 connections: each keeps one open.
         env.setdefault("TOWNHALL_DATABASE_POOL_SIZE", "1")
         port = _free_port()
-        with log_file.open("ab") as log:
-            process = subprocess.Popen(
-                [
-                    str(TOWNHALL),
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--data-dir",
-                    str(data_dir),
-                ],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        log_file.touch()
+        process = CLI.start(
+            ["serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)],
+            env=env,
+            streams={"in": Path(os.devnull), "out": log_file, "err": log_file},
+        )
         server = Server(f"http://127.0.0.1:{port}", data_dir, log_file, process, env)
         self.started.append(server)
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS

@@ -4,7 +4,9 @@ password, identity datum or message text anywhere in it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import uuid
 
 import pytest
@@ -57,7 +59,7 @@ async def test_a_debug_log_holds_no_secret_and_one_access_line_per_request(
     answer = await alice.raw("GET", "/api/v1/me", headers={"X-Request-ID": request_id})
     assert answer.headers["x-request-id"] == request_id
 
-    log = server.log()
+    log = await log_naming(server, request_id)
     lines = [json.loads(line) for line in log.splitlines() if line.strip()]
     assert any(line["level"] == "debug" for line in lines), "not a debug log"
     secrets = identity_secrets(identity) | {
@@ -87,6 +89,15 @@ async def test_a_debug_log_holds_no_secret_and_one_access_line_per_request(
         f"staff action: identity.reveal by account={reviewer.id} role=reviewer on user:{alice.id}"
         in security
     )
+
+
+async def log_naming(server: Server, request_id: str) -> str:
+    """The server's log once it holds the request's access line, which is written after the
+    answer is sent (the client may read the log before it)."""
+    deadline = time.monotonic() + 10
+    while request_id not in (log := server.log()) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return log
 
 
 async def test_a_refusal_by_permission_is_a_security_event(
