@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -64,6 +65,32 @@ class PostgresDatabases:
         self._made.append(name)
         return url_of(name)
 
+    def copy_of(self, url: str) -> str:
+        """The URL of a new database holding what `url`'s holds now, copied by pg_dump (one
+        consistent snapshot) while a server goes on using it."""
+        copy = self.empty()
+        if shutil.which("pg_dump") is None or shutil.which("psql") is None:
+            unavailable_here("pg_dump and psql (Debian's postgresql-client) are not installed")
+        dump = subprocess.run(
+            ["pg_dump", "--no-owner", "--no-privileges", plain_url(url)],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            ["psql", "--quiet", "--set", "ON_ERROR_STOP=1", plain_url(copy)],
+            input=dump.stdout,
+            check=True,
+            capture_output=True,
+        )
+        return copy
+
+    def replace(self, url: str, with_copy_of: str) -> None:
+        """`url`'s database becomes a copy of `with_copy_of`'s, as a restored backup would
+        (nothing may be connected to the second)."""
+        name, source = url.rsplit("/", 1)[1], with_copy_of.rsplit("/", 1)[1]
+        self._admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+        self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+
     def drop_all(self) -> None:
         for name in self._made:
             self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -106,12 +133,16 @@ def url_of(name: str) -> str:
     return f"{POSTGRES_SERVER.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
 
 
+def plain_url(url: str) -> str:
+    """A SQLAlchemy URL as libpq (psycopg, pg_dump) takes it."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
 def query_postgres(url: str, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
     """`sql` (with SQLite's `?` placeholders, as the tests write it) on a PostgreSQL database."""
     import psycopg
 
-    plain = url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    with psycopg.connect(plain, autocommit=True) as conn:
+    with psycopg.connect(plain_url(url), autocommit=True) as conn:
         # psycopg's placeholder is %s, so a literal % (as in LIKE '%x') is written %%.
         cursor = conn.execute(sql.replace("%", "%%").replace("?", "%s").encode(), params)
         return cursor.fetchall() if cursor.description else []

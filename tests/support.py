@@ -583,23 +583,28 @@ def _example(spec: dict[str, Any], schema: dict[str, Any], values: dict[str, Any
     return "an example text"
 
 
+def tamper(data_dir: Path, *statements: str) -> None:
+    """Rewrite the server's database behind its back, statement by statement."""
+    for statement in statements:
+        write_db(data_dir, statement)
+
+
 def rewrite_audit_row(data_dir: Path, seq: int, reason: str) -> None:
     """What someone with write access to the database but not the signing key can do: change
     an audit row and recompute every chain hash after it."""
-    with closing(sqlite3.connect(data_dir / "townhall.db", timeout=10)) as conn:
-        conn.execute("UPDATE audit_log SET reason = ? WHERE seq = ?", (reason, seq))
-        rows = conn.execute(
-            "SELECT seq, at, actor_id, actor_role, action, subject_type, subject_id, reason,"
-            " details FROM audit_log ORDER BY seq"
-        ).fetchall()
-        previous = GENESIS
-        for row in rows:
-            entry = Entry(*row[:8], details=json.loads(row[8]))
-            previous = chain_hash(previous, entry)
-            conn.execute(
-                "UPDATE audit_log SET chain_hash = ? WHERE seq = ?", (previous.hex(), entry.seq)
-            )
-        conn.commit()
+    write_db(data_dir, "UPDATE audit_log SET reason = ? WHERE seq = ?", reason, seq)
+    rows = query_db(
+        data_dir,
+        "SELECT seq, at, actor_id, actor_role, action, subject_type, subject_id, reason, details"
+        " FROM audit_log ORDER BY seq",
+    )
+    previous = GENESIS
+    for row in rows:
+        entry = Entry(*row[:8], details=json.loads(row[8]))
+        previous = chain_hash(previous, entry)
+        write_db(
+            data_dir, "UPDATE audit_log SET chain_hash = ? WHERE seq = ?", previous.hex(), entry.seq
+        )
 
 
 # What a closed account may still do: leave, log out, secure itself (change its password, end

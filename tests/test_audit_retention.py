@@ -8,11 +8,9 @@ import asyncio
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import time
 from collections.abc import AsyncIterator
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.conftest import CLI
-from tests.support import query_db, rewrite_audit_row
+from tests.databases import PostgresDatabases, on_postgresql
+from tests.support import DATABASE_URLS, query_db, rewrite_audit_row, tamper, write_db
 from townhall.app import running_services
 from townhall.config import Settings
 from townhall.domain.audit import Entry, chain_hash, leaf_hash
@@ -81,9 +80,15 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+async def world(tmp_path: Path, postgres_databases: PostgresDatabases) -> AsyncIterator[World]:
+    data_dir = tmp_path / "data"
+    if on_postgresql():
+        DATABASE_URLS[data_dir] = postgres_databases.fresh()
     settings = Settings(
-        data_dir=tmp_path / "data", password_hash_profile="cheapest", classifiers=False
+        data_dir=data_dir,
+        database_url=DATABASE_URLS.get(data_dir),
+        password_hash_profile="cheapest",
+        classifiers=False,
     )
     clock = Clock(START)
     async with running_services(settings, clock=clock) as services:
@@ -103,14 +108,10 @@ def entry(row: tuple[Any, ...]) -> Entry:
 
 def townhall(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`townhall audit ARGS`, forked as Server.cli runs commands (tests/cli_fork.py)."""
-    return CLI.run(["audit", *args, "--data-dir", str(data_dir)], env=dict(os.environ), timeout=120)
-
-
-def tamper(data_dir: Path, *statements: str) -> None:
-    with closing(sqlite3.connect(data_dir / "townhall.db", timeout=10)) as conn:
-        for statement in statements:
-            conn.execute(statement)
-        conn.commit()
+    env = dict(os.environ)
+    if data_dir in DATABASE_URLS:
+        env["TOWNHALL_DATABASE_URL"] = DATABASE_URLS[data_dir]
+    return CLI.run(["audit", *args, "--data-dir", str(data_dir)], env=env, timeout=120)
 
 
 async def covered_and_purged(world: World) -> list[tuple[Any, ...]]:
@@ -289,9 +290,7 @@ def insert_case(data_dir: Path, target_id: int, state: str, decided_at: float | 
     opened = int(START * 1000)
     decided = None if decided_at is None else int(decided_at * 1000)
     content = json.dumps({"text": "百家乐"})
-    with closing(sqlite3.connect(data_dir / "townhall.db", timeout=10)) as conn:
-        conn.execute(CASE, (target_id, content, state, opened, opened, decided))
-        conn.commit()
+    write_db(data_dir, CASE, target_id, content, state, opened, opened, decided)
 
 
 async def test_decided_cases_lose_their_content_after_the_pack_s_days(world: World) -> None:
@@ -359,31 +358,28 @@ async def test_the_server_s_timer_purges_and_survives_a_refusal(world: World) ->
 
 def append_audit_row(data_dir: Path, at_ms: int, action: str, **fields: Any) -> int:
     """A row appended as the trail appends one: the next seq, chained to the row before."""
-    with closing(sqlite3.connect(data_dir / "townhall.db", timeout=10)) as conn:
-        seq, previous = conn.execute(
-            "SELECT seq, chain_hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
-        row = Entry(
-            seq=seq + 1,
-            at_ms=at_ms,
-            actor_id=fields.get("actor_id"),
-            actor_role=fields.get("actor_role", "operator"),
-            action=action,
-            subject_type=fields.get("subject_type"),
-            subject_id=fields.get("subject_id"),
-            reason=fields.get("reason"),
-            details=fields.get("details", {}),
-        )
-        conn.execute(
-            "INSERT INTO audit_log (seq, at, actor_id, actor_role, action, subject_type,"
-            " subject_id, reason, details, chain_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                *(row.seq, row.at_ms, row.actor_id, row.actor_role, row.action),
-                *(row.subject_type, row.subject_id, row.reason, json.dumps(row.details)),
-                chain_hash(bytes.fromhex(previous), row).hex(),
-            ),
-        )
-        conn.commit()
+    ((seq, previous),) = query_db(
+        data_dir, "SELECT seq, chain_hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+    )
+    row = Entry(
+        seq=seq + 1,
+        at_ms=at_ms,
+        actor_id=fields.get("actor_id"),
+        actor_role=fields.get("actor_role", "operator"),
+        action=action,
+        subject_type=fields.get("subject_type"),
+        subject_id=fields.get("subject_id"),
+        reason=fields.get("reason"),
+        details=fields.get("details", {}),
+    )
+    write_db(
+        data_dir,
+        "INSERT INTO audit_log (seq, at, actor_id, actor_role, action, subject_type,"
+        " subject_id, reason, details, chain_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        *(row.seq, row.at_ms, row.actor_id, row.actor_role, row.action),
+        *(row.subject_type, row.subject_id, row.reason, json.dumps(row.details)),
+        chain_hash(bytes.fromhex(previous), row).hex(),
+    )
     return row.seq
 
 
@@ -392,13 +388,15 @@ def clear_by_hand(data_dir: Path, seq: int, *, action: str, at: int | None = Non
     would, keep its leaf hash so the chain and the checkpoints still hold, and change what it
     still shows (its action, its time), which no hash of its own covers any more."""
     (row,) = [row for row in audit_rows(data_dir) if row[0] == seq]
-    with closing(sqlite3.connect(data_dir / "townhall.db", timeout=10)) as conn:
-        conn.execute(
-            "UPDATE audit_log SET actor_id = NULL, subject_id = NULL, reason = NULL,"
-            " details = '{}', leaf_hash = ?, action = ?, at = ? WHERE seq = ?",
-            (leaf_hash(entry(row)).hex(), action, row[1] if at is None else at, seq),
-        )
-        conn.commit()
+    write_db(
+        data_dir,
+        "UPDATE audit_log SET actor_id = NULL, subject_id = NULL, reason = NULL,"
+        " details = '{}', leaf_hash = ?, action = ?, at = ? WHERE seq = ?",
+        leaf_hash(entry(row)).hex(),
+        action,
+        row[1] if at is None else at,
+        seq,
+    )
 
 
 async def a_reveal_today(world: World) -> int:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from tests.databases import PostgresDatabases, url_of
+from tests.databases import PostgresDatabases, plain_url, url_of
 from tests.support import unavailable_here
 from townhall.bench.server import CpuSource, ServerUsage, postgresql_backends
 
@@ -70,7 +70,7 @@ def test_postgresql_cpu_counts_the_backends_of_the_bench_database_only() -> None
 
     databases = PostgresDatabases()
     name = databases.empty().rsplit("/", 1)[1]
-    plain = url_of(name).replace("postgresql+asyncpg://", "postgresql://", 1)
+    plain = plain_url(url_of(name))
     try:
         ours = [psycopg.connect(plain) for _ in range(2)]
         other = psycopg.connect(plain.rsplit("/", 1)[0] + "/postgres")

@@ -25,8 +25,15 @@ from tests.conftest import (
     User,
     fresh_identity,
 )
-from tests.databases import sqlite_only
-from tests.support import add_terms, group_of, public_account, query_db, rewrite_audit_row
+from tests.support import (
+    DATABASE_URLS,
+    add_terms,
+    group_of,
+    public_account,
+    query_db,
+    rewrite_audit_row,
+    tamper,
+)
 
 
 def audit_rows(server: Server) -> list[tuple[Any, ...]]:
@@ -35,17 +42,6 @@ def audit_rows(server: Server) -> list[tuple[Any, ...]]:
         "SELECT seq, actor_id, actor_role, action, subject_type, subject_id, reason "
         "FROM audit_log ORDER BY seq",
     )
-
-
-def tamper(server: Server, *statements: str) -> None:
-    tamper_with(server.data_dir, *statements)
-
-
-def tamper_with(data_dir: Path, *statements: str) -> None:
-    with closing(sqlite3.connect(data_dir / "townhall.db", timeout=10)) as conn:
-        for statement in statements:
-            conn.execute(statement)
-        conn.commit()
 
 
 async def test_every_staff_action_writes_exactly_one_audit_row(
@@ -219,13 +215,13 @@ async def test_every_staff_action_writes_exactly_one_audit_row(
     ],
     ids=["edited", "deleted", "reordered", "inserted", "details-not-json"],
 )
-@sqlite_only  # reads or rewrites the SQLite file itself
 def test_verify_names_the_first_row_that_is_not_as_written(
-    six_rows: Server, tmp_path: Path, statements: list[str], named: str
+    servers: ServerPool, six_rows: Server, tmp_path: Path, statements: list[str], named: str
 ) -> None:
-    copy = copy_of_data_dir(six_rows, tmp_path / "data")
-    tamper_with(copy, *statements)
-    broken = CLI.run(["audit", "verify", "--data-dir", str(copy)], env=six_rows.env, timeout=60)
+    copy = tmp_path / "data"
+    env = copy_data_dir(servers, six_rows, copy)
+    tamper(copy, *statements)
+    broken = CLI.run(["audit", "verify", "--data-dir", str(copy)], env=env, timeout=60)
     assert broken.returncode == 1
     assert named in broken.stderr, broken.stderr
     assert "Traceback" not in broken.stderr
@@ -254,19 +250,32 @@ def six_rows(servers: ServerPool) -> Iterator[Server]:
     server.stop()
 
 
-def copy_of_data_dir(server: Server, to: Path) -> Path:
-    """The server's data dir as it is now, its database copied by SQLite's backup (whole
-    transactions, the WAL included)."""
+def copy_data_dir(servers: ServerPool, server: Server, to: Path) -> dict[str, str]:
+    """Copy the server's data dir as it is now, with its database (SQLite's by its backup:
+    whole transactions, the WAL included; PostgreSQL's by pg_dump); returns the settings of a
+    command on the copy."""
     shutil.copytree(server.data_dir, to, ignore=shutil.ignore_patterns("townhall.db*"))
+    if server.data_dir in DATABASE_URLS:
+        DATABASE_URLS[to] = servers.postgres.copy_of(DATABASE_URLS[server.data_dir])
+        return {**server.env, "TOWNHALL_DATABASE_URL": DATABASE_URLS[to]}
     live_db, copy_db = server.data_dir / "townhall.db", to / "townhall.db"
     with closing(sqlite3.connect(live_db)) as live, closing(sqlite3.connect(copy_db)) as copy:
         live.backup(copy)
-    return to
+    return server.env
 
 
-@sqlite_only  # reads or rewrites the SQLite file itself
+def restore_database(servers: ServerPool, server: Server, copy: Path) -> None:
+    """The stopped server's database rolled back to the one copied to `copy`."""
+    if server.data_dir in DATABASE_URLS:
+        servers.postgres.replace(DATABASE_URLS[server.data_dir], DATABASE_URLS[copy])
+        return
+    (server.data_dir / "townhall.db").write_bytes((copy / "townhall.db").read_bytes())
+    for suffix in ("-wal", "-shm"):
+        (server.data_dir / f"townhall.db{suffix}").unlink(missing_ok=True)
+
+
 async def test_checkpoints_catch_a_cut_tail_a_rollback_and_a_recomputed_rewrite(
-    fresh_server: Server, make_staff: MakeStaff, tmp_path: Path
+    servers: ServerPool, fresh_server: Server, make_staff: MakeStaff, tmp_path: Path
 ) -> None:
     admin = await make_staff("admin", on=fresh_server)
     await add_terms(admin, 0, 5)
@@ -277,17 +286,15 @@ async def test_checkpoints_catch_a_cut_tail_a_rollback_and_a_recomputed_rewrite(
     (kept,) = sorted(elsewhere.glob("checkpoint-*.txt"))
     key = fresh_server.data_dir / "keys" / "audit-signing.key"
     assert key.stat().st_mode & 0o777 == 0o600
-    snapshot = tmp_path / "old-copy.db"  # an old copy of the database, 6 rows
-    live_db = fresh_server.data_dir / "townhall.db"
-    with closing(sqlite3.connect(live_db)) as live, closing(sqlite3.connect(snapshot)) as copy:
-        live.backup(copy)
+    old_copy = tmp_path / "old-copy"  # an old copy of the database, 6 rows
+    copy_data_dir(servers, fresh_server, old_copy)
     server = fresh_server
     await add_terms(admin, 5, 3)  # 9 rows
     assert server.cli("audit", "checkpoint").returncode == 0
     assert server.cli("audit", "verify").returncode == 0
 
     # Cut the tail: the chain alone still holds, the newest checkpoint does not.
-    tamper(server, "DELETE FROM audit_log WHERE seq > 7")
+    tamper(server.data_dir, "DELETE FROM audit_log WHERE seq > 7")
     cut = server.cli("audit", "verify")
     assert cut.returncode == 1
     assert "the log has 7 rows" in cut.stderr and "truncated or rolled back" in cut.stderr
@@ -295,7 +302,7 @@ async def test_checkpoints_catch_a_cut_tail_a_rollback_and_a_recomputed_rewrite(
 
     # Roll the whole database back to the older copy.
     server.stop()
-    restore(server, snapshot)
+    restore_database(servers, server, old_copy)
     rolled_back = server.cli("audit", "verify")
     assert rolled_back.returncode == 1
     assert "covers 9" in rolled_back.stderr
@@ -316,12 +323,6 @@ async def test_checkpoints_catch_a_cut_tail_a_rollback_and_a_recomputed_rewrite(
     refused = server.cli("audit", "verify", "--checkpoint", str(forged))
     assert refused.returncode == 1
     assert "cannot be trusted" in refused.stderr
-
-
-def restore(server: Server, snapshot: Path) -> None:
-    (server.data_dir / "townhall.db").write_bytes(snapshot.read_bytes())
-    for suffix in ("-wal", "-shm"):
-        (server.data_dir / f"townhall.db{suffix}").unlink(missing_ok=True)
 
 
 async def test_staff_reads_of_private_content_are_recorded_with_the_reader_and_what_was_read(

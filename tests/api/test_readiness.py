@@ -14,7 +14,7 @@ import psutil
 
 from tests.api.test_classifiers import WAIT, workers_of
 from tests.conftest import Server, ServerPool
-from tests.databases import on_postgresql
+from tests.databases import on_postgresql, plain_url
 from tests.support import DATABASE_URLS, query_db, write_db
 from townhall.store.database import WRITE_LOCK_KEY
 
@@ -59,7 +59,7 @@ def another_process_holds_the_write_lock(server: Server) -> Iterator[None]:
     if on_postgresql():
         import psycopg
 
-        url = DATABASE_URLS[server.data_dir].replace("+asyncpg", "", 1)
+        url = plain_url(DATABASE_URLS[server.data_dir])
         with psycopg.connect(url, autocommit=True) as locker:
             locker.execute(f"SELECT pg_advisory_lock({WRITE_LOCK_KEY})".encode())
             yield
