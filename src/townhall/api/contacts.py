@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import Field
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.models.common import Cursor, at_most, cursor_position, errors, next_cursor
@@ -43,6 +44,34 @@ async def find_by_handle(
     body: HandleSearchIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
     return {"users": await services.contacts.find_by_handle(principal, body.handle)}
+
+
+MAX_CARDS = 100
+
+
+@router.get(
+    "/users",
+    summary="Name the users the caller knows, by id",
+    response_model=FoundUsers,
+)
+async def user_cards(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    ids: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_ID)]],
+        Query(
+            alias="id",
+            min_length=1,
+            max_length=MAX_CARDS,
+            description="a user id, repeated for each user (`?id=4&id=7`)",
+        ),
+    ],
+) -> Any:
+    """The handle and display name of each user the caller knows among those asked for: a
+    member or former member of a conversation the caller is in, a contact, either side of a
+    friend request, an inviter. Anyone else is left out of the answer, as are deregistered
+    accounts and staff; the caller's own card is there when asked for."""
+    return {"users": await services.contacts.cards(principal, set(ids))}
 
 
 @router.post(

@@ -1,6 +1,7 @@
 """Security headers on every HTTP answer, set in one place so no route can forget them.
 
-The API's JSON and the landing page load nothing: their policy allows nothing. The API pages
+The API's JSON and the landing page load nothing: their policy allows nothing. The web app
+(/app) loads its own files and talks to this origin only, with no inline script. The API pages
 (/docs, /redoc) run Swagger UI and ReDoc from the server's own assets, whose start-up script is
 inline; they take no user content. Answers under /api/ are personal: no cache may keep them,
 unless the route says otherwise (a default avatar, which is no one's secret).
@@ -21,6 +22,13 @@ API_PAGES_POLICY = (
     "img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'"
 )
 API_PAGES = ("/docs", "/redoc")
+# The web app (/app): its own scripts, styles and images only (Vite builds no inline script),
+# the API and the WebSocket on this origin, its manifest and its service worker.
+APP_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; manifest-src 'self'; worker-src 'self'; font-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 HSTS = "max-age=63072000"
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
@@ -39,7 +47,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        policy = API_PAGES_POLICY if path in API_PAGES else STRICT_POLICY
+        policy = (
+            API_PAGES_POLICY
+            if path in API_PAGES
+            else APP_POLICY
+            if path == "/app" or path.startswith("/app/")
+            else STRICT_POLICY
+        )
         private = path.startswith("/api/")
         over_tls = scope.get("scheme") == "https"
 

@@ -60,7 +60,7 @@ def restore(
 ) -> None:
     """Restore a backup into an empty data dir (and an empty keys dir), after checking every
     file against the manifest. Nothing is overwritten."""
-    settings = settings_from(config, creates_data_dir=True, data_dir=data_dir)
+    settings = settings_from(config, needs_data_dir=False, data_dir=data_dir)
     try:
         _restore(settings, from_, keys_from)
     except (BackupError, OSError) as error:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import resource
 import socket
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -104,7 +106,7 @@ def serve(
 
     settings = settings_from(
         config,
-        creates_data_dir=True,
+        needs_data_dir=False,
         host=host,
         port=port,
         data_dir=data_dir,
@@ -217,7 +219,7 @@ def migrate(
     from townhall.store.database import open_database, prepare_storage
     from townhall.store.migrate import plan
 
-    settings = settings_from(config, creates_data_dir=True, data_dir=data_dir)
+    settings = settings_from(config, needs_data_dir=False, data_dir=data_dir)
     prepare_storage(settings.data_dir, settings.resolved_database_url)
 
     async def planned() -> tuple[str | None, list[Step]]:
@@ -244,6 +246,25 @@ def migrate(
 
     asyncio.run(run())
     typer.echo(f"database is at the newest schema ({settings.data_dir})")
+
+
+@app.command(name="openapi")
+def openapi_document(
+    config: ConfigOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="write it to this file, not standard output")
+    ] = None,
+) -> None:
+    """Print the API's OpenAPI document as the server serves it at /openapi.json, without a
+    server or a database: clients are generated from it (the web app's is, in web/)."""
+    from townhall.app import build_app
+
+    settings = settings_from(config, needs_data_dir=False)
+    document = json.dumps(build_app(settings).openapi(), ensure_ascii=False, indent=1)
+    if out is None:
+        typer.echo(document)
+    else:
+        out.write_text(document + "\n", encoding="utf-8")
 
 
 def run() -> None:

@@ -30,17 +30,18 @@ NO_SHARED_DATABASE = 5  # serve --workers on SQLite
 
 
 def settings_from(
-    config: Path | None, *, creates_data_dir: bool = False, **overrides: object
+    config: Path | None, *, needs_data_dir: bool = True, **overrides: object
 ) -> Settings:
-    """The settings, refusing a data dir that does not exist unless the command is one that
-    starts a fresh install (`serve`, `migrate`): any other command would make an empty database
-    there and report on it (an audit log "intact" because it is empty)."""
+    """The settings, refusing a data dir that does not exist unless the command needs none: one
+    that starts a fresh install (`serve`, `migrate`, `restore`) or reads no data (`openapi`). Any
+    other command would make an empty database there and report on it (an audit log "intact"
+    because it is empty)."""
     try:
         settings = load_settings(config, **overrides)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise typer.BadParameter(f"invalid settings: {problems}") from exc
-    if not creates_data_dir and not settings.data_dir.is_dir():
+    if needs_data_dir and not settings.data_dir.is_dir():
         typer.echo(
             f"error: there is no data dir at {settings.data_dir.resolve()}: give the right one "
             "with --data-dir (or data_dir in --config), or make a new one with `townhall migrate`",

@@ -175,6 +175,16 @@ class Contacts:
                 conn, handle, active=AccountStatus.ACTIVE, role=Role.USER
             )
 
+    async def cards(self, actor: Principal, user_ids: Collection[int]) -> list[UserCard]:
+        """The handles and display names of those of `user_ids` the caller knows (shares a
+        conversation with, has as a contact, a friend request or an invitation with): what a
+        client shows for the members and senders it lists. The others are left out, as are
+        staff and deregistered accounts."""
+        async with self._db.reading() as conn:
+            return await contact_store.known_to(
+                conn, actor.account_id, user_ids, active=AccountStatus.ACTIVE, role=Role.USER
+            )
+
     async def find_by_phone(self, actor: Principal, phone: str) -> list[UserCard]:
         """The users with this phone who allow being found by it. A number not on file and one
         whose holder does not allow it answer alike, after the same hash and the same read."""

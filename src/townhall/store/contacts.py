@@ -17,6 +17,9 @@ from townhall.store.schema import (
     contacts,
     friend_requests,
     identities,
+    invitations,
+    member_history,
+    members,
 )
 
 
@@ -232,6 +235,51 @@ def _cards(active: str, role: str) -> Select[tuple[int, str, str]]:
 
 async def with_handle(conn: DbConnection, handle: str, *, active: str, role: str) -> list[UserCard]:
     result = await conn.execute(_cards(active, role).where(accounts.c.handle == handle))
+    return records(UserCard, result)
+
+
+async def known_to(
+    conn: DbConnection, viewer_id: int, user_ids: Collection[int], *, active: str, role: str
+) -> list[UserCard]:
+    """The cards of those of `user_ids` the viewer knows: themselves, anyone who is or was a
+    member of a conversation the viewer is in, their contacts, anyone a friend request is
+    open or was answered between them, and whoever invited them to a group."""
+    mine = select(members.c.conversation_id).where(members.c.account_id == viewer_id)
+    known = or_(
+        accounts.c.id == viewer_id,
+        select(members.c.account_id)
+        .where(members.c.conversation_id.in_(mine), members.c.account_id == accounts.c.id)
+        .exists(),
+        select(member_history.c.id)
+        .where(
+            member_history.c.conversation_id.in_(mine),
+            member_history.c.account_id == accounts.c.id,
+        )
+        .exists(),
+        select(contacts.c.owner_id)
+        .where(contacts.c.owner_id == viewer_id, contacts.c.contact_id == accounts.c.id)
+        .exists(),
+        select(friend_requests.c.state)
+        .where(
+            or_(
+                and_(
+                    friend_requests.c.requester_id == viewer_id,
+                    friend_requests.c.addressee_id == accounts.c.id,
+                ),
+                and_(
+                    friend_requests.c.requester_id == accounts.c.id,
+                    friend_requests.c.addressee_id == viewer_id,
+                ),
+            )
+        )
+        .exists(),
+        select(invitations.c.state)
+        .where(invitations.c.invitee_id == viewer_id, invitations.c.inviter_id == accounts.c.id)
+        .exists(),
+    )
+    result = await conn.execute(
+        _cards(active, role).where(accounts.c.id.in_(user_ids), known).order_by(accounts.c.id)
+    )
     return records(UserCard, result)
 
 
