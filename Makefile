@@ -6,7 +6,14 @@ DATA_DIR ?= ./townhall-data
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test test-postgresql lint install install-dev bench drill clean
+.PHONY: run test test-postgresql test-web lint install install-dev web browser screenshots bench drill clean
+
+# The web app (web/, served at /app): built into the package's static folder by Vite.
+WEB_APP := src/townhall/web/static/app/index.html
+WEB_SOURCES := $(shell find web/src web/public -type f ! -name schema.d.ts 2>/dev/null) \
+	web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json
+API_SOURCES := $(shell find src/townhall/api src/townhall/domain -name '*.py' 2>/dev/null)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/townhall: pyproject.toml
 	@echo "==> creating the virtual environment in $(VENV)"
@@ -26,6 +33,8 @@ $(VENV)/.dev-installed: pyproject.toml $(BIN)/townhall
 install-dev: $(VENV)/.dev-installed
 
 run: install
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory web; else \
+		echo "==> Node.js 20 and npm are not installed: the web app (/app) is not built; the API serves as usual"; fi
 	@echo "==> migrating the database in $(DATA_DIR)"
 	$(BIN)/townhall migrate --data-dir $(DATA_DIR)
 	@echo "==> serving http://$(HOST):$(PORT)/ (Ctrl-C stops; the classifiers extra is optional: $(BIN)/pip install -e '.[classifiers]')"
@@ -36,11 +45,48 @@ lint: install-dev
 	$(BIN)/lint-imports
 	$(BIN)/mypy src/townhall
 
+web/node_modules/.package-lock.json: web/package-lock.json
+	@command -v npm >/dev/null || { echo "error: the web app needs Node.js 20 and npm"; exit 1; }
+	@echo "==> installing the web app's packages (npm ci)"
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+# The API client's types come from the document the server serves: an API change that breaks the
+# app fails its type check.
+build/openapi.json: $(API_SOURCES) | install
+	@mkdir -p build
+	$(BIN)/townhall openapi --out $@
+
+web/src/api/schema.d.ts: build/openapi.json web/node_modules/.package-lock.json
+	cd web && npm run --silent api-types
+
+$(WEB_APP): web/src/api/schema.d.ts $(WEB_SOURCES)
+	@echo "==> type-checking and building the web app"
+	cd web && npm run --silent typecheck && npm run --silent build
+
+web: $(WEB_APP)
+
+# Debian's chromium and a CJK font for the browser tests (never `playwright install`).
+browser:
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { \
+		echo "==> installing Debian's chromium and a CJK font for the browser tests"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei >/dev/null; }
+
+# The web app: its unit tests (Vitest), then the browser tests against a real server.
+test-web: web browser install-dev
+	cd web && npm run --silent test
+	$(BIN)/pytest -n 2 --dist loadfile tests/web
+
+# The browser tests, saving the screens they reach under docs/screenshots/.
+screenshots: web browser install-dev
+	TOWNHALL_SCREENSHOTS=1 $(BIN)/pytest tests/web
+
 # Two workers: most of a test's time is spent waiting on the server processes it talks to.
 # Then the tests again on PostgreSQL (and Redis), which several server processes share.
 test: lint
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/web
 	$(MAKE) test-postgresql
+	$(MAKE) test-web
 
 # The suite on PostgreSQL (TOWNHALL_TEST_DATABASE=postgresql, tests/databases.py), with what only
 # several processes do (two servers on one database, --workers, an outage, a copy from SQLite);
@@ -48,7 +94,7 @@ test: lint
 # SQLite's), those marked http_layer test what no database changes, and the tests marked
 # sqlite_only read SQLite's file itself.
 test-postgresql: install-dev
-	TOWNHALL_TEST_DATABASE=postgresql $(BIN)/pytest -n 2 --dist loadfile --ignore=tests/domain \
+	TOWNHALL_TEST_DATABASE=postgresql $(BIN)/pytest -n 2 --dist loadfile --ignore=tests/domain --ignore=tests/web \
 		-m "not database_free and not http_layer"
 
 # The long versions of the tests marked `drill` (kill -9, slow clients, disk full, malformed
@@ -60,4 +106,4 @@ bench: install
 	$(BIN)/townhall bench messaging --json bench-results/messaging.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build web/node_modules src/townhall/web/static/app

@@ -8,9 +8,6 @@ PostgreSQL serves other tests meanwhile and stays up."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,69 +17,13 @@ import pytest
 
 from tests.conftest import MakeUser, Server, ServerPool, User, moved
 from tests.databases import PostgresDatabases, postgresql_only
+from tests.relay import Relay
 from tests.support import assert_error, full_history, full_sync, messages_of, send
 
 pytestmark = postgresql_only
 
 OUTAGE_ANSWER_SECONDS = 8.0  # connecting gives up after 5 s (store/database.py)
 RECOVERY_SECONDS = 15.0
-
-
-class Relay:
-    """Forwards connections from a port of its own to PostgreSQL's, until cut."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self._target = target
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self._open: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._start()
-
-    def _start(self) -> None:
-        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:  # cut
-                return
-            upstream = socket.create_connection(self._target)
-            with self._lock:
-                self._open += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
-
-    def cut(self) -> None:
-        """Refuse new connections and drop the open ones, as a stopped server would."""
-        _end(self._listener)
-        with self._lock:
-            for connection in self._open:
-                _end(connection)
-            self._open.clear()
-
-    def restore(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", self.port), reuse_port=True)
-        self._start()
-
-
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            sink.sendall(data)
-    except OSError:
-        pass
-    for end in (source, sink):
-        _end(end)
-
-
-def _end(end: socket.socket) -> None:
-    """Shut down, then close: a close alone neither wakes another thread blocked on the
-    socket nor, while one is, lets the other side know."""
-    with contextlib.suppress(OSError):
-        end.shutdown(socket.SHUT_RDWR)
-    end.close()
 
 
 @pytest.fixture

@@ -1,0 +1,118 @@
+"""Two people meet in the web app: each registers with the real-name form and logs in (one in
+English, one in Chinese), one finds the other by handle, and they chat live both ways; one's
+network drops, the other writes meanwhile, and the first catches up on reconnecting with
+nothing lost or doubled."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.conftest import PASSWORD, Server, fresh_identity, unique_handle
+from tests.relay import Relay
+from tests.web.conftest import DESKTOP, PHONE, check_screen
+
+pytestmark = pytest.mark.usefixtures("no_server_errors")
+
+WAIT_MS = 15_000  # a reconnect waits 1, 2, 4 … s: the third try is within this
+
+
+@pytest.fixture
+def relay(server: Server) -> Iterator[Relay]:
+    """A network between one browser and the server that the test can cut and restore."""
+    port = int(server.base_url.rsplit(":", 1)[1])
+    relay = Relay(("127.0.0.1", port))
+    yield relay
+    relay.cut()
+
+
+async def register(page: Page, app_url: str, handle: str, *, english: bool) -> None:
+    identity = fresh_identity()
+    language = "en" if english else "zh-CN"
+    await page.goto(app_url)
+    await check_screen(page, f"login-{language}")
+    await page.get_by_role("button", name=re.compile("Register$" if english else "注册$")).click()
+    form = {
+        "handle": handle,
+        "display_name": f"{handle.title()} Web",
+        "password": PASSWORD,
+        "legal_name": identity["legal_name"],
+        "id_number": identity["id_number"],
+        "phone": identity["phone"].removeprefix("+86"),
+    }
+    for name, value in form.items():
+        await page.locator(f"input[name={name}]").fill(value)
+    await check_screen(page, f"register-{language}")
+    await page.locator("input[name=accept]").check()
+    await page.get_by_role("button", name="Register" if english else "注册", exact=True).click()
+    done = page.get_by_role("status")
+    await expect(done).to_contain_text("Registered" if english else "注册成功")
+    # The document is shown masked, as the server has it; the number typed is gone.
+    assert identity["id_number"] not in await page.content()
+    await expect(done).to_contain_text(identity["id_number"][-4:])
+    await page.get_by_role("button", name="Back to log in" if english else "返回登录").click()
+
+
+async def log_in(page: Page, handle: str, *, english: bool) -> None:
+    await page.locator("input[name=handle]").fill(handle)
+    await page.locator("input[name=password]").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in" if english else "登录", exact=True).click()
+    await expect(page.locator(".connection")).to_have_attribute("data-state", "online")
+
+
+async def say(page: Page, text: str) -> None:
+    await page.locator("#composer-text").fill(text)
+    await page.locator("#composer-text").press("Enter")
+
+
+async def test_two_people_chat_live_and_one_catches_up_after_a_drop(
+    browser: Browser, server: Server, relay: Relay
+) -> None:
+    amy_handle, bo_handle = unique_handle("amy"), unique_handle("bo")
+    amy_context = await browser.new_context(locale="en-US", viewport=DESKTOP)
+    bo_context = await browser.new_context(locale="zh-CN", viewport=PHONE, has_touch=True)
+    amy, bo = await amy_context.new_page(), await bo_context.new_page()
+    amy_url = f"http://127.0.0.1:{relay.port}/app/"  # Amy's network is the relay
+    await register(amy, amy_url, amy_handle, english=True)
+    await register(bo, f"{server.base_url}/app/", bo_handle, english=False)
+    await log_in(amy, amy_handle, english=True)
+    await log_in(bo, bo_handle, english=False)
+
+    # Amy finds Bo by handle and writes; Bo sees the chat arrive, unread, and answers.
+    await amy.get_by_role("button", name="Contacts").click()
+    await amy.locator("input[name=handle]").fill(bo_handle)
+    await amy.get_by_role("button", name="Search").click()
+    await check_screen(amy, "contacts-en")
+    await amy.get_by_role("button", name="Message").click()
+    await say(amy, "Hello Bo")
+    amy_messages = amy.locator(".messages .message:not(.pending) .text")
+    await expect(amy_messages).to_have_text(["Hello Bo"])
+    chat_row = bo.locator(".conversation").filter(has_text="Amy")
+    await expect(chat_row.locator(".unread")).to_have_text("1")
+    await check_screen(bo, "chats-zh-CN-phone")
+    await chat_row.click()
+    bo_messages = bo.locator(".messages .message:not(.pending) .text")
+    await expect(bo_messages).to_have_text(["Hello Bo"])
+    await expect(bo.locator(".message").first.locator(".sender")).to_contain_text("Web")
+    await say(bo, "你好 Amy")
+    await expect(amy_messages).to_have_text(["Hello Bo", "你好 Amy"])
+    await check_screen(bo, "chat-zh-CN-phone")
+
+    # Amy's network drops; Bo writes twice meanwhile; Amy's app says so, then catches up.
+    relay.cut()
+    amy_state = amy.locator(".connection")
+    await expect(amy_state).to_have_attribute("data-state", re.compile("offline|connecting"))
+    await say(bo, "你在吗")
+    await say(bo, "网络断了吧")
+    meanwhile = ["Hello Bo", "你好 Amy", "你在吗", "网络断了吧"]
+    await expect(bo_messages).to_have_text(meanwhile)
+    relay.restore()
+    await expect(amy_state).to_have_attribute("data-state", "online", timeout=WAIT_MS)
+    await expect(amy_messages).to_have_text(meanwhile)  # each once, in order
+    await say(amy, "Back again")
+    await expect(bo_messages).to_have_text([*meanwhile, "Back again"])
+    await expect(amy_messages).to_have_text([*meanwhile, "Back again"])
+    await check_screen(amy, "chat-en-desktop")

@@ -1,0 +1,12 @@
+import { ApiError } from "./api/client";
+import { hasMessage, t } from "./i18n";
+
+/** A refusal as the person needs to read it, in their language. */
+export function explain(error: unknown): string {
+  if (!(error instanceof ApiError)) return t("error.generic", { message: String(error) });
+  if (error.retryAfter !== null && (error.status === 429 || error.status === 0)) {
+    return t("error.retry_after", { seconds: error.retryAfter });
+  }
+  const key = `error.${error.code}`;
+  return hasMessage(key) ? t(key, { message: error.message }) : t("error.generic", { message: error.message });
+}

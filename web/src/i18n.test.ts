@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { en } from "./i18n/en";
+import { format, pickLanguage } from "./i18n";
+import { zhCN } from "./i18n/zh-CN";
+
+describe("the language", () => {
+  it("is the user's choice, else the browser's first known, else zh-CN", () => {
+    expect(pickLanguage("en", ["zh-CN"])).toBe("en");
+    expect(pickLanguage(null, ["fr-FR", "en-GB", "zh-TW"])).toBe("en");
+    expect(pickLanguage(null, ["zh-HK"])).toBe("zh-CN");
+    expect(pickLanguage("xx", ["de"])).toBe("zh-CN");
+  });
+});
+
+describe("the catalogs", () => {
+  it("fill every placeholder a string names and leave unknown ones", () => {
+    expect(format("{count} unread, {other}", { count: 3 })).toBe("3 unread, {other}");
+  });
+  it("use the same placeholders in both languages", () => {
+    const names = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    for (const key of Object.keys(en) as (keyof typeof en)[]) {
+      expect(names(zhCN[key]), key).toEqual(names(en[key]));
+    }
+  });
+});

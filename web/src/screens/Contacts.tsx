@@ -1,0 +1,124 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, must, type Schemas, type UserCard } from "../api/client";
+import { explain } from "../errors";
+import { t } from "../i18n";
+import type { ChatStore } from "../store";
+
+export function Contacts(props: { store: ChatStore; onOpen(conversationId: number): void }) {
+  const { store } = props;
+  const [handle, setHandle] = useState("");
+  const [found, setFound] = useState<UserCard[] | null>(null);
+  const [requests, setRequests] = useState<Schemas["FriendRequest"][]>([]);
+  const [friends, setFriends] = useState<Schemas["Contact"][]>([]);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  async function refresh(): Promise<void> {
+    const [waiting, ties] = await Promise.all([
+      api.GET("/api/v1/friend-requests").then(must),
+      api.GET("/api/v1/contacts").then(must),
+    ]);
+    setRequests(waiting.requests);
+    setFriends(ties.contacts.filter((tie) => tie.friend));
+    await store.learnNames([...waiting.requests.map((r) => r.requester_id), ...ties.contacts.map((c) => c.user_id)]);
+  }
+
+  useEffect(() => {
+    void refresh();
+  }, []);
+
+  async function attempt(action: () => Promise<void>): Promise<void> {
+    setNotice(null);
+    try {
+      await action();
+    } catch (refused) {
+      setNotice(explain(refused));
+    }
+  }
+
+  const search = (event: Event) => {
+    event.preventDefault();
+    void attempt(async () => {
+      const answer = must(await api.POST("/api/v1/contacts/search/handle", { body: { handle: handle.trim() } }));
+      setFound(answer.users);
+    });
+  };
+
+  const message = (userId: number) =>
+    attempt(async () => {
+      const conversation = must(await api.POST("/api/v1/conversations", { body: { kind: "direct", user_id: userId } }));
+      await store.loadConversations();
+      props.onOpen(conversation.id);
+    });
+
+  const befriend = (userId: number) =>
+    attempt(async () => {
+      must(await api.POST("/api/v1/friend-requests", { body: { user_id: userId, greeting: t("contacts.greeting") } }));
+      setNotice(t("contacts.requested"));
+    });
+
+  const answer = (userId: number, what: "accept" | "decline") =>
+    attempt(async () => {
+      const path = what === "accept" ? "/api/v1/friend-requests/{user_id}/accept" : "/api/v1/friend-requests/{user_id}/decline";
+      must(await api.POST(path, { params: { path: { user_id: userId } } }));
+      await refresh();
+    });
+
+  const name = (userId: number) => store.nameOf(userId) ?? t("chat.someone", { id: userId });
+
+  return (
+    <div class="contacts">
+      <form class="search" role="search" onSubmit={search}>
+        <label>
+          {t("contacts.find")}
+          <input name="handle" autocapitalize="none" value={handle} onInput={(e) => setHandle(e.currentTarget.value)} />
+        </label>
+        <button type="submit">{t("contacts.search")}</button>
+      </form>
+      {notice && <p role="status">{notice}</p>}
+      {found && found.length === 0 && <p>{t("contacts.none")}</p>}
+      {found?.map((user) => (
+        <div class="person" key={user.id}>
+          <span>
+            {user.display_name} <small>@{user.handle}</small>
+          </span>
+          <button type="button" onClick={() => void message(user.id)}>
+            {t("contacts.message")}
+          </button>
+          <button type="button" class="quiet" onClick={() => void befriend(user.id)}>
+            {t("contacts.add")}
+          </button>
+        </div>
+      ))}
+      {requests.length > 0 && (
+        <section aria-labelledby="requests-title">
+          <h3 id="requests-title">{t("contacts.requests")}</h3>
+          {requests.map((request) => (
+            <div class="person" key={request.requester_id}>
+              <span>
+                {name(request.requester_id)}: <q>{request.greeting}</q>
+              </span>
+              <button type="button" onClick={() => void answer(request.requester_id, "accept")}>
+                {t("contacts.accept")}
+              </button>
+              <button type="button" class="quiet" onClick={() => void answer(request.requester_id, "decline")}>
+                {t("contacts.decline")}
+              </button>
+            </div>
+          ))}
+        </section>
+      )}
+      <section aria-labelledby="friends-title">
+        <h3 id="friends-title">{t("contacts.friends")}</h3>
+        {friends.length === 0 && <p>{t("contacts.no_friends")}</p>}
+        {friends.map((friend) => (
+          <div class="person" key={friend.user_id}>
+            <span>{friend.remark ?? name(friend.user_id)}</span>
+            <button type="button" onClick={() => void message(friend.user_id)}>
+              {t("contacts.message")}
+            </button>
+          </div>
+        ))}
+      </section>
+    </div>
+  );
+}

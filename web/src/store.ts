@@ -1,0 +1,256 @@
+// What the signed-in user's app knows: their conversations, the messages loaded of each, the
+// names of the people in them, and the sends waiting for their ack. REST fills it; live events
+// keep it current. Views subscribe and re-render on each change.
+import {
+  api,
+  must,
+  ApiError,
+  type ConversationSummary,
+  type Message,
+  type Schemas,
+  type UserCard,
+} from "./api/client";
+import type { Frame } from "./live";
+
+export interface Pending {
+  clientId: string;
+  conversationId: number;
+  text: string;
+  error: ApiError | null;
+}
+
+export interface Me {
+  id: number;
+  handle: string;
+  display_name: string;
+}
+
+type Listener = () => void;
+const NAMES_PER_ASK = 100; // GET /api/v1/users takes up to 100 ids
+
+export class ChatStore {
+  readonly conversations = new Map<number, ConversationSummary>();
+  readonly messages = new Map<number, Map<number, Message>>();
+  readonly olderCursor = new Map<number, string | null>();
+  readonly names = new Map<number, UserCard>();
+  readonly pending = new Map<string, Pending>();
+  private readonly asked = new Set<number>();
+  private readonly listeners = new Set<Listener>();
+
+  constructor(readonly me: Me) {
+    this.names.set(me.id, me);
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Conversations, most recent activity first. */
+  ordered(): ConversationSummary[] {
+    const at = (c: ConversationSummary) => c.last_message?.created_at ?? c.created_at;
+    return [...this.conversations.values()].sort((a, b) => at(b).localeCompare(at(a)));
+  }
+
+  /** A conversation's loaded messages in order, oldest first. */
+  thread(conversationId: number): Message[] {
+    const loaded = this.messages.get(conversationId);
+    return loaded ? [...loaded.values()].sort((a, b) => a.seq - b.seq) : [];
+  }
+
+  async loadConversations(): Promise<void> {
+    let cursor: string | null = null;
+    do {
+      const page: Schemas["ConversationPage"] = must(
+        await api.GET("/api/v1/conversations", {
+          params: { query: { limit: 500, ...(cursor ? { cursor } : {}) } },
+        }),
+      );
+      for (const conversation of page.conversations) this.conversations.set(conversation.id, conversation);
+      cursor = page.next_cursor;
+    } while (cursor);
+    await this.learnNames([...this.conversations.values()].flatMap((c) => c.members.map((m) => m.user_id)));
+    this.changed();
+  }
+
+  /** The next page of older messages of a conversation (the first call: the newest page). */
+  async loadOlder(conversationId: number): Promise<void> {
+    const cursor = this.olderCursor.get(conversationId);
+    if (cursor === null) return; // no more
+    const page = must(
+      await api.GET("/api/v1/conversations/{conversation_id}/messages", {
+        params: {
+          path: { conversation_id: conversationId },
+          query: cursor ? { cursor } : {},
+        },
+      }),
+    );
+    for (const message of page.messages) this.keep(message);
+    this.olderCursor.set(conversationId, page.next_cursor);
+    await this.learnNames(page.messages.map((m) => m.sender_id));
+    this.changed();
+  }
+
+  /** Ask for the names of users not known yet (those the server tells us of). */
+  async learnNames(ids: Iterable<number>): Promise<void> {
+    const unknown = [...new Set(ids)].filter((id) => !this.names.has(id) && !this.asked.has(id));
+    for (let start = 0; start < unknown.length; start += NAMES_PER_ASK) {
+      const batch = unknown.slice(start, start + NAMES_PER_ASK);
+      batch.forEach((id) => this.asked.add(id));
+      const found = must(await api.GET("/api/v1/users", { params: { query: { id: batch } } }));
+      for (const card of found.users) this.names.set(card.id, card);
+    }
+    if (unknown.length) this.changed();
+  }
+
+  private keep(message: Message): void {
+    let loaded = this.messages.get(message.conversation_id);
+    if (!loaded) {
+      loaded = new Map();
+      this.messages.set(message.conversation_id, loaded);
+    }
+    loaded.set(message.id, message);
+    const conversation = this.conversations.get(message.conversation_id);
+    if (conversation && (!conversation.last_message || conversation.last_message.seq <= message.seq)) {
+      conversation.last_message = message;
+    }
+  }
+
+  /** A stream event from the live connection. */
+  apply(frame: Frame): void {
+    switch (frame.type) {
+      case "message": {
+        const message = frame["message"] as Message;
+        const conversation = this.conversations.get(message.conversation_id);
+        // Unread once: a conversation loaded after the message was stored counts it already.
+        const last = conversation?.last_message?.seq ?? 0;
+        if (conversation && message.seq > last && message.sender_id !== this.me.id) {
+          conversation.unread += 1;
+        }
+        this.keep(message);
+        if (!conversation) void this.loadConversations();
+        void this.learnNames([message.sender_id]);
+        break;
+      }
+      case "recall": {
+        const recall = frame["recall"] as { conversation_id: number; message_id: number };
+        this.mark(recall.conversation_id, recall.message_id, { recalled: true, text: "" });
+        break;
+      }
+      case "tombstone": {
+        const target = frame["target"] as { type: string; id: number; conversation_id?: number };
+        if (target.type === "message" && target.conversation_id !== undefined) {
+          this.mark(target.conversation_id, target.id, { moderation: "removed", text: "" });
+        }
+        break;
+      }
+      case "read": {
+        const read = frame["read"] as { conversation_id: number; user_id: number; seq: number };
+        const conversation = this.conversations.get(read.conversation_id);
+        if (conversation && read.user_id === this.me.id && read.seq > conversation.read_seq) {
+          conversation.read_seq = read.seq;
+          conversation.unread = this.unreadAfter(read.conversation_id, read.seq);
+        }
+        break;
+      }
+      case "conversation":
+        void this.loadConversations();
+        return;
+      default:
+        return;
+    }
+    this.changed();
+  }
+
+  private unreadAfter(conversationId: number, seq: number): number {
+    return this.thread(conversationId).filter(
+      (m) => m.seq > seq && m.sender_id !== this.me.id && !m.recalled && !m.moderation,
+    ).length;
+  }
+
+  private mark(conversationId: number, messageId: number, change: Partial<Message>): void {
+    const message = this.messages.get(conversationId)?.get(messageId);
+    if (message) Object.assign(message, change);
+    const conversation = this.conversations.get(conversationId);
+    if (conversation?.last_message?.id === messageId) Object.assign(conversation.last_message, change);
+  }
+
+  /** An answer outside the stream: the ack of a send, or its refusal. */
+  answer(frame: Frame): void {
+    const clientId = typeof frame["client_id"] === "string" ? frame["client_id"] : null;
+    const waiting = clientId ? this.pending.get(clientId) : undefined;
+    if (!waiting) return;
+    if (frame.type === "ack") {
+      this.pending.delete(waiting.clientId);
+      this.keep(frame["message"] as Message);
+    } else if (frame.type === "error") {
+      const error = frame["error"] as { code: string; message: string; retry_after?: number };
+      waiting.error = new ApiError(0, error.code, error.message, error.retry_after ?? null);
+    }
+    this.changed();
+  }
+
+  /** Note a send as waiting for its ack; the frame to send is returned. */
+  beginSend(conversationId: number, text: string): Frame {
+    const clientId = crypto.randomUUID();
+    this.pending.set(clientId, { clientId, conversationId, text, error: null });
+    this.changed();
+    return { type: "send", conversation_id: conversationId, text, client_id: clientId };
+  }
+
+  /** Send over HTTP what could not go over the socket (same client_id: never stored twice). */
+  async sendOverHttp(frame: Frame): Promise<void> {
+    const clientId = String(frame["client_id"]);
+    const conversationId = Number(frame["conversation_id"]);
+    try {
+      const message = must(
+        await api.POST("/api/v1/conversations/{conversation_id}/messages", {
+          params: { path: { conversation_id: conversationId } },
+          body: { text: String(frame["text"]), client_id: clientId },
+        }),
+      );
+      this.pending.delete(clientId);
+      this.keep(message);
+    } catch (error) {
+      const waiting = this.pending.get(clientId);
+      if (waiting && error instanceof ApiError) waiting.error = error;
+      else throw error;
+    }
+    this.changed();
+  }
+
+  dismiss(clientId: string): void {
+    this.pending.delete(clientId);
+    this.changed();
+  }
+
+  /** Move the read cursor to the newest loaded message (a read receipt in a direct chat). */
+  async markRead(conversationId: number): Promise<void> {
+    const conversation = this.conversations.get(conversationId);
+    const newest = this.thread(conversationId).at(-1);
+    if (!conversation || !newest || newest.seq <= conversation.read_seq) return;
+    const read = must(
+      await api.POST("/api/v1/conversations/{conversation_id}/read", {
+        params: { path: { conversation_id: conversationId } },
+        body: { seq: newest.seq },
+      }),
+    );
+    conversation.read_seq = read.seq;
+    conversation.unread = read.unread;
+    this.changed();
+  }
+
+  nameOf(userId: number): string | null {
+    return this.names.get(userId)?.display_name ?? null;
+  }
+
+  /** A direct conversation's other member; null for a group. */
+  otherOf(conversation: ConversationSummary): number | null {
+    if (conversation.kind !== "direct") return null;
+    return conversation.members.find((m) => m.user_id !== this.me.id)?.user_id ?? null;
+  }
+}
