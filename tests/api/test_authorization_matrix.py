@@ -267,8 +267,10 @@ BODY_RULES: dict[tuple[str, str], list[tuple[dict[str, Any], dict[str, str]]]] =
 # conversation's other member or invitees (any account may be asked), a staff route's case
 # reference, which the route's permission alone guards, a send's own idempotency key, and a join
 # link's token (whoever holds it may use it).
+# Ids anyone may name: the route answers for them only what the caller may know (`id`: the
+# users GET /api/v1/users is asked to name).
 FREE_ID_FIELDS = {
-    "user_id", "member_ids", "case_id", "member_id", "source_post_id", "client_id", "token"
+    "user_id", "member_ids", "case_id", "member_id", "source_post_id", "client_id", "token", "id"
 }  # fmt: skip
 ID_FIELD = re.compile(r"(^|_)ids?$")
 

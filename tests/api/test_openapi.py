@@ -348,6 +348,7 @@ async def conversations(alice: User, bob: User, carol: User) -> int:
 
 async def contacts(alice: User, bob: User, carol: User) -> None:
     await alice.request("POST", "/api/v1/contacts/search/handle", json={"handle": bob.handle})
+    await alice.request("GET", "/api/v1/users", params=[("id", bob.id), ("id", alice.id)])
     await alice.request("POST", "/api/v1/contacts/search/phone", json={"phone": "+8613912345678"})
     await bob.request("PUT", "/api/v1/contacts/privacy", json={"findable_by_phone": True})
     await bob.request("GET", "/api/v1/contacts/privacy")

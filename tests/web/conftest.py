@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
+from tests.conftest import PASSWORD
 from tests.support import unavailable_here
 from townhall.web.pages import APP
 
@@ -20,6 +21,7 @@ SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 AXE = Axe()
+WAIT_MS = 15_000  # a reconnect waits 1, 2, 4 … s: the third try is within this
 
 
 async def check_screen(page: Page, name: str) -> None:
@@ -47,3 +49,15 @@ async def browser() -> AsyncIterator[Browser]:
         launched = await playwright.chromium.launch(executable_path=str(CHROMIUM))
         yield launched
         await launched.close()
+
+
+async def log_in(page: Page, handle: str, *, english: bool) -> None:
+    await page.locator("input[name=handle]").fill(handle)
+    await page.locator("input[name=password]").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in" if english else "登录", exact=True).click()
+    await expect(page.locator(".connection")).to_have_attribute("data-state", "online")
+
+
+async def say(page: Page, text: str) -> None:
+    await page.locator("#composer-text").fill(text)
+    await page.locator("#composer-text").press("Enter")

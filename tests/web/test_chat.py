@@ -13,11 +13,9 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import PASSWORD, Server, fresh_identity, unique_handle
 from tests.relay import Relay
-from tests.web.conftest import DESKTOP, PHONE, check_screen
+from tests.web.conftest import DESKTOP, PHONE, WAIT_MS, check_screen, log_in, say
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
-
-WAIT_MS = 15_000  # a reconnect waits 1, 2, 4 … s: the third try is within this
 
 
 @pytest.fixture
@@ -54,18 +52,6 @@ async def register(page: Page, app_url: str, handle: str, *, english: bool) -> N
     assert identity["id_number"] not in await page.content()
     await expect(done).to_contain_text(identity["id_number"][-4:])
     await page.get_by_role("button", name="Back to log in" if english else "返回登录").click()
-
-
-async def log_in(page: Page, handle: str, *, english: bool) -> None:
-    await page.locator("input[name=handle]").fill(handle)
-    await page.locator("input[name=password]").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in" if english else "登录", exact=True).click()
-    await expect(page.locator(".connection")).to_have_attribute("data-state", "online")
-
-
-async def say(page: Page, text: str) -> None:
-    await page.locator("#composer-text").fill(text)
-    await page.locator("#composer-text").press("Enter")
 
 
 async def test_two_people_chat_live_and_one_catches_up_after_a_drop(

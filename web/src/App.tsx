@@ -33,6 +33,8 @@ async function begin(token: string, onState: (state: ConnectionState) => void): 
         if (state.kind === "online" && !loaded) {
           loaded = true;
           void store.loadConversations();
+          void store.loadInvitations();
+          void store.loadFriends();
         }
       },
     },
@@ -59,8 +61,11 @@ export function App() {
   }
 
   async function logOut(): Promise<void> {
-    await api.DELETE("/api/v1/sessions/current");
-    end();
+    try {
+      await api.DELETE("/api/v1/sessions/current");
+    } finally {
+      end(); // signed out here even when the server could not be told (it expires the token)
+    }
   }
 
   function pick(chosen: Language): void {

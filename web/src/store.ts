@@ -19,6 +19,14 @@ export interface Pending {
   error: ApiError | null;
 }
 
+export type Invitation = Schemas["Invitation"];
+
+/** What a send may carry besides its text. */
+export interface SendExtras {
+  replyTo?: number | null;
+  mentions?: number[];
+}
+
 export interface Me {
   id: number;
   handle: string;
@@ -34,6 +42,8 @@ export class ChatStore {
   readonly olderCursor = new Map<number, string | null>();
   readonly names = new Map<number, UserCard>();
   readonly pending = new Map<string, Pending>();
+  readonly invitations = new Map<number, Invitation>();
+  friends: number[] = [];
   private readonly asked = new Set<number>();
   private readonly listeners = new Set<Listener>();
 
@@ -74,6 +84,63 @@ export class ChatStore {
       cursor = page.next_cursor;
     } while (cursor);
     await this.learnNames([...this.conversations.values()].flatMap((c) => c.members.map((m) => m.user_id)));
+    this.changed();
+  }
+
+  /** The user's friends, named (whom a new group can invite). */
+  async loadFriends(): Promise<void> {
+    const ties: Schemas["Contact"][] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Schemas["ContactPage"] = must(
+        await api.GET("/api/v1/contacts", {
+          params: { query: { limit: 500, ...(cursor ? { cursor } : {}) } },
+        }),
+      );
+      ties.push(...page.contacts);
+      cursor = page.next_cursor;
+    } while (cursor);
+    this.friends = ties.filter((tie) => tie.friend).map((tie) => tie.user_id);
+    await this.learnNames(this.friends);
+    this.changed();
+  }
+
+  async loadInvitations(): Promise<void> {
+    const page = must(await api.GET("/api/v1/invitations", { params: { query: { limit: 500 } } }));
+    this.invitations.clear();
+    for (const invitation of page.invitations) this.invitations.set(invitation.conversation_id, invitation);
+    await this.learnNames(page.invitations.map((i) => i.inviter_id));
+    this.changed();
+  }
+
+  /** Accept or decline a group's invitation; an accepted group joins the list. */
+  async answerInvitation(conversationId: number, accept: boolean): Promise<void> {
+    const path = accept
+      ? "/api/v1/invitations/{conversation_id}/accept"
+      : "/api/v1/invitations/{conversation_id}/decline";
+    must(await api.POST(path, { params: { path: { conversation_id: conversationId } } }));
+    this.invitations.delete(conversationId);
+    if (accept) await this.loadConversations();
+    this.changed();
+  }
+
+  async createGroup(title: string, memberIds: number[]): Promise<number> {
+    const made = must(
+      await api.POST("/api/v1/conversations", {
+        body: { kind: "group", title, member_ids: memberIds },
+      }),
+    );
+    await this.loadConversations();
+    return made.id;
+  }
+
+  async recall(conversationId: number, messageId: number): Promise<void> {
+    const recalled = must(
+      await api.POST("/api/v1/conversations/{conversation_id}/messages/{message_id}/recall", {
+        params: { path: { conversation_id: conversationId, message_id: messageId } },
+      }),
+    );
+    this.keep(recalled);
     this.changed();
   }
 
@@ -160,6 +227,15 @@ export class ChatStore {
       case "conversation":
         void this.loadConversations();
         return;
+      case "contact":
+        void this.loadFriends();
+        return;
+      case "invitation": {
+        const invitation = frame["invitation"] as Invitation;
+        this.invitations.set(invitation.conversation_id, invitation);
+        void this.learnNames([invitation.inviter_id]);
+        break;
+      }
       default:
         return;
     }
@@ -195,11 +271,18 @@ export class ChatStore {
   }
 
   /** Note a send as waiting for its ack; the frame to send is returned. */
-  beginSend(conversationId: number, text: string): Frame {
+  beginSend(conversationId: number, text: string, extras: SendExtras = {}): Frame {
     const clientId = crypto.randomUUID();
     this.pending.set(clientId, { clientId, conversationId, text, error: null });
     this.changed();
-    return { type: "send", conversation_id: conversationId, text, client_id: clientId };
+    return {
+      type: "send",
+      conversation_id: conversationId,
+      text,
+      client_id: clientId,
+      ...(extras.replyTo ? { reply_to: extras.replyTo } : {}),
+      ...(extras.mentions?.length ? { mentions: extras.mentions } : {}),
+    };
   }
 
   /** Send over HTTP what could not go over the socket (same client_id: never stored twice). */
@@ -210,7 +293,12 @@ export class ChatStore {
       const message = must(
         await api.POST("/api/v1/conversations/{conversation_id}/messages", {
           params: { path: { conversation_id: conversationId } },
-          body: { text: String(frame["text"]), client_id: clientId },
+          body: {
+            text: String(frame["text"]),
+            client_id: clientId,
+            reply_to: (frame["reply_to"] as number | undefined) ?? null,
+            mentions: (frame["mentions"] as number[] | undefined) ?? [],
+          },
         }),
       );
       this.pending.delete(clientId);
@@ -242,6 +330,11 @@ export class ChatStore {
     conversation.read_seq = read.seq;
     conversation.unread = read.unread;
     this.changed();
+  }
+
+  /** A loaded message of a conversation, by id (what a reply quotes). */
+  message(conversationId: number, messageId: number): Message | undefined {
+    return this.messages.get(conversationId)?.get(messageId);
   }
 
   nameOf(userId: number): string | null {

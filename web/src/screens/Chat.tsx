@@ -10,6 +10,9 @@ export function Chat(props: { session: Session; conversationId: number; onBack()
   const { store, live } = props.session;
   useStore(store);
   const [draft, setDraft] = useState("");
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [mentions, setMentions] = useState<number[]>([]);
+  const [error, setError] = useState<string | null>(null);
   const bottom = useRef<HTMLLIElement>(null);
   const conversation = store.conversations.get(props.conversationId);
   const thread = store.thread(props.conversationId);
@@ -30,9 +33,31 @@ export function Chat(props: { session: Session; conversationId: number; onBack()
     const text = draft.trim();
     if (!text) return;
     setDraft("");
-    const frame = store.beginSend(props.conversationId, text);
+    // Only those still named in the text are mentioned.
+    const named = mentions.filter((id) => text.includes(`@${nameOf(id)}`));
+    const frame = store.beginSend(props.conversationId, text, { replyTo: replyTo?.id, mentions: named });
+    setReplyTo(null);
+    setMentions([]);
     if (!live.send(frame)) void store.sendOverHttp(frame);
   }
+
+  const nameOf = (userId: number) => store.nameOf(userId) ?? t("chat.someone", { id: userId });
+
+  function mention(userId: number): void {
+    setMentions([...new Set([...mentions, userId])]);
+    setDraft(`${draft}@${nameOf(userId)} `);
+  }
+
+  async function recall(message: Message): Promise<void> {
+    setError(null);
+    try {
+      await store.recall(props.conversationId, message.id);
+    } catch (refused) {
+      setError(explain(refused));
+    }
+  }
+
+  const others = (conversation?.members ?? []).map((m) => m.user_id).filter((id) => id !== store.me.id);
 
   return (
     <section class="chat" aria-label={conversation ? titleOf(store, conversation) : ""}>
@@ -52,7 +77,17 @@ export function Chat(props: { session: Session; conversationId: number; onBack()
         )}
         {thread.length === 0 && pending.length === 0 && <li class="empty">{t("chat.empty")}</li>}
         {thread.map((message) => (
-          <MessageItem key={message.id} message={message} mine={message.sender_id === store.me.id} sender={store.nameOf(message.sender_id) ?? t("chat.someone", { id: message.sender_id })} />
+          <MessageItem
+            key={message.id}
+            message={message}
+            mine={message.sender_id === store.me.id}
+            mentionsMe={message.mentions?.user_ids.includes(store.me.id) ?? false}
+            sender={nameOf(message.sender_id)}
+            quoted={message.reply_to ? store.message(props.conversationId, message.reply_to) : undefined}
+            quotedSender={(id) => nameOf(id)}
+            onReply={() => setReplyTo(message)}
+            onRecall={() => void recall(message)}
+          />
         ))}
         {pending.map((waiting) => (
           <li key={waiting.clientId} class="message mine pending">
@@ -71,7 +106,41 @@ export function Chat(props: { session: Session; conversationId: number; onBack()
         ))}
         <li ref={bottom} aria-hidden="true" />
       </ol>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {replyTo && (
+        <p class="replying">
+          {t("chat.replying", { name: nameOf(replyTo.sender_id), text: replyTo.text })}{" "}
+          <button type="button" class="link" onClick={() => setReplyTo(null)}>
+            {t("chat.cancel_reply")}
+          </button>
+        </p>
+      )}
       <form class="composer" onSubmit={send}>
+        {conversation?.kind === "group" && (
+          <label class="mention">
+            <span class="visually-hidden">{t("chat.mention_pick")}</span>
+            <select
+              name="mention"
+              value=""
+              onChange={(e) => {
+                const id = Number(e.currentTarget.value);
+                if (id) mention(id);
+                e.currentTarget.value = "";
+              }}
+            >
+              <option value="">@</option>
+              {others.map((id) => (
+                <option value={id} key={id}>
+                  {nameOf(id)}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <label class="visually-hidden" for="composer-text">
           {t("chat.placeholder")}
         </label>
@@ -92,18 +161,47 @@ export function Chat(props: { session: Session; conversationId: number; onBack()
   );
 }
 
-function MessageItem(props: { message: Message; mine: boolean; sender: string }) {
-  const { message } = props;
-  const text = message.recalled
-    ? t("chat.recalled")
-    : message.moderation === "removed"
-      ? t("chat.removed")
-      : message.text;
+function MessageItem(props: {
+  message: Message;
+  mine: boolean;
+  mentionsMe: boolean;
+  sender: string;
+  quoted: Message | undefined;
+  quotedSender(userId: number): string;
+  onReply(): void;
+  onRecall(): void;
+}) {
+  const { message, quoted } = props;
+  const gone = message.recalled || message.moderation === "removed";
+  const text = message.recalled ? t("chat.recalled") : message.moderation === "removed" ? t("chat.removed") : message.text;
+  const classes = ["message", props.mine ? "mine" : "", props.mentionsMe ? "mentions-me" : ""];
   return (
-    <li class={`message ${props.mine ? "mine" : ""}`} data-message-id={message.id}>
-      <span class="sender">{props.sender}</span>
-      <p class={`text ${message.recalled || message.moderation ? "gone" : ""}`}>{text}</p>
+    <li class={classes.join(" ")} data-message-id={message.id}>
+      <span class="sender">
+        {props.sender}
+        {props.mentionsMe && <strong> · {t("chat.mentions_you")}</strong>}
+      </span>
+      {message.reply_to && (
+        <blockquote class="quote">
+          {quoted && !quoted.recalled && !quoted.moderation
+            ? `${props.quotedSender(quoted.sender_id)}: ${quoted.text}`
+            : t("chat.quote_gone")}
+        </blockquote>
+      )}
+      <p class={`text ${gone ? "gone" : ""}`}>{text}</p>
       <time dateTime={message.created_at}>{formatTime(message.created_at)}</time>
+      {!gone && (
+        <span class="actions">
+          <button type="button" class="link" onClick={props.onReply}>
+            {t("chat.reply")}
+          </button>
+          {props.mine && (
+            <button type="button" class="link" onClick={props.onRecall}>
+              {t("chat.recall")}
+            </button>
+          )}
+        </span>
+      )}
     </li>
   );
 }

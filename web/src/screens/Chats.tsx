@@ -1,4 +1,6 @@
+import { useState } from "preact/hooks";
 import type { ConversationSummary } from "../api/client";
+import { explain } from "../errors";
 import { formatTime, t } from "../i18n";
 import type { ChatStore } from "../store";
 
@@ -9,8 +11,37 @@ export function titleOf(store: ChatStore, conversation: ConversationSummary): st
 }
 
 export function Chats(props: { store: ChatStore; open: number | null; onOpen(id: number): void }) {
+  const [creating, setCreating] = useState(false);
   const conversations = props.store.ordered();
-  if (conversations.length === 0) return <p class="empty">{t("chats.empty")}</p>;
+  return (
+    <>
+      <Invitations store={props.store} onOpen={props.onOpen} />
+      {creating ? (
+        <NewGroup
+          store={props.store}
+          onDone={(id) => {
+            setCreating(false);
+            if (id !== null) props.onOpen(id);
+          }}
+        />
+      ) : (
+        <button type="button" class="quiet new-group" onClick={() => setCreating(true)}>
+          + {t("group.new")}
+        </button>
+      )}
+      {conversations.length === 0 && <p class="empty">{t("chats.empty")}</p>}
+      <ConversationList {...props} conversations={conversations} />
+    </>
+  );
+}
+
+function ConversationList(props: {
+  store: ChatStore;
+  conversations: ConversationSummary[];
+  open: number | null;
+  onOpen(id: number): void;
+}) {
+  const { conversations } = props;
   return (
     <ul class="conversations">
       {conversations.map((conversation) => {
@@ -40,5 +71,99 @@ export function Chats(props: { store: ChatStore; open: number | null; onOpen(id:
         );
       })}
     </ul>
+  );
+}
+
+function Invitations(props: { store: ChatStore; onOpen(id: number): void }) {
+  const [error, setError] = useState<string | null>(null);
+  const invitations = [...props.store.invitations.values()];
+  if (invitations.length === 0) return null;
+
+  async function answer(conversationId: number, accept: boolean): Promise<void> {
+    setError(null);
+    try {
+      await props.store.answerInvitation(conversationId, accept);
+      if (accept) props.onOpen(conversationId);
+    } catch (refused) {
+      setError(explain(refused));
+    }
+  }
+
+  return (
+    <section class="invitations" aria-labelledby="invitations-title">
+      <h3 id="invitations-title">{t("group.invitations")}</h3>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {invitations.map((invitation) => (
+        <div class="person" key={invitation.conversation_id}>
+          <span>
+            {t("group.invited", {
+              inviter: props.store.nameOf(invitation.inviter_id) ?? t("chat.someone", { id: invitation.inviter_id }),
+              title: invitation.title,
+            })}
+          </span>
+          <button type="button" onClick={() => void answer(invitation.conversation_id, true)}>
+            {t("contacts.accept")}
+          </button>
+          <button type="button" class="quiet" onClick={() => void answer(invitation.conversation_id, false)}>
+            {t("contacts.decline")}
+          </button>
+        </div>
+      ))}
+    </section>
+  );
+}
+
+function NewGroup(props: { store: ChatStore; onDone(id: number | null): void }) {
+  const [title, setTitle] = useState("");
+  const [chosen, setChosen] = useState<Set<number>>(new Set());
+  const [error, setError] = useState<string | null>(null);
+  const people = props.store.friends.flatMap((id) => props.store.names.get(id) ?? []);
+
+  function toggle(id: number): void {
+    const next = new Set(chosen);
+    if (!next.delete(id)) next.add(id);
+    setChosen(next);
+  }
+
+  async function create(event: Event): Promise<void> {
+    event.preventDefault();
+    setError(null);
+    try {
+      props.onDone(await props.store.createGroup(title.trim(), [...chosen]));
+    } catch (refused) {
+      setError(explain(refused));
+    }
+  }
+
+  return (
+    <form class="new-group-form" onSubmit={(e) => void create(e)}>
+      <label>
+        {t("group.title")}
+        <input name="title" required value={title} onInput={(e) => setTitle(e.currentTarget.value)} />
+      </label>
+      <fieldset>
+        <legend>{t("group.members")}</legend>
+        {people.length === 0 && <p>{t("contacts.no_friends")}</p>}
+        {people.map((card) => (
+          <label class="check" key={card.id}>
+            <input type="checkbox" name="member" value={card.handle} checked={chosen.has(card.id)} onChange={() => toggle(card.id)} />
+            {card.display_name} <small>@{card.handle}</small>
+          </label>
+        ))}
+      </fieldset>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <button type="submit">{t("group.create")}</button>{" "}
+      <button type="button" class="quiet" onClick={() => props.onDone(null)}>
+        {t("group.cancel")}
+      </button>
+    </form>
   );
 }

@@ -1,0 +1,90 @@
+"""A group of three in the web app: one creates it and invites two friends, who accept; a
+mention reaches the one mentioned, a reply quotes its original, and a recall takes the original
+away from everyone, quote included. Two of them use it in English, one in Chinese."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.conftest import MakeUser, Server, User
+from tests.support import befriend
+from tests.web.conftest import DESKTOP, PHONE, check_screen, log_in, say
+
+pytestmark = pytest.mark.usefixtures("no_server_errors")
+
+
+async def signed_in(browser: Browser, server: Server, user: User, *, english: bool) -> Page:
+    context = await browser.new_context(
+        locale="en-US" if english else "zh-CN", viewport=DESKTOP if english else PHONE
+    )
+    page = await context.new_page()
+    await page.goto(f"{server.base_url}/app/")
+    await log_in(page, user.handle, english=english)
+    return page
+
+
+def texts(page: Page):  # type: ignore[no-untyped-def]
+    return page.locator(".messages .message:not(.pending) > .text")
+
+
+async def test_a_group_with_a_mention_a_reply_and_a_recall(
+    browser: Browser, server: Server, make_user: MakeUser
+) -> None:
+    amy, bo, cy = [await make_user(name) for name in ("amy", "bo", "cy")]
+    await befriend(amy, bo)
+    await befriend(amy, cy)
+    amy_page = await signed_in(browser, server, amy, english=True)
+    bo_page = await signed_in(browser, server, bo, english=False)
+    cy_page = await signed_in(browser, server, cy, english=True)
+
+    # Amy makes the group and invites both friends; each accepts.
+    await amy_page.get_by_role("button", name="New group").click()
+    await amy_page.locator("input[name=title]").fill("Tea club")
+    for friend in (bo, cy):
+        await amy_page.locator(f"input[name=member][value='{friend.handle}']").check()
+    await check_screen(amy_page, "new-group-en")
+    await amy_page.get_by_role("button", name="Create").click()
+    await expect(amy_page.locator(".chat h2")).to_have_text("Tea club")
+    await bo_page.get_by_role("button", name="接受").click()
+    await cy_page.get_by_role("button", name="Accept").click()
+    for page in (bo_page, cy_page):
+        await expect(page.locator(".chat h2")).to_have_text("Tea club")
+
+    # Amy writes; Bo mentions Cy and replies to Amy.
+    await say(amy_page, "Hello all")
+    for page in (amy_page, bo_page, cy_page):
+        await expect(texts(page)).to_have_text(["Hello all"])
+    cy_name = await cy.request("GET", "/api/v1/me")
+    await bo_page.locator("select[name=mention]").select_option(label=cy_name["display_name"])
+    await bo_page.locator("#composer-text").press("End")
+    await bo_page.locator("#composer-text").type("来喝茶")
+    await bo_page.locator("#composer-text").press("Enter")
+    await expect(cy_page.locator(".message.mentions-me")).to_have_count(1)
+    await expect(amy_page.locator(".message.mentions-me")).to_have_count(0)
+    await (
+        bo_page.locator(".message")
+        .filter(has_text="Hello all")
+        .get_by_role("button", name="回复")
+        .click()
+    )
+    await say(bo_page, "好的")
+    reply = amy_page.locator(".message").filter(has_text="好的")
+    await expect(reply.locator(".quote")).to_contain_text("Hello all")
+    await check_screen(cy_page, "group-en-desktop")
+    await check_screen(bo_page, "group-zh-CN-phone")
+
+    # Amy recalls her message: gone for everyone, and from the quote.
+    await (
+        amy_page.locator(".message")
+        .filter(has_text="Hello all")
+        .first.get_by_role("button", name="Recall")
+        .click()
+    )
+    for page, recalled in ((amy_page, "recalled"), (cy_page, "recalled"), (bo_page, "撤回")):
+        await expect(texts(page).first).to_contain_text(recalled)
+    await expect(reply.locator(".quote")).not_to_contain_text("Hello all")
+    bo_reply = bo_page.locator(".message").filter(has_text="好的")
+    await expect(bo_reply.locator(".quote")).to_have_text(re.compile("已不再显示"))
