@@ -373,6 +373,7 @@ async def public_accounts_and_posts(bob: User, carol: User, reviewer: User, chat
     )
     account = applied["id"]
     await carol.request("GET", "/api/v1/me/public-accounts")
+    await carol.request("GET", "/api/v1/public-accounts")
     await bob.request("GET", f"/api/v1/public-accounts/{account}")
     await bob.subscribe(account)
     post = await carol.publish(account, "开张", "今天开张")

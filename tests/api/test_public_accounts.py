@@ -690,3 +690,35 @@ async def test_a_deregistered_operators_accounts_close_and_the_cap_still_holds(
         json={"name": account_name(), "category": "individual", "account_type": "subscription"},
     )
     assert_error(again, 409, "public_account_limit")
+
+
+async def test_the_directory_lists_what_anyone_may_read_with_the_callers_subscriptions(
+    make_user: MakeUser, reviewer: User
+) -> None:
+    reader = await make_user("reader")
+    operators = [await make_user("operator") for _ in range(4)]
+    news = await public_account(
+        operators[0], reviewer, category="news_organisation", entitlement="originate"
+    )
+    plain = await public_account(operators[1], reviewer)
+    pending = await public_account(operators[2])
+    rejected = await public_account(operators[3])
+    assert (await decide(reviewer, rejected["id"], "reject", reason="papers unclear")).is_success
+    await reader.subscribe(plain["id"])
+
+    listed = {
+        account["id"]: account
+        for account in await every_item(
+            reader, "/api/v1/public-accounts", "public_accounts", limit=50
+        )
+    }
+    assert {news["id"], plain["id"]} <= set(listed)
+    assert pending["id"] not in listed and rejected["id"] not in listed
+    assert listed[plain["id"]]["subscribed"] is True
+    assert listed[news["id"]]["subscribed"] is False
+    assert listed[news["id"]]["news_entitlement"] == "originate"
+    assert listed[news["id"]] == await reader.request(
+        "GET", f"/api/v1/public-accounts/{news['id']}"
+    )
+    ids = list(listed)
+    assert ids == sorted(ids)  # oldest first, each once across pages

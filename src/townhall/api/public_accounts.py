@@ -23,6 +23,7 @@ from townhall.api.responses import JSONBody
 from townhall.api.schemas import MAX_ID, ForwardIn, PostIn, PublicAccountIn
 from townhall.domain.permissions import Permission
 from townhall.domain.public_accounts import RegistrationNumber
+from townhall.services.public_accounts import AccountPage
 from townhall.services.rendering import render_message, render_post
 
 router = APIRouter(prefix="/api/v1", tags=["public accounts"])
@@ -53,6 +54,26 @@ async def apply(body: PublicAccountIn, principal: PrincipalDep, services: Servic
 
 
 @router.get(
+    "/public-accounts",
+    summary="List the public accounts anyone may read",
+    response_model=PublicAccountPage,
+    response_model_exclude_unset=True,
+)
+async def directory(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    cursor: Cursor = None,
+    limit: Annotated[int, at_most(500)] = 100,
+) -> Any:
+    """The directory: approved accounts (and suspended ones, which still show), oldest first,
+    each with its badges (category, news entitlement) and whether the caller subscribes."""
+    accounts = await services.public_accounts.directory(
+        principal, after=cursor_position(cursor), limit=limit
+    )
+    return accounts_page(accounts, limit)
+
+
+@router.get(
     "/me/public-accounts",
     summary="List the public accounts the caller runs or applied for",
     response_model=PublicAccountPage,
@@ -68,6 +89,10 @@ async def my_public_accounts(
     accounts = await services.public_accounts.mine(
         principal, after=cursor_position(cursor), limit=limit
     )
+    return accounts_page(accounts, limit)
+
+
+def accounts_page(accounts: list[AccountPage], limit: int) -> dict[str, Any]:
     last = accounts[-1].account.id if len(accounts) == limit else None
     return {
         "public_accounts": [account_page(page) for page in accounts],

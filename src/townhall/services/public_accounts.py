@@ -170,6 +170,23 @@ class PublicAccountService:
             )
         return self._page(row, full=_may_see_all(actor, row), subscribed=subscribed)
 
+    async def directory(
+        self, actor: Principal, *, after: int | None, limit: int
+    ) -> list[AccountPage]:
+        """The accounts anyone may see (approved, or suspended and still shown), after the one
+        with id `after`, each with whether the caller follows it."""
+        async with self._db.reading() as conn:
+            rows = await account_store.list_in_states(
+                conn, VISIBLE_TO_ALL, after=after or 0, limit=limit
+            )
+            followed = await account_store.subscribed_among(
+                conn, actor.account_id, [row.id for row in rows]
+            )
+        return [
+            self._page(row, full=_may_see_all(actor, row), subscribed=row.id in followed)
+            for row in rows
+        ]
+
     async def mine(self, actor: Principal, *, after: int | None, limit: int) -> list[AccountPage]:
         """The accounts the caller runs or applied for, after the one with id `after`."""
         async with self._db.reading() as conn:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +103,19 @@ async def list_by_operator(
     result = await conn.execute(
         select(public_accounts)
         .where(public_accounts.c.operator_id == operator_id, public_accounts.c.id > after)
+        .order_by(public_accounts.c.id)
+        .limit(limit)
+    )
+    return records(StoredPublicAccount, result)
+
+
+async def list_in_states(
+    conn: DbConnection, states: Collection[str], *, after: int, limit: int
+) -> list[StoredPublicAccount]:
+    """The accounts in any of `states`, by id after `after`: the directory's page."""
+    result = await conn.execute(
+        select(public_accounts)
+        .where(public_accounts.c.status.in_(states), public_accounts.c.id > after)
         .order_by(public_accounts.c.id)
         .limit(limit)
     )
@@ -214,6 +227,19 @@ async def is_subscribed(conn: DbConnection, subscriber_id: int, public_account_i
         )
     )
     return found is not None
+
+
+async def subscribed_among(
+    conn: DbConnection, subscriber_id: int, public_account_ids: Collection[int]
+) -> set[int]:
+    """Those of the accounts the subscriber follows."""
+    result = await conn.execute(
+        select(subscriptions.c.public_account_id).where(
+            subscriptions.c.subscriber_id == subscriber_id,
+            subscriptions.c.public_account_id.in_(public_account_ids),
+        )
+    )
+    return set(result.scalars())
 
 
 async def followed_by(conn: DbConnection, subscriber_id: int) -> list[int]:
