@@ -11,7 +11,7 @@ import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, Server, User
 from tests.support import unavailable_here
 from townhall.web.pages import APP
 
@@ -61,3 +61,13 @@ async def log_in(page: Page, handle: str, *, english: bool) -> None:
 async def say(page: Page, text: str) -> None:
     await page.locator("#composer-text").fill(text)
     await page.locator("#composer-text").press("Enter")
+
+
+async def signed_in(browser: Browser, server: Server, user: User, *, english: bool) -> Page:
+    context = await browser.new_context(
+        locale="en-US" if english else "zh-CN", viewport=DESKTOP if english else PHONE
+    )
+    page = await context.new_page()
+    await page.goto(f"{server.base_url}/app/")
+    await log_in(page, user.handle, english=english)
+    return page

@@ -35,7 +35,8 @@ async def register(page: Page, app_url: str, handle: str, *, english: bool) -> N
     await page.get_by_role("button", name=re.compile("Register$" if english else "注册$")).click()
     form = {
         "handle": handle,
-        "display_name": f"{handle.title()} Web",
+        # No digits: a run of them reads as a phone number, which no name may hold.
+        "display_name": f"{handle.split('-')[0].rstrip('0123456789').title()} Web",
         "password": PASSWORD,
         "legal_name": identity["legal_name"],
         "id_number": identity["id_number"],

@@ -9,21 +9,11 @@ import re
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.conftest import MakeUser, Server, User
+from tests.conftest import MakeUser, Server
 from tests.support import befriend
-from tests.web.conftest import DESKTOP, PHONE, check_screen, log_in, say
+from tests.web.conftest import check_screen, say, signed_in
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
-
-
-async def signed_in(browser: Browser, server: Server, user: User, *, english: bool) -> Page:
-    context = await browser.new_context(
-        locale="en-US" if english else "zh-CN", viewport=DESKTOP if english else PHONE
-    )
-    page = await context.new_page()
-    await page.goto(f"{server.base_url}/app/")
-    await log_in(page, user.handle, english=english)
-    return page
 
 
 def texts(page: Page):  # type: ignore[no-untyped-def]

@@ -20,6 +20,15 @@ export interface Pending {
 }
 
 export type Invitation = Schemas["Invitation"];
+export type Correction = Schemas["Correction"];
+
+/** A notice or a correction the user was sent (sanctions, removals, report outcomes, rumours). */
+export interface Received {
+  cursor: number;
+  type: "notice" | "correction";
+  notice?: Schemas["Notice"];
+  correction?: Correction;
+}
 
 /** What a send may carry besides its text. */
 export interface SendExtras {
@@ -44,6 +53,9 @@ export class ChatStore {
   readonly pending = new Map<string, Pending>();
   readonly invitations = new Map<number, Invitation>();
   friends: number[] = [];
+  readonly received: Received[] = [];
+  /** Posts seen removed (a tombstone, or a live push of the removal), by id. */
+  readonly removedPosts = new Set<number>();
   private readonly asked = new Set<number>();
   private readonly listeners = new Set<Listener>();
 
@@ -213,6 +225,18 @@ export class ChatStore {
         if (target.type === "message" && target.conversation_id !== undefined) {
           this.mark(target.conversation_id, target.id, { moderation: "removed", text: "" });
         }
+        if (target.type === "post") this.removedPosts.add(target.id);
+        break;
+      }
+      case "notice":
+        this.received.push({ cursor: frame.cursor!, type: "notice", notice: frame["notice"] as Schemas["Notice"] });
+        break;
+      case "correction": {
+        const correction = frame["correction"] as Correction;
+        this.received.push({ cursor: frame.cursor!, type: "correction", correction });
+        if (correction.target.type === "post" && correction.decision === "remove") {
+          this.removedPosts.add(correction.target.id);
+        }
         break;
       }
       case "read": {
@@ -255,8 +279,21 @@ export class ChatStore {
     if (conversation?.last_message?.id === messageId) Object.assign(conversation.last_message, change);
   }
 
-  /** An answer outside the stream: the ack of a send, or its refusal. */
+  /** The corrections sent about a post (a reviewer found it false). */
+  correctionsOf(postId: number): Correction[] {
+    return this.received.flatMap((r) =>
+      r.correction?.target.type === "post" && r.correction.target.id === postId ? [r.correction] : [],
+    );
+  }
+
+  /** An answer outside the stream: the ack of a send, its refusal, or a live post. */
   answer(frame: Frame): void {
+    if (frame.type === "post") {
+      const post = frame["post"] as { id: number; moderation?: string };
+      if (post.moderation === "removed") this.removedPosts.add(post.id);
+      this.changed();
+      return;
+    }
     const clientId = typeof frame["client_id"] === "string" ? frame["client_id"] : null;
     const waiting = clientId ? this.pending.get(clientId) : undefined;
     if (!waiting) return;

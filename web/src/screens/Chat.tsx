@@ -5,8 +5,14 @@ import { explain } from "../errors";
 import { useStore } from "../hooks";
 import { formatTime, t } from "../i18n";
 import { titleOf } from "./Chats";
+import { ReportForm } from "./Report";
 
-export function Chat(props: { session: Session; conversationId: number; onBack(): void }) {
+export function Chat(props: {
+  session: Session;
+  conversationId: number;
+  onBack(): void;
+  onReadPost(postId: number): void;
+}) {
   const { store, live } = props.session;
   useStore(store);
   const [draft, setDraft] = useState("");
@@ -87,6 +93,8 @@ export function Chat(props: { session: Session; conversationId: number; onBack()
             quotedSender={(id) => nameOf(id)}
             onReply={() => setReplyTo(message)}
             onRecall={() => void recall(message)}
+            onReadPost={props.onReadPost}
+            postRemoved={message.attachment ? store.removedPosts.has(message.attachment.post_id) : false}
           />
         ))}
         {pending.map((waiting) => (
@@ -170,8 +178,12 @@ function MessageItem(props: {
   quotedSender(userId: number): string;
   onReply(): void;
   onRecall(): void;
+  onReadPost(postId: number): void;
+  postRemoved: boolean;
 }) {
   const { message, quoted } = props;
+  const [reporting, setReporting] = useState(false);
+  const attachment = message.attachment;
   const gone = message.recalled || message.moderation === "removed";
   const text = message.recalled ? t("chat.recalled") : message.moderation === "removed" ? t("chat.removed") : message.text;
   const classes = ["message", props.mine ? "mine" : "", props.mentionsMe ? "mentions-me" : ""];
@@ -189,19 +201,33 @@ function MessageItem(props: {
         </blockquote>
       )}
       <p class={`text ${gone ? "gone" : ""}`}>{text}</p>
+      {attachment &&
+        (props.postRemoved ? (
+          <p class="attachment gone">{t("post.removed", { account: attachment.account_name })}</p>
+        ) : (
+          <button type="button" class="attachment" onClick={() => props.onReadPost(attachment.post_id)}>
+            <small>{attachment.account_name}</small>
+            <span>{attachment.title}</span>
+          </button>
+        ))}
       <time dateTime={message.created_at}>{formatTime(message.created_at)}</time>
       {!gone && (
         <span class="actions">
           <button type="button" class="link" onClick={props.onReply}>
             {t("chat.reply")}
           </button>
-          {props.mine && (
+          {props.mine ? (
             <button type="button" class="link" onClick={props.onRecall}>
               {t("chat.recall")}
+            </button>
+          ) : (
+            <button type="button" class="link" onClick={() => setReporting(!reporting)}>
+              {t("report.open")}
             </button>
           )}
         </span>
       )}
+      {reporting && <ReportForm target="message" id={message.id} onDone={() => setReporting(false)} />}
     </li>
   );
 }

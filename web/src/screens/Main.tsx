@@ -2,40 +2,61 @@ import { useState } from "preact/hooks";
 import type { Session } from "../App";
 import { useStore } from "../hooks";
 import { t } from "../i18n";
+import type { MessageKey } from "../i18n/en";
+import { Accounts } from "./Accounts";
 import { Chat } from "./Chat";
 import { Chats } from "./Chats";
 import { Contacts } from "./Contacts";
+import { Notices } from "./Notices";
+import { PostView } from "./PostView";
+
+type Tab = "chats" | "contacts" | "accounts" | "notices";
+const TABS: [Tab, MessageKey][] = [
+  ["chats", "chats.title"],
+  ["contacts", "contacts.title"],
+  ["accounts", "accounts.title"],
+  ["notices", "notices.title"],
+];
+
+/** What the right-hand pane shows (the whole screen on a phone). */
+type Opened = { kind: "chat"; id: number } | { kind: "post"; id: number } | null;
 
 export function Main({ session }: { session: Session }) {
-  useStore(session.store);
-  const [tab, setTab] = useState<"chats" | "contacts">("chats");
-  const [open, setOpen] = useState<number | null>(null);
-
-  function openChat(conversationId: number): void {
-    setOpen(conversationId);
+  const { store } = session;
+  useStore(store);
+  const [tab, setTab] = useState<Tab>("chats");
+  const [open, setOpen] = useState<Opened>(null);
+  const openChat = (id: number) => {
+    setOpen({ kind: "chat", id });
     setTab("chats");
-  }
+  };
+  const openPost = (id: number) => setOpen({ kind: "post", id });
+  const back = () => setOpen(null);
 
   return (
     <div class={`main ${open === null ? "" : "reading"}`}>
       <nav class="tabs" aria-label={t("app.name")}>
-        <button type="button" aria-pressed={tab === "chats"} onClick={() => setTab("chats")}>
-          {t("chats.title")}
-        </button>
-        <button type="button" aria-pressed={tab === "contacts"} onClick={() => setTab("contacts")}>
-          {t("contacts.title")}
-        </button>
+        {TABS.map(([name, label]) => (
+          <button type="button" key={name} aria-pressed={tab === name} onClick={() => setTab(name)}>
+            {t(label)}
+            {name === "notices" && store.received.length > 0 && (
+              <span class="count"> {store.received.length}</span>
+            )}
+          </button>
+        ))}
       </nav>
       <section class="list">
-        {tab === "chats" ? (
-          <Chats store={session.store} open={open} onOpen={openChat} />
-        ) : (
-          <Contacts store={session.store} onOpen={openChat} />
+        {tab === "chats" && (
+          <Chats store={store} open={open?.kind === "chat" ? open.id : null} onOpen={openChat} />
         )}
+        {tab === "contacts" && <Contacts store={store} onOpen={openChat} />}
+        {tab === "accounts" && <Accounts store={store} onRead={openPost} />}
+        {tab === "notices" && <Notices store={store} />}
       </section>
-      {open !== null && (
-        <Chat key={open} session={session} conversationId={open} onBack={() => setOpen(null)} />
+      {open?.kind === "chat" && (
+        <Chat key={open.id} session={session} conversationId={open.id} onBack={back} onReadPost={openPost} />
       )}
+      {open?.kind === "post" && <PostView key={open.id} store={store} postId={open.id} onBack={back} />}
     </div>
   );
 }

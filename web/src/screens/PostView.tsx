@@ -1,0 +1,106 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, must, type Schemas } from "../api/client";
+import { explain } from "../errors";
+import { formatTime, t } from "../i18n";
+import type { ChatStore } from "../store";
+import { titleOf } from "./Chats";
+import { ReportForm, reasonLabel } from "./Report";
+
+type Post = Schemas["ReadPost"];
+
+/** A post, read (which counts as a view), to forward into a chat or report. */
+export function PostView(props: { store: ChatStore; postId: number; onBack(): void }) {
+  const { store } = props;
+  const [post, setPost] = useState<Post | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [chatId, setChatId] = useState<number | null>(null);
+  const [reporting, setReporting] = useState(false);
+  const [forwarded, setForwarded] = useState(false);
+
+  useEffect(() => {
+    api
+      .GET("/api/v1/posts/{post_id}", { params: { path: { post_id: props.postId } } })
+      .then((answer) => setPost(must(answer)))
+      .catch((refused) => setError(explain(refused)));
+  }, [props.postId]);
+
+  async function forward(event: Event): Promise<void> {
+    event.preventDefault();
+    if (chatId === null) return;
+    try {
+      must(
+        await api.POST("/api/v1/posts/{post_id}/forwards", {
+          params: { path: { post_id: props.postId } },
+          body: { conversation_id: chatId, client_id: crypto.randomUUID() },
+        }),
+      );
+      setForwarded(true);
+    } catch (refused) {
+      setError(explain(refused));
+    }
+  }
+
+  const removed = store.removedPosts.has(props.postId);
+  const corrections = store.correctionsOf(props.postId);
+  const chats = store.ordered();
+
+  return (
+    <section class="chat post-view" aria-label={post?.title ?? ""}>
+      <header>
+        <button type="button" class="quiet back" onClick={props.onBack}>
+          ‹ {t("chat.back")}
+        </button>
+        <h2>{removed ? t("post.removed", { account: post?.account_name ?? "" }) : post?.title}</h2>
+      </header>
+      <div class="post-body">
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        {corrections.map((correction) => (
+          <aside class="correction" key={correction.decided_at} role="note">
+            <strong>{t("post.corrected", { category: reasonLabel(correction.category) })}</strong>
+            <p>{correction.statement}</p>
+          </aside>
+        ))}
+        {post && !removed && (
+          <article>
+            <p class="meta">
+              {post.account_name} · <time dateTime={post.created_at}>{formatTime(post.created_at)}</time>
+            </p>
+            <div class="text">{post.body}</div>
+          </article>
+        )}
+        {post && !removed && (
+          <>
+            <form class="forward" onSubmit={(e) => void forward(e)}>
+              <label>
+                {t("post.forward_to")}
+                <select name="chat" value={chatId ?? ""} onChange={(e) => setChatId(Number(e.currentTarget.value) || null)}>
+                  <option value="">—</option>
+                  {chats.map((chat) => (
+                    <option value={chat.id} key={chat.id}>
+                      {titleOf(store, chat)}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <button type="submit" disabled={chatId === null}>
+                {t("post.forward")}
+              </button>
+              {forwarded && <span role="status"> {t("post.forwarded")}</span>}
+            </form>
+            {reporting ? (
+              <ReportForm target="post" id={props.postId} onDone={() => setReporting(false)} />
+            ) : (
+              <button type="button" class="quiet" onClick={() => setReporting(true)}>
+                {t("report.open")}
+              </button>
+            )}
+          </>
+        )}
+      </div>
+    </section>
+  );
+}

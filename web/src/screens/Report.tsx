@@ -1,0 +1,71 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, must } from "../api/client";
+import { explain } from "../errors";
+import { hasMessage, t } from "../i18n";
+
+let reasons: Promise<string[]> | null = null;
+
+/** The report reasons of the server's pack, asked for once. */
+function reportReasons(): Promise<string[]> {
+  reasons ??= api.GET("/api/v1/policy").then((answer) => must(answer).review.report_reasons);
+  return reasons;
+}
+
+export function reasonLabel(reason: string): string {
+  const key = `reason.${reason}`;
+  return hasMessage(key) ? t(key) : reason;
+}
+
+/** Report a message or a post with a reason (and, if one likes, what happened). */
+export function ReportForm(props: { target: "message" | "post"; id: number; onDone(): void }) {
+  const [choices, setChoices] = useState<string[]>([]);
+  const [reason, setReason] = useState("");
+  const [detail, setDetail] = useState("");
+  const [said, setSaid] = useState<string | null>(null);
+
+  useEffect(() => {
+    void reportReasons().then((found) => {
+      setChoices(found);
+      setReason(found[0] ?? "");
+    });
+  }, []);
+
+  async function submit(event: Event): Promise<void> {
+    event.preventDefault();
+    try {
+      must(
+        await api.POST("/api/v1/reports", {
+          body: { target_type: props.target, target_id: props.id, reason, detail: detail.trim() || null },
+        }),
+      );
+      setSaid(t("report.sent"));
+      setTimeout(props.onDone, 1500);
+    } catch (refused) {
+      setSaid(explain(refused));
+    }
+  }
+
+  return (
+    <form class="report" onSubmit={(e) => void submit(e)}>
+      <label>
+        {t("report.reason")}
+        <select name="reason" value={reason} onChange={(e) => setReason(e.currentTarget.value)}>
+          {choices.map((choice) => (
+            <option value={choice} key={choice}>
+              {reasonLabel(choice)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t("report.detail")}
+        <textarea name="detail" rows={2} value={detail} onInput={(e) => setDetail(e.currentTarget.value)} />
+      </label>
+      {said && <p role="status">{said}</p>}
+      <button type="submit">{t("report.send")}</button>{" "}
+      <button type="button" class="quiet" onClick={props.onDone}>
+        {t("group.cancel")}
+      </button>
+    </form>
+  );
+}
