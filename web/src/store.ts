@@ -52,7 +52,7 @@ export class ChatStore {
   readonly names = new Map<number, UserCard>();
   readonly pending = new Map<string, Pending>();
   readonly invitations = new Map<number, Invitation>();
-  friends: number[] = [];
+  friends: Schemas["Contact"][] = [];
   readonly received: Received[] = [];
   /** Posts seen removed (a tombstone, or a live push of the removal), by id. */
   readonly removedPosts = new Set<number>();
@@ -99,7 +99,7 @@ export class ChatStore {
     this.changed();
   }
 
-  /** The user's friends, named (whom a new group can invite). */
+  /** The user's friends, named (the contact list, and whom a new group can invite). */
   async loadFriends(): Promise<void> {
     const ties: Schemas["Contact"][] = [];
     let cursor: string | null = null;
@@ -112,8 +112,8 @@ export class ChatStore {
       ties.push(...page.contacts);
       cursor = page.next_cursor;
     } while (cursor);
-    this.friends = ties.filter((tie) => tie.friend).map((tie) => tie.user_id);
-    await this.learnNames(this.friends);
+    this.friends = ties.filter((tie) => tie.friend);
+    await this.learnNames(this.friends.map((tie) => tie.user_id));
     this.changed();
   }
 

@@ -121,7 +121,7 @@ function NewGroup(props: { store: ChatStore; onDone(id: number | null): void }) 
   const [title, setTitle] = useState("");
   const [chosen, setChosen] = useState<Set<number>>(new Set());
   const [error, setError] = useState<string | null>(null);
-  const people = props.store.friends.flatMap((id) => props.store.names.get(id) ?? []);
+  const people = props.store.friends.flatMap((tie) => props.store.names.get(tie.user_id) ?? []);
 
   function toggle(id: number): void {
     const next = new Set(chosen);

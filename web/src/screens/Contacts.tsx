@@ -9,17 +9,15 @@ export function Contacts(props: { store: ChatStore; onOpen(conversationId: numbe
   const [handle, setHandle] = useState("");
   const [found, setFound] = useState<UserCard[] | null>(null);
   const [requests, setRequests] = useState<Schemas["FriendRequest"][]>([]);
-  const [friends, setFriends] = useState<Schemas["Contact"][]>([]);
   const [notice, setNotice] = useState<string | null>(null);
 
   async function refresh(): Promise<void> {
-    const [waiting, ties] = await Promise.all([
+    const [waiting] = await Promise.all([
       api.GET("/api/v1/friend-requests").then(must),
-      api.GET("/api/v1/contacts").then(must),
+      store.loadFriends(),
     ]);
     setRequests(waiting.requests);
-    setFriends(ties.contacts.filter((tie) => tie.friend));
-    await store.learnNames([...waiting.requests.map((r) => r.requester_id), ...ties.contacts.map((c) => c.user_id)]);
+    await store.learnNames(waiting.requests.map((r) => r.requester_id));
   }
 
   useEffect(() => {
@@ -109,8 +107,8 @@ export function Contacts(props: { store: ChatStore; onOpen(conversationId: numbe
       )}
       <section aria-labelledby="friends-title">
         <h3 id="friends-title">{t("contacts.friends")}</h3>
-        {friends.length === 0 && <p>{t("contacts.no_friends")}</p>}
-        {friends.map((friend) => (
+        {store.friends.length === 0 && <p>{t("contacts.no_friends")}</p>}
+        {store.friends.map((friend) => (
           <div class="person" key={friend.user_id}>
             <span>{friend.remark ?? name(friend.user_id)}</span>
             <button type="button" onClick={() => void message(friend.user_id)}>
