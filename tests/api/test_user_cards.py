@@ -48,6 +48,25 @@ async def test_members_contacts_and_requesters_are_named_and_strangers_left_out(
     assert await cards(alice, carol) == {}
 
 
+async def test_who_asks_to_join_by_link_is_named_to_those_who_run_the_group(
+    make_user: MakeUser,
+) -> None:
+    owner, admin, member, asker = [
+        await make_user(name) for name in ("olga", "adam", "mona", "asa")
+    ]
+    group = await group_of(owner, "choir", admin, member)
+    await owner.request("PUT", f"/api/v1/conversations/{group['id']}/admins/{admin.id}")
+    link = await owner.request(
+        "POST", f"/api/v1/conversations/{group['id']}/links", json={"needs_approval": True}
+    )
+    assert await cards(owner, asker) == {}
+    joined = await asker.request("POST", "/api/v1/join-links/join", json={"token": link["token"]})
+    assert joined["state"] == "pending"
+    assert set(await cards(owner, asker)) == {asker.id}
+    assert set(await cards(admin, asker)) == {asker.id}
+    assert await cards(member, asker) == {}
+
+
 async def test_the_list_of_ids_is_bounded(make_user: MakeUser) -> None:
     alice = await make_user("alice")
     assert_error(await alice.raw("GET", "/api/v1/users"), 400)

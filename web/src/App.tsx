@@ -97,7 +97,7 @@ export function App() {
         )}
       </header>
       {session ? (
-        <Main session={session} />
+        <Main session={session} onSignedOut={end} />
       ) : screen === "login" ? (
         <Login
           onRegister={() => setScreen("register")}

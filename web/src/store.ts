@@ -53,6 +53,7 @@ export class ChatStore {
   readonly pending = new Map<string, Pending>();
   readonly invitations = new Map<number, Invitation>();
   friends: Schemas["Contact"][] = [];
+  blocked: Schemas["Contact"][] = [];
   readonly received: Received[] = [];
   /** Posts seen removed (a tombstone, or a live push of the removal), by id. */
   readonly removedPosts = new Set<number>();
@@ -61,6 +62,13 @@ export class ChatStore {
 
   constructor(readonly me: Me) {
     this.names.set(me.id, me);
+  }
+
+  /** The user's own display name changed (their profile). */
+  renamed(displayName: string): void {
+    this.me.display_name = displayName;
+    this.names.set(this.me.id, { ...this.me });
+    this.changed();
   }
 
   subscribe(listener: Listener): () => void {
@@ -99,7 +107,8 @@ export class ChatStore {
     this.changed();
   }
 
-  /** The user's friends, named (the contact list, and whom a new group can invite). */
+  /** The user's friends, named (the contact list, and whom a new group can invite), and whom
+   * they block. */
   async loadFriends(): Promise<void> {
     const ties: Schemas["Contact"][] = [];
     let cursor: string | null = null;
@@ -112,8 +121,9 @@ export class ChatStore {
       ties.push(...page.contacts);
       cursor = page.next_cursor;
     } while (cursor);
-    this.friends = ties.filter((tie) => tie.friend);
-    await this.learnNames(this.friends.map((tie) => tie.user_id));
+    this.friends = ties.filter((tie) => tie.friend && !tie.blocked);
+    this.blocked = ties.filter((tie) => tie.blocked);
+    await this.learnNames(ties.map((tie) => tie.user_id));
     this.changed();
   }
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, or_, select, update
 
+from townhall.domain.messaging import MemberRole
 from townhall.store.database import DbConnection
 from townhall.store.on_conflict import insert_on_conflict
 from townhall.store.records import record_or_none, records
@@ -18,6 +19,7 @@ from townhall.store.schema import (
     friend_requests,
     identities,
     invitations,
+    join_requests,
     member_history,
     members,
 )
@@ -243,8 +245,10 @@ async def known_to(
 ) -> list[UserCard]:
     """The cards of those of `user_ids` the viewer knows: themselves, anyone who is or was a
     member of a conversation the viewer is in, their contacts, anyone a friend request is
-    open or was answered between them, and whoever invited them to a group."""
+    open or was answered between them, whoever invited them to a group, and whoever asked to
+    join by link a group they run."""
     mine = select(members.c.conversation_id).where(members.c.account_id == viewer_id)
+    run = mine.where(members.c.role.in_((MemberRole.OWNER, MemberRole.ADMIN)))
     known = or_(
         accounts.c.id == viewer_id,
         select(members.c.account_id)
@@ -275,6 +279,11 @@ async def known_to(
         .exists(),
         select(invitations.c.state)
         .where(invitations.c.invitee_id == viewer_id, invitations.c.inviter_id == accounts.c.id)
+        .exists(),
+        select(join_requests.c.state)
+        .where(
+            join_requests.c.conversation_id.in_(run), join_requests.c.account_id == accounts.c.id
+        )
         .exists(),
     )
     result = await conn.execute(

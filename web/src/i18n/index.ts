@@ -62,3 +62,9 @@ export function formatTime(iso: string): string {
 export function hasMessage(key: string): key is MessageKey {
   return key in en;
 }
+
+/** The catalog's words for a name the server sends (`{prefix}.{name}`), else the name itself. */
+export function labelOf(prefix: string, name: string): string {
+  const key = `${prefix}.${name}`;
+  return hasMessage(key) ? t(key) : name;
+}

@@ -5,6 +5,7 @@ import { explain } from "../errors";
 import { useStore } from "../hooks";
 import { formatTime, t } from "../i18n";
 import { titleOf } from "./Chats";
+import { GroupInfo } from "./GroupInfo";
 import { ReportForm } from "./Report";
 
 export function Chat(props: {
@@ -19,6 +20,7 @@ export function Chat(props: {
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [mentions, setMentions] = useState<number[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [showInfo, setShowInfo] = useState(false);
   const bottom = useRef<HTMLLIElement>(null);
   const conversation = store.conversations.get(props.conversationId);
   const thread = store.thread(props.conversationId);
@@ -72,7 +74,13 @@ export function Chat(props: {
           ‹ {t("chat.back")}
         </button>
         <h2>{conversation ? titleOf(store, conversation) : ""}</h2>
+        {conversation?.kind === "group" && (
+          <button type="button" class="quiet" aria-expanded={showInfo} onClick={() => setShowInfo(!showInfo)}>
+            {t("groupinfo.title")}
+          </button>
+        )}
       </header>
+      {showInfo && conversation && <GroupInfo store={store} conversation={conversation} onLeft={props.onBack} />}
       <ol class="messages" aria-live="polite">
         {store.olderCursor.get(props.conversationId) && (
           <li class="older">

@@ -61,6 +61,14 @@ export function Contacts(props: { store: ChatStore; onOpen(conversationId: numbe
       await refresh();
     });
 
+  const block = (userId: number, blocking: boolean) =>
+    attempt(async () => {
+      const params = { params: { path: { user_id: userId } } };
+      const path = "/api/v1/contacts/{user_id}/block";
+      must(await (blocking ? api.PUT(path, params) : api.DELETE(path, params)));
+      await store.loadFriends();
+    });
+
   const name = (userId: number) => store.nameOf(userId) ?? t("chat.someone", { id: userId });
 
   return (
@@ -85,6 +93,7 @@ export function Contacts(props: { store: ChatStore; onOpen(conversationId: numbe
           <button type="button" class="quiet" onClick={() => void befriend(user.id)}>
             {t("contacts.add")}
           </button>
+          <BlockButton name={user.display_name} onBlock={() => void block(user.id, true)} />
         </div>
       ))}
       {requests.length > 0 && (
@@ -114,9 +123,34 @@ export function Contacts(props: { store: ChatStore; onOpen(conversationId: numbe
             <button type="button" onClick={() => void message(friend.user_id)}>
               {t("contacts.message")}
             </button>
+            <BlockButton name={friend.remark ?? name(friend.user_id)} onBlock={() => void block(friend.user_id, true)} />
           </div>
         ))}
       </section>
+      {store.blocked.length > 0 && (
+        <section aria-labelledby="blocked-title">
+          <h3 id="blocked-title">{t("contacts.blocked")}</h3>
+          <p>
+            <small>{t("contacts.blocked_note")}</small>
+          </p>
+          {store.blocked.map((tie) => (
+            <div class="person" key={tie.user_id}>
+              <span>{tie.remark ?? name(tie.user_id)}</span>
+              <button type="button" class="quiet" onClick={() => void block(tie.user_id, false)}>
+                {t("contacts.unblock")}
+              </button>
+            </div>
+          ))}
+        </section>
+      )}
     </div>
+  );
+}
+
+function BlockButton(props: { name: string; onBlock(): void }) {
+  return (
+    <button type="button" class="quiet" aria-label={t("contacts.block_named", { name: props.name })} onClick={props.onBlock}>
+      {t("contacts.block")}
+    </button>
   );
 }

@@ -7,31 +7,40 @@ import { Accounts } from "./Accounts";
 import { Chat } from "./Chat";
 import { Chats } from "./Chats";
 import { Contacts } from "./Contacts";
+import { JoinPrompt, joinTokenOf } from "./GroupInfo";
+import { Me } from "./Me";
 import { Notices } from "./Notices";
 import { PostView } from "./PostView";
 
-type Tab = "chats" | "contacts" | "accounts" | "notices";
+type Tab = "chats" | "contacts" | "accounts" | "notices" | "me";
 const TABS: [Tab, MessageKey][] = [
   ["chats", "chats.title"],
   ["contacts", "contacts.title"],
   ["accounts", "accounts.title"],
   ["notices", "notices.title"],
+  ["me", "me.title"],
 ];
 
 /** What the right-hand pane shows (the whole screen on a phone). */
 type Opened = { kind: "chat"; id: number } | { kind: "post"; id: number } | null;
 
-export function Main({ session }: { session: Session }) {
+export function Main({ session, onSignedOut }: { session: Session; onSignedOut(): void }) {
   const { store } = session;
   useStore(store);
   const [tab, setTab] = useState<Tab>("chats");
   const [open, setOpen] = useState<Opened>(null);
+  const [joinToken, setJoinToken] = useState(joinTokenOf(location.pathname));
   const openChat = (id: number) => {
     setOpen({ kind: "chat", id });
     setTab("chats");
   };
   const openPost = (id: number) => setOpen({ kind: "post", id });
   const back = () => setOpen(null);
+  const joined = (conversationId: number | null) => {
+    setJoinToken(null);
+    history.replaceState(null, "", "/app/");
+    if (conversationId !== null) openChat(conversationId);
+  };
 
   return (
     <div class={`main ${open === null ? "" : "reading"}`}>
@@ -45,6 +54,7 @@ export function Main({ session }: { session: Session }) {
           </button>
         ))}
       </nav>
+      {joinToken && <JoinPrompt store={store} token={joinToken} onDone={joined} />}
       <section class="list">
         {tab === "chats" && (
           <Chats store={store} open={open?.kind === "chat" ? open.id : null} onOpen={openChat} />
@@ -52,6 +62,7 @@ export function Main({ session }: { session: Session }) {
         {tab === "contacts" && <Contacts store={store} onOpen={openChat} />}
         {tab === "accounts" && <Accounts store={store} onRead={openPost} />}
         {tab === "notices" && <Notices store={store} />}
+        {tab === "me" && <Me store={store} onSignedOut={onSignedOut} />}
       </section>
       {open?.kind === "chat" && (
         <Chat key={open.id} session={session} conversationId={open.id} onBack={back} onReadPost={openPost} />

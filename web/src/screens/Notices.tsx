@@ -1,5 +1,6 @@
-import type { Schemas } from "../api/client";
-import { formatTime, t } from "../i18n";
+import { useEffect, useState } from "preact/hooks";
+import { api, must, type Schemas } from "../api/client";
+import { formatTime, labelOf, t } from "../i18n";
 import type { ChatStore, Received } from "../store";
 import { reasonLabel } from "./Report";
 import { Standing, sanctionLabel } from "./Standing";
@@ -20,8 +21,62 @@ export function Notices(props: { store: ChatStore }) {
           </li>
         ))}
       </ul>
+      <Earlier version={received.length} />
     </>
   );
+}
+
+/** What was decided on the user's reports and appeals, also before this session began. */
+function Earlier(props: { version: number }) {
+  const [appeals, setAppeals] = useState<Schemas["Appeal"][]>([]);
+  const [reports, setReports] = useState<Schemas["Report"][]>([]);
+
+  useEffect(() => {
+    void Promise.all([
+      api.GET("/api/v1/appeals", { params: { query: { limit: 100 } } }).then(must),
+      api.GET("/api/v1/reports", { params: { query: { limit: 100 } } }).then(must),
+    ]).then(([appealPage, reportPage]) => {
+      setAppeals([...appealPage.appeals].reverse());
+      setReports(reportPage.reports);
+    });
+  }, [props.version]);
+
+  return (
+    <>
+      {appeals.length > 0 && (
+        <section aria-labelledby="appeals-title">
+          <h3 id="appeals-title">{t("notices.appeals")}</h3>
+          <ul class="notices">
+            {appeals.map((appeal) => (
+              <li key={appeal.id} class="notice" data-appeal-state={appeal.state}>
+                {describeAppeal(appeal)}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {reports.length > 0 && (
+        <section aria-labelledby="reports-title">
+          <h3 id="reports-title">{t("notices.reports")}</h3>
+          <ul class="notices">
+            {reports.map((report) => (
+              <li key={report.id} class="notice">
+                {t(`notices.report_state.${report.outcome}`, {
+                  reason: reasonLabel(report.reason),
+                  at: formatTime(report.created_at),
+                })}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+    </>
+  );
+}
+
+function describeAppeal(appeal: Schemas["Appeal"]): string {
+  const values = { at: formatTime(appeal.created_at), reason: appeal.reason ?? "" };
+  return t(`notices.appeal.${appeal.state}`, values);
 }
 
 function describe(item: Received): string {
@@ -50,6 +105,14 @@ function describe(item: Received): string {
       });
     case "sanction_ended":
       return t("notices.sanction_ended", { kind: sanctionLabel(notice.sanction.kind) });
+    case "appeal_decided":
+      return describeAppeal(notice.appeal);
+    case "public_account_status":
+      return t("notices.account_status", {
+        name: notice.name,
+        status: labelOf("account.status", notice.status),
+        reason: notice.reason ?? "",
+      });
     default:
       return notice.kind;
   }

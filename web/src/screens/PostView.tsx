@@ -4,6 +4,7 @@ import { explain } from "../errors";
 import { formatTime, t } from "../i18n";
 import type { ChatStore } from "../store";
 import { titleOf } from "./Chats";
+import { Compose } from "./MyAccounts";
 import { ReportForm, reasonLabel } from "./Report";
 
 type Post = Schemas["ReadPost"];
@@ -91,6 +92,7 @@ export function PostView(props: { store: ChatStore; postId: number; onBack(): vo
               </button>
               {forwarded && <span role="status"> {t("post.forwarded")}</span>}
             </form>
+            <Repost post={post} />
             {reporting ? (
               <ReportForm target="post" id={props.postId} onDone={() => setReporting(false)} />
             ) : (
@@ -102,5 +104,40 @@ export function PostView(props: { store: ChatStore; postId: number; onBack(): vo
         )}
       </div>
     </section>
+  );
+}
+
+/** Re-posting into an account the user runs: only approved accounts, and for current-affairs
+ * news only those entitled to re-post it (the server holds the same rule). */
+function Repost({ post }: { post: Post }) {
+  const [accounts, setAccounts] = useState<Schemas["PublicAccount"][]>([]);
+  const [rules, setRules] = useState<Schemas["PublicAccountPolicy"] | null>(null);
+  const [into, setInto] = useState<Schemas["PublicAccount"] | null>(null);
+
+  useEffect(() => {
+    void Promise.all([
+      api.GET("/api/v1/me/public-accounts", { params: { query: { limit: 100 } } }).then(must),
+      api.GET("/api/v1/policy").then(must),
+    ]).then(([mine, policy]) => {
+      const news = policy.public_accounts.news_content_classes.includes(post.content_class);
+      setRules(policy.public_accounts);
+      setAccounts(
+        mine.public_accounts.filter(
+          (account) => account.status === "approved" && (!news || account.news_entitlement !== "none"),
+        ),
+      );
+    });
+  }, [post.id]);
+
+  if (!rules || accounts.length === 0) return null;
+  if (into) return <Compose account={into} rules={rules} source={post} onDone={() => setInto(null)} />;
+  return (
+    <p class="repost">
+      {accounts.map((account) => (
+        <button type="button" class="quiet" key={account.id} onClick={() => setInto(account)}>
+          {t("post.repost_as", { account: account.name })}
+        </button>
+      ))}
+    </p>
   );
 }

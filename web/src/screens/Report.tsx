@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, must } from "../api/client";
 import { explain } from "../errors";
-import { hasMessage, t } from "../i18n";
+import { labelOf, t } from "../i18n";
 
 let reasons: Promise<string[]> | null = null;
 
@@ -12,8 +12,7 @@ function reportReasons(): Promise<string[]> {
 }
 
 export function reasonLabel(reason: string): string {
-  const key = `reason.${reason}`;
-  return hasMessage(key) ? t(key) : reason;
+  return labelOf("reason", reason);
 }
 
 /** Report a message or a post with a reason (and, if one likes, what happened). */

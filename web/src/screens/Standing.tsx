@@ -1,13 +1,12 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, must, type Schemas } from "../api/client";
 import { explain } from "../errors";
-import { formatTime, hasMessage, t } from "../i18n";
+import { formatTime, hasMessage, labelOf, t } from "../i18n";
 
 type Sanction = Schemas["Sanction"];
 
 export function sanctionLabel(kind: string): string {
-  const key = `sanction.${kind}`;
-  return hasMessage(key) ? t(key) : kind;
+  return labelOf("sanction", kind);
 }
 
 /** What a sanction of this kind withholds, in words; empty when the catalog says nothing. */

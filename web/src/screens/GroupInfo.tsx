@@ -1,0 +1,318 @@
+import { useEffect, useState } from "preact/hooks";
+import { encode } from "uqr";
+import { api, must, type ConversationSummary, type Schemas } from "../api/client";
+import { explain } from "../errors";
+import { formatTime, labelOf, t } from "../i18n";
+import type { ChatStore } from "../store";
+
+type Member = Schemas["Member"];
+type JoinLink = Schemas["JoinLink"];
+type JoinRequest = Schemas["JoinRequest"];
+
+const JOIN_PATH = "/app/join/";
+
+/** Where a join link's QR code points: the app, which asks the person to join once signed in. */
+export function joinUrl(token: string): string {
+  return `${location.origin}${JOIN_PATH}${encodeURIComponent(token)}`;
+}
+
+/** The join link's token when the app was opened at one, else null. */
+export function joinTokenOf(path: string): string | null {
+  return path.startsWith(JOIN_PATH) && path.length > JOIN_PATH.length
+    ? decodeURIComponent(path.slice(JOIN_PATH.length))
+    : null;
+}
+
+/** Asks the person who opened a join link whether to join; `onDone` with the group once in. */
+export function JoinPrompt(props: { store: ChatStore; token: string; onDone(conversationId: number | null): void }) {
+  const [said, setSaid] = useState<string | null>(null);
+  async function join(): Promise<void> {
+    try {
+      const result = must(await api.POST("/api/v1/join-links/join", { body: { token: props.token } }));
+      if (result.state === "pending") {
+        setSaid(t("join.pending"));
+        return;
+      }
+      await props.store.loadConversations();
+      props.onDone(result.conversation_id);
+    } catch (refused) {
+      setSaid(explain(refused));
+    }
+  }
+  return (
+    <section class="join-prompt" role="dialog" aria-labelledby="join-title">
+      <h3 id="join-title">{t("join.title")}</h3>
+      <p>{t("join.prompt")}</p>
+      {said && <p role="status">{said}</p>}
+      {said === null && (
+        <button type="button" onClick={() => void join()}>
+          {t("join.join")}
+        </button>
+      )}
+      <button type="button" class="quiet" onClick={() => props.onDone(null)}>
+        {said === null ? t("join.later") : t("group.cancel")}
+      </button>
+    </section>
+  );
+}
+
+/** A group's page: its announcement, members and their roles, join links as QR codes, join
+ * requests, and leaving. What a member may change follows their role; the server decides. */
+export function GroupInfo(props: { store: ChatStore; conversation: ConversationSummary; onLeft(): void }) {
+  const { store, conversation } = props;
+  const [said, setSaid] = useState<string | null>(null);
+  const mine = conversation.members.find((member) => member.user_id === store.me.id);
+  const runs = mine?.role === "owner" || mine?.role === "admin";
+  const path = { params: { path: { conversation_id: conversation.id } } };
+
+  async function attempt(action: () => Promise<unknown>, done?: string): Promise<void> {
+    setSaid(null);
+    try {
+      await action();
+      await store.loadConversations();
+      if (done) setSaid(done);
+    } catch (refused) {
+      setSaid(explain(refused));
+    }
+  }
+
+  const leave = () =>
+    attempt(async () => {
+      const owner = mine?.role === "owner";
+      must(await (owner ? api.DELETE("/api/v1/conversations/{conversation_id}", path) : api.POST("/api/v1/conversations/{conversation_id}/leave", path)));
+      props.onLeft();
+    });
+
+  return (
+    <aside class="group-info" aria-labelledby="group-info-title">
+      <h3 id="group-info-title">{t("groupinfo.title")}</h3>
+      {said && <p role="status">{said}</p>}
+      <Announcement conversation={conversation} editable={runs} attempt={attempt} />
+      <Members store={store} conversation={conversation} myRole={mine?.role ?? "member"} attempt={attempt} />
+      {runs && <JoinLinks conversation={conversation} />}
+      {runs && <JoinRequests store={store} conversation={conversation} attempt={attempt} />}
+      <button type="button" class="danger" onClick={() => void leave()}>
+        {mine?.role === "owner" ? t("groupinfo.dissolve") : t("groupinfo.leave")}
+      </button>
+    </aside>
+  );
+}
+
+type Attempt = (action: () => Promise<unknown>, done?: string) => Promise<void>;
+
+function Announcement(props: { conversation: ConversationSummary; editable: boolean; attempt: Attempt }) {
+  const current = props.conversation.group?.announcement ?? "";
+  const [text, setText] = useState(current);
+  const save = (event: Event) => {
+    event.preventDefault();
+    void props.attempt(
+      async () =>
+        must(
+          await api.PATCH("/api/v1/conversations/{conversation_id}", {
+            params: { path: { conversation_id: props.conversation.id } },
+            body: { announcement: text },
+          }),
+        ),
+      t("me.saved"),
+    );
+  };
+  if (!props.editable) {
+    return current ? (
+      <section class="announcement">
+        <h4>{t("groupinfo.announcement")}</h4>
+        <p class="text">{current}</p>
+      </section>
+    ) : null;
+  }
+  return (
+    <form class="announcement" onSubmit={save}>
+      <label>
+        {t("groupinfo.announcement")}
+        <textarea name="announcement" rows={2} value={text} onInput={(e) => setText(e.currentTarget.value)} />
+      </label>
+      <button type="submit">{t("me.save")}</button>
+    </form>
+  );
+}
+
+function Members(props: { store: ChatStore; conversation: ConversationSummary; myRole: string; attempt: Attempt }) {
+  const { store, conversation, myRole } = props;
+  const ids = { conversation_id: conversation.id };
+  const name = (id: number) => store.nameOf(id) ?? t("chat.someone", { id });
+
+  const promote = (member: Member) =>
+    props.attempt(async () => {
+      const path = "/api/v1/conversations/{conversation_id}/admins/{user_id}";
+      const params = { params: { path: { ...ids, user_id: member.user_id } } };
+      must(await (member.role === "admin" ? api.DELETE(path, params) : api.PUT(path, params)));
+    });
+  const remove = (member: Member) =>
+    props.attempt(async () =>
+      must(
+        await api.DELETE("/api/v1/conversations/{conversation_id}/members/{user_id}", {
+          params: { path: { ...ids, user_id: member.user_id } },
+        }),
+      ),
+    );
+  const mayRemove = (member: Member) =>
+    member.user_id !== store.me.id && (myRole === "owner" || (myRole === "admin" && member.role === "member"));
+
+  return (
+    <section aria-labelledby="members-title">
+      <h4 id="members-title">{t("groupinfo.members", { count: conversation.members.length })}</h4>
+      <ul class="members">
+        {conversation.members.map((member) => (
+          <li class="person" key={member.user_id}>
+            <span>
+              {name(member.user_id)}
+              {member.role !== "member" && <span class="badge">{labelOf("role", member.role)}</span>}
+            </span>
+            {myRole === "owner" && member.role !== "owner" && (
+              <button type="button" class="quiet" onClick={() => void promote(member)}>
+                {member.role === "admin" ? t("groupinfo.unmake_admin") : t("groupinfo.make_admin")}
+              </button>
+            )}
+            {mayRemove(member) && (
+              <button
+                type="button"
+                class="quiet"
+                aria-label={t("groupinfo.remove_named", { name: name(member.user_id) })}
+                onClick={() => void remove(member)}
+              >
+                {t("groupinfo.remove")}
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function JoinLinks({ conversation }: { conversation: ConversationSummary }) {
+  const [links, setLinks] = useState<JoinLink[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const path = { params: { path: { conversation_id: conversation.id } } };
+
+  async function refresh(): Promise<void> {
+    setLinks(must(await api.GET("/api/v1/conversations/{conversation_id}/links", path)).links);
+  }
+
+  useEffect(() => {
+    void refresh().catch((refused) => setError(explain(refused)));
+  }, [conversation.id]);
+
+  async function change(action: () => Promise<unknown>): Promise<void> {
+    setError(null);
+    try {
+      await action();
+      await refresh();
+    } catch (refused) {
+      setError(explain(refused));
+    }
+  }
+
+  const make = (needsApproval: boolean) =>
+    change(async () =>
+      must(await api.POST("/api/v1/conversations/{conversation_id}/links", { ...path, body: { needs_approval: needsApproval } })),
+    );
+  const revoke = (link: JoinLink) =>
+    change(async () =>
+      must(
+        await api.DELETE("/api/v1/conversations/{conversation_id}/links/{link_id}", {
+          params: { path: { conversation_id: conversation.id, link_id: link.id } },
+        }),
+      ),
+    );
+
+  return (
+    <section aria-labelledby="links-title">
+      <h4 id="links-title">{t("groupinfo.links")}</h4>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {links.map((link) => (
+        <figure class="join-link" key={link.id}>
+          <QrCode text={joinUrl(link.token)} label={t("groupinfo.qr", { title: conversation.title ?? "" })} />
+          <figcaption>
+            <input readOnly aria-label={t("groupinfo.link")} value={joinUrl(link.token)} />
+            <small>
+              {t("groupinfo.expires", { at: formatTime(link.expires_at) })}
+              {link.needs_approval && ` · ${t("groupinfo.needs_approval")}`}
+            </small>
+            <button type="button" class="quiet" onClick={() => void revoke(link)}>
+              {t("groupinfo.revoke")}
+            </button>
+          </figcaption>
+        </figure>
+      ))}
+      <button type="button" onClick={() => void make(false)}>
+        {t("groupinfo.new_link")}
+      </button>
+      <button type="button" class="quiet" onClick={() => void make(true)}>
+        {t("groupinfo.new_link_approval")}
+      </button>
+    </section>
+  );
+}
+
+/** A QR code drawn as one SVG path, one square per dark module. */
+export function QrCode(props: { text: string; label: string }) {
+  const { size, data } = encode(props.text, { border: 2, ecc: "M" });
+  const squares = data.flatMap((row, y) => row.flatMap((dark, x) => (dark ? [`M${x} ${y}h1v1h-1z`] : [])));
+  return (
+    <svg class="qr" role="img" aria-label={props.label} viewBox={`0 0 ${size} ${size}`} shape-rendering="crispEdges">
+      <rect width={size} height={size} fill="#fff" />
+      <path d={squares.join("")} fill="#000" />
+    </svg>
+  );
+}
+
+function JoinRequests(props: { store: ChatStore; conversation: ConversationSummary; attempt: Attempt }) {
+  const { store, conversation } = props;
+  const [requests, setRequests] = useState<JoinRequest[]>([]);
+
+  async function refresh(): Promise<void> {
+    const page = must(
+      await api.GET("/api/v1/conversations/{conversation_id}/join-requests", {
+        params: { path: { conversation_id: conversation.id } },
+      }),
+    );
+    setRequests(page.requests);
+    await store.learnNames(page.requests.map((request) => request.user_id));
+  }
+
+  useEffect(() => {
+    void refresh();
+  }, [conversation.id, conversation.members.length]);
+
+  const answer = (request: JoinRequest, verdict: "approve" | "decline") =>
+    props.attempt(async () => {
+      const path =
+        verdict === "approve"
+          ? "/api/v1/conversations/{conversation_id}/join-requests/{user_id}/approve"
+          : "/api/v1/conversations/{conversation_id}/join-requests/{user_id}/decline";
+      must(await api.POST(path, { params: { path: { conversation_id: conversation.id, user_id: request.user_id } } }));
+      await refresh();
+    });
+
+  if (requests.length === 0) return null;
+  return (
+    <section aria-labelledby="join-requests-title">
+      <h4 id="join-requests-title">{t("groupinfo.requests")}</h4>
+      {requests.map((request) => (
+        <div class="person" key={request.user_id}>
+          <span>{store.nameOf(request.user_id) ?? t("chat.someone", { id: request.user_id })}</span>
+          <button type="button" onClick={() => void answer(request, "approve")}>
+            {t("contacts.accept")}
+          </button>
+          <button type="button" class="quiet" onClick={() => void answer(request, "decline")}>
+            {t("contacts.decline")}
+          </button>
+        </div>
+      ))}
+    </section>
+  );
+}
