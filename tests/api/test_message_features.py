@@ -265,6 +265,7 @@ async def test_reading_moves_the_cursor_tells_the_readers_devices_and_the_other_
         await sent(alice, chat, text)
     before = await listed(bob, chat)
     assert (before["unread"], before["read_seq"]) == (3, 0)
+    assert (await listed(alice, chat))["partner_read_seq"] == 0
     assert before["last_message"]["text"] == "三"
     assert (await listed(alice, chat))["unread"] == 0  # one's own messages are never unread
 
@@ -273,6 +274,7 @@ async def test_reading_moves_the_cursor_tells_the_readers_devices_and_the_other_
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"conversation_id": chat, "seq": 2, "unread": 1}
     assert ((await listed(bob, chat))["unread"], (await listed(bob, chat))["read_seq"]) == (1, 2)
+    assert (await listed(alice, chat))["partner_read_seq"] == 2  # the receipt, also later
     for member in (alice, bob):  # bob's other devices, and alice's read receipt
         (read,) = events_of((await full_sync(member))[0], "read")
         assert (read["conversation_id"], read["user_id"], read["seq"]) == (chat, bob.id, 2)
@@ -315,6 +317,7 @@ async def test_in_a_group_only_the_readers_devices_hear_of_a_read(
         assert events_of((await full_sync(member))[0], "read") == []
     assert (await listed(carol, group))["unread"] == 0
     assert (await listed(alice, group))["unread"] == 1  # bob's
+    assert (await listed(alice, group))["partner_read_seq"] is None
 
 
 async def test_recalled_messages_are_not_unread(alice: User, bob: User, chat: int) -> None:

@@ -84,6 +84,8 @@ async def test_two_people_chat_live_and_one_catches_up_after_a_drop(
     bo_messages = bo.locator(".messages .message:not(.pending) .text")
     await expect(bo_messages).to_have_text(["Hello Bo"])
     await expect(bo.locator(".message").first.locator(".sender")).to_contain_text("Web")
+    receipt = amy.locator(".message .receipt")  # on her last message Bo has read
+    await expect(receipt).to_have_text(["Read"])
     await say(bo, "你好 Amy")
     await expect(amy_messages).to_have_text(["Hello Bo", "你好 Amy"])
     await check_screen(bo, "chat-zh-CN-phone")
@@ -102,4 +104,5 @@ async def test_two_people_chat_live_and_one_catches_up_after_a_drop(
     await say(amy, "Back again")
     await expect(bo_messages).to_have_text([*meanwhile, "Back again"])
     await expect(amy_messages).to_have_text([*meanwhile, "Back again"])
+    await expect(amy.locator(".message:has(.receipt) .text")).to_have_text("Back again")
     await check_screen(amy, "chat-en-desktop")

@@ -255,6 +255,8 @@ export class ChatStore {
         if (conversation && read.user_id === this.me.id && read.seq > conversation.read_seq) {
           conversation.read_seq = read.seq;
           conversation.unread = this.unreadAfter(read.conversation_id, read.seq);
+        } else if (conversation && read.user_id !== this.me.id && read.seq > (conversation.partner_read_seq ?? 0)) {
+          conversation.partner_read_seq = read.seq; // a read receipt: the other has read up to it
         }
         break;
       }

@@ -207,7 +207,8 @@ class MessagingService:
         self, actor: Principal, *, after: int | None, limit: int
     ) -> list[ConversationSummary]:
         """The caller's conversations after the one with id `after`, oldest first, each with
-        the caller's read cursor, unread count and last message."""
+        the caller's read cursor (and in a direct one the other's), unread count and last
+        message."""
         me = actor.account_id
         async with self._db.reading() as conn:
             rows = await conversation_store.list_for_account(
@@ -216,12 +217,15 @@ class MessagingService:
             ids = [row.id for row in rows]
             members = await conversation_store.roles_and_mutes_of(conn, ids)
             read = await message_store.read_seqs(conn, me, ids)
+            direct = [row.id for row in rows if row.kind == ConversationKind.DIRECT]
+            partner_read = await message_store.partner_read_seqs(conn, me, direct)
             unread = await message_store.unread_counts(conn, me, ids)
             last = await message_store.last_messages(conn, me, ids, sender_only=SENDER_ONLY)
         return [
             ConversationSummary(
                 ConversationView(row, *members[row.id]),
                 read_seq=read.get(row.id, 0),
+                partner_read_seq=partner_read.get(row.id, 0) if row.id in direct else None,
                 unread=unread.get(row.id, 0),
                 last_message=last.get(row.id),
             )

@@ -109,6 +109,7 @@ class ConversationSummary:
 
     view: ConversationView
     read_seq: int
+    partner_read_seq: int | None  # a direct conversation's other member's cursor
     unread: int
     last_message: StoredMessage | None
 
@@ -121,6 +122,7 @@ def render_conversation_summary(summary: ConversationSummary) -> dict[str, Any]:
     last = summary.last_message
     return render_conversation(summary.view) | {
         "read_seq": summary.read_seq,
+        "partner_read_seq": summary.partner_read_seq,
         "unread": summary.unread,
         "last_message": None if last is None else render_message(last),
     }

@@ -171,6 +171,19 @@ async def read_seqs(
     return {conversation_id: seq for conversation_id, seq in result}
 
 
+async def partner_read_seqs(
+    conn: DbConnection, account_id: int, direct_ids: Sequence[int]
+) -> dict[int, int]:
+    """In each of these direct conversations, how far the other member has read."""
+    result = await conn.execute(
+        select(read_cursors.c.conversation_id, read_cursors.c.seq).where(
+            read_cursors.c.conversation_id.in_(direct_ids),
+            read_cursors.c.account_id != account_id,
+        )
+    )
+    return {conversation_id: seq for conversation_id, seq in result}
+
+
 async def last_messages(
     conn: DbConnection,
     viewer_id: int,

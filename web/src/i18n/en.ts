@@ -254,6 +254,7 @@ export const en = {
   "error.public_account_limit": "Your identity already holds as many public accounts as allowed.",
   "error.phone_unconfirmed": "Please confirm your mobile phone first.",
   "error.news_not_entitled": "This account may not publish current-affairs news.",
+  "chat.read": "Read",
 } as const;
 
 export type MessageKey = keyof typeof en;

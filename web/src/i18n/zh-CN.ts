@@ -256,4 +256,5 @@ export const zhCN: Record<MessageKey, string> = {
   "error.public_account_limit": "你的证件名下的公众账号已达上限。",
   "error.phone_unconfirmed": "请先验证手机号。",
   "error.news_not_entitled": "该账号无权发布时政类新闻。",
+  "chat.read": "已读",
 };

@@ -26,6 +26,8 @@ export function Chat(props: {
   const thread = store.thread(props.conversationId);
   const pending = [...store.pending.values()].filter((p) => p.conversationId === props.conversationId);
   const newest = thread.at(-1)?.id;
+  const readUpTo = conversation?.partner_read_seq ?? 0;
+  const lastRead = thread.findLast((m) => m.sender_id === store.me.id && m.seq <= readUpTo)?.id;
 
   useEffect(() => {
     if (!store.messages.has(props.conversationId)) void store.loadOlder(props.conversationId);
@@ -95,6 +97,7 @@ export function Chat(props: {
             key={message.id}
             message={message}
             mine={message.sender_id === store.me.id}
+            read={message.id === lastRead}
             mentionsMe={message.mentions?.user_ids.includes(store.me.id) ?? false}
             sender={nameOf(message.sender_id)}
             quoted={message.reply_to ? store.message(props.conversationId, message.reply_to) : undefined}
@@ -180,6 +183,7 @@ export function Chat(props: {
 function MessageItem(props: {
   message: Message;
   mine: boolean;
+  read: boolean;
   mentionsMe: boolean;
   sender: string;
   quoted: Message | undefined;
@@ -219,6 +223,7 @@ function MessageItem(props: {
           </button>
         ))}
       <time dateTime={message.created_at}>{formatTime(message.created_at)}</time>
+      {props.read && <span class="receipt">{t("chat.read")}</span>}
       {!gone && (
         <span class="actions">
           <button type="button" class="link" onClick={props.onReply}>

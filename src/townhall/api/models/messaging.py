@@ -111,6 +111,11 @@ class ConversationSummary(Conversation):
     """A conversation in the caller's list, with what the caller has read of it."""
 
     read_seq: int = Field(ge=0, description="the caller's read cursor: the seq read up to")
+    partner_read_seq: int | None = Field(
+        ge=0,
+        description="in a direct conversation, the other member's read cursor (a read"
+        " receipt); null in a group",
+    )
     unread: int = Field(
         ge=0, description="the others' messages after the read cursor (not recalled or removed)"
     )
