@@ -49,6 +49,7 @@ export class ChatStore {
   readonly conversations = new Map<number, ConversationSummary>();
   readonly messages = new Map<number, Map<number, Message>>();
   readonly olderCursor = new Map<number, string | null>();
+  private readonly threads = new Map<number, Message[]>();
   readonly names = new Map<number, UserCard>();
   readonly pending = new Map<string, Pending>();
   readonly invitations = new Map<number, Invitation>();
@@ -86,10 +87,15 @@ export class ChatStore {
     return [...this.conversations.values()].sort((a, b) => at(b).localeCompare(at(a)));
   }
 
-  /** A conversation's loaded messages in order, oldest first. */
+  /** A conversation's loaded messages in order, oldest first (sorted once per change: a long
+   * chat is drawn on every change of the store). */
   thread(conversationId: number): Message[] {
-    const loaded = this.messages.get(conversationId);
-    return loaded ? [...loaded.values()].sort((a, b) => a.seq - b.seq) : [];
+    let ordered = this.threads.get(conversationId);
+    if (!ordered) {
+      ordered = [...(this.messages.get(conversationId)?.values() ?? [])].sort((a, b) => a.seq - b.seq);
+      this.threads.set(conversationId, ordered);
+    }
+    return ordered;
   }
 
   async loadConversations(): Promise<void> {
@@ -203,6 +209,7 @@ export class ChatStore {
       this.messages.set(message.conversation_id, loaded);
     }
     loaded.set(message.id, message);
+    this.threads.delete(message.conversation_id);
     const conversation = this.conversations.get(message.conversation_id);
     if (conversation && (!conversation.last_message || conversation.last_message.seq <= message.seq)) {
       conversation.last_message = message;

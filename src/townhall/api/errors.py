@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from townhall.api.i18n import localized, negotiate, translated
 from townhall.api.responses import JSONBody
 from townhall.domain import errors
 from townhall.domain.errors import ErrorCode
@@ -42,9 +43,9 @@ def error_response(code: ErrorCode, message: str) -> JSONBody:
     return JSONBody(error_body(code, message), status_code=code.status, headers=headers)
 
 
-def throttled_response(exc: errors.Throttled, retry_after: int) -> JSONBody:
+def throttled_response(exc: errors.Throttled, retry_after: int, message: str) -> JSONBody:
     """429 saying when to come back, in the body and in the standard header."""
-    error = {**error_body(exc.code, exc.message)["error"], "retry_after": retry_after}
+    error = {**error_body(exc.code, message)["error"], "retry_after": retry_after}
     return JSONBody(
         {"error": error}, status_code=exc.code.status, headers={"Retry-After": str(retry_after)}
     )
@@ -52,17 +53,19 @@ def throttled_response(exc: errors.Throttled, retry_after: int) -> JSONBody:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
-    async def _domain(_request: Request, exc: errors.DomainError) -> JSONBody:
+    async def _domain(request: Request, exc: errors.DomainError) -> JSONBody:
+        message = localized(exc, request.headers.get("accept-language"))
         if isinstance(exc, errors.Throttled) and exc.retry_after is not None:
-            return throttled_response(exc, exc.retry_after)
-        response = error_response(exc.code, exc.message)
+            return throttled_response(exc, exc.retry_after, message)
+        response = error_response(exc.code, message)
         if isinstance(exc, errors.Unavailable) and exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONBody:
-        return error_response(*describe_validation_error(exc))
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONBody:
+        code, message, where = describe_validation_error(exc)
+        return error_response(code, in_language(request, code, message, where))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONBody:
@@ -72,7 +75,7 @@ def install(app: FastAPI) -> None:
                 "HTTP %d with no code on %s %s", exc.status_code, request.method, request.url.path
             )
             return error_response(ErrorCode.INTERNAL_ERROR, "something went wrong on our side")
-        return error_response(code, str(exc.detail))
+        return error_response(code, in_language(request, code, str(exc.detail)))
 
     @app.exception_handler(ResponseValidationError)
     async def _answer_mismatch(request: Request, exc: ResponseValidationError) -> JSONBody:
@@ -92,24 +95,30 @@ def install(app: FastAPI) -> None:
         return error_response(ErrorCode.INTERNAL_ERROR, "something went wrong on our side")
 
 
+def in_language(request: Request, code: ErrorCode, message: str, *subjects: str) -> str:
+    language = negotiate(request.headers.get("accept-language"))
+    return translated(code, message, language, tuple(filter(None, subjects)))
+
+
 def describe_mismatch(problem: Any) -> str:
     where = ".".join(str(part) for part in problem.get("loc", ()))
     return f"{where} ({problem.get('type', 'invalid')})"
 
 
-def describe_validation_error(exc: RequestValidationError) -> tuple[ErrorCode, str]:
-    """The first problem, named by its location. Never the input value: it may be personal."""
+def describe_validation_error(exc: RequestValidationError) -> tuple[ErrorCode, str, str]:
+    """The first problem and its location (the field). Never the input value: it may be
+    personal."""
     problems = exc.errors()
     if not problems:
-        return ErrorCode.INVALID_REQUEST, "the request is not valid"
+        return ErrorCode.INVALID_REQUEST, "the request is not valid", ""
     first = problems[0]
     if first.get("type") == "json_invalid":
-        return ErrorCode.MALFORMED_JSON, "the request body is not valid JSON"
+        return ErrorCode.MALFORMED_JSON, "the request body is not valid JSON", ""
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "body"
     choice_code = _choice_code(first)
     if choice_code is not None:
-        return choice_code, f"{where} must be {first['ctx']['expected']}"
-    return ErrorCode.INVALID_REQUEST, f"{where}: {first.get('msg', 'is not valid')}"
+        return choice_code, f"{where} must be {first['ctx']['expected']}", where
+    return ErrorCode.INVALID_REQUEST, f"{where}: {first.get('msg', 'is not valid')}", where
 
 
 def _choice_code(problem: Any) -> ErrorCode | None:

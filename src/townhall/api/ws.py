@@ -22,6 +22,7 @@ from starlette.websockets import WebSocketDisconnect
 from structlog.contextvars import bind_contextvars
 
 from townhall.api.errors import error_body
+from townhall.api.i18n import localized
 from townhall.bus.base import user_channel
 from townhall.config import Settings
 from townhall.domain.errors import DomainError, ErrorCode
@@ -108,6 +109,8 @@ class Connection:
         self.resumes = 0
         self.in_flight = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
         self.tasks: set[asyncio.Task[None]] = set()
+        # Refusals in the language the browser asked for when it opened the socket.
+        self.language = websocket.headers.get("accept-language")
 
     def on_event(self, frame: bytes, origin: object) -> None:
         """Bus delivery. The socket that sent a message gets an ack instead of the event."""
@@ -173,9 +176,7 @@ class Connection:
             try:
                 events, cursor = await sync.events_since(self.principal, since, limit=REPLAY_PAGE)
             except DomainError as exc:
-                await self.websocket.send_text(
-                    orjson.dumps(_error(None, exc.code, exc.message)).decode()
-                )
+                await self.websocket.send_text(orjson.dumps(self._refusal(None, exc)).decode())
                 return
             for event in events:
                 await self.websocket.send_text(orjson.dumps(event).decode())
@@ -213,7 +214,7 @@ class Connection:
         try:
             await self.services.messaging.typing(self.principal, frame.conversation_id)
         except DomainError as exc:
-            self.send_control(_error(None, exc.code, exc.message))
+            self.send_control(self._refusal(None, exc))
 
     async def _send(self, frame: SendFrame) -> None:
         try:
@@ -228,7 +229,7 @@ class Connection:
                 mention_everyone=frame.mention_everyone,
             )
         except DomainError as exc:
-            self.send_control(_error(frame.client_id, exc.code, exc.message))
+            self.send_control(self._refusal(frame.client_id, exc))
             return
         except Exception:
             log.exception("send over the WebSocket failed")
@@ -245,6 +246,9 @@ class Connection:
                 "message": render_message(appended.message),
             }
         )
+
+    def _refusal(self, client_id: str | None, exc: DomainError) -> dict:
+        return _error(client_id, exc.code, localized(exc, self.language))
 
 
 def _error(client_id: str | None, code: ErrorCode, message: str) -> dict:

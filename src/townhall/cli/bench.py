@@ -151,3 +151,30 @@ def middleware(
     from townhall.cli.bench_middleware import BenchOptions, run
 
     run(BenchOptions(requests=requests, rounds=rounds, concurrency=concurrency), json_file)
+
+
+@bench_app.command("web")
+def web(
+    json_file: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
+    messages: Annotated[int, typer.Option(min=1, help="messages in the long chat")] = 10_000,
+    loads: Annotated[int, typer.Option(min=1, help="first-screen loads per CPU setting")] = 5,
+    slowdown: Annotated[
+        float, typer.Option(min=1, help="CPU throttling of the loaded setting")
+    ] = 4.0,
+) -> None:
+    """The web app in chromium: bundle size, first screen interactive, a long chat's opening
+    and scrolling (frame times, rows drawn). Needs the dev extra (Playwright) and `make
+    browser`."""
+    if find_spec("playwright") is None:
+        typer.echo("error: bench web needs Playwright: pip install 'townhall[dev]'", err=True)
+        raise typer.Exit(1)
+    from townhall.bench.common import report
+    from townhall.bench.web import WebBenchOptions, run
+    from townhall.web.pages import APP
+
+    try:
+        results = run(WebBenchOptions(APP, messages=messages, loads=loads, slowdown=slowdown))
+    except RuntimeError as problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(1) from None
+    report(results, json_file)

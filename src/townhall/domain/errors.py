@@ -310,12 +310,15 @@ class DomainError(Exception):
 
     status: ClassVar[int]
 
-    def __init__(self, message: str, *, code: ErrorCode) -> None:
+    def __init__(self, message: str, *, code: ErrorCode, subjects: tuple[str, ...] = ()) -> None:
         if code.status != self.status:
             raise TypeError(f"{code} is a {code.status} code, not a {type(self).__name__}")
         super().__init__(message)
         self.message = message
         self.code = code
+        # What the refusal names from a fixed vocabulary (a content_blocked's categories), for
+        # a message in another language to name too.
+        self.subjects = subjects
 
 
 class InvalidInput(DomainError):

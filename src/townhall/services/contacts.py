@@ -251,6 +251,7 @@ class Contacts:
             raise PolicyRefusal(
                 "refused: the greeting matches content the policy restricts",
                 code=ErrorCode.CONTENT_BLOCKED,
+                subjects=tuple(verdict.categories),
             )
 
     async def _greet(

@@ -272,6 +272,7 @@ class GroupAdmin:
             raise PolicyRefusal(
                 "refused: the announcement needs review before anyone may see it",
                 code=ErrorCode.CONTENT_BLOCKED,
+                subjects=tuple(verdict.categories),
             )
 
     async def _may(self, actor: Principal, capability: str) -> None:

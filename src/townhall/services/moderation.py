@@ -186,6 +186,7 @@ class ContentCheck:
             raise PolicyRefusal(
                 f"refused: the text matches {', '.join(verdict.categories)} content",
                 code=ErrorCode.CONTENT_BLOCKED,
+                subjects=tuple(verdict.categories),
             )
         return verdict
 

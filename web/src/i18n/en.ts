@@ -255,6 +255,8 @@ export const en = {
   "error.phone_unconfirmed": "Please confirm your mobile phone first.",
   "error.news_not_entitled": "This account may not publish current-affairs news.",
   "chat.read": "Read",
+  "chat.history": "Messages",
+  "chat.dismiss": "Dismiss",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -257,4 +257,6 @@ export const zhCN: Record<MessageKey, string> = {
   "error.phone_unconfirmed": "请先验证手机号。",
   "error.news_not_entitled": "该账号无权发布时政类新闻。",
   "chat.read": "已读",
+  "chat.history": "消息记录",
+  "chat.dismiss": "关闭",
 };

@@ -1,5 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Message } from "../api/client";
+import type { Pending } from "../store";
+import { useVirtualList } from "../virtual";
 import type { Session } from "../App";
 import { explain } from "../errors";
 import { useStore } from "../hooks";
@@ -21,22 +23,46 @@ export function Chat(props: {
   const [mentions, setMentions] = useState<number[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [showInfo, setShowInfo] = useState(false);
-  const bottom = useRef<HTMLLIElement>(null);
+  const scroller = useRef<HTMLDivElement>(null);
   const conversation = store.conversations.get(props.conversationId);
   const thread = store.thread(props.conversationId);
   const pending = [...store.pending.values()].filter((p) => p.conversationId === props.conversationId);
+  const rows: Row[] = [...thread, ...pending];
   const newest = thread.at(-1)?.id;
   const readUpTo = conversation?.partner_read_seq ?? 0;
   const lastRead = thread.findLast((m) => m.sender_id === store.me.id && m.seq <= readUpTo)?.id;
+  const list = useVirtualList({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => 76,
+    getItemKey: (index) => rowKey(rows[index]!),
+    overscan: 6,
+    anchorTo: "end", // older pages added above keep the reader where they were
+    followOnAppend: true, // at the bottom, a new message scrolls into view
+  });
+  const hasOlder = Boolean(store.olderCursor.get(props.conversationId));
+  const loadingOlder = useRef(false);
 
   useEffect(() => {
     if (!store.messages.has(props.conversationId)) void store.loadOlder(props.conversationId);
   }, [props.conversationId]);
 
+  // The newest message in view when the chat opens and after one's own send.
   useEffect(() => {
-    bottom.current?.scrollIntoView({ block: "end" });
+    if (rows.length > 0) list.scrollToIndex(rows.length - 1, { align: "end" });
+  }, [thread.length > 0, pending.length]);
+
+  useEffect(() => {
     void store.markRead(props.conversationId);
-  }, [newest, pending.length]);
+  }, [newest]);
+
+  // Scrolled near the top: the next page of history, one page at a time.
+  const firstDrawn = list.getVirtualItems()[0]?.index ?? 0;
+  useEffect(() => {
+    if (firstDrawn > 3 || !hasOlder || loadingOlder.current || thread.length === 0) return;
+    loadingOlder.current = true;
+    void store.loadOlder(props.conversationId).finally(() => (loadingOlder.current = false));
+  }, [firstDrawn, hasOlder]);
 
   function send(event: Event): void {
     event.preventDefault();
@@ -83,48 +109,47 @@ export function Chat(props: {
         )}
       </header>
       {showInfo && conversation && <GroupInfo store={store} conversation={conversation} onLeft={props.onBack} />}
-      <ol class="messages" aria-live="polite">
-        {store.olderCursor.get(props.conversationId) && (
-          <li class="older">
-            <button type="button" class="link" onClick={() => void store.loadOlder(props.conversationId)}>
-              {t("chat.older")}
-            </button>
-          </li>
-        )}
-        {thread.length === 0 && pending.length === 0 && <li class="empty">{t("chat.empty")}</li>}
-        {thread.map((message) => (
-          <MessageItem
-            key={message.id}
-            message={message}
-            mine={message.sender_id === store.me.id}
-            read={message.id === lastRead}
-            mentionsMe={message.mentions?.user_ids.includes(store.me.id) ?? false}
-            sender={nameOf(message.sender_id)}
-            quoted={message.reply_to ? store.message(props.conversationId, message.reply_to) : undefined}
-            quotedSender={(id) => nameOf(id)}
-            onReply={() => setReplyTo(message)}
-            onRecall={() => void recall(message)}
-            onReadPost={props.onReadPost}
-            postRemoved={message.attachment ? store.removedPosts.has(message.attachment.post_id) : false}
-          />
-        ))}
-        {pending.map((waiting) => (
-          <li key={waiting.clientId} class="message mine pending">
-            <p class="text">{waiting.text}</p>
-            {waiting.error ? (
-              <p class="error" role="alert">
-                {explain(waiting.error)}{" "}
-                <button type="button" class="link" onClick={() => store.dismiss(waiting.clientId)}>
-                  ✕
-                </button>
-              </p>
-            ) : (
-              <span class="status">{t("chat.sending")}</span>
-            )}
-          </li>
-        ))}
-        <li ref={bottom} aria-hidden="true" />
-      </ol>
+      {hasOlder && (
+        <button type="button" class="link older" onClick={() => void store.loadOlder(props.conversationId)}>
+          {t("chat.older")}
+        </button>
+      )}
+      <div class="messages" ref={scroller} tabIndex={0} aria-label={t("chat.history")}>
+        {rows.length === 0 && <p class="empty">{t("chat.empty")}</p>}
+        <ol style={{ height: `${list.getTotalSize()}px` }}>
+          {list.getVirtualItems().map((item) => {
+            const row = rows[item.index]!;
+            return (
+              <li
+                key={item.key}
+                class="row"
+                data-index={item.index}
+                ref={list.measureElement}
+                style={{ transform: `translateY(${item.start}px)` }}
+              >
+                {"clientId" in row ? (
+                  <PendingItem waiting={row} onDismiss={() => store.dismiss(row.clientId)} />
+                ) : (
+                  <MessageItem
+                    message={row}
+                    mine={row.sender_id === store.me.id}
+                    read={row.id === lastRead}
+                    mentionsMe={row.mentions?.user_ids.includes(store.me.id) ?? false}
+                    sender={nameOf(row.sender_id)}
+                    quoted={row.reply_to ? store.message(props.conversationId, row.reply_to) : undefined}
+                    quotedSender={(id) => nameOf(id)}
+                    onReply={() => setReplyTo(row)}
+                    onRecall={() => void recall(row)}
+                    onReadPost={props.onReadPost}
+                    postRemoved={row.attachment ? store.removedPosts.has(row.attachment.post_id) : false}
+                  />
+                )}
+              </li>
+            );
+          })}
+        </ol>
+      </div>
+      <LatestSaid message={thread.at(-1)} mine={store.me.id} nameOf={nameOf} />
       {error && (
         <p class="error" role="alert">
           {error}
@@ -180,6 +205,44 @@ export function Chat(props: {
   );
 }
 
+/** A row of the list: a stored message, or one of the user's sends waiting for its ack. */
+type Row = Message | Pending;
+
+function rowKey(row: Row): string {
+  return "clientId" in row ? `pending-${row.clientId}` : `message-${row.id}`;
+}
+
+function PendingItem(props: { waiting: Pending; onDismiss(): void }) {
+  const { waiting } = props;
+  return (
+    <div class="message mine pending">
+      <p class="text">{waiting.text}</p>
+      {waiting.error ? (
+        <p class="error" role="alert">
+          {explain(waiting.error)}{" "}
+          <button type="button" class="link" aria-label={t("chat.dismiss")} onClick={props.onDismiss}>
+            ✕
+          </button>
+        </p>
+      ) : (
+        <span class="status">{t("chat.sending")}</span>
+      )}
+    </div>
+  );
+}
+
+/** What others said last, read out by screen readers (the list itself is drawn as it scrolls,
+ * so it cannot be the live region). */
+function LatestSaid(props: { message: Message | undefined; mine: number; nameOf(id: number): string }) {
+  const { message } = props;
+  const said = message && message.sender_id !== props.mine && !message.recalled && !message.moderation;
+  return (
+    <p class="visually-hidden" role="status">
+      {said ? `${props.nameOf(message.sender_id)}: ${message.text}` : ""}
+    </p>
+  );
+}
+
 function MessageItem(props: {
   message: Message;
   mine: boolean;
@@ -200,7 +263,7 @@ function MessageItem(props: {
   const text = message.recalled ? t("chat.recalled") : message.moderation === "removed" ? t("chat.removed") : message.text;
   const classes = ["message", props.mine ? "mine" : "", props.mentionsMe ? "mentions-me" : ""];
   return (
-    <li class={classes.join(" ")} data-message-id={message.id}>
+    <div class={classes.join(" ")} data-message-id={message.id}>
       <span class="sender">
         {props.sender}
         {props.mentionsMe && <strong> · {t("chat.mentions_you")}</strong>}
@@ -241,6 +304,6 @@ function MessageItem(props: {
         </span>
       )}
       {reporting && <ReportForm target="message" id={message.id} onDone={() => setReporting(false)} />}
-    </li>
+    </div>
   );
 }

@@ -3,25 +3,12 @@ import { encode } from "uqr";
 import { api, must, type ConversationSummary, type Schemas } from "../api/client";
 import { explain } from "../errors";
 import { formatTime, labelOf, t } from "../i18n";
+import { joinUrl } from "../joinLinks";
 import type { ChatStore } from "../store";
 
 type Member = Schemas["Member"];
 type JoinLink = Schemas["JoinLink"];
 type JoinRequest = Schemas["JoinRequest"];
-
-const JOIN_PATH = "/app/join/";
-
-/** Where a join link's QR code points: the app, which asks the person to join once signed in. */
-export function joinUrl(token: string): string {
-  return `${location.origin}${JOIN_PATH}${encodeURIComponent(token)}`;
-}
-
-/** The join link's token when the app was opened at one, else null. */
-export function joinTokenOf(path: string): string | null {
-  return path.startsWith(JOIN_PATH) && path.length > JOIN_PATH.length
-    ? decodeURIComponent(path.slice(JOIN_PATH.length))
-    : null;
-}
 
 /** Asks the person who opened a join link whether to join; `onDone` with the group once in. */
 export function JoinPrompt(props: { store: ChatStore; token: string; onDone(conversationId: number | null): void }) {
