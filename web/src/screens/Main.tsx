@@ -44,7 +44,7 @@ export function Main({ session, onSignedOut }: { session: Session; onSignedOut()
   };
 
   return (
-    <div class={`main ${open === null ? "" : "reading"}`}>
+    <div class={`main ${open === null ? "" : "reading"} ${tab === "me" && open === null ? "wide" : ""}`}>
       <nav class="tabs" aria-label={t("app.name")}>
         {TABS.map(([name, label]) => (
           <button type="button" key={name} aria-pressed={tab === name} onClick={() => setTab(name)}>
