@@ -65,13 +65,19 @@ class State:
             m = event["message"]
             self.messages[m["id"]] = (m["conversation_id"], m["seq"], m["text"], "recalled" in m)
         elif kind == "recall":
+            # One who joined a group after a message still hears of its recall: the group's
+            # history shows it to them.
             recalled = event["recall"]
-            chat, seq, _, _ = self.messages[recalled["message_id"]]
+            chat, seq = recalled["conversation_id"], recalled["seq"]
             self.messages[recalled["message_id"]] = (chat, seq, "", True)
         elif kind == "read":
             read = event["read"]
             key = (read["conversation_id"], read["user_id"])
             self.reads[key] = max(self.reads.get(key, 0), read["seq"])
+
+    def forget(self, chat: int) -> None:
+        """Drop what is known of one conversation's messages."""
+        self.messages = {k: m for k, m in self.messages.items() if m[0] != chat}
 
 
 def reduced(events: list[dict[str, Any]], me: int) -> State:
@@ -184,6 +190,11 @@ async def play(server: Server, actions: list[tuple[str, int, int]]) -> None:
                 heard = await caught_up(socket, replayed[-1]["cursor"] if replayed else 0)
                 now = await api_view(user)
                 from_sync, from_socket = reduced(replayed, user.id), reduced(heard, user.id)
+                # Sync shows a message as it is now, also in a group one has left (recalled
+                # after one left: recalled), where no live event follows one out.
+                if scene.group not in now.groups:
+                    for state in (from_sync, from_socket):
+                        state.forget(scene.group)
                 assert from_sync == from_socket
                 assert from_sync.groups == now.groups
                 # A tie with neither friendship nor a block is no contact to list.

@@ -469,6 +469,7 @@ async def sanctions_and_appeals(
         json={"verdict": "uphold", "reason": "it was an advertisement"},
     )
     await lifted(admin, limit["id"])
+    await alice.request("GET", "/api/v1/notices")  # the removal, the sanction, its appeal, its end
     await reviewer.request(
         "POST",
         "/api/v1/admin/identity-links",

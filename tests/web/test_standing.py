@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.conftest import MakeUser, Server, User
-from tests.support import applied
+from tests.support import SANCTIONS, applied
 from tests.web.conftest import check_screen, say, signed_in
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
@@ -56,3 +56,21 @@ async def test_a_sanction_is_shown_with_its_reasons_and_appealed(
     )
     (appeal,) = (await dan.request("GET", "/api/v1/appeals"))["appeals"]
     assert appeal["statement"] == "The story was true; here is the source."
+
+
+@pytest.mark.parametrize("english", [True, False], ids=["en", "zh-CN"])
+async def test_what_was_decided_before_logging_in_is_among_the_notices(
+    browser: Browser, server: Server, make_user: MakeUser, reviewer: User, english: bool
+) -> None:
+    eve = await make_user("eve")
+    warning = await applied(reviewer, "user", eve.id, "warning", reason="insulted a neighbour")
+    await reviewer.request(
+        "POST", f"{SANCTIONS}/{warning['id']}/lift", json={"reason": "a second look"}
+    )
+    page = await signed_in(browser, server, eve, english=english)
+    await page.get_by_role("button", name="Notices" if english else "通知").click()
+    notices = page.locator(".notices .notice")
+    await expect(notices).to_have_count(2)
+    await expect(notices.first).to_contain_text("ended" if english else "已结束")
+    await expect(notices.last).to_contain_text("insulted a neighbour")
+    await check_screen(page, f"notices-{'en' if english else 'zh-CN'}")

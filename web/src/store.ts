@@ -20,6 +20,7 @@ export interface Pending {
 }
 
 export type Invitation = Schemas["Invitation"];
+type NoticeFrame = Schemas["NoticeEvent"] | Schemas["CorrectionEvent"];
 export type Correction = Schemas["Correction"];
 
 /** A notice or a correction the user was sent (sanctions, removals, report outcomes, rumours). */
@@ -55,7 +56,9 @@ export class ChatStore {
   readonly invitations = new Map<number, Invitation>();
   friends: Schemas["Contact"][] = [];
   blocked: Schemas["Contact"][] = [];
+  /** Notices and corrections, in stream order; `unseen` arrived live since the tab was open. */
   readonly received: Received[] = [];
+  unseen = 0;
   /** Posts seen removed (a tombstone, or a live push of the removal), by id. */
   readonly removedPosts = new Set<number>();
   private readonly asked = new Set<number>();
@@ -246,16 +249,10 @@ export class ChatStore {
         break;
       }
       case "notice":
-        this.received.push({ cursor: frame.cursor!, type: "notice", notice: frame["notice"] as Schemas["Notice"] });
+      case "correction":
+        this.receive(frame as NoticeFrame);
+        this.unseen += 1;
         break;
-      case "correction": {
-        const correction = frame["correction"] as Correction;
-        this.received.push({ cursor: frame.cursor!, type: "correction", correction });
-        if (correction.target.type === "post" && correction.decision === "remove") {
-          this.removedPosts.add(correction.target.id);
-        }
-        break;
-      }
       case "read": {
         const read = frame["read"] as { conversation_id: number; user_id: number; seq: number };
         const conversation = this.conversations.get(read.conversation_id);
@@ -296,6 +293,35 @@ export class ChatStore {
     if (message) Object.assign(message, change);
     const conversation = this.conversations.get(conversationId);
     if (conversation?.last_message?.id === messageId) Object.assign(conversation.last_message, change);
+  }
+
+  /** What the platform told the user before now (the newest page), beside what arrives live. */
+  async loadNotices(): Promise<void> {
+    const page = must(await api.GET("/api/v1/notices", { params: { query: { limit: 100 } } }));
+    for (const event of page.notices) this.receive(event);
+    this.changed();
+  }
+
+  /** A notice or correction, once, in stream order. */
+  private receive(event: NoticeFrame): void {
+    if (this.received.some((known) => known.cursor === event.cursor)) return;
+    const item: Received =
+      event.type === "notice"
+        ? { cursor: event.cursor, type: "notice", notice: event.notice }
+        : { cursor: event.cursor, type: "correction", correction: event.correction };
+    const at = this.received.findIndex((known) => known.cursor > event.cursor);
+    this.received.splice(at === -1 ? this.received.length : at, 0, item);
+    const { correction } = item;
+    if (correction?.target.type === "post" && correction.decision === "remove") {
+      this.removedPosts.add(correction.target.id);
+    }
+  }
+
+  /** The notices tab was opened: what arrived is seen. */
+  seenNotices(): void {
+    if (this.unseen === 0) return;
+    this.unseen = 0;
+    this.changed();
   }
 
   /** The corrections sent about a post (a reviewer found it false). */

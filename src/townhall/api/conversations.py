@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Path, Query, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.models.common import Cursor, at_most, cursor_position, errors, next_cursor
-from townhall.api.models.events import Sync
+from townhall.api.models.events import NoticePage, Sync
 from townhall.api.models.messaging import (
     Conversation,
     ConversationPage,
@@ -226,6 +226,25 @@ async def history(
     last = messages[-1].seq if len(messages) == limit else None
     page = [render_message(message) for message in messages]
     return JSONBody({"messages": page, "next_cursor": next_cursor(last)})
+
+
+@router.get(
+    "/notices",
+    summary="List what the platform told the caller: notices and corrections, newest first",
+    response_model=NoticePage,
+)
+async def notices(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    cursor: Cursor = None,
+    limit: Annotated[int, at_most(100)] = 50,
+) -> JSONBody:
+    """Sanctions, removals and markings of one's content, report outcomes, appeal decisions,
+    public-account decisions and rumour corrections, as the stream carried them: what a client
+    shows of the time before it connected."""
+    found = await services.sync.notices(principal, before=cursor_position(cursor), limit=limit)
+    last = found[-1]["cursor"] if len(found) == limit else None
+    return JSONBody({"notices": found, "next_cursor": next_cursor(last)})
 
 
 @router.get(

@@ -9,7 +9,7 @@ from typing import Any
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.errors import ErrorCode, InvalidInput, Throttled
-from townhall.domain.events import LIVE_ONLY_PREFIXES, message_event
+from townhall.domain.events import LIVE_ONLY_PREFIXES, EventType, message_event
 from townhall.domain.limits import Limits
 from townhall.services.holds import Holds
 from townhall.services.principal import Principal
@@ -17,6 +17,9 @@ from townhall.services.rendering import render_message
 from townhall.store import stream as stream_store
 from townhall.store.database import Database
 from townhall.store.stream import StreamEntry
+
+# What the platform tells a user, as the notices list gives it back.
+NOTICE_TYPES = (EventType.NOTICE, EventType.CORRECTION)
 
 
 class SyncService:
@@ -57,6 +60,17 @@ class SyncService:
         if len(entries) == limit:
             return events, entries[-1].position
         return events, upto
+
+    async def notices(
+        self, actor: Principal, *, before: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """What the platform told the caller (notices, corrections), newest first: the stream's
+        events of those kinds, kept for as long as the stream is."""
+        async with self._db.reading() as conn:
+            entries = await stream_store.events_of_types_before(
+                conn, actor.account_id, NOTICE_TYPES, before=before, limit=limit
+            )
+        return [_render(entry) for entry in entries]
 
     async def wait_for_events(
         self, actor: Principal, since: int, *, timeout: float, limit: int | None = None

@@ -127,6 +127,23 @@ async def entries_since(
     return [_entry(row) for row in result]
 
 
+async def events_of_types_before(
+    conn: DbConnection, account_id: int, types: Iterable[str], *, before: int | None, limit: int
+) -> list[StreamEntry]:
+    """The caller's events of these types (no messages), newest first, below `before`."""
+    query = (
+        select(inbox.c.position, events.c.payload)
+        .select_from(inbox.join(events, events.c.position == inbox.c.position))
+        .where(inbox.c.account_id == account_id, events.c.type.in_(tuple(types)))
+        .order_by(inbox.c.position.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(inbox.c.position < before)
+    result = await conn.execute(query)
+    return [StreamEntry(row.position, row.payload) for row in result]
+
+
 def _entry(row: Row[Any]) -> StreamEntry:
     if row.id is None:
         return StreamEntry(row.position, row.payload)

@@ -49,9 +49,7 @@ export function Main({ session, onSignedOut }: { session: Session; onSignedOut()
         {TABS.map(([name, label]) => (
           <button type="button" key={name} aria-pressed={tab === name} onClick={() => setTab(name)}>
             {t(label)}
-            {name === "notices" && store.received.length > 0 && (
-              <span class="count"> {store.received.length}</span>
-            )}
+            {name === "notices" && store.unseen > 0 && <span class="count"> {store.unseen}</span>}
           </button>
         ))}
       </nav>

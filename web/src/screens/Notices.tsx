@@ -8,7 +8,12 @@ import { Standing, sanctionLabel } from "./Standing";
 /** What the user was told: sanctions with their reasons, removals, report outcomes, rumour
  * corrections. Newest first. */
 export function Notices(props: { store: ChatStore }) {
-  const received = [...props.store.received].reverse();
+  const { store } = props;
+  useEffect(() => {
+    void store.loadNotices();
+  }, []);
+  useEffect(() => store.seenNotices(), [store.unseen]);
+  const received = [...store.received].reverse();
   const sanctionNotices = received.filter((item) => item.notice?.kind.startsWith("sanction_")).length;
   return (
     <>

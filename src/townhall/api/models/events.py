@@ -273,6 +273,15 @@ StreamEvent = TypeAliasType(
 )
 
 
+class NoticePage(Model):
+    """GET /api/v1/notices: what the platform told the caller, newest first."""
+
+    notices: list[Annotated[NoticeEvent | CorrectionEvent, Field(discriminator="type")]] = Field(
+        description="notice and correction events as the stream carried them"
+    )
+    next_cursor: str | None = Field(description="send as `cursor` for older ones; null: no more")
+
+
 class Sync(Model):
     """GET /api/v1/sync: the caller's events after a cursor."""
 
