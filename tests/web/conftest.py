@@ -3,8 +3,11 @@ it with a CJK font; never `playwright install`, which cannot download here)."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import AsyncIterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -21,7 +24,24 @@ SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 AXE = Axe()
+CATALOGS = Path(__file__).parents[2] / "web" / "src" / "i18n"
+ENTRY = re.compile(r'"([\w.]+)":\s*("(?:[^"\\]|\\.)*")')
 WAIT_MS = 15_000  # a reconnect waits 1, 2, 4 … s: the third try is within this
+
+
+@cache
+def catalog(english: bool) -> dict[str, str]:
+    """The app's own strings in one language (web/src/i18n), by key."""
+    text = (CATALOGS / ("en.ts" if english else "zh-CN.ts")).read_text(encoding="utf-8")
+    return {key: json.loads(value) for key, value in ENTRY.findall(text)}
+
+
+def ui(english: bool, key: str, **values: str) -> str:
+    """What the app shows for `key` in that language, `{name}` filled from `values`."""
+    text = catalog(english)[key]
+    for name, value in values.items():
+        text = text.replace(f"{{{name}}}", value)
+    return text
 
 
 async def check_screen(page: Page, name: str) -> None:

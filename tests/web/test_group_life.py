@@ -50,6 +50,8 @@ async def test_announcement_admins_and_join_links(
     joining = await (await browser.new_context(locale="en-US" if english else "zh-CN")).new_page()
     await joining.goto(address)
     await log_in(joining, newcomer.handle, english=english)
+    await expect(joining.locator(".join-prompt")).to_be_visible()
+    await check_screen(joining, f"join-{'en' if english else 'zh-CN'}")
     await joining.get_by_role("button", name="Join" if english else "加入", exact=True).click()
     await expect(joining.locator(".chat h2")).to_have_text(title)
     assert newcomer.id in {

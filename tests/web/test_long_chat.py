@@ -7,7 +7,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.conftest import MakeUser, Server, User
-from tests.web.conftest import signed_in
+from tests.web.conftest import check_screen, signed_in
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
 MESSAGES = 600  # twelve pages of history
@@ -42,6 +42,7 @@ async def test_a_long_chat_draws_only_what_is_in_view_and_scrolls_back_to_its_st
         await history.evaluate("element => element.scrollTo(0, 0)")
         await page.wait_for_timeout(150)  # the next page's answer, and its rows measured
     await expect(first).to_be_visible()
+    await check_screen(page, "long-chat-en")
     drawn = await texts.all_inner_texts()
     assert len(drawn) <= MOST_DRAWN, len(drawn)
     numbers = [int(text.split(" line ")[1]) for text in drawn]

@@ -114,6 +114,7 @@ async def test_apply_for_a_public_account_follow_its_review_publish_and_repost(
     await form.locator("select[name=category]").select_option("individual")
     await form.locator("select[name=account_type]").select_option("service")
     await form.locator("textarea[name=description]").fill("山里的日常。")
+    await check_screen(page, f"apply-{'en-desktop' if english else 'zh-CN-phone'}")
     await form.get_by_role("button", name="Send application" if english else "提交申请").click()
     applied = mine.locator(".own-account").filter(has_text=name)
     await expect(applied).to_contain_text("waiting for review" if english else "审核中")
