@@ -43,6 +43,9 @@ async def test_a_sanction_is_shown_with_its_reasons_and_appealed(
     await say(page, "hello?")
     refusal = page.locator(".message.pending [role=alert]")
     await expect(refusal).to_contain_text("suspended" if english else "暂停更新")
+    # …with what the sanction withholds and until when, from the user's standing.
+    await expect(refusal).to_contain_text("send messages" if english else "发消息")
+    await expect(refusal).to_contain_text("until " if english else "至 ")
 
     back = page.locator(".chat .back")  # shown on a phone, where the chat covers the tabs
     if await back.is_visible():

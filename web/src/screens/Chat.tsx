@@ -9,6 +9,7 @@ import { formatTime, t } from "../i18n";
 import { titleOf } from "./Chats";
 import { GroupInfo } from "./GroupInfo";
 import { ReportForm } from "./Report";
+import { SanctionTerms } from "./Standing";
 
 export function Chat(props: {
   session: Session;
@@ -219,7 +220,7 @@ function PendingItem(props: { waiting: Pending; onDismiss(): void }) {
       <p class="text">{waiting.text}</p>
       {waiting.error ? (
         <p class="error" role="alert">
-          {explain(waiting.error)}{" "}
+          {explain(waiting.error)} <SanctionTerms code={waiting.error.code} />{" "}
           <button type="button" class="link" aria-label={t("chat.dismiss")} onClick={props.onDismiss}>
             ✕
           </button>

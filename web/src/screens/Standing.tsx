@@ -10,7 +10,7 @@ export function sanctionLabel(kind: string): string {
 }
 
 /** What a sanction of this kind withholds, in words; empty when the catalog says nothing. */
-function withholds(kind: string): string {
+export function withholds(kind: string): string {
   const key = `standing.withholds.${kind}`;
   return hasMessage(key) ? t(key) : "";
 }
@@ -87,5 +87,34 @@ function SanctionItem({ sanction }: { sanction: Sanction }) {
         )
       )}
     </div>
+  );
+}
+
+// The refusals a sanction on the user gives, by the kind of sanction.
+const SANCTION_BY_REFUSAL: Record<string, string> = {
+  updates_suspended: "suspend_updates",
+  publication_limited: "limit_publication",
+  account_closed: "close",
+};
+
+/** Under a refusal a sanction gave: what it withholds and until when (from the user's standing). */
+export function SanctionTerms({ code }: { code: string }) {
+  const kind = SANCTION_BY_REFUSAL[code];
+  const [until, setUntil] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!kind) return;
+    void api.GET("/api/v1/me").then((answer) => {
+      const sanction = must(answer).sanctions.find((s) => s.kind === kind);
+      const ends = sanction?.statement.ends_at;
+      setUntil(ends ? formatTime(ends) : t("notices.no_end"));
+    });
+  }, [kind]);
+
+  if (!kind || until === null) return null;
+  return (
+    <small class="sanction-terms">
+      {t("standing.until", { until })} {withholds(kind)}
+    </small>
   );
 }
