@@ -9,7 +9,7 @@ from playwright.async_api import Browser, expect
 
 from tests.conftest import MakeUser, Server
 from tests.support import befriend, group_of
-from tests.web.conftest import check_screen, log_in, signed_in
+from tests.web.conftest import check_screen, log_in, signed_in, ui
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
 LANGUAGES = pytest.mark.parametrize("english", [True, False], ids=["en", "zh-CN"])
@@ -101,6 +101,15 @@ async def test_block_and_unblock(
         json={"text": "在吗", "client_id": "blocked-1"},
     )
     assert refused.json()["error"]["code"] == "messages_not_accepted"  # a block is never told
+
+    # Bo can be reported from there too, as a person, with a reason.
+    report = ui(english, "report.named", name=bo_name)
+    await blocked.get_by_role("button", name=report).click()
+    await blocked.locator("select[name=reason]").select_option("fraud")
+    await blocked.get_by_role("button", name=ui(english, "report.send")).click()
+    await expect(blocked.get_by_role("status")).to_have_text(ui(english, "report.sent"))
+    (filed,) = (await amy.request("GET", "/api/v1/reports"))["reports"]
+    assert (filed["target"], filed["reason"]) == ({"type": "user", "id": bo.id}, "fraud")
 
     await blocked.get_by_role("button", name="Unblock" if english else "解除拉黑").click()
     await expect(blocked).to_have_count(0)

@@ -257,6 +257,7 @@ export const en = {
   "chat.read": "Read",
   "chat.history": "Messages",
   "chat.dismiss": "Dismiss",
+  "report.named": "Report {name}",
 } as const;
 
 export type MessageKey = keyof typeof en;

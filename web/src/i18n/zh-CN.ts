@@ -259,4 +259,5 @@ export const zhCN: Record<MessageKey, string> = {
   "chat.read": "已读",
   "chat.history": "消息记录",
   "chat.dismiss": "关闭",
+  "report.named": "举报{name}",
 };

@@ -3,6 +3,7 @@ import { api, must, type Schemas } from "../api/client";
 import { explain } from "../errors";
 import { formatTime, t } from "../i18n";
 import type { ChatStore } from "../store";
+import { ReportButton } from "./Report";
 
 type Account = Schemas["PublicAccount"];
 type TimelineItem = Schemas["Timeline"]["posts"][number];
@@ -80,6 +81,7 @@ export function Accounts(props: { store: ChatStore; onRead(postId: number): void
             <button type="button" class={account.subscribed ? "quiet" : ""} onClick={() => void follow(account)}>
               {account.subscribed ? t("accounts.unsubscribe") : t("accounts.subscribe")}
             </button>
+            <ReportButton target="public_account" id={account.id} label={t("report.named", { name: account.name })} />
           </div>
         ))}
       </section>

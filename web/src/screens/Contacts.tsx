@@ -3,6 +3,7 @@ import { api, must, type Schemas, type UserCard } from "../api/client";
 import { explain } from "../errors";
 import { t } from "../i18n";
 import type { ChatStore } from "../store";
+import { ReportButton } from "./Report";
 
 export function Contacts(props: { store: ChatStore; onOpen(conversationId: number): void }) {
   const { store } = props;
@@ -94,6 +95,7 @@ export function Contacts(props: { store: ChatStore; onOpen(conversationId: numbe
             {t("contacts.add")}
           </button>
           <BlockButton name={user.display_name} onBlock={() => void block(user.id, true)} />
+          <ReportButton target="user" id={user.id} label={t("report.named", { name: user.display_name })} />
         </div>
       ))}
       {requests.length > 0 && (
@@ -124,6 +126,11 @@ export function Contacts(props: { store: ChatStore; onOpen(conversationId: numbe
               {t("contacts.message")}
             </button>
             <BlockButton name={friend.remark ?? name(friend.user_id)} onBlock={() => void block(friend.user_id, true)} />
+            <ReportButton
+              target="user"
+              id={friend.user_id}
+              label={t("report.named", { name: friend.remark ?? name(friend.user_id) })}
+            />
           </div>
         ))}
       </section>
@@ -139,6 +146,11 @@ export function Contacts(props: { store: ChatStore; onOpen(conversationId: numbe
               <button type="button" class="quiet" onClick={() => void block(tie.user_id, false)}>
                 {t("contacts.unblock")}
               </button>
+              <ReportButton
+                target="user"
+                id={tie.user_id}
+                label={t("report.named", { name: tie.remark ?? name(tie.user_id) })}
+              />
             </div>
           ))}
         </section>

@@ -5,6 +5,7 @@ import { explain } from "../errors";
 import { formatTime, labelOf, t } from "../i18n";
 import { joinUrl } from "../joinLinks";
 import type { ChatStore } from "../store";
+import { ReportButton } from "./Report";
 
 type Member = Schemas["Member"];
 type JoinLink = Schemas["JoinLink"];
@@ -80,7 +81,8 @@ export function GroupInfo(props: { store: ChatStore; conversation: ConversationS
       {runs && <JoinRequests store={store} conversation={conversation} attempt={attempt} />}
       <button type="button" class="danger" onClick={() => void leave()}>
         {mine?.role === "owner" ? t("groupinfo.dissolve") : t("groupinfo.leave")}
-      </button>
+      </button>{" "}
+      <ReportButton target="group" id={conversation.id} label={t("report.named", { name: conversation.title ?? "" })} />
     </aside>
   );
 }

@@ -5,7 +5,7 @@ import { formatTime, t } from "../i18n";
 import type { ChatStore } from "../store";
 import { titleOf } from "./Chats";
 import { Compose } from "./MyAccounts";
-import { ReportForm, reasonLabel } from "./Report";
+import { ReportButton, reasonLabel } from "./Report";
 
 type Post = Schemas["ReadPost"];
 
@@ -15,7 +15,6 @@ export function PostView(props: { store: ChatStore; postId: number; onBack(): vo
   const [post, setPost] = useState<Post | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [chatId, setChatId] = useState<number | null>(null);
-  const [reporting, setReporting] = useState(false);
   const [forwarded, setForwarded] = useState(false);
 
   useEffect(() => {
@@ -93,13 +92,7 @@ export function PostView(props: { store: ChatStore; postId: number; onBack(): vo
               {forwarded && <span role="status"> {t("post.forwarded")}</span>}
             </form>
             <Repost post={post} />
-            {reporting ? (
-              <ReportForm target="post" id={props.postId} onDone={() => setReporting(false)} />
-            ) : (
-              <button type="button" class="quiet" onClick={() => setReporting(true)}>
-                {t("report.open")}
-              </button>
-            )}
+            <ReportButton target="post" id={props.postId} label={t("report.open")} />
           </>
         )}
       </div>

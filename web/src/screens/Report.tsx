@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, must } from "../api/client";
+import { api, must, type Schemas } from "../api/client";
 import { explain } from "../errors";
 import { labelOf, t } from "../i18n";
 
@@ -15,8 +15,22 @@ export function reasonLabel(reason: string): string {
   return labelOf("reason", reason);
 }
 
-/** Report a message or a post with a reason (and, if one likes, what happened). */
-export function ReportForm(props: { target: "message" | "post"; id: number; onDone(): void }) {
+type Target = Schemas["Target"];
+
+/** A "Report" button that opens the form in its place; `label` names what is reported. */
+export function ReportButton(props: { target: Target; id: number; label: string }) {
+  const [open, setOpen] = useState(false);
+  if (open) return <ReportForm target={props.target} id={props.id} onDone={() => setOpen(false)} />;
+  return (
+    <button type="button" class="quiet" aria-label={props.label} onClick={() => setOpen(true)}>
+      {t("report.open")}
+    </button>
+  );
+}
+
+/** Report anything (a message, a post, a person, a group, a public account) with a reason and,
+ * if one likes, what happened. */
+export function ReportForm(props: { target: Target; id: number; onDone(): void }) {
   const [choices, setChoices] = useState<string[]>([]);
   const [reason, setReason] = useState("");
   const [detail, setDetail] = useState("");
