@@ -45,3 +45,14 @@ async def test_the_page_is_bounded(make_user: MakeUser) -> None:
     dan = await make_user("dan")
     assert_error(await dan.raw("GET", "/api/v1/notices", params={"limit": 101}), 400)
     assert_error(await dan.raw("GET", "/api/v1/notices", params={"cursor": "nonsense"}), 400)
+
+
+async def test_a_closed_account_still_reads_what_it_was_told(
+    make_user: MakeUser, admin: User
+) -> None:
+    """A closed account may read its notices (docs/enforcement.md), its closing among them."""
+    cal = await make_user("cal")
+    closed = await applied(admin, "user", cal.id, "close", reason="fraud ring")
+    (latest, *_) = (await cal.request("GET", "/api/v1/notices"))["notices"]
+    assert latest["notice"]["kind"] == "sanction_applied"
+    assert latest["notice"]["sanction"]["id"] == closed["id"]
