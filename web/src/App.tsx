@@ -19,8 +19,7 @@ function socketUrl(): string {
 
 async function begin(token: string, onState: (state: ConnectionState) => void): Promise<Session> {
   setToken(token);
-  const me = must(await api.GET("/api/v1/me"));
-  const store = new ChatStore({ id: me.id, handle: me.handle, display_name: me.display_name });
+  const store = new ChatStore(must(await api.GET("/api/v1/me")));
   let loaded = false;
   const live = new Live(
     { url: socketUrl(), token, cursor: null },

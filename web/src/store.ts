@@ -37,11 +37,8 @@ export interface SendExtras {
   mentions?: number[];
 }
 
-export interface Me {
-  id: number;
-  handle: string;
-  display_name: string;
-}
+/** The user's own account as `GET /api/v1/me` gives it: profile, standing, sanctions. */
+export type Profile = Schemas["Me"];
 
 type Listener = () => void;
 const NAMES_PER_ASK = 100; // GET /api/v1/users takes up to 100 ids
@@ -64,15 +61,24 @@ export class ChatStore {
   private readonly asked = new Set<number>();
   private readonly listeners = new Set<Listener>();
 
-  constructor(readonly me: Me) {
-    this.names.set(me.id, me);
+  constructor(private profile: Profile) {
+    this.names.set(profile.id, profile);
   }
 
-  /** The user's own display name changed (their profile). */
-  renamed(displayName: string): void {
-    this.me.display_name = displayName;
-    this.names.set(this.me.id, { ...this.me });
+  /** The signed-in user (also their card among the names). */
+  get me(): Profile {
+    return this.profile;
+  }
+
+  /** The user's account as it now stands: after they edit their profile, or a sanction notice. */
+  setProfile(profile: Profile): void {
+    this.profile = profile;
+    this.names.set(profile.id, profile);
     this.changed();
+  }
+
+  async refreshProfile(): Promise<void> {
+    this.setProfile(must(await api.GET("/api/v1/me")));
   }
 
   subscribe(listener: Listener): () => void {
@@ -252,6 +258,11 @@ export class ChatStore {
       case "correction":
         this.receive(frame as NoticeFrame);
         this.unseen += 1;
+        // A sanction applied or ended changes the user's standing, which /me states.
+        if ((frame as NoticeFrame).type === "notice" && frame["notice"]) {
+          const { kind } = frame["notice"] as Schemas["Notice"];
+          if (kind === "sanction_applied" || kind === "sanction_ended") void this.refreshProfile();
+        }
         break;
       case "read": {
         const read = frame["read"] as { conversation_id: number; user_id: number; seq: number };

@@ -22,7 +22,7 @@ from starlette.websockets import WebSocketDisconnect
 from structlog.contextvars import bind_contextvars
 
 from townhall.api.errors import error_body
-from townhall.api.i18n import localized
+from townhall.api.i18n import negotiate, translated
 from townhall.bus.base import user_channel
 from townhall.config import Settings
 from townhall.domain.errors import DomainError, ErrorCode
@@ -110,7 +110,7 @@ class Connection:
         self.in_flight = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
         self.tasks: set[asyncio.Task[None]] = set()
         # Refusals in the language the browser asked for when it opened the socket.
-        self.language = websocket.headers.get("accept-language")
+        self.language = negotiate(websocket.headers.get("accept-language"))
 
     def on_event(self, frame: bytes, origin: object) -> None:
         """Bus delivery. The socket that sent a message gets an ack instead of the event."""
@@ -248,7 +248,9 @@ class Connection:
         )
 
     def _refusal(self, client_id: str | None, exc: DomainError) -> dict:
-        return _error(client_id, exc.code, localized(exc, self.language))
+        return _error(
+            client_id, exc.code, translated(exc.code, exc.message, self.language, exc.subjects)
+        )
 
 
 def _error(client_id: str | None, code: ErrorCode, message: str) -> dict:

@@ -225,7 +225,9 @@ class MessagingService:
             ConversationSummary(
                 ConversationView(row, *members[row.id]),
                 read_seq=read.get(row.id, 0),
-                partner_read_seq=partner_read.get(row.id, 0) if row.id in direct else None,
+                partner_read_seq=(
+                    partner_read.get(row.id, 0) if row.kind == ConversationKind.DIRECT else None
+                ),
                 unread=unread.get(row.id, 0),
                 last_message=last.get(row.id),
             )

@@ -63,3 +63,11 @@ export function must<T>(answer: Answer<T>): T {
     Number.isFinite(wait) && wait > 0 ? wait : null,
   );
 }
+
+let policyAnswer: Promise<Schemas["Policy"]> | null = null;
+
+/** The server's policy pack, public part: asked for once (it changes only with a restart). */
+export function policy(): Promise<Schemas["Policy"]> {
+  policyAnswer ??= api.GET("/api/v1/policy").then(must);
+  return policyAnswer;
+}

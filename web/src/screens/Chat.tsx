@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Message } from "../api/client";
-import type { Pending } from "../store";
+import type { ChatStore, Pending } from "../store";
 import { useVirtualList } from "../virtual";
 import type { Session } from "../App";
 import { explain } from "../errors";
@@ -129,7 +129,7 @@ export function Chat(props: {
                 style={{ transform: `translateY(${item.start}px)` }}
               >
                 {"clientId" in row ? (
-                  <PendingItem waiting={row} onDismiss={() => store.dismiss(row.clientId)} />
+                  <PendingItem waiting={row} store={store} />
                 ) : (
                   <MessageItem
                     message={row}
@@ -213,15 +213,15 @@ function rowKey(row: Row): string {
   return "clientId" in row ? `pending-${row.clientId}` : `message-${row.id}`;
 }
 
-function PendingItem(props: { waiting: Pending; onDismiss(): void }) {
+function PendingItem(props: { waiting: Pending; store: ChatStore }) {
   const { waiting } = props;
   return (
     <div class="message mine pending">
       <p class="text">{waiting.text}</p>
       {waiting.error ? (
         <p class="error" role="alert">
-          {explain(waiting.error)} <SanctionTerms code={waiting.error.code} />{" "}
-          <button type="button" class="link" aria-label={t("chat.dismiss")} onClick={props.onDismiss}>
+          {explain(waiting.error)} <SanctionTerms code={waiting.error.code} store={props.store} />{" "}
+          <button type="button" class="link" aria-label={t("chat.dismiss")} onClick={() => props.store.dismiss(waiting.clientId)}>
             ✕
           </button>
         </p>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, must, type Schemas, type UserCard } from "../api/client";
-import { explain } from "../errors";
+import { useOutcome } from "../hooks";
 import { t } from "../i18n";
 import type { ChatStore } from "../store";
 import { ReportButton } from "./Report";
@@ -10,7 +10,7 @@ export function Contacts(props: { store: ChatStore; onOpen(conversationId: numbe
   const [handle, setHandle] = useState("");
   const [found, setFound] = useState<UserCard[] | null>(null);
   const [requests, setRequests] = useState<Schemas["FriendRequest"][]>([]);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, attempt] = useOutcome();
 
   async function refresh(): Promise<void> {
     const [waiting] = await Promise.all([
@@ -24,15 +24,6 @@ export function Contacts(props: { store: ChatStore; onOpen(conversationId: numbe
   useEffect(() => {
     void refresh();
   }, []);
-
-  async function attempt(action: () => Promise<void>): Promise<void> {
-    setNotice(null);
-    try {
-      await action();
-    } catch (refused) {
-      setNotice(explain(refused));
-    }
-  }
 
   const search = (event: Event) => {
     event.preventDefault();
@@ -52,7 +43,7 @@ export function Contacts(props: { store: ChatStore; onOpen(conversationId: numbe
   const befriend = (userId: number) =>
     attempt(async () => {
       must(await api.POST("/api/v1/friend-requests", { body: { user_id: userId, greeting: t("contacts.greeting") } }));
-      setNotice(t("contacts.requested"));
+      return t("contacts.requested");
     });
 
   const answer = (userId: number, what: "accept" | "decline") =>

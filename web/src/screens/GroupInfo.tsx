@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { encode } from "uqr";
 import { api, must, type ConversationSummary, type Schemas } from "../api/client";
-import { explain } from "../errors";
+import { useOutcome } from "../hooks";
 import { formatTime, labelOf, t } from "../i18n";
 import { joinUrl } from "../joinLinks";
 import type { ChatStore } from "../store";
@@ -13,20 +13,14 @@ type JoinRequest = Schemas["JoinRequest"];
 
 /** Asks the person who opened a join link whether to join; `onDone` with the group once in. */
 export function JoinPrompt(props: { store: ChatStore; token: string; onDone(conversationId: number | null): void }) {
-  const [said, setSaid] = useState<string | null>(null);
-  async function join(): Promise<void> {
-    try {
+  const [said, attempt] = useOutcome();
+  const join = () =>
+    attempt(async () => {
       const result = must(await api.POST("/api/v1/join-links/join", { body: { token: props.token } }));
-      if (result.state === "pending") {
-        setSaid(t("join.pending"));
-        return;
-      }
+      if (result.state === "pending") return t("join.pending");
       await props.store.loadConversations();
       props.onDone(result.conversation_id);
-    } catch (refused) {
-      setSaid(explain(refused));
-    }
-  }
+    });
   return (
     <section class="join-prompt" role="dialog" aria-labelledby="join-title">
       <h3 id="join-title">{t("join.title")}</h3>
@@ -48,21 +42,18 @@ export function JoinPrompt(props: { store: ChatStore; token: string; onDone(conv
  * requests, and leaving. What a member may change follows their role; the server decides. */
 export function GroupInfo(props: { store: ChatStore; conversation: ConversationSummary; onLeft(): void }) {
   const { store, conversation } = props;
-  const [said, setSaid] = useState<string | null>(null);
+  const [said, run] = useOutcome();
   const mine = conversation.members.find((member) => member.user_id === store.me.id);
   const runs = mine?.role === "owner" || mine?.role === "admin";
   const path = { params: { path: { conversation_id: conversation.id } } };
 
-  async function attempt(action: () => Promise<unknown>, done?: string): Promise<void> {
-    setSaid(null);
-    try {
+  // Each change answers with the group as it now stands: the list is read again after it.
+  const attempt: Attempt = (action, done) =>
+    run(async () => {
       await action();
       await store.loadConversations();
-      if (done) setSaid(done);
-    } catch (refused) {
-      setSaid(explain(refused));
-    }
-  }
+      return done;
+    });
 
   const leave = () =>
     attempt(async () => {
@@ -180,7 +171,7 @@ function Members(props: { store: ChatStore; conversation: ConversationSummary; m
 
 function JoinLinks({ conversation }: { conversation: ConversationSummary }) {
   const [links, setLinks] = useState<JoinLink[]>([]);
-  const [error, setError] = useState<string | null>(null);
+  const [error, attempt] = useOutcome(); // these actions say nothing when they succeed
   const path = { params: { path: { conversation_id: conversation.id } } };
 
   async function refresh(): Promise<void> {
@@ -188,18 +179,14 @@ function JoinLinks({ conversation }: { conversation: ConversationSummary }) {
   }
 
   useEffect(() => {
-    void refresh().catch((refused) => setError(explain(refused)));
+    void attempt(refresh);
   }, [conversation.id]);
 
-  async function change(action: () => Promise<unknown>): Promise<void> {
-    setError(null);
-    try {
+  const change = (action: () => Promise<unknown>) =>
+    attempt(async () => {
       await action();
       await refresh();
-    } catch (refused) {
-      setError(explain(refused));
-    }
-  }
+    });
 
   const make = (needsApproval: boolean) =>
     change(async () =>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, must, type Schemas } from "../api/client";
-import { explain } from "../errors";
+import { useOutcome } from "../hooks";
 import { formatTime, t } from "../i18n";
 import type { ChatStore } from "../store";
 import { MyAccounts } from "./MyAccounts";
@@ -20,34 +20,15 @@ export function Me(props: { store: ChatStore; onSignedOut(): void }) {
   );
 }
 
-/** Runs a form's action, then says how it went (`role="status"` reads it out). */
-function useOutcome(): [string | null, (action: () => Promise<string>) => Promise<void>] {
-  const [said, setSaid] = useState<string | null>(null);
-  async function attempt(action: () => Promise<string>): Promise<void> {
-    setSaid(null);
-    try {
-      setSaid(await action());
-    } catch (refused) {
-      setSaid(explain(refused));
-    }
-  }
-  return [said, attempt];
-}
-
 function Profile({ store }: { store: ChatStore }) {
   const [displayName, setDisplayName] = useState(store.me.display_name);
-  const [bio, setBio] = useState<string | null>(null); // null until loaded: nothing typed is lost
+  const [bio, setBio] = useState(store.me.bio);
   const [said, attempt] = useOutcome();
-
-  useEffect(() => {
-    void api.GET("/api/v1/me").then((answer) => setBio(must(answer).bio));
-  }, []);
 
   const save = (event: Event) => {
     event.preventDefault();
     void attempt(async () => {
-      const me = must(await api.PATCH("/api/v1/me", { body: { display_name: displayName, bio: bio ?? "" } }));
-      store.renamed(me.display_name);
+      store.setProfile(must(await api.PATCH("/api/v1/me", { body: { display_name: displayName, bio } })));
       return t("me.saved");
     });
   };
@@ -55,7 +36,6 @@ function Profile({ store }: { store: ChatStore }) {
   return (
     <section aria-labelledby="profile-title">
       <h3 id="profile-title">{t("me.profile")}</h3>
-      {bio !== null && (
       <form onSubmit={save}>
         <label>
           {t("register.display_name")}
@@ -75,7 +55,6 @@ function Profile({ store }: { store: ChatStore }) {
         {said && <p role="status">{said}</p>}
         <button type="submit">{t("me.save")}</button>
       </form>
-      )}
     </section>
   );
 }
@@ -184,7 +163,6 @@ function Deregister(props: { handle: string; onGone(): void }) {
     void attempt(async () => {
       must(await api.DELETE("/api/v1/me"));
       props.onGone();
-      return "";
     });
   };
 

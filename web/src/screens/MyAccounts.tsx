@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, must, type Schemas } from "../api/client";
+import { api, must, policy, type Schemas } from "../api/client";
 import { explain } from "../errors";
 import { formatTime, labelOf, t } from "../i18n";
 
@@ -19,7 +19,7 @@ export function MyAccounts() {
 
   useEffect(() => {
     void refresh();
-    void api.GET("/api/v1/policy").then((answer) => setRules(must(answer).public_accounts));
+    void policy().then((found) => setRules(found.public_accounts));
   }, []);
 
   return (

@@ -14,10 +14,9 @@ export function Notices(props: { store: ChatStore }) {
   }, []);
   useEffect(() => store.seenNotices(), [store.unseen]);
   const received = [...store.received].reverse();
-  const sanctionNotices = received.filter((item) => item.notice?.kind.startsWith("sanction_")).length;
   return (
     <>
-      <Standing version={sanctionNotices} />
+      <Standing store={store} />
       {received.length === 0 && <p class="empty">{t("notices.none")}</p>}
       <ul class="notices">
         {received.map((item) => (

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, must, type Schemas } from "../api/client";
+import { api, must, policy, type Schemas } from "../api/client";
 import { explain } from "../errors";
 import { formatTime, t } from "../i18n";
 import type { ChatStore } from "../store";
@@ -110,7 +110,7 @@ function Repost({ post }: { post: Post }) {
   useEffect(() => {
     void Promise.all([
       api.GET("/api/v1/me/public-accounts", { params: { query: { limit: 100 } } }).then(must),
-      api.GET("/api/v1/policy").then(must),
+      policy(),
     ]).then(([mine, policy]) => {
       const news = policy.public_accounts.news_content_classes.includes(post.content_class);
       setRules(policy.public_accounts);

@@ -1,15 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, must, type Schemas } from "../api/client";
+import { api, must, policy, type Schemas } from "../api/client";
 import { explain } from "../errors";
 import { labelOf, t } from "../i18n";
-
-let reasons: Promise<string[]> | null = null;
-
-/** The report reasons of the server's pack, asked for once. */
-function reportReasons(): Promise<string[]> {
-  reasons ??= api.GET("/api/v1/policy").then((answer) => must(answer).review.report_reasons);
-  return reasons;
-}
 
 export function reasonLabel(reason: string): string {
   return labelOf("reason", reason);
@@ -37,7 +29,8 @@ export function ReportForm(props: { target: Target; id: number; onDone(): void }
   const [said, setSaid] = useState<string | null>(null);
 
   useEffect(() => {
-    void reportReasons().then((found) => {
+    void policy().then(({ review }) => {
+      const found = review.report_reasons;
       setChoices(found);
       setReason(found[0] ?? "");
     });

@@ -1,7 +1,8 @@
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { api, must, type Schemas } from "../api/client";
 import { explain } from "../errors";
 import { formatTime, hasMessage, labelOf, t } from "../i18n";
+import type { ChatStore } from "../store";
 
 type Sanction = Schemas["Sanction"];
 
@@ -16,14 +17,9 @@ export function withholds(kind: string): string {
 }
 
 /** The sanctions in force on the user, each with its statement of reasons, what it withholds
- * and until when, and a way to appeal it. `version` changes when a sanction notice arrives. */
-export function Standing(props: { version: number }) {
-  const [sanctions, setSanctions] = useState<Sanction[]>([]);
-
-  useEffect(() => {
-    void api.GET("/api/v1/me").then((answer) => setSanctions(must(answer).sanctions));
-  }, [props.version]);
-
+ * and until when, and a way to appeal it. */
+export function Standing({ store }: { store: ChatStore }) {
+  const { sanctions } = store.me;
   if (sanctions.length === 0) return null;
   return (
     <section class="standing" aria-labelledby="standing-title">
@@ -98,23 +94,14 @@ const SANCTION_BY_REFUSAL: Record<string, string> = {
 };
 
 /** Under a refusal a sanction gave: what it withholds and until when (from the user's standing). */
-export function SanctionTerms({ code }: { code: string }) {
+export function SanctionTerms({ code, store }: { code: string; store: ChatStore }) {
   const kind = SANCTION_BY_REFUSAL[code];
-  const [until, setUntil] = useState<string | null>(null);
-
-  useEffect(() => {
-    if (!kind) return;
-    void api.GET("/api/v1/me").then((answer) => {
-      const sanction = must(answer).sanctions.find((s) => s.kind === kind);
-      const ends = sanction?.statement.ends_at;
-      setUntil(ends ? formatTime(ends) : t("notices.no_end"));
-    });
-  }, [kind]);
-
-  if (!kind || until === null) return null;
+  const sanction = store.me.sanctions.find((s) => s.kind === kind);
+  if (!kind || !sanction) return null;
+  const ends = sanction.statement.ends_at;
   return (
     <small class="sanction-terms">
-      {t("standing.until", { until })} {withholds(kind)}
+      {t("standing.until", { until: ends ? formatTime(ends) : t("notices.no_end") })} {withholds(kind)}
     </small>
   );
 }
