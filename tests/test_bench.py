@@ -70,7 +70,7 @@ def test_broadcast_bench_reports_every_figure(tmp_path: Path) -> None:
             "--small-subscribers",
             "20",
             "--large-subscribers",
-            "2000",
+            "200",
             "--posts",
             "10",
             "--online",
@@ -90,7 +90,7 @@ def test_broadcast_bench_reports_every_figure(tmp_path: Path) -> None:
             "--view-concurrency",
             "4",
             "--corrected-readers",
-            "300",
+            "150",
             "--correction-sockets",
             "5",
         ],
@@ -102,13 +102,13 @@ def test_broadcast_bench_reports_every_figure(tmp_path: Path) -> None:
 
     setup = results["setup"]
     assert setup["subscriber_count_small"] == 20
-    assert setup["subscriber_count_large"] == 2000
-    assert setup["bulk_loaded_subscriptions"] == 20 + 2000 + 4
+    assert setup["subscriber_count_large"] == 200
+    assert setup["bulk_loaded_subscriptions"] == 20 + 200 + 4
     assert setup["bulk_loaded_posts"] == 4 * 6
     assert setup["public_accounts"] == 2 + 4
 
     publish = results["publish"]
-    for side, subscribers in (("small", 20), ("large", 2000)):
+    for side, subscribers in (("small", 20), ("large", 200)):
         figures = publish[side]
         assert figures["subscribers"] == subscribers
         assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
@@ -133,8 +133,8 @@ def test_broadcast_bench_reports_every_figure(tmp_path: Path) -> None:
     assert views["views_equal_unique_viewers"]
 
     corrected = results["correction"]
-    assert setup["bulk_loaded_rumour_views"] == corrected["readers"] == 300
-    assert corrected["noticed"] == 300 and corrected["every_reader_told"]
+    assert setup["bulk_loaded_rumour_views"] == corrected["readers"] == 150
+    assert corrected["noticed"] == 150 and corrected["every_reader_told"]
     assert corrected["sockets"] == corrected["sockets_corrected"] == 5
     committed = corrected["committed_in_every_stream_ms"]
     assert 0 <= committed <= corrected["seen_committed_by_client_ms"]
