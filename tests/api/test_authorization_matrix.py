@@ -216,6 +216,7 @@ ID_RULES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/api/v1/admin/review/decisions"): {"case_ids": "case"},
     ("POST", "/api/v1/admin/sanctions"): {"subject_id": "person"},
     ("GET", "/api/v1/admin/sanctions"): {"subject_id": "person_filter"},
+    ("GET", "/api/v1/audit/log"): {"actor_id": "person_filter", "subject_id": "person_filter"},
     ("GET", "/api/v1/admin/sanctions/standing"): {"subject_id": "person"},
     ("GET", "/api/v1/admin/sanctions/{sanction_id}"): {"sanction_id": "staff_sanction"},
     ("POST", "/api/v1/admin/sanctions/{sanction_id}/lift"): {"sanction_id": "staff_sanction"},

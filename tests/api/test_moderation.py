@@ -79,6 +79,8 @@ async def test_a_blocked_message_is_refused_in_every_disguise_and_never_delivere
             "term": "网络赌博",
             "excerpt": "網絡賭博",
             "how": "text",
+            "start": 0,
+            "end": 4,
         }
     ]
     assert recorded[1]["reasons"][0]["excerpt"] == "网 络·赌\u200b博"

@@ -16,7 +16,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.conftest import PASSWORD, Server, User
 from tests.support import unavailable_here
-from townhall.web.pages import APP
+from townhall.web.pages import APP, CONSOLE
 
 CHROMIUM = Path(os.environ.get("TOWNHALL_TEST_CHROMIUM", "/usr/bin/chromium"))
 # `make screenshots` sets it: the tests then save the screens they reach for the docs.
@@ -25,23 +25,29 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 AXE = Axe()
 CATALOGS = Path(__file__).parents[2] / "web" / "src" / "i18n"
+CONSOLE_CATALOGS = Path(__file__).parents[2] / "web" / "src" / "console" / "i18n"
 ENTRY = re.compile(r'"([\w.]+)":\s*("(?:[^"\\]|\\.)*")')
 WAIT_MS = 15_000  # a reconnect waits 1, 2, 4 … s: the third try is within this
 
 
 @cache
-def catalog(english: bool) -> dict[str, str]:
-    """The app's own strings in one language (web/src/i18n), by key."""
-    text = (CATALOGS / ("en.ts" if english else "zh-CN.ts")).read_text(encoding="utf-8")
+def catalog(english: bool, folder: Path = CATALOGS) -> dict[str, str]:
+    """The app's own strings (or the console's) in one language, by key."""
+    text = (folder / ("en.ts" if english else "zh-CN.ts")).read_text(encoding="utf-8")
     return {key: json.loads(value) for key, value in ENTRY.findall(text)}
 
 
-def ui(english: bool, key: str, **values: str) -> str:
+def ui(english: bool, key: str, *, folder: Path = CATALOGS, **values: str) -> str:
     """What the app shows for `key` in that language, `{name}` filled from `values`."""
-    text = catalog(english)[key]
+    text = catalog(english, folder)[key]
     for name, value in values.items():
         text = text.replace(f"{{{name}}}", value)
     return text
+
+
+def console_ui(english: bool, key: str, **values: str) -> str:
+    """What the staff console shows for `key` in that language."""
+    return ui(english, key, folder=CONSOLE_CATALOGS, **values)
 
 
 async def check_screen(page: Page, name: str) -> None:
@@ -61,8 +67,8 @@ async def check_screen(page: Page, name: str) -> None:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    if not (APP / "index.html").is_file():
-        unavailable_here("the web app is not built: make web")
+    if not (APP / "index.html").is_file() or not (CONSOLE / "index.html").is_file():
+        unavailable_here("the web app and the console are not built: make web")
     if not CHROMIUM.is_file():
         unavailable_here(f"no chromium at {CHROMIUM}: make browser installs Debian's")
     async with async_playwright() as playwright:
@@ -90,4 +96,18 @@ async def signed_in(browser: Browser, server: Server, user: User, *, english: bo
     page = await context.new_page()
     await page.goto(f"{server.base_url}/app/")
     await log_in(page, user.handle, english=english)
+    return page
+
+
+async def console_signed_in(
+    browser: Browser, server: Server, staff: User, *, english: bool
+) -> Page:
+    """The staff console, signed in as `staff`, on a desktop-sized window in that language."""
+    context = await browser.new_context(locale="en-US" if english else "zh-CN", viewport=DESKTOP)
+    page = await context.new_page()
+    await page.goto(f"{server.base_url}/console/")
+    await page.locator("input[name=handle]").fill(staff.handle)
+    await page.locator("input[name=password]").fill(PASSWORD)
+    await page.get_by_role("button", name=console_ui(english, "login.submit"), exact=True).click()
+    await expect(page.locator(".console .who")).to_contain_text(staff.handle)
     return page

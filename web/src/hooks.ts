@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { explain } from "./errors";
+import { useAttempt } from "./outcome";
 import type { ChatStore } from "./store";
 
 /** Re-render whenever the store changes. */
@@ -8,17 +9,7 @@ export function useStore(store: ChatStore): void {
   useEffect(() => store.subscribe(() => setVersion((version) => version + 1)), [store]);
 }
 
-/** Runs a form's or a button's action and keeps what to say of it: the message the action
- * returns when it succeeds (none when it returns nothing), or the refusal explained. */
-export function useOutcome(): [string | null, (action: () => Promise<string | void>) => Promise<void>] {
-  const [said, setSaid] = useState<string | null>(null);
-  async function attempt(action: () => Promise<string | void>): Promise<void> {
-    setSaid(null);
-    try {
-      setSaid((await action()) || null);
-    } catch (refused) {
-      setSaid(explain(refused));
-    }
-  }
-  return [said, attempt];
+/** Runs an action and keeps what to say of it, a refusal explained in the app's words. */
+export function useOutcome(): ReturnType<typeof useAttempt> {
+  return useAttempt(explain);
 }

@@ -32,11 +32,12 @@ from townhall.api.schemas import (
     RegistrationIn,
 )
 from townhall.domain.accounts import IdentityClaim, Verification
-from townhall.domain.permissions import Permission
+from townhall.domain.permissions import Permission, permissions_of
 from townhall.domain.time import iso_utc
 from townhall.services.accounts import OwnProfile
-from townhall.services.enforcement import OwnStanding
+from townhall.services.container import Services
 from townhall.services.identity import MaskedIdentity
+from townhall.services.principal import Principal
 from townhall.services.rendering import render_sanction
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -186,7 +187,7 @@ def _address(request: Request) -> str | None:
 async def me(principal: PrincipalDep, services: ServicesDep) -> Any:
     """The caller's profile, with the sanctions in force on them and their credit band."""
     profile = _profile(await services.accounts.profile(principal.account_id))
-    return profile | _own(await services.enforcement.own(principal.account_id))
+    return profile | await _own(principal, services)
 
 
 @router.patch(
@@ -204,14 +205,17 @@ async def update_profile(body: ProfileIn, principal: PrincipalDep, services: Ser
             principal, display_name=body.display_name, bio=body.bio
         )
     )
-    return profile | _own(await services.enforcement.own(principal.account_id))
+    return profile | await _own(principal, services)
 
 
-def _own(standing: OwnStanding) -> dict[str, Any]:
-    """What /me adds to the profile: the sanctions in force on the caller, and their credit."""
+async def _own(principal: Principal, services: Services) -> dict[str, Any]:
+    """What /me adds to the profile: the sanctions in force on the caller, their credit, and
+    what their role may do."""
+    standing = await services.enforcement.own(principal.account_id)
     return {
         "sanctions": [render_sanction(view) for view in standing.sanctions],
         "credit": Credit.of(standing.credit),
+        "permissions": permissions_of(principal.role),
     }
 
 

@@ -12,7 +12,7 @@ from townhall.api.models.audit import Checkpoint, ConsistencyProof, InclusionPro
 from townhall.api.models.common import Cursor, cursor_position, errors, next_cursor
 from townhall.api.schemas import MAX_ID
 from townhall.domain.permissions import Permission
-from townhall.services.audit import PAGE_DEFAULT, PAGE_MAX
+from townhall.services.audit import PAGE_DEFAULT, PAGE_MAX, LogFilter
 
 router = APIRouter(prefix="/api/v1/audit/log", tags=["audit"])
 # Sizes and seqs are checked by the service, with their own error codes; this bound only keeps
@@ -47,10 +47,23 @@ async def log_rows(
     services: ServicesDep,
     cursor: Cursor = None,
     limit: RowLimit = PAGE_DEFAULT,
+    action: Annotated[
+        str | None, Query(max_length=64, description="only the rows of this action")
+    ] = None,
+    actor_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="only the rows this account wrote")
+    ] = None,
+    subject_type: Annotated[
+        str | None, Query(max_length=32, description="only the rows about this kind of subject")
+    ] = None,
+    subject_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="only the rows about this subject id")
+    ] = None,
 ) -> Any:
-    """In seq order; the cursor is the seq of the last row seen."""
+    """In seq order; the cursor is the seq of the last row seen. The filters combine."""
+    only = LogFilter(action, actor_id, subject_type, subject_id)
     items = await services.audit_log.rows(
-        principal, after=cursor_position(cursor) or 0, limit=limit
+        principal, after=cursor_position(cursor) or 0, limit=limit, only=only
     )
     last = items[-1].seq if len(items) == limit else None
     return {"rows": items, "next_cursor": next_cursor(last)}

@@ -22,13 +22,15 @@ API_PAGES_POLICY = (
     "img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'"
 )
 API_PAGES = ("/docs", "/redoc")
-# The web app (/app): its own scripts, styles and images only (Vite builds no inline script),
-# the API and the WebSocket on this origin, its manifest and its service worker.
+# The web app (/app) and the staff console (/console): their own scripts, styles and images only
+# (Vite builds no inline script), the API and the WebSocket on this origin, the app's manifest
+# and its service worker.
 APP_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; manifest-src 'self'; worker-src 'self'; font-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+PAGES = ("/app/", "/console/")  # the redirects from /app and /console load nothing
 HSTS = "max-age=63072000"
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
@@ -51,7 +53,7 @@ class SecurityHeaders:
             API_PAGES_POLICY
             if path in API_PAGES
             else APP_POLICY
-            if path == "/app" or path.startswith("/app/")
+            if path.startswith(PAGES)
             else STRICT_POLICY
         )
         private = path.startswith("/api/")

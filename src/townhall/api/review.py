@@ -168,6 +168,7 @@ def _case_file(found: CaseFile) -> dict[str, Any]:
     return _case(found.case) | {
         "reports": [_filed(report) for report in found.reports],
         "corrections": found.corrections,
+        "reasons": found.reasons,
     }
 
 

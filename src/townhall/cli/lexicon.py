@@ -85,13 +85,13 @@ def test_text(
     """What the check decides for a text, and which terms matched where."""
     from townhall.api.models.moderation import CheckedText
     from townhall.app import running_services
-    from townhall.domain.moderation import Verdict
+    from townhall.services.moderation import TriedText
 
     settings = settings_from(config, data_dir=data_dir)
 
-    async def run() -> Verdict:
+    async def run() -> TriedText:
         async with running_services(settings) as services:
-            return services.moderation.check(surface, text)
+            return services.moderation.trial(surface, text)
 
     try:
         verdict = asyncio.run(run())

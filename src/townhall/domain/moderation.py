@@ -79,6 +79,10 @@ class Reason:
     term: str
     excerpt: str  # what matched, in the author's own text
     how: str  # a lexicon Match's how; "hash" or "near_duplicate" for a removed text's copy
+    # Where the excerpt lies in the text judged (code points); None when the ground is not a
+    # place in the text (a copy of removed text, a classifier's score).
+    start: int | None = None
+    end: int | None = None
 
     def render(self) -> dict[str, Any]:
         return {
@@ -87,6 +91,8 @@ class Reason:
             "term": self.term,
             "excerpt": self.excerpt,
             "how": self.how,
+            "start": self.start,
+            "end": self.end,
         }
 
 
@@ -114,7 +120,8 @@ def decide(text: str, matches: Sequence[Match], surface: str, rules: ModerationR
     if decision == Decision.ALLOW:
         return ALLOWED
     reasons = tuple(
-        Reason(m.category, m.severity, m.term, text[m.start : m.end], m.how) for m in matches
+        Reason(m.category, m.severity, m.term, text[m.start : m.end], m.how, m.start, m.end)
+        for m in matches
     )
     return Verdict(decision, reasons)
 

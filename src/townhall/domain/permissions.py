@@ -145,6 +145,11 @@ def permits(role: str, permission: Permission) -> bool:
     return role in TABLE[permission].roles
 
 
+def permissions_of(role: str) -> list[Permission]:
+    """Every permission `role` holds, in the table's order."""
+    return [permission for permission, grant in TABLE.items() if role in grant.roles]
+
+
 def refusal(role: str, permission: Permission) -> Forbidden:
     """Why `role` may not: a read-only role asked to change something, or a role without it."""
     grant = TABLE[permission]

@@ -38,7 +38,7 @@ from townhall.domain.permissions import Permission
 from townhall.domain.purge import PURGE_ACTION, PurgeCheck, names_rows
 from townhall.services.principal import Principal, require
 from townhall.store import audit as audit_store
-from townhall.store.audit import StoredAuditEntry
+from townhall.store.audit import EVERY_ROW, LogFilter, StoredAuditEntry
 from townhall.store.database import Database, DbConnection, Transaction
 from townhall.store.keys import audit_signing_seed
 
@@ -462,14 +462,19 @@ class AuditLog:
     # The auditor's view ---------------------------------------------------------------------
 
     async def rows(
-        self, actor: Principal, *, after: int = 0, limit: int = PAGE_DEFAULT
+        self,
+        actor: Principal,
+        *,
+        after: int = 0,
+        limit: int = PAGE_DEFAULT,
+        only: LogFilter = EVERY_ROW,
     ) -> list[AuditRow]:
-        """Up to `limit` rows after seq `after`, in order."""
+        """Up to `limit` rows after seq `after` (of one action, actor or subject), in order."""
         require(actor, Permission.READ_AUDIT)
         if not 1 <= limit <= PAGE_MAX:
             raise InvalidInput(f"limit must be within 1..{PAGE_MAX}", code=ErrorCode.LIMIT_INVALID)
         async with self._db.reading() as conn:
-            rows = await audit_store.page(conn, after=after, limit=limit)
+            rows = await audit_store.page(conn, after=after, limit=limit, only=only)
         return [_audit_row(row) for row in rows]
 
     def checkpoint_view(self, actor: Principal) -> PublishedCheckpoint:

@@ -67,6 +67,15 @@ class Statement:
 
 
 @dataclass(frozen=True, slots=True)
+class TriedText:
+    """What the check would decide on a text, and the text as it reads it (normalized)."""
+
+    decision: str
+    reasons: tuple[Reason, ...]
+    normalized: str
+
+
+@dataclass(frozen=True, slots=True)
 class LexiconListing:
     """The terms the check matches: the pack's, the operators', and what neither may match."""
 
@@ -383,10 +392,15 @@ class ContentCheck:
             (*self._rules.allowlist, *self._operator_allowlist),
         )
 
-    def try_text(self, actor: Principal, surface: str, text: str) -> Verdict:
-        """What the check would decide, without recording anything."""
+    def try_text(self, actor: Principal, surface: str, text: str) -> TriedText:
+        """What the check would decide, and the normalized form it matched, recording nothing."""
         require(actor, Permission.READ_LEXICON)
-        return self.check(surface, text)
+        return self.trial(surface, text)
+
+    def trial(self, surface: str, text: str) -> TriedText:
+        """try_text for the operator at the command line, who needs no role."""
+        verdict = self.check(surface, text)
+        return TriedText(verdict.decision, verdict.reasons, normalize.skeleton(text))
 
 
 def _csv_line(*fields: str) -> str:

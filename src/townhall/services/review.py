@@ -47,6 +47,7 @@ from townhall.services.moderation import ContentCheck
 from townhall.services.notices import Notices
 from townhall.services.principal import Principal, may, require
 from townhall.services.takedown import Removal, Takedown
+from townhall.store import moderation as moderation_store
 from townhall.store import review as review_store
 from townhall.store.database import Database, Transaction
 from townhall.store.review import StoredCase, StoredReport
@@ -77,6 +78,8 @@ class CaseFile:
     case: ReviewCase
     reports: list[StoredReport]
     corrections: Sequence[object]
+    # What the automated checks found in the target: the reasons of its statements, each once.
+    reasons: list[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +196,12 @@ class ReviewDesk:
             reports = await review_store.reports_of(conn, case_id)
             await self._audit.record_read(conn, actor, "case", [case_id])
             corrections = await self._corrections.of_case(conn, case_id)
-        return CaseFile(_review_case(case, self._now_ms()), reports, corrections)
+            statements = await moderation_store.statements_about(
+                conn, case.target_type, case.target_id
+            )
+        reasons = [reason for row in statements for reason in orjson.loads(row.reasons)]
+        unique = list({orjson.dumps(reason): reason for reason in reasons}.values())
+        return CaseFile(_review_case(case, self._now_ms()), reports, corrections, unique)
 
     async def claim(self, actor: Principal, case_id: int, *, claimed: bool) -> ReviewCase:
         """Take a case (others see who works on it), or give it back."""

@@ -46,9 +46,37 @@ async def append(conn: DbConnection, **values: Any) -> None:
     await conn.execute(insert(audit_log).values(**values))
 
 
-async def page(conn: DbConnection, *, after: int, limit: int) -> list[StoredAuditEntry]:
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    """The rows of one action, actor or subject; None matches any."""
+
+    action: str | None = None
+    actor_id: int | None = None
+    subject_type: str | None = None
+    subject_id: int | None = None
+
+
+EVERY_ROW = LogFilter()
+
+
+async def page(
+    conn: DbConnection, *, after: int, limit: int, only: LogFilter = EVERY_ROW
+) -> list[StoredAuditEntry]:
+    wanted = [
+        column == value
+        for column, value in (
+            (audit_log.c.action, only.action),
+            (audit_log.c.actor_id, only.actor_id),
+            (audit_log.c.subject_type, only.subject_type),
+            (audit_log.c.subject_id, only.subject_id),
+        )
+        if value is not None
+    ]
     result = await conn.execute(
-        select(audit_log).where(audit_log.c.seq > after).order_by(audit_log.c.seq).limit(limit)
+        select(audit_log)
+        .where(audit_log.c.seq > after, *wanted)
+        .order_by(audit_log.c.seq)
+        .limit(limit)
     )
     return records(StoredAuditEntry, result)
 

@@ -92,3 +92,19 @@ async def statements(conn: DbConnection, *, after: int, limit: int) -> list[Stor
         .limit(limit)
     )
     return records(StoredStatement, result)
+
+
+async def statements_about(
+    conn: DbConnection, subject_type: str, subject_id: int, *, limit: int = 20
+) -> list[StoredStatement]:
+    """The first statements of reasons about one stored subject, oldest first."""
+    result = await conn.execute(
+        select(moderation_statements)
+        .where(
+            moderation_statements.c.subject_type == subject_type,
+            moderation_statements.c.subject_id == subject_id,
+        )
+        .order_by(moderation_statements.c.id)
+        .limit(limit)
+    )
+    return records(StoredStatement, result)

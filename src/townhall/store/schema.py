@@ -447,6 +447,8 @@ moderation_statements = Table(
     Column("reasons", Text, nullable=False),  # JSON list of {category, severity, term, excerpt}
     Column("automated", Int64, nullable=False),
     Column("created_at", BigInteger, nullable=False, index=True),
+    # A review case shows the statements about its target.
+    Index("ix_moderation_statements_subject_type_subject_id", "subject_type", "subject_id"),
 )
 # One review case per reported or flagged target, whatever brought it: holds, flags, reports and
 # reach escalations all raise the same case. `content` is what the target said when the case
@@ -523,6 +525,10 @@ audit_log = Table(
     # Set when retention purges the row's content: the leaf hash keeps the chain and the
     # checkpoints that cover the row verifiable without it.
     Column("leaf_hash", String(64), nullable=True),
+    # The log read by action, by actor or by subject (the console's filters), in seq order.
+    Index("ix_audit_log_action_seq", "action", "seq"),
+    Index("ix_audit_log_actor_id_seq", "actor_id", "seq"),
+    Index("ix_audit_log_subject_type_subject_id_seq", "subject_type", "subject_id", "seq"),
 )
 # Sanctions on users, public accounts and groups (domain/enforcement.py). A row is never deleted:
 # its state moves from active to expired, lifted or reversed, and `points` is its strike.

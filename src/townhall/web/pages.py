@@ -1,8 +1,9 @@
-"""The landing page and the web app (/app), whose built files are served from the package.
+"""The landing page, the web app (/app) and the staff console (/console), whose built files are
+served from the package.
 
-The app is a single page: any path under /app that is not one of its files answers its
-index.html, and the app shows the screen the path names. Its files are built from web/ by Vite
-(`make web`); a checkout that has not built them answers /app with a page that says so.
+Each is a single page: any path under it that is not one of its files answers its index.html,
+and the page shows the screen the path names. Their files are built from web/ by Vite
+(`make web`); a checkout that has not built them answers with a page that says so.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 STATIC = Path(__file__).parent / "static"
 APP = STATIC / "app"
+CONSOLE = STATIC / "console"
 # Vite names the files under assets/ by their content's hash: they never change.
 FOREVER = "public, max-age=31536000, immutable"
 # index.html, the manifest and the service worker name the current files: always asked again.
@@ -21,7 +23,7 @@ EVERY_TIME = "no-cache"
 TYPES = {".webmanifest": "application/manifest+json", ".js": "text/javascript; charset=utf-8"}
 NOT_BUILT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Townhall</title></head>
-<body><h1>The web app is not built</h1>
+<body><h1>The web app and the console are not built</h1>
 <p>Run <code>make run</code>, which builds it (Node.js 20 and npm are needed), or
 <code>make web</code>.</p></body></html>
 """
@@ -42,13 +44,28 @@ async def app_root() -> RedirectResponse:
 
 @router.get("/app/{path:path}")
 async def app_file(path: str) -> Response:
-    found = _built_file(path)
+    return _page_file(APP, path)
+
+
+@router.get("/console")
+async def console_root() -> RedirectResponse:
+    return RedirectResponse("/console/", status_code=308)
+
+
+@router.get("/console/{path:path}")
+async def console_file(path: str) -> Response:
+    return _page_file(CONSOLE, path)
+
+
+def _page_file(folder: Path, path: str) -> Response:
+    """The built file at `path` in `folder`, else the page's index.html (the page routes)."""
+    found = _built_file(folder, path)
     if found is not None:
         cache = FOREVER if found.parent.name == "assets" else EVERY_TIME
         return FileResponse(
             found, media_type=TYPES.get(found.suffix), headers={"Cache-Control": cache}
         )
-    index = APP / "index.html"
+    index = folder / "index.html"
     if not index.is_file():
         return HTMLResponse(NOT_BUILT, status_code=503, headers={"Retry-After": "3600"})
     return HTMLResponse(
@@ -58,11 +75,11 @@ async def app_file(path: str) -> Response:
     )
 
 
-def _built_file(path: str) -> Path | None:
-    """The app's file at `path`, never one outside the app's folder."""
+def _built_file(folder: Path, path: str) -> Path | None:
+    """The file at `path` in `folder`, never one outside it."""
     if not path:
         return None
-    candidate = (APP / path).resolve()
-    if APP.resolve() not in candidate.parents or not candidate.is_file():
+    candidate = (folder / path).resolve()
+    if folder.resolve() not in candidate.parents or not candidate.is_file():
         return None
     return candidate

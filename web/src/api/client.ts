@@ -2,7 +2,7 @@
 // openapi-typescript turns it into schema.d.ts): an API change that breaks the app fails tsc.
 import createClient, { type Middleware } from "openapi-fetch";
 import type { components, paths } from "./schema";
-import { currentLanguage } from "../i18n";
+import { currentLanguage } from "../i18n/core";
 
 export type Schemas = components["schemas"];
 export type Message = Schemas["Message"];

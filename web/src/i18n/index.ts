@@ -1,70 +1,16 @@
-// Message catalogs and the language: the user's choice, else the browser's, else zh-CN.
+// The web app's message catalogs; the language itself is core.ts's, shared with the console.
+import { translator } from "./core";
 import { en, type MessageKey } from "./en";
 import { zhCN } from "./zh-CN";
 
-export type Language = "zh-CN" | "en";
-export const LANGUAGES: readonly Language[] = ["zh-CN", "en"];
-const CATALOGS: Record<Language, Record<MessageKey, string>> = { "zh-CN": zhCN, en };
-const CHOICE_KEY = "townhall.language"; // a preference, not a secret: localStorage is fine
+export {
+  LANGUAGES,
+  chooseLanguage,
+  currentLanguage,
+  format,
+  formatTime,
+  pickLanguage,
+  type Language,
+} from "./core";
 
-/** The first of the browser's languages the app has, zh-CN when none. */
-export function pickLanguage(choice: string | null, browser: readonly string[]): Language {
-  if (choice === "en" || choice === "zh-CN") return choice;
-  for (const tag of browser) {
-    const lower = tag.toLowerCase();
-    if (lower.startsWith("zh")) return "zh-CN";
-    if (lower.startsWith("en")) return "en";
-  }
-  return "zh-CN";
-}
-
-function stored(): string | null {
-  try {
-    return globalThis.localStorage?.getItem(CHOICE_KEY) ?? null;
-  } catch {
-    return null;
-  }
-}
-
-let language: Language = pickLanguage(stored(), globalThis.navigator?.languages ?? []);
-
-export function currentLanguage(): Language {
-  return language;
-}
-
-export function chooseLanguage(chosen: Language): void {
-  language = chosen;
-  globalThis.localStorage?.setItem(CHOICE_KEY, chosen);
-  if (globalThis.document) document.documentElement.lang = chosen;
-}
-
-/** The string for `key` in the current language, `{name}` filled from `values`. */
-export function t(key: MessageKey, values: Record<string, string | number> = {}): string {
-  return format(CATALOGS[language][key], values);
-}
-
-export function format(template: string, values: Record<string, string | number>): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
-    name in values ? formatValue(values[name]!) : whole,
-  );
-}
-
-function formatValue(value: string | number): string {
-  return typeof value === "number" ? new Intl.NumberFormat(language).format(value) : value;
-}
-
-export function formatTime(iso: string): string {
-  return new Intl.DateTimeFormat(language, { dateStyle: "short", timeStyle: "short" }).format(
-    new Date(iso),
-  );
-}
-
-export function hasMessage(key: string): key is MessageKey {
-  return key in en;
-}
-
-/** The catalog's words for a name the server sends (`{prefix}.{name}`), else the name itself. */
-export function labelOf(prefix: string, name: string): string {
-  const key = `${prefix}.${name}`;
-  return hasMessage(key) ? t(key) : name;
-}
+export const { t, hasMessage, labelOf } = translator<MessageKey>({ "zh-CN": zhCN, en });

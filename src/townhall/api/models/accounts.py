@@ -9,6 +9,7 @@ from pydantic import Field
 
 from townhall.api.models.common import Model, Timestamp
 from townhall.api.models.sanctions import Credit, Sanction
+from townhall.domain.permissions import Permission
 from townhall.domain.public_accounts import EntityKind
 
 VerificationStatus = Literal[
@@ -55,6 +56,10 @@ class Me(Profile):
 
     sanctions: list[Sanction] = Field(description="in force")
     credit: Credit
+    permissions: list[Permission] = Field(
+        description="what the caller's role may do: each route names the one it needs as "
+        "`x-permission` in /openapi.json (docs/permissions.md)"
+    )
 
 
 class Session(Model):

@@ -36,11 +36,22 @@ class ModerationReason(Model):
         "`lookalike`), `hash` or `near_duplicate` for a copy of a removed text, `news_pattern` "
         "or `news_term` for the news check, `classifier` for a classifier's score"
     )
+    start: int | None = Field(
+        None,
+        description="where the excerpt begins in the text judged, in Unicode code points; null "
+        "when the ground is no place in the text (a copy of removed text, a classifier's score) "
+        "or the statement predates offsets",
+    )
+    end: int | None = Field(None, description="where the excerpt ends (exclusive), likewise")
 
 
 class CheckedText(Model):
     decision: ModerationDecision
     reasons: list[ModerationReason]
+    normalized: str = Field(
+        description="the text as the check reads it: NFKC, case-folded, simplified hanzi, "
+        "look-alikes folded, separators gone"
+    )
 
 
 class Statement(Model):

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from townhall.api.models.common import Model, Timestamp, omitted
+from townhall.api.models.moderation import ModerationReason
 from townhall.api.models.public_accounts import Reach
 
 TargetType = Literal["message", "post", "user", "group", "public_account"]
@@ -210,6 +211,10 @@ class CaseCorrection(Model):
 class CaseDetail(Case):
     reports: list[FiledReport]
     corrections: list[CaseCorrection]
+    reasons: list[ModerationReason] = Field(
+        description="what the automated checks found in the target, from its statements of "
+        "reasons (the rule, the words matched and where): empty when only reports raised it"
+    )
 
 
 class CasePage(Model):

@@ -1,0 +1,273 @@
+"""The staff console (/console) in a real browser, as reviewers, administrators and the auditor
+work it: a flagged message reviewed to removal (its author's app shows the tombstone), an identity
+revealed only with a reason and the look found in the audit log, twenty cases decided at once, a
+group closed, an appeal reversed by a second reviewer, the auditor's verified log without private
+content, and each role shown exactly the desks the API lets it use."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.conftest import MakeStaff, MakeUser, Server, User, fresh_identity
+from tests.support import FLAGGED, case_of, decided_case, group_of, send, sent, tagged
+from tests.web.conftest import check_screen, console_signed_in, console_ui, signed_in, ui
+
+pytestmark = pytest.mark.usefixtures("no_server_errors")
+LANGUAGES = pytest.mark.parametrize("english", [True, False], ids=["en", "zh-CN"])
+# Each desk, the route that lists what it shows (web/src/console/access.ts).
+DESKS = {
+    "cases": "/api/v1/admin/review/cases",
+    "identities": "/api/v1/admin/identities",
+    "applications": "/api/v1/admin/public-accounts",
+    "sanctions": "/api/v1/admin/sanctions",
+    "appeals": "/api/v1/admin/appeals",
+    "lexicon": "/api/v1/admin/lexicon",
+    "audit": "/api/v1/audit/log",
+}
+
+
+def lang(english: bool) -> str:
+    return "en" if english else "zh-CN"
+
+
+async def open_desk(page: Page, desk: str, english: bool) -> None:
+    await page.get_by_role("link", name=console_ui(english, f"nav.{desk}"), exact=True).click()
+    await expect(page.get_by_role("heading", level=2)).to_have_text(
+        console_ui(english, f"nav.{desk}")
+    )
+
+
+async def decide_in_console(page: Page, english: bool, verdict: str, reason: str) -> None:
+    """The open case (or the bulk form) decided: the verdict chosen, the reason written."""
+    form = page.locator("form.decision").last
+    await form.get_by_label(console_ui(english, f"verdict.{verdict}"), exact=True).check()
+    await form.locator("textarea").fill(reason)
+    await form.locator("button[type=submit]").click()
+
+
+@LANGUAGES
+async def test_a_reviewer_removes_a_flagged_message_and_its_author_sees_the_tombstone(
+    browser: Browser, server: Server, make_user: MakeUser, reviewer: User, english: bool
+) -> None:
+    alice, bob = await make_user("alice"), await make_user("bob")
+    chat = await alice.open_direct(bob.id)
+    text = tagged(FLAGGED)
+    message = await sent(alice, chat["id"], text)
+    case = await case_of(reviewer, "message", message["id"])
+    author = await signed_in(browser, server, alice, english=english)
+    await author.locator(".conversation").first.click()
+    await expect(author.locator(".message").last).to_contain_text(text)
+
+    desk = await console_signed_in(browser, server, reviewer, english=english)
+    row = desk.locator(f"tr[data-case='{case['id']}']")
+    await row.click()
+    detail = desk.locator("article.detail")
+    # The words the check matched are marked where it found them, with the rule that fired.
+    await expect(detail.locator("mark")).to_have_text("百家乐")
+    await expect(detail.locator("table.reasons")).to_contain_text("百家乐")
+    await expect(detail.locator(".normalized code")).not_to_be_empty()
+    await desk.keyboard.press("c")  # claim, from the keyboard
+    await expect(detail.get_by_role("status")).to_have_text(console_ui(english, "cases.claimed"))
+    await check_screen(desk, f"console-case-{lang(english)}")
+    await desk.keyboard.press("r")  # remove: the reason box takes the focus
+    await expect(detail.locator("textarea")).to_be_focused()
+    await decide_in_console(desk, english, "remove", "gambling advertisement")
+    await expect(detail.get_by_role("status")).to_have_text(console_ui(english, "cases.decided"))
+
+    await expect(author.locator(".message").last).to_contain_text(ui(english, "chat.removed"))
+    decided = await reviewer.request("GET", f"/api/v1/admin/review/cases/{case['id']}")
+    assert (decided["state"], decided["decided_by"]) == ("removed", reviewer.id)
+
+
+@LANGUAGES
+async def test_an_identity_is_revealed_only_with_a_reason_and_the_look_is_in_the_audit_log(
+    browser: Browser,
+    server: Server,
+    make_user: MakeUser,
+    make_staff: MakeStaff,
+    english: bool,
+) -> None:
+    carol = await make_user("carol", identity=fresh_identity())
+    reviewer = await make_staff("reviewer", new=True)
+    desk = await console_signed_in(browser, server, reviewer, english=english)
+    await open_desk(desk, "identities", english)
+    await desk.get_by_label(console_ui(english, "identities.status")).select_option(
+        "provider_verified"
+    )
+    row = desk.locator(f"li[data-user='{carol.id}']")
+    await row.get_by_role("button", name=console_ui(english, "reveal.open")).click()
+    dialog = desk.get_by_role("dialog")
+    await expect(dialog.get_by_role("note")).to_have_text(console_ui(english, "reveal.recorded"))
+    reveal = dialog.get_by_role("button", name=console_ui(english, "reveal.submit"))
+    await dialog.locator("input[name=reference]").fill("request:JGWA-2026-7")
+    await expect(reveal).to_be_disabled()  # no reason, no look
+    await dialog.locator("textarea[name=reason]").fill("the police asked, ref JGWA-2026-7")
+    await reveal.click()
+    await expect(dialog.get_by_test_id("revealed-identity")).to_be_visible()
+    await expect(dialog.get_by_role("status")).to_contain_text("#")
+    await check_screen(desk, f"console-reveal-{lang(english)}")
+
+    admin = await make_staff("admin")
+    log = await console_signed_in(browser, server, admin, english=english)
+    await open_desk(log, "audit", english)
+    await log.locator("input[name=action]").fill("identity.reveal")
+    await log.locator("input[name=subject_id]").fill(str(carol.id))
+    await log.get_by_role("button", name=console_ui(english, "audit.filter.apply")).click()
+    looked = log.locator("tr[data-action='identity.reveal']")
+    await expect(looked).to_have_count(1)
+    await expect(looked).to_contain_text(f"#{reviewer.id}")
+    await expect(looked).to_contain_text("the police asked")
+
+
+async def test_twenty_cases_are_decided_at_once_after_a_preview(
+    browser: Browser, server: Server, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    dan, erin = await make_user("dan"), await make_user("erin")
+    chat = await dan.open_direct(erin.id)
+    messages = [await sent(dan, chat["id"], tagged(FLAGGED)) for _ in range(20)]
+    reviewer = await make_staff("reviewer", new=True)
+    cases = [await case_of(reviewer, "message", m["id"]) for m in messages]
+    desk = await console_signed_in(browser, server, reviewer, english=True)
+    await desk.get_by_label(console_ui(True, "cases.source")).select_option("flag")
+    for case in cases:
+        row = desk.locator(f"tr[data-case='{case['id']}']")
+        while not await row.count():  # the queue is paged: show more until the case is there
+            await desk.get_by_role("button", name=console_ui(True, "more")).click()
+        await row.get_by_role("checkbox").check()
+    bulk = desk.locator("section.bulk")
+    await expect(bulk.get_by_role("heading")).to_have_text(
+        console_ui(True, "bulk.title", count="20")
+    )
+    await decide_in_console(desk, True, "remove", "a flood of gambling ads")
+    await expect(bulk.get_by_test_id("bulk-preview")).to_have_text(
+        console_ui(True, "bulk.effect.remove", count="20")
+    )
+    await expect(bulk.locator(".preview li")).to_have_count(20)
+    await check_screen(desk, "console-bulk-en")
+    await bulk.get_by_role("button", name=console_ui(True, "bulk.confirm", count="20")).click()
+    done = desk.get_by_test_id("bulk-done")
+    await expect(done).to_have_text(console_ui(True, "bulk.done", count="20"))
+    await expect(bulk).to_have_count(0)  # nothing chosen any more
+    for case in cases:
+        decided = await reviewer.request("GET", f"/api/v1/admin/review/cases/{case['id']}")
+        assert (decided["state"], decided["reason"]) == ("removed", "a flood of gambling ads")
+
+
+async def test_an_administrator_closes_a_group(
+    browser: Browser, server: Server, make_user: MakeUser, admin: User
+) -> None:
+    owner, member = await make_user("owner"), await make_user("member")
+    group = await group_of(owner, "rumour mill", member)
+    desk = await console_signed_in(browser, server, admin, english=False)
+    await open_desk(desk, "sanctions", False)
+    await desk.get_by_label(console_ui(False, "sanctions.subject_type")).select_option("group")
+    await desk.locator("input[name=subject_id]").fill(str(group["id"]))
+    await desk.get_by_role("button", name=console_ui(False, "sanctions.look")).click()
+    standing = desk.get_by_test_id("standing")
+    await standing.locator("select[name=kind]").select_option("close_group")
+    await standing.locator("textarea[name=reason]").fill("organised the spread of rumours")
+    await check_screen(desk, "console-sanctions-zh-CN")
+    await standing.locator("form.apply button[type=submit]").click()
+    await expect(standing.locator("form.apply [role=status]")).to_have_text(
+        console_ui(False, "sanctions.applied")
+    )
+    in_force = await admin.request(
+        "GET",
+        "/api/v1/admin/sanctions",
+        params={"subject_type": "group", "subject_id": group["id"]},
+    )
+    assert [s["kind"] for s in in_force["sanctions"]] == ["close_group"]
+    refused = await send(member, group["id"], "still here?")
+    assert refused.status_code in (403, 404, 409, 422), refused.text
+
+
+@LANGUAGES
+async def test_an_appeal_is_decided_by_a_second_reviewer_and_restores_the_content(
+    browser: Browser,
+    server: Server,
+    make_user: MakeUser,
+    make_staff: MakeStaff,
+    english: bool,
+) -> None:
+    fay, gus = await make_user("fay"), await make_user("gus")
+    chat = await fay.open_direct(gus.id)
+    text = tagged(FLAGGED)
+    message = await sent(fay, chat["id"], text)
+    first = await make_staff("reviewer", new=True)
+    case = await case_of(first, "message", message["id"])
+    await decided_case(first, case["id"], "remove", "gambling advertisement")
+    appeal = await fay.request(
+        "POST", "/api/v1/appeals", json={"case_id": case["id"], "statement": "it was a joke"}
+    )
+
+    mine = await console_signed_in(browser, server, first, english=english)
+    await open_desk(mine, "appeals", english)
+    row = mine.locator(f"li[data-appeal='{appeal['id']}']")
+    await expect(row).to_contain_text(console_ui(english, "appeals.not_yours"))
+    await expect(row.get_by_role("button")).to_have_count(0)
+
+    second = await make_staff("reviewer", new=True)
+    desk = await console_signed_in(browser, server, second, english=english)
+    await open_desk(desk, "appeals", english)
+    row = desk.locator(f"li[data-appeal='{appeal['id']}']")
+    await expect(row).to_contain_text("it was a joke")  # the appeal beside the decision
+    await expect(row).to_contain_text("gambling advertisement")
+    await check_screen(desk, f"console-appeals-{lang(english)}")
+    await row.locator("input[name=reason]").fill("a joke among friends, no advertisement")
+    await row.get_by_role("button", name=console_ui(english, "appeals.reverse")).click()
+    outcome = desk.get_by_test_id("outcome")
+    await expect(outcome).to_have_text(console_ui(english, "appeals.reversed"))
+
+    restored = await gus.request("GET", f"/api/v1/conversations/{chat['id']}/messages")
+    assert text in [m.get("text") for m in restored["messages"]]
+
+
+async def test_the_auditor_sees_the_verified_log_and_no_private_content(
+    browser: Browser, server: Server, make_user: MakeUser, make_staff: MakeStaff, admin: User
+) -> None:
+    identity = fresh_identity()
+    hal = await make_user("hal", identity=identity)
+    ivy = await make_user("ivy")
+    chat = await hal.open_direct(ivy.id)
+    secret = tagged(FLAGGED)
+    message = await sent(hal, chat["id"], secret)
+    case = await case_of(admin, "message", message["id"])
+    await decided_case(admin, case["id"], "remove", "gambling advertisement")
+    assert (await asyncio.to_thread(server.cli, "audit", "checkpoint")).returncode == 0
+
+    auditor = await make_staff("auditor")
+    page = await console_signed_in(browser, server, auditor, english=True)
+    await expect(page.locator(".desk nav a")).to_have_text([console_ui(True, "nav.audit")])
+    status = page.get_by_test_id("checkpoint-status")
+    await expect(status).to_have_class("verified")
+    first_proof = page.get_by_role("button", name=console_ui(True, "proof.check")).first
+    await first_proof.click()
+    await expect(page.locator("table.log").get_by_role("status").first).to_have_text(
+        console_ui(True, "proof.included")
+    )
+    await check_screen(page, "console-audit-en")
+    shown = await page.content()
+    private = [identity["legal_name"], identity["id_number"], identity["phone"], secret]
+    assert [item for item in private if item in shown] == []
+
+
+@pytest.mark.parametrize("role", ["reviewer", "admin", "auditor", "user"])
+async def test_each_role_sees_exactly_the_desks_the_api_lets_it_use(
+    browser: Browser, server: Server, make_staff: MakeStaff, make_user: MakeUser, role: str
+) -> None:
+    person = await make_user("plain") if role == "user" else await make_staff(role)
+    allowed = []
+    for desk, route in DESKS.items():
+        answer = await person.raw("GET", route, params={"limit": 1})
+        assert answer.status_code in (200, 403), (route, answer.text)
+        if answer.status_code == 200:
+            allowed.append(console_ui(False, f"nav.{desk}"))
+    page = await console_signed_in(browser, server, person, english=False)
+    if allowed:
+        await expect(page.locator(".desk nav a")).to_have_text(allowed)
+    else:
+        await expect(page.get_by_role("alert")).to_have_text(console_ui(False, "console.not_staff"))
+    await check_screen(page, f"console-{role}-zh-CN")

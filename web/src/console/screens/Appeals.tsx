@@ -1,0 +1,166 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, must, type Schemas } from "../../api/client";
+import { formatTime } from "../../i18n/core";
+import type { Staff } from "../Console";
+import { labelOf, t } from "../i18n";
+import { Outcome, STAFF_REASON, refusal, useSaid } from "../said";
+
+type Appeal = Schemas["Appeal"];
+type AppealState = Schemas["AppealState"];
+const STATES: AppealState[] = ["pending", "upheld", "reversed"];
+
+/** Appeals, each beside the decision it appeals; decided by someone other than whoever decided
+ * first (the server holds that rule; the console does not offer what it would refuse). */
+export function Appeals({ staff }: { staff: Staff }) {
+  const [state, setState] = useState<AppealState>("pending");
+  const [rows, setRows] = useState<Appeal[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  async function load(cursor: string | null): Promise<void> {
+    setError(null);
+    try {
+      const query = { state, limit: 50, ...(cursor ? { cursor } : {}) };
+      const page = must(await api.GET("/api/v1/admin/appeals", { params: { query } }));
+      setRows((shown) => (cursor ? [...shown, ...page.appeals] : page.appeals));
+      setNext(page.next_cursor);
+    } catch (refused) {
+      setError(refusal(refused));
+    }
+  }
+
+  useEffect(() => void load(null), [state]);
+
+  return (
+    <section aria-labelledby="appeals-title">
+      <h2 id="appeals-title">{t("nav.appeals")}</h2>
+      <label>
+        {t("appeals.state")}
+        <select value={state} onChange={(e) => setState(e.currentTarget.value as AppealState)}>
+          {STATES.map((name) => (
+            <option key={name} value={name}>
+              {labelOf("appeal_state", name)}
+            </option>
+          ))}
+        </select>
+      </label>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <Outcome said={notice} />
+      <ul class="rows">
+        {rows.map((row) => (
+          <AppealRow key={row.id} staff={staff} appeal={row} onChanged={(said) => {
+              setNotice(said);
+              void load(null);
+            }}
+          />
+        ))}
+      </ul>
+      {rows.length === 0 && <p>{t("appeals.empty")}</p>}
+      {next && (
+        <button type="button" class="quiet" onClick={() => void load(next)}>
+          {t("more")}
+        </button>
+      )}
+    </section>
+  );
+}
+
+function AppealRow(props: { staff: Staff; appeal: Appeal; onChanged(said: string): void }) {
+  const { staff, appeal } = props;
+  const [original, setOriginal] = useState<Schemas["Case"] | Schemas["Sanction"] | null>(null);
+  const [reason, setReason] = useState("");
+  const [said, attempt] = useSaid();
+
+  useEffect(() => {
+    const load = async () => {
+      if (appeal.case_id !== null && staff.access.may("GET /api/v1/admin/review/cases/{case_id}")) {
+        setOriginal(must(await api.GET("/api/v1/admin/review/cases/{case_id}", { params: { path: { case_id: appeal.case_id } } })));
+      } else if (appeal.sanction_id !== null && staff.access.may("GET /api/v1/admin/sanctions/{sanction_id}")) {
+        setOriginal(must(await api.GET("/api/v1/admin/sanctions/{sanction_id}", { params: { path: { sanction_id: appeal.sanction_id } } })));
+      }
+    };
+    load().catch((refused) => void attempt(async () => refusal(refused)));
+  }, [appeal.id]);
+
+  const decidedByMe = original !== null && "decided_by" in original && original.decided_by === staff.me.id;
+  const mayDecide =
+    appeal.state === "pending" && !decidedByMe && staff.access.may("POST /api/v1/admin/appeals/{appeal_id}/decision");
+
+  function decide(verdict: Schemas["AppealVerdict"]) {
+    return attempt(async () => {
+      must(
+        await api.POST("/api/v1/admin/appeals/{appeal_id}/decision", {
+          params: { path: { appeal_id: appeal.id } },
+          body: { verdict, reason: reason.trim() },
+        }),
+      );
+      props.onChanged(t(`appeals.${verdict}d`));
+    });
+  }
+
+  return (
+    <li class="card appeal" data-appeal={appeal.id}>
+      <div class="side-by-side">
+        <div>
+          <h3>{t("appeals.appeal", { id: appeal.id, user: appeal.appellant_id })}</h3>
+          <p class="muted">{formatTime(appeal.created_at)}</p>
+          <blockquote>{appeal.statement}</blockquote>
+        </div>
+        <div>
+          <h3>{t("appeals.original")}</h3>
+          {original === null ? (
+            <p>—</p>
+          ) : "kind" in original ? (
+            <p>
+              {labelOf("sanction", original.kind)} · {labelOf("target", original.subject.type)} #{original.subject.id}
+              <br />
+              {original.statement.facts}
+            </p>
+          ) : (
+            <p>
+              {t("cases.case", { id: original.id })} ·{" "}
+              {original.decision ? labelOf("verdict", original.decision) : labelOf("state", original.state)}
+              {original.reason && ` · ${original.reason}`}
+              <br />
+              {"text" in original.content && <q>{original.content.text}</q>}
+            </p>
+          )}
+        </div>
+      </div>
+      {decidedByMe && appeal.state === "pending" && <p class="notice">{t("appeals.not_yours")}</p>}
+      {mayDecide && (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void decide((e.submitter as HTMLButtonElement).value as Schemas["AppealVerdict"]);
+          }}
+        >
+          <label>
+            {t("cases.reason")}
+            <input name="reason" required {...STAFF_REASON} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+          </label>
+          <div class="actions">
+            <button type="submit" value="reverse">
+              {t("appeals.reverse")}
+            </button>
+            <button type="submit" class="quiet" value="uphold">
+              {t("appeals.uphold")}
+            </button>
+          </div>
+        </form>
+      )}
+      {appeal.state !== "pending" && (
+        <p>
+          {labelOf("appeal_state", appeal.state)}
+          {appeal.reason && ` · ${appeal.reason}`}
+        </p>
+      )}
+      {said && <p role="status">{said}</p>}
+    </li>
+  );
+}

@@ -1,0 +1,266 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, must, type Schemas } from "../../api/client";
+import { formatTime } from "../../i18n/core";
+import type { Staff } from "../Console";
+import { labelOf, t } from "../i18n";
+import { Outcome, STAFF_REASON, refusal, useSaid } from "../said";
+
+type Sanction = Schemas["Sanction"];
+type SubjectType = Schemas["SubjectType"];
+type Kind = Schemas["Kind"];
+const SUBJECTS: SubjectType[] = ["user", "public_account", "group"];
+// The rungs each subject can be given, mildest first.
+const KINDS: Record<SubjectType, Kind[]> = {
+  user: ["warning", "limit_publication", "suspend_updates", "suspend_posting", "close", "blacklist_identity"],
+  public_account: ["warning", "limit_publication", "suspend_updates", "close"],
+  group: ["warning", "remove_rights", "close_group"],
+};
+const CLOSING: readonly Kind[] = ["close", "close_group", "blacklist_identity"];
+
+/** A subject's standing (strikes, credit, history, the rung recommended next), sanctions applied
+ * and lifted with an end time, and the sanctions in force across the service. */
+export function Sanctions({ staff }: { staff: Staff }) {
+  const [subjectType, setSubjectType] = useState<SubjectType>("user");
+  const [subjectId, setSubjectId] = useState("");
+  const [standing, setStanding] = useState<Schemas["Standing"] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  async function look(): Promise<void> {
+    setError(null);
+    try {
+      const query = { subject_type: subjectType, subject_id: Number(subjectId) };
+      setStanding(must(await api.GET("/api/v1/admin/sanctions/standing", { params: { query } })));
+    } catch (refused) {
+      setStanding(null);
+      setError(refusal(refused));
+    }
+  }
+
+  return (
+    <section aria-labelledby="sanctions-title">
+      <h2 id="sanctions-title">{t("nav.sanctions")}</h2>
+      <form
+        class="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void look();
+        }}
+      >
+        <label>
+          {t("sanctions.subject_type")}
+          <select value={subjectType} onChange={(e) => setSubjectType(e.currentTarget.value as SubjectType)}>
+            {SUBJECTS.map((name) => (
+              <option key={name} value={name}>
+                {labelOf("target", name)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t("sanctions.subject_id")}
+          <input name="subject_id" required inputMode="numeric" pattern="[0-9]+" value={subjectId} onInput={(e) => setSubjectId(e.currentTarget.value.trim())} />
+        </label>
+        <button type="submit">{t("sanctions.look")}</button>
+      </form>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <Outcome said={notice} />
+      {standing && (
+        <StandingView
+          staff={staff}
+          standing={standing}
+          onChanged={(said) => {
+            setNotice(said ?? null);
+            void look();
+          }}
+        />
+      )}
+      <InForce staff={staff} onChanged={setNotice} />
+    </section>
+  );
+}
+
+function StandingView(props: { staff: Staff; standing: Schemas["Standing"]; onChanged(said?: string): void }) {
+  const { staff, standing } = props;
+  const { recommendation } = standing;
+  return (
+    <article class="card" data-testid="standing">
+      <h3>
+        {labelOf("target", standing.subject.type)} #{standing.subject.id}
+      </h3>
+      <p>
+        {t("sanctions.points", { points: standing.points })} ·{" "}
+        {t("sanctions.credit", { score: standing.credit.score, band: labelOf("band", standing.credit.band) })}
+      </p>
+      <p class="notice">
+        {t("sanctions.recommended", {
+          kind: labelOf("sanction", recommendation.sanction),
+          days: recommendation.days ?? "—",
+          why: recommendation.why,
+        })}
+      </p>
+      <h4>{t("sanctions.in_force")}</h4>
+      <SanctionList staff={staff} sanctions={standing.in_force} onChanged={props.onChanged} />
+      <h4>{t("sanctions.history")}</h4>
+      <SanctionList staff={staff} sanctions={standing.history} onChanged={props.onChanged} />
+      {staff.access.may("POST /api/v1/admin/sanctions") && (
+        <ApplyForm staff={staff} subject={standing.subject} suggested={recommendation.sanction} days={recommendation.days} onDone={props.onChanged} />
+      )}
+    </article>
+  );
+}
+
+function ApplyForm(props: {
+  staff: Staff;
+  subject: Schemas["SanctionSubject"];
+  suggested: Kind;
+  days: number | null;
+  onDone(): void;
+}) {
+  const kinds = KINDS[props.subject.type].filter((kind) => !CLOSING.includes(kind) || props.staff.access.holds("apply_closing_sanction"));
+  const [kind, setKind] = useState<Kind>(kinds.includes(props.suggested) ? props.suggested : kinds[0]!);
+  const [days, setDays] = useState(props.days ? String(props.days) : "");
+  const [reason, setReason] = useState("");
+  const [caseId, setCaseId] = useState("");
+  const [said, attempt] = useSaid();
+
+  return (
+    <form
+      class="apply"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void attempt(async () => {
+          const body = {
+            subject_type: props.subject.type,
+            subject_id: props.subject.id,
+            kind,
+            reason: reason.trim(),
+            ...(days ? { days: Number(days) } : {}),
+            ...(caseId ? { case_id: Number(caseId) } : {}),
+          };
+          must(await api.POST("/api/v1/admin/sanctions", { body }));
+          props.onDone();
+          return t("sanctions.applied");
+        });
+      }}
+    >
+      <h4>{t("sanctions.apply")}</h4>
+      <label>
+        {t("sanctions.kind")}
+        <select name="kind" value={kind} onChange={(e) => setKind(e.currentTarget.value as Kind)}>
+          {kinds.map((name) => (
+            <option key={name} value={name}>
+              {labelOf("sanction", name)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t("sanctions.days")}
+        <input name="days" inputMode="numeric" pattern="[0-9]*" value={days} onInput={(e) => setDays(e.currentTarget.value.trim())} />
+      </label>
+      <label>
+        {t("sanctions.case")}
+        <input name="case_id" inputMode="numeric" pattern="[0-9]*" value={caseId} onInput={(e) => setCaseId(e.currentTarget.value.trim())} />
+      </label>
+      <label>
+        {t("cases.reason")}
+        <textarea name="reason" required {...STAFF_REASON} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+      </label>
+      <button type="submit">{t("sanctions.apply_submit", { kind: labelOf("sanction", kind) })}</button>
+      {said && <p role="status">{said}</p>}
+    </form>
+  );
+}
+
+function SanctionList(props: { staff: Staff; sanctions: Sanction[]; onChanged(said?: string): void }) {
+  if (props.sanctions.length === 0) return <p class="muted">{t("sanctions.none")}</p>;
+  return (
+    <ul class="sanctions">
+      {props.sanctions.map((s) => (
+        <SanctionItem key={s.id} staff={props.staff} sanction={s} onChanged={props.onChanged} />
+      ))}
+    </ul>
+  );
+}
+
+function SanctionItem(props: { staff: Staff; sanction: Sanction; onChanged(said?: string): void }) {
+  const { staff, sanction } = props;
+  const [reason, setReason] = useState("");
+  const [said, attempt] = useSaid();
+  const mayLift =
+    sanction.state === "active" &&
+    staff.access.may("POST /api/v1/admin/sanctions/{sanction_id}/lift") &&
+    (!CLOSING.includes(sanction.kind as Kind) || staff.access.holds("apply_closing_sanction"));
+  return (
+    <li data-sanction={sanction.id}>
+      <strong>{labelOf("sanction", sanction.kind)}</strong> · {labelOf("target", sanction.subject.type)} #
+      {sanction.subject.id} · {labelOf("sanction_state", sanction.state)} ·{" "}
+      {t("sanctions.from_to", {
+        from: formatTime(sanction.statement.starts_at),
+        to: sanction.statement.ends_at ? formatTime(sanction.statement.ends_at) : t("sanctions.open_ended"),
+      })}
+      <br />
+      <span class="muted">{sanction.statement.facts}</span>
+      {mayLift && (
+        <form
+          class="inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void attempt(async () => {
+              must(
+                await api.POST("/api/v1/admin/sanctions/{sanction_id}/lift", {
+                  params: { path: { sanction_id: sanction.id } },
+                  body: { reason: reason.trim() },
+                }),
+              );
+              props.onChanged(t("sanctions.lifted"));
+            });
+          }}
+        >
+          <input aria-label={t("cases.reason")} placeholder={t("cases.reason")} required {...STAFF_REASON} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+          <button type="submit" class="quiet">
+            {t("sanctions.lift")}
+          </button>
+        </form>
+      )}
+      {said && <span role="status"> {said}</span>}
+    </li>
+  );
+}
+
+function InForce({ staff, onChanged }: { staff: Staff; onChanged(said: string | null): void }) {
+  const [rows, setRows] = useState<Sanction[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+
+  async function load(cursor: string | null): Promise<void> {
+    const query = { state: "active" as const, limit: 50, ...(cursor ? { cursor } : {}) };
+    const page = must(await api.GET("/api/v1/admin/sanctions", { params: { query } }));
+    setRows((shown) => (cursor ? [...shown, ...page.sanctions] : page.sanctions));
+    setNext(page.next_cursor);
+  }
+
+  useEffect(() => void load(null), []);
+  return (
+    <section aria-labelledby="in-force-title">
+      <h3 id="in-force-title">{t("sanctions.all_in_force")}</h3>
+      <SanctionList
+        staff={staff}
+        sanctions={rows}
+        onChanged={(said) => {
+          onChanged(said ?? null);
+          void load(null);
+        }}
+      />
+      {next && (
+        <button type="button" class="quiet" onClick={() => void load(next)}>
+          {t("more")}
+        </button>
+      )}
+    </section>
+  );
+}
