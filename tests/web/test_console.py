@@ -12,7 +12,16 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import MakeStaff, MakeUser, Server, User, fresh_identity
-from tests.support import FLAGGED, case_of, decided_case, group_of, send, sent, tagged
+from tests.support import (
+    FLAGGED,
+    applied,
+    case_of,
+    decided_case,
+    group_of,
+    send,
+    sent,
+    tagged,
+)
 from tests.web.conftest import check_screen, console_signed_in, console_ui, signed_in, ui
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
@@ -26,6 +35,7 @@ DESKS = {
     "appeals": "/api/v1/admin/appeals",
     "lexicon": "/api/v1/admin/lexicon",
     "audit": "/api/v1/audit/log",
+    "dashboard": "/api/v1/audit/stats",
 }
 
 
@@ -240,7 +250,8 @@ async def test_the_auditor_sees_the_verified_log_and_no_private_content(
 
     auditor = await make_staff("auditor")
     page = await console_signed_in(browser, server, auditor, english=True)
-    await expect(page.locator(".desk nav a")).to_have_text([console_ui(True, "nav.audit")])
+    desks = [console_ui(True, "nav.audit"), console_ui(True, "nav.dashboard")]
+    await expect(page.locator(".desk nav a")).to_have_text(desks)
     status = page.get_by_test_id("checkpoint-status")
     await expect(status).to_have_class("verified")
     first_proof = page.get_by_role("button", name=console_ui(True, "proof.check")).first
@@ -249,9 +260,41 @@ async def test_the_auditor_sees_the_verified_log_and_no_private_content(
         console_ui(True, "proof.included")
     )
     await check_screen(page, "console-audit-en")
-    shown = await page.content()
     private = [identity["legal_name"], identity["id_number"], identity["phone"], secret]
-    assert [item for item in private if item in shown] == []
+    assert [item for item in private if item in await page.content()] == []
+
+    await open_desk(page, "dashboard", True)
+    charts = page.locator("figure.chart")
+    await expect(charts).to_have_count(6)
+    await expect(charts.locator("canvas")).to_have_count(6)  # each drawn by ECharts
+    assert [item for item in private if item in await page.content()] == []
+
+
+@LANGUAGES
+async def test_the_dashboards_chart_the_statistics_for_a_day_a_week_and_a_month(
+    browser: Browser, server: Server, make_user: MakeUser, admin: User, english: bool
+) -> None:
+    jay, kim = await make_user("jay"), await make_user("kim")
+    chat = await jay.open_direct(kim.id)
+    message = await sent(jay, chat["id"], tagged(FLAGGED))
+    case = await case_of(admin, "message", message["id"])
+    await decided_case(admin, case["id"], "remove", "gambling advertisement")
+    await applied(admin, "user", jay.id, "warning", reason="posted gambling ads")
+    stats = await admin.request("GET", "/api/v1/audit/stats", params={"period": "day"})
+    opened = sum(row["cases_opened"] for row in stats["rows"])
+    assert opened >= 1
+
+    page = await console_signed_in(browser, server, admin, english=english)
+    await open_desk(page, "dashboard", english)
+    for period in ("day", "week", "month"):
+        await page.locator("select[name=period]").select_option(period)
+        await expect(page.locator("figure.chart canvas")).to_have_count(6)
+    await page.locator("select[name=period]").select_option("day")
+    await expect(page.locator("figure.chart canvas")).to_have_count(6)
+    captions = page.locator("figure.chart figcaption")
+    await expect(captions.first).to_have_text(console_ui(english, "dashboard.load"))
+    await page.wait_for_timeout(500)  # ECharts animates its first drawing
+    await check_screen(page, f"console-dashboard-{lang(english)}")
 
 
 @pytest.mark.parametrize("role", ["reviewer", "admin", "auditor", "user"])

@@ -11,6 +11,7 @@ import { Sanctions } from "./screens/Sanctions";
 import { Appeals } from "./screens/Appeals";
 import { Lexicon } from "./screens/Lexicon";
 import { AuditLog } from "./screens/AuditLog";
+import { Dashboard } from "./screens/Dashboard";
 
 export interface Staff {
   me: Schemas["Me"];
@@ -133,5 +134,7 @@ function ScreenOf({ screen, staff }: { screen: Screen; staff: Staff }) {
       return <Lexicon staff={staff} />;
     case "audit":
       return <AuditLog staff={staff} />;
+    case "dashboard":
+      return <Dashboard />;
   }
 }

@@ -28,7 +28,8 @@ export type Screen =
   | "sanctions"
   | "appeals"
   | "lexicon"
-  | "audit";
+  | "audit"
+  | "dashboard";
 
 /** Each screen and the route that lists what it shows: no right to the list, no screen. */
 export const SCREENS: readonly [Screen, Route][] = [
@@ -39,6 +40,7 @@ export const SCREENS: readonly [Screen, Route][] = [
   ["appeals", "GET /api/v1/admin/appeals"],
   ["lexicon", "GET /api/v1/admin/lexicon"],
   ["audit", "GET /api/v1/audit/log"],
+  ["dashboard", "GET /api/v1/audit/stats"],
 ];
 
 export function screensFor(access: Access): Screen[] {
