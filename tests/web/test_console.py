@@ -18,6 +18,7 @@ from tests.support import (
     case_of,
     decided_case,
     group_of,
+    public_account,
     send,
     sent,
     tagged,
@@ -314,3 +315,27 @@ async def test_each_role_sees_exactly_the_desks_the_api_lets_it_use(
     else:
         await expect(page.get_by_role("alert")).to_have_text(console_ui(False, "console.not_staff"))
     await check_screen(page, f"console-{role}-zh-CN")
+
+
+@LANGUAGES
+async def test_every_desk_reads_well_in_both_languages(
+    browser: Browser, server: Server, make_user: MakeUser, make_staff: MakeStaff, english: bool
+) -> None:
+    """Each desk with something on it passes the accessibility check, and is saved for the docs
+    (docs/console.md)."""
+    operator = await make_user("operator")
+    await public_account(operator, category="media", name=f"海风传媒{operator.id}")
+    reviewer, admin = await make_staff("reviewer"), await make_staff("admin")
+    by_role = {
+        reviewer: ("identities", "applications", "appeals", "lexicon"),
+        admin: ("sanctions", "audit"),
+    }
+    for staff, desks in by_role.items():
+        page = await console_signed_in(browser, server, staff, english=english)
+        for desk in desks:
+            await open_desk(page, desk, english)
+            await expect(page.locator(".work")).not_to_contain_text(console_ui(english, "loading"))
+            if desk == "lexicon":
+                await page.locator("textarea[name=try]").fill("今晚 百 家 樂 走起")
+                await expect(page.get_by_test_id("check-result").locator("mark")).to_have_count(1)
+            await check_screen(page, f"console-{desk}-{lang(english)}")

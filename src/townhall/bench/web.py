@@ -4,7 +4,8 @@ Measures what a person feels: the bundle's size as sent (gzipped), how soon the 
 is interactive (the log-in form ready to type in, timed by the page's own clock from the start
 of navigation), with the CPU as it is and slowed down as on a mid-range phone; how soon a chat
 with many messages opens; and whether it scrolls without jank: the frame times while the whole
-history is scrolled through, and how many rows the list draws at most.
+history is scrolled through, and how many rows the list draws at most. And the staff console
+with a review queue of many cases: how soon its first row shows, and how soon a filter answers.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from townhall.bench.broadcast import REVIEWER_HANDLE, REVIEWER_PASSWORD, create_reviewer
 from townhall.bench.common import PASSWORD, BenchUser, console, percentile, register_users
 from townhall.bench.server import start_server
 from townhall.client import TownhallClient
@@ -31,6 +33,7 @@ class WebBenchOptions:
     messages: int = 10_000
     loads: int = 5  # first-screen loads per CPU setting
     slowdown: float = 4.0  # CPU throttling of the "loaded" setting (DevTools' mid-tier phone)
+    cases: int = 10_000  # open review cases in the console's queue
 
 
 def bundle_sizes(app: Path) -> dict[str, int]:
@@ -48,8 +51,20 @@ def bundle_sizes(app: Path) -> dict[str, int]:
     return sizes
 
 
-async def seed_chat(url: str, sender: BenchUser, reader: BenchUser, messages: int) -> None:
-    """A direct chat of `messages` messages, sent over one socket with a window in flight."""
+def plain(number: int) -> str:
+    return f"message {number}: {'lorem ipsum ' * (number % 7)}"
+
+
+def flagged(number: int) -> str:
+    """A message the pack's check flags for review (a gambling term), each its own case."""
+    return f"今晚百家乐走起 {number}"
+
+
+async def seed_chat(
+    url: str, sender: BenchUser, reader: BenchUser, messages: int, text: Any = plain
+) -> None:
+    """A direct chat of `messages` messages, `text(n)` each, sent over one socket with a window
+    in flight."""
     async with TownhallClient(url, sender.token) as client:
         await client.request_friend(reader.user_id, "bench")
         async with TownhallClient(url, reader.token) as other:
@@ -60,9 +75,7 @@ async def seed_chat(url: str, sender: BenchUser, reader: BenchUser, messages: in
             with console.status("seeding the chat") as status:
                 while acked < messages:
                     while sent < messages and sent - acked < SEND_WINDOW:
-                        await socket.send_message(
-                            chat, f"message {sent}: {'lorem ipsum ' * (sent % 7)}"
-                        )
+                        await socket.send_message(chat, text(sent))
                         sent += 1
                     await socket.receive_until("ack")
                     acked += 1
@@ -120,11 +133,41 @@ async def load_all_history(page: Any, messages: int) -> None:
             status.update(f"loading the history: {drawn} px of about {messages} messages")
 
 
+async def console_queue(context: Any, url: str) -> dict[str, float]:
+    """The console's content desk over a long queue, by the page's clock: from signing in to its
+    first row, and from choosing a source (flagged) to that source's rows."""
+    page = await context.new_page()
+    await page.goto(f"{url}/console/")
+    await page.locator("input[name=handle]").fill(REVIEWER_HANDLE)
+    await page.locator("input[name=password]").fill(REVIEWER_PASSWORD)
+    started = await page.evaluate("() => performance.now()")
+    await page.locator("form button[type=submit]").click()
+    await page.locator("tr[data-case]").first.wait_for()
+    first_row = await page.evaluate("() => performance.now()") - started
+    rows = page.locator("tr[data-case]")
+    shown = await rows.count()
+    await page.locator("select[name=source]").select_option("report")  # the source: none reported
+    await page.locator("tr[data-case]").first.wait_for(state="detached")
+    await page.locator("select[name=source]").select_option("flag")
+    filtered_from = await page.evaluate("() => performance.now()")
+    await page.locator("tr[data-case]").first.wait_for()
+    filtered = await page.evaluate("() => performance.now()") - filtered_from
+    await page.close()
+    return {
+        "first_row_ms": round(first_row, 1),
+        "rows_drawn": shown,
+        "filter_to_rows_ms": round(filtered, 1),
+    }
+
+
 async def measure(options: WebBenchOptions, url: str) -> dict[str, Any]:
     from playwright.async_api import async_playwright
 
-    sender, reader = await register_users(url, "webbench", 2, iter(range(1, 10**9)))
+    sender, reader, author, addressee = await register_users(
+        url, "webbench", 4, iter(range(1, 10**9))
+    )
     await seed_chat(url, sender, reader, options.messages)
+    await seed_chat(url, author, addressee, options.cases, flagged)
     async with TownhallClient(url, reader.token) as client:
         handle = (await client.me())["handle"]
     async with async_playwright() as playwright:
@@ -151,6 +194,7 @@ async def measure(options: WebBenchOptions, url: str) -> dict[str, Any]:
         chat_open_ms = await page.evaluate("() => performance.now()") - opened
         await load_all_history(page, options.messages)
         scrolled = await page.evaluate(SCROLL_THROUGH, 120)
+        queue = await console_queue(context, url)
         await browser.close()
     frames: list[float] = scrolled["frames"]
     return {
@@ -166,6 +210,7 @@ async def measure(options: WebBenchOptions, url: str) -> dict[str, Any]:
             f"frames_over_{LONG_FRAME_MS}_ms": sum(1 for frame in frames if frame > LONG_FRAME_MS),
             "most_rows_drawn": scrolled["rows"],
         },
+        "console_queue": {"open_cases": options.cases, **queue},
     }
 
 
@@ -175,6 +220,8 @@ def run(options: WebBenchOptions) -> dict[str, Any]:
     bundle_sizes(options.app)  # fails early when the app is not built
     server = start_server(None)
     try:
+        pack = server.data_dir / "bench-pack.toml"
+        create_reviewer(server.data_dir, {"TOWNHALL_POLICY_PACK": str(pack)})
         return asyncio.run(measure(options, server.url))
     finally:
         server.stop()

@@ -161,10 +161,13 @@ def web(
     slowdown: Annotated[
         float, typer.Option(min=1, help="CPU throttling of the loaded setting")
     ] = 4.0,
+    cases: Annotated[
+        int, typer.Option(min=1, help="open cases in the staff console's review queue")
+    ] = 10_000,
 ) -> None:
     """The web app in chromium: bundle size, first screen interactive, a long chat's opening
-    and scrolling (frame times, rows drawn). Needs the dev extra (Playwright) and `make
-    browser`."""
+    and scrolling (frame times, rows drawn); the staff console's first row over a long review
+    queue. Needs the dev extra (Playwright) and `make browser`."""
     if find_spec("playwright") is None:
         typer.echo("error: bench web needs Playwright: pip install 'townhall[dev]'", err=True)
         raise typer.Exit(1)
@@ -173,7 +176,10 @@ def web(
     from townhall.web.pages import APP
 
     try:
-        results = run(WebBenchOptions(APP, messages=messages, loads=loads, slowdown=slowdown))
+        options = WebBenchOptions(
+            APP, messages=messages, loads=loads, slowdown=slowdown, cases=cases
+        )
+        results = run(options)
     except RuntimeError as problem:
         typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(1) from None

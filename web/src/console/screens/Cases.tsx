@@ -78,7 +78,7 @@ export function Cases({ staff }: { staff: Staff }) {
       <div class="filters">
         <label>
           {t("cases.state")}
-          <select value={state} onChange={(e) => setState(e.currentTarget.value as QueueState)}>
+          <select name="state" value={state} onChange={(e) => setState(e.currentTarget.value as QueueState)}>
             {STATES.map((name) => (
               <option key={name} value={name}>
                 {labelOf("state", name)}
@@ -88,7 +88,7 @@ export function Cases({ staff }: { staff: Staff }) {
         </label>
         <label>
           {t("cases.source")}
-          <select value={source} onChange={(e) => setSource(e.currentTarget.value as Source | "")}>
+          <select name="source" value={source} onChange={(e) => setSource(e.currentTarget.value as Source | "")}>
             <option value="">{t("cases.any_source")}</option>
             {SOURCES.map((name) => (
               <option key={name} value={name}>
