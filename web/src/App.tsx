@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, must, setToken } from "./api/client";
-import { LANGUAGES, chooseLanguage, currentLanguage, t, type Language } from "./i18n";
+import { chooseLanguage, currentLanguage, t, type Language } from "./i18n";
+import { LanguagePicker } from "./SignIn";
 import { Live, type ConnectionState } from "./live";
 import { ChatStore } from "./store";
 import { Login } from "./screens/Login";
@@ -76,16 +77,7 @@ export function App() {
     <div class="app" lang={language}>
       <header class="bar">
         <h1>{t("app.name")}</h1>
-        <label class="language">
-          <span class="visually-hidden">{t("language.label")}</span>
-          <select value={language} onChange={(e) => pick(e.currentTarget.value as Language)}>
-            {LANGUAGES.map((code) => (
-              <option value={code} key={code}>
-                {code === "en" ? "English" : "中文"}
-              </option>
-            ))}
-          </select>
-        </label>
+        <LanguagePicker label={t("language.label")} value={language} onPick={pick} />
         {session && (
           <>
             <ConnectionBadge state={connection} />

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, must, setToken, type Schemas } from "../api/client";
-import { LANGUAGES, chooseLanguage, currentLanguage, type Language } from "../i18n/core";
+import { chooseLanguage, currentLanguage, type Language } from "../i18n/core";
+import { LanguagePicker } from "../SignIn";
 import { Access, screenAt, screensFor, type Screen } from "./access";
 import { t } from "./i18n";
 import { Login } from "./screens/Login";
@@ -61,16 +62,7 @@ export function Console() {
     <div class="console" lang={language}>
       <header class="bar">
         <h1>{t("console.name")}</h1>
-        <label class="language">
-          <span class="visually-hidden">{t("language.label")}</span>
-          <select value={language} onChange={(e) => pick(e.currentTarget.value as Language)}>
-            {LANGUAGES.map((code) => (
-              <option value={code} key={code}>
-                {code === "en" ? "English" : "中文"}
-              </option>
-            ))}
-          </select>
-        </label>
+        <LanguagePicker label={t("language.label")} value={language} onPick={pick} />
         {staff && (
           <>
             <span class="who">

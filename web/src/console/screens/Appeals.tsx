@@ -3,7 +3,8 @@ import { api, must, type Schemas } from "../../api/client";
 import { formatTime } from "../../i18n/core";
 import type { Staff } from "../Console";
 import { labelOf, t } from "../i18n";
-import { Outcome, STAFF_REASON, refusal, useSaid } from "../said";
+import { StatusList } from "../StatusList";
+import { STAFF_REASON, refusal, useSaid } from "../said";
 
 type Appeal = Schemas["Appeal"];
 type AppealState = Schemas["AppealState"];
@@ -12,61 +13,21 @@ const STATES: AppealState[] = ["pending", "upheld", "reversed"];
 /** Appeals, each beside the decision it appeals; decided by someone other than whoever decided
  * first (the server holds that rule; the console does not offer what it would refuse). */
 export function Appeals({ staff }: { staff: Staff }) {
-  const [state, setState] = useState<AppealState>("pending");
-  const [rows, setRows] = useState<Appeal[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-
-  async function load(cursor: string | null): Promise<void> {
-    setError(null);
-    try {
-      const query = { state, limit: 50, ...(cursor ? { cursor } : {}) };
-      const page = must(await api.GET("/api/v1/admin/appeals", { params: { query } }));
-      setRows((shown) => (cursor ? [...shown, ...page.appeals] : page.appeals));
-      setNext(page.next_cursor);
-    } catch (refused) {
-      setError(refusal(refused));
-    }
-  }
-
-  useEffect(() => void load(null), [state]);
-
   return (
-    <section aria-labelledby="appeals-title">
-      <h2 id="appeals-title">{t("nav.appeals")}</h2>
-      <label>
-        {t("appeals.state")}
-        <select value={state} onChange={(e) => setState(e.currentTarget.value as AppealState)}>
-          {STATES.map((name) => (
-            <option key={name} value={name}>
-              {labelOf("appeal_state", name)}
-            </option>
-          ))}
-        </select>
-      </label>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-      <Outcome said={notice} />
-      <ul class="rows">
-        {rows.map((row) => (
-          <AppealRow key={row.id} staff={staff} appeal={row} onChanged={(said) => {
-              setNotice(said);
-              void load(null);
-            }}
-          />
-        ))}
-      </ul>
-      {rows.length === 0 && <p>{t("appeals.empty")}</p>}
-      {next && (
-        <button type="button" class="quiet" onClick={() => void load(next)}>
-          {t("more")}
-        </button>
-      )}
-    </section>
+    <StatusList
+      id="appeals"
+      title={t("nav.appeals")}
+      statusLabel={t("appeals.state")}
+      statuses={STATES}
+      labelPrefix="appeal_state"
+      empty={t("appeals.empty")}
+      fetch={async (state, cursor) => {
+        const query = { state, limit: 50, ...(cursor ? { cursor } : {}) };
+        const page = must(await api.GET("/api/v1/admin/appeals", { params: { query } }));
+        return { items: page.appeals, next: page.next_cursor };
+      }}
+      row={(appeal, changed) => <AppealRow key={appeal.id} staff={staff} appeal={appeal} onChanged={changed} />}
+    />
   );
 }
 

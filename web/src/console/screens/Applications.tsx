@@ -1,9 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, must, type Schemas } from "../../api/client";
 import { formatTime } from "../../i18n/core";
+import { Choice } from "../Choice";
 import type { Staff } from "../Console";
 import { labelOf, t } from "../i18n";
-import { Outcome, refusal, useSaid } from "../said";
+import { StatusList } from "../StatusList";
+import { useSaid } from "../said";
 
 type Application = Schemas["PublicAccountInReview"];
 type Status = Application["status"];
@@ -14,61 +16,21 @@ const ENTITLEMENTS: Entitlement[] = ["none", "repost", "originate"];
 /** The public-account desk: each application with its operator's qualifications, what the
  * naming rules find in its name, and the news entitlement to grant with an approval. */
 export function Applications({ staff }: { staff: Staff }) {
-  const [status, setStatus] = useState<Status>("pending_review");
-  const [rows, setRows] = useState<Application[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-
-  async function load(cursor: string | null): Promise<void> {
-    setError(null);
-    try {
-      const query = { status, limit: 50, ...(cursor ? { cursor } : {}) };
-      const page = must(await api.GET("/api/v1/admin/public-accounts", { params: { query } }));
-      setRows((shown) => (cursor ? [...shown, ...page.public_accounts] : page.public_accounts));
-      setNext(page.next_cursor);
-    } catch (refused) {
-      setError(refusal(refused));
-    }
-  }
-
-  useEffect(() => void load(null), [status]);
-
   return (
-    <section aria-labelledby="applications-title">
-      <h2 id="applications-title">{t("nav.applications")}</h2>
-      <label>
-        {t("applications.status")}
-        <select value={status} onChange={(e) => setStatus(e.currentTarget.value as Status)}>
-          {STATUSES.map((name) => (
-            <option key={name} value={name}>
-              {labelOf("account_status", name)}
-            </option>
-          ))}
-        </select>
-      </label>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-      <Outcome said={notice} />
-      <ul class="rows">
-        {rows.map((row) => (
-          <ApplicationRow key={row.id} staff={staff} row={row} onChanged={(said) => {
-              setNotice(said);
-              void load(null);
-            }}
-          />
-        ))}
-      </ul>
-      {rows.length === 0 && <p>{t("applications.empty")}</p>}
-      {next && (
-        <button type="button" class="quiet" onClick={() => void load(next)}>
-          {t("more")}
-        </button>
-      )}
-    </section>
+    <StatusList
+      id="applications"
+      title={t("nav.applications")}
+      statusLabel={t("applications.status")}
+      statuses={STATUSES}
+      labelPrefix="account_status"
+      empty={t("applications.empty")}
+      fetch={async (status, cursor) => {
+        const query = { status, limit: 50, ...(cursor ? { cursor } : {}) };
+        const page = must(await api.GET("/api/v1/admin/public-accounts", { params: { query } }));
+        return { items: page.public_accounts, next: page.next_cursor };
+      }}
+      row={(row, changed) => <ApplicationRow key={row.id} staff={staff} row={row} onChanged={changed} />}
+    />
   );
 }
 
@@ -129,16 +91,7 @@ function ApplicationRow(props: { staff: Staff; row: Application; onChanged(said:
       </dl>
       {row.status === "pending_review" && staff.access.may("POST /api/v1/admin/public-accounts/{public_account_id}/decision") && (
         <form onSubmit={(e) => e.preventDefault()}>
-          <label>
-            {t("applications.entitlement")}
-            <select value={entitlement} onChange={(e) => setEntitlement(e.currentTarget.value as Entitlement)}>
-              {ENTITLEMENTS.map((name) => (
-                <option key={name} value={name}>
-                  {labelOf("entitlement", name)}
-                </option>
-              ))}
-            </select>
-          </label>
+          <Choice label={t("applications.entitlement")} value={entitlement} options={ENTITLEMENTS} words={(n) => labelOf("entitlement", n)} onChange={setEntitlement} />
           <label>
             {t("cases.reason")}
             <input value={reason} maxLength={4096} onInput={(e) => setReason(e.currentTarget.value)} />

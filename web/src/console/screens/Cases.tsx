@@ -1,8 +1,9 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, must, policy, type Schemas } from "../../api/client";
 import { formatTime } from "../../i18n/core";
+import { Choice } from "../Choice";
 import type { Staff } from "../Console";
-import { segments } from "../highlight";
+import { MarkedText, findingsOf } from "../Marked";
 import { labelOf, t } from "../i18n";
 import { dueIn } from "../time";
 import { refusal, useSaid } from "../said";
@@ -76,27 +77,8 @@ export function Cases({ staff }: { staff: Staff }) {
         </p>
       )}
       <div class="filters">
-        <label>
-          {t("cases.state")}
-          <select name="state" value={state} onChange={(e) => setState(e.currentTarget.value as QueueState)}>
-            {STATES.map((name) => (
-              <option key={name} value={name}>
-                {labelOf("state", name)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          {t("cases.source")}
-          <select name="source" value={source} onChange={(e) => setSource(e.currentTarget.value as Source | "")}>
-            <option value="">{t("cases.any_source")}</option>
-            {SOURCES.map((name) => (
-              <option key={name} value={name}>
-                {labelOf("source", name)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice label={t("cases.state")} name="state" value={state} options={STATES} words={(n) => labelOf("state", n)} onChange={setState} />
+        <Choice label={t("cases.source")} name="source" value={source} options={SOURCES} words={(n) => labelOf("source", n)} none={t("cases.any_source")} onChange={setSource} />
         <label class="check">
           <input type="checkbox" checked={overdue} onChange={(e) => setOverdue(e.currentTarget.checked)} />
           {t("cases.overdue_only")}
@@ -283,7 +265,7 @@ function CaseView(props: { staff: Staff; caseId: number; onChanged(): void }) {
 
   if (!detail) return <div class="detail">{said ?? t("loading")}</div>;
   const pending = detail.state === "open" || detail.state === "escalated";
-  const findings = (detail.reasons ?? []).map((r) => ({ ...r, label: `${labelOf("category", r.category)} · ${r.term || r.how}` }));
+  const findings = findingsOf(detail.reasons);
   return (
     <article class="detail" aria-labelledby="case-title">
       <h3 id="case-title">
@@ -296,17 +278,7 @@ function CaseView(props: { staff: Staff; caseId: number; onChanged(): void }) {
           ` · ${detail.claimed_by === staff.me.id ? t("cases.claimed_by_you") : t("cases.claimed_by", { id: detail.claimed_by })}`}
       </p>
       {"text" in detail.content ? (
-        <blockquote class="content" data-testid="case-content">
-          {segments(detail.content.text, findings).map((piece, i) =>
-            piece.labels.length ? (
-              <mark key={i} title={piece.labels.join("; ")}>
-                {piece.text}
-              </mark>
-            ) : (
-              piece.text
-            ),
-          )}
-        </blockquote>
+        <MarkedText text={detail.content.text} findings={findings} testId="case-content" />
       ) : (
         <p>{t("cases.purged")}</p>
       )}
@@ -476,17 +448,7 @@ function DecisionForm(props: {
           </label>
         ))}
       </fieldset>
-      <label>
-        {t("cases.category")}
-        <select value={category} onChange={(e) => setCategory(e.currentTarget.value)}>
-          <option value="">{t("cases.no_category")}</option>
-          {categories.map((name) => (
-            <option key={name} value={name}>
-              {labelOf("category", name)}
-            </option>
-          ))}
-        </select>
-      </label>
+      <Choice label={t("cases.category")} value={category} options={categories} words={(n) => labelOf("category", n)} none={t("cases.no_category")} onChange={setCategory} />
       <label>
         {t("cases.reason")}
         <textarea ref={reasonBox} required maxLength={4096} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />

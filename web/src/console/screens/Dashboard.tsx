@@ -10,6 +10,7 @@ import {
   type Period,
   type Series,
 } from "../dashboard";
+import { Choice } from "../Choice";
 import { labelOf, t } from "../i18n";
 import { refusal } from "../said";
 
@@ -51,16 +52,7 @@ export function Dashboard() {
   return (
     <section aria-labelledby="dashboard-title">
       <h2 id="dashboard-title">{t("nav.dashboard")}</h2>
-      <label>
-        {t("dashboard.period")}
-        <select name="period" value={period} onChange={(e) => setPeriod(e.currentTarget.value as Period)}>
-          {PERIODS.map((name) => (
-            <option key={name} value={name}>
-              {t(`dashboard.period.${name}`)}
-            </option>
-          ))}
-        </select>
-      </label>
+      <Choice label={t("dashboard.period")} name="period" value={period} options={PERIODS} words={(n) => t(`dashboard.period.${n}`)} onChange={setPeriod} />
       {error && (
         <p class="error" role="alert">
           {error}

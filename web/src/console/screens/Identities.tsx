@@ -1,9 +1,10 @@
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { api, must, type Schemas } from "../../api/client";
 import { formatTime } from "../../i18n/core";
 import type { Staff } from "../Console";
 import { labelOf, t } from "../i18n";
-import { Outcome, STAFF_REASON, refusal, useSaid } from "../said";
+import { StatusList } from "../StatusList";
+import { STAFF_REASON, useSaid } from "../said";
 
 type Identity = Schemas["IdentityInReview"];
 type Status = Identity["status"];
@@ -12,63 +13,27 @@ const STATUSES: Status[] = ["pending_review", "format_checked", "provider_verifi
 /** The identity desk: registrants' identities, masked, to verify; a full identity only through
  * the reveal dialog, which asks why and says the look is recorded. */
 export function Identities({ staff }: { staff: Staff }) {
-  const [status, setStatus] = useState<Status>("pending_review");
-  const [rows, setRows] = useState<Identity[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [revealing, setRevealing] = useState<Identity | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-
-  async function load(cursor: string | null): Promise<void> {
-    setError(null);
-    try {
-      const query = { status, limit: 50, ...(cursor ? { cursor } : {}) };
-      const page = must(await api.GET("/api/v1/admin/identities", { params: { query } }));
-      setRows((shown) => (cursor ? [...shown, ...page.identities] : page.identities));
-      setNext(page.next_cursor);
-    } catch (refused) {
-      setError(refusal(refused));
-    }
-  }
-
-  useEffect(() => void load(null), [status]);
-
   return (
-    <section aria-labelledby="identities-title">
-      <h2 id="identities-title">{t("nav.identities")}</h2>
-      <label>
-        {t("identities.status")}
-        <select value={status} onChange={(e) => setStatus(e.currentTarget.value as Status)}>
-          {STATUSES.map((name) => (
-            <option key={name} value={name}>
-              {labelOf("identity_status", name)}
-            </option>
-          ))}
-        </select>
-      </label>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-      <Outcome said={notice} />
-      <ul class="rows">
-        {rows.map((row) => (
-          <IdentityRow key={row.user_id} staff={staff} row={row} onReveal={() => setRevealing(row)} onChanged={(said) => {
-              setNotice(said);
-              void load(null);
-            }}
-          />
-        ))}
-      </ul>
-      {rows.length === 0 && <p>{t("identities.empty")}</p>}
-      {next && (
-        <button type="button" class="quiet" onClick={() => void load(next)}>
-          {t("more")}
-        </button>
-      )}
+    <>
+      <StatusList
+        id="identities"
+        title={t("nav.identities")}
+        statusLabel={t("identities.status")}
+        statuses={STATUSES}
+        labelPrefix="identity_status"
+        empty={t("identities.empty")}
+        fetch={async (status, cursor) => {
+          const query = { status, limit: 50, ...(cursor ? { cursor } : {}) };
+          const page = must(await api.GET("/api/v1/admin/identities", { params: { query } }));
+          return { items: page.identities, next: page.next_cursor };
+        }}
+        row={(row, changed) => (
+          <IdentityRow key={row.user_id} staff={staff} row={row} onReveal={() => setRevealing(row)} onChanged={changed} />
+        )}
+      />
       {revealing && <RevealDialog row={revealing} onClose={() => setRevealing(null)} />}
-    </section>
+    </>
   );
 }
 

@@ -1,7 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, must, policy, type Schemas } from "../../api/client";
+import { Choice } from "../Choice";
 import type { Staff } from "../Console";
-import { segments } from "../highlight";
+import { MarkedText, findingsOf } from "../Marked";
 import { labelOf, t } from "../i18n";
 import { refusal, useSaid } from "../said";
 
@@ -75,21 +76,12 @@ function TryText() {
     return () => clearTimeout(timer);
   }, [text, surface]);
 
-  const findings = (checked?.reasons ?? []).map((r) => ({ ...r, label: `${labelOf("category", r.category)} · ${r.term || r.how}` }));
+  const findings = findingsOf(checked?.reasons ?? []);
   return (
     <section class="card try" aria-labelledby="try-title">
       <h3 id="try-title">{t("lexicon.try")}</h3>
       <p class="hint">{t("lexicon.try_hint")}</p>
-      <label>
-        {t("lexicon.surface")}
-        <select value={surface} onChange={(e) => setSurface(e.currentTarget.value as Surface)}>
-          {SURFACES.map((name) => (
-            <option key={name} value={name}>
-              {labelOf("surface", name)}
-            </option>
-          ))}
-        </select>
-      </label>
+      <Choice label={t("lexicon.surface")} value={surface} options={SURFACES} words={(n) => labelOf("surface", n)} onChange={setSurface} />
       <label>
         {t("lexicon.text")}
         <textarea name="try" maxLength={65_536} value={text} onInput={(e) => setText(e.currentTarget.value)} />
@@ -103,17 +95,7 @@ function TryText() {
           <p class="normalized">
             {t("cases.normalized")} <code>{checked.normalized}</code>
           </p>
-          <blockquote class="content">
-            {segments(text, findings).map((piece, i) =>
-              piece.labels.length ? (
-                <mark key={i} title={piece.labels.join("; ")}>
-                  {piece.text}
-                </mark>
-              ) : (
-                piece.text
-              ),
-            )}
-          </blockquote>
+          <MarkedText text={text} findings={findings} />
           <ul>
             {findings.map((r, i) => (
               <li key={i}>
@@ -162,26 +144,8 @@ function AddTerm(props: { onAdded(): void }) {
         {t("lexicon.term")}
         <input name="term" required maxLength={256} value={text} onInput={(e) => setText(e.currentTarget.value)} />
       </label>
-      <label>
-        {t("cases.category")}
-        <select value={category} onChange={(e) => setCategory(e.currentTarget.value)}>
-          {rules?.categories.map((name) => (
-            <option key={name} value={name}>
-              {labelOf("category", name)}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        {t("lexicon.severity")}
-        <select value={severity} onChange={(e) => setSeverity(e.currentTarget.value)}>
-          {rules?.severities.map((name) => (
-            <option key={name} value={name}>
-              {name}
-            </option>
-          ))}
-        </select>
-      </label>
+      <Choice label={t("cases.category")} value={category} options={rules?.categories ?? []} words={(n) => labelOf("category", n)} onChange={setCategory} />
+      <Choice label={t("lexicon.severity")} value={severity} options={rules?.severities ?? []} words={(n) => n} onChange={setSeverity} />
       <button type="submit">{t("lexicon.add")}</button>
       {said && <p role="status">{said}</p>}
     </form>

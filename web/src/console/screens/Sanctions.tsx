@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, must, type Schemas } from "../../api/client";
 import { formatTime } from "../../i18n/core";
+import { Choice } from "../Choice";
 import type { Staff } from "../Console";
 import { labelOf, t } from "../i18n";
 import { Outcome, STAFF_REASON, refusal, useSaid } from "../said";
@@ -47,16 +48,7 @@ export function Sanctions({ staff }: { staff: Staff }) {
           void look();
         }}
       >
-        <label>
-          {t("sanctions.subject_type")}
-          <select value={subjectType} onChange={(e) => setSubjectType(e.currentTarget.value as SubjectType)}>
-            {SUBJECTS.map((name) => (
-              <option key={name} value={name}>
-                {labelOf("target", name)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice label={t("sanctions.subject_type")} value={subjectType} options={SUBJECTS} words={(n) => labelOf("target", n)} onChange={setSubjectType} />
         <label>
           {t("sanctions.subject_id")}
           <input name="subject_id" required inputMode="numeric" pattern="[0-9]+" value={subjectId} onInput={(e) => setSubjectId(e.currentTarget.value.trim())} />
@@ -149,16 +141,7 @@ function ApplyForm(props: {
       }}
     >
       <h4>{t("sanctions.apply")}</h4>
-      <label>
-        {t("sanctions.kind")}
-        <select name="kind" value={kind} onChange={(e) => setKind(e.currentTarget.value as Kind)}>
-          {kinds.map((name) => (
-            <option key={name} value={name}>
-              {labelOf("sanction", name)}
-            </option>
-          ))}
-        </select>
-      </label>
+      <Choice label={t("sanctions.kind")} name="kind" value={kind} options={kinds} words={(n) => labelOf("sanction", n)} onChange={setKind} />
       <label>
         {t("sanctions.days")}
         <input name="days" inputMode="numeric" pattern="[0-9]*" value={days} onInput={(e) => setDays(e.currentTarget.value.trim())} />
