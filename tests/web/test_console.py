@@ -7,6 +7,7 @@ content, and each role shown exactly the desks the API lets it use."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -51,6 +52,17 @@ async def open_desk(page: Page, desk: str, english: bool) -> None:
     )
 
 
+async def flagged_case(
+    author: User, addressee: User, staff: User
+) -> tuple[int, str, dict[str, Any]]:
+    """A direct chat with a message the check flags: the chat's id, the text and its review
+    case."""
+    chat = await author.open_direct(addressee.id)
+    text = tagged(FLAGGED)
+    message = await sent(author, chat["id"], text)
+    return chat["id"], text, await case_of(staff, "message", message["id"])
+
+
 async def decide_in_console(page: Page, english: bool, verdict: str, reason: str) -> None:
     """The open case (or the bulk form) decided: the verdict chosen, the reason written."""
     form = page.locator("form.decision").last
@@ -64,10 +76,7 @@ async def test_a_reviewer_removes_a_flagged_message_and_its_author_sees_the_tomb
     browser: Browser, server: Server, make_user: MakeUser, reviewer: User, english: bool
 ) -> None:
     alice, bob = await make_user("alice"), await make_user("bob")
-    chat = await alice.open_direct(bob.id)
-    text = tagged(FLAGGED)
-    message = await sent(alice, chat["id"], text)
-    case = await case_of(reviewer, "message", message["id"])
+    _, text, case = await flagged_case(alice, bob, reviewer)
     author = await signed_in(browser, server, alice, english=english)
     await author.locator(".conversation").first.click()
     await expect(author.locator(".message").last).to_contain_text(text)
@@ -204,11 +213,8 @@ async def test_an_appeal_is_decided_by_a_second_reviewer_and_restores_the_conten
     english: bool,
 ) -> None:
     fay, gus = await make_user("fay"), await make_user("gus")
-    chat = await fay.open_direct(gus.id)
-    text = tagged(FLAGGED)
-    message = await sent(fay, chat["id"], text)
     first = await make_staff("reviewer", new=True)
-    case = await case_of(first, "message", message["id"])
+    chat, text, case = await flagged_case(fay, gus, first)
     await decided_case(first, case["id"], "remove", "gambling advertisement")
     appeal = await fay.request(
         "POST", "/api/v1/appeals", json={"case_id": case["id"], "statement": "it was a joke"}
@@ -232,7 +238,7 @@ async def test_an_appeal_is_decided_by_a_second_reviewer_and_restores_the_conten
     outcome = desk.get_by_test_id("outcome")
     await expect(outcome).to_have_text(console_ui(english, "appeals.reversed"))
 
-    restored = await gus.request("GET", f"/api/v1/conversations/{chat['id']}/messages")
+    restored = await gus.request("GET", f"/api/v1/conversations/{chat}/messages")
     assert text in [m.get("text") for m in restored["messages"]]
 
 
@@ -242,10 +248,7 @@ async def test_the_auditor_sees_the_verified_log_and_no_private_content(
     identity = fresh_identity()
     hal = await make_user("hal", identity=identity)
     ivy = await make_user("ivy")
-    chat = await hal.open_direct(ivy.id)
-    secret = tagged(FLAGGED)
-    message = await sent(hal, chat["id"], secret)
-    case = await case_of(admin, "message", message["id"])
+    _, secret, case = await flagged_case(hal, ivy, admin)
     await decided_case(admin, case["id"], "remove", "gambling advertisement")
     assert (await asyncio.to_thread(server.cli, "audit", "checkpoint")).returncode == 0
 
@@ -276,9 +279,7 @@ async def test_the_dashboards_chart_the_statistics_for_a_day_a_week_and_a_month(
     browser: Browser, server: Server, make_user: MakeUser, admin: User, english: bool
 ) -> None:
     jay, kim = await make_user("jay"), await make_user("kim")
-    chat = await jay.open_direct(kim.id)
-    message = await sent(jay, chat["id"], tagged(FLAGGED))
-    case = await case_of(admin, "message", message["id"])
+    _, _, case = await flagged_case(jay, kim, admin)
     await decided_case(admin, case["id"], "remove", "gambling advertisement")
     await applied(admin, "user", jay.id, "warning", reason="posted gambling ads")
     stats = await admin.request("GET", "/api/v1/audit/stats", params={"period": "day"})
