@@ -7,6 +7,7 @@ content, and each role shown exactly the desks the API lets it use."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +39,7 @@ DESKS = {
     "lexicon": "/api/v1/admin/lexicon",
     "audit": "/api/v1/audit/log",
     "dashboard": "/api/v1/audit/stats",
+    "records": "/api/v1/audit/filings",
 }
 
 
@@ -254,7 +256,7 @@ async def test_the_auditor_sees_the_verified_log_and_no_private_content(
 
     auditor = await make_staff("auditor")
     page = await console_signed_in(browser, server, auditor, english=True)
-    desks = [console_ui(True, "nav.audit"), console_ui(True, "nav.dashboard")]
+    desks = [console_ui(True, f"nav.{desk}") for desk in ("audit", "dashboard", "records")]
     await expect(page.locator(".desk nav a")).to_have_text(desks)
     status = page.get_by_test_id("checkpoint-status")
     await expect(status).to_have_class("verified")
@@ -272,6 +274,17 @@ async def test_the_auditor_sees_the_verified_log_and_no_private_content(
     await expect(charts).to_have_count(6)
     await expect(charts.locator("canvas")).to_have_count(6)  # each drawn by ECharts
     assert [item for item in private if item in await page.content()] == []
+
+    await open_desk(page, "records", True)
+    await page.locator("select[name=kind]").select_option("cases")
+    await expect(page.locator("table.records tbody tr").first).to_be_visible()
+    async with page.expect_download() as downloading:
+        await page.get_by_role("button", name=console_ui(True, "records.download")).click()
+    csv = Path(await (await downloading.value).path()).read_text(encoding="utf-8")
+    header, *lines = csv.splitlines()
+    assert header.startswith('"id","target_type"')
+    assert any(line.startswith(f'"{case["id"]}","message"') for line in lines)
+    assert [item for item in private if item in csv + await page.content()] == []
 
 
 @LANGUAGES
@@ -329,7 +342,7 @@ async def test_every_desk_reads_well_in_both_languages(
     reviewer, admin = await make_staff("reviewer"), await make_staff("admin")
     by_role = {
         reviewer: ("identities", "applications", "appeals", "lexicon"),
-        admin: ("sanctions", "audit"),
+        admin: ("sanctions", "audit", "records"),
     }
     for staff, desks in by_role.items():
         page = await console_signed_in(browser, server, staff, english=english)

@@ -13,6 +13,7 @@ import { Appeals } from "./screens/Appeals";
 import { Lexicon } from "./screens/Lexicon";
 import { AuditLog } from "./screens/AuditLog";
 import { Dashboard } from "./screens/Dashboard";
+import { Records } from "./screens/Records";
 
 export interface Staff {
   me: Schemas["Me"];
@@ -128,5 +129,7 @@ function ScreenOf({ screen, staff }: { screen: Screen; staff: Staff }) {
       return <AuditLog staff={staff} />;
     case "dashboard":
       return <Dashboard />;
+    case "records":
+      return <Records />;
   }
 }

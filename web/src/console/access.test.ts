@@ -13,7 +13,7 @@ describe("the console's access", () => {
 
   it("shows a screen only to those who may list what it shows", () => {
     const auditor = new Access(["read_audit"]);
-    expect(screensFor(auditor)).toEqual(["audit", "dashboard"]);
+    expect(screensFor(auditor)).toEqual(["audit", "dashboard", "records"]);
     expect(screensFor(new Access([]))).toEqual([]);
     const everything = new Access(Object.values(ROUTE_PERMISSIONS));
     expect(screensFor(everything)).toEqual(SCREENS.map(([screen]) => screen));

@@ -29,7 +29,8 @@ export type Screen =
   | "appeals"
   | "lexicon"
   | "audit"
-  | "dashboard";
+  | "dashboard"
+  | "records";
 
 /** Each screen and the route that lists what it shows: no right to the list, no screen. */
 export const SCREENS: readonly [Screen, Route][] = [
@@ -41,6 +42,7 @@ export const SCREENS: readonly [Screen, Route][] = [
   ["lexicon", "GET /api/v1/admin/lexicon"],
   ["audit", "GET /api/v1/audit/log"],
   ["dashboard", "GET /api/v1/audit/stats"],
+  ["records", "GET /api/v1/audit/filings"],
 ];
 
 export function screensFor(access: Access): Screen[] {
