@@ -64,12 +64,15 @@ def test_the_most_restrictive_decision_wins(severities: list[str], decision: str
     assert len(verdict.reasons) == len(severities)
 
 
-def test_each_reason_quotes_the_authors_own_text() -> None:
+def test_each_reason_quotes_the_authors_own_text_and_says_where() -> None:
     verdict = decide(TEXT, [match("high"), match("medium", 8, 10, "fraud")], "direct", RULES)
     assert verdict.reasons == (
-        Reason("gambling", "high", "赌博", "赌博", "text"),
-        Reason("fraud", "medium", "赌博", "刷单", "text"),
+        Reason("gambling", "high", "赌博", "赌博", "text", 2, 4),
+        Reason("fraud", "medium", "赌博", "刷单", "text", 8, 10),
     )
+    for reason in verdict.reasons:
+        assert reason.start is not None and reason.end is not None
+        assert TEXT[reason.start : reason.end] == reason.excerpt
     assert verdict.categories == ["fraud", "gambling"]
     assert verdict.automated is True
 
