@@ -154,10 +154,13 @@ async def test_twenty_cases_are_decided_at_once_after_a_preview(
     cases = [await case_of(reviewer, "message", m["id"]) for m in messages]
     desk = await console_signed_in(browser, server, reviewer, english=True)
     await desk.get_by_label(console_ui(True, "cases.source")).select_option("flag")
+    queue = desk.locator(".queue table")
+    await expect(queue).to_have_attribute("data-filters", "pending/flag/false")
     for case in cases:
         row = desk.locator(f"tr[data-case='{case['id']}']")
         while not await row.count():  # the queue is paged: show more until the case is there
             await desk.get_by_role("button", name=console_ui(True, "more")).click()
+            await expect(queue).to_have_attribute("aria-busy", "false")
         await row.get_by_role("checkbox").check()
     bulk = desk.locator("section.bulk")
     await expect(bulk.get_by_role("heading")).to_have_text(
@@ -353,3 +356,27 @@ async def test_every_desk_reads_well_in_both_languages(
                 await page.locator("textarea[name=try]").fill("今晚 百 家 樂 走起")
                 await expect(page.get_by_test_id("check-result").locator("mark")).to_have_count(1)
             await check_screen(page, f"console-{desk}-{lang(english)}")
+
+
+async def test_a_sanction_runs_until_the_moment_picked(
+    browser: Browser, server: Server, make_user: MakeUser, reviewer: User
+) -> None:
+    lee = await make_user("lee")
+    desk = await console_signed_in(browser, server, reviewer, english=True)
+    await open_desk(desk, "sanctions", True)
+    await desk.locator("input[name=subject_id]").fill(str(lee.id))
+    await desk.get_by_role("button", name=console_ui(True, "sanctions.look")).click()
+    standing = desk.get_by_test_id("standing")
+    await standing.locator("select[name=kind]").select_option("suspend_updates")
+    await standing.locator("input[name=ends_at]").fill("2031-05-06T07:08")
+    await expect(standing.locator("input[name=days]")).to_be_disabled()
+    await standing.locator("textarea[name=reason]").fill("spread a fabricated story")
+    await standing.locator("form.apply button[type=submit]").click()
+    await expect(standing.locator("form.apply [role=status]")).to_have_text(
+        console_ui(True, "sanctions.applied")
+    )
+    # The page's clock is the browser's: the moment picked is local time there.
+    picked = await desk.evaluate("() => new Date('2031-05-06T07:08').toISOString()")
+    (sanction,) = (await lee.request("GET", "/api/v1/me"))["sanctions"]
+    assert sanction["kind"] == "suspend_updates"
+    assert sanction["statement"]["ends_at"].replace("+00:00", "Z")[:16] == picked[:16]

@@ -197,6 +197,7 @@ export const en = {
   "sanctions.apply": "Apply a sanction",
   "sanctions.kind": "Sanction",
   "sanctions.days": "Days (empty: until lifted)",
+  "sanctions.ends_at": "Or until (your local time)",
   "sanctions.case": "Case it follows (optional)",
   "sanctions.apply_submit": "Apply: {kind}",
   "sanctions.applied": "Applied; the subject has been told.",

@@ -199,6 +199,7 @@ export const zhCN: Record<ConsoleKey, string> = {
   "sanctions.apply": "处置",
   "sanctions.kind": "处置措施",
   "sanctions.days": "天数（留空：直至解除）",
+  "sanctions.ends_at": "或截止于（本地时间）",
   "sanctions.case": "所依据的案件（可选）",
   "sanctions.apply_submit": "执行：{kind}",
   "sanctions.applied": "已执行，并已通知对象。",

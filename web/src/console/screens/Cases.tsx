@@ -38,14 +38,20 @@ export function Cases({ staff }: { staff: Staff }) {
   const [chosen, setChosen] = useState<ReadonlySet<number>>(new Set());
   const [error, setError] = useState<string | null>(null);
   const [bulkDone, setBulkDone] = useState<string | null>(null);
+  // The filters of the rows shown, once they are loaded: while a new filter loads, the rows on
+  // screen are the old filter's (aria-busy says so; the tests read it).
+  const filters = `${state}/${source || "any"}/${overdue}`;
+  const [shownFilters, setShownFilters] = useState<string | null>(null);
 
   async function load(cursor: string | null): Promise<void> {
     setError(null);
+    setShownFilters(null);
     try {
       const query = { state, overdue, limit: PAGE, ...(source ? { source } : {}), ...(cursor ? { cursor } : {}) };
       const page = must(await api.GET("/api/v1/admin/review/cases", { params: { query } }));
       setCases((shown) => (cursor ? [...shown, ...page.cases] : page.cases));
       setNext(page.next_cursor);
+      setShownFilters(filters);
       if (!cursor) setSummary(must(await api.GET("/api/v1/admin/review/summary")));
     } catch (refused) {
       setError(refusal(refused));
@@ -107,7 +113,7 @@ export function Cases({ staff }: { staff: Staff }) {
       )}
       <div class="split">
         <div class="queue">
-          <table>
+          <table aria-busy={shownFilters !== filters} data-filters={shownFilters ?? ""}>
             <thead>
               <tr>
                 <th>
@@ -158,7 +164,7 @@ export function Cases({ staff }: { staff: Staff }) {
           </table>
           {cases.length === 0 && <p>{t("cases.empty")}</p>}
           {next && (
-            <button type="button" class="quiet" onClick={() => void load(next)}>
+            <button type="button" class="quiet" disabled={shownFilters !== filters} onClick={() => void load(next)}>
               {t("more")}
             </button>
           )}

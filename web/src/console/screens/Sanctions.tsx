@@ -116,6 +116,7 @@ function ApplyForm(props: {
   const kinds = KINDS[props.subject.type].filter((kind) => !CLOSING.includes(kind) || props.staff.access.holds("apply_closing_sanction"));
   const [kind, setKind] = useState<Kind>(kinds.includes(props.suggested) ? props.suggested : kinds[0]!);
   const [days, setDays] = useState(props.days ? String(props.days) : "");
+  const [endsAt, setEndsAt] = useState(""); // a moment picked instead of a number of days
   const [reason, setReason] = useState("");
   const [caseId, setCaseId] = useState("");
   const [said, attempt] = useSaid();
@@ -131,7 +132,7 @@ function ApplyForm(props: {
             subject_id: props.subject.id,
             kind,
             reason: reason.trim(),
-            ...(days ? { days: Number(days) } : {}),
+            ...(endsAt ? { ends_at: new Date(endsAt).toISOString() } : days ? { days: Number(days) } : {}),
             ...(caseId ? { case_id: Number(caseId) } : {}),
           };
           must(await api.POST("/api/v1/admin/sanctions", { body }));
@@ -144,7 +145,11 @@ function ApplyForm(props: {
       <Choice label={t("sanctions.kind")} name="kind" value={kind} options={kinds} words={(n) => labelOf("sanction", n)} onChange={setKind} />
       <label>
         {t("sanctions.days")}
-        <input name="days" inputMode="numeric" pattern="[0-9]*" value={days} onInput={(e) => setDays(e.currentTarget.value.trim())} />
+        <input name="days" inputMode="numeric" pattern="[0-9]*" disabled={endsAt !== ""} value={days} onInput={(e) => setDays(e.currentTarget.value.trim())} />
+      </label>
+      <label>
+        {t("sanctions.ends_at")}
+        <input name="ends_at" type="datetime-local" value={endsAt} onInput={(e) => setEndsAt(e.currentTarget.value)} />
       </label>
       <label>
         {t("sanctions.case")}
