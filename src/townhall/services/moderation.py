@@ -67,6 +67,12 @@ class Statement:
 
 
 @dataclass(frozen=True, slots=True)
+class Judged:
+    verdict: Verdict
+    skeleton: str
+
+
+@dataclass(frozen=True, slots=True)
 class TriedText:
     """What the check would decide on a text, and the text as it reads it (normalized)."""
 
@@ -118,6 +124,10 @@ class ContentCheck:
     # The check ----------------------------------------------------------------------------
 
     def check(self, surface: str, text: str) -> Verdict:
+        return self._judged(surface, text).verdict
+
+    def _judged(self, surface: str, text: str) -> Judged:
+        """The verdict on `text`, and its skeleton, which the lexicon and the bank matched."""
         if surface not in SURFACES:
             raise InvalidInput(
                 f"surface must be one of: {', '.join(SURFACES)}", code=ErrorCode.SURFACE_INVALID
@@ -131,8 +141,8 @@ class ContentCheck:
         if banked is not None:  # removed before, or nearly: blocked on every surface
             excerpt = text[:EXCERPT_CHARS]
             reason = Reason(banked, self._rules.severities[-1], "", excerpt, how)
-            return Verdict(Decision.BLOCK, (reason,))
-        return decide(text, inspection.matches, surface, self._rules)
+            return Judged(Verdict(Decision.BLOCK, (reason,)), inspection.skeleton)
+        return Judged(decide(text, inspection.matches, surface, self._rules), inspection.skeleton)
 
     def fingerprint(self, text: str) -> Banked | None:
         """What the hash bank keeps of a removed text, or None for one too short to bank."""
@@ -399,8 +409,8 @@ class ContentCheck:
 
     def trial(self, surface: str, text: str) -> TriedText:
         """try_text for the operator at the command line, who needs no role."""
-        verdict = self.check(surface, text)
-        return TriedText(verdict.decision, verdict.reasons, normalize.skeleton(text))
+        judged = self._judged(surface, text)
+        return TriedText(judged.verdict.decision, judged.verdict.reasons, judged.skeleton)
 
 
 def _csv_line(*fields: str) -> str:

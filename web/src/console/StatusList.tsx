@@ -9,6 +9,12 @@ export interface Page<T> {
   next: string | null;
 }
 
+/** The paging part of a list's query: a page of 50, after the cursor if there is one. */
+export interface Paging {
+  limit: number;
+  cursor?: string;
+}
+
 /** A desk that lists what is in one status, a page at a time, newest action's outcome above:
  * the identities, the public accounts and the appeals desks. A row that acts tells the list,
  * which shows what it said and loads again (the row may have left the status). */
@@ -19,7 +25,7 @@ export function StatusList<S extends string, T>(props: {
   statuses: readonly S[];
   labelPrefix: string;
   empty: string;
-  fetch(status: S, cursor: string | null): Promise<Page<T>>;
+  fetch(status: S, paging: Paging): Promise<Page<T>>;
   row(item: T, changed: (said: string) => void): ComponentChildren;
 }) {
   const [status, setStatus] = useState<S>(props.statuses[0]!);
@@ -31,7 +37,7 @@ export function StatusList<S extends string, T>(props: {
   async function load(cursor: string | null): Promise<void> {
     setError(null);
     try {
-      const page = await props.fetch(status, cursor);
+      const page = await props.fetch(status, { limit: 50, ...(cursor ? { cursor } : {}) });
       setRows((shown) => (cursor ? [...shown, ...page.items] : page.items));
       setNext(page.next);
     } catch (refused) {

@@ -21,8 +21,8 @@ export function Appeals({ staff }: { staff: Staff }) {
       statuses={STATES}
       labelPrefix="appeal_state"
       empty={t("appeals.empty")}
-      fetch={async (state, cursor) => {
-        const query = { state, limit: 50, ...(cursor ? { cursor } : {}) };
+      fetch={async (state, paging) => {
+        const query = { state, ...paging };
         const page = must(await api.GET("/api/v1/admin/appeals", { params: { query } }));
         return { items: page.appeals, next: page.next_cursor };
       }}

@@ -24,8 +24,8 @@ export function Applications({ staff }: { staff: Staff }) {
       statuses={STATUSES}
       labelPrefix="account_status"
       empty={t("applications.empty")}
-      fetch={async (status, cursor) => {
-        const query = { status, limit: 50, ...(cursor ? { cursor } : {}) };
+      fetch={async (status, paging) => {
+        const query = { status, ...paging };
         const page = must(await api.GET("/api/v1/admin/public-accounts", { params: { query } }));
         return { items: page.public_accounts, next: page.next_cursor };
       }}

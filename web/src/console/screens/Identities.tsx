@@ -23,8 +23,8 @@ export function Identities({ staff }: { staff: Staff }) {
         statuses={STATUSES}
         labelPrefix="identity_status"
         empty={t("identities.empty")}
-        fetch={async (status, cursor) => {
-          const query = { status, limit: 50, ...(cursor ? { cursor } : {}) };
+        fetch={async (status, paging) => {
+          const query = { status, ...paging };
           const page = must(await api.GET("/api/v1/admin/identities", { params: { query } }));
           return { items: page.identities, next: page.next_cursor };
         }}
