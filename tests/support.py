@@ -309,6 +309,27 @@ async def public_account(
 # Groups -------------------------------------------------------------------------------------------
 
 
+async def post_matching_a_new_term(
+    operator: TownhallClient, reviewer: TownhallClient, admin: TownhallClient
+) -> dict[str, Any]:
+    """A post of a new public account of the operator's that a lexicon term added after it
+    matches (fraud, medium): what a rescan finds. The term is the operator's own, so other
+    tests' posts stay clean."""
+    account = await public_account(
+        operator, reviewer, category="enterprise", account_type="service"
+    )
+    term = "新式刷卡套现" + operator.handle[-6:]
+    post: dict[str, Any] = await operator.publish(
+        account["id"], title="理财小贴士", body=f"教你{term}的办法"
+    )
+    await admin.request(
+        "POST",
+        "/api/v1/admin/lexicon/terms",
+        json={"text": term, "category": "fraud", "severity": "medium"},
+    )
+    return post
+
+
 async def group_of(owner: TownhallClient, title: str, *members: User) -> dict[str, Any]:
     """A group of `owner` that each of `members` joined by accepting its invitation."""
     created = await owner.create_group(title, [member.id for member in members])
@@ -580,6 +601,8 @@ def _example(spec: dict[str, Any], schema: dict[str, Any], values: dict[str, Any
         return max(1, schema.get("minimum", 1))
     if kind == "boolean":
         return False
+    if schema.get("format") == "date-time":
+        return "2026-01-01T00:00:00Z"
     return "an example text"
 
 

@@ -234,9 +234,19 @@ async def test_dsa_statements_come_100_a_file_without_personal_data(
     assert into_old.returncode == 2 and "already holds statements files" in into_old.stderr
     assert audit_rows(server, "export.dsa_statements") == before + 2
 
+    # The console's download: the same statements in one file, the auditor's look recorded.
+    auditor = await make_staff("auditor", on=server)
+    download = await auditor.raw("GET", "/api/v1/audit/dsa-statements")
+    assert download.status_code == 200, download.text
+    assert download.headers["content-disposition"].startswith("attachment")
+    assert download.json() == {"statements": statements}
+    assert audit_rows(server, "export.dsa_statements") == before + 3
+    refused = await reviewer.raw("GET", "/api/v1/audit/dsa-statements")
+    assert refused.status_code == 403
 
-def test_dsa_statements_are_refused_under_a_pack_that_files_none(
-    server: Server, tmp_path: Path
+
+async def test_dsa_statements_are_refused_under_a_pack_that_files_none(
+    server: Server, make_staff: MakeStaff, tmp_path: Path
 ) -> None:
     before = audit_rows(server, "export.dsa_statements")
     done = server.cli("export", "dsa-statements", "--out", str(tmp_path / "sor"))
@@ -244,4 +254,8 @@ def test_dsa_statements_are_refused_under_a_pack_that_files_none(
     assert "cn-2014 policy pack does not file DSA statements" in done.stderr
     assert "enforcement.dsa_statements" in done.stderr
     assert not (tmp_path / "sor").exists()
+    auditor = await make_staff("auditor")
+    download = await auditor.raw("GET", "/api/v1/audit/dsa-statements")
+    assert download.status_code == 422
+    assert download.json()["error"]["code"] == "dsa_statements_off"
     assert audit_rows(server, "export.dsa_statements") == before

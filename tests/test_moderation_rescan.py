@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import MakeStaff, MakeUser, Server
-from tests.support import public_account
+from tests.support import post_matching_a_new_term
 from townhall.cli.main import app
 
 
@@ -20,24 +20,15 @@ async def test_a_rescan_queues_posts_that_match_a_term_added_since(
     operator = await make_user("operator")
     reviewer = await make_staff("reviewer")
     admin = await make_staff("admin")
-    account = await public_account(
-        operator, reviewer, category="enterprise", account_type="service"
-    )
-    term = "新式刷卡套现" + operator.handle[-6:]  # unique to this test: other posts stay clean
-    post = await operator.publish(account["id"], title="理财小贴士", body=f"教你{term}的办法")
-    clean = await operator.publish(account["id"], title="春茶上市", body="今年的春茶很香。")
-    await admin.request(
-        "POST",
-        "/api/v1/admin/lexicon/terms",
-        json={"text": term, "category": "fraud", "severity": "medium"},
-    )
+    post = await post_matching_a_new_term(operator, reviewer, admin)
+    account_id = post["public_account_id"]
+    clean = await operator.publish(account_id, title="春茶上市", body="今年的春茶很香。")
 
     done = server.cli("moderation", "rescan", "--since", "1d", "--json", "-")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["scanned"] >= 2
     assert report["decisions"]["hold"] >= 1
-    assert report["queued"] >= 1
     assert report["queued"] >= 1
 
     cases = (
@@ -54,7 +45,6 @@ async def test_a_rescan_queues_posts_that_match_a_term_added_since(
 
     again = json.loads(server.cli("moderation", "rescan", "--since", "1d", "--json", "-").stdout)
     assert again["decisions"]["hold"] == report["decisions"]["hold"]
-    assert again["queued"] == report["queued"]  # the same cases, still waiting
     assert again["queued"] == report["queued"]  # the same cases, still waiting
     one = await reviewer.request("GET", f"/api/v1/admin/review/cases/{case['id']}")
     assert one["sources"] == ["flag"]  # the same case, not a second one

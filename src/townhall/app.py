@@ -62,6 +62,7 @@ from townhall.services.review import ReviewDesk
 from townhall.services.standing import Standings
 from townhall.services.sync import SyncService
 from townhall.services.takedown import Takedown
+from townhall.services.trainings import Trainings
 from townhall.services.verifier import open_verifier
 from townhall.services.vitals import Vitals
 from townhall.store.database import open_database, prepare_storage
@@ -190,6 +191,7 @@ async def running_services(
         database, bus, messaging, standings, pack.groups, limits=limits, clock=clock
     )
     reach = ReachLedger(database, pack.reach, intake, audit, clock=clock)
+    rescan = Rescan(database, content_check, intake, audit, clock=clock)
     services = Services(
         accounts=AccountService(
             database,
@@ -269,7 +271,8 @@ async def running_services(
         reports=ReportService(
             database, intake, enforcement, notices, pack, rate_limits, limits, clock=clock
         ),
-        rescan=Rescan(database, content_check, intake),
+        rescan=rescan,
+        trainings=Trainings(database, audit, clock=clock),
         classifiers=classifiers,
         reach=reach,
         regulator=RegulatorService(
@@ -318,6 +321,7 @@ async def running_services(
         follower.cancel()
         leader.cancel()
         live_posts.stop()
+        await rescan.stop()
         await reach.stop()
         await message_log.stop()
         await classifiers.stop()

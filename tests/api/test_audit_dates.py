@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import MakeStaff
 from tests.support import assert_error
 
-VIEWS = ["cases", "sanctions", "reports", "escalations", "stats"]
+VIEWS = ["cases", "sanctions", "reports", "escalations", "stats", "queues"]
 OUT_OF_RANGE = [
     ("since", "0001-01-01"),
     ("until", "9999-12-31"),

@@ -32,7 +32,7 @@ from tests.support import (
 from townhall.packs import load_pack
 
 AUDIT = "/api/v1/audit"
-AUDITOR_ROUTES = ("filings", "cases", "sanctions", "reports", "escalations", "stats")
+AUDITOR_ROUTES = ("filings", "cases", "sanctions", "reports", "escalations", "stats", "queues")
 # Routes that take no token: an auditor's token means nothing there (a new registration is a
 # new plain user), so they are anonymous rather than refused.
 ANONYMOUS_WRITES = {("POST", "/api/v1/accounts"), ("POST", "/api/v1/sessions")}
@@ -416,6 +416,7 @@ async def test_every_route_the_auditor_may_read_shows_no_private_data(
         "user_id": eve.id,  # an avatar: drawn from the id, it names nobody
         "seq": 1,
         "first": 1,
+        "rescan_id": 1,
     }
     spec = await auditor.request("GET", "/openapi.json")
     answers, refused = [], []
@@ -426,6 +427,8 @@ async def test_every_route_the_auditor_may_read_shows_no_private_data(
         if path.startswith("/api/v1/admin/"):
             assert_error(answer, 403, "role_required")
             refused.append(path)
+        elif path == "/api/v1/audit/dsa-statements":  # cn-2014 files none
+            assert_error(answer, 422, "dsa_statements_off")
         else:
             assert answer.status_code in (200, 404, 409), (path, answer.text)
             answers.append(answer)

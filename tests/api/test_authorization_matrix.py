@@ -124,6 +124,7 @@ KINDS = {
     "staff_sanction": Kind(("sanction",), desk=True),
     "appeal": Kind(("appeal",), desk=True),
     "forward": Kind(("forward",), desk=True),
+    "rescan": Kind(("rescan",), desk=True),
     "application": Kind(("account", "application_pending"), desk=True),
     # A session is its account's to end (the world's spare one: the principals' stay).
     "session": Kind(("spare_session",)),
@@ -221,6 +222,7 @@ ID_RULES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/v1/admin/sanctions/{sanction_id}"): {"sanction_id": "staff_sanction"},
     ("POST", "/api/v1/admin/sanctions/{sanction_id}/lift"): {"sanction_id": "staff_sanction"},
     ("POST", "/api/v1/admin/appeals/{appeal_id}/decision"): {"appeal_id": "appeal"},
+    ("GET", "/api/v1/admin/moderation/rescans/{rescan_id}"): {"rescan_id": "rescan"},
     ("DELETE", "/api/v1/me/sessions/{session_id}"): {"session_id": "session"},
     ("POST", f"{GROUP}/members"): {"conversation_id": "member_group"},
     ("PATCH", GROUP): MANAGED,
@@ -441,6 +443,7 @@ async def build_world(server: Server) -> World:
         "POST", "/api/v1/appeals", json={"sanction_id": warning["id"], "statement": "误会"}
     )
     suspension = await applied(reviewer, "user", sam.id, "suspend_updates", days=7)
+    rescan = await finished_rescan(admin)
     group_life = await groups_to_run(gina, alice, bob, [await new_user(server, n) for n in "cd"])
     assert (await dan.raw("DELETE", "/api/v1/me")).status_code == 204
     await (await second_session(alice)).aclose()
@@ -473,6 +476,7 @@ async def build_world(server: Server) -> World:
         "case": owned(case["id"]),
         "appeal": owned(appeal["id"]),
         "forward": owned(forward["forward"]["id"]),
+        "rescan": owned(rescan["id"]),
         "spare_session": owned(spare_session["id"], USER),
         **{
             key: owned(id_, *owners, seen_by=seen)
@@ -484,6 +488,19 @@ async def build_world(server: Server) -> World:
         REVIEWER: reviewer, ADMIN: admin, AUDITOR: auditor, SANCTIONED: sam, DEREGISTERED: dan,
     }  # fmt: skip
     return World(objects, principals, others=[bob])
+
+
+async def finished_rescan(admin: User) -> dict[str, Any]:
+    """A rescan, run to its end: the walk begins others, and one runs at a time."""
+    begun = await admin.request(
+        "POST", "/api/v1/admin/moderation/rescans", json={"since": "2026-01-01T00:00:00Z"}
+    )
+    for _ in range(200):
+        run = await admin.request("GET", f"/api/v1/admin/moderation/rescans/{begun['id']}")
+        if run["state"] != "running":
+            return run
+        await asyncio.sleep(0.05)
+    raise AssertionError("the world's rescan did not finish")
 
 
 async def groups_to_run(

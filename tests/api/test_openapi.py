@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import MakeStaff, MakeUser, Server, User, fresh_identity
+from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User, fresh_identity
 from tests.identity_provider import StandInProvider
 from tests.response_validation import (
     ResponseCheck,
@@ -220,6 +220,7 @@ async def test_an_operation_names_the_bearer_scheme_exactly_when_it_takes_a_sess
 
 
 async def test_every_success_answer_of_every_route_is_seen_and_matches_the_document(
+    servers: ServerPool,
     fresh_server: Server,
     review_server: Server,
     make_user: MakeUser,
@@ -230,7 +231,7 @@ async def test_every_success_answer_of_every_route_is_seen_and_matches_the_docum
     spec = await document(fresh_server)
     with response_check.recording() as seen:
         await every_route_once(
-            fresh_server, review_server, make_user, make_staff, identity_provider
+            servers, fresh_server, review_server, make_user, make_staff, identity_provider
         )
     expected: set[Seen] = {
         (method, path, int(status))
@@ -242,6 +243,7 @@ async def test_every_success_answer_of_every_route_is_seen_and_matches_the_docum
 
 
 async def every_route_once(
+    servers: ServerPool,
     server: Server,
     review_server: Server,
     make_user: MakeUser,
@@ -266,6 +268,9 @@ async def every_route_once(
     await identities(server, bob, make_user, reviewer, admin)
     await identity_review(review_server, make_user, make_staff)
     await the_authoritys_views(server, await make_staff("auditor", on=server))
+    # The DSA statements: only under a pack that files them.
+    eu = servers.shared(policy_pack="eu-dsa")
+    await (await make_staff("auditor", on=eu)).request("GET", "/api/v1/audit/dsa-statements")
 
 
 async def the_account(
@@ -425,6 +430,12 @@ async def reports_review_and_lexicon(
     )
     await admin.request("DELETE", "/api/v1/admin/lexicon/terms", params={"text": term})
     await reviewer.request("GET", "/api/v1/admin/moderation/statements")
+    await reviewer.request("GET", "/api/v1/admin/moderation/hash-bank")
+    await reviewer.request("GET", "/api/v1/admin/moderation/trainings")
+    since = {"since": "2026-01-01T00:00:00Z"}
+    rescan = await admin.request("POST", "/api/v1/admin/moderation/rescans", json=since)
+    await reviewer.request("GET", f"/api/v1/admin/moderation/rescans/{rescan['id']}")
+    await reviewer.request("GET", "/api/v1/admin/moderation/rescans")
 
 
 async def sanctions_and_appeals(
@@ -509,7 +520,8 @@ async def identity_review(server: Server, make_user: MakeUser, make_staff: MakeS
 
 
 async def the_authoritys_views(server: Server, auditor: User) -> None:
-    for view in ("filings", "cases", "sanctions", "reports", "escalations", "stats", "log"):
+    lists = ("filings", "cases", "sanctions", "reports", "escalations")
+    for view in (*lists, "stats", "queues", "log"):
         await auditor.request("GET", f"/api/v1/audit/{view}")
     signed = await asyncio.to_thread(server.cli, "audit", "checkpoint")
     assert signed.returncode == 0, signed.stderr

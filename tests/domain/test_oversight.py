@@ -1,5 +1,6 @@
 """The auditor's pure rules: periods in the pack's time zone, handling times, the figures per
-period and category, and statements of reasons without personal data."""
+period and category, the load of each desk's queue, and statements of reasons without personal
+data."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from townhall.domain.errors import InvalidInput
 from townhall.domain.oversight import (
     CaseFact,
     Dated,
+    Desk,
     Facts,
+    Queued,
     handling,
     p90,
     parse_window,
     period_start,
+    queue_load,
     stats,
 )
 
@@ -106,6 +110,41 @@ def test_reports_found_unfounded_count_on_their_own_line() -> None:
     )
     (row,) = stats(facts, granularity="day", tz=SHANGHAI, now_ms=day, sanction_kinds=[])
     assert (row["reports"], row["reports_unfounded"]) == (2, 2)
+
+
+def test_queue_load_counts_each_desk_in_the_local_week_its_entries_entered() -> None:
+    monday, sunday_night = ms("2024-04-29T00:30"), ms("2024-05-05T23:30")  # one Shanghai week
+    next_week = ms("2024-05-06T09:00")
+    rows = queue_load(
+        {
+            Desk.CASES: [
+                Queued(monday, decided=True, waiting=False, overdue=True),
+                Queued(sunday_night, decided=False, waiting=True, overdue=True),
+                Queued(next_week, decided=False, waiting=True),
+            ],
+            Desk.APPEALS: [Queued(sunday_night, decided=True, waiting=False)],
+            Desk.APPLICATIONS: [Queued(next_week, decided=False, waiting=False)],  # withdrawn
+        },
+        granularity="week",
+        tz=SHANGHAI,
+    )
+    idle = {"entered": 0, "decided": 0, "waiting": 0, "overdue": None}
+    assert rows == [
+        {
+            "period_start": "2024-04-29",
+            "cases": {"entered": 2, "decided": 1, "waiting": 1, "overdue": 2},
+            "identities": idle,
+            "applications": idle,
+            "appeals": {"entered": 1, "decided": 1, "waiting": 0, "overdue": None},
+        },
+        {
+            "period_start": "2024-05-06",
+            "cases": {"entered": 1, "decided": 0, "waiting": 1, "overdue": 0},
+            "identities": idle,
+            "applications": {"entered": 1, "decided": 0, "waiting": 0, "overdue": None},
+            "appeals": idle,
+        },
+    ]
 
 
 def test_redaction_takes_out_names_numbers_and_addresses() -> None:

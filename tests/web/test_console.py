@@ -7,24 +7,29 @@ content, and each role shown exactly the desks the API lets it use."""
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.conftest import MakeStaff, MakeUser, Server, User, fresh_identity
+from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User, fresh_identity
 from tests.support import (
     FLAGGED,
     applied,
     case_of,
     decided_case,
     group_of,
+    post_matching_a_new_term,
     public_account,
     send,
     sent,
     tagged,
+    write_db,
 )
+from tests.test_export_records import passport_identity
 from tests.web.conftest import check_screen, console_signed_in, console_ui, signed_in, ui
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
@@ -37,6 +42,7 @@ DESKS = {
     "sanctions": "/api/v1/admin/sanctions",
     "appeals": "/api/v1/admin/appeals",
     "lexicon": "/api/v1/admin/lexicon",
+    "detection": "/api/v1/admin/moderation/hash-bank",
     "audit": "/api/v1/audit/log",
     "dashboard": "/api/v1/audit/stats",
     "records": "/api/v1/audit/filings",
@@ -274,8 +280,8 @@ async def test_the_auditor_sees_the_verified_log_and_no_private_content(
 
     await open_desk(page, "dashboard", True)
     charts = page.locator("figure.chart")
-    await expect(charts).to_have_count(6)
-    await expect(charts.locator("canvas")).to_have_count(6)  # each drawn by ECharts
+    await expect(charts).to_have_count(9)
+    await expect(charts.locator("canvas")).to_have_count(9)  # each drawn by ECharts
     assert [item for item in private if item in await page.content()] == []
 
     await open_desk(page, "records", True)
@@ -288,6 +294,9 @@ async def test_the_auditor_sees_the_verified_log_and_no_private_content(
     assert header.startswith('"id","target_type"')
     assert any(line.startswith(f'"{case["id"]}","message"') for line in lines)
     assert [item for item in private if item in csv + await page.content()] == []
+    # This server's pack (cn-2014) files no DSA statements: the page says so.
+    await page.get_by_role("button", name=console_ui(True, "records.dsa_download")).click()
+    await expect(page.get_by_test_id("dsa-said")).to_contain_text("does not file DSA statements")
 
 
 @LANGUAGES
@@ -300,17 +309,20 @@ async def test_the_dashboards_chart_the_statistics_for_a_day_a_week_and_a_month(
     await applied(admin, "user", jay.id, "warning", reason="posted gambling ads")
     stats = await admin.request("GET", "/api/v1/audit/stats", params={"period": "day"})
     opened = sum(row["cases_opened"] for row in stats["rows"])
-    assert opened >= 1
+    queues = await admin.request("GET", "/api/v1/audit/queues", params={"period": "day"})
+    assert opened >= 1 and sum(row["cases"]["entered"] for row in queues["rows"]) >= 1
 
     page = await console_signed_in(browser, server, admin, english=english)
     await open_desk(page, "dashboard", english)
     for period in ("day", "week", "month"):
         await page.locator("select[name=period]").select_option(period)
-        await expect(page.locator("figure.chart canvas")).to_have_count(6)
+        await expect(page.locator("figure.chart canvas")).to_have_count(9)
     await page.locator("select[name=period]").select_option("day")
-    await expect(page.locator("figure.chart canvas")).to_have_count(6)
+    await expect(page.locator("figure.chart canvas")).to_have_count(9)
     captions = page.locator("figure.chart figcaption")
-    await expect(captions.first).to_have_text(console_ui(english, "dashboard.load"))
+    for index, desk in enumerate(("cases", "identities", "applications", "appeals")):
+        queue = console_ui(english, "dashboard.queue", desk=console_ui(english, f"nav.{desk}"))
+        await expect(captions.nth(index)).to_have_text(queue)
     await page.wait_for_timeout(500)  # ECharts animates its first drawing
     await check_screen(page, f"console-dashboard-{lang(english)}")
 
@@ -345,7 +357,7 @@ async def test_every_desk_reads_well_in_both_languages(
     reviewer, admin = await make_staff("reviewer"), await make_staff("admin")
     by_role = {
         reviewer: ("identities", "applications", "appeals", "lexicon"),
-        admin: ("sanctions", "audit", "records"),
+        admin: ("sanctions", "detection", "audit", "records"),
     }
     for staff, desks in by_role.items():
         page = await console_signed_in(browser, server, staff, english=english)
@@ -380,3 +392,87 @@ async def test_a_sanction_runs_until_the_moment_picked(
     (sanction,) = (await lee.request("GET", "/api/v1/me"))["sanctions"]
     assert sanction["kind"] == "suspend_updates"
     assert sanction["statement"]["ends_at"].replace("+00:00", "Z")[:16] == picked[:16]
+
+
+@LANGUAGES
+async def test_an_administrator_follows_a_rescan_and_reads_the_bank_and_the_training(
+    browser: Browser, server: Server, make_user: MakeUser, make_staff: MakeStaff, english: bool
+) -> None:
+    operator, admin = await make_user("operator"), await make_staff("admin")
+    reviewer = await make_staff("reviewer")
+    _, _, removed = await flagged_case(operator, await make_user("friend"), reviewer)
+    await decided_case(reviewer, removed["id"], "remove", "gambling advertisement")
+    post = await post_matching_a_new_term(operator, reviewer, admin)
+    report = {
+        "training_size": 320,
+        "validation_size": 80,
+        "threshold": 0.5,
+        "categories": {
+            "gambling": {
+                "training_positives": 96,
+                "training_negatives": 224,
+                "validation_positives": 24,
+                "validation_negatives": 56,
+                "precision": 0.96,
+                "recall": 0.875,
+            }
+        },
+        "left_out": {"fraud": "too few removals"},
+    }
+    write_db(
+        server.data_dir,
+        "INSERT INTO classifier_trainings (classifier, trained_at, report) VALUES (?, ?, ?)",
+        "zh_ngram",
+        int(time.time() * 1000),
+        json.dumps(report),
+    )
+
+    page = await console_signed_in(browser, server, admin, english=english)
+    await open_desk(page, "detection", english)
+    bank = page.get_by_role("region", name=console_ui(english, "detection.bank"))
+    await expect(bank.locator(f"tr[data-case='{removed['id']}']")).to_have_count(1)
+    training = page.get_by_test_id("training").first
+    await expect(training).to_contain_text("96%")
+    await expect(training).to_contain_text("87.5%")
+    await expect(training).to_contain_text("too few removals")
+
+    await page.get_by_role("button", name=console_ui(english, "detection.begin")).click()
+    newest = page.get_by_test_id("rescan").first
+    await expect(newest).to_have_attribute("data-state", "done", timeout=20_000)
+    await expect(newest).to_contain_text(console_ui(english, "detection.state.done"))
+    assert (await case_of(reviewer, "post", post["id"]))["categories"] == ["fraud"]
+    await check_screen(page, f"console-detection-{lang(english)}")
+
+    # A reviewer reads it all, and begins nothing.
+    desk = await console_signed_in(browser, server, reviewer, english=english)
+    await open_desk(desk, "detection", english)
+    await expect(desk.get_by_test_id("rescan").first).to_have_attribute("data-state", "done")
+    await expect(
+        desk.get_by_role("button", name=console_ui(english, "detection.begin"))
+    ).to_have_count(0)
+
+
+async def test_the_auditor_downloads_the_dsa_statements_under_a_pack_that_files_them(
+    browser: Browser, servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    own = servers.start(policy_pack="eu-dsa")
+    try:
+        alice = await make_user("alice", on=own, identity=passport_identity())
+        bob = await make_user("bob", on=own, identity=passport_identity())
+        chat = (await alice.open_direct(bob.id))["id"]
+        blocked = await send(alice, chat, "i will kill you")  # eu-dsa: blocked, a statement
+        assert blocked.status_code == 422, blocked.text
+        auditor = await make_staff("auditor", on=own)
+        page = await console_signed_in(browser, own, auditor, english=True)
+        await open_desk(page, "records", True)
+        async with page.expect_download() as downloading:
+            await page.get_by_role("button", name=console_ui(True, "records.dsa_download")).click()
+        saved = Path(await (await downloading.value).path()).read_text(encoding="utf-8")
+        (statement,) = json.loads(saved)["statements"]
+        assert statement["automated_decision"] == "AUTOMATED_DECISION_FULLY"
+        assert "kill" not in saved and alice.handle not in saved
+        await expect(page.get_by_test_id("dsa-said")).to_have_text(
+            console_ui(True, "records.dsa_done", count="1")
+        )
+    finally:
+        own.stop()

@@ -1,14 +1,18 @@
 """The authority's read-only routes under /api/v1/audit: filings, review cases, sanctions,
-reports, reach escalations and the figures per period. The auditor and administrators; the
-roles are checked in the services. Lists are oldest first, paged by `cursor`."""
+reports, reach escalations, the figures per period and the load of the review desks' queues.
+The auditor and administrators; the roles are checked in the services. Lists are oldest first,
+paged by `cursor`."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
+import orjson
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.models.audit import (
@@ -16,14 +20,17 @@ from townhall.api.models.audit import (
     AuditEscalationPage,
     AuditReportPage,
     AuditSanctionPage,
+    DsaStatementFile,
     Filing,
     FilingPage,
+    Queues,
     Stats,
 )
 from townhall.api.models.common import (
     Cursor,
     at_most,
     cursor_position,
+    errors,
     next_cursor,
 )
 from townhall.domain.permissions import Permission
@@ -45,6 +52,9 @@ Category = Annotated[
     str | None, Query(max_length=64, description="only this category of the policy pack")
 ]
 Limit = Annotated[int, at_most(LIST_MAX)]
+Period = Annotated[
+    Literal["day", "week", "month"], Query(description="the length of each counted period")
+]
 
 
 @dataclass(frozen=True)
@@ -163,9 +173,7 @@ async def escalations(
 async def stats(
     principal: PrincipalDep,
     services: ServicesDep,
-    period: Annotated[
-        Literal["day", "week", "month"], Query(description="the length of each counted period")
-    ] = "day",
+    period: Period = "day",
     since: Since = None,
     until: Until = None,
     category: Category = None,
@@ -178,6 +186,26 @@ async def stats(
     return _stats(figures)
 
 
+@router.get(
+    "/queues",
+    summary="Count what entered each review desk's queue per period, for the authority",
+    response_model=Queues,
+    openapi_extra=needs(Permission.READ_AUDIT),
+)
+async def queues(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    period: Period = "day",
+    since: Since = None,
+    until: Until = None,
+) -> Any:
+    """Per period, for content cases, identities, public-account applications and appeals: how
+    many entered the desk's queue, how many of those have been decided since, how many still
+    wait, and how many ran past their due time. Counts only."""
+    figures = await services.regulator.queues(principal, period=period, since=since, until=until)
+    return _stats(figures)
+
+
 def _stats(figures: Figures) -> dict[str, Any]:
     """The figures, with their period's bounds read in the pack's time zone."""
     return {
@@ -186,3 +214,39 @@ def _stats(figures: Figures) -> dict[str, Any]:
         **figures.window.render(ZoneInfo(figures.timezone)),
         "rows": figures.rows,
     }
+
+
+@router.get(
+    "/dsa-statements",
+    summary="Export the DSA statements of reasons for a period, for the authority",
+    response_class=StreamingResponse,
+    responses={
+        200: {"model": DsaStatementFile, "description": "the statements, as a file"},
+        **errors(422),
+    },
+    openapi_extra=needs(Permission.READ_AUDIT),
+)
+async def dsa_statements(
+    principal: PrincipalDep, services: ServicesDep, since: Since = None, until: Until = None
+) -> StreamingResponse:
+    """What `townhall export dsa-statements` writes, in one file streamed as it is read. Only
+    under a pack that files them (`enforcement.dsa_statements`, as eu-dsa); the export is in
+    the audit log."""
+    batches = services.regulator.dsa_statements(principal, since=since, until=until)
+    first = await anext(batches, None)  # a refusal (the role, the pack, the period) answers here
+    return StreamingResponse(
+        _statements_file(first, batches),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="dsa-statements.json"'},
+    )
+
+
+async def _statements_file(
+    first: list[dict[str, Any]] | None, rest: AsyncIterator[list[dict[str, Any]]]
+) -> AsyncIterator[bytes]:
+    yield b'{"statements":['
+    if first is not None:
+        yield b",".join(map(orjson.dumps, first))
+        async for batch in rest:
+            yield b"," + b",".join(map(orjson.dumps, batch))
+    yield b"]}"

@@ -248,6 +248,10 @@ class LexiconTermIn(Body):
     severity: Annotated[str, from_policy("moderation.severities")]
 
 
+class RescanIn(Body):
+    since: AwareDatetime = Field(description="re-check the posts published from then on")
+
+
 class TextCheckIn(Body):
     surface: Surface
     text: Annotated[str, Field(max_length=1_048_576)]

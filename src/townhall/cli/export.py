@@ -169,7 +169,7 @@ def dsa_statements(
     async def write() -> int:
         written = number = 0
         async with running_services(settings) as services:
-            async for batch in services.regulator.dsa_statements(since=since, until=until):
+            async for batch in services.regulator.dsa_statements(None, since=since, until=until):
                 number += 1
                 out.mkdir(parents=True, exist_ok=True)
                 path = out / STATEMENTS_FILE.format(number)

@@ -49,7 +49,9 @@ def train(
             err=True,
         )
         raise typer.Exit(1)
+    from townhall.services.audit import AuditTrail
     from townhall.services.classifier_plugins import train_from_decisions, zh_ngram_path
+    from townhall.services.trainings import Trainings
 
     settings = settings_from(config, data_dir=data_dir)
     rule = load_pack(settings.policy_pack).moderation.classifiers.get(ZH_NGRAM)
@@ -60,6 +62,8 @@ def train(
             model = await train_from_decisions(
                 database, settings.data_dir, min_examples=min_examples, threshold=threshold
             )
+            trainings = Trainings(database, AuditTrail(clock=time.time), clock=time.time)
+            await trainings.record(ZH_NGRAM, model.report)  # for the console
             return model.report
 
     try:
@@ -118,13 +122,18 @@ def rescan(
 
     async def run() -> Rescanned:
         async with running_services(settings) as services:
+            begun = await services.rescan.begin(None, since_ms)
             with Progress(transient=True, console=Console(stderr=True)) as progress:
-                task = progress.add_task("rescanning posts", total=None)
-                return await services.rescan.posts(
-                    since_ms, on_progress=lambda n: progress.advance(task, n)
+                task = progress.add_task("rescanning posts", total=begun.total)
+                return await services.rescan.run(
+                    begun, on_progress=lambda n: progress.advance(task, n)
                 )
 
-    done = asyncio.run(run())
+    try:
+        done = asyncio.run(run())
+    except DomainError as error:  # one runs already
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(1) from error
     counts = {
         "since": iso_utc(since_ms),
         "scanned": done.scanned,

@@ -71,6 +71,7 @@ class ErrorCode(StrEnum):
     PROFILE_UNCHANGED = "profile_unchanged", 400, "a profile change that names nothing to change"
     REASON_INVALID = "reason_invalid", 400, "a report reason the pack does not know, or a decision's reason of the wrong length"
     REFERENCE_INVALID = "reference_invalid", 400, "a reveal names what it is for: case:<id>, appeal:<id> or request:<reference>"
+    RESCAN_SINCE_INVALID = "rescan_since_invalid", 400, "a rescan's since is not in the past or has no time zone"
     ROLE_INVALID = "role_invalid", 400, "not one of the staff roles"
     SAME_USER = "same_user", 400, "an identity link between a user and itself"
     SANCTION_KIND_INVALID = "sanction_kind_invalid", 400, "a sanction the subject cannot take"
@@ -155,6 +156,7 @@ class ErrorCode(StrEnum):
     POST_REMOVED = "post_removed", 404, "the post was removed by moderation"
     PUBLIC_ACCOUNT_NOT_FOUND = "public_account_not_found", 404, "no such public account"
     REFUTING_POST_NOT_FOUND = "refuting_post_not_found", 404, "a correction's refuting post is not a published post"
+    RESCAN_NOT_FOUND = "rescan_not_found", 404, "no such rescan"
     SANCTION_NOT_FOUND = "sanction_not_found", 404, "no such sanction (for an appeal: none of the caller's)"
     SOURCE_POST_NOT_FOUND = "source_post_not_found", 404, "a re-post's source post, or its original, is gone"
     TARGET_NOT_FOUND = "target_not_found", 404, "a report's target does not exist"
@@ -206,6 +208,7 @@ class ErrorCode(StrEnum):
     PHONE_ALREADY_VERIFIED = "phone_already_verified", 409, "the phone is already confirmed"
     PUBLIC_ACCOUNT_LIMIT = "public_account_limit", 409, "the identity holds the most public accounts of this kind allowed"
     PUBLIC_ACCOUNT_STATE = "public_account_state", 409, "the public account is not in the state this needs"
+    RESCAN_RUNNING = "rescan_running", 409, "a rescan is running already; one runs at a time"
     ROTATION_INCOMPLETE = "rotation_incomplete", 409, "identities are still sealed under older keys: rotate again"
     SANCTION_NOT_ACTIVE = "sanction_not_active", 409, "the sanction is already lifted, ended or reversed"
     # group life

@@ -34,6 +34,24 @@ class Surface(StrEnum):
 SURFACES = (Surface.DIRECT, Surface.GROUP, Surface.PUBLIC_POST, Surface.NAME)
 
 
+class RescanState(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # read, never stored: the process running it stopped beating
+
+
+# A running rescan writes its progress at least this often (a page of posts takes seconds).
+RESCAN_HEARTBEAT_MS = 60_000
+
+
+def rescan_state(stored: str, heartbeat_at: int, now_ms: int) -> RescanState:
+    """A run still marked running whose process stopped writing was interrupted."""
+    if stored == RescanState.RUNNING and now_ms - heartbeat_at > RESCAN_HEARTBEAT_MS:
+        return RescanState.INTERRUPTED
+    return RescanState(stored)
+
+
 class TermRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     text: str
     category: str

@@ -1,6 +1,7 @@
 """What the supervising authority's auditor reads: the period a question covers, how long each
-case took against its due time, and the figures per category and period (REGULATION.md,
-"Records"). Pure: the rows come from store/regulator.py.
+case took against its due time, the figures per category and period (REGULATION.md, "Records"),
+and the load of each review desk's queue per period. Pure: the rows come from
+store/regulator.py.
 
 Dates are read in the pack's time zone: an authority's "day" is its own local day, not UTC's.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -254,3 +255,59 @@ def _row(
 
 def split_categories(names: str | None) -> tuple[str, ...]:
     return tuple(name for name in (names or "").split(",") if name)
+
+
+# The load of each desk's queue per period ----------------------------------------------------
+
+
+class Desk(StrEnum):
+    """The console's review desks, each working one queue."""
+
+    CASES = "cases"  # content: held, flagged, reported and escalated
+    IDENTITIES = "identities"  # real names sent to a reviewer
+    APPLICATIONS = "applications"  # public accounts applied for
+    APPEALS = "appeals"
+
+
+# The desks whose entries fall due: content cases, by the pack's `review.service_hours`. The
+# packs set no time for deciding an identity, an application or an appeal.
+DUE_DESKS = frozenset({Desk.CASES})
+LOAD = ("entered", "decided", "waiting")
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """An entry of a desk's queue: when it entered, whether a reviewer has decided it, whether it
+    still waits, and whether it ran (or runs) past its due time."""
+
+    at: int
+    decided: bool
+    waiting: bool
+    overdue: bool = False  # always, on a desk whose entries never fall due
+
+
+def queue_load(
+    entries: Mapping[Desk, Iterable[Queued]], *, granularity: str, tz: ZoneInfo
+) -> list[dict[str, Any]]:
+    """One row per period in which anything entered a queue, oldest first: for every desk, how
+    many entries entered it in the period, how many of those have been decided since, how many
+    still wait, and how many were or are overdue (None for a desk whose entries never fall
+    due). An entry that left unanswered (its applicant gone) is neither decided nor waiting."""
+    tallies: defaultdict[date, Counter[tuple[Desk, str]]] = defaultdict(Counter)
+    for desk, queued in entries.items():
+        for entry in queued:
+            tally = tallies[period_start(entry.at, granularity, tz)]
+            tally[desk, "entered"] += 1
+            tally[desk, "decided"] += entry.decided
+            tally[desk, "waiting"] += entry.waiting
+            tally[desk, "overdue"] += entry.overdue
+    return [_load_row(start, tallies[start]) for start in sorted(tallies)]
+
+
+def _load_row(start: date, tally: Counter[tuple[Desk, str]]) -> dict[str, Any]:
+    row: dict[str, Any] = {"period_start": start.isoformat()}
+    for desk in Desk:
+        load: dict[str, int | None] = {name: tally[desk, name] for name in LOAD}
+        load["overdue"] = tally[desk, "overdue"] if desk in DUE_DESKS else None
+        row[desk.value] = load  # plain str keys: JSON encoders refuse an enum as a key
+    return row

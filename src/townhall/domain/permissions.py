@@ -37,6 +37,7 @@ class Permission(StrEnum):
     READ_STATEMENTS = "read_statements"
     READ_LEXICON = "read_lexicon"
     EDIT_LEXICON = "edit_lexicon"
+    RESCAN_POSTS = "rescan_posts"
     READ_SANCTIONS = "read_sanctions"
     APPLY_SANCTION = "apply_sanction"
     LIFT_SANCTION = "lift_sanction"
@@ -115,6 +116,9 @@ TABLE: Mapping[Permission, Grant] = MappingProxyType(
         Permission.READ_STATEMENTS: _reads(DESK, "read the statements of reasons"),
         Permission.READ_LEXICON: _reads(DESK, "read the lexicon and try a text against it"),
         Permission.EDIT_LEXICON: _writes((ADMIN,), "add and remove lexicon terms"),
+        Permission.RESCAN_POSTS: _writes(
+            (ADMIN,), "re-check published posts with the lexicon and hash bank as they are now"
+        ),
         Permission.READ_SANCTIONS: _reads(
             DESK, "read sanctions and a subject's standing (points, band, history)"
         ),

@@ -32,6 +32,7 @@ from townhall.services.rescan import Rescan
 from townhall.services.retention import Retention
 from townhall.services.review import ReviewDesk
 from townhall.services.sync import SyncService
+from townhall.services.trainings import Trainings
 from townhall.services.vitals import Vitals
 from townhall.store.leadership import Leadership
 
@@ -58,6 +59,7 @@ class Services:
     appeals: Appeals
     reports: ReportService
     rescan: Rescan
+    trainings: Trainings
     classifiers: ClassifierStage
     bus: Bus
     limits: Limits

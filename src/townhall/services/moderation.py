@@ -33,6 +33,7 @@ from townhall.services.principal import Principal, require
 from townhall.store import moderation as moderation_store
 from townhall.store import review as review_store
 from townhall.store.database import Database, DbConnection
+from townhall.store.review import BankEntry
 
 log = logging.getLogger(__name__)
 UPSERT_CHUNK = 5_000
@@ -88,6 +89,13 @@ class LexiconListing:
     pack_terms: tuple[Term, ...]
     operator_terms: tuple[Term, ...]
     allowlist: tuple[str, ...]  # the pack's, then the operators'
+
+
+@dataclass(frozen=True, slots=True)
+class HashBankListing:
+    size: int
+    by_category: dict[str, int]
+    newest: list[BankEntry]
 
 
 class ContentCheck:
@@ -401,6 +409,14 @@ class ContentCheck:
             tuple(self._operator_terms),
             (*self._rules.allowlist, *self._operator_allowlist),
         )
+
+    async def hash_bank(self, actor: Principal, *, limit: int) -> HashBankListing:
+        """What the bank holds, by category, and its newest entries (digests, not texts)."""
+        require(actor, Permission.READ_LEXICON)
+        async with self._db.reading() as conn:
+            by_category = await review_store.bank_by_category(conn)
+            newest = await review_store.newest_banked(conn, limit=limit)
+        return HashBankListing(sum(by_category.values()), by_category, newest)
 
     def try_text(self, actor: Principal, surface: str, text: str) -> TriedText:
         """What the check would decide, and the normalized form it matched, recording nothing."""

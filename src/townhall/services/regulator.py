@@ -1,7 +1,8 @@
 """The supervising authority's view (REGULATION.md, "Records"): review cases, sanctions, reports
-and reach escalations by period and category, the figures per period, and the exports — the same
-records as CSV or JSON, and DSA statements of reasons in batches — each export recorded in the
-audit log. Read-only; the auditor and administrators.
+and reach escalations by period and category, the figures per period, the load of each review
+desk's queue per period, and the exports — the same records as CSV or JSON, and DSA statements
+of reasons in batches — each export recorded in the audit log. Read-only; the auditor and
+administrators.
 
 Nothing here returns a private identity (legal name, document number, phone, blind index, or a
 masked form of them), a reporter, or the content a case judged: only its length.
@@ -29,15 +30,18 @@ from townhall.domain.oversight import (
     SANCTION_KINDS,
     CaseFact,
     Dated,
+    Desk,
     Facts,
+    Queued,
     Window,
     parse_window,
+    queue_load,
     split_categories,
     stats,
 )
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
-from townhall.domain.review import REMOVABLE, Outcome, Source
+from townhall.domain.review import PENDING, REMOVABLE, Outcome, Source
 from townhall.services.audit import AuditTrail
 from townhall.services.principal import Principal, require
 from townhall.store import regulator as regulator_store
@@ -46,6 +50,7 @@ from townhall.store.keys import load_or_create
 from townhall.store.regulator import (
     CaseForAuditor,
     EscalationForAuditor,
+    QueueFact,
     RemovalForStatement,
     ReportForAuditor,
     SanctionForAuditor,
@@ -107,8 +112,9 @@ class AuditedReport:
 
 @dataclass(frozen=True, slots=True)
 class Figures:
-    """The figures per period and category of one question (rows as `oversight.stats` counts
-    them), with the period it covers and the zone its dates are read in."""
+    """The figures per period of one question (rows as `oversight.stats` or
+    `oversight.queue_load` count them), with the period it covers and the zone its dates are read
+    in."""
 
     period: str
     timezone: str
@@ -182,6 +188,29 @@ class RegulatorService:
         rows = await self._stats(window, category, period)
         return Figures(period, self._pack.timezone, window, rows)
 
+    async def queues(
+        self, actor: Principal, *, period: str, since: str | None, until: str | None
+    ) -> Figures:
+        """Per period, for each review desk: what entered its queue, how much of that has been
+        decided since, how much still waits, and how much ran past its due time."""
+        require(actor, Permission.READ_AUDIT)
+        _check_granularity(period)
+        window = self.window(since, until)
+        async with self._db.reading() as conn:
+            cases = await regulator_store.case_facts(conn, window)
+            identities = await regulator_store.identity_queue(conn, window)
+            applications = await regulator_store.application_queue(conn, window)
+            appeals = await regulator_store.appeal_queue(conn, window)
+        now_ms = self._now_ms()
+        entries = {
+            Desk.CASES: [_queued_case(row, now_ms) for row in cases],
+            Desk.IDENTITIES: [_queued(row) for row in identities],
+            Desk.APPLICATIONS: [_queued(row) for row in applications],
+            Desk.APPEALS: [_queued(row) for row in appeals],
+        }
+        rows = queue_load(entries, granularity=period, tz=self._tz)
+        return Figures(period, self._pack.timezone, window, rows)
+
     # Pages: each record's `id` is the cursor of the next page --------------------------------
 
     async def _case_page(
@@ -218,10 +247,7 @@ class RegulatorService:
     async def _stats(
         self, window: Window, category: str | None, granularity: str
     ) -> list[dict[str, Any]]:
-        if granularity not in GRANULARITIES:
-            raise InvalidInput(
-                f"period must be one of {', '.join(GRANULARITIES)}", code=ErrorCode.PERIOD_INVALID
-            )
+        _check_granularity(granularity)
         async with self._db.reading() as conn:
             facts = Facts(
                 cases=[_case_fact(r) for r in await regulator_store.case_facts(conn, window)],
@@ -277,16 +303,21 @@ class RegulatorService:
             details["records"] = total
         await self._record_export(what, details)
 
-    async def _record_export(self, what: str, details: dict[str, Any]) -> None:
+    async def _record_export(
+        self, what: str, details: dict[str, Any], actor: Principal | None = None
+    ) -> None:
         async with self._db.writing() as conn:
-            await self._audit.record(conn, None, f"export.{what}", details=details)
+            await self._audit.record(conn, actor, f"export.{what}", details=details)
 
     async def dsa_statements(
-        self, *, since: str | None, until: str | None
+        self, actor: Principal | None, *, since: str | None, until: str | None
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Statements of reasons, in batches of at most dsa.BATCH, for every restriction applied
         in the period: sanctions, removed content, holds and blocks. Only under a pack that
-        files them (enforcement.dsa_statements); the export is audited."""
+        files them (enforcement.dsa_statements); the export is audited. `actor` None: the
+        operator at the command line."""
+        if actor is not None:
+            require(actor, Permission.READ_AUDIT)
         enforcement = self._pack.enforcement
         if not enforcement.dsa_statements:
             raise PolicyRefusal(
@@ -308,7 +339,7 @@ class RegulatorService:
             total, files = total + len(batch), files + 1
             yield batch
         details = {**window.render(self._tz), "statements": total, "files": files}
-        await self._record_export("dsa_statements", details)
+        await self._record_export("dsa_statements", details, actor)
 
     def _puid_key(self) -> bytes:
         """Derived one way from the blind-index key, the one key that never changes, so a
@@ -424,6 +455,13 @@ async def _every_page(
         after = id_of(page[-1])
 
 
+def _check_granularity(granularity: str) -> None:
+    if granularity not in GRANULARITIES:
+        raise InvalidInput(
+            f"period must be one of {', '.join(GRANULARITIES)}", code=ErrorCode.PERIOD_INVALID
+        )
+
+
 # Records ---------------------------------------------------------------------------------------
 
 
@@ -472,6 +510,16 @@ def _case_fact(row: StoredCaseFact) -> CaseFact:
     return CaseFact(
         row.opened_at, row.due_at, row.decided_at, row.state, split_categories(row.categories)
     )
+
+
+def _queued_case(row: StoredCaseFact, now_ms: int) -> Queued:
+    waiting = row.state in PENDING
+    overdue = _case_fact(row).timing(now_ms).overdue
+    return Queued(row.opened_at, decided=not waiting, waiting=waiting, overdue=overdue)
+
+
+def _queued(row: QueueFact) -> Queued:
+    return Queued(row.entered_at, decided=row.decided, waiting=row.waiting)
 
 
 def _report(row: ReportForAuditor) -> AuditedReport:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from townhall.store.database import DbConnection
 from townhall.store.records import record, record_or_none, records
@@ -168,3 +168,10 @@ async def published_since(
         .limit(limit)
     )
     return records(PostWithAccount, result)
+
+
+async def count_published_since(conn: DbConnection, *, since_ms: int, published: str) -> int:
+    """How many posts published_since would page through."""
+    query = select(func.count()).where(posts.c.created_at >= since_ms, posts.c.status == published)
+    count: int = (await conn.execute(query)).scalar_one()
+    return count

@@ -1,6 +1,7 @@
 """Read-only queries for the authority's auditor and its exports: cases, sanctions, reports and
-reach escalations by period and category, the facts the figures are made from, and the rows
-statements of reasons are written from. Nothing here selects an identity column."""
+reach escalations by period and category, the facts the figures and the queues' load are made
+from, and the rows statements of reasons are written from. Nothing here selects an identity's
+sealed document, blind index or phone."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from typing import Any, TypeVar
 from sqlalchemy import String, and_, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
-from townhall.domain.enforcement import SubjectType
+from townhall.domain.accounts import AccountStatus, Verification
+from townhall.domain.enforcement import AppealState, SubjectType
 from townhall.domain.oversight import Window
+from townhall.domain.public_accounts import AccountState
 from townhall.domain.review import CaseState, Target
 from townhall.store.database import DbConnection
 from townhall.store.reach import StoredEscalation
@@ -21,6 +24,7 @@ from townhall.store.schema import (
     accounts,
     appeals,
     evidence_snapshots,
+    identities,
     messages,
     moderation_statements,
     posts,
@@ -143,6 +147,15 @@ class AppealFact:
     state: str
     category: str | None  # its sanction's
     case_categories: str | None  # of its case, or its sanction's case
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFact:
+    """An entry of a review desk's queue, as its load counts it."""
+
+    entered_at: int
+    decided: bool  # by a reviewer
+    waiting: bool  # for a reviewer still
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,6 +389,47 @@ async def appeal_facts(conn: DbConnection, window: Window) -> list[AppealFact]:
         .where(*_in_window(appeals.c.created_at, window))
     )
     return await _rows(conn, AppealFact, query)
+
+
+# The facts the queues' load is made from (review cases: `case_facts`) -------------------------
+
+
+async def identity_queue(conn: DbConnection, window: Window) -> list[QueueFact]:
+    """Identities registered in the window that were sent to a reviewer (the pack's "review"
+    mode) or that a reviewer decided; one whose account has gone waits no more."""
+    sent_to_review = identities.c.status == Verification.PENDING_REVIEW
+    decided = identities.c.decided_by.is_not(None)
+    query = (
+        select(
+            identities.c.created_at.label("entered_at"),
+            decided.label("decided"),
+            and_(sent_to_review, accounts.c.status == AccountStatus.ACTIVE).label("waiting"),
+        )
+        .join(accounts, accounts.c.id == identities.c.account_id)
+        .where(or_(sent_to_review, decided), *_in_window(identities.c.created_at, window))
+    )
+    return await _rows(conn, QueueFact, query)
+
+
+async def application_queue(conn: DbConnection, window: Window) -> list[QueueFact]:
+    """Public accounts applied for in the window; one whose operator left before a reviewer
+    decided it is closed, and waits no more."""
+    query = select(
+        public_accounts.c.created_at.label("entered_at"),
+        public_accounts.c.reviewed_by.is_not(None).label("decided"),
+        (public_accounts.c.status == AccountState.PENDING_REVIEW).label("waiting"),
+    ).where(*_in_window(public_accounts.c.created_at, window))
+    return await _rows(conn, QueueFact, query)
+
+
+async def appeal_queue(conn: DbConnection, window: Window) -> list[QueueFact]:
+    waiting = appeals.c.state == AppealState.PENDING
+    query = select(
+        appeals.c.created_at.label("entered_at"),
+        (~waiting).label("decided"),
+        waiting.label("waiting"),
+    ).where(*_in_window(appeals.c.created_at, window))
+    return await _rows(conn, QueueFact, query)
 
 
 # Statements of reasons -------------------------------------------------------------------------

@@ -71,6 +71,17 @@ class BankedText:
     sketch: bytes | None
 
 
+@dataclass(frozen=True, slots=True)
+class BankEntry:
+    """A banked text as staff see it: never the text, which only its case holds."""
+
+    digest: str
+    category: str
+    case_id: int | None  # None: banked from the command line
+    added_at: int
+    near_copies: bool  # whether near copies are caught too (a sketch is kept)
+
+
 async def case_for(conn: DbConnection, target_type: str, target_id: int) -> StoredCase | None:
     result = await conn.execute(
         select(review_cases).where(
@@ -246,6 +257,28 @@ async def banked(conn: DbConnection) -> list[BankedText]:
 async def bank_size(conn: DbConnection) -> int:
     size: int = (await conn.execute(select(func.count()).select_from(hash_bank))).scalar_one()
     return size
+
+
+async def newest_banked(conn: DbConnection, *, limit: int) -> list[BankEntry]:
+    result = await conn.execute(
+        select(
+            hash_bank.c.digest,
+            hash_bank.c.category,
+            hash_bank.c.case_id,
+            hash_bank.c.added_at,
+            hash_bank.c.sketch.is_not(None).label("near_copies"),
+        )
+        .order_by(hash_bank.c.added_at.desc(), hash_bank.c.digest)
+        .limit(limit)
+    )
+    return [BankEntry(**{**row._mapping, "near_copies": bool(row.near_copies)}) for row in result]
+
+
+async def bank_by_category(conn: DbConnection) -> dict[str, int]:
+    result = await conn.execute(
+        select(hash_bank.c.category, func.count()).group_by(hash_bank.c.category)
+    )
+    return {category: count for category, count in result.tuples()}
 
 
 async def unbank(conn: DbConnection, case_id: int) -> list[str]:

@@ -69,6 +69,7 @@ identities = Table(
     Column("provider_checked_at", BigInteger, nullable=True),
     # A keyed hash of the phone (E.164): the same person under another document shows by it.
     Column("phone_index", String(64), nullable=True, index=True),
+    Index("ix_identities_created_at", "created_at"),  # the queues' load by period
 )
 
 # Identities established to be one person (the same phone, or a reviewer's finding): every
@@ -314,6 +315,7 @@ public_accounts = Table(
     Column("approved_at", BigInteger, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("subscriber_count", Int64, nullable=False, server_default="0"),
+    Index("ix_public_accounts_created_at", "created_at"),  # the queues' load by period
 )
 
 subscriptions = Table(
@@ -479,6 +481,7 @@ review_cases = Table(
     Column("reason", Text, nullable=True),
     UniqueConstraint("target_type", "target_id"),
     Index("ix_review_cases_state_priority", "state", "priority"),
+    Index("ix_review_cases_opened_at", "opened_at"),  # the figures by period
 )
 # Each user's report, deduplicated into its target's case; `outcome` is what the reporter is told.
 reports = Table(
@@ -506,6 +509,7 @@ hash_bank = Table(
     Column("sketch", LargeBinary, nullable=True),
     Column("case_id", Int64, ForeignKey("review_cases.id"), nullable=True),
     Column("added_at", BigInteger, nullable=False),
+    Index("ix_hash_bank_added_at", "added_at"),  # the console lists the newest first
 )
 # Every staff action, in order, each row chained to the one before by its hash (domain/audit.py):
 # an edited, deleted, inserted or reordered row breaks the chain from there on.
@@ -575,6 +579,7 @@ appeals = Table(
     Column("decided_by", Int64, ForeignKey("accounts.id"), nullable=True),
     Column("decided_at", BigInteger, nullable=True),
     Column("reason", Text, nullable=True),
+    Index("ix_appeals_created_at", "created_at"),  # the queues' load by period
 )
 # A correction owed to everyone a false item reached (a post or message a reviewer removed or
 # marked false in a correction category): the notice as the readers get it, committed with the
@@ -645,4 +650,32 @@ friend_requests = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Index("ix_friend_requests_addressee_id_state", "addressee_id", "state"),
+)
+
+# A re-check of published posts, from the console or the command line: its progress, written as
+# it goes, so any process can show it; a heartbeat that stops says the process running it died.
+rescans = Table(
+    "rescans",
+    metadata,
+    Column("id", Int64, primary_key=True, autoincrement=True),
+    Column("requested_by", Int64, ForeignKey("accounts.id"), nullable=True),  # None: the CLI
+    Column("since_at", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("total", Int64, nullable=False),  # posts published since, when it began
+    Column("scanned", Int64, nullable=False),
+    Column("queued", Int64, nullable=False),
+    Column("decisions", Text, nullable=False),  # JSON: how many of each decision so far
+    Column("started_at", BigInteger, nullable=False),
+    Column("heartbeat_at", BigInteger, nullable=False),
+    Column("finished_at", BigInteger, nullable=True),
+)
+
+# Each training of a classifier and what its held-out decisions measured (JSON, no texts).
+classifier_trainings = Table(
+    "classifier_trainings",
+    metadata,
+    Column("id", Int64, primary_key=True, autoincrement=True),
+    Column("classifier", String(64), nullable=False),
+    Column("trained_at", BigInteger, nullable=False),
+    Column("report", Text, nullable=False),
 )

@@ -11,6 +11,7 @@ import { Applications } from "./screens/Applications";
 import { Sanctions } from "./screens/Sanctions";
 import { Appeals } from "./screens/Appeals";
 import { Lexicon } from "./screens/Lexicon";
+import { Detection } from "./screens/Detection";
 import { AuditLog } from "./screens/AuditLog";
 import { Dashboard } from "./screens/Dashboard";
 import { Records } from "./screens/Records";
@@ -125,6 +126,8 @@ function ScreenOf({ screen, staff }: { screen: Screen; staff: Staff }) {
       return <Appeals staff={staff} />;
     case "lexicon":
       return <Lexicon staff={staff} />;
+    case "detection":
+      return <Detection staff={staff} />;
     case "audit":
       return <AuditLog staff={staff} />;
     case "dashboard":

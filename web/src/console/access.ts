@@ -28,6 +28,7 @@ export type Screen =
   | "sanctions"
   | "appeals"
   | "lexicon"
+  | "detection"
   | "audit"
   | "dashboard"
   | "records";
@@ -40,6 +41,7 @@ export const SCREENS: readonly [Screen, Route][] = [
   ["sanctions", "GET /api/v1/admin/sanctions"],
   ["appeals", "GET /api/v1/admin/appeals"],
   ["lexicon", "GET /api/v1/admin/lexicon"],
+  ["detection", "GET /api/v1/admin/moderation/hash-bank"],
   ["audit", "GET /api/v1/audit/log"],
   ["dashboard", "GET /api/v1/audit/stats"],
   ["records", "GET /api/v1/audit/filings"],

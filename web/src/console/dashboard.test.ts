@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countInPeriods, handlingByCategory, perPeriod, sinceFor, type StatsRow } from "./dashboard";
+import { countInPeriods, deskLoad, handlingByCategory, perPeriod, sinceFor, type QueueRow, type StatsRow } from "./dashboard";
 
 function row(period_start: string, category: string, figures: Partial<StatsRow> = {}): StatsRow {
   const zero = {
@@ -40,6 +40,32 @@ describe("the dashboards' figures", () => {
     const periods = ["2026-10-26", "2026-11-02"];
     const times = ["2026-10-25T23:00:00Z", "2026-10-27T08:00:00Z", "2026-11-03T01:00:00Z", "2026-11-09T00:00:00Z"];
     expect(countInPeriods(periods, times)).toEqual([1, 2]);
+  });
+
+  it("follow each desk's queue period by period, and what ran late only where entries fall due", () => {
+    const idle = { entered: 0, decided: 0, waiting: 0, overdue: null };
+    const queues: QueueRow[] = [
+      {
+        period_start: "2026-10-26",
+        cases: { entered: 5, decided: 4, waiting: 1, overdue: 2 },
+        identities: { entered: 3, decided: 1, waiting: 2, overdue: null },
+        applications: idle,
+        appeals: idle,
+      },
+      {
+        period_start: "2026-11-02",
+        cases: { entered: 2, decided: 0, waiting: 2, overdue: 0 },
+        identities: idle,
+        applications: { entered: 1, decided: 0, waiting: 0, overdue: null },
+        appeals: idle,
+      },
+    ];
+    expect(deskLoad(queues, "cases")).toEqual({
+      periods: ["2026-10-26", "2026-11-02"],
+      values: { decided: [4, 0], waiting: [1, 2], overdue: [2, 0] },
+    });
+    expect(deskLoad(queues, "identities").values).toEqual({ decided: [1, 0], waiting: [2, 0] });
+    expect(deskLoad([], "cases")).toEqual({ periods: [], values: { decided: [], waiting: [] } });
   });
 
   it("look back a month of days, twelve weeks or a year of months", () => {

@@ -1,8 +1,11 @@
-// The dashboards' figures, from the statistics the API computes (GET /api/v1/audit/stats): one
-// row per period and category, summed here per period.
+// The dashboards' figures, from the statistics the API computes: GET /api/v1/audit/stats (one
+// row per period and category, summed here per period) and GET /api/v1/audit/queues (one row per
+// period, with each review desk's queue).
 import type { Schemas } from "../api/client";
 
 export type StatsRow = Schemas["StatsRow"];
+export type QueueRow = Schemas["QueueRow"];
+export type Desk = Exclude<keyof QueueRow, "period_start">;
 export type Counted = {
   [K in keyof StatsRow]: StatsRow[K] extends number ? K : never;
 }[keyof StatsRow];
@@ -23,6 +26,19 @@ export function perPeriod<F extends Counted>(rows: readonly StatsRow[], fields: 
     for (const field of fields) values[field]![index]! += row[field];
   }
   return { periods, values };
+}
+
+/** One desk's queue period by period, as the API orders its rows (oldest first): of what entered
+ * the queue in each period, how much has been decided and how much still waits, and — on a desk
+ * whose entries fall due — how much ran late. */
+export function deskLoad(rows: readonly QueueRow[], desk: Desk): Series {
+  const loads = rows.map((row) => row[desk]);
+  const values: Record<string, number[]> = {
+    decided: loads.map((load) => load.decided),
+    waiting: loads.map((load) => load.waiting),
+  };
+  if (loads.some((load) => load.overdue !== null)) values.overdue = loads.map((load) => load.overdue ?? 0);
+  return { periods: rows.map((row) => row.period_start), values };
 }
 
 export interface Handling {

@@ -1,6 +1,7 @@
 """The authority's read-only answers under /api/v1/audit: filings, the lists of cases, sanctions,
 reports and escalations (never an identity, a reporter or the content judged), the figures per
-period, and the audit log with its checkpoint and Merkle proofs."""
+period, the load of the review desks' queues, and the audit log with its checkpoint and Merkle
+proofs."""
 
 from __future__ import annotations
 
@@ -208,6 +209,51 @@ class Stats(Model):
     rows: list[StatsRow]
 
 
+class DeskLoad(Model):
+    """One desk's queue in one period: what entered it then, and what has become of that since."""
+
+    entered: int = Field(description="entries that joined the queue in the period")
+    decided: int = Field(description="of those, how many a reviewer has decided since")
+    waiting: int = Field(
+        description="of those, how many still wait for a reviewer; one that left unanswered "
+        "(its applicant's account gone) is neither decided nor waiting"
+    )
+    overdue: int | None = Field(
+        description="of those, how many were decided after their due time or still wait past "
+        "it; null for a desk whose entries have no due time (identities, applications and "
+        "appeals: the policy pack sets none)"
+    )
+
+
+class QueueRow(Model):
+    """The desks' queues in one period."""
+
+    period_start: str = Field(
+        description="the period's first day, in the pack's time zone",
+        json_schema_extra={"format": "date"},
+    )
+    cases: DeskLoad = Field(
+        description="content review cases opened (held, flagged, reported or escalated), due "
+        "by the pack's `review.service_hours`"
+    )
+    identities: DeskLoad = Field(
+        description="identities registered that were sent to a reviewer (the pack's review "
+        "mode) or that a reviewer decided"
+    )
+    applications: DeskLoad = Field(description="public accounts applied for")
+    appeals: DeskLoad = Field(description="appeals lodged against a sanction or a removal")
+
+
+class Queues(Model):
+    period: Literal["day", "week", "month"]
+    timezone: str = Field(description="the pack's, in which dates are read")
+    since: str | None = Field(description="the period's start, in the pack's time zone; null: open")
+    until: str | None = Field(description="its end, not included; null: open")
+    rows: list[QueueRow] = Field(
+        description="oldest first; a period in which nothing entered any queue has no row"
+    )
+
+
 # The audit log -----------------------------------------------------------------------------
 
 
@@ -269,3 +315,13 @@ class ConsistencyProof(Model):
     first_root: str
     second_root: str
     proof: list[str]
+
+
+class DsaStatementFile(Model):
+    """The DSA statements of reasons of a period, in the EU transparency database's fields."""
+
+    statements: list[dict[str, Any]] = Field(
+        description="one per restriction applied in the period (sanctions, removed content, "
+        "holds and blocks), as the transparency database's API takes them: `puid`, "
+        "`decision_visibility`, `decision_ground`, `category`, …; no personal data"
+    )

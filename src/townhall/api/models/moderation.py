@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import Field
 
 from townhall.api.models.common import Model, Timestamp
+from townhall.services.rescan import RescanRun
+from townhall.services.trainings import Training
 
 ModerationDecision = Literal["allow", "flag", "hold", "block"]
 SurfaceName = Literal["direct", "group", "public_post", "name"]
@@ -71,3 +73,109 @@ class Statement(Model):
 class StatementPage(Model):
     statements: list[Statement]
     next_cursor: str | None
+
+
+# The hash bank, rescans and classifier trainings ---------------------------------------------
+
+
+class BankedEntry(Model):
+    """A removed text in the hash bank, by its digest: the text is only in its case."""
+
+    digest: str = Field(description="SHA-256 of the text as the check normalizes it, hex")
+    category: str
+    case_id: int | None = Field(description="the case that removed it; null: from the CLI")
+    added_at: Timestamp
+    near_copies: bool = Field(description="near copies are caught too (its sketch is kept)")
+
+
+class HashBank(Model):
+    size: int
+    by_category: dict[str, int]
+    newest: list[BankedEntry] = Field(description="the newest first, at most `limit`")
+
+
+RescanStateName = Literal["running", "done", "failed", "interrupted"]
+
+
+class RescanProgress(Model):
+    """A re-check of published posts, as far as it has got."""
+
+    id: int
+    requested_by: int | None = Field(description="the staff member; null: the command line")
+    since: Timestamp = Field(description="posts published from then on are re-checked")
+    state: RescanStateName = Field(
+        description="`interrupted`: its process stopped before it finished; begin another"
+    )
+    total: int = Field(description="posts published since `since` when it began")
+    scanned: int
+    decisions: dict[ModerationDecision, int] = Field(description="what the check decides now")
+    queued: int = Field(description="posts waiting for a reviewer because of it")
+    started_at: Timestamp
+    finished_at: Timestamp | None
+
+    @classmethod
+    def of(cls, run: RescanRun) -> Self:
+        return cls.model_validate(
+            {
+                "id": run.id,
+                "requested_by": run.requested_by,
+                "since": run.since_ms,
+                "state": run.state,
+                "total": run.total,
+                "scanned": run.done.scanned,
+                "decisions": run.done.decisions,
+                "queued": run.done.queued,
+                "started_at": run.started_at,
+                "finished_at": run.finished_at,
+            }
+        )
+
+
+class RescanList(Model):
+    rescans: list[RescanProgress] = Field(description="the newest first, at most 20")
+
+
+class CategoryMeasure(Model):
+    category: str
+    training_positives: int
+    training_negatives: int
+    validation_positives: int
+    validation_negatives: int
+    precision: float = Field(description="of the held-out texts it flagged, the share removed")
+    recall: float = Field(description="of the held-out texts removed, the share it flagged")
+
+
+class TrainingResult(Model):
+    """One training of a classifier on reviewers' decisions, measured on a fifth held out."""
+
+    id: int
+    classifier: str
+    trained_at: Timestamp
+    training_size: int
+    validation_size: int
+    threshold: float = Field(description="precision and recall are of flags at this score")
+    categories: list[CategoryMeasure]
+    left_out: dict[str, str] = Field(description="category: why it was not trained")
+
+    @classmethod
+    def of(cls, training: Training) -> Self:
+        report = training.report
+        return cls.model_validate(
+            {
+                "id": training.id,
+                "classifier": training.classifier,
+                "trained_at": training.trained_at,
+                "training_size": report["training_size"],
+                "validation_size": report["validation_size"],
+                "threshold": report["threshold"],
+                "categories": [
+                    {"category": category, **measures}
+                    for category, measures in report["categories"].items()
+                ],
+                "left_out": report["left_out"],
+            }
+        )
+
+
+class TrainingList(Model):
+    trainings: list[TrainingResult] = Field(description="the newest first, at most 10")

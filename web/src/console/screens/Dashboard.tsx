@@ -3,10 +3,12 @@ import { api, must, type Schemas } from "../../api/client";
 import type { Chart } from "../charts";
 import {
   countInPeriods,
+  deskLoad,
   handlingByCategory,
   perPeriod,
   sinceFor,
   type Counted,
+  type Desk,
   type Period,
   type Series,
 } from "../dashboard";
@@ -15,6 +17,7 @@ import { labelOf, t } from "../i18n";
 import { refusal } from "../said";
 
 const PERIODS: Period[] = ["day", "week", "month"];
+const DESKS: Desk[] = ["cases", "identities", "applications", "appeals"];
 const DECISIONS: Counted[] = ["approved", "removed", "marked_false", "upheld"];
 const SANCTIONS: Counted[] = [
   "sanctions_warning",
@@ -30,12 +33,14 @@ const MOST_ESCALATIONS = 2_000; // pages of the authority's list read for one ch
 
 interface Figures {
   stats: Schemas["Stats"];
+  queues: Schemas["Queues"];
   escalations: string[];
 }
 
-/** Charts of what the statistics count: the queue's load and what ran late, handling times by
- * category, decisions and sanctions by kind, reports and their outcomes, reach escalations. For
- * the authority and administrators: counts and timings only, no content and no one's identity. */
+/** Charts of what the statistics count: each review desk's queue and what ran late, handling
+ * times by category, decisions and sanctions by kind, reports and their outcomes, reach
+ * escalations. For the authority and administrators: counts and timings only, no content and no
+ * one's identity. */
 export function Dashboard() {
   const [period, setPeriod] = useState<Period>("day");
   const [figures, setFigures] = useState<Figures | null>(null);
@@ -48,7 +53,8 @@ export function Dashboard() {
 
   const handling = figures ? handlingByCategory(figures.stats.rows) : null;
   const counts = (fields: Counted[]) => perPeriod(figures?.stats.rows ?? [], fields);
-  const queue = counts(["cases_opened", "pending", "overdue"]);
+  const decisions = counts(DECISIONS);
+  const periods = decisions.periods; // the escalations are counted in the statistics' periods
   return (
     <section aria-labelledby="dashboard-title">
       <h2 id="dashboard-title">{t("nav.dashboard")}</h2>
@@ -60,8 +66,16 @@ export function Dashboard() {
       )}
       {figures && (
         <div class="charts" key={period}>
-          <BarsOverTime title={t("dashboard.load")} series={queue} kind="line" />
-          <BarsOverTime title={t("dashboard.decisions")} series={counts(DECISIONS)} stacked />
+          {DESKS.map((desk) => (
+            <BarsOverTime
+              key={desk}
+              title={t("dashboard.queue", { desk: t(`nav.${desk}`) })}
+              series={deskLoad(figures.queues.rows, desk)}
+              stacked
+              lines={["overdue"]}
+            />
+          ))}
+          <BarsOverTime title={t("dashboard.decisions")} series={decisions} stacked />
           <BarsOverTime title={t("dashboard.sanctions")} series={counts(SANCTIONS)} stacked />
           <BarsOverTime
             title={t("dashboard.reports")}
@@ -69,10 +83,7 @@ export function Dashboard() {
           />
           <BarsOverTime
             title={t("dashboard.escalations")}
-            series={{
-              periods: queue.periods,
-              values: { escalations: countInPeriods(queue.periods, figures.escalations) },
-            }}
+            series={{ periods, values: { escalations: countInPeriods(periods, figures.escalations) } }}
           />
           {handling && (
             <ChartBox
@@ -95,7 +106,11 @@ export function Dashboard() {
 
 async function load(period: Period): Promise<Figures> {
   const since = sinceFor(period);
-  const stats = must(await api.GET("/api/v1/audit/stats", { params: { query: { period, since } } }));
+  const query = { params: { query: { period, since } } };
+  const [stats, queues] = await Promise.all([
+    api.GET("/api/v1/audit/stats", query).then(must),
+    api.GET("/api/v1/audit/queues", query).then(must),
+  ]);
   const escalations: string[] = [];
   let cursor: string | null = null;
   do {
@@ -106,10 +121,11 @@ async function load(period: Period): Promise<Figures> {
     escalations.push(...page.escalations.map((e) => e.created_at));
     cursor = page.next_cursor;
   } while (cursor && escalations.length < MOST_ESCALATIONS);
-  return { stats, escalations };
+  return { stats, queues, escalations };
 }
 
-function BarsOverTime(props: { title: string; series: Series; stacked?: boolean; kind?: "bar" | "line" }) {
+/** Bars per period, stacked if asked, but for the fields named in `lines`: lines on their own. */
+function BarsOverTime(props: { title: string; series: Series; stacked?: boolean; lines?: readonly string[] }) {
   const { periods, values } = props.series;
   return (
     <ChartBox
@@ -117,12 +133,15 @@ function BarsOverTime(props: { title: string; series: Series; stacked?: boolean;
       option={{
         xAxis: { type: "category", data: periods },
         yAxis: { type: "value", minInterval: 1 },
-        series: Object.entries(values).map(([field, data]) => ({
-          type: props.kind ?? "bar",
-          name: t(`figure.${field}`),
-          data,
-          ...(props.stacked ? { stack: "all" } : {}),
-        })),
+        series: Object.entries(values).map(([field, data]) => {
+          const line = props.lines?.includes(field) ?? false;
+          return {
+            type: line ? "line" : "bar",
+            name: t(`figure.${field}`),
+            data,
+            ...(props.stacked && !line ? { stack: "all" } : {}),
+          };
+        }),
       }}
     />
   );

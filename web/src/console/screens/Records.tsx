@@ -3,7 +3,7 @@ import { api, must } from "../../api/client";
 import { formatTime } from "../../i18n/core";
 import { Choice } from "../Choice";
 import { labelOf, t } from "../i18n";
-import { refusal } from "../said";
+import { refusal, useSaid } from "../said";
 
 type Kind = "filings" | "cases" | "sanctions" | "reports";
 const KINDS: Kind[] = ["filings", "cases", "sanctions", "reports"];
@@ -92,11 +92,7 @@ export function Records() {
       all.push(...found.rows);
       cursor = found.next;
     } while (cursor && all.length < MOST_ROWS);
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(new Blob([csvOf(COLUMNS[kind], all)], { type: "text/csv" }));
-    link.download = `townhall-${kind}-${new Date().toISOString().slice(0, 10)}.csv`;
-    link.click();
-    URL.revokeObjectURL(link.href);
+    save(new Blob([csvOf(COLUMNS[kind], all)], { type: "text/csv" }), `townhall-${kind}-${new Date().toISOString().slice(0, 10)}.csv`);
   }
 
   useEffect(() => void load(null), [kind, since]);
@@ -146,6 +142,58 @@ export function Records() {
         <button type="button" class="quiet" onClick={() => void load(next)}>
           {t("more")}
         </button>
+      )}
+      <DsaStatements />
+    </section>
+  );
+}
+
+function save(blob: Blob, name: string): void {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
+/** The DSA statements of reasons of a period, as the server writes them for the EU's
+ * transparency database; a pack that files none says so. */
+function DsaStatements() {
+  const [since, setSince] = useState("");
+  const [until, setUntil] = useState("");
+  const [said, attempt] = useSaid();
+
+  function download(): void {
+    void attempt(async () => {
+      const query = { ...(since ? { since } : {}), ...(until ? { until } : {}) };
+      const file = must(await api.GET("/api/v1/audit/dsa-statements", { params: { query }, parseAs: "blob" }));
+      const count = (JSON.parse(await file.text()) as { statements: unknown[] }).statements.length;
+      save(file, `townhall-dsa-statements-${new Date().toISOString().slice(0, 10)}.json`);
+      return t("records.dsa_done", { count });
+    });
+  }
+
+  return (
+    <section class="card" aria-labelledby="dsa-title">
+      <h3 id="dsa-title">{t("records.dsa")}</h3>
+      <p class="hint">{t("records.dsa_hint")}</p>
+      <div class="filters">
+        <label>
+          {t("records.since")}
+          <input name="dsa-since" type="date" value={since} onChange={(e) => setSince(e.currentTarget.value)} />
+        </label>
+        <label>
+          {t("records.until")}
+          <input name="dsa-until" type="date" value={until} onChange={(e) => setUntil(e.currentTarget.value)} />
+        </label>
+        <button type="button" onClick={download}>
+          {t("records.dsa_download")}
+        </button>
+      </div>
+      {said && (
+        <p role="status" data-testid="dsa-said">
+          {said}
+        </p>
       )}
     </section>
   );
