@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -176,6 +177,11 @@ def _serve(address: str) -> None:
     from townhall.domain.normalize import syllable_sounds
 
     syllable_sounds()  # the table each command's lexicon is built with: 0.1 s each, else
+    # Out of the collector's sight before forking: a child's collections (a server's first,
+    # app.settle_heap) would otherwise walk every preloaded object and so copy every page of
+    # them, the gc.freeze() use Python's documentation gives.
+    gc.collect()
+    gc.freeze()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with socket.socket(socket.AF_UNIX) as listener:
         listener.bind(f"{address}.new")
