@@ -32,7 +32,9 @@ def declared_permission(request: Request) -> Permission | None:
     return None if value is None else Permission(value)
 
 
-def get_services(request: Request) -> Services:
+# The dependencies are coroutines, trivial as they are: FastAPI runs a plain function in its
+# thread pool, a hop that cost every request more than the function itself.
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
@@ -45,7 +47,7 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def bearer_token(
+async def bearer_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> str:
     if credentials is None:
