@@ -442,3 +442,13 @@ async def test_requests_acceptances_removals_and_blocks_arrive_on_sync_and_the_w
         (mallory.id, False, None, True),
     ]
     assert (await full_sync(mallory, mallorys_start))[0] == []  # no word of the block
+
+
+@pytest.mark.parametrize("not_a_boolean", [0, 0.0, 1, "yes", "false", None])
+async def test_only_true_or_false_turns_finding_by_phone_on_or_off(
+    make_user: MakeUser, not_a_boolean: object
+) -> None:
+    dora = await make_user("dora")
+    answer = await dora.raw("PUT", f"{CONTACTS}/privacy", json={"findable_by_phone": not_a_boolean})
+    assert_error(answer, 400, "invalid_request")
+    assert (await dora.request("GET", f"{CONTACTS}/privacy")) == {"findable_by_phone": False}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from townhall.domain.accounts import DEVICE_NAME_MAX_CHARS
 from townhall.domain.enforcement import AppealVerdict, Kind, SubjectType
@@ -21,6 +21,8 @@ def from_policy(where: str) -> Any:
     return Field(max_length=64, description=f"one of those GET /api/v1/policy lists in {where}")
 
 
+# A yes or no is JSON's true or false: pydantic would read 0, 0.0 or "no" as one (the fuzzer sent
+# {"findable_by_phone": 0.0}), so every boolean of a body is a StrictBool.
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -104,8 +106,8 @@ class GroupUpdateIn(Body):
     title: ShortText | None = None
     avatar: Annotated[str, Field(max_length=1024)] | None = None
     announcement: Annotated[str, Field(max_length=100_000)] | None = None
-    mute_all: bool | None = None
-    members_invite: bool | None = None
+    mute_all: StrictBool | None = None
+    members_invite: StrictBool | None = None
 
 
 class OwnerIn(Body):
@@ -116,7 +118,7 @@ class JoinLinkIn(Body):
     expires_in_seconds: Annotated[int, Field(ge=1, le=365 * 86_400)] | None = Field(
         default=None, description="how long the link works; the pack's join_link_days if absent"
     )
-    needs_approval: bool = False
+    needs_approval: StrictBool = False
 
 
 class MessageIn(Body):
@@ -128,7 +130,7 @@ class MessageIn(Body):
     mentions: Annotated[list[EntityId], Field(max_length=100_000)] = Field(
         [], description="members mentioned, by user id"
     )
-    mention_everyone: bool = Field(
+    mention_everyone: StrictBool = Field(
         False, description="mention every member (a group's owner and admins only)"
     )
 
@@ -299,4 +301,4 @@ class RemarkIn(Body):
 
 
 class PhonePrivacyIn(Body):
-    findable_by_phone: bool
+    findable_by_phone: StrictBool
