@@ -119,15 +119,17 @@ class Rescan:
             total = await post_store.count_published_since(
                 conn, since_ms=since_ms, published=PostState.PUBLISHED
             )
+            requested_by = None if actor is None else actor.account_id
+            nothing_yet = Rescanned(0, dict.fromkeys(DECISION_ORDER, 0), 0)
             rescan_id = await runs_store.insert_rescan(
                 conn,
-                requested_by=None if actor is None else actor.account_id,
+                requested_by=requested_by,
                 since_at=since_ms,
                 state=RescanState.RUNNING,
                 total=total,
                 scanned=0,
                 queued=0,
-                decisions=orjson.dumps(dict.fromkeys(DECISION_ORDER, 0)).decode(),
+                decisions=orjson.dumps(nothing_yet.decisions).decode(),
                 started_at=now_ms,
                 heartbeat_at=now_ms,
             )
@@ -138,9 +140,16 @@ class Rescan:
                 subject=("rescan", rescan_id),
                 details={"since": iso_utc(since_ms), "posts": total},
             )
-            stored = await runs_store.rescan(conn, rescan_id)
-        assert stored is not None  # written just above
-        return RescanRun.of(stored, now_ms)
+        return RescanRun(
+            rescan_id,
+            requested_by,
+            since_ms,
+            RescanState.RUNNING,
+            total,
+            nothing_yet,
+            started_at=now_ms,
+            finished_at=None,
+        )
 
     def run_in_background(self, run: RescanRun) -> None:
         """Run a rescan begun from the API after the response; `stop` cancels it."""
@@ -167,12 +176,10 @@ class Rescan:
         """Re-check the posts published since the run's start, queueing what the check would
         now flag, hold or block, and record how far it got after every page."""
         try:
-            done = await self._posts(run, on_progress)
+            return await self._posts(run, on_progress)
         except Exception:
             await self._save(run.id, state=RescanState.FAILED, finished_at=self._now_ms())
             raise
-        await self._save(run.id, state=RescanState.DONE, finished_at=self._now_ms())
-        return done
 
     async def _posts(self, run: RescanRun, on_progress: Callable[[int], None] | None) -> Rescanned:
         decided: Counter[str] = Counter()
@@ -195,15 +202,18 @@ class Rescan:
                     queued += case is not None and case.state in PENDING
             decisions = {decision: decided[decision] for decision in DECISION_ORDER}
             done = Rescanned(decided.total(), decisions, queued)
+            last = len(page) < PAGE
+            finished = {"state": RescanState.DONE, "finished_at": self._now_ms()} if last else {}
             await self._save(
                 run.id,
                 scanned=done.scanned,
                 queued=done.queued,
                 decisions=orjson.dumps(done.decisions).decode(),
+                **finished,
             )
             if on_progress is not None:
                 on_progress(len(page))
-            if len(page) < PAGE:
+            if last:
                 return done
             after_id = page[-1].id
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.sql import ColumnElement
 
 from townhall.store.database import DbConnection
 from townhall.store.records import record, record_or_none, records
@@ -163,7 +164,7 @@ async def published_since(
     """Published posts created at or after `since_ms`, in id order, a page after `after_id`."""
     result = await conn.execute(
         _with_account()
-        .where(posts.c.created_at >= since_ms, posts.c.status == published, posts.c.id > after_id)
+        .where(*_published_since(since_ms, published), posts.c.id > after_id)
         .order_by(posts.c.id)
         .limit(limit)
     )
@@ -172,6 +173,10 @@ async def published_since(
 
 async def count_published_since(conn: DbConnection, *, since_ms: int, published: str) -> int:
     """How many posts published_since would page through."""
-    query = select(func.count()).where(posts.c.created_at >= since_ms, posts.c.status == published)
+    query = select(func.count()).where(*_published_since(since_ms, published))
     count: int = (await conn.execute(query)).scalar_one()
     return count
+
+
+def _published_since(since_ms: int, published: str) -> tuple[ColumnElement[bool], ...]:
+    return (posts.c.created_at >= since_ms, posts.c.status == published)
