@@ -155,7 +155,7 @@ function RescanRow({ rescan }: { rescan: Rescan }) {
     .filter(([decision, count]) => decision !== "allow" && count > 0)
     .map(([decision, count]) => `${labelOf("decision", decision)}: ${count}`);
   return (
-    <li data-testid="rescan" data-state={rescan.state}>
+    <li data-testid="rescan" data-rescan={rescan.id} data-state={rescan.state}>
       <p>
         <strong>#{rescan.id}</strong> {t(`detection.state.${rescan.state}`)} ·{" "}
         {t("detection.since_when", { when: formatTime(rescan.since) })} ·{" "}
