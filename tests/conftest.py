@@ -305,6 +305,13 @@ def one_ssl_context() -> Iterator[None]:
         yield
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules marked `long` first, the rest in their order: with `--dist loadfile` the
+    workers take whole files in this order, and a long file taken last leaves the other worker
+    idle until it ends."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 FAILED = pytest.StashKey[bool]()
 
 

@@ -25,6 +25,8 @@ from tests.support import (
 )
 from tests.test_startup import finished, townhall
 
+pytestmark = pytest.mark.long  # among the longest modules: scheduled first (conftest.py)
+
 
 def messages_in(database: Path) -> set[int]:
     with sqlite3.connect(database) as db:

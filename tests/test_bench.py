@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
+# The PostgreSQL run leaves it out (Makefile); among the longest modules, scheduled first.
+pytestmark = [pytest.mark.database_free, pytest.mark.long]
 
 
 def test_messaging_bench_reports_every_scenario(tmp_path: Path) -> None:

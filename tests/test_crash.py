@@ -40,6 +40,8 @@ from tests.support import (
 )
 from townhall.client import LiveSocket
 
+pytestmark = pytest.mark.long  # among the longest modules: scheduled first (conftest.py)
+
 KILLS = drill_scale(short=1, long=20)
 SENDERS = ("alice", "bob", "carol")
 

@@ -21,6 +21,8 @@ from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, fresh_identi
 from tests.support import case_of, identity_secrets, leaks, public_account, query_db
 from townhall.packs import load_pack
 
+pytestmark = pytest.mark.long  # among the longest modules: scheduled first (conftest.py)
+
 RECORDS = ("cases", "sanctions", "reports", "escalations", "stats")
 TZ = ZoneInfo(load_pack("cn-2014").timezone)
 EU_PACK = load_pack("eu-dsa")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import create_engine
 
@@ -15,6 +16,8 @@ from tests.test_startup import finished, townhall
 from townhall.cli.settings import SCHEMA_BEHIND
 from townhall.store.database import prepare_storage
 from townhall.store.migrate import alembic_config, head_revision
+
+pytestmark = pytest.mark.long  # among the longest modules: scheduled first (conftest.py)
 
 OLDER = "0011"
 

@@ -13,9 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CLI, PASSWORD, TOWNHALL, ServerPool, unique_handle
 from tests.support import query_db
 from townhall.cli.settings import DATA_DIR_IN_USE, NO_DATA_DIR
+
+pytestmark = pytest.mark.long  # among the longest modules: scheduled first (conftest.py)
 
 # Longer than the server's import time plus SQLite's busy timeout (5 s) on an idle machine:
 # start-up must wait out a writer beyond that timeout too.

@@ -53,6 +53,7 @@ from townhall.domain.permissions import Permission, permits
 pytestmark = [
     pytest.mark.usefixtures("no_server_errors"),
     pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.long,  # among the longest modules: scheduled first (conftest.py)
 ]
 
 NO_SUCH_ID = 999_999_999

@@ -28,6 +28,8 @@ from tests.conftest import (
 )
 from tests.support import drill_scale, latest_sms_code
 
+pytestmark = pytest.mark.long  # among the longest modules: scheduled first (conftest.py)
+
 # The desk roles last: their generated sanctions and decisions may land on the user's account.
 ROLES = ("user", "auditor", "reviewer", "admin")
 ENDS_THE_SESSION = "DELETE /api/v1/sessions/current"
