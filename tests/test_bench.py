@@ -178,3 +178,35 @@ def test_middleware_bench_compares_the_same_routes_with_and_without(tmp_path: Pa
         # from theirs by what that rounding moves it.
         rounding = full / bare * (0.5 / full + 0.5 / bare) + 0.001
         assert abs(figures["full_over_without"] - full / bare) <= rounding
+
+
+def test_http_bench_measures_every_route_beside_the_bare_app(tmp_path: Path) -> None:
+    results_file = tmp_path / "http.json"
+    townhall = Path(sys.executable).parent / "townhall"
+    subprocess.run(
+        [
+            str(townhall),
+            "bench",
+            "http",
+            "--json",
+            str(results_file),
+            "--requests",
+            "500",
+            "--rounds",
+            "1",
+        ],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+    results = json.loads(results_file.read_text())
+    routes = results["routes"]
+    measured = {"health", "me", "sync_empty", "send", "history", "timeline"}
+    assert set(routes) == measured | {"bare_get", "bare_post"}
+    for figures in routes.values():
+        assert figures["requests_per_s"] > 0
+        assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+    assert set(results["ratios_to_bare"]) == measured
+    # Townhall does more than the bare app for every request, sends most of all.
+    assert all(ratio > 1 for ratio in results["ratios_to_bare"].values())
+    assert {target["met"] for target in results["targets"].values()} <= {True, False}

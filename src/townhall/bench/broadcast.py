@@ -29,7 +29,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 import psutil
 from picows import ws_connect
 from rich.progress import Progress
@@ -40,6 +39,7 @@ from sqlalchemy.dialects import sqlite
 from townhall.bench.common import (
     AuthedSocket,
     BenchUser,
+    KeepAliveConnection,
     console,
     gather_limited,
     install_uvloop,
@@ -595,41 +595,6 @@ async def timeline_reads(
 # View ingest ----------------------------------------------------------------------------------
 
 
-class KeepAliveConnection:
-    """A minimal HTTP/1.1 keep-alive client for the view-ingest load: httpx costs this process
-    more CPU per request than the server spends answering it, so httpx would measure itself."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str):
-        self._reader = reader
-        self._writer = writer
-        self._host = host
-
-    @classmethod
-    async def open(cls, url: str) -> KeepAliveConnection:
-        parsed = httpx.URL(url)
-        reader, writer = await asyncio.open_connection(parsed.host, parsed.port)
-        return cls(reader, writer, f"{parsed.host}:{parsed.port}")
-
-    async def get(self, path: str, token: str) -> tuple[int, bytes]:
-        self._writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: {self._host}\r\n"
-            f"Authorization: Bearer {token}\r\n\r\n".encode()
-        )
-        head = await self._reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
-        length = None
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        if length is None:
-            raise RuntimeError("the bench's HTTP client needs a Content-Length")
-        return status, await self._reader.readexactly(length)
-
-    def close(self) -> None:
-        self._writer.close()
-
-
 async def view_ingest(
     url: str, cast: Cast, options: BroadcastOptions, usage: ServerUsage
 ) -> dict[str, Any]:
@@ -646,7 +611,7 @@ async def view_ingest(
         nonlocal failures
         for viewer in pending:
             sent = time.perf_counter_ns()
-            status, _ = await connection.get(path, viewer.token)
+            status, _ = await connection.request("GET", path, viewer.token)
             latencies.append(time.perf_counter_ns() - sent)
             failures += status != 200
 

@@ -153,6 +153,20 @@ def middleware(
     run(BenchOptions(requests=requests, rounds=rounds, concurrency=concurrency), json_file)
 
 
+@bench_app.command("http")
+def http(
+    json_file: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
+    requests: Annotated[int, typer.Option(min=1, help="requests per route and round")] = 3000,
+    rounds: Annotated[int, typer.Option(min=1, help="rounds over every route")] = 3,
+    concurrency: Annotated[int, typer.Option(min=1, help="requests in flight at once")] = 8,
+) -> None:
+    """Server CPU per request of /healthz, /me, an empty /sync, a send, a history page and a
+    timeline page, beside a bare ASGI app on the same stack."""
+    from townhall.bench.http import HttpOptions, run
+
+    run(HttpOptions(requests=requests, rounds=rounds, concurrency=concurrency), json_file)
+
+
 @bench_app.command("web")
 def web(
     json_file: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,

@@ -1,0 +1,329 @@
+"""`townhall bench http`: the server CPU one request costs on Townhall's hottest HTTP routes,
+beside a bare ASGI app (bench/bare.py) on the same stack that the bench starts itself.
+
+Both servers run pinned to the first core and the load generator to the others; requests go
+over keep-alive connections from a minimal client, so that the client's cost does not limit the
+server's. Each round measures every route once, the bare app first, so that a slower moment of a
+shared machine weighs on both; a route's figure is the median of its rounds. What a route costs
+beyond the bare app's request is Townhall's: authentication, dependencies, validation, SQL and
+the JSON it writes."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import psutil
+from rich.table import Table
+
+from townhall.bench.broadcast import (
+    REVIEWER_HANDLE,
+    REVIEWER_PASSWORD,
+    create_reviewer,
+    write_broadcast_pack,
+)
+from townhall.bench.common import (
+    BenchUser,
+    KeepAliveConnection,
+    console,
+    install_uvloop,
+    percentile,
+    register_users,
+    report,
+)
+from townhall.bench.server import (
+    LocalServer,
+    cpu_seconds,
+    free_port,
+    split_cores,
+    start_server,
+    with_descendants,
+)
+from townhall.client import TownhallClient
+
+# A read or a send costing no more than this many bare requests meets the issue's target.
+TARGET_RATIO = 3.0
+HISTORY_MESSAGES = 50
+TIMELINE_POSTS = 20
+PAGE = 20
+WARM_UP = 200  # requests per route before the rounds
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    requests: int  # per route and round
+    rounds: int
+    concurrency: int  # keep-alive connections, each with one request in flight
+
+
+@dataclass
+class World:
+    """Who sends and reads, and what there is to read."""
+
+    reader: BenchUser  # a friend of the sender, subscribed to the publisher's account
+    sender: BenchUser
+    idle: BenchUser  # a user whose stream stays empty: the empty /sync
+    idle_latest: int
+    conversation_id: int
+
+
+# A request: method, path, token, JSON body; made anew for each one (a send's client id).
+Request = tuple[str, str, str | None, bytes | None]
+RequestMaker = Callable[[int], Request]
+
+
+def requests_of(world: World) -> dict[str, RequestMaker]:
+    """Townhall's routes by name; `bare_get` and `bare_post` are the bare app's."""
+    sent = f"/api/v1/conversations/{world.conversation_id}/messages"
+
+    def send(index: int) -> Request:
+        body = orjson.dumps({"text": f"bench message {index}", "client_id": str(uuid.uuid4())})
+        return "POST", sent, world.sender.token, body
+
+    return {
+        "health": lambda _: ("GET", "/healthz", None, None),
+        "me": lambda _: ("GET", "/api/v1/me", world.reader.token, None),
+        "sync_empty": lambda _: (
+            "GET",
+            f"/api/v1/sync?since={world.idle_latest}&timeout=0",
+            world.idle.token,
+            None,
+        ),
+        "send": send,
+        "history": lambda _: ("GET", f"{sent}?limit={PAGE}", world.reader.token, None),
+        "timeline": lambda _: ("GET", f"/api/v1/timeline?limit={PAGE}", world.reader.token, None),
+    }
+
+
+BARE_REQUESTS: dict[str, RequestMaker] = {
+    "bare_get": lambda _: ("GET", "/api/v1/me", "token", None),
+    "bare_post": lambda index: ("POST", "/messages", "token", orjson.dumps({"text": str(index)})),
+}
+
+
+def start_bare(server_cores: set[int] | None) -> tuple[str, subprocess.Popen[bytes]]:
+    """The bare app on uvicorn with uvloop and httptools, as `townhall serve` runs."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "townhall.bench.bare:app",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--lifespan",
+        "off",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    if server_cores:
+        command = ["taskset", "-c", ",".join(map(str, sorted(server_cores))), *command]
+    process = subprocess.Popen(command)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the bare server exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return url, process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the bare server did not start within 30 s")
+
+
+async def latest_position(client: TownhallClient) -> int:
+    """Where a user's stream ends now: sync pages until one brings nothing new."""
+    position = 0
+    while True:
+        page = await client.sync(since=position)
+        if page["next"] == position:
+            return position
+        position = page["next"]
+
+
+async def prepare(server: LocalServer, env: dict[str, str]) -> World:
+    """Three users; the sender and the reader friends with a direct chat of some messages; a
+    public account of the sender's, approved, that the reader follows, with some posts."""
+    serials = itertools.count(1)
+    reader, sender, idle = await register_users(server.url, "hb", 3, serials)
+    create_reviewer(server.data_dir, env)
+    async with (
+        TownhallClient(server.url, sender.token) as sending,
+        TownhallClient(server.url, reader.token) as reading,
+        TownhallClient(server.url) as reviewer,
+    ):
+        await sending.request_friend(reader.user_id)
+        await reading.answer_friend(sender.user_id)
+        chat = await sending.open_direct(reader.user_id)
+        for index in range(HISTORY_MESSAGES):
+            await sending.send(chat["id"], f"history {index}")
+        account = await sending.apply_public_account("Bench hot paths", "individual")
+        await reviewer.log_in(REVIEWER_HANDLE, REVIEWER_PASSWORD)
+        await reviewer.request(
+            "POST",
+            f"/api/v1/admin/public-accounts/{account['id']}/decision",
+            json={"decision": "approve"},
+        )
+        await reading.subscribe(account["id"])
+        for index in range(TIMELINE_POSTS):
+            await sending.publish(account["id"], f"Post {index}", "Lorem ipsum " * 20)
+    async with TownhallClient(server.url, idle.token) as idling:
+        idle_latest = await latest_position(idling)
+    return World(reader, sender, idle, idle_latest, chat["id"])
+
+
+async def measure(
+    url: str,
+    server: psutil.Process,
+    make: RequestMaker,
+    serials: itertools.count[int],
+    options: HttpOptions,
+) -> dict[str, float]:
+    """`options.requests` requests over `options.concurrency` connections: the server's CPU
+    (its own and its workers') per request in microseconds, requests/s and latency."""
+    connections = [await KeepAliveConnection.open(url) for _ in range(options.concurrency)]
+    pending = iter(range(options.requests))
+    latencies: list[int] = []
+    failures = 0
+
+    async def load(connection: KeepAliveConnection) -> None:
+        nonlocal failures
+        for _ in pending:
+            method, path, token, body = make(next(serials))
+            sent = time.perf_counter_ns()
+            status, _ = await connection.request(method, path, token, body)
+            latencies.append(time.perf_counter_ns() - sent)
+            failures += status >= 300
+
+    try:
+        before = sum(cpu_seconds(process) for process in with_descendants([server]))
+        started = time.perf_counter()
+        await asyncio.gather(*(load(connection) for connection in connections))
+        elapsed = time.perf_counter() - started
+        after = sum(cpu_seconds(process) for process in with_descendants([server]))
+    finally:
+        for connection in connections:
+            connection.close()
+    if failures:
+        raise RuntimeError(f"{failures} of {options.requests} requests failed")
+    return {
+        "cpu_us_per_request": 1e6 * (after - before) / options.requests,
+        "requests_per_s": options.requests / elapsed,
+        "p50_ms": percentile(latencies, 0.5) / 1e6,
+        "p99_ms": percentile(latencies, 0.99) / 1e6,
+    }
+
+
+def medians(rounds: list[dict[str, float]]) -> dict[str, float]:
+    return {key: round(statistics.median(r[key] for r in rounds), 3) for key in rounds[0]}
+
+
+async def run_async(options: HttpOptions) -> dict[str, Any]:
+    server_cores, client_cores = split_cores()
+    if client_cores:
+        psutil.Process().cpu_affinity(sorted(client_cores))
+    pack_dir = tempfile.TemporaryDirectory(prefix="townhall-bench-http-")
+    pack = Path(pack_dir.name) / "pack.toml"
+    write_broadcast_pack(pack)  # the timeline's posts are past an account's daily quota
+    env = {"TOWNHALL_POLICY_PACK": str(pack)}
+    bare_url, bare = start_bare(server_cores)
+    server = start_server(server_cores, env=env)
+    try:
+        with console.status("registering the bench users and their chats"):
+            world = await prepare(server, env)
+        targets = {"townhall": (server.url, psutil.Process(server.process.pid))}
+        targets["bare"] = (bare_url, psutil.Process(bare.pid))
+        routes = {name: ("bare", make) for name, make in BARE_REQUESTS.items()}
+        routes |= {name: ("townhall", make) for name, make in requests_of(world).items()}
+        serials = itertools.count()
+        warm_up = HttpOptions(min(WARM_UP, options.requests), 1, options.concurrency)
+        with console.status("warming up (the first requests build what the rest reuse)"):
+            for target, make in routes.values():
+                await measure(*targets[target], make, serials, warm_up)
+        figures: dict[str, list[dict[str, float]]] = {name: [] for name in routes}
+        for round_ in range(options.rounds):
+            for name, (target, make) in routes.items():
+                console.print(f"round {round_ + 1}/{options.rounds}: {name}")
+                url, process = targets[target]
+                figures[name].append(await measure(url, process, make, serials, options))
+    finally:
+        server.stop()
+        bare.terminate()
+        bare.wait(timeout=10)
+        pack_dir.cleanup()
+    routes_figures = {name: medians(rounds) for name, rounds in figures.items()}
+    return {
+        "options": asdict(options),
+        "cores": {"server": sorted(server_cores or ()), "client": sorted(client_cores or ())},
+        "routes": routes_figures,
+        "ratios_to_bare": ratios(routes_figures),
+        "targets": targets_of(routes_figures),
+    }
+
+
+def ratios(routes: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Each Townhall route's CPU per request over the bare app's (a send over a bare POST)."""
+    bare_get = routes["bare_get"]["cpu_us_per_request"]
+    bare_post = routes["bare_post"]["cpu_us_per_request"]
+    if not bare_get or not bare_post:
+        raise RuntimeError("too few requests to see the bare app's CPU: raise --requests")
+    return {
+        name: round(figures["cpu_us_per_request"] / (bare_post if name == "send" else bare_get), 1)
+        for name, figures in routes.items()
+        if not name.startswith("bare")
+    }
+
+
+def targets_of(routes: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
+    measured = ratios(routes)
+    return {
+        f"{name}_within_{TARGET_RATIO:g}x_bare": {
+            "target": f"server CPU of {name} ≤ {TARGET_RATIO:g} times a bare request",
+            "measured": measured[name],
+            "met": measured[name] <= TARGET_RATIO,
+        }
+        for name in ("me", "sync_empty", "send")
+    }
+
+
+def print_table(results: dict[str, Any]) -> None:
+    table = Table(title="townhall bench http")
+    for column in ("route", "CPU µs/request", "x bare", "requests/s", "p50 / p99 ms"):
+        table.add_column(column, justify="left" if column == "route" else "right")
+    ratios_to_bare = results["ratios_to_bare"]
+    for name, figures in results["routes"].items():
+        table.add_row(
+            name,
+            f"{figures['cpu_us_per_request']:.0f}",
+            f"{ratios_to_bare[name]:.1f}" if name in ratios_to_bare else "1",
+            f"{figures['requests_per_s']:.0f}",
+            f"{figures['p50_ms']:.2f} / {figures['p99_ms']:.2f}",
+        )
+    console.print(table)
+
+
+def run(options: HttpOptions, json_file: Path | None) -> dict[str, Any]:
+    install_uvloop()
+    results = asyncio.run(run_async(options))
+    print_table(results)
+    report(results, json_file)
+    return results
