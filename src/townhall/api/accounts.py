@@ -35,7 +35,6 @@ from townhall.domain.accounts import IdentityClaim, Verification
 from townhall.domain.permissions import Permission, permissions_of
 from townhall.domain.time import iso_utc
 from townhall.services.accounts import OwnProfile
-from townhall.services.container import Services
 from townhall.services.identity import MaskedIdentity
 from townhall.services.principal import Principal
 from townhall.services.rendering import render_sanction
@@ -186,8 +185,7 @@ def _address(request: Request) -> str | None:
 )
 async def me(principal: PrincipalDep, services: ServicesDep) -> Any:
     """The caller's profile, with the sanctions in force on them and their credit band."""
-    profile = _profile(await services.accounts.profile(principal.account_id))
-    return profile | await _own(principal, services)
+    return _me(await services.accounts.profile(principal.account_id), principal)
 
 
 @router.patch(
@@ -200,21 +198,18 @@ async def me(principal: PrincipalDep, services: ServicesDep) -> Any:
 )
 async def update_profile(body: ProfileIn, principal: PrincipalDep, services: ServicesDep) -> Any:
     """Change the display name or the bio; both are checked as at registration."""
-    profile = _profile(
-        await services.accounts.update_profile(
-            principal, display_name=body.display_name, bio=body.bio
-        )
+    profile = await services.accounts.update_profile(
+        principal, display_name=body.display_name, bio=body.bio
     )
-    return profile | await _own(principal, services)
+    return _me(profile, principal)
 
 
-async def _own(principal: Principal, services: Services) -> dict[str, Any]:
-    """What /me adds to the profile: the sanctions in force on the caller, their credit, and
-    what their role may do."""
-    standing = await services.enforcement.own(principal.account_id)
-    return {
-        "sanctions": [render_sanction(view) for view in standing.sanctions],
-        "credit": Credit.of(standing.credit),
+def _me(profile: OwnProfile, principal: Principal) -> dict[str, Any]:
+    """The profile, and what /me adds to it: the sanctions in force on the caller, their
+    credit, and what their role may do."""
+    return _profile(profile) | {
+        "sanctions": [render_sanction(view) for view in profile.standing.sanctions],
+        "credit": Credit.of(profile.standing.credit),
         "permissions": permissions_of(principal.role),
     }
 

@@ -46,7 +46,7 @@ from townhall.domain.policy import AgreementRules, PolicyPack
 from townhall.domain.public_accounts import AccountState
 from townhall.services.audit import AuditTrail
 from townhall.services.caches import Invalidations
-from townhall.services.enforcement import Enforcement
+from townhall.services.enforcement import Enforcement, OwnStanding
 from townhall.services.identity import IdentityService, MaskedIdentity
 from townhall.services.known_sessions import CheckedSession, KnownSessions
 from townhall.services.names import Names
@@ -99,6 +99,7 @@ class OwnProfile:
     identity: MaskedIdentity | None
     agreement: AgreementState
     created_at: int
+    standing: OwnStanding  # the sanctions in force on them and their credit
 
 
 @dataclass(frozen=True, slots=True)
@@ -553,9 +554,12 @@ class AccountService:
         return identicon_svg(user_id)
 
     async def profile(self, account_id: int) -> OwnProfile:
+        """The account, its masked identity and its standing, read in one transaction."""
         async with self._db.reading() as conn:
             account = await account_store.get(conn, account_id)
             accepted = await account_store.accepted_agreement(conn, account_id)
+            identity = await self._identity.own_view_in(conn, account_id)
+            standing = await self._enforcement.own_in(conn, account_id)
         if account is None:
             raise Unauthenticated("the account no longer exists", code=ErrorCode.ACCOUNT_INACTIVE)
         current = self._pack.agreement.version
@@ -566,11 +570,12 @@ class AccountService:
             bio=account.bio,
             status=account.status,
             role=account.role,
-            identity=await self._identity.own_view(account_id),
+            identity=identity,
             agreement=AgreementState(
                 accepted_version=accepted,
                 current_version=current,
                 must_accept=account.role == Role.USER and accepted != current,
             ),
             created_at=account.created_at,
+            standing=standing,
         )

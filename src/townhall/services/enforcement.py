@@ -295,11 +295,11 @@ class Enforcement:
             recommendation=advice,
         )
 
-    async def own(self, account_id: int) -> OwnStanding:
-        """What GET /me shows: the caller's sanctions in force and credit band."""
+    async def own_in(self, conn: DbConnection, account_id: int) -> OwnStanding:
+        """What GET /me shows: the caller's sanctions in force and credit band, read within the
+        caller's transaction."""
         now_ms = self._now_ms()
-        async with self._db.reading() as conn:
-            rows = await self._history(conn, (SubjectType.USER, account_id))
+        rows = await self._history(conn, (SubjectType.USER, account_id))
         return OwnStanding(
             sanctions=tuple(self._view(row) for row in rows if _in_force_at(row, now_ms)),
             credit=self._credit(self._points(rows, now_ms)),

@@ -403,7 +403,11 @@ class IdentityService:
     async def own_view(self, account_id: int) -> MaskedIdentity | None:
         """What the owner sees of their identity: masked, with its verification state."""
         async with self._db.reading() as conn:
-            row = await identity_store.get(conn, account_id)
+            return await self.own_view_in(conn, account_id)
+
+    async def own_view_in(self, conn: DbConnection, account_id: int) -> MaskedIdentity | None:
+        """`own_view` within the caller's transaction."""
+        row = await identity_store.get(conn, account_id)
         if row is None:
             return None
         return self._masked(row)
