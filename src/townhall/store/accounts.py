@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from townhall.domain.accounts import AccountStatus, Role
 from townhall.store.database import DbConnection
@@ -59,8 +59,19 @@ async def find_by_handle(conn: DbConnection, handle: str) -> StoredAccount | Non
     return record_or_none(StoredAccount, result.first())
 
 
+# Built once: a request reads an account, its agreement and its identity, and building a
+# statement and its cache key cost more than running it.
+_ACCOUNT = select(accounts).where(accounts.c.id == bindparam("account_id"))
+_ACCEPTED_AGREEMENT = (
+    select(agreement_acceptances.c.version)
+    .where(agreement_acceptances.c.account_id == bindparam("account_id"))
+    .order_by(agreement_acceptances.c.accepted_at.desc())
+    .limit(1)
+)
+
+
 async def get(conn: DbConnection, account_id: int) -> StoredAccount | None:
-    result = await conn.execute(select(accounts).where(accounts.c.id == account_id))
+    result = await conn.execute(_ACCOUNT, {"account_id": account_id})
     return record_or_none(StoredAccount, result.first())
 
 
@@ -96,12 +107,7 @@ async def record_agreement(
 
 async def accepted_agreement(conn: DbConnection, account_id: int) -> str | None:
     """The version the account accepted last."""
-    version: str | None = await conn.scalar(
-        select(agreement_acceptances.c.version)
-        .where(agreement_acceptances.c.account_id == account_id)
-        .order_by(agreement_acceptances.c.accepted_at.desc())
-        .limit(1)
-    )
+    version: str | None = await conn.scalar(_ACCEPTED_AGREEMENT, {"account_id": account_id})
     return version
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, select, update
 
 from townhall.store.database import DbConnection
 from townhall.store.records import record_or_none, records
@@ -103,8 +103,11 @@ async def record_provider_result(
     )
 
 
+_IDENTITY = select(identities).where(identities.c.account_id == bindparam("account_id"))
+
+
 async def get(conn: DbConnection, account_id: int) -> StoredIdentity | None:
-    result = await conn.execute(select(identities).where(identities.c.account_id == account_id))
+    result = await conn.execute(_IDENTITY, {"account_id": account_id})
     return record_or_none(StoredIdentity, result.first())
 
 

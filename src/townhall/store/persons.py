@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from townhall.store.database import DbConnection
 from townhall.store.records import records
@@ -27,16 +27,21 @@ class IdentityLink:
     linked_at: int
 
 
+# Built once: every signed-in request's standing reads them.
+_PERSON_KEY = select(identity_links.c.person_key).where(
+    identity_links.c.blind_index == bindparam("blind_index")
+)
+_PERSONS_INDEXES = select(identity_links.c.blind_index).where(
+    identity_links.c.person_key == bindparam("person_key")
+)
+
+
 async def keys_of(conn: DbConnection, blind_index: str) -> frozenset[str]:
     """Every blind index of the person who holds `blind_index`, itself included."""
-    person_key = await conn.scalar(
-        select(identity_links.c.person_key).where(identity_links.c.blind_index == blind_index)
-    )
+    person_key = await conn.scalar(_PERSON_KEY, {"blind_index": blind_index})
     if person_key is None:
         return frozenset({blind_index})
-    result = await conn.execute(
-        select(identity_links.c.blind_index).where(identity_links.c.person_key == person_key)
-    )
+    result = await conn.execute(_PERSONS_INDEXES, {"person_key": person_key})
     return frozenset({blind_index, *result.scalars()})
 
 

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 
 from townhall.domain.enforcement import AppealState, SanctionState, SubjectType
 from townhall.store.database import DbConnection
@@ -86,22 +86,30 @@ async def of_subject(
     return records(StoredSanction, result)
 
 
+# Built once: every signed-in request's standing reads it. An empty list of keys matches
+# nothing, and neither does a None account id.
+_PERSONS_SANCTIONS = (
+    select(sanctions)
+    .where(
+        sanctions.c.subject_type == SubjectType.USER,
+        or_(
+            sanctions.c.person_key.in_(bindparam("person_keys", expanding=True)),
+            sanctions.c.subject_id == bindparam("account_id"),
+        ),
+    )
+    .order_by(sanctions.c.id)
+)
+
+
 async def of_person(
     conn: DbConnection, account_id: int | None, person_keys: Collection[str]
 ) -> list[StoredSanction]:
     """Every sanction a person ever had as a user, oldest first: those of the account, and those
     tied to any of the person's identities (blind indexes)."""
-    clauses: list[ColumnElement[bool]] = (
-        [sanctions.c.person_key.in_(person_keys)] if person_keys else []
-    )
-    if account_id is not None:
-        clauses.append(sanctions.c.subject_id == account_id)
-    if not clauses:
+    if account_id is None and not person_keys:
         return []
     result = await conn.execute(
-        select(sanctions)
-        .where(sanctions.c.subject_type == SubjectType.USER, or_(*clauses))
-        .order_by(sanctions.c.id)
+        _PERSONS_SANCTIONS, {"account_id": account_id, "person_keys": list(person_keys)}
     )
     return records(StoredSanction, result)
 
