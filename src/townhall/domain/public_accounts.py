@@ -50,6 +50,10 @@ class AccountState:
     CLOSED = "closed"  # its operator deregistered: gone from view, still counted against caps
 
 
+# A suspended account's posts stay readable; a closed account's are gone from view.
+READABLE_ACCOUNTS = (AccountState.APPROVED, AccountState.SUSPENDED)
+
+
 class Entitlement:
     """What current-affairs news an account may publish (its badge)."""
 

@@ -26,6 +26,7 @@ from townhall.domain.news_check import held_for_news
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import (
+    READABLE_ACCOUNTS,
     AccountState,
     PostState,
     SourcePost,
@@ -58,8 +59,6 @@ from townhall.store.public_accounts import StoredPublicAccount
 from townhall.store.reach import StoredForward
 
 NO_UPPER_BOUND = 2**63 - 1
-# A suspended account's posts stay readable; a closed account's are gone from view.
-READABLE_ACCOUNTS = (AccountState.APPROVED, AccountState.SUSPENDED)
 # A removed post stays in timelines as its tombstone, so clients replace what they showed.
 SHOWN_IN_TIMELINES = (PostState.PUBLISHED, PostState.REMOVED)
 OPERATOR_DELETABLE = (PostState.PUBLISHED, PostState.HELD)

@@ -14,7 +14,7 @@ from townhall.domain.limits import Limits
 from townhall.domain.messaging import GONE, SENDER_ONLY, ConversationKind
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
-from townhall.domain.public_accounts import PostState
+from townhall.domain.public_accounts import READABLE_ACCOUNTS, PostState
 from townhall.domain.review import (
     PENDING,
     TARGETS,
@@ -28,7 +28,6 @@ from townhall.domain.review import (
 from townhall.services.enforcement import Enforcement
 from townhall.services.intake import CaseIntake, report_notice
 from townhall.services.notices import Notices
-from townhall.services.posts import READABLE_ACCOUNTS
 from townhall.services.principal import Principal, require
 from townhall.services.rate_limits import Limit, RateLimits
 from townhall.store import accounts as account_store
