@@ -43,10 +43,11 @@ def flipped(hash_hex: str, bits: list[int] | range) -> str:
     return f"{value:064x}"
 
 
-def bank_of(count: int, seed: int = 7, **options: int) -> tuple[PdqIndex[int], list[str]]:
+def bank_of(count: int, seed: int = 7) -> tuple[PdqIndex[int], list[str]]:
+    """An index of `count` random hashes with every hash in its tables (none left to scan)."""
     rng = random.Random(seed)
     hashes = [random_hash(rng) for _ in range(count)]
-    index: PdqIndex[int] = PdqIndex(**options)
+    index: PdqIndex[int] = PdqIndex(unindexed_limit=0)
     index.add_many((hash_hex, key) for key, hash_hex in enumerate(hashes))
     return index, hashes
 
@@ -80,6 +81,18 @@ def test_a_hash_up_to_the_distance_away_is_found_with_its_distance(
         assert INDEX.nearest(query, distance) == [PdqMatch(7, distance)]
         if distance:
             assert INDEX.nearest(query, distance - 1) == []
+
+
+@pytest.mark.parametrize("lonely", range(16))
+def test_a_hash_at_the_distance_is_found_whichever_substring_differs_least(lonely: int) -> None:
+    """The tight cases of the pigeonhole: at 31 bits, two in every 16-bit substring but one,
+    which has one; at 32, two in every substring, or three in one and one in the next."""
+    two_each = [16 * substring + bit for substring in range(16) for bit in (3, 11)]
+    at_31 = [bit for bit in two_each if bit != 16 * lonely + 3]
+    at_32 = [bit for bit in two_each if bit != 16 * ((lonely + 1) % 16) + 3] + [16 * lonely + 7]
+    assert INDEX.nearest(flipped(HASHES[9], at_31), 31) == [PdqMatch(9, 31)]
+    assert INDEX.nearest(flipped(HASHES[9], two_each), 32) == [PdqMatch(9, 32)]
+    assert INDEX.nearest(flipped(HASHES[9], at_32), 32) == [PdqMatch(9, 32)]
 
 
 @pytest.mark.parametrize("distance", [32, 33, 40, 64])
