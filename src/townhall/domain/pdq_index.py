@@ -1,5 +1,6 @@
 """PDQ hashes of removed images, and the index that finds the banked ones within a Hamming
-distance of an upload's: resized, recompressed, lightly cropped or re-coloured copies.
+distance of an upload's: resized, recompressed or re-coloured copies (cropped ones only within
+a per cent or so: PDQ's limit, measured in tests/domain/test_pdq_index.py).
 
 A PDQ hash (Meta's perceptual hash, as hash-sharing programmes exchange them) is 256 bits,
 written as 64 hexadecimal digits. Two images are copies when their hashes differ in at most a
@@ -13,24 +14,28 @@ their first a + 1 substrings or in at most r - 1 bits in one of the rest (were e
 further, the distance would pass d). So a lookup at d = 31 probes each table at its substring
 and the 16 values one bit from it (272 buckets), and at d = 32 the first table at two bits and
 the rest at one (392). Every hash in a probed bucket is a candidate, checked by its full
-distance. Past d = 47 a lookup scans every hash instead: the probes would cost more.
+distance. A lookup whose buckets would hold more than a quarter of the bank (past d = 65)
+scans every hash instead: a candidate costs a few times what a scanned hash does.
 
-Why this and not another, measured with 1,000,000 random hashes at d = 31 on the 2-core
-development machine (`townhall.bench.pdq`, docs figures in its docstring):
-- 16 substrings of 16 bits: about 4,200 candidates a lookup (272 buckets of 15), checked in
-  numpy in well under a millisecond; tables of 64 MB beside the 32 MB of hashes.
-- 32 substrings of 8 bits, matched exactly (m >= d + 1): each bucket holds 1/256 of the bank,
-  so about 125,000 candidates, several milliseconds.
-- 8 substrings of 32 bits at three bits: 44,000 probes of tables too large for direct
-  addressing; slower than the 16 x 16 layout at any bank size.
-- The same 16 x 16 layout in pure Python (dicts of lists, ints and int.bit_count()): 3.3 ms a
-  lookup, 16 s to build and about 390 MB. numpy gathers and counts the candidates in bulk.
-- A BK-tree: at d = 31 in 256 random-looking bits a lookup visits most of the tree.
+Why this and not another, measured with 1,000,000 random hashes at d = 31 on the shared 2-core
+development machine, busy with other work (`townhall.bench.pdq` gives the index's figures):
+- 16 substrings of 16 bits: about 4,200 candidates a lookup (272 buckets of 15), gathered and
+  counted in numpy: 0.23 ms at the median, 0.3 ms at p99, hit or miss. 100 MB of arrays (the
+  hashes 32, the tables 64, bucket bounds 8), built from hex in about 2 s.
+- 32 substrings of 8 bits, each matched exactly (m >= d + 1): a bucket holds 1/256 of the bank,
+  so 125,000 candidates and 7.6 ms.
+- 8 substrings of 32 bits at three bits: 43,912 probes, by binary search as 2^32 buckets cannot
+  be addressed directly: 7.9 ms before a candidate is checked.
+- The 16 x 16 layout in pure Python (dicts of lists of slots, ints and int.bit_count()):
+  3.3 ms a lookup, 16 s to build and 390 MB.
+- Scanning every hash with the same distance code: 0.8 ms for 100,000, 17 ms for 1,000,000.
+- A BK-tree (not measured): distances between unrelated hashes gather at 128 +- 8 bits, and a
+  lookup must visit every child whose edge lies within d of its own distance: nearly all.
 
 The tables are arrays: per substring position the slots sorted by value (uint32) and the
-bucket boundaries. Hashes added since the tables were last built (up to UNINDEXED_LIMIT) are
-scanned at each lookup, then merged into the tables in one pass; removed hashes are masked and
-dropped when a quarter of the slots are dead. Building 1,000,000 at once takes about a second.
+bucket boundaries. Hashes added since the tables were built (up to UNINDEXED_LIMIT) are
+scanned by every lookup, then merged into the tables in one pass (0.1 to 0.3 s at 1,000,000);
+removed ones are masked, and dropped once a quarter of the slots are.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ PDQ_BYTES = PDQ_BITS // 8
 SUBSTRINGS = 16  # of SUBSTRING_BITS each: see the module docstring for why
 SUBSTRING_BITS = PDQ_BITS // SUBSTRINGS
 WORDS = PDQ_BITS // 64
-MAX_INDEXED_DISTANCE = 3 * SUBSTRINGS - 1  # past it a lookup scans: the probes would cost more
+SCAN_SHARE = 4  # a lookup probing more than 1/SCAN_SHARE of the buckets scans instead
 UNINDEXED_LIMIT = 8192  # hashes added since the tables were built, scanned by every lookup
 DEAD_SHARE_LIMIT = 4  # removed slots are dropped once they are one in this many
 
@@ -159,7 +164,10 @@ class PdqIndex(Generic[K]):
     """Banked PDQ hashes, each under a key (a bank row's id, say), found by Hamming distance.
 
     A key holds one hash; adding a key again replaces its hash. Several keys may hold the same
-    hash. Not thread-safe: one writer, and no lookups while it writes.
+    hash. Not thread-safe: one writer, and no lookups while it writes. Most adds and removals
+    take microseconds, but one in UNINDEXED_LIMIT merges (0.1 s or more at 1,000,000) and a
+    bulk add builds the tables (2 s at 1,000,000): a server does those off its event loop, or
+    builds a new index there and swaps it in.
     """
 
     def __init__(self, *, unindexed_limit: int = UNINDEXED_LIMIT) -> None:
@@ -178,6 +186,11 @@ class PdqIndex(Generic[K]):
 
     def __len__(self) -> int:
         return len(self._slots)
+
+    @property
+    def unindexed(self) -> int:
+        """Hashes added since the tables were built: every lookup scans them."""
+        return len(self._keys) - self._indexed
 
     def __contains__(self, key: object) -> bool:
         return key in self._slots
@@ -256,25 +269,34 @@ class PdqIndex(Generic[K]):
         if not 0 <= max_distance <= PDQ_BITS:
             raise ValueError(f"max_distance is 0 to {PDQ_BITS}")
         query = _row(hash_hex)
-        used = len(self._keys)
-        if max_distance > MAX_INDEXED_DISTANCE:
-            candidates = np.arange(used, dtype=np.intp)
+        scan_from = self._indexed  # the slots after it are in no table yet
+        slots: list[Slots] = []
+        distances: list[npt.NDArray[np.uint32]] = []
+        if len(_probe_plan(max_distance)[0]) * SCAN_SHARE > _BUCKETS:
+            scan_from = 0
         else:
-            candidates = np.concatenate(
-                (self._probe(query, max_distance), np.arange(self._indexed, used, dtype=np.intp))
-            )
-        distances = _distances(np.take(self._rows, candidates, axis=0), query)
-        near = np.flatnonzero(distances <= max_distance)
-        slots, first = np.unique(candidates[near], return_index=True)  # found by several tables
-        found = self._alive[slots]
-        slots, distances = slots[found], distances[near][first][found]
+            probed = self._probe(query, max_distance)
+            found = _distances(np.take(self._rows, probed, axis=0), query)
+            near = found <= max_distance
+            slots.append(probed[near])
+            distances.append(found[near])
+        found = _distances(self._rows[scan_from : len(self._keys)], query)
+        near_scanned = np.flatnonzero(found <= max_distance)
+        slots.append(near_scanned + scan_from)
+        distances.append(found[near_scanned])
+        # A slot found by several tables once; removed ones not at all.
+        unique_slots, first = np.unique(np.concatenate(slots), return_index=True)
+        alive = self._alive[unique_slots]
+        unique_slots, unique_distances = (
+            unique_slots[alive],
+            np.concatenate(distances)[first][alive],
+        )
+        order = np.argsort(unique_distances, kind="stable")
         keys = self._keys
         return [
-            PdqMatch(keys[slot], int(distance))  # alive, so not None
+            PdqMatch(keys[slot], distance)  # alive, so not None
             for slot, distance in zip(
-                slots[np.argsort(distances, kind="stable")].tolist(),
-                np.sort(distances).tolist(),
-                strict=True,
+                unique_slots[order].tolist(), unique_distances[order].tolist(), strict=True
             )
         ]
 
