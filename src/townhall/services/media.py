@@ -46,6 +46,8 @@ from townhall.store.media_files import MediaStore
 
 log = logging.getLogger(__name__)
 
+SPOOL_WRITE_BYTES = 1 << 20
+
 # Whose a message's or a post's media are: as the message's or post's own readers are.
 READERS = Readers(
     sender_only=(MessageModeration.HELD,),  # a held message: its sender's until approved
@@ -157,6 +159,7 @@ class MediaService:
         text = PlainText()  # fed only when the bytes are to be plain text
         cap = self.largest_upload
         size = 0
+        pending = bytearray()  # written a megabyte at a time: one hop to a thread each
         with path.open("xb") as file:
             async for chunk in body:
                 size += len(chunk)
@@ -172,7 +175,11 @@ class MediaService:
                 if size > cap:
                     raise too_large(cap)
                 digest.update(chunk)
-                await asyncio.to_thread(file.write, chunk)
+                pending += chunk
+                if len(pending) >= SPOOL_WRITE_BYTES:
+                    await asyncio.to_thread(file.write, bytes(pending))
+                    pending.clear()
+            await asyncio.to_thread(file.write, bytes(pending))
         if size == 0:
             raise InvalidInput("the upload has no bytes", code=ErrorCode.MEDIA_EMPTY)
         if media_format is None:  # shorter than a signature: plain text, if anything
@@ -233,9 +240,6 @@ class MediaService:
             readable = found is not None and await self._readable(conn, actor, found)
         if found is None or not (readable or may(actor, Permission.READ_REVIEW_QUEUE)):
             raise no_such_media()
-        if not readable:
-            async with self._db.writing() as conn:
-                await self._audit.record_read(conn, actor, "media", [media_id])
         sha256 = found.thumbnail_sha256 if thumbnail else found.sha256
         if sha256 is None:  # a file has no thumbnail
             raise no_such_media()
@@ -243,6 +247,9 @@ class MediaService:
         if size is None:
             log.error("the bytes of media %d are missing from the media store", media_id)
             raise no_such_media()
+        if not readable:  # recorded before a byte of it is sent
+            async with self._db.writing() as conn:
+                await self._audit.record_read(conn, actor, "media", [media_id])
         return Download(
             found,
             sha256,
