@@ -45,6 +45,7 @@ from townhall.services.holds import Holds
 from townhall.services.identity import IdentityService
 from townhall.services.intake import CaseIntake
 from townhall.services.live_posts import LiveFollowers
+from townhall.services.media import MediaService
 from townhall.services.messaging import MessagingService
 from townhall.services.moderation import ContentCheck
 from townhall.services.names import Names
@@ -67,6 +68,7 @@ from townhall.services.verifier import open_verifier
 from townhall.services.vitals import Vitals
 from townhall.store.database import open_database, prepare_storage
 from townhall.store.leadership import Leadership
+from townhall.store.media_files import LocalMediaStore
 from townhall.store.message_log import MessageLog
 from townhall.store.migrate import prepare_schema
 from townhall.store.sms_outbox import OutboxSmsSender
@@ -74,6 +76,8 @@ from townhall.store.vault import IdentityVault
 
 log = logging.getLogger(__name__)
 
+
+MEDIA_FOLDER = "media"  # of the data dir: the local media store (store/media_files.py)
 
 # Young-generation threshold: most objects of a send die by reference counting long before
 # 50,000 net allocations, so they are never promoted. With the default (700) the objects of
@@ -170,6 +174,18 @@ async def running_services(
         on_demand=pack.public_accounts.news_check.classifiers_used(),
     )
     ties = Ties(database, pack.contacts, invalidations)
+    media_files = LocalMediaStore(settings.data_dir / MEDIA_FOLDER, database.storage)
+    media_files.open()
+    media = MediaService(
+        database,
+        media_files,
+        enforcement,
+        standings,
+        audit,
+        limits=limits,
+        rate_limits=rate_limits,
+        clock=clock,
+    )
     messaging = MessagingService(
         database,
         message_log,
@@ -180,6 +196,7 @@ async def running_services(
         intake,
         classifiers,
         ties,
+        media,
         limits=limits,
         rules=pack.messaging,
         rate_limits=send_rate_limits,
@@ -255,11 +272,13 @@ async def running_services(
             content_check,
             intake,
             classifiers,
+            media,
             pack,
             rate_limits=rate_limits,
             limits=limits,
             clock=clock,
         ),
+        media=media,
         moderation=content_check,
         intake=intake,
         review=review,
@@ -425,6 +444,7 @@ def include_routes(app: FastAPI) -> None:
         contacts,
         conversations,
         groups,
+        media,
         moderation,
         operations,
         public_accounts,
@@ -444,6 +464,7 @@ def include_routes(app: FastAPI) -> None:
         conversations,
         accounts,
         public_accounts,
+        media,
         ws,
         contacts,
         groups,

@@ -153,13 +153,24 @@ class TownhallClient:
         return await self.request("POST", f"/api/v1/invitations/{conversation_id}/accept")
 
     async def send(
-        self, conversation_id: int, text: str, client_id: str | None = None
+        self,
+        conversation_id: int,
+        text: str,
+        client_id: str | None = None,
+        *,
+        media_ids: list[int] | None = None,
     ) -> dict[str, Any]:
+        body: dict[str, Any] = {"text": text, "client_id": client_id or new_client_id()}
+        if media_ids:
+            body["media_ids"] = media_ids
         return await self.request(
-            "POST",
-            f"/api/v1/conversations/{conversation_id}/messages",
-            json={"text": text, "client_id": client_id or new_client_id()},
+            "POST", f"/api/v1/conversations/{conversation_id}/messages", json=body
         )
+
+    async def upload(self, data: bytes, filename: str | None = None) -> dict[str, Any]:
+        """An image or a file, uploaded as the request body; the media object to attach."""
+        params = {} if filename is None else {"filename": filename}
+        return await self.request("POST", "/api/v1/media", content=data, params=params)
 
     async def history(
         self, conversation_id: int, *, cursor: str | None = None, limit: int = 50

@@ -17,6 +17,7 @@ from pydantic_settings import (
 )
 
 from townhall.domain.limits import Limits
+from townhall.domain.media import FORMATS
 from townhall.store.keys import AUDIT_SIGNING_KEY
 
 
@@ -54,6 +55,16 @@ class LimitsSettings(BaseModel):
     # contacts
     max_greeting_chars: int = Field(100, ge=1, le=10_000)
     phone_lookups_per_user: str = "10/minute;50/day"
+    # media
+    max_image_bytes: int = Field(20 * 1024 * 1024, ge=1024, le=1 << 30)
+    max_file_bytes: int = Field(50 * 1024 * 1024, ge=1024, le=1 << 30)
+    # Pillow's own bomb check warns past 89,478,485 pixels: the cap stays below it.
+    max_image_pixels: int = Field(40_000_000, ge=1, le=89_478_485)
+    media_formats: list[str] = ["jpeg", "png", "gif", "webp", "pdf", "text"]
+    max_media_per_item: int = Field(9, ge=1, le=100)
+    max_filename_chars: int = Field(255, ge=16, le=1024)
+    uploads_per_user: str = "60/minute;1000/day"
+    media_decodes_at_once: int = Field(2, ge=1, le=64)
     # The HTTP server's own (api/connections.py), not rules of the domain: see to_domain.
     max_header_bytes: int = Field(16_384, ge=1024, le=1_048_576)
     max_headers: int = Field(100, ge=8, le=10_000)
@@ -71,6 +82,7 @@ class LimitsSettings(BaseModel):
         "reports_per_reporter",
         "reports_per_target",
         "phone_lookups_per_user",
+        "uploads_per_user",
     )
     @classmethod
     def _rates(cls, rates: str) -> str:
@@ -80,8 +92,17 @@ class LimitsSettings(BaseModel):
             raise ValueError(f"{rates!r} is not a rate such as '5/minute;20/hour'") from None
         return rates
 
+    @field_validator("media_formats")
+    @classmethod
+    def _formats(cls, formats: list[str]) -> list[str]:
+        unknown = [name for name in formats if name not in FORMATS]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not one of {', '.join(FORMATS)}")
+        return list(dict.fromkeys(formats))
+
     def to_domain(self) -> Limits:
-        return Limits(**self.model_dump(exclude=CONNECTION_LIMITS))
+        limits = self.model_dump(exclude=CONNECTION_LIMITS)
+        return Limits(**limits | {"media_formats": tuple(self.media_formats)})
 
 
 CONNECTION_LIMITS = {

@@ -383,9 +383,12 @@ async def test_every_route_the_auditor_may_read_shows_no_private_data(
     ]
     message_text, report_detail, statement, group_title = private_texts
 
-    # alice's message, reported by bob, removed; a post read and forwarded into a private group.
+    # alice's message, reported by bob, removed; a post read and forwarded into a private group;
+    # a private file alice sent bob.
     chat = (await alice.open_direct(bob.id))["id"]
     message = await alice.send(chat, message_text)
+    private_file = await alice.upload(f"{message_text}\n".encode(), "百家乐.txt")
+    await alice.send(chat, "", media_ids=[private_file["id"]])
     await bob.report("message", message["id"], "gambling", report_detail)
     case = await case_of(reviewer, "message", message["id"])
     await decide(reviewer, case["id"], "remove")
@@ -417,6 +420,7 @@ async def test_every_route_the_auditor_may_read_shows_no_private_data(
         "seq": 1,
         "first": 1,
         "rescan_id": 1,
+        "media_id": private_file["id"],
     }
     spec = await auditor.request("GET", "/openapi.json")
     answers, refused = [], []

@@ -12,6 +12,7 @@ A route with ids the matrix does not know how to fill fails the test instead of 
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -22,6 +23,7 @@ import httpx
 import orjson
 import pytest
 import pytest_asyncio
+from PIL import Image
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -147,6 +149,11 @@ KINDS = {
     "request_to_decline": Kind(("request_to_decline",), optional=True),
     "managed_link": Kind(("managed_link",), optional=True),
     "group_record": Kind(("group",), desk=True),
+    # A media object is its uploader's; whoever may read what carries it reads it too (the
+    # conversation's members, every reader of a published post), and the review desk any.
+    "media": Kind(("direct_image", "group_image", "post_image"), public=True),
+    # What a send or a post carries: the principal's own uploads.
+    "attached_media": Kind(("direct_image", "group_image", "post_image"), optional=True),
 }
 
 GROUP = "/api/v1/conversations/{conversation_id}"
@@ -161,7 +168,8 @@ ID_RULES: dict[tuple[str, str], dict[str, str]] = {
         "conversation_id": "conversation"
     },
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): {
-        "conversation_id": "conversation"
+        "conversation_id": "conversation",
+        "media_ids": "attached_media",
     },
     ("POST", "/api/v1/conversations/{conversation_id}/messages/{message_id}/recall"): {
         "conversation_id": "conversation",
@@ -188,7 +196,8 @@ ID_RULES: dict[tuple[str, str], dict[str, str]] = {
         "public_account_id": "public_account"
     },
     ("POST", "/api/v1/public-accounts/{public_account_id}/posts"): {
-        "public_account_id": "operated_account"
+        "public_account_id": "operated_account",
+        "media_ids": "attached_media",
     },
     ("GET", "/api/v1/posts/{post_id}"): {"post_id": "post"},
     ("DELETE", "/api/v1/posts/{post_id}"): {"post_id": "operated_post"},
@@ -251,6 +260,8 @@ ID_RULES: dict[tuple[str, str], dict[str, str]] = {
         "user_id": "request_to_decline",
     },
     ("GET", "/api/v1/admin/groups/{conversation_id}/history"): {"conversation_id": "group_record"},
+    ("GET", "/api/v1/media/{media_id}"): {"media_id": "media"},
+    ("GET", "/api/v1/media/{media_id}/thumbnail"): {"media_id": "media"},
 }
 # Routes whose body names one kind of object or another: one rule per kind, with the fields
 # that choose it.
@@ -287,6 +298,7 @@ SUSPENDED = {
     ("POST", "/api/v1/public-accounts/{public_account_id}/posts"),
     ("POST", "/api/v1/public-accounts"),
     ("PATCH", "/api/v1/me"),
+    ("POST", "/api/v1/media"),
     ("WS", "send"),
 }
 CREATE = ("POST", "/api/v1/conversations")
@@ -406,10 +418,10 @@ async def new_staff(server: Server, role: str) -> User:
 
 async def build_world(server: Server) -> World:
     """alice (a direct chat with bob, a group of gina's she joined, two invitations, a forward,
-    a report, a second session), gina who owns the group, olga who operates a public account
-    with posts, sam whose updates are suspended (a chat of his own with bob), mallory with
-    nothing, staff of each role, dan who deregistered; bob, who is no principal, holds the
-    appeal and the reported message."""
+    a report, a second session, an image sent to bob), gina who owns the group (an image sent
+    there), olga who operates a public account with posts (one with an image), sam whose updates
+    are suspended (a chat of his own with bob), mallory with nothing, staff of each role, dan
+    who deregistered; bob, who is no principal, holds the appeal and the reported message."""
     alice, bob, mallory, gina, olga, sam, dan = [
         await new_user(server, name)
         for name in ("alice", "bob", "mallory", "gina", "olga", "sam", "dan")
@@ -428,9 +440,23 @@ async def build_world(server: Server) -> World:
     sanctioned_chat_message = await sent(bob, sanctioned_chat, "在吗")
     sent_direct_message = await sent(alice, direct, "发错了")
     sent_sanctioned_message = await sent(sam, sanctioned_chat, "稍等")
+    direct_image = await image_of(alice)
+    await alice.send(direct, "", media_ids=[direct_image])
+    group_image = await image_of(gina)
+    await gina.send(group, "", media_ids=[group_image])
 
     account = await public_account(olga, reviewer, account_type="service")
-    post = await olga.publish(account["id"], "春茶上市", "春茶上市。正文。")
+    post_image = await image_of(olga)
+    post = await olga.request(
+        "POST",
+        f"/api/v1/public-accounts/{account['id']}/posts",
+        json={
+            "title": "春茶上市",
+            "body": "春茶上市。正文。",
+            "content_class": "culture",
+            "media_ids": [post_image],
+        },
+    )
     post_to_delete = await olga.publish(account["id"], "秋茶上市", "秋茶上市。正文。")
     held_post = await olga.publish(account["id"], "周末活动", f"{FLAGGED} {uuid.uuid4().hex}")
     assert held_post["held_for"], held_post
@@ -479,6 +505,9 @@ async def build_world(server: Server) -> World:
         "forward": owned(forward["forward"]["id"]),
         "rescan": owned(rescan["id"]),
         "spare_session": owned(spare_session["id"], USER),
+        "direct_image": owned(direct_image, USER, seen_by=DESK_STAFF),
+        "group_image": owned(group_image, GROUP_OWNER, seen_by=DESK_STAFF | {USER}),
+        "post_image": owned(post_image, OPERATOR, seen_by=EVERYONE),
         **{
             key: owned(id_, *owners, seen_by=seen)
             for key, (id_, owners, seen) in group_life.items()
@@ -489,6 +518,13 @@ async def build_world(server: Server) -> World:
         REVIEWER: reviewer, ADMIN: admin, AUDITOR: auditor, SANCTIONED: sam, DEREGISTERED: dan,
     }  # fmt: skip
     return World(objects, principals, others=[bob])
+
+
+async def image_of(user: User) -> int:
+    """An image the user uploaded: the id of its media object."""
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), "teal").save(picture, "PNG")
+    return int((await user.upload(picture.getvalue()))["id"])
 
 
 async def finished_rescan(admin: User) -> dict[str, Any]:

@@ -6,6 +6,7 @@ WebSocket, validate against it, and every type it names turns up."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import time
@@ -20,6 +21,7 @@ import orjson
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
+from PIL import Image
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -232,6 +234,20 @@ async def test_every_event_and_frame_a_user_gets_is_one_the_schema_describes(
             {"type": "send", "conversation_id": chat, "text": "你好", "client_id": "hello-1"}
         )
         await live.until("ack")
+        # A picture with no words: a message carrying media.
+        picture = io.BytesIO()
+        Image.new("RGB", (32, 24), "teal").save(picture, "PNG")
+        image = await alice.upload(picture.getvalue())
+        await live.send(
+            {
+                "type": "send",
+                "conversation_id": chat,
+                "text": "",
+                "client_id": "picture-1",
+                "media_ids": [image["id"]],
+            }
+        )
+        assert (await live.until("ack"))["message"]["media"] == [image]
         await live.connection.send('{"type": "send", "conversation_id": "not an id"}')
         await live.until("error")
         # A reply mentioning everyone, its original recalled; a read receipt; typing, live only.

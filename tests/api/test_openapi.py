@@ -7,6 +7,7 @@ the document by the harness of tests/response_validation.py."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 import uuid
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+from PIL import Image
 
 from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User, fresh_identity
 from tests.identity_provider import StandInProvider
@@ -259,6 +261,7 @@ async def every_route_once(
     admin = await make_staff("admin", on=server)
     await the_account(server, alice, make_user, identity_provider)
     chat = await conversations(alice, bob, carol)
+    await media(alice, bob, chat)
     await group_life(alice, bob, carol, await make_user("dave", on=server), reviewer)
     await contacts(alice, bob, carol)
     await public_accounts_and_posts(bob, carol, reviewer, chat)
@@ -349,6 +352,16 @@ async def conversations(alice: User, bob: User, carol: User) -> int:
     await bob.history(chat)
     await bob.sync()
     return int(chat)
+
+
+async def media(alice: User, bob: User, chat: int) -> None:
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), "teal").save(picture, "JPEG")
+    image = await alice.upload(picture.getvalue())
+    await alice.send(chat, "", media_ids=[image["id"]])
+    for path in (f"/api/v1/media/{image['id']}", f"/api/v1/media/{image['id']}/thumbnail"):
+        assert (await bob.raw("GET", path)).status_code == 200
+        assert (await bob.raw("GET", path, headers={"Range": "bytes=0-9"})).status_code == 206
 
 
 async def contacts(alice: User, bob: User, carol: User) -> None:

@@ -162,6 +162,7 @@ async def send_message(
         reply_to=body.reply_to,
         mentions=body.mentions,
         mention_everyone=body.mention_everyone,
+        media_ids=body.media_ids,
     )
     # A resend: the stored message, nothing new written.
     status = 200 if appended.duplicate else 201

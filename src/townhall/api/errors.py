@@ -60,6 +60,8 @@ def install(app: FastAPI) -> None:
         response = error_response(exc.code, message)
         if isinstance(exc, errors.Unavailable) and exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, errors.RangeNotSatisfiable):
+            response.headers["Content-Range"] = f"bytes */{exc.size}"
         return response
 
     @app.exception_handler(RequestValidationError)

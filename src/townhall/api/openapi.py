@@ -53,6 +53,13 @@ RESPONSE_HEADERS = {
             "schema": {"type": "string"},
         }
     },
+    416: {
+        "Content-Range": {
+            "description": "`bytes */<size>`: how long the file is",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
     503: {
         "Retry-After": {
             "description": "seconds until trying again may succeed (the database's outage)",
@@ -68,7 +75,11 @@ MEDIA_SCHEMAS = {
         "type": "string",
         "contentMediaType": "image/svg+xml",
         "description": "an SVG document (text)",
-    }
+    },
+    "MediaBytes": {
+        "type": "string",
+        "description": "a media object's bytes (or a range of them), as its Content-Type says",
+    },
 }
 
 

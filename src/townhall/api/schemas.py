@@ -14,6 +14,9 @@ from townhall.domain.review import Target, Verdict
 MAX_ID = 2**63 - 1
 EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
 ShortText = Annotated[str, Field(max_length=1024)]
+# The media a message or post carries: the service holds it to max_media_per_item (9 unless
+# configured); this only bounds what is read.
+MediaIds = Annotated[list[EntityId], Field(max_length=100)]
 
 
 def from_policy(where: str) -> Any:
@@ -133,6 +136,11 @@ class MessageIn(Body):
     mention_everyone: StrictBool = Field(
         False, description="mention every member (a group's owner and admins only)"
     )
+    media_ids: MediaIds = Field(
+        [],
+        description="media objects it carries, in order (POST /api/v1/media): the sender's "
+        "uploads or ones the sender may read; with media the text may be empty",
+    )
 
 
 class ReadIn(Body):
@@ -206,6 +214,11 @@ class PostIn(Body):
     body: Annotated[str, Field(max_length=1_048_576)]
     content_class: Annotated[str, from_policy("public_accounts.content_classes")]
     source_post_id: EntityId | None = None
+    media_ids: MediaIds = Field(
+        [],
+        description="media objects it carries, in order (POST /api/v1/media): the operator's "
+        "uploads or ones the operator may read; with media the body may be empty",
+    )
 
 
 class ForwardIn(Body):

@@ -227,6 +227,7 @@ class Connection:
                 reply_to=frame.reply_to,
                 mentions=frame.mentions,
                 mention_everyone=frame.mention_everyone,
+                media_ids=frame.media_ids,
             )
         except DomainError as exc:
             self.send_control(self._refusal(frame.client_id, exc))

@@ -105,6 +105,12 @@ class ErrorCode(StrEnum):
     CONTACT_SELF = "contact_self", 400, "a friend request to, a remark on or a block of the caller's own account"
     GREETING_INVALID = "greeting_invalid", 400, "a greeting contains control characters"
     GREETING_TOO_LONG = "greeting_too_long", 400, "a greeting is longer than the limit"
+    # media
+    FILENAME_INVALID = "filename_invalid", 400, "a filename longer than max_filename_chars, or with nothing but separators and control characters"
+    IMAGE_INVALID = "image_invalid", 400, "an image that does not decode whole: truncated, malformed, or another format than its first bytes say"
+    MEDIA_EMPTY = "media_empty", 400, "an upload of no bytes"
+    MEDIA_IDS_INVALID = "media_ids_invalid", 400, "more media than max_media_per_item, or the same one twice"
+    UPLOAD_INCOMPLETE = "upload_incomplete", 400, "the upload's body ended before it was whole: the client went away"
 
     # 401: no valid session ----------------------------------------------------------------------
     ACCOUNT_INACTIVE = "account_inactive", 401, "the account is no longer active or no longer exists"
@@ -175,6 +181,8 @@ class ErrorCode(StrEnum):
     # contacts
     CONTACT_NOT_FOUND = "contact_not_found", 404, "the user is not among the caller's friends"
     FRIEND_REQUEST_NOT_FOUND = "friend_request_not_found", 404, "no open friend request from that user to the caller"
+    # media
+    MEDIA_NOT_FOUND = "media_not_found", 404, "no such media object, or none the caller may read"
 
     # 405 ----------------------------------------------------------------------------------------
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, "the route does not take this HTTP method"
@@ -220,6 +228,14 @@ class ErrorCode(StrEnum):
     # 413: too large -----------------------------------------------------------------------------
     BODY_TOO_LARGE = "body_too_large", 413, "the request body is over the limit (max_request_body_bytes)"
     MESSAGE_TOO_LARGE = "message_too_large", 413, "a message's text is over the byte limit"
+    IMAGE_TOO_LARGE = "image_too_large", 413, "an image of more pixels than max_image_pixels (a decompression bomb)"
+    MEDIA_TOO_LARGE = "media_too_large", 413, "an upload over its kind's byte limit (max_image_bytes, max_file_bytes)"
+
+    # 415: not a format taken ----------------------------------------------------------------------
+    MEDIA_TYPE_UNSUPPORTED = "media_type_unsupported", 415, "the upload's bytes are none of the formats taken (media_formats), whatever its name says"
+
+    # 416: a range past the end ------------------------------------------------------------------
+    RANGE_NOT_SATISFIABLE = "range_not_satisfiable", 416, "a Range that starts past the end of the file"
 
     # 422: refused by policy -----------------------------------------------------------------------
     AGREEMENT_OUTDATED = "agreement_outdated", 422, "accept the current user agreement first"
@@ -289,6 +305,8 @@ class ErrorCode(StrEnum):
     TOO_MANY_LOGIN_ATTEMPTS = "too_many_login_attempts", 429, "too many failed logins from this address; wait retry_after seconds"
     # contacts
     TOO_MANY_LOOKUPS = "too_many_lookups", 429, "the caller looked people up by phone as often as the limits allow for now"
+    # media
+    TOO_MANY_UPLOADS = "too_many_uploads", 429, "the account uploaded as many media objects as the limits allow for now"
 
     # messages (typing indicators)
     TOO_MANY_TYPING = "too_many_typing", 429, "typing indicators are sent more often than the limits allow (a WebSocket error frame)"
@@ -346,6 +364,21 @@ class Conflict(DomainError):
 
 class TooLarge(DomainError):
     status = 413
+
+
+class UnsupportedMedia(DomainError):
+    status = 415
+
+
+class RangeNotSatisfiable(DomainError):
+    """A byte range of a file that starts past its end; `size` is the file's, for the
+    `Content-Range: bytes */<size>` the answer carries."""
+
+    status = 416
+
+    def __init__(self, message: str, *, code: ErrorCode, size: int) -> None:
+        super().__init__(message, code=code)
+        self.size = size
 
 
 class PolicyRefusal(DomainError):

@@ -115,6 +115,7 @@ def message_object(
     reply_to: int | None = None,
     mentions: dict[str, Any] | None = None,
     recalled: bool = False,
+    media: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     message = {
         "id": message_id,
@@ -133,6 +134,8 @@ def message_object(
         message["reply_to"] = reply_to
     if mentions is not None:
         message["mentions"] = mentions
+    if media:  # the images and files it carries
+        message["media"] = media
     if recalled:  # by its sender: its text is gone for everyone
         message["recalled"] = True
     return message

@@ -22,6 +22,7 @@ class SendFrame(msgspec.Struct, tag="send", tag_field="type"):
     reply_to: EntityId | None = None
     mentions: list[EntityId] = []
     mention_everyone: bool = False
+    media_ids: list[EntityId] = []
 
 
 class TypingFrame(msgspec.Struct, tag="typing", tag_field="type"):

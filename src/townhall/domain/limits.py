@@ -37,3 +37,14 @@ class Limits:
     # contacts
     max_greeting_chars: int = 100  # a friend request's greeting
     phone_lookups_per_user: str = "10/minute;50/day"  # finding people by phone number
+    # media (domain/media.py): each kind's byte cap, an image's pixel cap (decompression bombs),
+    # the formats taken, how many go with one message or post, a file's name, uploads an account
+    # makes, and how many images this process decodes at once (each holds its pixels in memory)
+    max_image_bytes: int = 20 * 1024 * 1024
+    max_file_bytes: int = 50 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    media_formats: tuple[str, ...] = ("jpeg", "png", "gif", "webp", "pdf", "text")
+    max_media_per_item: int = 9
+    max_filename_chars: int = 255
+    uploads_per_user: str = "60/minute;1000/day"
+    media_decodes_at_once: int = 2

@@ -171,8 +171,9 @@ def check_avatar(avatar: str) -> str:
     return avatar
 
 
-def check_message_text(text: str, limits: Limits) -> str:
-    if not text.strip():
+def check_message_text(text: str, limits: Limits, *, required: bool = True) -> str:
+    """A message's text; it may be empty when it carries media (`required` False)."""
+    if required and not text.strip():
         raise InvalidInput("text must not be empty", code=ErrorCode.TEXT_EMPTY)
     if len(text.encode()) > limits.max_message_bytes:
         raise TooLarge(

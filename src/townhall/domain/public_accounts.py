@@ -50,6 +50,10 @@ class AccountState:
     CLOSED = "closed"  # its operator deregistered: gone from view, still counted against caps
 
 
+# A suspended account's posts stay readable; a closed account's are gone from view.
+READABLE_ACCOUNTS = (AccountState.APPROVED, AccountState.SUSPENDED)
+
+
 class Entitlement:
     """What current-affairs news an account may publish (its badge)."""
 
@@ -277,10 +281,13 @@ def news_check_applies(
     )
 
 
-def check_post(title: str, body: str, limits: Limits) -> tuple[str, str]:
+def check_post(
+    title: str, body: str, limits: Limits, *, body_required: bool = True
+) -> tuple[str, str]:
+    """A post's title and body; the body may be empty when the post carries media."""
     return (
         clean_text(title, "title", limits.max_post_title_chars, required=True),
-        clean_text(body, "body", limits.max_post_body_chars, required=True),
+        clean_text(body, "body", limits.max_post_body_chars, required=body_required),
     )
 
 

@@ -248,7 +248,8 @@ class Appeals:
             )
 
     async def _restore(self, conn: Transaction, case: StoredCase) -> None:
-        """Give back what the removal took, and let its text be said again."""
+        """Give back what the removal took (its media too), and let its text be said again."""
+        await self._takedown.restore_media(conn, case.id)
         if case.target_type == Target.MESSAGE:
             text = orjson.loads(case.content).get("text", "")
             await self._takedown.restore_message(conn, case.target_id, text)

@@ -20,6 +20,7 @@ from townhall.services.groups import Groups
 from townhall.services.identity import IdentityService
 from townhall.services.intake import CaseIntake
 from townhall.services.live_posts import LiveFollowers
+from townhall.services.media import MediaService
 from townhall.services.messaging import MessagingService
 from townhall.services.moderation import ContentCheck
 from townhall.services.posts import PostService
@@ -48,6 +49,7 @@ class Services:
     sync: SyncService
     public_accounts: PublicAccountService
     posts: PostService
+    media: MediaService
     reach: ReachLedger
     regulator: RegulatorService
     live_posts: LiveFollowers

@@ -46,22 +46,26 @@ from townhall.services.classifiers import ClassifierStage, Subject
 from townhall.services.contacts import Ties, require_users
 from townhall.services.enforcement import Enforcement
 from townhall.services.intake import CaseIntake
+from townhall.services.media import MediaService
 from townhall.services.moderation import ContentCheck
 from townhall.services.principal import Principal, require
 from townhall.services.rate_limits import Limit, RateLimits
 from townhall.services.rendering import (
     ConversationSummary,
     ConversationView,
+    carried_media,
     render_conversation,
     render_message,
     render_recall,
 )
 from townhall.services.standing import Standings
 from townhall.store import conversations as conversation_store
+from townhall.store import media as media_store
 from townhall.store import messages as message_store
 from townhall.store import stream as stream_store
 from townhall.store.conversations import StoredConversation
 from townhall.store.database import Database, DbConnection, Transaction
+from townhall.store.media import StoredMedia
 from townhall.store.message_log import (
     Appended,
     MessageWriter,
@@ -93,6 +97,22 @@ class ReadState:
     unread: int
 
 
+def _carrying(media_ids: list[int]) -> WrittenWith:
+    async def link(conn: Transaction, message: StoredMessage) -> None:
+        await media_store.link_message(conn, message.id, media_ids)
+
+    return link
+
+
+def _case_content(text: str, conversation_id: int, carried: list[StoredMedia]) -> dict[str, Any]:
+    """What a case about the message keeps of it: its text, and the media it carries (a
+    reviewer reads them by id)."""
+    content: dict[str, Any] = {"text": text, "conversation_id": conversation_id}
+    if carried:
+        content["media_ids"] = [media.id for media in carried]
+    return content
+
+
 def _has_members(members: Members) -> bool:
     return bool(members.ids)
 
@@ -116,6 +136,7 @@ class MessagingService:
         intake: CaseIntake,
         classifiers: ClassifierStage,
         ties: Ties,
+        media: MediaService,
         *,
         limits: Limits,
         rules: MessagingRules,
@@ -136,6 +157,7 @@ class MessagingService:
         self._intake = intake
         self._classifiers = classifiers
         self._ties = ties
+        self._media = media
         self._limits = limits
         self._clock = clock
         self._invalidations = invalidations
@@ -253,13 +275,16 @@ class MessagingService:
         reply_to: int | None = None,
         mentions: Sequence[int] = (),
         mention_everyone: bool = False,
+        media_ids: Sequence[int] = (),
     ) -> Appended:
         """Store and deliver the message; what the check raised about it (and `written_with`,
         the caller's rows) is written in the message's own transaction. A reply names a message
         of the conversation the sender can see; mentions name its members, checked against the
-        cached members (the send path reads nothing more unless it replies)."""
+        cached members (the send path reads nothing more unless it replies or carries media).
+        Media it carries are the sender's uploads or ones the sender may read (a forward); with
+        them its text may be empty."""
         require(actor, Permission.ACT)
-        check_message_text(text, self._limits)
+        check_message_text(text, self._limits, required=not media_ids)
         check_client_id(client_id, self._limits)
         wait = await self._rate_limits.hit(self._sends, str(actor.account_id))
         if wait is not None:
@@ -280,6 +305,9 @@ class MessagingService:
             )
         if reply_to is not None:
             await self._check_reply(actor, conversation_id, reply_to)
+        carried = await self._media.attachable(actor, media_ids)
+        if carried:  # who may read them is asked of these rows, written with the message
+            written_with = together(_carrying([m.id for m in carried]), written_with)
         verdict = await self._check.screen(
             surface, text, author_id=actor.account_id, subject_type="message"
         )
@@ -289,7 +317,7 @@ class MessagingService:
                 verdict,
                 surface=surface,
                 author_id=actor.account_id,
-                content={"text": text, "conversation_id": conversation_id},
+                content=_case_content(text, conversation_id, carried),
             )
             written_with = together(raised, written_with)
         appended = await self._log.append(
@@ -304,6 +332,7 @@ class MessagingService:
             written_with=written_with,
             reply_to=reply_to,
             mentions=orjson.dumps(mentioned).decode() if mentioned is not None else None,
+            media=carried_media(carried),
         )
         if not appended.duplicate:
             subject = Subject(surface, Target.MESSAGE, appended.message.id, actor.account_id)

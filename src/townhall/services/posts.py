@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -26,6 +27,7 @@ from townhall.domain.news_check import held_for_news
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import (
+    READABLE_ACCOUNTS,
     AccountState,
     PostState,
     SourcePost,
@@ -40,26 +42,27 @@ from townhall.services.classifiers import ClassifierStage, Subject
 from townhall.services.enforcement import Enforcement
 from townhall.services.intake import CaseIntake
 from townhall.services.live_posts import LiveFollowers
+from townhall.services.media import MediaService
 from townhall.services.messaging import MessagingService
 from townhall.services.moderation import ContentCheck
 from townhall.services.news_check import NewsCheck
 from townhall.services.principal import Principal, require
 from townhall.services.rate_limits import Limit, RateLimits
 from townhall.services.reach import ReachLedger, reach_of
-from townhall.services.rendering import post_attachment, render_post
+from townhall.services.rendering import carried_media, post_attachment, render_post
 from townhall.services.standing import Standings
+from townhall.store import media as media_store
 from townhall.store import posts as post_store
 from townhall.store import public_accounts as account_store
 from townhall.store import reach as reach_store
 from townhall.store.database import Database, DbConnection
+from townhall.store.media import StoredMedia
 from townhall.store.message_log import StoredMessage
 from townhall.store.posts import PostWithAccount
 from townhall.store.public_accounts import StoredPublicAccount
 from townhall.store.reach import StoredForward
 
 NO_UPPER_BOUND = 2**63 - 1
-# A suspended account's posts stay readable; a closed account's are gone from view.
-READABLE_ACCOUNTS = (AccountState.APPROVED, AccountState.SUSPENDED)
 # A removed post stays in timelines as its tombstone, so clients replace what they showed.
 SHOWN_IN_TIMELINES = (PostState.PUBLISHED, PostState.REMOVED)
 OPERATOR_DELETABLE = (PostState.PUBLISHED, PostState.HELD)
@@ -110,6 +113,7 @@ class PostService:
         content_check: ContentCheck,
         intake: CaseIntake,
         classifiers: ClassifierStage,
+        media: MediaService,
         pack: PolicyPack,
         *,
         rate_limits: RateLimits,
@@ -125,6 +129,7 @@ class PostService:
         self._standings = standings
         self._enforcement = enforcement
         self._messaging = messaging
+        self._media = media
         self._reach = reach
         self._live = live
         self._rules = pack.public_accounts
@@ -144,9 +149,12 @@ class PostService:
         body: str,
         content_class: str,
         source_post_id: int | None,
+        media_ids: Sequence[int] = (),
     ) -> NewPost:
+        """Publish, or hold for a reviewer; the media it carries are the operator's uploads or
+        ones the operator may read, and with them its body may be empty."""
         require(actor, Permission.ACT)
-        title, body = check_post(title, body, self._limits)
+        title, body = check_post(title, body, self._limits, body_required=not media_ids)
         async with self._db.reading() as conn:
             account = await self._operated_by(conn, actor, public_account_id)
             source = await self._source(conn, source_post_id)
@@ -158,6 +166,7 @@ class PostService:
         )
         await self._enforcement.require_user_may(actor.account_id, Capability.PUBLISH_POST)
         await self._standings.require_may(actor.account_id, Capability.PUBLISH_POST)
+        carried = await self._media.attachable(actor, media_ids)
         text = f"{title}\n{body}"
         verdict = await self._check.screen(
             Surface.PUBLIC_POST, text, author_id=actor.account_id, subject_type="post"
@@ -205,7 +214,9 @@ class PostService:
                 root_post_id=source.root_post_id if source is not None else None,
                 status=PostState.HELD if held else PostState.PUBLISHED,
                 created_at=now_ms,
+                media=carried_media(carried),
             )
+            await media_store.link_post(conn, post_id, [media.id for media in carried])
             post = await post_store.existing(conn, post_id)
             await self._intake.record_screened(
                 conn,
@@ -214,7 +225,7 @@ class PostService:
                 target_type=Target.POST,
                 target_id=post_id,
                 author_id=actor.account_id,
-                content={"title": title, "body": body, "text": text},
+                content=_case_content(title, body, text, carried),
             )
             if not held:
                 frame = orjson.dumps(post_event(render_post(post)))
@@ -409,6 +420,14 @@ class PostService:
                 "no forward of this post in that message", code=ErrorCode.FORWARD_NOT_FOUND
             )
         return parent
+
+
+def _case_content(title: str, body: str, text: str, carried: list[StoredMedia]) -> dict[str, Any]:
+    """What a case about the post keeps of it: its text, and the media it carries."""
+    content: dict[str, Any] = {"title": title, "body": body, "text": text}
+    if carried:
+        content["media_ids"] = [media.id for media in carried]
+    return content
 
 
 def _readable(post_status: str, account_status: str) -> bool:

@@ -17,6 +17,7 @@ from townhall.domain.public_accounts import PostState
 from townhall.domain.time import iso_utc
 from townhall.store.contacts import StoredRequest, StoredTie
 from townhall.store.conversations import GroupInvitation, StoredConversation
+from townhall.store.media import StoredMedia
 from townhall.store.message_log import StoredMessage
 from townhall.store.posts import PostWithAccount
 from townhall.store.sanctions import StoredAppeal, StoredSanction
@@ -49,7 +50,27 @@ def render_message(message: StoredMessage) -> dict[str, Any]:
         moderation=message.moderation,
         reply_to=message.reply_to,
         mentions=orjson.loads(message.mentions) if message.mentions else None,
+        media=orjson.loads(message.media) if message.media else None,
     )
+
+
+def render_media(media: StoredMedia) -> dict[str, Any]:
+    """A media object as its uploader gets it, and as the messages and posts that carry it
+    show it: what a client needs to lay it out before it downloads it."""
+    return {
+        "id": media.id,
+        "kind": media.kind,
+        "content_type": media.content_type,
+        "size": media.size,
+        "width": media.width,
+        "height": media.height,
+        "filename": media.filename,
+    }
+
+
+def carried_media(media: list[StoredMedia]) -> str | None:
+    """The media a message or post carries, as its row keeps them (JSON); None: none."""
+    return orjson.dumps([render_media(m) for m in media]).decode() if media else None
 
 
 def render_post(row: PostWithAccount) -> dict[str, Any]:
@@ -73,6 +94,8 @@ def render_post(row: PostWithAccount) -> dict[str, Any]:
         "root_post_id": row.root_post_id,
         "created_at": iso_utc(row.created_at),
     }
+    if row.media:
+        post["media"] = orjson.loads(row.media)
     if row.status == PostState.HELD:
         post["moderation"] = PostState.HELD
     return post

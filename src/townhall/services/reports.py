@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import orjson
+
 from townhall.domain.accounts import AccountStatus
 from townhall.domain.enforcement import Capability
 from townhall.domain.errors import ErrorCode, InvalidInput, NotFound, Throttled
@@ -14,7 +16,7 @@ from townhall.domain.limits import Limits
 from townhall.domain.messaging import GONE, SENDER_ONLY, ConversationKind
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
-from townhall.domain.public_accounts import PostState
+from townhall.domain.public_accounts import READABLE_ACCOUNTS, PostState
 from townhall.domain.review import (
     PENDING,
     TARGETS,
@@ -28,7 +30,6 @@ from townhall.domain.review import (
 from townhall.services.enforcement import Enforcement
 from townhall.services.intake import CaseIntake, report_notice
 from townhall.services.notices import Notices
-from townhall.services.posts import READABLE_ACCOUNTS
 from townhall.services.principal import Principal, require
 from townhall.services.rate_limits import Limit, RateLimits
 from townhall.store import accounts as account_store
@@ -210,6 +211,7 @@ async def _message(conn: DbConnection, viewer_id: int, message_id: int) -> Seen 
     if message.moderation in SENDER_ONLY and message.sender_id != viewer_id:
         return None
     content = {"text": message.text, "conversation_id": message.conversation_id}
+    content |= _media_ids(message.media)
     return Seen(message.sender_id, content, message.moderation in GONE)
 
 
@@ -227,6 +229,7 @@ async def _post(conn: DbConnection, _viewer_id: int, post_id: int) -> Seen | Non
         "body": post.body,
         "public_account_id": post.public_account_id,
         "text": f"{post.title}\n{post.body}",
+        **_media_ids(post.media),
     }
     # The reach it has so far weighs in the case, as an escalation's would.
     return Seen(
@@ -236,6 +239,13 @@ async def _post(conn: DbConnection, _viewer_id: int, post_id: int) -> Seen | Non
         views=post.views,
         forwarders=post.forwarders,
     )
+
+
+def _media_ids(carried: str | None) -> dict[str, Any]:
+    """The ids of the media a message or post carries, for its case (none: nothing)."""
+    if not carried:
+        return {}
+    return {"media_ids": [media["id"] for media in orjson.loads(carried)]}
 
 
 async def _user(conn: DbConnection, _viewer_id: int, account_id: int) -> Seen | None:

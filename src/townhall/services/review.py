@@ -402,6 +402,9 @@ class ReviewDesk:
         else:
             removal = await self._takedown.remove_post(conn, case.target_id)
         done.took_down(case, removal)
+        done.media += await self._takedown.remove_media(
+            conn, removal, case_id=case.id, now_ms=now_ms
+        )
         for target in removal.targets:  # re-posts and forwards went with it
             if target != (case.target_type, case.target_id):
                 await self._close_removed(conn, actor, target, case.id, done, now_ms)
@@ -479,6 +482,7 @@ class Done:
     posts: list[int] = field(default_factory=list)
     reposts: list[int] = field(default_factory=list)
     forwards: list[int] = field(default_factory=list)  # the messages that carried them
+    media: list[int] = field(default_factory=list)  # the media objects they carried
 
     def took_down(self, case: StoredCase, removal: Removal) -> None:
         self.messages += removal.messages
@@ -497,6 +501,8 @@ class Done:
             "reposts": sorted(set(self.reposts)),
             "forwards": sorted(set(self.forwards)),
         }
+        if self.media:
+            taken_down["media"] = sorted(set(self.media))
         if any(taken_down.values()):
             details["taken_down"] = taken_down
         return details

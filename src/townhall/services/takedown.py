@@ -1,5 +1,6 @@
 """What a review decision does to content: a hold released to everyone it was for, or a
-removal that leaves a tombstone in every stream, timeline and forward that carried it.
+removal that leaves a tombstone in every stream, timeline and forward that carried it, and takes
+down the media it carried wherever else they went.
 
 Each function writes in the caller's transaction and pushes to clients once it commits, so a
 rolled-back bulk decision pushes nothing."""
@@ -17,8 +18,14 @@ from townhall.domain.messaging import GONE, MessageModeration
 from townhall.domain.public_accounts import PostState
 from townhall.domain.review import Target
 from townhall.services.live_posts import LiveFollowers
-from townhall.services.rendering import post_attachment, render_message, render_post
+from townhall.services.rendering import (
+    carried_media,
+    post_attachment,
+    render_message,
+    render_post,
+)
 from townhall.store import conversations as conversation_store
+from townhall.store import media as media_store
 from townhall.store import messages as message_store
 from townhall.store import posts as post_store
 from townhall.store import reach as reach_store
@@ -83,8 +90,9 @@ class Takedown:
         if forward is not None:
             post = await post_store.existing(conn, forward.post_id)
             text, attachment = post.title, orjson.dumps(post_attachment(post)).decode()
-        await message_store.restore(conn, message_id, text=text, attachment=attachment)
-        restored = replace(message, text=text, attachment=attachment, moderation=None)
+        media = carried_media(await media_store.of_message(conn, message_id))
+        await message_store.restore(conn, message_id, text=text, attachment=attachment, media=media)
+        restored = replace(message, text=text, attachment=attachment, media=media, moderation=None)
         await self._redeliver(conn, restored, everyone=True)
 
     async def restore_post(self, conn: Transaction, post_id: int) -> None:
@@ -113,6 +121,24 @@ class Takedown:
         conn.after_commit(lambda: self._ring(recipients, frame))
 
     # Removals ------------------------------------------------------------------------------
+
+    async def remove_media(
+        self, conn: Transaction, removal: Removal, *, case_id: int, now_ms: int
+    ) -> list[int]:
+        """The media the removed messages and posts carried, removed by the case: from then on
+        staff's alone to read, wherever else they were sent or forwarded (the same media
+        object). Returns those it removed."""
+        return await media_store.remove_carried(
+            conn,
+            message_ids=[*removal.messages, *removal.forwards],
+            post_ids=removal.posts,
+            case_id=case_id,
+            now_ms=now_ms,
+        )
+
+    async def restore_media(self, conn: Transaction, case_id: int) -> list[int]:
+        """The media a case's removal took, readable again: its removal was reversed."""
+        return await media_store.restore_removed_by(conn, case_id)
 
     async def remove_messages(self, conn: Transaction, message_ids: list[int]) -> Removal:
         """Blank each message and put a tombstone in the stream of everyone who had it."""

@@ -60,6 +60,7 @@ class StoredMessage:
     reply_to: int | None = None  # the message of the same conversation it replies to
     mentions: str | None = None  # JSON: {"user_ids": [...], "everyone": bool}
     recalled_at: int | None = None  # recalled by its sender: members no longer see its text
+    media: str | None = None  # JSON: the media objects it carries, as clients see them
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,7 @@ class _Request:
     written_with: WrittenWith | None
     reply_to: int | None
     mentions: str | None
+    media: str | None
 
 
 OnCommit = Callable[[Sequence[Appended]], None]
@@ -129,6 +131,7 @@ class MessageWriter(Protocol):
         written_with: WrittenWith | None = None,
         reply_to: int | None = None,
         mentions: str | None = None,
+        media: str | None = None,
     ) -> Appended: ...
 
     def on_commit(self, callback: OnCommit) -> None: ...
@@ -192,6 +195,7 @@ class MessageLog:
         written_with: WrittenWith | None = None,
         reply_to: int | None = None,
         mentions: str | None = None,
+        media: str | None = None,
     ) -> Appended:
         """Store the message (a resend of a stored one writes nothing, not even `written_with`)
         and answer once it is committed and delivered."""
@@ -208,6 +212,7 @@ class MessageLog:
                 written_with,
                 reply_to,
                 mentions,
+                media,
             )
         )
 
@@ -488,6 +493,7 @@ def _planned(
             moderation=request.moderation,
             reply_to=request.reply_to,
             mentions=request.mentions,
+            media=request.media,
         )
         known[key] = message
         appended = Appended(message, request.recipients, False, request.origin)
@@ -606,16 +612,18 @@ def stored_message(row: Row[Any]) -> StoredMessage:
         reply_to=row.reply_to,
         mentions=row.mentions,
         recalled_at=row.recalled_at,
+        media=row.media,
     )
 
 
 def _resend(prior: StoredMessage, request: _Request) -> Appended | DomainError:
     """A resend with the same client_id gets the stored message; a different one is refused."""
-    if (prior.conversation_id, prior.text, prior.attachment, prior.reply_to) != (
+    if (prior.conversation_id, prior.text, prior.attachment, prior.reply_to, prior.media) != (
         request.conversation_id,
         request.text,
         request.attachment,
         request.reply_to,
+        request.media,
     ):
         return Conflict(
             "client_id was already used for a different message", code=ErrorCode.CLIENT_ID_REUSED
@@ -638,4 +646,5 @@ def _message_row(message: StoredMessage) -> dict[str, Any]:
         "reply_to": message.reply_to,
         "mentions": message.mentions,
         "recalled_at": message.recalled_at,
+        "media": message.media,
     }

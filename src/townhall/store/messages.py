@@ -58,13 +58,18 @@ async def set_moderation(conn: DbConnection, message_id: int, moderation: str | 
 
 
 async def restore(
-    conn: DbConnection, message_id: int, *, text: str, attachment: str | None
+    conn: DbConnection,
+    message_id: int,
+    *,
+    text: str,
+    attachment: str | None,
+    media: str | None,
 ) -> None:
     """An appeal reversed its removal: what it said is back, from the case's copy."""
     await conn.execute(
         update(messages)
         .where(messages.c.id == message_id)
-        .values(text=text, attachment=attachment, moderation=None)
+        .values(text=text, attachment=attachment, media=media, moderation=None)
     )
 
 
@@ -74,7 +79,7 @@ async def blank(conn: DbConnection, message_ids: Sequence[int], moderation: str)
         await conn.execute(
             update(messages)
             .where(messages.c.id.in_(message_ids[start : start + CHUNK]))
-            .values(text="", attachment=None, moderation=moderation)
+            .values(text="", attachment=None, media=None, moderation=moderation)
         )
 
 

@@ -30,6 +30,7 @@ class StoredPost:
     forwards: int
     forward_depth: int
     forwarders: int  # distinct forwarders
+    media: str | None  # JSON: the media objects it carries, as readers see them
 
 
 @dataclass(frozen=True, slots=True)

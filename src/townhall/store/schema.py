@@ -257,6 +257,9 @@ messages = Table(
     # Recalled by its sender: members no longer see its text; the stored copy stays for review
     # and retention.
     Column("recalled_at", BigInteger, nullable=True),
+    # The media it carries as clients see them, as JSON (a list of media objects); who may
+    # read them is asked of `message_media`.
+    Column("media", Text, nullable=True),
     UniqueConstraint("conversation_id", "seq"),
     UniqueConstraint("sender_id", "client_id"),
 )
@@ -346,6 +349,8 @@ posts = Table(
     Column("forward_depth", Int64, nullable=False, server_default="0"),
     # Distinct users who forwarded it: what the forward threshold counts (`forwards` is raw).
     Column("forwarders", Int64, nullable=False, server_default="0"),
+    # The media it carries as readers see them, as JSON; who may read them: `post_media`.
+    Column("media", Text, nullable=True),
     Index("ix_posts_public_account_id_created_at", "public_account_id", "created_at"),
     Index("ix_posts_public_account_id_id", "public_account_id", "id"),
 )
@@ -678,4 +683,50 @@ classifier_trainings = Table(
     Column("classifier", String(64), nullable=False),
     Column("trained_at", BigInteger, nullable=False),
     Column("report", Text, nullable=False),
+)
+
+# An uploaded image or file (domain/media.py). Its bytes are in the media store under their
+# SHA-256 (the same bytes are stored once, whoever uploads them); each upload is a row of its
+# own, readable by its uploader and by whoever may read a message or post that carries it.
+# `removed_at`: a reviewer removed content that carried it (`removed_by_case`), and from then on
+# only staff read it, wherever it was forwarded.
+media = Table(
+    "media",
+    metadata,
+    Column("id", Int64, primary_key=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("uploader_id", Int64, ForeignKey("accounts.id"), nullable=False),
+    Column("kind", String(8), nullable=False),  # image | file
+    Column("content_type", String(64), nullable=False),
+    Column("size", Int64, nullable=False),  # of the stored bytes
+    Column("width", Int64, nullable=True),  # an image's, as stored (its EXIF orientation applied)
+    Column("height", Int64, nullable=True),
+    Column("pdq", String(64), nullable=True),  # an image's PDQ hash, 64 hex digits
+    Column("pdq_quality", Int64, nullable=True),  # 0-100: below ~50 the hash says little
+    Column("thumbnail_sha256", String(64), nullable=True),  # an image's
+    Column("filename", String(1024), nullable=True),  # a file's, as domain/media.py keeps it
+    Column("created_at", BigInteger, nullable=False),
+    Column("removed_at", BigInteger, nullable=True),
+    Column("removed_by_case", Int64, ForeignKey("review_cases.id"), nullable=True, index=True),
+    Index("ix_media_uploader_id_created_at", "uploader_id", "created_at"),
+)
+
+# The media a message carries, in order: who may read a media object is a join from here.
+message_media = Table(
+    "message_media",
+    metadata,
+    Column("message_id", Int64, ForeignKey("messages.id"), primary_key=True),
+    Column("position", Int64, primary_key=True),
+    Column("media_id", Int64, ForeignKey("media.id"), nullable=False, index=True),
+    sqlite_with_rowid=False,
+)
+
+# The media a post carries, in order.
+post_media = Table(
+    "post_media",
+    metadata,
+    Column("post_id", Int64, ForeignKey("posts.id"), primary_key=True),
+    Column("position", Int64, primary_key=True),
+    Column("media_id", Int64, ForeignKey("media.id"), nullable=False, index=True),
+    sqlite_with_rowid=False,
 )

@@ -110,6 +110,7 @@ async def entries_since(
             messages.c.reply_to,
             messages.c.mentions,
             messages.c.recalled_at,
+            messages.c.media,
         )
         .select_from(
             inbox.outerjoin(messages, messages.c.id == inbox.c.message_id).outerjoin(
@@ -161,6 +162,7 @@ def _entry(row: Row[Any]) -> StreamEntry:
         reply_to=row.reply_to,
         mentions=row.mentions,
         recalled_at=row.recalled_at,
+        media=row.media,
     )
     return StreamEntry(row.position, message)
 

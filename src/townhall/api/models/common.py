@@ -83,6 +83,8 @@ ERROR_MEANINGS = {
     404: "no such thing, or not visible to the caller",
     409: "the request conflicts with the current state",
     413: "the body or a field is too large",
+    415: "an upload that is none of the formats taken (its bytes decide, not its name)",
+    416: "a Range that starts past the end of the file",
     422: "refused by policy (the policy pack's rules)",
     429: "too many requests; see retry_after and the Retry-After header",
     503: "a service Townhall depends on did not answer; try again later",

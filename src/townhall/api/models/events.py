@@ -390,6 +390,9 @@ class SendFrame(Model):
     reply_to: EntityId | None = Field(None, description="a message of the conversation")
     mentions: list[EntityId] = Field([], description="members mentioned, by user id")
     mention_everyone: bool = Field(False, description="a group's owner and admins only")
+    media_ids: list[EntityId] = Field(
+        [], description="media objects it carries (POST /api/v1/media), max_media_per_item"
+    )
 
 
 class TypingFrame(Model):

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from townhall.api.models.common import Model, Timestamp, omitted
+from townhall.api.models.media import Media
 from townhall.api.schemas import EntityId
 
 ConversationKind = Literal["direct", "group"]
@@ -103,7 +104,10 @@ class Message(Model):
     reply_to: EntityId = omitted("the message of this conversation it replies to, if any")
     mentions: Mentions = omitted("absent unless it mentions someone")
     recalled: Literal[True] = omitted(
-        "recalled by its sender: the text is empty and the reply and mentions are gone"
+        "recalled by its sender: the text is empty and the reply, mentions and media are gone"
+    )
+    media: list[Media] = omitted(
+        "the images and files it carries, in order; absent when none (or removed, recalled)"
     )
 
 

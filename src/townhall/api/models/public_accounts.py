@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from townhall.api.models.common import Model, Timestamp, omitted
+from townhall.api.models.media import Media
 from townhall.api.models.messaging import Message
 from townhall.domain.public_accounts import EntityKind
 from townhall.services.public_accounts import AccountPage
@@ -105,6 +106,7 @@ class Post(Model):
     moderation: Literal["held"] = omitted(
         "absent when published; held: waiting for a reviewer, seen by its operator only"
     )
+    media: list[Media] = omitted("the images and files it carries, in order; absent when none")
 
 
 class RemovedPost(Model):

@@ -43,6 +43,9 @@ class MessageContent(Model):
 
     text: str
     conversation_id: int
+    media_ids: list[int] = omitted(
+        "the media it carries: staff read them at GET /api/v1/media/{media_id}"
+    )
 
 
 class PostContent(Model):
@@ -52,6 +55,9 @@ class PostContent(Model):
     body: str
     text: str = Field(description="the title and body, a line apart")
     public_account_id: int = omitted("a reported post only")
+    media_ids: list[int] = omitted(
+        "the media it carries: staff read them at GET /api/v1/media/{media_id}"
+    )
 
 
 class ReachTotals(Model):
