@@ -183,20 +183,11 @@ def test_middleware_bench_compares_the_same_routes_with_and_without(tmp_path: Pa
 def test_http_bench_measures_every_route_beside_the_bare_app(tmp_path: Path) -> None:
     results_file = tmp_path / "http.json"
     townhall = Path(sys.executable).parent / "townhall"
+    command = ["bench", "http", "--json", str(results_file), "--requests", "100", "--rounds", "1"]
     subprocess.run(
-        [
-            str(townhall),
-            "bench",
-            "http",
-            "--json",
-            str(results_file),
-            "--requests",
-            "500",
-            "--rounds",
-            "1",
-        ],
+        [str(townhall), *command],
         check=True,
-        timeout=120,
+        timeout=300,
         capture_output=True,
     )
     results = json.loads(results_file.read_text())
@@ -206,7 +197,12 @@ def test_http_bench_measures_every_route_beside_the_bare_app(tmp_path: Path) -> 
     for figures in routes.values():
         assert figures["requests_per_s"] > 0
         assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+    # A hundred requests of a route spend tens of milliseconds of the server's CPU, the bare
+    # app's a few: the kernel's 10 ms clock may see none of the bare app's, and then says so.
     assert set(results["ratios_to_bare"]) == measured
-    # Townhall does more than the bare app for every request, sends most of all.
-    assert all(ratio > 1 for ratio in results["ratios_to_bare"].values())
-    assert {target["met"] for target in results["targets"].values()} <= {True, False}
+    for name, ratio in results["ratios_to_bare"].items():
+        assert ratio is None or ratio > 1, name
+        assert results["targets"].get(f"{name}_within_3x_bare", {"met": None})["met"] in (
+            None,
+            ratio is not None and ratio <= 3,
+        )
