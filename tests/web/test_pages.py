@@ -30,6 +30,7 @@ def test_a_page_answers_its_index_for_every_screen_under_a_strict_policy(
     policy = index.headers["content-security-policy"]
     assert "script-src 'self';" in policy and "unsafe-inline" not in policy
     assert "frame-ancestors 'none'" in policy
+    assert "img-src 'self' data: blob:;" in policy  # media, fetched with the token (docs/media.md)
     (script,) = re.findall(rf'src="(/{page}/assets/[^"]+\.js)"', index.text)
     asset = httpx.get(f"{server.base_url}{script}")
     assert asset.status_code == 200

@@ -11,11 +11,14 @@ import {
   type UserCard,
 } from "./api/client";
 import type { Frame } from "./live";
+import type { Media } from "./media";
 
 export interface Pending {
   clientId: string;
   conversationId: number;
   text: string;
+  /** What it carries, uploaded already. */
+  media: Media[];
   error: ApiError | null;
 }
 
@@ -35,6 +38,8 @@ export interface Received {
 export interface SendExtras {
   replyTo?: number | null;
   mentions?: number[];
+  /** Uploaded media to carry, in order (with them the text may be empty). */
+  media?: Media[];
 }
 
 /** The user's own account as `GET /api/v1/me` gives it: profile, standing, sanctions. */
@@ -58,6 +63,9 @@ export class ChatStore {
   unseen = 0;
   /** Posts seen removed (a tombstone, or a live push of the removal), by id. */
   readonly removedPosts = new Set<number>();
+  /** Media a reviewer took down with a message that carried them: gone wherever else they were
+   * sent too (their downloads now answer 404). */
+  readonly removedMedia = new Set<number>();
   private readonly asked = new Set<number>();
   private readonly listeners = new Set<Listener>();
 
@@ -243,13 +251,15 @@ export class ChatStore {
       }
       case "recall": {
         const recall = frame["recall"] as { conversation_id: number; message_id: number };
-        this.mark(recall.conversation_id, recall.message_id, { recalled: true, text: "" });
+        this.mark(recall.conversation_id, recall.message_id, { recalled: true, text: "", media: undefined });
         break;
       }
       case "tombstone": {
         const target = frame["target"] as { type: string; id: number; conversation_id?: number };
         if (target.type === "message" && target.conversation_id !== undefined) {
-          this.mark(target.conversation_id, target.id, { moderation: "removed", text: "" });
+          const carried = this.message(target.conversation_id, target.id)?.media ?? [];
+          for (const media of carried) this.removedMedia.add(media.id);
+          this.mark(target.conversation_id, target.id, { moderation: "removed", text: "", media: undefined });
         }
         if (target.type === "post") this.removedPosts.add(target.id);
         break;
@@ -366,7 +376,8 @@ export class ChatStore {
   /** Note a send as waiting for its ack; the frame to send is returned. */
   beginSend(conversationId: number, text: string, extras: SendExtras = {}): Frame {
     const clientId = crypto.randomUUID();
-    this.pending.set(clientId, { clientId, conversationId, text, error: null });
+    const media = extras.media ?? [];
+    this.pending.set(clientId, { clientId, conversationId, text, media, error: null });
     this.changed();
     return {
       type: "send",
@@ -375,6 +386,7 @@ export class ChatStore {
       client_id: clientId,
       ...(extras.replyTo ? { reply_to: extras.replyTo } : {}),
       ...(extras.mentions?.length ? { mentions: extras.mentions } : {}),
+      ...(media.length ? { media_ids: media.map((m) => m.id) } : {}),
     };
   }
 
@@ -391,6 +403,7 @@ export class ChatStore {
             client_id: clientId,
             reply_to: (frame["reply_to"] as number | undefined) ?? null,
             mentions: (frame["mentions"] as number[] | undefined) ?? [],
+            media_ids: (frame["media_ids"] as number[] | undefined) ?? [],
           },
         }),
       );

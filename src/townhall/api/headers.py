@@ -24,9 +24,10 @@ API_PAGES_POLICY = (
 API_PAGES = ("/docs", "/redoc")
 # The web app (/app) and the staff console (/console): their own scripts, styles and images only
 # (Vite builds no inline script), the API and the WebSocket on this origin, the app's manifest
-# and its service worker.
+# and its service worker. Media are shown from blob: URLs: their bytes are fetched with the
+# bearer token, which an <img src> cannot send (docs/media.md).
 APP_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; manifest-src 'self'; worker-src 'self'; font-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )

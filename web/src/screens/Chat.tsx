@@ -6,8 +6,10 @@ import type { Session } from "../App";
 import { explain } from "../errors";
 import { useStore } from "../hooks";
 import { formatTime, t } from "../i18n";
+import { filesOf, type Media } from "../media";
 import { titleOf } from "./Chats";
 import { GroupInfo } from "./GroupInfo";
+import { AttachButton, AttachmentTray, MediaList, useAttachments, useViewer } from "./Media";
 import { ReportForm } from "./Report";
 import { SanctionTerms } from "./Standing";
 
@@ -24,7 +26,10 @@ export function Chat(props: {
   const [mentions, setMentions] = useState<number[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [showInfo, setShowInfo] = useState(false);
+  const [dragging, setDragging] = useState(false);
   const scroller = useRef<HTMLDivElement>(null);
+  const composing = useAttachments();
+  const [viewer, view] = useViewer(() => scroller.current);
   const conversation = store.conversations.get(props.conversationId);
   const thread = store.thread(props.conversationId);
   const pending = [...store.pending.values()].filter((p) => p.conversationId === props.conversationId);
@@ -68,11 +73,14 @@ export function Chat(props: {
   function send(event: Event): void {
     event.preventDefault();
     const text = draft.trim();
-    if (!text) return;
+    // With images or files the text may be empty; a message waits for its uploads.
+    if (composing.attachments.uploading) return;
+    if (!text && composing.attachments.ready.length === 0) return;
     setDraft("");
     // Only those still named in the text are mentioned.
     const named = mentions.filter((id) => text.includes(`@${nameOf(id)}`));
-    const frame = store.beginSend(props.conversationId, text, { replyTo: replyTo?.id, mentions: named });
+    const media = composing.take();
+    const frame = store.beginSend(props.conversationId, text, { replyTo: replyTo?.id, mentions: named, media });
     setReplyTo(null);
     setMentions([]);
     if (!live.send(frame)) void store.sendOverHttp(frame);
@@ -96,8 +104,27 @@ export function Chat(props: {
 
   const others = (conversation?.members ?? []).map((m) => m.user_id).filter((id) => id !== store.me.id);
 
+  // Files dragged from the desktop and dropped anywhere on the chat are attached.
+  function dragOver(event: DragEvent): void {
+    if (!event.dataTransfer?.types.includes("Files")) return;
+    event.preventDefault();
+    setDragging(true);
+  }
+
+  function drop(event: DragEvent): void {
+    event.preventDefault();
+    setDragging(false);
+    composing.add(filesOf(event.dataTransfer));
+  }
+
   return (
-    <section class="chat" aria-label={conversation ? titleOf(store, conversation) : ""}>
+    <section
+      class={`chat ${dragging ? "dropping" : ""}`}
+      aria-label={conversation ? titleOf(store, conversation) : ""}
+      onDragOver={dragOver}
+      onDragLeave={(event) => event.currentTarget === event.target && setDragging(false)}
+      onDrop={drop}
+    >
       <header>
         <button type="button" class="quiet back" onClick={props.onBack}>
           ‹ {t("chat.back")}
@@ -143,6 +170,8 @@ export function Chat(props: {
                     onRecall={() => void recall(row)}
                     onReadPost={props.onReadPost}
                     postRemoved={row.attachment ? store.removedPosts.has(row.attachment.post_id) : false}
+                    removedMedia={store.removedMedia}
+                    onOpen={view}
                   />
                 )}
               </li>
@@ -158,13 +187,15 @@ export function Chat(props: {
       )}
       {replyTo && (
         <p class="replying">
-          {t("chat.replying", { name: nameOf(replyTo.sender_id), text: replyTo.text })}{" "}
+          {t("chat.replying", { name: nameOf(replyTo.sender_id), text: gist(replyTo) })}{" "}
           <button type="button" class="link" onClick={() => setReplyTo(null)}>
             {t("chat.cancel_reply")}
           </button>
         </p>
       )}
+      <AttachmentTray composing={composing} />
       <form class="composer" onSubmit={send}>
+        <AttachButton onFiles={composing.add} />
         {conversation?.kind === "group" && (
           <label class="mention">
             <span class="visually-hidden">{t("chat.mention_pick")}</span>
@@ -196,14 +227,29 @@ export function Chat(props: {
           placeholder={t("chat.placeholder")}
           value={draft}
           onInput={(e) => setDraft(e.currentTarget.value)}
+          onPaste={(e) => {
+            const files = filesOf(e.clipboardData);
+            if (files.length === 0) return; // text: pasted as usual
+            e.preventDefault();
+            composing.add(files);
+          }}
           onKeyDown={(e) => {
             if (e.key === "Enter" && !e.shiftKey && !e.isComposing) send(e);
           }}
         />
-        <button type="submit">{t("chat.send")}</button>
+        <button type="submit" disabled={composing.attachments.uploading}>
+          {t("chat.send")}
+        </button>
       </form>
+      {viewer}
     </section>
   );
+}
+
+/** What a message says in a line (a quote, a reply, the live region): its text, or how many
+ * images and files it carries when it has none. */
+function gist(message: Message): string {
+  return message.text || (message.media?.length ? t("media.count", { count: message.media.length }) : "");
 }
 
 /** A row of the list: a stored message, or one of the user's sends waiting for its ack. */
@@ -217,7 +263,8 @@ function PendingItem(props: { waiting: Pending; store: ChatStore }) {
   const { waiting } = props;
   return (
     <div class="message mine pending">
-      <p class="text">{waiting.text}</p>
+      {waiting.text && <p class="text">{waiting.text}</p>}
+      {waiting.media.length > 0 && <p class="status">{t("media.count", { count: waiting.media.length })}</p>}
       {waiting.error ? (
         <p class="error" role="alert">
           {explain(waiting.error)} <SanctionTerms code={waiting.error.code} store={props.store} />{" "}
@@ -239,7 +286,7 @@ function LatestSaid(props: { message: Message | undefined; mine: number; nameOf(
   const said = message && message.sender_id !== props.mine && !message.recalled && !message.moderation;
   return (
     <p class="visually-hidden" role="status">
-      {said ? `${props.nameOf(message.sender_id)}: ${message.text}` : ""}
+      {said ? `${props.nameOf(message.sender_id)}: ${gist(message)}` : ""}
     </p>
   );
 }
@@ -256,6 +303,8 @@ function MessageItem(props: {
   onRecall(): void;
   onReadPost(postId: number): void;
   postRemoved: boolean;
+  removedMedia: ReadonlySet<number>;
+  onOpen(media: Media, opener: HTMLElement): void;
 }) {
   const { message, quoted } = props;
   const [reporting, setReporting] = useState(false);
@@ -272,11 +321,14 @@ function MessageItem(props: {
       {message.reply_to && (
         <blockquote class="quote">
           {quoted && !quoted.recalled && !quoted.moderation
-            ? `${props.quotedSender(quoted.sender_id)}: ${quoted.text}`
+            ? `${props.quotedSender(quoted.sender_id)}: ${gist(quoted)}`
             : t("chat.quote_gone")}
         </blockquote>
       )}
-      <p class={`text ${gone ? "gone" : ""}`}>{text}</p>
+      {(text || !message.media?.length) && <p class={`text ${gone ? "gone" : ""}`}>{text}</p>}
+      {!gone && message.media && message.media.length > 0 && (
+        <MediaList media={message.media} removed={props.removedMedia} onOpen={props.onOpen} />
+      )}
       {attachment &&
         (props.postRemoved ? (
           <p class="attachment gone">{t("post.removed", { account: attachment.account_name })}</p>

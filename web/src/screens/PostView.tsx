@@ -1,9 +1,10 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, must, policy, type Schemas } from "../api/client";
 import { explain } from "../errors";
 import { formatTime, t } from "../i18n";
 import type { ChatStore } from "../store";
 import { titleOf } from "./Chats";
+import { MediaList, useViewer } from "./Media";
 import { Compose } from "./MyAccounts";
 import { ReportButton, reasonLabel } from "./Report";
 
@@ -16,6 +17,8 @@ export function PostView(props: { store: ChatStore; postId: number; onBack(): vo
   const [error, setError] = useState<string | null>(null);
   const [chatId, setChatId] = useState<number | null>(null);
   const [forwarded, setForwarded] = useState(false);
+  const body = useRef<HTMLDivElement>(null);
+  const [viewer, view] = useViewer(() => body.current);
 
   useEffect(() => {
     api
@@ -52,7 +55,7 @@ export function PostView(props: { store: ChatStore; postId: number; onBack(): vo
         </button>
         <h2>{removed ? t("post.removed", { account: post?.account_name ?? "" }) : post?.title}</h2>
       </header>
-      <div class="post-body">
+      <div class="post-body" ref={body} tabIndex={-1}>
         {error && (
           <p class="error" role="alert">
             {error}
@@ -69,7 +72,10 @@ export function PostView(props: { store: ChatStore; postId: number; onBack(): vo
             <p class="meta">
               {post.account_name} · <time dateTime={post.created_at}>{formatTime(post.created_at)}</time>
             </p>
-            <div class="text">{post.body}</div>
+            {post.body && <div class="text">{post.body}</div>}
+            {post.media && post.media.length > 0 && (
+              <MediaList media={post.media} removed={store.removedMedia} onOpen={view} />
+            )}
           </article>
         )}
         {post && !removed && (
@@ -96,6 +102,7 @@ export function PostView(props: { store: ChatStore; postId: number; onBack(): vo
           </>
         )}
       </div>
+      {viewer}
     </section>
   );
 }
