@@ -31,12 +31,19 @@ class ModerationReason(Model):
 
     category: str
     severity: str
-    term: str = Field(description="the lexicon term, news signal or classifier that matched")
-    excerpt: str = Field(description="what matched, in the author's own text")
+    term: str = Field(
+        description="the lexicon term, news signal or classifier that matched; for an image, "
+        "the hash list its banked copy came from (`review`: a reviewer's removal)"
+    )
+    excerpt: str = Field(
+        description="what matched, in the author's own text; for an image, which media "
+        "object and how many bits its hash is from the banked one"
+    )
     how: str = Field(
         description="how it was found: a lexicon match's way (`text`, `pinyin`, `homophone`, "
-        "`lookalike`), `hash` or `near_duplicate` for a copy of a removed text, `news_pattern` "
-        "or `news_term` for the news check, `classifier` for a classifier's score"
+        "`lookalike`), `hash` or `near_duplicate` for a copy of a removed text, `image_hash` "
+        "for an image that is a copy of one in the image hash bank, `news_pattern` or "
+        "`news_term` for the news check, `classifier` for a classifier's score"
     )
     start: int | None = Field(
         None,
