@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from townhall.domain.enforcement import Kind, SubjectType
-from townhall.domain.moderation import Decision as Screening
 from townhall.domain.moderation import IMAGE_MATCH, Surface
+from townhall.domain.moderation import Decision as Screening
 from townhall.domain.oversight import SANCTION_KINDS, utc_date
 
 BATCH = 100  # statements per file: what the database's bulk endpoint takes in one call
