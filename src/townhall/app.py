@@ -157,7 +157,7 @@ async def running_services(
     )
     images = ImageBank(
         database,
-        pack.moderation,
+        pack,
         audit,
         clock=clock,
         invalidations=invalidations,

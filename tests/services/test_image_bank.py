@@ -10,6 +10,7 @@ import random
 from dataclasses import replace
 
 from tests.services.conftest import World
+from townhall.domain.hash_lists import HashListFormat
 from townhall.domain.moderation import IMAGE_MATCH, Decision
 from townhall.services.image_bank import ImageBank, Label
 from townhall.store.media import StoredMedia
@@ -111,3 +112,27 @@ async def test_a_hash_its_list_is_unsure_of_holds_where_the_pack_blocks(world: W
         "media 8: 0 bits from a banked image",
     ]
     assert {reason.term for reason in both.reasons} == {"ours"}
+
+
+async def test_an_exported_bank_imports_as_it_is_with_the_labels_a_removal_gives(
+    world: World,
+) -> None:
+    bank = world.services.images
+    await bank.load()
+    rng = random.Random(7)
+    # A removal reported as `other`, or naming no category, banks its images so: such a tag maps
+    # to itself like the pack's categories.
+    reported, unnamed = random_hash(rng), random_hash(rng)
+    assert {"other", "unspecified", "fraud"} <= set(bank.category_map([]))
+    header = "signal_type,signal_str,collab,category,tags"
+    listed = [header, f"pdq,{reported},,,other", f"pdq,{unnamed},,,unspecified"]
+    await imported(bank, listed, "theirs")
+    exported = await bank.export(None, list_name="ours", list_format=HashListFormat.CSV)
+    lines = [line async for page in exported for line in page.splitlines()]
+    assert lines[0] == header
+    assert f"pdq,{reported},ours,POSITIVE_CLASS,other" in lines
+    assert f"pdq,{unnamed},ours,POSITIVE_CLASS,unspecified" in lines
+
+    await imported(bank, lines, "ours")
+    assert bank.match("group", [image(reported)]).categories == ["other"]
+    assert bank.match("group", [image(unnamed)]).categories == ["unspecified"]

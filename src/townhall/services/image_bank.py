@@ -39,13 +39,14 @@ from townhall.domain.moderation import (
     DECISION_ORDER,
     IMAGE_MATCH,
     Decision,
-    ModerationRules,
     Reason,
     Verdict,
     image_decision,
 )
+from townhall.domain.oversight import UNSPECIFIED
 from townhall.domain.pdq_index import PdqHashInvalid, PdqIndex, normalize_pdq
 from townhall.domain.permissions import Permission
+from townhall.domain.policy import PolicyPack
 from townhall.services.audit import AuditTrail
 from townhall.services.caches import Invalidations, Topic
 from townhall.services.principal import Principal, require
@@ -110,7 +111,7 @@ class ImageBank:
     def __init__(
         self,
         database: Database,
-        rules: ModerationRules,
+        pack: PolicyPack,
         audit: AuditTrail,
         *,
         clock: Callable[[], float],
@@ -119,8 +120,12 @@ class ImageBank:
     ) -> None:
         self._db = database
         self._max_list_bytes = max_list_bytes
+        rules = pack.moderation
         self._rules = rules.images
         self._categories = rules.categories
+        # What a removal may bank an image as besides the pack's categories: a report's reason
+        # (`other`), or none named. An exported bank's tags map to themselves on import.
+        self._own_labels = (*pack.review.report_reasons, UNSPECIFIED)
         self._severity = rules.severities[-1]  # a copy of removed content, as a text's copy
         self._audit = audit
         self._clock = clock
@@ -342,8 +347,9 @@ class ImageBank:
 
     def category_map(self, pairs: Iterable[str]) -> dict[str, str]:
         """A list's labels mapped to the pack's categories from `label=category` pairs; a label
-        that is already one of the pack's categories maps to itself unless a pair says
-        otherwise (so an exported bank imports as it is)."""
+        that is already one of the pack's categories, or one a removal banks an image as
+        (`other`, `unspecified`), maps to itself unless a pair says otherwise (so an exported
+        bank imports as it is)."""
         pairs = list(pairs)
         if len(pairs) > MAX_CATEGORY_PAIRS or any(len(pair) > MAX_PAIR_CHARS for pair in pairs):
             raise InvalidInput(
@@ -351,7 +357,7 @@ class ImageBank:
                 f"{MAX_PAIR_CHARS} characters",
                 code=ErrorCode.CATEGORY_MAP_INVALID,
             )
-        mapping = {category: category for category in self._categories}
+        mapping = {label: label for label in (*self._categories, *self._own_labels)}
         for pair in pairs:
             label, equals, category = pair.partition("=")
             label, category = label.strip(), category.strip()

@@ -21,6 +21,7 @@ from townhall.domain.errors import (
     PolicyRefusal,
 )
 from townhall.domain.news_check import UNLICENSED_NEWS
+from townhall.domain.oversight import UNSPECIFIED
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.domain.review import (
@@ -415,7 +416,7 @@ class ReviewDesk:
         # text stays free to an entitled account, so only content categories bank it.
         banked_for = [category for category in categories if category != UNLICENSED_NEWS]
         if finding.category or banked_for or not categories:
-            category = finding.category or (banked_for[0] if banked_for else "unspecified")
+            category = finding.category or (banked_for[0] if banked_for else UNSPECIFIED)
             await self._bank(conn, case, category, now_ms)
             # Its images too; the same image uploaded again and sent elsewhere goes at once.
             await self._images.bank_removed(conn, media, category=category, case_id=case.id)
