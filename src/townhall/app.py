@@ -43,6 +43,7 @@ from townhall.services.group_links import JoinLinks
 from townhall.services.groups import Groups
 from townhall.services.holds import Holds
 from townhall.services.identity import IdentityService
+from townhall.services.image_bank import ImageBank
 from townhall.services.intake import CaseIntake
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.media import MediaService
@@ -154,8 +155,21 @@ async def running_services(
         limits=limits,
         clock=clock,
     )
+    images = ImageBank(
+        database,
+        pack,
+        audit,
+        clock=clock,
+        invalidations=invalidations,
+        max_list_bytes=limits.max_hash_list_bytes,
+    )
     content_check = ContentCheck(
-        database, pack.moderation, audit, clock=clock, invalidations=invalidations
+        database,
+        pack.moderation,
+        audit,
+        clock=clock,
+        invalidations=invalidations,
+        images=images,
     )
     await content_check.load()
     names = Names(content_check, pack.naming)
@@ -164,7 +178,7 @@ async def running_services(
     corrections = Corrections(database, bus, clock=clock)
     intake = CaseIntake(database, content_check, pack, clock=clock)
     review = ReviewDesk(
-        database, takedown, corrections, content_check, notices, pack, audit, clock=clock
+        database, takedown, corrections, content_check, images, notices, pack, audit, clock=clock
     )
     # No classifiers until the server loads them (see build_app): a CLI command needs none.
     classifiers = ClassifierStage(
@@ -280,12 +294,21 @@ async def running_services(
         ),
         media=media,
         moderation=content_check,
+        images=images,
         intake=intake,
         review=review,
         corrections=corrections,
         enforcement=enforcement,
         appeals=Appeals(
-            database, enforcement, takedown, content_check, notices, audit, pack, clock=clock
+            database,
+            enforcement,
+            takedown,
+            content_check,
+            images,
+            notices,
+            audit,
+            pack,
+            clock=clock,
         ),
         reports=ReportService(
             database, intake, enforcement, notices, pack, rate_limits, limits, clock=clock
@@ -492,6 +515,9 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
             app.state.settings = settings
             app.state.services = services
             services.vitals.watch_batches(metrics.writer_batches.observe)
+            # Before the first request: an image is never checked against a bank not yet read.
+            # The server's alone (seconds for a million hashes): no command needs it.
+            await services.images.load()
             # Once per cluster, on the process that leads (store/leadership.py).
             cluster_work: list[Callable[[], Coroutine[Any, Any, object]]] = [
                 partial(
@@ -524,6 +550,9 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
                 # reader is told once however many processes deliver).
                 asyncio.create_task(
                     services.moderation.keep_loaded(settings.lexicon_reload_interval_seconds)
+                ),
+                asyncio.create_task(
+                    services.images.keep_loaded(settings.lexicon_reload_interval_seconds)
                 ),
                 asyncio.create_task(services.corrections.keep_delivering()),
             ]

@@ -444,6 +444,14 @@ async def reports_review_and_lexicon(
     await admin.request("DELETE", "/api/v1/admin/lexicon/terms", params={"text": term})
     await reviewer.request("GET", "/api/v1/admin/moderation/statements")
     await reviewer.request("GET", "/api/v1/admin/moderation/hash-bank")
+    hashed = uuid.uuid4().hex * 2  # a PDQ hash no picture has
+    hashes = "/api/v1/admin/moderation/image-hashes"
+    listed = await admin.raw(
+        "POST", hashes, params={"list": "fraud"}, content=f"pdq {hashed}\n".encode()
+    )
+    assert listed.status_code == 201, listed.text
+    assert (await admin.raw("GET", f"{hashes}/export")).status_code == 200
+    assert (await admin.raw("DELETE", hashes, params={"pdq": hashed})).status_code == 204
     await reviewer.request("GET", "/api/v1/admin/moderation/trainings")
     since = {"since": "2026-01-01T00:00:00Z"}
     rescan = await admin.request("POST", "/api/v1/admin/moderation/rescans", json=since)

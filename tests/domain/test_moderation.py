@@ -11,11 +11,15 @@ from townhall.domain.moderation import (
     SURFACES,
     ClassifierRule,
     Decision,
+    ImageRules,
     ModerationRules,
     Reason,
     TermRule,
+    Verdict,
     check_rules,
     decide,
+    image_decision,
+    strictest,
 )
 
 RULES = ModerationRules(
@@ -29,6 +33,7 @@ RULES = ModerationRules(
     homophone_max_share=0.5,
     near_duplicate_threshold=0.7,
     near_duplicate_min_chars=30,
+    images=ImageRules(31, 50, {"direct": "flag", "group": "block", "public_post": "hold"}),
     terms=(TermRule("赌博", "gambling", "high"),),
 )
 TEXT = "今晚赌博, 明天刷单"
@@ -123,6 +128,26 @@ def test_sound_rules_pass() -> None:
         ({"near_duplicate_threshold": 0}, "moderation.near_duplicate_threshold:"),
         ({"near_duplicate_threshold": 1.2}, "moderation.near_duplicate_threshold:"),
         ({"near_duplicate_min_chars": 5}, "moderation.near_duplicate_min_chars:"),
+        (
+            {"images": msgspec.structs.replace(RULES.images, max_distance=65)},
+            "moderation.images.max_distance:",
+        ),
+        (
+            {"images": msgspec.structs.replace(RULES.images, min_quality=101)},
+            "moderation.images.min_quality:",
+        ),
+        (
+            {"images": msgspec.structs.replace(RULES.images, on_match={"direct": "block"})},
+            "moderation.images.on_match:",
+        ),
+        (
+            {
+                "images": msgspec.structs.replace(
+                    RULES.images, on_match={**RULES.images.on_match, "group": "quarantine"}
+                )
+            },
+            "moderation.images.on_match.group:",
+        ),
     ],
 )
 def test_unsound_rules_are_named_by_key(changes: dict[str, object], named: str) -> None:
@@ -144,3 +169,32 @@ def test_flag_and_hold_stay_allowed_on_content_surfaces(decision: str) -> None:
     for surface in ("direct", "group", "public_post"):
         surfaces = {**RULES.surfaces, surface: {**RULES.surfaces[surface], "low": decision}}
         assert check_rules(rules_with(surfaces=surfaces)) is None
+
+
+# Images ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("surface", "opinion", "decision"),
+    [
+        ("group", "POSITIVE_CLASS", Decision.BLOCK),
+        ("group", "INVESTIGATION_SEED", Decision.HOLD),
+        ("group", "DISPUTED", Decision.HOLD),
+        ("direct", "INVESTIGATION_SEED", Decision.FLAG),  # short of a block: as the pack says
+        ("public_post", "POSITIVE_CLASS", Decision.HOLD),
+    ],
+)
+def test_a_copy_of_a_hash_its_list_is_unsure_of_is_held_where_the_pack_blocks(
+    surface: str, opinion: str, decision: str
+) -> None:
+    assert image_decision(RULES.images, surface, opinion) == decision
+
+
+def test_the_strictest_of_a_text_s_and_its_images_verdicts_wins_with_all_their_reasons() -> None:
+    text = Verdict(Decision.FLAG, (Reason("fraud", "medium", "刷单", "刷单", "text", 0, 2),))
+    image = Verdict(Decision.HOLD, (Reason("gambling", "high", "review", "media 7", "image_hash"),))
+    both = strictest(text, image)
+    assert both.decision == Decision.HOLD
+    assert both.reasons == (*text.reasons, *image.reasons)
+    assert strictest(Verdict(Decision.ALLOW), Verdict(Decision.ALLOW)).reasons == ()
+    assert strictest(Verdict(Decision.ALLOW), image) == image

@@ -167,3 +167,13 @@ def test_sanctions_map_onto_the_databases_decisions_and_a_warning_onto_none() ->
     assert dsa.dsa_category([]) == dsa.OTHER_CATEGORY
     assert dsa.puid(b"k" * 32, "case", 1) != dsa.puid(b"k" * 32, "sanction", 1)
     assert dsa.puid(b"k" * 32, "case", 1) == dsa.puid(b"k" * 32, "case", 1)
+
+
+def test_an_automated_decision_s_facts_say_what_it_matched_against_and_not_the_text() -> None:
+    reasons = [
+        {"category": "fraud", "severity": "critical", "excerpt": "media 7", "how": "image_hash"},
+        {"category": "fraud", "severity": "high", "excerpt": "刷单返利", "how": "text"},
+    ]
+    facts = dsa.screen_facts("group", "block", reasons)
+    assert "the image hash bank" in facts and "the lexicon" in facts
+    assert "fraud (critical)" in facts and "刷单返利" not in facts and "media 7" not in facts

@@ -79,6 +79,11 @@ PACK: dict[str, Any] = {
         "homophone_max_share": 0.5,
         "near_duplicate_threshold": 0.7,
         "near_duplicate_min_chars": 30,
+        "images": {
+            "max_distance": 31,
+            "min_quality": 50,
+            "on_match": {"direct": "block", "group": "block", "public_post": "hold"},
+        },
         "terms": [{"text": "scam", "category": "fraud", "severity": "high"}],
         "allowlist": ["scampi"],
     },

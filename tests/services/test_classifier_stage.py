@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from townhall.domain.classifiers import UNNAMED, Flag
-from townhall.domain.moderation import SURFACES, ClassifierRule, ModerationRules
+from townhall.domain.moderation import SURFACES, ClassifierRule, ImageRules, ModerationRules
 from townhall.services import classifiers
 from townhall.services.classifier_plugins import EnglishProfanity
 from townhall.services.classifiers import ClassifierStage, Subject, build_plugins
@@ -29,6 +29,7 @@ def rules(**classifiers: ClassifierRule) -> ModerationRules:
         homophone_max_share=0.5,
         near_duplicate_threshold=0.7,
         near_duplicate_min_chars=30,
+        images=ImageRules(31, 50, {"direct": "block", "group": "block", "public_post": "block"}),
         classifiers=classifiers,
     )
 

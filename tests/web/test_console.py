@@ -10,6 +10,7 @@ import asyncio
 import json
 import re
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -404,6 +405,14 @@ async def test_an_administrator_follows_a_rescan_and_reads_the_bank_and_the_trai
     _, _, removed = await flagged_case(operator, await make_user("friend"), reviewer)
     await decided_case(reviewer, removed["id"], "remove", "gambling advertisement")
     post = await post_matching_a_new_term(operator, reviewer, admin)
+    hashed = uuid.uuid4().hex * 2  # an imported list's PDQ hash
+    listed = await admin.raw(
+        "POST",
+        "/api/v1/admin/moderation/image-hashes",
+        params={"list": "fraud"},
+        content=f"pdq {hashed}\n".encode(),
+    )
+    assert listed.status_code == 201, listed.text
     report = {
         "training_size": 320,
         "validation_size": 80,
@@ -432,6 +441,11 @@ async def test_an_administrator_follows_a_rescan_and_reads_the_bank_and_the_trai
     await open_desk(page, "detection", english)
     bank = page.get_by_role("region", name=console_ui(english, "detection.bank"))
     await expect(bank.locator(f"tr[data-case='{removed['id']}']")).to_have_count(1)
+    images = page.get_by_role("region", name=console_ui(english, "detection.image_bank"))
+    await expect(images.locator(f"code[title='{hashed}']")).to_have_count(1)
+    await expect(images).to_contain_text(
+        console_ui(english, "detection.source.import", list="fraud")
+    )
     training = page.get_by_test_id("training").first
     await expect(training).to_contain_text("96%")
     await expect(training).to_contain_text("87.5%")

@@ -2,8 +2,8 @@
 
 The body is read here, up to the limit, before the app sees it: a chunked upload without a
 Content-Length is refused as soon as it passes the limit, and the app never parses a partial one.
-A route that streams its body (a media upload) is let past: it counts the body itself, within
-limits of its own, and keeps none of it in memory.
+A route that streams its body (a media upload, an image hash list) is let past: it counts the body
+itself, within limits of its own (a media upload keeps none of it in memory).
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from townhall.api.errors import error_response
 from townhall.domain.errors import ErrorCode
 
 # (method, path) of the routes that stream their body within caps of their own.
-STREAMED_BODIES = frozenset({("POST", "/api/v1/media")})
+STREAMED_BODIES = frozenset(
+    {("POST", "/api/v1/media"), ("POST", "/api/v1/admin/moderation/image-hashes")}
+)
 
 
 class BodySizeLimit:

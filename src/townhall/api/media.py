@@ -130,12 +130,12 @@ async def upload(
         else None
     )
     stored = await services.media.upload(
-        principal, _body(request), filename=filename, declared_size=size
+        principal, streamed_body(request), filename=filename, declared_size=size
     )
     return render_media(stored)
 
 
-async def _body(request: Request) -> AsyncIterator[bytes]:
+async def streamed_body(request: Request) -> AsyncIterator[bytes]:
     """The request's body as it arrives; a client gone before the end is the upload's refusal
     (nothing of it is kept), not the server's error."""
     try:

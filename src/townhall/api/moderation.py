@@ -1,17 +1,20 @@
 """Staff routes for moderation: the lexicon, trying a text, the statements of reasons, the hash
-bank, rescans and classifier trainings."""
+banks (the image bank's hash lists imported and exported), rescans and classifier trainings."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
+from townhall.api.media import streamed_body
 from townhall.api.models.common import Cursor, at_most, cursor_position, errors, next_cursor
 from townhall.api.models.moderation import (
     CheckedText,
     HashBank,
+    ImportedHashList,
     LexiconListing,
     LexiconTerm,
     RescanList,
@@ -20,7 +23,9 @@ from townhall.api.models.moderation import (
     TrainingList,
     TrainingResult,
 )
+from townhall.api.openapi import media_ref
 from townhall.api.schemas import MAX_ID, LexiconTermIn, RescanIn, TextCheckIn
+from townhall.domain.hash_lists import HashListFormat
 from townhall.domain.permissions import Permission
 
 router = APIRouter(prefix="/api/v1/admin", tags=["moderation"])
@@ -159,3 +164,127 @@ async def trainings(principal: PrincipalDep, services: ServicesDep) -> Any:
     train` records them)."""
     found = await services.trainings.latest(principal)
     return {"trainings": [TrainingResult.of(training) for training in found]}
+
+
+# The image hash bank ---------------------------------------------------------------------------
+
+HASH_LIST_BODY = {
+    "required": True,
+    "description": "the list as its file is, UTF-8, at most max_hash_list_bytes: the CSV "
+    "`threatexchange dataset -P --csv` prints, or `pdq <hash>` a line (docs/media.md)",
+    "content": {
+        "text/csv": {"schema": media_ref("HashList")},
+        "text/plain": {"schema": media_ref("HashList")},
+    },
+}
+
+
+@router.post(
+    "/moderation/image-hashes",
+    summary="Import a hash list (Meta's HMA / ThreatExchange formats) into the image hash bank",
+    status_code=201,
+    response_model=ImportedHashList,
+    responses=errors(413),
+    openapi_extra={**needs(Permission.EDIT_LEXICON), "requestBody": HASH_LIST_BODY},
+)
+async def import_image_hashes(
+    request: Request,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    list_name: Annotated[
+        str,
+        Query(
+            alias="list",
+            min_length=1,
+            max_length=128,
+            description="the list's name, kept with each of its hashes. A row is labelled by "
+            "its tags, then its `collab` (or, where it gives none, this name)",
+        ),
+    ],
+    category_map: Annotated[
+        list[str] | None,
+        Query(
+            description="`label=category`, repeated: a list's tags (or its name) mapped to the "
+            "pack's categories; a label that is a category of the pack maps to it unless named "
+            "here"
+        ),
+    ] = None,
+) -> Any:
+    """The whole list or nothing: a line that is no PDQ hash, or whose labels map to no
+    category, refuses it with 400 `hash_list_invalid` listing the first problems by line. Rows
+    of other signal types and NEGATIVE_CLASS rows are passed over and counted. Its hashes are in
+    force on every process once this answers; the import is in the audit log."""
+    imported = await services.images.import_upload(
+        principal, streamed_body(request), list_name=list_name, category_map=category_map or []
+    )
+    return imported
+
+
+@router.get(
+    "/moderation/image-hashes/export",
+    summary="Export the image hash bank as a hash list",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "the bank as a hash list, each hash tagged with its category",
+            "content": {
+                "text/csv": {"schema": media_ref("HashList")},
+                "text/plain": {"schema": media_ref("HashList")},
+            },
+        }
+    },
+    openapi_extra=needs(Permission.EXPORT_HASH_BANK),
+)
+async def export_image_hashes(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    list_name: Annotated[
+        str,
+        Query(
+            alias="list",
+            min_length=1,
+            max_length=128,
+            description="the name the list gives itself (the CSV's `collab`)",
+        ),
+    ] = "townhall",
+    list_format: Annotated[
+        HashListFormat,
+        Query(
+            alias="format",
+            description="`csv`: the table `threatexchange dataset -P --csv` prints, each hash "
+            "with its opinion and tagged with its category (what an import here reads back as "
+            "it was); `plain`: `pdq <hash>` a line, nothing else",
+        ),
+    ] = HashListFormat.CSV,
+) -> StreamingResponse:
+    """Streamed as it is read, in the order of the hashes; the export is in the audit log."""
+    lines = await services.images.export(principal, list_name=list_name, list_format=list_format)
+    csv = list_format == HashListFormat.CSV
+    return StreamingResponse(
+        (text.encode() async for text in lines),
+        media_type="text/csv; charset=utf-8" if csv else "text/plain; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="image-hashes.{"csv" if csv else "txt"}"'
+        },
+    )
+
+
+@router.delete(
+    "/moderation/image-hashes",
+    summary="Take one hash out of the image hash bank",
+    status_code=204,
+    response_class=Response,
+    responses=errors(404),
+    openapi_extra=needs(Permission.EDIT_LEXICON),
+)
+async def remove_image_hash(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    pdq: Annotated[
+        str, Query(min_length=1, max_length=64, description="the PDQ hash, 64 hex digits")
+    ],
+) -> Response:
+    """An imported list's false positive, say: copies of it are sent again from now on, on
+    every process. A reviewer's removal reversed on appeal takes its hashes out by itself."""
+    await services.images.remove(principal, pdq)
+    return Response(status_code=204)

@@ -80,6 +80,13 @@ MEDIA_SCHEMAS = {
         "type": "string",
         "description": "a media object's bytes (or a range of them), as its Content-Type says",
     },
+    "HashList": {
+        "type": "string",
+        "description": "a PDQ hash list in a format of Meta's ThreatExchange tools (UTF-8): the "
+        "CSV `threatexchange dataset -P --csv` prints (a header row naming signal_type and "
+        "signal_str; collab, category and tags optional), or the local-file exchange's file "
+        "(`pdq <hash>`, or the bare hash, a line)",
+    },
 }
 
 

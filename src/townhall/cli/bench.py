@@ -140,6 +140,45 @@ def moderation(
     run(BenchOptions(terms=terms, messages=messages, evasions=evasions, seed=seed), json_file)
 
 
+@bench_app.command("media")
+def media(
+    json_file: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
+    uploads: Annotated[int, typer.Option(min=1, help="photos uploaded, timed")] = 100,
+    concurrency: Annotated[int, typer.Option(min=1, help="uploads in flight at once")] = 4,
+    photos: Annotated[
+        int, typer.Option(min=1, help="distinct photos made; the uploads are variants of them")
+    ] = 4,
+    width: Annotated[int, typer.Option(min=64, help="the photos' width in pixels")] = 2560,
+    height: Annotated[int, typer.Option(min=64, help="the photos' height in pixels")] = 1920,
+    pdq_images: Annotated[int, typer.Option(min=1, help="images hashed in process")] = 20,
+    bank_size: Annotated[
+        int, typer.Option(min=1000, help="hashes in the image hash bank looked up")
+    ] = 1_000_000,
+    lookups: Annotated[
+        int, typer.Option(min=10, help="bank lookups that hit, and that miss")
+    ] = 1000,
+) -> None:
+    """Uploads/s and latency of ~2 MB photo JPEGs over the API, PDQ time per image, and lookups
+    in an image hash bank of a million hashes."""
+    from townhall.bench.media import MediaBenchOptions, run
+
+    options = MediaBenchOptions(
+        uploads=uploads,
+        concurrency=concurrency,
+        photos=photos,
+        width=width,
+        height=height,
+        pdq_images=pdq_images,
+        bank_size=bank_size,
+        lookups=lookups,
+    )
+    try:
+        run(options, json_file)
+    except RuntimeError as problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(1) from None
+
+
 @bench_app.command("middleware")
 def middleware(
     json_file: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,

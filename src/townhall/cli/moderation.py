@@ -1,11 +1,14 @@
-"""`townhall moderation train | rescan`: the moderation pipeline's offline work, on the data
-dir."""
+"""`townhall moderation train | rescan | image-hashes import | image-hashes export`: the
+moderation pipeline's offline work, on the data dir."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -168,3 +171,117 @@ def _since_ms(text: str, now: float) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
+
+
+image_hashes_app = typer.Typer(
+    help="The image hash bank: hash lists in Meta's HMA / ThreatExchange formats.",
+    no_args_is_help=True,
+)
+moderation_app.add_typer(image_hashes_app, name="image-hashes")
+
+
+@image_hashes_app.command("import")
+def import_image_hashes(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="the CSV of `threatexchange dataset -P --csv`, or `pdq <hash>` a line",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    list_name: Annotated[
+        str, typer.Option("--list", help="the list's name, kept with each of its hashes")
+    ],
+    category_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--category-map",
+            help="label=category: a tag (or the list's name) mapped to one of the pack's "
+            "categories; repeat it. A label that is a category of the pack maps to itself",
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Bank a hash list: every line is checked first, and a list with a problem banks nothing.
+    Running servers take its hashes in within seconds (lexicon_reload_interval_seconds)."""
+    from townhall.app import running_services
+    from townhall.services.image_bank import Imported
+
+    settings = settings_from(config, data_dir=data_dir)
+
+    def lines() -> Iterator[str]:
+        with file.open(encoding="utf-8", newline="") as opened:
+            yield from opened
+
+    async def run() -> Imported:
+        async with running_services(settings) as services:
+            images = services.images
+            mapping = images.category_map(category_map or [])
+            with Progress(transient=True, console=Console(stderr=True)) as progress:
+                task = progress.add_task("checking and banking", total=None)
+
+                def advance(written: int, total: int) -> None:
+                    progress.update(task, total=total, advance=written)
+
+                return await images.import_list(
+                    None, lines, list_name=list_name, category_map=mapping, on_progress=advance
+                )
+
+    try:
+        imported = asyncio.run(run())
+    except DomainError as error:
+        typer.echo(f"error: {file}: {error.message}", err=True)
+        raise typer.Exit(1) from error
+    except UnicodeDecodeError as error:
+        typer.echo(f"error: {file}: the list is not UTF-8 text; nothing was banked", err=True)
+        raise typer.Exit(1) from error
+    held = f", {imported.held} held rather than blocked" if imported.held else ""
+    typer.echo(
+        f"banked {imported.banked} hash(es) of list {imported.list_name!r} "
+        f"({imported.list_format}){held}"
+    )
+    for category, count in imported.by_category.items():
+        typer.echo(f"  {category}: {count}")
+    for reason, count in imported.skipped.items():
+        typer.echo(f"  skipped, {reason}: {count}")
+
+
+@image_hashes_app.command("export")
+def export_image_hashes(
+    output: Annotated[Path | None, typer.Argument(help="the file to write; stdout without")] = None,
+    list_name: Annotated[
+        str, typer.Option("--list", help="the name the list gives itself (the CSV's collab)")
+    ] = "townhall",
+    plain: Annotated[
+        bool, typer.Option("--plain", help="`pdq <hash>` a line, without categories")
+    ] = False,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """The bank as a hash list: the CSV `threatexchange dataset -P --csv` prints, each hash
+    with its opinion and tagged with its category (what `import` reads back as it was)."""
+    from townhall.app import running_services
+    from townhall.domain.hash_lists import HashListFormat
+
+    settings = settings_from(config, data_dir=data_dir)
+    list_format = HashListFormat.PLAIN if plain else HashListFormat.CSV
+
+    async def run() -> None:
+        async with running_services(settings) as services:
+            lines = await services.images.export(None, list_name=list_name, list_format=list_format)
+            with contextlib.ExitStack() as stack:
+                out = (
+                    sys.stdout
+                    if output is None
+                    else stack.enter_context(output.open("w", encoding="utf-8", newline=""))
+                )
+                async for text in lines:
+                    out.write(text)
+
+    try:
+        asyncio.run(run())
+    except DomainError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(1) from error

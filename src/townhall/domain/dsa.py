@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from townhall.domain.enforcement import Kind, SubjectType
+from townhall.domain.moderation import IMAGE_MATCH, Surface
 from townhall.domain.moderation import Decision as Screening
-from townhall.domain.moderation import Surface
 from townhall.domain.oversight import SANCTION_KINDS, utc_date
 
 BATCH = 100  # statements per file: what the database's bulk endpoint takes in one call
@@ -94,6 +94,11 @@ RESTRICTING_KINDS = tuple(kind for kind in SANCTION_KINDS if kind != Kind.WARNIN
 # The automated check's decisions that restrict: a flag delivers and only queues for review.
 RESTRICTING_SCREENS = (Screening.HOLD, Screening.BLOCK)
 HASH_MATCH = "hash"  # a reason's `how` when the text was removed before (services/moderation.py)
+# What the check matched content against, by a reason's `how`; the lexicon otherwise.
+MATCHED_AGAINST = {
+    HASH_MATCH: "a text removed earlier",
+    IMAGE_MATCH: "the image hash bank (images removed earlier, industry hash lists)",
+}
 SURFACE_WORDS: dict[str, str] = {
     Surface.DIRECT: "a direct message",
     Surface.GROUP: "a group message",
@@ -158,9 +163,7 @@ def screen_facts(surface: str, decision: str, reasons: list[dict[str, Any]]) -> 
     """The facts of an automated decision, from its reasons' categories and severities only:
     the matched excerpt is the author's own text and stays out."""
     found = sorted({f"{r['category']} ({r['severity']})" for r in reasons}) or ["a listed term"]
-    means = {
-        "a text removed earlier" if r.get("how") == HASH_MATCH else "the lexicon" for r in reasons
-    }
+    means = {MATCHED_AGAINST.get(r.get("how", ""), "the lexicon") for r in reasons}
     how = " and ".join(sorted(means)) or "the lexicon"
     what = SURFACE_WORDS.get(surface, "a text")
     if decision == Screening.HOLD:

@@ -111,6 +111,10 @@ class ErrorCode(StrEnum):
     MEDIA_EMPTY = "media_empty", 400, "an upload of no bytes"
     MEDIA_IDS_INVALID = "media_ids_invalid", 400, "more media than max_media_per_item, or the same one twice"
     UPLOAD_INCOMPLETE = "upload_incomplete", 400, "the upload's body ended before it was whole: the client went away"
+    # the image hash bank
+    CATEGORY_MAP_INVALID = "category_map_invalid", 400, "a hash list's category mapping is not label=category, or names a category the pack does not have"
+    HASH_LIST_INVALID = "hash_list_invalid", 400, "an image hash list has problems (its name, its encoding, a line that is no PDQ hash, a label mapped to no category); the message lists them by line, and nothing was imported"
+    PDQ_HASH_INVALID = "pdq_hash_invalid", 400, "not a PDQ hash: 64 hexadecimal digits"
 
     # 401: no valid session ----------------------------------------------------------------------
     ACCOUNT_INACTIVE = "account_inactive", 401, "the account is no longer active or no longer exists"
@@ -183,6 +187,7 @@ class ErrorCode(StrEnum):
     FRIEND_REQUEST_NOT_FOUND = "friend_request_not_found", 404, "no open friend request from that user to the caller"
     # media
     MEDIA_NOT_FOUND = "media_not_found", 404, "no such media object, or none the caller may read"
+    IMAGE_HASH_NOT_FOUND = "image_hash_not_found", 404, "the image hash bank holds no such hash"
 
     # 405 ----------------------------------------------------------------------------------------
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, "the route does not take this HTTP method"
@@ -230,6 +235,7 @@ class ErrorCode(StrEnum):
     MESSAGE_TOO_LARGE = "message_too_large", 413, "a message's text is over the byte limit"
     IMAGE_TOO_LARGE = "image_too_large", 413, "an image of more pixels than max_image_pixels (a decompression bomb)"
     MEDIA_TOO_LARGE = "media_too_large", 413, "an upload over its kind's byte limit (max_image_bytes, max_file_bytes)"
+    HASH_LIST_TOO_LARGE = "hash_list_too_large", 413, "an image hash list over max_hash_list_bytes: import it with the command line"
 
     # 415: not a format taken ----------------------------------------------------------------------
     MEDIA_TYPE_UNSUPPORTED = "media_type_unsupported", 415, "the upload's bytes are none of the formats taken (media_formats), whatever its name says"
@@ -244,6 +250,7 @@ class ErrorCode(StrEnum):
     CODE_EXPIRED = "code_expired", 422, "the SMS code has expired"
     CODE_INVALID = "code_invalid", 422, "the SMS code is wrong"
     CONTENT_BLOCKED = "content_blocked", 422, "the text matches content the policy blocks"
+    MEDIA_BLOCKED = "media_blocked", 422, "an attached image is a copy of one the image hash bank holds, which the policy blocks"
     DSA_STATEMENTS_OFF = "dsa_statements_off", 422, "the policy pack files no DSA statements of reasons"
     ENTITLEMENT_NOT_ALLOWED = "entitlement_not_allowed", 422, "a news entitlement the account's category may not be given"
     ENTITY_NAME_REQUIRED = "entity_name_required", 422, "an organisation's account needs its registered name"

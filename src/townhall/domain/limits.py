@@ -48,3 +48,5 @@ class Limits:
     max_filename_chars: int = 255
     uploads_per_user: str = "60/minute;1000/day"
     media_decodes_at_once: int = 2
+    # an image hash list imported over the admin API (the command line has none)
+    max_hash_list_bytes: int = 16 * 1024 * 1024

@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from townhall.domain.hash_lists import Opinion
 from townhall.domain.lexicon import Homophones, Match
 from townhall.domain.near_duplicates import CHUNK_CHARS
 
@@ -32,6 +33,15 @@ class Surface(StrEnum):
 
 
 SURFACES = (Surface.DIRECT, Surface.GROUP, Surface.PUBLIC_POST, Surface.NAME)
+# Where images are attached: names carry none.
+IMAGE_SURFACES = (Surface.DIRECT, Surface.GROUP, Surface.PUBLIC_POST)
+IMAGE_MATCH = "image_hash"  # a reason's `how` when an image is a copy of a banked one
+# A hash list's opinions short of certainty: a copy of such a hash is held for a reviewer where
+# the pack would block it (a hash to verify, or one the list's sources disagree on).
+IMAGE_HOLD_OPINIONS = frozenset({Opinion.INVESTIGATION_SEED, Opinion.DISPUTED})
+# Past this many bits unrelated photos begin to match (PDQ suggests 31; unrelated hashes lie
+# some 128 bits apart, but real photos less evenly than random bits).
+MAX_IMAGE_DISTANCE = 64
 
 
 class RescanState(StrEnum):
@@ -67,6 +77,19 @@ class ClassifierRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     surfaces: tuple[str, ...] = ("group", "public_post")  # where it scores what was delivered
 
 
+class ImageRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """When an image attached to a message or post is a copy of one in the image hash bank."""
+
+    # PDQ bits an image's hash may differ from a banked one's and still be its copy.
+    max_distance: int
+    # PDQ quality (0-100) below which an image is too flat to tell copies from chance: it is
+    # neither looked up nor banked.
+    min_quality: int
+    # Surface (direct, group, public_post) -> what a copy does there. A hash its list holds as
+    # INVESTIGATION_SEED or DISPUTED is held where this says block (IMAGE_HOLD_OPINIONS).
+    on_match: dict[str, str]
+
+
 class ModerationRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     categories: tuple[str, ...]
     severities: tuple[str, ...]  # least severe first
@@ -79,6 +102,7 @@ class ModerationRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # to a removed text's is blocked like an exact copy.
     near_duplicate_threshold: float
     near_duplicate_min_chars: int
+    images: ImageRules
     terms: tuple[TermRule, ...] = ()
     allowlist: tuple[str, ...] = ()
     classifiers: dict[str, ClassifierRule] = {}  # classifier name -> rule; unnamed: off
@@ -128,6 +152,29 @@ class Verdict:
 ALLOWED = Verdict(Decision.ALLOW)
 
 
+def strictest(first: Verdict, *others: Verdict) -> Verdict:
+    """One verdict of several checks of the same content (its text, its images): the most
+    restrictive decision, with every reason of those that did not allow it."""
+    verdicts = (first, *others)
+    decision = max((verdict.decision for verdict in verdicts), key=DECISION_ORDER.index)
+    if decision == Decision.ALLOW:
+        return ALLOWED
+    shown = [verdict for verdict in verdicts if verdict.decision != Decision.ALLOW]
+    return Verdict(
+        decision,
+        tuple(reason for verdict in shown for reason in verdict.reasons),
+        automated=all(verdict.automated for verdict in shown),
+    )
+
+
+def image_decision(rules: ImageRules, surface: str, opinion: str) -> str:
+    """What a copy of a banked image does on the surface, by what its list thinks of it."""
+    decision = rules.on_match[surface]
+    if decision == Decision.BLOCK and opinion in IMAGE_HOLD_OPINIONS:
+        return Decision.HOLD
+    return decision
+
+
 def decide(text: str, matches: Sequence[Match], surface: str, rules: ModerationRules) -> Verdict:
     """The most restrictive decision any match calls for on this surface, with every match as
     a reason."""
@@ -162,7 +209,7 @@ def check_rules(rules: ModerationRules) -> str | None:
             if surface == Surface.NAME and decision not in (Decision.ALLOW, Decision.BLOCK):
                 # A name is taken or refused at once: there is no content to queue or release.
                 return f"moderation.surfaces.name.{severity}: a name is only allowed or blocked"
-    similarity = _similarity_problem(rules)
+    similarity = _similarity_problem(rules) or _images_problem(rules.images)
     if similarity is not None:
         return similarity
     for position, term in enumerate(rules.terms):
@@ -178,6 +225,22 @@ def check_rules(rules: ModerationRules) -> str | None:
         unknown = [surface for surface in rule.surfaces if surface not in SURFACES]
         if unknown:
             return f"moderation.classifiers.{name}.surfaces: unknown surface {unknown[0]!r}"
+    return None
+
+
+def _images_problem(rules: ImageRules) -> str | None:
+    if not 0 <= rules.max_distance <= MAX_IMAGE_DISTANCE:
+        return f"moderation.images.max_distance: must be 0 to {MAX_IMAGE_DISTANCE}"
+    if not 0 <= rules.min_quality <= 100:
+        return "moderation.images.min_quality: must be 0 to 100"
+    if set(rules.on_match) != set(IMAGE_SURFACES):
+        return f"moderation.images.on_match: must list exactly {', '.join(IMAGE_SURFACES)}"
+    for surface, decision in rules.on_match.items():
+        if decision not in DECISION_ORDER:
+            return (
+                f"moderation.images.on_match.{surface}: {decision!r} is not one of "
+                f"{', '.join(DECISION_ORDER)}"
+            )
     return None
 
 

@@ -37,6 +37,7 @@ class Permission(StrEnum):
     READ_STATEMENTS = "read_statements"
     READ_LEXICON = "read_lexicon"
     EDIT_LEXICON = "edit_lexicon"
+    EXPORT_HASH_BANK = "export_hash_bank"
     RESCAN_POSTS = "rescan_posts"
     READ_SANCTIONS = "read_sanctions"
     APPLY_SANCTION = "apply_sanction"
@@ -115,7 +116,10 @@ TABLE: Mapping[Permission, Grant] = MappingProxyType(
         Permission.DECIDE_ESCALATED_CASE: _writes((ADMIN,), "claim or decide an escalated case"),
         Permission.READ_STATEMENTS: _reads(DESK, "read the statements of reasons"),
         Permission.READ_LEXICON: _reads(DESK, "read the lexicon and try a text against it"),
-        Permission.EDIT_LEXICON: _writes((ADMIN,), "add and remove lexicon terms"),
+        Permission.EDIT_LEXICON: _writes(
+            (ADMIN,), "add and remove lexicon terms; import image hash lists, remove a banked hash"
+        ),
+        Permission.EXPORT_HASH_BANK: _reads((ADMIN,), "export the image hash bank as a hash list"),
         Permission.RESCAN_POSTS: _writes(
             (ADMIN,), "re-check published posts with the lexicon and hash bank as they are now"
         ),

@@ -26,6 +26,7 @@ from townhall.domain.review import CaseState, Target, Verdict
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
 from townhall.services.enforcement import GRAVE, Enforcement
+from townhall.services.image_bank import ImageBank
 from townhall.services.moderation import ContentCheck
 from townhall.services.notices import Notices
 from townhall.services.principal import Principal, require
@@ -47,6 +48,7 @@ class Appeals:
         enforcement: Enforcement,
         takedown: Takedown,
         content_check: ContentCheck,
+        images: ImageBank,
         notices: Notices,
         audit: AuditTrail,
         pack: PolicyPack,
@@ -57,6 +59,7 @@ class Appeals:
         self._enforcement = enforcement
         self._takedown = takedown
         self._check = content_check
+        self._images = images
         self._notices = notices
         self._audit = audit
         self._window_ms = pack.enforcement.appeal_window_days * DAY_MS
@@ -248,7 +251,8 @@ class Appeals:
             )
 
     async def _restore(self, conn: Transaction, case: StoredCase) -> None:
-        """Give back what the removal took (its media too), and let its text be said again."""
+        """Give back what the removal took (its media too), and let its text be said and its
+        images sent again."""
         await self._takedown.restore_media(conn, case.id)
         if case.target_type == Target.MESSAGE:
             text = orjson.loads(case.content).get("text", "")
@@ -257,6 +261,7 @@ class Appeals:
             await self._takedown.restore_post(conn, case.target_id)
         for digest in await review_store.unbank(conn, case.id):
             conn.after_commit(partial(self._check.unbanked, bytes.fromhex(digest)))
+        await self._images.unbank_case(conn, case.id)
 
 
 def _deciders(sanction: StoredSanction | None, case: StoredCase | None) -> set[int]:

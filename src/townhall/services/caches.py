@@ -33,6 +33,8 @@ class Topic(StrEnum):
     SANCTIONS = "sanctions"  # (subject type, subject id)
     MEMBERS = "members"  # a conversation id
     LEXICON = "lexicon"  # 0: the operators' lexicon or the hash bank changed; load them again
+    # (process, PDQ hash) banked or unbanked; (process, ""): a list imported, load the whole bank
+    IMAGE_BANK = "image_bank"
     CONTACTS = "contacts"  # a direct pair's key (domain/messaging.py): either side's tie changed
 
 

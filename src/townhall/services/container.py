@@ -18,6 +18,7 @@ from townhall.services.group_admin import GroupAdmin
 from townhall.services.group_links import JoinLinks
 from townhall.services.groups import Groups
 from townhall.services.identity import IdentityService
+from townhall.services.image_bank import ImageBank
 from townhall.services.intake import CaseIntake
 from townhall.services.live_posts import LiveFollowers
 from townhall.services.media import MediaService
@@ -54,6 +55,7 @@ class Services:
     regulator: RegulatorService
     live_posts: LiveFollowers
     moderation: ContentCheck
+    images: ImageBank
     intake: CaseIntake
     review: ReviewDesk
     corrections: Corrections

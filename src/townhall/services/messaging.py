@@ -309,7 +309,7 @@ class MessagingService:
         if carried:  # who may read them is asked of these rows, written with the message
             written_with = together(_carrying([m.id for m in carried]), written_with)
         verdict = await self._check.screen(
-            surface, text, author_id=actor.account_id, subject_type="message"
+            surface, text, author_id=actor.account_id, subject_type="message", media=carried
         )
         held = verdict.decision == Decision.HOLD  # its sender alone has it until approved
         if verdict.decision != Decision.ALLOW:  # flagged or held: its case commits with it

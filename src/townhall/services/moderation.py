@@ -24,15 +24,18 @@ from townhall.domain.moderation import (
     Reason,
     Verdict,
     decide,
+    strictest,
 )
 from townhall.domain.near_duplicates import NearDuplicates, Sketch, sketch
 from townhall.domain.permissions import Permission
 from townhall.services.audit import AuditTrail
 from townhall.services.caches import Invalidations, Topic
+from townhall.services.image_bank import ImageBank, ImageBankListing
 from townhall.services.principal import Principal, require
 from townhall.store import moderation as moderation_store
 from townhall.store import review as review_store
 from townhall.store.database import Database, DbConnection
+from townhall.store.media import StoredMedia
 from townhall.store.review import BankEntry
 
 log = logging.getLogger(__name__)
@@ -96,6 +99,7 @@ class HashBankListing:
     size: int
     by_category: dict[str, int]
     newest: list[BankEntry]
+    images: ImageBankListing
 
 
 class ContentCheck:
@@ -107,9 +111,11 @@ class ContentCheck:
         *,
         clock: Callable[[], float],
         invalidations: Invalidations,
+        images: ImageBank,
     ) -> None:
         self._db = database
         self._audit = audit
+        self._images = images
         self._rules = rules
         self._clock = clock
         self._invalidations = invalidations
@@ -196,10 +202,19 @@ class ContentCheck:
         return bank, near
 
     async def screen(
-        self, surface: str, text: str, *, author_id: int | None, subject_type: str
+        self,
+        surface: str,
+        text: str,
+        *,
+        author_id: int | None,
+        subject_type: str,
+        media: Sequence[StoredMedia] = (),
     ) -> Verdict:
-        """The verdict on text about to be stored; a block is recorded and refused here."""
-        verdict = self.check(surface, text)
+        """The verdict on text about to be stored, and on the images it carries (copies of
+        banked ones); a block is recorded and refused here."""
+        said = self.check(surface, text)
+        shown = self._images.match(surface, media)
+        verdict = strictest(said, shown) if shown.decision != Decision.ALLOW else said
         if verdict.decision == Decision.BLOCK:
             async with self._db.writing() as conn:
                 await self.record(
@@ -210,10 +225,16 @@ class ContentCheck:
                     subject_type=subject_type,
                     subject_id=None,
                 )
+            if said.decision == Decision.BLOCK:
+                raise PolicyRefusal(
+                    f"refused: the text matches {', '.join(said.categories)} content",
+                    code=ErrorCode.CONTENT_BLOCKED,
+                    subjects=tuple(said.categories),
+                )
             raise PolicyRefusal(
-                f"refused: the text matches {', '.join(verdict.categories)} content",
-                code=ErrorCode.CONTENT_BLOCKED,
-                subjects=tuple(verdict.categories),
+                f"refused: an image is a copy of removed {', '.join(shown.categories)} content",
+                code=ErrorCode.MEDIA_BLOCKED,
+                subjects=tuple(shown.categories),
             )
         return verdict
 
@@ -411,12 +432,14 @@ class ContentCheck:
         )
 
     async def hash_bank(self, actor: Principal, *, limit: int) -> HashBankListing:
-        """What the bank holds, by category, and its newest entries (digests, not texts)."""
+        """What the bank holds, by category, and its newest entries (digests, not texts); and
+        the image hash bank likewise."""
         require(actor, Permission.READ_LEXICON)
         async with self._db.reading() as conn:
             by_category = await review_store.bank_by_category(conn)
             newest = await review_store.newest_banked(conn, limit=limit)
-        return HashBankListing(sum(by_category.values()), by_category, newest)
+            images = await self._images.listing(conn, limit=limit)
+        return HashBankListing(sum(by_category.values()), by_category, newest, images)
 
     def try_text(self, actor: Principal, surface: str, text: str) -> TriedText:
         """What the check would decide, and the normalized form it matched, recording nothing."""

@@ -169,7 +169,11 @@ class PostService:
         carried = await self._media.attachable(actor, media_ids)
         text = f"{title}\n{body}"
         verdict = await self._check.screen(
-            Surface.PUBLIC_POST, text, author_id=actor.account_id, subject_type="post"
+            Surface.PUBLIC_POST,
+            text,
+            author_id=actor.account_id,
+            subject_type="post",
+            media=carried,
         )
         if news_check_applies(
             entitlement=account.news_entitlement,

@@ -21,6 +21,7 @@ from townhall.domain.errors import (
     PolicyRefusal,
 )
 from townhall.domain.news_check import UNLICENSED_NEWS
+from townhall.domain.oversight import UNSPECIFIED
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.domain.review import (
@@ -42,6 +43,7 @@ from townhall.domain.review import (
 from townhall.domain.review import Verdict as ReviewVerdict
 from townhall.services.audit import AuditTrail
 from townhall.services.corrections import Corrections
+from townhall.services.image_bank import ImageBank
 from townhall.services.intake import record_decision, report_notice
 from townhall.services.moderation import ContentCheck
 from townhall.services.notices import Notices
@@ -107,6 +109,7 @@ class ReviewDesk:
         takedown: Takedown,
         corrections: Corrections,
         content_check: ContentCheck,
+        images: ImageBank,
         notices: Notices,
         pack: PolicyPack,
         audit: AuditTrail,
@@ -118,6 +121,7 @@ class ReviewDesk:
         self._takedown = takedown
         self._corrections = corrections
         self._check = content_check
+        self._images = images
         self._notices = notices
         self._rules = pack.review
         self._categories = pack.moderation.categories
@@ -402,9 +406,8 @@ class ReviewDesk:
         else:
             removal = await self._takedown.remove_post(conn, case.target_id)
         done.took_down(case, removal)
-        done.media += await self._takedown.remove_media(
-            conn, removal, case_id=case.id, now_ms=now_ms
-        )
+        media = await self._takedown.remove_media(conn, removal, case_id=case.id, now_ms=now_ms)
+        done.media += media
         for target in removal.targets:  # re-posts and forwards went with it
             if target != (case.target_type, case.target_id):
                 await self._close_removed(conn, actor, target, case.id, done, now_ms)
@@ -412,19 +415,31 @@ class ReviewDesk:
         # Possible unlicensed news is about who published a text, not what it says: the same
         # text stays free to an entitled account, so only content categories bank it.
         banked_for = [category for category in categories if category != UNLICENSED_NEWS]
-        removed = self._check.fingerprint(orjson.loads(case.content)["text"])
-        if removed is not None and (finding.category or banked_for or not categories):
-            category = finding.category or (banked_for[0] if banked_for else "unspecified")
-            await review_store.bank(
-                conn,
-                digest=removed.digest.hex(),
-                sketch=removed.sketch.to_bytes(),
-                category=category,
-                case_id=case.id,
-                added_at=now_ms,
+        if finding.category or banked_for or not categories:
+            category = finding.category or (banked_for[0] if banked_for else UNSPECIFIED)
+            await self._bank(conn, case, category, now_ms)
+            # Its images too; the same image uploaded again and sent elsewhere goes at once.
+            await self._images.bank_removed(conn, media, category=category, case_id=case.id)
+            done.media += await self._takedown.remove_copies(
+                conn, media, case_id=case.id, now_ms=now_ms
             )
-            conn.after_commit(partial(self._check.banked, removed, category))
         await self._tell_author(conn, case, "content_removed", finding.reason)
+
+    async def _bank(self, conn: Transaction, case: StoredCase, category: str, now_ms: int) -> None:
+        """The removed text joins the hash bank: it and its near copies are blocked from the
+        commit on."""
+        removed = self._check.fingerprint(orjson.loads(case.content)["text"])
+        if removed is None:
+            return
+        await review_store.bank(
+            conn,
+            digest=removed.digest.hex(),
+            sketch=removed.sketch.to_bytes(),
+            category=category,
+            case_id=case.id,
+            added_at=now_ms,
+        )
+        conn.after_commit(partial(self._check.banked, removed, category))
 
     async def _tell_author(
         self, conn: Transaction, case: StoredCase, kind: str, reason: str

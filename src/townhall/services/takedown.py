@@ -136,6 +136,13 @@ class Takedown:
             now_ms=now_ms,
         )
 
+    async def remove_copies(
+        self, conn: Transaction, media_ids: list[int], *, case_id: int, now_ms: int
+    ) -> list[int]:
+        """The same images uploaded again (the same stored bytes) and sent elsewhere, removed by
+        the case with them. Returns those it removed."""
+        return await media_store.remove_copies(conn, media_ids, case_id=case_id, now_ms=now_ms)
+
     async def restore_media(self, conn: Transaction, case_id: int) -> list[int]:
         """The media a case's removal took, readable again: its removal was reversed."""
         return await media_store.restore_removed_by(conn, case_id)

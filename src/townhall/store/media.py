@@ -208,3 +208,32 @@ async def restore_removed_by(conn: DbConnection, case_id: int) -> list[int]:
             .values(removed_at=None, removed_by_case=None)
         )
     return restored
+
+
+async def remove_copies(
+    conn: DbConnection, media_ids: Sequence[int], *, case_id: int, now_ms: int
+) -> list[int]:
+    """Mark removed, by the case, the other media objects whose stored bytes are those of these
+    (the same image uploaded again) and that are not removed yet; returns their ids."""
+    digests: set[str] = set()
+    for start in range(0, len(media_ids), CHUNK):
+        result = await conn.execute(
+            select(media.c.sha256).where(media.c.id.in_(media_ids[start : start + CHUNK]))
+        )
+        digests |= {row.sha256 for row in result}
+    copies: list[int] = []
+    ordered = sorted(digests)
+    for start in range(0, len(ordered), CHUNK):
+        result = await conn.execute(
+            select(media.c.id).where(
+                media.c.sha256.in_(ordered[start : start + CHUNK]), media.c.removed_at.is_(None)
+            )
+        )
+        copies += [row.id for row in result]
+    for start in range(0, len(copies), CHUNK):
+        await conn.execute(
+            update(media)
+            .where(media.c.id.in_(copies[start : start + CHUNK]))
+            .values(removed_at=now_ms, removed_by_case=case_id)
+        )
+    return sorted(copies)

@@ -730,3 +730,21 @@ post_media = Table(
     Column("media_id", Int64, ForeignKey("media.id"), nullable=False, index=True),
     sqlite_with_rowid=False,
 )
+
+# The image hash bank: PDQ hashes (64 hex digits, as hash lists write them) of images a reviewer
+# removed and of the industry lists an operator imported, each with the pack's category it maps
+# to and its list's opinion of it (domain/hash_lists.py). An image attached later within the
+# pack's distance of one is its copy (services/image_bank.py).
+image_hash_bank = Table(
+    "image_hash_bank",
+    metadata,
+    Column("pdq", String(64), primary_key=True),
+    Column("category", String(32), nullable=False),
+    # POSITIVE_CLASS, or INVESTIGATION_SEED / DISPUTED: held rather than blocked
+    Column("opinion", String(24), nullable=False),
+    Column("source", String(8), nullable=False),  # review | import
+    Column("list_name", String(128), nullable=True),  # an import's list; None: a review's
+    Column("case_id", Int64, ForeignKey("review_cases.id"), nullable=True, index=True),
+    Column("added_at", BigInteger, nullable=False),
+    Index("ix_image_hash_bank_added_at", "added_at"),  # the console lists the newest first
+)

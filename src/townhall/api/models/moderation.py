@@ -31,12 +31,19 @@ class ModerationReason(Model):
 
     category: str
     severity: str
-    term: str = Field(description="the lexicon term, news signal or classifier that matched")
-    excerpt: str = Field(description="what matched, in the author's own text")
+    term: str = Field(
+        description="the lexicon term, news signal or classifier that matched; for an image, "
+        "the hash list its banked copy came from (`review`: a reviewer's removal)"
+    )
+    excerpt: str = Field(
+        description="what matched, in the author's own text; for an image, which media "
+        "object and how many bits its hash is from the banked one"
+    )
     how: str = Field(
         description="how it was found: a lexicon match's way (`text`, `pinyin`, `homophone`, "
-        "`lookalike`), `hash` or `near_duplicate` for a copy of a removed text, `news_pattern` "
-        "or `news_term` for the news check, `classifier` for a classifier's score"
+        "`lookalike`), `hash` or `near_duplicate` for a copy of a removed text, `image_hash` "
+        "for an image that is a copy of one in the image hash bank, `news_pattern` or "
+        "`news_term` for the news check, `classifier` for a classifier's score"
     )
     start: int | None = Field(
         None,
@@ -88,10 +95,52 @@ class BankedEntry(Model):
     near_copies: bool = Field(description="near copies are caught too (its sketch is kept)")
 
 
+Opinion = Literal["POSITIVE_CLASS", "INVESTIGATION_SEED", "DISPUTED"]
+
+
+class BankedImage(Model):
+    """An image's PDQ hash in the image hash bank: banked by a reviewer's removal, or from a
+    hash list an administrator imported."""
+
+    pdq: str = Field(description="the PDQ hash, 64 hexadecimal digits")
+    category: str
+    opinion: Opinion = Field(
+        description="what its list thinks of it: a copy of an INVESTIGATION_SEED or DISPUTED "
+        "hash is held for a reviewer where the pack would block it"
+    )
+    source: Literal["review", "import"]
+    list_name: str | None = Field(description="the imported list it came from; null: a review's")
+    case_id: int | None = Field(description="the case whose removal banked it; null: an import")
+    added_at: Timestamp
+
+
+class ImageBank(Model):
+    size: int
+    by_category: dict[str, int]
+    newest: list[BankedImage] = Field(description="the newest first, at most `limit`")
+
+
 class HashBank(Model):
     size: int
     by_category: dict[str, int]
     newest: list[BankedEntry] = Field(description="the newest first, at most `limit`")
+    images: ImageBank = Field(description="the image hash bank, likewise")
+
+
+class ImportedHashList(Model):
+    """What an import of a hash list banked. Its hashes are in force at once, on every process."""
+
+    list_name: str
+    list_format: Literal["csv", "plain"] = Field(
+        description="as its first line said: `csv` (a header naming signal_type and "
+        "signal_str), else `plain`"
+    )
+    banked: int = Field(description="PDQ rows read and banked (a hash listed twice counts twice)")
+    by_category: dict[str, int] = Field(description="of them, by the pack's category")
+    held: int = Field(description="of them, INVESTIGATION_SEED or DISPUTED ones")
+    skipped: dict[str, int] = Field(
+        description="rows passed over, by reason: another signal type, NEGATIVE_CLASS"
+    )
 
 
 RescanStateName = Literal["running", "done", "failed", "interrupted"]

@@ -18,8 +18,8 @@ const percent = (share: number) =>
   new Intl.NumberFormat(currentLanguage(), { style: "percent", maximumFractionDigits: 1 }).format(share);
 
 /** What catches content besides the lexicon, and the work that keeps it current: the hash bank of
- * removed texts, rescans of published posts with their progress, and what each training of the
- * classifier measured. */
+ * removed texts and the image hash bank, rescans of published posts with their progress, and what
+ * each training of the classifier measured. */
 export function Detection({ staff }: { staff: Staff }) {
   return (
     <section aria-labelledby="detection-title">
@@ -42,6 +42,16 @@ function HashBank() {
     );
   }, []);
 
+  return (
+    <>
+      <TextBank bank={bank} error={error} />
+      {bank && <ImageBank images={bank.images} />}
+    </>
+  );
+}
+
+/** The hash bank of removed texts: each by its digest, never the text. */
+function TextBank({ bank, error }: { bank: Schemas["HashBank"] | null; error: string | null }) {
   return (
     <section class="card" aria-labelledby="bank-title">
       <h3 id="bank-title">{t("detection.bank")}</h3>
@@ -86,6 +96,59 @@ function HashBank() {
             </div>
           )}
         </>
+      )}
+    </section>
+  );
+}
+
+/** The images reviewers removed and the hash lists administrators imported: each by its PDQ
+ * hash, never the picture. */
+function ImageBank({ images }: { images: Schemas["ImageBank"] }) {
+  return (
+    <section class="card" aria-labelledby="image-bank-title">
+      <h3 id="image-bank-title">{t("detection.image_bank")}</h3>
+      <p class="hint">{t("detection.image_bank_hint")}</p>
+      <p data-testid="image-bank-size">{t("detection.image_bank_size", { count: images.size })}</p>
+      <ul class="counts">
+        {Object.entries(images.by_category).map(([category, count]) => (
+          <li key={category}>
+            {labelOf("category", category)}: {count}
+          </li>
+        ))}
+      </ul>
+      {images.newest.length > 0 && (
+        <div class="wide-table" tabIndex={0} aria-label={t("detection.image_bank")}>
+          <table>
+            <thead>
+              <tr>
+                <th>{t("detection.pdq")}</th>
+                <th>{t("cases.category")}</th>
+                <th>{t("detection.opinion")}</th>
+                <th>{t("detection.source")}</th>
+                <th>{t("detection.case")}</th>
+                <th>{t("detection.added_at")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {images.newest.map((entry) => (
+                <tr key={entry.pdq} data-case={entry.case_id ?? undefined}>
+                  <td>
+                    <code title={entry.pdq}>{entry.pdq.slice(0, 16)}…</code>
+                  </td>
+                  <td>{labelOf("category", entry.category)}</td>
+                  <td>{labelOf("opinion", entry.opinion)}</td>
+                  <td>
+                    {entry.source === "import"
+                      ? t("detection.source.import", { list: entry.list_name ?? "" })
+                      : t("detection.source.review")}
+                  </td>
+                  <td>{entry.case_id ?? "—"}</td>
+                  <td>{formatTime(entry.added_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );
