@@ -105,6 +105,9 @@ class ErrorCode(StrEnum):
     CONTACT_SELF = "contact_self", 400, "a friend request to, a remark on or a block of the caller's own account"
     GREETING_INVALID = "greeting_invalid", 400, "a greeting contains control characters"
     GREETING_TOO_LONG = "greeting_too_long", 400, "a greeting is longer than the limit"
+    # search
+    QUERY_EMPTY = "query_empty", 400, "a search query with no letter, digit or character to look for"
+    QUERY_TOO_LONG = "query_too_long", 400, "a search query longer than 100 characters"
 
     # 401: no valid session ----------------------------------------------------------------------
     ACCOUNT_INACTIVE = "account_inactive", 401, "the account is no longer active or no longer exists"

@@ -1,5 +1,6 @@
 """Reading a conversation's history, newest first, paged by sequence number; holds, removals
-and recalls of single messages; each member's read cursor, unread counts and last messages."""
+and recalls of single messages; each member's read cursor, unread counts and last messages;
+searching the messages a member may read."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, tuple_, update
 
+from townhall.domain.search import SearchTerms
+from townhall.store import search
 from townhall.store.database import DbConnection
 from townhall.store.message_log import StoredMessage, stored_message
 from townhall.store.on_conflict import insert_on_conflict
@@ -60,22 +63,27 @@ async def set_moderation(conn: DbConnection, message_id: int, moderation: str | 
 async def restore(
     conn: DbConnection, message_id: int, *, text: str, attachment: str | None
 ) -> None:
-    """An appeal reversed its removal: what it said is back, from the case's copy."""
+    """An appeal reversed its removal: what it said is back, from the case's copy, and found
+    by search again."""
     await conn.execute(
         update(messages)
         .where(messages.c.id == message_id)
         .values(text=text, attachment=attachment, moderation=None)
     )
+    await search.index_messages(conn, [(message_id, text)])
 
 
 async def blank(conn: DbConnection, message_ids: Sequence[int], moderation: str) -> None:
-    """Removed: the text and what it carried are gone; the row stays as the tombstone."""
+    """Removed: the text and what it carried are gone, from the search index too; the row
+    stays as the tombstone."""
     for start in range(0, len(message_ids), CHUNK):
+        chunk = message_ids[start : start + CHUNK]
         await conn.execute(
             update(messages)
-            .where(messages.c.id.in_(message_ids[start : start + CHUNK]))
+            .where(messages.c.id.in_(chunk))
             .values(text="", attachment=None, moderation=moderation)
         )
+        await search.unindex_messages(conn, chunk)
 
 
 async def recall(conn: DbConnection, message_id: int, now_ms: int) -> None:
@@ -204,3 +212,43 @@ async def last_messages(
         select(messages).where(tuple_(messages.c.conversation_id, messages.c.seq).in_(keys))
     )
     return {row.conversation_id: stored_message(row) for row in result}
+
+
+async def find(
+    conn: DbConnection,
+    terms: SearchTerms,
+    *,
+    searcher_id: int,
+    held: str,
+    before: int | None,
+    limit: int,
+) -> list[StoredMessage]:
+    """The messages holding the terms that the searcher may read now, newest first (by id, below
+    `before`): of a conversation they are a member of, not recalled, and delivered -- or `held`
+    and their own. A removed message's text is gone, and its index row with it."""
+    index = search.message_search
+    query = (
+        select(messages)
+        .select_from(index)
+        .join(messages, messages.c.id == index.c.rowid)
+        .join(
+            members,
+            and_(
+                members.c.conversation_id == messages.c.conversation_id,
+                members.c.account_id == searcher_id,
+            ),
+        )
+        .where(
+            search.matches(index, terms),
+            messages.c.recalled_at.is_(None),
+            or_(
+                messages.c.moderation.is_(None),
+                and_(messages.c.moderation == held, messages.c.sender_id == searcher_id),
+            ),
+        )
+        .order_by(index.c.rowid.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(index.c.rowid < before)
+    return [stored_message(row) for row in await conn.execute(query)]
