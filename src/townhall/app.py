@@ -431,6 +431,7 @@ def include_routes(app: FastAPI) -> None:
         reports,
         review,
         sanctions,
+        search,
         ws,
     )
     from townhall.api import metrics as metrics_api
@@ -443,6 +444,7 @@ def include_routes(app: FastAPI) -> None:
         groups,
         contacts,
         public_accounts,
+        search,
         audit,
         audit_log,
         moderation,

@@ -40,6 +40,7 @@ from townhall.domain.messaging import (
 from townhall.domain.moderation import Decision, Surface
 from townhall.domain.permissions import Permission
 from townhall.domain.review import Target
+from townhall.domain.search import search_terms
 from townhall.domain.time import iso_utc
 from townhall.services.caches import Invalidations, LocalCache, Topic
 from townhall.services.classifiers import ClassifierStage, Subject
@@ -458,6 +459,23 @@ class MessagingService:
                 viewer_id=actor.account_id,
                 sender_only=SENDER_ONLY,
                 before_seq=before,
+                limit=limit,
+            )
+
+    async def search(
+        self, actor: Principal, query: str, *, before: int | None, limit: int
+    ) -> list[StoredMessage]:
+        """The messages holding the query's terms that the caller may read now, newest first:
+        of conversations they are a member of, neither recalled nor removed, and delivered, or
+        held and their own (domain/search.py says how the terms are found)."""
+        terms = search_terms(query)
+        async with self._db.reading() as conn:
+            return await message_store.find(
+                conn,
+                terms,
+                searcher_id=actor.account_id,
+                held=MessageModeration.HELD,
+                before=before,
                 limit=limit,
             )
 

@@ -36,6 +36,7 @@ from townhall.domain.public_accounts import (
 )
 from townhall.domain.reach import Reach
 from townhall.domain.review import Target
+from townhall.domain.search import search_terms
 from townhall.services.classifiers import ClassifierStage, Subject
 from townhall.services.enforcement import Enforcement
 from townhall.services.intake import CaseIntake
@@ -303,6 +304,22 @@ class PostService:
                 public_account_id,
                 published=PostState.PUBLISHED,
                 before=before or NO_UPPER_BOUND,
+                limit=limit,
+            )
+
+    async def search(
+        self, actor: Principal, query: str, *, before: int | None, limit: int
+    ) -> list[PostWithAccount]:
+        """The posts anyone may read whose titles hold the query's terms, newest first:
+        published, of an account that is approved (or suspended, which still shows)."""
+        terms = search_terms(query)
+        async with self._db.reading() as conn:
+            return await post_store.find(
+                conn,
+                terms,
+                published=PostState.PUBLISHED,
+                open_accounts=READABLE_ACCOUNTS,
+                before=before,
                 limit=limit,
             )
 
