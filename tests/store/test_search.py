@@ -21,17 +21,23 @@ from .conftest import add_account, add_conversation
 HELD = "held"
 
 
-async def found(database: Database, query: str, searcher: int, **page: int) -> list[str]:
+async def page(
+    database: Database, query: str, searcher: int, *, before: int | None = None, **sizes: int
+) -> message_store.Found:
     async with database.reading() as conn:
-        hits = await message_store.find(
+        return await message_store.find(
             conn,
             search_terms(query),
             searcher_id=searcher,
             held=HELD,
-            before=page.get("before"),
-            limit=page.get("limit", 50),
+            before=before,
+            limit=sizes.get("limit", 50),
+            scanned_max=sizes.get("scanned_max", 5_000),
         )
-    return [hit.text for hit in hits]
+
+
+async def found(database: Database, query: str, searcher: int, **page_at: int) -> list[str]:
+    return [hit.text for hit in (await page(database, query, searcher, **page_at)).messages]
 
 
 async def test_a_batch_of_messages_is_found_as_soon_as_it_is_written(
@@ -61,6 +67,43 @@ async def test_a_batch_of_messages_is_found_as_soon_as_it_is_written(
     assert await found(database, "程编", alice) == []
     newest = max(appended.message.id for appended in written)
     assert await found(database, "编程", alice, before=newest) == ["我爱Python编程"]
+
+
+async def test_a_page_looks_through_so_many_matches_and_the_next_goes_on_from_there(
+    database: Database, message_log: MessageLog
+) -> None:
+    alice, bob = await add_account(database, "alice"), await add_account(database, "bob")
+    theirs, others = (
+        await add_conversation(database, [alice, bob]),
+        await add_conversation(database, [bob]),
+    )
+
+    async def say(conversation_id: int, n: int, text: str) -> int:
+        appended = await message_log.append(
+            conversation_id=conversation_id,
+            sender_id=bob,
+            client_id=f"c{n}",
+            text=text,
+            recipients=(bob,),
+        )
+        return appended.message.id
+
+    mine = await say(theirs, 0, "目标 in alice's chat")
+    elsewhere = [await say(others, n, "目标 elsewhere") for n in range(1, 31)]
+
+    pages = []
+    before = None
+    while True:
+        found = await page(database, "目标", alice, before=before, limit=5, scanned_max=10)
+        pages.append([hit.id for hit in found.messages])
+        if found.next_before is None:
+            break
+        before = found.next_before
+    assert pages == [[], [], [], [mine]]
+    assert (await page(database, "目标", alice, limit=5, scanned_max=10)).next_before == (
+        elsewhere[-10]
+    )
+    assert (await page(database, "目标", alice, limit=5, scanned_max=100)).messages[0].id == mine
 
 
 async def test_a_message_written_with_rows_of_its_own_is_indexed_with_them(

@@ -46,15 +46,16 @@ async def search_messages(
 ) -> JSONBody:
     """Only what the caller may read now: messages of the conversations they are a member of
     (none of one they left), neither recalled nor removed by moderation, and another's only
-    once delivered; their own held ones too."""
+    once delivered; their own held ones too. A page looks through a bounded number of matches,
+    so it may hold fewer than `limit` and still have a `next_cursor`: the search goes on from
+    there."""
     found = await services.messaging.search(
         principal, q, before=cursor_position(cursor), limit=limit
     )
-    last = found[-1].id if len(found) == limit else None
     return JSONBody(
         {
-            "messages": [render_message(message) for message in found],
-            "next_cursor": next_cursor(last),
+            "messages": [render_message(message) for message in found.messages],
+            "next_cursor": next_cursor(found.next_before),
         }
     )
 

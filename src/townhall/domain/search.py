@@ -19,6 +19,10 @@ from townhall.domain.errors import ErrorCode, InvalidInput
 
 MAX_QUERY_CHARS = 100
 PAGE_MAX = 50  # hits a page of results holds at most
+# Matches one page of message results looks through at most, whoever searches for what: a word
+# common in others' conversations costs a bounded amount, and a page may end short of its limit
+# with a cursor to go on from (store/messages.py `find`).
+SCANNED_PER_PAGE = 5_000
 # A longer word is cut to this, in the index and in a query alike: no query can hold more of it,
 # and PostgreSQL drops words over 2,047 bytes from its index without a word.
 MAX_WORD_CHARS = MAX_QUERY_CHARS

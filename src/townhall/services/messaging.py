@@ -40,7 +40,7 @@ from townhall.domain.messaging import (
 from townhall.domain.moderation import Decision, Surface
 from townhall.domain.permissions import Permission
 from townhall.domain.review import Target
-from townhall.domain.search import search_terms
+from townhall.domain.search import SCANNED_PER_PAGE, search_terms
 from townhall.domain.time import iso_utc
 from townhall.services.caches import Invalidations, LocalCache, Topic
 from townhall.services.classifiers import ClassifierStage, Subject
@@ -70,6 +70,7 @@ from townhall.store.message_log import (
     WrittenWith,
     together,
 )
+from townhall.store.messages import Found
 
 MEMBERS_CACHE_MAX = 100_000
 
@@ -464,10 +465,11 @@ class MessagingService:
 
     async def search(
         self, actor: Principal, query: str, *, before: int | None, limit: int
-    ) -> list[StoredMessage]:
+    ) -> Found:
         """The messages holding the query's terms that the caller may read now, newest first:
         of conversations they are a member of, neither recalled nor removed, and delivered, or
-        held and their own (domain/search.py says how the terms are found)."""
+        held and their own (domain/search.py says how the terms are found). A page may end
+        short of `limit` and still have a next one (`Found.next_before`)."""
         terms = search_terms(query)
         async with self._db.reading() as conn:
             return await message_store.find(
@@ -477,6 +479,7 @@ class MessagingService:
                 held=MessageModeration.HELD,
                 before=before,
                 limit=limit,
+                scanned_max=SCANNED_PER_PAGE,
             )
 
     async def is_member(self, actor: Principal, conversation_id: int) -> bool:
