@@ -54,6 +54,7 @@ class LimitsSettings(BaseModel):
     # contacts
     max_greeting_chars: int = Field(100, ge=1, le=10_000)
     phone_lookups_per_user: str = "10/minute;50/day"
+    searches_per_user: str = "5/second;200/minute"
     # The HTTP server's own (api/connections.py), not rules of the domain: see to_domain.
     max_header_bytes: int = Field(16_384, ge=1024, le=1_048_576)
     max_headers: int = Field(100, ge=8, le=10_000)
@@ -71,6 +72,7 @@ class LimitsSettings(BaseModel):
         "reports_per_reporter",
         "reports_per_target",
         "phone_lookups_per_user",
+        "searches_per_user",
     )
     @classmethod
     def _rates(cls, rates: str) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep
-from townhall.api.models.common import Cursor, at_most, cursor_position, next_cursor
+from townhall.api.models.common import Cursor, at_most, cursor_position, errors, next_cursor
 from townhall.api.models.messaging import MessagePage
 from townhall.api.models.public_accounts import PostPage, PublicAccountPage
 from townhall.api.public_accounts import accounts_page
@@ -36,6 +36,7 @@ PageLimit = Annotated[int, at_most(PAGE_MAX)]
     "/messages",
     summary="Search the text of the caller's conversations, newest first",
     response_model=MessagePage,
+    responses=errors(429),
 )
 async def search_messages(
     q: SearchQuery,
@@ -65,6 +66,7 @@ async def search_messages(
     summary="Search the public accounts anyone may read by name",
     response_model=PublicAccountPage,
     response_model_exclude_unset=True,
+    responses=errors(429),
 )
 async def search_public_accounts(
     q: SearchQuery,
@@ -85,6 +87,7 @@ async def search_public_accounts(
     "/posts",
     summary="Search the posts anyone may read by title, newest first",
     response_model=PostPage,
+    responses=errors(429),
 )
 async def search_posts(
     q: SearchQuery,

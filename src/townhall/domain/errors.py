@@ -292,6 +292,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_LOGIN_ATTEMPTS = "too_many_login_attempts", 429, "too many failed logins from this address; wait retry_after seconds"
     # contacts
     TOO_MANY_LOOKUPS = "too_many_lookups", 429, "the caller looked people up by phone as often as the limits allow for now"
+    TOO_MANY_SEARCHES = "too_many_searches", 429, "the caller searched as often as the limits allow for now"
 
     # messages (typing indicators)
     TOO_MANY_TYPING = "too_many_typing", 429, "typing indicators are sent more often than the limits allow (a WebSocket error frame)"

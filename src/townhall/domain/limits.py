@@ -37,3 +37,4 @@ class Limits:
     # contacts
     max_greeting_chars: int = 100  # a friend request's greeting
     phone_lookups_per_user: str = "10/minute;50/day"  # finding people by phone number
+    searches_per_user: str = "5/second;200/minute"  # full-text searches of every kind

@@ -57,6 +57,7 @@ from townhall.services.rendering import (
     render_message,
     render_recall,
 )
+from townhall.services.search_rate import SearchRate
 from townhall.services.standing import Standings
 from townhall.store import conversations as conversation_store
 from townhall.store import messages as message_store
@@ -122,11 +123,13 @@ class MessagingService:
         limits: Limits,
         rules: MessagingRules,
         rate_limits: RateLimits,
+        search_rate: SearchRate,
         clock: Callable[[], float],
         invalidations: Invalidations,
     ) -> None:
         self._db = database
         self._rate_limits = rate_limits
+        self._search_rate = search_rate
         self._sends = Limit.parse("sends_per_user", limits.sends_per_user)
         self._typing = Limit.parse("typing_per_user", limits.typing_per_user)
         self._rules = rules
@@ -471,6 +474,7 @@ class MessagingService:
         held and their own (domain/search.py says how the terms are found). A page may end
         short of `limit` and still have a next one (`Found.next_before`)."""
         terms = search_terms(query)
+        await self._search_rate.count(actor)
         async with self._db.reading() as conn:
             return await message_store.find(
                 conn,

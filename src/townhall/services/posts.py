@@ -48,6 +48,7 @@ from townhall.services.principal import Principal, require
 from townhall.services.rate_limits import Limit, RateLimits
 from townhall.services.reach import ReachLedger, reach_of
 from townhall.services.rendering import post_attachment, render_post
+from townhall.services.search_rate import SearchRate
 from townhall.services.standing import Standings
 from townhall.store import posts as post_store
 from townhall.store import public_accounts as account_store
@@ -114,11 +115,13 @@ class PostService:
         pack: PolicyPack,
         *,
         rate_limits: RateLimits,
+        search_rate: SearchRate,
         limits: Limits,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
         self._rate_limits = rate_limits
+        self._search_rate = search_rate
         self._forwards = Limit.parse("forwards_per_user", limits.forwards_per_user)
         self._intake = intake
         self._classifiers = classifiers
@@ -313,6 +316,7 @@ class PostService:
         """The posts anyone may read whose titles hold the query's terms, newest first:
         published, of an account that is approved (or suspended, which still shows)."""
         terms = search_terms(query)
+        await self._search_rate.count(actor)
         async with self._db.reading() as conn:
             return await post_store.find(
                 conn,
