@@ -23,8 +23,8 @@ PAGE_MAX = 50  # hits a page of results holds at most
 # common in others' conversations costs a bounded amount, and a page may end short of its limit
 # with a cursor to go on from (store/messages.py `find`).
 SCANNED_PER_PAGE = 5_000
-# A longer word is cut to this, in the index and in a query alike: no query can hold more of it,
-# and PostgreSQL drops words over 2,047 bytes from its index without a word.
+# A longer word is cut into words of this length, in the index and in a query alike: PostgreSQL
+# drops words over 2,047 bytes from its index without a word.
 MAX_WORD_CHARS = MAX_QUERY_CHARS
 
 # Scripts written without spaces between words, a token per character: Han (with U+3005-U+3007:
@@ -36,13 +36,19 @@ _ONE_CHARACTER_EACH = (
 )
 # A letter or digit of those scripts alone, or a run of letters and digits of any other
 # (`[^\W_]`: a word character that is not the underscore). Their punctuation is no token.
-_TOKEN = re.compile(rf"(?=[^\W_])[{_ONE_CHARACTER_EACH}]|[^\W_{_ONE_CHARACTER_EACH}]+")
+_TOKEN = re.compile(
+    rf"(?=[^\W_])[{_ONE_CHARACTER_EACH}]|[^\W_{_ONE_CHARACTER_EACH}]{{1,{MAX_WORD_CHARS}}}"
+)
 
 
 def tokens(text: str) -> list[str]:
     """The tokens of `text`, in order: "我爱Python编程!" -> 我, 爱, python, 编, 程."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return [token[:MAX_WORD_CHARS] for token in _TOKEN.findall(folded)]
+    # Every message is indexed as it is written: most text is NFKC already, and checking is a
+    # tenth of normalizing.
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    found: list[str] = _TOKEN.findall(text.casefold())
+    return found
 
 
 def indexed_text(text: str) -> str:
