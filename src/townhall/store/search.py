@@ -1,5 +1,6 @@
-"""The full-text index of messages, posts' titles and public accounts' names, and the searches
-that read it, on either database.
+"""The full-text index of messages, posts' titles and public accounts' names on either database:
+its tables, how a match is asked, and how rows are written (the searches themselves are their
+repositories': messages.py, posts.py, public_accounts.py).
 
 Each indexed row has one row in its index table, keyed by the indexed row's id (`rowid`), whose
 `body` is the text as `domain.search.indexed_text` cuts it into tokens: on SQLite an FTS5 table
@@ -141,14 +142,15 @@ def matches(index: Any, terms: SearchTerms) -> Any:
 def index_rows(found: Iterable[tuple[int, str]]) -> list[dict[str, Any]]:
     """The index rows of (row id, text) pairs: none for a text without a token."""
     rows = []
-    for message_id, text in found:
+    for row_id, text in found:
         body = indexed_text(text)
         if body:
-            rows.append({"rowid": message_id, "body": body})
+            rows.append({"rowid": row_id, "body": body})
     return rows
 
 
 async def index_messages(conn: DbConnection, found: Iterable[tuple[int, str]]) -> None:
+    """Index (message id, text) pairs (the message writer indexes its batches itself)."""
     rows = index_rows(found)
     if rows:
         await conn.execute(insert(message_search), rows)
