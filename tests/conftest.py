@@ -192,6 +192,8 @@ class ServerPool:
         env.setdefault("TOWNHALL_LIMITS__SENDS_PER_USER", "100000/second")
         env.setdefault("TOWNHALL_LIMITS__FORWARDS_PER_USER", "100000/second")
         env.setdefault("TOWNHALL_LIMITS__UPLOADS_PER_USER", "100000/second")
+        # Tests search many times a second; test_search.py sets a person's rate.
+        env.setdefault("TOWNHALL_LIMITS__SEARCHES_PER_USER", "100000/second")
         # Every test client connects from 127.0.0.1, hundreds at once in some tests;
         # tests/api/test_slow_clients.py sets a low cap and uses other addresses.
         env.setdefault("TOWNHALL_LIMITS__CONNECTIONS_PER_ADDRESS", "100000")

@@ -103,6 +103,15 @@ async def test_a_copied_installation_carries_on_on_postgresql(
             assert await full_history(again, group["id"]) == history
             assert await full_sync(again) == (events, cursor)
             assert await again.timeline() == timeline
+            # The search index is made again on PostgreSQL as the rows arrive.
+            found = await again.request("GET", "/api/v1/search/messages", params={"q": "第7条"})
+            assert [hit["text"] for hit in found["messages"]] == ["第7条"]
+            found = await again.request("GET", "/api/v1/search/posts", params={"q": "读书笔记"})
+            assert post["id"] in [hit["id"] for hit in found["posts"]]
+            found = await again.request(
+                "GET", "/api/v1/search/public-accounts", params={"q": account["name"]}
+            )
+            assert [hit["id"] for hit in found["public_accounts"]] == [account["id"]]
             async with moved(bob, new) as bob_again:  # his session came along too
                 newer = await sent(bob_again, group["id"], "搬家以后")
             assert newer["seq"] == history[-1]["seq"] + 1

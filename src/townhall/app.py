@@ -61,6 +61,7 @@ from townhall.services.reports import ReportService
 from townhall.services.rescan import Rescan
 from townhall.services.retention import Retention
 from townhall.services.review import ReviewDesk
+from townhall.services.search_rate import SearchRate
 from townhall.services.standing import Standings
 from townhall.services.sync import SyncService
 from townhall.services.takedown import Takedown
@@ -122,6 +123,7 @@ async def running_services(
     # trips a send (measured 2 ms), and a socket's sends all reach one process anyway.
     rate_limits = RateLimits.for_bus(settings.bus_url, key_prefix=f"{settings.bus_prefix}limits")
     send_rate_limits = RateLimits()
+    search_rate = SearchRate(rate_limits, limits)
     standings = Standings(database, pack, invalidations=invalidations)
     audit = AuditTrail(clock=clock)
     audit_log_service = AuditLog(
@@ -214,6 +216,7 @@ async def running_services(
         limits=limits,
         rules=pack.messaging,
         rate_limits=send_rate_limits,
+        search_rate=search_rate,
         clock=clock,
         invalidations=invalidations,
     )
@@ -273,6 +276,7 @@ async def running_services(
             names,
             pack,
             audit,
+            search_rate=search_rate,
             limits=limits,
             clock=clock,
         ),
@@ -289,6 +293,7 @@ async def running_services(
             media,
             pack,
             rate_limits=rate_limits,
+            search_rate=search_rate,
             limits=limits,
             clock=clock,
         ),
@@ -474,6 +479,7 @@ def include_routes(app: FastAPI) -> None:
         reports,
         review,
         sanctions,
+        search,
         ws,
     )
     from townhall.api import metrics as metrics_api
@@ -488,6 +494,7 @@ def include_routes(app: FastAPI) -> None:
         accounts,
         public_accounts,
         media,
+        search,
         ws,
         contacts,
         groups,

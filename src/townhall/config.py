@@ -67,6 +67,7 @@ class LimitsSettings(BaseModel):
     media_decodes_at_once: int = Field(2, ge=1, le=64)
     # the image hash bank: a list imported over the admin API (the command line has no cap)
     max_hash_list_bytes: int = Field(16 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    searches_per_user: str = "5/second;200/minute"
     # The HTTP server's own (api/connections.py), not rules of the domain: see to_domain.
     max_header_bytes: int = Field(16_384, ge=1024, le=1_048_576)
     max_headers: int = Field(100, ge=8, le=10_000)
@@ -85,6 +86,7 @@ class LimitsSettings(BaseModel):
         "reports_per_target",
         "phone_lookups_per_user",
         "uploads_per_user",
+        "searches_per_user",
     )
     @classmethod
     def _rates(cls, rates: str) -> str:

@@ -350,6 +350,7 @@ async def conversations(alice: User, bob: User, carol: User) -> int:
     await alice.request("POST", f"/api/v1/conversations/{chat}/messages/{oops['id']}/recall")
     await bob.request("GET", "/api/v1/conversations")  # a recalled last message, read state
     await bob.history(chat)
+    await bob.request("GET", "/api/v1/search/messages", params={"q": "你好"})
     await bob.sync()
     return int(chat)
 
@@ -398,6 +399,8 @@ async def public_accounts_and_posts(bob: User, carol: User, reviewer: User, chat
     deleted = await carol.publish(account, "更正", "稍后删除")
     await carol.request("DELETE", f"/api/v1/posts/{deleted['id']}")
     await bob.request("GET", f"/api/v1/public-accounts/{account}/posts")
+    await bob.request("GET", "/api/v1/search/public-accounts", params={"q": applied["name"]})
+    await bob.request("GET", "/api/v1/search/posts", params={"q": "开张"})
     await bob.timeline()
     await bob.read_post(post["id"])
     forwarded = await bob.forward(post["id"], chat)

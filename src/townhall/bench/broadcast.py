@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,9 +33,10 @@ import psutil
 from picows import ws_connect
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import bindparam, insert, make_url
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import sqlite
 
+from townhall.bench.bulk import FILLER_PASSWORD_HASH, insert_sql, load, sqlite_file
 from townhall.bench.common import (
     AuthedSocket,
     BenchUser,
@@ -57,7 +58,6 @@ from townhall.bench.server import (
     write_bench_pack,
 )
 from townhall.client import TownhallClient
-from townhall.config import Settings
 from townhall.domain.accounts import AccountStatus, Role
 from townhall.domain.public_accounts import PostState
 from townhall.packs import load_pack
@@ -71,9 +71,6 @@ BENCH_QUOTA_POSTS = 1_000_000
 ACCOUNT_TYPE = "subscription"
 REVIEWER_HANDLE = "bench-reviewer"
 REVIEWER_PASSWORD = "bench-reviewer-password"
-# Rows a bulk-loaded subscriber account holds: enough for the foreign keys, no identity, no login.
-FILLER_PASSWORD_HASH = "!bench-no-login"
-LOAD_CHUNK = 100_000
 CONNECT_CONCURRENCY = 100
 PUBLISH_WARMUP = 10
 DELIVERY_TIMEOUT_S = 30.0
@@ -157,13 +154,6 @@ def raise_open_files_limit(sockets: int) -> int:
     return soft
 
 
-def sqlite_file(data_dir: Path) -> Path:
-    url = make_url(Settings(data_dir=data_dir).resolved_database_url)
-    if url.get_backend_name() != "sqlite" or not url.database:
-        raise RuntimeError("the broadcast bench bulk-loads SQLite; unset TOWNHALL_DATABASE_URL")
-    return Path(url.database)
-
-
 async def register_cast(url: str, options: BroadcastOptions) -> tuple[list[BenchUser], ...]:
     serials = itertools.count(1)
     operators = await register_users(url, "bop", options.followed + 2, serials)
@@ -228,37 +218,17 @@ async def approve_all(url: str, cast: Cast) -> None:
             )
 
 
-def _insert_sql(table: Any, columns: list[str]) -> str:
-    """A positional INSERT for sqlite3, compiled from the schema so a renamed column fails."""
-    statement = insert(table).values({column: bindparam(column) for column in columns})
-    compiled = statement.compile(dialect=sqlite.dialect())
-    assert compiled.positiontup == columns
-    return str(compiled)
-
-
-ACCOUNT_SQL = _insert_sql(
+ACCOUNT_SQL = insert_sql(
     accounts, ["id", "handle", "display_name", "password_hash", "status", "created_at", "role"]
 )
-SUBSCRIPTION_SQL = _insert_sql(subscriptions, ["subscriber_id", "public_account_id", "created_at"])
-POST_SQL = _insert_sql(
+SUBSCRIPTION_SQL = insert_sql(subscriptions, ["subscriber_id", "public_account_id", "created_at"])
+POST_SQL = insert_sql(
     posts, ["public_account_id", "title", "body", "content_class", "status", "created_at"]
 )
-VIEW_SQL = _insert_sql(post_views, ["post_id", "viewer_id"])
+VIEW_SQL = insert_sql(post_views, ["post_id", "viewer_id"])
 
 
-def _load(
-    db: sqlite3.Connection, sql: str, rows: Iterator[tuple], total: int, what: str, bar: Progress
-) -> None:
-    """executemany in transactions of LOAD_CHUNK rows, advancing a progress bar."""
-    task = bar.add_task(what, total=total)
-    while chunk := list(itertools.islice(rows, LOAD_CHUNK)):
-        db.execute("BEGIN")
-        db.executemany(sql, chunk)
-        db.execute("COMMIT")
-        bar.advance(task, len(chunk))
-
-
-def bulk_load(db_path: Path, cast: Cast, options: BroadcastOptions) -> dict[str, Any]:
+def bulkload(db_path: Path, cast: Cast, options: BroadcastOptions) -> dict[str, Any]:
     """Subscriber accounts and subscriptions for the two accounts, the reader's follows and the
     followed accounts' posts, in big transactions with the foreign keys checked."""
     started = time.perf_counter()
@@ -299,7 +269,7 @@ def bulk_load(db_path: Path, cast: Cast, options: BroadcastOptions) -> dict[str,
         )
         active, user = AccountStatus.ACTIVE, Role.USER
         with Progress(console=console, transient=True) as bar:
-            _load(
+            load(
                 db,
                 ACCOUNT_SQL,
                 (
@@ -310,8 +280,8 @@ def bulk_load(db_path: Path, cast: Cast, options: BroadcastOptions) -> dict[str,
                 "subscriber accounts",
                 bar,
             )
-            _load(db, SUBSCRIPTION_SQL, subscription_rows, subscription_count, "subscriptions", bar)
-            _load(
+            load(db, SUBSCRIPTION_SQL, subscription_rows, subscription_count, "subscriptions", bar)
+            load(
                 db,
                 POST_SQL,
                 post_rows,
@@ -378,7 +348,7 @@ def load_rumour(
     assert post_id is not None
     db.execute("UPDATE posts SET views = ? WHERE id = ?", (len(readers), post_id))
     db.execute("COMMIT")
-    _load(db, VIEW_SQL, ((post_id, reader) for reader in readers), len(readers), "views", bar)
+    load(db, VIEW_SQL, ((post_id, reader) for reader in readers), len(readers), "views", bar)
     return post_id
 
 
@@ -768,7 +738,7 @@ async def setup(
         reader=reader,
     )
     create_reviewer(data_dir, env)
-    loaded = bulk_load(sqlite_file(data_dir), cast, options)
+    loaded = bulkload(sqlite_file(data_dir), cast, options)
     console.print(
         f"bulk-loaded {loaded['bulk_loaded_accounts']:,} accounts,"
         f" {loaded['bulk_loaded_subscriptions']:,} subscriptions and"

@@ -179,6 +179,35 @@ def media(
         raise typer.Exit(1) from None
 
 
+@bench_app.command("search")
+def search(
+    json_file: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
+    messages: Annotated[int, typer.Option(min=1, help="messages bulk-loaded")] = 1_000_000,
+    conversations: Annotated[int, typer.Option(min=1, help="conversations they are in")] = 20_000,
+    users: Annotated[int, typer.Option(min=50, help="accounts bulk-loaded as members")] = 20_000,
+    searcher_conversations: Annotated[
+        int, typer.Option(min=1, help="conversations the searcher is a member of")
+    ] = 200,
+    queries: Annotated[int, typer.Option(min=1, help="timed searches of each kind")] = 200,
+    seed: Annotated[int, typer.Option(help="seed of the generated conversations and text")] = 19,
+) -> None:
+    """p50/p99 of searching one's own messages (Chinese of 1, 2 and 3 characters, English
+    words; common and rare) among bulk-loaded messages, through the HTTP route."""
+    from townhall.bench.search import SearchBenchOptions, run
+
+    run(
+        SearchBenchOptions(
+            messages=messages,
+            conversations=conversations,
+            users=users,
+            searcher_conversations=searcher_conversations,
+            queries=queries,
+            seed=seed,
+        ),
+        json_file,
+    )
+
+
 @bench_app.command("middleware")
 def middleware(
     json_file: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,

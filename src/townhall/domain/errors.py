@@ -115,6 +115,9 @@ class ErrorCode(StrEnum):
     CATEGORY_MAP_INVALID = "category_map_invalid", 400, "a hash list's category mapping is not label=category, or names a category the pack does not have"
     HASH_LIST_INVALID = "hash_list_invalid", 400, "an image hash list has problems (its name, its encoding, a line that is no PDQ hash, a label mapped to no category); the message lists them by line, and nothing was imported"
     PDQ_HASH_INVALID = "pdq_hash_invalid", 400, "not a PDQ hash: 64 hexadecimal digits"
+    # search
+    QUERY_EMPTY = "query_empty", 400, "a search query with no letter, digit or character to look for"
+    QUERY_TOO_LONG = "query_too_long", 400, "a search query longer than 100 characters"
 
     # 401: no valid session ----------------------------------------------------------------------
     ACCOUNT_INACTIVE = "account_inactive", 401, "the account is no longer active or no longer exists"
@@ -314,6 +317,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_LOOKUPS = "too_many_lookups", 429, "the caller looked people up by phone as often as the limits allow for now"
     # media
     TOO_MANY_UPLOADS = "too_many_uploads", 429, "the account uploaded as many media objects as the limits allow for now"
+    TOO_MANY_SEARCHES = "too_many_searches", 429, "the caller searched as often as the limits allow for now"
 
     # messages (typing indicators)
     TOO_MANY_TYPING = "too_many_typing", 429, "typing indicators are sent more often than the limits allow (a WebSocket error frame)"

@@ -50,3 +50,4 @@ class Limits:
     media_decodes_at_once: int = 2
     # an image hash list imported over the admin API (the command line has none)
     max_hash_list_bytes: int = 16 * 1024 * 1024
+    searches_per_user: str = "5/second;200/minute"  # full-text searches of every kind

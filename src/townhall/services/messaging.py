@@ -40,6 +40,7 @@ from townhall.domain.messaging import (
 from townhall.domain.moderation import Decision, Surface
 from townhall.domain.permissions import Permission
 from townhall.domain.review import Target
+from townhall.domain.search import SCANNED_PER_PAGE, search_terms
 from townhall.domain.time import iso_utc
 from townhall.services.caches import Invalidations, LocalCache, Topic
 from townhall.services.classifiers import ClassifierStage, Subject
@@ -58,6 +59,7 @@ from townhall.services.rendering import (
     render_message,
     render_recall,
 )
+from townhall.services.search_rate import SearchRate
 from townhall.services.standing import Standings
 from townhall.store import conversations as conversation_store
 from townhall.store import media as media_store
@@ -73,6 +75,7 @@ from townhall.store.message_log import (
     WrittenWith,
     together,
 )
+from townhall.store.messages import Found
 
 MEMBERS_CACHE_MAX = 100_000
 
@@ -141,11 +144,13 @@ class MessagingService:
         limits: Limits,
         rules: MessagingRules,
         rate_limits: RateLimits,
+        search_rate: SearchRate,
         clock: Callable[[], float],
         invalidations: Invalidations,
     ) -> None:
         self._db = database
         self._rate_limits = rate_limits
+        self._search_rate = search_rate
         self._sends = Limit.parse("sends_per_user", limits.sends_per_user)
         self._typing = Limit.parse("typing_per_user", limits.typing_per_user)
         self._rules = rules
@@ -488,6 +493,26 @@ class MessagingService:
                 sender_only=SENDER_ONLY,
                 before_seq=before,
                 limit=limit,
+            )
+
+    async def search(
+        self, actor: Principal, query: str, *, before: int | None, limit: int
+    ) -> Found:
+        """The messages holding the query's terms that the caller may read now, newest first:
+        of conversations they are a member of, neither recalled nor removed, and delivered, or
+        held and their own (domain/search.py says how the terms are found). A page may end
+        short of `limit` and still have a next one (`Found.next_before`)."""
+        terms = search_terms(query)
+        await self._search_rate.count(actor)
+        async with self._db.reading() as conn:
+            return await message_store.find(
+                conn,
+                terms,
+                searcher_id=actor.account_id,
+                held=MessageModeration.HELD,
+                before=before,
+                limit=limit,
+                scanned_max=SCANNED_PER_PAGE,
             )
 
     async def is_member(self, actor: Principal, conversation_id: int) -> bool:

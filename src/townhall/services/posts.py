@@ -38,6 +38,7 @@ from townhall.domain.public_accounts import (
 )
 from townhall.domain.reach import Reach
 from townhall.domain.review import Target
+from townhall.domain.search import search_terms
 from townhall.services.classifiers import ClassifierStage, Subject
 from townhall.services.enforcement import Enforcement
 from townhall.services.intake import CaseIntake
@@ -50,6 +51,7 @@ from townhall.services.principal import Principal, require
 from townhall.services.rate_limits import Limit, RateLimits
 from townhall.services.reach import ReachLedger, reach_of
 from townhall.services.rendering import carried_media, post_attachment, render_post
+from townhall.services.search_rate import SearchRate
 from townhall.services.standing import Standings
 from townhall.store import media as media_store
 from townhall.store import posts as post_store
@@ -117,11 +119,13 @@ class PostService:
         pack: PolicyPack,
         *,
         rate_limits: RateLimits,
+        search_rate: SearchRate,
         limits: Limits,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
         self._rate_limits = rate_limits
+        self._search_rate = search_rate
         self._forwards = Limit.parse("forwards_per_user", limits.forwards_per_user)
         self._intake = intake
         self._classifiers = classifiers
@@ -318,6 +322,23 @@ class PostService:
                 public_account_id,
                 published=PostState.PUBLISHED,
                 before=before or NO_UPPER_BOUND,
+                limit=limit,
+            )
+
+    async def search(
+        self, actor: Principal, query: str, *, before: int | None, limit: int
+    ) -> list[PostWithAccount]:
+        """The posts anyone may read whose titles hold the query's terms, newest first:
+        published, of an account that is approved (or suspended, which still shows)."""
+        terms = search_terms(query)
+        await self._search_rate.count(actor)
+        async with self._db.reading() as conn:
+            return await post_store.find(
+                conn,
+                terms,
+                published=PostState.PUBLISHED,
+                open_accounts=READABLE_ACCOUNTS,
+                before=before,
                 limit=limit,
             )
 

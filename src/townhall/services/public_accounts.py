@@ -21,6 +21,7 @@ from townhall.domain.public_accounts import (
     check_application,
     check_entitlement,
 )
+from townhall.domain.search import search_terms
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
 from townhall.services.enforcement import Enforcement
@@ -28,6 +29,7 @@ from townhall.services.live_posts import LiveFollowers
 from townhall.services.names import Names
 from townhall.services.notices import Notices
 from townhall.services.principal import Principal, may, require
+from townhall.services.search_rate import SearchRate
 from townhall.services.standing import Standings
 from townhall.store import public_accounts as account_store
 from townhall.store.database import Database, DbConnection, Transaction
@@ -76,10 +78,12 @@ class PublicAccountService:
         pack: PolicyPack,
         audit: AuditTrail,
         *,
+        search_rate: SearchRate,
         limits: Limits,
         clock: Callable[[], float],
     ) -> None:
         self._db = database
+        self._search_rate = search_rate
         self._audit = audit
         self._standings = standings
         self._enforcement = enforcement
@@ -178,6 +182,25 @@ class PublicAccountService:
         async with self._db.reading() as conn:
             rows = await account_store.list_in_states(
                 conn, VISIBLE_TO_ALL, after=after or 0, limit=limit
+            )
+            followed = await account_store.subscribed_among(
+                conn, actor.account_id, [row.id for row in rows]
+            )
+        return [
+            self._page(row, full=_may_see_all(actor, row), subscribed=row.id in followed)
+            for row in rows
+        ]
+
+    async def search(
+        self, actor: Principal, query: str, *, after: int | None, limit: int
+    ) -> list[AccountPage]:
+        """The accounts of the directory whose names hold the query's terms, after the one with
+        id `after`, each with whether the caller follows it."""
+        terms = search_terms(query)
+        await self._search_rate.count(actor)
+        async with self._db.reading() as conn:
+            rows = await account_store.find(
+                conn, terms, states=VISIBLE_TO_ALL, after=after or 0, limit=limit
             )
             followed = await account_store.subscribed_among(
                 conn, actor.account_id, [row.id for row in rows]

@@ -5,7 +5,8 @@ Every table is copied row for row and value for value: sealed identities, blind 
 audit log's hashes stay as they are, so the same keys open them and `townhall audit verify`
 holds after. The source is read in one read transaction, which in WAL mode is one consistent
 snapshot while a server goes on writing; the target is written in one transaction, so a copy
-that fails leaves it empty and can be run again."""
+that fails leaves it empty and can be run again. The search index is not copied but made again
+as its rows arrive: each database indexes in its own way (store/search.py)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from townhall.store import search
 from townhall.store.database import Database, Transaction
 from townhall.store.migrate import plan, upgrade_to_head
 from townhall.store.schema import events, messages, metadata
@@ -82,7 +84,11 @@ async def check_source(source: Database) -> None:
         )
     async with source.engine.connect() as conn:
         found = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
-    unknown = found - set(metadata.tables) - {"alembic_version"}
+    unknown = {
+        name
+        for name in found - set(metadata.tables) - {"alembic_version"}
+        if not search.is_index_table(name)
+    }
     if unknown:
         raise CopyRefused(f"the source holds tables this release does not know: {sorted(unknown)}")
 
@@ -128,7 +134,9 @@ async def _copy_table(
     result = await reader.stream(select(table).order_by(*table.primary_key.columns))
     copied = 0
     async for batch in result.mappings().partitions(BATCH_ROWS):
-        await writer.execute(insert(table), [dict(row) for row in batch])
+        rows = [dict(row) for row in batch]
+        await writer.execute(insert(table), rows)
+        await search.index_copied(writer, table.name, rows)
         copied += len(batch)
         progress.rows_copied(table.name, len(batch))
     return copied

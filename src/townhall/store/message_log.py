@@ -5,6 +5,8 @@ load a batch grows and the cost of a commit is shared; when idle a message is wr
 once. Callbacks see each committed batch in commit order before any sender is answered, so
 live delivery follows the same order as the stream in the database.
 
+Each message's text goes into the search index (store/search.py) in its batch's transaction.
+
 A send may carry rows to write in its message's own transaction (`written_with`: the review case
 and statement of reasons it raised, the forward it records), so the message and they commit
 together or not at all. A batch holding such sends writes its messages on the writer's thread
@@ -35,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from townhall.domain.errors import Conflict, DomainError, ErrorCode
+from townhall.store import search
 from townhall.store.database import WRITES, AfterCommit, Database, Transaction
 from townhall.store.group_commit import GroupCommit
 from townhall.store.positions import ClusterPositions, SingleWriterPositions
@@ -337,6 +340,7 @@ class BatchWriter:
             _insert_ignoring_conflicts(["sender_id", "client_id"]), dialect
         )
         self._insert_inbox = _compile(insert(inbox), dialect)
+        self._insert_index = _compile(insert(search.message_search), dialect)
         self._max_seq = _compile(
             select(func.max(messages.c.seq)).where(
                 messages.c.conversation_id == bindparam("conversation_id")
@@ -371,16 +375,20 @@ class BatchWriter:
         cursor = self.connection.connection.cursor()
         try:
             self._begin(cursor, held=not commit)
-            outcomes, message_rows, inbox_rows = self._plan(cursor, batch, now_ms, {})
+            outcomes, message_rows, inbox_rows, index_rows = self._plan(cursor, batch, now_ms, {})
             cursor.executemany(self._insert_message.sql, message_rows)
             if cursor.rowcount != len(message_rows):  # a resend: plan again knowing the sent
                 self.rollback()
                 known = self._already_sent(cursor, batch)
                 self._begin(cursor, held=not commit)
-                outcomes, message_rows, inbox_rows = self._plan(cursor, batch, now_ms, known)
+                outcomes, message_rows, inbox_rows, index_rows = self._plan(
+                    cursor, batch, now_ms, known
+                )
                 cursor.executemany(self._insert_message.sql, message_rows)
             if inbox_rows:
                 cursor.executemany(self._insert_inbox.sql, inbox_rows)
+            if index_rows:
+                cursor.executemany(self._insert_index.sql, index_rows)
             if commit:
                 cursor.execute("COMMIT")
         except BaseException:
@@ -418,7 +426,13 @@ class BatchWriter:
         batch: Sequence[_Request],
         now_ms: int,
         known: dict[tuple[int, str], StoredMessage],
-    ) -> tuple[list[Appended | DomainError], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    ) -> tuple[
+        list[Appended | DomainError],
+        list[tuple[Any, ...]],
+        list[tuple[Any, ...]],
+        list[tuple[Any, ...]],
+    ]:
+        """Each request's outcome, and the rows of the messages, inbox and search index."""
         positions = self._db.positions
         assert isinstance(positions, SingleWriterPositions)
 
@@ -436,7 +450,9 @@ class BatchWriter:
             tuple(_message_row(a.message)[name] for name in message_params) for a in fresh
         ]
         inbox_rows = [tuple(row[name] for name in inbox_params) for row in _inbox_rows(fresh)]
-        return outcomes, message_rows, inbox_rows
+        index_params = self._insert_index.params
+        index_rows = [tuple(row[name] for name in index_params) for row in _index_rows(fresh)]
+        return outcomes, message_rows, inbox_rows, index_rows
 
     def _next_seq(self, cursor: Any, conversation_id: int) -> int:
         seq = self._last_seq.get(conversation_id)
@@ -502,6 +518,10 @@ def _planned(
     return outcomes, fresh
 
 
+def _index_rows(fresh: Sequence[Appended]) -> list[dict[str, Any]]:
+    return search.index_rows((a.message.id, a.message.text) for a in fresh)
+
+
 def _inbox_rows(fresh: Sequence[Appended]) -> list[dict[str, int]]:
     return [
         {"account_id": account_id, "position": a.message.position, "message_id": a.message.id}
@@ -554,6 +574,9 @@ class PostgresBatches:
         inbox_rows = _inbox_rows(fresh)
         if inbox_rows:
             await conn.execute(insert(inbox), inbox_rows)
+        index_rows = _index_rows(fresh)
+        if index_rows:
+            await conn.execute(insert(search.message_search), index_rows)
         return outcomes
 
     @staticmethod

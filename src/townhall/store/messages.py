@@ -1,13 +1,17 @@
 """Reading a conversation's history, newest first, paged by sequence number; holds, removals
-and recalls of single messages; each member's read cursor, unread counts and last messages."""
+and recalls of single messages; each member's read cursor, unread counts and last messages;
+searching the messages a member may read."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, tuple_, update
 
+from townhall.domain.search import SearchTerms
+from townhall.store import search
 from townhall.store.database import DbConnection
 from townhall.store.message_log import StoredMessage, stored_message
 from townhall.store.on_conflict import insert_on_conflict
@@ -65,22 +69,27 @@ async def restore(
     attachment: str | None,
     media: str | None,
 ) -> None:
-    """An appeal reversed its removal: what it said is back, from the case's copy."""
+    """An appeal reversed its removal: what it said is back, from the case's copy, and found
+    by search again."""
     await conn.execute(
         update(messages)
         .where(messages.c.id == message_id)
         .values(text=text, attachment=attachment, media=media, moderation=None)
     )
+    await search.index_messages(conn, [(message_id, text)])
 
 
 async def blank(conn: DbConnection, message_ids: Sequence[int], moderation: str) -> None:
-    """Removed: the text and what it carried are gone; the row stays as the tombstone."""
+    """Removed: the text and what it carried are gone, from the search index too; the row
+    stays as the tombstone."""
     for start in range(0, len(message_ids), CHUNK):
+        chunk = message_ids[start : start + CHUNK]
         await conn.execute(
             update(messages)
-            .where(messages.c.id.in_(message_ids[start : start + CHUNK]))
+            .where(messages.c.id.in_(chunk))
             .values(text="", attachment=None, media=None, moderation=moderation)
         )
+        await search.unindex_messages(conn, chunk)
 
 
 async def recall(conn: DbConnection, message_id: int, now_ms: int) -> None:
@@ -209,3 +218,117 @@ async def last_messages(
         select(messages).where(tuple_(messages.c.conversation_id, messages.c.seq).in_(keys))
     )
     return {row.conversation_id: stored_message(row) for row in result}
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A page of search hits, and where the next page starts: below `next_before`, a message
+    id (None: there is nothing more)."""
+
+    messages: list[StoredMessage]
+    next_before: int | None
+
+
+async def find(
+    conn: DbConnection,
+    terms: SearchTerms,
+    *,
+    searcher_id: int,
+    held: str,
+    before: int | None,
+    limit: int,
+    scanned_max: int,
+) -> Found:
+    """The messages holding the terms that the searcher may read now, newest first (by id, below
+    `before`): of a conversation they are a member of, not recalled, and delivered -- or `held`
+    and their own. A removed message's text is gone, and its index row with it.
+
+    The matches are looked through newest first, a batch at a time, the real rows saying which
+    the searcher may read. A page looks through at most `scanned_max` matches: whatever the
+    words, whoever asks, its cost is bounded. Matches that are mostly others' (a word common in
+    conversations the searcher is not in) can end a page short of `limit`, and the next page
+    starts where it stopped. Batches grow fourfold from a few pages' worth, so a page that fills
+    early reads little."""
+    found: list[StoredMessage] = []
+    below = before
+    scanned = 0
+    batch = 5 * limit
+    while len(found) < limit and scanned < scanned_max:
+        take = min(batch, scanned_max - scanned)
+        floor = await _nth_match(conn, terms, below=below, n=take)
+        found += await _readable(
+            conn,
+            terms,
+            searcher_id=searcher_id,
+            held=held,
+            below=below,
+            floor=floor,
+            limit=limit - len(found),
+        )
+        if floor is None:  # fewer than `take` matches were left: none older
+            return Found(found, found[-1].id if len(found) == limit else None)
+        scanned += take
+        below = floor
+        batch *= 4
+    return Found(found, found[-1].id if len(found) == limit else below)
+
+
+async def _nth_match(
+    conn: DbConnection, terms: SearchTerms, *, below: int | None, n: int
+) -> int | None:
+    """The id of the `n`th newest message below `below` whose index row holds the terms (None
+    when there are fewer): the index alone, which is cheap next to reading the messages."""
+    index = search.message_search
+    query = (
+        select(index.c.rowid)
+        .where(search.matches(index, terms))
+        .order_by(index.c.rowid.desc())
+        .offset(n - 1)
+        .limit(1)
+    )
+    if below is not None:
+        query = query.where(index.c.rowid < below)
+    nth: int | None = await conn.scalar(query)
+    return nth
+
+
+async def _readable(
+    conn: DbConnection,
+    terms: SearchTerms,
+    *,
+    searcher_id: int,
+    held: str,
+    below: int | None,
+    floor: int | None,
+    limit: int,
+) -> list[StoredMessage]:
+    """The newest `limit` messages from `floor` (included) to `below` holding the terms that
+    the searcher may read now."""
+    index = search.message_search
+    query = (
+        select(messages)
+        .select_from(index)
+        .join(messages, messages.c.id == index.c.rowid)
+        .join(
+            members,
+            and_(
+                members.c.conversation_id == messages.c.conversation_id,
+                members.c.account_id == searcher_id,
+            ),
+        )
+        .where(
+            search.matches(index, terms),
+            messages.c.recalled_at.is_(None),
+            or_(
+                messages.c.moderation.is_(None),
+                and_(messages.c.moderation == held, messages.c.sender_id == searcher_id),
+            ),
+        )
+        .order_by(index.c.rowid.desc())
+        .limit(limit)
+    )
+    if below is not None:
+        query = query.where(index.c.rowid < below)
+    if floor is not None:
+        query = query.where(index.c.rowid >= floor)
+    return [stored_message(row) for row in await conn.execute(query)]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
+from townhall.domain.search import SearchTerms
+from townhall.store import search
 from townhall.store.database import DbConnection
 from townhall.store.records import record, record_or_none, records
 from townhall.store.schema import posts, public_accounts, subscriptions
@@ -61,8 +63,10 @@ def _with_account() -> Any:
 
 
 async def insert_post(conn: DbConnection, **values: Any) -> int:
+    """The post, its title in the search index."""
     result = await conn.execute(insert(posts).values(**values))
     (post_id,) = result.inserted_primary_key
+    await search.index_post(conn, int(post_id), values["title"])
     return int(post_id)
 
 
@@ -181,3 +185,33 @@ async def count_published_since(conn: DbConnection, *, since_ms: int, published:
 
 def _published_since(since_ms: int, published: str) -> tuple[ColumnElement[bool], ...]:
     return (posts.c.created_at >= since_ms, posts.c.status == published)
+
+
+async def find(
+    conn: DbConnection,
+    terms: SearchTerms,
+    *,
+    published: str,
+    open_accounts: Collection[str],
+    before: int | None,
+    limit: int,
+) -> list[PostWithAccount]:
+    """The published posts of open accounts whose titles hold the terms, newest first (by id,
+    below `before`)."""
+    index = search.post_search
+    query = (
+        select(*POST_COLUMNS)
+        .select_from(index)
+        .join(posts, posts.c.id == index.c.rowid)
+        .join(public_accounts, public_accounts.c.id == posts.c.public_account_id)
+        .where(
+            search.matches(index, terms),
+            posts.c.status == published,
+            public_accounts.c.status.in_(open_accounts),
+        )
+        .order_by(index.c.rowid.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(index.c.rowid < before)
+    return records(PostWithAccount, await conn.execute(query))

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 
+from townhall.domain.search import SearchTerms
+from townhall.store import search
 from townhall.store.database import DbConnection
 from townhall.store.on_conflict import insert_on_conflict
 from townhall.store.records import record, record_or_none, records
@@ -44,8 +46,10 @@ class PublicAccountInQueue(StoredPublicAccount):
 
 
 async def insert_account(conn: DbConnection, **values: Any) -> int:
+    """The account, its name in the search index."""
     result = await conn.execute(insert(public_accounts).values(**values))
     (account_id,) = result.inserted_primary_key
+    await search.index_public_account(conn, int(account_id), values["name"])
     return int(account_id)
 
 
@@ -117,6 +121,26 @@ async def list_in_states(
         select(public_accounts)
         .where(public_accounts.c.status.in_(states), public_accounts.c.id > after)
         .order_by(public_accounts.c.id)
+        .limit(limit)
+    )
+    return records(StoredPublicAccount, result)
+
+
+async def find(
+    conn: DbConnection, terms: SearchTerms, *, states: Collection[str], after: int, limit: int
+) -> list[StoredPublicAccount]:
+    """The accounts in any of `states` whose names hold the terms, by id after `after`."""
+    index = search.public_account_search
+    result = await conn.execute(
+        select(public_accounts)
+        .select_from(index)
+        .join(public_accounts, public_accounts.c.id == index.c.rowid)
+        .where(
+            search.matches(index, terms),
+            public_accounts.c.status.in_(states),
+            index.c.rowid > after,
+        )
+        .order_by(index.c.rowid)
         .limit(limit)
     )
     return records(StoredPublicAccount, result)

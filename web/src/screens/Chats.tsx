@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import type { ConversationSummary } from "../api/client";
+import { api, must, type ConversationSummary, type Message } from "../api/client";
 import { explain } from "../errors";
 import { formatTime, t } from "../i18n";
 import type { ChatStore } from "../store";
@@ -15,6 +15,7 @@ export function Chats(props: { store: ChatStore; open: number | null; onOpen(id:
   const conversations = props.store.ordered();
   return (
     <>
+      <MessageSearch store={props.store} onOpen={props.onOpen} />
       <Invitations store={props.store} onOpen={props.onOpen} />
       {creating ? (
         <NewGroup
@@ -71,6 +72,103 @@ function ConversationList(props: {
         );
       })}
     </ul>
+  );
+}
+
+/** Search of the caller's own chats: the server finds only what they may still read. A page
+ * may come back short with more to find (the server looks through so many matches a page):
+ * "search older" goes on from there. Asked on submit, not as one types (searches_per_user). */
+function MessageSearch(props: { store: ChatStore; onOpen(id: number): void }) {
+  const [query, setQuery] = useState("");
+  const [hits, setHits] = useState<Message[] | null>(null);
+  const [next, setNext] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function search(cursor: string | null): Promise<void> {
+    setError(null);
+    setBusy(true);
+    try {
+      const q = query.trim();
+      const page = must(
+        await api.GET("/api/v1/search/messages", {
+          params: { query: cursor === null ? { q } : { q, cursor } },
+        }),
+      );
+      setHits(cursor === null ? page.messages : [...(hits ?? []), ...page.messages]);
+      setNext(page.next_cursor);
+    } catch (refused) {
+      setError(explain(refused));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function clear(): void {
+    setQuery("");
+    setHits(null);
+    setNext(null);
+    setError(null);
+  }
+
+  return (
+    <section class="message-search">
+      <form
+        class="search"
+        role="search"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void search(null);
+        }}
+      >
+        <label>
+          {t("search.label")}
+          <input
+            type="search"
+            name="q"
+            maxLength={100}
+            placeholder={t("search.placeholder")}
+            value={query}
+            onInput={(e) => setQuery(e.currentTarget.value)}
+          />
+        </label>
+        <button type="submit" disabled={busy || query.trim() === ""}>
+          {t("search.submit")}
+        </button>
+        {hits !== null && (
+          <button type="button" class="quiet" onClick={clear}>
+            {t("search.clear")}
+          </button>
+        )}
+      </form>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {hits !== null && hits.length === 0 && next === null && <p class="empty">{t("search.none")}</p>}
+      {hits !== null && hits.length > 0 && (
+        <ul class="conversations" aria-label={t("search.results")}>
+          {hits.map((hit) => {
+            const conversation = props.store.conversations.get(hit.conversation_id);
+            return (
+              <li key={hit.id}>
+                <button type="button" class="conversation" onClick={() => props.onOpen(hit.conversation_id)}>
+                  <span class="title">{conversation ? titleOf(props.store, conversation) : ""}</span>
+                  <span class="preview">{hit.text}</span>
+                  <time dateTime={hit.created_at}>{formatTime(hit.created_at)}</time>
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      {next !== null && (
+        <button type="button" class="quiet" disabled={busy} onClick={() => void search(next)}>
+          {t("search.more")}
+        </button>
+      )}
+    </section>
   );
 }
 
