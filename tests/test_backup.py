@@ -1,6 +1,7 @@
 """`townhall backup` while the server takes messages, and `townhall restore` into an empty data
 dir: every acknowledged message is in the backup, the keys go apart when asked, a restored server
-serves the same people and history, and a restore never overwrites or takes a damaged backup."""
+serves the same people, history and media, and a restore never overwrites or takes a damaged
+backup."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.api.test_media import encoded, get_media, picture, uploaded
 from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User, fresh_identity, moved
 from tests.databases import sqlite_only
 from tests.support import (
@@ -140,4 +142,63 @@ async def test_a_restore_overwrites_nothing_and_takes_no_damaged_backup(
     (backup / "keys" / "blind-index.key").write_text("0" * 64)
     code, said = finished(townhall(tmp_path / "fresh", "restore", "--from", str(backup)))
     assert code == 1 and "keys/blind-index.key is missing or changed" in said
+    assert not (tmp_path / "fresh" / "townhall.db").exists()
+
+
+def media_in(folder: Path) -> dict[str, bytes]:
+    """The media files under a folder, by their path in it."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+@sqlite_only  # reads or rewrites the SQLite file itself
+async def test_the_media_files_are_backed_up_and_restored_byte_for_byte(
+    servers: ServerPool, make_user: MakeUser, tmp_path: Path
+) -> None:
+    """An uploaded image (and its thumbnail) goes into the backup in the store's layout, without
+    the uploads still spooling; a server on the restored data dir serves the same bytes; a backup
+    whose media file was changed is refused before anything is written."""
+    server = servers.start()
+    try:
+        owner = await make_user("photographer", on=server)
+        image = await uploaded(owner, encoded(picture(), "PNG"), "花.png")
+        original = await get_media(owner, image["id"])
+        assert original.status_code == 200
+        store = server.data_dir / "media"
+        (store / "incoming" / ("0" * 32)).write_bytes(b"half an upload")
+        backup = tmp_path / "backup"
+        made = server.cli("backup", "--to", str(backup))
+    finally:
+        server.stop()
+    assert made.returncode == 0, made.stderr
+    assert "media: 2 file(s)" in made.stdout  # the image and its thumbnail
+    kept = {
+        path: data for path, data in media_in(store).items() if not path.startswith("incoming/")
+    }
+    assert len(kept) == 2
+    assert media_in(backup / "media") == kept  # and not the upload still spooling
+
+    restored = tmp_path / "restored"
+    restore = townhall(restored, "restore", "--from", str(backup))
+    code, said = finished(restore)
+    assert code == 0, said
+    assert restore.stdout is not None and "media: 2 file(s)" in restore.stdout.read()
+    assert media_in(restored / "media") == kept
+    again = servers.start(data_dir=restored)
+    try:
+        async with moved(owner, again) as owner_again:
+            served = await get_media(owner_again, image["id"])
+    finally:
+        again.stop()
+    assert served.status_code == 200
+    assert served.content == original.content
+
+    name = next(path for path, data in kept.items() if data == original.content)
+    damaged = backup / "media" / name
+    data = bytearray(damaged.read_bytes())
+    data[-1] ^= 1
+    damaged.write_bytes(bytes(data))
+    code, said = finished(townhall(tmp_path / "fresh", "restore", "--from", str(backup)))
+    assert code == 1 and f"media/{name} is missing or changed" in said
     assert not (tmp_path / "fresh" / "townhall.db").exists()

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import Progress
 from sqlalchemy import make_url
 
 from townhall import __version__
+from townhall.app import MEDIA_FOLDER
 from townhall.cli.settings import ConfigOption, DataDirOption, settings_from
 from townhall.config import Settings
 from townhall.store import backup as store
@@ -40,8 +44,9 @@ def backup(
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Copy the database as of one commit (while the server runs), the signed audit checkpoints,
-    a trained model and the keys, with a manifest of sizes and SHA-256 checksums."""
+    """Copy the database as of one commit (while the server runs), the media files, the signed
+    audit checkpoints, a trained model and the keys, with a manifest of sizes and SHA-256
+    checksums."""
     settings = settings_from(config, data_dir=data_dir)
     try:
         _back_up(settings, to, keys_to)
@@ -79,7 +84,13 @@ def _back_up(settings: Settings, to: Path, keys_to: Path | None) -> None:
     started = time.monotonic()
     store.copy_database(database, to / store.DATABASE)
     typer.echo(f"  done in {time.monotonic() - started:.1f} s, integrity check ok")
-    files = [to / store.DATABASE]
+    # After the database: every media file its rows name was written and flushed before them.
+    with _progress("copying the media files", total=None) as advance:
+        media = store.copy_media(settings.data_dir / MEDIA_FOLDER, to, advance)
+    typer.echo(f"media: {media.files} file(s), {media.bytes / 1e6:.1f} MB")
+    for name in media.damaged:
+        typer.echo(f"WARNING: {name} does not match its name (its SHA-256): left out", err=True)
+    files = [to / store.DATABASE, to / store.MEDIA_LISTING]
     for name, pattern in ((CHECKPOINTS, "*"), (CLASSIFIERS, "*.skops")):
         found = sorted(p for p in (settings.data_dir / name).glob(pattern) if p.is_file())
         files += store.copy_files(found, to / name) if found else []
@@ -103,6 +114,8 @@ def _back_up(settings: Settings, to: Path, keys_to: Path | None) -> None:
         schema=_schema_of(to / store.DATABASE),
         made_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         keys=KEYS_HERE if keys_to is None else KEYS_APART,
+        media_files=media.files,
+        media_bytes=media.bytes,
     )
     typer.echo(f"backup complete: {manifest}")
 
@@ -110,6 +123,12 @@ def _back_up(settings: Settings, to: Path, keys_to: Path | None) -> None:
 def _restore(settings: Settings, source: Path, keys_from: Path | None) -> None:
     manifest = store.read_checked(source)
     names = manifest.paths
+    media_bytes = manifest.about.get("media_bytes")
+    total = media_bytes if isinstance(media_bytes, int) else None
+    with_media = store.MEDIA_LISTING in names  # format 1 had no media
+    if with_media:
+        with _progress("checking the media files", total=total) as advance:
+            media_files = store.check_media(source, advance)
     if manifest.about.get("keys") == KEYS_APART:
         if keys_from is None:
             raise BackupError("this backup's keys were kept apart: give their folder, --keys-from")
@@ -128,6 +147,10 @@ def _restore(settings: Settings, source: Path, keys_from: Path | None) -> None:
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     store.restore_database(source / store.DATABASE, data_dir / store.DATABASE)
     typer.echo(f"database restored (schema {manifest.about.get('schema')}), integrity check ok")
+    if with_media:
+        with _progress("restoring the media files", total=total) as advance:
+            store.restore_media(source, data_dir / MEDIA_FOLDER, advance)
+        typer.echo(f"media: {media_files} file(s)")
     for folder in (CHECKPOINTS, CLASSIFIERS):
         chosen = [n for n in names if n.startswith(f"{folder}/")]
         if chosen:
@@ -139,6 +162,14 @@ def _restore(settings: Settings, source: Path, keys_from: Path | None) -> None:
         store.restore_files(keys_folder, signing, signing_key.parent)
     typer.echo(f"keys: {len(key_names)} file(s) into {keys_dir}")
     typer.echo("restored: run `townhall audit verify`, then start the server")
+
+
+@contextmanager
+def _progress(what: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A bar over the bytes done (on a terminal), for work over many files."""
+    with Progress(transient=True) as progress:
+        task = progress.add_task(what, total=total)
+        yield lambda done: progress.advance(task, done)
 
 
 def _sqlite_path(settings: Settings) -> Path:
