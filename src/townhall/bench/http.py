@@ -49,6 +49,7 @@ from townhall.bench.server import (
     free_port,
     split_cores,
     start_server,
+    stop_with_the_bench,
     with_descendants,
 )
 from townhall.client import TownhallClient
@@ -135,7 +136,7 @@ def start_bare(server_cores: set[int] | None) -> tuple[str, subprocess.Popen[byt
     ]
     if server_cores:
         command = ["taskset", "-c", ",".join(map(str, sorted(server_cores))), *command]
-    process = subprocess.Popen(command)
+    process = subprocess.Popen(command, preexec_fn=stop_with_the_bench)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -4,8 +4,10 @@ of the servers and of what serves them."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -140,6 +142,16 @@ class LocalServer:
             self.owned_dir.cleanup()
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def stop_with_the_bench() -> None:
+    """Run in a server's process before it starts (Popen's preexec_fn): Linux sends it SIGTERM
+    when the bench ends, however it ends. A test's timeout kills the bench with SIGKILL, which
+    runs no `finally`, and its servers would serve on, orphaned."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -214,7 +226,7 @@ def start_server(
     ]
     if server_cores:
         command = ["taskset", "-c", ",".join(map(str, sorted(server_cores))), *command]
-    process = subprocess.Popen(command, env=bench_environment(env))
+    process = subprocess.Popen(command, env=bench_environment(env), preexec_fn=stop_with_the_bench)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
