@@ -2,8 +2,9 @@
 a PDF into a chat; the other sees the picture's thumbnail in a box of its shape, opens it in the
 viewer and closes it with Escape, and saves the PDF under its name. A reviewer removes the
 message with the picture: the copy sent on shows "image removed", live and after logging in
-again. An upload the server refuses says why, in the user's language. A post's pictures show
-where it is read, as in a chat."""
+again. An upload the server refuses says why, in the user's language. A chat whose last message
+is only pictures says so in the chat list. An operator attaches a picture to a post with no text;
+its subscribers see it in their timeline and where they read it, as in a chat."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from playwright.async_api import Browser, Page, expect
 from tests.conftest import MakeUser, Server, ServerPool, User
 from tests.support import case_of, decided_case, report, subscribed_account
 from tests.web.conftest import check_screen, signed_in, ui
+from tests.web.test_me import open_me
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
 
@@ -206,6 +208,78 @@ async def test_an_upload_the_server_refuses_says_why(
     for name in ("screenshot.png", "holiday.jpg"):
         await tray.get_by_role("button", name=ui(english, "media.remove", name=name)).click()
     await expect(tray).to_have_count(0)
+
+
+async def upload(user: User, data: bytes) -> int:
+    answer = await user.raw("POST", "/api/v1/media", content=data)
+    assert answer.status_code == 201, answer.text
+    return int(answer.json()["id"])
+
+
+@pytest.mark.parametrize("english", [True, False], ids=["en", "zh-CN"])
+async def test_the_chat_list_says_a_message_without_words_carries_pictures(
+    browser: Browser, server: Server, make_user: MakeUser, english: bool
+) -> None:
+    amy, bo = await make_user("amy"), await make_user("bo")
+    chat = (await amy.open_direct(bo.id))["id"]
+    pictures = [await upload(amy, png(64, 48)) for _ in range(2)]
+
+    async def send(media_ids: list[int]) -> None:
+        await amy.request(
+            "POST",
+            f"/api/v1/conversations/{chat}/messages",
+            json={"text": "", "client_id": uuid.uuid4().hex, "media_ids": media_ids},
+        )
+
+    await send(pictures[:1])
+    page = await signed_in(browser, server, bo, english=english)
+    preview = page.locator(".conversation .preview")
+    await expect(preview).to_have_text(ui(english, "media.gist.image"))
+    await send(pictures)  # arrives live
+    await expect(preview).to_have_text(ui(english, "media.gist.images", count="2"))
+
+
+async def test_an_operator_s_picture_reaches_the_subscribers_timeline_and_post(
+    browser: Browser, make_user: MakeUser, reviewer: User, server: Server, tmp_path: Path
+) -> None:
+    reader = await make_user("reader")
+    operator, account = await subscribed_account(make_user, reviewer, reader)
+
+    # The operator writes a post with a title and a picture, and no text.
+    writing = await signed_in(browser, server, operator, english=False)
+    await open_me(writing, english=False)
+    own = writing.locator(".own-account").filter(has_text=account["name"])
+    await own.get_by_role("button", name=ui(False, "mine.write")).click()
+    compose = own.locator("form.compose")
+    await compose.locator("input[name=title]").fill("山里的雪")
+    picture = tmp_path / "snow.png"
+    picture.write_bytes(png(600, 300))
+    await compose.locator("input[name=attach]").set_input_files(picture)
+    tray = compose.get_by_role("list", name=ui(False, "media.attachments"))
+    await expect(tray.locator("li.uploaded img")).to_have_count(1)
+    await compose.get_by_role("button", name=ui(False, "mine.publish"), exact=True).click()
+    await expect(compose.get_by_role("status")).to_have_text(ui(False, "mine.published"))
+    await expect(tray).to_have_count(0)
+    (post,) = (await operator.request("GET", f"/api/v1/public-accounts/{account['id']}/posts"))[
+        "posts"
+    ]
+    assert (post["title"], post["body"], [m["kind"] for m in post["media"]]) == (
+        "山里的雪",
+        "",
+        ["image"],
+    )
+
+    # The subscriber sees its thumbnail in the timeline, and the picture where the post is read.
+    page = await signed_in(browser, server, reader, english=True)
+    await page.get_by_role("button", name=ui(True, "accounts.title")).click()
+    card = page.locator(".posts li").filter(has_text="山里的雪")
+    await expect(card.get_by_role("button", name=ui(True, "media.open"))).to_have_count(1)
+    assert await loaded(page, ".posts .thumb img") == 320
+    await card.get_by_role("button", name=re.compile("山里的雪")).click()
+    thumb = page.locator(".post-body").get_by_role("button", name=ui(True, "media.open"))
+    await expect(thumb).to_have_count(1)
+    await thumb.click()
+    assert await loaded(page, "dialog.viewer img") == 600
 
 
 async def test_a_post_s_pictures_show_where_it_is_read(

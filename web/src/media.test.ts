@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "./api/client";
 import { explain } from "./errors";
-import { chooseLanguage } from "./i18n";
-import { Attachments, BlobUrls, MAX_ATTACHMENTS, formatSize, thumbBox, uploadRefusal } from "./media";
+import { chooseLanguage, t } from "./i18n";
+import { Attachments, BlobUrls, MAX_ATTACHMENTS, formatSize, mediaGist, thumbBox, uploadRefusal } from "./media";
 
 describe("an upload's refusal", () => {
   it("is the API's error code when it wrote one", () => {
@@ -153,5 +153,37 @@ describe("attachments", () => {
     const { next, refused } = new Attachments().add(many, keys);
     expect([next.items.length, refused]).toEqual([MAX_ATTACHMENTS, 2]);
     expect(next.add([file("one-more.png")], keys).refused).toBe(1);
+  });
+});
+
+describe("what a line shows for media without text", () => {
+  const image = { kind: "image" as const };
+  const file = { kind: "file" as const };
+  const said = (media: { kind: "image" | "file" }[] | undefined) => {
+    const gist = mediaGist(media);
+    return gist && t(gist.key, { count: gist.count });
+  };
+  it("names one image or file, and counts several", () => {
+    chooseLanguage("en");
+    expect([said([image]), said([image, image]), said([image, image, image])]).toEqual([
+      "[Image]",
+      "[2 images]",
+      "[3 images]",
+    ]);
+    expect([said([file]), said([file, file])]).toEqual(["[File]", "[2 files]"]);
+    expect(said([image, file, image])).toBe("[3 images and files]");
+  });
+  it("is said in the user's language", () => {
+    chooseLanguage("zh-CN");
+    expect([said([image]), said([image, image]), said([file]), said([file, file]), said([file, image])]).toEqual([
+      "[图片]",
+      "[2 张图片]",
+      "[文件]",
+      "[2 个文件]",
+      "[2 个图片和文件]",
+    ]);
+  });
+  it("is nothing when there are no media", () => {
+    expect([mediaGist(undefined), mediaGist([])]).toEqual([null, null]);
   });
 });

@@ -3,6 +3,7 @@
 // shows it any more.
 import { ApiError, sessionToken, type Schemas } from "./api/client";
 import { currentLanguage } from "./i18n/core";
+import type { MessageKey } from "./i18n/en";
 
 export type Media = Schemas["Media"];
 
@@ -76,6 +77,21 @@ export function upload(
     signal?.addEventListener("abort", () => request.abort());
     request.send(file);
   });
+}
+
+/** How a line stands for the images and files of a message or post that says nothing (a chat's
+ * preview, a quote): "[Image]", "[3 images]", "[File]", "[2 files]", "[4 images and files]", as
+ * the catalog's key and the count; null when there are none. */
+export function mediaGist(media: readonly Pick<Media, "kind">[] | undefined): {
+  key: MessageKey;
+  count: number;
+} | null {
+  const count = media?.length ?? 0;
+  if (!media || count === 0) return null;
+  const images = media.filter((item) => item.kind === "image").length;
+  if (images === count) return { key: count === 1 ? "media.gist.image" : "media.gist.images", count };
+  if (images === 0) return { key: count === 1 ? "media.gist.file" : "media.gist.files", count };
+  return { key: "media.gist.mixed", count };
 }
 
 /** Where an image's bytes are: the whole, or its thumbnail. */

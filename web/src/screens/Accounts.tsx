@@ -1,8 +1,9 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, must, type Schemas } from "../api/client";
 import { explain } from "../errors";
 import { formatTime, t } from "../i18n";
 import type { ChatStore } from "../store";
+import { MediaList, useViewer } from "./Media";
 import { ReportButton } from "./Report";
 
 type Account = Schemas["PublicAccount"];
@@ -13,6 +14,8 @@ export function Accounts(props: { store: ChatStore; onRead(postId: number): void
   const [accounts, setAccounts] = useState<Account[]>([]);
   const [timeline, setTimeline] = useState<TimelineItem[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const timelineList = useRef<HTMLUListElement>(null);
+  const [viewer, view] = useViewer(() => timelineList.current);
 
   async function refresh(): Promise<void> {
     const [directory, posts] = await Promise.all([
@@ -49,16 +52,21 @@ export function Accounts(props: { store: ChatStore; onRead(postId: number): void
       <section aria-labelledby="timeline-title">
         <h3 id="timeline-title">{t("accounts.timeline")}</h3>
         {timeline.length === 0 && <p>{t("accounts.no_posts")}</p>}
-        <ul class="posts">
+        <ul class="posts" ref={timelineList} tabIndex={-1}>
           {timeline.map((post) => (
             <li key={post.id}>
               {"title" in post && !props.store.removedPosts.has(post.id) ? (
-                <button type="button" class="post-link" onClick={() => props.onRead(post.id)}>
-                  <span class="title">{post.title}</span>
-                  <small>
-                    {post.account_name} · <time dateTime={post.created_at}>{formatTime(post.created_at)}</time>
-                  </small>
-                </button>
+                <>
+                  <button type="button" class="post-link" onClick={() => props.onRead(post.id)}>
+                    <span class="title">{post.title}</span>
+                    <small>
+                      {post.account_name} · <time dateTime={post.created_at}>{formatTime(post.created_at)}</time>
+                    </small>
+                  </button>
+                  {post.media && post.media.length > 0 && (
+                    <MediaList media={post.media} removed={props.store.removedMedia} onOpen={view} />
+                  )}
+                </>
               ) : (
                 <p class="gone">{t("post.removed", { account: post.account_name })}</p>
               )}
@@ -66,6 +74,7 @@ export function Accounts(props: { store: ChatStore; onRead(postId: number): void
           ))}
         </ul>
       </section>
+      {viewer}
       <section aria-labelledby="directory-title">
         <h3 id="directory-title">{t("accounts.directory")}</h3>
         {accounts.map((account) => (

@@ -9,7 +9,7 @@ import { formatTime, t } from "../i18n";
 import { filesOf, type Media } from "../media";
 import { titleOf } from "./Chats";
 import { GroupInfo } from "./GroupInfo";
-import { AttachButton, AttachmentTray, MediaList, useAttachments, useViewer } from "./Media";
+import { AttachButton, AttachmentTray, MediaList, mediaWords, useAttachments, useViewer } from "./Media";
 import { ReportForm } from "./Report";
 import { SanctionTerms } from "./Standing";
 
@@ -246,10 +246,10 @@ export function Chat(props: {
   );
 }
 
-/** What a message says in a line (a quote, a reply, the live region): its text, or how many
+/** What a message says in a line (a quote, a reply, the live region): its text, or what
  * images and files it carries when it has none. */
 function gist(message: Message): string {
-  return message.text || (message.media?.length ? t("media.count", { count: message.media.length }) : "");
+  return message.text || mediaWords(message.media);
 }
 
 /** A row of the list: a stored message, or one of the user's sends waiting for its ack. */

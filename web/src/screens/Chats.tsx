@@ -3,6 +3,7 @@ import { api, must, type ConversationSummary, type Message } from "../api/client
 import { explain } from "../errors";
 import { formatTime, t } from "../i18n";
 import type { ChatStore } from "../store";
+import { mediaWords } from "./Media";
 
 export function titleOf(store: ChatStore, conversation: ConversationSummary): string {
   if (conversation.title) return conversation.title;
@@ -63,7 +64,7 @@ function ConversationList(props: {
               )}
               {last && (
                 <>
-                  <span class="preview">{last.recalled ? t("chat.recalled") : last.text}</span>
+                  <span class="preview">{last.recalled ? t("chat.recalled") : last.text || mediaWords(last.media)}</span>
                   <time dateTime={last.created_at}>{formatTime(last.created_at)}</time>
                 </>
               )}

@@ -9,12 +9,20 @@ import {
   blobUrls,
   download,
   formatSize,
+  mediaGist,
   mediaPath,
   thumbBox,
   upload,
   type Media,
   type Shown,
 } from "../media";
+
+/** The words a line shows for images and files when there is no text ("[Image]", "[2 files]"):
+ * empty when there are none. */
+export function mediaWords(media: readonly Media[] | undefined): string {
+  const gist = mediaGist(media);
+  return gist ? t(gist.key, { count: gist.count }) : "";
+}
 
 /** The bytes at `path` as a blob: URL while the component is mounted (none while `path` is
  * null); released when it unmounts or the path changes. */

@@ -2,6 +2,8 @@ import { useEffect, useState } from "preact/hooks";
 import { api, must, policy, type Schemas } from "../api/client";
 import { explain } from "../errors";
 import { formatTime, labelOf, t } from "../i18n";
+import { filesOf } from "../media";
+import { AttachButton, AttachmentTray, useAttachments } from "./Media";
 
 type Account = Schemas["PublicAccount"];
 type Rules = Schemas["PublicAccountPolicy"];
@@ -86,7 +88,8 @@ function classesFor(account: Account, rules: Rules, reposting: boolean): string[
   return rules.content_classes.filter((name) => entitled || !rules.news_content_classes.includes(name));
 }
 
-/** A new post of the account, or a re-post of `source` when given. */
+/** A new post of the account, or a re-post of `source` when given; with images and files
+ * attached as a chat's message has them (then the text may be empty). */
 export function Compose(props: { account: Account; rules: Rules; source?: Schemas["ReadPost"]; onDone(): void }) {
   const { source } = props;
   const [title, setTitle] = useState(source?.title ?? "");
@@ -94,10 +97,14 @@ export function Compose(props: { account: Account; rules: Rules; source?: Schema
   const classes = classesFor(props.account, props.rules, source !== undefined);
   const [contentClass, setContentClass] = useState(source?.content_class ?? classes[0] ?? "");
   const [said, setSaid] = useState<string | null>(null);
+  const composing = useAttachments();
+  const { attachments } = composing;
 
   async function publish(event: Event): Promise<void> {
     event.preventDefault();
+    if (attachments.uploading) return;
     setSaid(null);
+    const media = attachments.ready;
     try {
       const post = must(
         await api.POST("/api/v1/public-accounts/{public_account_id}/posts", {
@@ -107,27 +114,55 @@ export function Compose(props: { account: Account; rules: Rules; source?: Schema
             body,
             content_class: contentClass,
             ...(source ? { source_post_id: source.id } : {}),
+            ...(media.length ? { media_ids: media.map((item) => item.id) } : {}),
           },
         }),
       );
       setSaid(post.moderation === "held" ? t("mine.held") : t("mine.published"));
       setTitle("");
       setBody("");
+      composing.take();
     } catch (refused) {
       setSaid(explain(refused));
     }
   }
 
   return (
-    <form class="compose" onSubmit={(e) => void publish(e)}>
+    <form
+      class="compose"
+      onSubmit={(e) => void publish(e)}
+      onDragOver={(e) => e.preventDefault()}
+      onDrop={(e) => {
+        const files = filesOf(e.dataTransfer);
+        if (files.length === 0) return;
+        e.preventDefault();
+        composing.add(files);
+      }}
+    >
       <label>
         {t("mine.post_title")}
         <input name="title" required value={title} onInput={(e) => setTitle(e.currentTarget.value)} />
       </label>
       <label>
         {t("mine.post_body")}
-        <textarea name="body" rows={4} required value={body} onInput={(e) => setBody(e.currentTarget.value)} />
+        <textarea
+          name="body"
+          rows={4}
+          required={attachments.ready.length === 0}
+          value={body}
+          onInput={(e) => setBody(e.currentTarget.value)}
+          onPaste={(e) => {
+            const files = filesOf(e.clipboardData);
+            if (files.length === 0) return; // text: pasted as usual
+            e.preventDefault();
+            composing.add(files);
+          }}
+        />
       </label>
+      <AttachmentTray composing={composing} />
+      <p class="attach-row">
+        <AttachButton onFiles={composing.add} />
+      </p>
       <label>
         {t("mine.content_class")}
         <select name="content_class" value={contentClass} onChange={(e) => setContentClass(e.currentTarget.value)}>
@@ -139,7 +174,9 @@ export function Compose(props: { account: Account; rules: Rules; source?: Schema
         </select>
       </label>
       {said && <p role="status">{said}</p>}
-      <button type="submit">{source ? t("mine.repost") : t("mine.publish")}</button>
+      <button type="submit" disabled={attachments.uploading}>
+        {source ? t("mine.repost") : t("mine.publish")}
+      </button>
       <button type="button" class="quiet" onClick={props.onDone}>
         {t("group.cancel")}
       </button>
