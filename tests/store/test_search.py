@@ -151,7 +151,9 @@ async def test_a_removed_message_leaves_the_index_and_a_restored_one_comes_back(
     assert await found(database, "secret", alice) == []
 
     async with database.writing() as conn:
-        await message_store.restore(conn, message_id, text="内部资料 secret", attachment=None)
+        await message_store.restore(
+            conn, message_id, text="内部资料 secret", attachment=None, media=None
+        )
     assert await found(database, "资料", alice) == ["内部资料 secret"]
 
 
