@@ -43,10 +43,9 @@ from townhall.bench.common import (
     KeepAliveConnection,
     console,
     gather_limited,
-    install_uvloop,
     percentile,
     register_users,
-    report,
+    run_and_report,
 )
 from townhall.bench.server import (
     LocalServer,
@@ -914,8 +913,4 @@ def print_table(results: dict[str, Any]) -> None:
 
 
 def run(options: BroadcastOptions, json_file: Path | None) -> dict[str, Any]:
-    install_uvloop()
-    results = asyncio.run(run_async(options))
-    print_table(results)
-    report(results, json_file)
-    return results
+    return run_and_report(run_async(options), print_table, json_file)

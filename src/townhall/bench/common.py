@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,6 +125,19 @@ def install_uvloop() -> None:
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency, but the bench works without
         pass
+
+
+def run_and_report(
+    measure: Coroutine[Any, Any, dict[str, Any]],
+    print_table: Callable[[dict[str, Any]], None],
+    json_file: Path | None,
+) -> dict[str, Any]:
+    """A bench's whole run on uvloop: its figures measured, printed as a table and reported."""
+    install_uvloop()
+    results = asyncio.run(measure)
+    print_table(results)
+    report(results, json_file)
+    return results
 
 
 def report(results: dict[str, Any], json_file: Path | None) -> None:

@@ -38,10 +38,9 @@ from townhall.bench.common import (
     BenchUser,
     KeepAliveConnection,
     console,
-    install_uvloop,
     percentile,
     register_users,
-    report,
+    run_and_report,
 )
 from townhall.bench.server import (
     LocalServer,
@@ -325,8 +324,4 @@ def print_table(results: dict[str, Any]) -> None:
 
 
 def run(options: HttpOptions, json_file: Path | None) -> dict[str, Any]:
-    install_uvloop()
-    results = asyncio.run(run_async(options))
-    print_table(results)
-    report(results, json_file)
-    return results
+    return run_and_report(run_async(options), print_table, json_file)

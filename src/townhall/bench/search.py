@@ -14,7 +14,6 @@ costs there.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import platform
@@ -32,8 +31,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from townhall.bench.bulk import FILLER_PASSWORD_HASH, LOAD_CHUNK, insert_sql, load, sqlite_file
-from townhall.bench.common import BenchUser, console, install_uvloop, percentile, register_users
-from townhall.bench.common import report as write_report
+from townhall.bench.common import BenchUser, console, percentile, register_users, run_and_report
 from townhall.bench.server import split_cores, start_server
 from townhall.domain.accounts import AccountStatus, Role
 from townhall.domain.search import indexed_text
@@ -427,8 +425,4 @@ def print_table(results: dict[str, Any]) -> None:
 
 
 def run(options: SearchBenchOptions, json_file: Path | None) -> dict[str, Any]:
-    install_uvloop()
-    results = asyncio.run(run_async(options))
-    print_table(results)
-    write_report(results, json_file)
-    return results
+    return run_and_report(run_async(options), print_table, json_file)
