@@ -8,6 +8,7 @@ its subscribers see it in their timeline and where they read it, as in a chat.""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 from playwright.async_api import Browser, Page, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import MakeUser, Server, ServerPool, User
 from tests.support import case_of, decided_case, report, subscribed_account
@@ -82,6 +84,20 @@ async def loaded(page: Page, selector: str) -> int:
         arg=selector,
     )
     return int(await page.locator(selector).evaluate("img => img.naturalWidth"))
+
+
+async def viewed(page: Page) -> int:
+    """The natural width of the viewer's image once the whole image replaced the thumbnail the
+    viewer shows meanwhile (320 px at most), or the thumbnail's if it stays."""
+    viewer = "dialog.viewer img"
+    await loaded(page, viewer)
+    with contextlib.suppress(PlaywrightTimeout):
+        await page.wait_for_function(
+            "(selector) => document.querySelector(selector).naturalWidth > 320",
+            arg=viewer,
+            timeout=5000,
+        )
+    return await loaded(page, viewer)
 
 
 @pytest.mark.parametrize("english", [True, False], ids=["en", "zh-CN"])
@@ -279,7 +295,7 @@ async def test_an_operator_s_picture_reaches_the_subscribers_timeline_and_post(
     thumb = page.locator(".post-body").get_by_role("button", name=ui(True, "media.open"))
     await expect(thumb).to_have_count(1)
     await thumb.click()
-    assert await loaded(page, "dialog.viewer img") == 600
+    assert await viewed(page) == 600
 
 
 async def test_a_post_s_pictures_show_where_it_is_read(
@@ -308,7 +324,7 @@ async def test_a_post_s_pictures_show_where_it_is_read(
     await loaded(page, ".post-body li:last-child .thumb img")
     await thumbs.last.click()
     viewer = page.get_by_role("dialog", name=ui(True, "media.viewer"))
-    assert await loaded(page, "dialog.viewer img") == 800
+    assert await viewed(page) == 800
     await page.keyboard.press("Escape")
     await expect(viewer).to_have_count(0)
     await expect(thumbs.last).to_be_focused()
