@@ -29,9 +29,12 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+# What a server imports only once it needs it (a production server pays for it once; each test
+# server would again): MinHash sketches (and SciPy), the provider's HTTP client and its transport.
+SERVERS_IMPORT_LATER = ("datasketch", "httpcore", "anyio._backends._asyncio")
 # What every command imports: in the forking process, so that no child pays for it. The
 # packages' modules are all imported (`townhall serve` imports the routes' when it builds the app).
-PRELOADED = ("townhall.cli.main", "townhall.app", "townhall.domain.lexicon")
+PRELOADED = ("townhall.cli.main", "townhall.app", "townhall.domain.lexicon", *SERVERS_IMPORT_LATER)
 PRELOADED_PACKAGES = ("townhall.api", "townhall.web")
 
 
@@ -175,8 +178,12 @@ def _serve(address: str) -> None:
         for found in pkgutil.walk_packages(path, f"{package}."):
             importlib.import_module(found.name)
     from townhall.domain.normalize import syllable_sounds
+    from townhall.services.verifier import certificate_authorities
+    from townhall.store.migrate import migration_scripts
 
     syllable_sounds()  # the table each command's lexicon is built with: 0.1 s each, else
+    migration_scripts()  # read by each server at start (0.1 s), and by each migrating command
+    certificate_authorities()  # loaded by each server's identity-provider client (30 ms)
     # Out of the collector's sight before forking: a child's collections (a server's first,
     # app.settle_heap) would otherwise walk every preloaded object and so copy every page of
     # them, the gc.freeze() use Python's documentation gives.
