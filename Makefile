@@ -77,7 +77,7 @@ browser:
 # The web app: its unit tests (Vitest), then the browser tests against a real server.
 test-web: web browser install-dev
 	cd web && npm run --silent test
-	$(BIN)/pytest -n 2 --dist loadfile tests/web
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder tests/web
 
 # The browser tests, saving the screens they reach under docs/screenshots/.
 screenshots: web browser install-dev
@@ -93,7 +93,7 @@ test: lint
 
 # Two workers: most of a test's time is spent waiting on the server processes it talks to.
 test-sqlite: install-dev
-	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/web
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --ignore=tests/web
 
 # The suite on PostgreSQL (TOWNHALL_TEST_DATABASE=postgresql, tests/databases.py), with what only
 # several processes do (two servers on one database, --workers, an outage, a copy from SQLite);
@@ -101,7 +101,7 @@ test-sqlite: install-dev
 # SQLite's), those marked http_layer test what no database changes, and the tests marked
 # sqlite_only read SQLite's file itself.
 test-postgresql: install-dev
-	TOWNHALL_TEST_DATABASE=postgresql $(BIN)/pytest -n 2 --dist loadfile --ignore=tests/domain --ignore=tests/web \
+	TOWNHALL_TEST_DATABASE=postgresql $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --ignore=tests/domain --ignore=tests/web \
 		-m "not database_free and not http_layer"
 
 # The long versions of the tests marked `drill` (kill -9, slow clients, disk full, malformed

@@ -10,6 +10,8 @@ says.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import sys
 from collections.abc import MutableMapping
@@ -90,11 +92,30 @@ def configure(level: str, log_format: LogFormat = "auto") -> None:
     # handler itself lets none of their payload lines through.
     handler.addFilter(_no_payload_lines)
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        logger_factory=functools.partial(_HandlerEnd, handler),
+        wrapper_class=structlog.make_filtering_bound_logger(root.level),
         cache_logger_on_first_use=True,
     )
+
+
+class _HandlerEnd:
+    """Where Townhall's structlog lines (the access log's) end: rendered by the chain every line
+    goes through, then written by the one handler (its stream, under its lock). Passing them
+    through a stdlib record instead cost about 50 µs a line (two records, the caller looked up):
+    a twentieth of an authenticated request's CPU."""
+
+    def __init__(self, handler: logging.StreamHandler[Any], name: str) -> None:
+        self._handler = handler
+        self.name = name  # add_logger_name reads it
+
+    def write(self, line: str) -> None:
+        handler = self._handler
+        with handler.lock or contextlib.nullcontext():
+            handler.stream.write(line + handler.terminator)
+            handler.flush()
+
+    debug = info = warning = error = critical = write
 
 
 def _no_payload_lines(record: logging.LogRecord) -> bool:
