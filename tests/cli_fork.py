@@ -177,6 +177,7 @@ def _serve(address: str) -> None:
         path = importlib.import_module(package).__path__
         for found in pkgutil.walk_packages(path, f"{package}."):
             importlib.import_module(found.name)
+    from townhall.domain.identity import phone_e164
     from townhall.domain.normalize import syllable_sounds
     from townhall.services.verifier import certificate_authorities
     from townhall.store.migrate import migration_scripts
@@ -184,6 +185,7 @@ def _serve(address: str) -> None:
     syllable_sounds()  # the table each command's lexicon is built with: 0.1 s each, else
     migration_scripts()  # read by each server at start (0.1 s), and by each migrating command
     certificate_authorities()  # loaded by each server's identity-provider client (30 ms)
+    phone_e164("13800138000", "CN")  # phonenumbers reads a region's metadata on first use
     # Out of the collector's sight before forking: a child's collections (a server's first,
     # app.settle_heap) would otherwise walk every preloaded object and so copy every page of
     # them, the gc.freeze() use Python's documentation gives.
