@@ -5,6 +5,7 @@ sealed identities and audit chain, and new ids and positions above the copied on
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import subprocess
 import time
@@ -13,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import (
+    CLI,
     PASSWORD,
-    TOWNHALL,
     MakeStaff,
     MakeUser,
     Server,
@@ -37,12 +38,10 @@ MESSAGES = 300
 
 
 def migrate_data(source: Path, target_url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(TOWNHALL), "migrate-data", "--from", f"sqlite:///{source}", "--to", target_url],
-        capture_output=True,
-        text=True,
+    return CLI.run(
+        ["migrate-data", "--from", f"sqlite:///{source}", "--to", target_url],
+        env=dict(os.environ),
         timeout=300,
-        check=False,
     )
 
 
