@@ -15,6 +15,9 @@ WEB_SOURCES := $(shell find web/src web/public web/scripts -type f ! -name schem
 	web/index.html web/console/index.html web/package.json web/package-lock.json \
 	web/vite.config.ts web/vite.console.config.ts web/tsconfig.json
 API_SOURCES := $(shell find src/townhall/api src/townhall/domain -name '*.py' 2>/dev/null)
+# Two workers, a file each at a time, the files in the order collected (conftest.py puts the
+# modules marked `long` first; xdist would otherwise sort the files by how many tests they hold).
+PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/townhall: pyproject.toml
@@ -77,7 +80,7 @@ browser:
 # The web app: its unit tests (Vitest), then the browser tests against a real server.
 test-web: web browser install-dev
 	cd web && npm run --silent test
-	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder tests/web
+	$(BIN)/pytest $(PARALLEL) tests/web
 
 # The browser tests, saving the screens they reach under docs/screenshots/.
 screenshots: web browser install-dev
@@ -93,7 +96,7 @@ test: lint
 
 # Two workers: most of a test's time is spent waiting on the server processes it talks to.
 test-sqlite: install-dev
-	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --ignore=tests/web
+	$(BIN)/pytest $(PARALLEL) --ignore=tests/web
 
 # The suite on PostgreSQL (TOWNHALL_TEST_DATABASE=postgresql, tests/databases.py), with what only
 # several processes do (two servers on one database, --workers, an outage, a copy from SQLite);
@@ -101,7 +104,7 @@ test-sqlite: install-dev
 # SQLite's), those marked http_layer test what no database changes, and the tests marked
 # sqlite_only read SQLite's file itself.
 test-postgresql: install-dev
-	TOWNHALL_TEST_DATABASE=postgresql $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --ignore=tests/domain --ignore=tests/web \
+	TOWNHALL_TEST_DATABASE=postgresql $(BIN)/pytest $(PARALLEL) --ignore=tests/domain --ignore=tests/web \
 		-m "not database_free and not http_layer"
 
 # The long versions of the tests marked `drill` (kill -9, slow clients, disk full, malformed

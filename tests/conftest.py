@@ -30,7 +30,12 @@ from tests.cli_fork import ForkedCommand, Forks
 from tests.databases import PostgresDatabases, on_postgresql
 from tests.identity_provider import StandInProvider
 from tests.response_validation import ResponseCheck, ResponseMismatch
-from tests.support import DATABASE_URLS, confirm_phone_of, strangers_may_chat
+from tests.support import (
+    DATABASE_URLS,
+    confirm_phone_of,
+    strangers_may_chat,
+    without_townhall_settings,
+)
 from townhall.bench.identities import synthetic_identity
 from townhall.client import TownhallClient
 from townhall.packs import load_pack
@@ -183,7 +188,7 @@ class ServerPool:
                 shutil.copyfile(self._migrated_database(), data_dir / "townhall.db")
         log_file = self.root / f"server-{number}.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        env = {key: value for key, value in os.environ.items() if not key.startswith("TOWNHALL_")}
+        env = without_townhall_settings()
         env["TOWNHALL_PASSWORD_HASH_PROFILE"] = "cheapest"
         # Every test user registers from 127.0.0.1; test_registration_limits.py sets a low limit.
         env.setdefault("TOWNHALL_LIMITS__REGISTRATIONS_PER_IP_PER_HOUR", "1000000")
@@ -232,7 +237,7 @@ class ServerPool:
                 [str(TOWNHALL), "migrate", "--data-dir", str(database.parent)],
                 check=True,
                 capture_output=True,
-                env={k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")},
+                env=without_townhall_settings(),
             )
         return database
 

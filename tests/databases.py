@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import unavailable_here
+from tests.support import unavailable_here, without_townhall_settings
 
 BACKEND = os.environ.get("TOWNHALL_TEST_DATABASE", "sqlite")
 if BACKEND not in ("sqlite", "postgresql"):
@@ -105,7 +105,7 @@ class PostgresDatabases:
                     [str(TOWNHALL), "migrate", "--data-dir", data_dir],
                     check=True,
                     capture_output=True,
-                    env={**_without_townhall_settings(), "TOWNHALL_DATABASE_URL": url},
+                    env={**without_townhall_settings(), "TOWNHALL_DATABASE_URL": url},
                 )
             self._template = self._made[-1]
         return self._template
@@ -156,7 +156,3 @@ def _running(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _without_townhall_settings() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if not key.startswith("TOWNHALL_")}

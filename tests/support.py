@@ -702,3 +702,8 @@ async def walk_write_routes(
         params = query_parameters(spec, method, path, fields)
         for body in request_bodies(spec, method, path, fields):
             yield method, path, await user.raw(method, url, json=body, params=params)
+
+
+def without_townhall_settings() -> dict[str, str]:
+    """This process's environment less every Townhall setting (TOWNHALL_*)."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("TOWNHALL_")}

@@ -4,12 +4,12 @@ web app's API client is generated from it."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import httpx
 
 from tests.conftest import CLI, Server
+from tests.support import without_townhall_settings
 
 
 def test_the_printed_document_is_the_one_served(server: Server, tmp_path: Path) -> None:
@@ -28,7 +28,7 @@ def test_the_document_depends_on_no_setting(server: Server) -> None:
     """The tests validate every server's answers against the document of the first they started
     (tests/response_validation.py): whatever a server is told, its document must be the same."""
     served = httpx.get(f"{server.base_url}/openapi.json").json()
-    unset = {key: value for key, value in os.environ.items() if not key.startswith("TOWNHALL_")}
+    unset = without_townhall_settings()
     other_settings = {
         **unset,
         "TOWNHALL_POLICY_PACK": "cn-2014",

@@ -4,7 +4,6 @@ is any other command than `serve` and `migrate` on a data dir that does not exis
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import stat
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CLI, PASSWORD, TOWNHALL, ServerPool, unique_handle
-from tests.support import query_db
+from tests.support import query_db, without_townhall_settings
 from townhall.cli.settings import DATA_DIR_IN_USE, NO_DATA_DIR
 
 pytestmark = pytest.mark.long  # among the longest modules: scheduled first (conftest.py)
@@ -27,7 +26,7 @@ HELD_SECONDS = 8.0
 
 
 def command_env() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("TOWNHALL_")}
+    env = without_townhall_settings()
     env.update(TOWNHALL_PASSWORD_HASH_PROFILE="cheapest", TOWNHALL_CLASSIFIERS="false")
     return env
 

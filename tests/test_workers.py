@@ -3,7 +3,6 @@ supervisor; refused on SQLite, which serves one process."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -17,13 +16,14 @@ import pytest
 from tests.conftest import TOWNHALL, ServerPool, _free_port
 from tests.databases import PostgresDatabases, on_postgresql, sqlite_only
 from tests.redis_here import redis_url, unique_prefix
+from tests.support import without_townhall_settings
 
 WORKERS = 2
 START_SECONDS = 90.0
 
 
 def settings_env(**settings: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("TOWNHALL_")}
+    env = without_townhall_settings()
     env["TOWNHALL_PASSWORD_HASH_PROFILE"] = "cheapest"
     env["TOWNHALL_CLASSIFIERS"] = "false"
     env.update({f"TOWNHALL_{name.upper()}": value for name, value in settings.items()})

@@ -40,7 +40,7 @@ from townhall.domain.messaging import (
 from townhall.domain.moderation import Decision, Surface
 from townhall.domain.permissions import Permission
 from townhall.domain.review import Target
-from townhall.domain.search import SCANNED_PER_PAGE, search_terms
+from townhall.domain.search import SCANNED_PER_PAGE
 from townhall.domain.time import iso_utc
 from townhall.services.caches import Invalidations, LocalCache, Topic
 from townhall.services.classifiers import ClassifierStage, Subject
@@ -502,8 +502,7 @@ class MessagingService:
         of conversations they are a member of, neither recalled nor removed, and delivered, or
         held and their own (domain/search.py says how the terms are found). A page may end
         short of `limit` and still have a next one (`Found.next_before`)."""
-        terms = search_terms(query)
-        await self._search_rate.count(actor)
+        terms = await self._search_rate.admit(actor, query)
         async with self._db.reading() as conn:
             return await message_store.find(
                 conn,

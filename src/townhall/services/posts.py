@@ -38,7 +38,6 @@ from townhall.domain.public_accounts import (
 )
 from townhall.domain.reach import Reach
 from townhall.domain.review import Target
-from townhall.domain.search import search_terms
 from townhall.services.classifiers import ClassifierStage, Subject
 from townhall.services.enforcement import Enforcement
 from townhall.services.intake import CaseIntake
@@ -330,8 +329,7 @@ class PostService:
     ) -> list[PostWithAccount]:
         """The posts anyone may read whose titles hold the query's terms, newest first:
         published, of an account that is approved (or suspended, which still shows)."""
-        terms = search_terms(query)
-        await self._search_rate.count(actor)
+        terms = await self._search_rate.admit(actor, query)
         async with self._db.reading() as conn:
             return await post_store.find(
                 conn,

@@ -21,7 +21,6 @@ from townhall.domain.public_accounts import (
     check_application,
     check_entitlement,
 )
-from townhall.domain.search import search_terms
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
 from townhall.services.enforcement import Enforcement
@@ -196,8 +195,7 @@ class PublicAccountService:
     ) -> list[AccountPage]:
         """The accounts of the directory whose names hold the query's terms, after the one with
         id `after`, each with whether the caller follows it."""
-        terms = search_terms(query)
-        await self._search_rate.count(actor)
+        terms = await self._search_rate.admit(actor, query)
         async with self._db.reading() as conn:
             rows = await account_store.find(
                 conn, terms, states=VISIBLE_TO_ALL, after=after or 0, limit=limit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from townhall.domain.errors import ErrorCode, Throttled
 from townhall.domain.limits import Limits
+from townhall.domain.search import SearchTerms, search_terms
 from townhall.services.principal import Principal
 from townhall.services.rate_limits import Limit, RateLimits
 
@@ -16,8 +17,10 @@ class SearchRate:
         self._rate_limits = rate_limits
         self._limit = Limit.parse("searches_per_user", limits.searches_per_user)
 
-    async def count(self, actor: Principal) -> None:
-        """Count one search of the caller's; 429 `too_many_searches` past the limit."""
+    async def admit(self, actor: Principal, query: str) -> SearchTerms:
+        """The query's terms (400 if it has none or is too long), the search counted; 429
+        `too_many_searches` past the limit."""
+        terms = search_terms(query)
         wait = await self._rate_limits.hit(self._limit, str(actor.account_id))
         if wait is not None:
             raise Throttled(
@@ -25,3 +28,4 @@ class SearchRate:
                 code=ErrorCode.TOO_MANY_SEARCHES,
                 retry_after=wait,
             )
+        return terms
