@@ -95,7 +95,7 @@ async def viewed(page: Page) -> int:
         await page.wait_for_function(
             "(selector) => document.querySelector(selector).naturalWidth > 320",
             arg=viewer,
-            timeout=5000,
+            timeout=15_000,
         )
     return await loaded(page, viewer)
 
@@ -143,7 +143,7 @@ async def test_a_picture_and_a_file_are_sent_viewed_saved_and_removed(
     await thumb.click()
     viewer = bo_page.get_by_role("dialog", name=ui(bos, "media.viewer"))
     await expect(viewer).to_be_visible()
-    assert await loaded(bo_page, "dialog.viewer img") == 640  # the whole picture
+    assert await viewed(bo_page) == 640  # the whole picture
     await check_screen(bo_page, f"viewer-{shot[bos]}")
     await bo_page.keyboard.press("Escape")
     await expect(viewer).to_have_count(0)
