@@ -65,8 +65,11 @@ async def check_screen(page: Page, name: str) -> None:
         await page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+@pytest.fixture(scope="session")
+async def chromium() -> AsyncIterator[Browser]:
+    """One chromium per test process: launching it and Playwright's driver cost over a second of
+    CPU, which each test paid when it had its own. Tests share it the way people share a browser,
+    each in contexts of its own (`browser`)."""
     if not (APP / "index.html").is_file() or not (CONSOLE / "index.html").is_file():
         unavailable_here("the web app and the console are not built: make web")
     if not CHROMIUM.is_file():
@@ -75,6 +78,15 @@ async def browser() -> AsyncIterator[Browser]:
         launched = await playwright.chromium.launch(executable_path=str(CHROMIUM))
         yield launched
         await launched.close()
+
+
+@pytest.fixture
+async def browser(chromium: Browser) -> AsyncIterator[Browser]:
+    """The test process's chromium; the contexts (cookies, storage, pages) a test opened are
+    closed after it, so that none sees another's."""
+    yield chromium
+    for context in chromium.contexts:
+        await context.close()
 
 
 async def log_in(page: Page, handle: str, *, english: bool) -> None:
