@@ -20,7 +20,7 @@ from starlette.middleware.cors import CORSMiddleware
 from townhall import __version__
 from townhall.api import errors, openapi
 from townhall.api.headers import SecurityHeaders
-from townhall.api.limits import BodySizeLimit
+from townhall.api.limits import RequestGuard
 from townhall.api.metrics import Metrics, ObserveRequests
 from townhall.api.responses import JSONBody
 from townhall.api.ws import Replays
@@ -590,7 +590,7 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
         generate_unique_id_function=openapi.operation_id,
     )
     errors.install(app)
-    app.add_middleware(BodySizeLimit, max_bytes=limits.max_request_body_bytes)
+    app.add_middleware(RequestGuard, max_bytes=limits.max_request_body_bytes)
     if settings.cors_allowed_origins:
         # Bearer tokens, not cookies: no credentials mode, and only the origins named.
         app.add_middleware(

@@ -226,6 +226,30 @@ BAD_REQUESTS = [
         "token_invalid",
         id="long-token",
     ),
+    # A boolean or a numeral string is no id: pydantic would read `true` as user 1.
+    pytest.param(
+        call("POST", "/api/v1/conversations", json={"kind": "direct", "user_id": True}),
+        400,
+        "invalid_request",
+        id="id-true",
+    ),
+    pytest.param(
+        call("POST", "/api/v1/conversations", json={"kind": "direct", "user_id": "1"}),
+        400,
+        "invalid_request",
+        id="id-string",
+    ),
+    # PostgreSQL's text holds no NUL: a query or path with one is refused before any route.
+    pytest.param(
+        call("GET", "/api/v1/search/messages?q=a%00b"), 400, "invalid_request", id="query-nul"
+    ),
+    pytest.param(
+        call("GET", "/api/v1/search/posts", params={"q": "a\u0000b"}),
+        400,
+        "invalid_request",
+        id="query-nul-encoded",
+    ),
+    pytest.param(call("GET", "/api/v1/conversations/%00"), 400, "invalid_request", id="path-nul"),
     pytest.param(call("GET", "/api/v1/no-such-thing"), 404, "not_found", id="unknown-route"),
     pytest.param(call("POST", "/api/v2/sync"), 404, "not_found", id="unknown-version"),
     pytest.param(call("PUT", "/api/v1/me"), 405, "method_not_allowed", id="wrong-method"),

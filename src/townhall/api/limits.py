@@ -1,4 +1,6 @@
-"""An ASGI guard that refuses request bodies over the configured size with 413.
+"""An ASGI guard that refuses what no route takes: a request body over the configured size (413),
+and a NUL character in the path or the query (400), which no name, term or filter holds and
+PostgreSQL's text cannot (it answered a 500).
 
 The body is read here, up to the limit, before the app sees it: a chunked upload without a
 Content-Length is refused as soon as it passes the limit, and the app never parses a partial one.
@@ -19,12 +21,18 @@ STREAMED_BODIES = frozenset(
 )
 
 
-class BodySizeLimit:
+class RequestGuard:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _holds_nul(scope):
+            response = error_response(
+                ErrorCode.INVALID_REQUEST, "the path or the query holds a NUL character (%00)"
+            )
+            await response(scope, receive, send)
+            return
         if scope["type"] != "http" or (scope["method"], scope["path"]) in STREAMED_BODIES:
             await self.app(scope, receive, send)
             return
@@ -50,6 +58,10 @@ class BodySizeLimit:
             ErrorCode.BODY_TOO_LARGE, f"request bodies are limited to {self.max_bytes} bytes"
         )
         await response(scope, receive, send)
+
+
+def _holds_nul(scope: Scope) -> bool:
+    return b"%00" in scope["query_string"] or "\x00" in scope["path"]
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from townhall.domain.accounts import DEVICE_NAME_MAX_CHARS
 from townhall.domain.enforcement import AppealVerdict, Kind, SubjectType
@@ -12,7 +12,9 @@ from townhall.domain.moderation import Surface
 from townhall.domain.review import Target, Verdict
 
 MAX_ID = 2**63 - 1
-EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Numbers in bodies are strict, as booleans are: pydantic would otherwise read `true` as 1 and
+# "7" as 7, and a client's mistake would act on the wrong row instead of being refused.
+EntityId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 ShortText = Annotated[str, Field(max_length=1024)]
 # The media a message or post carries: the service holds it to max_media_per_item (9 unless
 # configured); this only bounds what is read.
@@ -118,7 +120,7 @@ class OwnerIn(Body):
 
 
 class JoinLinkIn(Body):
-    expires_in_seconds: Annotated[int, Field(ge=1, le=365 * 86_400)] | None = Field(
+    expires_in_seconds: Annotated[StrictInt, Field(ge=1, le=365 * 86_400)] | None = Field(
         default=None, description="how long the link works; the pack's join_link_days if absent"
     )
     needs_approval: StrictBool = False
@@ -146,7 +148,7 @@ class MessageIn(Body):
 class ReadIn(Body):
     """Read up to a message, by its seq or its id (one of them)."""
 
-    seq: Annotated[int, Field(ge=0, le=MAX_ID)] | None = None
+    seq: Annotated[StrictInt, Field(ge=0, le=MAX_ID)] | None = None
     message_id: EntityId | None = None
 
 
@@ -242,7 +244,7 @@ class SanctionIn(Body):
     reason: Annotated[str, Field(max_length=4096)] | None = None
     case_id: EntityId | None = None
     ends_at: AwareDatetime | None = None
-    days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    days: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None
     member_id: EntityId | None = None
 
 
