@@ -192,6 +192,9 @@ class ServerPool:
         env["TOWNHALL_PASSWORD_HASH_PROFILE"] = "cheapest"
         # Every test user registers from 127.0.0.1; test_registration_limits.py sets a low limit.
         env.setdefault("TOWNHALL_LIMITS__REGISTRATIONS_PER_IP_PER_HOUR", "1000000")
+        # Every test client logs in from 127.0.0.1, and the fuzz and the failure tests fail
+        # hundreds of logins; tests/api/test_login_throttling.py sets low limits.
+        env.setdefault("TOWNHALL_LIMITS__LOGIN_FAILURES_PER_ADDRESS", "1000000/hour")
         # Tests send bursts of hundreds over one socket; test_caps.py sets a person's rate.
         env.setdefault("TOWNHALL_LIMITS__SENDS_PER_USER", "100000/second")
         env.setdefault("TOWNHALL_LIMITS__FORWARDS_PER_USER", "100000/second")

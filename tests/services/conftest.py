@@ -106,6 +106,10 @@ async def world(
         database_url=database_url,
         policy_pack=pack_written_in(tmp_path),
         password_hash_profile="cheapest",
+        # Three test processes share PostgreSQL's 100 connections (tests/conftest.py): a world
+        # keeps 4 and opens up to 4 more for a burst, which then waits for one.
+        database_pool_size=4,
+        database_pool_overflow=4,
         # Tests send bursts far past a person's rate; tests/api/test_caps.py tests that rate.
         limits=LimitsSettings(max_group_members=4, sends_per_user="100000/second"),
         **identity_provider.settings(),
