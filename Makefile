@@ -15,9 +15,12 @@ WEB_SOURCES := $(shell find web/src web/public web/scripts -type f ! -name schem
 	web/index.html web/console/index.html web/package.json web/package-lock.json \
 	web/vite.config.ts web/vite.console.config.ts web/tsconfig.json
 API_SOURCES := $(shell find src/townhall/api src/townhall/domain -name '*.py' 2>/dev/null)
-# Two workers, a file each at a time, the files in the order collected (conftest.py puts the
+# Workers that take a file each at a time, the files in the order collected (conftest.py puts the
 # modules marked `long` first; xdist would otherwise sort the files by how many tests they hold).
-PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
+# Three on two cores: the servers the tests talk to also wait (on fsync, on each other), and two
+# workers left a fifth of the CPU idle (make test-sqlite: 350 s with two, 322 s with three).
+WORKERS ?= 3
+PARALLEL = -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/townhall: pyproject.toml
@@ -77,7 +80,9 @@ browser:
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei >/dev/null; }
 
-# The web app: its unit tests (Vitest), then the browser tests against a real server.
+# The web app: its unit tests (Vitest), then the browser tests against a real server. Two workers:
+# each has a chromium, and more slowed the run (140 s with two, 169 s with four).
+test-web: WORKERS = 2
 test-web: web browser install-dev
 	cd web && npm run --silent test
 	$(BIN)/pytest $(PARALLEL) tests/web
@@ -86,13 +91,14 @@ test-web: web browser install-dev
 screenshots: web browser install-dev
 	TOWNHALL_SCREENSHOTS=1 $(BIN)/pytest tests/web
 
-# The suite on SQLite, then on PostgreSQL (and Redis), then the web app's tests. The two runs are
-# not run side by side: on two cores that took 15:58 against 14:46 one after the other, and made
-# timing-bound tests fail.
-test: lint
+# The lint beside the web app's tests (the browser tests keep one core busy, the lint the other),
+# then the suite on SQLite, then on PostgreSQL (and Redis). The two suites are not run side by
+# side: on two cores that took 15:58 against 14:46 one after the other, and made timing-bound
+# tests fail.
+test:
+	$(MAKE) --no-print-directory --output-sync=target -j2 lint test-web
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgresql
-	$(MAKE) test-web
 
 # Two workers: most of a test's time is spent waiting on the server processes it talks to.
 test-sqlite: install-dev
