@@ -27,13 +27,14 @@ class RequestGuard:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _holds_nul(scope):
-            response = error_response(
-                ErrorCode.INVALID_REQUEST, "the path or the query holds a NUL character (%00)"
-            )
-            await response(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
             return
-        if scope["type"] != "http" or (scope["method"], scope["path"]) in STREAMED_BODIES:
+        if _holds_nul(scope):
+            nul = "the path or the query holds a NUL character (%00)"
+            await error_response(ErrorCode.INVALID_REQUEST, nul)(scope, receive, send)
+            return
+        if (scope["method"], scope["path"]) in STREAMED_BODIES:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
