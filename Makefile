@@ -100,7 +100,6 @@ test:
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgresql
 
-# Two workers: most of a test's time is spent waiting on the server processes it talks to.
 test-sqlite: install-dev
 	$(BIN)/pytest $(PARALLEL) --ignore=tests/web
 
@@ -109,8 +108,6 @@ test-sqlite: install-dev
 # tests/domain and the modules marked database_free touch no database (the bench's own server is
 # SQLite's), those marked http_layer test what no database changes, and the tests marked
 # sqlite_only read SQLite's file itself.
-# Two workers: with three, test_accounts' login test met another's failed logins (issue 15's note).
-test-postgresql: WORKERS = 2
 test-postgresql: install-dev
 	TOWNHALL_TEST_DATABASE=postgresql $(BIN)/pytest $(PARALLEL) --ignore=tests/domain --ignore=tests/web \
 		-m "not database_free and not http_layer"
