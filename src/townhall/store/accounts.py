@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from townhall.domain.accounts import AccountStatus, Role
 from townhall.store.database import DbConnection
+from townhall.store.prepared import prepared
 from townhall.store.records import record_or_none
 from townhall.store.schema import accounts, agreement_acceptances
 
@@ -61,8 +62,8 @@ async def find_by_handle(conn: DbConnection, handle: str) -> StoredAccount | Non
 
 # Built once: a request reads an account, its agreement and its identity, and building a
 # statement and its cache key cost more than running it.
-_ACCOUNT = select(accounts).where(accounts.c.id == bindparam("account_id"))
-_ACCEPTED_AGREEMENT = (
+_ACCOUNT = prepared(select(accounts).where(accounts.c.id == bindparam("account_id")))
+_ACCEPTED_AGREEMENT = prepared(
     select(agreement_acceptances.c.version)
     .where(agreement_acceptances.c.account_id == bindparam("account_id"))
     .order_by(agreement_acceptances.c.accepted_at.desc())

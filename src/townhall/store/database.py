@@ -26,6 +26,7 @@ from townhall.store.positions import (
     ClusterPositions,
     SingleWriterPositions,
 )
+from townhall.store.prepared import Plans
 from townhall.store.reachability import Reachability
 from townhall.store.schema import events, messages
 from townhall.store.storage import StorageWatch
@@ -98,16 +99,25 @@ class InlineReader:
     thread and back cost ~0.5 ms of CPU per query. Readers never wait for the writer in WAL mode,
     but a read holds up the event loop for as long as it runs: keep reads indexed and bounded.
     Writes keep the async engine (they may wait for a lock held by another process).
+
+    A read marked `prepared` runs on the connection's DBAPI cursor (store/prepared.py), in the
+    transaction SQLAlchemy began, so that all the block's reads see one snapshot.
     """
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, plans: Plans) -> None:
         self._connection = connection
+        self._plans = plans
 
     async def execute(self, statement: Executable, parameters: Any = None) -> Any:
-        return self._connection.execute(statement, parameters)
+        plan = self._plans.plan_for(statement)
+        if plan is None:
+            return self._connection.execute(statement, parameters)
+        if not self._connection.in_transaction():
+            self._connection.begin()
+        return plan.run(self._connection.connection.driver_connection, parameters)
 
     async def scalar(self, statement: Executable, parameters: Any = None) -> Any:
-        return self._connection.scalar(statement, parameters)
+        return (await self.execute(statement, parameters)).scalar()
 
 
 READER_POOL_SIZE = 8
@@ -136,6 +146,7 @@ class Database:
             if self.single_process
             else None
         )
+        self._plans = Plans(self._reader.dialect) if self._reader is not None else None
 
     @asynccontextmanager
     async def write_turn(self) -> AsyncIterator[None]:
@@ -184,8 +195,9 @@ class Database:
                     async with conn.begin():
                         yield conn
             return
+        assert self._plans is not None  # made with the reader
         with self._reader.connect() as conn:
-            yield InlineReader(conn)
+            yield InlineReader(conn, self._plans)
 
     async def load_positions(self) -> None:
         """Carry on above the highest message id and stream position stored."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, bindparam, delete, func, insert, select, update
 
 from townhall.store.database import DbConnection
+from townhall.store.prepared import prepared
 from townhall.store.records import record_or_none, records
 from townhall.store.schema import (
     accounts,
@@ -103,7 +104,7 @@ async def record_provider_result(
     )
 
 
-_IDENTITY = select(identities).where(identities.c.account_id == bindparam("account_id"))
+_IDENTITY = prepared(select(identities).where(identities.c.account_id == bindparam("account_id")))
 
 
 async def get(conn: DbConnection, account_id: int) -> StoredIdentity | None:

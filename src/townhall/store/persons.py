@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from townhall.store.database import DbConnection
+from townhall.store.prepared import prepared
 from townhall.store.records import records
 from townhall.store.schema import accounts, identities, identity_links
 
@@ -28,11 +29,15 @@ class IdentityLink:
 
 
 # Built once: every signed-in request's standing reads them.
-_PERSON_KEY = select(identity_links.c.person_key).where(
-    identity_links.c.blind_index == bindparam("blind_index")
+_PERSON_KEY = prepared(
+    select(identity_links.c.person_key).where(
+        identity_links.c.blind_index == bindparam("blind_index")
+    )
 )
-_PERSONS_INDEXES = select(identity_links.c.blind_index).where(
-    identity_links.c.person_key == bindparam("person_key")
+_PERSONS_INDEXES = prepared(
+    select(identity_links.c.blind_index).where(
+        identity_links.c.person_key == bindparam("person_key")
+    )
 )
 
 

@@ -6,10 +6,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, insert, or_, select, update
 
 from townhall.domain.enforcement import AppealState, SanctionState, SubjectType
 from townhall.store.database import DbConnection
+from townhall.store.prepared import prepared
 from townhall.store.records import record, record_or_none, records
 from townhall.store.schema import appeals, blacklist, members, sanctions
 
@@ -86,18 +87,27 @@ async def of_subject(
     return records(StoredSanction, result)
 
 
-# Built once: every signed-in request's standing reads it. An empty list of keys matches
-# nothing, and neither does a None account id.
-_PERSONS_SANCTIONS = (
-    select(sanctions)
-    .where(
-        sanctions.c.subject_type == SubjectType.USER,
-        or_(
-            sanctions.c.person_key.in_(bindparam("person_keys", expanding=True)),
-            sanctions.c.subject_id == bindparam("account_id"),
-        ),
+def _persons_sanctions(key_matches: ColumnElement[bool]) -> Select[Any]:
+    """A person's sanctions as a user: those of the account, and those whose person key
+    matches. A None account id matches nothing."""
+    return (
+        select(sanctions)
+        .where(
+            sanctions.c.subject_type == SubjectType.USER,
+            or_(key_matches, sanctions.c.subject_id == bindparam("account_id")),
+        )
+        .order_by(sanctions.c.id)
     )
-    .order_by(sanctions.c.id)
+
+
+# Built once: every signed-in request's standing reads them. An empty list of keys matches
+# nothing. Most persons hold one identity, one key: their read is prepared (a list is
+# expanded per call, which the inline reader's shortcut does not do).
+_PERSONS_SANCTIONS = _persons_sanctions(
+    sanctions.c.person_key.in_(bindparam("person_keys", expanding=True))
+)
+_ONE_KEYS_SANCTIONS = prepared(
+    _persons_sanctions(sanctions.c.person_key == bindparam("person_key"))
 )
 
 
@@ -108,10 +118,12 @@ async def of_person(
     tied to any of the person's identities (blind indexes)."""
     if account_id is None and not person_keys:
         return []
-    result = await conn.execute(
-        _PERSONS_SANCTIONS, {"account_id": account_id, "person_keys": list(person_keys)}
-    )
-    return records(StoredSanction, result)
+    if len(person_keys) == 1:
+        (person_key,) = person_keys
+        one = {"account_id": account_id, "person_key": person_key}
+        return records(StoredSanction, await conn.execute(_ONE_KEYS_SANCTIONS, one))
+    several = {"account_id": account_id, "person_keys": list(person_keys)}
+    return records(StoredSanction, await conn.execute(_PERSONS_SANCTIONS, several))
 
 
 async def listing(

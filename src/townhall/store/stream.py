@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, bindparam, insert, select
 
 from townhall.store.database import DbConnection
 from townhall.store.message_log import StoredMessage
 from townhall.store.positions import StreamPositions
+from townhall.store.prepared import prepared
 from townhall.store.schema import events, inbox, messages
 
 RELEASED = "released"
@@ -88,42 +89,48 @@ async def append_new_event(
     return payload
 
 
+# Built once: every sync and every long-poll's wake reads it.
+_ENTRIES_SINCE = prepared(
+    select(
+        inbox.c.position,
+        events.c.payload,
+        messages.c.id,
+        messages.c.conversation_id,
+        messages.c.seq,
+        messages.c.sender_id,
+        messages.c.client_id,
+        messages.c.text,
+        messages.c.created_at,
+        messages.c.position.label("message_position"),
+        messages.c.attachment,
+        messages.c.moderation,
+        messages.c.reply_to,
+        messages.c.mentions,
+        messages.c.recalled_at,
+        messages.c.media,
+    )
+    .select_from(
+        inbox.outerjoin(messages, messages.c.id == inbox.c.message_id).outerjoin(
+            events, events.c.position == inbox.c.position
+        )
+    )
+    .where(
+        inbox.c.account_id == bindparam("account_id"),
+        inbox.c.position > bindparam("since"),
+        inbox.c.position <= bindparam("upto"),
+    )
+    .order_by(inbox.c.position)
+    .limit(bindparam("limit"))
+)
+
+
 async def entries_since(
     conn: DbConnection, account_id: int, *, since: int, upto: int, limit: int
 ) -> list[StreamEntry]:
     """The caller's inbox after `since` and up to `upto`: each entry's message (at the inbox's
     position: its own, or where a hold was released) or event."""
     result = await conn.execute(
-        select(
-            inbox.c.position,
-            events.c.payload,
-            messages.c.id,
-            messages.c.conversation_id,
-            messages.c.seq,
-            messages.c.sender_id,
-            messages.c.client_id,
-            messages.c.text,
-            messages.c.created_at,
-            messages.c.position.label("message_position"),
-            messages.c.attachment,
-            messages.c.moderation,
-            messages.c.reply_to,
-            messages.c.mentions,
-            messages.c.recalled_at,
-            messages.c.media,
-        )
-        .select_from(
-            inbox.outerjoin(messages, messages.c.id == inbox.c.message_id).outerjoin(
-                events, events.c.position == inbox.c.position
-            )
-        )
-        .where(
-            inbox.c.account_id == account_id,
-            inbox.c.position > since,
-            inbox.c.position <= upto,
-        )
-        .order_by(inbox.c.position)
-        .limit(limit)
+        _ENTRIES_SINCE, {"account_id": account_id, "since": since, "upto": upto, "limit": limit}
     )
     return [_entry(row) for row in result]
 
