@@ -4,17 +4,19 @@ searching the messages a member may read."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, true, tuple_, update
 
 from townhall.domain.search import SearchTerms
 from townhall.store import search
 from townhall.store.database import DbConnection
 from townhall.store.message_log import StoredMessage, stored_message
 from townhall.store.on_conflict import insert_on_conflict
+from townhall.store.prepared import prepared
 from townhall.store.schema import members, messages, read_cursors
 
 # SQLite allows 32,766 bound values in a statement; a post may have been forwarded more often.
@@ -31,13 +33,28 @@ async def history(
     limit: int,
 ) -> list[StoredMessage]:
     """Messages whose moderation is one of `sender_only` are in their sender's history only."""
-    query = select(messages).where(
-        messages.c.conversation_id == conversation_id, _seen_by(viewer_id, sender_only)
-    )
+    parameters = {"conversation_id": conversation_id, "viewer_id": viewer_id, "limit": limit}
     if before_seq is not None:
-        query = query.where(messages.c.seq < before_seq)
-    result = await conn.execute(query.order_by(messages.c.seq.desc()).limit(limit))
-    return [stored_message(row) for row in result]
+        parameters["before_seq"] = before_seq
+    page = _history_page(tuple(sender_only), below=before_seq is not None)
+    return [stored_message(row) for row in await conn.execute(page, parameters)]
+
+
+@functools.cache
+def _history_page(sender_only: tuple[str, ...], *, below: bool) -> Select[Any]:
+    """A page of history, newest first, built once for each `sender_only` (a constant of the
+    caller's) and with or without a seq to page below. Not IN is spelled out as one comparison
+    a value, for an IN list would be expanded on every call (store/prepared.py)."""
+    sent_for_all = and_(true(), *(messages.c.moderation != value for value in sender_only))
+    seen = or_(
+        messages.c.moderation.is_(None),
+        sent_for_all,
+        messages.c.sender_id == bindparam("viewer_id"),
+    )
+    query = select(messages).where(messages.c.conversation_id == bindparam("conversation_id"), seen)
+    if below:
+        query = query.where(messages.c.seq < bindparam("before_seq"))
+    return prepared(query.order_by(messages.c.seq.desc()).limit(bindparam("limit")))
 
 
 async def get(conn: DbConnection, message_id: int) -> StoredMessage | None:

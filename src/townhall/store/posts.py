@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, false, func, insert, or_, select, update
 from sqlalchemy.sql import ColumnElement
 
 from townhall.domain.search import SearchTerms
 from townhall.store import search
 from townhall.store.database import DbConnection
+from townhall.store.prepared import prepared
 from townhall.store.records import record, record_or_none, records
 from townhall.store.schema import posts, public_accounts, subscriptions
 
@@ -119,22 +121,30 @@ async def timeline(
     limit: int,
 ) -> list[PostWithAccount]:
     """Newest first, posts with since < id < before of the accounts the subscriber follows."""
+    parameters = {"subscriber_id": subscriber_id, "since": since, "before": before, "limit": limit}
+    result = await conn.execute(_timeline_page(shown, open_accounts), parameters)
+    return records(PostWithAccount, result)
+
+
+@functools.cache
+def _timeline_page(shown: tuple[str, ...], open_accounts: tuple[str, ...]) -> Any:
+    """A page of a timeline, built once for each pair of the caller's constants. The statuses
+    are compared one by one: an IN list would be expanded on every call (store/prepared.py)."""
     followed = select(subscriptions.c.public_account_id).where(
-        subscriptions.c.subscriber_id == subscriber_id
+        subscriptions.c.subscriber_id == bindparam("subscriber_id")
     )
-    result = await conn.execute(
+    return prepared(
         _with_account()
         .where(
             posts.c.public_account_id.in_(followed),
-            posts.c.status.in_(shown),
-            public_accounts.c.status.in_(open_accounts),
-            posts.c.id > since,
-            posts.c.id < before,
+            or_(false(), *(posts.c.status == status for status in shown)),
+            or_(false(), *(public_accounts.c.status == status for status in open_accounts)),
+            posts.c.id > bindparam("since"),
+            posts.c.id < bindparam("before"),
         )
         .order_by(posts.c.id.desc())
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    return records(PostWithAccount, result)
 
 
 async def mark_deleted(conn: DbConnection, post_id: int, *, deleted: str, now_ms: int) -> None:
