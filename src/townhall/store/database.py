@@ -100,8 +100,10 @@ class InlineReader:
     but a read holds up the event loop for as long as it runs: keep reads indexed and bounded.
     Writes keep the async engine (they may wait for a lock held by another process).
 
-    A read marked `prepared` runs on the connection's DBAPI cursor (store/prepared.py), in the
-    transaction SQLAlchemy began, so that all the block's reads see one snapshot.
+    A read marked `prepared` runs on the stdlib connection itself (store/prepared.py). The
+    block's first read begins its transaction, whichever kind it is (a prepared one on the
+    connection, which SQLAlchemy's begin then leaves be), so that all its reads see one snapshot;
+    returning the connection to the pool rolls it back.
     """
 
     def __init__(self, connection: Connection, plans: Plans) -> None:
@@ -112,12 +114,21 @@ class InlineReader:
         plan = self._plans.plan_for(statement)
         if plan is None:
             return self._connection.execute(statement, parameters)
-        if not self._connection.in_transaction():
-            self._connection.begin()
-        return plan.run(self._connection.connection.driver_connection, parameters)
+        driver = _pysqlite(self._connection)
+        if not driver.in_transaction:
+            driver.execute("BEGIN")
+        return plan.run(driver, parameters)
 
     async def scalar(self, statement: Executable, parameters: Any = None) -> Any:
         return (await self.execute(statement, parameters)).scalar()
+
+
+def _pysqlite(conn: Connection) -> sqlite3.Connection:
+    """The stdlib connection under one of SQLite's synchronous engines."""
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, sqlite3.Connection):
+        raise TypeError(f"a pysqlite connection was expected, not {type(driver).__name__}")
+    return driver
 
 
 READER_POOL_SIZE = 8
@@ -142,7 +153,9 @@ class Database:
         # SQLite reads run inline (see InlineReader), PostgreSQL's on the async engine. No
         # overflow limit: a checkout that had to wait would block the event loop.
         self._reader = (
-            self._sync_engine(QueuePool, pool_size=READER_POOL_SIZE, max_overflow=-1)
+            self._sync_engine(
+                QueuePool, inline_reads=True, pool_size=READER_POOL_SIZE, max_overflow=-1
+            )
             if self.single_process
             else None
         )
@@ -178,11 +191,13 @@ class Database:
         """A synchronous engine on the same database, for a dedicated writer thread."""
         return self._sync_engine(NullPool)
 
-    def _sync_engine(self, poolclass: type, **pool_options: Any) -> Engine:
+    def _sync_engine(
+        self, poolclass: type, *, inline_reads: bool = False, **pool_options: Any
+    ) -> Engine:
         url = self.engine.url.set(drivername=SYNC_DRIVERS[self.engine.dialect.name])
         engine = create_engine(url, poolclass=poolclass, hide_parameters=True, **pool_options)
         if engine.dialect.name == "sqlite":
-            _configure_sqlite(engine, self._sqlite_synchronous)
+            _configure_sqlite(engine, self._sqlite_synchronous, inline_reads=inline_reads)
         return engine
 
     @asynccontextmanager
@@ -402,7 +417,7 @@ def _configure_postgresql(engine: Engine) -> None:
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
 
 
-def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str, *, inline_reads: bool = False) -> None:
     # WAL lets readers run beside the writer. With synchronous=NORMAL a commit survives a crash
     # of the process (the WAL is written before commit returns) but the last transactions may
     # be lost on power loss; FULL also syncs the WAL on every commit (docs/durability.md).
@@ -418,5 +433,7 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        if inline_reads and _pysqlite(conn).in_transaction:
+            return  # a prepared read began it (InlineReader)
         writes = conn.get_execution_options().get(WRITES, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")

@@ -1,17 +1,18 @@
-"""Reads built once and run on SQLite's inline readers straight through the DBAPI cursor.
+"""Reads built once and run on SQLite's inline readers straight through the stdlib connection.
 
 SQLAlchemy's execution of a statement it has compiled before (its compiled cache) still costs
 ~70 µs of CPU on SQLite: the cache key, an execution context, events, a cursor result, while the
-indexed read itself takes a few. A read the hot routes run on every request (a profile, a
-session, a page) is built once, as a module constant marked with `prepared()`; the inline reader
-compiles it once for its dialect (`Plans`) and runs that SQL on its own connection, in its read
-transaction, with the same bind values and result processing SQLAlchemy would apply. Anything
-the shortcut does not cover (an IN list expanded per call, a statement built per call) is run
-by SQLAlchemy as before.
+indexed read itself takes a few. A read the hot routes run on every request (a profile, a sync,
+a page) is built once, as a module constant or once for each of the caller's constants, and
+marked with `prepared()`; the inline reader compiles it once for its dialect (`Plans`) and runs
+that SQL on its own connection, in its read transaction, with the bind values and result
+processing SQLAlchemy would apply. Anything the shortcut does not cover (an IN list expanded per
+call, a statement built per call) is run by SQLAlchemy as before.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -44,7 +45,9 @@ class Plan:
     binds: tuple[tuple[str, Any, Processor], ...]  # (name, fixed value or _GIVEN, processor)
     columns: SimpleResultMetaData
 
-    def run(self, cursor_of: Any, parameters: Mapping[str, Any] | None) -> IteratorResult[Any]:
+    def run(
+        self, connection: sqlite3.Connection, parameters: Mapping[str, Any] | None
+    ) -> IteratorResult[Any]:
         given = parameters or {}
         values = [
             (given[name] if fixed is _GIVEN else fixed)
@@ -52,7 +55,7 @@ class Plan:
             else process(given[name] if fixed is _GIVEN else fixed)
             for name, fixed, process in self.binds
         ]
-        rows = cursor_of.execute(self.sql, values).fetchall()
+        rows = connection.execute(self.sql, values).fetchall()
         return IteratorResult(self.columns, iter(rows))
 
 
