@@ -24,13 +24,14 @@ from sqlalchemy.sql.compiler import SQLCompiler
 S = TypeVar("S", bound=Executable)
 Processor = Callable[[Any], Any] | None
 
-# The statements marked, by identity: module constants, alive as long as the process.
+# The statements marked, by identity: module constants, or statements cached for each of a
+# caller's constants (functools.cache); either lives as long as the process.
 _MARKED: dict[int, Executable] = {}
 
 
 def prepared(statement: S) -> S:
-    """Mark a read built once (a module constant) for the inline reader's shortcut; the
-    statement is returned unchanged, and runs as any other on every other connection."""
+    """Mark a read built once for the inline reader's shortcut; the statement is returned
+    unchanged, and runs as any other on every other connection (PostgreSQL's, a writer's)."""
     _MARKED[id(statement)] = statement
     return statement
 
