@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from itertools import accumulate, chain, compress, product, repeat
 from math import prod
 
 import opencc
 from anyascii import anyascii
-from pypinyin import lazy_pinyin
+from pypinyin import lazy_pinyin, load_phrases_dict
 from pypinyin.constants import PHRASES_DICT
 from pypinyin.pinyin_dict import pinyin_dict
 
 # Built once: loading the dictionaries costs milliseconds, a conversion microseconds.
 _T2S = opencc.OpenCC("t2s.json")
+
+# The phrases of pypinyin's dictionary that a toneless reading needs (pypinyin loads none, see
+# townhall/__init__.py): those read otherwise than their characters alone (重庆), and those that
+# keep such a phrase from being read inside them (一块石头落了地, where 落了 alone reads la le).
+# Each phrase reads as with the whole dictionary (tests/domain/test_phrase_readings.py); a run of
+# several may be cut otherwise (579 of 400,000 random runs of two to four phrases read apart).
+load_phrases_dict(
+    json.loads(
+        resources.files("townhall.domain").joinpath("data/phrase_readings.json").read_bytes()
+    )
+)
 
 HAN = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 _BMP_HANZI = "".join(map(chr, chain((0x3007,), range(0x3400, 0xA000), range(0xF900, 0xFB00))))
