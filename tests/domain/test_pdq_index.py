@@ -21,13 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageEnhance
 
-from townhall.domain.pdq_index import (
-    PdqHashInvalid,
-    PdqIndex,
-    PdqMatch,
-    hamming,
-    normalize_pdq,
-)
+from townhall.domain.pdq import PdqHashInvalid, normalize_pdq
+from townhall.domain.pdq_index import PdqIndex, PdqMatch, hamming
 
 PDQ_THRESHOLD = 31  # PDQ's suggested distance, and the pack's
 

@@ -18,7 +18,8 @@ import numpy as np
 import psutil
 
 from townhall.bench.common import percentile
-from townhall.domain.pdq_index import PDQ_BITS, PDQ_BYTES, PdqIndex
+from townhall.domain.pdq import PDQ_BITS, PDQ_BYTES
+from townhall.domain.pdq_index import PdqIndex
 
 LINEAR_COUNT = 100_000  # hashes the linear-scan baseline runs over (at most)
 SINGLE_ADDS = 20_000  # hashes added one at a time after the build: merges included

@@ -41,7 +41,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from townhall.domain.pdq_index import PdqHashInvalid, normalize_pdq
+from townhall.domain.pdq import PdqHashInvalid, normalize_pdq
 
 PDQ_SIGNAL_TYPE = "pdq"
 CSV_COLUMNS = ("signal_type", "signal_str", "collab", "category", "tags")

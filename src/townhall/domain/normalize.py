@@ -278,6 +278,12 @@ class _OrdinalTable(dict[int, str | None]):
 
 _SKELETON_ORDINALS = _OrdinalTable(_SKELETON)
 
+
+def _plain_hanzi() -> frozenset[str]:
+    """The hanzi _PLAIN takes, as a set: built for the class below, not kept (4 MB)."""
+    return frozenset(map(chr, chain(range(0x3400, 0x4DC0), range(0x4E00, 0xA000))))
+
+
 # Most chat is made of these alone. Each folds on its own exactly as the per-character table
 # says: Han and ASCII letters and digits stay (lowercased), full-width letters and digits become
 # ASCII ones, and everything else here (punctuation, spaces, emoji) goes.
@@ -286,13 +292,12 @@ _PLAIN_SYMBOLS = (
     "\u2600-\u2775\u2794-\u27bf\ufe0f\U0001f300-\U0001faff"
 )
 _PLAIN = re.compile(f"[\x00-\x7f\uff01-\uff5e{_PLAIN_SYMBOLS}\u3400-\u4dbf\u4e00-\u9fff]*")
-_PLAIN_HANZI = frozenset(map(chr, chain(range(0x3400, 0x4DC0), range(0x4E00, 0xA000))))
 # Plain text whose skeleton is just its letters, digits and hanzi: no capital (the gap at
 # \x41-\x5a) or full-width letter or digit, and no character OpenCC may convert. One pass tells
 # all three, where a check for each would take three.
 _AS_IT_IS_PLAIN = re.compile(
     "[\\x00-\\x40\\x5b-\\x7f\\uff01-\\uff0f\\uff1a-\\uff20\\uff3b-\\uff40\\uff5b-\\uff5e"
-    f"{_PLAIN_SYMBOLS}{char_class(_PLAIN_HANZI - _CONVERTIBLE)}]*"
+    f"{_PLAIN_SYMBOLS}{char_class(_plain_hanzi() - _CONVERTIBLE)}]*"
 )
 _MAYBE_CONVERTIBLE = re.compile(f"[{char_class(_CONVERTIBLE)}\U00010000-\U0010ffff]")
 _UPPER_OR_FULL_WIDTH = re.compile("[A-Z\uff10-\uff5a]")

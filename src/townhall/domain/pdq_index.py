@@ -40,7 +40,6 @@ removed ones are masked, and dropped once a quarter of the slots are.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -49,9 +48,8 @@ from typing import Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-PDQ_BITS = 256
-PDQ_HEX_DIGITS = PDQ_BITS // 4
-PDQ_BYTES = PDQ_BITS // 8
+from townhall.domain.pdq import PDQ_BITS, PDQ_BYTES, PDQ_HEX_DIGITS, normalize_pdq
+
 SUBSTRINGS = 16  # of SUBSTRING_BITS each: see the module docstring for why
 SUBSTRING_BITS = PDQ_BITS // SUBSTRINGS
 WORDS = PDQ_BITS // 64
@@ -59,27 +57,11 @@ SCAN_SHARE = 4  # a lookup probing more than 1/SCAN_SHARE of the buckets scans i
 UNINDEXED_LIMIT = 8192  # hashes added since the tables were built, scanned by every lookup
 DEAD_SHARE_LIMIT = 4  # removed slots are dropped once they are one in this many
 
-_HEX = re.compile(rf"[0-9a-fA-F]{{{PDQ_HEX_DIGITS}}}")
 _BUCKETS = 1 << SUBSTRING_BITS
 
 K = TypeVar("K", bound=Hashable)
 Rows = npt.NDArray[np.uint64]  # (n, WORDS): one hash a row, its bytes as written in hex
 Slots = npt.NDArray[np.intp]
-
-
-class PdqHashInvalid(ValueError):
-    """Not a PDQ hash: 64 hexadecimal digits. The message never repeats the value."""
-
-
-def normalize_pdq(hash_hex: str) -> str:
-    """The hash in lower case, or PdqHashInvalid."""
-    if not isinstance(hash_hex, str) or not _HEX.fullmatch(hash_hex):
-        length = len(hash_hex) if isinstance(hash_hex, str) else None
-        raise PdqHashInvalid(
-            f"a PDQ hash is {PDQ_HEX_DIGITS} hexadecimal digits"
-            + (f", not {length} characters" if length != PDQ_HEX_DIGITS else "")
-        )
-    return hash_hex.lower()
 
 
 def _row(hash_hex: str) -> Rows:

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from townhall.domain.errors import ErrorCode, InvalidInput, NotFound, TooLarge
 from townhall.domain.hash_lists import (
@@ -44,7 +44,7 @@ from townhall.domain.moderation import (
     image_decision,
 )
 from townhall.domain.oversight import UNSPECIFIED
-from townhall.domain.pdq_index import PdqHashInvalid, PdqIndex, normalize_pdq
+from townhall.domain.pdq import PdqHashInvalid, normalize_pdq
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.services.audit import AuditTrail
@@ -55,6 +55,9 @@ from townhall.store import media as media_store
 from townhall.store.database import Database, DbConnection, Transaction
 from townhall.store.image_bank import ImageBankEntry
 from townhall.store.media import StoredMedia
+
+if TYPE_CHECKING:
+    from townhall.domain.pdq_index import PdqIndex
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +105,21 @@ class _Loaded:
     """An index, the labels of its keys, and when the newest hash it took was banked: with
     its count, what a process compares with the bank's to tell whether it missed a change."""
 
-    index: PdqIndex[int] = field(default_factory=PdqIndex)
+    index: PdqIndex[int] | None = None  # None while the bank is empty
     labels: list[Label] = field(default_factory=list)
     newest: int = 0
+
+    def __len__(self) -> int:
+        return len(self.index) if self.index is not None else 0
+
+    def indexed(self) -> PdqIndex[int]:
+        if self.index is None:
+            # numpy loads with the first banked hash: a server whose bank is empty does
+            # without its ~16 MB.
+            from townhall.domain.pdq_index import PdqIndex
+
+            self.index = PdqIndex()
+        return self.index
 
 
 class ImageBank:
@@ -148,7 +163,7 @@ class ImageBank:
         return int(self._clock() * 1000)
 
     def __len__(self) -> int:
-        return len(self._loaded.index)
+        return len(self._loaded)
 
     # Copies -------------------------------------------------------------------------------
 
@@ -183,6 +198,8 @@ class ImageBank:
         such), or None where none does more than allow."""
         found = None
         loaded = self._loaded
+        if loaded.index is None:
+            return None
         for match in loaded.index.nearest(pdq, self._rules.max_distance):  # nearest first
             label = loaded.labels[match.key]
             decision = image_decision(self._rules, surface, label.opinion)
@@ -280,7 +297,7 @@ class ImageBank:
             if not everything:
                 async with self._db.reading() as conn:
                     count, newest = await bank_store.signature(conn)
-                if (count, newest) == (len(self._loaded.index), self._loaded.newest):
+                if (count, newest) == (len(self._loaded), self._loaded.newest):
                     return
             self._loading = True
             try:
@@ -308,7 +325,8 @@ class ImageBank:
         loaded.labels = [
             self._intern(Label(category, opinion, name)) for _, category, opinion, name, _ in rows
         ]
-        loaded.index.add_many((row[0], key) for key, row in enumerate(rows))
+        if rows:
+            loaded.indexed().add_many((row[0], key) for key, row in enumerate(rows))
         loaded.newest = max((row[4] for row in rows), default=0)
         return loaded
 
@@ -558,8 +576,9 @@ def check_list_name(name: str) -> str:
 
 def _put(loaded: _Loaded, pdq: str, label: Label | None, added_at: int) -> None:
     """The hash under a new key with its label, in place of what it was; None: gone."""
-    loaded.index.remove_hash(pdq)
+    if loaded.index is not None:
+        loaded.index.remove_hash(pdq)
     if label is not None:
-        loaded.index.add(pdq, len(loaded.labels))
+        loaded.indexed().add(pdq, len(loaded.labels))
         loaded.labels.append(label)
         loaded.newest = max(loaded.newest, added_at)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from townhall.domain.enforcement import Capability
 from townhall.domain.errors import ErrorCode, InvalidInput, NotFound, Throttled
@@ -35,7 +36,6 @@ from townhall.domain.permissions import Permission
 from townhall.domain.public_accounts import READABLE_ACCOUNTS, PostState
 from townhall.services.audit import AuditTrail
 from townhall.services.enforcement import Enforcement
-from townhall.services.imaging import keep_image
 from townhall.services.principal import Principal, may, require
 from townhall.services.rate_limits import Limit, RateLimits
 from townhall.services.standing import Standings
@@ -43,6 +43,9 @@ from townhall.store import media as media_store
 from townhall.store.database import Database, DbConnection
 from townhall.store.media import Readers, StoredMedia
 from townhall.store.media_files import MediaStore
+
+if TYPE_CHECKING:
+    from townhall.services.imaging import KeptImage
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +214,7 @@ class MediaService:
                 "filename": kept_filename(name, media_format, self._limits),
             }
         async with self._decodes:
-            kept = await asyncio.to_thread(keep_image, spooled, media_format, self._limits)
+            kept = await asyncio.to_thread(_keep_image, spooled, media_format, self._limits)
         sha256 = hashlib.sha256(kept.data).hexdigest()
         thumbnail_sha256 = hashlib.sha256(kept.thumbnail).hexdigest()
         await self._files.keep_bytes(kept.data, sha256)
@@ -283,3 +286,11 @@ class MediaService:
                 if media is None or not await self._readable(conn, actor, media):
                     raise no_such_media()
         return [found[media_id] for media_id in ids]
+
+
+def _keep_image(spooled: Path, media_format: MediaFormat, limits: Limits) -> KeptImage:
+    """imaging.keep_image, imported with the first image: Pillow, numpy and pdqhash take ~18 MB
+    that a server no one has sent an image yet does without."""
+    from townhall.services.imaging import keep_image
+
+    return keep_image(spooled, media_format, limits)
