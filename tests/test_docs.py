@@ -68,6 +68,7 @@ SAMPLE_CONFIG = Path(__file__).parents[1] / "deploy" / "townhall.toml"
 SAMPLE_VALUES: dict[str, object] = {
     "keys_dir": "/var/lib/townhall-keys",
     "database_url": "sqlite+aiosqlite:////var/lib/townhall/townhall.db",
+    "password_hashes_at_once": 2,
     "audit_signing_key": "/etc/townhall/audit-signing.key",
     "verifier_url": "https://verifier.example.internal",
     "verifier_secret_file": "/etc/townhall/verifier.secret",

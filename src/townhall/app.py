@@ -51,6 +51,7 @@ from townhall.services.messaging import MessagingService
 from townhall.services.moderation import ContentCheck
 from townhall.services.names import Names
 from townhall.services.notices import Notices
+from townhall.services.passwords import PasswordHashing
 from townhall.services.posts import PostService
 from townhall.services.public_accounts import PublicAccountService
 from townhall.services.rate_limits import RateLimits
@@ -226,6 +227,9 @@ async def running_services(
     )
     reach = ReachLedger(database, pack.reach, intake, audit, clock=clock)
     rescan = Rescan(database, content_check, intake, audit, clock=clock)
+    passwords = PasswordHashing.of_profile(
+        settings.password_hash_profile, at_once=settings.password_hashes_at_once
+    )
     services = Services(
         accounts=AccountService(
             database,
@@ -238,7 +242,7 @@ async def running_services(
             audit,
             limits=limits,
             rate_limits=rate_limits,
-            password_profile=settings.password_hash_profile,
+            passwords=passwords,
             session_ttl_seconds=settings.session_ttl_hours * 3600,
             clock=clock,
             invalidations=invalidations,
@@ -372,6 +376,7 @@ async def running_services(
         await reach.stop()
         await message_log.stop()
         await classifiers.stop()
+        passwords.close()
         await verifier.aclose()
         await rate_limits.close()
         await bus.close()

@@ -147,6 +147,8 @@ class Settings(BaseSettings):
     migrate_on_start: bool = False  # migrate a database that holds data without being told
     session_ttl_hours: float = Field(720.0, gt=0, le=24 * 365)
     password_hash_profile: Literal["rfc9106_low_memory", "cheapest"] = "rfc9106_low_memory"
+    # Each hash in flight holds the profile's memory; None: usable cores // the profile's lanes.
+    password_hashes_at_once: int | None = Field(None, ge=1, le=64)
     ws_auth_timeout_seconds: float = Field(10.0, gt=0, le=120)
     ws_ping_interval_seconds: float = Field(20.0, gt=0, le=3600)
     ws_ping_timeout_seconds: float = Field(20.0, gt=0, le=3600)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import secrets
@@ -10,8 +9,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import orjson
-from argon2 import PasswordHasher, profiles
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
 from townhall.bus.base import Bus, user_channel
@@ -50,6 +47,7 @@ from townhall.services.enforcement import Enforcement, OwnStanding
 from townhall.services.identity import IdentityService, MaskedIdentity
 from townhall.services.known_sessions import CheckedSession, KnownSessions
 from townhall.services.names import Names
+from townhall.services.passwords import PasswordHashing
 from townhall.services.principal import Principal, require
 from townhall.services.rate_limits import Limit, RateLimits
 from townhall.services.standing import Standings
@@ -61,10 +59,6 @@ from townhall.store.database import Database, DbConnection
 # Logins, failed logins and throttling: the security-event log an operator watches.
 security_log = logging.getLogger("townhall.security")
 
-PASSWORD_PROFILES = {
-    "rfc9106_low_memory": profiles.RFC_9106_LOW_MEMORY,
-    "cheapest": profiles.CHEAPEST,  # tests and benchmarks only
-}
 # A session's last sighting is written when the database is asked about it (once a request
 # finds it no longer among the known sessions) and this long has passed: at most one write a
 # session every few minutes, none on the requests the known sessions answer.
@@ -132,7 +126,7 @@ class AccountService:
         *,
         limits: Limits,
         rate_limits: RateLimits,
-        password_profile: str,
+        passwords: PasswordHashing,
         session_ttl_seconds: float,
         clock: Callable[[], float],
         invalidations: Invalidations,
@@ -146,9 +140,7 @@ class AccountService:
         self._names = names
         self._pack = pack
         self._limits = limits
-        self._hasher = PasswordHasher.from_parameters(PASSWORD_PROFILES[password_profile])
-        # Verified against when the handle is unknown, so both paths cost the same time.
-        self._decoy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        self._passwords = passwords
         self._session_ttl_ms = int(session_ttl_seconds * 1000)
         self._clock = clock
         self._rate_limits = rate_limits
@@ -198,7 +190,7 @@ class AccountService:
             person = await self._identity.require_enrolable(conn, checked)
             await self._enforcement.require_may_register(conn, person, self._now_ms())
         verification = await self._identity.verify(checked)
-        password_hash = await asyncio.to_thread(self._hasher.hash, password)
+        password_hash = await self._passwords.hash(password)
         now_ms = self._now_ms()
         try:
             async with self._db.writing() as conn:
@@ -226,7 +218,7 @@ class AccountService:
             )
         handle = normalize_handle(handle)
         check_password(password)
-        password_hash = await asyncio.to_thread(self._hasher.hash, password)
+        password_hash = await self._passwords.hash(password)
         async with self._db.writing() as conn:
             account_id = await self._insert_account(
                 conn, handle, handle, password_hash, self._now_ms(), role
@@ -372,8 +364,8 @@ class AccountService:
         await self._require_may_try_login(handle, address)
         async with self._db.reading() as conn:
             account = await account_store.find_by_handle(conn, handle) if handle else None
-        stored_hash = account.password_hash if account is not None else self._decoy_hash
-        if not await asyncio.to_thread(self._password_matches, stored_hash, password) or (
+        stored_hash = account.password_hash if account is not None else None
+        if not await self._passwords.verify(stored_hash, password) or (
             account is None or account.status != AccountStatus.ACTIVE
         ):
             await self._count_failed_login(handle, address)
@@ -416,12 +408,6 @@ class AccountService:
                 code=ErrorCode.TOO_MANY_LOGIN_ATTEMPTS,
                 retry_after=wait,
             )
-
-    def _password_matches(self, stored_hash: str, password: str) -> bool:
-        try:
-            return self._hasher.verify(stored_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
 
     async def authenticate(self, token: str) -> Principal:
         token_hash = hash_token(token)
@@ -478,15 +464,15 @@ class AccountService:
         await self._require_may_try_login(principal.handle, address)
         async with self._db.reading() as conn:
             account = await account_store.get(conn, principal.account_id)
-        stored_hash = account.password_hash if account is not None else self._decoy_hash
-        if not await asyncio.to_thread(self._password_matches, stored_hash, current_password):
+        stored_hash = account.password_hash if account is not None else None
+        if not await self._passwords.verify(stored_hash, current_password) or stored_hash is None:
             await self._count_failed_login(principal.handle, address)
             security_log.info(
                 "password change refused: account=%s address=%s", principal.account_id, address
             )
             raise Forbidden("the current password is wrong", code=ErrorCode.PASSWORD_WRONG)
         await self._rate_limits.forget(self._login_failures_per_pair, principal.handle, address)
-        password_hash = await asyncio.to_thread(self._hasher.hash, new_password)
+        password_hash = await self._passwords.hash(new_password)
         # Hashing waits outside the write; the write holds only if nothing changed meanwhile.
         async with self._db.writing() as conn:
             if not await account_store.replace_password_hash(
