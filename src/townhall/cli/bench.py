@@ -235,6 +235,28 @@ def http(
     run(HttpOptions(requests=requests, rounds=rounds, concurrency=concurrency), json_file)
 
 
+@bench_app.command("registration")
+def registration(
+    json_file: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
+    users: Annotated[int, typer.Option(min=1, help="users registered in each phase")] = 100,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="clients registering at once in the second phase")
+    ] = 20,
+    hashes_at_once: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="the server's password_hashes_at_once (unset: its own)"),
+    ] = None,
+) -> None:
+    """Registrations/s and the server's peak RSS with the production password profile, one
+    client at a time and then many at once."""
+    from townhall.bench.registration import RegistrationOptions, run
+
+    options = RegistrationOptions(
+        users=users, concurrency=concurrency, hashes_at_once=hashes_at_once
+    )
+    run(options, json_file)
+
+
 @bench_app.command("web")
 def web(
     json_file: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
