@@ -103,8 +103,11 @@ class Connection:
         self.outbox: deque[bytes | str | _Resume] = deque()
         self.outbox_max = outbox_max
         self.wakeup = asyncio.Event()
-        self.overflowed = asyncio.Event()
-        self.signed_out = asyncio.Event()
+        # Set when serving ends: the peer left, the pump failed, the outbox overflowed or the
+        # session ended. One future, not a task and an Event for each way (~6 KB a socket).
+        self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.overflowed = False
+        self.signed_out = False
         self.skip_upto = 0  # after a replay, live events up to here were already sent
         self.resumes = 0
         self.in_flight = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
@@ -122,13 +125,15 @@ class Connection:
         if frame.startswith(SIGNED_OUT_PREFIX):
             token_hash = orjson.loads(frame)["token_hash"]
             if token_hash in (None, self.principal.token_hash):
-                self.signed_out.set()
+                self.signed_out = True
+                self.end()
             return
         self._enqueue(frame)
 
     def _enqueue(self, item: bytes | str | _Resume) -> None:
         if len(self.outbox) >= self.outbox_max:
-            self.overflowed.set()  # the gateway closes the socket; nothing more is queued
+            self.overflowed = True  # the gateway closes the socket; nothing more is queued
+            self.end()
             return
         self.outbox.append(item)
         self.wakeup.set()
@@ -142,6 +147,11 @@ class Connection:
             self.outbox.clear()
             self.outbox.extend(kept)
         self._enqueue(_Resume(since, self.resumes))
+
+    def end(self, _: object = None) -> None:
+        """Stop serving (also a done callback of the pump and the receive loop)."""
+        if not self.ended.done():
+            self.ended.set_result(None)
 
     def send_control(self, frame: dict) -> None:
         self._enqueue(orjson.dumps(frame).decode())
@@ -304,7 +314,7 @@ async def _serve(
     await services.live_posts.connect(principal.account_id)
     # Subscribe before reading the cursor: nothing committed after it can be missed.
     subscription = services.bus.subscribe(user_channel(principal.account_id), connection.on_event)
-    tasks: list[asyncio.Task[object]] = []
+    tasks: list[asyncio.Task[None]] = []
     try:
         await subscription.ready()  # other processes' publishes reach it too
         connection.send_control(
@@ -319,19 +329,19 @@ async def _serve(
         tasks = [
             asyncio.create_task(connection.pump()),
             asyncio.create_task(_receive_loop(websocket, connection)),
-            asyncio.create_task(connection.overflowed.wait()),
-            asyncio.create_task(connection.signed_out.wait()),
         ]
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            task.add_done_callback(connection.end)
+        await connection.ended
     finally:
         subscription.close()
         services.live_posts.disconnect(principal.account_id)
         for task in [*tasks, *connection.tasks]:
             task.cancel()
         await asyncio.gather(*tasks, *connection.tasks, return_exceptions=True)
-    if connection.signed_out.is_set():
+    if connection.signed_out:
         await _close_with(websocket, CLOSE_UNAUTHENTICATED, "signed out", {"type": "signed_out"})
-    elif connection.overflowed.is_set():
+    elif connection.overflowed:
         await _close_with(websocket, CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and resume")
 
 
