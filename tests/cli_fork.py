@@ -4,7 +4,7 @@ A `townhall` command spends two to three seconds of CPU importing Townhall and i
 before it does anything, and the tests run hundreds of them (every staff member is made with
 `townhall admin create-staff`). Here one process per test worker imports them and then forks
 for each command: the child takes the command's environment, working directory, standard
-streams and arguments, and runs the `townhall` entry point (`townhall.cli.main:run`) as the
+streams and arguments, and runs the `townhall` entry point (`townhall.cli:run`) as the
 console script would. Test servers (`townhall serve`) are forked the same way and run on
 (conftest.py: `ServerPool.start`); tests/test_startup.py runs the console script itself.
 """
@@ -248,7 +248,7 @@ def _command(request: dict[str, Any]) -> None:
             os.dup2(stream, fd)
             os.close(stream)
         sys.argv = request["argv"]
-        from townhall.cli.main import run
+        from townhall.cli import run
 
         try:
             run()
