@@ -10,6 +10,8 @@ import json
 import os
 import re
 import sqlite3
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from contextlib import closing
@@ -71,6 +73,21 @@ async def send_until_killed(
     sending.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sending
+
+
+def bench_results(
+    tmp_path: Path, name: str, options: list[str], *, timeout: float
+) -> dict[str, Any]:
+    """`townhall bench NAME OPTIONS` run to its end: the results it wrote as JSON."""
+    results_file = tmp_path / f"{name}.json"
+    townhall = Path(sys.executable).parent / "townhall"
+    subprocess.run(
+        [str(townhall), "bench", name, "--json", str(results_file), *options],
+        check=True,
+        timeout=timeout,
+        capture_output=True,
+    )
+    return json.loads(results_file.read_text())
 
 
 def strangers_may_chat(pack_text: str) -> str:

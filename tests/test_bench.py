@@ -2,41 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support import bench_results
 
 # The PostgreSQL run leaves it out (Makefile); among the longest modules, scheduled first.
 pytestmark = [pytest.mark.database_free, pytest.mark.long]
 
 
 def test_messaging_bench_reports_every_scenario(tmp_path: Path) -> None:
-    results_file = tmp_path / "messaging.json"
-    townhall = Path(sys.executable).parent / "townhall"
-    subprocess.run(
-        [
-            str(townhall),
-            "bench",
-            "messaging",
-            "--json",
-            str(results_file),
-            "--duration",
-            "0.5",
-            "--pairs",
-            "3",
-            "--group-size",
-            "4",
-            "--idle-sockets",
-            "10",
-        ],
-        check=True,
+    results = bench_results(
+        tmp_path,
+        "messaging",
+        ["--duration", "0.5", "--pairs", "3", "--group-size", "4", "--idle-sockets", "10"],
         timeout=120,
-        capture_output=True,
     )
-    results = json.loads(results_file.read_text())
     direct = results["a_direct_max"]
     assert direct["accepted_per_s"] > 0 and direct["errors"] == 0
     assert direct["cpu_seconds"]["server"] > 0
@@ -59,15 +41,10 @@ def test_messaging_bench_reports_every_scenario(tmp_path: Path) -> None:
 
 
 def test_broadcast_bench_reports_every_figure(tmp_path: Path) -> None:
-    results_file = tmp_path / "broadcast.json"
-    townhall = Path(sys.executable).parent / "townhall"
-    subprocess.run(
+    results = bench_results(
+        tmp_path,
+        "broadcast",
         [
-            str(townhall),
-            "bench",
-            "broadcast",
-            "--json",
-            str(results_file),
             "--small-subscribers",
             "20",
             "--large-subscribers",
@@ -95,11 +72,8 @@ def test_broadcast_bench_reports_every_figure(tmp_path: Path) -> None:
             "--correction-sockets",
             "5",
         ],
-        check=True,
         timeout=120,
-        capture_output=True,
     )
-    results = json.loads(results_file.read_text())
 
     setup = results["setup"]
     assert setup["subscriber_count_small"] == 20
@@ -159,16 +133,12 @@ def test_broadcast_bench_reports_every_figure(tmp_path: Path) -> None:
 
 
 def test_middleware_bench_compares_the_same_routes_with_and_without(tmp_path: Path) -> None:
-    results_file = tmp_path / "middleware.json"
-    townhall = Path(sys.executable).parent / "townhall"
-    options = ["--requests", "20", "--rounds", "1", "--concurrency", "4"]
-    subprocess.run(
-        [str(townhall), "bench", "middleware", "--json", str(results_file), *options],
-        check=True,
+    results = bench_results(
+        tmp_path,
+        "middleware",
+        ["--requests", "20", "--rounds", "1", "--concurrency", "4"],
         timeout=120,
-        capture_output=True,
     )
-    results = json.loads(results_file.read_text())
     for route, path in (("healthz", "/healthz"), ("me", "/api/v1/me")):
         figures = results[route]
         assert figures["path"] == path
@@ -181,16 +151,7 @@ def test_middleware_bench_compares_the_same_routes_with_and_without(tmp_path: Pa
 
 
 def test_http_bench_measures_every_route_beside_the_bare_app(tmp_path: Path) -> None:
-    results_file = tmp_path / "http.json"
-    townhall = Path(sys.executable).parent / "townhall"
-    command = ["bench", "http", "--json", str(results_file), "--requests", "100", "--rounds", "1"]
-    subprocess.run(
-        [str(townhall), *command],
-        check=True,
-        timeout=300,
-        capture_output=True,
-    )
-    results = json.loads(results_file.read_text())
+    results = bench_results(tmp_path, "http", ["--requests", "100", "--rounds", "1"], timeout=300)
     routes = results["routes"]
     measured = {"health", "me", "sync_empty", "send", "history", "timeline"}
     assert set(routes) == measured | {"bare_get", "bare_post"}

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support import bench_results
 
 pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
 
 
 def test_media_bench_reports_uploads_pdq_and_bank_lookups(tmp_path: Path) -> None:
-    results_file = tmp_path / "media.json"
-    townhall = Path(sys.executable).parent / "townhall"
-    subprocess.run(
+    results = bench_results(
+        tmp_path,
+        "media",
         [
-            str(townhall),
-            "bench",
-            "media",
-            "--json",
-            str(results_file),
             "--uploads",
             "3",
             "--photos",
@@ -37,11 +31,8 @@ def test_media_bench_reports_uploads_pdq_and_bank_lookups(tmp_path: Path) -> Non
             "--lookups",
             "20",
         ],
-        check=True,
         timeout=180,
-        capture_output=True,
     )
-    results = json.loads(results_file.read_text())
     uploads = results["uploads"]
     assert uploads["uploads"] == 3 and uploads["uploads_per_s"] > 0
     assert 0 < uploads["p50_ms"] <= uploads["p99_ms"] <= uploads["max_ms"]

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support import bench_results
 
 pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
 
 
 def test_registration_bench_reports_both_phases_and_their_targets(tmp_path: Path) -> None:
-    results_file = tmp_path / "registration.json"
-    townhall = Path(sys.executable).parent / "townhall"
-    options = ["--users", "4", "--concurrency", "2", "--hashes-at-once", "1"]
-    subprocess.run(
-        [str(townhall), "bench", "registration", "--json", str(results_file), *options],
-        check=True,
+    results = bench_results(
+        tmp_path,
+        "registration",
+        ["--users", "4", "--concurrency", "2", "--hashes-at-once", "1"],
         timeout=300,
-        capture_output=True,
     )
-    results = json.loads(results_file.read_text())
     assert results["password_hash_profile"] == "rfc9106_low_memory"
     assert results["password_hashes_at_once"] == 1
     assert results["idle"]["server_rss_mb"] > 0

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support import bench_results
 from townhall.bench.search import QUERIES
 
 pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
 
 
 def test_search_bench_reports_every_kind_of_query(tmp_path: Path) -> None:
-    results_file = tmp_path / "search.json"
-    townhall = Path(sys.executable).parent / "townhall"
-    subprocess.run(
+    results = bench_results(
+        tmp_path,
+        "search",
         [
-            str(townhall),
-            "bench",
-            "search",
-            "--json",
-            str(results_file),
             "--messages",
             "3000",
             "--conversations",
@@ -35,11 +28,8 @@ def test_search_bench_reports_every_kind_of_query(tmp_path: Path) -> None:
             "--queries",
             "3",
         ],
-        check=True,
         timeout=180,
-        capture_output=True,
     )
-    results = json.loads(results_file.read_text())
     setup = results["setup"]
     assert setup["messages"] == setup["indexed_messages"] == 3000
     assert setup["searcher_conversations"] == 6
