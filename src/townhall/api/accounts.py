@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import Path, Request, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.models.accounts import (
@@ -21,7 +21,7 @@ from townhall.api.models.accounts import (
 )
 from townhall.api.models.common import Cursor, at_most, cursor_position, errors, next_cursor
 from townhall.api.models.sanctions import Credit
-from townhall.api.openapi import media_ref
+from townhall.api.openapi import api_router, media_ref
 from townhall.api.schemas import (
     MAX_ID,
     AgreementIn,
@@ -39,7 +39,7 @@ from townhall.services.identity import MaskedIdentity
 from townhall.services.principal import Principal
 from townhall.services.rendering import render_sanction
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = api_router(prefix="/api/v1", tags=["accounts"])
 
 SessionId = Annotated[int, Path(ge=1, le=MAX_ID, description="one of the caller's sessions")]
 UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="the user")]

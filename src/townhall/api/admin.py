@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.models.admin import (
@@ -30,6 +30,7 @@ from townhall.api.models.common import (
     next_cursor,
 )
 from townhall.api.models.public_accounts import PublicAccount, account_page
+from townhall.api.openapi import api_router
 from townhall.api.responses import JSONBody
 from townhall.api.schemas import (
     MAX_ID,
@@ -40,7 +41,7 @@ from townhall.api.schemas import (
 )
 from townhall.domain.permissions import Permission
 
-router = APIRouter(prefix="/api/v1/admin", tags=["staff"])
+router = api_router(prefix="/api/v1/admin", tags=["staff"])
 
 UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="the user whose identity it is")]
 PublicAccountId = Annotated[int, Path(ge=1, le=MAX_ID, description="the public account")]

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import orjson
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi.responses import StreamingResponse
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
@@ -33,12 +33,13 @@ from townhall.api.models.common import (
     errors,
     next_cursor,
 )
+from townhall.api.openapi import api_router
 from townhall.domain.permissions import Permission
 from townhall.services.container import Services
 from townhall.services.principal import Principal
 from townhall.services.regulator import LIST_MAX, Figures
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+router = api_router(prefix="/api/v1/audit", tags=["audit"])
 
 # ISO dates (2024-05-01, whole days in the pack's time zone, `until` included) or date-times.
 Since = Annotated[

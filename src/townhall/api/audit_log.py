@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.models.audit import Checkpoint, ConsistencyProof, InclusionProof, LogPage
 from townhall.api.models.common import Cursor, cursor_position, errors, next_cursor
+from townhall.api.openapi import api_router
 from townhall.api.schemas import MAX_ID
 from townhall.domain.permissions import Permission
 from townhall.services.audit import PAGE_DEFAULT, PAGE_MAX, LogFilter
 
-router = APIRouter(prefix="/api/v1/audit/log", tags=["audit"])
+router = api_router(prefix="/api/v1/audit/log", tags=["audit"])
 # Sizes and seqs are checked by the service, with their own error codes; this bound only keeps
 # a number within what the database can compare.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 from pydantic import Field
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
@@ -17,6 +17,7 @@ from townhall.api.models.contacts import (
     FriendRequestPage,
     PhonePrivacy,
 )
+from townhall.api.openapi import api_router
 from townhall.api.schemas import (
     MAX_ID,
     FriendRequestIn,
@@ -28,7 +29,7 @@ from townhall.api.schemas import (
 from townhall.domain.permissions import Permission
 from townhall.services.rendering import render_contact, render_friend_request
 
-router = APIRouter(prefix="/api/v1", tags=["contacts"])
+router = api_router(prefix="/api/v1", tags=["contacts"])
 
 UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="the other user")]
 ListLimit = Annotated[int, at_most(500)]

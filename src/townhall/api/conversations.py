@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import Body, Path, Query, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.models.common import Cursor, at_most, cursor_position, errors, next_cursor
@@ -19,6 +19,7 @@ from townhall.api.models.messaging import (
     NewConversation,
     ReadState,
 )
+from townhall.api.openapi import api_router
 from townhall.api.responses import JSONBody
 from townhall.api.schemas import MAX_ID, ConversationIn, DirectIn, MessageIn, ReadIn
 from townhall.domain.permissions import Permission
@@ -29,7 +30,7 @@ from townhall.services.rendering import (
     render_message,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["messaging"])
+router = api_router(prefix="/api/v1", tags=["messaging"])
 
 ConversationId = Annotated[int, Path(ge=1, le=MAX_ID, description="the conversation")]
 MessageId = Annotated[int, Path(ge=1, le=MAX_ID, description="the message")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 
 from townhall.api.conversations import ConversationId, ListLimit
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
@@ -20,13 +20,14 @@ from townhall.api.models.groups import (
     MemberHistoryPage,
 )
 from townhall.api.models.messaging import Conversation
+from townhall.api.openapi import api_router
 from townhall.api.schemas import MAX_ID, GroupUpdateIn, InviteIn, JoinLinkIn, LinkJoinIn, OwnerIn
 from townhall.domain.permissions import Permission
 from townhall.services.group_admin import GroupUpdate
 from townhall.services.rendering import render_conversation
 from townhall.store.groups import StoredJoinLink
 
-router = APIRouter(prefix="/api/v1", tags=["groups"])
+router = api_router(prefix="/api/v1", tags=["groups"])
 
 MemberId = Annotated[int, Path(ge=1, le=MAX_ID, description="the member")]
 LinkId = Annotated[int, Path(ge=1, le=MAX_ID, description="the join link")]

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import Header, Path, Query, Request
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.models.common import errors
 from townhall.api.models.media import Media
-from townhall.api.openapi import media_ref
+from townhall.api.openapi import api_router, media_ref
 from townhall.api.schemas import MAX_ID
 from townhall.domain.errors import ErrorCode, InvalidInput
 from townhall.domain.media import CONTENT_TYPES, THUMBNAIL_CONTENT_TYPE, requested_range
@@ -26,7 +26,7 @@ from townhall.services.container import Services
 from townhall.services.media import Download
 from townhall.services.rendering import render_media
 
-router = APIRouter(prefix="/api/v1", tags=["media"])
+router = api_router(prefix="/api/v1", tags=["media"])
 
 MediaId = Annotated[int, Path(ge=1, le=MAX_ID, description="the media object")]
 # A Content-Length longer than this many digits is no size the service takes anyway.

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import Request
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.contextvars import clear_contextvars
 
 from townhall.api.errors import error_response
+from townhall.api.openapi import api_router
 from townhall.domain.errors import ErrorCode
 from townhall.services.classifiers import WorkerState
 from townhall.services.container import Services
@@ -204,7 +205,7 @@ def _template(scope: Scope) -> str:
     return getattr(route, "path_format", None) or getattr(route, "path", None) or UNMATCHED
 
 
-router = APIRouter(tags=["operations"], include_in_schema=False)
+router = api_router(tags=["operations"], include_in_schema=False)
 
 
 @router.get("/metrics")

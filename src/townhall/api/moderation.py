@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
@@ -23,12 +23,12 @@ from townhall.api.models.moderation import (
     TrainingList,
     TrainingResult,
 )
-from townhall.api.openapi import media_ref
+from townhall.api.openapi import api_router, media_ref
 from townhall.api.schemas import MAX_ID, LexiconTermIn, RescanIn, TextCheckIn
 from townhall.domain.hash_lists import HashListFormat
 from townhall.domain.permissions import Permission
 
-router = APIRouter(prefix="/api/v1/admin", tags=["moderation"])
+router = api_router(prefix="/api/v1/admin", tags=["moderation"])
 
 
 @router.get(

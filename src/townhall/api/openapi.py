@@ -28,10 +28,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from townhall.api.models.common import ERROR_MEANINGS
+from townhall.api.responses import JSONBody
 from townhall.api.schemas import MAX_ID
 from townhall.domain.errors import ErrorCode
 
@@ -244,3 +245,12 @@ def operation_id(route: APIRoute) -> str:
     generated client gives the operation (FastAPI's default repeats the whole path)."""
     tag = str(route.tags[0]) if route.tags else "api"
     return f"{tag}_{route.name}".replace(" ", "_")
+
+
+def api_router(**options: Any) -> APIRouter:
+    """A router whose routes carry what the app would give them on inclusion (its answer class,
+    its operation ids): app.py adds them to the app's own list as they are, since FastAPI
+    matches an included router's routes twice a request, each with its context set and reset."""
+    return APIRouter(
+        default_response_class=JSONBody, generate_unique_id_function=operation_id, **options
+    )

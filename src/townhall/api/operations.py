@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from townhall.api.deps import ServicesDep
 from townhall.api.models.operations import Health, Readiness
+from townhall.api.openapi import api_router
 from townhall.api.responses import JSONBody
 
-router = APIRouter(tags=["operations"])
+router = api_router(tags=["operations"])
 
 
 @router.get(

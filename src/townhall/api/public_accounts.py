@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.models.common import Cursor, at_most, cursor_position, errors, next_cursor
@@ -19,6 +19,7 @@ from townhall.api.models.public_accounts import (
     Timeline,
     account_page,
 )
+from townhall.api.openapi import api_router
 from townhall.api.responses import JSONBody
 from townhall.api.schemas import MAX_ID, ForwardIn, PostIn, PublicAccountIn
 from townhall.domain.permissions import Permission
@@ -26,7 +27,7 @@ from townhall.domain.public_accounts import RegistrationNumber
 from townhall.services.public_accounts import AccountPage
 from townhall.services.rendering import render_message, render_post
 
-router = APIRouter(prefix="/api/v1", tags=["public accounts"])
+router = api_router(prefix="/api/v1", tags=["public accounts"])
 
 PublicAccountId = Annotated[int, Path(ge=1, le=MAX_ID, description="the public account")]
 PostId = Annotated[int, Path(ge=1, le=MAX_ID, description="the post")]

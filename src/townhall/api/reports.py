@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.models.common import Cursor, at_most, cursor_position, errors, next_cursor
 from townhall.api.models.reports import Report, ReportPage
+from townhall.api.openapi import api_router
 from townhall.api.schemas import ReportIn
 from townhall.domain.permissions import Permission
 from townhall.domain.review import Outcome
 from townhall.store.review import FiledReport
 
-router = APIRouter(prefix="/api/v1", tags=["reports"])
+router = api_router(prefix="/api/v1", tags=["reports"])
 
 
 @router.post(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.models.common import Cursor, at_most, cursor_position, errors, next_cursor
 from townhall.api.models.review import Case, CaseDetail, CasePage, DecidedCases, ReviewSummary
+from townhall.api.openapi import api_router
 from townhall.api.schemas import MAX_ID, BulkDecisionIn, ReviewDecisionIn
 from townhall.domain.errors import ErrorCode, InvalidInput
 from townhall.domain.permissions import Permission
@@ -16,7 +17,7 @@ from townhall.domain.review import Correction, Outcome, QueueState, Source
 from townhall.services.review import CaseFile, ReviewCase
 from townhall.store.review import StoredReport
 
-router = APIRouter(prefix="/api/v1/admin/review", tags=["review"])
+router = api_router(prefix="/api/v1/admin/review", tags=["review"])
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="the review case")]
 # The queue is ordered by urgency, which changes as cases come and go: its cursor is an offset.
 MAX_OFFSET = 1_000_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep, needs
 from townhall.api.models.common import Cursor, at_most, cursor_after_last, cursor_position, errors
@@ -18,6 +18,7 @@ from townhall.api.models.sanctions import (
     SanctionPage,
     Standing,
 )
+from townhall.api.openapi import api_router
 from townhall.api.schemas import (
     MAX_ID,
     AppealDecisionIn,
@@ -32,7 +33,7 @@ from townhall.domain.permissions import Permission
 from townhall.services.enforcement import SubjectStanding
 from townhall.services.rendering import render_appeal, render_sanction
 
-router = APIRouter(prefix="/api/v1", tags=["sanctions"])
+router = api_router(prefix="/api/v1", tags=["sanctions"])
 SanctionId = Annotated[int, Path(ge=1, le=MAX_ID, description="the sanction")]
 AppealId = Annotated[int, Path(ge=1, le=MAX_ID, description="the appeal")]
 Limit = Annotated[int, at_most(500)]

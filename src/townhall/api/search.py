@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from townhall.api.deps import PrincipalDep, ServicesDep
 from townhall.api.models.common import Cursor, at_most, cursor_position, errors, next_cursor
 from townhall.api.models.messaging import MessagePage
 from townhall.api.models.public_accounts import PostPage, PublicAccountPage
+from townhall.api.openapi import api_router
 from townhall.api.public_accounts import accounts_page
 from townhall.api.responses import JSONBody
 from townhall.domain.search import MAX_QUERY_CHARS, PAGE_MAX
 from townhall.services.rendering import render_message, render_post
 
-router = APIRouter(prefix="/api/v1/search", tags=["search"])
+router = api_router(prefix="/api/v1/search", tags=["search"])
 
 # The service counts the characters (400 `query_too_long` past MAX_QUERY_CHARS); this only stops
 # a query far past any limit before it is read.

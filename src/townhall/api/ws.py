@@ -17,12 +17,13 @@ from contextlib import asynccontextmanager
 
 import msgspec
 import orjson
-from fastapi import APIRouter, WebSocket
+from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect
 from structlog.contextvars import bind_contextvars
 
 from townhall.api.errors import error_body
 from townhall.api.i18n import negotiate, translated
+from townhall.api.openapi import api_router
 from townhall.bus.base import user_channel
 from townhall.config import Settings
 from townhall.domain.errors import DomainError, ErrorCode
@@ -43,7 +44,7 @@ from townhall.services.principal import Principal
 from townhall.services.rendering import render_message
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+router = api_router()
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_SLOW_CONSUMER = 1013
