@@ -376,7 +376,7 @@ async def running_services(
         await reach.stop()
         await message_log.stop()
         await classifiers.stop()
-        passwords.close()
+        await passwords.close()
         await verifier.aclose()
         await rate_limits.close()
         await bus.close()

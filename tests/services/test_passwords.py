@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -71,7 +72,7 @@ async def test_one_at_a_time_when_one_is_allowed() -> None:
             *(hashing.verify(hash_, f"password {i}") for i, hash_ in enumerate(stored))
         )
     finally:
-        hashing.close()
+        await hashing.close()
     assert checked == [True] * 4
     assert hasher.most_under_way == 1
 
@@ -85,7 +86,7 @@ async def test_as_many_at_once_as_allowed_and_the_rest_wait_their_turn() -> None
     try:
         stored = await asyncio.gather(*(hashing.hash(f"password {i}") for i in range(6)))
     finally:
-        hashing.close()
+        await hashing.close()
     assert len(set(stored)) == 6
     assert hasher.most_under_way == 3
 
@@ -98,7 +99,7 @@ async def test_a_password_matches_only_the_hash_made_from_it() -> None:
         assert not await hashing.verify(stored, "wrong horse")
         assert not await hashing.verify("not a hash", "correct horse")
     finally:
-        hashing.close()
+        await hashing.close()
 
 
 async def test_no_account_is_never_a_match_yet_costs_a_check() -> None:
@@ -107,7 +108,7 @@ async def test_no_account_is_never_a_match_yet_costs_a_check() -> None:
     try:
         assert not await hashing.verify(None, "any password")
     finally:
-        hashing.close()
+        await hashing.close()
     [decoy] = hasher.checked
     assert isinstance(decoy, str) and decoy.startswith("$argon2id$")
 
@@ -117,7 +118,7 @@ async def test_closing_stops_the_pool_threads() -> None:
     hashing = PasswordHashing(hasher, at_once=2)
     hasher.threads.clear()  # the decoy was hashed at start, on this thread
     await asyncio.gather(hashing.hash("one"), hashing.hash("two"))
-    hashing.close()
+    await hashing.close()
     assert hasher.threads and not any(thread.is_alive() for thread in hasher.threads)
 
 
@@ -131,3 +132,40 @@ def test_by_default_as_many_at_once_as_the_cores_run_a_hash_lanes_apart(
     four_lanes = WatchedHasher(parallelism=4)
     assert PasswordHashing(four_lanes).at_once == 4
     assert PasswordHashing(four_lanes, at_once=6).at_once == 6
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "cores"), [("200000 100000\n", 2), ("150000 100000\n", 2), ("max 100000\n", 8)]
+)
+def test_a_container_s_cpu_quota_caps_the_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpu_max: str, cores: int
+) -> None:
+    monkeypatch.setattr(passwords.os, "sched_getaffinity", lambda _: set(range(8)))
+    quota = tmp_path / "cpu.max"
+    quota.write_text(cpu_max)
+    assert passwords.usable_cores(quota) == cores
+    assert passwords.usable_cores(tmp_path / "none") == 8  # no cgroup v2: the affinity
+
+
+async def test_closing_drops_what_is_still_queued() -> None:
+    hasher = WatchedHasher()
+    hashing = PasswordHashing(hasher, at_once=1)
+    started = threading.Event()
+    release = threading.Event()
+
+    def held(password: str | bytes, *, salt: bytes | None = None) -> str:
+        started.set()
+        release.wait(10)
+        return "held"
+
+    hasher.hash = held  # type: ignore[method-assign]
+    under_way = asyncio.ensure_future(hashing.hash("one"))
+    queued = asyncio.ensure_future(hashing.hash("two"))
+    await asyncio.to_thread(started.wait, 10)
+    closing = asyncio.ensure_future(hashing.close())
+    await asyncio.sleep(0.05)
+    release.set()
+    await closing
+    assert await under_way == "held"
+    with pytest.raises(asyncio.CancelledError):
+        await queued

@@ -465,6 +465,7 @@ class AccountService:
         async with self._db.reading() as conn:
             account = await account_store.get(conn, principal.account_id)
         stored_hash = account.password_hash if account is not None else None
+        # verify() never matches None; the second test is for the type checker, for `was=`.
         if not await self._passwords.verify(stored_hash, current_password) or stored_hash is None:
             await self._count_failed_login(principal.handle, address)
             security_log.info(

@@ -9,9 +9,11 @@ a burst costs time, never an error.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,6 +24,9 @@ PASSWORD_PROFILES = {
 }
 
 
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
 def hashes_at_once_for(parallelism: int, cores: int) -> int:
     """As many hashes as the cores run lanes apart: libargon2 runs each of a hash's lanes in a
     thread of its own, so one hash of 4 lanes alone keeps several cores busy (1.4 of 2, measured),
@@ -29,8 +34,17 @@ def hashes_at_once_for(parallelism: int, cores: int) -> int:
     return max(1, cores // parallelism)
 
 
-def usable_cores() -> int:
-    return len(os.sched_getaffinity(0))
+def usable_cores(cpu_max: Path = CGROUP_CPU_MAX) -> int:
+    """The cores this process may run on, and no more than its container's CPU quota (cgroup
+    v2's cpu.max: "200000 100000" is two CPUs): a pod limited to 2 CPUs on a 64-core node is
+    given 2, and so the memory of 2 // lanes hashes, not of 16."""
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere every core counts
+    cores = len(affinity(0)) if affinity else os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()
+        return max(1, min(cores, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):  # no cgroup v2 here, or "max": no quota
+        return cores
 
 
 class PasswordHashing:
@@ -62,11 +76,13 @@ class PasswordHashing:
 
     def _matches(self, stored_hash: str | None, password: str) -> bool:
         try:
-            matches = self._hasher.verify(stored_hash or self._decoy_hash, password)
+            matches = self._hasher.verify(
+                self._decoy_hash if stored_hash is None else stored_hash, password
+            )
         except (VerificationError, InvalidHashError):
             return False
         return matches and stored_hash is not None
 
-    def close(self) -> None:
-        """Let the hashes under way finish, then stop the pool's threads."""
-        self._pool.shutdown()
+    async def close(self) -> None:
+        """Drop the hashes still queued, and wait off the event loop for those under way."""
+        await asyncio.to_thread(self._pool.shutdown, cancel_futures=True)
