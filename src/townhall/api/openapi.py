@@ -250,7 +250,9 @@ def operation_id(route: APIRoute) -> str:
 def api_router(**options: Any) -> APIRouter:
     """A router whose routes carry what the app would give them on inclusion (its answer class,
     its operation ids): app.py adds them to the app's own list as they are, since FastAPI
-    matches an included router's routes twice a request, each with its context set and reset."""
+    matches an included router's routes twice a request, each with its context set and reset.
+    What only inclusion gives does not reach them: `app.dependency_overrides`, and a router's
+    own lifespan, startup and shutdown hooks (tests/test_routes.py holds them to that)."""
     return APIRouter(
         default_response_class=JSONBody, generate_unique_id_function=operation_id, **options
     )
