@@ -78,15 +78,18 @@ async def send_until_killed(
 def bench_results(
     tmp_path: Path, name: str, options: list[str], *, timeout: float
 ) -> dict[str, Any]:
-    """`townhall bench NAME OPTIONS` run to its end: the results it wrote as JSON."""
+    """`townhall bench NAME OPTIONS` run to its end: the results it wrote as JSON. A failed
+    run fails the test with the end of what the bench wrote to stderr."""
     results_file = tmp_path / f"{name}.json"
     townhall = Path(sys.executable).parent / "townhall"
-    subprocess.run(
+    done = subprocess.run(
         [str(townhall), "bench", name, "--json", str(results_file), *options],
-        check=True,
         timeout=timeout,
         capture_output=True,
+        text=True,
     )
+    if done.returncode != 0:
+        pytest.fail(f"townhall bench {name} exited with {done.returncode}:\n{done.stderr[-3000:]}")
     return json.loads(results_file.read_text())
 
 

@@ -105,7 +105,7 @@ class Connection:
         self.outbox_max = outbox_max
         self.wakeup = asyncio.Event()
         # Set when serving ends: the peer left, the pump failed, the outbox overflowed or the
-        # session ended. One future, not a task and an Event for each way (~6 KB a socket).
+        # session ended. One future, not a task and an Event for each way (~4 KB a socket).
         self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.overflowed = False
         self.signed_out = False

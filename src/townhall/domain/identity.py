@@ -179,10 +179,10 @@ _NATIONAL_DIGITS = range(2, 18)  # libphonenumber's bounds for a national signif
 
 
 def _split_e164(e164: str) -> tuple[int, str] | None:
-    """The country code and the national significant number of a number as stored (E.164, as
-    libphonenumber formats it), read as libphonenumber reads them: country codes are
-    prefix-free, so the first one to three digits that are one: 1 µs where its parse takes 13,
-    on every GET /me. None: not such a number."""
+    """The country code and the national significant number of a phone as stored (a valid
+    number in E.164), read as libphonenumber reads them: no country code is the start of
+    another, so the code is the first one to three digits that form one. 1 µs where
+    libphonenumber's parse takes 13, on every GET /me. None: not such a number."""
     matched = _E164.fullmatch(e164)
     if matched is None:
         return None

@@ -105,7 +105,7 @@ class _Loaded:
     """An index, the labels of its keys, and when the newest hash it took was banked: with
     its count, what a process compares with the bank's to tell whether it missed a change."""
 
-    index: PdqIndex[int] | None = None  # None while the bank is empty
+    index: PdqIndex[int] | None = None  # None until a hash is first banked
     labels: list[Label] = field(default_factory=list)
     newest: int = 0
 
