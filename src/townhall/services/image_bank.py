@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import re
 import secrets
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +70,7 @@ MAX_LIST_NAME_CHARS = 128  # image_hash_bank.list_name
 MAX_CATEGORY_PAIRS = 1_000
 MAX_PAIR_CHARS = 256
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+INDEX_MODULE = "townhall.domain.pdq_index"  # imported with the first banked hash
 EVERYTHING = ""  # a change's hash when it may have changed any row: load the whole bank again
 REVIEWED = "review"  # the term of a reason whose hash a reviewer's removal banked
 
@@ -116,7 +119,7 @@ class _Loaded:
         if self.index is None:
             # numpy loads with the first banked hash: a server whose bank is empty does
             # without its ~16 MB.
-            from townhall.domain.pdq_index import PdqIndex
+            from townhall.domain.pdq_index import PdqIndex  # INDEX_MODULE
 
             self.index = PdqIndex()
         return self.index
@@ -245,6 +248,7 @@ class ImageBank:
             ],
         )
         if pdqs:
+            await _index_loaded()
             label = Label(category, Opinion.POSITIVE_CLASS, None)
             conn.after_commit(partial(self.banked, pdqs, label, now_ms))
         return pdqs
@@ -335,6 +339,7 @@ class ImageBank:
         async with self._load_lock:
             async with self._db.reading() as conn:
                 found = {row.pdq: row for row in await bank_store.of_pdqs(conn, sorted(pdqs))}
+            await _index_loaded()
             for pdq in pdqs:
                 row = found.get(pdq)
                 if row is None:
@@ -572,6 +577,13 @@ def check_list_name(name: str) -> str:
             code=ErrorCode.HASH_LIST_INVALID,
         )
     return name
+
+
+async def _index_loaded() -> None:
+    """The index's module, and numpy with it, imported in a thread before a first hash is put
+    in: on the event loop the import would stall every request for ~140 ms."""
+    if INDEX_MODULE not in sys.modules:
+        await asyncio.to_thread(importlib.import_module, INDEX_MODULE)
 
 
 def _put(loaded: _Loaded, pdq: str, label: Label | None, added_at: int) -> None:
