@@ -86,6 +86,19 @@ class KeepAliveConnection:
         self._writer.close()
 
 
+async def register_bench_user(
+    client: TownhallClient, handle: str, serial: int, agreement_version: str
+) -> dict[str, Any]:
+    """A bench user registered, named by its handle, with the synthetic identity `serial`."""
+    return await client.register(
+        handle,
+        PASSWORD,
+        handle,
+        identity=synthetic_identity(serial),
+        agreement_version=agreement_version,
+    )
+
+
 async def register_users(
     url: str, prefix: str, count: int, serials: Iterator[int]
 ) -> list[BenchUser]:
@@ -97,13 +110,7 @@ async def register_users(
 
         async def one(index: int) -> BenchUser:
             handle = f"{prefix}{index}"
-            profile = await client.register(
-                handle,
-                PASSWORD,
-                handle,
-                identity=synthetic_identity(next(serials)),
-                agreement_version=agreement_version,
-            )
+            profile = await register_bench_user(client, handle, next(serials), agreement_version)
             session = await client.request(
                 "POST", "/api/v1/sessions", json={"handle": handle, "password": PASSWORD}
             )

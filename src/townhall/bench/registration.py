@@ -23,8 +23,7 @@ import httpx
 import psutil
 from rich.table import Table
 
-from townhall.bench.common import PASSWORD, console, percentile, run_and_report
-from townhall.bench.identities import synthetic_identity
+from townhall.bench.common import console, percentile, register_bench_user, run_and_report
 from townhall.bench.server import LocalServer, split_cores, start_server
 from townhall.client import TownhallClient
 from townhall.services.passwords import PASSWORD_PROFILES, hashes_at_once_for
@@ -96,13 +95,7 @@ class Registrar:
     serials: Iterator[int]
 
     async def register(self, handle: str) -> None:
-        await self.client.register(
-            handle,
-            PASSWORD,
-            handle,
-            identity=synthetic_identity(next(self.serials)),
-            agreement_version=self.agreement_version,
-        )
+        await register_bench_user(self.client, handle, next(self.serials), self.agreement_version)
 
     async def phase(
         self, handles: list[str], clients: int, server: psutil.Process

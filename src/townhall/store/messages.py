@@ -9,7 +9,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select, true, tuple_, update
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 
 from townhall.domain.search import SearchTerms
 from townhall.store import search
@@ -43,15 +54,11 @@ async def history(
 @functools.cache
 def _history_page(sender_only: tuple[str, ...], *, below: bool) -> Select[Any]:
     """A page of history, newest first, built once for each `sender_only` (a constant of the
-    caller's) and with or without a seq to page below. Not IN is spelled out as one comparison
-    a value, for an IN list would be expanded on every call (store/prepared.py)."""
-    sent_for_all = and_(true(), *(messages.c.moderation != value for value in sender_only))
-    seen = or_(
-        messages.c.moderation.is_(None),
-        sent_for_all,
-        messages.c.sender_id == bindparam("viewer_id"),
+    caller's) and with or without a seq to page below: a prepared read (store/prepared.py)."""
+    query = select(messages).where(
+        messages.c.conversation_id == bindparam("conversation_id"),
+        _seen_by(bindparam("viewer_id"), sender_only),
     )
-    query = select(messages).where(messages.c.conversation_id == bindparam("conversation_id"), seen)
     if below:
         query = query.where(messages.c.seq < bindparam("before_seq"))
     return prepared(query.order_by(messages.c.seq.desc()).limit(bindparam("limit")))
@@ -146,12 +153,11 @@ async def set_read_seq(
     )
 
 
-def _seen_by(viewer_id: int, sender_only: Sequence[str]) -> Any:
-    return or_(
-        messages.c.moderation.is_(None),
-        messages.c.moderation.not_in(sender_only),
-        messages.c.sender_id == viewer_id,
-    )
+def _seen_by(viewer_id: int | BindParameter[int], sender_only: Sequence[str]) -> Any:
+    """Sent for all, or the viewer's own. Not IN is spelled as one comparison a value, so that a
+    statement built once (_history_page) holds no list to expand on every call."""
+    sent_for_all = and_(true(), *(messages.c.moderation != value for value in sender_only))
+    return or_(messages.c.moderation.is_(None), sent_for_all, messages.c.sender_id == viewer_id)
 
 
 async def unread_counts(
