@@ -103,6 +103,8 @@ async def test_a_rescan_begun_from_the_api_runs_on_and_shows_its_progress(
     assert_error(await admin.raw("POST", RESCANS, json={"since": future}), 400)
     naive = datetime.now().replace(tzinfo=None).isoformat()
     assert_error(await admin.raw("POST", RESCANS, json={"since": naive}), 400)
+    # A number is not a moment, though pydantic reads one as seconds since 1970.
+    assert_error(await admin.raw("POST", RESCANS, json={"since": 128}), 400, "invalid_request")
 
 
 async def test_one_rescan_runs_at_a_time_and_one_whose_process_stopped_reads_interrupted(

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+)
 
 from townhall.domain.accounts import DEVICE_NAME_MAX_CHARS
 from townhall.domain.enforcement import AppealVerdict, Kind, SubjectType
@@ -19,6 +27,17 @@ ShortText = Annotated[str, Field(max_length=1024)]
 # The media a message or post carries: the service holds it to max_media_per_item (9 unless
 # configured); this only bounds what is read.
 MediaIds = Annotated[list[EntityId], Field(max_length=100)]
+
+
+def _written_out(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError("give a date and time as text, such as 2026-12-04T10:00:00Z")
+    return value
+
+
+# A moment is RFC 3339 text, as the document says: pydantic would also read a number as seconds
+# since 1970 (the fuzzer sent {"since": 128}).
+Moment = Annotated[AwareDatetime, BeforeValidator(_written_out)]
 
 
 def from_policy(where: str) -> Any:
@@ -243,7 +262,7 @@ class SanctionIn(Body):
     ]
     reason: Annotated[str, Field(max_length=4096)] | None = None
     case_id: EntityId | None = None
-    ends_at: AwareDatetime | None = None
+    ends_at: Moment | None = None
     days: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None
     member_id: EntityId | None = None
 
@@ -266,7 +285,7 @@ class LexiconTermIn(Body):
 
 
 class RescanIn(Body):
-    since: AwareDatetime = Field(description="re-check the posts published from then on")
+    since: Moment = Field(description="re-check the posts published from then on")
 
 
 class TextCheckIn(Body):
