@@ -19,6 +19,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from townhall import __version__
 from townhall.api import errors, openapi
+from townhall.api.direct import DirectRoutes
 from townhall.api.headers import SecurityHeaders
 from townhall.api.limits import RequestGuard
 from townhall.api.metrics import Metrics, ObserveRequests
@@ -596,6 +597,7 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
         generate_unique_id_function=openapi.operation_id,
     )
     errors.install(app)
+    app.add_middleware(DirectRoutes, routes_of=app)  # the innermost: see api/direct.py
     app.add_middleware(RequestGuard, max_bytes=limits.max_request_body_bytes)
     if settings.cors_allowed_origins:
         # Bearer tokens, not cookies: no credentials mode, and only the origins named.

@@ -3,7 +3,8 @@ route declares of the permission its service requires (`needs`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -73,6 +74,20 @@ async def current_principal(
             raise read_only_refusal(principal.role)
     return principal
 
+
+async def principal_of(request: Request) -> Principal:
+    """`current_principal` with its own dependencies solved, as FastAPI solves them."""
+    token = await bearer_token(await bearer_scheme(request))
+    return await current_principal(request, request.app.state.services, token)
+
+
+Resolver = Callable[[Request], Awaitable[Any]]
+# What each dependency above resolves to for a route answered directly (api/direct.py): a route
+# that depends on anything else is left to FastAPI.
+RESOLVERS: dict[Callable[..., Any], Resolver] = {
+    get_services: get_services,
+    current_principal: principal_of,
+}
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -10,7 +10,8 @@ HSTS goes on answers that came over HTTPS (directly, or from a trusted proxy tha
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
+import functools
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 STRICT_POLICY = (
@@ -57,19 +58,25 @@ class SecurityHeaders:
             if path.startswith(PAGES)
             else STRICT_POLICY
         )
-        private = path.startswith("/api/")
-        over_tls = scope.get("scheme") == "https"
+        wanted = _headers(policy, path.startswith("/api/"), scope.get("scheme") == "https")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in ALWAYS.items():
-                    headers.setdefault(name, value)
-                headers.setdefault("Content-Security-Policy", policy)
-                if private:
-                    headers.setdefault("Cache-Control", "no-store")
-                if over_tls:
-                    headers.setdefault("Strict-Transport-Security", HSTS)
+                # What the answer set itself stays: only the names it did not set are added.
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = headers + [h for h in wanted if h[0] not in present]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+@functools.cache
+def _headers(policy: str, private: bool, over_tls: bool) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers an answer gets, encoded once for each kind of answer."""
+    headers = {**ALWAYS, "Content-Security-Policy": policy}
+    if private:
+        headers["Cache-Control"] = "no-store"
+    if over_tls:
+        headers["Strict-Transport-Security"] = HSTS
+    return tuple((name.lower().encode(), value.encode()) for name, value in headers.items())

@@ -37,9 +37,13 @@ class RequestGuard:
         if (scope["method"], scope["path"]) in STREAMED_BODIES:
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(scope, receive, send)
+            return
+        if declared == b"0" or (declared is None and b"transfer-encoding" not in headers):
+            await self.app(scope, receive, send)  # HTTP/1.1: no length and no chunks, no body
             return
         body = bytearray()
         while True:
