@@ -590,6 +590,9 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
     # The API's pages (/docs, /redoc) serve Swagger UI and ReDoc from the package: a regulated
     # provider's network often cannot reach a CDN.
     app = FastAPIOffline(
+        # Townhall keeps its own metrics and access log; FastAPI's native OpenTelemetry checked
+        # the global providers on every request (about 5 % of an empty /sync's CPU) for none set.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         title="Townhall",
         version=__version__,
         default_response_class=JSONBody,

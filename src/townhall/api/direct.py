@@ -22,6 +22,7 @@ FastAPI's).
 from __future__ import annotations
 
 import email.message
+import functools
 import inspect
 import json
 from collections import defaultdict
@@ -315,6 +316,19 @@ class _Direct:
         return response
 
 
+@functools.lru_cache(maxsize=256)
+def _names_json(content_type: str) -> bool:
+    """Whether a Content-Type is JSON, parsed as FastAPI parses it (the email package's rules
+    for a media type and its parameters); clients send a few distinct values, each parsed
+    once."""
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
 async def _json_body(request: Request, route: APIRoute) -> Any:
     """The body as FastAPI reads it for a JSON body parameter: parsed when it says it is JSON
     (or says nothing, where the route is not strict about it), else its bytes, which then fail
@@ -327,15 +341,7 @@ async def _json_body(request: Request, route: APIRoute) -> Any:
     strict = route.strict_content_type
     if isinstance(strict, DefaultPlaceholder):
         strict = strict.value
-    if content_type is None:
-        says_json = not strict
-    else:
-        message = email.message.Message()
-        message["content-type"] = content_type
-        subtype = message.get_content_subtype()
-        says_json = message.get_content_maintype() == "application" and (
-            subtype == "json" or subtype.endswith("+json")
-        )
+    says_json = not strict if content_type is None else _names_json(content_type)
     if not says_json:
         return raw
     try:

@@ -58,6 +58,8 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        # As many as (method, route, status) answered: the routes' templates bound them.
+        self._answers: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.in_progress = Gauge(
             "townhall_http_requests_in_progress", "HTTP requests being answered", registry=r
         )
@@ -109,6 +111,21 @@ class Metrics:
             "1 while the newest checkpoint verifies",
             registry=r,
         )
+
+    def answered(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count and time one answer. Each series is looked up once: `labels` checks its values
+        and takes a lock on every call."""
+        key = (method, route, status)
+        series = self._answers.get(key)
+        if series is None:
+            series = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+            self._answers[key] = series
+        count, latency = series
+        count.inc()
+        latency.observe(seconds)
 
     def allows(self, address: str | None) -> bool:
         try:
@@ -169,8 +186,7 @@ class ObserveRequests:
             method = scope["method"]
             route = _template(scope)
             seconds = time.perf_counter() - started
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(seconds)
+            self.metrics.answered(method, route, status, seconds)
             access_log.info(
                 "request",
                 method=method,
