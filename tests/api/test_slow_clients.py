@@ -163,23 +163,44 @@ async def test_unfinished_huge_headers_add_next_to_no_memory(guarded: Server) ->
 # Deadlines --------------------------------------------------------------------------------------
 
 
+async def trickled_until_closed(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> float:
+    """Seconds until the server closes a head that goes on with a header every 0.2 s."""
+
+    async def trickle() -> None:
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            while True:
+                await asyncio.sleep(0.2)
+                writer.write(b"X-Slow: a\r\n")
+                await writer.drain()
+
+    trickling = asyncio.create_task(trickle())
+    try:
+        return await seconds_until_closed(reader)
+    finally:
+        trickling.cancel()
+
+
 async def test_a_head_trickled_in_is_closed_at_its_deadline(guarded: Server) -> None:
     """The deadline is for the whole head: a byte now and then does not extend it."""
     async with connection(guarded) as (reader, writer):
         writer.write(HEAD)
+        waited = await trickled_until_closed(reader, writer)
 
-        async def trickle() -> None:
-            with contextlib.suppress(ConnectionResetError, BrokenPipeError):
-                while True:
-                    await asyncio.sleep(0.2)
-                    writer.write(b"X-Slow: a\r\n")
-                    await writer.drain()
+    assert 1.3 < waited < 5
 
-        trickling = asyncio.create_task(trickle())
-        try:
-            waited = await seconds_until_closed(reader)
-        finally:
-            trickling.cancel()
+
+async def test_the_next_request_of_a_kept_alive_connection_has_its_deadline_too(
+    guarded: Server,
+) -> None:
+    """A request that comes whole sets no deadline (it needs none): the next head, trickled in,
+    gets its own."""
+    async with connection(guarded) as (reader, writer):
+        writer.write(HEAD + b"\r\n")
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
+        writer.write(HEAD)
+        waited = await trickled_until_closed(reader, writer)
 
     assert 1.3 < waited < 5
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import httptools
@@ -100,22 +101,34 @@ class GuardedHttp(HttpToolsProtocol):
             return
         self._unset_keepalive_if_required()
         step = self.limits.max_header_bytes
-        view = memoryview(data)
         # Fed a step at a time, so that the parser never holds much more than a head's limit
         # before it is counted: a head can start anywhere in what arrives.
-        for start in range(0, len(view), step):
-            piece = view[start : start + step]
+        pieces: Iterable[bytes | memoryview] = (data,)
+        if len(data) > step:
+            view = memoryview(data)
+            pieces = (view[start : start + step] for start in range(0, len(view), step))
+        for piece in pieces:
             if self._awaiting_head:
                 self._head_bytes += len(piece)
-                if self._deadline is None:  # the next request of a kept-alive connection
-                    self._arm(self.limits.header_timeout_seconds)
             if not self._parse(piece):
                 return
             if self._awaiting_head and self._head_bytes > step:
                 self._refuse_head()
                 return
+        self._keep_deadline()
 
-    def _parse(self, piece: memoryview) -> bool:
+    def _keep_deadline(self) -> None:
+        """A deadline for what is under way once what arrived is parsed: a head begun, or a
+        body. A request that came whole (most do) needs none, and costs no timer. A deadline
+        set stays as it is: trickling bytes in does not move it."""
+        if self._deadline is not None:
+            return
+        if not self._awaiting_head:
+            self._arm(self.limits.body_timeout_seconds)
+        elif self._head_bytes:
+            self._arm(self.limits.header_timeout_seconds)
+
+    def _parse(self, piece: bytes | memoryview) -> bool:
         """Feed the parser; False when the connection is done with HTTP (refused, or upgraded)."""
         try:
             self.parser.feed_data(piece)
@@ -141,10 +154,8 @@ class GuardedHttp(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._awaiting_head = False
-        self._disarm()
+        self._disarm()  # the body's deadline, if it does not come whole, is _keep_deadline's
         super().on_headers_complete()
-        if not (self.parser.should_upgrade() and self._should_upgrade()):
-            self._arm(self.limits.body_timeout_seconds)
 
     def on_message_complete(self) -> None:
         self._disarm()

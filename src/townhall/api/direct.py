@@ -181,17 +181,21 @@ def _direct(route: Route) -> _Direct | None:
     )
     if any(takes_what_this_does_not):
         return None
-    path_params = [_Param.of(field) for field in dependant.path_params]
-    query_params = [_Param.of(field) for field in dependant.query_params]
-    params_ = [*path_params, *query_params]
-    if any(param is None for param in params_) or any(p.many for p in path_params if p):
+    path_params = _params(dependant.path_params)
+    query_params = _params(dependant.query_params)
+    if path_params is None or query_params is None:
         return None
-    return _Direct(
-        route,
-        tuple(resolvers),
-        tuple(p for p in path_params if p is not None),
-        tuple(p for p in query_params if p is not None),
-    )
+    return _Direct(route, tuple(resolvers), path_params, query_params)
+
+
+def _params(fields: list[ModelField]) -> tuple[_Param, ...] | None:
+    taken = []
+    for field in fields:
+        param = _Param.of(field)
+        if param is None:
+            return None
+        taken.append(param)
+    return tuple(taken)
 
 
 @dataclass(frozen=True)
@@ -206,7 +210,8 @@ class _Param:
 
     @classmethod
     def of(cls, field: ModelField) -> _Param | None:
-        """None for what this does not take: a parameter model, or a choice of names."""
+        """None for what this does not take: a parameter model, a choice of names, a list in
+        the path."""
         aliases = _get_param_aliases(field)
         if _get_param_model(field) is not None or len(aliases) != 1:
             return None
@@ -214,7 +219,10 @@ class _Param:
         many = not _is_json_field(field) and field_annotation_is_sequence(
             field.field_info.annotation
         )
-        return cls(field, name, many, (field.field_info.in_.value, name))  # type: ignore[attr-defined]
+        where = field.field_info.in_.value  # type: ignore[attr-defined]
+        if many and where == "path":
+            return None
+        return cls(field, name, many, (where, name))
 
     def take(self, received: Mapping[str, Any], values: dict[str, Any], errors: list[Any]) -> None:
         value = (
