@@ -126,3 +126,23 @@ async def test_a_blocks_reads_share_one_snapshot(
     assert before == [] and after == []
     async with database.reading() as conn:
         assert len((await conn.execute(BY_NAME, {"name": "late"})).all()) == 1
+
+
+async def test_blocks_open_at_once_read_on_connections_of_their_own(
+    database: Database, tmp_path: Path
+) -> None:
+    """Read connections are kept between blocks, never shared by two blocks open at once: a
+    block that begins after a row is written sees it, one begun before does not."""
+    for _ in range(2):  # the second time on the connections the first kept
+        async with database.reading() as early, database.reading() as late:
+            assert (await early.execute(BY_NAME, {"name": "late"})).all() == []
+            with closing(sqlite3.connect(tmp_path / "things.db")) as other:
+                other.execute("INSERT INTO things VALUES (5, 'late', 1, '{}')")
+                other.commit()
+            assert len((await late.execute(BY_NAME, {"name": "late"})).all()) == 1
+            assert (await early.execute(NOT_MARKED, {"id": 5})).all() == []
+        async with database.reading() as after:
+            assert len((await after.execute(NOT_MARKED, {"id": 5})).all()) == 1
+        with closing(sqlite3.connect(tmp_path / "things.db")) as other:
+            other.execute("DELETE FROM things WHERE id = 5")
+            other.commit()
