@@ -112,6 +112,29 @@ async def test_a_header_of_a_megabyte_is_answered_431(guarded: Server) -> None:
     assert orjson.loads(answer.body)["error"]["code"] == "headers_too_large"
 
 
+async def test_a_refused_head_is_closed_at_its_deadline_though_the_client_stays(
+    guarded: Server,
+) -> None:
+    """After a 431 the client may keep its end open and go on sending: what it sends is dropped,
+    and the connection ends at the head's deadline, also for a later request of a kept-alive
+    connection whose head came in one go."""
+    async with connection(guarded) as (reader, writer):
+        writer.write(HEAD + b"\r\n")
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
+        writer.write(HEAD + b"X-Big: " + b"a" * 100_000 + b"\r\n")
+        started = time.monotonic()
+        assert b"HTTP/1.1 431 " in await read_to_the_end(reader)  # after the first answer
+        # The server has ended its side; its end of the connection stays open until the deadline.
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            while time.monotonic() - started < WAIT and not writer.transport.is_closing():
+                writer.write(b"X-Slow: a\r\n")
+                await writer.drain()
+                await asyncio.sleep(0.2)
+        waited = time.monotonic() - started
+
+    assert 1.3 < waited < 5
+
+
 async def test_two_hundred_headers_are_answered_431(guarded: Server) -> None:
     many = b"".join(b"X-Header-%d: value\r\n" % number for number in range(200))
     answer = await ask(guarded, closing(HEAD + many))

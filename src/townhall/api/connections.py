@@ -170,9 +170,11 @@ class GuardedHttp(HttpToolsProtocol):
             return
         self.transport.write(self.too_large)
         # The client gets the answer and the end of the stream; what it still sends is dropped
-        # until it closes, or the head's deadline passes.
+        # until it closes, or the head's deadline passes (set now if the head came in one go).
         if self.transport.can_write_eof():
             self.transport.write_eof()
+        if self._deadline is None:
+            self._arm(self.limits.header_timeout_seconds)
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
