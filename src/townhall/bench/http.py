@@ -114,7 +114,8 @@ BARE_REQUESTS: dict[str, RequestMaker] = {
 
 
 def start_bare(server_cores: set[int] | None) -> tuple[str, subprocess.Popen[bytes]]:
-    """The bare app on uvicorn with uvloop and httptools, as `townhall serve` runs."""
+    """The bare app on uvicorn with uvloop, httptools and websockets-sansio, as `townhall serve`
+    runs."""
     port = free_port()
     command = [
         sys.executable,
@@ -127,6 +128,8 @@ def start_bare(server_cores: set[int] | None) -> tuple[str, subprocess.Popen[byt
         "uvloop",
         "--http",
         "httptools",
+        "--ws",
+        "websockets-sansio",
         "--lifespan",
         "off",
         "--no-access-log",

@@ -150,6 +150,21 @@ async def connect_all(url: str, users: list[BenchUser]) -> list[BenchSocket]:
         return list(await asyncio.gather(*(one(user) for user in users)))
 
 
+async def direct_chats(url: str, users: list[BenchUser]) -> list[int]:
+    """A direct chat between each two users in turn (the first and second, the third and
+    fourth, …), the two made friends first: where the pack asks for it, each send then checks
+    the friendship."""
+    conversations = []
+    for first, second in zip(users[::2], users[1::2], strict=True):
+        async with TownhallClient(url, first.token) as client:
+            await client.request_friend(second.user_id, "bench")
+        async with TownhallClient(url, second.token) as client:
+            await client.answer_friend(first.user_id)
+        async with TownhallClient(url, first.token) as client:
+            conversations.append((await client.open_direct(second.user_id))["id"])
+    return conversations
+
+
 def latency_ms(values_ns: list[int]) -> dict[str, float]:
     if not values_ns:
         return {"p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")}
@@ -330,15 +345,7 @@ async def _scenarios(
     group_users = await register_users(url, f"{prefix}g", options.group_size, serials)
     idle_users = await register_users(url, f"{prefix}i", options.idle_sockets, serials)
 
-    conversations = []
-    for first, second in zip(pair_users[::2], pair_users[1::2], strict=True):
-        # Friends first where the pack asks for it: each send then checks the friendship.
-        async with TownhallClient(url, first.token) as client:
-            await client.request_friend(second.user_id, "bench")
-        async with TownhallClient(url, second.token) as client:
-            await client.answer_friend(first.user_id)
-        async with TownhallClient(url, first.token) as client:
-            conversations.append((await client.open_direct(second.user_id))["id"])
+    conversations = await direct_chats(url, pair_users)
     async with TownhallClient(url, group_users[0].token) as client:
         group = await client.create_group("bench", [u.user_id for u in group_users[1:]])
     for member in group_users[1:]:  # each joins by accepting the invitation

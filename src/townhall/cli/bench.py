@@ -235,6 +235,23 @@ def http(
     run(HttpOptions(requests=requests, rounds=rounds, concurrency=concurrency), json_file)
 
 
+@bench_app.command("websocket")
+def websocket(
+    json_file: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
+    pairs: Annotated[
+        int, typer.Option(min=1, help="direct pairs, each a sender and a recipient")
+    ] = 20,
+    window: Annotated[int, typer.Option(min=1, help="messages in flight per sender")] = 8,
+    duration: Annotated[float, typer.Option(min=0.5, help="seconds per phase")] = 5.0,
+    rounds: Annotated[int, typer.Option(min=1, help="rounds over both servers")] = 3,
+) -> None:
+    """Server CPU per direct message over the WebSocket and its delivery latency, beside a bare
+    relay on the same stack."""
+    from townhall.bench.websocket import WebSocketOptions, run
+
+    run(WebSocketOptions(pairs=pairs, window=window, duration=duration, rounds=rounds), json_file)
+
+
 @bench_app.command("registration")
 def registration(
     json_file: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
