@@ -24,7 +24,7 @@ from townhall.api.headers import SecurityHeaders
 from townhall.api.limits import RequestGuard
 from townhall.api.metrics import Metrics, ObserveRequests
 from townhall.api.responses import JSONBody
-from townhall.api.ws import Replays
+from townhall.api.ws import Replays, WebSocketGateway
 from townhall.bus.factory import open_bus
 from townhall.config import Settings
 from townhall.domain.errors import StorageFull
@@ -486,7 +486,6 @@ def include_routes(app: FastAPI) -> None:
         review,
         sanctions,
         search,
-        ws,
     )
     from townhall.api import metrics as metrics_api
     from townhall.web import pages
@@ -502,7 +501,6 @@ def include_routes(app: FastAPI) -> None:
         public_accounts,
         media,
         search,
-        ws,
         contacts,
         groups,
         reports,
@@ -613,6 +611,7 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
         )
     app.add_middleware(ObserveRequests, metrics=metrics)
     app.add_middleware(SecurityHeaders)  # on every answer, refusals included
+    app.add_middleware(WebSocketGateway, state=app.state, metrics=metrics)
     # The outermost: every line logged for a request carries its id, which the answer echoes.
     app.add_middleware(CorrelationIdMiddleware)
     include_routes(app)

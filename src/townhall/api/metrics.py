@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import structlog
 from fastapi import Request
@@ -154,20 +155,18 @@ class Metrics:
 
 class ObserveRequests:
     """Counts and times every HTTP request by its route's template, and logs it: one line a
-    request on `townhall.access` (never its query string or body); counts open WebSockets."""
+    request on `townhall.access` (never its query string or body). The WebSocket gateway, which
+    serves its sockets ahead of this layer, counts them (`observed_socket`)."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         clear_contextvars()
-        if scope["type"] == "websocket":
-            await self._socket(scope, receive, send)
-            return
         status = 500  # unless the app starts an answer
         started = time.perf_counter()
         in_progress = self.metrics.in_progress
@@ -196,19 +195,24 @@ class ObserveRequests:
                 client=_client(scope),
             )
 
-    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.metrics.sockets.inc()
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.metrics.sockets.dec()
-            access_log.info(
-                "websocket",
-                path=scope["path"],
-                seconds=round(time.perf_counter() - started, 1),
-                client=_client(scope),
-            )
+
+@contextmanager
+def observed_socket(metrics: Metrics, scope: Scope) -> Iterator[None]:
+    """Count a WebSocket as open while it is served, and log it when it ends: one line a socket
+    on `townhall.access`, as for a request."""
+    clear_contextvars()
+    metrics.sockets.inc()
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        metrics.sockets.dec()
+        access_log.info(
+            "websocket",
+            path=scope["path"],
+            seconds=round(time.perf_counter() - started, 1),
+            client=_client(scope),
+        )
 
 
 def _client(scope: Scope) -> str | None:

@@ -4,6 +4,11 @@ Each socket has one bounded outbox drained by one pump task, so frames leave in 
 were committed. A client that cannot keep up is dropped (with close code 1013 when the socket
 still takes a frame) rather than allowed to grow the server's memory; it reconnects and resumes
 from its last cursor.
+
+The gateway is an ASGI layer of its own, just inside the request id's, and serves its path on
+uvicorn's receive and send themselves: through the router, Starlette's `WebSocket` and the
+middleware between, every frame passed four more calls, and each socket kept a coroutine alive
+in each layer (docs/benchmarks.md, "The WebSocket path").
 """
 
 from __future__ import annotations
@@ -17,13 +22,13 @@ from contextlib import asynccontextmanager
 
 import msgspec
 import orjson
-from fastapi import WebSocket
-from starlette.websockets import WebSocketDisconnect
+from starlette.datastructures import State
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.contextvars import bind_contextvars
 
 from townhall.api.errors import error_body
 from townhall.api.i18n import negotiate, translated
-from townhall.api.openapi import api_router
+from townhall.api.metrics import Metrics, observed_socket
 from townhall.bus.base import user_channel
 from townhall.config import Settings
 from townhall.domain.errors import DomainError, ErrorCode
@@ -44,14 +49,62 @@ from townhall.services.principal import Principal
 from townhall.services.rendering import render_message
 
 log = logging.getLogger(__name__)
-router = api_router()
 
+PATH = "/api/v1/ws"
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_SLOW_CONSUMER = 1013
 CLOSE_POLICY = 1008
 MAX_SENDS_IN_FLIGHT = 256
 REPLAY_PAGE = 500
 CLOSE_TIMEOUT_SECONDS = 1.0
+
+
+class Socket:
+    """One WebSocket as uvicorn hands it to the app: its ASGI receive and send."""
+
+    __slots__ = ("_send", "receive", "scope")
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.scope = scope
+        self.receive = receive
+        self._send = send
+
+    def header(self, name: bytes) -> str | None:
+        """The handshake's header `name` (lower case), if sent."""
+        return next((v.decode("latin-1") for k, v in self.scope["headers"] if k == name), None)
+
+    async def accept(self) -> bool:
+        """Complete the handshake; False if the client left before it."""
+        if (await self.receive())["type"] != "websocket.connect":
+            return False
+        await self._send({"type": "websocket.accept"})
+        return True
+
+    async def send_text(self, text: str) -> None:
+        await self._send({"type": "websocket.send", "text": text})
+
+    async def close(self, code: int, reason: str) -> None:
+        await self._send({"type": "websocket.close", "code": code, "reason": reason})
+
+
+class _Left(Exception):
+    """The client closed the socket."""
+
+
+class WebSocketGateway:
+    """Serves `PATH`'s WebSockets; every other request goes on to `app`."""
+
+    def __init__(self, app: ASGIApp, state: State, metrics: Metrics) -> None:
+        self.app = app
+        self.state = state  # the app's: its services and settings are set when it starts
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket" or scope["path"] != PATH:
+            await self.app(scope, receive, send)
+            return
+        with observed_socket(self.metrics, scope):
+            await gateway(Socket(scope, receive, send), self.state)
 
 
 class _Resume:
@@ -91,7 +144,7 @@ class Connection:
 
     def __init__(
         self,
-        websocket: WebSocket,
+        websocket: Socket,
         principal: Principal,
         services: Services,
         outbox_max: int,
@@ -114,7 +167,7 @@ class Connection:
         self.in_flight = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
         self.tasks: set[asyncio.Task[None]] = set()
         # Refusals in the language the browser asked for when it opened the socket.
-        self.language = negotiate(websocket.headers.get("accept-language"))
+        self.language = negotiate(websocket.header(b"accept-language"))
 
     def on_event(self, frame: bytes, origin: object) -> None:
         """Bus delivery. The socket that sent a message gets an ack instead of the event."""
@@ -272,11 +325,11 @@ def _error(client_id: str | None, code: ErrorCode, message: str) -> dict:
     return frame
 
 
-@router.websocket("/api/v1/ws")
-async def gateway(websocket: WebSocket) -> None:
-    services: Services = websocket.app.state.services
-    settings = websocket.app.state.settings
-    await websocket.accept()
+async def gateway(websocket: Socket, state: State) -> None:
+    services: Services = state.services
+    settings = state.settings
+    if not await websocket.accept():
+        return
     try:
         principal, since = await _authenticate(
             websocket, services, settings.ws_auth_timeout_seconds
@@ -287,31 +340,30 @@ async def gateway(websocket: WebSocket) -> None:
         )
         await websocket.close(CLOSE_UNAUTHENTICATED, refusal.code)
         return
-    except WebSocketDisconnect:
+    except _Left:
         return
     bind_contextvars(account_id=principal.account_id)
-    sockets: Holds = websocket.app.state.sockets
+    sockets: Holds = state.sockets
     if not sockets.take(principal.account_id):
         limit = services.limits.sockets_per_user
         said = _error(None, ErrorCode.TOO_MANY_SOCKETS, f"at most {limit} sockets at once")
         await _close_with(websocket, CLOSE_POLICY, "too many sockets", said)
         return
     try:
-        await _serve(websocket, principal, since, services, settings)
+        await _serve(websocket, principal, since, services, settings, state.replays)
     finally:
         sockets.release(principal.account_id)
 
 
 async def _serve(
-    websocket: WebSocket,
+    websocket: Socket,
     principal: Principal,
     since: int | None,
     services: Services,
     settings: Settings,
+    replays: Replays,
 ) -> None:
-    connection = Connection(
-        websocket, principal, services, settings.ws_send_queue_frames, websocket.app.state.replays
-    )
+    connection = Connection(websocket, principal, services, settings.ws_send_queue_frames, replays)
     await services.live_posts.connect(principal.account_id)
     # Subscribe before reading the cursor: nothing committed after it can be missed.
     subscription = services.bus.subscribe(user_channel(principal.account_id), connection.on_event)
@@ -346,19 +398,21 @@ async def _serve(
         await _close_with(websocket, CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and resume")
 
 
-async def _receive_loop(websocket: WebSocket, connection: Connection) -> None:
+async def _receive_loop(websocket: Socket, connection: Connection) -> None:
     receive = websocket.receive
     while True:
         message = await receive()
         if message["type"] == "websocket.disconnect":
             return
-        raw = message.get("text")
-        await connection.handle(raw if raw is not None else message.get("bytes") or b"")
+        await connection.handle(_payload(message))
 
 
-async def _close_with(
-    websocket: WebSocket, code: int, reason: str, frame: dict | None = None
-) -> None:
+def _payload(message: Message) -> str | bytes:
+    text = message.get("text")
+    return text if text is not None else message.get("bytes") or b""
+
+
+async def _close_with(websocket: Socket, code: int, reason: str, frame: dict | None = None) -> None:
     """Say why, if the socket still takes frames; either way the connection is dropped."""
     with contextlib.suppress(Exception):
         async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
@@ -375,17 +429,16 @@ class _Refused(Exception):
 
 
 async def _authenticate(
-    websocket: WebSocket, services: Services, timeout: float
+    websocket: Socket, services: Services, timeout: float
 ) -> tuple[Principal, int | None]:
     try:
         message = await asyncio.wait_for(websocket.receive(), timeout)
     except TimeoutError as exc:
         raise _Refused(ErrorCode.AUTH_TIMEOUT, 'send {"type": "auth", "token"} first') from exc
     if message["type"] == "websocket.disconnect":
-        raise WebSocketDisconnect(message.get("code", 1000))
-    raw = message.get("text") or message.get("bytes") or b""
+        raise _Left
     try:
-        frame = auth_decoder.decode(raw)
+        frame = auth_decoder.decode(_payload(message))
     except (msgspec.ValidationError, *NOT_JSON) as exc:
         raise _Refused(
             ErrorCode.AUTH_REQUIRED, 'the first frame must be {"type": "auth", "token"}'
