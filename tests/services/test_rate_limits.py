@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
 from collections.abc import Iterator
+from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from tests.redis_here import connections_named, delete_keys, redis_url, unique_prefix
-from townhall.services.rate_limits import Limit, RateLimits
+from townhall.services.rate_limits import Limit, LocalWindows, RateLimits
 
 pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
 
@@ -59,3 +66,75 @@ async def test_on_the_memory_bus_the_count_is_this_processs() -> None:
         assert await one.hit(FIVE_A_MINUTE, "alice") is None
     assert await one.hit(FIVE_A_MINUTE, "alice") is not None
     assert await two.hit(FIVE_A_MINUTE, "alice") is None
+
+
+# Steps of the differential test: seconds to let pass, then what to do, and under which key.
+STEPS = st.lists(
+    st.tuples(
+        st.one_of(  # mostly within a window, at times past several
+            st.floats(min_value=0, max_value=0.4), st.floats(min_value=0, max_value=25)
+        ),
+        st.sampled_from(["hit", "hit", "hit", "wait_for", "forget"]),
+        st.sampled_from(["alice", "bob"]),
+    ),
+    max_size=60,
+)
+
+
+@given(steps=STEPS, start=st.floats(min_value=1e9, max_value=2e9))
+@settings(max_examples=300, deadline=None)
+def test_this_processs_windows_count_and_wait_as_limits_sliding_window_counter(
+    steps: list[tuple[float, str, str]], start: float
+) -> None:
+    """The in-process windows are a faster `limits` sliding window counter: the same events
+    at the same times fit or wait the same seconds in both."""
+    limit = Limit.parse("sends", "3/second;5/10 seconds")
+    now = [start]
+    ours = LocalWindows(clock=lambda: now[0])
+    theirs = SlidingWindowCounterRateLimiter(MemoryStorage())
+
+    async def reference(operation: str, key: str) -> int | None:
+        waits = []
+        for window in limit.windows:
+            if not await theirs.test(window, limit.name, key):
+                stats = await theirs.get_window_stats(window, limit.name, key)
+                waits.append(max(1, math.ceil(stats.reset_time - now[0])))
+        wait = max(waits) if waits else None
+        if operation == "hit" and wait is None:
+            for window in limit.windows:
+                await theirs.hit(window, limit.name, key)
+        if operation == "forget":
+            for window in limit.windows:
+                await theirs.clear(window, limit.name, key)
+        return wait
+
+    async def run() -> None:
+        with mock.patch("time.time", lambda: now[0]):
+            for seconds, operation, key in steps:
+                now[0] += seconds
+                expected = await reference(operation, key)
+                if operation == "hit":
+                    assert ours.hit(limit, (key,)) == expected
+                elif operation == "wait_for":
+                    assert ours.wait_for(limit, (key,)) == expected
+                else:
+                    ours.forget(limit, (key,))
+
+    asyncio.run(run())
+
+
+def test_this_processs_windows_forget_what_weighs_nothing() -> None:
+    """Counts two periods old are dropped at the next sweep: a long-running process does not
+    keep a count for everyone who ever sent."""
+    now = [60 * 16_666 + 1.0]  # a minute's first second
+    windows = LocalWindows(clock=lambda: now[0])
+    for person in range(100):
+        assert windows.hit(FIVE_A_MINUTE, (str(person),)) is None
+    now[0] += 61  # the next minute: the counts still weigh, and the sweep keeps them
+    assert windows.hit(FIVE_A_MINUTE, ("someone",)) is None
+    assert len(windows._counts) == 101
+    now[0] += 60  # the minute after: the first minute's counts weigh nothing
+    windows.hit(FIVE_A_MINUTE, ("someone",))
+    assert list(windows._counts) == [
+        ("reports_per_reporter", FIVE_A_MINUTE.windows[0], ("someone",))
+    ]
