@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from operator import attrgetter
 from typing import Any, Protocol, TypeGuard
 
 from sqlalchemy import (
@@ -341,6 +342,7 @@ class BatchWriter:
         )
         self._insert_inbox = _compile(insert(inbox), dialect)
         self._insert_index = _compile(insert(search.message_search), dialect)
+        self._message_values = _message_values(self._insert_message.params)
         self._max_seq = _compile(
             select(func.max(messages.c.seq)).where(
                 messages.c.conversation_id == bindparam("conversation_id")
@@ -444,11 +446,8 @@ class BatchWriter:
             )
 
         outcomes, fresh = _planned(batch, now_ms, known, number)
-        message_params = self._insert_message.params
         inbox_params = self._insert_inbox.params
-        message_rows = [
-            tuple(_message_row(a.message)[name] for name in message_params) for a in fresh
-        ]
+        message_rows = [self._message_values(a.message) for a in fresh]
         inbox_rows = [tuple(row[name] for name in inbox_params) for row in _inbox_rows(fresh)]
         index_params = self._insert_index.params
         index_rows = [tuple(row[name] for name in index_params) for row in _index_rows(fresh)]
@@ -654,20 +653,30 @@ def _resend(prior: StoredMessage, request: _Request) -> Appended | DomainError:
     return Appended(prior, request.recipients, True, request.origin)
 
 
+# A message's columns, each with the StoredMessage attribute it is written from.
+MESSAGE_COLUMNS = {
+    "id": "id",
+    "conversation_id": "conversation_id",
+    "seq": "seq",
+    "sender_id": "sender_id",
+    "client_id": "client_id",
+    "text": "text",
+    "created_at": "created_at_ms",
+    "position": "position",
+    "attachment": "attachment",
+    "moderation": "moderation",
+    "reply_to": "reply_to",
+    "mentions": "mentions",
+    "recalled_at": "recalled_at",
+    "media": "media",
+}
+
+
 def _message_row(message: StoredMessage) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "conversation_id": message.conversation_id,
-        "seq": message.seq,
-        "sender_id": message.sender_id,
-        "client_id": message.client_id,
-        "text": message.text,
-        "created_at": message.created_at_ms,
-        "position": message.position,
-        "attachment": message.attachment,
-        "moderation": message.moderation,
-        "reply_to": message.reply_to,
-        "mentions": message.mentions,
-        "recalled_at": message.recalled_at,
-        "media": message.media,
-    }
+    return {column: getattr(message, name) for column, name in MESSAGE_COLUMNS.items()}
+
+
+def _message_values(params: Sequence[str]) -> Callable[[StoredMessage], tuple[Any, ...]]:
+    """A message's values in the order of `params` (a compiled statement's), in one call."""
+    assert len(params) > 1  # attrgetter of one name would give a value, not a tuple
+    return attrgetter(*(MESSAGE_COLUMNS[column] for column in params))
