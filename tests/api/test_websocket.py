@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import MakeUser, Server, ServerPool, User
 from tests.support import full_sync, group_of, messages_of
+from townhall.api.ws import MAX_SENDS_IN_FLIGHT
 from townhall.client import LiveSocket
 
 WAIT = 10  # seconds: generous, only reached when something is wrong
@@ -176,6 +177,44 @@ async def test_a_resend_over_the_socket_is_acked_as_a_duplicate_and_not_pushed_a
         assert again["message"] == first["message"]
         assert again["cursor"] == first["cursor"]
         await assert_nothing_pending(bobs)
+
+
+async def test_sends_in_flight_are_stored_in_the_order_their_frames_came(
+    alice: User, chat: int
+) -> None:
+    """Each send is checked and queued before the next frame is read, whatever its check reads:
+    a reply (whose check reads the message it answers) keeps its place among the plain sends
+    that follow it at once, and their acks come in that order."""
+    async with alice.websocket() as phone:
+        await phone.send_message(chat, "the question", "order-0")
+        question = (await next_frame(phone))["message"]
+        reply = {"type": "send", "conversation_id": chat, "text": "the answer"}
+        await phone.send_frame({**reply, "client_id": "order-1", "reply_to": question["id"]})
+        for n in range(2, 12):
+            await phone.send_message(chat, f"then {n}", f"order-{n}")
+        acks = [await next_frame(phone) for _ in range(11)]
+    assert [ack["client_id"] for ack in acks] == [f"order-{n}" for n in range(1, 12)]
+    first = question["seq"] + 1
+    assert [ack["message"]["seq"] for ack in acks] == list(range(first, first + 11))
+
+
+async def test_sends_refused_at_their_commit_are_answered_and_free_their_place(
+    alice: User, chat: int
+) -> None:
+    """A client id reused for other text is refused by the write itself, after the checks: each
+    such send still gets its error frame, and gives back its place among the sends in flight
+    (more of them than a socket may have at once)."""
+    async with alice.websocket() as phone:
+        await phone.send_message(chat, "the first text", "reused-1")
+        assert (await next_frame(phone))["type"] == "ack"
+        refusals = MAX_SENDS_IN_FLIGHT + 44
+        for n in range(refusals):
+            await phone.send_message(chat, f"other text {n}", "reused-1")
+        answers = [await next_frame(phone) for _ in range(refusals)]
+        assert {(a["type"], a["client_id"], a["error"]["code"]) for a in answers} == {
+            ("error", "reused-1", "client_id_reused")
+        }
+        await assert_nothing_pending(phone)
 
 
 async def test_a_refused_send_is_an_error_frame_naming_its_client_id(

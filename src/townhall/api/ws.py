@@ -19,6 +19,7 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 import msgspec
 import orjson
@@ -47,6 +48,7 @@ from townhall.services.container import Services
 from townhall.services.holds import Holds
 from townhall.services.principal import Principal
 from townhall.services.rendering import render_message
+from townhall.store.message_log import Appended
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +167,6 @@ class Connection:
         self.skip_upto = 0  # after a replay, live events up to here were already sent
         self.resumes = 0
         self.in_flight = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
-        self.tasks: set[asyncio.Task[None]] = set()
         # Refusals in the language the browser asked for when it opened the socket.
         self.language = negotiate(websocket.header(b"accept-language"))
 
@@ -264,9 +265,7 @@ class Connection:
             # A read-only role (the auditor) may watch but never send: the send use case refuses
             # it like any other refusal, and the socket stays open.
             await self.in_flight.acquire()  # backpressure: stop reading while too many wait
-            task = asyncio.create_task(self._send(frame))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            await self._send(frame)
         elif type(frame) is ResumeFrame:
             self.resume(frame.since)
         elif type(frame) is PingFrame:
@@ -281,8 +280,11 @@ class Connection:
             self.send_control(self._refusal(None, exc))
 
     async def _send(self, frame: SendFrame) -> None:
+        """Check the send and queue it; the ack or the refusal goes out once it is committed.
+        The checks run here, in the order the frames came, and the commit answers through a
+        callback: no task per send (a task and its two steps cost more than the checks)."""
         try:
-            appended = await self.services.messaging.send(
+            pending = await self.services.messaging.queue_send(
                 self.principal,
                 frame.conversation_id,
                 text=frame.text,
@@ -293,24 +295,33 @@ class Connection:
                 mention_everyone=frame.mention_everyone,
                 media_ids=frame.media_ids,
             )
-        except DomainError as exc:
-            self.send_control(self._refusal(frame.client_id, exc))
+        except Exception as exc:
+            self._answer(frame.client_id, exc)
             return
-        except Exception:
-            log.exception("send over the WebSocket failed")
-            self.send_control(_error(frame.client_id, ErrorCode.INTERNAL_ERROR, "the send failed"))
-            return
-        finally:
-            self.in_flight.release()
-        self.send_control(
-            {
-                "type": "ack",
-                "client_id": frame.client_id,
-                "cursor": appended.message.position,
-                "duplicate": appended.duplicate,
-                "message": render_message(appended.message),
-            }
-        )
+        pending.add_done_callback(partial(self._committed, frame.client_id))
+
+    def _committed(self, client_id: str, pending: asyncio.Future[Appended]) -> None:
+        if not pending.cancelled():  # cancelled only when the server stops
+            self._answer(client_id, pending.exception() or pending.result())
+
+    def _answer(self, client_id: str, outcome: Appended | BaseException) -> None:
+        """A send's ack, or why it was refused; either way one more send may be read."""
+        self.in_flight.release()
+        if isinstance(outcome, DomainError):
+            self.send_control(self._refusal(client_id, outcome))
+        elif isinstance(outcome, BaseException):
+            log.error("send over the WebSocket failed", exc_info=outcome)
+            self.send_control(_error(client_id, ErrorCode.INTERNAL_ERROR, "the send failed"))
+        else:
+            self.send_control(
+                {
+                    "type": "ack",
+                    "client_id": client_id,
+                    "cursor": outcome.message.position,
+                    "duplicate": outcome.duplicate,
+                    "message": render_message(outcome.message),
+                }
+            )
 
     def _refusal(self, client_id: str | None, exc: DomainError) -> dict:
         return _error(
@@ -389,9 +400,9 @@ async def _serve(
     finally:
         subscription.close()
         services.live_posts.disconnect(principal.account_id)
-        for task in [*tasks, *connection.tasks]:
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, *connection.tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
     if connection.signed_out:
         await _close_with(websocket, CLOSE_UNAUTHENTICATED, "signed out", {"type": "signed_out"})
     elif connection.overflowed:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import orjson
@@ -288,6 +290,40 @@ class MessagingService:
         cached members (the send path reads nothing more unless it replies or carries media).
         Media it carries are the sender's uploads or ones the sender may read (a forward); with
         them its text may be empty."""
+        return await (
+            await self.queue_send(
+                actor,
+                conversation_id,
+                text=text,
+                client_id=client_id,
+                origin=origin,
+                attachment=attachment,
+                written_with=written_with,
+                reply_to=reply_to,
+                mentions=mentions,
+                mention_everyone=mention_everyone,
+                media_ids=media_ids,
+            )
+        )
+
+    async def queue_send(
+        self,
+        actor: Principal,
+        conversation_id: int,
+        *,
+        text: str,
+        client_id: str,
+        origin: object = None,
+        attachment: dict[str, Any] | None = None,
+        written_with: WrittenWith | None = None,
+        reply_to: int | None = None,
+        mentions: Sequence[int] = (),
+        mention_everyone: bool = False,
+        media_ids: Sequence[int] = (),
+    ) -> asyncio.Future[Appended]:
+        """`send` up to the commit: the message checked and queued for the log; the future has
+        it once it is committed and delivered (or the refusal of its write). A caller with many
+        sends in flight (a WebSocket) waits for none of them."""
         require(actor, Permission.ACT)
         check_message_text(text, self._limits, required=not media_ids)
         check_client_id(client_id, self._limits)
@@ -325,7 +361,7 @@ class MessagingService:
                 content=_case_content(text, conversation_id, carried),
             )
             written_with = together(raised, written_with)
-        appended = await self._log.append(
+        appended = self._log.append(
             conversation_id=conversation_id,
             sender_id=actor.account_id,
             client_id=client_id,
@@ -339,10 +375,19 @@ class MessagingService:
             mentions=orjson.dumps(mentioned).decode() if mentioned is not None else None,
             media=carried_media(carried),
         )
-        if not appended.duplicate:
-            subject = Subject(surface, Target.MESSAGE, appended.message.id, actor.account_id)
-            self._classifiers.submit(text, subject)
+        appended.add_done_callback(partial(self._classify, text, surface, actor.account_id))
         return appended
+
+    def _classify(
+        self, text: str, surface: str, author_id: int, appended: asyncio.Future[Appended]
+    ) -> None:
+        """Hand a stored message to the classifiers (a resend was handed over the first time)."""
+        if appended.cancelled() or appended.exception() is not None:
+            return
+        stored = appended.result()
+        if not stored.duplicate:
+            subject = Subject(surface, Target.MESSAGE, stored.message.id, author_id)
+            self._classifiers.submit(text, subject)
 
     async def _require_may_write(
         self, actor: Principal, members: Members, conversation_id: int

@@ -61,10 +61,14 @@ class GroupCommit(Generic[Item, Result]):
         self._task = None
 
     async def submit(self, item: Item) -> Result:
+        return await self.queued(item)
+
+    def queued(self, item: Item) -> asyncio.Future[Result]:
+        """Queue `item` for the next batch: the future has its result once that commits."""
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         self._wakeup.set()
-        return await future
+        return future
 
     async def _run(self) -> None:
         while True:

@@ -113,15 +113,15 @@ OnCommit = Callable[[Sequence[Appended]], None]
 class MessageWriter(Protocol):
     """The port messages are written through (docs/architecture.md, "Ports").
 
-    `append` returns once the message is committed with its id, its per-conversation `seq` and
-    its stream position, and readable (at or below `StreamPositions.persisted_upto()`); the
-    `on_commit` callbacks have then seen it, batches in commit order. `written_with` writes the
-    caller's rows (a review case, a forward's record) in the message's own transaction. A resend
-    with the same `(sender_id, client_id)` returns the stored message as a duplicate and writes
-    nothing.
+    `append` queues the message; its future is done once the message is committed with its id,
+    its per-conversation `seq` and its stream position, and readable (at or below
+    `StreamPositions.persisted_upto()`); the `on_commit` callbacks have then seen it, batches in
+    commit order. `written_with` writes the caller's rows (a review case, a forward's record) in
+    the message's own transaction. A resend with the same `(sender_id, client_id)` returns the
+    stored message as a duplicate and writes nothing.
     """
 
-    async def append(
+    def append(
         self,
         *,
         conversation_id: int,
@@ -136,7 +136,7 @@ class MessageWriter(Protocol):
         reply_to: int | None = None,
         mentions: str | None = None,
         media: str | None = None,
-    ) -> Appended: ...
+    ) -> asyncio.Future[Appended]: ...
 
     def on_commit(self, callback: OnCommit) -> None: ...
 
@@ -185,7 +185,7 @@ class MessageLog:
         await self._group.stop()
         await self._batches.close()
 
-    async def append(
+    def append(
         self,
         *,
         conversation_id: int,
@@ -200,10 +200,10 @@ class MessageLog:
         reply_to: int | None = None,
         mentions: str | None = None,
         media: str | None = None,
-    ) -> Appended:
-        """Store the message (a resend of a stored one writes nothing, not even `written_with`)
-        and answer once it is committed and delivered."""
-        return await self._group.submit(
+    ) -> asyncio.Future[Appended]:
+        """Queue the message to be stored (a resend of a stored one writes nothing, not even
+        `written_with`): the future has it once it is committed and delivered."""
+        return self._group.queued(
             _Request(
                 conversation_id,
                 sender_id,
