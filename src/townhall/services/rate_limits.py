@@ -117,7 +117,7 @@ class LocalWindows:
         resets = [left_of_period % (expiry / previous)] if previous else []
         if current:
             resets.append(left_of_period)
-        return max(1, math.ceil(min(resets)))
+        return max(1, math.ceil(min(resets, default=0.0)))  # a limit of 0: a second, as `limits`
 
     def _sweep(self, now: float) -> None:
         """Drop the counts of windows whose events all lie two periods back: they weigh
