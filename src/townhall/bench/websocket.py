@@ -98,6 +98,7 @@ async def measure(target: Target, options: WebSocketOptions) -> dict[str, float]
         "cpu_us_per_message": round(1000 * per_1000, 1),
         "messages_per_s": throughput["accepted_per_s"],
         "window_1_messages_per_s": latency["accepted_per_s"],
+        "window_1_cpu_percent": latency["server_cpu_percent"],
         "window_1_p50_ms": latency["latency_under_saturation"]["p50_ms"],
         "window_1_p99_ms": latency["latency_under_saturation"]["p99_ms"],
     }
@@ -181,6 +182,7 @@ def print_table(results: dict[str, Any]) -> None:
         f"CPU µs/message (window {window})",
         "messages/s",
         "window 1: messages/s",
+        "window 1: CPU %",
         "p50 / p99 ms",
     )
     for column in columns:
@@ -192,6 +194,7 @@ def print_table(results: dict[str, Any]) -> None:
             f"{figures['cpu_us_per_message']:.1f}",
             f"{figures['messages_per_s']:.0f}",
             f"{figures['window_1_messages_per_s']:.0f}",
+            f"{figures['window_1_cpu_percent']:.0f}",
             f"{figures['window_1_p50_ms']:.2f} / {figures['window_1_p99_ms']:.2f}",
         )
     console.print(table)
