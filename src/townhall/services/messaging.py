@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import orjson
 from sqlalchemy.exc import IntegrityError
@@ -127,6 +127,21 @@ def _require_unmuted(actor: Principal, members: Members) -> None:
         raise Forbidden(
             "you are muted in this group by its owner or an admin", code=ErrorCode.MEMBER_MUTED
         )
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def answered_once_committed(
+    queue: Callable[P, Awaitable[asyncio.Future[T]]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    """A use case that queues a write, as one that answers once the write is committed."""
+
+    async def answered(*args: P.args, **kwargs: P.kwargs) -> T:
+        return await (await queue(*args, **kwargs))
+
+    return answered
 
 
 class MessagingService:
@@ -269,43 +284,6 @@ class MessagingService:
             row = await conversation_store.existing(conn, conversation_id)
             return await self._view(row, conn)
 
-    async def send(
-        self,
-        actor: Principal,
-        conversation_id: int,
-        *,
-        text: str,
-        client_id: str,
-        origin: object = None,
-        attachment: dict[str, Any] | None = None,
-        written_with: WrittenWith | None = None,
-        reply_to: int | None = None,
-        mentions: Sequence[int] = (),
-        mention_everyone: bool = False,
-        media_ids: Sequence[int] = (),
-    ) -> Appended:
-        """Store and deliver the message; what the check raised about it (and `written_with`,
-        the caller's rows) is written in the message's own transaction. A reply names a message
-        of the conversation the sender can see; mentions name its members, checked against the
-        cached members (the send path reads nothing more unless it replies or carries media).
-        Media it carries are the sender's uploads or ones the sender may read (a forward); with
-        them its text may be empty."""
-        return await (
-            await self.queue_send(
-                actor,
-                conversation_id,
-                text=text,
-                client_id=client_id,
-                origin=origin,
-                attachment=attachment,
-                written_with=written_with,
-                reply_to=reply_to,
-                mentions=mentions,
-                mention_everyone=mention_everyone,
-                media_ids=media_ids,
-            )
-        )
-
     async def queue_send(
         self,
         actor: Principal,
@@ -321,9 +299,16 @@ class MessagingService:
         mention_everyone: bool = False,
         media_ids: Sequence[int] = (),
     ) -> asyncio.Future[Appended]:
-        """`send` up to the commit: the message checked and queued for the log; the future has
-        it once it is committed and delivered (or the refusal of its write). A caller with many
-        sends in flight (a WebSocket) waits for none of them."""
+        """Check the message and queue it to be stored and delivered: the future has it once it
+        is committed (or the refusal of its write), and `send` waits for that. A caller with
+        many sends in flight (a WebSocket) waits for none of them.
+
+        What the check raised about it (and `written_with`, the caller's rows) is written in
+        the message's own transaction. A reply names a message of the conversation the sender
+        can see; mentions name its members, checked against the cached members (the send path
+        reads nothing more unless it replies or carries media). Media it carries are the
+        sender's uploads or ones the sender may read (a forward); with them its text may be
+        empty."""
         require(actor, Permission.ACT)
         check_message_text(text, self._limits, required=not media_ids)
         check_client_id(client_id, self._limits)
@@ -377,6 +362,8 @@ class MessagingService:
         )
         appended.add_done_callback(partial(self._classify, text, surface, actor.account_id))
         return appended
+
+    send = answered_once_committed(queue_send)
 
     def _classify(
         self, text: str, surface: str, author_id: int, appended: asyncio.Future[Appended]
