@@ -172,6 +172,16 @@ def test_http_bench_measures_every_route_beside_the_bare_app(tmp_path: Path) -> 
             None,
             ratio is not None and ratio <= 3,
         )
+    # A direct message over HTTP, its send and the long poll it wakes, on each server: every
+    # message was delivered (the bench raises otherwise) and the target reads the figure.
+    message = results["message"]
+    assert message["pairs"] == 20 and message["per_pair_and_round"] == 2
+    for server in ("bare", "townhall"):
+        assert message[server]["messages_per_s"] > 0
+        assert 0 < message[server]["p50_ms"] <= message[server]["p99_ms"]
+    target = results["targets"]["message_within_300us"]
+    assert target["measured"] == message["townhall"]["cpu_us_per_message"]
+    assert target["met"] == (target["measured"] <= 300)
 
 
 def test_websocket_bench_measures_townhall_beside_the_bare_relay(tmp_path: Path) -> None:

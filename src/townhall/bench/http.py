@@ -1,5 +1,7 @@
 """`townhall bench http`: the server CPU one request costs on Townhall's hottest HTTP routes,
-beside a bare ASGI app (bench/bare.py) on the same stack that the bench starts itself.
+beside a bare ASGI app (bench/bare.py) on the same stack that the bench starts itself; and what
+one direct message costs over HTTP, a send and the long poll that it wakes, beside the bare
+app's long-poll relay.
 
 Both servers run pinned to the first core and the load generator to the others; requests go
 over keep-alive connections from a minimal client, so that the client's cost does not limit the
@@ -20,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +45,7 @@ from townhall.bench.common import (
     register_users,
     run_and_report,
 )
+from townhall.bench.messaging import direct_chats
 from townhall.bench.server import (
     LocalServer,
     cpu_seconds,
@@ -55,6 +59,10 @@ from townhall.client import TownhallClient
 
 # A read or a send costing no more than this many bare requests meets the issue's target.
 TARGET_RATIO = 3.0
+# A direct message over HTTP (its send and the long poll it wakes) within this much server CPU.
+TARGET_MESSAGE_US = 300.0
+MESSAGE_PAIRS = 20  # senders, each with a recipient long-polling for what it sends
+POLL_SECONDS = 30
 HISTORY_MESSAGES = 50
 TIMELINE_POSTS = 20
 PAGE = 20
@@ -111,6 +119,99 @@ BARE_REQUESTS: dict[str, RequestMaker] = {
     "bare_get": lambda _: ("GET", "/api/v1/me", "token", None),
     "bare_post": lambda index: ("POST", "/messages", "token", orjson.dumps({"text": str(index)})),
 }
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """One sender and the recipient long-polling for its messages."""
+
+    send: RequestMaker  # the message of this serial
+    poll: Callable[[int], Request]  # the long poll from this cursor
+    since: int  # where the recipient's polls start
+
+
+def bare_mailboxes(count: int) -> list[Mailbox]:
+    names = [f"r{n}" for n in range(count)]
+    return [Mailbox(partial(_bare_send, name), partial(_bare_poll, name), 0) for name in names]
+
+
+def _bare_send(name: str, index: int) -> Request:
+    return "POST", f"/send/{name}", "token", orjson.dumps({"text": f"message {index}"})
+
+
+def _bare_poll(name: str, since: int) -> Request:
+    return "GET", f"/poll/{name}?since={since}", "token", None
+
+
+async def townhall_mailboxes(url: str, count: int) -> list[Mailbox]:
+    """Pairs of friends with a direct chat; each recipient polls from the end of its stream."""
+    users = await register_users(url, "hm", 2 * count, itertools.count(10_000))
+    chats = await direct_chats(url, users)
+    mailboxes = []
+    for chat, sender, recipient in zip(chats, users[::2], users[1::2], strict=True):
+        async with TownhallClient(url, recipient.token) as client:
+            since = await latest_position(client)
+        send = partial(_townhall_send, f"/api/v1/conversations/{chat}/messages", sender.token)
+        mailboxes.append(Mailbox(send, partial(_townhall_poll, recipient.token), since))
+    return mailboxes
+
+
+def _townhall_send(path: str, token: str, index: int) -> Request:
+    body = orjson.dumps({"text": f"message {index}", "client_id": str(uuid.uuid4())})
+    return "POST", path, token, body
+
+
+def _townhall_poll(token: str, since: int) -> Request:
+    return "GET", f"/api/v1/sync?since={since}&timeout={POLL_SECONDS}", token, None
+
+
+async def deliver(
+    url: str,
+    server: psutil.Process,
+    mailboxes: list[Mailbox],
+    serials: itertools.count[int],
+    messages: int,
+) -> dict[str, float]:
+    """`messages` from each sender, one at a time: the recipient's long poll waits, the sender
+    sends, the poll answers with the message, the next poll starts from there. The server's CPU
+    per message delivered, messages/s, and the latency from a send to its poll's answer."""
+    latencies: list[int] = []
+
+    async def pair(mailbox: Mailbox) -> None:
+        sender, recipient = [await KeepAliveConnection.open(url) for _ in range(2)]
+        since = mailbox.since
+        try:
+            for _ in range(messages):
+                polled = asyncio.ensure_future(recipient.request(*mailbox.poll(since)))
+                await asyncio.sleep(0)  # the poll goes out first, as a waiting client's would
+                sent = time.perf_counter_ns()
+                status, _ = await sender.request(*mailbox.send(next(serials)))
+                if status >= 300:
+                    raise RuntimeError(f"a send was refused with {status}")
+                while True:
+                    status, body = await polled
+                    page = orjson.loads(body)
+                    since = page["next"]
+                    if status == 200 and page["events"]:
+                        break
+                    polled = asyncio.ensure_future(recipient.request(*mailbox.poll(since)))
+                latencies.append(time.perf_counter_ns() - sent)
+        finally:
+            sender.close()
+            recipient.close()
+
+    before = sum(cpu_seconds(process) for process in with_descendants([server]))
+    started = time.perf_counter()
+    await asyncio.gather(*(pair(mailbox) for mailbox in mailboxes))
+    elapsed = time.perf_counter() - started
+    after = sum(cpu_seconds(process) for process in with_descendants([server]))
+    delivered = messages * len(mailboxes)
+    return {
+        "cpu_us_per_message": 1e6 * (after - before) / delivered,
+        "messages_per_s": delivered / elapsed,
+        "p50_ms": percentile(latencies, 0.5) / 1e6,
+        "p99_ms": percentile(latencies, 0.99) / 1e6,
+    }
 
 
 def start_bare(server_cores: set[int] | None) -> tuple[str, subprocess.Popen[bytes]]:
@@ -257,29 +358,43 @@ async def run_async(options: HttpOptions) -> dict[str, Any]:
         targets["bare"] = (bare_url, psutil.Process(bare.pid))
         routes = {name: ("bare", make) for name, make in BARE_REQUESTS.items()}
         routes |= {name: ("townhall", make) for name, make in requests_of(world).items()}
+        mailboxes = {
+            "bare": bare_mailboxes(MESSAGE_PAIRS),
+            "townhall": await townhall_mailboxes(server.url, MESSAGE_PAIRS),
+        }
         serials = itertools.count()
         warm_up = HttpOptions(min(WARM_UP, options.requests), 1, options.concurrency)
         with console.status("warming up (the first requests build what the rest reuse)"):
             for target, make in routes.values():
                 await measure(*targets[target], make, serials, warm_up)
+            for target, pairs in mailboxes.items():
+                await deliver(*targets[target], pairs, serials, messages=2)
+        # A message is two requests (its send and its poll): as many as a route's round.
+        per_pair = max(1, options.requests // (2 * MESSAGE_PAIRS))
         figures: dict[str, list[dict[str, float]]] = {name: [] for name in routes}
+        delivered: dict[str, list[dict[str, float]]] = {target: [] for target in mailboxes}
         for round_ in range(options.rounds):
             for name, (target, make) in routes.items():
                 console.print(f"round {round_ + 1}/{options.rounds}: {name}")
                 url, process = targets[target]
                 figures[name].append(await measure(url, process, make, serials, options))
+            for target, pairs in mailboxes.items():
+                console.print(f"round {round_ + 1}/{options.rounds}: a message to {target}")
+                delivered[target].append(await deliver(*targets[target], pairs, serials, per_pair))
     finally:
         server.stop()
         bare.terminate()
         bare.wait(timeout=10)
         pack_dir.cleanup()
     routes_figures = {name: medians(rounds) for name, rounds in figures.items()}
+    messages = {target: medians(rounds) for target, rounds in delivered.items()}
     return {
         "options": asdict(options),
         "cores": {"server": sorted(server_cores or ()), "client": sorted(client_cores or ())},
         "routes": routes_figures,
         "ratios_to_bare": ratios(routes_figures),
-        "targets": targets_of(routes_figures),
+        "message": {"pairs": MESSAGE_PAIRS, "per_pair_and_round": per_pair, **messages},
+        "targets": targets_of(routes_figures) | message_target(messages),
     }
 
 
@@ -310,6 +425,19 @@ def targets_of(routes: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]
     }
 
 
+def message_target(messages: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
+    cpu = messages["townhall"]["cpu_us_per_message"]
+    bare = messages["bare"]["cpu_us_per_message"]
+    return {
+        f"message_within_{TARGET_MESSAGE_US:g}us": {
+            "target": f"server CPU of a direct message over HTTP ≤ {TARGET_MESSAGE_US:g} µs",
+            "measured": cpu,
+            "bare": bare,
+            "met": cpu <= TARGET_MESSAGE_US,
+        }
+    }
+
+
 def print_table(results: dict[str, Any]) -> None:
     table = Table(title="townhall bench http")
     for column in ("route", "CPU µs/request", "x bare", "requests/s", "p50 / p99 ms"):
@@ -321,6 +449,16 @@ def print_table(results: dict[str, Any]) -> None:
             f"{figures['cpu_us_per_request']:.0f}",
             "1" if name.startswith("bare") else f"{ratios_to_bare[name] or '?'}",
             f"{figures['requests_per_s']:.0f}",
+            f"{figures['p50_ms']:.2f} / {figures['p99_ms']:.2f}",
+        )
+    bare_message = results["message"]["bare"]["cpu_us_per_message"]
+    for target in ("bare", "townhall"):
+        figures = results["message"][target]
+        table.add_row(
+            f"a message ({target})",
+            f"{figures['cpu_us_per_message']:.0f}",
+            f"{figures['cpu_us_per_message'] / bare_message:.1f}" if bare_message else "?",
+            f"{figures['messages_per_s']:.0f}",
             f"{figures['p50_ms']:.2f} / {figures['p99_ms']:.2f}",
         )
     console.print(table)
