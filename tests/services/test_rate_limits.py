@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Iterator
+from typing import Any
 from unittest import mock
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from tests.redis_here import connections_named, delete_keys, redis_url, unique_prefix
+from townhall.services import rate_limits
 from townhall.services.rate_limits import Limit, LocalWindows, RateLimits
 
 pytestmark = pytest.mark.database_free  # the PostgreSQL run leaves it out (Makefile)
@@ -57,6 +59,34 @@ async def test_without_its_redis_a_process_counts_on_its_own(
     assert len(warnings) == 1
 
 
+async def test_while_its_redis_fails_a_process_asks_it_again_only_now_and_then(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A storage that does not answer would cost every request its timeout: after a failure
+    the process counts on its own for SHARED_RETRY_SECONDS, then asks again."""
+    monkeypatch.setattr(rate_limits, "SHARED_RETRY_SECONDS", 0.2)
+    unreachable = RateLimits.for_bus("redis://127.0.0.1:1/0", key_prefix=unique_prefix())
+    shared = unreachable._shared
+    assert shared is not None
+    asked = 0
+    ask = shared.test
+
+    async def counted(*args: Any, **kwargs: Any) -> bool:
+        nonlocal asked
+        asked += 1
+        return await ask(*args, **kwargs)
+
+    monkeypatch.setattr(shared, "test", counted)
+    for _ in range(4):
+        assert await unreachable.hit(FIVE_A_MINUTE, "alice") is None
+    assert asked == 1
+    await asyncio.sleep(0.3)
+    assert await unreachable.hit(FIVE_A_MINUTE, "alice") is None
+    assert asked == 2
+    assert await unreachable.hit(FIVE_A_MINUTE, "alice") is not None  # the sixth, counted here
+    assert asked == 2
+
+
 async def test_on_the_memory_bus_the_count_is_this_processs() -> None:
     one, two = (
         RateLimits.for_bus("memory://", key_prefix="a"),
@@ -81,7 +111,18 @@ STEPS = st.lists(
 )
 
 
-@given(steps=STEPS, start=st.floats(min_value=1e9, max_value=2e9))
+# A refusal at the very start of a period, where `limits` reckons the time left as 0.
+AT_A_PERIODS_START = [(0.0, "hit", "alice")] * 3 + [(10.0, "hit", "alice")] * 1
+AT_A_PERIODS_START += [(0.0, "hit", "alice")] * 2
+
+
+@given(
+    steps=STEPS,
+    start=st.one_of(  # whole seconds too, where `limits`' rounding shows in its waits
+        st.floats(min_value=1e9, max_value=2e9), st.integers(10**9, 2 * 10**9).map(float)
+    ),
+)
+@example(steps=AT_A_PERIODS_START, start=1e9)
 @settings(max_examples=300, deadline=None)
 def test_this_processs_windows_count_and_wait_as_limits_sliding_window_counter(
     steps: list[tuple[float, str, str]], start: float
@@ -135,6 +176,16 @@ def test_this_processs_windows_forget_what_weighs_nothing() -> None:
     assert len(windows._counts) == 101
     now[0] += 60  # the minute after: the first minute's counts weigh nothing
     windows.hit(FIVE_A_MINUTE, ("someone",))
-    assert list(windows._counts) == [
-        ("reports_per_reporter", FIVE_A_MINUTE.windows[0], ("someone",))
+    assert [(key, period) for _, _, key, period in windows._counts] == [
+        (("someone",), 16_667),
+        (("someone",), 16_668),
     ]
+
+
+def test_asking_whether_one_more_fits_records_nothing() -> None:
+    """A caller refused before it counts (a login throttled per handle and address) may keep
+    asking under new keys: that leaves no counts behind."""
+    windows = LocalWindows()
+    for handle in range(1_000):
+        assert windows.wait_for(FIVE_A_MINUTE, (f"handle{handle}", "10.0.0.1")) is None
+    assert windows._counts == {}

@@ -46,87 +46,78 @@ class Limit:
 # Shared in Redis: `limits`' moving window, each event's time kept.
 Shared = MovingWindowRateLimiter
 SWEEP_SECONDS = 60.0
+# While the shared storage fails, how long this process counts on its own before it asks again:
+# a storage that does not answer would otherwise cost every request its timeout.
+SHARED_RETRY_SECONDS = 5.0
+
+Counted = tuple[str, RateLimitItem, tuple[str, ...], int]  # (limit, window, key, period)
 
 
 class LocalWindows:
-    """The windows counted in this process: `limits`' sliding window counter (its counts and
-    weights, its waits), kept in one dict. `limits`' own memory storage took 10 µs a window
-    for every send through its asynchronous calls and locks, 30 µs with the three windows of
-    `sends_per_user` (docs/benchmarks.md, "The WebSocket path"); this takes about 1.
+    """The windows counted in this process: `limits`' sliding window counter, its counts and
+    weights and waits reckoned as it reckons them (to the float), kept in one dict. `limits`'
+    own memory storage took 10 µs a window for every send through its asynchronous calls and
+    locks, 30 µs with the three windows of `sends_per_user` (docs/benchmarks.md, "The
+    WebSocket path"); this takes about 1.
 
     A window of E seconds counts the events of its period (epoch-aligned) and weighs those of
     the period before by the share of it still within the last E seconds."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        # (limit, window, key) → [period number, events in it, events in the period before]
-        self._counts: dict[tuple[str, RateLimitItem, tuple[str, ...]], list[int]] = {}
+        self._counts: dict[Counted, int] = {}  # events in a period; only periods with some
         self._next_sweep = clock() + SWEEP_SECONDS
 
     def wait_for(self, limit: Limit, key: tuple[str, ...]) -> int | None:
+        """Records nothing: a refused caller who keeps asking leaves no counts behind."""
         now = self._clock()
-        waits = [
-            wait
-            for window in limit.windows
-            if (wait := self._wait(self._counted(limit, window, key, now), window, now))
-        ]
-        return max(waits) if waits else None
+        waits = [self._wait(limit.name, window, key, now) for window in limit.windows]
+        return max((wait for wait in waits if wait is not None), default=None)
 
     def hit(self, limit: Limit, key: tuple[str, ...]) -> int | None:
         now = self._clock()
         if now >= self._next_sweep:
             self._sweep(now)
-        counts = [self._counted(limit, window, key, now) for window in limit.windows]
-        waits = [
-            wait
-            for window, count in zip(limit.windows, counts, strict=True)
-            if (wait := self._wait(count, window, now))
-        ]
-        if waits:
-            return max(waits)
-        for count in counts:
-            count[1] += 1
-        return None
+        wait = self.wait_for(limit, key)
+        if wait is None:
+            for window in limit.windows:
+                current = (limit.name, window, key, int(now / window.get_expiry()))
+                self._counts[current] = self._counts.get(current, 0) + 1
+        return wait
 
     def forget(self, limit: Limit, key: tuple[str, ...]) -> None:
+        now = self._clock()
         for window in limit.windows:
-            self._counts.pop((limit.name, window, key), None)
+            expiry = window.get_expiry()
+            self._counts.pop((limit.name, window, key, int(now / expiry)), None)
+            self._counts.pop((limit.name, window, key, int((now - expiry) / expiry)), None)
 
-    def _counted(
-        self, limit: Limit, window: RateLimitItem, key: tuple[str, ...], now: float
-    ) -> list[int]:
-        """The window's counts as of `now`, moved on to its present period."""
-        period = int(now // window.get_expiry())
-        count = self._counts.get((limit.name, window, key))
-        if count is None:
-            count = self._counts[(limit.name, window, key)] = [period, 0, 0]
-        elif count[0] != period:
-            count[2] = count[1] if count[0] == period - 1 else 0
-            count[0], count[1] = period, 0
-        return count
-
-    @staticmethod
-    def _wait(count: list[int], window: RateLimitItem, now: float) -> int | None:
-        """None if one more event fits; else the seconds until the count next drops, as
-        `limits` reckons them."""
+    def _wait(
+        self, name: str, window: RateLimitItem, key: tuple[str, ...], now: float
+    ) -> int | None:
+        """None if one more event fits the window; else the seconds until its count next
+        drops, with `limits`' arithmetic (its periods and time left are computed so)."""
         expiry = window.get_expiry()
-        _, current, previous = count
-        left_of_period = expiry - now % expiry
-        if previous * left_of_period / expiry + current < window.amount:
+        previous = self._counts.get((name, window, key, int((now - expiry) / expiry)), 0)
+        current = self._counts.get((name, window, key, int(now / expiry)), 0)
+        previous_left = (1 - (((now - expiry) / expiry) % 1)) * expiry if previous else 0.0
+        if previous * previous_left / expiry + current < window.amount:
             return None
-        resets = [left_of_period % (expiry / previous)] if previous else []
+        current_left = (1 - ((now / expiry) % 1)) * expiry + expiry
+        resets = [previous_left % (expiry / previous)] if previous else []
         if current:
-            resets.append(left_of_period)
-        return max(1, math.ceil(min(resets, default=0.0)))  # a limit of 0: a second, as `limits`
+            resets.append(current_left % expiry)
+        # A limit of 0 refuses with nothing counted: a second, as `limits` answers.
+        reset_at = now + min(resets, default=0.0)
+        return max(1, math.ceil(reset_at - now))
 
     def _sweep(self, now: float) -> None:
-        """Drop the counts of windows whose events all lie two periods back: they weigh
-        nothing."""
+        """Drop the counts of periods before the previous one: they weigh nothing."""
         self._next_sweep = now + SWEEP_SECONDS
         stale = [
             counted
-            for counted, (period, _, _) in self._counts.items()
-            if period < int(now // counted[1].get_expiry()) - 1
+            for counted in self._counts
+            if counted[3] < int(now / counted[1].get_expiry()) - 1
         ]
         for counted in stale:
             del self._counts[counted]
@@ -139,6 +130,7 @@ class RateLimits:
         self._local = LocalWindows()
         self._shared = Shared(shared) if shared is not None else None
         self._shared_failing = False
+        self._ask_shared_from = 0.0  # time.monotonic(): while it fails, not before this
         self._close = close
 
     @classmethod
@@ -172,7 +164,7 @@ class RateLimits:
     async def wait_for(self, limit: Limit, *key: str) -> int | None:
         """Seconds until one more event under `key` fits every window; None if it fits now.
         Records nothing."""
-        if self._shared is not None:
+        if self._shared is not None and self._asking_shared():
             counted = await self._on_shared(_shared_wait_for(self._shared, limit, key))
             if counted is not UNANSWERED:
                 return counted
@@ -181,23 +173,27 @@ class RateLimits:
     async def hit(self, limit: Limit, *key: str) -> int | None:
         """Record one event under `key` in every window; the wait if one was already full (the
         event then counts in none)."""
-        if self._shared is not None:
+        if self._shared is not None and self._asking_shared():
             counted = await self._on_shared(_shared_hit(self._shared, limit, key))
             if counted is not UNANSWERED:
                 return counted
         return self._local.hit(limit, key)
 
     async def forget(self, limit: Limit, *key: str) -> None:
-        if self._shared is not None:
+        if self._shared is not None and self._asking_shared():
             await self._on_shared(_shared_forget(self._shared, limit, key))
         self._local.forget(limit, key)
 
+    def _asking_shared(self) -> bool:
+        return not self._shared_failing or time.monotonic() >= self._ask_shared_from
+
     async def _on_shared(self, counting: Awaitable[T]) -> T | Unanswered:
-        """What `counting` on the shared windows gives, or UNANSWERED while they do not answer
-        (this process then counts on its own)."""
+        """What `counting` on the shared windows gives, or UNANSWERED when they do not answer:
+        this process then counts on its own, and asks them again after SHARED_RETRY_SECONDS."""
         try:
             result = await counting
         except StorageError as exc:
+            self._ask_shared_from = time.monotonic() + SHARED_RETRY_SECONDS
             if not self._shared_failing:
                 self._shared_failing = True
                 log.warning(
