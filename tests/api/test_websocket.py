@@ -11,12 +11,14 @@ from typing import Any
 
 import orjson
 import pytest
+from starlette.datastructures import State
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import MakeUser, Server, ServerPool, User
 from tests.support import full_sync, group_of, messages_of
-from townhall.api.ws import MAX_SENDS_IN_FLIGHT
+from townhall.api.metrics import Metrics
+from townhall.api.ws import MAX_SENDS_IN_FLIGHT, WebSocketGateway
 from townhall.client import LiveSocket
 
 WAIT = 10  # seconds: generous, only reached when something is wrong
@@ -437,3 +439,35 @@ async def test_a_text_frame_that_is_not_utf8_closes_with_1007_and_logs_no_traceb
     assert [level for level, event in server.logged("uvicorn.error") if "UTF-8" in event] == [
         "warning"
     ]
+
+
+@pytest.mark.parametrize(
+    ("path", "root_path", "served"),
+    [
+        ("/api/v1/ws", "", True),
+        ("/prefix/api/v1/ws", "/prefix", True),  # under `--root-path /prefix`, or a mount
+        ("/prefix/api/v1/ws", "", False),
+        ("/api/v1/wsx", "", False),
+        ("/api/v1/ws/", "", False),
+    ],
+)
+async def test_the_gateway_serves_its_path_within_the_apps_root_and_passes_on_the_rest(
+    path: str, root_path: str, served: bool
+) -> None:
+    """The gateway matches the path as the router would; whatever it does not serve goes on to
+    the app (here a client gone before the handshake, so the gateway answers nothing)."""
+    passed_on: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        passed_on.append(scope["path"])
+
+    async def gone() -> dict[str, Any]:
+        return {"type": "websocket.disconnect", "code": 1001}
+
+    async def nothing_sent(message: dict[str, Any]) -> None:
+        raise AssertionError(f"sent {message} to a client that left")
+
+    gateway = WebSocketGateway(app, State(), Metrics(["127.0.0.1"]))
+    scope = {"type": "websocket", "path": path, "root_path": root_path, "headers": []}
+    await gateway(scope, gone, nothing_sent)
+    assert passed_on == ([] if served else [path])

@@ -102,11 +102,19 @@ class WebSocketGateway:
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket" or scope["path"] != PATH:
+        if scope["type"] != "websocket" or _route_path(scope) != PATH:
             await self.app(scope, receive, send)
             return
         with observed_socket(self.metrics, scope):
             await gateway(Socket(scope, receive, send), self.state)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path within the app, as Starlette's router matches it: less the root path the app
+    is served under (`--root-path`, or a mount), if the path is within it."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root + "/") else path
 
 
 class _Resume:
@@ -301,7 +309,7 @@ class Connection:
         pending.add_done_callback(partial(self._committed, frame.client_id))
 
     def _committed(self, client_id: str, pending: asyncio.Future[Appended]) -> None:
-        if pending.cancelled():  # the server stopping: there is no answer to give
+        if pending.cancelled():  # nothing here cancels it; a future can be, though: no answer
             self.in_flight.release()
             return
         self._answer(client_id, pending.exception() or pending.result())
@@ -339,10 +347,10 @@ def _error(client_id: str | None, code: ErrorCode, message: str) -> dict:
 
 
 async def gateway(websocket: Socket, state: State) -> None:
-    services: Services = state.services
-    settings = state.settings
     if not await websocket.accept():
         return
+    services: Services = state.services
+    settings = state.settings
     try:
         principal, since = await _authenticate(
             websocket, services, settings.ws_auth_timeout_seconds

@@ -136,10 +136,11 @@ T = TypeVar("T")
 def answered_once_committed(
     queue: Callable[P, Awaitable[asyncio.Future[T]]],
 ) -> Callable[P, Coroutine[Any, Any, T]]:
-    """A use case that queues a write, as one that answers once the write is committed."""
+    """A use case that queues a write, as one that answers once the write is committed. A
+    caller that goes away does not cancel the write, nor what follows its commit."""
 
     async def answered(*args: P.args, **kwargs: P.kwargs) -> T:
-        return await (await queue(*args, **kwargs))
+        return await asyncio.shield(await queue(*args, **kwargs))
 
     return answered
 
