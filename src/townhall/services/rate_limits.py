@@ -58,7 +58,7 @@ class LocalWindows:
     weights and waits reckoned as it reckons them (to the float), kept in one dict. `limits`'
     own memory storage took 10 µs a window for every send through its asynchronous calls and
     locks, 30 µs with the three windows of `sends_per_user` (docs/benchmarks.md, "The
-    WebSocket path"); this takes about 1.
+    WebSocket path"); this takes about 2.
 
     A window of E seconds counts the events of its period (epoch-aligned) and weighs those of
     the period before by the share of it still within the last E seconds."""
