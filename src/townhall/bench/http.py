@@ -200,11 +200,11 @@ async def deliver(
             sender.close()
             recipient.close()
 
-    before = sum(cpu_seconds(process) for process in with_descendants([server]))
+    before = server_cpu_seconds(server)
     started = time.perf_counter()
     await asyncio.gather(*(pair(mailbox) for mailbox in mailboxes))
     elapsed = time.perf_counter() - started
-    after = sum(cpu_seconds(process) for process in with_descendants([server]))
+    after = server_cpu_seconds(server)
     delivered = messages * len(mailboxes)
     return {
         "cpu_us_per_message": 1e6 * (after - before) / delivered,
@@ -319,11 +319,11 @@ async def measure(
             failures += status >= 300
 
     try:
-        before = sum(cpu_seconds(process) for process in with_descendants([server]))
+        before = server_cpu_seconds(server)
         started = time.perf_counter()
         await asyncio.gather(*(load(connection) for connection in connections))
         elapsed = time.perf_counter() - started
-        after = sum(cpu_seconds(process) for process in with_descendants([server]))
+        after = server_cpu_seconds(server)
     finally:
         for connection in connections:
             connection.close()
@@ -335,6 +335,11 @@ async def measure(
         "p50_ms": percentile(latencies, 0.5) / 1e6,
         "p99_ms": percentile(latencies, 0.99) / 1e6,
     }
+
+
+def server_cpu_seconds(server: psutil.Process) -> float:
+    """The CPU the server has spent so far, its workers' included."""
+    return sum(cpu_seconds(process) for process in with_descendants([server]))
 
 
 def medians(rounds: list[dict[str, float]]) -> dict[str, float]:

@@ -16,7 +16,6 @@ process to the others."""
 from __future__ import annotations
 
 import os
-import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from townhall.bench.common import (
     register_users,
     run_and_report,
 )
-from townhall.bench.http import start_bare
+from townhall.bench.http import medians, start_bare
 from townhall.bench.messaging import (
     BenchOptions as MessagingOptions,
 )
@@ -102,10 +101,6 @@ async def measure(target: Target, options: WebSocketOptions) -> dict[str, float]
         "window_1_p50_ms": latency["latency_under_saturation"]["p50_ms"],
         "window_1_p99_ms": latency["latency_under_saturation"]["p99_ms"],
     }
-
-
-def medians(rounds: list[dict[str, float]]) -> dict[str, float]:
-    return {key: round(statistics.median(r[key] for r in rounds), 2) for key in rounds[0]}
 
 
 async def run_async(options: WebSocketOptions) -> dict[str, Any]:

@@ -152,12 +152,8 @@ class ReadConnection:
             self.driver.rollback()
 
 
-def _pysqlite(conn: Connection) -> sqlite3.Connection:
-    """The stdlib connection under one of SQLite's synchronous engines."""
-    return _stdlib(conn.connection.driver_connection)
-
-
 def _stdlib(driver: Any) -> sqlite3.Connection:
+    """The stdlib connection under one of SQLite's synchronous engines."""
     if not isinstance(driver, sqlite3.Connection):
         raise TypeError(f"a pysqlite connection was expected, not {type(driver).__name__}")
     return driver
@@ -237,7 +233,6 @@ class Database:
                     async with conn.begin():
                         yield conn
             return
-        assert self._plans is not None  # made for SQLite
         idle = self._idle_readers
         connection = idle.pop() if idle else ReadConnection(self._read_engine())
         try:
@@ -472,7 +467,7 @@ def _configure_sqlite(engine: Engine, synchronous: str, *, inline_reads: bool = 
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if inline_reads and _pysqlite(conn).in_transaction:
+        if inline_reads and _stdlib(conn.connection.driver_connection).in_transaction:
             return  # a prepared read began it (InlineReader)
         writes = conn.get_execution_options().get(WRITES, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
