@@ -12,7 +12,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
@@ -20,9 +19,9 @@ from starlette.middleware.cors import CORSMiddleware
 from townhall import __version__
 from townhall.api import errors, openapi
 from townhall.api.direct import DirectRoutes
-from townhall.api.headers import SecurityHeaders
+from townhall.api.edge import Edge
 from townhall.api.limits import RequestGuard
-from townhall.api.metrics import Metrics, ObserveRequests
+from townhall.api.metrics import Metrics
 from townhall.api.responses import JSONBody
 from townhall.api.ws import Replays, WebSocketGateway
 from townhall.bus.factory import open_bus
@@ -609,11 +608,9 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
             allow_headers=["Authorization", "Content-Type"],
             max_age=600,
         )
-    app.add_middleware(ObserveRequests, metrics=metrics)
-    app.add_middleware(SecurityHeaders)  # on every answer, refusals included
     app.add_middleware(WebSocketGateway, state=app.state, metrics=metrics)
-    # The outermost: every line logged for a request carries its id, which the answer echoes.
-    app.add_middleware(CorrelationIdMiddleware)
+    # The outermost: the request id, the security headers, the metrics and the access log.
+    app.add_middleware(Edge, metrics=metrics)
     include_routes(app)
     app.state.metrics = metrics
     # The sockets each account holds open (`limits.sockets_per_user`), refused past the cap.

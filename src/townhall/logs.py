@@ -19,7 +19,6 @@ from typing import Any, Literal
 
 import orjson
 import structlog
-from asgi_correlation_id import correlation_id
 
 LogFormat = Literal["auto", "json", "console"]
 
@@ -41,13 +40,6 @@ FRAME_LOGGERS = ("uvicorn.error",)
 CLIENT_FAULTS = frozenset({"Invalid UTF-8 sequence received from client."})
 
 
-def _add_request_id(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    request_id = correlation_id.get()
-    if request_id is not None:
-        event.setdefault("request_id", request_id)
-    return event
-
-
 def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in event.keys() & SECRET_FIELDS:
         event[key] = REDACTED
@@ -57,8 +49,7 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
 def configure(level: str, log_format: LogFormat = "auto") -> None:
     """Route every logger, Townhall's and the libraries', through one handler on stderr."""
     shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        _add_request_id,
+        structlog.contextvars.merge_contextvars,  # the request id, the account served
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -8,6 +8,7 @@ import asyncio
 import json
 import time
 import uuid
+from typing import Any
 
 import pytest
 import websockets
@@ -110,3 +111,43 @@ async def test_a_refusal_by_permission_is_a_security_event(
         f"permission refused: account={alice.id} role=user permission=read_review_queue"
         in server.log()
     )
+
+
+@pytest.mark.parametrize("sent_id", [None, "not-a-uuid", "'; DROP TABLE x; --", "a" * 400])
+async def test_a_request_without_a_uuid_for_its_id_is_given_a_new_one(
+    server: Server, make_user: MakeUser, sent_id: str | None
+) -> None:
+    alice: User = await make_user("alice")
+    headers = {} if sent_id is None else {"X-Request-ID": sent_id}
+    answers = [await alice.raw("GET", "/api/v1/me", headers=headers) for _ in range(2)]
+    given = [answer.headers["x-request-id"] for answer in answers]
+    assert all(len(request_id) == 32 and int(request_id, 16) >= 0 for request_id in given)
+    assert given[0] != given[1]
+    log = await log_naming(server, given[1])
+    (line,) = [json.loads(line) for line in log.splitlines() if given[1] in line]
+    assert (line["logger"], line["path"], line["account_id"]) == (
+        "townhall.access",
+        "/api/v1/me",
+        alice.id,
+    )
+    if sent_id is not None:
+        assert sent_id not in log
+
+
+async def test_a_sockets_lines_carry_its_request_id(server: Server, make_user: MakeUser) -> None:
+    alice: User = await make_user("alice")
+    request_id = str(uuid.uuid4())
+    async with websockets.connect(
+        server.ws_url, additional_headers={"X-Request-ID": request_id}
+    ) as socket:
+        await socket.send(json.dumps({"type": "auth", "token": alice.token}))
+        await socket.recv()
+    deadline = time.monotonic() + 10
+    while not (closed := socket_lines(server, request_id)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)  # the line is written once the server has seen the close
+    assert [line["account_id"] for line in closed] == [alice.id]
+
+
+def socket_lines(server: Server, request_id: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in server.log().splitlines() if request_id in line]
+    return [line for line in lines if line["event"] == "websocket"]

@@ -1,4 +1,4 @@
-"""Security headers on every HTTP answer, set in one place so no route can forget them.
+"""Security headers on every HTTP answer, set in one place (the edge) so no route can forget them.
 
 The API's JSON and the landing page load nothing: their policy allows nothing. The web app
 (/app) loads its own files and talks to this origin only, with no inline script. The API pages
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 STRICT_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; "
@@ -42,33 +42,17 @@ ALWAYS = {
 }
 
 
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        policy = (
-            API_PAGES_POLICY
-            if path in API_PAGES
-            else APP_POLICY
-            if path.startswith(PAGES)
-            else STRICT_POLICY
-        )
-        wanted = _headers(policy, path.startswith("/api/"), scope.get("scheme") == "https")
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                # What the answer set itself stays: only the names it did not set are added.
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                message["headers"] = headers + [h for h in wanted if h[0] not in present]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def security_headers(scope: Scope) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers an HTTP answer to `scope` gets (the edge adds those the answer did not set)."""
+    path: str = scope["path"]
+    policy = (
+        API_PAGES_POLICY
+        if path in API_PAGES
+        else APP_POLICY
+        if path.startswith(PAGES)
+        else STRICT_POLICY
+    )
+    return _headers(policy, path.startswith("/api/"), scope.get("scheme") == "https")
 
 
 @functools.cache

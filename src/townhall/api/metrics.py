@@ -24,8 +24,7 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from structlog.contextvars import clear_contextvars
+from starlette.types import Scope
 
 from townhall.api.errors import error_response
 from townhall.api.openapi import api_router
@@ -113,9 +112,11 @@ class Metrics:
             registry=r,
         )
 
-    def answered(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Count and time one answer. Each series is looked up once: `labels` checks its values
-        and takes a lock on every call."""
+    def answered(self, scope: Scope, status: int, seconds: float) -> None:
+        """Count and time one answer, by its route's template. Each series is looked up once:
+        `labels` checks its values and takes a lock on every call."""
+        method = scope["method"]
+        route = _template(scope)
         key = (method, route, status)
         series = self._answers.get(key)
         if series is None:
@@ -153,54 +154,22 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-class ObserveRequests:
-    """Counts and times every HTTP request by its route's template, and logs it: one line a
-    request on `townhall.access` (never its query string or body). The WebSocket gateway, which
-    serves its sockets ahead of this layer, counts them (`observed_socket`)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        clear_contextvars()
-        status = 500  # unless the app starts an answer
-        started = time.perf_counter()
-        in_progress = self.metrics.in_progress
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        in_progress.inc()
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
-            in_progress.dec()
-            method = scope["method"]
-            route = _template(scope)
-            seconds = time.perf_counter() - started
-            self.metrics.answered(method, route, status, seconds)
-            access_log.info(
-                "request",
-                method=method,
-                path=scope["path"],
-                status=status,
-                ms=round(seconds * 1000, 1),
-                client=_client(scope),
-            )
+def log_request(scope: Scope, status: int, seconds: float) -> None:
+    """The access log's line for an answered request (never its query string or body)."""
+    access_log.info(
+        "request",
+        method=scope["method"],
+        path=scope["path"],
+        status=status,
+        ms=round(seconds * 1000, 1),
+        client=_client(scope),
+    )
 
 
 @contextmanager
 def observed_socket(metrics: Metrics, scope: Scope) -> Iterator[None]:
     """Count a WebSocket as open while it is served, and log it when it ends: one line a socket
     on `townhall.access`, as for a request."""
-    clear_contextvars()
     metrics.sockets.inc()
     started = time.perf_counter()
     try:

@@ -1,8 +1,8 @@
 """`townhall bench middleware`: what the per-request middleware costs.
 
 The same routes on two apps that `build_app` makes in this process: one as it is served, one
-without the per-request middleware (the correlation id, the security headers, the metrics and
-the access log, written as JSON as `serve` writes it, here to /dev/null). Each app runs on a
+without the edge (api/edge.py: the request id, the security headers, the metrics and the access
+log, written as JSON as `serve` writes it, here to /dev/null). Each app runs on a
 throwaway data dir of its own, and requests reach it over ASGI, without a network, so that the
 middleware's share is not lost in the sockets'. Rounds alternate between the apps, so that a
 machine's slower moment weighs on both; the figure is the ratio of the medians of requests/s.
@@ -24,18 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 
 from townhall import logs
-from townhall.api.headers import SecurityHeaders
-from townhall.api.metrics import ObserveRequests
+from townhall.api.edge import Edge
 from townhall.app import build_app
 from townhall.bench.common import PASSWORD, report
 from townhall.bench.identities import synthetic_identity
 from townhall.config import Settings
 
-PER_REQUEST = (CorrelationIdMiddleware, SecurityHeaders, ObserveRequests)
 ROUTES = {"healthz": "/healthz", "me": "/api/v1/me"}  # the cheapest open and signed-in GETs
 
 
@@ -47,9 +44,9 @@ class BenchOptions:
 
 
 def without_per_request_middleware(app: FastAPI) -> FastAPI:
-    """The app as built, less the per-request middleware (Starlette builds its middleware
-    stack at the first request, from this list)."""
-    app.user_middleware = [m for m in app.user_middleware if m.cls not in PER_REQUEST]
+    """The app as built, less the edge (Starlette builds its middleware stack at the first
+    request, from this list)."""
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not Edge]
     return app
 
 
