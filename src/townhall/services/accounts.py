@@ -52,6 +52,7 @@ from townhall.services.principal import Principal, require
 from townhall.services.rate_limits import Limit, RateLimits
 from townhall.services.standing import Standings
 from townhall.store import accounts as account_store
+from townhall.store import identities as identity_store
 from townhall.store import public_accounts as public_account_store
 from townhall.store import sessions as session_store
 from townhall.store.database import Database, DbConnection
@@ -545,8 +546,8 @@ class AccountService:
         async with self._db.reading() as conn:
             account = await account_store.get(conn, account_id)
             accepted = await account_store.accepted_agreement(conn, account_id)
-            identity = await self._identity.own_view_in(conn, account_id)
-            standing = await self._enforcement.own_in(conn, account_id)
+            identity = await identity_store.get(conn, account_id)
+            standing = await self._enforcement.own_in(conn, account_id, identity)
         if account is None:
             raise Unauthenticated("the account no longer exists", code=ErrorCode.ACCOUNT_INACTIVE)
         current = self._pack.agreement.version
@@ -557,7 +558,7 @@ class AccountService:
             bio=account.bio,
             status=account.status,
             role=account.role,
-            identity=identity,
+            identity=self._identity.own_view_of(identity),
             agreement=AgreementState(
                 accepted_version=accepted,
                 current_version=current,

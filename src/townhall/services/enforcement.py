@@ -231,10 +231,7 @@ class Enforcement:
         return await sanction_store.of_person(conn, subject_id, keys)
 
     async def _person_keys(self, conn: DbConnection, account_id: int) -> frozenset[str]:
-        identity = await identity_store.get(conn, account_id)
-        if identity is None:
-            return frozenset()
-        return await person_store.keys_of(conn, identity.blind_index)
+        return await _keys_of(conn, await identity_store.get(conn, account_id))
 
     async def require_may_register(
         self, conn: DbConnection, keys: frozenset[str], now_ms: int
@@ -295,11 +292,13 @@ class Enforcement:
             recommendation=advice,
         )
 
-    async def own_in(self, conn: DbConnection, account_id: int) -> OwnStanding:
+    async def own_in(
+        self, conn: DbConnection, account_id: int, identity: StoredIdentity | None
+    ) -> OwnStanding:
         """What GET /me shows: the caller's sanctions in force and credit band, read within the
-        caller's transaction."""
+        caller's transaction, which read their `identity` too."""
         now_ms = self._now_ms()
-        rows = await self._history(conn, (SubjectType.USER, account_id))
+        rows = await sanction_store.of_person(conn, account_id, await _keys_of(conn, identity))
         return OwnStanding(
             sanctions=tuple(self._view(row) for row in rows if _in_force_at(row, now_ms)),
             credit=self._credit(self._points(rows, now_ms)),
@@ -860,3 +859,10 @@ def _refusal(kind: str, ends_at: int | None) -> Forbidden:
     code, what = REFUSALS[kind]
     until = "until it is lifted" if ends_at is None else f"until {iso_utc(ends_at)}"
     return Forbidden(f"{what} {until}; see your notices for the reasons", code=code)
+
+
+async def _keys_of(conn: DbConnection, identity: StoredIdentity | None) -> frozenset[str]:
+    """The keys of the person an identity is established to be (none without an identity)."""
+    if identity is None:
+        return frozenset()
+    return await person_store.keys_of(conn, identity.blind_index)

@@ -403,14 +403,11 @@ class IdentityService:
     async def own_view(self, account_id: int) -> MaskedIdentity | None:
         """What the owner sees of their identity: masked, with its verification state."""
         async with self._db.reading() as conn:
-            return await self.own_view_in(conn, account_id)
+            return self.own_view_of(await identity_store.get(conn, account_id))
 
-    async def own_view_in(self, conn: DbConnection, account_id: int) -> MaskedIdentity | None:
-        """`own_view` within the caller's transaction."""
-        row = await identity_store.get(conn, account_id)
-        if row is None:
-            return None
-        return self._masked(row)
+    def own_view_of(self, row: StoredIdentity | None) -> MaskedIdentity | None:
+        """`own_view` of an identity the caller read."""
+        return None if row is None else self._masked(row)
 
     def _masked(self, row: StoredIdentity) -> MaskedIdentity:
         claim = self._vault.open(row.account_id, row.key_id, row.sealed)
