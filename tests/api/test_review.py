@@ -166,6 +166,13 @@ async def test_a_held_post_reaches_subscribers_only_once_approved(
         await assert_nothing_pending(socket)
         assert (await bob.timeline())["posts"] == []
         assert_error(await bob.raw("GET", f"/api/v1/posts/{held['id']}"), 404, "post_not_found")
+        page = f"/api/v1/public-accounts/{account['id']}/posts"
+        assert (await bob.request("GET", page))["posts"] == []
+        # Its operator alone sees it, held.
+        own = await operator.request("GET", f"/api/v1/posts/{held['id']}")
+        assert (own["title"], own["moderation"]) == (title, "held")
+        shown = (await operator.request("GET", page))["posts"]
+        assert [(post["id"], post["moderation"]) for post in shown] == [(held["id"], "held")]
 
         case = await case_of(reviewer, "post", held["id"])
         assert case["sources"] == ["hold"]
@@ -958,3 +965,23 @@ async def test_a_restart_after_a_release_gives_no_stream_position_out_twice(
         for user in (alice, bob, carol):
             await user.aclose()
         second.stop()
+
+
+async def test_a_case_about_a_reviewer_is_another_reviewers(
+    make_user: MakeUser, make_staff: MakeStaff
+) -> None:
+    bob = await make_user("bob")
+    subject = await make_staff("reviewer", new=True)
+    colleague = await make_staff("reviewer")
+    assert (await report(bob, "user", subject.id, "fraud")).status_code == 201
+    case = await case_of(colleague, "user", subject.id)
+    claimed = await subject.raw("PUT", f"{CASES}/{case['id']}/claim")
+    assert_error(claimed, 403, "case_about_self")
+    assert_error(await decide_case(subject, case["id"], "approve"), 403, "case_about_self")
+    in_bulk = await subject.raw(
+        "POST",
+        "/api/v1/admin/review/decisions",
+        json={"case_ids": [case["id"]], "decision": "approve", "reason": "reviewed"},
+    )
+    assert_error(in_bulk, 403, "case_about_self")
+    assert (await decided_case(colleague, case["id"], "approve"))["decided_by"] == colleague.id

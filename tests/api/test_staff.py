@@ -279,6 +279,12 @@ async def test_a_reveal_names_what_it_is_for(alice: User, bob: User, make_staff:
         "POST", path, json={"reason": reason, "reference": f" case:{case['id']} "}
     )
     assert looked.status_code == 200, looked.text
+    # The case is about alice's message: it is no reason to look at bob, who reported it.
+    bobs = f"/api/v1/admin/identities/{bob.id}/reveal"
+    unrelated = await reviewer.raw(
+        "POST", bobs, json={"reason": reason, "reference": f"case:{case['id']}"}
+    )
+    assert_error(unrelated, 422, "reference_unrelated")
     authority = await reviewer.raw(
         "POST", path, json={"reason": reason, "reference": "request:京公网安-2026-118号"}
     )

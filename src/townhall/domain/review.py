@@ -40,6 +40,14 @@ TARGETS = (Target.MESSAGE, Target.POST, Target.USER, Target.GROUP, Target.PUBLIC
 REMOVABLE = (Target.MESSAGE, Target.POST)
 
 
+def users_concerned(target_type: str, target_id: int, author_id: int | None) -> frozenset[int]:
+    """The users a case is about: its item's author, and the user it targets."""
+    concerned = {target_id} if target_type == Target.USER else set()
+    if author_id is not None:
+        concerned.add(author_id)
+    return frozenset(concerned)
+
+
 class CaseState(StrEnum):
     OPEN = "open"
     ESCALATED = "escalated"  # waiting for an administrator

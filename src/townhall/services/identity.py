@@ -50,6 +50,7 @@ from townhall.domain.identity import (
 from townhall.domain.limits import Limits
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
+from townhall.domain.review import users_concerned
 from townhall.domain.time import iso_utc
 from townhall.services.audit import AuditTrail
 from townhall.services.enforcement import Enforcement
@@ -75,18 +76,25 @@ ROTATION_PAGE = 200
 ROTATION_PASSES = 5
 
 
-async def _require_referenced(conn: DbConnection, purpose: RevealReference) -> None:
-    """A case or an appeal named as the reason for a look must exist."""
+async def _require_referenced(conn: DbConnection, purpose: RevealReference, user_id: int) -> None:
+    """A case or an appeal named as the reason for a look must exist and be about the user:
+    the case's item is theirs or the case is about them; the appeal is theirs."""
     if purpose.kind == ReferenceKind.CASE:
-        found: object = await review_store.get_case(conn, purpose.record_id)
-        missing = NotFound("no such review case", code=ErrorCode.CASE_NOT_FOUND)
+        case = await review_store.get_case(conn, purpose.record_id)
+        if case is None:
+            raise NotFound("no such review case", code=ErrorCode.CASE_NOT_FOUND)
+        about = users_concerned(case.target_type, case.target_id, case.author_id)
     elif purpose.kind == ReferenceKind.APPEAL:
-        found = await sanction_store.get_appeal(conn, purpose.record_id)
-        missing = NotFound("no such appeal", code=ErrorCode.APPEAL_NOT_FOUND)
+        appeal = await sanction_store.get_appeal(conn, purpose.record_id)
+        if appeal is None:
+            raise NotFound("no such appeal", code=ErrorCode.APPEAL_NOT_FOUND)
+        about = frozenset({appeal.appellant_id})
     else:
         return  # an authority's request: its reference is its own, kept as given
-    if found is None:
-        raise missing
+    if user_id not in about:
+        raise PolicyRefusal(
+            f"{purpose} is not about user {user_id}", code=ErrorCode.REFERENCE_UNRELATED
+        )
 
 
 async def _on_file(conn: DbConnection, user_id: int) -> StoredIdentity:
@@ -526,7 +534,7 @@ class IdentityService:
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             row = await _on_file(conn, user_id)
-            await _require_referenced(conn, purpose)
+            await _require_referenced(conn, purpose, user_id)
             looks = await identity_store.accesses_since(conn, actor.account_id, now_ms - HOUR_MS)
             self._require_may_look(looks, now_ms)
             record_id = await identity_store.record_access(

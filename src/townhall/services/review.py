@@ -39,6 +39,7 @@ from townhall.domain.review import (
     joined,
     outcome_of,
     split,
+    users_concerned,
 )
 from townhall.domain.review import Verdict as ReviewVerdict
 from townhall.services.audit import AuditTrail
@@ -236,6 +237,11 @@ class ReviewDesk:
             raise Forbidden(
                 f"case {case.id} was escalated: an administrator decides it",
                 code=ErrorCode.CASE_ESCALATED,
+            )
+        if actor.account_id in users_concerned(case.target_type, case.target_id, case.author_id):
+            raise Forbidden(
+                f"case {case.id} is about your own account or content: another reviewer decides it",
+                code=ErrorCode.CASE_ABOUT_SELF,
             )
 
     def _check_claim(self, actor: Principal, case: StoredCase, now_ms: int) -> None:
