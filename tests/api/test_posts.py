@@ -328,6 +328,11 @@ async def test_the_timeline_merges_followed_accounts_newest_first(
     await bob.request("DELETE", f"/api/v1/public-accounts/{hills['id']}/subscription")
     assert [post["title"] for post in (await bob.timeline())["posts"]] == ["a3", "a1"]
     assert (await operators[2].timeline())["posts"] == []
+    # A `since` no answer gave out would skip every post up to it.
+    newest = max(post["id"] for post in posts.values())
+    for since in (newest + 10**6, 2**63 - 1):
+        beyond = await bob.raw("GET", "/api/v1/timeline", params={"since": since})
+        assert_error(beyond, 400, "cursor_invalid")
     assert_error(await bob.raw("GET", "/api/v1/timeline", params={"limit": 0}), 400)
 
 

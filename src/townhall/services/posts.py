@@ -66,7 +66,9 @@ from townhall.store.reach import StoredForward
 NO_UPPER_BOUND = 2**63 - 1
 # A removed post stays in timelines as its tombstone, so clients replace what they showed.
 SHOWN_IN_TIMELINES = (PostState.PUBLISHED, PostState.REMOVED)
-OPERATOR_DELETABLE = (PostState.PUBLISHED, PostState.HELD)
+# What an account's operator sees on its page and may delete: the published posts and the held.
+OPERATORS_POSTS = (PostState.PUBLISHED, PostState.HELD)
+PUBLISHED = (PostState.PUBLISHED,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +304,12 @@ class PostService:
                 before=before or NO_UPPER_BOUND,
                 limit=limit,
             )
+            if not rows and since > await post_store.newest_id(conn):
+                # No answer gave it out: keeping it would skip every post up to it.
+                raise InvalidInput(
+                    "since must be the latest of an earlier answer, or 0",
+                    code=ErrorCode.CURSOR_INVALID,
+                )
         # Ask with since=latest for what is new; older pages go on before the last post.
         latest = max(since, rows[0].id) if rows and before is None else since
         return TimelinePage(rows, latest)
@@ -319,7 +327,7 @@ class PostService:
             return await post_store.of_account(
                 conn,
                 public_account_id,
-                published=PostState.PUBLISHED,
+                shown=OPERATORS_POSTS if account.operator_id == actor.account_id else PUBLISHED,
                 before=before or NO_UPPER_BOUND,
                 limit=limit,
             )
@@ -349,7 +357,14 @@ class PostService:
     async def read(self, actor: Principal, post_id: int) -> ReadPost:
         """The post, counting the reader once as a unique view. Staff looking into a post are
         not its public: their reads must not push it over a threshold."""
-        post = await self._published(post_id)
+        async with self._db.reading() as conn:
+            post = await post_store.get(conn, post_id)
+        if post is not None and post.status == PostState.HELD:
+            # Its operator's alone until a reviewer lets it out; not a view of a published post.
+            if post.operator_id != actor.account_id:
+                raise NotFound("no such post", code=ErrorCode.POST_NOT_FOUND)
+            return ReadPost(post, reach_of(post))
+        post = _published(post)
         if actor.role in STAFF_ROLES:
             reach = reach_of(post)
         else:
@@ -358,12 +373,7 @@ class PostService:
 
     async def _published(self, post_id: int) -> PostWithAccount:
         async with self._db.reading() as conn:
-            post = await post_store.get(conn, post_id)
-        if post is None or not _readable(post.status, post.account_status):
-            raise NotFound("no such post", code=ErrorCode.POST_NOT_FOUND)
-        if post.status == PostState.REMOVED:
-            raise NotFound("the post was removed by moderation", code=ErrorCode.POST_REMOVED)
-        return post
+            return _published(await post_store.get(conn, post_id))
 
     async def delete(self, actor: Principal, post_id: int) -> None:
         """The operator takes a post down; evidence frozen by an escalation stays."""
@@ -375,7 +385,7 @@ class PostService:
             account = (
                 await account_store.get(conn, post.public_account_id) if post is not None else None
             )
-            if post is None or post.status not in OPERATOR_DELETABLE or account is None:
+            if post is None or post.status not in OPERATORS_POSTS or account is None:
                 raise NotFound("no such post", code=ErrorCode.POST_NOT_FOUND)
             if account.operator_id != actor.account_id:
                 # A held post is its operator's alone to see: to anyone else it is not there.
@@ -451,6 +461,15 @@ def _case_content(title: str, body: str, text: str, carried: list[StoredMedia]) 
     if carried:
         content["media_ids"] = [media.id for media in carried]
     return content
+
+
+def _published(post: PostWithAccount | None) -> PostWithAccount:
+    """The post, if published where anyone may read it."""
+    if post is None or not _readable(post.status, post.account_status):
+        raise NotFound("no such post", code=ErrorCode.POST_NOT_FOUND)
+    if post.status == PostState.REMOVED:
+        raise NotFound("the post was removed by moderation", code=ErrorCode.POST_REMOVED)
+    return post
 
 
 def _readable(post_status: str, account_status: str) -> bool:

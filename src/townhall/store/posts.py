@@ -95,19 +95,24 @@ async def post_times_since(conn: DbConnection, public_account_id: int, since_ms:
 
 
 async def of_account(
-    conn: DbConnection, public_account_id: int, *, published: str, before: int, limit: int
+    conn: DbConnection, public_account_id: int, *, shown: tuple[str, ...], before: int, limit: int
 ) -> list[PostWithAccount]:
     result = await conn.execute(
         _with_account()
         .where(
             posts.c.public_account_id == public_account_id,
-            posts.c.status == published,
+            posts.c.status.in_(shown),
             posts.c.id < before,
         )
         .order_by(posts.c.id.desc())
         .limit(limit)
     )
     return records(PostWithAccount, result)
+
+
+async def newest_id(conn: DbConnection) -> int:
+    """The newest post's id, of any account (0 before the first)."""
+    return await conn.scalar(select(func.max(posts.c.id))) or 0
 
 
 async def timeline(
