@@ -323,8 +323,9 @@ async def test_only_the_subject_may_appeal_and_bad_requests_are_refused(
     assert_error(await appeal(alice), 400, "appeal_target_invalid")
     both = await appeal(alice, sanction_id=warning["id"], case_id=1)
     assert_error(both, 400, "appeal_target_invalid")
-    blank = await appeal(alice, sanction_id=warning["id"], statement="   ")
-    assert_error(blank, 400, "statement_invalid")
+    for statement in ("   ", "\u200b\u200b", "it was\u202e a joke", "a\u0000b"):
+        refused = await appeal(alice, sanction_id=warning["id"], statement=statement)
+        assert_error(refused, 400, "statement_invalid")
     assert (await bob.request("GET", "/api/v1/appeals"))["appeals"] == []
 
     # A group's sanction is appealed by its owner, not by its members.
@@ -361,3 +362,15 @@ async def test_only_an_administrator_reverses_a_closure_on_appeal(
     other_admin = await make_staff("admin", new=True)
     assert (await decided(other_admin, pending["id"], "reverse"))["state"] == "reversed"
     assert (await alice.me())["sanctions"] == []
+
+
+async def test_an_appeal_is_a_reason_to_look_at_its_appellants_identity_only(
+    alice: User, bob: User, reviewer: User
+) -> None:
+    warning = await applied(reviewer, "user", alice.id, "warning")
+    filed = await appealed(alice, sanction_id=warning["id"])
+    look = {"reason": "checking the appellant's claim", "reference": f"appeal:{filed['id']}"}
+    of_bob = await reviewer.raw("POST", f"/api/v1/admin/identities/{bob.id}/reveal", json=look)
+    assert_error(of_bob, 422, "reference_unrelated")
+    of_alice = await reviewer.raw("POST", f"/api/v1/admin/identities/{alice.id}/reveal", json=look)
+    assert of_alice.status_code == 200, of_alice.text

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from townhall.domain.characters import LINE, clean
 from townhall.domain.errors import ErrorCode, InvalidInput, PolicyRefusal
 from townhall.domain.limits import Limits
 
@@ -97,19 +98,16 @@ def normalize_handle(handle: str) -> str:
 
 
 def check_display_name(display_name: str, limits: Limits) -> str:
-    name = display_name.strip()
-    if not name:
-        raise InvalidInput("display_name must not be empty", code=ErrorCode.DISPLAY_NAME_INVALID)
-    if len(name) > limits.max_display_name_chars:
-        raise InvalidInput(
-            f"display_name is limited to {limits.max_display_name_chars} characters",
-            code=ErrorCode.DISPLAY_NAME_TOO_LONG,
-        )
-    if _has_control_characters(name):
-        raise InvalidInput(
-            "display_name must not contain control characters", code=ErrorCode.DISPLAY_NAME_INVALID
-        )
-    return name
+    """A display name as stored: a name like every other (domain/characters.py)."""
+    return clean(
+        display_name,
+        field="display_name",
+        layout=LINE,
+        max_chars=limits.max_display_name_chars,
+        required=True,
+        invalid=ErrorCode.DISPLAY_NAME_INVALID,
+        too_long=ErrorCode.DISPLAY_NAME_TOO_LONG,
+    )
 
 
 def check_password(password: str) -> None:

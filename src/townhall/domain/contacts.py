@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 import msgspec
 
+from townhall.domain.characters import LINE, clean
 from townhall.domain.errors import ErrorCode, InvalidInput
 from townhall.domain.limits import Limits
 
@@ -38,18 +37,33 @@ OPEN_STATES = frozenset({RequestState.PENDING, RequestState.IGNORED})
 
 
 def check_greeting(greeting: str, limits: Limits) -> str:
-    """A greeting as stored: NFC, trimmed, within the limit, no control characters."""
-    text = unicodedata.normalize("NFC", greeting.strip())
-    if len(text) > limits.max_greeting_chars:
-        raise InvalidInput(
-            f"a greeting is limited to {limits.max_greeting_chars} characters",
-            code=ErrorCode.GREETING_TOO_LONG,
-        )
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise InvalidInput(
-            "a greeting must not contain control characters", code=ErrorCode.GREETING_INVALID
-        )
-    return text
+    """A greeting as stored: one line, NFC, trimmed, within the limit, nothing hidden; one that
+    shows nothing is no greeting ("")."""
+    return clean(
+        greeting,
+        field="greeting",
+        layout=LINE,
+        max_chars=limits.max_greeting_chars,
+        required=False,
+        invalid=ErrorCode.GREETING_INVALID,
+        too_long=ErrorCode.GREETING_TOO_LONG,
+    )
+
+
+def check_remark(remark: str | None, limits: Limits) -> str | None:
+    """A friend's remark as stored: a name like every other, or None for none (null, or a
+    remark that shows nothing)."""
+    if remark is None:
+        return None
+    cleaned = clean(
+        remark,
+        field="remark",
+        layout=LINE,
+        max_chars=limits.max_display_name_chars,
+        required=False,
+        invalid=ErrorCode.NAME_INVALID,
+    )
+    return cleaned or None
 
 
 def require_other(actor_id: int, other_id: int) -> None:

@@ -1,4 +1,5 @@
-"""Public-account naming rules: reserved terms, URLs, contact details, and the unique key."""
+"""Naming rules for every name and profile text (reserved terms, URLs, contact details), the
+stored form of names and short texts, and the key that keeps public-account names unique."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from typing import Literal
 
 import msgspec
 
+from townhall.domain import characters
+from townhall.domain.characters import LINE, PROSE, Layout
 from townhall.domain.errors import ErrorCode, InvalidInput, PolicyRefusal
 from townhall.domain.normalize import HAN, Normalized, fold, normalize, pinyin
 
-# Characters no name may hold: they break lines or cannot be stored.
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 # Pinyin matches names spelt in latin letters. Among hanzi it finds homophones, and two-syllable
 # ones are mostly other words (心花 and the 新华 of a road or bookshop, for "xinhua"); from three
 # syllables on (新化社 for 新华社) the likeness is deliberate.
@@ -78,46 +79,45 @@ class _NameForms:
 TextField = Literal[
     "announcement", "bio", "body", "description", "entity_name", "news_licence", "title"
 ]
-# Each free-text field's refusals: `<field>_invalid` (empty or control characters), `_too_long`.
-TEXT_FIELD_CODES: dict[TextField, tuple[ErrorCode, ErrorCode]] = {
-    "announcement": (ErrorCode.ANNOUNCEMENT_INVALID, ErrorCode.ANNOUNCEMENT_TOO_LONG),
-    "bio": (ErrorCode.BIO_INVALID, ErrorCode.BIO_TOO_LONG),
-    "body": (ErrorCode.BODY_INVALID, ErrorCode.BODY_TOO_LONG),
-    "description": (ErrorCode.DESCRIPTION_INVALID, ErrorCode.DESCRIPTION_TOO_LONG),
-    "entity_name": (ErrorCode.ENTITY_NAME_INVALID, ErrorCode.ENTITY_NAME_TOO_LONG),
-    "news_licence": (ErrorCode.NEWS_LICENCE_INVALID, ErrorCode.NEWS_LICENCE_TOO_LONG),
-    "title": (ErrorCode.TITLE_INVALID, ErrorCode.TITLE_TOO_LONG),
+# Each free-text field's refusals: `<field>_invalid` (empty, or a character it may not hold),
+# `_too_long`; and its layout: the one-line ones are names and titles, the rest prose.
+TEXT_FIELDS: dict[TextField, tuple[ErrorCode, ErrorCode, Layout]] = {
+    "announcement": (ErrorCode.ANNOUNCEMENT_INVALID, ErrorCode.ANNOUNCEMENT_TOO_LONG, PROSE),
+    "bio": (ErrorCode.BIO_INVALID, ErrorCode.BIO_TOO_LONG, PROSE),
+    "body": (ErrorCode.BODY_INVALID, ErrorCode.BODY_TOO_LONG, PROSE),
+    "description": (ErrorCode.DESCRIPTION_INVALID, ErrorCode.DESCRIPTION_TOO_LONG, PROSE),
+    "entity_name": (ErrorCode.ENTITY_NAME_INVALID, ErrorCode.ENTITY_NAME_TOO_LONG, LINE),
+    "news_licence": (ErrorCode.NEWS_LICENCE_INVALID, ErrorCode.NEWS_LICENCE_TOO_LONG, LINE),
+    "title": (ErrorCode.TITLE_INVALID, ErrorCode.TITLE_TOO_LONG, LINE),
 }
 
 
 def clean_text(value: str, field: TextField, max_chars: int, *, required: bool) -> str:
-    """Free text as stored (a description, a bio, a title): NFC, trimmed, within length, no
-    control characters but line breaks and tabs."""
-    invalid, too_long = TEXT_FIELD_CODES[field]
-    text = unicodedata.normalize("NFC", value.strip())
-    if required and not text:
-        raise InvalidInput(f"{field} must not be empty", code=invalid)
-    if len(text) > max_chars:
-        raise InvalidInput(f"{field} is limited to {max_chars} characters", code=too_long)
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
-        raise InvalidInput(f"{field} must not contain control characters", code=invalid)
-    return text
+    """Free text as stored (a description, a bio, a title): NFC, trimmed, within length, nothing
+    hidden (domain/characters.py); one that shows nothing is empty."""
+    invalid, too_long, layout = TEXT_FIELDS[field]
+    return characters.clean(
+        value,
+        field=field,
+        layout=layout,
+        max_chars=max_chars,
+        required=required,
+        invalid=invalid,
+        too_long=too_long,
+    )
 
 
-def _clean(name: str, *, max_chars: int) -> str:
-    """The name as stored: NFC, trimmed, within length, printable, with a letter or digit."""
-    cleaned = unicodedata.normalize("NFC", name).strip()
-    if not cleaned or len(cleaned) > max_chars:
-        raise InvalidInput(
-            f"the name must have 1 to {max_chars} characters", code=ErrorCode.NAME_INVALID
-        )
-    if any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in cleaned):
-        raise InvalidInput(
-            "the name may not contain control characters", code=ErrorCode.NAME_INVALID
-        )
-    if not normalize(cleaned).text:
-        raise InvalidInput("the name needs a letter or a digit", code=ErrorCode.NAME_INVALID)
-    return cleaned
+def clean_name(name: str, *, max_chars: int) -> str:
+    """A name as stored: one line, NFC, trimmed, within length, nothing hidden and something to
+    see (domain/characters.py)."""
+    return characters.clean(
+        name,
+        field="name",
+        layout=LINE,
+        max_chars=max_chars,
+        required=True,
+        invalid=ErrorCode.NAME_INVALID,
+    )
 
 
 def name_key(name: str) -> str:
@@ -143,8 +143,12 @@ class NameChecker:
 
     @staticmethod
     def clean(name: str, *, max_chars: int) -> str:
-        """The name as stored: NFC, trimmed, within length, printable, with a letter or digit."""
-        return _clean(name, max_chars=max_chars)
+        """A public account's name as stored: a name (clean_name) with a letter or a digit, for
+        a name of symbols alone has an empty key and could not be told from the next."""
+        cleaned = clean_name(name, max_chars=max_chars)
+        if not name_key(cleaned):
+            raise InvalidInput("the name needs a letter or a digit", code=ErrorCode.NAME_INVALID)
+        return cleaned
 
     def refuse(self, name: str, *, category: str | None) -> None:
         """Refuse a name (a display name, a group title, an account name) that breaks a rule:

@@ -11,6 +11,7 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 
 from townhall.domain.accounts import check_reason
+from townhall.domain.characters import PROSE, clean
 from townhall.domain.enforcement import DAY_MS, AppealState, AppealVerdict, SanctionState
 from townhall.domain.errors import (
     Conflict,
@@ -83,12 +84,14 @@ class Appeals:
             raise InvalidInput(
                 "appeal a sanction_id or a case_id", code=ErrorCode.APPEAL_TARGET_INVALID
             )
-        statement = statement.strip()
-        if not 1 <= len(statement) <= STATEMENT_MAX_CHARS:
-            raise InvalidInput(
-                f"statement must be 1-{STATEMENT_MAX_CHARS} characters",
-                code=ErrorCode.STATEMENT_INVALID,
-            )
+        statement = clean(
+            statement,
+            field="statement",
+            layout=PROSE,
+            max_chars=STATEMENT_MAX_CHARS,
+            required=True,
+            invalid=ErrorCode.STATEMENT_INVALID,
+        )
         try:
             return await self._insert(actor, sanction_id, case_id, statement)
         except IntegrityError:  # the same appeal, filed at the same moment elsewhere

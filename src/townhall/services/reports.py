@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from townhall.domain.accounts import AccountStatus
+from townhall.domain.characters import PROSE, clean
 from townhall.domain.enforcement import Capability
 from townhall.domain.errors import ErrorCode, InvalidInput, NotFound, Throttled
 from townhall.domain.limits import Limits
@@ -80,7 +81,7 @@ class ReportService:
         """File a report; returns it and whether it is new (a repeat returns the first one)."""
         require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
-        self._check(target_type, reason, detail)
+        detail = self._check(target_type, reason, detail)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             seen = await self._seen(conn, actor, target_type, target_id)
@@ -132,7 +133,8 @@ class ReportService:
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    def _check(self, target_type: str, reason: str, detail: str | None) -> None:
+    def _check(self, target_type: str, reason: str, detail: str | None) -> str | None:
+        """Refuse a report of an unknown target type or reason; the detail as stored."""
         if target_type not in TARGETS:
             raise InvalidInput(
                 f"target_type must be one of {', '.join(TARGETS)}",
@@ -143,11 +145,19 @@ class ReportService:
                 f"reason must be one of {', '.join(self._rules.report_reasons)}",
                 code=ErrorCode.REASON_INVALID,
             )
-        if detail is not None and len(detail) > self._rules.max_detail_chars:
-            raise InvalidInput(
-                f"detail must be at most {self._rules.max_detail_chars} characters",
-                code=ErrorCode.DETAIL_TOO_LONG,
-            )
+        if detail is None:
+            return None
+        # Cleaned as every text is (nothing hidden, lines welcome); one that shows nothing is none.
+        cleaned = clean(
+            detail,
+            field="detail",
+            layout=PROSE,
+            max_chars=self._rules.max_detail_chars,
+            required=False,
+            invalid=ErrorCode.DETAIL_INVALID,
+            too_long=ErrorCode.DETAIL_TOO_LONG,
+        )
+        return cleaned or None
 
     async def _check_reporter(self, conn: DbConnection, reporter_id: int, now_ms: int) -> None:
         limit = self._rules.reporter_limit
