@@ -90,3 +90,43 @@ def test_a_database_of_a_newer_release_is_refused(tmp_path: Path) -> None:
     code, said = finished(townhall(data_dir, "serve", "--port", "0"))
     assert code == SCHEMA_BEHIND
     assert "migrated by a newer release" in said
+
+
+def test_an_invitation_its_invitee_joined_the_group_without_is_used_up(tmp_path: Path) -> None:
+    """0024: before it, joining by a link, a request or being added left the invitation waiting,
+    for a member removed later to come back by."""
+    database = database_at(tmp_path / "data", "0023")
+    invitations = [  # group, invitee, state, invited at
+        (1, 10, "pending", 100),  # joined by a link at 150, since removed: used up
+        (1, 11, "pending", 300),  # invited again after leaving at 200: still waiting
+        (1, 12, "accepted", 100),  # answered already
+        (2, 10, "pending", 100),  # never joined group 2
+    ]
+    history = [(1, 10, "joined", 150), (1, 10, "removed", 180), (1, 11, "joined", 50)]
+    history += [(1, 11, "left", 200), (1, 12, "joined", 120)]
+    with sqlite3.connect(database) as db:
+        db.executemany(
+            "INSERT INTO invitations (conversation_id, invitee_id, inviter_id, state, created_at)"
+            " VALUES (?, ?, 1, ?, ?)",
+            invitations,
+        )
+        db.executemany(
+            "INSERT INTO member_history (conversation_id, account_id, change, at)"
+            " VALUES (?, ?, ?, ?)",
+            history,
+        )
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0024")
+    engine.dispose()
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            "SELECT conversation_id, invitee_id, state, answered_at FROM invitations"
+            " ORDER BY conversation_id, invitee_id"
+        ).fetchall()
+    assert rows == [
+        (1, 10, "superseded", 150),
+        (1, 11, "pending", None),
+        (1, 12, "accepted", None),
+        (2, 10, "pending", None),
+    ]

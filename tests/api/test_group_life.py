@@ -140,6 +140,78 @@ async def test_an_invitee_added_meanwhile_cannot_accept_the_older_invitation(
     )
 
 
+async def waiting_invitations(user: User) -> list[int]:
+    page = await user.request("GET", "/api/v1/invitations")
+    return [invitation["conversation_id"] for invitation in page["invitations"]]
+
+
+async def join_otherwise(way: str, owner: User, group: int, user: User) -> None:
+    """`user`, invited to the group, joins it without accepting: by a link, by an approved
+    request, or added at once by a later invitation."""
+    if way == "added":
+        assert (await invite(owner, group, user)).json()["added"] == [user.id]
+        return
+    link = await new_link(owner, group, needs_approval=way == "request")
+    await user.request("POST", LINKS, json={"token": link["token"]})
+    if way == "request":
+        await owner.request("POST", group_path(group, f"/join-requests/{user.id}/approve"))
+
+
+@pytest.mark.parametrize("way", ["link", "request", "added"])
+async def test_joining_any_other_way_uses_the_invitation_up_so_a_removed_member_stays_out(
+    way: str, alice: User, carol: User, reviewer: User
+) -> None:
+    group = (await alice.create_group("茶友", [carol.id]))["id"]  # carol invited, not added
+    assert await waiting_invitations(carol) == [group]
+
+    await join_otherwise(way, alice, group, carol)
+
+    assert carol.id in await members_of(alice, group)
+    assert await waiting_invitations(carol) == []
+    accept = f"/api/v1/invitations/{group}/accept"
+    assert_error(await carol.raw("POST", accept), 409, "already_member")
+    assert (await alice.raw("DELETE", group_path(group, f"/members/{carol.id}"))).status_code == 204
+
+    assert_error(await carol.raw("POST", accept), 404, "invitation_not_found")
+    assert_error(
+        await carol.raw("POST", f"/api/v1/invitations/{group}/decline"),
+        404,
+        "invitation_not_found",
+    )
+    assert carol.id not in await members_of(alice, group)
+    assert_error(await send(carol, group), 404, "conversation_not_found")
+    assert [c for uid, c, _ in await history(reviewer, group) if uid == carol.id] == [
+        "joined",
+        "removed",
+    ]
+
+
+@pytest.mark.parametrize("out", ["removed_by_an_admin", "left"])
+async def test_a_member_out_again_needs_a_new_invitation_to_come_back(
+    out: str, alice: User, bob: User, carol: User
+) -> None:
+    group = (await alice.create_group("茶友", [bob.id, carol.id]))["id"]
+    await bob.accept_invitation(group)
+    await alice.request("PUT", group_path(group, f"/admins/{bob.id}"))
+    link = await new_link(alice, group)
+    await carol.request("POST", LINKS, json={"token": link["token"]})  # not by her invitation
+
+    if out == "left":
+        assert (await carol.raw("POST", group_path(group, "/leave"))).status_code == 204
+    else:
+        removed = await bob.raw("DELETE", group_path(group, f"/members/{carol.id}"))
+        assert removed.status_code == 204
+
+    assert await waiting_invitations(carol) == []
+    assert_error(
+        await carol.raw("POST", f"/api/v1/invitations/{group}/accept"), 404, "invitation_not_found"
+    )
+    assert carol.id not in await members_of(alice, group)
+    # A new invitation is a new way in (the group is small: she is added at once).
+    assert (await invite(bob, group, carol)).json() == {"added": [carol.id], "invited": []}
+    assert carol.id in await members_of(alice, group)
+
+
 async def test_past_verified_identity_above_only_a_verified_identity_joins(
     small: Server, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:
@@ -325,6 +397,36 @@ async def test_ownership_is_handed_on_and_the_new_owner_dissolves_the_group(
         (alice.id, "dissolved"),
         (carol.id, "dissolved"),
     }
+
+
+async def test_the_group_routes_tell_a_direct_chats_members_it_is_no_group_and_others_nothing(
+    alice: User, bob: User, carol: User
+) -> None:
+    direct = (await alice.open_direct(bob.id))["id"]
+    assert (await alice.raw("GET", group_path(direct))).status_code == 200
+
+    for method, tail, body in (
+        ("PATCH", "", {"title": "茶友"}),
+        ("PATCH", "", {"mute_all": True}),
+        ("DELETE", "", None),
+        ("POST", "/leave", None),
+        ("POST", "/members", {"member_ids": [carol.id]}),
+        ("DELETE", f"/members/{bob.id}", None),
+        ("PUT", f"/admins/{bob.id}", None),
+        ("PUT", f"/mutes/{bob.id}", None),
+        ("POST", "/owner", {"user_id": bob.id}),
+        ("POST", "/links", {}),
+        ("GET", "/links", None),
+        ("GET", "/join-requests", None),
+    ):
+        path = group_path(direct, tail)
+        assert_error(await alice.raw(method, path, json=body), 409, "not_a_group")
+        assert_error(await carol.raw(method, path, json=body), 404, "conversation_not_found")
+
+    conversation = await bob.request("GET", group_path(direct))
+    assert conversation["kind"] == "direct"
+    assert {m["user_id"] for m in conversation["members"]} == {alice.id, bob.id}
+    await sent(alice, direct)
 
 
 # Settings and mutes ------------------------------------------------------------------------------

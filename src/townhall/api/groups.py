@@ -79,6 +79,7 @@ async def leave(
     "/conversations/{conversation_id}/members/{user_id}",
     summary="Remove a member from a group (its owner, or an admin an ordinary member)",
     status_code=204,
+    responses=errors(409),
     openapi_extra=needs(Permission.ACT),
 )
 async def remove_member(
@@ -131,6 +132,7 @@ async def unmake_admin(
     "/conversations/{conversation_id}/mutes/{user_id}",
     summary="Mute a member of a group (the owner, or an admin an ordinary member)",
     response_model=Conversation,
+    responses=errors(409),
     openapi_extra=needs(Permission.ACT),
 )
 async def mute(
@@ -148,6 +150,7 @@ async def mute(
     "/conversations/{conversation_id}/mutes/{user_id}",
     summary="Lift a member's mute",
     response_model=Conversation,
+    responses=errors(409),
     openapi_extra=needs(Permission.ACT),
 )
 async def unmute(
@@ -165,6 +168,7 @@ async def unmute(
     "/conversations/{conversation_id}/owner",
     summary="Hand the group to another member (the owner), who becomes its owner",
     response_model=Conversation,
+    responses=errors(409),
     openapi_extra=needs(Permission.ACT),
 )
 async def transfer(
@@ -179,6 +183,7 @@ async def transfer(
     "/conversations/{conversation_id}",
     summary="Dissolve a group (the owner): every member is taken out",
     status_code=204,
+    responses=errors(409),
     openapi_extra=needs(Permission.ACT),
 )
 async def dissolve(
@@ -192,7 +197,7 @@ async def dissolve(
     "/conversations/{conversation_id}",
     summary="Change a group's title, avatar, announcement, mute-all or who may invite",
     response_model=Conversation,
-    responses=errors(422),
+    responses=errors(409, 422),
     openapi_extra=needs(Permission.ACT),
 )
 async def update_group(
@@ -215,6 +220,7 @@ async def update_group(
     summary="Make a join link (a QR code's payload) to a group",
     status_code=201,
     response_model=JoinLink,
+    responses=errors(409),
     openapi_extra=needs(Permission.ACT),
 )
 async def create_link(
@@ -236,6 +242,7 @@ async def create_link(
     "/conversations/{conversation_id}/links",
     summary="List a group's join links that still work",
     response_model=JoinLinkPage,
+    responses=errors(409),
 )
 async def list_links(
     conversation_id: ConversationId,
@@ -255,6 +262,7 @@ async def list_links(
     "/conversations/{conversation_id}/links/{link_id}",
     summary="Revoke a join link",
     status_code=204,
+    responses=errors(409),
     openapi_extra=needs(Permission.ACT),
 )
 async def revoke_link(
@@ -287,6 +295,7 @@ async def join_by_link(body: LinkJoinIn, principal: PrincipalDep, services: Serv
     "/conversations/{conversation_id}/join-requests",
     summary="List the requests to join a group waiting for an answer",
     response_model=JoinRequestPage,
+    responses=errors(409),
 )
 async def join_requests(
     conversation_id: ConversationId,
@@ -335,6 +344,7 @@ async def approve_join_request(
     "/conversations/{conversation_id}/join-requests/{user_id}/decline",
     summary="Decline a request to join",
     response_model=DeclinedJoinRequest,
+    responses=errors(409),
     openapi_extra=needs(Permission.ACT),
 )
 async def decline_join_request(

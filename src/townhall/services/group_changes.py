@@ -18,9 +18,11 @@ from townhall.domain.messaging import (
     MANAGERS,
     ConversationKind,
     GroupRules,
+    InvitationState,
     MemberChange,
     MemberRole,
     needs_verified_identity,
+    require_group,
 )
 from townhall.services.messaging import MessagingService
 from townhall.services.principal import Principal
@@ -75,11 +77,13 @@ class GroupChanges:
         return int(self._clock() * 1000)
 
     async def group(self, conn: DbConnection, actor: Principal, conversation_id: int) -> Group:
-        """The group the caller is a member of; to anyone else it does not exist."""
+        """The group the caller is a member of; to anyone else it does not exist, and to a
+        member of a direct conversation it is not a group."""
         row = await conversation_store.get(conn, conversation_id)
         roles = await conversation_store.member_roles(conn, conversation_id)
-        if row is None or row.kind != ConversationKind.GROUP or actor.account_id not in roles:
+        if row is None or actor.account_id not in roles:
             raise NotFound("no such conversation", code=ErrorCode.CONVERSATION_NOT_FOUND)
+        require_group(row.kind)
         return Group(row, roles)
 
     async def managed(self, conn: DbConnection, actor: Principal, conversation_id: int) -> Group:
@@ -141,14 +145,27 @@ class GroupChanges:
         actor_id: int | None,
         link_id: int | None = None,
     ) -> ConversationView:
-        """Make them members, recorded with who let them in, and tell every member."""
+        """Make them members, recorded with who let them in, and tell every member. However
+        they came (invitation, link, approved request, added at once), an invitation of theirs
+        still waiting is used up: it does not let them back in once they are out again."""
         now_ms = self.now_ms()
         roles = dict.fromkeys(joiners, MemberRole.MEMBER)
         await conversation_store.insert_members(conn, group.id, roles, now_ms)
+        await conversation_store.answer_pending_invitations(
+            conn, group.id, joiners, state=InvitationState.SUPERSEDED, now_ms=now_ms
+        )
         changes = [MemberChangeRow(uid, MemberChange.JOINED, actor_id, link_id) for uid in joiners]
         return await self.record(
             conn, group.id, changes, change={"action": MemberChange.JOINED, "by": actor_id}
         )
+
+    async def remove_members(
+        self, conn: Transaction, conversation_id: int, account_ids: list[int]
+    ) -> None:
+        """Take them out of the group (removed, or leaving), with any invitation of theirs to it
+        still waiting: only a new invitation brings them back."""
+        await group_store.delete_members(conn, conversation_id, account_ids)
+        await conversation_store.delete_pending_invitations(conn, conversation_id, account_ids)
 
     async def record(
         self,
@@ -184,7 +201,8 @@ class GroupChanges:
         return view
 
     async def require_unmuted(self, actor: Principal, conversation_id: int) -> None:
-        """Refuse a non-member (as no such conversation) and a member muted in the group."""
+        """Refuse a non-member (as no such conversation), a direct conversation (not a group)
+        and a member muted in the group."""
         await self._messaging.require_unmuted(actor, conversation_id)
 
     async def view(self, conn: DbConnection, conversation_id: int) -> ConversationView:

@@ -47,6 +47,9 @@ from townhall.store.conversations import GroupInvitation, StoredConversation, St
 from townhall.store.database import Database, DbConnection, Transaction
 from townhall.store.groups import MemberChangeRow
 
+# Not answered by the invitee: still waiting, or used up by their joining another way.
+UNANSWERED = frozenset({InvitationState.PENDING, InvitationState.SUPERSEDED})
+
 
 @dataclass(frozen=True, slots=True)
 class NewGroup:
@@ -206,12 +209,15 @@ class Groups:
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         verified = await self._changes.verified([actor.account_id])
         async with self._db.writing() as conn:
-            invitation = await self._pending(conn, actor, conversation_id)
-            await self._enforcement.require_group_open(conversation_id)
-            row = await conversation_store.existing(conn, conversation_id)
-            group = Group(row, await conversation_store.member_roles(conn, conversation_id))
-            if actor.account_id in group.roles:  # added meanwhile by a later invitation
+            roles = await conversation_store.member_roles(conn, conversation_id)
+            invited = await conversation_store.invitation(conn, conversation_id, actor.account_id)
+            # In meanwhile by another way (added, a link, a request), which used the invitation
+            # up; once out again, a used-up invitation is no invitation.
+            if actor.account_id in roles and invited is not None and invited.state in UNANSWERED:
                 raise Conflict("already a member of the group", code=ErrorCode.ALREADY_MEMBER)
+            invitation = _waiting(invited)
+            await self._enforcement.require_group_open(conversation_id)
+            group = Group(await conversation_store.existing(conn, conversation_id), roles)
             joiner = [actor.account_id]
             await self._changes.require_may_join(conn, group, joiner, verified)
             await conversation_store.answer_invitation(
@@ -229,7 +235,7 @@ class Groups:
         require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         async with self._db.writing() as conn:
-            await self._pending(conn, actor, conversation_id)
+            _waiting(await conversation_store.invitation(conn, conversation_id, actor.account_id))
             await conversation_store.answer_invitation(
                 conn,
                 conversation_id,
@@ -238,16 +244,6 @@ class Groups:
                 now_ms=self._changes.now_ms(),
             )
         return InvitationState.DECLINED
-
-    async def _pending(
-        self, conn: DbConnection, actor: Principal, conversation_id: int
-    ) -> StoredInvitation:
-        invitation = await conversation_store.invitation(conn, conversation_id, actor.account_id)
-        if invitation is None or invitation.state != InvitationState.PENDING:
-            raise NotFound(
-                "no invitation of yours to that group", code=ErrorCode.INVITATION_NOT_FOUND
-            )
-        return invitation
 
     async def _tell_invitees(
         self, conn: Transaction, row: StoredConversation, invitee_ids: list[int], inviter_id: int
@@ -294,3 +290,10 @@ class Groups:
                 f"one person may belong to at most {self._rules.max_joined} groups",
                 code=ErrorCode.GROUP_JOIN_LIMIT,
             )
+
+
+def _waiting(invitation: StoredInvitation | None) -> StoredInvitation:
+    """The invitation, if it still waits for an answer: an answered or used-up one is none."""
+    if invitation is None or invitation.state != InvitationState.PENDING:
+        raise NotFound("no invitation of yours to that group", code=ErrorCode.INVITATION_NOT_FOUND)
+    return invitation

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
+from townhall.domain.messaging import InvitationState
 from townhall.store.database import DbConnection
 from townhall.store.records import record, record_or_none, records
 from townhall.store.schema import conversations, invitations, members
@@ -177,6 +178,17 @@ async def count_memberships(conn: DbConnection, account_id: int, kind: str) -> i
     return count or 0
 
 
+async def ids_of_member(conn: DbConnection, account_id: int, kind: str) -> list[int]:
+    """The conversations of a kind the account is a member of, by id."""
+    result = await conn.execute(
+        select(members.c.conversation_id)
+        .join(conversations, conversations.c.id == members.c.conversation_id)
+        .where(members.c.account_id == account_id, conversations.c.kind == kind)
+        .order_by(members.c.conversation_id)
+    )
+    return list(result.scalars())
+
+
 # Invitations -------------------------------------------------------------------------------------
 
 
@@ -246,4 +258,32 @@ async def answer_invitation(
             invitations.c.invitee_id == invitee_id,
         )
         .values(state=state, answered_at=now_ms)
+    )
+
+
+async def answer_pending_invitations(
+    conn: DbConnection, conversation_id: int, invitee_ids: list[int], *, state: str, now_ms: int
+) -> None:
+    """Answer whichever of the invitees' invitations to the group still wait."""
+    await conn.execute(
+        update(invitations)
+        .where(
+            invitations.c.conversation_id == conversation_id,
+            invitations.c.invitee_id.in_(invitee_ids),
+            invitations.c.state == InvitationState.PENDING,
+        )
+        .values(state=state, answered_at=now_ms)
+    )
+
+
+async def delete_pending_invitations(
+    conn: DbConnection, conversation_id: int, invitee_ids: list[int]
+) -> None:
+    """Withdraw whichever of the invitees' invitations to the group still wait."""
+    await conn.execute(
+        delete(invitations).where(
+            invitations.c.conversation_id == conversation_id,
+            invitations.c.invitee_id.in_(invitee_ids),
+            invitations.c.state == InvitationState.PENDING,
+        )
     )
