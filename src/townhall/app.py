@@ -230,6 +230,28 @@ async def running_services(
     passwords = PasswordHashing.of_profile(
         settings.password_hash_profile, at_once=settings.password_hashes_at_once
     )
+    group_admin = GroupAdmin(
+        database,
+        group_changes,
+        standings,
+        enforcement,
+        names,
+        content_check,
+        limits=limits,
+    )
+    contacts = Contacts(
+        database,
+        bus,
+        ties,
+        identity,
+        enforcement,
+        names,
+        content_check,
+        pack.contacts,
+        limits=limits,
+        rate_limits=rate_limits,
+        clock=clock,
+    )
     services = Services(
         accounts=AccountService(
             database,
@@ -246,6 +268,9 @@ async def running_services(
             session_ttl_seconds=settings.session_ttl_hours * 3600,
             clock=clock,
             invalidations=invalidations,
+            messaging=messaging,
+            group_admin=group_admin,
+            contacts=contacts,
         ),
         identity=identity,
         messaging=messaging,
@@ -260,15 +285,7 @@ async def running_services(
             pack.groups,
             limits=limits,
         ),
-        group_admin=GroupAdmin(
-            database,
-            group_changes,
-            standings,
-            enforcement,
-            names,
-            content_check,
-            limits=limits,
-        ),
+        group_admin=group_admin,
         join_links=JoinLinks(database, group_changes, enforcement),
         sync=sync,
         public_accounts=PublicAccountService(
@@ -346,19 +363,7 @@ async def running_services(
             classifiers_enabled=settings.classifiers,
             clock=clock,
         ),
-        contacts=Contacts(
-            database,
-            bus,
-            ties,
-            identity,
-            enforcement,
-            names,
-            content_check,
-            pack.contacts,
-            limits=limits,
-            rate_limits=rate_limits,
-            clock=clock,
-        ),
+        contacts=contacts,
     )
     message_log.start()
     reach.start()

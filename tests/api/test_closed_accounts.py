@@ -1,6 +1,6 @@
 """A closed account may log in, read its notices, appeal and leave, and nothing else: every write
 route of the API, walked from the OpenAPI document so that a new route cannot slip past, refuses
-it with 403."""
+it with 403. Nobody messages it directly while it is closed."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from tests.support import (
     applied,
     assert_error,
     full_sync,
+    lifted,
     notices_of,
+    send,
+    sent,
     walk_write_routes,
     world_of,
 )
@@ -58,3 +61,18 @@ async def test_over_the_websocket_a_closed_account_sends_nothing(
                 break
     assert frame["type"] == "error" and frame["error"]["code"] == "account_closed", frame
     assert_error(await alice.raw("POST", "/api/v1/me/phone/code"), 403, "account_closed")
+
+
+async def test_a_direct_message_to_a_closed_account_is_refused_until_the_closure_is_lifted(
+    alice: User, bob: User, admin: User
+) -> None:
+    chat = (await alice.open_direct(bob.id))["id"]
+    last = await sent(alice, chat)  # the sender's view of bob is cached now
+    closure = await applied(admin, "user", bob.id, "close")
+
+    assert_error(await send(alice, chat), 409, "recipient_inactive")
+    # What was sent just before may still be taken back.
+    recall = f"/api/v1/conversations/{chat}/messages/{last['id']}/recall"
+    assert (await alice.request("POST", recall))["recalled"] is True
+    await lifted(admin, closure["id"])
+    await sent(alice, chat)

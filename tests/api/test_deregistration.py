@@ -1,13 +1,16 @@
 """Deregistration: the profile and credentials go at once, the identity after the pack's
-retention (`townhall admin purge-identities`, and hourly in the server)."""
+retention (`townhall admin purge-identities`, and hourly in the server); the user leaves every
+group (handing on those they own), their ties to everyone go, and nobody messages them again."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import time
+from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import (
     PASSWORD,
@@ -15,11 +18,21 @@ from tests.conftest import (
     MakeUser,
     Server,
     ServerPool,
+    User,
     fresh_identity,
     post_registration,
     unique_handle,
 )
-from tests.support import assert_error, query_db
+from tests.support import (
+    applied,
+    assert_error,
+    befriend,
+    full_sync,
+    group_of,
+    query_db,
+    send,
+    sent,
+)
 
 
 async def log_in(server: Server, handle: str) -> httpx.Response:
@@ -188,3 +201,207 @@ async def test_the_server_purges_by_itself(servers: ServerPool, make_user: MakeU
         assert "purged 1 identities" in server.log()
     finally:
         server.stop()
+
+
+# What a deregistered user leaves behind: groups, ties, chats --------------------------------------
+
+
+def group_path(group_id: int, tail: str = "") -> str:
+    return f"/api/v1/conversations/{group_id}{tail}"
+
+
+async def deregistered(user: User) -> None:
+    answer = await user.raw("DELETE", "/api/v1/me")
+    assert answer.status_code == 204, answer.text
+
+
+async def members_of(user: User, group_id: int) -> dict[int, str]:
+    group = await user.request("GET", group_path(group_id))
+    return {m["user_id"]: m["role"] for m in group["members"]}
+
+
+async def changes(user: User, group_id: int) -> list[dict[str, Any]]:
+    """The `change` of each event about the group the user received, in order."""
+    events, _ = await full_sync(user)
+    return [
+        e["change"]
+        for e in events
+        if e["type"] == "conversation" and e["conversation"]["id"] == group_id and "change" in e
+    ]
+
+
+async def history(reviewer: User, group_id: int) -> list[tuple[int, str, int | None]]:
+    page = await reviewer.request("GET", f"/api/v1/admin/groups/{group_id}/history")
+    return [(e["user_id"], e["change"], e["actor_id"]) for e in page["history"]]
+
+
+async def contact_ids(user: User) -> set[int]:
+    return {c["user_id"] for c in (await user.request("GET", "/api/v1/contacts"))["contacts"]}
+
+
+async def requesters(user: User) -> set[int]:
+    page = await user.request("GET", "/api/v1/friend-requests")
+    return {r["requester_id"] for r in page["requests"]}
+
+
+@pytest.mark.usefixtures("no_server_errors")
+async def test_a_group_the_deregistered_user_owned_passes_to_its_longest_serving_admin(
+    make_user: MakeUser, reviewer: User
+) -> None:
+    owner, first, second, third = [await make_user(n) for n in ("owner", "m", "a", "b")]
+    group = (await group_of(owner, "茶友", first, second, third))["id"]
+    # Made admin in the other order: what counts is who has been in the group longest.
+    for admin in (third, second):
+        await owner.request("PUT", group_path(group, f"/admins/{admin.id}"))
+
+    await deregistered(owner)
+
+    assert await members_of(first, group) == {
+        first.id: "member",
+        second.id: "owner",
+        third.id: "admin",
+    }
+    for member in (first, second, third):
+        assert (await changes(member, group))[-2:] == [
+            {"action": "made_owner", "by": owner.id, "user_ids": [second.id]},
+            {"action": "left", "by": owner.id, "user_ids": [owner.id]},
+        ]
+    assert (await history(reviewer, group))[-2:] == [
+        (second.id, "made_owner", owner.id),
+        (owner.id, "left", owner.id),
+    ]
+    # The new owner runs the group: hands it on, names admins, dissolves it.
+    await second.request("PUT", group_path(group, f"/admins/{first.id}"))
+    assert (await second.raw("DELETE", group_path(group))).status_code == 204
+
+
+@pytest.mark.usefixtures("no_server_errors")
+async def test_without_admins_the_longest_serving_member_takes_over_and_a_group_of_one_ends(
+    server: Server, make_user: MakeUser, reviewer: User
+) -> None:
+    owner, late, early = [await make_user(n) for n in ("owner", "late", "early")]
+    shared = (await owner.create_group("茶友", [late.id, early.id]))["id"]
+    for member in (early, late):  # `early` joins first, though registered after `late`
+        await member.accept_invitation(shared)
+    alone = (await owner.create_group("独处", []))["id"]
+
+    await deregistered(owner)
+
+    assert await members_of(late, shared) == {early.id: "owner", late.id: "member"}
+    assert (await changes(late, shared))[-2] == {
+        "action": "made_owner",
+        "by": owner.id,
+        "user_ids": [early.id],
+    }
+    # Nobody else was in it: it ends as its owner's dissolving it would.
+    assert (await history(reviewer, alone))[-1] == (owner.id, "dissolved", owner.id)
+    ended = query_db(
+        server.data_dir,
+        "SELECT dissolved_at IS NOT NULL, (SELECT count(*) FROM members WHERE conversation_id = ?)"
+        " FROM conversations WHERE id = ?",
+        alone,
+        alone,
+    )
+    assert ended == [(1, 0)]
+
+
+@pytest.mark.usefixtures("no_server_errors")
+async def test_a_deregistered_admin_or_member_is_in_no_group_any_more(
+    server: Server, make_user: MakeUser, reviewer: User
+) -> None:
+    owner, leaving, other = [await make_user(n) for n in ("owner", "leaving", "other")]
+    run = (await group_of(owner, "茶友", leaving, other))["id"]
+    await owner.request("PUT", group_path(run, f"/admins/{leaving.id}"))
+    joined = (await group_of(owner, "读书会", leaving))["id"]
+    waiting = (await owner.create_group("等你", [leaving.id]))["id"]  # invited, never answered
+    invitations = "SELECT count(*) FROM invitations WHERE conversation_id = ?"
+    assert query_db(server.data_dir, invitations, waiting) == [(1,)]
+
+    await deregistered(leaving)
+
+    assert await members_of(owner, run) == {owner.id: "owner", other.id: "member"}
+    assert await members_of(owner, joined) == {owner.id: "owner"}
+    for member in (owner, other):
+        assert (await changes(member, run))[-1] == {
+            "action": "left",
+            "by": leaving.id,
+            "user_ids": [leaving.id],
+        }
+    assert (leaving.id, "left", leaving.id) in await history(reviewer, joined)
+    # Nobody can let the account back in by an invitation it never answered.
+    assert query_db(server.data_dir, invitations, waiting) == [(0,)]
+
+
+@pytest.mark.usefixtures("no_server_errors")
+async def test_deregistering_takes_the_user_out_of_everyones_contacts_and_friend_requests(
+    server: Server, make_user: MakeUser
+) -> None:
+    leaving, friend, asking, asked, blocker, blocked = [
+        await make_user(n) for n in ("leaving", "friend", "asking", "asked", "blocker", "blocked")
+    ]
+    await befriend(leaving, friend)
+    await asking.request_friend(leaving.id, "你好")
+    await leaving.request_friend(asked.id, "你好")
+    for owner, other in ((blocker, leaving), (leaving, blocked)):
+        await owner.request("PUT", f"/api/v1/contacts/{other.id}/block")
+    assert leaving.id in await contact_ids(friend)
+    assert leaving.id in await requesters(asked)
+    _, since = await full_sync(friend)
+
+    await deregistered(leaving)
+
+    for user in (friend, asking, asked, blocker, blocked):
+        assert leaving.id not in await contact_ids(user)
+        assert leaving.id not in await requesters(user)
+    told, _ = await full_sync(friend, since)
+    assert [e["contact"] for e in told if e["type"] == "contact"] == [
+        {
+            "user_id": leaving.id,
+            "friend": False,
+            "friend_since": None,
+            "remark": None,
+            "blocked": False,
+        }
+    ]
+    left_over = query_db(
+        server.data_dir,
+        "SELECT (SELECT count(*) FROM contacts WHERE ? IN (owner_id, contact_id)),"
+        " (SELECT count(*) FROM friend_requests WHERE ? IN (requester_id, addressee_id))",
+        leaving.id,
+        leaving.id,
+    )
+    assert left_over == [(0, 0)]
+
+
+@pytest.mark.usefixtures("no_server_errors")
+async def test_a_direct_message_to_a_deregistered_account_is_refused(
+    make_user: MakeUser,
+) -> None:
+    leaving, friend = await make_user("leaving"), await make_user("friend")
+    chat = (await friend.open_direct(leaving.id))["id"]
+    await sent(friend, chat, "在吗")  # the chat's members are cached now
+
+    await deregistered(leaving)
+
+    assert_error(await send(friend, chat, "还在吗"), 409, "recipient_inactive")
+    async with friend.websocket() as socket:
+        client_id = await socket.send_message(chat, "还在吗")
+        while (frame := await socket.receive()).get("client_id") != client_id:
+            pass
+    assert frame["type"] == "error" and frame["error"]["code"] == "recipient_inactive", frame
+    # What was said stays readable.
+    history = await friend.history(chat)
+    assert [m["text"] for m in history["messages"]] == ["在吗"]
+
+
+@pytest.mark.usefixtures("no_server_errors")
+async def test_a_closed_owner_may_deregister_and_still_hands_the_group_on(
+    make_user: MakeUser, admin: User
+) -> None:
+    owner, member = await make_user("owner"), await make_user("member")
+    group = (await group_of(owner, "茶友", member))["id"]
+    await applied(admin, "user", owner.id, "close", reason="a fraud ring")
+
+    await deregistered(owner)
+
+    assert await members_of(member, group) == {member.id: "owner"}

@@ -96,7 +96,7 @@ async def test_migrations_create_exactly_the_schema_the_code_uses(database: Data
     index_tables = INDEX_TABLES | (FTS5_SHADOW_TABLES if database.single_process else set())
     assert tables == TABLES | index_tables | {"alembic_version"}
     assert differences == []
-    assert version == head_revision() == "0023"
+    assert version == head_revision() == "0025"
 
 
 async def test_migrating_twice_changes_nothing_and_keeps_the_data(database_url: str) -> None:

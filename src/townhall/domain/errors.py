@@ -47,6 +47,7 @@ class ErrorCode(StrEnum):
     DECISION_INVALID = "decision_invalid", 400, "not one of the decisions the request can make"
     DESCRIPTION_INVALID = "description_invalid", 400, "the description contains control characters"
     DESCRIPTION_TOO_LONG = "description_too_long", 400, "the description is longer than the limit"
+    DETAIL_INVALID = "detail_invalid", 400, "a report's detail contains control characters"
     DETAIL_TOO_LONG = "detail_too_long", 400, "a report's detail is longer than the limit"
     DIRECT_SELF = "direct_self", 400, "a direct conversation with oneself"
     DISPLAY_NAME_INVALID = "display_name_invalid", 400, "the display name is empty or contains control characters"
@@ -131,6 +132,7 @@ class ErrorCode(StrEnum):
 
     # 403: the caller may not ------------------------------------------------------------------
     ACCOUNT_CLOSED = "account_closed", 403, "the account is closed by a sanction"
+    CASE_ABOUT_SELF = "case_about_self", 403, "a case about a reviewer's own account or content is another reviewer's"
     CASE_ESCALATED = "case_escalated", 403, "the case is escalated: only an administrator claims or decides it"
     CREDIT_TOO_LOW = "credit_too_low", 403, "the account's credit band does not allow this yet"
     GROUP_CLOSED = "group_closed", 403, "the group is closed by a sanction"
@@ -224,11 +226,13 @@ class ErrorCode(StrEnum):
     PHONE_ALREADY_VERIFIED = "phone_already_verified", 409, "the phone is already confirmed"
     PUBLIC_ACCOUNT_LIMIT = "public_account_limit", 409, "the identity holds the most public accounts of this kind allowed"
     PUBLIC_ACCOUNT_STATE = "public_account_state", 409, "the public account is not in the state this needs"
+    RECIPIENT_INACTIVE = "recipient_inactive", 409, "the other member of the direct conversation is deregistered or its account closed: messages reach nobody"
     RESCAN_RUNNING = "rescan_running", 409, "a rescan is running already; one runs at a time"
     ROTATION_INCOMPLETE = "rotation_incomplete", 409, "identities are still sealed under older keys: rotate again"
     SANCTION_NOT_ACTIVE = "sanction_not_active", 409, "the sanction is already lifted, ended or reversed"
     # group life
     ALREADY_MEMBER = "already_member", 409, "the user is already a member of the group"
+    NOT_A_GROUP = "not_a_group", 409, "the conversation is a direct one, not a group"
     OWNER_MUST_TRANSFER = "owner_must_transfer", 409, "the owner leaves only after transferring ownership, or by dissolving the group"
     # contacts
     ALREADY_FRIENDS = "already_friends", 409, "the two are friends already"
@@ -281,6 +285,7 @@ class ErrorCode(StrEnum):
     PUBLIC_ACCOUNT_NOT_APPROVED = "public_account_not_approved", 422, "the public account is not approved: it neither publishes nor takes subscribers"
     PUBLIC_ACCOUNT_SUSPENDED = "public_account_suspended", 422, "the public account is suspended"
     REASON_REQUIRED = "reason_required", 422, "a staff action needs a reason of the right length"
+    REFERENCE_UNRELATED = "reference_unrelated", 422, "the case or appeal a reveal names is not about the user revealed"
     REFUTING_POST_NOT_ENTITLED = "refuting_post_not_entitled", 422, "a refuting post must come from an account entitled to news"
     REGISTRATION_NUMBER_INVALID = "registration_number_invalid", 422, "the registration number is not valid for its type"
     REGISTRATION_NUMBER_REQUIRED = "registration_number_required", 422, "an organisation's account needs its registration number and type"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 
 import msgspec
 
+from townhall.domain.characters import LINE, MESSAGE, clean, hides_something, shows_something
 from townhall.domain.errors import (
+    Conflict,
     ErrorCode,
     Forbidden,
     InvalidInput,
@@ -20,7 +21,6 @@ from townhall.domain.limits import Limits
 
 CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]+")
 AVATAR_PATTERN = re.compile(r"[A-Za-z0-9_.:/-]{1,256}")
-ALLOWED_CONTROL_CHARACTERS = frozenset("\n\r\t")  # line breaks of any platform, tabs
 
 
 class ConversationKind:
@@ -38,6 +38,7 @@ class InvitationState:
     PENDING = "pending"
     ACCEPTED = "accepted"
     DECLINED = "declined"
+    SUPERSEDED = "superseded"  # the invitee joined another way first: used up all the same
 
 
 class GroupRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -151,6 +152,13 @@ def no_such_message() -> NotFound:
     return NotFound("no such message in this conversation", code=ErrorCode.MESSAGE_NOT_FOUND)
 
 
+def require_group(kind: str) -> None:
+    """Refuse a group's change on a direct conversation, to one of its two members (anyone else
+    has been told there is no such conversation)."""
+    if kind != ConversationKind.GROUP:
+        raise Conflict("this is a direct conversation, not a group", code=ErrorCode.NOT_A_GROUP)
+
+
 def invitation_waits_for_consent(members_after: int, rules: GroupRules) -> bool:
     """Past `invite_consent_above` members an invitee joins only by accepting."""
     return members_after > rules.invite_consent_above
@@ -173,16 +181,20 @@ def check_avatar(avatar: str) -> str:
 
 def check_message_text(text: str, limits: Limits, *, required: bool = True) -> str:
     """A message's text; it may be empty when it carries media (`required` False)."""
-    if required and not text.strip():
+    # Only invisible characters are as empty as only spaces; a zero-width joiner inside an emoji
+    # sequence, or Arabic and Hebrew, are text like any other.
+    if required and not shows_something(text):
         raise InvalidInput("text must not be empty", code=ErrorCode.TEXT_EMPTY)
     if len(text.encode()) > limits.max_message_bytes:
         raise TooLarge(
             f"text is limited to {limits.max_message_bytes} bytes of UTF-8",
             code=ErrorCode.MESSAGE_TOO_LARGE,
         )
-    # isprintable() is the fast path for the common message without any control character.
-    if not text.isprintable() and _has_forbidden_controls(text):
-        raise InvalidInput("text must not contain control characters", code=ErrorCode.TEXT_INVALID)
+    if hides_something(text, MESSAGE):
+        raise InvalidInput(
+            "text must not contain control characters or text-direction overrides",
+            code=ErrorCode.TEXT_INVALID,
+        )
     return text
 
 
@@ -199,17 +211,15 @@ def check_client_id(client_id: str, limits: Limits) -> str:
 
 
 def check_group_title(title: str, limits: Limits) -> str:
-    stripped = title.strip()
-    if not stripped or len(stripped) > limits.max_group_title_chars:
-        raise InvalidInput(
-            f"title must be 1-{limits.max_group_title_chars} characters",
-            code=ErrorCode.TITLE_INVALID,
-        )
-    if any(unicodedata.category(ch) == "Cc" for ch in stripped):
-        raise InvalidInput(
-            "title must not contain control characters", code=ErrorCode.TITLE_INVALID
-        )
-    return stripped
+    """A group's title as stored: a name like every other (domain/characters.py)."""
+    return clean(
+        title,
+        field="title",
+        layout=LINE,
+        max_chars=limits.max_group_title_chars,
+        required=True,
+        invalid=ErrorCode.TITLE_INVALID,
+    )
 
 
 def group_invitee_ids(creator_id: int, member_ids: Iterable[int], limits: Limits) -> list[int]:
@@ -230,12 +240,6 @@ def direct_pair_key(first_id: int, second_id: int) -> str:
         raise InvalidInput("a direct conversation needs another user", code=ErrorCode.DIRECT_SELF)
     low, high = sorted((first_id, second_id))
     return f"{low}:{high}"
-
-
-def _has_forbidden_controls(text: str) -> bool:
-    return any(
-        unicodedata.category(ch) == "Cc" and ch not in ALLOWED_CONTROL_CHARACTERS for ch in text
-    )
 
 
 class MessageModeration:

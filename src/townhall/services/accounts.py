@@ -43,9 +43,12 @@ from townhall.domain.policy import AgreementRules, PolicyPack
 from townhall.domain.public_accounts import AccountState
 from townhall.services.audit import AuditTrail
 from townhall.services.caches import Invalidations
+from townhall.services.contacts import Contacts
 from townhall.services.enforcement import Enforcement, OwnStanding
+from townhall.services.group_admin import GroupAdmin
 from townhall.services.identity import IdentityService, MaskedIdentity
 from townhall.services.known_sessions import CheckedSession, KnownSessions
+from townhall.services.messaging import MessagingService
 from townhall.services.names import Names
 from townhall.services.passwords import PasswordHashing
 from townhall.services.principal import Principal, require
@@ -131,9 +134,15 @@ class AccountService:
         session_ttl_seconds: float,
         clock: Callable[[], float],
         invalidations: Invalidations,
+        messaging: MessagingService,
+        group_admin: GroupAdmin,
+        contacts: Contacts,
     ) -> None:
         self._db = database
         self._audit = audit
+        self._messaging = messaging
+        self._group_admin = group_admin
+        self._contacts = contacts
         self._bus = bus
         self._identity = identity
         self._standings = standings
@@ -319,7 +328,10 @@ class AccountService:
 
     async def deregister(self, principal: Principal) -> None:
         """Erase the profile and credentials and close the public accounts the user runs; the
-        identity stays only as long as the pack says."""
+        identity stays only as long as the pack says. The user leaves every group (one they own
+        passes to another member, or ends with them), their ties to everyone go, and a direct
+        message to them is refused from then on: all in this one transaction, whatever
+        sanctions hold on them."""
         require(principal, Permission.ACT)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
@@ -340,6 +352,9 @@ class AccountService:
                 reason="the operator deregistered",
                 now_ms=now_ms,
             )
+            await self._group_admin.leave_every_group(conn, principal.account_id)
+            await self._contacts.drop_ties_of(conn, principal.account_id)
+            await self._messaging.forget_direct_of(conn, principal.account_id)
             conn.after_commit(lambda: self._known_sessions.forget_account(principal.account_id))
             conn.after_commit(lambda: self._standings.forget(principal.account_id))
             conn.after_commit(lambda: self._sign_out_sockets(principal.account_id, None))

@@ -19,6 +19,7 @@ from townhall.domain.contacts import (
     ContactRules,
     RequestState,
     check_greeting,
+    check_remark,
     require_other,
 )
 from townhall.domain.enforcement import Capability
@@ -363,15 +364,15 @@ class Contacts:
             await self._set_friends(conn, actor.account_id, user_id, None)
 
     async def set_remark(self, actor: Principal, user_id: int, remark: str | None) -> StoredTie:
-        """Name a friend as the caller likes (None or empty: no remark); a remark is a name, held
-        to the rules of every name."""
+        """Name a friend as the caller likes (None or empty: no remark). A remark is a name in
+        its form, but one only the caller reads: no reserved terms (Names.check_private)."""
         require_other(actor.account_id, user_id)
         await self._may_interact(actor)
-        if remark is not None and remark.strip():
-            remark = self._names.clean(remark, max_chars=self._limits.max_display_name_chars)
-            await self._names.check(name=remark, author_id=actor.account_id, subject_type="remark")
-        else:
-            remark = None
+        remark = check_remark(remark, self._limits)
+        if remark is not None:
+            await self._names.check_private(
+                remark, author_id=actor.account_id, subject_type="remark"
+            )
         async with self._db.writing() as conn:
             await self._friend_of(conn, actor.account_id, user_id)
             return await self._save_and_tell(conn, actor.account_id, user_id, remark=remark)
@@ -391,6 +392,31 @@ class Contacts:
             )
             conn.after_commit(lambda: self._ties.forget(actor.account_id, user_id))
         return saved
+
+    async def drop_ties_of(self, conn: Transaction, account_id: int) -> None:
+        """Deregistration's part, in its transaction: every tie to and from the account goes,
+        friendships and remarks, and blocks either way too (the account never acts again, and a
+        block of it would stay in the blocker's list, nameless, with no way to lift it), with
+        every friend request between it and anyone. Whoever had a tie to it gets a `contact`
+        event with the tie as it now stands, none; once it commits, every process forgets the
+        pairs' cached ties."""
+        ties = await contact_store.ties_with(conn, account_id)
+        await contact_store.delete_ties_with(conn, account_id)
+        now_ms = self._now_ms()
+        for tie in ties:
+            if tie.owner_id != account_id:
+                ended = StoredTie(tie.owner_id, account_id, None, None, None, now_ms)
+                await self._append(
+                    conn, EventType.CONTACT, contact_event, render_contact(ended), [tie.owner_id]
+                )
+        others = {tie.owner_id for tie in ties} | {tie.contact_id for tie in ties}
+        others.discard(account_id)
+
+        def forget() -> None:
+            for other_id in others:
+                self._ties.forget(account_id, other_id)
+
+        conn.after_commit(forget)
 
     async def _set_friends(
         self, conn: Transaction, first_id: int, second_id: int, since: int | None

@@ -193,6 +193,12 @@ class Enforcement:
                 code=ErrorCode.CREDIT_TOO_LOW,
             )
 
+    async def user_closed(self, account_id: int) -> bool:
+        """Whether a sanction closes the user's account now: asked of a direct message's
+        recipient, from the same cache as the sender's own sanctions."""
+        in_force = await self._in_force((SubjectType.USER, account_id))
+        return not CLOSING.isdisjoint(in_force.active(self._now_ms()))
+
     async def require_group_open(self, conversation_id: int) -> None:
         in_force = await self._in_force((SubjectType.GROUP, conversation_id))
         for kind, ends_at in in_force.active(self._now_ms()).items():

@@ -4,6 +4,7 @@ recorded in the membership history and told to the members (services/group_chang
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from townhall.domain.enforcement import Capability
@@ -34,9 +35,10 @@ from townhall.services.names import Names
 from townhall.services.principal import Principal, require
 from townhall.services.rendering import ConversationView
 from townhall.services.standing import Standings
+from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
 from townhall.store import groups as group_store
-from townhall.store.database import Database
+from townhall.store.database import Database, Transaction
 from townhall.store.groups import MemberChangeRow, MemberHistoryEntry
 
 
@@ -87,14 +89,40 @@ class GroupAdmin:
                     "transfer the group's ownership first, or dissolve it",
                     code=ErrorCode.OWNER_MUST_TRANSFER,
                 )
-            await group_store.delete_members(conn, conversation_id, [actor.account_id])
-            await self._changes.record(
-                conn,
-                conversation_id,
-                [MemberChangeRow(actor.account_id, MemberChange.LEFT, actor.account_id)],
-                change={"action": MemberChange.LEFT, "by": actor.account_id},
-                also_tell=[actor.account_id],
-            )
+            await self._left(conn, conversation_id, actor.account_id)
+
+    async def _left(self, conn: Transaction, conversation_id: int, account_id: int) -> None:
+        """The member is out of the group: recorded, and told with everyone left."""
+        await self._changes.remove_members(conn, conversation_id, [account_id])
+        await self._changes.record(
+            conn,
+            conversation_id,
+            [MemberChangeRow(account_id, MemberChange.LEFT, account_id)],
+            change={"action": MemberChange.LEFT, "by": account_id},
+            also_tell=[account_id],
+        )
+
+    async def leave_every_group(self, conn: Transaction, account_id: int) -> None:
+        """Deregistration's part, in its transaction: the account leaves every group it is in,
+        as `leave` does, whatever sanctions hold on it or on the group (a group is never left
+        without an owner). A group it owns passes first to its longest-serving admin, else its
+        longest-serving member, recorded and told as the owner's transfer; one nobody else is
+        left in ends as the owner's dissolving it does."""
+        for conversation_id in await conversation_store.ids_of_member(
+            conn, account_id, ConversationKind.GROUP
+        ):
+            row = await conversation_store.existing(conn, conversation_id)
+            group = Group(row, await conversation_store.member_roles(conn, conversation_id))
+            if group.role_of(account_id) == MemberRole.OWNER:
+                # Members deregistered before deregistering took them out are passed over.
+                staying = await account_store.active_user_ids(conn, group.roles)
+                successor = _successor(group, account_id, staying)
+                if successor is None:
+                    await self._dissolved(conn, group, account_id)
+                    continue
+                await self._hand_over(conn, conversation_id, account_id, successor)
+            await self._left(conn, conversation_id, account_id)
+        await group_store.withdraw_waiting(conn, account_id)
 
     async def remove(self, actor: Principal, conversation_id: int, user_id: int) -> None:
         """Take a member out: the owner anyone else, an admin only ordinary members. The removed
@@ -103,7 +131,7 @@ class GroupAdmin:
         async with self._db.writing() as conn:
             group = await self._changes.managed(conn, actor, conversation_id)
             _require_above(group, actor, self._member(group, user_id))
-            await group_store.delete_members(conn, conversation_id, [user_id])
+            await self._changes.remove_members(conn, conversation_id, [user_id])
             await self._changes.record(
                 conn,
                 conversation_id,
@@ -147,18 +175,22 @@ class GroupAdmin:
             await self._enforcement.require_group_open(conversation_id)
             if self._member(group, user_id) == MemberRole.OWNER:
                 raise InvalidInput("you already own the group", code=ErrorCode.TRANSFER_TO_SELF)
-            await group_store.update_member(
-                conn, conversation_id, user_id, role=MemberRole.OWNER, muted=0
-            )
-            await group_store.update_member(
-                conn, conversation_id, actor.account_id, role=MemberRole.MEMBER
-            )
-            return await self._changes.record(
-                conn,
-                conversation_id,
-                [MemberChangeRow(user_id, MemberChange.MADE_OWNER, actor.account_id)],
-                change={"action": MemberChange.MADE_OWNER, "by": actor.account_id},
-            )
+            return await self._hand_over(conn, conversation_id, actor.account_id, user_id)
+
+    async def _hand_over(
+        self, conn: Transaction, conversation_id: int, owner_id: int, user_id: int
+    ) -> ConversationView:
+        """The member becomes the owner, unmuted, and the owner an ordinary member."""
+        await group_store.update_member(
+            conn, conversation_id, user_id, role=MemberRole.OWNER, muted=0
+        )
+        await group_store.update_member(conn, conversation_id, owner_id, role=MemberRole.MEMBER)
+        return await self._changes.record(
+            conn,
+            conversation_id,
+            [MemberChangeRow(user_id, MemberChange.MADE_OWNER, owner_id)],
+            change={"action": MemberChange.MADE_OWNER, "by": owner_id},
+        )
 
     async def dissolve(self, actor: Principal, conversation_id: int) -> None:
         """The owner ends the group: every member is taken out and told; its messages and its
@@ -166,17 +198,17 @@ class GroupAdmin:
         await self._may(actor, Capability.INTERACT)
         async with self._db.writing() as conn:
             group = await self._changes.owned(conn, actor, conversation_id)
-            await group_store.dissolve(conn, conversation_id, self._changes.now_ms())
-            await self._changes.record(
-                conn,
-                conversation_id,
-                [
-                    MemberChangeRow(uid, MemberChange.DISSOLVED, actor.account_id)
-                    for uid in group.roles
-                ],
-                change={"action": MemberChange.DISSOLVED, "by": actor.account_id, "user_ids": []},
-                also_tell=list(group.roles),
-            )
+            await self._dissolved(conn, group, actor.account_id)
+
+    async def _dissolved(self, conn: Transaction, group: Group, owner_id: int) -> None:
+        await group_store.dissolve(conn, group.id, self._changes.now_ms())
+        await self._changes.record(
+            conn,
+            group.id,
+            [MemberChangeRow(uid, MemberChange.DISSOLVED, owner_id) for uid in group.roles],
+            change={"action": MemberChange.DISSOLVED, "by": owner_id, "user_ids": []},
+            also_tell=list(group.roles),
+        )
 
     async def mute(
         self, actor: Principal, conversation_id: int, user_id: int, *, muted: bool
@@ -287,6 +319,14 @@ class GroupAdmin:
                 "that user is not a member of the group", code=ErrorCode.MEMBER_NOT_FOUND
             )
         return role
+
+
+def _successor(group: Group, owner_id: int, staying: Collection[int]) -> int | None:
+    """Who takes over a group its owner leaves for good: of the members staying, the admin who
+    joined first, else the member who did (the roles are in the order they joined)."""
+    others = [uid for uid in group.roles if uid != owner_id and uid in staying]
+    admins = [uid for uid in others if group.roles[uid] == MemberRole.ADMIN]
+    return next(iter(admins or others), None)
 
 
 def _require_above(group: Group, actor: Principal, target_role: str) -> None:

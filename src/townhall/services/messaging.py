@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from townhall.bus.base import Bus, user_channel
 from townhall.domain.enforcement import Capability
-from townhall.domain.errors import ErrorCode, Forbidden, InvalidInput, NotFound, Throttled
+from townhall.domain.errors import Conflict, ErrorCode, Forbidden, InvalidInput, NotFound, Throttled
 from townhall.domain.events import (
     EventType,
     conversation_event,
@@ -38,6 +38,7 @@ from townhall.domain.messaging import (
     checked_mentions,
     direct_pair_key,
     no_such_message,
+    require_group,
 )
 from townhall.domain.moderation import Decision, Surface
 from townhall.domain.permissions import Permission
@@ -63,6 +64,7 @@ from townhall.services.rendering import (
 )
 from townhall.services.search_rate import SearchRate
 from townhall.services.standing import Standings
+from townhall.store import accounts as account_store
 from townhall.store import conversations as conversation_store
 from townhall.store import media as media_store
 from townhall.store import messages as message_store
@@ -91,6 +93,7 @@ class Members:
     id_set: frozenset[int]
     managers: frozenset[int]  # a group's owner and admins: they may mention everyone
     muted: frozenset[int]  # who may not send: muted one by one, or by "mute all"
+    gone: frozenset[int] = frozenset()  # a direct conversation's deregistered member
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,10 +381,11 @@ class MessagingService:
             self._classifiers.submit(text, subject)
 
     async def _require_may_write(
-        self, actor: Principal, members: Members, conversation_id: int
+        self, actor: Principal, members: Members, conversation_id: int, *, reaches: bool = True
     ) -> str:
         """What a send needs of the sender (and of a group): the same for every write into a
-        conversation. Returns the content check's surface for it."""
+        conversation. Returns the content check's surface for it. A write that `reaches` the
+        other member of a direct conversation (not a recall) also needs their account active."""
         if members.kind == ConversationKind.GROUP:
             _require_unmuted(actor, members)
             await self._enforcement.require_user_may(actor.account_id, Capability.SEND_GROUP)
@@ -391,8 +395,17 @@ class MessagingService:
         await self._enforcement.require_user_may(actor.account_id, Capability.SEND_DIRECT)
         await self._standings.require_may(actor.account_id, Capability.SEND_DIRECT)
         recipient_id = next((i for i in members.ids if i != actor.account_id), None)
-        if recipient_id is not None:  # the pack's friends-first rule, and blocks
+        if recipient_id is not None:
+            # The pack's friends-first rule, and blocks, first: one who may not message the
+            # other learns nothing of their account.
             await self._ties.require_may_message(actor.account_id, recipient_id)
+            if reaches and (
+                recipient_id in members.gone or await self._enforcement.user_closed(recipient_id)
+            ):
+                raise Conflict(
+                    "the other member's account is deregistered or closed: messages reach nobody",
+                    code=ErrorCode.RECIPIENT_INACTIVE,
+                )
         return Surface.DIRECT
 
     async def _check_reply(self, actor: Principal, conversation_id: int, reply_to: int) -> None:
@@ -417,7 +430,8 @@ class MessagingService:
         moderation removed, changes nothing."""
         require(actor, Permission.ACT)
         members = await self._require_member(actor, conversation_id)
-        await self._require_may_write(actor, members, conversation_id)
+        # A message sent just before the other's account closed may still be taken back.
+        await self._require_may_write(actor, members, conversation_id, reaches=False)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             message = await message_store.get(conn, message_id)
@@ -565,13 +579,19 @@ class MessagingService:
         return members
 
     async def require_unmuted(self, actor: Principal, conversation_id: int) -> None:
-        """Refuse a write into a group by a member muted there (a send, an invitation)."""
-        _require_unmuted(actor, await self._require_member(actor, conversation_id))
+        """Refuse a change to a group (an invitation, its title) by a non-member, as no such
+        conversation; on a direct conversation, as not a group; and by a member muted there."""
+        members = await self._require_member(actor, conversation_id)
+        require_group(members.kind)
+        _require_unmuted(actor, members)
 
     async def _read_members(self, conversation_id: int) -> Members:
         async with self._db.reading() as conn:
             conversation = await conversation_store.get(conn, conversation_id)
             roles, muted = await conversation_store.roles_and_mutes(conn, conversation_id)
+            direct = conversation is not None and conversation.kind == ConversationKind.DIRECT
+            # Deregistering leaves every group, but not a direct conversation's history.
+            gone = await account_store.deregistered_among(conn, roles) if direct else set()
         ids = tuple(roles)
         if conversation is None:
             return Members(ConversationKind.DIRECT, ids, frozenset(ids), frozenset(), frozenset())
@@ -582,11 +602,22 @@ class MessagingService:
         )
         if conversation.mute_all:  # the owner and admins are never muted by "mute all"
             muted |= frozenset(ids) - managers
-        return Members(conversation.kind, ids, frozenset(ids), managers, muted)
+        return Members(conversation.kind, ids, frozenset(ids), managers, muted, frozenset(gone))
 
     def forget_members(self, conversation_id: int) -> None:
         """Once a change of a conversation's members commits: read them again on next use."""
         self._invalidations.forget(Topic.MEMBERS, conversation_id)
+
+    async def forget_direct_of(self, conn: Transaction, account_id: int) -> None:
+        """Deregistration's part: once it commits, the account's direct conversations read their
+        members again, and find it gone."""
+        direct = await conversation_store.ids_of_member(conn, account_id, ConversationKind.DIRECT)
+
+        def forget() -> None:
+            for conversation_id in direct:
+                self.forget_members(conversation_id)
+
+        conn.after_commit(forget)
 
     async def _view(
         self, row: StoredConversation, conn: DbConnection | None = None

@@ -96,6 +96,17 @@ async def active_user_ids(conn: DbConnection, account_ids: Iterable[int]) -> set
     return {row.id for row in result}
 
 
+async def deregistered_among(conn: DbConnection, account_ids: Iterable[int]) -> set[int]:
+    """Those of `account_ids` whose holders deregistered (users' or staff's)."""
+    result = await conn.execute(
+        select(accounts.c.id).where(
+            accounts.c.id.in_(list(set(account_ids))),
+            accounts.c.status == AccountStatus.DEREGISTERED,
+        )
+    )
+    return {row.id for row in result}
+
+
 async def record_agreement(
     conn: DbConnection, *, account_id: int, version: str, ip: str | None, now_ms: int
 ) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, delete, or_, select, update
 
 from townhall.domain.messaging import MemberRole
 from townhall.store.database import DbConnection
@@ -91,6 +91,32 @@ async def save_tie(
     saved = await tie(conn, owner_id, contact_id)
     assert saved is not None
     return saved
+
+
+async def ties_with(conn: DbConnection, account_id: int) -> list[StoredTie]:
+    """Every side of every tie the account is in: its own and others' of it."""
+    result = await conn.execute(
+        select(contacts).where(
+            (contacts.c.owner_id == account_id) | (contacts.c.contact_id == account_id)
+        )
+    )
+    return records(StoredTie, result)
+
+
+async def delete_ties_with(conn: DbConnection, account_id: int) -> None:
+    """Both sides of every tie the account is in, and every friend request between it and
+    anyone, open or answered."""
+    await conn.execute(
+        delete(contacts).where(
+            (contacts.c.owner_id == account_id) | (contacts.c.contact_id == account_id)
+        )
+    )
+    await conn.execute(
+        delete(friend_requests).where(
+            (friend_requests.c.requester_id == account_id)
+            | (friend_requests.c.addressee_id == account_id)
+        )
+    )
 
 
 async def ties_of(conn: DbConnection, owner_id: int, *, after: int, limit: int) -> list[StoredTie]:

@@ -250,6 +250,22 @@ async def join_requests_in(
     return records(StoredJoinRequest, result)
 
 
+async def withdraw_waiting(conn: DbConnection, account_id: int) -> None:
+    """Take back, in every group, the account's invitations and join requests still waiting."""
+    await conn.execute(
+        delete(invitations).where(
+            invitations.c.invitee_id == account_id,
+            invitations.c.state == InvitationState.PENDING,
+        )
+    )
+    await conn.execute(
+        delete(join_requests).where(
+            join_requests.c.account_id == account_id,
+            join_requests.c.state == JoinRequestState.PENDING,
+        )
+    )
+
+
 async def answer_join_request(
     conn: DbConnection,
     conversation_id: int,

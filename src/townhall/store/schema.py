@@ -632,6 +632,8 @@ contacts = Table(
     Column("remark", String(1024), nullable=True),
     Column("blocked_at", BigInteger, nullable=True),
     Column("updated_at", BigInteger, nullable=False),
+    # Others' ties to an account: found when it deregisters, without a scan of every tie.
+    Index("ix_contacts_contact_id", "contact_id"),
 )
 
 # A user's contact privacy settings; no row: every one off.

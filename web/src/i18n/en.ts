@@ -141,6 +141,7 @@ export const en = {
   "error.retry_after": "Too many tries: try again in {seconds} s.",
   "error.content_blocked": "Not sent: it matches content our rules block ({message}).",
   "error.messages_not_accepted": "They accept messages from friends only: send a friend request first.",
+  "error.recipient_inactive": "Their account is deregistered or closed: messages no longer reach them.",
   "error.handle_taken": "That handle is taken.",
   "error.identity_limit": "This document already has the most accounts allowed.",
   "error.id_checksum": "The document number's check digit is wrong: please check it.",

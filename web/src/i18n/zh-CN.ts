@@ -143,6 +143,7 @@ export const zhCN: Record<MessageKey, string> = {
   "error.retry_after": "尝试次数过多，请 {seconds} 秒后再试。",
   "error.content_blocked": "未发送：内容触及平台规则禁止的内容（{message}）。",
   "error.messages_not_accepted": "对方只接收好友的消息：请先发送好友申请。",
+  "error.recipient_inactive": "对方账号已注销或已被封禁，消息无法送达。",
   "error.handle_taken": "这个账号已被占用。",
   "error.identity_limit": "该证件名下的账号已达上限。",
   "error.id_checksum": "证件号码校验位不对，请核对。",
