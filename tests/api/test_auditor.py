@@ -320,7 +320,7 @@ async def test_lists_page_and_filter_by_period_and_category(
     for params, code in [
         ({"since": "yesterday"}, "date_invalid"),
         ({"since": local_day(1), "until": local_day(-1)}, "period_invalid"),
-        ({"limit": 501}, "invalid_request"),
+        ({"limit": 501}, "limit_invalid"),
     ]:
         assert_error(await auditor.raw("GET", f"{AUDIT}/cases", params=params), 400, code)
     answer = await auditor.raw("GET", f"{AUDIT}/stats", params={"period": "year"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from tests.conftest import (
     AGREEMENT_VERSION,
     PASSWORD,
+    MakeStaff,
     Server,
     User,
     fresh_identity,
@@ -416,3 +418,32 @@ def test_no_conversation_body_makes_the_server_fail(
     if answer.status_code not in (200, 201):
         assert_error(answer, answer.status_code)
         assert 400 <= answer.status_code < 500
+
+
+async def test_every_list_refuses_a_limit_out_of_range_with_one_code(
+    alice: User, make_staff: MakeStaff
+) -> None:
+    """Walked from the OpenAPI document: a route's own bounds and its service's say the same, to
+    each role that may read the list (to the others, that they may not)."""
+    callers = [alice, await make_staff("admin"), await make_staff("auditor")]
+    spec = await alice.request("GET", "/openapi.json")
+    lists = [
+        path
+        for path, operations in spec["paths"].items()
+        if any(p["name"] == "limit" for p in operations.get("get", {}).get("parameters", []))
+    ]
+    assert len(lists) >= 20
+    for path in lists:
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        required = {
+            p["name"]: "x" for p in spec["paths"][path]["get"]["parameters"] if p.get("required")
+        }
+        for limit in (0, -1, 10**6):
+            codes = {
+                (await caller.raw("GET", url, params={**required, "limit": limit})).json()["error"][
+                    "code"
+                ]
+                for caller in callers
+            }
+            assert "limit_invalid" in codes, (path, limit, codes)
+            assert codes <= {"limit_invalid", "role_required"}, (path, limit, codes)

@@ -333,7 +333,9 @@ async def test_the_timeline_merges_followed_accounts_newest_first(
     for since in (newest + 10**6, 2**63 - 1):
         beyond = await bob.raw("GET", "/api/v1/timeline", params={"since": since})
         assert_error(beyond, 400, "cursor_invalid")
-    assert_error(await bob.raw("GET", "/api/v1/timeline", params={"limit": 0}), 400)
+    assert_error(
+        await bob.raw("GET", "/api/v1/timeline", params={"limit": 0}), 400, "limit_invalid"
+    )
 
 
 # Live push --------------------------------------------------------------------------------------

@@ -243,7 +243,7 @@ async def test_an_empty_or_too_long_query_and_a_page_out_of_range_are_refused(
         assert_error(await search(alice, path, " \uff0c。\uff01 "), 400, "query_empty")
         assert_error(await search(alice, path, "好" * 101), 400, "query_too_long")
         assert (await search(alice, path, "好" * 100)).status_code == 200
-        assert_error(await search(alice, path, "好", limit=51), 400, "invalid_request")
+        assert_error(await search(alice, path, "好", limit=51), 400, "limit_invalid")
         assert_error(await search(alice, path, "好", cursor="x"), 400, "cursor_invalid")
         assert_error(await alice.raw("GET", path), 400, "invalid_request")
 

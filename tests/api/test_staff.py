@@ -386,7 +386,7 @@ async def test_the_queue_lists_pending_identities_masked_and_in_pages(
     assert_error(
         await reviewer.raw("GET", "/api/v1/admin/identities", params={"limit": 0}),
         400,
-        "invalid_request",
+        "limit_invalid",
     )
 
 

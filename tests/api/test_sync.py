@@ -137,7 +137,7 @@ async def test_a_long_poll_with_nothing_new_returns_empty_after_the_timeout(
         ({"timeout": -1}, "invalid_request"),
         ({"timeout": "nan"}, None),
         ({"timeout": "inf"}, None),
-        ({"limit": 0}, "invalid_request"),
+        ({"limit": 0}, "limit_invalid"),
         ({"limit": 501}, "limit_invalid"),
         ({"since": -1}, "invalid_request"),
         ({"since": "soon"}, "invalid_request"),

@@ -31,6 +31,9 @@ CODE_BY_HTTP_STATUS = {
 CHOICE_CODE_BY_FIELD = {"kind": ErrorCode.SANCTION_KIND_INVALID}
 CHOICE_ERRORS = frozenset({"enum", "literal_error"})
 INVALID_INPUT_CODES = {code.value: code for code in ErrorCode if code.status == 400}
+# A page's `limit` out of its range is `limit_invalid` on every list, whether the route's own
+# bounds or the service's refused it.
+RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
 
 
 def error_body(code: ErrorCode, message: str) -> dict[str, dict[str, str]]:
@@ -120,6 +123,8 @@ def describe_validation_error(exc: RequestValidationError) -> tuple[ErrorCode, s
     choice_code = _choice_code(first)
     if choice_code is not None:
         return choice_code, f"{where} must be {first['ctx']['expected']}", where
+    if first.get("type") in RANGE_ERRORS and first.get("loc", ())[-1:] == ("limit",):
+        return ErrorCode.LIMIT_INVALID, f"{where}: {first.get('msg', 'is out of range')}", where
     return ErrorCode.INVALID_REQUEST, f"{where}: {first.get('msg', 'is not valid')}", where
 
 
