@@ -314,12 +314,13 @@ async def test_a_removed_message_is_tombstoned_for_every_member_and_its_text_ban
     assert await full_history(bob, chat) == []
 
 
-async def test_only_texts_of_eight_or_more_characters_are_banked(
+async def test_only_texts_long_enough_to_be_uncommon_are_banked(
     alice: User, bob: User, carol: User, reviewer: User
 ) -> None:
+    """16 Latin letters or digits, a Chinese character counting two (domain/moderation.py)."""
     group = (await group_of(alice, "茶话会", bob, carol))["id"]
     tag = uuid.uuid4().hex
-    short, long = f"百家乐{tag[:4]}", f"百家乐{tag[4:9]}"  # 7 and 8 characters
+    short, long = f"百家乐{tag[:9]}", f"百家乐{tag[9:19]}"  # widths 6 + 9 = 15 and 6 + 10 = 16
     for text in (short, long):
         message = await sent(alice, group, text)
         case = await case_of(reviewer, "message", message["id"])

@@ -20,6 +20,7 @@ from townhall.domain.moderation import (
     decide,
     image_decision,
     strictest,
+    too_common_to_bank,
 )
 
 RULES = ModerationRules(
@@ -198,3 +199,18 @@ def test_the_strictest_of_a_text_s_and_its_images_verdicts_wins_with_all_their_r
     assert both.reasons == (*text.reasons, *image.reasons)
     assert strictest(Verdict(Decision.ALLOW), Verdict(Decision.ALLOW)).reasons == ()
     assert strictest(Verdict(Decision.ALLOW), image) == image
+
+
+@pytest.mark.parametrize(
+    ("skeleton", "too_common"),
+    [
+        ("ok", True),
+        ("hellobob", True),  # "hello bob": removing it once must not block it for everyone
+        ("a" * 15, True),
+        ("buycheappillsnow", False),  # 16 letters
+        ("借我点钱给你", True),  # 6 characters: 12
+        ("借我点钱给你好吗", False),  # 8 characters: 16
+    ],
+)
+def test_a_short_removed_text_is_not_banked(skeleton: str, too_common: bool) -> None:
+    assert too_common_to_bank(skeleton) is too_common

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -173,6 +174,18 @@ def image_decision(rules: ImageRules, surface: str, opinion: str) -> str:
     if decision == Decision.BLOCK and opinion in IMAGE_HOLD_OPINIONS:
         return Decision.HOLD
     return decision
+
+
+# A removed text shorter than this is not banked: removing "hello bob" or "ok" in one context
+# must not block it for everyone. A wide (CJK) character holds about a word: it counts two, so
+# 16 Latin letters or digits, or 8 Chinese characters.
+MIN_BANKED_WIDTH = 16
+
+
+def too_common_to_bank(skeleton: str) -> bool:
+    """Whether a removed text's skeleton is too short to block everywhere it is said."""
+    width = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in skeleton)
+    return width < MIN_BANKED_WIDTH
 
 
 def decide(text: str, matches: Sequence[Match], surface: str, rules: ModerationRules) -> Verdict:

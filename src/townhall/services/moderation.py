@@ -25,6 +25,7 @@ from townhall.domain.moderation import (
     Verdict,
     decide,
     strictest,
+    too_common_to_bank,
 )
 from townhall.domain.near_duplicates import NearDuplicates, Sketch, sketch
 from townhall.domain.permissions import Permission
@@ -40,8 +41,6 @@ from townhall.store.review import BankEntry
 
 log = logging.getLogger(__name__)
 UPSERT_CHUNK = 5_000
-# Shorter texts are not banked: removing "ok" in one context must not block it everywhere.
-MIN_BANKED_CHARS = 8
 HASH_MATCH = "hash"
 NEAR_MATCH = "near_duplicate"
 EXCERPT_CHARS = 200  # of a banked text, in its statement of reasons
@@ -161,7 +160,7 @@ class ContentCheck:
     def fingerprint(self, text: str) -> Banked | None:
         """What the hash bank keeps of a removed text, or None for one too short to bank."""
         skeleton = normalize.skeleton(text)
-        if len(skeleton) < MIN_BANKED_CHARS:
+        if too_common_to_bank(skeleton):
             return None
         return Banked(hashlib.sha256(skeleton.encode()).digest(), sketch(skeleton))
 
