@@ -375,11 +375,16 @@ async def test_deregistering_takes_the_user_out_of_everyones_contacts_and_friend
 
 @pytest.mark.usefixtures("no_server_errors")
 async def test_a_direct_message_to_a_deregistered_account_is_refused(
-    make_user: MakeUser,
+    servers: ServerPool, make_user: MakeUser
 ) -> None:
-    leaving, friend = await make_user("leaving"), await make_user("friend")
+    """Under cn-2014, where only friends chat: deregistering ends the friendship too, and the
+    friend is told the account is gone, not to send a friend request."""
+    cn = servers.shared(policy_pack="cn-2014")
+    leaving, friend = await make_user("leaving", on=cn), await make_user("friend", on=cn)
+    await befriend(friend, leaving)
     chat = (await friend.open_direct(leaving.id))["id"]
     await sent(friend, chat, "在吗")  # the chat's members are cached now
+    await sent(friend, chat, "说错了")
 
     await deregistered(leaving)
 
@@ -389,9 +394,12 @@ async def test_a_direct_message_to_a_deregistered_account_is_refused(
         while (frame := await socket.receive()).get("client_id") != client_id:
             pass
     assert frame["type"] == "error" and frame["error"]["code"] == "recipient_inactive", frame
-    # What was said stays readable.
+    # What was said stays readable, and may still be taken back.
     history = await friend.history(chat)
-    assert [m["text"] for m in history["messages"]] == ["在吗"]
+    assert [m["text"] for m in history["messages"]] == ["说错了", "在吗"]  # newest first
+    last = history["messages"][0]["id"]
+    recall = f"/api/v1/conversations/{chat}/messages/{last}/recall"
+    assert (await friend.request("POST", recall))["recalled"] is True
 
 
 @pytest.mark.usefixtures("no_server_errors")

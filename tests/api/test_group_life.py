@@ -619,3 +619,30 @@ async def test_an_admin_whose_rights_a_sanction_removes_is_held_by_mute_all(
     await applied(reviewer, "group", group, "remove_rights", member_id=bob.id)
 
     assert_error(await send(bob, group), 403, "member_muted")
+
+
+@pytest.mark.parametrize("way", ["invitation", "link", "added"])
+async def test_joining_any_other_way_withdraws_a_waiting_request_so_a_removed_member_stays_out(
+    way: str, alice: User, carol: User
+) -> None:
+    """A request to join still waiting from before would let a removed member back in at an
+    admin's approval, unasked."""
+    group = (await alice.create_group("茶友", [carol.id] if way == "invitation" else []))["id"]
+    asking = await new_link(alice, group, needs_approval=True)
+    await carol.request("POST", LINKS, json={"token": asking["token"]})
+    requests = group_path(group, "/join-requests")
+    assert [r["user_id"] for r in (await alice.request("GET", requests))["requests"]] == [carol.id]
+
+    if way == "invitation":
+        await carol.accept_invitation(group)
+    elif way == "link":
+        link = await new_link(alice, group)
+        await carol.request("POST", LINKS, json={"token": link["token"]})
+    else:
+        assert (await invite(alice, group, carol)).json()["added"] == [carol.id]
+
+    assert (await alice.request("GET", requests))["requests"] == []
+    assert (await alice.raw("DELETE", group_path(group, f"/members/{carol.id}"))).status_code == 204
+    approve = group_path(group, f"/join-requests/{carol.id}/approve")
+    assert_error(await alice.raw("POST", approve), 404, "join_request_not_found")
+    assert carol.id not in await members_of(alice, group)

@@ -301,6 +301,7 @@ async def test_a_message_keeps_the_runs_of_pasted_right_to_left_text(what: str, 
     ("value", "code"),
     [
         ("新华社", "name_restricted"),
+        ("新\u3164华社", "name_restricted"),  # a Hangul filler between: shown as nothing
         ("人民日报读者", "name_restricted"),
         ("www.example.com", "name_url"),
         ("加微信 wx123456", "name_contact_details"),

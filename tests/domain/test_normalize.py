@@ -59,6 +59,8 @@ def original(normalized: Normalized, source: str, start: int, end: int) -> str:
         ("CCTV", "cctv"),
         ("新 华 社", "新华社"),
         ("新\u200b华社", "新华社"),
+        ("新\u3164华\uffa0社", "新华社"),  # Hangul fillers: letters by category, shown as nothing
+        ("c\u115fc\u1160tv", "cctv"),
         ("新.华-社!", "新华社"),
         ("新華社", "新华社"),
         ("國務院", "国务院"),

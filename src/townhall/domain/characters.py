@@ -108,15 +108,16 @@ def _visible(char: str) -> bool:
         return True
     category = unicodedata.category(char)
     if category[0] in "LNPS":
-        return not (_ignorable(char) or char in _BLANK_SYMBOLS)
+        return not (ignorable(char) or char in _BLANK_SYMBOLS)
     # Private use (an icon font's), or unassigned in this Python's Unicode: most likely a newer
     # emoji. Either shows.
     if category in ("Co", "Cn"):
-        return not (_ignorable(char) or _noncharacter(char))
+        return not (ignorable(char) or _noncharacter(char))
     return False
 
 
-def _ignorable(char: str) -> bool:
+def ignorable(char: str) -> bool:
+    """Whether Unicode says the character renders as nothing (Default_Ignorable_Code_Point)."""
     code = ord(char)
     return any(first <= code <= last for first, last in _DEFAULT_IGNORABLE)
 

@@ -18,6 +18,8 @@ from pypinyin import lazy_pinyin, load_phrases_dict
 from pypinyin.constants import PHRASES_DICT
 from pypinyin.pinyin_dict import pinyin_dict
 
+from townhall.domain.characters import ignorable
+
 # Built once: loading the dictionaries costs milliseconds, a conversion microseconds.
 _T2S = opencc.OpenCC("t2s.json")
 
@@ -179,6 +181,8 @@ class _CharTable(dict[str, str]):
         if category.startswith(self._dropped):
             return ""
         if category[0] in "LN":
+            if ignorable(char):  # a Hangul filler: a letter by category, shown as nothing
+                return ""
             latin = anyascii(char).lower()
             return latin if latin.isascii() and latin.isalnum() else char
         return char

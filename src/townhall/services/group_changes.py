@@ -147,13 +147,15 @@ class GroupChanges:
     ) -> ConversationView:
         """Make them members, recorded with who let them in, and tell every member. However
         they came (invitation, link, approved request, added at once), an invitation of theirs
-        still waiting is used up: it does not let them back in once they are out again."""
+        still waiting is used up and a request of theirs to join withdrawn: neither lets them
+        back in once they are out again."""
         now_ms = self.now_ms()
         roles = dict.fromkeys(joiners, MemberRole.MEMBER)
         await conversation_store.insert_members(conn, group.id, roles, now_ms)
         await conversation_store.answer_pending_invitations(
             conn, group.id, joiners, state=InvitationState.SUPERSEDED, now_ms=now_ms
         )
+        await group_store.delete_pending_join_requests(conn, group.id, joiners)
         changes = [MemberChangeRow(uid, MemberChange.JOINED, actor_id, link_id) for uid in joiners]
         return await self.record(
             conn, group.id, changes, change={"action": MemberChange.JOINED, "by": actor_id}
@@ -163,9 +165,10 @@ class GroupChanges:
         self, conn: Transaction, conversation_id: int, account_ids: list[int]
     ) -> None:
         """Take them out of the group (removed, or leaving), with any invitation of theirs to it
-        still waiting: only a new invitation brings them back."""
+        or request of theirs to join it still waiting: only a new one brings them back."""
         await group_store.delete_members(conn, conversation_id, account_ids)
         await conversation_store.delete_pending_invitations(conn, conversation_id, account_ids)
+        await group_store.delete_pending_join_requests(conn, conversation_id, account_ids)
 
     async def record(
         self,

@@ -385,7 +385,8 @@ class MessagingService:
     ) -> str:
         """What a send needs of the sender (and of a group): the same for every write into a
         conversation. Returns the content check's surface for it. A write that `reaches` the
-        other member of a direct conversation (not a recall) also needs their account active."""
+        other member of a direct conversation (not a recall) also needs their leave (friends,
+        no block) and their account active."""
         if members.kind == ConversationKind.GROUP:
             _require_unmuted(actor, members)
             await self._enforcement.require_user_may(actor.account_id, Capability.SEND_GROUP)
@@ -395,17 +396,15 @@ class MessagingService:
         await self._enforcement.require_user_may(actor.account_id, Capability.SEND_DIRECT)
         await self._standings.require_may(actor.account_id, Capability.SEND_DIRECT)
         recipient_id = next((i for i in members.ids if i != actor.account_id), None)
-        if recipient_id is not None:
-            # The pack's friends-first rule, and blocks, first: one who may not message the
-            # other learns nothing of their account.
-            await self._ties.require_may_message(actor.account_id, recipient_id)
-            if reaches and (
-                recipient_id in members.gone or await self._enforcement.user_closed(recipient_id)
-            ):
-                raise Conflict(
-                    "the other member's account is deregistered or closed: messages reach nobody",
-                    code=ErrorCode.RECIPIENT_INACTIVE,
-                )
+        if recipient_id is None or not reaches:
+            return Surface.DIRECT
+        # A deregistered account is gone for everyone, its ties with it. A closure is told only
+        # to one who may message the account (the pack's friends-first rule, and blocks).
+        if recipient_id in members.gone:
+            raise _recipient_inactive()
+        await self._ties.require_may_message(actor.account_id, recipient_id)
+        if await self._enforcement.user_closed(recipient_id):
+            raise _recipient_inactive()
         return Surface.DIRECT
 
     async def _check_reply(self, actor: Principal, conversation_id: int, reply_to: int) -> None:
@@ -430,7 +429,8 @@ class MessagingService:
         moderation removed, changes nothing."""
         require(actor, Permission.ACT)
         members = await self._require_member(actor, conversation_id)
-        # A message sent just before the other's account closed may still be taken back.
+        # Taking back reaches no one anew: also from one who blocked the sender since, or whose
+        # account closed or went.
         await self._require_may_write(actor, members, conversation_id, reaches=False)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
@@ -653,3 +653,10 @@ class MessagingService:
             frame = orjson.dumps(message_event(message.position, render_message(message)))
             for account_id in appended.recipients:
                 publish(user_channel(account_id), frame, appended.origin)
+
+
+def _recipient_inactive() -> Conflict:
+    return Conflict(
+        "the other member's account is deregistered or closed: messages reach nobody",
+        code=ErrorCode.RECIPIENT_INACTIVE,
+    )

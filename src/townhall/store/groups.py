@@ -266,6 +266,20 @@ async def withdraw_waiting(conn: DbConnection, account_id: int) -> None:
     )
 
 
+async def delete_pending_join_requests(
+    conn: DbConnection, conversation_id: int, account_ids: Iterable[int]
+) -> None:
+    """Their requests to join the group still waiting: answered by their joining, or withdrawn
+    by their leaving."""
+    await conn.execute(
+        delete(join_requests).where(
+            join_requests.c.conversation_id == conversation_id,
+            join_requests.c.account_id.in_(list(account_ids)),
+            join_requests.c.state == JoinRequestState.PENDING,
+        )
+    )
+
+
 async def answer_join_request(
     conn: DbConnection,
     conversation_id: int,
