@@ -54,7 +54,7 @@ async def test_sends_past_the_rate_are_refused_over_http_and_the_socket(
 async def test_forwards_past_their_rate_are_refused_and_plain_sends_go_on(
     servers: ServerPool, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:
-    server = servers.shared(limits__forwards_per_user="2/minute")
+    server = servers.shared(limits__forwards_per_user="2/hour")
     reviewer = await make_staff("reviewer", on=server)
     operator = await make_user("operator", on=server)
     account = await public_account(operator, reviewer)
@@ -68,7 +68,7 @@ async def test_forwards_past_their_rate_are_refused_and_plain_sends_go_on(
     assert [a.status_code for a in answers] == [201, 201]
     refused = await alice.raw("POST", path, json=body)
     assert_error(refused, 429, "too_many_forwards")
-    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert 1 <= int(refused.headers["Retry-After"]) <= 3600
     assert (await send(alice, chat, "a plain message")).status_code == 201
     assert (await bob.raw("POST", path, json=body)).status_code == 201
 

@@ -300,7 +300,7 @@ async def test_an_upload_the_client_abandons_leaves_nothing_behind(
 
 
 async def test_uploads_are_rate_limited(servers: ServerPool, make_user: MakeUser) -> None:
-    limited = servers.shared(limits__uploads_per_user="2/minute")
+    limited = servers.shared(limits__uploads_per_user="2/hour")
     alice = await make_user("alice", on=limited)
     for _ in range(2):
         await uploaded(alice, PDF)

@@ -251,14 +251,14 @@ async def test_an_empty_or_too_long_query_and_a_page_out_of_range_are_refused(
 async def test_searches_past_the_rate_are_refused_and_every_kind_counts(
     servers: ServerPool, make_user: MakeUser
 ) -> None:
-    server = servers.shared(limits__searches_per_user="3/minute")
+    server = servers.shared(limits__searches_per_user="3/hour")
     alice = await make_user("alice", on=server)
     bob = await make_user("bob", on=server)
     for path in (MESSAGES, ACCOUNTS, POSTS):
         assert (await search(alice, path, "好")).status_code == 200
     refused = await search(alice, MESSAGES, "好")
     assert_error(refused, 429, "too_many_searches")
-    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert 1 <= int(refused.headers["Retry-After"]) <= 3600
     assert_error(await search(alice, POSTS, "好"), 429, "too_many_searches")
     assert (await search(bob, MESSAGES, "好")).status_code == 200  # his budget is his own
 
