@@ -87,6 +87,11 @@ async def test_refusals_read_in_chinese_when_asked(server: Server, make_user: Ma
     missing = await alice.raw("POST", "/api/v1/friend-requests", json={}, headers=CHINESE)
     assert_error(missing, 400, "invalid_request")
     assert missing.json()["error"]["message"] == with_subjects(ErrorCode.INVALID_REQUEST, "user_id")
+    nobody = await alice.raw(
+        "POST", "/api/v1/friend-requests", json={"user_id": 10**12}, headers=CHINESE
+    )
+    assert_error(nobody, 404, "user_not_found")
+    assert nobody.json()["error"]["message"] == with_subjects(ErrorCode.USER_NOT_FOUND, str(10**12))
     unknown = await alice.raw("GET", "/api/v1/nowhere", headers=CHINESE)
     assert unknown.json()["error"]["message"] == "该路径不存在"
 

@@ -73,9 +73,9 @@ async def require_users(conn: DbConnection, user_ids: Collection[int]) -> None:
     partners, and a deregistered account is nobody's any more."""
     missing = set(user_ids) - await account_store.active_user_ids(conn, user_ids)
     if missing:
+        named = tuple(map(str, sorted(missing)))
         raise NotFound(
-            f"no such user: {', '.join(map(str, sorted(missing)))}",
-            code=ErrorCode.USER_NOT_FOUND,
+            f"no such user: {', '.join(named)}", code=ErrorCode.USER_NOT_FOUND, subjects=named
         )
 
 
