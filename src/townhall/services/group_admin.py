@@ -111,8 +111,7 @@ class GroupAdmin:
         for conversation_id in await conversation_store.ids_of_member(
             conn, account_id, ConversationKind.GROUP
         ):
-            row = await conversation_store.existing(conn, conversation_id)
-            group = Group(row, await conversation_store.member_roles(conn, conversation_id))
+            group = await self._changes.existing(conn, conversation_id)
             if group.role_of(account_id) == MemberRole.OWNER:
                 # Members deregistered before deregistering took them out are passed over.
                 staying = await account_store.active_user_ids(conn, group.roles)

@@ -86,6 +86,12 @@ class GroupChanges:
         require_group(row.kind)
         return Group(row, roles)
 
+    @staticmethod
+    async def existing(conn: DbConnection, conversation_id: int) -> Group:
+        """The group as it stands, for a caller whose way to it is checked otherwise."""
+        row = await conversation_store.existing(conn, conversation_id)
+        return Group(row, await conversation_store.member_roles(conn, conversation_id))
+
     async def managed(self, conn: DbConnection, actor: Principal, conversation_id: int) -> Group:
         """The group, which the caller owns or is an admin of."""
         group = await self.group(conn, actor, conversation_id)

@@ -15,7 +15,6 @@ from townhall.services.enforcement import Enforcement
 from townhall.services.group_changes import Group, GroupChanges
 from townhall.services.principal import Principal, require
 from townhall.services.rendering import ConversationView
-from townhall.store import conversations as conversation_store
 from townhall.store import groups as group_store
 from townhall.store.database import Database, DbConnection
 from townhall.store.groups import StoredJoinLink, StoredJoinRequest
@@ -155,8 +154,7 @@ class JoinLinks:
 
     async def _joinable(self, conn: DbConnection, conversation_id: int, user_id: int) -> Group:
         """The group, which the user is not in and which is small enough to join by link."""
-        row = await conversation_store.existing(conn, conversation_id)
-        group = Group(row, await conversation_store.member_roles(conn, conversation_id))
+        group = await self._changes.existing(conn, conversation_id)
         if user_id in group.roles:
             raise Conflict("already a member of the group", code=ErrorCode.ALREADY_MEMBER)
         cap = self._changes.rules.link_join_max_members

@@ -364,7 +364,7 @@ class PostService:
             if post.operator_id != actor.account_id:
                 raise NotFound("no such post", code=ErrorCode.POST_NOT_FOUND)
             return ReadPost(post, reach_of(post))
-        post = _published(post)
+        post = _published_or_not_found(post)
         if actor.role in STAFF_ROLES:
             reach = reach_of(post)
         else:
@@ -373,7 +373,7 @@ class PostService:
 
     async def _published(self, post_id: int) -> PostWithAccount:
         async with self._db.reading() as conn:
-            return _published(await post_store.get(conn, post_id))
+            return _published_or_not_found(await post_store.get(conn, post_id))
 
     async def delete(self, actor: Principal, post_id: int) -> None:
         """The operator takes a post down; evidence frozen by an escalation stays."""
@@ -463,7 +463,7 @@ def _case_content(title: str, body: str, text: str, carried: list[StoredMedia]) 
     return content
 
 
-def _published(post: PostWithAccount | None) -> PostWithAccount:
+def _published_or_not_found(post: PostWithAccount | None) -> PostWithAccount:
     """The post, if published where anyone may read it."""
     if post is None or not _readable(post.status, post.account_status):
         raise NotFound("no such post", code=ErrorCode.POST_NOT_FOUND)
