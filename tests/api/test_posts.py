@@ -307,7 +307,6 @@ async def test_the_timeline_merges_followed_accounts_newest_first(
     assert timeline["posts"][0]["account_name"] == hills["name"]
     assert timeline["next_cursor"] is None
     latest = timeline["latest"]
-    assert latest == posts["b2"]["id"]
     # Older pages with `cursor`.
     page = await bob.timeline(limit=2)
     assert [post["title"] for post in page["posts"]] == ["b2", "a2"]
@@ -329,8 +328,7 @@ async def test_the_timeline_merges_followed_accounts_newest_first(
     assert [post["title"] for post in (await bob.timeline())["posts"]] == ["a3", "a1"]
     assert (await operators[2].timeline())["posts"] == []
     # A `since` no answer gave out would skip every post up to it.
-    newest = max(post["id"] for post in posts.values())
-    for since in (newest + 10**6, 2**63 - 1):
+    for since in (newer["latest"] + 10**6, 2**63 - 1):
         beyond = await bob.raw("GET", "/api/v1/timeline", params={"since": since})
         assert_error(beyond, 400, "cursor_invalid")
     assert_error(

@@ -197,6 +197,28 @@ async def test_a_held_post_reaches_subscribers_only_once_approved(
     assert (await review_case(reviewer, "post", held["id"], "approved"))["id"] == case["id"]
 
 
+async def test_a_held_post_approved_after_a_newer_one_is_new_to_a_reader_who_polls(
+    make_user: MakeUser, bob: User, reviewer: User
+) -> None:
+    """The timeline's `since` counts publications, not post ids: the held post's id is below
+    the `latest` bob holds, and still it is what is new once approved."""
+    operator, account = await subscribed_account(make_user, reviewer, bob)
+    held = await operator.publish(account["id"], tagged("百家乐攻略"), "正文")
+    assert held["moderation"] == "held"
+    later = await operator.publish(account["id"], tagged("春茶上市"), "新茶到了。")
+    polled = await bob.timeline()
+    assert [post["id"] for post in polled["posts"]] == [later["id"]]
+
+    case = await case_of(reviewer, "post", held["id"])
+    await decided_case(reviewer, case["id"], "approve", "a game review, not an ad")
+    news = await bob.timeline(since=polled["latest"])
+    assert [post["id"] for post in news["posts"]] == [held["id"]]
+    assert (await bob.timeline(since=news["latest"]))["posts"] == []
+    # Newest published first: the post approved last comes first.
+    shown = (await bob.timeline())["posts"]
+    assert [post["id"] for post in shown] == [held["id"], later["id"]]
+
+
 async def test_a_held_message_reaches_the_others_only_once_approved(
     review_server: Server, make_user: MakeUser, make_staff: MakeStaff
 ) -> None:

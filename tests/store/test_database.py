@@ -17,6 +17,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import OperationalError
 
 from tests.databases import PostgresDatabases, on_postgresql, sqlite_only
+from townhall.store import posts as post_store
 from townhall.store import sessions as session_store
 from townhall.store import stream as stream_store
 from townhall.store.database import Database, is_locked, open_database, outwaiting_writers
@@ -96,7 +97,7 @@ async def test_migrations_create_exactly_the_schema_the_code_uses(database: Data
     index_tables = INDEX_TABLES | (FTS5_SHADOW_TABLES if database.single_process else set())
     assert tables == TABLES | index_tables | {"alembic_version"}
     assert differences == []
-    assert version == head_revision() == "0025"
+    assert version == head_revision() == "0026"
 
 
 async def test_migrating_twice_changes_nothing_and_keeps_the_data(database_url: str) -> None:
@@ -328,5 +329,63 @@ async def test_sessions_stored_before_0015_are_numbered_and_count_as_seen_when_o
                 device="phone",
             )
             assert (await session_store.find(conn, "c" * 64)).id == 3  # type: ignore[union-attr]
+    finally:
+        await database.dispose()
+
+
+async def test_posts_stored_before_0026_stand_in_timelines_at_their_ids(
+    db_path: Path, postgres_databases: PostgresDatabases
+) -> None:
+    """Before 0026 the timeline's `latest` was a post id: a post that may have been shown takes
+    its id as its timeline position, so a `latest` held from then still means the same, and
+    what is published after comes above it."""
+    empty = postgres_databases.empty() if on_postgresql() else f"sqlite+aiosqlite:///{db_path}"
+    database = open_database(empty)
+    async with database.engine.begin() as conn:
+        await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0025"))
+    alice = await add_account(database, "alice")
+    statuses = ["published", "held", "removed", "withheld", "published", "deleted", "held"]
+    async with database.writing() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO public_accounts (name, name_key, category, account_type, description,"
+                " operator_id, entity_kind, status, news_entitlement, created_at) VALUES ('书店',"
+                " '书店', 'individual', 'service', '', :alice, 'individual', 'approved', 'none', 0)"
+            ),
+            {"alice": alice},
+        )
+        account = await conn.scalar(text("SELECT id FROM public_accounts"))
+        await conn.execute(
+            text("INSERT INTO subscriptions VALUES (:alice, :account, 0)"),
+            {"alice": alice, "account": account},
+        )
+        for status in statuses:
+            await conn.execute(
+                text(
+                    "INSERT INTO posts (public_account_id, title, body, content_class, status,"
+                    " created_at) VALUES (:account, '旧文', '正文', 'culture', :status, 0)"
+                ),
+                {"account": account, "status": status},
+            )
+    await upgrade_to_head(database)
+    try:
+        async with database.reading() as conn:
+            rows = await conn.execute(text("SELECT id, timeline_position FROM posts ORDER BY id"))
+            assert [tuple(row) for row in rows] == [
+                (1, 1), (2, None), (3, 3), (4, None), (5, 5), (6, 6), (7, None)
+            ]  # fmt: skip
+        async with database.writing() as conn:
+            new = await post_store.insert_post(
+                conn, in_timelines=True, public_account_id=account, title="新文", body="正文",
+                content_class="culture", status="published", created_at=1,
+            )  # fmt: skip
+            await post_store.publish(conn, [2], published="published")  # approved at last
+        async with database.reading() as conn:
+            # A reader who read up to post 5 before the upgrade gets what came since, newest first.
+            since_then = await post_store.timeline(
+                conn, alice, shown=("published", "removed"), open_accounts=("approved",),
+                since=5, before=2**63 - 1, limit=10,
+            )  # fmt: skip
+        assert [(post.id, post.timeline_position) for post in since_then] == [(2, 8), (new, 7)]
     finally:
         await database.dispose()

@@ -184,7 +184,13 @@ async def timeline(
     principal: PrincipalDep,
     services: ServicesDep,
     since: Annotated[
-        int, Query(ge=0, le=MAX_ID, description="`latest` of the previous answer; 0 from the start")
+        int,
+        Query(
+            ge=0,
+            le=MAX_ID,
+            description="`latest` of the previous answer (a timeline position, not a post id);"
+            " 0 from the start",
+        ),
     ] = 0,
     cursor: Cursor = None,
     limit: PageLimit = 20,
@@ -193,13 +199,11 @@ async def timeline(
     found = await services.posts.timeline(
         principal, since=since, before=cursor_position(cursor), limit=limit
     )
-    posts = found.posts
-    last = posts[-1].id if len(posts) == limit else None
     return JSONBody(
         {
-            "posts": [render_post(post) for post in posts],
+            "posts": [render_post(post) for post in found.posts],
             "latest": found.latest,
-            "next_cursor": next_cursor(last),
+            "next_cursor": next_cursor(found.older),
         }
     )
 

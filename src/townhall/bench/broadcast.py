@@ -222,7 +222,16 @@ ACCOUNT_SQL = insert_sql(
 )
 SUBSCRIPTION_SQL = insert_sql(subscriptions, ["subscriber_id", "public_account_id", "created_at"])
 POST_SQL = insert_sql(
-    posts, ["public_account_id", "title", "body", "content_class", "status", "created_at"]
+    posts,
+    [
+        "public_account_id",
+        "title",
+        "body",
+        "content_class",
+        "status",
+        "created_at",
+        "timeline_position",
+    ],
 )
 VIEW_SQL = insert_sql(post_views, ["post_id", "viewer_id"])
 
@@ -254,6 +263,7 @@ def bulkload(db_path: Path, cast: Cast, options: BroadcastOptions) -> dict[str, 
             + len(cast.followed_ids)
         )
         # Newest last, the accounts interleaved: the reader's timeline merges all of them.
+        positions = itertools.count(next_position(db))
         post_rows = (
             (
                 account_id,
@@ -262,6 +272,7 @@ def bulkload(db_path: Path, cast: Cast, options: BroadcastOptions) -> dict[str, 
                 "culture",
                 PostState.PUBLISHED,
                 now_ms - (options.posts_per_followed - k) * 60_000 - n,
+                next(positions),
             )
             for k in range(options.posts_per_followed)
             for n, account_id in enumerate(cast.followed_ids)
@@ -326,6 +337,12 @@ def bulkload(db_path: Path, cast: Cast, options: BroadcastOptions) -> dict[str, 
     }
 
 
+def next_position(db: sqlite3.Connection) -> int:
+    """The timeline position the next post published takes (store/posts.py)."""
+    top: int = db.execute("SELECT coalesce(max(timeline_position), 0) FROM posts").fetchone()[0]
+    return top + 1
+
+
 def rumour_readers(cast: Cast, options: BroadcastOptions, fillers: range) -> list[int]:
     """Who read the rumour: the subscribers whose sockets will watch for the correction, then
     filler accounts up to `corrected_readers` (fewer when the run loads fewer accounts)."""
@@ -339,10 +356,8 @@ def load_rumour(
 ) -> int:
     """A post of the large account and one unique view of it per reader; returns its id."""
     db.execute("BEGIN")
-    cursor = db.execute(
-        POST_SQL,
-        (cast.large_id, RUMOUR_TITLE, "Tell your family. " * 8, "culture", PUBLISHED, now_ms),
-    )
+    rumour = (cast.large_id, RUMOUR_TITLE, "Tell your family. " * 8, "culture", PUBLISHED, now_ms)
+    cursor = db.execute(POST_SQL, (*rumour, next_position(db)))
     post_id = cursor.lastrowid
     assert post_id is not None
     db.execute("UPDATE posts SET views = ? WHERE id = ?", (len(readers), post_id))

@@ -81,11 +81,13 @@ class NewPost:
 
 @dataclass(frozen=True, slots=True)
 class TimelinePage:
-    """Posts of the accounts a reader follows, newest first; ask with `since=latest` for what
-    is new."""
+    """Posts of the accounts a reader follows, newest published first; ask with `since=latest`
+    for what is new, and with `before=older` for the page of older posts. Both count timeline
+    positions, not post ids: a post approved late is published, so new, then."""
 
     posts: list[PostWithAccount]
     latest: int
+    older: int | None  # None: this page is the last
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +217,7 @@ class PostService:
                 )
             post_id = await post_store.insert_post(
                 conn,
+                in_timelines=not held,
                 public_account_id=public_account_id,
                 title=title,
                 body=body,
@@ -292,7 +295,8 @@ class PostService:
     async def timeline(
         self, actor: Principal, *, since: int, before: int | None, limit: int
     ) -> TimelinePage:
-        """Newest first: posts of followed accounts after `since` (and before `before`)."""
+        """Newest published first: posts of followed accounts after `since` (and before
+        `before`), timeline positions both."""
         self._check_limit(limit)
         async with self._db.reading() as conn:
             rows = await post_store.timeline(
@@ -304,15 +308,16 @@ class PostService:
                 before=before or NO_UPPER_BOUND,
                 limit=limit,
             )
-            if not rows and since > await post_store.newest_id(conn):
+            if not rows and since > await post_store.newest_position(conn):
                 # No answer gave it out: keeping it would skip every post up to it.
                 raise InvalidInput(
                     "since must be the latest of an earlier answer, or 0",
                     code=ErrorCode.CURSOR_INVALID,
                 )
         # Ask with since=latest for what is new; older pages go on before the last post.
-        latest = max(since, rows[0].id) if rows and before is None else since
-        return TimelinePage(rows, latest)
+        latest = max(since, _position(rows[0])) if rows and before is None else since
+        older = _position(rows[-1]) if len(rows) == limit else None
+        return TimelinePage(rows, latest, older)
 
     async def of_account(
         self, actor: Principal, public_account_id: int, *, before: int | None, limit: int
@@ -470,6 +475,12 @@ def _published_or_not_found(post: PostWithAccount | None) -> PostWithAccount:
     if post.status == PostState.REMOVED:
         raise NotFound("the post was removed by moderation", code=ErrorCode.POST_REMOVED)
     return post
+
+
+def _position(post: PostWithAccount) -> int:
+    """Where a post of a timeline stands there: it was published, so it has its place."""
+    assert post.timeline_position is not None
+    return post.timeline_position
 
 
 def _readable(post_status: str, account_status: str) -> bool:

@@ -73,7 +73,7 @@ class Takedown:
         post = await post_store.get(conn, post_id)
         if post is None or post.status != PostState.HELD:
             return
-        await post_store.set_status(conn, [post_id], PostState.PUBLISHED)
+        await post_store.publish(conn, [post_id], published=PostState.PUBLISHED)
         await self._push_post(conn, post_id)
 
     # Removals reversed on appeal -----------------------------------------------------------
@@ -101,7 +101,8 @@ class Takedown:
         statuses = await post_store.statuses(conn, post_ids)
         gone = (PostState.REMOVED, PostState.WITHHELD)  # withheld: removed while held
         removed = [pid for pid in post_ids if statuses.get(pid) in gone]
-        await post_store.set_status(conn, removed, PostState.PUBLISHED)
+        # Published again, at new timeline positions: a reader polling sees them come back.
+        await post_store.publish(conn, removed, published=PostState.PUBLISHED)
         for pid in removed:
             await self._push_post(conn, pid)
         for message_id in await reach_store.forward_messages(conn, removed):

@@ -35,6 +35,7 @@ class StoredPost:
     forward_depth: int
     forwarders: int  # distinct forwarders
     media: str | None  # JSON: the media objects it carries, as readers see them
+    timeline_position: int | None  # taken when published; what the timeline's `since` counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +65,19 @@ def _with_account() -> Any:
     )
 
 
-async def insert_post(conn: DbConnection, **values: Any) -> int:
-    """The post, its title in the search index."""
+# A timeline position above every post's (never correlated with a post being updated). Taken
+# in the write turn, which one transaction at a time holds on either backend
+# (store/database.py): positions commit in the order they are taken, so a reader's `since`
+# never passes one that could still commit below it.
+_TOP_POSITION = select(func.max(posts.c.timeline_position)).correlate(None).scalar_subquery()
+_NEXT_POSITION = func.coalesce(_TOP_POSITION, 0) + 1
+
+
+async def insert_post(conn: DbConnection, *, in_timelines: bool, **values: Any) -> int:
+    """The post, its title in the search index; `in_timelines`: published at once, so it takes
+    the next timeline position."""
+    if in_timelines:
+        values["timeline_position"] = _NEXT_POSITION
     result = await conn.execute(insert(posts).values(**values))
     (post_id,) = result.inserted_primary_key
     await search.index_post(conn, int(post_id), values["title"])
@@ -110,9 +122,9 @@ async def of_account(
     return records(PostWithAccount, result)
 
 
-async def newest_id(conn: DbConnection) -> int:
-    """The newest post's id, of any account (0 before the first)."""
-    return await conn.scalar(select(func.max(posts.c.id))) or 0
+async def newest_position(conn: DbConnection) -> int:
+    """The newest timeline position, of any account (0 before the first post published)."""
+    return await conn.scalar(select(func.max(posts.c.timeline_position))) or 0
 
 
 async def timeline(
@@ -125,7 +137,8 @@ async def timeline(
     before: int,
     limit: int,
 ) -> list[PostWithAccount]:
-    """Newest first, posts with since < id < before of the accounts the subscriber follows."""
+    """Newest published first, posts with since < timeline position < before of the accounts
+    the subscriber follows."""
     parameters = {"subscriber_id": subscriber_id, "since": since, "before": before, "limit": limit}
     result = await conn.execute(_timeline_page(shown, open_accounts), parameters)
     return records(PostWithAccount, result)
@@ -144,10 +157,10 @@ def _timeline_page(shown: tuple[str, ...], open_accounts: tuple[str, ...]) -> An
             posts.c.public_account_id.in_(followed),
             or_(false(), *(posts.c.status == status for status in shown)),
             or_(false(), *(public_accounts.c.status == status for status in open_accounts)),
-            posts.c.id > bindparam("since"),
-            posts.c.id < bindparam("before"),
+            posts.c.timeline_position > bindparam("since"),
+            posts.c.timeline_position < bindparam("before"),
         )
-        .order_by(posts.c.id.desc())
+        .order_by(posts.c.timeline_position.desc())
         .limit(bindparam("limit"))
     )
 
@@ -156,6 +169,17 @@ async def mark_deleted(conn: DbConnection, post_id: int, *, deleted: str, now_ms
     await conn.execute(
         update(posts).where(posts.c.id == post_id).values(status=deleted, deleted_at=now_ms)
     )
+
+
+async def publish(conn: DbConnection, post_ids: Sequence[int], *, published: str) -> None:
+    """Published now (approved, or restored): each at the next timeline position, in order, so
+    readers polling timelines with `since` get them as new."""
+    for post_id in post_ids:  # one at a time: the next position counts the one before
+        await conn.execute(
+            update(posts)
+            .where(posts.c.id == post_id)
+            .values(status=published, timeline_position=_NEXT_POSITION)
+        )
 
 
 async def set_status(conn: DbConnection, post_ids: Sequence[int], status: str) -> None:

@@ -351,8 +351,14 @@ posts = Table(
     Column("forwarders", Int64, nullable=False, server_default="0"),
     # The media it carries as readers see them, as JSON; who may read them: `post_media`.
     Column("media", Text, nullable=True),
+    # Where it stands in timelines, taken each time it is published (at once, approved or
+    # restored; None until then): the timeline's `since` counts these, not ids, so a post held
+    # and approved after newer ones is still new to a reader who polls (store/posts.py).
+    Column("timeline_position", Int64, nullable=True),
     Index("ix_posts_public_account_id_created_at", "public_account_id", "created_at"),
     Index("ix_posts_public_account_id_id", "public_account_id", "id"),
+    Index("ix_posts_timeline_position", "timeline_position", unique=True),
+    Index("ix_posts_public_account_id_timeline_position", "public_account_id", "timeline_position"),
 )
 
 # One row per viewer of a post: a unique view is counted once per user.

@@ -140,8 +140,11 @@ class PostPage(Model):
 
 
 class Timeline(Model):
-    posts: list[Post | RemovedPost] = Field(description="newest first")
-    latest: int = Field(description="ask again with `since` set to this for what is new")
+    posts: list[Post | RemovedPost] = Field(description="newest published first")
+    latest: int = Field(
+        description="ask again with `since` set to this for what is new: a timeline position,"
+        " not a post id, so a post approved after newer ones were published comes as new"
+    )
     next_cursor: str | None = Field(description="for the page of older posts")
 
 
