@@ -280,6 +280,37 @@ async def test_reading_moves_the_cursor_tells_the_readers_devices_and_the_other_
         assert (read["conversation_id"], read["user_id"], read["seq"]) == (chat, bob.id, 2)
 
 
+async def test_a_block_either_way_stops_read_receipts_both_ways(
+    alice: User, bob: User, chat: int
+) -> None:
+    for text in ("一", "二", "三"):
+        await sent(alice, chat, text)
+    await sent(bob, chat, "四")
+    await alice.request("PUT", f"/api/v1/contacts/{bob.id}/block")
+    _, alices_cursor = await full_sync(alice)
+    _, bobs_cursor = await full_sync(bob)
+
+    assert (await read_up_to(bob, chat, seq=2)).status_code == 200  # the one blocked reads
+    assert (await read_up_to(alice, chat, seq=4)).status_code == 200  # and the blocker
+
+    # Each one's own devices follow; neither learns what the other read, live, on sync or in
+    # the conversation list.
+    alices_reads = events_of((await full_sync(alice, alices_cursor))[0], "read")
+    bobs_reads = events_of((await full_sync(bob, bobs_cursor))[0], "read")
+    assert [(read["user_id"], read["seq"]) for read in alices_reads] == [(alice.id, 4)]
+    assert [(read["user_id"], read["seq"]) for read in bobs_reads] == [(bob.id, 2)]
+    for member, seq in ((alice, 4), (bob, 2)):
+        shown = await listed(member, chat)
+        assert (shown["read_seq"], shown["partner_read_seq"]) == (seq, None)
+
+    await alice.request("DELETE", f"/api/v1/contacts/{bob.id}/block")
+    assert (await read_up_to(bob, chat, seq=3)).status_code == 200
+
+    (receipt,) = events_of((await full_sync(alice, alices_cursor))[0], "read")[1:]
+    assert (receipt["user_id"], receipt["seq"]) == (bob.id, 3)
+    assert (await listed(alice, chat))["partner_read_seq"] == 3
+
+
 async def test_the_read_cursor_never_moves_backwards(alice: User, bob: User, chat: int) -> None:
     first = await sent(alice, chat, "一")
     await sent(alice, chat, "二")

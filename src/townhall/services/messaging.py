@@ -255,8 +255,8 @@ class MessagingService:
         self, actor: Principal, *, after: int | None, limit: int
     ) -> list[ConversationSummary]:
         """The caller's conversations after the one with id `after`, oldest first, each with
-        the caller's read cursor (and in a direct one the other's), unread count and last
-        message."""
+        the caller's read cursor (and in a direct one the other's, unless a block stands
+        between them: no read receipts then), unread count and last message."""
         me = actor.account_id
         async with self._db.reading() as conn:
             rows = await conversation_store.list_for_account(
@@ -265,17 +265,23 @@ class MessagingService:
             ids = [row.id for row in rows]
             members = await conversation_store.roles_and_mutes_of(conn, ids)
             read = await message_store.read_seqs(conn, me, ids)
-            direct = [row.id for row in rows if row.kind == ConversationKind.DIRECT]
-            partner_read = await message_store.partner_read_seqs(conn, me, direct)
+            partners = {
+                row.id: other_id
+                for row in rows
+                if row.kind == ConversationKind.DIRECT
+                for other_id in members[row.id][0]
+                if other_id != me
+            }
+            blocked = await self._ties.blocked_among(conn, me, partners.values())
+            receipts = {cid for cid, other_id in partners.items() if other_id not in blocked}
+            partner_read = await message_store.partner_read_seqs(conn, me, receipts)
             unread = await message_store.unread_counts(conn, me, ids)
             last = await message_store.last_messages(conn, me, ids, sender_only=SENDER_ONLY)
         return [
             ConversationSummary(
                 ConversationView(row, *members[row.id]),
                 read_seq=read.get(row.id, 0),
-                partner_read_seq=(
-                    partner_read.get(row.id, 0) if row.kind == ConversationKind.DIRECT else None
-                ),
+                partner_read_seq=partner_read.get(row.id, 0) if row.id in receipts else None,
                 unread=unread.get(row.id, 0),
                 last_message=last.get(row.id),
             )
@@ -467,11 +473,12 @@ class MessagingService:
     ) -> ReadState:
         """Move the caller's read cursor up to a message (by seq or id); it never moves back.
         A move is an event in the reader's stream, so their other devices follow, and in a
-        direct chat in the other member's too (a read receipt)."""
+        direct chat in the other member's too (a read receipt), unless either blocks the other."""
         require(actor, Permission.ACT)
         await self._enforcement.require_user_may(actor.account_id, Capability.INTERACT)
         members = await self._require_member(actor, conversation_id)
         me = actor.account_id
+        receipt = await self._receipt_to(members, me)
         now_ms = self._now_ms()
         async with self._db.writing() as conn:
             seq = await self._read_target(conn, conversation_id, seq, message_id)
@@ -484,15 +491,24 @@ class MessagingService:
                     "seq": seq,
                     "read_at": iso_utc(now_ms),
                 }
-                receipt = members.kind == ConversationKind.DIRECT  # the other member is told
                 await self._announce(
                     conn,
                     EventType.READ,
                     lambda position: read_event(position, read),
-                    members.ids if receipt else (me,),
+                    (me, receipt) if receipt is not None else (me,),
                 )
             unread = await message_store.unread_counts(conn, me, [conversation_id])
         return ReadState(conversation_id, max(seq, current), unread.get(conversation_id, 0))
+
+    async def _receipt_to(self, members: Members, reader_id: int) -> int | None:
+        """Who gets the reader's read receipts: the other member of a direct chat, unless a
+        block stands between them (whoever blocked, neither learns what the other read)."""
+        if members.kind != ConversationKind.DIRECT:
+            return None
+        other_id = next((i for i in members.ids if i != reader_id), None)
+        if other_id is None or await self._ties.blocked(reader_id, other_id):
+            return None
+        return other_id
 
     @staticmethod
     async def _read_target(

@@ -168,6 +168,21 @@ async def blockers_among(
     return set(result.scalars())
 
 
+async def blocked_either_way(
+    conn: DbConnection, account_id: int, other_ids: Collection[int]
+) -> set[int]:
+    """Those of `other_ids` who block `account_id` or whom it blocks."""
+    others = list(other_ids)
+    result = await conn.execute(
+        select(contacts.c.owner_id, contacts.c.contact_id).where(
+            contacts.c.blocked_at.is_not(None),
+            (contacts.c.owner_id == account_id) & contacts.c.contact_id.in_(others)
+            | (contacts.c.contact_id == account_id) & contacts.c.owner_id.in_(others),
+        )
+    )
+    return {contact_id if owner_id == account_id else owner_id for owner_id, contact_id in result}
+
+
 async def request(conn: DbConnection, requester_id: int, addressee_id: int) -> StoredRequest | None:
     result = await conn.execute(
         select(friend_requests).where(

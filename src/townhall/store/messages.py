@@ -5,7 +5,7 @@ searching the messages a member may read."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -209,7 +209,7 @@ async def read_seqs(
 
 
 async def partner_read_seqs(
-    conn: DbConnection, account_id: int, direct_ids: Sequence[int]
+    conn: DbConnection, account_id: int, direct_ids: Collection[int]
 ) -> dict[int, int]:
     """In each of these direct conversations, how far the other member has read."""
     result = await conn.execute(

@@ -118,7 +118,7 @@ class ConversationSummary(Conversation):
     partner_read_seq: int | None = Field(
         ge=0,
         description="in a direct conversation, the other member's read cursor (a read"
-        " receipt); null in a group",
+        " receipt); null in a group, and while either member blocks the other",
     )
     unread: int = Field(
         ge=0, description="the others' messages after the read cursor (not recalled or removed)"
