@@ -5,13 +5,18 @@ strike and gives back what was removed, and an upheld appeal changes nothing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import BASE_PACK_TEXT, MakeStaff, MakeUser, Server, ServerPool, User
+from tests.databases import plain_url, postgresql_only
 from tests.support import (
+    DATABASE_URLS,
     FLAGGED,
     assert_error,
     case_of,
@@ -19,6 +24,7 @@ from tests.support import (
     full_history,
     full_sync,
     group_of,
+    lift,
     messages_of,
     notices_of,
     public_account,
@@ -110,6 +116,35 @@ def audit_actions(server: Server) -> list[tuple[Any, ...]]:
     )
 
 
+def sanction_ends(server: Server, *sanction_ids: int) -> list[tuple[Any, ...]]:
+    """Each sanction's record of its end: when, its state, by whom and why."""
+    sql = "SELECT ended_at, state, ended_by, end_reason FROM sanctions WHERE id = ?"
+    return [query_db(server.data_dir, sql, sanction_id)[0] for sanction_id in sanction_ids]
+
+
+@contextlib.contextmanager
+def held(server: Server, sql: str, *params: object) -> Iterator[Callable[[], None]]:
+    """Another process's write to the server's PostgreSQL database, under way: the rows it
+    changed stay locked until the commit it yields is called."""
+    import psycopg
+
+    with psycopg.connect(plain_url(DATABASE_URLS[server.data_dir])) as conn:
+        conn.execute(sql.replace("?", "%s").encode(), params)
+        yield conn.commit
+
+
+async def blocked_on_a_row(server: Server) -> None:
+    """Until one of the server's statements waits for a row another transaction holds."""
+    waiting = (
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + WAIT
+    while query_db(server.data_dir, waiting) == [(0,)]:
+        assert time.monotonic() < deadline, "the server never reached the held row"
+        await asyncio.sleep(0.02)
+
+
 # Reversals ----------------------------------------------------------------------------------------
 
 
@@ -168,6 +203,83 @@ async def test_a_reversed_sanction_ends_as_if_never_applied_and_its_strike_is_vo
     assert_error(await appeal(alice, sanction_id=limit["id"]), 409, "sanction_not_active")
 
 
+async def test_a_sanction_that_ended_is_still_appealed_and_a_reversal_keeps_how_it_ended(
+    server: Server,
+    alice: User,
+    bob: User,
+    reviewer: User,
+    second_reviewer: User,
+    admin: User,
+) -> None:
+    """Lifting a sanction ends it, not its strike: its subject may still appeal within the
+    window, before or after the end. A reversal then voids the strike only; when, by whom and
+    why the sanction ended stay on record, and the appeal holds the reversal."""
+    chat = (await alice.open_direct(bob.id))["id"]
+    _, first_case = await removed_message(alice, chat, reviewer)
+    _, second_case = await removed_message(alice, chat, reviewer)
+    limit = await applied(admin, "user", alice.id, "limit_publication", case_id=first_case)
+    warning = await applied(admin, "user", alice.id, "warning", case_id=second_case)
+    pending = await appealed(alice, sanction_id=limit["id"])
+    for sanction in (limit, warning):
+        ended = await lift(admin, sanction["id"], "a first offence")
+        assert ended.status_code == 200, ended.text
+    late = await appealed(alice, sanction_id=warning["id"])
+    assert await points(reviewer, "user", alice.id) == pytest.approx(4)
+    lifted = sanction_ends(server, limit["id"], warning["id"])
+    assert [row[1:] for row in lifted] == [("lifted", admin.id, "a first offence")] * 2
+    before = audit_actions(server)
+    _, cursor = await full_sync(alice)
+
+    assert (await decided(second_reviewer, pending["id"], "reverse"))["state"] == "reversed"
+    assert (await decided(second_reviewer, late["id"], "uphold"))["state"] == "upheld"
+    reversed_limit, kept_warning = sanction_ends(server, limit["id"], warning["id"])
+    assert reversed_limit == (lifted[0][0], "reversed", admin.id, "a first offence")
+    assert kept_warning == lifted[1]
+    shown = await reviewer.request("GET", f"{SANCTIONS}/{limit['id']}")
+    assert (shown["state"], shown["end_reason"]) == ("reversed", "a first offence")
+    assert await points(reviewer, "user", alice.id) == pytest.approx(2)
+    decisions = audit_actions(server)[len(before) :]
+    assert [row[2:] for row in decisions] == [
+        ("appeal.decide", "appeal", pending["id"]),
+        ("appeal.decide", "appeal", late["id"]),
+    ]
+    # Told of each decision, and not told again that a sanction ended.
+    events, _ = await full_sync(alice, cursor)
+    told = notices_of(events, "appeal_decided")
+    assert [(n["appeal"]["id"], n["appeal"]["state"]) for n in told] == [
+        (pending["id"], "reversed"),
+        (late["id"], "upheld"),
+    ]
+    assert notices_of(events, "sanction_ended") == []
+
+
+@postgresql_only
+async def test_a_sanction_lifted_on_another_process_meanwhile_keeps_its_end(
+    server: Server, alice: User, reviewer: User, second_reviewer: User
+) -> None:
+    """A reversal that finds the sanction lifted by another process since it read it is
+    refused and writes nothing; decided again, it voids the strike and keeps that end."""
+    limit = await applied(reviewer, "user", alice.id, "limit_publication")
+    filed = await appealed(alice, sanction_id=limit["id"])
+    before = audit_actions(server)
+    lifting = (
+        "UPDATE sanctions SET state = 'lifted', ended_at = 1, ended_by = ?, "
+        "end_reason = 'lifted elsewhere' WHERE id = ?"
+    )
+    with held(server, lifting, reviewer.id, limit["id"]) as commit:
+        deciding = asyncio.create_task(decide(second_reviewer, filed["id"], "reverse"))
+        await blocked_on_a_row(server)
+        commit()
+    assert_error(await deciding, 409, "sanction_not_active")
+    assert audit_actions(server) == before
+    (still,) = (await alice.request("GET", "/api/v1/appeals"))["appeals"]
+    assert still["state"] == "pending"
+    assert sanction_ends(server, limit["id"]) == [(1, "lifted", reviewer.id, "lifted elsewhere")]
+
+    await decided(second_reviewer, filed["id"], "reverse")
+    assert sanction_ends(server, limit["id"]) == [(1, "reversed", reviewer.id, "lifted elsewhere")]
+
+
 async def test_a_reversed_removal_gives_the_message_back_to_everyone_and_unbans_its_text(
     alice: User, bob: User, carol: User, reviewer: User, second_reviewer: User
 ) -> None:
@@ -211,6 +323,7 @@ async def test_a_reversed_removal_makes_a_post_readable_again(
     case = await case_of(reviewer, "post", post["id"])
     await decided_case(reviewer, case["id"], "remove", "a fabricated story")
     assert_error(await bob.raw("GET", f"/api/v1/posts/{post['id']}"), 404, "post_removed")
+    latest = (await bob.timeline())["latest"]
     warning = await applied(
         reviewer, "public_account", account["id"], "warning", case_id=case["id"]
     )
@@ -314,6 +427,27 @@ async def test_an_upheld_appeal_leaves_everything_as_it_was(
     assert_error(await appeal(alice, sanction_id=limit["id"]), 409, "appeal_exists")
 
 
+@postgresql_only
+async def test_an_appeal_decided_on_another_process_meanwhile_is_refused_and_writes_nothing(
+    server: Server, alice: User, reviewer: User, second_reviewer: User
+) -> None:
+    limit = await applied(reviewer, "user", alice.id, "limit_publication")
+    filed = await appealed(alice, sanction_id=limit["id"])
+    before = audit_actions(server)
+    upholding = (
+        "UPDATE appeals SET state = 'upheld', decided_by = ?, decided_at = 1, "
+        "reason = 'decided elsewhere' WHERE id = ?"
+    )
+    with held(server, upholding, second_reviewer.id, filed["id"]) as commit:
+        deciding = asyncio.create_task(decide(second_reviewer, filed["id"], "reverse"))
+        await blocked_on_a_row(server)
+        commit()
+    assert_error(await deciding, 409, "appeal_decided")
+    assert audit_actions(server) == before
+    shown = await reviewer.request("GET", f"{SANCTIONS}/{limit['id']}")
+    assert (shown["state"], shown["end_reason"]) == ("active", None)
+
+
 async def test_only_the_subject_may_appeal_and_bad_requests_are_refused(
     make_user: MakeUser, alice: User, bob: User, carol: User, reviewer: User, admin: User
 ) -> None:
@@ -324,7 +458,6 @@ async def test_only_the_subject_may_appeal_and_bad_requests_are_refused(
     assert_error(await appeal(alice), 400, "appeal_target_invalid")
     both = await appeal(alice, sanction_id=warning["id"], case_id=1)
     assert_error(both, 400, "appeal_target_invalid")
-    latest = (await bob.timeline())["latest"]
     for statement in ("   ", "\u200b\u200b", "it was\u202e a joke", "a\u0000b"):
         refused = await appeal(alice, sanction_id=warning["id"], statement=statement)
         assert_error(refused, 400, "statement_invalid")

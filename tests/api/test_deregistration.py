@@ -307,6 +307,24 @@ async def test_without_admins_the_longest_serving_member_takes_over_and_a_group_
 
 @pytest.mark.usefixtures("no_server_errors")
 async def test_a_deregistered_admin_or_member_is_in_no_group_any_more(
+@pytest.mark.usefixtures("no_server_errors")
+async def test_an_owner_a_sanction_demoted_still_hands_the_group_on(
+    make_user: MakeUser, reviewer: User
+) -> None:
+    owner, member = await make_user("owner"), await make_user("member")
+    group = (await group_of(owner, "茶友", member))["id"]
+    await applied(reviewer, "group", group, "remove_rights", member_id=owner.id)
+    assert await members_of(member, group) == {owner.id: "member", member.id: "member"}
+
+    await deregistered(owner)
+
+    assert await members_of(member, group) == {member.id: "owner"}
+    assert (await history(reviewer, group))[-2:] == [
+        (member.id, "made_owner", owner.id),
+        (owner.id, "left", owner.id),
+    ]
+
+
     server: Server, make_user: MakeUser, reviewer: User
 ) -> None:
     owner, leaving, other = [await make_user(n) for n in ("owner", "leaving", "other")]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import MakeStaff, MakeUser, Server, ServerPool, User
-from tests.support import applied, assert_error, full_sync, group_of, send, sent
+from tests.support import applied, assert_error, full_sync, group_of, lifted, send, sent
 
 BLOCKED = "习近平"  # a protected name: refused as a title
 LINKS = "/api/v1/join-links/join"
@@ -619,6 +619,44 @@ async def test_an_admin_whose_rights_a_sanction_removes_is_held_by_mute_all(
     await applied(reviewer, "group", group, "remove_rights", member_id=bob.id)
 
     assert_error(await send(bob, group), 403, "member_muted")
+
+
+@pytest.mark.parametrize("way", ["left", "removed"])
+async def test_an_owner_a_sanction_demoted_hands_the_group_on_when_going(
+    way: str, alice: User, bob: User, carol: User, make_user: MakeUser, reviewer: User
+) -> None:
+    """A group has an owner while it has members: the owner a remove_rights sanction demoted
+    passes it on as an owner going would, and the sanction's end makes them an admin of the
+    group they came back to, not its second owner."""
+    dave = await make_user("dave")
+    group = (await group_of(alice, "茶友", bob, carol, dave))["id"]
+    await alice.request("PUT", group_path(group, f"/admins/{carol.id}"))
+    removal = await applied(reviewer, "group", group, "remove_rights", member_id=alice.id)
+    # Anyone else going changes nothing: the group waits for its owner's rights.
+    assert (await dave.raw("POST", group_path(group, "/leave"))).status_code == 204
+    assert await members_of(bob, group) == {alice.id: "member", bob.id: "member", carol.id: "admin"}
+
+    if way == "left":
+        gone = await alice.raw("POST", group_path(group, "/leave"))
+    else:
+        gone = await carol.raw("DELETE", group_path(group, f"/members/{alice.id}"))
+
+    assert gone.status_code == 204, gone.text
+    assert await members_of(bob, group) == {bob.id: "member", carol.id: "owner"}
+    remover = alice if way == "left" else carol
+    assert (await history(reviewer, group))[-2:] == [
+        (carol.id, "made_owner", alice.id),
+        (alice.id, way, remover.id),
+    ]
+
+    assert (await invite(carol, group, alice)).json()["added"] == [alice.id]
+    await lifted(reviewer, removal["id"])
+
+    assert await members_of(bob, group) == {
+        bob.id: "member",
+        carol.id: "owner",
+        alice.id: "admin",
+    }
 
 
 @pytest.mark.parametrize("way", ["invitation", "link", "added"])

@@ -96,6 +96,18 @@ async def test_only_what_the_reporter_can_see_may_be_reported(
     assert (await report(bob, "message", message["id"], detail="x" * 1000)).status_code == 201
 
 
+async def test_a_case_about_a_group_names_its_owner_now_not_its_creator(
+    alice: User, bob: User, carol: User, make_staff: MakeStaff
+) -> None:
+    group = (await group_of(alice, "读书会", bob, carol))["id"]
+    await alice.request("POST", f"/api/v1/conversations/{group}/owner", json={"user_id": bob.id})
+
+    await filed(carol, "group", group, "fraud")
+
+    reviewer = await make_staff("reviewer")
+    assert (await case_of(reviewer, "group", group))["author_id"] == bob.id
+
+
 async def test_reports_of_one_target_join_one_case_and_every_reporter_learns_the_outcome(
     make_user: MakeUser, alice: User, bob: User, carol: User, make_staff: MakeStaff
 ) -> None:

@@ -132,6 +132,8 @@ class Appeals:
         row = await sanction_store.get(conn, sanction_id)
         if row is None or actor.account_id not in await self._enforcement.addressees(conn, row):
             raise NotFound("no such sanction of yours", code=ErrorCode.SANCTION_NOT_FOUND)
+        # One that expired or was lifted is still appealed within the window: its strike stands,
+        # and the EU pack owes a complaint for six months after the decision (DSA art. 20).
         if row.state == SanctionState.REVERSED:
             raise Conflict("the sanction was already reversed", code=ErrorCode.SANCTION_NOT_ACTIVE)
         return row.starts_at
@@ -199,6 +201,8 @@ class Appeals:
                 decided_at=now_ms,
                 reason=reason,
             )
+            if decided is None:  # another process decided it since it was read
+                raise Conflict("the appeal was decided meanwhile", code=ErrorCode.APPEAL_DECIDED)
             if state == AppealState.REVERSED:
                 await self._reverse(conn, actor, sanction, case, reason, now_ms)
             await self._audit.record(

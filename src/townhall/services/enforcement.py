@@ -521,31 +521,45 @@ class Enforcement:
         reason: str | None,
     ) -> StoredSanction:
         """End a sanction in the caller's transaction, undo what it did and tell whom it
-        concerns. A reversal also voids its strike, even once it has ended."""
-        now_ms = self._now_ms()
+        concerns. A reversal also voids its strike, even once it has ended: the sanction then
+        keeps the record of when, by whom and why it ended, and the appeal holds the reversal."""
         if row.state != SanctionState.ACTIVE and state != SanctionState.REVERSED:
             raise Conflict(
                 f"the sanction is already {row.state}", code=ErrorCode.SANCTION_NOT_ACTIVE
             )
         if row.state == SanctionState.REVERSED:
             raise Conflict("the sanction was already reversed", code=ErrorCode.SANCTION_NOT_ACTIVE)
-        was_active = row.state == SanctionState.ACTIVE
+        if row.state != SanctionState.ACTIVE:
+            return await self._void(conn, row)
         ended = await sanction_store.set_state(
             conn,
             row.id,
+            row.state,
             state=state,
-            ended_at=now_ms if was_active else row.ended_at,
+            ended_at=self._now_ms(),
             ended_by=None if actor is None else actor.account_id,
             end_reason=reason,
         )
+        if ended is None:
+            raise _changed_meanwhile()
         public_account = None
         if row.subject_type == SubjectType.PUBLIC_ACCOUNT:
             public_account = await public_account_store.existing(conn, row.subject_id)
-        if was_active:
-            await self._undo(conn, row, public_account)
+        await self._undo(conn, row, public_account)
         await self._tell(conn, ended, "sanction_ended", public_account)
         self.changed(conn, (row.subject_type, row.subject_id))
         return ended
+
+    async def _void(self, conn: Transaction, row: StoredSanction) -> StoredSanction:
+        """Reverse a sanction that already ended: only its strike goes. Nothing is undone or
+        told again (it ended once); the appellant hears of the decision."""
+        voided = await sanction_store.set_state(
+            conn, row.id, row.state, state=SanctionState.REVERSED
+        )
+        if voided is None:
+            raise _changed_meanwhile()
+        self.changed(conn, (row.subject_type, row.subject_id))
+        return voided
 
     async def expire_due(self) -> int:
         """Record the end of every sanction whose time is up, undo it, tell its subject."""
@@ -555,7 +569,9 @@ class Enforcement:
                 return 0
         while True:
             async with self._db.writing() as conn:
-                rows = await sanction_store.due_to_expire(conn, self._now_ms(), EXPIRY_BATCH)
+                rows = await sanction_store.due_to_expire(
+                    conn, self._now_ms(), EXPIRY_BATCH, to_end=True
+                )
                 for row in rows:
                     await self.end(conn, row, SanctionState.EXPIRED, actor=None, reason=None)
             expired += len(rows)
@@ -640,12 +656,27 @@ class Enforcement:
         await sanction_store.set_member_role(conn, conversation_id, member_id, MemberRole.MEMBER)
         return {"role": role}
 
+    async def owner_held_back(self, conn: DbConnection, conversation_id: int) -> int | None:
+        """For a group nobody owns: the member whose ownership a remove_rights sanction in force
+        took, if any. The latest such sanction's: an earlier one's ownership passed on before a
+        later owner could lose it."""
+        now_ms = self._now_ms()
+        rows = await sanction_store.of_subject(conn, SubjectType.GROUP, conversation_id)
+        held = [
+            row.member_id
+            for row in rows
+            if row.kind == Kind.REMOVE_RIGHTS
+            and _in_force_at(row, now_ms)
+            and _undo_of(row).get("role") == MemberRole.OWNER
+        ]
+        return held[-1] if held else None
+
     async def _undo(
         self, conn: DbConnection, row: StoredSanction, public_account: StoredPublicAccount | None
     ) -> None:
-        undo = orjson.loads(row.undo) if row.undo else {}
+        undo = _undo_of(row)
         if "role" in undo and row.member_id is not None:  # a remove_rights sanction's
-            await sanction_store.set_member_role(conn, row.subject_id, row.member_id, undo["role"])
+            await _give_role_back(conn, row.subject_id, row.member_id, undo["role"])
         if "blacklisted" in undo:
             await sanction_store.unlist_identity(conn, undo["blacklisted"])
         if (
@@ -859,6 +890,29 @@ def _in_force_at(row: StoredSanction, now_ms: int) -> bool:
         and row.state == SanctionState.ACTIVE
         and (row.ends_at is None or row.ends_at > now_ms)
     )
+
+
+def _changed_meanwhile() -> Conflict:
+    """Another process ended or reversed the sanction since it was read: the caller's
+    transaction rolls back, and the sanction keeps the end that process gave it."""
+    return Conflict("the sanction changed meanwhile", code=ErrorCode.SANCTION_NOT_ACTIVE)
+
+
+def _undo_of(row: StoredSanction) -> dict[str, Any]:
+    return orjson.loads(row.undo) if row.undo else {}
+
+
+async def _give_role_back(
+    conn: DbConnection, conversation_id: int, member_id: int, role: str
+) -> None:
+    """A remove_rights sanction's end: the member's role back, if they are in the group.
+    Ownership comes back only to a group nobody took on meanwhile (it passed on when they
+    left): else they are an admin again, and the group keeps its one owner."""
+    if role == MemberRole.OWNER:
+        roles = await conversation_store.member_roles(conn, conversation_id)
+        if MemberRole.OWNER in roles.values():
+            role = MemberRole.ADMIN
+    await sanction_store.set_member_role(conn, conversation_id, member_id, role)
 
 
 def _refusal(kind: str, ends_at: int | None) -> Forbidden:

@@ -80,7 +80,8 @@ class GroupAdmin:
         self._limits = limits
 
     async def leave(self, actor: Principal, conversation_id: int) -> None:
-        """Leave a group; its owner first hands it on, or dissolves it."""
+        """Leave a group; its owner first hands it on, or dissolves it. An owner whose rights a
+        sanction removed may do neither: leaving hands the group on (`_pass_on`)."""
         await self._may(actor, Capability.INTERACT)
         async with self._db.writing() as conn:
             group = await self._changes.group(conn, actor, conversation_id)
@@ -89,7 +90,8 @@ class GroupAdmin:
                     "transfer the group's ownership first, or dissolve it",
                     code=ErrorCode.OWNER_MUST_TRANSFER,
                 )
-            await self._left(conn, conversation_id, actor.account_id)
+            if await self._pass_on(conn, group, actor.account_id):
+                await self._left(conn, conversation_id, actor.account_id)
 
     async def _left(self, conn: Transaction, conversation_id: int, account_id: int) -> None:
         """The member is out of the group: recorded, and told with everyone left."""
@@ -104,32 +106,48 @@ class GroupAdmin:
 
     async def leave_every_group(self, conn: Transaction, account_id: int) -> None:
         """Deregistration's part, in its transaction: the account leaves every group it is in,
-        as `leave` does, whatever sanctions hold on it or on the group (a group is never left
-        without an owner). A group it owns passes first to its longest-serving admin, else its
-        longest-serving member, recorded and told as the owner's transfer; one nobody else is
-        left in ends as the owner's dissolving it does."""
+        as `leave` does, whatever sanctions hold on it or on the group; a group it owns is
+        handed on first (`_pass_on`)."""
         for conversation_id in await conversation_store.ids_of_member(
             conn, account_id, ConversationKind.GROUP
         ):
             group = await self._changes.existing(conn, conversation_id)
-            if group.role_of(account_id) == MemberRole.OWNER:
-                # Members deregistered before deregistering took them out are passed over.
-                staying = await account_store.active_user_ids(conn, group.roles)
-                successor = _successor(group, account_id, staying)
-                if successor is None:
-                    await self._dissolved(conn, group, account_id)
-                    continue
-                await self._hand_over(conn, conversation_id, account_id, successor)
-            await self._left(conn, conversation_id, account_id)
+            if await self._pass_on(conn, group, account_id):
+                await self._left(conn, conversation_id, account_id)
         await group_store.withdraw_waiting(conn, account_id)
+
+    async def _pass_on(self, conn: Transaction, group: Group, account_id: int) -> bool:
+        """Before a member goes for good (a group is never left without an owner): a group they
+        own passes to its longest-serving admin, else its longest-serving member, recorded and
+        told as their transfer. Returns whether the group lives on: one nobody else is left in
+        ends as the owner's dissolving it does."""
+        if not await self._owns(conn, group, account_id):
+            return True
+        # Members deregistered before deregistering took them out are passed over.
+        staying = await account_store.active_user_ids(conn, group.roles)
+        successor = _successor(group, account_id, staying)
+        if successor is None:
+            await self._dissolved(conn, group, account_id)
+            return False
+        await self._hand_over(conn, group.id, account_id, successor)
+        return True
+
+    async def _owns(self, conn: Transaction, group: Group, account_id: int) -> bool:
+        """Whether the member holds the group's ownership: as its owner, or, in a group nobody
+        owns, as the owner a remove_rights sanction in force demoted (whose rights it gives back
+        when it ends: were the member gone, the group would stay without an owner for good)."""
+        if MemberRole.OWNER in group.roles.values():
+            return group.role_of(account_id) == MemberRole.OWNER
+        return await self._enforcement.owner_held_back(conn, group.id) == account_id
 
     async def remove(self, actor: Principal, conversation_id: int, user_id: int) -> None:
         """Take a member out: the owner anyone else, an admin only ordinary members. The removed
-        member is told too."""
+        member is told too; one whose ownership a sanction holds back hands the group on."""
         await self._may(actor, Capability.INTERACT)
         async with self._db.writing() as conn:
             group = await self._changes.managed(conn, actor, conversation_id)
             _require_above(group, actor, self._member(group, user_id))
+            await self._pass_on(conn, group, user_id)  # the remover stays: the group lives on
             await self._changes.remove_members(conn, conversation_id, [user_id])
             await self._changes.record(
                 conn,

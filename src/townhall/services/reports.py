@@ -14,7 +14,7 @@ from townhall.domain.characters import PROSE, clean
 from townhall.domain.enforcement import Capability
 from townhall.domain.errors import ErrorCode, InvalidInput, NotFound, Throttled
 from townhall.domain.limits import Limits
-from townhall.domain.messaging import GONE, SENDER_ONLY, ConversationKind
+from townhall.domain.messaging import GONE, SENDER_ONLY, ConversationKind, MemberRole
 from townhall.domain.permissions import Permission
 from townhall.domain.policy import PolicyPack
 from townhall.domain.public_accounts import READABLE_ACCOUNTS, PostState
@@ -267,13 +267,15 @@ async def _user(conn: DbConnection, _viewer_id: int, account_id: int) -> Seen | 
 
 async def _group(conn: DbConnection, viewer_id: int, conversation_id: int) -> Seen | None:
     group = await conversation_store.get(conn, conversation_id)
-    if (
-        group is None
-        or group.kind != ConversationKind.GROUP
-        or viewer_id not in await conversation_store.member_roles(conn, conversation_id)
-    ):
+    if group is None or group.kind != ConversationKind.GROUP:
         return None
-    return Seen(group.created_by, {"title": group.title, "text": group.title})
+    roles = await conversation_store.member_roles(conn, conversation_id)
+    if viewer_id not in roles:
+        return None
+    # Whoever owns the group now answers for it, not whoever made it (ownership passes on):
+    # nobody while a sanction holds its owner's rights back.
+    owner_id = next((uid for uid, role in roles.items() if role == MemberRole.OWNER), None)
+    return Seen(owner_id, {"title": group.title, "text": group.title})
 
 
 async def _public_account(

@@ -146,25 +146,35 @@ async def listing(
     return records(StoredSanction, result)
 
 
-async def due_to_expire(conn: DbConnection, now_ms: int, limit: int) -> list[StoredSanction]:
-    result = await conn.execute(
+async def due_to_expire(
+    conn: DbConnection, now_ms: int, limit: int, *, to_end: bool = False
+) -> list[StoredSanction]:
+    """Active sanctions whose time is up. `to_end`: locked for the caller's transaction, less
+    those another process is ending now (PostgreSQL; SQLite has one writer), so that neither
+    process finds the other's end written under it."""
+    query = (
         select(sanctions)
         .where(sanctions.c.state == SanctionState.ACTIVE, sanctions.c.ends_at <= now_ms)
         .order_by(sanctions.c.ends_at)
         .limit(limit)
     )
-    return records(StoredSanction, result)
+    if to_end:
+        query = query.with_for_update(skip_locked=True)
+    return records(StoredSanction, await conn.execute(query))
 
 
-async def set_state(conn: DbConnection, sanction_id: int, **values: Any) -> StoredSanction:
-    """The sanction as it now stands."""
+async def set_state(
+    conn: DbConnection, sanction_id: int, was: str, **values: Any
+) -> StoredSanction | None:
+    """The sanction as it now stands; None if its state is no longer `was` (another process
+    changed it since the caller read it)."""
     result = await conn.execute(
         update(sanctions)
-        .where(sanctions.c.id == sanction_id)
+        .where(sanctions.c.id == sanction_id, sanctions.c.state == was)
         .values(**values)
         .returning(*sanctions.c)
     )
-    return record(StoredSanction, result.one())
+    return record_or_none(StoredSanction, result.first())
 
 
 async def set_member_role(
@@ -230,12 +240,13 @@ async def appeal_queue(
     return records(StoredAppeal, result)
 
 
-async def decide_appeal(conn: DbConnection, appeal_id: int, **values: Any) -> StoredAppeal:
-    """Decide a pending appeal; the appeal as decided."""
+async def decide_appeal(conn: DbConnection, appeal_id: int, **values: Any) -> StoredAppeal | None:
+    """Decide a pending appeal; the appeal as decided, or None if it is no longer pending
+    (another process decided it since the caller read it)."""
     result = await conn.execute(
         update(appeals)
         .where(appeals.c.id == appeal_id, appeals.c.state == AppealState.PENDING)
         .values(**values)
         .returning(*appeals.c)
     )
-    return record(StoredAppeal, result.one())
+    return record_or_none(StoredAppeal, result.first())
