@@ -446,6 +446,13 @@ async def index_phones(services: Services) -> None:
         log.info("indexed the phones of %d older identities", indexed)
 
 
+async def cut_ties_of_deregistered(services: Services) -> None:
+    """Once at start: accounts an earlier release deregistered leave their groups and ties."""
+    tidied = await services.accounts.cut_ties_of_deregistered()
+    if tidied:
+        log.info("cut the groups and ties of %d accounts deregistered earlier", tidied)
+
+
 async def checkpoint_audit_log(services: Services) -> None:
     """A checkpoint if the log grew, so the rows no checkpoint vouches for yet are one
     interval's at most."""
@@ -556,6 +563,11 @@ def build_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> 
                 ),
                 partial(services.retention.keep_purging, settings.retention_purge_interval_seconds),
                 partial(index_phones, services),
+                partial(
+                    one_round,
+                    partial(cut_ties_of_deregistered, services),
+                    "cutting the ties of accounts deregistered earlier",
+                ),
             ]
             tasks = [
                 *(

@@ -20,6 +20,7 @@ from tests.conftest import (
     ServerPool,
     User,
     fresh_identity,
+    moved,
     post_registration,
     unique_handle,
 )
@@ -32,6 +33,7 @@ from tests.support import (
     query_db,
     send,
     sent,
+    write_db,
 )
 
 
@@ -306,8 +308,6 @@ async def test_without_admins_the_longest_serving_member_takes_over_and_a_group_
 
 
 @pytest.mark.usefixtures("no_server_errors")
-async def test_a_deregistered_admin_or_member_is_in_no_group_any_more(
-@pytest.mark.usefixtures("no_server_errors")
 async def test_an_owner_a_sanction_demoted_still_hands_the_group_on(
     make_user: MakeUser, reviewer: User
 ) -> None:
@@ -325,6 +325,8 @@ async def test_an_owner_a_sanction_demoted_still_hands_the_group_on(
     ]
 
 
+@pytest.mark.usefixtures("no_server_errors")
+async def test_a_deregistered_admin_or_member_is_in_no_group_any_more(
     server: Server, make_user: MakeUser, reviewer: User
 ) -> None:
     owner, leaving, other = [await make_user(n) for n in ("owner", "leaving", "other")]
@@ -431,3 +433,40 @@ async def test_a_closed_owner_may_deregister_and_still_hands_the_group_on(
     await deregistered(owner)
 
     assert await members_of(member, group) == {member.id: "owner"}
+
+
+async def test_accounts_deregistered_by_an_earlier_release_leave_groups_and_ties_at_start(
+    servers: ServerPool, fresh_server: Server, make_user: MakeUser
+) -> None:
+    """A release before deregistering cut them left a deregistered account in its groups,
+    owning some, and in everyone's contacts: the next start cuts them."""
+    owner, member, friend = [await make_user(n, on=fresh_server) for n in ("gone", "m", "f")]
+    group = (await group_of(owner, "茶友", member))["id"]
+    await befriend(owner, friend)
+    fresh_server.stop()
+    deregister = "UPDATE accounts SET status = 'deregistered' WHERE id = ?"
+    write_db(fresh_server.data_dir, deregister, owner.id)
+
+    again = servers.start(data_dir=fresh_server.data_dir)
+    try:
+        member, friend = moved(member, again), moved(friend, again)
+        for _ in range(100):  # the start's work runs beside the first requests
+            if await members_of(member, group) != {owner.id: "owner", member.id: "member"}:
+                break
+            await asyncio.sleep(0.05)
+        assert await members_of(member, group) == {member.id: "owner"}
+        assert (await changes(member, group))[-2:] == [
+            {"action": "made_owner", "by": owner.id, "user_ids": [member.id]},
+            {"action": "left", "by": owner.id, "user_ids": [owner.id]},
+        ]
+        assert owner.id not in await contact_ids(friend)
+    finally:
+        again.stop()
+    left_over = query_db(
+        again.data_dir,
+        "SELECT (SELECT count(*) FROM members WHERE account_id = ?),"
+        " (SELECT count(*) FROM contacts WHERE ? IN (owner_id, contact_id))",
+        owner.id,
+        owner.id,
+    )
+    assert left_over == [(0, 0)]

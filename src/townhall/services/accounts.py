@@ -58,7 +58,7 @@ from townhall.store import accounts as account_store
 from townhall.store import identities as identity_store
 from townhall.store import public_accounts as public_account_store
 from townhall.store import sessions as session_store
-from townhall.store.database import Database, DbConnection
+from townhall.store.database import Database, DbConnection, Transaction
 
 # Logins, failed logins and throttling: the security-event log an operator watches.
 security_log = logging.getLogger("townhall.security")
@@ -67,6 +67,8 @@ security_log = logging.getLogger("townhall.security")
 # finds it no longer among the known sessions) and this long has passed: at most one write a
 # session every few minutes, none on the requests the known sessions answer.
 LAST_SEEN_EVERY_MS = 5 * 60 * 1000
+# Deregistered accounts whose ties are cut at start, read a page at a time.
+TIDY_PAGE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,12 +354,34 @@ class AccountService:
                 reason="the operator deregistered",
                 now_ms=now_ms,
             )
-            await self._group_admin.leave_every_group(conn, principal.account_id)
-            await self._contacts.drop_ties_of(conn, principal.account_id)
-            await self._messaging.forget_direct_of(conn, principal.account_id)
+            await self._cut_ties(conn, principal.account_id)
             conn.after_commit(lambda: self._known_sessions.forget_account(principal.account_id))
             conn.after_commit(lambda: self._standings.forget(principal.account_id))
             conn.after_commit(lambda: self._sign_out_sockets(principal.account_id, None))
+
+    async def _cut_ties(self, conn: Transaction, account_id: int) -> None:
+        """A deregistered account's groups, ties and requests: left, dropped, withdrawn."""
+        await self._group_admin.leave_every_group(conn, account_id)
+        await self._contacts.drop_ties_of(conn, account_id)
+        await self._messaging.forget_direct_of(conn, account_id)
+
+    async def cut_ties_of_deregistered(self) -> int:
+        """Once at start: accounts deregistered by a release that left their groups and ties in
+        place get what deregistering does now, each in a transaction of its own (a large group
+        of them would hold the writer for long); returns how many."""
+        done, after = 0, 0
+        while True:
+            async with self._db.reading() as conn:
+                page = await account_store.deregistered_with_ties(
+                    conn, after=after, limit=TIDY_PAGE
+                )
+            for account_id in page:
+                async with self._db.writing() as conn:
+                    await self._cut_ties(conn, account_id)
+            done += len(page)
+            if len(page) < TIDY_PAGE:
+                return done
+            after = page[-1]
 
     async def log_in(
         self,

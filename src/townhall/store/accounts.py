@@ -5,13 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, exists, insert, or_, select, update
 
 from townhall.domain.accounts import AccountStatus, Role
+from townhall.domain.messaging import ConversationKind, InvitationState, JoinRequestState
 from townhall.store.database import DbConnection
 from townhall.store.prepared import prepared
 from townhall.store.records import record_or_none
-from townhall.store.schema import accounts, agreement_acceptances
+from townhall.store.schema import (
+    accounts,
+    agreement_acceptances,
+    contacts,
+    conversations,
+    friend_requests,
+    invitations,
+    join_requests,
+    members,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +165,40 @@ async def erase_profile(conn: DbConnection, account_id: int, *, status: str) -> 
             status=status,
         )
     )
+
+
+async def deregistered_with_ties(conn: DbConnection, *, after: int, limit: int) -> list[int]:
+    """Deregistered accounts, by id after `after`, still in a group, tied to anyone either way,
+    or with a friend request, an invitation or a join request: accounts deregistered by a
+    release before deregistering cut these still hold them."""
+    account_id = accounts.c.id
+    in_a_group = (
+        select(members.c.account_id)
+        .join(conversations, conversations.c.id == members.c.conversation_id)
+        .where(members.c.account_id == account_id, conversations.c.kind == ConversationKind.GROUP)
+    )
+    held = or_(
+        exists(in_a_group),
+        exists().where(contacts.c.owner_id == account_id),
+        exists().where(contacts.c.contact_id == account_id),
+        exists().where(friend_requests.c.requester_id == account_id),
+        exists().where(friend_requests.c.addressee_id == account_id),
+        exists().where(
+            invitations.c.invitee_id == account_id,
+            invitations.c.state == InvitationState.PENDING,
+        ),
+        exists().where(
+            join_requests.c.account_id == account_id,
+            join_requests.c.state == JoinRequestState.PENDING,
+        ),
+    )
+    result = await conn.execute(
+        select(account_id)
+        .where(accounts.c.status == AccountStatus.DEREGISTERED, account_id > after, held)
+        .order_by(account_id)
+        .limit(limit)
+    )
+    return list(result.scalars())
 
 
 async def replace_password_hash(
