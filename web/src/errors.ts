@@ -1,5 +1,6 @@
 import { ApiError } from "./api/client";
 import { hasMessage, t } from "./i18n";
+import { pointsToVerification } from "./verification";
 
 /** A refusal as the person needs to read it, in their language. */
 export function explain(error: unknown): string {
@@ -8,5 +9,7 @@ export function explain(error: unknown): string {
     return t("error.retry_after", { seconds: error.retryAfter });
   }
   const key = `error.${error.code}`;
-  return hasMessage(key) ? t(key, { message: error.message }) : t("error.generic", { message: error.message });
+  const said = hasMessage(key) ? t(key, { message: error.message }) : t("error.generic", { message: error.message });
+  // A refusal for want of verification says where to get it, rather than leave them stuck.
+  return pointsToVerification(error.code) ? `${said} ${t("error.see_verification")}` : said;
 }

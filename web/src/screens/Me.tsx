@@ -3,15 +3,18 @@ import { api, must, type Schemas } from "../api/client";
 import { useOutcome } from "../hooks";
 import { formatTime, t } from "../i18n";
 import type { ChatStore } from "../store";
+import { identityAdvice } from "../verification";
 import { MyAccounts } from "./MyAccounts";
 
 type OwnSession = Schemas["OwnSession"];
+type OwnIdentity = Schemas["OwnIdentity"];
 
 /** The user's own page: profile, public accounts they run, password, sessions, leaving. */
 export function Me(props: { store: ChatStore; onSignedOut(): void }) {
   return (
     <div class="me">
       <Profile store={props.store} />
+      {props.store.me.identity && <Verification store={props.store} identity={props.store.me.identity} />}
       <MyAccounts />
       <Password />
       <Sessions />
@@ -56,6 +59,121 @@ function Profile({ store }: { store: ChatStore }) {
         <button type="submit">{t("me.save")}</button>
       </form>
     </section>
+  );
+}
+
+/** Where the user stands on verification: the identity's state and what to do next, and the
+ * phone, confirmed here with a code sent by SMS (docs/identity.md). */
+function Verification({ store, identity }: { store: ChatStore; identity: OwnIdentity }) {
+  const advice = identityAdvice(identity);
+  const [checking, setChecking] = useState(false);
+  const [checkSaid, attemptCheck] = useOutcome();
+
+  const checkAgain = () => {
+    if (checking) return;
+    setChecking(true);
+    void attemptCheck(async () => {
+      must(await api.POST("/api/v1/me/identity/check"));
+      await store.refreshProfile();
+      return t("me.verify.checked");
+    }).finally(() => setChecking(false));
+  };
+
+  return (
+    <section class="verification" aria-labelledby="verification-title">
+      <h3 id="verification-title">{t("me.verify")}</h3>
+      <p>
+        <small>{t("me.verify.intro")}</small>
+      </p>
+      <h4>{t("me.verify.identity")}</h4>
+      <p class="identity-state" data-status={identity.status}>
+        {advice.verified && <span class="badge">✓</span>} {t(advice.state)}
+      </p>
+      {identity.status === "rejected" && identity.reason && (
+        <p class="identity-reason">{t("me.verify.reason", { reason: identity.reason })}</p>
+      )}
+      {advice.next && <p class="identity-next">{t(advice.next)}</p>}
+      {advice.canCheckAgain && (
+        <button type="button" class="quiet" disabled={checking} aria-busy={checking} onClick={checkAgain}>
+          {checking ? t("me.verify.checking") : t("me.verify.check_again")}
+        </button>
+      )}
+      {checkSaid && <p role="status">{checkSaid}</p>}
+      <h4>{t("me.verify.phone")}</h4>
+      {identity.phone_confirmed ? (
+        <p class="phone-state" data-confirmed="true">
+          <span class="badge">✓</span> {t("me.verify.phone.confirmed", { phone: identity.phone })}
+        </p>
+      ) : (
+        <PhoneCode store={store} phone={identity.phone} />
+      )}
+    </section>
+  );
+}
+
+/** Ask for an SMS code, then send it back; each button is busy while its request is in flight. */
+function PhoneCode({ store, phone }: { store: ChatStore; phone: string }) {
+  const [sentUntil, setSentUntil] = useState<string | null>(null);
+  const [code, setCode] = useState("");
+  const [busy, setBusy] = useState<"sending" | "confirming" | null>(null);
+  const [said, attempt] = useOutcome();
+
+  const run = (what: "sending" | "confirming", action: () => Promise<string | void>) => {
+    if (busy) return;
+    setBusy(what);
+    void attempt(action).finally(() => setBusy(null));
+  };
+
+  const send = () =>
+    run("sending", async () => {
+      const sent = must(await api.POST("/api/v1/me/phone/code"));
+      setSentUntil(sent.expires_at);
+      setCode("");
+      return t("me.verify.phone.sent", { phone, at: formatTime(sent.expires_at) });
+    });
+
+  const confirm = (event: Event) => {
+    event.preventDefault();
+    run("confirming", async () => {
+      must(await api.POST("/api/v1/me/phone/verify", { body: { code: code.trim() } }));
+      await store.refreshProfile(); // the section then shows the phone confirmed
+      return t("me.verify.phone.done");
+    });
+  };
+
+  return (
+    <div class="phone-code" aria-busy={busy !== null}>
+      <p class="phone-state" data-confirmed="false">
+        {t("me.verify.phone.unconfirmed", { phone })}
+      </p>
+      <button type="button" class={sentUntil ? "quiet" : undefined} disabled={busy !== null} onClick={send}>
+        {busy === "sending"
+          ? t("me.verify.phone.sending")
+          : sentUntil
+            ? t("me.verify.phone.resend")
+            : t("me.verify.phone.send")}
+      </button>
+      {sentUntil && (
+        <form onSubmit={confirm}>
+          <label>
+            {t("me.verify.phone.code")}
+            <input
+              name="phone_code"
+              inputMode="numeric"
+              autocomplete="one-time-code"
+              required
+              maxLength={12}
+              value={code}
+              onInput={(e) => setCode(e.currentTarget.value)}
+            />
+          </label>
+          <button type="submit" disabled={busy !== null || code.trim() === ""}>
+            {busy === "confirming" ? t("me.verify.phone.confirming") : t("me.verify.phone.confirm")}
+          </button>
+        </form>
+      )}
+      {said && <p role="status">{said}</p>}
+    </div>
   );
 }
 
