@@ -2,6 +2,7 @@ import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { api, must } from "./api/client";
 import { LANGUAGES, type Language } from "./i18n/core";
+import { guarded } from "./outcome";
 
 export interface SignInWords {
   title: string;
@@ -45,7 +46,7 @@ export function SignInForm(props: {
   return (
     <main class="card narrow">
       <h2>{words.title}</h2>
-      <form onSubmit={(e) => void submit(e)}>
+      <form onSubmit={guarded(submit)}>
         <label>
           {words.handle}
           <input

@@ -5,6 +5,7 @@ import { formatTime, t } from "../i18n";
 import type { ChatStore } from "../store";
 import { MediaList, useViewer } from "./Media";
 import { ReportButton } from "./Report";
+import { once } from "../outcome";
 
 type Account = Schemas["PublicAccount"];
 type TimelineItem = Schemas["Timeline"]["posts"][number];
@@ -87,7 +88,7 @@ export function Accounts(props: { store: ChatStore; onRead(postId: number): void
               <br />
               <small>{t("accounts.subscribers", { count: account.subscriber_count })}</small>
             </span>
-            <button type="button" class={account.subscribed ? "quiet" : ""} onClick={() => void follow(account)}>
+            <button type="button" class={account.subscribed ? "quiet" : ""} onClick={(e) => void once(e.currentTarget, () => follow(account))}>
               {account.subscribed ? t("accounts.unsubscribe") : t("accounts.subscribe")}
             </button>
             <ReportButton target="public_account" id={account.id} label={t("report.named", { name: account.name })} />

@@ -4,6 +4,7 @@ import { explain } from "../errors";
 import { formatTime, t } from "../i18n";
 import type { ChatStore } from "../store";
 import { mediaWords } from "./Media";
+import { guarded, once } from "../outcome";
 
 export function titleOf(store: ChatStore, conversation: ConversationSummary): string {
   if (conversation.title) return conversation.title;
@@ -204,10 +205,10 @@ function Invitations(props: { store: ChatStore; onOpen(id: number): void }) {
               title: invitation.title,
             })}
           </span>
-          <button type="button" onClick={() => void answer(invitation.conversation_id, true)}>
+          <button type="button" onClick={(e) => void once(e.currentTarget, () => answer(invitation.conversation_id, true))}>
             {t("contacts.accept")}
           </button>
-          <button type="button" class="quiet" onClick={() => void answer(invitation.conversation_id, false)}>
+          <button type="button" class="quiet" onClick={(e) => void once(e.currentTarget, () => answer(invitation.conversation_id, false))}>
             {t("contacts.decline")}
           </button>
         </div>
@@ -239,7 +240,7 @@ function NewGroup(props: { store: ChatStore; onDone(id: number | null): void }) 
   }
 
   return (
-    <form class="new-group-form" onSubmit={(e) => void create(e)}>
+    <form class="new-group-form" onSubmit={guarded(create)}>
       <label>
         {t("group.title")}
         <input name="title" required value={title} onInput={(e) => setTitle(e.currentTarget.value)} />

@@ -4,6 +4,7 @@ import { explain } from "../errors";
 import { formatTime, labelOf, t } from "../i18n";
 import { filesOf } from "../media";
 import { AttachButton, AttachmentTray, useAttachments } from "./Media";
+import { guarded } from "../outcome";
 
 type Account = Schemas["PublicAccount"];
 type Rules = Schemas["PublicAccountPolicy"];
@@ -130,7 +131,7 @@ export function Compose(props: { account: Account; rules: Rules; source?: Schema
   return (
     <form
       class="compose"
-      onSubmit={(e) => void publish(e)}
+      onSubmit={guarded(publish)}
       onDragOver={(e) => e.preventDefault()}
       onDrop={(e) => {
         const files = filesOf(e.dataTransfer);
@@ -192,7 +193,7 @@ function ApplyForm(props: { rules: Rules; onDone(): void }) {
   const accountTypes = Object.keys(rules.broadcast_quota);
   const [fields, setFields] = useState({
     name: "",
-    category: categories[0]?.[0] ?? "",
+    category: "",
     account_type: accountTypes[0] ?? "",
     description: "",
     entity_name: "",
@@ -234,14 +235,17 @@ function ApplyForm(props: { rules: Rules; onDone(): void }) {
   }
 
   return (
-    <form class="apply" onSubmit={(e) => void apply(e)}>
+    <form class="apply" onSubmit={guarded(apply)}>
       <label>
         {t("mine.name")}
         <input name="name" required value={fields.name} onInput={set("name")} />
       </label>
       <label>
         {t("mine.category")}
-        <select name="category" value={fields.category} onChange={set("category")}>
+        <select name="category" required value={fields.category} onChange={set("category")}>
+          <option value="" disabled>
+            {t("mine.choose_category")}
+          </option>
           {categories.map(([name, category]) => (
             <option key={name} value={name}>
               {category.label}

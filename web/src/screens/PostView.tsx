@@ -7,6 +7,7 @@ import { titleOf } from "./Chats";
 import { MediaList, useViewer } from "./Media";
 import { Compose } from "./MyAccounts";
 import { ReportButton, reasonLabel } from "./Report";
+import { guarded } from "../outcome";
 
 type Post = Schemas["ReadPost"];
 
@@ -80,7 +81,7 @@ export function PostView(props: { store: ChatStore; postId: number; onBack(): vo
         )}
         {post && !removed && (
           <>
-            <form class="forward" onSubmit={(e) => void forward(e)}>
+            <form class="forward" onSubmit={guarded(forward)}>
               <label>
                 {t("post.forward_to")}
                 <select name="chat" value={chatId ?? ""} onChange={(e) => setChatId(Number(e.currentTarget.value) || null)}>

@@ -4,6 +4,7 @@ import { explain } from "../errors";
 import { t } from "../i18n";
 import type { MessageKey } from "../i18n/en";
 import { HANDLE_PATTERN, PASSWORD_MIN_CHARS, e164, mobileLooksValid, ricChecks } from "../validate";
+import { guarded } from "../outcome";
 
 const ID_TYPES = ["cn_ric", "passport", "hk_macau_permit"] as const;
 type IdType = (typeof ID_TYPES)[number];
@@ -111,7 +112,7 @@ export function Register(props: { onDone(): void }) {
     <main class="card">
       <h2>{t("register.title")}</h2>
       <p>{t("register.intro")}</p>
-      <form onSubmit={(e) => void submit(e)}>
+      <form onSubmit={guarded(submit)}>
         {field("handle", "register.handle", { autocomplete: "username", autocapitalize: "none" })}
         {field("display_name", "register.display_name", { autocomplete: "nickname" })}
         {field("password", "register.password", { type: "password", autocomplete: "new-password" })}

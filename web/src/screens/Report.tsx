@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, must, policy, type Schemas } from "../api/client";
 import { explain } from "../errors";
 import { labelOf, t } from "../i18n";
+import { guarded } from "../outcome";
 
 export function reasonLabel(reason: string): string {
   return labelOf("reason", reason);
@@ -32,7 +33,6 @@ export function ReportForm(props: { target: Target; id: number; onDone(): void }
     void policy().then(({ review }) => {
       const found = review.report_reasons;
       setChoices(found);
-      setReason(found[0] ?? "");
     });
   }, []);
 
@@ -45,17 +45,22 @@ export function ReportForm(props: { target: Target; id: number; onDone(): void }
         }),
       );
       setSaid(t("report.sent"));
-      setTimeout(props.onDone, 1500);
+      // Still busy while the thanks shows: a second click must not report again.
+      await new Promise((done) => setTimeout(done, 1500));
+      props.onDone();
     } catch (refused) {
       setSaid(explain(refused));
     }
   }
 
   return (
-    <form class="report" onSubmit={(e) => void submit(e)}>
+    <form class="report" onSubmit={guarded(submit)}>
       <label>
         {t("report.reason")}
-        <select name="reason" value={reason} onChange={(e) => setReason(e.currentTarget.value)}>
+        <select name="reason" required value={reason} onChange={(e) => setReason(e.currentTarget.value)}>
+          <option value="" disabled>
+            {t("report.choose")}
+          </option>
           {choices.map((choice) => (
             <option value={choice} key={choice}>
               {reasonLabel(choice)}

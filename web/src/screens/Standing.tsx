@@ -3,6 +3,7 @@ import { api, must, type Schemas } from "../api/client";
 import { explain } from "../errors";
 import { formatTime, hasMessage, labelOf, t } from "../i18n";
 import type { ChatStore } from "../store";
+import { guarded } from "../outcome";
 
 type Sanction = Schemas["Sanction"];
 
@@ -62,7 +63,7 @@ function SanctionItem({ sanction }: { sanction: Sanction }) {
       </p>
       {said && <p role="status">{said}</p>}
       {appealing ? (
-        <form onSubmit={(e) => void appeal(e)}>
+        <form onSubmit={guarded(appeal)}>
           <label>
             {t("standing.appeal_statement")}
             <textarea

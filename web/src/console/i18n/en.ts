@@ -187,6 +187,7 @@ export const en = {
   "cases.matched": "Matched",
   "cases.how": "How",
   "cases.category": "Category",
+  "choose": "Choose one",
   "cases.no_category": "(none)",
   "cases.reach": "{views} unique views, {forwards} forwards",
   "cases.author_reach": "Author's reach over {days} days: {views} views, {forwards} forwards",

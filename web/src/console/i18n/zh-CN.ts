@@ -189,6 +189,7 @@ export const zhCN: Record<ConsoleKey, string> = {
   "cases.matched": "命中文字",
   "cases.how": "方式",
   "cases.category": "类别",
+  "choose": "请选择",
   "cases.no_category": "（无）",
   "cases.reach": "独立浏览 {views} 次，转发 {forwards} 次",
   "cases.author_reach": "作者 {days} 天内的传播：浏览 {views} 次，转发 {forwards} 次",

@@ -3,12 +3,15 @@ import { api, must, type Schemas } from "../../api/client";
 import { formatTime } from "../../i18n/core";
 import type { Staff } from "../Console";
 import { labelOf, t } from "../i18n";
+import type { ConsoleKey } from "../i18n/en";
 import { StatusList } from "../StatusList";
 import { STAFF_REASON, refusal, useSaid } from "../said";
 
 type Appeal = Schemas["Appeal"];
 type AppealState = Schemas["AppealState"];
 const STATES: AppealState[] = ["pending", "upheld", "reversed"];
+/** What the console says once a verdict is recorded, one key per verdict. */
+const DONE = { reverse: "appeals.reversed", uphold: "appeals.upheld" } as const satisfies Record<Schemas["AppealVerdict"], ConsoleKey>;
 
 /** Appeals, each beside the decision it appeals; decided by someone other than whoever decided
  * first (the server holds that rule; the console does not offer what it would refuse). */
@@ -60,7 +63,7 @@ function AppealRow(props: { staff: Staff; appeal: Appeal; onChanged(said: string
           body: { verdict, reason: reason.trim() },
         }),
       );
-      props.onChanged(t(`appeals.${verdict}d`));
+      props.onChanged(t(DONE[verdict]));
     });
   }
 

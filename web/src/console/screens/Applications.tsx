@@ -4,12 +4,15 @@ import { formatTime } from "../../i18n/core";
 import { Choice } from "../Choice";
 import type { Staff } from "../Console";
 import { labelOf, t } from "../i18n";
+import type { ConsoleKey } from "../i18n/en";
 import { StatusList } from "../StatusList";
 import { useSaid } from "../said";
 
 type Application = Schemas["PublicAccountInReview"];
 type Status = Application["status"];
 type Entitlement = Application["news_entitlement"];
+/** What the console says once a decision is recorded, one key per decision. */
+const DONE = { approve: "applications.approved", reject: "applications.rejected" } as const satisfies Record<"approve" | "reject", ConsoleKey>;
 const STATUSES: Status[] = ["pending_review", "approved", "rejected", "suspended", "closed"];
 const ENTITLEMENTS: Entitlement[] = ["none", "repost", "originate"];
 
@@ -58,7 +61,7 @@ function ApplicationRow(props: { staff: Staff; row: Application; onChanged(said:
           body,
         }),
       );
-      props.onChanged(t(`applications.${decision}d`));
+      props.onChanged(t(DONE[decision]));
     });
   }
 

@@ -3,11 +3,14 @@ import { api, must, type Schemas } from "../../api/client";
 import { formatTime } from "../../i18n/core";
 import type { Staff } from "../Console";
 import { labelOf, t } from "../i18n";
+import type { ConsoleKey } from "../i18n/en";
 import { StatusList } from "../StatusList";
 import { STAFF_REASON, useSaid } from "../said";
 
 type Identity = Schemas["IdentityInReview"];
 type Status = Identity["status"];
+/** What the console says once a decision is recorded, one key per decision. */
+const DONE = { approve: "identities.approved", reject: "identities.rejected" } as const satisfies Record<"approve" | "reject", ConsoleKey>;
 const STATUSES: Status[] = ["pending_review", "format_checked", "provider_verified", "staff_verified", "rejected"];
 
 /** The identity desk: registrants' identities, masked, to verify; a full identity only through
@@ -47,7 +50,7 @@ function IdentityRow(props: { staff: Staff; row: Identity; onReveal(): void; onC
   function decide(decision: "approve" | "reject") {
     return attempt(async () => {
       must(await api.POST("/api/v1/admin/identities/{user_id}/decision", { ...path, body: { decision, reason: reason.trim() || null } }));
-      props.onChanged(t(`identities.${decision}d`));
+      props.onChanged(t(DONE[decision]));
     });
   }
 

@@ -118,11 +118,7 @@ function AddTerm(props: { onAdded(): void }) {
 
   useEffect(
     () =>
-      void policy().then((p) => {
-        setRules(p.moderation);
-        setCategory(p.moderation.categories[0] ?? "");
-        setSeverity(p.moderation.severities[0] ?? "");
-      }),
+      void policy().then((p) => setRules(p.moderation)),
     [],
   );
 
@@ -144,8 +140,8 @@ function AddTerm(props: { onAdded(): void }) {
         {t("lexicon.term")}
         <input name="term" required maxLength={256} value={text} onInput={(e) => setText(e.currentTarget.value)} />
       </label>
-      <Choice label={t("cases.category")} value={category} options={rules?.categories ?? []} words={(n) => labelOf("category", n)} onChange={setCategory} />
-      <Choice label={t("lexicon.severity")} value={severity} options={rules?.severities ?? []} words={(n) => n} onChange={setSeverity} />
+      <Choice label={t("cases.category")} value={category} options={rules?.categories ?? []} words={(n) => labelOf("category", n)} prompt={t("choose")} onChange={setCategory} />
+      <Choice label={t("lexicon.severity")} value={severity} options={rules?.severities ?? []} words={(n) => n} prompt={t("choose")} onChange={setSeverity} />
       <button type="submit">{t("lexicon.add")}</button>
       {said && <p role="status">{said}</p>}
     </form>
