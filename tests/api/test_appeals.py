@@ -171,8 +171,12 @@ async def test_a_reversed_sanction_ends_as_if_never_applied_and_its_strike_is_vo
         "pending",
     )
     assert (await alice.request("GET", "/api/v1/appeals"))["appeals"] == [filed]
+    assert "original_deciders" not in filed
     queue = await second_reviewer.request("GET", "/api/v1/admin/appeals", params={"limit": 500})
-    assert filed["id"] in {a["id"] for a in queue["appeals"]}
+    (queued,) = [a for a in queue["appeals"] if a["id"] == filed["id"]]
+    # Reviewers are told whose decision the appeal questions; the appellant is not.
+    assert queued["original_deciders"] == sorted({admin.id, reviewer.id})
+    assert {k: v for k, v in queued.items() if k != "original_deciders"} == filed
 
     # Neither the admin who applied it nor the reviewer who decided its case may judge it.
     before = audit_actions(server)
@@ -182,6 +186,7 @@ async def test_a_reversed_sanction_ends_as_if_never_applied_and_its_strike_is_vo
 
     reversal = await decided(second_reviewer, filed["id"], "reverse")
     assert (reversal["state"], reversal["decided_by"]) == ("reversed", second_reviewer.id)
+    assert reversal["original_deciders"] == sorted({admin.id, reviewer.id})
     (row,) = audit_actions(server)[len(before) :]
     assert row[1:] == (second_reviewer.id, "appeal.decide", "appeal", filed["id"])
     shown = await reviewer.request("GET", f"{SANCTIONS}/{limit['id']}")
@@ -295,6 +300,9 @@ async def test_a_reversed_removal_gives_the_message_back_to_everyone_and_unbans_
     assert (filed["case_id"], filed["sanction_id"]) == (case_id, None)
     _, cursor = await full_sync(bob)
 
+    queue = await second_reviewer.request("GET", "/api/v1/admin/appeals", params={"limit": 500})
+    (queued,) = [a for a in queue["appeals"] if a["id"] == filed["id"]]
+    assert queued["original_deciders"] == [reviewer.id]
     assert_error(await decide(reviewer, filed["id"], "reverse"), 403, "same_reviewer")
     async with bob.websocket(since=cursor) as socket:
         await decided(second_reviewer, filed["id"], "reverse")
@@ -419,7 +427,9 @@ async def test_an_upheld_appeal_leaves_everything_as_it_was(
     assert (kept["id"], kept["text"], kept["moderation"]) == (message["id"], "", "removed")
     assert_error(await send(bob, chat, message["text"]), 422, "content_blocked")
     assert (await reviewer.request("GET", f"{CASES}/{case_id}"))["state"] == "removed"
-    assert notices_of((await full_sync(alice))[0], "appeal_decided")[-1]["appeal"] == upheld
+    # The appellant is told of the decision, not of who may not decide it.
+    told = notices_of((await full_sync(alice))[0], "appeal_decided")[-1]["appeal"]
+    assert {**told, "original_deciders": [reviewer.id]} == upheld
 
     # Decided once: no second verdict, and no second appeal.
     assert_error(await decide(second_reviewer, filed["id"], "reverse"), 409, "appeal_decided")

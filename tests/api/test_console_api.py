@@ -100,3 +100,26 @@ async def test_a_case_names_where_the_check_found_its_words(
     assert [reason["excerpt"] for reason in tried["reasons"]] == ["百 家 樂"]
     (found,) = tried["reasons"]
     assert disguised[found["start"] : found["end"]] == "百 家 樂"
+
+
+async def test_the_desks_name_accounts_by_id_or_handle_staff_too(
+    alice: User, bob: User, reviewer: User
+) -> None:
+    named = await reviewer.request(
+        "GET", "/api/v1/admin/users", params={"id": [bob.id, alice.id, reviewer.id, 999999]}
+    )
+    assert [(u["id"], u["handle"], u["role"]) for u in named["users"]] == sorted(
+        [
+            (alice.id, alice.handle, "user"),
+            (bob.id, bob.handle, "user"),
+            (reviewer.id, reviewer.handle, "reviewer"),
+        ]
+    )
+    by_handle = await reviewer.request(
+        "GET", "/api/v1/admin/users", params={"handle": alice.handle.upper()}
+    )
+    assert [u["id"] for u in by_handle["users"]] == [alice.id]
+    assert (await reviewer.request("GET", "/api/v1/admin/users"))["users"] == []
+    assert_error(
+        await alice.raw("GET", "/api/v1/admin/users", params={"id": bob.id}), 403, "role_required"
+    )

@@ -492,6 +492,7 @@ async def sanctions_and_appeals(
     )
     await reviewer.request("GET", f"{SANCTIONS}/{limit['id']}")
     filed = await alice.request(
+    await reviewer.request("GET", "/api/v1/admin/users", params={"id": [alice.id, reviewer.id]})
         "POST",
         "/api/v1/appeals",
         json={"sanction_id": limit["id"], "statement": "it was a joke among friends"},

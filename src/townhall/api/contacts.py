@@ -16,6 +16,7 @@ from townhall.api.models.contacts import (
     FriendRequest,
     FriendRequestPage,
     PhonePrivacy,
+    StaffCards,
 )
 from townhall.api.openapi import api_router
 from townhall.api.schemas import (
@@ -73,6 +74,34 @@ async def user_cards(
     friend request, an inviter. Anyone else is left out of the answer, as are deregistered
     accounts and staff; the caller's own card is there when asked for."""
     return {"users": await services.contacts.cards(principal, set(ids))}
+
+
+@router.get(
+    "/admin/users",
+    summary="Name accounts by id or handle, for the staff desks",
+    response_model=StaffCards,
+    responses=errors(422),
+    openapi_extra=needs(Permission.READ_SANCTIONS),
+)
+async def staff_cards(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    ids: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_ID)]],
+        Query(
+            alias="id",
+            max_length=MAX_CARDS,
+            description="an account id, repeated for each (`?id=4&id=7`)",
+        ),
+    ] = [],  # noqa: B006 -- FastAPI copies a query default
+    handle: Annotated[
+        str | None, Query(max_length=64, description="an exact handle (handles ignore case)")
+    ] = None,
+) -> Any:
+    """The handle, display name, role and status of each account asked for, by id or by handle
+    (users and staff, deregistered accounts too): what the desks show beside the ids they
+    list. Ids that name no account are left out."""
+    return {"users": await services.contacts.staff_cards(principal, set(ids), handle)}
 
 
 @router.post(

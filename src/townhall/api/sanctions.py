@@ -16,6 +16,8 @@ from townhall.api.models.sanctions import (
     Person,
     Sanction,
     SanctionPage,
+    StaffAppeal,
+    StaffAppealPage,
     Standing,
 )
 from townhall.api.openapi import api_router
@@ -31,7 +33,7 @@ from townhall.api.schemas import (
 from townhall.domain.enforcement import AppealState, SanctionState, SubjectType
 from townhall.domain.permissions import Permission
 from townhall.services.enforcement import SubjectStanding
-from townhall.services.rendering import render_appeal, render_sanction
+from townhall.services.rendering import render_appeal, render_sanction, render_staff_appeal
 
 router = api_router(prefix="/api/v1", tags=["sanctions"])
 SanctionId = Annotated[int, Path(ge=1, le=MAX_ID, description="the sanction")]
@@ -186,7 +188,7 @@ async def unlink_identity(
 @router.get(
     "/admin/appeals",
     summary="List appeals by state, for reviewers",
-    response_model=AppealPage,
+    response_model=StaffAppealPage,
     openapi_extra=needs(Permission.READ_APPEALS),
 )
 async def appeal_queue(
@@ -201,24 +203,24 @@ async def appeal_queue(
     queued = await services.appeals.queue(
         principal, state=state, after=cursor_position(cursor) or 0, limit=limit
     )
-    items = [render_appeal(appeal) for appeal in queued]
+    items = [render_staff_appeal(appeal, deciders) for appeal, deciders in queued]
     return {"appeals": items, "next_cursor": cursor_after_last(items, limit)}
 
 
 @router.post(
     "/admin/appeals/{appeal_id}/decision",
     summary="Decide an appeal",
-    response_model=Appeal,
+    response_model=StaffAppeal,
     responses=errors(409, 422),
     openapi_extra=needs(Permission.DECIDE_APPEAL),
 )
 async def decide_appeal(
     appeal_id: AppealId, body: AppealDecisionIn, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
-    decided = await services.appeals.decide(
+    decided, deciders = await services.appeals.decide(
         principal, appeal_id, verdict=body.verdict, reason=body.reason
     )
-    return render_appeal(decided)
+    return render_staff_appeal(decided, deciders)
 
 
 @router.post(

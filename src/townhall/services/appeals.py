@@ -159,17 +159,24 @@ class Appeals:
 
     async def queue(
         self, actor: Principal, *, state: str, after: int, limit: int
-    ) -> list[StoredAppeal]:
+    ) -> list[tuple[StoredAppeal, list[int]]]:
+        """The appeals in a state, each with the staff whose decision it questions (who may not
+        decide it)."""
         require(actor, Permission.READ_APPEALS)
         # Appellants' statements are theirs: every look is recorded.
         async with self._db.writing() as conn:
             rows = await sanction_store.appeal_queue(conn, state=state, after=after, limit=limit)
             await self._audit.record_read(conn, actor, "appeal", [row.id for row in rows])
-        return rows
+            queued = []
+            for row in rows:
+                sanction, case = await self._appealed(conn, row)
+                queued.append((row, sorted(_deciders(sanction, case))))
+        return queued
 
     async def decide(
         self, actor: Principal, appeal_id: int, *, verdict: str, reason: str | None
-    ) -> StoredAppeal:
+    ) -> tuple[StoredAppeal, list[int]]:
+        """The appeal as decided, with the staff whose decision it questioned."""
         require(actor, Permission.DECIDE_APPEAL)
         if verdict not in (AppealVerdict.UPHOLD, AppealVerdict.REVERSE):
             raise InvalidInput("verdict is uphold or reverse", code=ErrorCode.VERDICT_INVALID)
@@ -219,7 +226,7 @@ class Appeals:
             )
             notice = {"kind": "appeal_decided", "appeal": render_appeal(decided)}
             await self._notices.tell(conn, appeal.appellant_id, notice)
-        return decided
+        return decided, sorted(_deciders(sanction, case))
 
     async def _appealed(
         self, conn: DbConnection, appeal: StoredAppeal

@@ -201,6 +201,19 @@ class Contacts:
                 conn, actor.account_id, user_ids, active=AccountStatus.ACTIVE, role=Role.USER
             )
 
+    async def staff_cards(
+        self, actor: Principal, user_ids: Collection[int], handle: str | None
+    ) -> list[contact_store.StaffCard]:
+        """For the desks: the handle, display name, role and status of the accounts asked for by
+        id, and of the one with `handle` (handles ignore case), staff and closed accounts too."""
+        require(actor, Permission.READ_SANCTIONS)
+        async with self._db.reading() as conn:
+            return await contact_store.staff_cards(
+                conn,
+                ids=user_ids,
+                handle=None if handle is None else normalize_handle(handle),
+            )
+
     async def find_by_phone(self, actor: Principal, phone: str) -> list[UserCard]:
         """The users with this phone who allow being found by it. A number not on file and one
         whose holder does not allow it answer alike, after the same hash and the same read."""

@@ -284,3 +284,9 @@ def render_appeal(row: StoredAppeal) -> dict[str, Any]:
         "decided_at": None if row.decided_at is None else iso_utc(row.decided_at),
         "reason": row.reason,
     }
+
+
+def render_staff_appeal(row: StoredAppeal, deciders: list[int]) -> dict[str, Any]:
+    """An appeal as reviewers see it: with the staff whose decision it questions, who may not
+    decide it (the appellant's own view leaves them out)."""
+    return {**render_appeal(row), "original_deciders": deciders}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, or_, select, update
 
 from townhall.domain.messaging import MemberRole
 from townhall.store.database import DbConnection
@@ -279,6 +279,42 @@ def _cards(active: str, role: str) -> Select[tuple[int, str, str]]:
 async def with_handle(conn: DbConnection, handle: str, *, active: str, role: str) -> list[UserCard]:
     result = await conn.execute(_cards(active, role).where(accounts.c.handle == handle))
     return records(UserCard, result)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffCard:
+    """A user or staff account as the desks see it, whatever its status."""
+
+    id: int
+    handle: str
+    display_name: str
+    role: str
+    status: str
+
+
+async def staff_cards(
+    conn: DbConnection, *, ids: Collection[int], handle: str | None
+) -> list[StaffCard]:
+    """The accounts with any of `ids`, and the one with `handle`, by id."""
+    clauses: list[ColumnElement[bool]] = []
+    if ids:
+        clauses.append(accounts.c.id.in_(list(ids)))
+    if handle is not None:
+        clauses.append(accounts.c.handle == handle)
+    if not clauses:
+        return []
+    result = await conn.execute(
+        select(
+            accounts.c.id,
+            accounts.c.handle,
+            accounts.c.display_name,
+            accounts.c.role,
+            accounts.c.status,
+        )
+        .where(or_(*clauses))
+        .order_by(accounts.c.id)
+    )
+    return records(StaffCard, result)
 
 
 async def known_to(

@@ -19,12 +19,15 @@ import { Records } from "./screens/Records";
 export interface Staff {
   me: Schemas["Me"];
   access: Access;
+  /** Open another screen, with a query it reads on opening (`?user=5`). */
+  open?(screen: Screen, query?: string): void;
 }
 
 export function Console() {
   const [language, setLanguage] = useState<Language>(currentLanguage());
   const [staff, setStaff] = useState<Staff | null>(null);
   const [screen, setScreen] = useState<Screen | null>(null);
+  const [visit, setVisit] = useState(0); // a new visit opens the screen afresh
   const allowed = staff ? screensFor(staff.access) : [];
 
   useEffect(() => {
@@ -50,9 +53,10 @@ export function Console() {
     }
   }
 
-  function open(chosen: Screen): void {
-    history.pushState(null, "", `/console/${chosen}`);
+  function open(chosen: Screen, query = ""): void {
+    history.pushState(null, "", `/console/${chosen}${query}`);
     setScreen(chosen);
+    setVisit((n) => n + 1);
   }
 
   function pick(chosen: Language): void {
@@ -104,7 +108,7 @@ export function Console() {
             ))}
           </nav>
           <main class="work">
-            <ScreenOf screen={screen} staff={staff} />
+            <ScreenOf key={visit} screen={screen} staff={{ ...staff, open }} />
           </main>
         </div>
       )}

@@ -1,9 +1,13 @@
 import { ApiError } from "../api/client";
 import { useAttempt } from "../outcome";
+import { hasConsoleMessage, t } from "./i18n";
 
 /** A refusal as staff read it: the server words it in the language the console asked for. */
 export function refusal(error: unknown): string {
-  return error instanceof ApiError ? error.message : String(error);
+  if (!(error instanceof ApiError)) return error instanceof Error ? error.message : String(error);
+  // A few codes the console words itself: the server's sentence is too terse for the desk.
+  const own = `error.${error.code}`;
+  return hasConsoleMessage(own) ? t(own) : error.message;
 }
 
 export function useSaid(): ReturnType<typeof useAttempt> {

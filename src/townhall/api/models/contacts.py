@@ -26,6 +26,20 @@ class FoundUsers(Model):
     )
 
 
+class StaffCard(Model):
+    """An account as the staff desks see it: users and staff, deregistered ones too."""
+
+    id: EntityId
+    handle: str
+    display_name: str
+    role: Literal["user", "reviewer", "admin", "auditor"]
+    status: Literal["active", "deregistered"]
+
+
+class StaffCards(Model):
+    users: list[StaffCard] = Field(description="the accounts found, by id; none when none match")
+
+
 class FriendRequest(Model):
     """A friend request; its requester sees one the addressee ignored as pending."""
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from townhall.api.models.common import Model, Timestamp
+from townhall.api.schemas import EntityId
 from townhall.services import enforcement
 
 SubjectType = Literal["user", "public_account", "group"]
@@ -116,4 +117,18 @@ class Appeal(Model):
 
 class AppealPage(Model):
     appeals: list[Appeal]
+    next_cursor: str | None
+
+
+class StaffAppeal(Appeal):
+    """An appeal as reviewers see it: with who may not decide it."""
+
+    original_deciders: list[EntityId] = Field(
+        description="the staff whose decision the appeal questions (who applied the sanction, "
+        "who decided its case): none of them may decide the appeal"
+    )
+
+
+class StaffAppealPage(Model):
+    appeals: list[StaffAppeal]
     next_cursor: str | None

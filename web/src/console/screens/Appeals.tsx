@@ -7,7 +7,7 @@ import type { ConsoleKey } from "../i18n/en";
 import { StatusList } from "../StatusList";
 import { STAFF_REASON, refusal, useSaid } from "../said";
 
-type Appeal = Schemas["Appeal"];
+type Appeal = Schemas["StaffAppeal"];
 type AppealState = Schemas["AppealState"];
 const STATES: AppealState[] = ["pending", "upheld", "reversed"];
 /** What the console says once a verdict is recorded, one key per verdict. */
@@ -51,7 +51,9 @@ function AppealRow(props: { staff: Staff; appeal: Appeal; onChanged(said: string
     load().catch((refused) => void attempt(async () => refusal(refused)));
   }, [appeal.id]);
 
-  const decidedByMe = original !== null && "decided_by" in original && original.decided_by === staff.me.id;
+  // The server names whose decision the appeal questions (who applied the sanction, who decided
+  // its case): none of them may decide it.
+  const decidedByMe = appeal.original_deciders.includes(staff.me.id);
   const mayDecide =
     appeal.state === "pending" && !decidedByMe && staff.access.may("POST /api/v1/admin/appeals/{appeal_id}/decision");
 

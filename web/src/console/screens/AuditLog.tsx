@@ -148,14 +148,17 @@ function CheckpointPanel(props: { onVerified(verified: Verified | null): void })
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
 
   useEffect(() => {
-    api.GET("/api/v1/audit/log/checkpoint").then(
-      (answer) => {
-        const found = must(answer);
-        setServed(found);
-        verify(found, published || found.verifier_key);
-      },
-      (refused) => setOutcome({ ok: false, text: refusal(refused) }),
-    );
+    // `must` throws inside the chain, so a refusal (none written yet) lands in the handler.
+    api
+      .GET("/api/v1/audit/log/checkpoint")
+      .then((answer) => must(answer))
+      .then(
+        (found) => {
+          setServed(found);
+          verify(found, published || found.verifier_key);
+        },
+        (refused) => setOutcome({ ok: false, text: refusal(refused) }),
+      );
   }, []);
 
   function verify(checkpoint: Schemas["Checkpoint"], vkey: string): void {
@@ -192,6 +195,7 @@ function CheckpointPanel(props: { onVerified(verified: Verified | null): void })
           e.preventDefault();
           localStorage.setItem(KEY_CHOICE, published.trim());
           if (served) verify(served, published.trim() || served.verifier_key);
+          else setOutcome({ ok: false, text: t("checkpoint.none_yet") });
         }}
       >
         <label>

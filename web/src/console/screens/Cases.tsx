@@ -3,8 +3,9 @@ import { api, must, policy, type Schemas } from "../../api/client";
 import { formatTime } from "../../i18n/core";
 import { Choice } from "../Choice";
 import type { Staff } from "../Console";
+import { Person } from "../people";
 import { MarkedText, findingsOf } from "../Marked";
-import { labelOf, t } from "../i18n";
+import { labelOf, plural, t } from "../i18n";
 import { dueIn } from "../time";
 import { refusal, useSaid } from "../said";
 
@@ -281,8 +282,28 @@ function CaseView(props: { staff: Staff; caseId: number; onChanged(): void }) {
         {labelOf("state", detail.state)} · {t("cases.opened", { at: formatTime(detail.opened_at) })} ·{" "}
         {dueIn(detail.due_at)}
         {detail.claimed_by !== null &&
-          ` · ${detail.claimed_by === staff.me.id ? t("cases.claimed_by_you") : t("cases.claimed_by", { id: detail.claimed_by })}`}
+          (detail.claimed_by === staff.me.id ? (
+            ` · ${t("cases.claimed_by_you")}`
+          ) : (
+            <>
+              {" · "}
+              {t("cases.claimed_by_label")} <Person staff={staff} id={detail.claimed_by} />
+            </>
+          ))}
       </p>
+      {detail.author_id !== null && (
+        <p data-testid="case-author">
+          {t("cases.author")} <Person staff={staff} id={detail.author_id} />
+          {staff.open && staff.access.may("GET /api/v1/admin/sanctions/standing") && (
+            <>
+              {" "}
+              <button type="button" class="quiet" onClick={() => staff.open?.("sanctions", `?user=${detail.author_id}&case=${detail.id}`)}>
+                {t("cases.author_standing")}
+              </button>
+            </>
+          )}
+        </p>
+      )}
       {"text" in detail.content ? (
         <MarkedText text={detail.content.text} findings={findings} testId="case-content" />
       ) : (
@@ -382,7 +403,7 @@ function Evidence({ detail }: { detail: Detail }) {
     <>
       <p>
         {t("cases.reach", { views: detail.reach.views, forwards: detail.reach.forwards })} ·{" "}
-        {t("cases.reports", { count: detail.report_count })}
+        {plural("cases.reports", detail.report_count)}
       </p>
       {"totals" in detail.content && (
         <p>

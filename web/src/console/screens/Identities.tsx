@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import { api, must, type Schemas } from "../../api/client";
 import { formatTime } from "../../i18n/core";
 import type { Staff } from "../Console";
+import { Person } from "../people";
 import { labelOf, t } from "../i18n";
 import type { ConsoleKey } from "../i18n/en";
 import { StatusList } from "../StatusList";
@@ -11,7 +12,9 @@ type Identity = Schemas["IdentityInReview"];
 type Status = Identity["status"];
 /** What the console says once a decision is recorded, one key per decision. */
 const DONE = { approve: "identities.approved", reject: "identities.rejected" } as const satisfies Record<"approve" | "reject", ConsoleKey>;
-const STATUSES: Status[] = ["pending_review", "format_checked", "provider_verified", "staff_verified", "rejected"];
+// Where the work is first: a new registrant's identity is format-checked until a reviewer (or the
+// provider) verifies it; "pending review" holds only those sent to a reviewer explicitly.
+const STATUSES: Status[] = ["format_checked", "pending_review", "provider_verified", "staff_verified", "rejected"];
 
 /** The identity desk: registrants' identities, masked, to verify; a full identity only through
  * the reveal dialog, which asks why and says the look is recorded. */
@@ -62,7 +65,12 @@ function IdentityRow(props: { staff: Staff; row: Identity; onReveal(): void; onC
       <p class="muted">
         {labelOf("identity_status", row.status)} · {t("identities.submitted", { at: formatTime(row.submitted_at) })}
         {row.provider_result && ` · ${t("identities.provider", { result: row.provider_result })}`}
-        {row.claimed_by !== null && ` · ${t("cases.claimed_by", { id: row.claimed_by })}`}
+        {row.claimed_by !== null && (
+          <>
+            {" · "}
+            {t("cases.claimed_by_label")} <Person staff={staff} id={row.claimed_by} />
+          </>
+        )}
       </p>
       <div class="actions">
         {open && row.claimed_by === null && staff.access.may("POST /api/v1/admin/identities/{user_id}/claim") && (

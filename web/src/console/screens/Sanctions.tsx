@@ -3,26 +3,25 @@ import { api, must, type Schemas } from "../../api/client";
 import { formatTime } from "../../i18n/core";
 import { Choice } from "../Choice";
 import type { Staff } from "../Console";
-import { labelOf, t } from "../i18n";
+import { labelOf, plural, t } from "../i18n";
+import { KINDS_BY_SUBJECT, MAX_DAYS, shownState } from "../kinds";
+import { Person, findAccount, parseWho } from "../people";
 import { Outcome, STAFF_REASON, refusal, useSaid } from "../said";
 
 type Sanction = Schemas["Sanction"];
 type SubjectType = Schemas["SubjectType"];
 type Kind = Schemas["Kind"];
 const SUBJECTS: SubjectType[] = ["user", "public_account", "group"];
-// The rungs each subject can be given, mildest first.
-const KINDS: Record<SubjectType, Kind[]> = {
-  user: ["warning", "limit_publication", "suspend_updates", "suspend_posting", "close", "blacklist_identity"],
-  public_account: ["warning", "limit_publication", "suspend_updates", "close"],
-  group: ["warning", "remove_rights", "close_group"],
-};
 const CLOSING: readonly Kind[] = ["close", "close_group", "blacklist_identity"];
 
 /** A subject's standing (strikes, credit, history, the rung recommended next), sanctions applied
  * and lifted with an end time, and the sanctions in force across the service. */
 export function Sanctions({ staff }: { staff: Staff }) {
+  // Opened from a case (`?user=5&case=7`): that user's standing, the case cited.
+  const asked = new URLSearchParams(location.search);
   const [subjectType, setSubjectType] = useState<SubjectType>("user");
-  const [subjectId, setSubjectId] = useState("");
+  const [subjectId, setSubjectId] = useState(asked.get("user") ?? "");
+  const [caseId] = useState(asked.get("case") ?? "");
   const [standing, setStanding] = useState<Schemas["Standing"] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -30,13 +29,24 @@ export function Sanctions({ staff }: { staff: Staff }) {
   async function look(): Promise<void> {
     setError(null);
     try {
-      const query = { subject_type: subjectType, subject_id: Number(subjectId) };
+      const who = parseWho(subjectId);
+      let id = who !== null && "id" in who ? who.id : null;
+      if (who !== null && "handle" in who && subjectType === "user") {
+        id = (await findAccount(staff, who))?.id ?? null;
+        if (id === null) throw new Error(t("sanctions.no_such_handle", { handle: who.handle }));
+      }
+      if (id === null) throw new Error(t("sanctions.bad_subject"));
+      const query = { subject_type: subjectType, subject_id: id };
       setStanding(must(await api.GET("/api/v1/admin/sanctions/standing", { params: { query } })));
     } catch (refused) {
       setStanding(null);
       setError(refusal(refused));
     }
   }
+
+  useEffect(() => {
+    if (subjectId) void look();
+  }, []);
 
   return (
     <section aria-labelledby="sanctions-title">
@@ -51,7 +61,7 @@ export function Sanctions({ staff }: { staff: Staff }) {
         <Choice label={t("sanctions.subject_type")} value={subjectType} options={SUBJECTS} words={(n) => labelOf("target", n)} onChange={setSubjectType} />
         <label>
           {t("sanctions.subject_id")}
-          <input name="subject_id" required inputMode="numeric" pattern="[0-9]+" value={subjectId} onInput={(e) => setSubjectId(e.currentTarget.value.trim())} />
+          <input name="subject_id" required value={subjectId} onInput={(e) => setSubjectId(e.currentTarget.value.trim())} />
         </label>
         <button type="submit">{t("sanctions.look")}</button>
       </form>
@@ -65,6 +75,7 @@ export function Sanctions({ staff }: { staff: Staff }) {
         <StandingView
           staff={staff}
           standing={standing}
+          caseId={caseId}
           onChanged={(said) => {
             setNotice(said ?? null);
             void look();
@@ -76,31 +87,39 @@ export function Sanctions({ staff }: { staff: Staff }) {
   );
 }
 
-function StandingView(props: { staff: Staff; standing: Schemas["Standing"]; onChanged(said?: string): void }) {
+function StandingView(props: { staff: Staff; standing: Schemas["Standing"]; caseId: string; onChanged(said?: string): void }) {
   const { staff, standing } = props;
   const { recommendation } = standing;
   return (
     <article class="card" data-testid="standing">
       <h3>
         {labelOf("target", standing.subject.type)} #{standing.subject.id}
+        {standing.subject.type === "user" && (
+          <>
+            {" · "}
+            <Person staff={staff} id={standing.subject.id} />
+          </>
+        )}
       </h3>
       <p>
-        {t("sanctions.points", { points: standing.points })} ·{" "}
+        {plural("sanctions.points", standing.points, { points: standing.points })} ·{" "}
         {t("sanctions.credit", { score: standing.credit.score, band: labelOf("band", standing.credit.band) })}
       </p>
       <p class="notice">
-        {t("sanctions.recommended", {
-          kind: labelOf("sanction", recommendation.sanction),
-          days: recommendation.days ?? "—",
-          why: recommendation.why,
-        })}
+        {recommendation.days === null
+          ? t("sanctions.recommended_no_days", { kind: labelOf("sanction", recommendation.sanction), why: recommendation.why })
+          : t("sanctions.recommended", {
+              kind: labelOf("sanction", recommendation.sanction),
+              days: recommendation.days,
+              why: recommendation.why,
+            })}
       </p>
       <h4>{t("sanctions.in_force")}</h4>
       <SanctionList staff={staff} sanctions={standing.in_force} onChanged={props.onChanged} />
       <h4>{t("sanctions.history")}</h4>
       <SanctionList staff={staff} sanctions={standing.history} onChanged={props.onChanged} />
       {staff.access.may("POST /api/v1/admin/sanctions") && (
-        <ApplyForm staff={staff} subject={standing.subject} suggested={recommendation.sanction} days={recommendation.days} onDone={props.onChanged} />
+        <ApplyForm staff={staff} subject={standing.subject} suggested={recommendation.sanction} days={recommendation.days} caseId={props.caseId} onDone={props.onChanged} />
       )}
     </article>
   );
@@ -111,14 +130,16 @@ function ApplyForm(props: {
   subject: Schemas["SanctionSubject"];
   suggested: Kind;
   days: number | null;
+  caseId: string;
   onDone(): void;
 }) {
-  const kinds = KINDS[props.subject.type].filter((kind) => !CLOSING.includes(kind) || props.staff.access.holds("apply_closing_sanction"));
+  const kinds = KINDS_BY_SUBJECT[props.subject.type].filter((kind) => !CLOSING.includes(kind) || props.staff.access.holds("apply_closing_sanction"));
   const [kind, setKind] = useState<Kind>(kinds.includes(props.suggested) ? props.suggested : kinds[0]!);
   const [days, setDays] = useState(props.days ? String(props.days) : "");
   const [endsAt, setEndsAt] = useState(""); // a moment picked instead of a number of days
   const [reason, setReason] = useState("");
-  const [caseId, setCaseId] = useState("");
+  const [caseId, setCaseId] = useState(props.caseId);
+  const [memberId, setMemberId] = useState("");
   const [said, attempt] = useSaid();
 
   return (
@@ -134,6 +155,7 @@ function ApplyForm(props: {
             reason: reason.trim(),
             ...(endsAt ? { ends_at: new Date(endsAt).toISOString() } : days ? { days: Number(days) } : {}),
             ...(caseId ? { case_id: Number(caseId) } : {}),
+            ...(kind === "remove_rights" && memberId ? { member_id: Number(memberId) } : {}),
           };
           must(await api.POST("/api/v1/admin/sanctions", { body }));
           props.onDone();
@@ -145,8 +167,32 @@ function ApplyForm(props: {
       <Choice label={t("sanctions.kind")} name="kind" value={kind} options={kinds} words={(n) => labelOf("sanction", n)} onChange={setKind} />
       <label>
         {t("sanctions.days")}
-        <input name="days" inputMode="numeric" pattern="[0-9]*" disabled={endsAt !== ""} value={days} onInput={(e) => setDays(e.currentTarget.value.trim())} />
+        <input
+          name="days"
+          type="number"
+          min={1}
+          max={MAX_DAYS}
+          step={1}
+          disabled={endsAt !== ""}
+          value={days}
+          onInput={(e) => {
+            const input = e.currentTarget;
+            setDays(input.value.trim());
+            input.setCustomValidity(Number(input.value) > MAX_DAYS ? t("sanctions.days_max", { max: String(MAX_DAYS) }) : "");
+          }}
+        />
       </label>
+      {Number(days) > MAX_DAYS && (
+        <p class="error" role="alert">
+          {t("sanctions.days_max", { max: String(MAX_DAYS) })}
+        </p>
+      )}
+      {kind === "remove_rights" && (
+        <label>
+          {t("sanctions.member")}
+          <input name="member_id" required inputMode="numeric" pattern="[0-9]+" value={memberId} onInput={(e) => setMemberId(e.currentTarget.value.trim())} />
+        </label>
+      )}
       <label>
         {t("sanctions.ends_at")}
         <input name="ends_at" type="datetime-local" value={endsAt} onInput={(e) => setEndsAt(e.currentTarget.value)} />
@@ -187,7 +233,7 @@ function SanctionItem(props: { staff: Staff; sanction: Sanction; onChanged(said?
   return (
     <li data-sanction={sanction.id}>
       <strong>{labelOf("sanction", sanction.kind)}</strong> · {labelOf("target", sanction.subject.type)} #
-      {sanction.subject.id} · {labelOf("sanction_state", sanction.state)} ·{" "}
+      {sanction.subject.id} · {labelOf("sanction_state", shownState(sanction))} ·{" "}
       {t("sanctions.from_to", {
         from: formatTime(sanction.statement.starts_at),
         to: sanction.statement.ends_at ? formatTime(sanction.statement.ends_at) : t("sanctions.open_ended"),
