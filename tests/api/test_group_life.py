@@ -15,6 +15,7 @@ from tests.support import applied, assert_error, full_sync, group_of, lifted, se
 
 BLOCKED = "习近平"  # a protected name: refused as a title
 LINKS = "/api/v1/join-links/join"
+PREVIEW = "/api/v1/join-links/preview"
 
 
 def group_path(group_id: int, tail: str = "") -> str:
@@ -246,6 +247,16 @@ async def test_a_join_link_admits_until_revoked_or_expired(
     assert link["needs_approval"] is False
     listed = await alice.request("GET", group_path(group, "/links"))
     assert [found["id"] for found in listed["links"]] == [link["id"]]
+    # What a scan of its QR code shows before joining: the group, its size, how one joins.
+    seen = await carol.request("POST", PREVIEW, json={"token": link["token"]})
+    assert seen == {
+        "conversation_id": group,
+        "title": "茶友",
+        "members": 2,
+        "needs_approval": False,
+        "expires_at": link["expires_at"],
+        "member": False,
+    }
 
     joined = await carol.request("POST", LINKS, json={"token": link["token"]})
 
@@ -255,15 +266,18 @@ async def test_a_join_link_admits_until_revoked_or_expired(
     assert_error(
         await carol.raw("POST", LINKS, json={"token": link["token"]}), 409, "already_member"
     )
-    assert_error(
-        await carol.raw("POST", LINKS, json={"token": "nosuchtoken"}), 404, "join_link_not_found"
-    )
+    assert (await carol.request("POST", PREVIEW, json={"token": link["token"]}))["member"]
+    for path in (LINKS, PREVIEW):
+        assert_error(
+            await carol.raw("POST", path, json={"token": "nosuchtoken"}), 404, "join_link_not_found"
+        )
 
     assert (await alice.raw("DELETE", group_path(group, f"/links/{link['id']}"))).status_code == 204
     dave = await make_user("dave")
-    assert_error(
-        await dave.raw("POST", LINKS, json={"token": link["token"]}), 422, "join_link_revoked"
-    )
+    for path in (LINKS, PREVIEW):
+        assert_error(
+            await dave.raw("POST", path, json={"token": link["token"]}), 422, "join_link_revoked"
+        )
     assert (await alice.request("GET", group_path(group, "/links")))["links"] == []
 
     brief = await new_link(alice, group, expires_in_seconds=1)

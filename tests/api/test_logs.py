@@ -56,6 +56,9 @@ async def test_a_debug_log_holds_no_secret_and_one_access_line_per_request(
         json={"reason": "case 118 fraud", "reference": "request:TEST-118"},
     )
     assert revealed.status_code == 200
+    link = await alice.request("POST", f"/api/v1/conversations/{group}/links", json={})
+    # A link made before links carried their token after `#` opens the app at its path.
+    assert (await alice.raw("GET", f"/app/join/{link['token']}")).status_code == 200
     request_id = str(uuid.uuid4())
     answer = await alice.raw("GET", "/api/v1/me", headers={"X-Request-ID": request_id})
     assert answer.headers["x-request-id"] == request_id
@@ -72,6 +75,7 @@ async def test_a_debug_log_holds_no_secret_and_one_access_line_per_request(
         "message text over the socket": over_socket.encode(),
         "report detail": detail.encode(),
         "group title": b"secret garden",
+        "a join link's token": link["token"].encode(),
     }
     assert leaks(log.encode(), secrets) == []
     access = [line for line in lines if line["logger"] == "townhall.access"]

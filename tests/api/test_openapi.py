@@ -319,6 +319,7 @@ async def group_life(alice: User, bob: User, carol: User, dave: User, reviewer: 
     await alice.request("DELETE", f"{path}/mutes/{bob.id}")
     link = await alice.request("POST", f"{path}/links", json={})
     await alice.request("GET", f"{path}/links")
+    await carol.request("POST", "/api/v1/join-links/preview", json={"token": link["token"]})
     await carol.request("POST", "/api/v1/join-links/join", json={"token": link["token"]})
     await alice.request("DELETE", f"{path}/members/{carol.id}")
     await alice.request("DELETE", f"{path}/links/{link['id']}")
@@ -491,8 +492,8 @@ async def sanctions_and_appeals(
         "GET", f"{SANCTIONS}/standing", params={"subject_type": "user", "subject_id": alice.id}
     )
     await reviewer.request("GET", f"{SANCTIONS}/{limit['id']}")
-    filed = await alice.request(
     await reviewer.request("GET", "/api/v1/admin/users", params={"id": [alice.id, reviewer.id]})
+    filed = await alice.request(
         "POST",
         "/api/v1/appeals",
         json={"sanction_id": limit["id"], "statement": "it was a joke among friends"},

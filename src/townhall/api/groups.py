@@ -3,6 +3,7 @@ ownership, dissolving, the group's settings and mutes; and the membership histor
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import Path, Response
@@ -15,6 +16,7 @@ from townhall.api.models.groups import (
     Invited,
     JoinLink,
     JoinLinkPage,
+    JoinLinkPreview,
     JoinRequestPage,
     JoinResult,
     MemberHistoryPage,
@@ -270,6 +272,17 @@ async def revoke_link(
 ) -> Response:
     await services.join_links.revoke(principal, conversation_id, link_id)
     return Response(status_code=204)
+
+
+@router.post(
+    "/join-links/preview",
+    summary="See the group a join link leads to, before joining by it",
+    response_model=JoinLinkPreview,
+    responses=errors(404, 422),
+    openapi_extra=needs(Permission.ACT),
+)
+async def preview_link(body: LinkJoinIn, principal: PrincipalDep, services: ServicesDep) -> Any:
+    return asdict(await services.join_links.preview(principal, body.token))
 
 
 @router.post(

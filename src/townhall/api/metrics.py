@@ -29,6 +29,7 @@ from starlette.types import Scope
 from townhall.api.errors import error_response
 from townhall.api.openapi import api_router
 from townhall.domain.errors import ErrorCode
+from townhall.logs import REDACTED
 from townhall.services.classifiers import WorkerState
 from townhall.services.container import Services
 
@@ -37,6 +38,7 @@ disable_created_metrics()  # the `_created` series only add noise to every scrap
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 UNMATCHED = "unmatched"
+OLD_JOIN_LINK = "/app/join/"
 access_log = structlog.get_logger("townhall.access")
 
 
@@ -159,7 +161,7 @@ def log_request(scope: Scope, status: int, seconds: float) -> None:
     access_log.info(
         "request",
         method=scope["method"],
-        path=scope["path"],
+        path=_loggable(scope["path"]),
         status=status,
         ms=round(seconds * 1000, 1),
         client=_client(scope),
@@ -182,6 +184,12 @@ def observed_socket(metrics: Metrics, scope: Scope) -> Iterator[None]:
             seconds=round(time.perf_counter() - started, 1),
             client=_client(scope),
         )
+
+
+def _loggable(path: str) -> str:
+    """The path less a join link's token: links made before they carried it after `#` (which
+    no browser sends) still open the app at `/app/join/<token>`."""
+    return OLD_JOIN_LINK + REDACTED if path.startswith(OLD_JOIN_LINK) else path
 
 
 def _client(scope: Scope) -> str | None:

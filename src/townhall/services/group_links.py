@@ -30,6 +30,18 @@ class Joined:
     group: ConversationView | None  # None: the request waits for approval
 
 
+@dataclass(frozen=True, slots=True)
+class LinkPreview:
+    """What a link leads to, as its holder sees it before joining."""
+
+    conversation_id: int
+    title: str | None
+    members: int
+    needs_approval: bool
+    expires_at: int
+    member: bool  # the holder is in the group already
+
+
 class JoinLinks:
     def __init__(self, database: Database, changes: GroupChanges, enforcement: Enforcement) -> None:
         self._db = database
@@ -84,6 +96,23 @@ class JoinLinks:
             if await group_store.link(conn, conversation_id, link_id) is None:
                 raise NotFound("no such join link", code=ErrorCode.JOIN_LINK_NOT_FOUND)
             await group_store.revoke_link(conn, link_id, self._changes.now_ms())
+
+    async def preview(self, actor: Principal, token: str) -> LinkPreview:
+        """The group a link leads to, its size and whether an admin must approve, so that its
+        holder knows what they join: what a QR code's scan shows. The link's own refusals
+        (unknown, revoked, expired) come now rather than at the join."""
+        require(actor, Permission.ACT)
+        async with self._db.reading() as conn:
+            link = await self._working_link(conn, token)
+            group = await self._changes.existing(conn, link.conversation_id)
+        return LinkPreview(
+            conversation_id=link.conversation_id,
+            title=group.row.title,
+            members=len(group.roles),
+            needs_approval=bool(link.needs_approval),
+            expires_at=link.expires_at,
+            member=actor.account_id in group.roles,
+        )
 
     async def join(self, actor: Principal, token: str) -> Joined:
         """Join the group a link leads to, or ask to when the link needs an admin's approval."""

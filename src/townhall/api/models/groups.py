@@ -55,6 +55,17 @@ class JoinLinkPage(Model):
     next_cursor: str | None
 
 
+class JoinLinkPreview(Model):
+    """What a join link leads to, for its holder before they join."""
+
+    conversation_id: EntityId
+    title: str | None = Field(description="the group's title")
+    members: int = Field(ge=0, description="how many are in the group now")
+    needs_approval: bool = Field(description="a join waits for the owner's or an admin's approval")
+    expires_at: Timestamp
+    member: bool = Field(description="the caller is in the group already")
+
+
 class JoinResult(Model):
     conversation_id: EntityId
     state: Literal["joined", "pending"] = Field(description="pending: waits for an admin")
