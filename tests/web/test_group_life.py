@@ -45,15 +45,18 @@ async def test_announcement_admins_and_join_links(
     await expect(link.locator("svg.qr")).to_be_visible()
     await check_screen(page, f"group-info-{'en-desktop' if english else 'zh-CN-phone'}")
     address = await link.locator("input").input_value()
-    assert address.startswith(f"{server.base_url}/app/join/")
+    assert address.startswith(f"{server.base_url}/app/join#")
 
     joining = await (await browser.new_context(locale="en-US" if english else "zh-CN")).new_page()
     await joining.goto(address)
     await log_in(joining, newcomer.handle, english=english)
     await expect(joining.locator(".join-prompt")).to_be_visible()
+    await expect(joining.locator(".join-prompt p").first).to_contain_text(f"“{title}”")
     await check_screen(joining, f"join-{'en' if english else 'zh-CN'}")
     await joining.get_by_role("button", name="Join" if english else "加入", exact=True).click()
     await expect(joining.locator(".chat h2")).to_have_text(title)
+    token = address.partition("#")[2]
+    assert token and token not in server.log()  # the access log never saw it
     assert newcomer.id in {
         m["user_id"]
         for m in (await olga.request("GET", f"/api/v1/conversations/{group['id']}"))["members"]

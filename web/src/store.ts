@@ -25,6 +25,8 @@ export interface Pending {
 export type Invitation = Schemas["Invitation"];
 type NoticeFrame = Schemas["NoticeEvent"] | Schemas["CorrectionEvent"];
 export type Correction = Schemas["Correction"];
+/** A timeline entry: a post, or a removed post's tombstone. */
+export type LivePost = Schemas["Timeline"]["posts"][number];
 
 /** A notice or a correction the user was sent (sanctions, removals, report outcomes, rumours). */
 export interface Received {
@@ -63,6 +65,8 @@ export class ChatStore {
   unseen = 0;
   /** Posts seen removed (a tombstone, or a live push of the removal), by id. */
   readonly removedPosts = new Set<number>();
+  /** Posts pushed live since the app opened (a subscriber's timeline shows them at once), newest first. */
+  readonly livePosts: LivePost[] = [];
   /** Media a reviewer took down with a message that carried them: gone wherever else they were
    * sent too (their downloads now answer 404). */
   readonly removedMedia = new Set<number>();
@@ -117,15 +121,21 @@ export class ChatStore {
 
   async loadConversations(): Promise<void> {
     let cursor: string | null = null;
+    const seen = new Set<number>();
     do {
       const page: Schemas["ConversationPage"] = must(
         await api.GET("/api/v1/conversations", {
           params: { query: { limit: 500, ...(cursor ? { cursor } : {}) } },
         }),
       );
-      for (const conversation of page.conversations) this.conversations.set(conversation.id, conversation);
+      for (const conversation of page.conversations) {
+        this.conversations.set(conversation.id, conversation);
+        seen.add(conversation.id);
+      }
       cursor = page.next_cursor;
     } while (cursor);
+    // A group left, dissolved or one was removed from is no longer listed: drop it here too.
+    for (const id of [...this.conversations.keys()]) if (!seen.has(id)) this.forget(id);
     await this.learnNames([...this.conversations.values()].flatMap((c) => c.members.map((m) => m.user_id)));
     this.changed();
   }
@@ -163,7 +173,16 @@ export class ChatStore {
     const path = accept
       ? "/api/v1/invitations/{conversation_id}/accept"
       : "/api/v1/invitations/{conversation_id}/decline";
-    must(await api.POST(path, { params: { path: { conversation_id: conversationId } } }));
+    try {
+      must(await api.POST(path, { params: { path: { conversation_id: conversationId } } }));
+    } catch (refused) {
+      // The group was dissolved, or the invitation used up another way: it is gone.
+      if (refused instanceof ApiError && refused.status === 404) {
+        this.invitations.delete(conversationId);
+        this.changed();
+      }
+      throw refused;
+    }
     this.invitations.delete(conversationId);
     if (accept) await this.loadConversations();
     this.changed();
@@ -205,6 +224,23 @@ export class ChatStore {
     this.olderCursor.set(conversationId, page.next_cursor);
     await this.learnNames(page.messages.map((m) => m.sender_id));
     this.changed();
+  }
+
+  /** Ask again for the names of users already known: someone may have changed their display
+   * name (the server sends no event for it), so an opened chat reads them afresh. */
+  async refreshNames(ids: Iterable<number>): Promise<void> {
+    const wanted = [...new Set(ids)].filter((id) => id !== this.me.id);
+    let renamed = false;
+    for (let start = 0; start < wanted.length; start += NAMES_PER_ASK) {
+      const batch = wanted.slice(start, start + NAMES_PER_ASK);
+      batch.forEach((id) => this.asked.add(id));
+      const found = must(await api.GET("/api/v1/users", { params: { query: { id: batch } } }));
+      for (const card of found.users) {
+        if (this.names.get(card.id)?.display_name !== card.display_name) renamed = true;
+        this.names.set(card.id, card);
+      }
+    }
+    if (renamed) this.changed();
   }
 
   /** Ask for the names of users not known yet (those the server tells us of). */
@@ -285,9 +321,25 @@ export class ChatStore {
         }
         break;
       }
-      case "conversation":
-        void this.loadConversations();
-        return;
+      case "conversation": {
+        const conversation = frame["conversation"] as ConversationSummary;
+        const change = frame["change"] as { action: string } | undefined;
+        const member = conversation.members.some((m) => m.user_id === this.me.id);
+        if (change?.action === "dissolved" || !member) {
+          this.forget(conversation.id); // dissolved, left or removed: out of the list
+          break;
+        }
+        this.invitations.delete(conversation.id); // in it now: an invitation is used up
+        const known = this.conversations.get(conversation.id);
+        if (known) {
+          // Members, roles, title and settings as they now stand; unread and the last message stay.
+          Object.assign(known, conversation, { unread: known.unread, last_message: known.last_message });
+          void this.learnNames(conversation.members.map((m) => m.user_id));
+        } else {
+          void this.loadConversations();
+        }
+        break;
+      }
       case "contact":
         void this.loadFriends();
         return;
@@ -301,6 +353,15 @@ export class ChatStore {
         return;
     }
     this.changed();
+  }
+
+  /** A conversation the user is no longer in: out of the list, with what was loaded of it. */
+  private forget(conversationId: number): void {
+    this.conversations.delete(conversationId);
+    this.messages.delete(conversationId);
+    this.threads.delete(conversationId);
+    this.olderCursor.delete(conversationId);
+    this.invitations.delete(conversationId);
   }
 
   private unreadAfter(conversationId: number, seq: number): number {
@@ -355,8 +416,14 @@ export class ChatStore {
   /** An answer outside the stream: the ack of a send, its refusal, or a live post. */
   answer(frame: Frame): void {
     if (frame.type === "post") {
-      const post = frame["post"] as { id: number; moderation?: string };
+      const post = frame["post"] as LivePost;
       if (post.moderation === "removed") this.removedPosts.add(post.id);
+      else {
+        // New, or approved after review: first in the timeline of an open Accounts tab.
+        const at = this.livePosts.findIndex((known) => known.id === post.id);
+        if (at !== -1) this.livePosts.splice(at, 1);
+        this.livePosts.unshift(post);
+      }
       this.changed();
       return;
     }

@@ -43,6 +43,10 @@ export function Accounts(props: { store: ChatStore; onRead(postId: number): void
     }
   }
 
+  // Posts pushed live while the tab is open come first, once each.
+  const loaded = new Set(timeline.map((post) => post.id));
+  const shown = [...props.store.livePosts.filter((post) => !loaded.has(post.id)), ...timeline];
+
   return (
     <div class="accounts">
       {error && (
@@ -52,9 +56,9 @@ export function Accounts(props: { store: ChatStore; onRead(postId: number): void
       )}
       <section aria-labelledby="timeline-title">
         <h3 id="timeline-title">{t("accounts.timeline")}</h3>
-        {timeline.length === 0 && <p>{t("accounts.no_posts")}</p>}
+        {shown.length === 0 && <p>{t("accounts.no_posts")}</p>}
         <ul class="posts" ref={timelineList} tabIndex={-1}>
-          {timeline.map((post) => (
+          {shown.map((post) => (
             <li key={post.id}>
               {"title" in post && !props.store.removedPosts.has(post.id) ? (
                 <>

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { Message } from "../api/client";
 import type { ChatStore, Pending } from "../store";
 import { useVirtualList } from "../virtual";
+import { stepOf, takeStep, useSteps } from "../navigation";
 import type { Session } from "../App";
 import { explain } from "../errors";
 import { useStore } from "../hooks";
@@ -11,7 +12,7 @@ import { titleOf } from "./Chats";
 import { GroupInfo } from "./GroupInfo";
 import { AttachButton, AttachmentTray, MediaList, mediaWords, useAttachments, useViewer } from "./Media";
 import { ReportForm } from "./Report";
-import { SanctionTerms } from "./Standing";
+import { sanctionRefusal } from "./Standing";
 
 export function Chat(props: {
   session: Session;
@@ -26,6 +27,16 @@ export function Chat(props: {
   const [mentions, setMentions] = useState<number[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [showInfo, setShowInfo] = useState(false);
+  // A group's page opened is a step of its own: Back closes it (navigation.ts).
+  const infoStep = () => stepOf(history.state)?.info === props.conversationId;
+  useSteps((step) => setShowInfo(step?.info === props.conversationId));
+  const toggleInfo = () => {
+    if (!showInfo) takeStep({ ...stepOf(history.state), info: props.conversationId }, true);
+    if (showInfo && infoStep()) history.back();
+    else setShowInfo(!showInfo);
+  };
+  // Left from its page: back past the page and the chat, to the list.
+  const left = () => (infoStep() ? history.go(-2) : props.onBack());
   const [dragging, setDragging] = useState(false);
   const scroller = useRef<HTMLDivElement>(null);
   const composing = useAttachments();
@@ -51,6 +62,9 @@ export function Chat(props: {
 
   useEffect(() => {
     if (!store.messages.has(props.conversationId)) void store.loadOlder(props.conversationId);
+    // Names as they now stand: the server sends no event when someone renames themselves.
+    const members = store.conversations.get(props.conversationId)?.members ?? [];
+    void store.refreshNames(members.map((m) => m.user_id)).catch(() => undefined);
   }, [props.conversationId]);
 
   // The newest message in view when the chat opens and after one's own send.
@@ -131,12 +145,12 @@ export function Chat(props: {
         </button>
         <h2>{conversation ? titleOf(store, conversation) : ""}</h2>
         {conversation?.kind === "group" && (
-          <button type="button" class="quiet" aria-expanded={showInfo} onClick={() => setShowInfo(!showInfo)}>
+          <button type="button" class="quiet" aria-expanded={showInfo} onClick={toggleInfo}>
             {t("groupinfo.title")}
           </button>
         )}
       </header>
-      {showInfo && conversation && <GroupInfo store={store} conversation={conversation} onLeft={props.onBack} />}
+      {showInfo && conversation && <GroupInfo store={store} conversation={conversation} onLeft={left} />}
       {hasOlder && (
         <button type="button" class="link older" onClick={() => void store.loadOlder(props.conversationId)}>
           {t("chat.older")}
@@ -262,12 +276,12 @@ function rowKey(row: Row): string {
 function PendingItem(props: { waiting: Pending; store: ChatStore }) {
   const { waiting } = props;
   return (
-    <div class="message mine pending">
+    <div class={`message mine pending ${waiting.error ? "failed" : ""}`}>
       {waiting.text && <p class="text">{waiting.text}</p>}
       {waiting.media.length > 0 && <p class="status">{t("media.count", { count: waiting.media.length })}</p>}
       {waiting.error ? (
         <p class="error" role="alert">
-          {explain(waiting.error)} <SanctionTerms code={waiting.error.code} store={props.store} />{" "}
+          {sanctionRefusal(waiting.error.code, props.store) ?? explain(waiting.error)}{" "}
           <button type="button" class="link" aria-label={t("chat.dismiss")} onClick={() => props.store.dismiss(waiting.clientId)}>
             ✕
           </button>

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api, must, type ConversationSummary, type Message } from "../api/client";
 import { explain } from "../errors";
 import { formatTime, t } from "../i18n";
@@ -177,7 +177,11 @@ function MessageSearch(props: { store: ChatStore; onOpen(id: number): void }) {
 function Invitations(props: { store: ChatStore; onOpen(id: number): void }) {
   const [error, setError] = useState<string | null>(null);
   const invitations = [...props.store.invitations.values()];
-  if (invitations.length === 0) return null;
+  // A dissolved group's invitations are dropped without an event: read them afresh on opening.
+  useEffect(() => {
+    void props.store.loadInvitations().catch(() => undefined);
+  }, []);
+  if (invitations.length === 0 && error === null) return null;
 
   async function answer(conversationId: number, accept: boolean): Promise<void> {
     setError(null);

@@ -10,10 +10,18 @@ import { ReportButton } from "./Report";
 type Member = Schemas["Member"];
 type JoinLink = Schemas["JoinLink"];
 type JoinRequest = Schemas["JoinRequest"];
+type JoinLinkPreview = Schemas["JoinLinkPreview"];
 
 /** Asks the person who opened a join link whether to join; `onDone` with the group once in. */
 export function JoinPrompt(props: { store: ChatStore; token: string; onDone(conversationId: number | null): void }) {
   const [said, attempt] = useOutcome();
+  const [preview, setPreview] = useState<JoinLinkPreview | null>(null);
+  // What the link leads to, as a scan shows it; a link that no longer works says so at once.
+  useEffect(() => {
+    void attempt(async () => {
+      setPreview(must(await api.POST("/api/v1/join-links/preview", { body: { token: props.token } })));
+    });
+  }, [props.token]);
   const join = () =>
     attempt(async () => {
       const result = must(await api.POST("/api/v1/join-links/join", { body: { token: props.token } }));
@@ -24,9 +32,16 @@ export function JoinPrompt(props: { store: ChatStore; token: string; onDone(conv
   return (
     <section class="join-prompt" role="dialog" aria-labelledby="join-title">
       <h3 id="join-title">{t("join.title")}</h3>
-      <p>{t("join.prompt")}</p>
+      <p>
+        {preview === null ? t("join.prompt") : t(promptOf(preview), { title: preview.title ?? "", members: preview.members })}
+      </p>
       {said && <p role="status">{said}</p>}
-      {said === null && (
+      {said === null && preview?.member === true && (
+        <button type="button" onClick={() => props.onDone(preview.conversation_id)}>
+          {t("join.open")}
+        </button>
+      )}
+      {said === null && preview?.member !== true && (
         <button type="button" onClick={() => void join()}>
           {t("join.join")}
         </button>
@@ -36,6 +51,11 @@ export function JoinPrompt(props: { store: ChatStore; token: string; onDone(conv
       </button>
     </section>
   );
+}
+
+function promptOf(preview: JoinLinkPreview): "join.prompt.member" | "join.prompt.approval" | "join.prompt.group" {
+  if (preview.member) return "join.prompt.member";
+  return preview.needs_approval ? "join.prompt.approval" : "join.prompt.group";
 }
 
 /** A group's page: its announcement, members and their roles, join links as QR codes, join
@@ -55,9 +75,11 @@ export function GroupInfo(props: { store: ChatStore; conversation: ConversationS
       return done;
     });
 
+  const owner = mine?.role === "owner";
+  const mayInvite = runs || conversation.group?.members_invite === true;
+  const [confirming, setConfirming] = useState(false);
   const leave = () =>
     attempt(async () => {
-      const owner = mine?.role === "owner";
       must(await (owner ? api.DELETE("/api/v1/conversations/{conversation_id}", path) : api.POST("/api/v1/conversations/{conversation_id}/leave", path)));
       props.onLeft();
     });
@@ -66,19 +88,113 @@ export function GroupInfo(props: { store: ChatStore; conversation: ConversationS
     <aside class="group-info" aria-labelledby="group-info-title">
       <h3 id="group-info-title">{t("groupinfo.title")}</h3>
       {said && <p role="status">{said}</p>}
+      {runs && <Rename conversation={conversation} attempt={attempt} />}
       <Announcement conversation={conversation} editable={runs} attempt={attempt} />
       <Members store={store} conversation={conversation} myRole={mine?.role ?? "member"} attempt={attempt} />
+      {mayInvite && <Invite store={store} conversation={conversation} attempt={attempt} />}
       {runs && <JoinLinks conversation={conversation} />}
       {runs && <JoinRequests store={store} conversation={conversation} attempt={attempt} />}
-      <button type="button" class="danger" onClick={() => void leave()}>
-        {mine?.role === "owner" ? t("groupinfo.dissolve") : t("groupinfo.leave")}
-      </button>{" "}
+      {confirming ? (
+        <section class="danger confirm-leave" role="alertdialog" aria-labelledby="confirm-leave-title">
+          <p id="confirm-leave-title">
+            {owner
+              ? t("groupinfo.dissolve_confirm", { title: conversation.title ?? "" })
+              : t("groupinfo.leave_confirm", { title: conversation.title ?? "" })}
+          </p>
+          <button type="button" class="danger" onClick={() => void leave()}>
+            {owner ? t("groupinfo.dissolve_yes") : t("groupinfo.leave_yes")}
+          </button>{" "}
+          <button type="button" class="quiet" onClick={() => setConfirming(false)}>
+            {t("group.cancel")}
+          </button>
+        </section>
+      ) : (
+        <button type="button" class="danger" onClick={() => setConfirming(true)}>
+          {owner ? t("groupinfo.dissolve") : t("groupinfo.leave")}
+        </button>
+      )}{" "}
       <ReportButton target="group" id={conversation.id} label={t("report.named", { name: conversation.title ?? "" })} />
     </aside>
   );
 }
 
+const GROUP_TITLE_MAX = 128; // the server's name rules: a title of up to 128 characters
+
 type Attempt = (action: () => Promise<unknown>, done?: string) => Promise<void>;
+
+/** The owner and admins rename the group. */
+function Rename(props: { conversation: ConversationSummary; attempt: Attempt }) {
+  const current = props.conversation.title ?? "";
+  const [title, setTitle] = useState(current);
+  useEffect(() => setTitle(current), [current]);
+  const save = (event: Event) => {
+    event.preventDefault();
+    const wanted = title.trim();
+    if (!wanted || wanted === current) return;
+    void props.attempt(
+      async () =>
+        must(
+          await api.PATCH("/api/v1/conversations/{conversation_id}", {
+            params: { path: { conversation_id: props.conversation.id } },
+            body: { title: wanted },
+          }),
+        ),
+      t("me.saved"),
+    );
+  };
+  return (
+    <form class="rename" onSubmit={save}>
+      <label>
+        {t("groupinfo.name")}
+        <input name="group-title" required maxLength={GROUP_TITLE_MAX} value={title} onInput={(e) => setTitle(e.currentTarget.value)} />
+      </label>
+      <button type="submit">{t("groupinfo.rename")}</button>
+    </form>
+  );
+}
+
+/** Invite friends not in the group yet: those the server lets in at once join, the others get
+ * an invitation. */
+function Invite(props: { store: ChatStore; conversation: ConversationSummary; attempt: Attempt }) {
+  const { store, conversation } = props;
+  const [chosen, setChosen] = useState<Set<number>>(new Set());
+  const inGroup = new Set(conversation.members.map((m) => m.user_id));
+  const people = store.friends.flatMap((tie) => (inGroup.has(tie.user_id) ? [] : (store.names.get(tie.user_id) ?? [])));
+  const toggle = (id: number) => {
+    const next = new Set(chosen);
+    if (!next.delete(id)) next.add(id);
+    setChosen(next);
+  };
+  const invite = (event: Event) => {
+    event.preventDefault();
+    if (chosen.size === 0) return;
+    void props.attempt(async () => {
+      const result = must(
+        await api.POST("/api/v1/conversations/{conversation_id}/members", {
+          params: { path: { conversation_id: conversation.id } },
+          body: { member_ids: [...chosen] },
+        }),
+      );
+      setChosen(new Set());
+      return result;
+    }, t("groupinfo.invited"));
+  };
+  return (
+    <form class="invite" onSubmit={invite}>
+      <fieldset>
+        <legend>{t("groupinfo.invite")}</legend>
+        {people.length === 0 && <p>{t("groupinfo.no_one_to_invite")}</p>}
+        {people.map((card) => (
+          <label class="check" key={card.id}>
+            <input type="checkbox" name="invitee" value={card.handle} checked={chosen.has(card.id)} onChange={() => toggle(card.id)} />
+            {card.display_name} <small>@{card.handle}</small>
+          </label>
+        ))}
+      </fieldset>
+      {people.length > 0 && <button type="submit">{t("groupinfo.invite_send")}</button>}
+    </form>
+  );
+}
 
 function Announcement(props: { conversation: ConversationSummary; editable: boolean; attempt: Attempt }) {
   const current = props.conversation.group?.announcement ?? "";
@@ -246,6 +362,8 @@ export function QrCode(props: { text: string; label: string }) {
   );
 }
 
+const JOIN_REQUESTS_EVERY_MS = 5000;
+
 function JoinRequests(props: { store: ChatStore; conversation: ConversationSummary; attempt: Attempt }) {
   const { store, conversation } = props;
   const [requests, setRequests] = useState<JoinRequest[]>([]);
@@ -260,8 +378,12 @@ function JoinRequests(props: { store: ChatStore; conversation: ConversationSumma
     await store.learnNames(page.requests.map((request) => request.user_id));
   }
 
+  // Asking by link sends the owner and admins no event: while the page is open, look again now
+  // and then, as well as when someone comes in.
   useEffect(() => {
-    void refresh();
+    void refresh().catch(() => undefined);
+    const every = setInterval(() => void refresh().catch(() => undefined), JOIN_REQUESTS_EVERY_MS);
+    return () => clearInterval(every);
   }, [conversation.id, conversation.members.length]);
 
   const answer = (request: JoinRequest, verdict: "approve" | "decline") =>

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { Session } from "../App";
 import { useStore } from "../hooks";
 import { t } from "../i18n";
@@ -12,6 +12,8 @@ import { JoinPrompt } from "./GroupInfo";
 import { Me } from "./Me";
 import { Notices } from "./Notices";
 import { PostView } from "./PostView";
+import { titleOf } from "./Chats";
+import { inStep, takeStep, useSteps, type Step } from "../navigation";
 
 type Tab = "chats" | "contacts" | "accounts" | "notices" | "me";
 const TABS: [Tab, MessageKey][] = [
@@ -22,21 +24,43 @@ const TABS: [Tab, MessageKey][] = [
   ["me", "me.title"],
 ];
 
-/** What the right-hand pane shows (the whole screen on a phone). */
-type Opened = { kind: "chat"; id: number } | { kind: "post"; id: number } | null;
+/** What the right-hand pane shows (the whole screen on a phone); a post, the chat it was opened
+ * from (null: the public accounts), which its way back names. */
+type Opened = { kind: "chat"; id: number } | { kind: "post"; id: number; from: number | null } | null;
+
+function openedIn(step: Step | null): Opened {
+  const opened = step?.open as Opened | undefined;
+  return opened ?? null;
+}
 
 export function Main({ session, onSignedOut }: { session: Session; onSignedOut(): void }) {
   const { store } = session;
   useStore(store);
   const [tab, setTab] = useState<Tab>("chats");
   const [open, setOpen] = useState<Opened>(null);
-  const [joinToken, setJoinToken] = useState(joinTokenOf(location.pathname));
+  const [joinToken, setJoinToken] = useState(joinTokenOf(location.pathname, location.hash));
+  // Each chat or post opened is a step Back undoes (navigation.ts); one chat opened in place of
+  // another (the list beside it on a desktop) replaces the step, so Back still goes to the list.
+  useEffect(() => {
+    if (inStep()) history.replaceState(null, "", location.href); // a new sign-in starts at the list
+  }, []);
+  useSteps((step) => setOpen(openedIn(step)));
+  const go = (next: Opened, push: boolean) => {
+    takeStep({ open: next }, push);
+    setOpen(next);
+  };
   const openChat = (id: number) => {
-    setOpen({ kind: "chat", id });
+    go({ kind: "chat", id }, open === null || open.kind === "post");
     setTab("chats");
   };
-  const openPost = (id: number) => setOpen({ kind: "post", id });
-  const back = () => setOpen(null);
+  const openPost = (id: number, from: number | null = null) =>
+    go({ kind: "post", id, from }, open === null || open.kind === "chat");
+  const back = () => (inStep() ? history.back() : setOpen(null));
+  // A post's way back names where it goes: the chat it was opened from, or the public accounts.
+  const backLabel = (from: number | null) => {
+    const chat = from === null ? undefined : store.conversations.get(from);
+    return chat ? titleOf(store, chat) : from === null ? t("accounts.title") : t("chat.back");
+  };
   const joined = (conversationId: number | null) => {
     setJoinToken(null);
     history.replaceState(null, "", "/app/");
@@ -63,10 +87,18 @@ export function Main({ session, onSignedOut }: { session: Session; onSignedOut()
         {tab === "notices" && <Notices store={store} />}
         {tab === "me" && <Me store={store} onSignedOut={onSignedOut} />}
       </section>
-      {open?.kind === "chat" && (
-        <Chat key={open.id} session={session} conversationId={open.id} onBack={back} onReadPost={openPost} />
+      {open?.kind === "chat" && store.conversations.has(open.id) && (
+        <Chat
+          key={open.id}
+          session={session}
+          conversationId={open.id}
+          onBack={back}
+          onReadPost={(post) => openPost(post, open.id)}
+        />
       )}
-      {open?.kind === "post" && <PostView key={open.id} store={store} postId={open.id} onBack={back} />}
+      {open?.kind === "post" && (
+        <PostView key={open.id} store={store} postId={open.id} onBack={back} backTo={backLabel(open.from)} />
+      )}
     </div>
   );
 }

@@ -4,6 +4,7 @@ import { useOutcome } from "../hooks";
 import { formatTime, t } from "../i18n";
 import type { ChatStore } from "../store";
 import { identityAdvice } from "../verification";
+import { sayDeregistered } from "./Login";
 import { MyAccounts } from "./MyAccounts";
 
 type OwnSession = Schemas["OwnSession"];
@@ -280,6 +281,7 @@ function Deregister(props: { handle: string; onGone(): void }) {
     event.preventDefault();
     void attempt(async () => {
       must(await api.DELETE("/api/v1/me"));
+      sayDeregistered();
       props.onGone();
     });
   };

@@ -12,7 +12,7 @@ import { guarded } from "../outcome";
 type Post = Schemas["ReadPost"];
 
 /** A post, read (which counts as a view), to forward into a chat or report. */
-export function PostView(props: { store: ChatStore; postId: number; onBack(): void }) {
+export function PostView(props: { store: ChatStore; postId: number; onBack(): void; backTo: string }) {
   const { store } = props;
   const [post, setPost] = useState<Post | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -52,7 +52,7 @@ export function PostView(props: { store: ChatStore; postId: number; onBack(): vo
     <section class="chat post-view" aria-label={post?.title ?? ""}>
       <header>
         <button type="button" class="quiet back" onClick={props.onBack}>
-          ‹ {t("chat.back")}
+          ‹ {props.backTo}
         </button>
         <h2>{removed ? t("post.removed", { account: post?.account_name ?? "" }) : post?.title}</h2>
       </header>

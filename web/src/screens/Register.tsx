@@ -14,6 +14,8 @@ interface Agreement {
   text: string;
 }
 
+const DISPLAY_NAME_MAX = 64; // the server's max_display_name_chars
+
 export function Register(props: { onDone(): void }) {
   const [agreement, setAgreement] = useState<Agreement | null>(null);
   const [fields, setFields] = useState({
@@ -114,7 +116,8 @@ export function Register(props: { onDone(): void }) {
       <p>{t("register.intro")}</p>
       <form onSubmit={guarded(submit)}>
         {field("handle", "register.handle", { autocomplete: "username", autocapitalize: "none" })}
-        {field("display_name", "register.display_name", { autocomplete: "nickname" })}
+        {field("display_name", "register.display_name", { autocomplete: "nickname", maxLength: String(DISPLAY_NAME_MAX) })}
+        <small class="hint">{t("register.display_name_hint", { count: DISPLAY_NAME_MAX })}</small>
         {field("password", "register.password", { type: "password", autocomplete: "new-password" })}
         <fieldset>
           {field("legal_name", "register.legal_name", { autocomplete: "name" })}

@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import { api, must, type Schemas } from "../api/client";
 import { explain } from "../errors";
 import { formatTime, hasMessage, labelOf, t } from "../i18n";
+import type { MessageKey } from "../i18n/en";
 import type { ChatStore } from "../store";
 import { guarded } from "../outcome";
 
@@ -94,15 +95,17 @@ const SANCTION_BY_REFUSAL: Record<string, string> = {
   account_closed: "close",
 };
 
-/** Under a refusal a sanction gave: what it withholds and until when (from the user's standing). */
-export function SanctionTerms({ code, store }: { code: string; store: ChatStore }) {
+/** A refusal a sanction gave, said once from the user's standing: what is limited, until when
+ * in local time, and what it withholds; null when the standing names no such sanction (the
+ * refusal is then explained as any other). */
+export function sanctionRefusal(code: string, store: ChatStore): string | null {
   const kind = SANCTION_BY_REFUSAL[code];
-  const sanction = store.me.sanctions.find((s) => s.kind === kind);
+  const sanction = kind ? store.me.sanctions.find((s) => s.kind === kind) : undefined;
   if (!kind || !sanction) return null;
   const ends = sanction.statement.ends_at;
-  return (
-    <small class="sanction-terms">
-      {t("standing.until", { until: ends ? formatTime(ends) : t("notices.no_end") })} {withholds(kind)}
-    </small>
-  );
+  const said = ends
+    ? t(`standing.refused.${kind}` as MessageKey, { until: formatTime(ends) })
+    : t(`standing.refused_open.${kind}` as MessageKey);
+  const more = withholds(kind);
+  return more ? `${said} ${more}` : said;
 }
