@@ -1,9 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { joinTokenOf, joinUrl } from "./joinLinks";
 
 describe("join links", () => {
   it("carries the token after #, where no request line takes it", () => {
+    vi.stubGlobal("location", new URL("https://townhall.example/app/"));
     const url = new URL(joinUrl("abc_DEF-123"));
+    vi.unstubAllGlobals();
     expect(url.pathname).toBe("/app/join");
     expect(joinTokenOf(url.pathname, url.hash)).toBe("abc_DEF-123");
   });
