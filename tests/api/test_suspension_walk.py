@@ -43,6 +43,7 @@ SUSPENDED_MAY = {
     ("POST", "/api/v1/conversations/{conversation_id}/owner"),
     ("DELETE", "/api/v1/conversations/{conversation_id}"),
     ("DELETE", "/api/v1/conversations/{conversation_id}/links/{link_id}"),
+    ("POST", "/api/v1/join-links/preview"),
     ("POST", "/api/v1/join-links/join"),
     ("POST", "/api/v1/conversations/{conversation_id}/join-requests/{user_id}/approve"),
     ("POST", "/api/v1/conversations/{conversation_id}/join-requests/{user_id}/decline"),

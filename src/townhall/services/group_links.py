@@ -100,8 +100,9 @@ class JoinLinks:
     async def preview(self, actor: Principal, token: str) -> LinkPreview:
         """The group a link leads to, its size and whether an admin must approve, so that its
         holder knows what they join: what a QR code's scan shows. The link's own refusals
-        (unknown, revoked, expired) come now rather than at the join."""
-        require(actor, Permission.ACT)
+        (unknown, revoked, expired) come now rather than at the join, and so do the holder's
+        sanctions that would refuse it."""
+        await self._may(actor, Capability.INTERACT)
         async with self._db.reading() as conn:
             link = await self._working_link(conn, token)
             group = await self._changes.existing(conn, link.conversation_id)
