@@ -229,6 +229,11 @@ async def test_every_event_and_frame_a_user_gets_is_one_the_schema_describes(
     async with recorded_socket(alice) as live:
         chat = (await alice.open_direct(bob.id))["id"]
         group = (await group_of(alice, "茶话会", bob, carol))["id"]
+        # A request to join by a link that needs approval: its owner alone is told.
+        link = await alice.request(
+            "POST", f"/api/v1/conversations/{group}/links", json={"needs_approval": True}
+        )
+        await operator.request("POST", "/api/v1/join-links/join", json={"token": link["token"]})
         await befriend(carol, alice)  # a friend request, its acceptance, the two contacts
         await live.send(
             {"type": "send", "conversation_id": chat, "text": "你好", "client_id": "hello-1"}
@@ -339,6 +344,8 @@ async def test_every_event_and_frame_a_user_gets_is_one_the_schema_describes(
         assert_valid("ClientFrame", frame)
 
     assert {event["type"] for event in stream_events} == variants("StreamEvent")
+    changed = {e["change"]["action"] for e in synced[alice.handle] if "change" in e}
+    assert "join_requested" in changed
     assert {frame["type"] for frame in frames} == variants("ServerFrame")
     assert {frame["type"] for frame in live.sent + replay.sent} == variants("ClientFrame")
     notices = [event["notice"] for event in stream_events if event["type"] == "notice"]

@@ -329,6 +329,63 @@ async def test_a_link_that_needs_approval_makes_a_request_for_an_admin(
     assert dave.id not in await members_of(alice, group)
 
 
+async def test_the_owner_and_admins_alone_hear_of_a_request_to_join_at_once(
+    alice: User, bob: User, carol: User, make_user: MakeUser
+) -> None:
+    """The owner and admins need not look again to see who asks: a `conversation` event tells
+    them in the request's transaction; the other members and the asker hear nothing of it."""
+    dave, erin = [await make_user(name) for name in ("dave", "erin")]
+    group = (await group_of(alice, "茶友", bob, erin))["id"]
+    await alice.request("PUT", group_path(group, f"/admins/{bob.id}"))
+    link = await new_link(alice, group, needs_approval=True)
+    before = {user.handle: (await full_sync(user))[1] for user in (carol, erin)}
+
+    await carol.request("POST", LINKS, json={"token": link["token"]})
+    await dave.request("POST", LINKS, json={"token": link["token"]})
+
+    for manager in (alice, bob):
+        events, _ = await full_sync(manager)
+        asked = [e for e in events if e.get("change", {}).get("action") == "join_requested"]
+        assert [e["change"] for e in asked] == [
+            {"action": "join_requested", "by": asker.id, "user_ids": [asker.id]}
+            for asker in (carol, dave)
+        ]
+        assert {e["conversation"]["id"] for e in asked} == {group}
+    for outsider in (carol, erin):  # the asker, and a member neither owner nor admin
+        assert (await full_sync(outsider, before[outsider.handle]))[0] == []
+
+    await bob.request("POST", group_path(group, f"/join-requests/{dave.id}/decline"))
+    await alice.request("POST", group_path(group, f"/join-requests/{carol.id}/approve"))
+
+    # A request declined by one admin leaves the others' lists at once; one approved is the
+    # `joined` everyone hears.
+    for manager in (alice, bob):
+        assert (await changes(manager))[-2:] == [
+            {"action": "join_declined", "by": bob.id, "user_ids": [dave.id]},
+            {"action": "joined", "by": alice.id, "user_ids": [carol.id]},
+        ]
+    assert [c["action"] for c in await changes(erin)][-1] == "joined"
+    assert not [c for c in await changes(erin) if c["action"].startswith("join_")]
+
+
+async def test_a_request_to_join_withdrawn_by_deregistering_is_told_to_the_owner_and_admins(
+    alice: User, bob: User, carol: User
+) -> None:
+    group = (await group_of(alice, "茶友", bob))["id"]
+    link = await new_link(alice, group, needs_approval=True)
+    await carol.request("POST", LINKS, json={"token": link["token"]})
+
+    assert (await carol.raw("DELETE", "/api/v1/me")).status_code == 204
+
+    assert (await changes(alice))[-1] == {
+        "action": "join_withdrawn",
+        "by": carol.id,
+        "user_ids": [carol.id],
+    }
+    assert (await changes(bob))[-1]["action"] == "joined"
+    assert (await alice.request("GET", group_path(group, "/join-requests")))["requests"] == []
+
+
 # Leaving, removing, roles ------------------------------------------------------------------------
 
 

@@ -48,6 +48,9 @@ export interface SendExtras {
 export type Profile = Schemas["Me"];
 
 type Listener = () => void;
+type GroupChange = Schemas["GroupChange"];
+/** Group changes after which the group's waiting requests to join are not what they were. */
+const JOIN_REQUEST_ACTIONS = new Set<GroupChange["action"]>(["join_requested", "join_declined", "join_withdrawn", "joined"]);
 const NAMES_PER_ASK = 100; // GET /api/v1/users takes up to 100 ids
 
 export class ChatStore {
@@ -72,6 +75,8 @@ export class ChatStore {
   readonly removedMedia = new Set<number>();
   private readonly asked = new Set<number>();
   private readonly listeners = new Set<Listener>();
+  /** Per group, how many live events changed its waiting requests to join (see `joinRequestsTold`). */
+  private readonly joinRequestNews = new Map<number, number>();
 
   constructor(private profile: Profile) {
     this.names.set(profile.id, profile);
@@ -323,11 +328,14 @@ export class ChatStore {
       }
       case "conversation": {
         const conversation = frame["conversation"] as ConversationSummary;
-        const change = frame["change"] as { action: string } | undefined;
+        const change = frame["change"] as GroupChange | undefined;
         const member = conversation.members.some((m) => m.user_id === this.me.id);
         if (change?.action === "dissolved" || !member) {
           this.forget(conversation.id); // dissolved, left or removed: out of the list
           break;
+        }
+        if (change && JOIN_REQUEST_ACTIONS.has(change.action)) {
+          this.joinRequestNews.set(conversation.id, this.joinRequestsTold(conversation.id) + 1);
         }
         this.invitations.delete(conversation.id); // in it now: an invitation is used up
         const known = this.conversations.get(conversation.id);
@@ -353,6 +361,13 @@ export class ChatStore {
         return;
     }
     this.changed();
+  }
+
+  /** How many live events have changed the group's waiting requests to join: a request made,
+   * declined, withdrawn, or used up by the asker's joining. Its owner and admins alone are told
+   * of requests; a page listing them reads them again when this moves. */
+  joinRequestsTold(conversationId: number): number {
+    return this.joinRequestNews.get(conversationId) ?? 0;
   }
 
   /** A conversation the user is no longer in: out of the list, with what was loaded of it. */

@@ -98,6 +98,15 @@ class JoinRequestState:
     DECLINED = "declined"
 
 
+class JoinRequestChange:
+    """What a group's owner and admins alone are told of a request to join (the `change` of a
+    `conversation` event); an approval is the `joined` every member is told."""
+
+    REQUESTED = "join_requested"
+    DECLINED = "join_declined"  # by another admin: the request is answered
+    WITHDRAWN = "join_withdrawn"  # the asker's account was deregistered
+
+
 MANAGERS = frozenset({MemberRole.OWNER, MemberRole.ADMIN})
 
 

@@ -20,6 +20,7 @@ from townhall.domain.limits import Limits
 from townhall.domain.messaging import (
     MANAGERS,
     ConversationKind,
+    JoinRequestChange,
     MemberChange,
     MemberRole,
     check_avatar,
@@ -114,7 +115,16 @@ class GroupAdmin:
             group = await self._changes.existing(conn, conversation_id)
             if await self._pass_on(conn, group, account_id):
                 await self._left(conn, conversation_id, account_id)
-        await group_store.withdraw_waiting(conn, account_id)
+        for conversation_id in await group_store.withdraw_waiting(conn, account_id):
+            await self._changes.tell_managers(
+                conn,
+                conversation_id,
+                {
+                    "action": JoinRequestChange.WITHDRAWN,
+                    "by": account_id,
+                    "user_ids": [account_id],
+                },
+            )
 
     async def _pass_on(self, conn: Transaction, group: Group, account_id: int) -> bool:
         """Before a member goes for good (a group is never left without an owner): a group they

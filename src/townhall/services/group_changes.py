@@ -191,23 +191,43 @@ class GroupChanges:
         rows = list(changes)
         await group_store.record_changes(conn, conversation_id, rows, self.now_ms())
         view = await self.view(conn, conversation_id)
-        roles = view.roles
         subjects = [r.account_id for r in rows]
-        rendered = render_conversation(view)
         described = {k: v for k, v in change.items() if v is not None}
         if subjects and "user_ids" not in described:
             described["user_ids"] = subjects
-        recipients = list(dict.fromkeys([*roles, *also_tell]))
+        conn.after_commit(lambda: self._messaging.forget_members(conversation_id))
+        await self._tell(conn, view, described, [*view.roles, *also_tell])
+        return view
+
+    async def tell_managers(
+        self, conn: Transaction, conversation_id: int, change: dict[str, Any]
+    ) -> None:
+        """One `conversation` event, with `change`, to the group's owner and admins only: about
+        a request to join, which nobody else sees. The membership is unchanged: no history."""
+        view = await self.view(conn, conversation_id)
+        managers = [uid for uid, role in view.roles.items() if role in MANAGERS]
+        if managers:  # none in a dissolved group
+            await self._tell(conn, view, change, managers)
+
+    async def _tell(
+        self,
+        conn: Transaction,
+        view: ConversationView,
+        change: dict[str, Any],
+        recipients: Iterable[int],
+    ) -> None:
+        """Append the group as it now stands, with `change`, to the recipients' streams in the
+        change's transaction; ring them after commit."""
+        rendered = render_conversation(view)
+        told = list(dict.fromkeys(recipients))
         payload = await stream_store.append_new_event(
             conn,
             self._db.positions,
             event_type=EventType.CONVERSATION,
-            render=lambda position: conversation_event(position, rendered, described),
-            recipients=recipients,
+            render=lambda position: conversation_event(position, rendered, change),
+            recipients=told,
         )
-        conn.after_commit(lambda: self._messaging.forget_members(conversation_id))
-        conn.after_commit(lambda: self.publish(recipients, payload))
-        return view
+        conn.after_commit(lambda: self.publish(told, payload))
 
     async def require_unmuted(self, actor: Principal, conversation_id: int) -> None:
         """Refuse a non-member (as no such conversation), a direct conversation (not a group)

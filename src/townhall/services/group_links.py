@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from townhall.domain.enforcement import DAY_MS, Capability
 from townhall.domain.errors import Conflict, ErrorCode, NotFound, PolicyRefusal
-from townhall.domain.messaging import JoinRequestState
+from townhall.domain.messaging import JoinRequestChange, JoinRequestState
 from townhall.domain.permissions import Permission
 from townhall.services.enforcement import Enforcement
 from townhall.services.group_changes import Group, GroupChanges
@@ -131,6 +131,16 @@ class JoinLinks:
                     link_id=link.id,
                     now_ms=self._changes.now_ms(),
                 )
+                # Its owner and admins, and nobody else, hear of the request at once.
+                await self._changes.tell_managers(
+                    conn,
+                    link.conversation_id,
+                    {
+                        "action": JoinRequestChange.REQUESTED,
+                        "by": actor.account_id,
+                        "user_ids": [actor.account_id],
+                    },
+                )
                 return Joined(link.conversation_id, None)
             joiner = [actor.account_id]
             await self._changes.require_may_join(conn, group, joiner, verified)
@@ -171,6 +181,16 @@ class JoinLinks:
             await self._changes.managed(conn, actor, conversation_id)
             request = await self._pending(conn, conversation_id, user_id)
             await self._answer(conn, actor, request, JoinRequestState.DECLINED)
+            # The other admins' lists of requests lose it at once.
+            await self._changes.tell_managers(
+                conn,
+                conversation_id,
+                {
+                    "action": JoinRequestChange.DECLINED,
+                    "by": actor.account_id,
+                    "user_ids": [user_id],
+                },
+            )
 
     async def _working_link(self, conn: DbConnection, token: str) -> StoredJoinLink:
         link = await group_store.link_by_token(conn, token)

@@ -250,20 +250,27 @@ async def join_requests_in(
     return records(StoredJoinRequest, result)
 
 
-async def withdraw_waiting(conn: DbConnection, account_id: int) -> None:
-    """Take back, in every group, the account's invitations and join requests still waiting."""
+async def withdraw_waiting(conn: DbConnection, account_id: int) -> list[int]:
+    """Take back, in every group, the account's invitations and join requests still waiting;
+    returns the groups whose requests they were."""
     await conn.execute(
         delete(invitations).where(
             invitations.c.invitee_id == account_id,
             invitations.c.state == InvitationState.PENDING,
         )
     )
-    await conn.execute(
-        delete(join_requests).where(
-            join_requests.c.account_id == account_id,
-            join_requests.c.state == JoinRequestState.PENDING,
-        )
+    waiting = (
+        join_requests.c.account_id == account_id,
+        join_requests.c.state == JoinRequestState.PENDING,
     )
+    asked = await conn.execute(
+        select(join_requests.c.conversation_id)
+        .where(*waiting)
+        .order_by(join_requests.c.conversation_id)
+    )
+    conversation_ids = [row.conversation_id for row in asked]
+    await conn.execute(delete(join_requests).where(*waiting))
+    return conversation_ids
 
 
 async def delete_pending_join_requests(

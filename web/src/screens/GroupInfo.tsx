@@ -362,8 +362,6 @@ export function QrCode(props: { text: string; label: string }) {
   );
 }
 
-const JOIN_REQUESTS_EVERY_MS = 5000;
-
 function JoinRequests(props: { store: ChatStore; conversation: ConversationSummary; attempt: Attempt }) {
   const { store, conversation } = props;
   const [requests, setRequests] = useState<JoinRequest[]>([]);
@@ -378,13 +376,12 @@ function JoinRequests(props: { store: ChatStore; conversation: ConversationSumma
     await store.learnNames(page.requests.map((request) => request.user_id));
   }
 
-  // Asking by link sends the owner and admins no event: while the page is open, look again now
-  // and then, as well as when someone comes in.
+  // The owner and admins are told live of each request made, declined, withdrawn or used up
+  // by a join (`conversation` events the store counts): read the list again then, not now and then.
+  const told = store.joinRequestsTold(conversation.id);
   useEffect(() => {
     void refresh().catch(() => undefined);
-    const every = setInterval(() => void refresh().catch(() => undefined), JOIN_REQUESTS_EVERY_MS);
-    return () => clearInterval(every);
-  }, [conversation.id, conversation.members.length]);
+  }, [conversation.id, told]);
 
   const answer = (request: JoinRequest, verdict: "approve" | "decline") =>
     props.attempt(async () => {

@@ -24,12 +24,17 @@ MemberChange = Literal[
 ]
 
 
+# Told to the group's owner and admins alone: a request to join made, declined by one of them,
+# or withdrawn by the asker's deregistering (an approval is the `joined` every member is told).
+JoinRequestChange = Literal["join_requested", "join_declined", "join_withdrawn"]
+
+
 class GroupChange(Model):
     """What a `conversation` event of a group reports, and who did it."""
 
-    action: MemberChange | Literal["created", "updated"]
+    action: MemberChange | JoinRequestChange | Literal["created", "updated"]
     by: EntityId = omitted("who made the change; absent when nobody did (a join by link)")
-    user_ids: list[EntityId] = omitted("the members it was about")
+    user_ids: list[EntityId] = omitted("the members it was about, or the user asking to join")
     fields: list[str] = omitted("updated: the settings changed")
 
 
