@@ -82,12 +82,20 @@ async def test_two_people_befriend_chat_live_and_one_catches_up_after_a_drop(
     await expect(amy.locator(".contacts [role=status]")).to_have_text(
         ui(amys, "contacts.requested")
     )
+    found = amy.locator(".contacts .person").filter(has_text=f"@{bo_handle}")
+    sent = found.get_by_role("button", name=ui(amys, "contacts.request_sent"))
+    await expect(sent).to_be_disabled()
+    await expect(found.get_by_role("button", name=ui(amys, "contacts.add"))).to_have_count(0)
     await bo.get_by_role("button", name=ui(bos, "contacts.title")).click()
     request = bo.locator(".person").filter(has_text="Amy")
     await request.get_by_role("button", name=ui(bos, "contacts.accept")).click()
     friends = bo.locator("section[aria-labelledby=friends-title]")
     await expect(friends).to_contain_text("Amy")
     await expect(amy.locator("section[aria-labelledby=friends-title]")).to_contain_text("Bo")
+    # Searched again, Bo shows as a friend: nothing left to ask.
+    await amy.get_by_role("button", name=ui(amys, "contacts.search")).click()
+    await expect(found).to_contain_text(ui(amys, "contacts.friend"))
+    await expect(found.get_by_role("button", name=ui(amys, "contacts.add"))).to_have_count(0)
 
     # Amy writes; Bo sees the chat arrive, unread, and answers.
     await (

@@ -59,6 +59,16 @@ async def test_a_sanction_is_shown_with_its_reasons_and_appealed(
     )
     (appeal,) = (await dan.request("GET", "/api/v1/appeals"))["appeals"]
     assert appeal["statement"] == "The story was true; here is the source."
+    # The sanction now shows its appeal waiting, not a second Appeal button; so it does when
+    # the notices are opened again.
+    pending = standing.locator(".appeal[data-appeal-state=pending]")
+    appeal_button = standing.get_by_role("button", name="Appeal" if english else "申诉")
+    await expect(pending).to_contain_text("waiting for a reviewer" if english else "等待审核")
+    await expect(appeal_button).to_have_count(0)
+    await page.get_by_role("button", name="Chats" if english else "聊天").click()
+    await page.get_by_role("button", name="Notices" if english else "通知").click()
+    await expect(pending).to_be_visible()
+    await expect(appeal_button).to_have_count(0)
 
 
 @pytest.mark.parametrize("english", [True, False], ids=["en", "zh-CN"])

@@ -46,6 +46,19 @@ function formatValue(value: string | number): string {
   return typeof value === "number" ? new Intl.NumberFormat(language).format(value) : value;
 }
 
+// Han characters and the CJK punctuation written among them.
+const HAN = "\\u3000-\\u303f\\u3400-\\u4dbf\\u4e00-\\u9fff\\uf900-\\ufaff\\uff00-\\uffef";
+const BILINGUAL = new RegExp(`^([${HAN}]+)\\s+([^${HAN}]*[A-Za-z][^${HAN}]*)$`, "u");
+
+/** Words the server sends as the operator wrote them (a policy pack's label), in the current
+ * language: a label given in both, Chinese then English ("新闻单位 News organisation"), shows
+ * only the current language's part; any other shows as it is. */
+export function localLabel(label: string): string {
+  const both = BILINGUAL.exec(label.trim());
+  if (both === null) return label;
+  return language === "zh-CN" ? both[1]! : both[2]!.trim();
+}
+
 export function formatTime(iso: string): string {
   return new Intl.DateTimeFormat(language, { dateStyle: "short", timeStyle: "short" }).format(
     new Date(iso),

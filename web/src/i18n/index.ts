@@ -9,6 +9,7 @@ export {
   currentLanguage,
   format,
   formatTime,
+  localLabel,
   pickLanguage,
   type Language,
 } from "./core";

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, must, type Schemas } from "../api/client";
 import { explain } from "../errors";
-import { formatTime, t } from "../i18n";
+import { formatTime, localLabel, t } from "../i18n";
 import type { ChatStore } from "../store";
 import { MediaList, useViewer } from "./Media";
 import { ReportButton } from "./Report";
@@ -85,7 +85,7 @@ export function Accounts(props: { store: ChatStore; onRead(postId: number): void
         {accounts.map((account) => (
           <div class="person account" key={account.id}>
             <span>
-              <strong>{account.name}</strong> <span class="badge">{account.category_label}</span>
+              <strong>{account.name}</strong> <span class="badge">{localLabel(account.category_label)}</span>
               {account.news_entitlement !== "none" && (
                 <span class="badge news">{t(`accounts.news.${account.news_entitlement}`)}</span>
               )}

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, must, type Schemas, type UserCard } from "../api/client";
+import { ApiError, api, must, type Schemas, type UserCard } from "../api/client";
 import { useOutcome } from "../hooks";
 import { t } from "../i18n";
 import type { ChatStore } from "../store";
@@ -10,6 +10,8 @@ export function Contacts(props: { store: ChatStore; onOpen(conversationId: numbe
   const [handle, setHandle] = useState("");
   const [found, setFound] = useState<UserCard[] | null>(null);
   const [requests, setRequests] = useState<Schemas["FriendRequest"][]>([]);
+  // Whom the user asked to be friends on this screen: their search results say so.
+  const [asked, setAsked] = useState<ReadonlySet<number>>(new Set());
   const [notice, attempt] = useOutcome();
 
   async function refresh(): Promise<void> {
@@ -42,7 +44,20 @@ export function Contacts(props: { store: ChatStore; onOpen(conversationId: numbe
 
   const befriend = (userId: number) =>
     attempt(async () => {
-      must(await api.POST("/api/v1/friend-requests", { body: { user_id: userId, greeting: t("contacts.greeting") } }));
+      let sent: Schemas["FriendRequest"];
+      try {
+        sent = must(await api.POST("/api/v1/friend-requests", { body: { user_id: userId, greeting: t("contacts.greeting") } }));
+      } catch (refused) {
+        // Friends already (made elsewhere): the result then says so instead of offering again.
+        if (refused instanceof ApiError && refused.code === "already_friends") await store.loadFriends();
+        throw refused;
+      }
+      if (sent.state === "accepted") {
+        // They had asked first: asking back accepted their request.
+        await refresh();
+        return t("contacts.befriended");
+      }
+      setAsked((before) => new Set(before).add(userId));
       return t("contacts.requested");
     });
 
@@ -82,9 +97,17 @@ export function Contacts(props: { store: ChatStore; onOpen(conversationId: numbe
           <button type="button" onClick={() => void message(user.id)}>
             {t("contacts.message")}
           </button>
-          <button type="button" class="quiet" onClick={() => void befriend(user.id)}>
-            {t("contacts.add")}
-          </button>
+          {store.friends.some((friend) => friend.user_id === user.id) ? (
+            <small>{t("contacts.friend")}</small>
+          ) : asked.has(user.id) ? (
+            <button type="button" class="quiet" disabled>
+              {t("contacts.request_sent")}
+            </button>
+          ) : (
+            <button type="button" class="quiet" onClick={() => void befriend(user.id)}>
+              {t("contacts.add")}
+            </button>
+          )}
           <BlockButton name={user.display_name} onBlock={() => void block(user.id, true)} />
           <ReportButton target="user" id={user.id} label={t("report.named", { name: user.display_name })} />
         </div>

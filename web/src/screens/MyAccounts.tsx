@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, must, policy, type Schemas } from "../api/client";
 import { explain } from "../errors";
-import { formatTime, labelOf, t } from "../i18n";
+import { formatTime, labelOf, localLabel, t } from "../i18n";
 import { filesOf } from "../media";
 import { AttachButton, AttachmentTray, useAttachments } from "./Media";
 import { guarded } from "../outcome";
@@ -60,7 +60,7 @@ function OwnAccount({ account, rules }: { account: Account; rules: Rules | null 
         )}
         <br />
         <small>
-          {account.category_label}
+          {localLabel(account.category_label)}
           {account.applied_at && ` · ${t("mine.applied", { at: formatTime(account.applied_at) })}`}
         </small>
       </p>
@@ -248,7 +248,7 @@ function ApplyForm(props: { rules: Rules; onDone(): void }) {
           </option>
           {categories.map(([name, category]) => (
             <option key={name} value={name}>
-              {category.label}
+              {localLabel(category.label)}
             </option>
           ))}
         </select>

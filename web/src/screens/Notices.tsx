@@ -3,7 +3,7 @@ import { api, must, type Schemas } from "../api/client";
 import { formatTime, labelOf, t } from "../i18n";
 import type { ChatStore, Received } from "../store";
 import { reasonLabel } from "./Report";
-import { Standing, sanctionLabel } from "./Standing";
+import { Standing, describeAppeal, sanctionLabel } from "./Standing";
 
 /** What the user was told: sanctions with their reasons, removals, report outcomes, rumour
  * corrections. Newest first. */
@@ -76,11 +76,6 @@ function Earlier(props: { version: number }) {
       )}
     </>
   );
-}
-
-function describeAppeal(appeal: Schemas["Appeal"]): string {
-  const values = { at: formatTime(appeal.created_at), reason: appeal.reason ?? "" };
-  return t(`notices.appeal.${appeal.state}`, values);
 }
 
 function describe(item: Received): string {

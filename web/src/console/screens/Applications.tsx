@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, must, type Schemas } from "../../api/client";
-import { formatTime } from "../../i18n/core";
+import { formatTime, localLabel } from "../../i18n/core";
 import { Choice } from "../Choice";
 import type { Staff } from "../Console";
 import { labelOf, t } from "../i18n";
@@ -69,7 +69,7 @@ function ApplicationRow(props: { staff: Staff; row: Application; onChanged(said:
     <li class="card" data-account={row.id}>
       <h3>{row.name}</h3>
       <p>
-        {row.category_label} · {labelOf("account_type", row.account_type)} ·{" "}
+        {localLabel(row.category_label)} · {labelOf("account_type", row.account_type)} ·{" "}
         {t("applications.operator", { handle: row.operator_handle ?? "", id: row.operator_id ?? "" })}
         {row.applied_at && ` · ${t("applications.applied", { at: formatTime(row.applied_at) })}`}
       </p>
