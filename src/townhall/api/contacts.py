@@ -49,6 +49,7 @@ async def find_by_handle(
 
 
 MAX_CARDS = 100
+AccountIds = list[Annotated[int, Field(ge=1, le=MAX_ID)]]  # `?id=4&id=7`
 
 
 @router.get(
@@ -60,7 +61,7 @@ async def user_cards(
     principal: PrincipalDep,
     services: ServicesDep,
     ids: Annotated[
-        list[Annotated[int, Field(ge=1, le=MAX_ID)]],
+        AccountIds,
         Query(
             alias="id",
             min_length=1,
@@ -87,7 +88,7 @@ async def staff_cards(
     principal: PrincipalDep,
     services: ServicesDep,
     ids: Annotated[
-        list[Annotated[int, Field(ge=1, le=MAX_ID)]],
+        AccountIds,
         Query(
             alias="id",
             max_length=MAX_CARDS,

@@ -102,14 +102,6 @@ class Ties:
         """Whether either of the pair blocks the other: asked on every read receipt."""
         return bool((await self._pair(first_id, second_id)).blockers)
 
-    @staticmethod
-    async def blocked_among(
-        conn: DbConnection, account_id: int, other_ids: Collection[int]
-    ) -> set[int]:
-        """Those of `other_ids` with a block either way between them and `account_id`: for a
-        page of conversations at once, in the page's own read."""
-        return await contact_store.blocked_either_way(conn, account_id, other_ids)
-
     async def _pair(self, first_id: int, second_id: int) -> PairTies:
         key = direct_pair_key(first_id, second_id)
         return await self._pairs.get(key, lambda: self._read(first_id, second_id))

@@ -65,6 +65,7 @@ from townhall.services.rendering import (
 from townhall.services.search_rate import SearchRate
 from townhall.services.standing import Standings
 from townhall.store import accounts as account_store
+from townhall.store import contacts as contact_store
 from townhall.store import conversations as conversation_store
 from townhall.store import media as media_store
 from townhall.store import messages as message_store
@@ -272,7 +273,8 @@ class MessagingService:
                 for other_id in members[row.id][0]
                 if other_id != me
             }
-            blocked = await self._ties.blocked_among(conn, me, partners.values())
+            # A block either way hides the receipt: the page's own read, not the pair cache's.
+            blocked = await contact_store.blocked_either_way(conn, me, partners.values())
             receipts = {cid for cid, other_id in partners.items() if other_id not in blocked}
             partner_read = await message_store.partner_read_seqs(conn, me, receipts)
             unread = await message_store.unread_counts(conn, me, ids)

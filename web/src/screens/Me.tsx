@@ -67,18 +67,14 @@ function Profile({ store }: { store: ChatStore }) {
  * phone, confirmed here with a code sent by SMS (docs/identity.md). */
 function Verification({ store, identity }: { store: ChatStore; identity: OwnIdentity }) {
   const advice = identityAdvice(identity);
-  const [checking, setChecking] = useState(false);
-  const [checkSaid, attemptCheck] = useOutcome();
+  const [checkSaid, attemptCheck, checking] = useOutcome(); // one check at a time
 
-  const checkAgain = () => {
-    if (checking) return;
-    setChecking(true);
+  const checkAgain = () =>
     void attemptCheck(async () => {
       must(await api.POST("/api/v1/me/identity/check"));
       await store.refreshProfile();
       return t("me.verify.checked");
-    }).finally(() => setChecking(false));
-  };
+    });
 
   return (
     <section class="verification" aria-labelledby="verification-title">
@@ -116,13 +112,13 @@ function Verification({ store, identity }: { store: ChatStore; identity: OwnIden
 function PhoneCode({ store, phone }: { store: ChatStore; phone: string }) {
   const [sentUntil, setSentUntil] = useState<string | null>(null);
   const [code, setCode] = useState("");
-  const [busy, setBusy] = useState<"sending" | "confirming" | null>(null);
-  const [said, attempt] = useOutcome();
+  const [said, attempt, inFlight] = useOutcome(); // one request at a time
+  const [doing, setDoing] = useState<"sending" | "confirming" | null>(null);
+  const busy = inFlight ? doing : null;
 
   const run = (what: "sending" | "confirming", action: () => Promise<string | void>) => {
-    if (busy) return;
-    setBusy(what);
-    void attempt(action).finally(() => setBusy(null));
+    setDoing(what);
+    void attempt(action);
   };
 
   const send = () =>
