@@ -73,7 +73,8 @@ export class ChatStore {
   /** Media a reviewer took down with a message that carried them: gone wherever else they were
    * sent too (their downloads now answer 404). */
   readonly removedMedia = new Set<number>();
-  private readonly asked = new Set<number>();
+  // Names being asked for, by user: a second ask waits for the first.
+  private readonly asking = new Map<number, Promise<void>>();
   private readonly listeners = new Set<Listener>();
   /** Per group, how many live events changed its waiting requests to join (see `joinRequestsTold`). */
   private readonly joinRequestNews = new Map<number, number>();
@@ -238,7 +239,6 @@ export class ChatStore {
     let renamed = false;
     for (let start = 0; start < wanted.length; start += NAMES_PER_ASK) {
       const batch = wanted.slice(start, start + NAMES_PER_ASK);
-      batch.forEach((id) => this.asked.add(id));
       const found = must(await api.GET("/api/v1/users", { params: { query: { id: batch } } }));
       for (const card of found.users) {
         if (this.names.get(card.id)?.display_name !== card.display_name) renamed = true;
@@ -248,16 +248,29 @@ export class ChatStore {
     if (renamed) this.changed();
   }
 
-  /** Ask for the names of users not known yet (those the server tells us of). */
+  /** Ask for the names of users not known yet (those the server tells us of). The server names
+   * only those the caller knows: one left out (invited to a group, not in it yet) is asked again
+   * by the next event that names them, once an ask already under way for them has answered. */
   async learnNames(ids: Iterable<number>): Promise<void> {
-    const unknown = [...new Set(ids)].filter((id) => !this.names.has(id) && !this.asked.has(id));
+    const wanted = [...new Set(ids)].filter((id) => !this.names.has(id));
+    await Promise.all(wanted.flatMap((id) => this.asking.get(id) ?? []));
+    const unknown = wanted.filter((id) => !this.names.has(id) && !this.asking.has(id));
     for (let start = 0; start < unknown.length; start += NAMES_PER_ASK) {
       const batch = unknown.slice(start, start + NAMES_PER_ASK);
-      batch.forEach((id) => this.asked.add(id));
-      const found = must(await api.GET("/api/v1/users", { params: { query: { id: batch } } }));
-      for (const card of found.users) this.names.set(card.id, card);
+      const asked = this.askNames(batch);
+      batch.forEach((id) => this.asking.set(id, asked));
+      try {
+        await asked;
+      } finally {
+        batch.forEach((id) => this.asking.delete(id));
+      }
     }
     if (unknown.length) this.changed();
+  }
+
+  private async askNames(batch: number[]): Promise<void> {
+    const found = must(await api.GET("/api/v1/users", { params: { query: { id: batch } } }));
+    for (const card of found.users) this.names.set(card.id, card);
   }
 
   private keep(message: Message): void {

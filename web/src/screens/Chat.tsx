@@ -14,6 +14,8 @@ import { AttachButton, AttachmentTray, MediaList, mediaWords, useAttachments, us
 import { ReportForm } from "./Report";
 import { sanctionRefusal } from "./Standing";
 
+const END_FRAMES = 30; // about half a second
+
 export function Chat(props: {
   session: Session;
   conversationId: number;
@@ -67,9 +69,22 @@ export function Chat(props: {
     void store.refreshNames(members.map((m) => m.user_id)).catch(() => undefined);
   }, [props.conversationId]);
 
-  // The newest message in view when the chat opens and after one's own send.
+  // The newest message in view when the chat opens and after one's own send. Rows not drawn yet
+  // have estimated heights, so one scroll can stop short of the end once they are measured: it
+  // scrolls again each frame until the end is in view (a busy machine measures late), for half
+  // a second at most.
   useEffect(() => {
-    if (rows.length > 0) list.scrollToIndex(rows.length - 1, { align: "end" });
+    if (rows.length === 0) return;
+    let frames = 0;
+    let frame = 0;
+    const toEnd = () => {
+      list.scrollToIndex(rows.length - 1, { align: "end" });
+      const shown = scroller.current;
+      const below = shown ? shown.scrollHeight - shown.scrollTop - shown.clientHeight : 0;
+      if (below > 1 && ++frames < END_FRAMES) frame = requestAnimationFrame(toEnd);
+    };
+    toEnd();
+    return () => cancelAnimationFrame(frame);
   }, [thread.length > 0, pending.length]);
 
   useEffect(() => {
